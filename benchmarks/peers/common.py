@@ -1,0 +1,340 @@
+"""Shared pieces of the peer benchmark: data loading, tie-break, metrics, method adapters.
+
+Every method is wrapped in a small adapter with the same two calls::
+
+    method.fit(L_fit, k, class_balance=None)   # L_fit: (n, m) int, -1 = abstain, classes 0..k-1
+    P = method.predict_proba(L_eval)             # (n_eval, k), rows sum to 1
+
+Adapters convert to each peer's own conventions (FlyingSquid: 0 = abstain, +-1 votes;
+crowd-kit: long task/worker/label table). Run with the peers' venv python
+(benchmarks/peers/.venv/bin/python, built by setup_env.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DATA = Path(os.environ.get("TRIPLETWS_DATA", ROOT.parent / "shared" / "data"))
+
+TIE_TOL = 1e-5  # same absolute tolerance as Snorkel's probs_to_preds / WRENCH
+
+# pgmpy warns once per FlyingSquid call that MarkovModel was renamed; keep the output readable.
+logging.getLogger("pgmpy").setLevel(logging.ERROR)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_index() -> dict:
+    with open(DATA / "index.json") as fh:
+        return json.load(fh)
+
+
+def load_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    z = np.load(DATA / name / f"{split}.npz")
+    return z["L"], z["y"]
+
+
+def machine_info() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+# --------------------------------------------------------------------------- tie-break
+
+
+def _row_hash(n: int) -> np.ndarray:
+    """Fixed pseudo-random uint64 per row index (splitmix64 finaliser of 0..n-1)."""
+    z = np.arange(n, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def argmax_hash_tiebreak(P: np.ndarray, tol: float = TIE_TOL) -> np.ndarray:
+    """Argmax per row; classes within `tol` of the row max are tied and one of them is picked by
+    a fixed hash of the row index (identical for every method, independent of any RNG)."""
+    P = np.asarray(P, dtype=np.float64)
+    n = P.shape[0]
+    tied = P >= P.max(axis=1, keepdims=True) - tol
+    n_tied = tied.sum(axis=1)
+    pick = (_row_hash(n) % n_tied.astype(np.uint64)).astype(np.int64)  # rank among tied classes
+    rank = np.cumsum(tied, axis=1) - 1
+    return np.argmax(tied & (rank == pick[:, None]), axis=1)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def f1_of_class(y: np.ndarray, pred: np.ndarray, c: int) -> float:
+    tp = np.sum((pred == c) & (y == c))
+    fp = np.sum((pred == c) & (y != c))
+    fn = np.sum((pred != c) & (y == c))
+    denom = 2 * tp + fp + fn
+    return float(2 * tp / denom) if denom else 0.0
+
+
+def metrics(P: np.ndarray, y: np.ndarray, k: int) -> dict:
+    """Metrics over rows with gold (y >= 0). F1 of class 1 for binary, macro-F1 over the classes
+    present in gold or predictions (sklearn's default label set) for k > 2."""
+    P = np.asarray(P, dtype=np.float64)
+    pred = argmax_hash_tiebreak(P)
+    g = y >= 0
+    yg, pg, Pg = y[g].astype(np.int64), pred[g], P[g]
+    out = {"n_eval": int(g.sum()), "acc": float(np.mean(pg == yg))}
+    if k == 2:
+        out["f1"] = f1_of_class(yg, pg, 1)
+    else:
+        labels = np.union1d(yg, pg)
+        out["macro_f1"] = float(np.mean([f1_of_class(yg, pg, c) for c in labels]))
+    onehot = np.eye(k)[yg]
+    out["brier"] = float(np.mean(np.sum((Pg - onehot) ** 2, axis=1)))
+    return out
+
+
+# --------------------------------------------------------------------------- timeouts
+
+
+class FitTimeout(Exception):
+    """Raised by the SIGALRM backstop when a fit overruns its hard limit."""
+
+
+@contextmanager
+def hard_limit(seconds: float | None):
+    """Raise FitTimeout after `seconds` of wall time (main thread only). It fires as soon as the
+    interpreter regains control, so a long C call overruns by that call's length."""
+    if not seconds:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise FitTimeout(f"exceeded {seconds:.0f} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------------------- methods
+
+
+class NotApplicable(Exception):
+    """The method does not apply to this input (e.g. FlyingSquid on k > 2)."""
+
+
+class Method:
+    name = "?"
+    family = "peer"  # "peer" | "ours" | "baseline"
+    transductive = False  # fits on the rows it predicts (no separate predict)
+
+    def fit(self, L: np.ndarray, k: int, class_balance: np.ndarray | None = None) -> Method:
+        raise NotImplementedError
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def mv_counts(L: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) vote counts, abstains (-1) ignored."""
+    L = np.asarray(L)
+    n = L.shape[0]
+    counts = np.zeros((n, k), dtype=np.int64)
+    for c in range(k):
+        counts[:, c] = np.count_nonzero(L == c, axis=1)
+    return counts
+
+
+class NumpyMV(Method):
+    """Plain numpy majority vote: probability split evenly over the most-voted classes (one-hot
+    when there is a single mode, Snorkel's MajorityLabelVoter convention); uniform if no vote."""
+
+    name = "mv_numpy"
+    family = "baseline"
+
+    def fit(self, L, k, class_balance=None):
+        self.k = k
+        return self
+
+    def predict_proba(self, L):
+        counts = mv_counts(L, self.k)
+        top = counts == counts.max(axis=1, keepdims=True)
+        return top / top.sum(axis=1, keepdims=True)
+
+
+class OursMV(Method):
+    name = "ours_mv"
+    family = "ours"
+
+    def fit(self, L, k, class_balance=None):
+        from tripletws import MajorityLabelVoter
+
+        self.model = MajorityLabelVoter(cardinality=k)
+        if hasattr(self.model, "fit"):
+            self.model.fit(L)
+        return self
+
+    def predict_proba(self, L):
+        return self.model.predict_proba(L)
+
+
+class Ours(Method):
+    family = "ours"
+
+    def __init__(self, name: str, kwargs: dict):
+        self.name = name
+        self.kwargs = kwargs
+
+    def fit(self, L, k, class_balance=None):
+        from tripletws import LabelModel
+
+        self.model = LabelModel(cardinality=k, **self.kwargs)
+        self.model.fit(L)
+        return self
+
+    def predict_proba(self, L):
+        return self.model.predict_proba(L)
+
+
+def our_models() -> list[tuple[str, dict]]:
+    """Every configuration of our LabelModel that the benchmark reports."""
+    return [
+        ("ours_symmetric", dict(model="symmetric")),
+        ("ours_class_conditional", dict(model="class_conditional")),
+        ("ours_default", {}),
+    ]
+
+
+class SnorkelLM(Method):
+    """Snorkel 0.10 LabelModel, fit(L, seed=0); class_balance given only for the 'valid prior'
+    variant (uniform prior otherwise, Snorkel's default)."""
+
+    def __init__(self, name="snorkel", use_prior=False, **train_config):
+        self.name = name
+        self.use_prior = use_prior
+        self.train_config = train_config
+
+    def fit(self, L, k, class_balance=None):
+        from snorkel.labeling.model import LabelModel
+
+        if self.use_prior and class_balance is None:
+            raise NotApplicable("no valid split with gold")
+        self.model = LabelModel(cardinality=k, verbose=False)
+        cb = class_balance if self.use_prior else None
+        self.model.fit(
+            np.asarray(L, dtype=np.int64),
+            class_balance=cb,
+            seed=0,
+            progress_bar=False,
+            **self.train_config,
+        )
+        return self
+
+    def predict_proba(self, L):
+        return self.model.predict_proba(np.asarray(L, dtype=np.int64))
+
+
+class SnorkelMV(Method):
+    """Snorkel's MajorityLabelVoter (pure-Python loop over rows x LFs)."""
+
+    name = "snorkel_mv"
+
+    def fit(self, L, k, class_balance=None):
+        from snorkel.labeling.model import MajorityLabelVoter
+
+        self.model = MajorityLabelVoter(cardinality=k, verbose=False)
+        return self
+
+    def predict_proba(self, L):
+        return self.model.predict_proba(np.asarray(L, dtype=np.int64))
+
+
+def to_flyingsquid(L: np.ndarray) -> np.ndarray:
+    """-1 abstain / {0, 1}  ->  0 abstain / {-1, +1}."""
+    L = np.asarray(L)
+    return np.where(L < 0, 0, 2 * L.astype(np.int64) - 1)
+
+
+class FlyingSquid(Method):
+    """FlyingSquid LabelModel(m).fit(solve_method='triplet_mean'), binary only. predict_proba
+    columns follow enumerate_ys() = [[-1], [+1]] = classes [0, 1]."""
+
+    name = "flyingsquid"
+
+    def fit(self, L, k, class_balance=None):
+        from flyingsquid.label_model import LabelModel
+
+        if k != 2:
+            raise NotApplicable("binary only")
+        m = L.shape[1]
+        self.model = LabelModel(m)
+        self.model.fit(to_flyingsquid(L), solve_method="triplet_mean", verbose=False)
+        ys = [list(v) for v in self.model.enumerate_ys()]
+        if ys != [[-1], [1]]:
+            raise RuntimeError(f"unexpected FlyingSquid label order {ys}")
+        return self
+
+    def predict_proba(self, L):
+        return np.asarray(self.model.predict_proba(to_flyingsquid(L)), dtype=np.float64)
+
+
+class CrowdKitDS(Method):
+    """crowd-kit DawidSkene (default n_iter), abstains dropped (= missing answers). Crowd-kit
+    cannot score new rows, so this adapter is transductive: the runner fits it on the rows it
+    must predict (train + eval stacked for train/test protocols) and predict_proba returns the
+    posteriors of the last len(L) fitted rows. Rows with no answer get the uniform
+    distribution."""
+
+    name = "crowdkit_ds"
+    transductive = True
+
+    def fit(self, L, k, class_balance=None):
+        import pandas as pd
+        from crowdkit.aggregation import DawidSkene
+
+        L = np.asarray(L)
+        rows, cols = np.nonzero(L >= 0)
+        df = pd.DataFrame(
+            {"task": rows, "worker": cols, "label": L[rows, cols].astype(np.int64)}
+        )
+        probs = DawidSkene().fit_predict_proba(df)
+        P = np.full((L.shape[0], k), 1.0 / k)
+        cols_present = [int(c) for c in probs.columns]
+        P[probs.index.to_numpy()] = 0.0
+        P[np.ix_(probs.index.to_numpy(), cols_present)] = probs.to_numpy(dtype=np.float64)
+        self.P = P
+        self.n_fit = L.shape[0]
+        return self
+
+    def predict_proba(self, L):
+        n = np.asarray(L).shape[0]
+        return self.P[self.n_fit - n :]
+
+
+def time_call(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0

@@ -1,0 +1,97 @@
+"""Shared estimator surface: parameters (scikit-learn style), predict and score."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .matrix import check_label_matrix, check_labels
+from .metrics import score as _score
+from .predictions import probs_to_preds
+
+logger = logging.getLogger("tripletws")
+
+
+class BaseLabeler:
+    """Base class: ``get_params``/``set_params`` (so ``sklearn.clone`` works),
+    ``predict`` and ``score`` on top of a subclass's ``predict_proba``."""
+
+    cardinality: int
+    random_state: Any = None
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters, as scikit-learn's ``BaseEstimator``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseLabeler:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- prediction --------------------------------------------------------
+
+    def predict_proba(self, L: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict(
+        self,
+        L: Any,
+        return_probs: bool = False,
+        tie_break_policy: str = "abstain",
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Most likely class per row, shape (n,); -1 for ties under ``"abstain"``.
+
+        Parameters
+        ----------
+        L : label matrix, shape (n, m)
+        return_probs : bool
+            Also return ``predict_proba(L)``.
+        tie_break_policy : {"abstain", "random", "true-random"}
+        """
+        probs = self.predict_proba(L)
+        preds = probs_to_preds(probs, tie_break_policy, random_state=self.random_state)
+        return (preds, probs) if return_probs else preds
+
+    def score(
+        self,
+        L: Any,
+        Y: Any,
+        metrics: Sequence[str] | None = ("accuracy",),
+        tie_break_policy: str = "abstain",
+    ) -> dict[str, float]:
+        """Metrics of the predictions on ``L`` against gold ``Y`` (-1 = unknown).
+
+        As in Snorkel, label metrics skip rows where the prediction abstains
+        (see ``coverage``); ``brier`` and ``log_loss`` use all gold rows.
+
+        Returns
+        -------
+        dict mapping metric name to value
+        """
+        lm = check_label_matrix(L, self.cardinality)
+        y = check_labels(Y, lm.n, self.cardinality, name="Y")
+        preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy)
+        n_abstain = int(((preds < 0) & (y >= 0)).sum())
+        if n_abstain:
+            logger.info("score: %d gold rows with abstained predictions are left out", n_abstain)
+        return _score(y, preds, probs, self.cardinality, metrics or ("accuracy",))

@@ -1,0 +1,294 @@
+"""Synthetic label matrices with known parameters, and loaders for real ones.
+
+* :func:`make_synthetic` draws ``(L, y)`` from a conditionally independent model
+  with known accuracies, coverage, class balance, optional unipolar LFs (vote one
+  class or abstain) and class-dependent abstention.
+* :func:`load_dataset` reads a folder of ``<split>.npz`` files (arrays ``L``, ``y``)
+  such as the project's shared benchmark data; :func:`load_wrench_split` reads
+  WRENCH's JSON layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .params import LabelModelParams
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    """A synthetic label matrix and the truth it was drawn from.
+
+    Attributes
+    ----------
+    L : ndarray of int8, shape (n, m)
+    y : ndarray of int64, shape (n,)
+    class_balance : ndarray, shape (k,)
+    cond_probs : ndarray, shape (m, k + 1, k)
+        ``P(lambda_i = a - 1 | Y = y)``, a = 0 abstain.
+    polarity : ndarray of int, shape (m,)
+        Target class of a unipolar LF, -1 for LFs that vote any class.
+    """
+
+    L: np.ndarray
+    y: np.ndarray
+    class_balance: np.ndarray
+    cond_probs: np.ndarray
+    polarity: np.ndarray
+
+    @property
+    def params(self) -> LabelModelParams:
+        return LabelModelParams(self.class_balance, self.cond_probs)
+
+    @property
+    def accuracies(self) -> np.ndarray:
+        """True ``P(LF right | LF votes)``, shape (m,)."""
+        return self.params.accuracies
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """True ``P(LF votes)``, shape (m,)."""
+        return self.params.coverage
+
+
+def _per_lf(value: Any, m: int, name: str, lo: float, hi: float) -> np.ndarray:
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (m,)).copy()
+    if not np.all((arr >= lo) & (arr <= hi)):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {arr.tolist()}")
+    return arr
+
+
+def synthetic_cond_probs(
+    m: int,
+    k: int,
+    accuracies: np.ndarray,
+    coverage: np.ndarray,
+    class_balance: np.ndarray,
+    polarity: np.ndarray,
+    class_coverage: np.ndarray | None = None,
+) -> np.ndarray:
+    """Conditional vote table (m, k + 1, k) for :func:`make_synthetic`."""
+    cp = np.zeros((m, k + 1, k))
+    cov_y = np.broadcast_to(coverage[:, None], (m, k)) if class_coverage is None else class_coverage
+    idx = np.arange(k)
+    for i in range(m):
+        c = polarity[i]
+        if c < 0:
+            wrong = cov_y[i] * (1 - accuracies[i]) / (k - 1)
+            cp[i, 1:, :] = wrong[None, :]
+            cp[i, idx + 1, idx] = cov_y[i] * accuracies[i]
+        else:
+            # votes only class c: P(Y = c | votes) = accuracy, P(votes) = coverage
+            pc = class_balance[c]
+            cov = min(coverage[i], 0.95 * pc / accuracies[i], 0.95 * (1 - pc) / (1 - accuracies[i]))
+            cp[i, c + 1, :] = cov * (1 - accuracies[i]) / (1 - pc)
+            cp[i, c + 1, c] = cov * accuracies[i] / pc
+        cp[i, 0, :] = 1.0 - cp[i, 1:, :].sum(axis=0)
+    return cp
+
+
+def sample_votes(
+    y: np.ndarray, cond_probs: np.ndarray, rng: np.random.Generator, chunk: int = 1 << 16
+) -> np.ndarray:
+    """Draw L (n, m) given labels y and the table cond_probs (m, k + 1, k)."""
+    m, kp1, k = cond_probs.shape
+    cum = np.cumsum(cond_probs, axis=1)[:, :-1, :].astype(np.float32)  # (m, k, k)
+    L = np.empty((len(y), m), dtype=np.int8 if k < 127 else np.int16)
+    for s in range(0, len(y), chunk):
+        yc = y[s : s + chunk]
+        u = rng.random((len(yc), m), dtype=np.float32)
+        idx = np.zeros(u.shape, dtype=np.int16)
+        for a in range(k):
+            idx += u > cum[:, a, :].T[yc]
+        L[s : s + chunk] = idx - 1
+    return L
+
+
+def make_synthetic(
+    n: int = 10_000,
+    m: int = 10,
+    k: int = 2,
+    *,
+    accuracies: Any = None,
+    coverage: Any = 0.5,
+    class_balance: Any = None,
+    unipolar: float | bool = 0.0,
+    class_coverage: Any = None,
+    random_state: Any = None,
+) -> SyntheticData:
+    """Draw a label matrix from a conditionally independent model with known truth.
+
+    Parameters
+    ----------
+    n, m, k : int
+        Rows, labeling functions, classes.
+    accuracies : float or array (m,), optional
+        ``P(LF right | LF votes)``; default drawn uniformly from [0.6, 0.9].
+    coverage : float or array (m,)
+        ``P(LF votes)`` (class-independent unless ``class_coverage`` is given).
+    class_balance : array (k,), optional
+        ``P(Y)``; default uniform.
+    unipolar : float or bool
+        Fraction of LFs (or all, if True) that vote a single class or abstain.
+        LF i's class is ``i % k``; its coverage is capped so that its per-class
+        vote rates stay below 0.95.
+    class_coverage : array (m, k), optional
+        ``P(LF votes | Y = y)`` for class-dependent abstention (non-unipolar LFs).
+    random_state : int or numpy Generator, optional
+
+    Returns
+    -------
+    SyntheticData
+    """
+    rng = np.random.default_rng(random_state)
+    if n < 1 or m < 1 or k < 2:
+        raise ValueError(f"need n >= 1, m >= 1, k >= 2; got n={n}, m={m}, k={k}")
+    if accuracies is None:
+        accuracies = rng.uniform(0.6, 0.9, size=m)
+    acc = _per_lf(accuracies, m, "accuracies", 0.0, 1.0)
+    cov = _per_lf(coverage, m, "coverage", 0.0, 1.0)
+    p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, float)
+    if p.shape != (k,) or (p <= 0).any() or abs(p.sum() - 1) > 1e-9:
+        raise ValueError(f"class_balance must be {k} positive probabilities summing to 1")
+    n_uni = m if unipolar is True else int(round(float(unipolar) * m))
+    polarity = np.full(m, -1)
+    polarity[:n_uni] = np.arange(n_uni) % k
+    cc = None
+    if class_coverage is not None:
+        cc = np.asarray(class_coverage, dtype=np.float64)
+        if cc.shape != (m, k) or (cc < 0).any() or (cc > 1).any():
+            raise ValueError(f"class_coverage must be an (m, k) = ({m}, {k}) array in [0, 1]")
+    cp = synthetic_cond_probs(m, k, acc, cov, p, polarity, cc)
+    y = rng.choice(k, size=n, p=p)
+    L = sample_votes(y, cp, rng)
+    return SyntheticData(
+        L=L, y=y.astype(np.int64), class_balance=p, cond_probs=cp, polarity=polarity
+    )
+
+
+# ----------------------------------------------------------------------------
+# Real data
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: votes, gold (-1 = none) and any extra arrays."""
+
+    L: np.ndarray
+    y: np.ndarray
+    n_class: int
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # WRENCH-style names
+    @property
+    def weak_labels(self) -> np.ndarray:
+        return self.L
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y
+
+    @property
+    def has_gold(self) -> bool:
+        return bool((self.y >= 0).any())
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset: its splits, classes and the split to evaluate on."""
+
+    name: str
+    n_class: int
+    splits: dict[str, Split]
+    eval_split: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, split: str) -> Split:
+        try:
+            return self.splits[split]
+        except KeyError:
+            raise KeyError(
+                f"{self.name} has no split {split!r}; it has {sorted(self.splits)}"
+            ) from None
+
+    @property
+    def fit_split(self) -> str:
+        """The split to fit on: ``train`` if present, else ``all``."""
+        return "train" if "train" in self.splits else next(iter(self.splits))
+
+
+DATA_ENV = "TRIPLETWS_DATA"
+
+
+def data_home(path: str | Path | None = None) -> Path:
+    """Resolve the data folder: ``path``, else ``$TRIPLETWS_DATA``."""
+    if path is None:
+        env = os.environ.get(DATA_ENV)
+        if not env:
+            raise ValueError(f"no data folder given and ${DATA_ENV} is not set")
+        path = env
+    p = Path(path)
+    if not p.is_dir():
+        raise ValueError(f"data folder {p} does not exist")
+    return p
+
+
+def load_dataset(name: str, data_home_path: str | Path | None = None) -> Dataset:
+    """Load ``<data_home>/<name>/<split>.npz`` files (arrays ``L``, ``y``, extras).
+
+    ``<data_home>/index.json``, when present, gives k and the evaluation split.
+    """
+    home = data_home(data_home_path)
+    folder = home / name
+    files = sorted(folder.glob("*.npz"))
+    if not files:
+        raise ValueError(f"no .npz splits in {folder}")
+    info: dict[str, Any] = {}
+    index = home / "index.json"
+    if index.exists():
+        info = json.loads(index.read_text()).get(name, {})
+    order = {"train": 0, "valid": 1, "test": 2, "all": 3}
+    files.sort(key=lambda f: order.get(f.stem, 9))
+    raw = {}
+    for f in files:
+        with np.load(f, allow_pickle=False) as z:
+            raw[f.stem] = {key: z[key] for key in z.files}
+    k = int(info.get("k") or max(2, 1 + max(int(a["L"].max()) for a in raw.values())))
+    splits = {}
+    for split, arrays in raw.items():
+        if "L" not in arrays:
+            raise ValueError(f"{folder / (split + '.npz')} has no array 'L'")
+        L = arrays.pop("L")
+        y = arrays.pop("y", np.full(L.shape[0], -1, dtype=np.int8))
+        splits[split] = Split(L=L, y=y.astype(np.int64), n_class=k, extra=arrays)
+    return Dataset(
+        name=name, n_class=k, splits=splits, eval_split=info.get("eval_split"), info=info
+    )
+
+
+def list_datasets(data_home_path: str | Path | None = None) -> list[str]:
+    """Names of the dataset folders under the data home."""
+    home = data_home(data_home_path)
+    return sorted(p.name for p in home.iterdir() if p.is_dir() and any(p.glob("*.npz")))
+
+
+def load_wrench_split(path: str | Path) -> Split:
+    """Read a WRENCH ``<split>.json`` ({id: {"label", "weak_labels", "data"}})."""
+    raw = json.loads(Path(path).read_text())
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"{path}: expected a non-empty JSON object of examples")
+    ids = list(raw)
+    try:
+        L = np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int16)
+        y = np.array([raw[i].get("label", -1) for i in ids], dtype=np.int64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: not in WRENCH layout ({exc})") from exc
+    k = max(2, int(max(L.max(), y.max())) + 1)
+    return Split(L=L, y=y, n_class=k, extra={"ids": np.array(ids)})

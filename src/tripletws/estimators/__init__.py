@@ -1,0 +1,17 @@
+"""Closed-form estimators: statistics in, parameters out (they never touch the rows)."""
+
+from .class_balance import (
+    check_class_balance,
+    class_balance_from_labels,
+    class_balance_from_symmetric,
+)
+from .symmetric import SOLVERS, SymmetricEstimate, estimate_symmetric
+
+__all__ = [
+    "SOLVERS",
+    "SymmetricEstimate",
+    "check_class_balance",
+    "class_balance_from_labels",
+    "class_balance_from_symmetric",
+    "estimate_symmetric",
+]

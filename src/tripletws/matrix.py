@@ -1,0 +1,351 @@
+"""Label matrices: validation, conventions and chunked iteration.
+
+Convention (Snorkel >= 0.9, WRENCH, crowd-kit): an integer matrix ``L`` of shape
+(n, m), ``-1`` = abstain, classes ``0..k-1``.
+
+Accepted inputs: numpy arrays of any integer dtype (int8 included; no arithmetic
+is done in the input dtype), integral floats, nested lists, pandas DataFrames,
+numpy memmaps (read chunk by chunk, never copied whole) and scipy.sparse
+matrices.  Sparse matrices use a shifted encoding so that the implicit zero
+means abstain: **class c is stored as c + 1**.  :func:`to_sparse` and
+:func:`from_sparse` convert.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ABSTAIN = -1
+
+#: Cells per chunk: small enough that a chunk's float32 copies stay in cache.
+DEFAULT_CHUNK_CELLS = 1 << 19
+
+
+def _is_sparse(x: Any) -> bool:
+    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+
+
+@dataclass(frozen=True)
+class LabelMatrix:
+    """A validated label matrix.
+
+    Attributes
+    ----------
+    data : ndarray or scipy.sparse.csr_array
+        Dense: an integer array (possibly a memmap) in the -1/0..k-1 convention.
+        Sparse: CSR with class c stored as c + 1 and abstains implicit.
+    cardinality : int
+        Number of classes k; every vote is checked to lie in 0..k-1.
+    """
+
+    data: Any
+    cardinality: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def n(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def m(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def is_sparse(self) -> bool:
+        return _is_sparse(self.data)
+
+    def chunk_rows(self, chunk_size: int | None = None) -> int:
+        """Rows per chunk (default: about ``DEFAULT_CHUNK_CELLS`` cells)."""
+        if chunk_size is not None:
+            if chunk_size < 1:
+                raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+            return int(chunk_size)
+        if self.is_sparse:
+            return 1 << 18
+        return max(1024, DEFAULT_CHUNK_CELLS // max(self.m, 1))
+
+    def chunks(self, chunk_size: int | None = None) -> Iterator[tuple[int, Any]]:
+        """Yield ``(start_row, block)``; dense blocks are value-checked as they pass."""
+        step = self.chunk_rows(chunk_size)
+        for start in range(0, self.n, step):
+            block = self.data[start : start + step]
+            if not self.is_sparse:
+                block = np.asarray(block)
+                _check_dense_values(block, self.cardinality, col_offset=0, row_offset=start)
+            yield start, block
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    r, c = np.argwhere(mask)[0]
+    return int(r), int(c)
+
+
+def _check_dense_values(block: np.ndarray, k: int | None, col_offset: int, row_offset: int) -> None:
+    """Raise ValueError naming the first cell outside -1..k-1."""
+    if block.size == 0:
+        return
+    lo, hi = block.min(), block.max()
+    if lo < ABSTAIN:
+        r, c = _first_bad(block < ABSTAIN)
+        raise ValueError(
+            f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
+            f"(row {r + row_offset}); votes must be -1 (abstain) or a class 0..k-1"
+        )
+    if k is not None and hi >= k:
+        r, c = _first_bad(block >= k)
+        raise ValueError(
+            f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
+            f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}"
+        )
+
+
+def _dense_from_float(arr: np.ndarray) -> np.ndarray:
+    nan = np.isnan(arr)
+    if nan.any():
+        r, c = _first_bad(nan)
+        raise ValueError(f"label matrix has NaN in column {c} (row {r})")
+    bad = arr != np.round(arr)
+    if bad.any():
+        r, c = _first_bad(bad)
+        raise ValueError(
+            f"label matrix has non-integer value {arr[r, c]!r} in column {c} (row {r})"
+        )
+    if arr.size and (arr.min() < -128 or arr.max() > 32767):
+        r, c = _first_bad((arr < -128) | (arr > 32767))
+        raise ValueError(f"label matrix has value {arr[r, c]!r} in column {c} (row {r})")
+    return arr.astype(np.int16)
+
+
+def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
+    import scipy.sparse as sp
+
+    X = sp.csr_array(L, copy=True)
+    X.eliminate_zeros()
+    X.sum_duplicates()
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got ndim={X.ndim}")
+    data = X.data
+    if data.dtype.kind == "f":
+        if np.isnan(data).any():
+            col = int(X.indices[np.flatnonzero(np.isnan(data))[0]])
+            raise ValueError(f"sparse label matrix has NaN in column {col}")
+        frac = data != np.round(data)
+        if frac.any():
+            col = int(X.indices[np.flatnonzero(frac)[0]])
+            raise ValueError(
+                f"sparse label matrix has non-integer value {data[frac][0]!r} in column {col}"
+            )
+    elif data.dtype.kind not in "iub":
+        raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
+    if data.size and data.min() < 1:
+        pos = int(np.flatnonzero(data < 1)[0])
+        raise ValueError(
+            f"sparse label matrix has value {data[pos]!r} in column {int(X.indices[pos])}; "
+            "sparse matrices store class c as c + 1 (0 / implicit = abstain)"
+        )
+    top = int(data.max()) if data.size else 1
+    kk = max(2, top) if k is None else k
+    if top > kk:
+        pos = int(np.flatnonzero(data > kk)[0])
+        raise ValueError(
+            f"sparse label matrix has stored value {int(data[pos])} (class {int(data[pos]) - 1}) "
+            f"in column {int(X.indices[pos])}, outside 0..{kk - 1} for cardinality {kk}"
+        )
+    X.data = data.astype(np.int16)
+    X.indices = X.indices.astype(np.int32, copy=False)
+    X.indptr = X.indptr.astype(np.int64, copy=False)
+    return X, kk
+
+
+def check_cardinality(cardinality: Any) -> int:
+    """Validate k (an integer >= 2)."""
+    if isinstance(cardinality, bool) or not isinstance(cardinality, numbers.Integral):
+        raise ValueError(f"cardinality must be an integer >= 2, got {cardinality!r}")
+    if cardinality < 2:
+        raise ValueError(f"cardinality must be >= 2, got {cardinality}")
+    return int(cardinality)
+
+
+def check_label_matrix(
+    L: Any,
+    cardinality: int | None = None,
+    *,
+    min_lfs: int = 1,
+    name: str = "L",
+    scan: bool = False,
+) -> LabelMatrix:
+    """Validate a label matrix and wrap it for chunked reading.
+
+    Parameters
+    ----------
+    L : array-like, DataFrame, memmap or scipy.sparse matrix, shape (n, m)
+    cardinality : int, optional
+        Number of classes k.  ``None`` infers ``max(2, max(L) + 1)`` (one scan).
+    min_lfs : int
+        Minimum number of columns (3 for fitting a triplet model).
+    scan : bool
+        Check every value now instead of chunk by chunk as the data is read.
+
+    Returns
+    -------
+    LabelMatrix
+    """
+    if isinstance(L, LabelMatrix):
+        if cardinality is not None and L.cardinality != cardinality:
+            return check_label_matrix(L.data, cardinality, min_lfs=min_lfs, name=name, scan=True)
+        return L
+    if cardinality is not None:
+        cardinality = check_cardinality(cardinality)
+    if _is_sparse(L):
+        X, k = _validate_sparse(L, cardinality, name)
+        lm = LabelMatrix(X, k)
+    else:
+        if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
+            L = L.to_numpy()
+        arr = L if isinstance(L, np.ndarray) else np.asarray(L)
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-dimensional (n rows x m labeling functions), "
+                f"got ndim={arr.ndim} with shape {arr.shape}"
+            )
+        if arr.dtype.kind == "f":
+            arr = _dense_from_float(arr)
+        elif arr.dtype.kind == "b":
+            arr = arr.astype(np.int8)
+        elif arr.dtype.kind not in "iu":
+            raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+        k = cardinality
+        if k is None:
+            # Inferring k needs one scan; it also checks the lower bound.
+            _check_dense_values(arr, None, 0, 0)
+            k = max(2, int(arr.max()) + 1 if arr.size else 2)
+            scan = False
+        lm = LabelMatrix(arr, k)
+        if scan:
+            for _ in lm.chunks():
+                pass
+    if lm.m < min_lfs:
+        raise ValueError(
+            f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed"
+        )
+    if lm.n == 0:
+        raise ValueError(f"{name} has no rows")
+    return lm
+
+
+def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np.ndarray:
+    """Validate gold labels: shape (n,), values -1 (unknown) or 0..k-1.
+
+    ``n=None`` skips the length check (dev labels of another split).
+    """
+    arr = np.asarray(y)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} has length {arr.shape[0]} but the label matrix has {n} rows")
+    if arr.dtype.kind == "f":
+        if np.isnan(arr).any():
+            raise ValueError(f"{name} has NaN at position {int(np.flatnonzero(np.isnan(arr))[0])}")
+        frac = arr != np.round(arr)
+        if frac.any():
+            pos = int(np.flatnonzero(frac)[0])
+            raise ValueError(f"{name} has non-integer value {arr[pos]!r} at position {pos}")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    bad = (arr < -1) | (arr >= cardinality)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}"
+        )
+    return arr
+
+
+# ----------------------------------------------------------------------------
+# Conventions
+# ----------------------------------------------------------------------------
+
+
+def from_flyingsquid(L: Any) -> np.ndarray:
+    """FlyingSquid / Snorkel 0.7 (0 = abstain, votes -1/+1) -> -1 abstain, classes 0/1."""
+    arr = np.asarray(L)
+    if arr.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
+    bad = ~np.isin(arr, (-1, 0, 1))
+    if bad.any():
+        r, c = _first_bad(bad)
+        raise ValueError(
+            f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c]!r} in column {c} (row {r})"
+        )
+    out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
+    out[arr == 1] = 1
+    out[arr == -1] = 0
+    return out
+
+
+def to_flyingsquid(L: Any) -> np.ndarray:
+    """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes)."""
+    arr = check_label_matrix(L, 2, scan=True).data
+    if _is_sparse(arr):
+        arr = from_sparse(arr)
+    out = np.zeros(arr.shape, dtype=np.int8)
+    out[arr == 1] = 1
+    out[arr == 0] = -1
+    return out
+
+
+def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
+    """MeTaL (0 = abstain, classes 1..k) -> -1 abstain, classes 0..k-1."""
+    arr = np.asarray(L)
+    if arr.dtype.kind == "f":
+        arr = _dense_from_float(arr)
+    if arr.size and arr.min() < 0:
+        r, c = _first_bad(arr < 0)
+        raise ValueError(
+            f"MeTaL matrices hold 0 (abstain) or 1..k; found {arr[r, c]} in column {c} (row {r})"
+        )
+    if cardinality is not None and arr.size and arr.max() > cardinality:
+        r, c = _first_bad(arr > cardinality)
+        raise ValueError(f"MeTaL value {arr[r, c]} in column {c} exceeds cardinality {cardinality}")
+    return (arr.astype(np.int16) - 1).astype(np.int8 if arr.max(initial=0) < 128 else np.int16)
+
+
+def to_metal(L: Any) -> np.ndarray:
+    """-1 abstain, classes 0..k-1 -> MeTaL (0 = abstain, classes 1..k)."""
+    arr = check_label_matrix(L, scan=True).data
+    if _is_sparse(arr):
+        return np.asarray(arr.toarray(), dtype=np.int16)
+    return arr.astype(np.int16) + 1
+
+
+def to_sparse(L: Any, cardinality: int | None = None):
+    """Dense label matrix -> ``scipy.sparse.csr_array`` storing class c as c + 1."""
+    import scipy.sparse as sp
+
+    lm = check_label_matrix(L, cardinality, scan=True)
+    if lm.is_sparse:
+        return lm.data
+    return sp.csr_array(lm.data.astype(np.int16) + 1)
+
+
+def from_sparse(X: Any) -> np.ndarray:
+    """Sparse (class c stored as c + 1) -> dense int array with -1 = abstain."""
+    import scipy.sparse as sp
+
+    dense = sp.csr_array(X).toarray()
+    top = int(dense.max(initial=0))
+    dtype = np.int8 if top <= 127 else np.int16
+    return (dense - 1).astype(dtype)

@@ -1,0 +1,126 @@
+"""Scoring metrics for label models (names as in Snorkel and WRENCH).
+
+Label metrics (accuracy, f1, ...) are computed over rows with gold (``y >= 0``)
+where the model did not abstain (``pred >= 0``), as Snorkel does;
+``coverage`` is the fraction of gold rows that got a prediction; probabilistic
+metrics (``brier``, ``log_loss``) use every gold row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def _confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+
+
+def _f1_per_class(cm: np.ndarray) -> np.ndarray:
+    tp = np.diag(cm).astype(np.float64)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+
+
+def accuracy(y, pred, probs, k):
+    return float(np.mean(y == pred)) if len(y) else float("nan")
+
+
+def f1(y, pred, probs, k):
+    """F1 of class 1 (binary only)."""
+    if k != 2:
+        raise ValueError("metric 'f1' is for binary tasks; use 'f1_macro' or 'f1_micro'")
+    return float(_f1_per_class(_confusion(y, pred, k))[1])
+
+
+def precision(y, pred, probs, k):
+    if k != 2:
+        raise ValueError("metric 'precision' is for binary tasks")
+    cm = _confusion(y, pred, k)
+    d = cm[:, 1].sum()
+    return float(cm[1, 1] / d) if d else 0.0
+
+
+def recall(y, pred, probs, k):
+    if k != 2:
+        raise ValueError("metric 'recall' is for binary tasks")
+    cm = _confusion(y, pred, k)
+    d = cm[1].sum()
+    return float(cm[1, 1] / d) if d else 0.0
+
+
+def f1_macro(y, pred, probs, k):
+    cm = _confusion(y, pred, k)
+    present = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
+    return float(_f1_per_class(cm)[present].mean()) if present.any() else float("nan")
+
+
+def f1_micro(y, pred, probs, k):
+    return accuracy(y, pred, probs, k)
+
+
+def brier(y, pred, probs, k):
+    """Mean over rows of sum_c (p_c - 1[y = c])^2."""
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(y)), y] = 1.0
+    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+
+
+def log_loss(y, pred, probs, k):
+    p = np.clip(probs[np.arange(len(y)), y], 1e-15, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+LABEL_METRICS: dict[str, Callable] = {
+    "accuracy": accuracy,
+    "f1": f1,
+    "precision": precision,
+    "recall": recall,
+    "f1_macro": f1_macro,
+    "f1_micro": f1_micro,
+}
+PROB_METRICS: dict[str, Callable] = {"brier": brier, "log_loss": log_loss}
+ALIASES = {"acc": "accuracy", "f1_binary": "f1", "logloss": "log_loss"}
+METRICS = (*LABEL_METRICS, "coverage", *PROB_METRICS)
+
+
+def score(
+    y: np.ndarray,
+    preds: np.ndarray,
+    probs: np.ndarray | None,
+    cardinality: int,
+    metrics: Sequence[str] = ("accuracy",),
+) -> dict[str, float]:
+    """Compute named metrics.
+
+    Parameters
+    ----------
+    y : ndarray of int, shape (n,)
+        Gold labels, -1 = unknown (row ignored).
+    preds : ndarray of int, shape (n,)
+        Predictions, -1 = abstained.
+    probs : ndarray, shape (n, k), optional
+        Needed for ``brier`` and ``log_loss``.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    gold = y >= 0
+    y_g, p_g = y[gold], preds[gold]
+    covered = p_g >= 0
+    out: dict[str, float] = {}
+    for name in metrics:
+        key = ALIASES.get(name, name)
+        if key == "coverage":
+            out[name] = float(covered.mean()) if len(covered) else float("nan")
+        elif key in LABEL_METRICS:
+            out[name] = LABEL_METRICS[key](y_g[covered], p_g[covered], None, cardinality)
+        elif key in PROB_METRICS:
+            if probs is None:
+                raise ValueError(f"metric {name!r} needs probabilities")
+            out[name] = PROB_METRICS[key](y_g, p_g, probs[gold], cardinality)
+        else:
+            raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+    return out

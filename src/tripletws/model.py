@@ -1,0 +1,339 @@
+"""``LabelModel``: the public estimator (a drop-in for Snorkel's on the common calls)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import BaseLabeler
+from .estimators import (
+    SOLVERS,
+    SymmetricEstimate,
+    check_class_balance,
+    class_balance_from_labels,
+    class_balance_from_symmetric,
+    estimate_symmetric,
+)
+from .estimators.class_balance import STRATEGIES
+from .inference import posterior
+from .matrix import check_cardinality, check_label_matrix, check_labels
+from .params import LabelModelParams
+from .stats import LabelStats, compute_stats
+
+logger = logging.getLogger("tripletws")
+
+MODELS = ("symmetric",)
+
+#: Snorkel's SGD-only training options: accepted by ``fit`` and ignored with a warning.
+SGD_OPTIONS = frozenset(
+    {
+        "n_epochs",
+        "lr",
+        "l2",
+        "optimizer",
+        "optimizer_config",
+        "lr_scheduler",
+        "lr_scheduler_config",
+        "prec_init",
+        "seed",
+        "log_freq",
+        "mu_eps",
+    }
+)
+
+
+def _lf_list(idx: np.ndarray, limit: int = 10) -> str:
+    items = [str(int(i)) for i in idx[:limit]]
+    return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
+
+
+class LabelModel(BaseLabeler):
+    """Closed-form label model for weak supervision.
+
+    Parameters
+    ----------
+    cardinality : int, default 2
+        Number of classes k.
+    model : {"symmetric"}
+        ``"symmetric"``: each LF votes independently of the class and, when it
+        votes, is right with probability ``alpha_i`` (the triplet method of
+        Fu et al., 2020).
+    solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
+        Closed-form solver of the symmetric model.
+    class_balance : {"estimate", "uniform"} or array of shape (k,)
+        Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
+        ``"estimate"`` solves for it from the LFs' vote rates.
+    eps : float
+        Accuracies are clipped into ``(eps, 1 - eps)``.
+    chunk_size : int, optional
+        Rows per chunk when reading L (memory is O(chunk_size * m)).
+    random_state : int or numpy Generator, optional
+        Used by the ``"true-random"`` tie-break policy; the global RNG is never touched.
+    verbose : bool
+        Log at INFO level on the ``"tripletws"`` logger (no handler is configured).
+    device : str
+        Accepted for Snorkel compatibility; computation runs on the CPU with numpy.
+
+    Attributes
+    ----------
+    params_ : LabelModelParams
+        Fitted class balance and conditional vote table.
+    accuracies_ : ndarray, shape (m,)
+        ``P(LF right | LF votes)``.
+    class_balance_ : ndarray, shape (k,)
+    coverage_ : ndarray, shape (m,)
+        Fraction of training rows on which each LF votes.
+    stats_ : LabelStats
+        The sufficient statistics the model was solved from.
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        *,
+        model: str = "symmetric",
+        solver: str = "triplet_mean",
+        class_balance: Any = "estimate",
+        eps: float = 1e-4,
+        chunk_size: int | None = None,
+        random_state: Any = None,
+        verbose: bool = False,
+        device: str = "cpu",
+    ) -> None:
+        self.cardinality = cardinality
+        self.model = model
+        self.solver = solver
+        self.class_balance = class_balance
+        self.eps = eps
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # -- validation ----------------------------------------------------------
+
+    def _check_settings(self) -> int:
+        k = check_cardinality(self.cardinality)
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r}; choose one of {', '.join(SOLVERS)}")
+        if not (0 < self.eps < 0.5):
+            raise ValueError(f"eps must lie in (0, 0.5), got {self.eps}")
+        if isinstance(self.class_balance, str) and self.class_balance not in STRATEGIES:
+            raise ValueError(
+                f"unknown class_balance {self.class_balance!r}; give "
+                f"{' or '.join(repr(s) for s in STRATEGIES)} or an array of {k} probabilities"
+            )
+        if self.device != "cpu":
+            warnings.warn(
+                f"device={self.device!r} ignored: tripletws computes on the CPU",
+                UserWarning,
+                stacklevel=3,
+            )
+        return k
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    # -- fitting -------------------------------------------------------------
+
+    def fit(
+        self,
+        L_train: Any,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        progress_bar: bool = True,
+        **kwargs: Any,
+    ) -> LabelModel:
+        """Estimate LF accuracies (and the class balance) from ``L_train``.
+
+        Parameters
+        ----------
+        L_train : label matrix, shape (n, m), m >= 3
+            -1 = abstain, classes 0..k-1; dense, sparse (class c stored as c + 1),
+            DataFrame or memmap.
+        Y_dev : array of shape (n_dev,), optional
+            Gold labels of a dev set; only their class frequencies are used.
+        class_balance : array of shape (k,), optional
+            Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
+        progress_bar : bool
+            Accepted for Snorkel compatibility (the fit is one pass; no bar is shown).
+        **kwargs
+            Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
+
+        Returns
+        -------
+        self
+        """
+        self._take_kwargs(kwargs)
+        k = self._check_settings()
+        lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
+        stats = compute_stats(lm, chunk_size=self.chunk_size)
+        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance)
+
+    def _take_kwargs(self, kwargs: dict[str, Any]) -> None:
+        unknown = set(kwargs) - SGD_OPTIONS
+        if unknown:
+            raise TypeError(f"fit() got unexpected keyword argument(s): {sorted(unknown)}")
+        if kwargs:
+            warnings.warn(
+                f"ignored SGD option(s) {sorted(kwargs)}: tripletws fits in closed form",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _resolve_prior(self, class_balance: Any, Y_dev: Any, b: np.ndarray, stats: LabelStats):
+        k = stats.cardinality
+        if class_balance is not None:
+            return check_class_balance(class_balance, k), "given"
+        if Y_dev is not None:
+            y = check_labels(Y_dev, None, k, name="Y_dev")
+            return class_balance_from_labels(y, k), "Y_dev"
+        if isinstance(self.class_balance, str):
+            if self.class_balance == "uniform":
+                return np.full(k, 1.0 / k), "uniform"
+            return class_balance_from_symmetric(stats, b), "estimated"
+        return check_class_balance(self.class_balance, k), "given"
+
+    def fit_stats(
+        self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None
+    ) -> LabelModel:
+        """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`."""
+        k = self._check_settings()
+        if stats.cardinality != k:
+            raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
+        if stats.n_lfs < 3:
+            raise ValueError(
+                f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}"
+            )
+        est = estimate_symmetric(stats, self.solver, eps=self.eps)
+        self._warn_about_lfs(stats, est)
+        prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
+        self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        self.stats_ = stats
+        self.estimate_ = est
+        self.class_balance_source_ = source
+        self.n_lfs_ = stats.n_lfs
+        if self.verbose:
+            logger.info(
+                "fitted %s model (%s) on %d rows, %d LFs; class balance %s (%s)",
+                self.model,
+                self.solver,
+                int(stats.n_rows),
+                stats.n_lfs,
+                np.round(prior, 4).tolist(),
+                source,
+            )
+        return self
+
+    @staticmethod
+    def _warn_about_lfs(stats: LabelStats, est) -> None:
+        silent = np.flatnonzero(stats.vote_counts == 0)
+        if silent.size:
+            warnings.warn(
+                f"LF(s) {_lf_list(silent)} never vote; they get a neutral weight",
+                UserWarning,
+                stacklevel=4,
+            )
+        lonely = np.flatnonzero((stats.vote_counts > 0) & ~est.estimated)
+        if lonely.size:
+            warnings.warn(
+                f"LF(s) {_lf_list(lonely)} share no usable triplet with other LFs "
+                "(too few co-votes); they get a neutral weight",
+                UserWarning,
+                stacklevel=4,
+            )
+        weak = np.flatnonzero(est.estimated & (est.b <= 0))
+        if weak.size:
+            warnings.warn(
+                f"LF(s) {_lf_list(weak)} are estimated at or below chance accuracy",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    # -- learned quantities ----------------------------------------------------
+
+    @property
+    def accuracies_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.params_.accuracies
+
+    @property
+    def class_balance_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.params_.class_balance
+
+    @property
+    def coverage_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.stats_.coverage if hasattr(self, "stats_") else self.params_.coverage
+
+    def get_weights(self) -> np.ndarray:
+        """Per-LF accuracy ``P(LF right | LF votes)``, shape (m,) (as Snorkel)."""
+        return self.accuracies_.copy()
+
+    def get_conditional_probs(self) -> np.ndarray:
+        """``P(lambda_i = a - 1 | Y = y)`` with a = 0 abstain, shape (m, k + 1, k)."""
+        self._check_fitted()
+        return self.params_.cond_probs.copy()
+
+    # -- inference -------------------------------------------------------------
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        """Posterior ``P(Y | votes)``, shape (n, k), rows summing to 1."""
+        self._check_fitted()
+        lm = check_label_matrix(L, check_cardinality(self.cardinality))
+        return posterior(lm, self.params_, self.chunk_size)
+
+    # -- persistence -----------------------------------------------------------
+
+    def _get_state(self) -> dict[str, Any] | None:
+        if not hasattr(self, "params_"):
+            return None
+        return {
+            "params": self.params_.to_dict(),
+            "stats": self.stats_.to_dict(),
+            "class_balance_source": self.class_balance_source_,
+            "b": self.estimate_.b.tolist(),
+            "estimated": self.estimate_.estimated.tolist(),
+            "n_candidates": self.estimate_.n_candidates.tolist(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        params = LabelModelParams.from_dict(state["params"])
+        stats = LabelStats.from_dict(state["stats"])
+        m, k = params.n_lfs, params.cardinality
+        if (stats.n_lfs, stats.cardinality) != (m, k) or k != self.cardinality:
+            raise ValueError("statistics, parameters and cardinality disagree in shape")
+        b = np.asarray(state["b"], dtype=np.float64)
+        estimated = np.asarray(state["estimated"], dtype=bool)
+        n_cand = np.asarray(state["n_candidates"], dtype=np.int64)
+        if b.shape != (m,) or estimated.shape != (m,) or n_cand.shape != (m,):
+            raise ValueError("per-LF estimate arrays must have one entry per LF")
+        self.params_ = params
+        self.stats_ = stats
+        self.class_balance_source_ = str(state["class_balance_source"])
+        self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand)
+        self.n_lfs_ = m
+
+    def save(self, path: str | Path) -> None:
+        """Write a versioned JSON model file (no pickle)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelModel:
+        """Read a model written by :meth:`save`; the file is validated, never executed."""
+        from .io import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model

@@ -1,0 +1,82 @@
+"""Hard predictions from probabilities, with Snorkel's tie-break policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+TIE_BREAK_POLICIES = ("abstain", "random", "true-random")
+
+#: Classes whose probability is within this of the row maximum count as tied (Snorkel's 1e-5).
+TIE_TOLERANCE = 1e-5
+
+
+def _row_hash(rows: np.ndarray) -> np.ndarray:
+    """splitmix64 of the row index: a fixed pseudo-random integer per row."""
+    z = rows.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def probs_to_preds(
+    probs: np.ndarray,
+    tie_break_policy: str = "random",
+    tol: float = TIE_TOLERANCE,
+    random_state: Any = None,
+) -> np.ndarray:
+    """Argmax of each row of ``probs`` (n, k) with a tie-break policy.
+
+    Parameters
+    ----------
+    tie_break_policy : {"abstain", "random", "true-random"}
+        ``abstain``: -1 for tied rows.  ``random``: a tied class chosen by a fixed
+        hash of the row index (deterministic).  ``true-random``: chosen by
+        ``random_state`` (a seed or ``numpy.random.Generator``; global state is never used).
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    if tie_break_policy not in TIE_BREAK_POLICIES:
+        raise ValueError(
+            f"unknown tie_break_policy {tie_break_policy!r}; "
+            f"choose one of {', '.join(TIE_BREAK_POLICIES)}"
+        )
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be 2-dimensional (n, k), got shape {probs.shape}")
+    n = probs.shape[0]
+    tied = probs >= probs.max(axis=1, keepdims=True) - tol
+    n_tied = tied.sum(axis=1)
+    preds = np.argmax(probs, axis=1).astype(np.int64)
+    multi = np.flatnonzero(n_tied > 1)
+    if multi.size == 0:
+        return preds
+    if tie_break_policy == "abstain":
+        preds[multi] = -1
+        return preds
+    if tie_break_policy == "random":
+        pick = _row_hash(multi) % n_tied[multi].astype(np.uint64)
+    else:
+        rng = np.random.default_rng(random_state)
+        pick = rng.integers(0, n_tied[multi])
+    # index of the pick-th True in each tied row
+    csum = np.cumsum(tied[multi], axis=1)
+    preds[multi] = np.argmax(csum > pick.astype(np.int64)[:, None], axis=1)
+    assert preds.shape == (n,)
+    return preds
+
+
+def preds_to_probs(preds: Any, cardinality: int) -> np.ndarray:
+    """One-hot (n, k) probabilities from hard labels (-1 rows become uniform)."""
+    preds = np.asarray(preds).astype(np.int64).reshape(-1)
+    if ((preds < -1) | (preds >= cardinality)).any():
+        bad = int(preds[(preds < -1) | (preds >= cardinality)][0])
+        raise ValueError(f"prediction {bad} outside -1..{cardinality - 1}")
+    out = np.zeros((len(preds), cardinality))
+    known = preds >= 0
+    out[np.flatnonzero(known), preds[known]] = 1.0
+    out[~known] = 1.0 / cardinality
+    return out

@@ -1,0 +1,288 @@
+"""Sufficient statistics of a label matrix, collected in one chunked pass.
+
+Every statistic is a sum over rows, so statistics of disjoint row blocks add up
+to the statistics of their union (``stats_a + stats_b``).  Chunks, online
+batches and distributed partitions all reduce the same way.
+
+Dense chunks go through float32 BLAS Gram products (exact: a chunk has fewer
+than 2**24 rows); sparse chunks through sparse products.  Accumulators are
+float64 so that exponential forgetting (:meth:`LabelStats.scaled`) can keep
+fractional counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .matrix import LabelMatrix, check_label_matrix
+
+
+@dataclass
+class LabelStats:
+    """Pairwise vote statistics.
+
+    Attributes
+    ----------
+    cardinality : int
+        Number of classes k.
+    n_rows : float
+        Rows seen (fractional under forgetting).
+    class_counts : ndarray, shape (m, k)
+        ``class_counts[i, c]`` = rows where LF i votes c.
+    covote : ndarray, shape (m, m)
+        ``covote[i, j]`` = rows where LFs i and j both vote (diagonal: coverage counts).
+    agree : ndarray, shape (m, m)
+        ``agree[i, j]`` = rows where i and j vote the same class.
+    joint : ndarray, shape (m, k, m, k), optional
+        ``joint[i, a, j, b]`` = rows where LF i votes a and LF j votes b.
+    """
+
+    cardinality: int
+    n_rows: float
+    class_counts: np.ndarray
+    covote: np.ndarray
+    agree: np.ndarray
+    joint: np.ndarray | None = field(default=None)
+
+    @property
+    def n_lfs(self) -> int:
+        return int(self.class_counts.shape[0])
+
+    @property
+    def vote_counts(self) -> np.ndarray:
+        """Rows where each LF votes, shape (m,)."""
+        return np.diagonal(self.covote).copy()
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """Fraction of rows where each LF votes, shape (m,)."""
+        return self.vote_counts / max(self.n_rows, 1e-300)
+
+    @classmethod
+    def zeros(cls, m: int, cardinality: int, joint: bool = False) -> LabelStats:
+        k = cardinality
+        return cls(
+            cardinality=k,
+            n_rows=0.0,
+            class_counts=np.zeros((m, k)),
+            covote=np.zeros((m, m)),
+            agree=np.zeros((m, m)),
+            joint=np.zeros((m, k, m, k)) if joint else None,
+        )
+
+    def _check_compatible(self, other: LabelStats) -> None:
+        if not isinstance(other, LabelStats):
+            raise TypeError(f"cannot merge LabelStats with {type(other).__name__}")
+        if other.cardinality != self.cardinality or other.n_lfs != self.n_lfs:
+            raise ValueError(
+                "cannot merge statistics of different shapes: "
+                f"(m={self.n_lfs}, k={self.cardinality}) vs (m={other.n_lfs}, k={other.cardinality})"
+            )
+
+    def __add__(self, other: LabelStats) -> LabelStats:
+        self._check_compatible(other)
+        both_joint = self.joint is not None and other.joint is not None
+        return LabelStats(
+            cardinality=self.cardinality,
+            n_rows=self.n_rows + other.n_rows,
+            class_counts=self.class_counts + other.class_counts,
+            covote=self.covote + other.covote,
+            agree=self.agree + other.agree,
+            joint=self.joint + other.joint if both_joint else None,
+        )
+
+    def __iadd__(self, other: LabelStats) -> LabelStats:
+        self._check_compatible(other)
+        self.n_rows += other.n_rows
+        self.class_counts += other.class_counts
+        self.covote += other.covote
+        self.agree += other.agree
+        if self.joint is not None:
+            if other.joint is None:
+                self.joint = None
+            else:
+                self.joint += other.joint
+        return self
+
+    def scaled(self, factor: float) -> LabelStats:
+        """All statistics multiplied by ``factor`` (exponential forgetting)."""
+        return LabelStats(
+            cardinality=self.cardinality,
+            n_rows=self.n_rows * factor,
+            class_counts=self.class_counts * factor,
+            covote=self.covote * factor,
+            agree=self.agree * factor,
+            joint=None if self.joint is None else self.joint * factor,
+        )
+
+    def copy(self) -> LabelStats:
+        return self.scaled(1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready representation (lists of floats)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LabelStats:
+        """Inverse of :meth:`to_dict`, with shape checks."""
+        try:
+            k = int(d["cardinality"])
+            counts = np.asarray(d["class_counts"], dtype=np.float64)
+            m = counts.shape[0]
+            covote = np.asarray(d["covote"], dtype=np.float64)
+            agree = np.asarray(d["agree"], dtype=np.float64)
+            joint = d.get("joint")
+            joint = None if joint is None else np.asarray(joint, dtype=np.float64)
+            stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid statistics record: {exc}") from exc
+        expected = {
+            "class_counts": (m, k),
+            "covote": (m, m),
+            "agree": (m, m),
+        }
+        if joint is not None:
+            expected["joint"] = (m, k, m, k)
+        for name, shape in expected.items():
+            arr = getattr(stats, name)
+            if arr.shape != shape:
+                raise ValueError(
+                    f"statistics field {name!r} has shape {arr.shape}, expected {shape}"
+                )
+            if not np.all(np.isfinite(arr)) or (arr < 0).any():
+                raise ValueError(f"statistics field {name!r} has negative or non-finite entries")
+        return stats
+
+
+def merge_stats(parts: Iterable[LabelStats]) -> LabelStats:
+    """Sum statistics of disjoint row blocks."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("merge_stats needs at least one LabelStats")
+    total = parts[0].copy()
+    for p in parts[1:]:
+        total += p
+    return total
+
+
+# ----------------------------------------------------------------------------
+# Chunk kernels.  Each returns a LabelStats for one block of rows.
+# ----------------------------------------------------------------------------
+
+
+def _binary_dense(block: np.ndarray, joint: bool) -> LabelStats:
+    """k = 2: two Gram products, of the signed votes S and the vote indicator V."""
+    nc, m = block.shape
+    V = np.greater_equal(block, 0).astype(np.float32)
+    # S = +1 for class 1, -1 for class 0, 0 for abstain  (= 2L + 2 - 3V).
+    S = np.multiply(block, 2, dtype=np.float32)
+    S += 2.0
+    S -= 3.0 * V
+    GV = V.T @ V
+    GS = S.T @ S
+    sv, ss = V.sum(axis=0, dtype=np.float64), S.sum(axis=0, dtype=np.float64)
+    counts = np.stack([(sv - ss) / 2, (sv + ss) / 2], axis=1)
+    covote = GV.astype(np.float64)
+    agree = (covote + GS) / 2
+    J = None
+    if joint:
+        X = (S.T @ V).astype(np.float64)  # X[i, j] = sum S_i V_j
+        # one-hot x1 = (V + S) / 2, x0 = (V - S) / 2
+        J = np.empty((m, 2, m, 2))
+        GSd = GS.astype(np.float64)
+        for a, sa in ((0, -1.0), (1, 1.0)):
+            for b, sb in ((0, -1.0), (1, 1.0)):
+                J[:, a, :, b] = (covote + sb * X.T + sa * X + sa * sb * GSd) / 4
+    return LabelStats(2, float(nc), counts, covote, agree, J)
+
+
+def _multiclass_dense(block: np.ndarray, k: int, joint: bool) -> LabelStats:
+    nc, m = block.shape
+    if joint:
+        X = np.empty((nc, m, k), dtype=np.float32)
+        for c in range(k):
+            np.equal(block, c, out=X[:, :, c])
+        Xf = X.reshape(nc, m * k)
+        G = (Xf.T @ Xf).astype(np.float64).reshape(m, k, m, k)
+        return _from_joint(G, k, float(nc))
+    V = np.zeros((nc, m), dtype=np.float32)
+    Xc = np.empty((nc, m), dtype=np.float32)
+    agree = np.zeros((m, m))
+    counts = np.empty((m, k))
+    for c in range(k):
+        np.equal(block, c, out=Xc)
+        agree += Xc.T @ Xc
+        counts[:, c] = Xc.sum(axis=0, dtype=np.float64)
+        V += Xc
+    covote = (V.T @ V).astype(np.float64)
+    return LabelStats(k, float(nc), counts, covote, agree, None)
+
+
+def _from_joint(J: np.ndarray, k: int, n_rows: float, keep_joint: bool = True) -> LabelStats:
+    m = J.shape[0]
+    idx = np.arange(m)
+    counts = J[idx, :, idx, :].diagonal(axis1=1, axis2=2).copy()  # (m, k)
+    covote = J.sum(axis=(1, 3))
+    agree = np.einsum("icjc->ij", J)
+    return LabelStats(k, n_rows, counts, covote, agree, J if keep_joint else None)
+
+
+def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
+    """CSR block with class c stored as c + 1: Gram of the (n, m*k) one-hot matrix."""
+    import scipy.sparse as sp
+
+    nc, m = block.shape
+    onehot = sp.csr_array(
+        (np.ones(block.nnz, dtype=np.float64), block.indices * k + (block.data - 1), block.indptr),
+        shape=(nc, m * k),
+    )
+    G = (onehot.T @ onehot).toarray().reshape(m, k, m, k)
+    return _from_joint(G, k, float(nc), keep_joint=joint)
+
+
+def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats:
+    """Statistics of one block of rows (dense int array or CSR in the c + 1 encoding)."""
+    if type(block).__module__.startswith("scipy.sparse"):
+        return _sparse_block(block, cardinality, joint)
+    if cardinality == 2:
+        return _binary_dense(block, joint)
+    return _multiclass_dense(block, cardinality, joint)
+
+
+def compute_stats(
+    L: Any,
+    cardinality: int | None = None,
+    *,
+    joint: bool = False,
+    chunk_size: int | None = None,
+) -> LabelStats:
+    """Collect :class:`LabelStats` of ``L`` in one pass over row chunks.
+
+    Parameters
+    ----------
+    L : label matrix, shape (n, m)
+        Anything :func:`~tripletws.matrix.check_label_matrix` accepts.
+    cardinality : int, optional
+        Number of classes k (inferred from ``L`` when omitted).
+    joint : bool
+        Also collect the full (m, k, m, k) co-occurrence table.
+    chunk_size : int, optional
+        Rows per chunk; memory use is O(chunk_size * m * k).
+
+    Returns
+    -------
+    LabelStats
+    """
+    lm: LabelMatrix = check_label_matrix(L, cardinality)
+    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint)
+    for _, block in lm.chunks(chunk_size):
+        total += block_stats(block, lm.cardinality, joint)
+    return total
