@@ -97,7 +97,7 @@ def sample_votes(
     y: np.ndarray, cond_probs: np.ndarray, rng: np.random.Generator, chunk: int = 1 << 16
 ) -> np.ndarray:
     """Draw L (n, m) given labels y and the table cond_probs (m, k + 1, k)."""
-    m, kp1, k = cond_probs.shape
+    m, _, k = cond_probs.shape
     cum = np.cumsum(cond_probs, axis=1)[:, :-1, :].astype(np.float32)  # (m, k, k)
     L = np.empty((len(y), m), dtype=np.int8 if k < 127 else np.int16)
     for s in range(0, len(y), chunk):
@@ -156,7 +156,7 @@ def make_synthetic(
     p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, float)
     if p.shape != (k,) or (p <= 0).any() or abs(p.sum() - 1) > 1e-9:
         raise ValueError(f"class_balance must be {k} positive probabilities summing to 1")
-    n_uni = m if unipolar is True else int(round(float(unipolar) * m))
+    n_uni = m if unipolar is True else round(float(unipolar) * m)
     polarity = np.full(m, -1)
     polarity[:n_uni] = np.arange(n_uni) % k
     cc = None
@@ -167,9 +167,7 @@ def make_synthetic(
     cp = synthetic_cond_probs(m, k, acc, cov, p, polarity, cc)
     y = rng.choice(k, size=n, p=p)
     L = sample_votes(y, cp, rng)
-    return SyntheticData(
-        L=L, y=y.astype(np.int64), class_balance=p, cond_probs=cp, polarity=polarity
-    )
+    return SyntheticData(L=L, y=y.astype(np.int64), class_balance=p, cond_probs=cp, polarity=polarity)
 
 
 # ----------------------------------------------------------------------------
@@ -214,9 +212,7 @@ class Dataset:
         try:
             return self.splits[split]
         except KeyError:
-            raise KeyError(
-                f"{self.name} has no split {split!r}; it has {sorted(self.splits)}"
-            ) from None
+            raise KeyError(f"{self.name} has no split {split!r}; it has {sorted(self.splits)}") from None
 
     @property
     def fit_split(self) -> str:
@@ -268,9 +264,7 @@ def load_dataset(name: str, data_home_path: str | Path | None = None) -> Dataset
         L = arrays.pop("L")
         y = arrays.pop("y", np.full(L.shape[0], -1, dtype=np.int8))
         splits[split] = Split(L=L, y=y.astype(np.int64), n_class=k, extra=arrays)
-    return Dataset(
-        name=name, n_class=k, splits=splits, eval_split=info.get("eval_split"), info=info
-    )
+    return Dataset(name=name, n_class=k, splits=splits, eval_split=info.get("eval_split"), info=info)
 
 
 def list_datasets(data_home_path: str | Path | None = None) -> list[str]:

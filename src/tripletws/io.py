@@ -46,8 +46,7 @@ def _json_param(name: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_param(name, v) for v in value]
     raise ValueError(
-        f"parameter {name!r} of type {type(value).__name__} cannot be saved to JSON; "
-        "use an int seed or None"
+        f"parameter {name!r} of type {type(value).__name__} cannot be saved to JSON; use an int seed or None"
     )
 
 
@@ -128,7 +127,5 @@ def load_model(path: str | Path) -> Any:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{path}: corrupt or truncated model file ({exc.msg} at char {exc.pos})"
-        ) from exc
+        raise ValueError(f"{path}: corrupt or truncated model file ({exc.msg} at char {exc.pos})") from exc
     return model_from_dict(record, source=str(path))

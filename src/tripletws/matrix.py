@@ -115,9 +115,7 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     bad = arr != np.round(arr)
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(
-            f"label matrix has non-integer value {arr[r, c]!r} in column {c} (row {r})"
-        )
+        raise ValueError(f"label matrix has non-integer value {arr[r, c]!r} in column {c} (row {r})")
     if arr.size and (arr.min() < -128 or arr.max() > 32767):
         r, c = _first_bad((arr < -128) | (arr > 32767))
         raise ValueError(f"label matrix has value {arr[r, c]!r} in column {c} (row {r})")
@@ -140,9 +138,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
-            raise ValueError(
-                f"sparse label matrix has non-integer value {data[frac][0]!r} in column {col}"
-            )
+            raise ValueError(f"sparse label matrix has non-integer value {data[frac][0]!r} in column {col}")
     elif data.dtype.kind not in "iub":
         raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
@@ -233,9 +229,7 @@ def check_label_matrix(
             for _ in lm.chunks():
                 pass
     if lm.m < min_lfs:
-        raise ValueError(
-            f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed"
-        )
+        raise ValueError(f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed")
     if lm.n == 0:
         raise ValueError(f"{name} has no rows")
     return lm
@@ -268,9 +262,7 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
     bad = (arr < -1) | (arr >= cardinality)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}"
-        )
+        raise ValueError(f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}")
     return arr
 
 
@@ -287,9 +279,7 @@ def from_flyingsquid(L: Any) -> np.ndarray:
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(
-            f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c]!r} in column {c} (row {r})"
-        )
+        raise ValueError(f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c]!r} in column {c} (row {r})")
     out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
     out[arr == 1] = 1
     out[arr == -1] = 0

@@ -201,17 +201,13 @@ class LabelModel(BaseLabeler):
             return class_balance_from_symmetric(stats, b), "estimated"
         return check_class_balance(self.class_balance, k), "given"
 
-    def fit_stats(
-        self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None
-    ) -> LabelModel:
+    def fit_stats(self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
         """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`."""
         k = self._check_settings()
         if stats.cardinality != k:
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
-            raise ValueError(
-                f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}"
-            )
+            raise ValueError(f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}")
         est = estimate_symmetric(stats, self.solver, eps=self.eps)
         self._warn_about_lfs(stats, est)
         prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)

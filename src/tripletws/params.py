@@ -102,9 +102,7 @@ class LabelModelParams:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid parameter record: {exc}") from exc
         if p.ndim != 1 or p.shape[0] < 2:
-            raise ValueError(
-                f"class_balance must be a vector of k >= 2 entries, got shape {p.shape}"
-            )
+            raise ValueError(f"class_balance must be a vector of k >= 2 entries, got shape {p.shape}")
         k = p.shape[0]
         if cp.ndim != 3 or cp.shape[1:] != (k + 1, k):
             raise ValueError(f"cond_probs must have shape (m, {k + 1}, {k}), got {cp.shape}")

@@ -41,8 +41,7 @@ def probs_to_preds(
     """
     if tie_break_policy not in TIE_BREAK_POLICIES:
         raise ValueError(
-            f"unknown tie_break_policy {tie_break_policy!r}; "
-            f"choose one of {', '.join(TIE_BREAK_POLICIES)}"
+            f"unknown tie_break_policy {tie_break_policy!r}; choose one of {', '.join(TIE_BREAK_POLICIES)}"
         )
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:

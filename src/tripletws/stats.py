@@ -154,9 +154,7 @@ class LabelStats:
         for name, shape in expected.items():
             arr = getattr(stats, name)
             if arr.shape != shape:
-                raise ValueError(
-                    f"statistics field {name!r} has shape {arr.shape}, expected {shape}"
-                )
+                raise ValueError(f"statistics field {name!r} has shape {arr.shape}, expected {shape}")
             if not np.all(np.isfinite(arr)) or (arr < 0).any():
                 raise ValueError(f"statistics field {name!r} has negative or non-finite entries")
         return stats

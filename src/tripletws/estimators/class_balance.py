@@ -19,9 +19,7 @@ def check_class_balance(p: Any, cardinality: int) -> np.ndarray:
     """Validate a user-given class balance: k finite, positive entries summing to 1."""
     arr = np.asarray(p, dtype=np.float64).reshape(-1)
     if arr.shape[0] != cardinality:
-        raise ValueError(
-            f"class_balance has {arr.shape[0]} entries but cardinality is {cardinality}"
-        )
+        raise ValueError(f"class_balance has {arr.shape[0]} entries but cardinality is {cardinality}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"class_balance has a non-finite entry: {arr.tolist()}")
     if (arr < 0).any():
