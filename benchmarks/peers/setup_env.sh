@@ -15,7 +15,8 @@
 #     used here, which imports numpy, pandas, scipy, scikit-learn, attrs, tqdm and nltk
 #     (via aggregation/embeddings/hrrasa.py), never transformers or pyarrow. So crowd-kit is
 #     installed with --no-deps plus exactly those imports (saves transformers + tokenizers +
-#     huggingface-hub + pyarrow).
+#     huggingface-hub + pyarrow). On the first install pip prints "ERROR: ... crowd-kit requires
+#     transformers / pyarrow, which is not installed": expected, harmless (exit status 0).
 #   * snorkel 0.10.0 pins nothing old (numpy>=1.24, torch>=1.2); it is installed with its declared
 #     deps (tensorboard, protobuf, munkres, networkx, ...) under the torch constraint.
 set -euo pipefail
@@ -62,5 +63,8 @@ else
     echo "setup_env.sh: $ROOT has no pyproject.toml yet; skipping 'pip install -e' of tripletws" >&2
 fi
 
-# 7. Smoke test: every peer imports and fits a tiny synthetic problem.
+# 7. Guard: nothing above may have replaced the cached CPU torch.
+"$VPY" -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} != 2.13.0')"
+
+# 8. Smoke test: every peer imports and fits a tiny synthetic problem.
 "$VPY" "$HERE/smoke_peers.py"
