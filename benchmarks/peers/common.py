@@ -81,6 +81,24 @@ def limit_threads(n: int) -> str:
     return f"{n} thread(s) for BLAS/OpenMP and torch"
 
 
+def ours_revision() -> str:
+    """Which tripletws code ran: git HEAD of the repo, plus '+ uncommitted src changes' when
+    src/ differs from HEAD (the package is installed editable, so the working tree is what ran)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "src")
+    return f"tripletws @ {head}" + (" + uncommitted src changes" if dirty else "")
+
+
 # --------------------------------------------------------------------------- tie-break
 
 
