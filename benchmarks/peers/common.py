@@ -81,6 +81,44 @@ def limit_threads(n: int) -> str:
     return f"{n} thread(s) for BLAS/OpenMP and torch"
 
 
+_OURS_REV: list[str] = []  # set by use_ours_revision
+
+
+def use_ours_revision(rev: str) -> str:
+    """Run our package as committed at git revision `rev` instead of the (editable) working
+    tree: `git archive rev src/tripletws` into a temp dir put first on sys.path. Must be called
+    before tripletws is imported. Lets a benchmark run while the library is being edited."""
+    import atexit
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+
+    if "tripletws" in sys.modules:
+        raise RuntimeError("use_ours_revision() must run before tripletws is imported")
+    full = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dest = Path(tempfile.mkdtemp(prefix=f"tripletws-{full}-"))
+    atexit.register(shutil.rmtree, dest, ignore_errors=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src/tripletws"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    tar_path = dest / "src.tar"
+    tar_path.write_bytes(archive)
+    with tarfile.open(tar_path) as tf:
+        tf.extractall(dest, filter="data")
+    sys.path.insert(0, str(dest / "src"))
+    _OURS_REV.append(f"tripletws @ {full} (exported from git, working tree not used)")
+    return _OURS_REV[-1]
+
+
 def ours_revision() -> str:
     """Which tripletws code ran: git HEAD of the repo, plus '+ uncommitted src changes' when
     src/ differs from HEAD (the package is installed editable, so the working tree is what ran)."""
@@ -94,6 +132,8 @@ def ours_revision() -> str:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
+    if _OURS_REV:
+        return _OURS_REV[-1]
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--", "src")
     return f"tripletws @ {head}" + (" + uncommitted src changes" if dirty else "")
