@@ -327,7 +327,12 @@ def main() -> int:
         help="benchmark tripletws as committed at this git revision (e.g. HEAD) instead of "
         "the editable working tree",
     )
+    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
     args = ap.parse_args()
+    if args.render:
+        res = json.loads(Path(args.render).read_text())
+        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        return 0
     if args.ours_rev:
         print(use_ours_revision(args.ours_rev))
     threads = limit_threads(args.threads)

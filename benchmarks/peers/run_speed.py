@@ -226,7 +226,7 @@ def to_markdown(res: dict) -> str:
         "| n | m | " + " | ".join(label[n] for n in names) + " |",
         "|---|---|" + "---|" * len(names),
     ]
-    notes = []
+    notes: dict[tuple[str, str, str], list[str]] = {}  # (method, status, note) -> cells
     for c in res["cells"]:
         cells = []
         for n in names:
@@ -234,7 +234,8 @@ def to_markdown(res: dict) -> str:
             if r["status"] != "ok":
                 cells.append(r["status"])
                 if r.get("note"):
-                    notes.append(f"- n={_n(c['n'])}, m={c['m']}, {label[n]}: {r['status']}: {r['note']}")
+                    key = (label[n], r["status"], r["note"])
+                    notes.setdefault(key, []).append(f"n={_n(c['n'])}, m={c['m']}")
                 continue
             star = "*" if r["predict_extrapolated"] else ""
             s = f"{_t(r['fit_s'])} / {_t(r['predict_s'])}{star}"
@@ -257,7 +258,11 @@ def to_markdown(res: dict) -> str:
         lines.append(f"| {_n(c['n'])} | {c['m']} | " + " | ".join(cells) + " |")
     lines.append("")
     if notes:
-        lines += ["Notes:", "", *notes, ""]
+        lines += ["Notes:", ""]
+        for (meth, status, note), where in notes.items():
+            on = f"all {len(res['cells'])} cells" if len(where) == len(res["cells"]) else "; ".join(where)
+            lines.append(f"- {meth}: `{status}` on {on}: {note}")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -274,7 +279,12 @@ def main() -> int:
         help="benchmark tripletws as committed at this git revision (e.g. HEAD) instead of "
         "the editable working tree",
     )
+    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
     args = ap.parse_args()
+    if args.render:
+        res = json.loads(Path(args.render).read_text())
+        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        return 0
     if args.ours_rev:
         print(use_ours_revision(args.ours_rev))
     threads = limit_threads(args.threads)
