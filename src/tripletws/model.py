@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import BaseLabeler
 from .estimators import (
+    SIGNS,
     SOLVERS,
     SymmetricEstimate,
     check_class_balance,
@@ -64,9 +65,13 @@ class LabelModel(BaseLabeler):
         Fu et al., 2020).
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
-    class_balance : {"estimate", "uniform"} or array of shape (k,)
+    signs : {"all_positive", "eigen"}
+        How LF signs are chosen: every LF better than chance (default, as
+        FlyingSquid), or from the leading eigenvector of the pairwise moments.
+    class_balance : {"uniform", "estimate"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
-        ``"estimate"`` solves for it from the LFs' vote rates.
+        ``"estimate"`` solves for it from the LFs' vote rates (exact when the
+        model's assumptions hold; misled by unipolar LFs, hence not the default).
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``.
     chunk_size : int, optional
@@ -97,7 +102,8 @@ class LabelModel(BaseLabeler):
         *,
         model: str = "symmetric",
         solver: str = "triplet_mean",
-        class_balance: Any = "estimate",
+        signs: str = "all_positive",
+        class_balance: Any = "uniform",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         random_state: Any = None,
@@ -107,6 +113,7 @@ class LabelModel(BaseLabeler):
         self.cardinality = cardinality
         self.model = model
         self.solver = solver
+        self.signs = signs
         self.class_balance = class_balance
         self.eps = eps
         self.chunk_size = chunk_size
@@ -122,6 +129,8 @@ class LabelModel(BaseLabeler):
             raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {', '.join(SOLVERS)}")
+        if self.signs not in SIGNS:
+            raise ValueError(f"unknown signs {self.signs!r}; choose one of {', '.join(SIGNS)}")
         if not (0 < self.eps < 0.5):
             raise ValueError(f"eps must lie in (0, 0.5), got {self.eps}")
         if isinstance(self.class_balance, str) and self.class_balance not in STRATEGIES:
@@ -208,7 +217,7 @@ class LabelModel(BaseLabeler):
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
             raise ValueError(f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}")
-        est = estimate_symmetric(stats, self.solver, eps=self.eps)
+        est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
         self._warn_about_lfs(stats, est)
         prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
         self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
@@ -241,11 +250,11 @@ class LabelModel(BaseLabeler):
         if lonely.size:
             warnings.warn(
                 f"LF(s) {_lf_list(lonely)} share no usable triplet with other LFs "
-                "(too few co-votes); they get a neutral weight",
+                "(too few co-votes); they get the mean accuracy of the others",
                 UserWarning,
                 stacklevel=4,
             )
-        weak = np.flatnonzero(est.estimated & (est.b <= 0))
+        weak = np.flatnonzero(est.below_chance)
         if weak.size:
             warnings.warn(
                 f"LF(s) {_lf_list(weak)} are estimated at or below chance accuracy",
@@ -299,6 +308,7 @@ class LabelModel(BaseLabeler):
             "b": self.estimate_.b.tolist(),
             "estimated": self.estimate_.estimated.tolist(),
             "n_candidates": self.estimate_.n_candidates.tolist(),
+            "below_chance": self.estimate_.below_chance.tolist(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -315,7 +325,10 @@ class LabelModel(BaseLabeler):
         self.params_ = params
         self.stats_ = stats
         self.class_balance_source_ = str(state["class_balance_source"])
-        self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand)
+        below = np.asarray(state.get("below_chance", np.zeros(m, bool)), dtype=bool)
+        if below.shape != (m,):
+            raise ValueError("below_chance must have one entry per LF")
+        self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
         self.n_lfs_ = m
 
     def save(self, path: str | Path) -> None:

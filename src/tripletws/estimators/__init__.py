@@ -5,9 +5,10 @@ from .class_balance import (
     class_balance_from_labels,
     class_balance_from_symmetric,
 )
-from .symmetric import SOLVERS, SymmetricEstimate, estimate_symmetric
+from .symmetric import SIGNS, SOLVERS, SymmetricEstimate, estimate_symmetric
 
 __all__ = [
+    "SIGNS",
     "SOLVERS",
     "SymmetricEstimate",
     "check_class_balance",

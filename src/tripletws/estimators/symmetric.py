@@ -15,8 +15,10 @@ Solvers
 ``rank_one``        weighted least squares ``min sum W_ij (M_ij - b_i b_j)^2`` over
                     observed pairs (alternating updates from the triplet mean), O(m^2) per step.
 
-Triplets are evaluated in blocks of LFs with array operations (O(m^3) work,
-O(block * m^2) memory); no Python loop visits individual triplets.
+Triplets are evaluated in blocks of LFs with array operations; no Python loop
+visits individual triplets.  LF i's candidates are the pairs among its
+``MAX_PARTNERS`` co-voting LFs with the best-determined moments, so the work is
+O(m * MAX_PARTNERS^2) and every pair is used when m <= MAX_PARTNERS + 1.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ from ..stats import LabelStats
 from .pairwise import PairMoments, pair_moments
 
 SOLVERS = ("triplet", "triplet_mean", "triplet_median", "rank_one")
+SIGNS = ("all_positive", "eigen")
+
+#: Triplets for LF i use pairs among its MAX_PARTNERS best-determined co-voting LFs
+#: (all pairs when m <= MAX_PARTNERS + 1), so the cost is O(m * MAX_PARTNERS^2).
+MAX_PARTNERS = 100
 
 #: Denominators |M_jl| below ``max(MIN_DENOM, DENOM_Z * se_jl)`` are skipped.
 MIN_DENOM = 1e-2
@@ -50,48 +57,71 @@ class SymmetricEstimate:
         LFs that had votes and at least one usable triplet.
     n_candidates : ndarray of int, shape (m,)
         Usable triplets per LF.
+    below_chance : ndarray of bool, shape (m,)
+        LFs whose agreement with the others points to an accuracy at or below
+        chance (negative ``b`` under ``signs="eigen"``; strong negative evidence
+        under ``"all_positive"``, which keeps them positive).
     """
 
     b: np.ndarray
     accuracies: np.ndarray
     estimated: np.ndarray
     n_candidates: np.ndarray
+    below_chance: np.ndarray
 
 
-def _triplet_candidates(pm: PairMoments, rows: np.ndarray):
+def _partners(pm: PairMoments, max_partners: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each LF, the co-voting LFs with the best-determined moments (largest |z|).
+
+    Returns
+    -------
+    idx : ndarray of int, shape (m, P)
+    ok : ndarray of bool, shape (m, P)   (False pads LFs with fewer partners)
+    """
+    m = pm.M.shape[0]
+    P = max(1, min(max_partners, m - 1))
+    score = np.where(pm.observed, np.abs(pm.M) / pm.se, -1.0)
+    np.fill_diagonal(score, -2.0)
+    if P < m - 1:
+        idx = np.argpartition(-score, P - 1, axis=1)[:, :P]
+    else:
+        idx = np.argsort(-score, axis=1)[:, :P]
+    ok = np.take_along_axis(score, idx, axis=1) >= 0
+    return idx, ok
+
+
+def _triplet_candidates(pm: PairMoments, rows: np.ndarray, idx: np.ndarray, ok: np.ndarray):
     """Candidate |b_i| values and their variances for the LFs in ``rows``.
 
-    Returns arrays of shape (len(rows), m, m) over pairs (j, l): value, variance
-    (inf where the candidate is unusable).
+    Candidates come from pairs (j, l) of partners of i.  Returns arrays of shape
+    (len(rows), P * P): value and variance (inf where unusable).
     """
     M, se, N = pm.M, pm.se, pm.N
-    m = M.shape[0]
-    x = np.abs(M[rows])[:, :, None]  # |M_ij|
-    y = np.abs(M[rows])[:, None, :]  # |M_il|
-    z = np.abs(M)[None, :, :]  # |M_jl|
-    sx = se[rows][:, :, None]
-    sy = se[rows][:, None, :]
-    sz = se[None, :, :]
-    obs_i = N[rows] > 0
+    J, jok = idx[rows], ok[rows]  # (r, P)
+    P = J.shape[1]
+    x = np.abs(M[rows[:, None], J])[:, :, None]  # |M_ij|
+    y = np.swapaxes(x, 1, 2)  # |M_il|
+    sx = se[rows[:, None], J][:, :, None]
+    sy = np.swapaxes(sx, 1, 2)
+    jj, ll = J[:, :, None], J[:, None, :]
+    z = np.abs(M[jj, ll])  # |M_jl|, (r, P, P)
+    sz = se[jj, ll]
     usable = (
-        obs_i[:, :, None]
-        & obs_i[:, None, :]
-        & ((N > 0) & (z[0] >= np.maximum(MIN_DENOM, DENOM_Z * se)))[None, :, :]
+        jok[:, :, None]
+        & jok[:, None, :]
+        & (N[jj, ll] > 0)
+        & (z >= np.maximum(MIN_DENOM, DENOM_Z * sz))
+        & np.triu(np.ones((P, P), dtype=bool), k=1)[None]
     )
-    # exclude j == l (diagonal) and j or l == i; use the upper triangle only.
-    upper = np.triu(np.ones((m, m), dtype=bool), k=1)
-    usable &= upper[None, :, :]
-    ar = np.arange(len(rows))
-    usable[ar, rows, :] = False
-    usable[ar, :, rows] = False
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         zz = np.where(usable, z, 1.0)
         val = np.sqrt(x * y / zz)
         xt, yt, zt = np.maximum(x, sx), np.maximum(y, sy), np.maximum(zz, sz)
         var = 0.25 * (sx**2 * y / (xt * zz) + sy**2 * x / (yt * zz) + sz**2 * x * y / zt**3)
     var = np.where(usable, np.maximum(var, 1e-12), np.inf)
     val = np.where(usable, np.minimum(val, 1.0), 0.0)
-    return val, var
+    r = len(rows)
+    return val.reshape(r, -1), var.reshape(r, -1)
 
 
 def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -104,16 +134,18 @@ def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
     return v[np.arange(val.shape[0]), pos]
 
 
-def _triplet_magnitudes(pm: PairMoments, solver: str, block_cells: int = 1 << 22):
+def _triplet_magnitudes(
+    pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 21
+):
     m = pm.M.shape[0]
     mag = np.zeros(m)
     count = np.zeros(m, dtype=np.int64)
-    step = max(1, block_cells // max(m * m, 1))
+    idx, ok = _partners(pm, max_partners)
+    step = max(1, block_cells // idx.shape[1] ** 2)
     for start in range(0, m, step):
         rows = np.arange(start, min(m, start + step))
-        val, var = _triplet_candidates(pm, rows)
+        val, var = _triplet_candidates(pm, rows, idx, ok)
         r = len(rows)
-        val, var = val.reshape(r, -1), var.reshape(r, -1)
         w = 1.0 / var  # 0 for unusable candidates
         n = np.isfinite(var).sum(axis=1)
         count[rows] = n
@@ -133,6 +165,10 @@ def _pair_weights(pm: PairMoments) -> np.ndarray:
     return np.where(pm.observed, 1.0 / pm.se**2, 0.0)
 
 
+def _zscores(pm: PairMoments) -> np.ndarray:
+    return np.where(pm.observed, np.clip(pm.M / pm.se, -10.0, 10.0), 0.0)
+
+
 def _signs(pm: PairMoments, mag: np.ndarray, vote_counts: np.ndarray) -> np.ndarray:
     """Signs from the leading eigenvector of the z-scored moment matrix.
 
@@ -140,7 +176,7 @@ def _signs(pm: PairMoments, mag: np.ndarray, vote_counts: np.ndarray) -> np.ndar
     (coverage- and magnitude-weighted).
     """
     m = len(mag)
-    Z = np.where(pm.observed, np.clip(pm.M / pm.se, -10.0, 10.0), 0.0)
+    Z = _zscores(pm)
     if not np.any(Z):
         return np.ones(m)
     _, vecs = np.linalg.eigh(Z)
@@ -167,12 +203,22 @@ def _rank_one_refine(pm: PairMoments, b0: np.ndarray, n_iter: int = 100, tol: fl
     return b
 
 
+def unipolar_pairs(stats: LabelStats) -> np.ndarray:
+    """Pairs of LFs that each vote a single class: their agreement is fixed by
+    construction (always or never), so it says nothing about accuracy."""
+    single = (stats.class_counts > 0).sum(axis=1) == 1
+    return single[:, None] & single[None, :]
+
+
 def estimate_symmetric(
     stats: LabelStats,
     solver: str = "triplet_mean",
     *,
     exclude: np.ndarray | None = None,
     eps: float = 1e-4,
+    signs: str = "all_positive",
+    skip_unipolar_pairs: bool = True,
+    default_accuracy: float = 0.7,
 ) -> SymmetricEstimate:
     """Solve the symmetric model in closed form.
 
@@ -185,6 +231,16 @@ def estimate_symmetric(
         LF pairs not to use (declared dependencies).
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``.
+    signs : {"all_positive", "eigen"}
+        ``all_positive`` (FlyingSquid's default): every LF is better than chance.
+        ``eigen``: relative signs from the leading eigenvector of the z-scored
+        moments, oriented so that LFs are better than chance on average.
+    skip_unipolar_pairs : bool
+        Leave out pairs of LFs that each vote one class only (their agreement is
+        fixed by construction, so it carries no accuracy information).
+    default_accuracy : float
+        Accuracy given to voting LFs without a usable triplet when no LF has one;
+        otherwise they get the vote-weighted mean ``b`` of the estimated LFs.
 
     Returns
     -------
@@ -192,15 +248,31 @@ def estimate_symmetric(
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    if signs not in SIGNS:
+        raise ValueError(f"unknown signs {signs!r}; choose one of {', '.join(SIGNS)}")
     k = stats.cardinality
+    if skip_unipolar_pairs:
+        uni = unipolar_pairs(stats)
+        exclude = uni if exclude is None else (exclude | uni)
     pm = pair_moments(stats, exclude)
     mag, count = _triplet_magnitudes(pm, "triplet_mean" if solver == "rank_one" else solver)
     votes = stats.vote_counts
     estimated = (count > 0) & (votes > 0)
-    b = _signs(pm, mag, votes) * mag
+    b = mag if signs == "all_positive" else _signs(pm, mag, votes) * mag
     if solver == "rank_one":
         b = _rank_one_refine(pm, b)
-    b = np.where(estimated, np.clip(b, -1.0 / (k - 1), 1.0), 0.0)
+    b = np.clip(b, -1.0 / (k - 1), 1.0)
+    if signs == "all_positive":
+        # z-scored agreement with the (positive) consensus; strongly negative = suspicious
+        evidence = _zscores(pm) @ np.sign(mag) / np.sqrt(np.maximum(pm.observed.sum(axis=1), 1))
+        below = estimated & (evidence < -3.0)
+    else:
+        below = estimated & (b <= 0)
+    if estimated.any():
+        w = votes[estimated]
+        fallback = float(np.sum(w * b[estimated]) / w.sum())
+    else:
+        fallback = (k * default_accuracy - 1) / (k - 1)
+    b = np.where(estimated, b, np.where(votes > 0, fallback, 0.0))
     alpha = np.clip((1.0 + (k - 1) * b) / k, eps, 1.0 - eps)
-    alpha = np.where(estimated, alpha, 1.0 / k)
-    return SymmetricEstimate(b=b, accuracies=alpha, estimated=estimated, n_candidates=count)
+    return SymmetricEstimate(b, alpha, estimated, count, below)
