@@ -3,8 +3,9 @@
     log P(Y = y | lambda) = base_y + sum_{i votes} D[i, lambda_i, y] + const
 
 with ``base`` and ``D`` from :meth:`LabelModelParams.log_odds_tables`.  Binary
-dense input takes a BLAS matrix-vector fast path; other inputs a gather (dense)
-or a sparse one-hot product (scipy.sparse).
+dense input takes a float32 BLAS matrix-vector fast path and a fused sigmoid;
+other inputs a one-hot matrix product (dense float64 BLAS, or sparse for
+scipy.sparse) and a per-chunk softmax.
 """
 
 from __future__ import annotations
@@ -13,36 +14,86 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import Workspace, class_indicator, narrow, signed_votes, vote_indicator
 from .matrix import LabelMatrix
 from .params import LabelModelParams
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (n, k) log-scores (in place)."""
-    scores -= scores.max(axis=1, keepdims=True)
+    """Row-wise softmax of (n, k) log-scores (in place).
+
+    For k < 8 the row maximum and sum run column by column (a few vector passes
+    instead of a reduction over very short rows); the additions happen in the
+    same order as numpy's row reduction, so the result is the same.
+    """
+    n, k = scores.shape
+    if k >= 8 or n == 0:
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+    top = scores[:, 0].copy()
+    for c in range(1, k):
+        np.maximum(top, scores[:, c], out=top)
+    scores -= top[:, None]
     np.exp(scores, out=scores)
-    scores /= scores.sum(axis=1, keepdims=True)
+    total = scores[:, 0].copy()
+    for c in range(1, k):
+        total += scores[:, c]
+    scores /= total[:, None]
     return scores
 
 
-def _binary_logit(block: np.ndarray, w_sign: np.ndarray, w_vote: np.ndarray | None) -> np.ndarray:
-    V = np.greater_equal(block, 0).astype(np.float32)
-    S = np.multiply(block, 2, dtype=np.float32)
-    S += 2.0
-    S -= 3.0 * V  # +1 class 1, -1 class 0, 0 abstain
-    out = S @ w_sign
-    if w_vote is not None:
-        out += V @ w_vote
-    return out
+def _sigmoid_pair(z: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, 0], out[:, 1]`` = softmax of the rows ``[0, z]``.
+
+    Computed as the softmax would be (``t = exp(-|z|)``, ``1 / (1 + t)`` and
+    ``t / (1 + t)``), so the result is bit-identical to :func:`softmax`.
+    """
+    t = np.abs(z)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    s = t + 1.0
+    big = np.divide(1.0, s)
+    np.divide(t, s, out=t)  # small
+    pos = z > 0
+    out[:, 1] = np.where(pos, big, t)
+    out[:, 0] = np.where(pos, t, big)
 
 
-def _gather_scores(block: np.ndarray, Dpad: np.ndarray, m: int, k: int) -> np.ndarray:
-    offs = (np.arange(m, dtype=np.int32) * k)[None, :]
-    idx = np.where(block >= 0, block.astype(np.int32) + offs, m * k)
-    return Dpad[idx].sum(axis=1)
+class _BinaryLogit:
+    """Log-odds ``log P(Y=1 | votes) - log P(Y=0 | votes)`` of dense binary chunks.
+
+    ``logit = b + S @ w_sign + V @ w_vote`` with S the signed votes and V the vote
+    indicator; ``w_vote`` vanishes for the symmetric model (then only S is built).
+    """
+
+    def __init__(self, base: np.ndarray, D: np.ndarray) -> None:
+        e = D[:, :, 1] - D[:, :, 0]  # (m, 2): log-odds change of a vote for class 0 / 1
+        self.w_sign = ((e[:, 1] - e[:, 0]) / 2).astype(np.float32)
+        w_vote = ((e[:, 1] + e[:, 0]) / 2).astype(np.float32)
+        self.w_vote = w_vote if np.any(w_vote) else None
+        self.b = np.float64(base[1] - base[0])
+
+    def __call__(self, block: np.ndarray, ws: Workspace) -> np.ndarray:
+        L = narrow(block, 2, ws)
+        out = signed_votes(L, ws) @ self.w_sign
+        if self.w_vote is not None:
+            out += vote_indicator(L, ws) @ self.w_vote
+        return self.b + out  # float64
 
 
-def _sparse_scores(block: Any, Dflat: np.ndarray, k: int) -> np.ndarray:
+def _dense_scores(block: np.ndarray, D: list[np.ndarray], base: np.ndarray, ws: Workspace, out: np.ndarray):
+    """Dense k-class chunk into ``out`` (nc, k): ``base + sum_c X_c @ D[c]``, X_c the
+    (nc, m) indicator of votes for class c, ``D[c] = D_full[:, c, :]`` (float64 BLAS)."""
+    k = len(D)
+    L = narrow(block, k, ws)
+    out[...] = base
+    for c in range(k):
+        out += class_indicator(L, c, ws, dtype=np.float64) @ D[c]
+
+
+def _sparse_scores(block: Any, Dflat: np.ndarray, base: np.ndarray, k: int, out: np.ndarray) -> None:
     import scipy.sparse as sp
 
     nc, m = block.shape
@@ -50,43 +101,64 @@ def _sparse_scores(block: Any, Dflat: np.ndarray, k: int) -> np.ndarray:
         (np.ones(block.nnz), block.indices * k + (block.data - 1), block.indptr),
         shape=(nc, m * k),
     )
-    return np.asarray(onehot @ Dflat)
+    out[...] = onehot @ Dflat
+    out += base
 
 
-def log_scores(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None):
-    """Unnormalised log-posteriors, shape (n, k) (float64)."""
+def _check_compatible(lm: LabelMatrix, params: LabelModelParams) -> None:
     k, m = params.cardinality, params.n_lfs
     if lm.m != m:
         raise ValueError(f"L has {lm.m} columns but the model was fitted with {m} LFs")
     if lm.cardinality > k:
         raise ValueError(f"L has cardinality {lm.cardinality} but the model has {k} classes")
+
+
+def _fill(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None, normalise: bool) -> np.ndarray:
+    """(n, k) float64 log-scores (``normalise=False``) or posteriors, chunk by chunk.
+
+    Each chunk's rows of the output are written in place and normalised while
+    they are in cache.
+    """
+    _check_compatible(lm, params)
+    k, m = params.cardinality, params.n_lfs
     base, D = params.log_odds_tables()
     out = np.empty((lm.n, k))
-    if k == 2 and not lm.is_sparse:
-        e = D[:, :, 1] - D[:, :, 0]  # (m, 2): log-odds change of a vote for class 0 / 1
-        w_sign = ((e[:, 1] - e[:, 0]) / 2).astype(np.float32)
-        w_vote = ((e[:, 1] + e[:, 0]) / 2).astype(np.float32)
-        w_vote = w_vote if np.any(w_vote) else None
-        b = base[1] - base[0]
+    ws = Workspace()
+    if not lm.is_sparse and k == 2:
+        logit = _BinaryLogit(base, D)
         for start, block in lm.chunks(chunk_size):
-            logit = _binary_logit(block, w_sign, w_vote)
-            out[start : start + len(logit), 1] = b + logit
-            out[start : start + len(logit), 0] = 0.0
+            z = logit(block, ws)
+            rows = out[start : start + len(z)]
+            if normalise:
+                _sigmoid_pair(z, rows)
+            else:
+                rows[:, 0] = 0.0
+                rows[:, 1] = z
         return out
-    Dflat = D.reshape(m * k, k)
     if lm.is_sparse:
-        for start, block in lm.chunks(chunk_size):
-            s = _sparse_scores(block, Dflat, k)
-            out[start : start + s.shape[0]] = s + base
-        return out
-    Dpad = np.vstack([Dflat, np.zeros((1, k))])
-    step = max(256, (1 << 21) // max(m * k, 1))
-    for start, block in lm.chunks(min(step, lm.chunk_rows(chunk_size))):
-        s = _gather_scores(block, Dpad, m, k)
-        out[start : start + s.shape[0]] = s + base
+        Dflat = D.reshape(m * k, k)
+    else:
+        Dc = [np.ascontiguousarray(D[:, c, :]) for c in range(k)]
+    for start, block in lm.chunks(chunk_size):
+        rows = out[start : start + block.shape[0]]
+        if lm.is_sparse:
+            _sparse_scores(block, Dflat, base, k, rows)
+        else:
+            _dense_scores(block, Dc, base, ws, rows)
+        if normalise:
+            softmax(rows)
     return out
 
 
-def posterior(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None):
+def log_scores(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None) -> np.ndarray:
+    """Unnormalised log-posteriors, shape (n, k) (float64).
+
+    Row r's softmax is ``P(Y | lambda_r)``; for dense binary input column 0 is 0
+    and column 1 the log-odds.
+    """
+    return _fill(lm, params, chunk_size, normalise=False)
+
+
+def posterior(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None) -> np.ndarray:
     """``P(Y = y | lambda)`` for every row, shape (n, k), rows summing to 1."""
-    return softmax(log_scores(lm, params, chunk_size))
+    return _fill(lm, params, chunk_size, normalise=True)

@@ -22,8 +22,12 @@ import numpy as np
 
 ABSTAIN = -1
 
-#: Cells per chunk: small enough that a chunk's float32 copies stay in cache.
-DEFAULT_CHUNK_CELLS = 1 << 19
+#: Cells per dense chunk: small enough that a chunk's work arrays (about 11 bytes
+#: per cell for the binary statistics) stay in the last-level cache.
+DEFAULT_CHUNK_CELLS = 1 << 18
+
+#: Stored votes per sparse chunk.
+SPARSE_CHUNK_NNZ = 1 << 17
 
 
 def _is_sparse(x: Any) -> bool:
@@ -69,18 +73,104 @@ class LabelMatrix:
                 raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
             return int(chunk_size)
         if self.is_sparse:
-            return 1 << 18
+            # sparse products cost ~ nnz per row squared: aim at SPARSE_CHUNK_NNZ stored votes
+            per_row = max(1.0, self.data.nnz / max(self.n, 1))
+            return int(min(1 << 18, max(1024, SPARSE_CHUNK_NNZ / per_row)))
         return max(1024, DEFAULT_CHUNK_CELLS // max(self.m, 1))
 
-    def chunks(self, chunk_size: int | None = None) -> Iterator[tuple[int, Any]]:
-        """Yield ``(start_row, block)``; dense blocks are value-checked as they pass."""
+    def chunks(
+        self, chunk_size: int | None = None, *, release_pages: bool = True
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(start_row, block)``; dense blocks are value-checked as they pass.
+
+        When the matrix is a read-only file mapping (``np.load(..., mmap_mode="r")``
+        or ``np.memmap(..., mode="r")``) and ``release_pages`` is true, the pages of
+        each block are handed back to the OS (``madvise(MADV_DONTNEED)``) once the
+        consumer asks for the next block, so the resident memory stays at a few
+        chunks however large the file; the data stays in the page cache.
+        """
         step = self.chunk_rows(chunk_size)
+        pages = _PageRelease.of(self.data) if release_pages and not self.is_sparse else None
+        sparse = self.is_sparse
         for start in range(0, self.n, step):
-            block = self.data[start : start + step]
-            if not self.is_sparse:
-                block = np.asarray(block)
+            if sparse:
+                block = _csr_rows(self.data, start, start + step)
+            else:
+                block = np.asarray(self.data[start : start + step])
                 _check_dense_values(block, self.cardinality, col_offset=0, row_offset=start)
             yield start, block
+            if pages is not None:
+                pages.release(block)
+
+
+class _PageRelease:
+    """Drops the resident pages of a read-only file mapping behind a sequential reader."""
+
+    def __init__(self, mm: Any, base_address: int) -> None:
+        import mmap
+
+        self._mm = mm
+        self._base = base_address
+        self._page = mmap.PAGESIZE
+        self._advice = mmap.MADV_DONTNEED
+
+    @classmethod
+    def of(cls, arr: Any) -> _PageRelease | None:
+        """The mapping behind ``arr`` when it is a read-only ``mmap`` (else None).
+
+        Only read-only mappings qualify: dropping their pages loses nothing (they
+        are read back from the file), whereas a copy-on-write mapping would lose
+        its private changes.
+        """
+        import mmap
+
+        if not hasattr(mmap, "MADV_DONTNEED") or not isinstance(arr, np.ndarray):
+            return None
+        obj = arr
+        for _ in range(64):
+            base = obj.base
+            if isinstance(base, mmap.mmap):
+                try:
+                    with memoryview(base) as view:
+                        if not view.readonly:
+                            return None
+                    address = np.frombuffer(base, dtype=np.uint8).ctypes.data
+                except (ValueError, TypeError, BufferError):
+                    return None
+                return cls(base, address)
+            if not isinstance(base, np.ndarray):
+                return None
+            obj = base
+        return None
+
+    def release(self, block: np.ndarray) -> None:
+        """Advise the kernel that the whole pages under ``block`` are not needed now."""
+        if block.size == 0:
+            return
+        lo = hi = block.ctypes.data
+        for n, stride in zip(block.shape, block.strides, strict=True):
+            span = (n - 1) * stride
+            lo, hi = (lo + span, hi) if span < 0 else (lo, hi + span)
+        hi += block.itemsize
+        start = (lo - self._base) // self._page * self._page
+        stop = (hi - self._base) // self._page * self._page  # keep the page the next block starts in
+        if stop > start >= 0:
+            try:
+                self._mm.madvise(self._advice, start, stop - start)
+            except (OSError, ValueError):
+                pass
+
+
+def _csr_rows(X: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of a canonical CSR array as views of its arrays (no copy)."""
+    import scipy.sparse as sp
+
+    stop = min(stop, X.shape[0])
+    indptr = X.indptr[start : stop + 1]
+    lo, hi = int(indptr[0]), int(indptr[-1])
+    return sp.csr_array(
+        (X.data[lo:hi], X.indices[lo:hi], indptr - lo), shape=(stop - start, X.shape[1]), copy=False
+    )
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, int]:
@@ -156,8 +246,10 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
             f"in column {int(X.indices[pos])}, outside 0..{kk - 1} for cardinality {kk}"
         )
     X.data = data.astype(np.int16)
-    X.indices = X.indices.astype(np.int32, copy=False)
-    X.indptr = X.indptr.astype(np.int64, copy=False)
+    # One index type for indices and indptr, so that row slices need no conversion.
+    idx = np.int32 if max(X.nnz, X.shape[1]) < np.iinfo(np.int32).max else np.int64
+    X.indices = X.indices.astype(idx, copy=False)
+    X.indptr = X.indptr.astype(idx, copy=False)
     return X, kk
 
 

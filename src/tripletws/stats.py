@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import MAX_EXACT_ROWS, Workspace, class_indicator, narrow, one_hot, signed_votes, vote_indicator
 from .matrix import LabelMatrix, check_label_matrix
 
 
@@ -176,19 +177,22 @@ def merge_stats(parts: Iterable[LabelStats]) -> LabelStats:
 # ----------------------------------------------------------------------------
 
 
-def _binary_dense(block: np.ndarray, joint: bool) -> LabelStats:
-    """k = 2: two Gram products, of the signed votes S and the vote indicator V."""
+def _binary_dense(block: np.ndarray, joint: bool, ws: Workspace | None = None) -> LabelStats:
+    """k = 2: two float32 Gram products, of the signed votes S and the vote indicator V.
+
+    ``covote = V'V``; ``agree = (V'V + S'S) / 2``; vote counts are the diagonal
+    of ``V'V`` and the class-1 minus class-0 counts the column sums of S.
+    """
+    ws = Workspace() if ws is None else ws
     nc, m = block.shape
-    V = np.greater_equal(block, 0).astype(np.float32)
-    # S = +1 for class 1, -1 for class 0, 0 for abstain  (= 2L + 2 - 3V).
-    S = np.multiply(block, 2, dtype=np.float32)
-    S += 2.0
-    S -= 3.0 * V
-    GV = V.T @ V
+    L = narrow(block, 2, ws)
+    S = signed_votes(L, ws)
+    V = vote_indicator(L, ws)
+    covote = (V.T @ V).astype(np.float64)
     GS = S.T @ S
-    sv, ss = V.sum(axis=0, dtype=np.float64), S.sum(axis=0, dtype=np.float64)
+    ss = (ws.ones(nc) @ S).astype(np.float64)
+    sv = np.diagonal(covote)
     counts = np.stack([(sv - ss) / 2, (sv + ss) / 2], axis=1)
-    covote = GV.astype(np.float64)
     agree = (covote + GS) / 2
     J = None
     if joint:
@@ -202,24 +206,23 @@ def _binary_dense(block: np.ndarray, joint: bool) -> LabelStats:
     return LabelStats(2, float(nc), counts, covote, agree, J)
 
 
-def _multiclass_dense(block: np.ndarray, k: int, joint: bool) -> LabelStats:
+def _multiclass_dense(block: np.ndarray, k: int, joint: bool, ws: Workspace | None = None) -> LabelStats:
+    """k > 2: one Gram product per class indicator plus one of the vote indicator."""
+    ws = Workspace() if ws is None else ws
     nc, m = block.shape
+    L = narrow(block, k, ws)
     if joint:
-        X = np.empty((nc, m, k), dtype=np.float32)
-        for c in range(k):
-            np.equal(block, c, out=X[:, :, c])
-        Xf = X.reshape(nc, m * k)
+        Xf = one_hot(L, k, ws).reshape(nc, m * k)
         G = (Xf.T @ Xf).astype(np.float64).reshape(m, k, m, k)
         return _from_joint(G, k, float(nc))
-    V = np.zeros((nc, m), dtype=np.float32)
-    Xc = np.empty((nc, m), dtype=np.float32)
+    ones = ws.ones(nc)
     agree = np.zeros((m, m))
     counts = np.empty((m, k))
     for c in range(k):
-        np.equal(block, c, out=Xc)
+        Xc = class_indicator(L, c, ws)
         agree += Xc.T @ Xc
-        counts[:, c] = Xc.sum(axis=0, dtype=np.float64)
-        V += Xc
+        counts[:, c] = ones @ Xc
+    V = vote_indicator(L, ws)
     covote = (V.T @ V).astype(np.float64)
     return LabelStats(k, float(nc), counts, covote, agree, None)
 
@@ -246,13 +249,25 @@ def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
     return _from_joint(G, k, float(nc), keep_joint=joint)
 
 
-def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats:
-    """Statistics of one block of rows (dense int array or CSR in the c + 1 encoding)."""
+def _block_stats(block: Any, k: int, joint: bool, ws: Workspace) -> LabelStats:
     if type(block).__module__.startswith("scipy.sparse"):
-        return _sparse_block(block, cardinality, joint)
-    if cardinality == 2:
-        return _binary_dense(block, joint)
-    return _multiclass_dense(block, cardinality, joint)
+        return _sparse_block(block, k, joint)
+    block = np.asarray(block)
+    if block.shape[0] > MAX_EXACT_ROWS:
+        # float32 sums are exact below 2**24 rows: split larger blocks.
+        parts = range(0, block.shape[0], MAX_EXACT_ROWS)
+        return merge_stats(_block_stats(block[s : s + MAX_EXACT_ROWS], k, joint, ws) for s in parts)
+    if k == 2:
+        return _binary_dense(block, joint, ws)
+    return _multiclass_dense(block, k, joint, ws)
+
+
+def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats:
+    """Statistics of one block of rows (dense int array or CSR in the c + 1 encoding).
+
+    The block is assumed valid (values -1..k-1); :func:`compute_stats` validates.
+    """
+    return _block_stats(block, cardinality, joint, Workspace())
 
 
 def compute_stats(
@@ -281,6 +296,7 @@ def compute_stats(
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
     total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint)
+    ws = Workspace()
     for _, block in lm.chunks(chunk_size):
-        total += block_stats(block, lm.cardinality, joint)
+        total += _block_stats(block, lm.cardinality, joint, ws)
     return total

@@ -90,38 +90,53 @@ def _partners(pm: PairMoments, max_partners: int) -> tuple[np.ndarray, np.ndarra
     return idx, ok
 
 
-def _triplet_candidates(pm: PairMoments, rows: np.ndarray, idx: np.ndarray, ok: np.ndarray):
+class _PairTables:
+    """Per-pair quantities of the triplet formula, computed once per solve (m x m).
+
+    With x = |M_ij|, y = |M_il|, z = |M_jl| and their standard errors, the delta-method
+    variance of sqrt(x y / z) is
+
+        var = (u_ij y + u_il x) / (4 z) + q_jl x y / 4,
+        u = se^2 / max(|M|, se),   q = se^2 / max(|M|, se)^3,
+
+    (the max() terms keep the linearisation finite when a moment is near 0).
+    """
+
+    def __init__(self, pm: PairMoments) -> None:
+        absM, se = np.abs(pm.M), pm.se
+        with np.errstate(invalid="ignore", over="ignore"):
+            top = np.maximum(absM, se)
+            self.u = se**2 / top
+            self.q = (self.u / top / top).ravel()
+        self.absM = absM
+        self.se = se
+        # Usable denominators; se is inf exactly where a pair never co-votes (N = 0).
+        self.denom_ok = (absM >= np.maximum(MIN_DENOM, DENOM_Z * se)).ravel()
+        self.z = absM.ravel()
+
+
+def _triplet_candidates(tab: _PairTables, rows: np.ndarray, idx: np.ndarray, ok: np.ndarray):
     """Candidate |b_i| values and their variances for the LFs in ``rows``.
 
-    Candidates come from pairs (j, l) of partners of i.  Returns arrays of shape
-    (len(rows), P * P): value and variance (inf where unusable).
+    Candidates come from the pairs (j, l), j before l, of partners of i.  Returns
+    arrays of shape (len(rows), P (P - 1) / 2): value and variance (inf where unusable).
     """
-    M, se, N = pm.M, pm.se, pm.N
+    m = tab.absM.shape[0]
     J, jok = idx[rows], ok[rows]  # (r, P)
-    P = J.shape[1]
-    x = np.abs(M[rows[:, None], J])[:, :, None]  # |M_ij|
-    y = np.swapaxes(x, 1, 2)  # |M_il|
-    sx = se[rows[:, None], J][:, :, None]
-    sy = np.swapaxes(sx, 1, 2)
-    jj, ll = J[:, :, None], J[:, None, :]
-    z = np.abs(M[jj, ll])  # |M_jl|, (r, P, P)
-    sz = se[jj, ll]
-    usable = (
-        jok[:, :, None]
-        & jok[:, None, :]
-        & (N[jj, ll] > 0)
-        & (z >= np.maximum(MIN_DENOM, DENOM_Z * sz))
-        & np.triu(np.ones((P, P), dtype=bool), k=1)[None]
-    )
+    a, b = np.triu_indices(J.shape[1], k=1)
+    Mi = np.take_along_axis(tab.absM[rows], J, axis=1)  # |M_ij| over partners, (r, P)
+    Ui = np.take_along_axis(tab.u[rows], J, axis=1)
+    x, y = Mi[:, a], Mi[:, b]  # (r, T)
+    flat = J[:, a] * m + J[:, b]
+    z = tab.z.take(flat)  # |M_jl|
+    usable = jok[:, a] & jok[:, b] & tab.denom_ok.take(flat)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        zz = np.where(usable, z, 1.0)
-        val = np.sqrt(x * y / zz)
-        xt, yt, zt = np.maximum(x, sx), np.maximum(y, sy), np.maximum(zz, sz)
-        var = 0.25 * (sx**2 * y / (xt * zz) + sy**2 * x / (yt * zz) + sz**2 * x * y / zt**3)
+        xy = x * y
+        val = np.sqrt(xy / z)
+        var = 0.25 * ((Ui[:, a] * y + Ui[:, b] * x) / z + tab.q.take(flat) * xy)
     var = np.where(usable, np.maximum(var, 1e-12), np.inf)
     val = np.where(usable, np.minimum(val, 1.0), 0.0)
-    r = len(rows)
-    return val.reshape(r, -1), var.reshape(r, -1)
+    return val, var
 
 
 def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -135,16 +150,17 @@ def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _triplet_magnitudes(
-    pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 21
+    pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 16
 ):
     m = pm.M.shape[0]
     mag = np.zeros(m)
     count = np.zeros(m, dtype=np.int64)
     idx, ok = _partners(pm, max_partners)
-    step = max(1, block_cells // idx.shape[1] ** 2)
+    tab = _PairTables(pm)
+    step = max(1, block_cells // max(1, idx.shape[1] * (idx.shape[1] - 1) // 2))
     for start in range(0, m, step):
         rows = np.arange(start, min(m, start + step))
-        val, var = _triplet_candidates(pm, rows, idx, ok)
+        val, var = _triplet_candidates(tab, rows, idx, ok)
         r = len(rows)
         w = 1.0 / var  # 0 for unusable candidates
         n = np.isfinite(var).sum(axis=1)

@@ -1,0 +1,122 @@
+"""Dense chunk encodings shared by the statistics pass and inference.
+
+A validated dense chunk (values -1..k-1) is first narrowed to the smallest
+integer type (int8 for k <= 127, one cheap copy when the input is wider), the
+indicator arithmetic is done on those 1-byte values, and only the final
+matrices that feed BLAS are cast to floating point.  All work arrays live in a
+:class:`Workspace` that is reused from chunk to chunk, so a pass over a matrix
+allocates its buffers once.
+
+Float32 sums of 0/+-1 values are exact integers as long as a chunk has fewer
+than ``MAX_EXACT_ROWS`` rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Largest chunk (rows) whose float32 sums of 0 / +-1 entries are exact integers.
+MAX_EXACT_ROWS = (1 << 24) - 1
+
+
+class Workspace:
+    """Reusable work arrays for one pass over the chunks of a matrix.
+
+    ``get(name, shape, dtype)`` returns a view of the first ``shape[0]`` rows of
+    a buffer that is reallocated only when it is too small or of another shape.
+    """
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type | np.dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        buf = self._arrays.get(name)
+        if buf is None or buf.dtype != dtype or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0]:
+            buf = np.empty(shape, dtype=dtype)
+            self._arrays[name] = buf
+        return buf[: shape[0]]
+
+    def ones(self, n: int, dtype: type | np.dtype = np.float32) -> np.ndarray:
+        """A vector of ``n`` ones (kept filled between calls)."""
+        dtype = np.dtype(dtype)
+        key = f"ones:{dtype.str}"
+        buf = self._arrays.get(key)
+        if buf is None or buf.shape[0] < n:
+            buf = np.ones(n, dtype=dtype)
+            self._arrays[key] = buf
+        return buf[:n]
+
+
+def small_int_dtype(cardinality: int) -> np.dtype:
+    """Narrowest signed integer type holding -1..k-1."""
+    return np.dtype(np.int8) if cardinality <= 128 else np.dtype(np.int16)
+
+
+def narrow(block: np.ndarray, cardinality: int, ws: Workspace) -> np.ndarray:
+    """The chunk as its narrowest integer type (no copy when it already is one).
+
+    ``block`` must be validated (values in -1..k-1), so the cast is lossless.
+    """
+    dt = small_int_dtype(cardinality)
+    if block.dtype == dt:
+        return block
+    out = ws.get(f"narrow:{dt.str}", block.shape, dt)
+    np.copyto(out, block, casting="unsafe")
+    return out
+
+
+def vote_indicator(L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
+    """``V[r, i] = 1`` where LF i votes on row r, else 0; float (nc, m)."""
+    voted = ws.get("voted", L.shape, np.bool_)
+    np.greater_equal(L, 0, out=voted)
+    V = ws.get(f"V:{np.dtype(dtype).str}", L.shape, dtype)
+    np.copyto(V, voted)
+    return V
+
+
+def signed_votes(L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
+    """Binary votes as ``+1`` (class 1), ``-1`` (class 0), ``0`` (abstain); float (nc, m).
+
+    ``L`` must hold -1/0/1 only.
+    """
+    s8 = ws.get("s8", L.shape, np.int8)
+    t8 = ws.get("t8", L.shape, np.int8)
+    np.equal(L, 1, out=s8.view(np.bool_))
+    np.equal(L, 0, out=t8.view(np.bool_))
+    np.subtract(s8, t8, out=s8)
+    S = ws.get(f"S:{np.dtype(dtype).str}", L.shape, dtype)
+    np.copyto(S, s8)
+    return S
+
+
+def class_indicator(L: np.ndarray, c: int, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
+    """``X[r, i] = 1`` where LF i votes class ``c`` on row r; float (nc, m)."""
+    hit = ws.get("hit", L.shape, np.bool_)
+    np.equal(L, c, out=hit)
+    X = ws.get(f"X:{np.dtype(dtype).str}", L.shape, dtype)
+    np.copyto(X, hit)
+    return X
+
+
+def one_hot(
+    L: np.ndarray, k: int, ws: Workspace, dtype: type | np.dtype = np.float32, class_major: bool = False
+) -> np.ndarray:
+    """One-hot votes (abstain = all zeros).
+
+    Returns shape (nc, m, k) (``X[r, i, c]``), or (nc, k, m) (``X[r, c, i]``) when
+    ``class_major``.
+    """
+    nc, m = L.shape
+    classes = np.arange(k, dtype=L.dtype)
+    if class_major:
+        shape, lhs, rhs = (nc, k, m), L[:, None, :], classes[None, :, None]
+    else:
+        shape, lhs, rhs = (nc, m, k), L[:, :, None], classes[None, None, :]
+    hit = ws.get(f"onehot_hit:{int(class_major)}", shape, np.bool_)
+    np.equal(lhs, rhs, out=hit)
+    X = ws.get(f"onehot:{int(class_major)}:{np.dtype(dtype).str}", shape, dtype)
+    np.copyto(X, hit)
+    return X
