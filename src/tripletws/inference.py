@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import Workspace, class_indicator, narrow, signed_votes, vote_indicator
+from .kernels import Workspace, class_indicator, narrow, signed_votes, vote_indicator, workspace
 from .matrix import LabelMatrix
 from .params import LabelModelParams
 
@@ -123,30 +123,30 @@ def _fill(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None, nor
     k, m = params.cardinality, params.n_lfs
     base, D = params.log_odds_tables()
     out = np.empty((lm.n, k))
-    ws = Workspace()
-    if not lm.is_sparse and k == 2:
-        logit = _BinaryLogit(base, D)
-        for start, block in lm.chunks(chunk_size):
-            z = logit(block, ws)
-            rows = out[start : start + len(z)]
-            if normalise:
-                _sigmoid_pair(z, rows)
-            else:
-                rows[:, 0] = 0.0
-                rows[:, 1] = z
-        return out
-    if lm.is_sparse:
-        Dflat = D.reshape(m * k, k)
-    else:
-        Dc = [np.ascontiguousarray(D[:, c, :]) for c in range(k)]
-    for start, block in lm.chunks(chunk_size):
-        rows = out[start : start + block.shape[0]]
+    with workspace() as ws:
+        if not lm.is_sparse and k == 2:
+            logit = _BinaryLogit(base, D)
+            for start, block in lm.chunks(chunk_size):
+                z = logit(block, ws)
+                rows = out[start : start + len(z)]
+                if normalise:
+                    _sigmoid_pair(z, rows)
+                else:
+                    rows[:, 0] = 0.0
+                    rows[:, 1] = z
+            return out
         if lm.is_sparse:
-            _sparse_scores(block, Dflat, base, k, rows)
+            Dflat = D.reshape(m * k, k)
         else:
-            _dense_scores(block, Dc, base, ws, rows)
-        if normalise:
-            softmax(rows)
+            Dc = [np.ascontiguousarray(D[:, c, :]) for c in range(k)]
+        for start, block in lm.chunks(chunk_size):
+            rows = out[start : start + block.shape[0]]
+            if lm.is_sparse:
+                _sparse_scores(block, Dflat, base, k, rows)
+            else:
+                _dense_scores(block, Dc, base, ws, rows)
+            if normalise:
+                softmax(rows)
     return out
 
 

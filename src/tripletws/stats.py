@@ -4,8 +4,10 @@ Every statistic is a sum over rows, so statistics of disjoint row blocks add up
 to the statistics of their union (``stats_a + stats_b``).  Chunks, online
 batches and distributed partitions all reduce the same way.
 
-Dense chunks go through float32 BLAS Gram products (exact: a chunk has fewer
-than 2**24 rows); sparse chunks through sparse products.  Accumulators are
+Dense chunks are encoded as 0/+-1 float32 matrices (see :mod:`.kernels`) and
+reduced with BLAS Gram products: two for k = 2 (signed votes and vote
+indicator), k + 1 for k > 2.  The sums are exact integers (a chunk has fewer
+than 2**24 rows).  Sparse chunks go through sparse products.  Accumulators are
 float64 so that exponential forgetting (:meth:`LabelStats.scaled`) can keep
 fractional counts.
 """
@@ -18,7 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import MAX_EXACT_ROWS, Workspace, class_indicator, narrow, one_hot, signed_votes, vote_indicator
+from .kernels import (
+    MAX_EXACT_ROWS,
+    Workspace,
+    class_indicator,
+    narrow,
+    one_hot,
+    signed_votes,
+    vote_indicator,
+    workspace,
+)
 from .matrix import LabelMatrix, check_label_matrix
 
 
@@ -267,7 +278,8 @@ def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats
 
     The block is assumed valid (values -1..k-1); :func:`compute_stats` validates.
     """
-    return _block_stats(block, cardinality, joint, Workspace())
+    with workspace() as ws:
+        return _block_stats(block, cardinality, joint, ws)
 
 
 def compute_stats(
@@ -296,7 +308,7 @@ def compute_stats(
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
     total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint)
-    ws = Workspace()
-    for _, block in lm.chunks(chunk_size):
-        total += _block_stats(block, lm.cardinality, joint, ws)
+    with workspace() as ws:
+        for _, block in lm.chunks(chunk_size):
+            total += _block_stats(block, lm.cardinality, joint, ws)
     return total
