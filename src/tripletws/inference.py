@@ -83,14 +83,24 @@ class _BinaryLogit:
         return self.b + out  # float64
 
 
+#: Multiply-adds per BLAS call in the k-class product.  OpenBLAS runs calls up to
+#: this size on one thread; bigger skinny products (output width k) gain nothing
+#: from threads on few cores, and a busy second core can stall every call.
+SKINNY_GEMM_WORK = 1 << 18
+
+
 def _dense_scores(block: np.ndarray, D: list[np.ndarray], base: np.ndarray, ws: Workspace, out: np.ndarray):
     """Dense k-class chunk into ``out`` (nc, k): ``base + sum_c X_c @ D[c]``, X_c the
     (nc, m) indicator of votes for class c, ``D[c] = D_full[:, c, :]`` (float64 BLAS)."""
     k = len(D)
+    nc, m = block.shape
     L = narrow(block, k, ws)
     out[...] = base
-    for c in range(k):
-        out += class_indicator(L, c, ws, dtype=np.float64) @ D[c]
+    step = max(64, SKINNY_GEMM_WORK // (m * k))
+    for s in range(0, nc, step):
+        part, rows = L[s : s + step], out[s : s + step]
+        for c in range(k):
+            rows += class_indicator(part, c, ws, dtype=np.float64) @ D[c]
 
 
 def _sparse_scores(block: Any, Dflat: np.ndarray, base: np.ndarray, k: int, out: np.ndarray) -> None:
