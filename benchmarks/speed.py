@@ -150,9 +150,14 @@ def worker_main(spec_json: str) -> None:
 # ----------------------------------------------------------------------------
 
 
-def _run_worker(spec: dict) -> dict:
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _run_worker(spec: dict, blas_threads: int | None = None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    if blas_threads is not None:
+        env.update(dict.fromkeys(BLAS_THREAD_VARS, str(blas_threads)))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
@@ -194,13 +199,23 @@ def _median(runs: list[dict], key: str) -> float:
     return float(statistics.median(r[key] for r in runs))
 
 
-def measure(label: str, path: Path, n: int, m: int, k: int, mmap: bool, repeats: int, roofline: bool) -> dict:
+def measure(
+    label: str,
+    path: Path,
+    n: int,
+    m: int,
+    k: int,
+    mmap: bool,
+    repeats: int,
+    roofline: bool,
+    blas_threads: int | None = None,
+) -> dict:
     spec = {"path": str(path), "mmap": mmap, "k": k}
     fit_runs, roof_runs = [], []
     for _ in range(repeats):  # interleaved, so that load drifts hit both alike
-        fit_runs.append(_run_worker({**spec, "task": "fit"}))
+        fit_runs.append(_run_worker({**spec, "task": "fit"}, blas_threads))
         if roofline:
-            roof_runs.append(_run_worker({**spec, "task": "roofline"}))
+            roof_runs.append(_run_worker({**spec, "task": "roofline"}, blas_threads))
     row = {
         "case": label,
         "n": n,
@@ -231,7 +246,7 @@ def _blas_info() -> str:
         return "unknown"
 
 
-def machine_info() -> dict:
+def machine_info(blas_threads: int | None = None) -> dict:
     import scipy
 
     return {
@@ -243,9 +258,11 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "blas": _blas_info(),
-        "blas_threads_env": {
-            v: os.environ[v] for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if v in os.environ
-        },
+        "blas_threads_env": (
+            dict.fromkeys(BLAS_THREAD_VARS, str(blas_threads))
+            if blas_threads is not None
+            else {v: os.environ[v] for v in BLAS_THREAD_VARS if v in os.environ}
+        ),
     }
 
 
@@ -353,6 +370,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lfs", type=int, nargs="+", default=[10, 50, 100], help="LF counts m")
     p.add_argument("--quick", action="store_true", help="only n <= 1e6")
     p.add_argument("--repeats", type=int, default=None, help="runs per cell (default 5; 3 for n >= 1e7)")
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="set OPENBLAS/OMP/MKL_NUM_THREADS in the measuring processes (default: inherit)",
+    )
     p.add_argument("--no-extra", action="store_true", help="skip the multiclass and sparse cases")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for speed.md / speed.json")
     p.add_argument(
@@ -382,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
             if mmap:
                 big_files.append(path)
             reps = args.repeats or (3 if n >= 10_000_000 else 5)
-            row = measure("grid", path, n, m, 2, mmap, reps, roofline=True)
+            row = measure("grid", path, n, m, 2, mmap, reps, roofline=True, blas_threads=args.blas_threads)
             rows.append(row)
             print(
                 f"n={n:.0e} m={m:3d}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s  "
@@ -397,11 +420,11 @@ def main(argv: list[str] | None = None) -> None:
             ("sparse 5 %", _sparse_file(1_000_000, 100, 0.05, args.scratch), 1_000_000, 100, 2),
         ]
         for label, path, n, m, k in cases:
-            row = measure(label, path, n, m, k, False, reps, roofline=False)
+            row = measure(label, path, n, m, k, False, reps, roofline=False, blas_threads=args.blas_threads)
             rows.append(row)
             print(f"{label}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s", flush=True)
     result = {
-        "machine": machine_info(),
+        "machine": machine_info(args.blas_threads),
         "revision": _revision(),
         "command": "python benchmarks/speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
