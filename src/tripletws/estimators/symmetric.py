@@ -24,6 +24,7 @@ O(m * MAX_PARTNERS^2) and every pair is used when m <= MAX_PARTNERS + 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -139,6 +140,33 @@ def _triplet_candidates(tab: _PairTables, rows: np.ndarray, idx: np.ndarray, ok:
     return val, var
 
 
+class _AllPairs:
+    """Candidates when every other LF is a partner: one list of pairs (j < l) shared by
+    all LFs, so the per-pair terms are gathered once instead of once per LF."""
+
+    def __init__(self, tab: _PairTables) -> None:
+        m = tab.absM.shape[0]
+        self.a, self.b = np.triu_indices(m, k=1)
+        flat = self.a * m + self.b
+        self.z, self.q, self.denom_ok = tab.z[flat], tab.q[flat], tab.denom_ok[flat]
+        self.tab = tab
+
+    def __call__(self, rows: np.ndarray):
+        """Values and variances, shape (len(rows), m (m - 1) / 2); pairs through i itself
+        or through an LF that never co-votes with i come out unusable (u is NaN there)."""
+        a, b = self.a, self.b
+        X, U = self.tab.absM[rows], self.tab.u[rows]
+        x, y = X[:, a], X[:, b]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            xy = x * y
+            val = np.sqrt(xy / self.z)
+            var = 0.25 * ((U[:, a] * y + U[:, b] * x) / self.z + self.q * xy)
+        usable = self.denom_ok & np.isfinite(var)
+        var = np.where(usable, np.maximum(var, 1e-12), np.inf)
+        val = np.where(usable, np.minimum(val, 1.0), 0.0)
+        return val, var
+
+
 def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Row-wise weighted median of (r, c) arrays (rows with zero weight give 0)."""
     order = np.argsort(val, axis=1)
@@ -150,17 +178,22 @@ def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _triplet_magnitudes(
-    pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 16
+    pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 18
 ):
     m = pm.M.shape[0]
     mag = np.zeros(m)
     count = np.zeros(m, dtype=np.int64)
-    idx, ok = _partners(pm, max_partners)
     tab = _PairTables(pm)
-    step = max(1, block_cells // max(1, idx.shape[1] * (idx.shape[1] - 1) // 2))
+    P = max(1, min(max_partners, m - 1))
+    if P == m - 1:
+        candidates = _AllPairs(tab)
+    else:
+        idx, ok = _partners(pm, P)
+        candidates = partial(_triplet_candidates, tab, idx=idx, ok=ok)
+    step = max(1, block_cells // max(1, P * (P - 1) // 2))
     for start in range(0, m, step):
         rows = np.arange(start, min(m, start + step))
-        val, var = _triplet_candidates(tab, rows, idx, ok)
+        val, var = candidates(rows)
         r = len(rows)
         w = 1.0 / var  # 0 for unusable candidates
         n = np.isfinite(var).sum(axis=1)
