@@ -11,8 +11,10 @@ Every measurement runs in a fresh subprocess:
 
 * ``fit``: ``LabelModel(cardinality=2).fit(L)`` wall time, then ``predict_proba(L)``
   wall time, then the process's peak resident memory (``VmHWM`` of
-  ``/proc/self/status``, i.e. ``ru_maxrss``).  A tiny fit runs first so that
-  imports and BLAS thread start-up are not timed.
+  ``/proc/self/status``, i.e. ``ru_maxrss``).  An untimed fit + predict on the
+  first 65536 rows runs first, so that one-time costs (imports, BLAS thread
+  start-up, first touch of the work buffers) are not timed -- as the roofline
+  gets an untimed warm-up product.
 * ``roofline``: one float32 Gram product ``F.T @ F`` on a float32 copy of the
   same matrix (for n > 1e6, the sum over 1e6-row blocks, each block converted
   outside the timer) -- the time of the single BLAS pass a one-pass method
@@ -28,7 +30,9 @@ Usage::
     python benchmarks/speed.py --quick         # n <= 1e6
     python benchmarks/speed.py --sizes 1e6 --lfs 50 --repeats 9
 
-Writes ``benchmarks/results/speed.md`` and ``speed.json`` (``--out`` to change).
+Writes ``benchmarks/results/speed.md`` and ``speed.json`` (``--out``, ``--name`` to change).
+On a shared machine, ``--blas-threads 1`` gives steadier figures (see the notes in
+the results file).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ RESULTS = HERE / "results"
 SEED = 0
 MEMMAP_FROM = 10_000_000  # n at and above which L is read from an int8 memmap
 ROOFLINE_BLOCK = 1_000_000  # rows per float32 block of the chunked roofline
+WARMUP_ROWS = 1 << 16  # rows of the untimed warm-up fit (more than one default chunk)
 
 TARGETS = (
     # (n, m, key, limit, label)
@@ -98,10 +103,13 @@ def _worker_fit(spec: dict) -> dict:
     from tripletws import LabelModel
 
     k = spec["k"]
-    warm = np.random.default_rng(0).integers(-1, k, size=(2000, 5)).astype(np.int8)
-    LabelModel(cardinality=k).fit(warm).predict_proba(warm)  # imports, BLAS threads
     L = _load(spec["path"], spec["mmap"])
     rss_loaded = _peak_rss_mb()
+    # Warm-up on the first rows (imports, BLAS threads, first touch of the work
+    # buffers), as the roofline gets a warm-up product.
+    warm = L[:WARMUP_ROWS]
+    LabelModel(cardinality=k).fit(warm).predict_proba(warm)
+    del warm
     t0 = time.perf_counter()
     model = LabelModel(cardinality=k).fit(L)
     t1 = time.perf_counter()
@@ -341,6 +349,19 @@ def render_markdown(result: dict) -> str:
     targets = _target_lines(rows)
     if targets:
         out += ["", "Targets (2-core machine):", "", *targets]
+    threads = info["blas_threads_env"].get("OPENBLAS_NUM_THREADS", "default (one per CPU)")
+    out += [
+        "",
+        "Notes:",
+        "",
+        f"- BLAS threads: {threads}, the same for fit, predict and roofline.  On a 2-CPU machine",
+        "  shared with other jobs, multithreaded OpenBLAS calls stall whenever the second CPU is",
+        "  busy (every call waits for its helper thread), which can inflate both fit and roofline",
+        "  several-fold; `--blas-threads 1` measures without that effect.",
+        "- Untimed warm-ups: a fit + predict on the first 65536 rows, and one Gram product.",
+        "- The memmap cells read a file that sits in the OS page cache (written just before);",
+        "  pages are released behind the reader, so peak RSS stays far below the file size.",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -377,7 +398,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="set OPENBLAS/OMP/MKL_NUM_THREADS in the measuring processes (default: inherit)",
     )
     p.add_argument("--no-extra", action="store_true", help="skip the multiclass and sparse cases")
-    p.add_argument("--out", type=Path, default=RESULTS, help="folder for speed.md / speed.json")
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    p.add_argument("--name", default="speed", help="results file stem: NAME.md and NAME.json")
     p.add_argument(
         "--memmap-from", type=float, default=MEMMAP_FROM, help="read L from an int8 memmap for n >= this"
     )
@@ -432,9 +454,9 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "speed.json").write_text(json.dumps(result, indent=1) + "\n")
+    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     md = render_markdown(result)
-    (args.out / "speed.md").write_text(md)
+    (args.out / f"{args.name}.md").write_text(md)
     print()
     print(md)
     if not args.keep_data:
