@@ -284,7 +284,7 @@ def sequence_runs(ids: np.ndarray) -> tuple[np.ndarray, int]:
         again = uniq[np.flatnonzero(counts > 1)[0]]
         row = int(starts[np.flatnonzero(heads == again)[1]])
         raise ValueError(
-            f"sequence id {again!r} appears again at row {row} after other sequences: "
+            f"sequence id {again.item()!r} appears again at row {row} after other sequences: "
             "rows of one sequence must be contiguous and in frame order"
         )
     return np.cumsum(new) - 1, len(starts)
