@@ -115,10 +115,10 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     bad = arr != np.round(arr)
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"label matrix has non-integer value {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(f"label matrix has non-integer value {arr[r, c].item()!r} in column {c} (row {r})")
     if arr.size and (arr.min() < -128 or arr.max() > 32767):
         r, c = _first_bad((arr < -128) | (arr > 32767))
-        raise ValueError(f"label matrix has value {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
     return arr.astype(np.int16)
 
 
@@ -138,13 +138,13 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
-            raise ValueError(f"sparse label matrix has non-integer value {data[frac][0]!r} in column {col}")
+            raise ValueError(f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}")
     elif data.dtype.kind not in "iub":
         raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
         pos = int(np.flatnonzero(data < 1)[0])
         raise ValueError(
-            f"sparse label matrix has value {data[pos]!r} in column {int(X.indices[pos])}; "
+            f"sparse label matrix has value {data[pos].item()!r} in column {int(X.indices[pos])}; "
             "sparse matrices store class c as c + 1 (0 / implicit = abstain)"
         )
     top = int(data.max()) if data.size else 1
@@ -255,7 +255,7 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
         frac = arr != np.round(arr)
         if frac.any():
             pos = int(np.flatnonzero(frac)[0])
-            raise ValueError(f"{name} has non-integer value {arr[pos]!r} at position {pos}")
+            raise ValueError(f"{name} has non-integer value {arr[pos].item()!r} at position {pos}")
     elif arr.dtype.kind not in "iub":
         raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
@@ -279,7 +279,7 @@ def from_flyingsquid(L: Any) -> np.ndarray:
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c].item()!r} in column {c} (row {r})")
     out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
     out[arr == 1] = 1
     out[arr == -1] = 0
