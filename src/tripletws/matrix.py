@@ -138,7 +138,9 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
-            raise ValueError(f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}")
+            raise ValueError(
+                f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}"
+            )
     elif data.dtype.kind not in "iub":
         raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
@@ -279,7 +281,9 @@ def from_flyingsquid(L: Any) -> np.ndarray:
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c].item()!r} in column {c} (row {r})")
+        raise ValueError(
+            f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c].item()!r} in column {c} (row {r})"
+        )
     out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
     out[arr == 1] = 1
     out[arr == -1] = 0
