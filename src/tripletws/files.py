@@ -17,6 +17,7 @@ with the path.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import IO
 
@@ -107,9 +108,11 @@ def _read_csv(path: Path) -> np.ndarray:
     tokens = [t.strip().strip('"') for t in (first.split(delim) if delim else first.split())]
     header = not all(_is_number(t) for t in tokens if t)
     try:
-        arr = np.loadtxt(
-            path, delimiter=delim, skiprows=skip if header else skip - 1, ndmin=2, dtype=np.float64
-        )
+        with warnings.catch_warnings():  # a header-only file is reported below
+            warnings.filterwarnings("ignore", message="loadtxt: input contained no data")
+            arr = np.loadtxt(
+                path, delimiter=delim, skiprows=skip if header else skip - 1, ndmin=2, dtype=np.float64
+            )
     except ValueError as exc:
         raise ValueError(f"{path}: cannot parse as a numeric CSV ({exc})") from exc
     if arr.size == 0:
