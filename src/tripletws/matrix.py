@@ -207,7 +207,13 @@ def check_label_matrix(
         lm = LabelMatrix(X, k)
     else:
         if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
-            L = L.to_numpy()
+            frame = L
+            L = frame.to_numpy()
+            if L.dtype == object:  # pandas nullable integers (Int8, Int64, ...): NA becomes NaN
+                try:
+                    L = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError):
+                    pass  # not numeric: reported below
         arr = L if isinstance(L, np.ndarray) else np.asarray(L)
         if arr.ndim != 2:
             raise ValueError(
@@ -304,6 +310,8 @@ def to_flyingsquid(L: Any) -> np.ndarray:
 def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
     """MeTaL (0 = abstain, classes 1..k) -> -1 abstain, classes 0..k-1."""
     arr = np.asarray(L)
+    if arr.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
     if arr.dtype.kind == "f":
         arr = _dense_from_float(arr)
     if arr.size and arr.min() < 0:
