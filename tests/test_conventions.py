@@ -84,3 +84,8 @@ def test_sparse_bad_values() -> None:
         to_sparse([[0, -2, 1]])
     with pytest.raises(ValueError, match=r"outside 0..1"):
         to_sparse([[0, 2, 1]], cardinality=2)
+
+
+def test_metal_needs_a_matrix() -> None:
+    with pytest.raises(ValueError, match="2-dimensional"):
+        from_metal([1, 2, 0])

@@ -132,3 +132,15 @@ def test_int8_never_overflows() -> None:
     stats = compute_stats(L, 2)
     np.testing.assert_array_equal(stats.agree, np.full((4, 4), 1000.0))
     np.testing.assert_array_equal(stats.class_counts, np.full((4, 2), 500.0))
+
+
+def test_pandas_nullable_integer_columns(data) -> None:
+    pd = pytest.importorskip("pandas")
+    k = len(data.class_balance)
+    df = pd.DataFrame({f"lf{i}": pd.array(data.L[:, i], dtype="Int64") for i in range(M)})
+    assert_same_stats(compute_stats(df, k), compute_stats(data.L, k))
+    df.iloc[4, 2] = pd.NA
+    with pytest.raises(ValueError, match=r"NaN in column 2 \(row 4\)"):
+        compute_stats(df, k)
+    with pytest.raises(ValueError, match="must hold integers"):
+        compute_stats(pd.DataFrame({"a": ["x", "y"], "b": [0, 1], "c": [1, 1]}), k)
