@@ -256,3 +256,10 @@ def test_unknown_kwargs_type_error(data) -> None:
 def test_device_warns(data) -> None:
     with pytest.warns(UserWarning, match="CPU"):
         LabelModel(device="cuda").fit(data.L)
+
+
+def test_sparse_duplicate_cells_are_rejected():
+    sp = pytest.importorskip("scipy.sparse")
+    coo = sp.coo_array((np.array([1, 1]), (np.array([0, 0]), np.array([2, 2]))), shape=(3, 4))
+    with pytest.raises(ValueError, match="duplicate entries"):
+        check_label_matrix(coo, 2)

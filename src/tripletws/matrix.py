@@ -125,9 +125,16 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
 def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     import scipy.sparse as sp
 
+    if not getattr(L, "has_canonical_format", True) or getattr(L, "format", None) == "coo":
+        coo = sp.coo_array(L)
+        if coo.nnz and len(np.unique(coo.row.astype(np.int64) * coo.shape[1] + coo.col)) < coo.nnz:
+            raise ValueError(
+                f"sparse {name} has duplicate entries for the same cell; scipy would add them "
+                "into a different class, so give one vote per cell"
+            )
     X = sp.csr_array(L, copy=True)
-    X.eliminate_zeros()
     X.sum_duplicates()
+    X.eliminate_zeros()
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional, got ndim={X.ndim}")
     data = X.data
@@ -179,6 +186,7 @@ def check_label_matrix(
     min_lfs: int = 1,
     name: str = "L",
     scan: bool = False,
+    allow_empty: bool = False,
 ) -> LabelMatrix:
     """Validate a label matrix and wrap it for chunked reading.
 
@@ -191,6 +199,8 @@ def check_label_matrix(
         Minimum number of columns (3 for fitting a triplet model).
     scan : bool
         Check every value now instead of chunk by chunk as the data is read.
+    allow_empty : bool
+        Accept a matrix with no rows (prediction on an empty batch).
 
     Returns
     -------
@@ -238,7 +248,7 @@ def check_label_matrix(
                 pass
     if lm.m < min_lfs:
         raise ValueError(f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed")
-    if lm.n == 0:
+    if lm.n == 0 and not allow_empty:
         raise ValueError(f"{name} has no rows")
     return lm
 
