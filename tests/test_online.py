@@ -312,3 +312,41 @@ def test_clone_keeps_stream_options():
     sklearn_base = pytest.importorskip("sklearn.base")
     model = LabelModel(forget=0.95)
     assert sklearn_base.clone(model).get_params()["forget"] == 0.95
+
+
+# -- command line ----------------------------------------------------------------------
+
+
+def _cli(*args) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from tripletws.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_cli_update_streams_batches_into_a_model_file(tmp_path):
+    d = make_synthetic(6_000, 6, 2, random_state=17)
+    parts = batches(d.L, [2_000, 2_000, 2_000])
+    for i, part in enumerate(parts):
+        np.save(tmp_path / f"b{i}.npy", part)
+    model_file = tmp_path / "model.json"
+    assert _cli("fit", tmp_path / "b0.npy", "-o", model_file)[0] == 0
+    rc, out, _ = _cli("update", model_file, tmp_path / "b1.npy")
+    assert rc == 0 and "batch 2 of the stream (running statistics: 4000 rows)" in out
+    assert _cli("update", model_file, tmp_path / "b2.npy", "-o", tmp_path / "m3.json")[0] == 0
+    streamed = LabelModel.load(tmp_path / "m3.json")
+    ref = LabelModel().fit(d.L)
+    assert_same_stats(streamed.stats_, ref.stats_)
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    # a window set on the command line is stored with the model and applies from then on
+    assert _cli("update", model_file, tmp_path / "b2.npy", "--window", "1")[0] == 0
+    windowed = LabelModel.load(model_file)
+    assert windowed.window == 1
+    assert_same_stats(windowed.stats_, compute_stats(parts[2], 2))
+    rc, _, err = _cli("update", model_file, tmp_path / "b2.npy", "--class-balance", "estimate")
+    assert rc == 2 and "k probabilities" in err

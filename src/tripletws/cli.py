@@ -1,4 +1,4 @@
-"""Command line: ``tripletws fit | predict | evaluate | inspect | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | demo``.
 
 Every command reads label matrices with :mod:`tripletws.files` and works through the
 public Python API.  Bad input (a missing file, a bad value, a damaged model file)
@@ -173,6 +173,38 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(
         f"fitted {args.model} label model ({args.solver}) on {n} rows x {m} LFs, k={k}{inferred}, "
         f"in {elapsed:.3f} s; wrote {args.output}"
+    )
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    """Online learning: add a batch to a saved model's running statistics and re-solve."""
+    model = _load_labeler(args.MODEL)
+    if not isinstance(model, LabelModel):
+        raise CLIError(f"{args.MODEL}: only a LabelModel learns online, not a {type(model).__name__}")
+    if args.forget is not None:
+        model.set_params(forget=args.forget, window=None)
+    elif args.window is not None:
+        model.set_params(window=args.window, forget=None)
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key)
+    if args.class_balance in STRATEGIES:
+        raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
+    _, prior = _parse_class_balance(args.class_balance)
+    y_dev = (
+        None
+        if args.y_dev is None
+        else check_labels(read_labels(args.y_dev, args.y_key), None, k, name="Y_dev")
+    )
+    t0 = time.perf_counter()
+    with _about_matrix(args.L_FILE):
+        model.partial_fit(L, Y_dev=y_dev, class_balance=prior)
+    elapsed = time.perf_counter() - t0
+    output = args.output or args.MODEL
+    model.save(output)
+    print(
+        f"added {L.shape[0]} rows as batch {model.n_batches_} of the stream "
+        f"(running statistics: {model.stats_.n_rows:g} rows) in {elapsed * 1e3:.1f} ms; wrote {output}"
     )
     return 0
 
@@ -353,6 +385,7 @@ examples:
   tripletws demo                                       # synthetic data with known LF accuracies
   tripletws fit L_train.npy -o model.json              # -1 = abstain, classes 0..k-1
   tripletws fit train.npz --key L --y-dev dev_y.npy -o model.json
+  tripletws update model.json L_batch.npy --window 100   # online: add a batch, re-solve
   tripletws predict model.json L_test.csv -o probs.npy
   tripletws predict model.json L_test.npy --hard --tie-break random -o labels.csv
   tripletws evaluate model.json test.npz               # gold from the archive's 'y' array
@@ -422,6 +455,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="random state stored with the model (true-random ties)",
     )
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser(
+        "update",
+        help="online learning: add a batch of rows to a saved model and re-solve",
+        description="Add L_FILE's rows to the running statistics of a model file (partial_fit), re-solve "
+        "in closed form and write the model back. Without --forget/--window, fit on a first batch "
+        "followed by updates with the others equals one fit on all rows.",
+        epilog="example:\n  tripletws fit batch0.npy -o model.json\n"
+        "  tripletws update model.json batch1.npy --forget 0.99",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit' or 'tripletws update'")
+    _add_matrix_args(p)
+    p.add_argument(
+        "-o", "--output", default=None, metavar="MODEL.json", help="where to write (default: MODEL, in place)"
+    )
+    aging = p.add_mutually_exclusive_group()
+    aging.add_argument(
+        "--forget", type=float, default=None, metavar="F", help="exponential forgetting factor in (0, 1]"
+    )
+    aging.add_argument("--window", type=int, default=None, metavar="W", help="keep only the last W batches")
+    prior = p.add_mutually_exclusive_group()
+    prior.add_argument(
+        "--class-balance", default=None, metavar="P0,P1,...", help="class prior for this and later batches"
+    )
+    prior.add_argument("--y-dev", default=None, metavar="FILE", help="dev gold labels; prior = frequencies")
+    p.add_argument("--y-key", default=None, metavar="NAME", help="array/column name in --y-dev (default: y)")
+    p.set_defaults(func=cmd_update)
 
     p = sub.add_parser(
         "predict",
