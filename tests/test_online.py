@@ -291,6 +291,16 @@ def test_checkpoint_mid_stream_resumes_exactly(tmp_path, kwargs):
     np.testing.assert_array_equal(resumed.predict_proba(d.L), straight.predict_proba(d.L))
 
 
+def _resign(record: dict) -> None:
+    """Recompute the checksum of an edited model record."""
+    import hashlib
+
+    from tripletws.io import _canonical
+
+    record.pop("sha256")
+    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+
+
 def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):
     from tripletws.io import model_from_dict, model_to_dict
 
@@ -298,12 +308,7 @@ def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):
     model = LabelModel(window=2).partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
     record = model_to_dict(model)
     record["state"]["stream"]["batches"][0]["covote"] = [[1.0]]
-    record.pop("sha256")
-    import hashlib
-
-    from tripletws.io import _canonical
-
-    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+    _resign(record)
     with pytest.raises(ValueError, match="covote"):
         model_from_dict(record)
 
@@ -350,3 +355,16 @@ def test_cli_update_streams_batches_into_a_model_file(tmp_path):
     assert_same_stats(windowed.stats_, compute_stats(parts[2], 2))
     rc, _, err = _cli("update", model_file, tmp_path / "b2.npy", "--class-balance", "estimate")
     assert rc == 2 and "k probabilities" in err
+
+
+def test_model_file_without_stream_state_loads_as_one_batch(tmp_path):
+    from tripletws.io import model_from_dict, model_to_dict
+
+    d = make_synthetic(3_000, 5, 2, random_state=18)
+    record = model_to_dict(LabelModel().fit(d.L[:2_000]))
+    del record["state"]["stream"]  # as written before online learning existed
+    _resign(record)
+    model = model_from_dict(record)
+    assert model.n_batches_ == 1
+    model.partial_fit(d.L[2_000:])
+    assert_same_stats(model.stats_, compute_stats(d.L, 2))
