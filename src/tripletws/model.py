@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
+from .dependencies import check_dependencies, dependency_mask, lfs_without_triplet, spanning_forest
 from .estimators import (
     SIGNS,
     SOLVERS,
@@ -20,6 +21,7 @@ from .estimators import (
     estimate_symmetric,
 )
 from .estimators.class_balance import STRATEGIES
+from .estimators.pair_tables import estimate_pair_tables
 from .inference import posterior
 from .matrix import check_cardinality, check_label_matrix, check_labels
 from .params import LabelModelParams
@@ -68,6 +70,8 @@ class LabelModel(BaseLabeler):
     signs : {"all_positive", "eigen"}
         How LF signs are chosen: every LF better than chance (default, as
         FlyingSquid), or from the leading eigenvector of the pairwise moments.
+    dependencies : list of pairs (i, j), optional
+        Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"uniform", "estimate"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
         ``"estimate"`` solves for it from the LFs' vote rates (exact when the
@@ -94,6 +98,11 @@ class LabelModel(BaseLabeler):
         Fraction of training rows on which each LF votes.
     stats_ : LabelStats
         The sufficient statistics the model was solved from.
+    dependencies_ : ndarray of int, shape (E, 2)
+        The declared dependency edges used by the last fit (``i < j``).
+    coupling_ : ndarray, shape (E,)
+        Estimated coupling of each declared pair: 0 = conditionally independent
+        given Y, 1 = maximally coupled (a copy); see :mod:`tripletws.estimators.pair_tables`.
     """
 
     def __init__(
@@ -103,6 +112,7 @@ class LabelModel(BaseLabeler):
         model: str = "symmetric",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
+        dependencies: Any = None,
         class_balance: Any = "uniform",
         eps: float = 1e-4,
         chunk_size: int | None = None,
@@ -114,6 +124,7 @@ class LabelModel(BaseLabeler):
         self.model = model
         self.solver = solver
         self.signs = signs
+        self.dependencies = dependencies
         self.class_balance = class_balance
         self.eps = eps
         self.chunk_size = chunk_size
@@ -158,6 +169,7 @@ class LabelModel(BaseLabeler):
         Y_dev: Any = None,
         class_balance: Any = None,
         progress_bar: bool = True,
+        dependencies: Any = None,
         **kwargs: Any,
     ) -> LabelModel:
         """Estimate LF accuracies (and the class balance) from ``L_train``.
@@ -173,6 +185,13 @@ class LabelModel(BaseLabeler):
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         progress_bar : bool
             Accepted for Snorkel compatibility (the fit is one pass; no bar is shown).
+        dependencies : list of pairs (i, j), optional
+            Dependent LF pairs (overrides the constructor's ``dependencies``; ``[]``
+            declares none).  Their agreement is left out of the triplets, and each
+            connected group of dependent LFs is modelled jointly at inference.
+            Raises ValueError for an index out of range, a self-loop, an edge given
+            twice, or a graph that leaves an LF without a triplet of mutually
+            independent LFs.
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
 
@@ -184,7 +203,7 @@ class LabelModel(BaseLabeler):
         k = self._check_settings()
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
         stats = compute_stats(lm, chunk_size=self.chunk_size)
-        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance)
+        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies)
 
     def _take_kwargs(self, kwargs: dict[str, Any]) -> None:
         unknown = set(kwargs) - SGD_OPTIONS
@@ -210,17 +229,31 @@ class LabelModel(BaseLabeler):
             return class_balance_from_symmetric(stats, b), "estimated"
         return check_class_balance(self.class_balance, k), "given"
 
-    def fit_stats(self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
+    def fit_stats(
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+    ) -> LabelModel:
         """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`."""
         k = self._check_settings()
         if stats.cardinality != k:
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
             raise ValueError(f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}")
-        est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
+        edges = self._check_dependencies(self.dependencies if dependencies is None else dependencies, stats)
+        exclude = dependency_mask(edges, stats.n_lfs) if len(edges) else None
+        est = estimate_symmetric(stats, self.solver, exclude=exclude, eps=self.eps, signs=self.signs)
         self._warn_about_lfs(stats, est)
         prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
-        self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        params = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        coupling = np.zeros(0)
+        if len(edges):
+            params, coupling = self._with_pair_tables(params, stats, est.accuracies, edges)
+        self.params_ = params
+        self.dependencies_ = edges
+        self.coupling_ = coupling
         self.stats_ = stats
         self.estimate_ = est
         self.class_balance_source_ = source
@@ -236,6 +269,39 @@ class LabelModel(BaseLabeler):
                 source,
             )
         return self
+
+    @staticmethod
+    def _check_dependencies(dependencies: Any, stats: LabelStats) -> np.ndarray:
+        m = stats.n_lfs
+        edges = check_dependencies(dependencies, m)
+        if len(edges):
+            stranded = lfs_without_triplet(edges, m)
+            if stranded.size:
+                raise ValueError(
+                    f"the declared dependencies leave LF(s) {_lf_list(stranded)} without a triplet "
+                    "of mutually independent LFs, so their accuracy cannot be estimated; "
+                    "declare fewer dependencies or add LFs"
+                )
+        return edges
+
+    @staticmethod
+    def _with_pair_tables(
+        params: LabelModelParams, stats: LabelStats, accuracies: np.ndarray, edges: np.ndarray
+    ) -> tuple[LabelModelParams, np.ndarray]:
+        """Attach the dependency tables (a spanning forest of the declared graph)."""
+        pt = estimate_pair_tables(stats, accuracies, edges)
+        keep = spanning_forest(edges, stats.n_lfs, np.abs(pt.coupling))
+        if not keep.all():
+            dropped = ", ".join(f"({i}, {j})" for i, j in edges[~keep].tolist())
+            warnings.warn(
+                f"dependencies {dropped} close cycles in the dependency graph; inference models each "
+                "group of dependent LFs by a spanning tree of its strongest couplings and leaves "
+                "these edges out (they are still excluded from the triplets)",
+                UserWarning,
+                stacklevel=4,
+            )
+        joint = LabelModelParams(params.class_balance, params.cond_probs, edges[keep], pt.tables[keep])
+        return joint, pt.coupling
 
     @staticmethod
     def _warn_about_lfs(stats: LabelStats, est) -> None:
@@ -309,6 +375,8 @@ class LabelModel(BaseLabeler):
             "estimated": self.estimate_.estimated.tolist(),
             "n_candidates": self.estimate_.n_candidates.tolist(),
             "below_chance": self.estimate_.below_chance.tolist(),
+            "dependencies": self.dependencies_.tolist(),
+            "coupling": self.coupling_.tolist(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -330,6 +398,10 @@ class LabelModel(BaseLabeler):
             raise ValueError("below_chance must have one entry per LF")
         self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
         self.n_lfs_ = m
+        self.dependencies_ = check_dependencies(state.get("dependencies", []), m)
+        self.coupling_ = np.asarray(state.get("coupling", []), dtype=np.float64).reshape(-1)
+        if self.coupling_.shape != (len(self.dependencies_),):
+            raise ValueError("coupling must have one entry per declared dependency")
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file (no pickle)."""
