@@ -184,6 +184,8 @@ def test_chain_beats_per_frame_model_and_recovers_persistence(k):
     np.testing.assert_allclose(chain.transition_.sum(axis=1), 1.0)
     # the per-frame part is exactly the LabelModel's
     np.testing.assert_allclose(chain.accuracies_, frame.accuracies_)
+    np.testing.assert_allclose(chain.get_conditional_probs(), frame.get_conditional_probs())
+    np.testing.assert_allclose(chain.coverage_, frame.coverage_)
 
 
 def test_fixed_persistence_and_window_mode():
@@ -271,6 +273,7 @@ def test_predict_proba_contract_and_score():
     # rows follow the given order: reversing the order of whole sequences reverses their blocks
     order = np.concatenate([np.flatnonzero(d.sequence_ids == s) for s in range(7, -1, -1)])
     np.testing.assert_allclose(model.predict_proba(d.L[order], d.sequence_ids[order]), P[order], atol=1e-12)
+    assert model.predict_proba(d.L[:0], d.sequence_ids[:0]).shape == (0, 2)
     res = model.score(d.L, d.y, d.sequence_ids, metrics=["accuracy", "f1"])
     assert set(res) == {"accuracy", "f1"}
     assert res["accuracy"] == pytest.approx(np.mean(P.argmax(axis=1) == d.y))

@@ -82,7 +82,9 @@ class SequenceLabelModel(BaseLabeler):
     frame_model_ : LabelModel
         The per-frame model (accuracies, class balance, dependencies).
     accuracies_ : ndarray, shape (m,)
+    coverage_ : ndarray, shape (m,)
     class_balance_ : ndarray, shape (k,)
+    dependencies_ : ndarray of int, shape (E, 2)
     persistence_ : float
         rho.
     tau_ : float
@@ -318,6 +320,16 @@ class SequenceLabelModel(BaseLabeler):
         return self.frame_model_.class_balance_
 
     @property
+    def coverage_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.frame_model_.coverage_
+
+    def get_conditional_probs(self) -> np.ndarray:
+        """Per-frame ``P(lambda_i = a - 1 | Y = y)`` with a = 0 abstain, shape (m, k + 1, k)."""
+        self._check_fitted()
+        return self.frame_model_.get_conditional_probs()
+
+    @property
     def dependencies_(self) -> np.ndarray:
         self._check_fitted()
         return self.frame_model_.dependencies_
@@ -361,7 +373,9 @@ class SequenceLabelModel(BaseLabeler):
         """
         self._check_fitted()
         k = check_cardinality(self.cardinality)
-        lm = check_label_matrix(L, k)
+        lm = check_label_matrix(L, k, allow_empty=True)
+        if lm.n == 0:
+            return np.zeros((0, k))
         seg = self._segments(lm.n, sequence_ids)
         frame = self.frame_model_
         logE = log_scores(lm, frame.params_, self.chunk_size) - np.log(frame.class_balance_)
