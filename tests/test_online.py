@@ -368,3 +368,42 @@ def test_model_file_without_stream_state_loads_as_one_batch(tmp_path):
     assert model.n_batches_ == 1
     model.partial_fit(d.L[2_000:])
     assert_same_stats(model.stats_, compute_stats(d.L, 2))
+
+
+def test_stream_keeps_declared_dependencies():
+    d = make_synthetic(9_000, 7, 2, random_state=19)
+    L = d.L.copy()
+    L[:, 6] = L[:, 0]  # LF 6 copies LF 0
+    deps = [(0, 6)]
+    streamed = LabelModel().fit(L[:3_000], dependencies=deps)
+    streamed.partial_fit(L[3_000:6_000]).partial_fit(L[6_000:])
+    ref = LabelModel().fit(L, dependencies=deps)
+    assert streamed.dependencies_.tolist() == [[0, 6]]
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(streamed.predict_proba(L), ref.predict_proba(L), rtol=1e-9, atol=1e-12)
+    # constructor dependencies apply from the first batch of a stream
+    fresh = LabelModel(dependencies=deps).partial_fit(L[:4_500]).partial_fit(L[4_500:])
+    np.testing.assert_allclose(fresh.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+
+
+def test_cli_update_continues_a_sequence_model(tmp_path):
+    from tripletws.datasets import make_synthetic_sequences
+    from tripletws.sequence import SequenceLabelModel
+
+    d = make_synthetic_sequences(40, 20, m=5, k=2, persistence=0.9, random_state=20)
+    half = d.sequence_ids < 20
+    for name, rows in (("a", half), ("b", ~half)):
+        np.save(tmp_path / f"L_{name}.npy", d.L[rows])
+        np.save(tmp_path / f"ids_{name}.npy", d.sequence_ids[rows])
+    model_file = tmp_path / "chain.json"
+    rc, _, err = _cli("fit", tmp_path / "L_a.npy", "--sequence-ids", tmp_path / "ids_a.npy", "-o", model_file)
+    assert rc == 0, err
+    rc, out, err = _cli("update", model_file, tmp_path / "L_b.npy", "--sequence-ids", tmp_path / "ids_b.npy")
+    assert rc == 0, err
+    assert "running statistics: 800 rows" in out
+    streamed = SequenceLabelModel.load(model_file)
+    ref = SequenceLabelModel().fit(d.L, sequence_ids=d.sequence_ids)
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    assert streamed.persistence_ == pytest.approx(ref.persistence_, rel=1e-12)
+    rc, _, err = _cli("update", model_file, tmp_path / "L_b.npy", "--window", "3")
+    assert rc == 2 and "LabelModel files" in err

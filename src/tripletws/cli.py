@@ -1,4 +1,4 @@
-"""Command line: ``tripletws fit | update | predict | evaluate | inspect | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | demo``.
 
 Every command reads label matrices with :mod:`tripletws.files` and works through the
 public Python API.  Bad input (a missing file, a bad value, a damaged model file)
@@ -30,6 +30,7 @@ from .matrix import check_label_matrix, check_labels
 from .metrics import METRICS
 from .model import MODELS, LabelModel
 from .predictions import TIE_BREAK_POLICIES
+from .sequence import SequenceLabelModel
 
 PROG = "tripletws"
 EXIT_USAGE = 2
@@ -82,7 +83,8 @@ def _load_labeler(path: str) -> BaseLabeler:
     from .io import load_model
 
     model = load_model(path)
-    if isinstance(model, LabelModel) and not hasattr(model, "params_"):
+    unfitted_chain = isinstance(model, SequenceLabelModel) and not hasattr(model, "frame_model_")
+    if unfitted_chain or (isinstance(model, LabelModel) and not hasattr(model, "params_")):
         raise CLIError(f"{path}: the model in this file was saved before fitting; fit it first")
     return model
 
@@ -101,6 +103,33 @@ def _parse_class_balance(text: str | None) -> tuple[Any, Any]:
             f"such as 0.3,0.7; got {text!r}"
         ) from None
     return "uniform", np.asarray(values)
+
+
+def _parse_dependencies(text: str | None) -> list[tuple[int, int]] | None:
+    """``--dependencies 0-6,3-4`` -> [(0, 6), (3, 4)] (range checks happen in fit)."""
+    if text is None:
+        return None
+    edges = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = item.replace(":", "-").split("-")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise CLIError(f"--dependencies takes pairs of LF indices such as 0-6,3-4; got {item!r}")
+        edges.append((int(parts[0]), int(parts[1])))
+    return edges
+
+
+def _read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
+    """``--sequence-ids FILE`` (array ``--sequence-key`` of an .npz, default ``seq``) or None."""
+    path = getattr(args, "sequence_ids", None)
+    if path is None:
+        return None
+    ids = read_labels(path, args.sequence_key)
+    if ids.shape[0] != n:
+        raise CLIError(f"{path}: {ids.shape[0]} sequence ids for a label matrix of {n} rows")
+    return ids
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None) -> int:
@@ -150,38 +179,65 @@ def cmd_fit(args: argparse.Namespace) -> int:
     y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
     k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
     prior_setting, prior = _parse_class_balance(args.class_balance)
-    model = LabelModel(
-        cardinality=k,
-        model=args.model,
-        solver=args.solver,
-        signs=args.signs,
-        class_balance=prior_setting,
-        chunk_size=args.chunk_size,
-        random_state=args.seed,
-    )
+    dependencies = _parse_dependencies(args.dependencies)
+    sequence = args.sequence or args.sequence_ids is not None or args.window is not None
+    sequence = sequence or args.persistence is not None
+    model: LabelModel | SequenceLabelModel
+    if sequence:
+        if args.model != "symmetric":
+            raise CLIError(f"--model {args.model} has no sequence version; sequences use the symmetric model")
+        model = SequenceLabelModel(
+            cardinality=k,
+            window=args.window,
+            persistence=args.persistence,
+            solver=args.solver,
+            signs=args.signs,
+            dependencies=dependencies,
+            class_balance=prior_setting,
+            chunk_size=args.chunk_size,
+            random_state=args.seed,
+        )
+    else:
+        model = LabelModel(
+            cardinality=k,
+            model=args.model,
+            solver=args.solver,
+            signs=args.signs,
+            dependencies=dependencies,
+            class_balance=prior_setting,
+            chunk_size=args.chunk_size,
+            random_state=args.seed,
+        )
     if y_dev is not None:
         y_dev = check_labels(y_dev, None, k, name="Y_dev")
     t0 = time.perf_counter()
     with _about_matrix(args.L_FILE):
-        model.fit(L, Y_dev=y_dev, class_balance=prior)
+        if sequence:
+            ids = _read_sequence_ids(args, L.shape[0])
+            model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
+        else:
+            model.fit(L, Y_dev=y_dev, class_balance=prior)
     elapsed = time.perf_counter() - t0
     model.save(args.output)
     n, m = L.shape
     inferred = (
         "" if args.cardinality is not None else " (inferred; set --cardinality if a class never appears)"
     )
-    print(
-        f"fitted {args.model} label model ({args.solver}) on {n} rows x {m} LFs, k={k}{inferred}, "
-        f"in {elapsed:.3f} s; wrote {args.output}"
-    )
+    what = f"{args.model} label model ({args.solver})"
+    if isinstance(model, SequenceLabelModel):
+        what = f"sequence label model (persistence {model.persistence_:.4f})"
+    print(f"fitted {what} on {n} rows x {m} LFs, k={k}{inferred}, in {elapsed:.3f} s; wrote {args.output}")
     return 0
 
 
 def cmd_update(args: argparse.Namespace) -> int:
     """Online learning: add a batch to a saved model's running statistics and re-solve."""
     model = _load_labeler(args.MODEL)
-    if not isinstance(model, LabelModel):
-        raise CLIError(f"{args.MODEL}: only a LabelModel learns online, not a {type(model).__name__}")
+    if not isinstance(model, (LabelModel, SequenceLabelModel)):
+        raise CLIError(f"{args.MODEL}: a {type(model).__name__} does not learn; only label models update")
+    chain = isinstance(model, SequenceLabelModel)
+    if chain and (args.forget is not None or args.window is not None):
+        raise CLIError("--forget/--window (batches) apply to LabelModel files, not to sequence models")
     if args.forget is not None:
         model.set_params(forget=args.forget, window=None)
     elif args.window is not None:
@@ -196,15 +252,17 @@ def cmd_update(args: argparse.Namespace) -> int:
         if args.y_dev is None
         else check_labels(read_labels(args.y_dev, args.y_key), None, k, name="Y_dev")
     )
+    extra = _sequence_kwargs(model, args, L.shape[0])
     t0 = time.perf_counter()
     with _about_matrix(args.L_FILE):
-        model.partial_fit(L, Y_dev=y_dev, class_balance=prior)
+        model.partial_fit(L, Y_dev=y_dev, class_balance=prior, **extra)
     elapsed = time.perf_counter() - t0
     output = args.output or args.MODEL
     model.save(output)
+    where = "" if chain else f" as batch {model.n_batches_} of the stream"
     print(
-        f"added {L.shape[0]} rows as batch {model.n_batches_} of the stream "
-        f"(running statistics: {model.stats_.n_rows:g} rows) in {elapsed * 1e3:.1f} ms; wrote {output}"
+        f"added {L.shape[0]} rows{where} (running statistics: {model.stats_.n_rows:g} rows) "
+        f"in {elapsed * 1e3:.1f} ms; wrote {output}"
     )
     return 0
 
@@ -214,11 +272,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.seed is not None:
         model.random_state = args.seed
     L = read_matrix(args.L_FILE, args.key)
+    seq_kw = _sequence_kwargs(model, args, L.shape[0])
     with _about_matrix(args.L_FILE):
         if args.hard:
-            out = model.predict(L, tie_break_policy=args.tie_break)
+            out = model.predict(L, tie_break_policy=args.tie_break, **seq_kw)
         else:
-            out = model.predict_proba(L)
+            out = model.predict_proba(L, **seq_kw)
     if args.hard:
         columns = ["label"]
     else:
@@ -230,6 +289,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         what = "hard labels" if args.hard else "probabilities"
         print(f"wrote {what} of {out.shape[0]} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+def _sequence_kwargs(model: BaseLabeler, args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """``sequence_ids`` for a sequence model; an error if ids are given to another model."""
+    ids = _read_sequence_ids(args, n)
+    if isinstance(model, SequenceLabelModel):
+        return {"sequence_ids": ids}
+    if ids is not None:
+        raise CLIError("--sequence-ids applies to sequence models only (fit with --sequence)")
+    return {}
 
 
 def _default_metrics(k: int) -> list[str]:
@@ -257,8 +326,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     labelers = {"label model": model, "majority vote": MajorityLabelVoter(k, random_state=args.seed)}
     if args.seed is not None:
         model.random_state = args.seed
+    seq_kw = _sequence_kwargs(model, args, lm.n)
     results = {
-        name: lab.score(lm, y, metrics, tie_break_policy=args.tie_break) for name, lab in labelers.items()
+        name: lab.score(
+            lm, y, metrics=metrics, tie_break_policy=args.tie_break, **(seq_kw if lab is model else {})
+        )
+        for name, lab in labelers.items()
     }
     if args.json:
         record = {
@@ -282,6 +355,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     model = _load_labeler(args.MODEL)
     params = model.get_params()
+    chain: SequenceLabelModel | None = None
+    if isinstance(model, SequenceLabelModel):
+        chain, model = model, model.frame_model_
     if not isinstance(model, LabelModel):
         if args.json:
             print(json.dumps(_json_safe({"class": type(model).__name__, "settings": params}), indent=2))
@@ -291,6 +367,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     acc, cov = model.accuracies_, model.coverage_
     est = getattr(model, "estimate_", None)
+    edges = getattr(model, "dependencies_", np.zeros((0, 2), dtype=int))
+    coupling = getattr(model, "coupling_", np.zeros(0))
     prior = model.class_balance_
     source = getattr(model, "class_balance_source_", "?")
     if args.json:
@@ -308,12 +386,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             record["estimated"] = est.estimated
             record["n_triplets"] = est.n_candidates
             record["below_chance"] = est.below_chance
+        record["dependencies"] = edges
+        record["coupling"] = coupling
+        if chain is not None:
+            record.update(
+                {
+                    "class": type(chain).__name__,
+                    "settings": chain.get_params(),
+                    "persistence": chain.persistence_,
+                    "tau": chain.tau_,
+                    "transition": chain.transition_,
+                    "n_frame_pairs": chain.cross_stats_.n_pairs,
+                }
+            )
         print(json.dumps(_json_safe(record), indent=2))
         return 0
+    if chain is not None:
+        stay = ", ".join(
+            f"P({c}->{c})={chain.transition_[c, c]:.4f}" for c in range(chain.transition_.shape[0])
+        )
+        print(
+            f"SequenceLabelModel: window={chain.window}, persistence rho={chain.persistence_:.4f} "
+            f"({stay}), from {chain.cross_stats_.n_pairs:g} consecutive frame pairs; per frame:"
+        )
     print(
         f"{type(model).__name__}: model={model.model}, solver={model.solver}, signs={model.signs}, "
         f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
     )
+    if len(edges):
+        pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
+        print(f"declared dependencies: {pairs}")
     print(f"class balance ({source}): " + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior)))
     header = ["LF", "coverage", "accuracy"]
     if est is not None:
@@ -332,6 +434,49 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             row += [str(int(est.n_candidates[i])), note]
         rows.append(row)
     print(_table(header, rows))
+    return 0
+
+
+def cmd_dependencies(args: argparse.Namespace) -> int:
+    from .diagnostics import dependency_candidates
+
+    model = _load_labeler(args.MODEL)
+    if not hasattr(model, "accuracies_") or isinstance(model, MajorityLabelVoter):
+        raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
+    data = None
+    if args.L_FILE is not None:
+        data = read_matrix(args.L_FILE, args.key)
+    with _about_matrix(args.L_FILE or args.MODEL):
+        rows = dependency_candidates(
+            data,
+            model,
+            alpha=args.alpha,
+            min_covotes=args.min_covotes,
+            include_declared=args.include_declared,
+            top=args.top,
+            as_frame=False,
+        )
+    if args.json:
+        print(json.dumps(_json_safe(rows), indent=2))
+        return 0
+    source = args.L_FILE or "the statistics stored in the model"
+    print(
+        f"LF pairs by excess agreement over the fitted model ({source}); suspect: Bonferroni p < {args.alpha}"
+    )
+    header = ["pair", "co-votes", "agreement", "expected", "z", "p adjusted", "suspect"]
+    table = [
+        [
+            f"{r['lf_i']}-{r['lf_j']}" + (" (declared)" if r["declared"] else ""),
+            f"{r['n_covotes']:g}",
+            _fmt(r["agreement"]),
+            _fmt(r["expected"]),
+            f"{r['z']:.2f}",
+            f"{r['p_adjusted']:.2g}",
+            "yes" if r["suspect"] else "",
+        ]
+        for r in rows
+    ]
+    print(_table(header, table))
     return 0
 
 
@@ -390,10 +535,27 @@ examples:
   tripletws predict model.json L_test.npy --hard --tie-break random -o labels.csv
   tripletws evaluate model.json test.npz               # gold from the archive's 'y' array
   tripletws inspect model.json
+  tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
+  tripletws fit frames.npz --sequence --window 3 -o chain.json   # video frames in order
 
 label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected),
 .parquet (with pyarrow). Votes are -1 (abstain) or a class 0..k-1.
 """
+
+
+def _add_sequence_args(p: Any) -> None:
+    p.add_argument(
+        "--sequence-ids",
+        default=None,
+        metavar="FILE",
+        help="sequence id of every row (rows of a sequence contiguous, in frame order)",
+    )
+    p.add_argument(
+        "--sequence-key",
+        default="seq",
+        metavar="NAME",
+        help="array/column name of the ids in --sequence-ids (default: %(default)s)",
+    )
 
 
 def _add_matrix_args(p: argparse.ArgumentParser) -> None:
@@ -454,6 +616,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="random state stored with the model (true-random ties)",
     )
+    p.add_argument(
+        "--dependencies",
+        default=None,
+        metavar="I-J,...",
+        help="dependent LF pairs, e.g. 0-6,3-4 (left out of the triplets, modelled jointly)",
+    )
+    seq = p.add_argument_group("sequences (rows are frames in order; any of these fits a sequence model)")
+    seq.add_argument("--sequence", action="store_true", help="fit the chain model (one sequence unless ids)")
+    _add_sequence_args(seq)
+    seq.add_argument(
+        "--window", type=int, default=None, metavar="V", help="cut sequences into windows of V frames"
+    )
+    seq.add_argument(
+        "--persistence",
+        type=float,
+        default=None,
+        metavar="RHO",
+        help="fix the label persistence instead of estimating it",
+    )
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
@@ -461,7 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="online learning: add a batch of rows to a saved model and re-solve",
         description="Add L_FILE's rows to the running statistics of a model file (partial_fit), re-solve "
         "in closed form and write the model back. Without --forget/--window, fit on a first batch "
-        "followed by updates with the others equals one fit on all rows.",
+        "followed by updates with the others equals one fit on all rows. Sequence models (fit with "
+        "--sequence) take --sequence-ids; a batch whose first id equals the previous batch's last id "
+        "continues that sequence.",
         epilog="example:\n  tripletws fit batch0.npy -o model.json\n"
         "  tripletws update model.json batch1.npy --forget 0.99",
         formatter_class=fmt,
@@ -471,9 +654,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", default=None, metavar="MODEL.json", help="where to write (default: MODEL, in place)"
     )
+    _add_sequence_args(p)
     aging = p.add_mutually_exclusive_group()
     aging.add_argument(
-        "--forget", type=float, default=None, metavar="F", help="exponential forgetting factor in (0, 1]"
+        "--forget",
+        type=float,
+        default=None,
+        metavar="F",
+        help="exponential forgetting factor in (0, 1] (LabelModel files)",
     )
     aging.add_argument("--window", type=int, default=None, metavar="W", help="keep only the last W batches")
     prior = p.add_mutually_exclusive_group()
@@ -509,6 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="for --hard (default: %(default)s -> -1)",
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
+    _add_sequence_args(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
@@ -539,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_sequence_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -550,6 +740,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("MODEL", help="model file written by 'tripletws fit'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser(
+        "dependencies",
+        help="list LF pairs that agree more than the fitted model explains (likely dependencies)",
+        description="Compare each LF pair's agreement with the fitted model's prediction; large z = "
+        "likely undeclared dependency (declare it with 'fit --dependencies').",
+        epilog="example:\n  tripletws dependencies model.json L_train.npy --top 10",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    p.add_argument(
+        "L_FILE", nargs="?", default=None, help="label matrix to test (default: the model's own statistics)"
+    )
+    p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    p.add_argument("--top", type=int, default=None, metavar="N", help="show the first N pairs")
+    p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (default: %(default)s)")
+    p.add_argument("--min-covotes", type=int, default=10, metavar="N", help="(default: %(default)s)")
+    p.add_argument("--include-declared", action="store_true", help="also list declared pairs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_dependencies)
 
     p = sub.add_parser(
         "demo",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
+from .dependencies import check_dependencies, dependency_mask, lfs_without_triplet, spanning_forest
 from .estimators import (
     SIGNS,
     SOLVERS,
@@ -20,6 +21,7 @@ from .estimators import (
     estimate_symmetric,
 )
 from .estimators.class_balance import STRATEGIES
+from .estimators.pair_tables import estimate_pair_tables
 from .inference import posterior
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
 from .online import StreamState, check_stream_options
@@ -69,6 +71,8 @@ class LabelModel(BaseLabeler):
     signs : {"all_positive", "eigen"}
         How LF signs are chosen: every LF better than chance (default, as
         FlyingSquid), or from the leading eigenvector of the pairwise moments.
+    dependencies : list of pairs (i, j), optional
+        Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"uniform", "estimate"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
         ``"estimate"`` solves for it from the LFs' vote rates (exact when the
@@ -104,6 +108,11 @@ class LabelModel(BaseLabeler):
         statistics of the stream after :meth:`partial_fit`).
     n_batches_ : int
         Batches in the current stream (a ``fit`` counts as one).
+    dependencies_ : ndarray of int, shape (E, 2)
+        The declared dependency edges used by the last fit (``i < j``).
+    coupling_ : ndarray, shape (E,)
+        Estimated coupling of each declared pair: 0 = conditionally independent
+        given Y, 1 = maximally coupled (a copy); see :mod:`tripletws.estimators.pair_tables`.
     """
 
     def __init__(
@@ -113,6 +122,7 @@ class LabelModel(BaseLabeler):
         model: str = "symmetric",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
+        dependencies: Any = None,
         class_balance: Any = "uniform",
         eps: float = 1e-4,
         chunk_size: int | None = None,
@@ -126,6 +136,7 @@ class LabelModel(BaseLabeler):
         self.model = model
         self.solver = solver
         self.signs = signs
+        self.dependencies = dependencies
         self.class_balance = class_balance
         self.eps = eps
         self.chunk_size = chunk_size
@@ -173,6 +184,7 @@ class LabelModel(BaseLabeler):
         Y_dev: Any = None,
         class_balance: Any = None,
         progress_bar: bool = True,
+        dependencies: Any = None,
         **kwargs: Any,
     ) -> LabelModel:
         """Estimate LF accuracies (and the class balance) from ``L_train``.
@@ -188,6 +200,13 @@ class LabelModel(BaseLabeler):
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         progress_bar : bool
             Accepted for Snorkel compatibility (the fit is one pass; no bar is shown).
+        dependencies : list of pairs (i, j), optional
+            Dependent LF pairs (overrides the constructor's ``dependencies``; ``[]``
+            declares none).  Their agreement is left out of the triplets, and each
+            connected group of dependent LFs is modelled jointly at inference.
+            Raises ValueError for an index out of range, a self-loop, an edge given
+            twice, or a graph that leaves an LF without a triplet of mutually
+            independent LFs.
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
 
@@ -199,7 +218,7 @@ class LabelModel(BaseLabeler):
         k = self._check_settings()
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
         stats = self._collect_stats(lm)
-        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance)
+        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies)
 
     def _collect_stats(self, lm: LabelMatrix) -> LabelStats:
         """The statistics this model is solved from (shared by ``fit`` and ``partial_fit``)."""
@@ -241,7 +260,9 @@ class LabelModel(BaseLabeler):
         new_total, stream = stream.push(total, self._collect_stats(lm), self.forget, self.window)
         if class_balance is not None or Y_dev is not None:
             stream = stream.with_prior(*self._resolve_prior(class_balance, Y_dev, None, new_total))
-        self._solve(new_total, class_balance=stream.prior, online=True)
+        # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
+        deps = getattr(self, "dependencies_", None)
+        self._solve(new_total, class_balance=stream.prior, dependencies=deps, online=True)
         if stream.prior is not None:
             self.class_balance_source_ = stream.prior_source
         self._stream = stream
@@ -271,12 +292,18 @@ class LabelModel(BaseLabeler):
             return class_balance_from_symmetric(stats, b), "estimated"
         return check_class_balance(self.class_balance, k), "given"
 
-    def fit_stats(self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
+    def fit_stats(
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+    ) -> LabelModel:
         """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`.
 
         Starts a new stream for :meth:`partial_fit` with ``stats`` as its first batch.
         """
-        self._solve(stats, Y_dev, class_balance)
+        self._solve(stats, Y_dev, class_balance, dependencies)
         stream = StreamState(n_batches=1)
         if class_balance is not None or Y_dev is not None:
             stream = stream.with_prior(self.params_.class_balance, self.class_balance_source_)
@@ -284,17 +311,30 @@ class LabelModel(BaseLabeler):
         return self
 
     def _solve(
-        self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None, online: bool = False
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+        online: bool = False,
     ) -> None:
         k = self._check_settings()
         if stats.cardinality != k:
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
             raise ValueError(f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}")
-        est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
+        edges = self._check_dependencies(self.dependencies if dependencies is None else dependencies, stats)
+        exclude = dependency_mask(edges, stats.n_lfs) if len(edges) else None
+        est = estimate_symmetric(stats, self.solver, exclude=exclude, eps=self.eps, signs=self.signs)
         self._warn_about_lfs(stats, est, online)
         prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
-        self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        params = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        coupling = np.zeros(0)
+        if len(edges):
+            params, coupling = self._with_pair_tables(params, stats, est.accuracies, edges)
+        self.params_ = params
+        self.dependencies_ = edges
+        self.coupling_ = coupling
         self.stats_ = stats
         self.estimate_ = est
         self.class_balance_source_ = source
@@ -309,6 +349,39 @@ class LabelModel(BaseLabeler):
                 np.round(prior, 4).tolist(),
                 source,
             )
+
+    @staticmethod
+    def _check_dependencies(dependencies: Any, stats: LabelStats) -> np.ndarray:
+        m = stats.n_lfs
+        edges = check_dependencies(dependencies, m)
+        if len(edges):
+            stranded = lfs_without_triplet(edges, m)
+            if stranded.size:
+                raise ValueError(
+                    f"the declared dependencies leave LF(s) {_lf_list(stranded)} without a triplet "
+                    "of mutually independent LFs, so their accuracy cannot be estimated; "
+                    "declare fewer dependencies or add LFs"
+                )
+        return edges
+
+    @staticmethod
+    def _with_pair_tables(
+        params: LabelModelParams, stats: LabelStats, accuracies: np.ndarray, edges: np.ndarray
+    ) -> tuple[LabelModelParams, np.ndarray]:
+        """Attach the dependency tables (a spanning forest of the declared graph)."""
+        pt = estimate_pair_tables(stats, accuracies, edges)
+        keep = spanning_forest(edges, stats.n_lfs, np.abs(pt.coupling))
+        if not keep.all():
+            dropped = ", ".join(f"({i}, {j})" for i, j in edges[~keep].tolist())
+            warnings.warn(
+                f"dependencies {dropped} close cycles in the dependency graph; inference models each "
+                "group of dependent LFs by a spanning tree of its strongest couplings and leaves "
+                "these edges out (they are still excluded from the triplets)",
+                UserWarning,
+                stacklevel=4,
+            )
+        joint = LabelModelParams(params.class_balance, params.cond_probs, edges[keep], pt.tables[keep])
+        return joint, pt.coupling
 
     @staticmethod
     def _warn_about_lfs(stats: LabelStats, est, online: bool = False) -> None:
@@ -390,6 +463,8 @@ class LabelModel(BaseLabeler):
             "estimated": self.estimate_.estimated.tolist(),
             "n_candidates": self.estimate_.n_candidates.tolist(),
             "below_chance": self.estimate_.below_chance.tolist(),
+            "dependencies": self.dependencies_.tolist(),
+            "coupling": self.coupling_.tolist(),
             "stream": self._stream.to_dict(),
         }
 
@@ -412,6 +487,10 @@ class LabelModel(BaseLabeler):
             raise ValueError("below_chance must have one entry per LF")
         self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
         self.n_lfs_ = m
+        self.dependencies_ = check_dependencies(state.get("dependencies", []), m)
+        self.coupling_ = np.asarray(state.get("coupling", []), dtype=np.float64).reshape(-1)
+        if self.coupling_.shape != (len(self.dependencies_),):
+            raise ValueError("coupling must have one entry per declared dependency")
         # files written before online learning existed have no stream: start one
         stream = state.get("stream")
         self._stream = StreamState(n_batches=1) if stream is None else StreamState.from_dict(stream, m, k)
