@@ -28,6 +28,7 @@ from functools import partial
 
 import numpy as np
 
+from ..kernels import Workspace, workspace
 from ..stats import LabelStats
 from .pairwise import PairMoments, pair_moments
 
@@ -151,19 +152,35 @@ class _AllPairs:
         self.z, self.q, self.denom_ok = tab.z[flat], tab.q[flat], tab.denom_ok[flat]
         self.tab = tab
 
-    def __call__(self, rows: np.ndarray):
-        """Values and variances, shape (len(rows), m (m - 1) / 2); pairs through i itself
-        or through an LF that never co-votes with i come out unusable (u is NaN there)."""
+    def __call__(self, rows: np.ndarray, ws: Workspace):
+        """Values and variances, shape (len(rows), m (m - 1) / 2), in work arrays of ``ws``
+        (valid until the next call); pairs through i itself or through an LF that never
+        co-votes with i come out unusable (u is NaN there)."""
         a, b = self.a, self.b
+        shape = (len(rows), len(a))
         X, U = self.tab.absM[rows], self.tab.u[rows]
-        x, y = X[:, a], X[:, b]
+        x = np.take(X, a, axis=1, out=ws.get("tri_x", shape, np.float64))
+        y = np.take(X, b, axis=1, out=ws.get("tri_y", shape, np.float64))
+        xy = np.multiply(x, y, out=ws.get("tri_xy", shape, np.float64))
+        var = np.take(U, a, axis=1, out=ws.get("tri_var", shape, np.float64))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            xy = x * y
-            val = np.sqrt(xy / self.z)
-            var = 0.25 * ((U[:, a] * y + U[:, b] * x) / self.z + self.q * xy)
-        usable = self.denom_ok & np.isfinite(var)
-        var = np.where(usable, np.maximum(var, 1e-12), np.inf)
-        val = np.where(usable, np.minimum(val, 1.0), 0.0)
+            val = np.divide(xy, self.z, out=ws.get("tri_val", shape, np.float64))
+            np.sqrt(val, out=val)
+            var *= y  # u_ij y
+            t = np.take(U, b, axis=1, out=y)
+            t *= x  # u_il x
+            var += t
+            var /= self.z
+            np.multiply(xy, self.q, out=t)
+            var += t
+            var *= 0.25
+        bad = np.isfinite(var, out=ws.get("tri_bad", shape, np.bool_))
+        bad &= self.denom_ok
+        np.logical_not(bad, out=bad)
+        np.maximum(var, 1e-12, out=var)
+        np.copyto(var, np.inf, where=bad)
+        np.minimum(val, 1.0, out=val)
+        np.copyto(val, 0.0, where=bad)
         return val, var
 
 
@@ -185,28 +202,30 @@ def _triplet_magnitudes(
     count = np.zeros(m, dtype=np.int64)
     tab = _PairTables(pm)
     P = max(1, min(max_partners, m - 1))
-    if P == m - 1:
-        candidates = _AllPairs(tab)
-    else:
-        idx, ok = _partners(pm, P)
-        candidates = partial(_triplet_candidates, tab, idx=idx, ok=ok)
-    step = max(1, block_cells // max(1, P * (P - 1) // 2))
-    for start in range(0, m, step):
-        rows = np.arange(start, min(m, start + step))
-        val, var = candidates(rows)
-        r = len(rows)
-        w = 1.0 / var  # 0 for unusable candidates
-        n = np.isfinite(var).sum(axis=1)
-        count[rows] = n
-        if solver == "triplet":
-            best = np.argmin(var, axis=1)
-            est = val[np.arange(r), best]
-        elif solver == "triplet_median":
-            est = _weighted_median(val, w)
+    with workspace() as ws:
+        if P == m - 1:
+            candidates = partial(_AllPairs(tab), ws=ws)
         else:
-            wsum = w.sum(axis=1)
-            est = np.divide((w * val).sum(axis=1), wsum, out=np.zeros(r), where=wsum > 0)
-        mag[rows] = np.where(n > 0, est, 0.0)
+            idx, ok = _partners(pm, P)
+            candidates = partial(_triplet_candidates, tab, idx=idx, ok=ok)
+        step = max(1, block_cells // max(1, P * (P - 1) // 2))
+        for start in range(0, m, step):
+            rows = np.arange(start, min(m, start + step))
+            val, var = candidates(rows)
+            r = len(rows)
+            w = np.divide(1.0, var, out=ws.get("tri_w", var.shape, np.float64))  # 0 where unusable
+            n = np.count_nonzero(w, axis=1)
+            count[rows] = n
+            if solver == "triplet":
+                best = np.argmin(var, axis=1)
+                est = val[np.arange(r), best]
+            elif solver == "triplet_median":
+                est = _weighted_median(val, w)
+            else:
+                wsum = w.sum(axis=1)
+                wv = np.multiply(w, val, out=ws.get("tri_wv", var.shape, np.float64))
+                est = np.divide(wv.sum(axis=1), wsum, out=np.zeros(r), where=wsum > 0)
+            mag[rows] = np.where(n > 0, est, 0.0)
     return mag, count
 
 
