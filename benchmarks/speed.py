@@ -312,7 +312,7 @@ def render_markdown(result: dict) -> str:
         f"- date: {info['date']}",
         f"- machine: {info['cpus']} CPUs ({info['processor']}), {info['platform']}",
         f"- python {info['python']}, numpy {info['numpy']} ({info['blas']}), scipy {info['scipy']}"
-        + (f", {info['blas_threads_env']}" if info["blas_threads_env"] else ""),
+        + "".join(f", {k}={v}" for k, v in info["blas_threads_env"].items()),
         f"- tripletws revision: {result['revision']}",
         f"- command: `{result['command']}`",
         f"- load average at start / end: {result['load_start']} / {result['load_end']}",
