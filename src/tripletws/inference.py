@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import Workspace, class_indicator, narrow, signed_votes, vote_indicator, workspace
+from .kernels import (
+    Workspace,
+    class_indicator,
+    conversion_rows,
+    narrow,
+    signed_votes,
+    vote_indicator,
+    workspace,
+)
 from .matrix import LabelMatrix
 from .params import LabelModelParams
 
@@ -80,10 +88,15 @@ class _BinaryLogit:
         self.b = np.float64(base[1] - base[0])
 
     def __call__(self, block: np.ndarray, ws: Workspace) -> np.ndarray:
-        L = narrow(block, 2, ws)
-        out = signed_votes(L, ws) @ self.w_sign
-        if self.w_vote is not None:
-            out += vote_indicator(L, ws) @ self.w_vote
+        nc, m = block.shape
+        out = np.empty(nc, dtype=np.float32)
+        step = conversion_rows(m)  # matrix-vector products small enough for one BLAS thread
+        for s in range(0, nc, step):
+            L = narrow(block[s : s + step], 2, ws)
+            part = signed_votes(L, ws) @ self.w_sign
+            if self.w_vote is not None:
+                part += vote_indicator(L, ws) @ self.w_vote
+            out[s : s + step] = part
         return self.b + out  # float64
 
 

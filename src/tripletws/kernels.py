@@ -25,6 +25,10 @@ MAX_EXACT_ROWS = (1 << 24) - 1
 #: Work arrays kept per thread between passes (larger ones are freed after the pass).
 KEEP_BYTES = 1 << 25
 
+#: Cells per conversion step: the 1-byte work arrays of one step stay in cache, and
+#: BLAS matrix-vector products of this size run on one thread.
+CONVERT_CELLS = 1 << 18
+
 
 class Workspace:
     """Reusable work arrays for one pass over the chunks of a matrix.
@@ -110,16 +114,29 @@ def narrow(block: np.ndarray, cardinality: int, ws: Workspace) -> np.ndarray:
     return out
 
 
-def vote_indicator(L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
-    """``V[r, i] = 1`` where LF i votes on row r, else 0; float (nc, m)."""
+def conversion_rows(m: int) -> int:
+    """Rows per conversion step for ``m`` columns (about ``CONVERT_CELLS`` cells)."""
+    return max(1, CONVERT_CELLS // max(m, 1))
+
+
+def _float_out(name: str, L: np.ndarray, ws: Workspace, dtype, out: np.ndarray | None) -> np.ndarray:
+    return ws.get(f"{name}:{np.dtype(dtype).str}", L.shape, dtype) if out is None else out
+
+
+def vote_indicator(
+    L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``V[r, i] = 1`` where LF i votes on row r, else 0; float (nc, m) (into ``out`` if given)."""
     voted = ws.get("voted", L.shape, np.bool_)
     np.greater_equal(L, 0, out=voted)
-    V = ws.get(f"V:{np.dtype(dtype).str}", L.shape, dtype)
+    V = _float_out("V", L, ws, dtype, out)
     np.copyto(V, voted)
     return V
 
 
-def signed_votes(L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
+def signed_votes(
+    L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float32, out: np.ndarray | None = None
+) -> np.ndarray:
     """Binary votes as ``+1`` (class 1), ``-1`` (class 0), ``0`` (abstain); float (nc, m).
 
     ``L`` must hold -1/0/1 only.
@@ -129,16 +146,18 @@ def signed_votes(L: np.ndarray, ws: Workspace, dtype: type | np.dtype = np.float
     np.equal(L, 1, out=s8.view(np.bool_))
     np.equal(L, 0, out=t8.view(np.bool_))
     np.subtract(s8, t8, out=s8)
-    S = ws.get(f"S:{np.dtype(dtype).str}", L.shape, dtype)
+    S = _float_out("S", L, ws, dtype, out)
     np.copyto(S, s8)
     return S
 
 
-def class_indicator(L: np.ndarray, c: int, ws: Workspace, dtype: type | np.dtype = np.float32) -> np.ndarray:
+def class_indicator(
+    L: np.ndarray, c: int, ws: Workspace, dtype: type | np.dtype = np.float32, out: np.ndarray | None = None
+) -> np.ndarray:
     """``X[r, i] = 1`` where LF i votes class ``c`` on row r; float (nc, m)."""
     hit = ws.get("hit", L.shape, np.bool_)
     np.equal(L, c, out=hit)
-    X = ws.get(f"X:{np.dtype(dtype).str}", L.shape, dtype)
+    X = _float_out("X", L, ws, dtype, out)
     np.copyto(X, hit)
     return X
 

@@ -24,6 +24,7 @@ from .kernels import (
     MAX_EXACT_ROWS,
     Workspace,
     class_indicator,
+    conversion_rows,
     narrow,
     one_hot,
     signed_votes,
@@ -220,16 +221,22 @@ def _binary_dense(block: np.ndarray, joint: bool, ws: Workspace | None = None) -
     """k = 2: two float32 Gram products, of the signed votes S and the vote indicator V.
 
     ``covote = V'V``; ``agree = (V'V + S'S) / 2``; vote counts are the diagonal
-    of ``V'V`` and the class-1 minus class-0 counts the column sums of S.
+    of ``V'V`` and the class-1 minus class-0 counts the column sums of S.  The
+    chunk is encoded in cache-sized steps; each Gram product covers the whole chunk.
     """
     ws = Workspace() if ws is None else ws
     nc, m = block.shape
-    L = narrow(block, 2, ws)
-    S = signed_votes(L, ws)
-    V = vote_indicator(L, ws)
+    S = ws.get("gram_S", (nc, m), np.float32)
+    V = ws.get("gram_V", (nc, m), np.float32)
+    ss = np.zeros(m)
+    step = conversion_rows(m)
+    for s in range(0, nc, step):
+        L = narrow(block[s : s + step], 2, ws)
+        Ss = signed_votes(L, ws, out=S[s : s + step])
+        vote_indicator(L, ws, out=V[s : s + step])
+        ss += ws.ones(len(L)) @ Ss
     covote = (V.T @ V).astype(np.float64)
     GS = S.T @ S
-    ss = (ws.ones(nc) @ S).astype(np.float64)
     sv = np.diagonal(covote)
     counts = np.stack([(sv - ss) / 2, (sv + ss) / 2], axis=1)
     agree = (covote + GS) / 2
@@ -249,20 +256,25 @@ def _multiclass_dense(block: np.ndarray, k: int, joint: bool, ws: Workspace | No
     """k > 2: one Gram product per class indicator plus one of the vote indicator."""
     ws = Workspace() if ws is None else ws
     nc, m = block.shape
-    L = narrow(block, k, ws)
     if joint:
-        Xf = one_hot(L, k, ws).reshape(nc, m * k)
+        Xf = one_hot(narrow(block, k, ws), k, ws).reshape(nc, m * k)
         G = (Xf.T @ Xf).astype(np.float64).reshape(m, k, m, k)
         return _from_joint(G, k, float(nc))
-    ones = ws.ones(nc)
+    X = ws.get("gram_X", (nc, m), np.float32)
     agree = np.zeros((m, m))
-    counts = np.empty((m, k))
-    for c in range(k):
-        Xc = class_indicator(L, c, ws)
-        agree += Xc.T @ Xc
-        counts[:, c] = ones @ Xc
-    V = vote_indicator(L, ws)
-    covote = (V.T @ V).astype(np.float64)
+    counts = np.zeros((m, k))
+    step = conversion_rows(m)
+    for c in range(-1, k):  # c = -1: the vote indicator
+        for s in range(0, nc, step):
+            L = narrow(block[s : s + step], k, ws)
+            if c < 0:
+                vote_indicator(L, ws, out=X[s : s + step])
+            else:
+                counts[:, c] += ws.ones(len(L)) @ class_indicator(L, c, ws, out=X[s : s + step])
+        if c < 0:
+            covote = (X.T @ X).astype(np.float64)
+        else:
+            agree += X.T @ X
     return LabelStats(k, float(nc), counts, covote, agree, None)
 
 
