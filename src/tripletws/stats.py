@@ -221,8 +221,9 @@ def _binary_dense(block: np.ndarray, joint: bool, ws: Workspace | None = None) -
     """k = 2: two float32 Gram products, of the signed votes S and the vote indicator V.
 
     ``covote = V'V``; ``agree = (V'V + S'S) / 2``; vote counts are the diagonal
-    of ``V'V`` and the class-1 minus class-0 counts the column sums of S.  The
-    chunk is encoded in cache-sized steps; each Gram product covers the whole chunk.
+    of ``V'V`` and the class-1 minus class-0 counts the column sums of S.  A chunk
+    larger than the default is encoded in cache-sized steps; each Gram product
+    covers the whole chunk.
     """
     ws = Workspace() if ws is None else ws
     nc, m = block.shape
