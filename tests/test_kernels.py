@@ -199,3 +199,18 @@ def test_memmap_pass_keeps_resident_memory_low(tmp_path):
     for _ in check_label_matrix(mm, 2).chunks(1 << 14, release_pages=False):
         pass
     assert _rss_file_kb() - before > 12 * 1024
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_conversion_in_steps_within_a_chunk(k, monkeypatch):
+    """Chunks larger than one conversion step (step lowered to 10 rows here) give the same counts."""
+    from tripletws import kernels
+
+    monkeypatch.setattr(kernels, "CONVERT_CELLS", 60)
+    rng = np.random.default_rng(77 + k)
+    L = random_matrix(rng, 205, 6, k)
+    assert_exact(compute_stats(L, k, chunk_size=64), naive_stats(L, k), joint=False)
+    params = random_params(rng, 6, k, symmetric=True)
+    np.testing.assert_allclose(
+        posterior(check_label_matrix(L, k), params, 64), naive_posterior(L, params), rtol=0, atol=1e-5
+    )
