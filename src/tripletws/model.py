@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
+from .checks import majority_overrule_rate
 from .estimators import (
     SIGNS,
     SOLVERS,
@@ -20,14 +21,20 @@ from .estimators import (
     estimate_symmetric,
 )
 from .estimators.class_balance import STRATEGIES
+from .estimators.class_conditional import (
+    ClassConditionalEstimate,
+    estimate_class_conditional,
+    symmetric_fallback,
+)
+from .estimators.em import DEFAULT_MAX_UNIQUE_ROWS, UniqueRows, collect_unique_rows, em_refine
 from .inference import posterior
-from .matrix import check_cardinality, check_label_matrix, check_labels
+from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
 from .params import LabelModelParams
 from .stats import LabelStats, compute_stats
 
 logger = logging.getLogger("tripletws")
 
-MODELS = ("symmetric",)
+MODELS = ("symmetric", "class_conditional")
 
 #: Snorkel's SGD-only training options: accepted by ``fit`` and ignored with a warning.
 SGD_OPTIONS = frozenset(
@@ -47,6 +54,11 @@ SGD_OPTIONS = frozenset(
 )
 
 
+def _finite_or_none(x: float) -> float | None:
+    """JSON-safe float: None for nan/inf."""
+    return float(x) if np.isfinite(x) else None
+
+
 def _lf_list(idx: np.ndarray, limit: int = 10) -> str:
     items = [str(int(i)) for i in idx[:limit]]
     return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
@@ -59,21 +71,52 @@ class LabelModel(BaseLabeler):
     ----------
     cardinality : int, default 2
         Number of classes k.
-    model : {"symmetric"}
-        ``"symmetric"``: each LF votes independently of the class and, when it
-        votes, is right with probability ``alpha_i`` (the triplet method of
-        Fu et al., 2020).
+    model : {"class_conditional", "symmetric"}
+        ``"class_conditional"`` (default): each LF has a full table
+        ``P(lambda_i = a | Y = y)`` with abstain as an outcome (Dawid-Skene), so
+        unipolar LFs and class-dependent abstention are modelled; fitted in
+        closed form from second and third moments (see
+        :mod:`tripletws.estimators.class_conditional`), optionally polished by EM
+        over the distinct rows of L, and checked against the LFs' majority
+        (``max_overrule``).  ``"symmetric"``: each LF votes independently of the
+        class and, when it votes, is right with probability ``alpha_i`` (the
+        triplet method of Fu et al., 2020).  The default was chosen on the
+        shared benchmark data (docs/models.md).
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
     signs : {"all_positive", "eigen"}
         How LF signs are chosen: every LF better than chance (default, as
         FlyingSquid), or from the leading eigenvector of the pairwise moments.
-    class_balance : {"uniform", "estimate"} or array of shape (k,)
+    class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
+        ``"auto"`` (default) is ``"estimate"`` for the class-conditional model
+        and ``"uniform"`` for the symmetric one.  Symmetric model:
         ``"estimate"`` solves for it from the LFs' vote rates (exact when the
-        model's assumptions hold; misled by unipolar LFs, hence not the default).
+        model's assumptions hold; misled by unipolar LFs).  Class-conditional
+        model: the class balance is always estimated (third moments, then EM)
+        because the vote tables are fitted jointly with it; ``"estimate"``
+        predicts with that estimate, ``"uniform"`` with a uniform prior (balanced
+        decisions).  A given prior (array, ``Y_dev`` or ``fit(class_balance=...)``)
+        is used for fitting and predicting.
+    em_steps : int
+        Class-conditional model only: at most this many EM steps from the
+        closed-form estimate, over the distinct rows of ``L_train`` (one extra
+        pass over L in ``fit``; ``fit_stats`` has no rows and stays closed-form).
+        0 (default) = closed form only: on the benchmark data EM moved the
+        misspecified sets further from the truth (docs/models.md).
+    em_max_rows : int
+        Cap on the distinct rows kept for EM; beyond it EM runs on a uniform
+        subsample of the rows (with a warning).
+    max_overrule : float
+        Class-conditional model only, checked in ``fit``: when the fitted model's
+        most likely class contradicts a strict majority of the LFs on more than
+        this share of the training rows that have one, the fit is taken to
+        have latched onto something other than the class (strongly dependent
+        LFs break its assumptions) and the symmetric model's solution is used
+        instead, with a warning.  1.0 disables the check.
     eps : float
-        Accuracies are clipped into ``(eps, 1 - eps)``.
+        Accuracies are clipped into ``(eps, 1 - eps)``; class-conditional
+        closed-form table entries are kept at least ``eps``.
     chunk_size : int, optional
         Rows per chunk when reading L (memory is O(chunk_size * m)).
     random_state : int or numpy Generator, optional
@@ -86,24 +129,43 @@ class LabelModel(BaseLabeler):
     Attributes
     ----------
     params_ : LabelModelParams
-        Fitted class balance and conditional vote table.
+        Prior used for prediction and the conditional vote table.
     accuracies_ : ndarray, shape (m,)
-        ``P(LF right | LF votes)``.
+        ``P(LF right | LF votes)`` under ``fit_class_balance_``.
     class_balance_ : ndarray, shape (k,)
+        Prior used for prediction.
+    fit_class_balance_ : ndarray, shape (k,)
+        Class balance the tables were fitted with (the estimate, the given
+        prior, or uniform after a fallback).
+    class_balance_source_ : str
+        ``"given"``, ``"Y_dev"``, ``"uniform"`` or ``"estimated"``.
     coverage_ : ndarray, shape (m,)
         Fraction of training rows on which each LF votes.
     stats_ : LabelStats
         The sufficient statistics the model was solved from.
+    estimate_ : SymmetricEstimate or ClassConditionalEstimate
+        The closed-form solve (per-LF diagnostics).
+    fallback_ : str
+        Class-conditional model: why the symmetric solution was used instead
+        ("" when it was not).
+    overrule_rate_ : float
+        Class-conditional model: share of the training rows with a strict LF
+        majority that the fitted model contradicts (nan when not checked).
+    em_steps_run_ : int
+        Class-conditional model: EM steps taken.
     """
 
     def __init__(
         self,
         cardinality: int = 2,
         *,
-        model: str = "symmetric",
+        model: str = "class_conditional",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
-        class_balance: Any = "uniform",
+        class_balance: Any = "auto",
+        em_steps: int = 0,
+        em_max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
+        max_overrule: float = 0.25,
         eps: float = 1e-4,
         chunk_size: int | None = None,
         random_state: Any = None,
@@ -115,6 +177,9 @@ class LabelModel(BaseLabeler):
         self.solver = solver
         self.signs = signs
         self.class_balance = class_balance
+        self.em_steps = em_steps
+        self.em_max_rows = em_max_rows
+        self.max_overrule = max_overrule
         self.eps = eps
         self.chunk_size = chunk_size
         self.random_state = random_state
@@ -133,6 +198,16 @@ class LabelModel(BaseLabeler):
             raise ValueError(f"unknown signs {self.signs!r}; choose one of {', '.join(SIGNS)}")
         if not (0 < self.eps < 0.5):
             raise ValueError(f"eps must lie in (0, 0.5), got {self.eps}")
+        for name in ("em_steps", "em_max_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.em_max_rows < 1:
+            raise ValueError(f"em_max_rows must be at least 1, got {self.em_max_rows}")
+        if isinstance(self.max_overrule, bool) or not (
+            isinstance(self.max_overrule, (int, float, np.floating)) and 0.0 <= self.max_overrule <= 1.0
+        ):
+            raise ValueError(f"max_overrule must be a number in [0, 1], got {self.max_overrule!r}")
         if isinstance(self.class_balance, str) and self.class_balance not in STRATEGIES:
             raise ValueError(
                 f"unknown class_balance {self.class_balance!r}; give "
@@ -183,8 +258,13 @@ class LabelModel(BaseLabeler):
         self._take_kwargs(kwargs)
         k = self._check_settings()
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
-        stats = compute_stats(lm, chunk_size=self.chunk_size)
-        return self.fit_stats(stats, Y_dev=Y_dev, class_balance=class_balance)
+        cc = self.model == "class_conditional"
+        stats = compute_stats(lm, chunk_size=self.chunk_size, joint=cc, triple=cc)
+        unique = self._unique_rows(lm) if cc and self.em_steps > 0 else None
+        return self._fit(stats, Y_dev, class_balance, unique, lm)
+
+    def _unique_rows(self, lm: LabelMatrix) -> UniqueRows:
+        return collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
 
     def _take_kwargs(self, kwargs: dict[str, Any]) -> None:
         unknown = set(kwargs) - SGD_OPTIONS
@@ -197,39 +277,66 @@ class LabelModel(BaseLabeler):
                 stacklevel=3,
             )
 
-    def _resolve_prior(self, class_balance: Any, Y_dev: Any, b: np.ndarray, stats: LabelStats):
-        k = stats.cardinality
+    def _given_prior(self, class_balance: Any, Y_dev: Any, k: int) -> tuple[np.ndarray | None, str]:
+        """A prior fixed by the caller, or ``(None, strategy)`` when it is to be found."""
         if class_balance is not None:
             return check_class_balance(class_balance, k), "given"
         if Y_dev is not None:
             y = check_labels(Y_dev, None, k, name="Y_dev")
             return class_balance_from_labels(y, k), "Y_dev"
         if isinstance(self.class_balance, str):
-            if self.class_balance == "uniform":
-                return np.full(k, 1.0 / k), "uniform"
-            return class_balance_from_symmetric(stats, b), "estimated"
+            if self.class_balance == "auto":
+                return None, "estimate" if self.model == "class_conditional" else "uniform"
+            return None, self.class_balance
         return check_class_balance(self.class_balance, k), "given"
 
     def fit_stats(self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
-        """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`."""
+        """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`.
+
+        The class-conditional model needs ``compute_stats(L, k, joint=True, triple=True)``
+        (``triple`` may be left out for k = 2 with a given class balance).  Solving
+        from statistics is always closed-form: the EM polish needs the rows.
+        """
+        return self._fit(stats, Y_dev, class_balance, None, None)
+
+    def _fit(
+        self,
+        stats: LabelStats,
+        Y_dev: Any,
+        class_balance: Any,
+        unique: UniqueRows | None,
+        lm: LabelMatrix | None,
+    ) -> LabelModel:
         k = self._check_settings()
+        if not isinstance(stats, LabelStats):
+            raise TypeError(f"expected LabelStats, got {type(stats).__name__}")
         if stats.cardinality != k:
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
-            raise ValueError(f"the triplet method needs at least 3 labeling functions, got {stats.n_lfs}")
-        est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
-        self._warn_about_lfs(stats, est)
-        prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
-        self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+            raise ValueError(f"the label model needs at least 3 labeling functions, got {stats.n_lfs}")
+        given, source = self._given_prior(class_balance, Y_dev, k)
+        if self.model == "class_conditional":
+            prior, source = self._fit_class_conditional(stats, given, source, unique, lm)
+        else:
+            est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
+            self._warn_about_lfs(stats, est)
+            if given is not None:
+                prior = given
+            elif source == "uniform":
+                prior = np.full(k, 1.0 / k)
+            else:
+                prior, source = class_balance_from_symmetric(stats, est.b), "estimated"
+            self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+            self.fit_class_balance_ = prior
+            self.estimate_ = est
         self.stats_ = stats
-        self.estimate_ = est
         self.class_balance_source_ = source
         self.n_lfs_ = stats.n_lfs
         if self.verbose:
             logger.info(
                 "fitted %s model (%s) on %d rows, %d LFs; class balance %s (%s)",
                 self.model,
-                self.solver,
+                self.solver if self.model == "symmetric" else self.estimate_.method,
                 int(stats.n_rows),
                 stats.n_lfs,
                 np.round(prior, 4).tolist(),
@@ -237,15 +344,85 @@ class LabelModel(BaseLabeler):
             )
         return self
 
+    def _fit_class_conditional(
+        self,
+        stats: LabelStats,
+        given: np.ndarray | None,
+        source: str,
+        unique: UniqueRows | None,
+        lm: LabelMatrix | None,
+    ) -> tuple[np.ndarray, str]:
+        """Closed form, optional EM, majority check; sets the fitted attributes."""
+        if stats.joint is None:
+            raise ValueError(
+                "the class-conditional model needs the joint vote table: "
+                "compute_stats(L, k, joint=True, triple=True)"
+            )
+        k = stats.cardinality
+        self._warn_silent(stats)
+        never = np.flatnonzero(stats.class_counts.sum(axis=0) == 0)
+        if never.size:
+            warnings.warn(
+                f"no LF ever votes for class(es) {never.tolist()}; "
+                "their vote tables rest on abstentions only",
+                UserWarning,
+                stacklevel=4,
+            )
+        est = estimate_class_conditional(stats, given, eps=self.eps, solver=self.solver)
+        params = est.params
+        self.estimate_ = est
+        self.fallback_ = est.note
+        self.em_steps_run_, self.em_log_likelihood_, self.em_sample_rate_ = 0, float("nan"), 1.0
+        if unique is not None and self.em_steps > 0:
+            em = em_refine(unique, params, int(self.em_steps), fix_class_balance=given is not None)
+            params = em.params
+            self.em_steps_run_ = em.n_steps
+            self.em_log_likelihood_ = em.log_likelihood
+            self.em_sample_rate_ = unique.sample_rate
+        fell_back = est.method == "symmetric fallback" and self.em_steps_run_ == 0
+
+        def prediction_prior(fitted: LabelModelParams) -> tuple[np.ndarray, str]:
+            if given is not None:
+                return given, source
+            if source == "uniform" or fell_back:
+                return np.full(k, 1.0 / k), "uniform"
+            return fitted.class_balance, "estimated"
+
+        prior, source = prediction_prior(params)
+        self.overrule_rate_ = float("nan")
+        if lm is not None and not fell_back:
+            rate, _ = majority_overrule_rate(lm, LabelModelParams(prior, params.cond_probs), self.chunk_size)
+            self.overrule_rate_ = rate
+            if rate > self.max_overrule:
+                self.fallback_ = (
+                    f"the class-conditional fit overrules a strict LF majority on {rate:.1%} of the "
+                    f"training rows that have one (max_overrule={self.max_overrule})"
+                )
+                warnings.warn(
+                    f"{self.fallback_}; using the symmetric model's solution instead",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                params = symmetric_fallback(stats, given, self.eps, self.solver)
+                fell_back = True
+                prior, source = prediction_prior(params)
+        self.fit_class_balance_ = params.class_balance
+        self.params_ = LabelModelParams(prior, params.cond_probs)
+        return prior, source
+
     @staticmethod
-    def _warn_about_lfs(stats: LabelStats, est) -> None:
+    def _warn_silent(stats: LabelStats) -> None:
         silent = np.flatnonzero(stats.vote_counts == 0)
         if silent.size:
             warnings.warn(
                 f"LF(s) {_lf_list(silent)} never vote; they get a neutral weight",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+
+    @staticmethod
+    def _warn_about_lfs(stats: LabelStats, est) -> None:
+        LabelModel._warn_silent(stats)
         lonely = np.flatnonzero((stats.vote_counts > 0) & ~est.estimated)
         if lonely.size:
             warnings.warn(
@@ -266,11 +443,13 @@ class LabelModel(BaseLabeler):
 
     @property
     def accuracies_(self) -> np.ndarray:
+        """``P(LF right | LF votes)`` under the fitted class balance, shape (m,)."""
         self._check_fitted()
-        return self.params_.accuracies
+        return LabelModelParams(self.fit_class_balance_, self.params_.cond_probs).accuracies
 
     @property
     def class_balance_(self) -> np.ndarray:
+        """The prior P(Y) used for prediction, shape (k,) (see ``fit_class_balance_``)."""
         self._check_fitted()
         return self.params_.class_balance
 
@@ -301,15 +480,39 @@ class LabelModel(BaseLabeler):
     def _get_state(self) -> dict[str, Any] | None:
         if not hasattr(self, "params_"):
             return None
-        return {
+        state: dict[str, Any] = {
             "params": self.params_.to_dict(),
             "stats": self.stats_.to_dict(),
             "class_balance_source": self.class_balance_source_,
-            "b": self.estimate_.b.tolist(),
-            "estimated": self.estimate_.estimated.tolist(),
-            "n_candidates": self.estimate_.n_candidates.tolist(),
-            "below_chance": self.estimate_.below_chance.tolist(),
         }
+        est = self.estimate_
+        if isinstance(est, ClassConditionalEstimate):
+            state.update(
+                {
+                    "fit_class_balance": self.fit_class_balance_.tolist(),
+                    "closed_form": est.params.to_dict(),
+                    "method": est.method,
+                    "view_condition": _finite_or_none(est.view_condition),
+                    "eigen_gap": _finite_or_none(est.eigen_gap),
+                    "n_iter": est.n_iter,
+                    "note": est.note,
+                    "em_steps_run": self.em_steps_run_,
+                    "em_log_likelihood": _finite_or_none(self.em_log_likelihood_),
+                    "em_sample_rate": self.em_sample_rate_,
+                    "overrule_rate": _finite_or_none(self.overrule_rate_),
+                    "fallback": self.fallback_,
+                }
+            )
+            return state
+        state.update(
+            {
+                "b": est.b.tolist(),
+                "estimated": est.estimated.tolist(),
+                "n_candidates": est.n_candidates.tolist(),
+                "below_chance": est.below_chance.tolist(),
+            }
+        )
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         params = LabelModelParams.from_dict(state["params"])
@@ -317,19 +520,50 @@ class LabelModel(BaseLabeler):
         m, k = params.n_lfs, params.cardinality
         if (stats.n_lfs, stats.cardinality) != (m, k) or k != self.cardinality:
             raise ValueError("statistics, parameters and cardinality disagree in shape")
-        b = np.asarray(state["b"], dtype=np.float64)
-        estimated = np.asarray(state["estimated"], dtype=bool)
-        n_cand = np.asarray(state["n_candidates"], dtype=np.int64)
-        if b.shape != (m,) or estimated.shape != (m,) or n_cand.shape != (m,):
-            raise ValueError("per-LF estimate arrays must have one entry per LF")
+        if self.model == "class_conditional":
+            self._set_class_conditional_state(state, params, stats)
+        else:
+            b = np.asarray(state["b"], dtype=np.float64)
+            estimated = np.asarray(state["estimated"], dtype=bool)
+            n_cand = np.asarray(state["n_candidates"], dtype=np.int64)
+            if b.shape != (m,) or estimated.shape != (m,) or n_cand.shape != (m,):
+                raise ValueError("per-LF estimate arrays must have one entry per LF")
+            below = np.asarray(state.get("below_chance", np.zeros(m, bool)), dtype=bool)
+            if below.shape != (m,):
+                raise ValueError("below_chance must have one entry per LF")
+            self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
+            self.fit_class_balance_ = params.class_balance
         self.params_ = params
         self.stats_ = stats
         self.class_balance_source_ = str(state["class_balance_source"])
-        below = np.asarray(state.get("below_chance", np.zeros(m, bool)), dtype=bool)
-        if below.shape != (m,):
-            raise ValueError("below_chance must have one entry per LF")
-        self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
         self.n_lfs_ = m
+
+    def _set_class_conditional_state(
+        self, state: dict[str, Any], params: LabelModelParams, stats: LabelStats
+    ) -> None:
+        closed = LabelModelParams.from_dict(state["closed_form"])
+        if closed.cond_probs.shape != params.cond_probs.shape:
+            raise ValueError("closed-form and fitted tables disagree in shape")
+        fit_p = check_class_balance(state["fit_class_balance"], params.cardinality)
+
+        def num(key: str) -> float:
+            value = state.get(key)
+            return float("nan") if value is None else float(value)
+
+        self.estimate_ = ClassConditionalEstimate(
+            closed,
+            str(state["method"]),
+            view_condition=num("view_condition"),
+            eigen_gap=num("eigen_gap"),
+            n_iter=int(state.get("n_iter", 0)),
+            note=str(state.get("note", "")),
+        )
+        self.fit_class_balance_ = fit_p
+        self.em_steps_run_ = int(state.get("em_steps_run", 0))
+        self.em_log_likelihood_ = num("em_log_likelihood")
+        self.em_sample_rate_ = num("em_sample_rate")
+        self.overrule_rate_ = num("overrule_rate")
+        self.fallback_ = str(state.get("fallback", ""))
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file (no pickle)."""

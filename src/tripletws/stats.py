@@ -8,6 +8,17 @@ Dense chunks go through float32 BLAS Gram products (exact: a chunk has fewer
 than 2**24 rows); sparse chunks through sparse products.  Accumulators are
 float64 so that exponential forgetting (:meth:`LabelStats.scaled`) can keep
 fractional counts.
+
+Optional statistics (collected only when asked for):
+
+* ``joint`` -- the full (m, k, m, k) co-occurrence table of votes;
+* ``triple`` -- the third moment of three *views* of each row: the LFs are split
+  into three fixed groups by index (:func:`view_groups`: LF i in group ``i % 3``)
+  and view g of a row is ``z_g = (votes for class 0, ..., votes for class k-1, 1)``
+  counted over group g's LFs.  ``triple[a, b, c] = sum over rows of
+  z_1[a] z_2[b] z_3[c]``, a (k+1, k+1, k+1) table.  The trailing constant makes
+  the lower-order cross moments slices of the same table.  The groups depend on
+  nothing but m, so the statistic stays a plain sum over rows (mergeable).
 """
 
 from __future__ import annotations
@@ -39,6 +50,9 @@ class LabelStats:
         ``agree[i, j]`` = rows where i and j vote the same class.
     joint : ndarray, shape (m, k, m, k), optional
         ``joint[i, a, j, b]`` = rows where LF i votes a and LF j votes b.
+    triple : ndarray, shape (k + 1, k + 1, k + 1), optional
+        Third moment of the three group views (see the module docstring and
+        :func:`view_groups`).
     """
 
     cardinality: int
@@ -47,6 +61,7 @@ class LabelStats:
     covote: np.ndarray
     agree: np.ndarray
     joint: np.ndarray | None = field(default=None)
+    triple: np.ndarray | None = field(default=None)
 
     @property
     def n_lfs(self) -> int:
@@ -63,7 +78,7 @@ class LabelStats:
         return self.vote_counts / max(self.n_rows, 1e-300)
 
     @classmethod
-    def zeros(cls, m: int, cardinality: int, joint: bool = False) -> LabelStats:
+    def zeros(cls, m: int, cardinality: int, joint: bool = False, triple: bool = False) -> LabelStats:
         k = cardinality
         return cls(
             cardinality=k,
@@ -72,6 +87,7 @@ class LabelStats:
             covote=np.zeros((m, m)),
             agree=np.zeros((m, m)),
             joint=np.zeros((m, k, m, k)) if joint else None,
+            triple=np.zeros((k + 1,) * 3) if triple else None,
         )
 
     def _check_compatible(self, other: LabelStats) -> None:
@@ -86,6 +102,7 @@ class LabelStats:
     def __add__(self, other: LabelStats) -> LabelStats:
         self._check_compatible(other)
         both_joint = self.joint is not None and other.joint is not None
+        both_triple = self.triple is not None and other.triple is not None
         return LabelStats(
             cardinality=self.cardinality,
             n_rows=self.n_rows + other.n_rows,
@@ -93,6 +110,7 @@ class LabelStats:
             covote=self.covote + other.covote,
             agree=self.agree + other.agree,
             joint=self.joint + other.joint if both_joint else None,
+            triple=self.triple + other.triple if both_triple else None,
         )
 
     def __iadd__(self, other: LabelStats) -> LabelStats:
@@ -106,6 +124,11 @@ class LabelStats:
                 self.joint = None
             else:
                 self.joint += other.joint
+        if self.triple is not None:
+            if other.triple is None:
+                self.triple = None
+            else:
+                self.triple += other.triple
         return self
 
     def scaled(self, factor: float) -> LabelStats:
@@ -117,6 +140,7 @@ class LabelStats:
             covote=self.covote * factor,
             agree=self.agree * factor,
             joint=None if self.joint is None else self.joint * factor,
+            triple=None if self.triple is None else self.triple * factor,
         )
 
     def copy(self) -> LabelStats:
@@ -141,7 +165,9 @@ class LabelStats:
             agree = np.asarray(d["agree"], dtype=np.float64)
             joint = d.get("joint")
             joint = None if joint is None else np.asarray(joint, dtype=np.float64)
-            stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint)
+            triple = d.get("triple")
+            triple = None if triple is None else np.asarray(triple, dtype=np.float64)
+            stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint, triple)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid statistics record: {exc}") from exc
         expected = {
@@ -151,6 +177,8 @@ class LabelStats:
         }
         if joint is not None:
             expected["joint"] = (m, k, m, k)
+        if triple is not None:
+            expected["triple"] = (k + 1, k + 1, k + 1)
         for name, shape in expected.items():
             arr = getattr(stats, name)
             if arr.shape != shape:
@@ -246,13 +274,87 @@ def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
     return _from_joint(G, k, float(nc), keep_joint=joint)
 
 
-def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats:
+N_VIEWS = 3
+
+
+def view_groups(m: int) -> np.ndarray:
+    """Group (0, 1 or 2) of each LF in the three-view third moment: LF i is in group ``i % 3``.
+
+    Interleaving by index keeps the groups balanced whatever order the LFs come in
+    (for instance all LFs of one class first), and depends on nothing but ``m``.
+    """
+    return np.arange(m) % N_VIEWS
+
+
+def _dense_views(block: np.ndarray, k: int) -> list[np.ndarray]:
+    """Per-row vote counts of each class within each LF group, 3 arrays of shape (nc, k)."""
+    nc, m = block.shape
+    groups = view_groups(m)
+    if k <= 16:
+        # one small float32 product per class: (nc, m) indicator @ (m, 3) group membership
+        member = (groups[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)
+        counts = np.empty((N_VIEWS, nc, k), dtype=np.int64)
+        ind = np.empty((nc, m), dtype=np.float32)
+        for c in range(k):
+            np.equal(block, c, out=ind)
+            counts[:, :, c] = (ind @ member).T
+        return list(counts)
+    out = []
+    for g in range(N_VIEWS):
+        sub = block[:, groups == g]
+        rows, cols = np.nonzero(sub >= 0)
+        vals = sub[rows, cols].astype(np.int64)
+        out.append(np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k))
+    return out
+
+
+def _sparse_views(block: Any, k: int) -> list[np.ndarray]:
+    nc, m = block.shape
+    rows = np.repeat(np.arange(nc), np.diff(block.indptr))
+    groups = view_groups(m)[block.indices]
+    vals = block.data.astype(np.int64) - 1
+    out = []
+    for g in range(N_VIEWS):
+        sel = groups == g
+        out.append(np.bincount(rows[sel] * k + vals[sel], minlength=nc * k).reshape(nc, k))
+    return out
+
+
+def _triple_from_views(views: list[np.ndarray]) -> np.ndarray:
+    """``sum_rows z1' (x) z2' (x) z3'`` with ``z' = (z, 1)``, shape (k+1, k+1, k+1).
+
+    Small k: one product of the row-wise outer products z1' z2'^T with z3'.  Larger
+    k: a loop over the k + 1 coordinates of the first view that only visits the
+    rows where that coordinate is nonzero, so the cost is O(nnz(z1) (k+1)^2).  Values
+    are integers held in float64, so the sums are exact (and equal across paths).
+    """
+    nc, k = views[0].shape
+    ones = np.ones((nc, 1))
+    z1, z2, z3 = (np.hstack([v.astype(np.float64), ones]) for v in views)
+    if (k + 1) ** 2 <= 64:
+        Z12 = (z1[:, :, None] * z2[:, None, :]).reshape(nc, (k + 1) ** 2)
+        return (Z12.T @ z3).reshape(k + 1, k + 1, k + 1)
+    T = np.zeros((k + 1, k + 1, k + 1))
+    for a in range(k + 1):
+        rows = np.flatnonzero(z1[:, a])
+        if rows.size:
+            T[a] = (z1[rows, a, None] * z2[rows]).T @ z3[rows]
+    return T
+
+
+def block_stats(block: Any, cardinality: int, joint: bool = False, triple: bool = False) -> LabelStats:
     """Statistics of one block of rows (dense int array or CSR in the c + 1 encoding)."""
-    if type(block).__module__.startswith("scipy.sparse"):
-        return _sparse_block(block, cardinality, joint)
-    if cardinality == 2:
-        return _binary_dense(block, joint)
-    return _multiclass_dense(block, cardinality, joint)
+    sparse = type(block).__module__.startswith("scipy.sparse")
+    if sparse:
+        stats = _sparse_block(block, cardinality, joint)
+    elif cardinality == 2:
+        stats = _binary_dense(block, joint)
+    else:
+        stats = _multiclass_dense(block, cardinality, joint)
+    if triple:
+        views = _sparse_views(block, cardinality) if sparse else _dense_views(block, cardinality)
+        stats.triple = _triple_from_views(views)
+    return stats
 
 
 def compute_stats(
@@ -260,6 +362,7 @@ def compute_stats(
     cardinality: int | None = None,
     *,
     joint: bool = False,
+    triple: bool = False,
     chunk_size: int | None = None,
 ) -> LabelStats:
     """Collect :class:`LabelStats` of ``L`` in one pass over row chunks.
@@ -272,6 +375,9 @@ def compute_stats(
         Number of classes k (inferred from ``L`` when omitted).
     joint : bool
         Also collect the full (m, k, m, k) co-occurrence table.
+    triple : bool
+        Also collect the (k+1, k+1, k+1) third moment of the three LF-group views
+        (needed by the class-conditional model to identify the class balance).
     chunk_size : int, optional
         Rows per chunk; memory use is O(chunk_size * m * k).
 
@@ -280,7 +386,7 @@ def compute_stats(
     LabelStats
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
-    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint)
+    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint, triple=triple)
     for _, block in lm.chunks(chunk_size):
-        total += block_stats(block, lm.cardinality, joint)
+        total += block_stats(block, lm.cardinality, joint, triple)
     return total
