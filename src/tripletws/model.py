@@ -495,6 +495,8 @@ class LabelModel(BaseLabeler):
                     "view_condition": _finite_or_none(est.view_condition),
                     "eigen_gap": _finite_or_none(est.eigen_gap),
                     "n_iter": est.n_iter,
+                    "signal_to_noise": _finite_or_none(est.signal_to_noise),
+                    "misoriented": _finite_or_none(est.misoriented),
                     "note": est.note,
                     "em_steps_run": self.em_steps_run_,
                     "em_log_likelihood": _finite_or_none(self.em_log_likelihood_),
@@ -556,7 +558,9 @@ class LabelModel(BaseLabeler):
             view_condition=num("view_condition"),
             eigen_gap=num("eigen_gap"),
             n_iter=int(state.get("n_iter", 0)),
+            signal_to_noise=num("signal_to_noise"),
             note=str(state.get("note", "")),
+            misoriented=num("misoriented"),
         )
         self.fit_class_balance_ = fit_p
         self.em_steps_run_ = int(state.get("em_steps_run", 0))

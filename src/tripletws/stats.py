@@ -274,6 +274,27 @@ def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
     return _from_joint(G, k, float(nc), keep_joint=joint)
 
 
+def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
+    """Joint table of a dense block through a sparse one-hot Gram.
+
+    The dense (nc, m k) one-hot Gram costs O(nc (mk)^2); with at most m votes per
+    row the sparse one costs O(nc m^2), which wins once k is more than a few.
+    """
+    import scipy.sparse as sp
+
+    nc, m = block.shape
+    rows, cols = np.nonzero(block >= 0)
+    onehot = sp.csr_array(
+        (np.ones(len(rows)), (rows, cols * k + block[rows, cols].astype(np.int64))),
+        shape=(nc, m * k),
+    )
+    G = (onehot.T @ onehot).toarray().reshape(m, k, m, k)
+    return _from_joint(G, k, float(nc))
+
+
+#: Dense blocks with more classes than this compute the joint table through sparse products.
+SPARSE_JOINT_MIN_K = 6
+
 N_VIEWS = 3
 
 
@@ -349,6 +370,8 @@ def block_stats(block: Any, cardinality: int, joint: bool = False, triple: bool 
         stats = _sparse_block(block, cardinality, joint)
     elif cardinality == 2:
         stats = _binary_dense(block, joint)
+    elif joint and cardinality >= SPARSE_JOINT_MIN_K:
+        stats = _dense_joint_via_sparse(block, cardinality)
     else:
         stats = _multiclass_dense(block, cardinality, joint)
     if triple:

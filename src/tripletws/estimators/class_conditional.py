@@ -46,6 +46,7 @@ from ..params import LabelModelParams
 from ..stats import LabelStats, view_groups
 from .class_balance import MIN_CLASS_PROB, project_to_simplex
 from .moments import (
+    noise_edge,
     offdiagonal_factor,
     orthogonal_tensor_eig,
     project_to_simplex_rows,
@@ -58,6 +59,9 @@ from .symmetric import estimate_symmetric
 MAX_VIEW_CONDITION = 100.0
 #: Smallest acceptable relative eigenvalue gap of the tensor contraction.
 MIN_EIGEN_GAP = 1e-6
+#: The (k-1)-th eigenvalue of the zero-diagonal covariance must exceed the sampling-noise
+#: edge by this factor, or the second moments carry no usable class signal.
+MIN_SIGNAL_TO_NOISE = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,15 @@ class ClassConditionalEstimate:
         Relative eigenvalue gap of the tensor decomposition (nan if unused).
     n_iter : int
         Alternating-least-squares iterations of the second-moment fit.
+    signal_to_noise : float
+        Smallest of the k - 1 leading eigenvalues of the zero-diagonal vote
+        covariance over the edge of its sampling noise (:func:`.moments.noise_edge`).
     note : str
         Why the fallback was taken (empty otherwise).
+    misoriented : float
+        Share of the votes cast by (LF, class) pairs whose fitted table says the
+        LF votes that class less often when it is the true one (a diagnostic:
+        a large share hints at strongly dependent LFs; nan if unused).
     """
 
     params: LabelModelParams
@@ -86,6 +97,7 @@ class ClassConditionalEstimate:
     view_condition: float = float("nan")
     eigen_gap: float = float("nan")
     n_iter: int = 0
+    signal_to_noise: float = float("nan")
     note: str = ""
     misoriented: float = float("nan")
 
@@ -196,7 +208,8 @@ def estimate_class_conditional(
     if m < 3:
         raise ValueError(f"the class-conditional model needs at least 3 labeling functions, got {m}")
     mu, cov = vote_moments(stats)
-    G, n_iter = offdiagonal_factor(cov, k - 1)
+    G, n_iter, top = offdiagonal_factor(cov, k - 1)
+    snr = float(top[-1] / max(noise_edge(stats), 1e-300))
     F = np.concatenate([G, mu[:, :, None]], axis=2)  # (m, k, k) = C_i D^1/2 O
     v = np.zeros(k)
     v[-1] = 1.0
@@ -207,7 +220,7 @@ def estimate_class_conditional(
         scores = [np.trace(_orientation_score(t)) for t in candidates]
         tables = candidates[int(np.argmax(scores))]
         return ClassConditionalEstimate(
-            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter
+            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
         )
 
     def fallback(note: str) -> ClassConditionalEstimate:
@@ -218,8 +231,12 @@ def estimate_class_conditional(
             stacklevel=3,
         )
         params = symmetric_fallback(stats, class_balance, eps, solver)
-        return ClassConditionalEstimate(params, "symmetric fallback", n_iter=n_iter, note=note)
+        return ClassConditionalEstimate(
+            params, "symmetric fallback", n_iter=n_iter, signal_to_noise=snr, note=note
+        )
 
+    if not snr >= MIN_SIGNAL_TO_NOISE:
+        return fallback(f"the vote covariance does not rise above its sampling noise (ratio {snr:.2f})")
     if stats.triple is None:
         return fallback("no third-moment statistic: compute_stats(..., triple=True)")
     groups = view_groups(m)
@@ -249,5 +266,6 @@ def estimate_class_conditional(
         view_condition=cond,
         eigen_gap=gap,
         n_iter=n_iter,
+        signal_to_noise=snr,
         misoriented=share,
     )

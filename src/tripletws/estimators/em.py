@@ -72,11 +72,44 @@ def _dense_block(block: Any) -> np.ndarray:
     return np.asarray(block)
 
 
-def _compact(rows: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    R = np.concatenate(rows)
-    c = np.concatenate(counts)
-    uniq, inv = np.unique(R, axis=0, return_inverse=True)
-    return uniq, np.bincount(inv.reshape(-1), weights=c, minlength=len(uniq))
+def _row_keys(B: np.ndarray, k: int) -> np.ndarray:
+    """One sortable key per row: base-(k+1) digits packed into int64 words.
+
+    A single word (a plain int64 key) when (k+1)^m < 2^63, else the words of a
+    row viewed as one opaque byte string; equal rows get equal keys.
+    """
+    base = k + 1
+    per_word = max(1, int(63 / np.log2(base)))
+    n, m = B.shape
+    words = []
+    for start in range(0, m, per_word):
+        w = np.zeros(n, dtype=np.int64)
+        for j in range(start, min(start + per_word, m)):
+            w *= base
+            w += B[:, j].astype(np.int64) + 1
+        words.append(w)
+    if len(words) == 1:
+        return words[0]
+    W = np.ascontiguousarray(np.stack(words, axis=1))
+    return W.view(np.dtype((np.void, 8 * W.shape[1]))).reshape(n)
+
+
+def _compact(
+    keys: list[np.ndarray], rows: list[np.ndarray], counts: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    K = np.concatenate(keys)
+    uniq, first, inv = np.unique(K, return_index=True, return_inverse=True)
+    C = np.bincount(inv.reshape(-1), weights=np.concatenate(counts), minlength=len(uniq))
+    return uniq, np.concatenate(rows)[first], C
+
+
+def _thin(
+    K: np.ndarray, R: np.ndarray, C: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep each counted row with probability 1/2 (a uniform row subsample)."""
+    C = rng.binomial(C.astype(np.int64), 0.5).astype(np.float64)
+    keep = C > 0
+    return K[keep], R[keep], C[keep]
 
 
 def collect_unique_rows(
@@ -87,9 +120,10 @@ def collect_unique_rows(
 ) -> UniqueRows:
     """Distinct rows of ``lm`` and their counts, in one chunked pass.
 
-    When more than ``max_rows`` distinct rows turn up, the rows are thinned to a
-    uniform random subsample (every row kept with the same probability, halved
-    as often as needed) and a warning says so.
+    Rows are keyed by packing their votes into integers, so finding the distinct
+    rows is a 1-D sort.  When more than ``max_rows`` distinct rows turn up, the
+    rows are thinned to a uniform random subsample (every row kept with the same
+    probability, halved as often as needed) and a warning says so.
 
     Parameters
     ----------
@@ -102,10 +136,12 @@ def collect_unique_rows(
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be a positive integer, got {max_rows}")
-    rng = None
+    k = lm.cardinality
+    rng = np.random.default_rng(random_state)
     rate = 1.0
-    pool_rows: list[np.ndarray] = []
-    pool_counts: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
     pending = 0
     for _, block in lm.chunks(chunk_size):
         B = _dense_block(block)
@@ -113,26 +149,23 @@ def collect_unique_rows(
             B = B[rng.random(len(B)) < rate]
         if len(B) == 0:
             continue
-        u, c = np.unique(B, axis=0, return_counts=True)
-        pool_rows.append(u)
-        pool_counts.append(c.astype(np.float64))
-        pending += len(u)
-        if pending > 2 * max_rows or len(pool_rows) > 64:
-            R, C = _compact(pool_rows, pool_counts)
-            while len(R) > max_rows:
-                if rng is None:
-                    rng = np.random.default_rng(random_state)
+        kb, first, c = np.unique(_row_keys(B, k), return_index=True, return_counts=True)
+        keys.append(kb)
+        rows.append(B[first])
+        counts.append(c.astype(np.float64))
+        pending += len(kb)
+        if pending > 2 * max_rows or len(keys) > 64:
+            K, R, C = _compact(keys, rows, counts)
+            while len(K) > max_rows:
                 rate /= 2.0
-                C = rng.binomial(C.astype(np.int64), 0.5).astype(np.float64)
-                R, C = R[C > 0], C[C > 0]
-            pool_rows, pool_counts, pending = [R], [C], len(R)
-    R, C = _compact(pool_rows, pool_counts)
-    while len(R) > max_rows:
-        if rng is None:
-            rng = np.random.default_rng(random_state)
+                K, R, C = _thin(K, R, C, rng)
+            keys, rows, counts, pending = [K], [R], [C], len(K)
+    if not keys:
+        return UniqueRows(np.empty((0, lm.m), dtype=np.int16), np.empty(0), k, lm.n, rate)
+    K, R, C = _compact(keys, rows, counts)
+    while len(K) > max_rows:
         rate /= 2.0
-        C = rng.binomial(C.astype(np.int64), 0.5).astype(np.float64)
-        R, C = R[C > 0], C[C > 0]
+        K, R, C = _thin(K, R, C, rng)
     if rate < 1.0:
         warnings.warn(
             f"L has more than {max_rows} distinct rows; EM runs on a uniform subsample of "
@@ -140,7 +173,7 @@ def collect_unique_rows(
             UserWarning,
             stacklevel=3,
         )
-    return UniqueRows(R, C, lm.cardinality, lm.n, rate)
+    return UniqueRows(R, C, k, lm.n, rate)
 
 
 @dataclass(frozen=True)
@@ -176,50 +209,6 @@ def _onehot(rows: np.ndarray, k: int):
     )
 
 
-def enforce_monotone(cp: np.ndarray, N: np.ndarray, Ny: np.ndarray) -> np.ndarray:
-    """Project tables onto "an LF votes c at least as often when Y = c as under any other class".
-
-    For every LF i and vote c, the rates ``q_y = P(lambda_i = c | y)`` that exceed
-    ``q_c`` are pooled with it (weighted by the class totals ``Ny``) until the
-    pooled rate is the largest -- the maximum-likelihood fit of the binomial
-    "votes c or not" under the order constraint.  The other outcomes of each
-    altered column are rescaled so that the column still sums to 1.
-
-    Parameters
-    ----------
-    cp : ndarray, shape (m, k + 1, k)
-    N : ndarray, shape (m, k + 1, k)
-        (Pseudo-)counts that ``cp`` is the normalised form of.
-    Ny : ndarray, shape (k,)
-        Column totals.
-    """
-    k = cp.shape[2]
-    cp = cp.copy()
-    for c in range(k):
-        q = cp[:, c + 1, :]  # (m, k)
-        bad = (q > q[:, c : c + 1] + 1e-15).any(axis=1)
-        for i in np.flatnonzero(bad):
-            order = np.argsort(-q[i])
-            pool = [c]
-            num, den = N[i, c + 1, c], Ny[c]
-            for y in order:
-                if y == c:
-                    continue
-                if q[i, y] > num / den:
-                    pool.append(y)
-                    num += N[i, c + 1, y]
-                    den += Ny[y]
-            rate = num / den
-            for y in pool:
-                old = cp[i, c + 1, y]
-                rest = 1.0 - old
-                if rest > 0:
-                    scale = (1.0 - rate) / rest
-                    cp[i, :, y] *= scale
-                cp[i, c + 1, y] = rate
-    return cp
-
-
 def em_refine(
     unique: UniqueRows,
     params: LabelModelParams,
@@ -228,7 +217,6 @@ def em_refine(
     tol: float = 1e-7,
     fix_class_balance: bool = False,
     prior_strength: float = 1.0,
-    monotone: bool = True,
 ) -> EMResult:
     """Run up to ``max_steps`` EM steps from ``params`` over the distinct rows.
 
@@ -286,8 +274,6 @@ def em_refine(
         N = N.reshape(m, k + 1, k)
         f = N.sum(axis=2) / total  # (m, k + 1) overall vote distribution
         cp = (N + prior_strength * f[:, :, None]) / (Ny + prior_strength)[None, None, :]
-        if monotone:
-            cp = enforce_monotone(cp, N + prior_strength * f[:, :, None], Ny + prior_strength)
         if not fix_class_balance:
             p = np.maximum(Ny / total, MIN_CLASS_PROB)
             p /= p.sum()

@@ -51,9 +51,24 @@ def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     return w[::-1][:r], V[:, ::-1][:, :r]
 
 
+def noise_edge(stats: LabelStats) -> float:
+    """Largest eigenvalue that pure sampling noise would give the zero-diagonal covariance.
+
+    Each off-diagonal entry of the empirical (mk, mk) covariance has variance about
+    ``P(i votes a, j votes b) / n``; a symmetric noise matrix with entries of
+    variance s^2 has its spectrum inside ``+-2 s sqrt(mk)`` (the semicircle edge).
+    Returns ``2 s sqrt(mk)`` with s^2 the mean entry variance.
+    """
+    m, k = stats.n_lfs, stats.cardinality
+    n = max(stats.n_rows, 1e-300)
+    total = stats.joint.sum() - np.einsum("iaia->", stats.joint)
+    s2 = total / n / max(m * k * (m * k - k), 1) / n
+    return float(2.0 * np.sqrt(s2 * m * k))
+
+
 def offdiagonal_factor(
     cov: np.ndarray, rank: int, max_iter: int = 500, tol: float = 1e-10
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Low-rank factor of the off-diagonal blocks of a block covariance.
 
     Minimises ``sum_{i != j} ||cov_ij - G_i G_j^T||_F^2`` by alternating least
@@ -71,6 +86,8 @@ def offdiagonal_factor(
     -------
     G : ndarray, shape (m, k, rank)
     n_iter : int
+    top : ndarray, shape (rank,)
+        Leading eigenvalues of the zero-diagonal covariance (compare with :func:`noise_edge`).
     """
     m, k = cov.shape[:2]
     idx = np.arange(m)
@@ -94,7 +111,7 @@ def offdiagonal_factor(
         G = G_new
         if step <= tol * max(float(np.abs(G).max()), 1e-300):
             break
-    return G, it
+    return G, it, w
 
 
 def project_to_simplex_rows(X: np.ndarray, floor: float = 0.0) -> np.ndarray:
