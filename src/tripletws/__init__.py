@@ -11,6 +11,7 @@ Quick start::
 """
 
 from .baselines import MajorityLabelVoter
+from .diagnostics import dependency_candidates
 from .matrix import (
     ABSTAIN,
     check_label_matrix,
@@ -24,6 +25,7 @@ from .matrix import (
 from .model import LabelModel
 from .params import LabelModelParams
 from .predictions import preds_to_probs, probs_to_preds
+from .sequence import SequenceLabelModel
 from .stats import LabelStats, compute_stats, merge_stats
 
 __version__ = "0.1.0"
@@ -34,9 +36,11 @@ __all__ = [
     "LabelModelParams",
     "LabelStats",
     "MajorityLabelVoter",
+    "SequenceLabelModel",
     "__version__",
     "check_label_matrix",
     "compute_stats",
+    "dependency_candidates",
     "from_flyingsquid",
     "from_metal",
     "from_sparse",

@@ -3,6 +3,10 @@
 * :func:`make_synthetic` draws ``(L, y)`` from a conditionally independent model
   with known accuracies, coverage, class balance, optional unipolar LFs (vote one
   class or abstain) and class-dependent abstention.
+* :func:`add_dependent_lf` appends an LF that copies another LF's votes part of
+  the time (a planted dependency with known accuracy).
+* :func:`make_synthetic_sequences` draws frame sequences whose labels follow a
+  Markov chain ("stay with probability rho, else redraw from the class balance").
 * :func:`load_dataset` reads a folder of ``<split>.npz`` files (arrays ``L``, ``y``)
   such as the project's shared benchmark data; :func:`load_wrench_split` reads
   WRENCH's JSON layout.
@@ -168,6 +172,178 @@ def make_synthetic(
     y = rng.choice(k, size=n, p=p)
     L = sample_votes(y, cp, rng)
     return SyntheticData(L=L, y=y.astype(np.int64), class_balance=p, cond_probs=cp, polarity=polarity)
+
+
+@dataclass(frozen=True)
+class SyntheticSequences(SyntheticData):
+    """Synthetic frames of sequences with Markov-chain labels.
+
+    Attributes (besides :class:`SyntheticData`'s)
+    ----------
+    sequence_ids : ndarray of int64, shape (n,)
+        Sequence of each row; rows of a sequence are contiguous and in frame order.
+    persistence : float
+        rho: the label stays with probability rho, else it is redrawn from the class balance.
+    """
+
+    sequence_ids: np.ndarray
+    persistence: float
+
+    @property
+    def transition(self) -> np.ndarray:
+        """``P(Y_{t+1} = b | Y_t = a)``, shape (k, k)."""
+        p = self.class_balance
+        return self.persistence * np.eye(len(p)) + (1.0 - self.persistence) * p[None, :]
+
+    @property
+    def tau(self) -> float:
+        """``(k P(Y_{t+1} = Y_t) - 1) / (k - 1)`` (``E[Y_t Y_{t+1}]`` in +-1 coding for k = 2)."""
+        p, k = self.class_balance, len(self.class_balance)
+        same = self.persistence + (1.0 - self.persistence) * float(np.sum(p**2))
+        return (k * same - 1.0) / (k - 1.0)
+
+
+def make_synthetic_sequences(
+    n_sequences: int = 100,
+    length: Any = 100,
+    m: int = 6,
+    k: int = 2,
+    *,
+    persistence: float = 0.9,
+    accuracies: Any = None,
+    coverage: Any = 0.5,
+    class_balance: Any = None,
+    unipolar: float | bool = 0.0,
+    random_state: Any = None,
+) -> SyntheticSequences:
+    """Frames of sequences whose labels form a Markov chain, with LF votes per frame.
+
+    Each sequence's first label is drawn from the class balance p; from frame to
+    frame the label stays with probability ``persistence`` and is otherwise redrawn
+    from p (so p is stationary).  Votes are drawn per frame from the same
+    conditional table as :func:`make_synthetic` (independent across LFs and
+    frames given the labels).
+
+    Parameters
+    ----------
+    n_sequences : int
+    length : int or (int, int)
+        Frames per sequence, or an inclusive range to draw each length from.
+    m, k : int
+        LFs and classes.
+    persistence : float in [0, 1]
+    accuracies, coverage, class_balance, unipolar
+        As in :func:`make_synthetic`.
+    random_state : int or numpy Generator, optional
+
+    Returns
+    -------
+    SyntheticSequences
+    """
+    rng = np.random.default_rng(random_state)
+    if not 0.0 <= persistence <= 1.0:
+        raise ValueError(f"persistence must lie in [0, 1], got {persistence}")
+    if n_sequences < 1:
+        raise ValueError(f"n_sequences must be >= 1, got {n_sequences}")
+    if np.ndim(length) == 0:
+        lengths = np.full(n_sequences, int(length))
+    else:
+        lo, hi = (int(v) for v in length)
+        if lo < 1 or hi < lo:
+            raise ValueError(f"length range must satisfy 1 <= lo <= hi, got {length}")
+        lengths = rng.integers(lo, hi + 1, size=n_sequences)
+    if (lengths < 1).any():
+        raise ValueError(f"sequence length must be >= 1, got {length}")
+    n = int(lengths.sum())
+    base = make_synthetic(
+        n=n,
+        m=m,
+        k=k,
+        accuracies=accuracies,
+        coverage=coverage,
+        class_balance=class_balance,
+        unipolar=unipolar,
+        random_state=rng,
+    )
+    p = base.class_balance
+    seq = np.repeat(np.arange(n_sequences), lengths)
+    starts = np.zeros(n, dtype=bool)
+    starts[np.concatenate([[0], np.cumsum(lengths)[:-1]])] = True
+    redraw = starts | (rng.random(n) >= persistence)
+    fresh = rng.choice(k, size=n, p=p)
+    last = np.maximum.accumulate(np.where(redraw, np.arange(n), 0))
+    y = fresh[last].astype(np.int64)
+    L = sample_votes(y, base.cond_probs, rng)
+    return SyntheticSequences(
+        L=L,
+        y=y,
+        class_balance=p,
+        cond_probs=base.cond_probs,
+        polarity=base.polarity,
+        sequence_ids=seq.astype(np.int64),
+        persistence=float(persistence),
+    )
+
+
+def add_dependent_lf(
+    data: SyntheticData,
+    source: int,
+    *,
+    share: float = 0.8,
+    accuracy: float = 0.7,
+    random_state: Any = None,
+) -> SyntheticData:
+    """Append an LF that depends on LF ``source`` beyond the class.
+
+    The new LF (column ``m``) votes exactly where ``source`` votes.  With
+    probability ``share`` it copies the source's vote (right or wrong: the two
+    share those errors); otherwise it votes on its own, right with probability
+    ``accuracy`` and else a uniformly drawn wrong class.  ``share=1`` is an exact
+    duplicate.  Its true accuracy is ``share * alpha_source + (1 - share) * accuracy``
+    (``SyntheticData.accuracies`` of the result includes it).
+
+    Parameters
+    ----------
+    data : SyntheticData
+    source : int
+        Column to depend on.
+    share : float in [0, 1]
+    accuracy : float in [0, 1]
+    random_state : int or numpy Generator, optional
+
+    Returns
+    -------
+    SyntheticData
+        With ``L`` of shape (n, m + 1) and the new LF's marginal table appended.
+    """
+    m = data.L.shape[1]
+    if not 0 <= source < m:
+        raise ValueError(f"source LF {source} is out of range 0..{m - 1}")
+    if not (0.0 <= share <= 1.0 and 0.0 <= accuracy <= 1.0):
+        raise ValueError(f"share and accuracy must lie in [0, 1], got {share}, {accuracy}")
+    rng = np.random.default_rng(random_state)
+    k = data.cond_probs.shape[2]
+    src = data.L[:, source].astype(np.int64)
+    votes = src >= 0
+    own = np.where(rng.random(len(src)) < accuracy, data.y, -1)
+    wrong = (data.y + rng.integers(1, k, size=len(src))) % k
+    own = np.where(own >= 0, own, wrong)
+    new = np.where(rng.random(len(src)) < share, src, own)
+    new = np.where(votes, new, -1).astype(data.L.dtype)
+    cp_src = data.cond_probs[source]
+    vote_y = 1.0 - cp_src[0]  # P(source votes | y), shape (k,)
+    eye = np.eye(k)
+    own_tab = vote_y[None, :] * (accuracy * eye + (1.0 - accuracy) / (k - 1) * (1.0 - eye))
+    cp_new = np.empty((k + 1, k))
+    cp_new[0] = cp_src[0]
+    cp_new[1:] = share * cp_src[1:] + (1.0 - share) * own_tab
+    return SyntheticData(
+        L=np.hstack([data.L, new[:, None]]),
+        y=data.y,
+        class_balance=data.class_balance,
+        cond_probs=np.concatenate([data.cond_probs, cp_new[None]], axis=0),
+        polarity=np.append(data.polarity, -1),
+    )
 
 
 # ----------------------------------------------------------------------------

@@ -5,6 +5,10 @@
 with ``base`` and ``D`` from :meth:`LabelModelParams.log_odds_tables`.  Binary
 dense input takes a BLAS matrix-vector fast path; other inputs a gather (dense)
 or a sparse one-hot product (scipy.sparse).
+
+Declared dependencies add one gather per dependency edge ``(i, j)``: the pair's
+votes are encoded as ``(lambda_i + 1) * (k + 1) + (lambda_j + 1)`` and index its
+correction table (:meth:`LabelModelParams.pair_log_tables`).
 """
 
 from __future__ import annotations
@@ -53,8 +57,38 @@ def _sparse_scores(block: Any, Dflat: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(onehot @ Dflat)
 
 
+def _pair_columns(block: Any, cols: np.ndarray) -> np.ndarray:
+    """Dense (nc, len(cols)) votes (-1 = abstain) of some columns of a chunk."""
+    if type(block).__module__.startswith("scipy.sparse"):
+        return np.asarray(block[:, cols].toarray(), dtype=np.int32) - 1
+    return np.asarray(block[:, cols], dtype=np.int32)
+
+
+def _add_pair_corrections(out: np.ndarray, lm: LabelMatrix, params: LabelModelParams, chunk_size):
+    """Add the dependency-edge corrections to the log-scores ``out`` (n, k) in place."""
+    edges = params.edges
+    assert edges is not None
+    k = params.cardinality
+    C = params.pair_log_tables()  # (E, (k + 1)^2, k)
+    cols, inv = np.unique(edges, return_inverse=True)
+    inv = inv.reshape(edges.shape)
+    step = max(1024, (1 << 20) // max(len(edges) * k, 1))
+    for start, block in lm.chunks(min(step, lm.chunk_rows(chunk_size))):
+        V = _pair_columns(block, cols) + 1  # 0 = abstain
+        for e in range(len(edges)):
+            idx = V[:, inv[e, 0]] * (k + 1) + V[:, inv[e, 1]]
+            out[start : start + len(idx)] += C[e][idx]
+
+
 def log_scores(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None):
     """Unnormalised log-posteriors, shape (n, k) (float64)."""
+    out = _independent_log_scores(lm, params, chunk_size)
+    if params.has_dependencies:
+        _add_pair_corrections(out, lm, params, chunk_size)
+    return out
+
+
+def _independent_log_scores(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None):
     k, m = params.cardinality, params.n_lfs
     if lm.m != m:
         raise ValueError(f"L has {lm.m} columns but the model was fitted with {m} LFs")

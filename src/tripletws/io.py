@@ -26,8 +26,9 @@ SCHEMA_VERSION = 1
 def _registry() -> dict[str, type]:
     from .baselines import MajorityLabelVoter
     from .model import LabelModel
+    from .sequence import SequenceLabelModel
 
-    return {cls.__name__: cls for cls in (LabelModel, MajorityLabelVoter)}
+    return {cls.__name__: cls for cls in (LabelModel, MajorityLabelVoter, SequenceLabelModel)}
 
 
 def _canonical(obj: dict[str, Any]) -> bytes:

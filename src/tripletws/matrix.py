@@ -115,19 +115,26 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     bad = arr != np.round(arr)
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"label matrix has non-integer value {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(f"label matrix has non-integer value {arr[r, c].item()!r} in column {c} (row {r})")
     if arr.size and (arr.min() < -128 or arr.max() > 32767):
         r, c = _first_bad((arr < -128) | (arr > 32767))
-        raise ValueError(f"label matrix has value {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
     return arr.astype(np.int16)
 
 
 def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     import scipy.sparse as sp
 
+    if not getattr(L, "has_canonical_format", True) or getattr(L, "format", None) == "coo":
+        coo = sp.coo_array(L)
+        if coo.nnz and len(np.unique(coo.row.astype(np.int64) * coo.shape[1] + coo.col)) < coo.nnz:
+            raise ValueError(
+                f"sparse {name} has duplicate entries for the same cell; scipy would add them "
+                "into a different class, so give one vote per cell"
+            )
     X = sp.csr_array(L, copy=True)
-    X.eliminate_zeros()
     X.sum_duplicates()
+    X.eliminate_zeros()
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional, got ndim={X.ndim}")
     data = X.data
@@ -138,13 +145,15 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
-            raise ValueError(f"sparse label matrix has non-integer value {data[frac][0]!r} in column {col}")
+            raise ValueError(
+                f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}"
+            )
     elif data.dtype.kind not in "iub":
         raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
         pos = int(np.flatnonzero(data < 1)[0])
         raise ValueError(
-            f"sparse label matrix has value {data[pos]!r} in column {int(X.indices[pos])}; "
+            f"sparse label matrix has value {data[pos].item()!r} in column {int(X.indices[pos])}; "
             "sparse matrices store class c as c + 1 (0 / implicit = abstain)"
         )
     top = int(data.max()) if data.size else 1
@@ -177,6 +186,7 @@ def check_label_matrix(
     min_lfs: int = 1,
     name: str = "L",
     scan: bool = False,
+    allow_empty: bool = False,
 ) -> LabelMatrix:
     """Validate a label matrix and wrap it for chunked reading.
 
@@ -189,6 +199,8 @@ def check_label_matrix(
         Minimum number of columns (3 for fitting a triplet model).
     scan : bool
         Check every value now instead of chunk by chunk as the data is read.
+    allow_empty : bool
+        Accept a matrix with no rows (prediction on an empty batch).
 
     Returns
     -------
@@ -205,7 +217,13 @@ def check_label_matrix(
         lm = LabelMatrix(X, k)
     else:
         if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
-            L = L.to_numpy()
+            frame = L
+            L = frame.to_numpy()
+            if L.dtype == object:  # pandas nullable integers (Int8, Int64, ...): NA becomes NaN
+                try:
+                    L = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError):
+                    pass  # not numeric: reported below
         arr = L if isinstance(L, np.ndarray) else np.asarray(L)
         if arr.ndim != 2:
             raise ValueError(
@@ -230,7 +248,7 @@ def check_label_matrix(
                 pass
     if lm.m < min_lfs:
         raise ValueError(f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed")
-    if lm.n == 0:
+    if lm.n == 0 and not allow_empty:
         raise ValueError(f"{name} has no rows")
     return lm
 
@@ -255,7 +273,7 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
         frac = arr != np.round(arr)
         if frac.any():
             pos = int(np.flatnonzero(frac)[0])
-            raise ValueError(f"{name} has non-integer value {arr[pos]!r} at position {pos}")
+            raise ValueError(f"{name} has non-integer value {arr[pos].item()!r} at position {pos}")
     elif arr.dtype.kind not in "iub":
         raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
@@ -279,7 +297,9 @@ def from_flyingsquid(L: Any) -> np.ndarray:
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c]!r} in column {c} (row {r})")
+        raise ValueError(
+            f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c].item()!r} in column {c} (row {r})"
+        )
     out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
     out[arr == 1] = 1
     out[arr == -1] = 0
@@ -300,6 +320,8 @@ def to_flyingsquid(L: Any) -> np.ndarray:
 def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
     """MeTaL (0 = abstain, classes 1..k) -> -1 abstain, classes 0..k-1."""
     arr = np.asarray(L)
+    if arr.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
     if arr.dtype.kind == "f":
         arr = _dense_from_float(arr)
     if arr.size and arr.min() < 0:

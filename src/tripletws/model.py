@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import BaseLabeler
 from .checks import majority_overrule_rate
+from .dependencies import check_dependencies, dependency_mask, lfs_without_triplet, spanning_forest
 from .estimators import (
     SIGNS,
     SOLVERS,
@@ -27,14 +28,16 @@ from .estimators.class_conditional import (
     symmetric_fallback,
 )
 from .estimators.em import DEFAULT_MAX_UNIQUE_ROWS, UniqueRows, collect_unique_rows, em_refine
+from .estimators.pair_tables import estimate_pair_tables
 from .inference import posterior
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
+from .online import StreamState, check_stream_options
 from .params import LabelModelParams
 from .stats import LabelStats, compute_stats
 
 logger = logging.getLogger("tripletws")
 
-MODELS = ("symmetric", "class_conditional")
+MODELS = ("class_conditional", "symmetric")
 
 #: Snorkel's SGD-only training options: accepted by ``fit`` and ignored with a warning.
 SGD_OPTIONS = frozenset(
@@ -57,6 +60,10 @@ SGD_OPTIONS = frozenset(
 def _finite_or_none(x: float) -> float | None:
     """JSON-safe float: None for nan/inf."""
     return float(x) if np.isfinite(x) else None
+
+
+def _float_or_nan(x: Any) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def _lf_list(idx: np.ndarray, limit: int = 10) -> str:
@@ -87,6 +94,8 @@ class LabelModel(BaseLabeler):
     signs : {"all_positive", "eigen"}
         How LF signs are chosen: every LF better than chance (default, as
         FlyingSquid), or from the leading eigenvector of the pairwise moments.
+    dependencies : list of pairs (i, j), optional
+        Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
         ``"auto"`` (default) is ``"estimate"`` for the class-conditional model
@@ -125,6 +134,12 @@ class LabelModel(BaseLabeler):
         Log at INFO level on the ``"tripletws"`` logger (no handler is configured).
     device : str
         Accepted for Snorkel compatibility; computation runs on the CPU with numpy.
+    forget : float in (0, 1], optional
+        Online learning (:meth:`partial_fit`): factor applied to the running
+        statistics before each batch is added (exponential forgetting).
+    window : int, optional
+        Online learning: keep only the statistics of the last ``window`` batches.
+        Cannot be combined with ``forget``.
 
     Attributes
     ----------
@@ -139,10 +154,6 @@ class LabelModel(BaseLabeler):
         prior, or uniform after a fallback).
     class_balance_source_ : str
         ``"given"``, ``"Y_dev"``, ``"uniform"`` or ``"estimated"``.
-    coverage_ : ndarray, shape (m,)
-        Fraction of training rows on which each LF votes.
-    stats_ : LabelStats
-        The sufficient statistics the model was solved from.
     estimate_ : SymmetricEstimate or ClassConditionalEstimate
         The closed-form solve (per-LF diagnostics).
     fallback_ : str
@@ -153,6 +164,18 @@ class LabelModel(BaseLabeler):
         majority that the fitted model contradicts (nan when not checked).
     em_steps_run_ : int
         Class-conditional model: EM steps taken.
+    coverage_ : ndarray, shape (m,)
+        Fraction of training rows on which each LF votes.
+    stats_ : LabelStats
+        The sufficient statistics the model was solved from (the running
+        statistics of the stream after :meth:`partial_fit`).
+    n_batches_ : int
+        Batches in the current stream (a ``fit`` counts as one).
+    dependencies_ : ndarray of int, shape (E, 2)
+        The declared dependency edges used by the last fit (``i < j``).
+    coupling_ : ndarray, shape (E,)
+        Estimated coupling of each declared pair: 0 = conditionally independent
+        given Y, 1 = maximally coupled (a copy); see :mod:`tripletws.estimators.pair_tables`.
     """
 
     def __init__(
@@ -162,6 +185,7 @@ class LabelModel(BaseLabeler):
         model: str = "class_conditional",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
+        dependencies: Any = None,
         class_balance: Any = "auto",
         em_steps: int = 0,
         em_max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
@@ -171,11 +195,14 @@ class LabelModel(BaseLabeler):
         random_state: Any = None,
         verbose: bool = False,
         device: str = "cpu",
+        forget: float | None = None,
+        window: int | None = None,
     ) -> None:
         self.cardinality = cardinality
         self.model = model
         self.solver = solver
         self.signs = signs
+        self.dependencies = dependencies
         self.class_balance = class_balance
         self.em_steps = em_steps
         self.em_max_rows = em_max_rows
@@ -185,6 +212,8 @@ class LabelModel(BaseLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.forget = forget
+        self.window = window
 
     # -- validation ----------------------------------------------------------
 
@@ -213,6 +242,7 @@ class LabelModel(BaseLabeler):
                 f"unknown class_balance {self.class_balance!r}; give "
                 f"{' or '.join(repr(s) for s in STRATEGIES)} or an array of {k} probabilities"
             )
+        check_stream_options(self.forget, self.window)
         if self.device != "cpu":
             warnings.warn(
                 f"device={self.device!r} ignored: tripletws computes on the CPU",
@@ -233,6 +263,7 @@ class LabelModel(BaseLabeler):
         Y_dev: Any = None,
         class_balance: Any = None,
         progress_bar: bool = True,
+        dependencies: Any = None,
         **kwargs: Any,
     ) -> LabelModel:
         """Estimate LF accuracies (and the class balance) from ``L_train``.
@@ -248,6 +279,13 @@ class LabelModel(BaseLabeler):
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         progress_bar : bool
             Accepted for Snorkel compatibility (the fit is one pass; no bar is shown).
+        dependencies : list of pairs (i, j), optional
+            Dependent LF pairs (overrides the constructor's ``dependencies``; ``[]``
+            declares none).  Their agreement is left out of the triplets, and each
+            connected group of dependent LFs is modelled jointly at inference.
+            Raises ValueError for an index out of range, a self-loop, an edge given
+            twice, or a graph that leaves an LF without a triplet of mutually
+            independent LFs.
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
 
@@ -258,13 +296,64 @@ class LabelModel(BaseLabeler):
         self._take_kwargs(kwargs)
         k = self._check_settings()
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
-        cc = self.model == "class_conditional"
-        stats = compute_stats(lm, chunk_size=self.chunk_size, joint=cc, triple=cc)
-        unique = self._unique_rows(lm) if cc and self.em_steps > 0 else None
-        return self._fit(stats, Y_dev, class_balance, unique, lm)
+        stats = self._collect_stats(lm)
+        rows = None
+        if self.model == "class_conditional":
+            unique = None
+            if self.em_steps > 0:
+                unique = collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
+            rows = (unique, lm)
+        return self._fit_stats(stats, Y_dev, class_balance, dependencies, rows)
 
-    def _unique_rows(self, lm: LabelMatrix) -> UniqueRows:
-        return collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
+    def _collect_stats(self, lm: LabelMatrix) -> LabelStats:
+        """The statistics this model is solved from (shared by ``fit`` and ``partial_fit``)."""
+        cc = self.model == "class_conditional"
+        return compute_stats(lm, chunk_size=self.chunk_size, joint=cc, triple=cc)
+
+    def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
+        """Online learning: add a batch to the running statistics and re-solve in closed form.
+
+        Without ``forget`` or ``window``, a stream of batches ends with exactly the
+        statistics (and so the parameters) of one ``fit`` on all its rows.  ``fit``
+        starts a new stream (its rows count as the first batch).
+
+        While too few rows have arrived for any LF to have a usable triplet, the
+        voting LFs get a default accuracy (0.7), so ``predict_proba`` is a
+        majority vote softened by the prior; the per-LF warnings of ``fit`` about
+        LFs without triplets are not raised here (``estimate_.estimated`` tells
+        which LFs are estimated yet).
+
+        Parameters
+        ----------
+        L_batch : label matrix, shape (n_batch, m), m >= 3
+            The new rows; m must match earlier batches.
+        Y_dev : array of shape (n_dev,), optional
+            Gold labels whose class frequencies set the prior.
+        class_balance : array of shape (k,), optional
+            Prior P(Y); overrides ``Y_dev``.  A prior given here or through
+            ``Y_dev`` (here or to ``fit``) is kept for later batches that give none.
+
+        Returns
+        -------
+        self
+        """
+        k = self._check_settings()
+        lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
+        total = getattr(self, "stats_", None)
+        if total is not None and lm.m != total.n_lfs:
+            raise ValueError(f"L_batch has {lm.m} LFs (columns) but the stream has {total.n_lfs}")
+        stream = getattr(self, "_stream", None) or StreamState()
+        new_total, stream = stream.push(total, self._collect_stats(lm), self.forget, self.window)
+        if class_balance is not None or Y_dev is not None:
+            stream = stream.with_prior(*self._resolve_prior(class_balance, Y_dev, None, new_total))
+        # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
+        deps = getattr(self, "dependencies_", None)
+        rows = (None, lm) if self.model == "class_conditional" else None
+        self._solve(new_total, class_balance=stream.prior, dependencies=deps, online=True, rows=rows)
+        if stream.prior is not None:
+            self.class_balance_source_ = stream.prior_source
+        self._stream = stream
+        return self
 
     def _take_kwargs(self, kwargs: dict[str, Any]) -> None:
         unknown = set(kwargs) - SGD_OPTIONS
@@ -277,36 +366,70 @@ class LabelModel(BaseLabeler):
                 stacklevel=3,
             )
 
-    def _given_prior(self, class_balance: Any, Y_dev: Any, k: int) -> tuple[np.ndarray | None, str]:
-        """A prior fixed by the caller, or ``(None, strategy)`` when it is to be found."""
+    def _resolve_prior(self, class_balance: Any, Y_dev: Any, b: np.ndarray, stats: LabelStats):
+        k = stats.cardinality
         if class_balance is not None:
             return check_class_balance(class_balance, k), "given"
         if Y_dev is not None:
             y = check_labels(Y_dev, None, k, name="Y_dev")
             return class_balance_from_labels(y, k), "Y_dev"
         if isinstance(self.class_balance, str):
-            if self.class_balance == "auto":
-                return None, "estimate" if self.model == "class_conditional" else "uniform"
-            return None, self.class_balance
+            if self.class_balance in ("uniform", "auto"):  # "auto" = uniform for the symmetric model
+                return np.full(k, 1.0 / k), "uniform"
+            return class_balance_from_symmetric(stats, b), "estimated"
         return check_class_balance(self.class_balance, k), "given"
 
-    def fit_stats(self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
+    def _given_prior(self, class_balance: Any, Y_dev: Any, k: int) -> tuple[np.ndarray | None, str]:
+        """Class-conditional model: a prior fixed by the caller, or ``(None, strategy)``."""
+        if class_balance is not None:
+            return check_class_balance(class_balance, k), "given"
+        if Y_dev is not None:
+            y = check_labels(Y_dev, None, k, name="Y_dev")
+            return class_balance_from_labels(y, k), "Y_dev"
+        if isinstance(self.class_balance, str):
+            return None, "estimate" if self.class_balance == "auto" else self.class_balance
+        return check_class_balance(self.class_balance, k), "given"
+
+    def fit_stats(
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+    ) -> LabelModel:
         """Solve from precomputed (e.g. merged) statistics; see :func:`compute_stats`.
 
+        Starts a new stream for :meth:`partial_fit` with ``stats`` as its first batch.
         The class-conditional model needs ``compute_stats(L, k, joint=True, triple=True)``
-        (``triple`` may be left out for k = 2 with a given class balance).  Solving
-        from statistics is always closed-form: the EM polish needs the rows.
+        (``triple`` may be left out for k = 2 with a given class balance); solving from
+        statistics is closed-form only (EM and the majority check need the rows).
         """
-        return self._fit(stats, Y_dev, class_balance, None, None)
+        return self._fit_stats(stats, Y_dev, class_balance, dependencies, None)
 
-    def _fit(
+    def _fit_stats(
         self,
         stats: LabelStats,
         Y_dev: Any,
         class_balance: Any,
-        unique: UniqueRows | None,
-        lm: LabelMatrix | None,
+        dependencies: Any,
+        rows: tuple[UniqueRows | None, LabelMatrix] | None,
     ) -> LabelModel:
+        self._solve(stats, Y_dev, class_balance, dependencies, rows=rows)
+        stream = StreamState(n_batches=1)
+        if class_balance is not None or Y_dev is not None:
+            stream = stream.with_prior(self.params_.class_balance, self.class_balance_source_)
+        self._stream = stream
+        return self
+
+    def _solve(
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+        online: bool = False,
+        rows: tuple[UniqueRows | None, LabelMatrix] | None = None,
+    ) -> None:
         k = self._check_settings()
         if not isinstance(stats, LabelStats):
             raise TypeError(f"expected LabelStats, got {type(stats).__name__}")
@@ -314,43 +437,64 @@ class LabelModel(BaseLabeler):
             raise ValueError(f"statistics have k={stats.cardinality} but cardinality is {k}")
         if stats.n_lfs < 3:
             raise ValueError(f"the label model needs at least 3 labeling functions, got {stats.n_lfs}")
-        given, source = self._given_prior(class_balance, Y_dev, k)
+        edges = self._check_dependencies(self.dependencies if dependencies is None else dependencies, stats)
         if self.model == "class_conditional":
-            prior, source = self._fit_class_conditional(stats, given, source, unique, lm)
-        else:
-            est = estimate_symmetric(stats, self.solver, eps=self.eps, signs=self.signs)
-            self._warn_about_lfs(stats, est)
-            if given is not None:
-                prior = given
-            elif source == "uniform":
-                prior = np.full(k, 1.0 / k)
-            else:
-                prior, source = class_balance_from_symmetric(stats, est.b), "estimated"
-            self.params_ = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
-            self.fit_class_balance_ = prior
-            self.estimate_ = est
+            if not len(edges):
+                given, strategy = self._given_prior(class_balance, Y_dev, k)
+                prior, source = self._fit_class_conditional(stats, given, strategy, rows, online)
+                self.dependencies_ = edges
+                self.coupling_ = np.zeros(0)
+                self._finish_solve(stats, prior, source)
+                return
+            self._reset_class_conditional(
+                "declared dependencies are modelled by the symmetric model only; it was used instead"
+            )
+            if not online:
+                warnings.warn(self.fallback_, UserWarning, stacklevel=4)
+        exclude = dependency_mask(edges, stats.n_lfs) if len(edges) else None
+        est = estimate_symmetric(stats, self.solver, exclude=exclude, eps=self.eps, signs=self.signs)
+        self._warn_about_lfs(stats, est, online)
+        prior, source = self._resolve_prior(class_balance, Y_dev, est.b, stats)
+        params = LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
+        coupling = np.zeros(0)
+        if len(edges):
+            params, coupling = self._with_pair_tables(params, stats, est.accuracies, edges)
+        self.params_ = params
+        self.dependencies_ = edges
+        self.coupling_ = coupling
+        self.estimate_ = est
+        self.fit_class_balance_ = prior
+        self._finish_solve(stats, prior, source)
+
+    def _finish_solve(self, stats: LabelStats, prior: np.ndarray, source: str) -> None:
         self.stats_ = stats
         self.class_balance_source_ = source
         self.n_lfs_ = stats.n_lfs
         if self.verbose:
+            est = self.estimate_
             logger.info(
                 "fitted %s model (%s) on %d rows, %d LFs; class balance %s (%s)",
                 self.model,
-                self.solver if self.model == "symmetric" else self.estimate_.method,
+                est.method if isinstance(est, ClassConditionalEstimate) else self.solver,
                 int(stats.n_rows),
                 stats.n_lfs,
                 np.round(prior, 4).tolist(),
                 source,
             )
-        return self
+
+    def _reset_class_conditional(self, fallback: str) -> None:
+        """Diagnostics of the class-conditional path when it does not run."""
+        self.fallback_ = fallback
+        self.overrule_rate_ = float("nan")
+        self.em_steps_run_, self.em_log_likelihood_, self.em_sample_rate_ = 0, float("nan"), 1.0
 
     def _fit_class_conditional(
         self,
         stats: LabelStats,
         given: np.ndarray | None,
-        source: str,
-        unique: UniqueRows | None,
-        lm: LabelMatrix | None,
+        strategy: str,
+        rows: tuple[UniqueRows | None, LabelMatrix] | None,
+        online: bool,
     ) -> tuple[np.ndarray, str]:
         """Closed form, optional EM, majority check; sets the fitted attributes."""
         if stats.joint is None:
@@ -359,20 +503,24 @@ class LabelModel(BaseLabeler):
                 "compute_stats(L, k, joint=True, triple=True)"
             )
         k = stats.cardinality
-        self._warn_silent(stats)
-        never = np.flatnonzero(stats.class_counts.sum(axis=0) == 0)
-        if never.size:
-            warnings.warn(
-                f"no LF ever votes for class(es) {never.tolist()}; "
-                "their vote tables rest on abstentions only",
-                UserWarning,
-                stacklevel=4,
-            )
-        est = estimate_class_conditional(stats, given, eps=self.eps, solver=self.solver)
+        unique, lm = rows if rows is not None else (None, None)
+        if not online:
+            self._warn_silent(stats)
+            never = np.flatnonzero(stats.class_counts.sum(axis=0) == 0)
+            if never.size:
+                warnings.warn(
+                    f"no LF ever votes for class(es) {never.tolist()}; "
+                    "their vote tables rest on abstentions only",
+                    UserWarning,
+                    stacklevel=5,
+                )
+        with warnings.catch_warnings():
+            if online:  # expected while a stream warms up; the reason is in fallback_
+                warnings.simplefilter("ignore")
+            est = estimate_class_conditional(stats, given, eps=self.eps, solver=self.solver)
         params = est.params
         self.estimate_ = est
-        self.fallback_ = est.note
-        self.em_steps_run_, self.em_log_likelihood_, self.em_sample_rate_ = 0, float("nan"), 1.0
+        self._reset_class_conditional(est.note)
         if unique is not None and self.em_steps > 0:
             em = em_refine(unique, params, int(self.em_steps), fix_class_balance=given is not None)
             params = em.params
@@ -383,13 +531,12 @@ class LabelModel(BaseLabeler):
 
         def prediction_prior(fitted: LabelModelParams) -> tuple[np.ndarray, str]:
             if given is not None:
-                return given, source
-            if source == "uniform" or fell_back:
+                return given, strategy
+            if strategy == "uniform" or fell_back:
                 return np.full(k, 1.0 / k), "uniform"
             return fitted.class_balance, "estimated"
 
         prior, source = prediction_prior(params)
-        self.overrule_rate_ = float("nan")
         if lm is not None and not fell_back:
             rate, _ = majority_overrule_rate(lm, LabelModelParams(prior, params.cond_probs), self.chunk_size)
             self.overrule_rate_ = rate
@@ -398,11 +545,12 @@ class LabelModel(BaseLabeler):
                     f"the class-conditional fit overrules a strict LF majority on {rate:.1%} of the "
                     f"training rows that have one (max_overrule={self.max_overrule})"
                 )
-                warnings.warn(
-                    f"{self.fallback_}; using the symmetric model's solution instead",
-                    UserWarning,
-                    stacklevel=4,
-                )
+                if not online:
+                    warnings.warn(
+                        f"{self.fallback_}; using the symmetric model's solution instead",
+                        UserWarning,
+                        stacklevel=5,
+                    )
                 params = symmetric_fallback(stats, given, self.eps, self.solver)
                 fell_back = True
                 prior, source = prediction_prior(params)
@@ -417,26 +565,68 @@ class LabelModel(BaseLabeler):
             warnings.warn(
                 f"LF(s) {_lf_list(silent)} never vote; they get a neutral weight",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     @staticmethod
-    def _warn_about_lfs(stats: LabelStats, est) -> None:
-        LabelModel._warn_silent(stats)
+    def _check_dependencies(dependencies: Any, stats: LabelStats) -> np.ndarray:
+        m = stats.n_lfs
+        edges = check_dependencies(dependencies, m)
+        if len(edges):
+            stranded = lfs_without_triplet(edges, m)
+            if stranded.size:
+                raise ValueError(
+                    f"the declared dependencies leave LF(s) {_lf_list(stranded)} without a triplet "
+                    "of mutually independent LFs, so their accuracy cannot be estimated; "
+                    "declare fewer dependencies or add LFs"
+                )
+        return edges
+
+    @staticmethod
+    def _with_pair_tables(
+        params: LabelModelParams, stats: LabelStats, accuracies: np.ndarray, edges: np.ndarray
+    ) -> tuple[LabelModelParams, np.ndarray]:
+        """Attach the dependency tables (a spanning forest of the declared graph)."""
+        pt = estimate_pair_tables(stats, accuracies, edges)
+        keep = spanning_forest(edges, stats.n_lfs, np.abs(pt.coupling))
+        if not keep.all():
+            dropped = ", ".join(f"({i}, {j})" for i, j in edges[~keep].tolist())
+            warnings.warn(
+                f"dependencies {dropped} close cycles in the dependency graph; inference models each "
+                "group of dependent LFs by a spanning tree of its strongest couplings and leaves "
+                "these edges out (they are still excluded from the triplets)",
+                UserWarning,
+                stacklevel=4,
+            )
+        joint = LabelModelParams(params.class_balance, params.cond_probs, edges[keep], pt.tables[keep])
+        return joint, pt.coupling
+
+    @staticmethod
+    def _warn_about_lfs(stats: LabelStats, est, online: bool = False) -> None:
+        silent = np.flatnonzero(stats.vote_counts == 0)
+        if online:
+            # expected while a stream warms up; the LFs show in estimate_.estimated
+            logger.debug("online: %d of %d LFs estimated so far", int(est.estimated.sum()), stats.n_lfs)
+        elif silent.size:
+            warnings.warn(
+                f"LF(s) {_lf_list(silent)} never vote; they get a neutral weight",
+                UserWarning,
+                stacklevel=5,
+            )
         lonely = np.flatnonzero((stats.vote_counts > 0) & ~est.estimated)
-        if lonely.size:
+        if lonely.size and not online:
             warnings.warn(
                 f"LF(s) {_lf_list(lonely)} share no usable triplet with other LFs "
                 "(too few co-votes); they get the mean accuracy of the others",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         weak = np.flatnonzero(est.below_chance)
         if weak.size:
             warnings.warn(
                 f"LF(s) {_lf_list(weak)} are estimated at or below chance accuracy",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     # -- learned quantities ----------------------------------------------------
@@ -445,7 +635,9 @@ class LabelModel(BaseLabeler):
     def accuracies_(self) -> np.ndarray:
         """``P(LF right | LF votes)`` under the fitted class balance, shape (m,)."""
         self._check_fitted()
-        return LabelModelParams(self.fit_class_balance_, self.params_.cond_probs).accuracies
+        if isinstance(self.estimate_, ClassConditionalEstimate):
+            return LabelModelParams(self.fit_class_balance_, self.params_.cond_probs).accuracies
+        return self.params_.accuracies
 
     @property
     def class_balance_(self) -> np.ndarray:
@@ -457,6 +649,11 @@ class LabelModel(BaseLabeler):
     def coverage_(self) -> np.ndarray:
         self._check_fitted()
         return self.stats_.coverage if hasattr(self, "stats_") else self.params_.coverage
+
+    @property
+    def n_batches_(self) -> int:
+        self._check_fitted()
+        return self._stream.n_batches
 
     def get_weights(self) -> np.ndarray:
         """Per-LF accuracy ``P(LF right | LF votes)``, shape (m,) (as Snorkel)."""
@@ -484,27 +681,33 @@ class LabelModel(BaseLabeler):
             "params": self.params_.to_dict(),
             "stats": self.stats_.to_dict(),
             "class_balance_source": self.class_balance_source_,
+            "dependencies": self.dependencies_.tolist(),
+            "coupling": self.coupling_.tolist(),
+            "stream": self._stream.to_dict(),
         }
-        est = self.estimate_
-        if isinstance(est, ClassConditionalEstimate):
+        if self.model == "class_conditional":
             state.update(
                 {
                     "fit_class_balance": self.fit_class_balance_.tolist(),
-                    "closed_form": est.params.to_dict(),
-                    "method": est.method,
-                    "view_condition": _finite_or_none(est.view_condition),
-                    "eigen_gap": _finite_or_none(est.eigen_gap),
-                    "n_iter": est.n_iter,
-                    "signal_to_noise": _finite_or_none(est.signal_to_noise),
-                    "misoriented": _finite_or_none(est.misoriented),
-                    "note": est.note,
+                    "fallback": self.fallback_,
+                    "overrule_rate": _finite_or_none(self.overrule_rate_),
                     "em_steps_run": self.em_steps_run_,
                     "em_log_likelihood": _finite_or_none(self.em_log_likelihood_),
                     "em_sample_rate": self.em_sample_rate_,
-                    "overrule_rate": _finite_or_none(self.overrule_rate_),
-                    "fallback": self.fallback_,
                 }
             )
+        est = self.estimate_
+        if isinstance(est, ClassConditionalEstimate):
+            state["closed_form"] = {
+                "params": est.params.to_dict(),
+                "method": est.method,
+                "view_condition": _finite_or_none(est.view_condition),
+                "eigen_gap": _finite_or_none(est.eigen_gap),
+                "n_iter": est.n_iter,
+                "signal_to_noise": _finite_or_none(est.signal_to_noise),
+                "misoriented": _finite_or_none(est.misoriented),
+                "note": est.note,
+            }
             return state
         state.update(
             {
@@ -522,8 +725,8 @@ class LabelModel(BaseLabeler):
         m, k = params.n_lfs, params.cardinality
         if (stats.n_lfs, stats.cardinality) != (m, k) or k != self.cardinality:
             raise ValueError("statistics, parameters and cardinality disagree in shape")
-        if self.model == "class_conditional":
-            self._set_class_conditional_state(state, params, stats)
+        if "closed_form" in state:
+            self.estimate_ = self._closed_form_from_state(state["closed_form"], params)
         else:
             b = np.asarray(state["b"], dtype=np.float64)
             estimated = np.asarray(state["estimated"], dtype=bool)
@@ -534,40 +737,42 @@ class LabelModel(BaseLabeler):
             if below.shape != (m,):
                 raise ValueError("below_chance must have one entry per LF")
             self.estimate_ = SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
+        if self.model == "class_conditional":
+            self.fit_class_balance_ = check_class_balance(state["fit_class_balance"], k)
+            self.fallback_ = str(state.get("fallback", ""))
+            self.overrule_rate_ = _float_or_nan(state.get("overrule_rate"))
+            self.em_steps_run_ = int(state.get("em_steps_run", 0))
+            self.em_log_likelihood_ = _float_or_nan(state.get("em_log_likelihood"))
+            self.em_sample_rate_ = _float_or_nan(state.get("em_sample_rate", 1.0))
+        else:
             self.fit_class_balance_ = params.class_balance
         self.params_ = params
         self.stats_ = stats
         self.class_balance_source_ = str(state["class_balance_source"])
         self.n_lfs_ = m
+        self.dependencies_ = check_dependencies(state.get("dependencies", []), m)
+        self.coupling_ = np.asarray(state.get("coupling", []), dtype=np.float64).reshape(-1)
+        if self.coupling_.shape != (len(self.dependencies_),):
+            raise ValueError("coupling must have one entry per declared dependency")
+        # files written before online learning existed have no stream: start one
+        stream = state.get("stream")
+        self._stream = StreamState(n_batches=1) if stream is None else StreamState.from_dict(stream, m, k)
 
-    def _set_class_conditional_state(
-        self, state: dict[str, Any], params: LabelModelParams, stats: LabelStats
-    ) -> None:
-        closed = LabelModelParams.from_dict(state["closed_form"])
+    @staticmethod
+    def _closed_form_from_state(d: dict[str, Any], params: LabelModelParams) -> ClassConditionalEstimate:
+        closed = LabelModelParams.from_dict(d["params"])
         if closed.cond_probs.shape != params.cond_probs.shape:
             raise ValueError("closed-form and fitted tables disagree in shape")
-        fit_p = check_class_balance(state["fit_class_balance"], params.cardinality)
-
-        def num(key: str) -> float:
-            value = state.get(key)
-            return float("nan") if value is None else float(value)
-
-        self.estimate_ = ClassConditionalEstimate(
+        return ClassConditionalEstimate(
             closed,
-            str(state["method"]),
-            view_condition=num("view_condition"),
-            eigen_gap=num("eigen_gap"),
-            n_iter=int(state.get("n_iter", 0)),
-            signal_to_noise=num("signal_to_noise"),
-            note=str(state.get("note", "")),
-            misoriented=num("misoriented"),
+            str(d["method"]),
+            view_condition=_float_or_nan(d.get("view_condition")),
+            eigen_gap=_float_or_nan(d.get("eigen_gap")),
+            n_iter=int(d.get("n_iter", 0)),
+            signal_to_noise=_float_or_nan(d.get("signal_to_noise")),
+            note=str(d.get("note", "")),
+            misoriented=_float_or_nan(d.get("misoriented")),
         )
-        self.fit_class_balance_ = fit_p
-        self.em_steps_run_ = int(state.get("em_steps_run", 0))
-        self.em_log_likelihood_ = num("em_log_likelihood")
-        self.em_sample_rate_ = num("em_sample_rate")
-        self.overrule_rate_ = num("overrule_rate")
-        self.fallback_ = str(state.get("fallback", ""))
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file (no pickle)."""

@@ -7,6 +7,15 @@ balance ``p`` (k,) and the conditional vote table
 
 of shape (m, k + 1, k), each ``[i, :, y]`` column summing to 1.  Inference only
 needs this table, so every model shares one inference path.
+
+Declared LF dependencies add, per dependency edge ``(i, j)`` of a spanning forest
+of the dependency graph, the joint table
+
+    pair_tables[e, a, b, y] = P(lambda_i = a - 1, lambda_j = b - 1 | Y = y)
+
+of shape (E, k + 1, k + 1, k), whose margins equal the single-LF tables.  The
+votes of a connected group of dependent LFs are then modelled jointly by the
+tree factorisation ``prod_edges P(i, j | y) / prod_nodes P(i | y)^(deg - 1)``.
 """
 
 from __future__ import annotations
@@ -27,10 +36,20 @@ class LabelModelParams:
     ----------
     class_balance : ndarray, shape (k,)
     cond_probs : ndarray, shape (m, k + 1, k)
+    edges : ndarray of int, shape (E, 2), optional
+        Dependency edges ``(i, j)``, ``i < j``, forming a forest.
+    pair_tables : ndarray, shape (E, k + 1, k + 1, k), optional
+        Joint conditional vote tables of the edges (see the module docstring).
     """
 
     class_balance: np.ndarray
     cond_probs: np.ndarray
+    edges: np.ndarray | None = None
+    pair_tables: np.ndarray | None = None
+
+    @property
+    def has_dependencies(self) -> bool:
+        return self.edges is not None and len(self.edges) > 0
 
     @property
     def cardinality(self) -> int:
@@ -87,11 +106,36 @@ class LabelModelParams:
         D -= D.max(axis=2, keepdims=True)
         return base, D
 
+    def pair_log_tables(self) -> np.ndarray:
+        """Log-score corrections of the dependency edges.
+
+        Returns
+        -------
+        ndarray, shape (E, (k + 1) ** 2, k)
+            ``C[e, (a + 1) * (k + 1) + (b + 1), y] = log P(a, b | y) - log P(a | y) - log P(b | y)``
+            for votes a of LF i and b of LF j (-1 = abstain), shifted per pattern by a
+            constant; adding it to the independent log-scores gives the tree model.
+        """
+        k = self.cardinality
+        if not self.has_dependencies:
+            return np.zeros((0, (k + 1) ** 2, k))
+        assert self.edges is not None and self.pair_tables is not None
+        logp = np.log(np.maximum(self.cond_probs, _TINY))
+        li, lj = logp[self.edges[:, 0]], logp[self.edges[:, 1]]  # (E, k + 1, k)
+        C = np.log(np.maximum(self.pair_tables, _TINY)) - li[:, :, None, :] - lj[:, None, :, :]
+        C -= C.max(axis=3, keepdims=True)
+        return C.reshape(len(self.edges), (k + 1) ** 2, k)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "class_balance": self.class_balance.tolist(),
             "cond_probs": self.cond_probs.tolist(),
         }
+        if self.has_dependencies:
+            assert self.edges is not None and self.pair_tables is not None
+            out["edges"] = self.edges.tolist()
+            out["pair_tables"] = self.pair_tables.tolist()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabelModelParams:
@@ -113,4 +157,31 @@ class LabelModelParams:
             raise ValueError("class_balance must be positive and sum to 1")
         if np.abs(cp.sum(axis=1) - 1).max() > 1e-6:
             raise ValueError("cond_probs columns must sum to 1 over (abstain, classes)")
-        return cls(p, cp)
+        if d.get("edges") is None and d.get("pair_tables") is None:
+            return cls(p, cp)
+        edges, tables = _check_pair_tables(d.get("edges"), d.get("pair_tables"), cp)
+        return cls(p, cp, edges, tables)
+
+
+def _check_pair_tables(edges: Any, tables: Any, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate dependency edges (a forest over 0..m-1) and their tables against ``cp``."""
+    from .dependencies import check_dependencies, spanning_forest
+
+    m, k1, k = cp.shape
+    try:
+        e = check_dependencies(np.asarray(edges, dtype=np.int64).reshape(-1, 2), m)
+        t = np.asarray(tables, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid dependency record: {exc}") from exc
+    if t.shape != (len(e), k1, k1, k):
+        raise ValueError(f"pair_tables must have shape ({len(e)}, {k1}, {k1}, {k}), got {t.shape}")
+    if not np.all(np.isfinite(t)) or (t < 0).any() or (t > 1).any():
+        raise ValueError("pair_tables has entries outside [0, 1]")
+    if len(e) and np.abs(t.sum(axis=(1, 2)) - 1).max() > 1e-6:
+        raise ValueError("pair_tables must sum to 1 over (a, b) for every class")
+    if len(e) and not spanning_forest(e, m, np.zeros(len(e))).all():
+        raise ValueError("dependency edges of a parameter record must form a forest (no cycle)")
+    for name, margin, lf in (("first", t.sum(axis=2), e[:, 0]), ("second", t.sum(axis=1), e[:, 1])):
+        if len(e) and np.abs(margin - cp[lf]).max() > 1e-6:
+            raise ValueError(f"pair_tables disagree with cond_probs on the {name} LF of an edge")
+    return e, t

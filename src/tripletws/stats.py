@@ -131,6 +131,36 @@ class LabelStats:
                 self.triple += other.triple
         return self
 
+    def __sub__(self, other: LabelStats) -> LabelStats:
+        """Remove the statistics of a row block that ``self`` includes (e.g. a window's oldest batch).
+
+        Exact while the counts are whole numbers below 2**53 (no forgetting).
+        Raises ValueError when the result would have a negative count, i.e.
+        when ``other`` was not part of ``self``.
+        """
+        self._check_compatible(other)
+        both_joint = self.joint is not None and other.joint is not None
+        both_triple = self.triple is not None and other.triple is not None
+        out = LabelStats(
+            cardinality=self.cardinality,
+            n_rows=self.n_rows - other.n_rows,
+            class_counts=self.class_counts - other.class_counts,
+            covote=self.covote - other.covote,
+            agree=self.agree - other.agree,
+            joint=self.joint - other.joint if both_joint else None,
+            triple=self.triple - other.triple if both_triple else None,
+        )
+        for name in ("class_counts", "covote", "agree", "joint", "triple"):
+            arr = getattr(out, name)
+            if arr is not None and arr.size and arr.min() < 0:
+                raise ValueError(
+                    f"subtracting statistics gives a negative {name!r} count: "
+                    "the subtracted rows were not part of these statistics"
+                )
+        if out.n_rows < 0:
+            raise ValueError("subtracting statistics gives a negative row count")
+        return out
+
     def scaled(self, factor: float) -> LabelStats:
         """All statistics multiplied by ``factor`` (exponential forgetting)."""
         return LabelStats(

@@ -1,0 +1,165 @@
+"""Diagnostics of a fitted label model against the data.
+
+:func:`dependency_candidates` flags LF pairs that agree more (or less) often than
+the fitted model predicts: likely undeclared dependencies.  Under the symmetric
+model, LFs i and j that both vote agree with probability
+
+    E[A_ij] = (1 + (k - 1) b_i b_j) / k,    b_i = (k alpha_i - 1) / (k - 1),
+
+so with ``N_ij`` co-votes the observed rate has standard error
+``sqrt(E[A_ij] (1 - E[A_ij]) / N_ij)`` and ``z = (A_ij - E[A_ij]) / se``.  A pair
+sharing its errors shows a large positive z.  p-values are two-sided normal
+approximations; ``p_adjusted`` multiplies by the number of pairs tested
+(Bonferroni).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .stats import LabelStats, compute_stats
+
+COLUMNS = (
+    "lf_i",
+    "lf_j",
+    "n_covotes",
+    "agreement",
+    "expected",
+    "excess",
+    "z",
+    "p_value",
+    "p_adjusted",
+    "suspect",
+    "declared",
+)
+
+
+def _model_accuracies(model: Any) -> np.ndarray:
+    if not hasattr(model, "accuracies_"):
+        raise ValueError(f"model must be a fitted label model, got {type(model).__name__}")
+    try:
+        accuracies = np.asarray(model.accuracies_, dtype=np.float64)
+    except RuntimeError as exc:  # not fitted
+        raise ValueError(str(exc)) from exc
+    from .estimators.class_conditional import ClassConditionalEstimate
+    from .estimators.symmetric import estimate_symmetric
+
+    if isinstance(getattr(model, "estimate_", None), ClassConditionalEstimate):
+        # the test is against the symmetric model's agreement: solve it from the same statistics
+        # (the class-conditional tables absorb part of an undeclared dependency)
+        return estimate_symmetric(model.stats_, model.solver, eps=model.eps).accuracies
+    return accuracies
+
+
+def _declared(model: Any, m: int) -> np.ndarray:
+    mask = np.zeros((m, m), dtype=bool)
+    edges = getattr(model, "dependencies_", None)
+    if edges is not None and len(edges):
+        edges = np.asarray(edges)
+        mask[edges[:, 0], edges[:, 1]] = mask[edges[:, 1], edges[:, 0]] = True
+    return mask
+
+
+def dependency_candidates(
+    data: Any,
+    model: Any,
+    *,
+    alpha: float = 0.05,
+    min_covotes: int = 10,
+    include_declared: bool = False,
+    top: int | None = None,
+    as_frame: bool | None = None,
+) -> Any:
+    """LF pairs whose agreement departs from the fitted model more than sampling explains.
+
+    Parameters
+    ----------
+    data : label matrix (n, m), LabelStats, or None
+        The votes to test (usually the training matrix); ``None`` uses the
+        statistics the model was fitted on (``model.stats_``).
+    model : fitted LabelModel or SequenceLabelModel
+        Supplies the accuracies (and the declared dependencies).  For a
+        class-conditional LabelModel, the symmetric model is solved from the
+        statistics it was fitted on, and its accuracies are used.
+    alpha : float
+        Family-wise level for the ``suspect`` flag (Bonferroni over the pairs tested).
+    min_covotes : int
+        Pairs with fewer co-votes are not tested.
+    include_declared : bool
+        Also list the declared dependencies (their expected agreement is the
+        conditionally independent one, so their z measures the declared coupling).
+    top : int, optional
+        Keep only the first ``top`` rows.
+    as_frame : bool, optional
+        Return a pandas DataFrame (default when pandas is installed) or a list of dicts.
+
+    Returns
+    -------
+    DataFrame or list of dict
+        One row per tested pair, sorted by z (most excess agreement first), with
+        columns ``lf_i, lf_j, n_covotes, agreement, expected, excess, z, p_value,
+        p_adjusted, suspect, declared``.  Pairs of LFs that each vote one class only
+        are skipped (their agreement is fixed by construction).
+    """
+    alpha_lf = _model_accuracies(model)
+    k = int(model.cardinality)
+    if data is None:
+        stats = getattr(model, "stats_", None)
+        if stats is None:
+            raise ValueError("data is None and the model holds no statistics; pass the label matrix")
+    elif isinstance(data, LabelStats):
+        stats = data
+    else:
+        stats = compute_stats(data, k)
+    m = stats.n_lfs
+    if stats.cardinality != k or len(alpha_lf) != m:
+        raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={len(alpha_lf)}, k={k}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    b = (k * alpha_lf - 1.0) / (k - 1.0)
+    N = stats.covote
+    single = (stats.class_counts > 0).sum(axis=1) == 1
+    declared = _declared(model, m)
+    iu, ju = np.triu_indices(m, k=1)
+    keep = (N[iu, ju] >= max(min_covotes, 1)) & ~(single[iu] & single[ju])
+    if not include_declared:
+        keep &= ~declared[iu, ju]
+    iu, ju = iu[keep], ju[keep]
+    n_co = N[iu, ju]
+    observed = stats.agree[iu, ju] / n_co
+    expected = np.clip((1.0 + (k - 1.0) * b[iu] * b[ju]) / k, 1e-12, 1.0 - 1e-12)
+    se = np.sqrt(expected * (1.0 - expected) / n_co)
+    z = (observed - expected) / se
+    p = np.array([math.erfc(abs(v) / math.sqrt(2.0)) for v in z.tolist()])
+    p_adj = np.minimum(1.0, p * max(len(z), 1))
+    order = np.argsort(-z, kind="stable")
+    if top is not None:
+        order = order[: int(top)]
+    rows = [
+        {
+            "lf_i": int(iu[r]),
+            "lf_j": int(ju[r]),
+            "n_covotes": float(n_co[r]),
+            "agreement": float(observed[r]),
+            "expected": float(expected[r]),
+            "excess": float(observed[r] - expected[r]),
+            "z": float(z[r]),
+            "p_value": float(p[r]),
+            "p_adjusted": float(p_adj[r]),
+            "suspect": bool(p_adj[r] < alpha),
+            "declared": bool(declared[iu[r], ju[r]]),
+        }
+        for r in order
+    ]
+    if as_frame is False:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError:
+        if as_frame:
+            raise
+        return rows
+    return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -1,0 +1,104 @@
+"""Distributed and parallel statistics: map row blocks to :class:`LabelStats`, reduce by ``+``.
+
+Because every statistic is a sum over rows, any partitioning of ``L`` by rows
+works: Dask array blocks, files on different machines, a process pool.  The
+solve afterwards (``LabelModel.fit_stats``) never touches the rows.
+
+Dask is optional (``pip install "dask[array]"``) and imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from .matrix import check_cardinality
+from .stats import LabelStats, compute_stats, merge_stats
+
+
+def is_dask_array(x: Any) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(x).__module__.startswith("dask.array") and hasattr(x, "to_delayed")
+
+
+def stats_from_blocks(
+    blocks: Iterable[Any],
+    cardinality: int,
+    *,
+    joint: bool = False,
+    triple: bool = False,
+    map_fn: Callable[..., Iterable[LabelStats]] = map,
+) -> LabelStats:
+    """Statistics of a label matrix given as row blocks.
+
+    Parameters
+    ----------
+    blocks : iterable of label matrices, each (n_b, m)
+        Disjoint row blocks (any input :func:`check_label_matrix` accepts).
+    cardinality : int
+    joint : bool
+        Also collect the (m, k, m, k) co-occurrence table.
+    triple : bool
+        Also collect the three-view third moment (the class-conditional model
+        needs ``joint`` and ``triple``).
+    map_fn : callable
+        ``map``-like function, e.g. ``concurrent.futures.ProcessPoolExecutor().map``.
+
+    Returns
+    -------
+    LabelStats
+        Equal to ``compute_stats`` of the stacked blocks.
+    """
+    k = check_cardinality(cardinality)
+    parts = list(map_fn(_block_stats, blocks, repeat(k), repeat(joint), repeat(triple)))
+    if not parts:
+        raise ValueError("no blocks given")
+    return merge_stats(parts)
+
+
+def _block_stats(block: Any, cardinality: int, joint: bool, triple: bool = False) -> LabelStats:
+    return compute_stats(block, cardinality, joint=joint, triple=triple)
+
+
+def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:
+    """:class:`LabelStats` of a 2-D ``dask.array`` by a map over row blocks and a tree sum.
+
+    Blocks split along columns are first rechunked to whole rows.  ``joint`` and
+    ``triple`` as in :func:`~tripletws.stats.compute_stats` (both are needed by the
+    class-conditional model).
+    """
+    import dask
+
+    k = check_cardinality(cardinality)
+    if L.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional, got ndim={L.ndim}")
+    if len(L.chunks[1]) > 1:
+        L = L.rechunk({1: -1})
+    if L.shape[1] < 1:
+        raise ValueError("L has no columns")
+    parts = [dask.delayed(_block_stats)(b, k, joint, triple) for b in L.to_delayed().ravel()]
+    while len(parts) > 1:  # pairwise tree reduction
+        parts = [
+            dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    return parts[0].compute()
+
+
+def _add(a: LabelStats, b: LabelStats) -> LabelStats:
+    return a + b
+
+
+def predict_proba_dask(model: Any, L: Any):
+    """Lazy ``model.predict_proba`` over a 2-D ``dask.array``: returns a dask array (n, k)."""
+    if len(L.chunks[1]) > 1:
+        L = L.rechunk({1: -1})
+    k = int(model.cardinality)
+    return L.map_blocks(
+        lambda block: model.predict_proba(block),
+        dtype=np.float64,
+        chunks=(L.chunks[0], (k,)),
+    )

@@ -1,0 +1,130 @@
+"""Closed-form label persistence between consecutive frames.
+
+Transition family: from frame t to t + 1 the label stays with probability ``rho``,
+otherwise it is redrawn from the class balance ``p``:
+
+    T = rho I + (1 - rho) 1 p^T,     stationary distribution p.
+
+For k = 2 this covers every stationary two-state chain (rho < 0 alternates);
+for uniform p it is "stay with probability rho, else uniform".
+
+With ``s = P(Y_{t+1} = Y_t) = rho + (1 - rho) sum_c p_c^2`` and
+``tau = (k s - 1) / (k - 1)`` (``E[Y_t Y_{t+1}]`` in the +-1 coding for k = 2),
+cross-frame LF moments satisfy ``M^x_ij = b_i b_j tau`` (see
+:mod:`tripletws.crossframe`), so tau is a weighted least-squares ratio over LF
+pairs, with weights from the binomial variance of each pair's agreement rate:
+
+    tau = sum_ij w_ij M^x_ij b_i b_j / sum_ij w_ij (b_i b_j)^2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..crossframe import CrossFrameStats
+
+#: rho is kept at most this close to 1 so that every transition stays possible.
+MAX_PERSISTENCE = 1.0 - 1e-6
+
+
+@dataclass(frozen=True)
+class TransitionEstimate:
+    """Estimated persistence of labels between consecutive frames.
+
+    Attributes
+    ----------
+    persistence : float
+        rho of ``T = rho I + (1 - rho) 1 p^T`` (clipped into its valid range).
+    tau : float
+        ``(k P(Y_{t+1} = Y_t) - 1) / (k - 1)`` implied by rho and p.
+    tau_raw : float
+        The unclipped least-squares estimate (nan when not estimable).
+    n_pairs : float
+        Consecutive frame pairs in the statistics.
+    """
+
+    persistence: float
+    tau: float
+    tau_raw: float
+    n_pairs: float
+
+
+def persistence_bounds(class_balance: np.ndarray) -> tuple[float, float]:
+    """Valid range of rho: every entry of T non-negative, and rho < 1."""
+    pmin = float(np.min(class_balance))
+    return -pmin / (1.0 - pmin), MAX_PERSISTENCE
+
+
+def tau_to_persistence(tau: float, class_balance: np.ndarray) -> float:
+    """rho from tau for the given class balance (unclipped)."""
+    k = len(class_balance)
+    q = float(np.sum(class_balance**2))
+    same = (1.0 + (k - 1) * tau) / k
+    return (same - q) / (1.0 - q)
+
+
+def persistence_to_tau(rho: float, class_balance: np.ndarray) -> float:
+    k = len(class_balance)
+    q = float(np.sum(class_balance**2))
+    same = rho + (1.0 - rho) * q
+    return (k * same - 1.0) / (k - 1.0)
+
+
+def transition_matrix(persistence: float, class_balance: np.ndarray) -> np.ndarray:
+    """``T[a, b] = P(Y_{t+1} = b | Y_t = a)``, shape (k, k)."""
+    p = np.asarray(class_balance, dtype=np.float64)
+    return persistence * np.eye(len(p)) + (1.0 - persistence) * np.broadcast_to(p, (len(p), len(p)))
+
+
+def estimate_persistence(
+    cross: CrossFrameStats,
+    b: np.ndarray,
+    class_balance: np.ndarray,
+    *,
+    usable: np.ndarray | None = None,
+    same_lf: bool = False,
+) -> TransitionEstimate:
+    """Persistence rho from cross-frame moments, in closed form.
+
+    Parameters
+    ----------
+    cross : CrossFrameStats
+    b : ndarray, shape (m,)
+        Scaled accuracies ``(k alpha - 1) / (k - 1)`` of the frame model.
+    class_balance : ndarray, shape (k,)
+    usable : ndarray of bool, shape (m, m), optional
+        LF pairs that may be used (e.g. not both unipolar).
+    same_lf : bool
+        Also use an LF's agreement with itself on the next frame.  Off by default:
+        real LFs often repeat their own errors on neighbouring frames (an error
+        persistence the model does not describe), which would inflate rho.
+
+    Returns
+    -------
+    TransitionEstimate
+        rho = 0 (independent frames) with ``tau_raw = nan`` when no pair is usable.
+    """
+    k = cross.cardinality
+    p = np.asarray(class_balance, dtype=np.float64)
+    m = cross.n_lfs
+    N = cross.covote
+    ok = N > 0
+    if usable is not None:
+        ok &= usable
+    if not same_lf:
+        ok &= ~np.eye(m, dtype=bool)
+    bb = np.outer(b, b)
+    ok &= np.abs(bb) > 0
+    lo, hi = persistence_bounds(p)
+    if not ok.any():
+        return TransitionEstimate(0.0, persistence_to_tau(0.0, p), float("nan"), float(cross.n_pairs))
+    rate = np.divide(cross.agree, N, out=np.zeros_like(N), where=ok)
+    Mx = (k * rate - 1.0) / (k - 1.0)
+    smooth = (cross.agree + 1.0) / (N + 2.0)
+    var = (k / (k - 1.0)) ** 2 * smooth * (1.0 - smooth) / np.where(ok, N, 1.0)
+    w = np.where(ok, 1.0 / var, 0.0)
+    tau_raw = float(np.sum(w * Mx * bb) / np.sum(w * bb * bb))
+    rho = float(np.clip(tau_to_persistence(tau_raw, p), lo, hi))
+    return TransitionEstimate(rho, persistence_to_tau(rho, p), tau_raw, float(cross.n_pairs))

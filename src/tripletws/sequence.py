@@ -1,0 +1,475 @@
+"""``SequenceLabelModel``: a label chain over the frames of sequences (video).
+
+Each row of L is a frame; rows of one sequence are contiguous and in frame order.
+The frames' labels form a Markov chain (stay with probability ``rho``, else redraw
+from the class balance) and each frame's LF votes depend on its own label only.
+
+Fit, all in closed form and without gold labels:
+
+1. per-frame LF accuracies by triplets within frames (the symmetric
+   :class:`~tripletws.model.LabelModel`, declared dependencies included);
+2. the persistence rho from cross-frame moments ``M^x_ij = b_i b_j tau``
+   (:mod:`tripletws.estimators.transition`).
+
+Inference: exact per-frame marginals by forward-backward (:mod:`tripletws.chain`).
+
+Online: :meth:`SequenceLabelModel.partial_fit` adds a batch's statistics (per-frame
+and cross-frame sums) and re-solves.  A sequence continues across batches when
+the batch's first sequence id equals the previous batch's last one (with
+``sequence_ids=None`` every batch continues one single stream).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import BaseLabeler
+from .chain import chain_posteriors
+from .crossframe import CrossFrameStats, Segments, cross_frame_stats, plain_id, segment_rows
+from .estimators.symmetric import unipolar_pairs
+from .estimators.transition import (
+    TransitionEstimate,
+    estimate_persistence,
+    persistence_bounds,
+    persistence_to_tau,
+    transition_matrix,
+)
+from .inference import log_scores
+from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
+from .metrics import score as _score
+from .model import LabelModel
+from .predictions import probs_to_preds
+from .stats import LabelStats, compute_stats
+
+logger = logging.getLogger("tripletws")
+
+
+class SequenceLabelModel(BaseLabeler):
+    """Closed-form label model for frames of sequences (an HMM over the labels).
+
+    Parameters
+    ----------
+    cardinality : int, default 2
+        Number of classes k.
+    window : int, optional
+        Cut every sequence into windows of ``window`` frames and treat each window
+        as a sequence (FlyingSquid's ``v``: with one long sequence and ``window=v``
+        the windows are ``frame // v``).  ``None``: whole sequences.
+    persistence : float, optional
+        Fix rho (probability that a label stays, else it is redrawn from the class
+        balance) instead of estimating it.
+    solver, signs, dependencies, class_balance, eps
+        As in :class:`~tripletws.model.LabelModel`, for the per-frame model.
+    same_lf_pairs : bool
+        Also use each LF's agreement with itself on the next frame to estimate rho
+        (off by default: real LFs tend to repeat their own errors on neighbouring
+        frames, which would inflate rho).
+    chunk_size : int, optional
+        Rows per chunk when reading L.
+    random_state : int or numpy Generator, optional
+        For the ``"true-random"`` tie-break policy.
+    verbose : bool
+        Log the fitted transition at INFO level.
+
+    Attributes
+    ----------
+    frame_model_ : LabelModel
+        The per-frame model (accuracies, class balance, dependencies).
+    accuracies_ : ndarray, shape (m,)
+    coverage_ : ndarray, shape (m,)
+    class_balance_ : ndarray, shape (k,)
+    dependencies_ : ndarray of int, shape (E, 2)
+    persistence_ : float
+        rho.
+    tau_ : float
+        ``(k P(Y_{t+1} = Y_t) - 1) / (k - 1)``; ``E[Y_t Y_{t+1}]`` in the +-1 coding for k = 2.
+    transition_ : ndarray, shape (k, k)
+        ``P(Y_{t+1} = b | Y_t = a)``.
+    stats_ : LabelStats
+        Per-frame statistics.
+    cross_stats_ : CrossFrameStats
+        Consecutive-frame statistics.
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        *,
+        window: int | None = None,
+        persistence: float | None = None,
+        solver: str = "triplet_mean",
+        signs: str = "all_positive",
+        dependencies: Any = None,
+        class_balance: Any = "uniform",
+        same_lf_pairs: bool = False,
+        eps: float = 1e-4,
+        chunk_size: int | None = None,
+        random_state: Any = None,
+        verbose: bool = False,
+    ) -> None:
+        self.cardinality = cardinality
+        self.window = window
+        self.persistence = persistence
+        self.solver = solver
+        self.signs = signs
+        self.dependencies = dependencies
+        self.class_balance = class_balance
+        self.same_lf_pairs = same_lf_pairs
+        self.eps = eps
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation ----------------------------------------------------------
+
+    def _check_settings(self) -> int:
+        k = check_cardinality(self.cardinality)
+        w = self.window
+        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1):
+            raise ValueError(f"window must be a positive integer number of frames or None, got {w!r}")
+        if self.persistence is not None:
+            rho = float(self.persistence)
+            if not np.isfinite(rho) or rho >= 1.0 or rho < -1.0:
+                raise ValueError(f"persistence must lie in [-1, 1) (rho of the transition), got {rho}")
+        return k
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "frame_model_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _frame_model(self) -> LabelModel:
+        return LabelModel(
+            self.cardinality,
+            model="symmetric",
+            solver=self.solver,
+            signs=self.signs,
+            dependencies=self.dependencies,
+            class_balance=self.class_balance,
+            eps=self.eps,
+            chunk_size=self.chunk_size,
+            random_state=self.random_state,
+        )
+
+    def _segments(self, n: int, sequence_ids: Any, continues: bool = False, offset: int = 0) -> Segments:
+        return segment_rows(n, sequence_ids, window=self.window, continues=continues, offset=offset)
+
+    # -- fitting -------------------------------------------------------------
+
+    def fit(
+        self,
+        L_train: Any,
+        sequence_ids: Any = None,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+    ) -> SequenceLabelModel:
+        """Estimate per-frame LF accuracies and the label persistence from ``L_train``.
+
+        Parameters
+        ----------
+        L_train : label matrix, shape (n, m), m >= 3
+            One row per frame; rows of a sequence contiguous and in frame order.
+        sequence_ids : array of shape (n,), optional
+            Sequence of each row (ints or strings); ``None``: one sequence.
+        Y_dev : array, optional
+            Dev gold labels; only their class frequencies are used (the prior).
+        class_balance : array of shape (k,), optional
+            Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
+        dependencies : list of pairs (i, j), optional
+            Dependent LF pairs within a frame (overrides the constructor's).
+
+        Returns
+        -------
+        self
+        """
+        k = self._check_settings()
+        lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
+        seg = self._segments(lm.n, sequence_ids)
+        stats = compute_stats(lm, chunk_size=self.chunk_size)
+        cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
+        self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies)
+        self._remember_tail(lm, seg)
+        return self
+
+    def fit_stats(
+        self,
+        stats: LabelStats,
+        cross: CrossFrameStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+    ) -> SequenceLabelModel:
+        """Solve from precomputed (e.g. merged) per-frame and cross-frame statistics."""
+        k = self._check_settings()
+        if cross.cardinality != k or cross.n_lfs != stats.n_lfs:
+            raise ValueError(
+                f"cross-frame statistics have m={cross.n_lfs}, k={cross.cardinality}; "
+                f"per-frame statistics have m={stats.n_lfs}, k={stats.cardinality}"
+            )
+        frame = self._frame_model().fit_stats(
+            stats, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies
+        )
+        p = frame.class_balance_
+        if self.persistence is not None:
+            lo, hi = persistence_bounds(p)
+            rho = float(np.clip(float(self.persistence), lo, hi))
+            est = TransitionEstimate(rho, persistence_to_tau(rho, p), float("nan"), cross.n_pairs)
+        else:
+            b = np.where(frame.estimate_.estimated, frame.estimate_.b, 0.0)
+            est = estimate_persistence(cross, b, p, usable=~unipolar_pairs(stats), same_lf=self.same_lf_pairs)
+            if not np.isfinite(est.tau_raw):
+                warnings.warn(
+                    "no consecutive frames with usable votes: persistence set to 0 "
+                    "(frames treated as independent)",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        self.frame_model_ = frame
+        self.stats_ = stats
+        self.cross_stats_ = cross
+        self.transition_estimate_ = est
+        self.n_lfs_ = stats.n_lfs
+        if self.verbose:
+            logger.info(
+                "sequence model: %d frames, %d consecutive pairs, persistence %.4f (tau %.4f)",
+                int(stats.n_rows),
+                int(cross.n_pairs),
+                est.persistence,
+                est.tau,
+            )
+        return self
+
+    def _remember_tail(self, lm: LabelMatrix, seg: Segments) -> None:
+        """Keep the last frame so that the next ``partial_fit`` batch can continue its sequence."""
+        last = lm.data[lm.n - 1 : lm.n]
+        last = np.asarray(last.toarray(), dtype=np.int64) - 1 if lm.is_sparse else np.asarray(last)
+        self._tail = {
+            "row": last.reshape(-1).astype(np.int64),
+            "id": seg.last_id,
+            "position": seg.last_position,
+        }
+
+    def partial_fit(
+        self,
+        L_batch: Any,
+        sequence_ids: Any = None,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+    ) -> SequenceLabelModel:
+        """Add a batch of frames to the running statistics and re-solve.
+
+        A batch may continue the last sequence of the previous batch: it does when
+        its first sequence id equals the previous batch's last id (``None`` ids:
+        every batch continues one stream).  The link between the two frames is then
+        counted, so a stream fed batch by batch ends with the same statistics and
+        parameters as one :meth:`fit` on all its rows.
+
+        Parameters
+        ----------
+        L_batch : label matrix, shape (n_batch, m)
+        sequence_ids : array of shape (n_batch,), optional
+        Y_dev, class_balance
+            As in :meth:`fit` (used for this re-solve).
+
+        Returns
+        -------
+        self
+        """
+        k = self._check_settings()
+        lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
+        tail = getattr(self, "_tail", None)
+        if hasattr(self, "stats_") and lm.m != self.stats_.n_lfs:
+            raise ValueError(f"L_batch has {lm.m} LFs but the model has seen {self.stats_.n_lfs}")
+        ids = None if sequence_ids is None else np.asarray(sequence_ids)
+        first_id = None if ids is None or ids.ndim != 1 or len(ids) == 0 else plain_id(ids[0])
+        continues = tail is not None and first_id == tail["id"]
+        offset = tail["position"] + 1 if continues else 0
+        seg = self._segments(lm.n, ids, continues=continues, offset=offset)
+        linked_to_tail = continues and (self.window is None or offset % self.window != 0)
+        stats = compute_stats(lm, chunk_size=self.chunk_size)
+        cross = cross_frame_stats(
+            lm,
+            seg.linked,
+            previous_row=tail["row"] if linked_to_tail else None,
+            chunk_size=self.chunk_size,
+        )
+        if hasattr(self, "stats_"):
+            stats = self.stats_ + stats
+            cross = self.cross_stats_ + cross
+        # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
+        deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
+        self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=deps)
+        self._remember_tail(lm, seg)
+        return self
+
+    # -- learned quantities ----------------------------------------------------
+
+    @property
+    def accuracies_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.frame_model_.accuracies_
+
+    @property
+    def class_balance_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.frame_model_.class_balance_
+
+    @property
+    def coverage_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.frame_model_.coverage_
+
+    def get_conditional_probs(self) -> np.ndarray:
+        """Per-frame ``P(lambda_i = a - 1 | Y = y)`` with a = 0 abstain, shape (m, k + 1, k)."""
+        self._check_fitted()
+        return self.frame_model_.get_conditional_probs()
+
+    @property
+    def dependencies_(self) -> np.ndarray:
+        self._check_fitted()
+        return self.frame_model_.dependencies_
+
+    @property
+    def persistence_(self) -> float:
+        self._check_fitted()
+        return self.transition_estimate_.persistence
+
+    @property
+    def tau_(self) -> float:
+        self._check_fitted()
+        return self.transition_estimate_.tau
+
+    @property
+    def transition_(self) -> np.ndarray:
+        self._check_fitted()
+        return transition_matrix(self.persistence_, self.class_balance_)
+
+    def get_weights(self) -> np.ndarray:
+        """Per-LF accuracy ``P(LF right | LF votes)`` within a frame, shape (m,)."""
+        return self.accuracies_.copy()
+
+    # -- inference -------------------------------------------------------------
+
+    def predict_proba(self, L: Any, sequence_ids: Any = None) -> np.ndarray:
+        """Per-frame marginals ``P(Y_t | votes of t's sequence)``, shape (n, k).
+
+        Parameters
+        ----------
+        L : label matrix, shape (n, m)
+            Rows of a sequence contiguous and in frame order.
+        sequence_ids : array of shape (n,), optional
+            ``None``: all rows form one sequence (cut into windows in window mode).
+            Each call treats its rows as complete sequences: no messages are carried
+            between calls.
+
+        Returns
+        -------
+        ndarray, shape (n, k), rows in the given order, summing to 1
+        """
+        self._check_fitted()
+        k = check_cardinality(self.cardinality)
+        lm = check_label_matrix(L, k, allow_empty=True)
+        if lm.n == 0:
+            return np.zeros((0, k))
+        seg = self._segments(lm.n, sequence_ids)
+        frame = self.frame_model_
+        logE = log_scores(lm, frame.params_, self.chunk_size) - np.log(frame.class_balance_)
+        return chain_posteriors(logE, seg.starts, self.persistence_, frame.class_balance_)
+
+    def predict(  # type: ignore[override]
+        self,
+        L: Any,
+        sequence_ids: Any = None,
+        return_probs: bool = False,
+        tie_break_policy: str = "abstain",
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Most likely class of each frame, shape (n,) (-1 for ties under ``"abstain"``)."""
+        probs = self.predict_proba(L, sequence_ids)
+        preds = probs_to_preds(probs, tie_break_policy, random_state=self.random_state)
+        return (preds, probs) if return_probs else preds
+
+    def score(  # type: ignore[override]
+        self,
+        L: Any,
+        Y: Any,
+        sequence_ids: Any = None,
+        metrics: Sequence[str] | None = ("accuracy",),
+        tie_break_policy: str = "abstain",
+    ) -> dict[str, float]:
+        """Metrics of the per-frame predictions against gold ``Y`` (-1 = unknown)."""
+        lm = check_label_matrix(L, self.cardinality)
+        y = check_labels(Y, lm.n, self.cardinality, name="Y")
+        preds, probs = self.predict(lm, sequence_ids, return_probs=True, tie_break_policy=tie_break_policy)
+        return _score(y, preds, probs, self.cardinality, metrics or ("accuracy",))
+
+    # -- persistence -----------------------------------------------------------
+
+    def _get_state(self) -> dict[str, Any] | None:
+        if not hasattr(self, "frame_model_"):
+            return None
+        est = self.transition_estimate_
+        tail = getattr(self, "_tail", None)
+        return {
+            "frame_model": self.frame_model_._get_state(),
+            "cross_stats": self.cross_stats_.to_dict(),
+            "persistence": est.persistence,
+            "tau_raw": None if not np.isfinite(est.tau_raw) else est.tau_raw,
+            "tail": None
+            if tail is None
+            else {"row": tail["row"].tolist(), "id": tail["id"], "position": int(tail["position"])},
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        frame = self._frame_model()
+        frame._set_state(state["frame_model"])
+        cross = CrossFrameStats.from_dict(state["cross_stats"])
+        m, k = frame.n_lfs_, frame.params_.cardinality
+        if (cross.n_lfs, cross.cardinality) != (m, k):
+            raise ValueError("cross-frame statistics and the frame model disagree in shape")
+        p = frame.class_balance_
+        lo, hi = persistence_bounds(p)
+        rho = float(state["persistence"])
+        if not lo <= rho <= hi:
+            raise ValueError(f"persistence {rho} outside its valid range [{lo:.6g}, {hi:.6g}]")
+        tau_raw = state.get("tau_raw")
+        self.frame_model_ = frame
+        self.stats_ = frame.stats_
+        self.cross_stats_ = cross
+        self.transition_estimate_ = TransitionEstimate(
+            rho,
+            persistence_to_tau(rho, p),
+            float("nan") if tau_raw is None else float(tau_raw),
+            cross.n_pairs,
+        )
+        self.n_lfs_ = m
+        tail = state.get("tail")
+        if tail is not None:
+            row = np.asarray(tail["row"], dtype=np.int64)
+            if row.shape != (m,) or (row < -1).any() or (row >= k).any():
+                raise ValueError("the stored last frame must hold m votes in -1..k-1")
+            tid = tail["id"]
+            if tid is not None and not isinstance(tid, (int, str)):
+                raise ValueError(f"the stored sequence id must be an int, a string or null, got {tid!r}")
+            self._tail = {"row": row, "id": tid, "position": int(tail["position"])}
+
+    def save(self, path: str | Path) -> None:
+        """Write a versioned JSON model file (no pickle), including the stream position."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SequenceLabelModel:
+        """Read a model written by :meth:`save`."""
+        from .io import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model

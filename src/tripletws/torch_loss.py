@@ -1,0 +1,427 @@
+"""PyTorch losses that train an end model on the probabilistic labels of an online label model.
+
+Optional: needs ``pip install "tripletws[torch]"``.  ``import tripletws`` never
+imports this module (nor torch); import it explicitly::
+
+    from tripletws.torch_loss import WeakSupervisionLoss
+
+    loss_fn = WeakSupervisionLoss(cardinality=2)
+    for x, votes in stream:                 # votes: (batch, m) LF outputs, -1 = abstain
+        loss = loss_fn(end_model(x), votes)  # updates the label model, then cross-entropy
+        loss.backward()
+
+Each training call adds the batch's votes to the label model (``partial_fit``:
+running statistics, closed-form re-solve), computes the batch's soft labels
+``P(Y | votes)`` with ``predict_proba`` and returns the cross-entropy of the end
+model's outputs against them.  Everything is batched (no per-item Python loop).
+
+State: the label model (its running statistics, window or forgetting state and
+fitted parameters) and the loss's own counters are part of the module's
+``state_dict`` (one ``_extra_state`` entry holding the label model's JSON record),
+so ``torch.save(loss_fn.state_dict(), ...)`` / ``load_state_dict`` checkpoint and
+resume the stream exactly; ``loss_fn.label_model.save(path)`` writes the label
+model alone as a JSON model file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .io import model_from_dict, model_to_dict
+from .matrix import check_cardinality
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _to_numpy_votes(votes: Any, name: str = "votes") -> np.ndarray:
+    """LF votes as a numpy integer array (torch tensors are detached and moved to the CPU)."""
+    if isinstance(votes, torch.Tensor):
+        if votes.is_floating_point() or votes.is_complex():
+            votes = votes.detach()
+            if not torch.equal(votes, torch.round(votes)):
+                raise ValueError(f"{name} must hold integer votes (-1 = abstain, classes 0..k-1)")
+            votes = votes.to(torch.int64)
+        return votes.detach().cpu().numpy()
+    return np.asarray(votes)
+
+
+def _soft_cross_entropy(outputs: torch.Tensor, t: torch.Tensor, k: int) -> torch.Tensor:
+    """Per-row cross-entropy of logits against soft labels ``t`` (n, k), shape (n,).
+
+    ``outputs`` is (n, k) logits, or for k = 2 also (n,) / (n, 1) logits of class 1.
+    """
+    n = t.shape[0]
+    if k == 2 and (outputs.shape == (n,) or outputs.shape == (n, 1)):
+        return F.binary_cross_entropy_with_logits(outputs.reshape(n), t[:, 1], reduction="none")
+    if outputs.shape != (n, k):
+        binary = f", ({n},) or ({n}, 1)" if k == 2 else ""
+        raise ValueError(
+            f"outputs have shape {tuple(outputs.shape)}; expected logits of shape ({n}, {k}){binary} "
+            "to match the votes"
+        )
+    return -(t * F.log_softmax(outputs, dim=1)).sum(dim=1)
+
+
+def _check_outputs(outputs: Any) -> None:
+    if not isinstance(outputs, torch.Tensor):
+        raise ValueError(f"outputs must be a torch.Tensor of logits, got {type(outputs).__name__}")
+
+
+class _OnlineLoss(nn.Module):
+    """Shared machinery: label model check, update schedule, pending votes, reduction, state_dict."""
+
+    def __init__(
+        self,
+        cardinality: int,
+        label_model: Any,
+        model_class: type,
+        update_every: int,
+        reduction: str,
+        drop_uncovered: bool,
+    ) -> None:
+        super().__init__()
+        k = check_cardinality(cardinality)
+        if label_model is None:
+            label_model = model_class(k)
+        elif not isinstance(label_model, model_class):
+            raise ValueError(
+                f"label_model must be a tripletws {model_class.__name__}, got {type(label_model).__name__}"
+            )
+        elif label_model.cardinality != k:
+            raise ValueError(f"label_model has cardinality {label_model.cardinality}, the loss {k}")
+        if isinstance(update_every, bool) or not isinstance(update_every, int) or update_every < 1:
+            raise ValueError(f"update_every must be a positive integer, got {update_every!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}")
+        self.label_model = label_model
+        self.update_every = update_every
+        self.reduction = reduction
+        self.drop_uncovered = bool(drop_uncovered)
+        #: training batches seen
+        self.n_batches = 0
+        #: soft labels of the latest batch, shape (n, k) (a detached tensor on the outputs' device)
+        self.last_targets: torch.Tensor | None = None
+        # votes (and sequence ids) of training batches not yet given to the label model
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+
+    @property
+    def cardinality(self) -> int:
+        return int(self.label_model.cardinality)
+
+    def _fitted(self) -> bool:
+        try:
+            self.label_model._check_fitted()
+        except RuntimeError:
+            return False
+        return True
+
+    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _update(self, L: np.ndarray, ids: np.ndarray | None = None) -> None:
+        """Training step of the label model: solve now (first batch, every ``update_every``) or keep."""
+        if not self.training:
+            return
+        if not self._fitted() or self.n_batches % self.update_every == 0:
+            if self._pending:
+                L = np.concatenate([p[0] for p in self._pending] + [L])
+                if ids is not None:
+                    ids = np.concatenate([p[1] for p in self._pending] + [ids])
+            self._partial_fit(L, ids)
+            self._pending = []
+        else:
+            self._pending.append((np.array(L), None if ids is None else np.array(ids)))
+        self.n_batches += 1
+
+    def _loss(self, outputs: Any, L: np.ndarray, probs: np.ndarray) -> torch.Tensor:
+        """Per-row cross-entropy against ``probs`` (n, k), reduced; also sets ``last_targets``."""
+        targets = torch.as_tensor(probs, dtype=outputs.dtype, device=outputs.device)
+        per_row = _soft_cross_entropy(outputs, targets, self.cardinality)
+        self.last_targets = targets
+        covered = (L >= 0).any(axis=1) if self.drop_uncovered else None
+        return self._reduce(per_row, covered)
+
+    def _reduce(self, per_row: torch.Tensor, covered: np.ndarray | None) -> torch.Tensor:
+        if covered is not None:
+            w = torch.as_tensor(covered, dtype=per_row.dtype, device=per_row.device)
+            per_row = per_row * w
+            if self.reduction == "mean":
+                # mean over covered rows; 0 (still differentiable) when none is covered
+                return per_row.sum() / w.sum().clamp_min(1.0)
+        if self.reduction == "mean":
+            return per_row.mean()
+        if self.reduction == "sum":
+            return per_row.sum()
+        return per_row
+
+    # -- state_dict ------------------------------------------------------------
+
+    def _extra(self) -> dict[str, Any]:
+        return {}
+
+    def _set_extra(self, state: dict[str, Any]) -> None:
+        pass
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """Label model (JSON record), counters, pending votes; plain Python types (``weights_only`` safe)."""
+        return {
+            "label_model": model_to_dict(self.label_model),
+            "n_batches": int(self.n_batches),
+            "pending": [
+                {"votes": L.tolist(), "ids": None if ids is None else ids.tolist()}
+                for L, ids in self._pending
+            ],
+            **self._extra(),
+        }
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        model = model_from_dict(state["label_model"], source="loss state_dict")
+        if type(model) is not type(self.label_model):
+            have, want = type(model).__name__, type(self.label_model).__name__
+            raise ValueError(f"state_dict holds a {have}; this loss uses a {want}")
+        m = model.n_lfs_ if hasattr(model, "n_lfs_") else None
+        pending = []
+        for p in state.get("pending", []):
+            L = np.asarray(p["votes"], dtype=np.int64)
+            ids = None if p["ids"] is None else np.asarray(p["ids"], dtype=np.int64)
+            if L.ndim != 2 or (m is not None and L.shape[1] != m):
+                raise ValueError(f"pending votes in the state_dict have shape {L.shape}; expected (n, {m})")
+            if ids is not None and ids.shape != (L.shape[0],):
+                raise ValueError("pending sequence ids in the state_dict do not match their votes")
+            pending.append((L, ids))
+        self.label_model = model
+        self.n_batches = int(state["n_batches"])
+        self._pending = pending
+        self._set_extra(state)
+
+
+class WeakSupervisionLoss(_OnlineLoss):
+    """Cross-entropy against the soft labels of an online :class:`~tripletws.LabelModel`.
+
+    Parameters
+    ----------
+    cardinality : int, default 2
+        Number of classes k.
+    label_model : LabelModel, optional
+        The online label model (e.g. ``LabelModel(k, forget=0.99)`` or
+        ``LabelModel(k, window=100)``); default ``LabelModel(cardinality)``.
+    update_every : int, default 1
+        Re-solve the label model every ``update_every`` training batches.  Votes
+        of the batches in between are kept and added with the next update, so
+        every batch counts; the first batch always updates (the model must be fitted).
+    reduction : {"mean", "sum", "none"}
+        How per-row losses are combined.
+    drop_uncovered : bool, default False
+        Give rows on which every LF abstains zero weight (their soft label is
+        just the prior); ``"mean"`` then averages over covered rows.
+
+    Notes
+    -----
+    In training mode (``loss_fn.train()``, the default) each call updates the
+    label model; in eval mode (``loss_fn.eval()``) it is frozen and only labels.
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        label_model: Any = None,
+        update_every: int = 1,
+        reduction: str = "mean",
+        drop_uncovered: bool = False,
+    ) -> None:
+        from .model import LabelModel
+
+        super().__init__(cardinality, label_model, LabelModel, update_every, reduction, drop_uncovered)
+
+    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:
+        self.label_model.partial_fit(L)
+
+    def forward(self, outputs: torch.Tensor, votes: Any) -> torch.Tensor:
+        """Loss of ``outputs`` against the label model's soft labels for ``votes``.
+
+        Parameters
+        ----------
+        outputs : Tensor, shape (n, k), or (n,) / (n, 1) for k = 2
+            The end model's logits (class-1 logits in the binary 1-D form).
+        votes : Tensor or array of int, shape (n, m)
+            The batch's LF votes, -1 = abstain, classes 0..k-1.
+
+        Returns
+        -------
+        Tensor
+            Scalar for ``reduction="mean"``/``"sum"``, shape (n,) for ``"none"``.
+        """
+        _check_outputs(outputs)
+        L = _to_numpy_votes(votes)
+        if L.ndim != 2:
+            raise ValueError(f"votes must have shape (n, m), got {L.shape}")
+        self._update(L)
+        return self._loss(outputs, L, self.label_model.predict_proba(L))
+
+
+def sequence_runs(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Number the sequences of a batch 0, 1, ... in row order, checking that each is contiguous.
+
+    Returns
+    -------
+    runs : ndarray of int64, shape (n,)
+    n_runs : int
+    """
+    ids = np.asarray(ids)
+    n = ids.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    new = np.concatenate([[True], ids[1:] != ids[:-1]])
+    starts = np.flatnonzero(new)
+    heads = ids[starts]
+    uniq, counts = np.unique(heads, return_counts=True)
+    if (counts > 1).any():
+        again = uniq[np.flatnonzero(counts > 1)[0]]
+        row = int(starts[np.flatnonzero(heads == again)[1]])
+        raise ValueError(
+            f"sequence id {again.item()!r} appears again at row {row} after other sequences: "
+            "rows of one sequence must be contiguous and in frame order"
+        )
+    return np.cumsum(new) - 1, len(starts)
+
+
+class SequenceWeakSupervisionLoss(_OnlineLoss):
+    """Cross-entropy against the per-frame marginals of an online sequence label model.
+
+    Backed by :class:`~tripletws.sequence.SequenceLabelModel` (a label chain over
+    the frames: per-frame LF accuracies by triplets, label persistence from
+    cross-frame moments, exact marginals by forward-backward).
+
+    Parameters
+    ----------
+    cardinality : int, default 2
+    label_model : SequenceLabelModel, optional
+        Default ``SequenceLabelModel(cardinality)``.
+    update_every, reduction, drop_uncovered
+        As in :class:`WeakSupervisionLoss` (per frame).
+
+    Notes
+    -----
+    Every batch holds complete sequences: the loss numbers the batch's sequences
+    with ids that never repeat in the stream, so a sequence never continues
+    across batches (and ``predict_proba`` passes no messages between calls).
+    """
+
+    def __init__(
+        self,
+        cardinality: int = 2,
+        label_model: Any = None,
+        update_every: int = 1,
+        reduction: str = "mean",
+        drop_uncovered: bool = False,
+    ) -> None:
+        from .sequence import SequenceLabelModel
+
+        super().__init__(
+            cardinality, label_model, SequenceLabelModel, update_every, reduction, drop_uncovered
+        )
+        #: sequences seen in training batches (the next one gets this id)
+        self.n_sequences = 0
+
+    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:
+        self.label_model.partial_fit(L, ids)
+
+    def forward(
+        self,
+        outputs: torch.Tensor,
+        votes: Any,
+        sequence_ids: Any = None,
+        mask: Any = None,
+    ) -> torch.Tensor:
+        """Loss of per-frame ``outputs`` against the chain's marginals for ``votes``.
+
+        Two layouts:
+
+        * padded: ``outputs`` (B, T, k) (or (B, T) class-1 logits for k = 2), ``votes``
+          (B, T, m), one sequence per row of the batch; ``mask`` (B, T) bool marks the
+          real frames (padding at the end of each row);
+        * flat: ``outputs`` (n, k) (or (n,)), ``votes`` (n, m) and ``sequence_ids`` (n,),
+          rows of a sequence contiguous and in frame order.
+
+        Returns
+        -------
+        Tensor
+            Scalar for ``"mean"`` (over frames) / ``"sum"``; for ``"none"`` the per-frame
+            losses in the layout of ``outputs`` without the class axis (0 at padding).
+        """
+        _check_outputs(outputs)
+        V = _to_numpy_votes(votes)
+        if sequence_ids is not None:
+            if mask is not None:
+                raise ValueError("give sequence_ids (flat layout) or mask (padded layout), not both")
+            if V.ndim != 2:
+                raise ValueError(f"with sequence_ids, votes must have shape (n, m), got {V.shape}")
+            runs, n_runs = sequence_runs(_sequence_ids(sequence_ids, V.shape[0]))
+            return self._step(outputs, V, runs, n_runs, None)
+        if V.ndim != 3:
+            raise ValueError(
+                f"votes must have shape (batch, T, m) (or (n, m) with sequence_ids), got {V.shape}"
+            )
+        B, T, _ = V.shape
+        valid = np.ones((B, T), dtype=bool) if mask is None else _frame_mask(mask, B, T)
+        if tuple(outputs.shape[:2]) != (B, T):
+            k = self.cardinality
+            binary = f" or ({B}, {T})" if k == 2 else ""
+            raise ValueError(f"outputs have shape {tuple(outputs.shape)}; expected ({B}, {T}, {k}){binary}")
+        flat_outputs = outputs[torch.as_tensor(valid, device=outputs.device)]
+        runs = np.nonzero(valid)[0]
+        # sequences without a real frame drop out; renumber the others 0..
+        runs, n_runs = sequence_runs(runs)
+        return self._step(flat_outputs, V[valid], runs, n_runs, valid)
+
+    def _step(
+        self, outputs: torch.Tensor, L: np.ndarray, runs: np.ndarray, n_runs: int, valid: np.ndarray | None
+    ) -> torch.Tensor:
+        if L.shape[0] == 0:
+            raise ValueError("the batch has no frames")
+        ids = runs + self.n_sequences
+        training = self.training
+        self._update(L, ids)
+        if training:
+            self.n_sequences += n_runs
+        loss = self._loss(outputs, L, self.label_model.predict_proba(L, ids))
+        if self.reduction != "none" or valid is None:
+            return loss
+        full = loss.new_zeros(valid.shape)
+        full[torch.as_tensor(valid, device=loss.device)] = loss
+        return full
+
+    def _extra(self) -> dict[str, Any]:
+        return {"n_sequences": int(self.n_sequences)}
+
+    def _set_extra(self, state: dict[str, Any]) -> None:
+        self.n_sequences = int(state["n_sequences"])
+
+
+def _sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
+    if isinstance(sequence_ids, torch.Tensor):
+        sequence_ids = sequence_ids.detach().cpu().numpy()
+    ids = np.asarray(sequence_ids)
+    if ids.shape != (n,):
+        raise ValueError(f"sequence_ids must have shape ({n},) (one id per row), got {ids.shape}")
+    if ids.dtype.kind not in "iuUSO":
+        raise ValueError(f"sequence_ids must be integers or strings, got dtype {ids.dtype}")
+    return ids
+
+
+def _frame_mask(mask: Any, B: int, T: int) -> np.ndarray:
+    if isinstance(mask, torch.Tensor):
+        mask = mask.detach().cpu().numpy()
+    valid = np.asarray(mask)
+    if valid.shape != (B, T):
+        raise ValueError(f"mask must have shape ({B}, {T}), got {valid.shape}")
+    valid = valid.astype(bool)
+    if (valid[:, 1:] & ~valid[:, :-1]).any():
+        b = int(np.flatnonzero((valid[:, 1:] & ~valid[:, :-1]).any(axis=1))[0])
+        raise ValueError(f"mask row {b} has a real frame after padding: pad at the end of each sequence")
+    return valid

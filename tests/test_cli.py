@@ -1,0 +1,257 @@
+"""The command line end to end.
+
+Representative runs go through `python -m tripletws` in a subprocess (the real entry
+point, exit status and stderr); the many variations call ``tripletws.cli.main`` in
+process, which runs the same code minus the interpreter start-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, MajorityLabelVoter, __version__
+from tripletws.datasets import make_synthetic
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run(
+        [sys.executable, "-m", "tripletws", *map(str, args)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def run_main(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``tripletws.cli.main`` in this process, with the result shaped like ``run_cli``'s."""
+    import contextlib
+    import io
+
+    from tripletws.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help, --version, usage errors
+                rc = exc.code
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
+
+
+def ok(*args: str, cwd: Path | None = None, subprocess: bool = False) -> str:
+    out = (run_cli if subprocess else run_main)(*args, cwd=cwd)
+    assert out.returncode == 0, f"{args}: rc={out.returncode}\n{out.stderr}"
+    assert "Traceback" not in out.stderr
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The same binary data as .npy (+ y.npy), .csv (with header), .npz (L and y) and .parquet."""
+    d = tmp_path_factory.mktemp("cli")
+    data = make_synthetic(3000, 6, 2, coverage=0.5, random_state=21)
+    np.save(d / "L.npy", data.L)
+    np.save(d / "y.npy", data.y)
+    np.savez(d / "data.npz", L=data.L, y=data.y)
+    header = ",".join(f"lf{i}" for i in range(6))
+    np.savetxt(d / "L.csv", data.L, fmt="%d", delimiter=",", header=header, comments="")
+    np.savetxt(d / "y.csv", data.y, fmt="%d", header="y", comments="")
+    return d, data
+
+
+def test_demo_default() -> None:
+    out = ok("demo", subprocess=True)
+    assert "estimated" in out and "true acc" in out
+    mae = float(re.search(r"mean absolute error of the estimated accuracies: ([0-9.]+)", out).group(1))
+    accs = re.search(r"label model ([0-9.]+), majority vote ([0-9.]+)", out)
+    # default demo: n = 100000 rows, coverage >= 0.1: scale sqrt(0.25 / (n 0.1^2)) = 0.016; C = 3
+    assert mae <= 3 * np.sqrt(0.25 / (100_000 * 0.1**2))
+    assert float(accs.group(1)) >= float(accs.group(2))
+    assert re.search(r"time: fit [0-9.]+ ms, predict_proba [0-9.]+ ms", out)
+
+
+def test_demo_multiclass() -> None:
+    out = ok("demo", "--n", "5000", "--m", "6", "--k", "3", "--seed", "4")
+    assert "k=3 classes" in out and len(re.findall(r"^\d+ ", out, flags=re.M)) == 6
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv", "npz", "parquet"])
+def test_fit_predict_evaluate_inspect(files, fmt, tmp_path) -> None:
+    d, data = files
+    sub = fmt == "npy"  # one format through the real entry point, the others in process
+    run = functools.partial(ok, subprocess=sub)
+
+    if fmt == "parquet":
+        pa = pytest.importorskip("pyarrow")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({f"lf{i}": data.L[:, i] for i in range(6)}), tmp_path / "L.parquet")
+        L_file, y_args = tmp_path / "L.parquet", [d / "y.npy"]
+    else:
+        L_file = d / ("data.npz" if fmt == "npz" else f"L.{fmt}")
+        y_args = [] if fmt == "npz" else [d / f"y.{fmt}"]
+    model_file = tmp_path / "model.json"
+    out = run("fit", L_file, "-o", model_file, "--solver", "triplet_median")
+    assert "3000 rows x 6 LFs" in out
+    reference = LabelModel(solver="triplet_median").fit(data.L)
+    model = LabelModel.load(model_file)
+    np.testing.assert_array_equal(model.accuracies_, reference.accuracies_)
+
+    run("predict", model_file, L_file, "-o", tmp_path / "probs.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "probs.npy"), reference.predict_proba(data.L))
+    run("predict", model_file, L_file, "-o", tmp_path / "probs.csv")
+    probs_csv = np.loadtxt(tmp_path / "probs.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(probs_csv, reference.predict_proba(data.L), rtol=1e-9)
+    run("predict", model_file, L_file, "--hard", "--tie-break", "random", "-o", tmp_path / "hard.npy")
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "hard.npy"), reference.predict(data.L, tie_break_policy="random")
+    )
+
+    metrics = json.loads(
+        run(
+            "evaluate",
+            model_file,
+            L_file,
+            *y_args,
+            "--json",
+            "--tie-break",
+            "random",
+            "--metrics",
+            "accuracy,f1,log_loss",
+        )
+    )
+    expected = reference.score(data.L, data.y, ["accuracy", "f1", "log_loss"], tie_break_policy="random")
+    assert metrics["label_model"] == pytest.approx(expected)
+    mv = MajorityLabelVoter().score(data.L, data.y, ["accuracy", "f1", "log_loss"], tie_break_policy="random")
+    assert metrics["majority_vote"] == pytest.approx(mv)
+    table = run("evaluate", model_file, L_file, *y_args)
+    assert re.search(r"^metric\s+label model\s+majority vote$", table, flags=re.M)
+    assert re.search(r"^coverage\s+[0-9.]+\s+[0-9.]+$", table, flags=re.M)
+
+    info = run("inspect", model_file)
+    assert "solver=triplet_median" in info
+    assert f"class balance ({reference.class_balance_source_})" in info
+    rows = re.findall(r"^(\d+)\s+([0-9.]+)\s+([0-9.]+)", info, flags=re.M)
+    assert len(rows) == 6
+    np.testing.assert_allclose([float(r[2]) for r in rows], reference.accuracies_, atol=5e-5)
+    record = json.loads(run("inspect", model_file, "--json"))
+    np.testing.assert_allclose(record["accuracies"], reference.accuracies_)
+
+
+def test_fit_options(files, tmp_path) -> None:
+    d, data = files
+    m = tmp_path / "m.json"
+    ok("fit", d / "L.npy", "-o", m, "--class-balance", "0.3,0.7", "-k", "2", "--seed", "3")
+    model = LabelModel.load(m)
+    np.testing.assert_allclose(model.class_balance_, [0.3, 0.7])
+    assert model.random_state == 3
+    ok("fit", d / "L.npy", "-o", m, "--y-dev", d / "y.csv")
+    np.testing.assert_allclose(LabelModel.load(m).class_balance_, np.bincount(data.y) / len(data.y))
+    ok("fit", d / "data.npz", "--key", "L", "-o", m, "--class-balance", "estimate")
+    assert LabelModel.load(m).class_balance_source_ == "estimated"
+    # three classes inferred from the data
+    data3 = make_synthetic(1000, 5, 3, random_state=0)
+    np.save(tmp_path / "L3.npy", data3.L)
+    assert "k=3 (inferred" in ok("fit", tmp_path / "L3.npy", "-o", m)
+    ok("predict", m, tmp_path / "L3.npy", "-o", tmp_path / "p3.npy")
+    assert np.load(tmp_path / "p3.npy").shape == (1000, 3)
+
+
+def test_predict_to_stdout(files, tmp_path) -> None:
+    d, _ = files
+    ok("fit", d / "L.npy", "-o", tmp_path / "m.json")
+    out = ok("predict", tmp_path / "m.json", d / "L.npy", "--hard", "-o", "-")
+    lines = out.splitlines()
+    assert lines[0] == "label" and len(lines) == 3001
+
+
+def test_help_and_version() -> None:
+    top = ok("--help", subprocess=True)
+    for cmd in ("fit", "predict", "evaluate", "inspect", "demo", "examples:"):
+        assert cmd in top
+    for cmd in ("fit", "predict", "evaluate", "inspect", "demo"):
+        assert "usage: tripletws " + cmd in ok(cmd, "--help")
+    assert ok("--version", subprocess=True).strip() == f"tripletws {__version__}"
+
+
+@pytest.fixture(scope="module")
+def bad_files(files):
+    d, _ = files
+    (d / "bad_value.csv").write_text("a,b,c\n0,1,-1\n1,7,0\n")
+    (d / "nan.csv").write_text("0,1,-1\n1,nan,0\n")
+    (d / "two.csv").write_text("0,1\n1,0\n")
+    (d / "garbage.npy").write_bytes(b"garbage")
+    (d / "corrupt.json").write_text('{"format": "tripletws-model", ')
+    ok("fit", d / "L.npy", "-o", d / "good.json")
+    text = (d / "good.json").read_text()
+    (d / "tampered.json").write_text(text.replace('"n_rows":3000.0', '"n_rows":3001.0', 1))
+    assert (d / "tampered.json").read_text() != text
+    np.save(d / "y_bad.npy", np.full(3000, 5))
+    return d
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["fit", "missing.npy", "-o", "m.json"], "missing.npy"),
+        (["fit", "bad_value.csv", "-o", "m.json", "-k", "2"], r"bad_value.csv: .*value 7 in column 1"),
+        (["fit", "nan.csv", "-o", "m.json"], "NaN in column 1"),
+        (["fit", "two.csv", "-o", "m.json"], "at least 3"),
+        (["fit", "garbage.npy", "-o", "m.json"], "garbage.npy: not a readable"),
+        (["fit", "L.npy", "-o", "m.json", "--class-balance", "0.5,0.6"], "must sum to 1"),
+        (["fit", "L.npy", "-o", "m.json", "--solver", "sgd"], "invalid choice: 'sgd'"),
+        (["fit", "L.txt", "-o", "m.json"], "unsupported file type"),
+        (["fit", "data.npz", "--key", "Q", "-o", "m.json"], "no array 'Q'"),
+        (["predict", "corrupt.json", "L.npy", "-o", "p.npy"], "corrupt or truncated"),
+        (["predict", "tampered.json", "L.npy", "-o", "p.npy"], "checksum mismatch"),
+        (["predict", "good.json", "two.csv", "-o", "p.npy"], "2 columns but the model was fitted with 6"),
+        (["evaluate", "good.json", "L.npy"], "no gold labels"),
+        (["evaluate", "good.json", "L.npy", "y_bad.npy"], "Y has value 5"),
+        (["evaluate", "good.json", "L.npy", "y.npy", "--metrics", "auc"], "unknown metric 'auc'"),
+        (["inspect", "nowhere.json"], "nowhere.json"),
+        (["demo", "--n", "10"], "--n >= 100"),
+        (["fit"], "required"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_errors_are_one_line_exit_2(bad_files, args, pattern) -> None:
+    # the real entry point for a few (interpreter, exit status, no traceback), in process for the rest
+    sub = args[:2] in (["fit", "missing.npy"], ["predict", "tampered.json"]) or args[:1] == ["frobnicate"]
+    out = (run_cli if sub else run_main)(*args, cwd=bad_files)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("tripletws: error: ")
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_library_warnings_are_one_line(tmp_path) -> None:
+    L = make_synthetic(500, 4, 2, random_state=0).L
+    L[:, 1] = -1
+    np.save(tmp_path / "L.npy", L)
+    out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
+    assert out.returncode == 0, out.stderr
+    assert "tripletws: warning: LF(s) 1 never vote" in out.stderr
+    assert "warnings.warn" not in out.stderr

@@ -1,0 +1,129 @@
+"""Reading label matrices / labels from files and writing results (tripletws.files)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from tripletws.files import read_labels, read_matrix, write_array
+
+L = np.array([[0, 1, -1], [1, 1, 0], [-1, -1, 1], [1, 0, 0]], dtype=np.int8)
+Y = np.array([0, 1, -1, 1])
+
+
+def test_npy_is_memory_mapped(tmp_path) -> None:
+    np.save(tmp_path / "L.npy", L)
+    arr = read_matrix(tmp_path / "L.npy")
+    assert isinstance(arr, np.memmap)
+    np.testing.assert_array_equal(arr, L)
+
+
+def test_npz_keys(tmp_path) -> None:
+    np.savez(tmp_path / "d.npz", L=L, y=Y, other=L + 1)
+    np.testing.assert_array_equal(read_matrix(tmp_path / "d.npz"), L)
+    np.testing.assert_array_equal(read_matrix(tmp_path / "d.npz", key="other"), L + 1)
+    np.testing.assert_array_equal(read_labels(tmp_path / "d.npz"), Y)
+    with pytest.raises(ValueError, match=r"no array 'votes' .*arrays: L, y, other.*--key"):
+        read_matrix(tmp_path / "d.npz", key="votes")
+    np.savez(tmp_path / "single.npz", weak=L)
+    np.testing.assert_array_equal(read_matrix(tmp_path / "single.npz"), L)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0,1,-1\n1,1,0\n-1,-1,1\n1,0,0\n",
+        "lf_a,lf_b,lf_c\n0,1,-1\n1,1,0\n-1,-1,1\n1,0,0\n",
+        '"a","b","c"\n0,1,-1\n1,1,0\n-1,-1,1\n1,0,0\n',
+        "a\tb\tc\n0\t1\t-1\n1\t1\t0\n-1\t-1\t1\n1\t0\t0\n",
+        "\n0 1 -1\n1 1 0\n-1 -1 1\n1 0 0\n",
+        "0.0,1.0,-1.0\n1,1,0\n-1,-1,1\n1,0,0\n",
+    ],
+    ids=["plain", "header", "quoted-header", "tabs", "spaces", "floats"],
+)
+def test_csv_variants(tmp_path, text) -> None:
+    path = tmp_path / "L.csv"
+    path.write_text(text)
+    arr = read_matrix(path)
+    np.testing.assert_array_equal(arr, L)
+    assert arr.dtype.kind == "i"
+
+
+def test_csv_problems(tmp_path) -> None:
+    path = tmp_path / "L.csv"
+    path.write_text("0,1,\n1,1,0\n")
+    with pytest.raises(ValueError, match=r"L.csv: cannot parse"):
+        read_matrix(path)
+    path.write_text("a,b,c\n")
+    with pytest.raises(ValueError, match="header but no rows"):
+        read_matrix(path)
+    path.write_text("")
+    with pytest.raises(ValueError, match="empty CSV"):
+        read_matrix(path)
+    path.write_text("0,0.5,1\n")
+    assert read_matrix(path).dtype.kind == "f"  # left for validation to report
+
+
+def test_labels_csv_row_or_column(tmp_path) -> None:
+    (tmp_path / "col.csv").write_text("y\n0\n1\n-1\n1\n")
+    (tmp_path / "row.csv").write_text("0,1,-1,1\n")
+    np.testing.assert_array_equal(read_labels(tmp_path / "col.csv"), Y)
+    np.testing.assert_array_equal(read_labels(tmp_path / "row.csv"), Y)
+    (tmp_path / "two.csv").write_text("0,1\n1,0\n")
+    with pytest.raises(ValueError, match="one column"):
+        read_labels(tmp_path / "two.csv")
+
+
+def test_bad_files(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_matrix(tmp_path / "missing.npy")
+    with pytest.raises(ValueError, match=r"unsupported file type '.txt'"):
+        read_matrix(tmp_path / "L.txt")
+    (tmp_path / "bad.npy").write_bytes(b"not numpy at all")
+    with pytest.raises(ValueError, match=r"bad.npy: not a readable .npy"):
+        read_matrix(tmp_path / "bad.npy")
+    np.save(tmp_path / "obj.npy", np.array([[None, 1, 2]], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"obj.npy"):
+        read_matrix(tmp_path / "obj.npy")
+    np.save(tmp_path / "vec.npy", Y)
+    with pytest.raises(ValueError, match="2-dimensional"):
+        read_matrix(tmp_path / "vec.npy")
+    (tmp_path / "bad.npz").write_bytes(b"PK garbage")
+    with pytest.raises(ValueError, match=r"bad.npz"):
+        read_matrix(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv", ".parquet"])
+def test_write_read_round_trip(tmp_path, suffix) -> None:
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    probs = np.array([[0.25, 0.75], [1 / 3, 2 / 3]])
+    path = tmp_path / f"probs{suffix}"
+    write_array(path, probs, columns=["p0", "p1"])
+    np.testing.assert_allclose(read_matrix(path, key="y"), probs, rtol=1e-9)
+    labels = np.array([1, -1, 0])
+    path = tmp_path / f"labels{suffix}"
+    write_array(path, labels, columns=["y"])
+    np.testing.assert_array_equal(read_labels(path), labels)
+
+
+def test_parquet_reads_columns(tmp_path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"lf0": L[:, 0], "lf1": L[:, 1], "lf2": L[:, 2], "y": Y}), tmp_path / "d.parquet")
+    np.testing.assert_array_equal(read_labels(tmp_path / "d.parquet"), Y)
+    pq.write_table(pa.table({"a": ["x", "y"]}), tmp_path / "s.parquet")
+    with pytest.raises(ValueError, match="column 'a' is not numeric"):
+        read_matrix(tmp_path / "s.parquet")
+
+
+def test_parquet_without_pyarrow(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    (tmp_path / "L.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ValueError, match="needs pyarrow"):
+        read_matrix(tmp_path / "L.parquet")
+    with pytest.raises(ValueError, match="needs pyarrow"):
+        write_array(tmp_path / "out.parquet", L)

@@ -1,0 +1,80 @@
+"""Scoring metrics against hand-computed values (and scikit-learn where it applies)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tripletws import MajorityLabelVoter
+from tripletws.metrics import score
+
+# gold, -1 = unknown (row 5 is ignored); prediction -1 = abstained (row 3)
+Y = np.array([0, 1, 1, 0, 1, -1])
+PRED = np.array([0, 1, 0, -1, 1, 1])
+PROBS = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.1, 0.9], [0.2, 0.8]])
+
+# by hand: gold rows 0-4; covered (pred >= 0) rows 0, 1, 2, 4 with y = 0 1 1 1, pred = 0 1 0 1
+HAND = {
+    "accuracy": 3 / 4,
+    "coverage": 4 / 5,
+    "f1": 2 * 2 / (2 * 2 + 0 + 1),  # class 1: tp 2, fp 0, fn 1
+    "precision": 1.0,
+    "recall": 2 / 3,
+    "f1_macro": (2 * 1 / (2 * 1 + 1 + 0) + 0.8) / 2,  # class 0: tp 1, fp 1, fn 0
+    # brier over all gold rows: sum_c (p_c - onehot_c)^2
+    "brier": np.mean([2 * 0.2**2, 2 * 0.3**2, 2 * 0.6**2, 2 * 0.5**2, 2 * 0.1**2]),
+    "log_loss": -np.mean(np.log([0.8, 0.7, 0.4, 0.5, 0.9])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND))
+def test_hand_computed(name) -> None:
+    assert score(Y, PRED, PROBS, 2, [name])[name] == pytest.approx(HAND[name], abs=1e-12)
+
+
+def test_aliases_and_multiclass() -> None:
+    out = score(Y, PRED, PROBS, 2, ["acc", "logloss"])
+    assert out["acc"] == pytest.approx(HAND["accuracy"])
+    assert out["logloss"] == pytest.approx(HAND["log_loss"])
+    y = np.array([0, 1, 2, 2, 1])
+    pred = np.array([0, 2, 2, 2, 1])
+    m = score(y, pred, None, 3, ["accuracy", "f1_macro", "f1_micro"])
+    assert m["accuracy"] == pytest.approx(4 / 5)
+    assert m["f1_micro"] == pytest.approx(4 / 5)
+    # class 0: f1 1; class 1: tp 1 fn 1 -> 2/3; class 2: tp 2 fp 1 -> 4/5
+    assert m["f1_macro"] == pytest.approx((1 + 2 / 3 + 4 / 5) / 3)
+    with pytest.raises(ValueError, match="needs probabilities"):
+        score(y, pred, None, 3, ["brier"])
+    with pytest.raises(ValueError, match="unknown metric"):
+        score(y, pred, None, 3, ["roc"])
+
+
+def test_against_sklearn() -> None:
+    sk = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    n, k = 300, 3
+    y = rng.integers(0, k, n)
+    probs = rng.dirichlet(np.ones(k), size=n)
+    pred = probs.argmax(axis=1)
+    ours = score(y, pred, probs, k, ["accuracy", "f1_macro", "log_loss"])
+    assert ours["accuracy"] == pytest.approx(sk.accuracy_score(y, pred))
+    assert ours["f1_macro"] == pytest.approx(sk.f1_score(y, pred, average="macro"))
+    assert ours["log_loss"] == pytest.approx(sk.log_loss(y, probs, labels=range(k)))
+    yb = y % 2
+    pb = np.column_stack([1 - probs[:, 0], probs[:, 0]])
+    predb = pb.argmax(axis=1)
+    ob = score(yb, predb, pb, 2, ["f1", "precision", "recall", "brier"])
+    assert ob["f1"] == pytest.approx(sk.f1_score(yb, predb))
+    assert ob["precision"] == pytest.approx(sk.precision_score(yb, predb))
+    assert ob["recall"] == pytest.approx(sk.recall_score(yb, predb))
+    # our brier sums over both classes: twice scikit-learn's binary brier_score_loss
+    assert ob["brier"] == pytest.approx(2 * sk.brier_score_loss(yb, pb[:, 1]))
+
+
+def test_labeler_score_skips_abstains_like_snorkel() -> None:
+    L = np.array([[0, 0, -1], [1, 0, -1], [1, 1, 1], [-1, -1, -1]])
+    y = np.array([0, 1, 1, 0])
+    mv = MajorityLabelVoter()
+    out = mv.score(L, y, ["accuracy", "coverage"], tie_break_policy="abstain")
+    assert out == {"accuracy": 1.0, "coverage": 0.5}
+    assert mv.score(L, y)["accuracy"] == 1.0  # default metric list

@@ -1,0 +1,169 @@
+"""Model files: versioned JSON with a checksum, validated on load, never unpickled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, MajorityLabelVoter
+from tripletws.datasets import make_synthetic
+from tripletws.io import _canonical, load_model, model_to_dict, save_model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(3000, 6, 3, coverage=0.5, random_state=4)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    # the symmetric model's state (triplet counts, b); the class-conditional one: test_class_conditional.py
+    return LabelModel(cardinality=3, model="symmetric", solver="triplet_median", random_state=5).fit(
+        data.L, Y_dev=data.y[:200]
+    )
+
+
+@pytest.fixture
+def saved(fitted, tmp_path):
+    path = tmp_path / "model.json"
+    fitted.save(path)
+    return path
+
+
+def rewrite(path, edit, fix_checksum: bool = True) -> None:
+    """Edit the JSON record and (optionally) recompute its checksum, as a careful forger would."""
+    record = json.loads(path.read_text())
+    edit(record)
+    if fix_checksum:
+        body = {k: v for k, v in record.items() if k != "sha256"}
+        record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
+    path.write_text(json.dumps(record))
+
+
+def test_round_trip(fitted, saved, data) -> None:
+    loaded = LabelModel.load(saved)
+    assert loaded.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(data.L), fitted.predict_proba(data.L))
+    np.testing.assert_array_equal(loaded.accuracies_, fitted.accuracies_)
+    np.testing.assert_array_equal(loaded.class_balance_, fitted.class_balance_)
+    np.testing.assert_array_equal(loaded.coverage_, fitted.coverage_)
+    np.testing.assert_array_equal(loaded.estimate_.n_candidates, fitted.estimate_.n_candidates)
+    assert loaded.class_balance_source_ == "Y_dev"
+    np.testing.assert_array_equal(
+        loaded.predict(data.L, tie_break_policy="true-random"),
+        fitted.predict(data.L, tie_break_policy="true-random"),
+    )
+    # the saved file is plain JSON with a version
+    record = json.loads(saved.read_text())
+    assert record["format"] == "tripletws-model" and record["schema_version"] == 1
+    assert record["class"] == "LabelModel"
+
+
+def test_round_trip_unfitted_and_majority(tmp_path, data) -> None:
+    path = tmp_path / "m.json"
+    LabelModel(cardinality=4, solver="triplet").save(path)
+    model = LabelModel.load(path)
+    assert (model.cardinality, model.solver) == (4, "triplet") and not hasattr(model, "params_")
+    save_model(MajorityLabelVoter(3), path)
+    mv = load_model(path)
+    assert isinstance(mv, MajorityLabelVoter)
+    np.testing.assert_array_equal(mv.predict_proba(data.L), MajorityLabelVoter(3).predict_proba(data.L))
+    with pytest.raises(ValueError, match="holds a MajorityLabelVoter, not a LabelModel"):
+        LabelModel.load(path)
+
+
+def test_truncated(saved) -> None:
+    saved.write_text(saved.read_text()[:-40])
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        LabelModel.load(saved)
+
+
+def test_edited_number_fails_checksum(saved) -> None:
+    text = saved.read_text()
+    record = json.loads(text)
+    old = record["state"]["params"]["class_balance"][0]
+    rewrite(
+        saved, lambda r: r["state"]["params"]["class_balance"].__setitem__(0, old + 1e-3), fix_checksum=False
+    )
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        LabelModel.load(saved)
+
+
+def test_wrong_schema_version(saved) -> None:
+    rewrite(saved, lambda r: r.__setitem__("schema_version", 99))
+    with pytest.raises(ValueError, match="unsupported schema_version 99"):
+        LabelModel.load(saved)
+
+
+def test_unknown_class(saved) -> None:
+    rewrite(saved, lambda r: r.__setitem__("class", "os.system"))
+    with pytest.raises(ValueError, match=r"unknown model class 'os.system'"):
+        LabelModel.load(saved)
+
+
+def test_not_a_model_file(saved) -> None:
+    rewrite(saved, lambda r: r.__setitem__("format", "something-else"))
+    with pytest.raises(ValueError, match="not a tripletws model file"):
+        LabelModel.load(saved)
+    saved.write_text("[1, 2, 3]")
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        LabelModel.load(saved)
+
+
+@pytest.mark.parametrize(
+    "payload", [b"\x80\x04\x95\x00\xff\xfe", pickle.dumps({"a": 1}), b"hello world", b""]
+)
+def test_non_json_bytes(saved, payload) -> None:
+    saved.write_bytes(payload)
+    with pytest.raises(ValueError, match=r"not a text JSON model file|corrupt or truncated"):
+        LabelModel.load(saved)
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (
+            lambda r: r["state"]["params"]["cond_probs"][0][0].__setitem__(0, 0.9),
+            "cond_probs columns must sum to 1",
+        ),
+        (
+            lambda r: r["state"]["params"].__setitem__("class_balance", [0.5, 0.5]),
+            "cond_probs must have shape",
+        ),
+        (lambda r: r["state"]["stats"].__setitem__("covote", [[1.0]]), "has shape"),
+        (lambda r: r["state"].__delitem__("b"), "invalid fitted state"),
+        (lambda r: r["params"].__setitem__("evil", 1), "unknown parameter"),
+        (lambda r: r["params"].__setitem__("cardinality", 2), "disagree"),
+    ],
+)
+def test_consistent_checksum_but_invalid_content(saved, edit, pattern) -> None:
+    rewrite(saved, edit)
+    with pytest.raises(ValueError, match=pattern):
+        LabelModel.load(saved)
+
+
+def test_missing_file(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError):
+        LabelModel.load(tmp_path / "nope.json")
+
+
+def test_loading_never_unpickles(saved, data, fitted, monkeypatch) -> None:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle used while loading a model")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(np, "load", forbidden)
+    loaded = LabelModel.load(saved)
+    np.testing.assert_array_equal(loaded.predict_proba(data.L), fitted.predict_proba(data.L))
+
+
+def test_unsavable_random_state(data) -> None:
+    model = LabelModel(random_state=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="random_state"):
+        model_to_dict(model)

@@ -1,0 +1,415 @@
+"""Online learning: partial_fit, forgetting, windows, checkpoints."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, LabelStats, MajorityLabelVoter, compute_stats, to_sparse
+from tripletws.datasets import make_synthetic
+
+STAT_FIELDS = ("class_counts", "covote", "agree")
+
+
+def assert_same_stats(a: LabelStats, b: LabelStats) -> None:
+    assert a.n_rows == b.n_rows
+    for name in STAT_FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def assert_same_model(a: LabelModel, b: LabelModel) -> None:
+    """Bit-for-bit equal fitted state."""
+    assert_same_stats(a.stats_, b.stats_)
+    np.testing.assert_array_equal(a.params_.cond_probs, b.params_.cond_probs)
+    np.testing.assert_array_equal(a.params_.class_balance, b.params_.class_balance)
+    np.testing.assert_array_equal(a.accuracies_, b.accuracies_)
+    if hasattr(a.estimate_, "b"):  # symmetric model
+        np.testing.assert_array_equal(a.estimate_.b, b.estimate_.b)
+    assert a.n_batches_ == b.n_batches_
+
+
+def batches(L: np.ndarray, sizes) -> list[np.ndarray]:
+    return np.split(L, np.cumsum(sizes)[:-1])
+
+
+# -- LabelStats subtraction -------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_stats_subtraction_is_exact(k):
+    d = make_synthetic(3_000, 6, k, random_state=1)
+    a, b = compute_stats(d.L[:1_000], k, joint=True), compute_stats(d.L[1_000:], k, joint=True)
+    diff = (a + b) - b
+    assert_same_stats(diff, a)
+    np.testing.assert_array_equal(diff.joint, a.joint)
+
+
+def test_stats_subtraction_of_rows_not_included_raises():
+    d = make_synthetic(2_000, 5, 2, random_state=2)
+    small, big = compute_stats(d.L[:10], 2), compute_stats(d.L, 2)
+    with pytest.raises(ValueError, match="not part of these statistics"):
+        small - big
+    with pytest.raises(ValueError, match="different shapes"):
+        big - compute_stats(d.L[:, :4], 2)
+
+
+# -- a stream equals one fit ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("k", "sparse"), [(2, False), (3, False), (2, True)])
+def test_stream_matches_one_fit(k, sparse):
+    d = make_synthetic(20_000, 8, k, random_state=3)
+    model = LabelModel(k)
+    sizes = [1, 7, 992, 3_000, 6_000, 10_000]  # uneven, starting with a single row
+    for part in batches(d.L, sizes):
+        model.partial_fit(to_sparse(part, k) if sparse else part)
+    ref = LabelModel(k).fit(d.L)
+    assert_same_stats(model.stats_, ref.stats_)
+    np.testing.assert_allclose(model.params_.cond_probs, ref.params_.cond_probs, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(model.predict_proba(d.L), ref.predict_proba(d.L), rtol=1e-9, atol=1e-12)
+    assert model.n_batches_ == len(sizes)
+
+
+def test_fit_starts_a_stream_that_partial_fit_continues():
+    d = make_synthetic(6_000, 6, 2, random_state=4)
+    model = LabelModel().fit(d.L[:2_000])
+    assert model.n_batches_ == 1
+    model.partial_fit(d.L[2_000:4_000]).partial_fit(d.L[4_000:])
+    assert model.n_batches_ == 3
+    ref = LabelModel().fit(d.L)
+    assert_same_stats(model.stats_, ref.stats_)
+    np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+
+
+def test_fit_resets_the_stream():
+    d = make_synthetic(4_000, 6, 2, random_state=5)
+    model = LabelModel(window=3)
+    for part in batches(d.L[:3_000], [1_000] * 3):
+        model.partial_fit(part)
+    model.fit(d.L[3_000:])
+    assert model.n_batches_ == 1
+    assert_same_stats(model.stats_, compute_stats(d.L[3_000:], 2))
+    assert model._stream.batches is None  # the fitted rows become one batch at the next push
+
+
+# -- warm-up: too few rows -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_name", ["symmetric", "class_conditional"])
+def test_first_tiny_batches_give_majority_vote_like_labels_without_warnings(model_name):
+    d = make_synthetic(200, 7, 2, accuracies=0.8, coverage=0.7, random_state=6)
+    model = LabelModel(model=model_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(d.L[:1])
+        probs = model.predict_proba(d.L)
+    if model_name == "symmetric":
+        assert not model.estimate_.estimated.any()  # one row: no pair moment is significant
+    else:  # one row carries no usable second moments: the symmetric solution is used
+        assert model.estimate_.method == "symmetric fallback" and model.fallback_
+    # every voting LF gets the same default accuracy and the prior is uniform, so the
+    # label model's decision is the majority vote wherever the vote is not tied
+    mv = MajorityLabelVoter().predict_proba(d.L)
+    decided = np.abs(mv[:, 1] - 0.5) > 0
+    voted_lfs = model.stats_.vote_counts > 0
+    rows = decided & ((d.L[:, ~voted_lfs] < 0).all(axis=1))  # rows where only LFs with votes vote
+    assert rows.sum() > 20
+    np.testing.assert_array_equal(probs[rows].argmax(1), mv[rows].argmax(1))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_partial_fit_input_errors():
+    d = make_synthetic(100, 5, 3, random_state=7)
+    model = LabelModel(3).partial_fit(d.L[:50])
+    with pytest.raises(ValueError, match=r"L_batch has 4 LFs .* the stream has 5"):
+        model.partial_fit(d.L[50:, :4])
+    with pytest.raises(ValueError, match="no rows"):
+        model.partial_fit(d.L[:0])
+    with pytest.raises(ValueError, match=r"value 3 in column"):
+        model.partial_fit(np.full((2, 5), 3))
+    with pytest.raises(ValueError, match="at least 3"):
+        LabelModel(3).partial_fit(d.L[:, :2])
+    assert model.n_batches_ == 1  # failed calls leave the stream unchanged
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"forget": 0.0}, "forget must lie in"),
+        ({"forget": 1.5}, "forget must lie in"),
+        ({"forget": "0.9"}, "forget must be None or a number"),
+        ({"window": 0}, "window must be None or a positive integer"),
+        ({"window": 2.5}, "window must be None or a positive integer"),
+        ({"forget": 0.9, "window": 3}, "cannot be combined"),
+    ],
+)
+def test_bad_stream_options(kwargs, match):
+    d = make_synthetic(100, 5, 2, random_state=8)
+    with pytest.raises(ValueError, match=match):
+        LabelModel(**kwargs).partial_fit(d.L)
+
+
+# -- priors --------------------------------------------------------------------------
+
+
+def test_given_prior_is_kept_for_later_batches():
+    d = make_synthetic(3_000, 6, 2, class_balance=[0.3, 0.7], random_state=9)
+    model = LabelModel().partial_fit(d.L[:1_000], class_balance=[0.3, 0.7])
+    model.partial_fit(d.L[1_000:2_000])
+    np.testing.assert_allclose(model.class_balance_, [0.3, 0.7])
+    assert model.class_balance_source_ == "given"
+    model.partial_fit(d.L[2_000:], Y_dev=[0, 1, 1, 1])
+    np.testing.assert_allclose(model.class_balance_, [0.25, 0.75])
+    assert model.class_balance_source_ == "Y_dev"
+    # a prior given to fit carries over too
+    model = LabelModel().fit(d.L[:1_000], class_balance=[0.4, 0.6]).partial_fit(d.L[1_000:])
+    np.testing.assert_allclose(model.class_balance_, [0.4, 0.6])
+    # without one, the constructor's setting applies to every solve
+    model = LabelModel(class_balance="uniform").partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
+    np.testing.assert_allclose(model.class_balance_, [0.5, 0.5])
+
+
+# -- windows and forgetting -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_window_keeps_exactly_the_last_batches(k):
+    d = make_synthetic(12_000, 7, k, random_state=10)
+    parts = batches(d.L, [500, 1_500, 1_000, 2_000, 3_000, 4_000])
+    model = LabelModel(k, window=3)
+    for t, part in enumerate(parts):
+        model.partial_fit(part)
+        kept = np.concatenate(parts[max(0, t - 2) : t + 1])
+        assert_same_stats(model.stats_, compute_stats(kept, k))
+    ref = LabelModel(k).fit(np.concatenate(parts[-3:]))
+    np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    assert len(model._stream.batches) == 3
+
+
+def test_window_switched_on_mid_stream_treats_history_as_one_batch():
+    d = make_synthetic(4_000, 5, 2, random_state=11)
+    model = LabelModel().fit(d.L[:2_000])
+    model.set_params(window=2)
+    model.partial_fit(d.L[2_000:3_000])
+    assert_same_stats(model.stats_, compute_stats(d.L[:3_000], 2))
+    model.partial_fit(d.L[3_000:])  # the fitted rows leave the window
+    assert_same_stats(model.stats_, compute_stats(d.L[2_000:], 2))
+    model.set_params(window=1)
+    model.partial_fit(d.L[:100])
+    assert_same_stats(model.stats_, compute_stats(d.L[:100], 2))
+
+
+def test_forgetting_weights_batches_geometrically():
+    d = make_synthetic(6_000, 6, 3, random_state=12)
+    parts = batches(d.L, [1_000, 2_000, 3_000])
+    f = 0.5
+    model = LabelModel(3, forget=f)
+    for part in parts:
+        model.partial_fit(part)
+    s = [compute_stats(p, 3) for p in parts]
+    expected = s[0].scaled(f * f) + s[1].scaled(f) + s[2]
+    for name in ("n_rows", *STAT_FIELDS):
+        np.testing.assert_allclose(getattr(model.stats_, name), getattr(expected, name), rtol=1e-14)
+    # forget=1 is no forgetting, exactly
+    model = LabelModel(3, forget=1.0)
+    for part in parts:
+        model.partial_fit(part)
+    assert_same_stats(model.stats_, compute_stats(d.L, 3))
+
+
+def _triplet_se(alpha: np.ndarray, coverage: float, n_eff: float, i: int) -> float:
+    """Delta-method standard error of LF i's accuracy from its best triplet (binary case).
+
+    b = 2 alpha - 1, |b_i| = sqrt(M_ij M_ih / M_jh), M_ij = b_i b_j estimated from the
+    n_eff coverage_i coverage_j co-votes with variance (1 - M_ij^2) / N_ij.
+    """
+    b = 2 * alpha - 1
+    j, h = [x for x in np.argsort(-b) if x != i][:2]
+    n_pair = n_eff * coverage**2
+    rel = sum((1 - (b[p] * b[q]) ** 2) / n_pair / (b[p] * b[q]) ** 2 for p, q in ((i, j), (i, h), (j, h)))
+    return 0.5 * (0.5 * b[i] * np.sqrt(rel))  # alpha = (1 + b) / 2
+
+
+@pytest.mark.parametrize("mode", ["forget", "window"])
+def test_aging_tracks_a_drifting_lf(mode):
+    """LF 0 drops from 0.9 to 0.6 accuracy halfway through the stream."""
+    m, cov, bs, T = 5, 0.8, 2_000, 30
+    before = np.array([0.9, 0.8, 0.8, 0.75, 0.7])
+    after = before.copy()
+    after[0] = 0.6
+    a = make_synthetic(T * bs, m, 2, accuracies=before, coverage=cov, random_state=13)
+    b = make_synthetic(T * bs, m, 2, accuracies=after, coverage=cov, random_state=14)
+    f, w = 0.8, 9
+    aged = LabelModel(forget=f) if mode == "forget" else LabelModel(window=w)
+    plain = LabelModel()
+    for part in batches(np.concatenate([a.L, b.L]), [bs] * (2 * T)):
+        aged.partial_fit(part)
+        plain.partial_fit(part)
+    # effective sample size of the aged statistics: (sum w)^2 / sum w^2 batches
+    weights = f ** np.arange(T) if mode == "forget" else np.ones(w)
+    n_eff = bs * weights.sum() ** 2 / (weights**2).sum()
+    tol = 4.0 * _triplet_se(after, cov, n_eff, 0)  # 4 standard errors
+    assert abs(aged.accuracies_[0] - 0.6) < tol, (aged.accuracies_[0], tol)
+    # without aging the estimate sits between the two regimes, far outside that band
+    assert abs(plain.accuracies_[0] - 0.6) > 3 * tol
+    # the LFs that did not change stay put
+    for i in range(1, m):
+        assert abs(aged.accuracies_[i] - after[i]) < 4.0 * _triplet_se(after, cov, n_eff, i)
+
+
+# -- checkpoints -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"forget": 0.9}, {"window": 4}, {"cardinality": 3, "class_balance": "estimate"}],
+    ids=["plain", "forget", "window", "k3-estimated-prior"],
+)
+def test_checkpoint_mid_stream_resumes_exactly(tmp_path, kwargs):
+    k = kwargs.get("cardinality", 2)
+    d = make_synthetic(16_000, 8, k, random_state=15)
+    parts = batches(d.L, [250, 750, 1_000] + [2_000] * 7)
+    prior_kw = {"class_balance": None} if k == 3 else {"class_balance": [0.45, 0.55]}
+
+    straight = LabelModel(**kwargs)
+    for t, part in enumerate(parts):
+        straight.partial_fit(part, **(prior_kw if t == 1 else {}))
+
+    first = LabelModel(**kwargs)
+    for t, part in enumerate(parts[:5]):
+        first.partial_fit(part, **(prior_kw if t == 1 else {}))
+    path = tmp_path / "stream.json"
+    first.save(path)
+    resumed = LabelModel.load(path)
+    assert_same_model(resumed, first)
+    for part in parts[5:]:
+        resumed.partial_fit(part)
+
+    assert_same_model(resumed, straight)
+    assert resumed.class_balance_source_ == straight.class_balance_source_
+    if "window" in kwargs:
+        assert len(resumed._stream.batches) == kwargs["window"]
+        for x, y in zip(resumed._stream.batches, straight._stream.batches, strict=True):
+            assert_same_stats(x, y)
+    np.testing.assert_array_equal(resumed.predict_proba(d.L), straight.predict_proba(d.L))
+
+
+def _resign(record: dict) -> None:
+    """Recompute the checksum of an edited model record."""
+    import hashlib
+
+    from tripletws.io import _canonical
+
+    record.pop("sha256")
+    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+
+
+def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):
+    from tripletws.io import model_from_dict, model_to_dict
+
+    d = make_synthetic(2_000, 5, 2, random_state=16)
+    model = LabelModel(window=2).partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
+    record = model_to_dict(model)
+    record["state"]["stream"]["batches"][0]["covote"] = [[1.0]]
+    _resign(record)
+    with pytest.raises(ValueError, match="covote"):
+        model_from_dict(record)
+
+
+def test_clone_keeps_stream_options():
+    sklearn_base = pytest.importorskip("sklearn.base")
+    model = LabelModel(forget=0.95)
+    assert sklearn_base.clone(model).get_params()["forget"] == 0.95
+
+
+# -- command line ----------------------------------------------------------------------
+
+
+def _cli(*args) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from tripletws.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_cli_update_streams_batches_into_a_model_file(tmp_path):
+    d = make_synthetic(6_000, 6, 2, random_state=17)
+    parts = batches(d.L, [2_000, 2_000, 2_000])
+    for i, part in enumerate(parts):
+        np.save(tmp_path / f"b{i}.npy", part)
+    model_file = tmp_path / "model.json"
+    assert _cli("fit", tmp_path / "b0.npy", "-o", model_file)[0] == 0
+    rc, out, _ = _cli("update", model_file, tmp_path / "b1.npy")
+    assert rc == 0 and "batch 2 of the stream (running statistics: 4000 rows)" in out
+    assert _cli("update", model_file, tmp_path / "b2.npy", "-o", tmp_path / "m3.json")[0] == 0
+    streamed = LabelModel.load(tmp_path / "m3.json")
+    ref = LabelModel().fit(d.L)
+    assert_same_stats(streamed.stats_, ref.stats_)
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    # a window set on the command line is stored with the model and applies from then on
+    assert _cli("update", model_file, tmp_path / "b2.npy", "--window", "1")[0] == 0
+    windowed = LabelModel.load(model_file)
+    assert windowed.window == 1
+    assert_same_stats(windowed.stats_, compute_stats(parts[2], 2))
+    rc, _, err = _cli("update", model_file, tmp_path / "b2.npy", "--class-balance", "estimate")
+    assert rc == 2 and "k probabilities" in err
+
+
+def test_model_file_without_stream_state_loads_as_one_batch(tmp_path):
+    from tripletws.io import model_from_dict, model_to_dict
+
+    d = make_synthetic(3_000, 5, 2, random_state=18)
+    record = model_to_dict(LabelModel().fit(d.L[:2_000]))
+    del record["state"]["stream"]  # as written before online learning existed
+    _resign(record)
+    model = model_from_dict(record)
+    assert model.n_batches_ == 1
+    model.partial_fit(d.L[2_000:])
+    assert_same_stats(model.stats_, compute_stats(d.L, 2))
+
+
+def test_stream_keeps_declared_dependencies():
+    d = make_synthetic(9_000, 7, 2, random_state=19)
+    L = d.L.copy()
+    L[:, 6] = L[:, 0]  # LF 6 copies LF 0
+    deps = [(0, 6)]
+    streamed = LabelModel().fit(L[:3_000], dependencies=deps)
+    streamed.partial_fit(L[3_000:6_000]).partial_fit(L[6_000:])
+    ref = LabelModel().fit(L, dependencies=deps)
+    assert streamed.dependencies_.tolist() == [[0, 6]]
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(streamed.predict_proba(L), ref.predict_proba(L), rtol=1e-9, atol=1e-12)
+    # constructor dependencies apply from the first batch of a stream
+    fresh = LabelModel(dependencies=deps).partial_fit(L[:4_500]).partial_fit(L[4_500:])
+    np.testing.assert_allclose(fresh.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+
+
+def test_cli_update_continues_a_sequence_model(tmp_path):
+    from tripletws.datasets import make_synthetic_sequences
+    from tripletws.sequence import SequenceLabelModel
+
+    d = make_synthetic_sequences(40, 20, m=5, k=2, persistence=0.9, random_state=20)
+    half = d.sequence_ids < 20
+    for name, rows in (("a", half), ("b", ~half)):
+        np.save(tmp_path / f"L_{name}.npy", d.L[rows])
+        np.save(tmp_path / f"ids_{name}.npy", d.sequence_ids[rows])
+    model_file = tmp_path / "chain.json"
+    rc, _, err = _cli("fit", tmp_path / "L_a.npy", "--sequence-ids", tmp_path / "ids_a.npy", "-o", model_file)
+    assert rc == 0, err
+    rc, out, err = _cli("update", model_file, tmp_path / "L_b.npy", "--sequence-ids", tmp_path / "ids_b.npy")
+    assert rc == 0, err
+    assert "running statistics: 800 rows" in out
+    streamed = SequenceLabelModel.load(model_file)
+    ref = SequenceLabelModel().fit(d.L, sequence_ids=d.sequence_ids)
+    np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
+    assert streamed.persistence_ == pytest.approx(ref.persistence_, rel=1e-12)
+    rc, _, err = _cli("update", model_file, tmp_path / "L_b.npy", "--window", "3")
+    assert rc == 2 and "LabelModel files" in err

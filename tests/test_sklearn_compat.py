@@ -1,0 +1,41 @@
+"""scikit-learn parameter protocol: get_params / set_params / clone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, MajorityLabelVoter
+from tripletws.datasets import make_synthetic
+
+
+def test_get_set_params() -> None:
+    model = LabelModel(cardinality=3, solver="triplet_median", class_balance=[0.2, 0.3, 0.5])
+    params = model.get_params()
+    assert params["cardinality"] == 3 and params["solver"] == "triplet_median"
+    assert set(params) >= {"cardinality", "model", "solver", "class_balance", "random_state", "chunk_size"}
+    assert model.set_params(solver="triplet", cardinality=2) is model
+    assert (model.solver, model.cardinality) == ("triplet", 2)
+    with pytest.raises(ValueError, match="invalid parameter 'n_epochs'"):
+        model.set_params(n_epochs=10)
+    assert "solver='triplet'" in repr(model)
+
+
+@pytest.mark.parametrize("cls", [LabelModel, MajorityLabelVoter])
+def test_clone(cls) -> None:
+    base = pytest.importorskip("sklearn.base")
+    data = make_synthetic(1000, 5, 3, random_state=0)
+    model = cls(cardinality=3, random_state=7).fit(data.L)
+    twin = base.clone(model)
+    assert type(twin) is cls
+    assert twin.get_params() == model.get_params()
+    if cls is LabelModel:
+        assert not hasattr(twin, "params_")  # clone is unfitted
+        np.testing.assert_array_equal(twin.fit(data.L).predict_proba(data.L), model.predict_proba(data.L))
+
+
+def test_clone_with_array_param() -> None:
+    base = pytest.importorskip("sklearn.base")
+    prior = np.array([0.4, 0.6])
+    twin = base.clone(LabelModel(class_balance=prior))
+    np.testing.assert_array_equal(twin.class_balance, prior)

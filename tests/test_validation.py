@@ -1,0 +1,265 @@
+"""Every bad input gets a ValueError (or TypeError for bad keywords) that names the problem."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, MajorityLabelVoter, check_label_matrix, to_sparse
+from tripletws.datasets import make_synthetic
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(2_000, 5, 2, coverage=0.6, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return LabelModel().fit(data.L)
+
+
+# -- label matrix -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(10,), (4, 5, 3), ()])
+def test_wrong_ndim(shape) -> None:
+    with pytest.raises(ValueError, match="2-dimensional"):
+        LabelModel().fit(np.zeros(shape, dtype=int))
+
+
+def test_value_below_minus_one_names_column_and_value(data) -> None:
+    L = data.L.copy()
+    L[17, 3] = -2
+    with pytest.raises(ValueError, match=r"value -2 in column 3 \(row 17\)"):
+        LabelModel().fit(L)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_value_at_or_above_k_names_column_and_value(data, k) -> None:
+    L = data.L.astype(np.int16)
+    L[5, 4] = k
+    with pytest.raises(ValueError, match=rf"value {k} in column 4 \(row 5\), outside 0..{k - 1}"):
+        LabelModel(cardinality=k).fit(L)
+    model = LabelModel(cardinality=k).fit(data.L)
+    with pytest.raises(ValueError, match=rf"value {k} in column 4"):
+        model.predict_proba(L)
+    with pytest.raises(ValueError, match=rf"value {k} in column 4"):
+        MajorityLabelVoter(k).predict(L)
+
+
+def test_bad_values_found_in_late_chunks(data) -> None:
+    """Lazy chunk-by-chunk validation still catches a bad value in the last row."""
+    L = data.L.copy()
+    L[-1, 2] = 7
+    with pytest.raises(ValueError, match=r"value 7 in column 2 \(row 1999\)"):
+        LabelModel(chunk_size=64).fit(L)
+
+
+def test_sparse_bad_values(data) -> None:
+    import scipy.sparse as sp
+
+    X = to_sparse(data.L).astype(np.int16)
+    X.data[0] = 3  # class 2 with k = 2
+    with pytest.raises(ValueError, match="stored value 3 \\(class 2\\) in column"):
+        LabelModel().fit(X)
+    Y = sp.csr_array(np.array([[1, -1, 2], [0, 1, 1]]))
+    with pytest.raises(ValueError, match=r"value -1 in column 1.*c \+ 1"):
+        LabelModel().fit(Y)
+    Z = sp.csr_array(np.array([[1.0, np.nan, 2], [0, 1, 1]]))
+    with pytest.raises(ValueError, match="NaN in column 1"):
+        check_label_matrix(Z)
+
+
+def test_nan(data) -> None:
+    L = data.L.astype(float)
+    L[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in column 1 \(row 3\)"):
+        LabelModel().fit(L)
+
+
+def test_non_integral_float(data) -> None:
+    L = data.L.astype(float)
+    L[9, 2] = 0.5
+    with pytest.raises(ValueError, match=r"non-integer value 0.5 in column 2 \(row 9\)"):
+        LabelModel().fit(L)
+
+
+def test_integral_floats_are_fine(data) -> None:
+    a = LabelModel().fit(data.L.astype(np.float32)).accuracies_
+    np.testing.assert_array_equal(a, LabelModel().fit(data.L).accuracies_)
+
+
+def test_non_numeric(data) -> None:
+    with pytest.raises(ValueError, match="must hold integers"):
+        LabelModel().fit(np.array([["a", "b", "c"]]))
+
+
+def test_fewer_than_three_lfs(data) -> None:
+    with pytest.raises(ValueError, match="at least 3"):
+        LabelModel().fit(data.L[:, :2])
+
+
+def test_no_rows() -> None:
+    with pytest.raises(ValueError, match="no rows"):
+        LabelModel().fit(np.zeros((0, 4), dtype=int))
+
+
+def test_predict_wrong_number_of_lfs(data, fitted) -> None:
+    with pytest.raises(ValueError, match="4 columns but the model was fitted with 5"):
+        fitted.predict_proba(data.L[:, :4])
+
+
+def test_predict_before_fit(data) -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        LabelModel().predict(data.L)
+
+
+# -- settings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 0, -3, 2.5, True, "2"])
+def test_bad_cardinality(data, k) -> None:
+    with pytest.raises(ValueError, match="cardinality"):
+        LabelModel(cardinality=k).fit(data.L)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"solver": "sgd"}, "unknown solver 'sgd'"),
+        ({"model": "deep"}, "unknown model 'deep'"),
+        ({"signs": "random"}, "unknown signs 'random'"),
+        ({"eps": 0.7}, "eps must lie in"),
+        ({"class_balance": "guess"}, "unknown class_balance 'guess'"),
+    ],
+)
+def test_unknown_settings(data, kwargs, pattern) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        LabelModel(**kwargs).fit(data.L)
+
+
+def test_unknown_metric_and_tie_break(data, fitted) -> None:
+    with pytest.raises(ValueError, match="unknown metric 'auc'"):
+        fitted.score(data.L, data.y, metrics=["accuracy", "auc"])
+    with pytest.raises(ValueError, match="unknown tie_break_policy 'coin'"):
+        fitted.predict(data.L, tie_break_policy="coin")
+    with pytest.raises(ValueError, match="'f1' is for binary"):
+        LabelModel(cardinality=3).fit(data.L).score(data.L, data.y, metrics=["f1"])
+
+
+# -- gold labels and class balance ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("y_dev", "pattern"),
+    [
+        (np.array([0, 1, 2, 1]), "Y_dev has value 2 at position 2, outside -1..1"),
+        (np.array([0, -2, 1]), "Y_dev has value -2"),
+        (np.zeros((5, 2), dtype=int), "Y_dev must be 1-dimensional"),
+        (np.array([0.0, 1.5]), "non-integer value 1.5"),
+        (np.array([0.0, np.nan]), "NaN at position 1"),
+        (np.array([], dtype=int), "Y_dev is empty"),
+        (np.array([-1, -1]), "no labelled rows"),
+    ],
+)
+def test_bad_y_dev(data, y_dev, pattern) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        LabelModel().fit(data.L, Y_dev=y_dev)
+
+
+def test_score_labels_wrong_length(data, fitted) -> None:
+    with pytest.raises(ValueError, match="Y has length 1999 but the label matrix has 2000 rows"):
+        fitted.score(data.L, data.y[:-1])
+
+
+def test_y_dev_missing_class_warns(data) -> None:
+    with pytest.warns(UserWarning, match="no example of class"):
+        model = LabelModel(cardinality=3).fit(data.L, Y_dev=np.array([0, 1, 1]))
+    assert np.all(model.class_balance_ > 0)
+
+
+@pytest.mark.parametrize(
+    ("prior", "pattern"),
+    [
+        ([0.5, 0.4], "must sum to 1"),
+        ([0.2, 0.3, 0.5], "3 entries but cardinality is 2"),
+        ([1.0, 0.0], "class_balance is 0 for class 1"),
+        ([1.5, -0.5], "negative entry"),
+        ([np.nan, 0.5], "non-finite"),
+    ],
+)
+def test_bad_class_balance(data, prior, pattern) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        LabelModel().fit(data.L, class_balance=prior)
+    with pytest.raises(ValueError, match=pattern):
+        LabelModel(class_balance=prior).fit(data.L)
+
+
+# -- degenerate LFs ---------------------------------------------------------------
+
+
+def test_lf_that_never_votes(data) -> None:
+    L = data.L.copy()
+    L[:, 2] = -1
+    with pytest.warns(UserWarning, match="LF\\(s\\) 2 never vote"):
+        model = LabelModel(model="symmetric").fit(L)
+    assert np.all(np.isfinite(model.accuracies_))
+    assert model.coverage_[2] == 0
+    probs = model.predict_proba(L)
+    assert np.all(np.isfinite(probs))
+    # neutral: if the silent LF does vote at prediction time, nothing changes
+    L_votes = L.copy()
+    L_votes[:, 2] = data.L[:, 2].clip(0)
+    np.testing.assert_allclose(model.predict_proba(L_votes), probs, rtol=0, atol=1e-12)
+    # the other LFs are estimated as without the silent one
+    without = LabelModel(model="symmetric").fit(np.delete(L, 2, axis=1))
+    np.testing.assert_allclose(np.delete(model.accuracies_, 2), without.accuracies_)
+
+
+def test_all_rows_abstain_everywhere() -> None:
+    L = np.full((50, 4), -1)
+    with pytest.warns(UserWarning, match="never vote"):
+        model = LabelModel().fit(L)
+    np.testing.assert_allclose(model.predict_proba(L), 0.5)
+    assert (model.predict(L) == -1).all()
+
+
+def test_identical_lfs_do_not_crash() -> None:
+    L = np.tile(np.array([[0], [1], [1], [-1]]), (100, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probs = LabelModel().fit(L).predict_proba(L)
+    assert np.all(np.isfinite(probs))
+
+
+# -- Snorkel keywords ---------------------------------------------------------------
+
+
+def test_snorkel_sgd_kwargs_warn_and_are_ignored(data) -> None:
+    base = LabelModel().fit(data.L)
+    with pytest.warns(UserWarning, match="ignored SGD option"):
+        model = LabelModel().fit(data.L, n_epochs=500, lr=0.01, l2=0.1, seed=123, log_freq=10)
+    np.testing.assert_array_equal(model.accuracies_, base.accuracies_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LabelModel().fit(data.L, progress_bar=False)  # Snorkel's own keyword: accepted silently
+
+
+def test_unknown_kwargs_type_error(data) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        LabelModel().fit(data.L, n_epoch=10)
+
+
+def test_device_warns(data) -> None:
+    with pytest.warns(UserWarning, match="CPU"):
+        LabelModel(device="cuda").fit(data.L)
+
+
+def test_sparse_duplicate_cells_are_rejected():
+    sp = pytest.importorskip("scipy.sparse")
+    coo = sp.coo_array((np.array([1, 1]), (np.array([0, 0]), np.array([2, 2]))), shape=(3, 4))
+    with pytest.raises(ValueError, match="duplicate entries"):
+        check_label_matrix(coo, 2)
