@@ -81,3 +81,12 @@ def test_dense_joint_through_sparse_products_matches_the_dense_gram(k):
     got = block_stats(d.L, k, joint=True)
     for name in ("joint", "class_counts", "covote", "agree"):
         np.testing.assert_array_equal(getattr(got, name), getattr(reference, name))
+
+
+def test_subtracting_a_block_removes_its_triple():
+    d = make_synthetic(2_000, 6, 3, random_state=7)
+    a = compute_stats(d.L[:1200], 3, joint=True, triple=True)
+    b = compute_stats(d.L[1200:], 3, joint=True, triple=True)
+    np.testing.assert_array_equal(((a + b) - b).triple, a.triple)
+    with pytest.raises(ValueError, match="negative"):
+        a - (a + b)

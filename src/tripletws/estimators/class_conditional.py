@@ -28,11 +28,13 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    (assignment on the summed vote tables).
 
 A known class balance replaces step 2 for k = 2 (it fixes O up to a reflection,
-decided by step 3).  Tables are projected onto valid probabilities.  When the
-system is not identifiable from the statistics (a rank-deficient group, a
-degenerate decomposition, no third moment), the estimator falls back to the
-symmetric model's triplet solution with a warning, and the EM polish (see
-:mod:`.em`) can take it from there.
+decided by step 3); for k > 2 the third moments still fix O and the known
+balance replaces the estimated one in ``C_i[:, y] = F_i o_y / sqrt(p_y)``.
+Tables are projected onto valid probabilities.  When the statistics do not
+identify the model (a vote covariance no larger than its sampling noise, a
+nearly rank-deficient group, a degenerate decomposition, no third moment), the
+estimator falls back to the symmetric model's triplet solution with a warning,
+and the EM polish (see :mod:`.em`) can take it from there.
 """
 
 from __future__ import annotations
@@ -214,15 +216,6 @@ def estimate_class_conditional(
     v = np.zeros(k)
     v[-1] = 1.0
 
-    if class_balance is not None and k == 2:
-        p = np.asarray(class_balance, dtype=np.float64)
-        candidates = [_tables(F, Q, p) for Q in _rotation_from_prior(p)]
-        scores = [np.trace(_orientation_score(t)) for t in candidates]
-        tables = candidates[int(np.argmax(scores))]
-        return ClassConditionalEstimate(
-            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
-        )
-
     def fallback(note: str) -> ClassConditionalEstimate:
         warnings.warn(
             f"class-conditional moments not usable ({note}); starting from the symmetric model's "
@@ -237,6 +230,15 @@ def estimate_class_conditional(
 
     if not snr >= MIN_SIGNAL_TO_NOISE:
         return fallback(f"the vote covariance does not rise above its sampling noise (ratio {snr:.2f})")
+    if class_balance is not None and k == 2:
+        p = np.asarray(class_balance, dtype=np.float64)
+        candidates = [_tables(F, Q, p) for Q in _rotation_from_prior(p)]
+        scores = [np.trace(_orientation_score(t)) for t in candidates]
+        tables = candidates[int(np.argmax(scores))]
+        return ClassConditionalEstimate(
+            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
+        )
+
     if stats.triple is None:
         return fallback("no third-moment statistic: compute_stats(..., triple=True)")
     groups = view_groups(m)
