@@ -34,7 +34,10 @@ def test_dask_array_fit_and_predict_match_numpy():
     d = make_synthetic(6_000, 8, 3, random_state=4)
     X = da.from_array(d.L, chunks=(1_000, 4))  # column-split blocks get rechunked
     _same(compute_stats_dask(X, 3), compute_stats(d.L, 3))
-    lm = LabelModel(3).fit_stats(compute_stats_dask(X, 3))
+    # the default (class-conditional) model needs the joint table and the third moment
+    stats = compute_stats_dask(X, 3, joint=True, triple=True)
+    np.testing.assert_array_equal(stats.triple, compute_stats(d.L, 3, triple=True).triple)
+    lm = LabelModel(3).fit_stats(stats)
     ref = LabelModel(3).fit(d.L)
     np.testing.assert_allclose(lm.accuracies_, ref.accuracies_)
     np.testing.assert_allclose(predict_proba_dask(lm, X).compute(), ref.predict_proba(d.L))

@@ -115,8 +115,12 @@ def test_merged_parts_equal_whole(data) -> None:
         acc += p
     assert_same_stats(acc, whole)
     # the model fitted from merged statistics is the model fitted on the whole matrix
-    merged_fit = LabelModel(cardinality=k).fit_stats(compute_stats(L[:half], k) + compute_stats(L[half:], k))
+    parts = [compute_stats(P, k, joint=True, triple=True) for P in (L[:half], L[half:])]
+    merged_fit = LabelModel(cardinality=k).fit_stats(parts[0] + parts[1])
     np.testing.assert_array_equal(merged_fit.accuracies_, LabelModel(cardinality=k).fit(L).accuracies_)
+    sym = LabelModel(cardinality=k, model="symmetric")
+    merged_sym = sym.fit_stats(compute_stats(L[:half], k) + compute_stats(L[half:], k)).accuracies_
+    np.testing.assert_array_equal(merged_sym, LabelModel(cardinality=k, model="symmetric").fit(L).accuracies_)
 
 
 def test_stats_dict_round_trip(data) -> None:

@@ -12,15 +12,18 @@ from tripletws.params import LabelModelParams
 from tripletws.stats import block_stats, compute_stats
 
 
-def naive_stats(L: np.ndarray, k: int) -> dict[str, np.ndarray]:
+def naive_stats(L: np.ndarray, k: int, triple: bool = True) -> dict[str, np.ndarray]:
     """Integer one-hot reference: X[r, i, c] = [L[r, i] == c]."""
     X = (np.asarray(L, dtype=np.int64)[:, :, None] == np.arange(k)).astype(np.int64)
     V = X.sum(axis=2)
+    group = np.arange(L.shape[1]) % 3  # LF i in view i % 3
+    z = [np.hstack([X[:, group == g].sum(axis=1), np.ones((len(L), 1), np.int64)]) for g in range(3)]
     return {
         "class_counts": X.sum(axis=0),
         "covote": V.T @ V,
         "agree": sum(X[:, :, c].T @ X[:, :, c] for c in range(k)),
-        "joint": np.einsum("ria,rjb->iajb", X, X),
+        "joint": np.einsum("ria,rjb->iajb", X, X) if triple else None,
+        "triple": np.einsum("ra,rb,rc->abc", *z) if triple else None,
     }
 
 
@@ -30,22 +33,25 @@ def random_matrix(rng, n: int, m: int, k: int, abstain: float = 0.4, dtype=np.in
     return L.astype(dtype)
 
 
-def assert_exact(st, ref, joint: bool) -> None:
-    for name in ("class_counts", "covote", "agree") + (("joint",) if joint else ()):
+def assert_exact(st, ref, joint: bool, triple: bool = False) -> None:
+    names = (
+        ("class_counts", "covote", "agree") + (("joint",) if joint else ()) + (("triple",) if triple else ())
+    )
+    for name in names:
         got = getattr(st, name)
         assert got.dtype == np.float64
         np.testing.assert_array_equal(got, ref[name], err_msg=name)
 
 
-@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("k", [2, 3, 5, 7])
 @pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("chunk_size", [None, 1, 7, 64])
 def test_dense_kernels_match_reference(k, joint, chunk_size):
     rng = np.random.default_rng(100 * k + (chunk_size or 0))
-    L = random_matrix(rng, 203, 6, k)
-    st = compute_stats(L, k, joint=joint, chunk_size=chunk_size)
+    L = random_matrix(rng, 203, 7, k)
+    st = compute_stats(L, k, joint=joint, triple=joint, chunk_size=chunk_size)
     assert st.n_rows == 203
-    assert_exact(st, naive_stats(L, k), joint)
+    assert_exact(st, naive_stats(L, k), joint, triple=joint)
 
 
 @pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint8, np.uint16])
@@ -74,16 +80,16 @@ def test_int8_extreme_classes(k):
     L[0, :] = k - 1
     L[1, :] = -1
     st = compute_stats(L, k, chunk_size=97)
-    assert_exact(st, naive_stats(L, k), joint=False)
+    assert_exact(st, naive_stats(L, k, triple=False), joint=False)
 
 
 def test_wide_cardinality_int16():
     rng = np.random.default_rng(11)
     k = 300
     L = random_matrix(rng, 200, 4, k, abstain=0.2, dtype=np.int16)
-    assert_exact(compute_stats(L, k, chunk_size=64), naive_stats(L, k), joint=False)
+    assert_exact(compute_stats(L, k, chunk_size=64), naive_stats(L, k, triple=False), joint=False)
     L8 = random_matrix(rng, 200, 4, 120, abstain=0.2)  # int8 input, k > 128 classes
-    assert_exact(compute_stats(L8, k), naive_stats(L8, k), joint=False)
+    assert_exact(compute_stats(L8, k), naive_stats(L8, k, triple=False), joint=False)
 
 
 @pytest.mark.parametrize("bad", [-128, 127, 2, -2])
@@ -108,10 +114,10 @@ def test_sparse_and_memmap_match_reference(k, tmp_path):
     rng = np.random.default_rng(21 + k)
     L = random_matrix(rng, 300, 7, k, abstain=0.8)
     ref = naive_stats(L, k)
-    assert_exact(compute_stats(to_sparse(L, k), k, joint=True, chunk_size=41), ref, joint=True)
+    assert_exact(compute_stats(to_sparse(L, k), k, joint=True, triple=True, chunk_size=41), ref, True, True)
     np.save(tmp_path / "L.npy", L)
     mm = np.load(tmp_path / "L.npy", mmap_mode="r")
-    assert_exact(compute_stats(mm, k, joint=True, chunk_size=41), ref, joint=True)
+    assert_exact(compute_stats(mm, k, joint=True, triple=True, chunk_size=41), ref, joint=True, triple=True)
     assert_exact(compute_stats(mm[:, 1:6], k, chunk_size=29), naive_stats(L[:, 1:6], k), joint=False)
     np.testing.assert_array_equal(mm, L)  # still readable after the pass released its pages
 

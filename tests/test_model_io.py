@@ -21,7 +21,10 @@ def data():
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return LabelModel(cardinality=3, solver="triplet_median", random_state=5).fit(data.L, Y_dev=data.y[:200])
+    # the symmetric model's state (triplet counts, b); the class-conditional one: test_class_conditional.py
+    return LabelModel(cardinality=3, model="symmetric", solver="triplet_median", random_state=5).fit(
+        data.L, Y_dev=data.y[:200]
+    )
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def accuracy_scale(alpha: np.ndarray, n: int, coverage: float) -> float:
 def test_accuracy_recovery(solver: str, k: int) -> None:
     data = make_synthetic(N, M, k, coverage=COV, random_state=100 + k)
     alpha = data.accuracies
-    model = LabelModel(cardinality=k, solver=solver).fit(data.L)
+    model = LabelModel(cardinality=k, model="symmetric", solver=solver).fit(data.L)
     err = np.mean(np.abs(model.accuracies_ - alpha))
     tol = C_ACC * accuracy_scale(alpha, N, COV)
     assert err <= tol, f"{solver}, k={k}: mean |alpha_hat - alpha| = {err:.4f} > {tol:.4f}"
@@ -55,7 +55,7 @@ def test_recovery_error_shrinks_like_one_over_sqrt_n() -> None:
     errs = []
     for n in (2_000, 200_000):
         data = make_synthetic(n, M, 2, coverage=COV, random_state=7)
-        model = LabelModel().fit(data.L)
+        model = LabelModel(model="symmetric").fit(data.L)
         errs.append(np.mean(np.abs(model.accuracies_ - data.accuracies)))
         assert errs[-1] <= C_ACC * accuracy_scale(data.accuracies, n, COV)
     assert errs[1] * 4 < errs[0]
@@ -67,13 +67,13 @@ def test_class_balance_estimate(k: int, prior: list[float]) -> None:
     data = make_synthetic(N, M, k, coverage=COV, class_balance=p, random_state=3)
     b = (k * data.accuracies - 1) / (k - 1)
     scale = np.sqrt(np.max(p * (1 - p)) / N) + np.sqrt(0.25 / (N * COV * M * np.mean(b) ** 2))
-    est = LabelModel(cardinality=k, class_balance="estimate").fit(data.L)
+    est = LabelModel(cardinality=k, model="symmetric", class_balance="estimate").fit(data.L)
     assert est.class_balance_source_ == "estimated"
     err = np.max(np.abs(est.class_balance_ - p))
     assert err <= C_PRIOR * scale, f"class balance {est.class_balance_} vs {p}"
     # the uniform default stays uniform, Y_dev gives its frequencies
-    assert np.allclose(LabelModel(cardinality=k).fit(data.L).class_balance_, 1 / k)
-    from_dev = LabelModel(cardinality=k).fit(data.L, Y_dev=data.y).class_balance_
+    assert np.allclose(LabelModel(cardinality=k, model="symmetric").fit(data.L).class_balance_, 1 / k)
+    from_dev = LabelModel(cardinality=k, model="symmetric").fit(data.L, Y_dev=data.y).class_balance_
     np.testing.assert_allclose(from_dev, np.bincount(data.y, minlength=k) / N)
 
 
@@ -85,7 +85,7 @@ def test_label_accuracy_near_oracle_and_above_majority_vote(k: int) -> None:
     alpha = rng.uniform(0.55, 0.95, size=M)
     cov = rng.uniform(0.2, 0.9, size=M)
     data = make_synthetic(N, M, k, accuracies=alpha, coverage=cov, random_state=rng)
-    model = LabelModel(cardinality=k).fit(data.L)
+    model = LabelModel(cardinality=k, model="symmetric").fit(data.L)
     acc_model = model.score(data.L, data.y, tie_break_policy="random")["accuracy"]
     acc_mv = MajorityLabelVoter(k).score(data.L, data.y, tie_break_policy="random")["accuracy"]
     oracle = posterior(check_label_matrix(data.L, k), data.params)
@@ -105,6 +105,6 @@ def test_unequal_coverage_and_imbalance_recovery() -> None:
     alpha = data.accuracies
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean fit: no LF flagged
-        model = LabelModel(class_balance=[0.35, 0.65]).fit(data.L)
+        model = LabelModel(model="symmetric", class_balance=[0.35, 0.65]).fit(data.L)
     scale = np.sqrt(np.mean(alpha * (1 - alpha) / (N * cov**2)))
     assert np.mean(np.abs(model.accuracies_ - alpha)) <= C_ACC * scale

@@ -23,8 +23,9 @@ import numpy as np
 from . import __version__
 from .base import BaseLabeler
 from .baselines import MajorityLabelVoter
-from .estimators import SIGNS, SOLVERS
+from .estimators import SIGNS, SOLVERS, SymmetricEstimate
 from .estimators.class_balance import STRATEGIES
+from .estimators.class_conditional import ClassConditionalEstimate
 from .files import read_labels, read_matrix, write_array, write_csv
 from .matrix import check_label_matrix, check_labels
 from .metrics import METRICS
@@ -92,7 +93,7 @@ def _load_labeler(path: str) -> BaseLabeler:
 def _parse_class_balance(text: str | None) -> tuple[Any, Any]:
     """``--class-balance`` -> (constructor value, fit value)."""
     if text is None:
-        return "uniform", None
+        return "auto", None
     if text in STRATEGIES:
         return text, None
     try:
@@ -102,7 +103,7 @@ def _parse_class_balance(text: str | None) -> tuple[Any, Any]:
             f"--class-balance must be {' or '.join(STRATEGIES)} or comma-separated probabilities "
             f"such as 0.3,0.7; got {text!r}"
         ) from None
-    return "uniform", np.asarray(values)
+    return "auto", np.asarray(values)
 
 
 def _parse_dependencies(text: str | None) -> list[tuple[int, int]] | None:
@@ -184,7 +185,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     sequence = sequence or args.persistence is not None
     model: LabelModel | SequenceLabelModel
     if sequence:
-        if args.model != "symmetric":
+        if args.model not in (None, "symmetric"):
             raise CLIError(f"--model {args.model} has no sequence version; sequences use the symmetric model")
         model = SequenceLabelModel(
             cardinality=k,
@@ -200,7 +201,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         model = LabelModel(
             cardinality=k,
-            model=args.model,
+            model=args.model or "class_conditional",
             solver=args.solver,
             signs=args.signs,
             dependencies=dependencies,
@@ -367,6 +368,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     acc, cov = model.accuracies_, model.coverage_
     est = getattr(model, "estimate_", None)
+    closed_form = est if isinstance(est, ClassConditionalEstimate) else None
+    est = est if isinstance(est, SymmetricEstimate) else None
     edges = getattr(model, "dependencies_", np.zeros((0, 2), dtype=int))
     coupling = getattr(model, "coupling_", np.zeros(0))
     prior = model.class_balance_
@@ -386,6 +389,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             record["estimated"] = est.estimated
             record["n_triplets"] = est.n_candidates
             record["below_chance"] = est.below_chance
+        if closed_form is not None:
+            record.update(_class_conditional_record(model, closed_form))
         record["dependencies"] = edges
         record["coupling"] = coupling
         if chain is not None:
@@ -413,6 +418,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         f"{type(model).__name__}: model={model.model}, solver={model.solver}, signs={model.signs}, "
         f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
     )
+    if closed_form is not None:
+        info = _class_conditional_record(model, closed_form)
+        line = f"class-conditional fit: {info['method']}"
+        if info["fallback"]:
+            line += f"; fell back to the symmetric solution: {info['fallback']}"
+        print(line)
     if len(edges):
         pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
         print(f"declared dependencies: {pairs}")
@@ -435,6 +446,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         rows.append(row)
     print(_table(header, rows))
     return 0
+
+
+def _class_conditional_record(model: LabelModel, closed_form: ClassConditionalEstimate) -> dict[str, Any]:
+    """Diagnostics of a class-conditional fit for ``inspect``."""
+    return {
+        "method": closed_form.method,
+        "fallback": getattr(model, "fallback_", ""),
+        "fit_class_balance": model.fit_class_balance_,
+        "overrule_rate": getattr(model, "overrule_rate_", float("nan")),
+        "em_steps_run": getattr(model, "em_steps_run_", 0),
+        "signal_to_noise": closed_form.signal_to_noise,
+        "conditional_probs": model.params_.cond_probs,
+    }
 
 
 def cmd_dependencies(args: argparse.Namespace) -> int:
@@ -587,15 +611,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cardinality", "-k", type=int, default=None, metavar="K", help="number of classes (default: from L)"
     )
-    p.add_argument("--model", choices=MODELS, default="symmetric", help="label model (default: %(default)s)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default=None,
+        help="label model (default: class_conditional; sequences: symmetric)",
+    )
     p.add_argument("--solver", choices=SOLVERS, default="triplet_mean", help="solver (default: %(default)s)")
     p.add_argument("--signs", choices=SIGNS, default="all_positive", help="LF signs (default: %(default)s)")
     prior = p.add_mutually_exclusive_group()
     prior.add_argument(
         "--class-balance",
         default=None,
-        metavar="uniform|estimate|P0,P1,...",
-        help="class prior: uniform (default), estimate (from L), or k probabilities",
+        metavar="auto|uniform|estimate|P0,P1,...",
+        help="class prior: auto (default: estimate for class_conditional, uniform for symmetric), "
+        "uniform, estimate (from L), or k probabilities",
     )
     prior.add_argument(
         "--y-dev", default=None, metavar="FILE", help="dev gold labels; the prior is their frequencies"

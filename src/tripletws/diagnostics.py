@@ -41,9 +41,17 @@ def _model_accuracies(model: Any) -> np.ndarray:
     if not hasattr(model, "accuracies_"):
         raise ValueError(f"model must be a fitted label model, got {type(model).__name__}")
     try:
-        return np.asarray(model.accuracies_, dtype=np.float64)
+        accuracies = np.asarray(model.accuracies_, dtype=np.float64)
     except RuntimeError as exc:  # not fitted
         raise ValueError(str(exc)) from exc
+    from .estimators.class_conditional import ClassConditionalEstimate
+    from .estimators.symmetric import estimate_symmetric
+
+    if isinstance(getattr(model, "estimate_", None), ClassConditionalEstimate):
+        # the test is against the symmetric model's agreement: solve it from the same statistics
+        # (the class-conditional tables absorb part of an undeclared dependency)
+        return estimate_symmetric(model.stats_, model.solver, eps=model.eps).accuracies
+    return accuracies
 
 
 def _declared(model: Any, m: int) -> np.ndarray:
@@ -73,7 +81,9 @@ def dependency_candidates(
         The votes to test (usually the training matrix); ``None`` uses the
         statistics the model was fitted on (``model.stats_``).
     model : fitted LabelModel or SequenceLabelModel
-        Supplies the accuracies (and the declared dependencies).
+        Supplies the accuracies (and the declared dependencies).  For a
+        class-conditional LabelModel, the symmetric model is solved from the
+        statistics it was fitted on, and its accuracies are used.
     alpha : float
         Family-wise level for the ``suspect`` flag (Bonferroni over the pairs tested).
     min_covotes : int

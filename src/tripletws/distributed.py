@@ -29,6 +29,7 @@ def stats_from_blocks(
     cardinality: int,
     *,
     joint: bool = False,
+    triple: bool = False,
     map_fn: Callable[..., Iterable[LabelStats]] = map,
 ) -> LabelStats:
     """Statistics of a label matrix given as row blocks.
@@ -40,6 +41,9 @@ def stats_from_blocks(
     cardinality : int
     joint : bool
         Also collect the (m, k, m, k) co-occurrence table.
+    triple : bool
+        Also collect the three-view third moment (the class-conditional model
+        needs ``joint`` and ``triple``).
     map_fn : callable
         ``map``-like function, e.g. ``concurrent.futures.ProcessPoolExecutor().map``.
 
@@ -49,20 +53,22 @@ def stats_from_blocks(
         Equal to ``compute_stats`` of the stacked blocks.
     """
     k = check_cardinality(cardinality)
-    parts = list(map_fn(_block_stats, blocks, repeat(k), repeat(joint)))
+    parts = list(map_fn(_block_stats, blocks, repeat(k), repeat(joint), repeat(triple)))
     if not parts:
         raise ValueError("no blocks given")
     return merge_stats(parts)
 
 
-def _block_stats(block: Any, cardinality: int, joint: bool) -> LabelStats:
-    return compute_stats(block, cardinality, joint=joint)
+def _block_stats(block: Any, cardinality: int, joint: bool, triple: bool = False) -> LabelStats:
+    return compute_stats(block, cardinality, joint=joint, triple=triple)
 
 
-def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False) -> LabelStats:
+def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:
     """:class:`LabelStats` of a 2-D ``dask.array`` by a map over row blocks and a tree sum.
 
-    Blocks split along columns are first rechunked to whole rows.
+    Blocks split along columns are first rechunked to whole rows.  ``joint`` and
+    ``triple`` as in :func:`~tripletws.stats.compute_stats` (both are needed by the
+    class-conditional model).
     """
     import dask
 
@@ -73,7 +79,7 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False) -> Labe
         L = L.rechunk({1: -1})
     if L.shape[1] < 1:
         raise ValueError("L has no columns")
-    parts = [dask.delayed(_block_stats)(b, k, joint) for b in L.to_delayed().ravel()]
+    parts = [dask.delayed(_block_stats)(b, k, joint, triple) for b in L.to_delayed().ravel()]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .kernels import (
+    SKINNY_GEMM_WORK,
     Workspace,
     class_indicator,
     conversion_rows,
@@ -100,12 +101,6 @@ class _BinaryLogit:
         return self.b + out  # float64
 
 
-#: Multiply-adds per BLAS call in the k-class product.  OpenBLAS runs calls up to
-#: this size on one thread; bigger skinny products (output width k) gain nothing
-#: from threads on few cores, and a busy second core can stall every call.
-SKINNY_GEMM_WORK = 1 << 18
-
-
 def _dense_scores(block: np.ndarray, D: list[np.ndarray], base: np.ndarray, ws: Workspace, out: np.ndarray):
     """Dense k-class chunk into ``out`` (nc, k): ``base + sum_c X_c @ D[c]``, X_c the
     (nc, m) indicator of votes for class c, ``D[c] = D_full[:, c, :]`` (float64 BLAS)."""
@@ -113,7 +108,7 @@ def _dense_scores(block: np.ndarray, D: list[np.ndarray], base: np.ndarray, ws: 
     nc, m = block.shape
     L = narrow(block, k, ws)
     out[...] = base
-    step = max(64, SKINNY_GEMM_WORK // (m * k))
+    step = max(64, SKINNY_GEMM_WORK // (m * k))  # one BLAS thread per product
     for s in range(0, nc, step):
         part, rows = L[s : s + step], out[s : s + step]
         for c in range(k):

@@ -146,6 +146,7 @@ class SequenceLabelModel(BaseLabeler):
     def _frame_model(self) -> LabelModel:
         return LabelModel(
             self.cardinality,
+            model="symmetric",
             solver=self.solver,
             signs=self.signs,
             dependencies=self.dependencies,

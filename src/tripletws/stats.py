@@ -10,6 +10,17 @@ indicator), k + 1 for k > 2.  The sums are exact integers (a chunk has fewer
 than 2**24 rows).  Sparse chunks go through sparse products.  Accumulators are
 float64 so that exponential forgetting (:meth:`LabelStats.scaled`) can keep
 fractional counts.
+
+Optional statistics (collected only when asked for):
+
+* ``joint`` -- the full (m, k, m, k) co-occurrence table of votes;
+* ``triple`` -- the third moment of three *views* of each row: the LFs are split
+  into three fixed groups by index (:func:`view_groups`: LF i in group ``i % 3``)
+  and view g of a row is ``z_g = (votes for class 0, ..., votes for class k-1, 1)``
+  counted over group g's LFs.  ``triple[a, b, c] = sum over rows of
+  z_1[a] z_2[b] z_3[c]``, a (k+1, k+1, k+1) table.  The trailing constant makes
+  the lower-order cross moments slices of the same table.  The groups depend on
+  nothing but m, so the statistic stays a plain sum over rows (mergeable).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from .kernels import (
     narrow,
     one_hot,
     signed_votes,
+    skinny_matmul,
     vote_indicator,
     workspace,
 )
@@ -52,6 +64,9 @@ class LabelStats:
         ``agree[i, j]`` = rows where i and j vote the same class.
     joint : ndarray, shape (m, k, m, k), optional
         ``joint[i, a, j, b]`` = rows where LF i votes a and LF j votes b.
+    triple : ndarray, shape (k + 1, k + 1, k + 1), optional
+        Third moment of the three group views (see the module docstring and
+        :func:`view_groups`).
     """
 
     cardinality: int
@@ -60,6 +75,7 @@ class LabelStats:
     covote: np.ndarray
     agree: np.ndarray
     joint: np.ndarray | None = field(default=None)
+    triple: np.ndarray | None = field(default=None)
 
     @property
     def n_lfs(self) -> int:
@@ -76,7 +92,7 @@ class LabelStats:
         return self.vote_counts / max(self.n_rows, 1e-300)
 
     @classmethod
-    def zeros(cls, m: int, cardinality: int, joint: bool = False) -> LabelStats:
+    def zeros(cls, m: int, cardinality: int, joint: bool = False, triple: bool = False) -> LabelStats:
         k = cardinality
         return cls(
             cardinality=k,
@@ -85,6 +101,7 @@ class LabelStats:
             covote=np.zeros((m, m)),
             agree=np.zeros((m, m)),
             joint=np.zeros((m, k, m, k)) if joint else None,
+            triple=np.zeros((k + 1,) * 3) if triple else None,
         )
 
     def _check_compatible(self, other: LabelStats) -> None:
@@ -99,6 +116,7 @@ class LabelStats:
     def __add__(self, other: LabelStats) -> LabelStats:
         self._check_compatible(other)
         both_joint = self.joint is not None and other.joint is not None
+        both_triple = self.triple is not None and other.triple is not None
         return LabelStats(
             cardinality=self.cardinality,
             n_rows=self.n_rows + other.n_rows,
@@ -106,6 +124,7 @@ class LabelStats:
             covote=self.covote + other.covote,
             agree=self.agree + other.agree,
             joint=self.joint + other.joint if both_joint else None,
+            triple=self.triple + other.triple if both_triple else None,
         )
 
     def __iadd__(self, other: LabelStats) -> LabelStats:
@@ -119,6 +138,11 @@ class LabelStats:
                 self.joint = None
             else:
                 self.joint += other.joint
+        if self.triple is not None:
+            if other.triple is None:
+                self.triple = None
+            else:
+                self.triple += other.triple
         return self
 
     def __sub__(self, other: LabelStats) -> LabelStats:
@@ -130,6 +154,7 @@ class LabelStats:
         """
         self._check_compatible(other)
         both_joint = self.joint is not None and other.joint is not None
+        both_triple = self.triple is not None and other.triple is not None
         out = LabelStats(
             cardinality=self.cardinality,
             n_rows=self.n_rows - other.n_rows,
@@ -137,8 +162,9 @@ class LabelStats:
             covote=self.covote - other.covote,
             agree=self.agree - other.agree,
             joint=self.joint - other.joint if both_joint else None,
+            triple=self.triple - other.triple if both_triple else None,
         )
-        for name in ("class_counts", "covote", "agree", "joint"):
+        for name in ("class_counts", "covote", "agree", "joint", "triple"):
             arr = getattr(out, name)
             if arr is not None and arr.size and arr.min() < 0:
                 raise ValueError(
@@ -158,6 +184,7 @@ class LabelStats:
             covote=self.covote * factor,
             agree=self.agree * factor,
             joint=None if self.joint is None else self.joint * factor,
+            triple=None if self.triple is None else self.triple * factor,
         )
 
     def copy(self) -> LabelStats:
@@ -182,7 +209,9 @@ class LabelStats:
             agree = np.asarray(d["agree"], dtype=np.float64)
             joint = d.get("joint")
             joint = None if joint is None else np.asarray(joint, dtype=np.float64)
-            stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint)
+            triple = d.get("triple")
+            triple = None if triple is None else np.asarray(triple, dtype=np.float64)
+            stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint, triple)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid statistics record: {exc}") from exc
         expected = {
@@ -192,6 +221,8 @@ class LabelStats:
         }
         if joint is not None:
             expected["joint"] = (m, k, m, k)
+        if triple is not None:
+            expected["triple"] = (k + 1, k + 1, k + 1)
         for name, shape in expected.items():
             arr = getattr(stats, name)
             if arr.shape != shape:
@@ -301,26 +332,146 @@ def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
     return _from_joint(G, k, float(nc), keep_joint=joint)
 
 
-def _block_stats(block: Any, k: int, joint: bool, ws: Workspace) -> LabelStats:
-    if type(block).__module__.startswith("scipy.sparse"):
-        return _sparse_block(block, k, joint)
-    block = np.asarray(block)
-    if block.shape[0] > MAX_EXACT_ROWS:
-        # float32 sums are exact below 2**24 rows: split larger blocks.
-        parts = range(0, block.shape[0], MAX_EXACT_ROWS)
-        return merge_stats(_block_stats(block[s : s + MAX_EXACT_ROWS], k, joint, ws) for s in parts)
-    if k == 2:
-        return _binary_dense(block, joint, ws)
-    return _multiclass_dense(block, k, joint, ws)
+def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
+    """Joint table of a dense block through a sparse one-hot Gram.
+
+    The dense (nc, m k) one-hot Gram costs O(nc (mk)^2); with at most m votes per
+    row the sparse one costs O(nc m^2), which wins once k is more than a few.
+    """
+    import scipy.sparse as sp
+
+    nc, m = block.shape
+    rows, cols = np.nonzero(block >= 0)
+    onehot = sp.csr_array(
+        (np.ones(len(rows)), (rows, cols * k + block[rows, cols].astype(np.int64))),
+        shape=(nc, m * k),
+    )
+    G = (onehot.T @ onehot).toarray().reshape(m, k, m, k)
+    return _from_joint(G, k, float(nc))
 
 
-def block_stats(block: Any, cardinality: int, joint: bool = False) -> LabelStats:
+#: Dense blocks with more classes than this compute the joint table through sparse products.
+SPARSE_JOINT_MIN_K = 6
+
+N_VIEWS = 3
+
+
+def view_groups(m: int) -> np.ndarray:
+    """Group (0, 1 or 2) of each LF in the three-view third moment: LF i is in group ``i % 3``.
+
+    Interleaving by index keeps the groups balanced whatever order the LFs come in
+    (for instance all LFs of one class first), and depends on nothing but ``m``.
+    """
+    return np.arange(m) % N_VIEWS
+
+
+def _dense_views(block: np.ndarray, k: int) -> list[np.ndarray]:
+    """Per-row vote counts of each class within each LF group, 3 arrays of shape (nc, k)."""
+    nc, m = block.shape
+    groups = view_groups(m)
+    if k <= 16:
+        # one small float32 product per class: (nc, m) indicator @ (m, 3) group membership
+        member = (groups[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)
+        counts = np.empty((N_VIEWS, nc, k), dtype=np.int64)
+        ind = np.empty((nc, m), dtype=np.float32)
+        for c in range(k):
+            np.equal(block, c, out=ind)
+            counts[:, :, c] = (ind @ member).T
+        return list(counts)
+    out = []
+    for g in range(N_VIEWS):
+        sub = block[:, groups == g]
+        rows, cols = np.nonzero(sub >= 0)
+        vals = sub[rows, cols].astype(np.int64)
+        out.append(np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k))
+    return out
+
+
+def _sparse_views(block: Any, k: int) -> list[np.ndarray]:
+    nc, m = block.shape
+    rows = np.repeat(np.arange(nc), np.diff(block.indptr))
+    groups = view_groups(m)[block.indices]
+    vals = block.data.astype(np.int64) - 1
+    out = []
+    for g in range(N_VIEWS):
+        sel = groups == g
+        out.append(np.bincount(rows[sel] * k + vals[sel], minlength=nc * k).reshape(nc, k))
+    return out
+
+
+def _binary_views(shape: tuple[int, int], ws: Workspace) -> list[np.ndarray]:
+    """:func:`_dense_views` for k = 2 from the chunk's signed votes S and vote indicator V
+    (left in ``ws`` by :func:`_binary_dense`): per group, class-1 minus class-0 votes
+    ``S @ member`` and votes ``V @ member`` give both counts (exact small integers)."""
+    nc, m = shape
+    S = ws.get("gram_S", (nc, m), np.float32)
+    V = ws.get("gram_V", (nc, m), np.float32)
+    member = (view_groups(m)[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)
+    diff = skinny_matmul(S, member)  # (nc, 3)
+    votes = skinny_matmul(V, member)
+    ones = (votes + diff) / 2
+    zeros = votes - ones
+    return [np.stack([zeros[:, g], ones[:, g]], axis=1) for g in range(N_VIEWS)]
+
+
+def _triple_from_views(views: list[np.ndarray]) -> np.ndarray:
+    """``sum_rows z1' (x) z2' (x) z3'`` with ``z' = (z, 1)``, shape (k+1, k+1, k+1).
+
+    Small k: one product of the row-wise outer products z1' z2'^T with z3'.  Larger
+    k: a loop over the k + 1 coordinates of the first view that only visits the
+    rows where that coordinate is nonzero, so the cost is O(nnz(z1) (k+1)^2).  Values
+    are integers held in float64, so the sums are exact (and equal across paths).
+    """
+    nc, k = views[0].shape
+    ones = np.ones((nc, 1))
+    z1, z2, z3 = (np.hstack([v.astype(np.float64), ones]) for v in views)
+    if (k + 1) ** 2 <= 64:
+        Z12 = (z1[:, :, None] * z2[:, None, :]).reshape(nc, (k + 1) ** 2)
+        return (Z12.T @ z3).reshape(k + 1, k + 1, k + 1)
+    T = np.zeros((k + 1, k + 1, k + 1))
+    for a in range(k + 1):
+        rows = np.flatnonzero(z1[:, a])
+        if rows.size:
+            T[a] = (z1[rows, a, None] * z2[rows]).T @ z3[rows]
+    return T
+
+
+def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -> LabelStats:
+    sparse = type(block).__module__.startswith("scipy.sparse")
+    if sparse:
+        stats = _sparse_block(block, k, joint)
+    else:
+        block = np.asarray(block)
+        if block.shape[0] > MAX_EXACT_ROWS:
+            # float32 sums are exact below 2**24 rows: split larger blocks.
+            parts = range(0, block.shape[0], MAX_EXACT_ROWS)
+            return merge_stats(
+                _block_stats(block[s : s + MAX_EXACT_ROWS], k, joint, triple, ws) for s in parts
+            )
+        if k == 2:
+            stats = _binary_dense(block, joint, ws)
+        elif joint and k >= SPARSE_JOINT_MIN_K:
+            stats = _dense_joint_via_sparse(block, k)
+        else:
+            stats = _multiclass_dense(block, k, joint, ws)
+    if triple:
+        if sparse:
+            views = _sparse_views(block, k)
+        elif k == 2:
+            views = _binary_views(block.shape, ws)  # from the chunk's S and V left in ws
+        else:
+            views = _dense_views(block, k)
+        stats.triple = _triple_from_views(views)
+    return stats
+
+
+def block_stats(block: Any, cardinality: int, joint: bool = False, triple: bool = False) -> LabelStats:
     """Statistics of one block of rows (dense int array or CSR in the c + 1 encoding).
 
     The block is assumed valid (values -1..k-1); :func:`compute_stats` validates.
     """
     with workspace() as ws:
-        return _block_stats(block, cardinality, joint, ws)
+        return _block_stats(block, cardinality, joint, triple, ws)
 
 
 def compute_stats(
@@ -328,6 +479,7 @@ def compute_stats(
     cardinality: int | None = None,
     *,
     joint: bool = False,
+    triple: bool = False,
     chunk_size: int | None = None,
 ) -> LabelStats:
     """Collect :class:`LabelStats` of ``L`` in one pass over row chunks.
@@ -340,6 +492,9 @@ def compute_stats(
         Number of classes k (inferred from ``L`` when omitted).
     joint : bool
         Also collect the full (m, k, m, k) co-occurrence table.
+    triple : bool
+        Also collect the (k+1, k+1, k+1) third moment of the three LF-group views
+        (needed by the class-conditional model to identify the class balance).
     chunk_size : int, optional
         Rows per chunk; memory use is O(chunk_size * m * k).
 
@@ -348,8 +503,8 @@ def compute_stats(
     LabelStats
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
-    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint)
+    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint, triple=triple)
     with workspace() as ws:
         for _, block in lm.chunks(chunk_size):
-            total += _block_stats(block, lm.cardinality, joint, ws)
+            total += _block_stats(block, lm.cardinality, joint, triple, ws)
     return total

@@ -12,7 +12,8 @@ from ..stats import LabelStats
 #: Smallest probability any class keeps, so that every class stays predictable.
 MIN_CLASS_PROB = 1e-4
 
-STRATEGIES = ("estimate", "uniform")
+#: Strategies for a prior that is not given; "auto" lets the model pick (see LabelModel).
+STRATEGIES = ("auto", "estimate", "uniform")
 
 
 def check_class_balance(p: Any, cardinality: int) -> np.ndarray:
