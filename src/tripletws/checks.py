@@ -40,7 +40,7 @@ def majority_overrule_rate(
     """
     if lm.n > MAX_CHECK_ROWS:
         rows = np.linspace(0, lm.n - 1, MAX_CHECK_ROWS).astype(np.int64)
-        lm = LabelMatrix(lm.data[rows], lm.cardinality)
+        lm = lm.take_rows(rows)
     counts = vote_counts(lm, params.cardinality, chunk_size)
     top = counts.max(axis=1)
     strict = ((counts == top[:, None]).sum(axis=1) == 1) & (top > 0)

@@ -121,19 +121,6 @@ def narrow(block: np.ndarray, cardinality: int, ws: Workspace) -> np.ndarray:
 SKINNY_GEMM_WORK = 1 << 18
 
 
-def skinny_matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``A @ B`` for a tall A (n, p) and a narrow B (p, q), in row blocks of at most
-    ``SKINNY_GEMM_WORK`` multiply-adds each (so each BLAS call runs on one thread)."""
-    n, p = A.shape
-    q = B.shape[1]
-    if out is None:
-        out = np.empty((n, q), dtype=np.result_type(A, B))
-    step = max(64, SKINNY_GEMM_WORK // max(p * q, 1))
-    for s in range(0, n, step):
-        np.matmul(A[s : s + step], B, out=out[s : s + step])
-    return out
-
-
 def conversion_rows(m: int) -> int:
     """Rows per conversion step for ``m`` columns (about ``CONVERT_CELLS`` cells)."""
     return max(1, CONVERT_CELLS // max(m, 1))

@@ -103,6 +103,27 @@ class LabelMatrix:
             if pages is not None:
                 pages.release(block)
 
+    def take_rows(self, rows: np.ndarray) -> LabelMatrix:
+        """The rows ``rows`` (sorted, ascending) as a new in-memory LabelMatrix.
+
+        A read-only file mapping is gathered range by range with its pages
+        released behind, so sampling rows across a large memmap keeps the
+        resident memory at one range (as :meth:`chunks` does).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        pages = None if self.is_sparse else _PageRelease.of(self.data)
+        if pages is None:
+            return LabelMatrix(self.data[rows], self.cardinality)
+        out = np.empty((len(rows), self.m), dtype=self.data.dtype)
+        span = 16 * self.chunk_rows()
+        cuts = np.searchsorted(rows, np.arange(0, self.n + span, span))
+        for i in range(len(cuts) - 1):
+            a, b = int(cuts[i]), int(cuts[i + 1])
+            if b > a:
+                out[a:b] = self.data[rows[a:b]]
+                pages.release(self.data[i * span : (i + 1) * span])
+        return LabelMatrix(out, self.cardinality)
+
 
 class _PageRelease:
     """Drops the resident pages of a read-only file mapping behind a sequential reader."""

@@ -33,13 +33,13 @@ import numpy as np
 
 from .kernels import (
     MAX_EXACT_ROWS,
+    SKINNY_GEMM_WORK,
     Workspace,
     class_indicator,
     conversion_rows,
     narrow,
     one_hot,
     signed_votes,
-    skinny_matmul,
     vote_indicator,
     workspace,
 )
@@ -399,19 +399,42 @@ def _sparse_views(block: Any, k: int) -> list[np.ndarray]:
     return out
 
 
-def _binary_views(shape: tuple[int, int], ws: Workspace) -> list[np.ndarray]:
-    """:func:`_dense_views` for k = 2 from the chunk's signed votes S and vote indicator V
-    (left in ``ws`` by :func:`_binary_dense`): per group, class-1 minus class-0 votes
-    ``S @ member`` and votes ``V @ member`` give both counts (exact small integers)."""
+def _binary_triple(shape: tuple[int, int], ws: Workspace) -> np.ndarray:
+    """:func:`_triple_from_views` for k = 2 from the chunk's signed votes S and vote
+    indicator V (left in ``ws`` by :func:`_binary_dense`).
+
+    Per group, ``S @ member`` (class-1 minus class-0 votes) and ``V @ member``
+    (votes) give both vote counts; the (3, 3, 3) table is then one small product
+    of the row-wise outer products of views 1 and 2 with view 3.
+    All values are small integers, so the sums are exact (equal to the generic path).
+    """
     nc, m = shape
     S = ws.get("gram_S", (nc, m), np.float32)
     V = ws.get("gram_V", (nc, m), np.float32)
-    member = (view_groups(m)[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)
-    diff = skinny_matmul(S, member)  # (nc, 3)
-    votes = skinny_matmul(V, member)
-    ones = (votes + diff) / 2
-    zeros = votes - ones
-    return [np.stack([zeros[:, g], ones[:, g]], axis=1) for g in range(N_VIEWS)]
+    member = (view_groups(m)[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)  # (m, 3)
+    diff_rows = ws.get("view_diff_rows", (nc, N_VIEWS), np.float32)
+    votes_rows = ws.get("view_votes_rows", (nc, N_VIEWS), np.float32)
+    step = max(64, SKINNY_GEMM_WORK // (N_VIEWS * m))  # one BLAS thread per product
+    for s in range(0, nc, step):
+        np.matmul(S[s : s + step], member, out=diff_rows[s : s + step])
+        np.matmul(V[s : s + step], member, out=votes_rows[s : s + step])
+    diff = ws.get("view_diff", (N_VIEWS, nc), np.float32)
+    votes = ws.get("view_votes", (N_VIEWS, nc), np.float32)
+    np.copyto(diff, diff_rows.T)
+    np.copyto(votes, votes_rows.T)
+    Z = ws.get("view_z", (N_VIEWS, 3, nc), np.float64)  # Z[g] = (class-0 votes, class-1 votes, 1)
+    Z12 = ws.get("view_z12", (3, 3, nc), np.float64)
+    Z[:, 2] = 1.0
+    np.add(votes, diff, out=Z[:, 1])
+    Z[:, 1] *= 0.5
+    np.subtract(votes, Z[:, 1], out=Z[:, 0])
+    np.multiply(Z[0][:, None, :], Z[1][None, :, :], out=Z12)
+    Z12 = Z12.reshape(9, nc)
+    T = np.zeros((9, 3))
+    step = max(64, SKINNY_GEMM_WORK // 27)
+    for s in range(0, nc, step):
+        T += Z12[:, s : s + step] @ Z[2, :, s : s + step].T
+    return T.reshape(3, 3, 3)
 
 
 def _triple_from_views(views: list[np.ndarray]) -> np.ndarray:
@@ -456,12 +479,11 @@ def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -
             stats = _multiclass_dense(block, k, joint, ws)
     if triple:
         if sparse:
-            views = _sparse_views(block, k)
+            stats.triple = _triple_from_views(_sparse_views(block, k))
         elif k == 2:
-            views = _binary_views(block.shape, ws)  # from the chunk's S and V left in ws
+            stats.triple = _binary_triple(block.shape, ws)  # from the chunk's S and V left in ws
         else:
-            views = _dense_views(block, k)
-        stats.triple = _triple_from_views(views)
+            stats.triple = _triple_from_views(_dense_views(block, k))
     return stats
 
 
