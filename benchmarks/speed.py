@@ -103,15 +103,16 @@ def _worker_fit(spec: dict) -> dict:
     from tripletws import LabelModel
 
     k = spec["k"]
+    options = {"model": spec["model"]} if spec.get("model") else {}
     L = _load(spec["path"], spec["mmap"])
     rss_loaded = _peak_rss_mb()
     # Warm-up on the first rows (imports, BLAS threads, first touch of the work
     # buffers), as the roofline gets a warm-up product.
     warm = L[:WARMUP_ROWS]
-    LabelModel(cardinality=k).fit(warm).predict_proba(warm)
+    LabelModel(cardinality=k, **options).fit(warm).predict_proba(warm)
     del warm
     t0 = time.perf_counter()
-    model = LabelModel(cardinality=k).fit(L)
+    model = LabelModel(cardinality=k, **options).fit(L)
     t1 = time.perf_counter()
     probs = model.predict_proba(L)
     t2 = time.perf_counter()
@@ -217,8 +218,9 @@ def measure(
     repeats: int,
     roofline: bool,
     blas_threads: int | None = None,
+    model: str | None = None,
 ) -> dict:
-    spec = {"path": str(path), "mmap": mmap, "k": k}
+    spec = {"path": str(path), "mmap": mmap, "k": k, "model": model}
     fit_runs, roof_runs = [], []
     for _ in range(repeats):  # interleaved, so that load drifts hit both alike
         fit_runs.append(_run_worker({**spec, "task": "fit"}, blas_threads))
@@ -243,6 +245,12 @@ def measure(
         row["fit_over_roofline"] = row["fit_s"] / row["roofline_s"]
         row["roofline_runs"] = [r["roofline_s"] for r in roof_runs]
     return row
+
+
+def _default_model() -> str:
+    from tripletws import LabelModel
+
+    return str(LabelModel().model)
 
 
 def _blas_info() -> str:
@@ -313,11 +321,12 @@ def render_markdown(result: dict) -> str:
         f"- machine: {info['cpus']} CPUs ({info['processor']}), {info['platform']}",
         f"- python {info['python']}, numpy {info['numpy']} ({info['blas']}), scipy {info['scipy']}"
         + "".join(f", {k}={v}" for k, v in info["blas_threads_env"].items()),
-        f"- tripletws revision: {result['revision']}",
+        f"- tripletws revision: {result['revision']}; model: {result.get('model', 'default')}",
         f"- command: `{result['command']}`",
         f"- load average at start / end: {result['load_start']} / {result['load_end']}",
         "",
-        "Binary synthetic label matrices (int8, coverage 0.5).  Times are wall-clock medians of fresh",
+        "`LabelModel(cardinality=2).fit` / `predict_proba` on binary synthetic label matrices",
+        "(int8, coverage 0.5).  Times are wall-clock medians of fresh",
         "processes; `roofline` = one float32 Gram `F.T @ F` of the same matrix; peak RSS = the process's",
         "high-water mark (imports, data, fit and predict; the memmap case maps the file read-only).",
         "",
@@ -397,6 +406,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="set OPENBLAS/OMP/MKL_NUM_THREADS in the measuring processes (default: inherit)",
     )
+    p.add_argument(
+        "--model", default=None, help="LabelModel(model=...) to measure (default: the library default)"
+    )
     p.add_argument("--no-extra", action="store_true", help="skip the multiclass and sparse cases")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     p.add_argument("--name", default="speed", help="results file stem: NAME.md and NAME.json")
@@ -427,7 +439,9 @@ def main(argv: list[str] | None = None) -> None:
             if mmap:
                 big_files.append(path)
             reps = args.repeats or (3 if n >= 10_000_000 else 5)
-            row = measure("grid", path, n, m, 2, mmap, reps, roofline=True, blas_threads=args.blas_threads)
+            row = measure(
+                "grid", path, n, m, 2, mmap, reps, True, blas_threads=args.blas_threads, model=args.model
+            )
             rows.append(row)
             print(
                 f"n={n:.0e} m={m:3d}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s  "
@@ -442,11 +456,14 @@ def main(argv: list[str] | None = None) -> None:
             ("sparse 5 %", _sparse_file(1_000_000, 100, 0.05, args.scratch), 1_000_000, 100, 2),
         ]
         for label, path, n, m, k in cases:
-            row = measure(label, path, n, m, k, False, reps, roofline=False, blas_threads=args.blas_threads)
+            row = measure(
+                label, path, n, m, k, False, reps, False, blas_threads=args.blas_threads, model=args.model
+            )
             rows.append(row)
             print(f"{label}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s", flush=True)
     result = {
         "machine": machine_info(args.blas_threads),
+        "model": args.model or f"default ({_default_model()})",
         "revision": _revision(),
         "command": "python benchmarks/speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
