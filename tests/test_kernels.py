@@ -222,3 +222,25 @@ def test_conversion_in_steps_within_a_chunk(k, monkeypatch):
     np.testing.assert_allclose(
         posterior(check_label_matrix(L, k), params, 64), naive_posterior(L, params), rtol=0, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_column_argmax_matches_numpy(k):
+    from tripletws.checks import _column_argmax
+
+    x = np.random.default_rng(k).integers(0, 4, size=(3000, k)).astype(float)  # many ties
+    top, arg, n_top = _column_argmax(x)
+    np.testing.assert_array_equal(top, x.max(axis=1))
+    np.testing.assert_array_equal(arg, x.argmax(axis=1))
+    np.testing.assert_array_equal(n_top, (x == x.max(axis=1, keepdims=True)).sum(axis=1))
+
+
+def test_vote_counts_match_reference():
+    from tripletws.baselines import vote_counts
+
+    rng = np.random.default_rng(9)
+    for k in (2, 5):
+        L = random_matrix(rng, 500, 9, k)
+        ref = (L[:, :, None] == np.arange(k)).sum(axis=1)
+        np.testing.assert_array_equal(vote_counts(L, k, chunk_size=77), ref)
+        np.testing.assert_array_equal(vote_counts(to_sparse(L, k), k, chunk_size=77), ref)
