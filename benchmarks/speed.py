@@ -375,14 +375,19 @@ def render_markdown(result: dict) -> str:
 
 
 def _revision() -> str:
+    """Commit of the measured code, with ``-dirty`` when src/ or this script has local changes."""
     try:
+        git = ["git", "-C", str(REPO)]
         rev = subprocess.run(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--", "src", "benchmarks/speed.py"],
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
-        return rev or "unknown"
+        )
+        return rev.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
