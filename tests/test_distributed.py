@@ -41,3 +41,22 @@ def test_dask_array_fit_and_predict_match_numpy():
     ref = LabelModel(3).fit(d.L)
     np.testing.assert_allclose(lm.accuracies_, ref.accuracies_)
     np.testing.assert_allclose(predict_proba_dask(lm, X).compute(), ref.predict_proba(d.L))
+
+
+def test_label_model_fit_accepts_a_dask_array():
+    da = pytest.importorskip("dask.array")
+    d = make_synthetic(8_000, 9, 2, random_state=5)
+    X = da.from_array(d.L, chunks=(1_500, 9))
+    for model in ("symmetric", "class_conditional"):
+        lazy = LabelModel(2, model=model).fit(X)
+        eager = LabelModel(2, model=model).fit(d.L)
+        np.testing.assert_allclose(lazy.accuracies_, eager.accuracies_, atol=1e-12)
+        probs = lazy.predict_proba(X)
+        assert hasattr(probs, "compute")
+        np.testing.assert_allclose(probs.compute(), eager.predict_proba(d.L), atol=1e-12)
+
+
+def test_predict_on_an_empty_batch():
+    d = make_synthetic(2_000, 5, 3, random_state=6)
+    lm = LabelModel(3).fit(d.L)
+    assert lm.predict_proba(d.L[:0]).shape == (0, 3)

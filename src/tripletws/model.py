@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
-from .checks import majority_overrule_rate
+from .checks import MAX_CHECK_ROWS, majority_overrule_rate
 from .dependencies import check_dependencies, dependency_mask, lfs_without_triplet, spanning_forest
+from .distributed import is_dask_array, predict_proba_dask
 from .estimators import (
     SIGNS,
     SOLVERS,
@@ -295,6 +296,8 @@ class LabelModel(BaseLabeler):
         """
         self._take_kwargs(kwargs)
         k = self._check_settings()
+        if is_dask_array(L_train):
+            return self._fit_dask(L_train, k, Y_dev, class_balance, dependencies)
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
         stats = self._collect_stats(lm)
         rows = None
@@ -303,6 +306,26 @@ class LabelModel(BaseLabeler):
             if self.em_steps > 0:
                 unique = collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
             rows = (unique, lm)
+        return self._fit_stats(stats, Y_dev, class_balance, dependencies, rows)
+
+    def _fit_dask(self, L: Any, k: int, Y_dev: Any, class_balance: Any, dependencies: Any) -> LabelModel:
+        """Statistics by a map over the dask blocks and a tree sum; the majority
+        check reads the first ``MAX_CHECK_ROWS`` rows; EM (which needs every row) is skipped."""
+        from .distributed import compute_stats_dask
+
+        cc = self.model == "class_conditional"
+        stats = compute_stats_dask(L, k, joint=cc, triple=cc)
+        if stats.n_lfs < 3:
+            raise ValueError(
+                f"L_train has {stats.n_lfs} labeling function(s) (columns); at least 3 are needed"
+            )
+        rows = None
+        if cc:
+            if self.em_steps > 0:
+                warnings.warn(
+                    "em_steps is ignored for dask input (EM needs every row)", UserWarning, stacklevel=3
+                )
+            rows = (None, check_label_matrix(np.asarray(L[:MAX_CHECK_ROWS].compute()), k))
         return self._fit_stats(stats, Y_dev, class_balance, dependencies, rows)
 
     def _collect_stats(self, lm: LabelMatrix) -> LabelStats:
@@ -667,9 +690,14 @@ class LabelModel(BaseLabeler):
     # -- inference -------------------------------------------------------------
 
     def predict_proba(self, L: Any) -> np.ndarray:
-        """Posterior ``P(Y | votes)``, shape (n, k), rows summing to 1."""
+        """Posterior ``P(Y | votes)``, shape (n, k), rows summing to 1.
+
+        A ``dask.array`` input gives a lazy dask array, computed block by block.
+        """
         self._check_fitted()
-        lm = check_label_matrix(L, check_cardinality(self.cardinality))
+        if is_dask_array(L):
+            return predict_proba_dask(self, L)
+        lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
         return posterior(lm, self.params_, self.chunk_size)
 
     # -- persistence -----------------------------------------------------------
