@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,33 @@ logger = logging.getLogger("tripletws")
 
 class BaseLabeler:
     """Base class: ``get_params``/``set_params`` (so ``sklearn.clone`` works),
-    ``predict`` and ``score`` on top of a subclass's ``predict_proba``."""
+    ``predict`` and ``score`` on top of a subclass's ``predict_proba``, and JSON
+    ``save``/``load`` on top of its ``_get_state``/``_set_state``."""
 
     cardinality: int
     random_state: Any = None
+    #: Attribute that exists once the model is fitted (None: nothing to fit).
+    _fitted_attr: str | None = None
+
+    def _check_fitted(self) -> None:
+        if self._fitted_attr is not None and not hasattr(self, self._fitted_attr):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def save(self, path: str | Path) -> None:
+        """Write a versioned JSON model file (no pickle)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a model written by :meth:`save`; the file is validated, never executed."""
+        from .io import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -18,12 +18,13 @@ for k = 2) without gold labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .matrix import LabelMatrix
+from .stats import dataclass_to_dict
 
 
 @dataclass
@@ -89,11 +90,8 @@ class CrossFrameStats:
         return self.scaled(1.0)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
-        return out
+        """JSON-ready representation (lists of floats)."""
+        return dataclass_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CrossFrameStats:

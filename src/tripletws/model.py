@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,6 +178,8 @@ class LabelModel(BaseLabeler):
         given Y, 1 = maximally coupled (a copy); see :mod:`tripletws.estimators.pair_tables`.
     """
 
+    _fitted_attr = "params_"
+
     def __init__(
         self,
         cardinality: int = 2,
@@ -251,10 +252,6 @@ class LabelModel(BaseLabeler):
                 stacklevel=3,
             )
         return k
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     # -- fitting -------------------------------------------------------------
 
@@ -801,19 +798,3 @@ class LabelModel(BaseLabeler):
             note=str(d.get("note", "")),
             misoriented=_float_or_nan(d.get("misoriented")),
         )
-
-    def save(self, path: str | Path) -> None:
-        """Write a versioned JSON model file (no pickle)."""
-        from .io import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> LabelModel:
-        """Read a model written by :meth:`save`; the file is validated, never executed."""
-        from .io import load_model
-
-        model = load_model(path)
-        if not isinstance(model, cls):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +96,8 @@ class SequenceLabelModel(BaseLabeler):
         Consecutive-frame statistics.
     """
 
+    _fitted_attr = "frame_model_"
+
     def __init__(
         self,
         cardinality: int = 2,
@@ -138,10 +139,6 @@ class SequenceLabelModel(BaseLabeler):
             if not np.isfinite(rho) or rho >= 1.0 or rho < -1.0:
                 raise ValueError(f"persistence must lie in [-1, 1) (rho of the transition), got {rho}")
         return k
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "frame_model_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     def _frame_model(self) -> LabelModel:
         return LabelModel(
@@ -457,19 +454,3 @@ class SequenceLabelModel(BaseLabeler):
             if tid is not None and not isinstance(tid, (int, str)):
                 raise ValueError(f"the stored sequence id must be an int, a string or null, got {tid!r}")
             self._tail = {"row": row, "id": tid, "position": int(tail["position"])}
-
-    def save(self, path: str | Path) -> None:
-        """Write a versioned JSON model file (no pickle), including the stream position."""
-        from .io import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> SequenceLabelModel:
-        """Read a model written by :meth:`save`."""
-        from .io import load_model
-
-        model = load_model(path)
-        if not isinstance(model, cls):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model

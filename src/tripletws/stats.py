@@ -46,6 +46,15 @@ from .kernels import (
 from .matrix import LabelMatrix, check_label_matrix
 
 
+def dataclass_to_dict(obj: Any) -> dict[str, Any]:
+    """Fields of a statistics dataclass as JSON-ready values (arrays become nested lists)."""
+    return {
+        f.name: (v.tolist() if isinstance(v, np.ndarray) else v)
+        for f in fields(obj)
+        for v in (getattr(obj, f.name),)
+    }
+
+
 @dataclass
 class LabelStats:
     """Pairwise vote statistics.
@@ -192,11 +201,7 @@ class LabelStats:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (lists of floats)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
-        return out
+        return dataclass_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabelStats:
