@@ -29,6 +29,7 @@ from .estimators.class_conditional import (
 )
 from .estimators.em import DEFAULT_MAX_UNIQUE_ROWS, UniqueRows, collect_unique_rows, em_refine
 from .estimators.pair_tables import estimate_pair_tables
+from .estimators.symmetric import DEFAULT_ACCURACY
 from .inference import posterior
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
 from .online import StreamState, check_stream_options
@@ -635,9 +636,14 @@ class LabelModel(BaseLabeler):
             )
         lonely = np.flatnonzero((stats.vote_counts > 0) & ~est.estimated)
         if lonely.size and not online:
+            fill = (
+                "the vote-weighted mean accuracy of the estimated LFs"
+                if est.estimated.any()
+                else f"the default accuracy {DEFAULT_ACCURACY} (no LF could be estimated)"
+            )
             warnings.warn(
                 f"LF(s) {_lf_list(lonely)} share no usable triplet with other LFs "
-                "(too few co-votes); they get the mean accuracy of the others",
+                f"(too few co-votes, or pair moments indistinguishable from 0); they get {fill}",
                 UserWarning,
                 stacklevel=5,
             )

@@ -39,6 +39,10 @@ SIGNS = ("all_positive", "eigen")
 #: (all pairs when m <= MAX_PARTNERS + 1), so the cost is O(m * MAX_PARTNERS^2).
 MAX_PARTNERS = 100
 
+#: Accuracy given to voting LFs without a usable triplet when no LF has one
+#: (Snorkel's ``prec_init`` default).
+DEFAULT_ACCURACY = 0.7
+
 #: Denominators |M_jl| below ``max(MIN_DENOM, DENOM_Z * se_jl)`` are skipped.
 MIN_DENOM = 1e-2
 DENOM_Z = 2.0
@@ -286,7 +290,7 @@ def estimate_symmetric(
     eps: float = 1e-4,
     signs: str = "all_positive",
     skip_unipolar_pairs: bool = True,
-    default_accuracy: float = 0.7,
+    default_accuracy: float = DEFAULT_ACCURACY,
 ) -> SymmetricEstimate:
     """Solve the symmetric model in closed form.
 
