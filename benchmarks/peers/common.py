@@ -12,6 +12,7 @@ crowd-kit: long task/worker/label table). Run with the peers' venv python
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -444,3 +445,38 @@ def time_call(fn, *args, **kwargs):
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
+
+
+# -- command line shared by the runners ---------------------------------------------
+
+
+def add_runner_args(ap: argparse.ArgumentParser) -> None:
+    """Options every runner takes: methods, output folder, threads, code revision, re-render."""
+    ap.add_argument("--methods", nargs="*", help="subset of method names")
+    ap.add_argument("--out", default=str(RESULTS), help="results folder")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
+    ap.add_argument(
+        "--ours-rev",
+        help="benchmark tripletws as committed at this git revision (e.g. HEAD) instead of "
+        "the editable working tree",
+    )
+    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
+
+
+def run_main(args: argparse.Namespace, name: str, to_markdown, run_fn) -> int:
+    """Re-render (``--render``) or run ``run_fn()`` and write ``<out>/<name>.{json,md}``."""
+    if args.render:
+        res = json.loads(Path(args.render).read_text())
+        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        return 0
+    if args.ours_rev:
+        print(use_ours_revision(args.ours_rev))
+    threads = limit_threads(args.threads)
+    res = run_fn()
+    res["meta"]["threads"] = threads
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{name}.md").write_text(to_markdown(res))
+    print(f"wrote {out / (name + '.md')} and {out / (name + '.json')}")
+    return 0

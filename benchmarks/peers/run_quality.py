@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import traceback
-from pathlib import Path
 
 import numpy as np
 from common import (
-    RESULTS,
     CrowdKitDS,
     FitTimeout,
     FlyingSquid,
@@ -33,16 +30,16 @@ from common import (
     Ours,
     OursMV,
     SnorkelLM,
+    add_runner_args,
     hard_limit,
-    limit_threads,
     load_index,
     load_split,
     machine_info,
     metrics,
     our_models,
     ours_revision,
+    run_main,
     time_call,
-    use_ours_revision,
     warm_up,
 )
 
@@ -319,31 +316,9 @@ def to_markdown(res: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="*", help="subset of dataset names")
-    ap.add_argument("--methods", nargs="*", help="subset of method names")
-    ap.add_argument("--out", default=str(RESULTS), help="results folder")
-    ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    ap.add_argument(
-        "--ours-rev",
-        help="benchmark tripletws as committed at this git revision (e.g. HEAD) instead of "
-        "the editable working tree",
-    )
-    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
+    add_runner_args(ap)
     args = ap.parse_args()
-    if args.render:
-        res = json.loads(Path(args.render).read_text())
-        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
-        return 0
-    if args.ours_rev:
-        print(use_ours_revision(args.ours_rev))
-    threads = limit_threads(args.threads)
-    res = run(args.datasets, args.methods)
-    res["meta"]["threads"] = threads
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps(res, indent=1))
-    (out / "quality.md").write_text(to_markdown(res))
-    print(f"wrote {out / 'quality.md'} and {out / 'quality.json'}")
-    return 0
+    return run_main(args, "quality", to_markdown, lambda: run(args.datasets, args.methods))
 
 
 if __name__ == "__main__":

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from common import (
-    RESULTS,
     CrowdKitDS,
     FitTimeout,
     FlyingSquid,
@@ -33,14 +30,14 @@ from common import (
     OursMV,
     SnorkelLM,
     SnorkelMV,
+    add_runner_args,
     argmax_hash_tiebreak,
     hard_limit,
-    limit_threads,
     machine_info,
     our_models,
     ours_revision,
+    run_main,
     synthetic_binary,
-    use_ours_revision,
     warm_up,
 )
 
@@ -271,32 +268,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="n in {1e4, 1e5} only")
     ap.add_argument("--ns", type=int, nargs="*", help="override the n grid")
     ap.add_argument("--ms", type=int, nargs="*", help="override the m grid")
-    ap.add_argument("--methods", nargs="*", help="subset of method names")
-    ap.add_argument("--out", default=str(RESULTS), help="results folder")
-    ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    ap.add_argument(
-        "--ours-rev",
-        help="benchmark tripletws as committed at this git revision (e.g. HEAD) instead of "
-        "the editable working tree",
-    )
-    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
+    add_runner_args(ap)
     args = ap.parse_args()
-    if args.render:
-        res = json.loads(Path(args.render).read_text())
-        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
-        return 0
-    if args.ours_rev:
-        print(use_ours_revision(args.ours_rev))
-    threads = limit_threads(args.threads)
     ns = args.ns or (NS_QUICK if args.quick else NS_FULL)
-    res = run(ns, args.ms or MS, args.methods)
-    res["meta"]["threads"] = threads
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "peers_speed.json").write_text(json.dumps(res, indent=1))
-    (out / "peers_speed.md").write_text(to_markdown(res))
-    print(f"wrote {out / 'peers_speed.md'} and {out / 'peers_speed.json'}")
-    return 0
+    return run_main(args, "peers_speed", to_markdown, lambda: run(ns, args.ms or MS, args.methods))
 
 
 if __name__ == "__main__":
