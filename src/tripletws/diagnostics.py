@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .dependencies import dependency_mask
 from .stats import LabelStats, compute_stats
 
 COLUMNS = (
@@ -55,12 +56,8 @@ def _model_accuracies(model: Any) -> np.ndarray:
 
 
 def _declared(model: Any, m: int) -> np.ndarray:
-    mask = np.zeros((m, m), dtype=bool)
     edges = getattr(model, "dependencies_", None)
-    if edges is not None and len(edges):
-        edges = np.asarray(edges)
-        mask[edges[:, 0], edges[:, 1]] = mask[edges[:, 1], edges[:, 0]] = True
-    return mask
+    return dependency_mask(np.asarray(edges if edges is not None else [], dtype=np.int64).reshape(-1, 2), m)
 
 
 def dependency_candidates(

@@ -140,6 +140,13 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, list[str]]:
     return np.column_stack(cols), list(table.column_names)
 
 
+def _read_npy(path: Path, mmap_mode: str | None = None) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from exc
+
+
 def read_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
     """Read a label matrix from ``.npy``, ``.npz``, ``.csv`` or ``.parquet``.
 
@@ -158,10 +165,7 @@ def read_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
     suffix = _suffix(path)
     _require_file(path)
     if suffix == ".npy":
-        try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable .npy array ({exc})") from exc
+        arr = _read_npy(path, mmap_mode="r")
     elif suffix == ".npz":
         arr = _npz_array(path, key, MATRIX_KEY, "label matrix")
     elif suffix == ".csv":
@@ -190,10 +194,7 @@ def read_labels(path: str | Path, key: str | None = None) -> np.ndarray:
     suffix = _suffix(path)
     _require_file(path)
     if suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable .npy array ({exc})") from exc
+        arr = _read_npy(path)
     elif suffix == ".npz":
         arr = _npz_array(path, key, LABELS_KEY, "labels")
     elif suffix == ".csv":
