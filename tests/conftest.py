@@ -25,3 +25,22 @@ def load_real(name: str):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+#: float64 unit roundoff.
+EPS64 = float(np.finfo(np.float64).eps)
+#: float32 unit roundoff (the dense binary inference path accumulates log-odds in float32).
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def assert_close_sums(a, b, n_terms: int, scale: float = 50.0, eps: float = EPS64, err_msg: str = "") -> None:
+    """Assert two results of the same arithmetic summed in a different order (chunking, code path) agree.
+
+    A sum of ``n_terms`` values of magnitude at most ``scale`` carries a rounding error of at most
+    ``n_terms * scale * eps`` (a standard forward bound for recursive summation), and probabilities
+    are 1-Lipschitz in the logits' max-norm, so that bound (times 4 for the two sides and the
+    softmax's own rounding) is the tolerance. Never compare floats bit for bit across paths: BLAS
+    kernels (``OPENBLAS_CORETYPE``) order their sums differently.
+    """
+    atol = 4.0 * n_terms * scale * eps
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=atol, err_msg=err_msg)

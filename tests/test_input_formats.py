@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import EPS32, EPS64, assert_close_sums
 
 from tripletws import LabelModel, LabelStats, compute_stats, merge_stats, to_sparse
 from tripletws.datasets import make_synthetic
@@ -76,13 +77,12 @@ def test_all_input_forms_same_stats_and_posteriors(data, tmp_path) -> None:
     for name, L in variants(data.L, k, tmp_path).items():
         assert_same_stats(compute_stats(L, k, joint=True), ref_stats)
         refit = LabelModel(cardinality=k).fit(L)
-        np.testing.assert_array_equal(refit.accuracies_, model.accuracies_, err_msg=name)
+        # identical integer statistics; the solve may still round differently (BLAS kernels)
+        assert_close_sums(refit.accuracies_, model.accuracies_, n_terms=M, scale=1.0, err_msg=name)
         probs = model.predict_proba(L)
-        if "csr" in name or "csc" in name or "coo" in name:
-            # sparse inference sums float64 one-hot products; the dense binary path uses float32 BLAS
-            np.testing.assert_allclose(probs, ref_probs, rtol=0, atol=1e-6, err_msg=name)
-        else:
-            np.testing.assert_array_equal(probs, ref_probs, err_msg=name)
+        # the dense binary path accumulates log-odds in float32; sparse input sums in float64
+        eps = EPS32 if k == 2 else EPS64
+        assert_close_sums(probs, ref_probs, n_terms=M, eps=eps, err_msg=name)
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 256, N - 1, N, 10 * N])
@@ -94,7 +94,7 @@ def test_chunk_size_does_not_change_anything(data, chunk_size) -> None:
     assert_same_stats(compute_stats(to_sparse(L, k), k, joint=True, chunk_size=chunk_size), ref)
     base = LabelModel(cardinality=k).fit(L)
     chunked = LabelModel(cardinality=k, chunk_size=chunk_size).fit(L)
-    np.testing.assert_array_equal(chunked.accuracies_, base.accuracies_)
+    assert_close_sums(chunked.accuracies_, base.accuracies_, n_terms=M, scale=1.0)
     # k = 2 dense inference is a float32 BLAS product whose rounding depends on the block
     # shape (BLAS kernels treat short blocks differently): equal to float32 resolution.
     atol = 1e-6 if k == 2 else 1e-12
@@ -117,10 +117,11 @@ def test_merged_parts_equal_whole(data) -> None:
     # the model fitted from merged statistics is the model fitted on the whole matrix
     parts = [compute_stats(P, k, joint=True, triple=True) for P in (L[:half], L[half:])]
     merged_fit = LabelModel(cardinality=k).fit_stats(parts[0] + parts[1])
-    np.testing.assert_array_equal(merged_fit.accuracies_, LabelModel(cardinality=k).fit(L).accuracies_)
+    assert_close_sums(merged_fit.accuracies_, LabelModel(cardinality=k).fit(L).accuracies_, M, scale=1.0)
     sym = LabelModel(cardinality=k, model="symmetric")
     merged_sym = sym.fit_stats(compute_stats(L[:half], k) + compute_stats(L[half:], k)).accuracies_
-    np.testing.assert_array_equal(merged_sym, LabelModel(cardinality=k, model="symmetric").fit(L).accuracies_)
+    whole_sym = LabelModel(cardinality=k, model="symmetric").fit(L).accuracies_
+    assert_close_sums(merged_sym, whole_sym, n_terms=M, scale=1.0)
 
 
 def test_stats_dict_round_trip(data) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import EPS32, EPS64, assert_close_sums
 
 from tripletws import stats as stats_mod
 from tripletws.inference import log_scores, posterior
@@ -155,8 +156,9 @@ def test_posterior_matches_reference(k, symmetric):
         got = posterior(lm, params, chunk)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
         np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-12)
-    # chunking never changes a row's result
-    np.testing.assert_array_equal(posterior(lm, params, 50), posterior(lm, params, 7))
+    # chunking changes a row's result by rounding only (BLAS kernels sum blocks in their own order)
+    eps = EPS32 if k == 2 else EPS64
+    assert_close_sums(posterior(lm, params, 50), posterior(lm, params, 7), n_terms=m, eps=eps)
     sparse = posterior(check_label_matrix(to_sparse(L, k), k), params, 64)
     np.testing.assert_allclose(sparse, ref, rtol=0, atol=1e-5)
     scores = log_scores(lm, params)
