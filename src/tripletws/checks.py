@@ -14,7 +14,7 @@ MAX_CHECK_ROWS = 100_000
 
 
 def majority_overrule_rate(
-    lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None
+    lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None, n_jobs: int | None = None
 ) -> tuple[float, int]:
     """How often a model's most likely class contradicts a strict majority of the LFs.
 
@@ -30,6 +30,8 @@ def majority_overrule_rate(
     lm : LabelMatrix
     params : LabelModelParams
     chunk_size : int, optional
+    n_jobs : int, optional
+        Threads for the posterior pass (see :func:`~tripletws.parallel.resolve_n_jobs`).
 
     Returns
     -------
@@ -47,7 +49,7 @@ def majority_overrule_rate(
     n_strict = int(strict.sum())
     if n_strict == 0:
         return 0.0, 0
-    _, pred, _ = _column_argmax(log_scores(lm, params, chunk_size))
+    _, pred, _ = _column_argmax(log_scores(lm, params, chunk_size, n_jobs))
     return float(np.mean(pred[strict] != majority[strict])), n_strict
 
 

@@ -60,7 +60,8 @@ def stats_from_blocks(
 
 
 def _block_stats(block: Any, cardinality: int, joint: bool, triple: bool = False) -> LabelStats:
-    return compute_stats(block, cardinality, joint=joint, triple=triple)
+    # one thread per block: the blocks themselves run in parallel
+    return compute_stats(block, cardinality, joint=joint, triple=triple, n_jobs=1)
 
 
 def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:

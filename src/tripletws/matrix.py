@@ -91,17 +91,27 @@ class LabelMatrix:
         chunks however large the file; the data stays in the page cache.
         """
         step = self.chunk_rows(chunk_size)
-        pages = _PageRelease.of(self.data) if release_pages and not self.is_sparse else None
-        sparse = self.is_sparse
+        pages = self.page_release() if release_pages else None
         for start in range(0, self.n, step):
-            if sparse:
-                block = _csr_rows(self.data, start, start + step)
-            else:
-                block = np.asarray(self.data[start : start + step])
-                _check_dense_values(block, self.cardinality, col_offset=0, row_offset=start)
+            block = self.read_rows(start, start + step)
             yield start, block
             if pages is not None:
                 pages.release(block)
+
+    def read_rows(self, start: int, stop: int) -> Any:
+        """Rows ``start:stop`` as one block (dense blocks are value-checked).
+
+        Safe to call from several threads at once (the parallel chunk passes do).
+        """
+        if self.is_sparse:
+            return _csr_rows(self.data, start, stop)
+        block = np.asarray(self.data[start:stop])
+        _check_dense_values(block, self.cardinality, col_offset=0, row_offset=start)
+        return block
+
+    def page_release(self) -> _PageRelease | None:
+        """Releaser of the pages under blocks already read (read-only file mappings only, else None)."""
+        return None if self.is_sparse else _PageRelease.of(self.data)
 
     def take_rows(self, rows: np.ndarray) -> LabelMatrix:
         """The rows ``rows`` (sorted, ascending) as a new in-memory LabelMatrix.

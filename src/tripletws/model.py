@@ -33,6 +33,7 @@ from .estimators.symmetric import DEFAULT_ACCURACY
 from .inference import posterior
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
 from .online import StreamState, check_stream_options
+from .parallel import resolve_n_jobs
 from .params import LabelModelParams
 from .stats import LabelStats, compute_stats
 
@@ -128,7 +129,14 @@ class LabelModel(BaseLabeler):
         Accuracies are clipped into ``(eps, 1 - eps)``; class-conditional
         closed-form table entries are kept at least ``eps``.
     chunk_size : int, optional
-        Rows per chunk when reading L (memory is O(chunk_size * m)).
+        Rows per chunk when reading L (memory is O(chunk_size * m) per thread).
+    n_jobs : int, optional
+        Threads over the row chunks of ``fit`` and ``predict_proba``
+        (scikit-learn's meaning: a count, -1 = every CPU this process may use,
+        -2 = all but one).  None (default) = ``min(available CPUs, 4)``, fewer when
+        L has only a few chunks (small L runs on the calling thread alone).  Results
+        do not depend on it.  BLAS always runs single-threaded inside these passes
+        (the caller's BLAS setting is restored afterwards).
     random_state : int or numpy Generator, optional
         Used by the ``"true-random"`` tie-break policy; the global RNG is never touched.
     verbose : bool
@@ -195,6 +203,7 @@ class LabelModel(BaseLabeler):
         max_overrule: float = 0.25,
         eps: float = 1e-4,
         chunk_size: int | None = None,
+        n_jobs: int | None = None,
         random_state: Any = None,
         verbose: bool = False,
         device: str = "cpu",
@@ -212,6 +221,7 @@ class LabelModel(BaseLabeler):
         self.max_overrule = max_overrule
         self.eps = eps
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
@@ -246,6 +256,7 @@ class LabelModel(BaseLabeler):
                 f"{' or '.join(repr(s) for s in STRATEGIES)} or an array of {k} probabilities"
             )
         check_stream_options(self.forget, self.window)
+        resolve_n_jobs(self.n_jobs)
         if self.device != "cpu":
             warnings.warn(
                 f"device={self.device!r} ignored: tripletws computes on the CPU",
@@ -329,7 +340,7 @@ class LabelModel(BaseLabeler):
     def _collect_stats(self, lm: LabelMatrix) -> LabelStats:
         """The statistics this model is solved from (shared by ``fit`` and ``partial_fit``)."""
         cc = self.model == "class_conditional"
-        return compute_stats(lm, chunk_size=self.chunk_size, joint=cc, triple=cc)
+        return compute_stats(lm, chunk_size=self.chunk_size, joint=cc, triple=cc, n_jobs=self.n_jobs)
 
     def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
         """Online learning: add a batch to the running statistics and re-solve in closed form.
@@ -559,7 +570,9 @@ class LabelModel(BaseLabeler):
 
         prior, source = prediction_prior(params)
         if lm is not None and not fell_back:
-            rate, _ = majority_overrule_rate(lm, LabelModelParams(prior, params.cond_probs), self.chunk_size)
+            rate, _ = majority_overrule_rate(
+                lm, LabelModelParams(prior, params.cond_probs), self.chunk_size, self.n_jobs
+            )
             self.overrule_rate_ = rate
             if rate > self.max_overrule:
                 self.fallback_ = (
@@ -701,7 +714,7 @@ class LabelModel(BaseLabeler):
         if is_dask_array(L):
             return predict_proba_dask(self, L)
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
-        return posterior(lm, self.params_, self.chunk_size)
+        return posterior(lm, self.params_, self.chunk_size, self.n_jobs)
 
     # -- persistence -----------------------------------------------------------
 

@@ -44,6 +44,7 @@ from .kernels import (
     workspace,
 )
 from .matrix import LabelMatrix, check_label_matrix
+from .parallel import map_chunks, single_threaded_blas
 
 
 def dataclass_to_dict(obj: Any) -> dict[str, Any]:
@@ -508,6 +509,7 @@ def compute_stats(
     joint: bool = False,
     triple: bool = False,
     chunk_size: int | None = None,
+    n_jobs: int | None = None,
 ) -> LabelStats:
     """Collect :class:`LabelStats` of ``L`` in one pass over row chunks.
 
@@ -523,15 +525,25 @@ def compute_stats(
         Also collect the (k+1, k+1, k+1) third moment of the three LF-group views
         (needed by the class-conditional model to identify the class balance).
     chunk_size : int, optional
-        Rows per chunk; memory use is O(chunk_size * m * k).
+        Rows per chunk; memory use is O(chunk_size * m * k) per thread.
+    n_jobs : int, optional
+        Threads over the row chunks (scikit-learn's meaning; None = automatic,
+        see :func:`~tripletws.parallel.resolve_n_jobs`).  Every statistic is a sum
+        of whole numbers, so the result is the same for every ``n_jobs``.
 
     Returns
     -------
     LabelStats
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
-    total = LabelStats.zeros(lm.m, lm.cardinality, joint=joint, triple=triple)
-    with workspace() as ws:
-        for _, block in lm.chunks(chunk_size):
-            total += _block_stats(block, lm.cardinality, joint, triple, ws)
-    return total
+    k = lm.cardinality
+
+    def make() -> LabelStats:
+        return LabelStats.zeros(lm.m, k, joint=joint, triple=triple)
+
+    def add(acc: LabelStats, start: int, block: Any, ws: Workspace) -> None:
+        acc += _block_stats(block, k, joint, triple, ws)
+
+    with single_threaded_blas():
+        parts = map_chunks(lm, chunk_size, n_jobs, add, make)
+    return parts[0] if len(parts) == 1 else merge_stats(parts)

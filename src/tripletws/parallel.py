@@ -1,0 +1,231 @@
+"""Threads of the chunked passes: BLAS on one thread inside our kernels, row chunks on a small pool.
+
+Two decisions are taken here, once per pass (``fit``'s statistics, ``predict_proba``):
+
+* **BLAS runs single-threaded** (:func:`single_threaded_blas`, through threadpoolctl).
+  Our products are many small ones (one chunk each); multithreaded OpenBLAS
+  spin-waits for all its threads in every call, so when another process holds a
+  core each call waits for it, and a fit can take 10-100x longer.
+* **Row chunks are spread over** ``n_jobs`` **threads** (:func:`map_chunks`).  numpy
+  releases the GIL inside its ufuncs and BLAS, so threads overlap.  Chunks are
+  handed out in order, one at a time; each thread keeps its own accumulator and
+  work buffers (:func:`~tripletws.kernels.workspace` is per thread), and the
+  accumulators are merged at the end.  Chunk boundaries do not depend on the
+  number of threads, so per-row results are bit-identical to the serial pass and
+  sums of integer counts are exact in any order.
+
+``n_jobs`` follows scikit-learn: a positive count, ``-1`` = every CPU this process
+may use, ``-2`` = all but one, ...; ``None`` = :func:`default_n_jobs`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from .kernels import Workspace, workspace
+from .matrix import LabelMatrix
+
+T = TypeVar("T")
+
+#: Most threads the automatic choice (``n_jobs=None``) uses.  The passes are
+#: limited by memory bandwidth beyond a few cores.
+MAX_AUTO_JOBS = 4
+
+#: A pass uses at most one thread per this many chunks, so that small inputs
+#: (a few chunks) run serially without starting threads.
+MIN_CHUNKS_PER_JOB = 4
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:
+            pass
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return max(1, count or 1)
+
+
+def default_n_jobs() -> int:
+    """Threads used when ``n_jobs=None``: ``min(available_cpus(), MAX_AUTO_JOBS)``.
+
+    Chosen from measurements on a 2-CPU machine (README, "Benchmarks"): two
+    threads beat one both idle and with one core taken by another process.
+    """
+    return min(available_cpus(), MAX_AUTO_JOBS)
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """Number of threads for ``n_jobs`` (scikit-learn's meaning; see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        For 0, a non-integer, or a negative value asking for fewer than one thread.
+    """
+    if n_jobs is None:
+        return default_n_jobs()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise ValueError(f"n_jobs must be an integer or None, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs must not be 0: give a positive count, -1 for every CPU, or None")
+    if n_jobs > 0:
+        return n_jobs
+    cpus = available_cpus()
+    jobs = cpus + 1 + n_jobs
+    if jobs < 1:
+        raise ValueError(f"n_jobs={n_jobs} leaves no thread on {cpus} available CPU(s)")
+    return jobs
+
+
+# ----------------------------------------------------------------------------
+# BLAS threads
+# ----------------------------------------------------------------------------
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+_controller: Any = None
+_controller_modules = -1
+
+
+def _blas_controller() -> Any:
+    """A cached ``threadpoolctl.ThreadpoolController``.
+
+    Building one scans the loaded shared libraries (about 0.2 ms); it is rebuilt
+    only when modules were imported since (a new import may load a BLAS).
+    """
+    global _controller, _controller_modules
+    if _controller is None or _controller_modules != len(sys.modules):
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+        _controller_modules = len(sys.modules)
+    return _controller
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the enclosed code with every loaded BLAS limited to one thread.
+
+    The setting is process-wide (BLAS libraries have no per-thread setting): the
+    first of overlapping users (nested calls, or passes running in several caller
+    threads) limits it, and the last one to leave restores the caller's setting.
+    Costs about 10 microseconds per use.
+    """
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
+
+
+# ----------------------------------------------------------------------------
+# Row chunks on threads
+# ----------------------------------------------------------------------------
+
+
+def chunk_jobs(lm: LabelMatrix, chunk_size: int | None, n_jobs: int | None) -> int:
+    """Threads a pass over ``lm`` uses: ``n_jobs`` resolved, at most one per ``MIN_CHUNKS_PER_JOB`` chunks."""
+    jobs = resolve_n_jobs(n_jobs)
+    n_chunks = -(-lm.n // lm.chunk_rows(chunk_size))
+    return max(1, min(jobs, n_chunks // MIN_CHUNKS_PER_JOB))
+
+
+def map_chunks(
+    lm: LabelMatrix,
+    chunk_size: int | None,
+    n_jobs: int | None,
+    work: Callable[[T, int, Any, Workspace], None],
+    make_acc: Callable[[], T],
+) -> list[T]:
+    """Run ``work(acc, start, block, ws)`` on every row chunk of ``lm``, on up to ``n_jobs`` threads.
+
+    Parameters
+    ----------
+    lm : LabelMatrix
+    chunk_size : int, optional
+        Rows per chunk (the chunks are the same for every ``n_jobs``).
+    n_jobs : int, optional
+        See :func:`resolve_n_jobs`; fewer threads run when there are few chunks
+        (:func:`chunk_jobs`).
+    work : callable
+        Adds chunk ``block`` (rows ``start:start + len(block)``) into ``acc``, or
+        writes that chunk's rows of an output; ``ws`` is the thread's workspace.
+    make_acc : callable
+        A fresh accumulator (called once per thread).
+
+    Returns
+    -------
+    list
+        The accumulators, one per thread that ran (the calling thread's first).
+
+    Raises
+    ------
+    Exception
+        The error of the first chunk (in row order) that failed, as the serial
+        pass would raise it: chunks are handed out in order and no chunk after a
+        failed one is started.
+    """
+    step = lm.chunk_rows(chunk_size)
+    starts = range(0, lm.n, step)
+    pages = lm.page_release()
+    jobs = chunk_jobs(lm, chunk_size, n_jobs)
+    if jobs == 1:
+        acc = make_acc()
+        with workspace() as ws:
+            for start in starts:
+                block = lm.read_rows(start, start + step)
+                work(acc, start, block, ws)
+                if pages is not None:
+                    pages.release(block)
+        return [acc]
+
+    lock = threading.Lock()
+    state = {"next": 0, "stop": len(starts)}
+    errors: dict[int, BaseException] = {}
+
+    def run() -> T:
+        acc = make_acc()
+        with workspace() as ws:
+            while True:
+                with lock:
+                    i = state["next"]
+                    if i >= state["stop"]:
+                        return acc
+                    state["next"] = i + 1
+                start = starts[i]
+                try:
+                    block = lm.read_rows(start, start + step)
+                    work(acc, start, block, ws)
+                except BaseException as exc:  # re-raised below, in row order
+                    with lock:
+                        errors[i] = exc
+                        state["stop"] = min(state["stop"], i)
+                    return acc
+                if pages is not None:
+                    pages.release(block)
+
+    with ThreadPoolExecutor(max_workers=jobs - 1, thread_name_prefix="tripletws") as pool:
+        futures = [pool.submit(run) for _ in range(jobs - 1)]
+        accs = [run()] + [f.result() for f in futures]
+    if errors:
+        raise errors[min(errors)]
+    return accs
