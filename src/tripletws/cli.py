@@ -30,6 +30,7 @@ from .files import read_labels, read_matrix, write_array, write_csv
 from .matrix import check_label_matrix, check_labels
 from .metrics import METRICS
 from .model import MODELS, LabelModel
+from .parallel import resolve_n_jobs
 from .predictions import TIE_BREAK_POLICIES
 from .sequence import SequenceLabelModel
 
@@ -207,6 +208,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             dependencies=dependencies,
             class_balance=prior_setting,
             chunk_size=args.chunk_size,
+            n_jobs=args.jobs,
             random_state=args.seed,
         )
     if y_dev is not None:
@@ -219,6 +221,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         else:
             model.fit(L, Y_dev=y_dev, class_balance=prior)
     elapsed = time.perf_counter() - t0
+    _set_jobs(model, None)  # the file keeps the automatic choice (see _use_jobs)
     model.save(args.output)
     n, m = L.shape
     inferred = (
@@ -254,11 +257,13 @@ def cmd_update(args: argparse.Namespace) -> int:
         else check_labels(read_labels(args.y_dev, args.y_key), None, k, name="Y_dev")
     )
     extra = _sequence_kwargs(model, args, L.shape[0])
+    own_jobs = _use_jobs(model, args.jobs)
     t0 = time.perf_counter()
     with _about_matrix(args.L_FILE):
         model.partial_fit(L, Y_dev=y_dev, class_balance=prior, **extra)
     elapsed = time.perf_counter() - t0
     output = args.output or args.MODEL
+    _set_jobs(model, own_jobs)
     model.save(output)
     where = "" if chain else f" as batch {model.n_batches_} of the stream"
     print(
@@ -274,6 +279,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         model.random_state = args.seed
     L = read_matrix(args.L_FILE, args.key)
     seq_kw = _sequence_kwargs(model, args, L.shape[0])
+    _use_jobs(model, args.jobs)
     with _about_matrix(args.L_FILE):
         if args.hard:
             out = model.predict(L, tie_break_policy=args.tie_break, **seq_kw)
@@ -290,6 +296,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
         what = "hard labels" if args.hard else "probabilities"
         print(f"wrote {what} of {out.shape[0]} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+def _use_jobs(model: BaseLabeler, jobs: int | None) -> int | None:
+    """Apply ``--jobs`` to a label model for this run (other models run serially).
+
+    Returns the model's own setting, which :func:`_set_jobs` puts back before the model
+    is saved: ``--jobs`` describes this run's machine, not the model.
+    """
+    previous = getattr(model, "n_jobs", None)
+    if jobs is not None:
+        resolve_n_jobs(jobs)  # ValueError for 0 or too negative
+        _set_jobs(model, jobs)
+    return previous
+
+
+def _set_jobs(model: BaseLabeler, jobs: int | None) -> None:
+    if isinstance(model, LabelModel):
+        model.n_jobs = jobs
 
 
 def _sequence_kwargs(model: BaseLabeler, args: argparse.Namespace, n: int) -> dict[str, Any]:
@@ -582,6 +606,17 @@ def _add_sequence_args(p: Any) -> None:
     )
 
 
+def _add_jobs_arg(p: Any) -> None:
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads over row chunks: N, -1 = every CPU, -2 = all but one "
+        "(default: min(CPUs, 4); small inputs run on one thread)",
+    )
+
+
 def _add_matrix_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv or .parquet")
     p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
@@ -639,6 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
+    _add_jobs_arg(p)
     p.add_argument(
         "--seed",
         type=int,
@@ -700,6 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prior.add_argument("--y-dev", default=None, metavar="FILE", help="dev gold labels; prior = frequencies")
     p.add_argument("--y-key", default=None, metavar="NAME", help="array/column name in --y-dev (default: y)")
+    _add_jobs_arg(p)
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser(
@@ -728,6 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     _add_sequence_args(p)
+    _add_jobs_arg(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(

@@ -33,7 +33,7 @@ from .estimators.symmetric import DEFAULT_ACCURACY
 from .inference import posterior
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
 from .online import StreamState, check_stream_options
-from .parallel import resolve_n_jobs
+from .parallel import resolve_n_jobs, single_threaded_blas
 from .params import LabelModelParams
 from .stats import LabelStats, compute_stats
 
@@ -381,7 +381,8 @@ class LabelModel(BaseLabeler):
         # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
         deps = getattr(self, "dependencies_", None)
         rows = (None, lm) if self.model == "class_conditional" else None
-        self._solve(new_total, class_balance=stream.prior, dependencies=deps, online=True, rows=rows)
+        with single_threaded_blas():  # (see _fit_stats)
+            self._solve(new_total, class_balance=stream.prior, dependencies=deps, online=True, rows=rows)
         if stream.prior is not None:
             self.class_balance_source_ = stream.prior_source
         self._stream = stream
@@ -446,7 +447,10 @@ class LabelModel(BaseLabeler):
         dependencies: Any,
         rows: tuple[UniqueRows | None, LabelMatrix] | None,
     ) -> LabelModel:
-        self._solve(stats, Y_dev, class_balance, dependencies, rows=rows)
+        # BLAS on one thread for the solve too: its small products gain nothing from
+        # threads, and threaded BLAS stalls whenever another process holds a core
+        with single_threaded_blas():
+            self._solve(stats, Y_dev, class_balance, dependencies, rows=rows)
         stream = StreamState(n_batches=1)
         if class_balance is not None or Y_dev is not None:
             stream = stream.with_prior(self.params_.class_balance, self.class_balance_source_)

@@ -1,0 +1,188 @@
+"""Threaded chunk passes (n_jobs) and the BLAS thread limit give the serial results."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import assert_close_sums
+
+from tripletws import LabelModel, parallel
+from tripletws.datasets import make_synthetic
+from tripletws.inference import posterior
+from tripletws.matrix import check_label_matrix, to_sparse
+from tripletws.parallel import (
+    available_cpus,
+    chunk_jobs,
+    map_chunks,
+    resolve_n_jobs,
+    single_threaded_blas,
+)
+from tripletws.stats import compute_stats
+
+JOBS = [1, 2, 3, -1, None]
+CHUNK = 64  # rows per chunk: the 3000-row matrices below have 47 chunks, enough for 3 threads
+
+
+def test_resolve_n_jobs_follows_scikit_learn():
+    cpus = available_cpus()
+    assert cpus >= 1
+    assert resolve_n_jobs(1) == 1
+    assert resolve_n_jobs(5) == 5
+    assert resolve_n_jobs(np.int64(2)) == 2
+    assert resolve_n_jobs(-1) == cpus
+    assert 1 <= resolve_n_jobs(None) == min(cpus, parallel.MAX_AUTO_JOBS)
+    if cpus >= 2:
+        assert resolve_n_jobs(-2) == cpus - 1
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match="n_jobs"):
+            resolve_n_jobs(bad)
+    with pytest.raises(ValueError, match="no thread"):
+        resolve_n_jobs(-cpus - 1)
+
+
+def test_label_model_rejects_bad_n_jobs():
+    L = make_synthetic(200, 5, 2, random_state=0).L
+    with pytest.raises(ValueError, match="n_jobs must not be 0"):
+        LabelModel(n_jobs=0).fit(L)
+    assert LabelModel(n_jobs=2).get_params()["n_jobs"] == 2
+
+
+def test_small_inputs_stay_on_the_calling_thread():
+    lm = check_label_matrix(np.zeros((100, 4), dtype=np.int8), 2)
+    assert chunk_jobs(lm, None, 4) == 1  # one chunk
+    lm = check_label_matrix(np.zeros((64 * 8, 4), dtype=np.int8), 2)
+    assert chunk_jobs(lm, 64, 8) == 2  # 8 chunks: at most one thread per MIN_CHUNKS_PER_JOB
+    assert chunk_jobs(lm, 64, 1) == 1
+
+
+def test_map_chunks_visits_every_chunk_once_on_several_threads():
+    n, step = 3000, 64
+    lm = check_label_matrix(np.zeros((n, 3), dtype=np.int8), 2)
+
+    def work(acc, start, block, ws):
+        acc.append((start, len(block), threading.get_ident()))
+
+    accs = map_chunks(lm, step, 3, work, list)
+    assert len(accs) == 3
+    seen = sorted(item for acc in accs for item in acc)
+    assert [s for s, _, _ in seen] == list(range(0, n, step))
+    assert sum(size for _, size, _ in seen) == n
+    # each accumulator belongs to one thread
+    assert all(len({t for _, _, t in acc}) <= 1 for acc in accs)
+
+
+def _inputs(k: int, tmp_path):
+    data = make_synthetic(3000, 9, k, random_state=10 + k)
+    L = data.L.astype(np.int8)
+    np.save(tmp_path / f"L{k}.npy", L)
+    return {
+        "array": L,
+        "memmap": np.load(tmp_path / f"L{k}.npy", mmap_mode="r"),
+        "sparse": to_sparse(L, k),
+    }
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_statistics_do_not_depend_on_n_jobs(k, tmp_path):
+    for name, L in _inputs(k, tmp_path).items():
+        ref = compute_stats(L, k, joint=True, triple=True, chunk_size=CHUNK, n_jobs=1)
+        for jobs in JOBS[1:]:
+            got = compute_stats(L, k, joint=True, triple=True, chunk_size=CHUNK, n_jobs=jobs)
+            # every statistic is a sum of whole numbers, exact in float64 in any order
+            for field in ("class_counts", "covote", "agree", "joint", "triple"):
+                np.testing.assert_array_equal(
+                    getattr(got, field), getattr(ref, field), err_msg=f"{name} {field} n_jobs={jobs}"
+                )
+            assert got.n_rows == ref.n_rows == 3000
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("dependencies", [None, [(0, 3)]])
+def test_fit_and_posteriors_do_not_depend_on_n_jobs(k, dependencies, tmp_path):
+    for name, L in _inputs(k, tmp_path).items():
+        ref = LabelModel(cardinality=k, chunk_size=CHUNK, n_jobs=1).fit(L, dependencies=dependencies)
+        ref_probs = ref.predict_proba(L)
+        for jobs in JOBS[1:]:
+            model = LabelModel(cardinality=k, chunk_size=CHUNK, n_jobs=jobs).fit(L, dependencies=dependencies)
+            np.testing.assert_allclose(model.params_.cond_probs, ref.params_.cond_probs, rtol=0, atol=1e-10)
+            probs = model.predict_proba(L)
+            np.testing.assert_allclose(probs, ref_probs, rtol=0, atol=1e-10, err_msg=f"{name} n_jobs={jobs}")
+
+
+def test_row_alone_scores_as_in_a_batch():
+    """Float64 log-odds: a row's posterior does not depend on the rows scored with it."""
+    data = make_synthetic(2000, 40, 2, random_state=3)
+    model = LabelModel(n_jobs=2, chunk_size=100).fit(data.L)
+    batch = model.predict_proba(data.L)
+    for r in (0, 7, 1999):
+        assert_close_sums(model.predict_proba(data.L[r : r + 1])[0], batch[r], n_terms=40)
+
+
+def test_first_bad_row_is_reported_whatever_the_threads():
+    L = make_synthetic(3000, 6, 2, random_state=1).L.astype(np.int8)
+    L[700, 2] = 5  # chunk 10 (64-row chunks)
+    L[2900, 4] = 7  # chunk 45
+    for jobs in (1, 2, 4):
+        with pytest.raises(ValueError, match=r"value 5 in column 2 \(row 700\)"):
+            compute_stats(L, 2, chunk_size=CHUNK, n_jobs=jobs)
+        model = LabelModel(chunk_size=CHUNK, n_jobs=jobs).fit(L[:600])
+        with pytest.raises(ValueError, match=r"row 700"):
+            posterior(check_label_matrix(L, 2), model.params_, CHUNK, n_jobs=jobs)
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_blas_limited_inside_and_restored_after():
+    from threadpoolctl import threadpool_limits
+
+    if not _blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library")
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        with single_threaded_blas():
+            assert set(_blas_threads()) == {1}
+            with single_threaded_blas():  # nested use keeps the limit
+                assert set(_blas_threads()) == {1}
+            assert set(_blas_threads()) == {1}
+        assert _blas_threads() == before
+        seen = []
+        data = make_synthetic(500, 6, 2, random_state=0)
+
+        class Probe(LabelModel):
+            def _solve(self, *args, **kwargs):
+                seen.append(_blas_threads())
+                return super()._solve(*args, **kwargs)
+
+        model = Probe().fit(data.L)
+        model.predict_proba(data.L)
+        assert seen and set(seen[0]) == {1}
+        assert _blas_threads() == before
+
+
+def test_blas_limit_shared_by_overlapping_threads():
+    """Passes running at once in several caller threads restore the setting only when the last ends."""
+    if not _blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library")
+    before = _blas_threads()
+    entered, release = threading.Event(), threading.Event()
+
+    def other():
+        with single_threaded_blas():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    entered.wait(10)
+    with single_threaded_blas():
+        pass
+    assert set(_blas_threads()) == {1}  # the other thread's pass is still running
+    release.set()
+    t.join()
+    assert _blas_threads() == before
