@@ -33,6 +33,16 @@ Usage::
 Writes ``benchmarks/results/speed.md`` and ``speed.json`` (``--out``, ``--name`` to change).
 On a shared machine, ``--blas-threads 1`` gives steadier figures (see the notes in
 the results file).
+
+Threads and contention:
+
+* ``--jobs 1 auto`` measures every cell once per ``LabelModel(n_jobs=...)`` setting
+  (``auto`` = the library default, ``n_jobs=None``), in the same run.
+* ``--contention`` measures every cell twice per repeat: idle, then with a
+  background process spinning on one core (``while True: pass``) for the whole
+  measurement (fit, predict and the Gram roofline alike), and reports both side
+  by side with their ratio.  The roofline is numpy's own ``F.T @ F`` with the BLAS
+  threads the environment gives it, i.e. what a user's numpy code sees.
 """
 
 from __future__ import annotations
@@ -104,6 +114,8 @@ def _worker_fit(spec: dict) -> dict:
 
     k = spec["k"]
     options = {"model": spec["model"]} if spec.get("model") else {}
+    if spec.get("jobs") is not None:
+        options["n_jobs"] = spec["jobs"]
     L = _load(spec["path"], spec["mmap"])
     rss_loaded = _peak_rss_mb()
     # Warm-up on the first rows (imports, BLAS threads, first touch of the work
@@ -160,6 +172,26 @@ def worker_main(spec_json: str) -> None:
 
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class Spinner:
+    """A background process spinning on one core while the ``with`` block runs (none if ``on`` is false)."""
+
+    def __init__(self, on: bool = True) -> None:
+        self.on = on
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Spinner:
+        if self.on:
+            self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(0.2)  # let it get scheduled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
 
 
 def _run_worker(spec: dict, blas_threads: int | None = None) -> dict:
@@ -219,18 +251,26 @@ def measure(
     roofline: bool,
     blas_threads: int | None = None,
     model: str | None = None,
+    jobs: int | None = None,
+    contention: bool = False,
 ) -> dict:
-    spec = {"path": str(path), "mmap": mmap, "k": k, "model": model}
-    fit_runs, roof_runs = [], []
+    spec = {"path": str(path), "mmap": mmap, "k": k, "model": model, "jobs": jobs}
+    fit_runs, roof_runs, busy_fit, busy_roof = [], [], [], []
     for _ in range(repeats):  # interleaved, so that load drifts hit both alike
         fit_runs.append(_run_worker({**spec, "task": "fit"}, blas_threads))
         if roofline:
             roof_runs.append(_run_worker({**spec, "task": "roofline"}, blas_threads))
+        if contention:
+            with Spinner():
+                busy_fit.append(_run_worker({**spec, "task": "fit"}, blas_threads))
+                if roofline:
+                    busy_roof.append(_run_worker({**spec, "task": "roofline"}, blas_threads))
     row = {
         "case": label,
         "n": n,
         "m": m,
         "k": k,
+        "jobs": "auto" if jobs is None else jobs,
         "input": "int8 memmap" if mmap else ("sparse CSR" if str(path).endswith(".npz") else "int8 array"),
         "data_mb": path.stat().st_size / 1e6,
         "repeats": repeats,
@@ -244,6 +284,16 @@ def measure(
         row["roofline_s"] = _median(roof_runs, "roofline_s")
         row["fit_over_roofline"] = row["fit_s"] / row["roofline_s"]
         row["roofline_runs"] = [r["roofline_s"] for r in roof_runs]
+    if contention:
+        row["busy"] = {
+            "fit_s": _median(busy_fit, "fit_s"),
+            "predict_s": _median(busy_fit, "predict_s"),
+            "peak_rss_mb": _median(busy_fit, "peak_rss_mb"),
+            "runs": busy_fit,
+        }
+        if roofline:
+            row["busy"]["roofline_s"] = _median(busy_roof, "roofline_s")
+            row["busy"]["roofline_runs"] = [r["roofline_s"] for r in busy_roof]
     return row
 
 
@@ -330,29 +380,55 @@ def render_markdown(result: dict) -> str:
         "processes; `roofline` = one float32 Gram `F.T @ F` of the same matrix; peak RSS = the process's",
         "high-water mark (imports, data, fit and predict; the memmap case maps the file read-only).",
         "",
-        "| n | m | input | data MB | fit s | predict s | peak RSS MB | roofline s | fit / roofline |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| n | m | n_jobs | input | data MB | fit s | predict s | peak RSS MB | roofline s "
+        "| fit / roofline |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if r["case"] != "grid":
             continue
         out.append(
-            f"| {r['n']:.0e} | {r['m']} | {r['input']} | {r['data_mb']:.0f} | {_fmt(r['fit_s'])} | "
+            f"| {r['n']:.0e} | {r['m']} | {r.get('jobs', 'auto')} | {r['input']} | {r['data_mb']:.0f} | "
+            f"{_fmt(r['fit_s'])} | "
             f"{_fmt(r['predict_s'])} | {r['peak_rss_mb']:.0f} | {_fmt(r['roofline_s'])} | "
             f"{r['fit_over_roofline']:.2f} |"
         )
+    busy = [r for r in rows if "busy" in r]
+    if busy:
+        out += [
+            "",
+            "Idle vs one core busy (a `while True: pass` process during the whole measurement;",
+            "medians of the same number of runs, idle and busy interleaved):",
+            "",
+            "| case | n | m | n_jobs | fit idle s | fit busy s | busy / idle | predict idle s "
+            "| predict busy s | numpy Gram idle s | Gram busy s | Gram busy / idle |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in busy:
+            b = r["busy"]
+            gram = (
+                f"{_fmt(r['roofline_s'])} | {_fmt(b['roofline_s'])} | {b['roofline_s'] / r['roofline_s']:.2f}"
+                if "roofline_s" in b
+                else "- | - | -"
+            )
+            out.append(
+                f"| {r['case']} | {r['n']:.0e} | {r['m']} | {r.get('jobs', 'auto')} | {_fmt(r['fit_s'])} | "
+                f"{_fmt(b['fit_s'])} | {b['fit_s'] / r['fit_s']:.2f} | {_fmt(r['predict_s'])} | "
+                f"{_fmt(b['predict_s'])} | {gram} |"
+            )
     extra = [r for r in rows if r["case"] != "grid"]
     if extra:
         out += [
             "",
             "Other paths (same protocol, no roofline):",
             "",
-            "| case | n | m | k | input | fit s | predict s | peak RSS MB |",
-            "|---|---:|---:|---:|---|---:|---:|---:|",
+            "| case | n | m | k | n_jobs | input | fit s | predict s | peak RSS MB |",
+            "|---|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
         for r in extra:
             out.append(
-                f"| {r['case']} | {r['n']:.0e} | {r['m']} | {r['k']} | {r['input']} | {_fmt(r['fit_s'])} | "
+                f"| {r['case']} | {r['n']:.0e} | {r['m']} | {r['k']} | {r.get('jobs', 'auto')} | "
+                f"{r['input']} | {_fmt(r['fit_s'])} | "
                 f"{_fmt(r['predict_s'])} | {r['peak_rss_mb']:.0f} |"
             )
     targets = _target_lines(rows)
@@ -415,6 +491,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--model", default=None, help="LabelModel(model=...) to measure (default: the library default)"
     )
     p.add_argument("--no-extra", action="store_true", help="skip the multiclass and sparse cases")
+    p.add_argument(
+        "--jobs",
+        nargs="+",
+        default=["auto"],
+        help="LabelModel(n_jobs=...) settings to measure, each in every cell: integers or 'auto' (default)",
+    )
+    p.add_argument(
+        "--contention",
+        action="store_true",
+        help="also measure every cell with a background process spinning on one core",
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     p.add_argument("--name", default="speed", help="results file stem: NAME.md and NAME.json")
     p.add_argument(
@@ -434,6 +521,10 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(REPO / "src"))
     sizes = sorted(int(s) for s in args.sizes if not (args.quick and s > 1e6))
     lfs = sorted(args.lfs)
+    try:
+        jobs_list = [None if j == "auto" else int(j) for j in args.jobs]
+    except ValueError:
+        raise SystemExit(f"--jobs takes integers or 'auto', got {args.jobs}") from None
     load_start = _load_avg()
     rows = []
     big_files = []
@@ -444,16 +535,33 @@ def main(argv: list[str] | None = None) -> None:
             if mmap:
                 big_files.append(path)
             reps = args.repeats or (3 if n >= 10_000_000 else 5)
-            row = measure(
-                "grid", path, n, m, 2, mmap, reps, True, blas_threads=args.blas_threads, model=args.model
-            )
-            rows.append(row)
-            print(
-                f"n={n:.0e} m={m:3d}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s  "
-                f"peak RSS {row['peak_rss_mb']:.0f} MB  roofline {row['roofline_s']:.3f} s  "
-                f"ratio {row['fit_over_roofline']:.2f}",
-                flush=True,
-            )
+            for jobs in jobs_list:
+                row = measure(
+                    "grid",
+                    path,
+                    n,
+                    m,
+                    2,
+                    mmap,
+                    reps,
+                    True,
+                    blas_threads=args.blas_threads,
+                    model=args.model,
+                    jobs=jobs,
+                    contention=args.contention,
+                )
+                rows.append(row)
+                busy = (
+                    f"  | busy: fit {row['busy']['fit_s']:.3f} s  roofline {row['busy']['roofline_s']:.3f} s"
+                    if args.contention
+                    else ""
+                )
+                print(
+                    f"n={n:.0e} m={m:3d} jobs={row['jobs']}: fit {row['fit_s']:.3f} s  "
+                    f"predict {row['predict_s']:.3f} s  peak RSS {row['peak_rss_mb']:.0f} MB  "
+                    f"roofline {row['roofline_s']:.3f} s  ratio {row['fit_over_roofline']:.2f}{busy}",
+                    flush=True,
+                )
     if not args.no_extra:
         reps = args.repeats or 5
         cases = [
@@ -461,11 +569,26 @@ def main(argv: list[str] | None = None) -> None:
             ("sparse 5 %", _sparse_file(1_000_000, 100, 0.05, args.scratch), 1_000_000, 100, 2),
         ]
         for label, path, n, m, k in cases:
-            row = measure(
-                label, path, n, m, k, False, reps, False, blas_threads=args.blas_threads, model=args.model
-            )
-            rows.append(row)
-            print(f"{label}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s", flush=True)
+            for jobs in jobs_list:
+                row = measure(
+                    label,
+                    path,
+                    n,
+                    m,
+                    k,
+                    False,
+                    reps,
+                    False,
+                    blas_threads=args.blas_threads,
+                    model=args.model,
+                    jobs=jobs,
+                    contention=args.contention,
+                )
+                rows.append(row)
+                print(
+                    f"{label} jobs={row['jobs']}: fit {row['fit_s']:.3f} s  predict {row['predict_s']:.3f} s",
+                    flush=True,
+                )
     result = {
         "machine": machine_info(args.blas_threads),
         "model": args.model or f"default ({_default_model()})",

@@ -25,5 +25,25 @@ def test_speed_benchmark_tiny_grid(tmp_path):
     assert row["fit_s"] > 0 and row["predict_s"] > 0 and row["roofline_s"] > 0 and row["peak_rss_mb"] > 0
     assert abs(row["runs"][0]["check"] - 0.5) < 0.1  # mean P(Y=1) of a balanced synthetic set
     md = (tmp_path / "speed.md").read_text()
-    assert "| 3e+03 | 4 | int8 memmap |" in md and "fit / roofline" in md
+    assert "| 3e+03 | 4 | auto | int8 memmap |" in md and "fit / roofline" in md
     assert not list((tmp_path / "data").glob("*.npy")), "memmap scratch files are removed without --keep-data"
+
+
+def test_speed_benchmark_contention_and_jobs(tmp_path):
+    """--contention adds a busy measurement next to the idle one; --jobs measures each setting."""
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "speed.py"),
+        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra", "--jobs", "1", "auto"),
+        *("--contention", "--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
+    assert [r["jobs"] for r in rows] == [1, "auto"]
+    for row in rows:
+        busy = row["busy"]
+        assert busy["fit_s"] > 0 and busy["predict_s"] > 0 and busy["roofline_s"] > 0
+        assert abs(busy["runs"][0]["check"] - row["runs"][0]["check"]) < 1e-12  # same model, same data
+    md = (tmp_path / "speed.md").read_text()
+    assert "Idle vs one core busy" in md and "| grid | 3e+03 | 4 | 1 |" in md
