@@ -1,0 +1,252 @@
+"""Small data: where a fit's time goes on the shared real label matrices.
+
+For each dataset of ``../shared/data/index.json`` (override with ``TRIPLETWS_DATA``)
+whose eval split has gold, times ``LabelModel(cardinality=k, **options).fit(L_train)``
+and ``predict_proba(L_eval)`` as the peer benchmark does (``benchmarks/peers``), and
+the stages of the fit separately:
+
+* ``validate``: :func:`~tripletws.matrix.check_label_matrix` (shape, dtype, values);
+* ``stats``: :func:`~tripletws.stats.compute_stats` (the one pass over the rows);
+* ``solve``: ``fit_stats`` on those statistics (closed form, no pass over the rows);
+* ``check``: the class-conditional model's majority check
+  (:func:`~tripletws.checks.majority_overrule_rate`, a second pass over at most
+  100,000 rows).
+
+``rest`` = fit - (validate + stats + solve + check): settings checks, warnings,
+attribute set-up.  Medians over ``--repeats`` runs in this process (after one
+untimed warm-up fit), one BLAS thread (the library's own setting).
+
+When ``--peers`` names a results JSON of ``benchmarks/peers/run_quality.py``, its
+Snorkel ``LabelModel`` fit + predict times are set beside ours, with the
+geometric mean of the ratios.  Those were measured in another run (the file's
+header says when); ``run_quality.py`` measures both in one run.
+
+Usage::
+
+    python benchmarks/overhead.py                         # default model
+    python benchmarks/overhead.py --model symmetric --name overhead_symmetric
+    python benchmarks/overhead.py --peers benchmarks/results/quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "src"))
+DATA = Path(os.environ.get("TRIPLETWS_DATA", REPO.parent / "shared" / "data"))
+STAGES = ("validate", "stats", "solve", "check")
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(statistics.median(times))
+
+
+def _splits(info: dict) -> tuple[str, str] | None:
+    ev = info.get("eval_split")
+    splits = info.get("splits", {})
+    if ev is None or ev not in splits or not splits[ev].get("n_gold"):
+        return None
+    return ("train" if "train" in splits and ev != "all" else ev), ev
+
+
+def measure(name: str, info: dict, options: dict, repeats: int) -> dict:
+    from tripletws import LabelModel
+    from tripletws.checks import majority_overrule_rate
+    from tripletws.matrix import check_label_matrix
+    from tripletws.parallel import single_threaded_blas
+    from tripletws.stats import compute_stats
+
+    fit_split, eval_split = _splits(info)
+    L = np.load(DATA / name / f"{fit_split}.npz")["L"]
+    L_eval = np.load(DATA / name / f"{eval_split}.npz")["L"]
+    k = int(info["k"])
+    model = LabelModel(cardinality=k, **options)
+    cc = model.model == "class_conditional"
+    model.fit(L)  # warm-up (imports, BLAS, work buffers)
+    budget = max(
+        3,
+        min(
+            repeats,
+            int(2.0 / max(_median_time(lambda: LabelModel(cardinality=k, **options).fit(L), 1), 1e-4)),
+        ),
+    )
+    row: dict = {"dataset": name, "k": k, "m": int(L.shape[1]), "n_fit": int(L.shape[0]), "repeats": budget}
+    row["fit_s"] = _median_time(lambda: LabelModel(cardinality=k, **options).fit(L), budget)
+    fitted = LabelModel(cardinality=k, **options).fit(L)
+    row["predict_s"] = _median_time(lambda: fitted.predict_proba(L_eval), budget)
+    lm = check_label_matrix(L, k, min_lfs=3)
+    row["validate_s"] = _median_time(lambda: check_label_matrix(L, k, min_lfs=3), budget)
+    row["stats_s"] = _median_time(lambda: compute_stats(lm, joint=cc, triple=cc), budget)
+    st = compute_stats(lm, joint=cc, triple=cc)
+    row["solve_s"] = _median_time(lambda: LabelModel(cardinality=k, **options).fit_stats(st), budget)
+    if cc and not fitted.fallback_.startswith("declared"):
+
+        def check() -> None:
+            with single_threaded_blas():
+                majority_overrule_rate(lm, fitted.params_, None)
+
+        row["check_s"] = _median_time(check, budget)
+    else:
+        row["check_s"] = 0.0
+    row["rest_s"] = row["fit_s"] - sum(row[f"{s}_s"] for s in STAGES)
+    return row
+
+
+def _fmt_ms(x: float) -> str:
+    ms = x * 1e3
+    return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
+
+
+def render(result: dict) -> str:
+    rows = result["rows"]
+    peers = result.get("peers")
+    out = [
+        f"# Small data: fit + predict time and where a fit's time goes ({result['model']})",
+        "",
+        f"- date: {result['date']}; tripletws revision: {result['revision']}",
+        f"- command: `{result['command']}`",
+        f"- load average at start / end: {result['load_start']} / {result['load_end']} (2-CPU machine)",
+        "",
+        "Times in ms, medians in one process after a warm-up fit; fit on the train split (all rows for",
+        "crowd sets), predict on the eval split.  Stages: validate = check_label_matrix, stats =",
+        "compute_stats, solve = fit_stats (closed form), check = majority check (class-conditional),",
+        "rest = fit minus the stages.",
+        "",
+    ]
+    head = "| dataset | k | m | n | fit | predict | validate | stats | solve | check | rest |"
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if peers:
+        head += " Snorkel fit + predict | ratio |"
+        sep += "---:|---:|"
+    out += [head, sep]
+    ratios = []
+    for r in rows:
+        line = (
+            f"| {r['dataset']} | {r['k']} | {r['m']} | {r['n_fit']} | {_fmt_ms(r['fit_s'])} | "
+            f"{_fmt_ms(r['predict_s'])} | "
+            + " | ".join(_fmt_ms(r[f"{s}_s"]) for s in (*STAGES, "rest"))
+            + " |"
+        )
+        if peers:
+            sn = peers["times"].get(r["dataset"])
+            if sn is None:
+                line += " - | - |"
+            else:
+                ratio = sn / (r["fit_s"] + r["predict_s"])
+                ratios.append(ratio)
+                line += f" {_fmt_ms(sn)} | {ratio:.1f} |"
+        out.append(line)
+    fixed = [r["fit_s"] - r["stats_s"] - r["solve_s"] for r in rows]
+    out += [
+        "",
+        f"- fixed per-fit overhead (fit - stats - solve: validation, majority check, set-up): median "
+        f"{_fmt_ms(statistics.median(fixed))} ms, range {_fmt_ms(min(fixed))}-{_fmt_ms(max(fixed))} ms",
+    ]
+    if ratios:
+        gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        out.append(
+            f"- geometric-mean speed-up of fit + predict over Snorkel `LabelModel` across {len(ratios)} "
+            f"sets: **{gm:.1f}x** (Snorkel times from {peers['source']}, another run: indicative)"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _load_avg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+        ).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _peer_times(path: Path) -> dict:
+    record = json.loads(path.read_text())
+    times = {}
+    for name, d in record["datasets"].items():
+        sn = d["results"].get("snorkel", {})
+        if sn.get("status") == "ok":
+            times[name] = sn["fit_s"] + sn["predict_s"]
+    meta = record.get("meta", {})
+    return {"times": times, "source": f"{path.name} ({meta.get('date', '?')}, {meta.get('ours', '?')})"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="LabelModel(model=...) (default: the library default)")
+    p.add_argument("--datasets", nargs="+", default=None, help="subset of the shared datasets")
+    p.add_argument("--repeats", type=int, default=15, help="runs per timing (fewer for slow fits)")
+    p.add_argument("--peers", type=Path, default=None, help="run_quality.py JSON with Snorkel's times")
+    p.add_argument("--out", type=Path, default=HERE / "results")
+    p.add_argument("--name", default="overhead")
+    args = p.parse_args(argv)
+    warnings.simplefilter("ignore")
+    from tripletws import LabelModel
+
+    options = {"model": args.model} if args.model else {}
+    index = json.loads((DATA / "index.json").read_text())
+    load_start = _load_avg()
+    rows = []
+    for name, info in index.items():
+        if (args.datasets and name not in args.datasets) or _splits(info) is None:
+            continue
+        row = measure(name, info, options, args.repeats)
+        rows.append(row)
+        print(
+            f"{name:22s} fit {_fmt_ms(row['fit_s']):>7s} ms  predict {_fmt_ms(row['predict_s']):>6s} ms  "
+            + "  ".join(f"{s} {_fmt_ms(row[s + '_s'])}" for s in (*STAGES, "rest")),
+            flush=True,
+        )
+    result = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": args.model or f"default ({LabelModel().model})",
+        "revision": _revision(),
+        "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
+        "load_start": load_start,
+        "load_end": _load_avg(),
+        "rows": rows,
+    }
+    if args.peers:
+        result["peers"] = _peer_times(args.peers)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    md = render(result)
+    (args.out / f"{args.name}.md").write_text(md)
+    print()
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
