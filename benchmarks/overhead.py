@@ -16,10 +16,19 @@ the stages of the fit separately:
 attribute set-up.  Medians over ``--repeats`` runs in this process (after one
 untimed warm-up fit), one BLAS thread (the library's own setting).
 
-When ``--peers`` names a results JSON of ``benchmarks/peers/run_quality.py``, its
-Snorkel ``LabelModel`` fit + predict times are set beside ours, with the
-geometric mean of the ratios.  Those were measured in another run (the file's
-header says when); ``run_quality.py`` measures both in one run.
+``--clock cpu`` times with ``time.process_time`` (CPU seconds of the process, all
+threads) instead of the wall clock: on a machine shared with other jobs a process
+gets a fraction of a core, which inflates wall times of millisecond fits several-fold
+and at random; the CPU time of a single-threaded run is what its wall time would
+be on an idle core.  Snorkel's worker uses the same clock.
+
+With ``--snorkel-python PY`` (a Python with snorkel 0.10 and torch, e.g.
+``benchmarks/peers/.venv/bin/python``), Snorkel's ``LabelModel`` is timed on the
+same data right after ours, dataset by dataset (so load drifts hit both alike),
+as ``benchmarks/peers`` runs it: ``fit(L, seed=0)`` (100 epochs) + ``predict_proba``,
+one torch / BLAS thread, in a subprocess; the table gets the ratio and its
+geometric mean.  ``--peers FILE`` instead takes Snorkel's times from a results JSON
+of ``benchmarks/peers/run_quality.py`` (another run: indicative only).
 
 Usage::
 
@@ -48,14 +57,16 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "src"))
 DATA = Path(os.environ.get("TRIPLETWS_DATA", REPO.parent / "shared" / "data"))
 STAGES = ("validate", "stats", "solve", "check")
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter
 
 
 def _median_time(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return float(statistics.median(times))
 
 
@@ -65,6 +76,50 @@ def _splits(info: dict) -> tuple[str, str] | None:
     if ev is None or ev not in splits or not splits[ev].get("n_gold"):
         return None
     return ("train" if "train" in splits and ev != "all" else ev), ev
+
+
+SNORKEL_WORKER = """
+import json, os, statistics, sys, time, warnings
+warnings.simplefilter("ignore")
+import numpy as np, torch
+torch.set_num_threads(1)
+from snorkel.labeling.model import LabelModel
+fit_path, eval_path, k, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+clock = time.process_time if sys.argv[5] == "cpu" else time.perf_counter
+L = np.load(fit_path)["L"].astype(np.int64)
+L_eval = np.load(eval_path)["L"].astype(np.int64)
+times = []
+for _ in range(repeats):
+    t0 = clock()
+    model = LabelModel(cardinality=k, verbose=False)
+    model.fit(L, seed=0, progress_bar=False)
+    model.predict_proba(L_eval)
+    times.append(clock() - t0)
+    if times[-1] > 2.0:
+        break
+print(json.dumps({"fit_predict_s": statistics.median(times), "repeats": len(times)}))
+"""
+
+
+def snorkel_time(python: str, name: str, info: dict, repeats: int) -> float:
+    """Median fit + predict seconds of Snorkel's LabelModel on one dataset (subprocess)."""
+    fit_split, eval_split = _splits(info)
+    env = dict(os.environ)
+    env.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
+    cmd = [
+        python,
+        "-c",
+        SNORKEL_WORKER,
+        str(DATA / name / f"{fit_split}.npz"),
+        str(DATA / name / f"{eval_split}.npz"),
+        str(int(info["k"])),
+        str(repeats),
+        "cpu" if clock is time.process_time else "wall",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"Snorkel worker failed on {name}:\n{res.stderr[-2000:]}")
+    return float(json.loads(res.stdout.strip().splitlines()[-1])["fit_predict_s"])
 
 
 def measure(name: str, info: dict, options: dict, repeats: int) -> dict:
@@ -125,7 +180,8 @@ def render(result: dict) -> str:
         f"- command: `{result['command']}`",
         f"- load average at start / end: {result['load_start']} / {result['load_end']} (2-CPU machine)",
         "",
-        "Times in ms, medians in one process after a warm-up fit; fit on the train split (all rows for",
+        f"Times in ms ({'CPU time of the process' if result.get('clock') == 'cpu' else 'wall clock'}), "
+        "medians in one process after a warm-up fit; fit on the train split (all rows for",
         "crowd sets), predict on the eval split.  Stages: validate = check_label_matrix, stats =",
         "compute_stats, solve = fit_stats (closed form), check = majority check (class-conditional),",
         "rest = fit minus the stages.",
@@ -164,7 +220,7 @@ def render(result: dict) -> str:
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
         out.append(
             f"- geometric-mean speed-up of fit + predict over Snorkel `LabelModel` across {len(ratios)} "
-            f"sets: **{gm:.1f}x** (Snorkel times from {peers['source']}, another run: indicative)"
+            f"sets: **{gm:.1f}x** (Snorkel times from {peers['source']})"
         )
     return "\n".join(out) + "\n"
 
@@ -200,7 +256,8 @@ def _peer_times(path: Path) -> dict:
         if sn.get("status") == "ok":
             times[name] = sn["fit_s"] + sn["predict_s"]
     meta = record.get("meta", {})
-    return {"times": times, "source": f"{path.name} ({meta.get('date', '?')}, {meta.get('ours', '?')})"}
+    when = f"{meta.get('date', '?')}, {meta.get('ours', '?')}"
+    return {"times": times, "source": f"{path.name} ({when}; another run: indicative only)"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -209,9 +266,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--datasets", nargs="+", default=None, help="subset of the shared datasets")
     p.add_argument("--repeats", type=int, default=15, help="runs per timing (fewer for slow fits)")
     p.add_argument("--peers", type=Path, default=None, help="run_quality.py JSON with Snorkel's times")
+    p.add_argument("--snorkel-python", default=None, help="Python with snorkel 0.10: time it in this run")
+    p.add_argument("--snorkel-repeats", type=int, default=3, help="Snorkel runs per dataset (fewer if slow)")
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall or CPU time (see above)")
     p.add_argument("--out", type=Path, default=HERE / "results")
     p.add_argument("--name", default="overhead")
     args = p.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
     warnings.simplefilter("ignore")
     from tripletws import LabelModel
 
@@ -223,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
         if (args.datasets and name not in args.datasets) or _splits(info) is None:
             continue
         row = measure(name, info, options, args.repeats)
+        if args.snorkel_python:
+            row["snorkel_s"] = snorkel_time(args.snorkel_python, name, info, args.snorkel_repeats)
         rows.append(row)
         print(
             f"{name:22s} fit {_fmt_ms(row['fit_s']):>7s} ms  predict {_fmt_ms(row['predict_s']):>6s} ms  "
@@ -236,9 +300,15 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
         "load_end": _load_avg(),
+        "clock": args.clock,
         "rows": rows,
     }
-    if args.peers:
+    if args.snorkel_python:
+        result["peers"] = {
+            "times": {r["dataset"]: r["snorkel_s"] for r in rows},
+            "source": "this run (interleaved with ours, dataset by dataset)",
+        }
+    elif args.peers:
         result["peers"] = _peer_times(args.peers)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
