@@ -29,7 +29,7 @@ def rng():
 
 #: float64 unit roundoff.
 EPS64 = float(np.finfo(np.float64).eps)
-#: float32 unit roundoff (float32 Gram products in the statistics pass).
+#: float32 unit roundoff (the dense binary inference path accumulates log-odds in float32).
 EPS32 = float(np.finfo(np.float32).eps)
 
 

@@ -31,9 +31,11 @@ from .matrix import LabelMatrix
 from .parallel import map_chunks, single_threaded_blas
 from .params import LabelModelParams
 
-#: Float type of the binary log-odds products (float32 was 1.6x faster at 1e6 x 50 but
-#: off by up to 1e-7, and a row scored alone differed from the same row in a batch).
-LOGIT_DTYPE = np.float64
+#: Float type of the binary log-odds products.  float32: posteriors within about 2.4e-7
+#: of the float64 formula, and a row scored alone can differ from the same row scored in
+#: a batch by a few 1e-9; float64 removes both (to about 1e-14) but made predict_proba
+#: 1.37x slower (CPU time) at 1e6 x 50 (benchmarks/logit_dtype.py; docs/threads.md).
+LOGIT_DTYPE = np.float32
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -83,8 +85,7 @@ class _BinaryLogit:
 
     ``logit = b + S @ w_sign + V @ w_vote`` with S the signed votes and V the vote
     indicator; ``w_vote`` vanishes for the symmetric model (then only S is built).
-    The products run in ``LOGIT_DTYPE`` (float64): a row's log-odds do not depend
-    on the other rows of its chunk beyond float64 rounding.
+    The products run in ``LOGIT_DTYPE`` (float32 by default, see its comment).
     """
 
     def __init__(self, base: np.ndarray, D: np.ndarray) -> None:
@@ -95,7 +96,7 @@ class _BinaryLogit:
         self.b = np.float64(base[1] - base[0])
 
     def __call__(self, block: np.ndarray, ws: Workspace) -> np.ndarray:
-        """Log-odds of the rows of ``block``, float64 (nc,)."""
+        """Log-odds of the rows of ``block``, float64 (nc,) (products in ``LOGIT_DTYPE``)."""
         nc, m = block.shape
         out = np.empty(nc, dtype=LOGIT_DTYPE)
         step = conversion_rows(m)  # matrix-vector products small enough for one BLAS thread
