@@ -39,7 +39,7 @@ Threads and contention:
 * ``--jobs 1 auto`` measures every cell once per ``LabelModel(n_jobs=...)`` setting
   (``auto`` = the library default, ``n_jobs=None``), in the same run.
 * ``--contention`` measures every cell twice per repeat: idle, then with a
-  background process spinning on one core (``while True: pass``) for the whole
+  background process spinning on one core (a ``while`` loop) for the whole
   measurement (fit, predict and the Gram roofline alike), and reports both side
   by side with their ratio.  The roofline is numpy's own ``F.T @ F`` with the BLAS
   threads the environment gives it, i.e. what a user's numpy code sees.
@@ -183,7 +183,9 @@ class Spinner:
 
     def __enter__(self) -> Spinner:
         if self.on:
-            self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            # spins until killed, or until this driver dies (then its parent changes)
+            spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
+            self.proc = subprocess.Popen([sys.executable, "-c", spin])
             time.sleep(0.2)  # let it get scheduled
         return self
 
