@@ -88,28 +88,44 @@ class AnnotatorFit:
 
 
 class _Design:
-    """One-hot encoding (abstain included) of a set of distinct rows, built once."""
+    """One-hot encoding of a set of distinct rows, built once.
 
-    def __init__(self, rows: np.ndarray, k: int) -> None:
+    With ``abstain=False`` only the votes are encoded (nnz = number of votes, so
+    sparse crowd matrices stay cheap); the abstentions then enter the scores as
+    a per-row constant ``sum_{i abstains} log P(lambda_i abstains)``, which the
+    vote-only reading makes independent of the class.
+    """
+
+    def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
         import scipy.sparse as sp
 
         R, m = rows.shape
-        idx = rows.astype(np.int64) + 1 + (np.arange(m, dtype=np.int64) * (k + 1))[None, :]
-        self.X = sp.csr_array(
-            (np.ones(R * m), idx.reshape(-1), np.arange(0, R * m + 1, m, dtype=np.int64)),
-            shape=(R, m * (k + 1)),
-        )
+        self.m, self.k, self.abstain = m, k, abstain
+        width = k + 1 if abstain else k
+        r, i = np.nonzero(rows >= 0) if not abstain else np.nonzero(np.ones_like(rows, dtype=bool))
+        col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
+        self.X = sp.csr_array((np.ones(len(r)), (r, col)), shape=(R, m * width))
         self.XT = self.X.T.tocsr()
-        self.m, self.k = m, k
+        if not abstain:
+            self.V = sp.csr_array((np.ones(len(r)), (r, i)), shape=(R, m))
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
-        logt = np.log(np.maximum(params.cond_probs, _TINY)).reshape(self.m * (self.k + 1), self.k)
-        return self.X @ logt + np.log(params.class_balance)
+        logt = np.log(np.maximum(params.cond_probs, _TINY))
+        if self.abstain:
+            return self.X @ logt.reshape(self.m * (self.k + 1), self.k) + np.log(params.class_balance)
+        s = self.X @ logt[:, 1:, :].reshape(self.m * self.k, self.k) + np.log(params.class_balance)
+        log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
+        return s + (log_abstain.sum() - self.V @ log_abstain)[:, None]
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        return (self.XT @ weights).reshape(self.m, self.k + 1, self.k)
+        if self.abstain:
+            return (self.XT @ weights).reshape(self.m, self.k + 1, self.k)
+        N = np.empty((self.m, self.k + 1, self.k))
+        N[:, 1:, :] = (self.XT @ weights).reshape(self.m, self.k, self.k)
+        N[:, 0, :] = weights.sum(axis=0)[None, :] - N[:, 1:, :].sum(axis=1)
+        return N
 
 
 def _logsumexp(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,43 +185,66 @@ def _mstep(family: str, N: np.ndarray, total: float) -> np.ndarray:
     raise ValueError(f"unknown family {family!r}")
 
 
+def _knows_outcome(outcome: np.ndarray, informative: bool) -> np.ndarray:
+    """``kappa[i, y]``: the outcome LF i gives when it knows that the class is y, shape (m, k).
+
+    Vote-only reading: the vote y (an index into the classes).  Informative
+    reading: the vote y + 1 when the LF ever votes y, else abstain (0): an LF
+    that votes "spam" only, and knows a message is ham, abstains.
+    """
+    m, k1 = outcome.shape
+    k = k1 - 1
+    votes = np.broadcast_to(np.arange(k), (m, k))
+    if not informative:
+        return votes.copy()
+    return np.where(outcome[:, 1:] > 0, votes + 1, 0)
+
+
 def _mstep_mace(
-    N: np.ndarray, total: float, theta: np.ndarray, xi: np.ndarray, informative: bool
+    N: np.ndarray, total: float, theta: np.ndarray, xi: np.ndarray, informative: bool, kappa: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MACE M-step; ``xi`` over outcomes (abstain first) when ``informative``, over classes otherwise."""
     m, k1, k = N.shape
-    idx = np.arange(k)
+    rows = np.arange(m)[:, None]
+    idx = np.arange(k)[None, :]
     outcome = N.sum(axis=2)
     if informative:
-        obs, xi_c, n_i = outcome, xi[:, 1:], np.full(m, total)
+        obs, n_i = outcome, np.full(m, total)
+        right = N[rows, kappa, idx]  # (m, k): expected outcomes "as if it knew" per class
     else:
-        obs, xi_c, n_i = outcome[:, 1:], xi, outcome[:, 1:].sum(axis=1)
-    right = N[:, idx + 1, idx]  # (m, k): expected votes for the true class
-    # share of those votes cast by "knowing" the class
-    knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xi_c, _TINY))
-    K = knows.sum(axis=1)
-    theta = np.clip((K + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
+        obs, n_i = outcome[:, 1:], outcome[:, 1:].sum(axis=1)
+        right = N[rows, kappa + 1, idx]
+    # share of those outcomes given by "knowing" the class
+    xk = xi[rows, kappa]
+    knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xk, _TINY))
+    theta = np.clip((knows.sum(axis=1) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
     rest = obs.copy()
-    rest[:, -k:] -= knows
+    np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
     rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * obs.shape[1])[:, None]
     xi = rest / rest.sum(axis=1, keepdims=True)
-    return theta, xi, _mace_table(theta, xi, total, outcome, informative)
+    return theta, xi, _mace_table(theta, xi, total, outcome, informative, kappa)
 
 
 def _mace_table(
-    theta: np.ndarray, xi: np.ndarray, total: float, outcome: np.ndarray, informative: bool
+    theta: np.ndarray,
+    xi: np.ndarray,
+    total: float,
+    outcome: np.ndarray,
+    informative: bool,
+    kappa: np.ndarray,
 ) -> np.ndarray:
     m = theta.shape[0]
     k = outcome.shape[1] - 1
-    idx = np.arange(k)
+    rows = np.arange(m)[:, None]
+    idx = np.arange(k)[None, :]
     T = np.empty((m, k + 1, k))
     if informative:
         T[:] = ((1.0 - theta)[:, None] * xi)[:, :, None]
-        T[:, idx + 1, idx] += theta[:, None]
+        T[rows, kappa, idx] += theta[:, None]
         return T
     cov = np.clip(outcome[:, 1:].sum(axis=1) / total, _FLOOR, 1.0 - _FLOOR)
     V = ((1.0 - theta)[:, None] * xi)[:, :, None] * np.ones(k)
-    V[:, idx, idx] += theta[:, None]
+    V[rows, kappa, idx] += theta[:, None]
     T[:, 1:, :] = cov[:, None, None] * V
     T[:, 0, :] = (1.0 - cov)[:, None]
     return T
@@ -218,6 +257,7 @@ def fit_annotator(
     max_steps: int = 50,
     tol: float = 1e-6,
     class_balance: np.ndarray | None = None,
+    init: LabelModelParams | None = None,
     design: Any = None,
 ) -> AnnotatorFit:
     """Fit one family by EM over the distinct rows, started from majority vote.
@@ -234,8 +274,11 @@ def fit_annotator(
         Stop when the mean log-likelihood per row improves by less than this.
     class_balance : ndarray of shape (k,), optional
         A fixed prior P(Y) (else estimated; ``"mv"`` always uses a uniform one).
+    init : LabelModelParams, optional
+        Start from this model's soft labels instead of majority vote's (a warm start).
     design : optional
-        Internal: a prebuilt one-hot design of ``unique.rows``.
+        Internal: a prebuilt one-hot design of ``unique.rows`` (abstain encoded
+        exactly when the family reads abstentions as informative).
 
     Returns
     -------
@@ -245,16 +288,16 @@ def fit_annotator(
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
     m = unique.rows.shape[1]
-    D = design if design is not None else _Design(unique.rows, k)
+    informative = family in ABSTAIN_INFORMATIVE
+    D = design if design is not None else _Design(unique.rows, k, abstain=informative)
     c = unique.counts.astype(np.float64)
     total = float(c.sum())
     if total <= 0:
         raise ValueError("no rows to fit")
     fixed = class_balance is not None or family == "mv"
     p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
-    q = majority_soft_labels(unique.rows, k)
+    q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
     mace = family in ("mace", "mace_abstain")
-    informative = family in ABSTAIN_INFORMATIVE
     theta = np.full(m, 0.5)
     xi = np.full((m, k + 1 if informative else k), 1.0 / (k + 1 if informative else k))
     prev, ll, steps, converged = -np.inf, float("nan"), 0, False
@@ -265,8 +308,9 @@ def fit_annotator(
             if steps == 0:  # start xi at the LF's own outcome frequencies
                 xi = outcome if informative else outcome[:, 1:]
                 xi = (xi + 1e-3) / (xi + 1e-3).sum(axis=1, keepdims=True)
+                kappa = _knows_outcome(outcome, informative)
             for _ in range(3 if steps == 0 else 1):
-                theta, xi, T = _mstep_mace(N, total, theta, xi, informative)
+                theta, xi, T = _mstep_mace(N, total, theta, xi, informative, kappa)
         else:
             T = _mstep(family, N, total)
         if not fixed:
@@ -294,7 +338,7 @@ def row_loglik(rows: np.ndarray, counts: np.ndarray, params: LabelModelParams) -
     counts : ndarray, shape (R,)
     params : LabelModelParams
     """
-    D = _Design(rows, params.cardinality)
+    D = _Design(rows, params.cardinality, abstain=True)
     lse, _ = _logsumexp(D.log_scores(params))
     return float(counts @ lse)
 
@@ -317,6 +361,7 @@ def heldout_loglik(
     *,
     n_folds: int = 5,
     max_steps: int = 50,
+    fold_steps: int = 10,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
 ) -> dict[str, float]:
@@ -328,7 +373,9 @@ def heldout_loglik(
     families : tuple of str
     n_folds : int
     max_steps : int
-        EM steps per fit.
+        EM steps of the fit on all rows.
+    fold_steps : int
+        EM steps of each fold's fit, warm-started from the fit on all rows.
     class_balance : ndarray of shape (k,), optional
         A fixed prior P(Y) for every fit (see :func:`fit_annotator`).
     random_state : int or numpy Generator, optional
@@ -342,15 +389,112 @@ def heldout_loglik(
     rng = np.random.default_rng(random_state)
     folds = split_counts(unique.counts, n_folds, rng)
     total = float(unique.counts.sum())
-    D = _Design(unique.rows, unique.cardinality)
+    designs: dict[bool, _Design] = {}
     out = {}
     for fam in families:
+        informative = fam in ABSTAIN_INFORMATIVE
+        if informative not in designs:
+            designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
+        D = designs[informative]
         score = 0.0
+        full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
         for f in range(n_folds):
             train = unique.counts - folds[f]
             sub = UniqueRows(unique.rows, train, unique.cardinality, int(train.sum()))
-            fit = fit_annotator(sub, fam, max_steps=max_steps, class_balance=class_balance, design=D)
+            fit = fit_annotator(
+                sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
+            )
             lse, _ = _logsumexp(D.log_scores(fit.params))
             score += float(folds[f] @ lse)
         out[fam] = score / total
     return out
+
+
+#: Candidates of the gold-free choice (vote-only reading; see :func:`select_family`).
+CANDIDATES = ("mv", "one_coin", "mace")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Outcome of :func:`select_family`.
+
+    Attributes
+    ----------
+    chosen : str
+        The family with the highest cross-fitted log-likelihood.
+    heldout_loglik : dict
+        family -> mean held-out log-likelihood per row.
+    n_folds : int
+    n_rows : int
+        Rows the choice was made on (after any subsample).
+    """
+
+    chosen: str
+    heldout_loglik: dict[str, float]
+    n_folds: int
+    n_rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen,
+            "heldout_loglik": {f: float(v) for f, v in self.heldout_loglik.items()},
+            "n_folds": self.n_folds,
+            "n_rows": self.n_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Selection:
+        try:
+            chosen = str(d["chosen"])
+            scores = {str(f): float(v) for f, v in dict(d["heldout_loglik"]).items()}
+            n_folds, n_rows = int(d["n_folds"]), int(d["n_rows"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid selection record: {exc}") from exc
+        if chosen not in FAMILIES or any(f not in FAMILIES for f in scores):
+            raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(scores)}")
+        return cls(chosen, scores, n_folds, n_rows)
+
+
+def select_family(
+    unique: UniqueRows,
+    candidates: tuple[str, ...] = CANDIDATES,
+    *,
+    n_folds: int = 3,
+    max_steps: int = 50,
+    class_balance: np.ndarray | None = None,
+    random_state: Any = None,
+) -> Selection:
+    """Choose the family whose fit best predicts held-out rows (no tuned constant).
+
+    Ties (equal scores) go to the earlier, smaller family in ``candidates``.
+
+    Parameters
+    ----------
+    unique : UniqueRows
+    candidates : tuple of str
+        Families to compare, fewest parameters first.
+    n_folds : int
+    max_steps : int
+    class_balance : ndarray of shape (k,), optional
+        Fixed prior for every fit.
+    random_state : int or numpy Generator, optional
+
+    Returns
+    -------
+    Selection
+    """
+    if len(candidates) == 1:
+        return Selection(candidates[0], {}, 0, int(unique.counts.sum()))
+    scores = heldout_loglik(
+        unique,
+        candidates,
+        n_folds=n_folds,
+        max_steps=max_steps,
+        class_balance=class_balance,
+        random_state=random_state,
+    )
+    best = candidates[0]
+    for fam in candidates[1:]:
+        if scores[fam] > scores[best]:
+            best = fam
+    return Selection(best, scores, n_folds, int(unique.counts.sum()))
