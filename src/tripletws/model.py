@@ -21,6 +21,7 @@ from .estimators import (
     class_balance_from_symmetric,
     estimate_symmetric,
 )
+from .estimators.annotator import CANDIDATES, AnnotatorFit, Selection, fit_annotator, select_family
 from .estimators.class_balance import STRATEGIES
 from .estimators.class_conditional import (
     ClassConditionalEstimate,
@@ -38,7 +39,12 @@ from .stats import LabelStats, compute_stats
 
 logger = logging.getLogger("tripletws")
 
-MODELS = ("class_conditional", "symmetric")
+MODELS = ("annotator", "class_conditional", "symmetric")
+
+#: Rows the annotator model reads at most in ``fit`` (a uniform sample beyond it, drawn with
+#: ``random_state``): EM and the held-out choice cost O(distinct rows), and 200 000 rows pin
+#: each table entry that is used at least 1 time in 1 000 to a few percent.
+ANNOTATOR_MAX_ROWS = 200_000
 
 #: Snorkel's SGD-only training options: accepted by ``fit`` and ignored with a warning.
 SGD_OPTIONS = frozenset(
@@ -67,6 +73,34 @@ def _float_or_nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+def _score_list(scores: dict[str, float]) -> str:
+    return ", ".join(f"{f} {v:.4f}" for f, v in scores.items())
+
+
+def _lfs_without_overlap(unique: UniqueRows) -> np.ndarray:
+    """LFs that never vote, or never vote on a row where another LF votes."""
+    votes = unique.rows >= 0
+    others = votes.sum(axis=1, keepdims=True) - votes
+    shared = ((votes & (others > 0)) * unique.counts[:, None]).sum(axis=0)
+    return np.flatnonzero(shared == 0)
+
+
+def _symmetric_tables_for(
+    params: LabelModelParams, lfs: np.ndarray, coverage: np.ndarray
+) -> LabelModelParams:
+    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs."""
+    m = params.n_lfs
+    rest = np.setdiff1d(np.arange(m), lfs)
+    acc = params.accuracies
+    w = coverage[rest]
+    k = params.cardinality
+    mean = float(np.average(acc[rest], weights=w)) if rest.size and w.sum() > 0 else 1.0 / k
+    sym = LabelModelParams.symmetric(np.full(m, mean), coverage, params.class_balance)
+    cp = params.cond_probs.copy()
+    cp[lfs] = sym.cond_probs[lfs]
+    return LabelModelParams(params.class_balance, cp)
+
+
 def _lf_list(idx: np.ndarray, limit: int = 10) -> str:
     items = [str(int(i)) for i in idx[:limit]]
     return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
@@ -79,8 +113,18 @@ class LabelModel(BaseLabeler):
     ----------
     cardinality : int, default 2
         Number of classes k.
-    model : {"class_conditional", "symmetric"}
-        ``"class_conditional"`` (default): each LF has a full table
+    model : {"annotator", "class_conditional", "symmetric"}
+        ``"annotator"`` (default): an LF either knows the class (probability
+        ``theta_i``) and votes it, or votes from its own distribution ``xi_i``
+        (the annotator model of MACE, Hovy et al. 2013); abstentions are read
+        as "not assigned" (independent of the class).  Fitted by EM over the
+        distinct rows of L from majority vote's soft labels, after a gold-free
+        choice among majority vote's model, the symmetric one-coin model and
+        this one: the family with the highest cross-fitted log-likelihood of
+        held-out rows (``selection_``; no tuned constant).  Solving from
+        statistics alone (``fit_stats``, ``partial_fit``, dask input) or with
+        declared dependencies uses the symmetric model (``fallback_`` says so).
+        ``"class_conditional"``: each LF has a full table
         ``P(lambda_i = a | Y = y)`` with abstain as an outcome (Dawid-Skene), so
         unipolar LFs and class-dependent abstention are modelled; fitted in
         closed form from second and third moments (see
@@ -88,8 +132,7 @@ class LabelModel(BaseLabeler):
         over the distinct rows of L, and checked against the LFs' majority
         (``max_overrule``).  ``"symmetric"``: each LF votes independently of the
         class and, when it votes, is right with probability ``alpha_i`` (the
-        triplet method of Fu et al., 2020).  The default was chosen on the
-        shared benchmark data (docs/models.md).
+        triplet method of Fu et al., 2020).  docs/models.md compares them.
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
     signs : {"all_positive", "eigen"}
@@ -100,7 +143,10 @@ class LabelModel(BaseLabeler):
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
         ``"auto"`` (default) is ``"estimate"`` for the class-conditional model
-        and ``"uniform"`` for the symmetric one.  Symmetric model:
+        and ``"uniform"`` for the annotator and symmetric ones (the annotator
+        model's vote-only reading says nothing about rows without votes, which
+        a uniform prior leaves tied, as majority vote does; ``"estimate"`` lets
+        EM fit the prior).  Symmetric model:
         ``"estimate"`` solves for it from the LFs' vote rates (exact when the
         model's assumptions hold; misled by unipolar LFs).  Class-conditional
         model: the class balance is always estimated (third moments, then EM)
@@ -164,7 +210,17 @@ class LabelModel(BaseLabeler):
         Class-conditional model: share of the training rows with a strict LF
         majority that the fitted model contradicts (nan when not checked).
     em_steps_run_ : int
-        Class-conditional model: EM steps taken.
+        Class-conditional and annotator models: EM steps taken.
+    selection_ : Selection or None
+        Annotator model: the family chosen (``selection_.chosen``) and the
+        cross-fitted held-out log-likelihood per row of each candidate
+        (``selection_.heldout_loglik``); None when no rows were available.
+    unidentified_ : ndarray of int
+        Annotator model: LFs whose parameters the rows do not identify (they
+        never vote, or never vote on a row where another LF votes).  They get
+        the symmetric table at the vote-weighted mean accuracy of the other LFs;
+        when majority vote's model is chosen, every LF is listed (one shared
+        accuracy: per-LF accuracies are not identified).
     coverage_ : ndarray, shape (m,)
         Fraction of training rows on which each LF votes.
     stats_ : LabelStats
@@ -185,7 +241,7 @@ class LabelModel(BaseLabeler):
         self,
         cardinality: int = 2,
         *,
-        model: str = "class_conditional",
+        model: str = "annotator",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
         dependencies: Any = None,
@@ -299,12 +355,21 @@ class LabelModel(BaseLabeler):
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
         stats = self._collect_stats(lm)
         rows = None
+        if self.model == "annotator":
+            rows = (self._annotator_rows(lm), lm)
         if self.model == "class_conditional":
             unique = None
             if self.em_steps > 0:
                 unique = collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
             rows = (unique, lm)
         return self._fit_stats(stats, Y_dev, class_balance, dependencies, rows)
+
+    def _annotator_rows(self, lm: LabelMatrix) -> UniqueRows:
+        """Distinct rows with counts of L (of a uniform row sample beyond ``ANNOTATOR_MAX_ROWS``)."""
+        if lm.n > ANNOTATOR_MAX_ROWS:
+            rng = np.random.default_rng(self.random_state)
+            lm = lm.take_rows(np.sort(rng.choice(lm.n, ANNOTATOR_MAX_ROWS, replace=False)))
+        return collect_unique_rows(lm, self.chunk_size, int(self.em_max_rows), self.random_state)
 
     def _fit_dask(self, L: Any, k: int, Y_dev: Any, class_balance: Any, dependencies: Any) -> LabelModel:
         """Statistics by a map over the dask blocks and a tree sum; the majority
@@ -459,6 +524,25 @@ class LabelModel(BaseLabeler):
         if stats.n_lfs < 3:
             raise ValueError(f"the label model needs at least 3 labeling functions, got {stats.n_lfs}")
         edges = self._check_dependencies(self.dependencies if dependencies is None else dependencies, stats)
+        if self.model == "annotator":
+            unique = rows[0] if rows is not None else None
+            if unique is not None and not len(edges) and unique.counts.sum() > 0:
+                given, strategy = self._given_prior(class_balance, Y_dev, k)
+                if given is None and not (isinstance(self.class_balance, str) and self.class_balance == "estimate"):
+                    given, strategy = np.full(k, 1.0 / k), "uniform"
+                prior, source = self._fit_annotator(stats, unique, given, strategy)
+                self.dependencies_ = edges
+                self.coupling_ = np.zeros(0)
+                self._finish_solve(stats, prior, source)
+                return
+            self._reset_annotator(
+                "declared dependencies are modelled by the symmetric model only; it was used instead"
+                if len(edges)
+                else "the annotator model is fitted on the rows of L; solved from statistics alone, "
+                "the symmetric model was used"
+            )
+            if len(edges) and not online:
+                warnings.warn(self.fallback_, UserWarning, stacklevel=4)
         if self.model == "class_conditional":
             if not len(edges):
                 given, strategy = self._given_prior(class_balance, Y_dev, k)
@@ -502,6 +586,56 @@ class LabelModel(BaseLabeler):
                 np.round(prior, 4).tolist(),
                 source,
             )
+
+    def _reset_annotator(self, fallback: str) -> None:
+        """Diagnostics of the annotator path when it does not run."""
+        self.fallback_ = fallback
+        self.selection_ = None
+        self.unidentified_ = np.zeros(0, dtype=np.int64)
+        self.em_steps_run_ = 0
+
+    def _fit_annotator(
+        self, stats: LabelStats, unique: UniqueRows, given: np.ndarray | None, strategy: str
+    ) -> tuple[np.ndarray, str]:
+        """Gold-free choice of the family, EM fit, fallback for unidentified LFs."""
+        self._warn_silent(stats)
+        # the folds of the held-out choice: drawn from random_state (seed 0 when None: fit is deterministic)
+        seed = 0 if self.random_state is None else self.random_state
+        selection = select_family(unique, CANDIDATES, class_balance=given, random_state=seed)
+        fit = fit_annotator(unique, selection.chosen, class_balance=given)
+        params = fit.params
+        m = stats.n_lfs
+        if selection.chosen == "mv":
+            unidentified = np.arange(m)
+            warnings.warn(
+                "the data do not identify the LFs' accuracies: majority vote's model (one accuracy for "
+                f"all LFs) predicts held-out rows best (held-out log-likelihood per row "
+                f"{_score_list(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
+                "predictions are majority vote's",
+                UserWarning,
+                stacklevel=5,
+            )
+        else:
+            unidentified = _lfs_without_overlap(unique)
+            if unidentified.size:
+                params = _symmetric_tables_for(params, unidentified, stats.coverage)
+                warnings.warn(
+                    f"LF(s) {_lf_list(unidentified)} never vote on a row where another LF votes, so the "
+                    "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
+                    "the other LFs",
+                    UserWarning,
+                    stacklevel=5,
+                )
+        self.estimate_ = fit
+        self.selection_ = selection
+        self.unidentified_ = unidentified
+        self.fallback_ = ""
+        self.em_steps_run_ = fit.n_steps
+        self.fit_class_balance_ = params.class_balance
+        self.params_ = params
+        if given is not None:
+            return given, "uniform" if strategy == "uniform" else strategy
+        return params.class_balance, "estimated"
 
     def _reset_class_conditional(self, fallback: str) -> None:
         """Diagnostics of the class-conditional path when it does not run."""
@@ -661,7 +795,7 @@ class LabelModel(BaseLabeler):
     def accuracies_(self) -> np.ndarray:
         """``P(LF right | LF votes)`` under the fitted class balance, shape (m,)."""
         self._check_fitted()
-        if isinstance(self.estimate_, ClassConditionalEstimate):
+        if isinstance(self.estimate_, (ClassConditionalEstimate, AnnotatorFit)):
             return LabelModelParams(self.fit_class_balance_, self.params_.cond_probs).accuracies
         return self.params_.accuracies
 
@@ -727,7 +861,25 @@ class LabelModel(BaseLabeler):
                     "em_sample_rate": self.em_sample_rate_,
                 }
             )
+        if self.model == "annotator":
+            state.update(
+                {
+                    "fit_class_balance": self.fit_class_balance_.tolist(),
+                    "fallback": self.fallback_,
+                    "selection": None if self.selection_ is None else self.selection_.to_dict(),
+                    "unidentified": self.unidentified_.tolist(),
+                    "em_steps_run": self.em_steps_run_,
+                }
+            )
         est = self.estimate_
+        if isinstance(est, AnnotatorFit):
+            state["annotator_fit"] = {
+                "family": est.family,
+                "log_likelihood": _finite_or_none(est.log_likelihood),
+                "n_steps": est.n_steps,
+                "converged": est.converged,
+            }
+            return state
         if isinstance(est, ClassConditionalEstimate):
             state["closed_form"] = {
                 "params": est.params.to_dict(),
@@ -756,7 +908,9 @@ class LabelModel(BaseLabeler):
         m, k = params.n_lfs, params.cardinality
         if (stats.n_lfs, stats.cardinality) != (m, k) or k != self.cardinality:
             raise ValueError("statistics, parameters and cardinality disagree in shape")
-        if "closed_form" in state:
+        if "annotator_fit" in state:
+            self.estimate_ = _annotator_fit_from_state(state["annotator_fit"], params)
+        elif "closed_form" in state:
             self.estimate_ = self._closed_form_from_state(state["closed_form"], params)
         else:
             b = np.asarray(state["b"], dtype=np.float64)
@@ -775,6 +929,16 @@ class LabelModel(BaseLabeler):
             self.em_steps_run_ = int(state.get("em_steps_run", 0))
             self.em_log_likelihood_ = _float_or_nan(state.get("em_log_likelihood"))
             self.em_sample_rate_ = _float_or_nan(state.get("em_sample_rate", 1.0))
+        elif self.model == "annotator":
+            self.fit_class_balance_ = check_class_balance(state["fit_class_balance"], k)
+            self.fallback_ = str(state.get("fallback", ""))
+            sel = state.get("selection")
+            self.selection_ = None if sel is None else Selection.from_dict(sel)
+            unidentified = np.asarray(state.get("unidentified", []), dtype=np.int64).reshape(-1)
+            if unidentified.size and (unidentified.min() < 0 or unidentified.max() >= m):
+                raise ValueError(f"unidentified LF indices must lie in 0..{m - 1}")
+            self.unidentified_ = unidentified
+            self.em_steps_run_ = int(state.get("em_steps_run", 0))
         else:
             self.fit_class_balance_ = params.class_balance
         self.params_ = params
@@ -804,3 +968,12 @@ class LabelModel(BaseLabeler):
             note=str(d.get("note", "")),
             misoriented=_float_or_nan(d.get("misoriented")),
         )
+
+
+def _annotator_fit_from_state(d: dict[str, Any], params: LabelModelParams) -> AnnotatorFit:
+    try:
+        family = str(d["family"])
+        n_steps, converged = int(d["n_steps"]), bool(d["converged"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid annotator fit record: {exc}") from exc
+    return AnnotatorFit(family, params, _float_or_nan(d.get("log_likelihood")), n_steps, converged)

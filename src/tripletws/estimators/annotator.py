@@ -97,33 +97,37 @@ class _Design:
     """
 
     def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
-        import scipy.sparse as sp
-
         R, m = rows.shape
-        self.m, self.k, self.abstain = m, k, abstain
+        self.R, self.m, self.k, self.abstain = R, m, k, abstain
         width = k + 1 if abstain else k
         r, i = np.nonzero(rows >= 0) if not abstain else np.nonzero(np.ones_like(rows, dtype=bool))
-        col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
-        self.X = sp.csr_array((np.ones(len(r)), (r, col)), shape=(R, m * width))
-        self.XT = self.X.T.tocsr()
-        if not abstain:
-            self.V = sp.csr_array((np.ones(len(r)), (r, i)), shape=(R, m))
+        self.r, self.i = r, i
+        self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
+        self.width = width
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
-        if self.abstain:
-            return self.X @ logt.reshape(self.m * (self.k + 1), self.k) + np.log(params.class_balance)
-        s = self.X @ logt[:, 1:, :].reshape(self.m * self.k, self.k) + np.log(params.class_balance)
-        log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
-        return s + (log_abstain.sum() - self.V @ log_abstain)[:, None]
+        flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
+        s = np.empty((self.R, self.k))
+        for y in range(self.k):
+            s[:, y] = np.bincount(self.r, weights=flat[self.col, y], minlength=self.R)
+        s += np.log(params.class_balance)
+        if not self.abstain:
+            log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
+            voted = np.bincount(self.r, weights=log_abstain[self.i], minlength=self.R)
+            s += (log_abstain.sum() - voted)[:, None]
+        return s
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
+        flat = np.empty((self.m * self.width, self.k))
+        for y in range(self.k):
+            flat[:, y] = np.bincount(self.col, weights=weights[self.r, y], minlength=self.m * self.width)
         if self.abstain:
-            return (self.XT @ weights).reshape(self.m, self.k + 1, self.k)
+            return flat.reshape(self.m, self.k + 1, self.k)
         N = np.empty((self.m, self.k + 1, self.k))
-        N[:, 1:, :] = (self.XT @ weights).reshape(self.m, self.k, self.k)
+        N[:, 1:, :] = flat.reshape(self.m, self.k, self.k)
         N[:, 0, :] = weights.sum(axis=0)[None, :] - N[:, 1:, :].sum(axis=1)
         return N
 
