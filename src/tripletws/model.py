@@ -528,7 +528,9 @@ class LabelModel(BaseLabeler):
             unique = rows[0] if rows is not None else None
             if unique is not None and not len(edges) and unique.counts.sum() > 0:
                 given, strategy = self._given_prior(class_balance, Y_dev, k)
-                if given is None and not (isinstance(self.class_balance, str) and self.class_balance == "estimate"):
+                if given is None and not (
+                    isinstance(self.class_balance, str) and self.class_balance == "estimate"
+                ):
                     given, strategy = np.full(k, 1.0 / k), "uniform"
                 prior, source = self._fit_annotator(stats, unique, given, strategy)
                 self.dependencies_ = edges

@@ -158,7 +158,7 @@ def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
 
 def _mstep(family: str, N: np.ndarray, total: float) -> np.ndarray:
     """Table (m, k + 1, k) maximising the expected complete log-likelihood (MAP, weak prior)."""
-    m, k1, k = N.shape
+    m, _, k = N.shape
     Ny = N[0].sum(axis=0)  # every LF sees every row once: expected rows per class
     outcome = N.sum(axis=2)  # (m, k + 1) outcome counts (observed, not latent)
     votes = outcome[:, 1:].sum(axis=1)  # (m,)
@@ -208,7 +208,7 @@ def _mstep_mace(
     N: np.ndarray, total: float, theta: np.ndarray, xi: np.ndarray, informative: bool, kappa: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MACE M-step; ``xi`` over outcomes (abstain first) when ``informative``, over classes otherwise."""
-    m, k1, k = N.shape
+    m, _, k = N.shape
     rows = np.arange(m)[:, None]
     idx = np.arange(k)[None, :]
     outcome = N.sum(axis=2)
