@@ -11,6 +11,7 @@ import numpy as np
 from .base import BaseLabeler
 from .checks import MAX_CHECK_ROWS, majority_overrule_rate
 from .dependencies import check_dependencies, dependency_mask, lfs_without_triplet, spanning_forest
+from .dev_choice import check_dev_prior, choose_with_dev
 from .distributed import is_dask_array, predict_proba_dask
 from .estimators import (
     SIGNS,
@@ -42,9 +43,9 @@ logger = logging.getLogger("tripletws")
 MODELS = ("annotator", "class_conditional", "symmetric")
 
 #: Rows the annotator model reads at most in ``fit`` (a uniform sample beyond it, drawn with
-#: ``random_state``): EM and the held-out choice cost O(distinct rows), and 200 000 rows pin
-#: each table entry that is used at least 1 time in 1 000 to a few percent.
-ANNOTATOR_MAX_ROWS = 200_000
+#: ``random_state``): EM and the held-out choice cost O(votes in the distinct rows) per step, and
+#: 20 000 rows pin an LF's accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
+ANNOTATOR_MAX_ROWS = 20_000
 
 #: Snorkel's SGD-only training options: accepted by ``fit`` and ignored with a warning.
 SGD_OPTIONS = frozenset(
@@ -215,6 +216,10 @@ class LabelModel(BaseLabeler):
         Annotator model: the family chosen (``selection_.chosen``) and the
         cross-fitted held-out log-likelihood per row of each candidate
         (``selection_.heldout_loglik``); None when no rows were available.
+    dev_choice_ : dict or None
+        Annotator model fitted with ``L_dev`` and ``Y_dev``: the candidate kept
+        (``"chosen"``: ``"gold_free"``, a family, or ``"<family>+dev_prior"``) and
+        every candidate's accuracy on the dev rows (``"dev_accuracy"``).
     unidentified_ : ndarray of int
         Annotator model: LFs whose parameters the rows do not identify (they
         never vote, or never vote on a row where another LF votes).  They get
@@ -319,6 +324,7 @@ class LabelModel(BaseLabeler):
         class_balance: Any = None,
         progress_bar: bool = True,
         dependencies: Any = None,
+        L_dev: Any = None,
         **kwargs: Any,
     ) -> LabelModel:
         """Estimate LF accuracies (and the class balance) from ``L_train``.
@@ -329,7 +335,9 @@ class LabelModel(BaseLabeler):
             -1 = abstain, classes 0..k-1; dense, sparse (class c stored as c + 1),
             DataFrame or memmap.
         Y_dev : array of shape (n_dev,), optional
-            Gold labels of a dev set; only their class frequencies are used.
+            Gold labels of a dev set.  Alone, only their class frequencies are used
+            (the prior, as Snorkel).  With ``L_dev`` (annotator model only), the dev
+            set chooses among candidate fits (see ``L_dev``).
         class_balance : array of shape (k,), optional
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         progress_bar : bool
@@ -341,6 +349,13 @@ class LabelModel(BaseLabeler):
             Raises ValueError for an index out of range, a self-loop, an edge given
             twice, or a graph that leaves an LF without a triplet of mutually
             independent LFs.
+        L_dev : label matrix, shape (n_dev, m), optional
+            The dev rows' votes, with gold labels ``Y_dev``.  Annotator model only:
+            the families are fitted on ``L_train`` without gold, each predicts with a
+            uniform prior or with ``Y_dev``'s class frequencies, and the candidate
+            with the best accuracy on the dev rows is kept (``dev_choice_``; the
+            gold-free choice is one of the candidates).  docs/models.md measures
+            the gain with 50, 100 and 200 gold rows.
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
 
@@ -353,6 +368,17 @@ class LabelModel(BaseLabeler):
         if is_dask_array(L_train):
             return self._fit_dask(L_train, k, Y_dev, class_balance, dependencies)
         lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
+        self._dev = None
+        if L_dev is not None:
+            if self.model != "annotator":
+                raise ValueError(f"L_dev is used by model='annotator' only, not model={self.model!r}")
+            if Y_dev is None:
+                raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
+            dev = check_label_matrix(L_dev, k, name="L_dev")
+            if dev.m != lm.m:
+                raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {lm.m}")
+            self._dev = (dev, check_labels(Y_dev, dev.n, k, name="Y_dev"))
+            Y_dev = None
         stats = self._collect_stats(lm)
         rows = None
         if self.model == "annotator":
@@ -545,6 +571,13 @@ class LabelModel(BaseLabeler):
             )
             if len(edges) and not online:
                 warnings.warn(self.fallback_, UserWarning, stacklevel=4)
+            if getattr(self, "_dev", None) is not None:
+                self._dev = None
+                warnings.warn(
+                    "L_dev was not used: the symmetric model was solved instead of the annotator model",
+                    UserWarning,
+                    stacklevel=4,
+                )
         if self.model == "class_conditional":
             if not len(edges):
                 given, strategy = self._given_prior(class_balance, Y_dev, k)
@@ -593,6 +626,7 @@ class LabelModel(BaseLabeler):
         """Diagnostics of the annotator path when it does not run."""
         self.fallback_ = fallback
         self.selection_ = None
+        self.dev_choice_ = None
         self.unidentified_ = np.zeros(0, dtype=np.int64)
         self.em_steps_run_ = 0
 
@@ -635,6 +669,24 @@ class LabelModel(BaseLabeler):
         self.em_steps_run_ = fit.n_steps
         self.fit_class_balance_ = params.class_balance
         self.params_ = params
+        self.dev_choice_ = None
+        dev = getattr(self, "_dev", None)
+        self._dev = None
+        if dev is not None:
+            dev_lm, y_dev = dev
+            dev_prior = check_dev_prior(y_dev, stats.cardinality)
+            choice = choose_with_dev(
+                unique, dev_lm, y_dev, dev_prior, chunk_size=self.chunk_size, extra={"gold_free": params}
+            )
+            self.dev_choice_ = {
+                "chosen": choice.chosen,
+                "dev_accuracy": choice.dev_accuracy,
+                "n_dev": choice.n_dev,
+            }
+            self.params_ = choice.params
+            self.fit_class_balance_ = choice.params.class_balance
+            dev_source = "Y_dev" if choice.chosen.endswith("+dev_prior") else "uniform"
+            return choice.params.class_balance, dev_source if choice.chosen != "gold_free" else "uniform"
         if given is not None:
             return given, "uniform" if strategy == "uniform" else strategy
         return params.class_balance, "estimated"
@@ -870,6 +922,7 @@ class LabelModel(BaseLabeler):
                     "fallback": self.fallback_,
                     "selection": None if self.selection_ is None else self.selection_.to_dict(),
                     "unidentified": self.unidentified_.tolist(),
+                    "dev_choice": self.dev_choice_,
                     "em_steps_run": self.em_steps_run_,
                 }
             )
@@ -940,6 +993,7 @@ class LabelModel(BaseLabeler):
             if unidentified.size and (unidentified.min() < 0 or unidentified.max() >= m):
                 raise ValueError(f"unidentified LF indices must lie in 0..{m - 1}")
             self.unidentified_ = unidentified
+            self.dev_choice_ = _dev_choice_from_state(state.get("dev_choice"))
             self.em_steps_run_ = int(state.get("em_steps_run", 0))
         else:
             self.fit_class_balance_ = params.class_balance
@@ -979,3 +1033,16 @@ def _annotator_fit_from_state(d: dict[str, Any], params: LabelModelParams) -> An
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid annotator fit record: {exc}") from exc
     return AnnotatorFit(family, params, _float_or_nan(d.get("log_likelihood")), n_steps, converged)
+
+
+def _dev_choice_from_state(d: Any) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    try:
+        scores = {str(c): float(v) for c, v in dict(d["dev_accuracy"]).items()}
+        out = {"chosen": str(d["chosen"]), "dev_accuracy": scores, "n_dev": int(d["n_dev"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid dev choice record: {exc}") from exc
+    if out["chosen"] not in scores:
+        raise ValueError(f"dev choice record names {out['chosen']!r}, which it did not score")
+    return out
