@@ -638,7 +638,11 @@ class LabelModel(BaseLabeler):
         # the folds of the held-out choice: drawn from random_state (seed 0 when None: fit is deterministic)
         seed = 0 if self.random_state is None else self.random_state
         selection = select_family(unique, CANDIDATES, class_balance=given, random_state=seed)
-        fit = fit_annotator(unique, selection.chosen, class_balance=given)
+        fit = (
+            selection.fit
+            if selection.fit is not None
+            else fit_annotator(unique, selection.chosen, class_balance=given)
+        )
         params = fit.params
         m = stats.n_lfs
         if selection.chosen == "mv":

@@ -46,7 +46,7 @@ sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -368,6 +368,7 @@ def heldout_loglik(
     fold_steps: int = 10,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
+    fits: dict[str, AnnotatorFit] | None = None,
 ) -> dict[str, float]:
     """Cross-fitted mean log-likelihood per row of each family.
 
@@ -384,6 +385,8 @@ def heldout_loglik(
         A fixed prior P(Y) for every fit (see :func:`fit_annotator`).
     random_state : int or numpy Generator, optional
         Drives the split of the counts into folds.
+    fits : dict, optional
+        Filled with each family's fit on all rows (the folds' warm start).
 
     Returns
     -------
@@ -402,6 +405,8 @@ def heldout_loglik(
         D = designs[informative]
         score = 0.0
         full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
+        if fits is not None:
+            fits[fam] = full
         for f in range(n_folds):
             train = unique.counts - folds[f]
             sub = UniqueRows(unique.rows, train, unique.cardinality, int(train.sum()))
@@ -431,12 +436,15 @@ class Selection:
     n_folds : int
     n_rows : int
         Rows the choice was made on (after any subsample).
+    fit : AnnotatorFit or None
+        The chosen family's fit on all the rows (not persisted).
     """
 
     chosen: str
     heldout_loglik: dict[str, float]
     n_folds: int
     n_rows: int
+    fit: AnnotatorFit | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -487,8 +495,11 @@ def select_family(
     -------
     Selection
     """
+    n = int(unique.counts.sum())
     if len(candidates) == 1:
-        return Selection(candidates[0], {}, 0, int(unique.counts.sum()))
+        fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
+        return Selection(candidates[0], {}, 0, n, fit)
+    fits: dict[str, AnnotatorFit] = {}
     scores = heldout_loglik(
         unique,
         candidates,
@@ -496,9 +507,10 @@ def select_family(
         max_steps=max_steps,
         class_balance=class_balance,
         random_state=random_state,
+        fits=fits,
     )
     best = candidates[0]
     for fam in candidates[1:]:
         if scores[fam] > scores[best]:
             best = fam
-    return Selection(best, scores, n_folds, int(unique.counts.sum()))
+    return Selection(best, scores, n_folds, n, fits[best])
