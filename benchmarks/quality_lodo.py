@@ -35,9 +35,9 @@ from common import load_index, load_split
 
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator
-from tripletws.estimators.em import collect_unique_rows
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FAMILIES = ("one_coin", "mace", "mace_abstain", "ds", "ds_abstain")
@@ -89,7 +89,7 @@ def run() -> dict:
         counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
         res: dict[str, dict] = {"mv": dict(zip(("acc", "f1"), tie_scores(counts, y, k), strict=True))}
         lm_eval = check_label_matrix(L_eval, k)
-        unique = collect_unique_rows(check_label_matrix(L_fit, k))
+        unique = RowSummary.from_matrix(check_label_matrix(L_fit, k), 10**7)
         for fam in FAMILIES:
             fit = fit_annotator(unique, fam, class_balance=np.full(k, 1.0 / k))
             res[fam] = dict(zip(("acc", "f1"), tie_scores(posterior(lm_eval, fit.params), y, k), strict=True))

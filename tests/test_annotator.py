@@ -17,9 +17,9 @@ from tripletws.estimators.annotator import (
     select_family,
     split_counts,
 )
-from tripletws.estimators.em import collect_unique_rows
 from tripletws.io import model_from_dict, model_to_dict
 from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
 
 
 def draw_mace(n, theta, xi, coverage, k, rng):
@@ -36,7 +36,7 @@ def draw_mace(n, theta, xi, coverage, k, rng):
 
 
 def unique_rows(L, k):
-    return collect_unique_rows(check_label_matrix(L, k))
+    return RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
 
 
 def vote_table(params):

@@ -9,15 +9,17 @@ candidate; nothing is fitted to the dev rows except that choice and the class fr
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .estimators.annotator import fit_annotator
-from .estimators.em import UniqueRows
 from .inference import posterior
 from .matrix import LabelMatrix
 from .params import LabelModelParams
+from .rows import RowSummary
 
 #: Families tried against the dev set, simplest first.
 DEV_FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds_abstain")
@@ -51,7 +53,7 @@ def expected_accuracy(P: np.ndarray, y: np.ndarray) -> float:
 
 
 def choose_with_dev(
-    unique: UniqueRows,
+    unique: RowSummary,
     dev: LabelMatrix,
     y_dev: np.ndarray,
     dev_prior: np.ndarray,
@@ -63,7 +65,7 @@ def choose_with_dev(
 
     Parameters
     ----------
-    unique : UniqueRows
+    unique : RowSummary
         Distinct rows of ``L_train`` with counts.
     dev : LabelMatrix
         Dev rows (n_dev, m).
@@ -99,3 +101,48 @@ def check_dev_prior(y_dev: np.ndarray, k: int) -> np.ndarray:
     """Class frequencies of the dev labels with one pseudo-count per class (no class gets 0)."""
     counts = np.bincount(y_dev, minlength=k).astype(np.float64) + 1.0
     return counts / counts.sum()
+
+
+def with_dev_choice(
+    solution: Any, rows: RowSummary | None, dev: LabelMatrix, y_dev: np.ndarray, chunk_size: int | None
+):
+    """The annotator model's gold-free ``Fit`` with its parameters replaced by the dev set's choice.
+
+    Parameters
+    ----------
+    solution : tripletws.models.Fit
+        The gold-free fit (the annotator model's; a symmetric fallback is returned
+        unchanged with a note, since it saw no rows).
+    rows : RowSummary or None
+        The distinct rows the fit looked at.
+    dev : LabelMatrix
+    y_dev : ndarray of int, shape (n_dev,)
+    chunk_size : int, optional
+
+    Returns
+    -------
+    tripletws.models.Fit
+    """
+    from dataclasses import replace
+
+    estimate = solution.estimate
+    if rows is None or not hasattr(estimate, "dev_choice"):
+        note = "L_dev was not used: the symmetric model was solved instead of the annotator model"
+        warnings.warn(note, UserWarning, stacklevel=3)
+        return replace(solution, notes=(*solution.notes, note))
+    k = rows.cardinality
+    prior = check_dev_prior(y_dev, k)
+    choice = choose_with_dev(
+        rows, dev, y_dev, prior, chunk_size=chunk_size, extra={"gold_free": solution.params}
+    )
+    record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
+    source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
+    diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
+    return replace(
+        solution,
+        params=choice.params,
+        fit_class_balance=choice.params.class_balance,
+        class_balance_source=source,
+        estimate=replace(estimate, dev_choice=record),
+        diagnostics=diagnostics,
+    )

@@ -46,14 +46,14 @@ sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..params import LabelModelParams
+from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .em import UniqueRows
 
 #: The families, fewest parameters first.
 FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds", "ds_abstain")
@@ -255,7 +255,7 @@ def _mace_table(
 
 
 def fit_annotator(
-    unique: UniqueRows,
+    unique: RowSummary,
     family: str,
     *,
     max_steps: int = 50,
@@ -268,7 +268,7 @@ def fit_annotator(
 
     Parameters
     ----------
-    unique : UniqueRows
+    unique : RowSummary
         Distinct rows (R, m) and their counts (R,).
     family : str
         One of :data:`FAMILIES`.
@@ -360,7 +360,7 @@ def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> 
 
 
 def heldout_loglik(
-    unique: UniqueRows,
+    unique: RowSummary,
     families: tuple[str, ...] = FAMILIES,
     *,
     n_folds: int = 5,
@@ -374,7 +374,7 @@ def heldout_loglik(
 
     Parameters
     ----------
-    unique : UniqueRows
+    unique : RowSummary
     families : tuple of str
     n_folds : int
     max_steps : int
@@ -409,7 +409,7 @@ def heldout_loglik(
             fits[fam] = full
         for f in range(n_folds):
             train = unique.counts - folds[f]
-            sub = UniqueRows(unique.rows, train, unique.cardinality, int(train.sum()))
+            sub = replace(unique, counts=train, n_rows=float(train.sum()))
             fit = fit_annotator(
                 sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
             )
@@ -468,7 +468,7 @@ class Selection:
 
 
 def select_family(
-    unique: UniqueRows,
+    unique: RowSummary,
     candidates: tuple[str, ...] = CANDIDATES,
     *,
     n_folds: int = 3,
@@ -482,7 +482,7 @@ def select_family(
 
     Parameters
     ----------
-    unique : UniqueRows
+    unique : RowSummary
     candidates : tuple of str
         Families to compare, fewest parameters first.
     n_folds : int
