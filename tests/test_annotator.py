@@ -151,3 +151,39 @@ def test_statistics_alone_fall_back_to_symmetric_with_a_note():
         warnings.simplefilter("error")
         model = LabelModel(2).fit_stats(compute_stats(d.L, 2))
     assert model.selection_ is None and "symmetric model was used" in model.fallback_
+
+
+def test_a_stream_of_batches_ends_with_one_fit():
+    d = make_synthetic(6_000, 6, 3, accuracies=np.linspace(0.55, 0.9, 6), random_state=9)
+    whole = LabelModel(3).fit(d.L)
+    stream = LabelModel(3)
+    for start in range(0, 6_000, 2_000):
+        stream.partial_fit(d.L[start : start + 2_000])
+    assert stream.selection_ == whole.selection_
+    np.testing.assert_allclose(stream.predict_proba(d.L), whole.predict_proba(d.L), rtol=0, atol=1e-12)
+
+
+def test_dev_set_chooses_and_sets_the_prior():
+    # unipolar LFs, 1:4 imbalance: rows without votes carry the class balance only through gold
+    d = make_synthetic(6_000, 8, 2, unipolar=True, class_balance=[0.8, 0.2], coverage=0.2, random_state=10)
+    dev = np.arange(200)
+    model = LabelModel(2).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+    choice = model.dev_choice_
+    assert choice["n_dev"] == 200 and "gold_free" in choice["dev_accuracy"]
+    assert choice["dev_accuracy"][choice["chosen"]] == max(choice["dev_accuracy"].values())
+    rest = np.arange(200, 6_000)
+    gold_free = LabelModel(2).fit(d.L)
+
+    def acc(P, y):
+        top = P >= P.max(axis=1, keepdims=True) - 1e-9
+        return float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
+
+    # the dev prior labels the rows without votes: a gain far beyond the dev set's sampling error
+    gain = acc(model.predict_proba(d.L[rest]), d.y[rest]) - acc(gold_free.predict_proba(d.L[rest]), d.y[rest])
+    assert gain > 3 * np.sqrt(0.25 / 200), (gain, choice["chosen"])
+    again = model_from_dict(model_to_dict(model))
+    assert again.dev_choice_ == choice
+    with pytest.raises(ValueError, match="needs its gold labels"):
+        LabelModel(2).fit(d.L, L_dev=d.L[dev])
+    with pytest.raises(ValueError, match="annotator"):
+        LabelModel(2, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
