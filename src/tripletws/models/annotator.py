@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..estimators.annotator import CANDIDATES, Selection, select_family
+from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -66,6 +66,13 @@ class AnnotatorEstimate:
     log_likelihood: float
     n_steps: int
     dev_choice: dict[str, Any] | None = None
+
+
+def one_class_lfs(rows: RowSummary) -> np.ndarray:
+    """LFs that vote, and always for the same class."""
+    k = rows.cardinality
+    seen = np.stack([((rows.rows == c) * (rows.counts[:, None] > 0)).any(axis=0) for c in range(k)], axis=1)
+    return np.flatnonzero(seen.sum(axis=1) == 1)
 
 
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
@@ -141,14 +148,29 @@ class Annotator(Solver):
                 "predictions are majority vote's"
             )
         else:
-            unidentified = lfs_without_overlap(rows)
-            if unidentified.size:
-                params = with_symmetric_tables(params, unidentified, stats.coverage)
+            unipolar = one_class_lfs(rows)
+            if unipolar.size:
+                # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
+                # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
+                shared = fit_annotator(rows, "mv", class_balance=given).params
+                cp = params.cond_probs.copy()
+                cp[unipolar] = shared.cond_probs[unipolar]
+                params = LabelModelParams(params.class_balance, cp)
                 notes.append(
-                    f"LF(s) {lf_list(unidentified)} never vote on a row where another LF votes, so the "
+                    f"LF(s) {lf_list(unipolar)} vote one class only: with abstentions read as 'not "
+                    "assigned' their votes do not identify their accuracy, so they get the accuracy "
+                    "majority vote's model shares among all LFs "
+                    f"({float(shared.accuracies[unipolar[0]]):.3f})"
+                )
+            lonely = lfs_without_overlap(rows)
+            if lonely.size:
+                params = with_symmetric_tables(params, lonely, stats.coverage)
+                notes.append(
+                    f"LF(s) {lf_list(lonely)} never vote on a row where another LF votes, so the "
                     "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
                     "the other LFs"
                 )
+            unidentified = np.union1d(unipolar, lonely).astype(np.int64)
         estimate = AnnotatorEstimate(
             selection.chosen, selection, unidentified, selection.fit.log_likelihood, selection.fit.n_steps
         )
