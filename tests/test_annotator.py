@@ -187,3 +187,19 @@ def test_dev_set_chooses_and_sets_the_prior():
         LabelModel(2).fit(d.L, L_dev=d.L[dev])
     with pytest.raises(ValueError, match="annotator"):
         LabelModel(2, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+
+
+def test_one_class_lfs_get_the_shared_accuracy_and_are_named():
+    d = make_synthetic(6_000, 8, 2, unipolar=0.5, random_state=11)
+    one_class = [i for i in range(8) if len(np.unique(d.L[:, i][d.L[:, i] >= 0])) == 1]
+    assert 0 < len(one_class) < 8
+    with pytest.warns(UserWarning, match="vote one class only"):
+        model = LabelModel(2).fit(d.L)
+    assert set(one_class) <= set(model.unidentified_.tolist())
+    acc = model.accuracies_[one_class]
+    assert np.ptp(acc) < 1e-9  # one shared accuracy, majority vote's model's
+    # all LFs one-class: the posterior ranks classes as the vote counts do
+    L = make_synthetic(4_000, 6, 2, unipolar=True, random_state=12).L
+    P = LabelModel(2).fit(L).predict_proba(L)
+    counts = np.stack([(L == c).sum(axis=1) for c in range(2)], axis=1)
+    np.testing.assert_array_equal(np.sign(P[:, 1] - P[:, 0]), np.sign(counts[:, 1] - counts[:, 0]))
