@@ -164,9 +164,10 @@ def _read_csv(path: Path, header: bool | None = None) -> np.ndarray:
         ) from exc
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16)
-    finite = np.isfinite(arr)
-    if not finite.all() or np.abs(arr).max() > _CSV_MAX_ABS:
-        raise _csv_value_error(path, arr, ~finite | (np.abs(arr) > _CSV_MAX_ABS), "number too large:")
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(arr) > _CSV_MAX_ABS  # also inf; NaN is left for validation to report
+    if huge.any():
+        raise _csv_value_error(path, arr, huge, "number too large:")
     # Integral values in int16 range are stored compactly; anything else is left for validation.
     if np.all(arr == np.round(arr)) and arr.min() >= -(2**15) and arr.max() < 2**15:
         arr = arr.astype(np.int16)
@@ -338,9 +339,7 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
             if len(names) == 1 and key is None:
                 name = names[0]
             else:
-                raise ValueError(
-                    f"{path}: no column {name!r} for the labels (columns: {', '.join(names)})"
-                )
+                raise ValueError(f"{path}: no column {name!r} for the labels (columns: {', '.join(names)})")
         arr, _ = _read_parquet(path, columns=[name])
     arr = np.asarray(arr)
     if arr.ndim == 2 and 1 in arr.shape:
