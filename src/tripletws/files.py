@@ -366,7 +366,9 @@ def write_array(path: str | Path, arr: np.ndarray, columns: list[str] | None = N
     path = Path(path)
     suffix = _suffix(path)
     arr = np.asarray(arr)
-    width = 1 if arr.ndim < 2 else arr.shape[1]
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{path}: only 1-D or 2-D arrays can be written, got shape {arr.shape}")
+    width = 1 if arr.ndim == 1 else arr.shape[1]
     names = list(columns) if columns else [f"c{j}" for j in range(width)]
     if suffix == ".npy":
         with atomic_write(path) as fh:
@@ -381,7 +383,7 @@ def write_array(path: str | Path, arr: np.ndarray, columns: list[str] | None = N
         pq = _import_pyarrow_parquet(path)
         import pyarrow as pa
 
-        cols = arr.reshape(len(arr), -1)
+        cols = arr.reshape(arr.shape[0], width)
         table = pa.table({name: cols[:, j] for j, name in enumerate(names)})
         with atomic_write(path) as fh:
             pq.write_table(table, fh)
