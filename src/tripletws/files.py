@@ -202,8 +202,8 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> tuple[np.ndar
     row group by row group, so the memory is the matrix plus one decoded row group, never
     the whole Arrow table beside it.
     """
-    pq = _import_pyarrow_parquet(path)
     files = _parquet_files(path)
+    pq = _import_pyarrow_parquet(path)
     handles = []
     names: list[str] | None = None
     types: list[Any] = []
@@ -328,8 +328,8 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
     elif suffix == ".csv":
         arr = _read_csv(path, header)
     else:
-        pq = _import_pyarrow_parquet(path)
         first = _parquet_files(path)[0]
+        pq = _import_pyarrow_parquet(path)
         try:
             names = list(pq.ParquetFile(first).schema_arrow.names)
         except Exception as exc:  # pyarrow raises its own exception types for damaged files
