@@ -459,6 +459,24 @@ def test_parquet_row_groups_and_folders(tmp_path, data) -> None:
         read_matrix(empty)
 
 
+def test_parquet_int64_columns_are_read_compactly(tmp_path, data) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    L = data.L.astype(np.int64)  # what pandas writes
+    table = pa.table({f"lf{j}": L[:, j] for j in range(L.shape[1])})
+    pq.write_table(table, tmp_path / "stats.parquet", row_group_size=500)
+    got = read_matrix(tmp_path / "stats.parquet")
+    assert got.dtype == np.int8  # from the row-group statistics: 8 times less memory
+    np.testing.assert_array_equal(got, L)
+    pq.write_table(table, tmp_path / "nostats.parquet", write_statistics=False)
+    got = read_matrix(tmp_path / "nostats.parquet")
+    assert got.dtype == np.int64  # nothing states the range: the columns' own dtype
+    np.testing.assert_array_equal(got, L)
+    ids = np.arange(len(L), dtype=np.int64) * 10**12  # labels and ids are never narrowed
+    pq.write_table(pa.table({"seq": ids}), tmp_path / "ids.parquet")
+    np.testing.assert_array_equal(read_labels(tmp_path / "ids.parquet", key="seq"), ids)
+
+
 def test_parquet_folder_with_a_suffix_is_read(tmp_path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
