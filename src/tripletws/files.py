@@ -202,12 +202,11 @@ def _parquet_column_dtype(path: Path, name: str, typ: Any) -> np.dtype:
     )
 
 
-def _stored_range(handles: list[tuple[Path, Any]], columns: list[int]) -> tuple[int, int] | None:
+def _stored_range(metas: list[tuple[Path, Any]], columns: list[int]) -> tuple[int, int] | None:
     """Smallest and largest value of ``columns`` from the row-group statistics (None if any is missing)."""
     lo: int | None = None
     hi: int | None = None
-    for _, pf in handles:
-        meta = pf.metadata
+    for _, meta in metas:
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
             if group.num_rows == 0:
@@ -230,6 +229,46 @@ def _compact_int_dtype(lo: int, hi: int) -> np.dtype | None:
     return None
 
 
+def _open_parquet(pq: Any, file: Path) -> Any:
+    """A ParquetFile with buffered reads and no pre-buffering of whole column chunks."""
+    return pq.ParquetFile(file, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+
+
+def _fill_from_parquet(
+    pf: Any, file: Path, path: Path, wanted: list[str], out: np.ndarray, pos: int, limits: Any
+) -> int:
+    """Copy ``pf``'s columns ``wanted`` into ``out`` from row ``pos`` on; returns the next row."""
+    batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted, use_threads=False)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # pyarrow raises its own exception types for damaged files
+            raise ValueError(f"{file}: rows from {pos} on cannot be read ({exc})") from exc
+        if batch is None:
+            return pos
+        rows = batch.num_rows
+        if pos + rows > len(out):
+            raise ValueError(f"{path}: more rows than the metadata's {len(out)}")
+        for j, (name, col) in enumerate(zip(wanted, batch.columns, strict=True)):
+            if col.null_count:
+                raise ValueError(
+                    f"{file}: column {name!r} has {col.null_count} missing (null) value(s); "
+                    "write -1 for an abstain"
+                )
+            values = col.to_numpy(zero_copy_only=False)
+            if limits is not None and values.size and values.dtype.kind in "iu":
+                v_lo, v_hi = values.min(), values.max()
+                if v_lo < limits.min or v_hi > limits.max:
+                    bad = v_lo if v_lo < limits.min else v_hi
+                    raise ValueError(
+                        f"{file}: column {name!r} holds {int(bad)}, outside the range the file's "
+                        "statistics state (a damaged file?)"
+                    )
+            out[pos : pos + rows, j] = values
+        pos += rows
+        del batch
+
+
 def _read_parquet(
     path: Path, columns: list[str] | None = None, compact: bool = False
 ) -> tuple[np.ndarray, list[str]]:
@@ -244,16 +283,15 @@ def _read_parquet(
     """
     files = _parquet_files(path)
     pq = _import_pyarrow_parquet(path)
-    handles = []
+    metas = []
     names: list[str] | None = None
     types: list[Any] = []
     for file in files:
         try:
-            # buffered reads, no pre-buffering of whole column chunks: memory stays at one batch
-            pf = pq.ParquetFile(file, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+            with _open_parquet(pq, file) as pf:
+                schema, meta = pf.schema_arrow, pf.metadata
         except Exception as exc:  # pyarrow raises its own exception types for damaged files
             raise ValueError(f"{file}: not a readable Parquet file ({exc})") from exc
-        schema = pf.schema_arrow
         if names is None:
             names, types = list(schema.names), [f.type for f in schema]
             if not names:
@@ -263,49 +301,26 @@ def _read_parquet(
                 f"{file}: columns {', '.join(f'{f.name}: {f.type}' for f in schema)} differ from those of "
                 f"{files[0].name} ({', '.join(f'{n}: {t}' for n, t in zip(names, types, strict=True))})"
             )
-        handles.append((file, pf))
+        metas.append((file, meta))
     assert names is not None
     wanted = names if columns is None else columns
     dtypes = [_parquet_column_dtype(files[0], n, types[names.index(n)]) for n in wanted]
-    n_rows = sum(pf.metadata.num_rows for _, pf in handles)
+    n_rows = sum(meta.num_rows for _, meta in metas)
     dtype = np.result_type(*dtypes)
     if compact and dtype.kind in "iub":
-        stated = _stored_range(handles, [names.index(n) for n in wanted])
+        stated = _stored_range(metas, [names.index(n) for n in wanted])
         small = None if stated is None else _compact_int_dtype(*stated)
         dtype = small if small is not None and small.itemsize < dtype.itemsize else dtype
     out = np.empty((n_rows, len(wanted)), dtype=dtype)
     limits = np.iinfo(dtype) if dtype.kind in "iu" else None
     pos = 0
-    for file, pf in handles:
-        batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted, use_threads=False)
-        while True:
-            try:
-                batch = next(batches, None)
-            except Exception as exc:  # pyarrow raises its own exception types for damaged files
-                raise ValueError(f"{file}: rows from {pos} on cannot be read ({exc})") from exc
-            if batch is None:
-                break
-            rows = batch.num_rows
-            if pos + rows > n_rows:
-                raise ValueError(f"{path}: more rows than the metadata's {n_rows}")
-            for j, (name, col) in enumerate(zip(wanted, batch.columns, strict=True)):
-                if col.null_count:
-                    raise ValueError(
-                        f"{file}: column {name!r} has {col.null_count} missing (null) value(s); "
-                        "write -1 for an abstain"
-                    )
-                values = col.to_numpy(zero_copy_only=False)
-                if limits is not None and values.size and values.dtype.kind in "iu":
-                    v_lo, v_hi = values.min(), values.max()
-                    if v_lo < limits.min or v_hi > limits.max:
-                        bad = v_lo if v_lo < limits.min else v_hi
-                        raise ValueError(
-                            f"{file}: column {name!r} holds {int(bad)}, outside the range the file's "
-                            "statistics state (a damaged file?)"
-                        )
-                out[pos : pos + rows, j] = values
-            pos += rows
-            del batch
+    for file, _ in metas:  # one file open at a time, however many the folder holds
+        try:
+            pf = _open_parquet(pq, file)
+        except Exception as exc:
+            raise ValueError(f"{file}: not a readable Parquet file ({exc})") from exc
+        with pf:
+            pos = _fill_from_parquet(pf, file, path, wanted, out, pos, limits)
     if pos != n_rows:
         raise ValueError(f"{path}: the files hold {pos} rows but their metadata says {n_rows}")
     return out, list(wanted)
@@ -392,7 +407,8 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
         first = _parquet_files(path)[0]
         pq = _import_pyarrow_parquet(path)
         try:
-            names = list(pq.ParquetFile(first).schema_arrow.names)
+            with _open_parquet(pq, first) as pf:
+                names = list(pf.schema_arrow.names)
         except Exception as exc:  # pyarrow raises its own exception types for damaged files
             raise ValueError(f"{first}: not a readable Parquet file ({exc})") from exc
         name = key or LABELS_KEY
