@@ -127,6 +127,31 @@ def test_atomic_write_refuses_missing_folder(tmp_path) -> None:
         fh.write(b"x")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_replaced_file_keeps_its_permissions(tmp_path) -> None:
+    target = tmp_path / "private.json"
+    target.write_text("old")
+    target.chmod(0o600)
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_unwritable_folder_error_names_the_target(tmp_path, monkeypatch) -> None:
+    import tripletws.atomic as atomic
+
+    def refuse(folder: Path, name: str):
+        raise PermissionError(13, "Permission denied", str(folder / f".{name}.1.tmp"))
+
+    monkeypatch.setattr(
+        atomic, "_open_temp", refuse
+    )  # as an unwritable folder does (root may write anywhere)
+    with pytest.raises(PermissionError) as info, atomic_write(tmp_path / "m.json", "w") as fh:
+        fh.write("x")
+    assert info.value.filename == os.path.realpath(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
 SAVER = textwrap.dedent(
     """
     import sys

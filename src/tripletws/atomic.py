@@ -9,7 +9,8 @@ survives a power cut.  If writing fails (disk full, file-size limit, an
 exception in the caller) the temporary file is removed and the target is left
 as it was.  A process killed outright (``SIGKILL``) can leave its temporary file
 behind (a hidden ``.NAME.*.tmp`` beside the target); the target itself is
-always either the old or the new complete file.
+always either the old or the new complete file.  A replaced file keeps its permission
+bits; a new one gets those the umask gives, as with ``open(path, "w")``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +52,16 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _keep_permissions(fd: int, target: Path) -> None:
+    """Give the new file the permission bits of the file it replaces (a private 0600 model stays so)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return  # a new file: the umask decides, as for open(path, "w")
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
 
 
 def target_path(path: str | Path) -> Path:
@@ -88,8 +100,12 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
         raise FileNotFoundError(2, "no such folder", str(folder))
     if target.is_dir():
         raise IsADirectoryError(21, "is a directory, not a file", str(target))
-    fd, tmp = _open_temp(folder, target.name)
     try:
+        fd, tmp = _open_temp(folder, target.name)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
+    try:
+        _keep_permissions(fd, target)
         if mode == "w":
             fh: IO[Any] = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline="\n")
         else:
