@@ -382,6 +382,23 @@ def test_huge_cardinality_is_a_clear_error(tmp_path, data) -> None:
         check_label_matrix(big_vote)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--n", "99999999999999999999"],
+        ["fit", "L.npy", "--window", "99999999999999999999", "-o", "m.json"],
+        ["fit", "L.npy", "-k", "-99999999999999999999", "-o", "m.json"],
+    ],
+    ids=["demo-n", "fit-window", "fit-negative-k"],
+)
+def test_huge_integer_options_give_one_line(tmp_path, data, args) -> None:
+    np.save(tmp_path / "L.npy", data.L)
+    res = run_cli(*args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert res.stderr.startswith("tripletws: error: ") and res.stderr.count("\n") == 1
+
+
 # ----------------------------------------------------------------------------
 # 9.9 Inferring k in bounded memory
 # ----------------------------------------------------------------------------

@@ -841,5 +841,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return 1
-        except (CLIError, ValueError, OSError, KeyError) as exc:
+        except (CLIError, ValueError, OSError, KeyError, OverflowError) as exc:  # OverflowError: --n 1e20
             return _report_error(_describe(exc))
