@@ -77,6 +77,10 @@ def noise_edge(stats: LabelStats) -> float:
     return float(2.0 * np.sqrt(s2 * m * k))
 
 
+#: Relative cutoff of the pseudo-inverse in the alternating least squares of :func:`offdiagonal_factor`.
+PINV_RCOND = 1e-12
+
+
 def offdiagonal_factor(
     cov: np.ndarray, rank: int, max_iter: int = 500, tol: float = 1e-7
 ) -> tuple[np.ndarray, int, np.ndarray]:
@@ -108,7 +112,9 @@ def offdiagonal_factor(
     S = (S + S.T) / 2
     w, V = _top_eigvecs(S, rank)
     G = (V * np.sqrt(np.maximum(w, 0.0))).reshape(m, k, rank)
-    scale = max(float(np.abs(S).max()), 1e-300)
+    scale = float(np.abs(S).max()) if S.size else 0.0
+    if not scale > 1e-150:  # no covariance at all (e.g. a single row): nothing to factor
+        return np.zeros((m, k, rank)), 0, w
     ridge = 1e-12 * scale
     it = 0
     while it < max_iter:
@@ -116,7 +122,10 @@ def offdiagonal_factor(
         H = (S @ G.reshape(m * k, rank)).reshape(m, k, rank)  # sum_{j != i} cov_ij G_j
         gram_i = np.einsum("iar,ias->irs", G, G)
         gram = gram_i.sum(axis=0)[None] - gram_i + ridge * np.eye(rank)[None]
-        G_new = np.linalg.solve(gram, H.transpose(0, 2, 1)).transpose(0, 2, 1)
+        # pseudo-inverse, not solve: with few rows a direction can carry no signal at all
+        # (an exactly singular Gram matrix), which must not crash the fit
+        inv = np.linalg.pinv(gram, rcond=PINV_RCOND, hermitian=True)
+        G_new = (inv @ H.transpose(0, 2, 1)).transpose(0, 2, 1)
         G_new = 0.5 * (G + G_new)
         step = float(np.abs(G_new - G).max())
         G = G_new
