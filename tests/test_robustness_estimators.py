@@ -78,3 +78,68 @@ def test_invalid_values_raise_value_error_naming_the_value(k, bad):
     L[2, 2] = bad
     with pytest.raises(ValueError, match=str(bad)):
         LabelModel(cardinality=k).fit(L)
+
+
+# -- 9.6: one adversarial LF does not invert the labels -------------------------------------------
+
+
+def _adversarial(k: int, n_bad: int, seed: int = 6):
+    """make_synthetic with the first ``n_bad`` LFs replaced by ones that are always wrong, with
+    errors spread uniformly over the other classes (the opposite of the truth for k = 2)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(3000, 6, k, accuracies=0.8, coverage=0.6, random_state=seed)
+    rng = np.random.default_rng(seed)
+    L = d.L.copy()
+    for i in range(n_bad):
+        wrong = (d.y + rng.integers(1, k, size=len(d.y))) % k
+        L[:, i] = np.where(d.L[:, i] >= 0, wrong, -1)
+    return L, d.y
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("n_bad", [1, 2])
+def test_adversarial_lfs_get_negative_weight_not_inverted_labels(model, k, n_bad):
+    """Reproducer (k = 2, 1 bad LF, symmetric): label accuracy 0.023 against majority vote's 0.700.
+
+    Always-wrong LFs are a minority (1 or 2 of 6): they must come out worse than chance, named in
+    a warning, and the labels must beat majority vote (which they drag down) by a wide margin:
+    with 3000 rows an accuracy's standard error is below 0.01, so 0.05 is over five of them.
+    """
+    from tripletws.baselines import MajorityLabelVoter
+
+    L, y = _adversarial(k, n_bad)
+    with pytest.warns(UserWarning, match=r"LF\(s\) 0\b.*(below|worse than) chance"):
+        lm = LabelModel(cardinality=k, model=model).fit(L)
+    acc = float(np.mean(lm.predict(L) == y))
+    mv = float(np.mean(MajorityLabelVoter(cardinality=k).predict(L, tie_break_policy="random") == y))
+    assert acc >= mv + 0.05, (acc, mv)
+    assert np.all(lm.accuracies_[:n_bad] < 1.0 / k)
+    # the honest LFs keep their accuracy (0.8; triplet estimates from ~1800 votes each)
+    np.testing.assert_allclose(lm.accuracies_[n_bad:], 0.8, atol=0.05)
+
+
+def test_majority_of_lfs_fixes_the_global_sign():
+    """The sign is the one that makes most LFs better than chance: flipping the votes of every
+    LF (k = 2) flips every prediction of the symmetric model."""
+    L, _ = _adversarial(2, 1)
+    flipped = np.where(L >= 0, 1 - L, -1)
+    a = _fit_quiet(L, 2, model="symmetric")
+    b = _fit_quiet(flipped, 2, model="symmetric")
+    np.testing.assert_allclose(a.accuracies_, b.accuracies_, atol=1e-9)
+    np.testing.assert_allclose(a.predict_proba(L)[:, ::-1], b.predict_proba(flipped), atol=1e-9)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_issue_reproducer_opposite_lf(model):
+    """The issue's case: LF 0 = the opposite of the truth on every row; symmetric model gave label
+    accuracy 0.023 (majority vote 0.700) with accuracies_[0] = 0.997."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(3000, 6, 2, accuracies=0.8, coverage=0.6, random_state=6)
+    L = np.column_stack([1 - d.y, d.L[:, 1:]])
+    with pytest.warns(UserWarning, match=r"LF\(s\) 0\b"):
+        lm = LabelModel(cardinality=2, model=model).fit(L)
+    assert lm.accuracies_[0] < 0.5
+    assert float(np.mean(lm.predict(L) == d.y)) >= 0.9  # majority vote: 0.70

@@ -650,7 +650,8 @@ class LabelModel(BaseLabeler):
         weak = np.flatnonzero(est.below_chance)
         if weak.size:
             warnings.warn(
-                f"LF(s) {_lf_list(weak)} are estimated at or below chance accuracy",
+                f"LF(s) {_lf_list(weak)} are estimated at or below chance accuracy against the "
+                "majority of the LFs: their votes count against the class they vote",
                 UserWarning,
                 stacklevel=5,
             )

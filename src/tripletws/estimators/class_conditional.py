@@ -25,7 +25,8 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    with the all-pairs second-moment fit.
 3. **Orientation.**  Components come out in arbitrary order; they are matched to
    classes so that the LFs vote for a class more when it is the true one
-   (assignment on the summed vote tables).
+   (assignment on the vote tables summed over LFs): the majority decides, and an LF that comes out worse than
+   chance is named in a warning.
 
 A known class balance replaces step 2 for k = 2 (it fixes O up to a reflection,
 decided by step 3); for k > 2 the third moments still fix O and the known
@@ -110,7 +111,12 @@ def _orientation_score(tables: np.ndarray) -> np.ndarray:
 
 
 def _match_classes(tables: np.ndarray) -> np.ndarray:
-    """Permutation ``perm`` such that component ``perm[c]`` is class c."""
+    """Permutation ``perm`` such that component ``perm[c]`` is class c.
+
+    The majority of the LFs decides (an LF's weight in the summed tables grows with
+    its vote rate): a minority of adversarial LFs ends up worse than chance instead
+    of swapping the classes.
+    """
     S = _orientation_score(tables)
     if S.shape[0] == 2:
         keep = S[0, 0] + S[1, 1] >= S[0, 1] + S[1, 0]
@@ -143,6 +149,39 @@ def misoriented_share(tables: np.ndarray, class_counts: np.ndarray) -> float:
     bad = own < other
     total = class_counts.sum()
     return float(class_counts[bad].sum() / total) if total > 0 else 0.0
+
+
+def worse_than_chance(params: LabelModelParams, vote_counts: np.ndarray) -> np.ndarray:
+    """LFs whose fitted table makes them right less often than any guess that ignores Y.
+
+    ``P(right | votes)`` must fall below both 1/k (a uniform guess) and
+    ``sum_a P(lambda_i = a | votes) p_a`` (a voter with LF i's vote rates drawn
+    independently of Y).  The first bound keeps a majority-class LF that is merely
+    less accurate than the prior (legitimate under a skewed class balance) out.
+
+    Returns
+    -------
+    ndarray of bool, shape (m,)
+    """
+    p = params.class_balance
+    votes = params.cond_probs[:, 1:, :]  # (m, k, k) P(vote a | y)
+    marginal = np.einsum("iay,y->ia", votes, p)  # P(lambda_i = a)
+    rate = marginal.sum(axis=1)
+    chance = np.divide(marginal @ p, rate, out=np.zeros_like(rate), where=rate > 0)
+    chance = np.minimum(chance, 1.0 / len(p))
+    return (vote_counts > 0) & (params.accuracies < chance)
+
+
+def _warn_worse_than_chance(params: LabelModelParams, vote_counts: np.ndarray) -> None:
+    bad = np.flatnonzero(worse_than_chance(params, vote_counts))
+    if bad.size:
+        warnings.warn(
+            f"LF(s) {', '.join(str(int(i)) for i in bad[:10])}{' ...' if bad.size > 10 else ''} are "
+            "estimated worse than chance against the majority of the LFs: their votes count against "
+            "the class they vote",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _finish(tables: np.ndarray, p: np.ndarray, eps: float) -> LabelModelParams:
@@ -235,8 +274,10 @@ def estimate_class_conditional(
         candidates = [_tables(F, Q, p) for Q in _rotation_from_prior(p)]
         scores = [np.trace(_orientation_score(t)) for t in candidates]
         tables = candidates[int(np.argmax(scores))]
+        params = _finish(tables, p, eps)
+        _warn_worse_than_chance(params, stats.vote_counts)
         return ClassConditionalEstimate(
-            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
+            params, "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
         )
 
     if stats.triple is None:
@@ -262,8 +303,10 @@ def estimate_class_conditional(
         p_est = np.asarray(class_balance, dtype=np.float64)
     if not np.all(np.isfinite(tables)):
         return fallback("non-finite tables")
+    params = _finish(tables, p_est, eps)
+    _warn_worse_than_chance(params, stats.vote_counts)
     return ClassConditionalEstimate(
-        _finish(tables, p_est, eps),
+        params,
         "moments",
         view_condition=cond,
         eigen_gap=gap,
