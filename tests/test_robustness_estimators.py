@@ -143,3 +143,63 @@ def test_issue_reproducer_opposite_lf(model):
         lm = LabelModel(cardinality=2, model=model).fit(L)
     assert lm.accuracies_[0] < 0.5
     assert float(np.mean(lm.predict(L) == d.y)) >= 0.9  # majority vote: 0.70
+
+
+# -- 9.5: the default model does not depend on the order of the LF columns ---------------------
+
+
+def _order_tolerance(lm: LabelModel, m: int, k: int) -> float:
+    """Bound for refitting the same statistics with the LFs in another order.
+
+    The statistics are integer counts, identical in any order; only the order of the
+    floating-point sums in the estimator changes.  Sums of at most (m k)^2 terms carry a
+    relative error of (m k)^2 eps (a factor of 100 covers the dozen such steps of the
+    chain).  The second-moment iterations stop once a step moves G by at most ALS_TOL
+    (relative), so rounding can make one fit take one step more: that adds up to
+    ALS_TOL.  The whitening multiplies the relative error by the condition number of the
+    summed factor and the eigenvector step divides it by the relative eigenvalue gap.
+    Posteriors are 1-Lipschitz in the logits, which move by that relative error times
+    their size (<= 50).
+    """
+    from conftest import EPS64
+
+    from tripletws.estimators.moments import ALS_TOL
+
+    est = lm.estimate_
+    cond = est.view_condition if np.isfinite(est.view_condition) else 1.0
+    gap = est.eigen_gap if np.isfinite(est.eigen_gap) and est.eigen_gap > 0 else 1.0
+    return 50.0 * (ALS_TOL + 100.0 * (m * k) ** 2 * EPS64) * cond / gap
+
+
+def test_swapping_two_columns_leaves_the_posteriors_unchanged():
+    """Reproducer: swapping LFs 0 and 1 moved posteriors by up to 0.098 (350 labels differed)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(20_000, 9, 3, coverage=0.4, random_state=0)
+    perm = np.r_[1, 0, 2:9]
+    a = _fit_quiet(d.L, 3)
+    b = _fit_quiet(d.L[:, perm], 3)
+    assert a.estimate_.method == "moments"
+    tol = _order_tolerance(a, 9, 3)
+    np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
+    np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.integers(2, 4),
+    st.integers(4, 8),
+    st.integers(0, 2**16),
+    st.floats(0.0, 0.5),
+)
+def test_column_order_invariance(k, m, seed, unipolar):
+    """Random permutations of the LF columns permute the fitted tables and leave the posteriors."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(4_000, m, k, coverage=0.5, unipolar=unipolar, random_state=seed)
+    perm = np.random.default_rng(seed).permutation(m)
+    a = _fit_quiet(d.L, k)
+    b = _fit_quiet(d.L[:, perm], k)
+    tol = _order_tolerance(a, m, k)
+    np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
+    np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)

@@ -11,13 +11,16 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    With the vote rates ``mu_i`` this gives ``F_i = [G_i, mu_i] = C_i D^{1/2} O``:
    the tables up to one orthogonal (k, k) matrix ``O`` shared by all LFs, where
    ``O v = sqrt(p)`` for ``v`` = the last unit vector.
-2. **Third moments, three LF groups.**  The LFs are split into three fixed groups
-   (:func:`~tripletws.stats.view_groups`) and the statistics hold the third moment
-   ``T`` of the three groups' vote-count vectors (extended by a constant 1).  With
-   ``W_g = [sum_{i in g} F_i ; v^T]``, whitening gives
-   ``T(W_1^+, W_2^+, W_3^+) = sum_y p_y^{-1/2} o_y (x) o_y (x) o_y`` with ``o_y``
-   the rows of O: an orthogonal tensor, decomposed by eigenvectors of one
-   contraction (Jennrich).  Then ``p_y = (o_y . v)^2`` and
+2. **Third moments, pooled over the LFs.**  The statistics hold the third moment
+   ``T`` of each row's pooled vote counts ``z = (sum_i x_i, 1)``
+   (:mod:`tripletws.stats`), which does not depend on the order of the LF columns.
+   The terms in which an LF meets itself are removed
+   (:func:`.moments.distinct_triple`); what is left is a known linear function of
+   ``M = sum_y p_y^{-1/2} o_y (x) o_y (x) o_y`` (with ``W = [sum_i F_i ; v^T]`` and
+   the ``F_i``; :func:`.moments.pooled_moment`), solved for M: an orthogonal
+   tensor, decomposed by eigenvectors of one contraction (Jennrich) in a basis
+   fixed by the data (:func:`.moments.canonical_basis`), so the fit is invariant to
+   the LF order.  Then ``p_y = (o_y . v)^2`` and
    ``C_i[:, y] = F_i o_y / sqrt(p_y)``.  For k = 2 this is DESIGN 3.2's rank-one
    construction with the class balance from the third moments (the rotation
    angle of O is the class balance); for k > 2 it is the spectral method for
@@ -33,7 +36,7 @@ decided by step 3); for k > 2 the third moments still fix O and the known
 balance replaces the estimated one in ``C_i[:, y] = F_i o_y / sqrt(p_y)``.
 Tables are projected onto valid probabilities.  When the statistics do not
 identify the model (a vote covariance no larger than its sampling noise, a
-nearly rank-deficient group, a degenerate decomposition, no third moment), the
+nearly rank-deficient factor, a degenerate decomposition, no third moment), the
 estimator falls back to the symmetric model's triplet solution with a warning,
 and the EM polish (see :mod:`.em`) can take it from there.
 """
@@ -46,19 +49,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import LabelModelParams
-from ..stats import LabelStats, view_groups
+from ..stats import MAX_TRIPLE_CLASSES, LabelStats
 from .class_balance import MIN_CLASS_PROB, project_to_simplex
 from .moments import (
+    canonical_basis,
+    distinct_triple,
     noise_edge,
     offdiagonal_factor,
     orthogonal_tensor_eig,
+    pooled_moment,
     project_to_simplex_rows,
     vote_moments,
-    whiten_views,
 )
 from .symmetric import estimate_symmetric
 
-#: Largest acceptable condition number of a group factor W_g.
+#: Largest acceptable condition number of the summed factor W = [sum_i F_i ; v^T].
 MAX_VIEW_CONDITION = 100.0
 #: Smallest acceptable relative eigenvalue gap of the tensor contraction.
 MIN_EIGEN_GAP = 1e-6
@@ -79,7 +84,7 @@ class ClassConditionalEstimate:
         ``"moments"``; ``"moments (given class balance)"`` for k = 2 with a
         known prior; ``"symmetric fallback"`` when the moments could not be used.
     view_condition : float
-        Largest condition number of the three group factors (nan if unused).
+        Condition number of the summed factor ``W = [sum_i F_i ; v^T]`` (nan if unused).
     eigen_gap : float
         Relative eigenvalue gap of the tensor decomposition (nan if unused).
     n_iter : int
@@ -249,8 +254,11 @@ def estimate_class_conditional(
     if m < 3:
         raise ValueError(f"the class-conditional model needs at least 3 labeling functions, got {m}")
     mu, cov = vote_moments(stats)
-    G, n_iter, top = offdiagonal_factor(cov, k - 1)
-    snr = float(top[-1] / max(noise_edge(stats), 1e-300))
+    edge = max(noise_edge(stats), 1e-300)
+    # min_top: the fit is skipped where the signal check below would fail anyway
+    G, n_iter, top = offdiagonal_factor(cov, k - 1, min_top=MIN_SIGNAL_TO_NOISE * edge)
+    G = canonical_basis(G)
+    snr = float(top[-1] / edge)
     F = np.concatenate([G, mu[:, :, None]], axis=2)  # (m, k, k) = C_i D^1/2 O
     v = np.zeros(k)
     v[-1] = 1.0
@@ -281,13 +289,15 @@ def estimate_class_conditional(
         )
 
     if stats.triple is None:
+        if k > MAX_TRIPLE_CLASSES:
+            return fallback(f"k = {k} classes is above the third moment's limit of {MAX_TRIPLE_CLASSES}")
         return fallback("no third-moment statistic: compute_stats(..., triple=True)")
-    groups = view_groups(m)
-    W = [np.vstack([F[groups == g].sum(axis=0), v[None, :]]) for g in range(3)]
-    T = stats.triple / max(stats.n_rows, 1e-300)
-    Tw, cond = whiten_views(T, W)
+    Td = distinct_triple(stats.triple / max(stats.n_rows, 1e-300))
+    Tw, cond = pooled_moment(Td, F, v)
     if not np.isfinite(cond) or cond > MAX_VIEW_CONDITION:
-        return fallback(f"an LF group's vote means are (nearly) rank deficient, condition {cond:.3g}")
+        return fallback(f"the LFs' summed vote means are (nearly) rank deficient, condition {cond:.3g}")
+    if not np.all(np.isfinite(Tw)):
+        return fallback("non-finite third moments")
     Q, gap = orthogonal_tensor_eig(Tw, v)
     if not np.isfinite(gap) or gap < MIN_EIGEN_GAP:
         return fallback(f"degenerate third-moment decomposition (eigenvalue gap {gap:.3g})")
