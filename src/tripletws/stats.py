@@ -47,7 +47,6 @@ from .kernels import (
 )
 from .matrix import LabelMatrix, check_label_matrix
 
-
 #: Above this many classes the third moment (k+1)^3 is not collected: the class-conditional
 #: estimator falls back to the symmetric model there (O(k^3) memory, O(k^5) and more time).
 MAX_TRIPLE_CLASSES = 64
@@ -381,9 +380,10 @@ def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
 #: Dense blocks with more classes than this compute the joint table through sparse products.
 SPARSE_JOINT_MIN_K = 6
 
+
 def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
     """Votes for each class in each row, summed over all LFs, shape (nc, k) int64."""
-    nc, m = block.shape
+    nc = block.shape[0]
     if k <= 16:
         counts = np.empty((nc, k), dtype=np.int64)
         for c in range(k):

@@ -233,7 +233,7 @@ def pooled_moment(Td: np.ndarray, F: np.ndarray, v: np.ndarray) -> tuple[np.ndar
     cond : float
         Condition number of W (inf when it is rank deficient).
     """
-    m, k, _ = F.shape
+    k = F.shape[1]
     W = np.vstack([F.sum(axis=0), v[None, :]])
     sv = np.linalg.svd(W, compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
@@ -321,7 +321,7 @@ def canonical_basis(G: np.ndarray) -> np.ndarray:
     are sums over LFs, so permuting the LFs permutes G's rows and nothing else, and
     the later random contractions of the tensor decomposition see the same basis.
     """
-    m, k, r = G.shape
+    r = G.shape[2]
     if r == 0:
         return G
     gram = np.einsum("iar,ias->rs", G, G)
