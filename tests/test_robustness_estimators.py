@@ -203,3 +203,43 @@ def test_column_order_invariance(k, m, seed, unipolar):
     tol = _order_tolerance(a, m, k)
     np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
     np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)
+
+
+# -- 9.7: the fit does not explode with k -------------------------------------------------------
+
+
+def test_k_beyond_the_data_skips_the_moment_fit(monkeypatch):
+    """Reproducer: k = 1000 on a 500 x 5 matrix did not finish in 600 s (second-moment fit of rank
+    999).  500 rows cannot carry 999 covariance directions, which the fit must see in O(m k)
+    before any eigendecomposition or iteration."""
+    from tripletws.datasets import make_synthetic
+    from tripletws.estimators import class_conditional
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the rank-(k-1) fit must be skipped")
+
+    monkeypatch.setattr(class_conditional, "offdiagonal_factor", forbidden)
+    k = 1000
+    L = make_synthetic(500, 5, k, random_state=0).L
+    with pytest.warns(UserWarning, match="999 covariance directions"):
+        lm = LabelModel(cardinality=k).fit(L)
+    assert lm.estimate_.method == "symmetric fallback"
+    P = lm.predict_proba(L[:50])
+    assert P.shape == (50, k) and np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_noise_level_covariance_skips_the_iterations():
+    """When the Frobenius norm rules out k - 1 eigenvalues above the noise edge, the factor is
+    returned without eigendecomposition or iterations (n_iter = 0), with the bound as ``top``."""
+    from tripletws.estimators.moments import offdiagonal_factor
+
+    rng = np.random.default_rng(0)
+    m, k = 4, 30
+    cov = rng.normal(scale=1e-3, size=(m, k, m, k))
+    cov = (cov + cov.transpose(2, 3, 0, 1)) / 2
+    G, n_iter, top = offdiagonal_factor(cov, k - 1, min_top=1.0)
+    assert n_iter == 0 and not G.any()
+    S = cov.copy()
+    S[np.arange(m), :, np.arange(m), :] = 0.0
+    assert top[-1] >= np.linalg.eigvalsh(S.reshape(m * k, m * k))[-(k - 1)]  # a true upper bound

@@ -54,6 +54,7 @@ from .class_balance import MIN_CLASS_PROB, project_to_simplex
 from .moments import (
     canonical_basis,
     distinct_triple,
+    max_signal_rank,
     noise_edge,
     offdiagonal_factor,
     orthogonal_tensor_eig,
@@ -253,6 +254,20 @@ def estimate_class_conditional(
     k, m = stats.cardinality, stats.n_lfs
     if m < 3:
         raise ValueError(f"the class-conditional model needs at least 3 labeling functions, got {m}")
+    if k - 1 > max_signal_rank(stats):
+        # rank k - 1 cannot rise above the noise: skip the O((m k)^2) and O((m k)^3) work
+        warnings.warn(
+            f"class-conditional moments not usable (k - 1 = {k - 1} covariance directions, but "
+            f"{stats.n_rows:g} rows and {int(np.count_nonzero(stats.class_counts))} voted (LF, class) "
+            "pairs support at most "
+            f"{max_signal_rank(stats)}); starting from the symmetric model's triplet solution instead",
+            UserWarning,
+            stacklevel=2,
+        )
+        params = symmetric_fallback(stats, class_balance, eps, solver)
+        return ClassConditionalEstimate(
+            params, "symmetric fallback", signal_to_noise=0.0, note="k beyond what the data support"
+        )
     mu, cov = vote_moments(stats)
     edge = max(noise_edge(stats), 1e-300)
     # min_top: the fit is skipped where the signal check below would fail anyway

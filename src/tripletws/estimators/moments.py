@@ -45,13 +45,15 @@ def vote_moments(stats: LabelStats) -> tuple[np.ndarray, np.ndarray]:
     return mu, cov
 
 
-#: Above this size the leading eigenpairs come from Lanczos iterations instead of a full eigh.
+#: Above this size the leading eigenpairs come from Lanczos iterations instead of a full eigh,
+#: when at most LANCZOS_MAX_PAIRS of them are wanted (more make Lanczos slower than eigh).
 DENSE_EIGH_MAX = 600
+LANCZOS_MAX_PAIRS = 32
 
 
 def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Largest (algebraic) ``r`` eigenpairs of a symmetric matrix, in decreasing order."""
-    if S.shape[0] <= DENSE_EIGH_MAX or r >= S.shape[0] // 4:
+    if S.shape[0] <= DENSE_EIGH_MAX or r > LANCZOS_MAX_PAIRS:
         w, V = np.linalg.eigh(S)
         return w[::-1][:r], V[:, ::-1][:, :r]
     from scipy.sparse.linalg import eigsh
@@ -60,6 +62,19 @@ def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     w, V = eigsh(S, k=r, which="LA", v0=v0)
     order = np.argsort(-w)
     return w[order], V[:, order]
+
+
+def max_signal_rank(stats: LabelStats) -> int:
+    """Most eigenvalues the zero-diagonal vote covariance can have above any positive level.
+
+    With X the (n, m k) one-hot votes, the covariance is
+    ``X'X / n - diag(counts / n) - mu mu' + blockdiag(mu_i mu_i')``; the first two terms are
+    at most ``X'X / n`` (rank <= min(n, voted (LF, class) pairs)) and the rest has at most m
+    positive eigenvalues, so (Weyl) at most ``min(n, pairs) + m`` eigenvalues are positive.
+    O(m k): lets the fit give up on a k far beyond the data before any O((m k)^2) work.
+    """
+    pairs = int(np.count_nonzero(stats.class_counts))
+    return int(min(stats.n_rows, pairs)) + stats.n_lfs
 
 
 def noise_edge(stats: LabelStats) -> float:
