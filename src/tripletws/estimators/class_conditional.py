@@ -66,6 +66,11 @@ from .symmetric import estimate_symmetric
 
 #: Largest acceptable condition number of the summed factor W = [sum_i F_i ; v^T].
 MAX_VIEW_CONDITION = 100.0
+#: The third moments must rest on at least this many co-voting triples of distinct LFs per
+#: distinct cell of the symmetric (k, k, k) table (k (k + 1) (k + 2) / 6 cells): a cell count
+#: of 50 has a relative standard error of about 1 / sqrt(50) = 0.14.  Below, the class balance
+#: they imply is noise (sms: 147 triples, 78 rows with three or more votes).
+MIN_TRIPLES_PER_CELL = 50
 #: Smallest acceptable relative eigenvalue gap of the tensor contraction.
 MIN_EIGEN_GAP = 1e-6
 #: The (k-1)-th eigenvalue of the zero-diagonal covariance must exceed the sampling-noise
@@ -308,6 +313,13 @@ def estimate_class_conditional(
             return fallback(f"k = {k} classes is above the third moment's limit of {MAX_TRIPLE_CLASSES}")
         return fallback("no third-moment statistic: compute_stats(..., triple=True)")
     Td = distinct_triple(stats.triple / max(stats.n_rows, 1e-300))
+    n_triples = float(Td[:k, :k, :k].sum()) * stats.n_rows / 6.0
+    cells = k * (k + 1) * (k + 2) // 6
+    if not n_triples >= MIN_TRIPLES_PER_CELL * cells:
+        return fallback(
+            f"only {n_triples:.0f} co-voting triples of distinct LFs carry the third moments; "
+            f"{MIN_TRIPLES_PER_CELL * cells} needed for {k} classes"
+        )
     Tw, cond = pooled_moment(Td, F, v)
     if not np.isfinite(cond) or cond > MAX_VIEW_CONDITION:
         return fallback(f"the LFs' summed vote means are (nearly) rank deficient, condition {cond:.3g}")
