@@ -29,7 +29,8 @@ from .estimators.class_conditional import ClassConditionalEstimate
 from .files import read_labels, read_matrix, write_array, write_csv
 from .matrix import check_label_matrix, check_labels
 from .metrics import METRICS
-from .model import MODELS, LabelModel
+from .model import LabelModel
+from .models import registered
 from .predictions import TIE_BREAK_POLICIES
 from .sequence import SequenceLabelModel
 
@@ -613,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--model",
-        choices=MODELS,
+        choices=registered(),
         default=None,
         help="label model (default: class_conditional; sequences: symmetric)",
     )
