@@ -12,6 +12,7 @@ import pytest
 from tripletws import LabelModel
 from tripletws.models import registered
 
+#: Every registered label model (new ones are covered as they register).
 MODELS = registered()
 
 hypothesis = pytest.importorskip("hypothesis")
