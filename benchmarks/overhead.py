@@ -6,14 +6,12 @@ and ``predict_proba(L_eval)`` as the peer benchmark does (``benchmarks/peers``),
 the stages of the fit separately:
 
 * ``validate``: :func:`~tripletws.matrix.check_label_matrix` (shape, dtype, values);
-* ``stats``: :func:`~tripletws.stats.compute_stats` (the one pass over the rows);
-* ``solve``: ``fit_stats`` on those statistics (closed form, no pass over the rows);
-* ``check``: the class-conditional model's majority check
-  (:func:`~tripletws.checks.majority_overrule_rate`, a second pass over at most
-  100,000 rows).
+* ``summary``: :func:`~tripletws.summary.summarize` of the validated matrix with the
+  model's needs (the one pass over the rows: statistics, and distinct rows when the
+  model asks for them).
 
-``rest`` = fit - (validate + stats + solve + check): settings checks, warnings,
-attribute set-up.  Medians over ``--repeats`` runs in this process (after one
+``rest`` = fit - (validate + summary): the solve (closed form, EM, checks), settings
+checks, warnings.  Medians over ``--repeats`` runs in this process (after one
 untimed warm-up fit), one BLAS thread (the library's own setting).
 
 ``--clock cpu`` times with ``time.process_time`` (CPU seconds of the process, all
@@ -56,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "src"))
 DATA = Path(os.environ.get("TRIPLETWS_DATA", REPO.parent / "shared" / "data"))
-STAGES = ("validate", "stats", "solve", "check")
+STAGES = ("validate", "summary")
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter
 
@@ -123,18 +121,18 @@ def snorkel_time(python: str, name: str, info: dict, repeats: int) -> float:
 
 
 def measure(name: str, info: dict, options: dict, repeats: int) -> dict:
+    from functools import partial
+
     from tripletws import LabelModel
-    from tripletws.checks import majority_overrule_rate
     from tripletws.matrix import check_label_matrix
-    from tripletws.parallel import single_threaded_blas
-    from tripletws.stats import compute_stats
+    from tripletws.settings import check_settings
+    from tripletws.summary import summarize
 
     fit_split, eval_split = _splits(info)
     L = np.load(DATA / name / f"{fit_split}.npz")["L"]
     L_eval = np.load(DATA / name / f"{eval_split}.npz")["L"]
     k = int(info["k"])
     model = LabelModel(cardinality=k, **options)
-    cc = model.model == "class_conditional"
     model.fit(L)  # warm-up (imports, BLAS, work buffers)
     budget = max(
         3,
@@ -147,20 +145,11 @@ def measure(name: str, info: dict, options: dict, repeats: int) -> dict:
     row["fit_s"] = _median_time(lambda: LabelModel(cardinality=k, **options).fit(L), budget)
     fitted = LabelModel(cardinality=k, **options).fit(L)
     row["predict_s"] = _median_time(lambda: fitted.predict_proba(L_eval), budget)
-    lm = check_label_matrix(L, k, min_lfs=3)
     row["validate_s"] = _median_time(lambda: check_label_matrix(L, k, min_lfs=3), budget)
-    row["stats_s"] = _median_time(lambda: compute_stats(lm, joint=cc, triple=cc), budget)
-    st = compute_stats(lm, joint=cc, triple=cc)
-    row["solve_s"] = _median_time(lambda: LabelModel(cardinality=k, **options).fit_stats(st), budget)
-    if cc and not fitted.fallback_.startswith("declared"):
-
-        def check() -> None:
-            with single_threaded_blas():
-                majority_overrule_rate(lm, fitted.params_, None)
-
-        row["check_s"] = _median_time(check, budget)
-    else:
-        row["check_s"] = 0.0
+    settings = check_settings(model.get_params())
+    needs = partial(settings.solver.needs, settings.options)
+    lm = check_label_matrix(L, k, min_lfs=3)
+    row["summary_s"] = _median_time(lambda: summarize(lm, k, needs), budget)
     row["rest_s"] = row["fit_s"] - sum(row[f"{s}_s"] for s in STAGES)
     return row
 
@@ -182,13 +171,13 @@ def render(result: dict) -> str:
         "",
         f"Times in ms ({'CPU time of the process' if result.get('clock') == 'cpu' else 'wall clock'}), "
         "medians in one process after a warm-up fit; fit on the train split (all rows for",
-        "crowd sets), predict on the eval split.  Stages: validate = check_label_matrix, stats =",
-        "compute_stats, solve = fit_stats (closed form), check = majority check (class-conditional),",
-        "rest = fit minus the stages.",
+        "crowd sets), predict on the eval split.  Stages: validate = check_label_matrix, summary =",
+        "summarize (statistics pass, distinct rows if the model needs them), rest = fit minus both",
+        "(the solve with its checks, settings, warnings).",
         "",
     ]
-    head = "| dataset | k | m | n | fit | predict | validate | stats | solve | check | rest |"
-    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    head = "| dataset | k | m | n | fit | predict | validate | summary | rest (solve) |"
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     if peers:
         head += " Snorkel fit + predict | ratio |"
         sep += "---:|---:|"
@@ -210,11 +199,11 @@ def render(result: dict) -> str:
                 ratios.append(ratio)
                 line += f" {_fmt_ms(sn)} | {ratio:.1f} |"
         out.append(line)
-    fixed = [r["fit_s"] - r["stats_s"] - r["solve_s"] for r in rows]
+    data_side = [r["validate_s"] + r["summary_s"] for r in rows]
     out += [
         "",
-        f"- fixed per-fit overhead (fit - stats - solve: validation, majority check, set-up): median "
-        f"{_fmt_ms(statistics.median(fixed))} ms, range {_fmt_ms(min(fixed))}-{_fmt_ms(max(fixed))} ms",
+        f"- validation + one pass over the rows: median {_fmt_ms(statistics.median(data_side))} ms "
+        f"(range {_fmt_ms(min(data_side))}-{_fmt_ms(max(data_side))} ms); the rest is the solve",
     ]
     if ratios:
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
