@@ -27,7 +27,7 @@ from .estimators import SIGNS, SOLVERS, SymmetricEstimate
 from .estimators.class_balance import STRATEGIES
 from .estimators.class_conditional import ClassConditionalEstimate
 from .files import read_labels, read_matrix, write_array, write_csv
-from .matrix import check_label_matrix, check_labels
+from .matrix import check_label_matrix, check_labels, voted_rows
 from .metrics import METRICS
 from .model import MODELS, LabelModel
 from .predictions import TIE_BREAK_POLICIES
@@ -328,26 +328,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.seed is not None:
         model.random_state = args.seed
     seq_kw = _sequence_kwargs(model, args, lm.n)
-    results = {
-        name: lab.score(
-            lm, y, metrics=metrics, tie_break_policy=args.tie_break, **(seq_kw if lab is model else {})
-        )
-        for name, lab in labelers.items()
-    }
+    n_silent = int(((y >= 0) & ~voted_rows(lm)).sum())
+    results, voted = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
+        for name, lab in labelers.items():
+            kw = seq_kw if lab is model else {}
+            results[name] = lab.score(lm, y, metrics=metrics, tie_break_policy=args.tie_break, **kw)
+            voted[name] = lab.score(
+                lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
+            )
     if args.json:
         record = {
             "n_rows": lm.n,
             "n_gold": n_gold,
+            "n_gold_no_vote": n_silent,
             "cardinality": k,
             "tie_break": args.tie_break,
             "label_model": results["label model"],
             "majority_vote": results["majority vote"],
+            "label_model_voted_rows": voted["label model"],
+            "majority_vote_voted_rows": voted["majority vote"],
         }
         print(json.dumps(_json_safe(record), indent=2))
         return 0
     print(f"{n_gold} gold rows (of {lm.n}), k={k}, tie-break: {args.tie_break}")
-    rows = [[name] + [_fmt(results[lab][name]) for lab in labelers] for name in metrics]
-    print(_table(["metric", *labelers], rows))
+    print(
+        f"{n_silent} gold rows ({n_silent / n_gold:.1%}) had no LF vote: 'all rows' predicts them from "
+        "the class balance, 'voted rows' leaves them out (as Snorkel does)"
+    )
+    header = ["metric"] + [f"{lab} ({which})" for lab in labelers for which in ("all rows", "voted rows")]
+    rows = [
+        [name] + [_fmt(res[lab][name]) for lab in labelers for res in (results, voted)] for name in metrics
+    ]
+    print(_table(header, rows))
     if args.tie_break == "abstain":
         print("label metrics use the rows where the labeler did not abstain (see coverage)")
     return 0

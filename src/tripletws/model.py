@@ -489,6 +489,7 @@ class LabelModel(BaseLabeler):
 
     def _finish_solve(self, stats: LabelStats, prior: np.ndarray, source: str) -> None:
         self.stats_ = stats
+        self.intervals_ = None  # intervals of an earlier solve no longer apply
         self.class_balance_source_ = source
         self.n_lfs_ = stats.n_lfs
         if self.verbose:
@@ -703,6 +704,30 @@ class LabelModel(BaseLabeler):
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
         return posterior(lm, self.params_, self.chunk_size)
 
+    def confidence_intervals(
+        self,
+        L: Any,
+        level: float = 0.95,
+        n_boot: int = 200,
+        n_chunks: int = 100,
+        random_state: Any = None,
+    ):
+        """Bootstrap intervals of the learned accuracies and class balance (see :mod:`tripletws.intervals`).
+
+        ``L`` is the training matrix; it is read once, in ``n_chunks`` row chunks.
+        The result is also kept as ``intervals_`` (and saved with the model).
+
+        Returns
+        -------
+        ConfidenceIntervals
+        """
+        from .intervals import bootstrap_intervals
+
+        self.intervals_ = bootstrap_intervals(
+            self, L, level=level, n_boot=n_boot, n_chunks=n_chunks, random_state=random_state
+        )
+        return self.intervals_
+
     # -- persistence -----------------------------------------------------------
 
     def _get_state(self) -> dict[str, Any] | None:
@@ -716,6 +741,8 @@ class LabelModel(BaseLabeler):
             "coupling": self.coupling_.tolist(),
             "stream": self._stream.to_dict(),
         }
+        if getattr(self, "intervals_", None) is not None:
+            state["intervals"] = self.intervals_.to_dict()
         if self.model == "class_conditional":
             state.update(
                 {
@@ -788,6 +815,10 @@ class LabelModel(BaseLabeler):
         # files written before online learning existed have no stream: start one
         stream = state.get("stream")
         self._stream = StreamState(n_batches=1) if stream is None else StreamState.from_dict(stream, m, k)
+        if state.get("intervals") is not None:
+            from .intervals import ConfidenceIntervals
+
+            self.intervals_ = ConfidenceIntervals.from_dict(state["intervals"], m, k)
 
     @staticmethod
     def _closed_form_from_state(d: dict[str, Any], params: LabelModelParams) -> ClassConditionalEstimate:
