@@ -218,6 +218,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
         else:
             model.fit(L, Y_dev=y_dev, class_balance=prior)
+            if args.intervals:
+                model.confidence_intervals(L, n_boot=args.intervals, random_state=args.seed)
     elapsed = time.perf_counter() - t0
     model.save(args.output)
     n, m = L.shape
@@ -407,6 +409,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             record.update(_class_conditional_record(model, closed_form))
         record["dependencies"] = edges
         record["coupling"] = coupling
+        if getattr(model, "intervals_", None) is not None:
+            record["intervals"] = model.intervals_.to_dict()
         if chain is not None:
             record.update(
                 {
@@ -442,12 +446,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
         print(f"declared dependencies: {pairs}")
     print(f"class balance ({source}): " + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior)))
-    header = ["LF", "coverage", "accuracy"]
+    ci = getattr(model, "intervals_", None)
+    if ci is not None:
+        bands = ", ".join(
+            f"P(Y={c}) in [{lo:.4f}, {hi:.4f}]"
+            for c, (lo, hi) in enumerate(zip(ci.class_balance_low, ci.class_balance_high, strict=True))
+        )
+        print(
+            f"{ci.level:.0%} bootstrap intervals ({ci.n_boot} replicates over {ci.n_chunks} row chunks): "
+            + bands
+        )
+    header = ["LF", "coverage", "accuracy"] + (["acc. low", "acc. high"] if ci is not None else [])
     if est is not None:
         header += ["triplets", "note"]
     rows = []
     for i in range(len(acc)):
         row = [str(i), _fmt(cov[i]), _fmt(acc[i])]
+        if ci is not None:
+            row += [_fmt(ci.accuracy_low[i]), _fmt(ci.accuracy_high[i])]
         if est is not None:
             note = ""
             if cov[i] == 0:
@@ -665,6 +681,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="I-J,...",
         help="dependent LF pairs, e.g. 0-6,3-4 (left out of the triplets, modelled jointly)",
+    )
+    p.add_argument(
+        "--intervals",
+        type=int,
+        default=0,
+        metavar="N_BOOT",
+        help="also compute 95%% bootstrap intervals of the accuracies and class balance with N_BOOT "
+        "replicates over 100 row chunks (shown by inspect and report; not for sequence models)",
     )
     seq = p.add_argument_group("sequences (rows are frames in order; any of these fits a sequence model)")
     seq.add_argument("--sequence", action="store_true", help="fit the chain model (one sequence unless ids)")
