@@ -1,4 +1,4 @@
-"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report | demo``.
 
 Every command reads label matrices with :mod:`tripletws.files` and works through the
 public Python API.  Bad input (a missing file, a bad value, a damaged model file)
@@ -478,6 +478,31 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a fitted model (see tripletws.report)."""
+    from .report import write_report
+
+    model = _load_labeler(args.MODEL)
+    if not isinstance(model, LabelModel):
+        raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key)
+    with _about_matrix(args.L_FILE):
+        lm = check_label_matrix(L, k, scan=True)
+    y = None
+    if args.gold is not None:
+        y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
+    names = None
+    if args.lf_names:
+        names = [s.strip() for s in args.lf_names.split(",")]
+    try:
+        path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; opens offline in any browser)")
+    return 0
+
+
 def _class_conditional_record(model: LabelModel, closed_form: ClassConditionalEstimate) -> dict[str, Any]:
     """Diagnostics of a class-conditional fit for ``inspect``."""
     return {
@@ -828,6 +853,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-declared", action="store_true", help="also list declared pairs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_dependencies)
+
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report (plots of accuracies, coverage, conflicts, calibration)",
+        description="Write an offline HTML report of a fitted model: LF accuracies with bootstrap "
+        "intervals, coverage, overlap/conflict heatmaps, class balance, posterior confidence, "
+        "dependency candidates, and with gold labels scores, calibration and a confusion matrix. "
+        'Needs matplotlib (pip install "tripletws[report]").',
+        epilog="example:\n  tripletws report model.json L_train.npy --gold y.npy -o report.html",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    _add_matrix_args(p)
+    p.add_argument("--gold", default=None, metavar="Y_FILE", help="gold labels (-1 = unknown)")
+    p.add_argument(
+        "--y-key", default=None, metavar="NAME", help="array/column name of the gold labels (default: y)"
+    )
+    p.add_argument("--lf-names", default=None, metavar="A,B,...", help="comma-separated LF names")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="HTML file to write")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "demo",

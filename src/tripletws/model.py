@@ -728,6 +728,20 @@ class LabelModel(BaseLabeler):
         )
         return self.intervals_
 
+    def report(self, L: Any, Y: Any = None, path: Any = None, **kwargs: Any) -> str:
+        """Self-contained HTML report (see :mod:`tripletws.report`); written to ``path`` when given.
+
+        Returns
+        -------
+        str
+            The HTML.
+        """
+        from .report import build_report, write_report
+
+        if path is None:
+            return build_report(self, L, Y, **kwargs)
+        return write_report(self, L, path, Y, **kwargs).read_text(encoding="utf-8")
+
     # -- persistence -----------------------------------------------------------
 
     def _get_state(self) -> dict[str, Any] | None:
