@@ -125,7 +125,7 @@ def _heatmaps(names: list[str], overlap: np.ndarray, conflict: np.ndarray) -> st
     plt = _plt()
     m = len(names)
     size = min(5.5, 1.5 + 0.25 * m)
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1.5, size))
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 2.5, size), layout="constrained")
     for ax, mat, title, cmap in (
         (axes[0], overlap, "overlap", "Blues"),
         (axes[1], conflict, "conflict", "Reds"),
