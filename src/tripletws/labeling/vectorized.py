@@ -83,7 +83,12 @@ def _column(df: Any, column: str) -> Any:
 
 
 def _regex_votes(df: Any, column: str, pattern: str, label: int) -> np.ndarray:
-    hit = _column(df, column).astype("string").str.contains(pattern, regex=True, na=False)
+    from pandas.api.types import is_string_dtype
+
+    col = _column(df, column)
+    if not is_string_dtype(col.dtype):
+        col = col.astype("string")
+    hit = col.str.contains(pattern, regex=True, na=False)
     return np.where(hit.to_numpy(dtype=bool, na_value=False), label, ABSTAIN)
 
 
