@@ -87,3 +87,14 @@ def test_bad_interval_input():
         ConfidenceIntervals.from_dict({**good, "accuracy_low": [0.5]}, 5, 2)
     with pytest.raises(ValueError, match="exceeds"):
         ConfidenceIntervals.from_dict({**good, "accuracy_low": [1.0] * 5, "accuracy_high": [0.0] * 5}, 5, 2)
+
+
+def test_intervals_follow_a_majority_check_fallback():
+    d = make_synthetic(6_000, 6, 2, class_balance=[0.7, 0.3], random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel(2, max_overrule=0.0).fit(d.L)  # any overrule at all: the symmetric solution
+    assert lm.fallback_ and lm.overrule_rate_ > 0
+    ci = lm.confidence_intervals(d.L, n_boot=100, random_state=0)
+    assert np.all((ci.accuracy_low <= lm.accuracies_) & (lm.accuracies_ <= ci.accuracy_high))
+    np.testing.assert_allclose(ci.class_balance, lm.fit_class_balance_)

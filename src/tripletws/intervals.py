@@ -154,6 +154,21 @@ def _weighted(stacked: dict[str, np.ndarray | None], w: np.ndarray, k: int) -> L
     )
 
 
+def _refit(
+    model: Any, stats: LabelStats, prior: np.ndarray | None, deps: list, overruled: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracies and fitted class balance of ``model``'s settings solved from ``stats``."""
+    if overruled:
+        from .estimators.class_conditional import symmetric_fallback
+        from .params import LabelModelParams
+
+        params = symmetric_fallback(stats, prior, model.eps, model.solver)
+        return LabelModelParams(params.class_balance, params.cond_probs).accuracies, params.class_balance
+    refit = type(model)(**{**model.get_params(), "verbose": False, "em_steps": 0})
+    refit.fit_stats(stats, class_balance=prior, dependencies=deps)
+    return refit.accuracies_, refit.fit_class_balance_
+
+
 def bootstrap_intervals(
     model: Any,
     L: Any,
@@ -199,20 +214,22 @@ def bootstrap_intervals(
     given = model.class_balance_source_ in ("given", "Y_dev")
     prior = model.fit_class_balance_ if given else None
     deps = [tuple(e) for e in np.asarray(model.dependencies_).tolist()]
+    # the majority check (it needs the rows) replaced the class-conditional fit by the
+    # symmetric solution: the replicates take the same path
+    overruled = cc and float(getattr(model, "overrule_rate_", np.nan)) > model.max_overrule
     rng = np.random.default_rng(random_state)
     c = len(parts)
     accs, balances = [], []
     for _ in range(n_boot):
         w = rng.multinomial(c, np.full(c, 1.0 / c)).astype(np.float64)
-        refit = type(model)(**{**model.get_params(), "verbose": False, "em_steps": 0})
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                refit.fit_stats(_weighted(stacked, w, k), class_balance=prior, dependencies=deps)
+                acc, balance = _refit(model, _weighted(stacked, w, k), prior, deps, overruled)
         except (ValueError, np.linalg.LinAlgError):
             continue
-        accs.append(refit.accuracies_)
-        balances.append(refit.fit_class_balance_)
+        accs.append(acc)
+        balances.append(balance)
     if len(accs) < 2:
         raise ValueError("fewer than 2 bootstrap replicates could be solved; use more rows or chunks")
     tail = (1.0 - level) / 2.0 * 100.0
