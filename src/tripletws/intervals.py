@@ -204,9 +204,13 @@ def bootstrap_intervals(
         raise ValueError(f"level must lie in (0, 1), got {level}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    from .settings import check_settings
+
     k = int(model.cardinality)
     cc = model.model == "class_conditional"
-    parts = chunk_stats(L, k, int(n_chunks), joint=cc, triple=cc)
+    settings = check_settings(model.get_params())
+    needs = settings.solver.needs(settings.options, int(model.n_lfs_))
+    parts = chunk_stats(L, k, int(n_chunks), joint=needs.joint, triple=needs.triple)
     m = parts[0].n_lfs
     if m != model.n_lfs_:
         raise ValueError(f"L has {m} LFs (columns) but the model was fitted on {model.n_lfs_}")
