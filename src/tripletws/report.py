@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -433,16 +432,9 @@ def write_report(model: Any, L: Any, path: str | os.PathLike[str], Y: Any = None
     -------
     Path of the written file.
     """
+    from .atomic import atomic_write_text
+
     text = build_report(model, L, Y, **kwargs)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, text)
     return target

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +87,10 @@ class LFCache:
 
     def store(self, dkey: str, lf_key: str, column: np.ndarray) -> None:
         """Write one column atomically (temp file, fsync, os.replace)."""
+        from ..atomic import atomic_write
+
         path = self._path(dkey, lf_key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(column, dtype=np.int16), allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(column, dtype=np.int16), allow_pickle=False)
         self.misses += 1
