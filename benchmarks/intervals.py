@@ -1,7 +1,7 @@
 """Coverage of the bootstrap confidence intervals on synthetic data with known parameters.
 
 For each seed: draw a label matrix from the conditionally independent model with
-known LF accuracies and class balance, fit the default (class-conditional)
+known LF accuracies and class balance, fit the class-conditional
 LabelModel, compute 95 % intervals (``LabelModel.confidence_intervals``: chunk
 bootstrap of the mergeable statistics) and count how often they contain the
 truth.  Nominal coverage is 95 %; the acceptance band is 93–97 %.
@@ -50,7 +50,7 @@ def run_setting(n, m, k, balance, coverage, seeds, n_boot, n_chunks, level) -> d
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lm = LabelModel(k).fit(d.L)
+            lm = LabelModel(k, model="class_conditional").fit(d.L)
             ci = lm.confidence_intervals(
                 d.L, level=level, n_boot=n_boot, n_chunks=n_chunks, random_state=seed
             )
@@ -108,7 +108,7 @@ def main() -> None:
     lines = [
         f"# Bootstrap interval coverage ({args.level:.0%} nominal)",
         "",
-        f"`{record['command']}`: default LabelModel (class-conditional), {args.n_boot} bootstrap "
+        f"`{record['command']}`: LabelModel(model='class_conditional'), {args.n_boot} bootstrap "
         f"replicates over {args.n_chunks} row chunks, synthetic data with known parameters.",
         "",
         "| n | m | k | seeds | accuracy coverage (± s.e.) | class-balance coverage "

@@ -38,7 +38,7 @@ def test_95_percent_intervals_cover_the_true_accuracies():
         d = make_synthetic(4_000, 8, 2, coverage=0.5, class_balance=[0.6, 0.4], random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lm = LabelModel(2).fit(d.L)
+            lm = LabelModel(2, model="class_conditional").fit(d.L)
             ci = lm.confidence_intervals(d.L, n_boot=150, n_chunks=80, random_state=seed)
         truth = _true_accuracy(d)
         misses += int(((truth < ci.accuracy_low) | (truth > ci.accuracy_high)).sum())
@@ -51,7 +51,7 @@ def test_intervals_narrow_with_more_rows():
     widths = []
     for n in (2_000, 32_000):
         d = make_synthetic(n, 6, 2, coverage=0.6, random_state=5)
-        lm = LabelModel(2).fit(d.L)
+        lm = LabelModel(2, model="class_conditional").fit(d.L)
         widths.append(lm.confidence_intervals(d.L, n_boot=100, random_state=0).accuracy_halfwidth.mean())
     # the width falls as 1/sqrt(n): 4x for 16x the rows; allow a wide band for bootstrap noise
     assert 2.5 < widths[0] / widths[1] < 6.5
@@ -59,7 +59,7 @@ def test_intervals_narrow_with_more_rows():
 
 def test_given_class_balance_has_a_zero_width_interval_and_intervals_are_saved(tmp_path):
     d = make_synthetic(3_000, 5, 2, random_state=2)
-    lm = LabelModel(2).fit(d.L, class_balance=[0.5, 0.5])
+    lm = LabelModel(2, model="class_conditional").fit(d.L, class_balance=[0.5, 0.5])
     ci = lm.confidence_intervals(d.L, level=0.9, n_boot=50, n_chunks=20, random_state=1)
     np.testing.assert_array_equal(ci.class_balance_low, ci.class_balance_high)
     assert ci.level == 0.9 and ci.n_chunks == 20 and ci.n_boot == 50
@@ -73,7 +73,7 @@ def test_given_class_balance_has_a_zero_width_interval_and_intervals_are_saved(t
 
 def test_bad_interval_input():
     d = make_synthetic(500, 5, 2, random_state=0)
-    lm = LabelModel(2).fit(d.L)
+    lm = LabelModel(2, model="class_conditional").fit(d.L)
     with pytest.raises(ValueError, match="level"):
         lm.confidence_intervals(d.L, level=1.5)
     with pytest.raises(ValueError, match="n_boot"):
@@ -93,7 +93,9 @@ def test_intervals_follow_a_majority_check_fallback():
     d = make_synthetic(6_000, 6, 2, class_balance=[0.7, 0.3], random_state=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lm = LabelModel(2, max_overrule=0.0).fit(d.L)  # any overrule at all: the symmetric solution
+        lm = LabelModel(2, model="class_conditional", max_overrule=0.0).fit(
+            d.L
+        )  # any overrule at all: the symmetric solution
     assert lm.fallback_ and lm.overrule_rate_ > 0
     ci = lm.confidence_intervals(d.L, n_boot=100, random_state=0)
     assert np.all((ci.accuracy_low <= lm.accuracies_) & (lm.accuracies_ <= ci.accuracy_high))

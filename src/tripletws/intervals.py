@@ -1,18 +1,19 @@
 """Confidence intervals for learned LF accuracies and the class balance.
 
-A bootstrap over row chunks of the mergeable statistics: the rows are read once,
-in ``n_chunks`` contiguous chunks, and each chunk's :class:`~tripletws.stats.LabelStats`
-is kept.  A bootstrap replicate draws ``n_chunks`` chunks with replacement, sums
-their statistics (a weighted sum of small tables, no pass over rows) and solves
-the model again in closed form.  The interval of each quantity is the percentile
-interval of its replicates.
+A bootstrap over row chunks of the mergeable data summaries: the rows are read
+once, in ``n_chunks`` contiguous chunks, and each chunk's summary (its
+:class:`~tripletws.stats.LabelStats`, plus its distinct rows with their counts for
+solvers that use rows) is kept.  A bootstrap replicate draws ``n_chunks`` chunks
+with replacement, adds their summaries (weighted sums of small tables, no pass
+over the rows) and solves the model again with its own solver and settings.  The
+interval of each quantity is the percentile interval of its replicates.
 
 Resampling chunks rather than rows is the block bootstrap: it is valid when the
 rows are independent (then the chunks are too) and also covers dependence inside a
 chunk.  Rows should be in no particular order (shuffled or in arrival order);
-chunks sorted by class would inflate the intervals.  The refits are closed-form
-only (no EM, no majority check), so the intervals describe the closed-form
-estimate's sampling spread.
+chunks sorted by class would inflate the intervals.  The replicates take the
+fit's path (the majority check and row-based refinements included, on the
+resampled distinct rows).
 """
 
 from __future__ import annotations
@@ -130,43 +131,32 @@ def chunk_stats(
     ]
 
 
-def _stack(parts: list[LabelStats]) -> dict[str, np.ndarray | None]:
-    out: dict[str, np.ndarray | None] = {"n_rows": np.array([p.n_rows for p in parts])}
-    for name in ("class_counts", "covote", "agree", "joint", "triple"):
-        values = [getattr(p, name) for p in parts]
-        out[name] = None if any(v is None for v in values) else np.stack(values)
-    return out
+def _chunk_summaries(model: Any, L: Any, n_chunks: int, needs: Any) -> list[Any]:
+    """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk."""
+    from .summary import summarize
+
+    lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
+    if n_chunks < 2:
+        raise ValueError(f"n_chunks must be at least 2, got {n_chunks}")
+    if lm.n < n_chunks:
+        raise ValueError(f"L has {lm.n} rows, fewer than n_chunks={n_chunks}")
+    if lm.m != model.n_lfs_:
+        raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted on {model.n_lfs_}")
+    size = -(-lm.n // n_chunks)
+    return [
+        summarize(block, lm.cardinality, needs, min_lfs=1)
+        for _, block in lm.chunks(size, release_pages=False)
+    ]
 
 
-def _weighted(stacked: dict[str, np.ndarray | None], w: np.ndarray, k: int) -> LabelStats:
-    def mix(name: str) -> np.ndarray | None:
-        a = stacked[name]
-        return None if a is None else np.tensordot(w, a, axes=1)
-
-    return LabelStats(
-        cardinality=k,
-        n_rows=float(w @ stacked["n_rows"]),
-        class_counts=mix("class_counts"),
-        covote=mix("covote"),
-        agree=mix("agree"),
-        joint=mix("joint"),
-        triple=mix("triple"),
-    )
-
-
-def _refit(
-    model: Any, stats: LabelStats, prior: np.ndarray | None, deps: list, overruled: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracies and fitted class balance of ``model``'s settings solved from ``stats``."""
-    if overruled:
-        from .estimators.class_conditional import symmetric_fallback
-        from .params import LabelModelParams
-
-        params = symmetric_fallback(stats, prior, model.eps, model.solver)
-        return LabelModelParams(params.class_balance, params.cond_probs).accuracies, params.class_balance
-    refit = type(model)(**{**model.get_params(), "verbose": False, "em_steps": 0})
-    refit.fit_stats(stats, class_balance=prior, dependencies=deps)
-    return refit.accuracies_, refit.fit_class_balance_
+def _resampled(parts: list[Any], w: np.ndarray) -> Any:
+    """Sum of the chunk summaries with multiplicities ``w`` (mergeable sums, no rows read)."""
+    total = None
+    for part, count in zip(parts, w.tolist(), strict=True):
+        if count:
+            piece = part if count == 1 else part.scaled(float(count))
+            total = piece if total is None else total + piece
+    return total
 
 
 def bootstrap_intervals(
@@ -180,17 +170,20 @@ def bootstrap_intervals(
 ) -> ConfidenceIntervals:
     """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
 
+    Every replicate is solved by the model's own solver with its settings, prior
+    and dependencies, from the resampled chunk summaries (statistics, plus the
+    distinct rows for solvers that use rows), so it takes the same path as the fit.
+
     Parameters
     ----------
     model : fitted LabelModel
-        Its settings (and a given class balance, and declared dependencies) are
-        reused by every refit; the model itself is not changed.
+        Not changed.
     L : label matrix, shape (n, m)
         The rows the model was fitted on (n >= n_chunks).
     level : float
         Nominal coverage in (0, 1).
     n_boot : int
-        Bootstrap replicates (each one closed-form solve).
+        Bootstrap replicates (each one solve).
     n_chunks : int
         Row chunks to resample (at least 2; 50 to 200 works well).
     random_state : int or numpy Generator, optional
@@ -199,41 +192,45 @@ def bootstrap_intervals(
     -------
     ConfidenceIntervals
     """
+    from dataclasses import replace
+    from functools import partial
+
+    from .models import Prior
+    from .priors import setting_prior
+    from .settings import check_dependency_graph, check_settings
+
     model._check_fitted()
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    from .settings import check_settings
-
     k = int(model.cardinality)
-    cc = model.model == "class_conditional"
     settings = check_settings(model.get_params())
-    needs = settings.solver.needs(settings.options, int(model.n_lfs_))
-    parts = chunk_stats(L, k, int(n_chunks), joint=needs.joint, triple=needs.triple)
+    solver, options = settings.solver, settings.options
+    parts = _chunk_summaries(model, L, int(n_chunks), partial(solver.needs, options))
     m = parts[0].n_lfs
-    if m != model.n_lfs_:
-        raise ValueError(f"L has {m} LFs (columns) but the model was fitted on {model.n_lfs_}")
-    stacked = _stack(parts)
-    given = model.class_balance_source_ in ("given", "Y_dev")
-    prior = model.fit_class_balance_ if given else None
-    deps = [tuple(e) for e in np.asarray(model.dependencies_).tolist()]
-    # the majority check (it needs the rows) replaced the class-conditional fit by the
-    # symmetric solution: the replicates take the same path
-    overruled = cc and float(getattr(model, "overrule_rate_", np.nan)) > model.max_overrule
+    options = replace(
+        options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)
+    )
+    source = model.class_balance_source_
+    if source in ("given", "Y_dev"):
+        prior = Prior(np.asarray(model.class_balance_, dtype=np.float64), source)
+    else:
+        prior = setting_prior(model.class_balance, k)
     rng = np.random.default_rng(random_state)
     c = len(parts)
     accs, balances = [], []
     for _ in range(n_boot):
-        w = rng.multinomial(c, np.full(c, 1.0 / c)).astype(np.float64)
+        w = rng.multinomial(c, np.full(c, 1.0 / c))
+        total = _resampled(parts, w)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                acc, balance = _refit(model, _weighted(stacked, w, k), prior, deps, overruled)
+                fit = solver.solve(total.stats, prior, total.rows, options)
         except (ValueError, np.linalg.LinAlgError):
             continue
-        accs.append(acc)
-        balances.append(balance)
+        accs.append(fit.accuracies)
+        balances.append(fit.fit_class_balance)
     if len(accs) < 2:
         raise ValueError("fewer than 2 bootstrap replicates could be solved; use more rows or chunks")
     tail = (1.0 - level) / 2.0 * 100.0
