@@ -8,7 +8,7 @@ draw; transductive ones (crowd-kit, HyperLM) fit on train + test stacked (withou
 scored on the test rows. A fit whose estimated cost is above the budget is skipped
 (``timeout``); a crash is recorded as ``err``.
 
-    benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py            # --quick subset
+    benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py --max-n 5000   # quick subset
     benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py --full
 
 Writes benchmarks/results/stress_peers.{md,json} (stress_peers_full.* with --full).
@@ -98,18 +98,22 @@ def run_one(method, L, L_test, y_test, k) -> dict:
     return {"status": "ok", "acc": acc, "f1": f1, "fit_s": fit_s, "predict_s": pred_s}
 
 
-def run(full: bool, only: list[str] | None, families: list[str] | None) -> dict:
+def run(
+    full: bool, only: list[str] | None, families: list[str] | None, max_n: int | None, per_family: int | None
+) -> dict:
     methods = build_methods()
     if only:
         methods = [mm for mm in methods if mm.name in only]
     problems = all_problems() if full else quick_problems()
     if families:
         problems = [p for p in problems if p.family in families]
+    if per_family:
+        problems = [p for p in problems if int(p.name.rsplit("-", 1)[1]) < per_family]
     warm_up(methods, k=2)
     rows = []
     for i, problem in enumerate(problems):
         k = int(problem.params["k"])
-        L, _, L_test, y_test = draw(problem)
+        L, _, L_test, y_test = draw(problem, max_n)
         acc, f1 = tie_scores(mv_scores(L_test, k), y_test, k)
         res = {"mv": {"status": "ok", "acc": acc, "f1": f1}}
         for method in methods:
@@ -133,7 +137,9 @@ def run(full: bool, only: list[str] | None, families: list[str] | None) -> dict:
             "date": dt.date.today().isoformat(),
             "machine": machine_info(),
             "ours": ours_revision(),
-            "suite": "full suite" if full else "quick subset",
+            "suite": ("full suite" if full else "quick subset")
+            + (f", first {per_family} per family" if per_family else "")
+            + (f", train and test rows capped at {max_n}" if max_n else ""),
             "fit_budget_s": FIT_BUDGET_S,
             "methods": ["mv", *[mm.name for mm in methods]],
         },
@@ -231,6 +237,8 @@ def main() -> int:
     ap.add_argument("--methods", nargs="*", help="subset of method names")
     ap.add_argument("--families", nargs="*", choices=FAMILIES)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-n", type=int, help="cap train and test rows (crowd-kit MACE is slow)")
+    ap.add_argument("--per-family", type=int, help="only the first N problems of each family")
     ap.add_argument("--out", default=str(BENCH / "results"), help="results folder")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
     args = ap.parse_args()
@@ -239,7 +247,7 @@ def main() -> int:
         write_atomic(Path(args.render).with_suffix(".md"), to_markdown(res))
         return 0
     threads = limit_threads(args.threads)
-    res = run(args.full, args.methods, args.families)
+    res = run(args.full, args.methods, args.families, args.max_n, args.per_family)
     res["meta"]["threads"] = threads
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
