@@ -11,7 +11,7 @@ rows' gold:
 
 Methods: majority vote (MV), the candidate configurations given with ``--model-kw`` (default:
 ``{}``, the library default) and our single models (``--models``, default every name in
-``tripletws.model.MODELS``), all ``LabelModel(cardinality=k, **kw)``. Reports win / tie / loss
+``tripletws.models.registered()``), all ``LabelModel(cardinality=k, **kw)``. Reports win / tie / loss
 (tie = within 0.5 points) against MV and against the best single model on each problem, the share
 of problems at or above MV - 0.5 points, means per family and the slowest fits. A method that
 raises is recorded with its error (a crash is a finding) and counts as a loss.
@@ -478,7 +478,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--models",
         nargs="*",
         default=None,
-        help="single models to compare with (default: tripletws.model.MODELS)",
+        help="single models to compare with (default: tripletws.models.registered())",
     )
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one BLAS thread each)")
     ap.add_argument("--out", help="results path (.json; the .md goes beside it) or folder")
@@ -502,9 +502,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--model-kw {text!r} is not a JSON object")
         model_kws.append(kw)
     if args.models is None:
-        from tripletws.model import MODELS
+        from tripletws.models import registered
 
-        singles = list(MODELS)
+        singles = list(registered())
     else:
         singles = args.models
     methods, aliases, candidates, single_names = build_methods(model_kws, singles)

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 
 from tripletws.datasets import make_synthetic
-from tripletws.estimators.em import collect_unique_rows, em_refine
+from tripletws.estimators.em import em_refine
 from tripletws.matrix import check_label_matrix, to_sparse
 from tripletws.params import LabelModelParams
+from tripletws.rows import DEFAULT_MAX_UNIQUE_ROWS, RowSummary
+
+
+def collect_unique_rows(lm, chunk_size=None, max_rows=DEFAULT_MAX_UNIQUE_ROWS):
+    return RowSummary.from_matrix(lm, max_rows, chunk_size)
 
 
 def sorted_rows(rows, counts):
@@ -30,19 +35,18 @@ def test_unique_rows_match_numpy_on_every_path(m, k):
         assert u.sample_rate == 1.0 and u.n_rows == len(d.L)
 
 
-def test_cap_takes_a_uniform_subsample_with_a_warning():
+def test_cap_keeps_a_hash_sample_of_distinct_rows_with_their_full_counts():
     d = make_synthetic(40_000, 20, 2, random_state=2)
-    n_distinct = len(np.unique(d.L, axis=0))
-    with pytest.warns(UserWarning, match="uniform subsample"):
-        u = collect_unique_rows(check_label_matrix(d.L, 2), max_rows=n_distinct // 3, random_state=0)
-    assert u.n_unique <= n_distinct // 3
-    assert u.sample_rate == 0.25
-    # a Binomial(n, rate) count of rows survives: within 5 standard deviations
-    sd = np.sqrt(len(d.L) * 0.25 * 0.75)
+    rows, counts = np.unique(d.L, axis=0, return_counts=True)
+    cap = len(rows) // 3
+    u = collect_unique_rows(check_label_matrix(d.L, 2), max_rows=cap)
+    assert u.n_unique <= cap and u.sample_rate == 0.25 and u.n_rows == len(d.L)
+    # every kept row carries its full count
+    full = {tuple(r): c for r, c in zip(rows.tolist(), counts, strict=True)}
+    assert all(full[tuple(r)] == c for r, c in zip(u.rows.tolist(), u.counts, strict=True))
+    # each distinct row is kept with probability 1/4: the kept count is within 5 standard deviations
+    sd = np.sqrt(0.25 * 0.75 * np.sum(counts.astype(float) ** 2))
     assert abs(u.counts.sum() - 0.25 * len(d.L)) < 5 * sd
-    with pytest.warns(UserWarning, match="uniform subsample"):
-        again = collect_unique_rows(check_label_matrix(d.L, 2), max_rows=n_distinct // 3, random_state=0)
-    np.testing.assert_array_equal(again.counts, u.counts)  # reproducible with a seed
     with pytest.raises(ValueError, match="max_rows"):
         collect_unique_rows(check_label_matrix(d.L, 2), max_rows=0)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tripletws import LabelModel, MajorityLabelVoter
+from tripletws.arrays import decode_array, encode_array
 from tripletws.datasets import make_synthetic
 from tripletws.io import _canonical, load_model, model_to_dict, save_model
 
@@ -44,6 +45,13 @@ def rewrite(path, edit, fix_checksum: bool = True) -> None:
     path.write_text(json.dumps(record))
 
 
+def edit_array(record: dict, key: str, index, delta: float) -> None:
+    """Add ``delta`` to one entry of a stored array (compact record or plain lists)."""
+    arr = decode_array(record[key], key).copy()
+    arr[index] += delta
+    record[key] = encode_array(arr)
+
+
 def test_round_trip(fitted, saved, data) -> None:
     loaded = LabelModel.load(saved)
     assert loaded.get_params() == fitted.get_params()
@@ -59,7 +67,7 @@ def test_round_trip(fitted, saved, data) -> None:
     )
     # the saved file is plain JSON with a version
     record = json.loads(saved.read_text())
-    assert record["format"] == "tripletws-model" and record["schema_version"] == 1
+    assert record["format"] == "tripletws-model" and record["schema_version"] == 2
     assert record["class"] == "LabelModel"
 
 
@@ -83,12 +91,7 @@ def test_truncated(saved) -> None:
 
 
 def test_edited_number_fails_checksum(saved) -> None:
-    text = saved.read_text()
-    record = json.loads(text)
-    old = record["state"]["params"]["class_balance"][0]
-    rewrite(
-        saved, lambda r: r["state"]["params"]["class_balance"].__setitem__(0, old + 1e-3), fix_checksum=False
-    )
+    rewrite(saved, lambda r: edit_array(r["state"]["solution"]["params"], "class_balance", 0, 1e-3), False)
     with pytest.raises(ValueError, match="checksum mismatch"):
         LabelModel.load(saved)
 
@@ -127,17 +130,17 @@ def test_non_json_bytes(saved, payload) -> None:
     ("edit", "pattern"),
     [
         (
-            lambda r: r["state"]["params"]["cond_probs"][0][0].__setitem__(0, 0.9),
+            lambda r: edit_array(r["state"]["solution"]["params"], "cond_probs", (0, 0, 0), 0.3),
             "cond_probs columns must sum to 1",
         ),
         (
-            lambda r: r["state"]["params"].__setitem__("class_balance", [0.5, 0.5]),
+            lambda r: r["state"]["solution"]["params"].__setitem__("class_balance", [0.5, 0.5]),
             "cond_probs must have shape",
         ),
-        (lambda r: r["state"]["stats"].__setitem__("covote", [[1.0]]), "has shape"),
-        (lambda r: r["state"].__delitem__("b"), "invalid fitted state"),
+        (lambda r: r["state"]["summary"]["stats"].__setitem__("covote", [[1.0]]), "covote: expected shape"),
+        (lambda r: r["state"]["solution"]["estimate"].__delitem__("b"), "estimate lacks field"),
         (lambda r: r["params"].__setitem__("evil", 1), "unknown parameter"),
-        (lambda r: r["params"].__setitem__("cardinality", 2), "disagree"),
+        (lambda r: r["params"].__setitem__("cardinality", 2), "cardinality is 2"),
     ],
 )
 def test_consistent_checksum_but_invalid_content(saved, edit, pattern) -> None:
@@ -167,3 +170,22 @@ def test_unsavable_random_state(data) -> None:
     model = LabelModel(random_state=np.random.default_rng(0))
     with pytest.raises(ValueError, match="random_state"):
         model_to_dict(model)
+
+
+@pytest.mark.parametrize("model_name", ["symmetric", "class_conditional"])
+def test_schema_version_1_files_still_load(data, model_name) -> None:
+    """Files written by the previous schema (arrays as JSON lists, per-model fields side by side)."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / f"model_v1_{model_name}.json"
+    assert json.loads(path.read_text())["schema_version"] == 1
+    loaded = LabelModel.load(path)
+    if model_name == "symmetric":  # written by fit(data.L, Y_dev=data.y[:200]) with these settings
+        again = LabelModel(3, model="symmetric", solver="triplet_median").fit(data.L, Y_dev=data.y[:200])
+        assert loaded.class_balance_source_ == "Y_dev"
+        np.testing.assert_array_equal(loaded.estimate_.n_candidates, again.estimate_.n_candidates)
+    else:  # a window-2 stream of three 1000-row batches (posteriors depend on the last two)
+        assert loaded.n_batches_ == 3 and len(loaded._stream.batches) == 2
+        again = LabelModel(3, em_steps=3).fit_stats(loaded.stats_)
+        assert loaded.stats_.n_rows == 2000
+    np.testing.assert_allclose(loaded.predict_proba(data.L), again.predict_proba(data.L), atol=1e-12, rtol=0)

@@ -10,42 +10,66 @@ from typing import Any
 
 import numpy as np
 
-from .matrix import check_label_matrix, check_labels
+from .io import load_model, register_class, save_model
+from .matrix import check_cardinality, check_label_matrix, check_labels
 from .metrics import score as _score
 from .predictions import probs_to_preds
 
 logger = logging.getLogger("tripletws")
 
 
+class NotFittedError(RuntimeError, AttributeError):
+    """A fitted attribute or method was used before ``fit`` (``hasattr`` sees no attribute)."""
+
+
 class BaseLabeler:
     """Base class: ``get_params``/``set_params`` (so ``sklearn.clone`` works),
     ``predict`` and ``score`` on top of a subclass's ``predict_proba``, and JSON
-    ``save``/``load`` on top of its ``_get_state``/``_set_state``."""
+    ``save``/``load`` on top of its ``_get_state``/``_set_state``.  Every subclass
+    registers itself with :mod:`tripletws.io` under its class name, so model files
+    can name it without ``io`` importing any model."""
 
     cardinality: int
     random_state: Any = None
     #: Attribute that exists once the model is fitted (None: nothing to fit).
     _fitted_attr: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_class(cls)
+
     def _check_fitted(self) -> None:
         if self._fitted_attr is not None and not hasattr(self, self._fitted_attr):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file (no pickle)."""
-        from .io import save_model
-
         save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path):
         """Read a model written by :meth:`save`; the file is validated, never executed."""
-        from .io import load_model
-
         model = load_model(path)
         if not isinstance(model, cls):
             raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+    def _get_state(self) -> dict[str, Any] | None:
+        """The fitted state as a JSON-ready object (None: nothing fitted, or nothing to fit)."""
+        return None
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`_get_state` output, validating every field (ValueError naming it)."""
+        raise ValueError(f"{type(self).__name__} has no fitted state; expected null")
+
+    def _check_params(self) -> None:
+        """Validate the constructor parameters (run when a model file is loaded)."""
+        check_cardinality(self.cardinality)
+        seed = self.random_state
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
+        ):
+            raise ValueError(f"random_state must be null or a non-negative integer, got {seed!r}")
 
     @classmethod
     def _param_names(cls) -> list[str]:

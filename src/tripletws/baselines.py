@@ -7,35 +7,13 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
-from .kernels import class_indicator, conversion_rows, narrow, workspace
+from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
 
 
-def vote_counts(L: Any, cardinality: int | None = None, chunk_size: int | None = None):
-    """Per-row vote counts for each class, shape (n, k).
-
-    Dense chunks: one float32 matrix-vector product per class indicator (exact
-    integer counts), in steps small enough for one BLAS thread.
-    """
-    lm = check_label_matrix(L, cardinality)
-    k = lm.cardinality
-    out = np.zeros((lm.n, k))
-    with workspace() as ws:
-        ones = np.ones(lm.m, dtype=np.float32)
-        for start, block in lm.chunks(chunk_size):
-            nc = block.shape[0]
-            if lm.is_sparse:
-                rows = np.repeat(np.arange(nc), np.diff(block.indptr))
-                cnt = np.bincount(rows * k + (block.data - 1), minlength=nc * k).reshape(nc, k)
-                out[start : start + nc] = cnt
-                continue
-            step = conversion_rows(lm.m)
-            for s in range(0, nc, step):
-                part = narrow(block[s : s + step], k, ws)
-                rows = out[start + s : start + s + len(part)]
-                for c in range(k):
-                    rows[:, c] = class_indicator(part, c, ws) @ ones
-    return out
+def vote_counts(L: Any, cardinality: int | None = None, chunk_size: int | None = None) -> np.ndarray:
+    """Per-row vote counts for each class, shape (n, k) (any label matrix input)."""
+    return _vote_counts(check_label_matrix(L, cardinality, allow_empty=True), chunk_size)
 
 
 class MajorityLabelVoter(BaseLabeler):
@@ -62,5 +40,7 @@ class MajorityLabelVoter(BaseLabeler):
     def predict_proba(self, L: Any) -> np.ndarray:
         """Shape (n, k): 1/t on each of the t most-voted classes of a row."""
         counts = vote_counts(L, check_cardinality(self.cardinality))
+        if counts.shape[0] == 0:
+            return counts
         top = counts == counts.max(axis=1, keepdims=True)
         return top / top.sum(axis=1, keepdims=True)

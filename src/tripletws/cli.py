@@ -29,7 +29,8 @@ from .estimators.class_conditional import ClassConditionalEstimate
 from .files import read_labels, read_matrix, write_array, write_csv
 from .matrix import check_label_matrix, check_labels
 from .metrics import METRICS
-from .model import MODELS, LabelModel
+from .model import LabelModel
+from .models import registered
 from .predictions import TIE_BREAK_POLICIES
 from .sequence import SequenceLabelModel
 
@@ -176,7 +177,7 @@ def _json_safe(obj: Any) -> Any:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
     k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
     prior_setting, prior = _parse_class_balance(args.class_balance)
@@ -244,7 +245,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     elif args.window is not None:
         model.set_params(window=args.window, forget=None)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     if args.class_balance in STRATEGIES:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = _parse_class_balance(args.class_balance)
@@ -272,7 +273,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = _load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     seq_kw = _sequence_kwargs(model, args, L.shape[0])
     with _about_matrix(args.L_FILE):
         if args.hard:
@@ -309,7 +310,7 @@ def _default_metrics(k: int) -> list[str]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_labeler(args.MODEL)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     if args.Y_FILE is not None:
         y = read_labels(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):
@@ -469,7 +470,7 @@ def cmd_dependencies(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
     data = None
     if args.L_FILE is not None:
-        data = read_matrix(args.L_FILE, args.key)
+        data = read_matrix(args.L_FILE, args.key, args.header)
     with _about_matrix(args.L_FILE or args.MODEL):
         rows = dependency_candidates(
             data,
@@ -562,8 +563,9 @@ examples:
   tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
   tripletws fit frames.npz --sequence --window 3 -o chain.json   # video frames in order
 
-label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected),
-.parquet (with pyarrow). Votes are -1 (abstain) or a class 0..k-1.
+label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected,
+or say --header / --no-header), .parquet (with pyarrow; a folder of .parquet files is one matrix).
+Votes are -1 (abstain) or a class 0..k-1.
 """
 
 
@@ -583,8 +585,21 @@ def _add_sequence_args(p: Any) -> None:
 
 
 def _add_matrix_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv or .parquet")
+    p.add_argument(
+        "L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv, .parquet or a folder of .parquet"
+    )
     p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    _add_header_arg(p)
+
+
+def _add_header_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CSV: the first row is (--header) or is not (--no-header) a header (default: detected; "
+        "a first row 0,1,...,m-1 is refused as ambiguous)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -613,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--model",
-        choices=MODELS,
+        choices=registered(),
         default=None,
         help="label model (default: class_conditional; sequences: symmetric)",
     )
@@ -784,6 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
         "L_FILE", nargs="?", default=None, help="label matrix to test (default: the model's own statistics)"
     )
     p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    _add_header_arg(p)
     p.add_argument("--top", type=int, default=None, metavar="N", help="show the first N pairs")
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (default: %(default)s)")
     p.add_argument("--min-covotes", type=int, default=10, metavar="N", help="(default: %(default)s)")
@@ -826,5 +842,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return 1
-        except (CLIError, ValueError, OSError, KeyError) as exc:
+        except (CLIError, ValueError, OSError, KeyError, OverflowError) as exc:  # OverflowError: --n 1e20
             return _report_error(_describe(exc))

@@ -2,13 +2,20 @@
 
 A file is one JSON object::
 
-    {"format": "tripletws-model", "schema_version": 1, "class": "LabelModel",
+    {"format": "tripletws-model", "schema_version": 2, "class": "LabelModel",
      "tripletws_version": "...", "params": {...}, "state": {...} | null,
      "sha256": "<hash of the canonical JSON of everything else>"}
 
-Loading parses JSON only (no pickle, nothing is executed), checks the envelope
-and the checksum (a truncated or edited file fails with a clear message), then
-lets the model class validate its own state (shapes, ranges, sums).
+Loading trusts nothing: the file size and the nesting depth are capped before
+the JSON is parsed (no pickle, nothing is executed), then the envelope, the
+checksum (a truncated or damaged file fails with a clear message; anyone can
+recompute it, so it is no protection against edits), the constructor parameters
+and the model's own state are validated field by field.  Every problem is one
+``ValueError`` naming the field.  Arrays are stored compactly
+(:mod:`tripletws.arrays`); files of schema version 1 (arrays as JSON lists) still load.
+
+Model classes register themselves here when they are defined
+(:class:`tripletws.base.BaseLabeler`), so this module imports none of them.
 """
 
 from __future__ import annotations
@@ -20,15 +27,24 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "tripletws-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schema versions this version of tripletws reads.
+READABLE_VERSIONS = (1, 2)
+#: Largest model file read (bytes) and deepest JSON nesting accepted.
+MAX_FILE_BYTES = 1 << 30
+MAX_DEPTH = 64
+_ENVELOPE = ("format", "schema_version", "class", "params", "state", "sha256")
+_CLASSES: dict[str, type] = {}
+
+
+def register_class(cls: type) -> None:
+    """Let files name ``cls`` (called for every model class when it is defined)."""
+    _CLASSES[cls.__name__] = cls
 
 
 def _registry() -> dict[str, type]:
-    from .baselines import MajorityLabelVoter
-    from .model import LabelModel
-    from .sequence import SequenceLabelModel
-
-    return {cls.__name__: cls for cls in (LabelModel, MajorityLabelVoter, SequenceLabelModel)}
+    """Registered classes (``import tripletws`` defines, and so registers, the built-in ones)."""
+    return _CLASSES
 
 
 def _canonical(obj: dict[str, Any]) -> bytes:
@@ -72,61 +88,97 @@ def model_to_dict(model: Any) -> dict[str, Any]:
     return body
 
 
-def model_from_dict(record: Any, source: str = "model record") -> Any:
-    """Rebuild a model from :func:`model_to_dict` output, validating everything."""
+def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
+    """Check format, version, checksum, class and parameter names; the class, params and state."""
     if not isinstance(record, dict):
         raise ValueError(f"{source}: expected a JSON object, got {type(record).__name__}")
     if record.get("format") != FORMAT:
-        raise ValueError(f"{source}: not a tripletws model file (format={record.get('format')!r})")
+        raise ValueError(f"{source}: not a tripletws model file (format={str(record.get('format'))[:40]!r})")
     version = record.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{source}: unsupported schema_version {version!r} (this tripletws reads {SCHEMA_VERSION})"
+            f"{source}: unsupported schema_version {repr(version)[:40]} (this tripletws reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))})"
         )
+    unknown = sorted(set(record) - set(_ENVELOPE) - {"tripletws_version"})
+    if unknown:
+        raise ValueError(f"{source}: unknown field(s) {unknown}")
     expected = record.get("sha256")
     body = {k: v for k, v in record.items() if k != "sha256"}
     try:
         actual = hashlib.sha256(_canonical(body)).hexdigest()
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"{source}: invalid content ({exc})") from exc
     if expected != actual:
         raise ValueError(f"{source}: checksum mismatch; the file was modified or damaged")
-    registry = _registry()
-    cls = registry.get(record.get("class"))
+    name = record.get("class")
+    cls = _registry().get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"{source}: unknown model class {record.get('class')!r}")
+        raise ValueError(f"{source}: unknown model class {repr(name)[:60]}")
     params = record.get("params")
     if not isinstance(params, dict):
         raise ValueError(f"{source}: 'params' must be an object")
     unknown = set(params) - set(cls._param_names())
     if unknown:
-        raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)} for {cls.__name__}")
+        raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)[:5]} for {cls.__name__}")
+    return cls, params, record.get("state")
+
+
+def model_from_dict(record: Any, source: str = "model record") -> Any:
+    """Rebuild a model from :func:`model_to_dict` output, validating everything (ValueError otherwise)."""
+    cls, params, state = _envelope(record, source)
     model = cls(**params)
-    state = record.get("state")
+    try:
+        model._check_params()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: invalid parameter: {exc}") from exc
     if state is not None:
         if not isinstance(state, dict):
             raise ValueError(f"{source}: 'state' must be an object or null")
         try:
             model._set_state(state)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise ValueError(f"{source}: invalid fitted state: {exc}") from exc
     return model
 
 
+def _check_depth(text: str, source: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH (the parser would recurse) before parsing it."""
+    import re
+
+    import numpy as np
+
+    skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", text).encode("utf-8", "replace")
+    codes = np.frombuffer(skeleton, dtype=np.uint8)
+    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int32) - np.isin(codes, (ord("]"), ord("}")))
+    if step.size and int(np.cumsum(step).max()) > MAX_DEPTH:
+        raise ValueError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
+
+
 def save_model(model: Any, path: str | Path) -> None:
-    """Write ``model`` to ``path`` as versioned JSON."""
-    Path(path).write_text(json.dumps(model_to_dict(model), separators=(",", ":")))
+    """Write ``model`` to ``path`` as versioned JSON, atomically (see :mod:`tripletws.atomic`)."""
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(model_to_dict(model), separators=(",", ":")))
 
 
 def load_model(path: str | Path) -> Any:
-    """Read a model file written by :func:`save_model` (never executes code)."""
+    """Read a model file written by :func:`save_model` (never executes code; ValueError if invalid)."""
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: {size} bytes is larger than a model file may be ({MAX_FILE_BYTES})")
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_FILE_BYTES + 1)
     try:
-        text = path.read_text()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a text JSON model file") from exc
+    _check_depth(text, str(path))
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: corrupt or truncated model file ({exc.msg} at char {exc.pos})") from exc
+    except (RecursionError, ValueError) as exc:  # e.g. an integer of too many digits
+        raise ValueError(f"{path}: invalid JSON ({str(exc)[:80]})") from exc
     return model_from_dict(record, source=str(path))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -177,3 +178,36 @@ def one_hot(L: np.ndarray, k: int, ws: Workspace, dtype: type | np.dtype = np.fl
     X = ws.get(f"onehot:{np.dtype(dtype).str}", (nc, m, k), dtype)
     np.copyto(X, hit)
     return X
+
+
+def vote_counts(lm: Any, chunk_size: int | None = None) -> np.ndarray:
+    """Per-row vote counts for each class of a validated label matrix, shape (n, k).
+
+    Dense chunks: one float32 matrix-vector product per class indicator (exact
+    integer counts), in steps small enough for one BLAS thread.  Sparse chunks
+    (class c stored as c + 1): one bincount.
+
+    Parameters
+    ----------
+    lm : LabelMatrix
+        Validated matrix (see :func:`tripletws.matrix.check_label_matrix`).
+    chunk_size : int, optional
+    """
+    k = lm.cardinality
+    out = np.zeros((lm.n, k))
+    with workspace() as ws:
+        ones = np.ones(lm.m, dtype=np.float32)
+        for start, block in lm.chunks(chunk_size):
+            nc = block.shape[0]
+            if lm.is_sparse:
+                rows = np.repeat(np.arange(nc), np.diff(block.indptr))
+                cnt = np.bincount(rows * k + (block.data - 1), minlength=nc * k).reshape(nc, k)
+                out[start : start + nc] = cnt
+                continue
+            step = conversion_rows(lm.m)
+            for s in range(0, nc, step):
+                part = narrow(block[s : s + step], k, ws)
+                rows = out[start + s : start + s + len(part)]
+                for c in range(k):
+                    rows[:, c] = class_indicator(part, c, ws) @ ones
+    return out

@@ -1,7 +1,8 @@
 """Streaming state of an online label model: running statistics with forgetting or a window.
 
-Statistics are sums over rows (:class:`~tripletws.stats.LabelStats`), so a stream
-of batches reduces exactly like the chunks of one big matrix:
+Summaries are sums over rows (:class:`~tripletws.summary.DataSummary`: the statistics
+and, when the model needs them, the distinct rows), so a stream of batches reduces
+exactly like the chunks of one big matrix:
 
 * no forgetting, no window: ``total = total + batch`` (the stream ends with the
   statistics of all its rows, bit for bit);
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 import numbers
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .stats import LabelStats
+from .validate import check_mapping
 
 
 def check_stream_options(forget: Any, window: Any) -> None:
@@ -43,15 +45,15 @@ def check_stream_options(forget: Any, window: Any) -> None:
 
 @dataclass(frozen=True)
 class StreamState:
-    """Bookkeeping of a stream besides the running statistics (held as ``stats_``).
+    """Bookkeeping of a stream besides the running summary (``stats_`` and ``rows_`` of the model).
 
     Attributes
     ----------
     n_batches : int
         Batches seen since the stream started (a ``fit`` counts as one).
-    batches : deque of LabelStats, optional
-        Window mode: statistics of the batches in the window, oldest first
-        (their sum is the running statistics).  ``None`` otherwise.
+    batches : deque of DataSummary, optional
+        Window mode: summaries of the batches in the window, oldest first
+        (their sum is the running summary).  ``None`` otherwise.
     prior : ndarray of shape (k,), optional
         Class balance passed explicitly (``class_balance`` or ``Y_dev``) to the
         latest call that gave one; used for later batches that give none.
@@ -60,28 +62,28 @@ class StreamState:
     """
 
     n_batches: int = 0
-    batches: deque[LabelStats] | None = None
+    batches: deque[Any] | None = None
     prior: np.ndarray | None = None
     prior_source: str | None = None
 
     def push(
         self,
-        total: LabelStats | None,
-        batch: LabelStats,
+        total: Any,
+        batch: Any,
         forget: float | None = None,
         window: int | None = None,
-    ) -> tuple[LabelStats, StreamState]:
-        """Running statistics after ``batch`` arrives, and the new state.
+    ) -> tuple[Any, StreamState]:
+        """Running summary after ``batch`` arrives, and the new state.
 
         Neither ``self`` nor ``total`` is modified, so a failed solve leaves the
         stream as it was.
 
         Parameters
         ----------
-        total : LabelStats or None
-            Running statistics so far (``None`` at the start of a stream).
-        batch : LabelStats
-            Statistics of the new batch.
+        total : DataSummary or None
+            Running summary so far (``None`` at the start of a stream).
+        batch : DataSummary
+            Summary of the new batch (anything with ``+``, ``-`` and ``scaled``).
         forget : float in (0, 1], optional
             Factor applied to ``total`` before ``batch`` is added.
         window : int, optional
@@ -117,26 +119,25 @@ class StreamState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], m: int, k: int) -> StreamState:
-        """Inverse of :meth:`to_dict`, checking shapes against m LFs and k classes."""
-        n = d["n_batches"]
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"stream n_batches must be a non-negative integer, got {n!r}")
+    def from_dict(cls, d: Any, read_batch: Callable[[Any], Any], k: int) -> StreamState:
+        """Inverse of :meth:`to_dict`; ``read_batch`` reads (and checks) one batch record."""
+        from .validate import check_float, check_int, check_str
+
+        d = check_mapping(d, "stream", ("n_batches",), ("batches", "prior", "prior_source"))
+        n = check_int(d["n_batches"], "stream.n_batches", 0, 10**15)
         batches = None
         if d.get("batches") is not None:
-            batches = deque(LabelStats.from_dict(b) for b in d["batches"])
-            for b in batches:
-                if (b.n_lfs, b.cardinality) != (m, k):
-                    raise ValueError(
-                        f"stream batch statistics have m={b.n_lfs}, k={b.cardinality}; expected m={m}, k={k}"
-                    )
+            if not isinstance(d["batches"], list) or len(d["batches"]) > 100_000:
+                raise ValueError("stream.batches must be a list of batch records")
+            batches = deque(read_batch(b) for b in d["batches"])
         prior = d.get("prior")
         source = d.get("prior_source")
         if prior is not None:
-            prior = np.asarray(prior, dtype=np.float64)
-            if prior.shape != (k,) or not np.all(np.isfinite(prior)) or (prior <= 0).any():
-                raise ValueError(f"stream prior must be {k} positive probabilities")
-            if source not in ("given", "Y_dev"):
-                raise ValueError(f"stream prior_source must be 'given' or 'Y_dev', got {source!r}")
+            if not isinstance(prior, list) or len(prior) != k:
+                raise ValueError(f"stream.prior must be a list of {k} positive probabilities")
+            prior = np.array([check_float(x, "stream.prior entry", 1e-300, 1.0) for x in prior])
+            if abs(prior.sum() - 1) > 1e-6:
+                raise ValueError("stream.prior must sum to 1")
+            source = check_str(source, "stream.prior_source", ("given", "Y_dev"))
         source = source if prior is not None else None
         return cls(n_batches=n, batches=batches, prior=prior, prior_source=source)

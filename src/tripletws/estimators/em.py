@@ -2,8 +2,9 @@
 
 A label matrix has far fewer distinct rows than rows when LFs are few or sparse,
 and the class-conditional likelihood depends on a row only through its votes, so
-EM runs over the distinct rows weighted by their counts: one (optional) extra
-pass over L collects them, then each EM step costs O(R m k) for R distinct rows,
+EM runs over the distinct rows weighted by their counts, which the model collects
+with its statistics (:class:`tripletws.rows.RowSummary`; this module never reads
+L), then each EM step costs O(R m k) for R distinct rows,
 whatever n is.  This is plain expectation-maximisation of the Dawid-Skene model
 (abstain as an outcome) started from the closed-form moment estimate, never a
 stochastic-gradient loop.
@@ -21,159 +22,18 @@ evidence from small counts) and never invents votes an LF does not cast.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..matrix import LabelMatrix
 from ..params import LabelModelParams
 from .class_balance import MIN_CLASS_PROB
 
+if TYPE_CHECKING:
+    from ..rows import RowSummary
+
 logger = logging.getLogger("tripletws")
-
-#: Default cap on the number of distinct rows kept for EM (memory ~ cap * m bytes).
-DEFAULT_MAX_UNIQUE_ROWS = 2_000_000
-
-
-@dataclass(frozen=True)
-class UniqueRows:
-    """Distinct rows of a label matrix with their multiplicities.
-
-    Attributes
-    ----------
-    rows : ndarray of int, shape (R, m)
-        -1 = abstain, classes 0..k-1.
-    counts : ndarray, shape (R,)
-        Multiplicity of each row (in the subsample, when one was taken).
-    cardinality : int
-    n_rows : int
-        Rows read from L.
-    sample_rate : float
-        Fraction of L's rows the counts represent (1.0 unless the cap forced a
-        uniform subsample).
-    """
-
-    rows: np.ndarray
-    counts: np.ndarray
-    cardinality: int
-    n_rows: int
-    sample_rate: float = 1.0
-
-    @property
-    def n_unique(self) -> int:
-        return int(self.rows.shape[0])
-
-
-def _dense_block(block: Any) -> np.ndarray:
-    if type(block).__module__.startswith("scipy.sparse"):
-        return block.toarray().astype(np.int16) - 1
-    return np.asarray(block)
-
-
-def _row_keys(B: np.ndarray, k: int) -> np.ndarray:
-    """One sortable key per row: base-(k+1) digits packed into int64 words.
-
-    A single word (a plain int64 key) when (k+1)^m < 2^63, else the words of a
-    row viewed as one opaque byte string; equal rows get equal keys.
-    """
-    base = k + 1
-    per_word = max(1, int(63 / np.log2(base)))
-    n, m = B.shape
-    words = []
-    for start in range(0, m, per_word):
-        w = np.zeros(n, dtype=np.int64)
-        for j in range(start, min(start + per_word, m)):
-            w *= base
-            w += B[:, j].astype(np.int64) + 1
-        words.append(w)
-    if len(words) == 1:
-        return words[0]
-    W = np.ascontiguousarray(np.stack(words, axis=1))
-    return W.view(np.dtype((np.void, 8 * W.shape[1]))).reshape(n)
-
-
-def _compact(
-    keys: list[np.ndarray], rows: list[np.ndarray], counts: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    K = np.concatenate(keys)
-    uniq, first, inv = np.unique(K, return_index=True, return_inverse=True)
-    C = np.bincount(inv.reshape(-1), weights=np.concatenate(counts), minlength=len(uniq))
-    return uniq, np.concatenate(rows)[first], C
-
-
-def _thin(
-    K: np.ndarray, R: np.ndarray, C: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep each counted row with probability 1/2 (a uniform row subsample)."""
-    C = rng.binomial(C.astype(np.int64), 0.5).astype(np.float64)
-    keep = C > 0
-    return K[keep], R[keep], C[keep]
-
-
-def collect_unique_rows(
-    lm: LabelMatrix,
-    chunk_size: int | None = None,
-    max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
-    random_state: Any = None,
-) -> UniqueRows:
-    """Distinct rows of ``lm`` and their counts, in one chunked pass.
-
-    Rows are keyed by packing their votes into integers, so finding the distinct
-    rows is a 1-D sort.  When more than ``max_rows`` distinct rows turn up, the
-    rows are thinned to a uniform random subsample (every row kept with the same
-    probability, halved as often as needed) and a warning says so.
-
-    Parameters
-    ----------
-    lm : LabelMatrix
-    chunk_size : int, optional
-    max_rows : int
-        Cap on the distinct rows kept.
-    random_state : int or numpy Generator, optional
-        Drives the subsample (only used when the cap is hit).
-    """
-    if max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer, got {max_rows}")
-    k = lm.cardinality
-    rng = np.random.default_rng(random_state)
-    rate = 1.0
-    keys: list[np.ndarray] = []
-    rows: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    pending = 0
-    for _, block in lm.chunks(chunk_size):
-        B = _dense_block(block)
-        if rate < 1.0:
-            B = B[rng.random(len(B)) < rate]
-        if len(B) == 0:
-            continue
-        kb, first, c = np.unique(_row_keys(B, k), return_index=True, return_counts=True)
-        keys.append(kb)
-        rows.append(B[first])
-        counts.append(c.astype(np.float64))
-        pending += len(kb)
-        if pending > 2 * max_rows or len(keys) > 64:
-            K, R, C = _compact(keys, rows, counts)
-            while len(K) > max_rows:
-                rate /= 2.0
-                K, R, C = _thin(K, R, C, rng)
-            keys, rows, counts, pending = [K], [R], [C], len(K)
-    if not keys:
-        return UniqueRows(np.empty((0, lm.m), dtype=np.int16), np.empty(0), k, lm.n, rate)
-    K, R, C = _compact(keys, rows, counts)
-    while len(K) > max_rows:
-        rate /= 2.0
-        K, R, C = _thin(K, R, C, rng)
-    if rate < 1.0:
-        warnings.warn(
-            f"L has more than {max_rows} distinct rows; EM runs on a uniform subsample of "
-            f"{rate:.3g} of the rows ({len(R)} distinct rows). Raise em_max_rows to use them all.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return UniqueRows(R, C, k, lm.n, rate)
 
 
 @dataclass(frozen=True)
@@ -210,7 +70,7 @@ def _onehot(rows: np.ndarray, k: int):
 
 
 def em_refine(
-    unique: UniqueRows,
+    unique: RowSummary,
     params: LabelModelParams,
     max_steps: int,
     *,
@@ -222,7 +82,8 @@ def em_refine(
 
     Parameters
     ----------
-    unique : UniqueRows
+    unique : RowSummary
+        Distinct rows with their counts (:mod:`tripletws.rows`).
     params : LabelModelParams
         Starting point (e.g. the closed-form estimate).
     max_steps : int

@@ -1,0 +1,11 @@
+"""Label models by name: each is one module with one :class:`Solver`, registered with :func:`register`.
+
+``LabelModel(model=name)`` looks its solver up here.  To add a model, write a module
+with a ``Solver`` subclass decorated with ``@register`` and import it once (see
+docs/architecture.md); the built-in models below register themselves on import.
+"""
+
+from . import class_conditional, symmetric  # noqa: F401  (they register themselves)
+from .base import Fit, Needs, Options, Prior, Solver, get_solver, register, registered
+
+__all__ = ["Fit", "Needs", "Options", "Prior", "Solver", "get_solver", "register", "registered"]

@@ -1,0 +1,196 @@
+"""The interface every label model implements, its result record, and the registry of models by name.
+
+A label model is one :class:`Solver` subclass in one module, registered with
+:func:`register`.  :class:`~tripletws.model.LabelModel` resolves its settings and the
+prior once, summarises the data (statistics, plus distinct rows when the solver asks
+for them), then calls::
+
+    fit = solver.solve(stats, prior, rows, options)      # -> Fit
+
+A solver never reads the label matrix and never warns: what a user should hear
+about goes into ``Fit.notes`` (``LabelModel.fit`` turns them into warnings,
+``partial_fit`` logs them while a stream warms up).  ``estimate_to_dict`` /
+``estimate_from_dict`` save and load the solver's own per-LF diagnostics; the rest
+of a :class:`Fit` is saved the same way for every model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..params import LabelModelParams
+from ..rows import RowSummary
+from ..stats import LabelStats
+
+#: Sources of a fixed prior (the caller's array or the class frequencies of Y_dev).
+GIVEN_SOURCES = ("given", "Y_dev")
+#: Strategies when no prior is fixed (``"auto"``: each model's own default).
+STRATEGIES = ("auto", "estimate", "uniform")
+#: ``Fit.class_balance_source`` values.
+SOURCES = ("given", "Y_dev", "uniform", "estimated")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The class balance a fit is asked to use, resolved once on entry (see :mod:`tripletws.priors`).
+
+    Attributes
+    ----------
+    value : ndarray of shape (k,), optional
+        A fixed P(Y); ``None`` when the model should choose.
+    source : str
+        ``"given"`` or ``"Y_dev"`` with a value; otherwise the strategy
+        ``"auto"``, ``"estimate"`` or ``"uniform"``.
+    """
+
+    value: np.ndarray | None
+    source: str
+
+    @property
+    def fixed(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings of a ``LabelModel``, validated, as every solver sees them.
+
+    Attributes
+    ----------
+    solver, signs : str
+        Symmetric-model solver and sign rule.
+    eps : float
+        Probability floor / accuracy clip.
+    em_steps : int
+        EM steps over the distinct rows (0 = closed form only).
+    em_max_rows : int
+        Cap on the distinct rows kept for EM.
+    max_overrule : float
+        Largest tolerated share of majority rows overruled.
+    dependencies : ndarray of int, shape (E, 2)
+        Declared dependency edges (checked against the LFs).
+    chunk_size : int, optional
+        Rows per chunk for any pass over rows.
+    """
+
+    solver: str = "triplet_mean"
+    signs: str = "all_positive"
+    eps: float = 1e-4
+    em_steps: int = 0
+    em_max_rows: int = 2_000_000
+    max_overrule: float = 0.25
+    dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    chunk_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a solver needs from the data: statistics options and a cap on distinct rows (0 = none)."""
+
+    joint: bool = False
+    triple: bool = False
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A solved label model: parameters and diagnostics, the same record for every model.
+
+    Attributes
+    ----------
+    model : str
+        Registered name of the solver that produced it.
+    params : LabelModelParams
+        Prior used for prediction and the conditional vote tables (with the
+        dependency tables, if any).
+    fit_class_balance : ndarray, shape (k,)
+        Class balance the tables were fitted with.
+    class_balance_source : str
+        ``"given"``, ``"Y_dev"``, ``"uniform"`` or ``"estimated"`` (the prediction prior).
+    estimate : object
+        The solver's own closed-form result (per-LF diagnostics).
+    dependencies : ndarray of int, shape (E, 2)
+        Declared dependency edges used.
+    coupling : ndarray, shape (E,)
+        Estimated coupling of each declared pair.
+    diagnostics : mapping of str to int, float or str
+        Scalar diagnostics (``LabelModel`` shows each as an attribute ``<name>_``).
+    notes : tuple of str
+        What a user should be told (warnings of ``fit``).
+    """
+
+    model: str
+    params: LabelModelParams
+    fit_class_balance: np.ndarray
+    class_balance_source: str
+    estimate: Any = None
+    dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    coupling: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def accuracies(self) -> np.ndarray:
+        """``P(LF right | LF votes)`` under ``fit_class_balance``, shape (m,)."""
+        return LabelModelParams(self.fit_class_balance, self.params.cond_probs).accuracies
+
+
+class Solver:
+    """Base class of a label model.  Subclasses set ``name`` and implement :meth:`solve`.
+
+    Override :meth:`needs` when the model needs more than the pairwise statistics,
+    and :meth:`estimate_to_dict` / :meth:`estimate_from_dict` when ``Fit.estimate``
+    holds something to save.
+    """
+
+    name: ClassVar[str] = ""
+    #: One line for ``--help`` and error messages.
+    summary: ClassVar[str] = ""
+    #: The prior strategy ``"auto"`` stands for.
+    auto_prior: ClassVar[str] = "uniform"
+
+    def needs(self, options: Options, n_lfs: int) -> Needs:
+        """Statistics and rows this model is solved from."""
+        return Needs()
+
+    def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
+        """Parameters and diagnostics from the statistics (and rows, when :meth:`needs` asked)."""
+        raise NotImplementedError
+
+    def estimate_to_dict(self, estimate: Any) -> dict[str, Any]:
+        """JSON-ready record of ``Fit.estimate``."""
+        return {}
+
+    def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
+        """Inverse of :meth:`estimate_to_dict`; validates every field."""
+        return None
+
+
+_REGISTRY: dict[str, Solver] = {}
+
+
+def register(cls: type[Solver]) -> type[Solver]:
+    """Class decorator: make a :class:`Solver` available as ``LabelModel(model=cls.name)``."""
+    if not (isinstance(cls, type) and issubclass(cls, Solver)):
+        raise TypeError(f"register expects a Solver subclass, got {cls!r}")
+    if not cls.name or not cls.name.isidentifier():
+        raise ValueError(f"a label model needs an identifier as its name, got {cls.name!r}")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def registered() -> tuple[str, ...]:
+    """Names of the registered label models, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def get_solver(name: Any) -> Solver:
+    """The registered solver called ``name`` (ValueError listing the names otherwise)."""
+    solver = _REGISTRY.get(name) if isinstance(name, str) else None
+    if solver is None:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)}")
+    return solver

@@ -1,0 +1,43 @@
+"""What a fit tells its user about individual LFs (each label model's notes draw on these)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..estimators.symmetric import DEFAULT_ACCURACY, SymmetricEstimate
+from ..stats import LabelStats
+
+
+def lf_list(idx: np.ndarray, limit: int = 10) -> str:
+    """``"0, 3, 7"``; past ``limit`` entries, ``"..., (n in all)"``."""
+    items = [str(int(i)) for i in idx[:limit]]
+    return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
+
+
+def silent_lfs(stats: LabelStats) -> list[str]:
+    """LFs that never vote."""
+    silent = np.flatnonzero(stats.vote_counts == 0)
+    return [f"LF(s) {lf_list(silent)} never vote; they get a neutral weight"] if silent.size else []
+
+
+def symmetric_lfs(stats: LabelStats, est: SymmetricEstimate) -> list[str]:
+    """LFs a symmetric solve could not estimate, and those at or below chance."""
+    notes = silent_lfs(stats)
+    lonely = np.flatnonzero((stats.vote_counts > 0) & ~est.estimated)
+    if lonely.size:
+        fill = (
+            "the vote-weighted mean accuracy of the estimated LFs"
+            if est.estimated.any()
+            else f"the default accuracy {DEFAULT_ACCURACY} (no LF could be estimated)"
+        )
+        notes.append(
+            f"LF(s) {lf_list(lonely)} share no usable triplet with other LFs "
+            f"(too few co-votes, or pair moments indistinguishable from 0); they get {fill}"
+        )
+    weak = np.flatnonzero(est.below_chance)
+    if weak.size:
+        notes.append(
+            f"LF(s) {lf_list(weak)} are estimated at or below chance accuracy against the majority "
+            "of the LFs: their votes count against the class they vote"
+        )
+    return notes

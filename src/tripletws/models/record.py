@@ -1,0 +1,212 @@
+"""Saving and loading a :class:`~tripletws.models.base.Fit`: the same record for every label model.
+
+The solver's own ``Fit.estimate`` is written by its ``estimate_to_dict``; everything
+else (parameters, class balances, dependencies, scalar diagnostics) is common.
+Arrays are stored compactly (:mod:`tripletws.arrays`); every field is validated on load.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..arrays import decode_array, encode_array
+from ..dependencies import check_dependencies
+from ..estimators.class_balance import check_class_balance
+from ..params import LabelModelParams
+from ..validate import check_mapping, check_str
+from .base import SOURCES, Fit, get_solver
+
+_FIT_KEYS = ("model", "params", "fit_class_balance", "class_balance_source", "estimate")
+_FIT_OPTIONAL = ("dependencies", "coupling", "diagnostics", "notes")
+
+
+def finite_or_none(x: float) -> float | None:
+    """JSON-safe float: None for nan/inf."""
+    return float(x) if math.isfinite(x) else None
+
+
+def params_to_dict(params: LabelModelParams) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "class_balance": encode_array(params.class_balance),
+        "cond_probs": encode_array(params.cond_probs),
+    }
+    if params.has_dependencies:
+        out["edges"] = encode_array(np.asarray(params.edges, dtype=np.int64))
+        out["pair_tables"] = encode_array(np.asarray(params.pair_tables))
+    return out
+
+
+def params_from_dict(d: Any, name: str = "params") -> LabelModelParams:
+    """Decode the arrays, then let :meth:`LabelModelParams.from_dict` check the probabilities."""
+    d = check_mapping(d, name, ("class_balance", "cond_probs"), ("edges", "pair_tables"))
+    arrays = {
+        "class_balance": decode_array(d["class_balance"], f"{name}.class_balance", ndim=1),
+        "cond_probs": decode_array(d["cond_probs"], f"{name}.cond_probs", ndim=3),
+    }
+    if d.get("edges") is not None or d.get("pair_tables") is not None:
+        arrays["edges"] = decode_array(d.get("edges", []), f"{name}.edges", kind="i")
+        arrays["pair_tables"] = decode_array(d.get("pair_tables", []), f"{name}.pair_tables")
+    try:
+        return LabelModelParams.from_dict(arrays)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+
+
+def _diagnostic(value: Any, name: str) -> Any:
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number, a string or null, got {type(value).__name__}")
+    if isinstance(value, str):
+        return check_str(value, name)
+    if isinstance(value, int):
+        if abs(value) > 10**15:
+            raise ValueError(f"{name} is out of range")
+        return value
+    return float(value)
+
+
+def fit_to_dict(fit: Fit) -> dict[str, Any]:
+    """JSON-ready record of ``fit``."""
+    diagnostics = {
+        key: finite_or_none(v) if isinstance(v, float) else (int(v) if isinstance(v, np.integer) else v)
+        for key, v in fit.diagnostics.items()
+    }
+    return {
+        "model": fit.model,
+        "params": params_to_dict(fit.params),
+        "fit_class_balance": encode_array(fit.fit_class_balance),
+        "class_balance_source": fit.class_balance_source,
+        "estimate": get_solver(fit.model).estimate_to_dict(fit.estimate),
+        "dependencies": encode_array(np.asarray(fit.dependencies, dtype=np.int64).reshape(-1, 2)),
+        "coupling": encode_array(np.asarray(fit.coupling, dtype=np.float64)),
+        "diagnostics": diagnostics,
+        "notes": list(fit.notes),
+    }
+
+
+def fit_from_dict(d: Any, m: int, k: int) -> Fit:
+    """Inverse of :func:`fit_to_dict`; every field is checked against m LFs and k classes."""
+    d = check_mapping(d, "solution", _FIT_KEYS, _FIT_OPTIONAL)
+    solver = get_solver(check_str(d["model"], "solution.model", max_len=100))
+    params = params_from_dict(d["params"], "solution.params")
+    if (params.n_lfs, params.cardinality) != (m, k):
+        raise ValueError(
+            f"solution.params has m={params.n_lfs}, k={params.cardinality}; expected m={m}, k={k}"
+        )
+    fcb = decode_array(d["fit_class_balance"], "solution.fit_class_balance", shape=(k,))
+    try:
+        fcb = check_class_balance(fcb, k)
+    except ValueError as exc:
+        raise ValueError(f"solution.fit_class_balance: {exc}") from exc
+    source = check_str(d["class_balance_source"], "solution.class_balance_source", SOURCES)
+    edges_raw = decode_array(d.get("dependencies", []), "solution.dependencies", kind="i")
+    try:
+        edges = check_dependencies(edges_raw.reshape(-1, 2), m)
+    except ValueError as exc:
+        raise ValueError(f"solution.dependencies: {exc}") from exc
+    coupling = decode_array(d.get("coupling", []), "solution.coupling", shape=(len(edges),))
+    diag_in = d.get("diagnostics", {})
+    if not isinstance(diag_in, dict) or len(diag_in) > 100:
+        raise ValueError("solution.diagnostics must be an object of at most 100 fields")
+    diagnostics = {
+        check_str(key, "solution.diagnostics key", max_len=100): _diagnostic(v, f"solution.diagnostics.{key}")
+        for key, v in diag_in.items()
+    }
+    notes = d.get("notes", [])
+    if not isinstance(notes, list) or len(notes) > 1000:
+        raise ValueError("solution.notes must be a list of at most 1000 strings")
+    notes = tuple(check_str(n, "solution.notes entry") for n in notes)
+    estimate = solver.estimate_from_dict(d["estimate"], params)
+    return Fit(solver.name, params, fcb, source, estimate, edges, coupling, diagnostics, notes)
+
+
+_V1_KEYS = ("params", "stats", "class_balance_source")
+_V1_OPTIONAL = (
+    "dependencies",
+    "coupling",
+    "stream",
+    "fit_class_balance",
+    "fallback",
+    "overrule_rate",
+    "em_steps_run",
+    "em_log_likelihood",
+    "em_sample_rate",
+    "closed_form",
+    "b",
+    "estimated",
+    "n_candidates",
+    "below_chance",
+)
+_V1_DIAGNOSTICS = {
+    "fallback": "",
+    "overrule_rate": None,
+    "em_steps_run": 0,
+    "em_log_likelihood": None,
+    "em_sample_rate": 1.0,
+}
+
+
+def state_from_v1(state: Any, model: str) -> dict[str, Any]:
+    """A schema-version-1 ``LabelModel`` state rearranged into the current layout (then read as usual).
+
+    Version 1 stored the fields of both built-in models side by side: the
+    class-conditional diagnostics and ``closed_form``, or the symmetric ``b`` /
+    ``estimated`` / ``n_candidates`` / ``below_chance``.
+    """
+    state = check_mapping(state, "state", _V1_KEYS, _V1_OPTIONAL)
+    if "closed_form" in state:
+        estimate: Any = state["closed_form"]
+    else:
+        estimate = {key: state.get(key) for key in ("b", "estimated", "n_candidates", "below_chance")}
+        estimate = {key: value for key, value in estimate.items() if value is not None}
+        if model == "class_conditional":
+            estimate = {"symmetric": estimate}
+    diagnostics = {}
+    if model == "class_conditional":
+        diagnostics = {key: state.get(key, default) for key, default in _V1_DIAGNOSTICS.items()}
+    params = state["params"]
+    solution = {
+        "model": model,
+        "params": params,
+        "fit_class_balance": state.get(
+            "fit_class_balance", params.get("class_balance") if isinstance(params, dict) else None
+        ),
+        "class_balance_source": state["class_balance_source"],
+        "estimate": estimate,
+        "dependencies": state.get("dependencies", []),
+        "coupling": state.get("coupling", []),
+        "diagnostics": diagnostics,
+    }
+    stream = state.get("stream") or {"n_batches": 1}  # files from before online learning
+    if isinstance(stream, dict) and isinstance(stream.get("batches"), list):
+        stream = {**stream, "batches": [{"stats": b} for b in stream["batches"]]}
+    return {"solution": solution, "summary": {"stats": state["stats"]}, "stream": stream}
+
+
+def state_to_dict(solution: Fit, summary: Any, stream: Any) -> dict[str, Any]:
+    """The fitted state of a ``LabelModel``: its solution, the running summary and the stream."""
+    return {"solution": fit_to_dict(solution), "summary": summary.to_dict(), "stream": stream.to_dict()}
+
+
+def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any, Any]:
+    """Inverse of :func:`state_to_dict` (or a schema-version-1 state), every field checked."""
+    from ..online import StreamState
+    from ..summary import DataSummary
+
+    if isinstance(state, dict) and "params" in state:  # schema version 1
+        state = state_from_v1(state, model)
+    state = check_mapping(state, "state", ("solution", "summary"), ("stream",))
+    summary = DataSummary.from_dict(state["summary"])
+    m, k = summary.n_lfs, summary.cardinality
+    if k != cardinality:
+        raise ValueError(f"the saved statistics have k={k} but cardinality is {cardinality}")
+    solution = fit_from_dict(state["solution"], m, k)
+    if solution.model != model:
+        raise ValueError(f"solution.model is {solution.model!r} but the model setting is {model!r}")
+    record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
+    stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
+    return solution, summary, stream

@@ -1,0 +1,286 @@
+"""The rows a label model may look at: distinct rows of L with their counts, in a bounded, mergeable sample.
+
+Closed-form label models are solved from statistics (:mod:`tripletws.stats`); a few
+steps still need whole rows: the EM polish (a likelihood over rows) and the
+majority-overrule check (argmax posterior against the LF majority, row by row).
+They get them through one object, :class:`RowSummary`, built in the same pass as
+the statistics and handed to the solver; estimators never read the matrix.
+
+A row of votes is keyed by packing its votes into integers, so the distinct rows
+of a block are found by a 1-D sort, and summaries of disjoint blocks (chunks,
+``partial_fit`` batches, Dask partitions) merge by adding counts.
+
+**Bounded and independent of the batching.**  When more than ``max_rows``
+distinct rows turn up, the summary keeps only the rows whose *hash* falls below a
+threshold, halving the threshold (``level`` + 1) until at most ``max_rows``
+distinct rows remain.  Whether a distinct row is kept depends on its votes alone,
+and the level reached is the smallest one at which the distinct rows of *all*
+the data fit under the cap, so every way of cutting the same rows into blocks or
+batches ends with the same summary: ``fit`` and any sequence of ``partial_fit``
+calls see the same rows.  Each row is kept with probability ``2**-level`` over the
+hash (all copies of a distinct row together), so count-weighted means over the
+summary estimate means over all rows without bias.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .matrix import LabelMatrix
+
+#: Default cap on the distinct rows kept for EM (memory ~ cap * m bytes).
+DEFAULT_MAX_UNIQUE_ROWS = 2_000_000
+#: Cap on the distinct rows kept for the majority-overrule check alone (the share it
+#: measures then has a standard error below 0.002 when rows are mostly distinct).
+MAX_CHECK_ROWS = 100_000
+#: Cap on the vote entries (rows x LFs) of a check-only sample, so that wide matrices
+#: keep a small summary (it is saved in model files to resume streams exactly).
+MAX_CHECK_ENTRIES = 1 << 23
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def check_rows_cap(n_lfs: int) -> int:
+    """Distinct rows kept for the majority check of an m-LF matrix (at least 1,000)."""
+    return int(min(MAX_CHECK_ROWS, max(1_000, MAX_CHECK_ENTRIES // max(n_lfs, 1))))
+
+
+def _key_words(B: np.ndarray, k: int) -> np.ndarray:
+    """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words."""
+    base = k + 1
+    per_word = max(1, int(63 / math.log2(base)))
+    n, m = B.shape
+    words = np.zeros((n, max(1, -(-m // per_word))), dtype=np.int64)
+    for w, start in enumerate(range(0, m, per_word)):
+        col = words[:, w]
+        for j in range(start, min(start + per_word, m)):
+            col *= base
+            col += B[:, j].astype(np.int64) + 1
+    return words
+
+
+def _keys(words: np.ndarray) -> np.ndarray:
+    """One sortable key per row: the word itself, or the words as one opaque byte string."""
+    if words.shape[1] == 1:
+        return words[:, 0]
+    W = np.ascontiguousarray(words)
+    return W.view(np.dtype((np.void, 8 * W.shape[1]))).reshape(len(W))
+
+
+def _hash(words: np.ndarray) -> np.ndarray:
+    """A fixed 64-bit mix (splitmix64) of each row's words, shape (n,) uint64."""
+    h = np.zeros(len(words), dtype=np.uint64)
+    for w in range(words.shape[1]):
+        x = h ^ words[:, w].view(np.uint64)
+        x = x + _GOLDEN
+        x = (x ^ (x >> np.uint64(30))) * _MIX1
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        h = x ^ (x >> np.uint64(31))
+    return h
+
+
+def _kept(words: np.ndarray, level: int) -> np.ndarray:
+    """Rows whose hash falls under the threshold of ``level`` (all rows at level 0)."""
+    if level == 0:
+        return np.ones(len(words), dtype=bool)
+    return (_hash(words) >> np.uint64(64 - level)) == 0
+
+
+def _dense_block(block: Any) -> np.ndarray:
+    if type(block).__module__.startswith("scipy.sparse"):
+        return block.toarray().astype(np.int16) - 1
+    return np.asarray(block, dtype=np.int16)
+
+
+@dataclass(frozen=True)
+class RowSummary:
+    """Distinct rows of a label matrix with their multiplicities (a hash sample past ``max_rows``).
+
+    Attributes
+    ----------
+    cardinality : int
+        Number of classes k.
+    rows : ndarray of int16, shape (R, m)
+        Distinct rows, -1 = abstain, classes 0..k-1, sorted by their packed key.
+    counts : ndarray of float64, shape (R,)
+        Multiplicity of each row (scaled under exponential forgetting).
+    n_rows : float
+        Rows summarised (including those the sample left out).
+    max_rows : int
+        Cap on R.
+    level : int
+        Sampling level: a distinct row is kept when its hash is below ``2**(64 - level)``,
+        i.e. with probability ``sample_rate = 2**-level``.
+    """
+
+    cardinality: int
+    rows: np.ndarray
+    counts: np.ndarray
+    n_rows: float
+    max_rows: int
+    level: int = 0
+
+    @property
+    def n_lfs(self) -> int:
+        return int(self.rows.shape[1])
+
+    @property
+    def n_unique(self) -> int:
+        return int(self.rows.shape[0])
+
+    @property
+    def sample_rate(self) -> float:
+        """Share of the rows the counts stand for (1.0 unless the cap forced a sample)."""
+        return 2.0**-self.level
+
+    @classmethod
+    def empty(cls, m: int, cardinality: int, max_rows: int) -> RowSummary:
+        return cls(cardinality, np.empty((0, m), dtype=np.int16), np.empty(0), 0.0, int(max_rows))
+
+    @classmethod
+    def from_matrix(cls, lm: LabelMatrix, max_rows: int, chunk_size: int | None = None) -> RowSummary:
+        """Summary of the rows of ``lm`` in one chunked pass (memory O(max_rows * m)).
+
+        Parameters
+        ----------
+        lm : LabelMatrix
+        max_rows : int
+            Cap on the distinct rows kept (>= 1).
+        chunk_size : int, optional
+        """
+        if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
+            raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
+        k, total = lm.cardinality, cls.empty(lm.m, lm.cardinality, int(max_rows))
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        pending = 0
+        for _, block in lm.chunks(chunk_size):
+            B = _dense_block(block)
+            words = _key_words(B, k)
+            keep = _kept(words, total.level)
+            if not keep.all():
+                B, words = B[keep], words[keep]
+            if len(B):
+                _, first, c = np.unique(_keys(words), return_index=True, return_counts=True)
+                parts.append((B[first], c.astype(np.float64)))
+                pending += len(first)
+            if pending > 2 * max_rows or len(parts) > 64:
+                total = total._with(parts)
+                parts, pending = [], 0
+        return replace_n_rows(total._with(parts), float(lm.n))
+
+    def _with(self, parts: list[tuple[np.ndarray, np.ndarray]], level: int | None = None) -> RowSummary:
+        """This summary plus the (rows, counts) ``parts``, compacted and capped (n_rows unchanged)."""
+        level = self.level if level is None else level
+        rows = np.concatenate([self.rows] + [r for r, _ in parts])
+        counts = np.concatenate([self.counts] + [c for _, c in parts])
+        words = _key_words(rows, self.cardinality)
+        keep = _kept(words, level)
+        rows, counts, words = rows[keep], counts[keep], words[keep]
+        uniq, first, inv = np.unique(_keys(words), return_index=True, return_inverse=True)
+        counts = np.bincount(inv.reshape(-1), weights=counts, minlength=len(uniq))
+        rows, words = rows[first], words[first]
+        while len(rows) > self.max_rows:
+            level += 1
+            keep = _kept(words, level)
+            rows, counts, words = rows[keep], counts[keep], words[keep]
+        return RowSummary(self.cardinality, rows, counts, self.n_rows, self.max_rows, level)
+
+    def _check_compatible(self, other: RowSummary) -> None:
+        if not isinstance(other, RowSummary):
+            raise TypeError(f"cannot merge RowSummary with {type(other).__name__}")
+        if (other.n_lfs, other.cardinality) != (self.n_lfs, self.cardinality):
+            raise ValueError(
+                "cannot merge row summaries of different shapes: "
+                f"(m={self.n_lfs}, k={self.cardinality}) vs (m={other.n_lfs}, k={other.cardinality})"
+            )
+
+    def __add__(self, other: RowSummary) -> RowSummary:
+        """Summary of the rows of both (disjoint blocks); the same as summarising them at once."""
+        self._check_compatible(other)
+        base = RowSummary(
+            self.cardinality, self.rows, self.counts, 0.0, min(self.max_rows, other.max_rows), self.level
+        )
+        merged = base._with([(other.rows, other.counts)], max(self.level, other.level))
+        return replace_n_rows(merged, self.n_rows + other.n_rows)
+
+    def __sub__(self, other: RowSummary) -> RowSummary:
+        """Remove the rows of a block that ``self`` includes (a window's oldest batch)."""
+        self._check_compatible(other)
+        neg = RowSummary(self.cardinality, other.rows, -other.counts, 0.0, other.max_rows, other.level)
+        both = RowSummary(self.cardinality, self.rows, self.counts, 0.0, np.iinfo(np.int64).max, 0)
+        merged = both._with([(neg.rows, neg.counts)], max(self.level, other.level))
+        if (merged.counts < -1e-9 * max(1.0, self.n_rows)).any() or other.n_rows > self.n_rows:
+            raise ValueError("subtracting row summaries gives a negative count: the rows were not part of it")
+        keep = merged.counts > 0
+        return RowSummary(
+            self.cardinality,
+            merged.rows[keep],
+            merged.counts[keep],
+            self.n_rows - other.n_rows,
+            self.max_rows,
+            merged.level,
+        )
+
+    def scaled(self, factor: float) -> RowSummary:
+        """Counts multiplied by ``factor`` (exponential forgetting)."""
+        return RowSummary(
+            self.cardinality, self.rows, self.counts * factor, self.n_rows * factor, self.max_rows, self.level
+        )
+
+    def as_matrix(self) -> LabelMatrix:
+        """The distinct rows as a :class:`LabelMatrix` (for inference over them)."""
+        return LabelMatrix(self.rows, self.cardinality)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (arrays through ``tripletws.arrays``, so they stay compact)."""
+        from .arrays import encode_array
+
+        return {
+            "cardinality": int(self.cardinality),
+            "rows": encode_array(self.rows.astype(np.int8 if self.cardinality < 127 else np.int16)),
+            "counts": encode_array(self.counts),
+            "n_rows": float(self.n_rows),
+            "max_rows": int(self.max_rows),
+            "level": int(self.level),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, m: int, k: int) -> RowSummary:
+        """Inverse of :meth:`to_dict`, validating every field against m LFs and k classes."""
+        from .arrays import decode_array
+        from .validate import check_count, check_int, check_mapping
+
+        d = check_mapping(d, "rows", {"cardinality", "rows", "counts", "n_rows", "max_rows", "level"})
+        if check_int(d["cardinality"], "rows.cardinality", 2, 10**6) != k:
+            raise ValueError(f"rows.cardinality is {d['cardinality']}, expected {k}")
+        rows = decode_array(d["rows"], "rows.rows", kind="i", ndim=2)
+        R = rows.shape[0]
+        if rows.shape[1] != m:
+            raise ValueError(f"rows.rows has {rows.shape[1]} columns, expected {m}")
+        if R and (rows.min() < -1 or rows.max() >= k):
+            raise ValueError(f"rows.rows holds votes outside -1..{k - 1}")
+        counts = decode_array(d["counts"], "rows.counts", kind="f", shape=(R,))
+        if not np.all(np.isfinite(counts)) or (counts <= 0).any():
+            raise ValueError("rows.counts must be positive and finite")
+        n_rows = check_count(d["n_rows"], "rows.n_rows")
+        max_rows = check_int(d["max_rows"], "rows.max_rows", 1, 10**12)
+        level = check_int(d["level"], "rows.level", 0, 63)
+        if R > max_rows:
+            raise ValueError(f"rows.rows has {R} rows, more than rows.max_rows = {max_rows}")
+        words = _key_words(rows.astype(np.int16), k)
+        keys = _keys(words)
+        if R > 1 and not (np.unique(keys).size == R):
+            raise ValueError("rows.rows holds a row twice")
+        return cls(k, rows.astype(np.int16), counts, n_rows, max_rows, level)
+
+
+def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:
+    return RowSummary(
+        summary.cardinality, summary.rows, summary.counts, n_rows, summary.max_rows, summary.level
+    )

@@ -1,0 +1,90 @@
+"""Validation of a ``LabelModel``'s constructor settings, once per call, into what the solvers see."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .dependencies import check_dependencies, lfs_without_triplet
+from .estimators.symmetric import SIGNS, SOLVERS
+from .matrix import check_cardinality
+from .models import Options, Solver, get_solver
+from .models.notes import lf_list
+from .online import check_stream_options
+from .priors import check_prior_setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Checked settings: the number of classes, the solver, and the options passed to it."""
+
+    cardinality: int
+    solver: Solver
+    options: Options
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
+    """Validate the constructor parameters ``p`` of a ``LabelModel`` (ValueError naming the setting)."""
+    k = check_cardinality(p["cardinality"])
+    solver = get_solver(p["model"])
+    if p["solver"] not in SOLVERS:
+        raise ValueError(f"unknown solver {p['solver']!r}; choose one of {', '.join(SOLVERS)}")
+    if p["signs"] not in SIGNS:
+        raise ValueError(f"unknown signs {p['signs']!r}; choose one of {', '.join(SIGNS)}")
+    eps = p["eps"]
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < eps < 0.5):
+        raise ValueError(f"eps must lie in (0, 0.5), got {eps!r}")
+    em_steps = _non_negative_int(p["em_steps"], "em_steps")
+    em_max_rows = _non_negative_int(p["em_max_rows"], "em_max_rows")
+    if em_max_rows < 1:
+        raise ValueError(f"em_max_rows must be at least 1, got {em_max_rows}")
+    overrule = p["max_overrule"]
+    if isinstance(overrule, bool) or not (isinstance(overrule, numbers.Real) and 0.0 <= overrule <= 1.0):
+        raise ValueError(f"max_overrule must be a number in [0, 1], got {overrule!r}")
+    chunk = p["chunk_size"]
+    if chunk is not None and (
+        isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
+    ):
+        raise ValueError(f"chunk_size must be None or a positive integer, got {chunk!r}")
+    check_prior_setting(p["class_balance"], k)
+    check_stream_options(p["forget"], p["window"])
+    if p["device"] != "cpu":
+        warnings.warn(
+            f"device={p['device']!r} ignored: tripletws computes on the CPU",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    options = Options(
+        solver=p["solver"],
+        signs=p["signs"],
+        eps=float(eps),
+        em_steps=em_steps,
+        em_max_rows=em_max_rows,
+        max_overrule=float(overrule),
+        chunk_size=None if chunk is None else int(chunk),
+    )
+    return Settings(k, solver, options)
+
+
+def check_dependency_graph(dependencies: Any, m: int) -> np.ndarray:
+    """Declared edges (see :func:`check_dependencies`) that leave every LF a triplet of independent LFs."""
+    edges = check_dependencies(dependencies, m)
+    if len(edges):
+        stranded = lfs_without_triplet(edges, m)
+        if stranded.size:
+            raise ValueError(
+                f"the declared dependencies leave LF(s) {lf_list(stranded)} without a triplet "
+                "of mutually independent LFs, so their accuracy cannot be estimated; "
+                "declare fewer dependencies or add LFs"
+            )
+    return edges

@@ -1,0 +1,191 @@
+"""Everything a label model is solved from, for one block of rows: statistics, plus distinct rows if asked.
+
+:func:`summarize` is the one entry from data to a solver: a label matrix (dense,
+sparse, DataFrame, memmap), a ``dask.array`` (a map over its blocks and a tree
+sum) or precomputed :class:`~tripletws.stats.LabelStats` (no rows).  Summaries of
+disjoint blocks add up (``+``), so ``fit``, ``partial_fit`` batches and Dask
+partitions all reduce the same way (see :mod:`tripletws.online` for forgetting and
+windows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .matrix import check_label_matrix
+from .models.base import Needs
+from .rows import RowSummary
+from .stats import LabelStats, compute_stats
+from .validate import check_mapping
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Sufficient statistics of some rows and, when a solver needs rows, their :class:`RowSummary`."""
+
+    stats: LabelStats
+    rows: RowSummary | None = None
+
+    @property
+    def n_lfs(self) -> int:
+        return self.stats.n_lfs
+
+    @property
+    def cardinality(self) -> int:
+        return self.stats.cardinality
+
+    def __add__(self, other: DataSummary) -> DataSummary:
+        rows = self.rows + other.rows if self.rows is not None and other.rows is not None else None
+        return DataSummary(self.stats + other.stats, rows)
+
+    def __sub__(self, other: DataSummary) -> DataSummary:
+        rows = self.rows - other.rows if self.rows is not None and other.rows is not None else None
+        return DataSummary(self.stats - other.stats, rows)
+
+    def scaled(self, factor: float) -> DataSummary:
+        return DataSummary(self.stats.scaled(factor), None if self.rows is None else self.rows.scaled(factor))
+
+    def to_dict(self) -> dict[str, Any]:
+        from .arrays import encode_array
+
+        stats = {
+            key: encode_array(value) if hasattr(value, "dtype") else value
+            for key, value in self.stats.to_dict().items()
+        }
+        return {"stats": stats, "rows": None if self.rows is None else self.rows.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Any, m: int | None = None, k: int | None = None) -> DataSummary:
+        """Inverse of :meth:`to_dict` (checking m and k when given)."""
+        d = check_mapping(d, "summary", ("stats",), ("rows",))
+        stats = stats_from_dict(d["stats"])
+        m = stats.n_lfs if m is None else m
+        k = stats.cardinality if k is None else k
+        if (stats.n_lfs, stats.cardinality) != (m, k):
+            raise ValueError(f"statistics have m={stats.n_lfs}, k={stats.cardinality}; expected m={m}, k={k}")
+        rows = d.get("rows")
+        return cls(stats, None if rows is None else RowSummary.from_dict(rows, m, k))
+
+
+_STATS_KEYS = ("cardinality", "n_rows", "class_counts", "covote", "agree")
+
+
+def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
+    """:class:`LabelStats` from a record whose arrays are compact or plain lists, every field checked."""
+    from .arrays import decode_array
+    from .validate import check_count, check_int
+
+    d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple"))
+    k = check_int(d["cardinality"], f"{name}.cardinality", 2, 10**6)
+    n_rows = check_count(d["n_rows"], f"{name}.n_rows")
+    counts = decode_array(d["class_counts"], f"{name}.class_counts", ndim=2)
+    m = counts.shape[0]
+    arrays = {
+        "cardinality": k,
+        "n_rows": n_rows,
+        "class_counts": counts,
+        "covote": decode_array(d["covote"], f"{name}.covote", shape=(m, m)),
+        "agree": decode_array(d["agree"], f"{name}.agree", shape=(m, m)),
+    }
+    for key, shape in (("joint", (m, k, m, k)), ("triple", (k + 1,) * 3)):
+        if d.get(key) is not None:
+            arrays[key] = decode_array(d[key], f"{name}.{key}", shape=shape)
+    stats = LabelStats.from_dict(arrays)
+    _check_consistent(stats, name)
+    return stats
+
+
+def _check_consistent(stats: LabelStats, name: str) -> None:
+    """Counts that cannot come from one set of rows (agree > covote, votes > rows, ...)."""
+    slack = 1e-9 * max(1.0, stats.n_rows)
+    if (stats.agree > stats.covote + slack).any():
+        raise ValueError(f"{name}.agree exceeds {name}.covote (agreements are co-votes)")
+    if (stats.covote > stats.n_rows + slack).any():
+        raise ValueError(f"{name}.covote exceeds {name}.n_rows")
+    if (abs(stats.class_counts.sum(axis=1) - stats.vote_counts) > slack + 1e-9 * stats.vote_counts).any():
+        raise ValueError(f"{name}.class_counts do not add up to the diagonal of {name}.covote")
+
+
+def summarize(
+    data: Any,
+    cardinality: int,
+    needs: Callable[[int], Needs],
+    *,
+    chunk_size: int | None = None,
+    name: str = "L",
+    min_lfs: int = 3,
+    expect_lfs: int | None = None,
+) -> DataSummary:
+    """Summarise ``data`` for a solver (the one pass over the rows).
+
+    Parameters
+    ----------
+    data : label matrix, dask.array or LabelStats
+    cardinality : int
+    needs : callable
+        ``needs(m)``: which statistics, and how many distinct rows at most (0 = none),
+        for m LFs (a solver's :meth:`~tripletws.models.Solver.needs`).
+    chunk_size : int, optional
+    name : str
+        Argument name used in error messages.
+    min_lfs : int
+    expect_lfs : int, optional
+        The LF count of the stream ``data`` joins (ValueError if it differs).
+    """
+    k = cardinality
+    if isinstance(data, LabelStats):
+        if data.cardinality != k:
+            raise ValueError(f"statistics have k={data.cardinality} but cardinality is {k}")
+        if data.n_lfs < min_lfs:
+            raise ValueError(f"the label model needs at least {min_lfs} labeling functions, got {data.n_lfs}")
+        return DataSummary(data)
+    from .distributed import is_dask_array
+
+    if is_dask_array(data):
+        _check_lfs(int(data.shape[1]), expect_lfs, name)
+        return _summarize_dask(data, k, needs(int(data.shape[1])), name, min_lfs)
+    lm = check_label_matrix(data, k, min_lfs=min_lfs, name=name)
+    _check_lfs(lm.m, expect_lfs, name)
+    return _summarize_matrix(lm, needs(lm.m), chunk_size)
+
+
+def _check_lfs(m: int, expect_lfs: int | None, name: str) -> None:
+    if expect_lfs is not None and m != expect_lfs:
+        raise ValueError(f"{name} has {m} LFs (columns) but the stream has {expect_lfs}")
+
+
+def _summarize_matrix(lm: Any, needs: Needs, chunk_size: int | None) -> DataSummary:
+    stats = compute_stats(lm, chunk_size=chunk_size, joint=needs.joint, triple=needs.triple)
+    rows = RowSummary.from_matrix(lm, needs.rows, chunk_size) if needs.rows else None
+    return DataSummary(stats, rows)
+
+
+def _block_summary(block: Any, k: int, needs: Needs) -> DataSummary:
+    return _summarize_matrix(check_label_matrix(block, k, name="dask block"), needs, None)
+
+
+def _add(a: DataSummary, b: DataSummary) -> DataSummary:
+    return a + b
+
+
+def _summarize_dask(L: Any, k: int, needs: Needs, name: str, min_lfs: int) -> DataSummary:
+    """Map over the row blocks of a 2-D dask array and add the summaries in a tree."""
+    import dask
+
+    if L.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got ndim={L.ndim}")
+    if L.shape[1] < min_lfs:
+        raise ValueError(
+            f"{name} has {L.shape[1]} labeling function(s) (columns); at least {min_lfs} are needed"
+        )
+    if len(L.chunks[1]) > 1:
+        L = L.rechunk({1: -1})
+    parts = [dask.delayed(_block_summary)(b, k, needs) for b in L.to_delayed().ravel()]
+    while len(parts) > 1:  # pairwise tree reduction
+        parts = [
+            dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    return parts[0].compute()
