@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from tripletws import LabelModel
-from tripletws.model import MODELS
+from tripletws.models import registered
+
+MODELS = registered()
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
