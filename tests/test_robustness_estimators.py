@@ -12,6 +12,7 @@ import pytest
 from tripletws import LabelModel
 from tripletws.models import registered
 
+#: Every registered label model (new ones are covered as they register).
 MODELS = registered()
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -147,7 +148,7 @@ def test_issue_reproducer_opposite_lf(model):
     assert float(np.mean(lm.predict(L) == d.y)) >= 0.9  # majority vote: 0.70
 
 
-# -- 9.5: the default model does not depend on the order of the LF columns ---------------------
+# -- 9.5: the class-conditional model does not depend on the order of the LF columns ---------------------
 
 
 def _order_tolerance(lm: LabelModel, m: int, k: int) -> float:
@@ -179,8 +180,8 @@ def test_swapping_two_columns_leaves_the_posteriors_unchanged():
 
     d = make_synthetic(20_000, 9, 3, coverage=0.4, random_state=0)
     perm = np.r_[1, 0, 2:9]
-    a = _fit_quiet(d.L, 3)
-    b = _fit_quiet(d.L[:, perm], 3)
+    a = _fit_quiet(d.L, 3, model="class_conditional")
+    b = _fit_quiet(d.L[:, perm], 3, model="class_conditional")
     assert a.estimate_.method == "moments"
     tol = _order_tolerance(a, 9, 3)
     np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
@@ -200,8 +201,8 @@ def test_column_order_invariance(k, m, seed, unipolar):
 
     d = make_synthetic(4_000, m, k, coverage=0.5, unipolar=unipolar, random_state=seed)
     perm = np.random.default_rng(seed).permutation(m)
-    a = _fit_quiet(d.L, k)
-    b = _fit_quiet(d.L[:, perm], k)
+    a = _fit_quiet(d.L, k, model="class_conditional")
+    b = _fit_quiet(d.L[:, perm], k, model="class_conditional")
     tol = _order_tolerance(a, m, k)
     np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
     np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)
@@ -224,7 +225,7 @@ def test_k_beyond_the_data_skips_the_moment_fit(monkeypatch):
     k = 1000
     L = make_synthetic(500, 5, k, random_state=0).L
     with pytest.warns(UserWarning, match="999 covariance directions"):
-        lm = LabelModel(cardinality=k).fit(L)
+        lm = LabelModel(cardinality=k, model="class_conditional").fit(L)
     assert lm.estimate_.method == "symmetric fallback"
     P = lm.predict_proba(L[:50])
     assert P.shape == (50, k) and np.all(np.isfinite(P))

@@ -17,7 +17,7 @@ from typing import Any
 from .matrix import check_label_matrix
 from .models.base import Needs
 from .rows import RowSummary
-from .stats import LabelStats, compute_stats
+from .stats import TRIPLE_LAYOUT, LabelStats, compute_stats
 from .validate import check_mapping
 
 
@@ -77,7 +77,7 @@ def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     from .arrays import decode_array
     from .validate import check_count, check_int
 
-    d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple"))
+    d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple", "triple_layout"))
     k = check_int(d["cardinality"], f"{name}.cardinality", 2, 10**6)
     n_rows = check_count(d["n_rows"], f"{name}.n_rows")
     counts = decode_array(d["class_counts"], f"{name}.class_counts", ndim=2)
@@ -92,6 +92,11 @@ def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     for key, shape in (("joint", (m, k, m, k)), ("triple", (k + 1,) * 3)):
         if d.get(key) is not None:
             arrays[key] = decode_array(d[key], f"{name}.{key}", shape=shape)
+    layout = d.get("triple_layout")
+    if layout is not None:
+        if layout != TRIPLE_LAYOUT:
+            raise ValueError(f"{name}.triple_layout must be {TRIPLE_LAYOUT!r}, got {layout!r}"[:200])
+        arrays["triple_layout"] = layout
     stats = LabelStats.from_dict(arrays)
     _check_consistent(stats, name)
     return stats
