@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import is_sparse
 from .matrix import LabelMatrix
 
 #: Default cap on the distinct rows kept for EM (memory ~ cap * m bytes).
@@ -93,7 +94,7 @@ def _kept(words: np.ndarray, level: int) -> np.ndarray:
 
 
 def _dense_block(block: Any) -> np.ndarray:
-    if type(block).__module__.startswith("scipy.sparse"):
+    if is_sparse(block):
         return block.toarray().astype(np.int16) - 1
     return np.asarray(block, dtype=np.int16)
 

@@ -9,7 +9,7 @@ conditional independence gives
 
 for a fixed (k, k - 1) matrix R with orthonormal columns orthogonal to sqrt(p).
 So the off-diagonal blocks of the (mk, mk) covariance have rank k - 1 (rank one
-for k = 2: DESIGN 3.2).  With ``v`` a unit vector orthogonal to G's columns,
+for k = 2).  With ``v`` a unit vector orthogonal to G's columns,
 ``F_i = G_i + mu_i v^T = C_i D^{1/2} O`` for an orthogonal (k, k) matrix O: the
 second moments fix the tables up to that rotation, which the third moments fix.
 """

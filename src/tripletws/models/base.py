@@ -192,5 +192,8 @@ def get_solver(name: Any) -> Solver:
     """The registered solver called ``name`` (ValueError listing the names otherwise)."""
     solver = _REGISTRY.get(name) if isinstance(name, str) else None
     if solver is None:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)}")
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)} (a model defined elsewhere "
+            "must be imported first; on the command line: tripletws --plugin MODULE ...)"
+        )
     return solver
