@@ -121,6 +121,7 @@ def plain_id(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+# Over 60 lines: validation of sequence ids and windows with their error messages, in one sequence.
 def segment_rows(
     n: int,
     sequence_ids: Any = None,

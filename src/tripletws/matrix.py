@@ -297,6 +297,8 @@ def check_cardinality(cardinality: Any) -> int:
     return int(cardinality)
 
 
+# Over 60 lines: one dispatch over every accepted input type (sparse, DataFrame, memmap, arrays),
+# each branch short; the order of the checks matters and reads best in one place.
 def check_label_matrix(
     L: Any,
     cardinality: int | None = None,

@@ -6,8 +6,6 @@ import argparse
 import json
 from typing import Any
 
-import numpy as np
-
 from ..model import LabelModel
 from ..sequence import SequenceLabelModel
 from .options import (
@@ -45,47 +43,60 @@ def run(args: argparse.Namespace) -> int:
             print(f"{type(model).__name__} (no learned parameters)")
             print("settings: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
         return 0
-    acc, cov = model.accuracies_, model.coverage_
-    # what a model's estimate offers is read by duck typing, so a new label model needs no code here
+    if args.json:
+        print(json.dumps(json_safe(_record(model, params, chain)), indent=2))
+    else:
+        _print_text(model, chain)
+    return 0
+
+
+def _estimates(model: LabelModel) -> tuple[Any, Any]:
+    """The closed-form estimate if it has a ``method``, and the per-LF triplet estimate if any.
+
+    Read by duck typing, so a new label model needs no code here.
+    """
     est = getattr(model, "estimate_", None)
     closed_form = est if hasattr(est, "method") else None
-    est = est if all(hasattr(est, a) for a in ("estimated", "n_candidates", "below_chance")) else None
-    edges = getattr(model, "dependencies_", np.zeros((0, 2), dtype=int))
-    coupling = getattr(model, "coupling_", np.zeros(0))
-    prior = model.class_balance_
-    source = getattr(model, "class_balance_source_", "?")
-    if args.json:
-        record = {
-            "class": type(model).__name__,
-            "settings": params,
-            "n_rows": model.stats_.n_rows,
-            "n_lfs": model.n_lfs_,
-            "class_balance": prior,
-            "class_balance_source": source,
-            "accuracies": acc,
-            "coverage": cov,
-        }
-        if est is not None:
-            record["estimated"] = est.estimated
-            record["n_triplets"] = est.n_candidates
-            record["below_chance"] = est.below_chance
-        if closed_form is not None:
-            record.update(_class_conditional_record(model, closed_form))
-        record["dependencies"] = edges
-        record["coupling"] = coupling
-        if chain is not None:
-            record.update(
-                {
-                    "class": type(chain).__name__,
-                    "settings": chain.get_params(),
-                    "persistence": chain.persistence_,
-                    "tau": chain.tau_,
-                    "transition": chain.transition_,
-                    "n_frame_pairs": chain.cross_stats_.n_pairs,
-                }
-            )
-        print(json.dumps(json_safe(record), indent=2))
-        return 0
+    per_lf = est if all(hasattr(est, a) for a in ("estimated", "n_candidates", "below_chance")) else None
+    return closed_form, per_lf
+
+
+def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel | None) -> dict[str, Any]:
+    closed_form, est = _estimates(model)
+    record = {
+        "class": type(model).__name__,
+        "settings": params,
+        "n_rows": model.stats_.n_rows,
+        "n_lfs": model.n_lfs_,
+        "class_balance": model.class_balance_,
+        "class_balance_source": model.class_balance_source_,
+        "accuracies": model.accuracies_,
+        "coverage": model.coverage_,
+    }
+    if est is not None:
+        record["estimated"] = est.estimated
+        record["n_triplets"] = est.n_candidates
+        record["below_chance"] = est.below_chance
+    if closed_form is not None:
+        record.update(_class_conditional_record(model, closed_form))
+    record["dependencies"] = model.dependencies_
+    record["coupling"] = model.coupling_
+    if chain is not None:
+        record.update(
+            {
+                "class": type(chain).__name__,
+                "settings": chain.get_params(),
+                "persistence": chain.persistence_,
+                "tau": chain.tau_,
+                "transition": chain.transition_,
+                "n_frame_pairs": chain.cross_stats_.n_pairs,
+            }
+        )
+    return record
+
+
+def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
+    closed_form, est = _estimates(model)
     if chain is not None:
         stay = ", ".join(
             f"P({c}->{c})={chain.transition_[c, c]:.4f}" for c in range(chain.transition_.shape[0])
@@ -104,13 +115,21 @@ def run(args: argparse.Namespace) -> int:
         if info["fallback"]:
             line += f"; fell back to the symmetric solution: {info['fallback']}"
         print(line)
+    edges, coupling = model.dependencies_, model.coupling_
     if len(edges):
         pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
         print(f"declared dependencies: {pairs}")
-    print(f"class balance ({source}): " + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior)))
-    header = ["LF", "coverage", "accuracy"]
-    if est is not None:
-        header += ["triplets", "note"]
+    prior = model.class_balance_
+    print(
+        f"class balance ({model.class_balance_source_}): "
+        + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior))
+    )
+    print(table(*_lf_table(model, est)))
+
+
+def _lf_table(model: LabelModel, est: Any) -> tuple[list[str], list[list[str]]]:
+    acc, cov = model.accuracies_, model.coverage_
+    header = ["LF", "coverage", "accuracy"] + (["triplets", "note"] if est is not None else [])
     rows = []
     for i in range(len(acc)):
         row = [str(i), fmt_value(cov[i]), fmt_value(acc[i])]
@@ -124,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 note = "at or below chance"
             row += [str(int(est.n_candidates[i])), note]
         rows.append(row)
-    print(table(header, rows))
-    return 0
+    return header, rows
 
 
 def _class_conditional_record(model: LabelModel, closed_form: Any) -> dict[str, Any]:

@@ -182,6 +182,8 @@ def symmetric_fallback(
     return LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
 
 
+# Over 60 lines: the three steps of the moment method (module docstring) with an early fallback
+# after each; they share F, v and the diagnostics.
 def estimate_class_conditional(
     stats: LabelStats,
     class_balance: np.ndarray | None = None,
