@@ -186,6 +186,6 @@ def test_schema_version_1_files_still_load(data, model_name) -> None:
         np.testing.assert_array_equal(loaded.estimate_.n_candidates, again.estimate_.n_candidates)
     else:  # a window-2 stream of three 1000-row batches (posteriors depend on the last two)
         assert loaded.n_batches_ == 3 and len(loaded._stream.batches) == 2
-        again = LabelModel(3, em_steps=3).fit_stats(loaded.stats_)
+        again = LabelModel(3, model="class_conditional", em_steps=3).fit_stats(loaded.stats_)
         assert loaded.stats_.n_rows == 2000
     np.testing.assert_allclose(loaded.predict_proba(data.L), again.predict_proba(data.L), atol=1e-12, rtol=0)

@@ -202,7 +202,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         model = LabelModel(
             cardinality=k,
-            model=args.model or "class_conditional",
+            model=args.model or "annotator",
             solver=args.solver,
             signs=args.signs,
             dependencies=dependencies,
@@ -630,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         choices=registered(),
         default=None,
-        help="label model (default: class_conditional; sequences: symmetric)",
+        help="label model (default: annotator; sequences: symmetric)",
     )
     p.add_argument("--solver", choices=SOLVERS, default="triplet_mean", help="solver (default: %(default)s)")
     p.add_argument("--signs", choices=SIGNS, default="all_positive", help="LF signs (default: %(default)s)")

@@ -5,7 +5,7 @@ with a ``Solver`` subclass decorated with ``@register`` and import it once (see
 docs/architecture.md); the built-in models below register themselves on import.
 """
 
-from . import class_conditional, symmetric  # noqa: F401  (they register themselves)
+from . import annotator, class_conditional, symmetric  # noqa: F401  (they register themselves)
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register, registered
 
 __all__ = ["Fit", "Needs", "Options", "Prior", "Solver", "get_solver", "register", "registered"]
