@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tripletws import LabelModel, dependency_candidates  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.datasets import add_dependent_lf, make_synthetic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -155,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "dependencies.md").write_text("\n".join(md))
-    (args.out / "dependencies.json").write_text(json.dumps({"settings": results, "speed": speed}, indent=1))
+    atomic_write_text(args.out / "dependencies.md", "\n".join(md))
+    atomic_write_text(
+        args.out / "dependencies.json", json.dumps({"settings": results, "speed": speed}, indent=1)
+    )
     print(f"wrote {args.out / 'dependencies.md'}")
     return 0
 

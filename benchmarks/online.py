@@ -32,6 +32,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tripletws import LabelModel, compute_stats  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.datasets import make_synthetic  # noqa: E402
 
 TARGET_MS = 5.0
@@ -184,9 +185,9 @@ def main(argv: list[str] | None = None) -> None:
         "warmup": w,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "online.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    atomic_write_text(args.out / "online.json", json.dumps({"meta": meta, "results": results}, indent=1))
     md = render(results, meta)
-    (args.out / "online.md").write_text(md)
+    atomic_write_text(args.out / "online.md", md)
     print(md)
 
 

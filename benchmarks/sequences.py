@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tripletws import LabelModel, SequenceLabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.chain import chain_posteriors  # noqa: E402
 from tripletws.crossframe import segment_rows  # noqa: E402
 from tripletws.datasets import make_synthetic_sequences  # noqa: E402
@@ -131,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         md.append(f"| {n:.0e} | {t['fit_s']:.3f} | {t['predict_s']:.3f} | {t['forward_backward_s']:.3f} |")
     md.append("")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "sequences.md").write_text("\n".join(md))
-    (args.out / "sequences.json").write_text(
-        json.dumps({"quality": rows, "speed": {str(n): t for n, t in timings.items()}}, indent=1)
+    atomic_write_text(args.out / "sequences.md", "\n".join(md))
+    atomic_write_text(
+        args.out / "sequences.json",
+        json.dumps({"quality": rows, "speed": {str(n): t for n, t in timings.items()}}, indent=1),
     )
     print(f"wrote {args.out / 'sequences.md'}")
     return 0

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tripletws import LabelModel, MajorityLabelVoter, probs_to_preds  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.datasets import load_dataset  # noqa: E402
 from tripletws.diagnostics import dependency_candidates  # noqa: E402
 from tripletws.sequence import SequenceLabelModel  # noqa: E402
@@ -275,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tennis.md").write_text("\n".join(md))
-    (args.out / "tennis.json").write_text(json.dumps({"rows": rows, "diagnostic": diag}, indent=1))
+    atomic_write_text(args.out / "tennis.md", "\n".join(md))
+    atomic_write_text(args.out / "tennis.json", json.dumps({"rows": rows, "diagnostic": diag}, indent=1))
     print(f"wrote {args.out / 'tennis.md'}")
     return 0
 

@@ -135,12 +135,13 @@ def test_uniform_strategy_only_changes_the_prediction_prior():
 
 
 def test_auto_strategy_and_defaults():
-    model = LabelModel()
+    assert LabelModel().model == "annotator"
+    model = LabelModel(model="class_conditional")
     assert model.model == "class_conditional" and model.class_balance == "auto" and model.em_steps == 0
     d = make_synthetic(20_000, 8, 2, class_balance=[0.7, 0.3], random_state=6)
     sym = LabelModel(2, model="symmetric").fit(d.L)
     np.testing.assert_allclose(sym.class_balance_, [0.5, 0.5])  # symmetric: "auto" = uniform
-    cc = LabelModel(2).fit(d.L)
+    cc = LabelModel(2, model="class_conditional").fit(d.L)
     assert abs(cc.class_balance_[1] - 0.3) < 0.02  # class-conditional: "auto" = estimate
 
 
@@ -150,38 +151,40 @@ def test_auto_strategy_and_defaults():
 def test_fit_stats_on_merged_chunks_equals_fit():
     d = make_synthetic(30_000, 9, 3, unipolar=0.3, random_state=8)
     parts = [compute_stats(d.L[s : s + 10_000], 3, joint=True, triple=True) for s in range(0, 30_000, 10_000)]
-    from_stats = LabelModel(3, max_overrule=1.0).fit_stats(merge_stats(parts))
-    from_rows = LabelModel(3, max_overrule=1.0).fit(d.L)
+    from_stats = LabelModel(3, max_overrule=1.0, model="class_conditional").fit_stats(merge_stats(parts))
+    from_rows = LabelModel(3, max_overrule=1.0, model="class_conditional").fit(d.L)
     np.testing.assert_allclose(
         from_stats.get_conditional_probs(), from_rows.get_conditional_probs(), atol=1e-9
     )
     np.testing.assert_allclose(from_stats.predict_proba(d.L), from_rows.predict_proba(d.L), atol=1e-9)
-    sparse = LabelModel(3, max_overrule=1.0).fit(to_sparse(d.L))
+    sparse = LabelModel(3, max_overrule=1.0, model="class_conditional").fit(to_sparse(d.L))
     np.testing.assert_allclose(sparse.predict_proba(d.L), from_rows.predict_proba(d.L), atol=1e-9)
 
 
 def test_fit_stats_needs_the_joint_table():
     d = make_synthetic(2_000, 5, 2, random_state=9)
     with pytest.raises(ValueError, match="joint=True"):
-        LabelModel(2).fit_stats(compute_stats(d.L, 2))
+        LabelModel(2, model="class_conditional").fit_stats(compute_stats(d.L, 2))
 
 
 def test_missing_third_moment_falls_back_unless_binary_prior_given():
     d = make_synthetic(20_000, 8, 3, random_state=10)
     stats = compute_stats(d.L, 3, joint=True)
     with pytest.warns(UserWarning, match="triple=True"):
-        model = LabelModel(3).fit_stats(stats)
+        model = LabelModel(3, model="class_conditional").fit_stats(stats)
     assert model.estimate_.method == "symmetric fallback"
     d2 = make_synthetic(20_000, 8, 2, random_state=10)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = LabelModel(2).fit_stats(compute_stats(d2.L, 2, joint=True), class_balance=[0.5, 0.5])
+        model = LabelModel(2, model="class_conditional").fit_stats(
+            compute_stats(d2.L, 2, joint=True), class_balance=[0.5, 0.5]
+        )
     assert model.estimate_.method == "moments (given class balance)"
 
 
 def test_save_load_round_trip(tmp_path):
     d = make_synthetic(20_000, 8, 3, unipolar=0.5, random_state=11)
-    model = LabelModel(3, em_steps=5).fit(d.L)
+    model = LabelModel(3, em_steps=5, model="class_conditional").fit(d.L)
     path = tmp_path / "cc.json"
     model.save(path)
     back = LabelModel.load(path)
@@ -196,7 +199,7 @@ def test_save_load_round_trip(tmp_path):
 def test_sklearn_clone_keeps_the_settings():
     from sklearn.base import clone
 
-    model = LabelModel(3, em_steps=7, max_overrule=0.4, em_max_rows=1000)
+    model = LabelModel(3, em_steps=7, max_overrule=0.4, em_max_rows=1000, model="class_conditional")
     assert clone(model).get_params() == model.get_params()
 
 
@@ -217,7 +220,7 @@ def test_sklearn_clone_keeps_the_settings():
 def test_bad_settings_raise(kwargs, match):
     L = make_synthetic(500, 4, 2, random_state=0).L
     with pytest.raises(ValueError, match=match):
-        LabelModel(2, **kwargs).fit(L)
+        LabelModel(2, **{"model": "class_conditional", **kwargs}).fit(L)
 
 
 def test_silent_lf_and_unvoted_class_stay_finite():
@@ -226,7 +229,7 @@ def test_silent_lf_and_unvoted_class_stay_finite():
     L[:, 3] = -1  # an LF that never votes
     L[L == 2] = -1  # nobody votes class 2
     with pytest.warns(UserWarning) as record:
-        model = LabelModel(3).fit(L)
+        model = LabelModel(3, model="class_conditional").fit(L)
     messages = " ".join(str(w.message) for w in record)
     assert "never vote" in messages and "class(es) [2]" in messages
     P = model.predict_proba(L)
@@ -241,7 +244,7 @@ def test_rank_deficient_groups_fall_back_with_a_warning():
     rng = np.random.default_rng(13)
     L = np.where(rng.random((5_000, 6)) < 0.3, 0, -1).astype(np.int8)
     with pytest.warns(UserWarning) as record:
-        model = LabelModel(2).fit(L)
+        model = LabelModel(2, model="class_conditional").fit(L)
     messages = " ".join(str(w.message) for w in record)
     assert "sampling noise" in messages and "class(es) [1]" in messages
     assert model.estimate_.method == "symmetric fallback" and model.estimate_.signal_to_noise < 1
@@ -250,7 +253,7 @@ def test_rank_deficient_groups_fall_back_with_a_warning():
 
 def test_too_few_lfs():
     with pytest.raises(ValueError, match="at least 3"):
-        LabelModel(2).fit(np.zeros((10, 2), dtype=int))
+        LabelModel(2, model="class_conditional").fit(np.zeros((10, 2), dtype=int))
     stats = compute_stats(np.zeros((10, 2), dtype=int), 2, joint=True, triple=True)
     with pytest.raises(ValueError, match="at least 3"):
         estimate_class_conditional(stats)
@@ -263,14 +266,14 @@ def test_clean_data_passes_the_majority_check():
     d = make_synthetic(20_000, 10, 2, unipolar=0.5, class_balance=[0.7, 0.3], random_state=14)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = LabelModel(2).fit(d.L)
+        model = LabelModel(2, model="class_conditional").fit(d.L)
     assert model.fallback_ == "" and model.overrule_rate_ < 0.1
 
 
 def test_majority_check_falls_back_to_the_symmetric_solution():
     d = make_synthetic(20_000, 10, 2, random_state=15)
     with pytest.warns(UserWarning, match="overrules a strict LF majority"):
-        model = LabelModel(2, max_overrule=0.0).fit(d.L)
+        model = LabelModel(2, max_overrule=0.0, model="class_conditional").fit(d.L)
     assert "max_overrule=0.0" in model.fallback_
     stats = compute_stats(d.L, 2, joint=True, triple=True)
     expected = symmetric_fallback(stats, None, model.eps)

@@ -201,7 +201,7 @@ def bad_files(files):
     d, _ = files
     (d / "bad_value.csv").write_text("a,b,c\n0,1,-1\n1,7,0\n")
     (d / "nan.csv").write_text("0,1,-1\n1,nan,0\n")
-    (d / "two.csv").write_text("0,1\n1,0\n")
+    (d / "two.csv").write_text("1,0\n0,1\n")
     (d / "garbage.npy").write_bytes(b"garbage")
     (d / "corrupt.json").write_text('{"format": "tripletws-model", ')
     ok("fit", d / "L.npy", "-o", d / "good.json")

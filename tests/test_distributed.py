@@ -37,8 +37,8 @@ def test_dask_array_fit_and_predict_match_numpy():
     # the default (class-conditional) model needs the joint table and the third moment
     stats = compute_stats_dask(X, 3, joint=True, triple=True)
     np.testing.assert_array_equal(stats.triple, compute_stats(d.L, 3, triple=True).triple)
-    lm = LabelModel(3).fit_stats(stats)
-    ref = LabelModel(3).fit(d.L)
+    lm = LabelModel(3, model="class_conditional").fit_stats(stats)
+    ref = LabelModel(3, model="class_conditional").fit(d.L)
     np.testing.assert_allclose(lm.accuracies_, ref.accuracies_)
     np.testing.assert_allclose(predict_proba_dask(lm, X).compute(), ref.predict_proba(d.L))
 
@@ -58,5 +58,5 @@ def test_label_model_fit_accepts_a_dask_array():
 
 def test_predict_on_an_empty_batch():
     d = make_synthetic(2_000, 5, 3, random_state=6)
-    lm = LabelModel(3).fit(d.L)
+    lm = LabelModel(3, model="class_conditional").fit(d.L)
     assert lm.predict_proba(d.L[:0]).shape == (0, 3)

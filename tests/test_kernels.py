@@ -17,14 +17,13 @@ def naive_stats(L: np.ndarray, k: int, triple: bool = True) -> dict[str, np.ndar
     """Integer one-hot reference: X[r, i, c] = [L[r, i] == c]."""
     X = (np.asarray(L, dtype=np.int64)[:, :, None] == np.arange(k)).astype(np.int64)
     V = X.sum(axis=2)
-    group = np.arange(L.shape[1]) % 3  # LF i in view i % 3
-    z = [np.hstack([X[:, group == g].sum(axis=1), np.ones((len(L), 1), np.int64)]) for g in range(3)]
+    z = np.hstack([X.sum(axis=1), np.ones((len(L), 1), np.int64)])  # pooled votes per class, 1
     return {
         "class_counts": X.sum(axis=0),
         "covote": V.T @ V,
         "agree": sum(X[:, :, c].T @ X[:, :, c] for c in range(k)),
         "joint": np.einsum("ria,rjb->iajb", X, X) if triple else None,
-        "triple": np.einsum("ra,rb,rc->abc", *z) if triple else None,
+        "triple": np.einsum("ra,rb,rc->abc", z, z, z) if triple else None,
     }
 
 

@@ -61,11 +61,11 @@ def test_stats_subtraction_of_rows_not_included_raises():
 @pytest.mark.parametrize(("k", "sparse"), [(2, False), (3, False), (2, True)])
 def test_stream_matches_one_fit(k, sparse):
     d = make_synthetic(20_000, 8, k, random_state=3)
-    model = LabelModel(k)
+    model = LabelModel(k, model="class_conditional")
     sizes = [1, 7, 992, 3_000, 6_000, 10_000]  # uneven, starting with a single row
     for part in batches(d.L, sizes):
         model.partial_fit(to_sparse(part, k) if sparse else part)
-    ref = LabelModel(k).fit(d.L)
+    ref = LabelModel(k, model="class_conditional").fit(d.L)
     assert_same_stats(model.stats_, ref.stats_)
     np.testing.assert_allclose(model.params_.cond_probs, ref.params_.cond_probs, rtol=1e-12, atol=0)
     np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
@@ -75,18 +75,18 @@ def test_stream_matches_one_fit(k, sparse):
 
 def test_fit_starts_a_stream_that_partial_fit_continues():
     d = make_synthetic(6_000, 6, 2, random_state=4)
-    model = LabelModel().fit(d.L[:2_000])
+    model = LabelModel(model="class_conditional").fit(d.L[:2_000])
     assert model.n_batches_ == 1
     model.partial_fit(d.L[2_000:4_000]).partial_fit(d.L[4_000:])
     assert model.n_batches_ == 3
-    ref = LabelModel().fit(d.L)
+    ref = LabelModel(model="class_conditional").fit(d.L)
     assert_same_stats(model.stats_, ref.stats_)
     np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
 
 
 def test_fit_resets_the_stream():
     d = make_synthetic(4_000, 6, 2, random_state=5)
-    model = LabelModel(window=3)
+    model = LabelModel(window=3, model="class_conditional")
     for part in batches(d.L[:3_000], [1_000] * 3):
         model.partial_fit(part)
     model.fit(d.L[3_000:])
@@ -123,7 +123,7 @@ def test_first_tiny_batches_give_majority_vote_like_labels_without_warnings(mode
 
 def test_partial_fit_input_errors():
     d = make_synthetic(100, 5, 3, random_state=7)
-    model = LabelModel(3).partial_fit(d.L[:50])
+    model = LabelModel(3, model="class_conditional").partial_fit(d.L[:50])
     with pytest.raises(ValueError, match=r"L_batch has 4 LFs .* the stream has 5"):
         model.partial_fit(d.L[50:, :4])
     with pytest.raises(ValueError, match="no rows"):
@@ -131,7 +131,7 @@ def test_partial_fit_input_errors():
     with pytest.raises(ValueError, match=r"value 3 in column"):
         model.partial_fit(np.full((2, 5), 3))
     with pytest.raises(ValueError, match="at least 3"):
-        LabelModel(3).partial_fit(d.L[:, :2])
+        LabelModel(3, model="class_conditional").partial_fit(d.L[:, :2])
     assert model.n_batches_ == 1  # failed calls leave the stream unchanged
 
 
@@ -149,7 +149,7 @@ def test_partial_fit_input_errors():
 def test_bad_stream_options(kwargs, match):
     d = make_synthetic(100, 5, 2, random_state=8)
     with pytest.raises(ValueError, match=match):
-        LabelModel(**kwargs).partial_fit(d.L)
+        LabelModel(**kwargs, model="class_conditional").partial_fit(d.L)
 
 
 # -- priors --------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_bad_stream_options(kwargs, match):
 
 def test_given_prior_is_kept_for_later_batches():
     d = make_synthetic(3_000, 6, 2, class_balance=[0.3, 0.7], random_state=9)
-    model = LabelModel().partial_fit(d.L[:1_000], class_balance=[0.3, 0.7])
+    model = LabelModel(model="class_conditional").partial_fit(d.L[:1_000], class_balance=[0.3, 0.7])
     model.partial_fit(d.L[1_000:2_000])
     np.testing.assert_allclose(model.class_balance_, [0.3, 0.7])
     assert model.class_balance_source_ == "given"
@@ -165,10 +165,18 @@ def test_given_prior_is_kept_for_later_batches():
     np.testing.assert_allclose(model.class_balance_, [0.25, 0.75])
     assert model.class_balance_source_ == "Y_dev"
     # a prior given to fit carries over too
-    model = LabelModel().fit(d.L[:1_000], class_balance=[0.4, 0.6]).partial_fit(d.L[1_000:])
+    model = (
+        LabelModel(model="class_conditional")
+        .fit(d.L[:1_000], class_balance=[0.4, 0.6])
+        .partial_fit(d.L[1_000:])
+    )
     np.testing.assert_allclose(model.class_balance_, [0.4, 0.6])
     # without one, the constructor's setting applies to every solve
-    model = LabelModel(class_balance="uniform").partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
+    model = (
+        LabelModel(class_balance="uniform", model="class_conditional")
+        .partial_fit(d.L[:1_000])
+        .partial_fit(d.L[1_000:])
+    )
     np.testing.assert_allclose(model.class_balance_, [0.5, 0.5])
 
 
@@ -179,19 +187,19 @@ def test_given_prior_is_kept_for_later_batches():
 def test_window_keeps_exactly_the_last_batches(k):
     d = make_synthetic(12_000, 7, k, random_state=10)
     parts = batches(d.L, [500, 1_500, 1_000, 2_000, 3_000, 4_000])
-    model = LabelModel(k, window=3)
+    model = LabelModel(k, window=3, model="class_conditional")
     for t, part in enumerate(parts):
         model.partial_fit(part)
         kept = np.concatenate(parts[max(0, t - 2) : t + 1])
         assert_same_stats(model.stats_, compute_stats(kept, k))
-    ref = LabelModel(k).fit(np.concatenate(parts[-3:]))
+    ref = LabelModel(k, model="class_conditional").fit(np.concatenate(parts[-3:]))
     np.testing.assert_allclose(model.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
     assert len(model._stream.batches) == 3
 
 
 def test_window_switched_on_mid_stream_treats_history_as_one_batch():
     d = make_synthetic(4_000, 5, 2, random_state=11)
-    model = LabelModel().fit(d.L[:2_000])
+    model = LabelModel(model="class_conditional").fit(d.L[:2_000])
     model.set_params(window=2)
     model.partial_fit(d.L[2_000:3_000])
     assert_same_stats(model.stats_, compute_stats(d.L[:3_000], 2))
@@ -206,7 +214,7 @@ def test_forgetting_weights_batches_geometrically():
     d = make_synthetic(6_000, 6, 3, random_state=12)
     parts = batches(d.L, [1_000, 2_000, 3_000])
     f = 0.5
-    model = LabelModel(3, forget=f)
+    model = LabelModel(3, forget=f, model="class_conditional")
     for part in parts:
         model.partial_fit(part)
     s = [compute_stats(p, 3) for p in parts]
@@ -214,7 +222,7 @@ def test_forgetting_weights_batches_geometrically():
     for name in ("n_rows", *STAT_FIELDS):
         np.testing.assert_allclose(getattr(model.stats_, name), getattr(expected, name), rtol=1e-14)
     # forget=1 is no forgetting, exactly
-    model = LabelModel(3, forget=1.0)
+    model = LabelModel(3, forget=1.0, model="class_conditional")
     for part in parts:
         model.partial_fit(part)
     assert_same_stats(model.stats_, compute_stats(d.L, 3))
@@ -243,8 +251,12 @@ def test_aging_tracks_a_drifting_lf(mode):
     a = make_synthetic(T * bs, m, 2, accuracies=before, coverage=cov, random_state=13)
     b = make_synthetic(T * bs, m, 2, accuracies=after, coverage=cov, random_state=14)
     f, w = 0.8, 9
-    aged = LabelModel(forget=f) if mode == "forget" else LabelModel(window=w)
-    plain = LabelModel()
+    aged = (
+        LabelModel(forget=f, model="class_conditional")
+        if mode == "forget"
+        else LabelModel(window=w, model="class_conditional")
+    )
+    plain = LabelModel(model="class_conditional")
     for part in batches(np.concatenate([a.L, b.L]), [bs] * (2 * T)):
         aged.partial_fit(part)
         plain.partial_fit(part)
@@ -274,11 +286,11 @@ def test_checkpoint_mid_stream_resumes_exactly(tmp_path, kwargs):
     parts = batches(d.L, [250, 750, 1_000] + [2_000] * 7)
     prior_kw = {"class_balance": None} if k == 3 else {"class_balance": [0.45, 0.55]}
 
-    straight = LabelModel(**kwargs)
+    straight = LabelModel(**kwargs, model="class_conditional")
     for t, part in enumerate(parts):
         straight.partial_fit(part, **(prior_kw if t == 1 else {}))
 
-    first = LabelModel(**kwargs)
+    first = LabelModel(**kwargs, model="class_conditional")
     for t, part in enumerate(parts[:5]):
         first.partial_fit(part, **(prior_kw if t == 1 else {}))
     path = tmp_path / "stream.json"
@@ -313,7 +325,7 @@ def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):
     from tripletws.io import model_from_dict, model_to_dict
 
     d = make_synthetic(2_000, 5, 2, random_state=16)
-    model = LabelModel(window=2).partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
+    model = LabelModel(window=2, model="class_conditional").partial_fit(d.L[:1_000]).partial_fit(d.L[1_000:])
     record = model_to_dict(model)
     record["state"]["stream"]["batches"][0]["covote"] = [[1.0]]
     _resign(record)
@@ -323,7 +335,7 @@ def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):
 
 def test_clone_keeps_stream_options():
     sklearn_base = pytest.importorskip("sklearn.base")
-    model = LabelModel(forget=0.95)
+    model = LabelModel(forget=0.95, model="class_conditional")
     assert sklearn_base.clone(model).get_params()["forget"] == 0.95
 
 
@@ -348,12 +360,12 @@ def test_cli_update_streams_batches_into_a_model_file(tmp_path):
     for i, part in enumerate(parts):
         np.save(tmp_path / f"b{i}.npy", part)
     model_file = tmp_path / "model.json"
-    assert _cli("fit", tmp_path / "b0.npy", "-o", model_file)[0] == 0
+    assert _cli("fit", tmp_path / "b0.npy", "--model", "class_conditional", "-o", model_file)[0] == 0
     rc, out, _ = _cli("update", model_file, tmp_path / "b1.npy")
     assert rc == 0 and "batch 2 of the stream (running statistics: 4000 rows)" in out
     assert _cli("update", model_file, tmp_path / "b2.npy", "-o", tmp_path / "m3.json")[0] == 0
     streamed = LabelModel.load(tmp_path / "m3.json")
-    ref = LabelModel().fit(d.L)
+    ref = LabelModel(model="class_conditional").fit(d.L)
     assert_same_stats(streamed.stats_, ref.stats_)
     np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
     # a window set on the command line is stored with the model and applies from then on
@@ -369,7 +381,7 @@ def test_model_file_without_stream_state_loads_as_one_batch(tmp_path):
     from tripletws.io import model_from_dict, model_to_dict
 
     d = make_synthetic(3_000, 5, 2, random_state=18)
-    record = model_to_dict(LabelModel().fit(d.L[:2_000]))
+    record = model_to_dict(LabelModel(model="class_conditional").fit(d.L[:2_000]))
     del record["state"]["stream"]  # as written before online learning existed
     _resign(record)
     model = model_from_dict(record)
@@ -383,14 +395,16 @@ def test_stream_keeps_declared_dependencies():
     L = d.L.copy()
     L[:, 6] = L[:, 0]  # LF 6 copies LF 0
     deps = [(0, 6)]
-    streamed = LabelModel().fit(L[:3_000], dependencies=deps)
+    streamed = LabelModel(model="class_conditional").fit(L[:3_000], dependencies=deps)
     streamed.partial_fit(L[3_000:6_000]).partial_fit(L[6_000:])
-    ref = LabelModel().fit(L, dependencies=deps)
+    ref = LabelModel(model="class_conditional").fit(L, dependencies=deps)
     assert streamed.dependencies_.tolist() == [[0, 6]]
     np.testing.assert_allclose(streamed.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
     np.testing.assert_allclose(streamed.predict_proba(L), ref.predict_proba(L), rtol=1e-9, atol=1e-12)
     # constructor dependencies apply from the first batch of a stream
-    fresh = LabelModel(dependencies=deps).partial_fit(L[:4_500]).partial_fit(L[4_500:])
+    fresh = (
+        LabelModel(dependencies=deps, model="class_conditional").partial_fit(L[:4_500]).partial_fit(L[4_500:])
+    )
     np.testing.assert_allclose(fresh.accuracies_, ref.accuracies_, rtol=1e-12, atol=0)
 
 

@@ -73,7 +73,9 @@ def test_model_predict_uses_its_random_state() -> None:
     from tripletws.datasets import make_synthetic
 
     data = make_synthetic(3000, 5, 2, coverage=0.3, random_state=0)  # ~17% rows with no vote: ties
-    fits = [LabelModel(random_state=seed).fit(data.L) for seed in (3, 3, 4)]
+    # the symmetric model with its uniform prior leaves the rows without votes tied (the default
+    # model's tables may make abstentions informative, which breaks the ties)
+    fits = [LabelModel(random_state=seed, model="symmetric").fit(data.L) for seed in (3, 3, 4)]
     runs = [lm.predict(data.L, tie_break_policy="true-random") for lm in fits]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])

@@ -1,4 +1,4 @@
-"""The three-view third moment in LabelStats: exact on every path, mergeable, serialisable."""
+"""The pooled third moment in LabelStats: exact on every path, mergeable, serialisable, order-free."""
 
 from __future__ import annotations
 
@@ -7,17 +7,14 @@ import pytest
 
 from tripletws.datasets import make_synthetic
 from tripletws.matrix import to_sparse
-from tripletws.stats import LabelStats, compute_stats, merge_stats, view_groups
+from tripletws.stats import MAX_TRIPLE_CLASSES, LabelStats, compute_stats, merge_stats
 
 
 def brute_triple(L: np.ndarray, k: int) -> np.ndarray:
-    """sum over rows of z1' (x) z2' (x) z3', z_g' = (class counts within group g, 1)."""
-    groups = view_groups(L.shape[1])
-    views = []
-    for g in range(3):
-        counts = np.stack([(L[:, groups == g] == c).sum(axis=1) for c in range(k)], axis=1)
-        views.append(np.hstack([counts, np.ones((len(L), 1), dtype=np.int64)]))
-    return np.einsum("na,nb,nc->abc", *views).astype(np.float64)
+    """sum over rows of z (x) z (x) z, z = (class counts over all LFs, 1)."""
+    counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
+    z = np.hstack([counts, np.ones((len(L), 1), dtype=np.int64)])
+    return np.einsum("na,nb,nc->abc", z, z, z).astype(np.float64)
 
 
 @pytest.mark.parametrize("k", [2, 5, 20])
@@ -35,8 +32,28 @@ def test_triple_is_exact_on_dense_chunked_and_sparse_paths(k):
     assert dense.triple[k, k, k] == len(d.L)
 
 
-def test_view_groups_interleave_lfs():
-    np.testing.assert_array_equal(view_groups(7), [0, 1, 2, 0, 1, 2, 0])
+@pytest.mark.parametrize("k", [2, 4])
+def test_triple_does_not_depend_on_the_lf_order(k):
+    d = make_synthetic(1_000, 7, k, coverage=0.5, random_state=8)
+    perm = np.random.default_rng(0).permutation(7)
+    a = compute_stats(d.L, k, joint=True, triple=True).triple
+    b = compute_stats(d.L[:, perm], k, joint=True, triple=True).triple
+    np.testing.assert_array_equal(a, b)  # integer counts: exact
+
+
+def test_triple_is_left_out_above_the_class_limit():
+    k = MAX_TRIPLE_CLASSES + 1
+    L = np.array([[0, 1, k - 1], [2, 2, -1], [-1, 3, 3]])
+    assert compute_stats(L, k, joint=True, triple=True).triple is None
+    assert LabelStats.zeros(3, k, triple=True).triple is None
+
+
+def test_a_saved_triple_of_the_older_layout_is_dropped_with_a_warning():
+    record = compute_stats(make_synthetic(500, 4, 2, random_state=6).L, 2, triple=True).to_dict()
+    assert record["triple_layout"] == "pooled"
+    del record["triple_layout"]
+    with pytest.warns(UserWarning, match="older layout"):
+        assert LabelStats.from_dict(record).triple is None
 
 
 def test_triple_merges_scales_and_round_trips():

@@ -45,12 +45,11 @@ def _model_accuracies(model: Any) -> np.ndarray:
         accuracies = np.asarray(model.accuracies_, dtype=np.float64)
     except RuntimeError as exc:  # not fitted
         raise ValueError(str(exc)) from exc
-    from .estimators.class_conditional import ClassConditionalEstimate
-    from .estimators.symmetric import estimate_symmetric
+    from .estimators.symmetric import SymmetricEstimate, estimate_symmetric
 
-    if isinstance(getattr(model, "estimate_", None), ClassConditionalEstimate):
+    if hasattr(model, "stats_") and not isinstance(getattr(model, "estimate_", None), SymmetricEstimate):
         # the test is against the symmetric model's agreement: solve it from the same statistics
-        # (the class-conditional tables absorb part of an undeclared dependency)
+        # (the class-conditional and annotator tables absorb part of an undeclared dependency)
         return estimate_symmetric(model.stats_, model.solver, eps=model.eps).accuracies
     return accuracies
 

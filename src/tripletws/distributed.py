@@ -42,7 +42,7 @@ def stats_from_blocks(
     joint : bool
         Also collect the (m, k, m, k) co-occurrence table.
     triple : bool
-        Also collect the three-view third moment (the class-conditional model
+        Also collect the pooled third moment (the class-conditional model
         needs ``joint`` and ``triple``).
     map_fn : callable
         ``map``-like function, e.g. ``concurrent.futures.ProcessPoolExecutor().map``.

@@ -156,8 +156,10 @@ def _check_depth(text: str, source: str) -> None:
 
 
 def save_model(model: Any, path: str | Path) -> None:
-    """Write ``model`` to ``path`` as versioned JSON."""
-    Path(path).write_text(json.dumps(model_to_dict(model), separators=(",", ":")))
+    """Write ``model`` to ``path`` as versioned JSON, atomically (see :mod:`tripletws.atomic`)."""
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(model_to_dict(model), separators=(",", ":")))
 
 
 def load_model(path: str | Path) -> Any:

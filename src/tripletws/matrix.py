@@ -29,6 +29,9 @@ ABSTAIN = -1
 #: 2**19 and 2**20 for m = 10, 50 and 100.
 DEFAULT_CHUNK_CELLS = 1 << 18
 
+#: Largest number of classes: votes beyond int16 are refused (CSV and float inputs are read as int16).
+MAX_CARDINALITY = 1 << 15
+
 #: Stored votes per sparse chunk.
 SPARSE_CHUNK_NNZ = 1 << 17
 
@@ -294,7 +297,33 @@ def check_cardinality(cardinality: Any) -> int:
         raise ValueError(f"cardinality must be an integer >= 2, got {cardinality!r}")
     if cardinality < 2:
         raise ValueError(f"cardinality must be >= 2, got {cardinality}")
+    if cardinality > MAX_CARDINALITY:
+        raise ValueError(
+            f"cardinality {cardinality} is too large; at most {MAX_CARDINALITY} classes are supported"
+        )
     return int(cardinality)
+
+
+def _value_range(arr: np.ndarray) -> tuple[int, int]:
+    """(min, max) of a dense integer matrix, read in row blocks.
+
+    A read-only file mapping has the pages of each block released behind the scan (as
+    :meth:`LabelMatrix.chunks` does), so inferring k from a large ``.npy`` keeps the resident
+    memory at one block instead of the whole file.
+    """
+    pages = _PageRelease.of(arr)
+    step = max(1, (16 * DEFAULT_CHUNK_CELLS) // max(arr.shape[1], 1))
+    lo, hi = None, None
+    for start in range(0, arr.shape[0], step):
+        block = arr[start : start + step]
+        b_lo, b_hi = int(block.min()), int(block.max())
+        if b_lo < ABSTAIN:
+            _check_dense_values(np.asarray(block), None, col_offset=0, row_offset=start)
+        lo = b_lo if lo is None else min(lo, b_lo)
+        hi = b_hi if hi is None else max(hi, b_hi)
+        if pages is not None:
+            pages.release(block)
+    return (ABSTAIN, ABSTAIN) if lo is None or hi is None else (lo, hi)
 
 
 # Over 60 lines: one dispatch over every accepted input type (sparse, DataFrame, memmap, arrays),
@@ -358,9 +387,11 @@ def check_label_matrix(
             raise LabelMatrixError(f"{name} must hold integers, got dtype {arr.dtype}")
         k = cardinality
         if k is None:
-            # Inferring k needs one scan; it also checks the lower bound.
-            _check_dense_values(arr, None, 0, 0)
-            k = max(2, int(arr.max()) + 1 if arr.size else 2)
+            # Inferring k needs one scan (block by block); it also checks the lower bound.
+            top = _value_range(arr)[1] if arr.size else 1
+            if top >= MAX_CARDINALITY:
+                check_cardinality(top + 1)
+            k = max(2, top + 1)
             scan = False
         lm = LabelMatrix(arr, k)
         if scan:

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler, NotFittedError
+from .dev_choice import with_dev_choice
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import posterior
-from .matrix import check_cardinality, check_label_matrix
+from .matrix import check_cardinality, check_label_matrix, check_labels
 from .models import Fit, Prior
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
@@ -96,10 +97,17 @@ class LabelModel(BaseLabeler):
     ----------
     cardinality : int, default 2
         Number of classes k.
-    model : str, default "class_conditional"
+    model : str, default "annotator"
         A registered label model (:func:`tripletws.models.registered`).
-        ``"class_conditional"``: a full table ``P(lambda_i = a | Y = y)`` per LF, abstain
-        included (Dawid-Skene), in closed form from second and third moments, optionally
+        ``"annotator"`` (default): an LF either knows the class (probability ``theta_i``)
+        and votes it, or votes from its own distribution (MACE's annotator model, Hovy et
+        al. 2013), abstentions read as "not assigned"; fitted by EM over the distinct rows
+        from majority vote's soft labels, after a gold-free choice among majority vote's
+        model, the one-coin model and this one by cross-fitted held-out likelihood
+        (``selection_``; no tuned constant).  Statistics alone or declared dependencies:
+        the symmetric model (``fallback_``).  ``"class_conditional"``: a full table
+        ``P(lambda_i = a | Y = y)`` per LF, abstain included (Dawid-Skene), in closed form
+        from second and third moments, optionally
         polished by EM, checked against the LFs' majority (``max_overrule``).
         ``"symmetric"``: each LF is right with probability ``alpha_i`` when it votes,
         whatever the class (triplet method, Fu et al., 2020).  See docs/models.md.
@@ -113,8 +121,10 @@ class LabelModel(BaseLabeler):
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
         ``"auto"`` (default): ``"estimate"`` for the class-conditional model (fitted with
-        the tables), ``"uniform"`` for the symmetric one (whose ``"estimate"`` uses the
-        vote rates).  A given prior (array, ``Y_dev``, ``fit(class_balance=...)``) is
+        the tables), ``"uniform"`` for the annotator model (its vote-only reading says
+        nothing about rows without votes, which a uniform prior leaves tied as majority
+        vote does; its ``"estimate"`` lets EM fit the prior) and the symmetric one (whose
+        ``"estimate"`` uses the vote rates).  A given prior (array, ``Y_dev``, ``fit(class_balance=...)``) is
         used for fitting and predicting.
     em_steps : int
         Class-conditional model: EM steps from the closed form over the distinct rows seen
@@ -157,6 +167,16 @@ class LabelModel(BaseLabeler):
         distinct rows looked at (or None); batches in the stream (a ``fit`` is one).
     dependencies_, coupling_ : ndarray
         Declared dependency edges used, shape (E, 2), and their estimated coupling (E,).
+    selection_ : Selection or None
+        Annotator model: the family chosen (``selection_.chosen``) and every candidate's
+        cross-fitted held-out log-likelihood per row (``selection_.heldout_loglik``).
+    unidentified_ : ndarray of int
+        Annotator model: LFs whose parameters the rows do not identify (every LF when
+        majority vote's model is chosen; LFs that never vote alongside another LF, which
+        get the mean accuracy of the others).
+    dev_choice_ : dict or None
+        Annotator model fitted with ``L_dev`` and ``Y_dev``: the candidate kept and every
+        candidate's accuracy on the dev rows.
     notes_ : tuple of str
         What the last fit had to say (``fit`` warns them, ``partial_fit`` logs them).
     """
@@ -167,7 +187,7 @@ class LabelModel(BaseLabeler):
         self,
         cardinality: int = 2,
         *,
-        model: str = "class_conditional",
+        model: str = "annotator",
         solver: str = "triplet_mean",
         signs: str = "all_positive",
         dependencies: Any = None,
@@ -207,6 +227,7 @@ class LabelModel(BaseLabeler):
         class_balance: Any = None,
         progress_bar: bool = True,
         dependencies: Any = None,
+        L_dev: Any = None,
         **kwargs: Any,
     ) -> LabelModel:
         """Estimate LF accuracies (and the class balance) from ``L_train``; starts a new stream.
@@ -217,7 +238,8 @@ class LabelModel(BaseLabeler):
             -1 = abstain, classes 0..k-1; dense, sparse (class c stored as c + 1),
             DataFrame, memmap or ``dask.array`` (a map over its blocks).
         Y_dev : array of shape (n_dev,), optional
-            Gold labels of a dev set; only their class frequencies are used.
+            Gold labels of a dev set.  Alone, only their class frequencies are used (the
+            prior, as Snorkel).  With ``L_dev``, see ``L_dev``.
         class_balance : array of shape (k,), optional
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         progress_bar : bool
@@ -225,11 +247,30 @@ class LabelModel(BaseLabeler):
         dependencies : list of pairs (i, j), optional
             Dependent LF pairs (overrides the constructor's; ``[]``: none), left out of the
             triplets and modelled jointly at inference (ValueError for a bad graph).
+        L_dev : label matrix, shape (n_dev, m), optional
+            The votes on the dev rows whose gold labels are ``Y_dev`` (annotator model only).
+            The model is first fitted on ``L_train`` without gold; then the annotator
+            families of both abstain readings, each with a uniform prior or with
+            ``Y_dev``'s class frequencies, and the gold-free fit are scored on the dev rows
+            and the most accurate is kept (``dev_choice_``, :mod:`tripletws.dev_choice`).
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
         """
         _take_sgd_options(kwargs)
-        return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
+        if L_dev is None:
+            return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
+        if self.model != "annotator":
+            raise ValueError(f"L_dev is used by model='annotator' only, not model={self.model!r}")
+        if Y_dev is None:
+            raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
+        k = check_cardinality(self.cardinality)
+        dev = check_label_matrix(L_dev, k, name="L_dev")
+        y_dev = check_labels(Y_dev, dev.n, k, name="Y_dev")
+        self._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
+        if dev.m != self.n_lfs_:
+            raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {self.n_lfs_}")
+        self.solution_ = with_dev_choice(self.solution_, self.summary_.rows, dev, y_dev, self.chunk_size)
+        return self
 
     def fit_stats(
         self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None, dependencies: Any = None
@@ -285,6 +326,17 @@ class LabelModel(BaseLabeler):
     dependencies_ = property(lambda self: self._solved().dependencies, doc="Edges, shape (E, 2).")
     coupling_ = property(lambda self: self._solved().coupling, doc="Coupling per edge, shape (E,).")
     notes_ = property(lambda self: self._solved().notes, doc="What the last solve had to say.")
+    selection_ = property(
+        lambda self: getattr(self._solved().estimate, "selection", None), doc="Annotator: the family chosen."
+    )
+    unidentified_ = property(
+        lambda self: getattr(self._solved().estimate, "unidentified", np.zeros(0, dtype=np.int64)),
+        doc="Annotator: LFs the rows do not identify.",
+    )
+    dev_choice_ = property(
+        lambda self: getattr(self._solved().estimate, "dev_choice", None),
+        doc="Annotator: the dev set's choice.",
+    )
     stats_ = property(lambda self: self._summary().stats, doc="Statistics solved from.")
     rows_ = property(lambda self: self._summary().rows, doc="Rows looked at, or None.")
     coverage_ = property(lambda self: self.stats_.coverage, doc="Share of rows each LF votes on, (m,).")

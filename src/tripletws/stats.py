@@ -14,18 +14,20 @@ fractional counts.
 Optional statistics (collected only when asked for):
 
 * ``joint`` -- the full (m, k, m, k) co-occurrence table of votes;
-* ``triple`` -- the third moment of three *views* of each row: the LFs are split
-  into three fixed groups by index (:func:`view_groups`: LF i in group ``i % 3``)
-  and view g of a row is ``z_g = (votes for class 0, ..., votes for class k-1, 1)``
-  counted over group g's LFs.  ``triple[a, b, c] = sum over rows of
-  z_1[a] z_2[b] z_3[c]``, a (k+1, k+1, k+1) table.  The trailing constant makes
-  the lower-order cross moments slices of the same table.  The groups depend on
-  nothing but m, so the statistic stays a plain sum over rows (mergeable).
+* ``triple`` -- the third moment of each row's pooled vote counts
+  ``z = (votes for class 0, ..., votes for class k-1, 1)``, summed over all LFs:
+  ``triple[a, b, c] = sum over rows of z[a] z[b] z[c]``, a symmetric (k+1, k+1, k+1)
+  table (collected for k <= ``MAX_TRIPLE_CLASSES``).  The trailing constant makes
+  the lower-order moments slices of the same table.  Pooling over all LFs makes the
+  statistic invariant to the order of the LF columns, and it stays a plain sum over
+  rows (mergeable); the class-conditional estimator removes the terms in which an
+  LF meets itself (:func:`tripletws.estimators.moments.distinct_triple`).
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -47,6 +49,12 @@ from .kernels import (
     workspace,
 )
 from .matrix import LabelMatrix, check_label_matrix
+
+#: Above this many classes the third moment (k+1)^3 is not collected: the class-conditional
+#: estimator falls back to the symmetric model there (O(k^3) memory, O(k^5) and more time).
+MAX_TRIPLE_CLASSES = 64
+#: Marks the third-moment layout in saved statistics (older files split the LFs into groups).
+TRIPLE_LAYOUT = "pooled"
 
 
 def dataclass_to_dict(obj: Any) -> dict[str, Any]:
@@ -134,8 +142,8 @@ class LabelStats(SumsOverRows):
     joint : ndarray, shape (m, k, m, k), optional
         ``joint[i, a, j, b]`` = rows where LF i votes a and LF j votes b.
     triple : ndarray, shape (k + 1, k + 1, k + 1), optional
-        Third moment of the three group views (see the module docstring and
-        :func:`view_groups`).
+        Third moment of the pooled vote counts ``(votes per class, 1)`` of each row
+        (see the module docstring).
     """
 
     cardinality: int
@@ -170,7 +178,7 @@ class LabelStats(SumsOverRows):
             covote=np.zeros((m, m)),
             agree=np.zeros((m, m)),
             joint=np.zeros((m, k, m, k)) if joint else None,
-            triple=np.zeros((k + 1,) * 3) if triple else None,
+            triple=np.zeros((k + 1,) * 3) if triple and k <= MAX_TRIPLE_CLASSES else None,
         )
 
     def __sub__(self, other: LabelStats) -> LabelStats:
@@ -194,7 +202,10 @@ class LabelStats(SumsOverRows):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (lists of floats)."""
-        return dataclass_to_dict(self)
+        d = dataclass_to_dict(self)
+        if self.triple is not None:
+            d["triple_layout"] = TRIPLE_LAYOUT
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabelStats:
@@ -208,6 +219,17 @@ class LabelStats(SumsOverRows):
             joint = d.get("joint")
             joint = None if joint is None else np.asarray(joint, dtype=np.float64)
             triple = d.get("triple")
+            if triple is not None and d.get("triple_layout") != TRIPLE_LAYOUT:
+                # written by a version whose third moment split the LFs into three groups
+                # by column index: not this statistic, so it is left out (the
+                # class-conditional model then falls back until new rows bring it back)
+                warnings.warn(
+                    "statistics record holds a third moment of an older layout; it is dropped "
+                    "(refit on the rows to restore the class-conditional fit)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                triple = None
             triple = None if triple is None else np.asarray(triple, dtype=np.float64)
             stats = cls(k, float(d["n_rows"]), counts, covote, agree, joint, triple)
         except (KeyError, TypeError, ValueError) as exc:
@@ -346,109 +368,75 @@ def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
 #: Dense blocks with more classes than this compute the joint table through sparse products.
 SPARSE_JOINT_MIN_K = 6
 
-N_VIEWS = 3
 
-
-def view_groups(m: int) -> np.ndarray:
-    """Group (0, 1 or 2) of each LF in the three-view third moment: LF i is in group ``i % 3``.
-
-    Interleaving by index keeps the groups balanced whatever order the LFs come in
-    (for instance all LFs of one class first), and depends on nothing but ``m``.
-    """
-    return np.arange(m) % N_VIEWS
-
-
-def _dense_views(block: np.ndarray, k: int) -> list[np.ndarray]:
-    """Per-row vote counts of each class within each LF group, 3 arrays of shape (nc, k)."""
-    nc, m = block.shape
-    groups = view_groups(m)
+def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
+    """Votes for each class in each row, summed over all LFs, shape (nc, k) int64."""
+    nc = block.shape[0]
     if k <= 16:
-        # one small float32 product per class: (nc, m) indicator @ (m, 3) group membership
-        member = (groups[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)
-        counts = np.empty((N_VIEWS, nc, k), dtype=np.int64)
-        ind = np.empty((nc, m), dtype=np.float32)
+        counts = np.empty((nc, k), dtype=np.int64)
         for c in range(k):
-            np.equal(block, c, out=ind)
-            counts[:, :, c] = (ind @ member).T
-        return list(counts)
-    out = []
-    for g in range(N_VIEWS):
-        sub = block[:, groups == g]
-        rows, cols = np.nonzero(sub >= 0)
-        vals = sub[rows, cols].astype(np.int64)
-        out.append(np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k))
-    return out
+            counts[:, c] = np.count_nonzero(block == c, axis=1)
+        return counts
+    rows, cols = np.nonzero(block >= 0)
+    vals = block[rows, cols].astype(np.int64)
+    return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
 
 
-def _sparse_views(block: Any, k: int) -> list[np.ndarray]:
-    nc, m = block.shape
+def _sparse_counts(block: Any, k: int) -> np.ndarray:
+    nc = block.shape[0]
     rows = np.repeat(np.arange(nc), np.diff(block.indptr))
-    groups = view_groups(m)[block.indices]
     vals = block.data.astype(np.int64) - 1
-    out = []
-    for g in range(N_VIEWS):
-        sel = groups == g
-        out.append(np.bincount(rows[sel] * k + vals[sel], minlength=nc * k).reshape(nc, k))
-    return out
+    return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
 
 
 def _binary_triple(shape: tuple[int, int], ws: Workspace) -> np.ndarray:
-    """:func:`_triple_from_views` for k = 2 from the chunk's signed votes S and vote
+    """:func:`_triple_from_counts` for k = 2 from the chunk's signed votes S and vote
     indicator V (left in ``ws`` by :func:`_binary_dense`).
 
-    Per group, ``S @ member`` (class-1 minus class-0 votes) and ``V @ member``
-    (votes) give both vote counts; the (3, 3, 3) table is then one small product
-    of the row-wise outer products of views 1 and 2 with view 3.
-    All values are small integers, so the sums are exact (equal to the generic path).
+    Row sums of S (class-1 minus class-0 votes) and V (votes) give both vote counts;
+    the (3, 3, 3) table is then one small product of the row-wise outer products of
+    ``z = (class-0 votes, class-1 votes, 1)`` with z.  All values are small integers,
+    so the sums are exact (equal to the generic path).
     """
     nc, m = shape
     S = ws.get("gram_S", (nc, m), np.float32)
     V = ws.get("gram_V", (nc, m), np.float32)
-    member = (view_groups(m)[:, None] == np.arange(N_VIEWS)[None, :]).astype(np.float32)  # (m, 3)
-    diff_rows = ws.get("view_diff_rows", (nc, N_VIEWS), np.float32)
-    votes_rows = ws.get("view_votes_rows", (nc, N_VIEWS), np.float32)
-    step = max(64, SKINNY_GEMM_WORK // (N_VIEWS * m))  # one BLAS thread per product
-    for s in range(0, nc, step):
-        np.matmul(S[s : s + step], member, out=diff_rows[s : s + step])
-        np.matmul(V[s : s + step], member, out=votes_rows[s : s + step])
-    diff = ws.get("view_diff", (N_VIEWS, nc), np.float32)
-    votes = ws.get("view_votes", (N_VIEWS, nc), np.float32)
-    np.copyto(diff, diff_rows.T)
-    np.copyto(votes, votes_rows.T)
-    Z = ws.get("view_z", (N_VIEWS, 3, nc), np.float64)  # Z[g] = (class-0 votes, class-1 votes, 1)
+    ones = np.ones(m, dtype=np.float32)
+    votes = (V @ ones).astype(np.float64)
+    diff = (S @ ones).astype(np.float64)  # class-1 minus class-0 votes
+    Z = ws.get("view_z", (3, nc), np.float64)
+    Z[2] = 1.0
+    np.add(votes, diff, out=Z[1])
+    Z[1] *= 0.5  # class-1 votes
+    np.subtract(votes, Z[1], out=Z[0])  # class-0 votes
     Z12 = ws.get("view_z12", (3, 3, nc), np.float64)
-    Z[:, 2] = 1.0
-    np.add(votes, diff, out=Z[:, 1])
-    Z[:, 1] *= 0.5
-    np.subtract(votes, Z[:, 1], out=Z[:, 0])
-    np.multiply(Z[0][:, None, :], Z[1][None, :, :], out=Z12)
+    np.multiply(Z[:, None, :], Z[None, :, :], out=Z12)
     Z12 = Z12.reshape(9, nc)
     T = np.zeros((9, 3))
     step = max(64, SKINNY_GEMM_WORK // 27)
     for s in range(0, nc, step):
-        T += Z12[:, s : s + step] @ Z[2, :, s : s + step].T
+        T += Z12[:, s : s + step] @ Z[:, s : s + step].T
     return T.reshape(3, 3, 3)
 
 
-def _triple_from_views(views: list[np.ndarray]) -> np.ndarray:
-    """``sum_rows z1' (x) z2' (x) z3'`` with ``z' = (z, 1)``, shape (k+1, k+1, k+1).
+def _triple_from_counts(counts: np.ndarray) -> np.ndarray:
+    """``sum_rows z (x) z (x) z`` with ``z = (counts, 1)``, shape (k+1, k+1, k+1).
 
-    Small k: one product of the row-wise outer products z1' z2'^T with z3'.  Larger
-    k: a loop over the k + 1 coordinates of the first view that only visits the
-    rows where that coordinate is nonzero, so the cost is O(nnz(z1) (k+1)^2).  Values
-    are integers held in float64, so the sums are exact (and equal across paths).
+    Small k: one product of the row-wise outer products z z^T with z.  Larger k: a
+    loop over the k + 1 coordinates of the first factor that only visits the rows
+    where that coordinate is nonzero, so the cost is O(nnz(z) (k+1)^2).  Values are
+    integers held in float64, so the sums are exact (and equal across paths).
     """
-    nc, k = views[0].shape
-    ones = np.ones((nc, 1))
-    z1, z2, z3 = (np.hstack([v.astype(np.float64), ones]) for v in views)
+    nc, k = counts.shape
+    z = np.hstack([counts.astype(np.float64), np.ones((nc, 1))])
     if (k + 1) ** 2 <= 64:
-        Z12 = (z1[:, :, None] * z2[:, None, :]).reshape(nc, (k + 1) ** 2)
-        return (Z12.T @ z3).reshape(k + 1, k + 1, k + 1)
+        Z12 = (z[:, :, None] * z[:, None, :]).reshape(nc, (k + 1) ** 2)
+        return (Z12.T @ z).reshape(k + 1, k + 1, k + 1)
     T = np.zeros((k + 1, k + 1, k + 1))
     for a in range(k + 1):
-        rows = np.flatnonzero(z1[:, a])
+        rows = np.flatnonzero(z[:, a])
         if rows.size:
-            T[a] = (z1[rows, a, None] * z2[rows]).T @ z3[rows]
+            T[a] = (z[rows, a, None] * z[rows]).T @ z[rows]
     return T
 
 
@@ -470,13 +458,13 @@ def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -
             stats = _dense_joint_via_sparse(block, k)
         else:
             stats = _multiclass_dense(block, k, joint, ws)
-    if triple:
+    if triple and k <= MAX_TRIPLE_CLASSES:
         if sparse:
-            stats.triple = _triple_from_views(_sparse_views(block, k))
+            stats.triple = _triple_from_counts(_sparse_counts(block, k))
         elif k == 2:
             stats.triple = _binary_triple(block.shape, ws)  # from the chunk's S and V left in ws
         else:
-            stats.triple = _triple_from_views(_dense_views(block, k))
+            stats.triple = _triple_from_counts(_dense_counts(block, k))
     return stats
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from .matrix import check_label_matrix
 from .models.base import Needs
 from .rows import RowSummary
-from .stats import LabelStats, compute_stats
+from .stats import TRIPLE_LAYOUT, LabelStats, compute_stats
 from .validate import check_mapping
 
 
@@ -57,6 +57,8 @@ class DataSummary:
             for f in fields(self.stats)
             for value in (getattr(self.stats, f.name),)
         }
+        if self.stats.triple is not None:
+            stats["triple_layout"] = TRIPLE_LAYOUT
         return {"stats": stats, "rows": None if self.rows is None else self.rows.to_dict()}
 
     @classmethod
@@ -78,9 +80,9 @@ _STATS_KEYS = ("cardinality", "n_rows", "class_counts", "covote", "agree")
 def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     """:class:`LabelStats` from a record whose arrays are compact or plain lists, every field checked."""
     from .arrays import decode_array
-    from .validate import check_count, check_int
+    from .validate import check_count, check_int, check_str
 
-    d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple"))
+    d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple", "triple_layout"))
     k = check_int(d["cardinality"], f"{name}.cardinality", 2, 10**6)
     n_rows = check_count(d["n_rows"], f"{name}.n_rows")
     counts = decode_array(d["class_counts"], f"{name}.class_counts", ndim=2)
@@ -95,6 +97,8 @@ def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     for key, shape in (("joint", (m, k, m, k)), ("triple", (k + 1,) * 3)):
         if d.get(key) is not None:
             arrays[key] = decode_array(d[key], f"{name}.{key}", shape=shape)
+    if d.get("triple_layout") is not None:
+        arrays["triple_layout"] = check_str(d["triple_layout"], f"{name}.triple_layout", max_len=40)
     stats = LabelStats.from_dict(arrays)
     _check_consistent(stats, name)
     return stats

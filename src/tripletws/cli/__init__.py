@@ -39,8 +39,9 @@ examples:
   tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
   tripletws fit frames.npz --sequence --window 3 -o chain.json   # video frames in order
 
-label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected),
-.parquet (with pyarrow). Votes are -1 (abstain) or a class 0..k-1.
+label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected,
+or say --header / --no-header), .parquet (with pyarrow; a folder of .parquet files is one matrix).
+Votes are -1 (abstain) or a class 0..k-1.
 """
 
 
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return 1
-        except (CLIError, ValueError, OSError, KeyError) as exc:
+        except (CLIError, ValueError, OSError, KeyError, OverflowError) as exc:  # OverflowError: --n 1e20
             return report_error(describe(exc))
         except Exception as exc:  # a bug or an exotic input: still one line, never a traceback
             if os.environ.get("TRIPLETWS_DEBUG"):

@@ -11,6 +11,7 @@ from ..files import read_matrix
 from .options import (
     CLIError,
     about_matrix,
+    add_header_arg,
     fmt_value,
     json_safe,
     load_labeler,
@@ -34,6 +35,7 @@ def add_parser(sub: Any) -> None:
         "L_FILE", nargs="?", default=None, help="label matrix to test (default: the model's own statistics)"
     )
     p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    add_header_arg(p)
     p.add_argument("--top", type=int, default=None, metavar="N", help="show the first N pairs")
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (default: %(default)s)")
     p.add_argument("--min-covotes", type=int, default=10, metavar="N", help="(default: %(default)s)")
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
     data = None
     if args.L_FILE is not None:
-        data = read_matrix(args.L_FILE, args.key)
+        data = read_matrix(args.L_FILE, args.key, args.header)
     with about_matrix(args.L_FILE or args.MODEL):
         rows = dependency_candidates(
             data,

@@ -62,7 +62,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     if args.Y_FILE is not None:
         y = read_labels(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):

@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
         "--model",
         choices=registered(),
         default=None,
-        help="label model (default: class_conditional; sequences: symmetric)",
+        help="label model (default: annotator; sequences: symmetric)",
     )
     p.add_argument("--solver", choices=SOLVERS, default="triplet_mean", help="solver (default: %(default)s)")
     p.add_argument("--signs", choices=SIGNS, default="all_positive", help="LF signs (default: %(default)s)")
@@ -100,7 +100,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
     k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
     prior_setting, prior = parse_class_balance(args.class_balance)
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = LabelModel(
             cardinality=k,
-            model=args.model or "class_conditional",
+            model=args.model or "annotator",
             solver=args.solver,
             signs=args.signs,
             dependencies=dependencies,

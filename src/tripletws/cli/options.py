@@ -167,8 +167,21 @@ def add_sequence_args(p: Any) -> None:
 
 
 def add_matrix_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv or .parquet")
+    p.add_argument(
+        "L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv, .parquet or a folder of .parquet"
+    )
     p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    add_header_arg(p)
+
+
+def add_header_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CSV: the first row is (--header) or is not (--no-header) a header (default: detected; "
+        "a first row 0,1,...,m-1 is refused as ambiguous)",
+    )
 
 
 def describe(exc: BaseException) -> str:

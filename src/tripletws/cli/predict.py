@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     seq_kw = sequence_kwargs(model, args, L.shape[0])
     with about_matrix(args.L_FILE):
         if args.hard:

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.window is not None:
         model.set_params(window=args.window, forget=None)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key)
+    L = read_matrix(args.L_FILE, args.key, args.header)
     if args.class_balance in STRATEGIES:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = parse_class_balance(args.class_balance)

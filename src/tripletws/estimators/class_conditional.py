@@ -11,13 +11,16 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    With the vote rates ``mu_i`` this gives ``F_i = [G_i, mu_i] = C_i D^{1/2} O``:
    the tables up to one orthogonal (k, k) matrix ``O`` shared by all LFs, where
    ``O v = sqrt(p)`` for ``v`` = the last unit vector.
-2. **Third moments, three LF groups.**  The LFs are split into three fixed groups
-   (:func:`~tripletws.stats.view_groups`) and the statistics hold the third moment
-   ``T`` of the three groups' vote-count vectors (extended by a constant 1).  With
-   ``W_g = [sum_{i in g} F_i ; v^T]``, whitening gives
-   ``T(W_1^+, W_2^+, W_3^+) = sum_y p_y^{-1/2} o_y (x) o_y (x) o_y`` with ``o_y``
-   the rows of O: an orthogonal tensor, decomposed by eigenvectors of one
-   contraction (Jennrich).  Then ``p_y = (o_y . v)^2`` and
+2. **Third moments, pooled over the LFs.**  The statistics hold the third moment
+   ``T`` of each row's pooled vote counts ``z = (sum_i x_i, 1)``
+   (:mod:`tripletws.stats`), which does not depend on the order of the LF columns.
+   The terms in which an LF meets itself are removed
+   (:func:`.moments.distinct_triple`); what is left is a known linear function of
+   ``M = sum_y p_y^{-1/2} o_y (x) o_y (x) o_y`` (with ``W = [sum_i F_i ; v^T]`` and
+   the ``F_i``; :func:`.moments.pooled_moment`), solved for M: an orthogonal
+   tensor, decomposed by eigenvectors of one contraction (Jennrich) in a basis
+   fixed by the data (:func:`.moments.canonical_basis`), so the fit is invariant to
+   the LF order.  Then ``p_y = (o_y . v)^2`` and
    ``C_i[:, y] = F_i o_y / sqrt(p_y)``.  For k = 2 this is the rank-one
    construction with the class balance from the third moments (the rotation
    angle of O is the class balance); for k > 2 it is the spectral method for
@@ -25,14 +28,15 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    with the all-pairs second-moment fit.
 3. **Orientation.**  Components come out in arbitrary order; they are matched to
    classes so that the LFs vote for a class more when it is the true one
-   (assignment on the summed vote tables).
+   (assignment on the vote tables summed over LFs): the majority decides, and an LF that comes out worse than
+   chance is named in a warning.
 
 A known class balance replaces step 2 for k = 2 (it fixes O up to a reflection,
 decided by step 3); for k > 2 the third moments still fix O and the known
 balance replaces the estimated one in ``C_i[:, y] = F_i o_y / sqrt(p_y)``.
 Tables are projected onto valid probabilities.  When the statistics do not
 identify the model (a vote covariance no larger than its sampling noise, a
-nearly rank-deficient group, a degenerate decomposition, no third moment), the
+nearly rank-deficient factor, a degenerate decomposition, no third moment), the
 estimator falls back to the symmetric model's triplet solution with a warning,
 and the EM polish (see :mod:`.em`) can take it from there.
 """
@@ -45,20 +49,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import LabelModelParams
-from ..stats import LabelStats, view_groups
+from ..stats import MAX_TRIPLE_CLASSES, LabelStats
 from .class_balance import MIN_CLASS_PROB, project_to_simplex
 from .moments import (
+    canonical_basis,
+    distinct_triple,
+    max_signal_rank,
     noise_edge,
     offdiagonal_factor,
     orthogonal_tensor_eig,
+    pooled_moment,
     project_to_simplex_rows,
     vote_moments,
-    whiten_views,
 )
 from .symmetric import estimate_symmetric
 
-#: Largest acceptable condition number of a group factor W_g.
+#: Largest acceptable condition number of the summed factor W = [sum_i F_i ; v^T].
 MAX_VIEW_CONDITION = 100.0
+#: The third moments must rest on at least this many co-voting triples of distinct LFs per
+#: distinct cell of the symmetric (k, k, k) table (k (k + 1) (k + 2) / 6 cells): a cell count
+#: of 50 has a relative standard error of about 1 / sqrt(50) = 0.14.  Below, the class balance
+#: they imply is noise (sms: 147 triples, 78 rows with three or more votes).
+MIN_TRIPLES_PER_CELL = 50
 #: Smallest acceptable relative eigenvalue gap of the tensor contraction.
 MIN_EIGEN_GAP = 1e-6
 #: The (k-1)-th eigenvalue of the zero-diagonal covariance must exceed the sampling-noise
@@ -78,7 +90,7 @@ class ClassConditionalEstimate:
         ``"moments"``; ``"moments (given class balance)"`` for k = 2 with a
         known prior; ``"symmetric fallback"`` when the moments could not be used.
     view_condition : float
-        Largest condition number of the three group factors (nan if unused).
+        Condition number of the summed factor ``W = [sum_i F_i ; v^T]`` (nan if unused).
     eigen_gap : float
         Relative eigenvalue gap of the tensor decomposition (nan if unused).
     n_iter : int
@@ -110,7 +122,12 @@ def _orientation_score(tables: np.ndarray) -> np.ndarray:
 
 
 def _match_classes(tables: np.ndarray) -> np.ndarray:
-    """Permutation ``perm`` such that component ``perm[c]`` is class c."""
+    """Permutation ``perm`` such that component ``perm[c]`` is class c.
+
+    The majority of the LFs decides (an LF's weight in the summed tables grows with
+    its vote rate): a minority of adversarial LFs ends up worse than chance instead
+    of swapping the classes.
+    """
     S = _orientation_score(tables)
     if S.shape[0] == 2:
         keep = S[0, 0] + S[1, 1] >= S[0, 1] + S[1, 0]
@@ -143,6 +160,39 @@ def misoriented_share(tables: np.ndarray, class_counts: np.ndarray) -> float:
     bad = own < other
     total = class_counts.sum()
     return float(class_counts[bad].sum() / total) if total > 0 else 0.0
+
+
+def worse_than_chance(params: LabelModelParams, vote_counts: np.ndarray) -> np.ndarray:
+    """LFs whose fitted table makes them right less often than any guess that ignores Y.
+
+    ``P(right | votes)`` must fall below both 1/k (a uniform guess) and
+    ``sum_a P(lambda_i = a | votes) p_a`` (a voter with LF i's vote rates drawn
+    independently of Y).  The first bound keeps a majority-class LF that is merely
+    less accurate than the prior (legitimate under a skewed class balance) out.
+
+    Returns
+    -------
+    ndarray of bool, shape (m,)
+    """
+    p = params.class_balance
+    votes = params.cond_probs[:, 1:, :]  # (m, k, k) P(vote a | y)
+    marginal = np.einsum("iay,y->ia", votes, p)  # P(lambda_i = a)
+    rate = marginal.sum(axis=1)
+    chance = np.divide(marginal @ p, rate, out=np.zeros_like(rate), where=rate > 0)
+    chance = np.minimum(chance, 1.0 / len(p))
+    return (vote_counts > 0) & (params.accuracies < chance)
+
+
+def _warn_worse_than_chance(params: LabelModelParams, vote_counts: np.ndarray) -> None:
+    bad = np.flatnonzero(worse_than_chance(params, vote_counts))
+    if bad.size:
+        warnings.warn(
+            f"LF(s) {', '.join(str(int(i)) for i in bad[:10])}{' ...' if bad.size > 10 else ''} are "
+            "estimated worse than chance against the majority of the LFs: their votes count against "
+            "the class they vote",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _finish(tables: np.ndarray, p: np.ndarray, eps: float) -> LabelModelParams:
@@ -211,9 +261,26 @@ def estimate_class_conditional(
     k, m = stats.cardinality, stats.n_lfs
     if m < 3:
         raise ValueError(f"the class-conditional model needs at least 3 labeling functions, got {m}")
+    if k - 1 > max_signal_rank(stats):
+        # rank k - 1 cannot rise above the noise: skip the O((m k)^2) and O((m k)^3) work
+        warnings.warn(
+            f"class-conditional moments not usable (k - 1 = {k - 1} covariance directions, but "
+            f"{stats.n_rows:g} rows and {int(np.count_nonzero(stats.class_counts))} voted (LF, class) "
+            "pairs support at most "
+            f"{max_signal_rank(stats)}); starting from the symmetric model's triplet solution instead",
+            UserWarning,
+            stacklevel=2,
+        )
+        params = symmetric_fallback(stats, class_balance, eps, solver)
+        return ClassConditionalEstimate(
+            params, "symmetric fallback", signal_to_noise=0.0, note="k beyond what the data support"
+        )
     mu, cov = vote_moments(stats)
-    G, n_iter, top = offdiagonal_factor(cov, k - 1)
-    snr = float(top[-1] / max(noise_edge(stats), 1e-300))
+    edge = max(noise_edge(stats), 1e-300)
+    # min_top: the fit is skipped where the signal check below would fail anyway
+    G, n_iter, top = offdiagonal_factor(cov, k - 1, min_top=MIN_SIGNAL_TO_NOISE * edge)
+    G = canonical_basis(G)
+    snr = float(top[-1] / edge)
     F = np.concatenate([G, mu[:, :, None]], axis=2)  # (m, k, k) = C_i D^1/2 O
     v = np.zeros(k)
     v[-1] = 1.0
@@ -237,18 +304,29 @@ def estimate_class_conditional(
         candidates = [_tables(F, Q, p) for Q in _rotation_from_prior(p)]
         scores = [np.trace(_orientation_score(t)) for t in candidates]
         tables = candidates[int(np.argmax(scores))]
+        params = _finish(tables, p, eps)
+        _warn_worse_than_chance(params, stats.vote_counts)
         return ClassConditionalEstimate(
-            _finish(tables, p, eps), "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
+            params, "moments (given class balance)", n_iter=n_iter, signal_to_noise=snr
         )
 
     if stats.triple is None:
+        if k > MAX_TRIPLE_CLASSES:
+            return fallback(f"k = {k} classes is above the third moment's limit of {MAX_TRIPLE_CLASSES}")
         return fallback("no third-moment statistic: compute_stats(..., triple=True)")
-    groups = view_groups(m)
-    W = [np.vstack([F[groups == g].sum(axis=0), v[None, :]]) for g in range(3)]
-    T = stats.triple / max(stats.n_rows, 1e-300)
-    Tw, cond = whiten_views(T, W)
+    Td = distinct_triple(stats.triple / max(stats.n_rows, 1e-300))
+    n_triples = float(Td[:k, :k, :k].sum()) * stats.n_rows / 6.0
+    cells = k * (k + 1) * (k + 2) // 6
+    if not n_triples >= MIN_TRIPLES_PER_CELL * cells:
+        return fallback(
+            f"only {n_triples:.0f} co-voting triples of distinct LFs carry the third moments; "
+            f"{MIN_TRIPLES_PER_CELL * cells} needed for {k} classes"
+        )
+    Tw, cond = pooled_moment(Td, F, v)
     if not np.isfinite(cond) or cond > MAX_VIEW_CONDITION:
-        return fallback(f"an LF group's vote means are (nearly) rank deficient, condition {cond:.3g}")
+        return fallback(f"the LFs' summed vote means are (nearly) rank deficient, condition {cond:.3g}")
+    if not np.all(np.isfinite(Tw)):
+        return fallback("non-finite third moments")
     Q, gap = orthogonal_tensor_eig(Tw, v)
     if not np.isfinite(gap) or gap < MIN_EIGEN_GAP:
         return fallback(f"degenerate third-moment decomposition (eigenvalue gap {gap:.3g})")
@@ -264,8 +342,10 @@ def estimate_class_conditional(
         p_est = np.asarray(class_balance, dtype=np.float64)
     if not np.all(np.isfinite(tables)):
         return fallback("non-finite tables")
+    params = _finish(tables, p_est, eps)
+    _warn_worse_than_chance(params, stats.vote_counts)
     return ClassConditionalEstimate(
-        _finish(tables, p_est, eps),
+        params,
         "moments",
         view_condition=cond,
         eigen_gap=gap,

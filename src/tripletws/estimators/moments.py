@@ -45,13 +45,15 @@ def vote_moments(stats: LabelStats) -> tuple[np.ndarray, np.ndarray]:
     return mu, cov
 
 
-#: Above this size the leading eigenpairs come from Lanczos iterations instead of a full eigh.
+#: Above this size the leading eigenpairs come from Lanczos iterations instead of a full eigh,
+#: when at most LANCZOS_MAX_PAIRS of them are wanted (more make Lanczos slower than eigh).
 DENSE_EIGH_MAX = 600
+LANCZOS_MAX_PAIRS = 32
 
 
 def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Largest (algebraic) ``r`` eigenpairs of a symmetric matrix, in decreasing order."""
-    if S.shape[0] <= DENSE_EIGH_MAX or r >= S.shape[0] // 4:
+    if S.shape[0] <= DENSE_EIGH_MAX or r > LANCZOS_MAX_PAIRS:
         w, V = np.linalg.eigh(S)
         return w[::-1][:r], V[:, ::-1][:, :r]
     from scipy.sparse.linalg import eigsh
@@ -60,6 +62,19 @@ def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     w, V = eigsh(S, k=r, which="LA", v0=v0)
     order = np.argsort(-w)
     return w[order], V[:, order]
+
+
+def max_signal_rank(stats: LabelStats) -> int:
+    """Most eigenvalues the zero-diagonal vote covariance can have above any positive level.
+
+    With X the (n, m k) one-hot votes, the covariance is
+    ``X'X / n - diag(counts / n) - mu mu' + blockdiag(mu_i mu_i')``; the first two terms are
+    at most ``X'X / n`` (rank <= min(n, voted (LF, class) pairs)) and the rest has at most m
+    positive eigenvalues, so (Weyl) at most ``min(n, pairs) + m`` eigenvalues are positive.
+    O(m k): lets the fit give up on a k far beyond the data before any O((m k)^2) work.
+    """
+    pairs = int(np.count_nonzero(stats.class_counts))
+    return int(min(stats.n_rows, pairs)) + stats.n_lfs
 
 
 def noise_edge(stats: LabelStats) -> float:
@@ -77,8 +92,15 @@ def noise_edge(stats: LabelStats) -> float:
     return float(2.0 * np.sqrt(s2 * m * k))
 
 
+#: The alternating least squares of :func:`offdiagonal_factor` stop when no entry of G moves
+#: by more than this, relative to G's largest entry.
+ALS_TOL = 1e-7
+#: Relative cutoff of the pseudo-inverse in the alternating least squares of :func:`offdiagonal_factor`.
+PINV_RCOND = 1e-12
+
+
 def offdiagonal_factor(
-    cov: np.ndarray, rank: int, max_iter: int = 500, tol: float = 1e-7
+    cov: np.ndarray, rank: int, max_iter: int = 500, tol: float = ALS_TOL, min_top: float | None = None
 ) -> tuple[np.ndarray, int, np.ndarray]:
     """Low-rank factor of the off-diagonal blocks of a block covariance.
 
@@ -92,6 +114,12 @@ def offdiagonal_factor(
     cov : ndarray, shape (m, k, m, k)
         Diagonal blocks are ignored.
     rank : int
+    min_top : float, optional
+        The fit is only wanted when the ``rank``-th eigenvalue reaches this value:
+        when it cannot (checked first in O((mk)^2) from the Frobenius norm,
+        ``lambda_rank <= ||S||_F / sqrt(rank)``) or does not, G is returned as zeros
+        without the eigendecomposition or the iterations, and ``top`` holds the bound
+        or the eigenvalues.
 
     Returns
     -------
@@ -106,9 +134,16 @@ def offdiagonal_factor(
     C[idx, :, idx, :] = 0.0
     S = C.reshape(m * k, m * k)
     S = (S + S.T) / 2
+    if min_top is not None:
+        bound = float(np.sqrt(np.vdot(S, S) / max(rank, 1)))
+        if bound < min_top:
+            return np.zeros((m, k, rank)), 0, np.full(rank, bound)
     w, V = _top_eigvecs(S, rank)
+    scale = float(np.abs(S).max()) if S.size else 0.0
+    if not scale > 1e-150 or (min_top is not None and not w[-1] >= min_top):
+        # no covariance at all (e.g. a single row), or not enough signal: nothing to factor
+        return np.zeros((m, k, rank)), 0, w
     G = (V * np.sqrt(np.maximum(w, 0.0))).reshape(m, k, rank)
-    scale = max(float(np.abs(S).max()), 1e-300)
     ridge = 1e-12 * scale
     it = 0
     while it < max_iter:
@@ -116,7 +151,13 @@ def offdiagonal_factor(
         H = (S @ G.reshape(m * k, rank)).reshape(m, k, rank)  # sum_{j != i} cov_ij G_j
         gram_i = np.einsum("iar,ias->irs", G, G)
         gram = gram_i.sum(axis=0)[None] - gram_i + ridge * np.eye(rank)[None]
-        G_new = np.linalg.solve(gram, H.transpose(0, 2, 1)).transpose(0, 2, 1)
+        try:
+            G_new = np.linalg.solve(gram, H.transpose(0, 2, 1)).transpose(0, 2, 1)
+        except np.linalg.LinAlgError:
+            # with few rows a direction can carry no signal at all (an exactly singular
+            # Gram matrix): the pseudo-inverse keeps the fit going
+            inv = np.linalg.pinv(gram, rcond=PINV_RCOND, hermitian=True)
+            G_new = (inv @ H.transpose(0, 2, 1)).transpose(0, 2, 1)
         G_new = 0.5 * (G + G_new)
         step = float(np.abs(G_new - G).max())
         G = G_new
@@ -141,36 +182,168 @@ def project_to_simplex_rows(X: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return out.reshape(X.shape)
 
 
-def whiten_views(T: np.ndarray, W: list[np.ndarray]) -> tuple[np.ndarray, float]:
-    """Contract the view tensor with the pseudo-inverses of the view factors.
+def distinct_triple(T: np.ndarray) -> np.ndarray:
+    """The pooled third moment restricted to triples of distinct LFs.
 
-    ``T`` (k+1, k+1, k+1) is ``sum_y p_y (W_1 u_y) (x) (W_2 u_y) (x) (W_3 u_y)``
-    for (k+1, k) factors ``W_g``; the result (k, k, k) is ``sum_y p_y u_y^(x)3``.
+    With ``z = (s, 1)``, ``s = sum_i x_i`` the row's pooled one-hot votes, ``T`` =
+    ``E[z (x) z (x) z]`` sums ``x_i (x) x_j (x) x_l`` over all LF triples, including
+    those in which an LF meets itself.  Those terms carry no information (LF i's
+    moments with itself are not products of its table) and, one-hot votes making
+    ``sum_i x_i (x) x_i = diag(s)`` and ``sum_i x_i^(x)3 = diag3(s)``, they are slices
+    of ``T`` itself, removed by inclusion-exclusion (the constant coordinate k is
+    not an LF and may repeat).
+
+    Parameters
+    ----------
+    T : ndarray, shape (k + 1, k + 1, k + 1)
 
     Returns
     -------
-    T_white : ndarray, shape (k, k, k), symmetrised over its three modes
-    cond : float
-        Largest condition number of the ``W_g`` (inf when one is rank deficient).
+    ndarray, shape (k + 1, k + 1, k + 1)
+        ``sum over distinct i, j, l`` of the LF terms (with the constant included).
     """
-    pinvs = []
-    cond = 0.0
-    for Wg in W:
-        s = np.linalg.svd(Wg, compute_uv=False)
-        cond = max(cond, float(s[0] / s[-1]) if s[-1] > 0 else np.inf)
-        pinvs.append(np.linalg.pinv(Wg))
-    Tw = np.tensordot(pinvs[0], T, axes=(1, 0))  # (k, k+1, k+1)
-    Tw = np.tensordot(Tw, pinvs[1], axes=(1, 1))  # (k, k+1, k)
-    Tw = np.tensordot(Tw, pinvs[2], axes=(1, 1))  # (k, k, k)
-    Tw = (
-        Tw
-        + Tw.transpose(0, 2, 1)
-        + Tw.transpose(1, 0, 2)
-        + Tw.transpose(1, 2, 0)
-        + Tw.transpose(2, 0, 1)
-        + Tw.transpose(2, 1, 0)
+    k = T.shape[0] - 1
+    idx = np.arange(k)
+    pair = T[idx, :, k]  # pair[a, c] = E[s_a z_c]
+    Td = T.copy()
+    Td[idx, idx, :] -= pair  # i = j
+    Td[idx, :, idx] -= pair  # i = l
+    Td[:, idx, idx] -= pair.T  # j = l
+    Td[idx, idx, idx] += 2.0 * T[idx, k, k]  # i = j = l, removed three times above
+    return Td
+
+
+#: Up to this many classes the (k^3, (k-1)^3) system of :func:`pooled_moment` is solved densely;
+#: above, by LSQR with O(m k^4 + k^5) products.
+DENSE_MOMENT_MAX_K = 10
+
+
+def pooled_moment(Td: np.ndarray, F: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float]:
+    """Whitened third moment ``M = sum_y p_y^{-1/2} o_y^(x)3`` from the distinct-LF pooled moment.
+
+    Under the model, ``E[x_i | y] = F_i o_y / sqrt(p_y)``, so with ``W = [sum_i F_i ; v^T]``
+    (the constant row last) and ``F'_i = [F_i ; 0]``, inclusion-exclusion over repeated
+    LFs gives
+
+        Td = M(W, W, W) - sum_i [M(F'_i, F'_i, W) + M(F'_i, W, F'_i) + M(W, F'_i, F'_i)]
+             + 2 sum_i M(F'_i, F'_i, F'_i).
+
+    Contracting every mode with ``P = W^+`` (``P W = I``, ``H_i = P F'_i``) leaves the
+    linear system ``M - K(M) = Td(P, P, P)``, solved here by least squares for the
+    entries of M that the second moments leave open (``M(., ., v) = I`` is known).
+    Every quantity is a sum over LFs, so M does not depend on their order.
+
+    Parameters
+    ----------
+    Td : ndarray, shape (k + 1, k + 1, k + 1)
+        :func:`distinct_triple` of the pooled moment, divided by the rows.
+    F : ndarray, shape (m, k, k)
+        ``C_i D^{1/2} O`` from the second moments.
+    v : ndarray, shape (k,)
+        The unit vector with ``O v = sqrt(p)``.
+
+    Returns
+    -------
+    M : ndarray, shape (k, k, k), symmetrised over its three modes
+    cond : float
+        Condition number of W (inf when it is rank deficient).
+    """
+    k = F.shape[1]
+    W = np.vstack([F.sum(axis=0), v[None, :]])
+    sv = np.linalg.svd(W, compute_uv=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
+    if not np.isfinite(cond):
+        return np.zeros((k, k, k)), cond
+    P = np.linalg.pinv(W)  # (k, k + 1)
+    H = np.einsum("ra,iab->irb", P[:, :k], F)  # (m, k, k)
+    B = np.einsum("ax,by,cz,xyz->abc", P, P, P, Td, optimize=True)
+    Q2 = np.einsum("iax,iby->abxy", H, H)  # sum_i H_i (x) H_i
+
+    def apply(vec: np.ndarray) -> np.ndarray:
+        M = vec.reshape(k, k, k)
+        out = M.copy()
+        out -= np.einsum("abxy,xyc->abc", Q2, M)
+        out -= np.einsum("acxz,xbz->abc", Q2, M)
+        out -= np.einsum("bcyz,ayz->abc", Q2, M)
+        t = np.einsum("iax,xyz->iayz", H, M)
+        t = np.einsum("iby,iayz->iabz", H, t)
+        out += 2.0 * np.einsum("icz,iabz->abc", H, t)
+        return out.ravel()
+
+    def apply_transpose(vec: np.ndarray) -> np.ndarray:
+        R = vec.reshape(k, k, k)
+        out = R.copy()
+        out -= np.einsum("abxy,abc->xyc", Q2, R)
+        out -= np.einsum("acxz,abc->xbz", Q2, R)
+        out -= np.einsum("bcyz,abc->ayz", Q2, R)
+        t = np.einsum("icz,abc->iabz", H, R)
+        t = np.einsum("iby,iabz->iayz", H, t)
+        out += 2.0 * np.einsum("iax,iayz->xyz", H, t)
+        return out.ravel()
+
+    # Entries with an index on v (the last coordinate) are known: M(., ., v) = I, because
+    # v . o_y = sqrt(p_y) and O is orthogonal.  Only the (k-1)^3 others are solved for.
+    last = k - 1
+    known = np.zeros((k, k, k))
+    eye = np.eye(k)
+    known[:, :, last] = eye
+    known[:, last, :] = eye
+    known[last, :, :] = eye
+    free = np.ones((k, k, k), dtype=bool)
+    free[last, :, :] = free[:, last, :] = free[:, :, last] = False
+    free_idx = np.flatnonzero(free.ravel())
+    rhs = B.ravel() - apply(known.ravel())
+    n = k**3
+    if k <= DENSE_MOMENT_MAX_K:
+        A = np.einsum("ax,by,cz->abcxyz", eye, eye, eye)
+        A -= np.einsum("abxy,cz->abcxyz", Q2, eye)
+        A -= np.einsum("acxz,by->abcxyz", Q2, eye)
+        A -= np.einsum("bcyz,ax->abcxyz", Q2, eye)
+        A += 2.0 * np.einsum("iax,iby,icz->abcxyz", H, H, H, optimize=True)
+        sol, *_ = np.linalg.lstsq(A.reshape(n, n)[:, free_idx], rhs, rcond=None)
+    else:
+        from scipy.sparse.linalg import LinearOperator, lsqr
+
+        def embed(u: np.ndarray) -> np.ndarray:
+            full = np.zeros(n)
+            full[free_idx] = u
+            return full
+
+        def apply_t(r: np.ndarray) -> np.ndarray:
+            return apply_transpose(r)[free_idx]
+
+        op = LinearOperator((n, len(free_idx)), matvec=lambda u: apply(embed(u)), rmatvec=apply_t)
+        sol = lsqr(op, rhs, atol=1e-14, btol=1e-14, iter_lim=20 * len(free_idx))[0]
+    M = known.copy()
+    M.ravel()[free_idx] = sol
+    M = (
+        M
+        + M.transpose(0, 2, 1)
+        + M.transpose(1, 0, 2)
+        + M.transpose(1, 2, 0)
+        + M.transpose(2, 0, 1)
+        + M.transpose(2, 1, 0)
     ) / 6.0
-    return Tw, cond
+    return M, cond
+
+
+def canonical_basis(G: np.ndarray) -> np.ndarray:
+    """``G R`` for the orthogonal R that makes the factor's column basis canonical.
+
+    The second-moment fit determines G (m, k, r) up to ``G -> G R``.  Columns are
+    rotated onto the eigenvectors of ``sum_i G_i^T G_i`` (decreasing eigenvalue)
+    and each sign is chosen so that the sum of the cubed entries is positive: both
+    are sums over LFs, so permuting the LFs permutes G's rows and nothing else, and
+    the later random contractions of the tensor decomposition see the same basis.
+    """
+    r = G.shape[2]
+    if r == 0:
+        return G
+    gram = np.einsum("iar,ias->rs", G, G)
+    _, U = np.linalg.eigh((gram + gram.T) / 2)
+    out = np.einsum("iar,rs->ias", G, U[:, ::-1])
+    sign = np.where((out**3).sum(axis=(0, 1)) < 0, -1.0, 1.0)
+    return out * sign[None, None, :]
 
 
 def orthogonal_tensor_eig(Tw: np.ndarray, v: np.ndarray, n_tries: int = 16) -> tuple[np.ndarray, float]:

@@ -64,9 +64,8 @@ class SymmetricEstimate:
     n_candidates : ndarray of int, shape (m,)
         Usable triplets per LF.
     below_chance : ndarray of bool, shape (m,)
-        LFs whose agreement with the others points to an accuracy at or below
-        chance (negative ``b`` under ``signs="eigen"``; strong negative evidence
-        under ``"all_positive"``, which keeps them positive).
+        LFs estimated at or below chance accuracy (``b <= 0``): their votes count
+        against the class they vote.
     """
 
     b: np.ndarray
@@ -260,6 +259,46 @@ def _signs(pm: PairMoments, mag: np.ndarray, vote_counts: np.ndarray) -> np.ndar
     return s
 
 
+#: An LF is turned worse than chance when its z-scored agreement with the signed others
+#: (see :func:`_majority_signs`) is below minus this.
+AGAINST_MAJORITY_Z = 3.0
+
+
+def _majority_signs(
+    pm: PairMoments, mag: np.ndarray, estimated: np.ndarray, vote_counts: np.ndarray
+) -> np.ndarray:
+    """Signs under ``signs="all_positive"``: LFs better than chance unless the data clearly say otherwise.
+
+    The triplet formula gives |b_i| only; ``M_ij = b_i b_j`` fixes the relative signs,
+    and one global sign stays free (flipping every LF and every label explains the
+    data equally well).  Starting from all positive, an LF whose z-scored agreement
+    with the others, signed as they currently are, is below ``-AGAINST_MAJORITY_Z``
+    (``sum_j s_j z_ij / sqrt(#partners)``) is turned negative, until no sign changes.
+    The global sign is then the one that makes most LFs better than chance, each
+    weighted by how well its accuracy is determined (``|b_i| sqrt(votes_i)``), so a
+    minority of adversarial LFs gets negative weights instead of inverting every label.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+        +1 or -1 per LF.
+    """
+    m = len(mag)
+    Z = _zscores(pm)
+    scale = np.sqrt(np.maximum(pm.observed.sum(axis=1), 1))
+    s = np.ones(m)
+    for _ in range(m):
+        evidence = (Z @ s) / scale
+        new = np.where(estimated & (evidence < -AGAINST_MAJORITY_Z), -1.0, 1.0)
+        if np.array_equal(new, s):
+            break
+        s = new
+    weight = mag * np.sqrt(vote_counts)
+    if np.sum(weight * s) < 0:
+        s = -s
+    return s
+
+
 def _rank_one_refine(pm: PairMoments, b0: np.ndarray, n_iter: int = 100, tol: float = 1e-10):
     """Weighted ALS for ``M_ij ~ b_i b_j`` over observed off-diagonal pairs."""
     W = _pair_weights(pm)
@@ -306,7 +345,10 @@ def estimate_symmetric(
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``.
     signs : {"all_positive", "eigen"}
-        ``all_positive`` (FlyingSquid's default): every LF is better than chance.
+        ``all_positive`` (default): every LF is better than chance (as FlyingSquid)
+        unless its agreements clearly say it is worse than the others' majority:
+        then it gets a negative ``b`` (and ``below_chance``) instead of inverting
+        every label (:func:`_majority_signs`).
         ``eigen``: relative signs from the leading eigenvector of the z-scored
         moments, oriented so that LFs are better than chance on average.
     skip_unipolar_pairs : bool
@@ -332,16 +374,14 @@ def estimate_symmetric(
     mag, count = _triplet_magnitudes(pm, "triplet_mean" if solver == "rank_one" else solver)
     votes = stats.vote_counts
     estimated = (count > 0) & (votes > 0)
-    b = mag if signs == "all_positive" else _signs(pm, mag, votes) * mag
+    if signs == "all_positive":
+        b = _majority_signs(pm, mag, estimated, votes) * mag
+    else:
+        b = _signs(pm, mag, votes) * mag
     if solver == "rank_one":
         b = _rank_one_refine(pm, b)
     b = np.clip(b, -1.0 / (k - 1), 1.0)
-    if signs == "all_positive":
-        # z-scored agreement with the (positive) consensus; strongly negative = suspicious
-        evidence = _zscores(pm) @ np.sign(mag) / np.sqrt(np.maximum(pm.observed.sum(axis=1), 1))
-        below = estimated & (evidence < -3.0)
-    else:
-        below = estimated & (b <= 0)
+    below = estimated & (b <= 0)
     if estimated.any():
         w = votes[estimated]
         fallback = float(np.sum(w * b[estimated]) / w.sum())

@@ -36,5 +36,8 @@ def symmetric_lfs(stats: LabelStats, est: SymmetricEstimate) -> list[str]:
         )
     weak = np.flatnonzero(est.below_chance)
     if weak.size:
-        notes.append(f"LF(s) {lf_list(weak)} are estimated at or below chance accuracy")
+        notes.append(
+            f"LF(s) {lf_list(weak)} are estimated at or below chance accuracy against the majority "
+            "of the LFs: their votes count against the class they vote"
+        )
     return notes

@@ -1,0 +1,198 @@
+"""Candidate label models, the default's gold-free choice, and leave-one-dataset-out figures.
+
+For every shared set with gold: fit each candidate on the fit split without gold, score the eval
+split.  Accuracy is the expectation under a uniform tie-break among equal top probabilities (a
+model that ties majority vote scores majority vote's accuracy); F1 (class 1 for k = 2, macro
+for k > 2) is the mean over 20 seeded tie-breaks.  Crowd sets (a single split ``all``) fit and
+score all rows.
+
+Columns: majority vote; ``symmetric``, ``class_conditional`` and ``cc+em`` (LabelModel
+configurations); the annotator families of ``tripletws.estimators.annotator`` fitted by EM
+with a uniform prior; ``default`` (``LabelModel()``: the held-out-likelihood choice among
+majority vote's model, one-coin and MACE-like); the per-set oracle (best column with gold).
+
+Leave-one-dataset-out: the default's rule has no constant tuned on data (the family with the
+highest cross-fitted held-out likelihood wins), so its leave-one-out figure equals the
+in-sample one by construction.  For comparison, ``best single (LODO)`` picks, for each set,
+the candidate with the best mean accuracy on the other sets and scores it on the held-out set.
+
+    PYTHONPATH=src python benchmarks/quality_lodo.py            # prints, writes results/quality_lodo.*
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+from common import load_index, load_split
+
+from tripletws import LabelModel
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.inference import posterior
+from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FAMILIES = ("one_coin", "mace", "mace_abstain", "ds", "ds_abstain")
+CONFIGS = {
+    "symmetric": {"model": "symmetric"},
+    "class_conditional": {"model": "class_conditional"},
+    "cc+em": {"model": "class_conditional", "em_steps": 100},
+    "default": {},
+}
+
+
+def f1(pred: np.ndarray, y: np.ndarray, k: int) -> float:
+    def one(c: int) -> float:
+        tp = np.sum((pred == c) & (y == c))
+        fp = np.sum((pred == c) & (y != c))
+        fn = np.sum((pred != c) & (y == c))
+        return float(2 * tp / max(2 * tp + fp + fn, 1))
+
+    return one(1) if k == 2 else float(np.mean([one(c) for c in range(k)]))
+
+
+def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
+    """Accuracy expected under a uniform tie-break; F1 averaged over 20 seeded tie-breaks."""
+    top = S >= S.max(axis=1, keepdims=True) - 1e-9
+    acc = float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
+    f1s = [f1((np.random.default_rng(s).random(top.shape) * top).argmax(axis=1), y, k) for s in range(20)]
+    return acc, float(np.mean(f1s))
+
+
+def shared_sets() -> list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray, bool]]:
+    out = []
+    for name, info in load_index().items():
+        ev = info.get("eval_split")
+        if not ev or info.get("mv_acc") is None:
+            continue
+        L_eval, y_eval = load_split(name, ev)
+        keep = y_eval >= 0
+        if not keep.any():
+            continue
+        crowd = ev == "all"
+        L_fit = L_eval if crowd else load_split(name, "train")[0]
+        out.append((name, int(info["k"]), L_fit, L_eval[keep], y_eval[keep].astype(np.int64), crowd))
+    return out
+
+
+def run() -> dict:
+    rows = {}
+    for name, k, L_fit, L_eval, y, crowd in shared_sets():
+        counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
+        res: dict[str, dict] = {"mv": dict(zip(("acc", "f1"), tie_scores(counts, y, k), strict=True))}
+        lm_eval = check_label_matrix(L_eval, k)
+        unique = RowSummary.from_matrix(check_label_matrix(L_fit, k), 10**7)
+        for fam in FAMILIES:
+            fit = fit_annotator(unique, fam, class_balance=np.full(k, 1.0 / k))
+            res[fam] = dict(zip(("acc", "f1"), tie_scores(posterior(lm_eval, fit.params), y, k), strict=True))
+        chosen, times = "", []
+        for label, kw in CONFIGS.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for _ in range(3 if label == "default" else 1):
+                    t = time.perf_counter()
+                    model = LabelModel(k, **kw).fit(L_fit)
+                    times.append(time.perf_counter() - t)
+            res[label] = dict(zip(("acc", "f1"), tie_scores(model.predict_proba(L_eval), y, k), strict=True))
+            if label == "default":
+                chosen = model.selection_.chosen if model.selection_ is not None else "(fallback)"
+                res[label]["fit_s"] = float(np.median(times[-3:]))
+                res[label]["chosen"] = chosen
+                res[label]["heldout_loglik"] = model.selection_.heldout_loglik if model.selection_ else {}
+        rows[name] = {"k": k, "crowd": crowd, "n_fit": int(L_fit.shape[0]), "m": int(L_fit.shape[1]), **res}
+        print(
+            f"{name:22s} mv {res['mv']['acc']:.3f} default {res['default']['acc']:.3f} ({chosen})", flush=True
+        )
+    return rows
+
+
+def summarise(rows: dict) -> dict:
+    names = list(rows)
+    cands = [c for c in rows[names[0]] if isinstance(rows[names[0]][c], dict)]
+    acc = {c: np.array([rows[n][c]["acc"] for n in names]) for c in cands}
+    lodo = []
+    for i in range(len(names)):
+        others = [j for j in range(len(names)) if j != i]
+        best = max((c for c in cands if c != "default"), key=lambda c: acc[c][others].mean())
+        lodo.append((names[i], best, float(acc[best][i])))
+    oracle = [max(acc[c][i] for c in cands) for i in range(len(names))]
+    crowd = np.array([rows[n]["crowd"] for n in names])
+    summary = {
+        "mean_acc": {c: float(acc[c].mean()) for c in cands},
+        "mean_acc_lf_sets": {c: float(acc[c][~crowd].mean()) for c in cands},
+        "mean_acc_crowd_sets": {c: float(acc[c][crowd].mean()) for c in cands},
+        "default_lodo_mean": float(acc["default"].mean()),
+        "best_single_lodo": {"per_set": lodo, "mean": float(np.mean([v for _, _, v in lodo]))},
+        "oracle_mean": float(np.mean(oracle)),
+        "default_worst_vs_mv": float((acc["default"] - acc["mv"]).min()),
+        "default_worst_f1_vs_mv": float(min(rows[n]["default"]["f1"] - rows[n]["mv"]["f1"] for n in names)),
+        "default_max_fit_s": float(max(rows[n]["default"]["fit_s"] for n in names)),
+    }
+    return summary
+
+
+def markdown(rows: dict, summary: dict) -> str:
+    names = list(rows)
+    cands = list(summary["mean_acc"])
+    out = [
+        "# Quality of candidate models and of the default's choice (leave-one-dataset-out)",
+        "",
+        "`PYTHONPATH=src python benchmarks/quality_lodo.py`.  Accuracy expected under a uniform",
+        "tie-break / F1 (class 1 for k = 2, macro for k > 2) averaged over 20 seeded tie-breaks.",
+        "Annotator families fitted by EM with a uniform prior.  `default` = `LabelModel()`: the",
+        "held-out-likelihood choice among mv / one_coin / mace (column `chosen`).  Its rule has",
+        "no tuned constant, so its leave-one-dataset-out figure equals the in-sample one.",
+        "",
+        "| set | k | " + " | ".join(cands) + " | chosen | fit ms |",
+        "|---|---|" + "---|" * (len(cands) + 2),
+    ]
+    for n in names:
+        r = rows[n]
+        cells = [f"{r[c]['acc']:.3f} / {r[c]['f1']:.3f}" for c in cands]
+        kind = " (crowd)" if r["crowd"] else ""
+        out.append(
+            f"| {n}{kind} | {r['k']} | "
+            + " | ".join(cells)
+            + f" | {r['default']['chosen']} | {1e3 * r['default']['fit_s']:.0f} |"
+        )
+    out += [
+        "",
+        "| mean accuracy | " + " | ".join(cands) + " |",
+        "|---|" + "---|" * len(cands),
+        "| all sets | " + " | ".join(f"{summary['mean_acc'][c]:.3f}" for c in cands) + " |",
+        "| LF sets | " + " | ".join(f"{summary['mean_acc_lf_sets'][c]:.3f}" for c in cands) + " |",
+        "| crowd sets | " + " | ".join(f"{summary['mean_acc_crowd_sets'][c]:.3f}" for c in cands) + " |",
+        "",
+        f"- default, in-sample = leave-one-dataset-out: {summary['default_lodo_mean']:.4f}",
+        f"- best single candidate, chosen on the other sets: {summary['best_single_lodo']['mean']:.4f} ("
+        + ", ".join(f"{n}: {c}" for n, c, _ in summary["best_single_lodo"]["per_set"])
+        + ")",
+        f"- per-set oracle (best column with gold): {summary['oracle_mean']:.4f}",
+        f"- default's worst accuracy vs MV: {summary['default_worst_vs_mv']:+.3f}; worst F1 vs MV: "
+        f"{summary['default_worst_f1_vs_mv']:+.3f}; slowest default fit: "
+        f"{1e3 * summary['default_max_fit_s']:.0f} ms (median of 3)",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main() -> None:
+    rows = run()
+    summary = summarise(rows)
+    md = markdown(rows, summary)
+    print(md)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quality_lodo.md").write_text(md)
+    (RESULTS / "quality_lodo.json").write_text(json.dumps({"sets": rows, "summary": summary}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,581 @@
+"""Stress suite: our label models against majority vote on 312 seeded synthetic problems.
+
+Each problem (benchmarks/stress_problems.py) draws a train matrix and a separate test matrix from
+the same generator. Every method is fitted on the train rows without gold and scored on the test
+rows' gold:
+
+* accuracy: its expectation under uniform tie-breaking among equal top probabilities
+  (|p - max| <= 1e-9), so a model that ties majority vote scores what majority vote scores;
+* F1: of class 1 for k = 2 (the rare class of imbalanced binary problems), macro over the k
+  classes for k > 2, averaged over 20 seeded tie-breaks.
+
+Methods: majority vote (MV), the candidate configurations given with ``--model-kw`` (default:
+``{}``, the library default) and our single models (``--models``, default every name in
+``tripletws.models.registered()``), all ``LabelModel(cardinality=k, **kw)``. Reports win / tie / loss
+(tie = within 0.5 points) against MV and against the best single model on each problem, the share
+of problems at or above MV - 0.5 points, means per family and the slowest fits. A method that
+raises is recorded with its error (a crash is a finding) and counts as a loss.
+
+    PYTHONPATH=src python benchmarks/stress.py --quick                     # 60 problems, < 2 min
+    PYTHONPATH=src python benchmarks/stress.py --jobs 2                    # 312 problems
+    PYTHONPATH=src python benchmarks/stress.py --model-kw '{}' '{"model": "symmetric", "solver": "rank_one"}'
+
+Writes benchmarks/results/stress.{md,json} (``--out`` changes the path; ``--quick`` writes
+stress_quick.*). ``--render JSON`` only rewrites the markdown of a results file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stress_problems import FAMILIES, Problem, all_problems, draw, quick_problems  # noqa: E402
+
+RESULTS = HERE / "results"
+TIE = 0.005  # |difference| <= 0.5 points is a tie
+TIE_TOL = 1e-9  # probabilities this close to the row's max are tied
+F1_DRAWS = 20
+FIT_LIMIT_S = 300  # a fit + predict that runs longer is aborted and recorded as an error
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def f1_score(pred: np.ndarray, y: np.ndarray, k: int) -> float:
+    """F1 of class 1 for k = 2, else the mean F1 over the k classes (quality_eval's definition)."""
+
+    def one(c: int) -> float:
+        tp = np.sum((pred == c) & (y == c))
+        fp = np.sum((pred == c) & (y != c))
+        fn = np.sum((pred != c) & (y == c))
+        return float(2 * tp / max(2 * tp + fp + fn, 1))
+
+    return one(1) if k == 2 else float(np.mean([one(c) for c in range(k)]))
+
+
+def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
+    """Accuracy expected under uniform tie-breaking among the top scores, and F1 averaged over
+    F1_DRAWS seeded tie-breaks. ``S``: (n, k) scores; ``y``: (n,) gold."""
+    S = np.asarray(S, dtype=np.float64)
+    S = np.where(np.isfinite(S), S, -np.inf)
+    top = S >= S.max(axis=1, keepdims=True) - TIE_TOL
+    bad = ~top.any(axis=1)  # a row of non-finite scores: every class tied
+    top[bad] = True
+    acc = float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
+    f1s = []
+    for s in range(F1_DRAWS):
+        r = np.random.default_rng(s).random(top.shape) * top
+        f1s.append(f1_score(r.argmax(axis=1), y, k))
+    return acc, float(np.mean(f1s))
+
+
+def mv_scores(L: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) vote counts (abstains ignored)."""
+    return np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def canonical(kw: dict) -> str:
+    return json.dumps(kw, sort_keys=True, separators=(",", ":"))
+
+
+def method_name(kw: dict) -> str:
+    if not kw:
+        return "default"
+    if set(kw) == {"model"}:
+        return str(kw["model"])
+    return ",".join(f"{k}={v}" for k, v in sorted(kw.items()))
+
+
+def resolved_key(kw: dict) -> str:
+    """Canonical form of the full LabelModel settings, so that ``{}`` and
+    ``{"model": "class_conditional"}`` (the same configuration today) are fitted once."""
+    try:
+        from tripletws import LabelModel
+
+        params = LabelModel(**kw).get_params()
+        params.pop("cardinality", None)
+        return canonical({k: repr(v) for k, v in params.items()})
+    except Exception:  # an invalid configuration: it will be recorded as an error per problem
+        return canonical(kw)
+
+
+def build_methods(
+    model_kws: list[dict], singles: list[str]
+) -> tuple[dict[str, dict], dict[str, str], list[str], list[str]]:
+    """Our methods: ``({name: kwargs}, {name: name of the identical configuration fitted instead},
+    candidate names, single-model names)``."""
+    methods: dict[str, dict] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[str, str] = {}
+
+    def add(kw: dict) -> str:
+        name = method_name(kw)
+        if name in methods:
+            return name
+        methods[name] = kw
+        key = resolved_key(kw)
+        if key in seen:
+            aliases[name] = seen[key]
+        else:
+            seen[key] = name
+        return name
+
+    candidates = [add(kw) for kw in model_kws]
+    single_names = [add({"model": s}) for s in singles]
+    return methods, aliases, candidates, single_names
+
+
+class FitTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise FitTimeout(f"fit + predict exceeded {FIT_LIMIT_S} s")
+
+
+def run_ours(kw: dict, k: int, L: np.ndarray, L_test: np.ndarray) -> dict[str, Any]:
+    from tripletws import LabelModel
+
+    rec: dict[str, Any] = {}
+    use_alarm = hasattr(signal, "SIGALRM")
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(FIT_LIMIT_S)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t0 = time.perf_counter()
+            lm = LabelModel(cardinality=k, **kw).fit(L)
+            rec["fit_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            P = lm.predict_proba(L_test)
+            rec["predict_s"] = time.perf_counter() - t0
+        msgs = sorted({str(w.message).split(":")[0][:80] for w in caught})
+        if msgs:
+            rec["warnings"] = msgs
+        fallback = getattr(lm, "fallback_", "")
+        if fallback:
+            rec["fallback"] = str(fallback)[:80]
+        acc = np.asarray(getattr(lm, "accuracies_", []), dtype=np.float64)
+        if acc.size > 1 and np.ptp(acc) < 1e-9:
+            rec["flat_accuracies"] = True
+        rec["P"] = P
+    except Exception as exc:  # a crash is a finding: record it and go on
+        rec["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        rec["traceback"] = traceback.format_exc(limit=3)[-800:]
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+    return rec
+
+
+def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None]) -> dict[str, Any]:
+    """Draw one problem, fit and score MV and every method (aliases copy the result of the identical
+    configuration). Never raises."""
+    problem, methods, aliases, max_n = args
+    cpu0 = time.process_time()
+    k = int(problem.params["k"])
+    out: dict[str, Any] = {
+        "name": problem.name,
+        "family": problem.family,
+        "seed": problem.seed,
+        "params": problem.params,
+        "k": k,
+        "m": int(problem.params["m"]),
+    }
+    try:
+        t0 = time.perf_counter()
+        L, _, L_test, y_test = draw(problem, max_n)
+        out["draw_s"] = time.perf_counter() - t0
+    except Exception as exc:
+        out["error"] = f"generator: {type(exc).__name__}: {exc}"[:300]
+        return out
+    out["n"], out["n_test"] = int(L.shape[0]), int(L_test.shape[0])
+    out["coverage"] = float(np.mean(L >= 0))
+    out["unvoted_test"] = float(np.mean(~(L_test >= 0).any(axis=1)))
+    acc, f1 = tie_scores(mv_scores(L_test, k), y_test, k)
+    res = {"mv": {"acc": acc, "f1": f1}}
+    for name, kw in methods.items():
+        if name in aliases:
+            continue
+        rec = run_ours(kw, k, L, L_test)
+        P = rec.pop("P", None)
+        if P is not None:
+            try:
+                rec["acc"], rec["f1"] = tie_scores(P, y_test, k)
+            except Exception as exc:
+                rec["error"] = f"scoring: {type(exc).__name__}: {exc}"[:300]
+        res[name] = rec
+    for name, same in aliases.items():
+        res[name] = dict(res[same], same_as=same)
+    out["results"] = res
+    out["cpu_s"] = time.process_time() - cpu0
+    return out
+
+
+def _init_worker() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _init_worker.limiter = threadpool_limits(limits=1)  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _acc(prob: dict, name: str) -> float | None:
+    r = prob.get("results", {}).get(name, {})
+    return r.get("acc")
+
+
+def summarize(res: dict) -> dict:
+    """Aggregates of a results dict (methods, candidates, singles, problems)."""
+    probs = [p for p in res["problems"] if "results" in p]
+    names = ["mv", *res["meta"]["methods"]]
+    singles = res["meta"]["singles"]
+    mv = np.array([p["results"]["mv"]["acc"] for p in probs])
+    mv_f1 = np.array([p["results"]["mv"]["f1"] for p in probs])
+    summary: dict[str, Any] = {"n_problems": len(res["problems"]), "n_scored": len(probs), "methods": {}}
+    best_single = np.array(
+        [max((_acc(p, s) for s in singles if _acc(p, s) is not None), default=np.nan) for p in probs]
+    )
+    for name in names:
+        a = np.array([np.nan if _acc(p, name) is None else _acc(p, name) for p in probs])
+        f = np.array([p["results"][name].get("f1", np.nan) for p in probs])
+        ok = np.isfinite(a)
+        d = np.where(ok, a - mv, -np.inf)
+        row = {
+            "mean_acc": float(np.mean(a[ok])) if ok.any() else None,
+            "mean_f1": float(np.mean(f[ok])) if ok.any() else None,
+            "mean_delta_mv": float(np.mean(a[ok] - mv[ok])) if ok.any() else None,
+            "mean_delta_f1_mv": float(np.mean(f[ok] - mv_f1[ok])) if ok.any() else None,
+            "win_mv": int(np.sum(d > TIE)),
+            "tie_mv": int(np.sum(np.abs(d) <= TIE)),
+            "loss_mv": int(np.sum(d < -TIE)),
+            "share_at_least_mv": float(np.mean(d >= -TIE)),
+            "worst_delta_mv": float(np.min(d[ok])) if ok.any() else None,
+            "errors": int(np.sum(~ok)),
+            "fit_s": float(sum(p["results"][name].get("fit_s", 0.0) for p in probs if name != "mv")),
+        }
+        if name != "mv":
+            both = ok & np.isfinite(best_single)
+            db = np.where(both, a - best_single, -np.inf)
+            row.update(
+                win_best_single=int(np.sum(db > TIE)),
+                tie_best_single=int(np.sum(np.abs(db) <= TIE)),
+                loss_best_single=int(np.sum(db < -TIE)),
+                mean_delta_best_single=float(np.mean(a[both] - best_single[both])) if both.any() else None,
+            )
+        summary["methods"][name] = row
+    fam: dict[str, dict] = {}
+    for family in FAMILIES:
+        fp = [p for p in probs if p["family"] == family]
+        if not fp:
+            continue
+        fam[family] = {"n": len(fp)}
+        for name in names:
+            a = [_acc(p, name) for p in fp]
+            a = [v for v in a if v is not None]
+            fam[family][name] = float(np.mean(a)) if a else None
+    summary["families"] = fam
+    return summary
+
+
+def _fmt(v: Any, nd: int = 3, signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return f"{v:+.{nd}f}" if signed else f"{v:.{nd}f}"
+
+
+def to_markdown(res: dict) -> str:
+    meta, s = res["meta"], summarize(res)
+    names = ["mv", *meta["methods"]]
+    out = [
+        "# Stress suite: label models against majority vote on synthetic problems",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- code: {meta['code']}; {meta['date']}; {meta['machine']}; jobs {meta['jobs']}, 1 BLAS thread each",
+        f"- problems: {s['n_scored']} scored of {s['n_problems']} ({meta['suite']}); "
+        f"wall time {meta['wall_s']:.0f} s, CPU time of the problems {meta.get('cpu_s', float('nan')):.0f} s",
+        f"- candidates (`--model-kw`): {', '.join(meta['candidates'])}; "
+        f"single models: {', '.join(meta['singles'])}"
+        + "".join(
+            f"; `{a}` is the same configuration as `{b}` (fitted once)"
+            for a, b in meta.get("aliases", {}).items()
+        ),
+        "- method settings: "
+        + "; ".join(f"`{n}` = `{json.dumps(kw)}`" for n, kw in meta["method_kwargs"].items()),
+        "- accuracy: expectation under uniform tie-breaking among equal top probabilities; F1: class 1 "
+        "for k = 2, macro for k > 2, mean of 20 seeded tie-breaks; tie = within 0.5 points; "
+        "a crash counts as a loss",
+        "",
+        "## Summary",
+        "",
+        "| method | mean acc | mean F1 | acc - MV | F1 - MV | W / T / L vs MV | >= MV - 0.5 pt | worst vs MV "
+        "| W / T / L vs best single | vs best single | errors | fit s (sum) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        r = s["methods"][name]
+        wtl = f"{r['win_mv']} / {r['tie_mv']} / {r['loss_mv']}" if name != "mv" else "-"
+        wtl_b = (
+            f"{r['win_best_single']} / {r['tie_best_single']} / {r['loss_best_single']}"
+            if name != "mv"
+            else "-"
+        )
+        out.append(
+            f"| {name} | {_fmt(r['mean_acc'])} | {_fmt(r['mean_f1'])} | "
+            f"{_fmt(r['mean_delta_mv'], signed=True) if name != 'mv' else '-'} | "
+            f"{_fmt(r['mean_delta_f1_mv'], signed=True) if name != 'mv' else '-'} | {wtl} | "
+            f"{_fmt(100 * r['share_at_least_mv'], 1) + ' %' if name != 'mv' else '-'} | "
+            f"{_fmt(r['worst_delta_mv'], signed=True) if name != 'mv' else '-'} | {wtl_b} | "
+            f"{_fmt(r.get('mean_delta_best_single'), signed=True)} | {r['errors']} | {_fmt(r['fit_s'], 1)} |"
+        )
+    out += [
+        "",
+        "`vs best single`: against the best of the single models on each problem (an oracle choice).",
+        "",
+        "## Mean accuracy per family",
+        "",
+        "| family | problems | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for family, row in s["families"].items():
+        best = max((row[n] for n in names if row[n] is not None), default=None)
+        cells = [
+            (
+                f"**{_fmt(row[n])}**"
+                if row[n] is not None and best is not None and row[n] >= best - 1e-12
+                else _fmt(row[n])
+            )
+            for n in names
+        ]
+        out.append(f"| {family} | {row['n']} | " + " | ".join(cells) + " |")
+    probs = [p for p in res["problems"] if "results" in p]
+    for cand in meta["candidates"]:
+        rows = []
+        for p in probs:
+            a = _acc(p, cand)
+            d = -np.inf if a is None else a - p["results"]["mv"]["acc"]
+            rows.append((d, p))
+        rows.sort(key=lambda x: x[0])
+        out += [
+            "",
+            f"## Worst problems for `{cand}` against MV",
+            "",
+            "| problem | n | m | k | coverage | acc | MV | diff | F1 | MV F1 | note |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for d, p in rows[:12]:
+            r = p["results"][cand]
+            note = r.get("error") or r.get("fallback") or ("; ".join(r.get("warnings", [])) or "")
+            note = (note[:90] + "...") if len(note) > 90 else note
+            out.append(
+                f"| {p['name']} | {p['n']} | {p['m']} | {p['k']} | {p['coverage']:.3f} | "
+                f"{_fmt(r.get('acc'))} | "
+                f"{_fmt(p['results']['mv']['acc'])} | {_fmt(d, signed=True)} | {_fmt(r.get('f1'))} | "
+                f"{_fmt(p['results']['mv']['f1'])} | {note.replace('|', '/')} |"
+            )
+    fits = [
+        (p["results"][n]["fit_s"], p, n)
+        for p in probs
+        for n in meta["methods"]
+        if "fit_s" in p["results"][n] and "same_as" not in p["results"][n]
+    ]
+    fits.sort(key=lambda x: -x[0])
+    out += [
+        "",
+        "## Slowest fits",
+        "",
+        "| problem | method | n | m | k | fit s | predict s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t, p, n in fits[:12]:
+        out.append(
+            f"| {p['name']} | {n} | {p['n']} | {p['m']} | {p['k']} | {t:.2f} | "
+            f"{p['results'][n].get('predict_s', 0.0):.2f} |"
+        )
+    errs = [
+        (p["name"], n, p["results"][n]["error"])
+        for p in probs
+        for n in meta["methods"]
+        if "error" in p["results"][n]
+    ]
+    errs += [(p["name"], "generator", p["error"]) for p in res["problems"] if "error" in p]
+    out += ["", "## Errors", ""]
+    out += [f"- {name} / {meth}: `{err}`" for name, meth, err in errs] or ["none"]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def git_revision() -> str:
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(HERE.parent), *a], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "src")
+    return f"tripletws @ {head}" + (" + uncommitted src changes" if dirty else "")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def output_paths(out: str | None, quick: bool) -> tuple[Path, Path]:
+    if out is None:
+        base = RESULTS / ("stress_quick" if quick else "stress")
+    else:
+        o = Path(out)
+        base = o / ("stress_quick" if quick else "stress") if o.is_dir() else o.with_suffix("")
+    return base.with_suffix(".json"), base.with_suffix(".md")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="the fixed 60-problem subset")
+    ap.add_argument(
+        "--model-kw",
+        nargs="+",
+        default=["{}"],
+        metavar="JSON",
+        help="candidate LabelModel keyword sets (default: '{}', the library default)",
+    )
+    ap.add_argument(
+        "--models",
+        nargs="*",
+        default=None,
+        help="single models to compare with (default: tripletws.models.registered())",
+    )
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (one BLAS thread each)")
+    ap.add_argument("--out", help="results path (.json; the .md goes beside it) or folder")
+    ap.add_argument("--problems", nargs="*", help="only these problem names")
+    ap.add_argument("--families", nargs="*", choices=FAMILIES, help="only these families")
+    ap.add_argument("--max-n", type=int, help="cap train and test rows (smoke tests)")
+    ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of a results json")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render:
+        res = json.loads(Path(args.render).read_text())
+        write_atomic(Path(args.render).with_suffix(".md"), to_markdown(res))
+        return 0
+    model_kws = []
+    for text in args.model_kw:
+        kw = json.loads(text)
+        if not isinstance(kw, dict):
+            raise SystemExit(f"--model-kw {text!r} is not a JSON object")
+        model_kws.append(kw)
+    if args.models is None:
+        from tripletws.models import registered
+
+        singles = list(registered())
+    else:
+        singles = args.models
+    methods, aliases, candidates, single_names = build_methods(model_kws, singles)
+    problems = quick_problems() if args.quick else all_problems()
+    if args.problems:
+        wanted = set(args.problems)
+        unknown = wanted - {p.name for p in all_problems()}
+        if unknown:
+            raise SystemExit(f"unknown problems: {', '.join(sorted(unknown))}")
+        problems = [p for p in all_problems() if p.name in wanted]
+    if args.families:
+        problems = [p for p in problems if p.family in args.families]
+    t0 = time.perf_counter()
+    tasks = [(p, methods, aliases, args.max_n) for p in problems]
+    rows: list[dict] = []
+    if args.jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(args.jobs, initializer=_init_worker) as pool:
+            for i, row in enumerate(pool.imap(run_problem, tasks)):
+                rows.append(row)
+                _progress(i, len(tasks), row)
+    else:
+        _init_worker()
+        for i, task in enumerate(tasks):
+            rows.append(run_problem(task))
+            _progress(i, len(tasks), rows[-1])
+    wall = time.perf_counter() - t0
+    res = {
+        "meta": {
+            "command": "python benchmarks/stress.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "code": git_revision(),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}",
+            "jobs": args.jobs,
+            "suite": "quick subset" if args.quick else "full suite",
+            "wall_s": wall,
+            "cpu_s": float(sum(r.get("cpu_s", 0.0) for r in rows)),
+            "methods": list(methods),
+            "method_kwargs": methods,
+            "aliases": aliases,
+            "candidates": candidates,
+            "singles": single_names,
+        },
+        "problems": rows,
+    }
+    res["summary"] = summarize(res)
+    json_path, md_path = output_paths(args.out, args.quick)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(json_path, json.dumps(res, indent=1, default=float))
+    write_atomic(md_path, to_markdown(res))
+    print(f"wrote {md_path} and {json_path} ({wall:.0f} s)")
+    for name in candidates:
+        r = res["summary"]["methods"][name]
+        print(
+            f"{name}: mean acc {r['mean_acc']:.4f} (MV {res['summary']['methods']['mv']['mean_acc']:.4f}); "
+            f"W/T/L vs MV {r['win_mv']}/{r['tie_mv']}/{r['loss_mv']}; "
+            f">= MV-0.5pt {100 * r['share_at_least_mv']:.1f} %"
+        )
+    return 0
+
+
+def _progress(i: int, total: int, row: dict) -> None:
+    accs = " ".join(
+        f"{n}={v['acc']:.3f}" if "acc" in v else f"{n}=ERR" for n, v in row.get("results", {}).items()
+    )
+    msg = row.get("error", accs)
+    print(
+        f"[{i + 1}/{total}] {row['name']} m={row['m']} k={row['k']} n={row.get('n', '?')} {msg}", flush=True
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The annotator label model (default): MACE's annotator model, chosen and fitted by EM over distinct rows.
+
+An LF either knows the class (probability ``theta_i``) and votes it, or votes from its
+own distribution ``xi_i``; abstentions are "not assigned" (independent of the class).
+A gold-free choice among majority vote's model, the one-coin model and this one
+(cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
+picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
+What the rows do not identify is named in the notes and in the estimate
+(``unidentified``); docs/models.md has the reasoning and the measurements.
+
+Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
+with ``fallback`` saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..params import LabelModelParams
+from ..rows import RowSummary
+from ..stats import LabelStats
+from ..validate import check_mapping
+from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
+from .notes import lf_list, silent_lfs
+
+#: Distinct rows the annotator model looks at (a hash sample of whole rows beyond it): EM and
+#: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
+#: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
+ANNOTATOR_MAX_ROWS = 20_000
+#: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
+FOLD_SEED = 0
+DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model only; it was used instead"
+NO_ROWS_NOTE = (
+    "the annotator model is fitted on the rows of L; solved from statistics alone, "
+    "the symmetric model was used"
+)
+
+
+@dataclass(frozen=True)
+class AnnotatorEstimate:
+    """What the annotator fit found.
+
+    Attributes
+    ----------
+    family : str
+        The family fitted (``"mv"``, ``"one_coin"`` or ``"mace"``).
+    selection : Selection
+        The held-out log-likelihood per row of every candidate.
+    unidentified : ndarray of int
+        LFs whose parameters the rows do not identify (all LFs when ``family == "mv"``).
+    log_likelihood : float
+        Mean log-likelihood per row of the fitted rows.
+    n_steps : int
+        EM steps of the final fit.
+    dev_choice : dict, optional
+        With a labelled dev set: ``{"chosen", "dev_accuracy", "n_dev"}`` (:mod:`tripletws.dev_choice`).
+    """
+
+    family: str
+    selection: Selection
+    unidentified: np.ndarray
+    log_likelihood: float
+    n_steps: int
+    dev_choice: dict[str, Any] | None = None
+
+
+def one_class_lfs(rows: RowSummary) -> np.ndarray:
+    """LFs that vote, and always for the same class."""
+    k = rows.cardinality
+    seen = np.stack([((rows.rows == c) * (rows.counts[:, None] > 0)).any(axis=0) for c in range(k)], axis=1)
+    return np.flatnonzero(seen.sum(axis=1) == 1)
+
+
+def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
+    """LFs that never vote, or never vote on a row where another LF votes."""
+    votes = rows.rows >= 0
+    others = votes.sum(axis=1, keepdims=True) - votes
+    shared = ((votes & (others > 0)) * rows.counts[:, None]).sum(axis=0)
+    return np.flatnonzero(shared == 0)
+
+
+def with_symmetric_tables(
+    params: LabelModelParams, lfs: np.ndarray, coverage: np.ndarray
+) -> LabelModelParams:
+    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs."""
+    m, k = params.n_lfs, params.cardinality
+    rest = np.setdiff1d(np.arange(m), lfs)
+    w = coverage[rest]
+    mean = float(np.average(params.accuracies[rest], weights=w)) if rest.size and w.sum() > 0 else 1.0 / k
+    sym = LabelModelParams.symmetric(np.full(m, mean), coverage, params.class_balance)
+    cp = params.cond_probs.copy()
+    cp[lfs] = sym.cond_probs[lfs]
+    return LabelModelParams(params.class_balance, cp)
+
+
+def _scores(scores: dict[str, float]) -> str:
+    return ", ".join(f"{f} {v:.4f}" for f, v in scores.items())
+
+
+@register
+class Annotator(Solver):
+    name = "annotator"
+    summary = "an LF knows the class or votes from its own distribution (MACE), chosen by held-out likelihood"
+    auto_prior = "uniform"
+
+    def needs(self, options: Options, n_lfs: int) -> Needs:
+        return Needs(rows=ANNOTATOR_MAX_ROWS)
+
+    def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
+        deps = len(options.dependencies) > 0
+        if deps or rows is None or float(rows.counts.sum()) <= 0:
+            fit = get_solver("symmetric").solve(stats, prior, rows, options)
+            note = DEPENDENCY_NOTE if deps else NO_ROWS_NOTE
+            diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
+            notes = fit.notes + ((note,) if deps else ())
+            return Fit(
+                self.name,
+                fit.params,
+                fit.fit_class_balance,
+                fit.class_balance_source,
+                fit.estimate,
+                fit.dependencies,
+                fit.coupling,
+                diagnostics,
+                notes,
+            )
+        k, m = stats.cardinality, stats.n_lfs
+        if prior.fixed:
+            given, source = prior.value, prior.source
+        elif prior.source == "estimate":
+            given, source = None, "estimated"
+        else:
+            given, source = np.full(k, 1.0 / k), "uniform"
+        selection = select_family(rows, CANDIDATES, class_balance=given, random_state=FOLD_SEED)
+        assert selection.fit is not None
+        params = selection.fit.params
+        notes = silent_lfs(stats)
+        if selection.chosen == "mv":
+            unidentified = np.arange(m)
+            notes.append(
+                "the data do not identify the LFs' accuracies: majority vote's model (one accuracy for "
+                f"all LFs) predicts held-out rows best (held-out log-likelihood per row "
+                f"{_scores(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
+                "predictions are majority vote's"
+            )
+        else:
+            unipolar = one_class_lfs(rows)
+            if unipolar.size:
+                # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
+                # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
+                shared = fit_annotator(rows, "mv", class_balance=given).params
+                cp = params.cond_probs.copy()
+                cp[unipolar] = shared.cond_probs[unipolar]
+                params = LabelModelParams(params.class_balance, cp)
+                notes.append(
+                    f"LF(s) {lf_list(unipolar)} vote one class only: with abstentions read as 'not "
+                    "assigned' their votes do not identify their accuracy, so they get the accuracy "
+                    "majority vote's model shares among all LFs "
+                    f"({float(shared.accuracies[unipolar[0]]):.3f})"
+                )
+            lonely = lfs_without_overlap(rows)
+            if lonely.size:
+                params = with_symmetric_tables(params, lonely, stats.coverage)
+                notes.append(
+                    f"LF(s) {lf_list(lonely)} never vote on a row where another LF votes, so the "
+                    "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
+                    "the other LFs"
+                )
+            unidentified = np.union1d(unipolar, lonely).astype(np.int64)
+        estimate = AnnotatorEstimate(
+            selection.chosen, selection, unidentified, selection.fit.log_likelihood, selection.fit.n_steps
+        )
+        diagnostics = {"fallback": "", "family": selection.chosen, "em_steps_run": selection.fit.n_steps}
+        return Fit(
+            self.name,
+            params,
+            params.class_balance,
+            source,
+            estimate,
+            diagnostics=diagnostics,
+            notes=tuple(notes),
+        )
+
+    def estimate_to_dict(self, estimate: Any) -> dict[str, Any]:
+        if not isinstance(estimate, AnnotatorEstimate):  # the symmetric fallback's estimate
+            return {"symmetric": get_solver("symmetric").estimate_to_dict(estimate)}
+        return {
+            "family": estimate.family,
+            "selection": estimate.selection.to_dict(),
+            "unidentified": estimate.unidentified.tolist(),
+            "log_likelihood": float(estimate.log_likelihood),
+            "n_steps": int(estimate.n_steps),
+            "dev_choice": estimate.dev_choice,
+        }
+
+    def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
+        if isinstance(d, dict) and "symmetric" in d:
+            return get_solver("symmetric").estimate_from_dict(d["symmetric"], params)
+        d = check_mapping(
+            d,
+            "estimate",
+            ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
+            ("dev_choice",),
+        )
+        selection = Selection.from_dict(d["selection"])
+        m = params.n_lfs
+        try:
+            unidentified = np.asarray(d["unidentified"], dtype=np.int64).reshape(-1)
+            ll, n_steps = float(d["log_likelihood"]), int(d["n_steps"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"invalid annotator estimate: {exc}") from exc
+        if unidentified.size and (unidentified.min() < 0 or unidentified.max() >= m):
+            raise ValueError(f"estimate.unidentified must hold LF indices in 0..{m - 1}")
+        if str(d["family"]) != selection.chosen:
+            raise ValueError("estimate.family disagrees with estimate.selection.chosen")
+        return AnnotatorEstimate(
+            selection.chosen, selection, unidentified, ll, n_steps, dev_choice_from_dict(d.get("dev_choice"))
+        )
+
+
+def dev_choice_from_dict(d: Any) -> dict[str, Any] | None:
+    """Validate a saved dev choice record (None stays None)."""
+    if d is None:
+        return None
+    try:
+        scores = {str(c): float(v) for c, v in dict(d["dev_accuracy"]).items()}
+        out = {"chosen": str(d["chosen"]), "dev_accuracy": scores, "n_dev": int(d["n_dev"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid dev choice record: {exc}") from exc
+    if out["chosen"] not in scores:
+        raise ValueError(f"dev choice record names {out['chosen']!r}, which it did not score")
+    return out

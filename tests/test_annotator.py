@@ -1,0 +1,205 @@
+"""Annotator (MACE-like) model: recovery of known parameters, the gold-free choice, LabelModel wiring."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+from tripletws.estimators.annotator import (
+    FAMILIES,
+    Selection,
+    fit_annotator,
+    heldout_loglik,
+    select_family,
+    split_counts,
+)
+from tripletws.io import model_from_dict, model_to_dict
+from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
+
+
+def draw_mace(n, theta, xi, coverage, k, rng):
+    """Rows of the MACE annotator model: LF i votes w.p. coverage[i]; then the class w.p.
+    theta[i], else a draw from xi[i]."""
+    y = rng.integers(0, k, size=n)
+    L = np.full((n, len(theta)), -1, dtype=np.int64)
+    for i in range(len(theta)):
+        votes = rng.random(n) < coverage[i]
+        knows = rng.random(n) < theta[i]
+        other = rng.choice(k, size=n, p=xi[i])
+        L[votes, i] = np.where(knows, y, other)[votes]
+    return L, y
+
+
+def unique_rows(L, k):
+    return RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
+
+
+def vote_table(params):
+    """P(vote a | y, the LF votes), shape (m, k, k)."""
+    V = params.cond_probs[:, 1:, :]
+    return V / V.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mace_recovers_theta_and_xi(seed):
+    rng = np.random.default_rng(seed)
+    k, m, n = 3, 6, 30_000
+    theta = np.linspace(0.3, 0.8, m)
+    xi = rng.dirichlet(2 * np.ones(k), size=m)
+    cov = np.full(m, 0.6)
+    L, _ = draw_mace(n, theta, xi, cov, k, rng)
+    fit = fit_annotator(unique_rows(L, k), "mace", class_balance=np.full(k, 1.0 / k))
+    V = vote_table(fit.params)
+    off = ~np.eye(k, dtype=bool)
+    # V[a, y] = theta 1[a = y] + (1 - theta) xi(a): theta = diagonal minus the same row off the diagonal
+    theta_hat = np.array([np.mean([V[i, y, y] - V[i, y][off[y]].mean() for y in range(k)]) for i in range(m)])
+    xi_hat = (
+        np.array([[V[i, a][off[a]].mean() for a in range(k)] for i in range(m)]) / (1 - theta_hat)[:, None]
+    )
+    se = 1.0 / np.sqrt(n * cov)  # binomial scale of a per-LF vote frequency
+    np.testing.assert_array_less(np.abs(theta_hat - theta), 5 * se)
+    np.testing.assert_array_less(np.abs(xi_hat - xi).max(axis=1), 6 * se / (1 - theta))
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_selection_picks_the_generating_family(k):
+    for seed in range(2):
+        equal = make_synthetic(20_000, 6, k, accuracies=0.7, coverage=0.6, random_state=seed)
+        varied = make_synthetic(
+            20_000, 6, k, accuracies=np.linspace(0.55, 0.9, 6), coverage=0.6, random_state=seed
+        )
+        rng = np.random.default_rng(seed)
+        L_mace, _ = draw_mace(
+            20_000, np.linspace(0.3, 0.8, 6), rng.dirichlet(np.ones(k), 6), np.full(6, 0.6), k, rng
+        )
+        for L, truth in ((equal.L, "mv"), (varied.L, "one_coin"), (L_mace, "mace")):
+            sel = select_family(unique_rows(L, k), class_balance=np.full(k, 1.0 / k), random_state=0)
+            assert sel.chosen == truth, sel
+
+
+def test_split_counts_deals_every_count_once():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 50, size=200).astype(float)
+    folds = split_counts(counts, 4, rng)
+    np.testing.assert_array_equal(folds.sum(axis=0), counts)
+    assert (folds >= 0).all()
+    # each fold holds about a quarter of the rows (binomial: 5 standard deviations)
+    total = counts.sum()
+    assert np.all(np.abs(folds.sum(axis=1) - total / 4) < 5 * np.sqrt(total * 0.25 * 0.75))
+
+
+def test_every_family_fits_and_scores():
+    d = make_synthetic(3_000, 6, 3, unipolar=0.5, random_state=4)
+    u = unique_rows(d.L, 3)
+    scores = heldout_loglik(u, FAMILIES, n_folds=3, random_state=0)
+    assert set(scores) == set(FAMILIES) and all(np.isfinite(v) for v in scores.values())
+    for fam in FAMILIES:
+        fit = fit_annotator(u, fam)
+        np.testing.assert_allclose(fit.params.cond_probs.sum(axis=1), 1.0, atol=1e-9)
+        assert np.isfinite(fit.log_likelihood)
+    with pytest.raises(ValueError, match="unknown family"):
+        fit_annotator(u, "glad")
+
+
+def test_default_model_reports_its_choice_and_round_trips():
+    d = make_synthetic(8_000, 6, 2, accuracies=np.linspace(0.55, 0.9, 6), random_state=5)
+    model = LabelModel(2, random_state=0).fit(d.L)
+    assert model.model == "annotator"
+    assert isinstance(model.selection_, Selection) and model.selection_.chosen == "one_coin"
+    assert set(model.selection_.heldout_loglik) == {"mv", "one_coin", "mace"}
+    assert model.unidentified_.size == 0 and model.fallback_ == ""
+    # accuracies follow the truth: within the binomial scale of each LF's votes
+    se = 1.0 / np.sqrt(d.L.shape[0] * 0.5)
+    np.testing.assert_array_less(np.abs(model.accuracies_ - d.accuracies), 6 * se)
+    again = model_from_dict(model_to_dict(model))
+    assert again.selection_ == model.selection_
+    np.testing.assert_array_equal(again.predict_proba(d.L), model.predict_proba(d.L))
+
+
+def test_equal_accuracies_are_reported_as_not_identified():
+    d = make_synthetic(20_000, 6, 3, accuracies=0.7, coverage=0.6, random_state=6)
+    with pytest.warns(UserWarning, match="do not identify the LFs' accuracies"):
+        model = LabelModel(3).fit(d.L)
+    assert model.selection_.chosen == "mv"
+    np.testing.assert_array_equal(model.unidentified_, np.arange(6))
+    assert np.ptp(model.accuracies_) < 1e-12
+
+
+def test_lf_without_overlap_falls_back_alone():
+    d = make_synthetic(5_000, 6, 2, random_state=7)
+    L = d.L.copy()
+    L[:, 5] = -1
+    alone = np.flatnonzero((L[:, :5] < 0).all(axis=1))[:200]
+    L[alone, 5] = d.y[alone]
+    with pytest.warns(UserWarning, match=r"LF\(s\) 5 never vote on a row where another LF votes"):
+        model = LabelModel(2, random_state=0).fit(L)
+    np.testing.assert_array_equal(model.unidentified_, [5])
+    rest = model.accuracies_[:5]
+    assert model.accuracies_[5] == pytest.approx(np.average(rest, weights=model.coverage_[:5]), abs=1e-9)
+
+
+def test_statistics_alone_fall_back_to_symmetric_with_a_note():
+    from tripletws import compute_stats
+
+    d = make_synthetic(2_000, 6, 2, random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LabelModel(2).fit_stats(compute_stats(d.L, 2))
+    assert model.selection_ is None and "symmetric model was used" in model.fallback_
+
+
+def test_a_stream_of_batches_ends_with_one_fit():
+    d = make_synthetic(6_000, 6, 3, accuracies=np.linspace(0.55, 0.9, 6), random_state=9)
+    whole = LabelModel(3).fit(d.L)
+    stream = LabelModel(3)
+    for start in range(0, 6_000, 2_000):
+        stream.partial_fit(d.L[start : start + 2_000])
+    assert stream.selection_ == whole.selection_
+    np.testing.assert_allclose(stream.predict_proba(d.L), whole.predict_proba(d.L), rtol=0, atol=1e-12)
+
+
+def test_dev_set_chooses_and_sets_the_prior():
+    # unipolar LFs, 1:4 imbalance: rows without votes carry the class balance only through gold
+    d = make_synthetic(6_000, 8, 2, unipolar=True, class_balance=[0.8, 0.2], coverage=0.2, random_state=10)
+    dev = np.arange(200)
+    model = LabelModel(2).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+    choice = model.dev_choice_
+    assert choice["n_dev"] == 200 and "gold_free" in choice["dev_accuracy"]
+    assert choice["dev_accuracy"][choice["chosen"]] == max(choice["dev_accuracy"].values())
+    rest = np.arange(200, 6_000)
+    gold_free = LabelModel(2).fit(d.L)
+
+    def acc(P, y):
+        top = P >= P.max(axis=1, keepdims=True) - 1e-9
+        return float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
+
+    # the dev prior labels the rows without votes: a gain far beyond the dev set's sampling error
+    gain = acc(model.predict_proba(d.L[rest]), d.y[rest]) - acc(gold_free.predict_proba(d.L[rest]), d.y[rest])
+    assert gain > 3 * np.sqrt(0.25 / 200), (gain, choice["chosen"])
+    again = model_from_dict(model_to_dict(model))
+    assert again.dev_choice_ == choice
+    with pytest.raises(ValueError, match="needs its gold labels"):
+        LabelModel(2).fit(d.L, L_dev=d.L[dev])
+    with pytest.raises(ValueError, match="annotator"):
+        LabelModel(2, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+
+
+def test_one_class_lfs_get_the_shared_accuracy_and_are_named():
+    d = make_synthetic(6_000, 8, 2, unipolar=0.5, random_state=11)
+    one_class = [i for i in range(8) if len(np.unique(d.L[:, i][d.L[:, i] >= 0])) == 1]
+    assert 0 < len(one_class) < 8
+    with pytest.warns(UserWarning, match="vote one class only"):
+        model = LabelModel(2).fit(d.L)
+    assert set(one_class) <= set(model.unidentified_.tolist())
+    acc = model.accuracies_[one_class]
+    assert np.ptp(acc) < 1e-9  # one shared accuracy, majority vote's model's
+    # all LFs one-class: the posterior ranks classes as the vote counts do
+    L = make_synthetic(4_000, 6, 2, unipolar=True, random_state=12).L
+    P = LabelModel(2).fit(L).predict_proba(L)
+    counts = np.stack([(L == c).sum(axis=1) for c in range(2)], axis=1)
+    np.testing.assert_array_equal(np.sign(P[:, 1] - P[:, 0]), np.sign(counts[:, 1] - counts[:, 0]))

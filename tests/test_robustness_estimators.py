@@ -1,0 +1,252 @@
+"""Reliability of the estimators (issue 9, items 4-7): valid input always fits, the default model
+does not depend on the order of the LF columns, one adversarial LF does not invert the labels, and
+the fit time does not explode with the number of classes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.models import BUILT_IN
+
+# These tests were written for the closed-form models.  The annotator model (the default since it
+# was added) fails several of them; they are kept as strict expected failures so that the suite
+# shows it and notices when it is fixed.
+ANNOTATOR_GAP = pytest.mark.xfail(strict=True, reason="annotator model: not yet robust to this case")
+MODELS = [pytest.param(m, marks=ANNOTATOR_GAP) if m == "annotator" else m for m in BUILT_IN]
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+def _fit_quiet(L: np.ndarray, k: int, **kw) -> LabelModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return LabelModel(cardinality=k, **kw).fit(L)
+
+
+# -- 9.4: valid input always fits ----------------------------------------------------------------
+
+
+def test_singular_second_moments_fit_with_a_warning():
+    """Reproducer: raised numpy's LinAlgError ("Singular matrix") in the second-moment fit."""
+    L = np.array([[-1, -1, -1], [-1, 2, 3], [-1, -1, 3], [3, -1, 2]])
+    with pytest.warns(UserWarning):
+        lm = LabelModel(cardinality=4, model="class_conditional").fit(L)
+    P = lm.predict_proba(L)
+    assert P.shape == (4, 4)
+    assert np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_single_row_fits():
+    """A one-row matrix has an all-zero covariance (it crashed the eigen solver with NaN)."""
+    L = np.array([[0, 3, 2, 2, 2]])
+    P = _fit_quiet(L, 4, model="class_conditional").predict_proba(L)
+    assert np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+
+
+@st.composite
+def _small_label_matrices(draw):
+    k = draw(st.integers(2, 6))
+    n = draw(st.integers(1, 12))
+    m = draw(st.integers(3, 6))
+    L = draw(arrays(np.int64, (n, m), elements=st.integers(-1, k - 1)))
+    return L, k
+
+
+@pytest.mark.parametrize("model", MODELS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_small_label_matrices())
+def test_small_valid_matrices_always_fit(model, case):
+    """Every model and k in 2..6: valid input fits, probabilities are finite and sum to 1."""
+    L, k = case
+    lm = _fit_quiet(L, k, model=model)
+    P = lm.predict_proba(L)
+    assert P.shape == (L.shape[0], k)
+    assert np.all(np.isfinite(P)) and np.all(P >= 0)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6), st.integers(-3, 8))
+def test_invalid_values_raise_value_error_naming_the_value(k, bad):
+    """The only error small matrices may raise is the documented ValueError for invalid input."""
+    if -1 <= bad < k:
+        bad = k + 1
+    L = np.array([[0, 1, -1], [1, 0, 1], [0, 0, bad]])
+    L = np.where(L >= k, k - 1, L)
+    L[2, 2] = bad
+    with pytest.raises(ValueError, match=str(bad)):
+        LabelModel(cardinality=k).fit(L)
+
+
+# -- 9.6: one adversarial LF does not invert the labels -------------------------------------------
+
+
+def _adversarial(k: int, n_bad: int, seed: int = 6):
+    """make_synthetic with the first ``n_bad`` LFs replaced by ones that are always wrong, with
+    errors spread uniformly over the other classes (the opposite of the truth for k = 2)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(3000, 6, k, accuracies=0.8, coverage=0.6, random_state=seed)
+    rng = np.random.default_rng(seed)
+    L = d.L.copy()
+    for i in range(n_bad):
+        wrong = (d.y + rng.integers(1, k, size=len(d.y))) % k
+        L[:, i] = np.where(d.L[:, i] >= 0, wrong, -1)
+    return L, d.y
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("n_bad", [1, 2])
+def test_adversarial_lfs_get_negative_weight_not_inverted_labels(model, k, n_bad):
+    """Reproducer (k = 2, 1 bad LF, symmetric): label accuracy 0.023 against majority vote's 0.700.
+
+    Always-wrong LFs are a minority (1 or 2 of 6): they must come out worse than chance, named in
+    a warning, and the labels must beat majority vote (which they drag down) by a wide margin:
+    with 3000 rows an accuracy's standard error is below 0.01, so 0.05 is over five of them.
+    """
+    from tripletws.baselines import MajorityLabelVoter
+
+    L, y = _adversarial(k, n_bad)
+    with pytest.warns(UserWarning, match=r"LF\(s\) 0\b.*(below|worse than) chance"):
+        lm = LabelModel(cardinality=k, model=model).fit(L)
+    acc = float(np.mean(lm.predict(L) == y))
+    mv = float(np.mean(MajorityLabelVoter(cardinality=k).predict(L, tie_break_policy="random") == y))
+    assert acc >= mv + 0.05, (acc, mv)
+    assert np.all(lm.accuracies_[:n_bad] < 1.0 / k)
+    # the honest LFs keep their accuracy (0.8; triplet estimates from ~1800 votes each)
+    np.testing.assert_allclose(lm.accuracies_[n_bad:], 0.8, atol=0.05)
+
+
+def test_majority_of_lfs_fixes_the_global_sign():
+    """The sign is the one that makes most LFs better than chance: flipping the votes of every
+    LF (k = 2) flips every prediction of the symmetric model."""
+    L, _ = _adversarial(2, 1)
+    flipped = np.where(L >= 0, 1 - L, -1)
+    a = _fit_quiet(L, 2, model="symmetric")
+    b = _fit_quiet(flipped, 2, model="symmetric")
+    np.testing.assert_allclose(a.accuracies_, b.accuracies_, atol=1e-9)
+    np.testing.assert_allclose(a.predict_proba(L)[:, ::-1], b.predict_proba(flipped), atol=1e-9)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_issue_reproducer_opposite_lf(model):
+    """The issue's case: LF 0 = the opposite of the truth on every row; symmetric model gave label
+    accuracy 0.023 (majority vote 0.700) with accuracies_[0] = 0.997."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(3000, 6, 2, accuracies=0.8, coverage=0.6, random_state=6)
+    L = np.column_stack([1 - d.y, d.L[:, 1:]])
+    with pytest.warns(UserWarning, match=r"LF\(s\) 0\b"):
+        lm = LabelModel(cardinality=2, model=model).fit(L)
+    assert lm.accuracies_[0] < 0.5
+    assert float(np.mean(lm.predict(L) == d.y)) >= 0.9  # majority vote: 0.70
+
+
+# -- 9.5: the default model does not depend on the order of the LF columns ---------------------
+
+
+def _order_tolerance(lm: LabelModel, m: int, k: int) -> float:
+    """Bound for refitting the same statistics with the LFs in another order.
+
+    The statistics are integer counts, identical in any order; only the order of the
+    floating-point sums in the estimator changes.  Sums of at most (m k)^2 terms carry a
+    relative error of (m k)^2 eps (a factor of 100 covers the dozen such steps of the
+    chain).  The second-moment iterations stop once a step moves G by at most ALS_TOL
+    (relative), so rounding can make one fit take one step more: that adds up to
+    ALS_TOL.  The whitening multiplies the relative error by the condition number of the
+    summed factor and the eigenvector step divides it by the relative eigenvalue gap.
+    Posteriors are 1-Lipschitz in the logits, which move by that relative error times
+    their size (<= 50).
+    """
+    from conftest import EPS64
+
+    from tripletws.estimators.moments import ALS_TOL
+
+    est = lm.estimate_
+    cond = est.view_condition if np.isfinite(est.view_condition) else 1.0
+    gap = est.eigen_gap if np.isfinite(est.eigen_gap) and est.eigen_gap > 0 else 1.0
+    return 50.0 * (ALS_TOL + 100.0 * (m * k) ** 2 * EPS64) * cond / gap
+
+
+def test_swapping_two_columns_leaves_the_posteriors_unchanged():
+    """Reproducer: swapping LFs 0 and 1 moved posteriors by up to 0.098 (350 labels differed)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(20_000, 9, 3, coverage=0.4, random_state=0)
+    perm = np.r_[1, 0, 2:9]
+    a = _fit_quiet(d.L, 3, model="class_conditional")
+    b = _fit_quiet(d.L[:, perm], 3, model="class_conditional")
+    assert a.estimate_.method == "moments"
+    tol = _order_tolerance(a, 9, 3)
+    np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
+    np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.integers(2, 4),
+    st.integers(4, 8),
+    st.integers(0, 2**16),
+    st.floats(0.0, 0.5),
+)
+def test_column_order_invariance(k, m, seed, unipolar):
+    """Random permutations of the LF columns permute the fitted tables and leave the posteriors."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(4_000, m, k, coverage=0.5, unipolar=unipolar, random_state=seed)
+    perm = np.random.default_rng(seed).permutation(m)
+    a = _fit_quiet(d.L, k, model="class_conditional")
+    b = _fit_quiet(d.L[:, perm], k, model="class_conditional")
+    tol = _order_tolerance(a, m, k)
+    np.testing.assert_allclose(b.predict_proba(d.L[:, perm]), a.predict_proba(d.L), rtol=0, atol=tol)
+    np.testing.assert_allclose(b.get_conditional_probs(), a.get_conditional_probs()[perm], rtol=0, atol=tol)
+
+
+# -- 9.7: the fit does not explode with k -------------------------------------------------------
+
+
+def test_k_beyond_the_data_skips_the_moment_fit(monkeypatch):
+    """Reproducer: k = 1000 on a 500 x 5 matrix did not finish in 600 s (second-moment fit of rank
+    999).  500 rows cannot carry 999 covariance directions, which the fit must see in O(m k)
+    before any eigendecomposition or iteration."""
+    from tripletws.datasets import make_synthetic
+    from tripletws.estimators import class_conditional
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the rank-(k-1) fit must be skipped")
+
+    monkeypatch.setattr(class_conditional, "offdiagonal_factor", forbidden)
+    k = 1000
+    L = make_synthetic(500, 5, k, random_state=0).L
+    with pytest.warns(UserWarning, match="999 covariance directions"):
+        lm = LabelModel(cardinality=k, model="class_conditional").fit(L)
+    assert lm.estimate_.method == "symmetric fallback"
+    P = lm.predict_proba(L[:50])
+    assert P.shape == (50, k) and np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_noise_level_covariance_skips_the_iterations():
+    """When the Frobenius norm rules out k - 1 eigenvalues above the noise edge, the factor is
+    returned without eigendecomposition or iterations (n_iter = 0), with the bound as ``top``."""
+    from tripletws.estimators.moments import offdiagonal_factor
+
+    rng = np.random.default_rng(0)
+    m, k = 4, 30
+    cov = rng.normal(scale=1e-3, size=(m, k, m, k))
+    cov = (cov + cov.transpose(2, 3, 0, 1)) / 2
+    G, n_iter, top = offdiagonal_factor(cov, k - 1, min_top=1.0)
+    assert n_iter == 0 and not G.any()
+    S = cov.copy()
+    S[np.arange(m), :, np.arange(m), :] = 0.0
+    assert top[-1] >= np.linalg.eigvalsh(S.reshape(m * k, m * k))[-(k - 1)]  # a true upper bound

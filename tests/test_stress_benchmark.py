@@ -1,0 +1,125 @@
+"""Smoke tests of the synthetic stress suite (benchmarks/stress.py, benchmarks/stress_problems.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import stress  # noqa: E402
+from stress_problems import (  # noqa: E402
+    FAMILIES,
+    Problem,
+    all_problems,
+    build_world,
+    draw,
+    quick_problems,
+    unipolar_table,
+)
+
+
+def test_suite_spans_the_required_ranges():
+    problems = all_problems()
+    assert len(problems) >= 300
+    assert len({p.name for p in problems}) == len(problems)
+    assert {p.family for p in problems} == set(FAMILIES)
+    ms = [p.params["m"] for p in problems]
+    ks = [p.params["k"] for p in problems]
+    ns = [p.params["n"] for p in problems]
+    assert min(ms) == 3 and max(ms) >= 250
+    assert set(ks) == set(range(2, 11))
+    assert min(ns) <= 150 and max(ns) >= 50_000
+    assert max(p.params.get("imbalance", 1.0) for p in problems) >= 30
+    covs = [c for p in problems if "coverage" in p.params for c in p.params["coverage"]]
+    assert min(covs) <= 0.005 and max(covs) >= 0.8
+    quick = quick_problems()
+    assert 50 <= len(quick) <= 70 and {p.family for p in quick} == set(FAMILIES)
+    assert all_problems() == problems  # the list itself is deterministic
+
+
+@pytest.mark.parametrize("name", ["ci-00", "crowd-01", "subpop-02", "shared_feature-03", "dependent-01"])
+def test_draws_are_deterministic_per_seed(name):
+    (problem,) = [p for p in all_problems() if p.name == name]
+    a = draw(problem, max_n=500)
+    b = draw(problem, max_n=500)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    L, y, L_test, _ = a
+    assert L.shape == (min(500, problem.params["n"]), problem.params["m"]) and L.dtype == np.int8
+    assert L.min() >= -1 and L.max() < problem.params["k"]
+    assert not np.array_equal(L, L_test)  # train and test are separate draws
+    other = Problem(problem.name, problem.family, problem.seed + 1, problem.params)
+    assert not np.array_equal(draw(other, max_n=500)[0], L)
+
+
+def test_votes_follow_the_drawn_tables():
+    """A conditionally independent world: empirical P(vote = a | y) of every LF matches its table
+    within 5 binomial standard errors."""
+    problem = Problem("t", "ci", 7, {"m": 4, "k": 3, "n": 40_000, "n_test": 10, "coverage": [0.3, 0.8]})
+    world = build_world(problem)
+    L, y = world.sample(40_000, seed=7, stream=0)
+    for i in range(4):
+        for c in range(3):
+            rows = L[y == c, i]
+            emp = np.array([np.mean(rows == a - 1) for a in range(4)])
+            p = world.tables[i, 0, 0, c]
+            se = np.sqrt(p * (1 - p) / len(rows))
+            assert np.all(np.abs(emp - p) <= 5 * se + 1e-12), (i, c, emp, p)
+    cb = world.class_balance
+    assert np.all(np.abs(np.bincount(y, minlength=3) / len(y) - cb) <= 5 * np.sqrt(cb * (1 - cb) / len(y)))
+
+
+def test_unipolar_table_has_the_asked_precision():
+    cb = np.array([0.9, 0.1])
+    tab = unipolar_table(1, precision=0.6, coverage=0.05, class_balance=cb)
+    votes = tab[:, 2]  # P(votes 1 | y)
+    assert np.all(tab[:, 1] == 0)
+    np.testing.assert_allclose(cb @ votes, 0.05)
+    np.testing.assert_allclose(cb[1] * votes[1] / (cb @ votes), 0.6)
+
+
+def test_crowd_items_get_their_annotator_count():
+    (problem,) = [p for p in all_problems() if p.name == "crowd-00"]
+    L, *_ = draw(problem, max_n=2000)
+    per_row = (L >= 0).sum(axis=1)
+    lo, hi = problem.params["crowd"]["per_item"]
+    assert per_row.min() >= lo and per_row.max() <= hi
+
+
+def test_tie_scores_expected_accuracy():
+    y = np.array([0, 1, 1, 0])
+    S = np.array([[1.0, 1.0], [0.0, 2.0], [1.0, 0.0], [0.5, 0.5]])
+    acc, _ = stress.tie_scores(S, y, 2)
+    assert acc == pytest.approx((0.5 + 1 + 0 + 0.5) / 4)
+
+
+def test_runner_writes_the_table(tmp_path):
+    out = tmp_path / "s.json"
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "stress.py"),
+        *("--problems", "ci-00", "unipolar-01", "crowd-02", "imbalanced-00"),
+        *("--max-n", "400", "--out", str(out)),
+        *("--model-kw", "{}", '{"model": "symmetric"}'),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert [p["name"] for p in data["problems"]] == ["ci-00", "unipolar-01", "crowd-02", "imbalanced-00"]
+    assert data["meta"]["candidates"] == ["default", "symmetric"]
+    assert "class_conditional" in data["meta"]["singles"]
+    for p in data["problems"]:
+        for name in ["mv", *data["meta"]["methods"]]:
+            r = p["results"][name]
+            assert "error" in r or 0.0 <= r["acc"] <= 1.0
+    s = data["summary"]["methods"]["default"]
+    assert s["win_mv"] + s["tie_mv"] + s["loss_mv"] == 4
+    md = out.with_suffix(".md").read_text()
+    assert "| method | mean acc |" in md and "## Mean accuracy per family" in md and "## Slowest fits" in md
