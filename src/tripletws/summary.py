@@ -80,7 +80,7 @@ _STATS_KEYS = ("cardinality", "n_rows", "class_counts", "covote", "agree")
 def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     """:class:`LabelStats` from a record whose arrays are compact or plain lists, every field checked."""
     from .arrays import decode_array
-    from .validate import check_count, check_int, check_str
+    from .validate import check_count, check_int
 
     d = check_mapping(d, name, _STATS_KEYS, ("joint", "triple", "triple_layout"))
     k = check_int(d["cardinality"], f"{name}.cardinality", 2, 10**6)
@@ -97,8 +97,11 @@ def stats_from_dict(d: Any, name: str = "stats") -> LabelStats:
     for key, shape in (("joint", (m, k, m, k)), ("triple", (k + 1,) * 3)):
         if d.get(key) is not None:
             arrays[key] = decode_array(d[key], f"{name}.{key}", shape=shape)
-    if d.get("triple_layout") is not None:
-        arrays["triple_layout"] = check_str(d["triple_layout"], f"{name}.triple_layout", max_len=40)
+    layout = d.get("triple_layout")
+    if layout is not None:
+        if layout != TRIPLE_LAYOUT:
+            raise ValueError(f"{name}.triple_layout must be {TRIPLE_LAYOUT!r}, got {layout!r}"[:200])
+        arrays["triple_layout"] = layout
     stats = LabelStats.from_dict(arrays)
     _check_consistent(stats, name)
     return stats

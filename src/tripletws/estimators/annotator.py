@@ -395,7 +395,6 @@ def heldout_loglik(
     """
     rng = np.random.default_rng(random_state)
     folds = split_counts(unique.counts, n_folds, rng)
-    total = float(unique.counts.sum())
     designs: dict[bool, _Design] = {}
     out = {}
     for fam in families:
@@ -403,19 +402,22 @@ def heldout_loglik(
         if informative not in designs:
             designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
         D = designs[informative]
-        score = 0.0
+        score, scored = 0.0, 0.0
         full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
         if fits is not None:
             fits[fam] = full
         for f in range(n_folds):
             train = unique.counts - folds[f]
+            if train.sum() <= 0:  # every row fell in this fold (a handful of rows): nothing to fit it on
+                continue
             sub = replace(unique, counts=train, n_rows=float(train.sum()))
             fit = fit_annotator(
                 sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
             )
             lse, _ = _logsumexp(D.log_scores(fit.params))
             score += float(folds[f] @ lse)
-        out[fam] = score / total
+            scored += float(folds[f].sum())
+        out[fam] = score / scored if scored > 0 else float("nan")
     return out
 
 
@@ -511,6 +513,6 @@ def select_family(
     )
     best = candidates[0]
     for fam in candidates[1:]:
-        if scores[fam] > scores[best]:
+        if scores[fam] > scores[best]:  # nan (no fold could be scored) never wins: the simplest stays
             best = fam
     return Selection(best, scores, n_folds, n, fits[best])

@@ -171,6 +171,15 @@ class Annotator(Solver):
                     "the other LFs"
                 )
             unidentified = np.union1d(unipolar, lonely).astype(np.int64)
+            worse = np.flatnonzero(
+                LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / k
+            )
+            worse = np.setdiff1d(worse, unidentified)
+            if worse.size:
+                notes.append(
+                    f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
+                    "the class they name"
+                )
         estimate = AnnotatorEstimate(
             selection.chosen, selection, unidentified, selection.fit.log_likelihood, selection.fit.n_steps
         )
