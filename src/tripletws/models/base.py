@@ -152,6 +152,9 @@ class Solver:
     summary: ClassVar[str] = ""
     #: The prior strategy ``"auto"`` stands for.
     auto_prior: ClassVar[str] = "uniform"
+    #: Attributes of ``Fit.estimate`` that ``LabelModel`` shows as ``<name>_``, with the value
+    #: used when the estimate lacks one (e.g. after a fallback to another model's solution).
+    estimate_attributes: ClassVar[dict[str, Any]] = {}
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
         """Statistics and rows this model is solved from."""
