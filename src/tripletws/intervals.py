@@ -46,10 +46,16 @@ class ConfidenceIntervals:
     n_chunks : int
         Row chunks resampled.
     accuracy, accuracy_low, accuracy_high : ndarray, shape (m,)
-        Point estimate ``P(LF right | LF votes)`` and its interval.
+        Point estimate ``P(LF right | LF votes)`` (under the model's fitted class
+        balance) and its interval; the interval is NaN for an LF the model does
+        not identify (see ``identified``).
     class_balance, class_balance_low, class_balance_high : ndarray, shape (k,)
         Point estimate of the fitted class balance and its interval (zero width
         when the class balance was given rather than estimated).
+    identified : ndarray of bool, shape (m,)
+        False for an LF whose accuracy the rows do not identify (the model's
+        ``unidentified_``: it was given a shared fallback value, so there is no
+        interval to report); all True when the model names none.
     """
 
     level: float
@@ -61,15 +67,21 @@ class ConfidenceIntervals:
     class_balance: np.ndarray
     class_balance_low: np.ndarray
     class_balance_high: np.ndarray
+    identified: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.identified is None:
+            self.identified = np.ones(len(self.accuracy), dtype=bool)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (arrays as lists)."""
+        """JSON-ready dict (arrays as lists; the NaN bounds of unidentified LFs as null)."""
         return {
             "level": self.level,
             "n_boot": self.n_boot,
             "n_chunks": self.n_chunks,
+            "identified": np.asarray(self.identified, dtype=bool).tolist(),
             **{
-                name: getattr(self, name).tolist()
+                name: [None if np.isnan(v) else v for v in getattr(self, name).tolist()]
                 for name in (
                     "accuracy",
                     "accuracy_low",
@@ -83,30 +95,47 @@ class ConfidenceIntervals:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], m: int, k: int) -> ConfidenceIntervals:
-        """Validate field by field (shapes (m,) and (k,), values in [0, 1], low <= high)."""
+        """Validate field by field (shapes (m,) and (k,), values in [0, 1], low <= high).
+
+        ``identified`` (absent in files written before it existed) defaults to all
+        True; the bounds of an unidentified LF must be null (NaN), of any other finite.
+        """
         level = float(d["level"])
         if not 0.0 < level < 1.0:
             raise ValueError(f"intervals: level must lie in (0, 1), got {level}")
+        known = d.get("identified")
+        identified = np.ones(m, dtype=bool) if known is None else np.asarray(known)
+        if identified.shape != (m,) or identified.dtype != bool:
+            raise ValueError(f"intervals: identified must be {m} booleans, got {known!r}")
         arrays = {}
         for prefix, size in (("accuracy", m), ("class_balance", k)):
             for suffix in ("", "_low", "_high"):
                 name = prefix + suffix
-                a = np.asarray(d[name], dtype=np.float64)
+                raw = d[name]
+                a = np.asarray(
+                    [np.nan if v is None else v for v in raw] if isinstance(raw, list) else raw,
+                    dtype=np.float64,
+                )
                 if a.shape != (size,):
                     raise ValueError(f"intervals: {name} must have shape ({size},), got {a.shape}")
-                if not np.all(np.isfinite(a)) or a.min(initial=0.0) < 0.0 or a.max(initial=0.0) > 1.0:
+                may_be_nan = suffix != "" and prefix == "accuracy"
+                finite = np.isfinite(a) | (~identified & np.isnan(a)) if may_be_nan else np.isfinite(a)
+                if not np.all(finite) or np.nanmin(a, initial=0.0) < 0.0 or np.nanmax(a, initial=0.0) > 1.0:
                     raise ValueError(f"intervals: {name} must hold probabilities in [0, 1]")
+                if may_be_nan and np.any(~identified & ~np.isnan(a)):
+                    raise ValueError(f"intervals: {name} must be null for the unidentified LFs")
                 arrays[name] = a
-            if np.any(arrays[prefix + "_low"] > arrays[prefix + "_high"]):
+            low, high = arrays[prefix + "_low"], arrays[prefix + "_high"]
+            if np.any(np.nan_to_num(low, nan=0.0) > np.nan_to_num(high, nan=1.0)):
                 raise ValueError(f"intervals: {prefix}_low exceeds {prefix}_high")
         n_boot, n_chunks = int(d["n_boot"]), int(d["n_chunks"])
         if n_boot < 1 or n_chunks < 2:
             raise ValueError(f"intervals: need n_boot >= 1 and n_chunks >= 2, got {n_boot}, {n_chunks}")
-        return cls(level=level, n_boot=n_boot, n_chunks=n_chunks, **arrays)
+        return cls(level=level, n_boot=n_boot, n_chunks=n_chunks, identified=identified, **arrays)
 
     @property
     def accuracy_halfwidth(self) -> np.ndarray:
-        """Half the interval width per LF, shape (m,)."""
+        """Half the interval width per LF, shape (m,) (NaN for unidentified LFs)."""
         return (self.accuracy_high - self.accuracy_low) / 2.0
 
 
@@ -169,6 +198,10 @@ def bootstrap_intervals(
     random_state: Any = None,
 ) -> ConfidenceIntervals:
     """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
+
+    An LF the model does not identify (its ``unidentified_``) gets a NaN interval
+    and ``identified = False``: its accuracy is a shared fallback value, and the
+    spread of that value over replicates says nothing about the LF.
 
     Every replicate is solved by the model's own solver with its settings, prior
     and dependencies, from the resampled chunk summaries (statistics, plus the
@@ -237,14 +270,28 @@ def bootstrap_intervals(
     A, B = np.asarray(accs), np.asarray(balances)
     a_lo, a_hi = np.percentile(A, [tail, 100.0 - tail], axis=0)
     b_lo, b_hi = np.percentile(B, [tail, 100.0 - tail], axis=0)
+    identified = np.ones(m, dtype=bool)
+    identified[unidentified_lfs(model)] = False
     return ConfidenceIntervals(
         level=float(level),
         n_boot=len(accs),
         n_chunks=c,
         accuracy=np.asarray(model.accuracies_, dtype=np.float64).copy(),
-        accuracy_low=np.clip(a_lo, 0.0, 1.0),
-        accuracy_high=np.clip(a_hi, 0.0, 1.0),
+        accuracy_low=np.where(identified, np.clip(a_lo, 0.0, 1.0), np.nan),
+        accuracy_high=np.where(identified, np.clip(a_hi, 0.0, 1.0), np.nan),
         class_balance=np.asarray(model.fit_class_balance_, dtype=np.float64).copy(),
         class_balance_low=np.clip(b_lo, 0.0, 1.0),
         class_balance_high=np.clip(b_hi, 0.0, 1.0),
+        identified=identified,
     )
+
+
+def unidentified_lfs(model: Any) -> np.ndarray:
+    """LFs whose accuracy the fit did not identify (given a shared fallback value), as indices.
+
+    The annotator model lists them in ``unidentified_`` (one-class LFs, LFs that never
+    vote together with another one, every LF when majority vote's model was chosen);
+    other models name none.
+    """
+    found = getattr(model, "unidentified_", None)
+    return np.zeros(0, dtype=np.int64) if found is None else np.asarray(found, dtype=np.int64).reshape(-1)

@@ -107,7 +107,9 @@ def _barh(
     y = np.arange(m)
     err = None
     if lo is not None and hi is not None:
-        err = np.vstack([np.maximum(values - lo, 0), np.maximum(hi - values, 0)])
+        err = np.nan_to_num(
+            np.vstack([np.maximum(values - lo, 0), np.maximum(hi - values, 0)])
+        )  # NaN: no bar
     ax.barh(y, values, xerr=err, color="#4c78a8", ecolor="#1d2330", capsize=3, label="learned")
     if extra is not None:
         ax.plot(extra, y, "D", color="#e45756", label=extra_label, markersize=5)
