@@ -109,8 +109,8 @@ def test_unidentified_lfs_get_no_interval_and_survive_a_save(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = LabelModel(2).fit(d.L)
+        ci = lm.confidence_intervals(d.L, n_boot=20, n_chunks=20, random_state=0)
     assert set(lm.unidentified_.tolist()) == {0, 1}
-    ci = lm.confidence_intervals(d.L, n_boot=20, n_chunks=20, random_state=0)
     np.testing.assert_array_equal(ci.identified, np.arange(8) >= 2)
     assert np.all(np.isnan(ci.accuracy_low[:2])) and np.all(np.isnan(ci.accuracy_high[:2]))
     assert np.all(ci.accuracy_low[2:] <= ci.accuracy_high[2:])
@@ -128,3 +128,31 @@ def test_unidentified_lfs_get_no_interval_and_survive_a_save(tmp_path):
     older = {key: value for key, value in ci.to_dict().items() if key != "identified"}
     older["accuracy_low"], older["accuracy_high"] = [0.1] * 8, [0.9] * 8
     assert ConfidenceIntervals.from_dict(older, 8, 2).identified.all()  # files without the field
+
+
+def test_annotator_intervals_cover_with_an_estimated_class_balance():
+    # the default (annotator) model with class_balance="estimate": 10 seeds x 8 LFs = 80 intervals;
+    # at 95 % about 4 miss, P(Binomial(80, 0.05) > 12) < 1e-3.  Its fixed uniform prior instead is
+    # biased at this 60/40 balance and warns that the intervals do not include that bias.
+    misses = total = 0
+    for seed in range(10):
+        d = make_synthetic(4_000, 8, 2, coverage=0.5, class_balance=[0.6, 0.4], random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lm = LabelModel(2, class_balance="estimate").fit(d.L)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning about the prior: the balance was estimated
+            ci = lm.confidence_intervals(d.L, n_boot=100, n_chunks=80, random_state=seed)
+        truth = _true_accuracy(d)
+        assert ci.identified.all()
+        misses += int(((truth < ci.accuracy_low) | (truth > ci.accuracy_high)).sum())
+        total += truth.size
+    assert misses <= st.binom.ppf(0.999, total, 0.05), f"{misses} of {total} intervals missed"
+
+
+def test_a_fixed_uniform_prior_warns_that_its_bias_is_not_in_the_intervals():
+    d = make_synthetic(2_000, 6, 2, class_balance=[0.6, 0.4], random_state=4)
+    lm = LabelModel(2).fit(d.L)
+    assert lm.class_balance_source_ == "uniform"
+    with pytest.warns(UserWarning, match="uniform class balance"):
+        lm.confidence_intervals(d.L, n_boot=5, n_chunks=10, random_state=0)

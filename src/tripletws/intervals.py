@@ -31,6 +31,12 @@ from .stats import LabelStats, compute_stats
 DEFAULT_CHUNKS = 100
 #: Default number of bootstrap replicates.
 DEFAULT_BOOT = 200
+#: Said when the model's class balance is its fixed uniform prior (the annotator's default).
+UNIFORM_PRIOR_WARNING = (
+    "the model assumes a uniform class balance (its default prior); when the classes are not balanced "
+    "its accuracies carry a bias that these intervals do not include (docs/workflow.md, section 3); "
+    "fit with class_balance='estimate' (or a known class balance) before computing intervals"
+)
 
 
 @dataclass
@@ -203,6 +209,12 @@ def bootstrap_intervals(
     and ``identified = False``: its accuracy is a shared fallback value, and the
     spread of that value over replicates says nothing about the LF.
 
+    The intervals describe the sampling spread of the model's own estimate.  A
+    model with a fixed uniform class balance (the annotator model's default) is
+    biased when the classes are not balanced, and the bootstrap cannot see that
+    bias: a warning says so, and ``class_balance="estimate"`` avoids it
+    (docs/workflow.md has the measured coverage of both).
+
     Every replicate is solved by the model's own solver with its settings, prior
     and dependencies, from the resampled chunk summaries (statistics, plus the
     distinct rows for solvers that use rows), so it takes the same path as the fit.
@@ -250,6 +262,8 @@ def bootstrap_intervals(
         prior = Prior(np.asarray(model.class_balance_, dtype=np.float64), source)
     else:
         prior = setting_prior(model.class_balance, k)
+    if source == "uniform":
+        warnings.warn(UNIFORM_PRIOR_WARNING, stacklevel=3)
     rng = np.random.default_rng(random_state)
     c = len(parts)
     accs, balances = [], []
