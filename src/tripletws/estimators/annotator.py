@@ -359,6 +359,79 @@ def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> 
     return out
 
 
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
+
+    Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
+    the column when the columns are permuted); a row's key is the wrapping sum over its
+    columns of ``mix(fingerprint, outcome)``, a sum being blind to the order of its terms.
+    Columns with equal histograms are interchangeable in the key, which only merges the
+    keys of rows that differ by swapping such columns' outcomes.
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (R, m)
+    counts : ndarray, shape (R,)
+    k : int
+    seed : int
+
+    Returns
+    -------
+    ndarray of uint64, shape (R,)
+    """
+    R, m = rows.shape
+    outcome = rows.astype(np.int64) + 1  # 0 = abstain
+    whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
+    hist = np.zeros((m, k + 1))
+    for a in range(k + 1):
+        hist[:, a] = whole @ (outcome == a)
+    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ np.uint64(0x9E3779B97F4A7C15))
+    for a in range(k + 1):
+        fp = _mix(fp ^ hist[:, a].view(np.uint64))
+    if R == 0:
+        return np.zeros(0, dtype=np.uint64)
+    terms = _mix(fp[None, :] + outcome.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return _mix(terms.sum(axis=1, dtype=np.uint64))
+
+
+def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Deal each distinct row's count at random over folds, seeded by the row's content, shape (n_folds, R).
+
+    The same multinomial deal as :func:`split_counts` (a row seen 30 times lands in
+    several folds), but each binomial draw is an inverse-CDF draw at a uniform derived
+    from the row's key (:func:`row_fold_keys`) and the fold, so the deal does not
+    depend on the order of the rows or of the columns of L.  Fractional counts
+    (exponential forgetting) are truncated, as in :func:`split_counts`.
+    """
+    from scipy.stats import binom
+
+    keys = row_fold_keys(rows, counts, k, seed)
+    out = np.zeros((n_folds, len(keys)))
+    left = np.floor(np.asarray(counts, dtype=np.float64))
+    for f in range(n_folds - 1):
+        bits = _mix(keys ^ _mix(np.full(1, f + 1, dtype=np.uint64)))
+        u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+        take = np.minimum(binom.ppf(u, left, 1.0 / (n_folds - f)), left)
+        out[f] = take
+        left = left - take
+    out[-1] = left
+    return out
+
+
 def heldout_loglik(
     unique: RowSummary,
     families: tuple[str, ...] = FAMILIES,
@@ -384,7 +457,10 @@ def heldout_loglik(
     class_balance : ndarray of shape (k,), optional
         A fixed prior P(Y) for every fit (see :func:`fit_annotator`).
     random_state : int or numpy Generator, optional
-        Drives the split of the counts into folds.
+        Seed of the split of the counts into folds: an int (or None, read as 0) deals each
+        distinct row by a seeded key of its content (:func:`deal_counts`), so the scores do
+        not depend on the order of the rows or of the columns; a Generator deals at random
+        (:func:`split_counts`).
     fits : dict, optional
         Filled with each family's fit on all rows (the folds' warm start).
 
@@ -393,8 +469,11 @@ def heldout_loglik(
     dict
         family -> mean held-out log-likelihood per row (higher is better).
     """
-    rng = np.random.default_rng(random_state)
-    folds = split_counts(unique.counts, n_folds, rng)
+    if isinstance(random_state, np.random.Generator):
+        folds = split_counts(unique.counts, n_folds, random_state)
+    else:
+        seed = 0 if random_state is None else int(random_state)
+        folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
     designs: dict[bool, _Design] = {}
     out = {}
     for fam in families:
@@ -420,6 +499,9 @@ def heldout_loglik(
         out[fam] = score / scored if scored > 0 else float("nan")
     return out
 
+
+#: Held-out log-likelihood per row below which one family's lead over a simpler one is a tie.
+TIE_TOL = 1e-6
 
 #: Candidates of the gold-free choice (vote-only reading; see :func:`select_family`).
 CANDIDATES = ("mv", "one_coin", "mace")
@@ -480,7 +562,8 @@ def select_family(
 ) -> Selection:
     """Choose the family whose fit best predicts held-out rows (no tuned constant).
 
-    Ties (equal scores) go to the earlier, smaller family in ``candidates``.
+    Ties (scores within :data:`TIE_TOL` of each other) go to the earlier, smaller family in
+    ``candidates``, so the choice does not hinge on the rounding of the sums.
 
     Parameters
     ----------
@@ -513,6 +596,8 @@ def select_family(
     )
     best = candidates[0]
     for fam in candidates[1:]:
-        if scores[fam] > scores[best]:  # nan (no fold could be scored) never wins: the simplest stays
+        # nan (no fold could be scored) never wins; a lead within TIE_TOL (the EM stopping tolerance
+        # per row) is a tie, and ties go to the simpler family, whatever the rounding of the sums
+        if scores[fam] > scores[best] + TIE_TOL:
             best = fam
     return Selection(best, scores, n_folds, n, fits[best])
