@@ -104,14 +104,18 @@ class _Design:
         self.r, self.i = r, i
         self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
         self.width = width
+        import scipy.sparse as sp
+
+        # one-hot rows x outcomes: the E-step gathers and the M-step counts are two sparse products
+        ones = np.ones(len(r))
+        self.X = sp.csr_array((ones, (r, self.col)), shape=(R, m * width))
+        self.XT = sp.csr_array((ones, (self.col, r)), shape=(m * width, R))
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
-        s = np.empty((self.R, self.k))
-        for y in range(self.k):
-            s[:, y] = np.bincount(self.r, weights=flat[self.col, y], minlength=self.R)
+        s = self.X @ flat
         s += np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
@@ -121,9 +125,7 @@ class _Design:
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        flat = np.empty((self.m * self.width, self.k))
-        for y in range(self.k):
-            flat[:, y] = np.bincount(self.col, weights=weights[self.r, y], minlength=self.m * self.width)
+        flat = self.XT @ weights
         if self.abstain:
             return flat.reshape(self.m, self.k + 1, self.k)
         N = np.empty((self.m, self.k + 1, self.k))
@@ -360,6 +362,7 @@ def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> 
 
 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -394,18 +397,26 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     ndarray of uint64, shape (R,)
     """
     R, m = rows.shape
-    outcome = rows.astype(np.int64) + 1  # 0 = abstain
     whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
+    r, i = np.nonzero(rows >= 0)
+    outcome = rows[r, i].astype(np.int64) + 1  # 1..k: the votes (abstentions: outcome 0)
     hist = np.zeros((m, k + 1))
-    for a in range(k + 1):
-        hist[:, a] = whole @ (outcome == a)
-    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ np.uint64(0x9E3779B97F4A7C15))
+    hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
+    hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
+    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
     for a in range(k + 1):
         fp = _mix(fp ^ hist[:, a].view(np.uint64))
     if R == 0:
         return np.zeros(0, dtype=np.uint64)
-    terms = _mix(fp[None, :] + outcome.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    return _mix(terms.sum(axis=1, dtype=np.uint64))
+    # sum over all columns of mix(fp_j + outcome * golden): the abstentions' terms summed once,
+    # then each vote swaps its column's abstention term for its own
+    abstain = _mix(fp)
+    delta = _mix(fp[i] + outcome.astype(np.uint64) * _GOLDEN) - abstain[i]
+    per_row = np.zeros(R, dtype=np.uint64)
+    if len(r):
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        per_row[r[starts]] = np.add.reduceat(delta, starts)
+    return _mix(per_row + abstain.sum(dtype=np.uint64))
 
 
 def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
