@@ -225,7 +225,10 @@ def _mstep_mace(
     knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xk, _TINY))
     theta = np.clip((knows.sum(axis=1) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
     rest = obs.copy()
-    np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
+    if informative:  # several classes may share the abstain outcome
+        np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
+    else:  # kappa[i] = 0..k-1: distinct within a row
+        rest[rows, kappa] -= knows
     rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * obs.shape[1])[:, None]
     xi = rest / rest.sum(axis=1, keepdims=True)
     return theta, xi, _mace_table(theta, xi, total, outcome, informative, kappa)
@@ -533,6 +536,8 @@ class Selection:
         Rows the choice was made on (after any subsample).
     fit : AnnotatorFit or None
         The chosen family's fit on all the rows (not persisted).
+    fits : dict
+        Every candidate's fit on all the rows (not persisted).
     """
 
     chosen: str
@@ -540,6 +545,7 @@ class Selection:
     n_folds: int
     n_rows: int
     fit: AnnotatorFit | None = field(default=None, compare=False, repr=False)
+    fits: dict[str, AnnotatorFit] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -594,7 +600,7 @@ def select_family(
     n = int(unique.counts.sum())
     if len(candidates) == 1:
         fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
-        return Selection(candidates[0], {}, 0, n, fit)
+        return Selection(candidates[0], {}, 0, n, fit, {candidates[0]: fit})
     fits: dict[str, AnnotatorFit] = {}
     scores = heldout_loglik(
         unique,
@@ -611,4 +617,4 @@ def select_family(
         # per row) is a tie, and ties go to the simpler family, whatever the rounding of the sums
         if scores[fam] > scores[best] + TIE_TOL:
             best = fam
-    return Selection(best, scores, n_folds, n, fits[best])
+    return Selection(best, scores, n_folds, n, fits[best], fits)
