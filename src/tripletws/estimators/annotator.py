@@ -423,26 +423,23 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
 
 
 def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
-    """Deal each distinct row's count at random over folds, seeded by the row's content, shape (n_folds, R).
+    """Deal each distinct row's count at random over folds, independently of row and column order.
 
-    The same multinomial deal as :func:`split_counts` (a row seen 30 times lands in
-    several folds), but each binomial draw is an inverse-CDF draw at a uniform derived
-    from the row's key (:func:`row_fold_keys`) and the fold, so the deal does not
-    depend on the order of the rows or of the columns of L.  Fractional counts
-    (exponential forgetting) are truncated, as in :func:`split_counts`.
+    The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
+    folds), made in the order of the rows' content keys (:func:`row_fold_keys`) with a
+    generator seeded by ``seed``, so the deal does not depend on the order of the rows or
+    of the columns of L.  Fractional counts (exponential forgetting) are truncated.
+
+    Returns
+    -------
+    ndarray, shape (n_folds, R)
     """
-    from scipy.stats import binom
-
     keys = row_fold_keys(rows, counts, k, seed)
-    out = np.zeros((n_folds, len(keys)))
-    left = np.floor(np.asarray(counts, dtype=np.float64))
-    for f in range(n_folds - 1):
-        bits = _mix(keys ^ _mix(np.full(1, f + 1, dtype=np.uint64)))
-        u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
-        take = np.minimum(binom.ppf(u, left, 1.0 / (n_folds - f)), left)
-        out[f] = take
-        left = left - take
-    out[-1] = left
+    order = np.argsort(keys, kind="stable")
+    out = np.empty((n_folds, len(keys)))
+    out[:, order] = split_counts(
+        np.floor(np.asarray(counts, dtype=np.float64))[order], n_folds, np.random.default_rng(seed)
+    )
     return out
 
 
