@@ -383,30 +383,115 @@ class FlyingSquid(Method):
         return np.asarray(self.model.predict_proba(to_flyingsquid(L)), dtype=np.float64)
 
 
-class CrowdKitDS(Method):
-    """crowd-kit DawidSkene (default n_iter), abstains dropped (= missing answers). Crowd-kit
-    cannot score new rows, so this adapter is transductive: the runner fits it on the rows it
-    must predict (train + eval stacked for train/test protocols) and predict_proba returns the
-    posteriors of the last len(L) fitted rows. Rows with no answer get the uniform
-    distribution."""
+def crowd_frame(L: np.ndarray):
+    """Long (task, worker, label) DataFrame of the non-abstain votes of L, crowd-kit's input."""
+    import pandas as pd
 
-    name = "crowdkit_ds"
+    L = np.asarray(L)
+    rows, cols = np.nonzero(L >= 0)
+    return pd.DataFrame({"task": rows, "worker": cols, "label": L[rows, cols].astype(np.int64)})
+
+
+class CrowdKit(Method):
+    """A crowd-kit 1.4.2 aggregator with default arguments, abstains dropped (= missing answers).
+    Crowd-kit cannot score new rows, so this adapter is transductive: the runner fits it on the
+    rows it must predict (train + eval stacked for train/test protocols) and predict_proba
+    returns the posteriors of the last len(L) fitted rows. Rows with no answer get the uniform
+    distribution.
+
+    Wawa and ZeroBasedSkill crash in ``predict*`` with scikit-learn >= 1.6 (``check_is_fitted``
+    asks for ``__sklearn_tags__``); their posteriors are read as ``MajorityVote().fit(df,
+    skills=agg.skills_).probas_``, which is what their own ``_apply`` computes without the check."""
+
     transductive = True
+    SKILL_WEIGHTED = ("Wawa", "ZeroBasedSkill")
+
+    def __init__(self, name: str, aggregator: str, **kwargs):
+        self.name = name
+        self.aggregator = aggregator
+        self.kwargs = kwargs
+
+    def _probas(self, df):
+        from crowdkit import aggregation
+
+        agg = getattr(aggregation, self.aggregator)(**self.kwargs)
+        if self.aggregator in self.SKILL_WEIGHTED:
+            agg.fit(df)
+            return aggregation.MajorityVote().fit(df, skills=agg.skills_).probas_
+        return agg.fit(df).probas_
 
     def fit(self, L, k, class_balance=None):
-        import pandas as pd
-        from crowdkit.aggregation import DawidSkene
-
         L = np.asarray(L)
-        rows, cols = np.nonzero(L >= 0)
-        df = pd.DataFrame({"task": rows, "worker": cols, "label": L[rows, cols].astype(np.int64)})
-        probs = DawidSkene().fit_predict_proba(df)
         P = np.full((L.shape[0], k), 1.0 / k)
-        cols_present = [int(c) for c in probs.columns]
-        P[probs.index.to_numpy()] = 0.0
-        P[np.ix_(probs.index.to_numpy(), cols_present)] = probs.to_numpy(dtype=np.float64)
+        df = crowd_frame(L)
+        if len(df):
+            probs = self._probas(df)
+            idx = probs.index.to_numpy().astype(np.int64)
+            cols_present = [int(c) for c in probs.columns]
+            P[idx] = 0.0
+            P[np.ix_(idx, cols_present)] = probs.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(P[idx]).all(axis=1)
+            P[idx[bad]] = 1.0 / k
         self.P = P
         self.n_fit = L.shape[0]
+        return self
+
+    def predict_proba(self, L):
+        n = np.asarray(L).shape[0]
+        return self.P[self.n_fit - n :]
+
+
+class CrowdKitDS(CrowdKit):
+    """crowd-kit DawidSkene (default n_iter); see CrowdKit."""
+
+    def __init__(self):
+        super().__init__("crowdkit_ds", "DawidSkene")
+
+
+class HyperLM(Method):
+    """Hyper Label Model (PyPI ``hyperlm`` 0.0.5, Wu et al., VLDB 2023):
+    ``HyperLabelModel(device="cpu").infer(L, return_probs=True)``. It has no separate predict,
+    so it is transductive like crowd-kit (fit on train + eval rows, read out the eval rows).
+
+    Two fixes (``raw=True`` keeps the second one off, to show its effect):
+
+    1. hyperlm sizes its output by the last row that has a vote, so trailing all-abstain rows
+       were silently dropped. It is row-permutation equivariant, so the all-abstain rows are moved
+       to the front and the permutation is undone afterwards.
+    2. All-abstain rows get a constant, non-neutral score (class 1 on binary data); they are set
+       to uniform, as every other method here gives them.
+
+    hyperlm infers k as max(L) + 1, so missing top classes get probability-0 columns. Its
+    checkpoint is a full pickle, which torch >= 2.6 loads only with
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (set here for this process)."""
+
+    transductive = True
+
+    def __init__(self, raw: bool = False):
+        self.raw = raw
+        self.name = "hyperlm_raw" if raw else "hyperlm"
+
+    def fit(self, L, k, class_balance=None):
+        os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+        from hyperlm import HyperLabelModel
+
+        L = np.asarray(L, dtype=np.int64)
+        n = L.shape[0]
+        voted = (L >= 0).any(axis=1)
+        P = np.full((n, k), 1.0 / k)
+        if voted.any():
+            order = np.argsort(voted, kind="stable")  # all-abstain rows first
+            out = np.asarray(
+                HyperLabelModel(device="cpu").infer(L[order], return_probs=True), dtype=np.float64
+            )
+            if out.ndim != 2 or out.shape[0] != n or out.shape[1] > k:
+                raise RuntimeError(f"hyperlm returned shape {out.shape} for {n} rows, k = {k}")
+            P[order] = 0.0
+            P[order, : out.shape[1]] = out
+            if not self.raw:
+                P[~voted] = 1.0 / k
+        self.P = P
+        self.n_fit = n
         return self
 
     def predict_proba(self, L):

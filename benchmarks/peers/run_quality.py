@@ -22,9 +22,11 @@ import traceback
 
 import numpy as np
 from common import (
+    CrowdKit,
     CrowdKitDS,
     FitTimeout,
     FlyingSquid,
+    HyperLM,
     NotApplicable,
     NumpyMV,
     Ours,
@@ -53,6 +55,11 @@ LABELS = {
     "snorkel_valid_prior": "Snorkel valid prior",
     "flyingsquid": "FlyingSquid",
     "crowdkit_ds": "DS crowd-kit",
+    "crowdkit_mace": "MACE crowd-kit",
+    "crowdkit_zbs": "ZBS crowd-kit",
+    "crowdkit_wawa": "Wawa crowd-kit",
+    "hyperlm": "HyperLM",
+    "hyperlm_raw": "HyperLM raw",
 }
 
 
@@ -64,6 +71,11 @@ def build_methods() -> list:
         SnorkelLM("snorkel_valid_prior", use_prior=True),
         FlyingSquid(),
         CrowdKitDS(),
+        CrowdKit("crowdkit_mace", "MACE"),
+        CrowdKit("crowdkit_zbs", "ZeroBasedSkill"),
+        CrowdKit("crowdkit_wawa", "Wawa"),
+        HyperLM(),
+        HyperLM(raw=True),
     ]
     methods += [Ours(name, kw) for name, kw in our_models()]
     return methods
@@ -78,6 +90,10 @@ def estimated_fit_s(method, n: int, m: int, k: int) -> float:
         return 100 * (m * k) ** 2 * 2.5e-8 + nnz * k * 5e-8  # weather_sentiment: 14 s
     if isinstance(method, CrowdKitDS):
         return 100 * nnz * k * 1e-7
+    if isinstance(method, CrowdKit) and method.aggregator == "MACE":
+        return 10 * 50 * nnz * k * 2e-8  # 10 restarts x 50 variational iterations
+    if isinstance(method, CrowdKit):
+        return 100 * nnz * 1e-7
     if isinstance(method, FlyingSquid):
         return m**3 * 1.5e-6 + nnz * 1e-7  # sentiment_popularity (m = 143): 4.4 s
     return 0.0
@@ -222,8 +238,12 @@ def to_markdown(res: dict) -> str:
         f"Code: {meta['ours']}.",
         "",
         "Protocol: crowd sets (split `all`) fit and evaluate on all rows; the others fit on "
-        "`train` (gold unused) and evaluate on the eval split of `index.json`. crowd-kit DS is "
-        "transductive (fit on train + eval rows). Snorkel = `LabelModel(k).fit(L, seed=0)` "
+        "`train` (gold unused) and evaluate on the eval split of `index.json`. crowd-kit "
+        "(DS, MACE, ZBS = ZeroBasedSkill, Wawa; default arguments, abstains dropped) and HyperLM "
+        "are transductive (fit on train + eval rows, scored on the eval rows). HyperLM = PyPI "
+        "`hyperlm` 0.0.5 `HyperLabelModel(device='cpu').infer(L, return_probs=True)` with "
+        "all-abstain rows moved first (it drops trailing ones) and scored uniform; *HyperLM raw* "
+        "keeps its own output on those rows. Snorkel = `LabelModel(k).fit(L, seed=0)` "
         "(uniform prior); *Snorkel valid prior* = `class_balance` from the valid split's gold "
         "(only where valid has gold and is not the eval split). FlyingSquid = "
         "`LabelModel(m).fit(solve_method='triplet_mean')`, binary only. Predictions = argmax "
@@ -271,20 +291,28 @@ def to_markdown(res: dict) -> str:
             r = row["results"][n]
             if r.get("note"):
                 notes.setdefault((label[n], r["status"], r["note"]), []).append(dname)
-    # mean accuracy rows
+    # mean accuracy and F1 rows (F1 of class 1 for binary sets, macro-F1 otherwise)
     dsets = res["datasets"]
-    for title, subset in [
-        ("all", list(dsets)),
-        ("binary", [d for d in dsets if dsets[d]["k"] == 2]),
+    for met, title, subset in [
+        ("acc", "all", list(dsets)),
+        ("acc", "binary", [d for d in dsets if dsets[d]["k"] == 2]),
+        ("f1", "all", list(dsets)),
+        ("f1", "binary", [d for d in dsets if dsets[d]["k"] == 2]),
     ]:
         vals, cells = {}, {}
         for n in names:
-            accs = [dsets[d]["results"][n]["acc"] for d in subset if dsets[d]["results"][n]["status"] == "ok"]
-            if len(accs) == len(subset) and subset:
-                vals[n] = float(np.mean(accs))
+            got = [
+                dsets[d]["results"][n].get("f1", dsets[d]["results"][n].get("macro_f1"))
+                if met == "f1"
+                else dsets[d]["results"][n]["acc"]
+                for d in subset
+                if dsets[d]["results"][n]["status"] == "ok"
+            ]
+            if len(got) == len(subset) and subset:
+                vals[n] = float(np.mean(got))
                 cells[n] = f"{vals[n]:.3f}"
-            elif accs:
-                cells[n] = f"({np.mean(accs):.3f} on {len(accs)})"
+            elif got:
+                cells[n] = f"({np.mean(got):.3f} on {len(got)})"
             else:
                 cells[n] = "-"
         if vals:
@@ -292,8 +320,9 @@ def to_markdown(res: dict) -> str:
             for n, v in vals.items():
                 if f"{v:.3f}" == f"{best:.3f}":
                     cells[n] = f"**{cells[n]}**"
+        label_met = "acc" if met == "acc" else "F1 / macro-F1"
         lines.append(
-            f"| **mean acc, {title} ({len(subset)} sets)** | | | | acc | "
+            f"| **mean {label_met}, {title} ({len(subset)} sets)** | | | | {label_met} | "
             + " | ".join(cells[n] for n in names)
             + " |"
         )

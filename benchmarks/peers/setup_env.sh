@@ -3,7 +3,7 @@
 # installs what is missing; pass --fresh to delete and rebuild it).
 #
 # Peers: torch 2.13.0 (CPU), pgmpy 0.1.25, flyingsquid 0.0.0a0, snorkel 0.10.0, crowd-kit,
-# plus our own package (editable) so the runners always use the current src/tripletws.
+# hyperlm 0.0.5, plus our own package (editable) so the runners always use the current src/tripletws.
 #
 # Install notes / workarounds:
 #   * torch is installed FIRST and pinned to 2.13.0 through a constraints file that is passed to
@@ -17,6 +17,9 @@
 #     installed with --no-deps plus exactly those imports (saves transformers + tokenizers +
 #     huggingface-hub + pyarrow). On the first install pip prints "ERROR: ... crowd-kit requires
 #     transformers / pyarrow, which is not installed": expected, harmless (exit status 0).
+#   * hyperlm 0.0.5 (Hyper Label Model, Wu et al., VLDB 2023) ships its pre-trained checkpoint in
+#     the wheel and imports only torch, numpy and scipy; it is installed with --no-deps so that its
+#     unpinned torch requirement cannot pull another torch build.
 #   * snorkel 0.10.0 pins nothing old (numpy>=1.24, torch>=1.2); it is installed with its declared
 #     deps (tensorboard, protobuf, munkres, networkx, ...) under the torch constraint.
 set -euo pipefail
@@ -56,15 +59,18 @@ PIP=("$VPY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS")
 "${PIP[@]}" --no-deps crowd-kit
 "${PIP[@]}" attrs nltk "pandas>=1.1.0" scikit-learn scipy tqdm
 
-# 6. Our package, editable (depends only on numpy/scipy).
+# 6. hyperlm without deps (torch, numpy, scipy are already there).
+"${PIP[@]}" --no-deps "hyperlm==0.0.5"
+
+# 7. Our package, editable (depends only on numpy/scipy).
 if [[ -f "$ROOT/pyproject.toml" || -f "$ROOT/setup.py" ]]; then
     "${PIP[@]}" -e "$ROOT"
 else
     echo "setup_env.sh: $ROOT has no pyproject.toml yet; skipping 'pip install -e' of tripletws" >&2
 fi
 
-# 7. Guard: nothing above may have replaced the cached CPU torch.
+# 8. Guard: nothing above may have replaced the cached CPU torch.
 "$VPY" -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} != 2.13.0')"
 
-# 8. Smoke test: every peer imports and fits a tiny synthetic problem.
+# 9. Smoke test: every peer imports and fits a tiny synthetic problem.
 "$VPY" "$HERE/smoke_peers.py"

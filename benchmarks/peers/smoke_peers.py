@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 from common import (
+    CrowdKit,
     CrowdKitDS,
     FlyingSquid,
+    HyperLM,
     NumpyMV,
     Ours,
     OursMV,
@@ -52,7 +54,15 @@ def main() -> int:
     ok = True
     for k in (2, 3):
         L, y = synthetic(2000, 6, k, seed=k)
-        peers = [NumpyMV(), SnorkelMV(), SnorkelLM(), CrowdKitDS()]
+        peers = [
+            NumpyMV(),
+            SnorkelMV(),
+            SnorkelLM(),
+            CrowdKitDS(),
+            CrowdKit("crowdkit_mace", "MACE"),
+            CrowdKit("crowdkit_zbs", "ZeroBasedSkill"),
+            HyperLM(),
+        ]
         if k == 2:
             peers.append(FlyingSquid())
         for method in peers:
