@@ -104,18 +104,26 @@ class _Design:
         self.r, self.i = r, i
         self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
         self.width = width
-        import scipy.sparse as sp
-
-        # one-hot rows x outcomes: the E-step gathers and the M-step counts are two sparse products
-        ones = np.ones(len(r))
-        self.X = sp.csr_array((ones, (r, self.col)), shape=(R, m * width))
-        self.XT = sp.csr_array((ones, (self.col, r)), shape=(m * width, R))
+        # E-step gathers and M-step counts as segment sums (np.add.reduceat, all k classes at once):
+        # the votes grouped by row (np.nonzero is row-major) and, once sorted, by outcome column
+        change = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else np.zeros(0, dtype=np.int64)
+        self.row_starts, self.rows_present = change, r[change]
+        order = np.argsort(self.col, kind="stable")
+        col_sorted = self.col[order]
+        change = (
+            np.flatnonzero(np.r_[True, col_sorted[1:] != col_sorted[:-1]])
+            if len(r)
+            else np.zeros(0, dtype=np.int64)
+        )
+        self.r_by_col, self.col_starts, self.cols_present = r[order], change, col_sorted[change]
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
-        s = self.X @ flat
+        s = np.zeros((self.R, self.k))
+        if len(self.r):
+            s[self.rows_present] = np.add.reduceat(flat[self.col], self.row_starts, axis=0)
         s += np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
@@ -125,7 +133,9 @@ class _Design:
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        flat = self.XT @ weights
+        flat = np.zeros((self.m * self.width, self.k))
+        if len(self.r):
+            flat[self.cols_present] = np.add.reduceat(weights[self.r_by_col], self.col_starts, axis=0)
         if self.abstain:
             return flat.reshape(self.m, self.k + 1, self.k)
         N = np.empty((self.m, self.k + 1, self.k))
