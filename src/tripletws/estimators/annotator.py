@@ -104,26 +104,14 @@ class _Design:
         self.r, self.i = r, i
         self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
         self.width = width
-        # E-step gathers and M-step counts as segment sums (np.add.reduceat, all k classes at once):
-        # the votes grouped by row (np.nonzero is row-major) and, once sorted, by outcome column
-        change = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else np.zeros(0, dtype=np.int64)
-        self.row_starts, self.rows_present = change, r[change]
-        order = np.argsort(self.col, kind="stable")
-        col_sorted = self.col[order]
-        change = (
-            np.flatnonzero(np.r_[True, col_sorted[1:] != col_sorted[:-1]])
-            if len(r)
-            else np.zeros(0, dtype=np.int64)
-        )
-        self.r_by_col, self.col_starts, self.cols_present = r[order], change, col_sorted[change]
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
-        s = np.zeros((self.R, self.k))
-        if len(self.r):
-            s[self.rows_present] = np.add.reduceat(flat[self.col], self.row_starts, axis=0)
+        s = np.empty((self.R, self.k))
+        for y in range(self.k):
+            s[:, y] = np.bincount(self.r, weights=flat[self.col, y], minlength=self.R)
         s += np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
@@ -133,9 +121,9 @@ class _Design:
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        flat = np.zeros((self.m * self.width, self.k))
-        if len(self.r):
-            flat[self.cols_present] = np.add.reduceat(weights[self.r_by_col], self.col_starts, axis=0)
+        flat = np.empty((self.m * self.width, self.k))
+        for y in range(self.k):
+            flat[:, y] = np.bincount(self.col, weights=weights[self.r, y], minlength=self.m * self.width)
         if self.abstain:
             return flat.reshape(self.m, self.k + 1, self.k)
         N = np.empty((self.m, self.k + 1, self.k))
