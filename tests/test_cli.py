@@ -142,13 +142,25 @@ def test_fit_predict_evaluate_inspect(files, fmt, tmp_path) -> None:
             "accuracy,f1,log_loss",
         )
     )
-    expected = reference.score(data.L, data.y, ["accuracy", "f1", "log_loss"], tie_break_policy="random")
+    names = ["accuracy", "f1", "log_loss"]
+    silent = int((data.L < 0).all(axis=1).sum())
+    assert silent > 0 and metrics["n_gold_no_vote"] == silent
+    with pytest.warns(UserWarning, match=f"{silent} of {len(data.y)} gold rows"):
+        expected = reference.score(data.L, data.y, names, tie_break_policy="random")
     assert metrics["label_model"] == pytest.approx(expected)
-    mv = MajorityLabelVoter().score(data.L, data.y, ["accuracy", "f1", "log_loss"], tie_break_policy="random")
+    voted = reference.score(data.L, data.y, names, tie_break_policy="random", voted_only=True)
+    assert metrics["label_model_voted_rows"] == pytest.approx(voted)
+    with pytest.warns(UserWarning, match="no LF vote"):
+        mv = MajorityLabelVoter().score(data.L, data.y, names, tie_break_policy="random")
     assert metrics["majority_vote"] == pytest.approx(mv)
     table = run("evaluate", model_file, L_file, *y_args)
-    assert re.search(r"^metric\s+label model\s+majority vote$", table, flags=re.M)
-    assert re.search(r"^coverage\s+[0-9.]+\s+[0-9.]+$", table, flags=re.M)
+    assert f"{silent} gold rows" in table
+    assert re.search(
+        r"^metric\s+label model \(all rows\)\s+label model \(voted rows\)\s+majority vote \(all rows\)",
+        table,
+        flags=re.M,
+    )
+    assert re.search(r"^coverage(\s+[0-9.]+){4}$", table, flags=re.M)
 
     info = run("inspect", model_file)
     assert "solver=triplet_median" in info

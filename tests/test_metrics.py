@@ -78,3 +78,19 @@ def test_labeler_score_skips_abstains_like_snorkel() -> None:
     out = mv.score(L, y, ["accuracy", "coverage"], tie_break_policy="abstain")
     assert out == {"accuracy": 1.0, "coverage": 0.5}
     assert mv.score(L, y)["accuracy"] == 1.0  # default metric list
+
+
+def test_score_counts_rows_without_votes_and_can_leave_them_out():
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(4_000, 5, 2, coverage=0.3, random_state=7)
+    silent = (d.L < 0).all(axis=1)
+    assert silent.sum() > 100
+    mv = MajorityLabelVoter(2)
+    with pytest.warns(UserWarning, match=f"{int(silent.sum())} of 4000 gold rows"):
+        full = mv.score(d.L, d.y, ["accuracy", "no_vote"], tie_break_policy="abstain")
+    assert full["no_vote"] == pytest.approx(silent.mean())
+    voted = mv.score(d.L, d.y, ["accuracy"], voted_only=True)
+    y_voted = np.where(silent, -1, d.y)
+    assert voted == mv.score(d.L[~silent], d.y[~silent], ["accuracy"])
+    assert voted == mv.score(d.L, y_voted, ["accuracy"], voted_only=True)

@@ -10,6 +10,7 @@ Quick start::
     probs = LabelModel(cardinality=2).fit(L_train).predict_proba(L_test)
 """
 
+from .analysis import LFAnalysis
 from .baselines import MajorityLabelVoter
 from .diagnostics import dependency_candidates
 from .matrix import (
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ABSTAIN",
+    "LFAnalysis",
     "LabelModel",
     "LabelModelParams",
     "LabelStats",

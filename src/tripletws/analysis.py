@@ -105,3 +105,167 @@ def lf_summary(
     if lf_names is not None and len(lf_names) != m:
         raise ValueError(f"lf_names has {len(lf_names)} names for {m} LFs")
     return pd.DataFrame(cols, index=lf_names)
+
+
+def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, Any]:
+    """Whole-matrix figures: coverage, overlap and conflict rates and their pairwise tables.
+
+    Returns
+    -------
+    dict with ``coverage`` (fraction of rows with at least one vote), ``overlap``
+    (at least two votes), ``conflict`` (votes for at least two different classes),
+    ``n_rows``, and the (m, m) tables ``pair_overlap`` (fraction of rows where LFs
+    i and j both vote) and ``pair_conflict`` (both vote, for different classes).
+    """
+    from .stats import compute_stats
+
+    lm = check_label_matrix(L, cardinality, allow_empty=True)
+    k = lm.cardinality
+    n_votes = np.zeros(3)  # rows with >= 1 vote, >= 2 votes, >= 2 distinct classes
+    for _, block in lm.chunks():
+        B = from_sparse(block) if lm.is_sparse else np.asarray(block)
+        nv = (B >= 0).sum(axis=1)
+        classes = np.zeros(B.shape[0], dtype=np.int64)
+        for c in range(k):
+            classes += (B == c).any(axis=1)
+        n_votes += [(nv >= 1).sum(), (nv >= 2).sum(), (classes >= 2).sum()]
+    stats = compute_stats(lm, k)
+    n = max(lm.n, 1)
+    return {
+        "n_rows": lm.n,
+        "coverage": n_votes[0] / n,
+        "overlap": n_votes[1] / n,
+        "conflict": n_votes[2] / n,
+        "pair_overlap": stats.covote / n,
+        "pair_conflict": (stats.covote - stats.agree) / n,
+    }
+
+
+class LFAnalysis:
+    """Coverage, overlaps, conflicts and accuracies of the LFs behind a label matrix.
+
+    Snorkel's ``LFAnalysis`` interface, plus the learned accuracies with their
+    bootstrap intervals.
+
+    Parameters
+    ----------
+    L : label matrix, shape (n, m)
+    lfs : sequence of m labeling functions (or names), optional
+        Names the rows of the summary (default ``0..m-1``).
+    cardinality : int, optional
+        Number of classes (inferred from ``L`` when omitted).
+
+    Examples
+    --------
+    >>> LFAnalysis(L, lfs).lf_summary(Y=y_dev, model=label_model)  # doctest: +SKIP
+    """
+
+    def __init__(self, L: Any, lfs: Any = None, cardinality: int | None = None) -> None:
+        self._lm = check_label_matrix(L, cardinality, allow_empty=True)
+        self.L = L
+        m = self._lm.m
+        if lfs is None:
+            self.names = None
+        else:
+            names = [getattr(lf, "name", lf) for lf in lfs]
+            if len(names) != m:
+                raise ValueError(f"got {len(names)} labeling functions for a label matrix with {m} columns")
+            self.names = [str(x) for x in names]
+        self._matrix: dict[str, Any] | None = None
+
+    def _summary(self) -> dict[str, Any]:
+        if self._matrix is None:
+            self._matrix = matrix_summary_arrays(self._lm, self._lm.cardinality)
+        return self._matrix
+
+    def label_coverage(self) -> float:
+        """Fraction of rows with at least one vote."""
+        return float(self._summary()["coverage"])
+
+    def label_overlap(self) -> float:
+        """Fraction of rows with at least two votes."""
+        return float(self._summary()["overlap"])
+
+    def label_conflict(self) -> float:
+        """Fraction of rows with votes for at least two different classes."""
+        return float(self._summary()["conflict"])
+
+    def lf_coverages(self) -> np.ndarray:
+        """Fraction of rows each LF votes on, shape (m,)."""
+        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["coverage"]
+
+    def lf_overlaps(self) -> np.ndarray:
+        """Fraction of rows where each LF votes together with another, shape (m,)."""
+        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["overlaps"]
+
+    def lf_conflicts(self) -> np.ndarray:
+        """Fraction of rows where another LF votes a different class, shape (m,)."""
+        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["conflicts"]
+
+    def lf_polarities(self) -> list[list[int]]:
+        """Classes each LF ever votes for."""
+        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["polarity"]
+
+    def pair_overlap(self) -> np.ndarray:
+        """(m, m) fraction of rows where LFs i and j both vote."""
+        return self._summary()["pair_overlap"]
+
+    def pair_conflict(self) -> np.ndarray:
+        """(m, m) fraction of rows where LFs i and j both vote, for different classes."""
+        return self._summary()["pair_conflict"]
+
+    def matrix_summary(self) -> dict[str, float]:
+        """``{"rows", "coverage", "overlap", "conflict"}`` of the whole matrix."""
+        s = self._summary()
+        return {
+            "rows": int(s["n_rows"]),
+            **{key: float(s[key]) for key in ("coverage", "overlap", "conflict")},
+        }
+
+    def lf_summary(
+        self,
+        Y: Any = None,
+        model: Any = None,
+        est_weights: Any = None,
+        intervals: bool = True,
+        random_state: Any = 0,
+    ):
+        """Per-LF table (pandas DataFrame), indexed by LF name.
+
+        Columns: ``j``, ``Polarity``, ``Coverage``, ``Overlaps``, ``Conflicts``; with
+        gold ``Y``: ``Correct``, ``Incorrect``, ``Emp. Acc.``; with a fitted ``model``:
+        ``Learned Acc.`` and, when ``intervals``, ``Acc. low`` / ``Acc. high`` (the
+        model's ``intervals_``, else a bootstrap over ``L`` with its defaults, seeded by
+        ``random_state``); with ``est_weights`` (Snorkel's argument): ``Learned Weight``.
+
+        Parameters
+        ----------
+        Y : array of shape (n,), optional
+            Gold labels (-1 = unknown).
+        model : fitted LabelModel, optional
+            Fitted on ``L`` (the intervals resample its rows).
+        est_weights : array of shape (m,), optional
+        intervals : bool
+        random_state : int or numpy Generator, optional
+        """
+        table = lf_summary(self._lm, Y, cardinality=self._lm.cardinality, lf_names=self.names)
+        m = self._lm.m
+        if est_weights is not None:
+            w = np.asarray(est_weights, dtype=np.float64)
+            if w.shape != (m,):
+                raise ValueError(f"est_weights has shape {w.shape}; expected ({m},)")
+            table["Learned Weight"] = w
+        if model is not None:
+            acc = np.asarray(model.accuracies_)
+            if acc.shape != (m,):
+                raise ValueError(f"model has {acc.shape[0]} LFs but L has {m} columns")
+            table["Learned Acc."] = acc
+            if intervals:
+                ci = getattr(model, "intervals_", None)
+                if ci is None:
+                    from .intervals import bootstrap_intervals
+
+                    ci = bootstrap_intervals(model, self._lm, random_state=random_state)
+                table["Acc. low"] = ci.accuracy_low
+                table["Acc. high"] = ci.accuracy_high
+        return table

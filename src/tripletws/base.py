@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .io import load_model, register_class, save_model
-from .matrix import check_cardinality, check_label_matrix, check_labels
+from .matrix import check_cardinality, check_label_matrix, check_labels, voted_rows
 from .metrics import score as _score
 from .predictions import probs_to_preds
 
@@ -126,11 +127,17 @@ class BaseLabeler:
         Y: Any,
         metrics: Sequence[str] | None = ("accuracy",),
         tie_break_policy: str = "abstain",
+        voted_only: bool = False,
     ) -> dict[str, float]:
         """Metrics of the predictions on ``L`` against gold ``Y`` (-1 = unknown).
 
         As in Snorkel, label metrics skip rows where the prediction abstains
         (see ``coverage``); ``brier`` and ``log_loss`` use all gold rows.
+
+        Rows on which every LF abstained get the prior's most likely class; a
+        warning says how many gold rows had no vote.  ``voted_only=True`` scores
+        only the rows with at least one vote (Snorkel's choice); the metric
+        ``"no_vote"`` returns the fraction of gold rows without a vote.
 
         Returns
         -------
@@ -142,4 +149,39 @@ class BaseLabeler:
         n_abstain = int(((preds < 0) & (y >= 0)).sum())
         if n_abstain:
             logger.info("score: %d gold rows with abstained predictions are left out", n_abstain)
-        return _score(y, preds, probs, self.cardinality, metrics or ("accuracy",))
+        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only)
+
+
+def score_votes(
+    lm: Any,
+    y: np.ndarray,
+    preds: np.ndarray,
+    probs: np.ndarray,
+    cardinality: int,
+    metrics: Sequence[str] | str | None,
+    voted_only: bool,
+) -> dict[str, float]:
+    """:func:`tripletws.metrics.score` that knows which rows had no vote.
+
+    Warns with the count of gold rows without any LF vote (unless ``voted_only``,
+    which leaves them out); the metric ``"no_vote"`` is their fraction of the gold rows.
+    """
+    voted = voted_rows(lm)
+    gold = y >= 0
+    n_gold, n_silent = int(gold.sum()), int((gold & ~voted).sum())
+    if n_silent and not voted_only:
+        warnings.warn(
+            f"score: {n_silent} of {n_gold} gold rows ({n_silent / n_gold:.1%}) had no LF vote; "
+            "their predictions come from the class balance alone "
+            "(voted_only=True scores the voted rows only, as Snorkel does)",
+            UserWarning,
+            stacklevel=3,
+        )
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics or ("accuracy",))
+    wanted = [name for name in metrics if name != "no_vote"]
+    if voted_only:
+        y = np.where(voted, y, -1)
+    out = _score(y, preds, probs, cardinality, wanted) if wanted else {}
+    if "no_vote" in metrics:
+        out["no_vote"] = n_silent / n_gold if n_gold else float("nan")
+    return {name: out[name] for name in metrics}

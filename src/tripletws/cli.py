@@ -1,4 +1,4 @@
-"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report | demo``.
 
 Every command reads label matrices with :mod:`tripletws.files` and works through the
 public Python API.  Bad input (a missing file, a bad value, a damaged model file)
@@ -27,7 +27,7 @@ from .estimators import SIGNS, SOLVERS, SymmetricEstimate
 from .estimators.class_balance import STRATEGIES
 from .estimators.class_conditional import ClassConditionalEstimate
 from .files import read_labels, read_matrix, write_array, write_csv
-from .matrix import check_label_matrix, check_labels
+from .matrix import check_label_matrix, check_labels, voted_rows
 from .metrics import METRICS
 from .model import LabelModel
 from .models import registered
@@ -219,6 +219,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
         else:
             model.fit(L, Y_dev=y_dev, class_balance=prior)
+            if args.intervals:
+                model.confidence_intervals(L, n_boot=args.intervals, random_state=args.seed)
     elapsed = time.perf_counter() - t0
     model.save(args.output)
     n, m = L.shape
@@ -329,26 +331,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.seed is not None:
         model.random_state = args.seed
     seq_kw = _sequence_kwargs(model, args, lm.n)
-    results = {
-        name: lab.score(
-            lm, y, metrics=metrics, tie_break_policy=args.tie_break, **(seq_kw if lab is model else {})
-        )
-        for name, lab in labelers.items()
-    }
+    n_silent = int(((y >= 0) & ~voted_rows(lm)).sum())
+    results, voted = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
+        for name, lab in labelers.items():
+            kw = seq_kw if lab is model else {}
+            results[name] = lab.score(lm, y, metrics=metrics, tie_break_policy=args.tie_break, **kw)
+            voted[name] = lab.score(
+                lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
+            )
     if args.json:
         record = {
             "n_rows": lm.n,
             "n_gold": n_gold,
+            "n_gold_no_vote": n_silent,
             "cardinality": k,
             "tie_break": args.tie_break,
             "label_model": results["label model"],
             "majority_vote": results["majority vote"],
+            "label_model_voted_rows": voted["label model"],
+            "majority_vote_voted_rows": voted["majority vote"],
         }
         print(json.dumps(_json_safe(record), indent=2))
         return 0
     print(f"{n_gold} gold rows (of {lm.n}), k={k}, tie-break: {args.tie_break}")
-    rows = [[name] + [_fmt(results[lab][name]) for lab in labelers] for name in metrics]
-    print(_table(["metric", *labelers], rows))
+    print(
+        f"{n_silent} gold rows ({n_silent / n_gold:.1%}) had no LF vote: 'all rows' predicts them from "
+        "the class balance, 'voted rows' leaves them out (as Snorkel does)"
+    )
+    header = ["metric"] + [f"{lab} ({which})" for lab in labelers for which in ("all rows", "voted rows")]
+    rows = [
+        [name] + [_fmt(res[lab][name]) for lab in labelers for res in (results, voted)] for name in metrics
+    ]
+    print(_table(header, rows))
     if args.tie_break == "abstain":
         print("label metrics use the rows where the labeler did not abstain (see coverage)")
     return 0
@@ -394,6 +410,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             record.update(_class_conditional_record(model, closed_form))
         record["dependencies"] = edges
         record["coupling"] = coupling
+        if getattr(model, "intervals_", None) is not None:
+            record["intervals"] = model.intervals_.to_dict()
         if chain is not None:
             record.update(
                 {
@@ -429,12 +447,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
         print(f"declared dependencies: {pairs}")
     print(f"class balance ({source}): " + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior)))
-    header = ["LF", "coverage", "accuracy"]
+    ci = getattr(model, "intervals_", None)
+    if ci is not None:
+        bands = ", ".join(
+            f"P(Y={c}) in [{lo:.4f}, {hi:.4f}]"
+            for c, (lo, hi) in enumerate(zip(ci.class_balance_low, ci.class_balance_high, strict=True))
+        )
+        print(
+            f"{ci.level:.0%} bootstrap intervals ({ci.n_boot} replicates over {ci.n_chunks} row chunks): "
+            + bands
+        )
+    header = ["LF", "coverage", "accuracy"] + (["acc. low", "acc. high"] if ci is not None else [])
     if est is not None:
         header += ["triplets", "note"]
     rows = []
     for i in range(len(acc)):
         row = [str(i), _fmt(cov[i]), _fmt(acc[i])]
+        if ci is not None:
+            row += [_fmt(ci.accuracy_low[i]), _fmt(ci.accuracy_high[i])]
         if est is not None:
             note = ""
             if cov[i] == 0:
@@ -446,6 +476,31 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             row += [str(int(est.n_candidates[i])), note]
         rows.append(row)
     print(_table(header, rows))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a fitted model (see tripletws.report)."""
+    from .report import write_report
+
+    model = _load_labeler(args.MODEL)
+    if not isinstance(model, LabelModel):
+        raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key)
+    with _about_matrix(args.L_FILE):
+        lm = check_label_matrix(L, k, scan=True)
+    y = None
+    if args.gold is not None:
+        y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
+    names = None
+    if args.lf_names:
+        names = [s.strip() for s in args.lf_names.split(",")]
+    try:
+        path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; opens offline in any browser)")
     return 0
 
 
@@ -667,6 +722,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="I-J,...",
         help="dependent LF pairs, e.g. 0-6,3-4 (left out of the triplets, modelled jointly)",
     )
+    p.add_argument(
+        "--intervals",
+        type=int,
+        default=0,
+        metavar="N_BOOT",
+        help="also compute 95%% bootstrap intervals of the accuracies and class balance with N_BOOT "
+        "replicates over 100 row chunks (shown by inspect and report; not for sequence models)",
+    )
     seq = p.add_argument_group("sequences (rows are frames in order; any of these fits a sequence model)")
     seq.add_argument("--sequence", action="store_true", help="fit the chain model (one sequence unless ids)")
     _add_sequence_args(seq)
@@ -806,6 +869,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-declared", action="store_true", help="also list declared pairs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_dependencies)
+
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report (plots of accuracies, coverage, conflicts, calibration)",
+        description="Write an offline HTML report of a fitted model: LF accuracies with bootstrap "
+        "intervals, coverage, overlap/conflict heatmaps, class balance, posterior confidence, "
+        "dependency candidates, and with gold labels scores, calibration and a confusion matrix. "
+        'Needs matplotlib (pip install "tripletws[report]").',
+        epilog="example:\n  tripletws report model.json L_train.npy --gold y.npy -o report.html",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    _add_matrix_args(p)
+    p.add_argument("--gold", default=None, metavar="Y_FILE", help="gold labels (-1 = unknown)")
+    p.add_argument(
+        "--y-key", default=None, metavar="NAME", help="array/column name of the gold labels (default: y)"
+    )
+    p.add_argument("--lf-names", default=None, metavar="A,B,...", help="comma-separated LF names")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="HTML file to write")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "demo",

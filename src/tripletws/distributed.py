@@ -93,12 +93,28 @@ def _add(a: LabelStats, b: LabelStats) -> LabelStats:
 
 
 def predict_proba_dask(model: Any, L: Any):
-    """Lazy ``model.predict_proba`` over a 2-D ``dask.array``: returns a dask array (n, k)."""
+    """Lazy ``model.predict_proba`` over a 2-D ``dask.array``: returns a dask array (n, k).
+
+    The task graph holds the small fitted parameter object (``model.params_``:
+    an (m, k + 1, k) table and the class balance), not the model with its
+    statistics, so it stays small however the model was fitted.
+    """
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
     k = int(model.cardinality)
     return L.map_blocks(
-        lambda block: model.predict_proba(block),
+        _posterior_block,
+        params=model.params_,
+        cardinality=k,
+        chunk_size=getattr(model, "chunk_size", None),
         dtype=np.float64,
         chunks=(L.chunks[0], (k,)),
     )
+
+
+def _posterior_block(block: Any, params: Any, cardinality: int, chunk_size: int | None) -> np.ndarray:
+    from .inference import posterior
+    from .matrix import check_label_matrix
+
+    lm = check_label_matrix(block, cardinality, allow_empty=True)
+    return posterior(lm, params, chunk_size)

@@ -506,3 +506,18 @@ def from_sparse(X: Any) -> np.ndarray:
     top = int(dense.max(initial=0))
     dtype = np.int8 if top <= 127 else np.int16
     return (dense - 1).astype(dtype)
+
+
+def voted_rows(L: Any, cardinality: int | None = None) -> np.ndarray:
+    """Boolean mask of the rows where at least one LF votes, shape (n,).
+
+    Read chunk by chunk (works for memmaps and sparse matrices).
+    """
+    lm = L if isinstance(L, LabelMatrix) else check_label_matrix(L, cardinality, allow_empty=True)
+    out = np.zeros(lm.n, dtype=bool)
+    for start, block in lm.chunks():
+        if lm.is_sparse:
+            out[start : start + block.shape[0]] = np.diff(block.indptr) > 0
+        else:
+            out[start : start + block.shape[0]] = (np.asarray(block) >= 0).any(axis=1)
+    return out

@@ -313,6 +313,7 @@ class LabelModel(BaseLabeler):
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             solution = solver.solve(total.stats, prior, total.rows, options)
             self.solution_, self.summary_, self._stream = solution, total, stream
+            self.intervals_ = None  # intervals of an earlier solve no longer apply
         _tell(solution, restart, self.verbose, int(total.stats.n_rows))
         return self
 
@@ -379,6 +380,44 @@ class LabelModel(BaseLabeler):
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
         return posterior(lm, params, self.chunk_size)
 
+    def confidence_intervals(
+        self,
+        L: Any,
+        level: float = 0.95,
+        n_boot: int = 200,
+        n_chunks: int = 100,
+        random_state: Any = None,
+    ):
+        """Bootstrap intervals of the learned accuracies and class balance (see :mod:`tripletws.intervals`).
+
+        ``L`` is the training matrix; it is read once, in ``n_chunks`` row chunks.
+        The result is also kept as ``intervals_`` (and saved with the model).
+
+        Returns
+        -------
+        ConfidenceIntervals
+        """
+        from .intervals import bootstrap_intervals
+
+        self.intervals_ = bootstrap_intervals(
+            self, L, level=level, n_boot=n_boot, n_chunks=n_chunks, random_state=random_state
+        )
+        return self.intervals_
+
+    def report(self, L: Any, Y: Any = None, path: Any = None, **kwargs: Any) -> str:
+        """Self-contained HTML report (see :mod:`tripletws.report`); written to ``path`` when given.
+
+        Returns
+        -------
+        str
+            The HTML.
+        """
+        from .report import build_report, write_report
+
+        if path is None:
+            return build_report(self, L, Y, **kwargs)
+        return write_report(self, L, path, Y, **kwargs).read_text(encoding="utf-8")
+
     def _check_params(self) -> None:
         super()._check_params()
         check_settings(self.get_params())
@@ -386,7 +425,18 @@ class LabelModel(BaseLabeler):
     def _get_state(self) -> dict[str, Any] | None:
         if "solution_" not in self.__dict__:
             return None
-        return state_to_dict(self.solution_, self.summary_, self._stream)
+        state = state_to_dict(self.solution_, self.summary_, self._stream)
+        if self.__dict__.get("intervals_") is not None:
+            state["intervals"] = self.intervals_.to_dict()
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        intervals = state.get("intervals") if isinstance(state, dict) else None
+        if isinstance(state, dict) and "intervals" in state:
+            state = {key: value for key, value in state.items() if key != "intervals"}
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
+        self.intervals_ = None
+        if intervals is not None:
+            from .intervals import ConfidenceIntervals
+
+            self.intervals_ = ConfidenceIntervals.from_dict(intervals, self.n_lfs_, int(self.cardinality))

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import BaseLabeler
+from .base import BaseLabeler, score_votes
 from .chain import chain_posteriors
 from .crossframe import CrossFrameStats, Segments, cross_frame_stats, plain_id, segment_rows
 from .estimators.symmetric import unipolar_pairs
@@ -41,7 +41,6 @@ from .estimators.transition import (
 )
 from .inference import log_scores
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
-from .metrics import score as _score
 from .model import LabelModel
 from .predictions import probs_to_preds
 from .stats import LabelStats, compute_stats
@@ -398,12 +397,16 @@ class SequenceLabelModel(BaseLabeler):
         sequence_ids: Any = None,
         metrics: Sequence[str] | None = ("accuracy",),
         tie_break_policy: str = "abstain",
+        voted_only: bool = False,
     ) -> dict[str, float]:
-        """Metrics of the per-frame predictions against gold ``Y`` (-1 = unknown)."""
+        """Metrics of the per-frame predictions against gold ``Y`` (-1 = unknown).
+
+        ``voted_only`` and the ``"no_vote"`` metric as in :meth:`BaseLabeler.score`.
+        """
         lm = check_label_matrix(L, self.cardinality)
         y = check_labels(Y, lm.n, self.cardinality, name="Y")
         preds, probs = self.predict(lm, sequence_ids, return_probs=True, tie_break_policy=tie_break_policy)
-        return _score(y, preds, probs, self.cardinality, metrics or ("accuracy",))
+        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only)
 
     # -- persistence -----------------------------------------------------------
 

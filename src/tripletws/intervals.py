@@ -1,0 +1,250 @@
+"""Confidence intervals for learned LF accuracies and the class balance.
+
+A bootstrap over row chunks of the mergeable data summaries: the rows are read
+once, in ``n_chunks`` contiguous chunks, and each chunk's summary (its
+:class:`~tripletws.stats.LabelStats`, plus its distinct rows with their counts for
+solvers that use rows) is kept.  A bootstrap replicate draws ``n_chunks`` chunks
+with replacement, adds their summaries (weighted sums of small tables, no pass
+over the rows) and solves the model again with its own solver and settings.  The
+interval of each quantity is the percentile interval of its replicates.
+
+Resampling chunks rather than rows is the block bootstrap: it is valid when the
+rows are independent (then the chunks are too) and also covers dependence inside a
+chunk.  Rows should be in no particular order (shuffled or in arrival order);
+chunks sorted by class would inflate the intervals.  The replicates take the
+fit's path (the majority check and row-based refinements included, on the
+resampled distinct rows).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .matrix import check_label_matrix
+from .stats import LabelStats, compute_stats
+
+#: Default number of row chunks (the bootstrap's resampling units).
+DEFAULT_CHUNKS = 100
+#: Default number of bootstrap replicates.
+DEFAULT_BOOT = 200
+
+
+@dataclass
+class ConfidenceIntervals:
+    """Percentile bootstrap intervals of a fitted label model.
+
+    Attributes
+    ----------
+    level : float
+        Nominal coverage, e.g. 0.95.
+    n_boot : int
+        Replicates that solved (failed solves are left out).
+    n_chunks : int
+        Row chunks resampled.
+    accuracy, accuracy_low, accuracy_high : ndarray, shape (m,)
+        Point estimate ``P(LF right | LF votes)`` and its interval.
+    class_balance, class_balance_low, class_balance_high : ndarray, shape (k,)
+        Point estimate of the fitted class balance and its interval (zero width
+        when the class balance was given rather than estimated).
+    """
+
+    level: float
+    n_boot: int
+    n_chunks: int
+    accuracy: np.ndarray
+    accuracy_low: np.ndarray
+    accuracy_high: np.ndarray
+    class_balance: np.ndarray
+    class_balance_low: np.ndarray
+    class_balance_high: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (arrays as lists)."""
+        return {
+            "level": self.level,
+            "n_boot": self.n_boot,
+            "n_chunks": self.n_chunks,
+            **{
+                name: getattr(self, name).tolist()
+                for name in (
+                    "accuracy",
+                    "accuracy_low",
+                    "accuracy_high",
+                    "class_balance",
+                    "class_balance_low",
+                    "class_balance_high",
+                )
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], m: int, k: int) -> ConfidenceIntervals:
+        """Validate field by field (shapes (m,) and (k,), values in [0, 1], low <= high)."""
+        level = float(d["level"])
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"intervals: level must lie in (0, 1), got {level}")
+        arrays = {}
+        for prefix, size in (("accuracy", m), ("class_balance", k)):
+            for suffix in ("", "_low", "_high"):
+                name = prefix + suffix
+                a = np.asarray(d[name], dtype=np.float64)
+                if a.shape != (size,):
+                    raise ValueError(f"intervals: {name} must have shape ({size},), got {a.shape}")
+                if not np.all(np.isfinite(a)) or a.min(initial=0.0) < 0.0 or a.max(initial=0.0) > 1.0:
+                    raise ValueError(f"intervals: {name} must hold probabilities in [0, 1]")
+                arrays[name] = a
+            if np.any(arrays[prefix + "_low"] > arrays[prefix + "_high"]):
+                raise ValueError(f"intervals: {prefix}_low exceeds {prefix}_high")
+        n_boot, n_chunks = int(d["n_boot"]), int(d["n_chunks"])
+        if n_boot < 1 or n_chunks < 2:
+            raise ValueError(f"intervals: need n_boot >= 1 and n_chunks >= 2, got {n_boot}, {n_chunks}")
+        return cls(level=level, n_boot=n_boot, n_chunks=n_chunks, **arrays)
+
+    @property
+    def accuracy_halfwidth(self) -> np.ndarray:
+        """Half the interval width per LF, shape (m,)."""
+        return (self.accuracy_high - self.accuracy_low) / 2.0
+
+
+def chunk_stats(
+    L: Any, cardinality: int, n_chunks: int, *, joint: bool = False, triple: bool = False
+) -> list[LabelStats]:
+    """Statistics of ``n_chunks`` contiguous row chunks of ``L`` (one pass over the rows).
+
+    Returns
+    -------
+    list of LabelStats whose sum is ``compute_stats(L, ...)``.
+    """
+    lm = check_label_matrix(L, cardinality, min_lfs=3)
+    if n_chunks < 2:
+        raise ValueError(f"n_chunks must be at least 2, got {n_chunks}")
+    if lm.n < n_chunks:
+        raise ValueError(f"L has {lm.n} rows, fewer than n_chunks={n_chunks}")
+    size = -(-lm.n // n_chunks)
+    return [
+        compute_stats(block, lm.cardinality, joint=joint, triple=triple)
+        for _, block in lm.chunks(size, release_pages=False)
+    ]
+
+
+def _chunk_summaries(model: Any, L: Any, n_chunks: int, needs: Any) -> list[Any]:
+    """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk."""
+    from .summary import summarize
+
+    lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
+    if n_chunks < 2:
+        raise ValueError(f"n_chunks must be at least 2, got {n_chunks}")
+    if lm.n < n_chunks:
+        raise ValueError(f"L has {lm.n} rows, fewer than n_chunks={n_chunks}")
+    if lm.m != model.n_lfs_:
+        raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted on {model.n_lfs_}")
+    size = -(-lm.n // n_chunks)
+    return [
+        summarize(block, lm.cardinality, needs, min_lfs=1)
+        for _, block in lm.chunks(size, release_pages=False)
+    ]
+
+
+def _resampled(parts: list[Any], w: np.ndarray) -> Any:
+    """Sum of the chunk summaries with multiplicities ``w`` (mergeable sums, no rows read)."""
+    total = None
+    for part, count in zip(parts, w.tolist(), strict=True):
+        if count:
+            piece = part if count == 1 else part.scaled(float(count))
+            total = piece if total is None else total + piece
+    return total
+
+
+def bootstrap_intervals(
+    model: Any,
+    L: Any,
+    *,
+    level: float = 0.95,
+    n_boot: int = DEFAULT_BOOT,
+    n_chunks: int = DEFAULT_CHUNKS,
+    random_state: Any = None,
+) -> ConfidenceIntervals:
+    """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
+
+    Every replicate is solved by the model's own solver with its settings, prior
+    and dependencies, from the resampled chunk summaries (statistics, plus the
+    distinct rows for solvers that use rows), so it takes the same path as the fit.
+
+    Parameters
+    ----------
+    model : fitted LabelModel
+        Not changed.
+    L : label matrix, shape (n, m)
+        The rows the model was fitted on (n >= n_chunks).
+    level : float
+        Nominal coverage in (0, 1).
+    n_boot : int
+        Bootstrap replicates (each one solve).
+    n_chunks : int
+        Row chunks to resample (at least 2; 50 to 200 works well).
+    random_state : int or numpy Generator, optional
+
+    Returns
+    -------
+    ConfidenceIntervals
+    """
+    from dataclasses import replace
+    from functools import partial
+
+    from .models import Prior
+    from .priors import setting_prior
+    from .settings import check_dependency_graph, check_settings
+
+    model._check_fitted()
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    k = int(model.cardinality)
+    settings = check_settings(model.get_params())
+    solver, options = settings.solver, settings.options
+    parts = _chunk_summaries(model, L, int(n_chunks), partial(solver.needs, options))
+    m = parts[0].n_lfs
+    options = replace(
+        options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)
+    )
+    source = model.class_balance_source_
+    if source in ("given", "Y_dev"):
+        prior = Prior(np.asarray(model.class_balance_, dtype=np.float64), source)
+    else:
+        prior = setting_prior(model.class_balance, k)
+    rng = np.random.default_rng(random_state)
+    c = len(parts)
+    accs, balances = [], []
+    for _ in range(n_boot):
+        w = rng.multinomial(c, np.full(c, 1.0 / c))
+        total = _resampled(parts, w)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = solver.solve(total.stats, prior, total.rows, options)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        accs.append(fit.accuracies)
+        balances.append(fit.fit_class_balance)
+    if len(accs) < 2:
+        raise ValueError("fewer than 2 bootstrap replicates could be solved; use more rows or chunks")
+    tail = (1.0 - level) / 2.0 * 100.0
+    A, B = np.asarray(accs), np.asarray(balances)
+    a_lo, a_hi = np.percentile(A, [tail, 100.0 - tail], axis=0)
+    b_lo, b_hi = np.percentile(B, [tail, 100.0 - tail], axis=0)
+    return ConfidenceIntervals(
+        level=float(level),
+        n_boot=len(accs),
+        n_chunks=c,
+        accuracy=np.asarray(model.accuracies_, dtype=np.float64).copy(),
+        accuracy_low=np.clip(a_lo, 0.0, 1.0),
+        accuracy_high=np.clip(a_hi, 0.0, 1.0),
+        class_balance=np.asarray(model.fit_class_balance_, dtype=np.float64).copy(),
+        class_balance_low=np.clip(b_lo, 0.0, 1.0),
+        class_balance_high=np.clip(b_hi, 0.0, 1.0),
+    )

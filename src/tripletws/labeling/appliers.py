@@ -1,0 +1,382 @@
+"""Apply labeling functions to data: serially, in worker processes, or over Dask partitions.
+
+Row-wise LFs call user Python code once per data point, the one per-row loop
+of the pipeline; vectorised LFs (:mod:`.vectorized`) run once per frame.  A
+tqdm progress bar is shown unless ``progress=False``.  With ``cache_dir``,
+each LF's output column is stored under a key made of the data and the LF's
+code (:mod:`.cache`), so after editing one LF only that LF is applied again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..matrix import ABSTAIN
+from .cache import LFCache, data_key
+
+logger = logging.getLogger("tripletws")
+
+#: Row modes: how a data point reaches a row-wise LF.
+ROW_MODES = ("iter", "series", "records")
+
+
+class _Record(dict):
+    """A row as a dict that also allows attribute access (``x.text`` and ``x["text"]``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _iter_rows(data: Any, mode: str) -> Iterable[Any]:
+    if mode == "series":
+        return (row for _, row in data.iterrows())
+    if mode == "records":
+        cols = [str(c) for c in data.columns]
+        return (_Record(zip(cols, values, strict=True)) for values in data.itertuples(index=False, name=None))
+    return iter(data)
+
+
+def _check_vote(value: Any, lf: Any, row: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"labeling function {lf.name!r} returned {value!r} on row {row}; expected an int class or -1"
+        )
+    if value < ABSTAIN:
+        raise ValueError(f"labeling function {lf.name!r} returned {value} on row {row}; expected >= -1")
+    return int(value)
+
+
+def _apply_rows(
+    rows: Iterable[Any], n: int, lfs: Sequence[Any], fault_tolerant: bool, offset: int = 0, bar: Any = None
+) -> tuple[np.ndarray, int]:
+    """Votes of row-wise ``lfs`` on ``n`` rows, shape (n, len(lfs)), and the count of calls that raised."""
+    L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int16)
+    failures = 0
+    step = max(1, min(1000, n // 100 or 1))
+    for r, x in enumerate(rows):
+        for j, lf in enumerate(lfs):
+            try:
+                L[r, j] = _check_vote(lf(x), lf, offset + r)
+            except ValueError:
+                raise
+            except Exception:
+                if not fault_tolerant:
+                    raise
+                failures += 1
+        if bar is not None and (r + 1) % step == 0:
+            bar.update(step)
+    if bar is not None and n % step:
+        bar.update(n % step)
+    return L, failures
+
+
+# -- worker processes -------------------------------------------------------------
+
+_WORKER_LFS: list[Any] = []
+
+
+def _init_worker(lfs: list[Any]) -> None:
+    global _WORKER_LFS
+    _WORKER_LFS = lfs
+
+
+def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> tuple[np.ndarray, int]:
+    return _apply_rows(_iter_rows(chunk, mode), len(chunk), _WORKER_LFS, fault_tolerant, offset)
+
+
+def _pool(n_jobs: int, lfs: list[Any]):
+    """A process pool whose workers hold the LFs (inherited by fork where available, else pickled)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork") if "fork" in methods and sys.platform.startswith("linux") else None
+    return ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(lfs,))
+
+
+def _check_n_jobs(n_jobs: Any) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    return os.cpu_count() or 1 if n_jobs == -1 else int(n_jobs)
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+class LFApplier:
+    """Apply LFs to any sequence of data points, giving L of shape (n, m).
+
+    Parameters
+    ----------
+    lfs : sequence of LabelingFunction (and, for DataFrames, VectorizedLF)
+    n_jobs : int
+        Worker processes for the row-wise LFs (-1: one per core).  Workers
+        receive slices of the data; on Linux they inherit the LFs by fork, so
+        LFs need not be picklable.
+    cache_dir : path, optional
+        Keep each LF's output on disk keyed by the data and the LF's code.
+    """
+
+    _mode = "iter"
+
+    def __init__(
+        self, lfs: Sequence[Any], n_jobs: int = 1, cache_dir: str | os.PathLike[str] | None = None
+    ) -> None:
+        if not lfs:
+            raise ValueError("LFApplier needs at least one labeling function")
+        names = [lf.name for lf in lfs]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate labeling function names: {sorted(dup)}")
+        self._lfs = list(lfs)
+        self.n_jobs = _check_n_jobs(n_jobs)
+        self.cache = None if cache_dir is None else LFCache(cache_dir)
+        self.last_applied_: list[str] = []
+
+    def _slice(self, data: Any, start: int, stop: int) -> Any:
+        return data[start:stop]
+
+    def _check_vectorized(self, data: Any) -> None:
+        vec = [lf.name for lf in self._lfs if getattr(lf, "vectorized", False)]
+        if vec and not hasattr(data, "columns"):
+            raise ValueError(f"vectorised LFs {vec} need a DataFrame; use PandasLFApplier or DaskLFApplier")
+
+    def apply(
+        self,
+        data: Any,
+        progress: bool = True,
+        fault_tolerant: bool = False,
+        progress_bar: bool | None = None,
+    ) -> np.ndarray:
+        """Vote matrix, shape (n, m), int16 (-1 = abstain).
+
+        Parameters
+        ----------
+        data : sequence of data points (a DataFrame for the pandas applier)
+        progress : bool
+            Show a tqdm progress bar over the rows.
+        fault_tolerant : bool
+            An LF that raises abstains on that row (logged) instead of stopping.
+        progress_bar : bool, optional
+            Snorkel's name for ``progress`` (wins when given).
+
+        Attributes set
+        --------------
+        last_applied_ : list of str
+            Names of the LFs computed (not read from the cache) by this call.
+        """
+        if progress_bar is not None:
+            progress = progress_bar
+        self._check_vectorized(data)
+        n = len(data)
+        m = len(self._lfs)
+        L = np.full((n, m), ABSTAIN, dtype=np.int16)
+        dkey = data_key(data) if self.cache is not None else ""
+        keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
+        todo = []
+        for j in range(m):
+            col = None if self.cache is None else self.cache.load(dkey, keys[j], n)
+            if col is None:
+                todo.append(j)
+            else:
+                L[:, j] = col
+        vec = [j for j in todo if getattr(self._lfs[j], "vectorized", False)]
+        rowwise = [j for j in todo if j not in vec]
+        for j in vec:
+            L[:, j] = self._lfs[j].apply_frame(data)
+        if rowwise:
+            L[:, rowwise] = self._apply_rowwise(
+                data, [self._lfs[j] for j in rowwise], progress, fault_tolerant
+            )
+        if self.cache is not None:
+            for j in todo:
+                self.cache.store(dkey, keys[j], L[:, j])
+        self.last_applied_ = [self._lfs[j].name for j in todo]
+        return L
+
+    def _apply_rowwise(self, data: Any, lfs: list[Any], progress: bool, fault_tolerant: bool) -> np.ndarray:
+        n = len(data)
+        with _progress(n, progress, f"applying {len(lfs)} LFs") as bar:
+            if self.n_jobs == 1 or n < 2:
+                L, failures = _apply_rows(_iter_rows(data, self._mode), n, lfs, fault_tolerant, 0, bar)
+            else:
+                L, failures = self._apply_parallel(data, lfs, fault_tolerant, bar)
+        if failures:
+            logger.warning("%d labeling-function calls raised and were counted as abstains", failures)
+        return L
+
+    def _apply_parallel(
+        self, data: Any, lfs: list[Any], fault_tolerant: bool, bar: Any
+    ) -> tuple[np.ndarray, int]:
+        from concurrent.futures import as_completed
+
+        n = len(data)
+        size = max(1, math.ceil(n / (self.n_jobs * 8)))
+        L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int16)
+        failures = 0
+        with _pool(self.n_jobs, lfs) as pool:
+            futures = {
+                pool.submit(
+                    _worker_apply, self._slice(data, s, min(s + size, n)), self._mode, fault_tolerant, s
+                ): s
+                for s in range(0, n, size)
+            }
+            for fut in as_completed(futures):
+                s = futures[fut]
+                part, fails = fut.result()
+                L[s : s + len(part)] = part
+                failures += fails
+                bar.update(len(part))
+        return L, failures
+
+
+class PandasLFApplier(LFApplier):
+    """Apply LFs to the rows of a pandas DataFrame.
+
+    Parameters
+    ----------
+    lfs, n_jobs, cache_dir
+        As :class:`LFApplier`.
+    rows : {"series", "records"}
+        How row-wise LFs see a row: a pandas ``Series`` (as Snorkel; slow to build)
+        or a dict that also allows attribute access (``x.text``, ``x["text"]``;
+        several times faster).
+    """
+
+    def __init__(
+        self,
+        lfs: Sequence[Any],
+        n_jobs: int = 1,
+        cache_dir: str | os.PathLike[str] | None = None,
+        rows: str = "series",
+    ) -> None:
+        super().__init__(lfs, n_jobs, cache_dir)
+        if rows not in ("series", "records"):
+            raise ValueError(f"rows must be 'series' or 'records', got {rows!r}")
+        self._mode = rows
+
+    def _slice(self, data: Any, start: int, stop: int) -> Any:
+        return data.iloc[start:stop]
+
+    def apply(
+        self, df: Any, progress: bool = True, fault_tolerant: bool = False, progress_bar: bool | None = None
+    ):
+        if not hasattr(df, "iloc") or not hasattr(df, "columns"):
+            raise ValueError(f"PandasLFApplier needs a pandas DataFrame, got {type(df).__name__}")
+        return super().apply(df, progress, fault_tolerant, progress_bar)
+
+
+def _apply_partition(pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool) -> np.ndarray:
+    out = np.full((len(pdf), len(lfs)), ABSTAIN, dtype=np.int16)
+    rowwise = [j for j, lf in enumerate(lfs) if not getattr(lf, "vectorized", False)]
+    for j, lf in enumerate(lfs):
+        if j not in rowwise:
+            out[:, j] = lf.apply_frame(pdf)
+    if rowwise:
+        part, failures = _apply_rows(
+            _iter_rows(pdf, mode), len(pdf), [lfs[j] for j in rowwise], fault_tolerant
+        )
+        out[:, rowwise] = part
+        if failures:
+            logger.warning("%d labeling-function calls raised and were counted as abstains", failures)
+    return out
+
+
+class DaskLFApplier(PandasLFApplier):
+    """Apply LFs to each partition of a ``dask.dataframe.DataFrame`` (needs dask).
+
+    Partitions run on whatever scheduler is active (threads, processes, or a
+    ``dask.distributed`` cluster); the result is one numpy matrix in partition
+    order.  The progress bar counts finished partitions (local schedulers).
+    """
+
+    def __init__(
+        self, lfs: Sequence[Any], cache_dir: str | os.PathLike[str] | None = None, rows: str = "series"
+    ) -> None:
+        super().__init__(lfs, 1, cache_dir, rows)
+
+    def apply(
+        self,
+        ddf: Any,
+        progress: bool = True,
+        fault_tolerant: bool = False,
+        progress_bar: bool | None = None,
+        scheduler: Any = None,
+    ) -> np.ndarray:
+        """Vote matrix, shape (n, m), int16, computed partition by partition.
+
+        ``scheduler`` is passed to ``dask.compute`` (default: the active one).
+        """
+        import dask
+        from dask.callbacks import Callback
+
+        if progress_bar is not None:
+            progress = progress_bar
+        if not hasattr(ddf, "to_delayed") or not hasattr(ddf, "npartitions"):
+            raise ValueError(f"DaskLFApplier needs a dask DataFrame, got {type(ddf).__name__}")
+        m = len(self._lfs)
+        dkey = data_key(ddf) if self.cache is not None else ""
+        keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
+        columns: dict[int, np.ndarray] = {}
+        if self.cache is not None:
+            n = int(ddf.map_partitions(len).compute(scheduler=scheduler).sum())
+            for j in range(m):
+                col = self.cache.load(dkey, keys[j], n)
+                if col is not None:
+                    columns[j] = col
+        todo = [j for j in range(m) if j not in columns]
+        if todo:
+            lfs = [self._lfs[j] for j in todo]
+            parts = [
+                dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant)
+                for p in ddf.to_delayed()
+            ]
+            names = {p.key for p in parts}
+            with _progress(len(parts), progress, f"applying {len(lfs)} LFs (partitions)") as bar:
+
+                class _Bar(Callback):
+                    def _posttask(self, key, result, dsk, state, worker_id):
+                        if key in names:
+                            bar.update(1)
+
+                with _Bar():
+                    blocks = dask.compute(*parts, scheduler=scheduler)
+                bar.update(bar.total - bar.n)
+            computed = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(todo)), np.int16)
+            for pos, j in enumerate(todo):
+                columns[j] = computed[:, pos]
+                if self.cache is not None:
+                    self.cache.store(dkey, keys[j], columns[j])
+        self.last_applied_ = [self._lfs[j].name for j in todo]
+        n_rows = len(next(iter(columns.values())))
+        L = np.empty((n_rows, m), dtype=np.int16)
+        for j in range(m):
+            L[:, j] = columns[j]
+        return L
+
+
+def filter_unlabeled_dataframe(X: Any, y: Any, L: Any) -> tuple[Any, Any]:
+    """Drop the rows of ``X`` and ``y`` on which every LF abstained.
+
+    Returns
+    -------
+    (X_filtered, y_filtered)
+    """
+    mask = (np.asarray(L) != ABSTAIN).any(axis=1)
+    X_f = X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]
+    return X_f, np.asarray(y)[mask]

@@ -1,0 +1,167 @@
+"""Labeling functions and preprocessors (the names Snorkel users know).
+
+>>> @labeling_function()
+... def lf_has_link(x):
+...     return 1 if "http" in x.text else ABSTAIN
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+from ..matrix import ABSTAIN
+
+
+def _default_key(x: Any) -> Hashable | None:
+    """A hashable stand-in for a data point, or None when there is none."""
+    if hasattr(x, "index") and hasattr(x, "to_numpy"):  # pandas Series
+        items: Any = tuple(zip(x.index, x.to_numpy().tolist(), strict=True))
+    elif isinstance(x, Mapping):
+        items = tuple(sorted(x.items(), key=lambda kv: repr(kv[0])))
+    else:
+        items = x
+    try:
+        hash(items)
+    except TypeError:
+        return None
+    return items
+
+
+class Preprocessor:
+    """A function ``x -> x'`` run before labeling functions, optionally memoised.
+
+    Parameters
+    ----------
+    name : str
+    f : callable
+        Returns the transformed data point (or None: the LFs using it abstain).
+    memoize : bool
+        Keep results keyed by ``memoize_key(x)`` so LFs sharing the preprocessor
+        compute it once per data point.
+    memoize_key : callable, optional
+        Maps a data point to a hashable key (default: its values; points with
+        unhashable values are not memoised).
+    maxsize : int
+        Most results kept (least recently used dropped first).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        f: Callable[[Any], Any],
+        memoize: bool = False,
+        memoize_key: Callable[[Any], Hashable] | None = None,
+        maxsize: int = 100_000,
+    ) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        self.name = name
+        self.f = f
+        self.memoize = memoize
+        self.memoize_key = memoize_key
+        self.maxsize = maxsize
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self.hits = 0
+
+    def __call__(self, x: Any) -> Any:
+        if not self.memoize:
+            return self.f(x)
+        key = self.memoize_key(x) if self.memoize_key is not None else _default_key(x)
+        if key is None:
+            return self.f(x)
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            self.hits += 1
+            return self._memo[key]
+        out = self.f(x)
+        self._memo[key] = out
+        if len(self._memo) > self.maxsize:
+            self._memo.popitem(last=False)
+        return out
+
+    def reset_cache(self) -> None:
+        """Forget memoised results."""
+        self._memo.clear()
+        self.hits = 0
+
+    def __getstate__(self) -> dict[str, Any]:  # worker processes start with an empty memo
+        return {**self.__dict__, "_memo": OrderedDict(), "hits": 0}
+
+    def __repr__(self) -> str:
+        return f"Preprocessor({self.name!r}, memoize={self.memoize})"
+
+
+def preprocessor(
+    name: str | None = None,
+    memoize: bool = False,
+    memoize_key: Callable[[Any], Hashable] | None = None,
+    maxsize: int = 100_000,
+) -> Callable[[Callable[[Any], Any]], Preprocessor]:
+    """Decorator turning ``f(x) -> x'`` into a :class:`Preprocessor`."""
+
+    def wrap(f: Callable[[Any], Any]) -> Preprocessor:
+        return Preprocessor(name or f.__name__, f, memoize, memoize_key, maxsize)
+
+    return wrap
+
+
+class LabelingFunction:
+    """A named function ``x -> class | -1`` with optional resources and preprocessors.
+
+    Parameters
+    ----------
+    name : str
+    f : callable
+        Called as ``f(x, **resources)``; returns a class index or -1 (abstain).
+    resources : mapping, optional
+        Keyword arguments passed to ``f`` on every call.
+    pre : sequence of callables, optional
+        Applied to ``x`` in order before ``f``; a preprocessor returning None
+        makes the LF abstain.
+    """
+
+    #: Row-wise: called once per data point.
+    vectorized = False
+
+    def __init__(
+        self,
+        name: str,
+        f: Callable[..., Any],
+        resources: Mapping[str, Any] | None = None,
+        pre: Sequence[Callable[[Any], Any]] | None = None,
+    ) -> None:
+        self.name = name
+        self._f = f
+        self._resources = dict(resources or {})
+        self._pre = list(pre or [])
+
+    def __call__(self, x: Any) -> int:
+        for p in self._pre:
+            x = p(x)
+            if x is None:
+                return ABSTAIN
+        return self._f(x, **self._resources)
+
+    def fingerprint(self) -> str:
+        """Hash of the code, resources and preprocessors (changes when the LF is edited)."""
+        from .fingerprint import fingerprint
+
+        return fingerprint(("row", self._f, self._resources, self._pre))
+
+    def __repr__(self) -> str:
+        return f"LabelingFunction({self.name!r})"
+
+
+def labeling_function(
+    name: str | None = None,
+    resources: Mapping[str, Any] | None = None,
+    pre: Sequence[Callable[[Any], Any]] | None = None,
+) -> Callable[[Callable[..., Any]], LabelingFunction]:
+    """Decorator turning ``f(x) -> int`` into a :class:`LabelingFunction`."""
+
+    def wrap(f: Callable[..., Any]) -> LabelingFunction:
+        return LabelingFunction(name or f.__name__, f, resources, pre)
+
+    return wrap

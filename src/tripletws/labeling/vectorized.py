@@ -1,0 +1,153 @@
+"""Vectorised labeling functions: one call on a whole DataFrame (or partition).
+
+Keyword, regular-expression and threshold rules cover most LFs written in
+practice; as functions of a column they run inside pandas / pyarrow string
+kernels instead of a Python call per row.
+
+>>> lf = keyword_lf(["refund", "money back"], label=1, name="kw_refund")
+>>> L = PandasLFApplier([lf]).apply(df)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..matrix import ABSTAIN
+
+
+class VectorizedLF:
+    """A labeling function of a whole DataFrame: ``f(df, **resources) -> votes (n,)``.
+
+    Parameters
+    ----------
+    name : str
+    f : callable
+        Returns an integer array-like of shape (len(df),): a class or -1 per row.
+    resources : mapping, optional
+        Keyword arguments passed to ``f`` (part of the cache key).
+    """
+
+    vectorized = True
+
+    def __init__(self, name: str, f: Callable[..., Any], resources: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self._f = f
+        self._resources = dict(resources or {})
+
+    def apply_frame(self, df: Any) -> np.ndarray:
+        """Votes on every row of ``df``, int16 of shape (len(df),); checked for type and range."""
+        out = np.asarray(self._f(df, **self._resources))
+        n = len(df)
+        if out.shape != (n,):
+            raise ValueError(f"vectorised LF {self.name!r} returned shape {out.shape}; expected ({n},)")
+        if out.dtype == bool or not np.issubdtype(out.dtype, np.integer):
+            raise ValueError(f"vectorised LF {self.name!r} returned dtype {out.dtype}; expected integers")
+        if n and out.min() < ABSTAIN:
+            row = int(np.argmax(out < ABSTAIN))
+            raise ValueError(
+                f"vectorised LF {self.name!r} returned {out[row]} on row {row}; expected a class or -1"
+            )
+        if n and out.max() > np.iinfo(np.int16).max:
+            raise ValueError(f"vectorised LF {self.name!r} returned a class above {np.iinfo(np.int16).max}")
+        return out.astype(np.int16, copy=False)
+
+    def fingerprint(self) -> str:
+        """Hash of the code and resources (changes when the LF is edited)."""
+        from .fingerprint import fingerprint
+
+        return fingerprint(("frame", self._f, self._resources))
+
+    def __repr__(self) -> str:
+        return f"VectorizedLF({self.name!r})"
+
+
+def vectorized_lf(
+    name: str | None = None, resources: Mapping[str, Any] | None = None
+) -> Callable[[Callable[..., Any]], VectorizedLF]:
+    """Decorator turning ``f(df) -> votes`` into a :class:`VectorizedLF`."""
+
+    def wrap(f: Callable[..., Any]) -> VectorizedLF:
+        return VectorizedLF(name or f.__name__, f, resources)
+
+    return wrap
+
+
+def _column(df: Any, column: str) -> Any:
+    if column not in df.columns:
+        raise ValueError(f"column {column!r} not in the data (columns: {list(df.columns)})")
+    return df[column]
+
+
+def _regex_votes(df: Any, column: str, pattern: str, label: int) -> np.ndarray:
+    from pandas.api.types import is_string_dtype
+
+    col = _column(df, column)
+    if not is_string_dtype(col.dtype):
+        col = col.astype("string")
+    hit = col.str.contains(pattern, regex=True, na=False)
+    return np.where(hit.to_numpy(dtype=bool, na_value=False), label, ABSTAIN)
+
+
+def _threshold_votes(df: Any, column: str, threshold: float, label: int, above: bool) -> np.ndarray:
+    values = _column(df, column).to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        hit = values > threshold if above else values < threshold
+    return np.where(hit, label, ABSTAIN)
+
+
+def _check_label(label: Any) -> int:
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) or label < 0:
+        raise ValueError(f"label must be a class index >= 0, got {label!r}")
+    return int(label)
+
+
+def regex_lf(
+    pattern: str, label: int, column: str = "text", name: str | None = None, ignore_case: bool = True
+) -> VectorizedLF:
+    """Vote ``label`` where ``column`` matches ``pattern`` (a search, not a full match), else abstain.
+
+    The pattern runs in pandas' string kernels (RE2 syntax with pyarrow strings:
+    no backreferences or lookarounds).
+    """
+    re.compile(pattern)  # fail early with Python's message on a broken pattern
+    full = f"(?i){pattern}" if ignore_case else pattern
+    resources = {"column": column, "pattern": full, "label": _check_label(label)}
+    return VectorizedLF(name or f"regex_{column}_{pattern}", _regex_votes, resources)
+
+
+def keyword_lf(
+    keywords: str | Iterable[str],
+    label: int,
+    column: str = "text",
+    name: str | None = None,
+    ignore_case: bool = True,
+    whole_word: bool = True,
+) -> VectorizedLF:
+    """Vote ``label`` where ``column`` contains any of ``keywords``, else abstain."""
+    words = [keywords] if isinstance(keywords, str) else list(keywords)
+    if not words or not all(isinstance(w, str) and w for w in words):
+        raise ValueError(f"keywords must be non-empty strings, got {keywords!r}")
+    body = "|".join(re.escape(w) for w in words)
+    pattern = rf"\b(?:{body})\b" if whole_word else f"(?:{body})"
+    return regex_lf(pattern, label, column, name or f"keyword_{words[0]}", ignore_case)
+
+
+def threshold_lf(
+    column: str, threshold: float, label: int, above: bool = True, name: str | None = None
+) -> VectorizedLF:
+    """Vote ``label`` where ``column > threshold`` (or ``<`` when ``above=False``), else abstain.
+
+    Missing values abstain.
+    """
+    resources = {
+        "column": column,
+        "threshold": float(threshold),
+        "label": _check_label(label),
+        "above": above,
+    }
+    side = "gt" if above else "lt"
+    return VectorizedLF(name or f"{column}_{side}_{threshold:g}", _threshold_votes, resources)

@@ -1,0 +1,440 @@
+"""One self-contained HTML report of a fitted label model (works offline: no scripts, no links).
+
+Sections (each a ``<section id=...>``): ``summary``, ``lf-accuracy`` (learned
+accuracies with bootstrap intervals), ``lf-coverage``, ``overlap-conflict``
+(pairwise heatmaps), ``class-balance``, ``confidence`` (histogram of the largest
+posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependency_candidates`),
+``lf-table``, and with gold labels ``scores``, ``calibration`` and ``confusion``.
+Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analysis import lf_summary_arrays, matrix_summary_arrays
+from .matrix import check_label_matrix, check_labels, voted_rows
+
+#: Section ids in page order (the gold-only ones last).
+SECTIONS = (
+    "summary",
+    "lf-accuracy",
+    "lf-coverage",
+    "overlap-conflict",
+    "class-balance",
+    "confidence",
+    "dependencies",
+    "lf-table",
+)
+GOLD_SECTIONS = ("scores", "calibration", "confusion")
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
+color:#1d2330;background:#fff}
+h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;border-bottom:2px solid #dde3ee;padding-bottom:4px}
+section{margin:22px 0}table{border-collapse:collapse;font-size:.88em}
+td,th{border:1px solid #d5dbe6;padding:3px 8px;text-align:right}th{background:#eef2f8}
+td.l,th.l{text-align:left}.note{color:#5a6478;font-size:.9em}.fig svg{max-width:100%;height:auto}
+.kv td{text-align:left}
+"""
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError('the report draws with matplotlib: pip install "tripletws[report]"') from exc
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    plt = _plt()
+    buf = io.StringIO()
+    with plt.rc_context({"svg.hashsalt": "tripletws", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[Any]], left: int = 1) -> str:
+    head = "".join(
+        f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(header)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"l" if i < left else ""}">{html.escape(str(v))}</td>' for i, v in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(sid: str, title: str, body: str, note: str = "") -> str:
+    note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
+    return f'<section id="{sid}"><h2>{html.escape(title)}</h2>{note_html}{body}</section>'
+
+
+def _barh(
+    names: list[str],
+    values: np.ndarray,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+    xlabel: str,
+    extra: np.ndarray | None = None,
+    extra_label: str = "",
+    xlim: tuple[float, float] = (0, 1),
+) -> str:
+    plt = _plt()
+    m = len(names)
+    fig, ax = plt.subplots(figsize=(7.5, 0.8 + 0.28 * m))
+    y = np.arange(m)
+    err = None
+    if lo is not None and hi is not None:
+        err = np.vstack([np.maximum(values - lo, 0), np.maximum(hi - values, 0)])
+    ax.barh(y, values, xerr=err, color="#4c78a8", ecolor="#1d2330", capsize=3, label="learned")
+    if extra is not None:
+        ax.plot(extra, y, "D", color="#e45756", label=extra_label, markersize=5)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    return _svg(fig)
+
+
+def _heatmaps(names: list[str], overlap: np.ndarray, conflict: np.ndarray) -> str:
+    plt = _plt()
+    m = len(names)
+    size = min(5.5, 1.5 + 0.25 * m)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 2.5, size), layout="constrained")
+    for ax, mat, title, cmap in (
+        (axes[0], overlap, "overlap", "Blues"),
+        (axes[1], conflict, "conflict", "Reds"),
+    ):
+        shown = mat.copy()
+        np.fill_diagonal(shown, np.nan)
+        im = ax.imshow(shown, cmap=cmap, vmin=0)
+        ax.set_title(f"pairwise {title} (fraction of rows)", fontsize=9)
+        ticks = np.arange(m)
+        labels = names if m <= 30 else [str(i) for i in ticks]
+        ax.set_xticks(ticks, labels, rotation=90, fontsize=7)
+        ax.set_yticks(ticks, labels, fontsize=7)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return _svg(fig)
+
+
+def _histogram(conf: np.ndarray, k: int) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.hist(conf, bins=np.linspace(1.0 / k, 1.0, 21), color="#72b7b2", edgecolor="#1d2330")
+    ax.set_xlabel("largest posterior probability P(Y = ŷ | votes)")
+    ax.set_ylabel("rows")
+    return _svg(fig)
+
+
+def _calibration(conf: np.ndarray, correct: np.ndarray) -> tuple[str, list[list[Any]]]:
+    plt = _plt()
+    edges = np.linspace(conf.min(initial=0.0) if conf.size else 0.0, 1.0, 11)
+    edges[0] = min(edges[0], 0.5)
+    idx = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, len(edges) - 2)
+    rows, xs, ys = [], [], []
+    for b in range(len(edges) - 1):
+        sel = idx == b
+        if sel.any():
+            xs.append(conf[sel].mean())
+            ys.append(correct[sel].mean())
+            rows.append([f"[{edges[b]:.2f}, {edges[b + 1]:.2f})", int(sel.sum()), _fmt(xs[-1]), _fmt(ys[-1])])
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], "--", color="#888", label="perfect")
+    ax.plot(xs, ys, "o-", color="#4c78a8", label="label model")
+    ax.set_xlabel("mean confidence")
+    ax.set_ylabel("accuracy on gold")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    return _svg(fig), rows
+
+
+def _confusion(cm: np.ndarray) -> str:
+    plt = _plt()
+    k = cm.shape[0]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.6 * k, 1.2 + 0.6 * k))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(
+                j,
+                i,
+                str(int(cm[i, j])),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+            )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    return _svg(fig)
+
+
+def _class_balance(ci: Any, k: int) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.5 + 0.7 * k, 2.8))
+    p = ci.class_balance
+    err = np.vstack([np.maximum(p - ci.class_balance_low, 0), np.maximum(ci.class_balance_high - p, 0)])
+    ax.bar(np.arange(k), p, yerr=err, color="#f58518", ecolor="#1d2330", capsize=4)
+    ax.set_xticks(np.arange(k), [f"Y={c}" for c in range(k)])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("P(Y)")
+    return _svg(fig)
+
+
+def build_report(
+    model: Any,
+    L: Any,
+    Y: Any = None,
+    lf_names: list[str] | None = None,
+    title: str = "Label model report",
+    n_boot: int = 200,
+    random_state: Any = 0,
+) -> str:
+    """The report as one HTML string.
+
+    Parameters
+    ----------
+    model : fitted LabelModel
+    L : label matrix, shape (n, m)
+        Usually the training matrix (the intervals resample its rows when the
+        model holds none, see :meth:`LabelModel.confidence_intervals`).
+    Y : array of shape (n,), optional
+        Gold labels (-1 = unknown): adds scores, a calibration curve and a confusion matrix.
+    lf_names : list of m str, optional
+    title : str
+    n_boot : int
+        Bootstrap replicates when the model holds no ``intervals_``.
+    random_state : int or numpy Generator, optional
+    """
+    from .diagnostics import dependency_candidates
+    from .intervals import bootstrap_intervals
+    from .model import LabelModel
+
+    if not isinstance(model, LabelModel):
+        raise ValueError(f"the report needs a fitted LabelModel, got {type(model).__name__}")
+    model._check_fitted()
+    k = int(model.cardinality)
+    lm = check_label_matrix(L, k, min_lfs=3)
+    m = lm.m
+    if m != model.n_lfs_:
+        raise ValueError(f"L has {m} LFs (columns) but the model was fitted on {model.n_lfs_}")
+    names = [f"LF {i}" for i in range(m)] if lf_names is None else [str(s) for s in lf_names]
+    if len(names) != m:
+        raise ValueError(f"lf_names has {len(names)} names for {m} LFs")
+    y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
+    ci = getattr(model, "intervals_", None)
+    if ci is None:
+        ci = bootstrap_intervals(model, lm, n_boot=n_boot, n_chunks=min(100, lm.n), random_state=random_state)
+    per_lf = lf_summary_arrays(lm, y, k)
+    whole = matrix_summary_arrays(lm, k)
+    probs = model.predict_proba(lm)
+    conf = probs.max(axis=1)
+    parts: list[str] = []
+
+    kv = [
+        ["rows x LFs", f"{lm.n} x {m}"],
+        ["classes k", k],
+        ["model", f"{model.model} ({getattr(model.estimate_, 'method', model.solver)})"],
+        [
+            "class balance",
+            ", ".join(f"P(Y={c}) = {p:.3f}" for c, p in enumerate(model.class_balance_))
+            + f" ({model.class_balance_source_})",
+        ],
+        ["rows with a vote", f"{whole['coverage']:.1%}"],
+        ["rows with two or more votes", f"{whole['overlap']:.1%}"],
+        ["rows with conflicting votes", f"{whole['conflict']:.1%}"],
+        ["intervals", f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"],
+    ]
+    parts.append(
+        _section(
+            "summary",
+            "Summary",
+            '<table class="kv">'
+            + "".join(
+                f"<tr><th class='l'>{html.escape(a)}</th><td>{html.escape(str(b))}</td></tr>" for a, b in kv
+            )
+            + "</table>",
+        )
+    )
+    emp = per_lf.get("emp_acc")
+    acc_svg = _barh(
+        names,
+        ci.accuracy,
+        ci.accuracy_low,
+        ci.accuracy_high,
+        "P(LF right | LF votes)",
+        emp,
+        "empirical (gold)",
+    )
+    parts.append(
+        _section(
+            "lf-accuracy",
+            "LF accuracy",
+            f'<div class="fig">{acc_svg}</div>',
+            f"Bars: learned accuracy; whiskers: {ci.level:.0%} bootstrap interval"
+            + ("; diamonds: accuracy on the gold rows." if emp is not None else "."),
+        )
+    )
+    cov_max = min(1.0, float(max(per_lf["coverage"].max(initial=0.0) * 1.1, 0.05)))
+    cov_svg = _barh(names, per_lf["coverage"], None, None, "fraction of rows voted on", xlim=(0, cov_max))
+    parts.append(_section("lf-coverage", "LF coverage", f'<div class="fig">{cov_svg}</div>'))
+    parts.append(
+        _section(
+            "overlap-conflict",
+            "Overlaps and conflicts",
+            f'<div class="fig">{_heatmaps(names, whole["pair_overlap"], whole["pair_conflict"])}</div>',
+            "Fraction of rows on which two LFs both vote (left) and vote different classes (right).",
+        )
+    )
+    parts.append(
+        _section(
+            "class-balance",
+            "Class balance",
+            f'<div class="fig">{_class_balance(ci, k)}</div>',
+            f"Fitted P(Y) ({model.class_balance_source_}) with its {ci.level:.0%} interval.",
+        )
+    )
+    parts.append(
+        _section(
+            "confidence",
+            "Posterior confidence",
+            f'<div class="fig">{_histogram(conf, k)}</div>',
+            f"Median {np.median(conf):.3f}; {np.mean(conf >= 0.9):.1%} of rows at 0.9 or above.",
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        deps = dependency_candidates(lm, model, top=10, as_frame=False)
+    dep_rows = [
+        [
+            f"{names[d['lf_i']]} – {names[d['lf_j']]}",
+            int(d["n_covotes"]),
+            _fmt(d["agreement"]),
+            _fmt(d["expected"]),
+            _fmt(d["z"], 1),
+            "yes" if d["suspect"] else "no",
+        ]
+        for d in deps
+    ]
+    parts.append(
+        _section(
+            "dependencies",
+            "Dependency candidates",
+            _table(["LF pair", "co-votes", "agreement", "expected", "z", "suspect"], dep_rows)
+            if dep_rows
+            else "<p>No pair had enough co-votes to test.</p>",
+            "Pairs agreeing more than conditionally independent LFs would (most excess first); "
+            "declare suspects with dependencies=[(i, j)].",
+        )
+    )
+    header = ["LF", "polarity", "coverage", "overlaps", "conflicts", "learned acc.", "low", "high"]
+    rows = []
+    for i in range(m):
+        row = [
+            names[i],
+            str(per_lf["polarity"][i]),
+            _fmt(per_lf["coverage"][i]),
+            _fmt(per_lf["overlaps"][i]),
+            _fmt(per_lf["conflicts"][i]),
+            _fmt(ci.accuracy[i]),
+            _fmt(ci.accuracy_low[i]),
+            _fmt(ci.accuracy_high[i]),
+        ]
+        if y is not None:
+            row += [int(per_lf["correct"][i]), int(per_lf["incorrect"][i]), _fmt(per_lf["emp_acc"][i])]
+        rows.append(row)
+    if y is not None:
+        header += ["correct", "incorrect", "emp. acc."]
+    parts.append(_section("lf-table", "LF summary", _table(header, rows)))
+
+    if y is not None:
+        gold = y >= 0
+        if not gold.any():
+            raise ValueError("the gold labels are all -1 (unknown)")
+        voted = voted_rows(lm)
+        pred = probs.argmax(axis=1)
+        score_rows = []
+        for label, sel in (("all gold rows", gold), ("gold rows with a vote", gold & voted)):
+            n_sel = int(sel.sum())
+            acc = float(np.mean(pred[sel] == y[sel])) if n_sel else float("nan")
+            score_rows.append([label, n_sel, _fmt(acc)])
+        parts.append(
+            _section(
+                "scores",
+                "Scores on gold",
+                _table(["rows", "count", "accuracy"], score_rows),
+                f"{int((gold & ~voted).sum())} gold rows had no vote; their prediction is the most "
+                "likely class under the class balance (Snorkel scores the voted rows only).",
+            )
+        )
+        svg, cal_rows = _calibration(conf[gold], (pred[gold] == y[gold]).astype(np.float64))
+        parts.append(
+            _section(
+                "calibration",
+                "Calibration",
+                f'<div class="fig">{svg}</div>'
+                + _table(["confidence bin", "rows", "mean conf.", "accuracy"], cal_rows),
+                "Accuracy on gold against the model's confidence, by confidence bin.",
+            )
+        )
+        cm = np.bincount(y[gold] * k + pred[gold], minlength=k * k).reshape(k, k)
+        parts.append(
+            _section(
+                "confusion",
+                "Confusion matrix",
+                f'<div class="fig">{_confusion(cm)}</div>',
+                "Rows: gold class; columns: predicted class (argmax of the posterior).",
+            )
+        )
+
+    from . import __version__
+
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='note'>tripletws {__version__}</p>"
+        + "".join(parts)
+        + "</body></html>\n"
+    )
+
+
+def write_report(model: Any, L: Any, path: str | os.PathLike[str], Y: Any = None, **kwargs: Any) -> Path:
+    """Write :func:`build_report` to ``path`` atomically (temp file, fsync, os.replace).
+
+    Returns
+    -------
+    Path of the written file.
+    """
+    from .atomic import atomic_write_text
+
+    text = build_report(model, L, Y, **kwargs)
+    target = Path(path)
+    atomic_write_text(target, text)
+    return target

@@ -1,0 +1,102 @@
+"""Bootstrap intervals over row chunks of the mergeable statistics."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from tripletws import LabelModel, compute_stats, merge_stats
+from tripletws.datasets import make_synthetic
+from tripletws.intervals import ConfidenceIntervals, chunk_stats
+
+
+def _true_accuracy(d) -> np.ndarray:
+    """P(LF right | LF votes) from the generating tables (cond_probs[i, vote + 1, y])."""
+    k = len(d.class_balance)
+    right = (d.cond_probs[:, 1 + np.arange(k), np.arange(k)] * d.class_balance).sum(axis=1)
+    votes = (d.cond_probs[:, 1:, :].sum(axis=1) * d.class_balance).sum(axis=1)
+    return right / votes
+
+
+def test_chunk_statistics_add_up_to_the_one_pass_statistics():
+    d = make_synthetic(1_003, 6, 3, random_state=1)
+    parts = chunk_stats(d.L, 3, 10, joint=True, triple=True)
+    assert len(parts) == 10
+    total, ref = merge_stats(parts), compute_stats(d.L, 3, joint=True, triple=True)
+    for name in ("class_counts", "covote", "agree", "joint", "triple"):
+        np.testing.assert_array_equal(getattr(total, name), getattr(ref, name))  # integer counts
+
+
+def test_95_percent_intervals_cover_the_true_accuracies():
+    # 12 seeds x 8 LFs = 96 intervals; at 95 % about 5 miss.  P(Binomial(96, 0.05) > 14) < 1e-3,
+    # and a coverage as poor as 85 % (about 14 misses expected) would fail about half the time.
+    misses = total = 0
+    for seed in range(12):
+        d = make_synthetic(4_000, 8, 2, coverage=0.5, class_balance=[0.6, 0.4], random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lm = LabelModel(2, model="class_conditional").fit(d.L)
+            ci = lm.confidence_intervals(d.L, n_boot=150, n_chunks=80, random_state=seed)
+        truth = _true_accuracy(d)
+        misses += int(((truth < ci.accuracy_low) | (truth > ci.accuracy_high)).sum())
+        total += truth.size
+        assert np.all(ci.accuracy_low <= ci.accuracy_high)
+    assert misses <= st.binom.ppf(0.999, total, 0.05), f"{misses} of {total} intervals missed"
+
+
+def test_intervals_narrow_with_more_rows():
+    widths = []
+    for n in (2_000, 32_000):
+        d = make_synthetic(n, 6, 2, coverage=0.6, random_state=5)
+        lm = LabelModel(2, model="class_conditional").fit(d.L)
+        widths.append(lm.confidence_intervals(d.L, n_boot=100, random_state=0).accuracy_halfwidth.mean())
+    # the width falls as 1/sqrt(n): 4x for 16x the rows; allow a wide band for bootstrap noise
+    assert 2.5 < widths[0] / widths[1] < 6.5
+
+
+def test_given_class_balance_has_a_zero_width_interval_and_intervals_are_saved(tmp_path):
+    d = make_synthetic(3_000, 5, 2, random_state=2)
+    lm = LabelModel(2, model="class_conditional").fit(d.L, class_balance=[0.5, 0.5])
+    ci = lm.confidence_intervals(d.L, level=0.9, n_boot=50, n_chunks=20, random_state=1)
+    np.testing.assert_array_equal(ci.class_balance_low, ci.class_balance_high)
+    assert ci.level == 0.9 and ci.n_chunks == 20 and ci.n_boot == 50
+    path = tmp_path / "m.json"
+    lm.save(path)
+    back = LabelModel.load(path).intervals_
+    np.testing.assert_allclose(back.accuracy_low, ci.accuracy_low)
+    lm.fit(d.L)  # a new fit drops intervals of the old one
+    assert lm.intervals_ is None
+
+
+def test_bad_interval_input():
+    d = make_synthetic(500, 5, 2, random_state=0)
+    lm = LabelModel(2, model="class_conditional").fit(d.L)
+    with pytest.raises(ValueError, match="level"):
+        lm.confidence_intervals(d.L, level=1.5)
+    with pytest.raises(ValueError, match="n_boot"):
+        lm.confidence_intervals(d.L, n_boot=1)
+    with pytest.raises(ValueError, match="fewer than n_chunks"):
+        lm.confidence_intervals(d.L[:50], n_chunks=100)
+    with pytest.raises(ValueError, match="fitted on 5"):
+        lm.confidence_intervals(d.L[:, :4])
+    good = lm.confidence_intervals(d.L, n_boot=10, n_chunks=10, random_state=0).to_dict()
+    with pytest.raises(ValueError, match="accuracy_low must have shape"):
+        ConfidenceIntervals.from_dict({**good, "accuracy_low": [0.5]}, 5, 2)
+    with pytest.raises(ValueError, match="exceeds"):
+        ConfidenceIntervals.from_dict({**good, "accuracy_low": [1.0] * 5, "accuracy_high": [0.0] * 5}, 5, 2)
+
+
+def test_intervals_follow_a_majority_check_fallback():
+    d = make_synthetic(6_000, 6, 2, class_balance=[0.7, 0.3], random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel(2, model="class_conditional", max_overrule=0.0).fit(
+            d.L
+        )  # any overrule at all: the symmetric solution
+    assert lm.fallback_ and lm.overrule_rate_ > 0
+    ci = lm.confidence_intervals(d.L, n_boot=100, random_state=0)
+    assert np.all((ci.accuracy_low <= lm.accuracies_) & (lm.accuracies_ <= ci.accuracy_high))
+    np.testing.assert_allclose(ci.class_balance, lm.fit_class_balance_)

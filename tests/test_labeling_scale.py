@@ -1,0 +1,223 @@
+"""Applying LFs at scale: worker processes, Dask partitions, vectorised LFs, the output cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tripletws.labeling import (
+    DaskLFApplier,
+    LFApplier,
+    PandasLFApplier,
+    keyword_lf,
+    labeling_function,
+    preprocessor,
+    regex_lf,
+    threshold_lf,
+    vectorized_lf,
+)
+from tripletws.labeling.fingerprint import fingerprint
+
+pd = pytest.importorskip("pandas")
+
+WORDS = ["alpha", "beta", "gamma", "delta", "refund", "win", "free", "meeting"]
+SPAM_WORDS = ("free", "win")
+
+
+def make_frame(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    text = [" ".join(rng.choice(WORDS, size=rng.integers(1, 6))) for _ in range(n)]
+    return pd.DataFrame({"text": text, "score": rng.normal(size=n)})
+
+
+@labeling_function()
+def lf_spam(x):
+    return 1 if any(w in x.text.split() for w in SPAM_WORDS) else -1
+
+
+@labeling_function()
+def lf_meeting(x):
+    return 0 if "meeting" in x["text"] else -1
+
+
+@labeling_function()
+def lf_long(x):
+    return 0 if len(x.text) > 25 else -1
+
+
+ROW_LFS = [lf_spam, lf_meeting, lf_long]
+
+
+def expected(df):
+    words = df["text"].str.split()
+    return np.stack(
+        [
+            np.where(words.map(lambda ws: any(w in ws for w in SPAM_WORDS)), 1, -1),
+            np.where(df["text"].str.contains("meeting"), 0, -1),
+            np.where(df["text"].str.len() > 25, 0, -1),
+        ],
+        axis=1,
+    )
+
+
+@pytest.mark.parametrize("rows", ["series", "records"])
+def test_pandas_applier_serial_and_parallel_agree_with_direct_computation(rows):
+    df = make_frame(3_000)
+    want = expected(df)
+    serial = PandasLFApplier(ROW_LFS, rows=rows).apply(df, progress=False)
+    np.testing.assert_array_equal(serial, want)
+    parallel = PandasLFApplier(ROW_LFS, n_jobs=2, rows=rows).apply(df, progress=False)
+    np.testing.assert_array_equal(parallel, want)
+    assert parallel.dtype == np.int16
+
+
+def test_parallel_errors_name_the_lf_and_global_row():
+    df = make_frame(400)
+
+    @labeling_function()
+    def bad_late(x):
+        return "x" if x.name == 350 else -1
+
+    with pytest.raises(ValueError, match="'bad_late' returned 'x' on row 350"):
+        PandasLFApplier([bad_late], n_jobs=2).apply(df, progress=False)
+
+
+def test_progress_bar_is_shown_by_default_and_silenced(capsys):
+    df = make_frame(500)
+    PandasLFApplier(ROW_LFS).apply(df)
+    assert "applying 3 LFs" in capsys.readouterr().err
+    PandasLFApplier(ROW_LFS).apply(df, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_vectorised_constructors_match_python():
+    df = make_frame(2_000, seed=1)
+    df.loc[3, "score"] = np.nan
+    lfs = [
+        keyword_lf(["FREE", "win"], label=1, name="kw"),
+        keyword_lf("eta", label=0, name="part", whole_word=False),
+        regex_lf(r"^alpha\b", label=0, name="starts_alpha", ignore_case=False),
+        threshold_lf("score", 1.0, label=1),
+        threshold_lf("score", -1.0, label=0, above=False),
+    ]
+    L = PandasLFApplier(lfs).apply(df, progress=False)
+    text = df["text"]
+    np.testing.assert_array_equal(L[:, 0], expected(df)[:, 0])
+    np.testing.assert_array_equal(L[:, 1], np.where(text.str.contains("beta"), 0, -1))
+    np.testing.assert_array_equal(L[:, 2], np.where(text.str.startswith("alpha"), 0, -1))
+    np.testing.assert_array_equal(L[:, 3], np.where(df["score"] > 1.0, 1, -1))
+    np.testing.assert_array_equal(L[:, 4], np.where(df["score"] < -1.0, 0, -1))
+    assert L[3, 3] == -1 and L[3, 4] == -1  # missing values abstain
+
+
+def test_vectorised_lf_output_is_checked():
+    df = make_frame(10)
+
+    @vectorized_lf()
+    def floats(d):
+        return np.zeros(len(d))
+
+    @vectorized_lf()
+    def short(d):
+        return np.zeros(3, dtype=int)
+
+    with pytest.raises(ValueError, match="'floats' returned dtype float64"):
+        PandasLFApplier([floats]).apply(df, progress=False)
+    with pytest.raises(ValueError, match=r"'short' returned shape \(3,\); expected \(10,\)"):
+        PandasLFApplier([short]).apply(df, progress=False)
+    with pytest.raises(ValueError, match="column 'body' not in the data"):
+        PandasLFApplier([keyword_lf("x", 1, column="body")]).apply(df, progress=False)
+    with pytest.raises(ValueError, match="need a DataFrame"):
+        LFApplier([keyword_lf("x", 1)]).apply([{"text": "x"}], progress=False)
+    with pytest.raises(ValueError, match="label must be a class index"):
+        keyword_lf("x", label=-1)
+
+
+def test_preprocessor_memoises_across_lfs():
+    calls = []
+
+    @preprocessor(memoize=True)
+    def words(x):
+        calls.append(1)
+        return {"words": set(x["text"].split())}
+
+    @labeling_function(pre=[words])
+    def has_free(x):
+        return 1 if "free" in x["words"] else -1
+
+    @labeling_function(pre=[words])
+    def has_meeting(x):
+        return 0 if "meeting" in x["words"] else -1
+
+    df = make_frame(300)
+    L = PandasLFApplier([has_free, has_meeting]).apply(df, progress=False)
+    assert len(calls) == df.drop_duplicates().shape[0]  # once per distinct row, not once per LF
+    assert words.hits == 2 * len(df) - len(calls)
+    np.testing.assert_array_equal(L[:, 1], expected(df)[:, 1])
+
+
+def test_cache_reapplies_only_the_edited_lf(tmp_path):
+    df = make_frame(1_000)
+    applier = PandasLFApplier([*ROW_LFS, keyword_lf("refund", 1, name="kw")], cache_dir=tmp_path)
+    first = applier.apply(df, progress=False)
+    assert applier.last_applied_ == ["lf_spam", "lf_meeting", "lf_long", "kw"]
+    again = applier.apply(df, progress=False)
+    assert applier.last_applied_ == [] and applier.cache.hits == 4
+    np.testing.assert_array_equal(again, first)
+
+    @labeling_function(name="lf_long")
+    def lf_long(x):  # edited: another threshold
+        return 0 if len(x.text) > 30 else -1
+
+    edited = PandasLFApplier([lf_spam, lf_meeting, lf_long, applier._lfs[3]], cache_dir=tmp_path)
+    out = edited.apply(df, progress=False)
+    assert edited.last_applied_ == ["lf_long"]
+    np.testing.assert_array_equal(out[:, 2], np.where(df["text"].str.len() > 30, 0, -1))
+    np.testing.assert_array_equal(out[:, [0, 1, 3]], first[:, [0, 1, 3]])
+    # other data: nothing is reused
+    other = PandasLFApplier(ROW_LFS, cache_dir=tmp_path)
+    other.apply(make_frame(1_000, seed=9), progress=False)
+    assert len(other.last_applied_) == 3
+
+
+def test_cache_ignores_a_damaged_file(tmp_path):
+    df = make_frame(200)
+    PandasLFApplier([lf_meeting], cache_dir=tmp_path).apply(df, progress=False)
+    (path,) = list(tmp_path.rglob("*.npy"))
+    path.write_bytes(b"not a numpy file")
+    applier = PandasLFApplier([lf_meeting], cache_dir=tmp_path)
+    np.testing.assert_array_equal(applier.apply(df, progress=False)[:, 0], expected(df)[:, 1])
+    assert applier.last_applied_ == ["lf_meeting"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_fingerprint_follows_code_closures_and_globals():
+    def make(limit):
+        def f(x):
+            return 0 if len(x) > limit else -1
+
+        return f
+
+    assert fingerprint(make(3)) == fingerprint(make(3))
+    assert fingerprint(make(3)) != fingerprint(make(4))
+    before = fingerprint(lf_spam)
+    global SPAM_WORDS
+    saved = SPAM_WORDS
+    try:
+        SPAM_WORDS = ("free", "win", "prize")
+        assert fingerprint(lf_spam) != before
+    finally:
+        SPAM_WORDS = saved
+    assert fingerprint(lf_spam) == before
+
+
+def test_dask_applier_matches_pandas(tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    df = make_frame(2_000)
+    lfs = [*ROW_LFS, keyword_lf(["free", "win"], 1, name="kw")]
+    want = PandasLFApplier(lfs).apply(df, progress=False)
+    ddf = dd.from_pandas(df, npartitions=4)
+    applier = DaskLFApplier(lfs, cache_dir=tmp_path)
+    np.testing.assert_array_equal(applier.apply(ddf, progress=False, scheduler="threads"), want)
+    np.testing.assert_array_equal(applier.apply(ddf, progress=False, scheduler="threads"), want)
+    assert applier.last_applied_ == []
