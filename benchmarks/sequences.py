@@ -52,7 +52,9 @@ def quality(k: int, rho: float, seed: int) -> dict:
     ).argmax(axis=1)
     return {
         "acc_frame": float(np.mean(frame.predict(d.L, tie_break_policy="random") == d.y)),
-        "acc_chain": float(np.mean(chain.predict(d.L, d.sequence_ids, tie_break_policy="random") == d.y)),
+        "acc_chain": float(
+            np.mean(chain.predict(d.L, sequence_ids=d.sequence_ids, tie_break_policy="random") == d.y)
+        ),
         "acc_oracle": float(np.mean(oracle == d.y)),
         "tau_true": d.tau,
         "tau_est": chain.tau_,

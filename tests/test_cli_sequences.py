@@ -39,7 +39,7 @@ def test_fit_predict_evaluate_inspect_a_sequence_model(tmp_path):
     res = run_main("evaluate", model_path, path, "--sequence-ids", path, "--tie-break", "random", "--json")
     assert res.returncode == 0, res.stderr
     record = json.loads(res.stdout)
-    score = expected.score(d.L, d.y, d.sequence_ids, tie_break_policy="random")
+    score = expected.score(d.L, d.y, sequence_ids=d.sequence_ids, tie_break_policy="random")
     assert record["label_model"]["accuracy"] == score["accuracy"]
 
     res = run_main("inspect", model_path)

@@ -38,3 +38,11 @@ def test_matches_naive(k) -> None:
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="value 3 in column 0"):
         MajorityLabelVoter(3).predict([[3, 0, 1]])
+
+
+def test_zero_rows_give_an_empty_k_column_posterior() -> None:
+    """As LabelModel.predict_proba: (0, k), not an error (issue 9.10)."""
+    for k in (2, 4):
+        probs = MajorityLabelVoter(k).predict_proba(np.zeros((0, 5), dtype=int))
+        assert probs.shape == (0, k)
+        assert MajorityLabelVoter(k).predict(np.zeros((0, 5), dtype=int)).shape == (0,)

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from tripletws import LabelModel
-from tripletws.models import registered
+from tripletws.models import BUILT_IN
 
-#: Every registered label model (new ones are covered as they register).
-MODELS = registered()
+#: Every label model that ships with tripletws (a test's toy model registered by another test
+#: module is left out).
+MODELS = BUILT_IN
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -34,7 +35,7 @@ def test_singular_second_moments_fit_with_a_warning():
     """Reproducer: raised numpy's LinAlgError ("Singular matrix") in the second-moment fit."""
     L = np.array([[-1, -1, -1], [-1, 2, 3], [-1, -1, 3], [3, -1, 2]])
     with pytest.warns(UserWarning):
-        lm = LabelModel(cardinality=4).fit(L)
+        lm = LabelModel(cardinality=4, model="class_conditional").fit(L)
     P = lm.predict_proba(L)
     assert P.shape == (4, 4)
     assert np.all(np.isfinite(P))
@@ -44,7 +45,7 @@ def test_singular_second_moments_fit_with_a_warning():
 def test_single_row_fits():
     """A one-row matrix has an all-zero covariance (it crashed the eigen solver with NaN)."""
     L = np.array([[0, 3, 2, 2, 2]])
-    P = _fit_quiet(L, 4).predict_proba(L)
+    P = _fit_quiet(L, 4, model="class_conditional").predict_proba(L)
     assert np.all(np.isfinite(P))
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
 
@@ -58,9 +59,10 @@ def _small_label_matrices(draw):
     return L, k
 
 
+@pytest.mark.parametrize("model", MODELS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_small_label_matrices(), st.sampled_from(MODELS))
-def test_small_valid_matrices_always_fit(case, model):
+@given(_small_label_matrices())
+def test_small_valid_matrices_always_fit(model, case):
     """Every model and k in 2..6: valid input fits, probabilities are finite and sum to 1."""
     L, k = case
     lm = _fit_quiet(L, k, model=model)

@@ -160,7 +160,7 @@ def test_chain_beats_per_frame_model_and_recovers_persistence(k):
     n = len(d.y)
     chain = SequenceLabelModel(k).fit(d.L, d.sequence_ids)
     frame = LabelModel(k, model="symmetric").fit(d.L)  # the per-frame model of the chain
-    acc_chain = np.mean(chain.predict(d.L, d.sequence_ids, tie_break_policy="random") == d.y)
+    acc_chain = np.mean(chain.predict(d.L, sequence_ids=d.sequence_ids, tie_break_policy="random") == d.y)
     acc_frame = np.mean(frame.predict(d.L, tie_break_policy="random") == d.y)
     # labels are AR(1)-correlated: effective frames n (1 - rho) / (1 + rho); 5 sd of a difference
     n_eff = n * (1 - rho) / (1 + rho)
@@ -274,7 +274,7 @@ def test_predict_proba_contract_and_score():
     order = np.concatenate([np.flatnonzero(d.sequence_ids == s) for s in range(7, -1, -1)])
     np.testing.assert_allclose(model.predict_proba(d.L[order], d.sequence_ids[order]), P[order], atol=1e-12)
     assert model.predict_proba(d.L[:0], d.sequence_ids[:0]).shape == (0, 2)
-    res = model.score(d.L, d.y, d.sequence_ids, metrics=["accuracy", "f1"])
+    res = model.score(d.L, d.y, sequence_ids=d.sequence_ids, metrics=["accuracy", "f1"])
     assert set(res) == {"accuracy", "f1"}
     assert res["accuracy"] == pytest.approx(np.mean(P.argmax(axis=1) == d.y))
 

@@ -107,6 +107,7 @@ class BaseLabeler:
         L: Any,
         return_probs: bool = False,
         tie_break_policy: str = "abstain",
+        **context: Any,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Most likely class per row, shape (n,); -1 for ties under ``"abstain"``.
 
@@ -116,8 +117,10 @@ class BaseLabeler:
         return_probs : bool
             Also return ``predict_proba(L)``.
         tie_break_policy : {"abstain", "random", "true-random"}
+        **context
+            Keyword arguments of the model's ``predict_proba`` (e.g. ``sequence_ids``).
         """
-        probs = self.predict_proba(L)
+        probs = self.predict_proba(L, **context)
         preds = probs_to_preds(probs, tie_break_policy, random_state=self.random_state)
         return (preds, probs) if return_probs else preds
 
@@ -128,6 +131,7 @@ class BaseLabeler:
         metrics: Sequence[str] | None = ("accuracy",),
         tie_break_policy: str = "abstain",
         voted_only: bool = False,
+        **context: Any,
     ) -> dict[str, float]:
         """Metrics of the predictions on ``L`` against gold ``Y`` (-1 = unknown).
 
@@ -145,7 +149,7 @@ class BaseLabeler:
         """
         lm = check_label_matrix(L, self.cardinality)
         y = check_labels(Y, lm.n, self.cardinality, name="Y")
-        preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy)
+        preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)
         n_abstain = int(((preds < 0) & (y >= 0)).sum())
         if n_abstain:
             logger.info("score: %d gold rows with abstained predictions are left out", n_abstain)

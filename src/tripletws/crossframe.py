@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import is_sparse
 from .matrix import LabelMatrix
-from .stats import dataclass_to_dict
+from .stats import SumsOverRows, dataclass_to_dict
 
 
 @dataclass
-class CrossFrameStats:
+class CrossFrameStats(SumsOverRows):
     """Vote statistics of consecutive frame pairs.
 
     Attributes
@@ -47,6 +48,8 @@ class CrossFrameStats:
     covote: np.ndarray
     agree: np.ndarray
 
+    _what = "cross-frame statistics"
+
     @property
     def n_lfs(self) -> int:
         return int(self.covote.shape[0])
@@ -54,40 +57,6 @@ class CrossFrameStats:
     @classmethod
     def zeros(cls, m: int, cardinality: int) -> CrossFrameStats:
         return cls(cardinality, 0.0, np.zeros((m, m)), np.zeros((m, m)))
-
-    def _check_compatible(self, other: CrossFrameStats) -> None:
-        if not isinstance(other, CrossFrameStats):
-            raise TypeError(f"cannot merge CrossFrameStats with {type(other).__name__}")
-        if (other.cardinality, other.n_lfs) != (self.cardinality, self.n_lfs):
-            raise ValueError(
-                "cannot merge cross-frame statistics of different shapes: "
-                f"(m={self.n_lfs}, k={self.cardinality}) vs (m={other.n_lfs}, k={other.cardinality})"
-            )
-
-    def __add__(self, other: CrossFrameStats) -> CrossFrameStats:
-        self._check_compatible(other)
-        return CrossFrameStats(
-            self.cardinality,
-            self.n_pairs + other.n_pairs,
-            self.covote + other.covote,
-            self.agree + other.agree,
-        )
-
-    def __iadd__(self, other: CrossFrameStats) -> CrossFrameStats:
-        self._check_compatible(other)
-        self.n_pairs += other.n_pairs
-        self.covote += other.covote
-        self.agree += other.agree
-        return self
-
-    def scaled(self, factor: float) -> CrossFrameStats:
-        """All statistics multiplied by ``factor`` (exponential forgetting)."""
-        return CrossFrameStats(
-            self.cardinality, self.n_pairs * factor, self.covote * factor, self.agree * factor
-        )
-
-    def copy(self) -> CrossFrameStats:
-        return self.scaled(1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (lists of floats)."""
@@ -152,6 +121,7 @@ def plain_id(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+# Over 60 lines: validation of sequence ids and windows with their error messages, in one sequence.
 def segment_rows(
     n: int,
     sequence_ids: Any = None,
@@ -222,7 +192,7 @@ def segment_rows(
 
 
 def _dense_block(block: Any) -> np.ndarray:
-    if type(block).__module__.startswith("scipy.sparse"):
+    if is_sparse(block):
         return np.asarray(block.toarray(), dtype=np.int16) - 1
     return np.asarray(block)
 

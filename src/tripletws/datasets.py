@@ -203,6 +203,8 @@ class SyntheticSequences(SyntheticData):
         return (k * same - 1.0) / (k - 1.0)
 
 
+# Over 60 lines: a generator whose steps (ids, Markov labels, votes, result) share many local arrays;
+# split, each piece would take most of them as arguments.
 def make_synthetic_sequences(
     n_sequences: int = 100,
     length: Any = 100,

@@ -125,6 +125,8 @@ def with_dev_choice(
     """
     from dataclasses import replace
 
+    if dev.m != solution.params.n_lfs:
+        raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {solution.params.n_lfs}")
     estimate = solution.estimate
     if rows is None or not hasattr(estimate, "dev_choice"):
         note = "L_dev was not used: the symmetric model was solved instead of the annotator model"
@@ -146,3 +148,16 @@ def with_dev_choice(
         estimate=replace(estimate, dev_choice=record),
         diagnostics=diagnostics,
     )
+
+
+def check_dev_set(model: str, cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:
+    """``fit(L_dev=, Y_dev=)``'s dev set, checked: the annotator model only, gold labels for every row."""
+    from .matrix import check_cardinality, check_label_matrix, check_labels
+
+    if model != "annotator":
+        raise ValueError(f"L_dev is used by model='annotator' only, not model={model!r}")
+    if Y_dev is None:
+        raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
+    k = check_cardinality(cardinality)
+    dev = check_label_matrix(L_dev, k, name="L_dev")
+    return dev, check_labels(Y_dev, dev.n, k, name="Y_dev")

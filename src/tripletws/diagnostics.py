@@ -59,6 +59,8 @@ def _declared(model: Any, m: int) -> np.ndarray:
     return dependency_mask(np.asarray(edges if edges is not None else [], dtype=np.int64).reshape(-1, 2), m)
 
 
+# Over 60 lines: one pass of argument checks, the per-pair test and the table, kept together so the
+# statistics of the test can be read top to bottom; the pieces are not used elsewhere.
 def dependency_candidates(
     data: Any,
     model: Any,

@@ -23,8 +23,10 @@ from .kernels import (
     Workspace,
     class_indicator,
     conversion_rows,
+    is_sparse,
     narrow,
     signed_votes,
+    sparse_one_hot,
     vote_indicator,
     workspace,
 )
@@ -116,14 +118,7 @@ def _dense_scores(block: np.ndarray, D: list[np.ndarray], base: np.ndarray, ws: 
 
 
 def _sparse_scores(block: Any, Dflat: np.ndarray, base: np.ndarray, k: int, out: np.ndarray) -> None:
-    import scipy.sparse as sp
-
-    nc, m = block.shape
-    onehot = sp.csr_array(
-        (np.ones(block.nnz), block.indices * k + (block.data - 1), block.indptr),
-        shape=(nc, m * k),
-    )
-    out[...] = onehot @ Dflat
+    out[...] = sparse_one_hot(block, k) @ Dflat
     out += base
 
 
@@ -174,7 +169,7 @@ def _fill(lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None, nor
 
 def _pair_columns(block: Any, cols: np.ndarray) -> np.ndarray:
     """Dense (nc, len(cols)) votes (-1 = abstain) of some columns of a chunk."""
-    if type(block).__module__.startswith("scipy.sparse"):
+    if is_sparse(block):
         return np.asarray(block[:, cols].toarray(), dtype=np.int32) - 1
     return np.asarray(block[:, cols], dtype=np.int32)
 

@@ -148,7 +148,7 @@ def _check_depth(text: str, source: str) -> None:
 
     import numpy as np
 
-    skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", text).encode("utf-8", "replace")
+    skeleton = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text).encode("utf-8", "replace")
     codes = np.frombuffer(skeleton, dtype=np.uint8)
     step = np.isin(codes, (ord("["), ord("{"))).astype(np.int32) - np.isin(codes, (ord("]"), ord("}")))
     if step.size and int(np.cumsum(step).max()) > MAX_DEPTH:

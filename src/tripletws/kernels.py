@@ -180,6 +180,22 @@ def one_hot(L: np.ndarray, k: int, ws: Workspace, dtype: type | np.dtype = np.fl
     return X
 
 
+def is_sparse(x: Any) -> bool:
+    """True for a scipy.sparse matrix or array (checked without importing scipy)."""
+    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+
+
+def sparse_one_hot(block: Any, k: int) -> Any:
+    """(n, m k) CSR one-hot float64 matrix of a CSR label block storing class c as c + 1."""
+    import scipy.sparse as sp
+
+    nc, m = block.shape
+    return sp.csr_array(
+        (np.ones(block.nnz, dtype=np.float64), block.indices * k + (block.data - 1), block.indptr),
+        shape=(nc, m * k),
+    )
+
+
 def vote_counts(lm: Any, chunk_size: int | None = None) -> np.ndarray:
     """Per-row vote counts for each class of a validated label matrix, shape (n, k).
 

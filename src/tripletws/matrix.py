@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import is_sparse
+
 ABSTAIN = -1
 
 #: Cells per dense chunk: a chunk's float32 work arrays (8 bytes per cell for the
@@ -34,8 +36,8 @@ MAX_CARDINALITY = 1 << 15
 SPARSE_CHUNK_NNZ = 1 << 17
 
 
-def _is_sparse(x: Any) -> bool:
-    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+class LabelMatrixError(ValueError):
+    """A label matrix that is not valid input (its shape, dtype or a value), with the place named."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class LabelMatrix:
 
     @property
     def is_sparse(self) -> bool:
-        return _is_sparse(self.data)
+        return is_sparse(self.data)
 
     def chunk_rows(self, chunk_size: int | None = None) -> int:
         """Rows per chunk (default: about ``DEFAULT_CHUNK_CELLS`` cells)."""
@@ -210,13 +212,13 @@ def _check_dense_values(block: np.ndarray, k: int | None, col_offset: int, row_o
     lo, hi = block.min(), block.max()
     if lo < ABSTAIN:
         r, c = _first_bad(block < ABSTAIN)
-        raise ValueError(
+        raise LabelMatrixError(
             f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
             f"(row {r + row_offset}); votes must be -1 (abstain) or a class 0..k-1"
         )
     if k is not None and hi >= k:
         r, c = _first_bad(block >= k)
-        raise ValueError(
+        raise LabelMatrixError(
             f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
             f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}"
         )
@@ -226,14 +228,16 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     nan = np.isnan(arr)
     if nan.any():
         r, c = _first_bad(nan)
-        raise ValueError(f"label matrix has NaN in column {c} (row {r})")
+        raise LabelMatrixError(f"label matrix has NaN in column {c} (row {r})")
     bad = arr != np.round(arr)
     if bad.any():
         r, c = _first_bad(bad)
-        raise ValueError(f"label matrix has non-integer value {arr[r, c].item()!r} in column {c} (row {r})")
+        raise LabelMatrixError(
+            f"label matrix has non-integer value {arr[r, c].item()!r} in column {c} (row {r})"
+        )
     if arr.size and (arr.min() < -128 or arr.max() > 32767):
         r, c = _first_bad((arr < -128) | (arr > 32767))
-        raise ValueError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
+        raise LabelMatrixError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
     return arr.astype(np.int16)
 
 
@@ -243,7 +247,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     if not getattr(L, "has_canonical_format", True) or getattr(L, "format", None) == "coo":
         coo = sp.coo_array(L)
         if coo.nnz and len(np.unique(coo.row.astype(np.int64) * coo.shape[1] + coo.col)) < coo.nnz:
-            raise ValueError(
+            raise LabelMatrixError(
                 f"sparse {name} has duplicate entries for the same cell; scipy would add them "
                 "into a different class, so give one vote per cell"
             )
@@ -251,23 +255,23 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     X.sum_duplicates()
     X.eliminate_zeros()
     if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional, got ndim={X.ndim}")
+        raise LabelMatrixError(f"{name} must be 2-dimensional, got ndim={X.ndim}")
     data = X.data
     if data.dtype.kind == "f":
         if np.isnan(data).any():
             col = int(X.indices[np.flatnonzero(np.isnan(data))[0]])
-            raise ValueError(f"sparse label matrix has NaN in column {col}")
+            raise LabelMatrixError(f"sparse label matrix has NaN in column {col}")
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
-            raise ValueError(
+            raise LabelMatrixError(
                 f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}"
             )
     elif data.dtype.kind not in "iub":
-        raise ValueError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
+        raise LabelMatrixError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
         pos = int(np.flatnonzero(data < 1)[0])
-        raise ValueError(
+        raise LabelMatrixError(
             f"sparse label matrix has value {data[pos].item()!r} in column {int(X.indices[pos])}; "
             "sparse matrices store class c as c + 1 (0 / implicit = abstain)"
         )
@@ -275,7 +279,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     kk = max(2, top) if k is None else k
     if top > kk:
         pos = int(np.flatnonzero(data > kk)[0])
-        raise ValueError(
+        raise LabelMatrixError(
             f"sparse label matrix has stored value {int(data[pos])} (class {int(data[pos]) - 1}) "
             f"in column {int(X.indices[pos])}, outside 0..{kk - 1} for cardinality {kk}"
         )
@@ -322,6 +326,8 @@ def _value_range(arr: np.ndarray) -> tuple[int, int]:
     return (ABSTAIN, ABSTAIN) if lo is None or hi is None else (lo, hi)
 
 
+# Over 60 lines: one dispatch over every accepted input type (sparse, DataFrame, memmap, arrays),
+# each branch short; the order of the checks matters and reads best in one place.
 def check_label_matrix(
     L: Any,
     cardinality: int | None = None,
@@ -355,7 +361,7 @@ def check_label_matrix(
         return L
     if cardinality is not None:
         cardinality = check_cardinality(cardinality)
-    if _is_sparse(L):
+    if is_sparse(L):
         X, k = _validate_sparse(L, cardinality, name)
         lm = LabelMatrix(X, k)
     else:
@@ -369,7 +375,7 @@ def check_label_matrix(
                     pass  # not numeric: reported below
         arr = L if isinstance(L, np.ndarray) else np.asarray(L)
         if arr.ndim != 2:
-            raise ValueError(
+            raise LabelMatrixError(
                 f"{name} must be 2-dimensional (n rows x m labeling functions), "
                 f"got ndim={arr.ndim} with shape {arr.shape}"
             )
@@ -378,7 +384,7 @@ def check_label_matrix(
         elif arr.dtype.kind == "b":
             arr = arr.astype(np.int8)
         elif arr.dtype.kind not in "iu":
-            raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+            raise LabelMatrixError(f"{name} must hold integers, got dtype {arr.dtype}")
         k = cardinality
         if k is None:
             # Inferring k needs one scan (block by block); it also checks the lower bound.
@@ -392,9 +398,11 @@ def check_label_matrix(
             for _ in lm.chunks():
                 pass
     if lm.m < min_lfs:
-        raise ValueError(f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed")
+        raise LabelMatrixError(
+            f"{name} has {lm.m} labeling function(s) (columns); at least {min_lfs} are needed"
+        )
     if lm.n == 0 and not allow_empty:
-        raise ValueError(f"{name} has no rows")
+        raise LabelMatrixError(f"{name} has no rows")
     return lm
 
 
@@ -454,7 +462,7 @@ def from_flyingsquid(L: Any) -> np.ndarray:
 def to_flyingsquid(L: Any) -> np.ndarray:
     """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes)."""
     arr = check_label_matrix(L, 2, scan=True).data
-    if _is_sparse(arr):
+    if is_sparse(arr):
         arr = from_sparse(arr)
     out = np.zeros(arr.shape, dtype=np.int8)
     out[arr == 1] = 1
@@ -483,7 +491,7 @@ def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
 def to_metal(L: Any) -> np.ndarray:
     """-1 abstain, classes 0..k-1 -> MeTaL (0 = abstain, classes 1..k)."""
     arr = check_label_matrix(L, scan=True).data
-    if _is_sparse(arr):
+    if is_sparse(arr):
         return np.asarray(arr.toarray(), dtype=np.int16)
     return arr.astype(np.int16) + 1
 

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with_intervals
 from .base import BaseLabeler, NotFittedError
-from .dev_choice import with_dev_choice
+from .dev_choice import check_dev_set, with_dev_choice
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import posterior
-from .matrix import check_cardinality, check_label_matrix, check_labels
-from .models import Fit, Prior
+from .matrix import check_cardinality, check_label_matrix
+from .models import Fit, Prior, get_solver
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
 from .priors import explicit_prior, setting_prior
@@ -90,7 +91,7 @@ def _tell(solution: Fit, warn: bool, verbose: bool, n_rows: int) -> None:
         )
 
 
-class LabelModel(BaseLabeler):
+class LabelModel(AnalysisMixin, BaseLabeler):
     """Closed-form label model for weak supervision.
 
     Parameters
@@ -98,44 +99,31 @@ class LabelModel(BaseLabeler):
     cardinality : int, default 2
         Number of classes k.
     model : str, default "annotator"
-        A registered label model (:func:`tripletws.models.registered`).
-        ``"annotator"`` (default): an LF either knows the class (probability ``theta_i``)
-        and votes it, or votes from its own distribution (MACE's annotator model, Hovy et
-        al. 2013), abstentions read as "not assigned"; fitted by EM over the distinct rows
-        from majority vote's soft labels, after a gold-free choice among majority vote's
-        model, the one-coin model and this one by cross-fitted held-out likelihood
-        (``selection_``; no tuned constant).  Statistics alone or declared dependencies:
-        the symmetric model (``fallback_``).  ``"class_conditional"``: a full table
-        ``P(lambda_i = a | Y = y)`` per LF, abstain included (Dawid-Skene), in closed form
-        from second and third moments, optionally
-        polished by EM, checked against the LFs' majority (``max_overrule``).
-        ``"symmetric"``: each LF is right with probability ``alpha_i`` when it votes,
-        whatever the class (triplet method, Fu et al., 2020).  See docs/models.md.
+        A registered label model (:func:`tripletws.models.registered`; docs/models.md).
+        ``"annotator"``: an LF knows the class or votes from its own distribution (MACE,
+        Hovy et al. 2013), by EM over distinct rows after a gold-free held-out choice of
+        the family (``selection_``).  ``"class_conditional"``: a table per LF and class
+        (Dawid-Skene) from second and third moments, checked against the LF majority.
+        ``"symmetric"``: one accuracy per LF (triplet method, Fu et al., 2020).
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
     signs : {"all_positive", "eigen"}
-        How LF signs are chosen: every LF better than chance (default, as
-        FlyingSquid), or from the leading eigenvector of the pairwise moments.
+        Every LF better than chance (default, as FlyingSquid), or signs from the leading eigenvector.
     dependencies : list of pairs (i, j), optional
         Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
-        ``"auto"`` (default): ``"estimate"`` for the class-conditional model (fitted with
-        the tables), ``"uniform"`` for the annotator model (its vote-only reading says
-        nothing about rows without votes, which a uniform prior leaves tied as majority
-        vote does; its ``"estimate"`` lets EM fit the prior) and the symmetric one (whose
-        ``"estimate"`` uses the vote rates).  A given prior (array, ``Y_dev``, ``fit(class_balance=...)``) is
-        used for fitting and predicting.
+        ``"auto"`` (default): each model's own (``Solver.auto_prior``: ``"estimate"`` for
+        the class-conditional model, ``"uniform"`` for the others).  A given prior (array,
+        ``Y_dev``, ``fit(class_balance=...)``) is used for fitting and predicting.
     em_steps : int
         Class-conditional model: EM steps from the closed form over the distinct rows seen
         (``fit_stats`` has no rows).  0 (default) = closed form only (docs/models.md).
     em_max_rows : int
-        Cap on the distinct rows kept for EM; beyond it EM runs on a hash sample of
-        the rows (:mod:`tripletws.rows`), with a warning.
+        Cap on the distinct rows kept for EM (beyond it a hash sample, :mod:`tripletws.rows`).
     max_overrule : float
-        Class-conditional model: when the fit overrules a strict LF majority on more than
-        this share of the rows that have one, the symmetric solution is used (with a
-        warning).  1.0 disables the check.
+        Class-conditional model: past this share of strict-majority rows overruled, the
+        symmetric solution is used (with a warning).  1.0 disables the check.
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -155,28 +143,17 @@ class LabelModel(BaseLabeler):
     ----------
     solution_ : tripletws.models.Fit
         The solved model: parameters, diagnostics and notes, the same record for every model.
-    params_, accuracies_, class_balance_, fit_class_balance_ :
+    params_, accuracies_, class_balance_, fit_class_balance_, class_balance_source_ :
         Prediction prior and vote tables (LabelModelParams); ``P(LF right | LF votes)`` (m,);
-        the prediction prior (k,); the class balance the tables were fitted with (k,).
-    class_balance_source_ : str
-        ``"given"``, ``"Y_dev"``, ``"uniform"`` or ``"estimated"``.
-    estimate_, fallback_, overrule_rate_, em_steps_run_, ... :
-        The model's closed-form result; each scalar of ``solution_.diagnostics``.
-    coverage_, stats_, rows_, n_batches_ :
-        Share of rows each LF votes on (m,); the (running) statistics solved from; the
-        distinct rows looked at (or None); batches in the stream (a ``fit`` is one).
-    dependencies_, coupling_ : ndarray
-        Declared dependency edges used, shape (E, 2), and their estimated coupling (E,).
-    selection_ : Selection or None
-        Annotator model: the family chosen (``selection_.chosen``) and every candidate's
-        cross-fitted held-out log-likelihood per row (``selection_.heldout_loglik``).
-    unidentified_ : ndarray of int
-        Annotator model: LFs whose parameters the rows do not identify (every LF when
-        majority vote's model is chosen; LFs that never vote alongside another LF, which
-        get the mean accuracy of the others).
-    dev_choice_ : dict or None
-        Annotator model fitted with ``L_dev`` and ``Y_dev``: the candidate kept and every
-        candidate's accuracy on the dev rows.
+        the prediction prior (k,); the balance the tables were fitted with (k,); where the
+        prior came from (``"given"``, ``"Y_dev"``, ``"uniform"``, ``"estimated"``).
+    estimate_, fallback_, overrule_rate_, selection_, ... :
+        The model's estimate; each scalar of ``solution_.diagnostics`` and each of its
+        solver's ``estimate_attributes`` (annotator: ``selection_``, ``unidentified_``,
+        ``dev_choice_``; see :mod:`tripletws.models.annotator`).
+    coverage_, stats_, rows_, n_batches_, dependencies_, coupling_ :
+        Share of rows each LF votes on (m,); the (running) statistics; the distinct rows looked
+        at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).
     notes_ : tuple of str
         What the last fit had to say (``fit`` warns them, ``partial_fit`` logs them).
     """
@@ -248,50 +225,32 @@ class LabelModel(BaseLabeler):
             Dependent LF pairs (overrides the constructor's; ``[]``: none), left out of the
             triplets and modelled jointly at inference (ValueError for a bad graph).
         L_dev : label matrix, shape (n_dev, m), optional
-            The votes on the dev rows whose gold labels are ``Y_dev`` (annotator model only).
-            The model is first fitted on ``L_train`` without gold; then the annotator
-            families of both abstain readings, each with a uniform prior or with
-            ``Y_dev``'s class frequencies, and the gold-free fit are scored on the dev rows
-            and the most accurate is kept (``dev_choice_``, :mod:`tripletws.dev_choice`).
+            Votes on dev rows with gold ``Y_dev`` (annotator model): after the gold-free fit,
+            the candidates are scored on them and the best kept (:mod:`tripletws.dev_choice`).
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
         """
         _take_sgd_options(kwargs)
-        if L_dev is None:
-            return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
-        if self.model != "annotator":
-            raise ValueError(f"L_dev is used by model='annotator' only, not model={self.model!r}")
-        if Y_dev is None:
-            raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
-        k = check_cardinality(self.cardinality)
-        dev = check_label_matrix(L_dev, k, name="L_dev")
-        y_dev = check_labels(Y_dev, dev.n, k, name="Y_dev")
-        self._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
-        if dev.m != self.n_lfs_:
-            raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {self.n_lfs_}")
-        self.solution_ = with_dev_choice(self.solution_, self.summary_.rows, dev, y_dev, self.chunk_size)
-        return self
+        if L_dev is not None:  # fit without gold, then let the dev rows choose (annotator model)
+            dev, y_dev = check_dev_set(self.model, self.cardinality, L_dev, Y_dev)
+            self._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
+            self.solution_ = with_dev_choice(self.solution_, self.summary_.rows, dev, y_dev, self.chunk_size)
+            return self
+        return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
 
     def fit_stats(
         self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None, dependencies: Any = None
     ) -> LabelModel:
-        """Solve from precomputed (e.g. merged) statistics (:func:`compute_stats`); starts a new stream.
-
-        The class-conditional model needs ``compute_stats(L, k, joint=True, triple=True)``;
-        statistics carry no rows, so EM and the majority check do not run.
-        """
+        """Solve from precomputed statistics (:func:`compute_stats`; no rows: models that need rows
+        fall back or skip those steps); starts a new stream."""
         if not isinstance(stats, LabelStats):
             raise TypeError(f"expected LabelStats, got {type(stats).__name__}")
         return self._absorb(stats, Y_dev, class_balance, dependencies, restart=True, name="stats")
 
     def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
-        """Online learning: add a batch to the running summary and re-solve in closed form.
-
-        Without ``forget``/``window``, any batching ends with the summary, parameters and
-        posteriors of one ``fit`` on all rows.  Notes (``fit``'s warnings) are logged and kept
-        in ``notes_``.  A prior given here or to ``fit`` is kept for later batches; calls
-        from several threads are serialised.
-        """
+        """Add a batch to the running summary and re-solve: any batching ends as one ``fit`` (without
+        ``forget``/``window``).  Notes are logged, not warned (``notes_``); a prior given is kept
+        for later batches; calls from several threads are serialised."""
         return self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
 
     def _absorb(
@@ -317,7 +276,6 @@ class LabelModel(BaseLabeler):
         _tell(solution, restart, self.verbose, int(total.stats.n_rows))
         return self
 
-    # learned quantities, all read from solution_ and summary_
     params_ = property(lambda self: self._solved().params, doc="Prediction prior and vote tables.")
     estimate_ = property(lambda self: self._solved().estimate, doc="The model's closed-form result.")
     accuracies_ = property(lambda self: self._solved().accuracies, doc="P(LF right | votes), shape (m,).")
@@ -327,17 +285,6 @@ class LabelModel(BaseLabeler):
     dependencies_ = property(lambda self: self._solved().dependencies, doc="Edges, shape (E, 2).")
     coupling_ = property(lambda self: self._solved().coupling, doc="Coupling per edge, shape (E,).")
     notes_ = property(lambda self: self._solved().notes, doc="What the last solve had to say.")
-    selection_ = property(
-        lambda self: getattr(self._solved().estimate, "selection", None), doc="Annotator: the family chosen."
-    )
-    unidentified_ = property(
-        lambda self: getattr(self._solved().estimate, "unidentified", np.zeros(0, dtype=np.int64)),
-        doc="Annotator: LFs the rows do not identify.",
-    )
-    dev_choice_ = property(
-        lambda self: getattr(self._solved().estimate, "dev_choice", None),
-        doc="Annotator: the dev set's choice.",
-    )
     stats_ = property(lambda self: self._summary().stats, doc="Statistics solved from.")
     rows_ = property(lambda self: self._summary().rows, doc="Rows looked at, or None.")
     coverage_ = property(lambda self: self.stats_.coverage, doc="Share of rows each LF votes on, (m,).")
@@ -360,6 +307,9 @@ class LabelModel(BaseLabeler):
             solution = self.__dict__.get("solution_")
             if solution is None:
                 raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+            shown = get_solver(solution.model).estimate_attributes
+            if name[:-1] in shown:  # e.g. the annotator's selection_, with its default after a fallback
+                return getattr(solution.estimate, name[:-1], shown[name[:-1]])
             if name[:-1] in solution.diagnostics:
                 return solution.diagnostics[name[:-1]]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -380,44 +330,6 @@ class LabelModel(BaseLabeler):
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
         return posterior(lm, params, self.chunk_size)
 
-    def confidence_intervals(
-        self,
-        L: Any,
-        level: float = 0.95,
-        n_boot: int = 200,
-        n_chunks: int = 100,
-        random_state: Any = None,
-    ):
-        """Bootstrap intervals of the learned accuracies and class balance (see :mod:`tripletws.intervals`).
-
-        ``L`` is the training matrix; it is read once, in ``n_chunks`` row chunks.
-        The result is also kept as ``intervals_`` (and saved with the model).
-
-        Returns
-        -------
-        ConfidenceIntervals
-        """
-        from .intervals import bootstrap_intervals
-
-        self.intervals_ = bootstrap_intervals(
-            self, L, level=level, n_boot=n_boot, n_chunks=n_chunks, random_state=random_state
-        )
-        return self.intervals_
-
-    def report(self, L: Any, Y: Any = None, path: Any = None, **kwargs: Any) -> str:
-        """Self-contained HTML report (see :mod:`tripletws.report`); written to ``path`` when given.
-
-        Returns
-        -------
-        str
-            The HTML.
-        """
-        from .report import build_report, write_report
-
-        if path is None:
-            return build_report(self, L, Y, **kwargs)
-        return write_report(self, L, path, Y, **kwargs).read_text(encoding="utf-8")
-
     def _check_params(self) -> None:
         super()._check_params()
         check_settings(self.get_params())
@@ -425,18 +337,9 @@ class LabelModel(BaseLabeler):
     def _get_state(self) -> dict[str, Any] | None:
         if "solution_" not in self.__dict__:
             return None
-        state = state_to_dict(self.solution_, self.summary_, self._stream)
-        if self.__dict__.get("intervals_") is not None:
-            state["intervals"] = self.intervals_.to_dict()
-        return state
+        return with_intervals(self, state_to_dict(self.solution_, self.summary_, self._stream))
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        intervals = state.get("intervals") if isinstance(state, dict) else None
-        if isinstance(state, dict) and "intervals" in state:
-            state = {key: value for key, value in state.items() if key != "intervals"}
+        state, intervals = split_intervals(state)
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
-        self.intervals_ = None
-        if intervals is not None:
-            from .intervals import ConfidenceIntervals
-
-            self.intervals_ = ConfidenceIntervals.from_dict(intervals, self.n_lfs_, int(self.cardinality))
+        self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))

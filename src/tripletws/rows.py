@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import is_sparse
 from .matrix import LabelMatrix
 
 #: Default cap on the distinct rows kept for EM (memory ~ cap * m bytes).
@@ -92,10 +93,25 @@ def _kept(words: np.ndarray, level: int) -> np.ndarray:
     return (_hash(words) >> np.uint64(64 - level)) == 0
 
 
-def _dense_block(block: Any) -> np.ndarray:
-    if type(block).__module__.startswith("scipy.sparse"):
-        return block.toarray().astype(np.int16) - 1
-    return np.asarray(block, dtype=np.int16)
+#: Rows converted at a time (bounds the dense copy and the key words to a few MB).
+BLOCK_ROWS = 1 << 15
+
+
+def row_dtype(cardinality: int) -> np.dtype:
+    """Smallest signed integer type holding the votes -1..k-1."""
+    return np.dtype(np.int8 if cardinality <= 127 else np.int16)
+
+
+def _dense_blocks(lm: LabelMatrix, chunk_size: int | None) -> Any:
+    """The rows of ``lm`` as dense blocks of at most BLOCK_ROWS rows (-1 = abstain)."""
+    dtype = row_dtype(lm.cardinality)
+    for _, chunk in lm.chunks(chunk_size):
+        for s in range(0, chunk.shape[0], BLOCK_ROWS):
+            block = chunk[s : s + BLOCK_ROWS]
+            if is_sparse(block):
+                yield (block.toarray() - 1).astype(dtype)
+            else:
+                yield np.asarray(block, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ class RowSummary:
     ----------
     cardinality : int
         Number of classes k.
-    rows : ndarray of int16, shape (R, m)
+    rows : ndarray of int8 (int16 for k > 127), shape (R, m)
         Distinct rows, -1 = abstain, classes 0..k-1, sorted by their packed key.
     counts : ndarray of float64, shape (R,)
         Multiplicity of each row (scaled under exponential forgetting).
@@ -141,7 +157,9 @@ class RowSummary:
 
     @classmethod
     def empty(cls, m: int, cardinality: int, max_rows: int) -> RowSummary:
-        return cls(cardinality, np.empty((0, m), dtype=np.int16), np.empty(0), 0.0, int(max_rows))
+        return cls(
+            cardinality, np.empty((0, m), dtype=row_dtype(cardinality)), np.empty(0), 0.0, int(max_rows)
+        )
 
     @classmethod
     def from_matrix(cls, lm: LabelMatrix, max_rows: int, chunk_size: int | None = None) -> RowSummary:
@@ -159,8 +177,7 @@ class RowSummary:
         k, total = lm.cardinality, cls.empty(lm.m, lm.cardinality, int(max_rows))
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         pending = 0
-        for _, block in lm.chunks(chunk_size):
-            B = _dense_block(block)
+        for B in _dense_blocks(lm, chunk_size):
             words = _key_words(B, k)
             keep = _kept(words, total.level)
             if not keep.all():
@@ -169,7 +186,7 @@ class RowSummary:
                 _, first, c = np.unique(_keys(words), return_index=True, return_counts=True)
                 parts.append((B[first], c.astype(np.float64)))
                 pending += len(first)
-            if pending > 2 * max_rows or len(parts) > 64:
+            if pending > max_rows or len(parts) > 64:
                 total = total._with(parts)
                 parts, pending = [], 0
         return replace_n_rows(total._with(parts), float(lm.n))
@@ -243,7 +260,7 @@ class RowSummary:
 
         return {
             "cardinality": int(self.cardinality),
-            "rows": encode_array(self.rows.astype(np.int8 if self.cardinality < 127 else np.int16)),
+            "rows": encode_array(self.rows.astype(row_dtype(self.cardinality))),
             "counts": encode_array(self.counts),
             "n_rows": float(self.n_rows),
             "max_rows": int(self.max_rows),
@@ -273,11 +290,11 @@ class RowSummary:
         level = check_int(d["level"], "rows.level", 0, 63)
         if R > max_rows:
             raise ValueError(f"rows.rows has {R} rows, more than rows.max_rows = {max_rows}")
-        words = _key_words(rows.astype(np.int16), k)
+        words = _key_words(rows, k)
         keys = _keys(words)
         if R > 1 and not (np.unique(keys).size == R):
             raise ValueError("rows.rows holds a row twice")
-        return cls(k, rows.astype(np.int16), counts, n_rows, max_rows, level)
+        return cls(k, rows.astype(row_dtype(k)), counts, n_rows, max_rows, level)
 
 
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .base import BaseLabeler, score_votes
+from .base import BaseLabeler
 from .chain import chain_posteriors
 from .crossframe import CrossFrameStats, Segments, cross_frame_stats, plain_id, segment_rows
 from .estimators.symmetric import unipolar_pairs
@@ -40,9 +39,8 @@ from .estimators.transition import (
     transition_matrix,
 )
 from .inference import log_scores
-from .matrix import LabelMatrix, check_cardinality, check_label_matrix, check_labels
+from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .model import LabelModel
-from .predictions import probs_to_preds
 from .stats import LabelStats, compute_stats
 
 logger = logging.getLogger("tripletws")
@@ -377,36 +375,6 @@ class SequenceLabelModel(BaseLabeler):
         frame = self.frame_model_
         logE = log_scores(lm, frame.params_, self.chunk_size) - np.log(frame.class_balance_)
         return chain_posteriors(logE, seg.starts, self.persistence_, frame.class_balance_)
-
-    def predict(  # type: ignore[override]
-        self,
-        L: Any,
-        sequence_ids: Any = None,
-        return_probs: bool = False,
-        tie_break_policy: str = "abstain",
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Most likely class of each frame, shape (n,) (-1 for ties under ``"abstain"``)."""
-        probs = self.predict_proba(L, sequence_ids)
-        preds = probs_to_preds(probs, tie_break_policy, random_state=self.random_state)
-        return (preds, probs) if return_probs else preds
-
-    def score(  # type: ignore[override]
-        self,
-        L: Any,
-        Y: Any,
-        sequence_ids: Any = None,
-        metrics: Sequence[str] | None = ("accuracy",),
-        tie_break_policy: str = "abstain",
-        voted_only: bool = False,
-    ) -> dict[str, float]:
-        """Metrics of the per-frame predictions against gold ``Y`` (-1 = unknown).
-
-        ``voted_only`` and the ``"no_vote"`` metric as in :meth:`BaseLabeler.score`.
-        """
-        lm = check_label_matrix(L, self.cardinality)
-        y = check_labels(Y, lm.n, self.cardinality, name="Y")
-        preds, probs = self.predict(lm, sequence_ids, return_probs=True, tie_break_policy=tie_break_policy)
-        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only)
 
     # -- persistence -----------------------------------------------------------
 

@@ -26,8 +26,9 @@ Optional statistics (collected only when asked for):
 
 from __future__ import annotations
 
+import operator
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -39,9 +40,11 @@ from .kernels import (
     Workspace,
     class_indicator,
     conversion_rows,
+    is_sparse,
     narrow,
     one_hot,
     signed_votes,
+    sparse_one_hot,
     vote_indicator,
     workspace,
 )
@@ -63,8 +66,65 @@ def dataclass_to_dict(obj: Any) -> dict[str, Any]:
     }
 
 
+class SumsOverRows:
+    """Arithmetic of a dataclass of sums over rows: ``+``, ``+=``, ``scaled`` and ``copy``.
+
+    The first field, ``cardinality``, is kept; every other field is a count (a float
+    or an array) or ``None`` (a statistic not collected: it stays ``None`` when
+    either side lacks it).  Subclasses provide ``n_lfs`` and may override
+    ``_what`` (the name used in error messages).
+    """
+
+    _what = "statistics"
+
+    def _check_compatible(self, other: Any) -> None:
+        if not isinstance(other, type(self)):
+            raise TypeError(f"cannot merge {type(self).__name__} with {type(other).__name__}")
+        if (other.cardinality, other.n_lfs) != (self.cardinality, self.n_lfs):
+            raise ValueError(
+                f"cannot merge {self._what} of different shapes: "
+                f"(m={self.n_lfs}, k={self.cardinality}) vs (m={other.n_lfs}, k={other.cardinality})"
+            )
+
+    def _combine(self, other: Any, op: Callable[[Any, Any], Any]) -> Any:
+        self._check_compatible(other)
+        values = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            keep = f.name == "cardinality"
+            values[f.name] = a if keep else (None if a is None or b is None else op(a, b))
+        return type(self)(**values)
+
+    def __add__(self, other: Any) -> Any:
+        return self._combine(other, operator.add)
+
+    def __iadd__(self, other: Any) -> Any:
+        self._check_compatible(other)
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "cardinality" or a is None:
+                continue
+            if b is None:
+                setattr(self, f.name, None)
+            elif isinstance(a, np.ndarray):
+                a += b
+            else:
+                setattr(self, f.name, a + b)
+        return self
+
+    def scaled(self, factor: float) -> Any:
+        """All counts multiplied by ``factor`` (exponential forgetting)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return type(self)(
+            **{k: v if k == "cardinality" or v is None else v * factor for k, v in values.items()}
+        )
+
+    def copy(self) -> Any:
+        return self.scaled(1.0)
+
+
 @dataclass
-class LabelStats:
+class LabelStats(SumsOverRows):
     """Pairwise vote statistics.
 
     Attributes
@@ -121,47 +181,6 @@ class LabelStats:
             triple=np.zeros((k + 1,) * 3) if triple and k <= MAX_TRIPLE_CLASSES else None,
         )
 
-    def _check_compatible(self, other: LabelStats) -> None:
-        if not isinstance(other, LabelStats):
-            raise TypeError(f"cannot merge LabelStats with {type(other).__name__}")
-        if other.cardinality != self.cardinality or other.n_lfs != self.n_lfs:
-            raise ValueError(
-                "cannot merge statistics of different shapes: "
-                f"(m={self.n_lfs}, k={self.cardinality}) vs (m={other.n_lfs}, k={other.cardinality})"
-            )
-
-    def __add__(self, other: LabelStats) -> LabelStats:
-        self._check_compatible(other)
-        both_joint = self.joint is not None and other.joint is not None
-        both_triple = self.triple is not None and other.triple is not None
-        return LabelStats(
-            cardinality=self.cardinality,
-            n_rows=self.n_rows + other.n_rows,
-            class_counts=self.class_counts + other.class_counts,
-            covote=self.covote + other.covote,
-            agree=self.agree + other.agree,
-            joint=self.joint + other.joint if both_joint else None,
-            triple=self.triple + other.triple if both_triple else None,
-        )
-
-    def __iadd__(self, other: LabelStats) -> LabelStats:
-        self._check_compatible(other)
-        self.n_rows += other.n_rows
-        self.class_counts += other.class_counts
-        self.covote += other.covote
-        self.agree += other.agree
-        if self.joint is not None:
-            if other.joint is None:
-                self.joint = None
-            else:
-                self.joint += other.joint
-        if self.triple is not None:
-            if other.triple is None:
-                self.triple = None
-            else:
-                self.triple += other.triple
-        return self
-
     def __sub__(self, other: LabelStats) -> LabelStats:
         """Remove the statistics of a row block that ``self`` includes (e.g. a window's oldest batch).
 
@@ -169,18 +188,7 @@ class LabelStats:
         Raises ValueError when the result would have a negative count, i.e.
         when ``other`` was not part of ``self``.
         """
-        self._check_compatible(other)
-        both_joint = self.joint is not None and other.joint is not None
-        both_triple = self.triple is not None and other.triple is not None
-        out = LabelStats(
-            cardinality=self.cardinality,
-            n_rows=self.n_rows - other.n_rows,
-            class_counts=self.class_counts - other.class_counts,
-            covote=self.covote - other.covote,
-            agree=self.agree - other.agree,
-            joint=self.joint - other.joint if both_joint else None,
-            triple=self.triple - other.triple if both_triple else None,
-        )
+        out = self._combine(other, operator.sub)
         for name in ("class_counts", "covote", "agree", "joint", "triple"):
             arr = getattr(out, name)
             if arr is not None and arr.size and arr.min() < 0:
@@ -191,21 +199,6 @@ class LabelStats:
         if out.n_rows < 0:
             raise ValueError("subtracting statistics gives a negative row count")
         return out
-
-    def scaled(self, factor: float) -> LabelStats:
-        """All statistics multiplied by ``factor`` (exponential forgetting)."""
-        return LabelStats(
-            cardinality=self.cardinality,
-            n_rows=self.n_rows * factor,
-            class_counts=self.class_counts * factor,
-            covote=self.covote * factor,
-            agree=self.agree * factor,
-            joint=None if self.joint is None else self.joint * factor,
-            triple=None if self.triple is None else self.triple * factor,
-        )
-
-    def copy(self) -> LabelStats:
-        return self.scaled(1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (lists of floats)."""
@@ -348,13 +341,8 @@ def _from_joint(J: np.ndarray, k: int, n_rows: float, keep_joint: bool = True) -
 
 def _sparse_block(block: Any, k: int, joint: bool) -> LabelStats:
     """CSR block with class c stored as c + 1: Gram of the (n, m*k) one-hot matrix."""
-    import scipy.sparse as sp
-
     nc, m = block.shape
-    onehot = sp.csr_array(
-        (np.ones(block.nnz, dtype=np.float64), block.indices * k + (block.data - 1), block.indptr),
-        shape=(nc, m * k),
-    )
+    onehot = sparse_one_hot(block, k)
     G = (onehot.T @ onehot).toarray().reshape(m, k, m, k)
     return _from_joint(G, k, float(nc), keep_joint=joint)
 
@@ -488,7 +476,7 @@ def _triple_from_counts(counts: np.ndarray) -> np.ndarray:
 
 
 def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -> LabelStats:
-    sparse = type(block).__module__.startswith("scipy.sparse")
+    sparse = is_sparse(block)
     if sparse:
         stats = _sparse_block(block, k, joint)
     else:

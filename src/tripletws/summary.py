@@ -11,8 +11,10 @@ windows).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+import numpy as np
 
 from .matrix import check_label_matrix
 from .models.base import Needs
@@ -51,9 +53,12 @@ class DataSummary:
         from .arrays import encode_array
 
         stats = {
-            key: encode_array(value) if hasattr(value, "dtype") else value
-            for key, value in self.stats.to_dict().items()
+            f.name: encode_array(value) if isinstance(value, np.ndarray) else value
+            for f in fields(self.stats)
+            for value in (getattr(self.stats, f.name),)
         }
+        if self.stats.triple is not None:
+            stats["triple_layout"] = TRIPLE_LAYOUT
         return {"stats": stats, "rows": None if self.rows is None else self.rows.to_dict()}
 
     @classmethod

@@ -257,6 +257,7 @@ def _mace_table(
     return T
 
 
+# Over 60 lines: one EM loop whose E and M steps share the running arrays of all families.
 def fit_annotator(
     unique: RowSummary,
     family: str,

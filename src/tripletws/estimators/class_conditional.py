@@ -7,7 +7,7 @@ method of moments in three steps (see :mod:`.moments` for the notation):
 
 1. **Second moments, all LF pairs.**  The off-diagonal blocks of the covariance
    of the one-hot votes are ``G_i G_j^T`` with ``G`` of rank k - 1; ``G`` is fitted
-   by alternating least squares over every pair (rank one for k = 2, DESIGN 3.2).
+   by alternating least squares over every pair (rank one for k = 2).
    With the vote rates ``mu_i`` this gives ``F_i = [G_i, mu_i] = C_i D^{1/2} O``:
    the tables up to one orthogonal (k, k) matrix ``O`` shared by all LFs, where
    ``O v = sqrt(p)`` for ``v`` = the last unit vector.
@@ -21,7 +21,7 @@ method of moments in three steps (see :mod:`.moments` for the notation):
    tensor, decomposed by eigenvectors of one contraction (Jennrich) in a basis
    fixed by the data (:func:`.moments.canonical_basis`), so the fit is invariant to
    the LF order.  Then ``p_y = (o_y . v)^2`` and
-   ``C_i[:, y] = F_i o_y / sqrt(p_y)``.  For k = 2 this is DESIGN 3.2's rank-one
+   ``C_i[:, y] = F_i o_y / sqrt(p_y)``.  For k = 2 this is the rank-one
    construction with the class balance from the third moments (the rotation
    angle of O is the class balance); for k > 2 it is the spectral method for
    latent class models (Anandkumar et al. 2012; Zhang et al. 2014), whitened
@@ -232,6 +232,8 @@ def symmetric_fallback(
     return LabelModelParams.symmetric(est.accuracies, stats.coverage, prior)
 
 
+# Over 60 lines: the three steps of the moment method (module docstring) with an early fallback
+# after each; they share F, v and the diagnostics.
 def estimate_class_conditional(
     stats: LabelStats,
     class_balance: np.ndarray | None = None,

@@ -69,6 +69,8 @@ def _onehot(rows: np.ndarray, k: int):
     )
 
 
+# Over 60 lines: the EM loop (E-step, M-step, convergence) shares its running arrays; it is one
+# algorithm and reads best as one.
 def em_refine(
     unique: RowSummary,
     params: LabelModelParams,

@@ -9,7 +9,7 @@ conditional independence gives
 
 for a fixed (k, k - 1) matrix R with orthonormal columns orthogonal to sqrt(p).
 So the off-diagonal blocks of the (mk, mk) covariance have rank k - 1 (rank one
-for k = 2: DESIGN 3.2).  With ``v`` a unit vector orthogonal to G's columns,
+for k = 2).  With ``v`` a unit vector orthogonal to G's columns,
 ``F_i = G_i + mu_i v^T = C_i D^{1/2} O`` for an orthogonal (k, k) matrix O: the
 second moments fix the tables up to that rotation, which the third moments fix.
 """
@@ -99,6 +99,8 @@ ALS_TOL = 1e-7
 PINV_RCOND = 1e-12
 
 
+# Over 60 lines: early exits (noise bound, rank) and the alternating least squares share the
+# same arrays; one algorithm.
 def offdiagonal_factor(
     cov: np.ndarray, rank: int, max_iter: int = 500, tol: float = ALS_TOL, min_top: float | None = None
 ) -> tuple[np.ndarray, int, np.ndarray]:
@@ -218,6 +220,8 @@ def distinct_triple(T: np.ndarray) -> np.ndarray:
 DENSE_MOMENT_MAX_K = 10
 
 
+# Over 60 lines: the algebra of removing an LF's terms with itself from the pooled third moment,
+# term by term as derived; splitting it would scatter one derivation.
 def pooled_moment(Td: np.ndarray, F: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float]:
     """Whitened third moment ``M = sum_y p_y^{-1/2} o_y^(x)3`` from the distinct-LF pooled moment.
 

@@ -321,6 +321,8 @@ def unipolar_pairs(stats: LabelStats) -> np.ndarray:
     return single[:, None] & single[None, :]
 
 
+# Over 60 lines: the solver dispatch (four solvers, two sign rules) and the per-LF bookkeeping of
+# one solve share the pair moments; kept in one place so the solvers differ visibly.
 def estimate_symmetric(
     stats: LabelStats,
     solver: str = "triplet_mean",

@@ -152,6 +152,9 @@ class Solver:
     summary: ClassVar[str] = ""
     #: The prior strategy ``"auto"`` stands for.
     auto_prior: ClassVar[str] = "uniform"
+    #: Attributes of ``Fit.estimate`` that ``LabelModel`` shows as ``<name>_``, with the value
+    #: used when the estimate lacks one (e.g. after a fallback to another model's solution).
+    estimate_attributes: ClassVar[dict[str, Any]] = {}
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
         """Statistics and rows this model is solved from."""
@@ -192,5 +195,8 @@ def get_solver(name: Any) -> Solver:
     """The registered solver called ``name`` (ValueError listing the names otherwise)."""
     solver = _REGISTRY.get(name) if isinstance(name, str) else None
     if solver is None:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)}")
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)} (a model defined elsewhere "
+            "must be imported first; on the command line: tripletws --plugin MODULE ...)"
+        )
     return solver

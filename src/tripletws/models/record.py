@@ -88,10 +88,13 @@ def fit_to_dict(fit: Fit) -> dict[str, Any]:
     }
 
 
-def fit_from_dict(d: Any, m: int, k: int) -> Fit:
-    """Inverse of :func:`fit_to_dict`; every field is checked against m LFs and k classes."""
+def fit_from_dict(d: Any, m: int, k: int, model: str | None = None) -> Fit:
+    """Inverse of :func:`fit_to_dict`; every field is checked against m LFs, k classes (and ``model``)."""
     d = check_mapping(d, "solution", _FIT_KEYS, _FIT_OPTIONAL)
-    solver = get_solver(check_str(d["model"], "solution.model", max_len=100))
+    name = check_str(d["model"], "solution.model", max_len=100)
+    if model is not None and name != model:
+        raise ValueError(f"solution.model is {name!r} but the model setting is {model!r}")
+    solver = get_solver(name)
     params = params_from_dict(d["params"], "solution.params")
     if (params.n_lfs, params.cardinality) != (m, k):
         raise ValueError(
@@ -204,9 +207,7 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     m, k = summary.n_lfs, summary.cardinality
     if k != cardinality:
         raise ValueError(f"the saved statistics have k={k} but cardinality is {cardinality}")
-    solution = fit_from_dict(state["solution"], m, k)
-    if solution.model != model:
-        raise ValueError(f"solution.model is {solution.model!r} but the model setting is {model!r}")
+    solution = fit_from_dict(state["solution"], m, k, model)
     record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
     stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
     return solution, summary, stream

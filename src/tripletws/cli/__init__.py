@@ -1,0 +1,108 @@
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report | demo``.
+
+One module per command, each with ``add_parser(sub)`` (its options) and ``run(args)``
+(exit status); :mod:`.options` holds what they share.  Every command reads label
+matrices with :mod:`tripletws.files` and works through the public Python API.  Bad
+input (a missing file, a bad value, a damaged model file) ends with one line
+``tripletws: error: <message>`` on stderr and exit status 2, never a traceback.
+
+``--plugin MODULE`` (before the command, repeatable) imports a module first, e.g. one
+that registers a label model (:func:`tripletws.models.register`), so that
+``--model`` and model files can name it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+from .. import __version__
+from . import demo, dependencies, evaluate, fit, inspect, predict, report, update
+from .options import PROG, CLIError, Parser, describe, report_error, show_warning
+
+COMMANDS = (fit, update, predict, evaluate, inspect, dependencies, report, demo)
+
+EPILOG = """\
+examples:
+  tripletws demo                                       # synthetic data with known LF accuracies
+  tripletws fit L_train.npy -o model.json              # -1 = abstain, classes 0..k-1
+  tripletws fit train.npz --key L --y-dev dev_y.npy -o model.json
+  tripletws update model.json L_batch.npy --window 100   # online: add a batch, re-solve
+  tripletws predict model.json L_test.csv -o probs.npy
+  tripletws predict model.json L_test.npy --hard --tie-break random -o labels.csv
+  tripletws evaluate model.json test.npz               # gold from the archive's 'y' array
+  tripletws inspect model.json
+  tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
+  tripletws report model.json L_train.npy --gold y.npy -o report.html   # offline HTML report
+  tripletws fit frames.npz --sequence --window 3 -o chain.json   # video frames in order
+
+label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected,
+or say --header / --no-header), .parquet (with pyarrow; a folder of .parquet files is one matrix).
+Votes are -1 (abstain) or a class 0..k-1.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tripletws`` parser: global options, then one subparser per command module."""
+    parser = Parser(
+        prog=PROG,
+        description="Fast closed-form label models for weak supervision (the triplet method).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (e.g. one that registers a label model); repeatable",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def load_plugins(argv: Sequence[str]) -> None:
+    """Import the ``--plugin`` modules named before the command (so their models are registered)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    known, _ = pre.parse_known_args(list(argv))
+    for name in known.plugin:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # any failure of foreign code: one line, no traceback
+            raise CLIError(f"--plugin {name}: cannot import it ({type(exc).__name__}: {exc})") from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tripletws`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        load_plugins(argv)
+    except CLIError as exc:
+        return report_error(str(exc))
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        try:
+            return int(args.func(args))
+        except BrokenPipeError:  # e.g. `tripletws predict ... -o - | head`
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except (CLIError, ValueError, OSError, KeyError, OverflowError) as exc:  # OverflowError: --n 1e20
+            return report_error(describe(exc))
+        except Exception as exc:  # a bug or an exotic input: still one line, never a traceback
+            if os.environ.get("TRIPLETWS_DEBUG"):
+                raise
+            return report_error(f"unexpected {type(exc).__name__}: {describe(exc)}")
+
+
+__all__ = ["CLIError", "build_parser", "main"]

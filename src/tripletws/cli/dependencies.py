@@ -1,0 +1,87 @@
+"""``tripletws dependencies``: LF pairs that agree more than the model explains."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..baselines import MajorityLabelVoter
+from ..files import read_matrix
+from .options import (
+    CLIError,
+    about_matrix,
+    add_header_arg,
+    fmt_value,
+    json_safe,
+    load_labeler,
+    table,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "dependencies",
+        help="list LF pairs that agree more than the fitted model explains (likely dependencies)",
+        description="Compare each LF pair's agreement with the fitted model's prediction; large z = "
+        "likely undeclared dependency (declare it with 'fit --dependencies').",
+        epilog="example:\n  tripletws dependencies model.json L_train.npy --top 10",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    p.add_argument(
+        "L_FILE", nargs="?", default=None, help="label matrix to test (default: the model's own statistics)"
+    )
+    p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    add_header_arg(p)
+    p.add_argument("--top", type=int, default=None, metavar="N", help="show the first N pairs")
+    p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (default: %(default)s)")
+    p.add_argument("--min-covotes", type=int, default=10, metavar="N", help="(default: %(default)s)")
+    p.add_argument("--include-declared", action="store_true", help="also list declared pairs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..diagnostics import dependency_candidates
+
+    model = load_labeler(args.MODEL)
+    if not hasattr(model, "accuracies_") or isinstance(model, MajorityLabelVoter):
+        raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
+    data = None
+    if args.L_FILE is not None:
+        data = read_matrix(args.L_FILE, args.key, args.header)
+    with about_matrix(args.L_FILE or args.MODEL):
+        rows = dependency_candidates(
+            data,
+            model,
+            alpha=args.alpha,
+            min_covotes=args.min_covotes,
+            include_declared=args.include_declared,
+            top=args.top,
+            as_frame=False,
+        )
+    if args.json:
+        print(json.dumps(json_safe(rows), indent=2))
+        return 0
+    source = args.L_FILE or "the statistics stored in the model"
+    print(
+        f"LF pairs by excess agreement over the fitted model ({source}); suspect: Bonferroni p < {args.alpha}"
+    )
+    header = ["pair", "co-votes", "agreement", "expected", "z", "p adjusted", "suspect"]
+    cells = [
+        [
+            f"{r['lf_i']}-{r['lf_j']}" + (" (declared)" if r["declared"] else ""),
+            f"{r['n_covotes']:g}",
+            fmt_value(r["agreement"]),
+            fmt_value(r["expected"]),
+            f"{r['z']:.2f}",
+            f"{r['p_adjusted']:.2g}",
+            "yes" if r["suspect"] else "",
+        ]
+        for r in rows
+    ]
+    print(table(header, cells))
+    return 0

@@ -1,0 +1,126 @@
+"""``tripletws evaluate``: metrics of a model and of majority vote against gold labels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from typing import Any
+
+from ..baselines import MajorityLabelVoter
+from ..files import read_labels, read_matrix
+from ..matrix import check_label_matrix, check_labels, voted_rows
+from ..metrics import METRICS
+from ..predictions import TIE_BREAK_POLICIES
+from .options import (
+    CLIError,
+    about_matrix,
+    add_matrix_args,
+    add_sequence_args,
+    fmt_value,
+    json_safe,
+    load_labeler,
+    sequence_kwargs,
+    table,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "evaluate",
+        help="score a model and majority vote against gold labels",
+        description="Metrics of the label model and of majority vote, side by side.",
+        epilog="examples:\n  tripletws evaluate model.json test.npz\n"
+        "  tripletws evaluate model.json L_test.npy y_test.npy --metrics accuracy,f1,log_loss --json",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    add_matrix_args(p)
+    p.add_argument(
+        "Y_FILE", nargs="?", default=None, help="gold labels (-1 = unknown); default: 'y' in an .npz L_FILE"
+    )
+    p.add_argument(
+        "--y-key", default=None, metavar="NAME", help="array/column name of the labels (default: y)"
+    )
+    p.add_argument(
+        "--metrics",
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated, from {', '.join(METRICS)} "
+        "(default: accuracy, f1 or f1_macro, coverage, brier)",
+    )
+    p.add_argument(
+        "--tie-break", choices=TIE_BREAK_POLICIES, default="abstain", help="(default: %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_sequence_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_labeler(args.MODEL)
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key, args.header)
+    if args.Y_FILE is not None:
+        y = read_labels(args.Y_FILE, args.y_key)
+    elif args.L_FILE.lower().endswith(".npz"):
+        y = read_labels(args.L_FILE, args.y_key)
+    else:
+        raise CLIError("no gold labels: give Y_FILE, or an .npz L_FILE that holds an array 'y'")
+    with about_matrix(args.L_FILE):
+        lm = check_label_matrix(L, k, scan=True)
+    y = check_labels(y, lm.n, k, name="Y")
+    n_gold = int((y >= 0).sum())
+    if n_gold == 0:
+        raise CLIError("the gold labels are all -1 (unknown); nothing to evaluate")
+    metrics = args.metrics.split(",") if args.metrics else _default_metrics(k)
+    metrics = [s.strip() for s in metrics if s.strip()]
+    labelers = {"label model": model, "majority vote": MajorityLabelVoter(k, random_state=args.seed)}
+    if args.seed is not None:
+        model.random_state = args.seed
+    seq_kw = sequence_kwargs(model, args, lm.n)
+    n_silent = int(((y >= 0) & ~voted_rows(lm)).sum())
+    results, voted = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
+        for name, lab in labelers.items():
+            kw = seq_kw if lab is model else {}
+            results[name] = lab.score(lm, y, metrics=metrics, tie_break_policy=args.tie_break, **kw)
+            voted[name] = lab.score(
+                lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
+            )
+    if args.json:
+        record = {
+            "n_rows": lm.n,
+            "n_gold": n_gold,
+            "n_gold_no_vote": n_silent,
+            "cardinality": k,
+            "tie_break": args.tie_break,
+            "label_model": results["label model"],
+            "majority_vote": results["majority vote"],
+            "label_model_voted_rows": voted["label model"],
+            "majority_vote_voted_rows": voted["majority vote"],
+        }
+        print(json.dumps(json_safe(record), indent=2))
+        return 0
+    print(f"{n_gold} gold rows (of {lm.n}), k={k}, tie-break: {args.tie_break}")
+    print(
+        f"{n_silent} gold rows ({n_silent / n_gold:.1%}) had no LF vote: 'all rows' predicts them from "
+        "the class balance, 'voted rows' leaves them out (as Snorkel does)"
+    )
+    header = ["metric"] + [f"{lab} ({which})" for lab in labelers for which in ("all rows", "voted rows")]
+    rows = [
+        [name] + [fmt_value(res[lab][name]) for lab in labelers for res in (results, voted)]
+        for name in metrics
+    ]
+    print(table(header, rows))
+    if args.tie_break == "abstain":
+        print("label metrics use the rows where the labeler did not abstain (see coverage)")
+    return 0
+
+
+def _default_metrics(k: int) -> list[str]:
+    return ["accuracy", "f1" if k == 2 else "f1_macro", "coverage", "brier"]

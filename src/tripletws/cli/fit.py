@@ -1,0 +1,174 @@
+"""``tripletws fit``: fit a label model on a label matrix and save it."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from ..estimators import SIGNS, SOLVERS
+from ..files import read_labels, read_matrix
+from ..matrix import check_label_matrix, check_labels
+from ..model import LabelModel
+from ..models import registered
+from ..sequence import SequenceLabelModel
+from .options import (
+    CLIError,
+    about_matrix,
+    add_matrix_args,
+    add_sequence_args,
+    parse_class_balance,
+    parse_dependencies,
+    read_sequence_ids,
+)
+
+
+# Over 60 lines: argparse declarations, one per option of `fit`; splitting them would hide the
+# command's surface.
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "fit",
+        help="fit a label model on a label matrix and save it as JSON",
+        description="Fit a label model on L (no gold labels needed) and write the model file.",
+        epilog="example:\n  tripletws fit L_train.npy -o model.json --class-balance 0.8,0.2",
+        formatter_class=fmt,
+    )
+    add_matrix_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="model file to write (JSON)")
+    p.add_argument(
+        "--cardinality", "-k", type=int, default=None, metavar="K", help="number of classes (default: from L)"
+    )
+    p.add_argument(
+        "--model",
+        choices=registered(),
+        default=None,
+        help="label model (default: annotator; sequences: symmetric)",
+    )
+    p.add_argument("--solver", choices=SOLVERS, default="triplet_mean", help="solver (default: %(default)s)")
+    p.add_argument("--signs", choices=SIGNS, default="all_positive", help="LF signs (default: %(default)s)")
+    prior = p.add_mutually_exclusive_group()
+    prior.add_argument(
+        "--class-balance",
+        default=None,
+        metavar="auto|uniform|estimate|P0,P1,...",
+        help="class prior: auto (default: estimate for class_conditional, uniform for symmetric), "
+        "uniform, estimate (from L), or k probabilities",
+    )
+    prior.add_argument(
+        "--y-dev", default=None, metavar="FILE", help="dev gold labels; the prior is their frequencies"
+    )
+    p.add_argument(
+        "--y-key",
+        default=None,
+        metavar="NAME",
+        help="array/column name of the labels in --y-dev (default: y)",
+    )
+    p.add_argument(
+        "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="random state stored with the model (true-random ties)",
+    )
+    p.add_argument(
+        "--dependencies",
+        default=None,
+        metavar="I-J,...",
+        help="dependent LF pairs, e.g. 0-6,3-4 (left out of the triplets, modelled jointly)",
+    )
+    p.add_argument(
+        "--intervals",
+        type=int,
+        default=0,
+        metavar="N_BOOT",
+        help="also compute 95%% bootstrap intervals of the accuracies and class balance with N_BOOT "
+        "replicates over 100 row chunks (shown by inspect and report; not for sequence models)",
+    )
+    seq = p.add_argument_group("sequences (rows are frames in order; any of these fits a sequence model)")
+    seq.add_argument("--sequence", action="store_true", help="fit the chain model (one sequence unless ids)")
+    add_sequence_args(seq)
+    seq.add_argument(
+        "--window", type=int, default=None, metavar="V", help="cut sequences into windows of V frames"
+    )
+    seq.add_argument(
+        "--persistence",
+        type=float,
+        default=None,
+        metavar="RHO",
+        help="fix the label persistence instead of estimating it",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    L = read_matrix(args.L_FILE, args.key, args.header)
+    y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
+    k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
+    prior_setting, prior = parse_class_balance(args.class_balance)
+    dependencies = parse_dependencies(args.dependencies)
+    sequence = args.sequence or args.sequence_ids is not None or args.window is not None
+    sequence = sequence or args.persistence is not None
+    model: LabelModel | SequenceLabelModel
+    if sequence:
+        if args.model not in (None, "symmetric"):
+            raise CLIError(f"--model {args.model} has no sequence version; sequences use the symmetric model")
+        model = SequenceLabelModel(
+            cardinality=k,
+            window=args.window,
+            persistence=args.persistence,
+            solver=args.solver,
+            signs=args.signs,
+            dependencies=dependencies,
+            class_balance=prior_setting,
+            chunk_size=args.chunk_size,
+            random_state=args.seed,
+        )
+    else:
+        model = LabelModel(
+            cardinality=k,
+            model=args.model or "annotator",
+            solver=args.solver,
+            signs=args.signs,
+            dependencies=dependencies,
+            class_balance=prior_setting,
+            chunk_size=args.chunk_size,
+            random_state=args.seed,
+        )
+    if y_dev is not None:
+        y_dev = check_labels(y_dev, None, k, name="Y_dev")
+    t0 = time.perf_counter()
+    with about_matrix(args.L_FILE):
+        if sequence:
+            ids = read_sequence_ids(args, L.shape[0])
+            model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
+        else:
+            model.fit(L, Y_dev=y_dev, class_balance=prior)
+            if args.intervals:
+                model.confidence_intervals(L, n_boot=args.intervals, random_state=args.seed)
+    elapsed = time.perf_counter() - t0
+    model.save(args.output)
+    n, m = L.shape
+    inferred = (
+        "" if args.cardinality is not None else " (inferred; set --cardinality if a class never appears)"
+    )
+    if isinstance(model, SequenceLabelModel):
+        what = f"sequence label model (persistence {model.persistence_:.4f})"
+    else:
+        what = f"{model.model} label model" + (f" ({args.solver})" if model.model == "symmetric" else "")
+    print(f"fitted {what} on {n} rows x {m} LFs, k={k}{inferred}, in {elapsed:.3f} s; wrote {args.output}")
+    return 0
+
+
+def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None) -> int:
+    with about_matrix(path):
+        k = check_label_matrix(L, None, name="L").cardinality
+    if y is not None and y.size:
+        k = max(k, int(np.max(y)) + 1)
+    return k

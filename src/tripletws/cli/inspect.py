@@ -1,0 +1,174 @@
+"""``tripletws inspect``: the learned parameters and settings of a model file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..model import LabelModel
+from ..sequence import SequenceLabelModel
+from .options import (
+    fmt_value,
+    json_safe,
+    load_labeler,
+    table,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "inspect",
+        help="show a model's parameters (per-LF accuracy and coverage, class balance)",
+        description="Print the learned parameters and settings of a model file.",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_labeler(args.MODEL)
+    params = model.get_params()
+    chain: SequenceLabelModel | None = None
+    if isinstance(model, SequenceLabelModel):
+        chain, model = model, model.frame_model_
+    if not isinstance(model, LabelModel):
+        if args.json:
+            print(json.dumps(json_safe({"class": type(model).__name__, "settings": params}), indent=2))
+        else:
+            print(f"{type(model).__name__} (no learned parameters)")
+            print("settings: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        return 0
+    if args.json:
+        print(json.dumps(json_safe(_record(model, params, chain)), indent=2))
+    else:
+        _print_text(model, chain)
+    return 0
+
+
+def _estimates(model: LabelModel) -> tuple[Any, Any]:
+    """The closed-form estimate if it has a ``method``, and the per-LF triplet estimate if any.
+
+    Read by duck typing, so a new label model needs no code here.
+    """
+    est = getattr(model, "estimate_", None)
+    closed_form = est if hasattr(est, "method") else None
+    per_lf = est if all(hasattr(est, a) for a in ("estimated", "n_candidates", "below_chance")) else None
+    return closed_form, per_lf
+
+
+def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel | None) -> dict[str, Any]:
+    closed_form, est = _estimates(model)
+    record = {
+        "class": type(model).__name__,
+        "settings": params,
+        "n_rows": model.stats_.n_rows,
+        "n_lfs": model.n_lfs_,
+        "class_balance": model.class_balance_,
+        "class_balance_source": model.class_balance_source_,
+        "accuracies": model.accuracies_,
+        "coverage": model.coverage_,
+    }
+    if est is not None:
+        record["estimated"] = est.estimated
+        record["n_triplets"] = est.n_candidates
+        record["below_chance"] = est.below_chance
+    if closed_form is not None:
+        record.update(_class_conditional_record(model, closed_form))
+    record["dependencies"] = model.dependencies_
+    record["coupling"] = model.coupling_
+    if getattr(model, "intervals_", None) is not None:
+        record["intervals"] = model.intervals_.to_dict()
+    if chain is not None:
+        record.update(
+            {
+                "class": type(chain).__name__,
+                "settings": chain.get_params(),
+                "persistence": chain.persistence_,
+                "tau": chain.tau_,
+                "transition": chain.transition_,
+                "n_frame_pairs": chain.cross_stats_.n_pairs,
+            }
+        )
+    return record
+
+
+def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
+    closed_form, est = _estimates(model)
+    if chain is not None:
+        stay = ", ".join(
+            f"P({c}->{c})={chain.transition_[c, c]:.4f}" for c in range(chain.transition_.shape[0])
+        )
+        print(
+            f"SequenceLabelModel: window={chain.window}, persistence rho={chain.persistence_:.4f} "
+            f"({stay}), from {chain.cross_stats_.n_pairs:g} consecutive frame pairs; per frame:"
+        )
+    print(
+        f"{type(model).__name__}: model={model.model}, solver={model.solver}, signs={model.signs}, "
+        f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
+    )
+    if closed_form is not None:
+        info = _class_conditional_record(model, closed_form)
+        line = f"class-conditional fit: {info['method']}"
+        if info["fallback"]:
+            line += f"; fell back to the symmetric solution: {info['fallback']}"
+        print(line)
+    edges, coupling = model.dependencies_, model.coupling_
+    if len(edges):
+        pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
+        print(f"declared dependencies: {pairs}")
+    prior = model.class_balance_
+    print(
+        f"class balance ({model.class_balance_source_}): "
+        + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior))
+    )
+    ci = getattr(model, "intervals_", None)
+    if ci is not None:
+        bands = ", ".join(
+            f"P(Y={c}) in [{lo:.4f}, {hi:.4f}]"
+            for c, (lo, hi) in enumerate(zip(ci.class_balance_low, ci.class_balance_high, strict=True))
+        )
+        print(
+            f"{ci.level:.0%} bootstrap intervals ({ci.n_boot} replicates over {ci.n_chunks} row chunks): "
+            + bands
+        )
+    print(table(*_lf_table(model, est)))
+
+
+def _lf_table(model: LabelModel, est: Any) -> tuple[list[str], list[list[str]]]:
+    acc, cov = model.accuracies_, model.coverage_
+    ci = getattr(model, "intervals_", None)
+    header = ["LF", "coverage", "accuracy"] + (["acc. low", "acc. high"] if ci is not None else [])
+    header += ["triplets", "note"] if est is not None else []
+    rows = []
+    for i in range(len(acc)):
+        row = [str(i), fmt_value(cov[i]), fmt_value(acc[i])]
+        if ci is not None:
+            row += [fmt_value(ci.accuracy_low[i]), fmt_value(ci.accuracy_high[i])]
+        if est is not None:
+            note = ""
+            if cov[i] == 0:
+                note = "never votes (neutral)"
+            elif not est.estimated[i]:
+                note = "no usable triplet (mean accuracy)"
+            elif est.below_chance[i]:
+                note = "at or below chance"
+            row += [str(int(est.n_candidates[i])), note]
+        rows.append(row)
+    return header, rows
+
+
+def _class_conditional_record(model: LabelModel, closed_form: Any) -> dict[str, Any]:
+    """Diagnostics of a fit with a closed-form ``method`` (the model's scalar diagnostics included)."""
+    return {
+        "method": closed_form.method,
+        "fallback": "",
+        **model.solution_.diagnostics,
+        "fit_class_balance": model.fit_class_balance_,
+        "signal_to_noise": getattr(closed_form, "signal_to_noise", float("nan")),
+        "conditional_probs": model.params_.cond_probs,
+    }

@@ -1,0 +1,192 @@
+"""Shared pieces of the command line: the parser class, error reporting, option parsing, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import numpy as np
+
+from ..base import BaseLabeler
+from ..estimators.class_balance import STRATEGIES
+from ..files import read_labels
+from ..matrix import LabelMatrixError
+from ..model import LabelModel
+from ..sequence import SequenceLabelModel
+
+PROG = "tripletws"
+
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """Bad input detected by the command line itself."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``tripletws: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        fail(message + hint)
+
+
+def report_error(message: str) -> int:
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"{PROG}: error: {one_line}\n")
+    return EXIT_USAGE
+
+
+def fail(message: str) -> NoReturn:
+    raise SystemExit(report_error(message))
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(f"{PROG}: warning: {' '.join(str(message).split())}\n")
+
+
+@contextmanager
+def about_matrix(path: str) -> Iterator[None]:
+    """Prefix the file name to label-matrix errors found while the matrix is read lazily."""
+    try:
+        yield
+    except LabelMatrixError as exc:
+        raise LabelMatrixError(f"{path}: {exc}") from exc
+
+
+def load_labeler(path: str) -> BaseLabeler:
+    from ..io import load_model
+
+    model = load_model(path)
+    unfitted_chain = isinstance(model, SequenceLabelModel) and not hasattr(model, "frame_model_")
+    if unfitted_chain or (isinstance(model, LabelModel) and not hasattr(model, "params_")):
+        raise CLIError(f"{path}: the model in this file was saved before fitting; fit it first")
+    return model
+
+
+def parse_class_balance(text: str | None) -> tuple[Any, Any]:
+    """``--class-balance`` -> (constructor value, fit value)."""
+    if text is None:
+        return "auto", None
+    if text in STRATEGIES:
+        return text, None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(
+            f"--class-balance must be {' or '.join(STRATEGIES)} or comma-separated probabilities "
+            f"such as 0.3,0.7; got {text!r}"
+        ) from None
+    return "auto", np.asarray(values)
+
+
+def parse_dependencies(text: str | None) -> list[tuple[int, int]] | None:
+    """``--dependencies 0-6,3-4`` -> [(0, 6), (3, 4)] (range checks happen in fit)."""
+    if text is None:
+        return None
+    edges = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = item.replace(":", "-").split("-")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise CLIError(f"--dependencies takes pairs of LF indices such as 0-6,3-4; got {item!r}")
+        edges.append((int(parts[0]), int(parts[1])))
+    return edges
+
+
+def read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
+    """``--sequence-ids FILE`` (array ``--sequence-key`` of an .npz, default ``seq``) or None."""
+    path = getattr(args, "sequence_ids", None)
+    if path is None:
+        return None
+    ids = read_labels(path, args.sequence_key)
+    if ids.shape[0] != n:
+        raise CLIError(f"{path}: {ids.shape[0]} sequence ids for a label matrix of {n} rows")
+    return ids
+
+
+def sequence_kwargs(model: BaseLabeler, args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """``sequence_ids`` for a sequence model; an error if ids are given to another model."""
+    ids = read_sequence_ids(args, n)
+    if isinstance(model, SequenceLabelModel):
+        return {"sequence_ids": ids}
+    if ids is not None:
+        raise CLIError("--sequence-ids applies to sequence models only (fit with --sequence)")
+    return {}
+
+
+def fmt_value(value: float, digits: int = 4) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Aligned text table: first column left-aligned, the others right-aligned."""
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def add_sequence_args(p: Any) -> None:
+    p.add_argument(
+        "--sequence-ids",
+        default=None,
+        metavar="FILE",
+        help="sequence id of every row (rows of a sequence contiguous, in frame order)",
+    )
+    p.add_argument(
+        "--sequence-key",
+        default="seq",
+        metavar="NAME",
+        help="array/column name of the ids in --sequence-ids (default: %(default)s)",
+    )
+
+
+def add_matrix_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "L_FILE", help="label matrix (n rows x m LFs): .npy, .npz, .csv, .parquet or a folder of .parquet"
+    )
+    p.add_argument("--key", default=None, metavar="NAME", help="array name in an .npz archive (default: L)")
+    add_header_arg(p)
+
+
+def add_header_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CSV: the first row is (--header) or is not (--no-header) a header (default: detected; "
+        "a first row 0,1,...,m-1 is refused as ambiguous)",
+    )
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,73 @@
+"""``tripletws predict``: probabilities or hard labels for a label matrix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..files import read_matrix, write_array, write_csv
+from ..predictions import TIE_BREAK_POLICIES
+from .options import (
+    about_matrix,
+    add_matrix_args,
+    add_sequence_args,
+    load_labeler,
+    sequence_kwargs,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "predict",
+        help="write probabilities (n x k) or hard labels for a label matrix",
+        description="Apply a fitted model to L and write P(Y | votes) or hard labels.",
+        epilog="examples:\n  tripletws predict model.json L.npy -o probs.npy\n"
+        "  tripletws predict model.json L.csv --hard -o - | head",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    add_matrix_args(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="output .npy, .npz, .csv or .parquet; '-' = CSV on stdout",
+    )
+    p.add_argument("--hard", action="store_true", help="write hard labels (n,) instead of probabilities")
+    p.add_argument(
+        "--tie-break",
+        choices=TIE_BREAK_POLICIES,
+        default="abstain",
+        help="for --hard (default: %(default)s -> -1)",
+    )
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
+    add_sequence_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_labeler(args.MODEL)
+    if args.seed is not None:
+        model.random_state = args.seed
+    L = read_matrix(args.L_FILE, args.key, args.header)
+    seq_kw = sequence_kwargs(model, args, L.shape[0])
+    with about_matrix(args.L_FILE):
+        if args.hard:
+            out = model.predict(L, tie_break_policy=args.tie_break, **seq_kw)
+        else:
+            out = model.predict_proba(L, **seq_kw)
+    if args.hard:
+        columns = ["label"]
+    else:
+        columns = [f"p{c}" for c in range(out.shape[1])]
+    if args.output == "-":
+        write_csv(sys.stdout, out, columns)
+    else:
+        write_array(args.output, out, columns=columns, key="labels" if args.hard else "probs")
+        what = "hard labels" if args.hard else "probabilities"
+        print(f"wrote {what} of {out.shape[0]} rows to {args.output}", file=sys.stderr)
+    return 0

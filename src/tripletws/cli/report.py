@@ -1,0 +1,57 @@
+"""``tripletws report``: one self-contained HTML report of a fitted model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..files import read_labels, read_matrix
+from ..matrix import check_label_matrix, check_labels
+from ..model import LabelModel
+from .options import CLIError, about_matrix, add_matrix_args, load_labeler
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report (plots of accuracies, coverage, conflicts, calibration)",
+        description="Write an offline HTML report of a fitted model: LF accuracies with bootstrap "
+        "intervals, coverage, overlap/conflict heatmaps, class balance, posterior confidence, "
+        "dependency candidates, and with gold labels scores, calibration and a confusion matrix. "
+        'Needs matplotlib (pip install "tripletws[report]").',
+        epilog="example:\n  tripletws report model.json L_train.npy --gold y.npy -o report.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit'")
+    add_matrix_args(p)
+    p.add_argument("--gold", default=None, metavar="Y_FILE", help="gold labels (-1 = unknown)")
+    p.add_argument(
+        "--y-key", default=None, metavar="NAME", help="array/column name of the gold labels (default: y)"
+    )
+    p.add_argument("--lf-names", default=None, metavar="A,B,...", help="comma-separated LF names")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="HTML file to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import write_report
+
+    model = load_labeler(args.MODEL)
+    if not isinstance(model, LabelModel):
+        raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key, args.header)
+    with about_matrix(args.L_FILE):
+        lm = check_label_matrix(L, k, scan=True)
+    y = None
+    if args.gold is not None:
+        y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
+    names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
+    try:
+        path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; opens offline in any browser)")
+    return 0

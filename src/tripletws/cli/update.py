@@ -1,0 +1,98 @@
+"""``tripletws update``: online learning, add a batch to a saved model and re-solve."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from ..estimators.class_balance import STRATEGIES
+from ..files import read_labels, read_matrix
+from ..matrix import check_labels
+from ..model import LabelModel
+from ..sequence import SequenceLabelModel
+from .options import (
+    CLIError,
+    about_matrix,
+    add_matrix_args,
+    add_sequence_args,
+    load_labeler,
+    parse_class_balance,
+    sequence_kwargs,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "update",
+        help="online learning: add a batch of rows to a saved model and re-solve",
+        description="Add L_FILE's rows to the running statistics of a model file (partial_fit), re-solve "
+        "in closed form and write the model back. Without --forget/--window, fit on a first batch "
+        "followed by updates with the others equals one fit on all rows. Sequence models (fit with "
+        "--sequence) take --sequence-ids; a batch whose first id equals the previous batch's last id "
+        "continues that sequence.",
+        epilog="example:\n  tripletws fit batch0.npy -o model.json\n"
+        "  tripletws update model.json batch1.npy --forget 0.99",
+        formatter_class=fmt,
+    )
+    p.add_argument("MODEL", help="model file written by 'tripletws fit' or 'tripletws update'")
+    add_matrix_args(p)
+    p.add_argument(
+        "-o", "--output", default=None, metavar="MODEL.json", help="where to write (default: MODEL, in place)"
+    )
+    add_sequence_args(p)
+    aging = p.add_mutually_exclusive_group()
+    aging.add_argument(
+        "--forget",
+        type=float,
+        default=None,
+        metavar="F",
+        help="exponential forgetting factor in (0, 1] (LabelModel files)",
+    )
+    aging.add_argument("--window", type=int, default=None, metavar="W", help="keep only the last W batches")
+    prior = p.add_mutually_exclusive_group()
+    prior.add_argument(
+        "--class-balance", default=None, metavar="P0,P1,...", help="class prior for this and later batches"
+    )
+    prior.add_argument("--y-dev", default=None, metavar="FILE", help="dev gold labels; prior = frequencies")
+    p.add_argument("--y-key", default=None, metavar="NAME", help="array/column name in --y-dev (default: y)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Online learning: add a batch to a saved model's running statistics and re-solve."""
+    model = load_labeler(args.MODEL)
+    if not isinstance(model, (LabelModel, SequenceLabelModel)):
+        raise CLIError(f"{args.MODEL}: a {type(model).__name__} does not learn; only label models update")
+    chain = isinstance(model, SequenceLabelModel)
+    if chain and (args.forget is not None or args.window is not None):
+        raise CLIError("--forget/--window (batches) apply to LabelModel files, not to sequence models")
+    if args.forget is not None:
+        model.set_params(forget=args.forget, window=None)
+    elif args.window is not None:
+        model.set_params(window=args.window, forget=None)
+    k = int(model.cardinality)
+    L = read_matrix(args.L_FILE, args.key, args.header)
+    if args.class_balance in STRATEGIES:
+        raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
+    _, prior = parse_class_balance(args.class_balance)
+    y_dev = (
+        None
+        if args.y_dev is None
+        else check_labels(read_labels(args.y_dev, args.y_key), None, k, name="Y_dev")
+    )
+    extra = sequence_kwargs(model, args, L.shape[0])
+    t0 = time.perf_counter()
+    with about_matrix(args.L_FILE):
+        model.partial_fit(L, Y_dev=y_dev, class_balance=prior, **extra)
+    elapsed = time.perf_counter() - t0
+    output = args.output or args.MODEL
+    model.save(output)
+    where = "" if chain else f" as batch {model.n_batches_} of the stream"
+    print(
+        f"added {L.shape[0]} rows{where} (running statistics: {model.stats_.n_rows:g} rows) "
+        f"in {elapsed * 1e3:.1f} ms; wrote {output}"
+    )
+    return 0
