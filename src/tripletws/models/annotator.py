@@ -159,7 +159,8 @@ class Annotator(Solver):
             if unipolar.size:
                 # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
                 # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
-                shared = fit_annotator(rows, "mv", class_balance=given).params
+                mv_fit = selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
+                shared = mv_fit.params
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)
