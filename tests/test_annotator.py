@@ -78,8 +78,13 @@ def test_selection_picks_the_generating_family(k):
             20_000, np.linspace(0.3, 0.8, 6), rng.dirichlet(np.ones(k), 6), np.full(6, 0.6), k, rng
         )
         for L, truth in ((equal.L, "mv"), (varied.L, "one_coin"), (L_mace, "mace")):
-            sel = select_family(unique_rows(L, k), class_balance=np.full(k, 1.0 / k), random_state=0)
-            assert sel.chosen == truth, sel
+            # between nested families at n = 20 000 the held-out margin (~1e-4 per row) is of the
+            # order of the fold draw's noise: the generating family must win most fold draws
+            u = unique_rows(L, k)
+            chosen = [
+                select_family(u, class_balance=np.full(k, 1.0 / k), random_state=fs).chosen for fs in range(5)
+            ]
+            assert chosen.count(truth) >= 3, (truth, chosen)
 
 
 def test_split_counts_deals_every_count_once():

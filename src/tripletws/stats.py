@@ -368,6 +368,41 @@ def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
 
 #: Dense blocks with more classes than this compute the joint table through sparse products.
 SPARSE_JOINT_MIN_K = 6
+#: Below this share of votes among the entries of a dense block (and from SPARSE_VOTES_MIN_LFS
+#: LFs), the pairwise counts come from a sparse one-hot Gram: O(sum of votes per row squared)
+#: instead of the dense Grams' O((k + 1) n m^2).  Both are exact integer counts.
+SPARSE_VOTES_MAX_DENSITY = 0.1
+SPARSE_VOTES_MIN_LFS = 32
+
+
+def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
+    """Counts, co-votes and agreements of a dense block with few votes, through a sparse one-hot Gram.
+
+    Parameters
+    ----------
+    block : ndarray of int, shape (nc, m)
+    k : int
+
+    Returns
+    -------
+    LabelStats
+        Without the joint table.
+    """
+    import scipy.sparse as sp
+
+    nc, m = block.shape
+    r, i = np.nonzero(block >= 0)
+    col = i.astype(np.int64) * k + block[r, i].astype(np.int64)
+    onehot = sp.csr_array((np.ones(len(r)), (r, col)), shape=(nc, m * k))
+    G = sp.coo_array(onehot.T @ onehot)
+    a, b = (np.asarray(x, dtype=np.int64) for x in G.coords)
+    ia, ib = a // k, b // k
+    pair = ia * m + ib
+    covote = np.bincount(pair, weights=G.data, minlength=m * m).reshape(m, m)
+    same = (a % k) == (b % k)
+    agree = np.bincount(pair[same], weights=G.data[same], minlength=m * m).reshape(m, m)
+    counts = np.bincount(col, minlength=m * k).astype(np.float64).reshape(m, k)
+    return LabelStats(k, float(nc), counts, covote, agree, None)
 
 
 def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
@@ -453,7 +488,16 @@ def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -
             return merge_stats(
                 _block_stats(block[s : s + MAX_EXACT_ROWS], k, joint, triple, ws) for s in parts
             )
-        if k == 2:
+        nc, m = block.shape
+        few_votes = (
+            not joint
+            and not (triple and k == 2)  # the binary third moment reuses the dense path's work
+            and m >= SPARSE_VOTES_MIN_LFS
+            and np.count_nonzero(block >= 0) < SPARSE_VOTES_MAX_DENSITY * nc * m
+        )
+        if few_votes:
+            stats = _sparse_votes_block(block, k)
+        elif k == 2:
             stats = _binary_dense(block, joint, ws)
         elif joint and k >= SPARSE_JOINT_MIN_K:
             stats = _dense_joint_via_sparse(block, k)

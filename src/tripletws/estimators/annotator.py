@@ -223,7 +223,10 @@ def _mstep_mace(
     knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xk, _TINY))
     theta = np.clip((knows.sum(axis=1) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
     rest = obs.copy()
-    np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
+    if informative:  # several classes may share the abstain outcome
+        np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
+    else:  # kappa[i] = 0..k-1: distinct within a row
+        rest[rows, kappa] -= knows
     rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * obs.shape[1])[:, None]
     xi = rest / rest.sum(axis=1, keepdims=True)
     return theta, xi, _mace_table(theta, xi, total, outcome, informative, kappa)
@@ -360,6 +363,85 @@ def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> 
     return out
 
 
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
+
+    Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
+    the column when the columns are permuted); a row's key is the wrapping sum over its
+    columns of ``mix(fingerprint, outcome)``, a sum being blind to the order of its terms.
+    Columns with equal histograms are interchangeable in the key, which only merges the
+    keys of rows that differ by swapping such columns' outcomes.
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (R, m)
+    counts : ndarray, shape (R,)
+    k : int
+    seed : int
+
+    Returns
+    -------
+    ndarray of uint64, shape (R,)
+    """
+    R, m = rows.shape
+    whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
+    r, i = np.nonzero(rows >= 0)
+    outcome = rows[r, i].astype(np.int64) + 1  # 1..k: the votes (abstentions: outcome 0)
+    hist = np.zeros((m, k + 1))
+    hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
+    hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
+    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
+    for a in range(k + 1):
+        fp = _mix(fp ^ hist[:, a].view(np.uint64))
+    if R == 0:
+        return np.zeros(0, dtype=np.uint64)
+    # sum over all columns of mix(fp_j + outcome * golden): the abstentions' terms summed once,
+    # then each vote swaps its column's abstention term for its own
+    abstain = _mix(fp)
+    delta = _mix(fp[i] + outcome.astype(np.uint64) * _GOLDEN) - abstain[i]
+    per_row = np.zeros(R, dtype=np.uint64)
+    if len(r):
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        per_row[r[starts]] = np.add.reduceat(delta, starts)
+    return _mix(per_row + abstain.sum(dtype=np.uint64))
+
+
+def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Deal each distinct row's count at random over folds, independently of row and column order.
+
+    The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
+    folds), made in the order of the rows' content keys (:func:`row_fold_keys`) with a
+    generator seeded by ``seed``, so the deal does not depend on the order of the rows or
+    of the columns of L.  Fractional counts (exponential forgetting) are truncated.
+
+    Returns
+    -------
+    ndarray, shape (n_folds, R)
+    """
+    keys = row_fold_keys(rows, counts, k, seed)
+    order = np.argsort(keys, kind="stable")
+    out = np.empty((n_folds, len(keys)))
+    out[:, order] = split_counts(
+        np.floor(np.asarray(counts, dtype=np.float64))[order], n_folds, np.random.default_rng(seed)
+    )
+    return out
+
+
 def heldout_loglik(
     unique: RowSummary,
     families: tuple[str, ...] = FAMILIES,
@@ -385,7 +467,10 @@ def heldout_loglik(
     class_balance : ndarray of shape (k,), optional
         A fixed prior P(Y) for every fit (see :func:`fit_annotator`).
     random_state : int or numpy Generator, optional
-        Drives the split of the counts into folds.
+        Seed of the split of the counts into folds: an int (or None, read as 0) deals each
+        distinct row by a seeded key of its content (:func:`deal_counts`), so the scores do
+        not depend on the order of the rows or of the columns; a Generator deals at random
+        (:func:`split_counts`).
     fits : dict, optional
         Filled with each family's fit on all rows (the folds' warm start).
 
@@ -394,8 +479,11 @@ def heldout_loglik(
     dict
         family -> mean held-out log-likelihood per row (higher is better).
     """
-    rng = np.random.default_rng(random_state)
-    folds = split_counts(unique.counts, n_folds, rng)
+    if isinstance(random_state, np.random.Generator):
+        folds = split_counts(unique.counts, n_folds, random_state)
+    else:
+        seed = 0 if random_state is None else int(random_state)
+        folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
     designs: dict[bool, _Design] = {}
     out = {}
     for fam in families:
@@ -422,6 +510,9 @@ def heldout_loglik(
     return out
 
 
+#: Held-out log-likelihood per row below which one family's lead over a simpler one is a tie.
+TIE_TOL = 1e-6
+
 #: Candidates of the gold-free choice (vote-only reading; see :func:`select_family`).
 CANDIDATES = ("mv", "one_coin", "mace")
 
@@ -441,6 +532,8 @@ class Selection:
         Rows the choice was made on (after any subsample).
     fit : AnnotatorFit or None
         The chosen family's fit on all the rows (not persisted).
+    fits : dict
+        Every candidate's fit on all the rows (not persisted).
     """
 
     chosen: str
@@ -448,6 +541,7 @@ class Selection:
     n_folds: int
     n_rows: int
     fit: AnnotatorFit | None = field(default=None, compare=False, repr=False)
+    fits: dict[str, AnnotatorFit] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -481,7 +575,8 @@ def select_family(
 ) -> Selection:
     """Choose the family whose fit best predicts held-out rows (no tuned constant).
 
-    Ties (equal scores) go to the earlier, smaller family in ``candidates``.
+    Ties (scores within :data:`TIE_TOL` of each other) go to the earlier, smaller family in
+    ``candidates``, so the choice does not hinge on the rounding of the sums.
 
     Parameters
     ----------
@@ -501,7 +596,7 @@ def select_family(
     n = int(unique.counts.sum())
     if len(candidates) == 1:
         fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
-        return Selection(candidates[0], {}, 0, n, fit)
+        return Selection(candidates[0], {}, 0, n, fit, {candidates[0]: fit})
     fits: dict[str, AnnotatorFit] = {}
     scores = heldout_loglik(
         unique,
@@ -514,6 +609,8 @@ def select_family(
     )
     best = candidates[0]
     for fam in candidates[1:]:
-        if scores[fam] > scores[best]:  # nan (no fold could be scored) never wins: the simplest stays
+        # nan (no fold could be scored) never wins; a lead within TIE_TOL (the EM stopping tolerance
+        # per row) is a tie, and ties go to the simpler family, whatever the rounding of the sums
+        if scores[fam] > scores[best] + TIE_TOL:
             best = fam
-    return Selection(best, scores, n_folds, n, fits[best])
+    return Selection(best, scores, n_folds, n, fits[best], fits)

@@ -14,7 +14,7 @@ with ``fallback`` saying so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -124,17 +124,7 @@ class Annotator(Solver):
             note = DEPENDENCY_NOTE if deps else NO_ROWS_NOTE
             diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
             notes = fit.notes + ((note,) if deps else ())
-            return Fit(
-                self.name,
-                fit.params,
-                fit.fit_class_balance,
-                fit.class_balance_source,
-                fit.estimate,
-                fit.dependencies,
-                fit.coupling,
-                diagnostics,
-                notes,
-            )
+            return replace(fit, model=self.name, diagnostics=diagnostics, notes=notes)
         k, m = stats.cardinality, stats.n_lfs
         if prior.fixed:
             given, source = prior.value, prior.source
@@ -159,7 +149,8 @@ class Annotator(Solver):
             if unipolar.size:
                 # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
                 # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
-                shared = fit_annotator(rows, "mv", class_balance=given).params
+                mv_fit = selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
+                shared = mv_fit.params
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)

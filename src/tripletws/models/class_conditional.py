@@ -12,6 +12,7 @@ Declared dependencies are modelled by the symmetric model only.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,17 +72,8 @@ class ClassConditional(Solver):
             )
         if len(options.dependencies):
             fit = get_solver("symmetric").solve(stats, prior, rows, options)
-            return Fit(
-                self.name,
-                fit.params,
-                fit.fit_class_balance,
-                fit.class_balance_source,
-                fit.estimate,
-                fit.dependencies,
-                fit.coupling,
-                _diagnostics(DEPENDENCY_NOTE),
-                (DEPENDENCY_NOTE, *fit.notes),
-            )
+            notes = (DEPENDENCY_NOTE, *fit.notes)
+            return replace(fit, model=self.name, diagnostics=_diagnostics(DEPENDENCY_NOTE), notes=notes)
         return self._solve_independent(stats, prior, rows, options)
 
     def _solve_independent(

@@ -1,0 +1,140 @@
+"""Fit time of the default label model (``LabelModel()``, the annotator model with its gold-free choice).
+
+For each shared set with gold (the fit split of /work/shared/tools/shared_index.json: ``train``
+when there is one, else the eval split): median over ``--repeats`` fits of the wall time
+(``time.perf_counter``) and of the CPU time of this process (``time.process_time``), with one
+BLAS thread.  Then one synthetic 1e6 x 50 problem (make_synthetic, k = 2), the whole ``fit``
+including the row summary and the choice.  The machine is shared: the load average
+(``os.getloadavg``) is recorded with the figures; the CPU time is the figure to compare.
+
+    PYTHONPATH=src python benchmarks/default_fit_time.py [--repeats 5] [--big-repeats 3] [--profile]
+
+Writes benchmarks/results/default_fit_time.{md,json}; ``--profile`` prints cProfile's top
+entries for the slowest set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+from common import DATA, RESULTS, limit_threads, machine_info
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+
+INDEX = Path(os.environ.get("TRIPLETWS_INDEX", DATA.parent / "tools" / "shared_index.json"))
+
+
+def fit_split(name: str, meta: dict) -> np.ndarray:
+    d = DATA / name
+    split = meta.get("fit_split") or ("train" if (d / "train.npz").exists() else meta["eval_split"])
+    return np.load(d / f"{split}.npz")["L"]
+
+
+def time_fit(L: np.ndarray, k: int, repeats: int) -> dict:
+    walls, cpus, family = [], [], ""
+    for _ in range(repeats):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, c = time.perf_counter(), time.process_time()
+            lm = LabelModel(cardinality=k).fit(L)
+            cpus.append(time.process_time() - c)
+            walls.append(time.perf_counter() - t)
+        family = lm.selection_.chosen if lm.selection_ is not None else ""
+    return {
+        "n": int(L.shape[0]),
+        "m": int(L.shape[1]),
+        "k": k,
+        "family": family,
+        "wall_s": statistics.median(walls),
+        "cpu_s": statistics.median(cpus),
+        "repeats": repeats,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--big-repeats", type=int, default=3)
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    limit_threads(1)
+    index = json.loads(INDEX.read_text())
+    load_before = os.getloadavg()
+    rows = {}
+    for name, meta in index.items():
+        rows[name] = time_fit(fit_split(name, meta), int(meta["k"]), args.repeats)
+        r = rows[name]
+        print(
+            f"{name:20s} n={r['n']:6d} m={r['m']:3d} k={r['k']:2d} {r['family']:9s} "
+            f"wall {1e3 * r['wall_s']:7.1f} ms  cpu {1e3 * r['cpu_s']:7.1f} ms",
+            flush=True,
+        )
+    big = None
+    if not args.skip_big:
+        d = make_synthetic(1_000_000, 50, 2, coverage=0.3, random_state=0)
+        big = time_fit(d.L, 2, args.big_repeats)
+        print(f"synthetic 1e6 x 50 k=2 {big['family']}: wall {big['wall_s']:.3f} s  cpu {big['cpu_s']:.3f} s")
+    load_after = os.getloadavg()
+    slowest = max(rows, key=lambda n: rows[n]["cpu_s"])
+    if args.profile:
+        import cProfile
+        import pstats
+
+        L, k = fit_split(slowest, index[slowest]), int(index[slowest]["k"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prof = cProfile.Profile()
+            prof.enable()
+            LabelModel(cardinality=k).fit(L)
+            prof.disable()
+        print(f"cProfile of the slowest set ({slowest}):")
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(18)
+    out = {
+        "machine": machine_info(),
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+        "sets": rows,
+        "synthetic_1e6x50": big,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "default_fit_time.json").write_text(json.dumps(out, indent=1) + "\n")
+    lines = [
+        "# Fit time of the default model (`LabelModel()`)",
+        "",
+        f"{machine_info()}; one BLAS thread; load average (1, 5, 15 min) {load_before[0]:.2f}, "
+        f"{load_before[1]:.2f}, {load_before[2]:.2f} before and {load_after[0]:.2f}, {load_after[1]:.2f}, "
+        f"{load_after[2]:.2f} after (a shared machine: compare the CPU time).",
+        f"Median of {args.repeats} fits on the fit split; "
+        "`PYTHONPATH=src python benchmarks/default_fit_time.py`.",
+        "",
+        "| set | n | m | k | family | wall (ms) | CPU (ms) |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['n']} | {r['m']} | {r['k']} | {r['family']} | {1e3 * r['wall_s']:.1f} | "
+            f"{1e3 * r['cpu_s']:.1f} |"
+        )
+    if big is not None:
+        lines.append(
+            f"| synthetic 1e6 x 50 (median of {big['repeats']}) | {big['n']} | 50 | 2 | {big['family']} | "
+            f"{1e3 * big['wall_s']:.0f} | {1e3 * big['cpu_s']:.0f} |"
+        )
+    (RESULTS / "default_fit_time.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
