@@ -22,13 +22,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from provenance import revision  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
 from tripletws.datasets import make_synthetic  # noqa: E402
@@ -64,18 +64,6 @@ def bench(k: int, repeats: int) -> dict:
         "method": method,
         "repeats": repeats,
     }
-
-
-def _revision() -> str:
-    try:
-
-        def git(*cmd: str) -> str:
-            return subprocess.run(["git", *cmd], capture_output=True, text=True, check=True).stdout.strip()
-
-        dirty = git("status", "--porcelain", "src")
-        return git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes in src)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def render(results: list[dict], meta: dict) -> str:
@@ -115,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     meta = {
         "date": date.today().isoformat(),
-        "revision": _revision(),
+        "revision": revision(),
         "machine": f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, numpy {np.__version__} (shared, so timings are indicative)",
         "target_s": TARGET_S,

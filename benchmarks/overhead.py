@@ -49,6 +49,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from provenance import revision
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -221,22 +222,6 @@ def _load_avg() -> str:
         return "n/a"
 
 
-def _revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True
-        ).stdout.strip()
-        return rev + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _peer_times(path: Path) -> dict:
     record = json.loads(path.read_text())
     times = {}
@@ -285,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": args.model or f"default ({LabelModel().model})",
-        "revision": _revision(),
+        "revision": revision("benchmarks/overhead.py"),
         "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
         "load_end": _load_avg(),

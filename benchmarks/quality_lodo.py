@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 from common import load_index, load_split
+from scoring import tie_scores
 
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator
@@ -47,24 +48,6 @@ CONFIGS = {
     "cc+em": {"model": "class_conditional", "em_steps": 100},
     "default": {},
 }
-
-
-def f1(pred: np.ndarray, y: np.ndarray, k: int) -> float:
-    def one(c: int) -> float:
-        tp = np.sum((pred == c) & (y == c))
-        fp = np.sum((pred == c) & (y != c))
-        fn = np.sum((pred != c) & (y == c))
-        return float(2 * tp / max(2 * tp + fp + fn, 1))
-
-    return one(1) if k == 2 else float(np.mean([one(c) for c in range(k)]))
-
-
-def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
-    """Accuracy expected under a uniform tie-break; F1 averaged over 20 seeded tie-breaks."""
-    top = S >= S.max(axis=1, keepdims=True) - 1e-9
-    acc = float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
-    f1s = [f1((np.random.default_rng(s).random(top.shape) * top).argmax(axis=1), y, k) for s in range(20)]
-    return acc, float(np.mean(f1s))
 
 
 def shared_sets() -> list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray, bool]]:

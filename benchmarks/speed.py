@@ -60,6 +60,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from provenance import revision
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -453,24 +454,6 @@ def render_markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _revision() -> str:
-    """Commit of the measured code, with ``-dirty`` when src/ or this script has local changes."""
-    try:
-        git = ["git", "-C", str(REPO)]
-        rev = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        changed = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src", "benchmarks/speed.py"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return rev.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _load_avg() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -595,7 +578,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "machine": machine_info(args.blas_threads),
         "model": args.model or f"default ({_default_model()})",
-        "revision": _revision(),
+        "revision": revision("benchmarks/speed.py"),
         "command": "python benchmarks/speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
         "load_end": _load_avg(),

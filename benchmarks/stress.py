@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -45,49 +44,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from provenance import revision  # noqa: E402
+from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, Problem, all_problems, draw, quick_problems  # noqa: E402
 
 RESULTS = HERE / "results"
 TIE = 0.005  # |difference| <= 0.5 points is a tie
-TIE_TOL = 1e-9  # probabilities this close to the row's max are tied
-F1_DRAWS = 20
 FIT_LIMIT_S = 300  # a fit + predict that runs longer is aborted and recorded as an error
 
 
 # --------------------------------------------------------------------------- scoring
-
-
-def f1_score(pred: np.ndarray, y: np.ndarray, k: int) -> float:
-    """F1 of class 1 for k = 2, else the mean F1 over the k classes (quality_eval's definition)."""
-
-    def one(c: int) -> float:
-        tp = np.sum((pred == c) & (y == c))
-        fp = np.sum((pred == c) & (y != c))
-        fn = np.sum((pred != c) & (y == c))
-        return float(2 * tp / max(2 * tp + fp + fn, 1))
-
-    return one(1) if k == 2 else float(np.mean([one(c) for c in range(k)]))
-
-
-def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
-    """Accuracy expected under uniform tie-breaking among the top scores, and F1 averaged over
-    F1_DRAWS seeded tie-breaks. ``S``: (n, k) scores; ``y``: (n,) gold."""
-    S = np.asarray(S, dtype=np.float64)
-    S = np.where(np.isfinite(S), S, -np.inf)
-    top = S >= S.max(axis=1, keepdims=True) - TIE_TOL
-    bad = ~top.any(axis=1)  # a row of non-finite scores: every class tied
-    top[bad] = True
-    acc = float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
-    f1s = []
-    for s in range(F1_DRAWS):
-        r = np.random.default_rng(s).random(top.shape) * top
-        f1s.append(f1_score(r.argmax(axis=1), y, k))
-    return acc, float(np.mean(f1s))
-
-
-def mv_scores(L: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) vote counts (abstains ignored)."""
-    return np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- methods
@@ -432,20 +398,6 @@ def to_markdown(res: dict) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def git_revision() -> str:
-    def git(*a: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", "-C", str(HERE.parent), *a], capture_output=True, text=True, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "src")
-    return f"tripletws @ {head}" + (" + uncommitted src changes" if dirty else "")
-
-
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as fh:
@@ -536,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     res = {
         "meta": {
             "command": "python benchmarks/stress.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "code": git_revision(),
+            "code": f"tripletws @ {revision()}",
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}",
             "jobs": args.jobs,

@@ -150,12 +150,10 @@ def with_dev_choice(
     )
 
 
-def check_dev_set(model: str, cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:
-    """``fit(L_dev=, Y_dev=)``'s dev set, checked: the annotator model only, gold labels for every row."""
+def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:
+    """``fit(L_dev=, Y_dev=)``'s dev set, checked: gold labels for every row."""
     from .matrix import check_cardinality, check_label_matrix, check_labels
 
-    if model != "annotator":
-        raise ValueError(f"L_dev is used by model='annotator' only, not model={model!r}")
     if Y_dev is None:
         raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
     k = check_cardinality(cardinality)

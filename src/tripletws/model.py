@@ -21,11 +21,11 @@ import numpy as np
 
 from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with_intervals
 from .base import BaseLabeler, NotFittedError
-from .dev_choice import check_dev_set, with_dev_choice
+from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import posterior
 from .matrix import check_cardinality, check_label_matrix
-from .models import Fit, Prior, get_solver
+from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
 from .parallel import single_threaded_blas
@@ -92,6 +92,19 @@ def _tell(solution: Fit, warn: bool, verbose: bool, n_rows: int) -> None:
         )
 
 
+def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balance: Any, dependencies: Any):
+    """``fit(L_train, L_dev=, Y_dev=)``: a gold-free fit, then the solver's dev-set choice."""
+    solver = get_solver(model.model)
+    if not solver.accepts_dev_set:
+        able = [name for name in registered() if get_solver(name).accepts_dev_set]
+        raise ValueError(f"L_dev: model={model.model!r} has no candidate fits to choose from ({able})")
+    dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
+    model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
+    rows = model.summary_.rows
+    model.solution_ = solver.choose_with_dev(model.solution_, rows, dev, y_dev, model.chunk_size)
+    return model
+
+
 class LabelModel(AnalysisMixin, BaseLabeler):
     """Closed-form label model for weak supervision.
 
@@ -100,12 +113,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     cardinality : int, default 2
         Number of classes k.
     model : str, default "annotator"
-        A registered label model (:func:`tripletws.models.registered`; docs/models.md).
-        ``"annotator"``: an LF knows the class or votes from its own distribution (MACE,
-        Hovy et al. 2013), by EM over distinct rows after a gold-free held-out choice of
-        the family (``selection_``).  ``"class_conditional"``: a table per LF and class
-        (Dawid-Skene) from second and third moments, checked against the LF majority.
-        ``"symmetric"``: one accuracy per LF (triplet method, Fu et al., 2020).
+        A registered label model (:func:`tripletws.models.registered`; docs/models.md): ``"annotator"``
+        (MACE, Hovy et al. 2013: EM over distinct rows after a gold-free held-out choice of family),
+        ``"class_conditional"`` (Dawid-Skene tables from moments), ``"symmetric"`` (Fu et al., 2020).
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
     signs : {"all_positive", "eigen"}
@@ -113,29 +123,21 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     dependencies : list of pairs (i, j), optional
         Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
-        Prior P(Y) used when ``fit`` gets neither ``class_balance`` nor ``Y_dev``.
-        ``"auto"`` (default): each model's own (``Solver.auto_prior``: ``"estimate"`` for
-        the class-conditional model, ``"uniform"`` for the others).  A given prior (array,
-        ``Y_dev``, ``fit(class_balance=...)``) is used for fitting and predicting.
+        Prior P(Y) when ``fit`` gets neither ``class_balance`` nor ``Y_dev``; ``"auto"``: the model's
+        own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.
     em_steps : int
-        Class-conditional model: EM steps from the closed form over the distinct rows seen
-        (``fit_stats`` has no rows).  0 (default) = closed form only (docs/models.md).
+        Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int
         Cap on the distinct rows kept for EM (beyond it a hash sample, :mod:`tripletws.rows`).
     max_overrule : float
-        Class-conditional model: past this share of strict-majority rows overruled, the
-        symmetric solution is used (with a warning).  1.0 disables the check.
+        Class-conditional model: past this share of majority rows overruled, the symmetric fit is used.
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
         Rows per chunk when reading L (memory is O(chunk_size * m) per thread).
     n_jobs : int, optional
-        Threads over the row chunks of ``fit`` and ``predict_proba``
-        (scikit-learn's meaning: a count, -1 = every CPU this process may use,
-        -2 = all but one).  None (default) = ``min(available CPUs, 4)``, fewer when
-        L has only a few chunks (small L runs on the calling thread alone).  Results
-        do not depend on it.  BLAS runs single-threaded inside fit and predict
-        (the caller's BLAS setting is restored afterwards); docs/threads.md.
+        Threads over row chunks in fit and predict (scikit-learn's meaning; None = min(CPUs, 4),
+        fewer for small L); results do not depend on it; BLAS runs on one thread inside (docs/threads.md).
     random_state : int or numpy Generator, optional
         Used by the ``"true-random"`` tie-break policy; the global RNG is never touched.
     verbose : bool
@@ -241,11 +243,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
         """
         _take_sgd_options(kwargs)
-        if L_dev is not None:  # fit without gold, then let the dev rows choose (annotator model)
-            dev, y_dev = check_dev_set(self.model, self.cardinality, L_dev, Y_dev)
-            self._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
-            self.solution_ = with_dev_choice(self.solution_, self.summary_.rows, dev, y_dev, self.chunk_size)
-            return self
+        if L_dev is not None:  # fit without gold, then let the dev rows choose among the candidates
+            return _fit_with_dev(self, L_train, L_dev, Y_dev, class_balance, dependencies)
         return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
 
     def fit_stats(
@@ -273,15 +272,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             running = None if restart else getattr(self, "summary_", None)
             expect = None if running is None else running.n_lfs
             needs = partial(solver.needs, options)
-            batch = summarize(
-                data,
-                k,
-                needs,
-                chunk_size=options.chunk_size,
-                name=name,
-                expect_lfs=expect,
-                n_jobs=self.n_jobs,
-            )
+            chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
+            batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             total, stream = stream.push(running, batch, self.forget, None if restart else self.window)
             prior, stream = _stream_prior(class_balance, Y_dev, self.class_balance, k, stream)
@@ -310,9 +302,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     rows_ = property(lambda self: self._summary().rows, doc="Rows looked at, or None.")
     coverage_ = property(lambda self: self.stats_.coverage, doc="Share of rows each LF votes on, (m,).")
     n_lfs_ = property(lambda self: self._solved().params.n_lfs)
-    n_batches_ = property(
-        lambda self: self._summary() and self._stream.n_batches, doc="Batches in the stream."
-    )
+    n_batches_ = property(lambda self: self._summary() and self._stream.n_batches, doc="Stream batches.")
 
     def _solved(self) -> Fit:
         self._check_fitted()

@@ -237,9 +237,10 @@ def build_report(
     """
     from .diagnostics import dependency_candidates
     from .intervals import bootstrap_intervals
-    from .model import LabelModel
 
-    if not isinstance(model, LabelModel):
+    # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
+    # so that this module does not import the model that offers the report (no import cycle)
+    if not all(hasattr(model, name) for name in ("confidence_intervals", "params_", "_check_fitted")):
         raise ValueError(f"the report needs a fitted LabelModel, got {type(model).__name__}")
     model._check_fitted()
     k = int(model.cardinality)

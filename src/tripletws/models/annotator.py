@@ -192,6 +192,15 @@ class Annotator(Solver):
             notes=tuple(notes),
         )
 
+    accepts_dev_set = True
+
+    def choose_with_dev(
+        self, solution: Fit, rows: RowSummary | None, dev: Any, y_dev: Any, chunk_size: int | None = None
+    ) -> Fit:
+        from ..dev_choice import with_dev_choice
+
+        return with_dev_choice(solution, rows, dev, y_dev, chunk_size)
+
     def estimate_to_dict(self, estimate: Any) -> dict[str, Any]:
         if not isinstance(estimate, AnnotatorEstimate):  # the symmetric fallback's estimate
             return {"symmetric": get_solver("symmetric").estimate_to_dict(estimate)}

@@ -155,6 +155,8 @@ class Solver:
     #: Attributes of ``Fit.estimate`` that ``LabelModel`` shows as ``<name>_``, with the value
     #: used when the estimate lacks one (e.g. after a fallback to another model's solution).
     estimate_attributes: ClassVar[dict[str, Any]] = {}
+    #: Whether :meth:`choose_with_dev` has candidate fits for a labelled dev set to choose from.
+    accepts_dev_set: ClassVar[bool] = False
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
         """Statistics and rows this model is solved from."""
@@ -163,6 +165,17 @@ class Solver:
     def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
         """Parameters and diagnostics from the statistics (and rows, when :meth:`needs` asked)."""
         raise NotImplementedError
+
+    def choose_with_dev(
+        self, solution: Fit, rows: RowSummary | None, dev: Any, y_dev: Any, chunk_size: int | None = None
+    ) -> Fit:
+        """``solution`` after a labelled dev set (``fit(L, L_dev=, Y_dev=)``) chose among this model's
+        candidate fits.  ``dev``: the dev rows' LabelMatrix; ``y_dev``: their gold, shape (n_dev,);
+        ``chunk_size``: rows per chunk when scoring the dev rows.
+
+        Models with candidates set ``accepts_dev_set`` and override this.
+        """
+        raise NotImplementedError(f"model={self.name!r} does not choose with a dev set")
 
     def estimate_to_dict(self, estimate: Any) -> dict[str, Any]:
         """JSON-ready record of ``Fit.estimate``."""

@@ -1,0 +1,23 @@
+"""Which code a benchmark measured: the commit, marked ``-dirty`` when the measured files changed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def revision(*paths: str) -> str:
+    """Short commit of the checkout, ``-dirty`` when ``src`` or any of ``paths`` has local changes."""
+    git = ["git", "-C", str(REPO)]
+    try:
+        rev = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--", "src", *paths], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
