@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ logger = logging.getLogger("tripletws")
 
 def data_key(data: Any) -> str:
     """Hex SHA-256 of a DataFrame (values, index, column names and dtypes), a dask
-    DataFrame (its deterministic token) or a picklable sequence of data points."""
+    DataFrame (its deterministic token) or a sequence of data points (arrays by their bytes,
+    anything else by its ``repr``)."""
     h = hashlib.sha256(FORMAT.encode())
     if type(data).__module__.startswith("dask"):
         from dask.base import tokenize
@@ -37,7 +37,11 @@ def data_key(data: Any) -> str:
         h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
         h.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
     else:
-        h.update(pickle.dumps(list(data), protocol=4))
+        for point in data:
+            if isinstance(point, np.ndarray):  # repr elides long arrays: hash the values
+                h.update(f"ndarray|{point.dtype.str}|{point.shape}|".encode() + point.tobytes())
+            else:
+                h.update(repr(point).encode() + b"\x1e")
     return h.hexdigest()
 
 
