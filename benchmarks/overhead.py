@@ -49,7 +49,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from provenance import revision
+from provenance import load_average, revision
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -215,13 +215,6 @@ def render(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _load_avg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def _peer_times(path: Path) -> dict:
     record = json.loads(path.read_text())
     times = {}
@@ -253,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
 
     options = {"model": args.model} if args.model else {}
     index = json.loads((DATA / "index.json").read_text())
-    load_start = _load_avg()
+    load_start = load_average()
     rows = []
     for name, info in index.items():
         if (args.datasets and name not in args.datasets) or _splits(info) is None:
@@ -273,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         "revision": revision("benchmarks/overhead.py"),
         "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
-        "load_end": _load_avg(),
+        "load_end": load_average(),
         "clock": args.clock,
         "rows": rows,
     }

@@ -1,7 +1,8 @@
-"""Which code a benchmark measured: the commit, marked ``-dirty`` when the measured files changed."""
+"""Under what a benchmark measured: the commit (``-dirty`` when the measured files changed), the load."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,3 +22,11 @@ def revision(*paths: str) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return rev.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``"0.83 1.19 3.35"`` (``"n/a"`` where unknown)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"

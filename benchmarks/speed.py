@@ -60,7 +60,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from provenance import revision
+from provenance import load_average, revision
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -454,13 +454,6 @@ def render_markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _load_avg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7], help="row counts n")
@@ -511,7 +504,7 @@ def main(argv: list[str] | None = None) -> None:
         jobs_list = [None if j == "auto" else int(j) for j in args.jobs]
     except ValueError:
         raise SystemExit(f"--jobs takes integers or 'auto', got {args.jobs}") from None
-    load_start = _load_avg()
+    load_start = load_average()
     rows = []
     big_files = []
     for n in sizes:
@@ -581,7 +574,7 @@ def main(argv: list[str] | None = None) -> None:
         "revision": revision("benchmarks/speed.py"),
         "command": "python benchmarks/speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
-        "load_end": _load_avg(),
+        "load_end": load_average(),
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)

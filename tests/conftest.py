@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +46,17 @@ def assert_close_sums(a, b, n_terms: int, scale: float = 50.0, eps: float = EPS6
     """
     atol = 4.0 * n_terms * scale * eps
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=atol, err_msg=err_msg)
+
+
+def run_cli(*args: object, cwd: Path | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
+    """``python -m tripletws ARGS`` in a child process that imports this checkout's sources."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "tripletws", *map(str, args)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=preexec_fn,
+    )

@@ -12,29 +12,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EPS32, assert_close_sums
+from conftest import EPS32, assert_close_sums, run_cli
 
 from tripletws import LabelModel, MajorityLabelVoter, __version__
 from tripletws.datasets import make_synthetic
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    return subprocess.run(
-        [sys.executable, "-m", "tripletws", *map(str, args)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def run_main(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from tripletws import LabelModel
 from tripletws.atomic import atomic_write, atomic_write_text
@@ -27,18 +28,6 @@ from tripletws.matrix import MAX_CARDINALITY, check_label_matrix
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC)}
-
-
-def run_cli(*args: str, cwd: Path, preexec_fn=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tripletws", *map(str, args)],
-        env=ENV,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=preexec_fn,
-    )
 
 
 def temp_leftovers(folder: Path) -> list[str]:
