@@ -22,7 +22,6 @@ from tripletws import LabelModel, MajorityLabelVoter, __version__
 from tripletws.datasets import make_synthetic
 
 
-
 def run_main(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``tripletws.cli.main`` in this process, with the result shaped like ``run_cli``'s."""
     import contextlib
