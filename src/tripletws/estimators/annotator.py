@@ -442,6 +442,114 @@ def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed
     return out
 
 
+@dataclass(frozen=True)
+class HeldOutScores:
+    """Cross-fitted log-likelihood of every held-out row, per family (:func:`heldout_row_scores`).
+
+    Attributes
+    ----------
+    folds : ndarray, shape (n_folds, R)
+        How many copies of each distinct row fold ``f`` holds out (a fold with nothing to fit
+        on is zero: it is not scored).
+    row_loglik : dict
+        family -> ndarray (n_folds, R): log-likelihood of distinct row ``r`` under the fit on
+        every fold but ``f``.
+    """
+
+    folds: np.ndarray
+    row_loglik: dict[str, np.ndarray]
+
+    @property
+    def n_scored(self) -> float:
+        """Rows scored (held out once each)."""
+        return float(self.folds.sum())
+
+    def mean(self, family: str) -> float:
+        """Mean held-out log-likelihood per row of ``family`` (nan when no fold was scored)."""
+        n = self.n_scored
+        if n <= 0:
+            return float("nan")
+        ll = self.row_loglik[family]
+        return sum(float(self.folds[f] @ ll[f]) for f in range(len(self.folds))) / n
+
+    def lead(self, richer: str, simpler: str) -> tuple[float, float]:
+        """Mean per-row lead of ``richer`` over ``simpler`` and its standard error.
+
+        Each held-out row gives a paired difference of log-likelihoods (both families scored
+        on the same row by fits on the same other folds); the standard error is that of the
+        mean of these differences over the scored rows, ``sd / sqrt(n)``.
+
+        Returns
+        -------
+        (float, float)
+            Lead in nats per row and its standard error (nan, nan when fewer than 2 rows were scored).
+        """
+        n = self.n_scored
+        if n < 2:
+            return float("nan"), float("nan")
+        d = self.row_loglik[richer] - self.row_loglik[simpler]
+        w = self.folds
+        mean = float((w * d).sum()) / n
+        var = float((w * (d - mean) ** 2).sum()) / (n - 1.0)
+        return mean, float(np.sqrt(max(var, 0.0) / n))
+
+
+def _fold_counts(unique: RowSummary, n_folds: int, random_state: Any) -> np.ndarray:
+    if isinstance(random_state, np.random.Generator):
+        return split_counts(unique.counts, n_folds, random_state)
+    seed = 0 if random_state is None else int(random_state)
+    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
+
+
+def heldout_row_scores(
+    unique: RowSummary,
+    families: tuple[str, ...] = FAMILIES,
+    *,
+    n_folds: int = 5,
+    max_steps: int = 50,
+    fold_steps: int = 10,
+    class_balance: np.ndarray | None = None,
+    random_state: Any = None,
+    fits: dict[str, AnnotatorFit] | None = None,
+) -> HeldOutScores:
+    """Cross-fitted log-likelihood of each held-out row under each family.
+
+    The counts of the distinct rows are dealt into ``n_folds`` folds; each family is fitted on
+    all rows, then on every fold's complement (warm-started from the fit on all rows), and the
+    fold's rows are scored by that fit.  Parameters as in :func:`heldout_loglik`.
+
+    Returns
+    -------
+    HeldOutScores
+    """
+    folds = _fold_counts(unique, n_folds, random_state)
+    designs: dict[bool, _Design] = {}
+    out: dict[str, np.ndarray] = {}
+    skipped = np.zeros(n_folds, dtype=bool)
+    for fam in families:
+        informative = fam in ABSTAIN_INFORMATIVE
+        if informative not in designs:
+            designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
+        D = designs[informative]
+        full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
+        if fits is not None:
+            fits[fam] = full
+        ll = np.zeros((n_folds, len(unique.counts)))
+        for f in range(n_folds):
+            train = unique.counts - folds[f]
+            if train.sum() <= 0:  # every row fell in this fold (a handful of rows): nothing to fit it on
+                skipped[f] = True
+                continue
+            sub = replace(unique, counts=train, n_rows=float(train.sum()))
+            fit = fit_annotator(
+                sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
+            )
+            ll[f] = _logsumexp(D.log_scores(fit.params))[0]
+        out[fam] = ll
+    scored = np.where(skipped[:, None], 0.0, folds)
+    return HeldOutScores(scored, out)
+
+
 def heldout_loglik(
     unique: RowSummary,
     families: tuple[str, ...] = FAMILIES,
@@ -479,39 +587,25 @@ def heldout_loglik(
     dict
         family -> mean held-out log-likelihood per row (higher is better).
     """
-    if isinstance(random_state, np.random.Generator):
-        folds = split_counts(unique.counts, n_folds, random_state)
-    else:
-        seed = 0 if random_state is None else int(random_state)
-        folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
-    designs: dict[bool, _Design] = {}
-    out = {}
-    for fam in families:
-        informative = fam in ABSTAIN_INFORMATIVE
-        if informative not in designs:
-            designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
-        D = designs[informative]
-        score, scored = 0.0, 0.0
-        full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
-        if fits is not None:
-            fits[fam] = full
-        for f in range(n_folds):
-            train = unique.counts - folds[f]
-            if train.sum() <= 0:  # every row fell in this fold (a handful of rows): nothing to fit it on
-                continue
-            sub = replace(unique, counts=train, n_rows=float(train.sum()))
-            fit = fit_annotator(
-                sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
-            )
-            lse, _ = _logsumexp(D.log_scores(fit.params))
-            score += float(folds[f] @ lse)
-            scored += float(folds[f].sum())
-        out[fam] = score / scored if scored > 0 else float("nan")
-    return out
+    scores = heldout_row_scores(
+        unique,
+        families,
+        n_folds=n_folds,
+        max_steps=max_steps,
+        fold_steps=fold_steps,
+        class_balance=class_balance,
+        random_state=random_state,
+        fits=fits,
+    )
+    return {fam: scores.mean(fam) for fam in families}
 
 
 #: Held-out log-likelihood per row below which one family's lead over a simpler one is a tie.
 TIE_TOL = 1e-6
+
+#: Standard errors by which the best-scoring family must lead a simpler one to be preferred to it
+#: (the one-standard-error rule of cross-validation with a conventional two, not a tuned constant).
+LEAD_SE = 2.0
 
 #: Candidates of the gold-free choice (vote-only reading; see :func:`select_family`).
 CANDIDATES = ("mv", "one_coin", "mace")
@@ -524,7 +618,8 @@ class Selection:
     Attributes
     ----------
     chosen : str
-        The family with the highest cross-fitted log-likelihood.
+        The simplest family whose held-out log-likelihood is within ``n_se`` standard errors
+        of the best one's.
     heldout_loglik : dict
         family -> mean held-out log-likelihood per row.
     n_folds : int
@@ -534,6 +629,14 @@ class Selection:
         The chosen family's fit on all the rows (not persisted).
     fits : dict
         Every candidate's fit on all the rows (not persisted).
+    best : str
+        The family with the highest held-out log-likelihood ("" in records written before
+        the standard-error rule).
+    leads : dict
+        family -> ``(lead, standard error)``: how far the best family's held-out log-likelihood
+        per row is above this family's, and the standard error of that paired difference.
+    n_se : float
+        The rule's number of standard errors (0: the plain highest score).
     """
 
     chosen: str
@@ -542,6 +645,9 @@ class Selection:
     n_rows: int
     fit: AnnotatorFit | None = field(default=None, compare=False, repr=False)
     fits: dict[str, AnnotatorFit] = field(default_factory=dict, compare=False, repr=False)
+    best: str = ""
+    leads: dict[str, tuple[float, float]] = field(default_factory=dict)
+    n_se: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -549,6 +655,9 @@ class Selection:
             "heldout_loglik": {f: float(v) for f, v in self.heldout_loglik.items()},
             "n_folds": self.n_folds,
             "n_rows": self.n_rows,
+            "best": self.best,
+            "leads": {f: [float(a), float(b)] for f, (a, b) in self.leads.items()},
+            "n_se": float(self.n_se),
         }
 
     @classmethod
@@ -557,11 +666,58 @@ class Selection:
             chosen = str(d["chosen"])
             scores = {str(f): float(v) for f, v in dict(d["heldout_loglik"]).items()}
             n_folds, n_rows = int(d["n_folds"]), int(d["n_rows"])
+            best = str(d.get("best", ""))
+            leads = {}
+            for f, v in dict(d.get("leads", {})).items():
+                lead, se = (float(x) for x in v)
+                leads[str(f)] = (lead, se)
+            n_se = float(d.get("n_se", 0.0))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid selection record: {exc}") from exc
-        if chosen not in FAMILIES or any(f not in FAMILIES for f in scores):
-            raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(scores)}")
-        return cls(chosen, scores, n_folds, n_rows)
+        named = {chosen, *scores, *leads, *([best] if best else [])}
+        if any(f not in FAMILIES for f in named):
+            raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(named)}")
+        return cls(chosen, scores, n_folds, n_rows, best=best, leads=leads, n_se=n_se)
+
+
+def choose_within_se(
+    scores: HeldOutScores, candidates: tuple[str, ...], n_se: float = LEAD_SE
+) -> tuple[str, str, dict[str, tuple[float, float]]]:
+    """The simplest candidate whose held-out score is within ``n_se`` standard errors of the best.
+
+    The one-standard-error rule of cross-validation (Breiman et al., 1984; Hastie, Tibshirani
+    and Friedman, *The Elements of Statistical Learning*, 7.10), with the standard error of
+    the *paired* per-row difference to the best family (:meth:`HeldOutScores.lead`): a richer
+    family is chosen only when its better description of held-out rows is larger than the
+    noise of the rows that measured it.  Leads within :data:`TIE_TOL` are ties.
+
+    Parameters
+    ----------
+    scores : HeldOutScores
+    candidates : tuple of str
+        Fewest parameters first.
+    n_se : float
+        0 gives the plain highest score (ties to the simpler family).
+
+    Returns
+    -------
+    (chosen, best, leads)
+        ``leads[f] = (lead of best over f, standard error)``.
+    """
+    means = {f: scores.mean(f) for f in candidates}
+    best = candidates[0]
+    for fam in candidates[1:]:
+        # nan (no fold could be scored) never wins; ties go to the simpler family
+        if means[fam] > means[best] + TIE_TOL:
+            best = fam
+    leads = {f: scores.lead(best, f) if f != best else (0.0, 0.0) for f in candidates}
+    for fam in candidates:
+        lead, se = leads[fam]
+        if fam == best or (
+            np.isfinite(lead) and lead <= max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0))
+        ):
+            return fam, best, leads
+    return best, best, leads
 
 
 def select_family(
@@ -572,11 +728,13 @@ def select_family(
     max_steps: int = 50,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
+    n_se: float | None = None,
 ) -> Selection:
-    """Choose the family whose fit best predicts held-out rows (no tuned constant).
+    """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
-    Ties (scores within :data:`TIE_TOL` of each other) go to the earlier, smaller family in
-    ``candidates``, so the choice does not hinge on the rounding of the sums.
+    Every candidate is scored by its cross-fitted log-likelihood of held-out rows
+    (:func:`heldout_row_scores`); the chosen family is the simplest one whose score is within
+    ``n_se`` standard errors of the best score (:func:`choose_within_se`).
 
     Parameters
     ----------
@@ -588,17 +746,21 @@ def select_family(
     class_balance : ndarray of shape (k,), optional
         Fixed prior for every fit.
     random_state : int or numpy Generator, optional
+    n_se : float, optional
+        Standard errors of the rule (None: :data:`LEAD_SE`, read at call time; 0: the highest
+        score wins).
 
     Returns
     -------
     Selection
     """
+    n_se = LEAD_SE if n_se is None else float(n_se)
     n = int(unique.counts.sum())
     if len(candidates) == 1:
         fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
-        return Selection(candidates[0], {}, 0, n, fit, {candidates[0]: fit})
+        return Selection(candidates[0], {}, 0, n, fit, {candidates[0]: fit}, best=candidates[0], n_se=n_se)
     fits: dict[str, AnnotatorFit] = {}
-    scores = heldout_loglik(
+    scores = heldout_row_scores(
         unique,
         candidates,
         n_folds=n_folds,
@@ -607,10 +769,6 @@ def select_family(
         random_state=random_state,
         fits=fits,
     )
-    best = candidates[0]
-    for fam in candidates[1:]:
-        # nan (no fold could be scored) never wins; a lead within TIE_TOL (the EM stopping tolerance
-        # per row) is a tie, and ties go to the simpler family, whatever the rounding of the sums
-        if scores[fam] > scores[best] + TIE_TOL:
-            best = fam
-    return Selection(best, scores, n_folds, n, fits[best], fits)
+    chosen, best, leads = choose_within_se(scores, candidates, n_se)
+    means = {f: scores.mean(f) for f in candidates}
+    return Selection(chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se))

@@ -139,8 +139,9 @@ class Annotator(Solver):
         if selection.chosen == "mv":
             unidentified = np.arange(m)
             notes.append(
-                "the data do not identify the LFs' accuracies: majority vote's model (one accuracy for "
-                f"all LFs) predicts held-out rows best (held-out log-likelihood per row "
+                "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
+                "held-out rows better than majority vote's model (one accuracy for all LFs) by more "
+                f"than {selection.n_se:g} standard errors (held-out log-likelihood per row "
                 f"{_scores(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
                 "predictions are majority vote's"
             )
