@@ -37,11 +37,13 @@ entry an LF ever uses becomes zero.
 
 :func:`heldout_loglik` scores a family by cross-fitting: the counts of the
 distinct rows are split at random into folds (a row seen 30 times lands in
-several folds), each fold is scored by a fit on the others, and the mean
-log-likelihood per row is returned.  The family with the highest score is the
-one whose description of the votes generalises best to rows it has not seen;
-no constant is tuned, so choosing by it is the same on any collection of data
-sets.
+several folds), each fold is scored by a fit on the others (started, like the
+fit on all rows, from majority vote, so no held-out row shapes it), and the mean
+log-likelihood per row is returned.  :func:`select_family` keeps the simplest
+family whose score is within :data:`LEAD_SE` standard errors of the best one
+(the one-standard-error rule of cross-validation, with the standard error of
+the paired per-row differences): a richer family must describe held-out rows
+better by more than the noise of the rows that measured it.
 """
 
 from __future__ import annotations
@@ -511,12 +513,13 @@ def heldout_row_scores(
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
     fits: dict[str, AnnotatorFit] | None = None,
+    warm_start: bool = False,
 ) -> HeldOutScores:
     """Cross-fitted log-likelihood of each held-out row under each family.
 
     The counts of the distinct rows are dealt into ``n_folds`` folds; each family is fitted on
-    all rows, then on every fold's complement (warm-started from the fit on all rows), and the
-    fold's rows are scored by that fit.  Parameters as in :func:`heldout_loglik`.
+    all rows, then on every fold's complement, and the fold's rows are scored by that fit.
+    Parameters as in :func:`heldout_loglik`.
 
     Returns
     -------
@@ -541,9 +544,12 @@ def heldout_row_scores(
                 skipped[f] = True
                 continue
             sub = replace(unique, counts=train, n_rows=float(train.sum()))
-            fit = fit_annotator(
-                sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
-            )
+            if warm_start:
+                fit = fit_annotator(
+                    sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
+                )
+            else:  # from majority vote, as the fit on all rows: no held-out row shapes the start
+                fit = fit_annotator(sub, fam, max_steps=max_steps, class_balance=class_balance, design=D)
             ll[f] = _logsumexp(D.log_scores(fit.params))[0]
         out[fam] = ll
     scored = np.where(skipped[:, None], 0.0, folds)
@@ -560,6 +566,7 @@ def heldout_loglik(
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
     fits: dict[str, AnnotatorFit] | None = None,
+    warm_start: bool = False,
 ) -> dict[str, float]:
     """Cross-fitted mean log-likelihood per row of each family.
 
@@ -571,7 +578,7 @@ def heldout_loglik(
     max_steps : int
         EM steps of the fit on all rows.
     fold_steps : int
-        EM steps of each fold's fit, warm-started from the fit on all rows.
+        EM steps of each fold's fit when ``warm_start``.
     class_balance : ndarray of shape (k,), optional
         A fixed prior P(Y) for every fit (see :func:`fit_annotator`).
     random_state : int or numpy Generator, optional
@@ -580,7 +587,12 @@ def heldout_loglik(
         not depend on the order of the rows or of the columns; a Generator deals at random
         (:func:`split_counts`).
     fits : dict, optional
-        Filled with each family's fit on all rows (the folds' warm start).
+        Filled with each family's fit on all rows.
+    warm_start : bool
+        Start each fold's fit from the fit on all rows (``fold_steps`` EM steps: cheaper, but
+        the start has seen the held-out rows, which favours the richer families) instead of
+        from majority vote with ``max_steps`` steps, as the fit on all rows (default: a clean
+        cross-fit).
 
     Returns
     -------
@@ -596,6 +608,7 @@ def heldout_loglik(
         class_balance=class_balance,
         random_state=random_state,
         fits=fits,
+        warm_start=warm_start,
     )
     return {fam: scores.mean(fam) for fam in families}
 
@@ -729,6 +742,7 @@ def select_family(
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
     n_se: float | None = None,
+    warm_start: bool = False,
 ) -> Selection:
     """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
@@ -749,6 +763,9 @@ def select_family(
     n_se : float, optional
         Standard errors of the rule (None: :data:`LEAD_SE`, read at call time; 0: the highest
         score wins).
+    warm_start : bool
+        Start the folds' fits from the fit on all rows (see :func:`heldout_loglik`; about half
+        the cost, but the start has seen the held-out rows).
 
     Returns
     -------
@@ -768,6 +785,7 @@ def select_family(
         class_balance=class_balance,
         random_state=random_state,
         fits=fits,
+        warm_start=warm_start,
     )
     chosen, best, leads = choose_within_se(scores, candidates, n_se)
     means = {f: scores.mean(f) for f in candidates}
