@@ -135,3 +135,21 @@ def test_heldout_scores_the_family_on_the_same_events():
     scores = heldout_loglik(unique_rows(L, 2), ("mace", "mace_coverage"), n_folds=3, random_state=0)
     # data from the coverage model: reading abstain as informative predicts held-out rows better
     assert scores["mace_coverage"] > scores["mace"]
+
+
+def test_default_names_each_one_class_lf_with_its_class():
+    import warnings
+
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(4)
+    classes = [1, 0, 1]
+    L, _ = draw_one_class(3000, [0.5, 0.5], classes, [0.6, 0.5, 0.4], [0.1, 0.1, 0.1], rng)
+    both = np.where(rng.random(3000) < 0.5, rng.integers(0, 2, size=3000), -1)[:, None]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2).fit(np.hstack([L, both, both]))
+    text = " ".join(str(w.message) for w in caught)
+    assert "LF(s) 0 (class 1), 1 (class 0), 2 (class 1) vote one class only" in text
+    assert "L_dev" in text
+    assert {0, 1, 2} <= set(model.unidentified_.tolist())

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -68,11 +69,21 @@ class AnnotatorEstimate:
     dev_choice: dict[str, Any] | None = None
 
 
-def one_class_lfs(rows: RowSummary) -> np.ndarray:
-    """LFs that vote, and always for the same class."""
-    k = rows.cardinality
-    seen = np.stack([((rows.rows == c) * (rows.counts[:, None] > 0)).any(axis=0) for c in range(k)], axis=1)
-    return np.flatnonzero(seen.sum(axis=1) == 1)
+def one_class_note(unipolar: np.ndarray, classes: np.ndarray, shared: float, limit: int = 10) -> str:
+    """The warning for LFs that vote one class only: which LFs, the class each votes, why, and what helps."""
+    named = ", ".join(
+        f"{int(i)} (class {int(c)})" for i, c in zip(unipolar[:limit], classes[:limit], strict=True)
+    )
+    if len(unipolar) > limit:
+        named += f", ... ({len(unipolar)} in all)"
+    return (
+        f"LF(s) {named} vote one class only: with abstentions read as 'not assigned' their votes do "
+        "not identify their accuracy, so they get the accuracy majority vote's model shares among all "
+        f"LFs ({shared:.3f}). Their only signal is when they vote (class-dependent coverage); fitted "
+        "without gold it labels rows by which LFs fire rather than by the class on several real LF "
+        "sets (docs/models.md), so it is not used. A few gold rows can judge it: "
+        "fit(L, L_dev=..., Y_dev=...)"
+    )
 
 
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
@@ -145,7 +156,7 @@ class Annotator(Solver):
                 "predictions are majority vote's"
             )
         else:
-            unipolar = one_class_lfs(rows)
+            unipolar, classes = one_class_votes(rows)
             if unipolar.size:
                 # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
                 # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
@@ -154,12 +165,7 @@ class Annotator(Solver):
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)
-                notes.append(
-                    f"LF(s) {lf_list(unipolar)} vote one class only: with abstentions read as 'not "
-                    "assigned' their votes do not identify their accuracy, so they get the accuracy "
-                    "majority vote's model shares among all LFs "
-                    f"({float(shared.accuracies[unipolar[0]]):.3f})"
-                )
+                notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]])))
             lonely = lfs_without_overlap(rows)
             if lonely.size:
                 params = with_symmetric_tables(params, lonely, stats.coverage)
