@@ -169,15 +169,18 @@ def test_a_stream_of_batches_ends_with_one_fit():
 
 
 def test_dev_set_chooses_and_sets_the_prior():
-    # unipolar LFs, 1:4 imbalance: rows without votes carry the class balance only through gold
-    d = make_synthetic(6_000, 8, 2, unipolar=True, class_balance=[0.8, 0.2], coverage=0.2, random_state=10)
+    # unipolar LFs, k = 3 (their coverage is not read without gold, tests/test_one_class.py), 7:2:1:
+    # rows without votes carry the class balance only through gold
+    d = make_synthetic(
+        6_000, 8, 3, unipolar=True, class_balance=[0.7, 0.2, 0.1], coverage=0.2, random_state=10
+    )
     dev = np.arange(200)
-    model = LabelModel(2).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+    model = LabelModel(3).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
     choice = model.dev_choice_
     assert choice["n_dev"] == 200 and "gold_free" in choice["dev_accuracy"]
     assert choice["dev_accuracy"][choice["chosen"]] == max(choice["dev_accuracy"].values())
     rest = np.arange(200, 6_000)
-    gold_free = LabelModel(2).fit(d.L)
+    gold_free = LabelModel(3).fit(d.L)
 
     def acc(P, y):
         top = P >= P.max(axis=1, keepdims=True) - 1e-9
@@ -189,22 +192,24 @@ def test_dev_set_chooses_and_sets_the_prior():
     again = model_from_dict(model_to_dict(model))
     assert again.dev_choice_ == choice
     with pytest.raises(ValueError, match="needs its gold labels"):
-        LabelModel(2).fit(d.L, L_dev=d.L[dev])
+        LabelModel(3).fit(d.L, L_dev=d.L[dev])
     with pytest.raises(ValueError, match="annotator"):
-        LabelModel(2, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+        LabelModel(3, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
 
 
 def test_one_class_lfs_get_the_shared_accuracy_and_are_named():
-    d = make_synthetic(6_000, 8, 2, unipolar=0.5, random_state=11)
+    # k = 3: their coverage is not read (k = 2: tests/test_one_class.py)
+    d = make_synthetic(6_000, 8, 3, unipolar=0.5, random_state=11)
     one_class = [i for i in range(8) if len(np.unique(d.L[:, i][d.L[:, i] >= 0])) == 1]
     assert 0 < len(one_class) < 8
     with pytest.warns(UserWarning, match="vote one class only"):
-        model = LabelModel(2).fit(d.L)
+        model = LabelModel(3).fit(d.L)
     assert set(one_class) <= set(model.unidentified_.tolist())
     acc = model.accuracies_[one_class]
     assert np.ptp(acc) < 1e-9  # one shared accuracy, majority vote's model's
     # all LFs one-class: the posterior ranks classes as the vote counts do
-    L = make_synthetic(4_000, 6, 2, unipolar=True, random_state=12).L
-    P = LabelModel(2).fit(L).predict_proba(L)
-    counts = np.stack([(L == c).sum(axis=1) for c in range(2)], axis=1)
-    np.testing.assert_array_equal(np.sign(P[:, 1] - P[:, 0]), np.sign(counts[:, 1] - counts[:, 0]))
+    L = make_synthetic(4_000, 6, 3, unipolar=True, random_state=12).L
+    P = LabelModel(3).fit(L).predict_proba(L)
+    counts = np.stack([(L == c).sum(axis=1) for c in range(3)], axis=1)
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        np.testing.assert_array_equal(np.sign(P[:, a] - P[:, b]), np.sign(counts[:, a] - counts[:, b]))

@@ -153,3 +153,72 @@ def test_default_names_each_one_class_lf_with_its_class():
     assert "LF(s) 0 (class 1), 1 (class 0), 2 (class 1) vote one class only" in text
     assert "L_dev" in text
     assert {0, 1, 2} <= set(model.unidentified_.tolist())
+
+
+def quiet_rows(L, share, rng):
+    """Silence most votes of a random ``share`` of the rows, whatever their class (a background group)."""
+    quiet = rng.random(len(L)) < share
+    L = L.copy()
+    L[(rng.random(L.shape) < 0.85) & quiet[:, None]] = -1
+    return L
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_background_group_is_detected_and_a_clean_coverage_model_is_not(seed):
+    from tripletws.estimators.one_class import BACKGROUND_Z, coverage_check
+
+    rng = np.random.default_rng(seed)
+    on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
+    clean, _ = draw_one_class(8000, [0.7, 0.3], [0, 0, 0, 1, 1, 1], on, [0.1] * 6, rng)
+    check = coverage_check(unique_rows(clean, 2), None)
+    # under the model the extra class's held-out gain is noise: z above 1.96 in 2.5 % of draws
+    assert check.accepted and check.z <= BACKGROUND_Z and check.fit is not None
+    noisy = quiet_rows(clean, 0.4, rng)
+    check = coverage_check(unique_rows(noisy, 2), None)
+    assert not check.accepted and check.z > 5 and "group the classes do not explain" in check.reason
+
+
+def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path):
+    import warnings
+
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(8)
+    n, prior = 8000, np.array([0.8, 0.2])
+    classes = [0, 0, 0, 1, 1, 1]
+    on, off = np.array([0.5, 0.3, 0.6, 0.5, 0.6, 0.4]), np.array([0.1, 0.05, 0.2, 0.03, 0.05, 0.1])
+    L, _ = draw_one_class(n, prior, classes, on, off, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about
+        model = LabelModel(2).fit(L)
+    assert model.one_class_.accepted and model.family_ == "mace_coverage"
+    assert model.unidentified_.size == 0 and model.class_balance_source_ == "estimated"
+    # the class balance: the latent share's standard error, doubled for the latent class, 6 of them
+    assert abs(model.class_balance_[0] - prior[0]) < 12 * np.sqrt(prior[0] * prior[1] / n)
+    # P(LF right | votes) = p_c a / (p_c a + (1 - p_c) b): known, and no longer shared
+    pc = prior[classes]
+    truth = pc * on / (pc * on + (1 - pc) * off)
+    assert np.all(np.abs(model.accuracies_ - truth) < 0.05), (model.accuracies_, truth)
+    test, y_test = draw_one_class(4000, prior, classes, on, off, rng)
+    counts = np.stack([(test == c).sum(axis=1) for c in range(2)], axis=1)
+    top = counts >= counts.max(axis=1, keepdims=True)
+    mv = float(np.mean(top[np.arange(len(y_test)), y_test] / top.sum(axis=1)))
+    acc = float(np.mean(model.predict(test) == y_test))
+    assert acc > mv + 5 * np.sqrt(0.25 / len(y_test)), (acc, mv)  # rows without votes go to class 0
+    path = tmp_path / "m.json"
+    model.save(path)
+    back = LabelModel.load(path)
+    assert back.one_class_ == model.one_class_
+    np.testing.assert_allclose(back.predict_proba(test), model.predict_proba(test), atol=1e-12)
+
+
+def test_a_background_group_keeps_the_shared_accuracy_and_says_why():
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(9)
+    on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
+    L, _ = draw_one_class(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], on, [0.1] * 6, rng)
+    with pytest.warns(UserWarning, match="group the classes do not explain"):
+        model = LabelModel(2).fit(quiet_rows(L, 0.4, rng))
+    assert not model.one_class_.accepted and set(model.unidentified_.tolist()) == set(range(6))
+    assert np.ptp(model.accuracies_) < 1e-9

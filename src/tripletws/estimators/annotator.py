@@ -17,6 +17,10 @@ differ in how the table is parameterised (nested, fewest parameters first):
     own distribution ``xi_i``: ``P(a | y) = theta_i 1[a = y] + (1 - theta_i) xi_i(a)``.
     ``k + 1`` parameters per LF; an LF that votes one class only is the case
     ``xi_i`` concentrated on that class.
+``"mace_coverage"``
+    ``"mace"`` for LFs that vote several classes; for an LF that votes one class
+    only, two vote rates, on its class and off it (class-dependent coverage,
+    :mod:`tripletws.estimators.one_class`).
 ``"ds"`` / ``"ds_abstain"``
     A full table per LF (Dawid & Skene, 1979).
 
@@ -25,8 +29,9 @@ read abstain as *not assigned*: an LF votes with a probability ``c_i`` that does
 not depend on the class (crowd annotators), and the model describes the votes
 only.  ``"mace_abstain"`` and ``"ds_abstain"`` read abstain as an *outcome* like a
 vote: an LF that votes "spam" far more often on spam than on ham is telling
-something when it abstains.  Both readings define a probability for the whole
-row (abstentions included), so their likelihoods compare on the same events.
+something when it abstains; ``"mace_coverage"`` reads it so for one-class LFs
+only.  Both readings define a probability for the whole row (abstentions
+included), so their likelihoods compare on the same events.
 
 Fitting is EM over the distinct rows weighted by their counts, started from the
 majority vote's soft labels (an M-step first), so the latent class starts as

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
-from ..estimators.one_class import one_class_votes
+from ..estimators.one_class import CoverageCheck, coverage_check, one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -59,6 +59,10 @@ class AnnotatorEstimate:
         EM steps of the final fit.
     dev_choice : dict, optional
         With a labelled dev set: ``{"chosen", "dev_accuracy", "n_dev"}`` (:mod:`tripletws.dev_choice`).
+    one_class : CoverageCheck, optional
+        With LFs that vote one class only: whether their class-dependent coverage was used
+        (then the parameters are the ``"mace_coverage"`` fit's) and why
+        (:func:`tripletws.estimators.one_class.coverage_check`).
     """
 
     family: str
@@ -67,9 +71,12 @@ class AnnotatorEstimate:
     log_likelihood: float
     n_steps: int
     dev_choice: dict[str, Any] | None = None
+    one_class: CoverageCheck | None = None
 
 
-def one_class_note(unipolar: np.ndarray, classes: np.ndarray, shared: float, limit: int = 10) -> str:
+def one_class_note(
+    unipolar: np.ndarray, classes: np.ndarray, shared: float, reason: str, limit: int = 10
+) -> str:
     """The warning for LFs that vote one class only: which LFs, the class each votes, why, and what helps."""
     named = ", ".join(
         f"{int(i)} (class {int(c)})" for i, c in zip(unipolar[:limit], classes[:limit], strict=True)
@@ -79,10 +86,8 @@ def one_class_note(unipolar: np.ndarray, classes: np.ndarray, shared: float, lim
     return (
         f"LF(s) {named} vote one class only: with abstentions read as 'not assigned' their votes do "
         "not identify their accuracy, so they get the accuracy majority vote's model shares among all "
-        f"LFs ({shared:.3f}). Their only signal is when they vote (class-dependent coverage); fitted "
-        "without gold it labels rows by which LFs fire rather than by the class on several real LF "
-        "sets (docs/models.md), so it is not used. A few gold rows can judge it: "
-        "fit(L, L_dev=..., Y_dev=...)"
+        f"LFs ({shared:.3f}). Their only other signal, when they vote (class-dependent coverage), is "
+        f"not used: {reason} (docs/models.md). A few gold rows can judge it: fit(L, L_dev=..., Y_dev=...)"
     )
 
 
@@ -121,6 +126,7 @@ class Annotator(Solver):
         "selection": None,
         "unidentified": np.zeros(0, dtype=np.int64),
         "dev_choice": None,
+        "one_class": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -147,7 +153,17 @@ class Annotator(Solver):
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
-        if selection.chosen == "mv":
+        unipolar, classes = one_class_votes(rows)
+        check = None
+        if unipolar.size:
+            # their coverage may say what their votes cannot: used where the gold-free check passes
+            cov_prior = given if prior.fixed or prior.source == "uniform" else None
+            check = coverage_check(rows, cov_prior)
+            if check.accepted:
+                params = check.fit.params
+                source = "estimated" if cov_prior is None else source
+                unipolar = unipolar[:0]
+        if selection.chosen == "mv" and not (check is not None and check.accepted):
             unidentified = np.arange(m)
             notes.append(
                 "the data do not identify the LFs' accuracies: majority vote's model (one accuracy for "
@@ -156,7 +172,6 @@ class Annotator(Solver):
                 "predictions are majority vote's"
             )
         else:
-            unipolar, classes = one_class_votes(rows)
             if unipolar.size:
                 # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
                 # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
@@ -165,7 +180,8 @@ class Annotator(Solver):
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)
-                notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]])))
+                reason = check.reason if check is not None else ""
+                notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
             lonely = lfs_without_overlap(rows)
             if lonely.size:
                 params = with_symmetric_tables(params, lonely, stats.coverage)
@@ -185,9 +201,18 @@ class Annotator(Solver):
                     "the class they name"
                 )
         estimate = AnnotatorEstimate(
-            selection.chosen, selection, unidentified, selection.fit.log_likelihood, selection.fit.n_steps
+            selection.chosen,
+            selection,
+            unidentified,
+            selection.fit.log_likelihood,
+            selection.fit.n_steps,
+            one_class=check,
         )
-        diagnostics = {"fallback": "", "family": selection.chosen, "em_steps_run": selection.fit.n_steps}
+        diagnostics = {
+            "fallback": "",
+            "family": "mace_coverage" if check is not None and check.accepted else selection.chosen,
+            "em_steps_run": selection.fit.n_steps,
+        }
         return Fit(
             self.name,
             params,
@@ -217,6 +242,7 @@ class Annotator(Solver):
             "log_likelihood": float(estimate.log_likelihood),
             "n_steps": int(estimate.n_steps),
             "dev_choice": estimate.dev_choice,
+            "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -226,7 +252,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice",),
+            ("dev_choice", "one_class"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -239,8 +265,15 @@ class Annotator(Solver):
             raise ValueError(f"estimate.unidentified must hold LF indices in 0..{m - 1}")
         if str(d["family"]) != selection.chosen:
             raise ValueError("estimate.family disagrees with estimate.selection.chosen")
+        one_class = d.get("one_class")
         return AnnotatorEstimate(
-            selection.chosen, selection, unidentified, ll, n_steps, dev_choice_from_dict(d.get("dev_choice"))
+            selection.chosen,
+            selection,
+            unidentified,
+            ll,
+            n_steps,
+            dev_choice_from_dict(d.get("dev_choice")),
+            None if one_class is None else CoverageCheck.from_dict(one_class),
         )
 
 
