@@ -21,7 +21,9 @@ without gold and scores the eval split, in several readings:
     its latent classes named by the LFs' orientation (an assignment maximising the
     coverage-weighted firing of each class's LFs on it).
 
-Besides the scores, per set: the coverage-weighted share of one-class LFs oriented towards their
+``default`` is ``LabelModel()`` (which reads the coverage for k = 2 when its gold-free check
+passes: ``background z`` and ``used``, from ``one_class_``).  Besides the scores, per set: the
+coverage-weighted share of one-class LFs oriented towards their
 class under ``cov/est`` (:func:`tripletws.estimators.one_class.orientation`) and the held-out
 log-likelihood per row of ``mace_coverage`` minus that of ``mace`` (3 folds, uniform prior).
 
@@ -152,8 +154,11 @@ def run() -> dict:
             }
         )
         held = heldout_loglik(u, ("mace", "mace_coverage"), n_folds=3, class_balance=uniform, random_state=0)
+        check = default.one_class_
         out[name] = {
             "one_class_set": True,
+            "check_z": None if check is None else check.z,
+            "check_used": None if check is None else check.accepted,
             **{c: list(v) for c, v in res.items()},
             "orientation_est": orientation(coverage_rates(est, lfs, classes), coverage),
             "heldout_gain": held["mace_coverage"] - held["mace"],
@@ -173,15 +178,19 @@ def markdown(rows: dict) -> str:
         "firing more on their class under `cov/est`; `held-out`: held-out log-likelihood per row,",
         "`mace_coverage` minus `mace` (uniform prior).",
         "",
-        "| set | " + " | ".join(COLUMNS) + " | orient. | held-out |",
-        "|---|" + "---|" * (len(COLUMNS) + 2),
+        "| set | " + " | ".join(COLUMNS) + " | orient. | held-out | background z | used |",
+        "|---|" + "---|" * (len(COLUMNS) + 4),
     ]
     for n in sets:
         r = rows[n]
         cells = " | ".join(f"{r[c][0]:.3f} / {r[c][1]:.3f}" for c in COLUMNS)
-        lines.append(f"| {n} | {cells} | {r['orientation_est']:.2f} | {r['heldout_gain']:+.3f} |")
+        z = "-" if r["check_z"] is None or not np.isfinite(r["check_z"]) else f"{r['check_z']:+.1f}"
+        lines.append(
+            f"| {n} | {cells} | {r['orientation_est']:.2f} | {r['heldout_gain']:+.3f} | {z} | "
+            f"{'yes' if r['check_used'] else 'no'} |"
+        )
     mean8 = {c: np.mean([rows[n][c][0] for n in sets]) for c in COLUMNS}
-    lines += ["| **mean, these sets** | " + " | ".join(f"{mean8[c]:.3f}" for c in COLUMNS) + " | | |"]
+    lines += ["| **mean, these sets** | " + " | ".join(f"{mean8[c]:.3f}" for c in COLUMNS) + " | | | | |"]
     # the 15-set mean if each column replaced the default on these sets only
     others = [n for n in rows if n not in sets]
     mean15 = {
@@ -190,7 +199,7 @@ def markdown(rows: dict) -> str:
     lines += [
         "| **mean, 15 sets** (default elsewhere) | "
         + " | ".join(f"{mean15[c]:.4f}" for c in COLUMNS)
-        + " | | |",
+        + " | | | | |",
         "",
     ]
     for c in COLUMNS[2:]:

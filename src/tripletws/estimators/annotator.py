@@ -59,13 +59,13 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .one_class import coverage_table, mstep_coverage, one_class_votes
+from .one_class import coverage_table, mstep_coverage, mstep_shared_coverage, one_class_votes
 
 #: The families, fewest parameters first.
-FAMILIES = ("mv", "one_coin", "mace", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
+FAMILIES = ("mv", "one_coin", "mace", "shared_coverage", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
 
 #: Families whose abstentions are informative (an outcome of the table) for some LFs.
-ABSTAIN_INFORMATIVE = frozenset({"mace_coverage", "mace_abstain", "ds_abstain"})
+ABSTAIN_INFORMATIVE = frozenset({"shared_coverage", "mace_coverage", "mace_abstain", "ds_abstain"})
 
 _TINY = 1e-300
 _FLOOR = 1e-6
@@ -311,8 +311,9 @@ def fit_annotator(
     fixed = class_balance is not None or family == "mv"
     p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
-    mace = family in ("mace", "mace_abstain", "mace_coverage")
-    if family == "mace_coverage":  # MACE over the votes, class-dependent coverage for one-class LFs
+    coverage = family in ("shared_coverage", "mace_coverage")
+    mace = family in ("mace", "mace_abstain") or coverage
+    if coverage:  # MACE over the votes, class-dependent coverage for one-class LFs
         informative = False
         unipolar, voted = one_class_votes(unique)
     theta = np.full(m, 0.5)
@@ -328,8 +329,9 @@ def fit_annotator(
                 kappa = _knows_outcome(outcome, informative)
             for _ in range(3 if steps == 0 else 1):
                 theta, xi, T = _mstep_mace(N, total, theta, xi, informative, kappa)
-            if family == "mace_coverage" and unipolar.size:
-                on, off = mstep_coverage(N, unipolar, voted, total)
+            if coverage and unipolar.size:
+                rates = mstep_coverage if family == "mace_coverage" else mstep_shared_coverage
+                on, off = rates(N, unipolar, voted, total)
                 T[unipolar] = coverage_table(on, off, voted, k)
         else:
             T = _mstep(family, N, total)

@@ -10,6 +10,10 @@ abstentions as informative for those LFs only and as "not assigned" for the othe
 - an LF that votes several classes follows MACE's annotator model over its votes, with a
   class-independent coverage (as in the ``"mace"`` family).
 
+The ``"shared_coverage"`` family is the same with one precision ``P(Y = c_i | LF i votes)``
+shared by all one-class LFs (each keeps its own coverage): majority vote's "one accuracy for
+all" in this reading.
+
 Nothing forces ``a_i > b_i``: the fit is free to find an LF *inverted* (voting its class
 more often on the other classes).  That freedom is what makes the fit checkable without
 gold: an LF's author wrote it to fire on its class, so a latent class under which most of
@@ -150,6 +154,38 @@ def mstep_coverage(
     )
 
 
+def mstep_shared_coverage(
+    N: np.ndarray, lfs: np.ndarray, classes: np.ndarray, total: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rates of one-class LFs that share one precision ``P(Y = c_i | LF i votes)``.
+
+    Each LF keeps its own coverage (its observed vote rate); the precision is the expected
+    share of all one-class votes that fall on the class they name (one pseudo-vote each way).
+    Then ``a_i = cov_i prec / p_{c_i}`` and ``b_i = cov_i (1 - prec) / (1 - p_{c_i})``: majority
+    vote's "one accuracy for all" in the coverage reading.
+
+    Returns
+    -------
+    on, off : ndarray, shape (u,)
+    """
+    u = len(lfs)
+    votes = N[lfs, classes + 1, :]
+    per_class = N[0].sum(axis=0) / max(total, 1e-300)
+    all_votes = votes.sum(axis=1)
+    prec = (votes[np.arange(u), classes].sum() + 1.0) / (all_votes.sum() + 2.0)
+    cov = all_votes / max(total, 1e-300)
+    pc = np.clip(per_class[classes], _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+    on = cov * prec / pc
+    off = cov * (1.0 - prec) / (1.0 - pc)
+    return (
+        np.clip(on, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
+        np.clip(off, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
+    )
+
+
+#: The coverage reading's families, fewer parameters first (chosen by held-out likelihood).
+COVERAGE_FAMILIES = ("shared_coverage", "mace_coverage")
+
 #: One-sided normal quantile at 2.5 %: a background class whose held-out gain is this many
 #: standard errors above 0 is taken as real (a conventional level, not fitted to data; on the
 #: shared sets the z of the accepted fits are <= -0.5 and those of the rejected >= 6.9).
@@ -170,7 +206,8 @@ class CoverageCheck:
     z : float
         ``gain`` over its standard error (nan when not tested).
     fit : AnnotatorFit or None
-        The ``"mace_coverage"`` fit (with the class balance asked for), when accepted.
+        The coverage reading's fit (``"shared_coverage"`` or ``"mace_coverage"``, the one with
+        the higher held-out likelihood, with the class balance asked for), when accepted.
     """
 
     accepted: bool
@@ -268,7 +305,10 @@ def background_gain(unique: RowSummary, n_folds: int = 3, seed: int = 0) -> tupl
 def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> CoverageCheck:
     """Fit the coverage reading of one-class LFs and decide, without gold, whether to use it.
 
-    Used when the classes are two (``k = 2``), the rows hold no significant background group
+    The fit is that of :data:`COVERAGE_FAMILIES` (per-LF rates, or one precision shared by all
+    one-class LFs, as majority vote shares one accuracy) with the higher cross-fitted held-out
+    likelihood, so that rates too noisy to beat a shared precision are not used.  It is used
+    when the classes are two (``k = 2``), the rows hold no significant background group
     (:func:`background_gain`, z at most :data:`BACKGROUND_Z`) and, under the fit, at least half
     of the one-class LFs' votes (coverage-weighted) fall more often on the class they name
     (:func:`orientation`: an LF is written to fire on its class; a fit where most fire on the
@@ -284,7 +324,7 @@ def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> Cove
     class_balance : ndarray of shape (k,), optional
         A fixed prior for the fit (else estimated: the coverage reading identifies it).
     """
-    from .annotator import fit_annotator
+    from .annotator import select_family
 
     if unique.cardinality != 2:
         return CoverageCheck(False, "with more than two classes the coverage reading is not used")
@@ -297,7 +337,8 @@ def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> Cove
             gain,
             z,
         )
-    fit = fit_annotator(unique, "mace_coverage", class_balance=class_balance)
+    # per-LF rates, or one precision shared by all one-class LFs: the held-out likelihood chooses
+    fit = select_family(unique, COVERAGE_FAMILIES, class_balance=class_balance, random_state=0).fit
     lfs, classes = one_class_votes(unique)
     coverage = (unique.counts @ (unique.rows >= 0)) / max(float(unique.counts.sum()), 1e-300)
     oriented = orientation(coverage_rates(fit.params, lfs, classes), coverage)

@@ -210,7 +210,7 @@ class Annotator(Solver):
         )
         diagnostics = {
             "fallback": "",
-            "family": "mace_coverage" if check is not None and check.accepted else selection.chosen,
+            "family": check.fit.family if check is not None and check.accepted else selection.chosen,
             "em_steps_run": selection.fit.n_steps,
         }
         return Fit(
