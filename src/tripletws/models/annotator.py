@@ -34,6 +34,9 @@ from .notes import lf_list, silent_lfs
 ANNOTATOR_MAX_ROWS = 20_000
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
+FEW_VOTES_REASON = (
+    "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
+)
 DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model only; it was used instead"
 NO_ROWS_NOTE = (
     "the annotator model is fitted on the rows of L; solved from statistics alone, "
@@ -89,6 +92,12 @@ def one_class_note(
         f"LFs ({shared:.3f}). Their only other signal, when they vote (class-dependent coverage), is "
         f"not used: {reason} (docs/models.md). A few gold rows can judge it: fit(L, L_dev=..., Y_dev=...)"
     )
+
+
+def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
+    """Share of all votes in the rows cast by ``lfs``."""
+    votes = (rows.counts @ (rows.rows >= 0)).astype(np.float64)
+    return float(votes[lfs].sum() / votes.sum()) if votes.sum() > 0 else 0.0
 
 
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
@@ -155,8 +164,10 @@ class Annotator(Solver):
         notes = silent_lfs(stats)
         unipolar, classes = one_class_votes(rows)
         check = None
-        if unipolar.size:
+        if unipolar.size and one_class_share(rows, unipolar) >= 0.5:
             # their coverage may say what their votes cannot: used where the gold-free check passes
+            # and they carry most of the votes (else the held-out choice above stands for the rest:
+            # crowd annotators seen once are "one-class" by chance)
             cov_prior = given if prior.fixed or prior.source == "uniform" else None
             check = coverage_check(rows, cov_prior)
             if check.accepted:
@@ -180,7 +191,7 @@ class Annotator(Solver):
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)
-                reason = check.reason if check is not None else ""
+                reason = check.reason if check is not None else FEW_VOTES_REASON
                 notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
             lonely = lfs_without_overlap(rows)
             if lonely.size:
