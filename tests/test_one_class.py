@@ -251,3 +251,19 @@ def test_held_out_likelihood_shares_the_precision_unless_the_lfs_differ():
     # (7 of seeds 0-7 when this test was written), precisions 0.6 to 0.98 the per-LF rates in all
     assert shared.count("shared_coverage") >= 3, shared
     assert apart == ["mace_coverage"] * 4, apart
+
+
+def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone():
+    import warnings
+
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(13)
+    n = 4000
+    L, y = draw_one_class(n, [0.5, 0.5], [0, 1], [0.3, 0.3], [0.05, 0.05], rng)
+    dense = np.stack([np.where(rng.random(n) < 0.8, y, 1 - y) for _ in range(5)], axis=1)  # every row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2).fit(np.hstack([L, dense]))
+    assert model.one_class_ is None and model.family_ == model.selection_.chosen
+    assert any("cast under half of the votes" in str(w.message) for w in caught)
