@@ -5,8 +5,11 @@ own distribution ``xi_i``; abstentions are "not assigned" (independent of the cl
 A gold-free choice among majority vote's model, the one-coin model and this one
 (cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
-What the rows do not identify is named in the notes and in the estimate
-(``unidentified``); docs/models.md has the reasoning and the measurements.
+LFs that vote one class only say nothing through their votes; with two classes, when they cast
+most of the votes and a gold-free check passes (:func:`tripletws.estimators.one_class.coverage_check`),
+they are learned from when they vote (class-dependent coverage) and the whole fit is the coverage
+reading's (``one_class`` in the estimate).  What the rows do not identify is named in the notes
+and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
 
 Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
 with ``fallback`` saying so.
