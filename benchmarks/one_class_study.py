@@ -21,8 +21,10 @@ without gold and scores the eval split, in several readings:
     its latent classes named by the LFs' orientation (an assignment maximising the
     coverage-weighted firing of each class's LFs on it).
 
-``default`` is ``LabelModel()`` (which reads the coverage for k = 2 when its gold-free check
-passes: ``background z`` and ``used``, from ``one_class_``).  Besides the scores, per set: the
+``default`` is ``LabelModel()``; ``coverage on`` the same with
+``tripletws.models.annotator.COVERAGE_READING`` switched on (off by default): it reads the
+coverage for k = 2 when its gold-free check passes (``background z`` and ``used``, from
+``one_class_``).  Besides the scores, per set: the
 coverage-weighted share of one-class LFs oriented towards their
 class under ``cov/est`` (:func:`tripletws.estimators.one_class.orientation`) and the held-out
 log-likelihood per row of ``mace_coverage`` minus that of ``mace`` (3 folds, uniform prior).
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from quality_lodo import shared_sets
 from scoring import mv_scores, tie_scores
 
+import tripletws.models.annotator as reading
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator, heldout_loglik
 from tripletws.estimators.one_class import coverage_rates, coverage_table, one_class_votes, orientation
@@ -56,6 +59,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = (
     "mv",
     "default",
+    "coverage on",
     "cov/uni",
     "cov/est",
     "cov/est->uni",
@@ -126,9 +130,17 @@ def run() -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             default = LabelModel(k).fit(L_fit)
+        reading.COVERAGE_READING = True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                on = LabelModel(k).fit(L_fit)
+        finally:
+            reading.COVERAGE_READING = False
         res: dict[str, object] = {
             "mv": tie_scores(mv_scores(L_eval, k), y, k),
             "default": tie_scores(default.predict_proba(L_eval), y, k),
+            "coverage on": tie_scores(on.predict_proba(L_eval), y, k),
         }
         if lfs.size < voting.size:  # some LF votes several classes: not a one-class set
             out[name] = {"one_class_set": False, **{c: list(v) for c, v in res.items()}}
@@ -154,7 +166,7 @@ def run() -> dict:
             }
         )
         held = heldout_loglik(u, ("mace", "mace_coverage"), n_folds=3, class_balance=uniform, random_state=0)
-        check = default.one_class_
+        check = on.one_class_
         out[name] = {
             "one_class_set": True,
             "check_z": None if check is None else check.z,

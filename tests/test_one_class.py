@@ -32,6 +32,12 @@ def unique_rows(L, k):
     return RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
 
 
+@pytest.fixture
+def coverage_on(monkeypatch):
+    """The default with the coverage reading of one-class LFs switched on (off by default)."""
+    monkeypatch.setattr("tripletws.models.annotator.COVERAGE_READING", True)
+
+
 def test_family_is_listed_and_reads_abstain_for_one_class_lfs_only():
     assert "mace_coverage" in FAMILIES
     rng = np.random.default_rng(3)
@@ -178,7 +184,7 @@ def test_background_group_is_detected_and_a_clean_coverage_model_is_not(seed):
     assert not check.accepted and check.z > 5 and "group the classes do not explain" in check.reason
 
 
-def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path):
+def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path, coverage_on):
     import warnings
 
     from tripletws import LabelModel
@@ -212,7 +218,7 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     np.testing.assert_allclose(back.predict_proba(test), model.predict_proba(test), atol=1e-12)
 
 
-def test_a_background_group_keeps_the_shared_accuracy_and_says_why():
+def test_a_background_group_keeps_the_shared_accuracy_and_says_why(coverage_on):
     from tripletws import LabelModel
 
     rng = np.random.default_rng(9)
@@ -253,7 +259,7 @@ def test_held_out_likelihood_shares_the_precision_unless_the_lfs_differ():
     assert apart == ["mace_coverage"] * 4, apart
 
 
-def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone():
+def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone(coverage_on):
     import warnings
 
     from tripletws import LabelModel
@@ -267,3 +273,18 @@ def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone():
         model = LabelModel(2).fit(np.hstack([L, dense]))
     assert model.one_class_ is None and model.family_ == model.selection_.chosen
     assert any("cast under half of the votes" in str(w.message) for w in caught)
+
+
+def test_by_default_the_coverage_is_not_read_and_the_warning_says_so():
+    import warnings
+
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(8)
+    L, _ = draw_one_class(4000, [0.8, 0.2], [0, 0, 1, 1], [0.5, 0.3, 0.5, 0.6], [0.1, 0.05, 0.03, 0.05], rng)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2).fit(L)
+    assert model.one_class_ is None and model.family_ == model.selection_.chosen
+    assert np.ptp(model.accuracies_) < 1e-9 and set(model.unidentified_.tolist()) == {0, 1, 2, 3}
+    assert any("off by default" in str(w.message) for w in caught)
