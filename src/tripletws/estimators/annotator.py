@@ -46,7 +46,7 @@ sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,8 @@ ABSTAIN_INFORMATIVE = frozenset({"mace_abstain", "ds_abstain"})
 
 _TINY = 1e-300
 _FLOOR = 1e-6
+#: EM stops when the mean log-likelihood per row improves by less than this.
+EM_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -87,56 +89,90 @@ class AnnotatorFit:
     converged: bool
 
 
-class _Design:
-    """One-hot encoding of a set of distinct rows, built once.
+#: Designs of at most this many cells (distinct rows x one-hot columns) are kept dense: one
+#: BLAS product then costs less than a sparse product's fixed set-up (measured in
+#: benchmarks/results/default_fit_time.md); larger ones are CSR matrices.
+DENSE_CELLS = 20_000
 
-    With ``abstain=False`` only the votes are encoded (nnz = number of votes, so
-    sparse crowd matrices stay cheap); the abstentions then enter the scores as
-    a per-row constant ``sum_{i abstains} log P(lambda_i abstains)``, which the
-    vote-only reading makes independent of the class.
+
+class _Design:
+    """One-hot encoding ``X`` (R, m * width) of a set of distinct rows, built once.
+
+    A model's scores are then one product ``X @ log_table`` and its expected outcome
+    counts one product ``X.T @ weights``, for a whole batch of models at once (the
+    columns of the right-hand side), so an EM step costs two products whatever m and k.
+
+    With ``abstain=False`` only the votes are encoded (nnz = number of votes, so sparse
+    crowd matrices stay cheap, width = k); the vote-only reading makes
+    ``P(lambda_i abstains | y) = 1 - c_i`` independent of the class, so the abstentions
+    enter the scores through the table of the votes divided by it,
+    ``log(T[i, a, y] / (1 - c_i))``, and the constant ``sum_i log(1 - c_i)``.  With
+    ``abstain=True`` every outcome is a column (width = k + 1).
     """
 
     def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
         R, m = rows.shape
-        self.R, self.m, self.k, self.abstain = R, m, k, abstain
         width = k + 1 if abstain else k
-        r, i = np.nonzero(rows >= 0) if not abstain else np.nonzero(np.ones_like(rows, dtype=bool))
-        self.r, self.i = r, i
-        self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
-        self.width = width
+        self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
+        if abstain:
+            r, i = np.divmod(np.arange(R * m), m)
+            col = i * width + rows.reshape(-1).astype(np.int64) + 1
+        else:
+            r, i = np.nonzero(rows >= 0)
+            col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
+        size = m * width
+        if R * size <= DENSE_CELLS:
+            X = np.zeros((R, size))
+            X[r, col] = 1.0
+            self.X, self.XT = X, X.T
+        else:
+            from scipy import sparse
+
+            X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, size))
+            self.X, self.XT = X, X.T.tocsr()
+
+    def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
+        """``const[b, y] + sum_i log_tables[b, i, a_ri, y]``, shape (R, B, k).
+
+        ``log_tables`` has shape (B, m, width, k), ``const`` (B, k).
+        """
+        B = log_tables.shape[0]
+        flat = log_tables.transpose(1, 2, 0, 3).reshape(self.m * self.width, B * self.k)
+        s = np.asarray(self.X @ flat).reshape(self.R, B, self.k)
+        s += const
+        return s
+
+    def counts(self, weights: np.ndarray) -> np.ndarray:
+        """``N[b, i, a, y] = sum_r weights[r, b, y] 1[a_ri = a]``, shape (B, m, width, k).
+
+        ``weights`` has shape (R, B, k); in the vote-only reading ``a`` runs over the votes.
+        """
+        B = weights.shape[1]
+        flat = np.asarray(self.XT @ weights.reshape(self.R, B * self.k))
+        return flat.reshape(self.m, self.width, B, self.k).transpose(2, 0, 1, 3)
+
+    def observed(self, counts: np.ndarray) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
+        flat = np.asarray(self.XT @ counts.T)
+        return flat.reshape(self.m, self.width, -1).transpose(2, 0, 1)
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
-        flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
-        s = np.empty((self.R, self.k))
-        for y in range(self.k):
-            s[:, y] = np.bincount(self.r, weights=flat[self.col, y], minlength=self.R)
-        s += np.log(params.class_balance)
-        if not self.abstain:
-            log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
-            voted = np.bincount(self.r, weights=log_abstain[self.i], minlength=self.R)
-            s += (log_abstain.sum() - voted)[:, None]
-        return s
-
-    def counts(self, weights: np.ndarray) -> np.ndarray:
-        """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        flat = np.empty((self.m * self.width, self.k))
-        for y in range(self.k):
-            flat[:, y] = np.bincount(self.col, weights=weights[self.r, y], minlength=self.m * self.width)
+        const = np.log(params.class_balance)
         if self.abstain:
-            return flat.reshape(self.m, self.k + 1, self.k)
-        N = np.empty((self.m, self.k + 1, self.k))
-        N[:, 1:, :] = flat.reshape(self.m, self.k, self.k)
-        N[:, 0, :] = weights.sum(axis=0)[None, :] - N[:, 1:, :].sum(axis=1)
-        return N
+            return self.scores(logt[None], const[None])[:, 0, :]
+        log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
+        vote = logt[:, 1:, :] - log_abstain[:, None, None]
+        return self.scores(vote[None], (const + log_abstain.sum())[None])[:, 0, :]
 
 
 def _logsumexp(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    top = s.max(axis=1, keepdims=True)
+    """Log-normaliser and normalised exponentials over the last axis."""
+    top = s.max(axis=-1, keepdims=True)
     e = np.exp(s - top)
-    z = e.sum(axis=1, keepdims=True)
-    return np.log(z[:, 0]) + top[:, 0], e / z
+    z = e.sum(axis=-1, keepdims=True)
+    return np.log(z[..., 0]) + top[..., 0], e / z
 
 
 def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
@@ -156,114 +192,187 @@ def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
     return top / top.sum(axis=1, keepdims=True)
 
 
-def _mstep(family: str, N: np.ndarray, total: float) -> np.ndarray:
-    """Table (m, k + 1, k) maximising the expected complete log-likelihood (MAP, weak prior)."""
-    m, _, k = N.shape
-    Ny = N[0].sum(axis=0)  # every LF sees every row once: expected rows per class
-    outcome = N.sum(axis=2)  # (m, k + 1) outcome counts (observed, not latent)
-    votes = outcome[:, 1:].sum(axis=1)  # (m,)
-    cov = np.clip(votes / total, _FLOOR, 1.0 - _FLOOR)
-    T = np.empty_like(N)
-    idx = np.arange(k)
-    if family in ("mv", "one_coin"):
-        right = N[:, idx + 1, idx].sum(axis=1)
-        if family == "mv":
-            acc = np.full(m, (right.sum() + 1.0) / (votes.sum() + 2.0))
-        else:
-            acc = (right + 1.0) / (votes + 2.0)
-        acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
-        T[:, 0, :] = (1.0 - cov)[:, None]
-        T[:, 1:, :] = (cov * (1.0 - acc) / (k - 1))[:, None, None]
-        T[:, idx + 1, idx] = (cov * acc)[:, None]
-        return T
-    if family in ("ds", "ds_abstain"):
-        if family == "ds_abstain":
-            f = outcome / total
-            return (N + f[:, :, None]) / (Ny + 1.0)[None, None, :]
-        V = N[:, 1:, :]
-        f = outcome[:, 1:] / np.maximum(votes, _TINY)[:, None]
-        Vy = V.sum(axis=1)  # (m, k) expected votes per class
-        T[:, 1:, :] = cov[:, None, None] * (V + f[:, :, None]) / (Vy + 1.0)[:, None, :]
-        T[:, 0, :] = (1.0 - cov)[:, None]
-        return T
-    raise ValueError(f"unknown family {family!r}")
+class _Tables:
+    """The M-steps of one family for a batch of B fits (member-major arrays).
 
-
-def _knows_outcome(outcome: np.ndarray, informative: bool) -> np.ndarray:
-    """``kappa[i, y]``: the outcome LF i gives when it knows that the class is y, shape (m, k).
-
-    Vote-only reading: the vote y (an index into the classes).  Informative
-    reading: the vote y + 1 when the LF ever votes y, else abstain (0): an LF
-    that votes "spam" only, and knows a message is ham, abstains.
+    Built from the observed outcome counts ``obs`` (B, m, width) and the rows per member
+    ``total`` (B,).  :meth:`step` maps the expected counts ``N`` (B, m, width, k) to the
+    tables the E-step reads: P(vote a | y, votes) (B, m, k, k) in the vote-only reading,
+    P(outcome a | y) (B, m, k + 1, k) when abstentions are informative.  The state (MACE's
+    ``theta`` and ``xi``) lives here; :meth:`keep` drops finished members.
     """
-    m, k1 = outcome.shape
-    k = k1 - 1
-    votes = np.broadcast_to(np.arange(k), (m, k))
-    if not informative:
-        return votes.copy()
-    return np.where(outcome[:, 1:] > 0, votes + 1, 0)
 
+    def __init__(self, family: str, obs: np.ndarray, total: np.ndarray, k: int) -> None:
+        self.family, self.k = family, k
+        self.informative = family in ABSTAIN_INFORMATIVE
+        self.obs, self.total = obs, total
+        B, m, _ = obs.shape
+        if self.informative:
+            self.n_i = np.broadcast_to(total[:, None], (B, m))
+            # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
+            kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
+            self.K = (np.arange(k + 1)[:, None] == kappa[:, :, None, :]).astype(np.float64)
+        else:
+            self.n_i = obs.sum(axis=2)  # votes per LF
+            cov = np.clip(self.n_i / total[:, None], _FLOOR, 1.0 - _FLOOR)
+            self.cov = cov
+            self.log_odds = np.log(cov) - np.log1p(-cov)
+            self.log_abstain = np.log1p(-cov).sum(axis=1)
+        self.theta = np.full((B, m), 0.5)
+        self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
+        self.first = True
 
-def _mstep_mace(
-    N: np.ndarray, total: float, theta: np.ndarray, xi: np.ndarray, informative: bool, kappa: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MACE M-step; ``xi`` over outcomes (abstain first) when ``informative``, over classes otherwise."""
-    m, _, k = N.shape
-    rows = np.arange(m)[:, None]
-    idx = np.arange(k)[None, :]
-    outcome = N.sum(axis=2)
-    if informative:
-        obs, n_i = outcome, np.full(m, total)
-        right = N[rows, kappa, idx]  # (m, k): expected outcomes "as if it knew" per class
-    else:
-        obs, n_i = outcome[:, 1:], outcome[:, 1:].sum(axis=1)
-        right = N[rows, kappa + 1, idx]
-    # share of those outcomes given by "knowing" the class
-    xk = xi[rows, kappa]
-    knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xk, _TINY))
-    theta = np.clip((knows.sum(axis=1) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
-    rest = obs.copy()
-    if informative:  # several classes may share the abstain outcome
-        np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
-    else:  # kappa[i] = 0..k-1: distinct within a row
-        rest[rows, kappa] -= knows
-    rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * obs.shape[1])[:, None]
-    xi = rest / rest.sum(axis=1, keepdims=True)
-    return theta, xi, _mace_table(theta, xi, total, outcome, informative, kappa)
+    def keep(self, keep: np.ndarray) -> None:
+        for name in ("obs", "total", "n_i", "theta", "xi", "K", "cov", "log_odds", "log_abstain"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[keep])
 
+    def step(self, N: np.ndarray) -> np.ndarray:
+        fam = self.family
+        if fam in ("mv", "one_coin"):
+            right = np.trace(N, axis1=2, axis2=3)  # (B, m) expected right votes
+            if fam == "mv":
+                acc = (right.sum(axis=1, keepdims=True) + 1.0) / (self.n_i.sum(axis=1, keepdims=True) + 2.0)
+            else:
+                acc = (right + 1.0) / (self.n_i + 2.0)
+            acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
+            V = np.empty(N.shape)
+            V[:] = ((1.0 - acc) / (self.k - 1))[:, :, None, None]
+            idx = np.arange(self.k)
+            V[:, :, idx, idx] = acc[:, :, None]
+            return V
+        if fam in ("mace", "mace_abstain"):
+            for _ in range(3 if self.first else 1):
+                table = self._mace(N)
+            self.first = False
+            return table
+        if fam == "ds_abstain":
+            f = self.obs / self.total[:, None, None]
+            Ny = N[:, 0].sum(axis=1)  # (B, k) expected rows per class
+            return (N + f[..., None]) / (Ny + 1.0)[:, None, None, :]
+        if fam == "ds":
+            f = self.obs / np.maximum(self.n_i, _TINY)[..., None]
+            Vy = N.sum(axis=2)  # (B, m, k) expected votes per class
+            return (N + f[..., None]) / (Vy + 1.0)[:, :, None, :]
+        raise ValueError(f"unknown family {fam!r}")
 
-def _mace_table(
-    theta: np.ndarray,
-    xi: np.ndarray,
-    total: float,
-    outcome: np.ndarray,
-    informative: bool,
-    kappa: np.ndarray,
-) -> np.ndarray:
-    m = theta.shape[0]
-    k = outcome.shape[1] - 1
-    rows = np.arange(m)[:, None]
-    idx = np.arange(k)[None, :]
-    T = np.empty((m, k + 1, k))
-    if informative:
-        T[:] = ((1.0 - theta)[:, None] * xi)[:, :, None]
-        T[rows, kappa, idx] += theta[:, None]
+    def _mace(self, N: np.ndarray) -> np.ndarray:
+        theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
+        if self.informative:
+            K = self.K  # (B, m, k + 1, k) one-hot of kappa
+            right = (N * K).sum(axis=2)  # (B, m, k): expected outcomes "as if it knew" per class
+            xk = (xi[..., None] * K).sum(axis=2)
+        else:  # kappa[i, y] = y
+            right = np.diagonal(N, axis1=2, axis2=3)
+            xk = xi
+        # share of those outcomes given by "knowing" the class
+        knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
+        theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
+        if self.informative:  # several classes may share the abstain outcome
+            rest = obs - (K * knows[:, :, None, :]).sum(axis=3)
+        else:
+            rest = obs - knows
+        width = obs.shape[2]
+        rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
+        xi = rest / rest.sum(axis=2, keepdims=True)
+        self.theta, self.xi = theta, xi
+        spread = ((1.0 - theta)[..., None] * xi)[..., None]  # (B, m, width, 1)
+        if self.informative:
+            return spread + theta[..., None, None] * K
+        return spread + theta[..., None, None] * np.eye(self.k)
+
+    def full_table(self, table: np.ndarray, b: int) -> np.ndarray:
+        """Member b's table P(outcome a | y), shape (m, k + 1, k), abstain first."""
+        if self.informative:
+            return table[b]
+        m, k = table.shape[1], self.k
+        T = np.empty((m, k + 1, k))
+        T[:, 0, :] = (1.0 - self.cov[b])[:, None]
+        T[:, 1:, :] = self.cov[b][:, None, None] * table[b]
         return T
-    cov = np.clip(outcome[:, 1:].sum(axis=1) / total, _FLOOR, 1.0 - _FLOOR)
-    V = ((1.0 - theta)[:, None] * xi)[:, :, None] * np.ones(k)
-    V[rows, kappa, idx] += theta[:, None]
-    T[:, 1:, :] = cov[:, None, None] * V
-    T[:, 0, :] = (1.0 - cov)[:, None]
-    return T
 
 
-# Over 60 lines: one EM loop whose E and M steps share the running arrays of all families.
+@dataclass
+class _BatchFit:
+    """Per-member outcome of :func:`_em` (lists indexed like the input counts)."""
+
+    params: list[LabelModelParams]
+    log_likelihood: np.ndarray
+    n_steps: np.ndarray
+    converged: np.ndarray
+    log_norm: np.ndarray  # (B, R): log p(row) under each member's final model
+
+
+# Over 60 lines: one EM loop for a batch of fits, with the E and M steps sharing its running arrays.
+def _em(
+    D: _Design,
+    family: str,
+    counts: np.ndarray,
+    q: np.ndarray,
+    *,
+    max_steps: int,
+    tol: float,
+    class_balance: np.ndarray | None,
+) -> _BatchFit:
+    """EM for B fits of one family on the same distinct rows with different counts.
+
+    ``counts`` (B, R) are the members' row counts, ``q`` (R, B or 1, k) their starting soft
+    labels.  Each member stops on its own (its log-likelihood per row improves by less
+    than ``tol``, or ``max_steps``), exactly as if it were fitted alone.
+    """
+    B, R = counts.shape
+    k = D.k
+    total = counts.sum(axis=1)
+    fixed = class_balance is not None or family == "mv"
+    p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
+    logp = np.broadcast_to(np.log(p0), (B, k))
+    tables = _Tables(family, D.observed(counts), total, k)
+    out = _BatchFit([None] * B, np.zeros(B), np.zeros(B, dtype=np.int64), np.zeros(B, bool), np.zeros((B, R)))
+    members = np.arange(B)
+    c = counts
+    prev = np.full(B, -np.inf)
+    steps = 0
+    while True:
+        W = q * c.T[:, :, None]
+        table = tables.step(D.counts(W))
+        if not fixed:
+            p = np.maximum(W.sum(axis=0) / tables.total[:, None], MIN_CLASS_PROB)
+            p /= p.sum(axis=1, keepdims=True)
+            logp = np.log(p)
+        # outcomes an LF never gives have probability 0 under "ds": clamped, as 0 * log 0 is nan
+        logt = np.log(np.maximum(table, _TINY))
+        if tables.informative:
+            s = D.scores(logt, logp)
+        else:
+            logv = logt + tables.log_odds[..., None, None]
+            s = D.scores(logv, logp + tables.log_abstain[:, None])
+        lse, q = _logsumexp(s)
+        ll = np.einsum("br,rb->b", c, lse) / tables.total
+        steps += 1
+        conv = ll - prev < tol
+        done = conv | (steps >= max_steps)
+        for j in np.flatnonzero(done):
+            b = members[j]
+            out.params[b] = LabelModelParams(p0.copy() if fixed else p[j], tables.full_table(table, j))
+            out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
+            out.log_norm[b] = lse[:, j]
+        if done.all():
+            return out
+        if done.any():
+            keep = ~done
+            members, c, q, ll, logp = members[keep], c[keep], q[:, keep], ll[keep], logp[keep]
+            tables.keep(keep)
+            if not fixed:
+                p = p[keep]
+        prev = ll
+
+
 def fit_annotator(
     unique: RowSummary,
     family: str,
     *,
     max_steps: int = 50,
-    tol: float = 1e-6,
+    tol: float = EM_TOL,
     class_balance: np.ndarray | None = None,
     init: LabelModelParams | None = None,
     design: Any = None,
@@ -295,46 +404,15 @@ def fit_annotator(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
-    m = unique.rows.shape[1]
-    informative = family in ABSTAIN_INFORMATIVE
-    D = design if design is not None else _Design(unique.rows, k, abstain=informative)
+    D = design if design is not None else _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE)
     c = unique.counts.astype(np.float64)
-    total = float(c.sum())
-    if total <= 0:
+    if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    fixed = class_balance is not None or family == "mv"
-    p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
-    mace = family in ("mace", "mace_abstain")
-    theta = np.full(m, 0.5)
-    xi = np.full((m, k + 1 if informative else k), 1.0 / (k + 1 if informative else k))
-    prev, ll, steps, converged = -np.inf, float("nan"), 0, False
-    while True:
-        N = D.counts(q * c[:, None])
-        if mace:
-            outcome = N.sum(axis=2)
-            if steps == 0:  # start xi at the LF's own outcome frequencies
-                xi = outcome if informative else outcome[:, 1:]
-                xi = (xi + 1e-3) / (xi + 1e-3).sum(axis=1, keepdims=True)
-                kappa = _knows_outcome(outcome, informative)
-            for _ in range(3 if steps == 0 else 1):
-                theta, xi, T = _mstep_mace(N, total, theta, xi, informative, kappa)
-        else:
-            T = _mstep(family, N, total)
-        if not fixed:
-            p = np.maximum(N[0].sum(axis=0) / total, MIN_CLASS_PROB)
-            p /= p.sum()
-        params = LabelModelParams(p, T)
-        lse, q = _logsumexp(D.log_scores(params))
-        ll = float(c @ lse) / total
-        steps += 1
-        if ll - prev < tol:
-            converged = True
-            break
-        if steps >= max_steps:
-            break
-        prev = ll
-    return AnnotatorFit(family, params, ll, steps, converged)
+    fit = _em(D, family, c[None], q[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance)
+    return AnnotatorFit(
+        family, fit.params[0], float(fit.log_likelihood[0]), int(fit.n_steps[0]), bool(fit.converged[0])
+    )
 
 
 def row_loglik(rows: np.ndarray, counts: np.ndarray, params: LabelModelParams) -> float:
@@ -495,17 +573,17 @@ def heldout_loglik(
         full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
         if fits is not None:
             fits[fam] = full
-        for f in range(n_folds):
-            train = unique.counts - folds[f]
-            if train.sum() <= 0:  # every row fell in this fold (a handful of rows): nothing to fit it on
-                continue
-            sub = replace(unique, counts=train, n_rows=float(train.sum()))
-            fit = fit_annotator(
-                sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
+        train = unique.counts[None, :] - folds
+        # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
+        usable = np.flatnonzero(train.sum(axis=1) > 0)
+        if usable.size:
+            # the folds' fits, all warm-started from the fit on all rows, in one batch
+            q = _logsumexp(D.log_scores(full.params))[1][:, None, :]
+            batch = _em(
+                D, fam, train[usable], q, max_steps=fold_steps, tol=EM_TOL, class_balance=class_balance
             )
-            lse, _ = _logsumexp(D.log_scores(fit.params))
-            score += float(folds[f] @ lse)
-            scored += float(folds[f].sum())
+            score = float(np.einsum("br,br->", folds[usable], batch.log_norm))
+            scored = float(folds[usable].sum())
         out[fam] = score / scored if scored > 0 else float("nan")
     return out
 
