@@ -236,6 +236,9 @@ def test_batched_fold_fits_equal_separate_fits(family):
         total += row_loglik(u.rows, folds[f], alone.params)
     batched = heldout_loglik(u, (family,), n_folds=n_folds, random_state=0)[family]
     np.testing.assert_allclose(batched, total / folds.sum(), rtol=EM_PATH_RTOL)
+    # and batched with every other family (one E-step for all of them)
+    together = heldout_loglik(u, FAMILIES, n_folds=n_folds, random_state=0)[family]
+    np.testing.assert_allclose(together, total / folds.sum(), rtol=EM_PATH_RTOL)
 
 
 @pytest.mark.parametrize("family", ["mace", "one_coin", "mace_abstain", "ds"])

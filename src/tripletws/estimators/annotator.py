@@ -214,16 +214,12 @@ class _Tables:
             self.K = (np.arange(k + 1)[:, None] == kappa[:, :, None, :]).astype(np.float64)
         else:
             self.n_i = obs.sum(axis=2)  # votes per LF
-            cov = np.clip(self.n_i / total[:, None], _FLOOR, 1.0 - _FLOOR)
-            self.cov = cov
-            self.log_odds = np.log(cov) - np.log1p(-cov)
-            self.log_abstain = np.log1p(-cov).sum(axis=1)
         self.theta = np.full((B, m), 0.5)
         self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
         self.first = True
 
     def keep(self, keep: np.ndarray) -> None:
-        for name in ("obs", "total", "n_i", "theta", "xi", "K", "cov", "log_odds", "log_abstain"):
+        for name in ("obs", "total", "n_i", "theta", "xi", "K"):
             if hasattr(self, name):
                 setattr(self, name, getattr(self, name)[keep])
 
@@ -281,15 +277,20 @@ class _Tables:
             return spread + theta[..., None, None] * K
         return spread + theta[..., None, None] * np.eye(self.k)
 
-    def full_table(self, table: np.ndarray, b: int) -> np.ndarray:
-        """Member b's table P(outcome a | y), shape (m, k + 1, k), abstain first."""
-        if self.informative:
-            return table[b]
-        m, k = table.shape[1], self.k
-        T = np.empty((m, k + 1, k))
-        T[:, 0, :] = (1.0 - self.cov[b])[:, None]
-        T[:, 1:, :] = self.cov[b][:, None, None] * table[b]
-        return T
+
+def _full_table(table: np.ndarray, cov: np.ndarray, informative: bool) -> np.ndarray:
+    """One member's table P(outcome a | y), shape (m, k + 1, k), abstain first.
+
+    ``table`` is what :meth:`_Tables.step` gives for the member; ``cov`` (m,) its LFs' coverage
+    (used in the vote-only reading only).
+    """
+    if informative:
+        return table
+    m, k = table.shape[0], table.shape[2]
+    T = np.empty((m, k + 1, k))
+    T[:, 0, :] = (1.0 - cov)[:, None]
+    T[:, 1:, :] = cov[:, None, None] * table
+    return T
 
 
 @dataclass
@@ -301,12 +302,23 @@ class _BatchFit:
     n_steps: np.ndarray
     converged: np.ndarray
     log_norm: np.ndarray  # (B, R): log p(row) under each member's final model
+    soft_labels: np.ndarray  # (R, B, k): P(y | row) under each member's final model
+
+
+def _groups(families: list[str]) -> list[tuple[str, slice]]:
+    """Runs of equal families in ``families``: (family, slice of its members)."""
+    out, start = [], 0
+    for b in range(1, len(families) + 1):
+        if b == len(families) or families[b] != families[start]:
+            out.append((families[start], slice(start, b)))
+            start = b
+    return out
 
 
 # Over 60 lines: one EM loop for a batch of fits, with the E and M steps sharing its running arrays.
 def _em(
     D: _Design,
-    family: str,
+    families: list[str],
     counts: np.ndarray,
     q: np.ndarray,
     *,
@@ -314,57 +326,105 @@ def _em(
     tol: float,
     class_balance: np.ndarray | None,
 ) -> _BatchFit:
-    """EM for B fits of one family on the same distinct rows with different counts.
+    """EM for B fits on the same distinct rows, each with its own family, counts and start.
 
-    ``counts`` (B, R) are the members' row counts, ``q`` (R, B or 1, k) their starting soft
-    labels.  Each member stops on its own (its log-likelihood per row improves by less
-    than ``tol``, or ``max_steps``), exactly as if it were fitted alone.
+    ``families`` (B,) names each member's family (equal families next to each other, all
+    reading abstentions the way ``D`` encodes them), ``counts`` (B, R) are the members' row
+    counts and ``q`` (R, B or 1, k) their starting soft labels.  The E-step of all members
+    is one pair of design products; each family's M-step runs on its members at once.  Each
+    member stops on its own (its log-likelihood per row improves by less than ``tol``, or
+    ``max_steps``), exactly as if it were fitted alone.
     """
     B, R = counts.shape
     k = D.k
+    informative = D.abstain
+    if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
+        raise ValueError("every member of a batch must read abstentions as the design does")
     total = counts.sum(axis=1)
-    fixed = class_balance is not None or family == "mv"
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
-    logp = np.broadcast_to(np.log(p0), (B, k))
-    tables = _Tables(family, D.observed(counts), total, k)
-    out = _BatchFit([None] * B, np.zeros(B), np.zeros(B, dtype=np.int64), np.zeros(B, bool), np.zeros((B, R)))
+    # "mv" always has a uniform prior; the others estimate theirs unless one is given
+    free = np.array([class_balance is None and f != "mv" for f in families])
+    logp = np.broadcast_to(np.log(p0), (B, k)).copy()
+    p = np.broadcast_to(p0, (B, k)).copy()
+    obs = D.observed(counts)
+    groups = [(_Tables(f, obs[sl], total[sl], k), sl) for f, sl in _groups(families)]
+    if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
+        cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)
+        log_odds = np.log(cov) - np.log1p(-cov)
+        log_abstain = np.log1p(-cov).sum(axis=1)
+    else:
+        cov = np.zeros((B, 0))
+    out = _BatchFit(
+        [None] * B,
+        np.zeros(B),
+        np.zeros(B, dtype=np.int64),
+        np.zeros(B, bool),
+        np.zeros((B, R)),
+        np.empty((R, B, k)),
+    )
     members = np.arange(B)
     c = counts
     prev = np.full(B, -np.inf)
     steps = 0
     while True:
         W = q * c.T[:, :, None]
-        table = tables.step(D.counts(W))
-        if not fixed:
-            p = np.maximum(W.sum(axis=0) / tables.total[:, None], MIN_CLASS_PROB)
-            p /= p.sum(axis=1, keepdims=True)
-            logp = np.log(p)
+        N = D.counts(W)
+        if len(groups) == 1:
+            table = groups[0][0].step(N)
+        else:
+            table = np.empty(N.shape)
+            for tab, sl in groups:
+                table[sl] = tab.step(N[sl])
+        if free.any():
+            pf = np.maximum(W.sum(axis=0) / total[:, None], MIN_CLASS_PROB)
+            pf /= pf.sum(axis=1, keepdims=True)
+            p[free] = pf[free]
+            logp[free] = np.log(pf[free])
         # outcomes an LF never gives have probability 0 under "ds": clamped, as 0 * log 0 is nan
         logt = np.log(np.maximum(table, _TINY))
-        if tables.informative:
+        if informative:
             s = D.scores(logt, logp)
         else:
-            logv = logt + tables.log_odds[..., None, None]
-            s = D.scores(logv, logp + tables.log_abstain[:, None])
+            s = D.scores(logt + log_odds[..., None, None], logp + log_abstain[:, None])
         lse, q = _logsumexp(s)
-        ll = np.einsum("br,rb->b", c, lse) / tables.total
+        ll = np.einsum("br,rb->b", c, lse) / total
         steps += 1
         conv = ll - prev < tol
         done = conv | (steps >= max_steps)
+        if not done.any():
+            prev = ll
+            continue
         for j in np.flatnonzero(done):
             b = members[j]
-            out.params[b] = LabelModelParams(p0.copy() if fixed else p[j], tables.full_table(table, j))
+            out.params[b] = LabelModelParams(p[j].copy(), _full_table(table[j], cov[j], informative))
             out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
             out.log_norm[b] = lse[:, j]
+            out.soft_labels[:, b] = q[:, j]
         if done.all():
             return out
-        if done.any():
-            keep = ~done
-            members, c, q, ll, logp = members[keep], c[keep], q[:, keep], ll[keep], logp[keep]
-            tables.keep(keep)
-            if not fixed:
-                p = p[keep]
-        prev = ll
+        keep = ~done
+        kept_groups, start = [], 0
+        for tab, sl in groups:
+            mine = keep[sl]
+            if mine.any():
+                tab.keep(mine)
+                n = int(mine.sum())
+                kept_groups.append((tab, slice(start, start + n)))
+                start += n
+        groups = kept_groups
+        members, c, q, total, free, p, logp = (
+            members[keep],
+            c[keep],
+            q[:, keep],
+            total[keep],
+            free[keep],
+            p[keep],
+            logp[keep],
+        )
+        cov = cov[keep]
+        if not informative:
+            log_odds, log_abstain = log_odds[keep], log_abstain[keep]
+        prev = ll[keep]
 
 
 def fit_annotator(
@@ -409,7 +469,7 @@ def fit_annotator(
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
     q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
-    fit = _em(D, family, c[None], q[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance)
+    fit = _em(D, [family], c[None], q[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance)
     return AnnotatorFit(
         family, fit.params[0], float(fit.log_likelihood[0]), int(fit.n_steps[0]), bool(fit.converged[0])
     )
@@ -562,30 +622,61 @@ def heldout_loglik(
     else:
         seed = 0 if random_state is None else int(random_state)
         folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
-    designs: dict[bool, _Design] = {}
-    out = {}
     for fam in families:
-        informative = fam in ABSTAIN_INFORMATIVE
-        if informative not in designs:
-            designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
-        D = designs[informative]
-        score, scored = 0.0, 0.0
-        full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
-        if fits is not None:
-            fits[fam] = full
-        train = unique.counts[None, :] - folds
-        # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
-        usable = np.flatnonzero(train.sum(axis=1) > 0)
-        if usable.size:
-            # the folds' fits, all warm-started from the fit on all rows, in one batch
-            q = _logsumexp(D.log_scores(full.params))[1][:, None, :]
-            batch = _em(
-                D, fam, train[usable], q, max_steps=fold_steps, tol=EM_TOL, class_balance=class_balance
-            )
-            score = float(np.einsum("br,br->", folds[usable], batch.log_norm))
-            scored = float(folds[usable].sum())
-        out[fam] = score / scored if scored > 0 else float("nan")
-    return out
+        if fam not in FAMILIES:
+            raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
+    k = unique.cardinality
+    c = unique.counts.astype(np.float64)
+    if float(c.sum()) <= 0:
+        raise ValueError("no rows to fit")
+    train = c[None, :] - folds
+    # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    scored = float(folds[usable].sum())
+    scores: dict[str, float] = {}
+    for informative in (False, True):
+        group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
+        if not group:
+            continue
+        D = _Design(unique.rows, k, abstain=informative)
+        # every family's fit on all rows in one batch, started from majority vote
+        start = majority_soft_labels(unique.rows, k)[:, None, :]
+        full = _em(
+            D,
+            group,
+            np.repeat(c[None], len(group), axis=0),
+            start,
+            max_steps=max_steps,
+            tol=EM_TOL,
+            class_balance=class_balance,
+        )
+        for g, fam in enumerate(group):
+            if fits is not None:
+                fits[fam] = AnnotatorFit(
+                    fam,
+                    full.params[g],
+                    float(full.log_likelihood[g]),
+                    int(full.n_steps[g]),
+                    bool(full.converged[g]),
+                )
+        if scored <= 0:
+            scores.update({fam: float("nan") for fam in group})
+            continue
+        # every family's folds in one batch, each warm-started from its family's fit on all rows
+        U = len(usable)
+        batch = _em(
+            D,
+            [f for f in group for _ in range(U)],
+            np.tile(train[usable], (len(group), 1)),
+            np.repeat(full.soft_labels, U, axis=1),
+            max_steps=fold_steps,
+            tol=EM_TOL,
+            class_balance=class_balance,
+        )
+        for g, fam in enumerate(group):
+            held = batch.log_norm[g * U : (g + 1) * U]
+            scores[fam] = float(np.einsum("br,br->", folds[usable], held)) / scored
+    return {fam: scores[fam] for fam in families}
 
 
 #: Held-out log-likelihood per row below which one family's lead over a simpler one is a tie.
