@@ -96,18 +96,20 @@ DENSE_CELLS = 20_000
 
 
 class _Design:
-    """One-hot encoding ``X`` (R, m * width) of a set of distinct rows, built once.
+    """One-hot encoding ``X`` (R, U) of a set of distinct rows over the outcomes they use, built once.
 
-    A model's scores are then one product ``X @ log_table`` and its expected outcome
-    counts one product ``X.T @ weights``, for a whole batch of models at once (the
-    columns of the right-hand side), so an EM step costs two products whatever m and k.
+    A column is an (LF, outcome) pair that some row gives; the U used columns are sorted by
+    LF, then outcome.  A batch of models' scores is then one product ``X @ log_tables``
+    and their expected outcome counts one product ``X.T @ weights`` (the models side by
+    side in the columns of the right-hand side), so an EM step costs two products whatever
+    m and k, and tables are only ever read at the U used entries.
 
     With ``abstain=False`` only the votes are encoded (nnz = number of votes, so sparse
-    crowd matrices stay cheap, width = k); the vote-only reading makes
+    crowd matrices stay cheap; outcomes 0..k-1 are the votes); the vote-only reading makes
     ``P(lambda_i abstains | y) = 1 - c_i`` independent of the class, so the abstentions
     enter the scores through the table of the votes divided by it,
     ``log(T[i, a, y] / (1 - c_i))``, and the constant ``sum_i log(1 - c_i)``.  With
-    ``abstain=True`` every outcome is a column (width = k + 1).
+    ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
     """
 
     def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
@@ -120,51 +122,65 @@ class _Design:
         else:
             r, i = np.nonzero(rows >= 0)
             col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
-        size = m * width
-        if R * size <= DENSE_CELLS:
-            X = np.zeros((R, size))
-            X[r, col] = 1.0
+        used, pos = np.unique(col, return_inverse=True)
+        self.used = used  # flat index i * width + a of each used column
+        self.lf, self.outcome = np.divmod(used, width)
+        vote = self.outcome - 1 if abstain else self.outcome
+        self.says = vote[:, None] == np.arange(k)  # (U, k): the column is a vote for class y
+        U = len(used)
+        if R * U <= DENSE_CELLS:
+            X = np.zeros((R, U))
+            X[r, pos.reshape(-1)] = 1.0
             self.X, self.XT = X, X.T
         else:
             from scipy import sparse
 
-            X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, size))
+            X = sparse.csr_matrix((np.ones(len(r)), (r, pos.reshape(-1))), shape=(R, U))
             self.X, self.XT = X, X.T.tocsr()
 
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
-        """``const[b, y] + sum_i log_tables[b, i, a_ri, y]``, shape (R, B, k).
+        """``const[b, y] + sum_i log_tables[b, col(i, a_ri), y]``, shape (R, B, k).
 
-        ``log_tables`` has shape (B, m, width, k), ``const`` (B, k).
+        ``log_tables`` has shape (B, U, k) (the used columns), ``const`` (B, k).
         """
         B = log_tables.shape[0]
-        flat = log_tables.transpose(1, 2, 0, 3).reshape(self.m * self.width, B * self.k)
+        flat = log_tables.transpose(1, 0, 2).reshape(len(self.used), B * self.k)
         s = np.asarray(self.X @ flat).reshape(self.R, B, self.k)
         s += const
         return s
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
-        """``N[b, i, a, y] = sum_r weights[r, b, y] 1[a_ri = a]``, shape (B, m, width, k).
+        """Expected counts of the used columns ``N[b, u, y] = sum_r weights[r, b, y] X[r, u]``, (B, U, k).
 
-        ``weights`` has shape (R, B, k); in the vote-only reading ``a`` runs over the votes.
+        ``weights`` has shape (R, B, k).
         """
         B = weights.shape[1]
         flat = np.asarray(self.XT @ weights.reshape(self.R, B * self.k))
-        return flat.reshape(self.m, self.width, B, self.k).transpose(2, 0, 1, 3)
+        return flat.reshape(len(self.used), B, self.k).transpose(1, 0, 2)
+
+    def full(self, N: np.ndarray) -> np.ndarray:
+        """(B, U, ...) values of the used columns spread to (B, m, width, ...), zero elsewhere."""
+        out = np.zeros((N.shape[0], self.m * self.width, *N.shape[2:]))
+        out[:, self.used] = N
+        return out.reshape((N.shape[0], self.m, self.width, *N.shape[2:]))
+
+    def gather(self, tables: np.ndarray) -> np.ndarray:
+        """(B, m, width, k) tables read at the used columns, (B, U, k)."""
+        return tables.reshape(tables.shape[0], self.m * self.width, -1)[:, self.used]
 
     def observed(self, counts: np.ndarray) -> np.ndarray:
         """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
-        flat = np.asarray(self.XT @ counts.T)
-        return flat.reshape(self.m, self.width, -1).transpose(2, 0, 1)
+        return self.full(np.asarray(self.XT @ counts.T).T)
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         const = np.log(params.class_balance)
         if self.abstain:
-            return self.scores(logt[None], const[None])[:, 0, :]
+            return self.scores(self.gather(logt[None]), const[None])[:, 0, :]
         log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
         vote = logt[:, 1:, :] - log_abstain[:, None, None]
-        return self.scores(vote[None], (const + log_abstain.sum())[None])[:, 0, :]
+        return self.scores(self.gather(vote[None]), (const + log_abstain.sum())[None])[:, 0, :]
 
 
 def _logsumexp(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,14 +212,16 @@ class _Tables:
     """The M-steps of one family for a batch of B fits (member-major arrays).
 
     Built from the observed outcome counts ``obs`` (B, m, width) and the rows per member
-    ``total`` (B,).  :meth:`step` maps the expected counts ``N`` (B, m, width, k) to the
-    tables the E-step reads: P(vote a | y, votes) (B, m, k, k) in the vote-only reading,
-    P(outcome a | y) (B, m, k + 1, k) when abstentions are informative.  The state (MACE's
-    ``theta`` and ``xi``) lives here; :meth:`keep` drops finished members.
+    ``total`` (B,).  :meth:`step` maps the expected counts of the design's used columns
+    ``N`` (B, U, k) to the tables the E-step reads at those columns (B, U, k):
+    P(vote a | y, votes) in the vote-only reading, P(outcome a | y) when abstentions are
+    informative.  The state (accuracies, MACE's ``theta`` and ``xi``) lives here;
+    :meth:`keep` drops finished members and :meth:`table` gives a member's whole table.
     """
 
-    def __init__(self, family: str, obs: np.ndarray, total: np.ndarray, k: int) -> None:
-        self.family, self.k = family, k
+    def __init__(self, family: str, obs: np.ndarray, total: np.ndarray, D: _Design) -> None:
+        k = D.k
+        self.family, self.k, self.D = family, k, D
         self.informative = family in ABSTAIN_INFORMATIVE
         self.obs, self.total = obs, total
         B, m, _ = obs.shape
@@ -216,66 +234,94 @@ class _Tables:
             self.n_i = obs.sum(axis=2)  # votes per LF
         self.theta = np.full((B, m), 0.5)
         self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
+        self.acc = np.zeros((B, m))
+        self.last = np.zeros((B, m, obs.shape[2], k))
         self.first = True
 
     def keep(self, keep: np.ndarray) -> None:
-        for name in ("obs", "total", "n_i", "theta", "xi", "K"):
+        for name in ("obs", "total", "n_i", "theta", "xi", "K", "acc", "last"):
             if hasattr(self, name):
                 setattr(self, name, getattr(self, name)[keep])
 
+    def _diagonal(self, N: np.ndarray) -> np.ndarray:
+        """Expected votes for the class voted, ``N[b, i, y, y]``, as (B, m, k) (vote-only reading)."""
+        D = self.D
+        right = np.zeros((N.shape[0], D.m * D.k))
+        right[:, D.used] = N[:, D.says]
+        return right.reshape(N.shape[0], D.m, D.k)
+
     def step(self, N: np.ndarray) -> np.ndarray:
-        fam = self.family
+        fam, D = self.family, self.D
         if fam in ("mv", "one_coin"):
-            right = np.trace(N, axis1=2, axis2=3)  # (B, m) expected right votes
+            right = self._diagonal(N).sum(axis=2)  # (B, m) expected right votes
             if fam == "mv":
                 acc = (right.sum(axis=1, keepdims=True) + 1.0) / (self.n_i.sum(axis=1, keepdims=True) + 2.0)
+                acc = np.broadcast_to(acc, right.shape)
             else:
                 acc = (right + 1.0) / (self.n_i + 2.0)
-            acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
-            V = np.empty(N.shape)
-            V[:] = ((1.0 - acc) / (self.k - 1))[:, :, None, None]
-            idx = np.arange(self.k)
-            V[:, :, idx, idx] = acc[:, :, None]
-            return V
-        if fam in ("mace", "mace_abstain"):
+            self.acc = acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
+            a = acc[:, D.lf, None]
+            return np.where(D.says, a, (1.0 - a) / (self.k - 1))
+        if fam == "mace":
+            right = self._diagonal(N)
             for _ in range(3 if self.first else 1):
-                table = self._mace(N)
+                self._mace(right)
             self.first = False
-            return table
-        if fam == "ds_abstain":
+            theta = self.theta[:, D.lf, None]
+            xi = self.xi.reshape(len(self.xi), -1)[:, D.used, None]
+            return (1.0 - theta) * xi + theta * D.says
+        # the others on whole tables (B, m, width, k)
+        full = D.full(N)
+        if fam == "mace_abstain":
+            right = (full * self.K).sum(axis=2)  # (B, m, k): expected outcomes "as if it knew"
+            for _ in range(3 if self.first else 1):
+                self._mace(right)
+            self.first = False
+            table = self._mace_table()
+        elif fam == "ds_abstain":
             f = self.obs / self.total[:, None, None]
-            Ny = N[:, 0].sum(axis=1)  # (B, k) expected rows per class
-            return (N + f[..., None]) / (Ny + 1.0)[:, None, None, :]
-        if fam == "ds":
+            Ny = full[:, 0].sum(axis=1)  # (B, k) expected rows per class
+            table = (full + f[..., None]) / (Ny + 1.0)[:, None, None, :]
+        elif fam == "ds":
             f = self.obs / np.maximum(self.n_i, _TINY)[..., None]
-            Vy = N.sum(axis=2)  # (B, m, k) expected votes per class
-            return (N + f[..., None]) / (Vy + 1.0)[:, :, None, :]
-        raise ValueError(f"unknown family {fam!r}")
+            Vy = full.sum(axis=2)  # (B, m, k) expected votes per class
+            table = (full + f[..., None]) / (Vy + 1.0)[:, :, None, :]
+        else:
+            raise ValueError(f"unknown family {fam!r}")
+        self.last = table
+        return D.gather(table)
 
-    def _mace(self, N: np.ndarray) -> np.ndarray:
+    def _mace(self, right: np.ndarray) -> None:
+        """One MACE M-step from the expected outcomes "as if it knew" per class, ``right`` (B, m, k)."""
         theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
-        if self.informative:
-            K = self.K  # (B, m, k + 1, k) one-hot of kappa
-            right = (N * K).sum(axis=2)  # (B, m, k): expected outcomes "as if it knew" per class
-            xk = (xi[..., None] * K).sum(axis=2)
-        else:  # kappa[i, y] = y
-            right = np.diagonal(N, axis1=2, axis2=3)
-            xk = xi
+        xk = (xi[..., None] * self.K).sum(axis=2) if self.informative else xi  # xi at kappa
         # share of those outcomes given by "knowing" the class
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
         theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
         if self.informative:  # several classes may share the abstain outcome
-            rest = obs - (K * knows[:, :, None, :]).sum(axis=3)
-        else:
+            rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
+        else:  # kappa[i, y] = y
             rest = obs - knows
         width = obs.shape[2]
         rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
-        xi = rest / rest.sum(axis=2, keepdims=True)
-        self.theta, self.xi = theta, xi
-        spread = ((1.0 - theta)[..., None] * xi)[..., None]  # (B, m, width, 1)
-        if self.informative:
-            return spread + theta[..., None, None] * K
-        return spread + theta[..., None, None] * np.eye(self.k)
+        self.theta, self.xi = theta, rest / rest.sum(axis=2, keepdims=True)
+
+    def _mace_table(self) -> np.ndarray:
+        theta = self.theta[..., None, None]
+        spread = ((1.0 - self.theta)[..., None] * self.xi)[..., None]  # (B, m, width, 1)
+        return spread + theta * (self.K if self.informative else np.eye(self.k))
+
+    def table(self, j: int) -> np.ndarray:
+        """Member j's table over all outcomes the E-step reads, (m, width, k)."""
+        if self.family in ("mv", "one_coin"):
+            acc, k = self.acc[j], self.k
+            V = np.empty((len(acc), k, k))
+            V[:] = ((1.0 - acc) / (k - 1))[:, None, None]
+            V[:, np.arange(k), np.arange(k)] = acc[:, None]
+            return V
+        if self.family == "mace":
+            return self._mace_table()[j]
+        return self.last[j]
 
 
 def _full_table(table: np.ndarray, cov: np.ndarray, informative: bool) -> np.ndarray:
@@ -347,10 +393,10 @@ def _em(
     logp = np.broadcast_to(np.log(p0), (B, k)).copy()
     p = np.broadcast_to(p0, (B, k)).copy()
     obs = D.observed(counts)
-    groups = [(_Tables(f, obs[sl], total[sl], k), sl) for f, sl in _groups(families)]
+    groups = [(_Tables(f, obs[sl], total[sl], D), sl) for f, sl in _groups(families)]
     if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
         cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)
-        log_odds = np.log(cov) - np.log1p(-cov)
+        log_odds = (np.log(cov) - np.log1p(-cov))[:, D.lf, None]  # at the used columns
         log_abstain = np.log1p(-cov).sum(axis=1)
     else:
         cov = np.zeros((B, 0))
@@ -385,7 +431,7 @@ def _em(
         if informative:
             s = D.scores(logt, logp)
         else:
-            s = D.scores(logt + log_odds[..., None, None], logp + log_abstain[:, None])
+            s = D.scores(logt + log_odds, logp + log_abstain[:, None])
         lse, q = _logsumexp(s)
         ll = np.einsum("br,rb->b", c, lse) / total
         steps += 1
@@ -394,12 +440,16 @@ def _em(
         if not done.any():
             prev = ll
             continue
-        for j in np.flatnonzero(done):
-            b = members[j]
-            out.params[b] = LabelModelParams(p[j].copy(), _full_table(table[j], cov[j], informative))
-            out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
-            out.log_norm[b] = lse[:, j]
-            out.soft_labels[:, b] = q[:, j]
+        for tab, sl in groups:
+            for j in range(sl.start, sl.stop):
+                if not done[j]:
+                    continue
+                b = members[j]
+                T = _full_table(tab.table(j - sl.start), cov[j], informative)
+                out.params[b] = LabelModelParams(p[j].copy(), T)
+                out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
+                out.log_norm[b] = lse[:, j]
+                out.soft_labels[:, b] = q[:, j]
         if done.all():
             return out
         keep = ~done
