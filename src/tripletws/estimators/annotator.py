@@ -99,10 +99,14 @@ class _Design:
     """One-hot encoding ``X`` (R, U) of a set of distinct rows over the outcomes they use, built once.
 
     A column is an (LF, outcome) pair that some row gives; the U used columns are sorted by
-    LF, then outcome.  A batch of models' scores is then one product ``X @ log_tables``
-    and their expected outcome counts one product ``X.T @ weights`` (the models side by
-    side in the columns of the right-hand side), so an EM step costs two products whatever
-    m and k, and tables are only ever read at the U used entries.
+    LF, then outcome.  A batch of B models' scores is one product with their log tables at
+    those columns, and their expected outcome counts one product with their soft labels,
+    so an EM step costs two products whatever m and k, and tables are only ever built at
+    the U used entries.
+
+    Batched arrays are class-major: tables (U, k, B), scores and soft labels (k, B, R), so
+    that sums and maxima over the classes run over whole contiguous slices (a reduction
+    over a short last axis costs numpy ten times more).
 
     With ``abstain=False`` only the votes are encoded (nnz = number of votes, so sparse
     crowd matrices stay cheap; outcomes 0..k-1 are the votes); the vote-only reading makes
@@ -123,72 +127,92 @@ class _Design:
             r, i = np.nonzero(rows >= 0)
             col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
         used, pos = np.unique(col, return_inverse=True)
-        self.used = used  # flat index i * width + a of each used column
-        self.lf, self.outcome = np.divmod(used, width)
-        vote = self.outcome - 1 if abstain else self.outcome
-        self.says = vote[:, None] == np.arange(k)  # (U, k): the column is a vote for class y
         U = len(used)
+        self.U, self.used = U, used  # flat index i * width + a of each used column
+        self.lf, self.outcome = np.divmod(used, width)
+        self.vote = self.outcome - 1 if abstain else self.outcome  # -1: the abstain column
+        self.columns = np.arange(U)
+        self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
+        if not abstain:  # index of each column in class-major (k, m) tables
+            self.class_major = self.vote * m + self.lf
         if R * U <= DENSE_CELLS:
             X = np.zeros((R, U))
             X[r, pos.reshape(-1)] = 1.0
-            self.X, self.XT = X, X.T
+            self.X, self.XT, self.dense = X, X.T, True
         else:
             from scipy import sparse
 
             X = sparse.csr_matrix((np.ones(len(r)), (r, pos.reshape(-1))), shape=(R, U))
-            self.X, self.XT = X, X.T.tocsr()
+            self.X, self.XT, self.dense = X, X.T.tocsr(), False
 
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
-        """``const[b, y] + sum_i log_tables[b, col(i, a_ri), y]``, shape (R, B, k).
+        """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
 
-        ``log_tables`` has shape (B, U, k) (the used columns), ``const`` (B, k).
+        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).
         """
-        B = log_tables.shape[0]
-        flat = log_tables.transpose(1, 0, 2).reshape(len(self.used), B * self.k)
-        s = np.asarray(self.X @ flat).reshape(self.R, B, self.k)
-        s += const
+        U, k, B = log_tables.shape
+        flat = log_tables.reshape(U, k * B)
+        if self.dense:
+            s = flat.T @ self.XT
+        else:
+            s = np.ascontiguousarray(np.asarray(self.X @ flat).T)
+        s = s.reshape(k, B, self.R)
+        s += const[:, :, None]
         return s
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
-        """Expected counts of the used columns ``N[b, u, y] = sum_r weights[r, b, y] X[r, u]``, (B, U, k).
+        """Expected counts of the used columns ``N[u, y, b] = sum_r X[r, u] weights[y, b, r]``, (U, k, B).
 
-        ``weights`` has shape (R, B, k).
+        ``weights`` has shape (k, B, R).
         """
-        B = weights.shape[1]
-        flat = np.asarray(self.XT @ weights.reshape(self.R, B * self.k))
-        return flat.reshape(len(self.used), B, self.k).transpose(1, 0, 2)
+        k, B, R = weights.shape
+        flat = weights.reshape(k * B, R)
+        N = self.XT @ flat.T if not self.dense else (flat @ self.X).T
+        return np.asarray(N).reshape(self.U, k, B)
 
     def full(self, N: np.ndarray) -> np.ndarray:
-        """(B, U, ...) values of the used columns spread to (B, m, width, ...), zero elsewhere."""
-        out = np.zeros((N.shape[0], self.m * self.width, *N.shape[2:]))
-        out[:, self.used] = N
-        return out.reshape((N.shape[0], self.m, self.width, *N.shape[2:]))
+        """(U, k, B) values of the used columns as member-major tables (B, m, width, k), zero elsewhere."""
+        out = np.zeros((self.m * self.width, self.k, N.shape[2]))
+        out[self.used] = N
+        return out.reshape(self.m, self.width, self.k, -1).transpose(3, 0, 1, 2)
 
     def gather(self, tables: np.ndarray) -> np.ndarray:
-        """(B, m, width, k) tables read at the used columns, (B, U, k)."""
-        return tables.reshape(tables.shape[0], self.m * self.width, -1)[:, self.used]
+        """Member-major tables (B, m, width, k) read at the used columns, (U, k, B)."""
+        B = tables.shape[0]
+        return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
     def observed(self, counts: np.ndarray) -> np.ndarray:
         """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
-        return self.full(np.asarray(self.XT @ counts.T).T)
+        flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        out = np.zeros((self.m * self.width, counts.shape[0]))
+        out[self.used] = flat
+        return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         const = np.log(params.class_balance)
-        if self.abstain:
-            return self.scores(self.gather(logt[None]), const[None])[:, 0, :]
-        log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
-        vote = logt[:, 1:, :] - log_abstain[:, None, None]
-        return self.scores(self.gather(vote[None]), (const + log_abstain.sum())[None])[:, 0, :]
+        if not self.abstain:
+            log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
+            logt = logt[:, 1:, :] - log_abstain[:, None, None]
+            const = const + log_abstain.sum()
+        return self.scores(self.gather(logt[None]), const[:, None])[:, 0, :].T
 
 
-def _logsumexp(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-normaliser and normalised exponentials over the last axis."""
-    top = s.max(axis=-1, keepdims=True)
-    e = np.exp(s - top)
-    z = e.sum(axis=-1, keepdims=True)
-    return np.log(z[..., 0]) + top[..., 0], e / z
+def _clip(x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to [_FLOOR, 1 - _FLOOR] in place (two ufuncs: np.clip's wrapper costs more)."""
+    np.maximum(x, _FLOOR, out=x)
+    return np.minimum(x, 1.0 - _FLOOR, out=x)
+
+
+def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Log-normaliser and normalised exponentials over ``axis`` (the classes)."""
+    top = s.max(axis=axis, keepdims=True)
+    e = s - top
+    np.exp(e, out=e)
+    z = e.sum(axis=axis, keepdims=True)
+    e /= z
+    return np.squeeze(np.log(z) + top, axis=axis), e
 
 
 def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
@@ -208,23 +232,39 @@ def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
     return top / top.sum(axis=1, keepdims=True)
 
 
+#: Families fitted on class-major state (LF-wise parameters, vote-only reading): the default's candidates.
+_LEAN = frozenset({"mv", "one_coin", "mace"})
+
+
 class _Tables:
-    """The M-steps of one family for a batch of B fits (member-major arrays).
+    """The M-steps of one family for a batch of B fits.
 
     Built from the observed outcome counts ``obs`` (B, m, width) and the rows per member
     ``total`` (B,).  :meth:`step` maps the expected counts of the design's used columns
-    ``N`` (B, U, k) to the tables the E-step reads at those columns (B, U, k):
+    ``N`` (U, k, B) to the tables the E-step reads at those columns (U, k, B):
     P(vote a | y, votes) in the vote-only reading, P(outcome a | y) when abstentions are
-    informative.  The state (accuracies, MACE's ``theta`` and ``xi``) lives here;
-    :meth:`keep` drops finished members and :meth:`table` gives a member's whole table.
+    informative.  The state (accuracies, MACE's ``theta`` and ``xi``) lives here, with the
+    members on the last axis for the candidates of the default (:data:`_LEAN`) and on the
+    first for the others; :meth:`keep` drops finished members and :meth:`table` gives a
+    member's whole table.
     """
 
     def __init__(self, family: str, obs: np.ndarray, total: np.ndarray, D: _Design) -> None:
         k = D.k
         self.family, self.k, self.D = family, k, D
         self.informative = family in ABSTAIN_INFORMATIVE
-        self.obs, self.total = obs, total
+        self.lean = family in _LEAN
+        self.total = total
         B, m, _ = obs.shape
+        self.first = True
+        if self.lean:  # class-major state, members last
+            self.obs = np.ascontiguousarray(obs.transpose(2, 1, 0))  # (k, m, B) votes
+            self.n_i = self.obs.sum(axis=0)  # (m, B) votes per LF
+            self.theta = np.full((m, B), 0.5)
+            self.xi = (self.obs + 1e-3) / (self.obs + 1e-3).sum(axis=0)
+            self.acc = np.zeros((m, B))
+            return
+        self.obs = obs
         if self.informative:
             self.n_i = np.broadcast_to(total[:, None], (B, m))
             # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
@@ -234,50 +274,54 @@ class _Tables:
             self.n_i = obs.sum(axis=2)  # votes per LF
         self.theta = np.full((B, m), 0.5)
         self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
-        self.acc = np.zeros((B, m))
         self.last = np.zeros((B, m, obs.shape[2], k))
-        self.first = True
 
     def keep(self, keep: np.ndarray) -> None:
-        for name in ("obs", "total", "n_i", "theta", "xi", "K", "acc", "last"):
+        self.total = self.total[keep]
+        if self.lean:
+            self.obs, self.n_i = self.obs[..., keep], self.n_i[..., keep]
+            self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
+            return
+        for name in ("obs", "n_i", "theta", "xi", "K", "last"):
             if hasattr(self, name):
                 setattr(self, name, getattr(self, name)[keep])
 
-    def _diagonal(self, N: np.ndarray) -> np.ndarray:
-        """Expected votes for the class voted, ``N[b, i, y, y]``, as (B, m, k) (vote-only reading)."""
+    def _right(self, N: np.ndarray) -> np.ndarray:
+        """Expected votes for the class voted, ``N[i, y, y]``, class-major (k, m, B) (vote-only reading)."""
         D = self.D
-        right = np.zeros((N.shape[0], D.m * D.k))
-        right[:, D.used] = N[:, D.says]
-        return right.reshape(N.shape[0], D.m, D.k)
+        B = N.shape[2]
+        right = np.zeros((D.k * D.m, B))
+        right[D.class_major] = N[D.columns, D.vote]
+        return right.reshape(D.k, D.m, B)
 
     def step(self, N: np.ndarray) -> np.ndarray:
         fam, D = self.family, self.D
         if fam in ("mv", "one_coin"):
-            right = self._diagonal(N).sum(axis=2)  # (B, m) expected right votes
-            if fam == "mv":
-                acc = (right.sum(axis=1, keepdims=True) + 1.0) / (self.n_i.sum(axis=1, keepdims=True) + 2.0)
-                acc = np.broadcast_to(acc, right.shape)
+            right = self._right(N).sum(axis=0)  # (m, B) expected right votes
+            if fam == "mv":  # one accuracy per member, (1, B)
+                acc = (right.sum(axis=0, keepdims=True) + 1.0) / (self.n_i.sum(axis=0, keepdims=True) + 2.0)
             else:
                 acc = (right + 1.0) / (self.n_i + 2.0)
-            self.acc = acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
-            a = acc[:, D.lf, None]
+            self.acc = acc = _clip(acc)
+            a = (acc if fam == "mv" else acc[D.lf])[:, None, :]
             return np.where(D.says, a, (1.0 - a) / (self.k - 1))
         if fam == "mace":
-            right = self._diagonal(N)
+            right = self._right(N)
             for _ in range(3 if self.first else 1):
-                self._mace(right)
+                self._mace_lean(right)
             self.first = False
-            theta = self.theta[:, D.lf, None]
-            xi = self.xi.reshape(len(self.xi), -1)[:, D.used, None]
+            theta = self.theta[D.lf][:, None, :]
+            xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
             return (1.0 - theta) * xi + theta * D.says
-        # the others on whole tables (B, m, width, k)
+        # the others on member-major whole tables (B, m, width, k)
         full = D.full(N)
         if fam == "mace_abstain":
             right = (full * self.K).sum(axis=2)  # (B, m, k): expected outcomes "as if it knew"
             for _ in range(3 if self.first else 1):
                 self._mace(right)
             self.first = False
-            table = self._mace_table()
+            theta = self.theta[..., None, None]
+            table = ((1.0 - self.theta)[..., None] * self.xi)[..., None] + theta * self.K
         elif fam == "ds_abstain":
             f = self.obs / self.total[:, None, None]
             Ny = full[:, 0].sum(axis=1)  # (B, k) expected rows per class
@@ -289,45 +333,51 @@ class _Tables:
         else:
             raise ValueError(f"unknown family {fam!r}")
         self.last = table
-        return D.gather(table)
+        # outcomes an LF never gives have probability 0 under "ds": clamped, as log 0 is -inf
+        return D.gather(np.maximum(table, _TINY))
+
+    def _mace_lean(self, right: np.ndarray) -> None:
+        """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
+        theta, xi, obs, n_i = self.theta, self.xi, self.obs, self.n_i
+        # share of the votes for the class given by "knowing" it
+        knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, _TINY))
+        theta = _clip((knows.sum(axis=0) + 1.0) / (n_i + 2.0))
+        rest = np.maximum(obs - knows, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * self.k)
+        self.theta, self.xi = theta, rest / rest.sum(axis=0)
 
     def _mace(self, right: np.ndarray) -> None:
-        """One MACE M-step from the expected outcomes "as if it knew" per class, ``right`` (B, m, k)."""
+        """One MACE M-step (member-major) from the expected outcomes "as if it knew" per class (B, m, k)."""
         theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
-        xk = (xi[..., None] * self.K).sum(axis=2) if self.informative else xi  # xi at kappa
-        # share of those outcomes given by "knowing" the class
+        xk = (xi[..., None] * self.K).sum(axis=2)  # xi at kappa
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
         theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
-        if self.informative:  # several classes may share the abstain outcome
-            rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
-        else:  # kappa[i, y] = y
-            rest = obs - knows
+        # several classes may share the abstain outcome
+        rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
         width = obs.shape[2]
         rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
         self.theta, self.xi = theta, rest / rest.sum(axis=2, keepdims=True)
 
-    def _mace_table(self) -> np.ndarray:
-        theta = self.theta[..., None, None]
-        spread = ((1.0 - self.theta)[..., None] * self.xi)[..., None]  # (B, m, width, 1)
-        return spread + theta * (self.K if self.informative else np.eye(self.k))
-
     def table(self, j: int) -> np.ndarray:
         """Member j's table over all outcomes the E-step reads, (m, width, k)."""
+        k = self.k
         if self.family in ("mv", "one_coin"):
-            acc, k = self.acc[j], self.k
+            acc = np.broadcast_to(self.acc[:, j], (self.D.m,))
             V = np.empty((len(acc), k, k))
             V[:] = ((1.0 - acc) / (k - 1))[:, None, None]
             V[:, np.arange(k), np.arange(k)] = acc[:, None]
             return V
         if self.family == "mace":
-            return self._mace_table()[j]
+            theta = self.theta[:, j]
+            return ((1.0 - theta)[:, None] * self.xi[:, :, j].T)[:, :, None] + theta[:, None, None] * np.eye(
+                k
+            )
         return self.last[j]
 
 
 def _full_table(table: np.ndarray, cov: np.ndarray, informative: bool) -> np.ndarray:
     """One member's table P(outcome a | y), shape (m, k + 1, k), abstain first.
 
-    ``table`` is what :meth:`_Tables.step` gives for the member; ``cov`` (m,) its LFs' coverage
+    ``table`` is what :meth:`_Tables.table` gives for the member; ``cov`` (m,) its LFs' coverage
     (used in the vote-only reading only).
     """
     if informative:
@@ -341,14 +391,14 @@ def _full_table(table: np.ndarray, cov: np.ndarray, informative: bool) -> np.nda
 
 @dataclass
 class _BatchFit:
-    """Per-member outcome of :func:`_em` (lists indexed like the input counts)."""
+    """Per-member outcome of :func:`_em` (indexed like the input counts)."""
 
     params: list[LabelModelParams]
     log_likelihood: np.ndarray
     n_steps: np.ndarray
     converged: np.ndarray
     log_norm: np.ndarray  # (B, R): log p(row) under each member's final model
-    soft_labels: np.ndarray  # (R, B, k): P(y | row) under each member's final model
+    soft_labels: np.ndarray  # (k, B, R): P(y | row) under each member's final model
 
 
 def _groups(families: list[str]) -> list[tuple[str, slice]]:
@@ -376,7 +426,7 @@ def _em(
 
     ``families`` (B,) names each member's family (equal families next to each other, all
     reading abstentions the way ``D`` encodes them), ``counts`` (B, R) are the members' row
-    counts and ``q`` (R, B or 1, k) their starting soft labels.  The E-step of all members
+    counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
     is one pair of design products; each family's M-step runs on its members at once.  Each
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
     ``max_steps``), exactly as if it were fitted alone.
@@ -390,13 +440,14 @@ def _em(
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
-    logp = np.broadcast_to(np.log(p0), (B, k)).copy()
-    p = np.broadcast_to(p0, (B, k)).copy()
+    any_free = bool(free.any())
+    p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
+    logp = np.log(p)
     obs = D.observed(counts)
     groups = [(_Tables(f, obs[sl], total[sl], D), sl) for f, sl in _groups(families)]
     if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
-        cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)
-        log_odds = (np.log(cov) - np.log1p(-cov))[:, D.lf, None]  # at the used columns
+        cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)  # (B, m)
+        log_odds = (np.log(cov) - np.log1p(-cov)).T[D.lf][:, None, :]  # (U, 1, B) at the used columns
         log_abstain = np.log1p(-cov).sum(axis=1)
     else:
         cov = np.zeros((B, 0))
@@ -406,37 +457,37 @@ def _em(
         np.zeros(B, dtype=np.int64),
         np.zeros(B, bool),
         np.zeros((B, R)),
-        np.empty((R, B, k)),
+        np.empty((k, B, R)),
     )
     members = np.arange(B)
     c = counts
     prev = np.full(B, -np.inf)
     steps = 0
     while True:
-        W = q * c.T[:, :, None]
+        W = q * c
         N = D.counts(W)
         if len(groups) == 1:
-            table = groups[0][0].step(N)
+            logt = np.log(groups[0][0].step(N))
         else:
-            table = np.empty(N.shape)
+            logt = np.empty(N.shape)
             for tab, sl in groups:
-                table[sl] = tab.step(N[sl])
-        if free.any():
-            pf = np.maximum(W.sum(axis=0) / total[:, None], MIN_CLASS_PROB)
-            pf /= pf.sum(axis=1, keepdims=True)
-            p[free] = pf[free]
-            logp[free] = np.log(pf[free])
-        # outcomes an LF never gives have probability 0 under "ds": clamped, as 0 * log 0 is nan
-        logt = np.log(np.maximum(table, _TINY))
+                logt[:, :, sl] = tab.step(N[:, :, sl])
+            np.log(logt, out=logt)
+        if any_free:
+            pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            pf /= pf.sum(axis=0)
+            p[:, free] = pf[:, free]
+            logp = np.log(p)
         if informative:
             s = D.scores(logt, logp)
         else:
-            s = D.scores(logt + log_odds, logp + log_abstain[:, None])
-        lse, q = _logsumexp(s)
-        ll = np.einsum("br,rb->b", c, lse) / total
+            logt += log_odds
+            s = D.scores(logt, logp + log_abstain)
+        lse, q = _logsumexp(s, axis=0)
+        ll = (c * lse).sum(axis=1) / total
         steps += 1
         conv = ll - prev < tol
-        done = conv | (steps >= max_steps)
+        done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
         if not done.any():
             prev = ll
             continue
@@ -446,9 +497,9 @@ def _em(
                     continue
                 b = members[j]
                 T = _full_table(tab.table(j - sl.start), cov[j], informative)
-                out.params[b] = LabelModelParams(p[j].copy(), T)
+                out.params[b] = LabelModelParams(p[:, j].copy(), T)
                 out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
-                out.log_norm[b] = lse[:, j]
+                out.log_norm[b] = lse[j]
                 out.soft_labels[:, b] = q[:, j]
         if done.all():
             return out
@@ -462,18 +513,11 @@ def _em(
                 kept_groups.append((tab, slice(start, start + n)))
                 start += n
         groups = kept_groups
-        members, c, q, total, free, p, logp = (
-            members[keep],
-            c[keep],
-            q[:, keep],
-            total[keep],
-            free[keep],
-            p[keep],
-            logp[keep],
-        )
-        cov = cov[keep]
+        members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
+        any_free = bool(free.any())
+        p, logp, cov = p[:, keep], logp[:, keep], cov[keep]
         if not informative:
-            log_odds, log_abstain = log_odds[keep], log_abstain[keep]
+            log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]
 
 
@@ -519,7 +563,9 @@ def fit_annotator(
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
     q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
-    fit = _em(D, [family], c[None], q[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance)
+    fit = _em(
+        D, [family], c[None], q.T[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance
+    )
     return AnnotatorFit(
         family, fit.params[0], float(fit.log_likelihood[0]), int(fit.n_steps[0]), bool(fit.converged[0])
     )
@@ -690,7 +736,7 @@ def heldout_loglik(
             continue
         D = _Design(unique.rows, k, abstain=informative)
         # every family's fit on all rows in one batch, started from majority vote
-        start = majority_soft_labels(unique.rows, k)[:, None, :]
+        start = majority_soft_labels(unique.rows, k).T[:, None, :]
         full = _em(
             D,
             group,
