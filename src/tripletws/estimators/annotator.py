@@ -421,6 +421,7 @@ def _em(
     max_steps: int,
     tol: float,
     class_balance: np.ndarray | None,
+    params: bool = True,
 ) -> _BatchFit:
     """EM for B fits on the same distinct rows, each with its own family, counts and start.
 
@@ -429,7 +430,8 @@ def _em(
     counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
     is one pair of design products; each family's M-step runs on its members at once.  Each
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
-    ``max_steps``), exactly as if it were fitted alone.
+    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` skips building
+    the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
     """
     B, R = counts.shape
     k = D.k
@@ -496,8 +498,9 @@ def _em(
                 if not done[j]:
                     continue
                 b = members[j]
-                T = _full_table(tab.table(j - sl.start), cov[j], informative)
-                out.params[b] = LabelModelParams(p[:, j].copy(), T)
+                if params:
+                    T = _full_table(tab.table(j - sl.start), cov[j], informative)
+                    out.params[b] = LabelModelParams(p[:, j].copy(), T)
                 out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
                 out.log_norm[b] = lse[j]
                 out.soft_labels[:, b] = q[:, j]
@@ -768,6 +771,7 @@ def heldout_loglik(
             max_steps=fold_steps,
             tol=EM_TOL,
             class_balance=class_balance,
+            params=False,
         )
         for g, fam in enumerate(group):
             held = batch.log_norm[g * U : (g + 1) * U]
