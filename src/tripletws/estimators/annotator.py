@@ -207,10 +207,10 @@ def _clip(x: np.ndarray) -> np.ndarray:
 
 def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Log-normaliser and normalised exponentials over ``axis`` (the classes)."""
-    top = s.max(axis=axis, keepdims=True)
+    top = np.maximum.reduce(s, axis=axis, keepdims=True)
     e = s - top
     np.exp(e, out=e)
-    z = e.sum(axis=axis, keepdims=True)
+    z = np.add.reduce(e, axis=axis, keepdims=True)
     e /= z
     return np.squeeze(np.log(z) + top, axis=axis), e
 
@@ -260,6 +260,10 @@ class _Tables:
         if self.lean:  # class-major state, members last
             self.obs = np.ascontiguousarray(obs.transpose(2, 1, 0))  # (k, m, B) votes
             self.n_i = self.obs.sum(axis=0)  # (m, B) votes per LF
+            # the M-steps' constant terms
+            self.denom = self.n_i + 2.0
+            self.pooled_denom = self.n_i.sum(axis=0, keepdims=True) + 2.0
+            self.xi_prior = (self.obs + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)
             self.theta = np.full((m, B), 0.5)
             self.xi = (self.obs + 1e-3) / (self.obs + 1e-3).sum(axis=0)
             self.acc = np.zeros((m, B))
@@ -280,6 +284,8 @@ class _Tables:
         self.total = self.total[keep]
         if self.lean:
             self.obs, self.n_i = self.obs[..., keep], self.n_i[..., keep]
+            self.denom, self.pooled_denom = self.denom[..., keep], self.pooled_denom[..., keep]
+            self.xi_prior = self.xi_prior[..., keep]
             self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
             return
         for name in ("obs", "n_i", "theta", "xi", "K", "last"):
@@ -297,11 +303,11 @@ class _Tables:
     def step(self, N: np.ndarray) -> np.ndarray:
         fam, D = self.family, self.D
         if fam in ("mv", "one_coin"):
-            right = self._right(N).sum(axis=0)  # (m, B) expected right votes
+            right = np.add.reduce(self._right(N), axis=0)  # (m, B) expected right votes
             if fam == "mv":  # one accuracy per member, (1, B)
-                acc = (right.sum(axis=0, keepdims=True) + 1.0) / (self.n_i.sum(axis=0, keepdims=True) + 2.0)
+                acc = (np.add.reduce(right, axis=0, keepdims=True) + 1.0) / self.pooled_denom
             else:
-                acc = (right + 1.0) / (self.n_i + 2.0)
+                acc = (right + 1.0) / self.denom
             self.acc = acc = _clip(acc)
             a = (acc if fam == "mv" else acc[D.lf])[:, None, :]
             return np.where(D.says, a, (1.0 - a) / (self.k - 1))
@@ -338,12 +344,13 @@ class _Tables:
 
     def _mace_lean(self, right: np.ndarray) -> None:
         """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
-        theta, xi, obs, n_i = self.theta, self.xi, self.obs, self.n_i
+        theta, xi, obs = self.theta, self.xi, self.obs
         # share of the votes for the class given by "knowing" it
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, _TINY))
-        theta = _clip((knows.sum(axis=0) + 1.0) / (n_i + 2.0))
-        rest = np.maximum(obs - knows, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * self.k)
-        self.theta, self.xi = theta, rest / rest.sum(axis=0)
+        theta = _clip((np.add.reduce(knows, axis=0) + 1.0) / self.denom)
+        rest = np.maximum(obs - knows, 0.0)
+        rest += self.xi_prior
+        self.theta, self.xi = theta, rest / np.add.reduce(rest, axis=0)
 
     def _mace(self, right: np.ndarray) -> None:
         """One MACE M-step (member-major) from the expected outcomes "as if it knew" per class (B, m, k)."""
