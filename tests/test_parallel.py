@@ -196,3 +196,24 @@ def test_blas_limit_shared_by_overlapping_threads():
     release.set()
     t.join()
     assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("cap", [10**6, 50])
+def test_distinct_rows_ride_the_statistics_pass_on_every_thread(cap, tmp_path):
+    """The one pass gives every thread's distinct rows; merged, they are the serial summary."""
+    from tripletws.models.base import Needs
+    from tripletws.rows import RowSummary
+    from tripletws.summary import summarize
+
+    for name, L in _inputs(3, tmp_path).items():
+        lm = check_label_matrix(L, 3)
+        ref = RowSummary.from_matrix(lm, cap, chunk_size=CHUNK)
+        for jobs in JOBS:
+            got = summarize(L, 3, lambda m: Needs(rows=cap), chunk_size=CHUNK, n_jobs=jobs).rows
+            assert got is not None and got.level == ref.level, f"{name} n_jobs={jobs}"
+            np.testing.assert_array_equal(got.rows, ref.rows, err_msg=f"{name} n_jobs={jobs}")
+            # counts are sums of whole numbers: exact in any order
+            np.testing.assert_array_equal(got.counts, ref.counts, err_msg=f"{name} n_jobs={jobs}")
+            assert got.n_rows == ref.n_rows == lm.n
+        if cap == 50:
+            assert ref.level > 0  # the cap forced a hash sample

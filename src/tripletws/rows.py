@@ -111,16 +111,15 @@ def row_dtype(cardinality: int) -> np.dtype:
     return np.dtype(np.int8 if cardinality <= 127 else np.int16)
 
 
-def _dense_blocks(lm: LabelMatrix, chunk_size: int | None) -> Any:
-    """The rows of ``lm`` as dense blocks of at most BLOCK_ROWS rows (-1 = abstain)."""
-    dtype = row_dtype(lm.cardinality)
-    for _, chunk in lm.chunks(chunk_size):
-        for s in range(0, chunk.shape[0], BLOCK_ROWS):
-            block = chunk[s : s + BLOCK_ROWS]
-            if is_sparse(block):
-                yield (block.toarray() - 1).astype(dtype)
-            else:
-                yield np.asarray(block, dtype=dtype)
+def _dense_blocks(chunk: Any, cardinality: int) -> Any:
+    """The rows of one chunk of a label matrix as dense blocks of at most BLOCK_ROWS rows (-1 = abstain)."""
+    dtype = row_dtype(cardinality)
+    for s in range(0, chunk.shape[0], BLOCK_ROWS):
+        block = chunk[s : s + BLOCK_ROWS]
+        if is_sparse(block):
+            yield (block.toarray() - 1).astype(dtype)
+        else:
+            yield np.asarray(block, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -183,22 +182,10 @@ class RowSummary:
         """
         if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
             raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
-        k, total = lm.cardinality, cls.empty(lm.m, lm.cardinality, int(max_rows))
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
-        pending = 0
-        for B in _dense_blocks(lm, chunk_size):
-            words = _key_words(B, k)
-            keep = _kept(words, total.level)
-            if not keep.all():
-                B, words = B[keep], words[keep]
-            if len(B):
-                _, first, c = np.unique(_keys(words), return_index=True, return_counts=True)
-                parts.append((B[first], c.astype(np.float64)))
-                pending += len(first)
-            if pending > max_rows or len(parts) > 64:
-                total = total._with(parts)
-                parts, pending = [], 0
-        return replace_n_rows(total._with(parts), float(lm.n))
+        acc = RowAccumulator(lm.m, lm.cardinality, int(max_rows))
+        for _, chunk in lm.chunks(chunk_size):
+            acc.add(chunk)
+        return replace_n_rows(acc.summary(), float(lm.n))
 
     def _with(self, parts: list[tuple[np.ndarray, np.ndarray]], level: int | None = None) -> RowSummary:
         """This summary plus the (rows, counts) ``parts``, compacted and capped (n_rows unchanged)."""
@@ -304,6 +291,47 @@ class RowSummary:
         if R > 1 and not (np.unique(keys).size == R):
             raise ValueError("rows.rows holds a row twice")
         return cls(k, rows.astype(row_dtype(k)), counts, n_rows, max_rows, level)
+
+
+class RowAccumulator:
+    """Distinct rows of the chunks handed to :meth:`add`, capped as :class:`RowSummary` caps them.
+
+    One accumulator per thread of a pass over the rows; their summaries add up to the
+    summary of all the rows whatever chunks each saw (see the module docstring).
+
+    Parameters
+    ----------
+    m : int
+    cardinality : int
+    max_rows : int
+        Cap on the distinct rows kept (>= 1).
+    """
+
+    def __init__(self, m: int, cardinality: int, max_rows: int) -> None:
+        self.k = cardinality
+        self.max_rows = max_rows
+        self.total = RowSummary.empty(m, cardinality, max_rows)
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending = 0
+
+    def add(self, chunk: Any) -> None:
+        """Count the rows of one chunk (dense votes -1..k-1, or sparse shifted votes 0..k)."""
+        for B in _dense_blocks(chunk, self.k):
+            words = _key_words(B, self.k)
+            keep = _kept(words, self.total.level)
+            if not keep.all():
+                B, words = B[keep], words[keep]
+            if len(B):
+                _, first, c = np.unique(_keys(words), return_index=True, return_counts=True)
+                self.parts.append((B[first], c.astype(np.float64)))
+                self.pending += len(first)
+            if self.pending > self.max_rows or len(self.parts) > 64:
+                self.total = self.total._with(self.parts)
+                self.parts, self.pending = [], 0
+
+    def summary(self) -> RowSummary:
+        """The distinct rows seen so far (``n_rows`` = 0: the caller knows how many rows it read)."""
+        return self.total._with(self.parts)
 
 
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:

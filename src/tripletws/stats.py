@@ -556,14 +556,47 @@ def compute_stats(
     LabelStats
     """
     lm: LabelMatrix = check_label_matrix(L, cardinality)
+    return stats_pass(lm, joint=joint, triple=triple, chunk_size=chunk_size, n_jobs=n_jobs)[0]
+
+
+def stats_pass(
+    lm: LabelMatrix,
+    *,
+    joint: bool = False,
+    triple: bool = False,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    rider: Callable[[], Any] | None = None,
+) -> tuple[LabelStats, list[Any]]:
+    """The one pass over the row chunks of ``lm``: statistics, and whatever else rides along.
+
+    Parameters
+    ----------
+    lm : LabelMatrix
+    joint, triple, chunk_size, n_jobs
+        As in :func:`compute_stats`.
+    rider : callable, optional
+        Makes an accumulator with an ``add(block)`` method, one per thread; every chunk
+        the thread reads is also handed to it, so a second per-row summary (the distinct
+        rows, :class:`~tripletws.rows.RowAccumulator`) costs no second read of the data.
+
+    Returns
+    -------
+    stats : LabelStats
+    riders : list
+        The riders, one per thread that ran (empty without ``rider``).
+    """
     k = lm.cardinality
 
-    def make() -> LabelStats:
-        return LabelStats.zeros(lm.m, k, joint=joint, triple=triple)
+    def make() -> tuple[LabelStats, Any]:
+        return LabelStats.zeros(lm.m, k, joint=joint, triple=triple), None if rider is None else rider()
 
-    def add(acc: LabelStats, start: int, block: Any, ws: Workspace) -> None:
-        acc += _block_stats(block, k, joint, triple, ws)
+    def add(acc: tuple[LabelStats, Any], start: int, block: Any, ws: Workspace) -> None:
+        acc[0].__iadd__(_block_stats(block, k, joint, triple, ws))
+        if acc[1] is not None:
+            acc[1].add(block)
 
     with single_threaded_blas():
         parts = map_chunks(lm, chunk_size, n_jobs, add, make)
-    return parts[0] if len(parts) == 1 else merge_stats(parts)
+    stats = parts[0][0] if len(parts) == 1 else merge_stats(p[0] for p in parts)
+    return stats, [p[1] for p in parts if p[1] is not None]

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .matrix import check_label_matrix
 from .models.base import Needs
-from .rows import RowSummary
-from .stats import TRIPLE_LAYOUT, LabelStats, compute_stats
+from .rows import RowAccumulator, RowSummary, replace_n_rows
+from .stats import TRIPLE_LAYOUT, LabelStats, stats_pass
 from .validate import check_mapping
 
 
@@ -172,9 +173,17 @@ def _check_lfs(m: int, expect_lfs: int | None, name: str) -> None:
 def _summarize_matrix(
     lm: Any, needs: Needs, chunk_size: int | None, n_jobs: int | None = None
 ) -> DataSummary:
-    stats = compute_stats(lm, chunk_size=chunk_size, joint=needs.joint, triple=needs.triple, n_jobs=n_jobs)
-    rows = RowSummary.from_matrix(lm, needs.rows, chunk_size) if needs.rows else None
-    return DataSummary(stats, rows)
+    """Statistics and, when the solver needs them, the distinct rows: one read of each chunk."""
+    rider = partial(RowAccumulator, lm.m, lm.cardinality, needs.rows) if needs.rows else None
+    stats, riders = stats_pass(
+        lm, joint=needs.joint, triple=needs.triple, chunk_size=chunk_size, n_jobs=n_jobs, rider=rider
+    )
+    if not riders:
+        return DataSummary(stats)
+    rows = riders[0].summary()
+    for other in riders[1:]:
+        rows = rows + other.summary()
+    return DataSummary(stats, replace_n_rows(rows, float(lm.n)))
 
 
 def _block_summary(block: Any, k: int, needs: Needs) -> DataSummary:
