@@ -33,7 +33,9 @@ majority vote's soft labels (an M-step first), so the latent class starts as
 the LFs' consensus rather than any other structure the tables could explain.
 The M-steps are MAP updates under weak Dirichlet priors (one pseudo-row,
 spread in proportion to the LF's own outcome frequencies) so that no table
-entry an LF ever uses becomes zero.
+entry an LF ever uses becomes zero.  Several fits run as one batch (the candidate families
+side by side, then all their folds): one pair of design products per step for the whole
+batch, each member stopping on its own rule exactly as if it were fitted alone.
 
 :func:`heldout_loglik` scores a family by cross-fitting: the counts of the
 distinct rows are split at random into folds (a row seen 30 times lands in
@@ -89,9 +91,10 @@ class AnnotatorFit:
     converged: bool
 
 
-#: Designs of at most this many cells (distinct rows x one-hot columns) are kept dense: one
-#: BLAS product then costs less than a sparse product's fixed set-up (measured in
-#: benchmarks/results/default_fit_time.md); larger ones are CSR matrices.
+#: Designs of at most this many cells (distinct rows x used one-hot columns) are kept dense: one
+#: BLAS product then costs less than a sparse product's fixed set-up (measured with 6 right-hand
+#: columns: 150 x 20 cells, 3 us dense against 5 us CSR; 628 x 66, 20 us against 7 us);
+#: larger ones are CSR matrices.
 DENSE_CELLS = 20_000
 
 
