@@ -495,8 +495,15 @@ def _em(
         else:
             logt += log_odds
             s = D.scores(logt, logp + log_abstain)
-        lse, q = _logsumexp(s, axis=0)
-        ll = (c * lse).sum(axis=1) / total
+        # log-sum-exp over the classes (axis 0), in place on the scores
+        top = np.maximum.reduce(s, axis=0)
+        s -= top
+        q = np.exp(s, out=s)
+        z = np.add.reduce(q, axis=0)
+        q /= z
+        lse = np.log(z)
+        lse += top
+        ll = np.add.reduce(c * lse, axis=1) / total
         steps += 1
         conv = ll - prev < tol
         done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
