@@ -77,6 +77,62 @@ def one_class_votes(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
     return lfs, seen[lfs].argmax(axis=1)
 
 
+class CoverageTables:
+    """The M-steps of the coverage families for one fit, on whole tables (m, k + 1, k).
+
+    LFs that vote several classes follow MACE over their votes (``theta_i``, ``xi_i``; class-
+    independent coverage); LFs that vote one class only in the fitted rows get two rates
+    (:func:`mstep_coverage`, or one shared precision with :func:`mstep_shared_coverage`).
+
+    Parameters
+    ----------
+    family : str
+        ``"mace_coverage"`` or ``"shared_coverage"``.
+    obs : ndarray, shape (m, k + 1)
+        Observed outcome counts of the fitted rows (abstain first).
+    total : float
+        Rows fitted.
+    """
+
+    def __init__(self, family: str, obs: np.ndarray, total: float) -> None:
+        m, width = obs.shape
+        k = width - 1
+        self.rates = mstep_coverage if family == "mace_coverage" else mstep_shared_coverage
+        self.k, self.total = k, total
+        votes = obs[:, 1:]
+        self.votes, self.n_i = votes, votes.sum(axis=1)
+        seen = votes > 0
+        self.lfs = np.flatnonzero(seen.sum(axis=1) == 1)
+        self.classes = seen[self.lfs].argmax(axis=1)
+        self.cov = np.clip(self.n_i / max(total, 1e-300), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+        self.theta = np.full(m, 0.5)
+        self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=1, keepdims=True)
+        self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, None]
+        self.first = True
+
+    def step(self, N: np.ndarray) -> np.ndarray:
+        """The table maximising the expected complete log-likelihood, from expected counts N (m, k + 1, k)."""
+        k, m = self.k, N.shape[0]
+        idx = np.arange(k)
+        right = N[:, idx + 1, idx]  # (m, k) expected votes for the class voted
+        for _ in range(3 if self.first else 1):
+            theta, xi = self.theta[:, None], self.xi
+            knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, 1e-300))
+            self.theta = np.clip((knows.sum(axis=1) + 1.0) / (self.n_i + 2.0), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+            rest = np.maximum(self.votes - knows, 0.0) + self.xi_prior
+            self.xi = rest / rest.sum(axis=1, keepdims=True)
+        self.first = False
+        V = ((1.0 - self.theta)[:, None] * self.xi)[:, :, None] * np.ones(k)
+        V[:, idx, idx] += self.theta[:, None]
+        T = np.empty((m, k + 1, k))
+        T[:, 0, :] = (1.0 - self.cov)[:, None]
+        T[:, 1:, :] = self.cov[:, None, None] * V
+        if self.lfs.size:
+            on, off = self.rates(N, self.lfs, self.classes, self.total)
+            T[self.lfs] = coverage_table(on, off, self.classes, k)
+        return T
+
+
 def coverage_table(on: np.ndarray, off: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
     """Outcome tables (u, k + 1, k) of one-class LFs from their two rates.
 
