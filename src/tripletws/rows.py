@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import is_sparse
+from .kernels import is_sparse, small_int_dtype
 from .matrix import LabelMatrix
 
 #: Default cap on the distinct rows kept for EM (memory ~ cap * m bytes).
@@ -109,7 +109,7 @@ BLOCK_ROWS = 1 << 15
 
 def row_dtype(cardinality: int) -> np.dtype:
     """Smallest signed integer type holding the votes -1..k-1."""
-    return np.dtype(np.int8 if cardinality <= 127 else np.int16)
+    return small_int_dtype(cardinality)
 
 
 def _dense_blocks(chunk: Any, cardinality: int) -> Any:
