@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
+from tripletws.estimators import annotator as annotator_module
 from tripletws.estimators.annotator import (
     FAMILIES,
     Selection,
+    deal_counts,
     fit_annotator,
     heldout_loglik,
+    row_loglik,
     select_family,
     split_counts,
 )
@@ -169,15 +173,18 @@ def test_a_stream_of_batches_ends_with_one_fit():
 
 
 def test_dev_set_chooses_and_sets_the_prior():
-    # unipolar LFs, 1:4 imbalance: rows without votes carry the class balance only through gold
-    d = make_synthetic(6_000, 8, 2, unipolar=True, class_balance=[0.8, 0.2], coverage=0.2, random_state=10)
+    # unipolar LFs, k = 3 (their coverage is not read without gold, tests/test_one_class.py), 7:2:1:
+    # rows without votes carry the class balance only through gold
+    d = make_synthetic(
+        6_000, 8, 3, unipolar=True, class_balance=[0.7, 0.2, 0.1], coverage=0.2, random_state=10
+    )
     dev = np.arange(200)
-    model = LabelModel(2).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+    model = LabelModel(3).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
     choice = model.dev_choice_
     assert choice["n_dev"] == 200 and "gold_free" in choice["dev_accuracy"]
     assert choice["dev_accuracy"][choice["chosen"]] == max(choice["dev_accuracy"].values())
     rest = np.arange(200, 6_000)
-    gold_free = LabelModel(2).fit(d.L)
+    gold_free = LabelModel(3).fit(d.L)
 
     def acc(P, y):
         top = P >= P.max(axis=1, keepdims=True) - 1e-9
@@ -189,22 +196,77 @@ def test_dev_set_chooses_and_sets_the_prior():
     again = model_from_dict(model_to_dict(model))
     assert again.dev_choice_ == choice
     with pytest.raises(ValueError, match="needs its gold labels"):
-        LabelModel(2).fit(d.L, L_dev=d.L[dev])
+        LabelModel(3).fit(d.L, L_dev=d.L[dev])
     with pytest.raises(ValueError, match="annotator"):
-        LabelModel(2, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+        LabelModel(3, model="symmetric").fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
 
 
 def test_one_class_lfs_get_the_shared_accuracy_and_are_named():
-    d = make_synthetic(6_000, 8, 2, unipolar=0.5, random_state=11)
+    # k = 3: their coverage is not read (k = 2: tests/test_one_class.py)
+    d = make_synthetic(6_000, 8, 3, unipolar=0.5, random_state=11)
     one_class = [i for i in range(8) if len(np.unique(d.L[:, i][d.L[:, i] >= 0])) == 1]
     assert 0 < len(one_class) < 8
     with pytest.warns(UserWarning, match="vote one class only"):
-        model = LabelModel(2).fit(d.L)
+        model = LabelModel(3).fit(d.L)
     assert set(one_class) <= set(model.unidentified_.tolist())
     acc = model.accuracies_[one_class]
     assert np.ptp(acc) < 1e-9  # one shared accuracy, majority vote's model's
     # all LFs one-class: the posterior ranks classes as the vote counts do
-    L = make_synthetic(4_000, 6, 2, unipolar=True, random_state=12).L
-    P = LabelModel(2).fit(L).predict_proba(L)
-    counts = np.stack([(L == c).sum(axis=1) for c in range(2)], axis=1)
-    np.testing.assert_array_equal(np.sign(P[:, 1] - P[:, 0]), np.sign(counts[:, 1] - counts[:, 0]))
+    L = make_synthetic(4_000, 6, 3, unipolar=True, random_state=12).L
+    P = LabelModel(3).fit(L).predict_proba(L)
+    counts = np.stack([(L == c).sum(axis=1) for c in range(3)], axis=1)
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        diff = P[:, a] - P[:, b]
+        diff[np.abs(diff) < 1e-9] = 0.0  # equal counts: equal posteriors up to rounding
+        np.testing.assert_array_equal(np.sign(diff), np.sign(counts[:, a] - counts[:, b]))
+
+
+# EM is a contraction near its fixed point: the rounding of a different summation order (~1e-16 per
+# term) stays orders of magnitude below this, while any difference in the updates shows at 1e-3 or more.
+EM_PATH_RTOL = 1e-9
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_batched_fold_fits_equal_separate_fits(family):
+    """heldout_loglik fits the folds in one batch; each must be the fit of its fold alone."""
+    d = make_synthetic(2_000, 5, 3, unipolar=0.3, random_state=7)
+    u = unique_rows(d.L, 3)
+    n_folds = 3
+    folds = deal_counts(u.rows, u.counts, 3, n_folds, seed=0)
+    full = fit_annotator(u, family)
+    total = 0.0
+    for f in range(n_folds):
+        train = u.counts - folds[f]
+        alone = fit_annotator(
+            replace(u, counts=train, n_rows=float(train.sum())), family, max_steps=10, init=full.params
+        )
+        total += row_loglik(u.rows, folds[f], alone.params)
+    batched = heldout_loglik(u, (family,), n_folds=n_folds, random_state=0, warm_start=True)[family]
+    np.testing.assert_allclose(batched, total / folds.sum(), rtol=EM_PATH_RTOL)
+    # and batched with every other family (one E-step for all of them)
+    together = heldout_loglik(u, FAMILIES, n_folds=n_folds, random_state=0, warm_start=True)[family]
+    np.testing.assert_allclose(together, total / folds.sum(), rtol=EM_PATH_RTOL)
+    # cold folds (the default): each fold's fit from majority vote, as if alone, batched with the
+    # fits on all rows
+    cold = 0.0
+    for f in range(n_folds):
+        train = u.counts - folds[f]
+        alone = fit_annotator(replace(u, counts=train, n_rows=float(train.sum())), family)
+        cold += row_loglik(u.rows, folds[f], alone.params)
+    fits = {}
+    together = heldout_loglik(u, FAMILIES, n_folds=n_folds, random_state=0, fits=fits)[family]
+    np.testing.assert_allclose(together, cold / folds.sum(), rtol=EM_PATH_RTOL)
+    np.testing.assert_allclose(fits[family].params.cond_probs, full.params.cond_probs, rtol=EM_PATH_RTOL)
+
+
+@pytest.mark.parametrize("family", ["mace", "one_coin", "mace_abstain", "ds"])
+def test_dense_and_sparse_designs_fit_the_same(family, monkeypatch):
+    d = make_synthetic(1_500, 6, 3, coverage=0.4, random_state=8)
+    u = unique_rows(d.L, 3)
+    monkeypatch.setattr(annotator_module, "DENSE_CELLS", 10**12)
+    dense = fit_annotator(u, family)
+    monkeypatch.setattr(annotator_module, "DENSE_CELLS", 0)
+    sparse = fit_annotator(u, family)
+    assert dense.n_steps == sparse.n_steps
+    np.testing.assert_allclose(sparse.params.cond_probs, dense.params.cond_probs, rtol=EM_PATH_RTOL)
+    np.testing.assert_allclose(sparse.log_likelihood, dense.log_likelihood, rtol=EM_PATH_RTOL)

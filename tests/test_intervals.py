@@ -103,12 +103,13 @@ def test_intervals_follow_a_majority_check_fallback():
 
 
 def test_unidentified_lfs_get_no_interval_and_survive_a_save(tmp_path):
-    # two of eight LFs vote one class only: with abstentions read as "not assigned" the annotator
-    # model cannot identify their accuracy and gives them a shared value, so they get no interval
-    d = make_synthetic(4_000, 8, 2, unipolar=0.25, random_state=3)
+    # two of eight LFs vote one class only (k = 3: their coverage is not read): with abstentions
+    # read as "not assigned" the annotator model cannot identify their accuracy and gives them a
+    # shared value, so they get no interval
+    d = make_synthetic(4_000, 8, 3, unipolar=0.25, random_state=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lm = LabelModel(2).fit(d.L)
+        lm = LabelModel(3).fit(d.L)
         ci = lm.confidence_intervals(d.L, n_boot=20, n_chunks=20, random_state=0)
     assert set(lm.unidentified_.tolist()) == {0, 1}
     np.testing.assert_array_equal(ci.identified, np.arange(8) >= 2)
@@ -122,12 +123,12 @@ def test_unidentified_lfs_get_no_interval_and_survive_a_save(tmp_path):
     np.testing.assert_array_equal(back.identified, ci.identified)
     np.testing.assert_allclose(back.accuracy_high, ci.accuracy_high)  # NaN compares equal here
     with pytest.raises(ValueError, match="must be null for the unidentified"):
-        ConfidenceIntervals.from_dict({**record, "accuracy_low": [0.5] * 8}, 8, 2)
+        ConfidenceIntervals.from_dict({**record, "accuracy_low": [0.5] * 8}, 8, 3)
     with pytest.raises(ValueError, match="accuracy_low must hold probabilities"):
-        ConfidenceIntervals.from_dict({**record, "identified": [True] * 8}, 8, 2)
+        ConfidenceIntervals.from_dict({**record, "identified": [True] * 8}, 8, 3)
     older = {key: value for key, value in ci.to_dict().items() if key != "identified"}
     older["accuracy_low"], older["accuracy_high"] = [0.1] * 8, [0.9] * 8
-    assert ConfidenceIntervals.from_dict(older, 8, 2).identified.all()  # files without the field
+    assert ConfidenceIntervals.from_dict(older, 8, 3).identified.all()  # files without the field
 
 
 def test_annotator_intervals_cover_with_an_estimated_class_balance():

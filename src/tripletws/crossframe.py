@@ -193,7 +193,7 @@ def segment_rows(
 
 def _dense_block(block: Any) -> np.ndarray:
     if is_sparse(block):
-        return np.asarray(block.toarray(), dtype=np.int16) - 1
+        return np.asarray(block.toarray(), dtype=np.int32) - 1
     return np.asarray(block)
 
 

@@ -98,8 +98,11 @@ def workspace() -> Iterator[Workspace]:
 
 
 def small_int_dtype(cardinality: int) -> np.dtype:
-    """Narrowest signed integer type holding -1..k-1."""
-    return np.dtype(np.int8) if cardinality <= 128 else np.dtype(np.int16)
+    """Narrowest signed integer type holding -1..k-1 (and the shifted votes 0..k of sparse input)."""
+    for dtype in (np.int8, np.int16):
+        if cardinality < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int32)
 
 
 def narrow(block: np.ndarray, cardinality: int, ws: Workspace) -> np.ndarray:

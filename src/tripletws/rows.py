@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import is_sparse
+from .kernels import is_sparse, small_int_dtype
 from .matrix import LabelMatrix
 
 #: Default cap on the distinct rows kept for EM (memory ~ cap * m bytes).
@@ -53,16 +53,26 @@ def check_rows_cap(n_lfs: int) -> int:
 
 
 def _key_words(B: np.ndarray, k: int) -> np.ndarray:
-    """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words."""
+    """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words.
+
+    Each word holds ``per_word`` digits (``(k + 1) ** per_word < 2**63``), most significant
+    first.  The digits are packed ``half`` at a time by a float64 product of the votes with the
+    powers of the base, plus the powers' sum for the +1 (exact: every partial value is below
+    2**52), then joined in int64.
+    """
     base = k + 1
     per_word = max(1, int(63 / math.log2(base)))
+    half = max(1, int(52 / math.log2(base)))
     n, m = B.shape
     words = np.zeros((n, max(1, -(-m // per_word))), dtype=np.int64)
     for w, start in enumerate(range(0, m, per_word)):
         col = words[:, w]
-        for j in range(start, min(start + per_word, m)):
-            col *= base
-            col += B[:, j].astype(np.int64) + 1
+        stop = min(start + per_word, m)
+        for s in range(start, stop, half):
+            e = min(s + half, stop)
+            powers = float(base) ** np.arange(e - s - 1, -1, -1)
+            col *= base ** (e - s)
+            col += (B[:, s:e] @ powers + powers.sum()).astype(np.int64)
     return words
 
 
@@ -99,7 +109,7 @@ BLOCK_ROWS = 1 << 15
 
 def row_dtype(cardinality: int) -> np.dtype:
     """Smallest signed integer type holding the votes -1..k-1."""
-    return np.dtype(np.int8 if cardinality <= 127 else np.int16)
+    return small_int_dtype(cardinality)
 
 
 def _dense_blocks(chunk: Any, cardinality: int) -> Any:

@@ -588,15 +588,25 @@ def stats_pass(
     """
     k = lm.cardinality
 
-    def make() -> tuple[LabelStats, Any]:
-        return LabelStats.zeros(lm.m, k, joint=joint, triple=triple), None if rider is None else rider()
+    def make() -> list[Any]:  # [the thread's sums (None before its first chunk), its rider]
+        return [None, None if rider is None else rider()]
 
-    def add(acc: tuple[LabelStats, Any], start: int, block: Any, ws: Workspace) -> None:
-        acc[0].__iadd__(_block_stats(block, k, joint, triple, ws))
+    def add(acc: list[Any], start: int, block: Any, ws: Workspace) -> None:
+        part = _block_stats(block, k, joint, triple, ws)
+        if acc[0] is None:
+            # a chunk's statistics are fresh arrays: the first one becomes the thread's sums (adding
+            # it to zeros would touch as many fresh pages again: 3 of 12 ms with 745 LFs)
+            acc[0] = part
+        else:
+            acc[0] += part
         if acc[1] is not None:
             acc[1].add(block)
 
     with single_threaded_blas():
         parts = map_chunks(lm, chunk_size, n_jobs, add, make)
-    stats = parts[0][0] if len(parts) == 1 else merge_stats(p[0] for p in parts)
+    sums = [p[0] for p in parts if p[0] is not None]
+    if not sums:
+        stats = LabelStats.zeros(lm.m, k, joint=joint, triple=triple)
+    else:
+        stats = sums[0] if len(sums) == 1 else merge_stats(sums)
     return stats, [p[1] for p in parts if p[1] is not None]

@@ -17,6 +17,10 @@ differ in how the table is parameterised (nested, fewest parameters first):
     own distribution ``xi_i``: ``P(a | y) = theta_i 1[a = y] + (1 - theta_i) xi_i(a)``.
     ``k + 1`` parameters per LF; an LF that votes one class only is the case
     ``xi_i`` concentrated on that class.
+``"mace_coverage"``
+    ``"mace"`` for LFs that vote several classes; for an LF that votes one class
+    only, two vote rates, on its class and off it (class-dependent coverage,
+    :mod:`tripletws.estimators.one_class`).
 ``"ds"`` / ``"ds_abstain"``
     A full table per LF (Dawid & Skene, 1979).
 
@@ -25,15 +29,18 @@ read abstain as *not assigned*: an LF votes with a probability ``c_i`` that does
 not depend on the class (crowd annotators), and the model describes the votes
 only.  ``"mace_abstain"`` and ``"ds_abstain"`` read abstain as an *outcome* like a
 vote: an LF that votes "spam" far more often on spam than on ham is telling
-something when it abstains.  Both readings define a probability for the whole
-row (abstentions included), so their likelihoods compare on the same events.
+something when it abstains; ``"mace_coverage"`` reads it so for one-class LFs
+only.  Both readings define a probability for the whole row (abstentions
+included), so their likelihoods compare on the same events.
 
 Fitting is EM over the distinct rows weighted by their counts, started from the
 majority vote's soft labels (an M-step first), so the latent class starts as
 the LFs' consensus rather than any other structure the tables could explain.
 The M-steps are MAP updates under weak Dirichlet priors (one pseudo-row,
 spread in proportion to the LF's own outcome frequencies) so that no table
-entry an LF ever uses becomes zero.
+entry an LF ever uses becomes zero.  Several fits run as one batch (the candidate families
+side by side, then all their folds): one pair of design products per step for the whole
+batch, each member stopping on its own rule exactly as if it were fitted alone.
 
 :func:`heldout_loglik` scores a family by cross-fitting: the counts of the
 distinct rows are split at random into folds (a row seen 30 times lands in
@@ -48,7 +55,7 @@ better by more than the noise of the rows that measured it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,15 +63,18 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
+from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
-FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds", "ds_abstain")
+FAMILIES = ("mv", "one_coin", "mace", "shared_coverage", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
 
-#: Families whose abstentions are informative (an outcome of the table).
-ABSTAIN_INFORMATIVE = frozenset({"mace_abstain", "ds_abstain"})
+#: Families whose abstentions are informative (an outcome of the table) for some LFs.
+ABSTAIN_INFORMATIVE = frozenset({"shared_coverage", "mace_coverage", "mace_abstain", "ds_abstain"})
 
 _TINY = 1e-300
 _FLOOR = 1e-6
+#: EM stops when the mean log-likelihood per row improves by less than this.
+EM_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -89,56 +99,131 @@ class AnnotatorFit:
     converged: bool
 
 
-class _Design:
-    """One-hot encoding of a set of distinct rows, built once.
+#: Designs of at most this many cells (distinct rows x used one-hot columns) are kept dense: one
+#: BLAS product then costs less than a sparse product's fixed set-up (measured with 6 right-hand
+#: columns: 150 x 20 cells, 3 us dense against 5 us CSR; 628 x 66, 20 us against 7 us);
+#: larger ones are CSR matrices.
+DENSE_CELLS = 20_000
 
-    With ``abstain=False`` only the votes are encoded (nnz = number of votes, so
-    sparse crowd matrices stay cheap); the abstentions then enter the scores as
-    a per-row constant ``sum_{i abstains} log P(lambda_i abstains)``, which the
-    vote-only reading makes independent of the class.
+
+class _Design:
+    """One-hot encoding ``X`` (R, U) of a set of distinct rows over the outcomes they use, built once.
+
+    A column is an (LF, outcome) pair that some row gives; the U used columns are sorted by
+    LF, then outcome.  A batch of B models' scores is one product with their log tables at
+    those columns, and their expected outcome counts one product with their soft labels,
+    so an EM step costs two products whatever m and k, and tables are only ever built at
+    the U used entries.
+
+    Batched arrays are class-major: tables (U, k, B), scores and soft labels (k, B, R), so
+    that sums and maxima over the classes run over whole contiguous slices (a reduction
+    over a short last axis costs numpy ten times more).
+
+    With ``abstain=False`` only the votes are encoded (nnz = number of votes, so sparse
+    crowd matrices stay cheap; outcomes 0..k-1 are the votes); the vote-only reading makes
+    ``P(lambda_i abstains | y) = 1 - c_i`` independent of the class, so the abstentions
+    enter the scores through the table of the votes divided by it,
+    ``log(T[i, a, y] / (1 - c_i))``, and the constant ``sum_i log(1 - c_i)``.  With
+    ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
     """
 
     def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
         R, m = rows.shape
-        self.R, self.m, self.k, self.abstain = R, m, k, abstain
         width = k + 1 if abstain else k
-        r, i = np.nonzero(rows >= 0) if not abstain else np.nonzero(np.ones_like(rows, dtype=bool))
-        self.r, self.i = r, i
-        self.col = i.astype(np.int64) * width + rows[r, i].astype(np.int64) + (1 if abstain else 0)
-        self.width = width
+        self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
+        if abstain:
+            r, i = np.divmod(np.arange(R * m), m)
+            col = i * width + rows.reshape(-1).astype(np.int64) + 1
+        else:
+            r, i = np.nonzero(rows >= 0)
+            col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
+        used, pos = np.unique(col, return_inverse=True)
+        U = len(used)
+        self.U, self.used = U, used  # flat index i * width + a of each used column
+        self.lf, self.outcome = np.divmod(used, width)
+        self.vote = self.outcome - 1 if abstain else self.outcome  # -1: the abstain column
+        self.columns = np.arange(U)
+        self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
+        if not abstain:  # index of each column in class-major (k, m) tables
+            self.class_major = self.vote * m + self.lf
+        if R * U <= DENSE_CELLS:
+            X = np.zeros((R, U))
+            X[r, pos.reshape(-1)] = 1.0
+            self.X, self.XT, self.dense = X, X.T, True
+        else:
+            from scipy import sparse
+
+            X = sparse.csr_matrix((np.ones(len(r)), (r, pos.reshape(-1))), shape=(R, U))
+            self.X, self.XT, self.dense = X, X.T.tocsr(), False
+
+    def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
+        """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
+
+        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).
+        """
+        U, k, B = log_tables.shape
+        flat = log_tables.reshape(U, k * B)
+        if self.dense:
+            s = flat.T @ self.XT
+        else:
+            s = np.ascontiguousarray(np.asarray(self.X @ flat).T)
+        s = s.reshape(k, B, self.R)
+        s += const[:, :, None]
+        return s
+
+    def counts(self, weights: np.ndarray) -> np.ndarray:
+        """Expected counts of the used columns ``N[u, y, b] = sum_r X[r, u] weights[y, b, r]``, (U, k, B).
+
+        ``weights`` has shape (k, B, R).
+        """
+        k, B, R = weights.shape
+        flat = weights.reshape(k * B, R)
+        N = self.XT @ flat.T if not self.dense else (flat @ self.X).T
+        return np.asarray(N).reshape(self.U, k, B)
+
+    def full(self, N: np.ndarray) -> np.ndarray:
+        """(U, k, B) values of the used columns as member-major tables (B, m, width, k), zero elsewhere."""
+        out = np.zeros((self.m * self.width, self.k, N.shape[2]))
+        out[self.used] = N
+        return out.reshape(self.m, self.width, self.k, -1).transpose(3, 0, 1, 2)
+
+    def gather(self, tables: np.ndarray) -> np.ndarray:
+        """Member-major tables (B, m, width, k) read at the used columns, (U, k, B)."""
+        B = tables.shape[0]
+        return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
+
+    def observed(self, counts: np.ndarray) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
+        flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        out = np.zeros((self.m * self.width, counts.shape[0]))
+        out[self.used] = flat
+        return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
         """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
         logt = np.log(np.maximum(params.cond_probs, _TINY))
-        flat = (logt if self.abstain else logt[:, 1:, :]).reshape(self.m * self.width, self.k)
-        s = np.empty((self.R, self.k))
-        for y in range(self.k):
-            s[:, y] = np.bincount(self.r, weights=flat[self.col, y], minlength=self.R)
-        s += np.log(params.class_balance)
+        const = np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
-            voted = np.bincount(self.r, weights=log_abstain[self.i], minlength=self.R)
-            s += (log_abstain.sum() - voted)[:, None]
-        return s
-
-    def counts(self, weights: np.ndarray) -> np.ndarray:
-        """Expected outcome counts ``N[i, a, y]`` from per-row class weights (R, k)."""
-        flat = np.empty((self.m * self.width, self.k))
-        for y in range(self.k):
-            flat[:, y] = np.bincount(self.col, weights=weights[self.r, y], minlength=self.m * self.width)
-        if self.abstain:
-            return flat.reshape(self.m, self.k + 1, self.k)
-        N = np.empty((self.m, self.k + 1, self.k))
-        N[:, 1:, :] = flat.reshape(self.m, self.k, self.k)
-        N[:, 0, :] = weights.sum(axis=0)[None, :] - N[:, 1:, :].sum(axis=1)
-        return N
+            logt = logt[:, 1:, :] - log_abstain[:, None, None]
+            const = const + log_abstain.sum()
+        return self.scores(self.gather(logt[None]), const[:, None])[:, 0, :].T
 
 
-def _logsumexp(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    top = s.max(axis=1, keepdims=True)
-    e = np.exp(s - top)
-    z = e.sum(axis=1, keepdims=True)
-    return np.log(z[:, 0]) + top[:, 0], e / z
+def _clip(x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to [_FLOOR, 1 - _FLOOR] in place (two ufuncs: np.clip's wrapper costs more)."""
+    np.maximum(x, _FLOOR, out=x)
+    return np.minimum(x, 1.0 - _FLOOR, out=x)
+
+
+def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Log-normaliser and normalised exponentials over ``axis`` (the classes)."""
+    top = np.maximum.reduce(s, axis=axis, keepdims=True)
+    e = s - top
+    np.exp(e, out=e)
+    z = np.add.reduce(e, axis=axis, keepdims=True)
+    e /= z
+    return np.squeeze(np.log(z) + top, axis=axis), e
 
 
 def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
@@ -158,114 +243,326 @@ def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
     return top / top.sum(axis=1, keepdims=True)
 
 
-def _mstep(family: str, N: np.ndarray, total: float) -> np.ndarray:
-    """Table (m, k + 1, k) maximising the expected complete log-likelihood (MAP, weak prior)."""
-    m, _, k = N.shape
-    Ny = N[0].sum(axis=0)  # every LF sees every row once: expected rows per class
-    outcome = N.sum(axis=2)  # (m, k + 1) outcome counts (observed, not latent)
-    votes = outcome[:, 1:].sum(axis=1)  # (m,)
-    cov = np.clip(votes / total, _FLOOR, 1.0 - _FLOOR)
-    T = np.empty_like(N)
-    idx = np.arange(k)
-    if family in ("mv", "one_coin"):
-        right = N[:, idx + 1, idx].sum(axis=1)
-        if family == "mv":
-            acc = np.full(m, (right.sum() + 1.0) / (votes.sum() + 2.0))
-        else:
-            acc = (right + 1.0) / (votes + 2.0)
-        acc = np.clip(acc, _FLOOR, 1.0 - _FLOOR)
-        T[:, 0, :] = (1.0 - cov)[:, None]
-        T[:, 1:, :] = (cov * (1.0 - acc) / (k - 1))[:, None, None]
-        T[:, idx + 1, idx] = (cov * acc)[:, None]
-        return T
-    if family in ("ds", "ds_abstain"):
-        if family == "ds_abstain":
-            f = outcome / total
-            return (N + f[:, :, None]) / (Ny + 1.0)[None, None, :]
-        V = N[:, 1:, :]
-        f = outcome[:, 1:] / np.maximum(votes, _TINY)[:, None]
-        Vy = V.sum(axis=1)  # (m, k) expected votes per class
-        T[:, 1:, :] = cov[:, None, None] * (V + f[:, :, None]) / (Vy + 1.0)[:, None, :]
-        T[:, 0, :] = (1.0 - cov)[:, None]
-        return T
-    raise ValueError(f"unknown family {family!r}")
+#: Families fitted on class-major state (LF-wise parameters, vote-only reading): the default's candidates.
+_LEAN = frozenset({"mv", "one_coin", "mace"})
 
 
-def _knows_outcome(outcome: np.ndarray, informative: bool) -> np.ndarray:
-    """``kappa[i, y]``: the outcome LF i gives when it knows that the class is y, shape (m, k).
+class _Tables:
+    """The M-steps of one family for a batch of B fits.
 
-    Vote-only reading: the vote y (an index into the classes).  Informative
-    reading: the vote y + 1 when the LF ever votes y, else abstain (0): an LF
-    that votes "spam" only, and knows a message is ham, abstains.
+    Built from the observed outcome counts ``obs`` (B, m, width) and the rows per member
+    ``total`` (B,).  :meth:`step` maps the expected counts of the design's used columns
+    ``N`` (U, k, B) to the tables the E-step reads at those columns (U, k, B):
+    P(vote a | y, votes) in the vote-only reading, P(outcome a | y) when abstentions are
+    informative.  The state (accuracies, MACE's ``theta`` and ``xi``) lives here, with the
+    members on the last axis for the candidates of the default (:data:`_LEAN`) and on the
+    first for the others; :meth:`keep` drops finished members and :meth:`table` gives a
+    member's whole table.
     """
-    m, k1 = outcome.shape
-    k = k1 - 1
-    votes = np.broadcast_to(np.arange(k), (m, k))
-    if not informative:
-        return votes.copy()
-    return np.where(outcome[:, 1:] > 0, votes + 1, 0)
+
+    def __init__(self, family: str, obs: np.ndarray, total: np.ndarray, D: _Design) -> None:
+        k = D.k
+        self.family, self.k, self.D = family, k, D
+        self.informative = family in ABSTAIN_INFORMATIVE
+        self.lean = family in _LEAN
+        self.total = total
+        B, m, _ = obs.shape
+        self.first = True
+        if self.lean:  # class-major state, members last
+            self.obs = np.ascontiguousarray(obs.transpose(2, 1, 0))  # (k, m, B) votes
+            self.n_i = self.obs.sum(axis=0)  # (m, B) votes per LF
+            # the M-steps' constant terms
+            self.denom = self.n_i + 2.0
+            self.pooled_denom = self.n_i.sum(axis=0, keepdims=True) + 2.0
+            self.xi_prior = (self.obs + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)
+            self.theta = np.full((m, B), 0.5)
+            self.xi = (self.obs + 1e-3) / (self.obs + 1e-3).sum(axis=0)
+            self.acc = np.zeros((m, B))
+            return
+        self.obs = obs
+        if family in COVERAGE_FAMILIES:  # per member: MACE over the votes, two rates for one-class LFs
+            self.members = [CoverageTables(family, obs[b], float(total[b])) for b in range(B)]
+            self.last = np.zeros((B, m, obs.shape[2], k))
+            return
+        if self.informative:
+            self.n_i = np.broadcast_to(total[:, None], (B, m))
+            # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
+            kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
+            self.K = (np.arange(k + 1)[:, None] == kappa[:, :, None, :]).astype(np.float64)
+        else:
+            self.n_i = obs.sum(axis=2)  # votes per LF
+        self.theta = np.full((B, m), 0.5)
+        self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
+        self.last = np.zeros((B, m, obs.shape[2], k))
+
+    def keep(self, keep: np.ndarray) -> None:
+        self.total = self.total[keep]
+        if self.lean:
+            self.obs, self.n_i = self.obs[..., keep], self.n_i[..., keep]
+            self.denom, self.pooled_denom = self.denom[..., keep], self.pooled_denom[..., keep]
+            self.xi_prior = self.xi_prior[..., keep]
+            self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
+            return
+        if self.family in COVERAGE_FAMILIES:
+            self.members = [t for t, kept in zip(self.members, keep, strict=True) if kept]
+        for name in ("obs", "n_i", "theta", "xi", "K", "last"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[keep])
+
+    def _right(self, N: np.ndarray) -> np.ndarray:
+        """Expected votes for the class voted, ``N[i, y, y]``, class-major (k, m, B) (vote-only reading)."""
+        D = self.D
+        B = N.shape[2]
+        right = np.zeros((D.k * D.m, B))
+        right[D.class_major] = N[D.columns, D.vote]
+        return right.reshape(D.k, D.m, B)
+
+    def step(self, N: np.ndarray) -> np.ndarray:
+        fam, D = self.family, self.D
+        if fam in ("mv", "one_coin"):
+            right = np.add.reduce(self._right(N), axis=0)  # (m, B) expected right votes
+            if fam == "mv":  # one accuracy per member, (1, B)
+                acc = (np.add.reduce(right, axis=0, keepdims=True) + 1.0) / self.pooled_denom
+            else:
+                acc = (right + 1.0) / self.denom
+            self.acc = acc = _clip(acc)
+            a = (acc if fam == "mv" else acc[D.lf])[:, None, :]
+            return np.where(D.says, a, (1.0 - a) / (self.k - 1))
+        if fam == "mace":
+            right = self._right(N)
+            for _ in range(3 if self.first else 1):
+                self._mace_lean(right)
+            self.first = False
+            theta = self.theta[D.lf][:, None, :]
+            xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
+            return (1.0 - theta) * xi + theta * D.says
+        # the others on member-major whole tables (B, m, width, k)
+        full = D.full(N)
+        if fam == "mace_abstain":
+            right = (full * self.K).sum(axis=2)  # (B, m, k): expected outcomes "as if it knew"
+            for _ in range(3 if self.first else 1):
+                self._mace(right)
+            self.first = False
+            theta = self.theta[..., None, None]
+            table = ((1.0 - self.theta)[..., None] * self.xi)[..., None] + theta * self.K
+        elif fam in COVERAGE_FAMILIES:
+            table = np.stack([t.step(full[b]) for b, t in enumerate(self.members)])
+        elif fam == "ds_abstain":
+            f = self.obs / self.total[:, None, None]
+            Ny = full[:, 0].sum(axis=1)  # (B, k) expected rows per class
+            table = (full + f[..., None]) / (Ny + 1.0)[:, None, None, :]
+        elif fam == "ds":
+            f = self.obs / np.maximum(self.n_i, _TINY)[..., None]
+            Vy = full.sum(axis=2)  # (B, m, k) expected votes per class
+            table = (full + f[..., None]) / (Vy + 1.0)[:, :, None, :]
+        else:
+            raise ValueError(f"unknown family {fam!r}")
+        self.last = table
+        # outcomes an LF never gives have probability 0 under "ds": clamped, as log 0 is -inf
+        return D.gather(np.maximum(table, _TINY))
+
+    def _mace_lean(self, right: np.ndarray) -> None:
+        """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
+        theta, xi, obs = self.theta, self.xi, self.obs
+        # share of the votes for the class given by "knowing" it
+        knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, _TINY))
+        theta = _clip((np.add.reduce(knows, axis=0) + 1.0) / self.denom)
+        rest = np.maximum(obs - knows, 0.0)
+        rest += self.xi_prior
+        self.theta, self.xi = theta, rest / np.add.reduce(rest, axis=0)
+
+    def _mace(self, right: np.ndarray) -> None:
+        """One MACE M-step (member-major) from the expected outcomes "as if it knew" per class (B, m, k)."""
+        theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
+        xk = (xi[..., None] * self.K).sum(axis=2)  # xi at kappa
+        knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
+        theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
+        # several classes may share the abstain outcome
+        rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
+        width = obs.shape[2]
+        rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
+        self.theta, self.xi = theta, rest / rest.sum(axis=2, keepdims=True)
+
+    def table(self, j: int) -> np.ndarray:
+        """Member j's table over all outcomes the E-step reads, (m, width, k)."""
+        k = self.k
+        if self.family in ("mv", "one_coin"):
+            acc = np.broadcast_to(self.acc[:, j], (self.D.m,))
+            V = np.empty((len(acc), k, k))
+            V[:] = ((1.0 - acc) / (k - 1))[:, None, None]
+            V[:, np.arange(k), np.arange(k)] = acc[:, None]
+            return V
+        if self.family == "mace":
+            theta = self.theta[:, j]
+            return ((1.0 - theta)[:, None] * self.xi[:, :, j].T)[:, :, None] + theta[:, None, None] * np.eye(
+                k
+            )
+        return self.last[j]
 
 
-def _mstep_mace(
-    N: np.ndarray, total: float, theta: np.ndarray, xi: np.ndarray, informative: bool, kappa: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MACE M-step; ``xi`` over outcomes (abstain first) when ``informative``, over classes otherwise."""
-    m, _, k = N.shape
-    rows = np.arange(m)[:, None]
-    idx = np.arange(k)[None, :]
-    outcome = N.sum(axis=2)
+def _full_table(table: np.ndarray, cov: np.ndarray, informative: bool) -> np.ndarray:
+    """One member's table P(outcome a | y), shape (m, k + 1, k), abstain first.
+
+    ``table`` is what :meth:`_Tables.table` gives for the member; ``cov`` (m,) its LFs' coverage
+    (used in the vote-only reading only).
+    """
     if informative:
-        obs, n_i = outcome, np.full(m, total)
-        right = N[rows, kappa, idx]  # (m, k): expected outcomes "as if it knew" per class
-    else:
-        obs, n_i = outcome[:, 1:], outcome[:, 1:].sum(axis=1)
-        right = N[rows, kappa + 1, idx]
-    # share of those outcomes given by "knowing" the class
-    xk = xi[rows, kappa]
-    knows = right * (theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xk, _TINY))
-    theta = np.clip((knows.sum(axis=1) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
-    rest = obs.copy()
-    if informative:  # several classes may share the abstain outcome
-        np.add.at(rest, (np.broadcast_to(rows, kappa.shape), kappa), -knows)
-    else:  # kappa[i] = 0..k-1: distinct within a row
-        rest[rows, kappa] -= knows
-    rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * obs.shape[1])[:, None]
-    xi = rest / rest.sum(axis=1, keepdims=True)
-    return theta, xi, _mace_table(theta, xi, total, outcome, informative, kappa)
-
-
-def _mace_table(
-    theta: np.ndarray,
-    xi: np.ndarray,
-    total: float,
-    outcome: np.ndarray,
-    informative: bool,
-    kappa: np.ndarray,
-) -> np.ndarray:
-    m = theta.shape[0]
-    k = outcome.shape[1] - 1
-    rows = np.arange(m)[:, None]
-    idx = np.arange(k)[None, :]
+        return table
+    m, k = table.shape[0], table.shape[2]
     T = np.empty((m, k + 1, k))
-    if informative:
-        T[:] = ((1.0 - theta)[:, None] * xi)[:, :, None]
-        T[rows, kappa, idx] += theta[:, None]
-        return T
-    cov = np.clip(outcome[:, 1:].sum(axis=1) / total, _FLOOR, 1.0 - _FLOOR)
-    V = ((1.0 - theta)[:, None] * xi)[:, :, None] * np.ones(k)
-    V[rows, kappa, idx] += theta[:, None]
-    T[:, 1:, :] = cov[:, None, None] * V
     T[:, 0, :] = (1.0 - cov)[:, None]
+    T[:, 1:, :] = cov[:, None, None] * table
     return T
 
 
-# Over 60 lines: one EM loop whose E and M steps share the running arrays of all families.
+@dataclass
+class _BatchFit:
+    """Per-member outcome of :func:`_em` (indexed like the input counts)."""
+
+    params: list[LabelModelParams]
+    log_likelihood: np.ndarray
+    n_steps: np.ndarray
+    converged: np.ndarray
+    log_norm: np.ndarray  # (B, R): log p(row) under each member's final model
+    soft_labels: np.ndarray  # (k, B, R): P(y | row) under each member's final model
+
+
+def _groups(families: list[str]) -> list[tuple[str, slice]]:
+    """Runs of equal families in ``families``: (family, slice of its members)."""
+    out, start = [], 0
+    for b in range(1, len(families) + 1):
+        if b == len(families) or families[b] != families[start]:
+            out.append((families[start], slice(start, b)))
+            start = b
+    return out
+
+
+# Over 60 lines: one EM loop for a batch of fits, with the E and M steps sharing its running arrays.
+def _em(
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    *,
+    max_steps: int,
+    tol: float,
+    class_balance: np.ndarray | None,
+    params: bool = True,
+) -> _BatchFit:
+    """EM for B fits on the same distinct rows, each with its own family, counts and start.
+
+    ``families`` (B,) names each member's family (equal families next to each other, all
+    reading abstentions the way ``D`` encodes them), ``counts`` (B, R) are the members' row
+    counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
+    is one pair of design products; each family's M-step runs on its members at once.  Each
+    member stops on its own (its log-likelihood per row improves by less than ``tol``, or
+    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` skips building
+    the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
+    """
+    B, R = counts.shape
+    k = D.k
+    informative = D.abstain
+    if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
+        raise ValueError("every member of a batch must read abstentions as the design does")
+    total = counts.sum(axis=1)
+    p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
+    # "mv" always has a uniform prior; the others estimate theirs unless one is given
+    free = np.array([class_balance is None and f != "mv" for f in families])
+    any_free = bool(free.any())
+    p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
+    logp = np.log(p)
+    obs = D.observed(counts)
+    groups = [(_Tables(f, obs[sl], total[sl], D), sl) for f, sl in _groups(families)]
+    if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
+        cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)  # (B, m)
+        log_odds = (np.log(cov) - np.log1p(-cov)).T[D.lf][:, None, :]  # (U, 1, B) at the used columns
+        log_abstain = np.log1p(-cov).sum(axis=1)
+    else:
+        cov = np.zeros((B, 0))
+    out = _BatchFit(
+        [None] * B,
+        np.zeros(B),
+        np.zeros(B, dtype=np.int64),
+        np.zeros(B, bool),
+        np.zeros((B, R)),
+        np.empty((k, B, R)),
+    )
+    members = np.arange(B)
+    c = counts
+    prev = np.full(B, -np.inf)
+    steps = 0
+    while True:
+        W = q * c
+        N = D.counts(W)
+        if len(groups) == 1:
+            logt = np.log(groups[0][0].step(N))
+        else:
+            logt = np.empty(N.shape)
+            for tab, sl in groups:
+                logt[:, :, sl] = tab.step(N[:, :, sl])
+            np.log(logt, out=logt)
+        if any_free:
+            pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            pf /= pf.sum(axis=0)
+            p[:, free] = pf[:, free]
+            logp = np.log(p)
+        if informative:
+            s = D.scores(logt, logp)
+        else:
+            logt += log_odds
+            s = D.scores(logt, logp + log_abstain)
+        # log-sum-exp over the classes (axis 0), in place on the scores
+        top = np.maximum.reduce(s, axis=0)
+        s -= top
+        q = np.exp(s, out=s)
+        z = np.add.reduce(q, axis=0)
+        q /= z
+        lse = np.log(z)
+        lse += top
+        ll = np.add.reduce(c * lse, axis=1) / total
+        steps += 1
+        conv = ll - prev < tol
+        done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
+        if not done.any():
+            prev = ll
+            continue
+        for tab, sl in groups:
+            for j in range(sl.start, sl.stop):
+                if not done[j]:
+                    continue
+                b = members[j]
+                if params:
+                    T = _full_table(tab.table(j - sl.start), cov[j], informative)
+                    out.params[b] = LabelModelParams(p[:, j].copy(), T)
+                out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
+                out.log_norm[b] = lse[j]
+                out.soft_labels[:, b] = q[:, j]
+        if done.all():
+            return out
+        keep = ~done
+        kept_groups, start = [], 0
+        for tab, sl in groups:
+            mine = keep[sl]
+            if mine.any():
+                tab.keep(mine)
+                n = int(mine.sum())
+                kept_groups.append((tab, slice(start, start + n)))
+                start += n
+        groups = kept_groups
+        members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
+        any_free = bool(free.any())
+        p, logp, cov = p[:, keep], logp[:, keep], cov[keep]
+        if not informative:
+            log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
+        prev = ll[keep]
+
+
 def fit_annotator(
     unique: RowSummary,
     family: str,
     *,
     max_steps: int = 50,
-    tol: float = 1e-6,
+    tol: float = EM_TOL,
     class_balance: np.ndarray | None = None,
     init: LabelModelParams | None = None,
     design: Any = None,
@@ -297,46 +594,17 @@ def fit_annotator(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
-    m = unique.rows.shape[1]
-    informative = family in ABSTAIN_INFORMATIVE
-    D = design if design is not None else _Design(unique.rows, k, abstain=informative)
+    D = design if design is not None else _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE)
     c = unique.counts.astype(np.float64)
-    total = float(c.sum())
-    if total <= 0:
+    if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    fixed = class_balance is not None or family == "mv"
-    p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
-    mace = family in ("mace", "mace_abstain")
-    theta = np.full(m, 0.5)
-    xi = np.full((m, k + 1 if informative else k), 1.0 / (k + 1 if informative else k))
-    prev, ll, steps, converged = -np.inf, float("nan"), 0, False
-    while True:
-        N = D.counts(q * c[:, None])
-        if mace:
-            outcome = N.sum(axis=2)
-            if steps == 0:  # start xi at the LF's own outcome frequencies
-                xi = outcome if informative else outcome[:, 1:]
-                xi = (xi + 1e-3) / (xi + 1e-3).sum(axis=1, keepdims=True)
-                kappa = _knows_outcome(outcome, informative)
-            for _ in range(3 if steps == 0 else 1):
-                theta, xi, T = _mstep_mace(N, total, theta, xi, informative, kappa)
-        else:
-            T = _mstep(family, N, total)
-        if not fixed:
-            p = np.maximum(N[0].sum(axis=0) / total, MIN_CLASS_PROB)
-            p /= p.sum()
-        params = LabelModelParams(p, T)
-        lse, q = _logsumexp(D.log_scores(params))
-        ll = float(c @ lse) / total
-        steps += 1
-        if ll - prev < tol:
-            converged = True
-            break
-        if steps >= max_steps:
-            break
-        prev = ll
-    return AnnotatorFit(family, params, ll, steps, converged)
+    fit = _em(
+        D, [family], c[None], q.T[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance
+    )
+    return AnnotatorFit(
+        family, fit.params[0], float(fit.log_likelihood[0]), int(fit.n_steps[0]), bool(fit.converged[0])
+    )
 
 
 def row_loglik(rows: np.ndarray, counts: np.ndarray, params: LabelModelParams) -> float:
@@ -526,33 +794,68 @@ def heldout_row_scores(
     HeldOutScores
     """
     folds = _fold_counts(unique, n_folds, random_state)
-    designs: dict[bool, _Design] = {}
-    out: dict[str, np.ndarray] = {}
-    skipped = np.zeros(n_folds, dtype=bool)
     for fam in families:
-        informative = fam in ABSTAIN_INFORMATIVE
-        if informative not in designs:
-            designs[informative] = _Design(unique.rows, unique.cardinality, abstain=informative)
-        D = designs[informative]
-        full = fit_annotator(unique, fam, max_steps=max_steps, class_balance=class_balance, design=D)
-        if fits is not None:
-            fits[fam] = full
-        ll = np.zeros((n_folds, len(unique.counts)))
-        for f in range(n_folds):
-            train = unique.counts - folds[f]
-            if train.sum() <= 0:  # every row fell in this fold (a handful of rows): nothing to fit it on
-                skipped[f] = True
-                continue
-            sub = replace(unique, counts=train, n_rows=float(train.sum()))
-            if warm_start:
-                fit = fit_annotator(
-                    sub, fam, max_steps=fold_steps, class_balance=class_balance, init=full.params, design=D
+        if fam not in FAMILIES:
+            raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
+    k = unique.cardinality
+    c = unique.counts.astype(np.float64)
+    if float(c.sum()) <= 0:
+        raise ValueError("no rows to fit")
+    R = len(c)
+    train = c[None, :] - folds
+    # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    U = len(usable)
+    scored = np.zeros_like(folds)
+    scored[usable] = folds[usable]
+    out: dict[str, np.ndarray] = {}
+    for informative in (False, True):
+        group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
+        if not group:
+            continue
+        D = _Design(unique.rows, k, abstain=informative)
+        start = majority_soft_labels(unique.rows, k).T[:, None, :]
+        cold = not warm_start and U > 0
+        # cold: every family's fit on all rows and on each fold's complement in one batch, all started
+        # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
+        # rows first, then the folds' fits started from them
+        per = U + 1 if cold else 1
+        members = np.vstack([c[None], train[usable]]) if cold else c[None]
+        full = _em(
+            D,
+            [f for f in group for _ in range(per)],
+            np.tile(members, (len(group), 1)),
+            start,
+            max_steps=max_steps,
+            tol=EM_TOL,
+            class_balance=class_balance,
+        )
+        for g, fam in enumerate(group):
+            j = g * per
+            if fits is not None:
+                fits[fam] = AnnotatorFit(
+                    fam,
+                    full.params[j],
+                    float(full.log_likelihood[j]),
+                    int(full.n_steps[j]),
+                    bool(full.converged[j]),
                 )
-            else:  # from majority vote, as the fit on all rows: no held-out row shapes the start
-                fit = fit_annotator(sub, fam, max_steps=max_steps, class_balance=class_balance, design=D)
-            ll[f] = _logsumexp(D.log_scores(fit.params))[0]
-        out[fam] = ll
-    scored = np.where(skipped[:, None], 0.0, folds)
+            out[fam] = np.zeros((n_folds, R))
+            if cold:
+                out[fam][usable] = full.log_norm[j + 1 : j + per]
+        if warm_start and U > 0:
+            batch = _em(
+                D,
+                [f for f in group for _ in range(U)],
+                np.tile(train[usable], (len(group), 1)),
+                np.repeat(full.soft_labels, U, axis=1),
+                max_steps=fold_steps,
+                tol=EM_TOL,
+                class_balance=class_balance,
+                params=False,
+            )
+            for g, fam in enumerate(group):
+                out[fam][usable] = batch.log_norm[g * U : (g + 1) * U]
     return HeldOutScores(scored, out)
 
 

@@ -5,8 +5,12 @@ own distribution ``xi_i``; abstentions are "not assigned" (independent of the cl
 A gold-free choice among majority vote's model, the one-coin model and this one
 (cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
-What the rows do not identify is named in the notes and in the estimate
-(``unidentified``); docs/models.md has the reasoning and the measurements.
+LFs that vote one class only say nothing through their votes; with :data:`COVERAGE_READING` on
+(off by default), two classes, when they cast most of the votes and a gold-free check passes
+(:func:`tripletws.estimators.one_class.coverage_check`), they are learned from when they vote
+(class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
+estimate).  What the rows do not identify is named in the notes
+and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
 
 Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
 with ``fallback`` saying so.
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..estimators.one_class import CoverageCheck, coverage_check, one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -33,6 +38,19 @@ from .notes import lf_list, silent_lfs
 ANNOTATOR_MAX_ROWS = 20_000
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
+#: Read the class-dependent coverage of one-class LFs without gold when the check passes
+#: (:func:`tripletws.estimators.one_class.coverage_check`).  Off: on the shared sets it raises the
+#: mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662, but the
+#: share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF copies
+#: and shared features, which the check does not detect; docs/models.md).
+COVERAGE_READING = False
+OFF_REASON = (
+    "reading it without gold is off by default (it gains on most one-class LF sets and loses where "
+    "LFs are copies of each other)"
+)
+FEW_VOTES_REASON = (
+    "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
+)
 DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model only; it was used instead"
 NO_ROWS_NOTE = (
     "the annotator model is fitted on the rows of L; solved from statistics alone, "
@@ -58,6 +76,10 @@ class AnnotatorEstimate:
         EM steps of the final fit.
     dev_choice : dict, optional
         With a labelled dev set: ``{"chosen", "dev_accuracy", "n_dev"}`` (:mod:`tripletws.dev_choice`).
+    one_class : CoverageCheck, optional
+        With LFs that vote one class only: whether their class-dependent coverage was used
+        (then the parameters are the ``"mace_coverage"`` fit's) and why
+        (:func:`tripletws.estimators.one_class.coverage_check`).
     """
 
     family: str
@@ -66,13 +88,30 @@ class AnnotatorEstimate:
     log_likelihood: float
     n_steps: int
     dev_choice: dict[str, Any] | None = None
+    one_class: CoverageCheck | None = None
 
 
-def one_class_lfs(rows: RowSummary) -> np.ndarray:
-    """LFs that vote, and always for the same class."""
-    k = rows.cardinality
-    seen = np.stack([((rows.rows == c) * (rows.counts[:, None] > 0)).any(axis=0) for c in range(k)], axis=1)
-    return np.flatnonzero(seen.sum(axis=1) == 1)
+def one_class_note(
+    unipolar: np.ndarray, classes: np.ndarray, shared: float, reason: str, limit: int = 10
+) -> str:
+    """The warning for LFs that vote one class only: which LFs, the class each votes, why, and what helps."""
+    named = ", ".join(
+        f"{int(i)} (class {int(c)})" for i, c in zip(unipolar[:limit], classes[:limit], strict=True)
+    )
+    if len(unipolar) > limit:
+        named += f", ... ({len(unipolar)} in all)"
+    return (
+        f"LF(s) {named} vote one class only: with abstentions read as 'not assigned' their votes do "
+        "not identify their accuracy, so they get the accuracy majority vote's model shares among all "
+        f"LFs ({shared:.3f}). Their only other signal, when they vote (class-dependent coverage), is "
+        f"not used: {reason} (docs/models.md). A few gold rows can judge it: fit(L, L_dev=..., Y_dev=...)"
+    )
+
+
+def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
+    """Share of all votes in the rows cast by ``lfs``."""
+    votes = (rows.counts @ (rows.rows >= 0)).astype(np.float64)
+    return float(votes[lfs].sum() / votes.sum()) if votes.sum() > 0 else 0.0
 
 
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
@@ -110,6 +149,7 @@ class Annotator(Solver):
         "selection": None,
         "unidentified": np.zeros(0, dtype=np.int64),
         "dev_choice": None,
+        "one_class": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -136,7 +176,19 @@ class Annotator(Solver):
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
-        if selection.chosen == "mv":
+        unipolar, classes = one_class_votes(rows)
+        check = None
+        if unipolar.size and COVERAGE_READING and one_class_share(rows, unipolar) >= 0.5:
+            # their coverage may say what their votes cannot: used where the gold-free check passes
+            # and they carry most of the votes (else the held-out choice above stands for the rest:
+            # crowd annotators seen once are "one-class" by chance)
+            cov_prior = given if prior.fixed or prior.source == "uniform" else None
+            check = coverage_check(rows, cov_prior)
+            if check.accepted:
+                params = check.fit.params
+                source = "estimated" if cov_prior is None else source
+                unipolar = unipolar[:0]
+        if selection.chosen == "mv" and not (check is not None and check.accepted):
             unidentified = np.arange(m)
             notes.append(
                 "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
@@ -146,7 +198,6 @@ class Annotator(Solver):
                 "predictions are majority vote's"
             )
         else:
-            unipolar = one_class_lfs(rows)
             if unipolar.size:
                 # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
                 # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
@@ -155,12 +206,12 @@ class Annotator(Solver):
                 cp = params.cond_probs.copy()
                 cp[unipolar] = shared.cond_probs[unipolar]
                 params = LabelModelParams(params.class_balance, cp)
-                notes.append(
-                    f"LF(s) {lf_list(unipolar)} vote one class only: with abstentions read as 'not "
-                    "assigned' their votes do not identify their accuracy, so they get the accuracy "
-                    "majority vote's model shares among all LFs "
-                    f"({float(shared.accuracies[unipolar[0]]):.3f})"
+                reason = (
+                    check.reason
+                    if check is not None
+                    else (FEW_VOTES_REASON if COVERAGE_READING else OFF_REASON)
                 )
+                notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
             lonely = lfs_without_overlap(rows)
             if lonely.size:
                 params = with_symmetric_tables(params, lonely, stats.coverage)
@@ -180,9 +231,18 @@ class Annotator(Solver):
                     "the class they name"
                 )
         estimate = AnnotatorEstimate(
-            selection.chosen, selection, unidentified, selection.fit.log_likelihood, selection.fit.n_steps
+            selection.chosen,
+            selection,
+            unidentified,
+            selection.fit.log_likelihood,
+            selection.fit.n_steps,
+            one_class=check,
         )
-        diagnostics = {"fallback": "", "family": selection.chosen, "em_steps_run": selection.fit.n_steps}
+        diagnostics = {
+            "fallback": "",
+            "family": check.fit.family if check is not None and check.accepted else selection.chosen,
+            "em_steps_run": selection.fit.n_steps,
+        }
         return Fit(
             self.name,
             params,
@@ -212,6 +272,7 @@ class Annotator(Solver):
             "log_likelihood": float(estimate.log_likelihood),
             "n_steps": int(estimate.n_steps),
             "dev_choice": estimate.dev_choice,
+            "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -221,7 +282,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice",),
+            ("dev_choice", "one_class"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -234,8 +295,15 @@ class Annotator(Solver):
             raise ValueError(f"estimate.unidentified must hold LF indices in 0..{m - 1}")
         if str(d["family"]) != selection.chosen:
             raise ValueError("estimate.family disagrees with estimate.selection.chosen")
+        one_class = d.get("one_class")
         return AnnotatorEstimate(
-            selection.chosen, selection, unidentified, ll, n_steps, dev_choice_from_dict(d.get("dev_choice"))
+            selection.chosen,
+            selection,
+            unidentified,
+            ll,
+            n_steps,
+            dev_choice_from_dict(d.get("dev_choice")),
+            None if one_class is None else CoverageCheck.from_dict(one_class),
         )
 
 
