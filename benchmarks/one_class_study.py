@@ -22,7 +22,7 @@ without gold and scores the eval split, in several readings:
     coverage-weighted firing of each class's LFs on it).
 
 ``default`` is ``LabelModel()``; ``coverage on`` the same with
-``tripletws.models.annotator.COVERAGE_READING`` switched on (off by default): it reads the
+``LabelModel(one_class="coverage")`` (off by default): it reads the
 coverage for k = 2 when its gold-free check passes (``background z`` and ``used``, from
 ``one_class_``).  Besides the scores, per set: the
 coverage-weighted share of one-class LFs oriented towards their
@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from quality_lodo import shared_sets
 from scoring import mv_scores, tie_scores
 
-import tripletws.models.annotator as reading
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator, heldout_loglik
 from tripletws.estimators.one_class import coverage_rates, coverage_table, one_class_votes, orientation
@@ -130,13 +129,9 @@ def run() -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             default = LabelModel(k).fit(L_fit)
-        reading.COVERAGE_READING = True
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                on = LabelModel(k).fit(L_fit)
-        finally:
-            reading.COVERAGE_READING = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            on = LabelModel(k, one_class="coverage").fit(L_fit)
         res: dict[str, object] = {
             "mv": tie_scores(mv_scores(L_eval, k), y, k),
             "default": tie_scores(default.predict_proba(L_eval), y, k),

@@ -32,12 +32,6 @@ def unique_rows(L, k):
     return RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
 
 
-@pytest.fixture
-def coverage_on(monkeypatch):
-    """The default with the coverage reading of one-class LFs switched on (off by default)."""
-    monkeypatch.setattr("tripletws.models.annotator.COVERAGE_READING", True)
-
-
 def test_family_is_listed_and_reads_abstain_for_one_class_lfs_only():
     assert "mace_coverage" in FAMILIES
     rng = np.random.default_rng(3)
@@ -184,7 +178,7 @@ def test_background_group_is_detected_and_a_clean_coverage_model_is_not(seed):
     assert not check.accepted and check.z > 5 and "group the classes do not explain" in check.reason
 
 
-def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path, coverage_on):
+def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path):
     import warnings
 
     from tripletws import LabelModel
@@ -196,7 +190,7 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     L, _ = draw_one_class(n, prior, classes, on, off, rng)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing to warn about
-        model = LabelModel(2).fit(L)
+        model = LabelModel(2, one_class="coverage").fit(L)
     assert model.one_class_.accepted and model.family_ == "mace_coverage"
     assert model.unidentified_.size == 0 and model.class_balance_source_ == "estimated"
     # the class balance: the latent share's standard error, doubled for the latent class, 6 of them
@@ -218,14 +212,14 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     np.testing.assert_allclose(back.predict_proba(test), model.predict_proba(test), atol=1e-12)
 
 
-def test_a_background_group_keeps_the_shared_accuracy_and_says_why(coverage_on):
+def test_a_background_group_keeps_the_shared_accuracy_and_says_why():
     from tripletws import LabelModel
 
     rng = np.random.default_rng(9)
     on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
     L, _ = draw_one_class(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], on, [0.1] * 6, rng)
     with pytest.warns(UserWarning, match="group the classes do not explain"):
-        model = LabelModel(2).fit(quiet_rows(L, 0.4, rng))
+        model = LabelModel(2, one_class="coverage").fit(quiet_rows(L, 0.4, rng))
     assert not model.one_class_.accepted and set(model.unidentified_.tolist()) == set(range(6))
     assert np.ptp(model.accuracies_) < 1e-9
 
@@ -259,7 +253,7 @@ def test_held_out_likelihood_shares_the_precision_unless_the_lfs_differ():
     assert apart == ["mace_coverage"] * 4, apart
 
 
-def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone(coverage_on):
+def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone():
     import warnings
 
     from tripletws import LabelModel
@@ -270,7 +264,7 @@ def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone(cov
     dense = np.stack([np.where(rng.random(n) < 0.8, y, 1 - y) for _ in range(5)], axis=1)  # every row
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = LabelModel(2).fit(np.hstack([L, dense]))
+        model = LabelModel(2, one_class="coverage").fit(np.hstack([L, dense]))
     assert model.one_class_ is None and model.family_ == model.selection_.chosen
     assert any("cast under half of the votes" in str(w.message) for w in caught)
 
@@ -288,3 +282,20 @@ def test_by_default_the_coverage_is_not_read_and_the_warning_says_so():
     assert model.one_class_ is None and model.family_ == model.selection_.chosen
     assert np.ptp(model.accuracies_) < 1e-9 and set(model.unidentified_.tolist()) == {0, 1, 2, 3}
     assert any("off by default" in str(w.message) for w in caught)
+
+
+def test_one_class_setting_is_checked_and_reaches_the_cli(tmp_path):
+    from conftest import run_cli
+
+    from tripletws import LabelModel
+
+    with pytest.raises(ValueError, match="unknown one_class 'votes'"):
+        LabelModel(2, one_class="votes").fit(np.zeros((10, 3), dtype=int))
+    rng = np.random.default_rng(8)
+    on, off = [0.5, 0.3, 0.6, 0.5, 0.6, 0.4], [0.1, 0.05, 0.2, 0.03, 0.05, 0.1]
+    L, _ = draw_one_class(4000, [0.8, 0.2], [0, 0, 0, 1, 1, 1], on, off, rng)
+    np.save(tmp_path / "L.npy", L)
+    out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json", "--one-class", "coverage")
+    assert out.returncode == 0, out.stderr
+    back = LabelModel.load(tmp_path / "m.json")
+    assert back.one_class == "coverage" and back.one_class_.accepted and back.family_ == "mace_coverage"

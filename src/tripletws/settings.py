@@ -18,6 +18,9 @@ from .online import check_stream_options
 from .parallel import resolve_n_jobs
 from .priors import check_prior_setting
 
+#: Readings of LFs that vote one class only (``LabelModel(one_class=...)``).
+ONE_CLASS_READINGS = ("shared", "coverage")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -52,6 +55,9 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     overrule = p["max_overrule"]
     if isinstance(overrule, bool) or not (isinstance(overrule, numbers.Real) and 0.0 <= overrule <= 1.0):
         raise ValueError(f"max_overrule must be a number in [0, 1], got {overrule!r}")
+    one_class = p.get("one_class", "shared")
+    if one_class not in ONE_CLASS_READINGS:
+        raise ValueError(f"unknown one_class {one_class!r}; choose one of {', '.join(ONE_CLASS_READINGS)}")
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
@@ -73,6 +79,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         em_steps=em_steps,
         em_max_rows=em_max_rows,
         max_overrule=float(overrule),
+        one_class=str(one_class),
         chunk_size=None if chunk is None else int(chunk),
     )
     return Settings(k, solver, options)

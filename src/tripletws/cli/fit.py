@@ -70,6 +70,13 @@ def add_parser(sub: Any) -> None:
         help="array/column name of the labels in --y-dev (default: y)",
     )
     p.add_argument(
+        "--one-class",
+        choices=("shared", "coverage"),
+        default="shared",
+        help="default model, LFs that vote one class only: majority vote's shared accuracy (default), "
+        "or learned from how often they vote on each class where a gold-free check passes",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
     add_jobs_arg(p)
@@ -138,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             cardinality=k,
             model=args.model or "annotator",
             solver=args.solver,
+            one_class=args.one_class,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,

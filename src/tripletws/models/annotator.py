@@ -5,7 +5,7 @@ own distribution ``xi_i``; abstentions are "not assigned" (independent of the cl
 A gold-free choice among majority vote's model, the one-coin model and this one
 (cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
-LFs that vote one class only say nothing through their votes; with :data:`COVERAGE_READING` on
+LFs that vote one class only say nothing through their votes; with ``LabelModel(one_class="coverage")``
 (off by default), two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.one_class.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
@@ -38,15 +38,15 @@ from .notes import lf_list, silent_lfs
 ANNOTATOR_MAX_ROWS = 20_000
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
-#: Read the class-dependent coverage of one-class LFs without gold when the check passes
-#: (:func:`tripletws.estimators.one_class.coverage_check`).  Off: on the shared sets it raises the
-#: mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662, but the
-#: share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF copies
-#: and shared features, which the check does not detect; docs/models.md).
-COVERAGE_READING = False
+#: ``one_class="shared"`` (the default) leaves the class-dependent coverage of one-class LFs unread.
+#: ``"coverage"`` reads it where the gold-free check passes
+#: (:func:`tripletws.estimators.one_class.coverage_check`): on the 15 real sets of docs/models.md it
+#: raises the mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662,
+#: but the share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF
+#: copies and shared features, which the check does not detect) and the fit takes 5-8x longer.
 OFF_REASON = (
-    "reading it without gold is off by default (it gains on most one-class LF sets and loses where "
-    "LFs are copies of each other)"
+    "reading their coverage without gold is off by default (LabelModel(one_class='coverage'), "
+    "--one-class coverage: it gains on most one-class LF sets and loses where LFs copy each other)"
 )
 FEW_VOTES_REASON = (
     "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
@@ -178,7 +178,7 @@ class Annotator(Solver):
         notes = silent_lfs(stats)
         unipolar, classes = one_class_votes(rows)
         check = None
-        if unipolar.size and COVERAGE_READING and one_class_share(rows, unipolar) >= 0.5:
+        if unipolar.size and options.one_class == "coverage" and one_class_share(rows, unipolar) >= 0.5:
             # their coverage may say what their votes cannot: used where the gold-free check passes
             # and they carry most of the votes (else the held-out choice above stands for the rest:
             # crowd annotators seen once are "one-class" by chance)
@@ -209,7 +209,7 @@ class Annotator(Solver):
                 reason = (
                     check.reason
                     if check is not None
-                    else (FEW_VOTES_REASON if COVERAGE_READING else OFF_REASON)
+                    else (FEW_VOTES_REASON if options.one_class == "coverage" else OFF_REASON)
                 )
                 notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
             lonely = lfs_without_overlap(rows)
