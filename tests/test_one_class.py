@@ -165,7 +165,7 @@ def quiet_rows(L, share, rng):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_background_group_is_detected_and_a_clean_coverage_model_is_not(seed):
-    from tripletws.estimators.one_class import BACKGROUND_Z, coverage_check
+    from tripletws.estimators.coverage_check import BACKGROUND_Z, coverage_check
 
     rng = np.random.default_rng(seed)
     on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]

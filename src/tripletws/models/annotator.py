@@ -7,7 +7,7 @@ A gold-free choice among majority vote's model, the one-coin model and this one
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
 LFs that vote one class only say nothing through their votes; with ``LabelModel(one_class="coverage")``
 (off by default), two classes, when they cast most of the votes and a gold-free check passes
-(:func:`tripletws.estimators.one_class.coverage_check`), they are learned from when they vote
+(:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
 estimate).  What the rows do not identify is named in the notes
 and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
-from ..estimators.one_class import CoverageCheck, coverage_check, one_class_votes
+from ..estimators.coverage_check import CoverageCheck, coverage_check
+from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -40,7 +41,7 @@ ANNOTATOR_MAX_ROWS = 20_000
 FOLD_SEED = 0
 #: ``one_class="shared"`` (the default) leaves the class-dependent coverage of one-class LFs unread.
 #: ``"coverage"`` reads it where the gold-free check passes
-#: (:func:`tripletws.estimators.one_class.coverage_check`): on the 15 real sets of docs/models.md it
+#: (:func:`tripletws.estimators.coverage_check.coverage_check`): on the 15 real sets of docs/models.md it
 #: raises the mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662,
 #: but the share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF
 #: copies and shared features, which the check does not detect) and the fit takes 5-8x longer.
@@ -79,7 +80,7 @@ class AnnotatorEstimate:
     one_class : CoverageCheck, optional
         With LFs that vote one class only: whether their class-dependent coverage was used
         (then the parameters are the ``"mace_coverage"`` fit's) and why
-        (:func:`tripletws.estimators.one_class.coverage_check`).
+        (:func:`tripletws.estimators.coverage_check.coverage_check`).
     """
 
     family: str
