@@ -291,6 +291,8 @@ def test_one_class_setting_is_checked_and_reaches_the_cli(tmp_path):
 
     with pytest.raises(ValueError, match="unknown one_class 'votes'"):
         LabelModel(2, one_class="votes").fit(np.zeros((10, 3), dtype=int))
+    with pytest.warns(UserWarning, match="one_class='coverage' ignored"):
+        LabelModel(2, model="symmetric", one_class="coverage").fit(np.eye(3, dtype=int)[[0, 1, 2] * 20])
     rng = np.random.default_rng(8)
     on, off = [0.5, 0.3, 0.6, 0.5, 0.6, 0.4], [0.1, 0.05, 0.2, 0.03, 0.05, 0.1]
     L, _ = draw_one_class(4000, [0.8, 0.2], [0, 0, 0, 1, 1, 1], on, off, rng)

@@ -58,6 +58,13 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     one_class = p.get("one_class", "shared")
     if one_class not in ONE_CLASS_READINGS:
         raise ValueError(f"unknown one_class {one_class!r}; choose one of {', '.join(ONE_CLASS_READINGS)}")
+    if one_class != "shared" and solver.name != "annotator":
+        warnings.warn(
+            f"one_class={one_class!r} ignored: only the annotator model (the default) reads it, "
+            f"not model={solver.name!r}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
