@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..estimators.copies import Copies, copies_note, count_once, count_tables
 from ..estimators.coverage_check import CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
@@ -37,6 +38,8 @@ from .notes import lf_list, silent_lfs
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
+#: Count LFs that copy each other's outcomes once (:mod:`tripletws.estimators.copies`).
+COUNT_COPIES_ONCE = True
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
 #: ``one_class="shared"`` (the default) leaves the class-dependent coverage of one-class LFs unread.
@@ -90,6 +93,7 @@ class AnnotatorEstimate:
     n_steps: int
     dev_choice: dict[str, Any] | None = None
     one_class: CoverageCheck | None = None
+    copies: Copies | None = None
 
 
 def one_class_note(
@@ -151,6 +155,7 @@ class Annotator(Solver):
         "unidentified": np.zeros(0, dtype=np.int64),
         "dev_choice": None,
         "one_class": None,
+        "copies": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -174,6 +179,9 @@ class Annotator(Solver):
         else:
             given, source = np.full(k, 1.0 / k), "uniform"
         selection = select_family(rows, CANDIDATES, class_balance=given, random_state=FOLD_SEED)
+        copies = None
+        if COUNT_COPIES_ONCE:
+            selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
@@ -225,12 +233,17 @@ class Annotator(Solver):
             worse = np.flatnonzero(
                 LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / k
             )
-            worse = np.setdiff1d(worse, unidentified)
+            worse = np.setdiff1d(
+                worse, unidentified if copies is None else np.union1d(unidentified, copies.members)
+            )
             if worse.size:
                 notes.append(
                     f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
                     "the class they name"
                 )
+        if copies is not None:  # each group counted once (tripletws.estimators.copies)
+            params, copies, unidentified = count_tables(rows, params, copies, unidentified)
+            notes.append(copies_note(copies))
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -238,6 +251,7 @@ class Annotator(Solver):
             selection.fit.log_likelihood,
             selection.fit.n_steps,
             one_class=check,
+            copies=copies,
         )
         diagnostics = {
             "fallback": "",
@@ -274,6 +288,7 @@ class Annotator(Solver):
             "n_steps": int(estimate.n_steps),
             "dev_choice": estimate.dev_choice,
             "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
+            "copies": None if estimate.copies is None else estimate.copies.to_dict(),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -283,7 +298,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class"),
+            ("dev_choice", "one_class", "copies"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -297,6 +312,7 @@ class Annotator(Solver):
         if str(d["family"]) != selection.chosen:
             raise ValueError("estimate.family disagrees with estimate.selection.chosen")
         one_class = d.get("one_class")
+        copies = d.get("copies")
         return AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -305,6 +321,7 @@ class Annotator(Solver):
             n_steps,
             dev_choice_from_dict(d.get("dev_choice")),
             None if one_class is None else CoverageCheck.from_dict(one_class),
+            None if copies is None else Copies.from_dict(copies, m),
         )
 
 
