@@ -195,11 +195,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     A, n = outcome_agreement(rows)
     if n <= 1:
         return none
-    obs = A / n
-    if NULL == "posterior":
-        params = posterior_tables(rows, params)
-    e = np.clip(expected_agreement(params), 0.0, 1.0)
-    share = (obs - e) / np.maximum(1.0 - e, 1e-12)
+    obs = np.divide(A, n, out=A)
     voting = (rows.counts @ (rows.rows >= 0)) > 0
     if PAIRS == "multiclass":
         from .one_class import voted_classes
@@ -210,13 +206,21 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if n_pairs == 0:
         return replace(none, n_pairs=0)
     z_crit = _normal_isf(alpha / n_pairs)
-    e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
-    above = np.triu(obs > e0, k=1)
-    above &= voting[:, None] & voting[None, :]
-    iu, ju = np.nonzero(above)
-    e0 = e0[iu, ju]
-    z = (obs[iu, ju] - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
+    if NULL == "posterior":
+        params = posterior_tables(rows, params)
+    e = np.clip(expected_agreement(params), 0.0, 1.0)
+    # the null: a copy share of one half, e0 = e + (1 - e) / 2 (in place: m may be in the thousands)
+    e0 = np.multiply(e, 1.0 - COPY_SHARE, out=e)
+    e0 += COPY_SHARE
+    iu, ju = np.nonzero(obs > e0)
+    keep = (iu < ju) & voting[iu] & voting[ju]
+    iu, ju = iu[keep], ju[keep]
+    e0_p = e0[iu, ju]
+    z = (obs[iu, ju] - e0_p) / np.sqrt(np.maximum(e0_p * (1.0 - e0_p), 1e-300) / n)
     flag = z > z_crit
+    if not flag.any():
+        return replace(none, n_pairs=n_pairs, z_crit=z_crit)
+    e = (e0 - COPY_SHARE) / (1.0 - COPY_SHARE)
     edges = np.stack([iu[flag], ju[flag]], axis=1)
     from ..dependencies import components
 
@@ -226,7 +230,8 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     reps = []
     votes = rows.counts @ (rows.rows >= 0)
     for g in groups:
-        s = share[np.ix_(g, g)].copy()
+        sub = np.ix_(g, g)
+        s = (obs[sub] - e[sub]) / np.maximum(1.0 - e[sub], 1e-12)  # copy shares within the group
         np.fill_diagonal(s, 0.0)
         # the hub of the group; ties to the most votes, then the lowest index (g is sorted)
         order = np.lexsort((g, -votes[g], -s.sum(axis=1)))
@@ -235,7 +240,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         for j in g:
             if j != rep:
                 copy_of[j] = rep
-                member_share[j] = share[j, rep]
+                member_share[j] = s[np.searchsorted(g, j), np.searchsorted(g, rep)]
     return Copies(
         groups, np.asarray(reps, dtype=np.int64), copy_of, member_share, np.full(m, np.nan), n_pairs, z_crit
     )
@@ -341,7 +346,8 @@ def copies_note(copies: Copies, limit: int = 10) -> str:
     """The warning naming each counted-once LF, its representative, share and estimated accuracy."""
     members = copies.members
     named = ", ".join(
-        f"{int(j)} (of {int(copies.copy_of[j])}: share {copies.share[j]:.2f}, accuracy {copies.accuracy[j]:.3f})"
+        f"{int(j)} (of {int(copies.copy_of[j])}: share {copies.share[j]:.2f}, "
+        f"accuracy {copies.accuracy[j]:.3f})"
         for j in members[:limit]
     )
     if members.size > limit:
