@@ -43,19 +43,27 @@ def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch):
     rng = np.random.default_rng(3)
     L = rng.integers(-1, K, size=(400, 12))
     L[rng.random(L.shape) < 0.85] = -1
-    direct = (L[:, :, None] == L[:, None, :]).sum(axis=0)
+    L[:, 11] = -1  # never votes: no pair
+    equal = (L[:, :, None] == L[:, None, :]).mean(axis=0)
+    covoting = ((L[:, :, None] >= 0) & (L[:, None, :] >= 0)).any(axis=0)
+    want = [(i, j) for i in range(12) for j in range(i + 1, 12) if covoting[i, j]]
     import tripletws.estimators.copies as copies_module
 
     for density in (0.0, 1.0):  # dense products, then the sparse one
         monkeypatch.setattr(copies_module, "SPARSE_DENSITY", density)
-        A, n = outcome_agreement(summary(L))
+        iu, ju, agreement, n = outcome_agreement(summary(L), np.arange(12))
         assert n == 400
-        np.testing.assert_allclose(A, direct, atol=1e-9)
+        assert list(zip(iu.tolist(), ju.tolist(), strict=True)) == want
+        np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
+    # a subset of LFs keeps their own indices
+    iu, ju, agreement, _ = outcome_agreement(summary(L), np.array([2, 5, 7]))
+    assert set(iu.tolist()) | set(ju.tolist()) <= {2, 5, 7}
+    np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
 
 
 def test_exact_copies_are_found_and_counted_once():
     n = 6_000
-    L, y = independent_lfs(n, np.random.default_rng(0))
+    L, _ = independent_lfs(n, np.random.default_rng(0))
     # three exact copies of LF 0 (the most accurate) and two of LF 3
     L = np.hstack([L, L[:, [0, 0, 0, 3, 3]]])
     model, notes = fit(L)

@@ -115,23 +115,30 @@ class Copies:
         return cls(groups, reps, copy_of, share, accuracy, n_pairs, z_crit)
 
 
-def outcome_agreement(rows: RowSummary) -> tuple[np.ndarray, float]:
-    """Weighted count of rows on which two LFs give the same outcome (vote or abstain).
+def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Share of rows on which two LFs give the same outcome (vote or abstain), for the pairs that co-vote.
+
+    A pair that never votes on the same row copies no vote of the other; only pairs with a
+    co-vote are returned, so sparse crowds cost the pairs they have, not m^2.
 
     Parameters
     ----------
     rows : RowSummary
         Distinct rows (R, m) and counts (R,).
+    lfs : ndarray of int
+        The LFs to pair (sorted).
 
     Returns
     -------
-    (ndarray of shape (m, m), float)
-        Counts ``A[i, j]`` (the diagonal is the number of rows) and the number of rows.
+    (iu, ju, agreement, n)
+        LF indices of the pairs (``iu < ju``, shape (P,)), the weighted share of rows on which
+        their outcomes are equal (P,), and the number of rows.
     """
     k = rows.cardinality
     c = rows.counts.astype(np.float64)
     n = float(c.sum())
-    votes = rows.rows >= 0
+    sub = rows.rows[:, lfs]
+    votes = sub >= 0
     R, m = votes.shape
     n_votes = c @ votes
     if votes.sum() <= SPARSE_DENSITY * votes.size:
@@ -139,33 +146,41 @@ def outcome_agreement(rows: RowSummary) -> tuple[np.ndarray, float]:
         from scipy import sparse
 
         r, i = np.nonzero(votes)
-        col = i * k + rows.rows[r, i].astype(np.int64)
+        col = i * k + sub[r, i].astype(np.int64)
         X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
-        G = (X.T.multiply(c[None, :]).tocsr() @ X).tocoo()
-        flat = (G.row // k) * m + G.col // k
-        same = G.row % k == G.col % k
-        covote = np.bincount(flat, weights=G.data, minlength=m * m).reshape(m, m)
-        agree = np.bincount(flat[same], weights=G.data[same], minlength=m * m).reshape(m, m)
+        G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
+        li, lj = G.row // k, G.col // k
+        upper = li < lj
+        flat = li[upper] * m + lj[upper]
+        data, same = G.data[upper], (G.row % k == G.col % k)[upper]
+        keys, inverse = np.unique(flat, return_inverse=True)
+        covote = np.bincount(inverse, weights=data, minlength=len(keys))
+        agree = np.bincount(inverse[same], weights=data[same], minlength=len(keys))
+        iu, ju = np.divmod(keys, m)
     else:
         V = votes.astype(np.float64)
-        covote = (V * c[:, None]).T @ V
-        agree = np.zeros_like(covote)
+        covote_m = (V * c[:, None]).T @ V
+        agree_m = np.zeros_like(covote_m)
         for a in range(k):
-            X = rows.rows == a
+            X = sub == a
             used = np.flatnonzero(X.any(axis=0))
             if used.size:
                 Xa = X[:, used].astype(np.float64)
-                agree[np.ix_(used, used)] += (Xa * c[:, None]).T @ Xa
-    both_abstain = n - n_votes[:, None] - n_votes[None, :] + covote
-    return both_abstain + agree, n
+                agree_m[np.ix_(used, used)] += (Xa * c[:, None]).T @ Xa
+        iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
+        covote, agree = covote_m[iu, ju], agree_m[iu, ju]
+    both_abstain = n - n_votes[iu] - n_votes[ju] + covote
+    return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
 
 
-def expected_agreement(params: LabelModelParams) -> np.ndarray:
-    """``e_ij = sum_y p_y sum_a T[i, a, y] T[j, a, y]`` under conditional independence, (m, m)."""
+def expected_agreement(params: LabelModelParams, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+    """``e_ij = sum_y p_y sum_a T[i, a, y] T[j, a, y]`` under conditional independence, for the pairs (P,)."""
     T, p = params.cond_probs, params.class_balance
-    e = np.zeros((T.shape[0], T.shape[0]))
-    for a in range(T.shape[1]):
-        e += (T[:, a, :] * p) @ T[:, a, :].T
+    e = np.empty(len(iu))
+    step = max(1, 2_000_000 // T[0].size)  # pairs per chunk (bounded temporaries)
+    for s in range(0, len(iu), step):
+        a, b = iu[s : s + step], ju[s : s + step]
+        e[s : s + step] = np.einsum("pay,pay,y->p", T[a], T[b], p)
     return e
 
 
@@ -192,36 +207,29 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     )
     if m < 2:
         return none
-    A, n = outcome_agreement(rows)
-    if n <= 1:
-        return none
-    obs = np.divide(A, n, out=A)
     voting = (rows.counts @ (rows.rows >= 0)) > 0
     if PAIRS == "multiclass":
         from .one_class import voted_classes
 
         voting &= voted_classes(rows).sum(axis=1) >= 2
-    n_test = int(voting.sum())
-    n_pairs = n_test * (n_test - 1) // 2
-    if n_pairs == 0:
-        return replace(none, n_pairs=0)
+    lfs = np.flatnonzero(voting)
+    n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
+    if n_pairs == 0 or float(rows.counts.sum()) <= 1:
+        return none
     z_crit = _normal_isf(alpha / n_pairs)
+    iu, ju, obs, n = outcome_agreement(rows, lfs)
     if NULL == "posterior":
         params = posterior_tables(rows, params)
-    e = np.clip(expected_agreement(params), 0.0, 1.0)
-    # the null: a copy share of one half, e0 = e + (1 - e) / 2 (in place: m may be in the thousands)
-    e0 = np.multiply(e, 1.0 - COPY_SHARE, out=e)
-    e0 += COPY_SHARE
-    iu, ju = np.nonzero(obs > e0)
-    keep = (iu < ju) & voting[iu] & voting[ju]
-    iu, ju = iu[keep], ju[keep]
-    e0_p = e0[iu, ju]
-    z = (obs[iu, ju] - e0_p) / np.sqrt(np.maximum(e0_p * (1.0 - e0_p), 1e-300) / n)
-    flag = z > z_crit
+    e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
+    e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
+    z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
+    flag = (obs > e0) & (z > z_crit)
     if not flag.any():
         return replace(none, n_pairs=n_pairs, z_crit=z_crit)
-    e = (e0 - COPY_SHARE) / (1.0 - COPY_SHARE)
+    share = (obs - e) / np.maximum(1.0 - e, 1e-12)
     edges = np.stack([iu[flag], ju[flag]], axis=1)
+    pairs = zip(iu[flag].tolist(), ju[flag].tolist(), strict=True)
+    pair_share = dict(zip(pairs, share[flag].tolist(), strict=True))
     from ..dependencies import components
 
     groups = components(edges, m)
@@ -230,20 +238,34 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     reps = []
     votes = rows.counts @ (rows.rows >= 0)
     for g in groups:
-        sub = np.ix_(g, g)
-        s = (obs[sub] - e[sub]) / np.maximum(1.0 - e[sub], 1e-12)  # copy shares within the group
-        np.fill_diagonal(s, 0.0)
-        # the hub of the group; ties to the most votes, then the lowest index (g is sorted)
-        order = np.lexsort((g, -votes[g], -s.sum(axis=1)))
+        # the hub of the group (largest summed share over its flagged pairs); ties to the most
+        # votes, then the lowest index (g is sorted)
+        hub = np.zeros(len(g))
+        for (i, j), v in pair_share.items():
+            if i in g and j in g:
+                hub[np.searchsorted(g, i)] += v
+                hub[np.searchsorted(g, j)] += v
+        order = np.lexsort((g, -votes[g], -hub))
         rep = int(g[order[0]])
         reps.append(rep)
         for j in g:
             if j != rep:
                 copy_of[j] = rep
-                member_share[j] = s[np.searchsorted(g, j), np.searchsorted(g, rep)]
+                key = (min(j, rep), max(j, rep))
+                member_share[j] = pair_share[key] if key in pair_share else _share(rows, params, rep, int(j))
     return Copies(
         groups, np.asarray(reps, dtype=np.int64), copy_of, member_share, np.full(m, np.nan), n_pairs, z_crit
     )
+
+
+def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
+    """Copy share of one pair (for a member linked to its representative through others)."""
+    lfs = np.array([i, j]) if i < j else np.array([j, i])
+    iu, ju, obs, _ = outcome_agreement(rows, lfs)
+    if len(iu) == 0:
+        return float("nan")
+    e = float(np.clip(expected_agreement(params, iu, ju)[0], 0.0, 1.0))
+    return float((obs[0] - e) / max(1.0 - e, 1e-12))
 
 
 def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
