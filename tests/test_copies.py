@@ -10,6 +10,7 @@ import pytest
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.copies import Copies, find_copies, outcome_agreement, without_copies
+from tripletws.intervals import unidentified_lfs
 from tripletws.io import model_from_dict, model_to_dict
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
@@ -98,6 +99,8 @@ def test_copies_round_trip_through_the_model_file():
     assert model.copies_ is not None and model.copies_.members.tolist() == [8]
     again = model_from_dict(model_to_dict(model))
     np.testing.assert_array_equal(again.copies_.copy_of, model.copies_.copy_of)
+    # its accuracy is not an estimate: no confidence interval for it
+    assert 8 in unidentified_lfs(model).tolist()
     np.testing.assert_array_equal(again.predict_proba(L), model.predict_proba(L))
 
 

@@ -208,16 +208,25 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if m < 2:
         return none
     voting = (rows.counts @ (rows.rows >= 0)) > 0
-    if PAIRS == "multiclass":
+    multi = voting.copy()
+    if PAIRS in ("multiclass", "either"):
         from .one_class import voted_classes
 
-        voting &= voted_classes(rows).sum(axis=1) >= 2
-    lfs = np.flatnonzero(voting)
-    n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
+        multi &= voted_classes(rows).sum(axis=1) >= 2
+    if PAIRS == "either":
+        lfs = np.flatnonzero(voting)
+        n_one = int(voting.sum() - multi.sum())
+        n_pairs = len(lfs) * (len(lfs) - 1) // 2 - n_one * (n_one - 1) // 2
+    else:
+        lfs = np.flatnonzero(multi)
+        n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
         return none
     z_crit = _normal_isf(alpha / n_pairs)
     iu, ju, obs, n = outcome_agreement(rows, lfs)
+    if PAIRS == "either":
+        keep = multi[iu] | multi[ju]
+        iu, ju, obs = iu[keep], ju[keep], obs[keep]
     if NULL == "posterior":
         params = posterior_tables(rows, params)
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)

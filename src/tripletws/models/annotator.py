@@ -9,7 +9,10 @@ LFs that vote one class only say nothing through their votes; with ``LabelModel(
 (off by default), two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
-estimate).  What the rows do not identify is named in the notes
+estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
+the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
+are redone with one representative per group, the others get a table without class information
+(``copies`` in the estimate).  What the rows do not identify is named in the notes
 and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
 
 Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
