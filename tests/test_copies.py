@@ -9,7 +9,7 @@ import pytest
 
 from tripletws import LabelModel
 from tripletws.estimators.annotator import fit_annotator
-from tripletws.estimators.copies import Copies, find_copies, outcome_agreement, without_copies
+from tripletws.estimators.copies import Copies, find_copies, outcome_agreement, posterior, without_copies
 from tripletws.intervals import unidentified_lfs
 from tripletws.io import model_from_dict, model_to_dict
 from tripletws.matrix import check_label_matrix
@@ -135,3 +135,11 @@ def test_near_copies_share_is_estimated():
     assert 0.5 < found.share[j] <= share + 0.05
     blank = without_copies(rows, found)
     assert blank.counts.sum() == rows.counts.sum() and (blank.rows[:, j] == -1).all()
+
+
+def test_posterior_of_the_rows_is_the_models():
+    L, _ = independent_lfs(2_000, np.random.default_rng(4))
+    model, _ = fit(L)
+    rows = summary(L)
+    # same arithmetic in another order (sums of logs): equal to rounding
+    np.testing.assert_allclose(posterior(rows, model.params_), model.predict_proba(rows.rows), atol=1e-9)

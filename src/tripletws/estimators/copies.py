@@ -280,13 +280,17 @@ def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
 def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
     """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
 
-    When ``P(abstain | y)`` is the same for every class (the default's candidates read
-    abstentions as "not assigned") only the votes enter, at the cost of the votes.
+    ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
+    the cost of the votes, not of the cells.
     """
-    from .annotator import _Design
-
-    informative = bool(np.ptp(params.cond_probs[:, 0, :], axis=1).max(initial=0.0) > 1e-12)
-    scores = _Design(rows.rows, params.cardinality, abstain=informative).log_scores(params)
+    k = params.cardinality
+    logt = np.log(np.maximum(params.cond_probs, 1e-300))
+    base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
+    r, i = np.nonzero(rows.rows >= 0)
+    gain = logt[i, rows.rows[r, i].astype(np.int64) + 1, :] - logt[i, 0, :]  # (votes, k)
+    scores = np.tile(base, (rows.n_unique, 1))
+    for y in range(k):
+        scores[:, y] += np.bincount(r, weights=gain[:, y], minlength=rows.n_unique)
     scores -= scores.max(axis=1, keepdims=True)
     post = np.exp(scores)
     post /= post.sum(axis=1, keepdims=True)
