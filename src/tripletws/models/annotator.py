@@ -184,10 +184,12 @@ class Annotator(Solver):
             # and they carry most of the votes (else the held-out choice above stands for the rest:
             # crowd annotators seen once are "one-class" by chance)
             cov_prior = given if prior.fixed or prior.source == "uniform" else None
-            check = coverage_check(rows, cov_prior)
+            # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
+            check = coverage_check(rows, cov_prior, choose_balance=prior.source == "auto")
             if check.accepted:
                 params = check.fit.params
-                source = "estimated" if cov_prior is None else source
+                if cov_prior is None:
+                    source = "uniform" if check.balance == "uniform" else "estimated"
                 unipolar = unipolar[:0]
         if selection.chosen == "mv" and not (check is not None and check.accepted):
             unidentified = np.arange(m)
