@@ -232,9 +232,16 @@ def coverage_check(
     likelihood, so that rates too noisy to beat a shared precision are not used.  It is used
     when the classes are two (``k = 2``), the rows hold no significant background group
     (:func:`background_gain`, z at most :data:`BACKGROUND_Z`) and, under the fit, at least half
-    of the one-class LFs' votes (coverage-weighted) fall more often on the class they name
-    (:func:`orientation`: an LF is written to fire on its class; a fit where most fire on the
-    other class has found another latent variable, or the classes swapped).
+    of the one-class LFs' votes (coverage-weighted) come from LFs that fire more often on the
+    class they name, by more than ``LEAD_SE`` binomial standard errors of the difference
+    (:func:`orientation`, :func:`tripletws.estimators.one_class.rate_difference_se`: an LF is
+    written to fire on its class; a fit where most fire on the other class, or where the LFs
+    casting most of the votes fire alike on both, has found another latent variable, e.g. a
+    group of LF copies firing together, or swapped the classes).
+
+    Without a given balance and with ``choose_balance``, the balance is estimated only where its
+    fit predicts held-out rows better than the uniform balance's by ``LEAD_SE`` standard errors
+    (:func:`choose_prior`), else it is uniform.
 
     For ``k > 2`` it is not used: the two-rate model's single off-class rate ignores confusable
     classes, and on real LF sets (trec, semeval) its fit loses 6 to 15 points against majority
@@ -282,9 +289,9 @@ def coverage_check(
     if not oriented >= 0.5:
         return CoverageCheck(
             False,
-            f"under the fit, most of the one-class LFs' votes (share {1.0 - oriented:.2f} of them, "
-            "coverage-weighted) fall more often on the classes they do not name: its latent classes "
-            "are not the LFs' classes",
+            f"under the fit, under half of the one-class LFs' votes (share {oriented:.2f}, "
+            f"coverage-weighted) come from LFs that fire more often on the class they name by over "
+            f"{LEAD_SE:g} standard errors: its latent classes are not shown to be the LFs' classes",
             gain,
             z,
             prior_lead=prior_lead,
