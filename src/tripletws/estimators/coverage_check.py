@@ -15,8 +15,8 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
+from . import annotator as _annotator
 from .annotator import (
-    LEAD_SE,
     TIE_TOL,
     HeldOutScores,
     deal_counts,
@@ -198,7 +198,7 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
         ``"estimated"`` or ``"uniform"``.
     """
     k = unique.cardinality
-    n_se = LEAD_SE if n_se is None else float(n_se)
+    n_se = _annotator.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
     best, per_row, folds = {}, {}, None
     for name, prior in (("uniform", np.full(k, 1.0 / k)), ("estimated", None)):
         fits: dict[str, Any] = {}
@@ -285,13 +285,14 @@ def coverage_check(
     # an LF counts as firing more often on its class when the fitted difference is beyond its noise
     # (LEAD_SE standard errors, the convention of the family choice)
     se = rate_difference_se(rates, fit.params.class_balance, n_rows)
-    oriented = orientation(rates, coverage, se, LEAD_SE)
+    oriented = orientation(rates, coverage, se, _annotator.LEAD_SE)
     if not oriented >= 0.5:
         return CoverageCheck(
             False,
             f"under the fit, under half of the one-class LFs' votes (share {oriented:.2f}, "
             f"coverage-weighted) come from LFs that fire more often on the class they name by over "
-            f"{LEAD_SE:g} standard errors: its latent classes are not shown to be the LFs' classes",
+            f"{_annotator.LEAD_SE:g} standard errors: its latent classes are not shown to be the "
+            "LFs' classes",
             gain,
             z,
             prior_lead=prior_lead,
