@@ -5,8 +5,8 @@ own distribution ``xi_i``; abstentions are "not assigned" (independent of the cl
 A gold-free choice among majority vote's model, the one-coin model and this one
 (cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
-LFs that vote one class only say nothing through their votes; with ``LabelModel(one_class="coverage")``
-(off by default), two classes, when they cast most of the votes and a gold-free check passes
+LFs that vote one class only say nothing through their votes; by default (``one_class="coverage"``),
+with two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
 estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
-from ..estimators.copies import Copies, copies_note, count_once, count_tables
+from ..estimators.copies import Copies, copies_note, count_once, count_tables, without_copies
 from ..estimators.coverage_check import CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
@@ -45,15 +45,15 @@ ANNOTATOR_MAX_ROWS = 20_000
 COUNT_COPIES_ONCE = True
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
-#: ``one_class="shared"`` (the default) leaves the class-dependent coverage of one-class LFs unread.
-#: ``"coverage"`` reads it where the gold-free check passes
-#: (:func:`tripletws.estimators.coverage_check.coverage_check`): on the 15 real sets of docs/models.md it
-#: raises the mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662,
-#: but the share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF
-#: copies and shared features, which the check does not detect) and the fit takes 5-8x longer.
+#: ``one_class="coverage"`` (the default) reads the class-dependent coverage of one-class LFs where the
+#: gold-free check passes (:func:`tripletws.estimators.coverage_check.coverage_check`); ``"shared"``
+#: leaves it unread.  Against ``"shared"``: on the 15 real sets of docs/models.md the mean accuracy
+#: 0.763 -> 0.784; on the stress suite the mean 0.651 -> 0.662 and the share of problems at or above
+#: majority vote - 0.5 points 84.6 % -> 84.9 % (it still loses on some problems with LF copies); the
+#: fit takes several times longer where the check runs.
 OFF_REASON = (
-    "reading their coverage without gold is off by default (LabelModel(one_class='coverage'), "
-    "--one-class coverage: it gains on most one-class LF sets and loses where LFs copy each other)"
+    "reading their coverage without gold was switched off (one_class='shared'; the default, "
+    "'coverage', reads it where a gold-free check passes)"
 )
 FEW_VOTES_REASON = (
     "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
@@ -195,10 +195,14 @@ class Annotator(Solver):
             # and they carry most of the votes (else the held-out choice above stands for the rest:
             # crowd annotators seen once are "one-class" by chance)
             cov_prior = given if prior.fixed or prior.source == "uniform" else None
-            check = coverage_check(rows, cov_prior)
+            # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
+            # copies found above are counted once here too (blanked but for their representative)
+            cov_rows = rows if copies is None else without_copies(rows, copies)
+            check = coverage_check(cov_rows, cov_prior, choose_balance=prior.source == "auto")
             if check.accepted:
                 params = check.fit.params
-                source = "estimated" if cov_prior is None else source
+                if cov_prior is None:
+                    source = "uniform" if check.balance == "uniform" else "estimated"
                 unipolar = unipolar[:0]
         if selection.chosen == "mv" and not (check is not None and check.accepted):
             unidentified = np.arange(m)
