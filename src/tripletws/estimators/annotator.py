@@ -280,8 +280,8 @@ class _Tables:
             self.acc = np.zeros((m, B))
             return
         self.obs = obs
-        if family in COVERAGE_FAMILIES:  # per member: MACE over the votes, two rates for one-class LFs
-            self.members = [CoverageTables(family, obs[b], float(total[b])) for b in range(B)]
+        if family in COVERAGE_FAMILIES:  # MACE over the votes, two rates for one-class LFs; members first
+            self.coverage = CoverageTables(family, obs, total)
             self.last = np.zeros((B, m, obs.shape[2], k))
             return
         if self.informative:
@@ -304,7 +304,7 @@ class _Tables:
             self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
             return
         if self.family in COVERAGE_FAMILIES:
-            self.members = [t for t, kept in zip(self.members, keep, strict=True) if kept]
+            self.coverage.keep(keep)
         for name in ("obs", "n_i", "theta", "xi", "K", "last"):
             if hasattr(self, name):
                 setattr(self, name, getattr(self, name)[keep])
@@ -346,7 +346,7 @@ class _Tables:
             theta = self.theta[..., None, None]
             table = ((1.0 - self.theta)[..., None] * self.xi)[..., None] + theta * self.K
         elif fam in COVERAGE_FAMILIES:
-            table = np.stack([t.step(full[b]) for b, t in enumerate(self.members)])
+            table = self.coverage.step(full)
         elif fam == "ds_abstain":
             f = self.obs / self.total[:, None, None]
             Ny = full[:, 0].sum(axis=1)  # (B, k) expected rows per class

@@ -8,6 +8,7 @@ the data, without gold, whether that happened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +18,29 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from . import annotator as _annotator
 from .annotator import (
+    EM_TOL,
     TIE_TOL,
+    AnnotatorFit,
     HeldOutScores,
+    _BatchFit,
+    _Design,
+    choose_within_se,
     deal_counts,
-    fit_annotator,
-    heldout_row_scores,
-    select_family,
+    majority_soft_labels,
 )
-from .one_class import COVERAGE_FAMILIES, coverage_rates, one_class_votes, orientation, rate_difference_se
+from .class_balance import MIN_CLASS_PROB
+from .one_class import (
+    COVERAGE_FAMILIES,
+    CoverageTables,
+    coverage_rates,
+    one_class_votes,
+    orientation,
+    rate_difference_se,
+)
+
+_TINY = 1e-300
+#: Folds of the check's cross-fits and the seed of their deal (the family choice's convention).
+N_FOLDS, FOLD_SEED = 3, 0
 
 #: One-sided normal quantile at 2.5 %: a background class whose held-out gain is this many
 #: standard errors above 0 is taken as real (a conventional level, not fitted to data; on the
@@ -124,7 +140,204 @@ def row_logliks(rows: np.ndarray, params: LabelModelParams) -> np.ndarray:
     return np.log(np.exp(s - top).sum(axis=1)) + top[:, 0]
 
 
-def background_gain(unique: RowSummary, n_folds: int = 3, seed: int = 0) -> tuple[float, float]:
+def coverage_em(
+    D: _Design,
+    families: Sequence[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    prior: np.ndarray,
+    free: np.ndarray,
+    *,
+    max_steps: int,
+    tol: float = EM_TOL,
+    params: bool = True,
+) -> _BatchFit:
+    """EM of the coverage families for B fits on the same distinct rows, each with its own class balance.
+
+    The updates and stopping rule of :func:`tripletws.estimators.annotator._em` for these families
+    (abstentions informative), with every member's M-step in one vectorised call
+    (:class:`tripletws.estimators.one_class.CoverageTables`) and a class balance per member, so that
+    fits under a fixed and an estimated balance share a batch.  Each member stops on its own (its
+    log-likelihood per row improves by less than ``tol``, or ``max_steps``), as if fitted alone.
+
+    Parameters
+    ----------
+    D : _Design
+        The one-hot design of the distinct rows, abstentions encoded (``abstain=True``).
+    families : sequence of str, length B
+        Each member's family (:data:`tripletws.estimators.one_class.COVERAGE_FAMILIES`).
+    counts : ndarray, shape (B, R)
+        Each member's row counts.
+    q : ndarray, shape (k, B or 1, R)
+        Starting soft labels.
+    prior : ndarray, shape (k, B)
+        Each member's class balance: fixed where ``free`` is False, the start where True.
+    free : ndarray of bool, shape (B,)
+        Members whose class balance is estimated.
+    max_steps : int
+    tol : float
+    params : bool
+        Build the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
+
+    Returns
+    -------
+    _BatchFit
+        Indexed like ``counts``.
+    """
+    B, R = counts.shape
+    k = D.k
+    total = counts.sum(axis=1)
+    p = np.array(prior, dtype=np.float64, copy=True)
+    free = np.asarray(free, dtype=bool).copy()
+    any_free = bool(free.any())
+    logp = np.log(p)
+    tables = CoverageTables(list(families), D.observed(counts), total)
+    out = _BatchFit(
+        [None] * B,
+        np.zeros(B),
+        np.zeros(B, dtype=np.int64),
+        np.zeros(B, bool),
+        np.zeros((B, R)),
+        np.empty((k, B, R)),
+    )
+    members = np.arange(B)
+    c = counts
+    prev = np.full(B, -np.inf)
+    steps = 0
+    while True:
+        W = q * c
+        table = tables.step(D.full(D.counts(W)))  # (B, m, k + 1, k)
+        logt = np.log(D.gather(np.maximum(table, _TINY)))
+        if any_free:
+            pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            pf /= pf.sum(axis=0)
+            p[:, free] = pf[:, free]
+            logp = np.log(p)
+        s = D.scores(logt, logp)
+        # log-sum-exp over the classes (axis 0), in place on the scores
+        top = np.maximum.reduce(s, axis=0)
+        s -= top
+        q = np.exp(s, out=s)
+        z = np.add.reduce(q, axis=0)
+        q /= z
+        lse = np.log(z)
+        lse += top
+        ll = np.add.reduce(c * lse, axis=1) / total
+        steps += 1
+        conv = ll - prev < tol
+        done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
+        if not done.any():
+            prev = ll
+            continue
+        for j in np.flatnonzero(done):
+            b = members[j]
+            if params:
+                out.params[b] = LabelModelParams(p[:, j].copy(), table[j])
+            out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
+            out.log_norm[b] = lse[j]
+            out.soft_labels[:, b] = q[:, j]
+        if done.all():
+            return out
+        keep = ~done
+        tables.keep(keep)
+        members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
+        any_free = bool(free.any())
+        p, logp, prev = p[:, keep], logp[:, keep], ll[keep]
+
+
+@dataclass
+class _CrossFit:
+    """Fits of several (family, class balance) members on all rows and held-out scores from their folds."""
+
+    fits: list[AnnotatorFit]
+    row_loglik: list[np.ndarray]  # per member (n_folds, R); 0 on folds with nothing to fit on
+    scored: np.ndarray  # (n_folds, R): the folds, 0 where a fold had nothing to fit on
+
+
+def _cross_fit(
+    unique: RowSummary,
+    cardinality: int,
+    members: Sequence[tuple[str, np.ndarray | None]],
+    folds: np.ndarray,
+    max_steps: int = 50,
+    fold_steps: int = 10,
+) -> _CrossFit:
+    """Every member fitted on all rows, then on each fold's complement warm-started from that fit.
+
+    What :func:`tripletws.estimators.annotator.heldout_row_scores` does with ``warm_start=True``,
+    for members that may differ in class balance (None: estimated), in two batches (the fits on
+    all rows, then every member's folds), with ``cardinality`` latent classes.
+
+    Parameters
+    ----------
+    unique : RowSummary
+    cardinality : int
+    members : sequence of (family, class balance or None)
+    folds : ndarray, shape (n_folds, R)
+        Counts held out by each fold.
+    """
+    k = cardinality
+    c = unique.counts.astype(np.float64)
+    R = len(c)
+    train = c[None, :] - folds
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    n_usable = len(usable)
+    scored = np.zeros_like(folds)
+    scored[usable] = folds[usable]
+    B = len(members)
+    families = [f for f, _ in members]
+    prior = np.full((k, B), 1.0 / k)
+    free = np.array([bal is None for _, bal in members])
+    for b, (_, bal) in enumerate(members):
+        if bal is not None:
+            prior[:, b] = bal
+    D = _Design(unique.rows, k, abstain=True)
+    start = majority_soft_labels(unique.rows, k).T[:, None, :]
+    full = coverage_em(D, families, np.tile(c, (B, 1)), start, prior, free, max_steps=max_steps)
+    fits = [
+        AnnotatorFit(
+            f, full.params[b], float(full.log_likelihood[b]), int(full.n_steps[b]), bool(full.converged[b])
+        )
+        for b, f in enumerate(families)
+    ]
+    lls = [np.zeros((len(folds), R)) for _ in members]
+    if n_usable:
+        batch = coverage_em(
+            D,
+            [f for f in families for _ in range(n_usable)],
+            np.tile(train[usable], (B, 1)),
+            np.repeat(full.soft_labels, n_usable, axis=1),
+            np.repeat(prior, n_usable, axis=1),
+            np.repeat(free, n_usable),
+            max_steps=fold_steps,
+            params=False,
+        )
+        for b in range(B):
+            lls[b][usable] = batch.log_norm[b * n_usable : (b + 1) * n_usable]
+    return _CrossFit(fits, lls, scored)
+
+
+def _gain(folds: np.ndarray, with_k: np.ndarray, with_background: np.ndarray) -> tuple[float, float]:
+    """Held-out gain per row of the background class and its z-score (:func:`background_gain`)."""
+    w = folds.ravel()
+    d = (with_background - with_k).ravel()
+    n = float(w.sum())
+    if n <= 0:
+        return float("nan"), float("nan")
+    gain = float(w @ d) / n
+    sd = float(np.sqrt(max(float(w @ (d - gain) ** 2) / n, 0.0)))
+    if sd <= 0:
+        return gain, (0.0 if gain <= 0 else float("inf"))
+    return gain, gain / (sd / np.sqrt(n))
+
+
+def _background(unique: RowSummary, folds: np.ndarray, with_k: np.ndarray) -> tuple[float, float]:
+    """:func:`background_gain` given the held-out scores of the ``k``-class ``"mace_coverage"`` fit."""
+    extra = _cross_fit(unique, unique.cardinality + 1, [("mace_coverage", None)], folds)
+    return _gain(folds, with_k, extra.row_loglik[0])
+
+
+def background_gain(unique: RowSummary, n_folds: int = N_FOLDS, seed: int = FOLD_SEED) -> tuple[float, float]:
     """Cross-fitted held-out gain per row of a ``k + 1``-th latent class, and its z-score.
 
     The ``"mace_coverage"`` family is fitted with ``k`` latent classes and with ``k + 1``
@@ -143,33 +356,45 @@ def background_gain(unique: RowSummary, n_folds: int = 3, seed: int = 0) -> tupl
     z : float
         ``gain`` over its standard error (rows taken as independent).
     """
-    from dataclasses import replace
+    folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
+    with_k = _cross_fit(unique, unique.cardinality, [("mace_coverage", None)], folds)
+    return _background(unique, folds, with_k.row_loglik[0])
 
-    k = unique.cardinality
-    folds = deal_counts(unique.rows, unique.counts, k, n_folds, seed)
-    scores = []
-    for card in (k, k + 1):
-        u = replace(unique, cardinality=card)
-        full = fit_annotator(u, "mace_coverage")
-        s = np.zeros_like(folds)
-        for f in range(n_folds):
-            train = unique.counts - folds[f]
-            if train.sum() <= 0:
-                continue
-            sub = replace(u, counts=train, n_rows=float(train.sum()))
-            fit = fit_annotator(sub, "mace_coverage", max_steps=10, init=full.params)
-            s[f] = row_logliks(unique.rows, fit.params)
-        scores.append(s)
-    w = folds.ravel()
-    d = (scores[1] - scores[0]).ravel()
-    n = float(w.sum())
-    if n <= 0:
-        return float("nan"), float("nan")
-    gain = float(w @ d) / n
-    sd = float(np.sqrt(max(float(w @ (d - gain) ** 2) / n, 0.0)))
-    if sd <= 0:
-        return gain, (0.0 if gain <= 0 else float("inf"))
-    return gain, gain / (sd / np.sqrt(n))
+
+def _best_family(scores: HeldOutScores) -> str:
+    """The coverage family with the highest held-out score (ties to the simpler)."""
+    fam = COVERAGE_FAMILIES[0]
+    for other in COVERAGE_FAMILIES[1:]:
+        if scores.mean(other) > scores.mean(fam) + TIE_TOL:
+            fam = other
+    return fam
+
+
+def _choose_prior(
+    cross: _CrossFit, index: dict[tuple[str, str], int], n_se: float
+) -> tuple[Any, tuple[float, float], str]:
+    """:func:`choose_prior` from the cross-fits of both families under both balances."""
+    best, per_row = {}, {}
+    for name in ("uniform", "estimated"):
+        scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
+        fam = _best_family(scores)
+        best[name], per_row[name] = cross.fits[index[fam, name]], scores.row_loglik[fam]
+    lead, se = HeldOutScores(cross.scored, per_row).lead("estimated", "uniform")
+    estimated = bool(np.isfinite(lead) and lead > max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0)))
+    name = "estimated" if estimated else "uniform"
+    return best[name], (lead, se), name
+
+
+def _members(
+    balances: dict[str, np.ndarray | None],
+) -> tuple[list[tuple[str, Any]], dict[tuple[str, str], int]]:
+    """Both coverage families under each named balance: the members and their index."""
+    members, index = [], {}
+    for name, bal in balances.items():
+        for fam in COVERAGE_FAMILIES:
+            index[fam, name] = len(members)
+            members.append((fam, bal))
+    return members, index
 
 
 def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tuple[float, float], str]:
@@ -199,27 +424,9 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
     """
     k = unique.cardinality
     n_se = _annotator.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
-    best, per_row, folds = {}, {}, None
-    for name, prior in (("uniform", np.full(k, 1.0 / k)), ("estimated", None)):
-        fits: dict[str, Any] = {}
-        scores = heldout_row_scores(
-            unique,
-            COVERAGE_FAMILIES,
-            n_folds=3,
-            class_balance=prior,
-            random_state=0,
-            fits=fits,
-            warm_start=True,
-        )
-        fam = COVERAGE_FAMILIES[0]
-        for other in COVERAGE_FAMILIES[1:]:
-            if scores.mean(other) > scores.mean(fam) + TIE_TOL:
-                fam = other
-        best[name], per_row[name], folds = fits[fam], scores.row_loglik[fam], scores.folds
-    lead, se = HeldOutScores(folds, per_row).lead("estimated", "uniform")
-    estimated = bool(np.isfinite(lead) and lead > max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0)))
-    name = "estimated" if estimated else "uniform"
-    return best[name], (lead, se), name
+    folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
+    members, index = _members({"uniform": np.full(k, 1.0 / k), "estimated": None})
+    return _choose_prior(_cross_fit(unique, k, members, folds), index, n_se)
 
 
 def coverage_check(
@@ -257,9 +464,24 @@ def coverage_check(
         (:func:`choose_prior`), else use a uniform one.
     """
 
-    if unique.cardinality != 2:
+    k = unique.cardinality
+    if k != 2:
         return CoverageCheck(False, "with more than two classes the coverage reading is not used")
-    gain, z = background_gain(unique)
+    # every k-class fit the check needs in one cross-fit (the same folds throughout): both families
+    # under the balance(s) to choose from, and "mace_coverage" under an estimated balance for the
+    # background test (shared with the balance choice's when it makes one)
+    folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
+    choose = class_balance is None and choose_balance
+    if choose:
+        balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+    else:
+        balances = {"estimated": None} if class_balance is None else {"given": class_balance}
+    members, index = _members(balances)
+    if ("mace_coverage", "estimated") not in index:
+        index["mace_coverage", "estimated"] = len(members)
+        members.append(("mace_coverage", None))
+    cross = _cross_fit(unique, k, members, folds)
+    gain, z = _background(unique, folds, cross.row_loglik[index["mace_coverage", "estimated"]])
     if not z <= BACKGROUND_Z:
         return CoverageCheck(
             False,
@@ -272,12 +494,12 @@ def coverage_check(
     # (as measured for this check: highest score, folds warm-started; the default family choice
     # uses the two-standard-error rule and cold folds)
     prior_lead, balance = None, ""
-    if class_balance is None and choose_balance:
-        fit, prior_lead, balance = choose_prior(unique)
+    if choose:
+        fit, prior_lead, balance = _choose_prior(cross, index, _annotator.LEAD_SE)
     else:
-        fit = select_family(
-            unique, COVERAGE_FAMILIES, class_balance=class_balance, random_state=0, n_se=0.0, warm_start=True
-        ).fit
+        name = next(iter(balances))
+        scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
+        fit = cross.fits[index[choose_within_se(scores, COVERAGE_FAMILIES, 0.0)[0], name]]
     lfs, classes = one_class_votes(unique)
     n_rows = float(unique.counts.sum())
     coverage = (unique.counts @ (unique.rows >= 0)) / max(n_rows, 1e-300)

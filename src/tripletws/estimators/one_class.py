@@ -27,6 +27,7 @@ soft labels, with MAP updates (one pseudo-row per LF, at the LF's own coverage) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,59 +78,122 @@ def one_class_votes(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
 
 
 class CoverageTables:
-    """The M-steps of the coverage families for one fit, on whole tables (m, k + 1, k).
+    """The M-steps of the coverage families for a batch of B fits, on whole tables (B, m, k + 1, k).
 
     LFs that vote several classes follow MACE over their votes (``theta_i``, ``xi_i``; class-
-    independent coverage); LFs that vote one class only in the fitted rows get two rates
-    (:func:`mstep_coverage`, or one shared precision with :func:`mstep_shared_coverage`).
+    independent coverage); LFs that vote one class only in a member's fitted rows get two rates
+    (:func:`mstep_coverage`, or one shared precision with :func:`mstep_shared_coverage`).  Every
+    member's M-step runs at once, with the members on the first axis (which LFs vote one class
+    may differ between members: a mask).
 
     Parameters
     ----------
-    family : str
-        ``"mace_coverage"`` or ``"shared_coverage"``.
-    obs : ndarray, shape (m, k + 1)
-        Observed outcome counts of the fitted rows (abstain first).
-    total : float
-        Rows fitted.
+    family : str or sequence of str
+        ``"mace_coverage"`` or ``"shared_coverage"``, for all members or one per member.
+    obs : ndarray, shape (B, m, k + 1)
+        Observed outcome counts of each member's fitted rows (abstain first).
+    total : ndarray, shape (B,)
+        Rows each member fits.
     """
 
-    def __init__(self, family: str, obs: np.ndarray, total: float) -> None:
-        m, width = obs.shape
+    def __init__(self, family: str | Sequence[str], obs: np.ndarray, total: np.ndarray) -> None:
+        B, m, width = obs.shape
         k = width - 1
-        self.rates = mstep_coverage if family == "mace_coverage" else mstep_shared_coverage
-        self.k, self.total = k, total
-        votes = obs[:, 1:]
-        self.votes, self.n_i = votes, votes.sum(axis=1)
+        names = [family] * B if isinstance(family, str) else list(family)
+        if len(names) != B or any(f not in COVERAGE_FAMILIES for f in names):
+            raise ValueError(f"one coverage family per member expected, got {family!r}")
+        self.shared = np.array([f == "shared_coverage" for f in names])  # (B,) one shared precision
+        self.k = k
+        self.total = np.asarray(total, dtype=np.float64).reshape(B)
+        votes = obs[:, :, 1:]
+        self.votes, self.n_i = votes, votes.sum(axis=2)  # (B, m, k), (B, m)
         seen = votes > 0
-        self.lfs = np.flatnonzero(seen.sum(axis=1) == 1)
-        self.classes = seen[self.lfs].argmax(axis=1)
-        self.cov = np.clip(self.n_i / max(total, 1e-300), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
-        self.theta = np.full(m, 0.5)
-        self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=1, keepdims=True)
-        self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, None]
+        self.one = seen.sum(axis=2) == 1  # (B, m): votes one class only
+        self.classes = seen.argmax(axis=2)  # (B, m): that class (meaningful where ``one``)
+        self.on_mask = self.classes[:, :, None] == np.arange(k)  # (B, m, k)
+        self.cov = np.clip(self.n_i / np.maximum(self.total, 1e-300)[:, None], _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+        self.theta = np.full((B, m), 0.5)
+        self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=2, keepdims=True)
+        self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, :, None]
         self.first = True
 
+    def keep(self, keep: np.ndarray) -> None:
+        """Drop the members where ``keep`` (B,) is False."""
+        for name in (
+            "shared",
+            "total",
+            "votes",
+            "n_i",
+            "one",
+            "classes",
+            "on_mask",
+            "cov",
+            "theta",
+            "xi",
+            "xi_prior",
+        ):
+            setattr(self, name, getattr(self, name)[keep])
+
     def step(self, N: np.ndarray) -> np.ndarray:
-        """The table maximising the expected complete log-likelihood, from expected counts N (m, k + 1, k)."""
-        k, m = self.k, N.shape[0]
+        """Tables maximising the expected complete log-likelihood, from expected counts N (B, m, k + 1, k)."""
+        k = self.k
         idx = np.arange(k)
-        right = N[:, idx + 1, idx]  # (m, k) expected votes for the class voted
+        B, m = N.shape[:2]
+        right = N[:, :, idx + 1, idx]  # (B, m, k) expected votes for the class voted
         for _ in range(3 if self.first else 1):
-            theta, xi = self.theta[:, None], self.xi
+            theta, xi = self.theta[:, :, None], self.xi
             knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, 1e-300))
-            self.theta = np.clip((knows.sum(axis=1) + 1.0) / (self.n_i + 2.0), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+            self.theta = np.clip((knows.sum(axis=2) + 1.0) / (self.n_i + 2.0), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
             rest = np.maximum(self.votes - knows, 0.0) + self.xi_prior
-            self.xi = rest / rest.sum(axis=1, keepdims=True)
+            self.xi = rest / rest.sum(axis=2, keepdims=True)
         self.first = False
-        V = ((1.0 - self.theta)[:, None] * self.xi)[:, :, None] * np.ones(k)
-        V[:, idx, idx] += self.theta[:, None]
-        T = np.empty((m, k + 1, k))
-        T[:, 0, :] = (1.0 - self.cov)[:, None]
-        T[:, 1:, :] = self.cov[:, None, None] * V
-        if self.lfs.size:
-            on, off = self.rates(N, self.lfs, self.classes, self.total)
-            T[self.lfs] = coverage_table(on, off, self.classes, k)
+        V = np.repeat(((1.0 - self.theta)[:, :, None] * self.xi)[:, :, :, None], k, axis=3)
+        V[:, :, idx, idx] += self.theta[:, :, None]
+        T = np.empty((B, m, k + 1, k))
+        T[:, :, 0, :] = (1.0 - self.cov)[:, :, None]
+        T[:, :, 1:, :] = self.cov[:, :, None, None] * V
+        if self.one.any():
+            on, off = self._rates(N)
+            one = self.one
+            rate = np.where(self.on_mask[one], on[one][:, None], off[one][:, None])  # (u, k) P(votes | y)
+            T[one] = _one_class_tables(rate, self.classes[one], k)
         return T
+
+    def _rates(self, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``on``, ``off`` (B, m) of every LF read as one-class (used where :attr:`one`)."""
+        votes = (N[:, :, 1:, :] * self.on_mask[:, :, :, None]).sum(axis=2)  # (B, m, k): votes c_i | y
+        per_class = N[:, 0].sum(axis=1)  # (B, k) expected rows per class
+        all_votes = votes.sum(axis=2)  # (B, m)
+        on_votes = (votes * self.on_mask).sum(axis=2)
+        on_rows = (per_class[:, None, :] * self.on_mask).sum(axis=2)  # (B, m)
+        total = self.total[:, None]
+        cov = all_votes / np.maximum(total, 1e-300)
+        shared = self.shared
+        if not shared.all():  # per-LF rates (mstep_coverage)
+            on = (on_votes + cov) / (on_rows + 1.0)
+            off = (all_votes - on_votes + cov) / (total - on_rows + 1.0)
+        if shared.any():  # one precision for the member's one-class LFs (mstep_shared_coverage)
+            one = self.one
+            prec = (((on_votes * one).sum(axis=1) + 1.0) / ((all_votes * one).sum(axis=1) + 2.0))[:, None]
+            pc = np.clip(on_rows / np.maximum(total, 1e-300), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+            s_on, s_off = cov * prec / pc, cov * (1.0 - prec) / (1.0 - pc)
+            if shared.all():
+                on, off = s_on, s_off
+            else:
+                on, off = np.where(shared[:, None], s_on, on), np.where(shared[:, None], s_off, off)
+        return (
+            np.clip(on, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
+            np.clip(off, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
+        )
+
+
+def _one_class_tables(rate: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
+    """Outcome tables (u, k + 1, k) of one-class LFs from ``rate[j, y] = P(votes | Y = y)`` (u, k)."""
+    u = len(classes)
+    T = np.full((u, k + 1, k), UNSEEN_VOTE)
+    T[np.arange(u), classes + 1, :] = rate
+    T[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+    return T
 
 
 def coverage_table(on: np.ndarray, off: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
