@@ -110,81 +110,88 @@ class CoverageTables:
         seen = votes > 0
         self.one = seen.sum(axis=2) == 1  # (B, m): votes one class only
         self.classes = seen.argmax(axis=2)  # (B, m): that class (meaningful where ``one``)
-        self.on_mask = self.classes[:, :, None] == np.arange(k)  # (B, m, k)
         self.cov = np.clip(self.n_i / np.maximum(self.total, 1e-300)[:, None], _RATE_FLOOR, 1.0 - _RATE_FLOOR)
         self.theta = np.full((B, m), 0.5)
         self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=2, keepdims=True)
         self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, :, None]
         self.first = True
+        self._index()
+
+    def _index(self) -> None:
+        """Flat indices of the (member, LF) pairs read as one-class, and what the M-step needs of them."""
+        k = self.k
+        self.one_b, self.one_i = np.nonzero(self.one)  # (u,) each
+        self.one_c = self.classes[self.one_b, self.one_i]  # (u,) the class voted
+        self.one_hot = self.one_c[:, None] == np.arange(k)  # (u, k)
+        self.one_total = self.total[self.one_b]
+        self.one_shared = self.shared[self.one_b]
+        self.any_multi = not bool(self.one.all())  # some LF votes several classes (or none)
 
     def keep(self, keep: np.ndarray) -> None:
         """Drop the members where ``keep`` (B,) is False."""
-        for name in (
-            "shared",
-            "total",
-            "votes",
-            "n_i",
-            "one",
-            "classes",
-            "on_mask",
-            "cov",
-            "theta",
-            "xi",
-            "xi_prior",
-        ):
+        for name in ("shared", "total", "votes", "n_i", "one", "classes", "cov", "theta", "xi", "xi_prior"):
             setattr(self, name, getattr(self, name)[keep])
+        self._index()
 
     def step(self, N: np.ndarray) -> np.ndarray:
         """Tables maximising the expected complete log-likelihood, from expected counts N (B, m, k + 1, k)."""
         k = self.k
-        idx = np.arange(k)
         B, m = N.shape[:2]
-        right = N[:, :, idx + 1, idx]  # (B, m, k) expected votes for the class voted
-        for _ in range(3 if self.first else 1):
-            theta, xi = self.theta[:, :, None], self.xi
-            knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, 1e-300))
-            self.theta = np.clip((knows.sum(axis=2) + 1.0) / (self.n_i + 2.0), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
-            rest = np.maximum(self.votes - knows, 0.0) + self.xi_prior
-            self.xi = rest / rest.sum(axis=2, keepdims=True)
-        self.first = False
-        V = np.repeat(((1.0 - self.theta)[:, :, None] * self.xi)[:, :, :, None], k, axis=3)
-        V[:, :, idx, idx] += self.theta[:, :, None]
         T = np.empty((B, m, k + 1, k))
-        T[:, :, 0, :] = (1.0 - self.cov)[:, :, None]
-        T[:, :, 1:, :] = self.cov[:, :, None, None] * V
-        if self.one.any():
-            on, off = self._rates(N)
-            one = self.one
-            rate = np.where(self.on_mask[one], on[one][:, None], off[one][:, None])  # (u, k) P(votes | y)
-            T[one] = _one_class_tables(rate, self.classes[one], k)
+        if self.any_multi:  # MACE over the votes (computed for every LF, kept for the others)
+            idx = np.arange(k)
+            right = N[:, :, idx + 1, idx]  # (B, m, k) expected votes for the class voted
+            for _ in range(3 if self.first else 1):
+                theta, xi = self.theta[:, :, None], self.xi
+                knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, 1e-300))
+                self.theta = _clip((knows.sum(axis=2) + 1.0) / (self.n_i + 2.0))
+                rest = np.maximum(self.votes - knows, 0.0) + self.xi_prior
+                self.xi = rest / rest.sum(axis=2, keepdims=True)
+            self.first = False
+            V = np.repeat(((1.0 - self.theta)[:, :, None] * self.xi)[:, :, :, None], k, axis=3)
+            V[:, :, idx, idx] += self.theta[:, :, None]
+            T[:, :, 0, :] = (1.0 - self.cov)[:, :, None]
+            T[:, :, 1:, :] = self.cov[:, :, None, None] * V
+        if len(self.one_b):
+            rate = self._rates(N)
+            b, i = self.one_b, self.one_i
+            table = np.full((len(b), k + 1, k), UNSEEN_VOTE)
+            table[np.arange(len(b)), self.one_c + 1, :] = rate
+            table[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+            T[b, i] = table
         return T
 
-    def _rates(self, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``on``, ``off`` (B, m) of every LF read as one-class (used where :attr:`one`)."""
-        votes = (N[:, :, 1:, :] * self.on_mask[:, :, :, None]).sum(axis=2)  # (B, m, k): votes c_i | y
-        per_class = N[:, 0].sum(axis=1)  # (B, k) expected rows per class
-        all_votes = votes.sum(axis=2)  # (B, m)
-        on_votes = (votes * self.on_mask).sum(axis=2)
-        on_rows = (per_class[:, None, :] * self.on_mask).sum(axis=2)  # (B, m)
-        total = self.total[:, None]
+    def _rates(self, N: np.ndarray) -> np.ndarray:
+        """``P(votes | Y = y)`` (u, k) of the one-class (member, LF) pairs: on-class rate at their class."""
+        b, c = self.one_b, self.one_c
+        votes = N[b, self.one_i, c + 1]  # (u, k) expected votes per class
+        per_class = np.add.reduce(N[:, 0], axis=1)  # (B, k) expected rows per class
+        all_votes = np.add.reduce(votes, axis=1)
+        on_votes = votes[self.one_hot]
+        on_rows = per_class[b, c]
+        total = self.one_total
         cov = all_votes / np.maximum(total, 1e-300)
-        shared = self.shared
+        shared = self.one_shared
         if not shared.all():  # per-LF rates (mstep_coverage)
             on = (on_votes + cov) / (on_rows + 1.0)
             off = (all_votes - on_votes + cov) / (total - on_rows + 1.0)
-        if shared.any():  # one precision for the member's one-class LFs (mstep_shared_coverage)
-            one = self.one
-            prec = (((on_votes * one).sum(axis=1) + 1.0) / ((all_votes * one).sum(axis=1) + 2.0))[:, None]
-            pc = np.clip(on_rows / np.maximum(total, 1e-300), _RATE_FLOOR, 1.0 - _RATE_FLOOR)
-            s_on, s_off = cov * prec / pc, cov * (1.0 - prec) / (1.0 - pc)
+        if shared.any():  # one precision for a member's one-class LFs (mstep_shared_coverage)
+            n = len(self.total)
+            prec = (np.bincount(b, on_votes, n) + 1.0) / (np.bincount(b, all_votes, n) + 2.0)
+            pc = _clip(on_rows / np.maximum(total, 1e-300))
+            s_on, s_off = cov * prec[b] / pc, cov * (1.0 - prec[b]) / (1.0 - pc)
             if shared.all():
                 on, off = s_on, s_off
             else:
-                on, off = np.where(shared[:, None], s_on, on), np.where(shared[:, None], s_off, off)
-        return (
-            np.clip(on, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
-            np.clip(off, _RATE_FLOOR, 1.0 - _RATE_FLOOR),
-        )
+                on, off = np.where(shared, s_on, on), np.where(shared, s_off, off)
+        on, off = _clip(on), _clip(off)
+        return np.where(self.one_hot, on[:, None], off[:, None])
+
+
+def _clip(x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to the rate floor in place (two ufuncs: np.clip's wrapper costs more)."""
+    np.maximum(x, _RATE_FLOOR, out=x)
+    return np.minimum(x, 1.0 - _RATE_FLOOR, out=x)
 
 
 def _one_class_tables(rate: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
