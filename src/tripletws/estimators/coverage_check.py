@@ -196,7 +196,7 @@ def coverage_em(
     free = np.asarray(free, dtype=bool).copy()
     any_free = bool(free.any())
     logp = np.log(p)
-    tables = CoverageTables(list(families), D.observed(counts), total)
+    tables = CoverageTables(list(families), D.observed(counts), total, design=D)
     out = _BatchFit(
         [None] * B,
         np.zeros(B),
@@ -211,8 +211,7 @@ def coverage_em(
     steps = 0
     while True:
         W = q * c
-        table = tables.step(D.full(D.counts(W)))  # (B, m, k + 1, k)
-        logt = np.log(D.gather(np.maximum(table, _TINY)))
+        logt = np.log(np.maximum(tables.step_used(D.counts(W)), _TINY))  # (U, k, B)
         if any_free:
             pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
             pf /= pf.sum(axis=0)
@@ -237,7 +236,7 @@ def coverage_em(
         for j in np.flatnonzero(done):
             b = members[j]
             if params:
-                out.params[b] = LabelModelParams(p[:, j].copy(), table[j])
+                out.params[b] = LabelModelParams(p[:, j].copy(), tables.table(j))
             out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
             out.log_norm[b] = lse[j]
             out.soft_labels[:, b] = q[:, j]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,9 @@ class CoverageTables:
         Rows each member fits.
     """
 
-    def __init__(self, family: str | Sequence[str], obs: np.ndarray, total: np.ndarray) -> None:
+    def __init__(
+        self, family: str | Sequence[str], obs: np.ndarray, total: np.ndarray, design: Any = None
+    ) -> None:
         B, m, width = obs.shape
         k = width - 1
         names = [family] * B if isinstance(family, str) else list(family)
@@ -115,6 +118,13 @@ class CoverageTables:
         self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=2, keepdims=True)
         self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, :, None]
         self.first = True
+        self.design = design
+        if design is not None:  # position of each (LF, outcome) among the design's used columns (-1: unused)
+            self.position = np.full(design.m * design.width, -1)
+            self.position[design.used] = np.arange(design.U)
+            self.lf0 = np.flatnonzero(design.lf == 0)  # LF 0's columns: they partition the rows
+        self.rate = np.zeros((0, k))
+        self.last = np.zeros((0, m, k + 1, k))
         self._index()
 
     def _index(self) -> None:
@@ -126,6 +136,16 @@ class CoverageTables:
         self.one_total = self.total[self.one_b]
         self.one_shared = self.shared[self.one_b]
         self.any_multi = not bool(self.one.all())  # some LF votes several classes (or none)
+        D = self.design
+        if D is not None and not self.any_multi:  # flat indices into the used columns' (U, k, B) arrays
+            B = len(self.total)
+            col = self.one_i * D.width
+            self.vote_col = self.position[col + self.one_c + 1]  # always used: the member saw the votes
+            self.abstain_col = self.position[col]  # -1 where the LF never abstains on the design's rows
+            self.abstains = bool((self.abstain_col >= 0).all())
+            y = np.arange(k)
+            self.vote_flat = (self.vote_col[:, None] * k + y) * B + self.one_b[:, None]  # (u, k)
+            self.on_flat = self.one_c * B + self.one_b  # into (k, B) per-class arrays
 
     def keep(self, keep: np.ndarray) -> None:
         """Drop the members where ``keep`` (B,) is False."""
@@ -153,22 +173,59 @@ class CoverageTables:
             T[:, :, 0, :] = (1.0 - self.cov)[:, :, None]
             T[:, :, 1:, :] = self.cov[:, :, None, None] * V
         if len(self.one_b):
-            rate = self._rates(N)
-            b, i = self.one_b, self.one_i
+            b, i, c = self.one_b, self.one_i, self.one_c
+            per_class = np.add.reduce(N[:, 0], axis=1)  # (B, k) expected rows per class
+            rate = self._rates(N[b, i, c + 1], per_class[b, c])
             table = np.full((len(b), k + 1, k), UNSEEN_VOTE)
             table[np.arange(len(b)), self.one_c + 1, :] = rate
             table[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
             T[b, i] = table
         return T
 
-    def _rates(self, N: np.ndarray) -> np.ndarray:
-        """``P(votes | Y = y)`` (u, k) of the one-class (member, LF) pairs: on-class rate at their class."""
-        b, c = self.one_b, self.one_c
-        votes = N[b, self.one_i, c + 1]  # (u, k) expected votes per class
-        per_class = np.add.reduce(N[:, 0], axis=1)  # (B, k) expected rows per class
+    def step_used(self, N: np.ndarray) -> np.ndarray:
+        """:meth:`step` at the design's used columns: tables (U, k, B) from expected counts N (U, k, B).
+
+        Needs the ``design`` given at construction; :meth:`table` gives a member's whole table.
+        """
+        D = self.design
+        if self.any_multi:  # through whole tables
+            self.last = self.step(D.full(N))
+            return D.gather(self.last)
+        k = self.k
+        per_class = np.add.reduce(N[self.lf0], axis=0)  # (k, B) expected rows per class
+        self.rate = rate = self._rates(np.take(N, self.vote_flat), np.take(per_class, self.on_flat))
+        out = np.full(N.shape, UNSEEN_VOTE)
+        b = self.one_b
+        out[self.vote_col, :, b] = rate
+        abstain = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+        if self.abstains:
+            out[self.abstain_col, :, b] = abstain
+        else:
+            has = self.abstain_col >= 0
+            out[self.abstain_col[has], :, b[has]] = abstain[has]
+        return out
+
+    def table(self, j: int) -> np.ndarray:
+        """Member j's whole table (m, k + 1, k) after the last :meth:`step_used`."""
+        if self.any_multi:
+            return self.last[j]
+        k = self.k
+        mine = self.one_b == j
+        T = np.full((len(self.one[j]), k + 1, k), UNSEEN_VOTE)
+        i, rate = self.one_i[mine], self.rate[mine]
+        T[i, self.one_c[mine] + 1, :] = rate
+        T[i, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+        return T
+
+    def _rates(self, votes: np.ndarray, on_rows: np.ndarray) -> np.ndarray:
+        """``P(votes | Y = y)`` (u, k) of the one-class (member, LF) pairs: on-class rate at their class.
+
+        ``votes`` (u, k): expected votes of each pair's LF per class; ``on_rows`` (u,): expected rows
+        of the pair's class.
+        """
+        b = self.one_b
         all_votes = np.add.reduce(votes, axis=1)
         on_votes = votes[self.one_hot]
-        on_rows = per_class[b, c]
         total = self.one_total
         cov = all_votes / np.maximum(total, 1e-300)
         shared = self.one_shared
@@ -192,15 +249,6 @@ def _clip(x: np.ndarray) -> np.ndarray:
     """``x`` clipped to the rate floor in place (two ufuncs: np.clip's wrapper costs more)."""
     np.maximum(x, _RATE_FLOOR, out=x)
     return np.minimum(x, 1.0 - _RATE_FLOOR, out=x)
-
-
-def _one_class_tables(rate: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
-    """Outcome tables (u, k + 1, k) of one-class LFs from ``rate[j, y] = P(votes | Y = y)`` (u, k)."""
-    u = len(classes)
-    T = np.full((u, k + 1, k), UNSEEN_VOTE)
-    T[np.arange(u), classes + 1, :] = rate
-    T[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
-    return T
 
 
 def coverage_table(on: np.ndarray, off: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
