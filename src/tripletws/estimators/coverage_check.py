@@ -156,6 +156,7 @@ def coverage_em(
     max_steps: int,
     tol: float = EM_TOL,
     params: bool = True,
+    n_classes: np.ndarray | None = None,
 ) -> _BatchFit:
     """EM of the coverage families for B fits on the same distinct rows, each with its own class balance.
 
@@ -183,6 +184,11 @@ def coverage_em(
     tol : float
     params : bool
         Build the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
+    n_classes : ndarray of int, shape (B,), optional
+        Classes of each member's model (default ``D.k``): a member with fewer is fitted as its own
+        model (its extra classes get a zero prior and start with zero soft labels, so they never hold
+        a row; its parameters have its own classes only).  Needs every LF to vote one class in every
+        member's rows (:class:`tripletws.estimators.one_class.CoverageTables`).
 
     Returns
     -------
@@ -195,8 +201,13 @@ def coverage_em(
     p = np.array(prior, dtype=np.float64, copy=True)
     free = np.asarray(free, dtype=bool).copy()
     any_free = bool(free.any())
-    logp = np.log(p)
-    tables = CoverageTables(list(families), D.observed(counts), total, design=D)
+    n_classes = np.full(B, k) if n_classes is None else np.asarray(n_classes, dtype=np.int64)
+    # the classes each member has (its prior is 0 on the others, and stays 0 when estimated)
+    has = np.arange(k)[:, None] < n_classes[None, :]  # (k, B)
+    padded = not bool(has.all())
+    with np.errstate(divide="ignore"):
+        logp = np.log(p)
+    tables = CoverageTables(list(families), D.observed(counts), total, design=D, n_classes=n_classes)
     out = _BatchFit(
         [None] * B,
         np.zeros(B),
@@ -214,9 +225,12 @@ def coverage_em(
         logt = np.log(np.maximum(tables.step_used(D.counts(W)), _TINY))  # (U, k, B)
         if any_free:
             pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            if padded:
+                pf[~has] = 0.0
             pf /= pf.sum(axis=0)
             p[:, free] = pf[:, free]
-            logp = np.log(p)
+            with np.errstate(divide="ignore"):
+                logp = np.log(p)
         s = D.scores(logt, logp)
         # log-sum-exp over the classes (axis 0), in place on the scores
         top = np.maximum.reduce(s, axis=0)
@@ -236,7 +250,7 @@ def coverage_em(
         for j in np.flatnonzero(done):
             b = members[j]
             if params:
-                out.params[b] = LabelModelParams(p[:, j].copy(), tables.table(j))
+                out.params[b] = LabelModelParams(p[: n_classes[j], j].copy(), tables.table(j))
             out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
             out.log_norm[b] = lse[j]
             out.soft_labels[:, b] = q[:, j]
@@ -246,6 +260,7 @@ def coverage_em(
         tables.keep(keep)
         members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
         any_free = bool(free.any())
+        n_classes, has = n_classes[keep], has[:, keep]
         p, logp, prev = p[:, keep], logp[:, keep], ll[keep]
 
 
@@ -267,10 +282,16 @@ class _CrossFit:
     scored: np.ndarray  # (n_folds, R): the folds, 0 where a fold had nothing to fit on
 
 
+def _one_class_everywhere(unique: RowSummary, counts: np.ndarray) -> bool:
+    """Every LF votes exactly one class in the rows of each count vector ``counts`` (F, R)."""
+    k = unique.cardinality
+    votes = np.stack([counts @ (unique.rows == c) for c in range(k)], axis=2)  # (F, m, k)
+    return bool(((votes > 0).sum(axis=2) == 1).all())
+
+
 def _cross_fit(
     unique: RowSummary,
-    cardinality: int,
-    members: Sequence[tuple[str, np.ndarray | None]],
+    members: Sequence[tuple[str, np.ndarray | None, int]],
     folds: np.ndarray,
     max_steps: int = 50,
     fold_steps: int = 10,
@@ -278,18 +299,18 @@ def _cross_fit(
     """Every member fitted on all rows, then on each fold's complement warm-started from that fit.
 
     What :func:`tripletws.estimators.annotator.heldout_row_scores` does with ``warm_start=True``,
-    for members that may differ in class balance (None: estimated), in two batches (the fits on
-    all rows, then every member's folds), with ``cardinality`` latent classes.
+    for members that may differ in family, class balance (None: estimated) and number of latent
+    classes, in two batches (the fits on all rows, then every member's folds).  Members with
+    different numbers of classes share the batches where every LF votes one class in every fit's
+    rows (:func:`coverage_em`'s ``n_classes``), else each number of classes has its own.
 
     Parameters
     ----------
     unique : RowSummary
-    cardinality : int
-    members : sequence of (family, class balance or None)
+    members : sequence of (family, class balance or None, number of classes)
     folds : ndarray, shape (n_folds, R)
         Counts held out by each fold.
     """
-    k = cardinality
     c = unique.counts.astype(np.float64)
     R = len(c)
     train = c[None, :] - folds
@@ -297,36 +318,51 @@ def _cross_fit(
     n_usable = len(usable)
     scored = np.zeros_like(folds)
     scored[usable] = folds[usable]
-    B = len(members)
-    families = [f for f, _ in members]
-    prior = np.full((k, B), 1.0 / k)
-    free = np.array([bal is None for _, bal in members])
-    for b, (_, bal) in enumerate(members):
-        if bal is not None:
-            prior[:, b] = bal
-    D = _design(unique.rows, k)
-    start = majority_soft_labels(unique.rows, k).T[:, None, :]
-    full = coverage_em(D, families, np.tile(c, (B, 1)), start, prior, free, max_steps=max_steps)
-    fits = [
-        AnnotatorFit(
-            f, full.params[b], float(full.log_likelihood[b]), int(full.n_steps[b]), bool(full.converged[b])
-        )
-        for b, f in enumerate(families)
-    ]
+    sizes = sorted({n for _, _, n in members})
+    if len(sizes) > 1 and not _one_class_everywhere(unique, np.vstack([c[None], train[usable]])):
+        parts = [[b for b, mem in enumerate(members) if mem[2] == n] for n in sizes]
+    else:
+        parts = [list(range(len(members)))]
+    fits: list[Any] = [None] * len(members)
     lls = [np.zeros((len(folds), R)) for _ in members]
-    if n_usable:
-        batch = coverage_em(
-            D,
-            [f for f in families for _ in range(n_usable)],
-            np.tile(train[usable], (B, 1)),
-            np.repeat(full.soft_labels, n_usable, axis=1),
-            np.repeat(prior, n_usable, axis=1),
-            np.repeat(free, n_usable),
-            max_steps=fold_steps,
-            params=False,
+    for part in parts:
+        B = len(part)
+        families = [members[b][0] for b in part]
+        n_classes = np.array([members[b][2] for b in part])
+        k = int(n_classes.max())
+        prior = np.zeros((k, B))
+        start = np.zeros((k, B, R))
+        for j, b in enumerate(part):
+            n, bal = members[b][2], members[b][1]
+            prior[:n, j] = 1.0 / n if bal is None else bal
+            start[:n, j] = majority_soft_labels(unique.rows, n).T
+        free = np.array([members[b][1] is None for b in part])
+        D = _design(unique.rows, k)
+        full = coverage_em(
+            D, families, np.tile(c, (B, 1)), start, prior, free, max_steps=max_steps, n_classes=n_classes
         )
-        for b in range(B):
-            lls[b][usable] = batch.log_norm[b * n_usable : (b + 1) * n_usable]
+        for j, b in enumerate(part):
+            fits[b] = AnnotatorFit(
+                families[j],
+                full.params[j],
+                float(full.log_likelihood[j]),
+                int(full.n_steps[j]),
+                bool(full.converged[j]),
+            )
+        if n_usable:
+            batch = coverage_em(
+                D,
+                [f for f in families for _ in range(n_usable)],
+                np.tile(train[usable], (B, 1)),
+                np.repeat(full.soft_labels, n_usable, axis=1),
+                np.repeat(prior, n_usable, axis=1),
+                np.repeat(free, n_usable),
+                max_steps=fold_steps,
+                params=False,
+                n_classes=np.repeat(n_classes, n_usable),
+            )
+            for j, b in enumerate(part):
+                lls[b][usable] = batch.log_norm[j * n_usable : (j + 1) * n_usable]
     return _CrossFit(fits, lls, scored)
 
 
@@ -342,12 +378,6 @@ def _gain(folds: np.ndarray, with_k: np.ndarray, with_background: np.ndarray) ->
     if sd <= 0:
         return gain, (0.0 if gain <= 0 else float("inf"))
     return gain, gain / (sd / np.sqrt(n))
-
-
-def _background(unique: RowSummary, folds: np.ndarray, with_k: np.ndarray) -> tuple[float, float]:
-    """:func:`background_gain` given the held-out scores of the ``k``-class ``"mace_coverage"`` fit."""
-    extra = _cross_fit(unique, unique.cardinality + 1, [("mace_coverage", None)], folds)
-    return _gain(folds, with_k, extra.row_loglik[0])
 
 
 def background_gain(unique: RowSummary, n_folds: int = N_FOLDS, seed: int = FOLD_SEED) -> tuple[float, float]:
@@ -369,9 +399,10 @@ def background_gain(unique: RowSummary, n_folds: int = N_FOLDS, seed: int = FOLD
     z : float
         ``gain`` over its standard error (rows taken as independent).
     """
-    folds = deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
-    with_k = _cross_fit(unique, unique.cardinality, [("mace_coverage", None)], folds)
-    return _background(unique, folds, with_k.row_loglik[0])
+    k = unique.cardinality
+    folds = deal_counts(unique.rows, unique.counts, k, n_folds, seed)
+    cross = _cross_fit(unique, [("mace_coverage", None, k), ("mace_coverage", None, k + 1)], folds)
+    return _gain(folds, cross.row_loglik[0], cross.row_loglik[1])
 
 
 def _best_family(scores: HeldOutScores) -> str:
@@ -399,14 +430,14 @@ def _choose_prior(
 
 
 def _members(
-    balances: dict[str, np.ndarray | None],
-) -> tuple[list[tuple[str, Any]], dict[tuple[str, str], int]]:
-    """Both coverage families under each named balance: the members and their index."""
+    balances: dict[str, np.ndarray | None], k: int
+) -> tuple[list[tuple[str, Any, int]], dict[tuple[str, str], int]]:
+    """Both coverage families under each named balance, ``k`` classes: the members and their index."""
     members, index = [], {}
     for name, bal in balances.items():
         for fam in COVERAGE_FAMILIES:
             index[fam, name] = len(members)
-            members.append((fam, bal))
+            members.append((fam, bal, k))
     return members, index
 
 
@@ -438,8 +469,8 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
     k = unique.cardinality
     n_se = _annotator.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
     folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
-    members, index = _members({"uniform": np.full(k, 1.0 / k), "estimated": None})
-    return _choose_prior(_cross_fit(unique, k, members, folds), index, n_se)
+    members, index = _members({"uniform": np.full(k, 1.0 / k), "estimated": None}, k)
+    return _choose_prior(_cross_fit(unique, members, folds), index, n_se)
 
 
 def coverage_check(
@@ -480,21 +511,22 @@ def coverage_check(
     k = unique.cardinality
     if k != 2:
         return CoverageCheck(False, "with more than two classes the coverage reading is not used")
-    # every k-class fit the check needs in one cross-fit (the same folds throughout): both families
-    # under the balance(s) to choose from, and "mace_coverage" under an estimated balance for the
-    # background test (shared with the balance choice's when it makes one)
+    # every fit the check needs in one cross-fit (the same folds throughout): both families under the
+    # balance(s) to choose from, and "mace_coverage" under an estimated balance with k and k + 1
+    # classes for the background test (the k-class one shared with the balance choice's)
     folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
     choose = class_balance is None and choose_balance
     if choose:
         balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     else:
         balances = {"estimated": None} if class_balance is None else {"given": class_balance}
-    members, index = _members(balances)
+    members, index = _members(balances, k)
     if ("mace_coverage", "estimated") not in index:
         index["mace_coverage", "estimated"] = len(members)
-        members.append(("mace_coverage", None))
-    cross = _cross_fit(unique, k, members, folds)
-    gain, z = _background(unique, folds, cross.row_loglik[index["mace_coverage", "estimated"]])
+        members.append(("mace_coverage", None, k))
+    members.append(("mace_coverage", None, k + 1))  # with a background class
+    cross = _cross_fit(unique, members, folds)
+    gain, z = _gain(folds, cross.row_loglik[index["mace_coverage", "estimated"]], cross.row_loglik[-1])
     if not z <= BACKGROUND_Z:
         return CoverageCheck(
             False,

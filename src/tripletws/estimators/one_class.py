@@ -98,7 +98,12 @@ class CoverageTables:
     """
 
     def __init__(
-        self, family: str | Sequence[str], obs: np.ndarray, total: np.ndarray, design: Any = None
+        self,
+        family: str | Sequence[str],
+        obs: np.ndarray,
+        total: np.ndarray,
+        design: Any = None,
+        n_classes: np.ndarray | None = None,
     ) -> None:
         B, m, width = obs.shape
         k = width - 1
@@ -125,7 +130,11 @@ class CoverageTables:
             self.lf0 = np.flatnonzero(design.lf == 0)  # LF 0's columns: they partition the rows
         self.rate = np.zeros((0, k))
         self.last = np.zeros((0, m, k + 1, k))
+        # classes of each member's model (at most k: the others have no rows, as under a zero prior)
+        self.n_classes = np.full(B, k) if n_classes is None else np.asarray(n_classes, dtype=np.int64)
         self._index()
+        if self.any_multi and (self.n_classes < k).any():
+            raise ValueError("members with fewer classes need every LF to vote one class (and a design)")
 
     def _index(self) -> None:
         """Flat indices of the (member, LF) pairs read as one-class, and what the M-step needs of them."""
@@ -146,10 +155,24 @@ class CoverageTables:
             y = np.arange(k)
             self.vote_flat = (self.vote_col[:, None] * k + y) * B + self.one_b[:, None]  # (u, k)
             self.on_flat = self.one_c * B + self.one_b  # into (k, B) per-class arrays
+            # probability of the votes a one-class LF never casts, over its member's classes
+            self.unseen = ((self.n_classes[self.one_b] - 1) * UNSEEN_VOTE)[:, None]
 
     def keep(self, keep: np.ndarray) -> None:
         """Drop the members where ``keep`` (B,) is False."""
-        for name in ("shared", "total", "votes", "n_i", "one", "classes", "cov", "theta", "xi", "xi_prior"):
+        for name in (
+            "shared",
+            "total",
+            "votes",
+            "n_i",
+            "one",
+            "classes",
+            "cov",
+            "theta",
+            "xi",
+            "xi_prior",
+            "n_classes",
+        ):
             setattr(self, name, getattr(self, name)[keep])
         self._index()
 
@@ -191,13 +214,12 @@ class CoverageTables:
         if self.any_multi:  # through whole tables
             self.last = self.step(D.full(N))
             return D.gather(self.last)
-        k = self.k
         per_class = np.add.reduce(N[self.lf0], axis=0)  # (k, B) expected rows per class
         self.rate = rate = self._rates(np.take(N, self.vote_flat), np.take(per_class, self.on_flat))
         out = np.full(N.shape, UNSEEN_VOTE)
         b = self.one_b
         out[self.vote_col, :, b] = rate
-        abstain = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+        abstain = 1.0 - rate - self.unseen
         if self.abstains:
             out[self.abstain_col, :, b] = abstain
         else:
@@ -206,15 +228,15 @@ class CoverageTables:
         return out
 
     def table(self, j: int) -> np.ndarray:
-        """Member j's whole table (m, k + 1, k) after the last :meth:`step_used`."""
+        """Member j's whole table (m, n + 1, n) after the last :meth:`step_used` (n its classes)."""
         if self.any_multi:
             return self.last[j]
-        k = self.k
+        k = int(self.n_classes[j])
         mine = self.one_b == j
         T = np.full((len(self.one[j]), k + 1, k), UNSEEN_VOTE)
         i, rate = self.one_i[mine], self.rate[mine]
-        T[i, self.one_c[mine] + 1, :] = rate
-        T[i, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+        T[i, self.one_c[mine] + 1, :] = rate[:, :k]
+        T[i, 0, :] = 1.0 - rate[:, :k] - (k - 1) * UNSEEN_VOTE
         return T
 
     def _rates(self, votes: np.ndarray, on_rows: np.ndarray) -> np.ndarray:
