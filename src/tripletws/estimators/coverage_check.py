@@ -205,8 +205,7 @@ def coverage_em(
     # the classes each member has (its prior is 0 on the others, and stays 0 when estimated)
     has = np.arange(k)[:, None] < n_classes[None, :]  # (k, B)
     padded = not bool(has.all())
-    with np.errstate(divide="ignore"):
-        logp = np.log(p)
+    logp = np.log(p, out=np.full((k, B), -np.inf), where=has)
     tables = CoverageTables(list(families), D.observed(counts), total, design=D, n_classes=n_classes)
     out = _BatchFit(
         [None] * B,
@@ -229,8 +228,7 @@ def coverage_em(
                 pf[~has] = 0.0
             pf /= pf.sum(axis=0)
             p[:, free] = pf[:, free]
-            with np.errstate(divide="ignore"):
-                logp = np.log(p)
+            logp = np.log(p, out=np.full(p.shape, -np.inf), where=has) if padded else np.log(p)
         s = D.scores(logt, logp)
         # log-sum-exp over the classes (axis 0), in place on the scores
         top = np.maximum.reduce(s, axis=0)

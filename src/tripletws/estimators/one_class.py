@@ -143,7 +143,9 @@ class CoverageTables:
         self.one_c = self.classes[self.one_b, self.one_i]  # (u,) the class voted
         self.one_hot = self.one_c[:, None] == np.arange(k)  # (u, k)
         self.one_total = self.total[self.one_b]
+        self.one_safe_total = np.maximum(self.one_total, 1e-300)
         self.one_shared = self.shared[self.one_b]
+        self.all_shared, self.any_shared = bool(self.one_shared.all()), bool(self.one_shared.any())
         self.any_multi = not bool(self.one.all())  # some LF votes several classes (or none)
         D = self.design
         if D is not None and not self.any_multi:  # flat indices into the used columns' (U, k, B) arrays
@@ -249,22 +251,22 @@ class CoverageTables:
         all_votes = np.add.reduce(votes, axis=1)
         on_votes = votes[self.one_hot]
         total = self.one_total
-        cov = all_votes / np.maximum(total, 1e-300)
-        shared = self.one_shared
-        if not shared.all():  # per-LF rates (mstep_coverage)
+        cov = all_votes / self.one_safe_total
+        if not self.all_shared:  # per-LF rates (mstep_coverage)
             on = (on_votes + cov) / (on_rows + 1.0)
             off = (all_votes - on_votes + cov) / (total - on_rows + 1.0)
-        if shared.any():  # one precision for a member's one-class LFs (mstep_shared_coverage)
+        if self.any_shared:  # one precision for a member's one-class LFs (mstep_shared_coverage)
             n = len(self.total)
-            prec = (np.bincount(b, on_votes, n) + 1.0) / (np.bincount(b, all_votes, n) + 2.0)
-            pc = _clip(on_rows / np.maximum(total, 1e-300))
-            s_on, s_off = cov * prec[b] / pc, cov * (1.0 - prec[b]) / (1.0 - pc)
-            if shared.all():
+            prec = ((np.bincount(b, on_votes, n) + 1.0) / (np.bincount(b, all_votes, n) + 2.0))[b]
+            pc = _clip(on_rows / self.one_safe_total)
+            s_on, s_off = cov * prec / pc, cov * (1.0 - prec) / (1.0 - pc)
+            if self.all_shared:
                 on, off = s_on, s_off
             else:
+                shared = self.one_shared
                 on, off = np.where(shared, s_on, on), np.where(shared, s_off, off)
-        on, off = _clip(on), _clip(off)
-        return np.where(self.one_hot, on[:, None], off[:, None])
+        # the rates clipped to the floor (clipping after choosing between them gives the same values)
+        return _clip(np.where(self.one_hot, on[:, None], off[:, None]))
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
