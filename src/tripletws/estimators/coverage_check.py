@@ -300,7 +300,8 @@ def _cross_fit(
     for members that may differ in family, class balance (None: estimated) and number of latent
     classes, in two batches (the fits on all rows, then every member's folds).  Members with
     different numbers of classes share the batches where every LF votes one class in every fit's
-    rows (:func:`coverage_em`'s ``n_classes``), else each number of classes has its own.
+    rows (:func:`coverage_em`'s ``n_classes``; checked for the fits on all rows and for the folds'),
+    else each number of classes has its own.
 
     Parameters
     ----------
@@ -316,51 +317,55 @@ def _cross_fit(
     n_usable = len(usable)
     scored = np.zeros_like(folds)
     scored[usable] = folds[usable]
-    sizes = sorted({n for _, _, n in members})
-    if len(sizes) > 1 and not _one_class_everywhere(unique, np.vstack([c[None], train[usable]])):
-        parts = [[b for b, mem in enumerate(members) if mem[2] == n] for n in sizes]
-    else:
-        parts = [list(range(len(members)))]
-    fits: list[Any] = [None] * len(members)
-    lls = [np.zeros((len(folds), R)) for _ in members]
-    for part in parts:
-        B = len(part)
-        families = [members[b][0] for b in part]
-        n_classes = np.array([members[b][2] for b in part])
-        k = int(n_classes.max())
-        prior = np.zeros((k, B))
-        start = np.zeros((k, B, R))
+    fams = [f for f, _, _ in members]
+    sizes = np.array([n for _, _, n in members])
+    free = np.array([bal is None for _, bal, _ in members])
+    designs: dict[int, _Design] = {}
+
+    def parts(counts: np.ndarray) -> list[np.ndarray]:
+        """Members fitted together on the rows of ``counts`` (F, R): all, or one batch per size."""
+        if len(set(sizes.tolist())) > 1 and not _one_class_everywhere(unique, counts):
+            return [np.flatnonzero(sizes == n) for n in sorted(set(sizes.tolist()))]
+        return [np.arange(len(members))]
+
+    def batch(part: np.ndarray, counts: np.ndarray, start: list[np.ndarray], steps: int) -> _BatchFit:
+        """Fit members ``part`` on each row of ``counts`` (F, R) (member-major), from ``start``."""
+        k = int(sizes[part].max())
+        if k not in designs:
+            designs[k] = _design(unique.rows, k)
+        F = len(counts)
+        prior = np.zeros((k, len(part)))
+        q = np.zeros((k, len(part) * F, R))
         for j, b in enumerate(part):
-            n, bal = members[b][2], members[b][1]
+            n, bal = sizes[b], members[b][1]
             prior[:n, j] = 1.0 / n if bal is None else bal
-            start[:n, j] = majority_soft_labels(unique.rows, n).T
-        free = np.array([members[b][1] is None for b in part])
-        D = _design(unique.rows, k)
-        full = coverage_em(
-            D, families, np.tile(c, (B, 1)), start, prior, free, max_steps=max_steps, n_classes=n_classes
+            q[:n, j * F : (j + 1) * F] = start[b][:, None, :]
+        return coverage_em(
+            designs[k],
+            [fams[b] for b in part for _ in range(F)],
+            np.tile(counts, (len(part), 1)),
+            q,
+            np.repeat(prior, F, axis=1),
+            np.repeat(free[part], F),
+            max_steps=steps,
+            params=F == 1,
+            n_classes=np.repeat(sizes[part], F),
         )
+
+    fits: list[Any] = [None] * len(members)
+    start = [majority_soft_labels(unique.rows, int(n)).T for n in sizes]  # (n, R) each
+    for part in parts(c[None]):
+        full = batch(part, c[None], start, max_steps)
         for j, b in enumerate(part):
-            fits[b] = AnnotatorFit(
-                families[j],
-                full.params[j],
-                float(full.log_likelihood[j]),
-                int(full.n_steps[j]),
-                bool(full.converged[j]),
-            )
-        if n_usable:
-            batch = coverage_em(
-                D,
-                [f for f in families for _ in range(n_usable)],
-                np.tile(train[usable], (B, 1)),
-                np.repeat(full.soft_labels, n_usable, axis=1),
-                np.repeat(prior, n_usable, axis=1),
-                np.repeat(free, n_usable),
-                max_steps=fold_steps,
-                params=False,
-                n_classes=np.repeat(n_classes, n_usable),
-            )
+            ll, steps, conv = float(full.log_likelihood[j]), int(full.n_steps[j]), bool(full.converged[j])
+            fits[b] = AnnotatorFit(fams[b], full.params[j], ll, steps, conv)
+            start[b] = full.soft_labels[: sizes[b], j]  # the folds start from the fit on all rows
+    lls = [np.zeros((len(folds), R)) for _ in members]
+    if n_usable:
+        for part in parts(train[usable]):
+            held = batch(part, train[usable], start, fold_steps)
             for j, b in enumerate(part):
-                lls[b][usable] = batch.log_norm[j * n_usable : (j + 1) * n_usable]
+                lls[b][usable] = held.log_norm[j * n_usable : (j + 1) * n_usable]
     return _CrossFit(fits, lls, scored)
 
 
