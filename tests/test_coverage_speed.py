@@ -1,0 +1,136 @@
+"""The coverage check's batched fits against the one-fit-at-a-time reference (same arithmetic, reordered)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tripletws.estimators.annotator import _Design, deal_counts, fit_annotator, majority_soft_labels
+from tripletws.estimators.coverage_check import _cross_fit, background_gain, coverage_em, row_logliks
+from tripletws.estimators.one_class import (
+    CoverageTables,
+    coverage_table,
+    mstep_coverage,
+    mstep_shared_coverage,
+)
+from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
+
+# The batched code computes the same sums and products as the per-fit code in another order: each
+# result differs by a few ulps (~1e-16 relative); EM's fixed point is stable, so after 50 steps the
+# tables differ by at most a small multiple of that.  1e-10 leaves room for the E-step's exp/log.
+TOL = 1e-10
+
+
+def draw(n, prior, classes, on, off, seed, both=False):
+    rng = np.random.default_rng(seed)
+    y = rng.choice(len(prior), size=n, p=prior)
+    L = np.full((n, len(classes) + both), -1, dtype=np.int64)
+    for i, c in enumerate(classes):
+        L[rng.random(n) < np.where(y == c, on[i], off[i]), i] = c
+    if both:  # an LF that votes both classes (MACE's table) on a third of the rows
+        hit = rng.random(n) < 0.3
+        L[hit, -1] = np.where(rng.random(hit.sum()) < 0.8, y[hit], 1 - y[hit])
+    return RowSummary.from_matrix(check_label_matrix(L, len(prior)), 10**7)
+
+
+def reference_tables(family, obs, total, N):
+    """The one-class LFs' tables of one member from the per-LF M-step functions, (u, k + 1, k)."""
+    k = obs.shape[1] - 1
+    seen = obs[:, 1:] > 0
+    lfs = np.flatnonzero(seen.sum(axis=1) == 1)
+    classes = seen[lfs].argmax(axis=1)
+    rates = mstep_coverage if family == "mace_coverage" else mstep_shared_coverage
+    on, off = rates(N, lfs, classes, total)
+    return lfs, coverage_table(on, off, classes, k)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_batched_m_step_matches_the_per_member_functions(k):
+    rng = np.random.default_rng(k)
+    B, m = 5, 7
+    obs = rng.integers(0, 40, size=(B, m, k + 1)).astype(float)
+    obs[:, :5, 1:] = 0.0  # LFs 0..4 vote one class (member-dependent), 5 and 6 several
+    for b in range(B):
+        obs[b, np.arange(5), 1 + rng.integers(0, k, 5)] = rng.integers(1, 30, 5)
+    obs[:, :, 0] += 50.0
+    total = obs[:, 0].sum(axis=1)
+    N = rng.random((B, m, k + 1, k)) * obs[..., None] / k
+    families = ["shared_coverage", "mace_coverage", "mace_coverage", "shared_coverage", "mace_coverage"]
+    T = CoverageTables(families, obs, total).step(N)
+    for b, fam in enumerate(families):
+        lfs, ref = reference_tables(fam, obs[b], float(total[b]), N[b])
+        assert lfs.tolist() == [0, 1, 2, 3, 4]
+        np.testing.assert_allclose(T[b, lfs], ref, rtol=TOL, atol=0)
+        np.testing.assert_allclose(T[b].sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("both", [False, True])
+@pytest.mark.parametrize("balance", [None, np.array([0.5, 0.5])])
+def test_coverage_em_matches_fit_annotator(both, balance):
+    u = draw(3000, [0.7, 0.3], [0, 0, 1, 1], [0.6, 0.4, 0.5, 0.7], [0.1, 0.05, 0.1, 0.2], 1, both)
+    D = _Design(u.rows, 2, abstain=True)
+    fams = ["shared_coverage", "mace_coverage"]
+    prior = np.full((2, 2), 0.5) if balance is None else np.repeat(balance[:, None], 2, axis=1)
+    free = np.full(2, balance is None)
+    c = np.tile(u.counts.astype(float), (2, 1))
+    start = majority_soft_labels(u.rows, 2).T[:, None, :]
+    got = coverage_em(D, fams, c, start, prior, free, max_steps=50)
+    for b, fam in enumerate(fams):
+        ref = fit_annotator(u, fam, class_balance=balance)
+        assert got.n_steps[b] == ref.n_steps
+        np.testing.assert_allclose(got.params[b].cond_probs, ref.params.cond_probs, rtol=TOL, atol=0)
+        np.testing.assert_allclose(got.params[b].class_balance, ref.params.class_balance, rtol=TOL, atol=0)
+        assert abs(got.log_likelihood[b] - ref.log_likelihood) < TOL
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_background_class_in_the_same_batch_changes_nothing(both):
+    # with every LF one-class the k- and (k + 1)-class fits share one batch (zero prior on the extra
+    # class); with an LF voting both classes they cannot, and each size is fitted alone
+    u = draw(
+        4000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 2, both
+    )
+    folds = deal_counts(u.rows, u.counts, 2, 3, 0)
+    members = [
+        ("mace_coverage", None, 2),
+        ("shared_coverage", np.array([0.5, 0.5]), 2),
+        ("mace_coverage", None, 3),
+    ]
+    together = _cross_fit(u, members, folds)
+    for b, mem in enumerate(members):
+        alone = _cross_fit(u, [mem], folds)
+        assert together.fits[b].n_steps == alone.fits[0].n_steps
+        np.testing.assert_allclose(
+            together.fits[b].params.cond_probs, alone.fits[0].params.cond_probs, rtol=TOL
+        )
+        np.testing.assert_allclose(together.row_loglik[b], alone.row_loglik[0], rtol=TOL, atol=TOL)
+    # and the background test against its definition, one fit at a time
+    gain, z = background_gain(u)
+    ref_gain, ref_z = reference_background_gain(u)
+    assert abs(gain - ref_gain) < TOL and abs(z - ref_z) < TOL * max(1.0, abs(ref_z)) * 100
+
+
+def reference_background_gain(unique):
+    """:func:`background_gain` as first written: fit_annotator with k and k + 1 classes, each fold scored
+    by a fit on the others warm-started from the fit on all rows."""
+    k = unique.cardinality
+    folds = deal_counts(unique.rows, unique.counts, k, 3, 0)
+    scores = []
+    for card in (k, k + 1):
+        u = replace(unique, cardinality=card)
+        full = fit_annotator(u, "mace_coverage")
+        s = np.zeros_like(folds)
+        for f in range(3):
+            train = unique.counts - folds[f]
+            sub = replace(u, counts=train, n_rows=float(train.sum()))
+            s[f] = row_logliks(
+                unique.rows, fit_annotator(sub, "mace_coverage", max_steps=10, init=full.params).params
+            )
+        scores.append(s)
+    w, d = folds.ravel(), (scores[1] - scores[0]).ravel()
+    n = float(w.sum())
+    gain = float(w @ d) / n
+    return gain, gain / (np.sqrt(float(w @ (d - gain) ** 2) / n) / np.sqrt(n))
