@@ -187,8 +187,7 @@ def coverage_em(
     n_classes : ndarray of int, shape (B,), optional
         Classes of each member's model (default ``D.k``): a member with fewer is fitted as its own
         model (its extra classes get a zero prior and start with zero soft labels, so they never hold
-        a row; its parameters have its own classes only).  Needs every LF to vote one class in every
-        member's rows (:class:`tripletws.estimators.one_class.CoverageTables`).
+        a row, and no LF's vote for them has mass: its parameters are its own classes' only).
 
     Returns
     -------
@@ -280,13 +279,6 @@ class _CrossFit:
     scored: np.ndarray  # (n_folds, R): the folds, 0 where a fold had nothing to fit on
 
 
-def _one_class_everywhere(unique: RowSummary, counts: np.ndarray) -> bool:
-    """Every LF votes exactly one class in the rows of each count vector ``counts`` (F, R)."""
-    k = unique.cardinality
-    votes = np.stack([counts @ (unique.rows == c) for c in range(k)], axis=2)  # (F, m, k)
-    return bool(((votes > 0).sum(axis=2) == 1).all())
-
-
 def _cross_fit(
     unique: RowSummary,
     members: Sequence[tuple[str, np.ndarray | None, int]],
@@ -298,10 +290,8 @@ def _cross_fit(
 
     What :func:`tripletws.estimators.annotator.heldout_row_scores` does with ``warm_start=True``,
     for members that may differ in family, class balance (None: estimated) and number of latent
-    classes, in two batches (the fits on all rows, then every member's folds).  Members with
-    different numbers of classes share the batches where every LF votes one class in every fit's
-    rows (:func:`coverage_em`'s ``n_classes``; checked for the fits on all rows and for the folds'),
-    else each number of classes has its own.
+    classes (:func:`coverage_em`'s ``n_classes``), in two batches: the fits on all rows, then every
+    member's folds.
 
     Parameters
     ----------
@@ -320,52 +310,43 @@ def _cross_fit(
     fams = [f for f, _, _ in members]
     sizes = np.array([n for _, _, n in members])
     free = np.array([bal is None for _, bal, _ in members])
-    designs: dict[int, _Design] = {}
 
-    def parts(counts: np.ndarray) -> list[np.ndarray]:
-        """Members fitted together on the rows of ``counts`` (F, R): all, or one batch per size."""
-        if len(set(sizes.tolist())) > 1 and not _one_class_everywhere(unique, counts):
-            return [np.flatnonzero(sizes == n) for n in sorted(set(sizes.tolist()))]
-        return [np.arange(len(members))]
+    k = int(sizes.max())
+    D = _design(unique.rows, k)
+    prior = np.zeros((k, len(members)))
+    for b, (_, bal, n) in enumerate(members):
+        prior[:n, b] = 1.0 / n if bal is None else bal
 
-    def batch(part: np.ndarray, counts: np.ndarray, start: list[np.ndarray], steps: int) -> _BatchFit:
-        """Fit members ``part`` on each row of ``counts`` (F, R) (member-major), from ``start``."""
-        k = int(sizes[part].max())
-        if k not in designs:
-            designs[k] = _design(unique.rows, k)
+    def batch(counts: np.ndarray, start: list[np.ndarray], steps: int) -> _BatchFit:
+        """Fit every member on each row of ``counts`` (F, R) (member-major), from ``start``."""
         F = len(counts)
-        prior = np.zeros((k, len(part)))
-        q = np.zeros((k, len(part) * F, R))
-        for j, b in enumerate(part):
-            n, bal = sizes[b], members[b][1]
-            prior[:n, j] = 1.0 / n if bal is None else bal
-            q[:n, j * F : (j + 1) * F] = start[b][:, None, :]
+        q = np.zeros((k, len(members) * F, R))
+        for b, n in enumerate(sizes):
+            q[:n, b * F : (b + 1) * F] = start[b][:, None, :]
         return coverage_em(
-            designs[k],
-            [fams[b] for b in part for _ in range(F)],
-            np.tile(counts, (len(part), 1)),
+            D,
+            [f for f in fams for _ in range(F)],
+            np.tile(counts, (len(members), 1)),
             q,
             np.repeat(prior, F, axis=1),
-            np.repeat(free[part], F),
+            np.repeat(free, F),
             max_steps=steps,
             params=F == 1,
-            n_classes=np.repeat(sizes[part], F),
+            n_classes=np.repeat(sizes, F),
         )
 
     fits: list[Any] = [None] * len(members)
     start = [majority_soft_labels(unique.rows, int(n)).T for n in sizes]  # (n, R) each
-    for part in parts(c[None]):
-        full = batch(part, c[None], start, max_steps)
-        for j, b in enumerate(part):
-            ll, steps, conv = float(full.log_likelihood[j]), int(full.n_steps[j]), bool(full.converged[j])
-            fits[b] = AnnotatorFit(fams[b], full.params[j], ll, steps, conv)
-            start[b] = full.soft_labels[: sizes[b], j]  # the folds start from the fit on all rows
+    full = batch(c[None], start, max_steps)
+    for b in range(len(members)):
+        ll, steps, conv = float(full.log_likelihood[b]), int(full.n_steps[b]), bool(full.converged[b])
+        fits[b] = AnnotatorFit(fams[b], full.params[b], ll, steps, conv)
+        start[b] = full.soft_labels[: sizes[b], b]  # the folds start from the fit on all rows
     lls = [np.zeros((len(folds), R)) for _ in members]
     if n_usable:
-        for part in parts(train[usable]):
-            held = batch(part, train[usable], start, fold_steps)
-            for j, b in enumerate(part):
-                lls[b][usable] = held.log_norm[j * n_usable : (j + 1) * n_usable]
+        held = batch(train[usable], start, fold_steps)
+        for b in range(len(members)):
+            lls[b][usable] = held.log_norm[b * n_usable : (b + 1) * n_usable]
     return _CrossFit(fits, lls, scored)
 
 

@@ -119,9 +119,14 @@ class CoverageTables:
         self.one = seen.sum(axis=2) == 1  # (B, m): votes one class only
         self.classes = seen.argmax(axis=2)  # (B, m): that class (meaningful where ``one``)
         self.cov = np.clip(self.n_i / np.maximum(self.total, 1e-300)[:, None], _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+        # classes of each member's model (at most k: the others have no rows, as under a zero prior,
+        # and no vote: MACE's xi is spread over the member's own classes)
+        self.n_classes = np.full(B, k) if n_classes is None else np.asarray(n_classes, dtype=np.int64)
+        own = (np.arange(k) < self.n_classes[:, None])[:, None, :]  # (B, 1, k)
         self.theta = np.full((B, m), 0.5)
-        self.xi = (votes + 1e-3) / (votes + 1e-3).sum(axis=2, keepdims=True)
-        self.xi_prior = (votes + 1e-3) / (np.maximum(self.n_i, 0.0) + 1e-3 * k)[:, :, None]
+        xi = np.where(own, votes + 1e-3, 0.0)
+        self.xi = xi / xi.sum(axis=2, keepdims=True)
+        self.xi_prior = xi / (np.maximum(self.n_i, 0.0) + 1e-3 * self.n_classes[:, None])[:, :, None]
         self.first = True
         self.design = design
         if design is not None:  # position of each (LF, outcome) among the design's used columns (-1: unused)
@@ -130,11 +135,7 @@ class CoverageTables:
             self.lf0 = np.flatnonzero(design.lf == 0)  # LF 0's columns: they partition the rows
         self.rate = np.zeros((0, k))
         self.last = np.zeros((0, m, k + 1, k))
-        # classes of each member's model (at most k: the others have no rows, as under a zero prior)
-        self.n_classes = np.full(B, k) if n_classes is None else np.asarray(n_classes, dtype=np.int64)
         self._index()
-        if self.any_multi and (self.n_classes < k).any():
-            raise ValueError("members with fewer classes need every LF to vote one class (and a design)")
 
     def _index(self) -> None:
         """Flat indices of the (member, LF) pairs read as one-class, and what the M-step needs of them."""
@@ -147,6 +148,8 @@ class CoverageTables:
         self.one_shared = self.shared[self.one_b]
         self.all_shared, self.any_shared = bool(self.one_shared.all()), bool(self.one_shared.any())
         self.any_multi = not bool(self.one.all())  # some LF votes several classes (or none)
+        # probability of the votes a one-class LF never casts, over its member's classes
+        self.unseen = ((self.n_classes[self.one_b] - 1) * UNSEEN_VOTE)[:, None]
         D = self.design
         if D is not None and not self.any_multi:  # flat indices into the used columns' (U, k, B) arrays
             B = len(self.total)
@@ -157,8 +160,6 @@ class CoverageTables:
             y = np.arange(k)
             self.vote_flat = (self.vote_col[:, None] * k + y) * B + self.one_b[:, None]  # (u, k)
             self.on_flat = self.one_c * B + self.one_b  # into (k, B) per-class arrays
-            # probability of the votes a one-class LF never casts, over its member's classes
-            self.unseen = ((self.n_classes[self.one_b] - 1) * UNSEEN_VOTE)[:, None]
 
     def keep(self, keep: np.ndarray) -> None:
         """Drop the members where ``keep`` (B,) is False."""
@@ -203,7 +204,7 @@ class CoverageTables:
             rate = self._rates(N[b, i, c + 1], per_class[b, c])
             table = np.full((len(b), k + 1, k), UNSEEN_VOTE)
             table[np.arange(len(b)), self.one_c + 1, :] = rate
-            table[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+            table[:, 0, :] = 1.0 - rate - self.unseen
             T[b, i] = table
         return T
 
@@ -231,9 +232,9 @@ class CoverageTables:
 
     def table(self, j: int) -> np.ndarray:
         """Member j's whole table (m, n + 1, n) after the last :meth:`step_used` (n its classes)."""
-        if self.any_multi:
-            return self.last[j]
         k = int(self.n_classes[j])
+        if self.any_multi:
+            return self.last[j, :, : k + 1, :k]
         mine = self.one_b == j
         T = np.full((len(self.one[j]), k + 1, k), UNSEEN_VOTE)
         i, rate = self.one_i[mine], self.rate[mine]
