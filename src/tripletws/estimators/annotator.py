@@ -56,6 +56,7 @@ better by more than the noise of the rows that measured it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,7 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
+from .em_jit import JIT_MAX_ROWS, lean_kernel, lean_table, run_lean
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -146,15 +148,37 @@ class _Design:
         self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
-        if R * U <= DENSE_CELLS:
-            X = np.zeros((R, U))
-            X[r, pos.reshape(-1)] = 1.0
-            self.X, self.XT, self.dense = X, X.T, True
-        else:
-            from scipy import sparse
+        # the entries of X, row by row: the compiled EM reads them as they are, the numpy path
+        # builds X from them on first use
+        self._r, self.pos = r, pos.reshape(-1)
+        self.dense = R * U <= DENSE_CELLS
 
-            X = sparse.csr_matrix((np.ones(len(r)), (r, pos.reshape(-1))), shape=(R, U))
-            self.X, self.XT, self.dense = X, X.T.tocsr(), False
+    @property
+    def indptr(self) -> np.ndarray:
+        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``."""
+        return np.concatenate(([0], np.cumsum(np.bincount(self._r, minlength=self.R))))
+
+    @cached_property
+    def _matrices(self) -> tuple[Any, Any]:
+        R, U, r, pos = self.R, self.U, self._r, self.pos
+        if self.dense:
+            X = np.zeros((R, U))
+            X[r, pos] = 1.0
+            return X, X.T
+        from scipy import sparse
+
+        X = sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
+        return X, X.T.tocsr()
+
+    @property
+    def X(self) -> Any:
+        """The design (R, U): dense when at most :data:`DENSE_CELLS` cells, else CSR."""
+        return self._matrices[0]
+
+    @property
+    def XT(self) -> Any:
+        """Its transpose (U, R), CSR when sparse."""
+        return self._matrices[1]
 
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
         """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
@@ -447,7 +471,7 @@ def _em(
     max_steps: int,
     tol: float,
     class_balance: np.ndarray | None,
-    params: bool = True,
+    params: bool | np.ndarray = True,
 ) -> _BatchFit:
     """EM for B fits on the same distinct rows, each with its own family, counts and start.
 
@@ -456,18 +480,28 @@ def _em(
     counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
     is one pair of design products; each family's M-step runs on its members at once.  Each
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
-    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` skips building
-    the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
+    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` (or False for
+    some members, a (B,) bool array) skips building the members' :class:`LabelModelParams`
+    (held-out scoring needs their likelihoods only).
+
+    Batches of the default's candidates (:data:`_LEAN`, vote-only reading) run in the compiled
+    kernel when numba is available (:mod:`tripletws.estimators.em_jit`), with the same results
+    to rounding.
     """
     B, R = counts.shape
     k = D.k
     informative = D.abstain
     if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
         raise ValueError("every member of a batch must read abstentions as the design does")
-    total = counts.sum(axis=1)
+    want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
+    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(families):
+        kernel = lean_kernel()
+        if kernel is not None:
+            return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
+    total = counts.sum(axis=1)
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
     logp = np.log(p)
@@ -531,7 +565,7 @@ def _em(
                 if not done[j]:
                     continue
                 b = members[j]
-                if params:
+                if want[b]:
                     T = _full_table(tab.table(j - sl.start), cov[j], informative)
                     out.params[b] = LabelModelParams(p[:, j].copy(), T)
                 out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
@@ -555,6 +589,45 @@ def _em(
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]
+
+
+def _em_compiled(
+    kernel: Any,
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    p0: np.ndarray,
+    want: np.ndarray,
+    max_steps: int,
+    tol: float,
+) -> _BatchFit:
+    """:func:`_em` of a batch of :data:`_LEAN` members (vote-only design) in the compiled kernel."""
+    r = run_lean(
+        kernel,
+        D.indptr,
+        D.pos,
+        D.lf,
+        D.vote,
+        D.m,
+        D.k,
+        families,
+        counts,
+        q,
+        free,
+        p0,
+        max_steps=max_steps,
+        tol=tol,
+        floor=_FLOOR,
+        tiny=_TINY,
+        min_class_prob=MIN_CLASS_PROB,
+    )
+    fitted: list[Any] = [None] * len(families)
+    for b in np.flatnonzero(want):
+        table = lean_table(families[b], r["acc"][b], r["theta"][b], r["xi"][b], D.k)
+        fitted[b] = LabelModelParams(r["p"][b].copy(), _full_table(table, r["cov"][b], False))
+    return _BatchFit(fitted, r["ll"], r["steps"], r["conv"], r["log_norm"], r["soft"])
 
 
 def fit_annotator(
@@ -821,6 +894,8 @@ def heldout_row_scores(
         # rows first, then the folds' fits started from them
         per = U + 1 if cold else 1
         members = np.vstack([c[None], train[usable]]) if cold else c[None]
+        whole = np.zeros(len(group) * per, dtype=bool)
+        whole[::per] = fits is not None  # the folds' fits need their likelihoods only
         full = _em(
             D,
             [f for f in group for _ in range(per)],
@@ -829,6 +904,7 @@ def heldout_row_scores(
             max_steps=max_steps,
             tol=EM_TOL,
             class_balance=class_balance,
+            params=whole,
         )
         for g, fam in enumerate(group):
             j = g * per
