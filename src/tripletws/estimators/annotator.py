@@ -129,7 +129,9 @@ class _Design:
     ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
     """
 
-    def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
+    def __init__(
+        self, rows: np.ndarray, k: int, abstain: bool = True, votes: tuple[np.ndarray, ...] | None = None
+    ) -> None:
         R, m = rows.shape
         width = k + 1 if abstain else k
         self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
@@ -137,8 +139,8 @@ class _Design:
             r, i = np.divmod(np.arange(R * m), m)
             col = i * width + rows.reshape(-1).astype(np.int64) + 1
         else:
-            r, i = np.nonzero(rows >= 0)
-            col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
+            r, i, a = row_votes(rows) if votes is None else votes
+            col = i * width + a
         used, pos = np.unique(col, return_inverse=True)
         U = len(used)
         self.U, self.used = U, used  # flat index i * width + a of each used column
@@ -250,19 +252,28 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return np.squeeze(np.log(z) + top, axis=axis), e
 
 
-def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
+def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
+    r, i = np.nonzero(rows >= 0)
+    return r.astype(np.int64), i.astype(np.int64), rows[r, i].astype(np.int64)
+
+
+def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Majority vote as soft labels: uniform over the most-voted classes (all classes when none voted).
 
     Parameters
     ----------
     rows : ndarray of int, shape (R, m)
     k : int
+    votes : tuple of arrays, optional
+        :func:`row_votes` of ``rows``, when already at hand.
 
     Returns
     -------
     ndarray, shape (R, k)
     """
-    counts = np.stack([(rows == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+    r, _, a = row_votes(rows) if votes is None else votes
+    counts = np.bincount(r * k + a, minlength=len(rows) * k).reshape(len(rows), k).astype(np.float64)
     top = counts >= counts.max(axis=1, keepdims=True)
     return top / top.sum(axis=1, keepdims=True)
 
@@ -721,7 +732,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def row_fold_keys(
+    rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
     """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
 
     Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
@@ -736,6 +749,8 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     counts : ndarray, shape (R,)
     k : int
     seed : int
+    votes : tuple of arrays, optional
+        :func:`row_votes` of ``rows``, when already at hand.
 
     Returns
     -------
@@ -743,8 +758,8 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     """
     R, m = rows.shape
     whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
-    r, i = np.nonzero(rows >= 0)
-    outcome = rows[r, i].astype(np.int64) + 1  # 1..k: the votes (abstentions: outcome 0)
+    r, i, a = row_votes(rows) if votes is None else votes
+    outcome = a + 1  # 1..k: the votes (abstentions: outcome 0)
     hist = np.zeros((m, k + 1))
     hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
     hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
@@ -764,7 +779,14 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     return _mix(per_row + abstain.sum(dtype=np.uint64))
 
 
-def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
+def deal_counts(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    k: int,
+    n_folds: int,
+    seed: int = 0,
+    votes: tuple[np.ndarray, ...] | None = None,
+) -> np.ndarray:
     """Deal each distinct row's count at random over folds, independently of row and column order.
 
     The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
@@ -776,7 +798,7 @@ def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed
     -------
     ndarray, shape (n_folds, R)
     """
-    keys = row_fold_keys(rows, counts, k, seed)
+    keys = row_fold_keys(rows, counts, k, seed, votes)
     order = np.argsort(keys, kind="stable")
     out = np.empty((n_folds, len(keys)))
     out[:, order] = split_counts(
@@ -837,11 +859,13 @@ class HeldOutScores:
         return mean, float(np.sqrt(max(var, 0.0) / n))
 
 
-def _fold_counts(unique: RowSummary, n_folds: int, random_state: Any) -> np.ndarray:
+def _fold_counts(
+    unique: RowSummary, n_folds: int, random_state: Any, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
     if isinstance(random_state, np.random.Generator):
         return split_counts(unique.counts, n_folds, random_state)
     seed = 0 if random_state is None else int(random_state)
-    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
+    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed, votes)
 
 
 def heldout_row_scores(
@@ -866,7 +890,8 @@ def heldout_row_scores(
     -------
     HeldOutScores
     """
-    folds = _fold_counts(unique, n_folds, random_state)
+    votes = row_votes(unique.rows)  # one pass over the rows for the deal, the design and the start
+    folds = _fold_counts(unique, n_folds, random_state, votes)
     for fam in families:
         if fam not in FAMILIES:
             raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
@@ -886,8 +911,8 @@ def heldout_row_scores(
         group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
         if not group:
             continue
-        D = _Design(unique.rows, k, abstain=informative)
-        start = majority_soft_labels(unique.rows, k).T[:, None, :]
+        D = _Design(unique.rows, k, abstain=informative, votes=votes)
+        start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
