@@ -19,6 +19,63 @@ MV, ONE_COIN, MACE = 0, 1, 2
 
 
 @numba.njit(cache=True, nogil=True)
+def _e_step(
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    col: np.ndarray,
+    lt: np.ndarray,
+    const: np.ndarray,
+    q: np.ndarray,
+    lse: np.ndarray,
+    c: np.ndarray,
+    wsum: np.ndarray,
+) -> float:
+    """E-step on the listed ``rows``: posteriors into ``q`` (k, R), log-normalisers into ``lse``.
+
+    A row's score for class y is ``const[y]`` plus the sum of ``lt[y, u]`` over its votes' used
+    columns u.  Adds ``c[r] q[:, r]`` into ``wsum`` and returns ``sum_r c[r] lse[r]``.
+    """
+    k = q.shape[0]
+    # two classes per pass over a row's votes: two independent chains of additions
+    for y in range(0, k - 1, 2):
+        for r in rows:
+            t0 = 0.0
+            t1 = 0.0
+            for e in range(indptr[r], indptr[r + 1]):
+                u = col[e]
+                t0 += lt[y, u]
+                t1 += lt[y + 1, u]
+            q[y, r] = t0 + const[y]
+            q[y + 1, r] = t1 + const[y + 1]
+    if k % 2 == 1:
+        for r in rows:
+            t0 = 0.0
+            for e in range(indptr[r], indptr[r + 1]):
+                t0 += lt[k - 1, col[e]]
+            q[k - 1, r] = t0 + const[k - 1]
+    ll = 0.0
+    for r in rows:
+        top = q[0, r]
+        for y in range(1, k):
+            top = max(top, q[y, r])
+        z = 0.0
+        for y in range(k):
+            # exp(0) = 1 and exp(below -746) = 0 exactly: no call (libm's underflow path is slow)
+            d = q[y, r] - top
+            ex = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+            q[y, r] = ex
+            z += ex
+        cr = c[r]
+        for y in range(k):
+            qy = q[y, r] / z
+            q[y, r] = qy
+            wsum[y] += qy * cr
+        lse[r] = np.log(z) + top
+        ll += cr * lse[r]
+    return ll
+
+
+@numba.njit(cache=True, nogil=True)
 def lean_em(
     indptr: np.ndarray,
     col: np.ndarray,
@@ -36,6 +93,8 @@ def lean_em(
     floor: float,
     tiny: float,
     min_class_prob: float,
+    slot: np.ndarray,
+    tables: np.ndarray,
     p_out: np.ndarray,
     acc_out: np.ndarray,
     theta_out: np.ndarray,
@@ -68,6 +127,11 @@ def lean_em(
     p0 : float64 (k,)
     max_steps, tol, floor, tiny, min_class_prob
         As in the numpy path (``EM_TOL``, ``_FLOOR``, ``_TINY``, ``MIN_CLASS_PROB``).
+    slot : int64 (B,)
+        Where member ``b``'s whole table goes in ``tables`` (-1: not wanted).
+    tables : (n_wanted, m, k + 1, k)
+        ``P(outcome a | y)``, abstain first: ``1 - c_i`` and ``c_i P(vote a - 1 | y, votes)``,
+        the numpy path's ``_full_table`` of ``_Tables.table`` (the same operations).
     p_out : (B, k); acc_out, theta_out, cov_out : (B, m); xi_out : (B, k, m)
         Final prior, accuracies (mv, one_coin), MACE's theta and xi, coverage.
     ll_out : (B,); steps_out : int64 (B,); conv_out : bool (B,)
@@ -94,6 +158,10 @@ def lean_em(
             u = col[e]
             crow[fill[u]] = r
             fill[u] += 1
+    active = np.empty(R, dtype=np.int64)
+    bptr = np.empty(U + 1, dtype=np.int64)
+    brow = np.empty(nnz, dtype=np.int64)
+    spare = np.empty(k)
     obs = np.zeros((k, m))
     n_i = np.empty(m)
     log_odds = np.empty(m)
@@ -117,12 +185,30 @@ def lean_em(
         total = 0.0
         for r in range(R):
             total += c[r]
+        # rows with a count first (the E-step's), then those without; the column lists of the former
+        n_active = 0
+        for r in range(R):
+            if c[r] != 0.0:
+                active[n_active] = r
+                n_active += 1
+        j0 = n_active
+        for r in range(R):
+            if c[r] == 0.0:
+                active[j0] = r
+                j0 += 1
         obs[:] = 0.0
+        nb = 0
         for u in range(U):
+            bptr[u] = nb
             t = 0.0
             for j in range(colptr[u], colptr[u + 1]):
-                t += c[crow[j]]
+                r = crow[j]
+                if c[r] != 0.0:
+                    brow[nb] = r
+                    nb += 1
+                    t += c[r]
             obs[col_vote[u], col_lf[u]] = t
+        bptr[U] = nb
         log_abstain = 0.0
         pooled = 2.0
         for i in range(m):
@@ -166,14 +252,14 @@ def lean_em(
                 a = col_vote[u]
                 t0 = 0.0
                 t1 = 0.0
-                lo, hi = colptr[u], colptr[u + 1]
+                lo, hi = bptr[u], bptr[u + 1]
                 for j in range(lo, hi - 1, 2):
-                    r0 = crow[j]
-                    r1 = crow[j + 1]
+                    r0 = brow[j]
+                    r1 = brow[j + 1]
                     t0 += q[a, r0] * c[r0]
                     t1 += q[a, r1] * c[r1]
                 if (hi - lo) % 2 == 1:
-                    r0 = crow[hi - 1]
+                    r0 = brow[hi - 1]
                     t0 += q[a, r0] * c[r0]
                 right[a, col_lf[u]] = t0 + t1
             if free[b]:
@@ -236,50 +322,18 @@ def lean_em(
                         lt[y, u] = lx
                     lt[a, u] = np.log(x + th) + log_odds[i]
             first = False
-            # E-step: each row's scores (a sum over its votes per class), then posteriors
-            # (two classes per pass over a row's votes: two independent chains of additions)
-            for y in range(0, k - 1, 2):
-                for r in range(R):
-                    t0 = 0.0
-                    t1 = 0.0
-                    for e in range(indptr[r], indptr[r + 1]):
-                        u = col[e]
-                        t0 += lt[y, u]
-                        t1 += lt[y + 1, u]
-                    q[y, r] = t0 + const[y]
-                    q[y + 1, r] = t1 + const[y + 1]
-            if k % 2 == 1:
-                for r in range(R):
-                    t0 = 0.0
-                    for e in range(indptr[r], indptr[r + 1]):
-                        t0 += lt[k - 1, col[e]]
-                    q[k - 1, r] = t0 + const[k - 1]
-            ll = 0.0
+            # E-step on the rows the member counts (a row of count 0, held out, weighs nothing in
+            # the M-step and the likelihood: its posterior is needed for the final model only)
             wsum[:] = 0.0
-            for r in range(R):
-                top = q[0, r]
-                for y in range(1, k):
-                    top = max(top, q[y, r])
-                z = 0.0
-                for y in range(k):
-                    # exp(0) = 1 and exp(below -746) = 0 exactly: no call (libm's underflow path is slow)
-                    d = q[y, r] - top
-                    ex = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
-                    q[y, r] = ex
-                    z += ex
-                cr = c[r]
-                for y in range(k):
-                    qy = q[y, r] / z
-                    q[y, r] = qy
-                    wsum[y] += qy * cr
-                lse[r] = np.log(z) + top
-                ll += cr * lse[r]
+            ll = _e_step(active[:n_active], indptr, col, lt, const, q, lse, c, wsum)
             ll /= total
             steps += 1
             conv = ll - prev < tol
             if conv or steps >= max_steps:
                 break
             prev = ll
+        if n_active < R:
+            _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare)
         for y in range(k):
             p_out[b, y] = p[y]
             for r in range(R):
@@ -291,6 +345,21 @@ def lean_em(
                 xi_out[b, a, i] = xi[a, i]
         for r in range(R):
             log_norm[b, r] = lse[r]
+        j = slot[b]
+        if j >= 0:
+            for i in range(m):
+                cv = cov_out[b, i]
+                for y in range(k):
+                    tables[j, i, 0, y] = 1.0 - cv
+                for a in range(k):
+                    if f == MACE:
+                        x = (1.0 - theta[i]) * xi[a, i]
+                        for y in range(k):
+                            tables[j, i, a + 1, y] = cv * (x + (theta[i] if a == y else 0.0))
+                    else:
+                        for y in range(k):
+                            v = acc[i] if a == y else (1.0 - acc[i]) / (k - 1)
+                            tables[j, i, a + 1, y] = cv * v
         ll_out[b] = ll
         steps_out[b] = steps
         conv_out[b] = conv

@@ -64,7 +64,7 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .em_jit import JIT_MAX_ROWS, lean_kernel, lean_table, run_lean
+from .em_jit import JIT_MAX_ROWS, lean_kernel, run_lean
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -633,11 +633,11 @@ def _em_compiled(
         floor=_FLOOR,
         tiny=_TINY,
         min_class_prob=MIN_CLASS_PROB,
+        want=want,
     )
     fitted: list[Any] = [None] * len(families)
     for b in np.flatnonzero(want):
-        table = lean_table(families[b], r["acc"][b], r["theta"][b], r["xi"][b], D.k)
-        fitted[b] = LabelModelParams(r["p"][b].copy(), _full_table(table, r["cov"][b], False))
+        fitted[b] = LabelModelParams(r["p"][b].copy(), r["tables"][r["slot"][b]])
     return _BatchFit(fitted, r["ll"], r["steps"], r["conv"], r["log_norm"], r["soft"])
 
 

@@ -90,6 +90,7 @@ def run_lean(
     floor: float,
     tiny: float,
     min_class_prob: float,
+    want: np.ndarray,
 ) -> dict[str, Any]:
     """Run the kernel on a batch of B members over R distinct rows and U used columns.
 
@@ -106,15 +107,21 @@ def run_lean(
     counts : (B, R); q : (k, 1 or B, R); free : bool (B,); p0 : (k,)
     max_steps, tol, floor, tiny, min_class_prob
         The numpy path's constants.
+    want : bool (B,)
+        Members whose whole table is wanted.
 
     Returns
     -------
     dict
         ``p`` (B, k), ``acc``, ``theta``, ``cov`` (B, m), ``xi`` (B, k, m), ``ll`` (B,),
-        ``steps`` (B,), ``conv`` (B,), ``log_norm`` (B, R), ``soft`` (k, B, R).
+        ``steps`` (B,), ``conv`` (B,), ``log_norm`` (B, R), ``soft`` (k, B, R), and ``tables``
+        (n_wanted, m, k + 1, k) with ``slot`` (B,): member b's table is ``tables[slot[b]]``.
     """
     B, R = counts.shape
     i64, f64 = np.int64, np.float64
+    want = np.asarray(want, dtype=bool)
+    slot = np.where(want, np.cumsum(want) - 1, -1).astype(i64)
+    tables = np.empty((int(want.sum()), m, k + 1, k))
     out = {
         "p": np.empty((B, k)),
         "acc": np.zeros((B, m)),
@@ -144,20 +151,9 @@ def run_lean(
         float(floor),
         float(tiny),
         float(min_class_prob),
+        slot,
+        tables,
         *out.values(),
     )
+    out["slot"], out["tables"] = slot, tables
     return out
-
-
-def lean_table(family: str, acc: np.ndarray, theta: np.ndarray, xi: np.ndarray, k: int) -> np.ndarray:
-    """One member's vote table P(vote a | y, votes), shape (m, k, k), from the kernel's state.
-
-    ``acc`` and ``theta`` have shape (m,), ``xi`` (k, m); the formulas of the numpy path's
-    ``_Tables.table``.
-    """
-    if family == "mace":
-        return ((1.0 - theta)[:, None] * xi.T)[:, :, None] + theta[:, None, None] * np.eye(k)
-    V = np.empty((len(acc), k, k))
-    V[:] = ((1.0 - acc) / (k - 1))[:, None, None]
-    V[:, np.arange(k), np.arange(k)] = acc[:, None]
-    return V
