@@ -29,11 +29,16 @@ def _e_step(
     lse: np.ndarray,
     c: np.ndarray,
     wsum: np.ndarray,
+    zs: np.ndarray,
 ) -> float:
-    """E-step on the listed ``rows``: posteriors into ``q`` (k, R), log-normalisers into ``lse``.
+    """E-step on the listed ``rows``: posteriors into ``q`` (k, R).
 
     A row's score for class y is ``const[y]`` plus the sum of ``lt[y, u]`` over its votes' used
-    columns u.  Adds ``c[r] q[:, r]`` into ``wsum`` and returns ``sum_r c[r] lse[r]``.
+    columns u; its log-normaliser is ``log(zs[r]) + lse[r]`` (the top score goes to ``lse``, the
+    normaliser of the exponentials to ``zs``: :func:`_finish_lse` takes the logs, for the final
+    model only).  Adds ``c[r] q[:, r]`` into ``wsum`` and returns ``sum_r c[r] log p(row r)``:
+    the logs of the normalisers of rows counted a few whole times (most rows) come from one log
+    of their product (the same value to rounding, without a log per row and step).
     """
     k = q.shape[0]
     # two classes per pass over a row's votes: two independent chains of additions
@@ -54,6 +59,8 @@ def _e_step(
                 t0 += lt[k - 1, col[e]]
             q[k - 1, r] = t0 + const[k - 1]
     ll = 0.0
+    prod = 1.0  # product of z ** c over rows with a whole count 1..16 (z <= k <= 1000: no overflow)
+    few = k <= 1000
     for r in rows:
         top = q[0, r]
         for y in range(1, k):
@@ -70,9 +77,25 @@ def _e_step(
             qy = q[y, r] / z
             q[y, r] = qy
             wsum[y] += qy * cr
-        lse[r] = np.log(z) + top
-        ll += cr * lse[r]
-    return ll
+        lse[r] = top
+        zs[r] = z
+        ll += cr * top
+        if few and 1.0 <= cr <= 16.0 and cr == np.floor(cr):
+            for _ in range(int(cr)):
+                prod *= z
+            if prod > 1e200:
+                ll += np.log(prod)
+                prod = 1.0
+        else:
+            ll += cr * np.log(z)
+    return ll + np.log(prod)
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
+    """``lse[r] = log(zs[r]) + lse[r]``: the rows' log-normalisers under the final model."""
+    for r in range(lse.shape[0]):
+        lse[r] = np.log(zs[r]) + lse[r]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -162,6 +185,7 @@ def lean_em(
     bptr = np.empty(U + 1, dtype=np.int64)
     brow = np.empty(nnz, dtype=np.int64)
     spare = np.empty(k)
+    zs = np.empty(R)
     obs = np.zeros((k, m))
     n_i = np.empty(m)
     log_odds = np.empty(m)
@@ -325,7 +349,7 @@ def lean_em(
             # E-step on the rows the member counts (a row of count 0, held out, weighs nothing in
             # the M-step and the likelihood: its posterior is needed for the final model only)
             wsum[:] = 0.0
-            ll = _e_step(active[:n_active], indptr, col, lt, const, q, lse, c, wsum)
+            ll = _e_step(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
             ll /= total
             steps += 1
             conv = ll - prev < tol
@@ -333,7 +357,8 @@ def lean_em(
                 break
             prev = ll
         if n_active < R:
-            _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare)
+            _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare, zs)
+        _finish_lse(lse, zs)
         for y in range(k):
             p_out[b, y] = p[y]
             for r in range(R):
