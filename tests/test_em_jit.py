@@ -116,3 +116,15 @@ def test_switch_off(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not em_jit.jit_enabled()
     monkeypatch.setenv(em_jit.JIT_ENV, "1")
     assert em_jit.jit_enabled()
+
+
+@pytest.mark.parametrize("R,m,k", [(200, 10, 2), (1000, 50, 3), (50, 300, 9)])
+def test_fold_keys_equal(monkeypatch: pytest.MonkeyPatch, R: int, m: int, k: int) -> None:
+    """The compiled row keys of the fold deal are the numpy keys, bit for bit (integer arithmetic)."""
+    rng = np.random.default_rng(R + m)
+    rows = rng.integers(-1, k, size=(R, m)).astype(np.int8)
+    counts = rng.integers(1, 5, size=R).astype(np.float64)
+    for seed in (0, 7, 2**40):
+        jit, ref = _both(monkeypatch, A.row_fold_keys, rows, counts, k, seed)
+        assert jit.dtype == ref.dtype == np.uint64
+        np.testing.assert_array_equal(jit, ref)

@@ -388,3 +388,46 @@ def lean_em(
         ll_out[b] = ll
         steps_out[b] = steps
         conv_out[b] = conv
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix(x: np.uint64) -> np.uint64:
+    """splitmix64's finaliser (wrapping uint64 arithmetic), as ``annotator._mix``."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+@numba.njit(cache=True, nogil=True)
+def fold_keys(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, hist_bits: np.ndarray, seed: np.uint64
+) -> np.ndarray:
+    """The keys of :func:`tripletws.estimators.annotator.row_fold_keys` from its column histograms.
+
+    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``hist_bits``
+    (m, k + 1) the bits (float64 viewed as uint64) of the count-weighted outcome histograms.
+    Integer arithmetic throughout: the same keys as the numpy path, bit for bit.
+    """
+    m, width = hist_bits.shape
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    fp = np.empty(m, dtype=np.uint64)
+    abstain = np.empty(m, dtype=np.uint64)
+    total = np.uint64(0)
+    for j in range(m):
+        x = _mix(seed ^ golden)
+        for o in range(width):
+            x = _mix(x ^ hist_bits[j, o])
+        fp[j] = x
+        abstain[j] = _mix(x)
+        total += abstain[j]
+    per_row = np.zeros(R, dtype=np.uint64)
+    for e in range(r.shape[0]):
+        j = i[e]
+        per_row[r[e]] += _mix(fp[j] + np.uint64(a[e] + 1) * golden) - abstain[j]
+    keys = np.empty(R, dtype=np.uint64)
+    for row in range(R):
+        keys[row] = _mix(per_row[row] + total)
+    return keys

@@ -64,7 +64,7 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .em_jit import JIT_MAX_ROWS, lean_kernel, run_lean
+from .em_jit import JIT_MAX_ROWS, fold_keys_kernel, lean_kernel, run_lean
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -763,6 +763,9 @@ def row_fold_keys(
     hist = np.zeros((m, k + 1))
     hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
     hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
+    compiled = fold_keys_kernel()
+    if compiled is not None and R > 0:
+        return compiled(r, i, a, R, np.ascontiguousarray(hist).view(np.uint64), np.uint64(seed))
     fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
     for a in range(k + 1):
         fp = _mix(fp ^ hist[:, a].view(np.uint64))

@@ -71,6 +71,15 @@ def lean_kernel() -> Callable[..., None] | None:
     return _kernel[0]
 
 
+def fold_keys_kernel() -> Callable[..., np.ndarray] | None:
+    """The compiled row keys of the fold deal (:mod:`._em_kernel`'s ``fold_keys``), or None."""
+    if lean_kernel() is None:
+        return None
+    from ._em_kernel import fold_keys
+
+    return fold_keys
+
+
 def run_lean(
     kernel: Callable[..., None],
     indptr: np.ndarray,
