@@ -141,7 +141,13 @@ class _Design:
         else:
             r, i, a = row_votes(rows) if votes is None else votes
             col = i * width + a
-        used, pos = np.unique(col, return_inverse=True)
+        if m * width <= 4 * len(col) + 4096:  # np.unique's sort, by a table of the possible columns
+            present = np.zeros(m * width, dtype=bool)
+            present[col] = True
+            used = np.flatnonzero(present)
+            pos = (np.cumsum(present) - 1)[col]
+        else:
+            used, pos = np.unique(col, return_inverse=True)
         U = len(used)
         self.U, self.used = U, used  # flat index i * width + a of each used column
         self.lf, self.outcome = np.divmod(used, width)
