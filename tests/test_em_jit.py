@@ -128,3 +128,34 @@ def test_fold_keys_equal(monkeypatch: pytest.MonkeyPatch, R: int, m: int, k: int
         jit, ref = _both(monkeypatch, A.row_fold_keys, rows, counts, k, seed)
         assert jit.dtype == ref.dtype == np.uint64
         np.testing.assert_array_equal(jit, ref)
+
+
+def test_default_off_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's default (off) yields to TRIPLETWS_JIT and ends with its block."""
+    monkeypatch.delenv(em_jit.JIT_ENV, raising=False)
+    with em_jit.jit_default(False):
+        assert not em_jit.jit_enabled()
+        monkeypatch.setenv(em_jit.JIT_ENV, "1")
+        assert em_jit.jit_enabled()
+        monkeypatch.delenv(em_jit.JIT_ENV)
+    assert em_jit.jit_enabled()
+
+
+def test_cli_fit_does_not_load_numba(tmp_path) -> None:
+    """A `tripletws fit` process (one fit) keeps to numpy's EM: numba's load would cost more."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    L = _rows(2, 6, 300, 0.6, seed=3).rows
+    np.save(tmp_path / "L.npy", np.repeat(L, 3, axis=0))
+    code = (
+        "import sys; from tripletws.cli import main\n"
+        f"rc = main(['fit', {str(tmp_path / 'L.npy')!r}, '-o', {str(tmp_path / 'm.json')!r}])\n"
+        "print(rc, 'numba' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != em_jit.JIT_ENV}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["0", "False"], out.stdout + out.stderr

@@ -10,21 +10,23 @@ the other families, without numba, and when switched off.  Both paths compute th
 updates; they agree to rounding (the tests hold them to 1e-10).
 
 numba is imported on the first fit that can use it, not with ``import tripletws``; the
-kernel is compiled once per machine and cached on disk (numba's ``cache=True``: next to the
+kernels compile once per machine and are cached on disk (numba's ``cache=True``: next to the
 module, or in numba's user-wide cache directory when that is read-only; ``NUMBA_CACHE_DIR``
-moves it).  Measured on the project's machine (docs/speed.md): compiling takes about
-:data:`COMPILE_SECONDS`, loading the cached kernel in a fresh process about 0.1 s (with
-numba's import).
+moves it).  Compile and load times, and the measurements behind :data:`JIT_MAX_ROWS`:
+docs/speed.md.
 
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
-each fit) to use the numpy path.
+each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
+default is off: the command line (one fit per process: loading numba, about 0.3 s, costs
+more than the compiled EM saves on the small data it runs on, a few ms per fit).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -34,9 +36,6 @@ logger = logging.getLogger("tripletws")
 #: The environment variable that switches the compiled EM off.
 JIT_ENV = "TRIPLETWS_JIT"
 _OFF = frozenset({"0", "false", "off", "no"})
-
-#: First-call compile time measured on the project's machine (seconds; informative only).
-COMPILE_SECONDS = 2.0
 
 #: The compiled EM runs on at most this many distinct rows; numpy's batched EM beyond.  The kernel
 #: fits the members one after the other with scalar exp/log (no SIMD); numpy's batch step costs
@@ -50,6 +49,18 @@ JIT_MAX_ROWS = 1000
 LEAN_CODES = {"mv": 0, "one_coin": 1, "mace": 2}
 
 _kernel: list[Callable[..., None] | None] = []  # [the kernel, or None without numba] once looked up
+_default_on = [True]  # without TRIPLETWS_JIT in the environment
+
+
+@contextmanager
+def jit_default(on: bool) -> Iterator[None]:
+    """Within the block, use the compiled EM by default or not (``TRIPLETWS_JIT``, when set, wins)."""
+    before = _default_on[0]
+    _default_on[0] = bool(on)
+    try:
+        yield
+    finally:
+        _default_on[0] = before
 
 
 def jit_enabled() -> bool:
@@ -59,7 +70,8 @@ def jit_enabled() -> bool:
 
 def lean_kernel() -> Callable[..., None] | None:
     """The compiled kernel (importing numba on first call), or None when unavailable or switched off."""
-    if os.environ.get(JIT_ENV, "").strip().lower() in _OFF:
+    setting = os.environ.get(JIT_ENV, "").strip().lower()
+    if setting in _OFF or (not setting and not _default_on[0]):
         return None
     if not _kernel:
         try:
