@@ -40,9 +40,9 @@ _OFF = frozenset({"0", "false", "off", "no"})
 #: The compiled EM runs on at most this many distinct rows; numpy's batched EM beyond.  The kernel
 #: fits the members one after the other with scalar exp/log (no SIMD); numpy's batch step costs
 #: ~70 calls of fixed overhead (40-70 us) but then runs on all members' rows at SIMD speed.
-#: Measured (CPU time of the default's held-out choice, 3 families x 4 fits, benchmarks/em_jit_crossover.py):
-#: compiled 1.5-7x faster up to R = 664 (the 15 shared sets), equal around R = 700-1500,
-#: numpy up to 1.5x faster for R = 5 000-20 000 dense rows.
+#: Measured (benchmarks/results/em_jit_crossover.md: CPU time of the default's held-out choice,
+#: 3 families x 4 fits): compiled 1.5-9x faster on the 15 shared sets (15-664 distinct rows),
+#: 1.1-1.4x at 700-1400 synthetic rows, even (0.9-1.05x) from 1500 to 20 000.
 JIT_MAX_ROWS = 1000
 
 #: Families the kernel fits (vote-only reading), with their codes in the kernel.
