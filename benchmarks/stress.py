@@ -266,7 +266,63 @@ def summarize(res: dict) -> dict:
             a = [v for v in a if v is not None]
             fam[family][name] = float(np.mean(a)) if a else None
     summary["families"] = fam
+    summary["below_mv"] = {
+        family: {
+            name: sum(1 for p in probs if p["family"] == family and _below_mv(p, name)) for name in names[1:]
+        }
+        for family in fam
+    }
+    cands = res["meta"]["candidates"]
+    summary["against_first"] = {c: against(probs, cands[0], c) for c in cands[1:]}
     return summary
+
+
+def _below_mv(prob: dict, name: str) -> bool:
+    """The method is more than TIE below majority vote on the problem (a crash counts as below)."""
+    a = _acc(prob, name)
+    return a is None or a - prob["results"]["mv"]["acc"] < -TIE
+
+
+def against(probs: list[dict], base: str, other: str) -> dict:
+    """Per-problem comparison of two candidates: per family, how often ``other`` is better or worse
+    than ``base`` by more than TIE, and the problems where one is below MV - TIE and the other not.
+
+    Returns
+    -------
+    dict
+        ``families``: family -> {n, better, worse, mean_diff, newly_below, newly_above};
+        ``crossings``: list of {name, family, base, other, mv} (accuracies) for the problems whose
+        "below MV - TIE" status differs, worst change first.
+    """
+    fam: dict[str, dict] = {}
+    crossings = []
+    for p in probs:
+        a, b = _acc(p, base), _acc(p, other)
+        row = fam.setdefault(
+            p["family"], {"n": 0, "better": 0, "worse": 0, "diffs": [], "newly_below": 0, "newly_above": 0}
+        )
+        row["n"] += 1
+        if a is not None and b is not None:
+            row["better"] += int(b - a > TIE)
+            row["worse"] += int(b - a < -TIE)
+            row["diffs"].append(b - a)
+        was, now = _below_mv(p, base), _below_mv(p, other)
+        if was != now:
+            row["newly_below" if now else "newly_above"] += 1
+            crossings.append(
+                {
+                    "name": p["name"],
+                    "family": p["family"],
+                    "base": a,
+                    "other": b,
+                    "mv": p["results"]["mv"]["acc"],
+                }
+            )
+    for row in fam.values():
+        d = row.pop("diffs")
+        row["mean_diff"] = float(np.mean(d)) if d else None
+    crossings.sort(key=lambda c: (c["other"] if c["other"] is not None else -1.0) - (c["base"] or 0.0))
+    return {"families": fam, "crossings": crossings}
 
 
 def _fmt(v: Any, nd: int = 3, signed: bool = False) -> str:
@@ -339,6 +395,50 @@ def to_markdown(res: dict) -> str:
             for n in names
         ]
         out.append(f"| {family} | {row['n']} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "## Problems more than 0.5 points below MV, per family",
+        "",
+        "| family | problems | " + " | ".join(names[1:]) + " |",
+        "|---|---|" + "---|" * (len(names) - 1),
+    ]
+    for family, row in s["below_mv"].items():
+        out.append(
+            f"| {family} | {s['families'][family]['n']} | "
+            + " | ".join(str(row[n]) for n in names[1:])
+            + " |"
+        )
+    out.append(
+        "| **all** | "
+        + str(s["n_scored"])
+        + " | "
+        + " | ".join(str(sum(r[n] for r in s["below_mv"].values())) for n in names[1:])
+        + " |"
+    )
+    for other, cmp in s["against_first"].items():
+        base = meta["candidates"][0]
+        out += [
+            "",
+            f"## `{other}` against `{base}`, per family",
+            "",
+            f"better / worse: `{other}` above / below `{base}` by more than 0.5 points; newly below / above: "
+            "problems that fall below MV - 0.5 points / rise to or above it.",
+            "",
+            "| family | problems | better | worse | mean diff | newly below | newly above |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for family, row in cmp["families"].items():
+            out.append(
+                f"| {family} | {row['n']} | {row['better']} | {row['worse']} | "
+                f"{_fmt(row['mean_diff'], signed=True)} | {row['newly_below']} | {row['newly_above']} |"
+            )
+        out += ["", "| problem | MV | " + base + " | " + other + " | change |", "|---|---|---|---|---|"]
+        for c in cmp["crossings"]:
+            change = None if c["other"] is None or c["base"] is None else c["other"] - c["base"]
+            out.append(
+                f"| {c['name']} | {_fmt(c['mv'])} | {_fmt(c['base'])} | {_fmt(c['other'])} | "
+                f"{_fmt(change, signed=True)} |"
+            )
     probs = [p for p in res["problems"] if "results" in p]
     for cand in meta["candidates"]:
         rows = []

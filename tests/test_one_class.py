@@ -190,7 +190,7 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     L, _ = draw_one_class(n, prior, classes, on, off, rng)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing to warn about
-        model = LabelModel(2, one_class="coverage").fit(L)
+        model = LabelModel(2).fit(L)
     assert model.one_class_.accepted and model.family_ == "mace_coverage"
     assert model.unidentified_.size == 0 and model.class_balance_source_ == "estimated"
     # the class balance: the latent share's standard error, doubled for the latent class, 6 of them
@@ -219,7 +219,7 @@ def test_a_background_group_keeps_the_shared_accuracy_and_says_why():
     on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
     L, _ = draw_one_class(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], on, [0.1] * 6, rng)
     with pytest.warns(UserWarning, match="group the classes do not explain"):
-        model = LabelModel(2, one_class="coverage").fit(quiet_rows(L, 0.4, rng))
+        model = LabelModel(2).fit(quiet_rows(L, 0.4, rng))
     assert not model.one_class_.accepted and set(model.unidentified_.tolist()) == set(range(6))
     assert np.ptp(model.accuracies_) < 1e-9
 
@@ -264,12 +264,12 @@ def test_one_class_lfs_with_few_of_the_votes_leave_the_held_out_choice_alone():
     dense = np.stack([np.where(rng.random(n) < 0.8, y, 1 - y) for _ in range(5)], axis=1)  # every row
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = LabelModel(2, one_class="coverage").fit(np.hstack([L, dense]))
+        model = LabelModel(2).fit(np.hstack([L, dense]))
     assert model.one_class_ is None and model.family_ == model.selection_.chosen
     assert any("cast under half of the votes" in str(w.message) for w in caught)
 
 
-def test_by_default_the_coverage_is_not_read_and_the_warning_says_so():
+def test_shared_setting_leaves_the_coverage_unread_and_the_warning_says_so():
     import warnings
 
     from tripletws import LabelModel
@@ -278,26 +278,105 @@ def test_by_default_the_coverage_is_not_read_and_the_warning_says_so():
     L, _ = draw_one_class(4000, [0.8, 0.2], [0, 0, 1, 1], [0.5, 0.3, 0.5, 0.6], [0.1, 0.05, 0.03, 0.05], rng)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = LabelModel(2).fit(L)
+        model = LabelModel(2, one_class="shared").fit(L)
     assert model.one_class_ is None and model.family_ == model.selection_.chosen
     assert np.ptp(model.accuracies_) < 1e-9 and set(model.unidentified_.tolist()) == {0, 1, 2, 3}
-    assert any("off by default" in str(w.message) for w in caught)
+    assert any("one_class='shared'" in str(w.message) for w in caught)
+    # the default reads it on the same rows
+    assert LabelModel(2).fit(L).one_class_.accepted
 
 
 def test_one_class_setting_is_checked_and_reaches_the_cli(tmp_path):
+    import warnings
+
     from conftest import run_cli
 
     from tripletws import LabelModel
 
     with pytest.raises(ValueError, match="unknown one_class 'votes'"):
         LabelModel(2, one_class="votes").fit(np.zeros((10, 3), dtype=int))
-    with pytest.warns(UserWarning, match="one_class='coverage' ignored"):
-        LabelModel(2, model="symmetric", one_class="coverage").fit(np.eye(3, dtype=int)[[0, 1, 2] * 20])
+    with pytest.warns(UserWarning, match="one_class='shared' ignored"):
+        LabelModel(2, model="symmetric", one_class="shared").fit(np.eye(3, dtype=int)[[0, 1, 2] * 20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default setting is not a request: silent with other models
+        LabelModel(2, model="symmetric").fit(np.eye(3, dtype=int)[[0, 1, 2] * 20])
     rng = np.random.default_rng(8)
     on, off = [0.5, 0.3, 0.6, 0.5, 0.6, 0.4], [0.1, 0.05, 0.2, 0.03, 0.05, 0.1]
     L, _ = draw_one_class(4000, [0.8, 0.2], [0, 0, 0, 1, 1, 1], on, off, rng)
     np.save(tmp_path / "L.npy", L)
-    out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json", "--one-class", "coverage")
+    out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
     assert out.returncode == 0, out.stderr
     back = LabelModel.load(tmp_path / "m.json")
     assert back.one_class == "coverage" and back.one_class_.accepted and back.family_ == "mace_coverage"
+    assert back.one_class_.balance == "estimated" and back.class_balance_source_ == "estimated"
+    out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "s.json", "--one-class", "shared")
+    assert out.returncode == 0, out.stderr
+    back = LabelModel.load(tmp_path / "s.json")
+    assert back.one_class == "shared" and back.one_class_ is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_class_balance_is_estimated_only_where_held_out_rows_support_it(seed):
+    from tripletws.estimators.annotator import LEAD_SE
+    from tripletws.estimators.coverage_check import choose_prior
+
+    on, off, classes = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, [0, 0, 0, 1, 1, 1]
+    rng = np.random.default_rng(seed)
+    # balanced classes: the estimated balance fits noise, its lead exceeds 2 standard errors in 2.3 % of
+    # draws (one-sided normal); the uniform balance is kept
+    L, _ = draw_one_class(8000, [0.5, 0.5], classes, on, off, rng)
+    fit, (lead, se), balance = choose_prior(unique_rows(L, 2))
+    assert balance == "uniform" and lead <= LEAD_SE * se
+    np.testing.assert_allclose(fit.params.class_balance, [0.5, 0.5])
+    # 7:3: the estimated balance predicts held-out rows far better (expected lead about 10 standard
+    # errors at 8000 rows) and is recovered within 6 binomial standard errors of the latent share
+    n, prior = 8000, np.array([0.7, 0.3])
+    L, _ = draw_one_class(n, prior, classes, on, off, rng)
+    fit, (lead, se), balance = choose_prior(unique_rows(L, 2))
+    assert balance == "estimated" and lead > LEAD_SE * se
+    assert abs(fit.params.class_balance[0] - prior[0]) < 6 * np.sqrt(prior[0] * prior[1] / n)
+
+
+def test_orientation_counts_an_lf_only_when_its_rates_differ_beyond_their_noise():
+    from tripletws.estimators.one_class import CoverageRates, rate_difference_se
+
+    rates = CoverageRates(
+        lfs=np.array([0, 1, 2]),
+        classes=np.array([0, 1, 1]),
+        on_class=np.array([0.40, 0.30, 0.50]),
+        off_class=np.array([0.39, 0.10, 0.49]),
+    )
+    coverage = np.array([0.5, 0.2, 0.3])
+    se = rate_difference_se(rates, np.array([0.5, 0.5]), 1000.0)
+    # binomial: sqrt(a (1 - a) / (n p_c) + b (1 - b) / (n (1 - p_c)))
+    np.testing.assert_allclose(se[1], np.sqrt(0.3 * 0.7 / 500 + 0.1 * 0.9 / 500))
+    assert orientation(rates, coverage) == pytest.approx(1.0)  # any positive difference
+    # LFs 0 and 2 differ by 0.01, about 0.3 standard errors: not evidence that they fire on their class
+    assert orientation(rates, coverage, se, 2.0) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("name", ["dependent-19", "dependent-23"])
+def test_copies_that_anchor_the_latent_class_keep_the_coverage_reading_off(name):
+    """Stress problems where a group of near-copies (60-100 % shared votes) carves out a latent
+    class: the coverage fit that reads them (checked before the significance of the orientation)
+    lost 13 and 5 points against majority vote; the default must not use it."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from scoring import mv_scores, tie_scores
+    from stress_problems import all_problems, draw
+
+    from tripletws import LabelModel
+
+    problem = next(p for p in all_problems() if p.name == name)
+    L, _, L_test, y_test = draw(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+    assert model.one_class_ is not None and not model.one_class_.accepted
+    assert "under half of the one-class LFs' votes" in model.one_class_.reason
+    acc, _ = tie_scores(model.predict_proba(L_test), y_test, 2)
+    mv, _ = tie_scores(mv_scores(L_test, 2), y_test, 2)
+    assert acc >= mv - 0.005

@@ -123,3 +123,31 @@ def test_runner_writes_the_table(tmp_path):
     assert s["win_mv"] + s["tie_mv"] + s["loss_mv"] == 4
     md = out.with_suffix(".md").read_text()
     assert "| method | mean acc |" in md and "## Mean accuracy per family" in md and "## Slowest fits" in md
+
+
+def test_against_counts_crossings_of_the_mv_line():
+    def prob(name, family, mv, a, b):
+        return {
+            "name": name,
+            "family": family,
+            "results": {"mv": {"acc": mv}, "a": {"acc": a}, "b": {"acc": b}},
+        }
+
+    probs = [
+        prob("x-00", "x", 0.70, 0.70, 0.60),  # b falls below MV - 0.5 pt
+        prob("x-01", "x", 0.70, 0.60, 0.71),  # b rises above it
+        prob("y-00", "y", 0.50, 0.52, 0.523),  # within the tie: neither better nor worse
+        prob("y-01", "y", 0.50, 0.55, None),  # b crashed: below the line
+    ]
+    cmp = stress.against(probs, "a", "b")
+    assert cmp["families"]["x"] == {
+        "n": 2,
+        "better": 1,
+        "worse": 1,
+        "newly_below": 1,
+        "newly_above": 1,
+        "mean_diff": pytest.approx((-0.10 + 0.11) / 2),
+    }
+    assert cmp["families"]["y"]["better"] == 0 and cmp["families"]["y"]["worse"] == 0
+    assert cmp["families"]["y"]["newly_below"] == 1
+    assert [c["name"] for c in cmp["crossings"]] == ["y-01", "x-00", "x-01"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import is_sparse
+from .kernels import is_sparse, small_int_dtype
 from .matrix import LabelMatrix
 from .stats import SumsOverRows, dataclass_to_dict
 
@@ -191,9 +191,13 @@ def segment_rows(
 # ----------------------------------------------------------------------------
 
 
-def _dense_block(block: Any) -> np.ndarray:
-    if is_sparse(block):
-        return np.asarray(block.toarray(), dtype=np.int32) - 1
+def _dense_block(block: Any, k: int) -> np.ndarray:
+    """A chunk as a dense array of votes (-1 = abstain) of the narrowest integer type holding -1..k-1."""
+    dtype = small_int_dtype(k)
+    if is_sparse(block):  # sparse chunks hold the votes shifted by one (0 = abstain)
+        dense = block.toarray().astype(dtype, copy=False)
+        dense -= 1
+        return dense
     return np.asarray(block)
 
 
@@ -240,10 +244,10 @@ def cross_frame_stats(
     if linked.shape != (max(lm.n - 1, 0),):
         raise ValueError(f"linked must have shape ({lm.n - 1},), got {linked.shape}")
     total = CrossFrameStats.zeros(m, k)
-    tail = None if previous_row is None else np.asarray(previous_row, dtype=np.int16).reshape(1, m)
+    tail = None if previous_row is None else np.asarray(previous_row, dtype=small_int_dtype(k)).reshape(1, m)
     link = np.concatenate([[previous_row is not None], linked])  # link[t]: row t-1 -> row t
     for start, block in lm.chunks(chunk_size):
-        dense = _dense_block(block)
+        dense = _dense_block(block, k)
         ext = dense if tail is None else np.vstack([tail, dense])
         mask = link[start : start + len(dense)]
         if tail is None:

@@ -304,8 +304,11 @@ def unidentified_lfs(model: Any) -> np.ndarray:
     """LFs whose accuracy the fit did not identify (given a shared fallback value), as indices.
 
     The annotator model lists them in ``unidentified_`` (one-class LFs, LFs that never
-    vote together with another one, every LF when majority vote's model was chosen);
-    other models name none.
+    vote together with another one, every LF when majority vote's model was chosen) and
+    counts LFs that copy another once (``copies_.members``: their table carries no class
+    information, so their ``accuracies_`` is not an estimate); other models name none.
     """
     found = getattr(model, "unidentified_", None)
-    return np.zeros(0, dtype=np.int64) if found is None else np.asarray(found, dtype=np.int64).reshape(-1)
+    out = np.zeros(0, dtype=np.int64) if found is None else np.asarray(found, dtype=np.int64).reshape(-1)
+    copies = getattr(model, "copies_", None)
+    return out if copies is None else np.union1d(out, copies.members).astype(np.int64)

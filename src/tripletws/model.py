@@ -131,12 +131,14 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         Cap on the distinct rows kept for EM (beyond it a hash sample, :mod:`tripletws.rows`).
     max_overrule : float
         Class-conditional model: past this share of majority rows overruled, the symmetric fit is used.
-    one_class : {"shared", "coverage"}
+    one_class : {"coverage", "shared"}
         Default model, LFs that vote one class only (their votes alone say nothing about their
-        accuracy): ``"shared"`` gives them majority vote's shared accuracy (the default);
-        ``"coverage"`` learns them from how often they vote on each class where a gold-free check
-        passes (two classes; docs/models.md, "LFs that vote one class only": it gains on most
-        one-class LF sets, loses where LFs copy each other, and costs several times the fit time).
+        accuracy): ``"coverage"`` (the default) learns them from how often they vote on each class
+        where a gold-free check passes (two classes, those LFs casting most of the votes; else as
+        ``"shared"``); ``"shared"`` always gives them majority vote's shared accuracy.  See
+        docs/models.md, "LFs that vote one class only": the reading gains on most one-class LF
+        sets, can lose where LFs copy each other, and costs several times the fit time.  Other
+        models do not read it (a warning when ``"shared"`` is given to them).
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -188,7 +190,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         em_steps: int = 0,
         em_max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
         max_overrule: float = 0.25,
-        one_class: str = "shared",
+        one_class: str = "coverage",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         n_jobs: int | None = None,

@@ -55,10 +55,10 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     overrule = p["max_overrule"]
     if isinstance(overrule, bool) or not (isinstance(overrule, numbers.Real) and 0.0 <= overrule <= 1.0):
         raise ValueError(f"max_overrule must be a number in [0, 1], got {overrule!r}")
-    one_class = p.get("one_class", "shared")
+    one_class = p.get("one_class", "coverage")
     if one_class not in ONE_CLASS_READINGS:
         raise ValueError(f"unknown one_class {one_class!r}; choose one of {', '.join(ONE_CLASS_READINGS)}")
-    if one_class != "shared" and solver.name != "annotator":
+    if one_class != "coverage" and solver.name != "annotator":  # a setting other than the default
         warnings.warn(
             f"one_class={one_class!r} ignored: only the annotator model (the default) reads it, "
             f"not model={solver.name!r}",

@@ -71,10 +71,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--one-class",
-        choices=("shared", "coverage"),
-        default="shared",
-        help="default model, LFs that vote one class only: majority vote's shared accuracy (default), "
-        "or learned from how often they vote on each class where a gold-free check passes",
+        choices=("coverage", "shared"),
+        default="coverage",
+        help="default model, LFs that vote one class only: learned from how often they vote on each "
+        "class where a gold-free check passes (default), or always majority vote's shared accuracy",
     )
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"

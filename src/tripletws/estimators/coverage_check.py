@@ -15,8 +15,16 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
-from .annotator import deal_counts, fit_annotator, select_family
-from .one_class import COVERAGE_FAMILIES, coverage_rates, one_class_votes, orientation
+from . import annotator as _annotator
+from .annotator import (
+    TIE_TOL,
+    HeldOutScores,
+    deal_counts,
+    fit_annotator,
+    heldout_row_scores,
+    select_family,
+)
+from .one_class import COVERAGE_FAMILIES, coverage_rates, one_class_votes, orientation, rate_difference_se
 
 #: One-sided normal quantile at 2.5 %: a background class whose held-out gain is this many
 #: standard errors above 0 is taken as real (a conventional level, not fitted to data; on the
@@ -39,7 +47,14 @@ class CoverageCheck:
         ``gain`` over its standard error (nan when not tested).
     fit : AnnotatorFit or None
         The coverage reading's fit (``"shared_coverage"`` or ``"mace_coverage"``, the one with
-        the higher held-out likelihood, with the class balance asked for), when accepted.
+        the higher held-out likelihood, with the class balance asked for or chosen), when accepted.
+    prior_lead : (float, float) or None
+        When the class balance was chosen (:func:`choose_prior`): the held-out log-likelihood per
+        row by which the fit with an estimated balance leads the fit with a uniform one, and its
+        standard error (None when the balance was given).
+    balance : str
+        ``"estimated"`` or ``"uniform"``: the class balance :func:`choose_prior` chose ("" when
+        it did not choose).
     """
 
     accepted: bool
@@ -47,6 +62,8 @@ class CoverageCheck:
     gain: float = float("nan")
     z: float = float("nan")
     fit: Any = field(default=None, repr=False, compare=False)
+    prior_lead: tuple[float, float] | None = None
+    balance: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able record (non-finite numbers as None)."""
@@ -54,18 +71,41 @@ class CoverageCheck:
         def num(v: float) -> float | None:
             return float(v) if np.isfinite(v) else None
 
-        return {"accepted": self.accepted, "reason": self.reason, "gain": num(self.gain), "z": num(self.z)}
+        out: dict[str, Any] = {
+            "accepted": self.accepted,
+            "reason": self.reason,
+            "gain": num(self.gain),
+            "z": num(self.z),
+        }
+        if self.prior_lead is not None:
+            out["prior_lead"] = [num(v) for v in self.prior_lead]
+            out["balance"] = self.balance
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> CoverageCheck:
         try:
             accepted, reason = d["accepted"], d["reason"]
             gain, z = (float("nan") if d[key] is None else float(d[key]) for key in ("gain", "z"))
+            balance = str(d.get("balance", ""))
+            lead = d.get("prior_lead")
+            if lead is not None and len(lead) != 2:
+                raise ValueError("prior_lead must hold a lead and its standard error")
+            prior_lead = (
+                None
+                if lead is None
+                else (
+                    float("nan") if lead[0] is None else float(lead[0]),
+                    float("nan") if lead[1] is None else float(lead[1]),
+                )
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid coverage check record: {exc}") from exc
         if not isinstance(accepted, bool) or not isinstance(reason, str):
             raise ValueError("invalid coverage check record: accepted must be a bool and reason a string")
-        return cls(accepted, reason, gain, z)
+        if balance not in ("", "estimated", "uniform"):
+            raise ValueError(f"invalid coverage check record: unknown balance {balance!r}")
+        return cls(accepted, reason, gain, z, prior_lead=prior_lead, balance=balance)
 
 
 def row_logliks(rows: np.ndarray, params: LabelModelParams) -> np.ndarray:
@@ -132,7 +172,59 @@ def background_gain(unique: RowSummary, n_folds: int = 3, seed: int = 0) -> tupl
     return gain, gain / (sd / np.sqrt(n))
 
 
-def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> CoverageCheck:
+def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tuple[float, float], str]:
+    """The coverage reading's fit with an estimated class balance, or with a uniform one.
+
+    Both are scored as :func:`coverage_check` scores the families (cross-fitted held-out
+    log-likelihood on the same 3 folds, folds warm-started, the family with the higher score
+    under each balance); the estimated balance is kept when its fit leads the uniform one's by
+    more than ``n_se`` standard errors of the paired per-row difference (the rule of
+    :func:`tripletws.estimators.annotator.choose_within_se`, the uniform balance being the
+    simpler model), else the balance is uniform.
+
+    Parameters
+    ----------
+    unique : RowSummary
+    n_se : float, optional
+        None: :data:`tripletws.estimators.annotator.LEAD_SE`.
+
+    Returns
+    -------
+    fit : AnnotatorFit
+    lead : (float, float)
+        Held-out log-likelihood per row of the estimated balance's fit minus the uniform one's,
+        and its standard error.
+    balance : str
+        ``"estimated"`` or ``"uniform"``.
+    """
+    k = unique.cardinality
+    n_se = _annotator.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
+    best, per_row, folds = {}, {}, None
+    for name, prior in (("uniform", np.full(k, 1.0 / k)), ("estimated", None)):
+        fits: dict[str, Any] = {}
+        scores = heldout_row_scores(
+            unique,
+            COVERAGE_FAMILIES,
+            n_folds=3,
+            class_balance=prior,
+            random_state=0,
+            fits=fits,
+            warm_start=True,
+        )
+        fam = COVERAGE_FAMILIES[0]
+        for other in COVERAGE_FAMILIES[1:]:
+            if scores.mean(other) > scores.mean(fam) + TIE_TOL:
+                fam = other
+        best[name], per_row[name], folds = fits[fam], scores.row_loglik[fam], scores.folds
+    lead, se = HeldOutScores(folds, per_row).lead("estimated", "uniform")
+    estimated = bool(np.isfinite(lead) and lead > max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0)))
+    name = "estimated" if estimated else "uniform"
+    return best[name], (lead, se), name
+
+
+def coverage_check(
+    unique: RowSummary, class_balance: np.ndarray | None, choose_balance: bool = False
+) -> CoverageCheck:
     """Fit the coverage reading of one-class LFs and decide, without gold, whether to use it.
 
     The fit is that of :data:`COVERAGE_FAMILIES` (per-LF rates, or one precision shared by all
@@ -140,9 +232,16 @@ def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> Cove
     likelihood, so that rates too noisy to beat a shared precision are not used.  It is used
     when the classes are two (``k = 2``), the rows hold no significant background group
     (:func:`background_gain`, z at most :data:`BACKGROUND_Z`) and, under the fit, at least half
-    of the one-class LFs' votes (coverage-weighted) fall more often on the class they name
-    (:func:`orientation`: an LF is written to fire on its class; a fit where most fire on the
-    other class has found another latent variable, or the classes swapped).
+    of the one-class LFs' votes (coverage-weighted) come from LFs that fire more often on the
+    class they name, by more than ``LEAD_SE`` binomial standard errors of the difference
+    (:func:`orientation`, :func:`tripletws.estimators.one_class.rate_difference_se`: an LF is
+    written to fire on its class; a fit where most fire on the other class, or where the LFs
+    casting most of the votes fire alike on both, has found another latent variable, e.g. a
+    group of LF copies firing together, or swapped the classes).
+
+    Without a given balance and with ``choose_balance``, the balance is estimated only where its
+    fit predicts held-out rows better than the uniform balance's by ``LEAD_SE`` standard errors
+    (:func:`choose_prior`), else it is uniform.
 
     For ``k > 2`` it is not used: the two-rate model's single off-class rate ignores confusable
     classes, and on real LF sets (trec, semeval) its fit loses 6 to 15 points against majority
@@ -153,6 +252,9 @@ def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> Cove
     unique : RowSummary
     class_balance : ndarray of shape (k,), optional
         A fixed prior for the fit (else estimated: the coverage reading identifies it).
+    choose_balance : bool
+        Without ``class_balance``: estimate it only where the held-out likelihood supports it
+        (:func:`choose_prior`), else use a uniform one.
     """
 
     if unique.cardinality != 2:
@@ -169,19 +271,31 @@ def coverage_check(unique: RowSummary, class_balance: np.ndarray | None) -> Cove
     # per-LF rates, or one precision shared by all one-class LFs: the held-out likelihood chooses
     # (as measured for this check: highest score, folds warm-started; the default family choice
     # uses the two-standard-error rule and cold folds)
-    fit = select_family(
-        unique, COVERAGE_FAMILIES, class_balance=class_balance, random_state=0, n_se=0.0, warm_start=True
-    ).fit
+    prior_lead, balance = None, ""
+    if class_balance is None and choose_balance:
+        fit, prior_lead, balance = choose_prior(unique)
+    else:
+        fit = select_family(
+            unique, COVERAGE_FAMILIES, class_balance=class_balance, random_state=0, n_se=0.0, warm_start=True
+        ).fit
     lfs, classes = one_class_votes(unique)
-    coverage = (unique.counts @ (unique.rows >= 0)) / max(float(unique.counts.sum()), 1e-300)
-    oriented = orientation(coverage_rates(fit.params, lfs, classes), coverage)
+    n_rows = float(unique.counts.sum())
+    coverage = (unique.counts @ (unique.rows >= 0)) / max(n_rows, 1e-300)
+    rates = coverage_rates(fit.params, lfs, classes)
+    # an LF counts as firing more often on its class when the fitted difference is beyond its noise
+    # (LEAD_SE standard errors, the convention of the family choice)
+    se = rate_difference_se(rates, fit.params.class_balance, n_rows)
+    oriented = orientation(rates, coverage, se, _annotator.LEAD_SE)
     if not oriented >= 0.5:
         return CoverageCheck(
             False,
-            f"under the fit, most of the one-class LFs' votes (share {1.0 - oriented:.2f} of them, "
-            "coverage-weighted) fall more often on the classes they do not name: its latent classes "
-            "are not the LFs' classes",
+            f"under the fit, under half of the one-class LFs' votes (share {oriented:.2f}, "
+            f"coverage-weighted) come from LFs that fire more often on the class they name by over "
+            f"{_annotator.LEAD_SE:g} standard errors: its latent classes are not shown to be the "
+            "LFs' classes",
             gain,
             z,
+            prior_lead=prior_lead,
+            balance=balance,
         )
-    return CoverageCheck(True, "", gain, z, fit)
+    return CoverageCheck(True, "", gain, z, fit, prior_lead, balance)

@@ -168,7 +168,9 @@ def coverage_rates(params: LabelModelParams, lfs: np.ndarray, classes: np.ndarra
     return CoverageRates(np.asarray(lfs), np.asarray(classes), on, off)
 
 
-def orientation(rates: CoverageRates, coverage: np.ndarray) -> float:
+def orientation(
+    rates: CoverageRates, coverage: np.ndarray, se: np.ndarray | None = None, n_se: float = 0.0
+) -> float:
     """Coverage-weighted share of one-class LFs that fire more often on their class (nan if none vote).
 
     Parameters
@@ -176,11 +178,37 @@ def orientation(rates: CoverageRates, coverage: np.ndarray) -> float:
     rates : CoverageRates
     coverage : ndarray, shape (m,)
         Each LF's share of rows voted (the weights).
+    se : ndarray, shape (u,), optional
+        Standard error of each LF's ``on_class - off_class`` (:func:`rate_difference_se`).
+    n_se : float
+        An LF counts as firing more often on its class when ``on_class - off_class`` exceeds
+        ``n_se * se`` (0: any positive difference).
     """
     w = coverage[rates.lfs]
     if rates.lfs.size == 0 or w.sum() <= 0:
         return float("nan")
-    return float(w[rates.on_class > rates.off_class].sum() / w.sum())
+    margin = 0.0 if se is None else n_se * np.asarray(se, dtype=np.float64)
+    return float(w[rates.on_class - rates.off_class > margin].sum() / w.sum())
+
+
+def rate_difference_se(rates: CoverageRates, class_balance: np.ndarray, n_rows: float) -> np.ndarray:
+    """Binomial standard error of each one-class LF's ``on_class - off_class``, shape (u,).
+
+    The rates are read as proportions over the rows of their class (``n_rows p_{c_i}``) and of
+    the other classes (``n_rows (1 - p_{c_i})``); the latent classes add uncertainty that this
+    leaves out, so it is a lower bound.
+
+    Parameters
+    ----------
+    rates : CoverageRates
+    class_balance : ndarray, shape (k,)
+    n_rows : float
+        Rows the rates were fitted on.
+    """
+    pc = np.clip(np.asarray(class_balance, dtype=np.float64)[rates.classes], _RATE_FLOOR, 1.0 - _RATE_FLOOR)
+    n = max(float(n_rows), 1.0)
+    a, b = rates.on_class, rates.off_class
+    return np.sqrt(a * (1.0 - a) / (n * pc) + b * (1.0 - b) / (n * (1.0 - pc)))
 
 
 def mstep_coverage(

@@ -5,11 +5,14 @@ own distribution ``xi_i``; abstentions are "not assigned" (independent of the cl
 A gold-free choice among majority vote's model, the one-coin model and this one
 (cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
-LFs that vote one class only say nothing through their votes; with ``LabelModel(one_class="coverage")``
-(off by default), two classes, when they cast most of the votes and a gold-free check passes
+LFs that vote one class only say nothing through their votes; by default (``one_class="coverage"``),
+with two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
-estimate).  What the rows do not identify is named in the notes
+estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
+the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
+are redone with one representative per group, the others get a table without class information
+(``copies`` in the estimate).  What the rows do not identify is named in the notes
 and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
 
 Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..estimators.copies import Copies, copies_note, count_once, count_tables, without_copies
 from ..estimators.coverage_check import CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
@@ -37,17 +41,19 @@ from .notes import lf_list, silent_lfs
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
+#: Count LFs that copy each other's outcomes once (:mod:`tripletws.estimators.copies`).
+COUNT_COPIES_ONCE = True
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
-#: ``one_class="shared"`` (the default) leaves the class-dependent coverage of one-class LFs unread.
-#: ``"coverage"`` reads it where the gold-free check passes
-#: (:func:`tripletws.estimators.coverage_check.coverage_check`): on the 15 real sets of docs/models.md it
-#: raises the mean accuracy from 0.764 to 0.785, on the stress suite the mean from 0.651 to 0.662,
-#: but the share of problems at or above majority vote - 0.5 points falls from 79.8 % to 78.8 % (LF
-#: copies and shared features, which the check does not detect) and the fit takes 5-8x longer.
+#: ``one_class="coverage"`` (the default) reads the class-dependent coverage of one-class LFs where the
+#: gold-free check passes (:func:`tripletws.estimators.coverage_check.coverage_check`); ``"shared"``
+#: leaves it unread.  Against ``"shared"``: on the 15 real sets of docs/models.md the mean accuracy
+#: 0.763 -> 0.784; on the stress suite the mean 0.651 -> 0.662 and the share of problems at or above
+#: majority vote - 0.5 points 84.6 % -> 84.9 % (it still loses on some problems with LF copies); the
+#: fit takes several times longer where the check runs.
 OFF_REASON = (
-    "reading their coverage without gold is off by default (LabelModel(one_class='coverage'), "
-    "--one-class coverage: it gains on most one-class LF sets and loses where LFs copy each other)"
+    "reading their coverage without gold was switched off (one_class='shared'; the default, "
+    "'coverage', reads it where a gold-free check passes)"
 )
 FEW_VOTES_REASON = (
     "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
@@ -90,6 +96,7 @@ class AnnotatorEstimate:
     n_steps: int
     dev_choice: dict[str, Any] | None = None
     one_class: CoverageCheck | None = None
+    copies: Copies | None = None
 
 
 def one_class_note(
@@ -151,6 +158,7 @@ class Annotator(Solver):
         "unidentified": np.zeros(0, dtype=np.int64),
         "dev_choice": None,
         "one_class": None,
+        "copies": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -174,6 +182,9 @@ class Annotator(Solver):
         else:
             given, source = np.full(k, 1.0 / k), "uniform"
         selection = select_family(rows, CANDIDATES, class_balance=given, random_state=FOLD_SEED)
+        copies = None
+        if COUNT_COPIES_ONCE:
+            selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
@@ -184,10 +195,14 @@ class Annotator(Solver):
             # and they carry most of the votes (else the held-out choice above stands for the rest:
             # crowd annotators seen once are "one-class" by chance)
             cov_prior = given if prior.fixed or prior.source == "uniform" else None
-            check = coverage_check(rows, cov_prior)
+            # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
+            # copies found above are counted once here too (blanked but for their representative)
+            cov_rows = rows if copies is None else without_copies(rows, copies)
+            check = coverage_check(cov_rows, cov_prior, choose_balance=prior.source == "auto")
             if check.accepted:
                 params = check.fit.params
-                source = "estimated" if cov_prior is None else source
+                if cov_prior is None:
+                    source = "uniform" if check.balance == "uniform" else "estimated"
                 unipolar = unipolar[:0]
         if selection.chosen == "mv" and not (check is not None and check.accepted):
             unidentified = np.arange(m)
@@ -225,12 +240,17 @@ class Annotator(Solver):
             worse = np.flatnonzero(
                 LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / k
             )
-            worse = np.setdiff1d(worse, unidentified)
+            worse = np.setdiff1d(
+                worse, unidentified if copies is None else np.union1d(unidentified, copies.members)
+            )
             if worse.size:
                 notes.append(
                     f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
                     "the class they name"
                 )
+        if copies is not None:  # each group counted once (tripletws.estimators.copies)
+            params, copies, unidentified = count_tables(rows, params, copies, unidentified)
+            notes.append(copies_note(copies))
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -238,6 +258,7 @@ class Annotator(Solver):
             selection.fit.log_likelihood,
             selection.fit.n_steps,
             one_class=check,
+            copies=copies,
         )
         diagnostics = {
             "fallback": "",
@@ -274,6 +295,7 @@ class Annotator(Solver):
             "n_steps": int(estimate.n_steps),
             "dev_choice": estimate.dev_choice,
             "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
+            "copies": None if estimate.copies is None else estimate.copies.to_dict(),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -283,7 +305,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class"),
+            ("dev_choice", "one_class", "copies"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -297,6 +319,7 @@ class Annotator(Solver):
         if str(d["family"]) != selection.chosen:
             raise ValueError("estimate.family disagrees with estimate.selection.chosen")
         one_class = d.get("one_class")
+        copies = d.get("copies")
         return AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -305,6 +328,7 @@ class Annotator(Solver):
             n_steps,
             dev_choice_from_dict(d.get("dev_choice")),
             None if one_class is None else CoverageCheck.from_dict(one_class),
+            None if copies is None else Copies.from_dict(copies, m),
         )
 
 

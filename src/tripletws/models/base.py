@@ -72,7 +72,8 @@ class Options:
     max_overrule : float
         Largest tolerated share of majority rows overruled.
     one_class : str
-        How the annotator model reads LFs that vote one class only (``"shared"`` or ``"coverage"``).
+        How the annotator model reads LFs that vote one class only (``"coverage"``, the default, or
+        ``"shared"``).
     dependencies : ndarray of int, shape (E, 2)
         Declared dependency edges (checked against the LFs).
     chunk_size : int, optional
@@ -85,7 +86,7 @@ class Options:
     em_steps: int = 0
     em_max_rows: int = 2_000_000
     max_overrule: float = 0.25
-    one_class: str = "shared"
+    one_class: str = "coverage"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 

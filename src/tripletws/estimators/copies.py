@@ -1,0 +1,443 @@
+"""LFs that copy each other: found from the distinct rows, counted once.
+
+A conditionally independent model reads two LFs that give the same outcome (vote or abstain)
+on almost every row as two witnesses that agree because both are right: it makes them very
+accurate and lets them outvote the others.  Under conditional independence given ``Y`` the
+outcomes of LFs ``i`` and ``j`` are equal with probability
+
+    e_ij = sum_y p_y sum_a T[i, a, y] T[j, a, y]        (a = 0 abstain, a = c + 1 a vote for c)
+
+for the fitted tables ``T`` (m, k + 1, k).  A *near-copy* ``j`` of ``i`` gives ``i``'s outcome
+with probability ``s`` (its copy share) and otherwise an outcome of its own, so its outcomes
+equal ``i``'s with probability ``o_ij = s + (1 - s) e_ij`` and ``s = (o_ij - e_ij) / (1 - e_ij)``.
+A pair is flagged when its observed share of equal outcomes shows ``s > 1/2`` (more often a
+copy than not) at a family-wise level :data:`ALPHA` (one-sided binomial z-test against
+``e_ij + (1 - e_ij) / 2`` on the rows summarised, Bonferroni over the pairs tested).
+Groups are the connected components of the flagged pairs.
+
+A group is counted once: one representative (the member with the largest summed copy share
+to the others, then the most votes, then the lowest index) keeps its votes, the others are
+blanked for the fit (:func:`without_copies`) and get a table that carries no class
+information (their own outcome frequencies, the same under every class, :func:`copy_tables`),
+so the posterior reads each group once.  Their accuracy against the fitted posterior is
+reported in :class:`Copies` (it is not used for prediction).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ..params import LabelModelParams
+from ..rows import RowSummary
+
+#: Family-wise level of the copy test (Bonferroni over the pairs tested; a conventional 5 %).
+ALPHA = 0.05
+#: Share of votes among the cells of the rows below which the agreement is counted by a sparse product.
+SPARSE_DENSITY = 0.1
+#: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
+PAIRS = "multiclass"
+#: Null tables: "fit" (the reference fit's) or "posterior" (full tables, abstain included, counted
+#: under the reference fit's posterior: class-dependent coverage is then part of the null).
+NULL = "posterior"
+#: Copy share above which a pair is "more often a copy than not" (the midpoint, not a tuned value).
+COPY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Copies:
+    """LFs found to copy each other and how they were counted.
+
+    Attributes
+    ----------
+    groups : list of ndarray of int
+        Each group of LFs (sorted), connected by flagged pairs.
+    representatives : ndarray of int, shape (G,)
+        The LF of each group whose votes are read.
+    copy_of : ndarray of int, shape (m,)
+        For an LF counted through a representative, that representative; -1 for the others.
+    share : ndarray, shape (m,)
+        Estimated copy share of each such LF with its representative (nan for the others).
+    accuracy : ndarray, shape (m,)
+        Accuracy of each such LF's votes against the fitted posterior (nan for the others):
+        its estimated accuracy, reported but not used for prediction.
+    n_pairs : int
+        Pairs tested.
+    z_crit : float
+        One-sided critical value of the test (Bonferroni at :data:`ALPHA`).
+    """
+
+    groups: list[np.ndarray]
+    representatives: np.ndarray
+    copy_of: np.ndarray
+    share: np.ndarray
+    accuracy: np.ndarray
+    n_pairs: int
+    z_crit: float
+
+    @property
+    def members(self) -> np.ndarray:
+        """LFs counted through a representative (sorted)."""
+        return np.flatnonzero(self.copy_of >= 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return None if not np.isfinite(x) else float(x)
+
+        return {
+            "groups": [g.tolist() for g in self.groups],
+            "representatives": self.representatives.tolist(),
+            "copy_of": self.copy_of.tolist(),
+            "share": [num(v) for v in self.share],
+            "accuracy": [num(v) for v in self.accuracy],
+            "n_pairs": int(self.n_pairs),
+            "z_crit": float(self.z_crit),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, m: int) -> Copies:
+        try:
+            groups = [np.asarray(g, dtype=np.int64).reshape(-1) for g in d["groups"]]
+            reps = np.asarray(d["representatives"], dtype=np.int64).reshape(-1)
+            copy_of = np.asarray(d["copy_of"], dtype=np.int64).reshape(-1)
+            share = np.array([np.nan if v is None else float(v) for v in d["share"]])
+            accuracy = np.array([np.nan if v is None else float(v) for v in d["accuracy"]])
+            n_pairs, z_crit = int(d["n_pairs"]), float(d["z_crit"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid copies record: {exc}") from exc
+        if len(copy_of) != m or len(share) != m or len(accuracy) != m or len(reps) != len(groups):
+            raise ValueError(f"copies record does not match m={m} LFs")
+        if any(g.size and (g.min() < 0 or g.max() >= m) for g in groups) or copy_of.max(initial=-1) >= m:
+            raise ValueError(f"copies record holds LF indices outside 0..{m - 1}")
+        return cls(groups, reps, copy_of, share, accuracy, n_pairs, z_crit)
+
+
+def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Share of rows on which two LFs give the same outcome (vote or abstain), for the pairs that co-vote.
+
+    A pair that never votes on the same row copies no vote of the other; only pairs with a
+    co-vote are returned, so sparse crowds cost the pairs they have, not m^2.
+
+    Parameters
+    ----------
+    rows : RowSummary
+        Distinct rows (R, m) and counts (R,).
+    lfs : ndarray of int
+        The LFs to pair (sorted).
+
+    Returns
+    -------
+    (iu, ju, agreement, n)
+        LF indices of the pairs (``iu < ju``, shape (P,)), the weighted share of rows on which
+        their outcomes are equal (P,), and the number of rows.
+    """
+    k = rows.cardinality
+    c = rows.counts.astype(np.float64)
+    n = float(c.sum())
+    sub = rows.rows[:, lfs]
+    votes = sub >= 0
+    R, m = votes.shape
+    n_votes = c @ votes
+    if votes.sum() <= SPARSE_DENSITY * votes.size:
+        # sparse rows (crowds): one product of the one-hot votes (R, m k), cost O(sum of votes^2 per row)
+        from scipy import sparse
+
+        r, i = np.nonzero(votes)
+        col = i * k + sub[r, i].astype(np.int64)
+        X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
+        G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
+        li, lj = G.row // k, G.col // k
+        upper = li < lj
+        flat = li[upper] * m + lj[upper]
+        data, same = G.data[upper], (G.row % k == G.col % k)[upper]
+        keys, inverse = np.unique(flat, return_inverse=True)
+        covote = np.bincount(inverse, weights=data, minlength=len(keys))
+        agree = np.bincount(inverse[same], weights=data[same], minlength=len(keys))
+        iu, ju = np.divmod(keys, m)
+    else:
+        V = votes.astype(np.float64)
+        covote_m = (V * c[:, None]).T @ V
+        agree_m = np.zeros_like(covote_m)
+        for a in range(k):
+            X = sub == a
+            used = np.flatnonzero(X.any(axis=0))
+            if used.size:
+                Xa = X[:, used].astype(np.float64)
+                agree_m[np.ix_(used, used)] += (Xa * c[:, None]).T @ Xa
+        iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
+        covote, agree = covote_m[iu, ju], agree_m[iu, ju]
+    both_abstain = n - n_votes[iu] - n_votes[ju] + covote
+    return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+
+
+def expected_agreement(params: LabelModelParams, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+    """``e_ij = sum_y p_y sum_a T[i, a, y] T[j, a, y]`` under conditional independence, for the pairs (P,)."""
+    T, p = params.cond_probs, params.class_balance
+    e = np.empty(len(iu))
+    step = max(1, 2_000_000 // T[0].size)  # pairs per chunk (bounded temporaries)
+    for s in range(0, len(iu), step):
+        a, b = iu[s : s + step], ju[s : s + step]
+        e[s : s + step] = np.einsum("pay,pay,y->p", T[a], T[b], p)
+    return e
+
+
+def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA) -> Copies:
+    """Pairs of LFs that copy each other beyond what the fitted model allows, grouped.
+
+    Parameters
+    ----------
+    rows : RowSummary
+        The distinct rows the model was fitted on.
+    params : LabelModelParams
+        A conditionally independent fit of them (the tables ``T`` of :func:`expected_agreement`).
+    alpha : float
+        Family-wise level (Bonferroni over the pairs where both LFs vote at least once).
+
+    Returns
+    -------
+    Copies
+        With ``accuracy`` all nan (see :func:`copy_accuracy`).
+    """
+    m = rows.n_lfs
+    none = Copies(
+        [], np.zeros(0, dtype=np.int64), np.full(m, -1), np.full(m, np.nan), np.full(m, np.nan), 0, 0.0
+    )
+    if m < 2:
+        return none
+    voting = (rows.counts @ (rows.rows >= 0)) > 0
+    multi = voting.copy()
+    if PAIRS in ("multiclass", "either"):
+        from .one_class import voted_classes
+
+        multi &= voted_classes(rows).sum(axis=1) >= 2
+    if PAIRS == "either":
+        lfs = np.flatnonzero(voting)
+        n_one = int(voting.sum() - multi.sum())
+        n_pairs = len(lfs) * (len(lfs) - 1) // 2 - n_one * (n_one - 1) // 2
+    else:
+        lfs = np.flatnonzero(multi)
+        n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
+    if n_pairs == 0 or float(rows.counts.sum()) <= 1:
+        return none
+    z_crit = _normal_isf(alpha / n_pairs)
+    iu, ju, obs, n = outcome_agreement(rows, lfs)
+    if PAIRS == "either":
+        keep = multi[iu] | multi[ju]
+        iu, ju, obs = iu[keep], ju[keep], obs[keep]
+    if NULL == "posterior":
+        params = posterior_tables(rows, params)
+    e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
+    e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
+    z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
+    flag = (obs > e0) & (z > z_crit)
+    if not flag.any():
+        return replace(none, n_pairs=n_pairs, z_crit=z_crit)
+    share = (obs - e) / np.maximum(1.0 - e, 1e-12)
+    edges = np.stack([iu[flag], ju[flag]], axis=1)
+    pairs = zip(iu[flag].tolist(), ju[flag].tolist(), strict=True)
+    pair_share = dict(zip(pairs, share[flag].tolist(), strict=True))
+    from ..dependencies import components
+
+    groups = components(edges, m)
+    copy_of = np.full(m, -1)
+    member_share = np.full(m, np.nan)
+    reps = []
+    votes = rows.counts @ (rows.rows >= 0)
+    for g in groups:
+        # the hub of the group (largest summed share over its flagged pairs); ties to the most
+        # votes, then the lowest index (g is sorted)
+        hub = np.zeros(len(g))
+        for (i, j), v in pair_share.items():
+            if i in g and j in g:
+                hub[np.searchsorted(g, i)] += v
+                hub[np.searchsorted(g, j)] += v
+        order = np.lexsort((g, -votes[g], -hub))
+        rep = int(g[order[0]])
+        reps.append(rep)
+        for j in g:
+            if j != rep:
+                copy_of[j] = rep
+                key = (min(j, rep), max(j, rep))
+                member_share[j] = pair_share[key] if key in pair_share else _share(rows, params, rep, int(j))
+    return Copies(
+        groups, np.asarray(reps, dtype=np.int64), copy_of, member_share, np.full(m, np.nan), n_pairs, z_crit
+    )
+
+
+def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
+    """Copy share of one pair (for a member linked to its representative through others)."""
+    lfs = np.array([i, j]) if i < j else np.array([j, i])
+    iu, ju, obs, _ = outcome_agreement(rows, lfs)
+    if len(iu) == 0:
+        return float("nan")
+    e = float(np.clip(expected_agreement(params, iu, ju)[0], 0.0, 1.0))
+    return float((obs[0] - e) / max(1.0 - e, 1e-12))
+
+
+def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
+    """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
+
+    ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
+    the cost of the votes, not of the cells.
+    """
+    k = params.cardinality
+    logt = np.log(np.maximum(params.cond_probs, 1e-300))
+    base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
+    r, i = np.nonzero(rows.rows >= 0)
+    gain = logt[i, rows.rows[r, i].astype(np.int64) + 1, :] - logt[i, 0, :]  # (votes, k)
+    scores = np.tile(base, (rows.n_unique, 1))
+    for y in range(k):
+        scores[:, y] += np.bincount(r, weights=gain[:, y], minlength=rows.n_unique)
+    scores -= scores.max(axis=1, keepdims=True)
+    post = np.exp(scores)
+    post /= post.sum(axis=1, keepdims=True)
+    return post
+
+
+def posterior_tables(rows: RowSummary, params: LabelModelParams) -> LabelModelParams:
+    """Full tables ``P(outcome | y)`` (abstain included) counted under the posterior of ``params``.
+
+    One M-step of a full table per LF (Dawid and Skene's, abstain as an outcome) from the soft
+    labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
+    """
+    k, m = rows.cardinality, rows.n_lfs
+    q = posterior(rows, params) * rows.counts[:, None]  # (R, k) expected rows per class
+    r, i = np.nonzero(rows.rows >= 0)
+    cell = i * k + rows.rows[r, i].astype(np.int64)
+    cp = np.empty((m, k + 1, k))
+    for y in range(k):
+        cp[:, 1:, y] = np.bincount(cell, weights=q[r, y], minlength=m * k).reshape(m, k)
+    cp[:, 0, :] = q.sum(axis=0)[None, :] - cp[:, 1:, :].sum(axis=1)
+    cp = np.maximum(cp, 0.0) + 1e-3
+    cp /= cp.sum(axis=1, keepdims=True)
+    return LabelModelParams(q.sum(axis=0) / q.sum(), cp)
+
+
+def _normal_isf(q: float) -> float:
+    """Upper ``q`` quantile of the standard normal (bisection on erfc; no scipy needed)."""
+    lo, hi = 0.0, 40.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * math.erfc(mid / math.sqrt(2.0)) > q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def without_copies(rows: RowSummary, copies: Copies) -> RowSummary:
+    """The rows with the LFs counted through a representative blanked (abstain), re-merged."""
+    members = copies.members
+    if members.size == 0:
+        return rows
+    blank = rows.rows.copy()
+    blank[:, members] = -1
+    unique, inverse = np.unique(blank, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
+    return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
+
+
+def copy_tables(params: LabelModelParams, rows: RowSummary, members: np.ndarray) -> LabelModelParams:
+    """Give ``members`` their own outcome frequencies in the rows, the same under every class.
+
+    Such a table cancels from the posterior (it does not depend on the class), so a member
+    adds nothing to what its representative says.
+    """
+    if members.size == 0:
+        return params
+    k = params.cardinality
+    c = rows.counts.astype(np.float64)
+    n = float(c.sum())
+    freq = np.empty((members.size, k + 1))
+    for a in range(-1, k):
+        freq[:, a + 1] = c @ (rows.rows[:, members] == a)
+    freq = (freq + 1e-3) / (n + 1e-3 * (k + 1))  # no outcome it may give is impossible
+    cp = params.cond_probs.copy()
+    cp[members] = freq[:, :, None]
+    return replace(params, cond_probs=cp)
+
+
+def copy_accuracy(rows: RowSummary, params: LabelModelParams, copies: Copies) -> Copies:
+    """Each member's share of votes that name the class of the fitted posterior (expected)."""
+    members = copies.members
+    if members.size == 0:
+        return copies
+    post = posterior(rows, params)
+    acc = np.full(rows.n_lfs, np.nan)
+    c = rows.counts.astype(np.float64)
+    for j in members:
+        v = rows.rows[:, j].astype(np.int64)
+        on = v >= 0
+        w = c[on]
+        if w.sum() > 0:
+            acc[j] = float(w @ post[np.flatnonzero(on), v[on]] / w.sum())
+    return replace(copies, accuracy=acc)
+
+
+def copies_note(copies: Copies, limit: int = 10) -> str:
+    """The warning naming each counted-once LF, its representative, share and estimated accuracy."""
+    members = copies.members
+    named = ", ".join(
+        f"{int(j)} (of {int(copies.copy_of[j])}: share {copies.share[j]:.2f}, "
+        f"accuracy {copies.accuracy[j]:.3f})"
+        for j in members[:limit]
+    )
+    if members.size > limit:
+        named += f", ... ({members.size} in all)"
+    return (
+        f"LF(s) {named} copy another LF's outcome (vote or abstain) more often than not, beyond what "
+        f"conditional independence given the class allows (one-sided test, 5 % over {copies.n_pairs} "
+        "pairs): each group is counted once, through the LF named, and the others get a table "
+        "without class information (their accuracy against the fitted labels is in copies_)"
+    )
+
+
+def count_once(
+    rows: RowSummary,
+    selection: Any,
+    candidates: tuple[str, ...],
+    class_balance: np.ndarray | None,
+    random_state: Any,
+) -> tuple[Any, Copies | None]:
+    """Find copies against the richest candidate's fit and, if any, choose and fit again on the rows
+    with each group counted once.
+
+    Parameters
+    ----------
+    rows : RowSummary
+    selection : Selection
+        :func:`tripletws.estimators.annotator.select_family` on ``rows``.
+    candidates, class_balance, random_state :
+        As given to it.
+
+    Returns
+    -------
+    (Selection, Copies or None)
+        The selection made on the rows without the members (every fit's members given
+        :func:`copy_tables`), and the copies; ``(selection, None)`` when none were found.
+    """
+    from .annotator import select_family
+
+    reference = selection.fits.get(candidates[-1], selection.fit)
+    copies = find_copies(rows, reference.params)
+    members = copies.members
+    if members.size == 0:
+        return selection, None
+    chosen = select_family(
+        without_copies(rows, copies), candidates, class_balance=class_balance, random_state=random_state
+    )
+    fits = {f: replace(fit, params=copy_tables(fit.params, rows, members)) for f, fit in chosen.fits.items()}
+    return replace(chosen, fit=fits[chosen.chosen], fits=fits), copies
+
+
+def count_tables(
+    rows: RowSummary, params: LabelModelParams, copies: Copies, unidentified: np.ndarray
+) -> tuple[LabelModelParams, Copies, np.ndarray]:
+    """The final tables with the members' tables without class information, their accuracy
+    against the resulting posterior, and ``unidentified`` without them."""
+    members = copies.members
+    params = copy_tables(params, rows, members)
+    return params, copy_accuracy(rows, params, copies), np.setdiff1d(unidentified, members)
