@@ -283,6 +283,9 @@ def _peer_times(path: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="LabelModel(model=...) (default: the library default)")
+    p.add_argument(
+        "--model-kw", default="{}", help='more LabelModel options as JSON, e.g. \'{"one_class": "shared"}\''
+    )
     p.add_argument("--datasets", nargs="+", default=None, help="subset of the shared datasets")
     p.add_argument("--repeats", type=int, default=15, help="runs per timing (fewer for slow fits)")
     p.add_argument("--peers", type=Path, default=None, help="run_quality.py JSON with Snorkel's times")
@@ -298,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     from tripletws import LabelModel
 
     options = {"model": args.model} if args.model else {}
+    options.update(json.loads(args.model_kw))
     index = json.loads((DATA / "index.json").read_text())
     load_start = load_average()
     rows = []
@@ -315,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     result = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model": args.model or f"default ({LabelModel().model})",
+        "model": (args.model or f"default ({LabelModel().model})")
+        + "".join(f", {key}={value!r}" for key, value in json.loads(args.model_kw).items()),
         "revision": revision("benchmarks/overhead.py"),
         "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
