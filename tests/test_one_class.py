@@ -365,18 +365,20 @@ def test_copies_that_anchor_the_latent_class_keep_the_coverage_reading_off(name)
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from scoring import mv_scores, tie_scores
     from stress_problems import all_problems, draw
 
     from tripletws import LabelModel
 
     problem = next(p for p in all_problems() if p.name == name)
-    L, _, L_test, y_test = draw(problem)
+    L, _, L_test, _ = draw(problem)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = LabelModel(2).fit(L)
     assert model.one_class_ is not None and not model.one_class_.accepted
     assert "under half of the one-class LFs' votes" in model.one_class_.reason
-    acc, _ = tie_scores(model.predict_proba(L_test), y_test, 2)
-    mv, _ = tie_scores(mv_scores(L_test, 2), y_test, 2)
-    assert acc >= mv - 0.005
+    # the reading is off: the posteriors are those of the model that never reads coverage
+    # (what that model scores against majority vote is the copy treatment's business, not this test's)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shared = LabelModel(2, one_class="shared").fit(L)
+    np.testing.assert_allclose(model.predict_proba(L_test), shared.predict_proba(L_test), atol=1e-9)
