@@ -22,7 +22,6 @@ sys.path.insert(0, str(HERE))
 import stress  # noqa: E402
 
 import tripletws.estimators.copies as copies  # noqa: E402
-import tripletws.models.annotator as annotator  # noqa: E402
 
 #: name -> (counted once?, settings of tripletws.estimators.copies)
 VARIANTS: dict[str, tuple[bool, dict]] = {
@@ -42,15 +41,14 @@ def run(tmp: Path) -> dict:
     defaults = {name: getattr(copies, name) for name in ("ALPHA", "COPY_SHARE", "PAIRS", "NULL")}
     out = {}
     for name, (on, settings) in VARIANTS.items():
-        annotator.COUNT_COPIES_ONCE = on
         for key, value in {**defaults, **settings}.items():
             setattr(copies, key, value)
         path = tmp / "stress.json"
-        stress.main(["--jobs", "1", "--models", "--out", str(path)])
+        kw = {} if on else {"copies": "keep"}
+        stress.main(["--jobs", "1", "--models", "--model-kw", json.dumps(kw), "--out", str(path)])
         res = json.loads(path.read_text())
-        rows = [
-            (p["family"], p["results"]["mv"]["acc"], p["results"]["default"]["acc"]) for p in res["problems"]
-        ]
+        name = stress.method_name(kw)
+        rows = [(p["family"], p["results"]["mv"]["acc"], p["results"][name]["acc"]) for p in res["problems"]]
         fams = sorted({f for f, _, _ in rows})
         out[name] = {
             "settings": {"counted_once": on, **settings},
@@ -65,7 +63,6 @@ def run(tmp: Path) -> dict:
             },
             "mv_mean": sum(m for _, m, _ in rows) / len(rows),
         }
-    annotator.COUNT_COPIES_ONCE = True
     for key, value in defaults.items():
         setattr(copies, key, value)
     return out

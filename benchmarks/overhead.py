@@ -10,9 +10,13 @@ the stages of the fit separately:
   model's needs (the one pass over the rows: statistics, and distinct rows when the
   model asks for them).
 
-``rest`` = fit - (validate + summary): the solve (closed form, EM, checks), settings
-checks, warnings.  Medians over ``--repeats`` runs in this process (after one
-untimed warm-up fit), one BLAS thread (the library's own setting).
+``em`` = the time a fit spends in the annotator model's EM (its held-out family choice and
+fits: :func:`tripletws.estimators.annotator._em`, compiled or numpy), and ``rest`` = fit -
+(validate + summary + em): the solve's set-up and checks (fold deal, design, selection,
+notes), settings checks, warnings.  Medians over ``--repeats`` runs in this process (after
+one untimed warm-up fit), one BLAS thread (the library's own setting).  The fixed per-fit
+overhead is stated as the fit time of a tiny matrix (30 rows, 3 LFs that agree: no data to
+speak of, EM done in a few steps).
 
 ``--clock cpu`` times with ``time.process_time`` (CPU seconds of the process, all
 threads) instead of the wall clock: on a machine shared with other jobs a process
@@ -151,8 +155,45 @@ def measure(name: str, info: dict, options: dict, repeats: int) -> dict:
     needs = partial(settings.solver.needs, settings.options)
     lm = check_label_matrix(L, k, min_lfs=3)
     row["summary_s"] = _median_time(lambda: summarize(lm, k, needs), budget)
-    row["rest_s"] = row["fit_s"] - sum(row[f"{s}_s"] for s in STAGES)
+    row["em_s"] = _em_time(lambda: LabelModel(cardinality=k, **options).fit(L), budget)
+    row["rest_s"] = row["fit_s"] - sum(row[f"{s}_s"] for s in (*STAGES, "em"))
     return row
+
+
+def _em_time(fit, repeats: int) -> float:
+    """Median time per fit spent in the annotator model's EM (0 for models without it)."""
+    from tripletws.estimators import annotator
+
+    inner = annotator._em
+    spent = [0.0]
+
+    def timed(*args, **kwargs):
+        t0 = clock()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[0] += clock() - t0
+
+    annotator._em = timed
+    try:
+        times = []
+        for _ in range(repeats):
+            spent[0] = 0.0
+            fit()
+            times.append(spent[0])
+    finally:
+        annotator._em = inner
+    return float(statistics.median(times))
+
+
+def fixed_overhead(options: dict, repeats: int) -> float:
+    """Median fit time of a 30-row, 3-LF binary matrix of agreeing votes (EM converges at once):
+    what a fit costs whatever the data."""
+    from tripletws import LabelModel
+
+    L = np.repeat(np.array([[0, 0, 0], [1, 1, 1], [0, -1, 0]], dtype=np.int8), 10, axis=0)
+    LabelModel(cardinality=2, **options).fit(L)
+    return _median_time(lambda: LabelModel(cardinality=2, **options).fit(L), max(repeats, 50))
 
 
 def _fmt_ms(x: float) -> str:
@@ -173,12 +214,13 @@ def render(result: dict) -> str:
         f"Times in ms ({'CPU time of the process' if result.get('clock') == 'cpu' else 'wall clock'}), "
         "medians in one process after a warm-up fit; fit on the train split (all rows for",
         "crowd sets), predict on the eval split.  Stages: validate = check_label_matrix, summary =",
-        "summarize (statistics pass, distinct rows if the model needs them), rest = fit minus both",
-        "(the solve with its checks, settings, warnings).",
+        "summarize (statistics pass, distinct rows if the model needs them), em = the annotator",
+        "model's EM (held-out family choice and fits), rest = fit minus these (the solve's set-up and",
+        "checks, settings, warnings).",
         "",
     ]
-    head = "| dataset | k | m | n | fit | predict | validate | summary | rest (solve) |"
-    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    head = "| dataset | k | m | n | fit | predict | validate | summary | em | rest |"
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if peers:
         head += " Snorkel fit + predict | ratio |"
         sep += "---:|---:|"
@@ -188,7 +230,7 @@ def render(result: dict) -> str:
         line = (
             f"| {r['dataset']} | {r['k']} | {r['m']} | {r['n_fit']} | {_fmt_ms(r['fit_s'])} | "
             f"{_fmt_ms(r['predict_s'])} | "
-            + " | ".join(_fmt_ms(r[f"{s}_s"]) for s in (*STAGES, "rest"))
+            + " | ".join(_fmt_ms(r.get(f"{s}_s", 0.0)) for s in (*STAGES, "em", "rest"))
             + " |"
         )
         if peers:
@@ -206,6 +248,11 @@ def render(result: dict) -> str:
         f"- validation + one pass over the rows: median {_fmt_ms(statistics.median(data_side))} ms "
         f"(range {_fmt_ms(min(data_side))}-{_fmt_ms(max(data_side))} ms); the rest is the solve",
     ]
+    if "fixed_s" in result:
+        out.append(
+            "- fixed per-fit overhead (fit of a 30-row, 3-LF matrix of agreeing votes): "
+            f"{_fmt_ms(result['fixed_s'])} ms; compiled EM: {result.get('jit', '?')}"
+        )
     if ratios:
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
         out.append(
@@ -213,6 +260,12 @@ def render(result: dict) -> str:
             f"sets: **{gm:.1f}x** (Snorkel times from {peers['source']})"
         )
     return "\n".join(out) + "\n"
+
+
+def _jit_state() -> str:
+    from tripletws.estimators import em_jit
+
+    return "on (numba)" if em_jit.jit_enabled() else "off (numpy EM)"
 
 
 def _peer_times(path: Path) -> dict:
@@ -230,6 +283,9 @@ def _peer_times(path: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="LabelModel(model=...) (default: the library default)")
+    p.add_argument(
+        "--model-kw", default="{}", help='more LabelModel options as JSON, e.g. \'{"one_class": "shared"}\''
+    )
     p.add_argument("--datasets", nargs="+", default=None, help="subset of the shared datasets")
     p.add_argument("--repeats", type=int, default=15, help="runs per timing (fewer for slow fits)")
     p.add_argument("--peers", type=Path, default=None, help="run_quality.py JSON with Snorkel's times")
@@ -245,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     from tripletws import LabelModel
 
     options = {"model": args.model} if args.model else {}
+    options.update(json.loads(args.model_kw))
     index = json.loads((DATA / "index.json").read_text())
     load_start = load_average()
     rows = []
@@ -257,18 +314,21 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(
             f"{name:22s} fit {_fmt_ms(row['fit_s']):>7s} ms  predict {_fmt_ms(row['predict_s']):>6s} ms  "
-            + "  ".join(f"{s} {_fmt_ms(row[s + '_s'])}" for s in (*STAGES, "rest")),
+            + "  ".join(f"{s} {_fmt_ms(row[s + '_s'])}" for s in (*STAGES, "em", "rest")),
             flush=True,
         )
     result = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model": args.model or f"default ({LabelModel().model})",
+        "model": (args.model or f"default ({LabelModel().model})")
+        + "".join(f", {key}={value!r}" for key, value in json.loads(args.model_kw).items()),
         "revision": revision("benchmarks/overhead.py"),
         "command": "python benchmarks/overhead.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
         "load_end": load_average(),
         "clock": args.clock,
         "rows": rows,
+        "fixed_s": fixed_overhead(options, args.repeats),
+        "jit": _jit_state(),
     }
     if args.snorkel_python:
         result["peers"] = {

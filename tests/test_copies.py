@@ -143,3 +143,27 @@ def test_posterior_of_the_rows_is_the_models():
     rows = summary(L)
     # same arithmetic in another order (sums of logs): equal to rounding
     np.testing.assert_allclose(posterior(rows, model.params_), model.predict_proba(rows.rows), atol=1e-9)
+
+
+def test_copies_setting_is_checked_saved_and_reaches_the_cli(tmp_path):
+    from conftest import run_cli
+
+    L, _ = independent_lfs(3_000, np.random.default_rng(4))
+    L = np.hstack([L, L[:, [0, 0]]])  # two exact copies of LF 0
+    with pytest.raises(ValueError, match="unknown copies 'drop'"):
+        LabelModel(K, copies="drop").fit(L)
+    with pytest.warns(UserWarning, match="copies='keep' ignored"):
+        LabelModel(K, model="symmetric", copies="keep").fit(L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept = LabelModel(K, copies="keep").fit(L)
+    assert kept.copies_ is None  # every LF counted: nothing tested, nothing named
+    np.save(tmp_path / "L.npy", L)
+    for flag, expect in (([], "once"), (["--copies", "keep"], "keep")):
+        out = run_cli("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json", "-k", str(K), *flag)
+        assert out.returncode == 0, out.stderr
+        back = LabelModel.load(tmp_path / "m.json")
+        assert back.copies == expect
+        assert (back.copies_ is None) == (expect == "keep")
+    # the file reproduces the fit it was saved from
+    np.testing.assert_allclose(back.predict_proba(L), kept.predict_proba(L), atol=1e-12)

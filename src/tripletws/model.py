@@ -139,6 +139,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         docs/models.md, "LFs that vote one class only": the reading gains on most one-class LF
         sets, can lose where LFs copy each other, and costs several times the fit time.  Other
         models do not read it (a warning when ``"shared"`` is given to them).
+    copies : {"once", "keep"}
+        Default model, LFs whose outcomes (votes and abstentions) agree far more often than
+        conditional independence given the class allows (copies, near-copies): ``"once"`` (the
+        default) counts each such group once, through one representative, and names the others in
+        ``copies_`` and a warning; ``"keep"`` counts every LF as independent evidence.  See
+        docs/models.md, "LFs that copy each other".  Other models do not read it (a warning when
+        ``"keep"`` is given to them).
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -191,6 +198,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         em_max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
         max_overrule: float = 0.25,
         one_class: str = "coverage",
+        copies: str = "once",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         n_jobs: int | None = None,
@@ -210,6 +218,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.em_max_rows = em_max_rows
         self.max_overrule = max_overrule
         self.one_class = one_class
+        self.copies = copies
         self.eps = eps
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs

@@ -332,7 +332,13 @@ class RowAccumulator:
 
     def summary(self) -> RowSummary:
         """The distinct rows seen so far (``n_rows`` = 0: the caller knows how many rows it read)."""
-        return self.total._with(self.parts)
+        t = self.total
+        if len(t.counts) == 0 and len(self.parts) == 1 and self.pending <= self.max_rows:
+            # one block's rows: already distinct, kept at the summary's level and in key order
+            rows, counts = self.parts[0]
+            if rows.dtype == t.rows.dtype:
+                return RowSummary(t.cardinality, rows, counts, t.n_rows, t.max_rows, t.level)
+        return t._with(self.parts)
 
 
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:

@@ -20,6 +20,8 @@ from .priors import check_prior_setting
 
 #: Readings of LFs that vote one class only (``LabelModel(one_class=...)``).
 ONE_CLASS_READINGS = ("shared", "coverage")
+#: Treatments of LFs that copy each other (``LabelModel(copies=...)``).
+COPIES_READINGS = ("once", "keep")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,16 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
             UserWarning,
             stacklevel=stacklevel,
         )
+    copies = p.get("copies", "once")
+    if copies not in COPIES_READINGS:
+        raise ValueError(f"unknown copies {copies!r}; choose one of {', '.join(COPIES_READINGS)}")
+    if copies != "once" and solver.name != "annotator":
+        warnings.warn(
+            f"copies={copies!r} ignored: only the annotator model (the default) reads it, "
+            f"not model={solver.name!r}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
@@ -87,6 +99,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         em_max_rows=em_max_rows,
         max_overrule=float(overrule),
         one_class=str(one_class),
+        copies=str(copies),
         chunk_size=None if chunk is None else int(chunk),
     )
     return Settings(k, solver, options)

@@ -19,8 +19,9 @@ import numpy as np
 
 from .matrix import check_label_matrix
 from .models.base import Needs
+from .parallel import single_threaded_blas
 from .rows import RowAccumulator, RowSummary, replace_n_rows
-from .stats import TRIPLE_LAYOUT, LabelStats, stats_pass
+from .stats import TRIPLE_LAYOUT, LabelStats, stats_from_rows, stats_pass
 from .validate import check_mapping
 
 
@@ -170,10 +171,50 @@ def _check_lfs(m: int, expect_lfs: int | None, name: str) -> None:
         raise ValueError(f"{name} has {m} LFs (columns) but the stream has {expect_lfs}")
 
 
+#: In-memory matrices of at most this many entries (rows x LFs) have their distinct rows
+#: collected first and their statistics computed from them when they are complete (a second
+#: pass over at most this many entries otherwise); larger ones, and file mappings, get both
+#: in one pass over the rows.
+ROWS_FIRST_MAX_CELLS = 1 << 22
+#: ... and when the distinct rows are at most this share of the rows (measured on the 15 shared
+#: sets: with 143 distinct rows of 4 571 the statistics cost 0.1 ms instead of 0.9 ms; with
+#: 280 of 318, 1.7 ms against 0.8 ms for the pass over the matrix).
+ROWS_STATS_MAX_SHARE = 0.25
+
+
 def _summarize_matrix(
     lm: Any, needs: Needs, chunk_size: int | None, n_jobs: int | None = None
 ) -> DataSummary:
-    """Statistics and, when the solver needs them, the distinct rows: one read of each chunk."""
+    """Statistics and, when the solver needs them, the distinct rows: one read of each chunk.
+
+    A small in-memory matrix (at most :data:`ROWS_FIRST_MAX_CELLS` entries) whose distinct
+    rows all fit under the solver's cap gets its statistics from its distinct rows
+    (:func:`~tripletws.stats.stats_from_rows`: the same whole-number sums, exactly, at the
+    cost of the distinct rows: most of a small fit's summary time otherwise).  Should the
+    rows not fit, the statistics take a second pass over the (small) matrix.
+    """
+    if (
+        needs.rows
+        and not (needs.joint or needs.triple)
+        and lm.n * lm.m <= ROWS_FIRST_MAX_CELLS
+        and lm.page_release() is None
+    ):
+        acc = RowAccumulator(lm.m, lm.cardinality, needs.rows)
+        step = lm.chunk_rows(chunk_size)
+        for start in range(0, lm.n, step):
+            acc.add(lm.read_rows(start, start + step))
+        rows = replace_n_rows(acc.summary(), float(lm.n))
+        # all distinct rows, and few of them (else the pass over the matrix costs less)
+        exact = (
+            rows.level == 0
+            and float(rows.counts.sum()) == float(lm.n)
+            and len(rows.counts) <= ROWS_STATS_MAX_SHARE * lm.n
+        )
+        with single_threaded_blas():  # small products: threads would only wait for each other
+            stats = stats_from_rows(rows.rows, rows.counts, lm.cardinality, lm.n) if exact else None
+        if stats is None:  # a hash sample of the rows, or too many vote pairs: a pass over the rows
+            stats = stats_pass(lm, chunk_size=chunk_size, n_jobs=n_jobs)[0]
+        return DataSummary(stats, rows)
     rider = partial(RowAccumulator, lm.m, lm.cardinality, needs.rows) if needs.rows else None
     stats, riders = stats_pass(
         lm, joint=needs.joint, triple=needs.triple, chunk_size=chunk_size, n_jobs=n_jobs, rider=rider

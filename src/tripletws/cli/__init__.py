@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
+from ..estimators.em_jit import jit_default
 from . import demo, dependencies, evaluate, fit, inspect, predict, report, update
 from .options import PROG, CLIError, Parser, describe, report_error, show_warning
 
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as exc:
         return report_error(str(exc))
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
+    # one fit per process: numba's load (~0.3 s) would cost more than the compiled EM saves
+    with warnings.catch_warnings(), jit_default(False):
         warnings.showwarning = show_warning
         try:
             return int(args.func(args))

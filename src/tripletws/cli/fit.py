@@ -77,6 +77,13 @@ def add_parser(sub: Any) -> None:
         "class where a gold-free check passes (default), or always majority vote's shared accuracy",
     )
     p.add_argument(
+        "--copies",
+        choices=("once", "keep"),
+        default="once",
+        help="default model, LFs whose outcomes agree far more often than independent LFs' would: "
+        "each group counted once through one representative (default), or every LF counted",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
     add_jobs_arg(p)
@@ -146,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model or "annotator",
             solver=args.solver,
             one_class=args.one_class,
+            copies=args.copies,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,

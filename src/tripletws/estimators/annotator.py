@@ -56,6 +56,7 @@ better by more than the noise of the rows that measured it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,7 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
+from .em_jit import JIT_MAX_ROWS, fold_keys_kernel, lean_kernel, run_lean
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -127,7 +129,9 @@ class _Design:
     ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
     """
 
-    def __init__(self, rows: np.ndarray, k: int, abstain: bool = True) -> None:
+    def __init__(
+        self, rows: np.ndarray, k: int, abstain: bool = True, votes: tuple[np.ndarray, ...] | None = None
+    ) -> None:
         R, m = rows.shape
         width = k + 1 if abstain else k
         self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
@@ -135,9 +139,15 @@ class _Design:
             r, i = np.divmod(np.arange(R * m), m)
             col = i * width + rows.reshape(-1).astype(np.int64) + 1
         else:
-            r, i = np.nonzero(rows >= 0)
-            col = i.astype(np.int64) * width + rows[r, i].astype(np.int64)
-        used, pos = np.unique(col, return_inverse=True)
+            r, i, a = row_votes(rows) if votes is None else votes
+            col = i * width + a
+        if m * width <= 4 * len(col) + 4096:  # np.unique's sort, by a table of the possible columns
+            present = np.zeros(m * width, dtype=bool)
+            present[col] = True
+            used = np.flatnonzero(present)
+            pos = (np.cumsum(present) - 1)[col]
+        else:
+            used, pos = np.unique(col, return_inverse=True)
         U = len(used)
         self.U, self.used = U, used  # flat index i * width + a of each used column
         self.lf, self.outcome = np.divmod(used, width)
@@ -146,15 +156,37 @@ class _Design:
         self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
-        if R * U <= DENSE_CELLS:
-            X = np.zeros((R, U))
-            X[r, pos.reshape(-1)] = 1.0
-            self.X, self.XT, self.dense = X, X.T, True
-        else:
-            from scipy import sparse
+        # the entries of X, row by row: the compiled EM reads them as they are, the numpy path
+        # builds X from them on first use
+        self._r, self.pos = r, pos.reshape(-1)
+        self.dense = R * U <= DENSE_CELLS
 
-            X = sparse.csr_matrix((np.ones(len(r)), (r, pos.reshape(-1))), shape=(R, U))
-            self.X, self.XT, self.dense = X, X.T.tocsr(), False
+    @property
+    def indptr(self) -> np.ndarray:
+        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``."""
+        return np.concatenate(([0], np.cumsum(np.bincount(self._r, minlength=self.R))))
+
+    @cached_property
+    def _matrices(self) -> tuple[Any, Any]:
+        R, U, r, pos = self.R, self.U, self._r, self.pos
+        if self.dense:
+            X = np.zeros((R, U))
+            X[r, pos] = 1.0
+            return X, X.T
+        from scipy import sparse
+
+        X = sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
+        return X, X.T.tocsr()
+
+    @property
+    def X(self) -> Any:
+        """The design (R, U): dense when at most :data:`DENSE_CELLS` cells, else CSR."""
+        return self._matrices[0]
+
+    @property
+    def XT(self) -> Any:
+        """Its transpose (U, R), CSR when sparse."""
+        return self._matrices[1]
 
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
         """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
@@ -226,19 +258,28 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return np.squeeze(np.log(z) + top, axis=axis), e
 
 
-def majority_soft_labels(rows: np.ndarray, k: int) -> np.ndarray:
+def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
+    r, i = np.nonzero(rows >= 0)
+    return r.astype(np.int64), i.astype(np.int64), rows[r, i].astype(np.int64)
+
+
+def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Majority vote as soft labels: uniform over the most-voted classes (all classes when none voted).
 
     Parameters
     ----------
     rows : ndarray of int, shape (R, m)
     k : int
+    votes : tuple of arrays, optional
+        :func:`row_votes` of ``rows``, when already at hand.
 
     Returns
     -------
     ndarray, shape (R, k)
     """
-    counts = np.stack([(rows == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+    r, _, a = row_votes(rows) if votes is None else votes
+    counts = np.bincount(r * k + a, minlength=len(rows) * k).reshape(len(rows), k).astype(np.float64)
     top = counts >= counts.max(axis=1, keepdims=True)
     return top / top.sum(axis=1, keepdims=True)
 
@@ -447,7 +488,7 @@ def _em(
     max_steps: int,
     tol: float,
     class_balance: np.ndarray | None,
-    params: bool = True,
+    params: bool | np.ndarray = True,
 ) -> _BatchFit:
     """EM for B fits on the same distinct rows, each with its own family, counts and start.
 
@@ -456,18 +497,28 @@ def _em(
     counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
     is one pair of design products; each family's M-step runs on its members at once.  Each
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
-    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` skips building
-    the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
+    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` (or False for
+    some members, a (B,) bool array) skips building the members' :class:`LabelModelParams`
+    (held-out scoring needs their likelihoods only).
+
+    Batches of the default's candidates (:data:`_LEAN`, vote-only reading) run in the compiled
+    kernel when numba is available (:mod:`tripletws.estimators.em_jit`), with the same results
+    to rounding.
     """
     B, R = counts.shape
     k = D.k
     informative = D.abstain
     if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
         raise ValueError("every member of a batch must read abstentions as the design does")
-    total = counts.sum(axis=1)
+    want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
+    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(families):
+        kernel = lean_kernel()
+        if kernel is not None:
+            return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
+    total = counts.sum(axis=1)
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
     logp = np.log(p)
@@ -531,7 +582,7 @@ def _em(
                 if not done[j]:
                     continue
                 b = members[j]
-                if params:
+                if want[b]:
                     T = _full_table(tab.table(j - sl.start), cov[j], informative)
                     out.params[b] = LabelModelParams(p[:, j].copy(), T)
                 out.log_likelihood[b], out.n_steps[b], out.converged[b] = ll[j], steps, conv[j]
@@ -555,6 +606,45 @@ def _em(
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]
+
+
+def _em_compiled(
+    kernel: Any,
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    p0: np.ndarray,
+    want: np.ndarray,
+    max_steps: int,
+    tol: float,
+) -> _BatchFit:
+    """:func:`_em` of a batch of :data:`_LEAN` members (vote-only design) in the compiled kernel."""
+    r = run_lean(
+        kernel,
+        D.indptr,
+        D.pos,
+        D.lf,
+        D.vote,
+        D.m,
+        D.k,
+        families,
+        counts,
+        q,
+        free,
+        p0,
+        max_steps=max_steps,
+        tol=tol,
+        floor=_FLOOR,
+        tiny=_TINY,
+        min_class_prob=MIN_CLASS_PROB,
+        want=want,
+    )
+    fitted: list[Any] = [None] * len(families)
+    for b in np.flatnonzero(want):
+        fitted[b] = LabelModelParams(r["p"][b].copy(), r["tables"][r["slot"][b]])
+    return _BatchFit(fitted, r["ll"], r["steps"], r["conv"], r["log_norm"], r["soft"])
 
 
 def fit_annotator(
@@ -648,7 +738,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def row_fold_keys(
+    rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
     """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
 
     Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
@@ -663,6 +755,8 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     counts : ndarray, shape (R,)
     k : int
     seed : int
+    votes : tuple of arrays, optional
+        :func:`row_votes` of ``rows``, when already at hand.
 
     Returns
     -------
@@ -670,11 +764,14 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     """
     R, m = rows.shape
     whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
-    r, i = np.nonzero(rows >= 0)
-    outcome = rows[r, i].astype(np.int64) + 1  # 1..k: the votes (abstentions: outcome 0)
+    r, i, a = row_votes(rows) if votes is None else votes
+    outcome = a + 1  # 1..k: the votes (abstentions: outcome 0)
     hist = np.zeros((m, k + 1))
     hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
     hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
+    compiled = fold_keys_kernel()
+    if compiled is not None and R > 0:
+        return compiled(r, i, a, R, np.ascontiguousarray(hist).view(np.uint64), np.uint64(seed))
     fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
     for a in range(k + 1):
         fp = _mix(fp ^ hist[:, a].view(np.uint64))
@@ -691,7 +788,14 @@ def row_fold_keys(rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -
     return _mix(per_row + abstain.sum(dtype=np.uint64))
 
 
-def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed: int = 0) -> np.ndarray:
+def deal_counts(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    k: int,
+    n_folds: int,
+    seed: int = 0,
+    votes: tuple[np.ndarray, ...] | None = None,
+) -> np.ndarray:
     """Deal each distinct row's count at random over folds, independently of row and column order.
 
     The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
@@ -703,7 +807,7 @@ def deal_counts(rows: np.ndarray, counts: np.ndarray, k: int, n_folds: int, seed
     -------
     ndarray, shape (n_folds, R)
     """
-    keys = row_fold_keys(rows, counts, k, seed)
+    keys = row_fold_keys(rows, counts, k, seed, votes)
     order = np.argsort(keys, kind="stable")
     out = np.empty((n_folds, len(keys)))
     out[:, order] = split_counts(
@@ -764,11 +868,13 @@ class HeldOutScores:
         return mean, float(np.sqrt(max(var, 0.0) / n))
 
 
-def _fold_counts(unique: RowSummary, n_folds: int, random_state: Any) -> np.ndarray:
+def _fold_counts(
+    unique: RowSummary, n_folds: int, random_state: Any, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
     if isinstance(random_state, np.random.Generator):
         return split_counts(unique.counts, n_folds, random_state)
     seed = 0 if random_state is None else int(random_state)
-    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed)
+    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed, votes)
 
 
 def heldout_row_scores(
@@ -793,7 +899,8 @@ def heldout_row_scores(
     -------
     HeldOutScores
     """
-    folds = _fold_counts(unique, n_folds, random_state)
+    votes = row_votes(unique.rows)  # one pass over the rows for the deal, the design and the start
+    folds = _fold_counts(unique, n_folds, random_state, votes)
     for fam in families:
         if fam not in FAMILIES:
             raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
@@ -813,14 +920,16 @@ def heldout_row_scores(
         group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
         if not group:
             continue
-        D = _Design(unique.rows, k, abstain=informative)
-        start = majority_soft_labels(unique.rows, k).T[:, None, :]
+        D = _Design(unique.rows, k, abstain=informative, votes=votes)
+        start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
         # rows first, then the folds' fits started from them
         per = U + 1 if cold else 1
         members = np.vstack([c[None], train[usable]]) if cold else c[None]
+        whole = np.zeros(len(group) * per, dtype=bool)
+        whole[::per] = fits is not None  # the folds' fits need their likelihoods only
         full = _em(
             D,
             [f for f in group for _ in range(per)],
@@ -829,6 +938,7 @@ def heldout_row_scores(
             max_steps=max_steps,
             tol=EM_TOL,
             class_balance=class_balance,
+            params=whole,
         )
         for g, fam in enumerate(group):
             j = g * per

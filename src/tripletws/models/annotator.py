@@ -41,8 +41,6 @@ from .notes import lf_list, silent_lfs
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
-#: Count LFs that copy each other's outcomes once (:mod:`tripletws.estimators.copies`).
-COUNT_COPIES_ONCE = True
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
 #: ``one_class="coverage"`` (the default) reads the class-dependent coverage of one-class LFs where the
@@ -183,7 +181,7 @@ class Annotator(Solver):
             given, source = np.full(k, 1.0 / k), "uniform"
         selection = select_family(rows, CANDIDATES, class_balance=given, random_state=FOLD_SEED)
         copies = None
-        if COUNT_COPIES_ONCE:
+        if options.copies == "once":  # LFs that copy each other's outcomes, counted once
             selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
         assert selection.fit is not None
         params = selection.fit.params

@@ -74,6 +74,9 @@ class Options:
     one_class : str
         How the annotator model reads LFs that vote one class only (``"coverage"``, the default, or
         ``"shared"``).
+    copies : str
+        How the annotator model counts LFs that copy each other (``"once"``, the default, or
+        ``"keep"``).
     dependencies : ndarray of int, shape (E, 2)
         Declared dependency edges (checked against the LFs).
     chunk_size : int, optional
@@ -87,6 +90,7 @@ class Options:
     em_max_rows: int = 2_000_000
     max_overrule: float = 0.25
     one_class: str = "coverage"
+    copies: str = "once"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 
