@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from tripletws.estimators.annotator import _Design, deal_counts, fit_annotator, majority_soft_labels
-from tripletws.estimators.coverage_check import _cross_fit, background_gain, coverage_em, row_logliks
+from tripletws.estimators.coverage_check import (
+    _compiled,
+    _cross_fit,
+    background_gain,
+    coverage_em,
+    row_logliks,
+)
 from tripletws.estimators.one_class import (
     CoverageTables,
     coverage_table,
@@ -134,3 +140,34 @@ def reference_background_gain(unique):
     n = float(w.sum())
     gain = float(w @ d) / n
     return gain, gain / (np.sqrt(float(w @ (d - gain) ** 2) / n) / np.sqrt(n))
+
+
+def test_compiled_coverage_em_matches_numpy(monkeypatch):
+    pytest.importorskip("numba")
+    # members with held-out rows (count 0: scored once at the end by the kernel), both families, a fixed
+    # and an estimated balance, and a member with a background class (3 classes, the others padded)
+    u = draw(4000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 3)
+    folds = deal_counts(u.rows, u.counts, 2, 3, 0)
+    counts = np.vstack([u.counts[None], u.counts - folds]).astype(float)
+    fams = ["shared_coverage", "mace_coverage", "mace_coverage", "shared_coverage"]
+    n_classes = np.array([2, 2, 3, 2])
+    prior = np.zeros((3, 4))
+    prior[:2, [0, 1, 3]] = 0.5
+    prior[:, 2] = 1.0 / 3.0
+    free = np.array([False, True, True, True])
+    q = np.zeros((3, 4, len(u.counts)))
+    for b, n in enumerate(n_classes):
+        q[:n, b] = majority_soft_labels(u.rows, int(n)).T
+    D = _Design(u.rows, 3, abstain=True)
+    runs = {}
+    for jit in ("1", "0"):
+        monkeypatch.setenv("TRIPLETWS_JIT", jit)
+        assert (_compiled() is not None) == (jit == "1")
+        runs[jit] = coverage_em(D, fams, counts, q, prior, free, max_steps=50, n_classes=n_classes)
+    a, b = runs["1"], runs["0"]
+    np.testing.assert_array_equal(a.n_steps, b.n_steps)
+    np.testing.assert_allclose(a.log_norm, b.log_norm, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(a.soft_labels, b.soft_labels, rtol=0, atol=TOL)
+    for x, y in zip(a.params, b.params, strict=True):
+        np.testing.assert_allclose(x.cond_probs, y.cond_probs, rtol=TOL, atol=0)
+        np.testing.assert_allclose(x.class_balance, y.class_balance, rtol=TOL, atol=0)

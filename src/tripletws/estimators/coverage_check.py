@@ -8,6 +8,7 @@ the data, without gold, whether that happened.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,14 +30,20 @@ from .annotator import (
     majority_soft_labels,
 )
 from .class_balance import MIN_CLASS_PROB
+from .em_jit import JIT_MAX_ROWS, lean_kernel
 from .one_class import (
+    _RATE_FLOOR,
     COVERAGE_FAMILIES,
+    UNSEEN_VOTE,
     CoverageTables,
     coverage_rates,
+    one_class_tables,
     one_class_votes,
     orientation,
     rate_difference_se,
 )
+
+logger = logging.getLogger("tripletws")
 
 _TINY = 1e-300
 #: The check's designs encode every outcome (abstentions too), so about one cell in ``k + 1`` is a one
@@ -196,6 +203,25 @@ def coverage_em(
     """
     B, R = counts.shape
     k = D.k
+    if R <= JIT_MAX_ROWS:
+        kernel = _compiled()
+        if kernel is not None:
+            votes = D.observed(counts)[:, :, 1:] > 0
+            if bool((votes.sum(axis=2) == 1).all()):  # every LF votes one class in every member's rows
+                return _coverage_em_compiled(
+                    kernel,
+                    D,
+                    families,
+                    counts,
+                    q,
+                    prior,
+                    free,
+                    n_classes,
+                    votes.argmax(axis=2),
+                    max_steps,
+                    tol,
+                    params,
+                )
     total = counts.sum(axis=1)
     p = np.array(prior, dtype=np.float64, copy=True)
     free = np.asarray(free, dtype=bool).copy()
@@ -259,6 +285,87 @@ def coverage_em(
         any_free = bool(free.any())
         n_classes, has = n_classes[keep], has[:, keep]
         p, logp, prev = p[:, keep], logp[:, keep], ll[keep]
+
+
+def _compiled() -> Any:
+    """The compiled coverage EM, or None (numba missing, or the compiled EM off: ``TRIPLETWS_JIT``)."""
+    if lean_kernel() is None:
+        return None
+    try:
+        from ._coverage_kernel import coverage_em_kernel
+    except Exception as exc:  # a numba that does not compile this kernel
+        logger.debug("compiled coverage EM unavailable (%s: %s); using numpy", type(exc).__name__, exc)
+        return None
+    return coverage_em_kernel
+
+
+def _coverage_em_compiled(
+    kernel: Any,
+    D: _Design,
+    families: Sequence[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    prior: np.ndarray,
+    free: np.ndarray,
+    n_classes: np.ndarray | None,
+    classes: np.ndarray,
+    max_steps: int,
+    tol: float,
+    params: bool,
+) -> _BatchFit:
+    """:func:`coverage_em` by the compiled kernel (every LF votes one class: ``classes`` (B, m))."""
+    B, R = counts.shape
+    k, m = D.k, D.m
+    i64, f64 = np.int64, np.float64
+    n_classes = np.full(B, k, dtype=i64) if n_classes is None else np.asarray(n_classes, dtype=i64)
+    out = _BatchFit(
+        [None] * B,
+        np.empty(B),
+        np.empty(B, dtype=i64),
+        np.empty(B, bool),
+        np.empty((B, R)),
+        np.empty((k, B, R)),
+    )
+    p_out, rate = np.zeros((B, k)), np.empty((B, m, k))
+    # the votes of the distinct rows, row by row, as vote columns 0..V-1 (the used columns but abstentions)
+    is_vote = D.outcome > 0
+    vote_index = np.cumsum(is_vote) - 1
+    entry_pos = np.asarray(D.pos, dtype=i64)
+    keep = is_vote[entry_pos]
+    rows_of = np.repeat(np.arange(R, dtype=i64), np.diff(D.indptr))[keep]
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows_of, minlength=R)))).astype(i64)
+    kernel(
+        indptr,
+        np.ascontiguousarray(vote_index[entry_pos[keep]], dtype=i64),
+        np.ascontiguousarray(D.lf[is_vote], dtype=i64),
+        np.ascontiguousarray(D.outcome[is_vote] - 1, dtype=i64),
+        int(m),
+        n_classes,
+        np.array([f == "shared_coverage" for f in families]),
+        np.ascontiguousarray(classes, dtype=i64),
+        np.ascontiguousarray(counts, dtype=f64),
+        np.ascontiguousarray(np.broadcast_to(q, (k, B, R)), dtype=f64),
+        np.ascontiguousarray(prior, dtype=f64),
+        np.ascontiguousarray(free, dtype=np.bool_),
+        int(max_steps),
+        float(tol),
+        _RATE_FLOOR,
+        _TINY,
+        float(MIN_CLASS_PROB),
+        UNSEEN_VOTE,
+        p_out,
+        rate,
+        out.log_likelihood,
+        out.n_steps,
+        out.converged,
+        out.log_norm,
+        out.soft_labels,
+    )
+    if params:
+        for b in range(B):
+            n = int(n_classes[b])
+            out.params[b] = LabelModelParams(p_out[b, :n].copy(), one_class_tables(rate[b], classes[b], n))
+    return out
 
 
 def _design(rows: np.ndarray, k: int) -> _Design:

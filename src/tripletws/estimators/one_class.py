@@ -235,12 +235,8 @@ class CoverageTables:
         k = int(self.n_classes[j])
         if self.any_multi:
             return self.last[j, :, : k + 1, :k]
-        mine = self.one_b == j
-        T = np.full((len(self.one[j]), k + 1, k), UNSEEN_VOTE)
-        i, rate = self.one_i[mine], self.rate[mine]
-        T[i, self.one_c[mine] + 1, :] = rate[:, :k]
-        T[i, 0, :] = 1.0 - rate[:, :k] - (k - 1) * UNSEEN_VOTE
-        return T
+        mine = self.one_b == j  # every LF of the member: rows sorted by LF
+        return one_class_tables(self.rate[mine], self.one_c[mine], k)
 
     def _rates(self, votes: np.ndarray, on_rows: np.ndarray) -> np.ndarray:
         """``P(votes | Y = y)`` (u, k) of the one-class (member, LF) pairs: on-class rate at their class.
@@ -268,6 +264,19 @@ class CoverageTables:
                 on, off = np.where(shared, s_on, on), np.where(shared, s_off, off)
         # the rates clipped to the floor (clipping after choosing between them gives the same values)
         return _clip(np.where(self.one_hot, on[:, None], off[:, None]))
+
+
+def one_class_tables(rate: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
+    """Outcome tables (u, k + 1, k) of one-class LFs from ``rate[i, y] = P(votes | Y = y)`` (u, >= k).
+
+    Columns of ``rate`` beyond ``k`` are ignored (classes a padded batch gave the member).
+    """
+    u = len(classes)
+    rate = rate[:, :k]
+    T = np.full((u, k + 1, k), UNSEEN_VOTE)
+    T[np.arange(u), classes + 1, :] = rate
+    T[:, 0, :] = 1.0 - rate - (k - 1) * UNSEEN_VOTE
+    return T
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
