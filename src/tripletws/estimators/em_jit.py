@@ -15,6 +15,10 @@ module, or in numba's user-wide cache directory when that is read-only; ``NUMBA_
 moves it).  Compile and load times, and the measurements behind :data:`JIT_MAX_ROWS`:
 docs/speed.md.
 
+The coverage check's fits (:func:`tripletws.estimators.coverage_check.coverage_em`) have a
+kernel of their own (:mod:`tripletws.estimators._coverage_kernel`) under the same switch and
+row limit.
+
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
 each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
 default is off: the command line (one fit per process: loading numba, about 0.3 s, costs

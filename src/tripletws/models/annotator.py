@@ -47,8 +47,8 @@ FOLD_SEED = 0
 #: gold-free check passes (:func:`tripletws.estimators.coverage_check.coverage_check`); ``"shared"``
 #: leaves it unread.  Against ``"shared"``: on the 15 real sets of docs/models.md the mean accuracy
 #: 0.763 -> 0.784; on the stress suite the mean 0.651 -> 0.662 and the share of problems at or above
-#: majority vote - 0.5 points 84.6 % -> 84.9 % (it still loses on some problems with LF copies); the
-#: fit takes several times longer where the check runs.
+#: majority vote - 0.5 points 84.6 % -> 84.9 % (it still loses on some problems with LF copies); where
+#: the check runs it adds 1-7 ms of CPU on the shared sets (docs/models.md).
 OFF_REASON = (
     "reading their coverage without gold was switched off (one_class='shared'; the default, "
     "'coverage', reads it where a gold-free check passes)"
