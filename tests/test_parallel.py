@@ -217,3 +217,40 @@ def test_distinct_rows_ride_the_statistics_pass_on_every_thread(cap, tmp_path):
             assert got.n_rows == ref.n_rows == lm.n
         if cap == 50:
             assert ref.level > 0  # the cap forced a hash sample
+
+
+def test_solve_splits_large_sparse_products_over_threads_with_the_serial_result(monkeypatch):
+    """The EM's design products run by row blocks on the fit's threads: same fit to float rounding."""
+    from tripletws.estimators import annotator
+
+    rng = np.random.default_rng(11)
+    d = make_synthetic(6000, 24, 3, coverage=0.5, random_state=rng)
+    monkeypatch.setattr(annotator, "DENSE_CELLS", 0)  # every design sparse
+    monkeypatch.setattr(annotator, "PARALLEL_NNZ", 1000)  # and split (the real one is 1e5 entries)
+    monkeypatch.setattr(annotator, "JIT_MAX_ROWS", 0)  # the numpy EM, which the split serves
+    parts = []
+    real = annotator.map_parts
+
+    def spy(fn, n):
+        parts.append(n)
+        return real(fn, n)
+
+    monkeypatch.setattr(annotator, "map_parts", spy)
+    fits = {jobs: LabelModel(3, n_jobs=jobs).fit(d.L) for jobs in (1, 3)}
+    assert parts and set(parts) == {3}  # only the 3-thread fit split its products, in 3 blocks
+    one, three = fits[1], fits[3]
+    assert one.selection_.chosen == three.selection_.chosen
+    # sums of the same terms in another grouping: rounding of order 1e-16 per step, far below 1e-10
+    np.testing.assert_allclose(three.predict_proba(d.L), one.predict_proba(d.L), atol=1e-10)
+    np.testing.assert_allclose(three.params_.cond_probs, one.params_.cond_probs, atol=1e-10)
+    assert parallel.solve_jobs() == 1  # the setting ends with the fit
+
+
+def test_map_parts_runs_every_part_once_in_order():
+    out = parallel.map_parts(lambda i: i * i, 4)
+    assert out == [0, 1, 4, 9]  # no pool outside a solve: here, in order
+    with parallel.solve_threads(3):
+        assert parallel.solve_jobs() == 3
+        names = parallel.map_parts(lambda i: (i, threading.current_thread().name), 3)
+    assert [i for i, _ in names] == [0, 1, 2]
+    assert names[0][1] == threading.current_thread().name

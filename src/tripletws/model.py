@@ -28,7 +28,7 @@ from .matrix import check_cardinality, check_label_matrix
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
-from .parallel import single_threaded_blas
+from .parallel import single_threaded_blas, solve_threads
 from .priors import explicit_prior, setting_prior
 from .rows import DEFAULT_MAX_UNIQUE_ROWS
 from .settings import check_dependency_graph, check_settings
@@ -301,7 +301,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             # BLAS on one thread for the solve too: its small products gain nothing from
             # threads, and threaded BLAS stalls whenever another process holds a core
-            with single_threaded_blas():
+            with single_threaded_blas(), solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             self.solution_, self.summary_, self._stream = solution, total, stream
             self.intervals_ = None  # intervals of an earlier solve no longer apply

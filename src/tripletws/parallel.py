@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from .kernels import Workspace, workspace
@@ -229,3 +230,64 @@ def map_chunks(
     if errors:
         raise errors[min(errors)]
     return accs
+
+
+# ----------------------------------------------------------------------------
+# Threads for the solve's large sparse products
+# ----------------------------------------------------------------------------
+
+
+class _SolvePool:
+    """Threads a solve may use, and their pool once a product asks for it (created lazily)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: ThreadPoolExecutor | None = None
+        self.lock = threading.Lock()
+
+    def executor(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(self.jobs - 1, thread_name_prefix="tripletws-solve")
+            return self.pool
+
+
+_solve_pool: ContextVar[_SolvePool | None] = ContextVar("tripletws_solve_pool", default=None)
+
+
+@contextmanager
+def solve_threads(n_jobs: int | None) -> Iterator[None]:
+    """Let the enclosed solve split its large sparse products over ``n_jobs`` threads.
+
+    The setting is this context's (a :class:`~contextvars.ContextVar`: other threads and nested
+    fits see their own); :func:`map_parts` uses it, and starts the pool on its first call (a
+    small fit never does).  ``n_jobs`` as in :func:`resolve_n_jobs`.
+    """
+    jobs = resolve_n_jobs(n_jobs)
+    state = _SolvePool(jobs) if jobs > 1 else None
+    token = _solve_pool.set(state)
+    try:
+        yield
+    finally:
+        _solve_pool.reset(token)
+        if state is not None and state.pool is not None:
+            state.pool.shutdown(wait=True)
+
+
+def solve_jobs() -> int:
+    """Threads the current solve may use for one product (1 outside :func:`solve_threads`)."""
+    state = _solve_pool.get()
+    return 1 if state is None else state.jobs
+
+
+def map_parts(fn: Callable[[int], T], n_parts: int) -> list[T]:
+    """``[fn(0), ..., fn(n_parts - 1)]``, part 0 on the calling thread, the others on the solve's pool.
+
+    Without a pool (or one part) everything runs here, in order.
+    """
+    state = _solve_pool.get()
+    if state is None or n_parts <= 1:
+        return [fn(i) for i in range(n_parts)]
+    pool = state.executor()
+    futures = [pool.submit(fn, i) for i in range(1, n_parts)]
+    return [fn(0)] + [f.result() for f in futures]
