@@ -811,8 +811,10 @@ def row_fold_keys(
     hist = np.zeros((m, k + 1))
     hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
     hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
-    compiled = fold_keys_kernel()
-    if compiled is not None and R > 0:
+    # compiled only where the compiled EM runs too: a large fit does not load numba for keys alone
+    # (its import and kernel load, ~0.3 s and ~100 MB once per process, exceed what they save there)
+    compiled = fold_keys_kernel() if 0 < R <= JIT_MAX_ROWS else None
+    if compiled is not None:
         return compiled(r, i, a, R, np.ascontiguousarray(hist).view(np.uint64), np.uint64(seed))
     fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
     for a in range(k + 1):
