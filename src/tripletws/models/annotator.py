@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
-from ..estimators.copies import Copies, copies_note, count_once, count_tables, without_copies
+from ..estimators.balance_check import balance_check
+from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables, without_copies
 from ..estimators.coverage_check import CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
@@ -183,10 +184,25 @@ class Annotator(Solver):
         copies = None
         if options.copies == "once":  # LFs that copy each other's outcomes, counted once
             selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
+        unipolar, classes = one_class_votes(rows)
+        balance = None
+        if prior.source == "auto" and selection.chosen != "mv":
+            bal_rows = rows if copies is None else without_copies(rows, copies)
+            if not (unipolar.size and one_class_share(rows, unipolar) >= 0.5):
+                # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
+                balance = balance_check(bal_rows, selection, n_se=selection.n_se)
+            if balance is not None and balance.accepted:
+                assert balance.fit is not None
+                est = balance.fit
+                if copies is not None:
+                    est = replace(est, params=copy_tables(est.params, rows, copies.members))
+                selection = replace(selection, fit=est, fits={**selection.fits, selection.chosen: est})
+                source = "estimated"
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
-        unipolar, classes = one_class_votes(rows)
+        if balance is not None and balance.accepted:
+            notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
         check = None
         if unipolar.size and options.one_class == "coverage" and one_class_share(rows, unipolar) >= 0.5:
             # their coverage may say what their votes cannot: used where the gold-free check passes

@@ -1,0 +1,118 @@
+"""A gold-free check of an estimated class balance against the uniform one (annotator model).
+
+The annotator model fits its families with a uniform prior P(Y) by default: an EM-estimated
+prior fixes strongly imbalanced crowd data but collapses to one class on other sets. This
+check accepts the chosen family's fit with an estimated prior only where the rows say so:
+
+* **clear rows**: rows whose majority vote wins by at least two votes (one LF changing its
+  vote cannot undo the majority);
+* a fit **keeps** a clear row when its most probable class is that majority;
+* the estimated-prior fit is accepted when it keeps significantly more clear rows than the
+  uniform-prior fit (McNemar's test on the discordant rows, with continuity correction, at
+  ``n_se`` standard errors, the same number as the family choice's rule), and it keeps at least
+  one clear row of every class that clear rows name (a prior that silences a class is a collapse).
+
+Where one-class LFs carry most votes, or the chosen family is majority vote, the balance is not
+identified and the check is not run (see :mod:`tripletws.models.annotator`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..rows import RowSummary
+from .annotator import AnnotatorFit, Selection, _Design, fit_annotator
+
+#: Votes by which a row's majority must win to count as a clear row (one flipped vote cannot undo it).
+CLEAR_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    """Outcome of :func:`balance_check`.
+
+    Attributes
+    ----------
+    accepted : bool
+        Whether the estimated-prior fit replaces the uniform-prior one.
+    fit : AnnotatorFit or None
+        The chosen family fitted with an estimated prior (None when not run).
+    gained : float
+        Clear rows (weighted by count) the estimated-prior fit keeps and the uniform one does not.
+    lost : float
+        Clear rows the uniform-prior fit keeps and the estimated one does not.
+    reason : str
+        Why it was accepted or not, in words.
+    """
+
+    accepted: bool
+    fit: AnnotatorFit | None
+    gained: float
+    lost: float
+    reason: str
+
+
+def clear_rows(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose majority wins by at least :data:`CLEAR_MARGIN` votes.
+
+    Returns
+    -------
+    (clear, majority) : ndarray of bool, shape (R,), and ndarray of int64, shape (R,)
+        Whether each distinct row is clear, and its majority class (meaningful where clear).
+    """
+    k = rows.cardinality
+    r = rows.rows
+    votes = np.stack([(r == c).sum(axis=1) for c in range(k)], axis=1)
+    top2 = np.sort(votes, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0] >= CLEAR_MARGIN, votes.argmax(axis=1)
+
+
+def balance_check(rows: RowSummary, selection: Selection, *, n_se: float) -> BalanceCheck:
+    """Fit the chosen family with an estimated prior and test it on the clear rows.
+
+    Parameters
+    ----------
+    rows : RowSummary
+        Distinct rows (R, m) and counts (R,) the selection was made on.
+    selection : Selection
+        The family choice under a uniform prior (its ``fit`` is the uniform-prior fit).
+    n_se : float
+        Standard errors of the test (the family choice's rule).
+
+    Returns
+    -------
+    BalanceCheck
+    """
+    clear, majority = clear_rows(rows)
+    w = rows.counts * clear
+    if selection.fit is None or float(w.sum()) <= 0:
+        return BalanceCheck(False, None, 0.0, 0.0, "no row has a clear majority")
+    est = fit_annotator(rows, selection.chosen, class_balance=None)
+    design = _Design(rows.rows, rows.cardinality, abstain=False)
+    keep_u = clear & (design.log_scores(selection.fit.params).argmax(axis=1) == majority)
+    pred_e = design.log_scores(est.params).argmax(axis=1)
+    keep_e = clear & (pred_e == majority)
+    gained = float(rows.counts[keep_e & ~keep_u].sum())
+    lost = float(rows.counts[keep_u & ~keep_e].sum())
+    # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
+    if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
+        reason = (
+            f"the estimated prior keeps {gained:g} clear rows the uniform one does not and loses {lost:g}: "
+            f"not {n_se:g} standard errors better"
+        )
+        return BalanceCheck(False, est, gained, lost, reason)
+    seen = rows.counts > 0
+    named = np.unique(majority[clear & seen])
+    kept = np.unique(pred_e[clear & seen])
+    silenced = np.setdiff1d(named, kept)
+    if silenced.size:
+        reason = f"the estimated prior never predicts class(es) {silenced.tolist()} on their clear rows"
+        return BalanceCheck(False, est, gained, lost, reason)
+    reason = (
+        f"the estimated prior keeps {gained:g} clear rows the uniform one does not and loses {lost:g} "
+        f"(over {n_se:g} standard errors better)"
+    )
+    return BalanceCheck(True, est, gained, lost, reason)
