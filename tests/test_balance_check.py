@@ -50,7 +50,7 @@ def test_imbalanced_crowd_gets_estimated_balance(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_balanced_crowd_keeps_uniform(seed):
-    L, y = _crowd(seed, [0.5, 0.5])
+    L, _ = _crowd(seed, [0.5, 0.5])
     auto = _fit(L)
     assert auto.class_balance_source_ == "uniform"
     np.testing.assert_allclose(auto.class_balance_, [0.5, 0.5])
@@ -65,7 +65,10 @@ def test_clear_rows_need_a_two_vote_margin():
     L = np.array([[0, 0, -1], [0, 1, -1], [1, 1, 1], [0, 0, 1], [-1, -1, -1]])
     rows = RowSummary.from_matrix(check_label_matrix(L, 2), 100)
     clear, majority = clear_rows(rows)
-    got = {tuple(int(v) for v in r): (bool(c), int(mj)) for r, c, mj in zip(rows.rows, clear, majority)}
+    got = {
+        tuple(int(v) for v in r): (bool(c), int(mj))
+        for r, c, mj in zip(rows.rows, clear, majority, strict=True)
+    }
     assert got[(0, 0, -1)] == (True, 0)
     assert got[(1, 1, 1)] == (True, 1)
     assert got[(0, 1, -1)][0] is False
