@@ -190,7 +190,7 @@ class Annotator(Solver):
             bal_rows = rows if copies is None else without_copies(rows, copies)
             if not (unipolar.size and one_class_share(rows, unipolar) >= 0.5):
                 # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
-                balance = balance_check(bal_rows, selection, n_se=selection.n_se)
+                balance = balance_check(bal_rows, selection)
             if balance is not None and balance.accepted:
                 assert balance.fit is not None
                 est = balance.fit
