@@ -207,7 +207,9 @@ def coverage_em(
         kernel = _compiled()
         if kernel is not None:
             votes = D.observed(counts)[:, :, 1:] > 0
-            if bool((votes.sum(axis=2) == 1).all()):  # every LF votes one class in every member's rows
+            n_voted = votes.sum(axis=2)
+            # every LF votes one class in every member's rows, or none (a fold without its votes)
+            if bool((n_voted <= 1).all()):
                 return _coverage_em_compiled(
                     kernel,
                     D,
@@ -217,7 +219,7 @@ def coverage_em(
                     prior,
                     free,
                     n_classes,
-                    votes.argmax(axis=2),
+                    np.where(n_voted == 1, votes.argmax(axis=2), -1),
                     max_steps,
                     tol,
                     params,
@@ -313,7 +315,8 @@ def _coverage_em_compiled(
     tol: float,
     params: bool,
 ) -> _BatchFit:
-    """:func:`coverage_em` by the compiled kernel (every LF votes one class: ``classes`` (B, m))."""
+    """:func:`coverage_em` by the compiled kernel (every LF votes one class: ``classes`` (B, m), or
+    none: -1, the numpy path's MACE table at no votes, :func:`_silent_tables`)."""
     B, R = counts.shape
     k, m = D.k, D.m
     i64, f64 = np.int64, np.float64
@@ -364,8 +367,26 @@ def _coverage_em_compiled(
     if params:
         for b in range(B):
             n = int(n_classes[b])
-            out.params[b] = LabelModelParams(p_out[b, :n].copy(), one_class_tables(rate[b], classes[b], n))
+            silent = classes[b] < 0
+            if silent.any():
+                T = np.empty((m, n + 1, n))
+                T[~silent] = one_class_tables(rate[b, ~silent], classes[b, ~silent], n)
+                T[silent] = _silent_tables(int(silent.sum()), n)
+            else:
+                T = one_class_tables(rate[b], classes[b], n)
+            out.params[b] = LabelModelParams(p_out[b, :n].copy(), T)
     return out
+
+
+def _silent_tables(u: int, n: int) -> np.ndarray:
+    """Tables (u, n + 1, n) of LFs without votes in a fit's rows: MACE's at no votes (as
+    :class:`tripletws.estimators.one_class.CoverageTables` fits them): coverage at the rate floor,
+    ``theta = 1/2`` and ``xi`` uniform over the ``n`` classes."""
+    V = np.full((n, n), 0.5 / n) + 0.5 * np.eye(n)
+    T = np.empty((u, n + 1, n))
+    T[:, 0, :] = 1.0 - _RATE_FLOOR
+    T[:, 1:, :] = _RATE_FLOOR * V
+    return T
 
 
 def _design(rows: np.ndarray, k: int) -> _Design:
