@@ -38,6 +38,7 @@ from .kernels import (
     MAX_EXACT_ROWS,
     SKINNY_GEMM_WORK,
     Workspace,
+    cells,
     class_indicator,
     conversion_rows,
     is_sparse,
@@ -357,7 +358,7 @@ def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
     import scipy.sparse as sp
 
     nc, m = block.shape
-    rows, cols = np.nonzero(block >= 0)
+    rows, cols = cells(block >= 0)
     onehot = sp.csr_array(
         (np.ones(len(rows)), (rows, cols * k + block[rows, cols].astype(np.int64))),
         shape=(nc, m * k),
@@ -391,7 +392,7 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
     import scipy.sparse as sp
 
     nc, m = block.shape
-    r, i = np.nonzero(block >= 0)
+    r, i = cells(block >= 0)
     col = i.astype(np.int64) * k + block[r, i].astype(np.int64)
     onehot = sp.csr_array((np.ones(len(r)), (r, col)), shape=(nc, m * k))
     G = sp.coo_array(onehot.T @ onehot)
@@ -482,7 +483,7 @@ def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
         for c in range(k):
             counts[:, c] = np.count_nonzero(block == c, axis=1)
         return counts
-    rows, cols = np.nonzero(block >= 0)
+    rows, cols = cells(block >= 0)
     vals = block[rows, cols].astype(np.int64)
     return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
 

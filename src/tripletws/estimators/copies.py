@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary
 
@@ -145,7 +146,7 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         # sparse rows (crowds): one product of the one-hot votes (R, m k), cost O(sum of votes^2 per row)
         from scipy import sparse
 
-        r, i = np.nonzero(votes)
+        r, i = cells(votes)
         col = i * k + sub[r, i].astype(np.int64)
         X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
         G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
@@ -158,15 +159,25 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         agree = np.bincount(inverse[same], weights=data[same], minlength=len(keys))
         iu, ju = np.divmod(keys, m)
     else:
-        V = votes.astype(np.float64)
-        covote_m = (V * c[:, None]).T @ V
-        agree_m = np.zeros_like(covote_m)
-        for a in range(k):
-            X = sub == a
-            used = np.flatnonzero(X.any(axis=0))
-            if used.size:
-                Xa = X[:, used].astype(np.float64)
-                agree_m[np.ix_(used, used)] += (Xa * c[:, None]).T @ Xa
+        # products of 0/1 (or -1/0/1) indicators weighted by the counts: with integer counts summing
+        # below 2^24 every partial sum is an integer float32 holds exactly, so float32 products give
+        # the float64 ones' values at half the cost
+        exact32 = n < 2.0**24 and bool(np.all(c == np.round(c)))
+        dt = np.float32 if exact32 else np.float64
+        cw = c.astype(dt)[:, None]
+        V = votes.astype(dt)
+        covote_m = ((V * cw).T @ V).astype(np.float64)
+        if k == 2:  # agreements from the signed votes: (co-votes + signed products) / 2, one product
+            S = (sub == 0).astype(dt) - (sub == 1).astype(dt)
+            agree_m = (covote_m + ((S * cw).T @ S).astype(np.float64)) / 2.0
+        else:
+            agree_m = np.zeros_like(covote_m)
+            for a in range(k):
+                X = sub == a
+                used = np.flatnonzero(X.any(axis=0))
+                if used.size:
+                    Xa = X[:, used].astype(dt)
+                    agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
         iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
         covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
@@ -277,16 +288,19 @@ def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
     return float((obs[0] - e) / max(1.0 - e, 1e-12))
 
 
-def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
+def posterior(
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
 
     ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
-    the cost of the votes, not of the cells.
+    the cost of the votes, not of the cells.  ``votes``: the row and LF of each vote
+    (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``), when the caller has them.
     """
     k = params.cardinality
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
-    r, i = np.nonzero(rows.rows >= 0)
+    r, i = cells(rows.rows >= 0) if votes is None else votes
     gain = logt[i, rows.rows[r, i].astype(np.int64) + 1, :] - logt[i, 0, :]  # (votes, k)
     scores = np.tile(base, (rows.n_unique, 1))
     for y in range(k):
@@ -304,8 +318,8 @@ def posterior_tables(rows: RowSummary, params: LabelModelParams) -> LabelModelPa
     labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
     """
     k, m = rows.cardinality, rows.n_lfs
-    q = posterior(rows, params) * rows.counts[:, None]  # (R, k) expected rows per class
-    r, i = np.nonzero(rows.rows >= 0)
+    r, i = cells(rows.rows >= 0)
+    q = posterior(rows, params, (r, i)) * rows.counts[:, None]  # (R, k) expected rows per class
     cell = i * k + rows.rows[r, i].astype(np.int64)
     cp = np.empty((m, k + 1, k))
     for y in range(k):
