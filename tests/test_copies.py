@@ -54,8 +54,16 @@ def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch, k, scale)
 
     rows = summary(L, k)
     rows = RowSummary(k, rows.rows, rows.counts * scale, rows.n_rows, rows.max_rows, rows.level)
-    for density in (0.0, 1.0):  # dense products, then the sparse one
+    # dense products; pairs of votes summed in dense arrays, then sorted; one sparse product
+    for density, max_keys, max_pairs in (
+        (0.0, 10**6, 10**6),
+        (1.0, 10**6, 10**6),
+        (1.0, 0, 10**6),
+        (1.0, 0, 0),
+    ):
         monkeypatch.setattr(copies_module, "SPARSE_DENSITY", density)
+        monkeypatch.setattr(copies_module, "MAX_PAIR_KEYS", max_keys)
+        monkeypatch.setattr(copies_module, "MAX_VOTE_PAIRS", max_pairs)
         iu, ju, agreement, n = outcome_agreement(rows, np.arange(12))
         assert n == 400 * scale
         assert list(zip(iu.tolist(), ju.tolist(), strict=True)) == want

@@ -39,6 +39,11 @@ from ..rows import RowSummary
 ALPHA = 0.05
 #: Share of votes among the cells of the rows below which the agreement is counted by a sparse product.
 SPARSE_DENSITY = 0.1
+#: Most pairs of votes on the same rows listed in arrays by the sparse agreement count (~50 bytes of
+#: temporaries per pair); beyond, one sparse product counts them.
+MAX_VOTE_PAIRS = 4_000_000
+#: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
+MAX_PAIR_KEYS = 4_000_000
 #: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
 PAIRS = "multiclass"
 #: Null tables: "fit" (the reference fit's) or "posterior" (full tables, abstain included, counted
@@ -143,10 +148,16 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
     R, m = votes.shape
     n_votes = c @ votes
     if votes.sum() <= SPARSE_DENSITY * votes.size:
-        # sparse rows (crowds): one product of the one-hot votes (R, m k), cost O(sum of votes^2 per row)
+        # sparse rows (crowds): cost O(sum of votes^2 per row), the pairs of votes on each row
+        r, i = cells(votes)
+        found = _vote_pairs(r, i, sub[r, i], c, m)
+        if found is not None:
+            iu, ju, covote, agree = found
+            both_abstain = n - n_votes[iu] - n_votes[ju] + covote
+            return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+        # too many pairs to list: one sparse product of the one-hot votes (R, m k)
         from scipy import sparse
 
-        r, i = cells(votes)
         col = i * k + sub[r, i].astype(np.int64)
         X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
         G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
@@ -182,6 +193,51 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
     return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+
+
+def _vote_pairs(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, c: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Co-votes and agreements of the LF pairs that co-vote, from the pairs of votes on each row.
+
+    Parameters
+    ----------
+    r, i, a : ndarray of int, shape (nnz,)
+        Row, LF and class of each vote, in row-major order (:func:`tripletws.kernels.cells`).
+    c : ndarray, shape (R,)
+        Row counts.
+    m : int
+        LFs.
+
+    Returns
+    -------
+    (iu, ju, covote, agree) or None
+        The pairs (``iu < ju``, sorted), the counted rows where both vote and where they vote
+        alike (P,); None when the rows hold more than :data:`MAX_VOTE_PAIRS` pairs of votes.
+    """
+    nnz = len(r)
+    after = np.searchsorted(r, r, side="right") - np.arange(nnz) - 1  # later votes on the same row
+    n_pairs = int(after.sum())
+    if n_pairs > MAX_VOTE_PAIRS:
+        return None
+    left = np.repeat(np.arange(nnz), after)
+    right = left + 1 + (np.arange(n_pairs) - np.repeat(np.cumsum(after) - after, after))
+    key = i[left] * m + i[right]  # i[left] < i[right]: a row's votes are in LF order
+    w = c[r[left]]
+    same = a[left] == a[right]
+    if m * m <= MAX_PAIR_KEYS:
+        covote_all = np.bincount(key, weights=w, minlength=m * m)
+        keys = np.flatnonzero(covote_all > 0)
+        covote = covote_all[keys]
+        agree = np.bincount(key[same], weights=w[same], minlength=m * m)[keys]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        covote = np.bincount(inverse, weights=w, minlength=len(keys))
+        agree = np.bincount(inverse[same], weights=w[same], minlength=len(keys))
+        keep = covote > 0
+        keys, covote, agree = keys[keep], covote[keep], agree[keep]
+    iu, ju = np.divmod(keys, m)
+    return iu, ju, covote, agree
 
 
 def expected_agreement(params: LabelModelParams, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
