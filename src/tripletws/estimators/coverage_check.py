@@ -28,6 +28,7 @@ from .annotator import (
     choose_within_se,
     deal_counts,
     majority_soft_labels,
+    row_votes,
 )
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
@@ -463,7 +464,9 @@ def _cross_fit(
         )
 
     fits: list[Any] = [None] * len(members)
-    start = [majority_soft_labels(unique.rows, int(n)).T for n in sizes]  # (n, R) each
+    votes = row_votes(unique.rows)
+    majority = {n: majority_soft_labels(unique.rows, n, votes).T for n in set(sizes.tolist())}
+    start = [majority[n] for n in sizes.tolist()]  # (n, R) each (shared: only read)
     full = batch(c[None], start, max_steps)
     for b in range(len(members)):
         ll, steps, conv = float(full.log_likelihood[b]), int(full.n_steps[b]), bool(full.converged[b])
