@@ -274,12 +274,17 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     )
     if m < 2:
         return none
-    voting = (rows.counts @ (rows.rows >= 0)) > 0
+    k = rows.cardinality
+    cast = cells(rows.rows >= 0)  # the votes (row, LF), once for the LFs' classes and the posterior
+    r, i = cast
+    counted = rows.counts[r] > 0
+    seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
+    voting = seen.any(axis=1)  # votes on a counted row
     multi = voting.copy()
     if PAIRS in ("multiclass", "either"):
-        from .one_class import voted_classes
-
-        multi &= voted_classes(rows).sum(axis=1) >= 2
+        multi &= (
+            seen.sum(axis=1) >= 2
+        )  # votes at least two classes (tripletws.estimators.one_class.voted_classes)
     if PAIRS == "either":
         lfs = np.flatnonzero(voting)
         n_one = int(voting.sum() - multi.sum())
@@ -295,7 +300,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         keep = multi[iu] | multi[ju]
         iu, ju, obs = iu[keep], ju[keep], obs[keep]
     if NULL == "posterior":
-        params = posterior_tables(rows, params)
+        params = posterior_tables(rows, params, cast)
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
     e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
@@ -367,14 +372,18 @@ def posterior(
     return post
 
 
-def posterior_tables(rows: RowSummary, params: LabelModelParams) -> LabelModelParams:
+def posterior_tables(
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+) -> LabelModelParams:
     """Full tables ``P(outcome | y)`` (abstain included) counted under the posterior of ``params``.
 
     One M-step of a full table per LF (Dawid and Skene's, abstain as an outcome) from the soft
     labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
+    ``votes``: the row and LF of each vote (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``),
+    when the caller has them.
     """
     k, m = rows.cardinality, rows.n_lfs
-    r, i = cells(rows.rows >= 0)
+    r, i = cells(rows.rows >= 0) if votes is None else votes
     q = posterior(rows, params, (r, i)) * rows.counts[:, None]  # (R, k) expected rows per class
     cell = i * k + rows.rows[r, i].astype(np.int64)
     cp = np.empty((m, k + 1, k))
