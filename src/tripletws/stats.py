@@ -376,7 +376,7 @@ SPARSE_VOTES_MAX_DENSITY = 0.1
 SPARSE_VOTES_MIN_LFS = 32
 #: The sparse path lists the pairs of votes on each row (sum over rows of votes squared) up to this
 #: many (~60 bytes of temporaries each); beyond, one sparse product of the one-hot votes counts them.
-SPARSE_VOTES_MAX_PAIRS = 4_000_000
+SPARSE_VOTES_MAX_PAIRS = 1_000_000
 
 
 def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:

@@ -41,7 +41,7 @@ ALPHA = 0.05
 SPARSE_DENSITY = 0.1
 #: Most pairs of votes on the same rows listed in arrays by the sparse agreement count (~50 bytes of
 #: temporaries per pair); beyond, one sparse product counts them.
-MAX_VOTE_PAIRS = 4_000_000
+MAX_VOTE_PAIRS = 1_000_000
 #: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
 MAX_PAIR_KEYS = 4_000_000
 #: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
