@@ -40,9 +40,11 @@ def summary(L, k=K):
     return RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
 
 
-def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch):
+@pytest.mark.parametrize("k", [2, K])  # k = 2: agreements from signed votes
+@pytest.mark.parametrize("scale", [1.0, 1.5])  # 1.5: counts not all integers (float64 products)
+def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch, k, scale):
     rng = np.random.default_rng(3)
-    L = rng.integers(-1, K, size=(400, 12))
+    L = rng.integers(-1, k, size=(400, 12))
     L[rng.random(L.shape) < 0.85] = -1
     L[:, 11] = -1  # never votes: no pair
     equal = (L[:, :, None] == L[:, None, :]).mean(axis=0)
@@ -50,14 +52,25 @@ def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch):
     want = [(i, j) for i in range(12) for j in range(i + 1, 12) if covoting[i, j]]
     import tripletws.estimators.copies as copies_module
 
-    for density in (0.0, 1.0):  # dense products, then the sparse one
+    rows = summary(L, k)
+    rows = RowSummary(k, rows.rows, rows.counts * scale, rows.n_rows, rows.max_rows, rows.level)
+    # dense products; pairs of votes summed in dense arrays, then sorted; one sparse product
+    for density, max_keys, max_pairs in (
+        (0.0, 10**6, 10**6),
+        (1.0, 10**6, 10**6),
+        (1.0, 0, 10**6),
+        (1.0, 0, 0),
+    ):
         monkeypatch.setattr(copies_module, "SPARSE_DENSITY", density)
-        iu, ju, agreement, n = outcome_agreement(summary(L), np.arange(12))
-        assert n == 400
+        monkeypatch.setattr(copies_module, "MAX_PAIR_KEYS", max_keys)
+        monkeypatch.setattr(copies_module, "MAX_VOTE_PAIRS", max_pairs)
+        iu, ju, agreement, n = outcome_agreement(rows, np.arange(12))
+        assert n == 400 * scale
         assert list(zip(iu.tolist(), ju.tolist(), strict=True)) == want
+        # shares of whole rows: the products are exact (integer counts) or within float64 rounding
         np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
     # a subset of LFs keeps their own indices
-    iu, ju, agreement, _ = outcome_agreement(summary(L), np.array([2, 5, 7]))
+    iu, ju, agreement, _ = outcome_agreement(summary(L, k), np.array([2, 5, 7]))
     assert set(iu.tolist()) | set(ju.tolist()) <= {2, 5, 7}
     np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tripletws.estimators import coverage_check
 from tripletws.estimators.annotator import _Design, deal_counts, fit_annotator, majority_soft_labels
 from tripletws.estimators.coverage_check import (
     _compiled,
@@ -142,13 +143,17 @@ def reference_background_gain(unique):
     return gain, gain / (np.sqrt(float(w @ (d - gain) ** 2) / n) / np.sqrt(n))
 
 
-def test_compiled_coverage_em_matches_numpy(monkeypatch):
+@pytest.mark.parametrize("silent", [False, True])
+def test_compiled_coverage_em_matches_numpy(monkeypatch, silent):
     pytest.importorskip("numba")
     # members with held-out rows (count 0: scored once at the end by the kernel), both families, a fixed
     # and an estimated balance, and a member with a background class (3 classes, the others padded)
     u = draw(4000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 3)
     folds = deal_counts(u.rows, u.counts, 2, 3, 0)
     counts = np.vstack([u.counts[None], u.counts - folds]).astype(float)
+    if silent:  # LF 0 without votes in the second member's rows and LF 4 in the last's (e.g. a fold)
+        counts[1, u.rows[:, 0] >= 0] = 0.0
+        counts[3, u.rows[:, 4] >= 0] = 0.0
     fams = ["shared_coverage", "mace_coverage", "mace_coverage", "shared_coverage"]
     n_classes = np.array([2, 2, 3, 2])
     prior = np.zeros((3, 4))
@@ -159,11 +164,14 @@ def test_compiled_coverage_em_matches_numpy(monkeypatch):
     for b, n in enumerate(n_classes):
         q[:n, b] = majority_soft_labels(u.rows, int(n)).T
     D = _Design(u.rows, 3, abstain=True)
-    runs = {}
+    runs, calls = {}, []
+    compiled = coverage_check._coverage_em_compiled
+    monkeypatch.setattr(coverage_check, "_coverage_em_compiled", lambda *a: calls.append(1) or compiled(*a))
     for jit in ("1", "0"):
         monkeypatch.setenv("TRIPLETWS_JIT", jit)
         assert (_compiled() is not None) == (jit == "1")
         runs[jit] = coverage_em(D, fams, counts, q, prior, free, max_steps=50, n_classes=n_classes)
+    assert calls == [1]  # the kernel ran (an LF without votes in a member's rows included)
     a, b = runs["1"], runs["0"]
     np.testing.assert_array_equal(a.n_steps, b.n_steps)
     np.testing.assert_allclose(a.log_norm, b.log_norm, rtol=TOL, atol=TOL)

@@ -245,3 +245,18 @@ def test_vote_counts_match_reference():
         ref = (L[:, :, None] == np.arange(k)).sum(axis=1)
         np.testing.assert_array_equal(vote_counts(L, k, chunk_size=77), ref)
         np.testing.assert_array_equal(vote_counts(to_sparse(L, k), k, chunk_size=77), ref)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (4, 0), (1, 1), (37, 53)])
+def test_cells_are_the_nonzero_of_a_mask(shape):
+    from tripletws.kernels import cells
+
+    rng = np.random.default_rng(sum(shape))
+    mask = rng.random(shape) < 0.3
+    rows, cols = cells(mask)
+    want_rows, want_cols = np.nonzero(mask)
+    assert rows.dtype == cols.dtype == np.int64
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(cols, want_cols)
+    rows, cols = cells(mask[:, ::2])  # a strided view: the same row-major order
+    np.testing.assert_array_equal(np.stack([rows, cols]), np.stack(np.nonzero(mask[:, ::2])))

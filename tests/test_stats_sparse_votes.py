@@ -18,7 +18,11 @@ from tripletws.stats import (
 
 @pytest.mark.parametrize("k", [2, 3, 5, 9])
 @pytest.mark.parametrize("abstain", [0.5, 0.95])
-def test_sparse_votes_equal_dense_grams(k, abstain):
+@pytest.mark.parametrize("max_pairs", [4_000_000, 0])  # pairs of votes listed, or one sparse product
+def test_sparse_votes_equal_dense_grams(k, abstain, max_pairs, monkeypatch):
+    import tripletws.stats as stats_module
+
+    monkeypatch.setattr(stats_module, "SPARSE_VOTES_MAX_PAIRS", max_pairs)
     rng = np.random.default_rng(k)
     B = rng.integers(0, k, size=(700, 40))
     B[rng.random(B.shape) < abstain] = -1

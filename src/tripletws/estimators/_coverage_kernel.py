@@ -3,9 +3,11 @@
 One jitted loop fits a batch of members of :func:`tripletws.estimators.coverage_check.coverage_em`
 member after member, over the votes of the distinct rows (a row's score is every LF's abstention
 plus, per vote, the vote's log-probability minus its LF's abstention's), when every LF votes
-one class in every member's rows (the tables are then two rates per LF,
+one class in every member's rows, or none (the tables are then two rates per LF,
 :func:`tripletws.estimators.one_class.mstep_coverage` or
-:func:`tripletws.estimators.one_class.mstep_shared_coverage`).  The arithmetic is that of the
+:func:`tripletws.estimators.one_class.mstep_shared_coverage`; an LF without votes in a member's
+rows, e.g. in a fold, gets the numpy path's MACE table at no votes: coverage at the rate floor,
+``theta = 1/2``, ``xi`` uniform over the member's classes).  The arithmetic is that of the
 numpy path (same updates, same clipping, same stopping rule); only the order of some sums
 differs, so results agree to rounding (checked against 1e-10 by tests/test_coverage_speed.py).
 
@@ -92,7 +94,7 @@ def coverage_em_kernel(
     Shapes: ``indptr`` (R + 1,) and ``vcol`` (nnz,): the votes of the distinct rows, row by row,
     as vote columns ``u``; ``col_lf`` and ``col_vote`` (V,): each vote column's LF and class;
     ``n_classes``, ``shared``, ``free`` (B,); ``classes`` (B, m) the class each LF votes in the
-    member's rows; ``counts`` (B, R); ``q0`` (K, B, R); ``prior`` (K, B).  Outputs: ``p_out``
+    member's rows (-1: none); ``counts`` (B, R); ``q0`` (K, B, R); ``prior`` (K, B).  Outputs: ``p_out``
     (B, K), ``rate_out`` (B, m, K) ``P(votes | Y = y)``, ``ll_out``, ``steps_out``, ``conv_out``
     (B,), ``log_norm`` (B, R), ``soft`` (K, B, R).
     """
@@ -135,6 +137,8 @@ def coverage_em_kernel(
                 on_sum = 0.0
                 all_sum = 0.0
                 for i in range(m):
+                    if classes[b, i] < 0:
+                        continue
                     on_sum += votes[i, classes[b, i]]
                     for y in range(n):
                         all_sum += votes[i, y]
@@ -143,6 +147,11 @@ def coverage_em_kernel(
                 base[y] = 0.0
             for i in range(m):
                 ci = classes[b, i]
+                if ci < 0:  # no vote in the member's rows: MACE's table at no votes, coverage at the floor
+                    for y in range(n):
+                        rate[i, y] = floor
+                        base[y] += math.log(max(1.0 - floor, tiny))
+                    continue
                 all_votes = 0.0
                 for y in range(n):
                     all_votes += votes[i, y]
@@ -164,6 +173,12 @@ def coverage_em_kernel(
             # a vote's log-probability minus its LF's abstention's (a class it never votes: unseen)
             for u in range(V):
                 i = col_lf[u]
+                if classes[b, i] < 0:  # P(vote c | y) = cov ((1 - theta) / n + theta [c = y]), theta = 1/2
+                    for y in range(n):
+                        v = 0.5 / n + (0.5 if col_vote[u] == y else 0.0)
+                        lv = math.log(max(floor * v, tiny))
+                        gain[u, y] = lv - math.log(max(1.0 - floor, tiny))
+                    continue
                 for y in range(n):
                     lv = math.log(max(rate[i, y], tiny)) if col_vote[u] == classes[b, i] else log_unseen
                     gain[u, y] = lv - math.log(max(1.0 - rate[i, y] - (n - 1) * unseen, tiny))

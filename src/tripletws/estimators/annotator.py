@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import cells
 from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -302,8 +303,8 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
 
 def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
-    r, i = np.nonzero(rows >= 0)
-    return r.astype(np.int64), i.astype(np.int64), rows[r, i].astype(np.int64)
+    r, i = cells(rows >= 0)
+    return r, i, rows[r, i].astype(np.int64)
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary
 
@@ -38,6 +39,11 @@ from ..rows import RowSummary
 ALPHA = 0.05
 #: Share of votes among the cells of the rows below which the agreement is counted by a sparse product.
 SPARSE_DENSITY = 0.1
+#: Most pairs of votes on the same rows listed in arrays by the sparse agreement count (~50 bytes of
+#: temporaries per pair); beyond, one sparse product counts them.
+MAX_VOTE_PAIRS = 1_000_000
+#: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
+MAX_PAIR_KEYS = 4_000_000
 #: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
 PAIRS = "multiclass"
 #: Null tables: "fit" (the reference fit's) or "posterior" (full tables, abstain included, counted
@@ -142,10 +148,16 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
     R, m = votes.shape
     n_votes = c @ votes
     if votes.sum() <= SPARSE_DENSITY * votes.size:
-        # sparse rows (crowds): one product of the one-hot votes (R, m k), cost O(sum of votes^2 per row)
+        # sparse rows (crowds): cost O(sum of votes^2 per row), the pairs of votes on each row
+        r, i = cells(votes)
+        found = _vote_pairs(r, i, sub[r, i], c, m)
+        if found is not None:
+            iu, ju, covote, agree = found
+            both_abstain = n - n_votes[iu] - n_votes[ju] + covote
+            return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+        # too many pairs to list: one sparse product of the one-hot votes (R, m k)
         from scipy import sparse
 
-        r, i = np.nonzero(votes)
         col = i * k + sub[r, i].astype(np.int64)
         X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
         G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
@@ -158,19 +170,74 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         agree = np.bincount(inverse[same], weights=data[same], minlength=len(keys))
         iu, ju = np.divmod(keys, m)
     else:
-        V = votes.astype(np.float64)
-        covote_m = (V * c[:, None]).T @ V
-        agree_m = np.zeros_like(covote_m)
-        for a in range(k):
-            X = sub == a
-            used = np.flatnonzero(X.any(axis=0))
-            if used.size:
-                Xa = X[:, used].astype(np.float64)
-                agree_m[np.ix_(used, used)] += (Xa * c[:, None]).T @ Xa
+        # products of 0/1 (or -1/0/1) indicators weighted by the counts: with integer counts summing
+        # below 2^24 every partial sum is an integer float32 holds exactly, so float32 products give
+        # the float64 ones' values at half the cost
+        exact32 = n < 2.0**24 and bool(np.all(c == np.round(c)))
+        dt = np.float32 if exact32 else np.float64
+        cw = c.astype(dt)[:, None]
+        V = votes.astype(dt)
+        covote_m = ((V * cw).T @ V).astype(np.float64)
+        if k == 2:  # agreements from the signed votes: (co-votes + signed products) / 2, one product
+            S = (sub == 0).astype(dt) - (sub == 1).astype(dt)
+            agree_m = (covote_m + ((S * cw).T @ S).astype(np.float64)) / 2.0
+        else:
+            agree_m = np.zeros_like(covote_m)
+            for a in range(k):
+                X = sub == a
+                used = np.flatnonzero(X.any(axis=0))
+                if used.size:
+                    Xa = X[:, used].astype(dt)
+                    agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
         iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
         covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
     return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+
+
+def _vote_pairs(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, c: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Co-votes and agreements of the LF pairs that co-vote, from the pairs of votes on each row.
+
+    Parameters
+    ----------
+    r, i, a : ndarray of int, shape (nnz,)
+        Row, LF and class of each vote, in row-major order (:func:`tripletws.kernels.cells`).
+    c : ndarray, shape (R,)
+        Row counts.
+    m : int
+        LFs.
+
+    Returns
+    -------
+    (iu, ju, covote, agree) or None
+        The pairs (``iu < ju``, sorted), the counted rows where both vote and where they vote
+        alike (P,); None when the rows hold more than :data:`MAX_VOTE_PAIRS` pairs of votes.
+    """
+    nnz = len(r)
+    after = np.searchsorted(r, r, side="right") - np.arange(nnz) - 1  # later votes on the same row
+    n_pairs = int(after.sum())
+    if n_pairs > MAX_VOTE_PAIRS:
+        return None
+    left = np.repeat(np.arange(nnz), after)
+    right = left + 1 + (np.arange(n_pairs) - np.repeat(np.cumsum(after) - after, after))
+    key = i[left] * m + i[right]  # i[left] < i[right]: a row's votes are in LF order
+    w = c[r[left]]
+    same = a[left] == a[right]
+    if m * m <= MAX_PAIR_KEYS:
+        covote_all = np.bincount(key, weights=w, minlength=m * m)
+        keys = np.flatnonzero(covote_all > 0)
+        covote = covote_all[keys]
+        agree = np.bincount(key[same], weights=w[same], minlength=m * m)[keys]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        covote = np.bincount(inverse, weights=w, minlength=len(keys))
+        agree = np.bincount(inverse[same], weights=w[same], minlength=len(keys))
+        keep = covote > 0
+        keys, covote, agree = keys[keep], covote[keep], agree[keep]
+    iu, ju = np.divmod(keys, m)
+    return iu, ju, covote, agree
 
 
 def expected_agreement(params: LabelModelParams, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
@@ -207,12 +274,17 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     )
     if m < 2:
         return none
-    voting = (rows.counts @ (rows.rows >= 0)) > 0
+    k = rows.cardinality
+    cast = cells(rows.rows >= 0)  # the votes (row, LF), once for the LFs' classes and the posterior
+    r, i = cast
+    counted = rows.counts[r] > 0
+    seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
+    voting = seen.any(axis=1)  # votes on a counted row
     multi = voting.copy()
     if PAIRS in ("multiclass", "either"):
-        from .one_class import voted_classes
-
-        multi &= voted_classes(rows).sum(axis=1) >= 2
+        multi &= (
+            seen.sum(axis=1) >= 2
+        )  # votes at least two classes (tripletws.estimators.one_class.voted_classes)
     if PAIRS == "either":
         lfs = np.flatnonzero(voting)
         n_one = int(voting.sum() - multi.sum())
@@ -228,7 +300,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         keep = multi[iu] | multi[ju]
         iu, ju, obs = iu[keep], ju[keep], obs[keep]
     if NULL == "posterior":
-        params = posterior_tables(rows, params)
+        params = posterior_tables(rows, params, cast)
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
     e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
@@ -277,16 +349,19 @@ def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
     return float((obs[0] - e) / max(1.0 - e, 1e-12))
 
 
-def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
+def posterior(
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
 
     ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
-    the cost of the votes, not of the cells.
+    the cost of the votes, not of the cells.  ``votes``: the row and LF of each vote
+    (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``), when the caller has them.
     """
     k = params.cardinality
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
-    r, i = np.nonzero(rows.rows >= 0)
+    r, i = cells(rows.rows >= 0) if votes is None else votes
     gain = logt[i, rows.rows[r, i].astype(np.int64) + 1, :] - logt[i, 0, :]  # (votes, k)
     scores = np.tile(base, (rows.n_unique, 1))
     for y in range(k):
@@ -297,15 +372,19 @@ def posterior(rows: RowSummary, params: LabelModelParams) -> np.ndarray:
     return post
 
 
-def posterior_tables(rows: RowSummary, params: LabelModelParams) -> LabelModelParams:
+def posterior_tables(
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+) -> LabelModelParams:
     """Full tables ``P(outcome | y)`` (abstain included) counted under the posterior of ``params``.
 
     One M-step of a full table per LF (Dawid and Skene's, abstain as an outcome) from the soft
     labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
+    ``votes``: the row and LF of each vote (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``),
+    when the caller has them.
     """
     k, m = rows.cardinality, rows.n_lfs
-    q = posterior(rows, params) * rows.counts[:, None]  # (R, k) expected rows per class
-    r, i = np.nonzero(rows.rows >= 0)
+    r, i = cells(rows.rows >= 0) if votes is None else votes
+    q = posterior(rows, params, (r, i)) * rows.counts[:, None]  # (R, k) expected rows per class
     cell = i * k + rows.rows[r, i].astype(np.int64)
     cp = np.empty((m, k + 1, k))
     for y in range(k):

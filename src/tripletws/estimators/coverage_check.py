@@ -28,6 +28,7 @@ from .annotator import (
     choose_within_se,
     deal_counts,
     majority_soft_labels,
+    row_votes,
 )
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
@@ -207,7 +208,9 @@ def coverage_em(
         kernel = _compiled()
         if kernel is not None:
             votes = D.observed(counts)[:, :, 1:] > 0
-            if bool((votes.sum(axis=2) == 1).all()):  # every LF votes one class in every member's rows
+            n_voted = votes.sum(axis=2)
+            # every LF votes one class in every member's rows, or none (a fold without its votes)
+            if bool((n_voted <= 1).all()):
                 return _coverage_em_compiled(
                     kernel,
                     D,
@@ -217,7 +220,7 @@ def coverage_em(
                     prior,
                     free,
                     n_classes,
-                    votes.argmax(axis=2),
+                    np.where(n_voted == 1, votes.argmax(axis=2), -1),
                     max_steps,
                     tol,
                     params,
@@ -313,7 +316,8 @@ def _coverage_em_compiled(
     tol: float,
     params: bool,
 ) -> _BatchFit:
-    """:func:`coverage_em` by the compiled kernel (every LF votes one class: ``classes`` (B, m))."""
+    """:func:`coverage_em` by the compiled kernel (every LF votes one class: ``classes`` (B, m), or
+    none: -1, the numpy path's MACE table at no votes, :func:`_silent_tables`)."""
     B, R = counts.shape
     k, m = D.k, D.m
     i64, f64 = np.int64, np.float64
@@ -364,8 +368,26 @@ def _coverage_em_compiled(
     if params:
         for b in range(B):
             n = int(n_classes[b])
-            out.params[b] = LabelModelParams(p_out[b, :n].copy(), one_class_tables(rate[b], classes[b], n))
+            silent = classes[b] < 0
+            if silent.any():
+                T = np.empty((m, n + 1, n))
+                T[~silent] = one_class_tables(rate[b, ~silent], classes[b, ~silent], n)
+                T[silent] = _silent_tables(int(silent.sum()), n)
+            else:
+                T = one_class_tables(rate[b], classes[b], n)
+            out.params[b] = LabelModelParams(p_out[b, :n].copy(), T)
     return out
+
+
+def _silent_tables(u: int, n: int) -> np.ndarray:
+    """Tables (u, n + 1, n) of LFs without votes in a fit's rows: MACE's at no votes (as
+    :class:`tripletws.estimators.one_class.CoverageTables` fits them): coverage at the rate floor,
+    ``theta = 1/2`` and ``xi`` uniform over the ``n`` classes."""
+    V = np.full((n, n), 0.5 / n) + 0.5 * np.eye(n)
+    T = np.empty((u, n + 1, n))
+    T[:, 0, :] = 1.0 - _RATE_FLOOR
+    T[:, 1:, :] = _RATE_FLOOR * V
+    return T
 
 
 def _design(rows: np.ndarray, k: int) -> _Design:
@@ -442,7 +464,9 @@ def _cross_fit(
         )
 
     fits: list[Any] = [None] * len(members)
-    start = [majority_soft_labels(unique.rows, int(n)).T for n in sizes]  # (n, R) each
+    votes = row_votes(unique.rows)
+    majority = {n: majority_soft_labels(unique.rows, n, votes).T for n in set(sizes.tolist())}
+    start = [majority[n] for n in sizes.tolist()]  # (n, R) each (shared: only read)
     full = batch(c[None], start, max_steps)
     for b in range(len(members)):
         ll, steps, conv = float(full.log_likelihood[b]), int(full.n_steps[b]), bool(full.converged[b])
