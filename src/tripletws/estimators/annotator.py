@@ -510,6 +510,18 @@ class _BatchFit:
     log_norm: np.ndarray  # (B, R): log p(row) under each member's final model
     soft_labels: np.ndarray  # (k, B, R): P(y | row) under each member's final model
 
+    @classmethod
+    def empty(cls, B: int, R: int, k: int) -> _BatchFit:
+        """Room for B members' outcomes over R distinct rows and k classes, filled as members finish."""
+        return cls(
+            [None] * B,
+            np.zeros(B),
+            np.zeros(B, dtype=np.int64),
+            np.zeros(B, bool),
+            np.zeros((B, R)),
+            np.empty((k, B, R)),
+        )
+
 
 def _groups(families: list[str]) -> list[tuple[str, slice]]:
     """Runs of equal families in ``families``: (family, slice of its members)."""
@@ -573,14 +585,7 @@ def _em(
         log_abstain = np.log1p(-cov).sum(axis=1)
     else:
         cov = np.zeros((B, 0))
-    out = _BatchFit(
-        [None] * B,
-        np.zeros(B),
-        np.zeros(B, dtype=np.int64),
-        np.zeros(B, bool),
-        np.zeros((B, R)),
-        np.empty((k, B, R)),
-    )
+    out = _BatchFit.empty(B, R, k)
     members = np.arange(B)
     c = counts
     prev = np.full(B, -np.inf)

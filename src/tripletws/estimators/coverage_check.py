@@ -235,14 +235,7 @@ def coverage_em(
     padded = not bool(has.all())
     logp = np.log(p, out=np.full((k, B), -np.inf), where=has)
     tables = CoverageTables(list(families), D.observed(counts), total, design=D, n_classes=n_classes)
-    out = _BatchFit(
-        [None] * B,
-        np.zeros(B),
-        np.zeros(B, dtype=np.int64),
-        np.zeros(B, bool),
-        np.zeros((B, R)),
-        np.empty((k, B, R)),
-    )
+    out = _BatchFit.empty(B, R, k)
     members = np.arange(B)
     c = counts
     prev = np.full(B, -np.inf)
@@ -322,14 +315,7 @@ def _coverage_em_compiled(
     k, m = D.k, D.m
     i64, f64 = np.int64, np.float64
     n_classes = np.full(B, k, dtype=i64) if n_classes is None else np.asarray(n_classes, dtype=i64)
-    out = _BatchFit(
-        [None] * B,
-        np.empty(B),
-        np.empty(B, dtype=i64),
-        np.empty(B, bool),
-        np.empty((B, R)),
-        np.empty((k, B, R)),
-    )
+    out = _BatchFit.empty(B, R, k)
     p_out, rate = np.zeros((B, k)), np.empty((B, m, k))
     # the votes of the distinct rows, row by row, as vote columns 0..V-1 (the used columns but abstentions)
     is_vote = D.outcome > 0
