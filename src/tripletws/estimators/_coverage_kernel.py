@@ -24,6 +24,8 @@ import math
 import numba
 import numpy as np
 
+from ._em_kernel import free_prior
+
 
 @numba.njit(cache=True, nogil=True)
 def _e_step(
@@ -183,12 +185,7 @@ def coverage_em_kernel(
                     lv = math.log(max(rate[i, y], tiny)) if col_vote[u] == classes[b, i] else log_unseen
                     gain[u, y] = lv - math.log(max(1.0 - rate[i, y] - (n - 1) * unseen, tiny))
             if free[b]:
-                z = 0.0
-                for y in range(n):
-                    p[y] = max(wsum[y] / total, min_class_prob)
-                    z += p[y]
-                for y in range(n):
-                    p[y] /= z
+                free_prior(wsum, total, min_class_prob, n, p)
             for y in range(n):
                 base[y] += math.log(p[y])
             _e_step(counted, indptr, vcol, base, gain, n, q, lse)

@@ -92,6 +92,18 @@ def _e_step(
 
 
 @numba.njit(cache=True, nogil=True)
+def free_prior(wsum: np.ndarray, total: float, min_class_prob: float, n: int, p: np.ndarray) -> None:
+    """The M-step of a free prior over the first ``n`` classes, into ``p``: the expected rows per
+    class ``wsum`` over ``total``, floored at ``min_class_prob``, renormalised."""
+    z = 0.0
+    for y in range(n):
+        p[y] = max(wsum[y] / total, min_class_prob)
+        z += p[y]
+    for y in range(n):
+        p[y] /= z
+
+
+@numba.njit(cache=True, nogil=True)
 def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
     """``lse[r] = log(zs[r]) + lse[r]``: the rows' log-normalisers under the final model."""
     for r in range(lse.shape[0]):
@@ -287,12 +299,7 @@ def lean_em(
                     t0 += q[a, r0] * c[r0]
                 right[a, col_lf[u]] = t0 + t1
             if free[b]:
-                z = 0.0
-                for y in range(k):
-                    p[y] = max(wsum[y] / total, min_class_prob)
-                    z += p[y]
-                for y in range(k):
-                    p[y] /= z
+                free_prior(wsum, total, min_class_prob, k, p)
             for y in range(k):
                 const[y] = np.log(p[y]) + log_abstain
             # M-step: log P(vote a | y, votes) + coverage log-odds at each used column
