@@ -938,19 +938,23 @@ def heldout_row_scores(
     random_state: Any = None,
     fits: dict[str, AnnotatorFit] | None = None,
     warm_start: bool = False,
+    folds: np.ndarray | None = None,
 ) -> HeldOutScores:
     """Cross-fitted log-likelihood of each held-out row under each family.
 
     The counts of the distinct rows are dealt into ``n_folds`` folds; each family is fitted on
     all rows, then on every fold's complement, and the fold's rows are scored by that fit.
-    Parameters as in :func:`heldout_loglik`.
+    Parameters as in :func:`heldout_loglik`; ``folds`` (n_folds, R), when given, is the deal
+    already made (``deal_counts`` of these rows with ``n_folds`` and ``random_state``: a caller
+    that needs the same folds for another check deals them once).
 
     Returns
     -------
     HeldOutScores
     """
     votes = row_votes(unique.rows)  # one pass over the rows for the deal, the design and the start
-    folds = _fold_counts(unique, n_folds, random_state, votes)
+    if folds is None:
+        folds = _fold_counts(unique, n_folds, random_state, votes)
     for fam in families:
         if fam not in FAMILIES:
             raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
@@ -1206,6 +1210,7 @@ def select_family(
     random_state: Any = None,
     n_se: float | None = None,
     warm_start: bool = False,
+    folds: np.ndarray | None = None,
 ) -> Selection:
     """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
@@ -1229,6 +1234,8 @@ def select_family(
     warm_start : bool
         Start the folds' fits from the fit on all rows (see :func:`heldout_loglik`; about half
         the cost, but the start has seen the held-out rows).
+    folds : ndarray, shape (n_folds, R), optional
+        The deal of the rows into folds when already made (:func:`heldout_row_scores`).
 
     Returns
     -------
@@ -1249,6 +1256,7 @@ def select_family(
         random_state=random_state,
         fits=fits,
         warm_start=warm_start,
+        folds=folds,
     )
     chosen, best, leads = choose_within_se(scores, candidates, n_se)
     means = {f: scores.mean(f) for f in candidates}

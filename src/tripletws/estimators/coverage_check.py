@@ -574,7 +574,10 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
 
 
 def coverage_check(
-    unique: RowSummary, class_balance: np.ndarray | None, choose_balance: bool = False
+    unique: RowSummary,
+    class_balance: np.ndarray | None,
+    choose_balance: bool = False,
+    folds: np.ndarray | None = None,
 ) -> CoverageCheck:
     """Fit the coverage reading of one-class LFs and decide, without gold, whether to use it.
 
@@ -606,6 +609,9 @@ def coverage_check(
     choose_balance : bool
         Without ``class_balance``: estimate it only where the held-out likelihood supports it
         (:func:`choose_prior`), else use a uniform one.
+    folds : ndarray, shape (N_FOLDS, R), optional
+        The deal of the rows into folds when already made (``deal_counts(unique.rows,
+        unique.counts, k, N_FOLDS, FOLD_SEED)``, the family choice's folds on the same rows).
     """
 
     k = unique.cardinality
@@ -614,7 +620,8 @@ def coverage_check(
     # every fit the check needs in one cross-fit (the same folds throughout): both families under the
     # balance(s) to choose from, and "mace_coverage" under an estimated balance with k and k + 1
     # classes for the background test (the k-class one shared with the balance choice's)
-    folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
+    if folds is None:
+        folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
     choose = class_balance is None and choose_balance
     if choose:
         balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}

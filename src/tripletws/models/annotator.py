@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..estimators.annotator import CANDIDATES, Selection, fit_annotator, select_family
+from ..estimators.annotator import CANDIDATES, Selection, deal_counts, fit_annotator, select_family
 from ..estimators.balance_check import balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables, without_copies
-from ..estimators.coverage_check import CoverageCheck, coverage_check
+from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
+from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -180,7 +181,11 @@ class Annotator(Solver):
             given, source = None, "estimated"
         else:
             given, source = np.full(k, 1.0 / k), "uniform"
-        selection = select_family(rows, CANDIDATES, class_balance=given, random_state=FOLD_SEED)
+        # one deal of the rows into folds for the family choice and the coverage check (same rows)
+        folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED)
+        selection = select_family(
+            rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+        )
         copies = None
         if options.copies == "once":  # LFs that copy each other's outcomes, counted once
             selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
@@ -212,7 +217,12 @@ class Annotator(Solver):
             # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
             # copies found above are counted once here too (blanked but for their representative)
             cov_rows = rows if copies is None else without_copies(rows, copies)
-            check = coverage_check(cov_rows, cov_prior, choose_balance=prior.source == "auto")
+            check = coverage_check(
+                cov_rows,
+                cov_prior,
+                choose_balance=prior.source == "auto",
+                folds=folds if copies is None and CHECK_FOLD_SEED == FOLD_SEED else None,
+            )
             if check.accepted:
                 params = check.fit.params
                 if cov_prior is None:
