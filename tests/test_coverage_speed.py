@@ -179,3 +179,46 @@ def test_compiled_coverage_em_matches_numpy(monkeypatch, silent):
     for x, y in zip(a.params, b.params, strict=True):
         np.testing.assert_allclose(x.cond_probs, y.cond_probs, rtol=TOL, atol=0)
         np.testing.assert_allclose(x.class_balance, y.class_balance, rtol=TOL, atol=0)
+
+
+def test_compiled_coverage_em_matches_numpy_beyond_three_classes(monkeypatch):
+    # members of 3 and 4 classes: the kernel's loops over a class array (2 and 3 have local sums)
+    pytest.importorskip("numba")
+    u = draw(3000, [0.5, 0.3, 0.2], [0, 0, 1, 1, 2, 2], [0.6, 0.4, 0.5, 0.7, 0.5, 0.6], [0.1] * 6, 4)
+    counts = np.vstack([u.counts[None], u.counts[None]]).astype(float)
+    fams = ["mace_coverage", "mace_coverage"]
+    n_classes = np.array([3, 4])
+    prior = np.zeros((4, 2))
+    prior[:3, 0] = 1.0 / 3.0
+    prior[:, 1] = 0.25
+    q = np.zeros((4, 2, len(u.counts)))
+    for b, n in enumerate(n_classes):
+        q[:n, b] = majority_soft_labels(u.rows, int(n)).T
+    D = _Design(u.rows, 4, abstain=True)
+    runs = {}
+    for jit in ("1", "0"):
+        monkeypatch.setenv("TRIPLETWS_JIT", jit)
+        runs[jit] = coverage_em(
+            D, fams, counts, q, prior, np.ones(2, bool), max_steps=50, n_classes=n_classes
+        )
+    a, b = runs["1"], runs["0"]
+    np.testing.assert_array_equal(a.n_steps, b.n_steps)
+    np.testing.assert_allclose(a.log_likelihood, b.log_likelihood, rtol=0, atol=TOL)
+    np.testing.assert_allclose(a.log_norm, b.log_norm, rtol=TOL, atol=TOL)
+    for x, y in zip(a.params, b.params, strict=True):
+        np.testing.assert_allclose(x.cond_probs, y.cond_probs, rtol=TOL, atol=0)
+
+
+def test_folds_dealt_once_give_the_same_choice_and_check():
+    # the default deals the folds once and hands them to the family choice and the coverage check
+    from tripletws.estimators.annotator import select_family
+    from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS, coverage_check
+
+    u = draw(3000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 5)
+    folds = deal_counts(u.rows, u.counts, 2, N_FOLDS, FOLD_SEED)
+    a = select_family(u, n_folds=N_FOLDS, random_state=FOLD_SEED)
+    b = select_family(u, n_folds=N_FOLDS, random_state=FOLD_SEED, folds=folds)
+    assert a.chosen == b.chosen and a.heldout_loglik == b.heldout_loglik  # the same arithmetic
+    c = coverage_check(u, None, choose_balance=True)
+    d = coverage_check(u, None, choose_balance=True, folds=folds)
+    assert c == d  # accepted, reason, gain, z, balance (same folds, same arithmetic)
