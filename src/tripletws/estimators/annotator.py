@@ -275,14 +275,28 @@ class _Design:
         return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
 
     def log_scores(self, params: LabelModelParams) -> np.ndarray:
-        """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k)."""
+        """``log p_y + sum_i log T[i, a_ri, y]``, shape (R, k).
+
+        A sparse design (one model: no product to share) sums each row's entries with
+        ``np.bincount`` instead of building the CSR matrix: the same additions in the same order
+        (a CSR product adds a row's entries one by one in column order, as the entries are listed
+        here), so the same values, without scipy's set-up (about 0.3 ms a design).
+        """
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         const = np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading
             logt = logt[:, 1:, :] - log_abstain[:, None, None]
             const = const + log_abstain.sum()
-        return self.scores(self.gather(logt[None]), const[:, None])[:, 0, :].T
+        used = self.gather(logt[None])  # (U, k, 1)
+        if self.dense or "_matrices" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
+            return self.scores(used, const[:, None])[:, 0, :].T
+        at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
+        out = np.empty((self.R, self.k))
+        for y in range(self.k):
+            out[:, y] = np.bincount(self._r, weights=at[:, y], minlength=self.R)
+        out += const
+        return out
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
