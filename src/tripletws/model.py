@@ -287,7 +287,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         """The one fitting path: summarise, merge into the stream, resolve the prior, solve, keep."""
         settings = check_settings(self.get_params(), stacklevel=4)
         k, solver, options = settings.cardinality, settings.solver, settings.options
-        with _lock(self):
+        # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
+        # it costs tens of microseconds): their small products gain nothing from threads, and
+        # threaded BLAS stalls whenever another process holds a core
+        with _lock(self), single_threaded_blas():
             running = None if restart else getattr(self, "summary_", None)
             expect = None if running is None else running.n_lfs
             needs = partial(solver.needs, options)
@@ -299,9 +302,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             if dependencies is None:  # a stream keeps the edges of its first solve
                 dependencies = self.dependencies if running is None else self.dependencies_
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
-            # BLAS on one thread for the solve too: its small products gain nothing from
-            # threads, and threaded BLAS stalls whenever another process holds a core
-            with single_threaded_blas(), solve_threads(self.n_jobs):
+            with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             self.solution_, self.summary_, self._stream = solution, total, stream
             self.intervals_ = None  # intervals of an earlier solve no longer apply

@@ -25,6 +25,7 @@ reported in :class:`Copies` (it is not used for prediction).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -395,8 +396,10 @@ def posterior_tables(
     return LabelModelParams(q.sum(axis=0) / q.sum(), cp)
 
 
+@functools.lru_cache(maxsize=256)
 def _normal_isf(q: float) -> float:
-    """Upper ``q`` quantile of the standard normal (bisection on erfc; no scipy needed)."""
+    """Upper ``q`` quantile of the standard normal (bisection on erfc; no scipy needed; memoised: a fit
+    asks for the level of its number of pairs, and refits of the same LFs ask again)."""
     lo, hi = 0.0, 40.0
     for _ in range(100):
         mid = 0.5 * (lo + hi)
