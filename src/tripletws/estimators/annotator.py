@@ -175,6 +175,31 @@ class _Design:
         return np.concatenate(([0], np.cumsum(np.bincount(self._r, minlength=self.R))))
 
     @cached_property
+    def vote_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The votes of the rows without the abstentions, row by row, as vote columns (built once).
+
+        Returns
+        -------
+        (indptr, vcol, lf, vote) : int64 arrays (R + 1,), (nnz_votes,), (V,), (V,)
+            Row r's votes are ``vcol[indptr[r]:indptr[r + 1]]``, each a vote column 0..V-1 (the used
+            columns but the abstain ones, in their order); ``lf`` and ``vote`` name each vote column's
+            LF and class.
+        """
+        i64 = np.int64
+        is_vote = self.vote >= 0
+        vote_index = np.cumsum(is_vote) - 1
+        entry_pos = np.asarray(self.pos, dtype=i64)
+        keep = is_vote[entry_pos]
+        per_row = np.bincount(self._r[keep], minlength=self.R)
+        indptr = np.concatenate(([0], np.cumsum(per_row))).astype(i64)
+        return (
+            indptr,
+            np.ascontiguousarray(vote_index[entry_pos[keep]], dtype=i64),
+            np.ascontiguousarray(self.lf[is_vote], dtype=i64),
+            np.ascontiguousarray(self.vote[is_vote], dtype=i64),
+        )
+
+    @cached_property
     def _matrices(self) -> tuple[Any, Any]:
         R, U, r, pos = self.R, self.U, self._r, self.pos
         if self.dense:

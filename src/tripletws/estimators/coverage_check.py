@@ -317,18 +317,14 @@ def _coverage_em_compiled(
     n_classes = np.full(B, k, dtype=i64) if n_classes is None else np.asarray(n_classes, dtype=i64)
     out = _BatchFit.empty(B, R, k)
     p_out, rate = np.zeros((B, k)), np.empty((B, m, k))
-    # the votes of the distinct rows, row by row, as vote columns 0..V-1 (the used columns but abstentions)
-    is_vote = D.outcome > 0
-    vote_index = np.cumsum(is_vote) - 1
-    entry_pos = np.asarray(D.pos, dtype=i64)
-    keep = is_vote[entry_pos]
-    rows_of = np.repeat(np.arange(R, dtype=i64), np.diff(D.indptr))[keep]
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows_of, minlength=R)))).astype(i64)
+    # the votes of the distinct rows, row by row, as vote columns 0..V-1 (the used columns but
+    # abstentions), built once per design
+    indptr, vcol, vote_lf, vote_class = D.vote_entries
     kernel(
         indptr,
-        np.ascontiguousarray(vote_index[entry_pos[keep]], dtype=i64),
-        np.ascontiguousarray(D.lf[is_vote], dtype=i64),
-        np.ascontiguousarray(D.outcome[is_vote] - 1, dtype=i64),
+        vcol,
+        vote_lf,
+        vote_class,
         int(m),
         n_classes,
         np.array([f == "shared_coverage" for f in families]),
