@@ -63,7 +63,7 @@ def _batch(unique: RowSummary, class_balance, max_steps: int):
     )
 
 
-@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
 @pytest.mark.parametrize("coverage", [0.9, 0.15])
 @pytest.mark.parametrize("given", [False, True])
 def test_batch_equal(monkeypatch: pytest.MonkeyPatch, k: int, coverage: float, given: bool) -> None:
@@ -85,7 +85,7 @@ def test_batch_equal(monkeypatch: pytest.MonkeyPatch, k: int, coverage: float, g
             np.testing.assert_allclose(a.cond_probs, b.cond_probs, rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
 def test_selection_equal(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
     for coverage, seed in ((0.8, 1), (0.2, 2)):
         unique = _rows(k, 8, 400, coverage, seed)

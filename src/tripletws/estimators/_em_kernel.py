@@ -4,7 +4,10 @@ One jitted loop fits a batch of members of :func:`tripletws.estimators.annotator
 families ``"mv"``, ``"one_coin"`` and ``"mace"`` (vote-only reading), member after member,
 over the sparse vote list of the distinct rows.  The arithmetic is that of the numpy path
 (same updates, same clipping, same stopping rule); only the order of some sums differs, so
-results agree to rounding (about 1e-13 here, checked against 1e-10 by the tests).
+results agree to rounding (about 1e-13 here, checked against 1e-10 by the tests).  Members of
+two to four classes run E-steps with a row's scores and posteriors in local variables
+(:func:`_e_step2`, :func:`_e_step3`, :func:`_e_step4`: the operations of :func:`_e_step` in its
+order, 10-20 % faster on the shared sets).
 
 This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it
 lazily and only when numba is importable and not switched off.
@@ -145,6 +148,151 @@ def _e_step2(
             ll += cr * np.log(z)
     wsum[0] += w0
     wsum[1] += w1
+    return ll + np.log(prod)
+
+
+@numba.njit(cache=True, nogil=True)
+def _e_step3(
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    col: np.ndarray,
+    lt: np.ndarray,
+    const: np.ndarray,
+    q: np.ndarray,
+    lse: np.ndarray,
+    c: np.ndarray,
+    wsum: np.ndarray,
+    zs: np.ndarray,
+) -> float:
+    """:func:`_e_step` for three classes in local variables (as :func:`_e_step2`: the same values)."""
+    ll = 0.0
+    prod = 1.0
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    for r in rows:
+        t0 = 0.0
+        t1 = 0.0
+        t2 = 0.0
+        for e in range(indptr[r], indptr[r + 1]):
+            u = col[e]
+            t0 += lt[0, u]
+            t1 += lt[1, u]
+            t2 += lt[2, u]
+        s0 = t0 + const[0]
+        s1 = t1 + const[1]
+        s2 = t2 + const[2]
+        top = max(max(s0, s1), s2)
+        d = s0 - top
+        e0 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        d = s1 - top
+        e1 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        d = s2 - top
+        e2 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        z = e0 + e1
+        z += e2
+        cr = c[r]
+        x = e0 / z
+        q[0, r] = x
+        w0 += x * cr
+        x = e1 / z
+        q[1, r] = x
+        w1 += x * cr
+        x = e2 / z
+        q[2, r] = x
+        w2 += x * cr
+        lse[r] = top
+        zs[r] = z
+        ll += cr * top
+        if 1.0 <= cr <= 16.0 and cr == np.floor(cr):
+            for _ in range(int(cr)):
+                prod *= z
+            if prod > 1e200:
+                ll += np.log(prod)
+                prod = 1.0
+        else:
+            ll += cr * np.log(z)
+    wsum[0] += w0
+    wsum[1] += w1
+    wsum[2] += w2
+    return ll + np.log(prod)
+
+
+@numba.njit(cache=True, nogil=True)
+def _e_step4(
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    col: np.ndarray,
+    lt: np.ndarray,
+    const: np.ndarray,
+    q: np.ndarray,
+    lse: np.ndarray,
+    c: np.ndarray,
+    wsum: np.ndarray,
+    zs: np.ndarray,
+) -> float:
+    """:func:`_e_step` for four classes in local variables (as :func:`_e_step2`: the same values)."""
+    ll = 0.0
+    prod = 1.0
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    w3 = 0.0
+    for r in rows:
+        t0 = 0.0
+        t1 = 0.0
+        t2 = 0.0
+        t3 = 0.0
+        for e in range(indptr[r], indptr[r + 1]):
+            u = col[e]
+            t0 += lt[0, u]
+            t1 += lt[1, u]
+            t2 += lt[2, u]
+            t3 += lt[3, u]
+        s0 = t0 + const[0]
+        s1 = t1 + const[1]
+        s2 = t2 + const[2]
+        s3 = t3 + const[3]
+        top = max(max(max(s0, s1), s2), s3)
+        d = s0 - top
+        e0 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        d = s1 - top
+        e1 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        d = s2 - top
+        e2 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        d = s3 - top
+        e3 = 1.0 if d == 0.0 else (0.0 if d < -746.0 else np.exp(d))
+        z = e0 + e1
+        z += e2
+        z += e3
+        cr = c[r]
+        x = e0 / z
+        q[0, r] = x
+        w0 += x * cr
+        x = e1 / z
+        q[1, r] = x
+        w1 += x * cr
+        x = e2 / z
+        q[2, r] = x
+        w2 += x * cr
+        x = e3 / z
+        q[3, r] = x
+        w3 += x * cr
+        lse[r] = top
+        zs[r] = z
+        ll += cr * top
+        if 1.0 <= cr <= 16.0 and cr == np.floor(cr):
+            for _ in range(int(cr)):
+                prod *= z
+            if prod > 1e200:
+                ll += np.log(prod)
+                prod = 1.0
+        else:
+            ll += cr * np.log(z)
+    wsum[0] += w0
+    wsum[1] += w1
+    wsum[2] += w2
+    wsum[3] += w3
     return ll + np.log(prod)
 
 
@@ -415,6 +563,10 @@ def lean_em(
             wsum[:] = 0.0
             if k == 2:
                 ll = _e_step2(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            elif k == 3:
+                ll = _e_step3(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            elif k == 4:
+                ll = _e_step4(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
             else:
                 ll = _e_step(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
             ll /= total
