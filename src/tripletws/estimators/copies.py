@@ -363,7 +363,9 @@ def posterior(
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
     r, i = cells(rows.rows >= 0) if votes is None else votes
-    gain = logt[i, rows.rows[r, i].astype(np.int64) + 1, :] - logt[i, 0, :]  # (votes, k)
+    # each (LF, vote)'s gain over abstaining, (m k, k), read at the votes in one gather
+    gains = (logt[:, 1:, :] - logt[:, :1, :]).reshape(-1, k)
+    gain = gains[i * k + rows.rows[r, i].astype(np.int64)]  # (votes, k)
     scores = np.tile(base, (rows.n_unique, 1))
     for y in range(k):
         scores[:, y] += np.bincount(r, weights=gain[:, y], minlength=rows.n_unique)
