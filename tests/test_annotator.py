@@ -270,3 +270,21 @@ def test_dense_and_sparse_designs_fit_the_same(family, monkeypatch):
     assert dense.n_steps == sparse.n_steps
     np.testing.assert_allclose(sparse.params.cond_probs, dense.params.cond_probs, rtol=EM_PATH_RTOL)
     np.testing.assert_allclose(sparse.log_likelihood, dense.log_likelihood, rtol=EM_PATH_RTOL)
+
+
+@pytest.mark.parametrize("abstain", [False, True])
+def test_log_scores_of_a_sparse_design_match_the_dense_product(abstain):
+    # a design over DENSE_CELLS sums each row's entries by bincount; the dense product is the reference
+    rng = np.random.default_rng(11)
+    n, m, k = 3000, 40, 3
+    L = np.where(rng.random((n, m)) < 0.3, rng.integers(0, k, (n, m)), -1)
+    u = RowSummary.from_matrix(check_label_matrix(L, k), 10**6)
+    fit = fit_annotator(u, "mace")
+    D = annotator_module._Design(u.rows, k, abstain=abstain)
+    assert not D.dense  # the bincount path
+    got = D.log_scores(fit.params)
+    dense = annotator_module._Design(u.rows, k, abstain=abstain)
+    dense.dense = True  # the same design as a dense matrix: one BLAS product
+    ref = dense.log_scores(fit.params)
+    # sums of m log-probabilities of size <= 15 each: rounding ~ m * 15 * 2**-52 ~ 1e-13
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
