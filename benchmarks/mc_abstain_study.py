@@ -39,14 +39,12 @@ from stress_problems import all_problems, draw  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
 from tripletws.estimators.annotator import (  # noqa: E402
     CANDIDATES,
-    LEAD_SE,
     EM_TOL,
+    LEAD_SE,
     HeldOutScores,
     _Design,
     _em,
     choose_within_se,
-    deal_counts,
-    fit_annotator,
     heldout_row_scores,
     majority_soft_labels,
 )
@@ -67,7 +65,7 @@ def summary_of(L: np.ndarray, k: int) -> RowSummary:
 
 
 def background_rows(u: RowSummary, fam: str, folds: np.ndarray) -> np.ndarray:
-    """Held-out log-likelihood (n_folds, R) of ``fam`` with k + 1 latent classes, estimated balance, cold folds."""
+    """Held-out log-likelihood (n_folds, R) of ``fam``: k + 1 classes, estimated balance, cold folds."""
     k = u.cardinality
     c = u.counts
     train = c[None, :] - folds
@@ -75,7 +73,16 @@ def background_rows(u: RowSummary, fam: str, folds: np.ndarray) -> np.ndarray:
     D = _Design(u.rows, k + 1, abstain=True)
     start = majority_soft_labels(u.rows, k + 1).T[:, None, :]
     out = np.zeros_like(folds)
-    fit = _em(D, [fam] * len(usable), train[usable], start, max_steps=50, tol=EM_TOL, class_balance=None, params=False)
+    fit = _em(
+        D,
+        [fam] * len(usable),
+        train[usable],
+        start,
+        max_steps=50,
+        tol=EM_TOL,
+        class_balance=None,
+        params=False,
+    )
     out[usable] = fit.log_norm
     return out
 
@@ -85,7 +92,9 @@ def guarded(u: RowSummary) -> dict:
     k = u.cardinality
     uni = np.full(k, 1.0 / k)
     fits: dict = {}
-    s_u = heldout_row_scores(u, (*CANDIDATES, *INFORMATIVE), n_folds=3, class_balance=uni, random_state=0, fits=fits)
+    s_u = heldout_row_scores(
+        u, (*CANDIDATES, *INFORMATIVE), n_folds=3, class_balance=uni, random_state=0, fits=fits
+    )
     fits_e: dict = {}
     s_e = heldout_row_scores(u, INFORMATIVE, n_folds=3, class_balance=None, random_state=0, fits=fits_e)
     assert np.array_equal(s_u.folds, s_e.folds)
@@ -99,7 +108,13 @@ def guarded(u: RowSummary) -> dict:
     names = [f for f in ll if f not in CANDIDATES]
     cand = max(names, key=scores.mean)
     lead, se = scores.lead(cand, chosen)
-    rec = {"chosen": chosen, "cand": cand, "lead": lead, "se": se, "z_lead": lead / se if se > 0 else float("inf")}
+    rec = {
+        "chosen": chosen,
+        "cand": cand,
+        "lead": lead,
+        "se": se,
+        "z_lead": lead / se if se > 0 else float("inf"),
+    }
     rec["a"] = bool(np.isfinite(lead) and lead > LEAD_SE * se)
     fam = cand.split("+")[0]
     bg = background_rows(u, fam, s_u.folds)
@@ -144,9 +159,14 @@ def main() -> None:
     ap.add_argument("--families", nargs="*", default=None)
     ap.add_argument("--names", nargs="*", default=None)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--real", nargs=2, metavar=("DATA_DIR", "INDEX_JSON"), default=None,
-                    help="real label matrices instead: DATA_DIR/<name>/{train,<eval split>}.npz and an index "
-                    "{name: {k, eval_split, fit_split?}}")
+    ap.add_argument(
+        "--real",
+        nargs=2,
+        metavar=("DATA_DIR", "INDEX_JSON"),
+        default=None,
+        help="real label matrices instead: DATA_DIR/<name>/{train,<eval split>}.npz and an index "
+        "{name: {k, eval_split, fit_split?}}",
+    )
     a = ap.parse_args()
     if a.real:
         root, index = Path(a.real[0]), json.loads(Path(a.real[1]).read_text())
@@ -158,10 +178,10 @@ def main() -> None:
             probs.append((name, int(meta["k"]), d / f"{fs}.npz", d / f"{ev}.npz"))
     else:
         probs = [
-        p
-        for p in all_problems()
-        if (a.families is None or p.family in a.families) and (a.names is None or p.name in a.names)
-    ]
+            p
+            for p in all_problems()
+            if (a.families is None or p.family in a.families) and (a.names is None or p.name in a.names)
+        ]
     fh = open(a.out, "w") if a.out else None
     rows = []
     for p in probs:
@@ -181,7 +201,18 @@ def main() -> None:
         d_acc, d_f1 = tie_scores(lm.predict_proba(Lt), yt, k)
         est = lm.estimate_
         oc = getattr(est, "one_class", None)
-        rec = {"name": name, "k": k, "mv": mv, "default": d_acc, "new": d_acc, "mv_f1": mv_f1, "default_f1": d_f1, "new_f1": d_f1, "used": False, "t_def": t_def}
+        rec = {
+            "name": name,
+            "k": k,
+            "mv": mv,
+            "default": d_acc,
+            "new": d_acc,
+            "mv_f1": mv_f1,
+            "default_f1": d_f1,
+            "new_f1": d_f1,
+            "used": False,
+            "t_def": t_def,
+        }
         if oc is not None and oc.accepted:
             rec["skip"] = "coverage accepted"
         else:
@@ -197,10 +228,12 @@ def main() -> None:
                 rec["used"], rec["new"], rec["new_f1"] = True, g_acc, g_f1
         rows.append(rec)
         print(
-            f"{name:18s} k={k:2d} mv={mv:.3f} def={d_acc - mv:+.3f} cand={rec.get('cand_acc', np.nan) - mv:+.3f} "
+            f"{name:18s} k={k:2d} mv={mv:.3f} def={d_acc - mv:+.3f} "
+            f"cand={rec.get('cand_acc', np.nan) - mv:+.3f} "
             f"{rec.get('cand', '-'):16s} a={rec.get('a', '-')}({rec.get('z_lead', np.nan):.1f}) "
             f"b={rec.get('b', '-')}({rec.get('bg_z', np.nan):.1f}) c={rec.get('c', '-')}"
-            f"({rec.get('gained', 0):g}/{rec.get('lost', 0):g}) used={rec['used']} new={rec['new'] - mv:+.3f}",
+            f"({rec.get('gained', 0):g}/{rec.get('lost', 0):g}) used={rec['used']} "
+            f"new={rec['new'] - mv:+.3f}",
             flush=True,
         )
         if fh:
@@ -209,7 +242,8 @@ def main() -> None:
     for key in ("default", "new"):
         x = np.array([r[key] for r in rows])
         m = np.array([r["mv"] for r in rows])
-        print(f"{key:8s} mean {x.mean():.4f}  at/above MV-0.5: {np.mean(x >= m - 0.005) * 100:.1f} %  (n={len(rows)})")
+        share = np.mean(x >= m - 0.005) * 100
+        print(f"{key:8s} mean {x.mean():.4f}  at/above MV-0.5: {share:.1f} %  (n={len(rows)})")
 
 
 if __name__ == "__main__":

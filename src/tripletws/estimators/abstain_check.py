@@ -184,7 +184,8 @@ def abstain_check(
     if not (np.isfinite(lead) and np.isfinite(se) and lead > n_se * se):
         reason = (
             f"no reading of abstentions as informative predicts held-out rows better than {chosen!r} by "
-            f"over {n_se:g} standard errors (best: {fam}, {name} balance, lead {lead:.4f} +- {se:.4f} per row)"
+            f"over {n_se:g} standard errors (best: {fam}, {name} balance, lead {lead:.4f} +- {se:.4f} "
+            "per row)"
         )
         return AbstainCheck(False, reason, **record)
     # (b): a background class of the same family, both with an estimated balance, on the same folds
@@ -206,6 +207,9 @@ def abstain_check(
     pred = _Design(unique.rows, k, abstain=True).log_scores(fit.params).argmax(axis=1)
     silenced = np.setdiff1d(np.unique(majority[seen]), np.unique(pred[seen]))
     if silenced.size:
-        reason = f"the fit never predicts class(es) {silenced.tolist()} on the rows whose majority names them clearly"
+        reason = (
+            f"the fit never predicts class(es) {silenced.tolist()} on the rows whose majority names "
+            "them clearly"
+        )
         return AbstainCheck(False, reason, z=z, **record)
     return AbstainCheck(True, "", z=z, fit=fit, **record)

@@ -229,9 +229,10 @@ class Annotator(Solver):
                 if informative.balance != "given":
                     source = informative.balance
                 unipolar = unipolar[:0]
-        if balance is not None and balance.accepted and not (informative is not None and informative.accepted):
+        informative_read = informative is not None and informative.accepted
+        if balance is not None and balance.accepted and not informative_read:
             notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
-        read = (check is not None and check.accepted) or (informative is not None and informative.accepted)
+        read = (check is not None and check.accepted) or informative_read
         if selection.chosen == "mv" and not read:
             unidentified = np.arange(m)
             notes.append(
