@@ -54,7 +54,7 @@ def test_class_dependent_coverage_is_read_and_gains(tmp_path):
     L_test, y_test = draw(N, cov, acc, np.random.default_rng(2))
     model, votes_only = fit(L), fit(L, one_class="shared")
     check = model.estimate_.abstain
-    assert check.accepted and check.reason == ""
+    assert check.accepted and check.reason == "" and model.abstain_ is check
     assert model.family_ == check.family in INFORMATIVE
     assert check.lead > 2 * check.lead_se and check.z <= 1.96
     assert votes_only.estimate_.abstain is None  # "shared": abstentions are "not assigned" throughout

@@ -9,6 +9,9 @@ LFs that vote one class only say nothing through their votes; by default (``one_
 with two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
+estimate).  Elsewhere, every LF's abstentions are read as an outcome (``"mace_abstain"`` or
+``"ds_abstain"``: class-dependent coverage for LFs that vote several classes too) where three
+gold-free tests pass (:func:`tripletws.estimators.abstain_check.abstain_check`; ``abstain`` in the
 estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
 the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
 are redone with one representative per group, the others get a table without class information
