@@ -14,7 +14,11 @@ default's fit only when
     than the vote-only fit (McNemar, continuity-corrected, at ``LEAD_SE``).
 
 Prints per-problem results and a summary (mean accuracy, share at/above MV - 0.5 points) for the
-default and for the guarded candidate, and writes JSON lines with ``--out``.
+default and for the candidate guarded by (a), (b) and (c) ("new"), and writes JSON lines with
+``--out``, which also hold what other guards need (``silenced``: classes clear rows name that the
+candidate never predicts on them, the test the library uses instead of (c); ``mc_share``: share of
+the votes cast by LFs that vote several classes; clear rows kept), so that variants can be scored
+from the file.  ``--real DATA_DIR INDEX_JSON`` runs real label matrices instead of the stress suite.
 
     PYTHONPATH=src python benchmarks/mc_abstain_study.py --families class_abstain mixed
 """
