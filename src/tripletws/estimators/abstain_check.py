@@ -1,0 +1,215 @@
+"""Whether to read every LF's abstentions as informative, without gold: the check and its record.
+
+The default's candidates read an abstention as *not assigned* (coverage independent of the
+class).  Where an LF's coverage depends on the class (it fires mostly on some classes), its
+abstentions say something, and the families that read them as an outcome
+(``"mace_abstain"``, ``"ds_abstain"``, :mod:`tripletws.estimators.annotator`) can gain a great
+deal; chosen by held-out likelihood alone they also collapse on real LF sets (the latent class
+becomes a pattern of abstentions).  :func:`abstain_check` uses them only behind three gold-free
+tests, the same kinds as the one-class coverage check (:mod:`tripletws.estimators.coverage_check`):
+
+(a) **held-out lead**: the best informative fit predicts held-out rows better than the vote-only
+    family chosen (:func:`tripletws.estimators.annotator.select_family`) by more than
+    ``LEAD_SE`` standard errors of the paired per-row difference, on the same folds;
+(b) **no background group**: a ``k + 1``-th latent class of the same family gains no held-out
+    likelihood beyond :data:`tripletws.estimators.coverage_check.BACKGROUND_Z` standard errors
+    (the coverage check's test: a significant gain says the latent classes are not the LFs'
+    classes alone);
+(c) **no silenced class**: on the rows whose majority wins by at least two votes, the fit
+    predicts every class that those rows name at least once (the balance check's collapse test,
+    :mod:`tripletws.estimators.balance_check`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..rows import RowSummary
+from . import annotator as _annotator
+from .annotator import (
+    EM_TOL,
+    HeldOutScores,
+    _Design,
+    _em,
+    heldout_row_scores,
+    majority_soft_labels,
+)
+from .balance_check import clear_rows
+from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
+
+#: The informative families tried, fewest parameters first.
+INFORMATIVE = ("mace_abstain", "ds_abstain")
+
+
+@dataclass(frozen=True)
+class AbstainCheck:
+    """Whether abstentions were read as informative for every LF, and why.
+
+    Attributes
+    ----------
+    accepted : bool
+    reason : str
+        Empty when accepted; else why not, in words.
+    family : str
+        The informative family with the highest held-out likelihood ("" when none was fitted).
+    balance : str
+        Its class balance: ``"given"``, ``"uniform"`` or ``"estimated"``.
+    lead : float
+        Held-out log-likelihood per row by which it leads the vote-only family chosen (nan: not tested).
+    lead_se : float
+        Standard error of ``lead``.
+    z : float
+        z-score of a background latent class's held-out gain (nan: not tested).
+    fit : AnnotatorFit or None
+        The informative fit, when accepted (not persisted).
+    """
+
+    accepted: bool
+    reason: str
+    family: str = ""
+    balance: str = ""
+    lead: float = float("nan")
+    lead_se: float = float("nan")
+    z: float = float("nan")
+    fit: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able record (non-finite numbers as None)."""
+
+        def num(v: float) -> float | None:
+            return float(v) if np.isfinite(v) else None
+
+        return {
+            "accepted": self.accepted,
+            "reason": self.reason,
+            "family": self.family,
+            "balance": self.balance,
+            "lead": num(self.lead),
+            "lead_se": num(self.lead_se),
+            "z": num(self.z),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> AbstainCheck:
+        try:
+            accepted, reason = d["accepted"], d["reason"]
+            family, balance = str(d.get("family", "")), str(d.get("balance", ""))
+            lead, lead_se, z = (
+                float("nan") if d.get(key) is None else float(d[key]) for key in ("lead", "lead_se", "z")
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid abstain check record: {exc}") from exc
+        if not isinstance(accepted, bool) or not isinstance(reason, str):
+            raise ValueError("invalid abstain check record: accepted must be a bool and reason a string")
+        if family not in ("", *INFORMATIVE) or balance not in ("", "given", "uniform", "estimated"):
+            raise ValueError(f"invalid abstain check record: family {family!r}, balance {balance!r}")
+        return cls(accepted, reason, family, balance, lead, lead_se, z)
+
+
+def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarray:
+    """Held-out log-likelihood (n_folds, R) of ``family`` with ``k + 1`` latent classes and an
+    estimated balance, each fold scored by a fit on the others started from majority vote."""
+    k = unique.cardinality
+    train = unique.counts[None, :] - folds
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    out = np.zeros_like(folds)
+    if usable.size:
+        D = _Design(unique.rows, k + 1, abstain=True)
+        start = majority_soft_labels(unique.rows, k + 1).T[:, None, :]
+        fit = _em(
+            D,
+            [family] * len(usable),
+            train[usable],
+            start,
+            max_steps=50,
+            tol=EM_TOL,
+            class_balance=None,
+            params=False,
+        )
+        out[usable] = fit.log_norm
+    return out
+
+
+def abstain_check(
+    unique: RowSummary,
+    chosen: str,
+    class_balance: np.ndarray | None,
+    choose_balance: bool = False,
+) -> AbstainCheck:
+    """Fit the informative families and decide, without gold, whether one replaces the vote-only fit.
+
+    Parameters
+    ----------
+    unique : RowSummary
+        Distinct rows (R, m) and counts (R,).
+    chosen : str
+        The vote-only family chosen on these rows (``"mv"``, ``"one_coin"`` or ``"mace"``).
+    class_balance : ndarray of shape (k,), optional
+        The prior the vote-only family was scored with (None: estimated).
+    choose_balance : bool
+        Try the informative families with a uniform and with an estimated balance (the prior
+        ``"auto"``); else with ``class_balance`` only.
+
+    Returns
+    -------
+    AbstainCheck
+    """
+    k = unique.cardinality
+    if choose_balance:
+        balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+    elif class_balance is None:
+        balances = {"estimated": None}
+    else:
+        balances = {"given": np.asarray(class_balance, dtype=np.float64)}
+    kw = {"n_folds": N_FOLDS, "random_state": FOLD_SEED}
+    ref = heldout_row_scores(unique, (chosen,), class_balance=class_balance, **kw)
+    ll = {chosen: ref.row_loglik[chosen]}
+    fits: dict[tuple[str, str], Any] = {}
+    for name, bal in balances.items():
+        got: dict[str, Any] = {}
+        scores = heldout_row_scores(unique, INFORMATIVE, class_balance=bal, fits=got, **kw)
+        for fam in INFORMATIVE:
+            ll[f"{fam}/{name}"] = scores.row_loglik[fam]
+            fits[fam, name] = got[fam]
+    held = HeldOutScores(ref.folds, ll)
+    # the highest held-out score, ties to the simpler family and to the first balance
+    best = max(fits, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))
+    fam, name = best
+    lead, se = held.lead(f"{fam}/{name}", chosen)
+    n_se = _annotator.LEAD_SE  # read at call time, as select_family does
+    record = {"family": fam, "balance": name, "lead": lead, "lead_se": se}
+    if not (np.isfinite(lead) and np.isfinite(se) and lead > n_se * se):
+        reason = (
+            f"no reading of abstentions as informative predicts held-out rows better than {chosen!r} by "
+            f"over {n_se:g} standard errors (best: {fam}, {name} balance, lead {lead:.4f} +- {se:.4f} "
+            "per row)"
+        )
+        return AbstainCheck(False, reason, **record)
+    # (b): a background class of the same family, both with an estimated balance, on the same folds
+    if "estimated" in balances:
+        with_k = ll[f"{fam}/estimated"]
+    else:
+        with_k = heldout_row_scores(unique, (fam,), class_balance=None, **kw).row_loglik[fam]
+    gain, z = _gain(ref.folds, with_k, _background(unique, fam, ref.folds))
+    if not z <= BACKGROUND_Z:
+        reason = (
+            f"the rows hold a group the classes do not explain (a background latent class of {fam} gains "
+            f"{gain:.4f} held-out log-likelihood per row, z = {z:.1f})"
+        )
+        return AbstainCheck(False, reason, z=z, **record)
+    # (c): no class that clear rows name is silenced
+    fit = fits[best]
+    clear, majority = clear_rows(unique)
+    seen = clear & (unique.counts > 0)
+    pred = _Design(unique.rows, k, abstain=True).log_scores(fit.params).argmax(axis=1)
+    silenced = np.setdiff1d(np.unique(majority[seen]), np.unique(pred[seen]))
+    if silenced.size:
+        reason = (
+            f"the fit never predicts class(es) {silenced.tolist()} on the rows whose majority names "
+            "them clearly"
+        )
+        return AbstainCheck(False, reason, z=z, **record)
+    return AbstainCheck(True, "", z=z, fit=fit, **record)
