@@ -134,26 +134,45 @@ class _Design:
     ``P(lambda_i abstains | y) = 1 - c_i`` independent of the class, so the abstentions
     enter the scores through the table of the votes divided by it,
     ``log(T[i, a, y] / (1 - c_i))``, and the constant ``sum_i log(1 - c_i)``.  With
-    ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
+    ``abstain=True`` every outcome has a column (0 = abstain, a = vote a - 1), and the entries
+    of ``X`` are again the votes only (``lean``, the default): a row's log-probability is
+    ``A_y + sum over the LFs that vote on it of (log T[i, a, y] - log T[i, abstain, y])`` with
+    ``A_y = sum_i log T[i, abstain, y]`` one constant per class and model, and an LF's expected
+    abstentions per class are the expected rows of the class less its expected votes for it;
+    the same quantities as the one-hot encoding of every outcome (``lean=False``, R m entries),
+    to rounding, at the cost of the votes.
     """
 
     def __init__(
-        self, rows: np.ndarray, k: int, abstain: bool = True, votes: tuple[np.ndarray, ...] | None = None
+        self,
+        rows: np.ndarray,
+        k: int,
+        abstain: bool = True,
+        votes: tuple[np.ndarray, ...] | None = None,
+        lean: bool = True,
     ) -> None:
         R, m = rows.shape
         width = k + 1 if abstain else k
         self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
-        if abstain:
+        self.lean = lean = abstain and lean
+        extra = np.zeros(0, dtype=np.int64)  # columns with no entry: the abstentions of a lean design
+        if abstain and not lean:
             r, i = np.divmod(np.arange(R * m), m)
             col = i * width + rows.reshape(-1).astype(np.int64) + 1
         else:
             r, i, a = row_votes(rows) if votes is None else votes
-            col = i * width + a
+            col = i * width + a + (1 if abstain else 0)
+            if lean:  # an LF abstains on some row when it votes on fewer than all (one vote per row)
+                extra = np.flatnonzero(np.bincount(i, minlength=m) < R).astype(np.int64) * width
         if m * width <= 4 * len(col) + 4096:  # np.unique's sort, by a table of the possible columns
             present = np.zeros(m * width, dtype=bool)
             present[col] = True
+            present[extra] = True
             used = np.flatnonzero(present)
             pos = (np.cumsum(present) - 1)[col]
+        elif lean:
+            used = np.union1d(np.unique(col), extra)
+            pos = np.searchsorted(used, col)
         else:
             used, pos = np.unique(col, return_inverse=True)
         U = len(used)
@@ -164,6 +183,16 @@ class _Design:
         self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
+        if lean:
+            # an LF's columns are contiguous, its abstain column (when used) first
+            starts = np.r_[True, self.lf[1:] != self.lf[:-1]] if U else np.zeros(0, bool)
+            self.lf_start = np.flatnonzero(starts)
+            self.abstain_cols = np.flatnonzero(self.vote < 0)  # (n_a,) used columns
+            self.abstain_seg = np.searchsorted(self.lf_start, self.abstain_cols)  # their LF's segment
+            # each column's LF's abstain column (U: none, a zero row appended), itself for an abstain column
+            at = np.full(m, U)
+            at[self.lf[self.abstain_cols]] = self.abstain_cols
+            self.base = at[self.lf]
         # the entries of X, row by row: the compiled EM reads them as they are, the numpy path
         # builds X from them on first use
         self._r, self.pos = r, pos.reshape(-1)
@@ -234,11 +263,41 @@ class _Design:
         """Its transpose (U, R), CSR when sparse."""
         return self._matrices[1]
 
+    def gains(self, log_tables: np.ndarray, const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A lean design's log-tables as gains over abstaining, and the constant of the abstentions.
+
+        Parameters
+        ----------
+        log_tables : ndarray, shape (U, k, B)
+            Log-probabilities of the used columns' outcomes.
+        const : ndarray, shape (k, B)
+
+        Returns
+        -------
+        (gains, const) : ndarray (U, k, B), ndarray (k, B)
+            ``log_tables`` less the log-probability of abstaining of each column's LF (0 at the
+            abstain columns and for an LF that never abstains), and ``const`` plus the sum of those
+            over the LFs: the encoded votes' gains summed over a row's entries, plus this constant,
+            are the row's log-probability with every outcome counted.
+        """
+        U, k, B = log_tables.shape
+        padded = np.empty((U + 1, k, B))
+        padded[:U] = log_tables
+        padded[U] = 0.0
+        return log_tables - padded[self.base], const + np.add.reduce(log_tables[self.abstain_cols], axis=0)
+
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
         """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
 
-        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).
+        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).  A lean design sums
+        the votes' :meth:`gains` instead.
         """
+        if self.lean:
+            log_tables, const = self.gains(log_tables, const)
+        return self._sums(log_tables, const)
+
+    def _sums(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
+        """``const[y, b] + sum over row r's entries e of log_tables[pos[e], y, b]``, shape (k, B, R)."""
         U, k, B = log_tables.shape
         flat = log_tables.reshape(U, k * B)
         if self.dense:
@@ -258,11 +317,43 @@ class _Design:
         s += const[:, :, None]
         return s
 
-    def counts(self, weights: np.ndarray) -> np.ndarray:
+    def counts(self, weights: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
         """Expected counts of the used columns ``N[u, y, b] = sum_r X[r, u] weights[y, b, r]``, (U, k, B).
 
-        ``weights`` has shape (k, B, R).
+        ``weights`` has shape (k, B, R).  A lean design's abstain columns get the weight of all rows
+        less the LF's votes (clipped at 0), and exactly 0 where no row of positive weight abstains
+        on the LF (as the one-hot sum gives): ``seen`` (n_abstain_cols, B) says where one does
+        (:meth:`abstaining` of the counts behind the weights; computed from them when omitted).
         """
+        N = self._counts(weights)
+        if self.lean and len(self.abstain_cols):
+            if seen is None:
+                seen = self.abstaining(np.add.reduce(weights, axis=0))
+            self._abstentions(N, np.add.reduce(weights, axis=2), seen)
+        return N
+
+    def abstaining(self, counts: np.ndarray) -> np.ndarray:
+        """Where a row of positive count abstains on an abstain column's LF, bool (n_abstain_cols, B).
+
+        ``counts`` has shape (B, R).  Counts of rows, so exact whatever the order of the sums.
+        """
+        B = counts.shape[0]
+        pos = (counts > 0).astype(np.float64)
+        N = np.asarray(self.XT @ pos.T).reshape(self.U, 1, B)
+        self._abstentions(N, np.add.reduce(pos, axis=1)[None, :], np.ones((len(self.abstain_cols), B), bool))
+        return N[self.abstain_cols, 0] > 0.5
+
+    def _abstentions(self, N: np.ndarray, total: np.ndarray, seen: np.ndarray) -> None:
+        """Fill a lean design's abstain columns of ``N`` (U, k, B) in place: ``total`` (k, B) less the
+        LF's votes, clipped at 0, 0 where not ``seen`` (n_abstain_cols, B)."""
+        per_lf = np.add.reduceat(N, self.lf_start, axis=0)  # the abstain columns hold 0 here
+        ab = total[None] - per_lf[self.abstain_seg]
+        np.maximum(ab, 0.0, out=ab)
+        ab *= seen[:, None, :]
+        N[self.abstain_cols] = ab
+
+    def _counts(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_r X[r, u] weights[y, b, r]`` over the design's entries, (U, k, B)."""
         k, B, R = weights.shape
         flat = weights.reshape(k * B, R)
         if self.dense:
@@ -292,9 +383,17 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
-    def observed(self, counts: np.ndarray) -> np.ndarray:
-        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
+    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+
+        ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
+        """
         flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        if self.lean and len(self.abstain_cols):
+            seen = self.abstaining(counts) if seen is None else seen
+            flat = flat.reshape(self.U, 1, -1)
+            self._abstentions(flat, np.add.reduce(counts, axis=1)[None, :], seen)
+            flat = flat[:, 0]
         out = np.zeros((self.m * self.width, counts.shape[0]))
         out[self.used] = flat
         return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
@@ -314,8 +413,11 @@ class _Design:
             logt = logt[:, 1:, :] - log_abstain[:, None, None]
             const = const + log_abstain.sum()
         used = self.gather(logt[None])  # (U, k, 1)
+        if self.lean:
+            used, c = self.gains(used, const[:, None])
+            const = c[:, 0]
         if self.dense or "_matrices" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
-            return self.scores(used, const[:, None])[:, 0, :].T
+            return self._sums(used, const[:, None])[:, 0, :].T
         at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
         out = np.empty((self.R, self.k))
         for y in range(self.k):
@@ -616,7 +718,9 @@ def _em(
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
     logp = np.log(p)
-    obs = D.observed(counts)
+    # a lean design's abstentions: where a counted row abstains (exact zeros elsewhere)
+    seen = D.abstaining(counts) if D.lean and len(D.abstain_cols) else None
+    obs = D.observed(counts, seen)
     groups = [(_Tables(f, obs[sl], total[sl], D), sl) for f, sl in _groups(families)]
     if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
         cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)  # (B, m)
@@ -631,7 +735,7 @@ def _em(
     steps = 0
     while True:
         W = q * c
-        N = D.counts(W)
+        N = D.counts(W, seen)
         if len(groups) == 1:
             logt = np.log(groups[0][0].step(N))
         else:
@@ -690,6 +794,8 @@ def _em(
         members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
         any_free = bool(free.any())
         p, logp, cov = p[:, keep], logp[:, keep], cov[keep]
+        if seen is not None:
+            seen = seen[:, keep]
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]

@@ -374,7 +374,7 @@ def _silent_tables(u: int, n: int) -> np.ndarray:
 
 def _design(rows: np.ndarray, k: int) -> _Design:
     """The one-hot design of ``rows`` with abstentions encoded, dense up to :data:`CHECK_DENSE_CELLS`."""
-    D = _Design(rows, k, abstain=True)
+    D = _Design(rows, k, abstain=True, lean=False)
     if not D.dense and D.R * D.U <= CHECK_DENSE_CELLS and "_matrices" not in vars(D):
         D.dense = True  # the matrices are built on first use, dense or CSR by this flag
     return D
