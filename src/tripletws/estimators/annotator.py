@@ -509,16 +509,25 @@ class _Tables:
             self.coverage = CoverageTables(family, obs, total)
             self.last = np.zeros((B, m, obs.shape[2], k))
             return
+        # a lean design's informative M-steps run at its used columns (U, k, B), not whole tables
+        self.at_used = D.lean and family in ("mace_abstain", "ds_abstain")
         if self.informative:
             self.n_i = np.broadcast_to(total[:, None], (B, m))
             # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
-            kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
+            self.kappa = kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
             self.K = (np.arange(k + 1)[:, None] == kappa[:, :, None, :]).astype(np.float64)
+            if self.at_used:
+                width = k + 1
+                self.obs_u = np.ascontiguousarray(obs.reshape(B, m * width)[:, D.used].T)  # (U, B)
+                position = np.full(m * width, D.U)  # U: an unused column (a zero row appended to N)
+                position[D.used] = D.columns
+                self.kcol = position[np.arange(m)[None, :, None] * width + kappa]  # (B, m, k)
+                self.lf0 = np.flatnonzero(D.lf == 0)  # LF 0's columns: they partition the rows
         else:
             self.n_i = obs.sum(axis=2)  # votes per LF
         self.theta = np.full((B, m), 0.5)
         self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
-        self.last = np.zeros((B, m, obs.shape[2], k))
+        self.last = np.zeros((0 if self.at_used else B, m, obs.shape[2], k))
 
     def keep(self, keep: np.ndarray) -> None:
         self.total = self.total[keep]
@@ -530,9 +539,13 @@ class _Tables:
             return
         if self.family in COVERAGE_FAMILIES:
             self.coverage.keep(keep)
-        for name in ("obs", "n_i", "theta", "xi", "K", "last"):
-            if hasattr(self, name):
+        for name in ("obs", "n_i", "theta", "xi", "K", "kappa", "kcol", "last"):
+            if hasattr(self, name) and not (name == "last" and self.at_used):
                 setattr(self, name, getattr(self, name)[keep])
+        if self.at_used:
+            self.obs_u = self.obs_u[:, keep]
+            if hasattr(self, "last_u"):
+                self.last_u = self.last_u[:, :, keep]
 
     def _right(self, N: np.ndarray) -> np.ndarray:
         """Expected votes for the class voted, ``N[i, y, y]``, class-major (k, m, B) (vote-only reading)."""
@@ -561,6 +574,8 @@ class _Tables:
             theta = self.theta[D.lf][:, None, :]
             xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
             return (1.0 - theta) * xi + theta * D.says
+        if self.at_used:
+            return self._step_used(N)
         # the others on member-major whole tables (B, m, width, k)
         full = D.full(N)
         if fam == "mace_abstain":
@@ -586,6 +601,36 @@ class _Tables:
         # outcomes an LF never gives have probability 0 under "ds": clamped, as log 0 is -inf
         return D.gather(np.maximum(table, _TINY))
 
+    def _step_used(self, N: np.ndarray) -> np.ndarray:
+        """:meth:`step` of ``"mace_abstain"`` and ``"ds_abstain"`` at a lean design's used columns.
+
+        The same updates as on whole tables, entry by entry (an unused column is an outcome no row
+        gives: its expected count is 0 and the E-step never reads its table).
+        """
+        D, k = self.D, self.k
+        U, _, B = N.shape
+        if self.family == "ds_abstain":
+            f = self.obs_u / self.total[None, :]  # (U, B)
+            Ny = np.add.reduce(N[self.lf0], axis=0)  # (k, B) expected rows per class
+            table = (N + f[:, None, :]) / (Ny + 1.0)[None]
+            self.last_u = table
+            return np.maximum(table, _TINY)
+        padded = np.empty((U + 1, k, B))
+        padded[:U] = N
+        padded[U] = 0.0
+        # expected outcomes "as if it knew": N at the outcome kappa each class has, (B, m, k)
+        right = padded[self.kcol, np.arange(k), np.arange(B)[:, None, None]]
+        for _ in range(3 if self.first else 1):
+            self._mace(right)
+        self.first = False
+        # (1 - theta) xi(a) + theta 1[a = kappa(y)] at the used columns (lf, a), (U, k, B)
+        lf, a = D.lf, D.outcome
+        rest = ((1.0 - self.theta)[..., None] * self.xi)[:, lf, a].T  # (U, B)
+        theta = self.theta[:, lf].T  # (U, B)
+        hit = self.kappa[:, lf, :] == a[None, :, None]  # (B, U, k)
+        table = rest[:, None, :] + theta[:, None, :] * hit.transpose(1, 2, 0)
+        return np.maximum(table, _TINY)
+
     def _mace_lean(self, right: np.ndarray) -> None:
         """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
         theta, xi, obs = self.theta, self.xi, self.obs
@@ -599,11 +644,17 @@ class _Tables:
     def _mace(self, right: np.ndarray) -> None:
         """One MACE M-step (member-major) from the expected outcomes "as if it knew" per class (B, m, k)."""
         theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
-        xk = (xi[..., None] * self.K).sum(axis=2)  # xi at kappa
+        kappa = self.kappa
+        xk = np.take_along_axis(xi, kappa, axis=2)  # xi at kappa, (B, m, k)
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
         theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
-        # several classes may share the abstain outcome
-        rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
+        # what "knowing" explains of each outcome: a class's own vote, or abstain, which several
+        # classes (those the LF never votes) may share; summed in class order as the one-hot sum does
+        known = np.zeros(obs.shape)
+        voted = kappa > 0
+        known[:, :, 1:] = np.where(voted, knows, 0.0)
+        known[:, :, 0] = np.where(voted, 0.0, knows).sum(axis=2)
+        rest = obs - known
         width = obs.shape[2]
         rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
         self.theta, self.xi = theta, rest / rest.sum(axis=2, keepdims=True)
@@ -622,6 +673,12 @@ class _Tables:
             return ((1.0 - theta)[:, None] * self.xi[:, :, j].T)[:, :, None] + theta[:, None, None] * np.eye(
                 k
             )
+        if self.at_used:
+            if self.family == "ds_abstain":
+                return self.D.full(self.last_u[:, :, j : j + 1])[0]
+            return ((1.0 - self.theta[j])[:, None] * self.xi[j])[..., None] + self.theta[j][
+                :, None, None
+            ] * self.K[j]
         return self.last[j]
 
 
