@@ -67,7 +67,14 @@ from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .em_jit import JIT_MAX_ROWS, fold_keys_kernel, lean_kernel, run_lean
+from .em_jit import (
+    INFORMATIVE_CODES,
+    JIT_MAX_ROWS,
+    fold_keys_kernel,
+    informative_kernel,
+    lean_kernel,
+    run_lean,
+)
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -771,6 +778,10 @@ def _em(
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
+    if informative and D.lean and R <= JIT_MAX_ROWS and set(families) <= INFORMATIVE_CODES.keys():
+        kernel = informative_kernel()
+        if kernel is not None:
+            return _em_informative_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
     total = counts.sum(axis=1)
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
@@ -895,6 +906,67 @@ def _em_compiled(
     for b in np.flatnonzero(want):
         fitted[b] = LabelModelParams(r["p"][b].copy(), r["tables"][r["slot"][b]])
     return _BatchFit(fitted, r["ll"], r["steps"], r["conv"], r["log_norm"], r["soft"])
+
+
+def _em_informative_compiled(
+    kernel: Any,
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    p0: np.ndarray,
+    want: np.ndarray,
+    max_steps: int,
+    tol: float,
+) -> _BatchFit:
+    """:func:`_em` of a batch of ``"mace_abstain"`` / ``"ds_abstain"`` members (lean design) in the
+    compiled kernel (:mod:`tripletws.estimators._abstain_kernel`)."""
+    B, R = counts.shape
+    m, k = D.m, D.k
+    i64, f64 = np.int64, np.float64
+    counts = np.ascontiguousarray(counts, dtype=f64)
+    seen = D.abstaining(counts) if len(D.abstain_cols) else np.zeros((0, B), bool)
+    obs = D.observed(counts, seen)  # (B, m, width)
+    obs_u = np.ascontiguousarray(obs.reshape(B, -1)[:, D.used])
+    seen_u = np.ones((B, D.U))
+    seen_u[:, D.abstain_cols] = seen.T
+    slot = np.where(want, np.cumsum(want) - 1, -1).astype(i64)
+    tables = np.empty((int(want.sum()), m, k + 1, k))
+    out = _BatchFit.empty(B, R, k)
+    p_out = np.empty((B, k))
+    kernel(
+        np.ascontiguousarray(D.indptr, dtype=i64),
+        np.ascontiguousarray(D.pos, dtype=i64),
+        np.ascontiguousarray(D.lf, dtype=i64),
+        np.ascontiguousarray(D.outcome, dtype=i64),
+        np.ascontiguousarray(D.base, dtype=i64),
+        int(m),
+        int(k),
+        np.array([INFORMATIVE_CODES[f] for f in families], dtype=i64),
+        counts,
+        np.ascontiguousarray(q, dtype=f64),
+        np.ascontiguousarray(free, dtype=np.bool_),
+        np.ascontiguousarray(p0, dtype=f64),
+        obs_u,
+        seen_u,
+        int(max_steps),
+        float(tol),
+        _FLOOR,
+        _TINY,
+        float(MIN_CLASS_PROB),
+        slot,
+        tables,
+        p_out,
+        out.log_likelihood,
+        out.n_steps,
+        out.converged,
+        out.log_norm,
+        out.soft_labels,
+    )
+    for b in np.flatnonzero(want):
+        out.params[b] = LabelModelParams(p_out[b].copy(), tables[slot[b]])
+    return out
 
 
 def fit_annotator(

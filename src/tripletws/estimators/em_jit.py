@@ -182,3 +182,24 @@ def run_lean(
     )
     out["slot"], out["tables"] = slot, tables
     return out
+
+
+#: Families the informative kernel fits (every abstention an outcome, lean design), with their codes.
+INFORMATIVE_CODES = {"mace_abstain": 0, "ds_abstain": 1}
+
+_informative: list[Callable[..., None] | None] = []
+
+
+def informative_kernel() -> Callable[..., None] | None:
+    """The compiled EM of :data:`INFORMATIVE_CODES`' families (:mod:`._abstain_kernel`), or None
+    (numba missing, or the compiled EM off: the switch of :func:`lean_kernel`)."""
+    if lean_kernel() is None:
+        return None
+    if not _informative:
+        try:
+            from ._abstain_kernel import informative_em
+        except Exception as exc:  # a numba that does not compile this kernel
+            logger.debug("compiled informative EM unavailable (%s: %s); using numpy", type(exc).__name__, exc)
+            informative_em = None
+        _informative.append(informative_em)
+    return _informative[0]
