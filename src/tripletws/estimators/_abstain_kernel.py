@@ -129,7 +129,7 @@ def informative_em(
     known = np.empty(width)
     N = np.zeros((U, k))
     per_lf = np.zeros((m, k))
-    T = np.empty((U, k))  # the member's table at the used columns (before the floor at tiny)
+    T = np.empty((U, k))  # a ds_abstain member's table at the used columns (before the floor)
     lraw = np.empty((U, k))
     lt = np.empty((k, U))  # per class: each used column's log-table less its LF's log P(abstain)
     Ny = np.empty(k)
@@ -223,7 +223,9 @@ def informative_em(
                 for u in range(U):
                     fu = obs_u[b, u] / total
                     for y in range(k):
-                        T[u, y] = (N[u, y] + fu) / (Ny[y] + 1.0)
+                        t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                        T[u, y] = t
+                        lraw[u, y] = np.log(max(t, tiny))
             else:
                 for _ in range(3 if first else 1):
                     for i in range(m):
@@ -249,16 +251,18 @@ def informative_em(
                             tot += rest
                         for a in range(width):
                             xi[i, a] /= tot
+                # two values per column, x = (1 - theta) xi(a) and x + theta (the classes whose
+                # kappa is a): two logs, not k
                 for u in range(U):
                     i = col_lf[u]
                     a = col_out[u]
                     x = (1.0 - theta[i]) * xi[i, a]
+                    xt = x + theta[i]
+                    lx = np.log(max(x, tiny))
+                    lxt = np.log(max(xt, tiny))
                     for y in range(k):
-                        T[u, y] = x + theta[i] if kappa[i, y] == a else x
+                        lraw[u, y] = lxt if kappa[i, y] == a else lx
             first = False
-            for u in range(U):
-                for y in range(k):
-                    lraw[u, y] = np.log(max(T[u, y], tiny))
             for y in range(k):
                 const[y] = np.log(p[y])
             for u in range(U):

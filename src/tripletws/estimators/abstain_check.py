@@ -34,6 +34,8 @@ from .annotator import (
     HeldOutScores,
     _Design,
     _em,
+    deal_counts,
+    fit_annotator,
     heldout_row_scores,
     majority_soft_labels,
 )
@@ -138,6 +140,9 @@ def abstain_check(
     chosen: str,
     class_balance: np.ndarray | None,
     choose_balance: bool = False,
+    *,
+    ref: HeldOutScores | None = None,
+    folds: np.ndarray | None = None,
 ) -> AbstainCheck:
     """Fit the informative families and decide, without gold, whether one replaces the vote-only fit.
 
@@ -152,6 +157,12 @@ def abstain_check(
     choose_balance : bool
         Try the informative families with a uniform and with an estimated balance (the prior
         ``"auto"``); else with ``class_balance`` only.
+    ref : HeldOutScores, optional
+        The held-out scores of ``chosen`` under ``class_balance`` on these rows, when the family
+        choice made them (:attr:`tripletws.estimators.annotator.Selection.scores`) on ``folds``.
+    folds : ndarray, shape (N_FOLDS, R), optional
+        The deal of the rows into folds (``deal_counts(unique.rows, unique.counts, k, N_FOLDS,
+        FOLD_SEED)``) when already made.
 
     Returns
     -------
@@ -164,19 +175,21 @@ def abstain_check(
         balances = {"estimated": None}
     else:
         balances = {"given": np.asarray(class_balance, dtype=np.float64)}
-    kw = {"n_folds": N_FOLDS, "random_state": FOLD_SEED}
-    ref = heldout_row_scores(unique, (chosen,), class_balance=class_balance, **kw)
+    if folds is None:
+        folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
+    kw = {"n_folds": N_FOLDS, "random_state": FOLD_SEED, "folds": folds}
+    if ref is None or chosen not in ref.row_loglik:
+        ref = heldout_row_scores(unique, (chosen,), class_balance=class_balance, **kw)
     ll = {chosen: ref.row_loglik[chosen]}
-    fits: dict[tuple[str, str], Any] = {}
+    keys = [(fam, name) for name in balances for fam in INFORMATIVE]
     for name, bal in balances.items():
-        got: dict[str, Any] = {}
-        scores = heldout_row_scores(unique, INFORMATIVE, class_balance=bal, fits=got, **kw)
+        # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
+        scores = heldout_row_scores(unique, INFORMATIVE, class_balance=bal, **kw)
         for fam in INFORMATIVE:
             ll[f"{fam}/{name}"] = scores.row_loglik[fam]
-            fits[fam, name] = got[fam]
     held = HeldOutScores(ref.folds, ll)
     # the highest held-out score, ties to the simpler family and to the first balance
-    best = max(fits, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))
+    best = max(keys, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))
     fam, name = best
     lead, se = held.lead(f"{fam}/{name}", chosen)
     n_se = _annotator.LEAD_SE  # read at call time, as select_family does
@@ -201,7 +214,7 @@ def abstain_check(
         )
         return AbstainCheck(False, reason, z=z, **record)
     # (c): no class that clear rows name is silenced
-    fit = fits[best]
+    fit = fit_annotator(unique, fam, class_balance=balances[name])
     clear, majority = clear_rows(unique)
     seen = clear & (unique.counts > 0)
     pred = _Design(unique.rows, k, abstain=True).log_scores(fit.params).argmax(axis=1)

@@ -1253,9 +1253,11 @@ def heldout_row_scores(
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
-        # rows first, then the folds' fits started from them
-        per = U + 1 if cold else 1
-        members = np.vstack([c[None], train[usable]]) if cold else c[None]
+        # rows first, then the folds' fits started from them.  Cold without ``fits``, the fits on all
+        # rows score nothing: not made (each member of a batch is fitted as if alone)
+        lead = 0 if cold and fits is None else 1
+        per = U + lead if cold else 1
+        members = (np.vstack([c[None], train[usable]]) if lead else train[usable]) if cold else c[None]
         whole = np.zeros(len(group) * per, dtype=bool)
         whole[::per] = fits is not None  # the folds' fits need their likelihoods only
         full = _em(
@@ -1280,7 +1282,7 @@ def heldout_row_scores(
                 )
             out[fam] = np.zeros((n_folds, R))
             if cold:
-                out[fam][usable] = full.log_norm[j + 1 : j + per]
+                out[fam][usable] = full.log_norm[j + lead : j + per]
         if warm_start and U > 0:
             batch = _em(
                 D,
@@ -1391,6 +1393,9 @@ class Selection:
         per row is above this family's, and the standard error of that paired difference.
     n_se : float
         The rule's number of standard errors (0: the plain highest score).
+    scores : HeldOutScores or None
+        The candidates' held-out scores per row (not persisted; None with a single candidate):
+        a later check on the same rows and folds reuses them.
     """
 
     chosen: str
@@ -1402,6 +1407,7 @@ class Selection:
     best: str = ""
     leads: dict[str, tuple[float, float]] = field(default_factory=dict)
     n_se: float = 0.0
+    scores: HeldOutScores | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1534,4 +1540,6 @@ def select_family(
     )
     chosen, best, leads = choose_within_se(scores, candidates, n_se)
     means = {f: scores.mean(f) for f in candidates}
-    return Selection(chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se))
+    return Selection(
+        chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se), scores=scores
+    )

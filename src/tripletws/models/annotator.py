@@ -236,7 +236,15 @@ class Annotator(Solver):
         if options.one_class == "coverage" and not (check is not None and check.accepted):
             # every LF's abstentions read as informative where three gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
-            informative = abstain_check(rows, selection.chosen, given, choose_balance=prior.source == "auto")
+            same = copies is None and CHECK_FOLD_SEED == FOLD_SEED  # the choice's rows and folds
+            informative = abstain_check(
+                rows,
+                selection.chosen,
+                given,
+                choose_balance=prior.source == "auto",
+                ref=selection.scores if same else None,
+                folds=folds if same else None,
+            )
             if informative.accepted:
                 params = informative.fit.params
                 if informative.balance != "given":
