@@ -497,6 +497,8 @@ class _Tables:
         self.family, self.k, self.D = family, k, D
         self.informative = family in ABSTAIN_INFORMATIVE
         self.lean = family in _LEAN
+        # a lean design's informative M-steps run at its used columns (U, k, B), not whole tables
+        self.at_used = D.lean and family in ("mace_abstain", "ds_abstain")
         self.total = total
         B, m, _ = obs.shape
         self.first = True
@@ -516,8 +518,6 @@ class _Tables:
             self.coverage = CoverageTables(family, obs, total)
             self.last = np.zeros((B, m, obs.shape[2], k))
             return
-        # a lean design's informative M-steps run at its used columns (U, k, B), not whole tables
-        self.at_used = D.lean and family in ("mace_abstain", "ds_abstain")
         if self.informative:
             self.n_i = np.broadcast_to(total[:, None], (B, m))
             # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
