@@ -17,7 +17,9 @@ docs/speed.md.
 
 The coverage check's fits (:func:`tripletws.estimators.coverage_check.coverage_em`) have a
 kernel of their own (:mod:`tripletws.estimators._coverage_kernel`) under the same switch and
-row limit.
+row limit, and so do the families that read every abstention as an outcome (``"mace_abstain"``,
+``"ds_abstain"`` on the lean design: :mod:`tripletws.estimators._abstain_kernel`, the abstain
+check's fits).
 
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
 each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
