@@ -29,7 +29,6 @@ def informative_em(
     col: np.ndarray,
     col_lf: np.ndarray,
     col_out: np.ndarray,
-    base: np.ndarray,
     m: int,
     k: int,
     fam: np.ndarray,
@@ -63,8 +62,6 @@ def informative_em(
         Used column (an (LF, outcome) pair) of each vote, in 0..U-1.
     col_lf, col_out : int64 (U,)
         LF and outcome (0: abstain, a: vote a - 1) of each used column, sorted by LF then outcome.
-    base : int64 (U,)
-        The used abstain column of each column's LF (U when the LF never abstains).
     m, k : int
     fam : int64 (B,)
         ``MACE_ABSTAIN`` or ``DS_ABSTAIN`` per member.
@@ -130,7 +127,7 @@ def informative_em(
     N = np.zeros((U, k))
     per_lf = np.zeros((m, k))
     T = np.empty((U, k))  # a ds_abstain member's table at the used columns (before the floor)
-    lraw = np.empty((U, k))
+    labs = np.zeros((m, k))  # per LF and class: log P(abstain | y) (0 for an LF that never abstains)
     lt = np.empty((k, U))  # per class: each used column's log-table less its LF's log P(abstain)
     Ny = np.empty(k)
     wsum = np.empty(k)
@@ -220,12 +217,29 @@ def informative_em(
                     if col_lf[u] == 0:
                         for y in range(k):
                             Ny[y] += N[u, y]
+                # the abstain columns first (their logs: the constant, and what each vote's gain is
+                # over), then the votes' gains; an LF that never abstains keeps labs 0
+                for y in range(k):
+                    const[y] = np.log(p[y])
                 for u in range(U):
-                    fu = obs_u[b, u] / total
-                    for y in range(k):
-                        t = (N[u, y] + fu) / (Ny[y] + 1.0)
-                        T[u, y] = t
-                        lraw[u, y] = np.log(max(t, tiny))
+                    if col_out[u] == 0:
+                        i = col_lf[u]
+                        fu = obs_u[b, u] / total
+                        for y in range(k):
+                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            T[u, y] = t
+                            la = np.log(max(t, tiny))
+                            labs[i, y] = la
+                            const[y] += la
+                            lt[y, u] = 0.0
+                for u in range(U):
+                    if col_out[u] != 0:
+                        i = col_lf[u]
+                        fu = obs_u[b, u] / total
+                        for y in range(k):
+                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            T[u, y] = t
+                            lt[y, u] = np.log(max(t, tiny)) - labs[i, y]
             else:
                 for _ in range(3 if first else 1):
                     for i in range(m):
@@ -251,32 +265,31 @@ def informative_em(
                             tot += rest
                         for a in range(width):
                             xi[i, a] /= tot
-                # two values per column, x = (1 - theta) xi(a) and x + theta (the classes whose
-                # kappa is a): two logs, not k
+                # a column's table has two values, x = (1 - theta) xi(a) and x + theta (on the classes
+                # whose kappa is a): two logs, not k; the abstain columns first, as for ds_abstain
+                for y in range(k):
+                    const[y] = np.log(p[y])
                 for u in range(U):
-                    i = col_lf[u]
+                    if col_out[u] == 0:
+                        i = col_lf[u]
+                        x = (1.0 - theta[i]) * xi[i, 0]
+                        lx = np.log(max(x, tiny))
+                        lxt = np.log(max(x + theta[i], tiny))
+                        for y in range(k):
+                            la = lxt if kappa[i, y] == 0 else lx
+                            labs[i, y] = la
+                            const[y] += la
+                            lt[y, u] = 0.0
+                for u in range(U):
                     a = col_out[u]
-                    x = (1.0 - theta[i]) * xi[i, a]
-                    xt = x + theta[i]
-                    lx = np.log(max(x, tiny))
-                    lxt = np.log(max(xt, tiny))
-                    for y in range(k):
-                        lraw[u, y] = lxt if kappa[i, y] == a else lx
+                    if a != 0:
+                        i = col_lf[u]
+                        x = (1.0 - theta[i]) * xi[i, a]
+                        lx = np.log(max(x, tiny))
+                        lxt = np.log(max(x + theta[i], tiny))
+                        for y in range(k):
+                            lt[y, u] = (lxt if kappa[i, y] == a else lx) - labs[i, y]
             first = False
-            for y in range(k):
-                const[y] = np.log(p[y])
-            for u in range(U):
-                v = base[u]
-                if v == u:  # an abstain column: its log-probability goes to the constant
-                    for y in range(k):
-                        const[y] += lraw[u, y]
-                        lt[y, u] = 0.0
-                elif v < U:
-                    for y in range(k):
-                        lt[y, u] = lraw[u, y] - lraw[v, y]
-                else:
-                    for y in range(k):
-                        lt[y, u] = lraw[u, y]
             wsum[:] = 0.0
             if k == 2:
                 ll = _e_step2(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)

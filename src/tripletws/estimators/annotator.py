@@ -940,7 +940,6 @@ def _em_informative_compiled(
         np.ascontiguousarray(D.pos, dtype=i64),
         np.ascontiguousarray(D.lf, dtype=i64),
         np.ascontiguousarray(D.outcome, dtype=i64),
-        np.ascontiguousarray(D.base, dtype=i64),
         int(m),
         int(k),
         np.array([INFORMATIVE_CODES[f] for f in families], dtype=i64),
