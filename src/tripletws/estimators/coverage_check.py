@@ -52,7 +52,8 @@ _TINY = 1e-300
 #: (CPU time of one product with 24 right-hand columns: sms, 143 x 146 cells, 20 us dense against
 #: 52 us CSR; cdr_metal, 628 x 66, 43 against 103 us): dense up to this many cells (8 MB).  Beyond,
 #: the designs are lean (the votes only: ``_Design``'s default), so a sparse product costs the votes,
-#: not R m entries (stress problem dependent-22, 13 951 rows x 85 LFs: the check 749 -> 236 ms CPU).
+#: not R m entries (stress problem dependent-22, 13 951 rows x 85 LFs: the check 811 -> 238 ms, CPU
+#: medians of 5 fits).
 CHECK_DENSE_CELLS = 1_000_000
 #: Folds of the check's cross-fits and the seed of their deal (the family choice's convention).
 N_FOLDS, FOLD_SEED = 3, 0
