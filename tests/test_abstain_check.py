@@ -99,3 +99,25 @@ def test_record_round_trip_and_validation():
         AbstainCheck.from_dict({**d, "accepted": "yes"})
     with pytest.raises(ValueError, match="invalid abstain check record"):
         AbstainCheck.from_dict({"reason": ""})
+
+
+def test_refused_where_the_fit_overrules_most_clear_majorities():
+    """Stress problem sparse-02 (196 sparse LFs, k = 3): the informative fit passes the lead,
+    background and silenced-class tests but keeps the majority on under half of the clear rows
+    (549 of 1223 when the test was added), so the check refuses it and names the rule."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stress_problems import all_problems, draw
+
+    from tripletws import LabelModel
+
+    problem = next(p for p in all_problems() if p.name == "sparse-02")
+    L, _, _, _ = draw(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(L)
+    record = model.estimate_.abstain
+    assert record is not None and not record.accepted
+    assert "keeps the majority on" in record.reason

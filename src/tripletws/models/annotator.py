@@ -10,7 +10,7 @@ with two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
 estimate).  Elsewhere, every LF's abstentions are read as an outcome (``"mace_abstain"`` or
-``"ds_abstain"``: class-dependent coverage for LFs that vote several classes too) where three
+``"ds_abstain"``: class-dependent coverage for LFs that vote several classes too) where four
 gold-free tests pass (:func:`tripletws.estimators.abstain_check.abstain_check`; ``abstain`` in the
 estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
 the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
@@ -234,7 +234,7 @@ class Annotator(Solver):
                 unipolar = unipolar[:0]
         informative = None
         if options.one_class == "coverage" and not (check is not None and check.accepted):
-            # every LF's abstentions read as informative where three gold-free tests pass ("shared":
+            # every LF's abstentions read as informative where four gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
             same = copies is None and CHECK_FOLD_SEED == FOLD_SEED  # the choice's rows and folds
             informative = abstain_check(
