@@ -54,6 +54,7 @@ from .annotator import (
     fit_annotator,
     heldout_row_scores,
     majority_soft_labels,
+    row_votes,
 )
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
@@ -151,6 +152,54 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
     return out
 
 
+def _fold_scores(
+    unique: RowSummary, balances: dict[str, np.ndarray | None], folds: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Held-out log-likelihood (n_folds, R) of each informative family under each balance, keyed
+    ``"family/balance"``: every fold scored by a fit on the others started from majority vote.
+
+    The values of :func:`tripletws.estimators.annotator.heldout_row_scores` (cold, no fits on all
+    rows) called once per balance, from one batch: one design and one start for all, a uniform
+    and an estimated prior side by side (each member fitted as if alone)."""
+    k = unique.cardinality
+    c = unique.counts.astype(np.float64)
+    train = c[None, :] - folds
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    U = len(usable)
+    out = {f"{fam}/{name}": np.zeros(folds.shape) for name in balances for fam in INFORMATIVE}
+    if U == 0:
+        return out
+    votes = row_votes(unique.rows)
+    D = _Design(unique.rows, k, abstain=True, votes=votes)
+    start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+    names = list(balances)
+    given = [balances[name] for name in names]
+    if len(names) == 1:
+        class_balance, estimate = given[0], None
+    else:  # the prior "auto": uniform and estimated, in one batch
+        if any(b is not None and not np.array_equal(b, np.full(k, 1.0 / k)) for b in given):
+            raise ValueError("a batch of balances holds the uniform and the estimated one only")
+        class_balance = None
+        estimate = np.repeat([b is None for b in given], len(INFORMATIVE) * U)
+    fit = _em(
+        D,
+        [fam for _ in names for fam in INFORMATIVE for _ in range(U)],
+        np.tile(train[usable], (len(names) * len(INFORMATIVE), 1)),
+        start,
+        max_steps=50,
+        tol=EM_TOL,
+        class_balance=class_balance,
+        params=False,
+        estimate_prior=estimate,
+    )
+    j = 0
+    for name in names:
+        for fam in INFORMATIVE:
+            out[f"{fam}/{name}"][usable] = fit.log_norm[j : j + U]
+            j += U
+    return out
+
+
 def abstain_check(
     unique: RowSummary,
     chosen: str,
@@ -198,11 +247,8 @@ def abstain_check(
         ref = heldout_row_scores(unique, (chosen,), class_balance=class_balance, **kw)
     ll = {chosen: ref.row_loglik[chosen]}
     keys = [(fam, name) for name in balances for fam in INFORMATIVE]
-    for name, bal in balances.items():
-        # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
-        scores = heldout_row_scores(unique, INFORMATIVE, class_balance=bal, **kw)
-        for fam in INFORMATIVE:
-            ll[f"{fam}/{name}"] = scores.row_loglik[fam]
+    # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
+    ll.update(_fold_scores(unique, balances, folds))
     held = HeldOutScores(ref.folds, ll)
     # the highest held-out score, ties to the simpler family and to the first balance
     best = max(keys, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))

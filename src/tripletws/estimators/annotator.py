@@ -749,6 +749,7 @@ def _em(
     tol: float,
     class_balance: np.ndarray | None,
     params: bool | np.ndarray = True,
+    estimate_prior: np.ndarray | None = None,
 ) -> _BatchFit:
     """EM for B fits on the same distinct rows, each with its own family, counts and start.
 
@@ -759,7 +760,9 @@ def _em(
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
     ``max_steps``), exactly as if it were fitted alone.  ``params=False`` (or False for
     some members, a (B,) bool array) skips building the members' :class:`LabelModelParams`
-    (held-out scoring needs their likelihoods only).
+    (held-out scoring needs their likelihoods only).  ``estimate_prior`` (B,) bool, with
+    ``class_balance=None``: which members estimate their prior, the others keeping the uniform
+    one (a batch of both readings of the prior ``"auto"``; each member as if fitted alone).
 
     Batches of the default's candidates (:data:`_LEAN`, vote-only reading) run in the compiled
     kernel when numba is available (:mod:`tripletws.estimators.em_jit`), with the same results
@@ -774,6 +777,10 @@ def _em(
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
+    if estimate_prior is not None:
+        if class_balance is not None:
+            raise ValueError("estimate_prior needs class_balance=None (the others keep a uniform prior)")
+        free &= np.asarray(estimate_prior, dtype=bool)
     if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(families):
         kernel = lean_kernel()
         if kernel is not None:
