@@ -4,7 +4,8 @@ For each named shared set (the fit split, as benchmarks/default_fit_time.py read
 ``--big``, the synthetic 1e6 x 50 problem: the median over ``--repeats`` fits (3 for the synthetic
 one) of the CPU time (``time.process_time``, one BLAS thread) of the whole ``LabelModel().fit``
 and of each stage, measured by wrapping the functions the annotator model calls.  The abstain
-check is split into its held-out scoring (``abst.heldout``) and its background-class fit
+check is split into its held-out scoring (``abst.heldout``: its folds' fits, and the vote-only
+family's scores where the choice's are not reused) and its background-class fit
 (``abst.background``, run only when the held-out lead passes).
 
     PYTHONPATH=src python benchmarks/default_fit_stages.py [--sets sms trec] [--repeats 7] [--big]
@@ -42,6 +43,7 @@ STAGES = {
     (model_module, "balance_check"): "balance",
     (model_module, "abstain_check"): "abstain",
     (abstain_module, "heldout_row_scores"): "abst.heldout",
+    (abstain_module, "_fold_scores"): "abst.heldout",
     (abstain_module, "_background"): "abst.background",
 }
 

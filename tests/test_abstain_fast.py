@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tripletws.estimators import abstain_check as AC
 from tripletws.estimators import annotator as A
 from tripletws.estimators import em_jit
-from tripletws.estimators.abstain_check import INFORMATIVE, abstain_check
+from tripletws.estimators.abstain_check import INFORMATIVE, _fold_scores, _unseen_rows, abstain_check
 from tripletws.params import LabelModelParams
 from tripletws.rows import RowSummary
 
@@ -158,3 +159,82 @@ def test_abstain_check_reuses_the_choices_scores() -> None:
         reused.balance,
     )
     assert abs(fresh.lead - reused.lead) <= 1e-12 and abs(fresh.lead_se - reused.lead_se) <= 1e-12
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_both_balances_in_one_batch_score_as_one_call_per_balance(
+    monkeypatch: pytest.MonkeyPatch, jit: str
+) -> None:
+    # the check's folds' fits of a uniform and an estimated prior in one batch: each member is fitted
+    # as if alone, so the scores are heldout_row_scores' per balance (to rounding: the numpy path's
+    # batched products may add in another order; atol as in test_heldout_scores_without_...)
+    monkeypatch.setenv(em_jit.JIT_ENV, jit)
+    k = 3
+    u = _rows(k, 10, 2000, seed=9)
+    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
+    balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+    got = _fold_scores(u, balances, folds)
+    for name, bal in balances.items():
+        ref = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, folds=folds)
+        for fam in INFORMATIVE:
+            np.testing.assert_allclose(got[f"{fam}/{name}"], ref.row_loglik[fam], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="uniform and the estimated"):
+        _fold_scores(u, {"given": np.array([0.2, 0.3, 0.5]), "estimated": None}, folds)
+
+
+def _crowd(k: int, m: int, n: int, seed: int) -> RowSummary:
+    """Many LFs that each vote on few rows (accuracy 0.7): held-out rows give outcomes their
+    folds' complements never give."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, size=n)
+    wrong = (y[:, None] + rng.integers(1, k, size=(n, m))) % k
+    L = np.where(rng.random((n, m)) < 0.7, y[:, None], wrong)
+    L = np.where(rng.random((n, m)) < 0.04, L, -1).astype(np.int8)
+    L[:, 0] = y  # one LF that never abstains on the fold's rows but for one
+    L[0, 0] = -1
+    rows, counts = np.unique(L, axis=0, return_counts=True)
+    return RowSummary(k, rows, counts.astype(np.float64), float(n), 100_000)
+
+
+def test_unseen_rows_by_hand() -> None:
+    rows = np.array([[0, -1], [1, 0], [0, 0]], dtype=np.int8)
+    u = RowSummary(2, rows, np.ones(3), 3.0, 100)
+    train = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
+    got = _unseen_rows(u, train, A.row_votes(rows))
+    # fold 0's rows give LF 0: 1, 0; LF 1: 0 (never abstain): row 0's abstention of LF 1 is unseen
+    # fold 1's rows give LF 0: 0; LF 1: abstain, 0: row 1's vote 1 of LF 0 is unseen
+    np.testing.assert_array_equal(got, [[True, False, False], [False, True, False]])
+
+
+def test_ds_abstain_skipped_only_where_its_bound_is_below(monkeypatch: pytest.MonkeyPatch) -> None:
+    k = 3
+    u = _crowd(k, 60, 400, seed=11)
+    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
+    balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+    # the bound holds: every held-out row's score under the ds_abstain fits is at most 0, and at most
+    # UNSEEN_LOG_BOUND where it gives an unseen outcome (both to rounding: a few ulps of m factors)
+    train = u.counts[None, :] - folds
+    unseen = _unseen_rows(u, train, A.row_votes(u.rows))
+    assert unseen[folds > 0].any()
+    for bal in balances.values():
+        ref = A.heldout_row_scores(
+            u, ("ds_abstain",), n_folds=3, random_state=0, class_balance=bal, folds=folds
+        )
+        ll = ref.row_loglik["ds_abstain"]
+        assert (ll[folds > 0] <= 1e-9).all()
+        assert (ll[unseen & (folds > 0)] <= AC.UNSEEN_LOG_BOUND).all()
+    screened = _fold_scores(u, balances, folds)
+    assert all(
+        (screened[f"ds_abstain/{n}"] == np.where(unseen, AC.UNSEEN_LOG_BOUND, 0.0)).all() for n in balances
+    )
+    # the check decides and records the same without the screen (every ds_abstain fit made)
+    with_screen = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    monkeypatch.setattr(AC, "_unseen_rows", lambda unique, train, votes: np.zeros(train.shape, dtype=bool))
+    without = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert (with_screen.accepted, with_screen.reason, with_screen.family, with_screen.balance) == (
+        without.accepted,
+        without.reason,
+        without.family,
+        without.balance,
+    )
+    assert with_screen.lead == without.lead and with_screen.lead_se == without.lead_se

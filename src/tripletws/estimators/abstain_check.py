@@ -152,6 +152,35 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
     return out
 
 
+#: An upper bound of log P(row) under a ``"ds_abstain"`` fit for a row with an outcome (a vote or an
+#: abstention of some LF) that none of the fit's rows gives: that outcome's table entries are 0 (no
+#: expected count, no observed share), floored at ``_TINY`` = 1e-300 (log -690.78), and every other
+#: factor of the row's probability is at most 1 (to rounding).
+UNSEEN_LOG_BOUND = -690.0
+
+
+def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray, ...]) -> np.ndarray:
+    """(n, R) bool: whether row ``r`` gives an outcome that no row counted in ``train[f]`` gives.
+
+    ``train`` (n, R) holds counts; an outcome is an LF's vote for a class, or its abstention."""
+    k = unique.cardinality
+    R, m = unique.rows.shape
+    r, i, a = votes
+    col = i * k + a
+    counted = train > 0  # (n, R)
+    out = np.zeros(train.shape, dtype=bool)
+    abstains = unique.rows < 0  # (R, m)
+    for f in range(len(train)):
+        given = np.zeros(m * k, dtype=bool)
+        given[col[counted[f, r]]] = True
+        bad = np.zeros(R, dtype=bool)
+        np.logical_or.at(bad, r, ~given[col])
+        abstain_given = counted[f] @ abstains > 0  # (m,): a counted row where the LF abstains
+        bad |= (abstains & ~abstain_given[None, :]).any(axis=1)
+        out[f] = bad
+    return out
+
+
 def _fold_scores(
     unique: RowSummary, balances: dict[str, np.ndarray | None], folds: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -159,8 +188,12 @@ def _fold_scores(
     ``"family/balance"``: every fold scored by a fit on the others started from majority vote.
 
     The values of :func:`tripletws.estimators.annotator.heldout_row_scores` (cold, no fits on all
-    rows) called once per balance, from one batch: one design and one start for all, a uniform
-    and an estimated prior side by side (each member fitted as if alone)."""
+    rows) called once per balance: one batch per family, one design and one start for all, a
+    uniform and an estimated prior side by side (each member fitted as if alone).  The
+    ``"ds_abstain"`` fits are skipped where they cannot score highest: where the held-out rows
+    that give an outcome its fit's rows never give (:data:`UNSEEN_LOG_BOUND` each, the others at
+    most 0) bound its mean held-out score below a ``"mace_abstain"`` fit's; its scores are then
+    those bounds (not the fits' values: only the highest score is read)."""
     k = unique.cardinality
     c = unique.counts.astype(np.float64)
     train = c[None, :] - folds
@@ -169,6 +202,43 @@ def _fold_scores(
     out = {f"{fam}/{name}": np.zeros(folds.shape) for name in balances for fam in INFORMATIVE}
     if U == 0:
         return out
+    votes = row_votes(unique.rows)
+    D = _Design(unique.rows, k, abstain=True, votes=votes)
+    start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+    names = list(balances)
+    given = [balances[name] for name in names]
+    if len(names) == 1:
+        class_balance, estimate = given[0], None
+    else:  # the prior "auto": uniform and estimated, in one batch
+        if any(b is not None and not np.array_equal(b, np.full(k, 1.0 / k)) for b in given):
+            raise ValueError("a batch of balances holds the uniform and the estimated one only")
+        class_balance = None
+        estimate = np.repeat([b is None for b in given], U)
+    scored = np.zeros_like(folds)
+    scored[usable] = folds[usable]
+    n = float(scored.sum())
+    for fam in INFORMATIVE:
+        if fam == "ds_abstain" and n > 0:
+            bound = np.where(_unseen_rows(unique, train[usable], votes), UNSEEN_LOG_BOUND, 0.0)
+            top = max(float((scored * out[f"mace_abstain/{name}"]).sum()) / n for name in names)
+            if float((scored[usable] * bound).sum()) / n + 1e-9 < top:
+                for name in names:
+                    out[f"{fam}/{name}"][usable] = bound
+                continue
+        fit = _em(
+            D,
+            [fam] * (len(names) * U),
+            np.tile(train[usable], (len(names), 1)),
+            start,
+            max_steps=50,
+            tol=EM_TOL,
+            class_balance=class_balance,
+            params=False,
+            estimate_prior=estimate,
+        )
+        for j, name in enumerate(names):
+            out[f"{fam}/{name}"][usable] = fit.log_norm[j * U : (j + 1) * U]
+    return out
     votes = row_votes(unique.rows)
     D = _Design(unique.rows, k, abstain=True, votes=votes)
     start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
