@@ -26,9 +26,14 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     mean is 0.0007 lower and the worst problem against majority vote -11.3 points instead of -30.8.
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
-balances with the prior ``"auto"``); the vote-only family's held-out scores and the folds come from
-the family choice when the caller passes them (``ref``, ``folds``), and the fit on all rows is made
-for the candidate kept, once it leads.  The informative fits read the lean design of
+balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores
+and the folds come from the family choice when the caller passes them (``ref``, ``folds``), and the
+fit on all rows is made for the candidate kept, once it leads.  The ``"ds_abstain"`` fits are
+skipped where they cannot score highest: a held-out row that gives an outcome (an LF's vote for a
+class, or its abstention) that none of its fit's rows gives has probability at most ``1e-300``
+under that fit (the outcome's table entries are 0, floored), so where such rows bound its mean
+held-out score below ``"mace_abstain"``'s (crowd-like sets: many LFs, each seen on few rows) the
+decision and the record are those of the full check, at half the fits.  The informative fits read the lean design of
 :class:`tripletws.estimators.annotator._Design` (the votes only: a row's abstentions enter through
 one constant per class) in the compiled EM of :mod:`tripletws.estimators._abstain_kernel` where
 numba is available.  CPU medians of the whole check in the default fit (``python
