@@ -33,12 +33,13 @@ skipped where they cannot score highest: a held-out row that gives an outcome (a
 class, or its abstention) that none of its fit's rows gives has probability at most ``1e-300``
 under that fit (the outcome's table entries are 0, floored), so where such rows bound its mean
 held-out score below ``"mace_abstain"``'s (crowd-like sets: many LFs, each seen on few rows) the
-decision and the record are those of the full check, at half the fits.  The informative fits read the lean design of
-:class:`tripletws.estimators.annotator._Design` (the votes only: a row's abstentions enter through
-one constant per class) in the compiled EM of :mod:`tripletws.estimators._abstain_kernel` where
-numba is available.  CPU medians of the whole check in the default fit (``python
-benchmarks/default_fit_stages.py --big``, one BLAS thread): 5 ms on sms, 14-15 ms on trec, semeval
-and adult_content, 34 ms on weather_sentiment (745 LFs), 0.15 s on a 1e6 x 50 synthetic matrix.
+decision and the record are those of the full check, at half the fits.  The informative fits
+read the lean design of :class:`tripletws.estimators.annotator._Design` (the votes only: a row's
+abstentions enter through one constant per class) in the compiled EM of
+:mod:`tripletws.estimators._abstain_kernel` where numba is available.  CPU medians of the whole
+check in the default fit (``python benchmarks/default_fit_stages.py --big``, one BLAS thread, a
+shared machine): 4 ms on sms, 14-15 ms on trec, 5-6 ms on semeval, 10-11 ms on adult_content,
+20-21 ms on weather_sentiment (745 LFs), 0.11 s on a 1e6 x 50 synthetic matrix.
 """
 
 from __future__ import annotations
