@@ -34,15 +34,3 @@ def test_key_words_are_the_exact_packed_votes(k, m):
     rows[1] = -1
     words = _key_words(rows, k)
     assert words.tolist() == horner_words(rows, k)
-
-
-@pytest.mark.parametrize(("k", "m", "r"), [(2, 100, 7), (2, 100, 500), (3, 40, 1), (127, 20, 64)])
-def test_key_words_through_a_work_buffer_are_the_same_words(k, m, r):
-    # the float64 work buffer converts r rows at a time (fewer rows than the block, or more)
-    rng = np.random.default_rng(7 * k + m)
-    rows = np.where(rng.random((300, m)) < 0.5, rng.integers(0, k, (300, m)), -1).astype(row_dtype(k))
-    rows[0] = k - 1
-    work = np.full((r, m), np.nan)
-    assert _key_words(rows, k, work).tolist() == horner_words(rows, k)
-    with pytest.raises(ValueError, match="work"):
-        _key_words(rows, k, np.empty((r, m + 1)))

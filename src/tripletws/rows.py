@@ -52,49 +52,19 @@ def check_rows_cap(n_lfs: int) -> int:
     return int(min(MAX_CHECK_ROWS, max(1_000, MAX_CHECK_ENTRIES // max(n_lfs, 1))))
 
 
-def _key_words(B: np.ndarray, k: int, work: np.ndarray | None = None) -> np.ndarray:
+def _key_words(B: np.ndarray, k: int) -> np.ndarray:
     """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words.
 
     Each word holds ``per_word`` digits (``(k + 1) ** per_word < 2**63``), most significant
     first.  The digits are packed ``half`` at a time by a float64 product of the votes with the
     powers of the base, plus the powers' sum for the +1 (exact: every partial value is below
     2**52), then joined in int64.
-
-    Parameters
-    ----------
-    B : ndarray of int, shape (n, m)
-        Votes -1..k-1.
-    k : int
-    work : ndarray of float64, shape (r, m), optional
-        Buffer the votes are converted into, ``r`` rows at a time (reused across calls, it
-        spares the page faults of a fresh float64 copy of every slice; the words are the same).
-
-    Returns
-    -------
-    ndarray of int64, shape (n, W)
     """
     base = k + 1
     per_word = max(1, int(63 / math.log2(base)))
+    half = max(1, int(52 / math.log2(base)))
     n, m = B.shape
     words = np.zeros((n, max(1, -(-m // per_word))), dtype=np.int64)
-    if work is None:
-        _pack(B, base, words)
-        return words
-    if work.dtype != np.float64 or work.ndim != 2 or work.shape[1] != m or len(work) < 1:
-        raise ValueError(f"work must be a float64 array of shape (r >= 1, {m})")
-    r = len(work)
-    for s in range(0, n, r):
-        F = work[: min(r, n - s)]
-        np.copyto(F, B[s : s + r])
-        _pack(F, base, words[s : s + r])
-    return words
-
-
-def _pack(B: np.ndarray, base: int, words: np.ndarray) -> None:
-    """Pack the votes ``B`` (int or their float64 copy), shape (n, m), into ``words`` (zeros, (n, W))."""
-    per_word = max(1, int(63 / math.log2(base)))
-    half = max(1, int(52 / math.log2(base)))
-    m = B.shape[1]
     for w, start in enumerate(range(0, m, per_word)):
         col = words[:, w]
         stop = min(start + per_word, m)
@@ -103,6 +73,7 @@ def _pack(B: np.ndarray, base: int, words: np.ndarray) -> None:
             powers = float(base) ** np.arange(e - s - 1, -1, -1)
             col *= base ** (e - s)
             col += (B[:, s:e] @ powers + powers.sum()).astype(np.int64)
+    return words
 
 
 def _keys(words: np.ndarray) -> np.ndarray:
@@ -134,8 +105,6 @@ def _kept(words: np.ndarray, level: int) -> np.ndarray:
 
 #: Rows converted at a time (bounds the dense copy and the key words to a few MB).
 BLOCK_ROWS = 1 << 15
-#: Most rows of an accumulator's float64 work buffer for the key products (``4096 m`` * 8 bytes).
-KEY_WORK_ROWS = 1 << 12
 
 
 def row_dtype(cardinality: int) -> np.dtype:
@@ -219,18 +188,12 @@ class RowSummary:
             acc.add(chunk)
         return replace_n_rows(acc.summary(), float(lm.n))
 
-    def _with(
-        self,
-        parts: list[tuple[np.ndarray, np.ndarray]],
-        level: int | None = None,
-        work: np.ndarray | None = None,
-    ) -> RowSummary:
-        """This summary plus the (rows, counts) ``parts``, compacted and capped (n_rows unchanged);
-        ``work`` as in :func:`_key_words`."""
+    def _with(self, parts: list[tuple[np.ndarray, np.ndarray]], level: int | None = None) -> RowSummary:
+        """This summary plus the (rows, counts) ``parts``, compacted and capped (n_rows unchanged)."""
         level = self.level if level is None else level
         rows = np.concatenate([self.rows] + [r for r, _ in parts])
         counts = np.concatenate([self.counts] + [c for _, c in parts])
-        words = _key_words(rows, self.cardinality, work)
+        words = _key_words(rows, self.cardinality)
         keep = _kept(words, level)
         rows, counts, words = rows[keep], counts[keep], words[keep]
         uniq, first, inv = np.unique(_keys(words), return_index=True, return_inverse=True)
@@ -351,13 +314,11 @@ class RowAccumulator:
         self.total = RowSummary.empty(m, cardinality, max_rows)
         self.parts: list[tuple[np.ndarray, np.ndarray]] = []
         self.pending = 0
-        # float64 copy of a block's votes for the key products, reused block after block
-        self._work = np.empty((0, m))
 
     def add(self, chunk: Any) -> None:
         """Count the rows of one chunk (dense votes -1..k-1, or sparse shifted votes 0..k)."""
         for B in _dense_blocks(chunk, self.k):
-            words = _key_words(B, self.k, self._buffer(len(B)))
+            words = _key_words(B, self.k)
             keep = _kept(words, self.total.level)
             if not keep.all():
                 B, words = B[keep], words[keep]
@@ -366,15 +327,8 @@ class RowAccumulator:
                 self.parts.append((B[first], c.astype(np.float64)))
                 self.pending += len(first)
             if self.pending > self.max_rows or len(self.parts) > 64:
-                self.total = self.total._with(self.parts, work=self._buffer(KEY_WORK_ROWS))
+                self.total = self.total._with(self.parts)
                 self.parts, self.pending = [], 0
-
-    def _buffer(self, rows: int) -> np.ndarray:
-        """The accumulator's float64 work rows for :func:`_key_words` (at most KEY_WORK_ROWS)."""
-        rows = max(1, min(rows, KEY_WORK_ROWS))
-        if self._work.shape[0] < rows:
-            self._work = np.empty((rows, self._work.shape[1]))
-        return self._work
 
     def summary(self) -> RowSummary:
         """The distinct rows seen so far (``n_rows`` = 0: the caller knows how many rows it read)."""
@@ -384,7 +338,7 @@ class RowAccumulator:
             rows, counts = self.parts[0]
             if rows.dtype == t.rows.dtype:
                 return RowSummary(t.cardinality, rows, counts, t.n_rows, t.max_rows, t.level)
-        return t._with(self.parts, work=self._buffer(KEY_WORK_ROWS))
+        return t._with(self.parts)
 
 
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:
