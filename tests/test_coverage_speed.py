@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tripletws.estimators import coverage_check
+from tripletws.estimators import coverage_check as coverage_check_module
 from tripletws.estimators.annotator import _Design, deal_counts, fit_annotator, majority_soft_labels
 from tripletws.estimators.coverage_check import (
     _compiled,
@@ -222,3 +223,36 @@ def test_folds_dealt_once_give_the_same_choice_and_check():
     c = coverage_check(u, None, choose_balance=True)
     d = coverage_check(u, None, choose_balance=True, folds=folds)
     assert c == d  # accepted, reason, gain, z, balance (same folds, same arithmetic)
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_lean_design_beyond_the_dense_cells_gives_the_same_check(monkeypatch, jit):
+    # past CHECK_DENSE_CELLS the check's designs hold the votes only (abstentions through one constant
+    # per class): the same fits to rounding (TOL), so the same decision and balance
+    from tripletws.estimators.coverage_check import coverage_check
+    from tripletws.estimators.em_jit import JIT_ENV
+
+    if not jit:
+        monkeypatch.setenv(JIT_ENV, "0")
+    for both in (False, True):  # every LF one-class (the compiled EM where on), or one LF votes both
+        u = draw(
+            4000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 9, both
+        )
+        monkeypatch.setattr(coverage_check_module, "CHECK_DENSE_CELLS", 10**6)
+        assert not coverage_check_module._design(u.rows, 2).lean
+        onehot = coverage_check(u, None, choose_balance=True)
+        monkeypatch.setattr(coverage_check_module, "CHECK_DENSE_CELLS", 0)
+        assert coverage_check_module._design(u.rows, 2).lean
+        lean = coverage_check(u, None, choose_balance=True)
+        assert (lean.accepted, lean.reason.split("(")[0], lean.balance) == (
+            onehot.accepted,
+            onehot.reason.split("(")[0],
+            onehot.balance,
+        )
+        for name in ("gain", "z"):
+            a, b = getattr(lean, name), getattr(onehot, name)
+            assert (np.isnan(a) and np.isnan(b)) or abs(a - b) <= TOL * max(1.0, abs(b))
+        if onehot.fit is not None:
+            np.testing.assert_allclose(
+                lean.fit.params.cond_probs, onehot.fit.params.cond_probs, rtol=0, atol=TOL
+            )

@@ -103,13 +103,13 @@ def test_intervals_follow_a_majority_check_fallback():
 
 
 def test_unidentified_lfs_get_no_interval_and_survive_a_save(tmp_path):
-    # two of eight LFs vote one class only (k = 3: their coverage is not read): with abstentions
-    # read as "not assigned" the annotator model cannot identify their accuracy and gives them a
-    # shared value, so they get no interval
+    # two of eight LFs vote one class only: with abstentions read as "not assigned" (one_class="shared";
+    # the default may read them, estimators.abstain_check) the annotator model cannot identify their
+    # accuracy and gives them a shared value, so they get no interval
     d = make_synthetic(4_000, 8, 3, unipolar=0.25, random_state=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lm = LabelModel(3).fit(d.L)
+        lm = LabelModel(3, one_class="shared").fit(d.L)
         ci = lm.confidence_intervals(d.L, n_boot=20, n_chunks=20, random_state=0)
     assert set(lm.unidentified_.tolist()) == {0, 1}
     np.testing.assert_array_equal(ci.identified, np.arange(8) >= 2)

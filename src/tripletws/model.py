@@ -137,8 +137,11 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         where a gold-free check passes (two classes, those LFs casting most of the votes; else as
         ``"shared"``); ``"shared"`` always gives them majority vote's shared accuracy.  See
         docs/models.md, "LFs that vote one class only": the reading gains on most one-class LF
-        sets, can lose where LFs copy each other, and costs several times the fit time.  Other
-        models do not read it (a warning when ``"shared"`` is given to them).
+        sets, can lose where LFs copy each other, and costs several times the fit time.  Where that
+        reading is not used, ``"coverage"`` also reads every LF's abstentions as informative behind
+        gold-free tests (:func:`tripletws.estimators.abstain_check.abstain_check`); ``"shared"`` reads
+        abstentions as "not assigned" throughout.  Other models do not read it (a warning when
+        ``"shared"`` is given to them).
     copies : {"once", "keep"}
         Default model, LFs whose outcomes (votes and abstentions) agree far more often than
         conditional independence given the class allows (copies, near-copies): ``"once"`` (the
@@ -175,7 +178,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     estimate_, fallback_, overrule_rate_, selection_, ... :
         The model's estimate; each scalar of ``solution_.diagnostics`` and each of its
         solver's ``estimate_attributes`` (annotator: ``selection_``, ``unidentified_``,
-        ``dev_choice_``; see :mod:`tripletws.models.annotator`).
+        ``dev_choice_``, ``one_class_``, ``copies_``, ``abstain_``; see :mod:`tripletws.models.annotator`).
     coverage_, stats_, rows_, n_batches_, dependencies_, coupling_ :
         Share of rows each LF votes on (m,); the (running) statistics; the distinct rows looked
         at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).

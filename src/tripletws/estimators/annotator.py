@@ -67,7 +67,14 @@ from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .class_balance import MIN_CLASS_PROB
-from .em_jit import JIT_MAX_ROWS, fold_keys_kernel, lean_kernel, run_lean
+from .em_jit import (
+    INFORMATIVE_CODES,
+    JIT_MAX_ROWS,
+    fold_keys_kernel,
+    informative_kernel,
+    lean_kernel,
+    run_lean,
+)
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 
 #: The families, fewest parameters first.
@@ -134,26 +141,45 @@ class _Design:
     ``P(lambda_i abstains | y) = 1 - c_i`` independent of the class, so the abstentions
     enter the scores through the table of the votes divided by it,
     ``log(T[i, a, y] / (1 - c_i))``, and the constant ``sum_i log(1 - c_i)``.  With
-    ``abstain=True`` every outcome is encoded (0 = abstain, a = vote a - 1).
+    ``abstain=True`` every outcome has a column (0 = abstain, a = vote a - 1), and the entries
+    of ``X`` are again the votes only (``lean``, the default): a row's log-probability is
+    ``A_y + sum over the LFs that vote on it of (log T[i, a, y] - log T[i, abstain, y])`` with
+    ``A_y = sum_i log T[i, abstain, y]`` one constant per class and model, and an LF's expected
+    abstentions per class are the expected rows of the class less its expected votes for it;
+    the same quantities as the one-hot encoding of every outcome (``lean=False``, R m entries),
+    to rounding, at the cost of the votes.
     """
 
     def __init__(
-        self, rows: np.ndarray, k: int, abstain: bool = True, votes: tuple[np.ndarray, ...] | None = None
+        self,
+        rows: np.ndarray,
+        k: int,
+        abstain: bool = True,
+        votes: tuple[np.ndarray, ...] | None = None,
+        lean: bool = True,
     ) -> None:
         R, m = rows.shape
         width = k + 1 if abstain else k
         self.R, self.m, self.k, self.abstain, self.width = R, m, k, abstain, width
-        if abstain:
+        self.lean = lean = abstain and lean
+        extra = np.zeros(0, dtype=np.int64)  # columns with no entry: the abstentions of a lean design
+        if abstain and not lean:
             r, i = np.divmod(np.arange(R * m), m)
             col = i * width + rows.reshape(-1).astype(np.int64) + 1
         else:
             r, i, a = row_votes(rows) if votes is None else votes
-            col = i * width + a
+            col = i * width + a + (1 if abstain else 0)
+            if lean:  # an LF abstains on some row when it votes on fewer than all (one vote per row)
+                extra = np.flatnonzero(np.bincount(i, minlength=m) < R).astype(np.int64) * width
         if m * width <= 4 * len(col) + 4096:  # np.unique's sort, by a table of the possible columns
             present = np.zeros(m * width, dtype=bool)
             present[col] = True
+            present[extra] = True
             used = np.flatnonzero(present)
             pos = (np.cumsum(present) - 1)[col]
+        elif lean:
+            used = np.union1d(np.unique(col), extra)
+            pos = np.searchsorted(used, col)
         else:
             used, pos = np.unique(col, return_inverse=True)
         U = len(used)
@@ -164,6 +190,16 @@ class _Design:
         self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
+        if lean:
+            # an LF's columns are contiguous, its abstain column (when used) first
+            starts = np.r_[True, self.lf[1:] != self.lf[:-1]] if U else np.zeros(0, bool)
+            self.lf_start = np.flatnonzero(starts)
+            self.abstain_cols = np.flatnonzero(self.vote < 0)  # (n_a,) used columns
+            self.abstain_seg = np.searchsorted(self.lf_start, self.abstain_cols)  # their LF's segment
+            # each column's LF's abstain column (U: none, a zero row appended), itself for an abstain column
+            at = np.full(m, U)
+            at[self.lf[self.abstain_cols]] = self.abstain_cols
+            self.base = at[self.lf]
         # the entries of X, row by row: the compiled EM reads them as they are, the numpy path
         # builds X from them on first use
         self._r, self.pos = r, pos.reshape(-1)
@@ -234,11 +270,41 @@ class _Design:
         """Its transpose (U, R), CSR when sparse."""
         return self._matrices[1]
 
+    def gains(self, log_tables: np.ndarray, const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A lean design's log-tables as gains over abstaining, and the constant of the abstentions.
+
+        Parameters
+        ----------
+        log_tables : ndarray, shape (U, k, B)
+            Log-probabilities of the used columns' outcomes.
+        const : ndarray, shape (k, B)
+
+        Returns
+        -------
+        (gains, const) : ndarray (U, k, B), ndarray (k, B)
+            ``log_tables`` less the log-probability of abstaining of each column's LF (0 at the
+            abstain columns and for an LF that never abstains), and ``const`` plus the sum of those
+            over the LFs: the encoded votes' gains summed over a row's entries, plus this constant,
+            are the row's log-probability with every outcome counted.
+        """
+        U, k, B = log_tables.shape
+        padded = np.empty((U + 1, k, B))
+        padded[:U] = log_tables
+        padded[U] = 0.0
+        return log_tables - padded[self.base], const + np.add.reduce(log_tables[self.abstain_cols], axis=0)
+
     def scores(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
         """``const[y, b] + sum_i log_tables[col(i, a_ri), y, b]``, shape (k, B, R).
 
-        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).
+        ``log_tables`` has shape (U, k, B) (the used columns), ``const`` (k, B).  A lean design sums
+        the votes' :meth:`gains` instead.
         """
+        if self.lean:
+            log_tables, const = self.gains(log_tables, const)
+        return self._sums(log_tables, const)
+
+    def _sums(self, log_tables: np.ndarray, const: np.ndarray) -> np.ndarray:
+        """``const[y, b] + sum over row r's entries e of log_tables[pos[e], y, b]``, shape (k, B, R)."""
         U, k, B = log_tables.shape
         flat = log_tables.reshape(U, k * B)
         if self.dense:
@@ -258,11 +324,43 @@ class _Design:
         s += const[:, :, None]
         return s
 
-    def counts(self, weights: np.ndarray) -> np.ndarray:
+    def counts(self, weights: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
         """Expected counts of the used columns ``N[u, y, b] = sum_r X[r, u] weights[y, b, r]``, (U, k, B).
 
-        ``weights`` has shape (k, B, R).
+        ``weights`` has shape (k, B, R).  A lean design's abstain columns get the weight of all rows
+        less the LF's votes (clipped at 0), and exactly 0 where no row of positive weight abstains
+        on the LF (as the one-hot sum gives): ``seen`` (n_abstain_cols, B) says where one does
+        (:meth:`abstaining` of the counts behind the weights; computed from them when omitted).
         """
+        N = self._counts(weights)
+        if self.lean and len(self.abstain_cols):
+            if seen is None:
+                seen = self.abstaining(np.add.reduce(weights, axis=0))
+            self._abstentions(N, np.add.reduce(weights, axis=2), seen)
+        return N
+
+    def abstaining(self, counts: np.ndarray) -> np.ndarray:
+        """Where a row of positive count abstains on an abstain column's LF, bool (n_abstain_cols, B).
+
+        ``counts`` has shape (B, R).  Counts of rows, so exact whatever the order of the sums.
+        """
+        B = counts.shape[0]
+        pos = (counts > 0).astype(np.float64)
+        N = np.asarray(self.XT @ pos.T).reshape(self.U, 1, B)
+        self._abstentions(N, np.add.reduce(pos, axis=1)[None, :], np.ones((len(self.abstain_cols), B), bool))
+        return N[self.abstain_cols, 0] > 0.5
+
+    def _abstentions(self, N: np.ndarray, total: np.ndarray, seen: np.ndarray) -> None:
+        """Fill a lean design's abstain columns of ``N`` (U, k, B) in place: ``total`` (k, B) less the
+        LF's votes, clipped at 0, 0 where not ``seen`` (n_abstain_cols, B)."""
+        per_lf = np.add.reduceat(N, self.lf_start, axis=0)  # the abstain columns hold 0 here
+        ab = total[None] - per_lf[self.abstain_seg]
+        np.maximum(ab, 0.0, out=ab)
+        ab *= seen[:, None, :]
+        N[self.abstain_cols] = ab
+
+    def _counts(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_r X[r, u] weights[y, b, r]`` over the design's entries, (U, k, B)."""
         k, B, R = weights.shape
         flat = weights.reshape(k * B, R)
         if self.dense:
@@ -292,9 +390,17 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
-    def observed(self, counts: np.ndarray) -> np.ndarray:
-        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width)."""
+    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+
+        ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
+        """
         flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        if self.lean and len(self.abstain_cols):
+            seen = self.abstaining(counts) if seen is None else seen
+            flat = flat.reshape(self.U, 1, -1)
+            self._abstentions(flat, np.add.reduce(counts, axis=1)[None, :], seen)
+            flat = flat[:, 0]
         out = np.zeros((self.m * self.width, counts.shape[0]))
         out[self.used] = flat
         return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
@@ -314,8 +420,11 @@ class _Design:
             logt = logt[:, 1:, :] - log_abstain[:, None, None]
             const = const + log_abstain.sum()
         used = self.gather(logt[None])  # (U, k, 1)
+        if self.lean:
+            used, c = self.gains(used, const[:, None])
+            const = c[:, 0]
         if self.dense or "_matrices" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
-            return self.scores(used, const[:, None])[:, 0, :].T
+            return self._sums(used, const[:, None])[:, 0, :].T
         at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
         out = np.empty((self.R, self.k))
         for y in range(self.k):
@@ -388,6 +497,8 @@ class _Tables:
         self.family, self.k, self.D = family, k, D
         self.informative = family in ABSTAIN_INFORMATIVE
         self.lean = family in _LEAN
+        # a lean design's informative M-steps run at its used columns (U, k, B), not whole tables
+        self.at_used = D.lean and family in ("mace_abstain", "ds_abstain")
         self.total = total
         B, m, _ = obs.shape
         self.first = True
@@ -410,13 +521,20 @@ class _Tables:
         if self.informative:
             self.n_i = np.broadcast_to(total[:, None], (B, m))
             # kappa: the outcome an LF gives when it knows the class is y (a vote it ever gives, else abstain)
-            kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
+            self.kappa = kappa = np.where(obs[:, :, 1:] > 0, np.arange(k) + 1, 0)  # (B, m, k)
             self.K = (np.arange(k + 1)[:, None] == kappa[:, :, None, :]).astype(np.float64)
+            if self.at_used:
+                width = k + 1
+                self.obs_u = np.ascontiguousarray(obs.reshape(B, m * width)[:, D.used].T)  # (U, B)
+                position = np.full(m * width, D.U)  # U: an unused column (a zero row appended to N)
+                position[D.used] = D.columns
+                self.kcol = position[np.arange(m)[None, :, None] * width + kappa]  # (B, m, k)
+                self.lf0 = np.flatnonzero(D.lf == 0)  # LF 0's columns: they partition the rows
         else:
             self.n_i = obs.sum(axis=2)  # votes per LF
         self.theta = np.full((B, m), 0.5)
         self.xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=2, keepdims=True)
-        self.last = np.zeros((B, m, obs.shape[2], k))
+        self.last = np.zeros((0 if self.at_used else B, m, obs.shape[2], k))
 
     def keep(self, keep: np.ndarray) -> None:
         self.total = self.total[keep]
@@ -428,9 +546,13 @@ class _Tables:
             return
         if self.family in COVERAGE_FAMILIES:
             self.coverage.keep(keep)
-        for name in ("obs", "n_i", "theta", "xi", "K", "last"):
-            if hasattr(self, name):
+        for name in ("obs", "n_i", "theta", "xi", "K", "kappa", "kcol", "last"):
+            if hasattr(self, name) and not (name == "last" and self.at_used):
                 setattr(self, name, getattr(self, name)[keep])
+        if self.at_used:
+            self.obs_u = self.obs_u[:, keep]
+            if hasattr(self, "last_u"):
+                self.last_u = self.last_u[:, :, keep]
 
     def _right(self, N: np.ndarray) -> np.ndarray:
         """Expected votes for the class voted, ``N[i, y, y]``, class-major (k, m, B) (vote-only reading)."""
@@ -459,6 +581,8 @@ class _Tables:
             theta = self.theta[D.lf][:, None, :]
             xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
             return (1.0 - theta) * xi + theta * D.says
+        if self.at_used:
+            return self._step_used(N)
         # the others on member-major whole tables (B, m, width, k)
         full = D.full(N)
         if fam == "mace_abstain":
@@ -484,6 +608,36 @@ class _Tables:
         # outcomes an LF never gives have probability 0 under "ds": clamped, as log 0 is -inf
         return D.gather(np.maximum(table, _TINY))
 
+    def _step_used(self, N: np.ndarray) -> np.ndarray:
+        """:meth:`step` of ``"mace_abstain"`` and ``"ds_abstain"`` at a lean design's used columns.
+
+        The same updates as on whole tables, entry by entry (an unused column is an outcome no row
+        gives: its expected count is 0 and the E-step never reads its table).
+        """
+        D, k = self.D, self.k
+        U, _, B = N.shape
+        if self.family == "ds_abstain":
+            f = self.obs_u / self.total[None, :]  # (U, B)
+            Ny = np.add.reduce(N[self.lf0], axis=0)  # (k, B) expected rows per class
+            table = (N + f[:, None, :]) / (Ny + 1.0)[None]
+            self.last_u = table
+            return np.maximum(table, _TINY)
+        padded = np.empty((U + 1, k, B))
+        padded[:U] = N
+        padded[U] = 0.0
+        # expected outcomes "as if it knew": N at the outcome kappa each class has, (B, m, k)
+        right = padded[self.kcol, np.arange(k), np.arange(B)[:, None, None]]
+        for _ in range(3 if self.first else 1):
+            self._mace(right)
+        self.first = False
+        # (1 - theta) xi(a) + theta 1[a = kappa(y)] at the used columns (lf, a), (U, k, B)
+        lf, a = D.lf, D.outcome
+        rest = ((1.0 - self.theta)[..., None] * self.xi)[:, lf, a].T  # (U, B)
+        theta = self.theta[:, lf].T  # (U, B)
+        hit = self.kappa[:, lf, :] == a[None, :, None]  # (B, U, k)
+        table = rest[:, None, :] + theta[:, None, :] * hit.transpose(1, 2, 0)
+        return np.maximum(table, _TINY)
+
     def _mace_lean(self, right: np.ndarray) -> None:
         """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
         theta, xi, obs = self.theta, self.xi, self.obs
@@ -497,11 +651,17 @@ class _Tables:
     def _mace(self, right: np.ndarray) -> None:
         """One MACE M-step (member-major) from the expected outcomes "as if it knew" per class (B, m, k)."""
         theta, xi, obs, n_i = self.theta[..., None], self.xi, self.obs, self.n_i
-        xk = (xi[..., None] * self.K).sum(axis=2)  # xi at kappa
+        kappa = self.kappa
+        xk = np.take_along_axis(xi, kappa, axis=2)  # xi at kappa, (B, m, k)
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xk, _TINY))
         theta = np.clip((knows.sum(axis=2) + 1.0) / (n_i + 2.0), _FLOOR, 1.0 - _FLOOR)
-        # several classes may share the abstain outcome
-        rest = obs - (self.K * knows[:, :, None, :]).sum(axis=3)
+        # what "knowing" explains of each outcome: a class's own vote, or abstain, which several
+        # classes (those the LF never votes) may share; summed in class order as the one-hot sum does
+        known = np.zeros(obs.shape)
+        voted = kappa > 0
+        known[:, :, 1:] = np.where(voted, knows, 0.0)
+        known[:, :, 0] = np.where(voted, 0.0, knows).sum(axis=2)
+        rest = obs - known
         width = obs.shape[2]
         rest = np.maximum(rest, 0.0) + (obs + 1e-3) / (np.maximum(n_i, 0.0) + 1e-3 * width)[..., None]
         self.theta, self.xi = theta, rest / rest.sum(axis=2, keepdims=True)
@@ -520,6 +680,12 @@ class _Tables:
             return ((1.0 - theta)[:, None] * self.xi[:, :, j].T)[:, :, None] + theta[:, None, None] * np.eye(
                 k
             )
+        if self.at_used:
+            if self.family == "ds_abstain":
+                return self.D.full(self.last_u[:, :, j : j + 1])[0]
+            return ((1.0 - self.theta[j])[:, None] * self.xi[j])[..., None] + self.theta[j][
+                :, None, None
+            ] * self.K[j]
         return self.last[j]
 
 
@@ -612,11 +778,17 @@ def _em(
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
+    if informative and D.lean and R <= JIT_MAX_ROWS and set(families) <= INFORMATIVE_CODES.keys():
+        kernel = informative_kernel()
+        if kernel is not None:
+            return _em_informative_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
     total = counts.sum(axis=1)
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
     logp = np.log(p)
-    obs = D.observed(counts)
+    # a lean design's abstentions: where a counted row abstains (exact zeros elsewhere)
+    seen = D.abstaining(counts) if D.lean and len(D.abstain_cols) else None
+    obs = D.observed(counts, seen)
     groups = [(_Tables(f, obs[sl], total[sl], D), sl) for f, sl in _groups(families)]
     if not informative:  # P(abstain | y) = 1 - coverage, fixed by the observed votes
         cov = np.clip(obs.sum(axis=2) / total[:, None], _FLOOR, 1.0 - _FLOOR)  # (B, m)
@@ -631,7 +803,7 @@ def _em(
     steps = 0
     while True:
         W = q * c
-        N = D.counts(W)
+        N = D.counts(W, seen)
         if len(groups) == 1:
             logt = np.log(groups[0][0].step(N))
         else:
@@ -690,6 +862,8 @@ def _em(
         members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
         any_free = bool(free.any())
         p, logp, cov = p[:, keep], logp[:, keep], cov[keep]
+        if seen is not None:
+            seen = seen[:, keep]
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]
@@ -732,6 +906,66 @@ def _em_compiled(
     for b in np.flatnonzero(want):
         fitted[b] = LabelModelParams(r["p"][b].copy(), r["tables"][r["slot"][b]])
     return _BatchFit(fitted, r["ll"], r["steps"], r["conv"], r["log_norm"], r["soft"])
+
+
+def _em_informative_compiled(
+    kernel: Any,
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    free: np.ndarray,
+    p0: np.ndarray,
+    want: np.ndarray,
+    max_steps: int,
+    tol: float,
+) -> _BatchFit:
+    """:func:`_em` of a batch of ``"mace_abstain"`` / ``"ds_abstain"`` members (lean design) in the
+    compiled kernel (:mod:`tripletws.estimators._abstain_kernel`)."""
+    B, R = counts.shape
+    m, k = D.m, D.k
+    i64, f64 = np.int64, np.float64
+    counts = np.ascontiguousarray(counts, dtype=f64)
+    seen = D.abstaining(counts) if len(D.abstain_cols) else np.zeros((0, B), bool)
+    obs = D.observed(counts, seen)  # (B, m, width)
+    obs_u = np.ascontiguousarray(obs.reshape(B, -1)[:, D.used])
+    seen_u = np.ones((B, D.U))
+    seen_u[:, D.abstain_cols] = seen.T
+    slot = np.where(want, np.cumsum(want) - 1, -1).astype(i64)
+    tables = np.empty((int(want.sum()), m, k + 1, k))
+    out = _BatchFit.empty(B, R, k)
+    p_out = np.empty((B, k))
+    kernel(
+        np.ascontiguousarray(D.indptr, dtype=i64),
+        np.ascontiguousarray(D.pos, dtype=i64),
+        np.ascontiguousarray(D.lf, dtype=i64),
+        np.ascontiguousarray(D.outcome, dtype=i64),
+        int(m),
+        int(k),
+        np.array([INFORMATIVE_CODES[f] for f in families], dtype=i64),
+        counts,
+        np.ascontiguousarray(q, dtype=f64),
+        np.ascontiguousarray(free, dtype=np.bool_),
+        np.ascontiguousarray(p0, dtype=f64),
+        obs_u,
+        seen_u,
+        int(max_steps),
+        float(tol),
+        _FLOOR,
+        _TINY,
+        float(MIN_CLASS_PROB),
+        slot,
+        tables,
+        p_out,
+        out.log_likelihood,
+        out.n_steps,
+        out.converged,
+        out.log_norm,
+        out.soft_labels,
+    )
+    for b in np.flatnonzero(want):
+        out.params[b] = LabelModelParams(p_out[b].copy(), tables[slot[b]])
+    return out
 
 
 def fit_annotator(
@@ -1018,9 +1252,11 @@ def heldout_row_scores(
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
-        # rows first, then the folds' fits started from them
-        per = U + 1 if cold else 1
-        members = np.vstack([c[None], train[usable]]) if cold else c[None]
+        # rows first, then the folds' fits started from them.  Cold without ``fits``, the fits on all
+        # rows score nothing: not made (each member of a batch is fitted as if alone)
+        lead = 0 if cold and fits is None else 1
+        per = U + lead if cold else 1
+        members = (np.vstack([c[None], train[usable]]) if lead else train[usable]) if cold else c[None]
         whole = np.zeros(len(group) * per, dtype=bool)
         whole[::per] = fits is not None  # the folds' fits need their likelihoods only
         full = _em(
@@ -1045,7 +1281,7 @@ def heldout_row_scores(
                 )
             out[fam] = np.zeros((n_folds, R))
             if cold:
-                out[fam][usable] = full.log_norm[j + 1 : j + per]
+                out[fam][usable] = full.log_norm[j + lead : j + per]
         if warm_start and U > 0:
             batch = _em(
                 D,
@@ -1156,6 +1392,9 @@ class Selection:
         per row is above this family's, and the standard error of that paired difference.
     n_se : float
         The rule's number of standard errors (0: the plain highest score).
+    scores : HeldOutScores or None
+        The candidates' held-out scores per row (not persisted; None with a single candidate):
+        a later check on the same rows and folds reuses them.
     """
 
     chosen: str
@@ -1167,6 +1406,7 @@ class Selection:
     best: str = ""
     leads: dict[str, tuple[float, float]] = field(default_factory=dict)
     n_se: float = 0.0
+    scores: HeldOutScores | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1299,4 +1539,6 @@ def select_family(
     )
     chosen, best, leads = choose_within_se(scores, candidates, n_se)
     means = {f: scores.mean(f) for f in candidates}
-    return Selection(chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se))
+    return Selection(
+        chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se), scores=scores
+    )

@@ -50,7 +50,10 @@ _TINY = 1e-300
 #: The check's designs encode every outcome (abstentions too), so about one cell in ``k + 1`` is a one
 #: and dense products beat sparse ones far beyond :data:`tripletws.estimators.annotator.DENSE_CELLS`
 #: (CPU time of one product with 24 right-hand columns: sms, 143 x 146 cells, 20 us dense against
-#: 52 us CSR; cdr_metal, 628 x 66, 43 against 103 us): dense up to this many cells (8 MB).
+#: 52 us CSR; cdr_metal, 628 x 66, 43 against 103 us): dense up to this many cells (8 MB).  Beyond,
+#: the designs are lean (the votes only: ``_Design``'s default), so a sparse product costs the votes,
+#: not R m entries (stress problem dependent-22, 13 951 rows x 85 LFs: the check 811 -> 238 ms, CPU
+#: medians of 5 fits).
 CHECK_DENSE_CELLS = 1_000_000
 #: Folds of the check's cross-fits and the seed of their deal (the family choice's convention).
 N_FOLDS, FOLD_SEED = 3, 0
@@ -234,7 +237,9 @@ def coverage_em(
     has = np.arange(k)[:, None] < n_classes[None, :]  # (k, B)
     padded = not bool(has.all())
     logp = np.log(p, out=np.full((k, B), -np.inf), where=has)
-    tables = CoverageTables(list(families), D.observed(counts), total, design=D, n_classes=n_classes)
+    # a lean design's abstentions: where a counted row abstains (exact zeros elsewhere)
+    seen = D.abstaining(counts) if D.lean and len(D.abstain_cols) else None
+    tables = CoverageTables(list(families), D.observed(counts, seen), total, design=D, n_classes=n_classes)
     out = _BatchFit.empty(B, R, k)
     members = np.arange(B)
     c = counts
@@ -242,7 +247,7 @@ def coverage_em(
     steps = 0
     while True:
         W = q * c
-        logt = np.log(np.maximum(tables.step_used(D.counts(W)), _TINY))  # (U, k, B)
+        logt = np.log(np.maximum(tables.step_used(D.counts(W, seen)), _TINY))  # (U, k, B)
         if any_free:
             pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
             if padded:
@@ -277,6 +282,8 @@ def coverage_em(
             return out
         keep = ~done
         tables.keep(keep)
+        if seen is not None:
+            seen = seen[:, keep]
         members, c, q, total, free = members[keep], c[keep], q[:, keep], total[keep], free[keep]
         any_free = bool(free.any())
         n_classes, has = n_classes[keep], has[:, keep]
@@ -373,9 +380,13 @@ def _silent_tables(u: int, n: int) -> np.ndarray:
 
 
 def _design(rows: np.ndarray, k: int) -> _Design:
-    """The one-hot design of ``rows`` with abstentions encoded, dense up to :data:`CHECK_DENSE_CELLS`."""
+    """The design of ``rows`` with abstentions informative: one-hot (every outcome encoded) and dense up
+    to :data:`CHECK_DENSE_CELLS` cells, lean (the votes only, sparse) beyond."""
     D = _Design(rows, k, abstain=True)
-    if not D.dense and D.R * D.U <= CHECK_DENSE_CELLS and "_matrices" not in vars(D):
+    if D.R * D.U > CHECK_DENSE_CELLS:
+        return D
+    D = _Design(rows, k, abstain=True, lean=False)
+    if not D.dense and "_matrices" not in vars(D):
         D.dense = True  # the matrices are built on first use, dense or CSR by this flag
     return D
 

@@ -17,7 +17,9 @@ docs/speed.md.
 
 The coverage check's fits (:func:`tripletws.estimators.coverage_check.coverage_em`) have a
 kernel of their own (:mod:`tripletws.estimators._coverage_kernel`) under the same switch and
-row limit.
+row limit, and so do the families that read every abstention as an outcome (``"mace_abstain"``,
+``"ds_abstain"`` on the lean design: :mod:`tripletws.estimators._abstain_kernel`, the abstain
+check's fits).
 
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
 each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
@@ -182,3 +184,24 @@ def run_lean(
     )
     out["slot"], out["tables"] = slot, tables
     return out
+
+
+#: Families the informative kernel fits (every abstention an outcome, lean design), with their codes.
+INFORMATIVE_CODES = {"mace_abstain": 0, "ds_abstain": 1}
+
+_informative: list[Callable[..., None] | None] = []
+
+
+def informative_kernel() -> Callable[..., None] | None:
+    """The compiled EM of :data:`INFORMATIVE_CODES`' families (:mod:`._abstain_kernel`), or None
+    (numba missing, or the compiled EM off: the switch of :func:`lean_kernel`)."""
+    if lean_kernel() is None:
+        return None
+    if not _informative:
+        try:
+            from ._abstain_kernel import informative_em
+        except Exception as exc:  # a numba that does not compile this kernel
+            logger.debug("compiled informative EM unavailable (%s: %s); using numpy", type(exc).__name__, exc)
+            informative_em = None
+        _informative.append(informative_em)
+    return _informative[0]

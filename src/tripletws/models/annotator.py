@@ -9,6 +9,9 @@ LFs that vote one class only say nothing through their votes; by default (``one_
 with two classes, when they cast most of the votes and a gold-free check passes
 (:func:`tripletws.estimators.coverage_check.coverage_check`), they are learned from when they vote
 (class-dependent coverage) and the whole fit is the coverage reading's (``one_class`` in the
+estimate).  Elsewhere, every LF's abstentions are read as an outcome (``"mace_abstain"`` or
+``"ds_abstain"``: class-dependent coverage for LFs that vote several classes too) where four
+gold-free tests pass (:func:`tripletws.estimators.abstain_check.abstain_check`; ``abstain`` in the
 estimate).  LFs that copy another LF's outcomes more often than not (a gold-free test against
 the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
 are redone with one representative per group, the others get a table without class information
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import CANDIDATES, Selection, deal_counts, fit_annotator, select_family
 from ..estimators.balance_check import balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables, without_copies
@@ -97,6 +101,7 @@ class AnnotatorEstimate:
     dev_choice: dict[str, Any] | None = None
     one_class: CoverageCheck | None = None
     copies: Copies | None = None
+    abstain: AbstainCheck | None = None
 
 
 def one_class_note(
@@ -159,6 +164,7 @@ class Annotator(Solver):
         "dev_choice": None,
         "one_class": None,
         "copies": None,
+        "abstain": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -206,8 +212,6 @@ class Annotator(Solver):
         assert selection.fit is not None
         params = selection.fit.params
         notes = silent_lfs(stats)
-        if balance is not None and balance.accepted:
-            notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
         check = None
         if unipolar.size and options.one_class == "coverage" and one_class_share(rows, unipolar) >= 0.5:
             # their coverage may say what their votes cannot: used where the gold-free check passes
@@ -228,7 +232,29 @@ class Annotator(Solver):
                 if cov_prior is None:
                     source = "uniform" if check.balance == "uniform" else "estimated"
                 unipolar = unipolar[:0]
-        if selection.chosen == "mv" and not (check is not None and check.accepted):
+        informative = None
+        if options.one_class == "coverage" and not (check is not None and check.accepted):
+            # every LF's abstentions read as informative where four gold-free tests pass ("shared":
+            # abstentions are read as "not assigned" throughout)
+            same = copies is None and CHECK_FOLD_SEED == FOLD_SEED  # the choice's rows and folds
+            informative = abstain_check(
+                rows,
+                selection.chosen,
+                given,
+                choose_balance=prior.source == "auto",
+                ref=selection.scores if same else None,
+                folds=folds if same else None,
+            )
+            if informative.accepted:
+                params = informative.fit.params
+                if informative.balance != "given":
+                    source = informative.balance
+                unipolar = unipolar[:0]
+        informative_read = informative is not None and informative.accepted
+        if balance is not None and balance.accepted and not informative_read:
+            notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
+        read = (check is not None and check.accepted) or informative_read
+        if selection.chosen == "mv" and not read:
             unidentified = np.arange(m)
             notes.append(
                 "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
@@ -283,10 +309,17 @@ class Annotator(Solver):
             selection.fit.n_steps,
             one_class=check,
             copies=copies,
+            abstain=informative,
         )
+        if check is not None and check.accepted:
+            family = check.fit.family
+        elif informative is not None and informative.accepted:
+            family = informative.family
+        else:
+            family = selection.chosen
         diagnostics = {
             "fallback": "",
-            "family": check.fit.family if check is not None and check.accepted else selection.chosen,
+            "family": family,
             "em_steps_run": selection.fit.n_steps,
         }
         return Fit(
@@ -320,6 +353,7 @@ class Annotator(Solver):
             "dev_choice": estimate.dev_choice,
             "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
             "copies": None if estimate.copies is None else estimate.copies.to_dict(),
+            "abstain": None if estimate.abstain is None else estimate.abstain.to_dict(),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -329,7 +363,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class", "copies"),
+            ("dev_choice", "one_class", "copies", "abstain"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -353,6 +387,7 @@ class Annotator(Solver):
             dev_choice_from_dict(d.get("dev_choice")),
             None if one_class is None else CoverageCheck.from_dict(one_class),
             None if copies is None else Copies.from_dict(copies, m),
+            None if d.get("abstain") is None else AbstainCheck.from_dict(d["abstain"]),
         )
 
 

@@ -1,0 +1,332 @@
+"""Compiled EM of the families that read every abstention as an outcome (numba; imported lazily).
+
+One jitted loop fits a batch of ``"mace_abstain"`` and ``"ds_abstain"`` members of
+:func:`tripletws.estimators.annotator._em` on a lean design (the votes only, each row's
+abstentions entering through one constant per class: ``_Design``'s ``lean`` encoding), member
+after member.  The arithmetic is that of the numpy path at the design's used columns
+(``_Tables._step_used``: same updates, same clipping, same stopping rule); only the order of
+some sums differs, so results agree to rounding (the tests hold them to 1e-10).  The E-steps are
+those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).
+
+This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it lazily
+and only when numba is importable and not switched off.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._em_kernel import _e_step, _e_step2, _e_step3, _e_step4, _finish_lse, free_prior
+
+MACE_ABSTAIN, DS_ABSTAIN = 0, 1
+
+
+# Over 60 lines: one member's EM loop, its E and M steps sharing the running arrays (as lean_em).
+@numba.njit(cache=True, nogil=True)
+def informative_em(
+    indptr: np.ndarray,
+    col: np.ndarray,
+    col_lf: np.ndarray,
+    col_out: np.ndarray,
+    m: int,
+    k: int,
+    fam: np.ndarray,
+    counts: np.ndarray,
+    q0: np.ndarray,
+    free: np.ndarray,
+    p0: np.ndarray,
+    obs_u: np.ndarray,
+    seen_u: np.ndarray,
+    max_steps: int,
+    tol: float,
+    floor: float,
+    tiny: float,
+    min_class_prob: float,
+    slot: np.ndarray,
+    tables: np.ndarray,
+    p_out: np.ndarray,
+    ll_out: np.ndarray,
+    steps_out: np.ndarray,
+    conv_out: np.ndarray,
+    log_norm: np.ndarray,
+    soft: np.ndarray,
+) -> None:
+    """EM for each member ``b`` of a batch, results written into the ``*_out`` arrays.
+
+    Parameters
+    ----------
+    indptr : int64 (R + 1,)
+        Votes of distinct row ``r`` are entries ``indptr[r]:indptr[r + 1]`` of ``col``.
+    col : int64 (nnz,)
+        Used column (an (LF, outcome) pair) of each vote, in 0..U-1.
+    col_lf, col_out : int64 (U,)
+        LF and outcome (0: abstain, a: vote a - 1) of each used column, sorted by LF then outcome.
+    m, k : int
+    fam : int64 (B,)
+        ``MACE_ABSTAIN`` or ``DS_ABSTAIN`` per member.
+    counts : float64 (B, R)
+    q0 : float64 (k, 1 or B, R)
+        Starting soft labels.
+    free : bool (B,)
+        Whether the member estimates its prior (else it keeps ``p0``).
+    p0 : float64 (k,)
+    obs_u : float64 (B, U)
+        Observed count of each used column's outcome in the member's rows.
+    seen_u : float64 (B, U)
+        1 where a counted row gives the column's outcome or the column is a vote, 0 at an abstain
+        column no counted row gives (its expected count is then exactly 0).
+    max_steps, tol, floor, tiny, min_class_prob
+        As in the numpy path (``EM_TOL``, ``_FLOOR``, ``_TINY``, ``MIN_CLASS_PROB``).
+    slot : int64 (B,)
+        Where member ``b``'s whole table goes in ``tables`` (-1: not wanted).
+    tables : (n_wanted, m, k + 1, k)
+        ``P(outcome a | y)``, abstain first, as the numpy path's ``_Tables.table``.
+    p_out : (B, k); ll_out : (B,); steps_out : int64 (B,); conv_out : bool (B,)
+    log_norm : (B, R)
+        log p(row) under the final model.
+    soft : (k, B, R)
+        P(y | row) under the final model.
+    """
+    R = indptr.shape[0] - 1
+    U = col_lf.shape[0]
+    B = counts.shape[0]
+    nnz = col.shape[0]
+    width = k + 1
+    shared_start = q0.shape[1] == 1
+    # the votes column by column too (CSC): colptr (U + 1,), the row of each entry
+    colptr = np.zeros(U + 1, dtype=np.int64)
+    for e in range(nnz):
+        colptr[col[e] + 1] += 1
+    for u in range(U):
+        colptr[u + 1] += colptr[u]
+    fill = colptr[:-1].copy()
+    crow = np.empty(nnz, dtype=np.int64)
+    for r in range(R):
+        for e in range(indptr[r], indptr[r + 1]):
+            u = col[e]
+            crow[fill[u]] = r
+            fill[u] += 1
+    # position of each (LF, outcome) among the used columns (-1: unused); LF 0's columns
+    position = np.full(m * width, -1, dtype=np.int64)
+    for u in range(U):
+        position[col_lf[u] * width + col_out[u]] = u
+    active = np.empty(R, dtype=np.int64)
+    bptr = np.empty(U + 1, dtype=np.int64)
+    brow = np.empty(nnz, dtype=np.int64)
+    spare = np.empty(k)
+    zs = np.empty(R)
+    obs = np.zeros((m, width))
+    kappa = np.zeros((m, k), dtype=np.int64)
+    kcol = np.empty((m, k), dtype=np.int64)
+    theta = np.empty(m)
+    xi = np.empty((m, width))
+    xi_prior = np.empty((m, width))
+    knows = np.empty(k)
+    known = np.empty(width)
+    N = np.zeros((U, k))
+    per_lf = np.zeros((m, k))
+    T = np.empty((U, k))  # a ds_abstain member's table at the used columns (before the floor)
+    labs = np.zeros((m, k))  # per LF and class: log P(abstain | y) (0 for an LF that never abstains)
+    lt = np.empty((k, U))  # per class: each used column's log-table less its LF's log P(abstain)
+    Ny = np.empty(k)
+    wsum = np.empty(k)
+    q = np.empty((k, R))
+    lse = np.empty(R)
+    p = np.empty(k)
+    const = np.empty(k)
+    for b in range(B):
+        f = fam[b]
+        c = counts[b]
+        total = 0.0
+        for r in range(R):
+            total += c[r]
+        n_active = 0
+        for r in range(R):
+            if c[r] != 0.0:
+                active[n_active] = r
+                n_active += 1
+        j0 = n_active
+        for r in range(R):
+            if c[r] == 0.0:
+                active[j0] = r
+                j0 += 1
+        nb = 0
+        for u in range(U):
+            bptr[u] = nb
+            for j in range(colptr[u], colptr[u + 1]):
+                r = crow[j]
+                if c[r] != 0.0:
+                    brow[nb] = r
+                    nb += 1
+        bptr[U] = nb
+        obs[:] = 0.0
+        for u in range(U):
+            obs[col_lf[u], col_out[u]] = obs_u[b, u]
+        if f == MACE_ABSTAIN:
+            for i in range(m):
+                theta[i] = 0.5
+                tot = 0.0
+                for a in range(width):
+                    tot += obs[i, a] + 1e-3
+                for a in range(width):
+                    xi[i, a] = (obs[i, a] + 1e-3) / tot
+                    xi_prior[i, a] = (obs[i, a] + 1e-3) / (max(total, 0.0) + 1e-3 * width)
+                for y in range(k):
+                    # the outcome an LF gives when it knows the class is y: its vote, else abstain
+                    kappa[i, y] = y + 1 if obs[i, y + 1] > 0 else 0
+                    kcol[i, y] = position[i * width + kappa[i, y]]
+        src = 0 if shared_start else b
+        for y in range(k):
+            p[y] = p0[y]
+            w = 0.0
+            for r in range(R):
+                qy = q0[y, src, r]
+                q[y, r] = qy
+                w += qy * c[r]
+            wsum[y] = w
+        prev = -np.inf
+        steps = 0
+        first = True
+        conv = False
+        ll = 0.0
+        while True:
+            # expected counts of the used columns: the votes' sums, then each abstain column as the
+            # expected rows less the LF's expected votes (clipped at 0; 0 where no counted row abstains)
+            per_lf[:] = 0.0
+            for u in range(U):
+                i = col_lf[u]
+                for y in range(k):
+                    t = 0.0
+                    for j in range(bptr[u], bptr[u + 1]):
+                        r = brow[j]
+                        t += q[y, r] * c[r]
+                    N[u, y] = t
+                    per_lf[i, y] += t
+            for u in range(U):
+                if col_out[u] == 0:
+                    i = col_lf[u]
+                    for y in range(k):
+                        N[u, y] = max(wsum[y] - per_lf[i, y], 0.0) * seen_u[b, u]
+            if free[b]:
+                free_prior(wsum, total, min_class_prob, k, p)
+            if f == DS_ABSTAIN:
+                for y in range(k):
+                    Ny[y] = 0.0
+                for u in range(U):
+                    if col_lf[u] == 0:
+                        for y in range(k):
+                            Ny[y] += N[u, y]
+                # the abstain columns first (their logs: the constant, and what each vote's gain is
+                # over), then the votes' gains; an LF that never abstains keeps labs 0
+                for y in range(k):
+                    const[y] = np.log(p[y])
+                for u in range(U):
+                    if col_out[u] == 0:
+                        i = col_lf[u]
+                        fu = obs_u[b, u] / total
+                        for y in range(k):
+                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            T[u, y] = t
+                            la = np.log(max(t, tiny))
+                            labs[i, y] = la
+                            const[y] += la
+                            lt[y, u] = 0.0
+                for u in range(U):
+                    if col_out[u] != 0:
+                        i = col_lf[u]
+                        fu = obs_u[b, u] / total
+                        for y in range(k):
+                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            T[u, y] = t
+                            lt[y, u] = np.log(max(t, tiny)) - labs[i, y]
+            else:
+                for _ in range(3 if first else 1):
+                    for i in range(m):
+                        th = theta[i]
+                        tot = 0.0
+                        for y in range(k):
+                            right = N[kcol[i, y], y] if kcol[i, y] >= 0 else 0.0
+                            kn = right * (th / max(th + (1.0 - th) * xi[i, kappa[i, y]], tiny))
+                            knows[y] = kn
+                            tot += kn
+                        theta[i] = min(max((tot + 1.0) / (total + 2.0), floor), 1.0 - floor)
+                        known[0] = 0.0
+                        for y in range(k):
+                            if kappa[i, y] > 0:
+                                known[y + 1] = knows[y]
+                            else:
+                                known[y + 1] = 0.0
+                                known[0] += knows[y]
+                        tot = 0.0
+                        for a in range(width):
+                            rest = max(obs[i, a] - known[a], 0.0) + xi_prior[i, a]
+                            xi[i, a] = rest
+                            tot += rest
+                        for a in range(width):
+                            xi[i, a] /= tot
+                # a column's table has two values, x = (1 - theta) xi(a) and x + theta (on the classes
+                # whose kappa is a): two logs, not k; the abstain columns first, as for ds_abstain
+                for y in range(k):
+                    const[y] = np.log(p[y])
+                for u in range(U):
+                    if col_out[u] == 0:
+                        i = col_lf[u]
+                        x = (1.0 - theta[i]) * xi[i, 0]
+                        lx = np.log(max(x, tiny))
+                        lxt = np.log(max(x + theta[i], tiny))
+                        for y in range(k):
+                            la = lxt if kappa[i, y] == 0 else lx
+                            labs[i, y] = la
+                            const[y] += la
+                            lt[y, u] = 0.0
+                for u in range(U):
+                    a = col_out[u]
+                    if a != 0:
+                        i = col_lf[u]
+                        x = (1.0 - theta[i]) * xi[i, a]
+                        lx = np.log(max(x, tiny))
+                        lxt = np.log(max(x + theta[i], tiny))
+                        for y in range(k):
+                            lt[y, u] = (lxt if kappa[i, y] == a else lx) - labs[i, y]
+            first = False
+            wsum[:] = 0.0
+            if k == 2:
+                ll = _e_step2(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            elif k == 3:
+                ll = _e_step3(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            elif k == 4:
+                ll = _e_step4(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            else:
+                ll = _e_step(active[:n_active], indptr, col, lt, const, q, lse, c, wsum, zs)
+            ll /= total
+            steps += 1
+            conv = ll - prev < tol
+            if conv or steps >= max_steps:
+                break
+            prev = ll
+        if n_active < R:
+            _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare, zs)
+        _finish_lse(lse, zs)
+        for y in range(k):
+            p_out[b, y] = p[y]
+            for r in range(R):
+                soft[y, b, r] = q[y, r]
+        for r in range(R):
+            log_norm[b, r] = lse[r]
+        j = slot[b]
+        if j >= 0:
+            if f == DS_ABSTAIN:
+                tables[j] = 0.0
+                for u in range(U):
+                    for y in range(k):
+                        tables[j, col_lf[u], col_out[u], y] = T[u, y]
+            else:
+                for i in range(m):
+                    for a in range(width):
+                        x = (1.0 - theta[i]) * xi[i, a]
+                        for y in range(k):
+                            tables[j, i, a, y] = x + theta[i] if kappa[i, y] == a else x
+        ll_out[b] = ll
+        steps_out[b] = steps
+        conv_out[b] = conv

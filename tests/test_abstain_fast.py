@@ -1,0 +1,160 @@
+"""The lean encoding of informative abstentions and its compiled EM against the one-hot encoding.
+
+A lean design (``_Design(..., abstain=True)``, the default) holds the votes only: a row's score
+is ``A_y`` plus its votes' gains over abstaining, and an LF's expected abstentions per class are
+the expected rows less its expected votes.  The one-hot encoding of every outcome
+(``lean=False``) is the reference.  Tolerances come from the arithmetic:
+
+* a log-score is a sum of m terms re-associated (``A_y`` and the gains): each of the at most
+  ``3 m + 2`` additions and subtractions is off by at most one unit in the last place of a partial
+  sum, itself at most ``S = sum_i (|log T[i, a_ri, y]| + |log T[i, abstain, y]|)`` plus ``|log p_y|``,
+  so the difference is below ``(3 m + 2) * 2**-52 * S`` (the one-hot sum adds its own m errors,
+  covered by the factor 2 taken below);
+* an abstain count is a total of R weights less a sum of at most R weights: below
+  ``2 R * 2**-52 * total``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tripletws.estimators import annotator as A
+from tripletws.estimators import em_jit
+from tripletws.estimators.abstain_check import INFORMATIVE, abstain_check
+from tripletws.params import LabelModelParams
+from tripletws.rows import RowSummary
+
+EPS = 2.0**-52
+
+
+def _rows(k: int, m: int, n: int, seed: int) -> RowSummary:
+    """Distinct rows with abstentions (coverage 0.1-0.7 per LF and class) and their counts."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, size=n)
+    cov = rng.uniform(0.1, 0.7, size=(m, k))
+    acc = rng.uniform(0.5, 0.9, size=m)
+    wrong = (y[:, None] + rng.integers(1, k, size=(n, m))) % k
+    L = np.where(rng.random((n, m)) < acc, y[:, None], wrong)
+    L = np.where(rng.random((n, m)) < cov[:, y].T, L, -1).astype(np.int8)
+    L[:, 0] = y  # an LF that never abstains: no abstain column
+    rows, counts = np.unique(L, axis=0, return_counts=True)
+    return RowSummary(k, rows, counts.astype(np.float64), float(n), 100_000)
+
+
+def _params(k: int, m: int, seed: int) -> LabelModelParams:
+    rng = np.random.default_rng(seed)
+    T = rng.dirichlet(np.ones(k + 1), size=(m, k)).transpose(0, 2, 1)  # (m, k + 1, k), columns sum to 1
+    return LabelModelParams(rng.dirichlet(np.ones(k)), T)
+
+
+@pytest.mark.parametrize("k", [2, 4])
+@pytest.mark.parametrize("dense", [False, True])
+def test_lean_log_scores_equal_the_one_hot_sum(k: int, dense: bool) -> None:
+    u = _rows(k, 12, 3000, seed=k)
+    params = _params(k, 12, seed=k + 1)
+    lean = A._Design(u.rows, k)
+    onehot = A._Design(u.rows, k, lean=False)
+    assert lean.lean and not onehot.lean
+    assert len(lean.pos) == int((u.rows >= 0).sum()) < len(onehot.pos)  # the votes only
+    assert 0 < len(lean.abstain_cols) < 12  # LF 0 never abstains
+    lean.dense = onehot.dense = dense  # both products: the dense one and the bincount sums
+    got, ref = lean.log_scores(params), onehot.log_scores(params)
+    logt = np.log(params.cond_probs)
+    rows = u.rows.astype(np.int64) + 1
+    S = np.abs(logt[np.arange(12), rows]).sum(axis=1) + np.abs(logt[:, 0, :]).sum(axis=0)  # (R, k)
+    S += np.abs(np.log(params.class_balance))
+    bound = 2 * (3 * 12 + 2) * EPS * S
+    assert np.all(np.abs(got - ref) <= bound)
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_lean_expected_and_observed_counts_equal_the_one_hot_ones(k: int) -> None:
+    u = _rows(k, 12, 3000, seed=10 + k)
+    R = len(u.counts)
+    rng = np.random.default_rng(k)
+    counts = np.vstack([u.counts, u.counts * (rng.random(R) < 0.5)])  # a fold-like member: zeros
+    counts[1, np.flatnonzero(u.rows[:, 3] < 0)] = 0.0  # no counted row abstains on LF 3 there
+    q = rng.dirichlet(np.ones(k), size=(2, R)).transpose(2, 0, 1)  # (k, B, R)
+    W = q * counts
+    lean, onehot = A._Design(u.rows, k), A._Design(u.rows, k, lean=False)
+    np.testing.assert_array_equal(lean.used, onehot.used)
+    got, ref = lean.counts(W), onehot.counts(W)
+    total = W.sum(axis=2)  # (k, B)
+    assert np.all(np.abs(got - ref) <= 2 * R * EPS * total[None])
+    seen = lean.abstaining(counts)
+    np.testing.assert_array_equal(lean.counts(W, seen), got)
+    # LF 3 in member 1: no counted row abstains, so exactly zero as in the one-hot sum
+    col3 = np.flatnonzero(lean.lf[lean.abstain_cols] == 3)
+    assert not seen[col3, 1].any()
+    assert np.all(got[lean.abstain_cols[col3], :, 1] == 0.0) and np.all(
+        ref[lean.abstain_cols[col3], :, 1] == 0.0
+    )
+    obs_got, obs_ref = lean.observed(counts), onehot.observed(counts)
+    assert np.all(np.abs(obs_got - obs_ref) <= 2 * R * EPS * counts.sum(axis=1)[:, None, None])
+    assert np.all((obs_got == 0) == (obs_ref == 0))
+
+
+def _fits(u: RowSummary, bal):
+    got = {}
+    scores = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, fits=got)
+    return scores, got
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("given", [False, True])
+def test_informative_fits_equal_on_every_path(monkeypatch: pytest.MonkeyPatch, k: int, given: bool) -> None:
+    # compiled kernel (lean), numpy (lean) and numpy on the one-hot design: the same fits to rounding
+    # (TOL as tests/test_em_jit.py: 50 steps of a contracting map, a few ulps each)
+    pytest.importorskip("numba")
+    u = _rows(k, 10, 2000, seed=20 + k)
+    bal = np.full(k, 1.0 / k) if given else None
+    assert em_jit.informative_kernel() is not None
+    runs = [_fits(u, bal)]
+    monkeypatch.setenv(em_jit.JIT_ENV, "0")
+    runs.append(_fits(u, bal))
+    orig = A._Design.__init__
+    monkeypatch.setattr(A._Design, "__init__", lambda self, *a, **kw: orig(self, *a, **{**kw, "lean": False}))
+    runs.append(_fits(u, bal))
+    ref_scores, ref_fits = runs[2]
+    for scores, fits in runs[:2]:
+        for fam in INFORMATIVE:
+            assert fits[fam].n_steps == ref_fits[fam].n_steps
+            np.testing.assert_allclose(scores.row_loglik[fam], ref_scores.row_loglik[fam], rtol=0, atol=1e-10)
+            np.testing.assert_allclose(
+                fits[fam].params.cond_probs, ref_fits[fam].params.cond_probs, rtol=0, atol=1e-10
+            )
+            np.testing.assert_allclose(
+                fits[fam].params.class_balance, ref_fits[fam].params.class_balance, rtol=0, atol=1e-10
+            )
+            np.testing.assert_allclose(
+                fits[fam].log_likelihood, ref_fits[fam].log_likelihood, rtol=0, atol=1e-10
+            )
+
+
+def test_heldout_scores_without_the_fits_on_all_rows_are_the_same() -> None:
+    # without ``fits`` the fits on all rows are not made: the folds' scores do not change
+    u = _rows(3, 10, 2000, seed=7)
+    with_fits, _ = _fits(u, None)
+    alone = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0)
+    for fam in INFORMATIVE:
+        np.testing.assert_allclose(alone.row_loglik[fam], with_fits.row_loglik[fam], rtol=0, atol=1e-12)
+
+
+def test_abstain_check_reuses_the_choices_scores() -> None:
+    u = _rows(3, 10, 4000, seed=8)
+    k = 3
+    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
+    sel = A.select_family(
+        u, A.CANDIDATES, n_folds=3, random_state=0, folds=folds, class_balance=np.full(k, 1 / k)
+    )
+    assert sel.scores is not None
+    fresh = abstain_check(u, sel.chosen, np.full(k, 1 / k), choose_balance=True)
+    reused = abstain_check(u, sel.chosen, np.full(k, 1 / k), choose_balance=True, ref=sel.scores, folds=folds)
+    assert (fresh.accepted, fresh.reason, fresh.family, fresh.balance) == (
+        reused.accepted,
+        reused.reason,
+        reused.family,
+        reused.balance,
+    )
+    assert abs(fresh.lead - reused.lead) <= 1e-12 and abs(fresh.lead_se - reused.lead_se) <= 1e-12
