@@ -260,3 +260,27 @@ def test_cells_are_the_nonzero_of_a_mask(shape):
     np.testing.assert_array_equal(cols, want_cols)
     rows, cols = cells(mask[:, ::2])  # a strided view: the same row-major order
     np.testing.assert_array_equal(np.stack([rows, cols]), np.stack(np.nonzero(mask[:, ::2])))
+
+
+@pytest.mark.skipif(_rss_file_kb() is None, reason="needs Linux /proc/self/status RssFile")
+def test_memmap_pass_on_threads_keeps_resident_memory_low(tmp_path):
+    """Pages are released behind the chunks done on every thread (in runs), not left mapped."""
+    from tripletws.parallel import map_chunks
+
+    n, m = 1 << 20, 16  # 16 MiB of int8
+    L = np.lib.format.open_memmap(tmp_path / "L.npy", mode="w+", dtype=np.int8, shape=(n, m))
+    L[:] = np.tile(np.array([-1, 0, 1, 1], dtype=np.int8), (n, m // 4))
+    L.flush()
+    del L
+    lm = check_label_matrix(np.load(tmp_path / "L.npy", mmap_mode="r"), 2)
+    before = _rss_file_kb()
+    peak = [0]
+
+    def work(acc, start, block, ws):
+        acc.append(int(np.count_nonzero(block == 1)))
+        peak[0] = max(peak[0], _rss_file_kb() - before)
+
+    accs = map_chunks(lm, 1 << 14, 2, work, list)  # 256 KiB chunks on two threads
+    assert sum(sum(a) for a in accs) == n * m // 2
+    assert peak[0] < 6 * 1024, f"resident file pages grew by up to {peak[0]} KiB for a 16 MiB matrix"
+    assert _rss_file_kb() - before < 1024  # everything handed back at the end

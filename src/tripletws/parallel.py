@@ -150,6 +150,64 @@ def chunk_jobs(lm: LabelMatrix, chunk_size: int | None, n_jobs: int | None) -> i
     return max(1, min(jobs, n_chunks // MIN_CHUNKS_PER_JOB))
 
 
+#: Pages of a file mapping are handed back once a run of done chunks spans this many bytes
+#: (one ``madvise`` for the run: each call costs microseconds, and with several threads each
+#: one interrupts the others to flush their TLBs); resident memory stays at a few MB.
+RELEASE_BYTES = 1 << 21
+
+
+class _DoneChunks:
+    """Releases the pages of a file mapping behind the chunks of a pass, a run of chunks at a time.
+
+    Chunks finish out of order on several threads.  When a chunk is done, the run of done,
+    unreleased chunks around it is released in one call once it spans ``RELEASE_BYTES``
+    (and every such run once the last chunk is done).  Chunks are handed out in order, so
+    the unreleased done chunks lie between the at most ``n_jobs`` chunks in progress: at
+    most ``n_jobs + 1`` runs, each below ``RELEASE_BYTES``, stay resident, even while a
+    thread is held up (a prefix-only rule would keep every chunk behind it).
+    """
+
+    def __init__(self, lm: LabelMatrix, pages: Any, step: int, n_chunks: int) -> None:
+        self.lm, self.pages, self.step = lm, pages, step
+        self.run = max(1, RELEASE_BYTES // max(1, step * lm.m * lm.data.itemsize))
+        self.state = bytearray(n_chunks)  # 0: not done, 1: done, 2: done and released
+        self.left = n_chunks
+        self.lock = threading.Lock()
+
+    def finish(self, i: int) -> None:
+        """Chunk ``i`` is done: release the run of done chunks around it when it is long enough."""
+        state = self.state
+        with self.lock:
+            state[i] = 1
+            self.left -= 1
+            if self.left == 0:  # the last chunk: every run still held
+                runs = []
+                j = 0
+                while j < len(state):
+                    if state[j] == 1:
+                        e = j
+                        while e < len(state) and state[e] == 1:
+                            state[e] = 2
+                            e += 1
+                        runs.append((j, e))
+                        j = e
+                    else:
+                        j += 1
+            else:
+                a = i
+                while a > 0 and state[a - 1] == 1:
+                    a -= 1
+                b = i + 1
+                while b < len(state) and state[b] == 1:
+                    b += 1
+                if b - a < self.run:
+                    return
+                state[a:b] = b"\x02" * (b - a)
+                runs = [(a, b)]
+        for a, b in runs:
+            self.pages.release(self.lm.data[a * self.step : b * self.step])
+
+
 def map_chunks(
     lm: LabelMatrix,
     chunk_size: int | None,
@@ -188,15 +246,16 @@ def map_chunks(
     step = lm.chunk_rows(chunk_size)
     starts = range(0, lm.n, step)
     pages = lm.page_release()
+    done = None if pages is None else _DoneChunks(lm, pages, step, len(starts))
     jobs = chunk_jobs(lm, chunk_size, n_jobs)
     if jobs == 1:
         acc = make_acc()
         with workspace() as ws:
-            for start in starts:
+            for i, start in enumerate(starts):
                 block = lm.read_rows(start, start + step)
                 work(acc, start, block, ws)
-                if pages is not None:
-                    pages.release(block)
+                if done is not None:
+                    done.finish(i)
         return [acc]
 
     lock = threading.Lock()
@@ -221,8 +280,8 @@ def map_chunks(
                         errors[i] = exc
                         state["stop"] = min(state["stop"], i)
                     return acc
-                if pages is not None:
-                    pages.release(block)
+                if done is not None:
+                    done.finish(i)
 
     with ThreadPoolExecutor(max_workers=jobs - 1, thread_name_prefix="tripletws") as pool:
         futures = [pool.submit(run) for _ in range(jobs - 1)]
