@@ -245,35 +245,6 @@ def _fold_scores(
         for j, name in enumerate(names):
             out[f"{fam}/{name}"][usable] = fit.log_norm[j * U : (j + 1) * U]
     return out
-    votes = row_votes(unique.rows)
-    D = _Design(unique.rows, k, abstain=True, votes=votes)
-    start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
-    names = list(balances)
-    given = [balances[name] for name in names]
-    if len(names) == 1:
-        class_balance, estimate = given[0], None
-    else:  # the prior "auto": uniform and estimated, in one batch
-        if any(b is not None and not np.array_equal(b, np.full(k, 1.0 / k)) for b in given):
-            raise ValueError("a batch of balances holds the uniform and the estimated one only")
-        class_balance = None
-        estimate = np.repeat([b is None for b in given], len(INFORMATIVE) * U)
-    fit = _em(
-        D,
-        [fam for _ in names for fam in INFORMATIVE for _ in range(U)],
-        np.tile(train[usable], (len(names) * len(INFORMATIVE), 1)),
-        start,
-        max_steps=50,
-        tol=EM_TOL,
-        class_balance=class_balance,
-        params=False,
-        estimate_prior=estimate,
-    )
-    j = 0
-    for name in names:
-        for fam in INFORMATIVE:
-            out[f"{fam}/{name}"][usable] = fit.log_norm[j : j + U]
-            j += U
-    return out
 
 
 def abstain_check(
