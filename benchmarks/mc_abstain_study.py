@@ -41,16 +41,14 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
+from tripletws.estimators.abstain_check import _background  # noqa: E402
 from tripletws.estimators.annotator import (  # noqa: E402
     CANDIDATES,
-    EM_TOL,
     LEAD_SE,
     HeldOutScores,
     _Design,
-    _em,
     choose_within_se,
     heldout_row_scores,
-    majority_soft_labels,
 )
 from tripletws.estimators.balance_check import clear_rows  # noqa: E402
 from tripletws.estimators.coverage_check import BACKGROUND_Z, _gain  # noqa: E402
@@ -66,29 +64,6 @@ def summary_of(L: np.ndarray, k: int) -> RowSummary:
         keep = np.argsort(-counts, kind="stable")[:MAX_ROWS]
         rows, counts = rows[keep], counts[keep]
     return RowSummary(k, rows, counts.astype(np.float64), float(len(L)), MAX_ROWS)
-
-
-def background_rows(u: RowSummary, fam: str, folds: np.ndarray) -> np.ndarray:
-    """Held-out log-likelihood (n_folds, R) of ``fam``: k + 1 classes, estimated balance, cold folds."""
-    k = u.cardinality
-    c = u.counts
-    train = c[None, :] - folds
-    usable = np.flatnonzero(train.sum(axis=1) > 0)
-    D = _Design(u.rows, k + 1, abstain=True)
-    start = majority_soft_labels(u.rows, k + 1).T[:, None, :]
-    out = np.zeros_like(folds)
-    fit = _em(
-        D,
-        [fam] * len(usable),
-        train[usable],
-        start,
-        max_steps=50,
-        tol=EM_TOL,
-        class_balance=None,
-        params=False,
-    )
-    out[usable] = fit.log_norm
-    return out
 
 
 def guarded(u: RowSummary) -> dict:
@@ -121,7 +96,7 @@ def guarded(u: RowSummary) -> dict:
     }
     rec["a"] = bool(np.isfinite(lead) and lead > LEAD_SE * se)
     fam = cand.split("+")[0]
-    bg = background_rows(u, fam, s_u.folds)
+    bg = _background(u, fam, s_u.folds)
     ref = ll[fam + "+est"]
     gain, z = _gain(s_u.folds, ref, bg)
     rec["bg_gain"], rec["bg_z"] = gain, z
