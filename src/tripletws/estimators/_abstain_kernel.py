@@ -133,7 +133,7 @@ def informative_em(
     Ny = np.empty(k)
     wsum = np.empty(k)
     q = np.empty((k, R))
-    qc = np.empty((R, min(k, 3)))  # q[y, r] * c[r], row-major, for k <= 3 (the expected counts' terms)
+    qc = np.empty((R, min(k, 4)))  # q[y, r] * c[r], row-major, for k <= 4 (the expected counts' terms)
     lse = np.empty(R)
     p = np.empty(k)
     const = np.empty(k)
@@ -204,10 +204,10 @@ def informative_em(
         while True:
             # expected counts of the used columns: the votes' sums, then each abstain column as the
             # expected rows less the LF's expected votes (clipped at 0; 0 where no counted row abstains)
-            # (two or three classes: each row's weighted posteriors first, row-major, then one pass
+            # (two to four classes: each row's weighted posteriors first, row-major, then one pass
             # over a column's rows for all classes; every sum adds the same products in the same order
             # as one pass per class)
-            if k <= 3:
+            if k <= 4:
                 for jj in range(n_active):
                     r = active[jj]
                     cr = c[r]
@@ -244,6 +244,27 @@ def informative_em(
                     per_lf[i, 0] += t0
                     per_lf[i, 1] += t1
                     per_lf[i, 2] += t2
+            elif k == 4:
+                for u in range(U):
+                    t0 = 0.0
+                    t1 = 0.0
+                    t2 = 0.0
+                    t3 = 0.0
+                    for j in range(bptr[u], bptr[u + 1]):
+                        r = brow[j]
+                        t0 += qc[r, 0]
+                        t1 += qc[r, 1]
+                        t2 += qc[r, 2]
+                        t3 += qc[r, 3]
+                    N[u, 0] = t0
+                    N[u, 1] = t1
+                    N[u, 2] = t2
+                    N[u, 3] = t3
+                    i = col_lf[u]
+                    per_lf[i, 0] += t0
+                    per_lf[i, 1] += t1
+                    per_lf[i, 2] += t2
+                    per_lf[i, 3] += t3
             else:
                 for u in range(U):
                     i = col_lf[u]
