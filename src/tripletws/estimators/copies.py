@@ -45,13 +45,17 @@ SPARSE_DENSITY = 0.1
 MAX_VOTE_PAIRS = 1_000_000
 #: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
 MAX_PAIR_KEYS = 4_000_000
-#: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
-PAIRS = "multiclass"
+#: Pairs tested: "all" (every pair of LFs that vote), "multiclass" (both LFs vote at least two
+#: classes; the rule before issue 7's one-class study) or "either" (at least one of them does).
+PAIRS = "all"
 #: Null tables: "fit" (the reference fit's) or "posterior" (full tables, abstain included, counted
 #: under the reference fit's posterior: class-dependent coverage is then part of the null).
 NULL = "posterior"
 #: Copy share above which a pair is "more often a copy than not" (the midpoint, not a tuned value).
 COPY_SHARE = 0.5
+#: The same for a pair with an LF that votes one class (with ``PAIRS = "all"``): the same midpoint by
+#: default; a setting for benchmarks/one_class_copies_study.py, which varies it.
+ONE_CLASS_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -303,7 +307,10 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if NULL == "posterior":
         params = posterior_tables(rows, params, cast)
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
-    e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
+    level = np.full(len(iu), COPY_SHARE)
+    if PAIRS == "all" and ONE_CLASS_SHARE != COPY_SHARE:
+        level[(seen[iu].sum(axis=1) < 2) | (seen[ju].sum(axis=1) < 2)] = ONE_CLASS_SHARE
+    e0 = e + level * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
     if not flag.any():
