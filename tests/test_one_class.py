@@ -364,14 +364,14 @@ def test_orientation_counts_an_lf_only_when_its_rates_differ_beyond_their_noise(
     assert orientation(rates, coverage, se, 2.0) == pytest.approx(0.2)
 
 
-@pytest.mark.parametrize("name", ["dependent-01", "dependent-17", "dependent-19", "dependent-23"])
+@pytest.mark.parametrize("name", ["dependent-01", "dependent-17", "dependent-23"])
 def test_one_class_near_copies_are_counted_once_before_the_coverage_reading(name):
     """Stress problems where groups of near-copies (60-100 % shared outcomes), one-class LFs among
-    them, carved out a latent class: the coverage reading (or the abstain reading) lost 1 to 11
+    them, carved out a latent class: the coverage reading (or the abstain reading) lost 5 to 11
     points against majority vote while the copy test looked at LFs that vote two classes only.
-    Every pair is tested now: the generator's groups are found exactly, counted once, and the
-    reading of the rows without them scores at or above majority vote - 0.5 points on the 10 000
-    test rows (margins 0.2 to 6.2 points: docs/models.md)."""
+    Every pair is tested now (one-class pairs at a copy share of 0.7): the generator's groups are
+    found exactly, counted once, and the reading of the rows without them scores at or above
+    majority vote - 0.5 points on the 10 000 test rows (-0.2 to +6.2 points: docs/models.md)."""
     import sys
     import warnings
     from pathlib import Path
