@@ -12,7 +12,9 @@ with probability ``s`` (its copy share) and otherwise an outcome of its own, so 
 equal ``i``'s with probability ``o_ij = s + (1 - s) e_ij`` and ``s = (o_ij - e_ij) / (1 - e_ij)``.
 A pair is flagged when its observed share of equal outcomes shows ``s > 1/2`` (more often a
 copy than not) at a family-wise level :data:`ALPHA` (one-sided binomial z-test against
-``e_ij + (1 - e_ij) / 2`` on the rows summarised, Bonferroni over the pairs tested).
+``e_ij + (1 - e_ij) / 2`` on the rows summarised, Bonferroni over the pairs of LFs that vote).
+A pair with an LF that votes one class needs ``s >`` :data:`ONE_CLASS_SHARE` (0.7): such LFs'
+outcomes are firing indicators, and LFs written on the same keyword share part of their firing.
 Groups are the connected components of the flagged pairs.
 
 A group is counted once: one representative (the member with the largest summed copy share
