@@ -121,6 +121,10 @@ DENSE_CELLS = 20_000
 #: 20 000 x 200 design with 2e6 entries and 36 right-hand columns, 31-32 ms on one thread, 17-18 ms
 #: on two; a thread hand-off costs tens of microseconds, so products under ~0.2 ms stay whole.
 PARALLEL_NNZ = 100_000
+#: A batch of EM fits whose design entries times members reach this many is dealt over the solve's
+#: threads, whole members to each (:func:`_em_split`): one hand-off per batch instead of two per
+#: EM step, and the M-steps and log-sum-exps run on every thread too.
+SPLIT_ENTRIES = 100_000
 
 
 class _Design:
@@ -774,6 +778,9 @@ def _em(
     if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
         raise ValueError("every member of a batch must read abstentions as the design does")
     want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
+    jobs = min(solve_jobs(), B)
+    if jobs > 1 and len(D.pos) * B >= SPLIT_ENTRIES:
+        return _em_split(D, families, counts, q, jobs, max_steps, tol, class_balance, want, estimate_prior)
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
@@ -874,6 +881,58 @@ def _em(
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
         prev = ll[keep]
+
+
+def _em_split(
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    jobs: int,
+    max_steps: int,
+    tol: float,
+    class_balance: np.ndarray | None,
+    want: np.ndarray,
+    estimate_prior: np.ndarray | None,
+) -> _BatchFit:
+    """:func:`_em` of a batch dealt over ``jobs`` threads of the solve, member ``b`` to part ``b % jobs``.
+
+    Each member is fitted as if alone, so every part is an :func:`_em` batch of its own (the dealt
+    members keep their order: equal families stay next to each other) and the merged outcome is the
+    whole batch's, to rounding.  Inside a part the products are not split again
+    (:func:`tripletws.parallel.map_parts`).
+    """
+    B, R = counts.shape
+    if not D.dense:
+        D.X  # noqa: B018 (the shared sparse matrices, built once here rather than raced for by the parts)
+    deal = [np.arange(j, B, jobs) for j in range(jobs)]
+
+    def part(j: int) -> _BatchFit:
+        idx = deal[j]
+        return _em(
+            D,
+            [families[b] for b in idx],
+            counts[idx],
+            q if q.shape[1] == 1 else q[:, idx],
+            max_steps=max_steps,
+            tol=tol,
+            class_balance=class_balance,
+            params=want[idx],
+            estimate_prior=None if estimate_prior is None else np.asarray(estimate_prior, dtype=bool)[idx],
+        )
+
+    out = _BatchFit.empty(B, R, D.k)
+    for idx, fit in zip(deal, map_parts(part, jobs), strict=True):
+        for j, b in enumerate(idx):
+            out.params[b] = fit.params[j]
+        out.log_likelihood[idx], out.n_steps[idx], out.converged[idx] = (
+            fit.log_likelihood,
+            fit.n_steps,
+            fit.converged,
+        )
+        out.log_norm[idx] = fit.log_norm
+        out.soft_labels[:, idx] = fit.soft_labels
+    return out
 
 
 def _em_compiled(
