@@ -55,6 +55,7 @@ better by more than the noise of the rows that measured it.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -123,8 +124,11 @@ DENSE_CELLS = 20_000
 PARALLEL_NNZ = 100_000
 #: A batch of EM fits whose design entries times members reach this many is dealt over the solve's
 #: threads, whole members to each (:func:`_em_split`): one hand-off per batch instead of two per
-#: EM step, and the M-steps and log-sum-exps run on every thread too.
-SPLIT_ENTRIES = 100_000
+#: EM step, and the M-steps and log-sum-exps run on every thread too.  A batch this size takes
+#: ~15 ms (1e6 x 50 synthetic: 2.8e6 for the family choice's 12 fits, ~80 ms of CPU), the hand-off
+#: and a first start of the pool ~0.5 ms; of the 15 shared sets only sentiment_popularity's choice
+#: (1.2e5) reaches 1e5, where dealing cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
+SPLIT_ENTRIES = 500_000
 
 
 class _Design:
@@ -457,6 +461,27 @@ def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
     r, i = cells(rows >= 0)
     return r, i, rows[r, i].astype(np.int64)
+
+
+#: :func:`summary_votes` of the summaries alive, by ``id`` (each entry leaves with its summary).
+_SUMMARY_VOTES: dict[int, tuple[np.ndarray, ...]] = {}
+
+
+def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`row_votes` of ``unique.rows``, computed once per summary (a solve's checks share it).
+
+    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
+    never writes), so its votes are kept, read-only, for as long as it lives.
+    """
+    key = id(unique)
+    votes = _SUMMARY_VOTES.get(key)
+    if votes is None:
+        votes = row_votes(unique.rows)
+        for v in votes:
+            v.flags.writeable = False
+        _SUMMARY_VOTES[key] = votes
+        weakref.finalize(unique, _SUMMARY_VOTES.pop, key, None)
+    return votes  # type: ignore[return-value]
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
@@ -1071,11 +1096,14 @@ def fit_annotator(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
-    D = design if design is not None else _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE)
+    votes = summary_votes(unique) if design is None or init is None else None
+    if design is None:
+        design = _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE, votes=votes)
+    D = design
     c = unique.counts.astype(np.float64)
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
+    q = majority_soft_labels(unique.rows, k, votes) if init is None else _logsumexp(D.log_scores(init))[1]
     fit = _em(
         D, [family], c[None], q.T[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance
     )
@@ -1291,7 +1319,7 @@ def heldout_row_scores(
     -------
     HeldOutScores
     """
-    votes = row_votes(unique.rows)  # one pass over the rows for the deal, the design and the start
+    votes = summary_votes(unique)  # one pass over the rows for the deal, the design and the start
     if folds is None:
         folds = _fold_counts(unique, n_folds, random_state, votes)
     for fam in families:
