@@ -174,18 +174,19 @@ def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray,
     r, i, a = votes
     col = i * k + a
     counted = (train > 0).astype(np.float64)  # (n, R)
-    abstains = (unique.rows < 0).astype(np.float64)  # (R, m)
-    # per fold, how many counted rows give each vote column / abstain on each LF (whole numbers: exact)
-    given = np.zeros((len(train), m * k))
+    out = np.zeros(train.shape, dtype=bool)
     for f in range(len(train)):
-        given[f] = np.bincount(col, weights=counted[f, r], minlength=m * k)
-    abstain_given = counted @ abstains  # (n, m)
-    # a row's unseen outcomes: its votes in columns no counted row gives, its abstentions likewise
-    unseen = np.zeros(train.shape)
-    for f in range(len(train)):
-        unseen[f] = np.bincount(r, weights=given[f, col] == 0, minlength=R)
-    unseen += (abstain_given == 0) @ abstains.T
-    return unseen > 0
+        # counted rows that give each vote (LF, class), and that abstain on each LF: whole numbers, exact
+        given = np.bincount(col, weights=counted[f, r], minlength=m * k)
+        abstain_given = counted[f].sum() - given.reshape(m, k).sum(axis=1)
+        # a row's vote that no counted row gives, or its abstention on an LF every counted row votes on
+        # (it votes on fewer of those LFs than there are)
+        always = abstain_given < 0.5
+        bad = np.bincount(r, weights=given[col] < 0.5, minlength=R) > 0
+        if always.any():
+            bad |= np.bincount(r, weights=always[i], minlength=R) < always.sum()
+        out[f] = bad
+    return out
 
 
 def _fold_scores(
