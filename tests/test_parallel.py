@@ -254,6 +254,10 @@ def test_map_parts_runs_every_part_once_in_order():
         names = parallel.map_parts(lambda i: (i, threading.current_thread().name), 3)
     assert [i for i, _ in names] == [0, 1, 2]
     assert names[0][1] == threading.current_thread().name
+    with parallel.solve_threads(2):
+        # a part does not split again (it would wait for the pool thread that runs a sibling part)
+        assert parallel.map_parts(lambda i: parallel.solve_jobs(), 2) == [1, 1]
+        assert parallel.solve_jobs() == 2
 
 
 @pytest.mark.parametrize("compiled", [False, True])
