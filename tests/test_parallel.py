@@ -334,3 +334,46 @@ def test_dealt_batch_is_the_whole_batch(informative, compiled):
             np.testing.assert_allclose(
                 dealt.params[b].class_balance, whole.params[b].class_balance, atol=1e-12
             )
+
+
+@pytest.mark.parametrize("informative", [False, True])
+def test_em_by_row_blocks_is_the_whole_em(monkeypatch, informative):
+    """A numpy EM batch on a large sparse design runs its E-steps and counts by row blocks on the
+    solve's threads (Design.e_step_blocks): each member's outcome is the one-thread batch's, to
+    float rounding (sums over the rows added in block order)."""
+    from tripletws.estimators import annotator as A
+    from tripletws.rows import RowSummary
+
+    monkeypatch.setattr(A, "DENSE_CELLS", 0)
+    monkeypatch.setattr(A, "PARALLEL_NNZ", 1000)
+    monkeypatch.setattr(A, "JIT_MAX_ROWS", 0)
+    rng = np.random.default_rng(6)
+    d = make_synthetic(3000, 12, 2, coverage=0.4, random_state=rng)
+    u = RowSummary.from_matrix(check_label_matrix(d.L, 2), 10**6)
+    fams = (
+        ["mace_abstain"] * 3 + ["ds_abstain"] * 2 if informative else ["mv", "one_coin", "one_coin", "mace"]
+    )
+    B, R = len(fams), len(u.counts)
+    counts = u.counts[None, :] * rng.uniform(0.2, 1.0, size=(B, R))
+    q = rng.dirichlet(np.ones(2), size=(B, R)).transpose(2, 0, 1)
+    estimate = np.arange(B) % 2 == 0
+    kw = {"max_steps": 30, "tol": A.EM_TOL, "class_balance": None, "params": True, "estimate_prior": estimate}
+    whole = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+    calls = []
+    real = A._Design.e_step_blocks
+
+    def spy(self, *args):
+        calls.append(len(self._blocks))
+        return real(self, *args)
+
+    monkeypatch.setattr(A._Design, "e_step_blocks", spy)
+    with parallel.solve_threads(3):
+        blocks = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+    assert calls and set(calls) == {3}
+    np.testing.assert_array_equal(blocks.n_steps, whole.n_steps)
+    np.testing.assert_allclose(blocks.log_likelihood, whole.log_likelihood, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(blocks.log_norm, whole.log_norm, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(blocks.soft_labels, whole.soft_labels, rtol=0, atol=1e-10)
+    for b in range(B):
+        np.testing.assert_allclose(blocks.params[b].cond_probs, whole.params[b].cond_probs, atol=1e-12)
+        np.testing.assert_allclose(blocks.params[b].class_balance, whole.params[b].class_balance, atol=1e-12)

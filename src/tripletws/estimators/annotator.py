@@ -123,11 +123,14 @@ DENSE_CELLS = 20_000
 #: on two; a thread hand-off costs tens of microseconds, so products under ~0.2 ms stay whole.
 PARALLEL_NNZ = 100_000
 #: A batch of EM fits whose design entries times members reach this many is dealt over the solve's
-#: threads, whole members to each (:func:`_em_split`): one hand-off per batch instead of two per
-#: EM step, and the M-steps and log-sum-exps run on every thread too.  A batch this size takes
+#: threads, whole members to each (:func:`_em_split`), when it runs in a compiled kernel (members one
+#: after the other: nothing is lost by dealing them) or on a design too small for row blocks (numpy:
+#: each part's products then serve fewer members, ~0.7 of the whole batch's time per half, measured
+#: at 1e6 x 50 and x 100); a large sparse design's numpy batch runs by row blocks instead
+#: (:meth:`_Design.e_step_blocks`).  A batch this size takes
 #: ~15 ms (1e6 x 50 synthetic: 2.8e6 for the family choice's 12 fits, ~80 ms of CPU), the hand-off
-#: and a first start of the pool ~0.5 ms; of the 15 shared sets only sentiment_popularity's choice
-#: (1.2e5) reaches 1e5, where dealing cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
+#: and a first start of the pool ~0.5 ms.  The largest batch of the 15 shared sets (sentiment_popularity's
+#: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
 SPLIT_ENTRIES = 500_000
 
 
@@ -386,6 +389,72 @@ class _Design:
         else:
             N = self.XT @ flat.T
         return np.asarray(N).reshape(self.U, k, B)
+
+    def e_step_blocks(
+        self, log_tables: np.ndarray, const: np.ndarray, c: np.ndarray, seen: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One E-step and the next step's expected counts, by row blocks on the solve's threads.
+
+        What :func:`_em` computes from the scores (their log-sum-exp over the classes, the soft
+        labels, the members' log-likelihood sums) and, at the next step, from the weights
+        ``W = q c`` (:meth:`counts` and their sums over the rows), each row block's share in one
+        part (:attr:`_blocks`): one hand-off per step, and the element-wise work runs on every
+        thread.  Each row's values are the ones of the whole arrays; the sums over the rows are
+        added in block order (equal to the one-thread sums to float rounding).
+
+        Parameters
+        ----------
+        log_tables : ndarray, shape (U, k, B)
+        const : ndarray, shape (k, B)
+            As for :meth:`scores`.
+        c : ndarray, shape (B, R)
+            The members' row counts.
+        seen : ndarray of bool, shape (n_abstain_cols, B), optional
+            As for :meth:`counts` (a lean design with abstain columns).
+
+        Returns
+        -------
+        (q, lse, ll_sum, N, w_sum)
+            Soft labels (k, B, R), log-normalisers (B, R), ``sum_r c[b, r] lse[b, r]`` (B,), the
+            expected counts of ``W`` (U, k, B) and ``W``'s sums over the rows (k, B).
+        """
+        if self.lean:
+            log_tables, const = self.gains(log_tables, const)
+        U, k, B = log_tables.shape
+        flat = log_tables.reshape(U, k * B)
+        R = self.R
+        q = np.empty((k, B, R))
+        lse = np.empty((B, R))
+
+        def block(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            a, b, Xb, XbT = self._blocks[j]
+            s = np.ascontiguousarray(np.asarray(Xb @ flat).T).reshape(k, B, b - a)
+            s += const[:, :, None]
+            top = np.maximum.reduce(s, axis=0)
+            s -= top
+            qb = np.exp(s, out=s)
+            z = np.add.reduce(qb, axis=0)
+            qb /= z
+            lb = np.log(z)
+            lb += top
+            q[:, :, a:b] = qb
+            lse[:, a:b] = lb
+            cb = c[:, a:b]
+            W = qb * cb
+            N = np.asarray(XbT @ W.reshape(k * B, b - a).T)
+            return N, np.add.reduce(W, axis=2), np.add.reduce(cb * lb, axis=1)
+
+        parts = map_parts(block, len(self._blocks))
+        N, w_sum, ll_sum = parts[0]
+        for Nj, wj, lj in parts[1:]:
+            N += Nj
+            w_sum += wj
+            ll_sum += lj
+        N = N.reshape(U, k, B)
+        if self.lean and len(self.abstain_cols):
+            assert seen is not None
+            self._abstentions(N, w_sum, seen)
+        return q, lse, ll_sum, N, w_sum
 
     def full(self, N: np.ndarray) -> np.ndarray:
         """(U, k, B) values of the used columns as member-major tables (B, m, width, k), zero elsewhere."""
@@ -804,7 +873,14 @@ def _em(
         raise ValueError("every member of a batch must read abstentions as the design does")
     want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
     jobs = min(solve_jobs(), B)
-    if jobs > 1 and len(D.pos) * B >= SPLIT_ENTRIES:
+    # on several threads: a compiled batch (members one after the other, without the GIL), or a numpy
+    # batch on a design too small for row blocks, is dealt by members; a large sparse numpy batch
+    # runs its steps by row blocks instead (all members together: each design product serves them all)
+    if (
+        jobs > 1
+        and len(D.pos) * B >= SPLIT_ENTRIES
+        and (_runs_compiled(D, families, R) or D.dense or len(D.pos) < PARALLEL_NNZ)
+    ):
         return _em_split(D, families, counts, q, jobs, max_steps, tol, class_balance, want, estimate_prior)
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
@@ -840,9 +916,15 @@ def _em(
     c = counts
     prev = np.full(B, -np.inf)
     steps = 0
+    # a large sparse design on several threads: each step's E-step and the next step's counts by row
+    # blocks, one part per thread (Design.e_step_blocks); else the same steps on the whole arrays
+    blocks = not D.dense and bool(D._blocks)
+    N = w_sum = None
     while True:
-        W = q * c
-        N = D.counts(W, seen)
+        if N is None:
+            W = q * c
+            N = D.counts(W, seen)
+            w_sum = W.sum(axis=2) if any_free else None
         if len(groups) == 1:
             logt = np.log(groups[0][0].step(N))
         else:
@@ -851,24 +933,30 @@ def _em(
                 logt[:, :, sl] = tab.step(N[:, :, sl])
             np.log(logt, out=logt)
         if any_free:
-            pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            assert w_sum is not None
+            pf = np.maximum(w_sum / total, MIN_CLASS_PROB)
             pf /= pf.sum(axis=0)
             p[:, free] = pf[:, free]
             logp = np.log(p)
-        if informative:
-            s = D.scores(logt, logp)
-        else:
+        const = logp
+        if not informative:
             logt += log_odds
-            s = D.scores(logt, logp + log_abstain)
-        # log-sum-exp over the classes (axis 0), in place on the scores
-        top = np.maximum.reduce(s, axis=0)
-        s -= top
-        q = np.exp(s, out=s)
-        z = np.add.reduce(q, axis=0)
-        q /= z
-        lse = np.log(z)
-        lse += top
-        ll = np.add.reduce(c * lse, axis=1) / total
+            const = logp + log_abstain
+        if blocks:
+            q, lse, ll, N, w_sum = D.e_step_blocks(logt, const, c, seen)
+            ll /= total
+        else:
+            s = D.scores(logt, const)
+            # log-sum-exp over the classes (axis 0), in place on the scores
+            top = np.maximum.reduce(s, axis=0)
+            s -= top
+            q = np.exp(s, out=s)
+            z = np.add.reduce(q, axis=0)
+            q /= z
+            lse = np.log(z)
+            lse += top
+            ll = np.add.reduce(c * lse, axis=1) / total
+            N = w_sum = None
         steps += 1
         conv = ll - prev < tol
         done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
@@ -905,7 +993,19 @@ def _em(
             seen = seen[:, keep]
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
+        if N is not None:  # the next step's counts, already made by the row blocks
+            N = np.ascontiguousarray(N[:, :, keep])
+            w_sum = None if w_sum is None else w_sum[:, keep]
         prev = ll[keep]
+
+
+def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
+    """Whether :func:`_em` fits this batch in a compiled kernel (its dispatch's conditions)."""
+    if R > JIT_MAX_ROWS:
+        return False
+    if not D.abstain:
+        return _LEAN.issuperset(families) and lean_kernel() is not None
+    return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
 
 
 def _em_split(
