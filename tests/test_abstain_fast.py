@@ -133,6 +133,32 @@ def test_informative_fits_equal_on_every_path(monkeypatch: pytest.MonkeyPatch, k
             )
 
 
+@pytest.mark.parametrize("k", [2, 3, 4, 6])
+def test_informative_kernel_with_one_class_lfs_equals_numpy(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
+    # LFs that never vote some class (kappa = abstain there): the kernel takes only the logs of
+    # a column that its classes read; the fits equal the numpy path's to rounding (TOL as above).
+    # k = 2, 3, 4 and 6: each of the kernel's expected-count loops
+    pytest.importorskip("numba")
+    u = _rows(k, 10, 2000, seed=40 + k)
+    rows = u.rows.copy()
+    rows[:, 3] = np.where(rows[:, 3] == 0, 0, -1)  # votes class 0 only
+    rows[:, 4] = np.where(rows[:, 4] == k - 1, k - 1, -1)  # votes the last class only
+    rows[rows[:, 5] == 1, 5] = -1  # every class but 1
+    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=u.counts)
+    u = RowSummary(k, uniq, counts, float(counts.sum()), 100_000)
+    runs = [_fits(u, None)]
+    monkeypatch.setenv(em_jit.JIT_ENV, "0")
+    runs.append(_fits(u, None))
+    (scores, fits), (ref_scores, ref_fits) = runs
+    for fam in INFORMATIVE:
+        assert fits[fam].n_steps == ref_fits[fam].n_steps
+        np.testing.assert_allclose(scores.row_loglik[fam], ref_scores.row_loglik[fam], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(
+            fits[fam].params.cond_probs, ref_fits[fam].params.cond_probs, rtol=0, atol=1e-10
+        )
+
+
 def test_heldout_scores_without_the_fits_on_all_rows_are_the_same() -> None:
     # without ``fits`` the fits on all rows are not made: the folds' scores do not change
     u = _rows(3, 10, 2000, seed=7)

@@ -546,6 +546,45 @@ def add_runner_args(ap: argparse.ArgumentParser) -> None:
         "the editable working tree",
     )
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
+    ap.add_argument(
+        "--update",
+        metavar="JSON",
+        help="rerun only --methods and replace their results in this results json (the other "
+        "methods' results are kept; the header says which columns were rerun, when and at which "
+        "revision); writes the json and its markdown in place",
+    )
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def merge_results(old: dict, new: dict) -> dict:
+    """Replace the rerun methods' results of ``new`` in ``old``, dataset by dataset.
+
+    Every dataset of ``new`` must be in ``old`` (a rerun never adds rows the other columns lack);
+    the header's ``ours`` line records the rerun.
+    """
+    missing = sorted(set(new["datasets"]) - set(old["datasets"]))
+    if missing:
+        raise SystemExit(f"--update: datasets {missing} are not in the results being updated")
+    rerun = new["meta"]["methods"]
+    for name, row in new["datasets"].items():
+        old["datasets"][name]["results"].update({m: row["results"][m] for m in rerun})
+    for m in rerun:
+        if m not in old["meta"]["methods"]:
+            old["meta"]["methods"].append(m)
+    sets = "all sets" if len(new["datasets"]) == len(old["datasets"]) else ", ".join(new["datasets"])
+    old["meta"]["ours"] += (
+        f"; columns {', '.join(rerun)} rerun on {new['meta']['date']} ({sets}) at {new['meta']['ours']}"
+    )
+    return old
 
 
 def run_main(args: argparse.Namespace, name: str, to_markdown, run_fn) -> int:
@@ -554,11 +593,20 @@ def run_main(args: argparse.Namespace, name: str, to_markdown, run_fn) -> int:
         res = json.loads(Path(args.render).read_text())
         Path(args.render).with_suffix(".md").write_text(to_markdown(res))
         return 0
+    if args.update and not args.methods:
+        raise SystemExit("--update needs --methods: the columns to rerun")
     if args.ours_rev:
         print(use_ours_revision(args.ours_rev))
     threads = limit_threads(args.threads)
     res = run_fn()
     res["meta"]["threads"] = threads
+    if args.update:
+        path = Path(args.update)
+        res = merge_results(json.loads(path.read_text()), res)
+        atomic_write(path, json.dumps(res, indent=1))
+        atomic_write(path.with_suffix(".md"), to_markdown(res))
+        print(f"updated {path} and {path.with_suffix('.md')}")
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(res, indent=1))

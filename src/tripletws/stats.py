@@ -406,8 +406,11 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
         right = np.repeat(first, per) + (np.arange(n_pairs) - np.repeat(np.cumsum(per) - per, per))
         pair = i[left] * m + i[right]
         same = col[left] % k == col[right] % k
-        covote = np.bincount(pair, minlength=m * m).astype(np.float64).reshape(m, m)
-        agree = np.bincount(pair[same], minlength=m * m).astype(np.float64).reshape(m, m)
+        # weights of one give float64 counts directly (exact: whole numbers below 2**53), without an
+        # int64 (m, m) table and its conversion (~2 ms at m = 745, where the counting takes 0.1 ms)
+        ones = np.ones(n_pairs)
+        covote = np.bincount(pair, weights=ones, minlength=m * m).reshape(m, m)
+        agree = np.bincount(pair[same], weights=ones[: int(same.sum())], minlength=m * m).reshape(m, m)
         return LabelStats(k, float(nc), counts, covote, agree, None)
     import scipy.sparse as sp
 

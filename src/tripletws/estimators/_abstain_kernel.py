@@ -119,6 +119,7 @@ def informative_em(
     obs = np.zeros((m, width))
     kappa = np.zeros((m, k), dtype=np.int64)
     kcol = np.empty((m, k), dtype=np.int64)
+    reads = np.zeros(U, dtype=np.int64)  # a mace_abstain member's logs per column (see below)
     theta = np.empty(m)
     xi = np.empty((m, width))
     xi_prior = np.empty((m, width))
@@ -132,6 +133,7 @@ def informative_em(
     Ny = np.empty(k)
     wsum = np.empty(k)
     q = np.empty((k, R))
+    qc = np.empty((R, min(k, 4)))  # q[y, r] * c[r], row-major, for k <= 4 (the expected counts' terms)
     lse = np.empty(R)
     p = np.empty(k)
     const = np.empty(k)
@@ -176,6 +178,15 @@ def informative_em(
                     # the outcome an LF gives when it knows the class is y: its vote, else abstain
                     kappa[i, y] = y + 1 if obs[i, y + 1] > 0 else 0
                     kcol[i, y] = position[i * width + kappa[i, y]]
+            # which of a column's two logs its classes read (1: x's, for a class whose kappa is not
+            # the column's outcome; 2: x + theta's, for one whose kappa is): the other is not taken
+            for u in range(U):
+                i = col_lf[u]
+                a = col_out[u]
+                w = 0
+                for y in range(k):
+                    w |= 2 if kappa[i, y] == a else 1
+                reads[u] = w
         src = 0 if shared_start else b
         for y in range(k):
             p[y] = p0[y]
@@ -193,16 +204,77 @@ def informative_em(
         while True:
             # expected counts of the used columns: the votes' sums, then each abstain column as the
             # expected rows less the LF's expected votes (clipped at 0; 0 where no counted row abstains)
+            # (two to four classes: each row's weighted posteriors first, row-major, then one pass
+            # over a column's rows for all classes; every sum adds the same products in the same order
+            # as one pass per class)
+            if k <= 4:
+                for jj in range(n_active):
+                    r = active[jj]
+                    cr = c[r]
+                    for y in range(k):
+                        qc[r, y] = q[y, r] * cr
             per_lf[:] = 0.0
-            for u in range(U):
-                i = col_lf[u]
-                for y in range(k):
-                    t = 0.0
+            if k == 2:
+                for u in range(U):
+                    t0 = 0.0
+                    t1 = 0.0
                     for j in range(bptr[u], bptr[u + 1]):
                         r = brow[j]
-                        t += q[y, r] * c[r]
-                    N[u, y] = t
-                    per_lf[i, y] += t
+                        t0 += qc[r, 0]
+                        t1 += qc[r, 1]
+                    N[u, 0] = t0
+                    N[u, 1] = t1
+                    i = col_lf[u]
+                    per_lf[i, 0] += t0
+                    per_lf[i, 1] += t1
+            elif k == 3:
+                for u in range(U):
+                    t0 = 0.0
+                    t1 = 0.0
+                    t2 = 0.0
+                    for j in range(bptr[u], bptr[u + 1]):
+                        r = brow[j]
+                        t0 += qc[r, 0]
+                        t1 += qc[r, 1]
+                        t2 += qc[r, 2]
+                    N[u, 0] = t0
+                    N[u, 1] = t1
+                    N[u, 2] = t2
+                    i = col_lf[u]
+                    per_lf[i, 0] += t0
+                    per_lf[i, 1] += t1
+                    per_lf[i, 2] += t2
+            elif k == 4:
+                for u in range(U):
+                    t0 = 0.0
+                    t1 = 0.0
+                    t2 = 0.0
+                    t3 = 0.0
+                    for j in range(bptr[u], bptr[u + 1]):
+                        r = brow[j]
+                        t0 += qc[r, 0]
+                        t1 += qc[r, 1]
+                        t2 += qc[r, 2]
+                        t3 += qc[r, 3]
+                    N[u, 0] = t0
+                    N[u, 1] = t1
+                    N[u, 2] = t2
+                    N[u, 3] = t3
+                    i = col_lf[u]
+                    per_lf[i, 0] += t0
+                    per_lf[i, 1] += t1
+                    per_lf[i, 2] += t2
+                    per_lf[i, 3] += t3
+            else:
+                for u in range(U):
+                    i = col_lf[u]
+                    for y in range(k):
+                        t = 0.0
+                        for j in range(bptr[u], bptr[u + 1]):
+                            r = brow[j]
+                            t += q[y, r] * c[r]
+                        N[u, y] = t
+                        per_lf[i, y] += t
             for u in range(U):
                 if col_out[u] == 0:
                     i = col_lf[u]
@@ -273,8 +345,8 @@ def informative_em(
                     if col_out[u] == 0:
                         i = col_lf[u]
                         x = (1.0 - theta[i]) * xi[i, 0]
-                        lx = np.log(max(x, tiny))
-                        lxt = np.log(max(x + theta[i], tiny))
+                        lx = np.log(max(x, tiny)) if reads[u] & 1 else 0.0
+                        lxt = np.log(max(x + theta[i], tiny)) if reads[u] & 2 else 0.0
                         for y in range(k):
                             la = lxt if kappa[i, y] == 0 else lx
                             labs[i, y] = la
@@ -285,8 +357,8 @@ def informative_em(
                     if a != 0:
                         i = col_lf[u]
                         x = (1.0 - theta[i]) * xi[i, a]
-                        lx = np.log(max(x, tiny))
-                        lxt = np.log(max(x + theta[i], tiny))
+                        lx = np.log(max(x, tiny)) if reads[u] & 1 else 0.0
+                        lxt = np.log(max(x + theta[i], tiny)) if reads[u] & 2 else 0.0
                         for y in range(k):
                             lt[y, u] = (lxt if kappa[i, y] == a else lx) - labs[i, y]
             first = False
