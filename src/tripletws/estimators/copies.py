@@ -12,7 +12,9 @@ with probability ``s`` (its copy share) and otherwise an outcome of its own, so 
 equal ``i``'s with probability ``o_ij = s + (1 - s) e_ij`` and ``s = (o_ij - e_ij) / (1 - e_ij)``.
 A pair is flagged when its observed share of equal outcomes shows ``s > 1/2`` (more often a
 copy than not) at a family-wise level :data:`ALPHA` (one-sided binomial z-test against
-``e_ij + (1 - e_ij) / 2`` on the rows summarised, Bonferroni over the pairs tested).
+``e_ij + (1 - e_ij) / 2`` on the rows summarised, Bonferroni over the pairs of LFs that vote).
+A pair with an LF that votes one class needs ``s >`` :data:`ONE_CLASS_SHARE` (0.7): such LFs'
+outcomes are firing indicators, and LFs written on the same keyword share part of their firing.
 Groups are the connected components of the flagged pairs.
 
 A group is counted once: one representative (the member with the largest summed copy share
@@ -45,13 +47,18 @@ SPARSE_DENSITY = 0.1
 MAX_VOTE_PAIRS = 1_000_000
 #: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
 MAX_PAIR_KEYS = 4_000_000
-#: Pairs tested: "all", or "multiclass" (both LFs vote at least two classes).
-PAIRS = "multiclass"
+#: Pairs tested: "all" (every pair of LFs that vote), "multiclass" (both LFs vote at least two
+#: classes; the rule before issue 7's one-class study) or "either" (at least one of them does).
+PAIRS = "all"
 #: Null tables: "fit" (the reference fit's) or "posterior" (full tables, abstain included, counted
 #: under the reference fit's posterior: class-dependent coverage is then part of the null).
 NULL = "posterior"
 #: Copy share above which a pair is "more often a copy than not" (the midpoint, not a tuned value).
 COPY_SHARE = 0.5
+#: The same for a pair with an LF that votes one class (with ``PAIRS = "all"``).  Chosen leave-one-family-out
+#: on the stress suite among 0.5 .. 0.95 (0.7 on 11 of 12 folds; benchmarks/one_class_copies_study.py):
+#: one-class LFs on the same keyword fire together, so their pairs need a higher share to be copies.
+ONE_CLASS_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,10 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if NULL == "posterior":
         params = posterior_tables(rows, params, cast)
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
-    e0 = e + COPY_SHARE * (1.0 - e)  # the null: a copy share of one half
+    level = np.full(len(iu), COPY_SHARE)
+    if PAIRS == "all" and ONE_CLASS_SHARE != COPY_SHARE:
+        level[(seen[iu].sum(axis=1) < 2) | (seen[ju].sum(axis=1) < 2)] = ONE_CLASS_SHARE
+    e0 = e + level * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
     if not flag.any():

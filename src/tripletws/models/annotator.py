@@ -56,6 +56,10 @@ from .notes import lf_list, silent_lfs
 ANNOTATOR_MAX_ROWS = 20_000
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
+#: Balances the abstain reading may use under ``class_balance="auto"``: "auto" (uniform or estimated,
+#: estimators.abstain_check), "uniform" (uniform only) or "no_estimated" (an estimated one rejects it);
+#: the other two are benchmarks/abstain_balance_study.py's variants (they lose: docs/models.md).
+ABSTAIN_BALANCES = "auto"
 #: ``one_class="coverage"`` (the default) reads the class-dependent coverage of one-class LFs where the
 #: gold-free check passes (:func:`tripletws.estimators.coverage_check.coverage_check`); ``"shared"``
 #: leaves it unread.  Against ``"shared"``: on the 15 real sets of docs/models.md the mean accuracy
@@ -248,10 +252,16 @@ class Annotator(Solver):
                 rows,
                 selection.chosen,
                 given,
-                choose_balance=prior.source == "auto",
+                choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
                 ref=selection.scores if same else None,
                 folds=folds if same else None,
             )
+            if (
+                informative.accepted
+                and informative.balance == "estimated"
+                and ABSTAIN_BALANCES == "no_estimated"
+            ):
+                informative = replace(informative, accepted=False, reason="estimated balance")
             if informative.accepted:
                 params = informative.fit.params
                 if informative.balance != "given":
