@@ -254,3 +254,126 @@ def test_map_parts_runs_every_part_once_in_order():
         names = parallel.map_parts(lambda i: (i, threading.current_thread().name), 3)
     assert [i for i, _ in names] == [0, 1, 2]
     assert names[0][1] == threading.current_thread().name
+    with parallel.solve_threads(2):
+        # a part does not split again (it would wait for the pool thread that runs a sibling part)
+        assert parallel.map_parts(lambda i: parallel.solve_jobs(), 2) == [1, 1]
+        assert parallel.solve_jobs() == 2
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_solve_deals_batches_of_fits_over_threads_with_the_serial_result(monkeypatch, compiled):
+    """The family choice's and the abstain check's batches of EM fits run as whole members on the fit's
+    threads (numpy EM and compiled EM): same fit as on one thread, to float rounding."""
+    from tripletws.estimators import annotator
+    from tripletws.estimators.em_jit import jit_default
+
+    rng = np.random.default_rng(12)
+    d = make_synthetic(4000, 16, 3, coverage=0.5, random_state=rng)
+    monkeypatch.setattr(annotator, "SPLIT_ENTRIES", 1)  # every batch of two or more fits dealt
+    if not compiled:
+        monkeypatch.setattr(annotator, "JIT_MAX_ROWS", 0)  # the numpy EM
+    dealt = []
+    real = annotator._em_split
+
+    def spy(D, families, *args, **kwargs):
+        dealt.append((len(families), args[2]))
+        return real(D, families, *args, **kwargs)
+
+    monkeypatch.setattr(annotator, "_em_split", spy)
+    with jit_default(compiled):
+        fits = {jobs: LabelModel(3, n_jobs=jobs).fit(d.L) for jobs in (1, 2, 3)}
+    assert dealt and {jobs for _, jobs in dealt} == {2, 3}  # only the threaded fits dealt their batches
+    assert all(n >= jobs for n, jobs in dealt)
+    one = fits[1]
+    for jobs in (2, 3):
+        other = fits[jobs]
+        assert other.selection_.chosen == one.selection_.chosen
+        assert other.estimate_.abstain.to_dict() == pytest.approx(one.estimate_.abstain.to_dict(), abs=1e-10)
+        # each member's arithmetic is the same alone or in a batch: rounding only, far below 1e-10
+        np.testing.assert_allclose(other.predict_proba(d.L), one.predict_proba(d.L), atol=1e-10)
+        np.testing.assert_allclose(other.params_.cond_probs, one.params_.cond_probs, atol=1e-10)
+    assert parallel.solve_jobs() == 1
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("informative", [False, True])
+def test_dealt_batch_is_the_whole_batch(informative, compiled):
+    """A batch of mixed families, counts, starts and priors dealt over 3 threads: each member's
+    outcome is the one of the undivided batch (likelihoods, steps, soft labels, tables)."""
+    from tripletws.estimators import annotator as A
+    from tripletws.estimators.em_jit import jit_default
+    from tripletws.rows import RowSummary
+
+    rng = np.random.default_rng(5)
+    d = make_synthetic(3000, 12, 2, coverage=0.4, random_state=rng)
+    u = RowSummary.from_matrix(check_label_matrix(d.L, 2), 10**6)
+    D = A._Design(u.rows, 2, abstain=informative)
+    fams = (
+        ["mace_abstain"] * 4 + ["ds_abstain"] * 3
+        if informative
+        else ["mv"] * 2 + ["one_coin"] * 3 + ["mace"] * 2
+    )
+    B, R = len(fams), len(u.counts)
+    counts = u.counts[None, :] * rng.uniform(0.2, 1.0, size=(B, R))
+    q = rng.dirichlet(np.ones(2), size=(B, R)).transpose(2, 0, 1)
+    kw = {"max_steps": 30, "tol": A.EM_TOL, "class_balance": None}
+    estimate = np.arange(B) % 2 == 0
+    want = np.arange(B) % 3 != 1
+    with jit_default(compiled):
+        whole = A._em(D, fams, counts, q, params=want, estimate_prior=estimate, **kw)
+        dealt = A._em_split(D, fams, counts, q, 3, kw["max_steps"], kw["tol"], None, want, estimate)
+    np.testing.assert_array_equal(dealt.n_steps, whole.n_steps)
+    np.testing.assert_array_equal(dealt.converged, whole.converged)
+    np.testing.assert_allclose(dealt.log_likelihood, whole.log_likelihood, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dealt.log_norm, whole.log_norm, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(dealt.soft_labels, whole.soft_labels, rtol=0, atol=1e-10)
+    for b in range(B):
+        assert (dealt.params[b] is None) == (not want[b])
+        if want[b]:
+            np.testing.assert_allclose(dealt.params[b].cond_probs, whole.params[b].cond_probs, atol=1e-12)
+            np.testing.assert_allclose(
+                dealt.params[b].class_balance, whole.params[b].class_balance, atol=1e-12
+            )
+
+
+@pytest.mark.parametrize("informative", [False, True])
+def test_em_by_row_blocks_is_the_whole_em(monkeypatch, informative):
+    """A numpy EM batch on a large sparse design runs its E-steps and counts by row blocks on the
+    solve's threads (Design.e_step_blocks): each member's outcome is the one-thread batch's, to
+    float rounding (sums over the rows added in block order)."""
+    from tripletws.estimators import annotator as A
+    from tripletws.rows import RowSummary
+
+    monkeypatch.setattr(A, "DENSE_CELLS", 0)
+    monkeypatch.setattr(A, "PARALLEL_NNZ", 1000)
+    monkeypatch.setattr(A, "JIT_MAX_ROWS", 0)
+    rng = np.random.default_rng(6)
+    d = make_synthetic(3000, 12, 2, coverage=0.4, random_state=rng)
+    u = RowSummary.from_matrix(check_label_matrix(d.L, 2), 10**6)
+    fams = (
+        ["mace_abstain"] * 3 + ["ds_abstain"] * 2 if informative else ["mv", "one_coin", "one_coin", "mace"]
+    )
+    B, R = len(fams), len(u.counts)
+    counts = u.counts[None, :] * rng.uniform(0.2, 1.0, size=(B, R))
+    q = rng.dirichlet(np.ones(2), size=(B, R)).transpose(2, 0, 1)
+    estimate = np.arange(B) % 2 == 0
+    kw = {"max_steps": 30, "tol": A.EM_TOL, "class_balance": None, "params": True, "estimate_prior": estimate}
+    whole = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+    calls = []
+    real = A._Design.e_step_blocks
+
+    def spy(self, *args):
+        calls.append(len(self._blocks))
+        return real(self, *args)
+
+    monkeypatch.setattr(A._Design, "e_step_blocks", spy)
+    with parallel.solve_threads(3):
+        blocks = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+    assert calls and set(calls) == {3}
+    np.testing.assert_array_equal(blocks.n_steps, whole.n_steps)
+    np.testing.assert_allclose(blocks.log_likelihood, whole.log_likelihood, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(blocks.log_norm, whole.log_norm, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(blocks.soft_labels, whole.soft_labels, rtol=0, atol=1e-10)
+    for b in range(B):
+        np.testing.assert_allclose(blocks.params[b].cond_probs, whole.params[b].cond_probs, atol=1e-12)
+        np.testing.assert_allclose(blocks.params[b].class_balance, whole.params[b].class_balance, atol=1e-12)

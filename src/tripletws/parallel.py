@@ -345,11 +345,19 @@ def solve_jobs() -> int:
 def map_parts(fn: Callable[[int], T], n_parts: int) -> list[T]:
     """``[fn(0), ..., fn(n_parts - 1)]``, part 0 on the calling thread, the others on the solve's pool.
 
-    Without a pool (or one part) everything runs here, in order.
+    Without a pool (or one part) everything runs here, in order.  Each part runs without the
+    solve's pool (:func:`solve_jobs` is 1 inside it, on every thread): a part that would split its
+    own work again runs it whole, so no part ever waits for a pool thread that waits for it.
     """
     state = _solve_pool.get()
     if state is None or n_parts <= 1:
         return [fn(i) for i in range(n_parts)]
     pool = state.executor()
+    # pool threads do not inherit this context (their parts see no pool); part 0 runs here without it
     futures = [pool.submit(fn, i) for i in range(1, n_parts)]
-    return [fn(0)] + [f.result() for f in futures]
+    token = _solve_pool.set(None)
+    try:
+        first = fn(0)
+    finally:
+        _solve_pool.reset(token)
+    return [first] + [f.result() for f in futures]

@@ -60,7 +60,7 @@ from .annotator import (
     fit_annotator,
     heldout_row_scores,
     majority_soft_labels,
-    row_votes,
+    summary_votes,
 )
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
@@ -173,16 +173,18 @@ def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray,
     R, m = unique.rows.shape
     r, i, a = votes
     col = i * k + a
-    counted = train > 0  # (n, R)
+    counted = (train > 0).astype(np.float64)  # (n, R)
     out = np.zeros(train.shape, dtype=bool)
-    abstains = unique.rows < 0  # (R, m)
     for f in range(len(train)):
-        given = np.zeros(m * k, dtype=bool)
-        given[col[counted[f, r]]] = True
-        bad = np.zeros(R, dtype=bool)
-        np.logical_or.at(bad, r, ~given[col])
-        abstain_given = counted[f] @ abstains > 0  # (m,): a counted row where the LF abstains
-        bad |= (abstains & ~abstain_given[None, :]).any(axis=1)
+        # counted rows that give each vote (LF, class), and that abstain on each LF: whole numbers, exact
+        given = np.bincount(col, weights=counted[f, r], minlength=m * k)
+        abstain_given = counted[f].sum() - given.reshape(m, k).sum(axis=1)
+        # a row's vote that no counted row gives, or its abstention on an LF every counted row votes on
+        # (it votes on fewer of those LFs than there are)
+        always = abstain_given < 0.5
+        bad = np.bincount(r, weights=given[col] < 0.5, minlength=R) > 0
+        if always.any():
+            bad |= np.bincount(r, weights=always[i], minlength=R) < always.sum()
         out[f] = bad
     return out
 
@@ -208,7 +210,7 @@ def _fold_scores(
     out = {f"{fam}/{name}": np.zeros(folds.shape) for name in balances for fam in INFORMATIVE}
     if U == 0:
         return out
-    votes = row_votes(unique.rows)
+    votes = summary_votes(unique)
     D = _Design(unique.rows, k, abstain=True, votes=votes)
     start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
     names = list(balances)

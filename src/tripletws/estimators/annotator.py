@@ -55,6 +55,7 @@ better by more than the noise of the rows that measured it.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -121,6 +122,16 @@ DENSE_CELLS = 20_000
 #: 20 000 x 200 design with 2e6 entries and 36 right-hand columns, 31-32 ms on one thread, 17-18 ms
 #: on two; a thread hand-off costs tens of microseconds, so products under ~0.2 ms stay whole.
 PARALLEL_NNZ = 100_000
+#: A batch of EM fits whose design entries times members reach this many is dealt over the solve's
+#: threads, whole members to each (:func:`_em_split`), when it runs in a compiled kernel (members one
+#: after the other: nothing is lost by dealing them) or on a design too small for row blocks (numpy:
+#: each part's products then serve fewer members, ~0.7 of the whole batch's time per half, measured
+#: at 1e6 x 50 and x 100); a large sparse design's numpy batch runs by row blocks instead
+#: (:meth:`_Design.e_step_blocks`).  A batch this size takes
+#: ~15 ms (1e6 x 50 synthetic: 2.8e6 for the family choice's 12 fits, ~80 ms of CPU), the hand-off
+#: and a first start of the pool ~0.5 ms.  The largest batch of the 15 shared sets (sentiment_popularity's
+#: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
+SPLIT_ENTRIES = 500_000
 
 
 class _Design:
@@ -379,6 +390,72 @@ class _Design:
             N = self.XT @ flat.T
         return np.asarray(N).reshape(self.U, k, B)
 
+    def e_step_blocks(
+        self, log_tables: np.ndarray, const: np.ndarray, c: np.ndarray, seen: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One E-step and the next step's expected counts, by row blocks on the solve's threads.
+
+        What :func:`_em` computes from the scores (their log-sum-exp over the classes, the soft
+        labels, the members' log-likelihood sums) and, at the next step, from the weights
+        ``W = q c`` (:meth:`counts` and their sums over the rows), each row block's share in one
+        part (:attr:`_blocks`): one hand-off per step, and the element-wise work runs on every
+        thread.  Each row's values are the ones of the whole arrays; the sums over the rows are
+        added in block order (equal to the one-thread sums to float rounding).
+
+        Parameters
+        ----------
+        log_tables : ndarray, shape (U, k, B)
+        const : ndarray, shape (k, B)
+            As for :meth:`scores`.
+        c : ndarray, shape (B, R)
+            The members' row counts.
+        seen : ndarray of bool, shape (n_abstain_cols, B), optional
+            As for :meth:`counts` (a lean design with abstain columns).
+
+        Returns
+        -------
+        (q, lse, ll_sum, N, w_sum)
+            Soft labels (k, B, R), log-normalisers (B, R), ``sum_r c[b, r] lse[b, r]`` (B,), the
+            expected counts of ``W`` (U, k, B) and ``W``'s sums over the rows (k, B).
+        """
+        if self.lean:
+            log_tables, const = self.gains(log_tables, const)
+        U, k, B = log_tables.shape
+        flat = log_tables.reshape(U, k * B)
+        R = self.R
+        q = np.empty((k, B, R))
+        lse = np.empty((B, R))
+
+        def block(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            a, b, Xb, XbT = self._blocks[j]
+            s = np.ascontiguousarray(np.asarray(Xb @ flat).T).reshape(k, B, b - a)
+            s += const[:, :, None]
+            top = np.maximum.reduce(s, axis=0)
+            s -= top
+            qb = np.exp(s, out=s)
+            z = np.add.reduce(qb, axis=0)
+            qb /= z
+            lb = np.log(z)
+            lb += top
+            q[:, :, a:b] = qb
+            lse[:, a:b] = lb
+            cb = c[:, a:b]
+            W = qb * cb
+            N = np.asarray(XbT @ W.reshape(k * B, b - a).T)
+            return N, np.add.reduce(W, axis=2), np.add.reduce(cb * lb, axis=1)
+
+        parts = map_parts(block, len(self._blocks))
+        N, w_sum, ll_sum = parts[0]
+        for Nj, wj, lj in parts[1:]:
+            N += Nj
+            w_sum += wj
+            ll_sum += lj
+        N = N.reshape(U, k, B)
+        if self.lean and len(self.abstain_cols):
+            assert seen is not None
+            self._abstentions(N, w_sum, seen)
+        return q, lse, ll_sum, N, w_sum
+
     def full(self, N: np.ndarray) -> np.ndarray:
         """(U, k, B) values of the used columns as member-major tables (B, m, width, k), zero elsewhere."""
         out = np.zeros((self.m * self.width, self.k, N.shape[2]))
@@ -453,6 +530,27 @@ def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
     r, i = cells(rows >= 0)
     return r, i, rows[r, i].astype(np.int64)
+
+
+#: :func:`summary_votes` of the summaries alive, by ``id`` (each entry leaves with its summary).
+_SUMMARY_VOTES: dict[int, tuple[np.ndarray, ...]] = {}
+
+
+def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`row_votes` of ``unique.rows``, computed once per summary (a solve's checks share it).
+
+    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
+    never writes), so its votes are kept, read-only, for as long as it lives.
+    """
+    key = id(unique)
+    votes = _SUMMARY_VOTES.get(key)
+    if votes is None:
+        votes = row_votes(unique.rows)
+        for v in votes:
+            v.flags.writeable = False
+        _SUMMARY_VOTES[key] = votes
+        weakref.finalize(unique, _SUMMARY_VOTES.pop, key, None)
+    return votes  # type: ignore[return-value]
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
@@ -774,6 +872,16 @@ def _em(
     if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
         raise ValueError("every member of a batch must read abstentions as the design does")
     want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
+    jobs = min(solve_jobs(), B)
+    # on several threads: a compiled batch (members one after the other, without the GIL), or a numpy
+    # batch on a design too small for row blocks, is dealt by members; a large sparse numpy batch
+    # runs its steps by row blocks instead (all members together: each design product serves them all)
+    if (
+        jobs > 1
+        and len(D.pos) * B >= SPLIT_ENTRIES
+        and (_runs_compiled(D, families, R) or D.dense or len(D.pos) < PARALLEL_NNZ)
+    ):
+        return _em_split(D, families, counts, q, jobs, max_steps, tol, class_balance, want, estimate_prior)
     p0 = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, dtype=np.float64)
     # "mv" always has a uniform prior; the others estimate theirs unless one is given
     free = np.array([class_balance is None and f != "mv" for f in families])
@@ -808,9 +916,15 @@ def _em(
     c = counts
     prev = np.full(B, -np.inf)
     steps = 0
+    # a large sparse design on several threads: each step's E-step and the next step's counts by row
+    # blocks, one part per thread (Design.e_step_blocks); else the same steps on the whole arrays
+    blocks = not D.dense and bool(D._blocks)
+    N = w_sum = None
     while True:
-        W = q * c
-        N = D.counts(W, seen)
+        if N is None:
+            W = q * c
+            N = D.counts(W, seen)
+            w_sum = W.sum(axis=2) if any_free else None
         if len(groups) == 1:
             logt = np.log(groups[0][0].step(N))
         else:
@@ -819,24 +933,30 @@ def _em(
                 logt[:, :, sl] = tab.step(N[:, :, sl])
             np.log(logt, out=logt)
         if any_free:
-            pf = np.maximum(W.sum(axis=2) / total, MIN_CLASS_PROB)
+            assert w_sum is not None
+            pf = np.maximum(w_sum / total, MIN_CLASS_PROB)
             pf /= pf.sum(axis=0)
             p[:, free] = pf[:, free]
             logp = np.log(p)
-        if informative:
-            s = D.scores(logt, logp)
-        else:
+        const = logp
+        if not informative:
             logt += log_odds
-            s = D.scores(logt, logp + log_abstain)
-        # log-sum-exp over the classes (axis 0), in place on the scores
-        top = np.maximum.reduce(s, axis=0)
-        s -= top
-        q = np.exp(s, out=s)
-        z = np.add.reduce(q, axis=0)
-        q /= z
-        lse = np.log(z)
-        lse += top
-        ll = np.add.reduce(c * lse, axis=1) / total
+            const = logp + log_abstain
+        if blocks:
+            q, lse, ll, N, w_sum = D.e_step_blocks(logt, const, c, seen)
+            ll /= total
+        else:
+            s = D.scores(logt, const)
+            # log-sum-exp over the classes (axis 0), in place on the scores
+            top = np.maximum.reduce(s, axis=0)
+            s -= top
+            q = np.exp(s, out=s)
+            z = np.add.reduce(q, axis=0)
+            q /= z
+            lse = np.log(z)
+            lse += top
+            ll = np.add.reduce(c * lse, axis=1) / total
+            N = w_sum = None
         steps += 1
         conv = ll - prev < tol
         done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
@@ -873,7 +993,71 @@ def _em(
             seen = seen[:, keep]
         if not informative:
             log_odds, log_abstain = log_odds[:, :, keep], log_abstain[keep]
+        if N is not None:  # the next step's counts, already made by the row blocks
+            N = np.ascontiguousarray(N[:, :, keep])
+            w_sum = None if w_sum is None else w_sum[:, keep]
         prev = ll[keep]
+
+
+def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
+    """Whether :func:`_em` fits this batch in a compiled kernel (its dispatch's conditions)."""
+    if R > JIT_MAX_ROWS:
+        return False
+    if not D.abstain:
+        return _LEAN.issuperset(families) and lean_kernel() is not None
+    return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
+
+
+def _em_split(
+    D: _Design,
+    families: list[str],
+    counts: np.ndarray,
+    q: np.ndarray,
+    jobs: int,
+    max_steps: int,
+    tol: float,
+    class_balance: np.ndarray | None,
+    want: np.ndarray,
+    estimate_prior: np.ndarray | None,
+) -> _BatchFit:
+    """:func:`_em` of a batch dealt over ``jobs`` threads of the solve, member ``b`` to part ``b % jobs``.
+
+    Each member is fitted as if alone, so every part is an :func:`_em` batch of its own (the dealt
+    members keep their order: equal families stay next to each other) and the merged outcome is the
+    whole batch's, to rounding.  Inside a part the products are not split again
+    (:func:`tripletws.parallel.map_parts`).
+    """
+    B, R = counts.shape
+    if not D.dense:
+        D.X  # noqa: B018 (the shared sparse matrices, built once here rather than raced for by the parts)
+    deal = [np.arange(j, B, jobs) for j in range(jobs)]
+
+    def part(j: int) -> _BatchFit:
+        idx = deal[j]
+        return _em(
+            D,
+            [families[b] for b in idx],
+            counts[idx],
+            q if q.shape[1] == 1 else q[:, idx],
+            max_steps=max_steps,
+            tol=tol,
+            class_balance=class_balance,
+            params=want[idx],
+            estimate_prior=None if estimate_prior is None else np.asarray(estimate_prior, dtype=bool)[idx],
+        )
+
+    out = _BatchFit.empty(B, R, D.k)
+    for idx, fit in zip(deal, map_parts(part, jobs), strict=True):
+        for j, b in enumerate(idx):
+            out.params[b] = fit.params[j]
+        out.log_likelihood[idx], out.n_steps[idx], out.converged[idx] = (
+            fit.log_likelihood,
+            fit.n_steps,
+            fit.converged,
+        )
+        out.log_norm[idx] = fit.log_norm
+        out.soft_labels[:, idx] = fit.soft_labels
+    return out
 
 
 def _em_compiled(
@@ -1012,11 +1196,14 @@ def fit_annotator(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
-    D = design if design is not None else _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE)
+    votes = summary_votes(unique) if design is None or init is None else None
+    if design is None:
+        design = _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE, votes=votes)
+    D = design
     c = unique.counts.astype(np.float64)
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    q = majority_soft_labels(unique.rows, k) if init is None else _logsumexp(D.log_scores(init))[1]
+    q = majority_soft_labels(unique.rows, k, votes) if init is None else _logsumexp(D.log_scores(init))[1]
     fit = _em(
         D, [family], c[None], q.T[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance
     )
@@ -1232,7 +1419,7 @@ def heldout_row_scores(
     -------
     HeldOutScores
     """
-    votes = row_votes(unique.rows)  # one pass over the rows for the deal, the design and the start
+    votes = summary_votes(unique)  # one pass over the rows for the deal, the design and the start
     if folds is None:
         folds = _fold_counts(unique, n_folds, random_state, votes)
     for fam in families:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rows import RowSummary
-from .annotator import AnnotatorFit, Selection, _Design, fit_annotator
+from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, Selection, _Design, fit_annotator, summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).
@@ -95,8 +95,10 @@ def balance_check(rows: RowSummary, selection: Selection, *, n_se: float = BALAN
     w = rows.counts * clear
     if selection.fit is None or float(w.sum()) <= 0:
         return BalanceCheck(False, None, 0.0, 0.0, "no row has a clear majority")
-    est = fit_annotator(rows, selection.chosen, class_balance=None)
-    design = _Design(rows.rows, rows.cardinality, abstain=False)
+    design = _Design(rows.rows, rows.cardinality, abstain=False, votes=summary_votes(rows))
+    # a vote-only family (the default's candidates) is fitted on the same design
+    vote_only = selection.chosen not in ABSTAIN_INFORMATIVE
+    est = fit_annotator(rows, selection.chosen, class_balance=None, design=design if vote_only else None)
     keep_u = clear & (design.log_scores(selection.fit.params).argmax(axis=1) == majority)
     pred_e = design.log_scores(est.params).argmax(axis=1)
     keep_e = clear & (pred_e == majority)

@@ -30,7 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..estimators.abstain_check import AbstainCheck, abstain_check
-from ..estimators.annotator import CANDIDATES, Selection, deal_counts, fit_annotator, select_family
+from ..estimators.annotator import (
+    CANDIDATES,
+    Selection,
+    deal_counts,
+    fit_annotator,
+    select_family,
+    summary_votes,
+)
 from ..estimators.balance_check import balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables, without_copies
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -192,7 +199,7 @@ class Annotator(Solver):
         else:
             given, source = np.full(k, 1.0 / k), "uniform"
         # one deal of the rows into folds for the family choice and the coverage check (same rows)
-        folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED)
+        folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED, summary_votes(rows))
         selection = select_family(
             rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
         )
