@@ -24,6 +24,7 @@ accuracy on the other sets and scores it on the held-out set.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -220,14 +221,18 @@ def markdown(rows: dict, summary: dict) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=str(RESULTS), help="folder for quality_lodo.md and .json")
+    args = ap.parse_args(argv)
     rows = run()
     summary = summarise(rows)
     md = markdown(rows, summary)
     print(md)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality_lodo.md").write_text(md)
-    (RESULTS / "quality_lodo.json").write_text(json.dumps({"sets": rows, "summary": summary}, indent=1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality_lodo.md").write_text(md)
+    (out / "quality_lodo.json").write_text(json.dumps({"sets": rows, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":
