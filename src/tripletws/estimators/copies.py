@@ -495,7 +495,7 @@ def count_once(
     candidates: tuple[str, ...],
     class_balance: np.ndarray | None,
     random_state: Any,
-) -> tuple[Any, Copies | None]:
+) -> tuple[Any, Copies | None, RowSummary]:
     """Find copies against the richest candidate's fit and, if any, choose and fit again on the rows
     with each group counted once.
 
@@ -509,9 +509,10 @@ def count_once(
 
     Returns
     -------
-    (Selection, Copies or None)
+    (Selection, Copies or None, RowSummary)
         The selection made on the rows without the members (every fit's members given
-        :func:`copy_tables`), and the copies; ``(selection, None)`` when none were found.
+        :func:`copy_tables`), the copies, and those rows (:func:`without_copies`, made once
+        for every later step); ``(selection, None, rows)`` when none were found.
     """
     from .annotator import select_family
 
@@ -519,12 +520,11 @@ def count_once(
     copies = find_copies(rows, reference.params)
     members = copies.members
     if members.size == 0:
-        return selection, None
-    chosen = select_family(
-        without_copies(rows, copies), candidates, class_balance=class_balance, random_state=random_state
-    )
+        return selection, None, rows
+    plain = without_copies(rows, copies)
+    chosen = select_family(plain, candidates, class_balance=class_balance, random_state=random_state)
     fits = {f: replace(fit, params=copy_tables(fit.params, rows, members)) for f, fit in chosen.fits.items()}
-    return replace(chosen, fit=fits[chosen.chosen], fits=fits), copies
+    return replace(chosen, fit=fits[chosen.chosen], fits=fits), copies, plain
 
 
 def count_tables(

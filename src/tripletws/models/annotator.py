@@ -39,7 +39,7 @@ from ..estimators.annotator import (
     summary_votes,
 )
 from ..estimators.balance_check import balance_check
-from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables, without_copies
+from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
@@ -203,16 +203,15 @@ class Annotator(Solver):
         selection = select_family(
             rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
         )
-        copies = None
+        copies, plain = None, rows  # plain: the rows with each copy group counted once
         if options.copies == "once":  # LFs that copy each other's outcomes, counted once
-            selection, copies = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
+            selection, copies, plain = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
         unipolar, classes = one_class_votes(rows)
         balance = None
         if prior.source == "auto" and selection.chosen != "mv":
-            bal_rows = rows if copies is None else without_copies(rows, copies)
             if not (unipolar.size and one_class_share(rows, unipolar) >= 0.5):
                 # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
-                balance = balance_check(bal_rows, selection)
+                balance = balance_check(plain, selection)
             if balance is not None and balance.accepted:
                 assert balance.fit is not None
                 est = balance.fit
@@ -231,9 +230,8 @@ class Annotator(Solver):
             cov_prior = given if prior.fixed or prior.source == "uniform" else None
             # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
             # copies found above are counted once here too (blanked but for their representative)
-            cov_rows = rows if copies is None else without_copies(rows, copies)
             check = coverage_check(
-                cov_rows,
+                plain,
                 cov_prior,
                 choose_balance=prior.source == "auto",
                 folds=folds if copies is None and CHECK_FOLD_SEED == FOLD_SEED else None,
