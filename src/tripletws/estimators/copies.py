@@ -45,8 +45,13 @@ SPARSE_DENSITY = 0.1
 #: Most pairs of votes on the same rows listed in arrays by the sparse agreement count (~50 bytes of
 #: temporaries per pair); beyond, one sparse product counts them.
 MAX_VOTE_PAIRS = 1_000_000
-#: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond, the pairs found are sorted.
+#: Most LF pairs (m^2) whose counts are summed in dense arrays; beyond (or with few pairs of votes,
+#: :data:`DENSE_KEYS_RATIO`), the pairs found are sorted.
 MAX_PAIR_KEYS = 4_000_000
+#: Pairs of votes per LF pair (m^2) below which the pairs' keys are sorted rather than counted in dense
+#: (m^2,) arrays: 745 crowd workers (weather_sentiment) have 0.55 M pair keys for 7 k pairs of votes,
+#: and two fresh 4.4 MB tables cost more (page faults) than sorting the pairs.
+DENSE_KEYS_RATIO = 8
 #: Pairs tested: "all" (every pair of LFs that vote), "multiclass" (both LFs vote at least two
 #: classes; the rule before issue 7's one-class study) or "either" (at least one of them does).
 PAIRS = "all"
@@ -129,7 +134,9 @@ class Copies:
         return cls(groups, reps, copy_of, share, accuracy, n_pairs, z_crit)
 
 
-def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def outcome_agreement(
+    rows: RowSummary, lfs: np.ndarray, votes: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Share of rows on which two LFs give the same outcome (vote or abstain), for the pairs that co-vote.
 
     A pair that never votes on the same row copies no vote of the other; only pairs with a
@@ -141,6 +148,9 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         Distinct rows (R, m) and counts (R,).
     lfs : ndarray of int
         The LFs to pair (sorted).
+    votes : (ndarray, ndarray), optional
+        The row and LF of each vote in ``rows`` (:func:`tripletws.kernels.cells` of
+        ``rows.rows >= 0``, shape (nnz,) each), when the caller has them.
 
     Returns
     -------
@@ -151,14 +161,19 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
     k = rows.cardinality
     c = rows.counts.astype(np.float64)
     n = float(c.sum())
-    sub = rows.rows[:, lfs]
-    votes = sub >= 0
-    R, m = votes.shape
-    n_votes = c @ votes
-    if votes.sum() <= SPARSE_DENSITY * votes.size:
-        # sparse rows (crowds): cost O(sum of votes^2 per row), the pairs of votes on each row
-        r, i = cells(votes)
-        found = _vote_pairs(r, i, sub[r, i], c, m)
+    R, m = rows.n_unique, len(lfs)
+    r, i = cells(rows.rows >= 0) if votes is None else votes
+    if m < rows.n_lfs:  # the votes of ``lfs``, renumbered 0..m-1 (row-major order kept: lfs is sorted)
+        position = np.full(rows.n_lfs, -1, dtype=np.int64)
+        position[lfs] = np.arange(m)
+        keep = position[i] >= 0
+        r, i = r[keep], position[i[keep]]
+    if len(r) <= SPARSE_DENSITY * R * m:
+        # sparse rows (crowds): cost O(sum of votes^2 per row), the pairs of votes on each row; from the
+        # votes' cells only (no dense (R, m) temporaries: fresh pages cost more than the counting)
+        a = rows.rows[r, lfs[i]]
+        n_votes = np.bincount(i, weights=c[r], minlength=m)  # whole numbers for integer counts: exact
+        found = _vote_pairs(r, i, a, c, m)
         if found is not None:
             iu, ju, covote, agree = found
             both_abstain = n - n_votes[iu] - n_votes[ju] + covote
@@ -166,7 +181,7 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         # too many pairs to list: one sparse product of the one-hot votes (R, m k)
         from scipy import sparse
 
-        col = i * k + sub[r, i].astype(np.int64)
+        col = i * k + a.astype(np.int64)
         X = sparse.csr_matrix((np.ones(len(r)), (r, col)), shape=(R, m * k))
         G = sparse.triu(X.T.multiply(c[None, :]).tocsr() @ X, k=1).tocoo()
         li, lj = G.row // k, G.col // k
@@ -177,28 +192,32 @@ def outcome_agreement(rows: RowSummary, lfs: np.ndarray) -> tuple[np.ndarray, np
         covote = np.bincount(inverse, weights=data, minlength=len(keys))
         agree = np.bincount(inverse[same], weights=data[same], minlength=len(keys))
         iu, ju = np.divmod(keys, m)
+        both_abstain = n - n_votes[iu] - n_votes[ju] + covote
+        return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+    sub = rows.rows[:, lfs]
+    votes_m = sub >= 0
+    n_votes = c @ votes_m
+    # products of 0/1 (or -1/0/1) indicators weighted by the counts: with integer counts summing
+    # below 2^24 every partial sum is an integer float32 holds exactly, so float32 products give
+    # the float64 ones' values at half the cost
+    exact32 = n < 2.0**24 and bool(np.all(c == np.round(c)))
+    dt = np.float32 if exact32 else np.float64
+    cw = c.astype(dt)[:, None]
+    V = votes_m.astype(dt)
+    covote_m = ((V * cw).T @ V).astype(np.float64)
+    if k == 2:  # agreements from the signed votes: (co-votes + signed products) / 2, one product
+        S = (sub == 0).astype(dt) - (sub == 1).astype(dt)
+        agree_m = (covote_m + ((S * cw).T @ S).astype(np.float64)) / 2.0
     else:
-        # products of 0/1 (or -1/0/1) indicators weighted by the counts: with integer counts summing
-        # below 2^24 every partial sum is an integer float32 holds exactly, so float32 products give
-        # the float64 ones' values at half the cost
-        exact32 = n < 2.0**24 and bool(np.all(c == np.round(c)))
-        dt = np.float32 if exact32 else np.float64
-        cw = c.astype(dt)[:, None]
-        V = votes.astype(dt)
-        covote_m = ((V * cw).T @ V).astype(np.float64)
-        if k == 2:  # agreements from the signed votes: (co-votes + signed products) / 2, one product
-            S = (sub == 0).astype(dt) - (sub == 1).astype(dt)
-            agree_m = (covote_m + ((S * cw).T @ S).astype(np.float64)) / 2.0
-        else:
-            agree_m = np.zeros_like(covote_m)
-            for a in range(k):
-                X = sub == a
-                used = np.flatnonzero(X.any(axis=0))
-                if used.size:
-                    Xa = X[:, used].astype(dt)
-                    agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
-        iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
-        covote, agree = covote_m[iu, ju], agree_m[iu, ju]
+        agree_m = np.zeros_like(covote_m)
+        for a in range(k):
+            X = sub == a
+            used = np.flatnonzero(X.any(axis=0))
+            if used.size:
+                Xa = X[:, used].astype(dt)
+                agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
+    iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
+    covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
     return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
 
@@ -233,12 +252,13 @@ def _vote_pairs(
     key = i[left] * m + i[right]  # i[left] < i[right]: a row's votes are in LF order
     w = c[r[left]]
     same = a[left] == a[right]
-    if m * m <= MAX_PAIR_KEYS:
+    if m * m <= MAX_PAIR_KEYS and n_pairs * DENSE_KEYS_RATIO >= m * m:
         covote_all = np.bincount(key, weights=w, minlength=m * m)
         keys = np.flatnonzero(covote_all > 0)
         covote = covote_all[keys]
         agree = np.bincount(key[same], weights=w[same], minlength=m * m)[keys]
     else:
+        # the same sums (each key's weights added in the order listed), over the keys present
         keys, inverse = np.unique(key, return_inverse=True)
         covote = np.bincount(inverse, weights=w, minlength=len(keys))
         agree = np.bincount(inverse[same], weights=w[same], minlength=len(keys))
@@ -303,7 +323,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
         return none
     z_crit = _normal_isf(alpha / n_pairs)
-    iu, ju, obs, n = outcome_agreement(rows, lfs)
+    iu, ju, obs, n = outcome_agreement(rows, lfs, cast)
     if PAIRS == "either":
         keep = multi[iu] | multi[ju]
         iu, ju, obs = iu[keep], ju[keep], obs[keep]

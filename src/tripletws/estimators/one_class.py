@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary
 
@@ -66,9 +67,11 @@ class CoverageRates:
 
 def voted_classes(rows: RowSummary) -> np.ndarray:
     """``seen[i, c]``: LF i votes class c on some counted row, shape (m, k) bool."""
-    k = rows.cardinality
-    counted = rows.counts > 0
-    return np.stack([((rows.rows == c) & counted[:, None]).any(axis=0) for c in range(k)], axis=1)
+    k, m = rows.cardinality, rows.n_lfs
+    r, i = cells(rows.rows >= 0)  # the votes: no (R, m) temporary per class
+    on = rows.counts[r] > 0
+    cell = i[on] * k + rows.rows[r[on], i[on]].astype(np.int64)
+    return np.bincount(cell, minlength=m * k).reshape(m, k) > 0
 
 
 def one_class_votes(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
