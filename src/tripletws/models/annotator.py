@@ -206,6 +206,7 @@ class Annotator(Solver):
             rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
         )
         copies, plain = None, rows  # plain: the rows with each copy group counted once
+        scores = selection.scores  # every candidate's held-out scores on ``rows`` and ``folds``
         if options.copies == "once":  # LFs that copy each other's outcomes, counted once
             selection, copies, plain = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
         unipolar, classes = one_class_votes(rows)
@@ -247,13 +248,16 @@ class Annotator(Solver):
         if options.one_class == "coverage" and not (check is not None and check.accepted):
             # every LF's abstentions read as informative where four gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
-            same = copies is None and CHECK_FOLD_SEED == FOLD_SEED  # the choice's rows and folds
+            # the check reads ``rows`` (copies included) on the choice's folds: the first choice's
+            # scores there hold the chosen family's, also when copies made the choice again on
+            # other rows (the same cold fits, each member of a batch fitted as if alone)
+            same = CHECK_FOLD_SEED == FOLD_SEED
             informative = abstain_check(
                 rows,
                 selection.chosen,
                 given,
                 choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
-                ref=selection.scores if same else None,
+                ref=scores if same else None,
                 folds=folds if same else None,
             )
             if (
