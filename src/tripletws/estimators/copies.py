@@ -36,7 +36,7 @@ import numpy as np
 
 from ..kernels import cells
 from ..params import LabelModelParams
-from ..rows import RowSummary
+from ..rows import RowSummary, unique_rows
 
 #: Family-wise level of the copy test (Bonferroni over the pairs tested; a conventional 5 %).
 ALPHA = 0.05
@@ -449,7 +449,7 @@ def without_copies(rows: RowSummary, copies: Copies) -> RowSummary:
         return rows
     blank = rows.rows.copy()
     blank[:, members] = -1
-    unique, inverse = np.unique(blank, axis=0, return_inverse=True)
+    unique, inverse = unique_rows(blank, rows.cardinality)  # np.unique(blank, axis=0)'s
     counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
     return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
 
