@@ -12,6 +12,7 @@ from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.copies import Copies, find_copies, outcome_agreement, posterior, without_copies
 from tripletws.intervals import unidentified_lfs
 from tripletws.io import model_from_dict, model_to_dict
+from tripletws.kernels import cells
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 
@@ -54,25 +55,32 @@ def test_agreement_counts_equal_outcomes_dense_and_sparse(monkeypatch, k, scale)
 
     rows = summary(L, k)
     rows = RowSummary(k, rows.rows, rows.counts * scale, rows.n_rows, rows.max_rows, rows.level)
-    # dense products; pairs of votes summed in dense arrays, then sorted; one sparse product
-    for density, max_keys, max_pairs in (
-        (0.0, 10**6, 10**6),
-        (1.0, 10**6, 10**6),
-        (1.0, 0, 10**6),
-        (1.0, 0, 0),
+    votes = cells(rows.rows >= 0)
+    subset = np.array([2, 5, 7, 11])
+    want_subset = [(i, j) for i, j in want if i in subset and j in subset]
+    # dense products; pairs of votes summed in dense arrays; the same pairs sorted (few against m^2, or
+    # m^2 over MAX_PAIR_KEYS); one sparse product
+    for density, max_keys, ratio, max_pairs in (
+        (0.0, 10**6, 8, 10**6),
+        (1.0, 10**6, 10**6, 10**6),
+        (1.0, 10**6, 0, 10**6),
+        (1.0, 0, 10**6, 10**6),
+        (1.0, 0, 10**6, 0),
     ):
         monkeypatch.setattr(copies_module, "SPARSE_DENSITY", density)
         monkeypatch.setattr(copies_module, "MAX_PAIR_KEYS", max_keys)
+        monkeypatch.setattr(copies_module, "DENSE_KEYS_RATIO", ratio)
         monkeypatch.setattr(copies_module, "MAX_VOTE_PAIRS", max_pairs)
         iu, ju, agreement, n = outcome_agreement(rows, np.arange(12))
         assert n == 400 * scale
         assert list(zip(iu.tolist(), ju.tolist(), strict=True)) == want
         # shares of whole rows: the products are exact (integer counts) or within float64 rounding
         np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
-    # a subset of LFs keeps their own indices
-    iu, ju, agreement, _ = outcome_agreement(summary(L, k), np.array([2, 5, 7]))
-    assert set(iu.tolist()) | set(ju.tolist()) <= {2, 5, 7}
-    np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
+        # a subset of LFs keeps their own indices, with the votes' cells given or not
+        for given in (None, votes):
+            iu, ju, agreement, _ = outcome_agreement(rows, subset, given)
+            assert list(zip(iu.tolist(), ju.tolist(), strict=True)) == want_subset
+            np.testing.assert_allclose(agreement, equal[iu, ju], atol=1e-12)
 
 
 def test_exact_copies_are_found_and_counted_once():
@@ -180,3 +188,31 @@ def test_copies_setting_is_checked_saved_and_reaches_the_cli(tmp_path):
         assert (back.copies_ is None) == (expect == "keep")
     # the file reproduces the fit it was saved from
     np.testing.assert_allclose(back.predict_proba(L), kept.predict_proba(L), atol=1e-12)
+
+
+def test_abstain_check_reads_the_first_choice_scores_when_copies_make_it_again():
+    """The abstain check scores ``rows`` (copies included) on the choice's folds; with copies the
+    family is chosen again on other rows, and the check reads the first choice's scores of the
+    family then chosen: they are those a lone cold fit of that family gives (each member of the
+    choice's batch is fitted as if alone)."""
+    from tripletws.estimators.annotator import CANDIDATES, deal_counts, heldout_row_scores, select_family
+    from tripletws.estimators.copies import count_once
+    from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS
+
+    L, _ = independent_lfs(2_000, np.random.default_rng(4))
+    rows = summary(np.hstack([L, L[:, [0, 0, 3]]]))
+    given = np.full(K, 1.0 / K)
+    folds = deal_counts(rows.rows, rows.counts, K, N_FOLDS, FOLD_SEED)
+    first = select_family(
+        rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+    )
+    again, copies, _ = count_once(rows, first, CANDIDATES, given, FOLD_SEED)
+    assert copies is not None and again.scores is not None
+    assert first.scores is not None
+    for fam in CANDIDATES:
+        alone = heldout_row_scores(
+            rows, (fam,), n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+        )
+        np.testing.assert_array_equal(alone.folds, first.scores.folds)  # counts: whole numbers
+        # the same EM from the same start on the same rows: equal to float64 rounding of the batch
+        np.testing.assert_allclose(alone.row_loglik[fam], first.scores.row_loglik[fam], rtol=0, atol=1e-9)

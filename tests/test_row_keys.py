@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tripletws.rows import _key_words, row_dtype
+from tripletws.rows import _key_words, row_dtype, unique_rows
 
 
 def horner_words(rows: np.ndarray, k: int) -> list[list[int]]:
@@ -34,3 +34,21 @@ def test_key_words_are_the_exact_packed_votes(k, m):
     rows[1] = -1
     words = _key_words(rows, k)
     assert words.tolist() == horner_words(rows, k)
+
+
+@pytest.mark.parametrize(
+    ("k", "m", "n"),
+    [(2, 1, 50), (2, 33, 600), (3, 100, 300), (6, 68, 250), (127, 20, 200), (2, 5, 1), (3, 4, 0)],
+)
+def test_unique_rows_are_numpys_rows_order_and_inverse(k, m, n):
+    rng = np.random.default_rng(k * m + n)
+    rows = np.where(rng.random((n, m)) < 0.2, rng.integers(0, k, (n, m)), -1).astype(row_dtype(k))
+    rows = np.concatenate([rows, rows[rng.integers(0, max(n, 1), n // 2)]]) if n else rows  # repeats
+    if n:
+        rows[: n // 4, m // 2 :] = -1  # rows equal on their first words, different later
+    unique, inverse = unique_rows(rows, k)
+    want, want_inverse = np.unique(rows, axis=0, return_inverse=True)
+    assert unique.dtype == rows.dtype
+    np.testing.assert_array_equal(unique, want)
+    np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+    np.testing.assert_array_equal(unique[inverse], rows)
