@@ -454,21 +454,32 @@ def without_copies(rows: RowSummary, copies: Copies) -> RowSummary:
     return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
 
 
-def copy_tables(params: LabelModelParams, rows: RowSummary, members: np.ndarray) -> LabelModelParams:
-    """Give ``members`` their own outcome frequencies in the rows, the same under every class.
+def member_frequencies(rows: RowSummary, members: np.ndarray) -> np.ndarray:
+    """Each member's outcome frequencies in the rows, abstain first, shape (len(members), k + 1).
 
-    Such a table cancels from the posterior (it does not depend on the class), so a member
-    adds nothing to what its representative says.
-    """
-    if members.size == 0:
-        return params
-    k = params.cardinality
+    Smoothed by 1e-3 per outcome, so that no outcome it may give is impossible."""
+    k = rows.cardinality
     c = rows.counts.astype(np.float64)
     n = float(c.sum())
     freq = np.empty((members.size, k + 1))
     for a in range(-1, k):
         freq[:, a + 1] = c @ (rows.rows[:, members] == a)
-    freq = (freq + 1e-3) / (n + 1e-3 * (k + 1))  # no outcome it may give is impossible
+    return (freq + 1e-3) / (n + 1e-3 * (k + 1))
+
+
+def copy_tables(
+    params: LabelModelParams, rows: RowSummary, members: np.ndarray, freq: np.ndarray | None = None
+) -> LabelModelParams:
+    """Give ``members`` their own outcome frequencies in the rows, the same under every class.
+
+    Such a table cancels from the posterior (it does not depend on the class), so a member
+    adds nothing to what its representative says.  ``freq``: :func:`member_frequencies` of
+    ``rows`` and ``members``, when the caller gives several fits the same members.
+    """
+    if members.size == 0:
+        return params
+    if freq is None:
+        freq = member_frequencies(rows, members)
     cp = params.cond_probs.copy()
     cp[members] = freq[:, :, None]
     return replace(params, cond_probs=cp)
@@ -543,7 +554,10 @@ def count_once(
         return selection, None, rows
     plain = without_copies(rows, copies)
     chosen = select_family(plain, candidates, class_balance=class_balance, random_state=random_state)
-    fits = {f: replace(fit, params=copy_tables(fit.params, rows, members)) for f, fit in chosen.fits.items()}
+    freq = member_frequencies(rows, members)  # the same tables for every candidate's fit
+    fits = {
+        f: replace(fit, params=copy_tables(fit.params, rows, members, freq)) for f, fit in chosen.fits.items()
+    }
     return replace(chosen, fit=fits[chosen.chosen], fits=fits), copies, plain
 
 
