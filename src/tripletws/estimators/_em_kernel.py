@@ -21,7 +21,7 @@ import numpy as np
 MV, ONE_COIN, MACE = 0, 1, 2
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -94,7 +94,7 @@ def _e_step(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step2(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -151,7 +151,7 @@ def _e_step2(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step3(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -218,7 +218,7 @@ def _e_step3(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step4(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -296,7 +296,7 @@ def _e_step4(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def free_prior(wsum: np.ndarray, total: float, min_class_prob: float, n: int, p: np.ndarray) -> None:
     """The M-step of a free prior over the first ``n`` classes, into ``p``: the expected rows per
     class ``wsum`` over ``total``, floored at ``min_class_prob``, renormalised."""
@@ -308,14 +308,14 @@ def free_prior(wsum: np.ndarray, total: float, min_class_prob: float, n: int, p:
         p[y] /= z
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
     """``lse[r] = log(zs[r]) + lse[r]``: the rows' log-normalisers under the final model."""
     for r in range(lse.shape[0]):
         lse[r] = np.log(zs[r]) + lse[r]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def lean_em(
     indptr: np.ndarray,
     col: np.ndarray,
@@ -609,7 +609,7 @@ def lean_em(
         conv_out[b] = conv
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _mix(x: np.uint64) -> np.uint64:
     """splitmix64's finaliser (wrapping uint64 arithmetic), as ``annotator._mix``."""
     x ^= x >> np.uint64(30)
@@ -620,7 +620,7 @@ def _mix(x: np.uint64) -> np.uint64:
     return x
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def fold_keys(
     r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, hist_bits: np.ndarray, seed: np.uint64
 ) -> np.ndarray:
