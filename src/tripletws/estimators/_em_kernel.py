@@ -407,7 +407,8 @@ def lean_em(
     n_i = np.empty(m)
     log_odds = np.empty(m)
     right = np.zeros((k, m))
-    knows = np.empty(k)
+    kn = np.empty((k, m))  # MACE: the expected count of rows where the LF knows the class
+    tots = np.empty(m)
     theta = np.empty(m)
     xi = np.empty((k, m))
     xi_prior = np.empty((k, m))
@@ -533,22 +534,39 @@ def lean_em(
                     lt[col_vote[u], u] = lf_on[i]
             else:
                 for _ in range(3 if first else 1):
+                    # LF by LF (each LF's arithmetic in the same order as one loop per LF, so the
+                    # same values), in passes whose inner loops run over the LFs and vectorise
                     for i in range(m):
-                        th = theta[i]
-                        tot = 0.0
-                        for a in range(k):
-                            kn = right[a, i] * (th / max(th + (1.0 - th) * xi[a, i], tiny))
-                            knows[a] = kn
-                            tot += kn
-                        theta[i] = min(max((tot + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
-                        tot = 0.0
-                        for a in range(k):
-                            rest = max(obs[a, i] - knows[a], 0.0) + xi_prior[a, i]
-                            xi[a, i] = rest
-                            tot += rest
-                        for a in range(k):
-                            xi[a, i] /= tot
+                        tots[i] = 0.0
+                    for a in range(k):
+                        kn_a = kn[a]
+                        right_a = right[a]
+                        xi_a = xi[a]
+                        for i in range(m):
+                            th = theta[i]
+                            kn_a[i] = right_a[i] * (th / max(th + (1.0 - th) * xi_a[i], tiny))
+                        for i in range(m):
+                            tots[i] += kn_a[i]
+                    for i in range(m):
+                        theta[i] = min(max((tots[i] + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
+                    for i in range(m):
+                        tots[i] = 0.0
+                    for a in range(k):
+                        kn_a = kn[a]
+                        obs_a = obs[a]
+                        prior_a = xi_prior[a]
+                        xi_a = xi[a]
+                        for i in range(m):
+                            rest = max(obs_a[i] - kn_a[i], 0.0) + prior_a[i]
+                            xi_a[i] = rest
+                            tots[i] += rest
+                    for a in range(k):
+                        xi_a = xi[a]
+                        for i in range(m):
+                            xi_a[i] /= tots[i]
                 for u in range(U):
+                    if bptr[u + 1] == bptr[u]:  # no counted row gives the vote: after the loop
+                        continue
                     i = col_lf[u]
                     a = col_vote[u]
                     th = theta[i]
@@ -576,6 +594,19 @@ def lean_em(
                 break
             prev = ll
         if n_active < R:
+            if f == MACE:
+                # the logs of the columns no counted row gives (the loop's E-steps never read them),
+                # from the final parameters: the values the last step would have taken
+                for u in range(U):
+                    if bptr[u + 1] == bptr[u]:
+                        i = col_lf[u]
+                        a = col_vote[u]
+                        th = theta[i]
+                        x = (1.0 - th) * xi[a, i]
+                        lx = np.log(x) + log_odds[i]
+                        for y in range(k):
+                            lt[y, u] = lx
+                        lt[a, u] = np.log(x + th) + log_odds[i]
             _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare, zs)
         _finish_lse(lse, zs)
         for y in range(k):
