@@ -8,6 +8,15 @@ after member.  The arithmetic is that of the numpy path at the design's used col
 some sums differs, so results agree to rounding (the tests hold them to 1e-10).  The E-steps are
 those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).
 
+A ``"mace_abstain"`` member's theta/xi update runs in passes whose inner loops go over the LFs
+(its arrays LF-last), each LF's operations in the order of one loop per LF, so the values are
+the same and the passes' divisions, products and sums vectorise.  The vote columns that no
+counted row gives take their logs once, after the loop (the loop's E-steps never read them),
+from the final parameters, which are those of the last step.  Compiled with
+``error_model="numpy"``: a float division by zero gives IEEE inf/nan instead of raising, which
+removes the check that kept the divisions from vectorising; every division that did not raise
+has the same value.
+
 This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it lazily
 and only when numba is importable and not switched off.
 """

@@ -7,7 +7,11 @@ over the sparse vote list of the distinct rows.  The arithmetic is that of the n
 results agree to rounding (about 1e-13 here, checked against 1e-10 by the tests).  Members of
 two to four classes run E-steps with a row's scores and posteriors in local variables
 (:func:`_e_step2`, :func:`_e_step3`, :func:`_e_step4`: the operations of :func:`_e_step` in its
-order, 10-20 % faster on the shared sets).
+order, 10-20 % faster on the shared sets).  A ``"mace"`` member's theta/xi update runs in passes
+over the LFs (each LF's operations in their order: the same values; the passes vectorise), and
+the columns no counted row gives take their logs once, after the loop.  Compiled with
+``error_model="numpy"`` (a division by zero gives inf/nan instead of raising; no check in the
+divisions, which can then vectorise).
 
 This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it
 lazily and only when numba is importable and not switched off.
