@@ -121,3 +121,21 @@ def test_refused_where_the_fit_overrules_most_clear_majorities():
     record = model.estimate_.abstain
     assert record is not None and not record.accepted
     assert "keeps the majority on" in record.reason
+
+
+def test_copies_are_counted_once_in_the_check_too():
+    # two exact copies of LF 0: the default counts them once (estimators.copies), and the abstain
+    # check reads the same rows as the choice (copies blanked), so the reading stands as without them
+    cov, acc = world()
+    L, _ = draw(N, cov, acc, np.random.default_rng(1))
+    L_test, y_test = draw(N, cov, acc, np.random.default_rng(2))
+    with_copies = fit(np.column_stack([L, L[:, 0], L[:, 0]]))
+    alone = fit(L)
+    assert set(with_copies.estimate_.copies.members.tolist()) >= {M, M + 1}
+    check, ref = with_copies.estimate_.abstain, alone.estimate_.abstain
+    assert check.accepted and ref.accepted and check.family == ref.family
+    P = with_copies.predict_proba(np.column_stack([L_test, L_test[:, 0], L_test[:, 0]]))
+    # the same model up to which LF of the group represents it: accuracies within the noise of two
+    # accuracies on N test rows (sd of the difference <= sqrt(2 / (4 N)))
+    gap = accuracy(P, y_test) - accuracy(alone.predict_proba(L_test), y_test)
+    assert gap > -3 * np.sqrt(0.5 / N), gap

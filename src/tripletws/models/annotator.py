@@ -248,17 +248,18 @@ class Annotator(Solver):
         if options.one_class == "coverage" and not (check is not None and check.accepted):
             # every LF's abstentions read as informative where four gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
-            # the check reads ``rows`` (copies included) on the choice's folds: the first choice's
-            # scores there hold the chosen family's, also when copies made the choice again on
-            # other rows (the same cold fits, each member of a batch fitted as if alone)
+            # the check reads the rows the choice was made on (copies counted once, like the
+            # balance and coverage checks), on that choice's folds and held-out scores: the first
+            # choice's without copies, the second's (made on ``plain`` with the check's own deal)
+            # with them
             same = CHECK_FOLD_SEED == FOLD_SEED
             informative = abstain_check(
-                rows,
+                plain,
                 selection.chosen,
                 given,
                 choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
-                ref=scores if same else None,
-                folds=folds if same else None,
+                ref=(scores if copies is None else selection.scores) if same else None,
+                folds=folds if same and copies is None else None,
             )
             if (
                 informative.accepted
