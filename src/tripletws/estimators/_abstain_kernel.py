@@ -8,6 +8,15 @@ after member.  The arithmetic is that of the numpy path at the design's used col
 some sums differs, so results agree to rounding (the tests hold them to 1e-10).  The E-steps are
 those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).
 
+A ``"mace_abstain"`` member's theta/xi update runs in passes whose inner loops go over the LFs
+(its arrays LF-last), each LF's operations in the order of one loop per LF, so the values are
+the same and the passes' divisions, products and sums vectorise.  The vote columns that no
+counted row gives take their logs once, after the loop (the loop's E-steps never read them),
+from the final parameters, which are those of the last step.  Compiled with
+``error_model="numpy"``: a float division by zero gives IEEE inf/nan instead of raising, which
+removes the check that kept the divisions from vectorising; every division that did not raise
+has the same value.
+
 This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it lazily
 and only when numba is importable and not switched off.
 """
@@ -23,7 +32,7 @@ MACE_ABSTAIN, DS_ABSTAIN = 0, 1
 
 
 # Over 60 lines: one member's EM loop, its E and M steps sharing the running arrays (as lean_em).
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def informative_em(
     indptr: np.ndarray,
     col: np.ndarray,
@@ -121,10 +130,16 @@ def informative_em(
     kcol = np.empty((m, k), dtype=np.int64)
     reads = np.zeros(U, dtype=np.int64)  # a mace_abstain member's logs per column (see below)
     theta = np.empty(m)
-    xi = np.empty((m, width))
-    xi_prior = np.empty((m, width))
-    knows = np.empty(k)
-    known = np.empty(width)
+    # a mace_abstain member's parameters and the update's terms, LF last (the update's passes)
+    xt = np.empty((width, m))  # xi(a) of each LF
+    xpt = np.empty((width, m))  # its prior counts
+    obst = np.empty((width, m))  # the observed outcome counts
+    kapt = np.empty((k, m), dtype=np.int64)  # kappa
+    rt = np.empty((k, m))  # the count of the column an LF gives when it knows the class
+    dn = np.empty((k, m))  # the denominator of theta's share
+    kn = np.empty((k, m))  # the expected count of rows where the LF knows the class
+    kt = np.empty((width, m))  # those, by the outcome they give
+    tots = np.empty(m)
     N = np.zeros((U, k))
     per_lf = np.zeros((m, k))
     T = np.empty((U, k))  # a ds_abstain member's table at the used columns (before the floor)
@@ -172,11 +187,13 @@ def informative_em(
                 for a in range(width):
                     tot += obs[i, a] + 1e-3
                 for a in range(width):
-                    xi[i, a] = (obs[i, a] + 1e-3) / tot
-                    xi_prior[i, a] = (obs[i, a] + 1e-3) / (max(total, 0.0) + 1e-3 * width)
+                    xt[a, i] = (obs[i, a] + 1e-3) / tot
+                    xpt[a, i] = (obs[i, a] + 1e-3) / (max(total, 0.0) + 1e-3 * width)
+                    obst[a, i] = obs[i, a]
                 for y in range(k):
                     # the outcome an LF gives when it knows the class is y: its vote, else abstain
                     kappa[i, y] = y + 1 if obs[i, y + 1] > 0 else 0
+                    kapt[y, i] = kappa[i, y]
                     kcol[i, y] = position[i * width + kappa[i, y]]
             # which of a column's two logs its classes read (1: x's, for a class whose kappa is not
             # the column's outcome; 2: x + theta's, for one whose kappa is): the other is not taken
@@ -311,32 +328,59 @@ def informative_em(
                         for y in range(k):
                             t = (N[u, y] + fu) / (Ny[y] + 1.0)
                             T[u, y] = t
-                            lt[y, u] = np.log(max(t, tiny)) - labs[i, y]
+                            if bptr[u + 1] > bptr[u]:  # (a column no counted row votes: after the loop)
+                                lt[y, u] = np.log(max(t, tiny)) - labs[i, y]
             else:
                 for _ in range(3 if first else 1):
+                    # LF by LF as before (each LF's arithmetic in the same order, so the same values),
+                    # in passes whose inner loops run over the LFs, so that their sums, products and
+                    # divisions vectorise
+                    for y in range(k):
+                        for i in range(m):
+                            th = theta[i]
+                            kc = kcol[i, y]
+                            rt[y, i] = N[kc, y] if kc >= 0 else 0.0
+                            dn[y, i] = max(th + (1.0 - th) * xt[kappa[i, y], i], tiny)
                     for i in range(m):
-                        th = theta[i]
-                        tot = 0.0
-                        for y in range(k):
-                            right = N[kcol[i, y], y] if kcol[i, y] >= 0 else 0.0
-                            kn = right * (th / max(th + (1.0 - th) * xi[i, kappa[i, y]], tiny))
-                            knows[y] = kn
-                            tot += kn
-                        theta[i] = min(max((tot + 1.0) / (total + 2.0), floor), 1.0 - floor)
-                        known[0] = 0.0
-                        for y in range(k):
-                            if kappa[i, y] > 0:
-                                known[y + 1] = knows[y]
+                        tots[i] = 0.0
+                    for y in range(k):
+                        kn_y = kn[y]
+                        rt_y = rt[y]
+                        dn_y = dn[y]
+                        for i in range(m):
+                            kn_y[i] = rt_y[i] * (theta[i] / dn_y[i])
+                        for i in range(m):
+                            tots[i] += kn_y[i]
+                    for i in range(m):
+                        theta[i] = min(max((tots[i] + 1.0) / (total + 2.0), floor), 1.0 - floor)
+                    known0 = kt[0]
+                    for i in range(m):
+                        known0[i] = 0.0
+                    for y in range(k):
+                        kn_y = kn[y]
+                        kap_y = kapt[y]
+                        known_y = kt[y + 1]
+                        for i in range(m):
+                            if kap_y[i] > 0:
+                                known_y[i] = kn_y[i]
                             else:
-                                known[y + 1] = 0.0
-                                known[0] += knows[y]
-                        tot = 0.0
-                        for a in range(width):
-                            rest = max(obs[i, a] - known[a], 0.0) + xi_prior[i, a]
-                            xi[i, a] = rest
-                            tot += rest
-                        for a in range(width):
-                            xi[i, a] /= tot
+                                known_y[i] = 0.0
+                                known0[i] += kn_y[i]
+                    for i in range(m):
+                        tots[i] = 0.0
+                    for a in range(width):
+                        xt_a = xt[a]
+                        obs_a = obst[a]
+                        prior_a = xpt[a]
+                        known_a = kt[a]
+                        for i in range(m):
+                            rest = max(obs_a[i] - known_a[i], 0.0) + prior_a[i]
+                            xt_a[i] = rest
+                            tots[i] += rest
+                    for a in range(width):
+                        xt_a = xt[a]
+                        for i in range(m):
+                            xt_a[i] /= tots[i]
                 # a column's table has two values, x = (1 - theta) xi(a) and x + theta (on the classes
                 # whose kappa is a): two logs, not k; the abstain columns first, as for ds_abstain
                 for y in range(k):
@@ -344,7 +388,7 @@ def informative_em(
                 for u in range(U):
                     if col_out[u] == 0:
                         i = col_lf[u]
-                        x = (1.0 - theta[i]) * xi[i, 0]
+                        x = (1.0 - theta[i]) * xt[0, i]
                         lx = np.log(max(x, tiny)) if reads[u] & 1 else 0.0
                         lxt = np.log(max(x + theta[i], tiny)) if reads[u] & 2 else 0.0
                         for y in range(k):
@@ -354,9 +398,9 @@ def informative_em(
                             lt[y, u] = 0.0
                 for u in range(U):
                     a = col_out[u]
-                    if a != 0:
+                    if a != 0 and bptr[u + 1] > bptr[u]:
                         i = col_lf[u]
-                        x = (1.0 - theta[i]) * xi[i, a]
+                        x = (1.0 - theta[i]) * xt[a, i]
                         lx = np.log(max(x, tiny)) if reads[u] & 1 else 0.0
                         lxt = np.log(max(x + theta[i], tiny)) if reads[u] & 2 else 0.0
                         for y in range(k):
@@ -378,6 +422,21 @@ def informative_em(
                 break
             prev = ll
         if n_active < R:
+            # the logs of the vote columns that no counted row gives (the loop's E-steps never read
+            # them), from the final parameters: the values the last step would have taken
+            for u in range(U):
+                a = col_out[u]
+                if a != 0 and bptr[u + 1] == bptr[u]:
+                    i = col_lf[u]
+                    if f == DS_ABSTAIN:
+                        for y in range(k):
+                            lt[y, u] = np.log(max(T[u, y], tiny)) - labs[i, y]
+                    else:
+                        x = (1.0 - theta[i]) * xt[a, i]
+                        lx = np.log(max(x, tiny)) if reads[u] & 1 else 0.0
+                        lxt = np.log(max(x + theta[i], tiny)) if reads[u] & 2 else 0.0
+                        for y in range(k):
+                            lt[y, u] = (lxt if kappa[i, y] == a else lx) - labs[i, y]
             _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare, zs)
         _finish_lse(lse, zs)
         for y in range(k):
@@ -396,7 +455,7 @@ def informative_em(
             else:
                 for i in range(m):
                     for a in range(width):
-                        x = (1.0 - theta[i]) * xi[i, a]
+                        x = (1.0 - theta[i]) * xt[a, i]
                         for y in range(k):
                             tables[j, i, a, y] = x + theta[i] if kappa[i, y] == a else x
         ll_out[b] = ll

@@ -7,7 +7,11 @@ over the sparse vote list of the distinct rows.  The arithmetic is that of the n
 results agree to rounding (about 1e-13 here, checked against 1e-10 by the tests).  Members of
 two to four classes run E-steps with a row's scores and posteriors in local variables
 (:func:`_e_step2`, :func:`_e_step3`, :func:`_e_step4`: the operations of :func:`_e_step` in its
-order, 10-20 % faster on the shared sets).
+order, 10-20 % faster on the shared sets).  A ``"mace"`` member's theta/xi update runs in passes
+over the LFs (each LF's operations in their order: the same values; the passes vectorise), and
+the columns no counted row gives take their logs once, after the loop.  Compiled with
+``error_model="numpy"`` (a division by zero gives inf/nan instead of raising; no check in the
+divisions, which can then vectorise).
 
 This module imports numba at import time; :mod:`tripletws.estimators.em_jit` imports it
 lazily and only when numba is importable and not switched off.
@@ -21,7 +25,7 @@ import numpy as np
 MV, ONE_COIN, MACE = 0, 1, 2
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -94,7 +98,7 @@ def _e_step(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step2(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -151,7 +155,7 @@ def _e_step2(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step3(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -218,7 +222,7 @@ def _e_step3(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step4(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -296,7 +300,7 @@ def _e_step4(
     return ll + np.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def free_prior(wsum: np.ndarray, total: float, min_class_prob: float, n: int, p: np.ndarray) -> None:
     """The M-step of a free prior over the first ``n`` classes, into ``p``: the expected rows per
     class ``wsum`` over ``total``, floored at ``min_class_prob``, renormalised."""
@@ -308,14 +312,14 @@ def free_prior(wsum: np.ndarray, total: float, min_class_prob: float, n: int, p:
         p[y] /= z
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
     """``lse[r] = log(zs[r]) + lse[r]``: the rows' log-normalisers under the final model."""
     for r in range(lse.shape[0]):
         lse[r] = np.log(zs[r]) + lse[r]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def lean_em(
     indptr: np.ndarray,
     col: np.ndarray,
@@ -407,7 +411,8 @@ def lean_em(
     n_i = np.empty(m)
     log_odds = np.empty(m)
     right = np.zeros((k, m))
-    knows = np.empty(k)
+    kn = np.empty((k, m))  # MACE: the expected count of rows where the LF knows the class
+    tots = np.empty(m)
     theta = np.empty(m)
     xi = np.empty((k, m))
     xi_prior = np.empty((k, m))
@@ -533,22 +538,39 @@ def lean_em(
                     lt[col_vote[u], u] = lf_on[i]
             else:
                 for _ in range(3 if first else 1):
+                    # LF by LF (each LF's arithmetic in the same order as one loop per LF, so the
+                    # same values), in passes whose inner loops run over the LFs and vectorise
                     for i in range(m):
-                        th = theta[i]
-                        tot = 0.0
-                        for a in range(k):
-                            kn = right[a, i] * (th / max(th + (1.0 - th) * xi[a, i], tiny))
-                            knows[a] = kn
-                            tot += kn
-                        theta[i] = min(max((tot + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
-                        tot = 0.0
-                        for a in range(k):
-                            rest = max(obs[a, i] - knows[a], 0.0) + xi_prior[a, i]
-                            xi[a, i] = rest
-                            tot += rest
-                        for a in range(k):
-                            xi[a, i] /= tot
+                        tots[i] = 0.0
+                    for a in range(k):
+                        kn_a = kn[a]
+                        right_a = right[a]
+                        xi_a = xi[a]
+                        for i in range(m):
+                            th = theta[i]
+                            kn_a[i] = right_a[i] * (th / max(th + (1.0 - th) * xi_a[i], tiny))
+                        for i in range(m):
+                            tots[i] += kn_a[i]
+                    for i in range(m):
+                        theta[i] = min(max((tots[i] + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
+                    for i in range(m):
+                        tots[i] = 0.0
+                    for a in range(k):
+                        kn_a = kn[a]
+                        obs_a = obs[a]
+                        prior_a = xi_prior[a]
+                        xi_a = xi[a]
+                        for i in range(m):
+                            rest = max(obs_a[i] - kn_a[i], 0.0) + prior_a[i]
+                            xi_a[i] = rest
+                            tots[i] += rest
+                    for a in range(k):
+                        xi_a = xi[a]
+                        for i in range(m):
+                            xi_a[i] /= tots[i]
                 for u in range(U):
+                    if bptr[u + 1] == bptr[u]:  # no counted row gives the vote: after the loop
+                        continue
                     i = col_lf[u]
                     a = col_vote[u]
                     th = theta[i]
@@ -576,6 +598,19 @@ def lean_em(
                 break
             prev = ll
         if n_active < R:
+            if f == MACE:
+                # the logs of the columns no counted row gives (the loop's E-steps never read them),
+                # from the final parameters: the values the last step would have taken
+                for u in range(U):
+                    if bptr[u + 1] == bptr[u]:
+                        i = col_lf[u]
+                        a = col_vote[u]
+                        th = theta[i]
+                        x = (1.0 - th) * xi[a, i]
+                        lx = np.log(x) + log_odds[i]
+                        for y in range(k):
+                            lt[y, u] = lx
+                        lt[a, u] = np.log(x + th) + log_odds[i]
             _e_step(active[n_active:], indptr, col, lt, const, q, lse, c, spare, zs)
         _finish_lse(lse, zs)
         for y in range(k):
@@ -609,7 +644,7 @@ def lean_em(
         conv_out[b] = conv
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _mix(x: np.uint64) -> np.uint64:
     """splitmix64's finaliser (wrapping uint64 arithmetic), as ``annotator._mix``."""
     x ^= x >> np.uint64(30)
@@ -620,7 +655,7 @@ def _mix(x: np.uint64) -> np.uint64:
     return x
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def fold_keys(
     r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, hist_bits: np.ndarray, seed: np.uint64
 ) -> np.ndarray:
