@@ -108,18 +108,10 @@ def cases(which: str, families: list[str] | None):
             L, _, L_test, y_test = draw(pr)
             yield pr.name, pr.family, int(pr.params["k"]), L, L_test, y_test
     else:
-        from common import load_index, load_split
+        from quality_lodo import shared_sets
 
-        for name, info in load_index().items():
-            ev = info.get("eval_split")
-            if not ev or info.get("mv_acc") is None:
-                continue
-            L_eval, y_eval = load_split(name, ev)
-            keep = y_eval >= 0
-            if not keep.any():
-                continue
-            L_fit = L_eval if ev == "all" else load_split(name, "train")[0]
-            yield name, name, int(info["k"]), L_fit, L_eval[keep], y_eval[keep].astype(np.int64)
+        for name, k, L_fit, L_eval, y_eval, _ in shared_sets():
+            yield name, name, k, L_fit, L_eval, y_eval
 
 
 def run(which: str, families: list[str] | None) -> dict:
