@@ -1589,6 +1589,9 @@ class Selection:
     scores : HeldOutScores or None
         The candidates' held-out scores per row (not persisted; None with a single candidate):
         a later check on the same rows and folds reuses them.
+    weights : dict
+        family -> mixture weight when the candidates are combined (``LabelModel(combine=...)``,
+        :func:`combine_weights`); empty when one is chosen.
     """
 
     chosen: str
@@ -1601,9 +1604,10 @@ class Selection:
     leads: dict[str, tuple[float, float]] = field(default_factory=dict)
     n_se: float = 0.0
     scores: HeldOutScores | None = field(default=None, compare=False, repr=False)
+    weights: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "chosen": self.chosen,
             "heldout_loglik": {f: float(v) for f, v in self.heldout_loglik.items()},
             "n_folds": self.n_folds,
@@ -1612,6 +1616,9 @@ class Selection:
             "leads": {f: [float(a), float(b)] for f, (a, b) in self.leads.items()},
             "n_se": float(self.n_se),
         }
+        if self.weights:
+            out["weights"] = {f: float(v) for f, v in self.weights.items()}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Selection:
@@ -1625,12 +1632,13 @@ class Selection:
                 lead, se = (float(x) for x in v)
                 leads[str(f)] = (lead, se)
             n_se = float(d.get("n_se", 0.0))
+            weights = {str(f): float(v) for f, v in dict(d.get("weights", {})).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid selection record: {exc}") from exc
-        named = {chosen, *scores, *leads, *([best] if best else [])}
+        named = {chosen, *scores, *leads, *weights, *([best] if best else [])}
         if any(f not in FAMILIES for f in named):
             raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(named)}")
-        return cls(chosen, scores, n_folds, n_rows, best=best, leads=leads, n_se=n_se)
+        return cls(chosen, scores, n_folds, n_rows, best=best, leads=leads, n_se=n_se, weights=weights)
 
 
 def choose_within_se(
@@ -1736,3 +1744,117 @@ def select_family(
     return Selection(
         chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se), scores=scores
     )
+
+
+#: Ways to combine the candidates instead of choosing one (``LabelModel(combine=...)``): ``"none"``
+#: (the choice above), ``"stack"`` (:func:`stacking_weights`) and ``"pseudo_bma"``
+#: (:func:`pseudo_bma_weights`).
+COMBINE_RULES = ("none", "stack", "pseudo_bma")
+#: Bayesian-bootstrap draws of :func:`pseudo_bma_weights`.
+PSEUDO_BMA_DRAWS = 1000
+#: Seed of those draws (fixed: a fit is a function of the data alone).
+PSEUDO_BMA_SEED = 0
+
+
+def _scored_cells(scores: HeldOutScores, candidates: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out cells (fold, distinct row) with a positive count: counts (C,) and scores (F, C)."""
+    w = scores.folds.reshape(-1)
+    keep = np.flatnonzero(w > 0)
+    S = np.stack([scores.row_loglik[f].reshape(-1)[keep] for f in candidates])
+    return w[keep].astype(np.float64), S
+
+
+def stacking_weights(
+    scores: HeldOutScores, candidates: tuple[str, ...], *, tol: float = 1e-10, max_steps: int = 10_000
+) -> np.ndarray:
+    """Stacking of predictive densities: simplex weights that maximise the held-out log score.
+
+    Maximises ``sum_r c_r log sum_f w_f exp(s_{f,r})`` over the simplex, ``s_{f,r}`` the
+    cross-fitted log-likelihood of held-out row ``r`` under family ``f`` and ``c_r`` its count
+    (Yao, Vehtari, Simpson & Gelman, 2018, "Using stacking to average Bayesian predictive
+    distributions", Bayesian Analysis 13(3), eq. 4, with the log score).  The objective is concave
+    in ``w``; it is maximised by EM on the mixture weights (each step raises it; the weights of the
+    families are the mean responsibilities of the rows).
+
+    Parameters
+    ----------
+    scores : HeldOutScores
+    candidates : tuple of str
+    tol : float
+        Stop when the objective per row rises by less than this.
+    max_steps : int
+
+    Returns
+    -------
+    ndarray, shape (len(candidates),)
+        Non-negative weights summing to 1 (uniform when no row was scored).
+    """
+    F = len(candidates)
+    c, S = _scored_cells(scores, candidates)
+    n = float(c.sum())
+    if n <= 0 or F == 1:
+        return np.full(F, 1.0 / F)
+    S = S - S.max(axis=0, keepdims=True)  # per row: a constant of the objective
+    E = np.exp(S)  # (F, C), max 1 per column
+    w = np.full(F, 1.0 / F)
+    last = -np.inf
+    for _ in range(max_steps):
+        mix = w @ E  # (C,)
+        obj = float(c @ np.log(np.maximum(mix, _TINY))) / n
+        if obj - last < tol:
+            break
+        last = obj
+        w = w * ((E / np.maximum(mix, _TINY)) @ c) / n
+        w /= w.sum()
+    return w
+
+
+def pseudo_bma_weights(
+    scores: HeldOutScores,
+    candidates: tuple[str, ...],
+    *,
+    n_draws: int = PSEUDO_BMA_DRAWS,
+    seed: int = PSEUDO_BMA_SEED,
+) -> np.ndarray:
+    """Pseudo-BMA+ weights: ``exp`` of each family's summed held-out score, Bayesian-bootstrap averaged.
+
+    Yao, Vehtari, Simpson & Gelman (2018), section 3.4: for each draw ``alpha ~ Dirichlet(1, ..., 1)``
+    over the n scored rows, ``z_f = n sum_r alpha_r s_{f,r}`` and the draw's weights
+    ``softmax(z)``; the weights are the mean over the draws.  A distinct row held out ``c`` times
+    draws ``Gamma(c, 1)`` (the sum of its copies' exponential draws).
+
+    Parameters
+    ----------
+    scores : HeldOutScores
+    candidates : tuple of str
+    n_draws : int
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (len(candidates),)
+        Non-negative weights summing to 1 (uniform when no row was scored).
+    """
+    F = len(candidates)
+    c, S = _scored_cells(scores, candidates)
+    n = float(c.sum())
+    if n <= 0 or F == 1:
+        return np.full(F, 1.0 / F)
+    rng = np.random.default_rng(seed)
+    g = rng.gamma(c, 1.0, size=(n_draws, len(c)))  # (D, C)
+    alpha = g / g.sum(axis=1, keepdims=True)
+    z = n * (alpha @ S.T)  # (D, F)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    w = p.mean(axis=0)
+    return w / w.sum()
+
+
+def combine_weights(scores: HeldOutScores, candidates: tuple[str, ...], rule: str) -> np.ndarray:
+    """Weights of the candidates under ``rule`` (one of :data:`COMBINE_RULES` but ``"none"``)."""
+    if rule == "stack":
+        return stacking_weights(scores, candidates)
+    if rule == "pseudo_bma":
+        return pseudo_bma_weights(scores, candidates)
+    raise ValueError(f"unknown combine rule {rule!r}; choose one of {', '.join(COMBINE_RULES[1:])}")
