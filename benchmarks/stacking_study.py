@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,26 @@ from tripletws.inference import mixture_posterior, posterior  # noqa: E402
 from tripletws.matrix import check_label_matrix  # noqa: E402
 
 RESULTS = HERE / "results"
-VARIANTS = ("none", "stack", "pseudo_bma")
+#: none: the hard choice (the default); stack / pseudo_bma: the mixture wherever no check replaced the
+#: chosen family; ``*_rich``: the mixture only where the choice is not majority vote's model;
+#: ``*_mv``: only where it is (the two halves of the mixture's effect).
+VARIANTS = (
+    "none",
+    "stack",
+    "pseudo_bma",
+    "stack_rich",
+    "pseudo_bma_rich",
+    "stack_mv",
+    "pseudo_bma_mv",
+)
 STRESS_NAMES = {"none": "default", "stack": "combine=stack", "pseudo_bma": "combine=pseudo_bma"}
+
+
+def key(v: str) -> str:
+    """The name of a variant in a stress results file."""
+    return STRESS_NAMES.get(v, v)
+
+
 TIE = 0.005
 
 
@@ -82,6 +101,10 @@ def three_ways(k: int, L_fit: np.ndarray, L_eval: np.ndarray) -> dict[str, Any]:
         w = combine_weights(sel.scores, CANDIDATES, rule)
         info[f"w_{rule}"] = {f: float(v) for f, v in zip(CANDIDATES, w, strict=True)}
         out["P"][rule] = mixture_posterior(lm, list(mixture.components), w)
+    for rule in ("stack", "pseudo_bma"):
+        mv_chosen = info["chosen"] == "mv"
+        out["P"][f"{rule}_rich"] = out["P"]["none" if mv_chosen else rule]
+        out["P"][f"{rule}_mv"] = out["P"][rule if mv_chosen else "none"]
     if mixture is not None:  # each family alone (the components, with the chosen fit's treatments)
         info["alone"] = {
             f: posterior(lm, p) for f, p in zip(mixture.families, mixture.components, strict=True)
@@ -138,7 +161,7 @@ def shared_part() -> dict[str, Any]:
 
 
 def _stress_table(probs: list[dict], v: str) -> dict[str, Any]:
-    a = np.array([p["results"][STRESS_NAMES[v]]["acc"] for p in probs])
+    a = np.array([p["results"][key(v)]["acc"] for p in probs])
     mv = np.array([p["results"]["mv"]["acc"] for p in probs])
     d = a - mv
     return {
@@ -154,22 +177,22 @@ def _stress_table(probs: list[dict], v: str) -> dict[str, Any]:
 
 def stress_part(path: Path) -> dict[str, Any]:
     res = json.loads(path.read_text())
+    variants = tuple(v for v in VARIANTS if any(key(v) in p.get("results", {}) for p in res["problems"]))
     probs = [
         p
         for p in res["problems"]
-        if "results" in p and all("acc" in p["results"].get(STRESS_NAMES[v], {}) for v in VARIANTS)
+        if "results" in p and all("acc" in p["results"].get(key(v), {}) for v in variants)
     ]
     families = sorted({p["family"] for p in probs}, key=[p["family"] for p in probs].index)
     out: dict[str, Any] = {"n_problems": len(res["problems"]), "n_scored": len(probs)}
-    out["overall"] = {v: _stress_table(probs, v) for v in VARIANTS}
+    out["variants"] = list(variants)
+    out["overall"] = {v: _stress_table(probs, v) for v in variants}
     per = {}
     for fam in families:
         fp = [p for p in probs if p["family"] == fam]
-        per[fam] = {v: _stress_table(fp, v) for v in VARIANTS}
-        for v in VARIANTS[1:]:
-            diff = np.array(
-                [p["results"][STRESS_NAMES[v]]["acc"] - p["results"]["default"]["acc"] for p in fp]
-            )
+        per[fam] = {v: _stress_table(fp, v) for v in variants}
+        for v in variants[1:]:
+            diff = np.array([p["results"][key(v)]["acc"] - p["results"]["default"]["acc"] for p in fp])
             per[fam][v]["vs_none"] = {
                 "better": int(np.sum(diff > TIE)),
                 "worse": int(np.sum(diff < -TIE)),
@@ -180,12 +203,12 @@ def stress_part(path: Path) -> dict[str, Any]:
     picks, held = {}, []
     for fam in families:
         rest = [p for p in probs if p["family"] != fam]
-        t = {v: _stress_table(rest, v) for v in VARIANTS}
-        ok = [v for v in VARIANTS if t[v]["share_at_least_mv"] >= t["none"]["share_at_least_mv"]]
+        t = {v: _stress_table(rest, v) for v in variants}
+        ok = [v for v in variants if t[v]["share_at_least_mv"] >= t["none"]["share_at_least_mv"]]
         pick = max(ok, key=lambda v: (round(t[v]["mean_acc"], 12), v == "none"))
         picks[fam] = pick
         held += [(p, pick) for p in probs if p["family"] == fam]
-    a = np.array([p["results"][STRESS_NAMES[v]]["acc"] for p, v in held])
+    a = np.array([p["results"][key(v)]["acc"] for p, v in held])
     mv = np.array([p["results"]["mv"]["acc"] for p, _ in held])
     out["lofo"] = {
         "picks": picks,
@@ -196,8 +219,8 @@ def stress_part(path: Path) -> dict[str, Any]:
     moved = []
     for p in probs:
         base = p["results"]["default"]["acc"]
-        for v in VARIANTS[1:]:
-            d = p["results"][STRESS_NAMES[v]]["acc"] - base
+        for v in variants[1:3]:
+            d = p["results"][key(v)]["acc"] - base
             if abs(d) > TIE:
                 moved.append(
                     {
@@ -211,6 +234,35 @@ def stress_part(path: Path) -> dict[str, Any]:
     moved.sort(key=lambda r: r["diff"])
     out["largest_moves"] = moved[:8] + moved[-8:] if len(moved) > 16 else moved
     return out
+
+
+def run_stress(path: Path, families: list[str] | None = None) -> None:
+    """Every stress problem fitted once (the default's fit) and scored under every variant; written as
+    a stress results file (``problems`` with ``results``) that :func:`stress_part` reads."""
+    problems = []
+    todo = [p for p in all_problems() if not families or p.family in families]
+    for j, problem in enumerate(todo):
+        k = int(problem.params["k"])
+        L, _, L_test, y_test = draw(problem)
+        cpu = time.process_time()
+        res = three_ways(k, L, L_test)
+        cpu = time.process_time() - cpu
+        mv = tie_scores(mv_scores(L_test, k), y_test, k)
+        results = {"mv": {"acc": mv[0], "f1": mv[1]}}
+        for v in VARIANTS:
+            a, f = tie_scores(res["P"][v], y_test, k)
+            results[key(v)] = {"acc": a, "f1": f}
+        info = res["info"]
+        info.pop("alone", None)
+        problems.append(
+            {"name": problem.name, "family": problem.family, "results": results, "info": info, "cpu_s": cpu}
+        )
+        print(
+            f"[{j + 1}/{len(todo)}] {problem.name} chosen {info['chosen']} mv {mv[0]:.3f} "
+            + " ".join(f"{v} {results[key(v)]['acc']:.3f}" for v in VARIANTS[:3]),
+            flush=True,
+        )
+    path.write_text(json.dumps({"problems": problems}, default=float))
 
 
 def named_stress(names: list[str]) -> dict[str, Any]:
@@ -290,7 +342,7 @@ def render(res: dict[str, Any]) -> str:
             "| variant | mean acc | >= MV - 0.5 pt | W / T / L vs MV | worst vs MV |",
             "|---|---|---|---|---|",
         ]
-        for v in VARIANTS:
+        for v in st["variants"]:
             t = st["overall"][v]
             lines.append(
                 f"| {v} | {t['mean_acc']:.4f} | {100 * t['share_at_least_mv']:.1f} % | "
@@ -305,12 +357,12 @@ def render(res: dict[str, Any]) -> str:
             "",
             "Per family: mean accuracy (at or above MV - 0.5 of n; better / worse than none by > 0.5 pt).",
             "",
-            "| family | n | none | stack | pseudo_bma |",
-            "|---|---|---|---|---|",
+            "| family | n | " + " | ".join(st["variants"]) + " |",
+            "|---|---|" + "---|" * len(st["variants"]),
         ]
         for fam, r in st["families"].items():
             cells = [f"{r['none']['mean_acc']:.4f} ({r['none']['win'] + r['none']['tie']})"]
-            for v in VARIANTS[1:]:
+            for v in st["variants"][1:]:
                 t = r[v]
                 cells.append(
                     f"{t['mean_acc']:.4f} ({t['win'] + t['tie']}; "
@@ -336,6 +388,12 @@ def render(res: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stress", type=Path, help="stress results json with the three variants")
+    ap.add_argument(
+        "--stress-run",
+        type=Path,
+        help="fit every stress problem once, score every variant, write this json (then read as --stress)",
+    )
+    ap.add_argument("--families", nargs="*", help="with --stress-run: only these generator families")
     ap.add_argument("--named", nargs="*", default=["sparse-08"], help="stress problems to look into")
     ap.add_argument("--no-shared", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -343,6 +401,9 @@ def main() -> None:
     res: dict[str, Any] = {"revision": revision("src", "benchmarks/stacking_study.py")}
     if not args.no_shared:
         res["shared"] = shared_part()
+    if args.stress_run:
+        run_stress(args.stress_run, args.families)
+        args.stress = args.stress_run
     if args.stress:
         res["stress_path"] = str(args.stress)
         res["stress"] = stress_part(args.stress)

@@ -34,6 +34,15 @@ def test_stacking_recovers_a_mixture_weight_of_disjoint_components():
     assert w[0] == pytest.approx(from_a.mean(), abs=1e-3)
 
 
+def test_a_family_worse_on_every_row_gets_weight_zero():
+    # its gradient is e^-1 < 1 at every point of the simplex: the optimum puts it at 0 exactly,
+    # which EM alone only approaches (the KKT step sets it there)
+    rng = np.random.default_rng(3)
+    s = rng.normal(-2.0, 1.0, 500)
+    w = stacking_weights(one_fold({"a": s, "b": s - 1.0}), ("a", "b"))
+    assert w.tolist() == [1.0, 0.0]
+
+
 def test_stacking_weights_maximise_the_held_out_log_score():
     rng = np.random.default_rng(1)
     n = 2_000

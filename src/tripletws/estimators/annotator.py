@@ -1750,6 +1750,9 @@ def select_family(
 #: (the choice above), ``"stack"`` (:func:`stacking_weights`) and ``"pseudo_bma"``
 #: (:func:`pseudo_bma_weights`).
 COMBINE_RULES = ("none", "stack", "pseudo_bma")
+#: A stacking weight whose EM factor (its gradient) stays below 1 - this at convergence is set to 0
+#: (:func:`stacking_weights`).
+STACK_KKT_TOL = 1e-3
 #: Bayesian-bootstrap draws of :func:`pseudo_bma_weights`.
 PSEUDO_BMA_DRAWS = 1000
 #: Seed of those draws (fixed: a fit is a function of the data alone).
@@ -1797,14 +1800,25 @@ def stacking_weights(
     S = S - S.max(axis=0, keepdims=True)  # per row: a constant of the objective
     E = np.exp(S)  # (F, C), max 1 per column
     w = np.full(F, 1.0 / F)
-    last = -np.inf
-    for _ in range(max_steps):
-        mix = w @ E  # (C,)
-        obj = float(c @ np.log(np.maximum(mix, _TINY))) / n
-        if obj - last < tol:
+    for _ in range(F):
+        last = -np.inf
+        for _ in range(max_steps):
+            mix = w @ E  # (C,)
+            obj = float(c @ np.log(np.maximum(mix, _TINY))) / n
+            if obj - last < tol:
+                break
+            last = obj
+            w = w * ((E / np.maximum(mix, _TINY)) @ c) / n
+            w /= w.sum()
+        # EM multiplies each weight by its gradient g_f (1 for a family inside the optimum's support);
+        # one still shrinking by a factor under 1 - STACK_KKT_TOL belongs at 0 (the KKT condition
+        # g_f <= 1 of a family outside the support): set it there and refit the others, rather than
+        # leaving a vanishing weight that only breaks the other families' exact ties
+        g = (E / np.maximum(w @ E, _TINY)) @ c / n
+        drop = (w > 0) & (g < 1.0 - STACK_KKT_TOL)
+        if not drop.any() or drop.sum() == (w > 0).sum():
             break
-        last = obj
-        w = w * ((E / np.maximum(mix, _TINY)) @ c) / n
+        w = np.where(drop, 0.0, w)
         w /= w.sum()
     return w
 
