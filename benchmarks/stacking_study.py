@@ -21,6 +21,9 @@ This script:
   accuracy among those whose share at or above MV - 0.5 points is not below none's; ties to none);
 * named cases (adult_content, bluebird, stress problems by name): leads, weights and accuracies.
 
+    # every stress problem fitted once and scored every way (also the *_rich / *_mv variants):
+    PYTHONPATH=src python benchmarks/stacking_study.py --stress-run benchmarks/results/stacking_stress.json
+    # or the three LabelModel settings through the stress suite (the same figures), then read:
     PYTHONPATH=src python benchmarks/stress.py --jobs 1 --models \\
         --model-kw '{}' '{"combine":"stack"}' '{"combine":"pseudo_bma"}' --out /tmp/stress_combine.json
     PYTHONPATH=src python benchmarks/stacking_study.py --stress /tmp/stress_combine.json
