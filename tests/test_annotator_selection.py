@@ -150,7 +150,8 @@ def test_lead_with_fits_adds_only_the_folds_spread_beyond_their_rows():
     v = noise.var(ddof=1) / n_f  # each fold's own row variance of its mean
     _, se_nb = lead_with_fits([spread], "mace", "mv", "nb")
     np.testing.assert_allclose(se_nb, np.sqrt((1 / 3 + 1 / 2) * s2), rtol=1e-12)
-    # "rows" uses the pooled per-row variance, which here includes the folds' spread
+    # "fits": the pooled per-row variance (which includes the folds' spread) plus the spread beyond
+    # the folds' own row variance, corrected
     _, se_fits = lead_with_fits([spread], "mace", "mv", "fits")
     np.testing.assert_allclose(se_fits, np.sqrt(se**2 + (1 / 3 + 1 / 2) * (s2 - v)), rtol=1e-12)
     assert se_fits > se

@@ -1611,6 +1611,9 @@ def lead_with_fits(
     times the same correction, so it equals the per-row standard error where the folds agree
     as well as their rows allow.  ``noise="rows"`` is the per-row standard error alone.
 
+    Neither is the default (:data:`LEAD_NOISE` is "rows"): on the stress suite they move no
+    loss of the family choice, whose folds agree (docs/models.md, "What did not work").
+
     Parameters
     ----------
     deals : sequence of HeldOutScores
