@@ -141,3 +141,25 @@ def test_mace_data_give_mace_the_weight(seed, tmp_path):
 def test_unknown_combine_is_refused():
     with pytest.raises(ValueError, match="combine"):
         LabelModel(2, combine="average").fit(np.array([[0, 1], [1, 1], [0, 0]]))
+
+
+def test_the_mixture_reaches_dask_and_the_cli(tmp_path):
+    from test_cli import ok
+
+    rng = np.random.default_rng(5)
+    k, m, n = 3, 6, 4_000
+    L, _ = draw_mace(
+        n, np.linspace(0.3, 0.8, m), rng.dirichlet(2 * np.ones(k), size=m), np.full(m, 0.6), k, rng
+    )
+    model = LabelModel(k, combine="stack").fit(L)
+    assert model.selection_.weights  # a mixture, not one family
+    P = model.predict_proba(L)
+    da = pytest.importorskip("dask.array")
+    lazy = model.predict_proba(da.from_array(L, chunks=(700, m)))
+    # the same mixture row by row; only the blocks' chunking differs
+    np.testing.assert_allclose(lazy.compute(), P, rtol=1e-12, atol=1e-12)
+    np.save(tmp_path / "L.npy", L)
+    ok("fit", tmp_path / "L.npy", "-k", str(k), "--combine", "stack", "-o", tmp_path / "m.json")
+    again = LabelModel.load(tmp_path / "m.json")
+    assert again.selection_.weights == pytest.approx(model.selection_.weights)
+    np.testing.assert_allclose(again.predict_proba(L), P, atol=1e-12)
