@@ -32,7 +32,7 @@ import numpy as np
 from ._em_kernel import _finish_lse, free_prior
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -92,7 +92,7 @@ def _e_step(
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step2(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -138,7 +138,7 @@ def _e_step2(
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step3(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -189,7 +189,7 @@ def _e_step3(
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _expected_votes(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -251,7 +251,7 @@ def _expected_votes(
                 votes[i, y] += w[y]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def coverage_em_kernel(
     indptr: np.ndarray,
     vcol: np.ndarray,

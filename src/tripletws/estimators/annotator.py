@@ -55,7 +55,6 @@ better by more than the noise of the rows that measured it.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -63,7 +62,6 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels import cells
 from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -77,6 +75,7 @@ from .em_jit import (
     run_lean,
 )
 from .one_class import COVERAGE_FAMILIES, CoverageTables
+from .votes import row_votes, summary_votes
 
 #: The families, fewest parameters first.
 FAMILIES = ("mv", "one_coin", "mace", "shared_coverage", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
@@ -524,33 +523,6 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     z = np.add.reduce(e, axis=axis, keepdims=True)
     e /= z
     return np.squeeze(np.log(z) + top, axis=axis), e
-
-
-def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
-    r, i = cells(rows >= 0)
-    return r, i, rows[r, i].astype(np.int64)
-
-
-#: :func:`summary_votes` of the summaries alive, by ``id`` (each entry leaves with its summary).
-_SUMMARY_VOTES: dict[int, tuple[np.ndarray, ...]] = {}
-
-
-def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`row_votes` of ``unique.rows``, computed once per summary (a solve's checks share it).
-
-    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
-    never writes), so its votes are kept, read-only, for as long as it lives.
-    """
-    key = id(unique)
-    votes = _SUMMARY_VOTES.get(key)
-    if votes is None:
-        votes = row_votes(unique.rows)
-        for v in votes:
-            v.flags.writeable = False
-        _SUMMARY_VOTES[key] = votes
-        weakref.finalize(unique, _SUMMARY_VOTES.pop, key, None)
-    return votes  # type: ignore[return-value]
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
@@ -1350,9 +1322,9 @@ class HeldOutScores:
     folds: np.ndarray
     row_loglik: dict[str, np.ndarray]
 
-    @property
+    @cached_property
     def n_scored(self) -> float:
-        """Rows scored (held out once each)."""
+        """Rows scored (held out once each); summed once (the folds are not written after)."""
         return float(self.folds.sum())
 
     def mean(self, family: str) -> float:
