@@ -196,13 +196,12 @@ class _Design:
         self.U, self.used = U, used  # flat index i * width + a of each used column
         self.lf, self.outcome = np.divmod(used, width)
         self.vote = self.outcome - 1 if abstain else self.outcome  # -1: the abstain column
-        self.columns = np.arange(U)
-        self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
         if lean:
             # an LF's columns are contiguous, its abstain column (when used) first
-            starts = np.r_[True, self.lf[1:] != self.lf[:-1]] if U else np.zeros(0, bool)
+            starts = np.ones(U, dtype=bool)
+            np.not_equal(self.lf[1:], self.lf[:-1], out=starts[1:])
             self.lf_start = np.flatnonzero(starts)
             self.abstain_cols = np.flatnonzero(self.vote < 0)  # (n_a,) used columns
             self.abstain_seg = np.searchsorted(self.lf_start, self.abstain_cols)  # their LF's segment
@@ -215,10 +214,22 @@ class _Design:
         self._r, self.pos = r, pos.reshape(-1)
         self.dense = R * U <= DENSE_CELLS
 
-    @property
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """The used columns' indices 0..U-1 (built on first use: the numpy path's tables read them)."""
+        return np.arange(self.U)
+
+    @cached_property
+    def says(self) -> np.ndarray:
+        """(U, k, 1) bool: the column is a vote for class y (built on first use, as :attr:`columns`)."""
+        return (self.vote[:, None] == np.arange(self.k))[:, :, None]
+
+    @cached_property
     def indptr(self) -> np.ndarray:
-        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``."""
-        return np.concatenate(([0], np.cumsum(np.bincount(self._r, minlength=self.R))))
+        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``
+        (int64, built once: every compiled batch on the design reads them)."""
+        per_row = np.bincount(self._r, minlength=self.R)
+        return np.concatenate(([0], np.cumsum(per_row))).astype(np.int64, copy=False)
 
     @cached_property
     def vote_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -466,8 +477,8 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
-    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+    def observed_used(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`observed` at the used columns, shape (U, B) (the compiled kernels read these only).
 
         ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
         """
@@ -477,6 +488,14 @@ class _Design:
             flat = flat.reshape(self.U, 1, -1)
             self._abstentions(flat, np.add.reduce(counts, axis=1)[None, :], seen)
             flat = flat[:, 0]
+        return flat
+
+    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+
+        ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
+        """
+        flat = self.observed_used(counts, seen)
         out = np.zeros((self.m * self.width, counts.shape[0]))
         out[self.used] = flat
         return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
@@ -841,7 +860,8 @@ def _em(
     B, R = counts.shape
     k = D.k
     informative = D.abstain
-    if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
+    kinds = set(families)  # a batch holds many members of a few families
+    if any((f in ABSTAIN_INFORMATIVE) != informative for f in kinds):
         raise ValueError("every member of a batch must read abstentions as the design does")
     want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
     jobs = min(solve_jobs(), B)
@@ -861,11 +881,11 @@ def _em(
         if class_balance is not None:
             raise ValueError("estimate_prior needs class_balance=None (the others keep a uniform prior)")
         free &= np.asarray(estimate_prior, dtype=bool)
-    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(families):
+    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(kinds):
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
-    if informative and D.lean and R <= JIT_MAX_ROWS and set(families) <= INFORMATIVE_CODES.keys():
+    if informative and D.lean and R <= JIT_MAX_ROWS and kinds <= INFORMATIVE_CODES.keys():
         kernel = informative_kernel()
         if kernel is not None:
             return _em_informative_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
@@ -1090,8 +1110,7 @@ def _em_informative_compiled(
     i64, f64 = np.int64, np.float64
     counts = np.ascontiguousarray(counts, dtype=f64)
     seen = D.abstaining(counts) if len(D.abstain_cols) else np.zeros((0, B), bool)
-    obs = D.observed(counts, seen)  # (B, m, width)
-    obs_u = np.ascontiguousarray(obs.reshape(B, -1)[:, D.used])
+    obs_u = np.ascontiguousarray(D.observed_used(counts, seen).T)  # (B, U): the observed counts' used columns
     seen_u = np.ones((B, D.U))
     seen_u[:, D.abstain_cols] = seen.T
     slot = np.where(want, np.cumsum(want) - 1, -1).astype(i64)
