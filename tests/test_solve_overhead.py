@@ -70,3 +70,16 @@ def test_design_lazy_columns_and_cached_row_pointers():
     np.testing.assert_array_equal(D.says[:, :, 0], D.vote[:, None] == np.arange(3))
     assert D.indptr is D.indptr and D.indptr.dtype == np.int64
     np.testing.assert_array_equal(np.diff(D.indptr), (unique.rows >= 0).sum(axis=1))
+
+
+def test_sparse_design_entry_sums_equal_the_csr_product():
+    # fractional weights: the sums' order matters to the last bit, and both add a column's
+    # entries in row order
+    rng = np.random.default_rng(6)
+    unique = _summary(rng, 3000, 40, 3, 0.9)
+    D = _Design(unique.rows, 3, abstain=True, votes=row_votes(unique.rows))
+    assert not D.dense
+    w = rng.random((5, D.R)) * rng.integers(0, 4, (5, D.R))
+    sums = D._entry_sums(w).copy()
+    assert "_matrices" not in vars(D)  # no matrix built for them
+    np.testing.assert_array_equal(sums, np.asarray(D.XT @ w.T))

@@ -131,6 +131,9 @@ PARALLEL_NNZ = 100_000
 #: and a first start of the pool ~0.5 ms.  The largest batch of the 15 shared sets (sentiment_popularity's
 #: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
 SPLIT_ENTRIES = 500_000
+#: A sparse design's observed counts of a batch are summed from its entries (no CSR matrix: about
+#: 0.3 ms to build for a few thousand entries) up to this many entries times members.
+ENTRY_SUM_MAX = 2_000_000
 
 
 class _Design:
@@ -367,7 +370,7 @@ class _Design:
         """
         B = counts.shape[0]
         pos = (counts > 0).astype(np.float64)
-        N = np.asarray(self.XT @ pos.T).reshape(self.U, 1, B)
+        N = self._entry_sums(pos).reshape(self.U, 1, B)
         self._abstentions(N, np.add.reduce(pos, axis=1)[None, :], np.ones((len(self.abstain_cols), B), bool))
         return N[self.abstain_cols, 0] > 0.5
 
@@ -477,12 +480,28 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
+    def _entry_sums(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_r X[r, u] weights[b, r]``, shape (U, B), for ``weights`` (B, R).
+
+        A sparse design sums its entries with ``np.bincount`` (up to :data:`ENTRY_SUM_MAX` entries
+        times members) instead of building the CSR matrix: the compiled EM needs no matrix, and
+        the CSR product adds each column's entries one by one in row order, as the entries are
+        listed here, so the values are the same.  A dense design (or a larger batch) uses the
+        product.
+        """
+        B = weights.shape[0]
+        if self.dense or "_matrices" in vars(self) or len(self.pos) * B > ENTRY_SUM_MAX:
+            return np.asarray(self.XT @ weights.T)
+        key = np.arange(B)[:, None] * self.U + self.pos[None, :]
+        sums = np.bincount(key.ravel(), weights=weights[:, self._r].ravel(), minlength=B * self.U)
+        return sums.reshape(B, self.U).T
+
     def observed_used(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
         """:meth:`observed` at the used columns, shape (U, B) (the compiled kernels read these only).
 
         ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
         """
-        flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        flat = self._entry_sums(counts)  # (U, B)
         if self.lean and len(self.abstain_cols):
             seen = self.abstaining(counts) if seen is None else seen
             flat = flat.reshape(self.U, 1, -1)
