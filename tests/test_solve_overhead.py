@@ -83,3 +83,39 @@ def test_sparse_design_entry_sums_equal_the_csr_product():
     sums = D._entry_sums(w).copy()
     assert "_matrices" not in vars(D)  # no matrix built for them
     np.testing.assert_array_equal(sums, np.asarray(D.XT @ w.T))
+
+
+def _components_by_search(edges: np.ndarray, m: int) -> list[np.ndarray]:
+    """Components of two or more LFs by breadth-first search, in the order of their smallest LF."""
+    neighbours: list[set[int]] = [set() for _ in range(m)]
+    for i, j in edges.tolist():
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    seen, out = set(), []
+    for start in range(m):
+        if start in seen:
+            continue
+        group, frontier = {start}, [start]
+        while frontier:
+            frontier = [b for a in frontier for b in neighbours[a] if b not in group]
+            group.update(frontier)
+        seen |= group
+        if len(group) > 1:
+            out.append(np.array(sorted(group), dtype=np.int64))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_components_match_a_graph_search(seed):
+    from tripletws.dependencies import components
+
+    rng = np.random.default_rng(seed)
+    m = 30
+    edges = rng.integers(0, m, (rng.integers(0, 25), 2))
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    got, want = components(edges, m), _components_by_search(edges, m)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == np.int64
+        np.testing.assert_array_equal(g, w)
+    assert components(np.zeros((0, 2), dtype=np.int64), m) == []

@@ -142,8 +142,9 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
     usable = np.flatnonzero(train.sum(axis=1) > 0)
     out = np.zeros_like(folds)
     if usable.size:
-        D = _Design(unique.rows, k + 1, abstain=True)
-        start = majority_soft_labels(unique.rows, k + 1).T[:, None, :]
+        votes = summary_votes(unique)
+        D = _Design(unique.rows, k + 1, abstain=True, votes=votes)
+        start = majority_soft_labels(unique.rows, k + 1, votes).T[:, None, :]
         fit = _em(
             D,
             [family] * len(usable),

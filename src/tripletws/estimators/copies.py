@@ -354,10 +354,11 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         # the hub of the group (largest summed share over its flagged pairs); ties to the most
         # votes, then the lowest index (g is sorted)
         hub = np.zeros(len(g))
+        at = {lf: t for t, lf in enumerate(g.tolist())}  # each member's place in g
         for (i, j), v in pair_share.items():
-            if i in g and j in g:
-                hub[np.searchsorted(g, i)] += v
-                hub[np.searchsorted(g, j)] += v
+            if i in at and j in at:
+                hub[at[i]] += v
+                hub[at[j]] += v
         order = np.lexsort((g, -votes[g], -hub))
         rep = int(g[order[0]])
         reps.append(rep)
