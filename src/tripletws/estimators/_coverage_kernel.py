@@ -17,7 +17,12 @@ Members of two or three classes (the check's fits and its background-class fit) 
 expected-vote sums with the classes in local variables (:func:`_e_step2`, :func:`_e_step3`:
 about twice as fast as loops over a class array), the log-likelihood comes from the logs of
 products of the rows' normalisers (as in :mod:`tripletws.estimators._em_kernel`), and each LF's
-log-rates are taken once per step.
+log-rates are taken once per step.  Each E-step adds each row's count-weighted soft labels to the
+next M-step's expected votes and rows per class as it goes (the sums of :func:`_expected_votes`,
+in its order: the same values, without a second pass over the rows).  Compiled with
+``error_model="numpy"``, as the other two kernels (a float division by zero gives inf/nan
+instead of raising: the divisors here are a member's rows, positive for the batches the check
+fits, or at least 1, or clipped away from 0; a division that does not raise has the same value).
 
 This module imports numba at import time; :func:`coverage_kernel` imports it lazily.
 """
