@@ -159,3 +159,24 @@ def test_cli_fit_does_not_load_numba(tmp_path) -> None:
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["0", "False"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("k", [2, 4])
+@pytest.mark.parametrize("coverage", [0.9, 0.15])
+def test_batch_equal_mace_eb(monkeypatch: pytest.MonkeyPatch, k: int, coverage: float) -> None:
+    """MACE's empirical-Bayes prior (``MACE_EB``): the two paths agree, and it changes the fit."""
+    unique = _rows(k, 12, 600, coverage, seed=7 * k + int(coverage * 10))
+    off = _batch(unique, None, 50)
+    monkeypatch.setattr(A, "MACE_EB", True)
+    jit, ref = _both(monkeypatch, _batch, unique, None, 50)
+    np.testing.assert_array_equal(jit.n_steps, ref.n_steps)
+    np.testing.assert_allclose(jit.log_likelihood, ref.log_likelihood, rtol=0, atol=TOL)
+    np.testing.assert_allclose(jit.soft_labels, ref.soft_labels, rtol=0, atol=TOL)
+    for a, b in zip(jit.params, ref.params, strict=True):
+        np.testing.assert_allclose(a.cond_probs, b.cond_probs, rtol=0, atol=TOL)
+    # the MACE members (the last third of the batch) move; mv and one_coin do not
+    third = len(ref.params) // 3
+    assert np.abs(off.log_likelihood[2 * third :] - ref.log_likelihood[2 * third :]).max() > 1e-8
+    np.testing.assert_allclose(
+        off.log_likelihood[: 2 * third], ref.log_likelihood[: 2 * third], rtol=0, atol=TOL
+    )

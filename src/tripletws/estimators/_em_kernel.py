@@ -320,6 +320,39 @@ def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def eb_prior(
+    tots: np.ndarray, n_i: np.ndarray, m: int, s_min: float, s_max: float, floor: float
+) -> tuple[float, float]:
+    """The numpy path's ``eb_strength`` for one member: ``(mu, s)`` from (m,) expected counts."""
+    N = 0.0
+    K = 0.0
+    Q = 0.0
+    M = 0.0
+    for i in range(m):
+        N += n_i[i]
+        K += tots[i]
+        Q += n_i[i] * n_i[i]
+        if n_i[i] > 0:
+            M += 1.0
+    safe_N = max(N, 1e-300)
+    mu = min(max(K / safe_N, floor), 1.0 - floor)
+    S = 0.0
+    for i in range(m):
+        if n_i[i] > 0:
+            d = tots[i] - mu * n_i[i]
+            S += d * d / n_i[i]
+    den = N - Q / safe_N - (M - 1.0)
+    rho = 1.0
+    if den > 0:
+        rho = (S / (mu * (1.0 - mu)) - (M - 1.0)) / den
+    if rho <= 1.0 / (s_max + 1.0):
+        s = s_max
+    else:
+        s = 1.0 / max(rho, 1e-300) - 1.0
+    return mu, min(max(s, s_min), s_max)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def lean_em(
     indptr: np.ndarray,
     col: np.ndarray,
@@ -337,6 +370,8 @@ def lean_em(
     floor: float,
     tiny: float,
     min_class_prob: float,
+    eb_s_min: float,
+    eb_s_max: float,
     slot: np.ndarray,
     tables: np.ndarray,
     p_out: np.ndarray,
@@ -371,6 +406,9 @@ def lean_em(
     p0 : float64 (k,)
     max_steps, tol, floor, tiny, min_class_prob
         As in the numpy path (``EM_TOL``, ``_FLOOR``, ``_TINY``, ``MIN_CLASS_PROB``).
+    eb_s_min, eb_s_max : float
+        ``MACE_EB_S`` when ``MACE_EB`` is on (theta's empirical-Bayes prior, :func:`eb_prior`);
+        ``eb_s_max <= 0``: off, the uniform prior.
     slot : int64 (B,)
         Where member ``b``'s whole table goes in ``tables`` (-1: not wanted).
     tables : (n_wanted, m, k + 1, k)
@@ -551,8 +589,13 @@ def lean_em(
                             kn_a[i] = right_a[i] * (th / max(th + (1.0 - th) * xi_a[i], tiny))
                         for i in range(m):
                             tots[i] += kn_a[i]
-                    for i in range(m):
-                        theta[i] = min(max((tots[i] + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
+                    if eb_s_max > 0:
+                        mu, s_eb = eb_prior(tots, n_i, m, eb_s_min, eb_s_max, floor)
+                        for i in range(m):
+                            theta[i] = min(max((tots[i] + s_eb * mu) / (n_i[i] + s_eb), floor), 1.0 - floor)
+                    else:
+                        for i in range(m):
+                            theta[i] = min(max((tots[i] + 1.0) / (n_i[i] + 2.0), floor), 1.0 - floor)
                     for i in range(m):
                         tots[i] = 0.0
                     for a in range(k):

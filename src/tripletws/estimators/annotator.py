@@ -88,6 +88,15 @@ _FLOOR = 1e-6
 #: EM stops when the mean log-likelihood per row improves by less than this.
 EM_TOL = 1e-6
 
+#: ``"mace"`` (vote-only) with an empirical-Bayes prior on the LFs' ``theta``: at each M-step
+#: ``theta_i ~ Beta(s mu, s (1 - mu))`` with ``mu`` and ``s`` estimated from all LFs' expected
+#: counts (beta-binomial method of moments, :func:`eb_strength`), then
+#: ``theta_i = (knows_i + s mu) / (n_i + s)``.  Off: the uniform prior, ``(knows_i + 1) / (n_i + 2)``.
+#: Read at each fit (numpy path and compiled kernel alike).
+MACE_EB = False
+#: The range ``s`` is clipped to (2: no stronger than the uniform prior's pseudo-counts at least).
+MACE_EB_S = (2.0, 1e4)
+
 
 @dataclass(frozen=True)
 class AnnotatorFit:
@@ -553,6 +562,45 @@ def _clip(x: np.ndarray) -> np.ndarray:
     return np.minimum(x, 1.0 - _FLOOR, out=x)
 
 
+def eb_strength(
+    knows: np.ndarray, n: np.ndarray, s_min: float, s_max: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes Beta prior of per-LF rates: mean ``mu`` and strength ``s`` per member.
+
+    Beta-binomial method of moments (Kleinman 1973, "Proportions with extraneous variance",
+    Biometrics 29): with ``N = sum n_i``, ``mu = sum knows_i / N`` and
+    ``S = sum (knows_i - mu n_i)^2 / n_i`` over the ``M`` LFs with ``n_i > 0``,
+    ``E[S] = mu (1 - mu) [(M - 1) (1 - rho) + rho (N - sum n_i^2 / N)]`` where
+    ``rho = 1 / (s + 1)`` is the intra-LF correlation; solved for ``rho``, then
+    ``s = 1 / rho - 1`` clipped to ``[s_min, s_max]`` (``s_min`` where ``rho`` is not identified).
+
+    Parameters
+    ----------
+    knows, n : (m, B)
+        Expected counts of "knows" and votes per LF (members on the last axis).
+    s_min, s_max : float
+
+    Returns
+    -------
+    mu, s : (B,)
+    """
+    N = np.add.reduce(n, axis=0)
+    has = n > 0
+    M = np.add.reduce(has, axis=0).astype(np.float64)
+    safe_N = np.maximum(N, _TINY)
+    mu = np.minimum(np.maximum(np.add.reduce(knows, axis=0) / safe_N, _FLOOR), 1.0 - _FLOOR)
+    dev = np.where(has, (knows - mu * n) ** 2 / np.where(has, n, 1.0), 0.0)
+    S = np.add.reduce(dev, axis=0)
+    Q = np.add.reduce(n * n, axis=0) / safe_N
+    den = N - Q - (M - 1.0)
+    num = S / (mu * (1.0 - mu)) - (M - 1.0)
+    ok = den > 0
+    rho = np.where(ok, num / np.where(ok, den, 1.0), 1.0)
+    s = np.where(rho <= 1.0 / (s_max + 1.0), s_max, 1.0 / np.maximum(rho, _TINY) - 1.0)
+    s = np.minimum(np.maximum(s, s_min), s_max)
+    return mu, s
+
+
 def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Log-normaliser and normalised exponentials over ``axis`` (the classes)."""
     top = np.maximum.reduce(s, axis=axis, keepdims=True)
@@ -751,7 +799,12 @@ class _Tables:
         theta, xi, obs = self.theta, self.xi, self.obs
         # share of the votes for the class given by "knowing" it
         knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, _TINY))
-        theta = _clip((np.add.reduce(knows, axis=0) + 1.0) / self.denom)
+        tots = np.add.reduce(knows, axis=0)
+        if MACE_EB:
+            mu, s = eb_strength(tots, self.n_i, *MACE_EB_S)
+            theta = _clip((tots + s * mu) / (self.n_i + s))
+        else:
+            theta = _clip((tots + 1.0) / self.denom)
         rest = np.maximum(obs - knows, 0.0)
         rest += self.xi_prior
         self.theta, self.xi = theta, rest / np.add.reduce(rest, axis=0)
@@ -1103,6 +1156,7 @@ def _em_compiled(
         tiny=_TINY,
         min_class_prob=MIN_CLASS_PROB,
         want=want,
+        eb_s=MACE_EB_S if MACE_EB else None,
     )
     fitted: list[Any] = [None] * len(families)
     for b in np.flatnonzero(want):

@@ -124,6 +124,7 @@ def run_lean(
     tiny: float,
     min_class_prob: float,
     want: np.ndarray,
+    eb_s: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Run the kernel on a batch of B members over R distinct rows and U used columns.
 
@@ -142,6 +143,8 @@ def run_lean(
         The numpy path's constants.
     want : bool (B,)
         Members whose whole table is wanted.
+    eb_s : (s_min, s_max) or None
+        MACE's empirical-Bayes prior strength range (``annotator.MACE_EB_S``); None: off.
 
     Returns
     -------
@@ -184,6 +187,8 @@ def run_lean(
         float(floor),
         float(tiny),
         float(min_class_prob),
+        float(eb_s[0]) if eb_s is not None else 0.0,
+        float(eb_s[1]) if eb_s is not None else 0.0,
         slot,
         tables,
         *out.values(),

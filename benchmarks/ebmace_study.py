@@ -1,0 +1,245 @@
+"""MACE with an empirical-Bayes prior on theta (``annotator.MACE_EB``): off against on, same run.
+
+For every stress problem (benchmarks/stress_problems.py: train and test matrices from one
+generator) and every shared set with gold (fit split without gold, eval split scored; crowd sets
+fit and score all rows), the default ``LabelModel()`` is fitted twice, with ``MACE_EB`` off (the
+uniform Beta(1, 1) prior of the library) and on (theta_i ~ Beta(s mu, s (1 - mu)), mu and s by the
+beta-binomial method of moments at each M-step), and so is the ``"mace"`` family alone.  Scores as
+in stress.py: accuracy under a uniform tie-break, F1 of class 1 (k = 2) or macro (k > 2).
+
+Reported: mean accuracy, win / tie / loss against majority vote (tie: within 0.5 points), the
+share at or above MV - 0.5 points, the worst difference to MV, means per family, the problems and
+sets whose choice or accuracy moves, and the held-out choice of on/off: leave-one-family-out on
+the stress suite and leave-one-dataset-out on the shared sets (pick the setting with the better
+mean accuracy on the rest, ties to off; score it on the held-out part).
+
+    PYTHONPATH=src python benchmarks/ebmace_study.py --part stress --out /tmp/eb_stress.jsonl
+    PYTHONPATH=src python benchmarks/ebmace_study.py --part shared --out /tmp/eb_shared.jsonl
+    PYTHONPATH=src python benchmarks/ebmace_study.py --summarise /tmp/eb_stress.jsonl /tmp/eb_shared.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+from scoring import mv_scores, tie_scores
+
+import tripletws.estimators.annotator as A
+from tripletws import LabelModel
+from tripletws.inference import posterior
+from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
+
+TIE = 0.005
+
+
+def _fit_both(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray) -> dict:
+    out: dict = {}
+    lm_test = check_label_matrix(L_test, k)
+    unique = RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
+    for tag, on in (("off", False), ("on", True)):
+        A.MACE_EB = on
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.process_time()
+                model = LabelModel(k).fit(L)
+                cpu = time.process_time() - t0
+                acc, f1 = tie_scores(model.predict_proba(L_test), y, k)
+                sel = model.selection_
+                fit = A.fit_annotator(unique, "mace")
+                macc, mf1 = tie_scores(posterior(lm_test, fit.params), y, k)
+        finally:
+            A.MACE_EB = False
+        out[tag] = {
+            "acc": acc,
+            "f1": f1,
+            "cpu_s": cpu,
+            "chosen": sel.chosen if sel is not None else "(fallback)",
+            "heldout": dict(sel.heldout_loglik) if sel is not None else {},
+            "mace_acc": macc,
+            "mace_f1": mf1,
+        }
+    return out
+
+
+def run_stress(out: Path, families: list[str] | None) -> None:
+    from stress_problems import all_problems, draw
+
+    with out.open("a") as fh:
+        for prob in all_problems():
+            if families and prob.family not in families:
+                continue
+            k = int(prob.params["k"])
+            L, _, L_test, y = draw(prob, None)
+            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
+            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_both(k, L, L_test, y))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(
+                f"{prob.name:18s} mv {acc:.3f} off {rec['off']['acc']:.3f} on {rec['on']['acc']:.3f}",
+                flush=True,
+            )
+
+
+def run_shared(out: Path) -> None:
+    from quality_lodo import shared_sets
+
+    with out.open("a") as fh:
+        for name, k, L_fit, L_eval, y, crowd in shared_sets():
+            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
+            acc, f1 = tie_scores(counts, y, k)
+            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_both(k, L_fit, L_eval, y))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(
+                f"{name:22s} mv {acc:.3f} off {rec['off']['acc']:.3f} on {rec['on']['acc']:.3f}", flush=True
+            )
+
+
+def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
+    ref = "f1" if key.endswith("f1") else "acc"
+    d = np.array([r[tag][key] - r["mv"][ref] for r in recs])
+    a = np.array([r[tag][key] for r in recs])
+    return {
+        "n": len(recs),
+        "mean": float(a.mean()),
+        "mean_vs_mv": float(d.mean()),
+        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
+        "share_ge_mv": float((d >= -TIE).mean()),
+        "worst": float(d.min()),
+    }
+
+
+def _held_out(recs: list[dict], group: str) -> dict:
+    """Leave one group out: on/off chosen by mean accuracy on the rest (ties to off), scored on it."""
+    groups = sorted({r[group] for r in recs})
+    picked, acc = {}, []
+    for g in groups:
+        rest = [r for r in recs if r[group] != g]
+        gain = np.mean([r["on"]["acc"] - r["off"]["acc"] for r in rest])
+        tag = "on" if gain > 0 else "off"
+        picked[g] = tag
+        acc += [r[tag]["acc"] for r in recs if r[group] == g]
+    return {"picked": picked, "mean": float(np.mean(acc))}
+
+
+def summarise(paths: list[Path]) -> dict:
+    recs = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
+    res: dict = {}
+    for part in ("stress", "shared"):
+        rs = [r for r in recs if r["part"] == part]
+        if not rs:
+            continue
+        s = {
+            tag: {
+                "acc": _stats(rs, tag),
+                "f1": _stats(rs, tag, "f1"),
+                "mace_alone": _stats(rs, tag, "mace_acc"),
+            }
+            for tag in ("off", "on")
+        }
+        s["mv_mean"] = float(np.mean([r["mv"]["acc"] for r in rs]))
+        fams = sorted({r["family"] for r in rs})
+        s["per_family"] = {
+            f: {tag: float(np.mean([r[tag]["acc"] for r in rs if r["family"] == f])) for tag in ("off", "on")}
+            | {"mv": float(np.mean([r["mv"]["acc"] for r in rs if r["family"] == f]))}
+            for f in fams
+        }
+        s["held_out"] = _held_out(rs, "family" if part == "stress" else "name")
+        s["changed"] = [
+            {
+                "name": r["name"],
+                "mv": r["mv"]["acc"],
+                "off": r["off"]["acc"],
+                "on": r["on"]["acc"],
+                "chosen": [r["off"]["chosen"], r["on"]["chosen"]],
+                "mace_alone": [r["off"]["mace_acc"], r["on"]["mace_acc"]],
+            }
+            for r in rs
+            if abs(r["on"]["acc"] - r["off"]["acc"]) > 0.001 or r["on"]["chosen"] != r["off"]["chosen"]
+        ]
+        s["cpu_s_total"] = {tag: float(sum(r[tag]["cpu_s"] for r in rs)) for tag in ("off", "on")}
+        res[part] = s
+    return res
+
+
+def markdown(res: dict) -> str:
+    lines = ["# MACE with an empirical-Bayes prior on theta: off vs on", ""]
+    for part, s in res.items():
+        lines += [f"## {part} ({s['off']['acc']['n']} problems; MV mean {s['mv_mean']:.4f})", ""]
+        lines += [
+            "| | mean acc | vs MV | W/T/L vs MV | share >= MV-0.5 | worst vs MV | F1 worst vs MV"
+            " | MACE alone mean |"
+        ]
+        lines += ["|---|---|---|---|---|---|---|---|"]
+        for tag in ("off", "on"):
+            a, f, m = s[tag]["acc"], s[tag]["f1"], s[tag]["mace_alone"]
+            lines.append(
+                f"| {tag} | {a['mean']:.4f} | {a['mean_vs_mv']:+.4f} | {'/'.join(map(str, a['wtl']))} | "
+                f"{a['share_ge_mv']:.3f} | {a['worst']:+.4f} | {f['worst']:+.4f} | {m['mean']:.4f} |"
+            )
+        ho = s["held_out"]
+        lines += [
+            "",
+            f"Held out (leave one {'family' if part == 'stress' else 'set'} out): mean {ho['mean']:.4f}; "
+            f"picked {json.dumps(ho['picked'])}",
+            "",
+        ]
+        lines += ["| family | MV | off | on |", "|---|---|---|---|"]
+        for f, v in s["per_family"].items():
+            lines.append(f"| {f} | {v['mv']:.4f} | {v['off']:.4f} | {v['on']:.4f} |")
+        lines += ["", "Changed (accuracy moves > 0.1 pt or the choice changes):", ""]
+        lines += ["| name | MV | off | on | chosen off/on | MACE alone off/on |", "|---|---|---|---|---|---|"]
+        for c in s["changed"]:
+            lines.append(
+                f"| {c['name']} | {c['mv']:.4f} | {c['off']:.4f} | {c['on']:.4f} | {'/'.join(c['chosen'])} | "
+                f"{c['mace_alone'][0]:.4f}/{c['mace_alone'][1]:.4f} |"
+            )
+        lines += [
+            "",
+            f"CPU seconds of the default fits (process_time, summed): {json.dumps(s['cpu_s_total'])}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("stress", "shared"))
+    ap.add_argument("--families", nargs="*")
+    ap.add_argument("--out", type=Path, help="JSON lines to append to")
+    ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
+    ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
+    args = ap.parse_args(argv)
+    if args.summarise:
+        res = summarise(args.summarise)
+        md = markdown(res)
+        print(md)
+        if args.write:
+            args.write.write_text(json.dumps(res, indent=1) + "\n")
+            args.write.with_suffix(".md").write_text(md + "\n")
+        return 0
+    if args.part == "stress":
+        run_stress(args.out, args.families)
+    elif args.part == "shared":
+        run_shared(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
