@@ -15,6 +15,7 @@ mean accuracy on the rest, ties to off; score it on the held-out part).
 
     PYTHONPATH=src python benchmarks/ebmace_study.py --part stress --out /tmp/eb_stress.jsonl
     PYTHONPATH=src python benchmarks/ebmace_study.py --part shared --out /tmp/eb_shared.jsonl
+    PYTHONPATH=src python benchmarks/ebmace_study.py --part stress --plain --out /tmp/eb_plain.jsonl
     PYTHONPATH=src python benchmarks/ebmace_study.py --summarise /tmp/eb_stress.jsonl /tmp/eb_shared.jsonl
 """
 
@@ -222,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("stress", "shared"))
     ap.add_argument("--families", nargs="*")
+    ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="MACE_EB_VAR off: the spread of the expected counts alone (the first, failed variant)",
+    )
+    ap.add_argument("--fixed", action="store_true", help="MACE_EB_FIXED: the prior of the first M-step kept")
     ap.add_argument("--out", type=Path, help="JSON lines to append to")
     ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
     ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
@@ -234,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             args.write.write_text(json.dumps(res, indent=1) + "\n")
             args.write.with_suffix(".md").write_text(md + "\n")
         return 0
+    A.MACE_EB_VAR = not args.plain
+    A.MACE_EB_FIXED = args.fixed
     if args.part == "stress":
         run_stress(args.out, args.families)
     elif args.part == "shared":

@@ -163,11 +163,17 @@ def test_cli_fit_does_not_load_numba(tmp_path) -> None:
 
 @pytest.mark.parametrize("k", [2, 4])
 @pytest.mark.parametrize("coverage", [0.9, 0.15])
-def test_batch_equal_mace_eb(monkeypatch: pytest.MonkeyPatch, k: int, coverage: float) -> None:
-    """MACE's empirical-Bayes prior (``MACE_EB``): the two paths agree, and it changes the fit."""
+@pytest.mark.parametrize("variant", [(True, False), (False, False), (True, True)])
+def test_batch_equal_mace_eb(
+    monkeypatch: pytest.MonkeyPatch, k: int, coverage: float, variant: tuple[bool, bool]
+) -> None:
+    """MACE's empirical-Bayes prior (``MACE_EB``, with ``MACE_EB_VAR`` / ``MACE_EB_FIXED``): the two
+    paths agree, and it changes the fit."""
     unique = _rows(k, 12, 600, coverage, seed=7 * k + int(coverage * 10))
     off = _batch(unique, None, 50)
     monkeypatch.setattr(A, "MACE_EB", True)
+    monkeypatch.setattr(A, "MACE_EB_VAR", variant[0])
+    monkeypatch.setattr(A, "MACE_EB_FIXED", variant[1])
     jit, ref = _both(monkeypatch, _batch, unique, None, 50)
     np.testing.assert_array_equal(jit.n_steps, ref.n_steps)
     np.testing.assert_allclose(jit.log_likelihood, ref.log_likelihood, rtol=0, atol=TOL)

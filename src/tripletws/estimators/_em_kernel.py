@@ -321,9 +321,10 @@ def _finish_lse(lse: np.ndarray, zs: np.ndarray) -> None:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def eb_prior(
-    tots: np.ndarray, n_i: np.ndarray, m: int, s_min: float, s_max: float, floor: float
+    tots: np.ndarray, var: np.ndarray, n_i: np.ndarray, m: int, s_min: float, s_max: float, floor: float
 ) -> tuple[float, float]:
-    """The numpy path's ``eb_strength`` for one member: ``(mu, s)`` from (m,) expected counts."""
+    """The numpy path's ``eb_strength`` for one member: ``(mu, s)`` from (m,) expected counts
+    ``tots`` and their posterior variances ``var`` (zeros: the expected counts' spread only)."""
     N = 0.0
     K = 0.0
     Q = 0.0
@@ -340,7 +341,7 @@ def eb_prior(
     for i in range(m):
         if n_i[i] > 0:
             d = tots[i] - mu * n_i[i]
-            S += d * d / n_i[i]
+            S += (d * d + var[i]) / n_i[i]
     den = N - Q / safe_N - (M - 1.0)
     rho = 1.0
     if den > 0:
@@ -372,6 +373,8 @@ def lean_em(
     min_class_prob: float,
     eb_s_min: float,
     eb_s_max: float,
+    eb_var: bool,
+    eb_fixed: bool,
     slot: np.ndarray,
     tables: np.ndarray,
     p_out: np.ndarray,
@@ -409,6 +412,10 @@ def lean_em(
     eb_s_min, eb_s_max : float
         ``MACE_EB_S`` when ``MACE_EB`` is on (theta's empirical-Bayes prior, :func:`eb_prior`);
         ``eb_s_max <= 0``: off, the uniform prior.
+    eb_var : bool
+        ``MACE_EB_VAR``: the spread on the complete-data counts (sums of ``count * q^2`` per column).
+    eb_fixed : bool
+        ``MACE_EB_FIXED``: ``mu`` and ``s`` from the first M-step, kept for the member's fit.
     slot : int64 (B,)
         Where member ``b``'s whole table goes in ``tables`` (-1: not wanted).
     tables : (n_wanted, m, k + 1, k)
@@ -449,6 +456,8 @@ def lean_em(
     n_i = np.empty(m)
     log_odds = np.empty(m)
     right = np.zeros((k, m))
+    right2 = np.zeros((k, m))  # sum count * q^2 per used column (MACE_EB_VAR)
+    kvar = np.zeros(m)
     kn = np.empty((k, m))  # MACE: the expected count of rows where the LF knows the class
     tots = np.empty(m)
     theta = np.empty(m)
@@ -524,6 +533,9 @@ def lean_em(
                 w += qy * c[r]
             wsum[y] = w
         right[:] = 0.0
+        eb_set = False
+        mu = 0.5
+        s_eb = 2.0
         prev = -np.inf
         steps = 0
         first = True
@@ -546,6 +558,14 @@ def lean_em(
                     r0 = brow[hi - 1]
                     t0 += q[a, r0] * c[r0]
                 right[a, col_lf[u]] = t0 + t1
+            if eb_var and f == MACE:
+                for u in range(U):
+                    a = col_vote[u]
+                    t2 = 0.0
+                    for j in range(bptr[u], bptr[u + 1]):
+                        r0 = brow[j]
+                        t2 += q[a, r0] * q[a, r0] * c[r0]
+                    right2[a, col_lf[u]] = t2
             if free[b]:
                 free_prior(wsum, total, min_class_prob, k, p)
             for y in range(k):
@@ -590,7 +610,18 @@ def lean_em(
                         for i in range(m):
                             tots[i] += kn_a[i]
                     if eb_s_max > 0:
-                        mu, s_eb = eb_prior(tots, n_i, m, eb_s_min, eb_s_max, floor)
+                        for i in range(m):
+                            kvar[i] = 0.0
+                        if eb_var:
+                            # a vote's P(knows | row) is p = q share: the count's variance sum p (1 - p)
+                            for a in range(k):
+                                for i in range(m):
+                                    th = theta[i]
+                                    sh = th / max(th + (1.0 - th) * xi[a, i], tiny)
+                                    kvar[i] += kn[a, i] - right2[a, i] * sh * sh
+                        if not (eb_fixed and eb_set):
+                            mu, s_eb = eb_prior(tots, kvar, n_i, m, eb_s_min, eb_s_max, floor)
+                            eb_set = True
                         for i in range(m):
                             theta[i] = min(max((tots[i] + s_eb * mu) / (n_i[i] + s_eb), floor), 1.0 - floor)
                     else:

@@ -96,6 +96,14 @@ EM_TOL = 1e-6
 MACE_EB = False
 #: The range ``s`` is clipped to (2: no stronger than the uniform prior's pseudo-counts at least).
 MACE_EB_S = (2.0, 1e4)
+#: With ``MACE_EB``: the spread of the LFs' rates is measured on the complete-data counts, adding
+#: each LF's posterior variance of its "knows" count (``sum_v p_v (1 - p_v)`` over its votes) to the
+#: spread of the expected counts.  Without it, the expected counts' spread is below binomial noise
+#: (an expectation varies less than the count it predicts) and ``s`` runs to its upper bound.
+MACE_EB_VAR = True
+#: With ``MACE_EB``: estimate ``mu`` and ``s`` once, at the first M-step (from majority vote's soft
+#: labels), and keep them for the whole fit (else re-estimated at every M-step).
+MACE_EB_FIXED = False
 
 
 @dataclass(frozen=True)
@@ -563,7 +571,7 @@ def _clip(x: np.ndarray) -> np.ndarray:
 
 
 def eb_strength(
-    knows: np.ndarray, n: np.ndarray, s_min: float, s_max: float
+    knows: np.ndarray, n: np.ndarray, s_min: float, s_max: float, var: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Empirical-Bayes Beta prior of per-LF rates: mean ``mu`` and strength ``s`` per member.
 
@@ -579,6 +587,9 @@ def eb_strength(
     knows, n : (m, B)
         Expected counts of "knows" and votes per LF (members on the last axis).
     s_min, s_max : float
+    var : (m, B), optional
+        Posterior variance of each "knows" count, added to ``(knows_i - mu n_i)^2`` in ``S``
+        (the complete-data spread, :data:`MACE_EB_VAR`).
 
     Returns
     -------
@@ -589,7 +600,10 @@ def eb_strength(
     M = np.add.reduce(has, axis=0).astype(np.float64)
     safe_N = np.maximum(N, _TINY)
     mu = np.minimum(np.maximum(np.add.reduce(knows, axis=0) / safe_N, _FLOOR), 1.0 - _FLOOR)
-    dev = np.where(has, (knows - mu * n) ** 2 / np.where(has, n, 1.0), 0.0)
+    dev = (knows - mu * n) ** 2
+    if var is not None:
+        dev = dev + var
+    dev = np.where(has, dev / np.where(has, n, 1.0), 0.0)
     S = np.add.reduce(dev, axis=0)
     Q = np.add.reduce(n * n, axis=0) / safe_N
     den = N - Q - (M - 1.0)
@@ -668,6 +682,7 @@ class _Tables:
             self.theta = np.full((m, B), 0.5)
             self.xi = (self.obs + 1e-3) / (self.obs + 1e-3).sum(axis=0)
             self.acc = np.zeros((m, B))
+            self.eb: tuple[np.ndarray, np.ndarray] | None = None  # MACE_EB_FIXED's (mu, s)
             return
         self.obs = obs
         if family in COVERAGE_FAMILIES:  # MACE over the votes, two rates for one-class LFs; members first
@@ -699,6 +714,8 @@ class _Tables:
             self.denom, self.pooled_denom = self.denom[..., keep], self.pooled_denom[..., keep]
             self.xi_prior = self.xi_prior[..., keep]
             self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
+            if self.eb is not None:
+                self.eb = (self.eb[0][keep], self.eb[1][keep])
             return
         if self.family in COVERAGE_FAMILIES:
             self.coverage.keep(keep)
@@ -731,8 +748,9 @@ class _Tables:
             return np.where(D.says, a, (1.0 - a) / (self.k - 1))
         if fam == "mace":
             right = self._right(N)
+            right2 = self._right(self.N2) if MACE_EB and MACE_EB_VAR else None
             for _ in range(3 if self.first else 1):
-                self._mace_lean(right)
+                self._mace_lean(right, right2)
             self.first = False
             theta = self.theta[D.lf][:, None, :]
             xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
@@ -794,14 +812,24 @@ class _Tables:
         table = rest[:, None, :] + theta[:, None, :] * hit.transpose(1, 2, 0)
         return np.maximum(table, _TINY)
 
-    def _mace_lean(self, right: np.ndarray) -> None:
-        """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B)."""
+    def _mace_lean(self, right: np.ndarray, right2: np.ndarray | None = None) -> None:
+        """One MACE M-step (vote-only, class-major) from the expected right votes ``right`` (k, m, B).
+
+        ``right2`` (k, m, B): the sums of ``count * q^2`` of the same columns (``MACE_EB_VAR``).
+        """
         theta, xi, obs = self.theta, self.xi, self.obs
         # share of the votes for the class given by "knowing" it
-        knows = right * (theta / np.maximum(theta + (1.0 - theta) * xi, _TINY))
+        share = theta / np.maximum(theta + (1.0 - theta) * xi, _TINY)
+        knows = right * share
         tots = np.add.reduce(knows, axis=0)
         if MACE_EB:
-            mu, s = eb_strength(tots, self.n_i, *MACE_EB_S)
+            # a vote's P(knows | row) is p = q share: the count's variance is sum p (1 - p)
+            var = None if right2 is None else tots - np.add.reduce(right2 * share * share, axis=0)
+            if MACE_EB_FIXED and self.eb is not None:
+                mu, s = self.eb
+            else:
+                mu, s = eb_strength(tots, self.n_i, *MACE_EB_S, var=var)
+                self.eb = (mu, s)
             theta = _clip((tots + s * mu) / (self.n_i + s))
         else:
             theta = _clip((tots + 1.0) / self.denom)
@@ -984,11 +1012,16 @@ def _em(
     # blocks, one part per thread (Design.e_step_blocks); else the same steps on the whole arrays
     blocks = not D.dense and bool(D._blocks)
     N = w_sum = None
+    eb_var = MACE_EB and MACE_EB_VAR and "mace" in kinds and not informative
     while True:
         if N is None:
             W = q * c
             N = D.counts(W, seen)
             w_sum = W.sum(axis=2) if any_free else None
+        if eb_var:  # MACE's complete-data spread: sum count * q^2 at the used columns
+            N2 = D.counts(q * q * c, seen)
+            for tab, sl in groups:
+                tab.N2 = N2[:, :, sl]
         if len(groups) == 1:
             logt = np.log(groups[0][0].step(N))
         else:
@@ -1157,6 +1190,8 @@ def _em_compiled(
         min_class_prob=MIN_CLASS_PROB,
         want=want,
         eb_s=MACE_EB_S if MACE_EB else None,
+        eb_var=MACE_EB_VAR,
+        eb_fixed=MACE_EB_FIXED,
     )
     fitted: list[Any] = [None] * len(families)
     for b in np.flatnonzero(want):

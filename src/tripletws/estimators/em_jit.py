@@ -125,6 +125,8 @@ def run_lean(
     min_class_prob: float,
     want: np.ndarray,
     eb_s: tuple[float, float] | None = None,
+    eb_var: bool = False,
+    eb_fixed: bool = False,
 ) -> dict[str, Any]:
     """Run the kernel on a batch of B members over R distinct rows and U used columns.
 
@@ -145,6 +147,10 @@ def run_lean(
         Members whose whole table is wanted.
     eb_s : (s_min, s_max) or None
         MACE's empirical-Bayes prior strength range (``annotator.MACE_EB_S``); None: off.
+    eb_var : bool
+        ``annotator.MACE_EB_VAR``: the prior's spread on the complete-data counts.
+    eb_fixed : bool
+        ``annotator.MACE_EB_FIXED``: the prior estimated at the first M-step only.
 
     Returns
     -------
@@ -189,6 +195,8 @@ def run_lean(
         float(min_class_prob),
         float(eb_s[0]) if eb_s is not None else 0.0,
         float(eb_s[1]) if eb_s is not None else 0.0,
+        bool(eb_var and eb_s is not None),
+        bool(eb_fixed and eb_s is not None),
         slot,
         tables,
         *out.values(),
