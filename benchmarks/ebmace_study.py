@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         help="MACE_EB_VAR off: the spread of the expected counts alone (the first, failed variant)",
     )
     ap.add_argument("--fixed", action="store_true", help="MACE_EB_FIXED: the prior of the first M-step kept")
+    ap.add_argument("--s-max", type=float, help="upper bound of the prior strength s (MACE_EB_S[1])")
     ap.add_argument("--out", type=Path, help="JSON lines to append to")
     ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
     ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     A.MACE_EB_VAR = not args.plain
     A.MACE_EB_FIXED = args.fixed
+    if args.s_max is not None:
+        A.MACE_EB_S = (A.MACE_EB_S[0], args.s_max)
     if args.part == "stress":
         run_stress(args.out, args.families)
     elif args.part == "shared":
