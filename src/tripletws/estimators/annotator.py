@@ -71,6 +71,7 @@ from .class_balance import MIN_CLASS_PROB
 from .em_jit import (
     INFORMATIVE_CODES,
     JIT_MAX_ROWS,
+    design_kernels,
     fold_keys_kernel,
     informative_kernel,
     lean_kernel,
@@ -132,6 +133,11 @@ PARALLEL_NNZ = 100_000
 #: and a first start of the pool ~0.5 ms.  The largest batch of the 15 shared sets (sentiment_popularity's
 #: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
 SPLIT_ENTRIES = 500_000
+#: Sparse designs with at least this many entries multiply in the compiled kernels of
+#: :mod:`tripletws.estimators._design_kernel` (with numba: the same values as scipy's products, bit for
+#: bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's products,
+#: where a kernel's call would cost about what it saves.
+KERNEL_NNZ = 50_000
 
 
 class _Design:
@@ -247,21 +253,35 @@ class _Design:
         )
 
     @cached_property
-    def _matrices(self) -> tuple[Any, Any]:
+    def _csr(self) -> Any:
+        """``X``: a dense array when :attr:`dense`, else CSR (every entry 1, each column once a row)."""
         R, U, r, pos = self.R, self.U, self._r, self.pos
         if self.dense:
             X = np.zeros((R, U))
             X[r, pos] = 1.0
-            return X, X.T
+            return X
         from scipy import sparse
 
-        X = sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
-        return X, X.T.tocsr()
+        return sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
+
+    @cached_property
+    def _matrices(self) -> tuple[Any, Any]:
+        X = self._csr
+        return (X, X.T) if self.dense else (X, X.T.tocsr())
+
+    @cached_property
+    def _kernels(self) -> Any | None:
+        """The compiled products (:mod:`._design_kernel`) for a sparse design of :data:`KERNEL_NNZ`
+        entries or more when numba is at hand; None: scipy's products."""
+        if self.dense or len(self.pos) < KERNEL_NNZ:
+            return None
+        return design_kernels()
 
     @cached_property
     def _blocks(self) -> list[tuple[int, int, Any, Any]]:
         """Row blocks ``(start, stop, X[start:stop], X[start:stop].T)`` of a large sparse design, one per
-        thread of the solve (:func:`tripletws.parallel.solve_jobs`); empty when the products stay whole."""
+        thread of the solve (:func:`tripletws.parallel.solve_jobs`); empty when the products stay whole.
+        With the compiled products the transposes are not needed (None)."""
         jobs = solve_jobs()
         if self.dense or jobs <= 1 or len(self.pos) < PARALLEL_NNZ:
             return []
@@ -269,17 +289,47 @@ class _Design:
         # blocks of about equal entries
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, jobs + 1)[1:-1])
         bounds = [0, *sorted({int(c) for c in cuts if 0 < c < self.R}), self.R]
-        return [(a, b, X[a:b], X[a:b].T.tocsr()) for a, b in pairwise(bounds)]
+        lean = self._kernels is not None
+        return [(a, b, X[a:b], None if lean else X[a:b].T.tocsr()) for a, b in pairwise(bounds)]
 
     @property
     def X(self) -> Any:
         """The design (R, U): dense when at most :data:`DENSE_CELLS` cells, else CSR."""
-        return self._matrices[0]
+        return self._csr
 
     @property
     def XT(self) -> Any:
         """Its transpose (U, R), CSR when sparse."""
         return self._matrices[1]
+
+    def _product(self, X: Any, flat: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``(X @ flat).T`` for a block ``X`` of the sparse design's rows and ``flat`` (U, c): (c, rows),
+        into ``out`` when given."""
+        kern = self._kernels
+        c = flat.shape[1]
+        if out is None:
+            out = np.empty((c, X.shape[0]))
+        if kern is not None and (c in (2, 4) or c >= 6):  # (the kernel's fast cases: scipy's below)
+            kern.sums_t(X.indptr, X.indices, np.ascontiguousarray(flat), out)
+        else:
+            out[...] = np.asarray(X @ flat).T
+        return out
+
+    def _transposed_product(self, X: Any, XT: Any, W: np.ndarray) -> np.ndarray:
+        """``X.T @ W.T`` for a block ``X`` of the sparse design's rows (``XT``: its transpose, or None
+        with the compiled products) and ``W`` (c, rows): (U, c)."""
+        kern = self._kernels
+        if kern is not None:
+            out = np.empty((self.U, W.shape[0]))
+            kern.scatter_counts(X.indptr, X.indices, W, out)
+            return out
+        return np.asarray(XT @ W.T)
+
+    def _xt(self, M: np.ndarray) -> np.ndarray:
+        """``X.T @ M.T`` for ``M`` (c, R): (U, c)."""
+        if self.dense or self._kernels is None:
+            return np.asarray(self.XT @ M.T)
+        return self._transposed_product(self.X, None, M)
 
     def gains(self, log_tables: np.ndarray, const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A lean design's log-tables as gains over abstaining, and the constant of the abstentions.
@@ -321,16 +371,16 @@ class _Design:
         if self.dense:
             s = flat.T @ self.XT
         elif self._blocks:  # row blocks on the solve's threads, each writing its own rows
-            out = np.empty((self.R, k * B))
+            out = np.empty((k * B, self.R))
 
             def block(j: int) -> None:
                 a, b, Xb, _ = self._blocks[j]
-                out[a:b] = Xb @ flat
+                self._product(Xb, flat, out[:, a:b])
 
             map_parts(block, len(self._blocks))
-            s = np.ascontiguousarray(out.T)
+            s = out
         else:
-            s = np.ascontiguousarray(np.asarray(self.X @ flat).T)
+            s = self._product(self.X, flat)
         s = s.reshape(k, B, self.R)
         s += const[:, :, None]
         return s
@@ -357,7 +407,7 @@ class _Design:
         """
         B = counts.shape[0]
         pos = (counts > 0).astype(np.float64)
-        N = np.asarray(self.XT @ pos.T).reshape(self.U, 1, B)
+        N = self._xt(pos).reshape(self.U, 1, B)
         self._abstentions(N, np.add.reduce(pos, axis=1)[None, :], np.ones((len(self.abstain_cols), B), bool))
         return N[self.abstain_cols, 0] > 0.5
 
@@ -379,15 +429,15 @@ class _Design:
         elif self._blocks:  # partial sums of the row blocks on the solve's threads, added in block order
 
             def block(j: int) -> np.ndarray:
-                a, b, _, XbT = self._blocks[j]
-                return XbT @ flat[:, a:b].T
+                a, b, Xb, XbT = self._blocks[j]
+                return self._transposed_product(Xb, XbT, flat[:, a:b])
 
             parts = map_parts(block, len(self._blocks))
             N = parts[0]
             for part in parts[1:]:
                 N += part
         else:
-            N = self.XT @ flat.T
+            N = self._xt(flat)
         return np.asarray(N).reshape(self.U, k, B)
 
     def e_step_blocks(
@@ -428,7 +478,7 @@ class _Design:
 
         def block(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             a, b, Xb, XbT = self._blocks[j]
-            s = np.ascontiguousarray(np.asarray(Xb @ flat).T).reshape(k, B, b - a)
+            s = self._product(Xb, flat).reshape(k, B, b - a)
             s += const[:, :, None]
             top = np.maximum.reduce(s, axis=0)
             s -= top
@@ -441,7 +491,7 @@ class _Design:
             lse[:, a:b] = lb
             cb = c[:, a:b]
             W = qb * cb
-            N = np.asarray(XbT @ W.reshape(k * B, b - a).T)
+            N = self._transposed_product(Xb, XbT, W.reshape(k * B, b - a))
             return N, np.add.reduce(W, axis=2), np.add.reduce(cb * lb, axis=1)
 
         parts = map_parts(block, len(self._blocks))
@@ -472,7 +522,7 @@ class _Design:
 
         ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
         """
-        flat = np.asarray(self.XT @ counts.T)  # (U, B)
+        flat = self._xt(counts)  # (U, B)
         if self.lean and len(self.abstain_cols):
             seen = self.abstaining(counts) if seen is None else seen
             flat = flat.reshape(self.U, 1, -1)
@@ -500,7 +550,7 @@ class _Design:
         if self.lean:
             used, c = self.gains(used, const[:, None])
             const = c[:, 0]
-        if self.dense or "_matrices" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
+        if self.dense or "_csr" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
             return self._sums(used, const[:, None])[:, 0, :].T
         at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
         out = np.empty((self.R, self.k))

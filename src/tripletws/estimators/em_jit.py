@@ -89,6 +89,15 @@ def lean_kernel() -> Callable[..., None] | None:
     return _kernel[0]
 
 
+def design_kernels() -> Any | None:
+    """The compiled design products (:mod:`._design_kernel`), or None without numba or when switched off."""
+    if lean_kernel() is None:
+        return None
+    from . import _design_kernel
+
+    return _design_kernel
+
+
 def fold_keys_kernel() -> Callable[..., np.ndarray] | None:
     """The compiled row keys of the fold deal (:mod:`._em_kernel`'s ``fold_keys``), or None."""
     if lean_kernel() is None:
