@@ -28,7 +28,7 @@ def _design(R: int, m: int, k: int, coverage: float, seed: int) -> tuple[np.ndar
     return rows, X
 
 
-@pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 6, 12, 24])
+@pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 24])
 def test_kernels_equal_scipys_products(c):
     from tripletws.estimators import _design_kernel as K
 

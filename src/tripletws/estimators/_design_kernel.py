@@ -17,10 +17,12 @@ additions in the same order, from ``X``'s own arrays and in the operands' layout
 
 Each entry of ``X`` is 1.0, so ``a * x`` is ``x`` exactly, fused or not: the results equal scipy's
 bit for bit (the tests compare them with equality, the one tolerance this arithmetic allows).
-Only the memory traffic changes: no transposed copies, no ``X.T``.  Measured on one core, a design
-of 15 563 rows x 150 columns with 389 211 entries (the 1e6 x 50 synthetic fit's distinct rows):
-``X.T @ W.T`` 1.7 / 2.2 / 4.7 ms against 0.9 / 1.1 / 1.8 ms for 2 / 12 / 24 output columns,
-the class-major scores 1.1 / 1.8 / 3.0 ms against 0.5 / 1.5 / 2.0 ms (docs/speed.md).
+Only the memory traffic changes: no transposed copies, no ``X.T``.  Measured on one core of a shared
+2-core machine (CPU-time medians), a design of 15 563 rows x 150 columns with 389 211 entries (the
+1e6 x 50 synthetic fit's distinct rows): ``X.T @ W.T`` 1.7 / 2.2 / 4.7 ms against 0.9 / 1.1 / 1.8 ms
+for 2 / 12 / 24 output columns; the class-major scores 1.0 / 1.5 / 2.4 / 4.2 ms against 0.4 / 0.9 /
+2.0 / 3.2 ms for 2 / 8 / 12 / 24 columns, and 1.6 against 1.9 ms for 10 (which scipy keeps: see
+:meth:`tripletws.estimators.annotator._Design._product`).
 
 This module imports numba at import time; :func:`tripletws.estimators.em_jit.design_kernels`
 imports it lazily, under the compiled EM's switch.
@@ -47,7 +49,9 @@ def sums_t(indptr: np.ndarray, indices: np.ndarray, flat: np.ndarray, out: np.nd
     """
     c = flat.shape[1]
     R = len(indptr) - 1
-    if c == 2:  # the sums in scalars (the common case of one member of two classes)
+    # the sums in scalars for 2, 4, 6 and 8 columns (one to four members of two classes): 2-3x the
+    # generic loop's speed there, whose sums go through memory (beyond 8 columns it beats scipy's product)
+    if c == 2:
         for r in range(R):
             a0 = 0.0
             a1 = 0.0
@@ -74,6 +78,58 @@ def sums_t(indptr: np.ndarray, indices: np.ndarray, flat: np.ndarray, out: np.nd
             out[1, r] = a1
             out[2, r] = a2
             out[3, r] = a3
+        return
+    if c == 6:
+        for r in range(R):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            a4 = 0.0
+            a5 = 0.0
+            for e in range(indptr[r], indptr[r + 1]):
+                j = indices[e]
+                a0 += flat[j, 0]
+                a1 += flat[j, 1]
+                a2 += flat[j, 2]
+                a3 += flat[j, 3]
+                a4 += flat[j, 4]
+                a5 += flat[j, 5]
+            out[0, r] = a0
+            out[1, r] = a1
+            out[2, r] = a2
+            out[3, r] = a3
+            out[4, r] = a4
+            out[5, r] = a5
+        return
+    if c == 8:
+        for r in range(R):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            a4 = 0.0
+            a5 = 0.0
+            a6 = 0.0
+            a7 = 0.0
+            for e in range(indptr[r], indptr[r + 1]):
+                j = indices[e]
+                a0 += flat[j, 0]
+                a1 += flat[j, 1]
+                a2 += flat[j, 2]
+                a3 += flat[j, 3]
+                a4 += flat[j, 4]
+                a5 += flat[j, 5]
+                a6 += flat[j, 6]
+                a7 += flat[j, 7]
+            out[0, r] = a0
+            out[1, r] = a1
+            out[2, r] = a2
+            out[3, r] = a3
+            out[4, r] = a4
+            out[5, r] = a5
+            out[6, r] = a6
+            out[7, r] = a7
         return
     buf = np.empty(c)
     for r in range(R):

@@ -309,7 +309,7 @@ class _Design:
         c = flat.shape[1]
         if out is None:
             out = np.empty((c, X.shape[0]))
-        if kern is not None and (c in (2, 4) or c >= 6):  # (the kernel's fast cases: scipy's below)
+        if kern is not None and (c in (2, 4, 6, 8) or c >= 12):  # (the kernel's fast cases: scipy's below)
             kern.sums_t(X.indptr, X.indices, np.ascontiguousarray(flat), out)
         else:
             out[...] = np.asarray(X @ flat).T
