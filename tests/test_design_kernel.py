@@ -96,3 +96,17 @@ def test_small_designs_keep_scipys_products():
     unique = _rows(300, 20, 2, 0.5, seed=0)
     D = A._Design(unique.rows, 2, abstain=True)
     assert len(D.pos) < A.KERNEL_NNZ and D._kernels is None
+
+
+def test_a_large_fit_alone_does_not_load_numba(monkeypatch):
+    """The kernels are used where numba is loaded already or TRIPLETWS_JIT asks for them."""
+    import sys
+
+    assert em_jit.design_kernels() is not None  # numba is loaded in this process
+    monkeypatch.delitem(sys.modules, "numba")  # as in a process that never imported it
+    monkeypatch.delenv(em_jit.JIT_ENV, raising=False)
+    assert em_jit.design_kernels() is None
+    monkeypatch.setenv(em_jit.JIT_ENV, "1")
+    assert em_jit.design_kernels() is not None
+    monkeypatch.setenv(em_jit.JIT_ENV, "off")
+    assert em_jit.design_kernels() is None
