@@ -25,7 +25,8 @@ for 2 / 12 / 24 output columns; the class-major scores 1.0 / 1.5 / 2.4 / 4.2 ms 
 :meth:`tripletws.estimators.annotator._Design._product`).
 
 This module imports numba at import time; :func:`tripletws.estimators.em_jit.design_kernels`
-imports it lazily, under the compiled EM's switch.
+imports it lazily, where numba is loaded already or ``TRIPLETWS_JIT`` asks for it (a large fit
+alone does not load numba: its memory and import time cost more than the kernels save in one fit).
 """
 
 from __future__ import annotations

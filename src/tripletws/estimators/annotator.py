@@ -134,9 +134,9 @@ PARALLEL_NNZ = 100_000
 #: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
 SPLIT_ENTRIES = 500_000
 #: Sparse designs with at least this many entries multiply in the compiled kernels of
-#: :mod:`tripletws.estimators._design_kernel` (with numba: the same values as scipy's products, bit for
-#: bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's products,
-#: where a kernel's call would cost about what it saves.
+#: :mod:`tripletws.estimators._design_kernel` where numba is loaded (the same values as scipy's products,
+#: bit for bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's
+#: products, where a kernel's call would cost about what it saves.
 KERNEL_NNZ = 50_000
 
 
@@ -272,7 +272,8 @@ class _Design:
     @cached_property
     def _kernels(self) -> Any | None:
         """The compiled products (:mod:`._design_kernel`) for a sparse design of :data:`KERNEL_NNZ`
-        entries or more when numba is at hand; None: scipy's products."""
+        entries or more where :func:`~tripletws.estimators.em_jit.design_kernels` gives them; None:
+        scipy's products (the same values)."""
         if self.dense or len(self.pos) < KERNEL_NNZ:
             return None
         return design_kernels()
