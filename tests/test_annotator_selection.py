@@ -122,3 +122,54 @@ def test_selection_records_round_trip_and_old_records_load():
         Selection.from_dict({**sel.to_dict(), "leads": {"glad": [0.1, 0.1]}})
     with pytest.raises(ValueError, match="invalid selection record"):
         Selection.from_dict({**sel.to_dict(), "leads": {"mv": [0.1]}})
+
+
+def test_lead_with_fits_adds_only_the_folds_spread_beyond_their_rows():
+    from tripletws.estimators.annotator import lead_with_fits
+
+    # three folds of 60 rows each; per-row leads +-1 around a fold mean (row sd 1.0084)
+    n_f = 60
+    noise = np.where(np.arange(n_f) % 2 == 0, 1.0, -1.0)
+    folds = np.kron(np.eye(3), np.ones((1, n_f)))  # fold f holds rows f*60 .. f*60+59 once
+    base = np.zeros(3 * n_f)
+
+    def scores(fold_means):
+        rich = np.concatenate([m + noise for m in fold_means])
+        return HeldOutScores(folds, {"mv": np.tile(base, (3, 1)), "mace": np.tile(rich, (3, 1))})
+
+    # equal fold means: no spread beyond the rows, so "fits" is the per-row standard error
+    same = scores([0.1, 0.1, 0.1])
+    lead, se = same.lead("mace", "mv")
+    for noise_kind in ("rows", "fits"):
+        got = lead_with_fits([same], "mace", "mv", noise_kind)
+        np.testing.assert_allclose(got, (lead, se), rtol=1e-12)
+    # spread fold means: S^2 of the fold leads, corrected by 1/J + n_test/n_train = 1/3 + 1/2
+    spread = scores([0.0, 0.3, 0.6])
+    lead, se = spread.lead("mace", "mv")
+    s2 = np.var([0.0, 0.3, 0.6], ddof=1)
+    v = noise.var(ddof=1) / n_f  # each fold's own row variance of its mean
+    _, se_nb = lead_with_fits([spread], "mace", "mv", "nb")
+    np.testing.assert_allclose(se_nb, np.sqrt((1 / 3 + 1 / 2) * s2), rtol=1e-12)
+    # "fits": the pooled per-row variance (which includes the folds' spread) plus the spread beyond
+    # the folds' own row variance, corrected
+    _, se_fits = lead_with_fits([spread], "mace", "mv", "fits")
+    np.testing.assert_allclose(se_fits, np.sqrt(se**2 + (1 / 3 + 1 / 2) * (s2 - v)), rtol=1e-12)
+    assert se_fits > se
+    # the same deal twice: the same mean lead and per-row standard error, the fold spread counted over 6 folds
+    twice = lead_with_fits([spread, spread], "mace", "mv", "rows")
+    np.testing.assert_allclose(twice, (lead, se), rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown noise"):
+        lead_with_fits([spread], "mace", "mv", "bootstrap")
+
+
+def test_selection_records_its_noise():
+    d = make_synthetic(600, 6, 2, accuracies=0.7, coverage=0.5, random_state=21)
+    u = unique_rows(d.L, 2)
+    sel = select_family(u, class_balance=np.full(2, 0.5), random_state=0, noise="fits", n_deals=2)
+    assert sel.noise == "fits" and sel.n_deals == 2
+    again = Selection.from_dict(sel.to_dict())
+    assert again.noise == "fits" and again.n_deals == 2 and again.chosen == sel.chosen
+    default = select_family(u, class_balance=np.full(2, 0.5), random_state=0)
+    assert default.noise == "rows" and default.n_deals == 1
+    with pytest.raises(ValueError, match="unknown noise"):
+        Selection.from_dict({**sel.to_dict(), "noise": "bootstrap"})

@@ -103,19 +103,32 @@ def predict_proba_dask(model: Any, L: Any):
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
     k = int(model.cardinality)
+    # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead
+    mixture = getattr(getattr(getattr(model, "solution_", None), "estimate", None), "mixture", None)
     return L.map_blocks(
         _posterior_block,
         params=model.params_,
         cardinality=k,
         chunk_size=getattr(model, "chunk_size", None),
+        components=None if mixture is None else list(mixture.components),
+        weights=None if mixture is None else mixture.weights,
         dtype=np.float64,
         chunks=(L.chunks[0], (k,)),
     )
 
 
-def _posterior_block(block: Any, params: Any, cardinality: int, chunk_size: int | None) -> np.ndarray:
-    from .inference import posterior
+def _posterior_block(
+    block: Any,
+    params: Any,
+    cardinality: int,
+    chunk_size: int | None,
+    components: list[Any] | None = None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    from .inference import mixture_posterior, posterior
     from .matrix import check_label_matrix
 
     lm = check_label_matrix(block, cardinality, allow_empty=True)
+    if components is not None:
+        return mixture_posterior(lm, components, weights, chunk_size)
     return posterior(lm, params, chunk_size)

@@ -238,3 +238,70 @@ def posterior(
     if params.has_dependencies:
         return softmax(log_scores(lm, params, chunk_size, n_jobs))
     return _fill(lm, params, chunk_size, normalise=True, n_jobs=n_jobs)
+
+
+def log_joint(
+    lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None, n_jobs: int | None = None
+) -> np.ndarray:
+    """``log P(lambda, Y = y)`` of every row under ``params`` (no dependencies), shape (n, k).
+
+    Unlike :func:`log_scores`, nothing is shifted: the rows' log-likelihoods under different
+    models compare (a mixture of models needs them, :func:`mixture_posterior`).
+    """
+    if params.has_dependencies:
+        raise ValueError("log_joint is defined for conditionally independent LFs only")
+    _check_compatible(lm, params)
+    k, m = params.cardinality, params.n_lfs
+    logp = np.log(np.maximum(params.cond_probs, 1e-300))
+    base = np.log(np.maximum(params.class_balance, 1e-300)) + logp[:, 0, :].sum(axis=0)
+    D = logp[:, 1:, :] - logp[:, :1, :]  # (m, k, k): a vote for class c instead of abstaining
+    out = np.empty((lm.n, k))
+    if lm.is_sparse:
+        Dflat = D.reshape(m * k, k)
+
+        def work(_: None, start: int, block: Any, ws: Workspace) -> None:
+            _sparse_scores(block, Dflat, base, k, out[start : start + block.shape[0]])
+
+    else:
+        Dc = [np.ascontiguousarray(D[:, c, :]) for c in range(k)]
+
+        def work(_: None, start: int, block: Any, ws: Workspace) -> None:
+            _dense_scores(block, Dc, base, ws, out[start : start + block.shape[0]])
+
+    with single_threaded_blas():
+        map_chunks(lm, chunk_size, n_jobs, work, lambda: None)
+    return out
+
+
+def mixture_posterior(
+    lm: LabelMatrix,
+    components: list[LabelModelParams],
+    weights: np.ndarray,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Posterior of a mixture of models: ``P(Y = y | lambda)`` proportional to ``sum_f w_f P_f(lambda, y)``.
+
+    Parameters
+    ----------
+    lm : LabelMatrix
+    components : list of LabelModelParams
+        The models (no dependencies), each with its own class balance and tables.
+    weights : ndarray, shape (len(components),)
+        Non-negative mixture weights (zero-weight components are skipped).
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+        Rows summing to 1 (computed in log space).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    live = [f for f in range(len(components)) if w[f] > 0]
+    if not live:
+        raise ValueError("a mixture needs a positive weight")
+    if len(live) == 1:
+        return posterior(lm, components[live[0]], chunk_size, n_jobs)
+    logs = np.stack([np.log(w[f]) + log_joint(lm, components[f], chunk_size, n_jobs) for f in live])
+    top = logs.max(axis=0)
+    out = top + np.log(np.exp(logs - top).sum(axis=0))  # (n, k): log sum_f w_f P_f(lambda, y)
+    return softmax(out)

@@ -23,7 +23,7 @@ from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with
 from .base import BaseLabeler, NotFittedError
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
-from .inference import posterior
+from .inference import mixture_posterior, posterior
 from .matrix import check_cardinality, check_label_matrix
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
@@ -149,6 +149,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         ``copies_`` and a warning; ``"keep"`` counts every LF as independent evidence.  See
         docs/models.md, "LFs that copy each other".  Other models do not read it (a warning when
         ``"keep"`` is given to them).
+    combine : {"none", "stack", "pseudo_bma"}
+        Default model, its vote-only families (majority vote's model, one-coin, MACE): ``"none"``
+        (the default) keeps one, chosen by held-out likelihood; ``"stack"`` and ``"pseudo_bma"``
+        predict with the mixture of all three, weighted by stacking or pseudo-BMA+ weights learned
+        from the same held-out scores (Yao et al., 2018), where no later check replaces the
+        chosen family's posterior.  A study option (docs/models.md, "What did not work"); the
+        weights are in ``selection_.weights``.
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -202,6 +209,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         max_overrule: float = 0.25,
         one_class: str = "coverage",
         copies: str = "once",
+        combine: str = "none",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         n_jobs: int | None = None,
@@ -222,6 +230,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.max_overrule = max_overrule
         self.one_class = one_class
         self.copies = copies
+        self.combine = combine
         self.eps = eps
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
@@ -362,6 +371,11 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if is_dask_array(L):
             return predict_proba_dask(self, L)
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
+        mixture = getattr(self.solution_.estimate, "mixture", None)
+        if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
+            return mixture_posterior(
+                lm, list(mixture.components), mixture.weights, self.chunk_size, self.n_jobs
+            )
         return posterior(lm, params, self.chunk_size, self.n_jobs)
 
     def _check_params(self) -> None:

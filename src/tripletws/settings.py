@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .dependencies import check_dependencies, lfs_without_triplet
+from .estimators.annotator import COMBINE_RULES
 from .estimators.symmetric import SIGNS, SOLVERS
 from .matrix import check_cardinality
 from .models import Options, Solver, get_solver
@@ -77,6 +78,16 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
             UserWarning,
             stacklevel=stacklevel,
         )
+    combine = p.get("combine", "none")
+    if combine not in COMBINE_RULES:
+        raise ValueError(f"unknown combine {combine!r}; choose one of {', '.join(COMBINE_RULES)}")
+    if combine != "none" and solver.name != "annotator":
+        warnings.warn(
+            f"combine={combine!r} ignored: only the annotator model (the default) reads it, "
+            f"not model={solver.name!r}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
@@ -100,6 +111,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         max_overrule=float(overrule),
         one_class=str(one_class),
         copies=str(copies),
+        combine=str(combine),
         chunk_size=None if chunk is None else int(chunk),
     )
     return Settings(k, solver, options)

@@ -84,6 +84,13 @@ def add_parser(sub: Any) -> None:
         "each group counted once through one representative (default), or every LF counted",
     )
     p.add_argument(
+        "--combine",
+        choices=("none", "stack", "pseudo_bma"),
+        default="none",
+        help="default model: keep the one vote-only family chosen by held-out likelihood (default), "
+        "or predict with their mixture weighted by stacking / pseudo-BMA+ weights (a study option)",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
     add_jobs_arg(p)
@@ -154,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             solver=args.solver,
             one_class=args.one_class,
             copies=args.copies,
+            combine=args.combine,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,

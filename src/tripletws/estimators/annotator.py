@@ -1435,6 +1435,24 @@ class HeldOutScores:
         var = float((w * (d - mean) ** 2).sum()) / (n - 1.0)
         return mean, float(np.sqrt(max(var, 0.0) / n))
 
+    def fold_leads(self, richer: str, simpler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per fold: the mean lead of ``richer`` over ``simpler`` on the fold's held-out rows.
+
+        Returns
+        -------
+        (ndarray, ndarray, ndarray), each of shape (F,)
+            For the F folds holding at least 2 scored rows: the fold's mean per-row lead, its
+            number of rows and the sample variance (ddof 1) of its per-row leads.
+        """
+        d = self.row_loglik[richer] - self.row_loglik[simpler]
+        w = self.folds
+        n = w.sum(axis=1)
+        keep = n >= 2
+        w, d, n = w[keep], d[keep], n[keep]
+        mean = (w * d).sum(axis=1) / n
+        var = (w * (d - mean[:, None]) ** 2).sum(axis=1) / (n - 1.0)
+        return mean, n, var
+
 
 def _fold_counts(
     unique: RowSummary, n_folds: int, random_state: Any, votes: tuple[np.ndarray, ...] | None = None
@@ -1610,6 +1628,91 @@ LEAD_SE = 2.0
 #: Candidates of the gold-free choice (vote-only reading; see :func:`select_family`).
 CANDIDATES = ("mv", "one_coin", "mace")
 
+#: How the standard error of a held-out lead is estimated (:func:`lead_with_fits`): "rows" (the
+#: paired per-row differences alone), "fits" (plus the fold fits' noise, read from the spread of
+#: the per-fold leads beyond the rows' own noise) or "nb" (Nadeau and Bengio's corrected
+#: resampled variance of the per-fold leads).
+LEAD_NOISE = "rows"
+
+#: Deals of the rows into folds whose leads are averaged (1: one deal, the scores of
+#: :func:`heldout_row_scores`; more cost one cross-fit each).
+LEAD_DEALS = 1
+
+LEAD_NOISES = ("rows", "fits", "nb")
+
+
+def lead_with_fits(
+    deals: tuple[HeldOutScores, ...] | list[HeldOutScores], richer: str, simpler: str, noise: str = "fits"
+) -> tuple[float, float]:
+    """Lead of ``richer`` over ``simpler`` averaged over deals, with a standard error that counts the fits.
+
+    The per-row standard error of :meth:`HeldOutScores.lead` treats the fits that scored the
+    held-out rows as fixed; but each fold's fit is itself an estimate from a sample, and the
+    folds' fits share part of their training rows.  Cross-validated comparisons correct for
+    this with the variance of the per-fold (per-split) estimates inflated for that overlap:
+    the corrected resampled variance of Nadeau and Bengio (2003, *Machine Learning* 52,
+    "Inference for the generalization error"), ``(1/J + n_test / n_train) S^2`` over ``J``
+    folds with sample variance ``S^2`` of their leads (Bouckaert and Frank, PAKDD 2004, for
+    repeated k-fold cross-validation); ``n_test / n_train`` stands for the correlation
+    ``rho / (1 - rho)`` between folds that share training rows.
+
+    ``noise="nb"`` is that variance as is.  ``noise="fits"`` splits it into its two parts:
+    the rows' noise (the paired per-row variance over ``n``, exact for disjoint test folds)
+    plus the folds' spread beyond what their rows explain, ``max(0, S^2 - mean_j v_j / n_j)``,
+    times the same correction, so it equals the per-row standard error where the folds agree
+    as well as their rows allow.  ``noise="rows"`` is the per-row standard error alone.
+
+    Neither is the default (:data:`LEAD_NOISE` is "rows"): on the stress suite they move no
+    loss of the family choice, whose folds agree (docs/models.md, "What did not work").
+
+    Parameters
+    ----------
+    deals : sequence of HeldOutScores
+        The same rows dealt into folds one or more times (each deal holds every row out once).
+    richer, simpler : str
+    noise : {"rows", "fits", "nb"}
+
+    Returns
+    -------
+    (float, float)
+        The mean lead in nats per row (averaged over the deals) and its standard error (nan,
+        nan when fewer than 2 rows were scored).
+    """
+    if noise not in LEAD_NOISES:
+        raise ValueError(f"unknown noise {noise!r}; choose one of {', '.join(LEAD_NOISES)}")
+    first = deals[0]
+    mean, se = first.lead(richer, simpler)
+    if len(deals) > 1:
+        n = first.n_scored
+        w = np.stack([dl.folds for dl in deals])  # (deals, folds, R)
+        d = np.stack([dl.row_loglik[richer] - dl.row_loglik[simpler] for dl in deals])
+        total = float(w.sum())
+        if total < 2 or n < 2:
+            return float("nan"), float("nan")
+        mean = float((w * d).sum()) / total
+        per_row = w.sum(axis=(0, 1))
+        seen = per_row > 0
+        # each distinct row's copies averaged over every deal: one paired difference per row
+        e = (w * d).sum(axis=(0, 1))[seen] / per_row[seen]
+        c = per_row[seen] * (n / total)  # counts of the rows (each deal holds every row out once)
+        var = float((c * (e - mean) ** 2).sum()) / (n - 1.0)
+        se = float(np.sqrt(max(var, 0.0) / n))
+    if noise == "rows" or not np.isfinite(mean):
+        return mean, se
+    leads, n_j, v_j = (
+        np.concatenate(x) for x in zip(*(dl.fold_leads(richer, simpler) for dl in deals), strict=True)
+    )
+    J = len(leads)
+    if J < 2:
+        return mean, se
+    n_all = first.n_scored
+    share = float(np.mean(n_j)) / max(n_all - float(np.mean(n_j)), 1.0)  # n_test / n_train
+    s2 = float(np.var(leads, ddof=1))
+    if noise == "nb":
+        return mean, float(np.sqrt((1.0 / J + share) * s2))
+    excess = max(0.0, s2 - float(np.mean(v_j / n_j)))
+    return mean, float(np.sqrt(se**2 + (1.0 / J + share) * excess))
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -1640,6 +1743,14 @@ class Selection:
     scores : HeldOutScores or None
         The candidates' held-out scores per row (not persisted; None with a single candidate):
         a later check on the same rows and folds reuses them.
+    noise : str
+        How the standard errors of ``leads`` were estimated (:func:`lead_with_fits`; "rows" in
+        records written before it was recorded).
+    n_deals : int
+        Deals of the rows into folds whose scores were averaged.
+    weights : dict
+        family -> mixture weight when the candidates are combined (``LabelModel(combine=...)``,
+        :func:`combine_weights`); empty when one is chosen.
     """
 
     chosen: str
@@ -1652,9 +1763,12 @@ class Selection:
     leads: dict[str, tuple[float, float]] = field(default_factory=dict)
     n_se: float = 0.0
     scores: HeldOutScores | None = field(default=None, compare=False, repr=False)
+    noise: str = "rows"
+    n_deals: int = 1
+    weights: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "chosen": self.chosen,
             "heldout_loglik": {f: float(v) for f, v in self.heldout_loglik.items()},
             "n_folds": self.n_folds,
@@ -1662,7 +1776,12 @@ class Selection:
             "best": self.best,
             "leads": {f: [float(a), float(b)] for f, (a, b) in self.leads.items()},
             "n_se": float(self.n_se),
+            "noise": self.noise,
+            "n_deals": int(self.n_deals),
         }
+        if self.weights:
+            out["weights"] = {f: float(v) for f, v in self.weights.items()}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Selection:
@@ -1676,16 +1795,37 @@ class Selection:
                 lead, se = (float(x) for x in v)
                 leads[str(f)] = (lead, se)
             n_se = float(d.get("n_se", 0.0))
+            noise = str(d.get("noise", "rows"))
+            n_deals = int(d.get("n_deals", 1))
+            weights = {str(f): float(v) for f, v in dict(d.get("weights", {})).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid selection record: {exc}") from exc
-        named = {chosen, *scores, *leads, *([best] if best else [])}
+        named = {chosen, *scores, *leads, *weights, *([best] if best else [])}
         if any(f not in FAMILIES for f in named):
             raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(named)}")
-        return cls(chosen, scores, n_folds, n_rows, best=best, leads=leads, n_se=n_se)
+        if noise not in LEAD_NOISES:
+            raise ValueError(f"selection record names an unknown noise: {noise!r}")
+        return cls(
+            chosen,
+            scores,
+            n_folds,
+            n_rows,
+            best=best,
+            leads=leads,
+            n_se=n_se,
+            noise=noise,
+            n_deals=n_deals,
+            weights=weights,
+        )
 
 
 def choose_within_se(
-    scores: HeldOutScores, candidates: tuple[str, ...], n_se: float = LEAD_SE
+    scores: HeldOutScores,
+    candidates: tuple[str, ...],
+    n_se: float = LEAD_SE,
+    *,
+    noise: str = "rows",
+    extra: tuple[HeldOutScores, ...] = (),
 ) -> tuple[str, str, dict[str, tuple[float, float]]]:
     """The simplest candidate whose held-out score is within ``n_se`` standard errors of the best.
 
@@ -1702,19 +1842,28 @@ def choose_within_se(
         Fewest parameters first.
     n_se : float
         0 gives the plain highest score (ties to the simpler family).
+    noise : {"rows", "fits", "nb"}
+        The standard error of the leads (:func:`lead_with_fits`; "rows": :meth:`HeldOutScores.lead`).
+    extra : tuple of HeldOutScores
+        Further deals of the same rows into folds: the scores and leads are averaged over
+        ``scores`` and these.
 
     Returns
     -------
     (chosen, best, leads)
         ``leads[f] = (lead of best over f, standard error)``.
     """
-    means = {f: scores.mean(f) for f in candidates}
+    deals = (scores, *extra)
+    means = {f: float(np.mean([dl.mean(f) for dl in deals])) for f in candidates}
     best = candidates[0]
     for fam in candidates[1:]:
         # nan (no fold could be scored) never wins; ties go to the simpler family
         if means[fam] > means[best] + TIE_TOL:
             best = fam
-    leads = {f: scores.lead(best, f) if f != best else (0.0, 0.0) for f in candidates}
+    if noise == "rows" and not extra:
+        leads = {f: scores.lead(best, f) if f != best else (0.0, 0.0) for f in candidates}
+    else:
+        leads = {f: lead_with_fits(deals, best, f, noise) if f != best else (0.0, 0.0) for f in candidates}
     for fam in candidates:
         lead, se = leads[fam]
         if fam == best or (
@@ -1735,6 +1884,8 @@ def select_family(
     n_se: float | None = None,
     warm_start: bool = False,
     folds: np.ndarray | None = None,
+    noise: str | None = None,
+    n_deals: int | None = None,
 ) -> Selection:
     """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
@@ -1760,12 +1911,22 @@ def select_family(
         the cost, but the start has seen the held-out rows).
     folds : ndarray, shape (n_folds, R), optional
         The deal of the rows into folds when already made (:func:`heldout_row_scores`).
+    noise : {"rows", "fits", "nb"}, optional
+        The standard error of the leads (None: :data:`LEAD_NOISE`; :func:`lead_with_fits`).
+    n_deals : int, optional
+        Deals of the rows into folds, scores and leads averaged over them (None:
+        :data:`LEAD_DEALS`); deal ``d > 0`` is seeded ``random_state + d`` (or drawn from
+        the Generator).  Each costs the folds' fits once more.
 
     Returns
     -------
     Selection
     """
     n_se = LEAD_SE if n_se is None else float(n_se)
+    noise = LEAD_NOISE if noise is None else str(noise)
+    n_deals = LEAD_DEALS if n_deals is None else max(1, int(n_deals))
+    if noise not in LEAD_NOISES:
+        raise ValueError(f"unknown noise {noise!r}; choose one of {', '.join(LEAD_NOISES)}")
     n = int(unique.counts.sum())
     if len(candidates) == 1:
         fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
@@ -1782,8 +1943,172 @@ def select_family(
         warm_start=warm_start,
         folds=folds,
     )
-    chosen, best, leads = choose_within_se(scores, candidates, n_se)
-    means = {f: scores.mean(f) for f in candidates}
+    extra = []
+    if n_deals > 1:
+        votes = summary_votes(unique)
+        base = (
+            None
+            if isinstance(random_state, np.random.Generator)
+            else (0 if random_state is None else int(random_state))
+        )
+        for d in range(1, n_deals):
+            deal = (
+                split_counts(unique.counts, n_folds, random_state)
+                if base is None
+                else deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, base + d, votes)
+            )
+            extra.append(
+                heldout_row_scores(
+                    unique,
+                    candidates,
+                    n_folds=n_folds,
+                    max_steps=max_steps,
+                    class_balance=class_balance,
+                    warm_start=warm_start,
+                    folds=deal,
+                )
+            )
+    chosen, best, leads = choose_within_se(scores, candidates, n_se, noise=noise, extra=tuple(extra))
+    means = {f: float(np.mean([dl.mean(f) for dl in (scores, *extra)])) for f in candidates}
     return Selection(
-        chosen, means, n_folds, n, fits[chosen], fits, best=best, leads=leads, n_se=float(n_se), scores=scores
+        chosen,
+        means,
+        n_folds,
+        n,
+        fits[chosen],
+        fits,
+        best=best,
+        leads=leads,
+        n_se=float(n_se),
+        scores=scores,
+        noise=noise,
+        n_deals=n_deals,
     )
+
+
+#: Ways to combine the candidates instead of choosing one (``LabelModel(combine=...)``): ``"none"``
+#: (the choice above), ``"stack"`` (:func:`stacking_weights`) and ``"pseudo_bma"``
+#: (:func:`pseudo_bma_weights`).
+COMBINE_RULES = ("none", "stack", "pseudo_bma")
+#: A stacking weight whose EM factor (its gradient) stays below 1 - this at convergence is set to 0
+#: (:func:`stacking_weights`).
+STACK_KKT_TOL = 1e-3
+#: Bayesian-bootstrap draws of :func:`pseudo_bma_weights`.
+PSEUDO_BMA_DRAWS = 1000
+#: Seed of those draws (fixed: a fit is a function of the data alone).
+PSEUDO_BMA_SEED = 0
+
+
+def _scored_cells(scores: HeldOutScores, candidates: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out cells (fold, distinct row) with a positive count: counts (C,) and scores (F, C)."""
+    w = scores.folds.reshape(-1)
+    keep = np.flatnonzero(w > 0)
+    S = np.stack([scores.row_loglik[f].reshape(-1)[keep] for f in candidates])
+    return w[keep].astype(np.float64), S
+
+
+def stacking_weights(
+    scores: HeldOutScores, candidates: tuple[str, ...], *, tol: float = 1e-10, max_steps: int = 10_000
+) -> np.ndarray:
+    """Stacking of predictive densities: simplex weights that maximise the held-out log score.
+
+    Maximises ``sum_r c_r log sum_f w_f exp(s_{f,r})`` over the simplex, ``s_{f,r}`` the
+    cross-fitted log-likelihood of held-out row ``r`` under family ``f`` and ``c_r`` its count
+    (Yao, Vehtari, Simpson & Gelman, 2018, "Using stacking to average Bayesian predictive
+    distributions", Bayesian Analysis 13(3), eq. 4, with the log score).  The objective is concave
+    in ``w``; it is maximised by EM on the mixture weights (each step raises it; the weights of the
+    families are the mean responsibilities of the rows).
+
+    Parameters
+    ----------
+    scores : HeldOutScores
+    candidates : tuple of str
+    tol : float
+        Stop when the objective per row rises by less than this.
+    max_steps : int
+
+    Returns
+    -------
+    ndarray, shape (len(candidates),)
+        Non-negative weights summing to 1 (uniform when no row was scored).
+    """
+    F = len(candidates)
+    c, S = _scored_cells(scores, candidates)
+    n = float(c.sum())
+    if n <= 0 or F == 1:
+        return np.full(F, 1.0 / F)
+    S = S - S.max(axis=0, keepdims=True)  # per row: a constant of the objective
+    E = np.exp(S)  # (F, C), max 1 per column
+    w = np.full(F, 1.0 / F)
+    for _ in range(F):
+        last = -np.inf
+        for _ in range(max_steps):
+            mix = w @ E  # (C,)
+            obj = float(c @ np.log(np.maximum(mix, _TINY))) / n
+            if obj - last < tol:
+                break
+            last = obj
+            w = w * ((E / np.maximum(mix, _TINY)) @ c) / n
+            w /= w.sum()
+        # EM multiplies each weight by its gradient g_f (1 for a family inside the optimum's support);
+        # one still shrinking by a factor under 1 - STACK_KKT_TOL belongs at 0 (the KKT condition
+        # g_f <= 1 of a family outside the support): set it there and refit the others, rather than
+        # leaving a vanishing weight that only breaks the other families' exact ties
+        g = (E / np.maximum(w @ E, _TINY)) @ c / n
+        drop = (w > 0) & (g < 1.0 - STACK_KKT_TOL)
+        if not drop.any() or drop.sum() == (w > 0).sum():
+            break
+        w = np.where(drop, 0.0, w)
+        w /= w.sum()
+    return w
+
+
+def pseudo_bma_weights(
+    scores: HeldOutScores,
+    candidates: tuple[str, ...],
+    *,
+    n_draws: int = PSEUDO_BMA_DRAWS,
+    seed: int = PSEUDO_BMA_SEED,
+) -> np.ndarray:
+    """Pseudo-BMA+ weights: ``exp`` of each family's summed held-out score, Bayesian-bootstrap averaged.
+
+    Yao, Vehtari, Simpson & Gelman (2018), section 3.4: for each draw ``alpha ~ Dirichlet(1, ..., 1)``
+    over the n scored rows, ``z_f = n sum_r alpha_r s_{f,r}`` and the draw's weights
+    ``softmax(z)``; the weights are the mean over the draws.  A distinct row held out ``c`` times
+    draws ``Gamma(c, 1)`` (the sum of its copies' exponential draws).
+
+    Parameters
+    ----------
+    scores : HeldOutScores
+    candidates : tuple of str
+    n_draws : int
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (len(candidates),)
+        Non-negative weights summing to 1 (uniform when no row was scored).
+    """
+    F = len(candidates)
+    c, S = _scored_cells(scores, candidates)
+    n = float(c.sum())
+    if n <= 0 or F == 1:
+        return np.full(F, 1.0 / F)
+    rng = np.random.default_rng(seed)
+    g = rng.gamma(c, 1.0, size=(n_draws, len(c)))  # (D, C)
+    alpha = g / g.sum(axis=1, keepdims=True)
+    z = n * (alpha @ S.T)  # (D, F)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    w = p.mean(axis=0)
+    return w / w.sum()
+
+
+def combine_weights(scores: HeldOutScores, candidates: tuple[str, ...], rule: str) -> np.ndarray:
+    """Weights of the candidates under ``rule`` (one of :data:`COMBINE_RULES` but ``"none"``)."""
+    if rule == "stack":
+        return stacking_weights(scores, candidates)
+    if rule == "pseudo_bma":
+        return pseudo_bma_weights(scores, candidates)
+    raise ValueError(f"unknown combine rule {rule!r}; choose one of {', '.join(COMBINE_RULES[1:])}")

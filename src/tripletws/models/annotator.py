@@ -33,6 +33,7 @@ from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import (
     CANDIDATES,
     Selection,
+    combine_weights,
     deal_counts,
     fit_annotator,
     select_family,
@@ -114,6 +115,54 @@ class AnnotatorEstimate:
     one_class: CoverageCheck | None = None
     copies: Copies | None = None
     abstain: AbstainCheck | None = None
+    mixture: Mixture | None = None
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """The vote-only families combined (``LabelModel(combine=...)``): prediction uses their mixture.
+
+    Attributes
+    ----------
+    families : tuple of str
+    weights : ndarray, shape (F,)
+        Non-negative, summing to 1 (:func:`tripletws.estimators.annotator.combine_weights`).
+    components : tuple of LabelModelParams
+        Each family's fit on all rows, with the same tables for one-class, lonely and copied LFs
+        as the chosen family's (``P(Y | votes)`` proportional to ``sum_f w_f P_f(votes, Y)``,
+        :func:`tripletws.inference.mixture_posterior`).
+    """
+
+    families: tuple[str, ...]
+    weights: np.ndarray
+    components: tuple[LabelModelParams, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "families": list(self.families),
+            "weights": [float(w) for w in self.weights],
+            "class_balance": [p.class_balance.tolist() for p in self.components],
+            "cond_probs": [p.cond_probs.tolist() for p in self.components],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, m: int, k: int) -> Mixture:
+        try:
+            families = tuple(str(f) for f in d["families"])
+            weights = np.asarray(d["weights"], dtype=np.float64).reshape(-1)
+            comps = tuple(
+                LabelModelParams(np.asarray(p, dtype=np.float64), np.asarray(t, dtype=np.float64))
+                for p, t in zip(d["class_balance"], d["cond_probs"], strict=True)
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid mixture record: {exc}") from exc
+        if not (len(families) == len(weights) == len(comps)) or not len(comps):
+            raise ValueError("mixture record: families, weights and tables disagree in number")
+        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError("mixture record: weights must be non-negative and sum to 1")
+        if any(p.n_lfs != m or p.cardinality != k for p in comps):
+            raise ValueError(f"mixture record: tables must have shape ({m}, {k + 1}, {k})")
+        return cls(families, weights, comps)
 
 
 def one_class_note(
@@ -320,6 +369,30 @@ class Annotator(Solver):
                     f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
                     "the class they name"
                 )
+        mixture = None
+        if options.combine != "none" and not read and selection.scores is not None:
+            # the vote-only families' mixture instead of the chosen one (a study option); every
+            # component gets the chosen fit's treatment of one-class, lonely and copied LFs
+            weights = combine_weights(selection.scores, CANDIDATES, options.combine)
+            selection = replace(selection, weights=dict(zip(CANDIDATES, map(float, weights), strict=True)))
+            shared_tables = (
+                selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
+            ).params
+            lonely = lfs_without_overlap(rows)
+            comps = []
+            for fam in CANDIDATES:
+                p = params if fam == selection.chosen else selection.fits[fam].params
+                if fam != selection.chosen:
+                    if unipolar.size:
+                        cp = p.cond_probs.copy()
+                        cp[unipolar] = shared_tables.cond_probs[unipolar]
+                        p = LabelModelParams(p.class_balance, cp)
+                    if lonely.size:
+                        p = with_symmetric_tables(p, lonely, stats.coverage)
+                if copies is not None:
+                    p = copy_tables(p, rows, copies.members)
+                comps.append(p)
+            mixture = Mixture(CANDIDATES, weights, tuple(comps))
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
             params, copies, unidentified = count_tables(rows, params, copies, unidentified)
             notes.append(copies_note(copies))
@@ -332,6 +405,7 @@ class Annotator(Solver):
             one_class=check,
             copies=copies,
             abstain=informative,
+            mixture=mixture,
         )
         if check is not None and check.accepted:
             family = check.fit.family
@@ -376,6 +450,7 @@ class Annotator(Solver):
             "one_class": None if estimate.one_class is None else estimate.one_class.to_dict(),
             "copies": None if estimate.copies is None else estimate.copies.to_dict(),
             "abstain": None if estimate.abstain is None else estimate.abstain.to_dict(),
+            **({} if estimate.mixture is None else {"mixture": estimate.mixture.to_dict()}),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -385,7 +460,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class", "copies", "abstain"),
+            ("dev_choice", "one_class", "copies", "abstain", "mixture"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -410,6 +485,7 @@ class Annotator(Solver):
             None if one_class is None else CoverageCheck.from_dict(one_class),
             None if copies is None else Copies.from_dict(copies, m),
             None if d.get("abstain") is None else AbstainCheck.from_dict(d["abstain"]),
+            None if d.get("mixture") is None else Mixture.from_dict(d["mixture"], m, params.cardinality),
         )
 
 

@@ -77,6 +77,9 @@ class Options:
     copies : str
         How the annotator model counts LFs that copy each other (``"once"``, the default, or
         ``"keep"``).
+    combine : str
+        How the annotator model uses its vote-only families: ``"none"`` (the default: one is
+        chosen), ``"stack"`` or ``"pseudo_bma"`` (their mixture).
     dependencies : ndarray of int, shape (E, 2)
         Declared dependency edges (checked against the LFs).
     chunk_size : int, optional
@@ -91,6 +94,7 @@ class Options:
     max_overrule: float = 0.25
     one_class: str = "coverage"
     copies: str = "once"
+    combine: str = "none"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 
