@@ -118,8 +118,14 @@ def lfs_without_triplet(edges: np.ndarray, m: int) -> np.ndarray:
 
 
 def components(edges: np.ndarray, m: int) -> list[np.ndarray]:
-    """Connected components with at least two LFs (union-find), each sorted."""
-    parent = np.arange(m)
+    """Connected components with at least two LFs (union-find), each sorted, in the order of their
+    smallest LF (int64 arrays).
+
+    On Python ints (a list, not an array: an element of an array costs a boxed scalar each time it
+    is read); each union hangs the larger root under the smaller, so a component's root is its
+    smallest LF.
+    """
+    parent = list(range(m))
 
     def find(a: int) -> int:
         root = a
@@ -129,17 +135,14 @@ def components(edges: np.ndarray, m: int) -> list[np.ndarray]:
             parent[a], a = root, parent[a]
         return root
 
-    for i, j in edges:
-        ri, rj = find(int(i)), find(int(j))
+    for i, j in np.asarray(edges, dtype=np.int64).reshape(-1, 2).tolist():
+        ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    roots = np.array([find(i) for i in range(m)])
-    out = []
-    for r in np.unique(roots):
-        members = np.flatnonzero(roots == r)
-        if len(members) > 1:
-            out.append(members)
-    return out
+    groups: dict[int, list[int]] = {}
+    for a in range(m):
+        groups.setdefault(find(a), []).append(a)
+    return [np.array(g, dtype=np.int64) for _, g in sorted(groups.items()) if len(g) > 1]
 
 
 def spanning_forest(edges: np.ndarray, m: int, weights: np.ndarray) -> np.ndarray:

@@ -17,7 +17,12 @@ Members of two or three classes (the check's fits and its background-class fit) 
 expected-vote sums with the classes in local variables (:func:`_e_step2`, :func:`_e_step3`:
 about twice as fast as loops over a class array), the log-likelihood comes from the logs of
 products of the rows' normalisers (as in :mod:`tripletws.estimators._em_kernel`), and each LF's
-log-rates are taken once per step.
+log-rates are taken once per step.  Each E-step adds each row's count-weighted soft labels to the
+next M-step's expected votes and rows per class as it goes (the sums of :func:`_expected_votes`,
+in its order: the same values, without a second pass over the rows).  Compiled with
+``error_model="numpy"``, as the other two kernels (a float division by zero gives inf/nan
+instead of raising: the divisors here are a member's rows, positive for the batches the check
+fits, or at least 1, or clipped away from 0; a division that does not raise has the same value).
 
 This module imports numba at import time; :func:`coverage_kernel` imports it lazily.
 """
@@ -32,11 +37,12 @@ import numpy as np
 from ._em_kernel import _finish_lse, free_prior
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step(
     rows: np.ndarray,
     indptr: np.ndarray,
     vcol: np.ndarray,
+    vlf: np.ndarray,
     base: np.ndarray,
     gain: np.ndarray,
     n: int,
@@ -44,6 +50,9 @@ def _e_step(
     lse: np.ndarray,
     zs: np.ndarray,
     c: np.ndarray,
+    votes: np.ndarray,
+    wsum: np.ndarray,
+    w: np.ndarray,
 ) -> float:
     """Posteriors of the listed rows into ``q`` (K, R); returns ``sum_r c[r] log p(row r)``.
 
@@ -54,6 +63,10 @@ def _e_step(
     logs for the final model).  As in the lean kernel's E-step, ``exp(0) = 1`` and ``exp`` below
     -746 (0) are not called, and the logs of the normalisers of rows counted a few whole times
     come from one log of their product (the same value to rounding, without a log per row).
+
+    Each row's soft labels, weighted by its count, are added at once to the next M-step's expected
+    votes ``votes`` (m, K) (at its LFs ``vlf`` of its votes) and rows per class ``wsum`` (both
+    zeroed by the caller; ``w`` (K,) scratch): the sums of :func:`_expected_votes`, in its order.
     """
     s = np.empty(n)
     ll = 0.0
@@ -80,6 +93,13 @@ def _e_step(
         lse[r] = top
         zs[r] = z
         cr = c[r]
+        for y in range(n):
+            w[y] = q[y, r] * cr
+            wsum[y] += w[y]
+        for e in range(indptr[r], indptr[r + 1]):
+            i = vlf[e]
+            for y in range(n):
+                votes[i, y] += w[y]
         ll += cr * top
         if few and 1.0 <= cr <= 16.0 and cr == math.floor(cr):
             for _ in range(int(cr)):
@@ -92,22 +112,28 @@ def _e_step(
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step2(
     rows: np.ndarray,
     indptr: np.ndarray,
     vcol: np.ndarray,
+    vlf: np.ndarray,
     base: np.ndarray,
     gain: np.ndarray,
     q: np.ndarray,
     lse: np.ndarray,
     zs: np.ndarray,
     c: np.ndarray,
+    votes: np.ndarray,
+    wsum: np.ndarray,
 ) -> float:
-    """:func:`_e_step` for two classes, the scores in two local sums (the same operations in the
-    same order, so the same values; about twice as fast as the loops over a class array)."""
+    """:func:`_e_step` for two classes, the scores and weights in local variables (the same
+    operations in the same order, so the same values; about twice as fast as the loops over a
+    class array)."""
     ll = 0.0
     prod = 1.0
+    ws0 = 0.0
+    ws1 = 0.0
     for r in rows:
         s0 = base[0]
         s1 = base[1]
@@ -121,11 +147,21 @@ def _e_step2(
         e0 = 1.0 if d0 == 0.0 else (0.0 if d0 < -746.0 else math.exp(d0))
         e1 = 1.0 if d1 == 0.0 else (0.0 if d1 < -746.0 else math.exp(d1))
         z = e0 + e1
-        q[0, r] = e0 / z
-        q[1, r] = e1 / z
+        q0 = e0 / z
+        q1 = e1 / z
+        q[0, r] = q0
+        q[1, r] = q1
         lse[r] = top
         zs[r] = z
         cr = c[r]
+        w0 = q0 * cr
+        w1 = q1 * cr
+        ws0 += w0
+        ws1 += w1
+        for e in range(indptr[r], indptr[r + 1]):
+            i = vlf[e]
+            votes[i, 0] += w0
+            votes[i, 1] += w1
         ll += cr * top
         if 1.0 <= cr <= 16.0 and cr == math.floor(cr):
             for _ in range(int(cr)):
@@ -135,24 +171,32 @@ def _e_step2(
                 prod = 1.0
         else:
             ll += cr * math.log(z)
+    wsum[0] = ws0
+    wsum[1] = ws1
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _e_step3(
     rows: np.ndarray,
     indptr: np.ndarray,
     vcol: np.ndarray,
+    vlf: np.ndarray,
     base: np.ndarray,
     gain: np.ndarray,
     q: np.ndarray,
     lse: np.ndarray,
     zs: np.ndarray,
     c: np.ndarray,
+    votes: np.ndarray,
+    wsum: np.ndarray,
 ) -> float:
     """:func:`_e_step` for three classes (two and a background class), as :func:`_e_step2`."""
     ll = 0.0
     prod = 1.0
+    ws0 = 0.0
+    ws1 = 0.0
+    ws2 = 0.0
     for r in rows:
         s0 = base[0]
         s1 = base[1]
@@ -171,12 +215,26 @@ def _e_step3(
         e2 = 1.0 if d2 == 0.0 else (0.0 if d2 < -746.0 else math.exp(d2))
         z = e0 + e1
         z += e2
-        q[0, r] = e0 / z
-        q[1, r] = e1 / z
-        q[2, r] = e2 / z
+        q0 = e0 / z
+        q1 = e1 / z
+        q2 = e2 / z
+        q[0, r] = q0
+        q[1, r] = q1
+        q[2, r] = q2
         lse[r] = top
         zs[r] = z
         cr = c[r]
+        w0 = q0 * cr
+        w1 = q1 * cr
+        w2 = q2 * cr
+        ws0 += w0
+        ws1 += w1
+        ws2 += w2
+        for e in range(indptr[r], indptr[r + 1]):
+            i = vlf[e]
+            votes[i, 0] += w0
+            votes[i, 1] += w1
+            votes[i, 2] += w2
         ll += cr * top
         if 1.0 <= cr <= 16.0 and cr == math.floor(cr):
             for _ in range(int(cr)):
@@ -186,10 +244,13 @@ def _e_step3(
                 prod = 1.0
         else:
             ll += cr * math.log(z)
+    wsum[0] = ws0
+    wsum[1] = ws1
+    wsum[2] = ws2
     return ll + math.log(prod)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _expected_votes(
     rows: np.ndarray,
     indptr: np.ndarray,
@@ -251,7 +312,7 @@ def _expected_votes(
                 votes[i, y] += w[y]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def coverage_em_kernel(
     indptr: np.ndarray,
     vcol: np.ndarray,
@@ -316,9 +377,10 @@ def coverage_em_kernel(
         log_abst = np.zeros((m, K))
         log_unseen = math.log(max(unseen, tiny))
         prev = -np.inf
+        # expected votes (a one-class LF casts only its class's in the member's rows) and rows per
+        # class under the start; each E-step below adds up the next step's as it goes
+        _expected_votes(counted, indptr, vlf, q, c, n, votes, wsum, w)
         for step in range(1, max_steps + 1):
-            # expected votes (a one-class LF casts only its class's in the member's rows) and rows per class
-            _expected_votes(counted, indptr, vlf, q, c, n, votes, wsum, w)
             prec = 0.0
             if shared[b]:
                 on_sum = 0.0
@@ -375,15 +437,18 @@ def coverage_em_kernel(
                 free_prior(wsum, total, min_class_prob, n, p)
             for y in range(n):
                 base[y] += math.log(p[y])
+            votes[:] = 0.0
+            wsum[:] = 0.0
             if n == 2:
-                ll = _e_step2(counted, indptr, vcol, base, gain, q, lse, zs, c) / total
+                ll = _e_step2(counted, indptr, vcol, vlf, base, gain, q, lse, zs, c, votes, wsum) / total
             elif n == 3:
-                ll = _e_step3(counted, indptr, vcol, base, gain, q, lse, zs, c) / total
+                ll = _e_step3(counted, indptr, vcol, vlf, base, gain, q, lse, zs, c, votes, wsum) / total
             else:
-                ll = _e_step(counted, indptr, vcol, base, gain, n, q, lse, zs, c) / total
+                ll = _e_step(counted, indptr, vcol, vlf, base, gain, n, q, lse, zs, c, votes, wsum, w) / total
             conv = ll - prev < tol
             if conv or step == max_steps:
-                _e_step(held, indptr, vcol, base, gain, n, q, lse, zs, c)
+                # the held-out rows (count 0: their weights add nothing to the sums, never read again)
+                _e_step(held, indptr, vcol, vlf, base, gain, n, q, lse, zs, c, votes, wsum, w)
                 _finish_lse(lse, zs)
                 for y in range(n):
                     p_out[b, y] = p[y]

@@ -142,8 +142,9 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
     usable = np.flatnonzero(train.sum(axis=1) > 0)
     out = np.zeros_like(folds)
     if usable.size:
-        D = _Design(unique.rows, k + 1, abstain=True)
-        start = majority_soft_labels(unique.rows, k + 1).T[:, None, :]
+        votes = summary_votes(unique)
+        D = _Design(unique.rows, k + 1, abstain=True, votes=votes)
+        start = majority_soft_labels(unique.rows, k + 1, votes).T[:, None, :]
         fit = _em(
             D,
             [family] * len(usable),
@@ -173,19 +174,23 @@ def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray,
     R, m = unique.rows.shape
     r, i, a = votes
     col = i * k + a
+    n = len(train)
+    # every fold at once (fold f's cells offset by f): the sums below are of 0/1 weights, whole
+    # numbers, so each is exact in any order and equals the one-fold sums
+    fold = np.arange(n)[:, None]
     counted = (train > 0).astype(np.float64)  # (n, R)
-    out = np.zeros(train.shape, dtype=bool)
-    for f in range(len(train)):
-        # counted rows that give each vote (LF, class), and that abstain on each LF: whole numbers, exact
-        given = np.bincount(col, weights=counted[f, r], minlength=m * k)
-        abstain_given = counted[f].sum() - given.reshape(m, k).sum(axis=1)
-        # a row's vote that no counted row gives, or its abstention on an LF every counted row votes on
-        # (it votes on fewer of those LFs than there are)
-        always = abstain_given < 0.5
-        bad = np.bincount(r, weights=given[col] < 0.5, minlength=R) > 0
-        if always.any():
-            bad |= np.bincount(r, weights=always[i], minlength=R) < always.sum()
-        out[f] = bad
+    # counted rows that give each vote (LF, class), and that abstain on each LF
+    given = np.bincount((fold * (m * k) + col).ravel(), weights=counted[:, r].ravel(), minlength=n * m * k)
+    given = given.reshape(n, m * k)
+    abstain_given = counted.sum(axis=1)[:, None] - given.reshape(n, m, k).sum(axis=2)
+    # a row's vote that no counted row gives, or its abstention on an LF every counted row votes on
+    # (it votes on fewer of those LFs than there are)
+    always = abstain_given < 0.5  # (n, m)
+    cell = (fold * R + r).ravel()
+    missing = (given[:, col] < 0.5).ravel()
+    out = np.bincount(cell, weights=missing, minlength=n * R).reshape(n, R) > 0
+    on_always = np.bincount(cell, weights=always[:, i].ravel(), minlength=n * R).reshape(n, R)
+    out |= on_always < always.sum(axis=1)[:, None]  # never true for a fold without such LFs
     return out
 
 

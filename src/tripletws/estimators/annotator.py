@@ -55,7 +55,6 @@ better by more than the noise of the rows that measured it.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -63,7 +62,6 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels import cells
 from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -78,6 +76,7 @@ from .em_jit import (
     run_lean,
 )
 from .one_class import COVERAGE_FAMILIES, CoverageTables
+from .votes import row_votes, summary_votes
 
 #: The families, fewest parameters first.
 FAMILIES = ("mv", "one_coin", "mace", "shared_coverage", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
@@ -138,6 +137,9 @@ SPLIT_ENTRIES = 500_000
 #: bit for bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's
 #: products, where a kernel's call would cost about what it saves.
 KERNEL_NNZ = 50_000
+#: A sparse design's observed counts of a batch are summed from its entries (no CSR matrix: about
+#: 0.3 ms to build for a few thousand entries) up to this many entries times members.
+ENTRY_SUM_MAX = 2_000_000
 
 
 class _Design:
@@ -203,13 +205,12 @@ class _Design:
         self.U, self.used = U, used  # flat index i * width + a of each used column
         self.lf, self.outcome = np.divmod(used, width)
         self.vote = self.outcome - 1 if abstain else self.outcome  # -1: the abstain column
-        self.columns = np.arange(U)
-        self.says = (self.vote[:, None] == np.arange(k))[:, :, None]  # (U, k, 1): a vote for class y
         if not abstain:  # index of each column in class-major (k, m) tables
             self.class_major = self.vote * m + self.lf
         if lean:
             # an LF's columns are contiguous, its abstain column (when used) first
-            starts = np.r_[True, self.lf[1:] != self.lf[:-1]] if U else np.zeros(0, bool)
+            starts = np.ones(U, dtype=bool)
+            np.not_equal(self.lf[1:], self.lf[:-1], out=starts[1:])
             self.lf_start = np.flatnonzero(starts)
             self.abstain_cols = np.flatnonzero(self.vote < 0)  # (n_a,) used columns
             self.abstain_seg = np.searchsorted(self.lf_start, self.abstain_cols)  # their LF's segment
@@ -222,10 +223,22 @@ class _Design:
         self._r, self.pos = r, pos.reshape(-1)
         self.dense = R * U <= DENSE_CELLS
 
-    @property
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """The used columns' indices 0..U-1 (built on first use: the numpy path's tables read them)."""
+        return np.arange(self.U)
+
+    @cached_property
+    def says(self) -> np.ndarray:
+        """(U, k, 1) bool: the column is a vote for class y (built on first use, as :attr:`columns`)."""
+        return (self.vote[:, None] == np.arange(self.k))[:, :, None]
+
+    @cached_property
     def indptr(self) -> np.ndarray:
-        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``."""
-        return np.concatenate(([0], np.cumsum(np.bincount(self._r, minlength=self.R))))
+        """Row pointers (R + 1,) of the entries, sorted by row: row r has ``pos[indptr[r]:indptr[r + 1]]``
+        (int64, built once: every compiled batch on the design reads them)."""
+        per_row = np.bincount(self._r, minlength=self.R)
+        return np.concatenate(([0], np.cumsum(per_row))).astype(np.int64, copy=False)
 
     @cached_property
     def vote_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -408,7 +421,7 @@ class _Design:
         """
         B = counts.shape[0]
         pos = (counts > 0).astype(np.float64)
-        N = self._xt(pos).reshape(self.U, 1, B)
+        N = self._entry_sums(pos).reshape(self.U, 1, B)
         self._abstentions(N, np.add.reduce(pos, axis=1)[None, :], np.ones((len(self.abstain_cols), B), bool))
         return N[self.abstain_cols, 0] > 0.5
 
@@ -518,17 +531,41 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
-    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+    def _entry_sums(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_r X[r, u] weights[b, r]``, shape (U, B), for ``weights`` (B, R).
+
+        A sparse design sums its entries with ``np.bincount`` (up to :data:`ENTRY_SUM_MAX` entries
+        times members) instead of building the CSR matrix: the compiled EM needs no matrix, and
+        the CSR product adds each column's entries one by one in row order, as the entries are
+        listed here, so the values are the same.  A dense design (or a larger batch) uses the
+        product.
+        """
+        B = weights.shape[0]
+        if self.dense or "_csr" in vars(self) or len(self.pos) * B > ENTRY_SUM_MAX:
+            return self._xt(weights)
+        key = np.arange(B)[:, None] * self.U + self.pos[None, :]
+        sums = np.bincount(key.ravel(), weights=weights[:, self._r].ravel(), minlength=B * self.U)
+        return sums.reshape(B, self.U).T
+
+    def observed_used(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`observed` at the used columns, shape (U, B) (the compiled kernels read these only).
 
         ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
         """
-        flat = self._xt(counts)  # (U, B)
+        flat = self._entry_sums(counts)  # (U, B)
         if self.lean and len(self.abstain_cols):
             seen = self.abstaining(counts) if seen is None else seen
             flat = flat.reshape(self.U, 1, -1)
             self._abstentions(flat, np.add.reduce(counts, axis=1)[None, :], seen)
             flat = flat[:, 0]
+        return flat
+
+    def observed(self, counts: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        """Outcome counts ``O[b, i, a] = sum_r counts[b, r] 1[a_ri = a]``, shape (B, m, width).
+
+        ``seen``: :meth:`abstaining` of ``counts`` when already at hand (a lean design).
+        """
+        flat = self.observed_used(counts, seen)
         out = np.zeros((self.m * self.width, counts.shape[0]))
         out[self.used] = flat
         return out.reshape(self.m, self.width, -1).transpose(2, 0, 1)
@@ -575,33 +612,6 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     z = np.add.reduce(e, axis=axis, keepdims=True)
     e /= z
     return np.squeeze(np.log(z) + top, axis=axis), e
-
-
-def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The votes of ``rows`` (R, m) in row order: row, LF and class of each, int64 arrays (nnz,)."""
-    r, i = cells(rows >= 0)
-    return r, i, rows[r, i].astype(np.int64)
-
-
-#: :func:`summary_votes` of the summaries alive, by ``id`` (each entry leaves with its summary).
-_SUMMARY_VOTES: dict[int, tuple[np.ndarray, ...]] = {}
-
-
-def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`row_votes` of ``unique.rows``, computed once per summary (a solve's checks share it).
-
-    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
-    never writes), so its votes are kept, read-only, for as long as it lives.
-    """
-    key = id(unique)
-    votes = _SUMMARY_VOTES.get(key)
-    if votes is None:
-        votes = row_votes(unique.rows)
-        for v in votes:
-            v.flags.writeable = False
-        _SUMMARY_VOTES[key] = votes
-        weakref.finalize(unique, _SUMMARY_VOTES.pop, key, None)
-    return votes  # type: ignore[return-value]
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
@@ -920,7 +930,8 @@ def _em(
     B, R = counts.shape
     k = D.k
     informative = D.abstain
-    if any((f in ABSTAIN_INFORMATIVE) != informative for f in families):
+    kinds = set(families)  # a batch holds many members of a few families
+    if any((f in ABSTAIN_INFORMATIVE) != informative for f in kinds):
         raise ValueError("every member of a batch must read abstentions as the design does")
     want = np.broadcast_to(np.asarray(params, dtype=bool), (B,))
     jobs = min(solve_jobs(), B)
@@ -940,11 +951,11 @@ def _em(
         if class_balance is not None:
             raise ValueError("estimate_prior needs class_balance=None (the others keep a uniform prior)")
         free &= np.asarray(estimate_prior, dtype=bool)
-    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(families):
+    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(kinds):
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
-    if informative and D.lean and R <= JIT_MAX_ROWS and set(families) <= INFORMATIVE_CODES.keys():
+    if informative and D.lean and R <= JIT_MAX_ROWS and kinds <= INFORMATIVE_CODES.keys():
         kernel = informative_kernel()
         if kernel is not None:
             return _em_informative_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
@@ -1169,8 +1180,7 @@ def _em_informative_compiled(
     i64, f64 = np.int64, np.float64
     counts = np.ascontiguousarray(counts, dtype=f64)
     seen = D.abstaining(counts) if len(D.abstain_cols) else np.zeros((0, B), bool)
-    obs = D.observed(counts, seen)  # (B, m, width)
-    obs_u = np.ascontiguousarray(obs.reshape(B, -1)[:, D.used])
+    obs_u = np.ascontiguousarray(D.observed_used(counts, seen).T)  # (B, U): the observed counts' used columns
     seen_u = np.ones((B, D.U))
     seen_u[:, D.abstain_cols] = seen.T
     slot = np.where(want, np.cumsum(want) - 1, -1).astype(i64)
@@ -1401,9 +1411,9 @@ class HeldOutScores:
     folds: np.ndarray
     row_loglik: dict[str, np.ndarray]
 
-    @property
+    @cached_property
     def n_scored(self) -> float:
-        """Rows scored (held out once each)."""
+        """Rows scored (held out once each); summed once (the folds are not written after)."""
         return float(self.folds.sum())
 
     def mean(self, family: str) -> float:

@@ -37,6 +37,7 @@ import numpy as np
 from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary, unique_rows
+from .votes import summary_votes
 
 #: Family-wise level of the copy test (Bonferroni over the pairs tested; a conventional 5 %).
 ALPHA = 0.05
@@ -303,8 +304,8 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if m < 2:
         return none
     k = rows.cardinality
-    cast = cells(rows.rows >= 0)  # the votes (row, LF), once for the LFs' classes and the posterior
-    r, i = cast
+    r, i, _ = summary_votes(rows)  # the votes (row, LF), once per summary (read-only)
+    cast = (r, i)
     counted = rows.counts[r] > 0
     seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
     voting = seen.any(axis=1)  # votes on a counted row
@@ -353,10 +354,11 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         # the hub of the group (largest summed share over its flagged pairs); ties to the most
         # votes, then the lowest index (g is sorted)
         hub = np.zeros(len(g))
+        at = {lf: t for t, lf in enumerate(g.tolist())}  # each member's place in g
         for (i, j), v in pair_share.items():
-            if i in g and j in g:
-                hub[np.searchsorted(g, i)] += v
-                hub[np.searchsorted(g, j)] += v
+            if i in at and j in at:
+                hub[at[i]] += v
+                hub[at[j]] += v
         order = np.lexsort((g, -votes[g], -hub))
         rep = int(g[order[0]])
         reps.append(rep)

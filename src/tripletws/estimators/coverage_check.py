@@ -28,7 +28,7 @@ from .annotator import (
     choose_within_se,
     deal_counts,
     majority_soft_labels,
-    row_votes,
+    summary_votes,
 )
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
@@ -379,12 +379,18 @@ def _silent_tables(u: int, n: int) -> np.ndarray:
     return T
 
 
-def _design(rows: np.ndarray, k: int) -> _Design:
+def _design(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> _Design:
     """The design of ``rows`` with abstentions informative: one-hot (every outcome encoded) and dense up
-    to :data:`CHECK_DENSE_CELLS` cells, lean (the votes only, sparse) beyond."""
-    D = _Design(rows, k, abstain=True)
-    if D.R * D.U > CHECK_DENSE_CELLS:
-        return D
+    to :data:`CHECK_DENSE_CELLS` cells, lean (the votes only, sparse) beyond.
+
+    Both encodings use the same columns (an LF's abstain column is used where it abstains on some
+    row, in the lean one too), at most ``m (k + 1)``: below the limit at that many, the one-hot
+    design is built directly.  ``votes``: :func:`summary_votes` of the rows, when at hand."""
+    R, m = rows.shape
+    if R * m * (k + 1) > CHECK_DENSE_CELLS:
+        D = _Design(rows, k, abstain=True, votes=votes)
+        if D.R * D.U > CHECK_DENSE_CELLS:
+            return D
     D = _Design(rows, k, abstain=True, lean=False)
     if not D.dense and "_csr" not in vars(D):
         D.dense = True  # the matrices are built on first use, dense or CSR by this flag
@@ -433,7 +439,8 @@ def _cross_fit(
     free = np.array([bal is None for _, bal, _ in members])
 
     k = int(sizes.max())
-    D = _design(unique.rows, k)
+    votes = summary_votes(unique)
+    D = _design(unique.rows, k, votes)
     prior = np.zeros((k, len(members)))
     for b, (_, bal, n) in enumerate(members):
         prior[:n, b] = 1.0 / n if bal is None else bal
@@ -457,7 +464,6 @@ def _cross_fit(
         )
 
     fits: list[Any] = [None] * len(members)
-    votes = row_votes(unique.rows)
     majority = {n: majority_soft_labels(unique.rows, n, votes).T for n in set(sizes.tolist())}
     start = [majority[n] for n in sizes.tolist()]  # (n, R) each (shared: only read)
     full = batch(c[None], start, max_steps)

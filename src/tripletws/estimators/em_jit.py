@@ -109,13 +109,19 @@ def design_kernels() -> Any | None:
     return _design_kernel
 
 
+_fold_keys: list[Callable[..., np.ndarray]] = []
+
+
 def fold_keys_kernel() -> Callable[..., np.ndarray] | None:
-    """The compiled row keys of the fold deal (:mod:`._em_kernel`'s ``fold_keys``), or None."""
+    """The compiled row keys of the fold deal (:mod:`._em_kernel`'s ``fold_keys``), or None (the
+    switch of :func:`lean_kernel`, read at every call; the function is looked up once)."""
     if lean_kernel() is None:
         return None
-    from ._em_kernel import fold_keys
+    if not _fold_keys:
+        from ._em_kernel import fold_keys
 
-    return fold_keys
+        _fold_keys.append(fold_keys)
+    return _fold_keys[0]
 
 
 def run_lean(

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary
+from .votes import summary_votes
 
 #: Probability given to a vote a one-class LF never cast in the fitted rows (the same for
 #: every class, so such a vote at prediction time carries no evidence).
@@ -68,9 +68,9 @@ class CoverageRates:
 def voted_classes(rows: RowSummary) -> np.ndarray:
     """``seen[i, c]``: LF i votes class c on some counted row, shape (m, k) bool."""
     k, m = rows.cardinality, rows.n_lfs
-    r, i = cells(rows.rows >= 0)  # the votes: no (R, m) temporary per class
+    r, i, a = summary_votes(rows)  # the votes (listed once per summary): no (R, m) temporary per class
     on = rows.counts[r] > 0
-    cell = i[on] * k + rows.rows[r[on], i[on]].astype(np.int64)
+    cell = i[on] * k + a[on]
     return np.bincount(cell, minlength=m * k).reshape(m, k) > 0
 
 

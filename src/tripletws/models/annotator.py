@@ -44,7 +44,6 @@ from ..estimators.copies import Copies, copies_note, copy_tables, count_once, co
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
 from ..estimators.one_class import one_class_votes
-from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
@@ -184,7 +183,7 @@ def one_class_note(
 
 def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
     """Share of all votes in the rows cast by ``lfs``."""
-    r, i = cells(rows.rows >= 0)  # from the votes' cells: no (R, m) float temporary
+    r, i, _ = summary_votes(rows)  # from the votes' cells: no (R, m) float temporary
     votes = np.bincount(i, weights=rows.counts[r].astype(np.float64), minlength=rows.n_lfs)
     return float(votes[lfs].sum() / votes.sum()) if votes.sum() > 0 else 0.0
 
