@@ -537,11 +537,16 @@ class _Design:
         A sparse design sums its entries with ``np.bincount`` (up to :data:`ENTRY_SUM_MAX` entries
         times members) instead of building the CSR matrix: the compiled EM needs no matrix, and
         the CSR product adds each column's entries one by one in row order, as the entries are
-        listed here, so the values are the same.  A dense design (or a larger batch) uses the
-        product.
+        listed here, so the values are the same.  A dense design (or a larger batch, or one with the
+        compiled products of :mod:`._design_kernel`, the same sums again) uses the product.
         """
         B = weights.shape[0]
-        if self.dense or "_csr" in vars(self) or len(self.pos) * B > ENTRY_SUM_MAX:
+        if (
+            self.dense
+            or "_csr" in vars(self)
+            or len(self.pos) * B > ENTRY_SUM_MAX
+            or self._kernels is not None
+        ):
             return self._xt(weights)
         key = np.arange(B)[:, None] * self.U + self.pos[None, :]
         sums = np.bincount(key.ravel(), weights=weights[:, self._r].ravel(), minlength=B * self.U)
