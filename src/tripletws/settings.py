@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .dependencies import check_dependencies, lfs_without_triplet
-from .estimators.annotator import COMBINE_RULES
+from .estimators.family_weights import COMBINE_RULES
 from .estimators.symmetric import SIGNS, SOLVERS
 from .matrix import check_cardinality
 from .models import Options, Solver, get_solver
