@@ -15,8 +15,8 @@ import numpy as np
 from .annotator import _TINY, HeldOutScores
 
 #: Ways to combine the candidates instead of choosing one (``LabelModel(combine=...)``): ``"none"``
-#: (the choice above), ``"stack"`` (:func:`stacking_weights`) and ``"pseudo_bma"``
-#: (:func:`pseudo_bma_weights`).
+#: (the choice of :func:`~tripletws.estimators.annotator.select_family`), ``"stack"``
+#: (:func:`stacking_weights`) and ``"pseudo_bma"`` (:func:`pseudo_bma_weights`).
 COMBINE_RULES = ("none", "stack", "pseudo_bma")
 #: A stacking weight whose EM factor (its gradient) stays below 1 - this at convergence is set to 0
 #: (:func:`stacking_weights`).
