@@ -1,9 +1,11 @@
-"""CPU time of the default fit's stages: family choice, coverage check, balance check, abstain check.
+"""CPU time of the default fit's stages: the summary, the solve, and in it the family choice and the checks.
 
 For each named shared set (the fit split, as benchmarks/default_fit_time.py reads it) and, with
 ``--big``, the synthetic 1e6 x 50 problem: the median over ``--repeats`` fits (3 for the synthetic
 one) of the CPU time (``time.process_time``, one BLAS thread) of the whole ``LabelModel().fit``
-and of each stage, measured by wrapping the functions the annotator model calls.  The abstain
+and of each stage, measured by wrapping the functions the annotator model calls: ``summary`` (the
+pass over the rows: statistics and distinct rows, all threads' CPU) and ``solve`` (the annotator
+model on the summary), and inside the solve the family choice and the checks.  The abstain
 check is split into its held-out scoring (``abst.heldout``: its folds' fits, and the vote-only
 family's scores where the choice's are not reused) and its background-class fit
 (``abst.background``, run only when the held-out lead passes).
@@ -33,11 +35,14 @@ from common import limit_threads
 from default_fit_time import INDEX, fit_split
 
 import tripletws.estimators.abstain_check as abstain_module
+import tripletws.model as fit_module
 import tripletws.models.annotator as model_module
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
 
 STAGES = {
+    (fit_module, "summarize"): "summary",
+    (model_module.Annotator, "solve"): "solve",
     (model_module, "select_family"): "select",
     (model_module, "coverage_check"): "coverage",
     (model_module, "balance_check"): "balance",

@@ -9,6 +9,13 @@ the median over rounds: on a shared machine both sides see the same load, which 
 and an after run minutes apart do not.
 
     python benchmarks/fit_ab.py --a /work/main/src --b src --rounds 7
+
+``--big``: the synthetic 1e6 x 50 problem of benchmarks/speed.py (``make_synthetic(1_000_000, 50, 2,
+random_state=0)``) instead, fitted with ``n_jobs=1`` and with the default ``n_jobs`` (BLAS on one
+thread either way, as inside ``fit``), one fit per side and setting each round, after a warm-up
+fit on its first 65 536 rows; reports the medians of CPU and of wall-clock time.
+
+    python benchmarks/fit_ab.py --a /work/main/src --b src --big --rounds 9
 """
 
 from __future__ import annotations
@@ -25,6 +32,70 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SMALL = {"tiny30x3", "spouse_rdp", "youtube", "tubespam_rdp", "tennis_flyingsquid", "sms_spear"}
+
+
+def big_worker(src: str) -> None:
+    """Serve ``jobs`` requests (``1`` or ``auto``): the CPU and wall ms of one fit of the 1e6 x 50 matrix."""
+    sys.path.insert(0, str(Path(src).resolve()))
+    sys.path.insert(0, str(HERE / "peers"))
+    from common import limit_threads
+
+    import tripletws
+    from tripletws import LabelModel
+    from tripletws.datasets import make_synthetic
+
+    if not tripletws.__file__.startswith(str(Path(src).resolve())):
+        raise SystemExit(f"tripletws imported from {tripletws.__file__}, not {src}")
+    limit_threads(1)
+    warnings.simplefilter("ignore")
+    L = make_synthetic(1_000_000, 50, 2, random_state=0).L
+    for jobs in (1, None):
+        LabelModel(cardinality=2, n_jobs=jobs).fit(L[: 1 << 16])
+    print(json.dumps(["1e6x50"]), flush=True)
+    for line in sys.stdin:
+        jobs = None if line.strip() == "auto" else int(line)
+        cpu, wall = time.process_time(), time.perf_counter()
+        LabelModel(cardinality=2, n_jobs=jobs).fit(L)
+        print(f"{(time.process_time() - cpu) * 1e3:.3f} {(time.perf_counter() - wall) * 1e3:.3f}", flush=True)
+
+
+def big_main(args: argparse.Namespace) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--a", "-", "--b", "-", "--big", "--worker", src],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for src in (args.a, args.b)
+    ]
+    for p in procs:
+        p.stdout.readline()  # type: ignore[union-attr]
+    settings = ("1", "auto")
+    times = {(j, side): ([], []) for j in settings for side in (0, 1)}
+    for r in range(args.rounds):
+        for jobs in settings:
+            for side in (0, 1) if r % 2 == 0 else (1, 0):
+                p = procs[side]
+                p.stdin.write(f"{jobs}\n")  # type: ignore[union-attr]
+                p.stdin.flush()  # type: ignore[union-attr]
+                cpu, wall = (float(x) for x in p.stdout.readline().split())  # type: ignore[union-attr]
+                times[jobs, side][0].append(cpu)
+                times[jobs, side][1].append(wall)
+    for p in procs:
+        p.stdin.close()  # type: ignore[union-attr]
+        p.wait()
+    print(f"1e6 x 50 fit, ms, median of {args.rounds} alternating rounds; a = {args.a}, b = {args.b}")
+    print(
+        f"{'n_jobs':8s} {'a cpu':>8s} {'b cpu':>8s} {'a / b':>7s} {'a wall':>8s} {'b wall':>8s} {'a / b':>7s}"
+    )
+    for jobs in settings:
+        a_cpu, a_wall = (statistics.median(t) for t in times[jobs, 0])
+        b_cpu, b_wall = (statistics.median(t) for t in times[jobs, 1])
+        print(
+            f"{jobs:8s} {a_cpu:8.1f} {b_cpu:8.1f} {a_cpu / b_cpu:7.3f} "
+            f"{a_wall:8.1f} {b_wall:8.1f} {a_wall / b_wall:7.3f}"
+        )
 
 
 def worker(src: str) -> None:
@@ -65,10 +136,14 @@ def main() -> None:
     ap.add_argument("--a", required=True, help="src folder of the reference")
     ap.add_argument("--b", required=True, help="src folder of the candidate")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--big", action="store_true", help="the 1e6 x 50 synthetic fit (n_jobs 1 and auto)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker)
+        (big_worker if args.big else worker)(args.worker)
+        return
+    if args.big:
+        big_main(args)
         return
     procs = [
         subprocess.Popen(

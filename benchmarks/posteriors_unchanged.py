@@ -10,7 +10,9 @@ configuration and overall, and exits 1 when it exceeds ``--tol``::
     PYTHONPATH=src python benchmarks/posteriors_unchanged.py --data /path/to/data --compare /tmp/ref.npz
 
 ``--data`` is a folder of ``<name>/<split>.npz`` files with an ``index.json`` (the layout of
-``benchmarks/peers/common.py``).
+``benchmarks/peers/common.py``).  ``--big`` adds the default model's posteriors on 1e6 x 50 synthetic
+matrices (``make_synthetic``, coverage 0.5, 0.3 and 0.1), fitted with ``n_jobs`` 1 and 2: the large-fit
+paths (a hash sample of the distinct rows, sparse designs, row blocks on two threads).
 """
 
 from __future__ import annotations
@@ -75,6 +77,27 @@ def collect(data: Path) -> dict[str, np.ndarray]:
     return out
 
 
+#: (coverage, seed) of the ``--big`` matrices, fitted with each of BIG_JOBS.
+BIG = ((0.5, 0), (0.3, 0), (0.1, 3))
+BIG_JOBS = (1, 2)
+
+
+def collect_big() -> dict[str, np.ndarray]:
+    """The default model's posteriors on the 1e6 x 50 matrices, keyed ``"synthetic-.../default n_jobs=J"``."""
+    from tripletws import LabelModel
+    from tripletws.datasets import make_synthetic
+
+    out = {}
+    for coverage, seed in BIG:
+        L = make_synthetic(1_000_000, 50, 2, coverage=coverage, random_state=seed).L
+        for jobs in BIG_JOBS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                P = LabelModel(cardinality=2, n_jobs=jobs).fit(L).predict_proba(L)
+            out[f"synthetic-1e6x50-c{coverage}-s{seed}/default n_jobs={jobs}"] = P
+    return out
+
+
 def compare(new: dict[str, np.ndarray], ref_path: Path) -> float:
     """Largest |dP| over all keys (NaN records must match NaN records); prints per configuration."""
     ref = dict(np.load(ref_path))
@@ -103,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--save", type=Path)
     group.add_argument("--compare", type=Path)
     parser.add_argument("--tol", type=float, default=1e-12)
+    parser.add_argument(
+        "--big", action="store_true", help="also the 1e6 x 50 synthetic fits (n_jobs 1 and 2)"
+    )
     args = parser.parse_args(argv)
     posteriors = collect(args.data)
+    if args.big:
+        posteriors.update(collect_big())
     if args.save:
         np.savez_compressed(args.save, **posteriors)
         print(f"saved {len(posteriors)} posterior arrays to {args.save}")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .dependencies import check_dependencies, lfs_without_triplet
-from .estimators.annotator import COMBINE_RULES
+from .estimators.family_weights import COMBINE_RULES
 from .estimators.symmetric import SIGNS, SOLVERS
 from .matrix import check_cardinality
 from .models import Options, Solver, get_solver
@@ -19,9 +19,9 @@ from .online import check_stream_options
 from .parallel import resolve_n_jobs
 from .priors import check_prior_setting
 
-#: Readings of LFs that vote one class only (``LabelModel(one_class=...)``).
-ONE_CLASS_READINGS = ("shared", "coverage")
-#: Treatments of LFs that copy each other (``LabelModel(copies=...)``).
+#: Readings of LFs that vote one class only (``LabelModel(one_class=...)``), the default first.
+ONE_CLASS_READINGS = ("coverage", "shared")
+#: Treatments of LFs that copy each other (``LabelModel(copies=...)``), the default first.
 COPIES_READINGS = ("once", "keep")
 
 
@@ -38,6 +38,23 @@ def _non_negative_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+def _annotator_option(
+    p: dict[str, Any], name: str, allowed: tuple[str, ...], model: str, stacklevel: int
+) -> str:
+    """Setting ``name`` of the annotator model (default: ``allowed[0]``): ValueError when unknown, a
+    warning when set otherwise than its default for another model (which ignores it)."""
+    value = p.get(name, allowed[0])
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+    if value != allowed[0] and model != "annotator":
+        warnings.warn(
+            f"{name}={value!r} ignored: only the annotator model (the default) reads it, not model={model!r}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return str(value)
 
 
 def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
@@ -58,36 +75,9 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     overrule = p["max_overrule"]
     if isinstance(overrule, bool) or not (isinstance(overrule, numbers.Real) and 0.0 <= overrule <= 1.0):
         raise ValueError(f"max_overrule must be a number in [0, 1], got {overrule!r}")
-    one_class = p.get("one_class", "coverage")
-    if one_class not in ONE_CLASS_READINGS:
-        raise ValueError(f"unknown one_class {one_class!r}; choose one of {', '.join(ONE_CLASS_READINGS)}")
-    if one_class != "coverage" and solver.name != "annotator":  # a setting other than the default
-        warnings.warn(
-            f"one_class={one_class!r} ignored: only the annotator model (the default) reads it, "
-            f"not model={solver.name!r}",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-    copies = p.get("copies", "once")
-    if copies not in COPIES_READINGS:
-        raise ValueError(f"unknown copies {copies!r}; choose one of {', '.join(COPIES_READINGS)}")
-    if copies != "once" and solver.name != "annotator":
-        warnings.warn(
-            f"copies={copies!r} ignored: only the annotator model (the default) reads it, "
-            f"not model={solver.name!r}",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-    combine = p.get("combine", "none")
-    if combine not in COMBINE_RULES:
-        raise ValueError(f"unknown combine {combine!r}; choose one of {', '.join(COMBINE_RULES)}")
-    if combine != "none" and solver.name != "annotator":
-        warnings.warn(
-            f"combine={combine!r} ignored: only the annotator model (the default) reads it, "
-            f"not model={solver.name!r}",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
+    one_class = _annotator_option(p, "one_class", ONE_CLASS_READINGS, solver.name, stacklevel)
+    copies = _annotator_option(p, "copies", COPIES_READINGS, solver.name, stacklevel)
+    combine = _annotator_option(p, "combine", COMBINE_RULES, solver.name, stacklevel)
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1

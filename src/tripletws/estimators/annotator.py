@@ -69,6 +69,7 @@ from .class_balance import MIN_CLASS_PROB
 from .em_jit import (
     INFORMATIVE_CODES,
     JIT_MAX_ROWS,
+    design_kernels,
     fold_keys_kernel,
     informative_kernel,
     lean_kernel,
@@ -148,6 +149,11 @@ PARALLEL_NNZ = 100_000
 #: and a first start of the pool ~0.5 ms.  The largest batch of the 15 shared sets (sentiment_popularity's
 #: choice, 1.2e5) stays whole: dealt, it cost 0.7 ms of a 16 ms fit (two threads, a busy machine).
 SPLIT_ENTRIES = 500_000
+#: Sparse designs with at least this many entries multiply in the compiled kernels of
+#: :mod:`tripletws.estimators._design_kernel` where numba is loaded (the same values as scipy's products,
+#: bit for bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's
+#: products, where a kernel's call would cost about what it saves.
+KERNEL_NNZ = 50_000
 #: A sparse design's observed counts of a batch are summed from its entries (no CSR matrix: about
 #: 0.3 ms to build for a few thousand entries) up to this many entries times members.
 ENTRY_SUM_MAX = 2_000_000
@@ -277,21 +283,36 @@ class _Design:
         )
 
     @cached_property
-    def _matrices(self) -> tuple[Any, Any]:
+    def _csr(self) -> Any:
+        """``X``: a dense array when :attr:`dense`, else CSR (every entry 1, each column once a row)."""
         R, U, r, pos = self.R, self.U, self._r, self.pos
         if self.dense:
             X = np.zeros((R, U))
             X[r, pos] = 1.0
-            return X, X.T
+            return X
         from scipy import sparse
 
-        X = sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
-        return X, X.T.tocsr()
+        return sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
+
+    @cached_property
+    def _matrices(self) -> tuple[Any, Any]:
+        X = self._csr
+        return (X, X.T) if self.dense else (X, X.T.tocsr())
+
+    @cached_property
+    def _kernels(self) -> Any | None:
+        """The compiled products (:mod:`._design_kernel`) for a sparse design of :data:`KERNEL_NNZ`
+        entries or more where :func:`~tripletws.estimators.em_jit.design_kernels` gives them; None:
+        scipy's products (the same values)."""
+        if self.dense or len(self.pos) < KERNEL_NNZ:
+            return None
+        return design_kernels()
 
     @cached_property
     def _blocks(self) -> list[tuple[int, int, Any, Any]]:
         """Row blocks ``(start, stop, X[start:stop], X[start:stop].T)`` of a large sparse design, one per
-        thread of the solve (:func:`tripletws.parallel.solve_jobs`); empty when the products stay whole."""
+        thread of the solve (:func:`tripletws.parallel.solve_jobs`); empty when the products stay whole.
+        With the compiled products the transposes are not needed (None)."""
         jobs = solve_jobs()
         if self.dense or jobs <= 1 or len(self.pos) < PARALLEL_NNZ:
             return []
@@ -299,17 +320,47 @@ class _Design:
         # blocks of about equal entries
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, jobs + 1)[1:-1])
         bounds = [0, *sorted({int(c) for c in cuts if 0 < c < self.R}), self.R]
-        return [(a, b, X[a:b], X[a:b].T.tocsr()) for a, b in pairwise(bounds)]
+        lean = self._kernels is not None
+        return [(a, b, X[a:b], None if lean else X[a:b].T.tocsr()) for a, b in pairwise(bounds)]
 
     @property
     def X(self) -> Any:
         """The design (R, U): dense when at most :data:`DENSE_CELLS` cells, else CSR."""
-        return self._matrices[0]
+        return self._csr
 
     @property
     def XT(self) -> Any:
         """Its transpose (U, R), CSR when sparse."""
         return self._matrices[1]
+
+    def _product(self, X: Any, flat: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``(X @ flat).T`` for a block ``X`` of the sparse design's rows and ``flat`` (U, c): (c, rows),
+        into ``out`` when given."""
+        kern = self._kernels
+        c = flat.shape[1]
+        if out is None:
+            out = np.empty((c, X.shape[0]))
+        if kern is not None and (c in (2, 4, 6, 8) or c >= 12):  # (the kernel's fast cases: scipy's below)
+            kern.sums_t(X.indptr, X.indices, np.ascontiguousarray(flat), out)
+        else:
+            out[...] = np.asarray(X @ flat).T
+        return out
+
+    def _transposed_product(self, X: Any, XT: Any, W: np.ndarray) -> np.ndarray:
+        """``X.T @ W.T`` for a block ``X`` of the sparse design's rows (``XT``: its transpose, or None
+        with the compiled products) and ``W`` (c, rows): (U, c)."""
+        kern = self._kernels
+        if kern is not None:
+            out = np.empty((self.U, W.shape[0]))
+            kern.scatter_counts(X.indptr, X.indices, W, out)
+            return out
+        return np.asarray(XT @ W.T)
+
+    def _xt(self, M: np.ndarray) -> np.ndarray:
+        """``X.T @ M.T`` for ``M`` (c, R): (U, c)."""
+        if self.dense or self._kernels is None:
+            return np.asarray(self.XT @ M.T)
+        return self._transposed_product(self.X, None, M)
 
     def gains(self, log_tables: np.ndarray, const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A lean design's log-tables as gains over abstaining, and the constant of the abstentions.
@@ -351,16 +402,16 @@ class _Design:
         if self.dense:
             s = flat.T @ self.XT
         elif self._blocks:  # row blocks on the solve's threads, each writing its own rows
-            out = np.empty((self.R, k * B))
+            out = np.empty((k * B, self.R))
 
             def block(j: int) -> None:
                 a, b, Xb, _ = self._blocks[j]
-                out[a:b] = Xb @ flat
+                self._product(Xb, flat, out[:, a:b])
 
             map_parts(block, len(self._blocks))
-            s = np.ascontiguousarray(out.T)
+            s = out
         else:
-            s = np.ascontiguousarray(np.asarray(self.X @ flat).T)
+            s = self._product(self.X, flat)
         s = s.reshape(k, B, self.R)
         s += const[:, :, None]
         return s
@@ -409,15 +460,15 @@ class _Design:
         elif self._blocks:  # partial sums of the row blocks on the solve's threads, added in block order
 
             def block(j: int) -> np.ndarray:
-                a, b, _, XbT = self._blocks[j]
-                return XbT @ flat[:, a:b].T
+                a, b, Xb, XbT = self._blocks[j]
+                return self._transposed_product(Xb, XbT, flat[:, a:b])
 
             parts = map_parts(block, len(self._blocks))
             N = parts[0]
             for part in parts[1:]:
                 N += part
         else:
-            N = self.XT @ flat.T
+            N = self._xt(flat)
         return np.asarray(N).reshape(self.U, k, B)
 
     def e_step_blocks(
@@ -458,7 +509,7 @@ class _Design:
 
         def block(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             a, b, Xb, XbT = self._blocks[j]
-            s = np.ascontiguousarray(np.asarray(Xb @ flat).T).reshape(k, B, b - a)
+            s = self._product(Xb, flat).reshape(k, B, b - a)
             s += const[:, :, None]
             top = np.maximum.reduce(s, axis=0)
             s -= top
@@ -471,7 +522,7 @@ class _Design:
             lse[:, a:b] = lb
             cb = c[:, a:b]
             W = qb * cb
-            N = np.asarray(XbT @ W.reshape(k * B, b - a).T)
+            N = self._transposed_product(Xb, XbT, W.reshape(k * B, b - a))
             return N, np.add.reduce(W, axis=2), np.add.reduce(cb * lb, axis=1)
 
         parts = map_parts(block, len(self._blocks))
@@ -503,12 +554,17 @@ class _Design:
         A sparse design sums its entries with ``np.bincount`` (up to :data:`ENTRY_SUM_MAX` entries
         times members) instead of building the CSR matrix: the compiled EM needs no matrix, and
         the CSR product adds each column's entries one by one in row order, as the entries are
-        listed here, so the values are the same.  A dense design (or a larger batch) uses the
-        product.
+        listed here, so the values are the same.  A dense design (or a larger batch, or one with the
+        compiled products of :mod:`._design_kernel`, the same sums again) uses the product.
         """
         B = weights.shape[0]
-        if self.dense or "_matrices" in vars(self) or len(self.pos) * B > ENTRY_SUM_MAX:
-            return np.asarray(self.XT @ weights.T)
+        if (
+            self.dense
+            or "_csr" in vars(self)
+            or len(self.pos) * B > ENTRY_SUM_MAX
+            or self._kernels is not None
+        ):
+            return self._xt(weights)
         key = np.arange(B)[:, None] * self.U + self.pos[None, :]
         sums = np.bincount(key.ravel(), weights=weights[:, self._r].ravel(), minlength=B * self.U)
         return sums.reshape(B, self.U).T
@@ -554,7 +610,7 @@ class _Design:
         if self.lean:
             used, c = self.gains(used, const[:, None])
             const = c[:, 0]
-        if self.dense or "_matrices" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
+        if self.dense or "_csr" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
             return self._sums(used, const[:, None])[:, 0, :].T
         at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
         out = np.empty((self.R, self.k))
@@ -2032,131 +2088,3 @@ def select_family(
         noise=noise,
         n_deals=n_deals,
     )
-
-
-#: Ways to combine the candidates instead of choosing one (``LabelModel(combine=...)``): ``"none"``
-#: (the choice above), ``"stack"`` (:func:`stacking_weights`) and ``"pseudo_bma"``
-#: (:func:`pseudo_bma_weights`).
-COMBINE_RULES = ("none", "stack", "pseudo_bma")
-#: A stacking weight whose EM factor (its gradient) stays below 1 - this at convergence is set to 0
-#: (:func:`stacking_weights`).
-STACK_KKT_TOL = 1e-3
-#: Bayesian-bootstrap draws of :func:`pseudo_bma_weights`.
-PSEUDO_BMA_DRAWS = 1000
-#: Seed of those draws (fixed: a fit is a function of the data alone).
-PSEUDO_BMA_SEED = 0
-
-
-def _scored_cells(scores: HeldOutScores, candidates: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out cells (fold, distinct row) with a positive count: counts (C,) and scores (F, C)."""
-    w = scores.folds.reshape(-1)
-    keep = np.flatnonzero(w > 0)
-    S = np.stack([scores.row_loglik[f].reshape(-1)[keep] for f in candidates])
-    return w[keep].astype(np.float64), S
-
-
-def stacking_weights(
-    scores: HeldOutScores, candidates: tuple[str, ...], *, tol: float = 1e-10, max_steps: int = 10_000
-) -> np.ndarray:
-    """Stacking of predictive densities: simplex weights that maximise the held-out log score.
-
-    Maximises ``sum_r c_r log sum_f w_f exp(s_{f,r})`` over the simplex, ``s_{f,r}`` the
-    cross-fitted log-likelihood of held-out row ``r`` under family ``f`` and ``c_r`` its count
-    (Yao, Vehtari, Simpson & Gelman, 2018, "Using stacking to average Bayesian predictive
-    distributions", Bayesian Analysis 13(3), eq. 4, with the log score).  The objective is concave
-    in ``w``; it is maximised by EM on the mixture weights (each step raises it; the weights of the
-    families are the mean responsibilities of the rows).
-
-    Parameters
-    ----------
-    scores : HeldOutScores
-    candidates : tuple of str
-    tol : float
-        Stop when the objective per row rises by less than this.
-    max_steps : int
-
-    Returns
-    -------
-    ndarray, shape (len(candidates),)
-        Non-negative weights summing to 1 (uniform when no row was scored).
-    """
-    F = len(candidates)
-    c, S = _scored_cells(scores, candidates)
-    n = float(c.sum())
-    if n <= 0 or F == 1:
-        return np.full(F, 1.0 / F)
-    S = S - S.max(axis=0, keepdims=True)  # per row: a constant of the objective
-    E = np.exp(S)  # (F, C), max 1 per column
-    w = np.full(F, 1.0 / F)
-    for _ in range(F):
-        last = -np.inf
-        for _ in range(max_steps):
-            mix = w @ E  # (C,)
-            obj = float(c @ np.log(np.maximum(mix, _TINY))) / n
-            if obj - last < tol:
-                break
-            last = obj
-            w = w * ((E / np.maximum(mix, _TINY)) @ c) / n
-            w /= w.sum()
-        # EM multiplies each weight by its gradient g_f (1 for a family inside the optimum's support);
-        # one still shrinking by a factor under 1 - STACK_KKT_TOL belongs at 0 (the KKT condition
-        # g_f <= 1 of a family outside the support): set it there and refit the others, rather than
-        # leaving a vanishing weight that only breaks the other families' exact ties
-        g = (E / np.maximum(w @ E, _TINY)) @ c / n
-        drop = (w > 0) & (g < 1.0 - STACK_KKT_TOL)
-        if not drop.any() or drop.sum() == (w > 0).sum():
-            break
-        w = np.where(drop, 0.0, w)
-        w /= w.sum()
-    return w
-
-
-def pseudo_bma_weights(
-    scores: HeldOutScores,
-    candidates: tuple[str, ...],
-    *,
-    n_draws: int = PSEUDO_BMA_DRAWS,
-    seed: int = PSEUDO_BMA_SEED,
-) -> np.ndarray:
-    """Pseudo-BMA+ weights: ``exp`` of each family's summed held-out score, Bayesian-bootstrap averaged.
-
-    Yao, Vehtari, Simpson & Gelman (2018), section 3.4: for each draw ``alpha ~ Dirichlet(1, ..., 1)``
-    over the n scored rows, ``z_f = n sum_r alpha_r s_{f,r}`` and the draw's weights
-    ``softmax(z)``; the weights are the mean over the draws.  A distinct row held out ``c`` times
-    draws ``Gamma(c, 1)`` (the sum of its copies' exponential draws).
-
-    Parameters
-    ----------
-    scores : HeldOutScores
-    candidates : tuple of str
-    n_draws : int
-    seed : int
-
-    Returns
-    -------
-    ndarray, shape (len(candidates),)
-        Non-negative weights summing to 1 (uniform when no row was scored).
-    """
-    F = len(candidates)
-    c, S = _scored_cells(scores, candidates)
-    n = float(c.sum())
-    if n <= 0 or F == 1:
-        return np.full(F, 1.0 / F)
-    rng = np.random.default_rng(seed)
-    g = rng.gamma(c, 1.0, size=(n_draws, len(c)))  # (D, C)
-    alpha = g / g.sum(axis=1, keepdims=True)
-    z = n * (alpha @ S.T)  # (D, F)
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    w = p.mean(axis=0)
-    return w / w.sum()
-
-
-def combine_weights(scores: HeldOutScores, candidates: tuple[str, ...], rule: str) -> np.ndarray:
-    """Weights of the candidates under ``rule`` (one of :data:`COMBINE_RULES` but ``"none"``)."""
-    if rule == "stack":
-        return stacking_weights(scores, candidates)
-    if rule == "pseudo_bma":
-        return pseudo_bma_weights(scores, candidates)
-    raise ValueError(f"unknown combine rule {rule!r}; choose one of {', '.join(COMBINE_RULES[1:])}")

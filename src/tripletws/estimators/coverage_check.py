@@ -392,7 +392,7 @@ def _design(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = Non
         if D.R * D.U > CHECK_DENSE_CELLS:
             return D
     D = _Design(rows, k, abstain=True, lean=False)
-    if not D.dense and "_matrices" not in vars(D):
+    if not D.dense and "_csr" not in vars(D):
         D.dense = True  # the matrices are built on first use, dense or CSR by this flag
     return D
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -87,6 +88,25 @@ def lean_kernel() -> Callable[..., None] | None:
             lean_em = None
         _kernel.append(lean_em)
     return _kernel[0]
+
+
+def design_kernels() -> Any | None:
+    """The compiled design products (:mod:`._design_kernel`), or None: scipy's products, the same values.
+
+    Used where numba is loaded already (by a small fit's compiled EM, or by anything else in the
+    process) or ``TRIPLETWS_JIT`` asks for the compiled paths explicitly; never switched on by a
+    large fit alone: importing numba and loading the kernels costs about 0.3 s and 100-190 MB of
+    peak memory (docs/speed.md), more than they save in one large fit (about 0.07 s of CPU at
+    1e6 x 50), which would not otherwise load numba.
+    """
+    setting = os.environ.get(JIT_ENV, "").strip().lower()
+    if "numba" not in sys.modules and not (setting and setting not in _OFF):
+        return None
+    if lean_kernel() is None:
+        return None
+    from . import _design_kernel
+
+    return _design_kernel
 
 
 _fold_keys: list[Callable[..., np.ndarray]] = []

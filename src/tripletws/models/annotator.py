@@ -33,7 +33,6 @@ from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import (
     CANDIDATES,
     Selection,
-    combine_weights,
     deal_counts,
     fit_annotator,
     select_family,
@@ -43,6 +42,7 @@ from ..estimators.balance_check import balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
+from ..estimators.family_weights import combine_weights
 from ..estimators.one_class import one_class_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -125,7 +125,7 @@ class Mixture:
     ----------
     families : tuple of str
     weights : ndarray, shape (F,)
-        Non-negative, summing to 1 (:func:`tripletws.estimators.annotator.combine_weights`).
+        Non-negative, summing to 1 (:func:`tripletws.estimators.family_weights.combine_weights`).
     components : tuple of LabelModelParams
         Each family's fit on all rows, with the same tables for one-class, lonely and copied LFs
         as the chosen family's (``P(Y | votes)`` proportional to ``sum_f w_f P_f(votes, Y)``,
