@@ -16,6 +16,7 @@ mean accuracy on the rest, ties to off; score it on the held-out part).
     PYTHONPATH=src python benchmarks/ebmace_study.py --part stress --out /tmp/eb_stress.jsonl
     PYTHONPATH=src python benchmarks/ebmace_study.py --part shared --out /tmp/eb_shared.jsonl
     PYTHONPATH=src python benchmarks/ebmace_study.py --part stress --plain --out /tmp/eb_plain.jsonl
+    (variants: --plain, --fixed, --s-max 50; results/ebmace_{plain,var,fixed,cap}.md)
     PYTHONPATH=src python benchmarks/ebmace_study.py --summarise /tmp/eb_stress.jsonl /tmp/eb_shared.jsonl
 """
 
