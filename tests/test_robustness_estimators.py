@@ -50,6 +50,23 @@ def test_single_row_fits():
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("combine", ["none", "stack"])
+@pytest.mark.parametrize("rows", [[[0, 1, 1, 0]], [[0, 1, 1], [1, 0, 1]]])
+def test_too_few_rows_to_hold_out_save_and_load(tmp_path, rows, combine):
+    """Reproducer (robustness sweep): with fewer distinct rows than folds no row is held out, the
+    held-out scores are nan, and ``save`` raised "Out of range float values are not JSON compliant".
+    The scores are written as JSON null and read back as nan; the warning says why."""
+    L = np.array(rows)
+    with pytest.warns(UserWarning, match="no row could be held out"):
+        lm = LabelModel(cardinality=2, combine=combine).fit(L)
+    assert all(np.isnan(v) for v in lm.selection_.heldout_loglik.values())
+    lm.save(tmp_path / "m.json")
+    back = LabelModel.load(tmp_path / "m.json")
+    assert all(np.isnan(v) for v in back.selection_.heldout_loglik.values())
+    assert back.selection_.chosen == lm.selection_.chosen
+    np.testing.assert_array_equal(back.predict_proba(L), lm.predict_proba(L))
+
+
 @st.composite
 def _small_label_matrices(draw):
     k = draw(st.integers(2, 6))

@@ -1818,6 +1818,17 @@ def lead_with_fits(
     return mean, float(np.sqrt(se**2 + (1.0 / J + share) * excess))
 
 
+def _json_float(x: float) -> float | None:
+    """A JSON-safe float: None for nan/inf (a score of no held-out row)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _read_float(x: Any) -> float:
+    """The inverse of :func:`_json_float`: None reads as nan."""
+    return float("nan") if x is None else float(x)
+
+
 @dataclass(frozen=True)
 class Selection:
     """Outcome of :func:`select_family`.
@@ -1828,7 +1839,8 @@ class Selection:
         The simplest family whose held-out log-likelihood is within ``n_se`` standard errors
         of the best one's.
     heldout_loglik : dict
-        family -> mean held-out log-likelihood per row.
+        family -> mean held-out log-likelihood per row (nan when no row could be held out, e.g.
+        one distinct row; saved as JSON null).
     n_folds : int
     n_rows : int
         Rows the choice was made on (after any subsample).
@@ -1874,11 +1886,12 @@ class Selection:
     def to_dict(self) -> dict[str, Any]:
         out = {
             "chosen": self.chosen,
-            "heldout_loglik": {f: float(v) for f, v in self.heldout_loglik.items()},
+            # nan where no row could be held out (e.g. one distinct row): JSON null
+            "heldout_loglik": {f: _json_float(v) for f, v in self.heldout_loglik.items()},
             "n_folds": self.n_folds,
             "n_rows": self.n_rows,
             "best": self.best,
-            "leads": {f: [float(a), float(b)] for f, (a, b) in self.leads.items()},
+            "leads": {f: [_json_float(a), _json_float(b)] for f, (a, b) in self.leads.items()},
             "n_se": float(self.n_se),
             "noise": self.noise,
             "n_deals": int(self.n_deals),
@@ -1891,12 +1904,12 @@ class Selection:
     def from_dict(cls, d: dict[str, Any]) -> Selection:
         try:
             chosen = str(d["chosen"])
-            scores = {str(f): float(v) for f, v in dict(d["heldout_loglik"]).items()}
+            scores = {str(f): _read_float(v) for f, v in dict(d["heldout_loglik"]).items()}
             n_folds, n_rows = int(d["n_folds"]), int(d["n_rows"])
             best = str(d.get("best", ""))
             leads = {}
             for f, v in dict(d.get("leads", {})).items():
-                lead, se = (float(x) for x in v)
+                lead, se = (_read_float(x) for x in v)
                 leads[str(f)] = (lead, se)
             n_se = float(d.get("n_se", 0.0))
             noise = str(d.get("noise", "rows"))

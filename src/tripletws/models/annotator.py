@@ -211,6 +211,8 @@ def with_symmetric_tables(
 
 
 def _scores(scores: dict[str, float]) -> str:
+    if not any(np.isfinite(v) for v in scores.values()):
+        return "none: no row could be held out"
     return ", ".join(f"{f} {v:.4f}" for f, v in scores.items())
 
 
