@@ -165,9 +165,9 @@ def predict_tolerance(lm) -> float:
     k > 2 (and sparse input) computes in float64: the same products row by row, 1e-12.  k = 2
     forms the log-odds ``z = b + S w_sign + V w_vote`` in float32 (``inference.LOGIT_DTYPE``);
     BLAS may sum a row's m terms in another order for another batch size, each order within
-    ``m u sum|w|`` of the exact sum (u = 2^-24, Higham's bound for recursive summation), so two
-    differ by at most ``2 m u (sum|w_sign| + sum|w_vote|)``; the posterior ``sigmoid(z)`` has
-    slope at most 1/4.
+    ``m u sum|w|`` of the exact sum (u = 2^-24, Higham's bound for recursive summation), and the
+    sum of the two products and the float64 cast round once more, so two differ by at most
+    ``2 (m + 2) u (sum|w_sign| + sum|w_vote|)``; the posterior ``sigmoid(z)`` has slope at most 1/4.
     """
     if lm.cardinality != 2 or lm.params_.has_dependencies:
         return 1e-12
@@ -177,7 +177,7 @@ def predict_tolerance(lm) -> float:
         _, D = params.log_odds_tables()
         e = D[:, :, 1] - D[:, :, 0]
         w = np.abs((e[:, 1] - e[:, 0]) / 2).sum() + np.abs((e[:, 1] + e[:, 0]) / 2).sum()
-        tol = max(tol, 0.25 * 2 * params.n_lfs * 2.0**-24 * float(w))
+        tol = max(tol, 0.5 * (params.n_lfs + 2) * 2.0**-24 * float(w))
     return tol
 
 

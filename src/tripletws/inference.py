@@ -34,9 +34,11 @@ from .parallel import map_chunks, single_threaded_blas
 from .params import LabelModelParams
 
 #: Float type of the binary log-odds products.  float32: posteriors within about 2.4e-7
-#: of the float64 formula, and a row scored alone can differ from the same row scored in
-#: a batch by a few 1e-9; float64 removes both (to about 1e-14) but made predict_proba
-#: 1.37x slower (CPU time) at 1e6 x 50 (benchmarks/logit_dtype.py; docs/threads.md).
+#: of the float64 formula, and a row scored alone (or in another dask block) can differ from
+#: the same row scored in a batch by up to (m + 2) u sum|w| / 2, u = 2^-24 (a few 1e-9 at
+#: 1e6 x 50, 3.7e-8 seen on a 5 x 18 matrix; docs/threads.md); float64 removes both (to
+#: about 1e-14) but made predict_proba 1.37x slower (CPU time) at 1e6 x 50
+#: (benchmarks/logit_dtype.py; docs/threads.md).
 LOGIT_DTYPE = np.float32
 
 
