@@ -121,6 +121,40 @@ def test_small_valid_matrices_always_fit(model, case):
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
 
 
+@st.composite
+def _shaped_label_matrices(draw):
+    """Small matrices with the sweep's hard shapes: one-class LFs, duplicated columns and rows."""
+    L, k = draw(_small_label_matrices())
+    m = L.shape[1]
+    L = L.copy()
+    for j in draw(st.lists(st.integers(0, m - 1), max_size=m, unique=True)):  # one-class LFs
+        c = draw(st.integers(0, k - 1))
+        L[:, j] = np.where(L[:, j] == c, c, -1)
+    pairs = draw(st.lists(st.tuples(st.integers(0, m - 1), st.integers(0, m - 1)), max_size=3))
+    for src, dst in pairs:  # duplicated columns
+        L[:, dst] = L[:, src]
+    reps = draw(st.integers(1, 4))  # duplicated rows
+    return np.repeat(L, reps, axis=0), k
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_shaped_label_matrices(), st.sampled_from(["none", "stack"]))
+def test_default_model_on_one_class_and_copied_columns(tmp_path_factory, case, combine):
+    """The default model, combine "none" and "stack": posteriors finite and summing to 1, fitted
+    attributes finite, and the model file round trip within 1e-12 (JSON writes float64 values
+    exactly, so the same tables are read back and the same arithmetic runs on them)."""
+    L, k = case
+    lm = _fit_quiet(L, k, combine=combine)
+    P = lm.predict_proba(L)
+    assert P.shape == (L.shape[0], k)
+    assert np.all(np.isfinite(P)) and np.all(P >= 0)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+    assert np.all(np.isfinite(lm.accuracies_)) and np.all(np.isfinite(lm.class_balance_))
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    lm.save(path)
+    np.testing.assert_allclose(LabelModel.load(path).predict_proba(L), P, rtol=0, atol=1e-12)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2, 6), st.integers(-3, 8))
 def test_invalid_values_raise_value_error_naming_the_value(k, bad):
