@@ -49,10 +49,20 @@ KINDS = (
 )
 
 
-def draw_case(rng: np.random.Generator, kind: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """A label matrix of the given kind: ``(L, L_new, k)`` with ``L_new`` new rows to predict on."""
+def draw_case(
+    rng: np.random.Generator, kind: str, n_range: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A label matrix of the given kind: ``(L, L_new, k)`` with ``L_new`` new rows to predict on.
+
+    n is log-uniform in 1..3000 (uniform for one case in five), or uniform in ``n_range``.
+    """
     k = int(rng.integers(2, 11))
-    n = int(np.exp(rng.uniform(0, np.log(3000)))) if rng.random() < 0.8 else int(rng.integers(1, 3001))
+    if n_range is not None:
+        n = int(rng.integers(n_range[0], n_range[1] + 1))
+    elif rng.random() < 0.8:
+        n = int(np.exp(rng.uniform(0, np.log(3000))))
+    else:
+        n = int(rng.integers(1, 3001))
     m = int(rng.integers(3, 41))
     kinds = set(rng.choice(KINDS[1:], size=3, replace=False)) if kind == "mixed" else {kind}
     if "imbalance" in kinds:
@@ -111,6 +121,9 @@ def _posteriors_ok(P: np.ndarray, n: int, k: int) -> str | None:
     if err > 1e-9:
         return f"rows sum to 1 only within {err:.3g}"
     return None
+
+
+JIT_DIFFS: list[float] = []  # compiled vs numpy, max abs posterior difference per compared case
 
 
 def jit_tolerance(n_rows: int) -> float:
@@ -190,9 +203,9 @@ def _fit(k, L, **kw):
     return lm, rec
 
 
-def run_case(rng, kind, idx, do_jit, do_dask, tmpdir):
+def run_case(rng, kind, idx, do_jit, do_dask, tmpdir, n_range=None):
     failures: list[str] = []
-    L, L_new, k = draw_case(rng, kind)
+    L, L_new, k = draw_case(rng, kind, n_range)
     n, m = L.shape
     label = f"case {idx} [{kind} n={n} m={m} k={k}]"
     try:
@@ -253,6 +266,7 @@ def run_case(rng, kind, idx, do_jit, do_dask, tmpdir):
             same = getattr(lmn, "selection_", None) and getattr(lm1, "selection_", None)
             if same and lmn.selection_.chosen == lm1.selection_.chosen:
                 d = float(np.max(np.abs(lmn.predict_proba(L) - P1))) if n else 0.0
+                JIT_DIFFS.append(d)
                 if d > jit_tolerance(n):
                     failures.append(f"{label}: compiled vs numpy differ by {d:.3g} ({lm1.selection_.chosen})")
     except ValueError as exc:
@@ -270,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jit-every", type=int, default=5, help="numpy-EM comparison on every N-th case")
     ap.add_argument("--dask-every", type=int, default=10, help="dask predict on every N-th case (0: never)")
     ap.add_argument("--save-failures", type=Path, default=None, help="folder for failing matrices (.npy)")
+    ap.add_argument("--n-range", type=int, nargs=2, default=None, help="draw n uniformly in LO HI")
     ap.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     args = ap.parse_args(argv)
     try:
@@ -290,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             kind = KINDS[idx % len(KINDS)]
             do_jit = args.jit_every > 0 and idx % args.jit_every == 0
             do_dask = have_dask and args.dask_every > 0 and idx % args.dask_every == 0
-            outcome, fails, L, k = run_case(rng, kind, idx, do_jit, do_dask, tmp)
+            outcome, fails, L, k = run_case(rng, kind, idx, do_jit, do_dask, tmp, args.n_range)
             if fails:
                 failed[kind] += 1
                 for f in fails:
@@ -302,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
                 refused[kind] += 1
             else:
                 clean[kind] += 1
+    if JIT_DIFFS:
+        q = np.quantile(JIT_DIFFS, [0.5, 0.9, 0.99, 1.0])
+        print(
+            f"compiled vs numpy EM, {len(JIT_DIFFS)} cases with the same family: max abs posterior "
+            f"difference median {q[0]:.2g}, 90% {q[1]:.2g}, 99% {q[2]:.2g}, max {q[3]:.2g}"
+        )
     total = sum(clean.values()) + sum(refused.values()) + sum(failed.values())
     print(f"{total} cases in {time.time() - t0:.0f} s (wall)")
     for kind in KINDS:

@@ -67,6 +67,27 @@ def test_too_few_rows_to_hold_out_save_and_load(tmp_path, rows, combine):
     np.testing.assert_array_equal(back.predict_proba(L), lm.predict_proba(L))
 
 
+def test_silent_lf_is_not_named_as_a_lonely_voter():
+    """Robustness sweep: an LF that never votes was named twice, once with "a neutral weight"
+    (what it gets: accuracy 1/k) and once as voting only where no other LF votes, with "the
+    vote-weighted mean accuracy of the other LFs" (which it does not get)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(600, 5, 3, coverage=0.6, random_state=1)
+    L = np.column_stack([d.L, np.full(600, -1), np.full(600, -1)])  # LF 5 silent, LF 6 lonely
+    L[0, :] = -1
+    L[0, 6] = 2
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        lm = LabelModel(cardinality=3).fit(L)
+    assert lm.estimate_.family != "mv"  # the per-LF families name lonely LFs
+    messages = [str(w.message) for w in rec]
+    assert any(msg.startswith("LF(s) 5 never vote; they get a neutral weight") for msg in messages)
+    lonely = [msg for msg in messages if "never vote on a row where another LF votes" in msg]
+    assert len(lonely) == 1 and lonely[0].startswith("LF(s) 6 never vote on a row"), messages
+    assert lm.accuracies_[5] == pytest.approx(1 / 3)
+
+
 def _batching_tolerance(lm: LabelModel) -> float:
     """Binary log-odds products run in float32 (``inference.LOGIT_DTYPE``): two summation orders
     of a row's m terms each lie within m u sum|w| of the exact sum (u = 2^-24, Higham 2002,

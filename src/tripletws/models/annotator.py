@@ -353,8 +353,10 @@ class Annotator(Solver):
             lonely = lfs_without_overlap(rows)
             if lonely.size:
                 params = with_symmetric_tables(params, lonely, stats.coverage)
+            voting = lonely[stats.vote_counts[lonely] > 0]  # silent LFs have their own note
+            if voting.size:
                 notes.append(
-                    f"LF(s) {lf_list(lonely)} never vote on a row where another LF votes, so the "
+                    f"LF(s) {lf_list(voting)} never vote on a row where another LF votes, so the "
                     "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
                     "the other LFs"
                 )
