@@ -107,6 +107,8 @@ def draw_case(
     return L[:n].astype(np.int64), L[n:].astype(np.int64), k
 
 
+#: Every INVALID_EVERY-th case keeps only 1 or 2 of its LFs (the documented ValueError).
+INVALID_EVERY = 97
 EXPECTED_ERRORS = ("at least 3", "never vote", "no votes", "every LF abstains", "at least")
 
 
@@ -206,10 +208,15 @@ def _fit(k, L, **kw):
 def run_case(rng, kind, idx, do_jit, do_dask, tmpdir, n_range=None):
     failures: list[str] = []
     L, L_new, k = draw_case(rng, kind, n_range)
+    invalid = idx % INVALID_EVERY == INVALID_EVERY - 1
+    if invalid:  # fewer than 3 LFs: the documented ValueError must come
+        L, L_new = L[:, : 1 + idx % 2], L_new[:, : 1 + idx % 2]
     n, m = L.shape
     label = f"case {idx} [{kind} n={n} m={m} k={k}]"
     try:
         lm1, rec = _fit(k, L, n_jobs=1)
+        if invalid:
+            return ("fit", [f"{label}: fitted with fewer than 3 LFs"], L, k)
     except ValueError as exc:
         msg = str(exc)
         return (
