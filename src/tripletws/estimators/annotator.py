@@ -1516,7 +1516,8 @@ class HeldOutScores:
         if n <= 0:
             return float("nan")
         ll = self.row_loglik[family]
-        return sum(float(self.folds[f] @ ll[f]) for f in range(len(self.folds))) / n
+        # fold by fold, in order (the same dot products and sum as indexing each fold)
+        return sum(float(w @ x) for w, x in zip(self.folds, ll, strict=True)) / n
 
     def lead(self, richer: str, simpler: str) -> tuple[float, float]:
         """Mean per-row lead of ``richer`` over ``simpler`` and its standard error.
@@ -1958,7 +1959,10 @@ def choose_within_se(
         ``leads[f] = (lead of best over f, standard error)``.
     """
     deals = (scores, *extra)
-    means = {f: float(np.mean([dl.mean(f) for dl in deals])) for f in candidates}
+    if extra:
+        means = {f: float(np.mean([dl.mean(f) for dl in deals])) for f in candidates}
+    else:  # the mean of one value is that value
+        means = {f: scores.mean(f) for f in candidates}
     best = candidates[0]
     for fam in candidates[1:]:
         # nan (no fold could be scored) never wins; ties go to the simpler family
@@ -2073,7 +2077,10 @@ def select_family(
                 )
             )
     chosen, best, leads = choose_within_se(scores, candidates, n_se, noise=noise, extra=tuple(extra))
-    means = {f: float(np.mean([dl.mean(f) for dl in (scores, *extra)])) for f in candidates}
+    if extra:
+        means = {f: float(np.mean([dl.mean(f) for dl in (scores, *extra)])) for f in candidates}
+    else:  # one deal: its means (the mean of one value is that value)
+        means = {f: scores.mean(f) for f in candidates}
     return Selection(
         chosen,
         means,
