@@ -1500,10 +1500,13 @@ class HeldOutScores:
     row_loglik : dict
         family -> ndarray (n_folds, R): log-likelihood of distinct row ``r`` under the fit on
         every fold but ``f``.
+
+    Neither is written once the scores are made: each family's mean is computed once and kept.
     """
 
     folds: np.ndarray
     row_loglik: dict[str, np.ndarray]
+    _means: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def n_scored(self) -> float:
@@ -1512,12 +1515,17 @@ class HeldOutScores:
 
     def mean(self, family: str) -> float:
         """Mean held-out log-likelihood per row of ``family`` (nan when no fold was scored)."""
+        kept = self._means.get(family)
+        if kept is not None:
+            return kept
         n = self.n_scored
         if n <= 0:
             return float("nan")
         ll = self.row_loglik[family]
         # fold by fold, in order (the same dot products and sum as indexing each fold)
-        return sum(float(w @ x) for w, x in zip(self.folds, ll, strict=True)) / n
+        value = sum(float(w @ x) for w, x in zip(self.folds, ll, strict=True)) / n
+        self._means[family] = value
+        return value
 
     def lead(self, richer: str, simpler: str) -> tuple[float, float]:
         """Mean per-row lead of ``richer`` over ``simpler`` and its standard error.

@@ -298,11 +298,13 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         With ``accuracy`` all nan (see :func:`copy_accuracy`).
     """
     m = rows.n_lfs
-    none = Copies(
-        [], np.zeros(0, dtype=np.int64), np.full(m, -1), np.full(m, np.nan), np.full(m, np.nan), 0, 0.0
-    )
+
+    def none(n_pairs: int = 0, z_crit: float = 0.0) -> Copies:  # no copies (built only when returned)
+        blank = np.full(m, np.nan)
+        return Copies([], np.zeros(0, dtype=np.int64), np.full(m, -1), blank, blank.copy(), n_pairs, z_crit)
+
     if m < 2:
-        return none
+        return none()
     k = rows.cardinality
     r, i, _ = summary_votes(rows)  # the votes (row, LF), once per summary (read-only)
     cast = (r, i)
@@ -322,7 +324,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         lfs = np.flatnonzero(multi)
         n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
-        return none
+        return none()
     z_crit = _normal_isf(alpha / n_pairs)
     iu, ju, obs, n = outcome_agreement(rows, lfs, cast)
     if PAIRS == "either":
@@ -338,7 +340,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
     if not flag.any():
-        return replace(none, n_pairs=n_pairs, z_crit=z_crit)
+        return none(n_pairs, z_crit)
     share = (obs - e) / np.maximum(1.0 - e, 1e-12)
     edges = np.stack([iu[flag], ju[flag]], axis=1)
     pairs = zip(iu[flag].tolist(), ju[flag].tolist(), strict=True)
