@@ -66,3 +66,32 @@ def test_no_copies_result_holds_the_test_size_and_separate_arrays():
     few = RowSummary.from_matrix(check_label_matrix(L[:, :1], 2), 10**7)
     alone = find_copies(few, fit_annotator(few, "mv", class_balance=np.full(2, 0.5)).params)
     assert alone.n_pairs == 0 and alone.z_crit == 0.0 and alone.copy_of.tolist() == [-1]
+
+
+def test_listed_pairs_are_the_triangle_mask_indices():
+    from tripletws.estimators.copies import _upper_pairs
+
+    rng = np.random.default_rng(5)
+    for m in (2, 3, 7, 20):
+        covote = rng.integers(0, 3, size=(m, m)).astype(float)
+        iu, ju = _upper_pairs(m)
+        keep = covote[iu, ju] > 0
+        want = np.nonzero(np.triu(covote > 0, k=1))
+        np.testing.assert_array_equal(iu[keep], want[0])
+        np.testing.assert_array_equal(ju[keep], want[1])
+        assert iu.dtype == want[0].dtype and not iu.flags.writeable
+
+
+def test_agreement_of_few_and_many_lfs_match_the_sparse_listing(monkeypatch):
+    # the dense path lists pairs from the cached triangle up to _LISTED_PAIRS_MAX LFs and from the
+    # mask beyond: both give the pairs in the same order, with the same counts
+    from tripletws.estimators import copies
+
+    L = make_synthetic(500, 9, 2, random_state=4).L
+    rows = RowSummary.from_matrix(check_label_matrix(L, 2), 10**7)
+    lfs = np.arange(9)
+    listed = copies.outcome_agreement(rows, lfs)
+    monkeypatch.setattr(copies, "_LISTED_PAIRS_MAX", 0)
+    masked = copies.outcome_agreement(rows, lfs)
+    for x, y in zip(listed[:3], masked[:3], strict=True):
+        np.testing.assert_array_equal(x, y)  # integer indices; the shares: the same products read

@@ -217,10 +217,33 @@ def outcome_agreement(
             if used.size:
                 Xa = X[:, used].astype(dt)
                 agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
-    iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
+    if m <= _LISTED_PAIRS_MAX:  # the pairs listed once per m, kept where they co-vote (same order)
+        iu, ju = _upper_pairs(m)
+        keep = covote_m[iu, ju] > 0
+        iu, ju = iu[keep], ju[keep]
+    else:
+        iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
     covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
     return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+
+
+#: Up to this many LFs the dense agreement counts read the pairs from :func:`_upper_pairs`.
+_LISTED_PAIRS_MAX = 64
+
+
+@functools.lru_cache(maxsize=_LISTED_PAIRS_MAX)
+def _upper_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``i < j`` of ``m`` LFs in row-major order, read-only int64 arrays of shape (m (m - 1) / 2,).
+
+    The order of ``np.nonzero`` of an upper-triangular mask, so keeping the pairs where the mask
+    holds gives its indices in its order (without building the (m, m) triangle per call).
+    """
+    iu, ju = np.triu_indices(m, k=1)
+    iu, ju = iu.astype(np.int64), ju.astype(np.int64)
+    iu.flags.writeable = False
+    ju.flags.writeable = False
+    return iu, ju
 
 
 def _vote_pairs(
