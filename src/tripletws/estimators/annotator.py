@@ -1500,10 +1500,13 @@ class HeldOutScores:
     row_loglik : dict
         family -> ndarray (n_folds, R): log-likelihood of distinct row ``r`` under the fit on
         every fold but ``f``.
+
+    Neither is written once the scores are made: each family's mean is computed once and kept.
     """
 
     folds: np.ndarray
     row_loglik: dict[str, np.ndarray]
+    _means: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def n_scored(self) -> float:
@@ -1512,11 +1515,17 @@ class HeldOutScores:
 
     def mean(self, family: str) -> float:
         """Mean held-out log-likelihood per row of ``family`` (nan when no fold was scored)."""
+        kept = self._means.get(family)
+        if kept is not None:
+            return kept
         n = self.n_scored
         if n <= 0:
             return float("nan")
         ll = self.row_loglik[family]
-        return sum(float(self.folds[f] @ ll[f]) for f in range(len(self.folds))) / n
+        # fold by fold, in order (the same dot products and sum as indexing each fold)
+        value = sum(float(w @ x) for w, x in zip(self.folds, ll, strict=True)) / n
+        self._means[family] = value
+        return value
 
     def lead(self, richer: str, simpler: str) -> tuple[float, float]:
         """Mean per-row lead of ``richer`` over ``simpler`` and its standard error.
@@ -1971,7 +1980,10 @@ def choose_within_se(
         ``leads[f] = (lead of best over f, standard error)``.
     """
     deals = (scores, *extra)
-    means = {f: float(np.mean([dl.mean(f) for dl in deals])) for f in candidates}
+    if extra:
+        means = {f: float(np.mean([dl.mean(f) for dl in deals])) for f in candidates}
+    else:  # the mean of one value is that value
+        means = {f: scores.mean(f) for f in candidates}
     best = candidates[0]
     for fam in candidates[1:]:
         # nan (no fold could be scored) never wins; ties go to the simpler family
@@ -2086,7 +2098,10 @@ def select_family(
                 )
             )
     chosen, best, leads = choose_within_se(scores, candidates, n_se, noise=noise, extra=tuple(extra))
-    means = {f: float(np.mean([dl.mean(f) for dl in (scores, *extra)])) for f in candidates}
+    if extra:
+        means = {f: float(np.mean([dl.mean(f) for dl in (scores, *extra)])) for f in candidates}
+    else:  # one deal: its means (the mean of one value is that value)
+        means = {f: scores.mean(f) for f in candidates}
     return Selection(
         chosen,
         means,

@@ -217,10 +217,33 @@ def outcome_agreement(
             if used.size:
                 Xa = X[:, used].astype(dt)
                 agree_m[np.ix_(used, used)] += ((Xa * cw).T @ Xa).astype(np.float64)
-    iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
+    if m <= _LISTED_PAIRS_MAX:  # the pairs listed once per m, kept where they co-vote (same order)
+        iu, ju = _upper_pairs(m)
+        keep = covote_m[iu, ju] > 0
+        iu, ju = iu[keep], ju[keep]
+    else:
+        iu, ju = np.nonzero(np.triu(covote_m > 0, k=1))
     covote, agree = covote_m[iu, ju], agree_m[iu, ju]
     both_abstain = n - n_votes[iu] - n_votes[ju] + covote
     return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
+
+
+#: Up to this many LFs the dense agreement counts read the pairs from :func:`_upper_pairs`.
+_LISTED_PAIRS_MAX = 64
+
+
+@functools.lru_cache(maxsize=_LISTED_PAIRS_MAX)
+def _upper_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``i < j`` of ``m`` LFs in row-major order, read-only int64 arrays of shape (m (m - 1) / 2,).
+
+    The order of ``np.nonzero`` of an upper-triangular mask, so keeping the pairs where the mask
+    holds gives its indices in its order (without building the (m, m) triangle per call).
+    """
+    iu, ju = np.triu_indices(m, k=1)
+    iu, ju = iu.astype(np.int64), ju.astype(np.int64)
+    iu.flags.writeable = False
+    ju.flags.writeable = False
+    return iu, ju
 
 
 def _vote_pairs(
@@ -298,11 +321,13 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         With ``accuracy`` all nan (see :func:`copy_accuracy`).
     """
     m = rows.n_lfs
-    none = Copies(
-        [], np.zeros(0, dtype=np.int64), np.full(m, -1), np.full(m, np.nan), np.full(m, np.nan), 0, 0.0
-    )
+
+    def none(n_pairs: int = 0, z_crit: float = 0.0) -> Copies:  # no copies (built only when returned)
+        blank = np.full(m, np.nan)
+        return Copies([], np.zeros(0, dtype=np.int64), np.full(m, -1), blank, blank.copy(), n_pairs, z_crit)
+
     if m < 2:
-        return none
+        return none()
     k = rows.cardinality
     r, i, _ = summary_votes(rows)  # the votes (row, LF), once per summary (read-only)
     cast = (r, i)
@@ -322,7 +347,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         lfs = np.flatnonzero(multi)
         n_pairs = len(lfs) * (len(lfs) - 1) // 2  # Bonferroni over every pair, co-voting or not
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
-        return none
+        return none()
     z_crit = _normal_isf(alpha / n_pairs)
     iu, ju, obs, n = outcome_agreement(rows, lfs, cast)
     if PAIRS == "either":
@@ -338,7 +363,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
     if not flag.any():
-        return replace(none, n_pairs=n_pairs, z_crit=z_crit)
+        return none(n_pairs, z_crit)
     share = (obs - e) / np.maximum(1.0 - e, 1e-12)
     edges = np.stack([iu[flag], ju[flag]], axis=1)
     pairs = zip(iu[flag].tolist(), ju[flag].tolist(), strict=True)
