@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_annotator import draw_mace
 
 from tripletws.estimators import annotator as A
 from tripletws.estimators.annotator import eb_strength, fit_annotator
@@ -12,15 +13,8 @@ from tripletws.rows import RowSummary
 
 
 def _draw_mace(n, theta, xi, coverage, k, rng):
-    """MACE rows: LF i votes w.p. coverage[i]; the class w.p. theta[i], else a draw from xi[i]."""
-    y = rng.integers(0, k, size=n)
-    L = np.full((n, len(theta)), -1, dtype=np.int64)
-    for i in range(len(theta)):
-        votes = rng.random(n) < coverage[i]
-        knows = rng.random(n) < theta[i]
-        other = rng.choice(k, size=n, p=xi[i])
-        L[votes, i] = np.where(knows, y, other)[votes]
-    return L
+    """MACE rows (the label matrix only; :func:`test_annotator.draw_mace`)."""
+    return draw_mace(n, theta, xi, coverage, k, rng)[0]
 
 
 def _theta_hat(params, k):
