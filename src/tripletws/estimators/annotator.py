@@ -620,6 +620,39 @@ class _Design:
         return out
 
 
+def posterior_in_place(
+    s: np.ndarray, c: np.ndarray, total: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The E-step's posterior from the joint log-scores, by log-sum-exp over the classes, in place.
+
+    Parameters
+    ----------
+    s : ndarray, shape (k, B, R)
+        ``log p(y, row)`` of each member's rows; overwritten with the posterior.
+    c : ndarray, shape (B, R)
+        The rows' counts.
+    total : float or ndarray, shape (B,)
+        Counted rows per member.
+
+    Returns
+    -------
+    q : ndarray, shape (k, B, R)
+        ``P(y | row)`` (``s`` itself).
+    lse : ndarray, shape (B, R)
+        ``log p(row)``.
+    ll : ndarray, shape (B,)
+        Mean log-likelihood per counted row.
+    """
+    top = np.maximum.reduce(s, axis=0)
+    s -= top
+    q = np.exp(s, out=s)
+    z = np.add.reduce(q, axis=0)
+    q /= z
+    lse = np.log(z)
+    lse += top
+    return q, lse, np.add.reduce(c * lse, axis=1) / total
+
+
 def _clip(x: np.ndarray) -> np.ndarray:
     """``x`` clipped to [_FLOOR, 1 - _FLOOR] in place (two ufuncs: np.clip's wrapper costs more)."""
     np.maximum(x, _FLOOR, out=x)
@@ -1099,16 +1132,7 @@ def _em(
             q, lse, ll, N, w_sum = D.e_step_blocks(logt, const, c, seen)
             ll /= total
         else:
-            s = D.scores(logt, const)
-            # log-sum-exp over the classes (axis 0), in place on the scores
-            top = np.maximum.reduce(s, axis=0)
-            s -= top
-            q = np.exp(s, out=s)
-            z = np.add.reduce(q, axis=0)
-            q /= z
-            lse = np.log(z)
-            lse += top
-            ll = np.add.reduce(c * lse, axis=1) / total
+            q, lse, ll = posterior_in_place(D.scores(logt, const), c, total)
             N = w_sum = None
         steps += 1
         conv = ll - prev < tol

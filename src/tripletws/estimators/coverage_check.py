@@ -28,6 +28,7 @@ from .annotator import (
     choose_within_se,
     deal_counts,
     majority_soft_labels,
+    posterior_in_place,
     summary_votes,
 )
 from .class_balance import MIN_CLASS_PROB
@@ -255,16 +256,7 @@ def coverage_em(
             pf /= pf.sum(axis=0)
             p[:, free] = pf[:, free]
             logp = np.log(p, out=np.full(p.shape, -np.inf), where=has) if padded else np.log(p)
-        s = D.scores(logt, logp)
-        # log-sum-exp over the classes (axis 0), in place on the scores
-        top = np.maximum.reduce(s, axis=0)
-        s -= top
-        q = np.exp(s, out=s)
-        z = np.add.reduce(q, axis=0)
-        q /= z
-        lse = np.log(z)
-        lse += top
-        ll = np.add.reduce(c * lse, axis=1) / total
+        q, lse, ll = posterior_in_place(D.scores(logt, logp), c, total)
         steps += 1
         conv = ll - prev < tol
         done = conv if steps < max_steps else np.ones(len(ll), dtype=bool)
