@@ -511,13 +511,7 @@ class _Design:
             a, b, Xb, XbT = self._blocks[j]
             s = self._product(Xb, flat).reshape(k, B, b - a)
             s += const[:, :, None]
-            top = np.maximum.reduce(s, axis=0)
-            s -= top
-            qb = np.exp(s, out=s)
-            z = np.add.reduce(qb, axis=0)
-            qb /= z
-            lb = np.log(z)
-            lb += top
+            qb, lb = softmax_in_place(s)
             q[:, :, a:b] = qb
             lse[:, a:b] = lb
             cb = c[:, a:b]
@@ -643,6 +637,20 @@ def posterior_in_place(
     ll : ndarray, shape (B,)
         Mean log-likelihood per counted row.
     """
+    q, lse = softmax_in_place(s)
+    return q, lse, np.add.reduce(c * lse, axis=1) / total
+
+
+def softmax_in_place(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalise joint log-scores ``s`` (k, ...) over the classes (axis 0), in place, by log-sum-exp.
+
+    Returns
+    -------
+    q : ndarray, shape of ``s``
+        The posterior (``s`` itself).
+    lse : ndarray, shape ``s.shape[1:]``
+        The log-normalisers.
+    """
     top = np.maximum.reduce(s, axis=0)
     s -= top
     q = np.exp(s, out=s)
@@ -650,7 +658,7 @@ def posterior_in_place(
     q /= z
     lse = np.log(z)
     lse += top
-    return q, lse, np.add.reduce(c * lse, axis=1) / total
+    return q, lse
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
