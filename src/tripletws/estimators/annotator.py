@@ -1628,6 +1628,7 @@ def heldout_row_scores(
     warm_start: bool = False,
     folds: np.ndarray | None = None,
     fitted: dict[str, AnnotatorFit] | None = None,
+    design: _Design | None = None,
 ) -> HeldOutScores:
     """Cross-fitted log-likelihood of each held-out row under each family.
 
@@ -1639,7 +1640,9 @@ def heldout_row_scores(
     to their fits on all rows when already made (:func:`fit_annotator` of ``unique`` with
     ``class_balance`` and ``max_steps``: the fit a member of the batch gives, each member being
     fitted as if alone); those go into ``fits`` instead of being fitted again (not with
-    ``warm_start``, whose folds' fits start from the batch's fits on all rows).
+    ``warm_start``, whose folds' fits start from the batch's fits on all rows).  ``design``: the
+    vote-only :class:`_Design` of ``unique`` when already built (``_Design(unique.rows, k,
+    abstain=False, votes=summary_votes(unique))``).
 
     Returns
     -------
@@ -1668,7 +1671,10 @@ def heldout_row_scores(
         group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
         if not group:
             continue
-        D = _Design(unique.rows, k, abstain=informative, votes=votes)
+        if design is not None and not informative:
+            D = design
+        else:
+            D = _Design(unique.rows, k, abstain=informative, votes=votes)
         start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
@@ -2079,6 +2085,7 @@ def select_family(
     noise: str | None = None,
     n_deals: int | None = None,
     fitted: dict[str, AnnotatorFit] | None = None,
+    design: _Design | None = None,
 ) -> Selection:
     """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
@@ -2108,6 +2115,8 @@ def select_family(
         Candidates' fits on all rows when already made (:func:`fit_annotator` of ``unique``
         with ``class_balance`` and ``max_steps``): used instead of fitting them again
         (:func:`heldout_row_scores`).
+    design : optional
+        Internal: the vote-only design of ``unique`` when already built (:func:`heldout_row_scores`).
     noise : {"rows", "fits", "nb"}, optional
         The standard error of the leads (None: :data:`LEAD_NOISE`; :func:`lead_with_fits`).
     n_deals : int, optional
@@ -2142,6 +2151,7 @@ def select_family(
         warm_start=warm_start,
         folds=folds,
         fitted=fitted,
+        design=design,
     )
     extra = []
     if n_deals > 1:

@@ -628,7 +628,7 @@ def select_counting_once(
         As :func:`count_once`, and the deal into folds (``deal_counts`` with ``n_folds`` and
         ``random_state``) of the rows returned, on which the choice was made.
     """
-    from .annotator import deal_counts, fit_annotator, fits_alone_exactly, select_family
+    from .annotator import _Design, deal_counts, fit_annotator, fits_alone_exactly, select_family
 
     k = rows.cardinality
     kw = {"n_folds": n_folds, "class_balance": class_balance, "random_state": random_state}
@@ -639,14 +639,16 @@ def select_counting_once(
         if copies_or_none is not None:
             folds = deal_counts(plain.rows, plain.counts, k, n_folds, random_state, summary_votes(plain))
         return selection, copies_or_none, plain, folds
-    reference = fit_annotator(rows, candidates[-1], class_balance=class_balance)
+    design = _Design(rows.rows, k, abstain=False, votes=summary_votes(rows))  # the choice's, if no copies
+    reference = fit_annotator(rows, candidates[-1], class_balance=class_balance, design=design)
     copies = find_copies(rows, reference.params)
     members = copies.members
     plain = rows if members.size == 0 else without_copies(rows, copies)
     folds = deal_counts(plain.rows, plain.counts, k, n_folds, random_state, summary_votes(plain))
     if members.size == 0:
         fitted = {candidates[-1]: reference}
-        return select_family(rows, candidates, folds=folds, fitted=fitted, **kw), None, rows, folds
+        chosen = select_family(rows, candidates, folds=folds, fitted=fitted, design=design, **kw)
+        return chosen, None, rows, folds
     chosen = select_family(plain, candidates, folds=folds, **kw)
     freq = member_frequencies(rows, members)  # the same tables for every candidate's fit
     fits = {
