@@ -9,7 +9,8 @@ library's default) and under each variant, and so is the ``"mace"`` family alone
   each M-step on the complete-data counts (:func:`tripletws.estimators.annotator.mix_prior`),
   ``theta_i`` its posterior mean;
 - ``mix_fixed``: the prior of the first M-step kept (``MACE_MIX_FIXED``);
-- ``mix_1c``: as ``mix``, one-class LFs left out of the prior's estimate (``MACE_MIX_SKIP_ONE_CLASS``).
+- ``mix_1c``: as ``mix``, one-class LFs left out of the prior's estimate (``MACE_MIX_SKIP_ONE_CLASS``);
+- ``mix_fixed_1c``: both (run apart: ``--variants mix_fixed_1c``).
 
 Scores as in stress.py: accuracy under a uniform tie-break, F1 of class 1 (k = 2) or macro (k > 2).
 Reported per variant: mean accuracy, win / tie / loss against majority vote (tie: within 0.5
@@ -22,6 +23,7 @@ with the better mean accuracy on the rest, ties to off, scored on the held-out p
     PYTHONPATH=src python benchmarks/mixprior_study.py --part shared --out /tmp/mix_shared.jsonl
     PYTHONPATH=src python benchmarks/mixprior_study.py --summarise /tmp/mix_stress.jsonl \\
         /tmp/mix_shared.jsonl --write benchmarks/results/mixprior.json
+    PYTHONPATH=src python benchmarks/mixprior_study.py --components   (the mixture's components)
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ VARIANTS = {
     "mix": (True, False, False),
     "mix_fixed": (True, True, False),
     "mix_1c": (True, False, True),
+    "mix_fixed_1c": (True, True, True),
 }
 
 
@@ -118,6 +121,48 @@ def run_shared(out: Path, tags: list[str]) -> None:
             fh.flush()
             line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
             print(f"{name:22s} mv {acc:.3f} {line}", flush=True)
+
+
+def run_components(families: list[str] | None) -> None:
+    """The mixture at the end of each stress problem's ``"mace"`` fit (``mix``, on all rows): how
+    often the two components stay apart (means more than 0.05 apart, each weight above 0.05)."""
+    from stress_problems import all_problems, draw
+
+    seen: list = []
+    orig = A.mix_prior
+
+    def spy(*a: object, **kw: object) -> tuple:
+        r = orig(*a, **kw)  # type: ignore[arg-type]
+        seen.append(r)
+        return r
+
+    def apart(r: tuple) -> bool:
+        pi, mu, _ = r
+        return bool(abs(mu[1, 0] - mu[0, 0]) > 0.05 and 0.05 < pi[0] < 0.95)
+
+    A.mix_prior, A.MACE_MIX = spy, True
+    rows = []
+    try:
+        for prob in all_problems():
+            if families and prob.family not in families:
+                continue
+            k = int(prob.params["k"])
+            L = draw(prob, None)[0]
+            unique = RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
+            seen.clear()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                A.fit_annotator(unique, "mace")
+            pi, mu, _ = seen[-1]
+            rows.append(
+                (prob.name, apart(seen[0]), apart(seen[-1]), float(pi[0]), float(mu[0, 0]), float(mu[1, 0]))
+            )
+    finally:
+        A.mix_prior, A.MACE_MIX = orig, False
+    for r in rows:
+        print(f"{r[0]:18s} apart first {r[1]!s:5s} last {r[2]!s:5s} pi0 {r[3]:.3f} mu {r[4]:.3f} {r[5]:.3f}")
+    n1, n2 = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    print(f"components apart after the first M-step: {n1}/{len(rows)}; at the end: {n2}/{len(rows)}")
 
 
 def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
@@ -237,8 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("stress", "shared"))
     ap.add_argument("--families", nargs="*")
-    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="*", default=["mix", "mix_fixed", "mix_1c"], choices=list(VARIANTS))
     ap.add_argument("--out", type=Path, help="JSON lines to append to")
+    ap.add_argument(
+        "--components", action="store_true", help="stress: whether the mixture's components stay apart"
+    )
     ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
     ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
     args = ap.parse_args(argv)
@@ -249,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             args.write.write_text(json.dumps(res, indent=1) + "\n")
             args.write.with_suffix(".md").write_text(md + "\n")
+        return 0
+    if args.components:
+        run_components(args.families)
         return 0
     tags = ["off"] + [t for t in args.variants if t != "off"]
     if args.part == "stress":
