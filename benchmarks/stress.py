@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
-from stress_problems import FAMILIES, Problem, all_problems, draw, quick_problems  # noqa: E402
+from stress_problems import BASE_SEED, FAMILIES, Problem, all_problems, draw, quick_problems  # noqa: E402
 
 RESULTS = HERE / "results"
 TIE = 0.005  # |difference| <= 0.5 points is a tie
@@ -538,6 +538,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--families", nargs="*", choices=FAMILIES, help="only these families")
     ap.add_argument("--max-n", type=int, help="cap train and test rows (smoke tests)")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of a results json")
+    ap.add_argument(
+        "--base-seed",
+        type=int,
+        default=BASE_SEED,
+        help=f"seed of the suite (default {BASE_SEED}, the usual one); another draws fresh problems from the "
+        "same generators, written to stress_seed<SEED>.* unless --out is given",
+    )
     return ap.parse_args(argv)
 
 
@@ -560,13 +567,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         singles = args.models
     methods, aliases, candidates, single_names = build_methods(model_kws, singles)
-    problems = quick_problems() if args.quick else all_problems()
+    seed = args.base_seed
+    problems = quick_problems(seed) if args.quick else all_problems(seed)
     if args.problems:
         wanted = set(args.problems)
-        unknown = wanted - {p.name for p in all_problems()}
+        unknown = wanted - {p.name for p in all_problems(seed)}
         if unknown:
             raise SystemExit(f"unknown problems: {', '.join(sorted(unknown))}")
-        problems = [p for p in all_problems() if p.name in wanted]
+        problems = [p for p in all_problems(seed) if p.name in wanted]
     if args.families:
         problems = [p for p in problems if p.family in args.families]
     t0 = time.perf_counter()
@@ -592,7 +600,9 @@ def main(argv: list[str] | None = None) -> int:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}",
             "jobs": args.jobs,
-            "suite": "quick subset" if args.quick else "full suite",
+            "suite": ("quick subset" if args.quick else "full suite")
+            + ("" if seed == BASE_SEED else f", fresh draw: base seed {seed}"),
+            "base_seed": seed,
             "wall_s": wall,
             "cpu_s": float(sum(r.get("cpu_s", 0.0) for r in rows)),
             "methods": list(methods),
@@ -604,7 +614,10 @@ def main(argv: list[str] | None = None) -> int:
         "problems": rows,
     }
     res["summary"] = summarize(res)
-    json_path, md_path = output_paths(args.out, args.quick)
+    out = args.out
+    if out is None and seed != BASE_SEED:
+        out = str(RESULTS / (f"stress{'_quick' if args.quick else ''}_seed{seed}.json"))
+    json_path, md_path = output_paths(out, args.quick)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(json_path, json.dumps(res, indent=1, default=float))
     write_atomic(md_path, to_markdown(res))

@@ -105,6 +105,18 @@ MACE_EB_VAR = True
 #: With ``MACE_EB``: estimate ``mu`` and ``s`` once, at the first M-step (from majority vote's soft
 #: labels), and keep them for the whole fit (else re-estimated at every M-step).
 MACE_EB_FIXED = False
+#: ``"mace"`` (vote-only) with a two-component empirical-Bayes prior on ``theta`` (a study, off):
+#: ``theta_i ~ pi Beta(s0 mu0, s0 (1 - mu0)) + (1 - pi) Beta(s1 mu1, s1 (1 - mu1))`` with
+#: ``mu0 <= mu1`` (spammers / experts), fitted at each M-step to the LFs' complete-data counts
+#: (:func:`mix_prior`), then ``theta_i`` its posterior mean under the mixture.  Numpy path only:
+#: batches holding ``"mace"`` skip the compiled kernel while it is on.  Wins over ``MACE_EB``.
+MACE_MIX = False
+#: With ``MACE_MIX``: the prior fitted once, at the first M-step (from majority vote's soft labels),
+#: and kept (each LF's component posterior still follows its counts).
+MACE_MIX_FIXED = False
+#: With ``MACE_MIX``: LFs that vote one class only are left out of the prior's estimate (their
+#: ``theta`` is not identified by the votes alone); they still get the mixture's posterior mean.
+MACE_MIX_SKIP_ONE_CLASS = False
 
 
 @dataclass(frozen=True)
@@ -712,6 +724,145 @@ def eb_strength(
     return mu, s
 
 
+def _weighted_moments(
+    knows: np.ndarray, n: np.ndarray, var: np.ndarray, w: np.ndarray, s_min: float, s_max: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`eb_strength` with a weight ``w_i`` in [0, 1] per LF (one mixture component's share).
+
+    ``S = sum w_i ((knows_i - mu n_i)^2 + var_i) / n_i`` with ``mu = sum w_i knows_i / N``,
+    ``N = sum w_i n_i``; under the beta-binomial model
+    ``E[S] / (mu (1 - mu)) = (W - A) + rho (N - W - B + A)`` with ``W = sum w_i``,
+    ``A = sum w_i^2 n_i / N``, ``B = sum w_i^2 n_i^2 / N`` (with ``w = 1``: Kleinman's moment
+    equation of :func:`eb_strength`), solved for ``rho = 1 / (s + 1)``.
+
+    Parameters
+    ----------
+    knows, n, var, w : (m, B)
+    s_min, s_max : float
+
+    Returns
+    -------
+    mu, s : (B,)
+    """
+    has = n > 0
+    w = np.where(has, w, 0.0)
+    wn = w * n
+    N = np.add.reduce(wn, axis=0)
+    safe_N = np.maximum(N, _TINY)
+    mu = np.minimum(np.maximum(np.add.reduce(w * knows, axis=0) / safe_N, _FLOOR), 1.0 - _FLOOR)
+    dev = np.where(has, ((knows - mu * n) ** 2 + var) / np.where(has, n, 1.0), 0.0)
+    S = np.add.reduce(w * dev, axis=0)
+    W = np.add.reduce(w, axis=0)
+    A_ = np.add.reduce(w * wn, axis=0) / safe_N
+    B_ = np.add.reduce(wn * wn, axis=0) / safe_N
+    den = N - W - B_ + A_
+    num = S / (mu * (1.0 - mu)) - (W - A_)
+    ok = den > 1e-9 * np.maximum(N, 1.0)
+    rho = np.where(ok, num / np.where(ok, den, 1.0), 1.0)
+    s = np.where(rho <= 1.0 / (s_max + 1.0), s_max, 1.0 / np.maximum(rho, _TINY) - 1.0)
+    return mu, np.minimum(np.maximum(s, s_min), s_max)
+
+
+def _mix_log_lik(knows: np.ndarray, n: np.ndarray, mu: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Beta-binomial log-likelihood of each LF's count under each component, less the binomial
+    coefficient (common to the components), shape (2, m, B); ``mu``, ``s`` (2, B)."""
+    from scipy.special import betaln
+
+    a = (s * mu)[:, None, :]
+    b = (s * (1.0 - mu))[:, None, :]
+    miss = np.maximum(n - knows, 0.0)
+    return betaln(knows + a, miss + b) - betaln(a, b)
+
+
+def mix_prior(
+    knows: np.ndarray,
+    n: np.ndarray,
+    var: np.ndarray,
+    s_min: float,
+    s_max: float,
+    use: np.ndarray | None = None,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    iters: int = 30,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A two-component Beta mixture prior of per-LF rates (spammers / experts), fitted by EM.
+
+    ``theta_i ~ pi Beta(s0 mu0, s0 (1 - mu0)) + (1 - pi) Beta(s1 mu1, s1 (1 - mu1))``: the E-step
+    gives each LF's component posterior from the beta-binomial likelihood of its count
+    (McLachlan & Peel 2000, *Finite Mixture Models*, ch. 2-3, EM for mixtures); the M-step sets
+    ``pi`` to the mean posterior and each component's ``mu`` and ``s`` by the beta-binomial method
+    of moments weighted by the posteriors (:func:`_weighted_moments`).  The components are kept
+    ordered, ``mu0 <= mu1`` (swapped when the moments cross).
+
+    Parameters
+    ----------
+    knows, n, var : (m, B)
+        Expected "knows" counts, votes, and the counts' posterior variance per LF.
+    s_min, s_max : float
+        Range of each component's strength.
+    use : (m, B) bool, optional
+        LFs that estimate the prior (default: all with votes).
+    start : (pi, mu, s), optional
+        Hyperparameters to start from, shapes (B,), (2, B), (2, B); else the LFs are split at
+        the pooled rate (below: component 0).
+    iters : int
+        EM iterations over the LFs (0: ``start`` kept as it is).
+
+    Returns
+    -------
+    pi : (B,)
+        Weight of component 0.
+    mu, s : (2, B)
+    """
+    has = n > 0
+    use = has if use is None else (use & has)
+    if start is None:
+        tot = np.maximum(np.add.reduce(np.where(use, n, 0.0), axis=0), _TINY)
+        pooled = np.add.reduce(np.where(use, knows, 0.0), axis=0) / tot
+        rate = knows / np.where(has, n, 1.0)
+        r0 = (rate < pooled).astype(np.float64)
+        pi = None
+    else:
+        pi, mu, s = start
+    for it in range(iters):
+        if pi is not None:  # E-step over the LFs: each one's component posterior
+            r0 = _mix_resp(knows, n, pi, mu, s)
+        w0 = np.where(use, r0, 0.0)
+        w1 = np.where(use, 1.0 - r0, 0.0)
+        mu0, s0 = _weighted_moments(knows, n, var, w0, s_min, s_max)
+        mu1, s1 = _weighted_moments(knows, n, var, w1, s_min, s_max)
+        M = np.maximum(np.add.reduce(use, axis=0), 1)
+        pi_new = np.add.reduce(w0, axis=0) / M
+        swap = mu0 > mu1
+        mu = np.where(swap, [mu1, mu0], [mu0, mu1])
+        s = np.where(swap, [s1, s0], [s0, s1])
+        pi_new = np.where(swap, 1.0 - pi_new, pi_new)
+        if pi is not None and np.max(np.abs(pi_new - pi), initial=0.0) < 1e-6 and it > 0:
+            pi = pi_new
+            break
+        pi = pi_new
+    assert pi is not None
+    return pi, mu, s
+
+
+def _mix_resp(knows: np.ndarray, n: np.ndarray, pi: np.ndarray, mu: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Each LF's posterior probability of component 0 under the mixture prior, (m, B)."""
+    ll = _mix_log_lik(knows, n, mu, s)
+    with np.errstate(divide="ignore"):
+        l0 = np.log(np.maximum(pi, 0.0)) + ll[0]
+        l1 = np.log(np.maximum(1.0 - pi, 0.0)) + ll[1]
+    top = np.maximum(l0, l1)
+    e0, e1 = np.exp(l0 - top), np.exp(l1 - top)
+    return e0 / (e0 + e1)
+
+
+def mix_theta(knows: np.ndarray, n: np.ndarray, pi: np.ndarray, mu: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Posterior mean of each LF's rate under the mixture prior of :func:`mix_prior`, (m, B)."""
+    r0 = _mix_resp(knows, n, pi, mu, s)
+    t0 = (knows + s[0] * mu[0]) / (n + s[0])
+    t1 = (knows + s[1] * mu[1]) / (n + s[1])
+    return r0 * t0 + (1.0 - r0) * t1
+
+
 def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Log-normaliser and normalised exponentials over ``axis`` (the classes)."""
     top = np.maximum.reduce(s, axis=axis, keepdims=True)
@@ -780,6 +931,9 @@ class _Tables:
             self.xi = (self.obs + 1e-3) / (self.obs + 1e-3).sum(axis=0)
             self.acc = np.zeros((m, B))
             self.eb: tuple[np.ndarray, np.ndarray] | None = None  # MACE_EB_FIXED's (mu, s)
+            self.mix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # MACE_MIX's (pi, mu, s)
+            self.mix_fixed = False
+            self.multi = (self.obs > 0).sum(axis=0) > 1  # (m, B) LFs that vote several classes
             return
         self.obs = obs
         if family in COVERAGE_FAMILIES:  # MACE over the votes, two rates for one-class LFs; members first
@@ -813,6 +967,9 @@ class _Tables:
             self.theta, self.xi, self.acc = self.theta[..., keep], self.xi[..., keep], self.acc[..., keep]
             if self.eb is not None:
                 self.eb = (self.eb[0][keep], self.eb[1][keep])
+            if self.mix is not None:
+                self.mix = (self.mix[0][keep], self.mix[1][:, keep], self.mix[2][:, keep])
+            self.multi = self.multi[:, keep]
             return
         if self.family in COVERAGE_FAMILIES:
             self.coverage.keep(keep)
@@ -845,10 +1002,11 @@ class _Tables:
             return np.where(D.says, a, (1.0 - a) / (self.k - 1))
         if fam == "mace":
             right = self._right(N)
-            right2 = self._right(self.N2) if MACE_EB and MACE_EB_VAR else None
+            right2 = self._right(self.N2) if _mace_var() else None
             for _ in range(3 if self.first else 1):
                 self._mace_lean(right, right2)
             self.first = False
+            self.mix_fixed = self.mix is not None
             theta = self.theta[D.lf][:, None, :]
             xi = self.xi.reshape(D.k * D.m, -1)[D.class_major][:, None, :]
             return (1.0 - theta) * xi + theta * D.says
@@ -919,7 +1077,15 @@ class _Tables:
         share = theta / np.maximum(theta + (1.0 - theta) * xi, _TINY)
         knows = right * share
         tots = np.add.reduce(knows, axis=0)
-        if MACE_EB:
+        if MACE_MIX:
+            var = np.zeros_like(tots)
+            if right2 is not None:  # as MACE_EB's: a vote's P(knows | row) is p = q share
+                var = tots - np.add.reduce(right2 * share * share, axis=0)
+            if self.mix is None or not (MACE_MIX_FIXED and self.mix_fixed):
+                use = self.multi if MACE_MIX_SKIP_ONE_CLASS else None
+                self.mix = mix_prior(tots, self.n_i, var, *MACE_EB_S, use=use, start=self.mix)
+            theta = _clip(mix_theta(tots, self.n_i, *self.mix))
+        elif MACE_EB:
             # a vote's P(knows | row) is p = q share: the count's variance is sum p (1 - p)
             var = None if right2 is None else tots - np.add.reduce(right2 * share * share, axis=0)
             if MACE_EB_FIXED and self.eb is not None:
@@ -1078,7 +1244,7 @@ def _em(
         if class_balance is not None:
             raise ValueError("estimate_prior needs class_balance=None (the others keep a uniform prior)")
         free &= np.asarray(estimate_prior, dtype=bool)
-    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(kinds):
+    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(kinds) and not _mix_numpy(kinds):
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
@@ -1109,7 +1275,7 @@ def _em(
     # blocks, one part per thread (Design.e_step_blocks); else the same steps on the whole arrays
     blocks = not D.dense and bool(D._blocks)
     N = w_sum = None
-    eb_var = MACE_EB and MACE_EB_VAR and "mace" in kinds and not informative
+    eb_var = _mace_var() and "mace" in kinds and not informative
     while True:
         if N is None:
             W = q * c
@@ -1184,12 +1350,22 @@ def _em(
         prev = ll[keep]
 
 
+def _mace_var() -> bool:
+    """Whether MACE's M-step needs the complete-data spread (the sums of ``count * q^2``)."""
+    return MACE_MIX or (MACE_EB and MACE_EB_VAR)
+
+
+def _mix_numpy(kinds: set[str]) -> bool:
+    """Whether a batch must run on the numpy path: ``MACE_MIX`` is not in the compiled kernel."""
+    return MACE_MIX and "mace" in kinds
+
+
 def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
     """Whether :func:`_em` fits this batch in a compiled kernel (its dispatch's conditions)."""
     if R > JIT_MAX_ROWS:
         return False
     if not D.abstain:
-        return _LEAN.issuperset(families) and lean_kernel() is not None
+        return _LEAN.issuperset(families) and not _mix_numpy(set(families)) and lean_kernel() is not None
     return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
 
 

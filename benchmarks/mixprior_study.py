@@ -1,0 +1,313 @@
+"""MACE with a two-component (spammer / expert) prior on theta (``annotator.MACE_MIX``): off against on.
+
+For every stress problem (benchmarks/stress_problems.py: train and test matrices from one
+generator) and every shared set with gold (fit split without gold, eval split scored; crowd sets
+fit and score all rows), the default ``LabelModel()`` is fitted with ``MACE_MIX`` off (the
+library's default) and under each variant, and so is the ``"mace"`` family alone:
+
+- ``mix``: ``theta_i ~ pi Beta(a0, b0) + (1 - pi) Beta(a1, b1)``, ``mu0 <= mu1``, re-estimated at
+  each M-step on the complete-data counts (:func:`tripletws.estimators.annotator.mix_prior`),
+  ``theta_i`` its posterior mean;
+- ``mix_fixed``: the prior of the first M-step kept (``MACE_MIX_FIXED``);
+- ``mix_1c``: as ``mix``, one-class LFs left out of the prior's estimate (``MACE_MIX_SKIP_ONE_CLASS``);
+- ``mix_fixed_1c``: both (run apart: ``--variants mix_fixed_1c``).
+
+Scores as in stress.py: accuracy under a uniform tie-break, F1 of class 1 (k = 2) or macro (k > 2).
+Reported per variant: mean accuracy, win / tie / loss against majority vote (tie: within 0.5
+points), the share at or above MV - 0.5 points, the worst difference to MV, means per family, the
+problems and sets whose choice or accuracy moves, and the held-out choice of off/variant:
+leave-one-family-out on the stress suite and leave-one-dataset-out on the shared sets (the setting
+with the better mean accuracy on the rest, ties to off, scored on the held-out part).
+
+    PYTHONPATH=src python benchmarks/mixprior_study.py --part stress --out /tmp/mix_stress.jsonl
+    PYTHONPATH=src python benchmarks/mixprior_study.py --part shared --out /tmp/mix_shared.jsonl
+    PYTHONPATH=src python benchmarks/mixprior_study.py --summarise /tmp/mix_stress.jsonl \\
+        /tmp/mix_shared.jsonl --write benchmarks/results/mixprior.json
+    PYTHONPATH=src python benchmarks/mixprior_study.py --components   (the mixture's components)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+from scoring import mv_scores, tie_scores
+
+import tripletws.estimators.annotator as A
+from tripletws import LabelModel
+from tripletws.inference import posterior
+from tripletws.matrix import check_label_matrix
+from tripletws.rows import RowSummary
+
+TIE = 0.005
+#: variant -> (MACE_MIX, MACE_MIX_FIXED, MACE_MIX_SKIP_ONE_CLASS)
+VARIANTS = {
+    "off": (False, False, False),
+    "mix": (True, False, False),
+    "mix_fixed": (True, True, False),
+    "mix_1c": (True, False, True),
+    "mix_fixed_1c": (True, True, True),
+}
+
+
+def _fit_all(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray, tags: list[str]) -> dict:
+    out: dict = {}
+    lm_test = check_label_matrix(L_test, k)
+    unique = RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
+    for tag in tags:
+        A.MACE_MIX, A.MACE_MIX_FIXED, A.MACE_MIX_SKIP_ONE_CLASS = VARIANTS[tag]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.process_time()
+                model = LabelModel(k).fit(L)
+                cpu = time.process_time() - t0
+                acc, f1 = tie_scores(model.predict_proba(L_test), y, k)
+                sel = model.selection_
+                fit = A.fit_annotator(unique, "mace")
+                macc, mf1 = tie_scores(posterior(lm_test, fit.params), y, k)
+        finally:
+            A.MACE_MIX, A.MACE_MIX_FIXED, A.MACE_MIX_SKIP_ONE_CLASS = VARIANTS["off"]
+        out[tag] = {
+            "acc": acc,
+            "f1": f1,
+            "cpu_s": cpu,
+            "chosen": sel.chosen if sel is not None else "(fallback)",
+            "mace_acc": macc,
+            "mace_f1": mf1,
+        }
+    return out
+
+
+def run_stress(out: Path, families: list[str] | None, tags: list[str]) -> None:
+    from stress_problems import all_problems, draw
+
+    with out.open("a") as fh:
+        for prob in all_problems():
+            if families and prob.family not in families:
+                continue
+            k = int(prob.params["k"])
+            L, _, L_test, y = draw(prob, None)
+            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
+            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_all(k, L, L_test, y, tags))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
+            print(f"{prob.name:18s} mv {acc:.3f} {line}", flush=True)
+
+
+def run_shared(out: Path, tags: list[str]) -> None:
+    from quality_lodo import shared_sets
+
+    with out.open("a") as fh:
+        for name, k, L_fit, L_eval, y, crowd in shared_sets():
+            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
+            acc, f1 = tie_scores(counts, y, k)
+            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_all(k, L_fit, L_eval, y, tags))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
+            print(f"{name:22s} mv {acc:.3f} {line}", flush=True)
+
+
+def run_components(families: list[str] | None) -> None:
+    """The mixture at the end of each stress problem's ``"mace"`` fit (``mix``, on all rows): how
+    often the two components stay apart (means more than 0.05 apart, each weight above 0.05)."""
+    from stress_problems import all_problems, draw
+
+    seen: list = []
+    orig = A.mix_prior
+
+    def spy(*a: object, **kw: object) -> tuple:
+        r = orig(*a, **kw)  # type: ignore[arg-type]
+        seen.append(r)
+        return r
+
+    def apart(r: tuple) -> bool:
+        pi, mu, _ = r
+        return bool(abs(mu[1, 0] - mu[0, 0]) > 0.05 and 0.05 < pi[0] < 0.95)
+
+    A.mix_prior, A.MACE_MIX = spy, True
+    rows = []
+    try:
+        for prob in all_problems():
+            if families and prob.family not in families:
+                continue
+            k = int(prob.params["k"])
+            L = draw(prob, None)[0]
+            unique = RowSummary.from_matrix(check_label_matrix(L, k), 10**7)
+            seen.clear()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                A.fit_annotator(unique, "mace")
+            pi, mu, _ = seen[-1]
+            rows.append(
+                (prob.name, apart(seen[0]), apart(seen[-1]), float(pi[0]), float(mu[0, 0]), float(mu[1, 0]))
+            )
+    finally:
+        A.mix_prior, A.MACE_MIX = orig, False
+    for r in rows:
+        print(f"{r[0]:18s} apart first {r[1]!s:5s} last {r[2]!s:5s} pi0 {r[3]:.3f} mu {r[4]:.3f} {r[5]:.3f}")
+    n1, n2 = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    print(f"components apart after the first M-step: {n1}/{len(rows)}; at the end: {n2}/{len(rows)}")
+
+
+def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
+    ref = "f1" if key.endswith("f1") else "acc"
+    d = np.array([r[tag][key] - r["mv"][ref] for r in recs])
+    a = np.array([r[tag][key] for r in recs])
+    return {
+        "n": len(recs),
+        "mean": float(a.mean()),
+        "mean_vs_mv": float(d.mean()),
+        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
+        "share_ge_mv": float((d >= -TIE).mean()),
+        "worst": float(d.min()),
+    }
+
+
+def _held_out(recs: list[dict], group: str, tag: str) -> dict:
+    """Leave one group out: off or ``tag`` by mean accuracy on the rest (ties to off), scored on it."""
+    groups = sorted({r[group] for r in recs})
+    picked, acc = {}, []
+    for g in groups:
+        rest = [r for r in recs if r[group] != g]
+        gain = np.mean([r[tag]["acc"] - r["off"]["acc"] for r in rest])
+        pick = tag if gain > 0 else "off"
+        picked[g] = pick
+        acc += [r[pick]["acc"] for r in recs if r[group] == g]
+    return {"picked": picked, "mean": float(np.mean(acc))}
+
+
+def summarise(paths: list[Path]) -> dict:
+    recs = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
+    res: dict = {}
+    for part in ("stress", "shared"):
+        rs = [r for r in recs if r["part"] == part]
+        if not rs:
+            continue
+        tags = [t for t in VARIANTS if t in rs[0]]
+        s: dict = {"tags": tags}
+        for tag in tags:
+            s[tag] = {
+                "acc": _stats(rs, tag),
+                "f1": _stats(rs, tag, "f1"),
+                "mace_alone": _stats(rs, tag, "mace_acc"),
+                "cpu_s_total": float(sum(r[tag]["cpu_s"] for r in rs)),
+            }
+        s["mv_mean"] = float(np.mean([r["mv"]["acc"] for r in rs]))
+        fams = sorted({r["family"] for r in rs})
+        s["per_family"] = {
+            f: {tag: float(np.mean([r[tag]["acc"] for r in rs if r["family"] == f])) for tag in tags}
+            | {"mv": float(np.mean([r["mv"]["acc"] for r in rs if r["family"] == f]))}
+            for f in fams
+        }
+        grp = "family" if part == "stress" else "name"
+        s["held_out"] = {tag: _held_out(rs, grp, tag) for tag in tags if tag != "off"}
+        s["changed"] = [
+            {
+                "name": r["name"],
+                "mv": r["mv"]["acc"],
+                "acc": {t: r[t]["acc"] for t in tags},
+                "f1_vs_mv": {t: r[t]["f1"] - r["mv"]["f1"] for t in tags},
+                "chosen": {t: r[t]["chosen"] for t in tags},
+                "mace_alone": {t: r[t]["mace_acc"] for t in tags},
+            }
+            for r in rs
+            if any(
+                abs(r[t]["acc"] - r["off"]["acc"]) > 0.001 or r[t]["chosen"] != r["off"]["chosen"]
+                for t in tags
+            )
+        ]
+        res[part] = s
+    return res
+
+
+def markdown(res: dict) -> str:
+    lines = ["# MACE with a two-component (spammer / expert) prior on theta: off vs variants", ""]
+    for part, s in res.items():
+        tags = s["tags"]
+        lines += [f"## {part} ({s['off']['acc']['n']} problems; MV mean {s['mv_mean']:.4f})", ""]
+        lines += [
+            "| | mean acc | vs MV | W/T/L vs MV | share >= MV-0.5 | worst vs MV | F1 worst vs MV"
+            " | MACE alone mean | held out | CPU s |"
+        ]
+        lines += ["|---|---|---|---|---|---|---|---|---|---|"]
+        for tag in tags:
+            a, f, m = s[tag]["acc"], s[tag]["f1"], s[tag]["mace_alone"]
+            ho = f"{s['held_out'][tag]['mean']:.4f}" if tag in s["held_out"] else "-"
+            lines.append(
+                f"| {tag} | {a['mean']:.4f} | {a['mean_vs_mv']:+.4f} | {'/'.join(map(str, a['wtl']))} | "
+                f"{a['share_ge_mv']:.3f} | {a['worst']:+.4f} | {f['worst']:+.4f} | {m['mean']:.4f} | {ho} | "
+                f"{s[tag]['cpu_s_total']:.1f} |"
+            )
+        lines += ["", f"Held out (leave one {'family' if part == 'stress' else 'set'} out), picks:", ""]
+        for tag, ho in s["held_out"].items():
+            on = sorted(g for g, p in ho["picked"].items() if p != "off")
+            lines.append(f"- {tag}: mean {ho['mean']:.4f}; {tag} picked for {on if on else 'none'}")
+        lines += ["", "| family | MV | " + " | ".join(tags) + " |", "|---" * (len(tags) + 2) + "|"]
+        for f, v in s["per_family"].items():
+            lines.append(f"| {f} | {v['mv']:.4f} | " + " | ".join(f"{v[t]:.4f}" for t in tags) + " |")
+        lines += ["", "Changed (accuracy moves > 0.1 pt or the choice changes under some variant):", ""]
+        lines += [
+            "| name | MV | " + " | ".join(tags) + " | chosen | MACE alone |",
+            "|---" * (len(tags) + 4) + "|",
+        ]
+        for c in s["changed"]:
+            lines.append(
+                f"| {c['name']} | {c['mv']:.4f} | "
+                + " | ".join(f"{c['acc'][t]:.4f}" for t in tags)
+                + f" | {'/'.join(c['chosen'][t] for t in tags)} | "
+                + "/".join(f"{c['mace_alone'][t]:.3f}" for t in tags)
+                + " |"
+            )
+        lines += ["", "CPU seconds: the default fits' process_time summed over the problems.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("stress", "shared"))
+    ap.add_argument("--families", nargs="*")
+    ap.add_argument("--variants", nargs="*", default=["mix", "mix_fixed", "mix_1c"], choices=list(VARIANTS))
+    ap.add_argument("--out", type=Path, help="JSON lines to append to")
+    ap.add_argument(
+        "--components", action="store_true", help="stress: whether the mixture's components stay apart"
+    )
+    ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
+    ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
+    args = ap.parse_args(argv)
+    if args.summarise:
+        res = summarise(args.summarise)
+        md = markdown(res)
+        print(md)
+        if args.write:
+            args.write.write_text(json.dumps(res, indent=1) + "\n")
+            args.write.with_suffix(".md").write_text(md + "\n")
+        return 0
+    if args.components:
+        run_components(args.families)
+        return 0
+    tags = ["off"] + [t for t in args.variants if t != "off"]
+    if args.part == "stress":
+        run_stress(args.out, args.families, tags)
+    elif args.part == "shared":
+        run_shared(args.out, tags)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""Partly dependent LFs down-weighted (``annotator.SOFTDEP``): the default against variants, same problems.
+
+For every stress problem (benchmarks/stress_problems.py: train and test matrices from one
+generator) and every shared set with gold (fit split without gold, eval split scored; crowd sets
+fit and score all rows), ``LabelModel(k).fit`` is run with ``SOFTDEP`` off (the default) and with
+each variant:
+
+* ``chosen``: excess agreement shares against the chosen family's fit (or the accepted coverage
+  reading's), every chosen family, the coverage reading refitted weighted too (its class balance
+  estimated again where it was estimated);
+* ``mvnull``: the same against majority vote's model (equal accuracies);
+* ``chosen_vote``: ``chosen`` for the vote-only families only (``SOFTDEP_COVERAGE`` off);
+* ``chosen_nomv``: ``chosen`` but not where majority vote's model is chosen;
+* ``chosen3``, ``mvnull3``: three rounds (shares against the null, weighted refit; after the first
+  the null is the last weighted fit); ``mvnull3_vote``: ``mvnull3`` for the vote-only families only.
+
+Scores as in stress.py: accuracy under a uniform tie-break, F1 of class 1 (k = 2) or macro (k > 2).
+Reported per variant: mean accuracy, W/T/L against majority vote (tie: within 0.5 points), the
+share at or above MV - 0.5 points, the worst difference to MV, means per family, and the held-out
+choice among off and the variants: leave-one-family-out on the stress suite, leave-one-dataset-out
+on the shared sets (the setting with the best mean accuracy on the rest, ties to off, scored on
+the held-out part).
+
+    V="chosen mvnull chosen_vote chosen3 mvnull3 mvnull3_vote"
+    PYTHONPATH=src python benchmarks/softdep_study.py --part stress --variants $V --out /tmp/sd_stress.jsonl
+    PYTHONPATH=src python benchmarks/softdep_study.py --part shared --variants $V --out /tmp/sd_shared.jsonl
+    PYTHONPATH=src python benchmarks/softdep_study.py --summarise /tmp/sd_stress.jsonl /tmp/sd_shared.jsonl \\
+        --write benchmarks/results/softdep.json
+
+(Records of several runs are merged per problem, so variants may be added by later runs.)  Result: no
+variant raises the stress share at or above MV - 0.5 (docs/models.md, "What did not work").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scoring import mv_scores, tie_scores
+
+import tripletws.models.annotator as M
+from tripletws import LabelModel
+
+TIE = 0.005
+#: tag -> (SOFTDEP, SOFTDEP_ON_MV, SOFTDEP_COVERAGE, SOFTDEP_ROUNDS)
+VARIANTS = {
+    "off": ("off", True, True, 1),
+    "chosen": ("chosen", True, True, 1),
+    "mvnull": ("mv", True, True, 1),
+    "chosen_vote": ("chosen", True, False, 1),
+    "chosen_nomv": ("chosen", False, True, 1),
+    "chosen3": ("chosen", True, True, 3),
+    "mvnull3": ("mv", True, True, 3),
+    "mvnull3_vote": ("mv", True, False, 3),
+}
+
+
+def _fit_all(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray, tags: list[str]) -> dict:
+    out: dict = {}
+    for tag in tags:
+        M.SOFTDEP, M.SOFTDEP_ON_MV, M.SOFTDEP_COVERAGE, M.SOFTDEP_ROUNDS = VARIANTS[tag]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.process_time()
+                model = LabelModel(k).fit(L)
+                cpu = time.process_time() - t0
+                acc, f1 = tie_scores(model.predict_proba(L_test), y, k)
+        finally:
+            M.SOFTDEP, M.SOFTDEP_ON_MV, M.SOFTDEP_COVERAGE, M.SOFTDEP_ROUNDS = "off", True, True, 1
+        notes = " ".join(getattr(model, "notes_", ()) or ())
+        out[tag] = {
+            "acc": acc,
+            "f1": f1,
+            "cpu_s": cpu,
+            "chosen": model.selection_.chosen if model.selection_ is not None else "(fallback)",
+            "weighted": "SOFTDEP" in notes,
+        }
+    return out
+
+
+def run_stress(out: Path, families: list[str] | None, tags: list[str]) -> None:
+    from stress_problems import all_problems, draw
+
+    with out.open("a") as fh:
+        for prob in all_problems():
+            if families and prob.family not in families:
+                continue
+            k = int(prob.params["k"])
+            L, _, L_test, y = draw(prob, None)
+            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
+            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_all(k, L, L_test, y, tags))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
+            print(f"{prob.name:18s} mv {acc:.3f} {line}", flush=True)
+
+
+def run_shared(out: Path, tags: list[str]) -> None:
+    from quality_lodo import shared_sets
+
+    with out.open("a") as fh:
+        for name, k, L_fit, L_eval, y, crowd in shared_sets():
+            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
+            acc, f1 = tie_scores(counts, y, k)
+            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
+            rec["mv"] = {"acc": acc, "f1": f1}
+            rec.update(_fit_all(k, L_fit, L_eval, y, tags))
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
+            print(f"{name:22s} mv {acc:.3f} {line}", flush=True)
+
+
+def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
+    d = np.array([r[tag][key] - r["mv"][key] for r in recs])
+    a = np.array([r[tag][key] for r in recs])
+    return {
+        "n": len(recs),
+        "mean": float(a.mean()),
+        "mean_vs_mv": float(d.mean()),
+        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
+        "share_ge_mv": float((d >= -TIE).mean()),
+        "worst": float(d.min()),
+        "n_weighted": int(sum(bool(r[tag].get("weighted")) for r in recs)),
+    }
+
+
+def _held_out(recs: list[dict], group: str, tags: list[str]) -> dict:
+    """Leave one group out: the best setting on the rest (mean accuracy, ties to off), scored on it."""
+    groups = sorted({r[group] for r in recs})
+    picked, acc = {}, []
+    for g in groups:
+        rest = [r for r in recs if r[group] != g]
+        means = {t: np.mean([r[t]["acc"] for r in rest]) for t in tags}
+        best = max(tags, key=lambda t: (means[t] - means["off"] > 1e-12, means[t]))
+        tag = best if means[best] > means["off"] + 1e-12 else "off"
+        picked[g] = tag
+        acc += [r[tag]["acc"] for r in recs if r[group] == g]
+    return {"picked": picked, "mean": float(np.mean(acc))}
+
+
+def summarise(paths: list[Path]) -> dict:
+    merged: dict = {}  # one record per problem: runs with other variants add their tags
+    for p in paths:
+        for line in p.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                merged.setdefault((rec["part"], rec["name"]), {}).update(rec)
+    recs = list(merged.values())
+    res: dict = {}
+    for part in ("stress", "shared"):
+        rs = [r for r in recs if r["part"] == part]
+        if not rs:
+            continue
+        tags = [t for t in VARIANTS if all(t in r for r in rs)]
+        s: dict = {"tags": tags}
+        s["stats"] = {t: {"acc": _stats(rs, t), "f1": _stats(rs, t, "f1")} for t in tags}
+        s["mv_mean"] = float(np.mean([r["mv"]["acc"] for r in rs]))
+        fams = sorted({r["family"] for r in rs})
+        s["per_family"] = {
+            f: {t: float(np.mean([r[t]["acc"] for r in rs if r["family"] == f])) for t in ["mv", *tags]}
+            for f in fams
+        }
+        s["held_out"] = _held_out(rs, "family" if part == "stress" else "name", tags)
+        s["changed"] = [
+            {"name": r["name"], "mv": r["mv"]["acc"], **{t: r[t]["acc"] for t in tags}}
+            for r in rs
+            if any(abs(r[t]["acc"] - r["off"]["acc"]) > 0.001 for t in tags)
+        ]
+        s["cpu_s_total"] = {t: float(sum(r[t]["cpu_s"] for r in rs)) for t in tags}
+        res[part] = s
+    return res
+
+
+def markdown(res: dict) -> str:
+    lines = ["# Partly dependent LFs down-weighted (annotator.SOFTDEP): off vs variants", ""]
+    for part, s in res.items():
+        tags = s["tags"]
+        n = s["stats"]["off"]["acc"]["n"]
+        lines += [f"## {part} ({n} problems; MV mean {s['mv_mean']:.4f})", ""]
+        lines += [
+            "| variant | mean acc | vs MV | W/T/L vs MV | share >= MV-0.5 | worst vs MV | F1 vs MV | F1 worst"
+            " | weighted fits |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for t in tags:
+            a, f = s["stats"][t]["acc"], s["stats"][t]["f1"]
+            lines.append(
+                f"| {t} | {a['mean']:.4f} | {a['mean_vs_mv']:+.4f} | {'/'.join(map(str, a['wtl']))} | "
+                f"{a['share_ge_mv']:.3f} | {a['worst']:+.4f} | {f['mean_vs_mv']:+.4f} | {f['worst']:+.4f} | "
+                f"{a['n_weighted']} |"
+            )
+        ho = s["held_out"]
+        lines += [
+            "",
+            f"Held out (leave one {'family' if part == 'stress' else 'set'} out): mean {ho['mean']:.4f}; "
+            f"picked {json.dumps(ho['picked'])}",
+            "",
+        ]
+        lines += ["| family | MV | " + " | ".join(tags) + " |", "|---" * (len(tags) + 2) + "|"]
+        for f, v in s["per_family"].items():
+            lines.append(f"| {f} | " + " | ".join(f"{v[t]:.4f}" for t in ["mv", *tags]) + " |")
+        lines += ["", "Changed (some variant moves accuracy by > 0.1 pt):", ""]
+        lines += ["| name | MV | " + " | ".join(tags) + " |", "|---" * (len(tags) + 2) + "|"]
+        for c in s["changed"]:
+            lines.append(f"| {c['name']} | " + " | ".join(f"{c[t]:.4f}" for t in ["mv", *tags]) + " |")
+        lines += [
+            "",
+            f"CPU seconds of the fits (process_time, summed): {json.dumps(s['cpu_s_total'])}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("stress", "shared"))
+    ap.add_argument("--families", nargs="*")
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), help="tags to fit (off always included)")
+    ap.add_argument("--out", type=Path, help="JSON lines to append to")
+    ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
+    ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
+    args = ap.parse_args(argv)
+    if args.summarise:
+        res = summarise(args.summarise)
+        md = markdown(res)
+        print(md)
+        if args.write:
+            args.write.write_text(json.dumps(res, indent=1) + "\n")
+            args.write.with_suffix(".md").write_text(md + "\n")
+        return 0
+    tags = ["off", *[t for t in args.variants if t != "off"]]
+    if "mv" in tags or any(t not in VARIANTS for t in tags):
+        ap.error(f"variants are among {', '.join(VARIANTS)}")
+    if args.part == "stress":
+        run_stress(args.out, args.families, tags)
+    elif args.part == "shared":
+        run_shared(args.out, tags)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
