@@ -1372,8 +1372,11 @@ def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
 def fits_alone_exactly(R: int, families: tuple[str, ...] | list[str]) -> bool:
     """Whether a vote-only batch of these families on ``R`` distinct rows runs in the compiled
     kernel, which fits its members one after the other: a member's fit is then the fit made
-    alone, float for float (numpy's batched steps agree with a lone fit to rounding only)."""
-    return R <= JIT_MAX_ROWS and _LEAN.issuperset(families) and lean_kernel() is not None
+    alone, float for float (numpy's batched steps agree with a lone fit to rounding only).  The
+    conditions of :func:`_runs_compiled` for a vote-only design."""
+    kinds = set(families)
+    compiled = _LEAN.issuperset(kinds) and not _mix_numpy(kinds)
+    return R <= JIT_MAX_ROWS and compiled and lean_kernel() is not None
 
 
 def _em_split(
