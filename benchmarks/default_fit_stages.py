@@ -44,6 +44,7 @@ STAGES = {
     (fit_module, "summarize"): "summary",
     (model_module.Annotator, "solve"): "solve",
     (model_module, "select_family"): "select",
+    (model_module, "select_counting_once"): "select",  # the choice with copies counted once
     (model_module, "coverage_check"): "coverage",
     (model_module, "balance_check"): "balance",
     (model_module, "abstain_check"): "abstain",

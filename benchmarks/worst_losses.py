@@ -65,13 +65,21 @@ class Probe:
 
         orig = {
             "select_family": mod.select_family,
+            "select_counting_once": mod.select_counting_once,
             "balance_check": mod.balance_check,
             "coverage_check": mod.coverage_check,
             "abstain_check": mod.abstain_check,
         }
 
         def select_family(*a: Any, **kw: Any) -> Any:
-            sel = orig["select_family"](*a, **kw)
+            return observe(orig["select_family"](*a, **kw))
+
+        def select_counting_once(*a: Any, **kw: Any) -> Any:
+            # the default (copies="once"): the choice made on the rows with copies counted once
+            sel, copies, plain, folds = orig["select_counting_once"](*a, **kw)
+            return observe(sel), copies, plain, folds
+
+        def observe(sel: Any) -> Any:
             self.record["selection"] = sel.to_dict()
             if sel.scores is not None and sel.chosen != "mv":
                 self.record["lead_shape"] = lead_shape(sel.scores, sel.chosen, "mv")
@@ -105,6 +113,7 @@ class Probe:
 
         patched = {
             "select_family": select_family,
+            "select_counting_once": select_counting_once,
             "balance_check": balance_check,
             "coverage_check": coverage_check,
             "abstain_check": abstain_check,

@@ -216,3 +216,42 @@ def test_abstain_check_reads_the_first_choice_scores_when_copies_make_it_again()
         np.testing.assert_array_equal(alone.folds, first.scores.folds)  # counts: whole numbers
         # the same EM from the same start on the same rows: equal to float64 rounding of the batch
         np.testing.assert_allclose(alone.row_loglik[fam], first.scores.row_loglik[fam], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("copied", [True, False])
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_choosing_once_is_count_once_of_the_first_choice(monkeypatch, copied, jit):
+    """select_counting_once fits the richest candidate alone first and chooses once; it returns what
+    count_once of a choice on all rows returns (the same choice, copies and fits) and the deal of
+    the rows it returns.  The fits agree to float64 rounding of the EM (a member of a batch is
+    fitted as if alone; the compiled kernel does it member by member)."""
+    from tripletws.estimators.annotator import CANDIDATES, deal_counts, select_family
+    from tripletws.estimators.copies import count_once, select_counting_once
+    from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS
+
+    monkeypatch.setenv("TRIPLETWS_JIT", jit)
+    L, _ = independent_lfs(2_000, np.random.default_rng(5))
+    rows = summary(np.hstack([L, L[:, [0, 0, 3]]]) if copied else L)
+    given = np.full(K, 1.0 / K)
+    folds = deal_counts(rows.rows, rows.counts, K, N_FOLDS, FOLD_SEED)
+    first = select_family(
+        rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+    )
+    expect, copies, plain = count_once(rows, first, CANDIDATES, given, FOLD_SEED)
+    got, got_copies, got_plain, got_folds = select_counting_once(rows, CANDIDATES, given, FOLD_SEED, N_FOLDS)
+    assert (copies is None) == (not copied) == (got_copies is None)
+    if copies is not None:
+        assert got_copies is not None
+        np.testing.assert_array_equal(got_copies.members, copies.members)
+    np.testing.assert_array_equal(got_plain.rows, plain.rows)
+    np.testing.assert_array_equal(got_plain.counts, plain.counts)
+    # whole numbers: the deal the checks make of these rows
+    np.testing.assert_array_equal(got_folds, deal_counts(plain.rows, plain.counts, K, N_FOLDS, FOLD_SEED))
+    assert got.chosen == expect.chosen and list(got.fits) == list(expect.fits)
+    for fam in CANDIDATES:
+        a, b = got.fits[fam].params, expect.fits[fam].params
+        np.testing.assert_allclose(a.cond_probs, b.cond_probs, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(a.class_balance, b.class_balance, rtol=0, atol=1e-12)
+        assert got.fits[fam].n_steps == expect.fits[fam].n_steps
+        held, ref = got.scores.row_loglik[fam], expect.scores.row_loglik[fam]
+        np.testing.assert_allclose(held, ref, rtol=0, atol=1e-9)

@@ -6,7 +6,10 @@ abstentions entering through one constant per class: ``_Design``'s ``lean`` enco
 after member.  The arithmetic is that of the numpy path at the design's used columns
 (``_Tables._step_used``: same updates, same clipping, same stopping rule); only the order of
 some sums differs, so results agree to rounding (the tests hold them to 1e-10).  The E-steps are
-those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).
+those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).  For two to four classes
+an LF's expected counts add up over its columns (consecutive: sorted by LF) in local variables and
+go into its zeroed row once, the same sums in the same order without a store and a load per column
+(3 % of the kernel's CPU on weather_sentiment's fits).
 
 A ``"mace_abstain"`` member's theta/xi update runs in passes whose inner loops go over the LFs
 (its arrays LF-last), each LF's operations in the order of one loop per LF, so the values are
@@ -231,6 +234,13 @@ def informative_em(
                     for y in range(k):
                         qc[r, y] = q[y, r] * cr
             per_lf[:] = 0.0
+            # an LF's columns are consecutive (sorted by LF): its sums run in locals, added to its
+            # zeroed row once (0 + s is s: the values of adding column by column into it)
+            cur = -1
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
             if k == 2:
                 for u in range(U):
                     t0 = 0.0
@@ -242,8 +252,18 @@ def informative_em(
                     N[u, 0] = t0
                     N[u, 1] = t1
                     i = col_lf[u]
-                    per_lf[i, 0] += t0
-                    per_lf[i, 1] += t1
+                    if i != cur:
+                        if cur >= 0:
+                            per_lf[cur, 0] += s0
+                            per_lf[cur, 1] += s1
+                        cur = i
+                        s0 = 0.0
+                        s1 = 0.0
+                    s0 += t0
+                    s1 += t1
+                if cur >= 0:
+                    per_lf[cur, 0] += s0
+                    per_lf[cur, 1] += s1
             elif k == 3:
                 for u in range(U):
                     t0 = 0.0
@@ -258,9 +278,22 @@ def informative_em(
                     N[u, 1] = t1
                     N[u, 2] = t2
                     i = col_lf[u]
-                    per_lf[i, 0] += t0
-                    per_lf[i, 1] += t1
-                    per_lf[i, 2] += t2
+                    if i != cur:
+                        if cur >= 0:
+                            per_lf[cur, 0] += s0
+                            per_lf[cur, 1] += s1
+                            per_lf[cur, 2] += s2
+                        cur = i
+                        s0 = 0.0
+                        s1 = 0.0
+                        s2 = 0.0
+                    s0 += t0
+                    s1 += t1
+                    s2 += t2
+                if cur >= 0:
+                    per_lf[cur, 0] += s0
+                    per_lf[cur, 1] += s1
+                    per_lf[cur, 2] += s2
             elif k == 4:
                 for u in range(U):
                     t0 = 0.0
@@ -278,10 +311,26 @@ def informative_em(
                     N[u, 2] = t2
                     N[u, 3] = t3
                     i = col_lf[u]
-                    per_lf[i, 0] += t0
-                    per_lf[i, 1] += t1
-                    per_lf[i, 2] += t2
-                    per_lf[i, 3] += t3
+                    if i != cur:
+                        if cur >= 0:
+                            per_lf[cur, 0] += s0
+                            per_lf[cur, 1] += s1
+                            per_lf[cur, 2] += s2
+                            per_lf[cur, 3] += s3
+                        cur = i
+                        s0 = 0.0
+                        s1 = 0.0
+                        s2 = 0.0
+                        s3 = 0.0
+                    s0 += t0
+                    s1 += t1
+                    s2 += t2
+                    s3 += t3
+                if cur >= 0:
+                    per_lf[cur, 0] += s0
+                    per_lf[cur, 1] += s1
+                    per_lf[cur, 2] += s2
+                    per_lf[cur, 3] += s3
             else:
                 for u in range(U):
                     i = col_lf[u]

@@ -1369,6 +1369,16 @@ def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
     return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
 
 
+def fits_alone_exactly(R: int, families: tuple[str, ...] | list[str]) -> bool:
+    """Whether a vote-only batch of these families on ``R`` distinct rows runs in the compiled
+    kernel, which fits its members one after the other: a member's fit is then the fit made
+    alone, float for float (numpy's batched steps agree with a lone fit to rounding only).  The
+    conditions of :func:`_runs_compiled` for a vote-only design."""
+    kinds = set(families)
+    compiled = _LEAN.issuperset(kinds) and not _mix_numpy(kinds)
+    return R <= JIT_MAX_ROWS and compiled and lean_kernel() is not None
+
+
 def _em_split(
     D: _Design,
     families: list[str],
@@ -1796,6 +1806,8 @@ def heldout_row_scores(
     fits: dict[str, AnnotatorFit] | None = None,
     warm_start: bool = False,
     folds: np.ndarray | None = None,
+    fitted: dict[str, AnnotatorFit] | None = None,
+    design: _Design | None = None,
 ) -> HeldOutScores:
     """Cross-fitted log-likelihood of each held-out row under each family.
 
@@ -1803,7 +1815,13 @@ def heldout_row_scores(
     all rows, then on every fold's complement, and the fold's rows are scored by that fit.
     Parameters as in :func:`heldout_loglik`; ``folds`` (n_folds, R), when given, is the deal
     already made (``deal_counts`` of these rows with ``n_folds`` and ``random_state``: a caller
-    that needs the same folds for another check deals them once).
+    that needs the same folds for another check deals them once).  ``fitted`` maps families
+    to their fits on all rows when already made (:func:`fit_annotator` of ``unique`` with
+    ``class_balance`` and ``max_steps``: the fit a member of the batch gives, each member being
+    fitted as if alone); those go into ``fits`` instead of being fitted again (not with
+    ``warm_start``, whose folds' fits start from the batch's fits on all rows).  ``design``: the
+    vote-only :class:`_Design` of ``unique`` when already built (``_Design(unique.rows, k,
+    abstain=False, votes=summary_votes(unique))``).
 
     Returns
     -------
@@ -1827,11 +1845,15 @@ def heldout_row_scores(
     scored = np.zeros_like(folds)
     scored[usable] = folds[usable]
     out: dict[str, np.ndarray] = {}
+    reuse = dict(fitted or {}) if fits is not None and not warm_start else {}
     for informative in (False, True):
         group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
         if not group:
             continue
-        D = _Design(unique.rows, k, abstain=informative, votes=votes)
+        if design is not None and not informative:
+            D = design
+        else:
+            D = _Design(unique.rows, k, abstain=informative, votes=votes)
         start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
@@ -1839,33 +1861,51 @@ def heldout_row_scores(
         # rows first, then the folds' fits started from them.  Cold without ``fits``, the fits on all
         # rows score nothing: not made (each member of a batch is fitted as if alone)
         lead = 0 if cold and fits is None else 1
-        per = U + lead if cold else 1
-        members = (np.vstack([c[None], train[usable]]) if lead else train[usable]) if cold else c[None]
-        whole = np.zeros(len(group) * per, dtype=bool)
-        whole[::per] = fits is not None  # the folds' fits need their likelihoods only
-        full = _em(
-            D,
-            [f for f in group for _ in range(per)],
-            np.tile(members, (len(group), 1)),
-            start,
-            max_steps=max_steps,
-            tol=EM_TOL,
-            class_balance=class_balance,
-            params=whole,
+        # per family: its fit on all rows first (unless not wanted, or made already), then its folds'
+        at: dict[str, tuple[int, int]] = {}  # family -> (its first member, 1 if it has a lead member)
+        names: list[str] = []
+        parts: list[np.ndarray] = []
+        for fam in group:
+            own = int(lead and fam not in reuse)
+            at[fam] = (len(names), own)
+            n_own = own + (U if cold else 0)
+            names += [fam] * n_own
+            parts += [c[None]] * own + ([train[usable]] if cold else [])
+        whole = np.zeros(len(names), dtype=bool)
+        for j, own in at.values():
+            whole[j] = own == 1 and fits is not None  # the folds' fits need their likelihoods only
+        full = (
+            _em(
+                D,
+                names,
+                np.vstack(parts),
+                start,
+                max_steps=max_steps,
+                tol=EM_TOL,
+                class_balance=class_balance,
+                params=whole,
+            )
+            if names
+            else None
         )
-        for g, fam in enumerate(group):
-            j = g * per
+        for fam in group:
+            j, own = at[fam]
             if fits is not None:
-                fits[fam] = AnnotatorFit(
-                    fam,
-                    full.params[j],
-                    float(full.log_likelihood[j]),
-                    int(full.n_steps[j]),
-                    bool(full.converged[j]),
-                )
+                if own:
+                    assert full is not None
+                    fits[fam] = AnnotatorFit(
+                        fam,
+                        full.params[j],
+                        float(full.log_likelihood[j]),
+                        int(full.n_steps[j]),
+                        bool(full.converged[j]),
+                    )
+                else:
+                    fits[fam] = reuse[fam]
             out[fam] = np.zeros((n_folds, R))
             if cold:
-                out[fam][usable] = full.log_norm[j + lead : j + per]
+                assert full is not None
+                out[fam][usable] = full.log_norm[j + own : j + own + U]
         if warm_start and U > 0:
             batch = _em(
                 D,
@@ -2223,6 +2263,8 @@ def select_family(
     folds: np.ndarray | None = None,
     noise: str | None = None,
     n_deals: int | None = None,
+    fitted: dict[str, AnnotatorFit] | None = None,
+    design: _Design | None = None,
 ) -> Selection:
     """Choose the simplest family that predicts held-out rows as well as the best (no tuned constant).
 
@@ -2248,6 +2290,12 @@ def select_family(
         the cost, but the start has seen the held-out rows).
     folds : ndarray, shape (n_folds, R), optional
         The deal of the rows into folds when already made (:func:`heldout_row_scores`).
+    fitted : dict, optional
+        Candidates' fits on all rows when already made (:func:`fit_annotator` of ``unique``
+        with ``class_balance`` and ``max_steps``): used instead of fitting them again
+        (:func:`heldout_row_scores`).
+    design : optional
+        Internal: the vote-only design of ``unique`` when already built (:func:`heldout_row_scores`).
     noise : {"rows", "fits", "nb"}, optional
         The standard error of the leads (None: :data:`LEAD_NOISE`; :func:`lead_with_fits`).
     n_deals : int, optional
@@ -2266,7 +2314,9 @@ def select_family(
         raise ValueError(f"unknown noise {noise!r}; choose one of {', '.join(LEAD_NOISES)}")
     n = int(unique.counts.sum())
     if len(candidates) == 1:
-        fit = fit_annotator(unique, candidates[0], max_steps=max_steps, class_balance=class_balance)
+        fit = (fitted or {}).get(candidates[0]) or fit_annotator(
+            unique, candidates[0], max_steps=max_steps, class_balance=class_balance
+        )
         return Selection(candidates[0], {}, 0, n, fit, {candidates[0]: fit}, best=candidates[0], n_se=n_se)
     fits: dict[str, AnnotatorFit] = {}
     scores = heldout_row_scores(
@@ -2279,6 +2329,8 @@ def select_family(
         fits=fits,
         warm_start=warm_start,
         folds=folds,
+        fitted=fitted,
+        design=design,
     )
     extra = []
     if n_deals > 1:

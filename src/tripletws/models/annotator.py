@@ -39,7 +39,7 @@ from ..estimators.annotator import (
     summary_votes,
 )
 from ..estimators.balance_check import balance_check
-from ..estimators.copies import Copies, copies_note, copy_tables, count_once, count_tables
+from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
 from ..estimators.family_weights import combine_weights
@@ -275,15 +275,18 @@ class Annotator(Solver):
             given, source = None, "estimated"
         else:
             given, source = np.full(k, 1.0 / k), "uniform"
-        # one deal of the rows into folds for the family choice and the coverage check (same rows)
-        folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED, summary_votes(rows))
-        selection = select_family(
-            rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
-        )
-        copies, plain = None, rows  # plain: the rows with each copy group counted once
-        scores = selection.scores  # every candidate's held-out scores on ``rows`` and ``folds``
+        # plain: the rows with each copy group counted once; folds: one deal of them into folds for the
+        # family choice and the checks (the same rows)
         if options.copies == "once":  # LFs that copy each other's outcomes, counted once
-            selection, copies, plain = count_once(rows, selection, CANDIDATES, given, FOLD_SEED)
+            chosen = select_counting_once(rows, CANDIDATES, given, FOLD_SEED, N_FOLDS)
+            selection, copies, plain, folds = chosen
+        else:
+            copies, plain = None, rows
+            folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED, summary_votes(rows))
+            selection = select_family(
+                rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+            )
+        scores = selection.scores  # every candidate's held-out scores on ``plain`` and ``folds``
         unipolar, classes = one_class_votes(rows)
         balance = None
         if prior.source == "auto" and selection.chosen != "mv":
@@ -315,7 +318,7 @@ class Annotator(Solver):
                 plain,
                 cov_prior,
                 choose_balance=prior.source == "auto",
-                folds=folds if copies is None and CHECK_FOLD_SEED == FOLD_SEED else None,
+                folds=folds if CHECK_FOLD_SEED == FOLD_SEED else None,
             )
             if check.accepted:
                 params, softdep = check.fit.params, None
@@ -329,17 +332,16 @@ class Annotator(Solver):
             # every LF's abstentions read as informative where four gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
             # the check reads the rows the choice was made on (copies counted once, like the
-            # balance and coverage checks), on that choice's folds and held-out scores: the first
-            # choice's without copies, the second's (made on ``plain`` with the check's own deal)
-            # with them
+            # balance and coverage checks), on that choice's folds and held-out scores (the
+            # check's own deal of ``plain``)
             same = CHECK_FOLD_SEED == FOLD_SEED
             informative = abstain_check(
                 plain,
                 selection.chosen,
                 given,
                 choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
-                ref=(scores if copies is None else selection.scores) if same else None,
-                folds=folds if same and copies is None else None,
+                ref=scores if same else None,
+                folds=folds if same else None,
             )
             if (
                 informative.accepted
