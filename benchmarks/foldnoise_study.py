@@ -3,7 +3,7 @@
 The default (``LabelModel()``) keeps the simplest of mv / one_coin / mace whose cross-fitted held-out
 log-likelihood is within ``LEAD_SE`` = 2 standard errors of the best, the standard error being that of
 the paired per-row differences ("rows"). This study swaps in the standard errors of
-:func:`tripletws.estimators.annotator.lead_with_fits`, which count the noise of the folds' fits too:
+:func:`tripletws.estimators.family_choice.lead_with_fits`, which count the noise of the folds' fits too:
 
 * ``fits``: the rows' variance plus the spread of the per-fold leads beyond what their rows explain,
   corrected for the folds' shared training rows (Nadeau and Bengio 2003, ``1/J + n_test/n_train``);
@@ -42,7 +42,7 @@ from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 
-import tripletws.estimators.annotator as annotator  # noqa: E402
+import tripletws.estimators.family_choice as family_choice  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -61,8 +61,8 @@ VARIANTS = {
 def fit_variant(variant: str, k: int, L: np.ndarray, L_test: np.ndarray) -> dict[str, Any]:
     """The default LabelModel with the variant's standard error; test posteriors and the choice."""
     noise, deals = VARIANTS[variant]
-    old = annotator.LEAD_NOISE, annotator.LEAD_DEALS
-    annotator.LEAD_NOISE, annotator.LEAD_DEALS = noise, deals
+    old = family_choice.LEAD_NOISE, family_choice.LEAD_DEALS
+    family_choice.LEAD_NOISE, family_choice.LEAD_DEALS = noise, deals
     rec: dict[str, Any] = {}
     try:
         with warnings.catch_warnings():
@@ -79,7 +79,7 @@ def fit_variant(variant: str, k: int, L: np.ndarray, L_test: np.ndarray) -> dict
     except Exception as exc:  # a crash is a finding
         rec["error"] = f"{type(exc).__name__}: {exc}"[:300]
     finally:
-        annotator.LEAD_NOISE, annotator.LEAD_DEALS = old
+        family_choice.LEAD_NOISE, family_choice.LEAD_DEALS = old
     return rec
 
 
@@ -142,7 +142,8 @@ def run_calibration(draws: int = 40) -> list[dict]:
     lead should make ``sd(lead) / mean(se)`` about 1 over independent draws.
     """
     from tripletws.datasets import make_synthetic
-    from tripletws.estimators.annotator import deal_counts, heldout_row_scores, lead_with_fits
+    from tripletws.estimators.family_choice import lead_with_fits
+    from tripletws.estimators.heldout import deal_counts, heldout_row_scores
     from tripletws.matrix import check_label_matrix
     from tripletws.rows import RowSummary
 

@@ -42,16 +42,11 @@ from stress_problems import all_problems, draw  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
 from tripletws.estimators.abstain_check import _background  # noqa: E402
-from tripletws.estimators.annotator import (  # noqa: E402
-    CANDIDATES,
-    LEAD_SE,
-    HeldOutScores,
-    _Design,
-    choose_within_se,
-    heldout_row_scores,
-)
+from tripletws.estimators.annotator_design import _Design  # noqa: E402
 from tripletws.estimators.balance_check import clear_rows  # noqa: E402
 from tripletws.estimators.coverage_check import BACKGROUND_Z, _gain  # noqa: E402
+from tripletws.estimators.family_choice import CANDIDATES, LEAD_SE, choose_within_se  # noqa: E402
+from tripletws.estimators.heldout import HeldOutScores, heldout_row_scores  # noqa: E402
 from tripletws.rows import RowSummary  # noqa: E402
 
 INFORMATIVE = ("mace_abstain", "ds_abstain")

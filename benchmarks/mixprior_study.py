@@ -6,7 +6,7 @@ fit and score all rows), the default ``LabelModel()`` is fitted with ``MACE_MIX`
 library's default) and under each variant, and so is the ``"mace"`` family alone:
 
 - ``mix``: ``theta_i ~ pi Beta(a0, b0) + (1 - pi) Beta(a1, b1)``, ``mu0 <= mu1``, re-estimated at
-  each M-step on the complete-data counts (:func:`tripletws.estimators.annotator.mix_prior`),
+  each M-step on the complete-data counts (:func:`tripletws.estimators.theta_prior.mix_prior`),
   ``theta_i`` its posterior mean;
 - ``mix_fixed``: the prior of the first M-step kept (``MACE_MIX_FIXED``);
 - ``mix_1c``: as ``mix``, one-class LFs left out of the prior's estimate (``MACE_MIX_SKIP_ONE_CLASS``);

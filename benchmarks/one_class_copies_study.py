@@ -37,8 +37,9 @@ from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 
 import tripletws.estimators.copies as copies  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
-from tripletws.estimators.annotator import CANDIDATES, deal_counts, select_family  # noqa: E402
 from tripletws.estimators.coverage_check import N_FOLDS  # noqa: E402
+from tripletws.estimators.family_choice import CANDIDATES, select_family  # noqa: E402
+from tripletws.estimators.heldout import deal_counts  # noqa: E402
 from tripletws.kernels import cells  # noqa: E402
 from tripletws.matrix import check_label_matrix  # noqa: E402
 from tripletws.models.annotator import ANNOTATOR_MAX_ROWS, FOLD_SEED  # noqa: E402

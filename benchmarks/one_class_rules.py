@@ -43,7 +43,9 @@ from scoring import mv_scores, tie_scores
 from stress_problems import all_problems, draw
 
 from tripletws import LabelModel
-from tripletws.estimators.annotator import choose_within_se, fit_annotator, heldout_row_scores
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.family_choice import choose_within_se
+from tripletws.estimators.heldout import heldout_row_scores
 from tripletws.estimators.one_class import one_class_votes
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix

@@ -47,7 +47,8 @@ from quality_lodo import shared_sets
 from scoring import mv_scores, tie_scores
 
 from tripletws import LabelModel
-from tripletws.estimators.annotator import fit_annotator, heldout_loglik
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.heldout import heldout_loglik
 from tripletws.estimators.one_class import coverage_rates, coverage_table, one_class_votes, orientation
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix

@@ -38,9 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from common import load_index, load_split
 from scoring import tie_scores
 
-import tripletws.estimators.annotator as annotator_estimators
+import tripletws.estimators.family_choice as family_choice_module
 from tripletws import LabelModel
-from tripletws.estimators.annotator import LEAD_SE, fit_annotator
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.family_choice import LEAD_SE
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
@@ -98,13 +99,13 @@ def run() -> dict:
                 res[label]["chosen"] = chosen
                 res[label]["heldout_loglik"] = model.selection_.heldout_loglik if model.selection_ else {}
         for z in SE_SWEEP:
-            annotator_estimators.LEAD_SE = z
+            family_choice_module.LEAD_SE = z
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model = LabelModel(k).fit(L_fit)
             finally:
-                annotator_estimators.LEAD_SE = LEAD_SE
+                family_choice_module.LEAD_SE = LEAD_SE
             res[f"default@se={z:g}"] = dict(
                 zip(("acc", "f1"), tie_scores(model.predict_proba(L_eval), y, k), strict=True)
             )

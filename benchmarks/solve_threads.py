@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import tripletws.estimators.annotator as annotator_module
+import tripletws.estimators.annotator_design as design_module
 import tripletws.models.annotator as model_module
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
@@ -62,7 +63,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="n_jobs settings")
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
-    annotator_module.map_parts = _timed_map_parts
+    # the design's row blocks and the EM's dealt batches (each module reads its own name)
+    annotator_module.map_parts = design_module.map_parts = _timed_map_parts
     real_solve = model_module.Annotator.solve
     last: dict[str, float] = {}
 

@@ -53,7 +53,7 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
-from tripletws.estimators.annotator import CANDIDATES  # noqa: E402
+from tripletws.estimators.family_choice import CANDIDATES  # noqa: E402
 from tripletws.estimators.family_weights import combine_weights  # noqa: E402
 from tripletws.inference import mixture_posterior, posterior  # noqa: E402
 from tripletws.matrix import check_label_matrix  # noqa: E402

@@ -135,7 +135,7 @@ def abstain_shape(unique: Any, params: Any) -> dict[str, float]:
     an untied majority on which it predicts another class; ``unvoted``: share of rows without a
     vote (where only the abstain reading predicts a class).
     """
-    from tripletws.estimators.annotator import _Design
+    from tripletws.estimators.annotator_design import _Design
     from tripletws.estimators.balance_check import clear_rows
 
     k = unique.cardinality

@@ -20,8 +20,11 @@ import numpy as np
 import pytest
 
 from tripletws.estimators import abstain_check as AC
-from tripletws.estimators import annotator as A
+from tripletws.estimators import annotator_design as AD
 from tripletws.estimators import em_jit
+from tripletws.estimators import family_choice as FC
+from tripletws.estimators import heldout as H
+from tripletws.estimators import votes as V
 from tripletws.estimators.abstain_check import INFORMATIVE, _fold_scores, _unseen_rows, abstain_check
 from tripletws.params import LabelModelParams
 from tripletws.rows import RowSummary
@@ -54,8 +57,8 @@ def _params(k: int, m: int, seed: int) -> LabelModelParams:
 def test_lean_log_scores_equal_the_one_hot_sum(k: int, dense: bool) -> None:
     u = _rows(k, 12, 3000, seed=k)
     params = _params(k, 12, seed=k + 1)
-    lean = A._Design(u.rows, k)
-    onehot = A._Design(u.rows, k, lean=False)
+    lean = AD._Design(u.rows, k)
+    onehot = AD._Design(u.rows, k, lean=False)
     assert lean.lean and not onehot.lean
     assert len(lean.pos) == int((u.rows >= 0).sum()) < len(onehot.pos)  # the votes only
     assert 0 < len(lean.abstain_cols) < 12  # LF 0 never abstains
@@ -78,7 +81,7 @@ def test_lean_expected_and_observed_counts_equal_the_one_hot_ones(k: int) -> Non
     counts[1, np.flatnonzero(u.rows[:, 3] < 0)] = 0.0  # no counted row abstains on LF 3 there
     q = rng.dirichlet(np.ones(k), size=(2, R)).transpose(2, 0, 1)  # (k, B, R)
     W = q * counts
-    lean, onehot = A._Design(u.rows, k), A._Design(u.rows, k, lean=False)
+    lean, onehot = AD._Design(u.rows, k), AD._Design(u.rows, k, lean=False)
     np.testing.assert_array_equal(lean.used, onehot.used)
     got, ref = lean.counts(W), onehot.counts(W)
     total = W.sum(axis=2)  # (k, B)
@@ -98,7 +101,7 @@ def test_lean_expected_and_observed_counts_equal_the_one_hot_ones(k: int) -> Non
 
 def _fits(u: RowSummary, bal):
     got = {}
-    scores = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, fits=got)
+    scores = H.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, fits=got)
     return scores, got
 
 
@@ -114,8 +117,10 @@ def test_informative_fits_equal_on_every_path(monkeypatch: pytest.MonkeyPatch, k
     runs = [_fits(u, bal)]
     monkeypatch.setenv(em_jit.JIT_ENV, "0")
     runs.append(_fits(u, bal))
-    orig = A._Design.__init__
-    monkeypatch.setattr(A._Design, "__init__", lambda self, *a, **kw: orig(self, *a, **{**kw, "lean": False}))
+    orig = AD._Design.__init__
+    monkeypatch.setattr(
+        AD._Design, "__init__", lambda self, *a, **kw: orig(self, *a, **{**kw, "lean": False})
+    )
     runs.append(_fits(u, bal))
     ref_scores, ref_fits = runs[2]
     for scores, fits in runs[:2]:
@@ -163,7 +168,7 @@ def test_heldout_scores_without_the_fits_on_all_rows_are_the_same() -> None:
     # without ``fits`` the fits on all rows are not made: the folds' scores do not change
     u = _rows(3, 10, 2000, seed=7)
     with_fits, _ = _fits(u, None)
-    alone = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0)
+    alone = H.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0)
     for fam in INFORMATIVE:
         np.testing.assert_allclose(alone.row_loglik[fam], with_fits.row_loglik[fam], rtol=0, atol=1e-12)
 
@@ -171,9 +176,9 @@ def test_heldout_scores_without_the_fits_on_all_rows_are_the_same() -> None:
 def test_abstain_check_reuses_the_choices_scores() -> None:
     u = _rows(3, 10, 4000, seed=8)
     k = 3
-    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
-    sel = A.select_family(
-        u, A.CANDIDATES, n_folds=3, random_state=0, folds=folds, class_balance=np.full(k, 1 / k)
+    folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
+    sel = FC.select_family(
+        u, FC.CANDIDATES, n_folds=3, random_state=0, folds=folds, class_balance=np.full(k, 1 / k)
     )
     assert sel.scores is not None
     fresh = abstain_check(u, sel.chosen, np.full(k, 1 / k), choose_balance=True)
@@ -197,11 +202,11 @@ def test_both_balances_in_one_batch_score_as_one_call_per_balance(
     monkeypatch.setenv(em_jit.JIT_ENV, jit)
     k = 3
     u = _rows(k, 10, 2000, seed=9)
-    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
+    folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
     balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     got = _fold_scores(u, balances, folds)
     for name, bal in balances.items():
-        ref = A.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, folds=folds)
+        ref = H.heldout_row_scores(u, INFORMATIVE, n_folds=3, random_state=0, class_balance=bal, folds=folds)
         for fam in INFORMATIVE:
             np.testing.assert_allclose(got[f"{fam}/{name}"], ref.row_loglik[fam], rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="uniform and the estimated"):
@@ -226,7 +231,7 @@ def test_unseen_rows_by_hand() -> None:
     rows = np.array([[0, -1], [1, 0], [0, 0]], dtype=np.int8)
     u = RowSummary(2, rows, np.ones(3), 3.0, 100)
     train = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
-    got = _unseen_rows(u, train, A.row_votes(rows))
+    got = _unseen_rows(u, train, V.row_votes(rows))
     # fold 0's rows give LF 0: 1, 0; LF 1: 0 (never abstain): row 0's abstention of LF 1 is unseen
     # fold 1's rows give LF 0: 0; LF 1: abstain, 0: row 1's vote 1 of LF 0 is unseen
     np.testing.assert_array_equal(got, [[True, False, False], [False, True, False]])
@@ -235,15 +240,15 @@ def test_unseen_rows_by_hand() -> None:
 def test_ds_abstain_skipped_only_where_its_bound_is_below(monkeypatch: pytest.MonkeyPatch) -> None:
     k = 3
     u = _crowd(k, 60, 400, seed=11)
-    folds = A.deal_counts(u.rows, u.counts, k, 3, 0)
+    folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
     balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     # the bound holds: every held-out row's score under the ds_abstain fits is at most 0, and at most
     # UNSEEN_LOG_BOUND where it gives an unseen outcome (both to rounding: a few ulps of m factors)
     train = u.counts[None, :] - folds
-    unseen = _unseen_rows(u, train, A.row_votes(u.rows))
+    unseen = _unseen_rows(u, train, V.row_votes(u.rows))
     assert unseen[folds > 0].any()
     for bal in balances.values():
-        ref = A.heldout_row_scores(
+        ref = H.heldout_row_scores(
             u, ("ds_abstain",), n_folds=3, random_state=0, class_balance=bal, folds=folds
         )
         ll = ref.row_loglik["ds_abstain"]

@@ -10,17 +10,10 @@ import pytest
 
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
-from tripletws.estimators import annotator as annotator_module
-from tripletws.estimators.annotator import (
-    FAMILIES,
-    Selection,
-    deal_counts,
-    fit_annotator,
-    heldout_loglik,
-    row_loglik,
-    select_family,
-    split_counts,
-)
+from tripletws.estimators import annotator_design as AD
+from tripletws.estimators.annotator import FAMILIES, fit_annotator
+from tripletws.estimators.family_choice import Selection, select_family
+from tripletws.estimators.heldout import deal_counts, heldout_loglik, row_loglik, split_counts
 from tripletws.io import model_from_dict, model_to_dict
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
@@ -267,9 +260,9 @@ def test_batched_fold_fits_equal_separate_fits(family):
 def test_dense_and_sparse_designs_fit_the_same(family, monkeypatch):
     d = make_synthetic(1_500, 6, 3, coverage=0.4, random_state=8)
     u = unique_rows(d.L, 3)
-    monkeypatch.setattr(annotator_module, "DENSE_CELLS", 10**12)
+    monkeypatch.setattr(AD, "DENSE_CELLS", 10**12)
     dense = fit_annotator(u, family)
-    monkeypatch.setattr(annotator_module, "DENSE_CELLS", 0)
+    monkeypatch.setattr(AD, "DENSE_CELLS", 0)
     sparse = fit_annotator(u, family)
     assert dense.n_steps == sparse.n_steps
     np.testing.assert_allclose(sparse.params.cond_probs, dense.params.cond_probs, rtol=EM_PATH_RTOL)
@@ -284,10 +277,10 @@ def test_log_scores_of_a_sparse_design_match_the_dense_product(abstain):
     L = np.where(rng.random((n, m)) < 0.3, rng.integers(0, k, (n, m)), -1)
     u = RowSummary.from_matrix(check_label_matrix(L, k), 10**6)
     fit = fit_annotator(u, "mace")
-    D = annotator_module._Design(u.rows, k, abstain=abstain)
+    D = AD._Design(u.rows, k, abstain=abstain)
     assert not D.dense  # the bincount path
     got = D.log_scores(fit.params)
-    dense = annotator_module._Design(u.rows, k, abstain=abstain)
+    dense = AD._Design(u.rows, k, abstain=abstain)
     dense.dense = True  # the same design as a dense matrix: one BLAS product
     ref = dense.log_scores(fit.params)
     # sums of m log-probabilities of size <= 15 each: rounding ~ m * 15 * 2**-52 ~ 1e-13

@@ -17,7 +17,7 @@ import pytest
 
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
-from tripletws.estimators.annotator import deal_counts, row_fold_keys
+from tripletws.estimators.heldout import deal_counts, row_fold_keys
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 

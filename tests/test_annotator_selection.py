@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from tripletws.datasets import make_synthetic
-from tripletws.estimators.annotator import (
-    LEAD_SE,
-    HeldOutScores,
-    Selection,
-    choose_within_se,
-    heldout_loglik,
-    heldout_row_scores,
-    select_family,
-)
+from tripletws.estimators.family_choice import LEAD_SE, Selection, choose_within_se, select_family
+from tripletws.estimators.heldout import HeldOutScores, heldout_loglik, heldout_row_scores
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 
@@ -125,7 +118,7 @@ def test_selection_records_round_trip_and_old_records_load():
 
 
 def test_lead_with_fits_adds_only_the_folds_spread_beyond_their_rows():
-    from tripletws.estimators.annotator import lead_with_fits
+    from tripletws.estimators.family_choice import lead_with_fits
 
     # three folds of 60 rows each; per-row leads +-1 around a fold mean (row sd 1.0084)
     n_f = 60

@@ -7,8 +7,8 @@ import pytest
 from test_annotator import draw_mace
 
 from tripletws import LabelModel
-from tripletws.estimators.annotator import HeldOutScores
 from tripletws.estimators.family_weights import pseudo_bma_weights, stacking_weights
+from tripletws.estimators.heldout import HeldOutScores
 from tripletws.inference import mixture_posterior, posterior
 from tripletws.matrix import check_label_matrix
 from tripletws.params import LabelModelParams

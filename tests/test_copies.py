@@ -195,9 +195,10 @@ def test_abstain_check_reads_the_first_choice_scores_when_copies_make_it_again()
     family is chosen again on other rows, and the check reads the first choice's scores of the
     family then chosen: they are those a lone cold fit of that family gives (each member of the
     choice's batch is fitted as if alone)."""
-    from tripletws.estimators.annotator import CANDIDATES, deal_counts, heldout_row_scores, select_family
     from tripletws.estimators.copies import count_once
     from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS
+    from tripletws.estimators.family_choice import CANDIDATES, select_family
+    from tripletws.estimators.heldout import deal_counts, heldout_row_scores
 
     L, _ = independent_lfs(2_000, np.random.default_rng(4))
     rows = summary(np.hstack([L, L[:, [0, 0, 3]]]))
@@ -225,9 +226,10 @@ def test_choosing_once_is_count_once_of_the_first_choice(monkeypatch, copied, ji
     count_once of a choice on all rows returns (the same choice, copies and fits) and the deal of
     the rows it returns.  The fits agree to float64 rounding of the EM (a member of a batch is
     fitted as if alone; the compiled kernel does it member by member)."""
-    from tripletws.estimators.annotator import CANDIDATES, deal_counts, select_family
     from tripletws.estimators.copies import count_once, select_counting_once
     from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS
+    from tripletws.estimators.family_choice import CANDIDATES, select_family
+    from tripletws.estimators.heldout import deal_counts
 
     monkeypatch.setenv("TRIPLETWS_JIT", jit)
     L, _ = independent_lfs(2_000, np.random.default_rng(5))

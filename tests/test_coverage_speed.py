@@ -9,7 +9,8 @@ import pytest
 
 from tripletws.estimators import coverage_check
 from tripletws.estimators import coverage_check as coverage_check_module
-from tripletws.estimators.annotator import _Design, deal_counts, fit_annotator, majority_soft_labels
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.annotator_design import _Design, majority_soft_labels
 from tripletws.estimators.coverage_check import (
     _compiled,
     _cross_fit,
@@ -17,6 +18,7 @@ from tripletws.estimators.coverage_check import (
     coverage_em,
     row_logliks,
 )
+from tripletws.estimators.heldout import deal_counts
 from tripletws.estimators.one_class import (
     CoverageTables,
     coverage_table,
@@ -212,8 +214,8 @@ def test_compiled_coverage_em_matches_numpy_beyond_three_classes(monkeypatch):
 
 def test_folds_dealt_once_give_the_same_choice_and_check():
     # the default deals the folds once and hands them to the family choice and the coverage check
-    from tripletws.estimators.annotator import select_family
     from tripletws.estimators.coverage_check import FOLD_SEED, N_FOLDS, coverage_check
+    from tripletws.estimators.family_choice import select_family
 
     u = draw(3000, [0.6, 0.4], [0, 0, 1, 1, 1], [0.6, 0.4, 0.5, 0.7, 0.3], [0.1, 0.05, 0.1, 0.2, 0.1], 5)
     folds = deal_counts(u.rows, u.counts, 2, N_FOLDS, FOLD_SEED)

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from tripletws import parallel
 from tripletws.estimators import annotator as A
+from tripletws.estimators import annotator_design as AD
 from tripletws.estimators import em_jit
 from tripletws.rows import RowSummary
 
@@ -60,11 +61,11 @@ def _fits(unique: RowSummary, jobs: int) -> list:
     out = []
     with parallel.solve_threads(jobs):
         for abstain, fams in ((False, ["mv", "one_coin", "mace"]), (True, ["mace_abstain", "ds_abstain"])):
-            D = A._Design(unique.rows, k, abstain=abstain)
-            assert len(D.pos) >= A.KERNEL_NNZ and not D.dense
+            D = AD._Design(unique.rows, k, abstain=abstain)
+            assert len(D.pos) >= AD.KERNEL_NNZ and not D.dense
             assert bool(D._blocks) == (jobs > 1)
             c = np.vstack([unique.counts, unique.counts * (np.arange(D.R) % 3 > 0)])
-            start = A.majority_soft_labels(unique.rows, k).T[:, None, :]
+            start = AD.majority_soft_labels(unique.rows, k).T[:, None, :]
             out.append(D.observed(c))
             fit = A._em(
                 D,
@@ -94,8 +95,8 @@ def test_em_on_a_large_design_is_the_same_with_and_without_the_kernels(monkeypat
 
 def test_small_designs_keep_scipys_products():
     unique = _rows(300, 20, 2, 0.5, seed=0)
-    D = A._Design(unique.rows, 2, abstain=True)
-    assert len(D.pos) < A.KERNEL_NNZ and D._kernels is None
+    D = AD._Design(unique.rows, 2, abstain=True)
+    assert len(D.pos) < AD.KERNEL_NNZ and D._kernels is None
 
 
 def test_a_large_fit_alone_does_not_load_numba(monkeypatch):

@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 
 from tripletws.estimators import annotator as A
+from tripletws.estimators import annotator_design as AD
 from tripletws.estimators import em_jit
+from tripletws.estimators import family_choice as FC
+from tripletws.estimators import heldout as H
 from tripletws.rows import RowSummary
 
 pytest.importorskip("numba")
@@ -47,15 +50,15 @@ def _both(monkeypatch: pytest.MonkeyPatch, fn, *args, **kwargs):
 
 def _batch(unique: RowSummary, class_balance, max_steps: int):
     """One batch as the held-out choice runs it: 3 families x (all rows + 3 folds)."""
-    folds = A.deal_counts(unique.rows, unique.counts, unique.cardinality, 3, seed=0)
+    folds = H.deal_counts(unique.rows, unique.counts, unique.cardinality, 3, seed=0)
     members = np.vstack([unique.counts[None], unique.counts[None] - folds])
-    fams = [f for f in A.CANDIDATES for _ in range(len(members))]
-    D = A._Design(unique.rows, unique.cardinality, abstain=False)
-    start = A.majority_soft_labels(unique.rows, unique.cardinality).T[:, None, :]
+    fams = [f for f in FC.CANDIDATES for _ in range(len(members))]
+    D = AD._Design(unique.rows, unique.cardinality, abstain=False)
+    start = AD.majority_soft_labels(unique.rows, unique.cardinality).T[:, None, :]
     return A._em(
         D,
         fams,
-        np.tile(members, (len(A.CANDIDATES), 1)),
+        np.tile(members, (len(FC.CANDIDATES), 1)),
         start,
         max_steps=max_steps,
         tol=A.EM_TOL,
@@ -89,9 +92,9 @@ def test_batch_equal(monkeypatch: pytest.MonkeyPatch, k: int, coverage: float, g
 def test_selection_equal(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
     for coverage, seed in ((0.8, 1), (0.2, 2)):
         unique = _rows(k, 8, 400, coverage, seed)
-        jit, ref = _both(monkeypatch, A.select_family, unique, random_state=0)
+        jit, ref = _both(monkeypatch, FC.select_family, unique, random_state=0)
         assert jit.chosen == ref.chosen and jit.best == ref.best
-        for fam in A.CANDIDATES:
+        for fam in FC.CANDIDATES:
             assert abs(jit.heldout_loglik[fam] - ref.heldout_loglik[fam]) < TOL
             np.testing.assert_allclose(
                 jit.fits[fam].params.cond_probs, ref.fits[fam].params.cond_probs, atol=TOL
@@ -102,7 +105,7 @@ def test_selection_equal(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
 def test_single_fit_and_rows_without_votes(monkeypatch: pytest.MonkeyPatch) -> None:
     unique = _rows(3, 6, 300, 0.3, seed=5)
     assert (unique.rows < 0).all(axis=1).any()  # a row with no vote at all
-    for fam in A.CANDIDATES:
+    for fam in FC.CANDIDATES:
         jit, ref = _both(monkeypatch, A.fit_annotator, unique, fam)
         assert jit.n_steps == ref.n_steps and jit.converged == ref.converged
         assert abs(jit.log_likelihood - ref.log_likelihood) < TOL
@@ -125,7 +128,7 @@ def test_fold_keys_equal(monkeypatch: pytest.MonkeyPatch, R: int, m: int, k: int
     rows = rng.integers(-1, k, size=(R, m)).astype(np.int8)
     counts = rng.integers(1, 5, size=R).astype(np.float64)
     for seed in (0, 7, 2**40):
-        jit, ref = _both(monkeypatch, A.row_fold_keys, rows, counts, k, seed)
+        jit, ref = _both(monkeypatch, H.row_fold_keys, rows, counts, k, seed)
         assert jit.dtype == ref.dtype == np.uint64
         np.testing.assert_array_equal(jit, ref)
 

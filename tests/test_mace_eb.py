@@ -7,7 +7,8 @@ import pytest
 from test_annotator import draw_mace
 
 from tripletws.estimators import annotator as A
-from tripletws.estimators.annotator import eb_strength, fit_annotator
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.theta_prior import eb_strength
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 

@@ -8,7 +8,9 @@ from test_annotator import draw_mace, unique_rows
 from test_mace_eb import _theta_hat
 
 from tripletws.estimators import annotator as A
-from tripletws.estimators.annotator import _weighted_moments, eb_strength, fit_annotator, mix_prior, mix_theta
+from tripletws.estimators import theta_prior as TP
+from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.theta_prior import _weighted_moments, eb_strength, mix_prior, mix_theta
 
 
 def test_unit_weights_are_the_pooled_moments():
@@ -37,7 +39,7 @@ def test_mixture_separates_spammers_and_experts(seed):
     assert abs(mu[0, 0] - 0.1) < 4 * np.sqrt(0.09 / 600)
     assert abs(mu[1, 0] - 0.85) < 4 * np.sqrt(0.85 * 0.15 / 400)
     assert abs(pi[0] - 0.6) < 4 * np.sqrt(0.24 / 50)
-    r0 = A._mix_resp(knows[:, None], n[:, None], pi, mu, s)[:, 0]
+    r0 = TP._mix_resp(knows[:, None], n[:, None], pi, mu, s)[:, 0]
     assert (r0[:30] > 0.5).all() and (r0[30:] < 0.5).all()
     # the posterior means stay near their own component, not the pooled rate (~0.4)
     theta = mix_theta(knows[:, None], n[:, None], pi, mu, s)[:, 0]

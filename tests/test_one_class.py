@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tripletws.estimators.annotator import FAMILIES, fit_annotator, heldout_loglik
+from tripletws.estimators.annotator import FAMILIES, fit_annotator
+from tripletws.estimators.heldout import heldout_loglik
 from tripletws.estimators.one_class import (
     coverage_rates,
     coverage_table,
@@ -233,7 +234,7 @@ def precision_rates(prec, cov, classes, prior):
 
 
 def test_held_out_likelihood_shares_the_precision_unless_the_lfs_differ():
-    from tripletws.estimators.annotator import select_family
+    from tripletws.estimators.family_choice import select_family
     from tripletws.estimators.one_class import COVERAGE_FAMILIES
 
     classes = np.array([0, 0, 0, 0, 1, 1, 1, 1])
@@ -328,8 +329,8 @@ def test_one_class_setting_is_checked_and_reaches_the_cli(tmp_path):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_class_balance_is_estimated_only_where_held_out_rows_support_it(seed):
-    from tripletws.estimators.annotator import LEAD_SE
     from tripletws.estimators.coverage_check import choose_prior
+    from tripletws.estimators.family_choice import LEAD_SE
 
     on, off, classes = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, [0, 0, 0, 1, 1, 1]
     rng = np.random.default_rng(seed)

@@ -221,21 +221,23 @@ def test_distinct_rows_ride_the_statistics_pass_on_every_thread(cap, tmp_path):
 
 def test_solve_splits_large_sparse_products_over_threads_with_the_serial_result(monkeypatch):
     """The EM's design products run by row blocks on the fit's threads: same fit to float rounding."""
-    from tripletws.estimators import annotator
+    from tripletws.estimators import annotator, annotator_design, heldout
 
     rng = np.random.default_rng(11)
     d = make_synthetic(6000, 24, 3, coverage=0.5, random_state=rng)
-    monkeypatch.setattr(annotator, "DENSE_CELLS", 0)  # every design sparse
-    monkeypatch.setattr(annotator, "PARALLEL_NNZ", 1000)  # and split (the real one is 1e5 entries)
-    monkeypatch.setattr(annotator, "JIT_MAX_ROWS", 0)  # the numpy EM, which the split serves
+    monkeypatch.setattr(annotator_design, "DENSE_CELLS", 0)  # every design sparse
+    monkeypatch.setattr(annotator_design, "PARALLEL_NNZ", 1000)  # and split (the real one is 1e5 entries)
+    for module in (annotator, heldout):  # the numpy EM, which the split serves (and the numpy fold keys)
+        monkeypatch.setattr(module, "JIT_MAX_ROWS", 0)
     parts = []
-    real = annotator.map_parts
+    real = annotator_design.map_parts
 
     def spy(fn, n):
         parts.append(n)
         return real(fn, n)
 
-    monkeypatch.setattr(annotator, "map_parts", spy)
+    for module in (annotator_design, annotator):  # the design's row blocks and the EM's dealt batches
+        monkeypatch.setattr(module, "map_parts", spy)
     fits = {jobs: LabelModel(3, n_jobs=jobs).fit(d.L) for jobs in (1, 3)}
     assert parts and set(parts) == {3}  # only the 3-thread fit split its products, in 3 blocks
     one, three = fits[1], fits[3]
@@ -264,14 +266,15 @@ def test_map_parts_runs_every_part_once_in_order():
 def test_solve_deals_batches_of_fits_over_threads_with_the_serial_result(monkeypatch, compiled):
     """The family choice's and the abstain check's batches of EM fits run as whole members on the fit's
     threads (numpy EM and compiled EM): same fit as on one thread, to float rounding."""
-    from tripletws.estimators import annotator
+    from tripletws.estimators import annotator, heldout
     from tripletws.estimators.em_jit import jit_default
 
     rng = np.random.default_rng(12)
     d = make_synthetic(4000, 16, 3, coverage=0.5, random_state=rng)
     monkeypatch.setattr(annotator, "SPLIT_ENTRIES", 1)  # every batch of two or more fits dealt
     if not compiled:
-        monkeypatch.setattr(annotator, "JIT_MAX_ROWS", 0)  # the numpy EM
+        for module in (annotator, heldout):  # the numpy EM (and the numpy fold keys)
+            monkeypatch.setattr(module, "JIT_MAX_ROWS", 0)
     dealt = []
     real = annotator._em_split
 
@@ -301,13 +304,14 @@ def test_dealt_batch_is_the_whole_batch(informative, compiled):
     """A batch of mixed families, counts, starts and priors dealt over 3 threads: each member's
     outcome is the one of the undivided batch (likelihoods, steps, soft labels, tables)."""
     from tripletws.estimators import annotator as A
+    from tripletws.estimators.annotator_design import _Design
     from tripletws.estimators.em_jit import jit_default
     from tripletws.rows import RowSummary
 
     rng = np.random.default_rng(5)
     d = make_synthetic(3000, 12, 2, coverage=0.4, random_state=rng)
     u = RowSummary.from_matrix(check_label_matrix(d.L, 2), 10**6)
-    D = A._Design(u.rows, 2, abstain=informative)
+    D = _Design(u.rows, 2, abstain=informative)
     fams = (
         ["mace_abstain"] * 4 + ["ds_abstain"] * 3
         if informative
@@ -342,10 +346,11 @@ def test_em_by_row_blocks_is_the_whole_em(monkeypatch, informative):
     solve's threads (Design.e_step_blocks): each member's outcome is the one-thread batch's, to
     float rounding (sums over the rows added in block order)."""
     from tripletws.estimators import annotator as A
+    from tripletws.estimators import annotator_design as AD
     from tripletws.rows import RowSummary
 
-    monkeypatch.setattr(A, "DENSE_CELLS", 0)
-    monkeypatch.setattr(A, "PARALLEL_NNZ", 1000)
+    monkeypatch.setattr(AD, "DENSE_CELLS", 0)
+    monkeypatch.setattr(AD, "PARALLEL_NNZ", 1000)
     monkeypatch.setattr(A, "JIT_MAX_ROWS", 0)
     rng = np.random.default_rng(6)
     d = make_synthetic(3000, 12, 2, coverage=0.4, random_state=rng)
@@ -358,17 +363,17 @@ def test_em_by_row_blocks_is_the_whole_em(monkeypatch, informative):
     q = rng.dirichlet(np.ones(2), size=(B, R)).transpose(2, 0, 1)
     estimate = np.arange(B) % 2 == 0
     kw = {"max_steps": 30, "tol": A.EM_TOL, "class_balance": None, "params": True, "estimate_prior": estimate}
-    whole = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+    whole = A._em(AD._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
     calls = []
-    real = A._Design.e_step_blocks
+    real = AD._Design.e_step_blocks
 
     def spy(self, *args):
         calls.append(len(self._blocks))
         return real(self, *args)
 
-    monkeypatch.setattr(A._Design, "e_step_blocks", spy)
+    monkeypatch.setattr(AD._Design, "e_step_blocks", spy)
     with parallel.solve_threads(3):
-        blocks = A._em(A._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
+        blocks = A._em(AD._Design(u.rows, 2, abstain=informative), fams, counts, q, **kw)
     assert calls and set(calls) == {3}
     np.testing.assert_array_equal(blocks.n_steps, whole.n_steps)
     np.testing.assert_allclose(blocks.log_likelihood, whole.log_likelihood, rtol=0, atol=1e-12)

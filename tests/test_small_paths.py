@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from tripletws.datasets import make_synthetic
-from tripletws.estimators.annotator import HeldOutScores, choose_within_se, fit_annotator, select_family
+from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.copies import find_copies
+from tripletws.estimators.family_choice import choose_within_se, select_family
+from tripletws.estimators.heldout import HeldOutScores
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tripletws.estimators.abstain_check import _unseen_rows
-from tripletws.estimators.annotator import _Design, deal_counts, row_votes
-from tripletws.estimators.votes import summary_votes
+from tripletws.estimators.annotator_design import _Design
+from tripletws.estimators.heldout import deal_counts
+from tripletws.estimators.votes import row_votes, summary_votes
 from tripletws.rows import RowSummary, unique_rows
 
 

@@ -22,7 +22,7 @@ Only the memory traffic changes: no transposed copies, no ``X.T``.  Measured on 
 1e6 x 50 synthetic fit's distinct rows): ``X.T @ W.T`` 1.7 / 2.2 / 4.7 ms against 0.9 / 1.1 / 1.8 ms
 for 2 / 12 / 24 output columns; the class-major scores 1.0 / 1.5 / 2.4 / 4.2 ms against 0.4 / 0.9 /
 2.0 / 3.2 ms for 2 / 8 / 12 / 24 columns, and 1.6 against 1.9 ms for 10 (which scipy keeps: see
-:meth:`tripletws.estimators.annotator._Design._product`).
+:meth:`tripletws.estimators.annotator_design._Design._product`).
 
 This module imports numba at import time; :func:`tripletws.estimators.em_jit.design_kernels`
 imports it lazily, where numba is loaded already or ``TRIPLETWS_JIT`` asks for it (a large fit

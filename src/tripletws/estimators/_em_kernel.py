@@ -720,7 +720,7 @@ def lean_em(
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _mix(x: np.uint64) -> np.uint64:
-    """splitmix64's finaliser (wrapping uint64 arithmetic), as ``annotator._mix``."""
+    """splitmix64's finaliser (wrapping uint64 arithmetic), as ``heldout._mix``."""
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
@@ -733,7 +733,7 @@ def _mix(x: np.uint64) -> np.uint64:
 def fold_keys(
     r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, hist_bits: np.ndarray, seed: np.uint64
 ) -> np.ndarray:
-    """The keys of :func:`tripletws.estimators.annotator.row_fold_keys` from its column histograms.
+    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys` from its column histograms.
 
     ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``hist_bits``
     (m, k + 1) the bits (float64 viewed as uint64) of the count-weighted outcome histograms.

@@ -9,7 +9,7 @@ becomes a pattern of abstentions).  :func:`abstain_check` uses them only behind 
 tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.estimators.coverage_check`):
 
 (a) **held-out lead**: the best informative fit predicts held-out rows better than the vote-only
-    family chosen (:func:`tripletws.estimators.annotator.select_family`) by more than
+    family chosen (:func:`tripletws.estimators.family_choice.select_family`) by more than
     ``LEAD_SE`` standard errors of the paired per-row difference, on the same folds;
 (b) **no background group**: a ``k + 1``-th latent class of the same family gains no held-out
     likelihood beyond :data:`tripletws.estimators.coverage_check.BACKGROUND_Z` standard errors
@@ -34,7 +34,7 @@ class, or its abstention) that none of its fit's rows gives has probability at m
 under that fit (the outcome's table entries are 0, floored), so where such rows bound its mean
 held-out score below ``"mace_abstain"``'s (crowd-like sets: many LFs, each seen on few rows) the
 decision and the record are those of the full check, at half the fits.  The informative fits
-read the lean design of :class:`tripletws.estimators.annotator._Design` (the votes only: a row's
+read the lean design of :class:`tripletws.estimators.annotator_design._Design` (the votes only: a row's
 abstentions enter through one constant per class) in the compiled EM of
 :mod:`tripletws.estimators._abstain_kernel` where numba is available.  CPU medians of the whole
 check in the default fit (``python benchmarks/default_fit_stages.py --big``, one BLAS thread, a
@@ -50,20 +50,13 @@ from typing import Any
 import numpy as np
 
 from ..rows import RowSummary
-from . import annotator as _annotator
-from .annotator import (
-    EM_TOL,
-    HeldOutScores,
-    _Design,
-    _em,
-    deal_counts,
-    fit_annotator,
-    heldout_row_scores,
-    majority_soft_labels,
-    summary_votes,
-)
+from . import family_choice as _family_choice
+from .annotator import EM_TOL, _em, fit_annotator
+from .annotator_design import _Design, majority_soft_labels
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
+from .heldout import HeldOutScores, deal_counts, heldout_row_scores
+from .votes import summary_votes
 
 #: The informative families tried, fewest parameters first.
 INFORMATIVE = ("mace_abstain", "ds_abstain")
@@ -200,7 +193,7 @@ def _fold_scores(
     """Held-out log-likelihood (n_folds, R) of each informative family under each balance, keyed
     ``"family/balance"``: every fold scored by a fit on the others started from majority vote.
 
-    The values of :func:`tripletws.estimators.annotator.heldout_row_scores` (cold, no fits on all
+    The values of :func:`tripletws.estimators.heldout.heldout_row_scores` (cold, no fits on all
     rows) called once per balance: one batch per family, one design and one start for all, a
     uniform and an estimated prior side by side (each member fitted as if alone).  The
     ``"ds_abstain"`` fits are skipped where they cannot score highest: where the held-out rows
@@ -278,7 +271,7 @@ def abstain_check(
         ``"auto"``); else with ``class_balance`` only.
     ref : HeldOutScores, optional
         The held-out scores of ``chosen`` under ``class_balance`` on these rows, when the family
-        choice made them (:attr:`tripletws.estimators.annotator.Selection.scores`) on ``folds``.
+        choice made them (:attr:`tripletws.estimators.family_choice.Selection.scores`) on ``folds``.
     folds : ndarray, shape (N_FOLDS, R), optional
         The deal of the rows into folds (``deal_counts(unique.rows, unique.counts, k, N_FOLDS,
         FOLD_SEED)``) when already made.
@@ -308,7 +301,7 @@ def abstain_check(
     best = max(keys, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))
     fam, name = best
     lead, se = held.lead(f"{fam}/{name}", chosen)
-    n_se = _annotator.LEAD_SE  # read at call time, as select_family does
+    n_se = _family_choice.LEAD_SE  # read at call time, as select_family does
     record = {"family": fam, "balance": name, "lead": lead, "lead_se": se}
     if not (np.isfinite(lead) and np.isfinite(se) and lead > n_se * se):
         reason = (

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rows import RowSummary
-from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, Selection, _Design, fit_annotator, summary_votes
+from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, fit_annotator
+from .annotator_design import _Design
+from .family_choice import Selection
+from .votes import summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).

@@ -561,7 +561,7 @@ def count_once(
     ----------
     rows : RowSummary
     selection : Selection
-        :func:`tripletws.estimators.annotator.select_family` on ``rows``.
+        :func:`tripletws.estimators.family_choice.select_family` on ``rows``.
     candidates, class_balance, random_state :
         As given to it.
 
@@ -572,7 +572,7 @@ def count_once(
         :func:`copy_tables`), the copies, and those rows (:func:`without_copies`, made once
         for every later step); ``(selection, None, rows)`` when none were found.
     """
-    from .annotator import select_family
+    from .family_choice import select_family
 
     reference = selection.fits.get(candidates[-1], selection.fit)
     copies = find_copies(rows, reference.params)
@@ -614,7 +614,7 @@ def select_counting_once(
     ----------
     rows : RowSummary
     candidates : tuple of str
-        The candidates of :func:`tripletws.estimators.annotator.select_family`, fewest
+        The candidates of :func:`tripletws.estimators.family_choice.select_family`, fewest
         parameters first.
     class_balance : ndarray of shape (k,), optional
         The fixed prior of every fit (None: estimated).
@@ -628,7 +628,10 @@ def select_counting_once(
         As :func:`count_once`, and the deal into folds (``deal_counts`` with ``n_folds`` and
         ``random_state``) of the rows returned, on which the choice was made.
     """
-    from .annotator import _Design, deal_counts, fit_annotator, fits_alone_exactly, select_family
+    from .annotator import fit_annotator, fits_alone_exactly
+    from .annotator_design import _Design
+    from .family_choice import select_family
+    from .heldout import deal_counts
 
     k = rows.cardinality
     kw = {"n_folds": n_folds, "class_balance": class_balance, "random_state": random_state}

@@ -17,22 +17,13 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
-from . import annotator as _annotator
-from .annotator import (
-    EM_TOL,
-    TIE_TOL,
-    AnnotatorFit,
-    HeldOutScores,
-    _BatchFit,
-    _Design,
-    choose_within_se,
-    deal_counts,
-    majority_soft_labels,
-    posterior_in_place,
-    summary_votes,
-)
+from . import family_choice as _family_choice
+from .annotator import EM_TOL, AnnotatorFit, _BatchFit
+from .annotator_design import _Design, majority_soft_labels, posterior_in_place
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
+from .family_choice import TIE_TOL, choose_within_se
+from .heldout import HeldOutScores, deal_counts
 from .one_class import (
     _RATE_FLOOR,
     COVERAGE_FAMILIES,
@@ -44,12 +35,13 @@ from .one_class import (
     orientation,
     rate_difference_se,
 )
+from .votes import summary_votes
 
 logger = logging.getLogger("tripletws")
 
 _TINY = 1e-300
 #: The check's designs encode every outcome (abstentions too), so about one cell in ``k + 1`` is a one
-#: and dense products beat sparse ones far beyond :data:`tripletws.estimators.annotator.DENSE_CELLS`
+#: and dense products beat sparse ones far beyond :data:`tripletws.estimators.annotator_design.DENSE_CELLS`
 #: (CPU time of one product with 24 right-hand columns: sms, 143 x 146 cells, 20 us dense against
 #: 52 us CSR; cdr_metal, 628 x 66, 43 against 103 us): dense up to this many cells (8 MB).  Beyond,
 #: the designs are lean (the votes only: ``_Design``'s default), so a sparse product costs the votes,
@@ -407,7 +399,7 @@ def _cross_fit(
 ) -> _CrossFit:
     """Every member fitted on all rows, then on each fold's complement warm-started from that fit.
 
-    What :func:`tripletws.estimators.annotator.heldout_row_scores` does with ``warm_start=True``,
+    What :func:`tripletws.estimators.heldout.heldout_row_scores` does with ``warm_start=True``,
     for members that may differ in family, class balance (None: estimated) and number of latent
     classes (:func:`coverage_em`'s ``n_classes``), in two batches: the fits on all rows, then every
     member's folds.
@@ -491,7 +483,7 @@ def background_gain(unique: RowSummary, n_folds: int = N_FOLDS, seed: int = FOLD
     The ``"mace_coverage"`` family is fitted with ``k`` latent classes and with ``k + 1``
     (the extra one a *background* class that no LF votes: every LF fires at its off-class
     rate there), each fold scored by fits on the others (warm-started from the fit on all
-    rows, as :func:`tripletws.estimators.annotator.heldout_loglik` does), on the same folds.
+    rows, as :func:`tripletws.estimators.heldout.heldout_loglik` does), on the same folds.
     Under the coverage model the extra class fits noise, so its held-out gain is at most 0 up
     to sampling error; a gain many standard errors above 0 says the rows hold a group that
     the classes do not explain (rows where no LF fires, most often), and the latent classes
@@ -553,14 +545,14 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
     log-likelihood on the same 3 folds, folds warm-started, the family with the higher score
     under each balance); the estimated balance is kept when its fit leads the uniform one's by
     more than ``n_se`` standard errors of the paired per-row difference (the rule of
-    :func:`tripletws.estimators.annotator.choose_within_se`, the uniform balance being the
+    :func:`tripletws.estimators.family_choice.choose_within_se`, the uniform balance being the
     simpler model), else the balance is uniform.
 
     Parameters
     ----------
     unique : RowSummary
     n_se : float, optional
-        None: :data:`tripletws.estimators.annotator.LEAD_SE`.
+        None: :data:`tripletws.estimators.family_choice.LEAD_SE`.
 
     Returns
     -------
@@ -572,7 +564,7 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
         ``"estimated"`` or ``"uniform"``.
     """
     k = unique.cardinality
-    n_se = _annotator.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
+    n_se = _family_choice.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
     folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
     members, index = _members({"uniform": np.full(k, 1.0 / k), "estimated": None}, k)
     return _choose_prior(_cross_fit(unique, members, folds), index, n_se)
@@ -652,7 +644,7 @@ def coverage_check(
     # uses the two-standard-error rule and cold folds)
     prior_lead, balance = None, ""
     if choose:
-        fit, prior_lead, balance = _choose_prior(cross, index, _annotator.LEAD_SE)
+        fit, prior_lead, balance = _choose_prior(cross, index, _family_choice.LEAD_SE)
     else:
         name = next(iter(balances))
         scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
@@ -664,13 +656,13 @@ def coverage_check(
     # an LF counts as firing more often on its class when the fitted difference is beyond its noise
     # (LEAD_SE standard errors, the convention of the family choice)
     se = rate_difference_se(rates, fit.params.class_balance, n_rows)
-    oriented = orientation(rates, coverage, se, _annotator.LEAD_SE)
+    oriented = orientation(rates, coverage, se, _family_choice.LEAD_SE)
     if not oriented >= 0.5:
         return CoverageCheck(
             False,
             f"under the fit, under half of the one-class LFs' votes (share {oriented:.2f}, "
             f"coverage-weighted) come from LFs that fire more often on the class they name by over "
-            f"{_annotator.LEAD_SE:g} standard errors: its latent classes are not shown to be the "
+            f"{_family_choice.LEAD_SE:g} standard errors: its latent classes are not shown to be the "
             "LFs' classes",
             gain,
             z,

@@ -1,7 +1,7 @@
 """Weights that combine the vote-only families instead of choosing one (``LabelModel(combine=...)``).
 
 The default keeps one family, chosen by cross-fitted held-out log-likelihood
-(:func:`tripletws.estimators.annotator.select_family`).  These rules weigh all of them from the same
+(:func:`tripletws.estimators.family_choice.select_family`).  These rules weigh all of them from the same
 held-out scores instead: stacking of predictive densities and pseudo-BMA+ (Yao, Vehtari, Simpson &
 Gelman, 2018, Bayesian Analysis 13(3)); the model then predicts with the families' mixture
 (:func:`tripletws.inference.mixture_posterior`).  A study option, not the default (docs/models.md,
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .annotator import _TINY, HeldOutScores
+from .annotator_design import _TINY
+from .heldout import HeldOutScores
 
 #: Ways to combine the candidates instead of choosing one (``LabelModel(combine=...)``): ``"none"``
-#: (the choice of :func:`~tripletws.estimators.annotator.select_family`), ``"stack"``
+#: (the choice of :func:`~tripletws.estimators.family_choice.select_family`), ``"stack"``
 #: (:func:`stacking_weights`) and ``"pseudo_bma"`` (:func:`pseudo_bma_weights`).
 COMBINE_RULES = ("none", "stack", "pseudo_bma")
 #: A stacking weight whose EM factor (its gradient) stays below 1 - this at convergence is set to 0

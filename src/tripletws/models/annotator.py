@@ -3,7 +3,7 @@
 An LF either knows the class (probability ``theta_i``) and votes it, or votes from its
 own distribution ``xi_i``; abstentions are "not assigned" (independent of the class).
 A gold-free choice among majority vote's model, the one-coin model and this one
-(cross-fitted held-out log-likelihood, :func:`tripletws.estimators.annotator.select_family`)
+(cross-fitted held-out log-likelihood, :func:`tripletws.estimators.family_choice.select_family`)
 picks the family; EM over the distinct rows fits it (:mod:`tripletws.estimators.annotator`).
 LFs that vote one class only say nothing through their votes; by default (``one_class="coverage"``),
 with two classes, when they cast most of the votes and a gold-free check passes
@@ -30,19 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..estimators.abstain_check import AbstainCheck, abstain_check
-from ..estimators.annotator import (
-    CANDIDATES,
-    Selection,
-    deal_counts,
-    fit_annotator,
-    select_family,
-    summary_votes,
-)
+from ..estimators.annotator import fit_annotator
 from ..estimators.balance_check import balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
+from ..estimators.family_choice import CANDIDATES, Selection, select_family
 from ..estimators.family_weights import combine_weights
+from ..estimators.heldout import deal_counts
 from ..estimators.one_class import one_class_votes
 from ..estimators.softdep import (
     SoftDependence,
@@ -51,6 +46,7 @@ from ..estimators.softdep import (
     weighted_em,
     weighted_em_coverage,
 )
+from ..estimators.votes import summary_votes
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats

@@ -1,0 +1,424 @@
+"""Held-out scores of the annotator families: folds of the distinct rows, cross-fitted likelihoods.
+
+After the EM in the annotator models' data flow: the design
+(:mod:`tripletws.estimators.annotator_design`) -> the EM (:mod:`tripletws.estimators.annotator`)
+-> this module -> the family choice (:mod:`tripletws.estimators.family_choice`).
+
+:func:`heldout_loglik` scores a family by cross-fitting: the counts of the
+distinct rows are split at random into folds (a row seen 30 times lands in
+several folds), each fold is scored by a fit on the others (started, like the
+fit on all rows, from majority vote, so no held-out row shapes it), and the mean
+log-likelihood per row is returned.  :func:`heldout_row_scores` keeps the score of every
+held-out row (:class:`HeldOutScores`), from which the family choice measures its leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..params import LabelModelParams
+from ..rows import RowSummary
+from . import annotator as _annotator
+from .annotator import ABSTAIN_INFORMATIVE, FAMILIES, AnnotatorFit, _em
+from .annotator_design import _Design, _logsumexp, majority_soft_labels
+from .em_jit import JIT_MAX_ROWS, fold_keys_kernel
+from .votes import row_votes, summary_votes
+
+
+def row_loglik(rows: np.ndarray, counts: np.ndarray, params: LabelModelParams) -> float:
+    """Total log-likelihood of counted rows under a model (abstentions included).
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (R, m)
+    counts : ndarray, shape (R,)
+    params : LabelModelParams
+    """
+    D = _Design(rows, params.cardinality, abstain=True)
+    lse, _ = _logsumexp(D.log_scores(params))
+    return float(counts @ lse)
+
+
+def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Deal each row's count at random over folds (multinomial), shape (n_folds, R)."""
+    out = np.zeros((n_folds, len(counts)))
+    left = counts.astype(np.int64)
+    for f in range(n_folds - 1):
+        take = rng.binomial(left, 1.0 / (n_folds - f))
+        out[f] = take
+        left = left - take
+    out[-1] = left
+    return out
+
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def row_fold_keys(
+    rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
+    """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
+
+    Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
+    the column when the columns are permuted); a row's key is the wrapping sum over its
+    columns of ``mix(fingerprint, outcome)``, a sum being blind to the order of its terms.
+    Columns with equal histograms are interchangeable in the key, which only merges the
+    keys of rows that differ by swapping such columns' outcomes.
+
+    Parameters
+    ----------
+    rows : ndarray of int, shape (R, m)
+    counts : ndarray, shape (R,)
+    k : int
+    seed : int
+    votes : tuple of arrays, optional
+        :func:`row_votes` of ``rows``, when already at hand.
+
+    Returns
+    -------
+    ndarray of uint64, shape (R,)
+    """
+    R, m = rows.shape
+    whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
+    r, i, a = row_votes(rows) if votes is None else votes
+    outcome = a + 1  # 1..k: the votes (abstentions: outcome 0)
+    hist = np.zeros((m, k + 1))
+    hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
+    hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
+    # compiled only where the compiled EM runs too: a large fit does not load numba for keys alone
+    # (its import and kernel load, ~0.3 s and ~100 MB once per process, exceed what they save there)
+    compiled = fold_keys_kernel() if 0 < R <= JIT_MAX_ROWS else None
+    if compiled is not None:
+        return compiled(r, i, a, R, np.ascontiguousarray(hist).view(np.uint64), np.uint64(seed))
+    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
+    for a in range(k + 1):
+        fp = _mix(fp ^ hist[:, a].view(np.uint64))
+    if R == 0:
+        return np.zeros(0, dtype=np.uint64)
+    # sum over all columns of mix(fp_j + outcome * golden): the abstentions' terms summed once,
+    # then each vote swaps its column's abstention term for its own
+    abstain = _mix(fp)
+    delta = _mix(fp[i] + outcome.astype(np.uint64) * _GOLDEN) - abstain[i]
+    per_row = np.zeros(R, dtype=np.uint64)
+    if len(r):
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        per_row[r[starts]] = np.add.reduceat(delta, starts)
+    return _mix(per_row + abstain.sum(dtype=np.uint64))
+
+
+def deal_counts(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    k: int,
+    n_folds: int,
+    seed: int = 0,
+    votes: tuple[np.ndarray, ...] | None = None,
+) -> np.ndarray:
+    """Deal each distinct row's count at random over folds, independently of row and column order.
+
+    The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
+    folds), made in the order of the rows' content keys (:func:`row_fold_keys`) with a
+    generator seeded by ``seed``, so the deal does not depend on the order of the rows or
+    of the columns of L.  Fractional counts (exponential forgetting) are truncated.
+
+    Returns
+    -------
+    ndarray, shape (n_folds, R)
+    """
+    keys = row_fold_keys(rows, counts, k, seed, votes)
+    order = np.argsort(keys, kind="stable")
+    out = np.empty((n_folds, len(keys)))
+    out[:, order] = split_counts(
+        np.floor(np.asarray(counts, dtype=np.float64))[order], n_folds, np.random.default_rng(seed)
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class HeldOutScores:
+    """Cross-fitted log-likelihood of every held-out row, per family (:func:`heldout_row_scores`).
+
+    Attributes
+    ----------
+    folds : ndarray, shape (n_folds, R)
+        How many copies of each distinct row fold ``f`` holds out (a fold with nothing to fit
+        on is zero: it is not scored).
+    row_loglik : dict
+        family -> ndarray (n_folds, R): log-likelihood of distinct row ``r`` under the fit on
+        every fold but ``f``.
+
+    Neither is written once the scores are made: each family's mean is computed once and kept.
+    """
+
+    folds: np.ndarray
+    row_loglik: dict[str, np.ndarray]
+    _means: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @cached_property
+    def n_scored(self) -> float:
+        """Rows scored (held out once each); summed once (the folds are not written after)."""
+        return float(self.folds.sum())
+
+    def mean(self, family: str) -> float:
+        """Mean held-out log-likelihood per row of ``family`` (nan when no fold was scored)."""
+        kept = self._means.get(family)
+        if kept is not None:
+            return kept
+        n = self.n_scored
+        if n <= 0:
+            return float("nan")
+        ll = self.row_loglik[family]
+        # fold by fold, in order (the same dot products and sum as indexing each fold)
+        value = sum(float(w @ x) for w, x in zip(self.folds, ll, strict=True)) / n
+        self._means[family] = value
+        return value
+
+    def lead(self, richer: str, simpler: str) -> tuple[float, float]:
+        """Mean per-row lead of ``richer`` over ``simpler`` and its standard error.
+
+        Each held-out row gives a paired difference of log-likelihoods (both families scored
+        on the same row by fits on the same other folds); the standard error is that of the
+        mean of these differences over the scored rows, ``sd / sqrt(n)``.
+
+        Returns
+        -------
+        (float, float)
+            Lead in nats per row and its standard error (nan, nan when fewer than 2 rows were scored).
+        """
+        n = self.n_scored
+        if n < 2:
+            return float("nan"), float("nan")
+        d = self.row_loglik[richer] - self.row_loglik[simpler]
+        w = self.folds
+        mean = float((w * d).sum()) / n
+        var = float((w * (d - mean) ** 2).sum()) / (n - 1.0)
+        return mean, float(np.sqrt(max(var, 0.0) / n))
+
+    def fold_leads(self, richer: str, simpler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per fold: the mean lead of ``richer`` over ``simpler`` on the fold's held-out rows.
+
+        Returns
+        -------
+        (ndarray, ndarray, ndarray), each of shape (F,)
+            For the F folds holding at least 2 scored rows: the fold's mean per-row lead, its
+            number of rows and the sample variance (ddof 1) of its per-row leads.
+        """
+        d = self.row_loglik[richer] - self.row_loglik[simpler]
+        w = self.folds
+        n = w.sum(axis=1)
+        keep = n >= 2
+        w, d, n = w[keep], d[keep], n[keep]
+        mean = (w * d).sum(axis=1) / n
+        var = (w * (d - mean[:, None]) ** 2).sum(axis=1) / (n - 1.0)
+        return mean, n, var
+
+
+def _fold_counts(
+    unique: RowSummary, n_folds: int, random_state: Any, votes: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
+    if isinstance(random_state, np.random.Generator):
+        return split_counts(unique.counts, n_folds, random_state)
+    seed = 0 if random_state is None else int(random_state)
+    return deal_counts(unique.rows, unique.counts, unique.cardinality, n_folds, seed, votes)
+
+
+def heldout_row_scores(
+    unique: RowSummary,
+    families: tuple[str, ...] = FAMILIES,
+    *,
+    n_folds: int = 5,
+    max_steps: int = 50,
+    fold_steps: int = 10,
+    class_balance: np.ndarray | None = None,
+    random_state: Any = None,
+    fits: dict[str, AnnotatorFit] | None = None,
+    warm_start: bool = False,
+    folds: np.ndarray | None = None,
+    fitted: dict[str, AnnotatorFit] | None = None,
+    design: _Design | None = None,
+) -> HeldOutScores:
+    """Cross-fitted log-likelihood of each held-out row under each family.
+
+    The counts of the distinct rows are dealt into ``n_folds`` folds; each family is fitted on
+    all rows, then on every fold's complement, and the fold's rows are scored by that fit.
+    Parameters as in :func:`heldout_loglik`; ``folds`` (n_folds, R), when given, is the deal
+    already made (``deal_counts`` of these rows with ``n_folds`` and ``random_state``: a caller
+    that needs the same folds for another check deals them once).  ``fitted`` maps families
+    to their fits on all rows when already made (:func:`~tripletws.estimators.annotator.fit_annotator` of
+    ``unique`` with ``class_balance`` and ``max_steps``: the fit a member of the batch gives, each member
+    being fitted as if alone); those go into ``fits`` instead of being fitted again (not with
+    ``warm_start``, whose folds' fits start from the batch's fits on all rows).  ``design``: the
+    vote-only :class:`~tripletws.estimators.annotator_design._Design` of ``unique`` when already built
+    (``_Design(unique.rows, k, abstain=False, votes=summary_votes(unique))``).
+
+    Returns
+    -------
+    HeldOutScores
+    """
+    votes = summary_votes(unique)  # one pass over the rows for the deal, the design and the start
+    if folds is None:
+        folds = _fold_counts(unique, n_folds, random_state, votes)
+    for fam in families:
+        if fam not in FAMILIES:
+            raise ValueError(f"unknown family {fam!r}; choose one of {', '.join(FAMILIES)}")
+    k = unique.cardinality
+    c = unique.counts.astype(np.float64)
+    if float(c.sum()) <= 0:
+        raise ValueError("no rows to fit")
+    R = len(c)
+    train = c[None, :] - folds
+    # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    U = len(usable)
+    scored = np.zeros_like(folds)
+    scored[usable] = folds[usable]
+    out: dict[str, np.ndarray] = {}
+    reuse = dict(fitted or {}) if fits is not None and not warm_start else {}
+    for informative in (False, True):
+        group = [f for f in families if (f in ABSTAIN_INFORMATIVE) == informative]
+        if not group:
+            continue
+        if design is not None and not informative:
+            D = design
+        else:
+            D = _Design(unique.rows, k, abstain=informative, votes=votes)
+        start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+        cold = not warm_start and U > 0
+        # cold: every family's fit on all rows and on each fold's complement in one batch, all started
+        # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
+        # rows first, then the folds' fits started from them.  Cold without ``fits``, the fits on all
+        # rows score nothing: not made (each member of a batch is fitted as if alone)
+        lead = 0 if cold and fits is None else 1
+        # per family: its fit on all rows first (unless not wanted, or made already), then its folds'
+        at: dict[str, tuple[int, int]] = {}  # family -> (its first member, 1 if it has a lead member)
+        names: list[str] = []
+        parts: list[np.ndarray] = []
+        for fam in group:
+            own = int(lead and fam not in reuse)
+            at[fam] = (len(names), own)
+            n_own = own + (U if cold else 0)
+            names += [fam] * n_own
+            parts += [c[None]] * own + ([train[usable]] if cold else [])
+        whole = np.zeros(len(names), dtype=bool)
+        for j, own in at.values():
+            whole[j] = own == 1 and fits is not None  # the folds' fits need their likelihoods only
+        full = (
+            _em(
+                D,
+                names,
+                np.vstack(parts),
+                start,
+                max_steps=max_steps,
+                tol=_annotator.EM_TOL,  # read at call time
+                class_balance=class_balance,
+                params=whole,
+            )
+            if names
+            else None
+        )
+        for fam in group:
+            j, own = at[fam]
+            if fits is not None:
+                if own:
+                    assert full is not None
+                    fits[fam] = AnnotatorFit(
+                        fam,
+                        full.params[j],
+                        float(full.log_likelihood[j]),
+                        int(full.n_steps[j]),
+                        bool(full.converged[j]),
+                    )
+                else:
+                    fits[fam] = reuse[fam]
+            out[fam] = np.zeros((n_folds, R))
+            if cold:
+                assert full is not None
+                out[fam][usable] = full.log_norm[j + own : j + own + U]
+        if warm_start and U > 0:
+            batch = _em(
+                D,
+                [f for f in group for _ in range(U)],
+                np.tile(train[usable], (len(group), 1)),
+                np.repeat(full.soft_labels, U, axis=1),
+                max_steps=fold_steps,
+                tol=_annotator.EM_TOL,  # read at call time
+                class_balance=class_balance,
+                params=False,
+            )
+            for g, fam in enumerate(group):
+                out[fam][usable] = batch.log_norm[g * U : (g + 1) * U]
+    return HeldOutScores(scored, out)
+
+
+def heldout_loglik(
+    unique: RowSummary,
+    families: tuple[str, ...] = FAMILIES,
+    *,
+    n_folds: int = 5,
+    max_steps: int = 50,
+    fold_steps: int = 10,
+    class_balance: np.ndarray | None = None,
+    random_state: Any = None,
+    fits: dict[str, AnnotatorFit] | None = None,
+    warm_start: bool = False,
+) -> dict[str, float]:
+    """Cross-fitted mean log-likelihood per row of each family.
+
+    Parameters
+    ----------
+    unique : RowSummary
+    families : tuple of str
+    n_folds : int
+    max_steps : int
+        EM steps of the fit on all rows.
+    fold_steps : int
+        EM steps of each fold's fit when ``warm_start``.
+    class_balance : ndarray of shape (k,), optional
+        A fixed prior P(Y) for every fit (see :func:`~tripletws.estimators.annotator.fit_annotator`).
+    random_state : int or numpy Generator, optional
+        Seed of the split of the counts into folds: an int (or None, read as 0) deals each
+        distinct row by a seeded key of its content (:func:`deal_counts`), so the scores do
+        not depend on the order of the rows or of the columns; a Generator deals at random
+        (:func:`split_counts`).
+    fits : dict, optional
+        Filled with each family's fit on all rows.
+    warm_start : bool
+        Start each fold's fit from the fit on all rows (``fold_steps`` EM steps: cheaper, but
+        the start has seen the held-out rows, which favours the richer families) instead of
+        from majority vote with ``max_steps`` steps, as the fit on all rows (default: a clean
+        cross-fit).
+
+    Returns
+    -------
+    dict
+        family -> mean held-out log-likelihood per row (higher is better).
+    """
+    scores = heldout_row_scores(
+        unique,
+        families,
+        n_folds=n_folds,
+        max_steps=max_steps,
+        fold_steps=fold_steps,
+        class_balance=class_balance,
+        random_state=random_state,
+        fits=fits,
+        warm_start=warm_start,
+    )
+    return {fam: scores.mean(fam) for fam in families}
