@@ -44,6 +44,16 @@ def test_suite_spans_the_required_ranges():
     assert all_problems() == problems  # the list itself is deterministic
 
 
+def test_a_fresh_draw_is_another_suite_of_the_same_shape():
+    usual, fresh = all_problems(), all_problems(20270601)
+    assert [p.name for p in fresh] == [p.name for p in usual]
+    assert [p.family for p in fresh] == [p.family for p in usual]
+    assert all(a.seed != b.seed for a, b in zip(usual, fresh, strict=True))
+    assert sum(a.params != b.params for a, b in zip(usual, fresh, strict=True)) >= 300
+    assert all_problems(20270601) == fresh
+    assert [p.name for p in quick_problems(20270601)] == [p.name for p in quick_problems()]
+
+
 @pytest.mark.parametrize("name", ["ci-00", "crowd-01", "subpop-02", "shared_feature-03", "dependent-01"])
 def test_draws_are_deterministic_per_seed(name):
     (problem,) = [p for p in all_problems() if p.name == name]
@@ -123,6 +133,22 @@ def test_runner_writes_the_table(tmp_path):
     assert s["win_mv"] + s["tie_mv"] + s["loss_mv"] == 4
     md = out.with_suffix(".md").read_text()
     assert "| method | mean acc |" in md and "## Mean accuracy per family" in md and "## Slowest fits" in md
+
+
+def test_runner_draws_a_fresh_suite(tmp_path):
+    out = tmp_path / "fresh.json"
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "stress.py"),
+        *("--base-seed", "20270601", "--problems", "ci-00", "--models", "--max-n", "300", "--out", str(out)),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = json.loads(out.read_text())
+    (problem,) = data["problems"]
+    (fresh,) = [p for p in all_problems(20270601) if p.name == "ci-00"]
+    assert data["meta"]["base_seed"] == 20270601 and "fresh draw" in data["meta"]["suite"]
+    assert problem["seed"] == fresh.seed and problem["params"] == json.loads(json.dumps(fresh.params))
 
 
 def test_against_counts_crossings_of_the_mv_line():
