@@ -7,10 +7,12 @@ accepted, the fit is redone with that reading refused.  Recorded per problem: te
 of the default and of the refused fit (benchmarks/scoring.py), and gold-free features of both fits
 on the train rows (their predicted class shares, how often they agree, how many clear majorities
 -- rows whose majority wins by >= 2 votes -- each keeps, per class).  The study of guards
-(``--analyse``) reads these files; no gold enters a feature.
+(``--analyse``) reads these files; no gold enters a feature.  The study behind docs/models.md, "What
+did not work (issue 7)", "A stricter majority test for the abstain reading".
 
     PYTHONPATH=src python benchmarks/tail_guard_study.py --base-seed 20270601 --jobs 2
-    PYTHONPATH=src python benchmarks/tail_guard_study.py --analyse /tmp/tail_*.json
+    PYTHONPATH=src python benchmarks/tail_guard_study.py --analyse /tmp/tail_2026*.json /tmp/tail_2027*.json \
+        /tmp/tail_2028*.json --fixed 0.75
 
 Writes ``--out`` (default /tmp/tail_<seed>.json): exploration data, not a results file.
 """
@@ -35,7 +37,9 @@ from stress_problems import all_problems, draw  # noqa: E402
 from worst_losses import Probe  # noqa: E402
 
 
-def _fit(probe: Probe, k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray) -> tuple[float, np.ndarray]:
+def _fit(
+    probe: Probe, k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray
+) -> tuple[float, np.ndarray]:
     from tripletws import LabelModel
 
     with warnings.catch_warnings():
@@ -121,7 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-seed", type=int, default=20261201)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out")
+    ap.add_argument(
+        "--analyse", nargs="*", help="study files written before: print the kept-clear rule's figures"
+    )
+    ap.add_argument("--fixed", type=float, default=0.75, help="the KEPT_CLEAR bar reported (--analyse)")
     args = ap.parse_args(argv)
+    if args.analyse:
+        analyse(args.analyse, np.round(np.arange(0.5, 0.9001, 0.005), 3), args.fixed)
+        return 0
     problems = all_problems(args.base_seed)
     with mp.get_context("fork").Pool(args.jobs, initializer=_init) as pool:
         rows = pool.map(run_problem, problems, chunksize=1)
@@ -129,10 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps({"base_seed": args.base_seed, "problems": rows}))
     print(f"wrote {out}: {len(rows)} problems")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 # --------------------------------------------------------------------------- analysis
@@ -197,8 +204,69 @@ def outcome(probs: list[dict[str, Any]], fires: Any, part: str, fallback: str = 
 
 
 def summary(d: np.ndarray, mean_acc: float) -> str:
+    """One line: mean accuracy, W/T/L against MV, share >= MV - 0.5 points, worst, losses > 10 points."""
     w, lo = int((d > TIE).sum()), int((d < -TIE).sum())
     return (
-        f"mean {100 * mean_acc:.2f}, W/T/L {w}/{len(d) - w - lo}/{lo}, >= MV-0.5 {100 * np.mean(d >= -TIE):.1f} %, "
-        f"worst {100 * d.min():+.1f}, < MV-10: {int((d < -CATASTROPHE).sum())}"
+        f"mean {100 * mean_acc:.2f}, W/T/L {w}/{len(d) - w - lo}/{lo}, "
+        f">= MV-0.5 {100 * np.mean(d >= -TIE):.1f} %, worst {100 * d.min():+.1f}, "
+        f"< MV-10: {int((d < -CATASTROPHE).sum())}"
     )
+
+
+def kept_clear_rule(t: float) -> Any:
+    """The rule of ``abstain_check.KEPT_CLEAR = t``: refuse the reading where it keeps the majority on
+    at most a share ``t`` of the clear rows (test (d)'s own share, recorded by the probe)."""
+
+    def fires(p: dict[str, Any]) -> bool:
+        kc = (p.get("abstain") or {}).get("kept_clear")
+        return kc is not None and kc <= t
+
+    return fires
+
+
+def _diffs(probs: list[dict[str, Any]], fires: Any) -> np.ndarray:
+    return np.array(
+        [(p["no_abstain"] if "no_abstain" in p and fires(p) else p["default"]) - p["mv"] for p in probs]
+    )
+
+
+def analyse(paths: list[str], grid: np.ndarray, fixed: float) -> None:
+    """Print each suite under the default and under ``KEPT_CLEAR = fixed``, then the bar chosen
+    leave one suite out (fewest losses > 10 points, then share >= MV - 0.5, then mean, among bars
+    that lower no training suite's mean by more than 0.1 point) and its score on the held-out suite."""
+    suites = {
+        json.loads(Path(q).read_text())["base_seed"]: json.loads(Path(q).read_text())["problems"]
+        for q in paths
+    }
+    for seed, probs in suites.items():
+        mv = np.array([p["mv"] for p in probs])
+        for name, fires in (
+            ("default", kept_clear_rule(-1.0)),
+            (f"KEPT_CLEAR={fixed:g}", kept_clear_rule(fixed)),
+        ):
+            d = _diffs(probs, fires)
+            print(f"{seed} {name:16s} {summary(d, float((mv + d).mean()))}")
+
+    def objective(train: list[int], t: float) -> tuple[float, ...] | None:
+        cat = share = mean = 0.0
+        for s in train:
+            d, d0 = _diffs(suites[s], kept_clear_rule(t)), _diffs(suites[s], kept_clear_rule(-1.0))
+            if d.mean() - d0.mean() < -0.001:
+                return None
+            cat, share, mean = cat - (d < -CATASTROPHE).sum(), share + np.mean(d >= -TIE), mean + d.mean()
+        return (cat, share, mean)
+
+    for test in suites:
+        train = [s for s in suites if s != test]
+        scored = [(o, t) for t in grid if (o := objective(train, float(t))) is not None]
+        o, t = max(scored, key=lambda x: x[0])
+        d, d0 = _diffs(suites[test], kept_clear_rule(t)), _diffs(suites[test], kept_clear_rule(-1.0))
+        mv = np.array([p["mv"] for p in suites[test]])
+        print(
+            f"held out {test}: bar {t:.3f} chosen on {train}; {summary(d, float((mv + d).mean()))} "
+            f"(mean change {100 * (d.mean() - d0.mean()):+.3f} points)"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
