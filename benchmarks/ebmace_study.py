@@ -34,15 +34,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
-from scoring import mv_scores, tie_scores
+from scoring import tie_scores
+from variant_runs import held_out_choice, run_shared, run_stress, tag_stats
 
 import tripletws.estimators.annotator as A
 from tripletws import LabelModel
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
-
-TIE = 0.005
 
 
 def _fit_both(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray) -> dict:
@@ -75,71 +74,6 @@ def _fit_both(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray) -> dict:
     return out
 
 
-def run_stress(out: Path, families: list[str] | None) -> None:
-    from stress_problems import all_problems, draw
-
-    with out.open("a") as fh:
-        for prob in all_problems():
-            if families and prob.family not in families:
-                continue
-            k = int(prob.params["k"])
-            L, _, L_test, y = draw(prob, None)
-            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
-            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_both(k, L, L_test, y))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            print(
-                f"{prob.name:18s} mv {acc:.3f} off {rec['off']['acc']:.3f} on {rec['on']['acc']:.3f}",
-                flush=True,
-            )
-
-
-def run_shared(out: Path) -> None:
-    from quality_lodo import shared_sets
-
-    with out.open("a") as fh:
-        for name, k, L_fit, L_eval, y, crowd in shared_sets():
-            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
-            acc, f1 = tie_scores(counts, y, k)
-            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_both(k, L_fit, L_eval, y))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            print(
-                f"{name:22s} mv {acc:.3f} off {rec['off']['acc']:.3f} on {rec['on']['acc']:.3f}", flush=True
-            )
-
-
-def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
-    ref = "f1" if key.endswith("f1") else "acc"
-    d = np.array([r[tag][key] - r["mv"][ref] for r in recs])
-    a = np.array([r[tag][key] for r in recs])
-    return {
-        "n": len(recs),
-        "mean": float(a.mean()),
-        "mean_vs_mv": float(d.mean()),
-        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
-        "share_ge_mv": float((d >= -TIE).mean()),
-        "worst": float(d.min()),
-    }
-
-
-def _held_out(recs: list[dict], group: str) -> dict:
-    """Leave one group out: on/off chosen by mean accuracy on the rest (ties to off), scored on it."""
-    groups = sorted({r[group] for r in recs})
-    picked, acc = {}, []
-    for g in groups:
-        rest = [r for r in recs if r[group] != g]
-        gain = np.mean([r["on"]["acc"] - r["off"]["acc"] for r in rest])
-        tag = "on" if gain > 0 else "off"
-        picked[g] = tag
-        acc += [r[tag]["acc"] for r in recs if r[group] == g]
-    return {"picked": picked, "mean": float(np.mean(acc))}
-
-
 def summarise(paths: list[Path]) -> dict:
     recs = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
     res: dict = {}
@@ -149,9 +83,9 @@ def summarise(paths: list[Path]) -> dict:
             continue
         s = {
             tag: {
-                "acc": _stats(rs, tag),
-                "f1": _stats(rs, tag, "f1"),
-                "mace_alone": _stats(rs, tag, "mace_acc"),
+                "acc": tag_stats(rs, tag),
+                "f1": tag_stats(rs, tag, "f1"),
+                "mace_alone": tag_stats(rs, tag, "mace_acc"),
             }
             for tag in ("off", "on")
         }
@@ -162,7 +96,7 @@ def summarise(paths: list[Path]) -> dict:
             | {"mv": float(np.mean([r["mv"]["acc"] for r in rs if r["family"] == f]))}
             for f in fams
         }
-        s["held_out"] = _held_out(rs, "family" if part == "stress" else "name")
+        s["held_out"] = held_out_choice(rs, "family" if part == "stress" else "name", ["off", "on"])
         s["changed"] = [
             {
                 "name": r["name"],
@@ -248,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.s_max is not None:
         A.MACE_EB_S = (A.MACE_EB_S[0], args.s_max)
     if args.part == "stress":
-        run_stress(args.out, args.families)
+        run_stress(args.out, args.families, _fit_both, ["off", "on"])
     elif args.part == "shared":
-        run_shared(args.out)
+        run_shared(args.out, _fit_both, ["off", "on"])
     return 0
 
 

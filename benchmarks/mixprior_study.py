@@ -40,7 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
-from scoring import mv_scores, tie_scores
+from scoring import tie_scores
+from variant_runs import held_out_choice, run_shared, run_stress, tag_stats
 
 import tripletws.estimators.annotator as A
 from tripletws import LabelModel
@@ -48,7 +49,6 @@ from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
 from tripletws.rows import RowSummary
 
-TIE = 0.005
 #: variant -> (MACE_MIX, MACE_MIX_FIXED, MACE_MIX_SKIP_ONE_CLASS)
 VARIANTS = {
     "off": (False, False, False),
@@ -86,41 +86,6 @@ def _fit_all(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray, tags: lis
             "mace_f1": mf1,
         }
     return out
-
-
-def run_stress(out: Path, families: list[str] | None, tags: list[str]) -> None:
-    from stress_problems import all_problems, draw
-
-    with out.open("a") as fh:
-        for prob in all_problems():
-            if families and prob.family not in families:
-                continue
-            k = int(prob.params["k"])
-            L, _, L_test, y = draw(prob, None)
-            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
-            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_all(k, L, L_test, y, tags))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
-            print(f"{prob.name:18s} mv {acc:.3f} {line}", flush=True)
-
-
-def run_shared(out: Path, tags: list[str]) -> None:
-    from quality_lodo import shared_sets
-
-    with out.open("a") as fh:
-        for name, k, L_fit, L_eval, y, crowd in shared_sets():
-            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
-            acc, f1 = tie_scores(counts, y, k)
-            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_all(k, L_fit, L_eval, y, tags))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
-            print(f"{name:22s} mv {acc:.3f} {line}", flush=True)
 
 
 def run_components(families: list[str] | None) -> None:
@@ -165,33 +130,6 @@ def run_components(families: list[str] | None) -> None:
     print(f"components apart after the first M-step: {n1}/{len(rows)}; at the end: {n2}/{len(rows)}")
 
 
-def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
-    ref = "f1" if key.endswith("f1") else "acc"
-    d = np.array([r[tag][key] - r["mv"][ref] for r in recs])
-    a = np.array([r[tag][key] for r in recs])
-    return {
-        "n": len(recs),
-        "mean": float(a.mean()),
-        "mean_vs_mv": float(d.mean()),
-        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
-        "share_ge_mv": float((d >= -TIE).mean()),
-        "worst": float(d.min()),
-    }
-
-
-def _held_out(recs: list[dict], group: str, tag: str) -> dict:
-    """Leave one group out: off or ``tag`` by mean accuracy on the rest (ties to off), scored on it."""
-    groups = sorted({r[group] for r in recs})
-    picked, acc = {}, []
-    for g in groups:
-        rest = [r for r in recs if r[group] != g]
-        gain = np.mean([r[tag]["acc"] - r["off"]["acc"] for r in rest])
-        pick = tag if gain > 0 else "off"
-        picked[g] = pick
-        acc += [r[pick]["acc"] for r in recs if r[group] == g]
-    return {"picked": picked, "mean": float(np.mean(acc))}
-
-
 def summarise(paths: list[Path]) -> dict:
     recs = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
     res: dict = {}
@@ -203,9 +141,9 @@ def summarise(paths: list[Path]) -> dict:
         s: dict = {"tags": tags}
         for tag in tags:
             s[tag] = {
-                "acc": _stats(rs, tag),
-                "f1": _stats(rs, tag, "f1"),
-                "mace_alone": _stats(rs, tag, "mace_acc"),
+                "acc": tag_stats(rs, tag),
+                "f1": tag_stats(rs, tag, "f1"),
+                "mace_alone": tag_stats(rs, tag, "mace_acc"),
                 "cpu_s_total": float(sum(r[tag]["cpu_s"] for r in rs)),
             }
         s["mv_mean"] = float(np.mean([r["mv"]["acc"] for r in rs]))
@@ -216,7 +154,7 @@ def summarise(paths: list[Path]) -> dict:
             for f in fams
         }
         grp = "family" if part == "stress" else "name"
-        s["held_out"] = {tag: _held_out(rs, grp, tag) for tag in tags if tag != "off"}
+        s["held_out"] = {tag: held_out_choice(rs, grp, ["off", tag]) for tag in tags if tag != "off"}
         s["changed"] = [
             {
                 "name": r["name"],
@@ -303,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tags = ["off"] + [t for t in args.variants if t != "off"]
     if args.part == "stress":
-        run_stress(args.out, args.families, tags)
+        run_stress(args.out, args.families, lambda *a: _fit_all(*a, tags), tags)
     elif args.part == "shared":
-        run_shared(args.out, tags)
+        run_shared(args.out, lambda *a: _fit_all(*a, tags), tags)
     return 0
 
 

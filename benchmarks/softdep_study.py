@@ -44,12 +44,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scoring import mv_scores, tie_scores
+from scoring import tie_scores
+from variant_runs import held_out_choice, run_shared, run_stress, tag_stats
 
 import tripletws.models.annotator as M
 from tripletws import LabelModel
 
-TIE = 0.005
 #: tag -> (SOFTDEP, SOFTDEP_ON_MV, SOFTDEP_COVERAGE, SOFTDEP_ROUNDS)
 VARIANTS = {
     "off": ("off", True, True, 1),
@@ -87,67 +87,8 @@ def _fit_all(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray, tags: lis
     return out
 
 
-def run_stress(out: Path, families: list[str] | None, tags: list[str]) -> None:
-    from stress_problems import all_problems, draw
-
-    with out.open("a") as fh:
-        for prob in all_problems():
-            if families and prob.family not in families:
-                continue
-            k = int(prob.params["k"])
-            L, _, L_test, y = draw(prob, None)
-            acc, f1 = tie_scores(mv_scores(L_test, k), y, k)
-            rec = {"part": "stress", "name": prob.name, "family": prob.family, "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_all(k, L, L_test, y, tags))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
-            print(f"{prob.name:18s} mv {acc:.3f} {line}", flush=True)
-
-
-def run_shared(out: Path, tags: list[str]) -> None:
-    from quality_lodo import shared_sets
-
-    with out.open("a") as fh:
-        for name, k, L_fit, L_eval, y, crowd in shared_sets():
-            counts = np.stack([(L_eval == c).sum(axis=1) for c in range(k)], axis=1).astype(float)
-            acc, f1 = tie_scores(counts, y, k)
-            rec = {"part": "shared", "name": name, "family": "crowd" if crowd else "wrench", "k": k}
-            rec["mv"] = {"acc": acc, "f1": f1}
-            rec.update(_fit_all(k, L_fit, L_eval, y, tags))
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            line = " ".join(f"{t} {rec[t]['acc']:.3f}" for t in tags)
-            print(f"{name:22s} mv {acc:.3f} {line}", flush=True)
-
-
 def _stats(recs: list[dict], tag: str, key: str = "acc") -> dict:
-    d = np.array([r[tag][key] - r["mv"][key] for r in recs])
-    a = np.array([r[tag][key] for r in recs])
-    return {
-        "n": len(recs),
-        "mean": float(a.mean()),
-        "mean_vs_mv": float(d.mean()),
-        "wtl": [int((d > TIE).sum()), int((np.abs(d) <= TIE).sum()), int((d < -TIE).sum())],
-        "share_ge_mv": float((d >= -TIE).mean()),
-        "worst": float(d.min()),
-        "n_weighted": int(sum(bool(r[tag].get("weighted")) for r in recs)),
-    }
-
-
-def _held_out(recs: list[dict], group: str, tags: list[str]) -> dict:
-    """Leave one group out: the best setting on the rest (mean accuracy, ties to off), scored on it."""
-    groups = sorted({r[group] for r in recs})
-    picked, acc = {}, []
-    for g in groups:
-        rest = [r for r in recs if r[group] != g]
-        means = {t: np.mean([r[t]["acc"] for r in rest]) for t in tags}
-        best = max(tags, key=lambda t: (means[t] - means["off"] > 1e-12, means[t]))
-        tag = best if means[best] > means["off"] + 1e-12 else "off"
-        picked[g] = tag
-        acc += [r[tag]["acc"] for r in recs if r[group] == g]
-    return {"picked": picked, "mean": float(np.mean(acc))}
+    return dict(tag_stats(recs, tag, key), n_weighted=int(sum(bool(r[tag].get("weighted")) for r in recs)))
 
 
 def summarise(paths: list[Path]) -> dict:
@@ -172,7 +113,7 @@ def summarise(paths: list[Path]) -> dict:
             f: {t: float(np.mean([r[t]["acc"] for r in rs if r["family"] == f])) for t in ["mv", *tags]}
             for f in fams
         }
-        s["held_out"] = _held_out(rs, "family" if part == "stress" else "name", tags)
+        s["held_out"] = held_out_choice(rs, "family" if part == "stress" else "name", tags)
         s["changed"] = [
             {"name": r["name"], "mv": r["mv"]["acc"], **{t: r[t]["acc"] for t in tags}}
             for r in rs
@@ -244,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if "mv" in tags or any(t not in VARIANTS for t in tags):
         ap.error(f"variants are among {', '.join(VARIANTS)}")
     if args.part == "stress":
-        run_stress(args.out, args.families, tags)
+        run_stress(args.out, args.families, lambda *a: _fit_all(*a, tags), tags)
     elif args.part == "shared":
-        run_shared(args.out, tags)
+        run_shared(args.out, lambda *a: _fit_all(*a, tags), tags)
     return 0
 
 

@@ -70,7 +70,7 @@ INFORMATIVE = ("mace_abstain", "ds_abstain")
 #: of the best one (the family choice's rule, :func:`tripletws.estimators.family_choice.choose_within_se`;
 #: fewest parameters first: ``"mace_abstain"`` before ``"ds_abstain"``, and for each the uniform
 #: balance before the estimated one), or ``"best"``, the highest score (the rule before; measured
-#: against each other in docs/models.md, "The abstain reading's candidate").
+#: against each other in docs/models.md, "Which informative fit test (a) compares").
 PICK = "simplest"
 PICKS = ("simplest", "best")
 
@@ -301,9 +301,10 @@ def abstain_check(
     """
     k = unique.cardinality
     if not (unique.rows < 0).any():
-        # every LF votes on every row: the informative families' abstention columns are empty, and
-        # any lead over the vote-only family would be the two EMs' rounding (bluebird: 3e-5 nats
-        # per row, standard error 5e-7)
+        # every LF votes on every row: the informative families' abstention columns are empty, so
+        # they read nothing the vote-only reading does not ("mace_abstain" is MACE again, to the
+        # EMs' rounding: bluebird 3e-5 nats per row ahead of "mace", standard error 5e-7;
+        # "ds_abstain" is Dawid-Skene's full tables, a vote-only family the choice does not offer)
         return AbstainCheck(False, "no LF abstains on any row: there are no abstentions to read")
     if choose_balance:
         balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}

@@ -37,6 +37,10 @@ import numpy as np
 from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary, unique_rows
+from .annotator import fit_annotator, fits_alone_exactly
+from .annotator_design import _Design
+from .family_choice import select_family
+from .heldout import deal_counts
 from .votes import summary_votes
 
 #: Family-wise level of the copy test (Bonferroni over the pairs tested; a conventional 5 %).
@@ -572,8 +576,6 @@ def count_once(
         :func:`copy_tables`), the copies, and those rows (:func:`without_copies`, made once
         for every later step); ``(selection, None, rows)`` when none were found.
     """
-    from .family_choice import select_family
-
     reference = selection.fits.get(candidates[-1], selection.fit)
     copies = find_copies(rows, reference.params)
     members = copies.members
@@ -628,11 +630,6 @@ def select_counting_once(
         As :func:`count_once`, and the deal into folds (``deal_counts`` with ``n_folds`` and
         ``random_state``) of the rows returned, on which the choice was made.
     """
-    from .annotator import fit_annotator, fits_alone_exactly
-    from .annotator_design import _Design
-    from .family_choice import select_family
-    from .heldout import deal_counts
-
     k = rows.cardinality
     kw = {"n_folds": n_folds, "class_balance": class_balance, "random_state": random_state}
     if not fits_alone_exactly(len(rows.counts), candidates):

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
+from .annotator_design import _logsumexp
 from .copies import ALPHA, _normal_isf, expected_agreement, outcome_agreement, posterior_tables
 from .votes import summary_votes
 
@@ -95,6 +96,38 @@ def dependence_weights(rows: RowSummary, params: LabelModelParams, alpha: float 
     iu, ju = iu[flag], ju[flag]
     total = np.bincount(iu, weights=share, minlength=m) + np.bincount(ju, weights=share, minlength=m)
     return SoftDependence(1.0 / (1.0 + total), np.stack([iu, ju], axis=1), share, n_pairs, z_crit)
+
+
+def _e_step(
+    base: np.ndarray, r: np.ndarray, gains: np.ndarray, R: int, c: np.ndarray, n: float
+) -> tuple[np.ndarray, float]:
+    """The weighted E-step over the distinct rows.
+
+    Parameters
+    ----------
+    base : ndarray, shape (k,)
+        Log-score of every row before its votes (log prior, plus the abstentions' log-probabilities).
+    r : ndarray of int, shape (V,)
+        The row of each vote.
+    gains : ndarray, shape (V, k)
+        Each vote's weighted log-probability gain per class.
+    R : int
+        Distinct rows.
+    c : ndarray, shape (R,)
+        Their counts.
+    n : float
+        Counted rows.
+
+    Returns
+    -------
+    (q, ll)
+        The posterior (R, k) and the mean log-likelihood per counted row.
+    """
+    s = np.tile(base, (R, 1))
+    for y in range(len(base)):
+        s[:, y] += np.bincount(r, weights=gains[:, y], minlength=R)
+    lse, q = _logsumexp(s, axis=1)
+    return q, float(c @ lse) / max(n, 1e-300)
 
 
 def weighted_em(
@@ -176,14 +209,7 @@ def weighted_em(
         # weighted E-step
         logV = np.log(np.maximum(V, 1e-300))
         gain = w[:, None] * logV[i, a, :]  # (votes, k)
-        s = np.tile(log_p, (R, 1))
-        for y in range(k):
-            s[:, y] += np.bincount(r, weights=gain[:, y], minlength=R)
-        mx = s.max(axis=1, keepdims=True)
-        e = np.exp(s - mx)
-        tot = e.sum(axis=1, keepdims=True)
-        q = e / tot
-        ll = float(c @ (mx[:, 0] + np.log(tot[:, 0]))) / max(n, 1e-300)
+        q, ll = _e_step(log_p, r, gain, R, c, n)
         if ll - last < tol:
             break
         last = ll
@@ -289,14 +315,7 @@ def weighted_em_coverage(
         logt = np.log(np.maximum(T, 1e-300)) * weights[:, None, None]
         base = log_p + logt[:, 0, :].sum(axis=0)
         gains = (logt[:, 1:, :] - logt[:, :1, :]).reshape(-1, k)[cell]  # (votes, k)
-        s = np.tile(base, (R, 1))
-        for y in range(k):
-            s[:, y] += np.bincount(r, weights=gains[:, y], minlength=R)
-        mx = s.max(axis=1, keepdims=True)
-        e = np.exp(s - mx)
-        tot = e.sum(axis=1, keepdims=True)
-        q = e / tot
-        ll = float(c @ (mx[:, 0] + np.log(tot[:, 0]))) / max(n, 1e-300)
+        q, ll = _e_step(base, r, gains, R, c, n)
         if ll - last < tol:
             break
         last = ll
