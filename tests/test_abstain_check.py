@@ -221,3 +221,43 @@ def test_copies_are_counted_once_in_the_check_too():
     # accuracies on N test rows (sd of the difference <= sqrt(2 / (4 N)))
     gap = accuracy(P, y_test) - accuracy(alone.predict_proba(L_test), y_test)
     assert gap > -3 * np.sqrt(0.5 / N), gap
+
+
+def test_the_kept_clear_bar_is_a_module_constant(monkeypatch):
+    """Test (d)'s bar (``KEPT_CLEAR``, 0.5 by default) is read at call time: the reading accepted at
+    the default (the first test's data) is refused, and named, when the bar asks for more than every
+    clear row (no fit can keep more than all of them), and the fit is then the vote-only family's."""
+    import tripletws.estimators.abstain_check as abstain_module
+
+    assert abstain_module.KEPT_CLEAR == 0.5  # the default is unchanged
+    cov, acc = world()
+    L, _ = draw(N, cov, acc, np.random.default_rng(1))
+    assert fit(L).estimate_.abstain.accepted
+    monkeypatch.setattr(abstain_module, "KEPT_CLEAR", 1.0)
+    model = fit(L)
+    record = model.estimate_.abstain
+    assert not record.accepted and "not on more than 1 of them" in record.reason
+    assert model.family_ == model.selection_.chosen
+
+
+def test_a_stricter_bar_refuses_a_label_swap(monkeypatch):
+    """Stress problem mixed-18 of the fresh draw 20280101 (k = 2, 29 : 1 imbalance): the reading
+    passes (a)-(d) keeping the majority on 0.65 of the clear rows and swaps the labels (-54.7 points
+    against majority vote); with ``KEPT_CLEAR = 0.75`` (the study option) it is refused."""
+    import sys
+    from pathlib import Path
+
+    import tripletws.estimators.abstain_check as abstain_module
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stress_problems import all_problems
+    from stress_problems import draw as draw_problem
+
+    problem = next(p for p in all_problems(20280101) if p.name == "mixed-18")
+    L, _, _, _ = draw_problem(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert LabelModel(2).fit(L).estimate_.abstain.accepted
+        monkeypatch.setattr(abstain_module, "KEPT_CLEAR", 0.75)
+        record = LabelModel(2).fit(L).estimate_.abstain
+    assert not record.accepted and "keeps the majority on" in record.reason
