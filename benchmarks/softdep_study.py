@@ -45,7 +45,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scoring import tie_scores
-from variant_runs import held_out_choice, run_shared, run_stress, tag_stats
+from variant_runs import (
+    add_run_arguments,
+    held_out_choice,
+    run_shared,
+    run_stress,
+    summarise_if_asked,
+    tag_stats,
+)
 
 import tripletws.models.annotator as M
 from tripletws import LabelModel
@@ -166,20 +173,10 @@ def markdown(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("stress", "shared"))
-    ap.add_argument("--families", nargs="*")
+    add_run_arguments(ap)
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS), help="tags to fit (off always included)")
-    ap.add_argument("--out", type=Path, help="JSON lines to append to")
-    ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
-    ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
     args = ap.parse_args(argv)
-    if args.summarise:
-        res = summarise(args.summarise)
-        md = markdown(res)
-        print(md)
-        if args.write:
-            args.write.write_text(json.dumps(res, indent=1) + "\n")
-            args.write.with_suffix(".md").write_text(md + "\n")
+    if summarise_if_asked(args, summarise, markdown):
         return 0
     tags = ["off", *[t for t in args.variants if t != "off"]]
     if "mv" in tags or any(t not in VARIANTS for t in tags):

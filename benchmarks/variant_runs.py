@@ -10,12 +10,15 @@ variants held out (:func:`held_out_choice`).
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from scoring import mv_scores, tie_scores
+
+from tripletws.atomic import atomic_write_text
 
 #: Differences to majority vote within this many accuracy points (0.5 points) are ties.
 TIE = 0.005
@@ -89,3 +92,28 @@ def held_out_choice(recs: list[dict], group: str, tags: list[str]) -> dict:
         picked[g] = tag
         acc += [r[tag]["acc"] for r in recs if r[group] == g]
     return {"picked": picked, "mean": float(np.mean(acc))}
+
+
+def add_run_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options every variant study takes: what to run, where to append, what to summarise."""
+    ap.add_argument("--part", choices=("stress", "shared"))
+    ap.add_argument("--families", nargs="*")
+    ap.add_argument("--out", type=Path, help="JSON lines to append to")
+    ap.add_argument("--summarise", nargs="*", type=Path, help="JSON lines files to summarise")
+    ap.add_argument("--write", type=Path, help="with --summarise: results path (.json; .md beside it)")
+
+
+def summarise_if_asked(
+    args: argparse.Namespace, summarise: Callable[[list[Path]], dict], markdown: Callable[[dict], str]
+) -> bool:
+    """With ``--summarise``: print the study's markdown of those files and, with ``--write``, write
+    it and the JSON summary (each to a temporary file renamed into place); True when done."""
+    if not args.summarise:
+        return False
+    res = summarise(args.summarise)
+    md = markdown(res)
+    print(md)
+    if args.write:
+        atomic_write_text(args.write, json.dumps(res, indent=1) + "\n")
+        atomic_write_text(args.write.with_suffix(".md"), md + "\n")
+    return True
