@@ -184,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--votes-min", type=float, default=3.0)
     ap.add_argument("--est-floor", type=float, default=0.2)
     args = ap.parse_args(argv)
-    rule = {"cov_max": args.cov_max, "multi_min": args.multi_min, "votes_min": args.votes_min, "est_floor": args.est_floor}
+    rule = {
+        "cov_max": args.cov_max,
+        "multi_min": args.multi_min,
+        "votes_min": args.votes_min,
+        "est_floor": args.est_floor,
+    }
     if args.render:
         for path in args.render:
             rows = json.loads(path.read_text())
