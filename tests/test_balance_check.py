@@ -103,3 +103,14 @@ def test_crowd_like_needs_sparse_multi_class_annotators():
 def test_unknown_balance_rule_is_refused():
     with pytest.raises(ValueError, match="balance_rule"):
         LabelModel(2, balance_rule="always").fit(np.array([[0, 1], [1, 1], [0, 0]]))
+
+
+def test_crowd_rule_reaches_the_cli_and_is_saved(tmp_path):
+    from test_cli import ok
+
+    L, _ = _crowd(0, [0.88, 0.12], n=800, per=3)
+    np.save(tmp_path / "L.npy", L)
+    ok("fit", tmp_path / "L.npy", "-k", "2", "--balance-rule", "crowd", "-o", tmp_path / "m.json")
+    again = LabelModel.load(tmp_path / "m.json")
+    assert again.balance_rule == "crowd"
+    assert again.class_balance_source_ == "estimated"
