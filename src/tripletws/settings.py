@@ -23,6 +23,8 @@ from .priors import check_prior_setting
 ONE_CLASS_READINGS = ("coverage", "shared")
 #: Treatments of LFs that copy each other (``LabelModel(copies=...)``), the default first.
 COPIES_READINGS = ("once", "keep")
+#: When an estimated class balance is accepted (``LabelModel(balance_rule=...)``), the default first.
+BALANCE_RULES = ("check", "crowd")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     one_class = _annotator_option(p, "one_class", ONE_CLASS_READINGS, solver.name, stacklevel)
     copies = _annotator_option(p, "copies", COPIES_READINGS, solver.name, stacklevel)
     combine = _annotator_option(p, "combine", COMBINE_RULES, solver.name, stacklevel)
+    balance_rule = _annotator_option(p, "balance_rule", BALANCE_RULES, solver.name, stacklevel)
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
@@ -102,6 +105,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         one_class=str(one_class),
         copies=str(copies),
         combine=str(combine),
+        balance_rule=str(balance_rule),
         chunk_size=None if chunk is None else int(chunk),
     )
     return Settings(k, solver, options)

@@ -91,6 +91,13 @@ def add_parser(sub: Any) -> None:
         "or predict with their mixture weighted by stacking / pseudo-BMA+ weights (a study option)",
     )
     p.add_argument(
+        "--balance-rule",
+        choices=("check", "crowd"),
+        default="check",
+        help="default model: accept an estimated class balance where it keeps significantly more clear "
+        "majorities (default), or also on crowd-like rows (an option, off by default)",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
     add_jobs_arg(p)
@@ -162,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             one_class=args.one_class,
             copies=args.copies,
             combine=args.combine,
+            balance_rule=args.balance_rule,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,

@@ -15,6 +15,14 @@ check accepts the chosen family's fit with an estimated prior only where the row
 
 Where one-class LFs carry most votes, or the chosen family is majority vote, the balance is not
 identified and the check is not run (see :mod:`tripletws.models.annotator`).
+
+With ``crowd=True`` (``LabelModel(balance_rule="crowd")``, off by default) the estimated prior is
+also accepted, without the test, on crowd-like data (:func:`crowd_like`: each LF votes on few
+rows, most LFs vote several classes, rows carry several votes) where it silences no class and
+gives every class at least :data:`CROWD_FLOOR` / k.  There the clear rows are too few for the
+test to decide (few votes per item), while each annotator's votes over several classes identify
+its confusion and so the balance (Dawid and Skene, 1979, "Maximum likelihood estimation of
+observer error-rates using the EM algorithm", Applied Statistics 28(1)).
 """
 
 from __future__ import annotations
@@ -33,6 +41,15 @@ from .votes import summary_votes
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).
 BALANCE_SE = 2.0
+
+#: Crowd rule: largest median share of rows an LF votes on.
+CROWD_COVERAGE = 0.05
+#: Crowd rule: smallest share of voting LFs that vote two or more classes.
+CROWD_MULTI = 0.8
+#: Crowd rule: fewest mean votes per voted row.
+CROWD_VOTES = 3.0
+#: Crowd rule: the estimated prior's smallest class probability times k must reach this.
+CROWD_FLOOR = 0.2
 
 #: Votes by which a row's majority must win to count as a clear row (one flipped vote cannot undo it).
 CLEAR_MARGIN = 2
@@ -78,7 +95,45 @@ def clear_rows(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
     return top2[:, 1] - top2[:, 0] >= CLEAR_MARGIN, votes.argmax(axis=1)
 
 
-def balance_check(rows: RowSummary, selection: Selection, *, n_se: float = BALANCE_SE) -> BalanceCheck:
+def crowd_like(rows: RowSummary) -> bool:
+    """Whether the rows look like a crowd: the setting where the crowd rule accepts a balance.
+
+    True when the median LF votes on at most :data:`CROWD_COVERAGE` of the rows, at least
+    :data:`CROWD_MULTI` of the LFs with a vote vote two or more classes, and a row with a vote
+    carries at least :data:`CROWD_VOTES` votes on average (rows weighted by their counts).
+
+    Parameters
+    ----------
+    rows : RowSummary
+        Distinct rows (R, m) and counts (R,).
+
+    Returns
+    -------
+    bool
+    """
+    r = rows.rows
+    w = np.asarray(rows.counts, dtype=np.float64)
+    total = float(w.sum())
+    if total <= 0 or r.shape[1] == 0:
+        return False
+    voted = r >= 0
+    coverage = (voted * w[:, None]).sum(axis=0) / total  # (m,)
+    n_classes = sum(((r == c) * w[:, None]).sum(axis=0) > 0 for c in range(rows.cardinality))  # (m,)
+    active = n_classes > 0
+    n_votes = voted.sum(axis=1)  # (R,)
+    on = n_votes > 0
+    if not active.any() or float(w[on].sum()) <= 0:
+        return False
+    multi = float(np.mean(n_classes[active] >= 2))
+    votes_per_row = float((n_votes * w)[on].sum() / w[on].sum())
+    return bool(
+        float(np.median(coverage)) <= CROWD_COVERAGE and multi >= CROWD_MULTI and votes_per_row >= CROWD_VOTES
+    )
+
+
+def balance_check(
+    rows: RowSummary, selection: Selection, *, n_se: float = BALANCE_SE, crowd: bool = False
+) -> BalanceCheck:
     """Fit the chosen family with an estimated prior and test it on the clear rows.
 
     Parameters
@@ -89,6 +144,9 @@ def balance_check(rows: RowSummary, selection: Selection, *, n_se: float = BALAN
         The family choice under a uniform prior (its ``fit`` is the uniform-prior fit).
     n_se : float
         Standard errors of the test (default :data:`BALANCE_SE`).
+    crowd : bool
+        Also accept, where the test does not, on :func:`crowd_like` rows when the estimated prior
+        silences no class and is at least :data:`CROWD_FLOOR` / k everywhere (default False).
 
     Returns
     -------
@@ -107,17 +165,24 @@ def balance_check(rows: RowSummary, selection: Selection, *, n_se: float = BALAN
     keep_e = clear & (pred_e == majority)
     gained = float(rows.counts[keep_e & ~keep_u].sum())
     lost = float(rows.counts[keep_u & ~keep_e].sum())
+    seen = rows.counts > 0
+    named = np.unique(majority[clear & seen])
+    kept = np.unique(pred_e[clear & seen])
+    silenced = np.setdiff1d(named, kept)
     # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
     if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
+        floor = float(np.min(est.params.class_balance)) * rows.cardinality
+        if crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows):
+            reason = (
+                f"crowd-like rows: the estimated prior (smallest class {floor:.2f} / k) silences no class "
+                f"(clear rows: {gained:g} gained, {lost:g} lost)"
+            )
+            return BalanceCheck(True, est, gained, lost, reason)
         reason = (
             f"the estimated prior keeps {gained:g} clear rows the uniform one does not and loses {lost:g}: "
             f"not {n_se:g} standard errors better"
         )
         return BalanceCheck(False, est, gained, lost, reason)
-    seen = rows.counts > 0
-    named = np.unique(majority[clear & seen])
-    kept = np.unique(pred_e[clear & seen])
-    silenced = np.setdiff1d(named, kept)
     if silenced.size:
         reason = f"the estimated prior never predicts class(es) {silenced.tolist()} on their clear rows"
         return BalanceCheck(False, est, gained, lost, reason)

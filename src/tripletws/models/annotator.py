@@ -288,7 +288,7 @@ class Annotator(Solver):
         if prior.source == "auto" and selection.chosen != "mv":
             if not (unipolar.size and one_class_share(rows, unipolar) >= 0.5):
                 # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
-                balance = balance_check(plain, selection)
+                balance = balance_check(plain, selection, crowd=options.balance_rule == "crowd")
             if balance is not None and balance.accepted:
                 assert balance.fit is not None
                 est = balance.fit

@@ -80,6 +80,10 @@ class Options:
     combine : str
         How the annotator model uses its vote-only families: ``"none"`` (the default: one is
         chosen), ``"stack"`` or ``"pseudo_bma"`` (their mixture).
+    balance_rule : str
+        When the annotator model accepts an estimated class balance: ``"check"`` (the default: the
+        clear-rows test) or ``"crowd"`` (that test, or the crowd rule of
+        :func:`tripletws.estimators.balance_check.crowd_like`).
     dependencies : ndarray of int, shape (E, 2)
         Declared dependency edges (checked against the LFs).
     chunk_size : int, optional
@@ -95,6 +99,7 @@ class Options:
     one_class: str = "coverage"
     copies: str = "once"
     combine: str = "none"
+    balance_rule: str = "check"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 
