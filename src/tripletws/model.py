@@ -156,13 +156,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         from the same held-out scores (Yao et al., 2018), where no later check replaces the
         chosen family's posterior.  A study option (docs/models.md, "What did not work"); the
         weights are in ``selection_.weights``.
-    balance_rule : {"check", "crowd"}
+    balance_rule : {"crowd", "check"}
         Default model, ``class_balance="auto"``: when an estimated class balance replaces the
-        uniform one.  ``"check"`` (the default): where the estimated fit keeps significantly more
-        clear majorities (:func:`tripletws.estimators.balance_check.balance_check`); ``"crowd"``:
-        also on crowd-like data where that test has too few clear rows to decide
-        (:func:`tripletws.estimators.balance_check.crowd_like`).  A study option (docs/models.md,
-        "The class balance on imbalanced crowds").  Other models do not read it.
+        uniform one.  ``"check"``: where the estimated fit keeps significantly more clear
+        majorities (:func:`tripletws.estimators.balance_check.balance_check`); ``"crowd"`` (the
+        default): also on crowd-like data where that test has too few clear rows to decide
+        (:func:`tripletws.estimators.balance_check.crowd_like`; docs/models.md, "The class
+        balance on imbalanced crowds").  Other models do not read it.
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -217,7 +217,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         one_class: str = "coverage",
         copies: str = "once",
         combine: str = "none",
-        balance_rule: str = "check",
+        balance_rule: str = "crowd",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         n_jobs: int | None = None,

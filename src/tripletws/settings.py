@@ -24,7 +24,7 @@ ONE_CLASS_READINGS = ("coverage", "shared")
 #: Treatments of LFs that copy each other (``LabelModel(copies=...)``), the default first.
 COPIES_READINGS = ("once", "keep")
 #: When an estimated class balance is accepted (``LabelModel(balance_rule=...)``), the default first.
-BALANCE_RULES = ("check", "crowd")
+BALANCE_RULES = ("crowd", "check")
 
 
 @dataclass(frozen=True)

@@ -92,10 +92,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--balance-rule",
-        choices=("check", "crowd"),
-        default="check",
+        choices=("crowd", "check"),
+        default="crowd",
         help="default model: accept an estimated class balance where it keeps significantly more clear "
-        "majorities (default), or also on crowd-like rows (an option, off by default)",
+        "majorities and, with 'crowd' (the default), also on crowd-like rows where too few rows are clear",
     )
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"

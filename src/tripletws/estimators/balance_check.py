@@ -16,7 +16,7 @@ check accepts the chosen family's fit with an estimated prior only where the row
 Where one-class LFs carry most votes, or the chosen family is majority vote, the balance is not
 identified and the check is not run (see :mod:`tripletws.models.annotator`).
 
-With ``crowd=True`` (``LabelModel(balance_rule="crowd")``, off by default) the estimated prior is
+With ``crowd=True`` (``LabelModel(balance_rule="crowd")``, the default) the estimated prior is
 also accepted, without the test, on crowd-like data (:func:`crowd_like`: each LF votes on few
 rows, most LFs vote several classes, rows carry several votes) where it silences no class and
 gives every class at least :data:`CROWD_FLOOR` / k.  There the clear rows are too few for the

@@ -99,7 +99,7 @@ class Options:
     one_class: str = "coverage"
     copies: str = "once"
     combine: str = "none"
-    balance_rule: str = "check"
+    balance_rule: str = "crowd"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 
