@@ -38,7 +38,7 @@ from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary, unique_rows
 from .annotator import fit_annotator, fits_alone_exactly
-from .annotator_design import _Design
+from .annotator_design import summary_design
 from .family_choice import select_family
 from .heldout import deal_counts
 from .votes import summary_votes
@@ -639,7 +639,7 @@ def select_counting_once(
         if copies_or_none is not None:
             folds = deal_counts(plain.rows, plain.counts, k, n_folds, random_state, summary_votes(plain))
         return selection, copies_or_none, plain, folds
-    design = _Design(rows.rows, k, abstain=False, votes=summary_votes(rows))  # the choice's, if no copies
+    design = summary_design(rows, k, abstain=False)  # the choice's, if no copies
     reference = fit_annotator(rows, candidates[-1], class_balance=class_balance, design=design)
     copies = find_copies(rows, reference.params)
     members = copies.members

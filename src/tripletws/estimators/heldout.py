@@ -24,7 +24,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from . import annotator as _annotator
 from .annotator import ABSTAIN_INFORMATIVE, FAMILIES, AnnotatorFit, _em
-from .annotator_design import _Design, _logsumexp, majority_soft_labels
+from .annotator_design import _Design, _logsumexp, summary_design, summary_majority
 from .em_jit import JIT_MAX_ROWS, fold_keys_kernel
 from .votes import row_votes, summary_votes
 
@@ -298,8 +298,8 @@ def heldout_row_scores(
         if design is not None and not informative:
             D = design
         else:
-            D = _Design(unique.rows, k, abstain=informative, votes=votes)
-        start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+            D = summary_design(unique, k, abstain=informative)
+        start = summary_majority(unique, k).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all
