@@ -13,7 +13,6 @@ where they are used, at call time, from this module.
 
 from __future__ import annotations
 
-import weakref
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
@@ -24,7 +23,7 @@ from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .em_jit import JIT_MAX_ROWS, design_kernels
-from .votes import row_votes, summary_votes
+from .votes import row_votes, summary_memo, summary_votes
 
 #: Floor of a probability before its log (log 0 is -inf).
 _TINY = 1e-300
@@ -572,21 +571,12 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return np.squeeze(np.log(z) + top, axis=axis), e
 
 
-#: :func:`summary_design` and :func:`summary_majority` of the small summaries alive, by ``id`` (each
-#: entry leaves with its summary).
-_MEMO: dict[int, dict[tuple[Any, ...], Any]] = {}
-
-
-def _memo(unique: RowSummary) -> dict[tuple[Any, ...], Any] | None:
-    """The memo of ``unique`` (created on first use), or None for a summary too large to keep for."""
-    key = id(unique)
-    memo = _MEMO.get(key)
-    if memo is None:
-        if len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES:
-            return None
-        memo = _MEMO[key] = {}
-        weakref.finalize(unique, _MEMO.pop, key, None)
-    return memo
+def _memo(unique: RowSummary) -> dict[Any, Any] | None:
+    """:func:`~tripletws.estimators.votes.summary_memo` of ``unique``, or None for a summary too large
+    to keep designs for."""
+    if len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES:
+        return None
+    return summary_memo(unique)
 
 
 def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
