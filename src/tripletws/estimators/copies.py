@@ -333,8 +333,8 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if m < 2:
         return none()
     k = rows.cardinality
-    r, i, _ = summary_votes(rows)  # the votes (row, LF), once per summary (read-only)
-    cast = (r, i)
+    cast = summary_votes(rows)  # the votes (row, LF, class), once per summary (read-only)
+    r, i = cast[0], cast[1]
     counted = rows.counts[r] > 0
     seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
     voting = seen.any(axis=1)  # votes on a counted row
@@ -353,7 +353,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
         return none()
     z_crit = _normal_isf(alpha / n_pairs)
-    iu, ju, obs, n = outcome_agreement(rows, lfs, cast)
+    iu, ju, obs, n = outcome_agreement(rows, lfs, (r, i))
     if PAIRS == "either":
         keep = multi[iu] | multi[ju]
         iu, ju, obs = iu[keep], ju[keep], obs[keep]
@@ -411,23 +411,35 @@ def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
     return float((obs[0] - e) / max(1.0 - e, 1e-12))
 
 
+def _vote_cells(rows: RowSummary, votes: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row and ``LF * k + class`` of each vote: from ``votes`` (row, LF and, when given, class of each,
+    as :func:`~tripletws.estimators.votes.summary_votes`), else from the summary's listed votes."""
+    k = rows.cardinality
+    if votes is None:
+        votes = summary_votes(rows)
+    r, i = votes[0], votes[1]
+    a = votes[2] if len(votes) > 2 else rows.rows[r, i].astype(np.int64)
+    return r, i * k + a
+
+
 def posterior(
-    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, ...] | None = None
 ) -> np.ndarray:
     """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
 
     ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
-    the cost of the votes, not of the cells.  ``votes``: the row and LF of each vote
-    (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``), when the caller has them.
+    the cost of the votes, not of the cells.  ``votes``: the row, LF and (optionally) class of
+    each vote (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
     k = params.cardinality
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
-    r, i = cells(rows.rows >= 0) if votes is None else votes
+    r, cell = _vote_cells(rows, votes)
     # each (LF, vote)'s gain over abstaining, (m k, k), read at the votes in one gather
     gains = (logt[:, 1:, :] - logt[:, :1, :]).reshape(-1, k)
-    gain = gains[i * k + rows.rows[r, i].astype(np.int64)]  # (votes, k)
-    scores = np.tile(base, (rows.n_unique, 1))
+    gain = gains[cell]  # (votes, k)
+    scores = np.empty((rows.n_unique, k))
+    scores[...] = base
     for y in range(k):
         scores[:, y] += np.bincount(r, weights=gain[:, y], minlength=rows.n_unique)
     scores -= scores.max(axis=1, keepdims=True)
@@ -437,26 +449,29 @@ def posterior(
 
 
 def posterior_tables(
-    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, ...] | None = None
 ) -> LabelModelParams:
     """Full tables ``P(outcome | y)`` (abstain included) counted under the posterior of ``params``.
 
     One M-step of a full table per LF (Dawid and Skene's, abstain as an outcome) from the soft
     labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
-    ``votes``: the row and LF of each vote (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``),
-    when the caller has them.
+    ``votes``: the row, LF and (optionally) class of each vote
+    (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
     k, m = rows.cardinality, rows.n_lfs
-    r, i = cells(rows.rows >= 0) if votes is None else votes
-    q = posterior(rows, params, (r, i)) * rows.counts[:, None]  # (R, k) expected rows per class
-    cell = i * k + rows.rows[r, i].astype(np.int64)
+    if votes is None:
+        votes = summary_votes(rows)
+    r = votes[0]
+    q = posterior(rows, params, votes) * rows.counts[:, None]  # (R, k) expected rows per class
+    _, cell = _vote_cells(rows, votes)
     cp = np.empty((m, k + 1, k))
     for y in range(k):
         cp[:, 1:, y] = np.bincount(cell, weights=q[r, y], minlength=m * k).reshape(m, k)
-    cp[:, 0, :] = q.sum(axis=0)[None, :] - cp[:, 1:, :].sum(axis=1)
+    per_class = q.sum(axis=0)
+    cp[:, 0, :] = per_class[None, :] - cp[:, 1:, :].sum(axis=1)
     cp = np.maximum(cp, 0.0) + 1e-3
     cp /= cp.sum(axis=1, keepdims=True)
-    return LabelModelParams(q.sum(axis=0) / q.sum(), cp)
+    return LabelModelParams(per_class / q.sum(), cp)
 
 
 @functools.lru_cache(maxsize=256)
