@@ -334,9 +334,9 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         return none()
     k = rows.cardinality
     cast = summary_votes(rows)  # the votes (row, LF, class), once per summary (read-only)
-    r, i = cast[0], cast[1]
+    r, i, a = cast
     counted = rows.counts[r] > 0
-    seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
+    seen = np.bincount(i[counted] * k + a[counted], minlength=m * k).reshape(m, k) > 0
     voting = seen.any(axis=1)  # votes on a counted row
     multi = voting.copy()
     if PAIRS in ("multiclass", "either"):
@@ -362,7 +362,8 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
     level = np.full(len(iu), COPY_SHARE)
     if PAIRS == "all" and ONE_CLASS_SHARE != COPY_SHARE:
-        level[(seen[iu].sum(axis=1) < 2) | (seen[ju].sum(axis=1) < 2)] = ONE_CLASS_SHARE
+        one_class = seen.sum(axis=1) < 2  # per LF: votes one class (or none) on the counted rows
+        level[one_class[iu] | one_class[ju]] = ONE_CLASS_SHARE
     e0 = e + level * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
@@ -431,10 +432,17 @@ def posterior(
     the cost of the votes, not of the cells.  ``votes``: the row, LF and (optionally) class of
     each vote (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
+    r, cell = _vote_cells(rows, votes)
+    return _posterior_of_cells(rows, params, r, cell)
+
+
+def _posterior_of_cells(
+    rows: RowSummary, params: LabelModelParams, r: np.ndarray, cell: np.ndarray
+) -> np.ndarray:
+    """:func:`posterior` from each vote's row ``r`` and ``LF * k + class`` ``cell`` (:func:`_vote_cells`)."""
     k = params.cardinality
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
-    r, cell = _vote_cells(rows, votes)
     # each (LF, vote)'s gain over abstaining, (m k, k), read at the votes in one gather
     gains = (logt[:, 1:, :] - logt[:, :1, :]).reshape(-1, k)
     gain = gains[cell]  # (votes, k)
@@ -459,11 +467,8 @@ def posterior_tables(
     (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
     k, m = rows.cardinality, rows.n_lfs
-    if votes is None:
-        votes = summary_votes(rows)
-    r = votes[0]
-    q = posterior(rows, params, votes) * rows.counts[:, None]  # (R, k) expected rows per class
-    _, cell = _vote_cells(rows, votes)
+    r, cell = _vote_cells(rows, votes)
+    q = _posterior_of_cells(rows, params, r, cell) * rows.counts[:, None]  # (R, k) expected rows per class
     cp = np.empty((m, k + 1, k))
     for y in range(k):
         cp[:, 1:, y] = np.bincount(cell, weights=q[r, y], minlength=m * k).reshape(m, k)
