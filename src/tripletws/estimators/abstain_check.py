@@ -56,7 +56,7 @@ import numpy as np
 from ..rows import RowSummary
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, _em, fit_annotator
-from .annotator_design import _Design, majority_soft_labels
+from .annotator_design import summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
 from .heldout import HeldOutScores, deal_counts, heldout_row_scores
@@ -154,9 +154,8 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
     usable = np.flatnonzero(train.sum(axis=1) > 0)
     out = np.zeros_like(folds)
     if usable.size:
-        votes = summary_votes(unique)
-        D = _Design(unique.rows, k + 1, abstain=True, votes=votes)
-        start = majority_soft_labels(unique.rows, k + 1, votes).T[:, None, :]
+        D = summary_design(unique, k + 1, abstain=True)
+        start = summary_majority(unique, k + 1).T[:, None, :]
         fit = _em(
             D,
             [family] * len(usable),
@@ -228,8 +227,8 @@ def _fold_scores(
     if U == 0:
         return out
     votes = summary_votes(unique)
-    D = _Design(unique.rows, k, abstain=True, votes=votes)
-    start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+    D = summary_design(unique, k, abstain=True)
+    start = summary_majority(unique, k).T[:, None, :]
     names = list(balances)
     given = [balances[name] for name in names]
     if len(names) == 1:
@@ -358,7 +357,7 @@ def abstain_check(
     fit = fit_annotator(unique, fam, class_balance=balances[name])
     clear, majority = clear_rows(unique)
     seen = clear & (unique.counts > 0)
-    pred = _Design(unique.rows, k, abstain=True).log_scores(fit.params).argmax(axis=1)
+    pred = summary_design(unique, k, abstain=True).log_scores(fit.params).argmax(axis=1)
     silenced = np.setdiff1d(np.unique(majority[seen]), np.unique(pred[seen]))
     if silenced.size:
         reason = (

@@ -60,7 +60,7 @@ from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from . import annotator_design as _design
-from .annotator_design import _FLOOR, _TINY, _Design, _logsumexp, majority_soft_labels, posterior_in_place
+from .annotator_design import _FLOOR, _TINY, _Design, _logsumexp, posterior_in_place
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import (
     INFORMATIVE_CODES,
@@ -71,7 +71,6 @@ from .em_jit import (
 )
 from .one_class import COVERAGE_FAMILIES, CoverageTables
 from .theta_prior import eb_strength, mix_prior, mix_theta
-from .votes import summary_votes
 
 #: The families, fewest parameters first.
 FAMILIES = ("mv", "one_coin", "mace", "shared_coverage", "mace_coverage", "mace_abstain", "ds", "ds_abstain")
@@ -835,14 +834,13 @@ def fit_annotator(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     k = unique.cardinality
-    votes = summary_votes(unique) if design is None or init is None else None
     if design is None:
-        design = _Design(unique.rows, k, abstain=family in ABSTAIN_INFORMATIVE, votes=votes)
+        design = _design.summary_design(unique, k, abstain=family in ABSTAIN_INFORMATIVE)
     D = design
     c = unique.counts.astype(np.float64)
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    q = majority_soft_labels(unique.rows, k, votes) if init is None else _logsumexp(D.log_scores(init))[1]
+    q = _design.summary_majority(unique, k) if init is None else _logsumexp(D.log_scores(init))[1]
     fit = _em(
         D, [family], c[None], q.T[:, None, :], max_steps=max_steps, tol=tol, class_balance=class_balance
     )

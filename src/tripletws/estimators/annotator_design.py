@@ -21,8 +21,9 @@ import numpy as np
 
 from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
-from .em_jit import design_kernels
-from .votes import row_votes
+from ..rows import RowSummary
+from .em_jit import JIT_MAX_ROWS, design_kernels
+from .votes import row_votes, summary_memo, summary_votes
 
 #: Floor of a probability before its log (log 0 is -inf).
 _TINY = 1e-300
@@ -46,6 +47,12 @@ PARALLEL_NNZ = 100_000
 #: bit for bit, without ``X.T`` or transposed copies); smaller ones (every shared set's) keep scipy's
 #: products, where a kernel's call would cost about what it saves.
 KERNEL_NNZ = 50_000
+
+#: :func:`summary_design` and :func:`summary_majority` keep their results for summaries of at most
+#: :data:`~tripletws.estimators.em_jit.JIT_MAX_ROWS` distinct rows and fewer votes than this (below
+#: :data:`KERNEL_NNZ` and :data:`PARALLEL_NNZ`: such a design's products do not depend on the
+#: threads or on numba being loaded, so a kept design is the one a fresh build gives).
+MEMO_MAX_VOTES = KERNEL_NNZ
 
 #: A sparse design's observed counts of a batch are summed from its entries (no CSR matrix: about
 #: 0.3 ms to build for a few thousand entries) up to this many entries times members.
@@ -562,6 +569,46 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     z = np.add.reduce(e, axis=axis, keepdims=True)
     e /= z
     return np.squeeze(np.log(z) + top, axis=axis), e
+
+
+def _memo(unique: RowSummary) -> dict[Any, Any] | None:
+    """:func:`~tripletws.estimators.votes.summary_memo` of ``unique``, or None for a summary too large
+    to keep designs for."""
+    if len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES:
+        return None
+    return summary_memo(unique)
+
+
+def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
+    """``_Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))``, once per small summary.
+
+    A solve's steps (the family choice, the balance and abstain checks) fit on the same rows with
+    the same designs; a :class:`~tripletws.rows.RowSummary` is immutable, and a design is written
+    only by its lazily built, deterministic attributes, so the steps share one (for summaries of
+    at most ``JIT_MAX_ROWS`` rows and :data:`MEMO_MAX_VOTES` votes; larger ones build their own).
+    """
+    memo = _memo(unique)
+    key = ("design", k, abstain)
+    D = None if memo is None else memo.get(key)
+    if D is None:
+        D = _Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))
+        if memo is not None:
+            memo[key] = D
+    return D
+
+
+def summary_majority(unique: RowSummary, k: int) -> np.ndarray:
+    """``majority_soft_labels(unique.rows, k, summary_votes(unique))``, a fresh (R, k) array each call,
+    computed once per small summary (as :func:`summary_design`)."""
+    memo = _memo(unique)
+    key = ("majority", k)
+    q = None if memo is None else memo.get(key)
+    if q is None:
+        q = majority_soft_labels(unique.rows, k, summary_votes(unique))
+        if memo is None:
+            return q
+        memo[key] = q
+    return q.copy()
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:

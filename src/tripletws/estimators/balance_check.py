@@ -34,9 +34,8 @@ import numpy as np
 
 from ..rows import RowSummary
 from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, fit_annotator
-from .annotator_design import _Design
+from .annotator_design import summary_design
 from .family_choice import Selection
-from .votes import summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).
@@ -156,7 +155,7 @@ def balance_check(
     w = rows.counts * clear
     if selection.fit is None or float(w.sum()) <= 0:
         return BalanceCheck(False, None, 0.0, 0.0, "no row has a clear majority")
-    design = _Design(rows.rows, rows.cardinality, abstain=False, votes=summary_votes(rows))
+    design = summary_design(rows, rows.cardinality, abstain=False)
     # a vote-only family (the default's candidates) is fitted on the same design
     vote_only = selection.chosen not in ABSTAIN_INFORMATIVE
     est = fit_annotator(rows, selection.chosen, class_balance=None, design=design if vote_only else None)

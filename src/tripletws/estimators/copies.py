@@ -38,7 +38,7 @@ from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary, unique_rows
 from .annotator import fit_annotator, fits_alone_exactly
-from .annotator_design import _Design
+from .annotator_design import summary_design
 from .family_choice import select_family
 from .heldout import deal_counts
 from .votes import summary_votes
@@ -333,10 +333,10 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if m < 2:
         return none()
     k = rows.cardinality
-    r, i, _ = summary_votes(rows)  # the votes (row, LF), once per summary (read-only)
-    cast = (r, i)
+    cast = summary_votes(rows)  # the votes (row, LF, class), once per summary (read-only)
+    r, i, a = cast
     counted = rows.counts[r] > 0
-    seen = np.bincount(i[counted] * k + rows.rows[r[counted], i[counted]], minlength=m * k).reshape(m, k) > 0
+    seen = np.bincount(i[counted] * k + a[counted], minlength=m * k).reshape(m, k) > 0
     voting = seen.any(axis=1)  # votes on a counted row
     multi = voting.copy()
     if PAIRS in ("multiclass", "either"):
@@ -353,7 +353,7 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     if n_pairs == 0 or float(rows.counts.sum()) <= 1:
         return none()
     z_crit = _normal_isf(alpha / n_pairs)
-    iu, ju, obs, n = outcome_agreement(rows, lfs, cast)
+    iu, ju, obs, n = outcome_agreement(rows, lfs, (r, i))
     if PAIRS == "either":
         keep = multi[iu] | multi[ju]
         iu, ju, obs = iu[keep], ju[keep], obs[keep]
@@ -362,7 +362,8 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     e = np.clip(expected_agreement(params, iu, ju), 0.0, 1.0)
     level = np.full(len(iu), COPY_SHARE)
     if PAIRS == "all" and ONE_CLASS_SHARE != COPY_SHARE:
-        level[(seen[iu].sum(axis=1) < 2) | (seen[ju].sum(axis=1) < 2)] = ONE_CLASS_SHARE
+        one_class = seen.sum(axis=1) < 2  # per LF: votes one class (or none) on the counted rows
+        level[one_class[iu] | one_class[ju]] = ONE_CLASS_SHARE
     e0 = e + level * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
@@ -411,23 +412,42 @@ def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
     return float((obs[0] - e) / max(1.0 - e, 1e-12))
 
 
+def _vote_cells(rows: RowSummary, votes: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row and ``LF * k + class`` of each vote: from ``votes`` (row, LF and, when given, class of each,
+    as :func:`~tripletws.estimators.votes.summary_votes`), else from the summary's listed votes."""
+    k = rows.cardinality
+    if votes is None:
+        votes = summary_votes(rows)
+    r, i = votes[0], votes[1]
+    a = votes[2] if len(votes) > 2 else rows.rows[r, i].astype(np.int64)
+    return r, i * k + a
+
+
 def posterior(
-    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, ...] | None = None
 ) -> np.ndarray:
     """Posterior P(Y | row) of each distinct row under ``params``, shape (R, k).
 
     ``log p_y + sum_i log T[i, 0, y]`` plus, for each vote, ``log T[i, a, y] - log T[i, 0, y]``:
-    the cost of the votes, not of the cells.  ``votes``: the row and LF of each vote
-    (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``), when the caller has them.
+    the cost of the votes, not of the cells.  ``votes``: the row, LF and (optionally) class of
+    each vote (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
+    r, cell = _vote_cells(rows, votes)
+    return _posterior_of_cells(rows, params, r, cell)
+
+
+def _posterior_of_cells(
+    rows: RowSummary, params: LabelModelParams, r: np.ndarray, cell: np.ndarray
+) -> np.ndarray:
+    """:func:`posterior` from each vote's row ``r`` and ``LF * k + class`` ``cell`` (:func:`_vote_cells`)."""
     k = params.cardinality
     logt = np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logt[:, 0, :].sum(axis=0)
-    r, i = cells(rows.rows >= 0) if votes is None else votes
     # each (LF, vote)'s gain over abstaining, (m k, k), read at the votes in one gather
     gains = (logt[:, 1:, :] - logt[:, :1, :]).reshape(-1, k)
-    gain = gains[i * k + rows.rows[r, i].astype(np.int64)]  # (votes, k)
-    scores = np.tile(base, (rows.n_unique, 1))
+    gain = gains[cell]  # (votes, k)
+    scores = np.empty((rows.n_unique, k))
+    scores[...] = base
     for y in range(k):
         scores[:, y] += np.bincount(r, weights=gain[:, y], minlength=rows.n_unique)
     scores -= scores.max(axis=1, keepdims=True)
@@ -437,26 +457,26 @@ def posterior(
 
 
 def posterior_tables(
-    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, np.ndarray] | None = None
+    rows: RowSummary, params: LabelModelParams, votes: tuple[np.ndarray, ...] | None = None
 ) -> LabelModelParams:
     """Full tables ``P(outcome | y)`` (abstain included) counted under the posterior of ``params``.
 
     One M-step of a full table per LF (Dawid and Skene's, abstain as an outcome) from the soft
     labels of a vote-only fit: the class-dependent coverage of each LF is then part of the null.
-    ``votes``: the row and LF of each vote (:func:`tripletws.kernels.cells` of ``rows.rows >= 0``),
-    when the caller has them.
+    ``votes``: the row, LF and (optionally) class of each vote
+    (:func:`~tripletws.estimators.votes.summary_votes` of ``rows``), when the caller has them.
     """
     k, m = rows.cardinality, rows.n_lfs
-    r, i = cells(rows.rows >= 0) if votes is None else votes
-    q = posterior(rows, params, (r, i)) * rows.counts[:, None]  # (R, k) expected rows per class
-    cell = i * k + rows.rows[r, i].astype(np.int64)
+    r, cell = _vote_cells(rows, votes)
+    q = _posterior_of_cells(rows, params, r, cell) * rows.counts[:, None]  # (R, k) expected rows per class
     cp = np.empty((m, k + 1, k))
     for y in range(k):
         cp[:, 1:, y] = np.bincount(cell, weights=q[r, y], minlength=m * k).reshape(m, k)
-    cp[:, 0, :] = q.sum(axis=0)[None, :] - cp[:, 1:, :].sum(axis=1)
+    per_class = q.sum(axis=0)
+    cp[:, 0, :] = per_class[None, :] - cp[:, 1:, :].sum(axis=1)
     cp = np.maximum(cp, 0.0) + 1e-3
     cp /= cp.sum(axis=1, keepdims=True)
-    return LabelModelParams(q.sum(axis=0) / q.sum(), cp)
+    return LabelModelParams(per_class / q.sum(), cp)
 
 
 @functools.lru_cache(maxsize=256)
@@ -639,7 +659,7 @@ def select_counting_once(
         if copies_or_none is not None:
             folds = deal_counts(plain.rows, plain.counts, k, n_folds, random_state, summary_votes(plain))
         return selection, copies_or_none, plain, folds
-    design = _Design(rows.rows, k, abstain=False, votes=summary_votes(rows))  # the choice's, if no copies
+    design = summary_design(rows, k, abstain=False)  # the choice's, if no copies
     reference = fit_annotator(rows, candidates[-1], class_balance=class_balance, design=design)
     copies = find_copies(rows, reference.params)
     members = copies.members

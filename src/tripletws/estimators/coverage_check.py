@@ -19,7 +19,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, AnnotatorFit, _BatchFit
-from .annotator_design import _Design, majority_soft_labels, posterior_in_place
+from .annotator_design import _Design, posterior_in_place, summary_majority
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
 from .family_choice import TIE_TOL, choose_within_se
@@ -448,7 +448,7 @@ def _cross_fit(
         )
 
     fits: list[Any] = [None] * len(members)
-    majority = {n: majority_soft_labels(unique.rows, n, votes).T for n in set(sizes.tolist())}
+    majority = {n: summary_majority(unique, n).T for n in set(sizes.tolist())}
     start = [majority[n] for n in sizes.tolist()]  # (n, R) each (shared: only read)
     full = batch(c[None], start, max_steps)
     for b in range(len(members)):

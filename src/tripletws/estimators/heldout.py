@@ -14,6 +14,7 @@ held-out row (:class:`HeldOutScores`), from which the family choice measures its
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,7 +25,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from . import annotator as _annotator
 from .annotator import ABSTAIN_INFORMATIVE, FAMILIES, AnnotatorFit, _em
-from .annotator_design import _Design, _logsumexp, majority_soft_labels
+from .annotator_design import _Design, _logsumexp, summary_design, summary_majority
 from .em_jit import JIT_MAX_ROWS, fold_keys_kernel
 from .votes import row_votes, summary_votes
 
@@ -145,10 +146,37 @@ def deal_counts(
     keys = row_fold_keys(rows, counts, k, seed, votes)
     order = np.argsort(keys, kind="stable")
     out = np.empty((n_folds, len(keys)))
-    out[:, order] = split_counts(
-        np.floor(np.asarray(counts, dtype=np.float64))[order], n_folds, np.random.default_rng(seed)
-    )
+    whole = np.floor(np.asarray(counts, dtype=np.float64))
+    out[:, order] = split_counts(whole[order], n_folds, _seeded(seed))
     return out
+
+
+#: Per thread: seed -> (a generator, the state ``np.random.default_rng(seed)`` starts in).
+_GENERATORS = threading.local()
+
+#: Seeds kept per thread (a caller cycling through more seeds starts over).
+_GENERATORS_KEPT = 16
+
+
+def _seeded(seed: int) -> np.random.Generator:
+    """A generator in the state ``np.random.default_rng(seed)`` starts in: the same draws.
+
+    Seeding one (a ``SeedSequence`` hashed into a PCG64 state) costs about ten times what
+    setting a kept generator's state back costs, and a fit deals its rows with the same seed
+    every time; each thread keeps its own (a generator is not shared between threads).
+    """
+    kept = getattr(_GENERATORS, "by_seed", None)
+    if kept is None:
+        kept = _GENERATORS.by_seed = {}
+    entry = kept.get(seed)
+    if entry is None:
+        if len(kept) >= _GENERATORS_KEPT:
+            kept.clear()
+        rng = np.random.default_rng(seed)
+        entry = kept[seed] = (rng, rng.bit_generator.state)
+    rng, state = entry
+    rng.bit_generator.state = state
+    return rng
 
 
 @dataclass(frozen=True)
@@ -298,8 +326,8 @@ def heldout_row_scores(
         if design is not None and not informative:
             D = design
         else:
-            D = _Design(unique.rows, k, abstain=informative, votes=votes)
-        start = majority_soft_labels(unique.rows, k, votes).T[:, None, :]
+            D = summary_design(unique, k, abstain=informative)
+        start = summary_majority(unique, k).T[:, None, :]
         cold = not warm_start and U > 0
         # cold: every family's fit on all rows and on each fold's complement in one batch, all started
         # from majority vote (no held-out row shapes the fit that scores it); warm: the fits on all

@@ -88,7 +88,7 @@ def dependence_weights(rows: RowSummary, params: LabelModelParams, alpha: float 
         return SoftDependence(ones, empty, np.zeros(0), n_pairs, 0.0)
     z_crit = _normal_isf(alpha / n_pairs)
     iu, ju, obs, n = outcome_agreement(rows, lfs, (r, i))
-    null = posterior_tables(rows, params, (r, i))
+    null = posterior_tables(rows, params, summary_votes(rows))
     e = np.clip(expected_agreement(null, iu, ju), 0.0, 1.0 - 1e-12)
     z = (obs - e) / np.sqrt(np.maximum(e * (1.0 - e), 1e-300) / n)
     flag = z > z_crit

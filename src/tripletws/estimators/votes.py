@@ -2,12 +2,14 @@
 
 Every step of the default's solve (the fold deal, the designs, the starts, the one-class and copy
 tests) reads the votes of the same :class:`~tripletws.rows.RowSummary`; :func:`summary_votes`
-lists them once and hands the same read-only arrays to each.
+lists them once and hands the same read-only arrays to each; :func:`summary_memo` keeps other
+values computed once per summary.
 """
 
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -21,15 +23,29 @@ def row_votes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return r, i, rows[r, i].astype(np.int64)
 
 
-#: :func:`summary_votes` of the summaries alive, by ``id`` (each entry leaves with its summary).
-_SUMMARY_VOTES: dict[int, tuple[np.ndarray, ...]] = {}
+#: What is kept per summary alive, by ``id`` (each entry leaves with its summary): its votes
+#: (:func:`summary_votes`) and what other steps keep with them (:func:`summary_memo`).
+_SUMMARY_MEMO: dict[int, dict[Any, Any]] = {}
+
+
+def summary_memo(unique: RowSummary) -> dict[Any, Any]:
+    """A dict kept as long as ``unique`` lives (one per summary), for values computed from it once.
+
+    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
+    never writes), so what is computed from it holds for as long as it lives.
+    """
+    key = id(unique)
+    memo = _SUMMARY_MEMO.get(key)
+    if memo is None:
+        memo = _SUMMARY_MEMO[key] = {}
+        weakref.finalize(unique, _SUMMARY_MEMO.pop, key, None)
+    return memo
 
 
 def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`row_votes` of ``unique.rows``, computed once per summary (a solve's checks share it).
 
-    A :class:`~tripletws.rows.RowSummary` is immutable (a frozen dataclass whose arrays the library
-    never writes), so its votes are kept, read-only, for as long as it lives.
+    Kept in :func:`summary_memo`, read-only.
 
     Returns
     -------
@@ -37,12 +53,11 @@ def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarra
         Row, LF and class of each vote, in row-major order (``r, i`` are
         :func:`tripletws.kernels.cells` of ``unique.rows >= 0``).
     """
-    key = id(unique)
-    votes = _SUMMARY_VOTES.get(key)
+    memo = summary_memo(unique)
+    votes = memo.get("votes")
     if votes is None:
         votes = row_votes(unique.rows)
         for v in votes:
             v.flags.writeable = False
-        _SUMMARY_VOTES[key] = votes
-        weakref.finalize(unique, _SUMMARY_VOTES.pop, key, None)
-    return votes  # type: ignore[return-value]
+        memo["votes"] = votes
+    return votes  # type: ignore[no-any-return]

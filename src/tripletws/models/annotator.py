@@ -284,9 +284,11 @@ class Annotator(Solver):
             )
         scores = selection.scores  # every candidate's held-out scores on ``plain`` and ``folds``
         unipolar, classes = one_class_votes(rows)
+        # one-class LFs carrying most of the votes (read by the balance and coverage checks; once)
+        one_class_most = bool(unipolar.size) and one_class_share(rows, unipolar) >= 0.5
         balance = None
         if prior.source == "auto" and selection.chosen != "mv":
-            if not (unipolar.size and one_class_share(rows, unipolar) >= 0.5):
+            if not one_class_most:
                 # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
                 balance = balance_check(plain, selection, crowd=options.balance_rule == "crowd")
             if balance is not None and balance.accepted:
@@ -303,7 +305,7 @@ class Annotator(Solver):
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
             params, softdep = _softdep_refit(plain, selection, params, given)
         check = None
-        if unipolar.size and options.one_class == "coverage" and one_class_share(rows, unipolar) >= 0.5:
+        if one_class_most and options.one_class == "coverage":
             # their coverage may say what their votes cannot: used where the gold-free check passes
             # and they carry most of the votes (else the held-out choice above stands for the rest:
             # crowd annotators seen once are "one-class" by chance)
