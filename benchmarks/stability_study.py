@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "peers"))
 
 from common import limit_threads  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from scoring import TIE_TOL, mv_scores, tie_scores  # noqa: E402
 from stress_problems import BASE_SEED, all_problems, draw  # noqa: E402
 
 #: Independent deals of the rows into two disjoint halves (each gives two half fits).
@@ -144,43 +144,61 @@ def fit_default(probe: Probe, k: int, L: np.ndarray, L_test: np.ndarray, y_test:
     return tie_scores(P, y_test, k)[0]
 
 
-def disagreement(a: np.ndarray, b: np.ndarray, w: np.ndarray, k: int) -> tuple[float, float]:
-    """Count-weighted share of rows whose labels differ: as is, and after the best relabelling.
+def top_sets(scores: np.ndarray) -> np.ndarray:
+    """(R, k) bool: each row's tied top classes (scores within :data:`scoring.TIE_TOL` of the max).
 
-    ``a``, ``b``: (R,) labels in 0..k-1; ``w``: (R,) counts."""
-    total = float(w.sum())
-    if total <= 0:
+    Majority vote's tied rows would otherwise take whichever class the rounding of the sums
+    favours, and differ between fits for no reason in the data."""
+    return scores >= scores.max(axis=1, keepdims=True) - TIE_TOL
+
+
+def _jaccard_miss(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    """Count-weighted share of rows whose labels differ when ties are broken by one shared random
+    order of the classes per row: ``1 - |A & B| / |A | B|`` per row."""
+    inter = (a & b).sum(axis=1)
+    union = (a | b).sum(axis=1)
+    return float(w @ (1.0 - inter / np.maximum(union, 1))) / float(w.sum())
+
+
+def disagreement(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Count-weighted share of rows whose labels differ (ties broken alike, :func:`_jaccard_miss`):
+    as is, and after the best one-to-one relabelling of ``b``'s classes (Hungarian matching of the
+    two fits' co-occurrence table, tied rows spread evenly over their classes).
+
+    ``a``, ``b``: (R, k) bool top classes (:func:`top_sets`); ``w``: (R,) counts."""
+    if float(w.sum()) <= 0:
         return float("nan"), float("nan")
-    raw = float(w[a != b].sum()) / total
-    table = np.zeros((k, k))
-    np.add.at(table, (a, b), w)
+    raw = _jaccard_miss(a, b, w)
+    sa = a / a.sum(axis=1, keepdims=True)
+    sb = b / b.sum(axis=1, keepdims=True)
+    table = (sa * w[:, None]).T @ sb  # (k, k)
     ri, ci = linear_sum_assignment(-table)
-    perm = 1.0 - float(table[ri, ci].sum()) / total
-    return raw, perm
+    relabelled = np.zeros_like(b)
+    relabelled[:, ri] = b[:, ci]
+    return raw, min(raw, _jaccard_miss(a, relabelled, w))
 
 
 def labels(
     unique: Any, family: str, balance: np.ndarray | None, counts: np.ndarray, designs: dict
 ) -> np.ndarray:
-    """Argmax labels on ``unique``'s rows of ``family`` fitted on the rows with ``counts``."""
+    """Top classes (R, k) on ``unique``'s rows of ``family`` fitted on the rows with ``counts``."""
     from tripletws.estimators.annotator import ABSTAIN_INFORMATIVE, fit_annotator
 
     informative = family in ABSTAIN_INFORMATIVE
     sub = replace(unique, counts=np.asarray(counts, dtype=np.float64))
     fit = fit_annotator(sub, family, class_balance=balance)
-    return designs[informative].log_scores(fit.params).argmax(axis=1)
+    return top_sets(designs[informative].log_scores(fit.params))
 
 
 def instability(
     unique: Any, family: str, balance: np.ndarray | None, halves: list[np.ndarray], designs: dict
 ) -> dict[str, Any]:
     """Half fits' disagreement (raw and relabelled, among themselves and with the fit on all rows)."""
-    k = unique.cardinality
     w = unique.counts.astype(np.float64)
     full = labels(unique, family, balance, w, designs)
     parts = [labels(unique, family, balance, h, designs) for h in halves]
-    pairs = np.array([disagreement(parts[i], parts[j], w, k) for i, j in combinations(range(len(parts)), 2)])
-    to_full = np.array([disagreement(p, full, w, k) for p in parts])
+    pairs = np.array([disagreement(parts[i], parts[j], w) for i, j in combinations(range(len(parts)), 2)])
+    to_full = np.array([disagreement(p, full, w) for p in parts])
     return {
         "family": family,
         "balance": "estimated" if balance is None else "fixed",
@@ -256,14 +274,16 @@ def run_problem(problem: Any) -> dict[str, Any]:
                 out[f"fam_{fam}"] = vote
             else:
                 out[f"fam_{fam}"] = instability(plain, fam, uniform, halves, designs)
+        w = plain.counts.astype(np.float64)
+        out["vote_change_mv"] = disagreement(vote["_labels"], out["fam_mv"]["_labels"], w)[0]
         if reading is not None:
             r = instability(plain, reading[0], reading[1], halves, designs)
+            out["change_mv"] = disagreement(r["_labels"], out["fam_mv"]["_labels"], w)[0]
             out["reading_fit"] = r
-            w = plain.counts.astype(np.float64)
-            out["change"], out["change_perm"] = disagreement(r["_labels"], vote["_labels"], w, k)
+            out["change"], out["change_perm"] = disagreement(r["_labels"], vote["_labels"], w)
             if out["reading"] == "abstain":
-                pred = designs[True].log_scores(ab.fit.params).argmax(axis=1)
-                out["refit_same"] = disagreement(pred, r["_labels"], w, k)[0]
+                pred = top_sets(designs[True].log_scores(ab.fit.params))
+                out["refit_same"] = disagreement(pred, r["_labels"], w)[0]
     out["cpu_s"] = time.process_time() - cpu0
     for key, v in list(out.items()):
         if isinstance(v, dict):
@@ -288,9 +308,9 @@ def load(path: str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def measures(r: dict, part: str) -> dict[str, float]:
-    """Gold-free scores of a reading: larger = more suspicious."""
-    fit, vote = r[part], r["vote"]
+def measures(r: dict) -> dict[str, float]:
+    """Gold-free scores of an accepted reading: larger = more suspicious."""
+    fit, vote = r["reading_fit"], r["vote"]
     eps = 1e-12
     return {
         "raw": fit["raw"],
@@ -298,10 +318,100 @@ def measures(r: dict, part: str) -> dict[str, float]:
         "full_raw": fit["full_raw"],
         "raw - vote raw": fit["raw"] - vote["raw"],
         "perm - vote perm": fit["perm"] - vote["perm"],
-        "raw / change": fit["raw"] / max(r.get("change", 0.0), eps)
-        if part == "reading_fit"
-        else float("nan"),
+        "raw / change": fit["raw"] / max(r.get("change", 0.0), eps),
+        "raw / change from MV": fit["raw"] / max(r.get("change_mv", 0.0), eps),
     }
+
+
+def best_bar(values: np.ndarray, gains: np.ndarray) -> float:
+    """The bar ``c`` (refuse where value > c) that maximises the summed gain of refusing; ties to the
+    highest bar (the fewest refusals); ``inf`` refuses nothing."""
+    best, best_sum = float("inf"), 0.0
+    for c in np.unique(values)[::-1]:
+        total = float(gains[values > c].sum())
+        if total > best_sum + 1e-12:
+            best, best_sum = float(c), total
+    return best
+
+
+def one_bar_lines(groups: dict[str, list[dict]], value: Any, gain: Any, mv_gap: Any) -> list[str]:
+    """One bar on ``value`` chosen leave-one-family-out within each suite, and chosen on the first
+    suite (all families) and applied to the others: the summed accuracy moved on held-out problems."""
+    out = [
+        "| suite | LOFO: refused | moved (points) | losses vs MV before -> after | "
+        "bar from the first suite | refused | moved (points) | losses before -> after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    first = None
+    for name, recs in groups.items():
+        if not recs:
+            continue
+        v = np.array([value(r) for r in recs])
+        g = np.array([gain(r) for r in recs])
+        gap = np.array([mv_gap(r) for r in recs])
+        fams = np.array([r["family"] for r in recs])
+        refused = np.zeros(len(recs), dtype=bool)
+        for f in np.unique(fams):
+            held = fams == f
+            c = best_bar(v[~held], g[~held])
+            refused |= held & (v > c)
+        after = gap + np.where(refused, g, 0.0)
+        if first is None:
+            first = best_bar(v, g)
+        ref2 = v > first
+        after2 = gap + np.where(ref2, g, 0.0)
+        out.append(
+            f"| {name} | {int(refused.sum())} | {100 * float(g[refused].sum()):+.1f} | "
+            f"{int((gap < -TIE).sum())} -> {int((after < -TIE).sum())} | {first:.3f} | {int(ref2.sum())} | "
+            f"{100 * float(g[ref2].sum()):+.1f} | {int((gap < -TIE).sum())} -> {int((after2 < -TIE).sum())} |"
+        )
+    return out
+
+
+def summary(paths: list[str]) -> list[str]:
+    """Pooled view: one bar on the half fits' disagreement, chosen leave-one-family-out, per stage."""
+    suites = {Path(p).stem: load(p) for p in paths}
+    lines = ["## One bar on the instability (one constant, leave-one-family-out), per stage", ""]
+    lines += [
+        "Refuse where the measure exceeds a bar; the bar maximises the summed accuracy gained by refusing "
+        "on the other families of the suite (LOFO), or on the first suite's problems (all families) and is "
+        "then applied to the other suites unchanged. Refusing a reading gives the default with it refused "
+        "(`fallback`); refusing a per-LF family gives majority vote.",
+        "",
+    ]
+    stages = {
+        "abstain reading, raw": ("abstain", lambda r: r["reading_fit"]["raw"]),
+        "abstain reading, raw / change": (
+            "abstain",
+            lambda r: r["reading_fit"]["raw"] / max(r.get("change", 0.0), 1e-12),
+        ),
+        "abstain reading, raw - vote raw": ("abstain", lambda r: r["reading_fit"]["raw"] - r["vote"]["raw"]),
+        "coverage reading, raw": ("coverage", lambda r: r["reading_fit"]["raw"]),
+        "family choice, raw": ("family", lambda r: r["vote"]["raw"]),
+        "family choice, raw / change from MV": (
+            "family",
+            lambda r: r["vote"]["raw"] / max(r.get("vote_change_mv", 0.0), 1e-12),
+        ),
+    }
+    for title, (stage, value) in stages.items():
+        if stage == "family":
+            groups = {
+                n: [r for r in rs if r.get("reading") == "vote" and r.get("chosen") in ("one_coin", "mace")]
+                for n, rs in suites.items()
+            }
+
+            def gain(r: dict) -> float:
+                return r["mv"] - r["default"]
+        else:
+            groups = {n: [r for r in rs if r.get("reading") == stage] for n, rs in suites.items()}
+
+            def gain(r: dict) -> float:
+                return r["fallback"] - r["default"]
+
+        lines += [f"### {title}", ""]
+        lines += one_bar_lines(groups, value, gain, lambda r: r["default"] - r["mv"])
+        lines.append("")
+    return lines
 
 
 def render(paths: list[str]) -> str:
@@ -336,12 +446,12 @@ def render(paths: list[str]) -> str:
             lines.append("")
             lines.append("| measure | AUC loss vs MV (L vs W) | AUC harm vs gain (vs fallback) |")
             lines.append("|---|---|---|")
-            keys = list(measures(acc[0], "reading_fit"))
+            keys = list(measures(acc[0]))
             for key in keys:
-                ml = [measures(r, "reading_fit")[key] for r in acc if r["default"] - r["mv"] < -TIE]
-                mw = [measures(r, "reading_fit")[key] for r in acc if r["default"] - r["mv"] > TIE]
-                hl = [measures(r, "reading_fit")[key] for r in acc if r["default"] - r["fallback"] < -TIE]
-                hw = [measures(r, "reading_fit")[key] for r in acc if r["default"] - r["fallback"] > TIE]
+                ml = [measures(r)[key] for r in acc if r["default"] - r["mv"] < -TIE]
+                mw = [measures(r)[key] for r in acc if r["default"] - r["mv"] > TIE]
+                hl = [measures(r)[key] for r in acc if r["default"] - r["fallback"] < -TIE]
+                hw = [measures(r)[key] for r in acc if r["default"] - r["fallback"] > TIE]
                 lines.append(
                     f"| {key} | {auc(ml, mw):.3f} ({len(ml)} vs {len(mw)}) | "
                     f"{auc(hl, hw):.3f} ({len(hl)} vs {len(hw)}) |"
@@ -358,6 +468,7 @@ def render(paths: list[str]) -> str:
                 "reading raw > vote raw": lambda r: r["reading_fit"]["raw"] > r["vote"]["raw"],
                 "reading perm > vote perm": lambda r: r["reading_fit"]["perm"] > r["vote"]["perm"],
                 "reading raw >= change": lambda r: r["reading_fit"]["raw"] >= r.get("change", 0.0),
+                "reading raw >= change from MV": lambda r: r["reading_fit"]["raw"] >= r.get("change_mv", 0.0),
                 "reading perm >= change_perm": lambda r: (
                     r["reading_fit"]["perm"] >= r.get("change_perm", 0.0)
                 ),
@@ -373,8 +484,8 @@ def render(paths: list[str]) -> str:
             lines.append("")
             order = sorted(acc, key=lambda r: r["default"] - r["mv"])
             lines.append(
-                "| problem | family/balance | vs MV | vs fallback | change | raw | perm | full "
-                "| vote raw | vote perm |"
+                "| problem | family/balance | vs MV | vs fallback | change | change from MV | raw | perm "
+                "| full | vote raw |"
             )
             lines.append("|---|---|---|---|---|---|---|---|---|---|")
             shown = order[:20] + [r for r in order[-20:][::-1] if r not in order[:20]]
@@ -383,8 +494,8 @@ def render(paths: list[str]) -> str:
                 lines.append(
                     f"| {r['name']} | {f['family']}/{r.get('reading_balance', '')} | "
                     f"{100 * (r['default'] - r['mv']):+.1f} | {100 * (r['default'] - r['fallback']):+.1f} | "
-                    f"{r['change']:.3f} | {f['raw']:.3f} | {f['perm']:.3f} | "
-                    f"{f['full_raw']:.3f} | {v['raw']:.3f} | {v['perm']:.3f} |"
+                    f"{r['change']:.3f} | {r.get('change_mv', float('nan')):.3f} | {f['raw']:.3f} | "
+                    f"{f['perm']:.3f} | {f['full_raw']:.3f} | {v['raw']:.3f} |"
                 )
             lines.append("")
         # the family choice: vote-only problems where a per-LF family was chosen
@@ -398,42 +509,55 @@ def render(paths: list[str]) -> str:
             lines.append("")
             lines.append("| measure | AUC loss vs win |")
             lines.append("|---|---|")
-            for key in ("raw", "perm", "full_raw"):
-                ml = [r["vote"][key] for r in fam if r["default"] - r["mv"] < -TIE]
-                mw = [r["vote"][key] for r in fam if r["default"] - r["mv"] > TIE]
-                lines.append(f"| chosen {key} | {auc(ml, mw):.3f} ({len(ml)} vs {len(mw)}) |")
-            for key in ("raw", "perm"):
-                ml = [r["vote"][key] - r["fam_mv"][key] for r in fam if r["default"] - r["mv"] < -TIE]
-                mw = [r["vote"][key] - r["fam_mv"][key] for r in fam if r["default"] - r["mv"] > TIE]
-                lines.append(f"| chosen {key} - mv {key} | {auc(ml, mw):.3f} |")
+
+            def fam_measures(r: dict) -> dict[str, float]:
+                v, eps = r["vote"], 1e-12
+                return {
+                    "chosen raw": v["raw"],
+                    "chosen perm": v["perm"],
+                    "chosen full_raw": v["full_raw"],
+                    "chosen raw - mv raw": v["raw"] - r["fam_mv"]["raw"],
+                    "chosen raw / change from MV": v["raw"] / max(r.get("vote_change_mv", 0.0), eps),
+                }
+
+            for key in fam_measures(fam[0]):
+                ml = [fam_measures(r)[key] for r in fam if r["default"] - r["mv"] < -TIE]
+                mw = [fam_measures(r)[key] for r in fam if r["default"] - r["mv"] > TIE]
+                lines.append(f"| {key} | {auc(ml, mw):.3f} ({len(ml)} vs {len(mw)}) |")
             lines.append("")
             rules = {
                 "chosen raw > mv raw": lambda r: r["vote"]["raw"] > r["fam_mv"]["raw"],
-                "chosen perm > mv perm": lambda r: r["vote"]["perm"] > r["fam_mv"]["perm"],
+                "chosen raw >= change from MV": lambda r: r["vote"]["raw"] >= r.get("vote_change_mv", 0.0),
+                "chosen full_raw >= change from MV": lambda r: (
+                    r["vote"]["full_raw"] >= r.get("vote_change_mv", 0.0)
+                ),
             }
             lines.append(
-                "| rule (use mv where ...) | refused | sum moved to MV (points) | losses vs MV left |"
+                "| rule (use mv where ...) | refused | sum moved to MV (points) | losses vs MV left "
+                "| worst vs MV |"
             )
-            lines.append("|---|---|---|---|")
+            lines.append("|---|---|---|---|---|")
             for rname, rule in rules.items():
                 refused = [r for r in fam if rule(r)]
                 moved = sum(r["mv"] - r["default"] for r in refused)
                 final = [0.0 if rule(r) else r["default"] - r["mv"] for r in fam]
                 lines.append(
-                    f"| {rname} | {len(refused)} | {100 * moved:+.1f} | {sum(x < -TIE for x in final)} |"
+                    f"| {rname} | {len(refused)} | {100 * moved:+.1f} | {sum(x < -TIE for x in final)} | "
+                    f"{100 * min(final):+.1f} |"
                 )
             lines.append("")
             order = sorted(fam, key=lambda r: r["default"] - r["mv"])
-            lines.append("| problem | chosen | vs MV | raw | perm | mv raw | mv perm |")
-            lines.append("|---|---|---|---|---|---|---|")
+            lines.append("| problem | chosen | vs MV | change from MV | raw | perm | full | mv raw |")
+            lines.append("|---|---|---|---|---|---|---|---|")
             for r in order[:20] + [r for r in order[-10:][::-1] if r not in order[:20]]:
                 v, m = r["vote"], r["fam_mv"]
                 lines.append(
                     f"| {r['name']} | {r['chosen']}{'+est' if r['balance_accepted'] else ''} | "
-                    f"{100 * (r['default'] - r['mv']):+.1f} | {v['raw']:.3f} | {v['perm']:.3f} | "
-                    f"{m['raw']:.3f} | {m['perm']:.3f} |"
+                    f"{100 * (r['default'] - r['mv']):+.1f} | {r.get('vote_change_mv', float('nan')):.3f} | "
+                    f"{v['raw']:.3f} | {v['perm']:.3f} | {v['full_raw']:.3f} | {m['raw']:.3f} |"
                 )
             lines.append("")
+    lines += summary(paths)
     return "\n".join(lines) + "\n"
 
 
