@@ -28,6 +28,10 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     Added after the stress suite's sparse-02, where the informative fit passed (a)-(c) and kept
     the majority on 549 of 1223 clear rows (-30 points against majority vote); with it the stress
     mean is 0.0007 lower and the worst problem against majority vote -11.3 points instead of -30.8.
+(e) **stable under half fits** (a study option, off by default: :data:`STABILITY_BAR` is None): fits
+    of the reading on disjoint halves of the rows disagree on at most that share of the rows' labels
+    (:func:`half_fit_disagreement`).  The worst losses of the reading on fresh stress draws are
+    stable fits, so no bar refuses them (docs/models.md, "What did not work (issue 7)").
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
 balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores
