@@ -261,3 +261,36 @@ def test_a_stricter_bar_refuses_a_label_swap(monkeypatch):
         monkeypatch.setattr(abstain_module, "KEPT_CLEAR", 0.75)
         record = LabelModel(2).fit(L).estimate_.abstain
     assert not record.accepted and "keeps the majority on" in record.reason
+
+
+def test_the_stability_bar_is_an_off_by_default_study_option(monkeypatch):
+    """Test (e) (``STABILITY_BAR``, None by default: off) is read at call time: a bar of -1 refuses the
+    reading accepted at the default (the first test's data) and names the half fits' disagreement,
+    which lies in [0, 1]; the fit is then the vote-only family's."""
+    import tripletws.estimators.abstain_check as abstain_module
+
+    assert abstain_module.STABILITY_BAR is None  # the default is unchanged
+    cov, acc = world()
+    L, _ = draw(N, cov, acc, np.random.default_rng(1))
+    assert fit(L).estimate_.abstain.accepted
+    monkeypatch.setattr(abstain_module, "STABILITY_BAR", -1.0)
+    model = fit(L)
+    record = model.estimate_.abstain
+    assert not record.accepted and "disagree on" in record.reason
+    assert model.family_ == model.selection_.chosen
+    monkeypatch.setattr(abstain_module, "STABILITY_BAR", 1.0)  # no share exceeds 1: accepted
+    assert fit(L).estimate_.abstain.accepted
+
+
+def test_half_fit_disagreement_is_a_share_and_zero_for_a_clear_reading():
+    """The half fits' disagreement lies in [0, 1] and is small where the reading is clear (the first
+    test's data)."""
+    from tripletws.estimators.abstain_check import half_fit_disagreement
+    from tripletws.matrix import check_label_matrix
+    from tripletws.rows import RowSummary
+
+    cov, acc = world()
+    L, _ = draw(N, cov, acc, np.random.default_rng(1))
+    rows = RowSummary.from_matrix(check_label_matrix(L, K), 20_000)
+    share = half_fit_disagreement(rows, "mace_abstain", np.full(K, 1.0 / K))
+    assert 0.0 <= share <= 0.1, share
