@@ -437,7 +437,7 @@ def half_fit_disagreement(
     total = float(w.sum())
     if total <= 0:
         return float("nan")
-    design = _Design(unique.rows, k, abstain=True)
+    design = summary_design(unique, k, abstain=True)
     tops = []
     for seed in range(1, 1 + (STABILITY_DEALS if deals is None else int(deals))):
         for half in deal_counts(unique.rows, unique.counts, k, 2, seed):
