@@ -13,6 +13,7 @@ where they are used, at call time, from this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
@@ -571,12 +572,17 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return np.squeeze(np.log(z) + top, axis=axis), e
 
 
-def _memo(unique: RowSummary) -> dict[Any, Any] | None:
-    """:func:`~tripletws.estimators.votes.summary_memo` of ``unique``, or None for a summary too large
-    to keep designs for."""
+def _kept(unique: RowSummary, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """``build()``, kept in :func:`~tripletws.estimators.votes.summary_memo` under ``key`` for a small
+    summary (at most ``JIT_MAX_ROWS`` distinct rows and fewer than :data:`MEMO_MAX_VOTES` votes;
+    larger ones build it every call)."""
     if len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES:
-        return None
-    return summary_memo(unique)
+        return build()
+    memo = summary_memo(unique)
+    value = memo.get(key)
+    if value is None:
+        value = memo[key] = build()
+    return value
 
 
 def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
@@ -587,27 +593,17 @@ def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
     only by its lazily built, deterministic attributes, so the steps share one (for summaries of
     at most ``JIT_MAX_ROWS`` rows and :data:`MEMO_MAX_VOTES` votes; larger ones build their own).
     """
-    memo = _memo(unique)
-    key = ("design", k, abstain)
-    D = None if memo is None else memo.get(key)
-    if D is None:
-        D = _Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))
-        if memo is not None:
-            memo[key] = D
-    return D
+
+    def build() -> _Design:
+        return _Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))
+
+    return _kept(unique, ("design", k, abstain), build)
 
 
 def summary_majority(unique: RowSummary, k: int) -> np.ndarray:
     """``majority_soft_labels(unique.rows, k, summary_votes(unique))``, a fresh (R, k) array each call,
     computed once per small summary (as :func:`summary_design`)."""
-    memo = _memo(unique)
-    key = ("majority", k)
-    q = None if memo is None else memo.get(key)
-    if q is None:
-        q = majority_soft_labels(unique.rows, k, summary_votes(unique))
-        if memo is None:
-            return q
-        memo[key] = q
+    q = _kept(unique, ("majority", k), lambda: majority_soft_labels(unique.rows, k, summary_votes(unique)))
     return q.copy()
 
 
