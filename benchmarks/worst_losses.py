@@ -459,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--families", nargs="*", choices=FAMILIES)
     ap.add_argument("--problems", nargs="*")
+    ap.add_argument("--base-seed", type=int, default=None, help="the suite of this seed (default: dev)")
     ap.add_argument("--out", default=str(RESULTS / "worst_losses.json"))
     ap.add_argument("--render", help="only re-render the markdown of a results json")
     args = ap.parse_args(argv)
@@ -475,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     problems = [
         p
-        for p in all_problems()
+        for p in (all_problems() if args.base_seed is None else all_problems(args.base_seed))
         if (not args.families or p.family in args.families) and (not args.problems or p.name in args.problems)
     ]
     rows = []
