@@ -6,10 +6,16 @@ gold, and scored on the remaining eval rows, as are ``LabelModel()`` (no gold) a
 vote.  Accuracy is expected under a uniform tie-break (see ``quality_lodo.py``).
 
     PYTHONPATH=src python benchmarks/quality_dev.py          # writes results/quality_dev.{md,json}
+    PYTHONPATH=src python benchmarks/quality_dev.py --no-relabel --lead-se none --name quality_dev_plain
+
+``--no-relabel`` / ``--lead-se`` set the dev choice's options (``tripletws.dev_choice.choose_with_dev``'s
+``relabelling`` and ``lead_se``: "none" = any lead, a number = that many standard errors; default:
+the library's) for a comparison; ``--name`` names the results files.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import warnings
 from collections import Counter
@@ -113,12 +119,33 @@ def markdown(res: dict) -> str:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-relabel", action="store_true", help="no relabelled candidates")
+    ap.add_argument("--lead-se", default="default", help='"none", a number, or "default"')
+    ap.add_argument("--name", default="quality_dev")
+    args = ap.parse_args()
+    options: dict = {}
+    if args.no_relabel:
+        options["relabelling"] = False
+    if args.lead_se != "default":
+        options["lead_se"] = None if args.lead_se == "none" else float(args.lead_se)
+    if options:
+        import tripletws.dev_choice as dc
+
+        original = dc.choose_with_dev
+        dc.choose_with_dev = lambda *a, **kw: original(*a, **{**kw, **options})
     res = run()
     md = markdown(res)
+    if options:
+        md += (
+            f"\nDev choice options: `{options}` (`python benchmarks/quality_dev.py` with "
+            + ("`--no-relabel` " if args.no_relabel else "")
+            + f"`--lead-se {args.lead_se}`).\n"
+        )
     print(md)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality_dev.md").write_text(md)
-    (RESULTS / "quality_dev.json").write_text(json.dumps(res, indent=1))
+    (RESULTS / f"{args.name}.md").write_text(md)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -174,7 +174,9 @@ def test_dev_set_chooses_and_sets_the_prior():
     model = LabelModel(3).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
     choice = model.dev_choice_
     assert choice["n_dev"] == 200 and "gold_free" in choice["dev_accuracy"]
-    assert choice["dev_accuracy"][choice["chosen"]] == max(choice["dev_accuracy"].values())
+    # the best candidate with its own labelling, or a relabelled one that leads it (tests/test_dev_choice.py)
+    own = [v for name, v in choice["dev_accuracy"].items() if "+relabel" not in name]
+    assert choice["dev_accuracy"][choice["chosen"]] >= max(own)
     rest = np.arange(200, 6_000)
     gold_free = LabelModel(3).fit(d.L)
 

@@ -4,7 +4,19 @@ The candidates are annotator families fitted on ``L_train`` without gold (both r
 abstain: votes only, and abstain as an outcome), each predicting with a uniform prior or with
 the dev set's class frequencies.  The dev set scores each by its accuracy expected under a
 uniform tie-break (the figure the benchmarks report), ties going to the earlier, simpler
-candidate; nothing is fitted to the dev rows except that choice and the class frequencies.
+candidate; nothing is fitted to the dev rows except that choice, the class frequencies and,
+where the dev rows name the latent classes otherwise, their labelling.
+
+**The labelling of the latent classes.** A fit without gold names its latent classes by where its
+EM starts (majority vote's soft labels); the likelihood does not name them (Dawid-Skene's full
+tables, ``"ds_abstain"``, give every relabelling of the latent classes the same likelihood).  Where
+majority vote is wrong on most rows of some classes, a fit can recover the LFs' structure and still
+swap those classes.  Gold names them: each candidate whose dev rows are best matched by another
+labelling (the assignment that maximises the dev accuracy, Kuhn's Hungarian method,
+:func:`scipy.optimize.linear_sum_assignment`) is also tried relabelled (``"<candidate>+relabel"``),
+scored by *cross-fitted* dev accuracy: each dev row is scored under the labelling chosen on the
+other dev rows, so a relabelling that merely fits noise in a few rows scores no better than it
+predicts.
 """
 
 from __future__ import annotations
@@ -21,6 +33,15 @@ from .matrix import LabelMatrix
 from .params import LabelModelParams
 from .rows import RowSummary
 
+#: Standard errors of the paired per-row dev accuracy by which a relabelled candidate must lead the best
+#: candidate with its own labelling to replace it (the family choice's conventional 2, ``LEAD_SE``).
+RELABEL_SE = 2.0
+
+#: Standard errors of the paired per-row dev accuracy by which the best candidate must lead the first one
+#: (the gold-free choice) to replace it; None: any lead (the rule until session 9).  A study option:
+#: the measurement is in docs/models.md, "A few gold labels".
+DEV_LEAD_SE: float | None = None
+
 #: Families tried against the dev set, simplest first.
 DEV_FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds_abstain")
 
@@ -32,7 +53,8 @@ class DevChoice:
     Attributes
     ----------
     chosen : str
-        ``"<family>"`` (uniform prior) or ``"<family>+dev_prior"``.
+        ``"<family>"`` (uniform prior), ``"<family>+dev_prior"``, ``"gold_free"``, or one of those
+        with ``+relabel`` (its latent classes relabelled by the dev rows).
     dev_accuracy : dict
         candidate -> accuracy on the dev rows (expected under a uniform tie-break).
     params : LabelModelParams
@@ -48,8 +70,93 @@ class DevChoice:
 
 def expected_accuracy(P: np.ndarray, y: np.ndarray) -> float:
     """Accuracy of argmax predictions expected under a uniform tie-break among equal top scores."""
+    return float(np.mean(_row_accuracy(P, y)))
+
+
+def _row_accuracy(P: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(n,): each row's share of its gold label under a uniform tie-break among its top scores."""
+    return _tie_weights(P)[np.arange(len(y)), y]
+
+
+def _tie_weights(P: np.ndarray) -> np.ndarray:
+    """(n, k): each row's share of a uniform tie-break among its top scores (within 1e-9)."""
     top = P >= P.max(axis=1, keepdims=True) - 1e-9
-    return float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
+    return top / top.sum(axis=1, keepdims=True)
+
+
+#: Added to the identity's entries of the dev confusion before an assignment, so that a relabelling
+#: replaces the fit's own labelling only where it matches strictly more dev rows (the confusion's
+#: entries are whole multiples of 1 / lcm(1..k) >= 1 / 2520 for k <= 10: far above it).
+_KEEP_OWN = 1e-7
+
+
+def best_labelling(W: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The labelling of the latent classes that the dev rows support best.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_dev, k)
+        Each dev row's tie-break shares over the latent classes (:func:`_tie_weights`).
+    y : ndarray of int, shape (n_dev,)
+        Gold labels.
+
+    Returns
+    -------
+    ndarray of int, shape (k,)
+        ``g[a]``: the label given to latent class ``a`` (a permutation; the identity on ties).
+    """
+    k = W.shape[1]
+    C = np.zeros((k, k))
+    np.add.at(C, y, W)  # C[label, latent]: expected dev rows of each label predicted as each latent
+    return _assign(C)
+
+
+def _assign(C: np.ndarray) -> np.ndarray:
+    """The labelling ``g`` (latent class -> label) that maximises ``sum_a C[g[a], a]``."""
+    from scipy.optimize import linear_sum_assignment  # imported on first use (a dev set)
+
+    k = C.shape[0]
+    labels, latents = linear_sum_assignment(C + _KEEP_OWN * np.eye(k), maximize=True)
+    g = np.empty(k, dtype=np.int64)
+    g[latents] = labels
+    return g
+
+
+def crossfit_labelling(W: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labelling chosen on all dev rows and the dev accuracy it earns cross-fitted, row by row.
+
+    Each dev row is scored under the labelling that the *other* dev rows support best (leave one
+    out: its own contribution to the confusion taken away), so the score does not reward a labelling
+    fitted to the rows it scores.
+
+    Returns
+    -------
+    g : ndarray of int, shape (k,)
+        As :func:`best_labelling` on all rows.
+    accuracy : ndarray, shape (n_dev,)
+        The share each dev row gives its gold label under its left-out labelling.
+    """
+    k = W.shape[1]
+    C = np.zeros((k, k))
+    np.add.at(C, y, W)
+    g = _assign(C)
+    # rows with the same gold label and tie-break shares leave out the same confusion: one
+    # assignment per distinct (label, shares)
+    keys, inverse = np.unique(np.column_stack([y, W]), axis=0, return_inverse=True)
+    score = np.empty(len(keys))
+    for j, key in enumerate(keys):
+        label, w = int(key[0]), key[1:]
+        left = C.copy()
+        left[label] -= w
+        g_j = _assign(left)
+        score[j] = float(w[g_j == label].sum())
+    return g, score[inverse.ravel()]
+
+
+def relabel(params: LabelModelParams, g: np.ndarray) -> LabelModelParams:
+    """``params`` with latent class ``a`` named ``g[a]`` (prior and tables permuted alike)."""
+    order = np.argsort(g)  # order[label] = the latent class given that label
+    return LabelModelParams(params.class_balance[order].copy(), params.cond_probs[:, :, order].copy())
 
 
 def choose_with_dev(
@@ -60,6 +167,8 @@ def choose_with_dev(
     families: tuple[str, ...] = DEV_FAMILIES,
     chunk_size: int | None = None,
     extra: dict[str, LabelModelParams] | None = None,
+    relabelling: bool = True,
+    lead_se: float | str | None = "default",
 ) -> DevChoice:
     """Score every candidate on the dev rows and keep the best.
 
@@ -76,6 +185,16 @@ def choose_with_dev(
     chunk_size : int, optional
     extra : dict, optional
         Further named candidates (e.g. the gold-free choice), tried first.
+    relabelling : bool
+        Also try each candidate under the labelling of its latent classes that the dev rows support
+        best, where that is not its own (``"<candidate>+relabel"``; families fitted with the uniform
+        prior also as ``"<family>+relabel+dev_prior"``), scored cross-fitted (:func:`crossfit_labelling`);
+        the best of them is kept only where it leads the best other candidate by more than
+        :data:`RELABEL_SE` standard errors of the paired per-row difference.
+    lead_se : float, None or "default"
+        The first candidate (the gold-free choice, where ``extra`` gives it) is replaced by the best
+        other only where that leads it by more than this many standard errors of the paired per-row
+        difference (None: by any margin; ``"default"``: :data:`DEV_LEAD_SE`).
 
     Returns
     -------
@@ -88,13 +207,57 @@ def choose_with_dev(
         table = fit_annotator(unique, fam, class_balance=uniform).params.cond_probs
         candidates[fam] = LabelModelParams(uniform, table)
         candidates[f"{fam}+dev_prior"] = LabelModelParams(dev_prior, table)
-    scores: dict[str, float] = {}
-    best = ""
+    rows: dict[str, np.ndarray] = {}  # each candidate's per-row dev accuracy
+    relabelled: dict[str, LabelModelParams] = {}
     for name, params in candidates.items():
-        scores[name] = expected_accuracy(posterior(dev, params, chunk_size), y_dev)
-        if not best or scores[name] > scores[best]:
-            best = name
+        P = posterior(dev, params, chunk_size)
+        rows[name] = _row_accuracy(P, y_dev)
+        if not relabelling or name.endswith("+dev_prior"):
+            continue
+        g, crossfit = crossfit_labelling(_tie_weights(P), y_dev)
+        if (g != np.arange(k)).any():
+            relabelled[f"{name}+relabel"] = relabel(params, g)
+            rows[f"{name}+relabel"] = crossfit
+        if name in families:
+            # the same tables under the dev rows' class frequencies (latent class a gets the frequency
+            # of its label g[a]), the labelling again chosen and scored cross-fitted
+            W = _tie_weights(posterior(dev, LabelModelParams(dev_prior[g], params.cond_probs), chunk_size))
+            g2, crossfit2 = crossfit_labelling(W, y_dev)
+            if (g2 != np.arange(k)).any():
+                tables = relabel(params, g2).cond_probs
+                relabelled[f"{name}+relabel+dev_prior"] = LabelModelParams(dev_prior.copy(), tables)
+                rows[f"{name}+relabel+dev_prior"] = crossfit2
+    best = _best(rows, candidates)
+    n_se = DEV_LEAD_SE if lead_se == "default" else lead_se
+    first = next(iter(candidates))
+    if n_se is not None and best != first and not _leads(rows[best], rows[first], n_se):
+        best = first
+    if relabelled:
+        # a relabelling replaces the best candidate only where it leads it by more than RELABEL_SE
+        # standard errors of the paired per-row difference (the family choice's rule, on gold rows)
+        other = _best(rows, relabelled)
+        if _leads(rows[other], rows[best], RELABEL_SE):
+            best = other
+        candidates.update(relabelled)
+    scores = {name: float(v.mean()) for name, v in rows.items()}
     return DevChoice(best, scores, candidates[best], len(y_dev))
+
+
+def _leads(a: np.ndarray, b: np.ndarray, n_se: float) -> bool:
+    """Whether per-row scores ``a`` lead ``b`` by more than ``n_se`` standard errors of their paired
+    difference (a positive mean lead, the standard error of the mean of the differences)."""
+    d = a - b
+    se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.inf
+    return float(d.mean()) > n_se * se
+
+
+def _best(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams]) -> str:
+    """The candidate of ``among`` with the highest mean dev accuracy (ties to the earliest)."""
+    best = ""
+    for name in among:
+        if not best or rows[name].mean() > rows[best].mean():
+            best = name
+    return best
 
 
 def check_dev_prior(y_dev: np.ndarray, k: int) -> np.ndarray:

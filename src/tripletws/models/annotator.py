@@ -100,6 +100,11 @@ NO_ROWS_NOTE = (
     "the annotator model is fitted on the rows of L; solved from statistics alone, "
     "the symmetric model was used"
 )
+UNNAMED_NOTE = (
+    "the fit reads abstentions with Dawid-Skene's full tables, whose likelihood does not name the "
+    "classes: they are named where the fit agrees with the LFs' majority; a few gold rows "
+    "(fit(L, L_dev=..., Y_dev=...)) check the names and relabel them"
+)
 
 
 @dataclass(frozen=True)
@@ -352,6 +357,8 @@ class Annotator(Solver):
                 if informative.balance != "given":
                     source = informative.balance
                 unipolar = unipolar[:0]
+                if informative.family == "ds_abstain":
+                    notes.append(UNNAMED_NOTE)
         informative_read = informative is not None and informative.accepted
         if balance is not None and balance.accepted and not informative_read:
             notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")

@@ -1,0 +1,100 @@
+"""A few gold rows name the latent classes: the dev choice's relabelled candidates (tripletws.dev_choice)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+from tripletws.dev_choice import best_labelling, crossfit_labelling, relabel
+from tripletws.inference import posterior
+from tripletws.matrix import check_label_matrix
+from tripletws.params import LabelModelParams
+
+# seven LFs that vote one class each; three of them (0, 2, 4) fire mostly on the *other* class, and
+# fire often, so that majority vote is wrong on most rows (about 45 % accurate) while the LFs'
+# coverage still identifies the classes up to their names: the gold-free fit reads the abstentions
+# (Dawid-Skene's full tables, whose likelihood does not name the classes) and, started from majority
+# vote, names them the wrong way round
+VOTE = np.array([1, 1, 1, 0, 0, 0, 1])
+FIRE = np.array(
+    [[0.95, 0.30], [0.23, 0.72], [0.85, 0.18], [0.46, 0.21], [0.24, 0.83], [0.875, 0.53], [0.48, 0.95]]
+)
+
+
+def _draw(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    L = np.where(rng.random((n, len(VOTE))) < FIRE[:, y].T, VOTE[None, :], -1)
+    return L, y
+
+
+def _acc(P: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(P.argmax(axis=1) == y))
+
+
+def test_gold_rows_relabel_a_fit_that_swapped_its_classes():
+    L, _ = _draw(20_000, 0)
+    L_dev, y_dev = _draw(3_100, 1)
+    dev, rest = slice(0, 100), slice(100, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gold_free = LabelModel(2).fit(L)
+        model = LabelModel(2).fit(L, L_dev=L_dev[dev], Y_dev=y_dev[dev])
+    mv = np.stack([(L_dev[rest] == c).sum(axis=1) for c in range(2)], axis=1) + 1e-3 * np.arange(2)
+    # 3000 scored rows: a binomial standard error of at most 0.009; the margins are 30-90 of them
+    assert _acc(mv, y_dev[rest]) < 0.5
+    assert _acc(gold_free.predict_proba(L_dev[rest]), y_dev[rest]) < 0.2  # swapped
+    # ... and says that its tables do not name the classes, and what would
+    assert any("does not name the classes" in note and "L_dev" in note for note in gold_free.notes_)
+    assert "+relabel" in model.dev_choice_["chosen"]
+    assert _acc(model.predict_proba(L_dev[rest]), y_dev[rest]) > 0.9
+    # the relabelled candidates' dev scores are cross-fitted, and recorded beside the others
+    assert model.dev_choice_["dev_accuracy"][model.dev_choice_["chosen"]] > 0.85
+
+
+def test_gold_rows_keep_the_labelling_of_a_fit_that_names_its_classes_right():
+    d = make_synthetic(6_000, 8, 3, random_state=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(d.L[200:], L_dev=d.L[:200], Y_dev=d.y[:200])
+    assert "+relabel" not in model.dev_choice_["chosen"]
+    assert not any("+relabel" in name for name in model.dev_choice_["dev_accuracy"])
+
+
+def test_best_labelling_recovers_a_permutation_and_keeps_its_own_on_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    g_true = np.array([2, 0, 3, 1])  # latent a is named g_true[a]
+    latent = np.argsort(g_true)[y]  # the latent class of each row
+    W = np.eye(4)[latent]
+    np.testing.assert_array_equal(best_labelling(W, y), g_true)
+    g, scores = crossfit_labelling(W, y)
+    np.testing.assert_array_equal(g, g_true)
+    np.testing.assert_allclose(scores, 1.0)
+    # one row for each labelling of two classes: a tie, so the fit's own labelling stays
+    np.testing.assert_array_equal(best_labelling(np.eye(2)[[0, 1]], np.array([1, 1])), [0, 1])
+
+
+def test_crossfit_scores_a_labelling_supported_by_one_row_as_it_predicts():
+    # two classes, one dev row: the labelling fitted on it swaps the classes and scores it 1.0 in
+    # sample; left out, the other rows (none) keep the fit's own labelling, which gets it wrong
+    W = np.array([[1.0, 0.0]])
+    y = np.array([1])
+    g, scores = crossfit_labelling(W, y)
+    np.testing.assert_array_equal(g, [1, 0])
+    np.testing.assert_allclose(scores, [0.0])
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_relabelled_params_predict_the_permuted_posterior(k):
+    d = make_synthetic(500, 6, k, random_state=k)
+    lm = check_label_matrix(d.L, k)
+    params = LabelModelParams(d.class_balance, d.cond_probs)
+    g = np.roll(np.arange(k), 1)
+    P = posterior(lm, params)
+    Q = posterior(lm, relabel(params, g))
+    np.testing.assert_allclose(Q[:, g], P, atol=1e-12)
