@@ -166,6 +166,25 @@ def test_fit_options(files, tmp_path) -> None:
     assert model.random_state == 3
     ok("fit", d / "L.npy", "-o", m, "--y-dev", d / "y.csv")
     np.testing.assert_allclose(LabelModel.load(m).class_balance_, np.bincount(data.y) / len(data.y))
+    # a few gold rows choose the fit (the default model's dev choice), as fit(L, L_dev=, Y_dev=)
+    np.save(tmp_path / "L_dev.npy", data.L[:200])
+    np.save(tmp_path / "y_dev.npy", data.y[:200])
+    out = ok(
+        "fit", d / "L.npy", "-o", m, "--L-dev", tmp_path / "L_dev.npy", "--y-dev", tmp_path / "y_dev.npy"
+    )
+    reference = LabelModel(2).fit(data.L, L_dev=data.L[:200], Y_dev=data.y[:200])
+    assert LabelModel.load(m).dev_choice_ == reference.dev_choice_
+    assert f"dev choice: {reference.dev_choice_['chosen']}" in out
+    np.testing.assert_allclose(
+        LabelModel.load(m).params_.cond_probs, reference.params_.cond_probs, atol=1e-12
+    )
+    bad = run_main("fit", d / "L.npy", "-o", m, "--L-dev", tmp_path / "L_dev.npy")
+    assert bad.returncode != 0 and "--y-dev" in bad.stderr
+    np.save(tmp_path / "L_bad.npy", np.full((200, 6), 3))
+    bad = run_main(
+        "fit", d / "L.npy", "-o", m, "--L-dev", tmp_path / "L_bad.npy", "--y-dev", tmp_path / "y_dev.npy"
+    )
+    assert bad.returncode != 0 and "L_bad.npy" in bad.stderr and "Traceback" not in bad.stderr
     ok("fit", d / "data.npz", "--key", "L", "-o", m, "--class-balance", "estimate")
     assert LabelModel.load(m).class_balance_source_ == "estimated"
     # three classes inferred from the data

@@ -61,7 +61,18 @@ def add_parser(sub: Any) -> None:
         "uniform, estimate (from L), or k probabilities",
     )
     prior.add_argument(
-        "--y-dev", default=None, metavar="FILE", help="dev gold labels; the prior is their frequencies"
+        "--y-dev",
+        default=None,
+        metavar="FILE",
+        help="dev gold labels: alone, the prior is their frequencies; with --L-dev, the gold of those rows",
+    )
+    p.add_argument(
+        "--L-dev",
+        dest="L_dev",
+        default=None,
+        metavar="FILE",
+        help="default model: a few labelled dev rows (votes; gold in --y-dev, same --key/--header) choose "
+        "among the candidate fits, the prior and the classes' names (fit(L, L_dev=, Y_dev=))",
     )
     p.add_argument(
         "--y-key",
@@ -179,13 +190,22 @@ def run(args: argparse.Namespace) -> int:
         )
     if y_dev is not None:
         y_dev = check_labels(y_dev, None, k, name="Y_dev")
+    L_dev = None
+    if args.L_dev is not None:
+        if y_dev is None:
+            raise CLIError("--L-dev needs the gold labels of its rows: pass --y-dev as well")
+        if sequence:
+            raise CLIError("--L-dev chooses among the default model's fits; sequences take --y-dev only")
+        with about_matrix(args.L_dev):
+            L_dev = read_matrix(args.L_dev, args.key, args.header)
+            check_label_matrix(L_dev, k, name="L_dev", scan=True)
     t0 = time.perf_counter()
     with about_matrix(args.L_FILE):
         if sequence:
             ids = read_sequence_ids(args, L.shape[0])
             model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
         else:
-            model.fit(L, Y_dev=y_dev, class_balance=prior)
+            model.fit(L, L_dev=L_dev, Y_dev=y_dev, class_balance=prior)
             if args.intervals:
                 model.confidence_intervals(L, n_boot=args.intervals, random_state=args.seed)
     elapsed = time.perf_counter() - t0
@@ -200,6 +220,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         what = f"{model.model} label model" + (f" ({args.solver})" if model.model == "symmetric" else "")
     print(f"fitted {what} on {n} rows x {m} LFs, k={k}{inferred}, in {elapsed:.3f} s; wrote {args.output}")
+    choice = getattr(model, "dev_choice_", None)
+    if choice:
+        score = choice["dev_accuracy"][choice["chosen"]]
+        print(f"dev choice: {choice['chosen']} (dev accuracy {score:.4f} on {choice['n_dev']} gold rows)")
     return 0
 
 
