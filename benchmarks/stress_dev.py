@@ -74,11 +74,11 @@ def _fit_dev(k: int, L: np.ndarray, L_dev: np.ndarray, y_dev: np.ndarray, option
         dc.choose_with_dev = original
 
 
-def run_problem(args: tuple[Problem, tuple[int, ...]]) -> dict[str, Any]:
+def run_problem(args: tuple[Problem, tuple[int, ...], int | None]) -> dict[str, Any]:
     """Draw one problem and score every method at every dev size. Never raises."""
     from tripletws import LabelModel
 
-    problem, sizes = args
+    problem, sizes, max_n = args
     k = int(problem.params["k"])
     out: dict[str, Any] = {"name": problem.name, "family": problem.family, "k": k}
     out["m"] = int(problem.params["m"])
@@ -86,7 +86,7 @@ def run_problem(args: tuple[Problem, tuple[int, ...]]) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            L, _, L_test, y_test = draw(problem)
+            L, _, L_test, y_test = draw(problem, max_n)
             out["n"] = int(L.shape[0])
             P_free = LabelModel(cardinality=k).fit(L).predict_proba(L_test)
             for size in sizes:
@@ -218,18 +218,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-seed", type=int, default=BASE_SEED)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--families", nargs="*")
+    ap.add_argument("--problems", nargs="*", help="only these problems (names)")
+    ap.add_argument("--max-n", type=int, default=None, help="cap both draws' rows (smoke tests)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=str(RESULTS / "stress_dev.json"))
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes)
-    problems = [p for p in all_problems(args.base_seed) if not args.families or p.family in args.families]
+    problems = [
+        p
+        for p in all_problems(args.base_seed)
+        if (not args.families or p.family in args.families) and (not args.problems or p.name in args.problems)
+    ]
     load0 = load_average()
     if args.jobs > 1:
         with mp.get_context("fork" if os.name == "posix" else "spawn").Pool(args.jobs, _init_worker) as pool:
-            rows = pool.map(run_problem, [(p, sizes) for p in problems], chunksize=1)
+            rows = pool.map(run_problem, [(p, sizes, args.max_n) for p in problems], chunksize=1)
     else:
         _init_worker()
-        rows = [run_problem((p, sizes)) for p in problems]
+        rows = [run_problem((p, sizes, args.max_n)) for p in problems]
     res = {
         "command": "python benchmarks/stress_dev.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "revision": revision(),

@@ -151,6 +151,29 @@ def test_runner_draws_a_fresh_suite(tmp_path):
     assert problem["seed"] == fresh.seed and problem["params"] == json.loads(json.dumps(fresh.params))
 
 
+def test_dev_runner_scores_every_variant_of_the_dev_choice(tmp_path):
+    out = tmp_path / "dev.json"
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "stress_dev.py"),
+        *("--problems", "ci-00", "unipolar-01", "--max-n", "400", "--sizes", "50", "--out", str(out)),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert [p["name"] for p in data["problems"]] == ["ci-00", "unipolar-01"]
+    for p in data["problems"]:
+        assert "error" not in p, p.get("error")
+        row = p["50"]
+        for name in ("mv", "no_gold", "dev", "dev_plain", "dev_relabel", "dev_se"):
+            assert 0.0 <= row[name] <= 1.0
+    s = data["summary"]["50"]
+    assert s["problems"] == 2
+    v = s["against_dev_plain"]["dev"]
+    assert v["wins"] + v["ties"] + v["losses"] == 2
+    assert "| 50 | dev_se |" in out.with_suffix(".md").read_text()
+
+
 def test_against_counts_crossings_of_the_mv_line():
     def prob(name, family, mv, a, b):
         return {
