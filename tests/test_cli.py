@@ -175,6 +175,13 @@ def test_fit_options(files, tmp_path) -> None:
     reference = LabelModel(2).fit(data.L, L_dev=data.L[:200], Y_dev=data.y[:200])
     assert LabelModel.load(m).dev_choice_ == reference.dev_choice_
     assert f"dev choice: {reference.dev_choice_['chosen']}" in out
+    info = ok("inspect", m)  # what the fit chose, and its notes, are shown with the tables
+    assert f"dev choice: {reference.dev_choice_['chosen']}" in info
+    assert f"fitted family: {reference.solution_.diagnostics['family']}" in info
+    assert all(f"note: {note}" in info for note in reference.notes_)
+    record = json.loads(ok("inspect", m, "--json"))
+    assert record["dev_choice"]["chosen"] == reference.dev_choice_["chosen"]
+    assert record["notes"] == list(reference.notes_)
     np.testing.assert_allclose(
         LabelModel.load(m).params_.cond_probs, reference.params_.cond_probs, atol=1e-12
     )
