@@ -98,3 +98,23 @@ def test_relabelled_params_predict_the_permuted_posterior(k):
     P = posterior(lm, params)
     Q = posterior(lm, relabel(params, g))
     np.testing.assert_allclose(Q[:, g], P, atol=1e-12)
+
+
+def test_lead_se_keeps_the_gold_free_fit_unless_the_gold_rows_prefer_another(monkeypatch):
+    import tripletws.dev_choice as dev_choice
+
+    # rows without votes: the dev rows' class frequencies (+dev_prior) beat the gold-free uniform
+    # prior by far, so the rule keeps the gold-free fit only when the bar is out of reach
+    d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
+    fit = {"L_train": d.L[200:], "L_dev": d.L[:200], "Y_dev": d.y[:200]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = LabelModel(2).fit(**fit).dev_choice_
+        monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", 2.0)
+        two = LabelModel(2).fit(**fit).dev_choice_
+        monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", 1e9)
+        never = LabelModel(2).fit(**fit).dev_choice_
+    assert best["chosen"].endswith("+dev_prior")
+    # 200 dev rows, accuracy 0.63 -> 0.905: a lead of about 9 standard errors of the paired difference
+    assert two["chosen"] == best["chosen"]
+    assert never["chosen"] == "gold_free"

@@ -234,9 +234,11 @@ def choose_with_dev(
         best = first
     if relabelled:
         # a relabelling replaces the best candidate only where it leads it by more than RELABEL_SE
-        # standard errors of the paired per-row difference (the family choice's rule, on gold rows)
+        # standard errors of the paired per-row difference (the family choice's rule, on gold rows),
+        # and the gold-free fit, where lead_se kept it, by that bar too
         other = _best(rows, relabelled)
-        if _leads(rows[other], rows[best], RELABEL_SE):
+        bar = RELABEL_SE if best != first or n_se is None else max(RELABEL_SE, float(n_se))
+        if _leads(rows[other], rows[best], bar):
             best = other
         candidates.update(relabelled)
     scores = {name: float(v.mean()) for name, v in rows.items()}
