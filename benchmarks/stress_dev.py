@@ -11,7 +11,10 @@ For every stress problem (benchmarks/stress_problems.py, ``--base-seed`` picks t
 * ``dev_relabel``: with relabelled candidates (cross-fitted, kept beyond ``RELABEL_SE``), best dev
   accuracy otherwise (``lead_se=None``);
 * ``dev_se``: with relabelled candidates, and the gold-free fit kept unless another candidate leads it
-  by more than 2 standard errors of the paired per-row dev accuracy (``lead_se=2``).
+  by more than 2 standard errors of the paired per-row dev accuracy (``lead_se=2``);
+* ``dev_se1``: the same with 1 standard error (Breiman's one-standard-error rule).
+
+``--variants`` runs a subset (``dev`` and ``dev_plain`` always run: the others are compared with them).
 
 Accuracy is expected under a uniform tie-break (benchmarks/scoring.py).  The summary gives means,
 the share of problems at or above each baseline - 0.5 points, wins / ties / losses of ``dev`` against
@@ -55,6 +58,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "dev_plain": {"relabelling": False, "lead_se": None},
     "dev_relabel": {"relabelling": True, "lead_se": None},
     "dev_se": {"relabelling": True, "lead_se": 2.0},
+    "dev_se1": {"relabelling": True, "lead_se": 1.0},
 }
 
 
@@ -220,10 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", nargs="*")
     ap.add_argument("--problems", nargs="*", help="only these problems (names)")
     ap.add_argument("--max-n", type=int, default=None, help="cap both draws' rows (smoke tests)")
+    ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), help="a subset of the variants")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=str(RESULTS / "stress_dev.json"))
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes)
+    if args.variants:
+        for name in [v for v in VARIANTS if v not in {*args.variants, "dev", "dev_plain"}]:
+            del VARIANTS[name]  # before the workers fork: they read the same table
     problems = [
         p
         for p in all_problems(args.base_seed)
