@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -42,6 +43,16 @@ def test_report_sections_and_no_external_resources(fitted, tmp_path):
     assert f"{silent} gold rows had no vote" in text
     without_gold = lm.report(d.L)
     assert _sections(without_gold) == list(SECTIONS)
+    # the summary says what the fit chose, and its notes (escaped), as `tripletws inspect` does
+    assert f"<th class='l'>fitted family</th><td>{lm.solution_.diagnostics['family']}</td>" in text
+    assert all(html.escape(note) in text for note in lm.notes_)
+
+
+def test_report_shows_the_dev_choice(tmp_path):
+    d = make_synthetic(3_000, 6, 2, coverage=0.3, random_state=5)
+    lm = LabelModel(2).fit(d.L[200:], L_dev=d.L[:200], Y_dev=d.y[:200])
+    text = lm.report(d.L[200:])
+    assert f"<th class='l'>dev choice</th><td>{lm.dev_choice_['chosen']} (dev accuracy" in text
 
 
 def test_report_checks_its_input(fitted):

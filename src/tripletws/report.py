@@ -1,6 +1,7 @@
 """One self-contained HTML report of a fitted label model (works offline: no scripts, no links).
 
-Sections (each a ``<section id=...>``): ``summary``, ``lf-accuracy`` (learned
+Sections (each a ``<section id=...>``): ``summary`` (with the fitted family, the dev choice and
+the fit's notes), ``lf-accuracy`` (learned
 accuracies with bootstrap intervals), ``lf-coverage``, ``overlap-conflict``
 (pairwise heatmaps), ``class-balance``, ``confidence`` (histogram of the largest
 posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependency_candidates`),
@@ -210,6 +211,24 @@ def _class_balance(ci: Any, k: int) -> str:
     return _svg(fig)
 
 
+def _choices(model: Any) -> list[list[str]]:
+    """Summary rows of what the fit chose and had to say: the family fitted, the dev choice where
+    gold rows were given, and each note of the solve (the same as ``tripletws inspect``)."""
+    solution = getattr(model, "solution_", None)
+    if solution is None:
+        return []
+    rows = []
+    family = solution.diagnostics.get("family")
+    if family:
+        rows.append(["fitted family", str(family)])
+    dev = getattr(solution.estimate, "dev_choice", None)
+    if dev:
+        score = dev["dev_accuracy"][dev["chosen"]]
+        rows.append(["dev choice", f"{dev['chosen']} (dev accuracy {score:.3f} on {dev['n_dev']} gold rows)"])
+    rows += [["note", str(note)] for note in solution.notes]
+    return rows
+
+
 def build_report(
     model: Any,
     L: Any,
@@ -274,6 +293,7 @@ def build_report(
         ["rows with two or more votes", f"{whole['overlap']:.1%}"],
         ["rows with conflicting votes", f"{whole['conflict']:.1%}"],
         ["intervals", f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"],
+        *_choices(model),
     ]
     parts.append(
         _section(
