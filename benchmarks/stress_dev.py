@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 from provenance import load_average, revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
+from stress import _init_worker  # noqa: E402  (one BLAS thread per worker, as the stress suite)
 from stress_problems import BASE_SEED, Problem, all_problems, draw  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -110,15 +111,6 @@ def run_problem(args: tuple[Problem, tuple[int, ...], int | None]) -> dict[str, 
         out["error"] = f"{type(exc).__name__}: {exc}"[:300]
     out["cpu_s"] = time.process_time() - cpu0
     return out
-
-
-def _init_worker() -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-
-        _init_worker.limiter = threadpool_limits(limits=1)  # type: ignore[attr-defined]
-    except ImportError:
-        pass
 
 
 def _against(acc: dict[str, np.ndarray], names: list[str], a: str, b: str) -> dict[str, Any]:

@@ -207,23 +207,28 @@ def choose_with_dev(
         table = fit_annotator(unique, fam, class_balance=uniform).params.cond_probs
         candidates[fam] = LabelModelParams(uniform, table)
         candidates[f"{fam}+dev_prior"] = LabelModelParams(dev_prior, table)
-    rows: dict[str, np.ndarray] = {}  # each candidate's per-row dev accuracy
+    P = {name: posterior(dev, params, chunk_size) for name, params in candidates.items()}
+    rows = {name: _row_accuracy(p, y_dev) for name, p in P.items()}  # each candidate's per-row accuracy
     relabelled: dict[str, LabelModelParams] = {}
-    for name, params in candidates.items():
-        P = posterior(dev, params, chunk_size)
-        rows[name] = _row_accuracy(P, y_dev)
-        if not relabelling or name.endswith("+dev_prior"):
+    own = np.arange(k)
+    for name, params in candidates.items() if relabelling else ():
+        if name.endswith("+dev_prior"):
             continue
-        g, crossfit = crossfit_labelling(_tie_weights(P), y_dev)
-        if (g != np.arange(k)).any():
+        g, crossfit = crossfit_labelling(_tie_weights(P[name]), y_dev)
+        if (g != own).any():
             relabelled[f"{name}+relabel"] = relabel(params, g)
             rows[f"{name}+relabel"] = crossfit
         if name in families:
             # the same tables under the dev rows' class frequencies (latent class a gets the frequency
-            # of its label g[a]), the labelling again chosen and scored cross-fitted
-            W = _tie_weights(posterior(dev, LabelModelParams(dev_prior[g], params.cond_probs), chunk_size))
-            g2, crossfit2 = crossfit_labelling(W, y_dev)
-            if (g2 != np.arange(k)).any():
+            # of its label g[a]: the "+dev_prior" candidate where g is the fit's own labelling), the
+            # labelling again chosen and scored cross-fitted
+            with_prior = (
+                P[f"{name}+dev_prior"]
+                if (g == own).all()
+                else posterior(dev, LabelModelParams(dev_prior[g], params.cond_probs), chunk_size)
+            )
+            g2, crossfit2 = crossfit_labelling(_tie_weights(with_prior), y_dev)
+            if (g2 != own).any():
                 tables = relabel(params, g2).cond_probs
                 relabelled[f"{name}+relabel+dev_prior"] = LabelModelParams(dev_prior.copy(), tables)
                 rows[f"{name}+relabel+dev_prior"] = crossfit2
