@@ -118,3 +118,28 @@ def test_lead_se_keeps_the_gold_free_fit_unless_the_gold_rows_prefer_another(mon
     # 200 dev rows, accuracy 0.63 -> 0.905: a lead of about 9 standard errors of the paired difference
     assert two["chosen"] == best["chosen"]
     assert never["chosen"] == "gold_free"
+
+
+def test_partial_fit_repeats_the_dev_choice_and_says_when_it_cannot(tmp_path):
+    d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
+    gold = {"L_dev": d.L[:200], "Y_dev": d.y[:200]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        streamed = LabelModel(2).fit(d.L[200:2_000], **gold).partial_fit(d.L[2_000:])
+        whole = LabelModel(2).fit(d.L[200:], **gold)
+    # the same dev rows choose again on the grown stream: as one fit on all its rows (the summaries
+    # merge counts of distinct rows, whole numbers: the same rows and fits to float rounding)
+    assert streamed.dev_choice_ == whole.dev_choice_
+    np.testing.assert_allclose(streamed.params_.cond_probs, whole.params_.cond_probs, atol=1e-9)
+    # a model file does not keep the dev rows: its next batch says that the choice was not repeated
+    path = tmp_path / "m.json"
+    streamed.save(path)
+    loaded = LabelModel.load(path)
+    with pytest.warns(UserWarning, match=r"without the dev rows that chose the previous fit"):
+        loaded.partial_fit(d.L[:300])
+    assert loaded.dev_choice_ is None
+    # a new fit without gold starts a stream without them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        streamed.fit(d.L[200:]).partial_fit(d.L[:300])
+    assert streamed.dev_choice_ is None

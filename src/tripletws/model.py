@@ -100,9 +100,26 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
         raise ValueError(f"L_dev: model={model.model!r} has no candidate fits to choose from ({able})")
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
     model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
-    rows = model.summary_.rows
-    model.solution_ = solver.choose_with_dev(model.solution_, rows, dev, y_dev, model.chunk_size)
+    _choose_with_dev(model, (dev, y_dev))
     return model
+
+
+def _choose_with_dev(model: Any, dev_set: tuple[Any, np.ndarray]) -> None:
+    """Let the dev rows choose among the solver's candidate fits, and keep them (in memory, not in the
+    model file) so that ``partial_fit`` repeats the choice on the grown stream."""
+    dev, y_dev = dev_set
+    rows = model.summary_.rows
+    solver = get_solver(model.model)
+    model.solution_ = solver.choose_with_dev(model.solution_, rows, dev, y_dev, model.chunk_size)
+    model._dev_set = dev_set
+
+
+#: Warned by ``partial_fit`` on a model whose dev choice cannot be repeated (loaded from a file: the
+#: dev rows are not stored in it).
+DEV_NOT_REPEATED = (
+    "partial_fit re-solved without the dev rows that chose the previous fit ({chosen}): a model file "
+    "does not keep them; fit(L, L_dev=..., Y_dev=...) again to repeat the choice"
+)
 
 
 class LabelModel(AnalysisMixin, BaseLabeler):
@@ -299,8 +316,17 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
         """Add a batch to the running summary and re-solve: any batching ends as one ``fit`` (without
         ``forget``/``window``).  Notes are logged, not warned (``notes_``); a prior given is kept
-        for later batches; calls from several threads are serialised."""
-        return self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
+        for later batches; calls from several threads are serialised.  After ``fit(L, L_dev=,
+        Y_dev=)`` the same dev rows choose again on the grown stream; a model loaded from a file does
+        not keep them, and a warning says that its dev choice was not repeated."""
+        dev_set = getattr(self, "_dev_set", None)
+        before = getattr(getattr(self.__dict__.get("solution_"), "estimate", None), "dev_choice", None)
+        self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
+        if dev_set is not None:  # the dev rows of the fit choose again, on the grown stream
+            _choose_with_dev(self, dev_set)
+        elif before:
+            warnings.warn(DEV_NOT_REPEATED.format(chosen=before["chosen"]), UserWarning, stacklevel=2)
+        return self
 
     def _absorb(
         self, data: Any, Y_dev: Any, class_balance: Any, dependencies: Any, *, restart: bool, name: str
@@ -327,6 +353,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             self.solution_, self.summary_, self._stream = solution, total, stream
             self.intervals_ = None  # intervals of an earlier solve no longer apply
+            if restart:  # a new stream: the dev rows of an earlier fit no longer apply
+                self._dev_set = None
         _tell(solution, restart, self.verbose, int(total.stats.n_rows))
         return self
 
