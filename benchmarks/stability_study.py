@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "peers"))
 
 from common import limit_threads  # noqa: E402
+from patched_steps import patched  # noqa: E402
 from scoring import TIE_TOL, mv_scores, tie_scores  # noqa: E402
 from stress_problems import BASE_SEED, all_problems, draw  # noqa: E402
 
@@ -116,20 +117,15 @@ class Probe:
                 res = replace(res, accepted=False)
             return res
 
-        patched = {
+        steps = {
             "select_counting_once": select_counting_once,
             "select_family": select_family,
             "balance_check": balance_check,
             "coverage_check": coverage_check,
             "abstain_check": abstain_check,
         }
-        for name, fn in patched.items():
-            setattr(mod, name, fn)
-        try:
+        with patched(mod, steps):
             yield self
-        finally:
-            for name, fn in orig.items():
-                setattr(mod, name, fn)
 
 
 def fit_default(probe: Probe, k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray) -> float:

@@ -42,6 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from patched_steps import patched  # noqa: E402
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
@@ -111,20 +112,15 @@ class Probe:
                 res = replace(res, accepted=False)
             return res
 
-        patched = {
+        steps = {
             "select_family": select_family,
             "select_counting_once": select_counting_once,
             "balance_check": balance_check,
             "coverage_check": coverage_check,
             "abstain_check": abstain_check,
         }
-        for name, fn in patched.items():
-            setattr(mod, name, fn)
-        try:
+        with patched(mod, steps):
             yield self
-        finally:
-            for name, fn in orig.items():
-                setattr(mod, name, fn)
 
 
 def abstain_shape(unique: Any, params: Any) -> dict[str, float]:
