@@ -110,18 +110,22 @@ def test_tie_scores_expected_accuracy():
     assert acc == pytest.approx((0.5 + 1 + 0 + 0.5) / 4)
 
 
-def test_runner_writes_the_table(tmp_path):
-    out = tmp_path / "s.json"
-    cmd = [
-        sys.executable,
-        str(REPO / "benchmarks" / "stress.py"),
-        *("--problems", "ci-00", "unipolar-01", "crowd-02", "imbalanced-00"),
-        *("--max-n", "400", "--out", str(out)),
-        *("--model-kw", "{}", '{"model": "symmetric"}'),
-    ]
+def _run(script: str, out: Path, *args: str) -> dict:
+    """Run a benchmark script in a subprocess with ``--out out``; its JSON results."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / script), *args, "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
-    data = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_runner_writes_the_table(tmp_path):
+    out = tmp_path / "s.json"
+    data = _run(
+        "stress.py",
+        out,
+        *("--problems", "ci-00", "unipolar-01", "crowd-02", "imbalanced-00", "--max-n", "400"),
+        *("--model-kw", "{}", '{"model": "symmetric"}'),
+    )
     assert [p["name"] for p in data["problems"]] == ["ci-00", "unipolar-01", "crowd-02", "imbalanced-00"]
     assert data["meta"]["candidates"] == ["default", "symmetric"]
     assert "class_conditional" in data["meta"]["singles"]
@@ -136,15 +140,8 @@ def test_runner_writes_the_table(tmp_path):
 
 
 def test_runner_draws_a_fresh_suite(tmp_path):
-    out = tmp_path / "fresh.json"
-    cmd = [
-        sys.executable,
-        str(REPO / "benchmarks" / "stress.py"),
-        *("--base-seed", "20270601", "--problems", "ci-00", "--models", "--max-n", "300", "--out", str(out)),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    data = json.loads(out.read_text())
+    args = ("--base-seed", "20270601", "--problems", "ci-00", "--models", "--max-n", "300")
+    data = _run("stress.py", tmp_path / "fresh.json", *args)
     (problem,) = data["problems"]
     (fresh,) = [p for p in all_problems(20270601) if p.name == "ci-00"]
     assert data["meta"]["base_seed"] == 20270601 and "fresh draw" in data["meta"]["suite"]
@@ -153,14 +150,8 @@ def test_runner_draws_a_fresh_suite(tmp_path):
 
 def test_dev_runner_scores_every_variant_of_the_dev_choice(tmp_path):
     out = tmp_path / "dev.json"
-    cmd = [
-        sys.executable,
-        str(REPO / "benchmarks" / "stress_dev.py"),
-        *("--problems", "ci-00", "unipolar-01", "--max-n", "400", "--sizes", "50", "--out", str(out)),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    data = json.loads(out.read_text())
+    args = ("--problems", "ci-00", "unipolar-01", "--max-n", "400", "--sizes", "50")
+    data = _run("stress_dev.py", out, *args)
     assert [p["name"] for p in data["problems"]] == ["ci-00", "unipolar-01"]
     for p in data["problems"]:
         assert "error" not in p, p.get("error")
