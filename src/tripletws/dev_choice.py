@@ -105,10 +105,15 @@ def best_labelling(W: np.ndarray, y: np.ndarray) -> np.ndarray:
     ndarray of int, shape (k,)
         ``g[a]``: the label given to latent class ``a`` (a permutation; the identity on ties).
     """
-    k = W.shape[1]
-    C = np.zeros((k, k))
-    np.add.at(C, y, W)  # C[label, latent]: expected dev rows of each label predicted as each latent
-    return _assign(C)
+    return _assign(_confusion(W, y))
+
+
+def _confusion(W: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(k, k): ``C[label, latent]``, the expected dev rows of each gold label predicted as each latent
+    class under the tie-break shares ``W``."""
+    C = np.zeros((W.shape[1], W.shape[1]))
+    np.add.at(C, y, W)
+    return C
 
 
 def _assign(C: np.ndarray) -> np.ndarray:
@@ -136,9 +141,7 @@ def crossfit_labelling(W: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     accuracy : ndarray, shape (n_dev,)
         The share each dev row gives its gold label under its left-out labelling.
     """
-    k = W.shape[1]
-    C = np.zeros((k, k))
-    np.add.at(C, y, W)
+    C = _confusion(W, y)
     g = _assign(C)
     # rows with the same gold label and tie-break shares leave out the same confusion: one
     # assignment per distinct (label, shares)

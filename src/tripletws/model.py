@@ -320,7 +320,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         Y_dev=)`` the same dev rows choose again on the grown stream; a model loaded from a file does
         not keep them, and a warning says that its dev choice was not repeated."""
         dev_set = getattr(self, "_dev_set", None)
-        before = getattr(getattr(self.__dict__.get("solution_"), "estimate", None), "dev_choice", None)
+        previous = self.__dict__.get("solution_")
+        before = previous.choices().get("dev_choice") if previous is not None else None
         self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
         if dev_set is not None:  # the dev rows of the fit choose again, on the grown stream
             _choose_with_dev(self, dev_set)

@@ -212,21 +212,17 @@ def _class_balance(ci: Any, k: int) -> str:
 
 
 def _choices(model: Any) -> list[list[str]]:
-    """Summary rows of what the fit chose and had to say: the family fitted, the dev choice where
-    gold rows were given, and each note of the solve (the same as ``tripletws inspect``)."""
+    """Summary rows of what the fit chose and had to say (:meth:`tripletws.models.base.Fit.choices`)."""
     solution = getattr(model, "solution_", None)
     if solution is None:
         return []
-    rows = []
-    family = solution.diagnostics.get("family")
-    if family:
-        rows.append(["fitted family", str(family)])
-    dev = getattr(solution.estimate, "dev_choice", None)
-    if dev:
-        score = dev["dev_accuracy"][dev["chosen"]]
-        rows.append(["dev choice", f"{dev['chosen']} (dev accuracy {score:.3f} on {dev['n_dev']} gold rows)"])
-    rows += [["note", str(note)] for note in solution.notes]
-    return rows
+    from .models.base import dev_choice_line
+
+    choices = solution.choices()
+    rows = [["fitted family", str(choices["family"])]] if "family" in choices else []
+    if "dev_choice" in choices:
+        rows.append(["dev choice", dev_choice_line(choices["dev_choice"], digits=3)])
+    return rows + [["note", str(note)] for note in choices["notes"]]
 
 
 def build_report(

@@ -13,6 +13,7 @@ from ..files import read_labels, read_matrix
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
 from ..models import registered
+from ..models.base import dev_choice_line
 from ..sequence import SequenceLabelModel
 from .options import (
     CLIError,
@@ -222,8 +223,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"fitted {what} on {n} rows x {m} LFs, k={k}{inferred}, in {elapsed:.3f} s; wrote {args.output}")
     choice = getattr(model, "dev_choice_", None)
     if choice:
-        score = choice["dev_accuracy"][choice["chosen"]]
-        print(f"dev choice: {choice['chosen']} (dev accuracy {score:.4f} on {choice['n_dev']} gold rows)")
+        print(f"dev choice: {dev_choice_line(choice)}")
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..model import LabelModel
+from ..models.base import dev_choice_line
 from ..sequence import SequenceLabelModel
 from .options import (
     fmt_value,
@@ -79,7 +80,7 @@ def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel
         record["below_chance"] = est.below_chance
     if closed_form is not None:
         record.update(_class_conditional_record(model, closed_form))
-    record.update(_choices(model))
+    record.update(model.solution_.choices())
     record["dependencies"] = model.dependencies_
     record["coupling"] = model.coupling_
     if getattr(model, "intervals_", None) is not None:
@@ -96,20 +97,6 @@ def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel
             }
         )
     return record
-
-
-def _choices(model: LabelModel) -> dict[str, Any]:
-    """What the fit chose and had to say: the family fitted (``diagnostics["family"]``), the dev
-    choice where gold rows were given, and the notes; read from the solution, so any model has them."""
-    solution = model.solution_
-    out: dict[str, Any] = {"notes": list(solution.notes)}
-    family = solution.diagnostics.get("family")
-    if family:
-        out["family"] = family
-    dev = getattr(solution.estimate, "dev_choice", None)
-    if dev:
-        out["dev_choice"] = dev
-    return out
 
 
 def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
@@ -151,13 +138,11 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
             f"{ci.level:.0%} bootstrap intervals ({ci.n_boot} replicates over {ci.n_chunks} row chunks): "
             + bands
         )
-    choices = _choices(model)
+    choices = model.solution_.choices()
     if "family" in choices:
         print(f"fitted family: {choices['family']}")
-    dev = choices.get("dev_choice")
-    if dev:
-        score = dev["dev_accuracy"][dev["chosen"]]
-        print(f"dev choice: {dev['chosen']} (dev accuracy {score:.4f} on {dev['n_dev']} gold rows)")
+    if "dev_choice" in choices:
+        print(f"dev choice: {dev_choice_line(choices['dev_choice'])}")
     for note in choices["notes"]:
         print(f"note: {note}")
     print(table(*_lf_table(model, est)))

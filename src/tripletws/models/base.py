@@ -155,6 +155,24 @@ class Fit:
         """``P(LF right | LF votes)`` under ``fit_class_balance``, shape (m,)."""
         return LabelModelParams(self.fit_class_balance, self.params.cond_probs).accuracies
 
+    def choices(self) -> dict[str, Any]:
+        """What the solve chose and had to say, as ``tripletws inspect`` and the report show it:
+        ``notes`` (list of str), and where the solver records them ``family`` (the family fitted)
+        and ``dev_choice`` (the dev rows' choice, :mod:`tripletws.dev_choice`)."""
+        out: dict[str, Any] = {"notes": list(self.notes)}
+        if self.diagnostics.get("family"):
+            out["family"] = self.diagnostics["family"]
+        dev = getattr(self.estimate, "dev_choice", None)
+        if dev:
+            out["dev_choice"] = dev
+        return out
+
+
+def dev_choice_line(dev: Mapping[str, Any], digits: int = 4) -> str:
+    """One line for a dev choice record: ``"<chosen> (dev accuracy A on N gold rows)"``."""
+    score = dev["dev_accuracy"][dev["chosen"]]
+    return f"{dev['chosen']} (dev accuracy {score:.{digits}f} on {dev['n_dev']} gold rows)"
+
 
 class Solver:
     """Base class of a label model.  Subclasses set ``name`` and implement :meth:`solve`.
