@@ -28,6 +28,7 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 
 import tripletws.models.annotator as annotator  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 
 VARIANTS = ("auto", "uniform", "no_estimated")
 
@@ -95,8 +96,8 @@ def to_markdown(res: dict) -> str:
 def main() -> int:
     res = run()
     out = HERE / "results" / "abstain_balance.json"
-    out.write_text(json.dumps(res, indent=1))
-    out.with_suffix(".md").write_text(to_markdown(res))
+    atomic_write_text(out, json.dumps(res, indent=1))
+    atomic_write_text(out.with_suffix(".md"), to_markdown(res))
     print(to_markdown(res))
     return 0
 

@@ -34,6 +34,7 @@ from stress_problems import all_problems, draw  # noqa: E402
 
 import tripletws.models.annotator as model_module  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 
 KINDS = {
     "no reading": "lead",
@@ -113,7 +114,7 @@ def main() -> None:
             L, _, L_test, y_test = draw(prob)
             recs.append(record(prob.name, L, int(prob.params["k"]), L_test, y_test))
     if args.save:
-        Path(args.save).write_text("".join(json.dumps(r) + "\n" for r in recs))
+        atomic_write_text(Path(args.save), "".join(json.dumps(r) + "\n" for r in recs))
     accepted = sum(1 for r in recs if r["abstain"] and r["abstain"]["accepted"])
     total_s = sum(r["check_s"] for r in recs)
     print(f"{len(recs)} problems, {accepted} accepted, abstain check CPU {total_s:.2f} s in all")

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tripletws.atomic import atomic_write_text
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 N_LFS = 20
@@ -274,7 +276,7 @@ def main() -> None:
         "cache_seconds": cache,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "apply.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_text(RESULTS / "apply.json", json.dumps(record, indent=2) + "\n")
     lines = [
         f"# Applying {N_LFS} keyword LFs to {args.rows:,} generated text rows",
         "",
@@ -292,7 +294,7 @@ def main() -> None:
     lines += [f"| {name} | {t:.2f} |" for name, t in cache.items()]
     gain = cache["all 20 LFs again, no cache"] / cache["one LF edited, cache warm (re-applies 1 LF)"]
     lines += ["", f"Editing one LF and re-applying is {gain:.1f}x faster with the cache."]
-    (RESULTS / "apply.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "apply.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

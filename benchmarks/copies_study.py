@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE))
 import stress  # noqa: E402
 
 import tripletws.estimators.copies as copies  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 
 #: name -> (counted once?, settings of tripletws.estimators.copies)
 VARIANTS: dict[str, tuple[bool, dict]] = {
@@ -94,8 +95,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = run(Path(tmp))
     results = HERE / "results"
-    (results / "stress_copies.json").write_text(json.dumps(out, indent=1))
-    (results / "stress_copies.md").write_text(markdown(out))
+    atomic_write_text(results / "stress_copies.json", json.dumps(out, indent=1))
+    atomic_write_text(results / "stress_copies.md", markdown(out))
     print(markdown(out))
 
 

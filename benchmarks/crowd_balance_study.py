@@ -38,6 +38,8 @@ sys.path.insert(0, str(HERE))
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 TIE = 0.005
 
 
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = run(args.base_seed, args.families)
     if args.out:
-        args.out.write_text(json.dumps(rows))
+        atomic_write_text(args.out, json.dumps(rows))
     return 0
 
 

@@ -38,6 +38,7 @@ import tripletws.estimators.abstain_check as abstain_module
 import tripletws.model as fit_module
 import tripletws.models.annotator as model_module
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 from tripletws.datasets import make_synthetic
 
 STAGES = {
@@ -107,8 +108,8 @@ def main() -> None:
             flush=True,
         )
     if args.out:
-        Path(args.out).write_text(
-            json.dumps({"cpu_ms_median": out, "repeats": args.repeats}, indent=1) + "\n"
+        atomic_write_text(
+            Path(args.out), json.dumps({"cpu_ms_median": out, "repeats": args.repeats}, indent=1) + "\n"
         )
 
 

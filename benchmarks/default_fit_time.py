@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from common import DATA, RESULTS, limit_threads, machine_info
 
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 from tripletws.datasets import make_synthetic
 
 INDEX = Path(os.environ.get("TRIPLETWS_INDEX", DATA.parent / "tools" / "shared_index.json"))
@@ -128,7 +129,7 @@ def main() -> None:
     else:
         json_path = RESULTS / "default_fit_time.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(out, indent=1) + "\n")
+    atomic_write_text(json_path, json.dumps(out, indent=1) + "\n")
     lines = [
         f"# Fit time of `LabelModel({', '.join(f'{a}={v!r}' for a, v in kw.items())})`"
         + (" (the default)" if not kw else ""),
@@ -152,7 +153,7 @@ def main() -> None:
             f"| synthetic 1e6 x 50 (median of {big['repeats']}) | {big['n']} | 50 | 2 | {big['family']} | "
             f"{1e3 * big['wall_s']:.0f} | {1e3 * big['cpu_s']:.0f} |"
         )
-    json_path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(json_path.with_suffix(".md"), "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> None:
         *lines,
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "em_jit_crossover.md").write_text("\n".join(out) + "\n")
+    from tripletws.atomic import atomic_write_text  # after sys.path points at src
+
+    atomic_write_text(args.out / "em_jit_crossover.md", "\n".join(out) + "\n")
     print("\n".join(out))
 
 

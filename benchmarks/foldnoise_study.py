@@ -44,6 +44,7 @@ from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 
 import tripletws.estimators.family_choice as family_choice  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 
 RESULTS = HERE / "results"
 TIE = 0.005
@@ -385,8 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         if res["shared"]:
             res["shared_summary"] = {v: shared_summary(res["shared"], v) for v in vs}
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, indent=1))
-    out.with_suffix(".md").write_text(markdown(res))
+        atomic_write_text(out, json.dumps(res, indent=1))
+    atomic_write_text(out.with_suffix(".md"), markdown(res))
     print(out.with_suffix(".md").read_text())
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tripletws import LabelModel, __version__
+from tripletws.atomic import atomic_write_text
 from tripletws.datasets import make_synthetic
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -136,7 +137,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     stem = "intervals" if args.model == "class_conditional" else f"intervals-{args.model}"
     stem += "" if args.class_balance == "auto" else f"-{args.class_balance}"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(record, indent=2) + "\n")
     lines = [
         f"# Bootstrap interval coverage ({args.level:.0%} nominal)",
         "",
@@ -163,7 +164,7 @@ def main() -> None:
             f"{r['mean_halfwidth']:.4f} | "
             f"{r['median_seconds_fit_plus_intervals']:.2f} |"
         )
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"{stem}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

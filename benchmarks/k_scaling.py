@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from provenance import revision  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.datasets import make_synthetic  # noqa: E402
 
 TARGET_S = 5.0
@@ -109,8 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         "target_s": TARGET_S,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "k_scaling.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    (args.out / "k_scaling.md").write_text(render(results, meta))
+    atomic_write_text(args.out / "k_scaling.json", json.dumps({"meta": meta, "results": results}, indent=1))
+    atomic_write_text(args.out / "k_scaling.md", render(results, meta))
 
 
 if __name__ == "__main__":

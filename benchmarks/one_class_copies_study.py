@@ -37,6 +37,7 @@ from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 
 import tripletws.estimators.copies as copies  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.estimators.coverage_check import N_FOLDS  # noqa: E402
 from tripletws.estimators.family_choice import CANDIDATES, select_family  # noqa: E402
 from tripletws.estimators.heldout import deal_counts  # noqa: E402
@@ -191,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             names = list(r["problems"])
             r["in_sample"] = {v: summary(r["problems"], names, v) for v in VARIANTS}
             r["held_out"] = held_out(r["problems"])
-        Path(a.render).write_text(json.dumps(res, indent=1))
-        Path(a.render).with_suffix(".md").write_text(to_markdown(res))
+        atomic_write_text(Path(a.render), json.dumps(res, indent=1))
+        atomic_write_text(Path(a.render).with_suffix(".md"), to_markdown(res))
         return 0
     res = {}
     for which in ("stress", "shared") if a.which == "both" else (a.which,):
@@ -203,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             "in_sample": {v: summary(rec, names, v) for v in VARIANTS},
             "held_out": held_out(rec),
         }
-    Path(a.out).write_text(json.dumps(res, indent=1))
-    Path(a.out).with_suffix(".md").write_text(to_markdown(res))
+    atomic_write_text(Path(a.out), json.dumps(res, indent=1))
+    atomic_write_text(Path(a.out).with_suffix(".md"), to_markdown(res))
     print(to_markdown(res))
     return 0
 

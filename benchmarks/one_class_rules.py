@@ -43,6 +43,7 @@ from scoring import mv_scores, tie_scores
 from stress_problems import all_problems, draw
 
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.family_choice import choose_within_se
 from tripletws.estimators.heldout import heldout_row_scores
@@ -158,7 +159,7 @@ def main() -> None:
                 res.append(r)
                 print(json.dumps(r), flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "one_class_rules.json").write_text(json.dumps(res, indent=1) + "\n")
+    atomic_write_text(RESULTS / "one_class_rules.json", json.dumps(res, indent=1) + "\n")
     lines = [
         "# Gold-free rules tried for the coverage reading (see the module docstring)",
         "",
@@ -189,7 +190,7 @@ def main() -> None:
         f"default {below['default']}, drop copies {below['drop_copies']}",
         f"- the 5-family choice picks a coverage family on {cov5} of {len(stress)}",
     ]
-    (RESULTS / "one_class_rules.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "one_class_rules.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from quality_lodo import shared_sets
 from scoring import mv_scores, tie_scores
 
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.heldout import heldout_loglik
 from tripletws.estimators.one_class import coverage_rates, coverage_table, one_class_votes, orientation
@@ -222,8 +223,8 @@ def main() -> None:
     md = markdown(rows)
     print(md)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "one_class.md").write_text(md)
-    (RESULTS / "one_class.json").write_text(json.dumps(rows, indent=1))
+    atomic_write_text(RESULTS / "one_class.md", md)
+    atomic_write_text(RESULTS / "one_class.json", json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import numpy as np
 from quality_lodo import shared_sets, tie_scores
 
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (50, 100, 200)
@@ -144,8 +145,8 @@ def main() -> None:
         )
     print(md)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.md").write_text(md)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1))
+    atomic_write_text(RESULTS / f"{args.name}.md", md)
+    atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from scoring import tie_scores
 
 import tripletws.estimators.family_choice as family_choice_module
 from tripletws import LabelModel
+from tripletws.atomic import atomic_write_text
 from tripletws.estimators.annotator import fit_annotator
 from tripletws.estimators.family_choice import LEAD_SE
 from tripletws.inference import posterior
@@ -232,8 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     print(md)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "quality_lodo.md").write_text(md)
-    (out / "quality_lodo.json").write_text(json.dumps({"sets": rows, "summary": summary}, indent=1))
+    atomic_write_text(out / "quality_lodo.md", md)
+    atomic_write_text(out / "quality_lodo.json", json.dumps({"sets": rows, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 from common import load_index, load_split, metrics
 
+from tripletws.atomic import atomic_write_text
+
 IMBALANCED = ("sms", "sms_spear", "spouse_rdp", "cdr_metal")
 
 PRESETS: dict[str, dict] = {
@@ -133,7 +135,7 @@ def main() -> None:
     print("cells: accuracy / F1 of class 1 (k = 2) or macro-F1 (k > 2)")
     print(render(results, list(configs), args.markdown))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        atomic_write_text(args.json, json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -578,9 +578,11 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    from tripletws.atomic import atomic_write_text  # after sys.path points at src
+
+    atomic_write_text(args.out / f"{args.name}.json", json.dumps(result, indent=1) + "\n")
     md = render_markdown(result)
-    (args.out / f"{args.name}.md").write_text(md)
+    atomic_write_text(args.out / f"{args.name}.md", md)
     print()
     print(md)
     if not args.keep_data:

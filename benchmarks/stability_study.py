@@ -56,6 +56,8 @@ from patched_steps import patched  # noqa: E402
 from scoring import TIE_TOL, mv_scores, tie_scores  # noqa: E402
 from stress_problems import BASE_SEED, all_problems, draw  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 #: Independent deals of the rows into two disjoint halves (each gives two half fits).
 SPLITS = 2
 #: Seed of the deals (offset by the problem's seed).
@@ -569,7 +571,7 @@ def main() -> None:
     if args.report:
         text = render(args.report)
         if args.md:
-            Path(args.md).write_text(text)
+            atomic_write_text(Path(args.md), text)
         print(text)
         return
     limit_threads(1)

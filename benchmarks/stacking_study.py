@@ -53,6 +53,7 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
 
 from tripletws import LabelModel  # noqa: E402
+from tripletws.atomic import atomic_write_text  # noqa: E402
 from tripletws.estimators.family_choice import CANDIDATES  # noqa: E402
 from tripletws.estimators.family_weights import combine_weights  # noqa: E402
 from tripletws.inference import mixture_posterior, posterior  # noqa: E402
@@ -266,7 +267,7 @@ def run_stress(path: Path, families: list[str] | None = None) -> None:
             + " ".join(f"{v} {results[key(v)]['acc']:.3f}" for v in VARIANTS[:3]),
             flush=True,
         )
-    path.write_text(json.dumps({"problems": problems}, default=float))
+    atomic_write_text(path, json.dumps({"problems": problems}, default=float))
 
 
 def named_stress(names: list[str]) -> dict[str, Any]:
@@ -414,8 +415,8 @@ def main() -> None:
     if args.named:
         res["named"] = named_stress(args.named)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "stacking.json").write_text(json.dumps(res, indent=1, default=float))
-    (args.out / "stacking.md").write_text(render(res))
+    atomic_write_text(args.out / "stacking.json", json.dumps(res, indent=1, default=float))
+    atomic_write_text(args.out / "stacking.md", render(res))
     print(render(res))
 
 

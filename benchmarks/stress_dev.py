@@ -48,6 +48,8 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 from stress import _init_worker  # noqa: E402  (one BLAS thread per worker, as the stress suite)
 from stress_problems import BASE_SEED, Problem, all_problems, draw  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 RESULTS = HERE / "results"
 TIE = 0.005  # the stress suite's tie: 0.5 points
 SIZES = (50, 200)
@@ -247,13 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(res, separators=(",", ":")))
-    os.replace(tmp, out)
-    md = out.with_suffix(".md")
-    tmp = md.with_suffix(".md.tmp")
-    tmp.write_text(to_markdown(res))
-    os.replace(tmp, md)
+    atomic_write_text(out, json.dumps(res, separators=(",", ":")))
+    atomic_write_text(out.with_suffix(".md"), to_markdown(res))
     print(to_markdown(res).split("\n\nWhere")[0])
     return 0
 

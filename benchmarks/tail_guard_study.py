@@ -36,6 +36,8 @@ from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
 from worst_losses import Probe  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 
 def _fit(
     probe: Probe, k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     with mp.get_context("fork").Pool(args.jobs, initializer=_init) as pool:
         rows = pool.map(run_problem, problems, chunksize=1)
     out = Path(args.out or f"/tmp/tail_{args.base_seed}.json")
-    out.write_text(json.dumps({"base_seed": args.base_seed, "problems": rows}))
+    atomic_write_text(out, json.dumps({"base_seed": args.base_seed, "problems": rows}))
     print(f"wrote {out}: {len(rows)} problems")
     return 0
 

@@ -56,6 +56,8 @@ from scoring import TIE_TOL, mv_scores, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 from worst_losses import Probe  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 RESULTS = HERE / "results"
 TIE = 0.005  # the stress suite's tie: 0.5 points
 #: Shrinkage strengths w of the reading's log-posterior toward the vote-only fit's on unvoted rows.
@@ -403,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                 _, _, L_test, y_test = draw(by_name[r["name"]])
                 r["best_unvoted"] = best_unvoted(L_test, y_test, r["k"])
         res["analysis"] = analyse(res["problems"])
-        Path(args.render).write_text(json.dumps(res, separators=(",", ":")))
-        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        atomic_write_text(Path(args.render), json.dumps(res, separators=(",", ":")))
+        atomic_write_text(Path(args.render).with_suffix(".md"), to_markdown(res))
         return 0
     try:
         from threadpoolctl import threadpool_limits
@@ -434,8 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     res["analysis"] = analyse(rows)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, separators=(",", ":")))
-    out.with_suffix(".md").write_text(to_markdown(res))
+    atomic_write_text(out, json.dumps(res, separators=(",", ":")))
+    atomic_write_text(out.with_suffix(".md"), to_markdown(res))
     return 0
 
 

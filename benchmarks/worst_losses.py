@@ -47,6 +47,8 @@ from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
 RESULTS = HERE / "results"
 TIE = 0.005  # the stress suite's tie: 0.5 points
 
@@ -462,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if args.render:
         res = json.loads(Path(args.render).read_text())
-        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        atomic_write_text(Path(args.render).with_suffix(".md"), to_markdown(res))
         return 0
     try:
         from threadpoolctl import threadpool_limits
@@ -491,8 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         "problems": rows,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, separators=(",", ":")))
-    out.with_suffix(".md").write_text(to_markdown(res))
+    atomic_write_text(out, json.dumps(res, separators=(",", ":")))
+    atomic_write_text(out.with_suffix(".md"), to_markdown(res))
     return 0
 
 

@@ -591,7 +591,7 @@ def run_main(args: argparse.Namespace, name: str, to_markdown, run_fn) -> int:
     """Re-render (``--render``) or run ``run_fn()`` and write ``<out>/<name>.{json,md}``."""
     if args.render:
         res = json.loads(Path(args.render).read_text())
-        Path(args.render).with_suffix(".md").write_text(to_markdown(res))
+        atomic_write(Path(args.render).with_suffix(".md"), to_markdown(res))
         return 0
     if args.update and not args.methods:
         raise SystemExit("--update needs --methods: the columns to rerun")
@@ -609,7 +609,7 @@ def run_main(args: argparse.Namespace, name: str, to_markdown, run_fn) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(res, indent=1))
-    (out / f"{name}.md").write_text(to_markdown(res))
+    atomic_write(out / f"{name}.json", json.dumps(res, indent=1))
+    atomic_write(out / f"{name}.md", to_markdown(res))
     print(f"wrote {out / (name + '.md')} and {out / (name + '.json')}")
     return 0
