@@ -9,7 +9,8 @@ vote.  Accuracy is expected under a uniform tie-break (see ``quality_lodo.py``).
     PYTHONPATH=src python benchmarks/quality_dev.py --no-relabel --lead-se none --name quality_dev_plain
 
 ``--no-relabel`` / ``--lead-se`` set the dev choice's options (``tripletws.dev_choice.choose_with_dev``'s
-``relabelling`` and ``lead_se``: "none" = any lead, a number = that many standard errors; default:
+``relabelling`` and ``lead_se``: "none" = any lead, a number = that many standard errors, "loo" = the
+choice checked left one dev row out; default:
 the library's) for a comparison; ``--name`` names the results files.
 """
 
@@ -122,14 +123,15 @@ def markdown(res: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-relabel", action="store_true", help="no relabelled candidates")
-    ap.add_argument("--lead-se", default="default", help='"none", a number, or "default"')
+    ap.add_argument("--lead-se", default="default", help='"none", "loo", a number, or "default"')
     ap.add_argument("--name", default="quality_dev")
     args = ap.parse_args()
     options: dict = {}
     if args.no_relabel:
         options["relabelling"] = False
     if args.lead_se != "default":
-        options["lead_se"] = None if args.lead_se == "none" else float(args.lead_se)
+        named = {"none": None, "loo": "loo"}
+        options["lead_se"] = named[args.lead_se] if args.lead_se in named else float(args.lead_se)
     if options:
         import tripletws.dev_choice as dc
 

@@ -12,7 +12,9 @@ For every stress problem (benchmarks/stress_problems.py, ``--base-seed`` picks t
   accuracy otherwise (``lead_se=None``);
 * ``dev_se``: with relabelled candidates, and the gold-free fit kept unless another candidate leads it
   by more than 2 standard errors of the paired per-row dev accuracy (``lead_se=2``);
-* ``dev_se1``: the same with 1 standard error (Breiman's one-standard-error rule).
+* ``dev_se1``: the same with 1 standard error (Breiman's one-standard-error rule);
+* ``dev_loo``: with relabelled candidates, and the gold-free fit kept unless choosing the best candidate
+  on the other dev rows scores each left-out dev row better on average (``lead_se="loo"``).
 
 ``--variants`` runs a subset (``dev`` and ``dev_plain`` always run: the others are compared with them).
 
@@ -62,6 +64,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "dev_relabel": {"relabelling": True, "lead_se": None},
     "dev_se": {"relabelling": True, "lead_se": 2.0},
     "dev_se1": {"relabelling": True, "lead_se": 1.0},
+    "dev_loo": {"relabelling": True, "lead_se": "loo"},
 }
 
 

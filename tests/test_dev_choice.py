@@ -143,3 +143,42 @@ def test_partial_fit_repeats_the_dev_choice_and_says_when_it_cannot(tmp_path):
         warnings.simplefilter("ignore")
         streamed.fit(d.L[200:]).partial_fit(d.L[:300])
     assert streamed.dev_choice_ is None
+
+
+def test_loo_selection_counts_the_choice_own_noise():
+    from tripletws.dev_choice import _selection_leads
+
+    n = 20
+    # candidate c is wrong on dev row c alone: each looks right on 95 % of the rows, but the one the
+    # other rows rank highest for row j is always candidate j, wrong there (the winner's curse)
+    rows = {"gold_free": np.full(n, 0.5)}
+    rows.update({f"c{c}": (np.arange(n) != c).astype(float) for c in range(n)})
+    among = dict.fromkeys(rows)
+    assert not _selection_leads(rows, among, "gold_free")
+    # a candidate right on every row (listed before the others, so it wins their ties) beats a
+    # gold-free fit right on half of them, left one out too
+    rows["sure"] = np.ones(n)
+    assert _selection_leads(rows, {"gold_free": None, "sure": None, **among}, "gold_free")
+
+
+def test_loo_rule_keeps_a_choice_the_gold_rows_support(monkeypatch):
+    import tripletws.dev_choice as dev_choice
+
+    d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
+    fit = {"L_train": d.L[200:], "L_dev": d.L[:200], "Y_dev": d.y[:200]}
+    monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", "loo")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chosen = LabelModel(2).fit(**fit).dev_choice_["chosen"]
+    assert chosen.endswith("+dev_prior")  # 0.63 -> 0.905 on 200 rows: any left-out choice keeps it
+
+
+def test_dev_choice_line_names_a_higher_score_that_was_not_chosen():
+    from tripletws.models.base import dev_choice_line
+
+    kept = {"chosen": "gold_free", "dev_accuracy": {"gold_free": 0.8, "mace+dev_prior": 0.84}, "n_dev": 50}
+    line = dev_choice_line(kept, digits=2)
+    assert line.startswith("gold_free (dev accuracy 0.80 on 50 gold rows)")
+    assert "mace+dev_prior scored 0.84 there, not by enough to be chosen" in line
+    best = {"chosen": "mace", "dev_accuracy": {"gold_free": 0.8, "mace": 0.84}, "n_dev": 50}
+    assert dev_choice_line(best, digits=2) == "mace (dev accuracy 0.84 on 50 gold rows)"

@@ -37,10 +37,13 @@ from .rows import RowSummary
 #: candidate with its own labelling to replace it (the family choice's conventional 2, ``LEAD_SE``).
 RELABEL_SE = 2.0
 
-#: Standard errors of the paired per-row dev accuracy by which the best candidate must lead the first one
-#: (the gold-free choice) to replace it; None: any lead (the rule until session 9).  A study option:
-#: the measurement is in docs/models.md, "A few gold labels".
-DEV_LEAD_SE: float | None = None
+#: When the best candidate replaces the first one (the gold-free choice): ``"loo"`` (the default since
+#: session 10) only where choosing on the dev rows, made again with each dev row left out, predicts the
+#: left-out rows better than the gold-free fit does (:func:`_selection_leads`: the best of many
+#: candidates on few rows looks better than it predicts); a number: where it leads by more than that many
+#: standard errors of the paired per-row dev accuracy; None: by any margin (the rule until session 10).
+#: Measured against each other in docs/models.md, "A few gold labels".
+DEV_LEAD_SE: float | str | None = "loo"
 
 #: Families tried against the dev set, simplest first.
 DEV_FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds_abstain")
@@ -194,10 +197,12 @@ def choose_with_dev(
         prior also as ``"<family>+relabel+dev_prior"``), scored cross-fitted (:func:`crossfit_labelling`);
         the best of them is kept only where it leads the best other candidate by more than
         :data:`RELABEL_SE` standard errors of the paired per-row difference.
-    lead_se : float, None or "default"
+    lead_se : float, None, "loo" or "default"
         The first candidate (the gold-free choice, where ``extra`` gives it) is replaced by the best
         other only where that leads it by more than this many standard errors of the paired per-row
-        difference (None: by any margin; ``"default"``: :data:`DEV_LEAD_SE`).
+        difference (None: by any margin; ``"loo"``: where the choice, made on the other dev rows,
+        scores the left-out rows better than the first candidate, :func:`_selection_leads`;
+        ``"default"``: :data:`DEV_LEAD_SE`).
 
     Returns
     -------
@@ -238,7 +243,11 @@ def choose_with_dev(
     best = _best(rows, candidates)
     n_se = DEV_LEAD_SE if lead_se == "default" else lead_se
     first = next(iter(candidates))
-    if n_se is not None and best != first and not _leads(rows[best], rows[first], n_se):
+    if n_se == "loo":
+        if best != first and not _selection_leads(rows, candidates, first):
+            best = first
+        n_se = RELABEL_SE  # the relabelling's bar below
+    elif n_se is not None and best != first and not _leads(rows[best], rows[first], float(n_se)):
         best = first
     if relabelled:
         # a relabelling replaces the best candidate only where it leads it by more than RELABEL_SE
@@ -259,6 +268,20 @@ def _leads(a: np.ndarray, b: np.ndarray, n_se: float) -> bool:
     d = a - b
     se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.inf
     return float(d.mean()) > n_se * se
+
+
+def _selection_leads(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams], first: str) -> bool:
+    """Whether choosing the best of ``among`` on the dev rows beats keeping ``first``, left-one-out.
+
+    Each dev row is scored by the candidate that the *other* dev rows rank highest (ties to the
+    earliest, as :func:`_best`), so the choice's own noise (the best of many candidates on few rows
+    looks better than it predicts) counts against it; the mean of those scores must exceed
+    ``first``'s mean dev accuracy on the same rows.
+    """
+    R = np.stack([rows[name] for name in among])  # (C, n_dev) per-row dev accuracy
+    others = R.sum(axis=1, keepdims=True) - R  # each candidate's summed accuracy without that row
+    picked = np.argmax(others, axis=0)  # the first of equal totals: the earlier candidate
+    return float(R[picked, np.arange(R.shape[1])].mean()) > float(rows[first].mean())
 
 
 def _best(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams]) -> str:

@@ -169,9 +169,18 @@ class Fit:
 
 
 def dev_choice_line(dev: Mapping[str, Any], digits: int = 4) -> str:
-    """One line for a dev choice record: ``"<chosen> (dev accuracy A on N gold rows)"``."""
-    score = dev["dev_accuracy"][dev["chosen"]]
-    return f"{dev['chosen']} (dev accuracy {score:.{digits}f} on {dev['n_dev']} gold rows)"
+    """One line for a dev choice record: ``"<chosen> (dev accuracy A on N gold rows)"``.
+
+    Where another candidate scored higher on the dev rows (the dev choice keeps a candidate unless a
+    higher score holds up, :mod:`tripletws.dev_choice`), the line names the highest and its score.
+    """
+    scores = dev["dev_accuracy"]
+    score = scores[dev["chosen"]]
+    line = f"{dev['chosen']} (dev accuracy {score:.{digits}f} on {dev['n_dev']} gold rows)"
+    top = max(scores, key=scores.__getitem__)
+    if scores[top] > score:
+        line += f"; {top} scored {scores[top]:.{digits}f} there, not by enough to be chosen"
+    return line
 
 
 class Solver:
