@@ -192,6 +192,14 @@ def test_fit_options(files, tmp_path) -> None:
         "fit", d / "L.npy", "-o", m, "--L-dev", tmp_path / "L_bad.npy", "--y-dev", tmp_path / "y_dev.npy"
     )
     assert bad.returncode != 0 and "L_bad.npy" in bad.stderr and "Traceback" not in bad.stderr
+    # the rule by which gold rows replace the gold-free fit travels into the model (and its file)
+    dev_args = ("--L-dev", tmp_path / "L_dev.npy", "--y-dev", tmp_path / "y_dev.npy")
+    ok("fit", d / "L.npy", "-o", m, *dev_args, "--dev-rule", "2")
+    assert LabelModel.load(m).dev_rule == 2.0
+    ok("fit", d / "L.npy", "-o", m, *dev_args, "--dev-rule", "any")
+    assert LabelModel.load(m).dev_rule == "any"
+    bad = run_main("fit", d / "L.npy", "-o", m, *dev_args, "--dev-rule", "best")
+    assert bad.returncode == 2 and "--dev-rule" in bad.stderr and "Traceback" not in bad.stderr
     ok("fit", d / "data.npz", "--key", "L", "-o", m, "--class-balance", "estimate")
     assert LabelModel.load(m).class_balance_source_ == "estimated"
     # three classes inferred from the data

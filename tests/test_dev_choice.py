@@ -100,24 +100,23 @@ def test_relabelled_params_predict_the_permuted_posterior(k):
     np.testing.assert_allclose(Q[:, g], P, atol=1e-12)
 
 
-def test_lead_se_keeps_the_gold_free_fit_unless_the_gold_rows_prefer_another(monkeypatch):
-    import tripletws.dev_choice as dev_choice
-
+def test_dev_rule_keeps_the_gold_free_fit_unless_the_gold_rows_prefer_another():
     # rows without votes: the dev rows' class frequencies (+dev_prior) beat the gold-free uniform
     # prior by far, so the rule keeps the gold-free fit only when the bar is out of reach
     d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
     fit = {"L_train": d.L[200:], "L_dev": d.L[:200], "Y_dev": d.y[:200]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        best = LabelModel(2).fit(**fit).dev_choice_
-        monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", 2.0)
-        two = LabelModel(2).fit(**fit).dev_choice_
-        monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", 1e9)
-        never = LabelModel(2).fit(**fit).dev_choice_
-    assert best["chosen"].endswith("+dev_prior")
-    # 200 dev rows, accuracy 0.63 -> 0.905: a lead of about 9 standard errors of the paired difference
-    assert two["chosen"] == best["chosen"]
-    assert never["chosen"] == "gold_free"
+        chosen = {
+            rule: LabelModel(2, dev_rule=rule).fit(**fit).dev_choice_["chosen"]
+            for rule in ("any", "loo", 2, 1e9)
+        }
+    assert chosen["any"].endswith("+dev_prior")
+    # 200 dev rows, accuracy 0.63 -> 0.905: a lead of about 9 standard errors of the paired difference,
+    # which any left-out choice keeps too
+    assert chosen["loo"] == chosen[2] == chosen["any"]
+    assert chosen[1e9] == "gold_free"
+    assert LabelModel(2).dev_rule == "loo"
 
 
 def test_partial_fit_repeats_the_dev_choice_and_says_when_it_cannot(tmp_path):
@@ -161,16 +160,10 @@ def test_loo_selection_counts_the_choice_own_noise():
     assert _selection_leads(rows, {"gold_free": None, "sure": None, **among}, "gold_free")
 
 
-def test_loo_rule_keeps_a_choice_the_gold_rows_support(monkeypatch):
-    import tripletws.dev_choice as dev_choice
-
-    d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
-    fit = {"L_train": d.L[200:], "L_dev": d.L[:200], "Y_dev": d.y[:200]}
-    monkeypatch.setattr(dev_choice, "DEV_LEAD_SE", "loo")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        chosen = LabelModel(2).fit(**fit).dev_choice_["chosen"]
-    assert chosen.endswith("+dev_prior")  # 0.63 -> 0.905 on 200 rows: any left-out choice keeps it
+@pytest.mark.parametrize("bad", ["best", 0, -1.0, float("nan"), True, None])
+def test_dev_rule_is_checked(bad):
+    with pytest.raises(ValueError, match="dev_rule"):
+        LabelModel(2, dev_rule=bad).fit(np.array([[0, 1, -1], [1, 1, 0], [0, 0, 0]] * 5))
 
 
 def test_dev_choice_line_names_a_higher_score_that_was_not_chosen():

@@ -37,14 +37,6 @@ from .rows import RowSummary
 #: candidate with its own labelling to replace it (the family choice's conventional 2, ``LEAD_SE``).
 RELABEL_SE = 2.0
 
-#: When the best candidate replaces the first one (the gold-free choice): ``"loo"`` (the default since
-#: session 10) only where choosing on the dev rows, made again with each dev row left out, predicts the
-#: left-out rows better than the gold-free fit does (:func:`_selection_leads`: the best of many
-#: candidates on few rows looks better than it predicts); a number: where it leads by more than that many
-#: standard errors of the paired per-row dev accuracy; None: by any margin (the rule until session 10).
-#: Measured against each other in docs/models.md, "A few gold labels".
-DEV_LEAD_SE: float | str | None = "loo"
-
 #: Families tried against the dev set, simplest first.
 DEV_FAMILIES = ("mv", "one_coin", "mace", "mace_abstain", "ds_abstain")
 
@@ -174,7 +166,7 @@ def choose_with_dev(
     chunk_size: int | None = None,
     extra: dict[str, LabelModelParams] | None = None,
     relabelling: bool = True,
-    lead_se: float | str | None = "default",
+    lead_se: float | str | None = "loo",
 ) -> DevChoice:
     """Score every candidate on the dev rows and keep the best.
 
@@ -197,12 +189,13 @@ def choose_with_dev(
         prior also as ``"<family>+relabel+dev_prior"``), scored cross-fitted (:func:`crossfit_labelling`);
         the best of them is kept only where it leads the best other candidate by more than
         :data:`RELABEL_SE` standard errors of the paired per-row difference.
-    lead_se : float, None, "loo" or "default"
-        The first candidate (the gold-free choice, where ``extra`` gives it) is replaced by the best
-        other only where that leads it by more than this many standard errors of the paired per-row
-        difference (None: by any margin; ``"loo"``: where the choice, made on the other dev rows,
-        scores the left-out rows better than the first candidate, :func:`_selection_leads`;
-        ``"default"``: :data:`DEV_LEAD_SE`).
+    lead_se : "loo", float or None
+        When the best candidate replaces the first (the gold-free choice, where ``extra`` gives it):
+        ``"loo"`` (the default, ``LabelModel(dev_rule="loo")``) where the choice, made again on the
+        other dev rows for each left-out row, scores the left-out rows better than the first candidate
+        (:func:`_selection_leads`: the best of many candidates on few rows looks better than it
+        predicts); a number: where it leads by more than that many standard errors of the paired
+        per-row difference; None: by any margin (``dev_rule="any"``, the rule until session 10).
 
     Returns
     -------
@@ -241,7 +234,7 @@ def choose_with_dev(
                 relabelled[f"{name}+relabel+dev_prior"] = LabelModelParams(dev_prior.copy(), tables)
                 rows[f"{name}+relabel+dev_prior"] = crossfit2
     best = _best(rows, candidates)
-    n_se = DEV_LEAD_SE if lead_se == "default" else lead_se
+    n_se = lead_se
     first = next(iter(candidates))
     if n_se == "loo":
         if best != first and not _selection_leads(rows, candidates, first):
@@ -300,7 +293,12 @@ def check_dev_prior(y_dev: np.ndarray, k: int) -> np.ndarray:
 
 
 def with_dev_choice(
-    solution: Any, rows: RowSummary | None, dev: LabelMatrix, y_dev: np.ndarray, chunk_size: int | None
+    solution: Any,
+    rows: RowSummary | None,
+    dev: LabelMatrix,
+    y_dev: np.ndarray,
+    chunk_size: int | None,
+    lead_se: float | str | None = "loo",
 ):
     """The annotator model's gold-free ``Fit`` with its parameters replaced by the dev set's choice.
 
@@ -314,6 +312,8 @@ def with_dev_choice(
     dev : LabelMatrix
     y_dev : ndarray of int, shape (n_dev,)
     chunk_size : int, optional
+    lead_se : "loo", float or None
+        When the best candidate replaces the gold-free fit (:func:`choose_with_dev`).
 
     Returns
     -------
@@ -331,7 +331,7 @@ def with_dev_choice(
     k = rows.cardinality
     prior = check_dev_prior(y_dev, k)
     choice = choose_with_dev(
-        rows, dev, y_dev, prior, chunk_size=chunk_size, extra={"gold_free": solution.params}
+        rows, dev, y_dev, prior, chunk_size=chunk_size, extra={"gold_free": solution.params}, lead_se=lead_se
     )
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
     source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source

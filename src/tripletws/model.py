@@ -109,8 +109,12 @@ def _choose_with_dev(model: Any, dev_set: tuple[Any, np.ndarray]) -> None:
     model file) so that ``partial_fit`` repeats the choice on the grown stream."""
     dev, y_dev = dev_set
     rows = model.summary_.rows
-    solver = get_solver(model.model)
-    model.solution_ = solver.choose_with_dev(model.solution_, rows, dev, y_dev, model.chunk_size)
+    with warnings.catch_warnings():  # checked, and warned about, by the fit just made
+        warnings.simplefilter("ignore")
+        settings = check_settings(model.get_params())
+    model.solution_ = settings.solver.choose_with_dev(
+        model.solution_, rows, dev, y_dev, model.chunk_size, options=settings.options
+    )
     model._dev_set = dev_set
 
 
@@ -180,6 +184,14 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         default): also on crowd-like data where that test has too few clear rows to decide
         (:func:`tripletws.estimators.balance_check.crowd_like`; docs/models.md, "The class
         balance on imbalanced crowds").  Other models do not read it.
+    dev_rule : {"loo", "any"} or float
+        Default model, ``fit(L, L_dev=, Y_dev=)``: when the candidate with the best accuracy on the
+        dev rows replaces the gold-free fit.  ``"loo"`` (the default): where that choice, made again
+        with each dev row left out, predicts the left-out rows better than the gold-free fit (the best
+        of many candidates on few rows looks better than it predicts); ``"any"``: by any lead (the
+        rule until session 10); a number ``s``: where it leads by more than ``s`` standard errors of
+        the paired per-row dev accuracy (2: gold rows almost never cost against the gold-free fit, at
+        some of their gain).  docs/models.md, "A few gold labels".
     eps : float
         Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
     chunk_size : int, optional
@@ -235,6 +247,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         copies: str = "once",
         combine: str = "none",
         balance_rule: str = "crowd",
+        dev_rule: str | float = "loo",
         eps: float = 1e-4,
         chunk_size: int | None = None,
         n_jobs: int | None = None,
@@ -257,6 +270,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.copies = copies
         self.combine = combine
         self.balance_rule = balance_rule
+        self.dev_rule = dev_rule
         self.eps = eps
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs

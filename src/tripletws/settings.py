@@ -25,6 +25,9 @@ ONE_CLASS_READINGS = ("coverage", "shared")
 COPIES_READINGS = ("once", "keep")
 #: When an estimated class balance is accepted (``LabelModel(balance_rule=...)``), the default first.
 BALANCE_RULES = ("crowd", "check")
+#: When gold rows replace the gold-free fit (``LabelModel(dev_rule=...)``; or a number of standard
+#: errors), the default first.
+DEV_RULES = ("loo", "any")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,32 @@ def _annotator_option(
     return str(value)
 
 
+def check_dev_rule(value: Any, model: str, stacklevel: int) -> str | float:
+    """``LabelModel(dev_rule=...)``: ``"loo"``, ``"any"`` or a positive number of standard errors."""
+    if isinstance(value, str):
+        if value not in DEV_RULES:
+            raise ValueError(
+                f"unknown dev_rule {value!r}; choose one of {', '.join(DEV_RULES)} or a positive number "
+                "of standard errors"
+            )
+        rule: str | float = value
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 < float(value) < np.inf:
+        rule = float(value)
+    else:
+        raise ValueError(
+            f"dev_rule must be one of {', '.join(DEV_RULES)} or a positive number of standard errors, "
+            f"got {value!r}"
+        )
+    if rule != DEV_RULES[0] and model != "annotator":
+        warnings.warn(
+            f"dev_rule={value!r} ignored: only the annotator model (the default) reads it, "
+            f"not model={model!r}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return rule
+
+
 def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     """Validate the constructor parameters ``p`` of a ``LabelModel`` (ValueError naming the setting)."""
     k = check_cardinality(p["cardinality"])
@@ -81,6 +110,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     copies = _annotator_option(p, "copies", COPIES_READINGS, solver.name, stacklevel)
     combine = _annotator_option(p, "combine", COMBINE_RULES, solver.name, stacklevel)
     balance_rule = _annotator_option(p, "balance_rule", BALANCE_RULES, solver.name, stacklevel)
+    dev_rule = check_dev_rule(p.get("dev_rule", DEV_RULES[0]), solver.name, stacklevel)
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
@@ -106,6 +136,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         copies=str(copies),
         combine=str(combine),
         balance_rule=str(balance_rule),
+        dev_rule=dev_rule,
         chunk_size=None if chunk is None else int(chunk),
     )
     return Settings(k, solver, options)

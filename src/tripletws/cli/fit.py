@@ -30,6 +30,19 @@ from .options import (
 
 # Over 60 lines: argparse declarations, one per option of `fit`; splitting them would hide the
 # command's surface.
+def _dev_rule(text: str) -> str | float:
+    """``--dev-rule``: ``loo``, ``any`` or a positive number (the library checks it once more)."""
+    if text in ("loo", "any"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'loo', 'any' or a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a number of standard errors must be positive, got {text!r}")
+    return value
+
+
 def add_parser(sub: Any) -> None:
     """Register the command's parser on the subparsers ``sub``."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -110,6 +123,15 @@ def add_parser(sub: Any) -> None:
         "majorities and, with 'crowd' (the default), also on crowd-like rows where too few rows are clear",
     )
     p.add_argument(
+        "--dev-rule",
+        type=_dev_rule,
+        default="loo",
+        metavar="RULE",
+        help="with --L-dev: when the candidate with the best dev accuracy replaces the gold-free fit: "
+        "'loo' (default: where that choice holds up with each dev row left out), 'any' (any lead), or a "
+        "number of standard errors (e.g. 2: gold rows almost never cost against the gold-free fit)",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=None, metavar="ROWS", help="rows per chunk (bounds memory)"
     )
     add_jobs_arg(p)
@@ -182,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             copies=args.copies,
             combine=args.combine,
             balance_rule=args.balance_rule,
+            dev_rule=args.dev_rule,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,

@@ -479,11 +479,20 @@ class Annotator(Solver):
     accepts_dev_set = True
 
     def choose_with_dev(
-        self, solution: Fit, rows: RowSummary | None, dev: Any, y_dev: Any, chunk_size: int | None = None
+        self,
+        solution: Fit,
+        rows: RowSummary | None,
+        dev: Any,
+        y_dev: Any,
+        chunk_size: int | None = None,
+        options: Options | None = None,
     ) -> Fit:
         from ..dev_choice import with_dev_choice
 
-        return with_dev_choice(solution, rows, dev, y_dev, chunk_size)
+        rule = (options or Options()).dev_rule
+        return with_dev_choice(
+            solution, rows, dev, y_dev, chunk_size, lead_se=None if rule == "any" else rule
+        )
 
     def estimate_to_dict(self, estimate: Any) -> dict[str, Any]:
         if not isinstance(estimate, AnnotatorEstimate):  # the symmetric fallback's estimate

@@ -81,9 +81,13 @@ class Options:
         How the annotator model uses its vote-only families: ``"none"`` (the default: one is
         chosen), ``"stack"`` or ``"pseudo_bma"`` (their mixture).
     balance_rule : str
-        When the annotator model accepts an estimated class balance: ``"check"`` (the default: the
-        clear-rows test) or ``"crowd"`` (that test, or the crowd rule of
-        :func:`tripletws.estimators.balance_check.crowd_like`).
+        When the annotator model accepts an estimated class balance: ``"crowd"`` (the default: the
+        clear-rows test, or the crowd rule of :func:`tripletws.estimators.balance_check.crowd_like`)
+        or ``"check"`` (the clear-rows test alone).
+    dev_rule : str or float
+        When the annotator model's dev choice (``fit(L, L_dev=, Y_dev=)``) replaces the gold-free fit:
+        ``"loo"`` (the default: where the choice holds up with each dev row left out), ``"any"`` (any
+        lead) or a number of standard errors (:func:`tripletws.dev_choice.choose_with_dev`).
     dependencies : ndarray of int, shape (E, 2)
         Declared dependency edges (checked against the LFs).
     chunk_size : int, optional
@@ -100,6 +104,7 @@ class Options:
     copies: str = "once"
     combine: str = "none"
     balance_rule: str = "crowd"
+    dev_rule: str | float = "loo"
     dependencies: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     chunk_size: int | None = None
 
@@ -211,11 +216,18 @@ class Solver:
         raise NotImplementedError
 
     def choose_with_dev(
-        self, solution: Fit, rows: RowSummary | None, dev: Any, y_dev: Any, chunk_size: int | None = None
+        self,
+        solution: Fit,
+        rows: RowSummary | None,
+        dev: Any,
+        y_dev: Any,
+        chunk_size: int | None = None,
+        options: Options | None = None,
     ) -> Fit:
         """``solution`` after a labelled dev set (``fit(L, L_dev=, Y_dev=)``) chose among this model's
         candidate fits.  ``dev``: the dev rows' LabelMatrix; ``y_dev``: their gold, shape (n_dev,);
-        ``chunk_size``: rows per chunk when scoring the dev rows.
+        ``chunk_size``: rows per chunk when scoring the dev rows; ``options``: the model's settings
+        (None: the defaults).
 
         Models with candidates set ``accepts_dev_set`` and override this.
         """
