@@ -234,20 +234,16 @@ def choose_with_dev(
                 relabelled[f"{name}+relabel+dev_prior"] = LabelModelParams(dev_prior.copy(), tables)
                 rows[f"{name}+relabel+dev_prior"] = crossfit2
     best = _best(rows, candidates)
-    n_se = lead_se
     first = next(iter(candidates))
-    if n_se == "loo":
-        if best != first and not _selection_leads(rows, candidates, first):
-            best = first
-        n_se = RELABEL_SE  # the relabelling's bar below
-    elif n_se is not None and best != first and not _leads(rows[best], rows[first], float(n_se)):
+    if best != first and not _replaces(rows, candidates, best, first, lead_se):
         best = first
     if relabelled:
         # a relabelling replaces the best candidate only where it leads it by more than RELABEL_SE
         # standard errors of the paired per-row difference (the family choice's rule, on gold rows),
         # and the gold-free fit, where lead_se kept it, by that bar too
         other = _best(rows, relabelled)
-        bar = RELABEL_SE if best != first or n_se is None else max(RELABEL_SE, float(n_se))
+        numeric = lead_se is not None and lead_se != "loo"
+        bar = max(RELABEL_SE, float(lead_se)) if best == first and numeric else RELABEL_SE
         if _leads(rows[other], rows[best], bar):
             best = other
         candidates.update(relabelled)
@@ -261,6 +257,21 @@ def _leads(a: np.ndarray, b: np.ndarray, n_se: float) -> bool:
     d = a - b
     se = float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.inf
     return float(d.mean()) > n_se * se
+
+
+def _replaces(
+    rows: dict[str, np.ndarray],
+    among: dict[str, LabelModelParams],
+    best: str,
+    first: str,
+    lead_se: float | str | None,
+) -> bool:
+    """Whether ``best`` replaces ``first`` under the rule ``lead_se`` (see :func:`choose_with_dev`)."""
+    if lead_se is None:
+        return True
+    if lead_se == "loo":
+        return _selection_leads(rows, among, first)
+    return _leads(rows[best], rows[first], float(lead_se))
 
 
 def _selection_leads(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams], first: str) -> bool:
