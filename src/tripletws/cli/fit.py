@@ -15,6 +15,7 @@ from ..model import LabelModel
 from ..models import registered
 from ..models.base import dev_choice_line
 from ..sequence import SequenceLabelModel
+from ..settings import check_dev_rule
 from .options import (
     CLIError,
     about_matrix,
@@ -31,16 +32,15 @@ from .options import (
 # Over 60 lines: argparse declarations, one per option of `fit`; splitting them would hide the
 # command's surface.
 def _dev_rule(text: str) -> str | float:
-    """``--dev-rule``: ``loo``, ``any`` or a positive number (the library checks it once more)."""
-    if text in ("loo", "any"):
-        return text
+    """``--dev-rule``: a number where the text is one, checked by the library's own rule."""
     try:
-        value = float(text)
+        value: str | float = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'loo', 'any' or a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"a number of standard errors must be positive, got {text!r}")
-    return value
+        value = text
+    try:
+        return check_dev_rule(value, "annotator", stacklevel=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: Any) -> None:
