@@ -235,8 +235,18 @@ def choose_with_dev(
                 rows[f"{name}+relabel+dev_prior"] = crossfit2
     best = _best(rows, candidates)
     first = next(iter(candidates))
-    if best != first and not _replaces(rows, candidates, best, first, lead_se):
-        best = first
+    if best != first:
+        # the left-out check re-makes a "+dev_prior" candidate's prior without the left-out row
+        held = (
+            {
+                f"{fam}+dev_prior": _left_out_prior_rows(dev, y_dev, candidates[fam].cond_probs, chunk_size)
+                for fam in families
+            }
+            if lead_se == "loo"
+            else None
+        )
+        if not _replaces(rows, candidates, best, first, lead_se, y_dev=y_dev, held=held):
+            best = first
     if relabelled:
         # a relabelling replaces the best candidate only where it leads it by more than RELABEL_SE
         # standard errors of the paired per-row difference (the family choice's rule, on gold rows),
@@ -265,27 +275,100 @@ def _replaces(
     best: str,
     first: str,
     lead_se: float | str | None,
+    *,
+    y_dev: np.ndarray | None = None,
+    held: dict[str, np.ndarray] | None = None,
 ) -> bool:
-    """Whether ``best`` replaces ``first`` under the rule ``lead_se`` (see :func:`choose_with_dev`)."""
+    """Whether ``best`` replaces ``first`` under the rule ``lead_se`` (see :func:`choose_with_dev`;
+    ``y_dev`` and ``held`` as in :func:`_selection_leads`)."""
     if lead_se is None:
         return True
     if lead_se == "loo":
-        return _selection_leads(rows, among, first)
+        return _selection_leads(rows, among, first, y_dev=y_dev, held=held)
     return _leads(rows[best], rows[first], float(lead_se))
 
 
-def _selection_leads(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams], first: str) -> bool:
+def _selection_leads(
+    rows: dict[str, np.ndarray],
+    among: dict[str, LabelModelParams] | dict[str, None],
+    first: str,
+    *,
+    y_dev: np.ndarray | None = None,
+    held: dict[str, np.ndarray] | None = None,
+) -> bool:
     """Whether choosing the best of ``among`` on the dev rows beats keeping ``first``, left-one-out.
 
     Each dev row is scored by the candidate that the *other* dev rows rank highest (ties to the
     earliest, as :func:`_best`), so the choice's own noise (the best of many candidates on few rows
-    looks better than it predicts) counts against it; the mean of those scores must exceed
-    ``first``'s mean dev accuracy on the same rows.
+    looks better than it predicts) counts against it; the mean of those scores
+    (:func:`_left_out_choice`) must exceed ``first``'s mean dev accuracy on the same rows.
     """
-    R = np.stack([rows[name] for name in among])  # (C, n_dev) per-row dev accuracy
+    scores = _left_out_choice(rows, among, y_dev=y_dev, held=held)
+    return float(scores.mean()) > float(rows[first].mean())
+
+
+def _left_out_choice(
+    rows: dict[str, np.ndarray],
+    among: dict[str, LabelModelParams] | dict[str, None],
+    *,
+    y_dev: np.ndarray | None = None,
+    held: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """(n_dev,): each dev row's accuracy under the candidate that the other dev rows rank highest.
+
+    Parameters
+    ----------
+    rows : dict
+        candidate -> (n_dev,) per-row dev accuracy.
+    among : dict
+        The candidates, in the order of the choice (its keys are read).
+    y_dev : ndarray of int, shape (n_dev,), optional
+        Gold labels; needed with ``held``.
+    held : dict, optional
+        candidate -> (k, n_dev): per-row dev accuracy under a prior made *without* one dev row of
+        class ``c`` (row ``c``; :func:`_left_out_prior_rows`), for the candidates whose prior is made
+        from the dev labels (``"+dev_prior"``).  The left-out row ``i`` (class ``y_i``) then ranks
+        and is scored by those candidates under the prior made without it, so no part of the choice
+        has seen the row it scores.
+
+    Returns
+    -------
+    ndarray, shape (n_dev,)
+    """
+    names = list(among)
+    cols = np.arange(len(rows[names[0]]))
+    R = np.stack([rows[name] for name in names])  # (C, n_dev) per-row dev accuracy
     others = R.sum(axis=1, keepdims=True) - R  # each candidate's summed accuracy without that row
+    scored = R.copy()  # the left-out row's accuracy under each candidate
+    for j, name in enumerate(names):
+        if held is not None and name in held:
+            if y_dev is None:
+                raise ValueError("the left-out priors need the dev labels (y_dev)")
+            H = held[name][y_dev]  # (n_dev, n_dev): row i's prior made without it, every dev row scored
+            others[j] = H.sum(axis=1) - H[cols, cols]
+            scored[j] = H[cols, cols]
     picked = np.argmax(others, axis=0)  # the first of equal totals: the earlier candidate
-    return float(R[picked, np.arange(R.shape[1])].mean()) > float(rows[first].mean())
+    return scored[picked, cols]
+
+
+def _left_out_prior_rows(
+    dev: LabelMatrix, y_dev: np.ndarray, table: np.ndarray, chunk_size: int | None
+) -> np.ndarray:
+    """(k, n_dev): per-row dev accuracy of ``table`` under the dev prior made without one row of class ``c``.
+
+    Row ``c`` uses the class frequencies of ``y_dev`` with one count of class ``c`` taken away (and
+    the one pseudo-count per class of :func:`check_dev_prior`); a class no dev row has gives a row
+    of nan (never read).
+    """
+    k = table.shape[2]
+    counts = np.bincount(y_dev, minlength=k).astype(np.float64)
+    out = np.full((k, len(y_dev)), np.nan)
+    for c in np.flatnonzero(counts > 0):
+        prior = counts + 1.0
+        prior[c] -= 1.0
+        prior /= prior.sum()
+        out[c] = _row_accuracy(posterior(dev, LabelModelParams(prior, table), chunk_size), y_dev)
+    return out
 
 
 def _best(rows: dict[str, np.ndarray], among: dict[str, LabelModelParams]) -> str:
