@@ -259,6 +259,11 @@ def bad_files(files):
     (d / "tampered.json").write_text(text.replace('"n_rows":3000.0', '"n_rows":3001.0', 1))
     assert (d / "tampered.json").read_text() != text
     np.save(d / "y_bad.npy", np.full(3000, 5))
+    np.savez(d / "L_only.npz", L=np.load(d / "L.npy"))
+    y2 = np.load(d / "y.npy")[:100].copy()
+    y2[3] = 2  # a class no LF of the binary L votes
+    np.save(d / "y_dev_k3.npy", y2)
+    np.save(d / "L_dev.npy", np.load(d / "L.npy")[:100])
     return d
 
 
@@ -280,6 +285,13 @@ def bad_files(files):
         (["evaluate", "good.json", "L.npy"], "no gold labels"),
         (["evaluate", "good.json", "L.npy", "y_bad.npy"], "Y has value 5"),
         (["evaluate", "good.json", "L.npy", "y.npy", "--metrics", "auc"], "unknown metric 'auc'"),
+        # an archive of L alone has no labels: not read as them
+        (["evaluate", "good.json", "L_only.npz"], r"no array 'y' for the labels \(arrays: L\)"),
+        # k is inferred from L; a gold label above its largest vote is named, not a new class
+        (
+            ["fit", "L.npy", "--L-dev", "L_dev.npy", "--y-dev", "y_dev_k3.npy", "-o", "m.json"],
+            r"--y-dev has value 2 at position 3, but L's largest vote is 1",
+        ),
         (["inspect", "nowhere.json"], "nowhere.json"),
         (["demo", "--n", "10"], "--n >= 100"),
         (["fit"], "required"),
@@ -297,6 +309,25 @@ def test_errors_are_one_line_exit_2(bad_files, args, pattern) -> None:
     assert len(lines) == 1, out.stderr
     assert lines[0].startswith("tripletws: error: ")
     assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_inferred_cardinality_names_a_stray_value(tmp_path) -> None:
+    """One vote of 5 in a 3-class matrix: k=6 is inferred, and a warning names the value and classes 3, 4."""
+    L = make_synthetic(500, 5, 3, random_state=0).L
+    L[7, 2] = 5
+    np.save(tmp_path / "L.npy", L)
+    out = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
+    assert out.returncode == 0, out.stderr
+    assert "k=6 (inferred" in out.stdout
+    named = r"largest vote 5 \(first at row 7, column 2\), but no LF votes class\(es\) \[3, 4\]"
+    assert re.search(named, out.stderr)
+    # declared, the same matrix is refused with the cell named; without the stray value, no warning
+    bad = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json", "-k", "3")
+    assert bad.returncode == 2 and "value 5" in bad.stderr
+    L[7, 2] = 1
+    np.save(tmp_path / "L.npy", L)
+    clean = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
+    assert clean.returncode == 0 and "k=3 (inferred" in clean.stdout and "largest vote" not in clean.stderr
 
 
 def test_library_warnings_are_one_line(tmp_path) -> None:

@@ -70,7 +70,9 @@ def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarr
         names = list(archive.files)
         name = key or default
         if name not in names:
-            if key is None and len(names) == 1:
+            # the only array, unless its name says it is the other one (an archive of L alone has no labels)
+            other = {MATRIX_KEY, LABELS_KEY} - {default}
+            if key is None and len(names) == 1 and names[0] not in other:
                 name = names[0]
             else:
                 hint = "; choose one with --key" if what == "label matrix" else ""

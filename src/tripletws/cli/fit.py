@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -251,8 +252,39 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None) -> int:
+    """k from the largest vote in L; a class that no LF votes below it is reported (a stray value?).
+
+    The dev labels do not enlarge k: a gold label above L's largest vote is an error naming it (a
+    class no LF ever votes is declared with --cardinality)."""
     with about_matrix(path):
         k = check_label_matrix(L, None, name="L").cardinality
+    # the votes per class, block by block (a memmap is never loaded whole); values are valid here
+    counts = np.zeros(k + 1, dtype=np.int64)
+    step = max(1, (1 << 20) // max(1, L.shape[1]))
+    first = None
+    for start in range(0, L.shape[0], step):
+        block = np.asarray(L[start : start + step]).astype(np.int64, copy=False)
+        counts += np.bincount(block.ravel() + 1, minlength=k + 1)
+        if first is None and (block == k - 1).any():
+            r, c = np.argwhere(block == k - 1)[0]
+            first = (start + int(r), int(c))
+    missing = np.flatnonzero(counts[1:] == 0)
+    if missing.size and first is not None:
+        warnings.warn(
+            f"{path}: k={k} inferred from the largest vote {k - 1} (first at row {first[0]}, column "
+            f"{first[1]}), but no LF votes class(es) {missing.tolist()}: if {k - 1} is a stray value, "
+            "fix it; else set --cardinality",
+            UserWarning,
+            stacklevel=2,
+        )
     if y is not None and y.size:
-        k = max(k, int(np.max(y)) + 1)
+        labels = np.asarray(y)
+        numeric = labels.dtype.kind in "iuf"
+        above = np.flatnonzero(labels >= k) if numeric else np.array([], dtype=np.int64)
+        if above.size:
+            i = int(above[0])
+            raise CLIError(
+                f"--y-dev has value {labels[i].item()!r} at position {i}, but L's largest vote is {k - 1} "
+                f"(k={k} inferred from L): set --cardinality if the class exists"
+            )
     return k
