@@ -146,6 +146,10 @@ def test_fit_predict_evaluate_inspect(files, fmt, tmp_path) -> None:
         flags=re.M,
     )
     assert re.search(r"^coverage(\s+[0-9.]+){4}$", table, flags=re.M)
+    # by default both labelers are scored on every gold row (majority vote's ties broken, not abstained)
+    default = json.loads(run("evaluate", model_file, L_file, *y_args, "--json"))
+    assert default["tie_break"] == "random"
+    assert default["majority_vote"]["coverage"] == 1.0 == default["label_model"]["coverage"]
 
     info = run("inspect", model_file)
     assert "solver=triplet_median" in info

@@ -181,8 +181,8 @@ def score_votes(
     if n_silent and not voted_only:
         warnings.warn(
             f"score: {n_silent} of {n_gold} gold rows ({n_silent / n_gold:.1%}) had no LF vote; "
-            "their predictions come from the class balance alone "
-            "(voted_only=True scores the voted rows only, as Snorkel does)",
+            "their predictions rest on the class balance and, for a model that reads abstentions, on "
+            "which LFs abstained (voted_only=True scores the voted rows only, as Snorkel does)",
             UserWarning,
             stacklevel=3,
         )

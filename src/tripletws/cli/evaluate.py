@@ -52,7 +52,12 @@ def add_parser(sub: Any) -> None:
         "(default: accuracy, f1 or f1_macro, coverage, brier)",
     )
     p.add_argument(
-        "--tie-break", choices=TIE_BREAK_POLICIES, default="abstain", help="(default: %(default)s)"
+        "--tie-break",
+        choices=TIE_BREAK_POLICIES,
+        default="random",
+        help="how a row whose top classes tie is labelled (default: %(default)s, a seeded choice, so that "
+        "both labelers are scored on every gold row; 'abstain' scores each on the rows it labels, "
+        "as Snorkel's score does)",
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{n_gold} gold rows (of {lm.n}), k={k}, tie-break: {args.tie_break}")
     print(
         f"{n_silent} gold rows ({n_silent / n_gold:.1%}) had no LF vote: 'all rows' predicts them from "
-        "the class balance, 'voted rows' leaves them out (as Snorkel does)"
+        "the class balance (and, for a model that reads abstentions, from which LFs abstained), "
+        "'voted rows' leaves them out (as Snorkel does)"
     )
     header = ["metric"] + [f"{lab} ({which})" for lab in labelers for which in ("all rows", "voted rows")]
     rows = [
@@ -118,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(table(header, rows))
     if args.tie_break == "abstain":
-        print("label metrics use the rows where the labeler did not abstain (see coverage)")
+        print(
+            "label metrics use the rows where each labeler did not abstain (see coverage): the two "
+            "labelers are scored on different rows"
+        )
     return 0
 
 
