@@ -33,7 +33,8 @@ DEFAULT_CHUNKS = 100
 DEFAULT_BOOT = 200
 #: Said when the model's class balance is its fixed uniform prior (the annotator's default).
 UNIFORM_PRIOR_WARNING = (
-    "the model assumes a uniform class balance (its default prior); when the classes are not balanced "
+    "the model kept a uniform class balance (its default prior, or the balance check found no support for "
+    "another); when the classes are not balanced "
     "its accuracies carry a bias that these intervals do not include (docs/workflow.md, section 3); "
     "fit with class_balance='estimate' (or a known class balance) before computing intervals"
 )
