@@ -139,6 +139,11 @@ def _csv_value_error(path: Path, arr: np.ndarray, mask: np.ndarray, what: str) -
 
 def _read_csv(path: Path, header: bool | None = None) -> np.ndarray:
     """Parse an integer CSV; see :func:`read_matrix` for the header rule."""
+    return _read_csv_named(path, header)[0]
+
+
+def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """:func:`_read_csv` and the header's cells (None without a header)."""
     try:
         with open(path, encoding="utf-8-sig", newline=None) as fh:  # -sig: drops a byte-order mark
             lines = iter(fh)
@@ -164,8 +169,9 @@ def _read_csv(path: Path, header: bool | None = None) -> np.ndarray:
         raise ValueError(
             f"{path}: not UTF-8 text (byte 0x{bad.hex()} cannot be decoded); save the CSV as UTF-8"
         ) from exc
+    names = tokens if skip else None
     if arr.size == 0:
-        return np.empty((0, len(tokens)), dtype=np.int16)
+        return np.empty((0, len(tokens)), dtype=np.int16), names
     with np.errstate(invalid="ignore"):
         huge = np.abs(arr) > _CSV_MAX_ABS  # also inf; NaN is left for validation to report
     if huge.any():
@@ -173,7 +179,7 @@ def _read_csv(path: Path, header: bool | None = None) -> np.ndarray:
     # Integral values in int16 range are stored compactly; anything else is left for validation.
     if np.all(arr == np.round(arr)) and arr.min() >= -(2**15) and arr.max() < 2**15:
         arr = arr.astype(np.int16)
-    return arr
+    return arr, names
 
 
 #: Rows decoded at a time from a Parquet file (a row group can hold millions).  Measured on
@@ -368,22 +374,39 @@ def read_matrix(path: str | Path, key: str | None = None, header: bool | None = 
     ndarray, shape (n, m)
         A read-only memmap for ``.npy`` files; values are validated later.
     """
+    return read_matrix_named(path, key, header)[0]
+
+
+def read_matrix_named(
+    path: str | Path, key: str | None = None, header: bool | None = None
+) -> tuple[np.ndarray, list[str] | None]:
+    """:func:`read_matrix` and the LFs' column names where the file has them (a CSV header, Parquet).
+
+    Returns
+    -------
+    L : ndarray, shape (n, m)
+    names : list of m str, or None
+        None for ``.npy`` / ``.npz`` files and CSV files without a header.
+    """
     path = Path(path)
     suffix = _kind(path)
+    names: list[str] | None = None
     if suffix == ".npy":
         arr = _read_npy(path, mmap_mode="r")
     elif suffix == ".npz":
         arr = _npz_array(path, key, MATRIX_KEY, "label matrix")
     elif suffix == ".csv":
-        arr = _read_csv(path, header)
+        arr, names = _read_csv_named(path, header)
     else:
-        arr, _ = _read_parquet(path, compact=True)
+        arr, names = _read_parquet(path, compact=True)
     if arr.ndim != 2:
         raise ValueError(
             f"{path}: the label matrix must be 2-dimensional (rows x labeling functions), "
             f"got shape {arr.shape}"
         )
-    return arr
+    if names is not None and len(names) != arr.shape[1]:
+        names = None  # a header that does not name each column (checked by the CSV reader itself)
+    return arr, names
 
 
 def read_labels(path: str | Path, key: str | None = None, header: bool | None = None) -> np.ndarray:

@@ -24,6 +24,7 @@ from .base import BaseLabeler, NotFittedError
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import mixture_posterior, posterior
+from .lf_names import check_names, names_of, read_names
 from .matrix import check_cardinality, check_label_matrix
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
@@ -98,6 +99,7 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
     if not solver.accepts_dev_set:
         able = [name for name in registered() if get_solver(name).accepts_dev_set]
         raise ValueError(f"L_dev: model={model.model!r} has no candidate fits to choose from ({able})")
+    check_names(names_of(L_train), L_dev, name="L_dev")
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
     model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
     _choose_with_dev(model, (dev, y_dev))
@@ -355,6 +357,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         with _lock(self), single_threaded_blas():
             running = None if restart else getattr(self, "summary_", None)
             expect = None if running is None else running.n_lfs
+            names = names_of(data)
+            known = None if running is None else self.__dict__.get("lf_names_")
+            check_names(known, data, name=name)
             needs = partial(solver.needs, options)
             chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
             batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
@@ -367,6 +372,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             self.solution_, self.summary_, self._stream = solution, total, stream
+            self.lf_names_ = names if known is None else known  # a stream keeps its first names
             self.intervals_ = None  # intervals of an earlier solve no longer apply
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
                 self._dev_set = None
@@ -422,6 +428,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         params = self.params_
         if is_dask_array(L):
             return predict_proba_dask(self, L)
+        check_names(self.__dict__.get("lf_names_"), L)
         lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
         mixture = getattr(self.solution_.estimate, "mixture", None)
         if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
@@ -437,9 +444,17 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     def _get_state(self) -> dict[str, Any] | None:
         if "solution_" not in self.__dict__:
             return None
-        return with_intervals(self, state_to_dict(self.solution_, self.summary_, self._stream))
+        state = with_intervals(self, state_to_dict(self.solution_, self.summary_, self._stream))
+        names = self.__dict__.get("lf_names_")
+        if names is not None:
+            state["lf_names"] = list(names)
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         state, intervals = split_intervals(state)
+        names = state.get("lf_names") if isinstance(state, dict) else None
+        if isinstance(state, dict):
+            state = {key: value for key, value in state.items() if key != "lf_names"}
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
         self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))
+        self.lf_names_ = read_names(names, self.n_lfs_)

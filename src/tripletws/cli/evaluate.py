@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 
 from ..baselines import MajorityLabelVoter
-from ..files import read_labels, read_matrix
+from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels, voted_rows
 from ..metrics import METRICS
 from ..predictions import TIE_BREAK_POLICIES
@@ -20,6 +20,7 @@ from .options import (
     fmt_value,
     json_safe,
     load_labeler,
+    read_votes,
     sequence_kwargs,
     table,
 )
@@ -68,7 +69,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key, args.header)
+    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     if args.Y_FILE is not None:
         y = read_labels(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):

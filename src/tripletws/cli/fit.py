@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators import SIGNS, SOLVERS
-from ..files import read_labels, read_matrix
+from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
 from ..models import registered
@@ -23,9 +23,11 @@ from .options import (
     add_jobs_arg,
     add_matrix_args,
     add_sequence_args,
+    named,
     parse_class_balance,
     parse_dependencies,
     read_sequence_ids,
+    read_votes,
     set_jobs,
 )
 
@@ -174,7 +176,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    L = read_matrix(args.L_FILE, args.key, args.header)
+    L, names = read_votes(args.L_FILE, args.key, args.header)
     y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
     k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
     prior_setting, prior = parse_class_balance(args.class_balance)
@@ -222,15 +224,16 @@ def run(args: argparse.Namespace) -> int:
         if sequence:
             raise CLIError("--L-dev chooses among the default model's fits; sequences take --y-dev only")
         with about_matrix(args.L_dev):
-            L_dev = read_matrix(args.L_dev, args.key, args.header)
+            L_dev, dev_names = read_votes(args.L_dev, args.key, args.header, expected=names)
             check_label_matrix(L_dev, k, name="L_dev", scan=True)
+            L_dev = named(L_dev, dev_names)
     t0 = time.perf_counter()
     with about_matrix(args.L_FILE):
         if sequence:
             ids = read_sequence_ids(args, L.shape[0])
             model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
         else:
-            model.fit(L, L_dev=L_dev, Y_dev=y_dev, class_balance=prior)
+            model.fit(named(L, names), L_dev=L_dev, Y_dev=y_dev, class_balance=prior)
             if args.intervals:
                 model.confidence_intervals(L, n_boot=args.intervals, random_state=args.seed)
     elapsed = time.perf_counter() - t0

@@ -222,3 +222,28 @@ def use_jobs(model: BaseLabeler, jobs: int | None) -> int | None:
 def set_jobs(model: BaseLabeler, jobs: int | None) -> None:
     if isinstance(model, LabelModel):
         model.n_jobs = jobs
+
+
+def read_votes(
+    path: str, key: str | None, header: bool | None, expected: Any = None
+) -> tuple[np.ndarray, list[str] | None]:
+    """A label matrix file and its column names (CSV header, Parquet), the names checked against
+    ``expected`` (a model's ``lf_names_``) where both exist: LFs reordered between files are an error."""
+    from ..files import read_matrix_named
+    from ..lf_names import compare_names
+
+    L, names = read_matrix_named(path, key, header)
+    try:
+        compare_names(None if expected is None else tuple(expected), names, name=path)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    return L, names
+
+
+def named(L: Any, names: list[str] | None) -> Any:
+    """``L`` as a DataFrame with its column names (no copy of the votes), so that a fit keeps them."""
+    if names is None:
+        return L
+    import pandas as pd
+
+    return pd.DataFrame(L, columns=names, copy=False)

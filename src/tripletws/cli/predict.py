@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..files import read_matrix, write_array, write_csv
+from ..files import write_array, write_csv
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
     about_matrix,
@@ -14,6 +14,7 @@ from .options import (
     add_matrix_args,
     add_sequence_args,
     load_labeler,
+    read_votes,
     sequence_kwargs,
     use_jobs,
 )
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
-    L = read_matrix(args.L_FILE, args.key, args.header)
+    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     use_jobs(model, args.jobs)
     seq_kw = sequence_kwargs(model, args, L.shape[0])
     with about_matrix(args.L_FILE):

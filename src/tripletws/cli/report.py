@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..files import read_labels, read_matrix
+from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
-from .options import CLIError, about_matrix, add_matrix_args, load_labeler
+from .options import CLIError, about_matrix, add_matrix_args, load_labeler, read_votes
 
 
 def add_parser(sub: Any) -> None:
@@ -42,13 +42,15 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(model, LabelModel):
         raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key, args.header)
+    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     with about_matrix(args.L_FILE):
         lm = check_label_matrix(L, k, scan=True)
     y = None
     if args.gold is not None:
         y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
+    if names is None and getattr(model, "lf_names_", None) is not None:
+        names = list(model.lf_names_)  # the names of the columns the model was fitted on
     try:
         path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
     except ImportError as exc:

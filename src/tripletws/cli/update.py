@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ..estimators.class_balance import STRATEGIES
-from ..files import read_labels, read_matrix
+from ..files import read_labels
 from ..matrix import check_labels
 from ..model import LabelModel
 from ..sequence import SequenceLabelModel
@@ -18,7 +18,9 @@ from .options import (
     add_matrix_args,
     add_sequence_args,
     load_labeler,
+    named,
     parse_class_balance,
+    read_votes,
     sequence_kwargs,
     set_jobs,
     use_jobs,
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.window is not None:
         model.set_params(window=args.window, forget=None)
     k = int(model.cardinality)
-    L = read_matrix(args.L_FILE, args.key, args.header)
+    L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     if args.class_balance in STRATEGIES:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = parse_class_balance(args.class_balance)
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     own_jobs = use_jobs(model, args.jobs)
     t0 = time.perf_counter()
     with about_matrix(args.L_FILE):
-        model.partial_fit(L, Y_dev=y_dev, class_balance=prior, **extra)
+        model.partial_fit(L if chain else named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
     elapsed = time.perf_counter() - t0
     output = args.output or args.MODEL
     set_jobs(model, own_jobs)

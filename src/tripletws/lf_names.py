@@ -1,0 +1,79 @@
+"""The LFs' column names: taken from named input at fit, checked against named input afterwards.
+
+A pandas DataFrame (or a CSV with a header, a Parquet file, read by the command line) names its
+columns.  A model fitted on named columns keeps the names (``LabelModel.lf_names_``, saved in its
+file), and every later matrix that names its columns must name the same LFs in the same order:
+columns reordered or swapped between files would otherwise be read as the wrong LFs without any
+error (scikit-learn's ``feature_names_in_`` check is the model).  Unnamed input (a numpy array, a
+DataFrame with the default integer column labels) is matched by position, as always.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Most mismatched positions named in an error.
+SHOWN = 3
+
+
+def names_of(L: Any) -> tuple[str, ...] | None:
+    """The column names of ``L`` where it names every column with a distinct string (a DataFrame)."""
+    columns = getattr(L, "columns", None)
+    if columns is None or not hasattr(L, "to_numpy"):
+        return None
+    names = list(columns)
+    if not names or not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
+        return None  # unnamed, or names that cannot tell the columns apart: matched by position
+    return tuple(names)
+
+
+def check_names(expected: tuple[str, ...] | None, L: Any, name: str = "L") -> None:
+    """Raise ValueError where ``L`` names its columns otherwise than ``expected`` (both named).
+
+    Parameters
+    ----------
+    expected : tuple of str, optional
+        The names the model was fitted with (None: nothing to check).
+    L : label matrix
+        Input whose names, if it has any (:func:`names_of`), are compared position by position.
+    name : str
+        How the error calls ``L``.
+    """
+    compare_names(expected, names_of(L), name)
+
+
+def compare_names(
+    expected: tuple[str, ...] | None, given: tuple[str, ...] | list[str] | None, name: str
+) -> None:
+    """:func:`check_names` on the names themselves (``given``: the input's, None when unnamed)."""
+    if expected is None or given is None or tuple(given) == tuple(expected):
+        return
+    expected, given = tuple(expected), tuple(given)
+    if len(given) != len(expected):
+        return  # the column count is checked, and reported, where the votes are read
+    if sorted(given) == sorted(expected):
+        moved = [j for j, (a, b) in enumerate(zip(given, expected, strict=True)) if a != b]
+        shown = ", ".join(f"column {j} is {given[j]!r}, expected {expected[j]!r}" for j in moved[:SHOWN])
+        more = f" (and {len(moved) - SHOWN} more)" if len(moved) > SHOWN else ""
+        raise ValueError(
+            f"{name} names the model's LFs in another order: {shown}{more}; reorder its columns as at fit"
+        )
+    unknown = [c for c in given if c not in set(expected)]
+    missing = [c for c in expected if c not in set(given)]
+    raise ValueError(
+        f"{name} names columns the model was not fitted with: {unknown[:SHOWN]} (the fit's LFs "
+        f"{missing[:SHOWN]} are missing); give the columns the model was fitted with, in that order"
+    )
+
+
+def read_names(record: Any, n_lfs: int) -> tuple[str, ...] | None:
+    """The ``lf_names`` field of a model file, validated (a list of ``n_lfs`` distinct strings, or None)."""
+    if record is None:
+        return None
+    if not isinstance(record, list) or not all(isinstance(c, str) for c in record):
+        raise ValueError("lf_names must be a list of strings or null")
+    if len(record) != n_lfs:
+        raise ValueError(f"lf_names has {len(record)} names for {n_lfs} LFs")
+    if len(set(record)) != len(record):
+        raise ValueError("lf_names repeats a name")
+    return tuple(record)

@@ -1,0 +1,101 @@
+"""LF names: kept from named input at fit, saved with the model, checked against named input later."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from test_cli import run_main
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+
+pd = pytest.importorskip("pandas")
+
+NAMES = ["kw_spam", "regex_url", "len_short", "caps", "emoji"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(2000, 5, 2, coverage=0.6, random_state=3)
+
+
+def fitted(L):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LabelModel().fit(L)
+
+
+def test_names_kept_and_checked(data, tmp_path):
+    frame = pd.DataFrame(data.L, columns=NAMES)
+    model = fitted(frame)
+    assert model.lf_names_ == tuple(NAMES)
+    # the same columns: the predictions of the unnamed matrix
+    np.testing.assert_allclose(model.predict_proba(frame), model.predict_proba(data.L), rtol=0, atol=0)
+    # two columns swapped: an error naming them, not predictions from the wrong LFs
+    swapped = frame[["kw_spam", "len_short", "regex_url", "caps", "emoji"]]
+    with pytest.raises(ValueError, match=r"another order: column 1 is 'len_short', expected 'regex_url'"):
+        model.predict_proba(swapped)
+    renamed = frame.rename(columns={"caps": "CAPS"})
+    with pytest.raises(ValueError, match=r"not fitted with: \['CAPS'\].*\['caps'\] are missing"):
+        model.predict(renamed)
+    with pytest.raises(ValueError, match="another order"):
+        model.partial_fit(swapped)
+    with pytest.raises(ValueError, match="L_dev names the model's LFs in another order"):
+        LabelModel().fit(frame, L_dev=swapped.iloc[:50], Y_dev=data.y[:50])
+    # unnamed input is matched by position, as always
+    model.predict_proba(data.L[:10])
+    # the names travel with the model file
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = LabelModel.load(path)
+    assert loaded.lf_names_ == tuple(NAMES)
+    with pytest.raises(ValueError, match="another order"):
+        loaded.predict_proba(swapped)
+    # an unnamed fit has none
+    assert fitted(data.L).lf_names_ is None
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["a", "b"], "2 names for 5 LFs"),
+        (["a", "a", "b", "c", "d"], "repeats a name"),
+        ("abcde", "list of strings"),
+    ],
+)
+def test_model_file_names_are_validated(data, tmp_path, names, message):
+    import hashlib
+
+    from tripletws.io import _canonical
+
+    path = tmp_path / "m.json"
+    fitted(pd.DataFrame(data.L, columns=NAMES)).save(path)
+    record = json.loads(path.read_text())
+    record["state"]["lf_names"] = names
+    body = {key: value for key, value in record.items() if key != "sha256"}
+    record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()  # a consistent file, bad field
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=message):
+        LabelModel.load(path)
+
+
+def test_cli_checks_parquet_and_csv_names(data, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(data.L, columns=NAMES)
+    frame.to_parquet(tmp_path / "L.parquet")
+    frame[["kw_spam", "len_short", "regex_url", "caps", "emoji"]].to_parquet(tmp_path / "swapped.parquet")
+    frame.to_csv(tmp_path / "same.csv", index=False)
+    other = ["emoji", "regex_url", "len_short", "caps", "kw_spam"]
+    frame[other].to_csv(tmp_path / "swapped.csv", index=False)
+    m = tmp_path / "m.json"
+    assert run_main("fit", tmp_path / "L.parquet", "-o", m).returncode == 0
+    assert LabelModel.load(m).lf_names_ == tuple(NAMES)
+    assert run_main("predict", m, tmp_path / "same.csv", "-o", tmp_path / "p.npy").returncode == 0
+    for bad in ("swapped.parquet", "swapped.csv"):
+        out = run_main("predict", m, tmp_path / bad, "-o", tmp_path / "p.npy")
+        assert out.returncode == 2 and "another order" in out.stderr and bad in out.stderr
+    np.save(tmp_path / "L.npy", data.L)  # unnamed: by position
+    assert run_main("predict", m, tmp_path / "L.npy", "-o", tmp_path / "p.npy").returncode == 0
