@@ -152,7 +152,8 @@ def test_fit_predict_evaluate_inspect(files, fmt, tmp_path) -> None:
     assert default["majority_vote"]["coverage"] == 1.0 == default["label_model"]["coverage"]
 
     info = run("inspect", model_file)
-    assert "solver=triplet_median" in info
+    # the closed-form solver's setting is shown where a closed form was solved (here: the annotator's EM)
+    assert "model=annotator, k=2" in info and "solver=" not in info
     assert f"class balance ({reference.class_balance_source_})" in info
     rows = re.findall(r"^(\d+)\s+([0-9.]+)\s+([0-9.]+)", info, flags=re.M)
     assert len(rows) == 6
@@ -289,6 +290,13 @@ def bad_files(files):
         (["evaluate", "good.json", "L.npy"], "no gold labels"),
         (["evaluate", "good.json", "L.npy", "y_bad.npy"], "Y has value 5"),
         (["evaluate", "good.json", "L.npy", "y.npy", "--metrics", "auc"], "unknown metric 'auc'"),
+        # options that would be left unused are refused
+        (["fit", "L.npy", "-o", "m.json", "--sequence", "--intervals", "10"], "--intervals is not available"),
+        (["fit", "L.npy", "-o", "m.json", "--dev-rule", "2"], "--dev-rule .* needs --L-dev"),
+        (["fit", "L.npy", "-o", "m.npy"], "a model file is JSON"),
+        (["predict", "good.json", "L.npy", "-o", "p.npy", "--tie-break", "random"], "add --hard"),
+        (["dependencies", "good.json", "L.npy", "--top", "-1"], "--top must be at least 1"),
+        (["dependencies", "good.json", "L.npy", "--min-covotes", "-5"], "--min-covotes must be 0 or more"),
         # an archive of L alone has no labels: not read as them
         (["evaluate", "good.json", "L_only.npz"], r"no array 'y' for the labels \(arrays: L\)"),
         # k is inferred from L; a gold label above its largest vote is named, not a new class

@@ -47,6 +47,10 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..diagnostics import dependency_candidates
 
+    if args.top is not None and args.top < 1:
+        raise CLIError(f"--top must be at least 1, got {args.top}")
+    if args.min_covotes < 0:
+        raise CLIError(f"--min-covotes must be 0 or more, got {args.min_covotes}")
     model = load_labeler(args.MODEL)
     if not hasattr(model, "accuracies_") or isinstance(model, MajorityLabelVoter):
         raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
@@ -84,4 +88,6 @@ def run(args: argparse.Namespace) -> int:
         for r in rows
     ]
     print(table(header, cells))
+    if not rows:
+        print(f"no LF pair shares at least {args.min_covotes} co-votes (--min-covotes) to test")
     return 0

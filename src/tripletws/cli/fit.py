@@ -128,7 +128,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--dev-rule",
         type=_dev_rule,
-        default="loo",
+        default=None,
         metavar="RULE",
         help="with --L-dev: when the candidate with the best dev accuracy replaces the gold-free fit: "
         "'loo' (default: where that choice holds up with each dev row left out), 'any' (any lead), or a "
@@ -183,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     dependencies = parse_dependencies(args.dependencies)
     sequence = args.sequence or args.sequence_ids is not None or args.window is not None
     sequence = sequence or args.persistence is not None
+    _check_combinations(args, sequence)
     model: LabelModel | SequenceLabelModel
     if sequence:
         if args.model not in (None, "symmetric"):
@@ -207,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             copies=args.copies,
             combine=args.combine,
             balance_rule=args.balance_rule,
-            dev_rule=args.dev_rule,
+            dev_rule="loo" if args.dev_rule is None else args.dev_rule,
             signs=args.signs,
             dependencies=dependencies,
             class_balance=prior_setting,
@@ -252,6 +253,20 @@ def run(args: argparse.Namespace) -> int:
     if choice:
         print(f"dev choice: {dev_choice_line(choice)}")
     return 0
+
+
+#: Output names that say "data", not "model file" (a model is JSON).
+DATA_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+
+
+def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
+    """Refuse options that the rest of the command line would leave unused."""
+    if sequence and args.intervals:
+        raise CLIError("--intervals is not available for sequence models (their fit is not bootstrapped)")
+    if args.dev_rule is not None and args.L_dev is None:
+        raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")
+    if str(args.output).lower().endswith(DATA_SUFFIXES):
+        raise CLIError(f"-o {args.output}: a model file is JSON; name it .json (predictions: 'predict')")
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None) -> int:

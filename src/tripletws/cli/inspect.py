@@ -64,11 +64,13 @@ def _estimates(model: LabelModel) -> tuple[Any, Any]:
 
 def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel | None) -> dict[str, Any]:
     closed_form, est = _estimates(model)
+    n_rows = float(model.stats_.n_rows)  # a whole count, unless a forgetting stream weighted its rows
     record = {
         "class": type(model).__name__,
         "settings": params,
-        "n_rows": model.stats_.n_rows,
+        "n_rows": int(n_rows) if n_rows.is_integer() else n_rows,
         "n_lfs": model.n_lfs_,
+        "lf_names": None if getattr(model, "lf_names_", None) is None else list(model.lf_names_),
         "class_balance": model.class_balance_,
         "class_balance_source": model.class_balance_source_,
         "accuracies": model.accuracies_,
@@ -109,8 +111,13 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
             f"SequenceLabelModel: window={chain.window}, persistence rho={chain.persistence_:.4f} "
             f"({stay}), from {chain.cross_stats_.n_pairs:g} consecutive frame pairs; per frame:"
         )
+    # the closed-form solver's settings where a closed form was solved; the annotator's combination
+    solved = model.model != "annotator" or getattr(model, "fallback_", None)
+    setting = f"solver={model.solver}, signs={model.signs}, " if solved else ""
+    if getattr(model, "combine", None) not in (None, "none"):
+        setting += f"combine={model.combine}, "
     print(
-        f"{type(model).__name__}: model={model.model}, solver={model.solver}, signs={model.signs}, "
+        f"{type(model).__name__}: model={model.model}, {setting}"
         f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
     )
     if closed_form is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from ..files import write_array, write_csv
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
+    CLIError,
     about_matrix,
     add_jobs_arg,
     add_matrix_args,
@@ -44,8 +45,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--tie-break",
         choices=TIE_BREAK_POLICIES,
-        default="abstain",
-        help="for --hard (default: %(default)s -> -1)",
+        default=None,
+        help="for --hard (default: abstain -> -1)",
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     add_sequence_args(p)
@@ -54,6 +55,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.tie_break is not None and not args.hard:
+        raise CLIError("--tie-break applies to hard labels: add --hard (probabilities have no ties to break)")
+    tie_break = args.tie_break or "abstain"
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     seq_kw = sequence_kwargs(model, args, L.shape[0])
     with about_matrix(args.L_FILE):
         if args.hard:
-            out = model.predict(L, tie_break_policy=args.tie_break, **seq_kw)
+            out = model.predict(L, tie_break_policy=tie_break, **seq_kw)
         else:
             out = model.predict_proba(L, **seq_kw)
     if args.hard:
