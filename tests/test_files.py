@@ -56,6 +56,10 @@ def test_csv_problems(tmp_path) -> None:
     path.write_text("0,1,\n1,1,0\n")
     with pytest.raises(ValueError, match=r"L.csv: cannot parse"):
         read_matrix(path)
+    # a cell that is not a number: data row and column counted from 0, as the validation's messages
+    path.write_text("a,b,c\n0,1,-1\n1,x,0\n")
+    with pytest.raises(ValueError, match=r"'x' .* at row 1, column 1\b"):
+        read_matrix(path)
     path.write_text("a,b,c\n")
     assert read_matrix(path).shape == (0, 3)  # no rows: validation reports it where rows are needed
     path.write_text("")

@@ -137,6 +137,15 @@ def _csv_value_error(path: Path, arr: np.ndarray, mask: np.ndarray, what: str) -
     return ValueError(f"{path}: {what} {arr[r, c].item()!r} in column {c} (row {r})")
 
 
+#: numpy's loadtxt names a cell "at row R, column C" with C counted from 1 (R from 0, over the data rows).
+_LOADTXT_CELL = re.compile(r"at row (\d+), column (\d+)")
+
+
+def _zero_based(message: str) -> str:
+    """numpy's parse error with its column counted from 0, as every other message of the library."""
+    return _LOADTXT_CELL.sub(lambda m: f"at row {m.group(1)}, column {int(m.group(2)) - 1}", message)
+
+
 def _read_csv(path: Path, header: bool | None = None) -> np.ndarray:
     """Parse an integer CSV; see :func:`read_matrix` for the header rule."""
     return _read_csv_named(path, header)[0]
@@ -163,7 +172,7 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
                         rows, delimiter=delim, quotechar='"', ndmin=2, dtype=np.float64, comments=None
                     )
             except ValueError as exc:
-                raise ValueError(f"{path}: cannot parse as a numeric CSV ({exc})") from exc
+                raise ValueError(f"{path}: cannot parse as a numeric CSV ({_zero_based(str(exc))})") from exc
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1]
         raise ValueError(
