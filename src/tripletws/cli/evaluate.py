@@ -49,7 +49,7 @@ def add_parser(sub: Any) -> None:
         "--metrics",
         default=None,
         metavar="LIST",
-        help=f"comma-separated, from {', '.join(METRICS)} "
+        help=f"comma-separated, from {', '.join(METRICS)}, no_vote (the share of gold rows without a vote) "
         "(default: accuracy, f1 or f1_macro, coverage, brier)",
     )
     p.add_argument(

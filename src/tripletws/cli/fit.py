@@ -74,8 +74,9 @@ def add_parser(sub: Any) -> None:
         "--class-balance",
         default=None,
         metavar="auto|uniform|estimate|P0,P1,...",
-        help="class prior: auto (default: estimate for class_conditional, uniform for symmetric), "
-        "uniform, estimate (from L), or k probabilities",
+        help="class prior: auto (default: for annotator, uniform unless the balance check accepts an "
+        "estimated one; estimate for class_conditional; uniform for symmetric), uniform, estimate (from L), "
+        "or k probabilities",
     )
     prior.add_argument(
         "--y-dev",
