@@ -291,3 +291,35 @@ def test_tennis_chain_model_at_least_matches_majority_vote():
     acc, acc_mv = np.mean(pred == valid.y), np.mean(mv == valid.y)
     assert acc >= acc_mv, (acc, acc_mv)
     assert 0.0 < model.persistence_ < 1.0
+
+
+def test_predict_and_score_take_the_ids_positionally():
+    """As the docs write them: predict(L, ids, ...) and score(L, Y, ids, ...) use the ids (not one
+    sequence of every row), and a flag or a metric list where the ids go is refused."""
+    import warnings
+
+    from tripletws import SequenceLabelModel
+    from tripletws.datasets import make_synthetic_sequences
+
+    s = make_synthetic_sequences(20, 50, 6, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SequenceLabelModel(2).fit(s.L, s.sequence_ids)
+    probs = model.predict_proba(s.L, sequence_ids=s.sequence_ids)
+    one_sequence = model.predict_proba(s.L)
+    assert not np.allclose(probs, one_sequence)  # the ids matter on this draw
+    preds, got = model.predict(s.L, list(s.sequence_ids), return_probs=True)
+    np.testing.assert_array_equal(got, probs)
+    np.testing.assert_array_equal(
+        model.predict(s.L, s.sequence_ids, tie_break_policy="random"),
+        model.predict(s.L, sequence_ids=s.sequence_ids, tie_break_policy="random"),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        positional = model.score(s.L, s.y, s.sequence_ids, metrics=["accuracy", "f1"])
+        keyword = model.score(s.L, s.y, sequence_ids=s.sequence_ids, metrics=["accuracy", "f1"])
+    assert positional == keyword
+    with pytest.raises(TypeError, match="pass return_probs= by keyword"):
+        model.predict(s.L, True)
+    with pytest.raises(TypeError, match="pass metrics= by keyword"):
+        model.score(s.L, s.y, ["accuracy", "f1"])

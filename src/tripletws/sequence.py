@@ -40,6 +40,7 @@ from .estimators.transition import (
 )
 from .inference import log_scores
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix
+from .metrics import METRICS
 from .model import LabelModel
 from .stats import LabelStats, compute_stats
 
@@ -376,6 +377,50 @@ class SequenceLabelModel(BaseLabeler):
         logE = log_scores(lm, frame.params_, self.chunk_size) - np.log(frame.class_balance_)
         return chain_posteriors(logE, seg.starts, self.persistence_, frame.class_balance_)
 
+    def predict(
+        self,
+        L: Any,
+        sequence_ids: Any = None,
+        return_probs: bool = False,
+        tie_break_policy: str = "abstain",
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Most likely class per frame, shape (n,); -1 for ties under ``"abstain"``.
+
+        Parameters
+        ----------
+        L : label matrix, shape (n, m)
+        sequence_ids : array of shape (n,), optional
+            As in :meth:`predict_proba` (the second positional argument, as in ``fit``).
+        return_probs : bool
+            Also return the marginals.
+        tie_break_policy : {"abstain", "random", "true-random"}
+        """
+        _check_ids_argument(sequence_ids)
+        return super().predict(
+            L, return_probs=return_probs, tie_break_policy=tie_break_policy, sequence_ids=sequence_ids
+        )
+
+    def score(
+        self,
+        L: Any,
+        Y: Any,
+        sequence_ids: Any = None,
+        metrics: Any = ("accuracy",),
+        tie_break_policy: str = "abstain",
+        voted_only: bool = False,
+    ) -> dict[str, float]:
+        """:meth:`BaseLabeler.score <tripletws.base.BaseLabeler.score>` of the sequence model's
+        predictions, ``sequence_ids`` the third positional argument (as in ``fit``)."""
+        _check_ids_argument(sequence_ids)
+        return super().score(
+            L,
+            Y,
+            metrics=metrics,
+            tie_break_policy=tie_break_policy,
+            voted_only=voted_only,
+            sequence_ids=sequence_ids,
+        )
+
     # -- persistence -----------------------------------------------------------
 
     def _get_state(self) -> dict[str, Any] | None:
@@ -425,3 +470,22 @@ class SequenceLabelModel(BaseLabeler):
             if tid is not None and not isinstance(tid, (int, str)):
                 raise ValueError(f"the stored sequence id must be an int, a string or null, got {tid!r}")
             self._tail = {"row": row, "id": tid, "position": int(tail["position"])}
+
+
+#: Names a metric list holds (what a caller of the base class's order would pass third).
+_METRIC_NAMES = frozenset((*METRICS, "no_vote"))
+
+
+def _check_ids_argument(sequence_ids: Any) -> None:
+    """Refuse a flag or a metric list where the sequence ids go (the base class's positional order)."""
+    if isinstance(sequence_ids, (bool, np.bool_)):
+        raise TypeError(
+            "SequenceLabelModel.predict(L, sequence_ids, return_probs, ...): the second argument is the "
+            "sequence ids; pass return_probs= by keyword"
+        )
+    names = isinstance(sequence_ids, (list, tuple)) and all(isinstance(v, str) for v in sequence_ids)
+    if isinstance(sequence_ids, str) or (names and sequence_ids and set(sequence_ids) <= _METRIC_NAMES):
+        raise TypeError(
+            "SequenceLabelModel.score(L, Y, sequence_ids, metrics, ...): the third argument is the sequence "
+            "ids; pass metrics= by keyword"
+        )
