@@ -109,6 +109,32 @@ def test_update_every_keeps_every_batch(torch):
     np.testing.assert_array_equal(loss_fn.label_model.stats_.agree, ref.agree)
 
 
+def test_a_failed_call_leaves_the_label_model_and_queue_untouched(torch):
+    """Wrong outputs or bad votes raise before the batch reaches the label model or the pending queue:
+    fixing the call and retrying counts the batch once, and later batches are not poisoned."""
+    tl = _loss_module()
+    d = make_synthetic(4_000, 6, 2, random_state=3)
+    parts = np.array_split(d.L, 4)
+    for every in (1, 3):
+        loss_fn = tl.WeakSupervisionLoss(2, update_every=every)
+        loss_fn(torch.zeros(1_000), parts[0])
+        with pytest.raises(ValueError, match=r"outputs have shape \(1000, 3\)"):
+            loss_fn(torch.zeros(1_000, 3), parts[1])
+        bad = parts[1].copy()
+        bad[3, 2] = 7
+        with pytest.raises(ValueError, match="value 7 in column 2"):
+            loss_fn(torch.zeros(1_000), bad)
+        with pytest.raises(ValueError, match="votes have 5 columns"):
+            loss_fn(torch.zeros(1_000), parts[1][:, :5])
+        assert loss_fn.n_batches == 1 and loss_fn.label_model.n_batches_ == 1 and not loss_fn._pending
+        for part in parts[1:]:  # the good batches, once each
+            loss_fn(torch.zeros(1_000), part)
+        assert loss_fn.n_batches == 4
+        # every row counted once: absorbed by the label model or waiting for the next update
+        waiting = sum(len(v) for v, _ in loss_fn._pending)
+        assert loss_fn.label_model.stats_.n_rows + waiting == 4_000
+
+
 def test_eval_mode_freezes_the_label_model(torch):
     tl = _loss_module()
     d = make_synthetic(2_000, 5, 2, random_state=3)

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .io import model_from_dict, model_to_dict
-from .matrix import check_cardinality
+from .matrix import check_cardinality, check_label_matrix
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -56,15 +56,22 @@ def _soft_cross_entropy(outputs: torch.Tensor, t: torch.Tensor, k: int) -> torch
     ``outputs`` is (n, k) logits, or for k = 2 also (n,) / (n, 1) logits of class 1.
     """
     n = t.shape[0]
-    if k == 2 and (outputs.shape == (n,) or outputs.shape == (n, 1)):
+    if _check_logit_shape(outputs, n, k):
         return F.binary_cross_entropy_with_logits(outputs.reshape(n), t[:, 1], reduction="none")
+    return -(t * F.log_softmax(outputs, dim=1)).sum(dim=1)
+
+
+def _check_logit_shape(outputs: torch.Tensor, n: int, k: int) -> bool:
+    """Raise ValueError unless ``outputs`` are logits for ``n`` rows; True for the binary 1-D form."""
+    if k == 2 and (outputs.shape == (n,) or outputs.shape == (n, 1)):
+        return True
     if outputs.shape != (n, k):
         binary = f", ({n},) or ({n}, 1)" if k == 2 else ""
         raise ValueError(
             f"outputs have shape {tuple(outputs.shape)}; expected logits of shape ({n}, {k}){binary} "
             "to match the votes"
         )
-    return -(t * F.log_softmax(outputs, dim=1)).sum(dim=1)
+    return False
 
 
 def _check_outputs(outputs: Any) -> None:
@@ -123,10 +130,23 @@ class _OnlineLoss(nn.Module):
     def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _n_lfs(self) -> int | None:
+        """LFs of the votes seen so far (pending or in the fitted label model); None before any."""
+        if self._pending:
+            return int(self._pending[0][0].shape[1])
+        return int(self.label_model.n_lfs_) if self._fitted() else None
+
     def _update(self, L: np.ndarray, ids: np.ndarray | None = None) -> None:
-        """Training step of the label model: solve now (first batch, every ``update_every``) or keep."""
+        """Training step of the label model: solve now (first batch, every ``update_every``) or keep.
+
+        The votes are checked first (values, and columns against the votes seen so far), so a bad
+        batch raises before it reaches the label model or the pending queue."""
         if not self.training:
             return
+        check_label_matrix(L, self.cardinality, name="votes", scan=True, allow_empty=True)
+        m = self._n_lfs()
+        if m is not None and L.shape[1] != m:
+            raise ValueError(f"votes have {L.shape[1]} columns (LFs); the earlier batches had {m}")
         if not self._fitted() or self.n_batches % self.update_every == 0:
             if self._pending:
                 L = np.concatenate([p[0] for p in self._pending] + [L])
@@ -260,6 +280,7 @@ class WeakSupervisionLoss(_OnlineLoss):
         L = _to_numpy_votes(votes)
         if L.ndim != 2:
             raise ValueError(f"votes must have shape (n, m), got {L.shape}")
+        _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
         self._update(L)
         return self._loss(outputs, L, self.label_model.predict_proba(L))
 
@@ -386,6 +407,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
             raise ValueError("the batch has no frames")
         ids = runs + self.n_sequences
         training = self.training
+        _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
         self._update(L, ids)
         if training:
             self.n_sequences += n_runs
