@@ -263,3 +263,14 @@ def test_sparse_duplicate_cells_are_rejected():
     coo = sp.coo_array((np.array([1, 1]), (np.array([0, 0]), np.array([2, 2]))), shape=(3, 4))
     with pytest.raises(ValueError, match="duplicate entries"):
         check_label_matrix(coo, 2)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "x", True, 2**63])
+def test_random_state_is_checked_at_fit(seed):
+    """A seed numpy would refuse only at the first random tie-break (or a file that could be written
+    but not read back) is a ValueError naming random_state when the model is fitted."""
+    from tripletws.datasets import make_synthetic
+
+    L = make_synthetic(300, 4, 2, random_state=0).L
+    with pytest.raises(ValueError, match="random_state must be"):
+        LabelModel(2, random_state=seed).fit(L)

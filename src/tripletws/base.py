@@ -15,6 +15,7 @@ from .io import load_model, register_class, save_model
 from .matrix import check_cardinality, check_label_matrix, check_labels, voted_rows
 from .metrics import score as _score
 from .predictions import probs_to_preds
+from .settings import check_random_state
 
 logger = logging.getLogger("tripletws")
 
@@ -66,11 +67,7 @@ class BaseLabeler:
     def _check_params(self) -> None:
         """Validate the constructor parameters (run when a model file is loaded)."""
         check_cardinality(self.cardinality)
-        seed = self.random_state
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
-        ):
-            raise ValueError(f"random_state must be null or a non-negative integer, got {seed!r}")
+        check_random_state(self.random_state, saved=True)
 
     @classmethod
     def _param_names(cls) -> tuple[str, ...]:

@@ -117,6 +117,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     ):
         raise ValueError(f"chunk_size must be None or a positive integer, got {chunk!r}")
     check_prior_setting(p["class_balance"], k)
+    check_random_state(p.get("random_state"))
     check_stream_options(p["forget"], p["window"])
     resolve_n_jobs(p.get("n_jobs"))
     if p["device"] != "cpu":
@@ -154,3 +155,21 @@ def check_dependency_graph(dependencies: Any, m: int) -> np.ndarray:
                 "declare fewer dependencies or add LFs"
             )
     return edges
+
+
+def check_random_state(seed: Any, *, saved: bool = False) -> None:
+    """``random_state``: None, an integer in [0, 2**63), or a numpy Generator (in memory, not in a file).
+
+    Raises
+    ------
+    ValueError
+        Naming ``random_state`` and the value (a seed numpy would refuse only at the first random
+        tie-break, or a model file that could be written but not read back).
+    """
+    if seed is None:
+        return
+    if not saved and isinstance(seed, np.random.Generator):
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**63:
+        kinds = "null or a non-negative integer" if saved else "None, an integer >= 0 or a numpy Generator"
+        raise ValueError(f"random_state must be {kinds}, got {seed!r}")
