@@ -225,3 +225,23 @@ def test_loo_selection_remakes_the_dev_prior_without_the_left_out_row():
     # tells the two apart
     leaky = _left_out_choice(rows, among)
     assert not np.allclose(leaky, fast)
+
+
+def test_dev_rows_without_gold_are_left_out():
+    """Y_dev = -1 (unknown) on some dev rows: those rows are left out of the choice (the same choice as
+    without them); on every row: a ValueError before the model changes."""
+    d = make_synthetic(3000, 6, 2, coverage=0.5, random_state=4)
+    L, L_dev, y_dev = d.L[:2500], d.L[2500:2600], d.y[2500:2600].copy()
+    y_unknown = y_dev.copy()
+    y_unknown[[3, 17, 40]] = -1
+    keep = y_unknown >= 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        partial = LabelModel(2).fit(L, L_dev=L_dev, Y_dev=y_unknown)
+        subset = LabelModel(2).fit(L, L_dev=L_dev[keep], Y_dev=y_dev[keep])
+    assert partial.dev_choice_ == subset.dev_choice_
+    assert partial.dev_choice_["n_dev"] == 97
+    model = LabelModel(2)
+    with pytest.raises(ValueError, match=r"Y_dev is -1 .* on every dev row"):
+        model.fit(L, L_dev=L_dev, Y_dev=np.full(100, -1))
+    assert "solution_" not in model.__dict__

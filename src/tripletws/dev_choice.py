@@ -441,11 +441,26 @@ def with_dev_choice(
 
 
 def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:
-    """``fit(L_dev=, Y_dev=)``'s dev set, checked: gold labels for every row."""
+    """``fit(L_dev=, Y_dev=)``'s dev set, checked; rows whose gold label is -1 (unknown) are left out.
+
+    Raises
+    ------
+    ValueError
+        Without ``Y_dev``, for a bad value or length of it or of ``L_dev``, or when no dev row has a
+        gold label.
+    """
     from .matrix import check_cardinality, check_label_matrix, check_labels
 
     if Y_dev is None:
         raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
     k = check_cardinality(cardinality)
     dev = check_label_matrix(L_dev, k, name="L_dev")
-    return dev, check_labels(Y_dev, dev.n, k, name="Y_dev")
+    y = check_labels(Y_dev, dev.n, k, name="Y_dev")
+    known = y >= 0
+    if not known.any():
+        raise ValueError("Y_dev is -1 (unknown) on every dev row: the dev set needs gold labels")
+    if not known.all():  # the rows without gold say nothing about the candidates: left out, as in score
+        rows = np.flatnonzero(known)
+        data = dev.data[rows] if dev.is_sparse else np.asarray(dev.data)[rows]
+        dev, y = LabelMatrix(data, k), y[rows]
+    return dev, y

@@ -311,7 +311,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             triplets and modelled jointly at inference (ValueError for a bad graph).
         L_dev : label matrix, shape (n_dev, m), optional
             Votes on dev rows with gold ``Y_dev`` (annotator model): after the gold-free fit,
-            the candidates are scored on them and the best kept (:mod:`tripletws.dev_choice`).
+            the candidates are scored on them and the best kept (:mod:`tripletws.dev_choice`); rows
+            whose ``Y_dev`` is -1 (unknown) are left out of that choice.
         **kwargs
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
         """
