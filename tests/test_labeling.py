@@ -60,6 +60,31 @@ def test_fault_tolerant_turns_exceptions_into_abstains():
     assert (L[:, 0] == -1).all()
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_an_lf_raising_valueerror_is_tolerated_and_named(n_jobs):
+    """An LF's own ValueError counts as an abstain under fault_tolerant (it was re-raised); without it,
+    the exception keeps its type and names the LF and the global row; a vote beyond int16 is refused."""
+    pd = pytest.importorskip("pandas")
+
+    @labeling_function()
+    def parse(x):
+        return 1 if int(x.n) > 2 else -1
+
+    @labeling_function()
+    def huge(x):
+        return 40_000
+
+    df = pd.DataFrame({"n": ["1", "x", "5", "7"]})
+    applier = PandasLFApplier([parse], n_jobs=n_jobs)
+    L = applier.apply(df, progress_bar=False, fault_tolerant=True)
+    assert L[:, 0].tolist() == [-1, -1, 1, 1]
+    with pytest.raises(ValueError, match="invalid literal") as info:
+        applier.apply(df, progress_bar=False)
+    assert "raised by labeling function 'parse' on row 1" in getattr(info.value, "__notes__", [])
+    with pytest.raises(ValueError, match="'huge' returned 40000 on row 0; a class is at most 32767"):
+        PandasLFApplier([huge]).apply(df, progress_bar=False)
+
+
 def test_duplicate_names_rejected():
     with pytest.raises(ValueError, match="duplicate"):
         LFApplier([has_link, has_link])

@@ -55,7 +55,23 @@ def _check_vote(value: Any, lf: Any, row: int) -> int:
         )
     if value < ABSTAIN:
         raise ValueError(f"labeling function {lf.name!r} returned {value} on row {row}; expected >= -1")
+    if value > _MAX_VOTE:
+        raise ValueError(
+            f"labeling function {lf.name!r} returned {value} on row {row}; a class is at most {_MAX_VOTE}"
+        )
     return int(value)
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python 3.11+, shown under the traceback); kept in ``__notes__`` before."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # pragma: no cover - Python 3.10
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+
+
+#: Largest vote the applied matrix (int16) holds.
+_MAX_VOTE = int(np.iinfo(np.int16).max)
 
 
 def _apply_rows(
@@ -68,13 +84,15 @@ def _apply_rows(
     for r, x in enumerate(rows):
         for j, lf in enumerate(lfs):
             try:
-                L[r, j] = _check_vote(lf(x), lf, offset + r)
-            except ValueError:
-                raise
-            except Exception:
+                value = lf(x)
+            except Exception as exc:
                 if not fault_tolerant:
+                    # the LF's own exception, its type kept, with the LF and the global row named
+                    _add_note(exc, f"raised by labeling function {lf.name!r} on row {offset + r}")
                     raise
-                failures += 1
+                failures += 1  # fault-tolerant: any raise is an abstain
+                continue
+            L[r, j] = _check_vote(value, lf, offset + r)  # a bad return value is always an error
         if bar is not None and (r + 1) % step == 0:
             bar.update(step)
     if bar is not None and n % step:
