@@ -60,3 +60,32 @@ def test_predict_on_an_empty_batch():
     d = make_synthetic(2_000, 5, 3, random_state=6)
     lm = LabelModel(3, model="class_conditional").fit(d.L)
     assert lm.predict_proba(d.L[:0]).shape == (0, 3)
+
+
+def test_dask_errors_name_rows_of_the_whole_matrix_and_shapes_up_front():
+    """A bad vote in a later dask block is named by its row in the whole matrix (as for numpy input),
+    and a wrong ndim or column count is a ValueError when the call is made, not at compute."""
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    from tripletws.distributed import compute_stats_dask
+
+    L = make_synthetic(3000, 6, 2, random_state=0).L
+    bad = L.copy()
+    bad[1200, 3] = 5
+    lazy = da.from_array(bad, chunks=(500, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+        with pytest.raises(ValueError, match=r"value 5 in column 3 \(row 1200\)"):
+            LabelModel(2).fit(lazy)
+        with pytest.raises(ValueError, match=r"value 5 in column 3 \(row 1200\)"):
+            model.predict_proba(lazy).compute()
+        with pytest.raises(ValueError, match=r"value 5 in column 3 \(row 1200\)"):
+            compute_stats_dask(lazy, 2)
+        with pytest.raises(ValueError, match="must be 2-dimensional"):
+            LabelModel(2).fit(da.from_array(np.zeros(10, dtype=int)))
+        with pytest.raises(ValueError, match="L has 5 columns but the model was fitted with 6 LFs"):
+            model.predict_proba(da.from_array(L[:, :5]))
+        good = model.predict_proba(da.from_array(L, chunks=(700, -1))).compute()
+    np.testing.assert_allclose(good, model.predict_proba(L), rtol=0, atol=1e-12)

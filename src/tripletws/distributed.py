@@ -59,9 +59,17 @@ def stats_from_blocks(
     return merge_stats(parts)
 
 
-def _block_stats(block: Any, cardinality: int, joint: bool, triple: bool = False) -> LabelStats:
-    # one thread per block: the blocks themselves run in parallel
-    return compute_stats(block, cardinality, joint=joint, triple=triple, n_jobs=1)
+def _block_stats(
+    block: Any, cardinality: int, joint: bool, triple: bool = False, start: int = 0
+) -> LabelStats:
+    # one thread per block: the blocks themselves run in parallel; a dask block's errors name rows of
+    # the whole matrix (its first row is start)
+    from .matrix import LabelMatrixError, rows_shifted
+
+    try:
+        return compute_stats(block, cardinality, joint=joint, triple=triple, n_jobs=1)
+    except LabelMatrixError as exc:
+        raise rows_shifted(exc, start) from exc
 
 
 def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:
@@ -80,7 +88,10 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple:
         L = L.rechunk({1: -1})
     if L.shape[1] < 1:
         raise ValueError("L has no columns")
-    parts = [dask.delayed(_block_stats)(b, k, joint, triple) for b in L.to_delayed().ravel()]
+    starts = np.cumsum((0, *L.chunks[0][:-1]))
+    blocks = L.to_delayed().ravel()
+    stats = dask.delayed(_block_stats)
+    parts = [stats(b, k, joint, triple, int(s)) for b, s in zip(blocks, starts, strict=True)]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
@@ -100,13 +111,24 @@ def predict_proba_dask(model: Any, L: Any):
     an (m, k + 1, k) table and the class balance), not the model with its
     statistics, so it stays small however the model was fitted.
     """
+    import dask.array as da
+
+    if L.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional (n rows x m labeling functions), got ndim={L.ndim}")
+    m = int(model.params_.n_lfs)
+    if L.shape[1] != m:
+        raise ValueError(f"L has {L.shape[1]} columns but the model was fitted with {m} LFs")
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
     k = int(model.cardinality)
+    starts = np.cumsum((0, *L.chunks[0][:-1]))
     # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead
     mixture = getattr(getattr(getattr(model, "solution_", None), "estimate", None), "mixture", None)
-    return L.map_blocks(
+    offsets = da.from_array(starts, chunks=1)  # each block's first row, one per row block
+    return da.map_blocks(
         _posterior_block,
+        L,
+        offsets[:, None],
         params=model.params_,
         cardinality=k,
         chunk_size=getattr(model, "chunk_size", None),
@@ -119,6 +141,7 @@ def predict_proba_dask(model: Any, L: Any):
 
 def _posterior_block(
     block: Any,
+    start: Any,
     params: Any,
     cardinality: int,
     chunk_size: int | None,
@@ -126,9 +149,12 @@ def _posterior_block(
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
     from .inference import mixture_posterior, posterior
-    from .matrix import check_label_matrix
+    from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
 
-    lm = check_label_matrix(block, cardinality, allow_empty=True)
-    if components is not None:
-        return mixture_posterior(lm, components, weights, chunk_size)
-    return posterior(lm, params, chunk_size)
+    try:  # the votes are checked as they are read; a bad one is named by its row in the whole matrix
+        lm = check_label_matrix(block, cardinality, allow_empty=True)
+        if components is not None:
+            return mixture_posterior(lm, components, weights, chunk_size)
+        return posterior(lm, params, chunk_size)
+    except LabelMatrixError as exc:
+        raise rows_shifted(exc, int(np.asarray(start).ravel()[0])) from exc

@@ -14,6 +14,7 @@ means abstain: **class c is stored as c + 1**.  :func:`to_sparse` and
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,18 @@ SPARSE_CHUNK_NNZ = 1 << 17
 
 class LabelMatrixError(ValueError):
     """A label matrix that is not valid input (its shape, dtype or a value), with the place named."""
+
+
+_ROW_IN_MESSAGE = re.compile(r"\(row (\d+)\)")
+
+
+def rows_shifted(exc: LabelMatrixError, offset: int) -> LabelMatrixError:
+    """``exc`` with the row it names counted in the whole matrix: a block starting at row ``offset``
+    (a dask block) names its own rows from 0."""
+    if not offset:
+        return exc
+    text = _ROW_IN_MESSAGE.sub(lambda m: f"(row {int(m.group(1)) + offset})", str(exc))
+    return LabelMatrixError(text)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .matrix import check_label_matrix
+from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
 from .models.base import Needs
 from .parallel import single_threaded_blas
 from .rows import RowAccumulator, RowSummary, replace_n_rows
@@ -159,6 +159,8 @@ def summarize(
     from .distributed import is_dask_array
 
     if is_dask_array(data):
+        if data.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got ndim={data.ndim}")
         _check_lfs(int(data.shape[1]), expect_lfs, name)
         return _summarize_dask(data, k, needs(int(data.shape[1])), name, min_lfs)
     lm = check_label_matrix(data, k, min_lfs=min_lfs, name=name)
@@ -227,9 +229,12 @@ def _summarize_matrix(
     return DataSummary(stats, replace_n_rows(rows, float(lm.n)))
 
 
-def _block_summary(block: Any, k: int, needs: Needs) -> DataSummary:
-    # one thread per block: the blocks themselves run in parallel
-    return _summarize_matrix(check_label_matrix(block, k, name="dask block"), needs, None, n_jobs=1)
+def _block_summary(block: Any, k: int, needs: Needs, start: int = 0) -> DataSummary:
+    # one thread per block: the blocks themselves run in parallel; errors name rows of the whole matrix
+    try:
+        return _summarize_matrix(check_label_matrix(block, k, name="dask block"), needs, None, n_jobs=1)
+    except LabelMatrixError as exc:
+        raise rows_shifted(exc, start) from exc
 
 
 def _add(a: DataSummary, b: DataSummary) -> DataSummary:
@@ -248,7 +253,9 @@ def _summarize_dask(L: Any, k: int, needs: Needs, name: str, min_lfs: int) -> Da
         )
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
-    parts = [dask.delayed(_block_summary)(b, k, needs) for b in L.to_delayed().ravel()]
+    starts = np.cumsum((0, *L.chunks[0][:-1]))
+    blocks = L.to_delayed().ravel()
+    parts = [dask.delayed(_block_summary)(b, k, needs, int(s)) for b, s in zip(blocks, starts, strict=True)]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
