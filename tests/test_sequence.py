@@ -310,6 +310,7 @@ def test_predict_and_score_take_the_ids_positionally():
     assert not np.allclose(probs, one_sequence)  # the ids matter on this draw
     preds, got = model.predict(s.L, list(s.sequence_ids), return_probs=True)
     np.testing.assert_array_equal(got, probs)
+    np.testing.assert_array_equal(preds, model.predict(s.L, sequence_ids=s.sequence_ids))
     np.testing.assert_array_equal(
         model.predict(s.L, s.sequence_ids, tie_break_policy="random"),
         model.predict(s.L, sequence_ids=s.sequence_ids, tie_break_policy="random"),

@@ -21,6 +21,7 @@ import numpy as np
 
 from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with_intervals
 from .base import BaseLabeler, NotFittedError
+from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import mixture_posterior, posterior
@@ -459,3 +460,4 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
         self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))
         self.lf_names_ = read_names(names, self.n_lfs_)
+        check_dependencies(self.dependencies, self.n_lfs_)  # the constructor's edges, against the LFs

@@ -120,6 +120,10 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     check_random_state(p.get("random_state"))
     check_stream_options(p["forget"], p["window"])
     resolve_n_jobs(p.get("n_jobs"))
+    if not isinstance(p.get("verbose", False), (bool, np.bool_)):
+        raise ValueError(f"verbose must be True or False, got {p['verbose']!r}")
+    if not isinstance(p["device"], str):
+        raise ValueError(f"device must be a string (tripletws computes on the CPU), got {p['device']!r}")
     if p["device"] != "cpu":
         warnings.warn(
             f"device={p['device']!r} ignored: tripletws computes on the CPU",
