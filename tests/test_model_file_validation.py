@@ -64,7 +64,6 @@ MUTATIONS = [
     ),
     ("model", lambda r: r["state"]["solution"].__setitem__("model", "symmetric"), "solution.model"),
     ("self-loop", lambda r: r["params"].__setitem__("dependencies", [[0, 0]]), "links LF 0 to itself"),
-    ("dependency range", lambda r: r["params"].__setitem__("dependencies", [[0, 9]]), "0..5"),
     ("verbose", lambda r: r["params"].__setitem__("verbose", "yes"), "verbose"),
     ("device", lambda r: r["params"].__setitem__("device", 7), "device"),
 ]

@@ -460,4 +460,6 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
         self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))
         self.lf_names_ = read_names(names, self.n_lfs_)
-        check_dependencies(self.dependencies, self.n_lfs_)  # the constructor's edges, against the LFs
+        # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
+        # a refit checks these against its LFs, and fit(dependencies=) may override them)
+        check_dependencies(self.dependencies, np.iinfo(np.int32).max)
