@@ -89,3 +89,14 @@ def test_dask_errors_name_rows_of_the_whole_matrix_and_shapes_up_front():
             model.predict_proba(da.from_array(L[:, :5]))
         good = model.predict_proba(da.from_array(L, chunks=(700, -1))).compute()
     np.testing.assert_allclose(good, model.predict_proba(L), rtol=0, atol=1e-12)
+
+
+def test_majority_voter_is_lazy_on_dask_input():
+    """MajorityLabelVoter.predict_proba returns a dask array for dask input, as LabelModel's does."""
+    da = pytest.importorskip("dask.array")
+    from tripletws import MajorityLabelVoter
+
+    L = make_synthetic(3000, 6, 3, random_state=0).L
+    lazy = MajorityLabelVoter(3).predict_proba(da.from_array(L, chunks=(700, 3)))
+    assert isinstance(lazy, da.Array) and lazy.shape == (3000, 3)
+    np.testing.assert_array_equal(lazy.compute(), MajorityLabelVoter(3).predict_proba(L))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
+from .distributed import is_dask_array
 from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
 
@@ -38,8 +39,17 @@ class MajorityLabelVoter(BaseLabeler):
         return self
 
     def predict_proba(self, L: Any) -> np.ndarray:
-        """Shape (n, k): 1/t on each of the t most-voted classes of a row."""
-        counts = vote_counts(L, check_cardinality(self.cardinality))
+        """Shape (n, k): 1/t on each of the t most-voted classes of a row (a lazy dask array for dask
+        input, as ``LabelModel.predict_proba``)."""
+        k = check_cardinality(self.cardinality)
+        if is_dask_array(L):
+            if L.ndim != 2:
+                raise ValueError(f"L must be 2-dimensional (rows x labeling functions), got ndim={L.ndim}")
+            if len(L.chunks[1]) > 1:
+                L = L.rechunk({1: -1})
+            voter = MajorityLabelVoter(k)
+            return L.map_blocks(voter.predict_proba, dtype=np.float64, chunks=(L.chunks[0], (k,)))
+        counts = vote_counts(L, k)
         if counts.shape[0] == 0:
             return counts
         top = counts == counts.max(axis=1, keepdims=True)
