@@ -99,3 +99,19 @@ def test_cli_checks_parquet_and_csv_names(data, tmp_path):
         assert out.returncode == 2 and "another order" in out.stderr and bad in out.stderr
     np.save(tmp_path / "L.npy", data.L)  # unnamed: by position
     assert run_main("predict", m, tmp_path / "L.npy", "-o", tmp_path / "p.npy").returncode == 0
+
+
+def test_value_errors_name_the_column(data, tmp_path):
+    """A bad vote in named input is reported with the column's name beside its position."""
+    bad = data.L.copy()
+    bad[9, 3] = 7
+    frame = pd.DataFrame(bad, columns=NAMES)
+    with pytest.raises(ValueError, match=r"value 7 in column 3 \('caps'\) \(row 9\)"):
+        LabelModel(2).fit(frame)
+    model = fitted(pd.DataFrame(data.L, columns=NAMES))
+    with pytest.raises(ValueError, match=r"value 7 in column 3 \('caps'\) \(row 9\)"):
+        model.predict_proba(frame)
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    out = run_main("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.json", "-k", "2")
+    assert out.returncode == 2
+    assert "bad.csv: label matrix has value 7 in column 3 ('caps') (row 9)" in out.stderr

@@ -10,7 +10,12 @@ DataFrame with the default integer column labels) is matched by position, as alw
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from .matrix import LabelMatrixError
 
 #: Most mismatched positions named in an error.
 SHOWN = 3
@@ -77,3 +82,29 @@ def read_names(record: Any, n_lfs: int) -> tuple[str, ...] | None:
     if len(set(record)) != len(record):
         raise ValueError("lf_names repeats a name")
     return tuple(record)
+
+
+_COLUMN_IN_MESSAGE = re.compile(r"in column (\d+)(?! \(')")  # not one already named
+
+
+def name_columns(exc: LabelMatrixError, names: tuple[str, ...] | list[str] | None) -> LabelMatrixError:
+    """``exc`` with each column it names followed by its name (``in column 3 ('caps')``)."""
+    if names is None:
+        return exc
+
+    def named(m: re.Match[str]) -> str:
+        j = int(m.group(1))
+        return f"in column {j} ({names[j]!r})" if j < len(names) else m.group(0)
+
+    return LabelMatrixError(_COLUMN_IN_MESSAGE.sub(named, str(exc)))
+
+
+@contextmanager
+def columns_named(names: tuple[str, ...] | list[str] | None) -> Iterator[None]:
+    """Label-matrix errors raised inside name the column too, when the input named its columns."""
+    try:
+        yield
+    except LabelMatrixError as exc:
+        if names is None:
+            raise
+        raise name_columns(exc, names) from exc

@@ -25,7 +25,7 @@ from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import mixture_posterior, posterior
-from .lf_names import check_names, names_of, read_names
+from .lf_names import check_names, columns_named, names_of, read_names
 from .matrix import check_cardinality, check_label_matrix
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
@@ -364,7 +364,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             check_names(known, data, name=name)
             needs = partial(solver.needs, options)
             chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
-            batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
+            with columns_named(names):
+                batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             total, stream = stream.push(running, batch, self.forget, None if restart else self.window)
             prior, stream = _stream_prior(class_balance, Y_dev, self.class_balance, k, stream)
@@ -431,13 +432,14 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if is_dask_array(L):
             return predict_proba_dask(self, L)
         check_names(self.__dict__.get("lf_names_"), L)
-        lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
-        mixture = getattr(self.solution_.estimate, "mixture", None)
-        if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
-            return mixture_posterior(
-                lm, list(mixture.components), mixture.weights, self.chunk_size, self.n_jobs
-            )
-        return posterior(lm, params, self.chunk_size, self.n_jobs)
+        with columns_named(names_of(L)):
+            lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
+            mixture = getattr(self.solution_.estimate, "mixture", None)
+            if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
+                return mixture_posterior(
+                    lm, list(mixture.components), mixture.weights, self.chunk_size, self.n_jobs
+                )
+            return posterior(lm, params, self.chunk_size, self.n_jobs)
 
     def _check_params(self) -> None:
         super()._check_params()

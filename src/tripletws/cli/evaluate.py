@@ -69,14 +69,14 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     k = int(model.cardinality)
-    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
+    L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     if args.Y_FILE is not None:
         y = read_labels(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):
         y = read_labels(args.L_FILE, args.y_key)
     else:
         raise CLIError("no gold labels: give Y_FILE, or an .npz L_FILE that holds an array 'y'")
-    with about_matrix(args.L_FILE):
+    with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
     y = check_labels(y, lm.n, k, name="Y")
     n_gold = int((y >= 0).sum())

@@ -179,7 +179,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     L, names = read_votes(args.L_FILE, args.key, args.header)
     y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
-    k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev)
+    k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev, names)
     prior_setting, prior = parse_class_balance(args.class_balance)
     dependencies = parse_dependencies(args.dependencies)
     sequence = args.sequence or args.sequence_ids is not None or args.window is not None
@@ -225,12 +225,12 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError("--L-dev needs the gold labels of its rows: pass --y-dev as well")
         if sequence:
             raise CLIError("--L-dev chooses among the default model's fits; sequences take --y-dev only")
-        with about_matrix(args.L_dev):
+        with about_matrix(args.L_dev):  # (its names are those of L, checked by read_votes)
             L_dev, dev_names = read_votes(args.L_dev, args.key, args.header, expected=names)
             check_label_matrix(L_dev, k, name="L_dev", scan=True)
             L_dev = named(L_dev, dev_names)
     t0 = time.perf_counter()
-    with about_matrix(args.L_FILE):
+    with about_matrix(args.L_FILE, names):
         if sequence:
             ids = read_sequence_ids(args, L.shape[0])
             model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
@@ -270,12 +270,12 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
         raise CLIError(f"-o {args.output}: a model file is JSON; name it .json (predictions: 'predict')")
 
 
-def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None) -> int:
+def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: list[str] | None = None) -> int:
     """k from the largest vote in L; a class that no LF votes below it is reported (a stray value?).
 
     The dev labels do not enlarge k: a gold label above L's largest vote is an error naming it (a
     class no LF ever votes is declared with --cardinality)."""
-    with about_matrix(path):
+    with about_matrix(path, names):
         k = check_label_matrix(L, None, name="L").cardinality
     # the votes per class, block by block (a memmap is never loaded whole); values are valid here
     counts = np.zeros(k + 1, dtype=np.int64)

@@ -51,12 +51,15 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
 
 
 @contextmanager
-def about_matrix(path: str) -> Iterator[None]:
-    """Prefix the file name to label-matrix errors found while the matrix is read lazily."""
+def about_matrix(path: str, names: list[str] | None = None) -> Iterator[None]:
+    """Prefix the file name to label-matrix errors found while the matrix is read lazily, and name
+    the columns where the file names them (``names``: a CSV header, Parquet columns)."""
+    from ..lf_names import name_columns
+
     try:
         yield
     except LabelMatrixError as exc:
-        raise LabelMatrixError(f"{path}: {exc}") from exc
+        raise LabelMatrixError(f"{path}: {name_columns(exc, names)}") from exc
 
 
 def load_labeler(path: str) -> BaseLabeler:

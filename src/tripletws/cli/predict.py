@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
-    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
+    L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     use_jobs(model, args.jobs)
     seq_kw = sequence_kwargs(model, args, L.shape[0])
-    with about_matrix(args.L_FILE):
+    with about_matrix(args.L_FILE, names):
         if args.hard:
             out = model.predict(L, tie_break_policy=tie_break, **seq_kw)
         else:

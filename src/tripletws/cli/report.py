@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(model, LabelModel):
         raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")
     k = int(model.cardinality)
-    L, _ = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
-    with about_matrix(args.L_FILE):
+    L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
+    with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
     y = None
     if args.gold is not None:

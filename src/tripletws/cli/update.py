@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     extra = sequence_kwargs(model, args, L.shape[0])
     own_jobs = use_jobs(model, args.jobs)
     t0 = time.perf_counter()
-    with about_matrix(args.L_FILE):
+    with about_matrix(args.L_FILE, names):
         model.partial_fit(L if chain else named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
     elapsed = time.perf_counter() - t0
     output = args.output or args.MODEL
