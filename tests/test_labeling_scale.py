@@ -211,6 +211,89 @@ def test_fingerprint_follows_code_closures_and_globals():
     assert fingerprint(lf_spam) == before
 
 
+def _damage(path, how: str) -> None:
+    if how == "empty":  # truncated to nothing
+        path.write_bytes(b"")
+    elif how == "npz":  # an archive under the column's name
+        with open(path, "wb") as fh:
+            np.savez(fh, a=np.zeros(3))
+    else:  # the last vote's high byte set to 0x80 (little-endian int16): a vote below -32000
+        data = bytearray(path.read_bytes())
+        data[-1] = 0x80
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["empty", "npz", "flipped-values"])
+def test_cache_ignores_empty_archive_and_impossible_votes(tmp_path, damage):
+    df = make_frame(200)
+    PandasLFApplier([lf_meeting], cache_dir=tmp_path).apply(df, progress=False)
+    (path,) = list(tmp_path.rglob("*.npy"))
+    _damage(path, damage)
+    applier = PandasLFApplier([lf_meeting], cache_dir=tmp_path)
+    np.testing.assert_array_equal(applier.apply(df, progress=False)[:, 0], expected(df)[:, 1])
+    assert applier.last_applied_ == ["lf_meeting"]
+
+
+def test_fingerprint_follows_project_modules_and_classes(tmp_path, monkeypatch):
+    """An LF that calls helpers.is_pos or scorer.score: editing the helper or the method changes the
+    LF's fingerprint (a stale cache otherwise)."""
+    import importlib
+    import sys
+
+    source = (
+        "def is_pos(t):\n    return 'love' in t\n\n"
+        "class Scorer:\n    def score(self, t):\n        return len(t) > 3\n"
+    )
+    (tmp_path / "lf_helpers_fp.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    helpers = importlib.import_module("lf_helpers_fp")
+    scorer = helpers.Scorer()
+
+    def by_module(x):
+        return 1 if helpers.is_pos(x) else -1
+
+    def by_method(x):
+        return 1 if scorer.score(x) else -1
+
+    before = fingerprint(by_module), fingerprint(by_method)
+    assert before == (fingerprint(by_module), fingerprint(by_method))  # stable
+    (tmp_path / "lf_helpers_fp.py").write_text(source.replace("'love'", "'great'").replace("> 3", ">= 3"))
+    importlib.invalidate_caches()
+    helpers = importlib.reload(helpers)
+    scorer = helpers.Scorer()
+    after = fingerprint(by_module), fingerprint(by_method)
+    assert after[0] != before[0] and after[1] != before[1]
+    sys.modules.pop("lf_helpers_fp", None)
+
+
+def test_cache_keys_hold_every_value_and_unhashable_cells(tmp_path):
+    """Points whose repr elides values (long Series) get different keys when a hidden value differs;
+    DataFrame cells pandas cannot hash (token lists, arrays) are keyed by their bytes."""
+
+    @labeling_function()
+    def middle(x):
+        return 1 if x[100] > 0 else 0
+
+    first = [pd.Series(np.zeros(200)) for _ in range(3)]
+    second = [s.copy() for s in first]
+    second[0][100] = 7
+    applier = LFApplier([middle], cache_dir=tmp_path)
+    applier.apply(first, progress=False)
+    assert applier.apply(second, progress=False)[:, 0].tolist() == [1, 0, 0]
+    assert applier.last_applied_ == ["middle"]
+
+    @labeling_function()
+    def n_tokens(x):
+        return 1 if len(x.tokens) > 1 else 0
+
+    frame = pd.DataFrame({"tokens": [["a", "b"], ["c"]], "emb": [np.zeros(3), np.ones(3)]})
+    tokens = PandasLFApplier([n_tokens], cache_dir=tmp_path)
+    assert tokens.apply(frame, progress=False)[:, 0].tolist() == [1, 0]
+    assert tokens.apply(frame, progress=False)[:, 0].tolist() == [1, 0] and tokens.last_applied_ == []
+    frame.loc[1, "tokens"] = ["c", "d"]
+    assert tokens.apply(frame, progress=False)[:, 0].tolist() == [1, 1]
+
+
 def test_dask_applier_matches_pandas(tmp_path):
     dd = pytest.importorskip("dask.dataframe")
     df = make_frame(2_000)

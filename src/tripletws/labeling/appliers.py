@@ -152,6 +152,12 @@ class LFApplier:
 
     _mode = "iter"
 
+    def _data_key(self, data: Any) -> str:
+        """The cache's key of ``data`` as this applier hands its rows to the LFs ("" without a cache)."""
+        if self.cache is None:
+            return ""
+        return data_key(data, self._mode)
+
     def __init__(
         self, lfs: Sequence[Any], n_jobs: int = 1, cache_dir: str | os.PathLike[str] | None = None
     ) -> None:
@@ -204,7 +210,7 @@ class LFApplier:
         n = len(data)
         m = len(self._lfs)
         L = np.full((n, m), ABSTAIN, dtype=np.int16)
-        dkey = data_key(data) if self.cache is not None else ""
+        dkey = self._data_key(data)
         keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
         todo = []
         for j in range(m):
@@ -348,7 +354,7 @@ class DaskLFApplier(PandasLFApplier):
         if not hasattr(ddf, "to_delayed") or not hasattr(ddf, "npartitions"):
             raise ValueError(f"DaskLFApplier needs a dask DataFrame, got {type(ddf).__name__}")
         m = len(self._lfs)
-        dkey = data_key(ddf) if self.cache is not None else ""
+        dkey = self._data_key(ddf)
         keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
         columns: dict[int, np.ndarray] = {}
         if self.cache is not None:

@@ -4,7 +4,7 @@ Layout: ``<directory>/<data key>/<LF fingerprint>.npy``, one int16 column per
 LF.  Editing one LF changes only its fingerprint, so re-applying the LFs
 computes that LF alone.  Files are written beside their target and moved into
 place (``os.replace``) after an fsync; a file that does not read back as an
-int16 vector of the right length is ignored and recomputed.
+int16 vector of the right length and of votes >= -1 is ignored and recomputed.
 """
 
 from __future__ import annotations
@@ -12,21 +12,32 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .fingerprint import FORMAT
+from .fingerprint import _ADDRESS, FORMAT
 
 logger = logging.getLogger("tripletws")
 
 
-def data_key(data: Any) -> str:
-    """Hex SHA-256 of a DataFrame (values, index, column names and dtypes), a dask
-    DataFrame (its deterministic token) or a sequence of data points (arrays by their bytes,
-    anything else by its ``repr``)."""
-    h = hashlib.sha256(FORMAT.encode())
+def data_key(data: Any, mode: str = "") -> str:
+    """Hex SHA-256 of a DataFrame (values, index, column names and dtypes; cells that pandas cannot
+    hash, such as lists, dicts or arrays, by their pickled bytes), a dask DataFrame (its
+    deterministic token) or a sequence of data points (arrays by their bytes, anything else by its
+    pickled bytes: ``repr`` elides the values of long arrays and pandas objects).  ``mode`` (how
+    an applier hands rows to the LFs: ``"series"``, ``"records"``, ...) is part of the key: an LF
+    may read a row differently in each.
+
+    Raises
+    ------
+    ValueError
+        For a data point that can be neither pickled nor described without a memory address (then
+        the data cannot be keyed: apply without ``cache_dir``).
+    """
+    h = hashlib.sha256(FORMAT.encode() + f"|rows={mode}|".encode())  # how rows reach the LFs
     if type(data).__module__.startswith("dask"):
         from dask.base import tokenize
 
@@ -35,14 +46,34 @@ def data_key(data: Any) -> str:
         import pandas as pd
 
         h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
-        h.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
+        h.update(pd.util.hash_pandas_object(data.index).to_numpy().tobytes())
+        for column in data.columns:
+            values = data[column]
+            try:
+                h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+            except TypeError:  # unhashable cells (token lists, dicts, embeddings): their bytes
+                for cell in values.tolist():
+                    h.update(_point_bytes(cell))
     else:
         for point in data:
-            if isinstance(point, np.ndarray):  # repr elides long arrays: hash the values
-                h.update(f"ndarray|{point.dtype.str}|{point.shape}|".encode() + point.tobytes())
-            else:
-                h.update(repr(point).encode() + b"\x1e")
+            h.update(_point_bytes(point))
     return h.hexdigest()
+
+
+def _point_bytes(point: Any) -> bytes:
+    """A data point's bytes for the key: an array's values, else its pickle (protocol 4, stable)."""
+    if isinstance(point, np.ndarray) and point.dtype != object:
+        return f"ndarray|{point.dtype.str}|{point.shape}|".encode() + np.ascontiguousarray(point).tobytes()
+    try:
+        return b"pickle|" + pickle.dumps(point, protocol=4) + b"\x1e"
+    except Exception as exc:  # an unpicklable point (a lambda, an open file): only a stable repr will do
+        text = repr(point)
+        if _ADDRESS.search(text) or "..." in text:
+            raise ValueError(
+                f"the LF cache cannot key a data point of type {type(point).__name__} (not picklable, and "
+                "its repr does not show its values); apply without cache_dir"
+            ) from exc
+        return b"repr|" + text.encode() + b"\x1e"
 
 
 class LFCache:
@@ -74,12 +105,15 @@ class LFCache:
             return None
         try:
             col = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            logger.warning("LF cache: ignoring unreadable %s (%s)", path, exc)
+        except Exception as exc:
+            logger.warning("LF cache: ignoring unreadable %s (%s: %s)", path, type(exc).__name__, exc)
             return None
-        if col.dtype != np.int16 or col.shape != (n,):
+        if not isinstance(col, np.ndarray):  # an .npz archive saved at the path
+            logger.warning("LF cache: ignoring %s (not one array)", path)
+            return None
+        if col.dtype != np.int16 or col.shape != (n,) or (n and int(col.min()) < -1):
             logger.warning(
-                "LF cache: ignoring %s (dtype %s, shape %s; expected int16 (%d,))",
+                "LF cache: ignoring %s (dtype %s, shape %s; expected int16 (%d,) of votes >= -1)",
                 path,
                 col.dtype,
                 col.shape,

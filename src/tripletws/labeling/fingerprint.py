@@ -2,8 +2,13 @@
 
 A function's fingerprint covers its bytecode and constants (nested code
 included), default arguments, the values in its closure and the module-level
-names it reads (data by value, functions recursively, modules by name), so
-editing an LF, a keyword list it reads, or a helper it calls changes the hash.
+names it reads (data by value, functions recursively), so editing an LF, a
+keyword list it reads, or a helper it calls changes the hash.  A module the
+code reads is followed into the attributes the code names (``helpers.is_pos``
+hashes ``is_pos``'s code), and a class defined in the project into its
+methods (``scorer.score(...)`` hashes ``Scorer.score``); modules, classes and
+functions of installed packages and of the standard library are named, not
+followed (their code changes with their version, which a cache need not track).
 Objects without a stable description (their ``repr`` shows a memory address)
 hash by identity, which only costs cache misses.
 """
@@ -24,6 +29,22 @@ FORMAT = "tripletws-lf-cache-1"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+class _ModuleAttributes(tuple):
+    """(module, names): a project module as read by some code, through the names that code uses."""
+
+    __slots__ = ()
+
+    def __new__(cls, module: types.ModuleType, names: frozenset[str]) -> _ModuleAttributes:
+        return super().__new__(cls, (module, names))
+
+
+def _followed(value: Any, names: frozenset[str]) -> Any:
+    """A project module read by code naming ``names``: followed through those names; else ``value``."""
+    if isinstance(value, types.ModuleType) and not _installed(value.__name__):
+        return _ModuleAttributes(value, names)
+    return value
+
+
 def fingerprint(obj: Any) -> str:
     """Hex SHA-256 of ``obj``'s code and data (see the module docstring)."""
     h = hashlib.sha256()
@@ -34,6 +55,18 @@ def fingerprint(obj: Any) -> str:
 
 def _tag(h: Any, text: str) -> None:
     h.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+
+
+def _installed(module_name: str | None) -> bool:
+    """Whether a module belongs to the standard library or an installed package (not followed)."""
+    if not module_name:
+        return True
+    top = module_name.split(".", 1)[0]
+    if top in sys.stdlib_module_names or top == "builtins":
+        return True
+    module = sys.modules.get(module_name) or sys.modules.get(top)
+    path = str(getattr(module, "__file__", "") or "")
+    return not path or any(part in path for part in ("site-packages", "dist-packages"))
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -54,6 +87,14 @@ def _feed(h: Any, obj: Any, seen: set[int]) -> None:
     seen.add(id(obj))
     if isinstance(obj, types.ModuleType):
         _tag(h, f"module:{obj.__name__}")
+    elif isinstance(obj, _ModuleAttributes):
+        # a project module read by the code: the attributes the code names (helpers.is_pos)
+        module, names = obj
+        _tag(h, f"module:{module.__name__}")
+        for name in sorted(names):
+            if hasattr(module, name):
+                _tag(h, f"attr:{name}")
+                _feed(h, getattr(module, name), seen)
     elif isinstance(obj, types.CodeType):
         _tag(h, "code")
         h.update(obj.co_code)
@@ -61,21 +102,38 @@ def _feed(h: Any, obj: Any, seen: set[int]) -> None:
         _tag(h, repr(obj.co_varnames))
         for const in obj.co_consts:
             _feed(h, const, seen)
+    elif isinstance(obj, types.FunctionType) and _installed(obj.__module__):
+        _tag(h, f"function:{obj.__module__}.{obj.__qualname__}")  # a library's: named, not followed
     elif isinstance(obj, types.FunctionType):
         _tag(h, f"function:{obj.__qualname__}")
         _feed(h, obj.__code__, seen)
         _feed(h, obj.__defaults__, seen)
         _feed(h, obj.__kwdefaults__, seen)
+        names = frozenset(_code_names(obj.__code__))
         for cell in obj.__closure__ or ():
             try:
-                _feed(h, cell.cell_contents, seen)
+                _feed(h, _followed(cell.cell_contents, names), seen)
             except ValueError:  # empty cell
                 _tag(h, "empty-cell")
         glb = obj.__globals__
-        for name in sorted(_code_names(obj.__code__)):
+        for name in sorted(names):
             if name in glb:
                 _tag(h, f"global:{name}")
-                _feed(h, glb[name], seen)
+                _feed(h, _followed(glb[name], names), seen)
+    elif isinstance(obj, type) and not _installed(obj.__module__):
+        # a class of the project: its methods and class attributes (an LF calling scorer.score)
+        _tag(h, f"class:{obj.__module__}.{obj.__qualname__}")
+        for base in obj.__mro__[1:]:
+            _tag(h, f"base:{base.__module__}.{base.__qualname__}")
+        for name, value in sorted(vars(obj).items()):
+            if name.startswith("__") and name not in ("__call__", "__init__"):
+                continue
+            _tag(h, f"member:{name}")
+            if isinstance(value, property):
+                for part in (value.fget, value.fset, value.fdel):
+                    _feed(h, part, seen)
+            else:
+                _feed(h, getattr(value, "__func__", value), seen)  # staticmethod / classmethod: the function
     elif isinstance(obj, (types.BuiltinFunctionType, type)):
         _tag(h, f"{type(obj).__name__}:{getattr(obj, '__module__', '')}.{obj.__qualname__}")
     elif isinstance(obj, types.MethodType):
@@ -104,6 +162,7 @@ def _feed(h: Any, obj: Any, seen: set[int]) -> None:
         # LabelingFunction, Preprocessor, functools.partial-like and user callables: their class and state
         _tag(h, f"object:{type(obj).__module__}.{type(obj).__qualname__}")
         _feed(h, type(obj).__dict__.get("__call__"), seen)
+        _feed(h, type(obj), seen)  # a project class: its methods (named only for a library's)
         state = {k: v for k, v in vars(obj).items() if not k.startswith("_memo") and k != "hits"}
         _feed(h, state, seen)
         if hasattr(obj, "func"):
