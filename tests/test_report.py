@@ -59,8 +59,35 @@ def test_report_checks_its_input(fitted):
     d, lm = fitted
     with pytest.raises(ValueError, match="lf_names has 2 names for 6 LFs"):
         lm.report(d.L, lf_names=["a", "b"])
+    with pytest.raises(ValueError, match="distinct and not empty"):
+        lm.report(d.L, lf_names=["a", "b", "c", "d", "e", ""])
     with pytest.raises(ValueError, match="fitted on 6"):
         lm.report(d.L[:, :5])
+
+
+def test_report_names_the_lfs_of_a_named_fit_and_no_solver_for_the_annotator():
+    pd = pytest.importorskip("pandas")
+    d = make_synthetic(3_000, 5, 2, coverage=0.5, random_state=2)
+    names = ["kw_refund", "regex_url", "len_short", "caps", "emoji"]
+    lm = LabelModel(2).fit(pd.DataFrame(d.L, columns=names))
+    text = lm.report(d.L)
+    assert all(name in text for name in names)
+    assert "<th class='l'>model</th><td>annotator</td>" in text
+
+
+def test_report_without_matplotlib_fails_before_the_work(fitted, monkeypatch):
+    import sys
+
+    d, lm = fitted
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    monkeypatch.setattr(lm, "intervals_", None, raising=False)
+    calls = []
+    import tripletws.intervals as intervals
+
+    monkeypatch.setattr(intervals, "bootstrap_intervals", lambda *a, **k: calls.append(1))
+    with pytest.raises(ImportError, match=r"tripletws\[report\]"):
+        lm.report(d.L)
+    assert calls == []  # no bootstrap before the error
 
 
 def test_cli_report(fitted, tmp_path):

@@ -47,6 +47,14 @@ td.l,th.l{text-align:left}.note{color:#5a6478;font-size:.9em}.fig svg{max-width:
 """
 
 
+def _model_line(model: Any) -> str:
+    """The model and, where a closed form was solved, its method (as ``tripletws inspect``)."""
+    method = getattr(model.estimate_, "method", None)
+    if method is None and (model.model != "annotator" or getattr(model, "fallback_", "")):
+        method = model.solver
+    return model.model if method is None else f"{model.model} ({method})"
+
+
 def _plt():
     try:
         import matplotlib
@@ -258,14 +266,19 @@ def build_report(
     if not all(hasattr(model, name) for name in ("confidence_intervals", "params_", "_check_fitted")):
         raise ValueError(f"the report needs a fitted LabelModel, got {type(model).__name__}")
     model._check_fitted()
+    _plt()  # the drawing extra, checked before the work (a bootstrap can take seconds)
     k = int(model.cardinality)
     lm = check_label_matrix(L, k, min_lfs=3)
     m = lm.m
     if m != model.n_lfs_:
         raise ValueError(f"L has {m} LFs (columns) but the model was fitted on {model.n_lfs_}")
+    if lf_names is None:  # the names of the columns the model was fitted on, where it kept them
+        lf_names = getattr(model, "lf_names_", None)
     names = [f"LF {i}" for i in range(m)] if lf_names is None else [str(s) for s in lf_names]
     if len(names) != m:
         raise ValueError(f"lf_names has {len(names)} names for {m} LFs")
+    if any(not name.strip() for name in names) or len(set(names)) != len(names):
+        raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
     ci = getattr(model, "intervals_", None)
     if ci is None:
@@ -279,7 +292,7 @@ def build_report(
     kv = [
         ["rows x LFs", f"{lm.n} x {m}"],
         ["classes k", k],
-        ["model", f"{model.model} ({getattr(model.estimate_, 'method', model.solver)})"],
+        ["model", _model_line(model)],
         [
             "class balance",
             ", ".join(f"P(Y={c}) = {p:.3f}" for c, p in enumerate(model.class_balance_))

@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
     y = None
     if args.gold is not None:
         y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
+    # (without --lf-names: the names of the columns the model was fitted on, where it kept them)
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
-    if names is None and getattr(model, "lf_names_", None) is not None:
-        names = list(model.lf_names_)  # the names of the columns the model was fitted on
     try:
         path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
     except ImportError as exc:
