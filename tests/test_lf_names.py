@@ -115,3 +115,10 @@ def test_value_errors_name_the_column(data, tmp_path):
     out = run_main("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.json", "-k", "2")
     assert out.returncode == 2
     assert "bad.csv: label matrix has value 7 in column 3 ('caps') (row 9)" in out.stderr
+
+
+def test_lf_analysis_names_rows_by_the_frame_columns(data):
+    from tripletws import LFAnalysis
+
+    table = LFAnalysis(pd.DataFrame(data.L, columns=NAMES)).lf_summary()
+    assert table.index.tolist() == NAMES

@@ -151,7 +151,7 @@ class LFAnalysis:
     ----------
     L : label matrix, shape (n, m)
     lfs : sequence of m labeling functions (or names), optional
-        Names the rows of the summary (default ``0..m-1``).
+        Names the rows of the summary (default: a DataFrame's column names, else ``0..m-1``).
     cardinality : int, optional
         Number of classes (inferred from ``L`` when omitted).
 
@@ -164,8 +164,11 @@ class LFAnalysis:
         self._lm = check_label_matrix(L, cardinality, allow_empty=True)
         self.L = L
         m = self._lm.m
-        if lfs is None:
-            self.names = None
+        if lfs is None:  # a DataFrame's column names, where it names every column
+            from .lf_names import names_of
+
+            named = names_of(L)
+            self.names = None if named is None else list(named)
         else:
             names = [getattr(lf, "name", lf) for lf in lfs]
             if len(names) != m:

@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``tripletws`` parser: global options, then one subparser per command module."""
     parser = Parser(
         prog=PROG,
-        description="Fast closed-form label models for weak supervision (the triplet method).",
+        description="Fast label models for weak supervision: closed-form statistics in one pass over "
+        "the votes, then the annotator model's EM over the distinct rows (default) or the triplet method.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
