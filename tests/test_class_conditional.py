@@ -197,7 +197,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_sklearn_clone_keeps_the_settings():
-    from sklearn.base import clone
+    clone = pytest.importorskip("sklearn.base").clone
 
     model = LabelModel(3, em_steps=7, max_overrule=0.4, em_max_rows=1000, model="class_conditional")
     assert clone(model).get_params() == model.get_params()

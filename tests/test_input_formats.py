@@ -40,8 +40,13 @@ def data(request):
 
 
 def variants(L: np.ndarray, k: int, tmp_path) -> dict[str, object]:
-    import pandas as pd
     import scipy.sparse as sp
+
+    try:  # an optional extra: the DataFrame form is checked where pandas is installed
+        import pandas as pd
+    except ImportError:
+        pd = None
+    names = [f"lf{j}" for j in range(L.shape[1])]
 
     mm = np.lib.format.open_memmap(tmp_path / "L.npy", mode="w+", dtype=np.int8, shape=L.shape)
     mm[:] = L
@@ -55,7 +60,7 @@ def variants(L: np.ndarray, k: int, tmp_path) -> dict[str, object]:
         "float64": L.astype(np.float64),
         "fortran": np.asfortranarray(L.astype(np.int32)),
         "list": L.tolist(),
-        "dataframe": pd.DataFrame(L, columns=[f"lf{i}" for i in range(L.shape[1])]),
+        **({} if pd is None else {"dataframe": pd.DataFrame(L, columns=names)}),
         "memmap_w": mm,
         "memmap_r": readonly,
         "csr_array": csr,

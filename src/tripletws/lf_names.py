@@ -108,3 +108,33 @@ def columns_named(names: tuple[str, ...] | list[str] | None) -> Iterator[None]:
         if names is None:
             raise
         raise name_columns(exc, names) from exc
+
+
+class NamedVotes:
+    """A 2-D array with column names, read like a DataFrame by the fit (``to_numpy``, ``columns``):
+    the command line's named files (a CSV header, Parquet) without needing pandas.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, m)
+    columns : sequence of m str
+    """
+
+    def __init__(self, values: Any, columns: Any) -> None:
+        self.values = values
+        self.columns = list(columns)
+        if len(self.columns) != values.shape[1]:
+            raise ValueError(f"{len(self.columns)} names for {values.shape[1]} columns")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape)
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def to_numpy(self, dtype: Any = None, na_value: Any = None) -> Any:
+        """The values (no copy unless ``dtype`` asks for another type)."""
+        import numpy as np
+
+        return self.values if dtype is None else np.asarray(self.values, dtype=dtype)

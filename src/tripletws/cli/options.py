@@ -244,9 +244,9 @@ def read_votes(
 
 
 def named(L: Any, names: list[str] | None) -> Any:
-    """``L`` as a DataFrame with its column names (no copy of the votes), so that a fit keeps them."""
+    """``L`` with its column names (no copy of the votes; no pandas needed), so that a fit keeps them."""
     if names is None:
         return L
-    import pandas as pd
+    from ..lf_names import NamedVotes
 
-    return pd.DataFrame(L, columns=names, copy=False)
+    return NamedVotes(L, names)
