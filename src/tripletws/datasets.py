@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .matrix import check_cardinality, check_label_matrix, check_labels
 from .params import LabelModelParams
 
 
@@ -417,32 +418,81 @@ def data_home(path: str | Path | None = None) -> Path:
 def load_dataset(name: str, data_home_path: str | Path | None = None) -> Dataset:
     """Load ``<data_home>/<name>/<split>.npz`` files (arrays ``L``, ``y``, extras).
 
-    ``<data_home>/index.json``, when present, gives k and the evaluation split.
+    ``<data_home>/index.json``, when present, gives k and the evaluation split.  Every split is
+    validated: ``L`` a 2-D integer matrix of votes in -1..k-1, ``y`` one label per row in -1..k-1
+    (-1: no gold), the same LFs in every split; anything else is a ValueError naming the file.
     """
     home = data_home(data_home_path)
     folder = home / name
     files = sorted(folder.glob("*.npz"))
     if not files:
         raise ValueError(f"no .npz splits in {folder}")
-    info: dict[str, Any] = {}
-    index = home / "index.json"
-    if index.exists():
-        info = json.loads(index.read_text()).get(name, {})
+    info = _index_entry(home / "index.json", name)
     order = {"train": 0, "valid": 1, "test": 2, "all": 3}
     files.sort(key=lambda f: order.get(f.stem, 9))
     raw = {}
     for f in files:
-        with np.load(f, allow_pickle=False) as z:
-            raw[f.stem] = {key: z[key] for key in z.files}
-    k = int(info.get("k") or max(2, 1 + max(int(a["L"].max()) for a in raw.values())))
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                raw[f.stem] = {key: z[key] for key in z.files}
+        except Exception as exc:  # a damaged archive, or object arrays (pickle is never allowed)
+            raise ValueError(f"{f}: not a readable .npz archive of plain arrays ({exc})") from exc
+        if "L" not in raw[f.stem]:
+            raise ValueError(f"{f} has no array 'L' (arrays: {', '.join(raw[f.stem]) or 'none'})")
+    if info.get("k") is not None:
+        k = check_cardinality(info["k"])
+    else:  # the largest vote or gold label of any split (validated below)
+        tops = [_largest(f, a) for f, a in zip(files, raw.values(), strict=True)]
+        k = max(2, 1 + max(tops))
     splits = {}
-    for split, arrays in raw.items():
-        if "L" not in arrays:
-            raise ValueError(f"{folder / (split + '.npz')} has no array 'L'")
+    m = None
+    for f, (split, arrays) in zip(files, raw.items(), strict=True):
         L = arrays.pop("L")
-        y = arrays.pop("y", np.full(L.shape[0], -1, dtype=np.int8))
+        try:
+            lm = check_label_matrix(L, k, name="L", scan=True, allow_empty=True)
+            y = arrays.pop("y", np.full(L.shape[0], -1, dtype=np.int8))
+            y = check_labels(y, lm.n, k, name="y")
+        except ValueError as exc:
+            raise ValueError(f"{f}: {exc}") from exc
+        if m is not None and lm.m != m:
+            raise ValueError(f"{f}: L has {lm.m} LFs (columns) but the other splits have {m}")
+        m = lm.m
         splits[split] = Split(L=L, y=y.astype(np.int64), n_class=k, extra=arrays)
     return Dataset(name=name, n_class=k, splits=splits, eval_split=info.get("eval_split"), info=info)
+
+
+def _index_entry(index: Path, name: str) -> dict[str, Any]:
+    """The dataset's entry of ``index.json`` ({} without one), checked to be an object."""
+    if not index.exists():
+        return {}
+    try:
+        record = json.loads(index.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{index}: not readable JSON ({exc})") from exc
+    if not isinstance(record, dict):
+        raise ValueError(f"{index}: expected an object mapping dataset names to their settings")
+    entry = record.get(name, {})
+    if not isinstance(entry, dict):
+        raise ValueError(f"{index}: the entry of {name!r} is not an object")
+    if entry.get("k") is not None:
+        try:
+            check_cardinality(entry["k"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{index}: {name!r} has k = {entry['k']!r} ({exc})") from exc
+    return entry
+
+
+def _largest(path: Path, arrays: dict[str, np.ndarray]) -> int:
+    """The largest vote or gold label in a split's arrays (for inferring k), checked to be numbers."""
+    top = -1
+    for key in ("L", "y"):
+        a = arrays.get(key)
+        if a is None or a.size == 0:
+            continue
+        if a.dtype.kind not in "iuf" or (a.dtype.kind == "f" and not np.isfinite(a).all()):
+            raise ValueError(f"{path}: array {key!r} must hold integers, got dtype {a.dtype}")
+        top = max(top, int(np.floor(a.max())))
+    return top
 
 
 def list_datasets(data_home_path: str | Path | None = None) -> list[str]:
@@ -451,16 +501,57 @@ def list_datasets(data_home_path: str | Path | None = None) -> list[str]:
     return sorted(p.name for p in home.iterdir() if p.is_dir() and any(p.glob("*.npz")))
 
 
-def load_wrench_split(path: str | Path) -> Split:
-    """Read a WRENCH ``<split>.json`` ({id: {"label", "weak_labels", "data"}})."""
-    raw = json.loads(Path(path).read_text())
+def load_wrench_split(path: str | Path, n_class: int | None = None) -> Split:
+    """Read a WRENCH ``<split>.json`` ({id: {"label", "weak_labels", "data"}}).
+
+    Every example needs a flat list of integer votes in -1..k-1, all of the same length, and a label
+    in -1..k-1 (``null`` or missing: -1, no gold); k is ``n_class`` or inferred from the largest vote
+    or label.  Anything else is a ValueError naming the file and the example.
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not readable JSON ({exc})") from exc
     if not isinstance(raw, dict) or not raw:
         raise ValueError(f"{path}: expected a non-empty JSON object of examples")
     ids = list(raw)
+    rows, labels = [], []
+    for i in ids:
+        example = raw[i]
+        if not isinstance(example, dict) or "weak_labels" not in example:
+            raise ValueError(f"{path}: example {i!r} is not in WRENCH layout (no 'weak_labels')")
+        votes = example["weak_labels"]
+        if not isinstance(votes, list) or not all(_whole(v) for v in votes):
+            raise ValueError(
+                f"{path}: example {i!r} has weak_labels {str(votes)[:60]}; expected a list of integers"
+            )
+        label = example.get("label")
+        if label is None:
+            label = -1
+        if not _whole(label):
+            raise ValueError(f"{path}: example {i!r} has label {label!r}; expected an integer (or null)")
+        rows.append(votes)
+        labels.append(int(label))
+    widths = {len(r) for r in rows}
+    if len(widths) != 1 or 0 in widths:
+        raise ValueError(
+            f"{path}: the examples have {sorted(widths)[:5]} weak labels; expected one count above 0"
+        )
+    L = np.array(rows, dtype=np.int64)
+    y = np.array(labels, dtype=np.int64)
+    k = max(2, int(max(L.max(), y.max())) + 1) if n_class is None else check_cardinality(n_class)
     try:
-        L = np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int16)
-        y = np.array([raw[i].get("label", -1) for i in ids], dtype=np.int64)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not in WRENCH layout ({exc})") from exc
-    k = max(2, int(max(L.max(), y.max())) + 1)
-    return Split(L=L, y=y, n_class=k, extra={"ids": np.array(ids)})
+        lm = check_label_matrix(L, k, name="weak_labels", scan=True)
+        check_labels(y, lm.n, k, name="label")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    small = L.astype(np.int16) if k <= np.iinfo(np.int16).max else L
+    return Split(L=small, y=y, n_class=k, extra={"ids": np.array(ids)})
+
+
+def _whole(value: Any) -> bool:
+    """A whole-number JSON value (1 or 1.0; not a bool, not 0.7, not a string)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
