@@ -274,3 +274,26 @@ def test_random_state_is_checked_at_fit(seed):
     L = make_synthetic(300, 4, 2, random_state=0).L
     with pytest.raises(ValueError, match="random_state must be"):
         LabelModel(2, random_state=seed).fit(L)
+
+
+def test_convention_converters_validate_and_take_sparse_input():
+    """from_metal / from_flyingsquid read scipy.sparse (MeTaL's own format) too; a MeTaL value beyond
+    the class limit is refused (it wrapped around in int16); from_sparse validates what it stores."""
+    import scipy.sparse as sp
+
+    from tripletws import from_flyingsquid, from_metal, from_sparse
+
+    metal = np.array([[3, 2, 0], [2, 1, 1]])
+    np.testing.assert_array_equal(from_metal(sp.csr_matrix(metal)), from_metal(metal))
+    fs = np.array([[1, -1, 0], [0, 1, 1]])
+    np.testing.assert_array_equal(from_flyingsquid(sp.csr_array(fs)), from_flyingsquid(fs))
+    with pytest.raises(ValueError, match="MeTaL value 70000 in column 0"):
+        from_metal(np.array([[70000, 2, 0], [2, 1, 1]]))
+    with pytest.raises(ValueError, match="non-integer value 1.5 in column 0"):
+        from_sparse(sp.csr_array(np.array([[1.5, 0.0], [2.0, 1.0]])))
+    with pytest.raises(ValueError, match="value -3 in column 0"):
+        from_sparse(sp.csr_array(np.array([[-3, 0], [2, 1]])))
+    with pytest.raises(ValueError, match="takes a scipy.sparse matrix"):
+        from_sparse(np.zeros((2, 2)))
+    L = np.array([[0, 1, -1], [2, -1, 1]])
+    np.testing.assert_array_equal(from_sparse(to_sparse(L, 3)), L)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import is_sparse
+from .kernels import is_sparse, small_int_dtype
 
 ABSTAIN = -1
 
@@ -467,7 +467,7 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
 
 def from_flyingsquid(L: Any) -> np.ndarray:
     """FlyingSquid / Snorkel 0.7 (0 = abstain, votes -1/+1) -> -1 abstain, classes 0/1."""
-    arr = np.asarray(L)
+    arr = _dense_convention_input(L)
     if arr.ndim != 2:
         raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
     bad = ~np.isin(arr, (-1, 0, 1))
@@ -493,9 +493,15 @@ def to_flyingsquid(L: Any) -> np.ndarray:
     return out
 
 
+def _dense_convention_input(L: Any) -> np.ndarray:
+    """A matrix in another library's convention as a dense array (a scipy.sparse one densified:
+    MeTaL's own label matrices are sparse, its 0 = abstain being the implicit entries)."""
+    return L.toarray() if is_sparse(L) else np.asarray(L)
+
+
 def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
-    """MeTaL (0 = abstain, classes 1..k) -> -1 abstain, classes 0..k-1."""
-    arr = np.asarray(L)
+    """MeTaL (0 = abstain, classes 1..k; dense or scipy.sparse) -> -1 abstain, classes 0..k-1."""
+    arr = _dense_convention_input(L)
     if arr.ndim != 2:
         raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
     if arr.dtype.kind == "f":
@@ -508,7 +514,11 @@ def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
     if cardinality is not None and arr.size and arr.max() > cardinality:
         r, c = _first_bad(arr > cardinality)
         raise ValueError(f"MeTaL value {arr[r, c]} in column {c} exceeds cardinality {cardinality}")
-    return (arr.astype(np.int16) - 1).astype(np.int8 if arr.max(initial=0) < 128 else np.int16)
+    top = int(arr.max(initial=0))
+    if top > MAX_CARDINALITY:
+        r, c = _first_bad(arr > MAX_CARDINALITY)
+        raise ValueError(f"MeTaL value {arr[r, c]} in column {c} (row {r}): over {MAX_CARDINALITY} classes")
+    return (arr.astype(np.int64) - 1).astype(small_int_dtype(top))
 
 
 def to_metal(L: Any) -> np.ndarray:
@@ -529,14 +539,16 @@ def to_sparse(L: Any, cardinality: int | None = None):
     return sp.csr_array(lm.data.astype(np.int16) + 1)
 
 
-def from_sparse(X: Any) -> np.ndarray:
-    """Sparse (class c stored as c + 1) -> dense int array with -1 = abstain."""
-    import scipy.sparse as sp
+def from_sparse(X: Any, cardinality: int | None = None) -> np.ndarray:
+    """Sparse (class c stored as c + 1) -> dense int array with -1 = abstain.
 
-    dense = sp.csr_array(X).toarray()
-    top = int(dense.max(initial=0))
-    dtype = np.int8 if top <= 127 else np.int16
-    return (dense - 1).astype(dtype)
+    The stored values are validated as for a fit (whole numbers 1..k; ValueError naming the column).
+    """
+    if not is_sparse(X):
+        raise ValueError(f"from_sparse takes a scipy.sparse matrix, got {type(X).__name__}")
+    lm = check_label_matrix(X, cardinality)  # validates the stored values
+    dense = lm.data.toarray()
+    return (dense.astype(np.int64) - 1).astype(small_int_dtype(lm.cardinality))
 
 
 def voted_rows(L: Any, cardinality: int | None = None) -> np.ndarray:
