@@ -350,3 +350,27 @@ def test_library_warnings_are_one_line(tmp_path) -> None:
     assert out.returncode == 0, out.stderr
     assert "tripletws: warning: LF(s) 1 never vote" in out.stderr
     assert "warnings.warn" not in out.stderr
+
+
+def test_update_and_dependencies_name_the_file_and_the_reason(tmp_path) -> None:
+    d = make_synthetic(3000, 6, 3, random_state=0)
+    first = d.L[:1000].copy()
+    first[first == 2] = -1  # the first batch never votes class 2: k=2 is inferred
+    np.save(tmp_path / "b1.npy", first)
+    np.save(tmp_path / "b2.npy", d.L[1000:2000])
+    np.save(tmp_path / "b3.npy", d.L[2000:, :5])
+    model = tmp_path / "s.json"
+    ok("fit", tmp_path / "b1.npy", "-o", model)
+    out = run_main("update", model, tmp_path / "b2.npy")
+    assert out.returncode == 2 and "b2.npy: label matrix has value 2" in out.stderr
+    assert "fitted with k=2 classes" in out.stderr and "fit --cardinality" in out.stderr
+    out = run_main("update", model, tmp_path / "b3.npy")
+    assert out.returncode == 2 and "b3.npy: L_batch has 5 LFs (columns) but the stream has 6" in out.stderr
+    # every LF votes one class: no pair is tested, and the output says why
+    one_class = np.where(d.L >= 0, np.arange(6) % 2, -1)
+    np.save(tmp_path / "one.npy", one_class)
+    ok("fit", tmp_path / "one.npy", "-o", tmp_path / "one.json")
+    text = ok("dependencies", tmp_path / "one.json", tmp_path / "one.npy")
+    assert re.search(
+        r"no pair tested: \d+ pair\(s\) share fewer .* 15 pair\(s\) of LFs that each vote one class", text
+    )

@@ -161,3 +161,21 @@ def dependency_candidates(
             raise
         return rows
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def untested_pairs(stats: LabelStats, min_covotes: int = 10) -> dict[str, int]:
+    """Why LF pairs are not tested by :func:`dependency_candidates`, counted.
+
+    Returns
+    -------
+    dict
+        ``few_covotes``: pairs with fewer than ``min_covotes`` rows on which both vote;
+        ``one_class``: pairs with enough co-votes whose LFs both vote one class only (their
+        agreement is fixed by construction).
+    """
+    m = stats.n_lfs
+    iu, ju = np.triu_indices(m, k=1)
+    enough = stats.covote[iu, ju] >= max(min_covotes, 1)
+    single = (stats.class_counts > 0).sum(axis=1) == 1
+    both_single = single[iu] & single[ju]
+    return {"few_covotes": int((~enough).sum()), "one_class": int((enough & both_single).sum())}

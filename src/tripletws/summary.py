@@ -169,8 +169,8 @@ def summarize(
 
 
 def _check_lfs(m: int, expect_lfs: int | None, name: str) -> None:
-    if expect_lfs is not None and m != expect_lfs:
-        raise ValueError(f"{name} has {m} LFs (columns) but the stream has {expect_lfs}")
+    if expect_lfs is not None and m != expect_lfs:  # a matrix error: callers name the file
+        raise LabelMatrixError(f"{name} has {m} LFs (columns) but the stream has {expect_lfs}")
 
 
 #: In-memory matrices of at most this many entries (rows x LFs) have their distinct rows

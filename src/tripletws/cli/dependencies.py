@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from ..baselines import MajorityLabelVoter
-from ..files import read_matrix
 from .options import (
     CLIError,
     about_matrix,
@@ -15,6 +14,7 @@ from .options import (
     fmt_value,
     json_safe,
     load_labeler,
+    read_votes,
     table,
 )
 
@@ -45,7 +45,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..diagnostics import dependency_candidates
+    from ..diagnostics import dependency_candidates, untested_pairs
+    from ..stats import compute_stats
 
     if args.top is not None and args.top < 1:
         raise CLIError(f"--top must be at least 1, got {args.top}")
@@ -54,12 +55,16 @@ def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     if not hasattr(model, "accuracies_") or isinstance(model, MajorityLabelVoter):
         raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
-    data = None
+    names = None
+    stats = getattr(model, "stats_", None)
     if args.L_FILE is not None:
-        data = read_matrix(args.L_FILE, args.key, args.header)
-    with about_matrix(args.L_FILE or args.MODEL):
+        expected = getattr(model, "lf_names_", None)
+        data, names = read_votes(args.L_FILE, args.key, args.header, expected=expected)
+        with about_matrix(args.L_FILE, names):
+            stats = compute_stats(data, int(model.cardinality))
+    with about_matrix(args.L_FILE or args.MODEL, names):
         rows = dependency_candidates(
-            data,
+            stats,
             model,
             alpha=args.alpha,
             min_covotes=args.min_covotes,
@@ -88,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
         for r in rows
     ]
     print(table(header, cells))
-    if not rows:
-        print(f"no LF pair shares at least {args.min_covotes} co-votes (--min-covotes) to test")
+    if not rows and stats is not None:
+        why = untested_pairs(stats, args.min_covotes)
+        print(
+            f"no pair tested: {why['few_covotes']} pair(s) share fewer than {args.min_covotes} co-votes "
+            f"(--min-covotes), {why['one_class']} pair(s) of LFs that each vote one class only (their "
+            "agreement says nothing about dependence)"
+        )
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..estimators.class_balance import STRATEGIES
 from ..files import read_labels
-from ..matrix import check_labels
+from ..matrix import LabelMatrixError, check_labels
 from ..model import LabelModel
 from ..sequence import SequenceLabelModel
 from .options import (
@@ -92,8 +92,16 @@ def run(args: argparse.Namespace) -> int:
     extra = sequence_kwargs(model, args, L.shape[0])
     own_jobs = use_jobs(model, args.jobs)
     t0 = time.perf_counter()
-    with about_matrix(args.L_FILE, names):
-        model.partial_fit(L if chain else named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
+    try:
+        with about_matrix(args.L_FILE, names):
+            model.partial_fit(L if chain else named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
+    except LabelMatrixError as exc:
+        if "outside 0.." not in str(exc):
+            raise
+        raise CLIError(
+            f"{exc}; the model file was fitted with k={k} classes, fixed for its stream (a class that the "
+            "first batch never voted needs 'fit --cardinality')"
+        ) from exc
     elapsed = time.perf_counter() - t0
     output = args.output or args.MODEL
     set_jobs(model, own_jobs)
