@@ -130,3 +130,11 @@ def test_parquet_without_pyarrow(tmp_path, monkeypatch) -> None:
         read_matrix(tmp_path / "L.parquet")
     with pytest.raises(ValueError, match="needs pyarrow"):
         write_array(tmp_path / "out.parquet", L)
+
+
+def test_a_scipy_sparse_archive_gets_a_pointed_error(tmp_path) -> None:
+    import scipy.sparse as sp
+
+    sp.save_npz(tmp_path / "L.npz", sp.csr_array(np.array([[1, 0, 2], [0, 1, 1]])))
+    with pytest.raises(ValueError, match=r"L.npz: a scipy.sparse matrix .*scipy.sparse.load_npz"):
+        read_matrix(tmp_path / "L.npz")

@@ -289,11 +289,11 @@ def test_convention_converters_validate_and_take_sparse_input():
     np.testing.assert_array_equal(from_flyingsquid(sp.csr_array(fs)), from_flyingsquid(fs))
     with pytest.raises(ValueError, match="MeTaL value 70000 in column 0"):
         from_metal(np.array([[70000, 2, 0], [2, 1, 1]]))
-    with pytest.raises(ValueError, match="non-integer value 1.5 in column 0"):
+    with pytest.raises(ValueError, match=r"non-integer value 1\.5 in column 0"):
         from_sparse(sp.csr_array(np.array([[1.5, 0.0], [2.0, 1.0]])))
     with pytest.raises(ValueError, match="value -3 in column 0"):
         from_sparse(sp.csr_array(np.array([[-3, 0], [2, 1]])))
-    with pytest.raises(ValueError, match="takes a scipy.sparse matrix"):
+    with pytest.raises(ValueError, match=r"takes a scipy\.sparse matrix"):
         from_sparse(np.zeros((2, 2)))
     L = np.array([[0, 1, -1], [2, -1, 1]])
     np.testing.assert_array_equal(from_sparse(to_sparse(L, 3)), L)

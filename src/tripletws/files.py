@@ -68,6 +68,12 @@ def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarr
         raise ValueError(f"{path}: not a readable .npz archive ({exc})") from exc
     with archive:
         names = list(archive.files)
+        if {"data", "indices", "indptr", "shape", "format"} <= set(names) and key is None:
+            raise ValueError(
+                f"{path}: a scipy.sparse matrix (scipy.sparse.save_npz); files hold dense label matrices: "
+                "save the dense one (np.save), or pass the sparse matrix to the Python API "
+                "(scipy.sparse.load_npz, class c stored as c + 1)"
+            )
         name = key or default
         if name not in names:
             # the only array, unless its name says it is the other one (an archive of L alone has no labels)
