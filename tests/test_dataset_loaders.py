@@ -128,3 +128,18 @@ def test_wrench_split_refuses_bad_examples_naming_the_file(tmp_path, examples, m
     with pytest.raises(ValueError, match=message) as info:
         load_wrench_split(_wrench(tmp_path, examples))
     assert "train.json" in str(info.value)
+
+
+def test_make_synthetic_names_bad_options():
+    import warnings
+
+    from tripletws.datasets import make_synthetic
+
+    with pytest.raises(ValueError, match=r"unipolar must be .* got 2.0"):
+        make_synthetic(100, 5, 2, unipolar=2.0)
+    with pytest.raises(ValueError, match=r"accuracies must be one number or 5 \(one per LF\)"):
+        make_synthetic(100, 5, 2, accuracies=[0.7, 0.8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one-class LFs of accuracy 0 or 1: no division warning
+        d = make_synthetic(200, 4, 2, unipolar=True, accuracies=[1.0, 0.0, 0.7, 0.8], random_state=0)
+    assert d.L.shape == (200, 4)

@@ -63,7 +63,10 @@ class SyntheticData:
 
 
 def _per_lf(value: Any, m: int, name: str, lo: float, hi: float) -> np.ndarray:
-    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (m,)).copy()
+    given = np.asarray(value, dtype=np.float64)
+    if given.ndim > 1 or (given.ndim == 1 and given.shape[0] not in (1, m)):
+        raise ValueError(f"{name} must be one number or {m} (one per LF), got shape {given.shape}")
+    arr = np.broadcast_to(given, (m,)).copy()
     if not np.all((arr >= lo) & (arr <= hi)):
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {arr.tolist()}")
     return arr
@@ -91,7 +94,10 @@ def synthetic_cond_probs(
         else:
             # votes only class c: P(Y = c | votes) = accuracy, P(votes) = coverage
             pc = class_balance[c]
-            cov = min(coverage[i], 0.95 * pc / accuracies[i], 0.95 * (1 - pc) / (1 - accuracies[i]))
+            with np.errstate(divide="ignore"):  # an accuracy of 0 or 1 leaves that cap at inf
+                a = np.float64(accuracies[i])
+                caps = (0.95 * pc / a, 0.95 * (1 - pc) / (1 - a))
+            cov = min(coverage[i], *caps)
             cp[i, c + 1, :] = cov * (1 - accuracies[i]) / (1 - pc)
             cp[i, c + 1, c] = cov * accuracies[i] / pc
         cp[i, 0, :] = 1.0 - cp[i, 1:, :].sum(axis=0)
@@ -140,7 +146,8 @@ def make_synthetic(
     class_balance : array (k,), optional
         ``P(Y)``; default uniform.
     unipolar : float or bool
-        Fraction of LFs (or all, if True) that vote a single class or abstain.
+        Fraction of LFs (or all, if True) that vote a single class or abstain (the count rounded
+        half to even, as Python's ``round``: 0.25 of 10 LFs is 2).
         LF i's class is ``i % k``; its coverage is capped so that its per-class
         vote rates stay below 0.95.
     class_coverage : array (m, k), optional
@@ -161,7 +168,9 @@ def make_synthetic(
     p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance, float)
     if p.shape != (k,) or (p <= 0).any() or abs(p.sum() - 1) > 1e-9:
         raise ValueError(f"class_balance must be {k} positive probabilities summing to 1")
-    n_uni = m if unipolar is True else round(float(unipolar) * m)
+    if not isinstance(unipolar, (bool, np.bool_)) and not 0.0 <= float(unipolar) <= 1.0:
+        raise ValueError(f"unipolar must be True, False or a fraction of the LFs in [0, 1], got {unipolar!r}")
+    n_uni = m if unipolar is True else round(float(unipolar) * m)  # Python's rounding: 0.25 of 10 LFs is 2
     polarity = np.full(m, -1)
     polarity[:n_uni] = np.arange(n_uni) % k
     cc = None
