@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> None:
         "update",
         help="online learning: add a batch of rows to a saved model and re-solve",
         description="Add L_FILE's rows to the running statistics of a model file (partial_fit), re-solve "
-        "in closed form and write the model back. Without --forget/--window, fit on a first batch "
+        "(the default annotator model: its EM over all the distinct rows so far; the symmetric model: in "
+        "closed form) and write the model back. Without --forget/--window, fit on a first batch "
         "followed by updates with the others equals one fit on all rows. Sequence models (fit with "
         "--sequence) take --sequence-ids; a batch whose first id equals the previous batch's last id "
         "continues that sequence.",
