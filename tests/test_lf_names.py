@@ -122,3 +122,30 @@ def test_lf_analysis_names_rows_by_the_frame_columns(data):
 
     table = LFAnalysis(pd.DataFrame(data.L, columns=NAMES)).lf_summary()
     assert table.index.tolist() == NAMES
+
+
+def test_sequence_models_keep_and_check_names(tmp_path):
+    from tripletws import SequenceLabelModel
+    from tripletws.datasets import make_synthetic_sequences
+
+    s = make_synthetic_sequences(20, 50, 5, 2, random_state=0)
+    frame = pd.DataFrame(s.L, columns=NAMES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SequenceLabelModel(2).fit(frame, s.sequence_ids)
+        assert model.lf_names_ == tuple(NAMES)
+        swapped = frame[["regex_url", "kw_spam", "len_short", "caps", "emoji"]]
+        with pytest.raises(ValueError, match="another order"):
+            model.predict_proba(swapped, s.sequence_ids)
+        with pytest.raises(ValueError, match="another order"):
+            model.partial_fit(swapped)
+        model.partial_fit(frame.iloc[:100])  # the names stay after a re-solve
+        assert model.lf_names_ == tuple(NAMES)
+        path = tmp_path / "seq.json"
+        model.save(path)
+        assert SequenceLabelModel.load(path).lf_names_ == tuple(NAMES)
+        frame.to_csv(tmp_path / "L.csv", index=False)
+        swapped.to_csv(tmp_path / "swapped.csv", index=False)
+        assert run_main("fit", tmp_path / "L.csv", "--sequence", "-o", tmp_path / "s.json").returncode == 0
+        out = run_main("predict", tmp_path / "s.json", tmp_path / "swapped.csv", "-o", tmp_path / "p.npy")
+    assert out.returncode == 2 and "another order" in out.stderr

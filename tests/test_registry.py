@@ -80,3 +80,54 @@ def test_a_file_naming_an_unregistered_model_is_one_clear_error(data, tmp_path):
     assert "unknown model 'toy_agreement'" in res.stderr
     res = _cli("--plugin", "no_such_module_here", "demo")
     assert res.returncode == 2 and "--plugin no_such_module_here" in res.stderr
+
+
+def test_registration_refuses_a_taken_name_and_a_model_without_solve():
+    from tripletws.models import Solver, register
+
+    class Impostor(Solver):
+        name = "symmetric"
+
+        def solve(self, stats, prior, rows, options):  # pragma: no cover - never registered
+            raise AssertionError
+
+    with pytest.raises(ValueError, match=r"model 'symmetric' is already registered by tripletws"):
+        register(Impostor)
+    assert type(get_solver("symmetric")).__module__ == "tripletws.models.symmetric"
+
+    class NoSolve(Solver):
+        name = "no_solve_model"
+
+    with pytest.raises(TypeError, match=r"NoSolve .* does not define solve"):
+        register(NoSolve)
+    assert "no_solve_model" not in registered()
+
+
+def test_a_solve_returning_the_wrong_thing_is_named(data, monkeypatch):
+    from tripletws.models import register
+
+    toy = type(get_solver("toy_agreement"))
+
+    class Wrong(toy):
+        name = "toy_wrong_return"
+
+        def solve(self, stats, prior, rows, options):
+            return {"not": "a Fit"}
+
+    register(Wrong)
+    with pytest.raises(TypeError, match=r"model 'toy_wrong_return': solve returned a dict, not a Fit"):
+        LabelModel(model="toy_wrong_return").fit(data.L)
+
+
+def test_diagnostics_are_saved_by_the_rule_they_are_read_by(data, tmp_path):
+    from dataclasses import replace
+
+    model = LabelModel(model="toy_agreement").fit(data.L)
+    model.solution_ = replace(model.solution_, diagnostics={"score": np.float32(0.5), "n": np.int64(3)})
+    model.save(tmp_path / "ok.json")
+    loaded = LabelModel.load(tmp_path / "ok.json")
+    assert loaded.score_ == 0.5 and loaded.n_ == 3
+    model.solution_ = replace(model.solution_, diagnostics={"flag": True})
+    with pytest.raises(ValueError, match=r"solution.diagnostics.flag is a bool"):
+        model.save(tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()

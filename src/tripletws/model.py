@@ -107,6 +107,18 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
     return model
 
 
+def _check_solution(solver: Any, solution: Any) -> None:
+    """A model's solve must return a :class:`Fit` of its own name (a plugin's mistake, named here
+    rather than as an AttributeError later or a model file that cannot be written)."""
+    if not isinstance(solution, Fit):
+        raise TypeError(f"model {solver.name!r}: solve returned a {type(solution).__name__}, not a Fit")
+    if solution.model != solver.name:  # its record is read back by this model's estimate_from_dict
+        raise ValueError(
+            f"model {solver.name!r}: solve returned a Fit of model {solution.model!r} (set Fit.model to "
+            f"{solver.name!r}, as a fallback to another model's solution does)"
+        )
+
+
 def _choose_with_dev(model: Any, dev_set: tuple[Any, np.ndarray]) -> None:
     """Let the dev rows choose among the solver's candidate fits, and keep them (in memory, not in the
     model file) so that ``partial_fit`` repeats the choice on the grown stream."""
@@ -374,6 +386,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
+            _check_solution(solver, solution)
             self.solution_, self.summary_, self._stream = solution, total, stream
             self.lf_names_ = names if known is None else known  # a stream keeps its first names
             self.intervals_ = None  # intervals of an earlier solve no longer apply

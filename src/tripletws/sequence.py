@@ -39,6 +39,7 @@ from .estimators.transition import (
     transition_matrix,
 )
 from .inference import log_scores
+from .lf_names import check_names, columns_named, names_of
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .metrics import METRICS
 from .model import LabelModel
@@ -184,13 +185,23 @@ class SequenceLabelModel(BaseLabeler):
         self
         """
         k = self._check_settings()
-        lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
-        seg = self._segments(lm.n, sequence_ids)
-        stats = compute_stats(lm, chunk_size=self.chunk_size)
-        cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
+        names = names_of(L_train)
+        with columns_named(names):
+            lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
+            seg = self._segments(lm.n, sequence_ids)
+            stats = compute_stats(lm, chunk_size=self.chunk_size)
+            cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
         self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies)
+        self.frame_model_.lf_names_ = names  # kept, saved and checked by the frame model's record
         self._remember_tail(lm, seg)
         return self
+
+    @property
+    def lf_names_(self) -> tuple[str, ...] | None:
+        """The LFs' column names of a fit on named columns (a DataFrame; the CLI's CSV header or
+        Parquet), else None: later named input must name the same LFs in the same order."""
+        self._check_fitted()
+        return self.frame_model_.__dict__.get("lf_names_")
 
     def fit_stats(
         self,
@@ -277,6 +288,8 @@ class SequenceLabelModel(BaseLabeler):
         self
         """
         k = self._check_settings()
+        if "frame_model_" in self.__dict__:
+            check_names(self.frame_model_.__dict__.get("lf_names_"), L_batch, name="L_batch")
         lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
         tail = getattr(self, "_tail", None)
         if hasattr(self, "stats_") and lm.m != self.stats_.n_lfs:
@@ -299,7 +312,9 @@ class SequenceLabelModel(BaseLabeler):
             cross = self.cross_stats_ + cross
         # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
         deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
+        known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
         self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=deps)
+        self.frame_model_.lf_names_ = known if known is not None else names_of(L_batch)  # first names kept
         self._remember_tail(lm, seg)
         return self
 
@@ -369,6 +384,7 @@ class SequenceLabelModel(BaseLabeler):
         """
         self._check_fitted()
         k = check_cardinality(self.cardinality)
+        check_names(self.frame_model_.__dict__.get("lf_names_"), L)
         lm = check_label_matrix(L, k, allow_empty=True)
         if lm.n == 0:
             return np.zeros((0, k))

@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
     with about_matrix(args.L_FILE, names):
         if sequence:
             ids = read_sequence_ids(args, L.shape[0])
-            model.fit(L, ids, Y_dev=y_dev, class_balance=prior)
+            model.fit(named(L, names), ids, Y_dev=y_dev, class_balance=prior)
         else:
             model.fit(named(L, names), L_dev=L_dev, Y_dev=y_dev, class_balance=prior)
             if args.intervals:

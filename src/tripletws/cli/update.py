@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         with about_matrix(args.L_FILE, names):
-            model.partial_fit(L if chain else named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
+            model.partial_fit(named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
     except LabelMatrixError as exc:
         if "outside 0.." not in str(exc):
             raise

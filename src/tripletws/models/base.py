@@ -251,6 +251,17 @@ def register(cls: type[Solver]) -> type[Solver]:
         raise TypeError(f"register expects a Solver subclass, got {cls!r}")
     if not cls.name or not cls.name.isidentifier():
         raise ValueError(f"a label model needs an identifier as its name, got {cls.name!r}")
+    if cls.solve is Solver.solve:
+        raise TypeError(f"{cls.__qualname__} (model {cls.name!r}) does not define solve()")
+    held = _REGISTRY.get(cls.name)
+    if held is not None:
+        other = type(held)
+        same = (other.__module__, other.__qualname__) == (cls.__module__, cls.__qualname__)
+        if not same:  # the same class again (its module reloaded) replaces itself; another class may not
+            raise ValueError(
+                f"model {cls.name!r} is already registered by {other.__module__}.{other.__qualname__}; "
+                "give the new model another name"
+            )
     _REGISTRY[cls.name] = cls()
     return cls
 

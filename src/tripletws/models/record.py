@@ -69,11 +69,24 @@ def _diagnostic(value: Any, name: str) -> Any:
     return float(value)
 
 
+def _saved_diagnostic(value: Any, name: str) -> Any:
+    """A diagnostic as the model file holds it: a number (numpy scalars converted), a string or null;
+    anything else is refused here, by the rule the reader applies (:func:`_diagnostic`)."""
+    if isinstance(value, (np.floating, float)) and not isinstance(value, bool):
+        return finite_or_none(float(value))
+    if isinstance(value, np.integer):
+        value = int(value)
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, str))):
+        raise ValueError(
+            f"{name} is a {type(value).__name__}; a model file keeps numbers, strings or None as diagnostics"
+        )
+    return value if value is None else _diagnostic(value, name)
+
+
 def fit_to_dict(fit: Fit) -> dict[str, Any]:
     """JSON-ready record of ``fit``."""
     diagnostics = {
-        key: finite_or_none(v) if isinstance(v, float) else (int(v) if isinstance(v, np.integer) else v)
-        for key, v in fit.diagnostics.items()
+        key: _saved_diagnostic(v, f"solution.diagnostics.{key}") for key, v in fit.diagnostics.items()
     }
     return {
         "model": fit.model,
