@@ -374,3 +374,15 @@ def test_update_and_dependencies_name_the_file_and_the_reason(tmp_path) -> None:
     assert re.search(
         r"no pair tested: \d+ pair\(s\) share fewer .* 15 pair\(s\) of LFs that each vote one class", text
     )
+
+
+def test_misplaced_or_missing_plugins_and_annotator_options_on_sequences(files) -> None:
+    d, _ = files
+    out = run_main("fit", "--plugin", "toy_label_model", d / "L.npy", "-o", d / "x.json")
+    assert out.returncode == 2 and "--plugin goes before the command" in out.stderr
+    out = run_main("--plugin", "no_such_module_here", "fit", d / "L.npy", "-o", d / "x.json")
+    assert out.returncode == 2 and "put its folder on PYTHONPATH" in out.stderr
+    out = run_main("fit", d / "L.npy", "-o", d / "x.json", "--sequence", "--copies", "keep")
+    assert out.returncode == 2 and "--copies: settings of the default (annotator) model" in out.stderr
+    out = run_main("fit", d / "L.npy", "-o", d / "x.json", "--sequence", "--sequence-key", "ids")
+    assert out.returncode == 2 and "give --sequence-ids as well" in out.stderr

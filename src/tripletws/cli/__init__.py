@@ -79,13 +79,40 @@ def load_plugins(argv: Sequence[str]) -> None:
     for name in known.plugin:
         try:
             importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            raise CLIError(
+                f"--plugin {name}: cannot import it ({exc}); the module must be importable: install it, or "
+                "put its folder on PYTHONPATH (the command does not look in the current directory)"
+            ) from exc
         except Exception as exc:  # any failure of foreign code: one line, no traceback
             raise CLIError(f"--plugin {name}: cannot import it ({type(exc).__name__}: {exc})") from exc
+
+
+def _plugin_after_command(argv: Sequence[str]) -> bool:
+    """Whether ``--plugin`` follows the command name (the pre-parser imported it; the command's
+    parser would then read the module's name as a file)."""
+    names = {command.__name__.rsplit(".", 1)[-1] for command in COMMANDS}
+    skip = False
+    for a in argv:
+        if skip:  # the value of a global option
+            skip = False
+            continue
+        if a == "--plugin":
+            skip = True
+            continue
+        if a in names:  # the command: any --plugin after it is misplaced
+            rest = argv[argv.index(a) + 1 :]
+            return any(x == "--plugin" or x.startswith("--plugin=") for x in rest)
+        if not a.startswith("-"):
+            return False
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tripletws`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if _plugin_after_command(argv):
+        return report_error("--plugin goes before the command (tripletws --plugin MODULE fit ...)")
     try:
         load_plugins(argv)
     except CLIError as exc:

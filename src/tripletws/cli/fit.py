@@ -247,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if isinstance(model, SequenceLabelModel):
         what = f"sequence label model (persistence {model.persistence_:.4f})"
+    elif model.model == "annotator" and getattr(model, "fallback_", ""):  # e.g. declared dependencies
+        what = f"annotator label model, solved by the symmetric model ({args.solver}) instead"
     else:
         what = f"{model.model} label model" + (f" ({args.solver})" if model.model == "symmetric" else "")
     print(f"fitted {what} on {n} rows x {m} LFs, k={k}{inferred}, in {elapsed:.3f} s; wrote {args.output}")
@@ -264,6 +266,13 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     """Refuse options that the rest of the command line would leave unused."""
     if sequence and args.intervals:
         raise CLIError("--intervals is not available for sequence models (their fit is not bootstrapped)")
+    annotator_only = {"one_class": "coverage", "copies": "once", "combine": "none", "balance_rule": "crowd"}
+    changed = [name for name, default in annotator_only.items() if getattr(args, name) != default]
+    if sequence and changed:
+        options = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise CLIError(f"{options}: settings of the default (annotator) model; sequences are symmetric")
+    if getattr(args, "sequence_key", "seq") != "seq" and getattr(args, "sequence_ids", None) is None:
+        raise CLIError("--sequence-key names the ids' array in --sequence-ids: give --sequence-ids as well")
     if args.dev_rule is not None and args.L_dev is None:
         raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")
     if str(args.output).lower().endswith(DATA_SUFFIXES):
