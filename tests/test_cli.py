@@ -386,3 +386,13 @@ def test_misplaced_or_missing_plugins_and_annotator_options_on_sequences(files) 
     assert out.returncode == 2 and "--copies: settings of the default (annotator) model" in out.stderr
     out = run_main("fit", d / "L.npy", "-o", d / "x.json", "--sequence", "--sequence-key", "ids")
     assert out.returncode == 2 and "give --sequence-ids as well" in out.stderr
+
+
+def test_inspect_shows_the_settings_that_are_not_defaults(files, tmp_path) -> None:
+    d, _ = files
+    ok("fit", d / "L.npy", "-o", tmp_path / "a.json", "--copies", "keep", "--one-class", "shared")
+    head = ok("inspect", tmp_path / "a.json").splitlines()[0]
+    assert "one_class=shared, copies=keep" in head and "combine=" not in head
+    ok("fit", d / "L.npy", "-o", tmp_path / "s.json", "--sequence", "--persistence", "0.5")
+    assert "persistence rho=0.5000" in ok("inspect", tmp_path / "s.json")
+    assert "fixed (--persistence)" in ok("inspect", tmp_path / "s.json")

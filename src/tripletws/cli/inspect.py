@@ -107,15 +107,23 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
         stay = ", ".join(
             f"P({c}->{c})={chain.transition_[c, c]:.4f}" for c in range(chain.transition_.shape[0])
         )
+        source = (
+            "fixed (--persistence)"
+            if chain.persistence is not None
+            else f"from {chain.cross_stats_.n_pairs:g} consecutive frame pairs"
+        )
         print(
             f"SequenceLabelModel: window={chain.window}, persistence rho={chain.persistence_:.4f} "
-            f"({stay}), from {chain.cross_stats_.n_pairs:g} consecutive frame pairs; per frame:"
+            f"({stay}), {source}; per frame:"
         )
     # the closed-form solver's settings where a closed form was solved; the annotator's combination
     solved = model.model != "annotator" or getattr(model, "fallback_", None)
     setting = f"solver={model.solver}, signs={model.signs}, " if solved else ""
-    if getattr(model, "combine", None) not in (None, "none"):
-        setting += f"combine={model.combine}, "
+    defaults = {"combine": "none", "one_class": "coverage", "copies": "once", "balance_rule": "crowd"}
+    for name, default in defaults.items():  # the annotator's settings where not the default
+        value = getattr(model, name, None)
+        if model.model == "annotator" and value not in (None, default):
+            setting += f"{name}={value}, "
     print(
         f"{type(model).__name__}: model={model.model}, {setting}"
         f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
