@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,16 @@ logger = logging.getLogger("tripletws")
 
 def data_key(data: Any, mode: str = "") -> str:
     """Hex SHA-256 of a DataFrame (values, index, column names and dtypes; cells that pandas cannot
-    hash, such as lists, dicts or arrays, by their pickled bytes), a dask DataFrame (its
-    deterministic token) or a sequence of data points (arrays by their bytes, anything else by its
-    pickled bytes: ``repr`` elides the values of long arrays and pandas objects).  ``mode`` (how
+    hash, such as lists, dicts or arrays, by their values), a dask DataFrame (its deterministic
+    token) or a sequence of data points (every value included: :func:`_point_bytes`).  ``mode`` (how
     an applier hands rows to the LFs: ``"series"``, ``"records"``, ...) is part of the key: an LF
     may read a row differently in each.
 
     Raises
     ------
     ValueError
-        For a data point that can be neither pickled nor described without a memory address (then
-        the data cannot be keyed: apply without ``cache_dir``).
+        For a data point whose values cannot be read (its ``repr`` shows a memory address or elides
+        values, and it is no array, container or pandas object): apply without ``cache_dir``.
     """
     h = hashlib.sha256(FORMAT.encode() + f"|rows={mode}|".encode())  # how rows reach the LFs
     if type(data).__module__.startswith("dask"):
@@ -52,8 +50,7 @@ def data_key(data: Any, mode: str = "") -> str:
             try:
                 h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
             except TypeError:  # unhashable cells (token lists, dicts, embeddings): their bytes
-                for cell in values.tolist():
-                    h.update(_point_bytes(cell))
+                h.update(_point_bytes(values.tolist()))
     else:
         for point in data:
             h.update(_point_bytes(point))
@@ -61,19 +58,33 @@ def data_key(data: Any, mode: str = "") -> str:
 
 
 def _point_bytes(point: Any) -> bytes:
-    """A data point's bytes for the key: an array's values, else its pickle (protocol 4, stable)."""
+    """A data point's bytes for the key, every value included (``repr`` elides long arrays and
+    pandas objects): arrays by their bytes, pandas objects by pandas' own hash, containers item by
+    item, other values by a ``repr`` that shows no memory address."""
     if isinstance(point, np.ndarray) and point.dtype != object:
         return f"ndarray|{point.dtype.str}|{point.shape}|".encode() + np.ascontiguousarray(point).tobytes()
-    try:
-        return b"pickle|" + pickle.dumps(point, protocol=4) + b"\x1e"
-    except Exception as exc:  # an unpicklable point (a lambda, an open file): only a stable repr will do
-        text = repr(point)
-        if _ADDRESS.search(text) or "..." in text:
-            raise ValueError(
-                f"the LF cache cannot key a data point of type {type(point).__name__} (not picklable, and "
-                "its repr does not show its values); apply without cache_dir"
-            ) from exc
-        return b"repr|" + text.encode() + b"\x1e"
+    if isinstance(point, (list, tuple)) or (isinstance(point, np.ndarray) and point.dtype == object):
+        items = point.ravel().tolist() if isinstance(point, np.ndarray) else point
+        inner = b"".join(_point_bytes(v) for v in items)
+        return f"{type(point).__name__}|{len(items)}[".encode() + inner + b"]"
+    if isinstance(point, dict):
+        parts = [_point_bytes(key) + b":" + _point_bytes(value) for key, value in point.items()]
+        return f"dict|{len(point)}{{".encode() + b"".join(parts) + b"}"
+    if type(point).__module__.startswith("pandas") and hasattr(point, "index"):  # Series, DataFrame
+        import pandas as pd
+
+        head = f"pandas|{type(point).__name__}|{point.shape}|{getattr(point, 'dtypes', '')}|".encode()
+        try:
+            return head + pd.util.hash_pandas_object(point, index=True).to_numpy().tobytes()
+        except TypeError:  # unhashable cells: each by its bytes
+            return head + _point_bytes(point.to_numpy(dtype=object).tolist())
+    text = repr(point)
+    if _ADDRESS.search(text) or "..." in text:
+        raise ValueError(
+            f"the LF cache cannot key a data point of type {type(point).__name__} (its repr does not show "
+            "its values); apply without cache_dir"
+        )
+    return f"{type(point).__name__}|".encode() + text.encode() + b"\x1e"
 
 
 class LFCache:
