@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from .matrix import LabelMatrixError
 
 #: Most mismatched positions named in an error.
@@ -135,6 +137,4 @@ class NamedVotes:
 
     def to_numpy(self, dtype: Any = None, na_value: Any = None) -> Any:
         """The values (no copy unless ``dtype`` asks for another type)."""
-        import numpy as np
-
         return self.values if dtype is None else np.asarray(self.values, dtype=dtype)
