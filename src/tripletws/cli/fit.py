@@ -23,6 +23,7 @@ from .options import (
     add_jobs_arg,
     add_matrix_args,
     add_sequence_args,
+    annotator_defaults,
     named,
     parse_class_balance,
     parse_dependencies,
@@ -266,8 +267,7 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     """Refuse options that the rest of the command line would leave unused."""
     if sequence and args.intervals:
         raise CLIError("--intervals is not available for sequence models (their fit is not bootstrapped)")
-    annotator_only = {"one_class": "coverage", "copies": "once", "combine": "none", "balance_rule": "crowd"}
-    changed = [name for name, default in annotator_only.items() if getattr(args, name) != default]
+    changed = [name for name, default in annotator_defaults().items() if getattr(args, name) != default]
     if sequence and changed:
         options = ", ".join("--" + name.replace("_", "-") for name in changed)
         raise CLIError(f"{options}: settings of the default (annotator) model; sequences are symmetric")

@@ -10,6 +10,7 @@ from ..model import LabelModel
 from ..models.base import dev_choice_line
 from ..sequence import SequenceLabelModel
 from .options import (
+    annotator_defaults,
     fmt_value,
     json_safe,
     load_labeler,
@@ -119,8 +120,7 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
     # the closed-form solver's settings where a closed form was solved; the annotator's combination
     solved = model.model != "annotator" or getattr(model, "fallback_", None)
     setting = f"solver={model.solver}, signs={model.signs}, " if solved else ""
-    defaults = {"combine": "none", "one_class": "coverage", "copies": "once", "balance_rule": "crowd"}
-    for name, default in defaults.items():  # the annotator's settings where not the default
+    for name, default in annotator_defaults().items():  # the annotator's settings where not the default
         value = getattr(model, name, None)
         if model.model == "annotator" and value not in (None, default):
             setting += f"{name}={value}, "

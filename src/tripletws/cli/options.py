@@ -250,3 +250,13 @@ def named(L: Any, names: list[str] | None) -> Any:
     from ..lf_names import NamedVotes
 
     return NamedVotes(L, names)
+
+
+#: Settings that only the default (annotator) model reads.
+ANNOTATOR_SETTINGS = ("one_class", "copies", "combine", "balance_rule")
+
+
+def annotator_defaults() -> dict[str, Any]:
+    """The annotator-only settings' defaults, read from ``LabelModel`` itself (one place for them)."""
+    params = LabelModel().get_params()
+    return {name: params[name] for name in ANNOTATOR_SETTINGS}
