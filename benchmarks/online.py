@@ -9,8 +9,12 @@ Each cell streams pre-drawn synthetic batches (cycling through a pool, so
 drawing data is not timed) into one model after a warm-up, and reports the
 median and 90th percentile of the wall time per call, for the symmetric model
 (closed-form re-solves) and, on the headline cells, the default annotator model
-(EM over the distinct rows so far: its time grows with the stream).  The
-headline target: a 1000-row batch with m = 20 LFs (k = 2) in under 5 ms.  BLAS
+(EM and gold-free choices over up to 20 000 distinct rows at each solve; its
+solves spaced by ``refit_growth="auto"``, and, for comparison, after every
+batch with ``refit_growth="always"``).  Mean and median per call are both
+reported: with spaced solves most calls only merge the batch, and the mean
+carries the solves' cost.  The headline target: a 1000-row batch with m = 20
+LFs (k = 2) in under 5 ms.  BLAS
 runs on one thread.  The split rows time the two halves of a symmetric call
 separately: the batch's statistics (``compute_stats``) and the closed-form
 re-solve (``fit_stats`` on the running statistics).
@@ -59,16 +63,36 @@ def _pool(batch: int, m: int, k: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def bench_partial_fit(
-    batch: int, m: int, k: int, mode: str, calls: int, warmup: int, model_name: str = "symmetric"
+    batch: int,
+    m: int,
+    k: int,
+    mode: str,
+    calls: int,
+    warmup: int,
+    model_name: str = "symmetric",
+    refit: str = "auto",
 ) -> dict:
     kwargs = {"plain": {}, "forget=0.99": {"forget": 0.99}, "window=100": {"window": 100}}[mode]
     parts = _pool(batch, m, k)
-    model = LabelModel(k, model=model_name, **kwargs)
+    model = LabelModel(k, model=model_name, refit_growth=refit, **kwargs)
+    solves = []
+
+    def call(i: int) -> None:
+        model.partial_fit(parts[i % POOL])
+        solves.append(model.pending_rows_ == 0)
+
     with warnings.catch_warnings():  # the annotator's notes on a short stream (logged, not timed)
         warnings.simplefilter("ignore")
-        ms = _timed(lambda i: model.partial_fit(parts[i % POOL]), calls, warmup)
-    cell = {"what": "partial_fit", "model": model_name, "mode": mode, "batch": batch, "m": m, "k": k}
-    return {**cell, **_summary(ms), "last_ms": float(ms[-1]), "rows_at_end": batch * (calls + warmup)}
+        ms = _timed(call, calls, warmup)
+    name = model_name if refit == "auto" else f"{model_name} ({refit})"
+    cell = {"what": "partial_fit", "model": name, "mode": mode, "batch": batch, "m": m, "k": k}
+    return {
+        **cell,
+        **_summary(ms),
+        "last_ms": float(ms[-1]),
+        "rows_at_end": batch * (calls + warmup),
+        "solves": int(sum(solves[warmup:])),
+    }
 
 
 def bench_split(batch: int, m: int, k: int, calls: int, warmup: int) -> list[dict]:
@@ -84,7 +108,7 @@ def bench_split(batch: int, m: int, k: int, calls: int, warmup: int) -> list[dic
     ]
 
 
-def bench_torch(batch: int, m: int, calls: int, warmup: int) -> dict | None:
+def bench_torch(batch: int, m: int, calls: int, warmup: int, model_name: str = "symmetric") -> dict | None:
     try:
         import torch
     except ImportError:
@@ -95,20 +119,21 @@ def bench_torch(batch: int, m: int, calls: int, warmup: int) -> dict | None:
     parts = [torch.from_numpy(p) for p in _pool(batch, m, 2)]
     net = torch.nn.Linear(16, 2)
     x = torch.randn(batch, 16)
-    loss_fn = WeakSupervisionLoss(2, label_model=LabelModel(2, model="symmetric"))
+    loss_fn = WeakSupervisionLoss(2, label_model=LabelModel(2, model=model_name))
 
     def step(i: int) -> None:
         net.zero_grad()
         loss_fn(net(x), parts[i % POOL]).backward()
 
     ms = _timed(step, calls, warmup)
-    cell = {"model": "symmetric", "mode": "plain", "batch": batch, "m": m, "k": 2}
+    cell = {"model": model_name, "mode": "plain", "batch": batch, "m": m, "k": 2}
     return {"what": "WeakSupervisionLoss fwd+bwd", **cell, **_summary(ms)}
 
 
 def _summary(ms: np.ndarray) -> dict:
     return {
         "median_ms": float(np.median(ms)),
+        "mean_ms": float(np.mean(ms)),
         "p90_ms": float(np.percentile(ms, 90)),
         "min_ms": float(ms.min()),
         "calls": len(ms),
@@ -124,24 +149,29 @@ def render(results: list[dict], meta: dict) -> str:
         "",
         "Synthetic binary/multiclass streams (coverage 0.5, accuracies ~ U(0.6, 0.9)); each cell feeds "
         f"batches (the symmetric model: {meta['calls']} after {meta['warmup']} warm-up calls; the "
-        f"annotator, the default: {meta['annotator_calls']} after {meta['warmup']}) into one model and "
-        "reports the wall time per call. `symmetric`: batch statistics + merge into the running statistics "
-        "(with forgetting or a window of 100 batches) + closed-form re-solve (`triplet_mean`). `annotator`: "
-        "the same merge of statistics and distinct rows, then its EM and gold-free choices over all the "
-        "distinct rows so far, so a call's time grows with the stream (`last ms`: the last call, at "
-        f"`rows` rows). Target: a 1000-row batch with m = 20 in under {TARGET_MS:g} ms.",
+        f'annotator, the default: as many; with `refit_growth="always"`: {meta["annotator_calls"]}) '
+        "into one model and reports the wall time per call. `symmetric`: batch statistics + merge into the "
+        "running statistics (with forgetting or a window of 100 batches) + closed-form re-solve "
+        "(`triplet_mean`), every call. `annotator`: the same merge of statistics and distinct rows; a solve "
+        "(its EM and gold-free choices over up to 20 000 distinct rows) when the rows added since the last "
+        'reach a quarter of those solved on (`refit_growth="auto"`, 1.25), or after every batch '
+        '(`"always"`). `solves`: timed calls that solved; `last ms`: the last call, at `rows` rows. '
+        f"Target: a 1000-row batch with m = 20 in under {TARGET_MS:g} ms.",
         "",
-        "| what | model | mode | batch rows | m | k | median ms | p90 ms | min ms | last ms | rows |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| what | model | mode | batch rows | m | k | median ms | mean ms | p90 ms | min ms | solves "
+        "| last ms | rows |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         last = f"{r['last_ms']:.1f} | {r['rows_at_end']}" if "last_ms" in r else "|"
+        solves = f"{r['solves']}/{r['calls']}" if "solves" in r else ""
         lines.append(
             f"| {r['what']} | {r['model']} | {r['mode']} | {r['batch']} | {r['m']} | {r['k']} | "
-            f"{r['median_ms']:.3f} | {r['p90_ms']:.3f} | {r['min_ms']:.3f} | {last} |"
+            f"{r['median_ms']:.3f} | {r['mean_ms']:.3f} | {r['p90_ms']:.3f} | {r['min_ms']:.3f} | {solves} "
+            f"| {last} |"
         )
     lines.append("")
-    for name in ("symmetric", "annotator"):
+    for name in ("symmetric", "annotator", "annotator (always)"):
         key = ("partial_fit", name, "plain", 1000, 20, 2)
         head = next(
             (r for r in results if (r["what"], r["model"], r["mode"], r["batch"], r["m"], r["k"]) == key),
@@ -149,10 +179,11 @@ def render(results: list[dict], meta: dict) -> str:
         )
         if head is None:
             continue
-        verdict = "meets" if head["median_ms"] < TARGET_MS else "MISSES"
+        verdict = ["meets" if head[x] < TARGET_MS else "MISSES" for x in ("median_ms", "mean_ms")]
         lines.append(
             f"Headline, `{name}`: 1000 rows, m = 20, k = 2: median {head['median_ms']:.3f} ms per "
-            f"`partial_fit` ({verdict} the {TARGET_MS:g} ms target)."
+            f"`partial_fit` ({verdict[0]} the {TARGET_MS:g} ms target), mean {head['mean_ms']:.3f} ms "
+            f"({verdict[1]} it)."
         )
     lines += [
         "",
@@ -168,7 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--calls", type=int, default=500, help="timed calls per cell")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument(
-        "--annotator-calls", type=int, default=30, help="timed calls of the default (annotator) model's cells"
+        "--annotator-calls",
+        type=int,
+        default=30,
+        help="timed calls of the default (annotator) model solving after every batch (refit_growth='always')",
     )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args(argv)
@@ -176,13 +210,14 @@ def main(argv: list[str] | None = None) -> None:
 
     modes = ("plain", "forget=0.99", "window=100")
     results = [bench_partial_fit(1000, 20, 2, mode, c, w) for mode in modes]
-    results += [bench_partial_fit(1000, 20, 2, mode, args.annotator_calls, w, "annotator") for mode in modes]
+    results += [bench_partial_fit(1000, 20, 2, mode, c, w, "annotator") for mode in modes]
+    results.append(bench_partial_fit(1000, 20, 2, "plain", args.annotator_calls, w, "annotator", "always"))
     results += bench_split(1000, 20, 2, c, w)
     grid = ((1000, 5, 2), (1000, 50, 2), (1000, 20, 3), (1000, 20, 10), (100, 20, 2), (10_000, 20, 2))
     for batch, m, k in grid:
         results.append(bench_partial_fit(batch, m, k, "plain", c, w))
-    for batch, m in ((32, 5), (1000, 20)):
-        r = bench_torch(batch, m, c, w)
+    for batch, m, name in ((32, 5, "symmetric"), (1000, 20, "symmetric"), (1000, 20, "annotator")):
+        r = bench_torch(batch, m, c, w, name)
         if r is not None:
             results.append(r)
 

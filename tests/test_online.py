@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -429,3 +430,187 @@ def test_cli_update_continues_a_sequence_model(tmp_path):
     assert streamed.persistence_ == pytest.approx(ref.persistence_, rel=1e-12)
     rc, _, err = _cli("update", model_file, tmp_path / "L_b.npy", "--window", "3")
     assert rc == 2 and "LabelModel files" in err
+
+
+# -- spaced solves (refit_growth) --------------------------------------------------------------
+
+
+def _quiet_fit(L: np.ndarray, **kwargs) -> LabelModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LabelModel(**kwargs).fit(L)
+
+
+def _due(solved: float, pending: float, growth: float) -> bool:
+    return solved <= 0 or pending >= (growth - 1.0) * solved
+
+
+def test_default_stream_solves_at_growing_sizes_and_refit_catches_up():
+    # the annotator model (default, refit_growth "auto" = 1.25): a batch is solved when the rows added
+    # since the last solve reach a quarter of the rows solved on; in between the parameters stay
+    d = make_synthetic(6_000, 8, 2, coverage=0.4, random_state=41)
+    model = LabelModel()
+    solved, pending, solves = 0.0, 0.0, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t, part in enumerate(np.split(d.L, 12)):
+            before = model.__dict__.get("solution_")
+            model.partial_fit(part)
+            pending += len(part)
+            if _due(solved, pending, 1.25):
+                solved, pending = solved + pending, 0.0
+                solves.append(t)
+            assert model.pending_rows_ == pending
+            if pending:  # not due: the very same solution as before the batch
+                assert model.solution_ is before
+    assert solves == [0, 1, 2, 3, 4, 6, 8, 11]  # 500 rows per batch: sizes 500 .. 2500, 3500, 4500, 6000
+    # each solve is the fit of the rows seen so far (float rounding of the merged counts)
+    model = LabelModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in np.split(d.L[:5_500], 11):
+            model.partial_fit(part)
+    assert model.pending_rows_ == 1_000
+    prefix = _quiet_fit(d.L[:4_500])
+    np.testing.assert_allclose(model.params_.cond_probs, prefix.params_.cond_probs, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(d.L), prefix.predict_proba(d.L), rtol=0, atol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.refit()
+    whole = _quiet_fit(d.L[:5_500])
+    assert model.pending_rows_ == 0 and model.stats_.n_rows == 5_500
+    np.testing.assert_allclose(model.params_.cond_probs, whole.params_.cond_probs, rtol=0, atol=1e-9)
+    assert model.refit() is model and model.pending_rows_ == 0  # nothing pending: a no-op
+
+
+@pytest.mark.parametrize(
+    "kwargs, every",
+    [
+        ({"refit_growth": "always"}, True),
+        ({"refit_growth": 1}, True),
+        ({"model": "symmetric"}, True),
+        ({"model": "class_conditional"}, True),
+        ({"refit_growth": 3.0}, False),
+    ],
+)
+def test_refit_growth_always_and_closed_form_models_solve_every_batch(kwargs, every):
+    d = make_synthetic(3_000, 6, 2, random_state=42)
+    model = LabelModel(**kwargs)
+    pendings = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in np.split(d.L, 6):
+            model.partial_fit(part)
+            pendings.append(model.pending_rows_)
+    if every:
+        assert pendings == [0.0] * 6
+    else:  # growth 3: solves at 500 and 1500 rows (1000 added = 2 x 500), the next due at 4500
+        assert pendings == [0.0, 500.0, 0.0, 500.0, 1_000.0, 1_500.0]
+
+
+def test_windowed_and_forgetting_streams_solve_every_share_of_their_memory():
+    d = make_synthetic(8_000, 6, 2, random_state=43)
+    parts = np.split(d.L, 40)  # 200 rows per batch
+    model = LabelModel(window=8, refit_growth=1.5)  # the window holds 1600 rows: a solve per 800 new
+    pend = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in parts:
+            model.partial_fit(part)
+            pend.append(model.pending_rows_)
+    tail = pend[-16:]
+    assert 0.0 in tail and max(tail) <= 600.0  # every 4 batches once the window is full
+    assert np.diff(np.flatnonzero(np.array(tail) == 0)).tolist() == [4, 4, 4]
+
+
+def test_a_given_prior_makes_the_batch_solve():
+    d = make_synthetic(3_000, 6, 2, random_state=44)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel().fit(d.L[:2_500])
+        model.partial_fit(d.L[2_500:2_700])
+        assert model.pending_rows_ == 200
+        model.partial_fit(d.L[2_700:], class_balance=[0.4, 0.6])
+    assert model.pending_rows_ == 0 and model.class_balance_source_ == "given"
+    np.testing.assert_allclose(model.class_balance_, [0.4, 0.6])
+
+
+def test_checkpoint_keeps_the_pending_rows_and_the_schedule(tmp_path):
+    d = make_synthetic(4_000, 6, 2, random_state=45)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight = LabelModel().fit(d.L[:2_000]).partial_fit(d.L[2_000:2_300])
+        path = tmp_path / "m.json"
+        straight.save(path)
+        resumed = LabelModel.load(path)
+        assert resumed.pending_rows_ == straight.pending_rows_ == 300
+        np.testing.assert_array_equal(resumed.params_.cond_probs, straight.params_.cond_probs)
+        for model in (straight, resumed):
+            model.partial_fit(d.L[2_300:2_500])  # 500 pending on 2000: a solve
+    assert resumed.pending_rows_ == straight.pending_rows_ == 0
+    np.testing.assert_allclose(resumed.params_.cond_probs, straight.params_.cond_probs, rtol=0, atol=1e-12)
+
+
+def test_checkpoint_written_before_spaced_solves_is_due_at_its_next_batch(tmp_path):
+    from tripletws.io import model_from_dict, model_to_dict
+
+    d = make_synthetic(3_000, 6, 2, random_state=46)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = model_to_dict(LabelModel().fit(d.L[:2_500]))
+    for key in ("solved_rows", "pending_rows"):
+        del record["state"]["stream"][key]
+    del record["params"]["refit_growth"]
+    _resign(record)
+    model = model_from_dict(record)
+    assert model.pending_rows_ == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(d.L[2_500:2_600])  # a solve: the file does not say what it was solved on
+    assert model.pending_rows_ == 0 and model.stats_.n_rows == 2_600
+    record = model_to_dict(model)
+    record["state"]["stream"]["pending_rows"] = -1.0
+    _resign(record)
+    with pytest.raises(ValueError, match="pending_rows"):
+        model_from_dict(record)
+
+
+@pytest.mark.parametrize("value", [0.5, 0, -2, "never", True, float("inf"), float("nan"), None])
+def test_refit_growth_is_checked(value):
+    d = make_synthetic(500, 5, 2, random_state=47)
+    with pytest.raises(ValueError, match="refit_growth"):
+        LabelModel(refit_growth=value).fit(d.L)
+
+
+def test_refit_needs_a_fitted_model():
+    from tripletws.base import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LabelModel().refit()
+
+
+def test_cli_update_solves_every_batch_and_inspect_shows_pending_rows(tmp_path):
+    d = make_synthetic(3_000, 6, 2, random_state=48)
+    np.save(tmp_path / "b0.npy", d.L[:2_500])
+    np.save(tmp_path / "b1.npy", d.L[2_500:2_700])
+    model_file = tmp_path / "model.json"
+    assert _cli("fit", tmp_path / "b0.npy", "-o", model_file)[0] == 0
+    # 200 rows on 2500 are not due by the default's refit_growth; a command solves them anyway
+    assert _cli("update", model_file, tmp_path / "b1.npy")[0] == 0
+    updated = LabelModel.load(model_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = LabelModel().fit(d.L[:2_700])
+    assert updated.pending_rows_ == 0
+    np.testing.assert_allclose(updated.params_.cond_probs, whole.params_.cond_probs, rtol=0, atol=1e-9)
+    # a stream saved from Python with rows waiting: inspect says so (text and JSON)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        waiting = LabelModel().fit(d.L[:2_500]).partial_fit(d.L[2_500:2_700])
+    waiting.save(tmp_path / "waiting.json")
+    rc, out, _ = _cli("inspect", tmp_path / "waiting.json")
+    assert rc == 0 and "solved on 2500 of them: 200 rows added since the last solve" in out
+    rc, out, _ = _cli("inspect", tmp_path / "waiting.json", "--json")
+    assert rc == 0 and json.loads(out)["pending_rows"] == 200
+    rc, out, _ = _cli("inspect", model_file)
+    assert rc == 0 and "added since the last solve" not in out

@@ -102,6 +102,19 @@ def test_registration_refuses_a_taken_name_and_a_model_without_solve():
         register(NoSolve)
     assert "no_solve_model" not in registered()
 
+    for bad in (0.5, "often", True, float("inf")):
+
+        class Eager(Solver):
+            name = "eager_model"
+            stream_growth = bad
+
+            def solve(self, stats, prior, rows, options):  # pragma: no cover - never registered
+                raise AssertionError
+
+        with pytest.raises(ValueError, match=r"stream_growth must be a finite number >= 1"):
+            register(Eager)
+    assert "eager_model" not in registered()
+
 
 def test_a_solve_returning_the_wrong_thing_is_named(data, monkeypatch):
     from tripletws.models import register

@@ -28,7 +28,7 @@ def _stream(L: np.ndarray, cuts: list[int], **kwargs) -> LabelModel:
     for part in np.split(L, sorted(set(cuts))):
         if len(part):
             model.partial_fit(part)
-    return model
+    return model.refit()  # a model that spaces its solves (refit_growth) solves the last batches now
 
 
 def _fit(L: np.ndarray, **kwargs) -> LabelModel:

@@ -224,6 +224,17 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         :meth:`partial_fit`: factor applied to the running statistics before each batch.
     window : int, optional
         :meth:`partial_fit`: keep only the last ``window`` batches (not with ``forget``).
+    refit_growth : {"auto", "always"} or float >= 1
+        :meth:`partial_fit`: when a batch is followed by a solve.  Every batch joins the running
+        summary; the model is solved again once the rows added since its last solve reach
+        ``refit_growth - 1`` times the rows it was solved on (on a plain stream: at sizes growing
+        by that factor; with ``forget``/``window``: every ``refit_growth - 1`` of the remembered
+        rows).  ``"always"`` (1): after every batch, so any batching ends as one ``fit``.
+        ``"auto"``: the model's own (:attr:`tripletws.models.Solver.stream_growth`): after every
+        batch for the closed-form models, 1.25 for the annotator model, whose solve (EM and
+        gold-free choices over up to 20 000 distinct rows) costs 100-300 ms against a batch's
+        1-3 ms.  :meth:`refit` solves now; ``pending_rows_`` says how many rows wait
+        (docs/online.md).
 
     Attributes
     ----------
@@ -242,6 +253,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).
     notes_ : tuple of str
         What the last fit had to say (``fit`` warns them, ``partial_fit`` logs them).
+    pending_rows_ : float
+        Rows of the running summary added since the last solve (0: the parameters are solved on
+        every row seen; see ``refit_growth``).
     """
 
     _fitted_attr = "solution_"
@@ -271,6 +285,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         device: str = "cpu",
         forget: float | None = None,
         window: int | None = None,
+        refit_growth: float | str = "auto",
     ) -> None:
         self.cardinality = cardinality
         self.model = model
@@ -294,6 +309,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.device = device
         self.forget = forget
         self.window = window
+        self.refit_growth = refit_growth
 
     def fit(
         self,
@@ -344,55 +360,75 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         return self._absorb(stats, Y_dev, class_balance, dependencies, restart=True, name="stats")
 
     def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
-        """Add a batch to the running summary and re-solve: any batching ends as one ``fit`` (without
-        ``forget``/``window``).  Notes are logged, not warned (``notes_``); a prior given is kept
-        for later batches; calls from several threads are serialised.  After ``fit(L, L_dev=,
-        Y_dev=)`` the same dev rows choose again on the grown stream; a model loaded from a file does
-        not keep them, and a warning says that its dev choice was not repeated."""
-        dev_set = getattr(self, "_dev_set", None)
-        previous = self.__dict__.get("solution_")
-        before = previous.choices().get("dev_choice") if previous is not None else None
+        """Add a batch to the running summary and, when due (``refit_growth``), re-solve: any batching
+        ends as one ``fit`` (without ``forget``/``window``; after :meth:`refit` where solves were
+        spaced).  A prior given (``Y_dev``, ``class_balance``) is kept for later batches and makes
+        this call solve.  Notes are logged, not warned (``notes_``); calls from several threads are
+        serialised.  After ``fit(L, L_dev=, Y_dev=)`` the same dev rows choose again at each solve; a
+        model loaded from a file does not keep them, and a warning says that its dev choice was not
+        repeated."""
         self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
-        if dev_set is not None:  # the dev rows of the fit choose again, on the grown stream
-            _choose_with_dev(self, dev_set)
-        elif before:
-            warnings.warn(DEV_NOT_REPEATED.format(chosen=before["chosen"]), UserWarning, stacklevel=2)
+        return self
+
+    def refit(self) -> LabelModel:
+        """Solve now on the running summary (a no-op when ``pending_rows_`` is 0): after a stream whose
+        solves were spaced (``refit_growth``), the parameters of all its rows."""
+        self._check_fitted()
+        if self._stream.pending_rows > 0:
+            self._absorb(None, None, None, None, restart=False, name="L_batch")
         return self
 
     def _absorb(
         self, data: Any, Y_dev: Any, class_balance: Any, dependencies: Any, *, restart: bool, name: str
     ) -> LabelModel:
-        """The one fitting path: summarise, merge into the stream, resolve the prior, solve, keep."""
+        """The one fitting path: summarise, merge into the stream, resolve the prior, solve (when due),
+        keep.  ``data=None`` (``refit``): no batch, a solve of the running summary."""
         settings = check_settings(self.get_params(), stacklevel=4)
         k, solver, options = settings.cardinality, settings.solver, settings.options
+        dev_set = None if restart else getattr(self, "_dev_set", None)
+        previous = None if restart else self.__dict__.get("solution_")
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
         # it costs tens of microseconds): their small products gain nothing from threads, and
         # threaded BLAS stalls whenever another process holds a core
         with _lock(self), single_threaded_blas():
             running = None if restart else getattr(self, "summary_", None)
-            expect = None if running is None else running.n_lfs
-            names = names_of(data)
-            known = None if running is None else self.__dict__.get("lf_names_")
-            check_names(known, data, name=name)
-            needs = partial(solver.needs, options)
-            chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
-            with columns_named(names):
-                batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
-            total, stream = stream.push(running, batch, self.forget, None if restart else self.window)
+            known = None if running is None else self.__dict__.get("lf_names_")
+            if data is None:  # refit: the running summary as it stands
+                names, total = known, running
+            else:
+                expect = None if running is None else running.n_lfs
+                names = names_of(data)
+                check_names(known, data, name=name)
+                needs = partial(solver.needs, options)
+                chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
+                with columns_named(names):
+                    batch = summarize(data, k, needs, name=name, expect_lfs=expect, **chunking)
+                total, stream = stream.push(running, batch, self.forget, None if restart else self.window)
+            given = Y_dev is not None or class_balance is not None
             prior, stream = _stream_prior(class_balance, Y_dev, self.class_balance, k, stream)
+            if not (data is None or previous is None or given or stream.due(settings.refit_growth)):
+                # not due: the batch waits in the running summary, the parameters stay the last solve's
+                self.summary_, self._stream = total, stream
+                return self
             if dependencies is None:  # a stream keeps the edges of its first solve
                 dependencies = self.dependencies if running is None else self.dependencies_
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             _check_solution(solver, solution)
-            self.solution_, self.summary_, self._stream = solution, total, stream
+            self.solution_, self.summary_ = solution, total
+            self._stream = stream.solved(total.stats.n_rows)
             self.lf_names_ = names if known is None else known  # a stream keeps its first names
             self.intervals_ = None  # intervals of an earlier solve no longer apply
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
                 self._dev_set = None
         _tell(solution, restart, self.verbose, int(total.stats.n_rows))
+        if dev_set is not None:  # the dev rows of the fit choose again, on the grown stream
+            _choose_with_dev(self, dev_set)
+        elif previous is not None and previous.choices().get("dev_choice"):
+            before = previous.choices()["dev_choice"]["chosen"]
+            warnings.warn(DEV_NOT_REPEATED.format(chosen=before), UserWarning, stacklevel=3)
         return self
 
     params_ = property(lambda self: self._solved().params, doc="Prediction prior and vote tables.")
@@ -409,6 +445,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     coverage_ = property(lambda self: self.stats_.coverage, doc="Share of rows each LF votes on, (m,).")
     n_lfs_ = property(lambda self: self._solved().params.n_lfs)
     n_batches_ = property(lambda self: self._summary() and self._stream.n_batches, doc="Stream batches.")
+    pending_rows_ = property(
+        lambda self: self._summary() and float(self._stream.pending_rows),
+        doc="Rows added since the last solve (refit_growth).",
+    )
 
     def _solved(self) -> Fit:
         self._check_fitted()

@@ -14,6 +14,14 @@ exactly like the chunks of one big matrix:
 
 Rows given to ``fit`` (or seen before a window was switched on) count as one
 batch of the stream.
+
+A solve need not follow every batch: a model whose solve costs more than a batch's summary (the
+annotator model's EM over up to 20 000 distinct rows) re-solves when the rows added since its last
+solve reach ``growth - 1`` times the weight it was solved on (:meth:`StreamState.due`; the setting
+``LabelModel(refit_growth=...)``).  On a plain stream the solves then come at geometrically spaced
+sizes (their cost per row falls as the stream grows); with forgetting or a window, every
+``growth - 1`` of the remembered weight.  In between, the batch joins the running summary and the
+parameters stay those of the last solve.
 """
 
 from __future__ import annotations
@@ -59,12 +67,18 @@ class StreamState:
         latest call that gave one; used for later batches that give none.
     prior_source : str, optional
         ``"given"`` or ``"Y_dev"``: where ``prior`` came from.
+    solved_rows : float
+        Weight of the running summary (rows, fractional under forgetting) at the last solve.
+    pending_rows : float
+        Rows added since the last solve (0 when the parameters are the running summary's).
     """
 
     n_batches: int = 0
     batches: deque[Any] | None = None
     prior: np.ndarray | None = None
     prior_source: str | None = None
+    solved_rows: float = 0.0
+    pending_rows: float = 0.0
 
     def push(
         self,
@@ -102,7 +116,17 @@ class StreamState:
                 batches.append(batch)
                 while len(batches) > window:
                     new_total = new_total - batches.popleft()
-        return new_total, replace(self, n_batches=self.n_batches + 1, batches=batches)
+        pending = self.pending_rows + float(batch.stats.n_rows)
+        return new_total, replace(self, n_batches=self.n_batches + 1, batches=batches, pending_rows=pending)
+
+    def due(self, growth: float) -> bool:
+        """Whether the rows added since the last solve call for another (``growth >= 1``): they reach
+        ``growth - 1`` times the weight solved on (always with ``growth == 1`` or before any solve)."""
+        return self.solved_rows <= 0 or self.pending_rows >= (growth - 1.0) * self.solved_rows
+
+    def solved(self, n_rows: float) -> StreamState:
+        """The state after a solve on a running summary of ``n_rows`` rows (nothing pending)."""
+        return replace(self, solved_rows=float(n_rows), pending_rows=0.0)
 
     def with_prior(self, prior: np.ndarray, source: str) -> StreamState:
         return replace(self, prior=np.asarray(prior, dtype=np.float64), prior_source=source)
@@ -116,15 +140,22 @@ class StreamState:
             "batches": None if self.batches is None else [b.to_dict() for b in self.batches],
             "prior": None if self.prior is None else self.prior.tolist(),
             "prior_source": self.prior_source,
+            "solved_rows": float(self.solved_rows),
+            "pending_rows": float(self.pending_rows),
         }
 
     @classmethod
     def from_dict(cls, d: Any, read_batch: Callable[[Any], Any], k: int) -> StreamState:
         """Inverse of :meth:`to_dict`; ``read_batch`` reads (and checks) one batch record."""
-        from .validate import check_float, check_int, check_str
+        from .validate import check_count, check_float, check_int, check_str
 
-        d = check_mapping(d, "stream", ("n_batches",), ("batches", "prior", "prior_source"))
+        d = check_mapping(
+            d, "stream", ("n_batches",), ("batches", "prior", "prior_source", "solved_rows", "pending_rows")
+        )
         n = check_int(d["n_batches"], "stream.n_batches", 0, 10**15)
+        # files written before scheduled solves hold neither: a solve is then due at the next batch
+        solved = check_count(d.get("solved_rows", 0.0), "stream.solved_rows")
+        pending = check_count(d.get("pending_rows", 0.0), "stream.pending_rows")
         batches = None
         if d.get("batches") is not None:
             if not isinstance(d["batches"], list) or len(d["batches"]) > 100_000:
@@ -140,4 +171,11 @@ class StreamState:
                 raise ValueError("stream.prior must sum to 1")
             source = check_str(source, "stream.prior_source", ("given", "Y_dev"))
         source = source if prior is not None else None
-        return cls(n_batches=n, batches=batches, prior=prior, prior_source=source)
+        return cls(
+            n_batches=n,
+            batches=batches,
+            prior=prior,
+            prior_source=source,
+            solved_rows=solved,
+            pending_rows=pending,
+        )

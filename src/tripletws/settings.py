@@ -37,6 +37,7 @@ class Settings:
     cardinality: int
     solver: Solver
     options: Options
+    refit_growth: float = 1.0
 
 
 def _non_negative_int(value: Any, name: str) -> int:
@@ -119,6 +120,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     check_prior_setting(p["class_balance"], k)
     check_random_state(p.get("random_state"))
     check_stream_options(p["forget"], p["window"])
+    growth = check_refit_growth(p.get("refit_growth", "auto"), solver)
     resolve_n_jobs(p.get("n_jobs"))
     if not isinstance(p.get("verbose", False), (bool, np.bool_)):
         raise ValueError(f"verbose must be True or False, got {p['verbose']!r}")
@@ -144,7 +146,21 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
         dev_rule=dev_rule,
         chunk_size=None if chunk is None else int(chunk),
     )
-    return Settings(k, solver, options)
+    return Settings(k, solver, options, growth)
+
+
+def check_refit_growth(value: Any, solver: Solver) -> float:
+    """``LabelModel(refit_growth=...)``: ``"auto"`` (the model's :attr:`Solver.stream_growth`), ``"always"``
+    (1: a solve after every batch) or a finite number >= 1."""
+    if isinstance(value, str):
+        if value == "auto":
+            return float(solver.stream_growth)
+        if value == "always":
+            return 1.0
+        raise ValueError(f"unknown refit_growth {value!r}; choose 'auto', 'always' or a number >= 1")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (1.0 <= float(value) < np.inf):
+        raise ValueError(f"refit_growth must be 'auto', 'always' or a finite number >= 1, got {value!r}")
+    return float(value)
 
 
 def check_dependency_graph(dependencies: Any, m: int) -> np.ndarray:

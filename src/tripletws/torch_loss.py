@@ -11,7 +11,7 @@ imports this module (nor torch); import it explicitly::
         loss.backward()
 
 Each training call adds the batch's votes to the label model (``partial_fit``:
-running statistics, closed-form re-solve), computes the batch's soft labels
+running statistics, a re-solve when its ``refit_growth`` says one is due), computes the batch's soft labels
 ``P(Y | votes)`` with ``predict_proba`` and returns the cross-entropy of the end
 model's outputs against them.  Everything is batched (no per-item Python loop).
 
@@ -231,7 +231,9 @@ class WeakSupervisionLoss(_OnlineLoss):
         The online label model (e.g. ``LabelModel(k, forget=0.99)`` or
         ``LabelModel(k, window=100)``); default ``LabelModel(cardinality)``.
     update_every : int, default 1
-        Re-solve the label model every ``update_every`` training batches.  Votes
+        Hand the label model the votes every ``update_every`` training batches (it re-solves
+        when its ``refit_growth`` says so: the default annotator model at growing stream sizes,
+        ``refit_growth="always"`` at each hand-over).  Votes
         of the batches in between are kept and added with the next update, so
         every batch counts; the first batch always updates (the model must be fitted).
     reduction : {"mean", "sum", "none"}

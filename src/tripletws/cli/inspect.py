@@ -63,13 +63,18 @@ def _estimates(model: LabelModel) -> tuple[Any, Any]:
     return closed_form, per_lf
 
 
+def _whole(x: float) -> int | float:
+    """A row count as an int where whole (forgetting streams weight their rows)."""
+    return int(x) if float(x).is_integer() else float(x)
+
+
 def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel | None) -> dict[str, Any]:
     closed_form, est = _estimates(model)
-    n_rows = float(model.stats_.n_rows)  # a whole count, unless a forgetting stream weighted its rows
     record = {
         "class": type(model).__name__,
         "settings": params,
-        "n_rows": int(n_rows) if n_rows.is_integer() else n_rows,
+        "n_rows": _whole(model.stats_.n_rows),  # whole, unless a forgetting stream weighted its rows
+        "pending_rows": _whole(model.pending_rows_),
         "n_lfs": model.n_lfs_,
         "lf_names": None if getattr(model, "lf_names_", None) is None else list(model.lf_names_),
         "class_balance": model.class_balance_,
@@ -124,9 +129,16 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
         value = getattr(model, name, None)
         if model.model == "annotator" and value not in (None, default):
             setting += f"{name}={value}, "
+    pending = model.pending_rows_
+    waiting = (
+        f" (solved on {model.stats_.n_rows - pending:g} of them: {pending:g} rows added since the last "
+        "solve wait for the next one, see refit_growth; model.refit() solves them)"
+        if pending
+        else ""
+    )
     print(
         f"{type(model).__name__}: model={model.model}, {setting}"
-        f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs"
+        f"k={model.cardinality}, fitted on {model.stats_.n_rows:g} rows x {model.n_lfs_} LFs{waiting}"
     )
     if closed_form is not None:
         info = _class_conditional_record(model, closed_form)

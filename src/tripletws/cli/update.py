@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
         help="online learning: add a batch of rows to a saved model and re-solve",
         description="Add L_FILE's rows to the running statistics of a model file (partial_fit), re-solve "
         "(the default annotator model: its EM over all the distinct rows so far; the symmetric model: in "
-        "closed form) and write the model back. Without --forget/--window, fit on a first batch "
+        "closed form; every update re-solves, whatever the model's refit_growth) and write the model "
+        "back. Without --forget/--window, fit on a first batch "
         "followed by updates with the others equals one fit on all rows. Sequence models (fit with "
         "--sequence) take --sequence-ids; a batch whose first id equals the previous batch's last id "
         "continues that sequence.",
@@ -96,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with about_matrix(args.L_FILE, names):
             model.partial_fit(named(L, names), Y_dev=y_dev, class_balance=prior, **extra)
+        if not chain:  # a command is no stream of small batches: its model file is solved on every row
+            model.refit()
     except LabelMatrixError as exc:
         if "outside 0.." not in str(exc):
             raise

@@ -206,6 +206,10 @@ class Solver:
     estimate_attributes: ClassVar[dict[str, Any]] = {}
     #: Whether :meth:`choose_with_dev` has candidate fits for a labelled dev set to choose from.
     accepts_dev_set: ClassVar[bool] = False
+    #: ``LabelModel(refit_growth="auto")``: a stream re-solves once the rows added since the last
+    #: solve reach ``stream_growth - 1`` times the weight solved on (1: after every batch, for models
+    #: whose solve costs no more than a batch's statistics; :mod:`tripletws.online`).
+    stream_growth: ClassVar[float] = 1.0
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
         """Statistics and rows this model is solved from."""
@@ -253,6 +257,12 @@ def register(cls: type[Solver]) -> type[Solver]:
         raise ValueError(f"a label model needs an identifier as its name, got {cls.name!r}")
     if cls.solve is Solver.solve:
         raise TypeError(f"{cls.__qualname__} (model {cls.name!r}) does not define solve()")
+    growth = cls.stream_growth
+    if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not 1.0 <= growth < float("inf"):
+        raise ValueError(
+            f"{cls.__qualname__} (model {cls.name!r}): stream_growth must be a finite number >= 1, "
+            f"got {growth!r}"
+        )
     held = _REGISTRY.get(cls.name)
     if held is not None:
         other = type(held)
