@@ -52,3 +52,19 @@ def test_unique_rows_are_numpys_rows_order_and_inverse(k, m, n):
     np.testing.assert_array_equal(unique, want)
     np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
     np.testing.assert_array_equal(unique[inverse], rows)
+
+
+def test_rows_taken_as_records_equal_numpy_indexing():
+    from tripletws.rows import _take_rows
+
+    rng = np.random.default_rng(3)
+    for dtype, m in ((np.int8, 20), (np.int16, 7), (np.int8, 1)):
+        rows = rng.integers(-1, 5, size=(300, m)).astype(dtype)
+        mask = rng.random(300) < 0.4
+        pos = rng.permutation(300)[:50]
+        for index in (mask, pos, np.zeros(300, bool), np.arange(0)):
+            got = _take_rows(rows, index)
+            np.testing.assert_array_equal(got, rows[index])
+            assert got.dtype == rows.dtype and got.shape == rows[index].shape
+    sliced = np.arange(60, dtype=np.int8).reshape(6, 10)[:, ::2]  # not contiguous
+    np.testing.assert_array_equal(_take_rows(sliced, [0, 5, 2]), sliced[[0, 5, 2]])

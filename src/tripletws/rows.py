@@ -141,6 +141,17 @@ def _kept(words: np.ndarray, level: int) -> np.ndarray:
     return (_hash(words) >> np.uint64(64 - level)) == 0
 
 
+def _take_rows(rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``rows[index]`` (a boolean mask or positions) through a view of each row as one record: numpy
+    indexes small-int rows a record at a time about 10x faster than element-wise (0.03 against 0.36
+    ms for 16,000 rows of 20 int8 votes)."""
+    rows = np.ascontiguousarray(rows)
+    if rows.ndim != 2 or rows.shape[1] == 0:
+        return rows[index]
+    records = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).reshape(-1)
+    return records[index].view(rows.dtype).reshape(-1, rows.shape[1])
+
+
 #: Rows converted at a time (bounds the dense copy and the key words to a few MB).
 BLOCK_ROWS = 1 << 15
 
@@ -233,14 +244,14 @@ class RowSummary:
         counts = np.concatenate([self.counts] + [c for _, c in parts])
         words = _key_words(rows, self.cardinality)
         keep = _kept(words, level)
-        rows, counts, words = rows[keep], counts[keep], words[keep]
+        rows, counts, words = _take_rows(rows, keep), counts[keep], words[keep]
         uniq, first, inv = np.unique(_keys(words), return_index=True, return_inverse=True)
         counts = np.bincount(inv.reshape(-1), weights=counts, minlength=len(uniq))
-        rows, words = rows[first], words[first]
+        rows, words = _take_rows(rows, first), words[first]
         while len(rows) > self.max_rows:
             level += 1
             keep = _kept(words, level)
-            rows, counts, words = rows[keep], counts[keep], words[keep]
+            rows, counts, words = _take_rows(rows, keep), counts[keep], words[keep]
         return RowSummary(self.cardinality, rows, counts, self.n_rows, self.max_rows, level)
 
     def _check_compatible(self, other: RowSummary) -> None:
@@ -272,7 +283,7 @@ class RowSummary:
         keep = merged.counts > 0
         return RowSummary(
             self.cardinality,
-            merged.rows[keep],
+            _take_rows(merged.rows, keep),
             merged.counts[keep],
             self.n_rows - other.n_rows,
             self.max_rows,
