@@ -241,9 +241,11 @@ def test_the_kept_clear_bar_is_a_module_constant(monkeypatch):
 
 
 def test_a_stricter_bar_refuses_a_label_swap(monkeypatch):
-    """Stress problem mixed-18 of the fresh draw 20280101 (k = 2, 29 : 1 imbalance): the reading
-    passes (a)-(d) keeping the majority on 0.65 of the clear rows and swaps the labels (-54.7 points
-    against majority vote); with ``KEPT_CLEAR = 0.75`` (the study option) it is refused."""
+    """Stress problem mixed-18 of the fresh draw 20280101 (k = 2, 29 : 1 imbalance): under the rule
+    before session 12 (test (d) on the clear rows only) the reading passes (a)-(d) keeping the
+    majority on 0.65 of the clear rows and swaps the labels (-54.7 points against majority vote);
+    with ``KEPT_CLEAR = 0.75`` (the study option) it is refused, and so it is by the default's test
+    (d) on the rows won by one vote (77 of 196 kept)."""
     import sys
     from pathlib import Path
 
@@ -257,10 +259,13 @@ def test_a_stricter_bar_refuses_a_label_swap(monkeypatch):
     L, _, _, _ = draw_problem(problem)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        record = LabelModel(2).fit(L).estimate_.abstain
+        assert not record.accepted and "rows whose majority wins by 1 vote or more" in record.reason
+        monkeypatch.setattr(abstain_module, "KEPT_MARGINS", (2,))  # the rule before session 12
         assert LabelModel(2).fit(L).estimate_.abstain.accepted
         monkeypatch.setattr(abstain_module, "KEPT_CLEAR", 0.75)
         record = LabelModel(2).fit(L).estimate_.abstain
-    assert not record.accepted and "keeps the majority on" in record.reason
+    assert not record.accepted and "rows whose majority wins by 2 votes or more" in record.reason
 
 
 def test_the_stability_bar_is_an_off_by_default_study_option(monkeypatch):

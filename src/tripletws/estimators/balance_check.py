@@ -79,8 +79,8 @@ class BalanceCheck:
     reason: str
 
 
-def clear_rows(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose majority wins by at least :data:`CLEAR_MARGIN` votes.
+def clear_rows(rows: RowSummary, margin: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose majority wins by at least ``margin`` votes (None: :data:`CLEAR_MARGIN`).
 
     Returns
     -------
@@ -91,7 +91,8 @@ def clear_rows(rows: RowSummary) -> tuple[np.ndarray, np.ndarray]:
     r = rows.rows
     votes = np.stack([(r == c).sum(axis=1) for c in range(k)], axis=1)
     top2 = np.sort(votes, axis=1)[:, -2:]
-    return top2[:, 1] - top2[:, 0] >= CLEAR_MARGIN, votes.argmax(axis=1)
+    need = CLEAR_MARGIN if margin is None else int(margin)
+    return top2[:, 1] - top2[:, 0] >= need, votes.argmax(axis=1)
 
 
 def crowd_like(rows: RowSummary) -> bool:
