@@ -480,7 +480,10 @@ def test_default_stream_solves_at_growing_sizes_and_refit_catches_up():
     whole = _quiet_fit(d.L[:5_500])
     assert model.pending_rows_ == 0 and model.stats_.n_rows == 5_500
     np.testing.assert_allclose(model.params_.cond_probs, whole.params_.cond_probs, rtol=0, atol=1e-9)
-    assert model.refit() is model and model.pending_rows_ == 0  # nothing pending: a no-op
+    before = model.solution_
+    assert model.refit() is model and model.pending_rows_ == 0  # nothing pending: solved again all the same
+    assert model.solution_ is not before
+    np.testing.assert_allclose(model.params_.cond_probs, before.params.cond_probs, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -511,7 +514,8 @@ def test_refit_growth_always_and_closed_form_models_solve_every_batch(kwargs, ev
 def test_windowed_and_forgetting_streams_solve_every_share_of_their_memory():
     d = make_synthetic(8_000, 6, 2, random_state=43)
     parts = np.split(d.L, 40)  # 200 rows per batch
-    model = LabelModel(window=8, refit_growth=1.5)  # the window holds 1600 rows: a solve per 800 new
+    # the window holds 1600 rows: a solve once a third of them (1 - 1/1.5) is new, 600 rows
+    model = LabelModel(window=8, refit_growth=1.5)
     pend = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -519,8 +523,36 @@ def test_windowed_and_forgetting_streams_solve_every_share_of_their_memory():
             model.partial_fit(part)
             pend.append(model.pending_rows_)
     tail = pend[-16:]
-    assert 0.0 in tail and max(tail) <= 600.0  # every 4 batches once the window is full
-    assert np.diff(np.flatnonzero(np.array(tail) == 0)).tolist() == [4, 4, 4]
+    assert 0.0 in tail and max(tail) <= 400.0  # every 3 batches once the window is full
+    assert np.diff(np.flatnonzero(np.array(tail) == 0)).tolist() == [3, 3, 3, 3]
+    # forgetting: the pending weight decays as the summary's; a solve once it is a third of it
+    model = LabelModel(forget=0.9, refit_growth=1.5)
+    solves = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t, part in enumerate(parts):
+            model.partial_fit(part)
+            share = model.pending_rows_ / model.stats_.n_rows
+            assert share < 1.0 / 3.0 + 1e-12
+            solves += [t] if model.pending_rows_ == 0 else []
+    # a memory of about 10 batches: 1 - 0.9**j >= 1/3 after j = 4 batches
+    assert np.diff(solves[-5:]).tolist() == [4, 4, 4, 4]
+
+
+def test_a_window_that_drops_the_rows_solved_on_solves_again():
+    # solved on 10,000 rows, then batches of 100 with a window of 2: once the window holds only rows
+    # added since, they are its whole weight and a solve is due (the audit's case: 22 batches without)
+    d = make_synthetic(12_000, 8, 2, random_state=49)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(window=2)
+        model.partial_fit(d.L[:5_000]).partial_fit(d.L[5_000:10_000])
+        model.partial_fit(d.L[10_000:10_100])
+        assert model.pending_rows_ == 100 and model.solved_rows_ == 10_000  # 100 of 5,100: not due
+        model.partial_fit(d.L[10_100:10_200])
+    assert model.pending_rows_ == 0 and model.solved_rows_ == 200 == model.stats_.n_rows
+    fresh = _quiet_fit(d.L[10_000:10_200])
+    np.testing.assert_allclose(model.params_.cond_probs, fresh.params_.cond_probs, rtol=0, atol=1e-9)
 
 
 def test_a_given_prior_makes_the_batch_solve():
@@ -609,8 +641,80 @@ def test_cli_update_solves_every_batch_and_inspect_shows_pending_rows(tmp_path):
         waiting = LabelModel().fit(d.L[:2_500]).partial_fit(d.L[2_500:2_700])
     waiting.save(tmp_path / "waiting.json")
     rc, out, _ = _cli("inspect", tmp_path / "waiting.json")
-    assert rc == 0 and "solved on 2500 of them: 200 rows added since the last solve" in out
+    assert rc == 0 and "200 of them added since the last solve, made on 2500 rows, wait" in out
     rc, out, _ = _cli("inspect", tmp_path / "waiting.json", "--json")
-    assert rc == 0 and json.loads(out)["pending_rows"] == 200
+    assert rc == 0 and json.loads(out)["pending_rows"] == 200 and json.loads(out)["solved_rows"] == 2500
     rc, out, _ = _cli("inspect", model_file)
     assert rc == 0 and "added since the last solve" not in out
+
+
+def test_bootstrap_intervals_need_the_pending_rows_solved():
+    d = make_synthetic(3_000, 6, 2, random_state=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel().fit(d.L[:2_500]).partial_fit(d.L[2_500:2_700])
+        with pytest.raises(ValueError, match=r"200 rows of the model's stream wait for a solve.*refit\(\)"):
+            model.confidence_intervals(d.L[:2_700], n_boot=4, n_chunks=10, random_state=0)
+        ci = model.refit().confidence_intervals(d.L[:2_700], n_boot=4, n_chunks=10, random_state=0)
+    assert ci.accuracy.shape == (6,)
+
+
+@pytest.mark.parametrize(
+    "edit, pattern",
+    [
+        (lambda st: st["stream"].update(pending_rows=5_000.0), r"stream.pending_rows \(5000\) exceeds"),
+        (lambda st: st["stream"].update(n_batches=0), r"stream.n_batches is 0"),
+        (
+            lambda st: st["stream"]["batches"].pop(0),
+            r"stream.batches hold 500 rows but the running summary 750",
+        ),
+    ],
+)
+def test_checkpoint_stream_state_must_agree_with_its_summary(edit, pattern):
+    from tripletws.io import model_from_dict, model_to_dict
+
+    d = make_synthetic(2_000, 5, 2, random_state=51)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(window=3, refit_growth=3)
+        for part in np.split(d.L[:1_250], 5):
+            model.partial_fit(part)
+    record = model_to_dict(model)
+    assert model.stats_.n_rows == 750
+    edit(record["state"])
+    _resign(record)
+    with pytest.raises(ValueError, match=pattern):
+        model_from_dict(record)
+
+
+def test_dev_choice_and_solve_are_one_step_under_threads(monkeypatch):
+    # the dev rows' choice ran after the model's lock was released: a slow choice could pair a solve
+    # with another thread's rows; now one thread's solve and choice finish before the next starts
+    import threading
+    import time
+
+    from tripletws.models import annotator as annotator_module
+
+    d = make_synthetic(5_000, 6, 2, random_state=52)
+    dev = {"L_dev": d.L[4_500:4_700], "Y_dev": d.y[4_500:4_700]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(refit_growth="always").fit(d.L[:500], **dev)
+        whole = LabelModel().fit(d.L[:4_000], **dev)
+    slow = annotator_module.Annotator.choose_with_dev
+
+    def choose_slowly(self, solution, rows, *args, **kwargs):
+        if rows.n_rows < 2_000:  # the first thread's choice (on 1,000 rows) ends after the second's
+            time.sleep(0.5)
+        return slow(self, solution, rows, *args, **kwargs)
+
+    monkeypatch.setattr(annotator_module.Annotator, "choose_with_dev", choose_slowly)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = threading.Thread(target=model.partial_fit, args=(d.L[500:1_000],))
+        other.start()
+        time.sleep(0.05)
+        model.partial_fit(d.L[1_000:4_000])
+        other.join()
+    assert model.stats_.n_rows == 4_000 and model.pending_rows_ == 0
+    np.testing.assert_allclose(model.predict_proba(d.L), whole.predict_proba(d.L), rtol=0, atol=1e-9)

@@ -246,6 +246,12 @@ def bootstrap_intervals(
     from .settings import check_dependency_graph, check_settings
 
     model._check_fitted()
+    pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
+    if pending > 0:
+        raise ValueError(
+            f"{pending:g} rows of the model's stream wait for a solve (refit_growth): its parameters are "
+            "not those of all its rows, which every replicate would be; call model.refit() first"
+        )
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:

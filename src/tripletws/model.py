@@ -102,8 +102,7 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
         raise ValueError(f"L_dev: model={model.model!r} has no candidate fits to choose from ({able})")
     check_names(names_of(L_train), L_dev, name="L_dev")
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
-    model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train")
-    _choose_with_dev(model, (dev, y_dev))
+    model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train", dev=(dev, y_dev))
     return model
 
 
@@ -136,7 +135,7 @@ def _choose_with_dev(model: Any, dev_set: tuple[Any, np.ndarray]) -> None:
 #: Warned by ``partial_fit`` on a model whose dev choice cannot be repeated (loaded from a file: the
 #: dev rows are not stored in it).
 DEV_NOT_REPEATED = (
-    "partial_fit re-solved without the dev rows that chose the previous fit ({chosen}): a model file "
+    "the stream was solved again without the dev rows that chose the previous fit ({chosen}): a model file "
     "does not keep them; fit(L, L_dev=..., Y_dev=...) again to repeat the choice"
 )
 
@@ -226,15 +225,15 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         :meth:`partial_fit`: keep only the last ``window`` batches (not with ``forget``).
     refit_growth : {"auto", "always"} or float >= 1
         :meth:`partial_fit`: when a batch is followed by a solve.  Every batch joins the running
-        summary; the model is solved again once the rows added since its last solve reach
-        ``refit_growth - 1`` times the rows it was solved on (on a plain stream: at sizes growing
-        by that factor; with ``forget``/``window``: every ``refit_growth - 1`` of the remembered
-        rows).  ``"always"`` (1): after every batch, so any batching ends as one ``fit``.
-        ``"auto"``: the model's own (:attr:`tripletws.models.Solver.stream_growth`): after every
-        batch for the closed-form models, 1.25 for the annotator model, whose solve (EM and
-        gold-free choices over up to 20 000 distinct rows) costs 100-300 ms against a batch's
-        1-3 ms.  :meth:`refit` solves now; ``pending_rows_`` says how many rows wait
-        (docs/online.md).
+        summary; the model is solved again once the summary's rows added since its last solve
+        reach ``refit_growth - 1`` times those in it that it was solved on (on a plain stream: at
+        sizes growing by that factor; with ``forget``/``window``: each time a share
+        ``1 - 1 / refit_growth`` of the remembered rows is new).  ``"always"`` (1): after every
+        batch, so any batching ends as one ``fit``.  ``"auto"``: the model's own
+        (:attr:`tripletws.models.Solver.stream_growth`): after every batch for the closed-form
+        models, 1.25 for the annotator model, whose solve (EM and gold-free choices over up to
+        20 000 distinct rows) costs 100-500 ms against a batch's 1-4 ms.  :meth:`refit` solves
+        now; ``pending_rows_`` says how many rows wait (docs/online.md).
 
     Attributes
     ----------
@@ -253,9 +252,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).
     notes_ : tuple of str
         What the last fit had to say (``fit`` warns them, ``partial_fit`` logs them).
-    pending_rows_ : float
-        Rows of the running summary added since the last solve (0: the parameters are solved on
-        every row seen; see ``refit_growth``).
+    pending_rows_, solved_rows_ : float
+        Weight (rows; decayed under ``forget``) of the running summary's rows added since the last
+        solve (0: the parameters are solved on every row it holds; see ``refit_growth``), and of
+        the summary the last solve was made on (some of its rows may have left a window since).
     """
 
     _fitted_attr = "solution_"
@@ -371,21 +371,30 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         return self
 
     def refit(self) -> LabelModel:
-        """Solve now on the running summary (a no-op when ``pending_rows_`` is 0): after a stream whose
-        solves were spaced (``refit_growth``), the parameters of all its rows."""
+        """Solve now on the running summary, with the current settings: after a stream whose solves
+        were spaced (``refit_growth``), the parameters of all its rows (``pending_rows_`` is 0 after
+        it); after a fit's dev choice, the dev rows choose again."""
         self._check_fitted()
-        if self._stream.pending_rows > 0:
-            self._absorb(None, None, None, None, restart=False, name="L_batch")
+        self._absorb(None, None, None, None, restart=False, name="L_batch")
         return self
 
     def _absorb(
-        self, data: Any, Y_dev: Any, class_balance: Any, dependencies: Any, *, restart: bool, name: str
+        self,
+        data: Any,
+        Y_dev: Any,
+        class_balance: Any,
+        dependencies: Any,
+        *,
+        restart: bool,
+        name: str,
+        dev: tuple[Any, np.ndarray] | None = None,
     ) -> LabelModel:
         """The one fitting path: summarise, merge into the stream, resolve the prior, solve (when due),
-        keep.  ``data=None`` (``refit``): no batch, a solve of the running summary."""
+        let dev rows choose, keep.  ``data=None`` (``refit``): no batch, a solve of the running
+        summary.  ``dev``: a fit's dev set (a stream's own is reused at each solve)."""
         settings = check_settings(self.get_params(), stacklevel=4)
         k, solver, options = settings.cardinality, settings.solver, settings.options
-        dev_set = None if restart else getattr(self, "_dev_set", None)
+        dev_set = dev if restart else getattr(self, "_dev_set", None)
         previous = None if restart else self.__dict__.get("solution_")
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
         # it costs tens of microseconds): their small products gain nothing from threads, and
@@ -407,7 +416,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 total, stream = stream.push(running, batch, self.forget, None if restart else self.window)
             given = Y_dev is not None or class_balance is not None
             prior, stream = _stream_prior(class_balance, Y_dev, self.class_balance, k, stream)
-            if not (data is None or previous is None or given or stream.due(settings.refit_growth)):
+            due = stream.due(settings.refit_growth, total.stats.n_rows)
+            if not (data is None or previous is None or given or due):
                 # not due: the batch waits in the running summary, the parameters stay the last solve's
                 self.summary_, self._stream = total, stream
                 return self
@@ -423,10 +433,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             self.intervals_ = None  # intervals of an earlier solve no longer apply
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
                 self._dev_set = None
+            if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
+                _choose_with_dev(self, dev_set)
         _tell(solution, restart, self.verbose, int(total.stats.n_rows))
-        if dev_set is not None:  # the dev rows of the fit choose again, on the grown stream
-            _choose_with_dev(self, dev_set)
-        elif previous is not None and previous.choices().get("dev_choice"):
+        if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
             before = previous.choices()["dev_choice"]["chosen"]
             warnings.warn(DEV_NOT_REPEATED.format(chosen=before), UserWarning, stacklevel=3)
         return self
@@ -440,14 +450,21 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     dependencies_ = property(lambda self: self._solved().dependencies, doc="Edges, shape (E, 2).")
     coupling_ = property(lambda self: self._solved().coupling, doc="Coupling per edge, shape (E,).")
     notes_ = property(lambda self: self._solved().notes, doc="What the last solve had to say.")
-    stats_ = property(lambda self: self._summary().stats, doc="Statistics solved from.")
-    rows_ = property(lambda self: self._summary().rows, doc="Rows looked at, or None.")
+    stats_ = property(
+        lambda self: self._summary().stats,
+        doc="Running statistics (with rows not yet solved on: pending_rows_).",
+    )
+    rows_ = property(lambda self: self._summary().rows, doc="Distinct rows of the running summary, or None.")
     coverage_ = property(lambda self: self.stats_.coverage, doc="Share of rows each LF votes on, (m,).")
     n_lfs_ = property(lambda self: self._solved().params.n_lfs)
     n_batches_ = property(lambda self: self._summary() and self._stream.n_batches, doc="Stream batches.")
     pending_rows_ = property(
         lambda self: self._summary() and float(self._stream.pending_rows),
-        doc="Rows added since the last solve (refit_growth).",
+        doc="Weight of the running summary's rows added since the last solve (refit_growth).",
+    )
+    solved_rows_ = property(
+        lambda self: self._summary() and float(self._stream.solved_rows),
+        doc="Weight of the running summary at the last solve (the rows the parameters were solved on).",
     )
 
     def _solved(self) -> Fit:

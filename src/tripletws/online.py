@@ -16,11 +16,13 @@ Rows given to ``fit`` (or seen before a window was switched on) count as one
 batch of the stream.
 
 A solve need not follow every batch: a model whose solve costs more than a batch's summary (the
-annotator model's EM over up to 20 000 distinct rows) re-solves when the rows added since its last
-solve reach ``growth - 1`` times the weight it was solved on (:meth:`StreamState.due`; the setting
+annotator model's EM over up to 20 000 distinct rows) re-solves when the rows of the running
+summary added since its last solve reach ``growth - 1`` times those in it that it was solved on,
+i.e. a share ``1 - 1 / growth`` of its weight (:meth:`StreamState.due`; the setting
 ``LabelModel(refit_growth=...)``).  On a plain stream the solves then come at geometrically spaced
 sizes (their cost per row falls as the stream grows); with forgetting or a window, every
-``growth - 1`` of the remembered weight.  In between, the batch joins the running summary and the
+``1 - 1 / growth`` of the remembered weight (the pending weight decays with the rest; the oldest
+rows, solved on, leave a window first).  In between, the batch joins the running summary and the
 parameters stay those of the last solve.
 """
 
@@ -70,7 +72,8 @@ class StreamState:
     solved_rows : float
         Weight of the running summary (rows, fractional under forgetting) at the last solve.
     pending_rows : float
-        Rows added since the last solve (0 when the parameters are the running summary's).
+        Weight of the running summary's rows added since the last solve (0 when the parameters
+        are the running summary's): decayed under forgetting, at most the summary's weight.
     """
 
     n_batches: int = 0
@@ -116,13 +119,20 @@ class StreamState:
                 batches.append(batch)
                 while len(batches) > window:
                     new_total = new_total - batches.popleft()
-        pending = self.pending_rows + float(batch.stats.n_rows)
+        # the rows added since the last solve age as the others do; a window drops its oldest rows, solved
+        # on, first, so that those added since are all still in it while the summary outweighs them
+        pending = self.pending_rows * (1.0 if forget is None else float(forget)) + float(batch.stats.n_rows)
+        pending = min(pending, float(new_total.stats.n_rows))
         return new_total, replace(self, n_batches=self.n_batches + 1, batches=batches, pending_rows=pending)
 
-    def due(self, growth: float) -> bool:
-        """Whether the rows added since the last solve call for another (``growth >= 1``): they reach
-        ``growth - 1`` times the weight solved on (always with ``growth == 1`` or before any solve)."""
-        return self.solved_rows <= 0 or self.pending_rows >= (growth - 1.0) * self.solved_rows
+    def due(self, growth: float, weight: float) -> bool:
+        """Whether a running summary of ``weight`` rows calls for a solve (``growth >= 1``): the rows in it
+        added since the last solve reach ``growth - 1`` times those solved on, i.e. a share
+        ``1 - 1 / growth`` of it (always with ``growth == 1`` or before any solve).  On a plain stream:
+        ``pending >= (growth - 1) * solved_rows``."""
+        if self.solved_rows <= 0:
+            return True
+        return self.pending_rows * growth >= (growth - 1.0) * weight
 
     def solved(self, n_rows: float) -> StreamState:
         """The state after a solve on a running summary of ``n_rows`` rows (nothing pending)."""

@@ -75,6 +75,7 @@ def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel
         "settings": params,
         "n_rows": _whole(model.stats_.n_rows),  # whole, unless a forgetting stream weighted its rows
         "pending_rows": _whole(model.pending_rows_),
+        "solved_rows": _whole(model.solved_rows_),
         "n_lfs": model.n_lfs_,
         "lf_names": None if getattr(model, "lf_names_", None) is None else list(model.lf_names_),
         "class_balance": model.class_balance_,
@@ -131,8 +132,8 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
             setting += f"{name}={value}, "
     pending = model.pending_rows_
     waiting = (
-        f" (solved on {model.stats_.n_rows - pending:g} of them: {pending:g} rows added since the last "
-        "solve wait for the next one, see refit_growth; model.refit() solves them)"
+        f" ({pending:g} of them added since the last solve, made on {model.solved_rows_:g} rows, wait "
+        "for the next one, see refit_growth; model.refit() solves them)"
         if pending
         else ""
     )
