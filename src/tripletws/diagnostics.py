@@ -77,7 +77,8 @@ def dependency_candidates(
     ----------
     data : label matrix (n, m), LabelStats, or None
         The votes to test (usually the training matrix); ``None`` uses the
-        statistics the model was fitted on (``model.stats_``).
+        model's running statistics (``model.stats_``: the rows it was fitted on, and in a stream
+        whose solves are spaced also those waiting for the next solve, ``pending_rows_``).
     model : fitted LabelModel or SequenceLabelModel
         Supplies the accuracies (and the declared dependencies).  For a
         class-conditional LabelModel, the symmetric model is solved from the
