@@ -15,7 +15,8 @@ the reading.
 Parts: ``stress`` (benchmarks/stress_problems.py; ``--base-seed`` for a fresh draw), ``shared`` (the
 shared sets' fit/eval splits, as benchmarks/quality_lodo.py), ``subsample`` (each shared set fitted
 on three seeded random 80 % subsets of its fit rows, scored on its eval rows: the perturbation that
-found the case).  Accuracy: expectation under a uniform tie-break; F1 as benchmarks/scoring.py.
+found the case; ``subsample@0.5`` and ``@0.3`` the same on half and 30 % of the rows).  Accuracy:
+expectation under a uniform tie-break; F1 as benchmarks/scoring.py.
 
     PYTHONPATH=src python benchmarks/kept_margin_study.py --part stress --out /tmp/km_stress.jsonl
     PYTHONPATH=src python benchmarks/kept_margin_study.py --summarise /tmp/km_*.jsonl --write \
@@ -46,7 +47,7 @@ BEFORE = (2,)  # the rule before session 12 ("off" in the records)
 VARIANT = (2, 1)  # the default since session 12 ("margins")
 TIE = 0.005
 SUBSAMPLE_SEEDS = (0, 1, 2)
-SUBSAMPLE_SHARE = 0.8
+SUBSAMPLE_SHARES = (0.8, 0.5, 0.3)
 
 
 def fit_both(k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray) -> dict:
@@ -105,16 +106,18 @@ def _shared(subsample: bool) -> list[dict]:
     out = []
     for name, k, L_fit, L_eval, y, _crowd in shared_sets():
         acc, f1 = tie_scores(mv_scores(L_eval, k), y, k)
-        seeds = SUBSAMPLE_SEEDS if subsample else (None,)
-        for seed in seeds:
+        cells = (
+            [(sh, seed) for sh in SUBSAMPLE_SHARES for seed in SUBSAMPLE_SEEDS] if subsample else [(1, None)]
+        )
+        for share, seed in cells:
             L = L_fit
             if seed is not None:
-                pick = np.random.default_rng(seed).permutation(len(L_fit))[
-                    : int(SUBSAMPLE_SHARE * len(L_fit))
-                ]
+                pick = np.random.default_rng(seed).permutation(len(L_fit))[: int(share * len(L_fit))]
                 L = L_fit[np.sort(pick)]
-            label = name if seed is None else f"{name}/sub{seed}"
-            rec = {"part": "subsample" if subsample else "shared", "name": label, "family": name, "k": k}
+            tag = "" if share == 0.8 else f"@{share:g}"
+            label = name if seed is None else f"{name}/sub{seed}{tag}"
+            part = f"subsample{tag}" if subsample else "shared"
+            rec = {"part": part, "name": label, "family": name, "k": k}
             rec["mv"] = {"acc": acc, "f1": f1}
             rec.update(fit_both(k, L, L_eval, y))
             out.append(rec)
