@@ -61,6 +61,13 @@ ANNOTATOR_MAX_ROWS = 20_000
 #: ``LabelModel(refit_growth="auto")`` for this model: a stream is solved again once the rows added
 #: since its last solve reach a quarter of those it was solved on (benchmarks/online.py; docs/online.md).
 STREAM_GROWTH = 1.25
+#: LFs that never vote on the fitted rows (their votes elsewhere, e.g. at prediction): ``"mean"``
+#: (since session 12) gives them the vote-weighted mean accuracy of the other LFs, as LFs that never
+#: vote where another LF votes get, so that their votes count as majority vote counts them;
+#: ``"neutral"`` (before) a vote that weighs nothing (benchmarks/kept_margin_study.py --study silent).
+SILENT_FILL = "mean"
+#: The coverage their tables vote with under ``SILENT_FILL = "mean"`` (it cancels from posteriors).
+SILENT_COVERAGE = 1e-9
 #: Seed of the folds of the held-out choice (fixed: a fit is a function of the data alone).
 FOLD_SEED = 0
 #: Balances the abstain reading may use under ``class_balance="auto"``: "auto" (uniform or estimated,
@@ -228,11 +235,22 @@ def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
 def with_symmetric_tables(
     params: LabelModelParams, lfs: np.ndarray, coverage: np.ndarray
 ) -> LabelModelParams:
-    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs."""
+    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs.
+
+    An LF among them that never voted on the fitted rows gets it too (``SILENT_FILL = "mean"``):
+    its table votes with the coverage :data:`SILENT_COVERAGE`, so that a vote it casts on other
+    rows weighs as a vote at that accuracy (the coverage cancels from the posterior) and its
+    abstentions say nothing; ``"neutral"`` leaves it the coverage 0, where a vote weighs nothing.
+    """
     m, k = params.n_lfs, params.cardinality
     rest = np.setdiff1d(np.arange(m), lfs)
     w = coverage[rest]
     mean = float(np.average(params.accuracies[rest], weights=w)) if rest.size and w.sum() > 0 else 1.0 / k
+    coverage = np.asarray(coverage, dtype=np.float64)
+    if SILENT_FILL == "mean":  # read at call time (a study option)
+        coverage = np.where(coverage > 0, coverage, SILENT_COVERAGE)
+    elif SILENT_FILL != "neutral":
+        raise ValueError(f"SILENT_FILL must be 'mean' or 'neutral', not {SILENT_FILL!r}")
     sym = LabelModelParams.symmetric(np.full(m, mean), coverage, params.class_balance)
     cp = params.cond_probs.copy()
     cp[lfs] = sym.cond_probs[lfs]
@@ -308,7 +326,8 @@ class Annotator(Solver):
                 source = "estimated"
         assert selection.fit is not None
         params = selection.fit.params
-        notes = silent_lfs(stats)
+        silent_fill = "a neutral weight" if SILENT_FILL == "neutral" else "the mean accuracy of the others"
+        notes = silent_lfs(stats, silent_fill)
         softdep = None
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
             params, softdep = _softdep_refit(plain, selection, params, given)
@@ -368,6 +387,8 @@ class Annotator(Solver):
         read = (check is not None and check.accepted) or informative_read
         if selection.chosen == "mv" and not read:
             unidentified = np.arange(m)
+            # (an LF that never votes keeps majority vote's model's table: the shared accuracy, at the
+            # coverage of its prior's pseudo-row, so its votes on other rows count as majority vote's)
             notes.append(
                 "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
                 "held-out rows better than majority vote's model (one accuracy for all LFs) by more "

@@ -14,10 +14,10 @@ def lf_list(idx: np.ndarray, limit: int = 10) -> str:
     return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
 
 
-def silent_lfs(stats: LabelStats) -> list[str]:
-    """LFs that never vote."""
+def silent_lfs(stats: LabelStats, fill: str = "a neutral weight") -> list[str]:
+    """LFs that never vote, and what their votes elsewhere get (``fill``)."""
     silent = np.flatnonzero(stats.vote_counts == 0)
-    return [f"LF(s) {lf_list(silent)} never vote; they get a neutral weight"] if silent.size else []
+    return [f"LF(s) {lf_list(silent)} never vote; they get {fill}"] if silent.size else []
 
 
 def symmetric_lfs(stats: LabelStats, est: SymmetricEstimate) -> list[str]:
