@@ -394,12 +394,12 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         summary.  ``dev``: a fit's dev set (a stream's own is reused at each solve)."""
         settings = check_settings(self.get_params(), stacklevel=4)
         k, solver, options = settings.cardinality, settings.solver, settings.options
-        dev_set = dev if restart else getattr(self, "_dev_set", None)
-        previous = None if restart else self.__dict__.get("solution_")
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
         # it costs tens of microseconds): their small products gain nothing from threads, and
         # threaded BLAS stalls whenever another process holds a core
         with _lock(self), single_threaded_blas():
+            dev_set = dev if restart else getattr(self, "_dev_set", None)
+            previous = None if restart else self.__dict__.get("solution_")
             running = None if restart else getattr(self, "summary_", None)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             known = None if running is None else self.__dict__.get("lf_names_")
