@@ -134,6 +134,26 @@ class StreamState:
             return True
         return self.pending_rows * growth >= (growth - 1.0) * weight
 
+    def check_against(self, n_rows: float) -> None:
+        """The counts agree with a running summary of ``n_rows`` rows (a read file's state; ValueError
+        naming the field)."""
+        slack = 1e-9 * max(1.0, n_rows)  # sums of whole or decayed counts, to rounding
+        if self.n_batches < 1:
+            raise ValueError(
+                f"stream.n_batches is {self.n_batches}, but a fitted model has seen at least one batch"
+            )
+        if self.pending_rows > n_rows + slack:
+            raise ValueError(
+                f"stream.pending_rows ({self.pending_rows:g}) exceeds the running summary's rows ({n_rows:g})"
+            )
+        if self.batches is not None:
+            held = sum(float(b.stats.n_rows) for b in self.batches)
+            if abs(held - n_rows) > slack:
+                raise ValueError(
+                    f"stream.batches hold {held:g} rows but the running summary {n_rows:g}: the window's "
+                    "batches must add up to it"
+                )
+
     def solved(self, n_rows: float) -> StreamState:
         """The state after a solve on a running summary of ``n_rows`` rows (nothing pending)."""
         return replace(self, solved_rows=float(n_rows), pending_rows=0.0)

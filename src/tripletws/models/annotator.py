@@ -59,7 +59,8 @@ from .notes import lf_list, silent_lfs
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
 #: ``LabelModel(refit_growth="auto")`` for this model: a stream is solved again once the rows added
-#: since its last solve reach a quarter of those it was solved on (benchmarks/online.py; docs/online.md).
+#: since its last solve are a fifth of its running summary (a quarter of those solved on, on a plain
+#: stream; benchmarks/online.py; docs/online.md).
 STREAM_GROWTH = 1.25
 #: LFs that never vote on the fitted rows (their votes elsewhere, e.g. at prediction): ``"mean"``
 #: (since session 12) gives them the vote-weighted mean accuracy of the other LFs, as LFs that never
@@ -502,7 +503,7 @@ class Annotator(Solver):
 
     accepts_dev_set = True
     #: A stream re-solves at geometrically spaced sizes (tripletws.online): a solve's EM and gold-free
-    #: choices over up to 20 000 distinct rows cost 100-300 ms against a 1000-row batch's 1-3 ms
+    #: choices over up to 20 000 distinct rows cost 100-500 ms against a 1000-row batch's 1-4 ms
     stream_growth = STREAM_GROWTH
 
     def choose_with_dev(

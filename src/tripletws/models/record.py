@@ -223,25 +223,5 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     solution = fit_from_dict(state["solution"], m, k, model)
     record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
     stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
-    check_stream_against_summary(stream, float(summary.stats.n_rows))
+    stream.check_against(float(summary.stats.n_rows))
     return solution, summary, stream
-
-
-def check_stream_against_summary(stream: Any, n_rows: float) -> None:
-    """The stream's counts agree with the running summary of ``n_rows`` rows (ValueError naming the field)."""
-    slack = 1e-9 * max(1.0, n_rows)  # sums of whole or decayed counts, to rounding
-    if stream.n_batches < 1:
-        raise ValueError(
-            f"stream.n_batches is {stream.n_batches}, but a fitted model has seen at least one batch"
-        )
-    if stream.pending_rows > n_rows + slack:
-        raise ValueError(
-            f"stream.pending_rows ({stream.pending_rows:g}) exceeds the running summary's rows ({n_rows:g})"
-        )
-    if stream.batches is not None:
-        held = sum(float(b.stats.n_rows) for b in stream.batches)
-        if abs(held - n_rows) > slack:
-            raise ValueError(
-                f"stream.batches hold {held:g} rows but the running summary {n_rows:g}: the window's batches "
-                "must add up to it"
-            )
