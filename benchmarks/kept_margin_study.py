@@ -4,8 +4,11 @@
 class, not only the clear ones.  ``--study silent``: LFs that never vote on the fitted rows get the
 vote-weighted mean accuracy of the other LFs (``SILENT_FILL = "mean"``, since session 12) instead of
 a vote that weighs nothing (``"neutral"``): found on semeval fitted on half or 30 % of its rows,
-where 23-55 LFs silent on those rows vote on the eval rows.  The rest of this text is of the first
-study.
+where 23-55 LFs silent on those rows vote on the eval rows.  ``--study informative`` (session 13,
+not adopted): the abstain reading with MACE's tables only (``abstain_check.INFORMATIVE``), refitted
+where the check picked ``"ds_abstain"``.  ``--study coverage_lead`` (session 13, not adopted): the
+coverage reading of one-class LFs only where it also passes the abstain check's test (a)
+(``coverage_check.LEAD_TEST``).  The rest of this text is of the first study.
 
 The abstain reading (:mod:`tripletws.estimators.abstain_check`) is refused where its fit keeps the
 LFs' majority on at most half of the rows whose majority wins by two votes or more (test (d); the
@@ -60,6 +63,16 @@ def _reading_accepted(lm) -> bool:
     return bool(check is not None and check.accepted)
 
 
+def _ds_picked(lm) -> bool:
+    check = getattr(lm, "abstain_", None)
+    return bool(check is not None and check.family == "ds_abstain")
+
+
+def _coverage_read(lm) -> bool:
+    check = getattr(lm, "one_class_", None)
+    return bool(check is not None and check.accepted)
+
+
 def _has_silent_lfs(lm) -> bool:
     return bool((lm.stats_.vote_counts == 0).any())
 
@@ -70,6 +83,17 @@ STUDIES = {
     "kept_margin": ("tripletws.estimators.abstain_check", "KEPT_MARGINS", (2,), (2, 1), _reading_accepted),
     # LFs that never vote on the fitted rows: the mean accuracy of the others (since session 12)
     "silent": ("tripletws.models.annotator", "SILENT_FILL", "neutral", "mean", _has_silent_lfs),
+    # the coverage reading of one-class LFs only where it leads the vote-only family held out (test (a))
+    "coverage_lead": ("tripletws.estimators.coverage_check", "LEAD_TEST", False, True, _coverage_read),
+    # the abstain reading with MACE's tables only (no Dawid-Skene full tables): refitted where the
+    # check picked "ds_abstain" (accepted or not: without it "mace_abstain" is tested instead)
+    "informative": (
+        "tripletws.estimators.abstain_check",
+        "INFORMATIVE",
+        ("mace_abstain", "ds_abstain"),
+        ("mace_abstain",),
+        _ds_picked,
+    ),
 }
 
 
@@ -216,6 +240,16 @@ TITLES = {
         "# Test (d) of the abstain check on rows won by one vote (variant margins = (2, 1))",
         "`affected`: problems where the rule before (margins (2,)) read abstentions as informative; "
         "`refused`: of those, refused by the variant.",
+    ),
+    "coverage_lead": (
+        "# The coverage reading of one-class LFs behind the abstain check's test (a) (LEAD_TEST = True)",
+        "`affected`: problems where the coverage reading was used; `refused`: of those, refused by the "
+        "variant.",
+    ),
+    "informative": (
+        '# The abstain reading without Dawid-Skene\'s full tables (variant: "mace_abstain" only)',
+        "`affected`: problems where the abstain check picked `ds_abstain` (accepted or not); "
+        "`refused`: of those, not read as informative by the variant.",
     ),
     "silent": (
         '# LFs that never vote on the fitted rows: the mean accuracy of the others (variant "mean")',

@@ -399,3 +399,29 @@ def test_one_class_near_copies_are_counted_once_before_the_coverage_reading(name
     assert model.one_class_ is not None and model.one_class_.accepted
     acc = tie_scores(model.predict_proba(L_test), y_test, 2)[0]
     assert acc >= tie_scores(mv_scores(L_test, 2), y_test, 2)[0] - 0.005
+
+
+def test_lead_test_study_option_asks_the_reading_to_lead_the_vote_only_family(monkeypatch):
+    """``coverage_check.LEAD_TEST`` (a study option, off by default): the reading is refused where
+    the vote-only family chosen scores the same held-out rows higher, and kept where it scores lower."""
+    import tripletws.estimators.coverage_check as cc
+    from tripletws.estimators.heldout import HeldOutScores, deal_counts
+
+    rng = np.random.default_rng(3)
+    on = [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
+    L, _ = draw_one_class(6000, [0.7, 0.3], [0, 0, 0, 1, 1, 1], on, [0.1] * 6, rng)
+    rows = unique_rows(L, 2)
+    folds = deal_counts(rows.rows, rows.counts, 2, cc.N_FOLDS, cc.FOLD_SEED)
+    assert cc.LEAD_TEST is False
+    base = cc.coverage_check(rows, None, folds=folds)
+    assert base.accepted
+    # a vote-only family that scores every held-out row 0 nats (probability 1) cannot be beaten;
+    # one that scores -50 nats per row always is
+    best = HeldOutScores(folds, {"mace": np.zeros(folds.shape)})
+    worst = HeldOutScores(folds, {"mace": np.full(folds.shape, -50.0)})
+    assert cc.coverage_check(rows, None, folds=folds, ref=best, chosen="mace").accepted  # off: not read
+    monkeypatch.setattr(cc, "LEAD_TEST", True)
+    refused = cc.coverage_check(rows, None, folds=folds, ref=best, chosen="mace")
+    assert not refused.accepted and "does not predict held-out rows better than 'mace'" in refused.reason
+    kept = cc.coverage_check(rows, None, folds=folds, ref=worst, chosen="mace")
+    assert kept.accepted and np.allclose(kept.fit.params.cond_probs, base.fit.params.cond_probs)

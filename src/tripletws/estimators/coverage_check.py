@@ -56,6 +56,12 @@ N_FOLDS, FOLD_SEED = 3, 0
 #: shared sets the z of the accepted fits are <= -0.5 and those of the rejected >= 6.9).
 BACKGROUND_Z = 1.96
 
+#: A study option (False: off, the default): use the coverage reading only where its fit also predicts
+#: held-out rows better than the vote-only family chosen (the family choice's scores, same folds) by
+#: more than ``LEAD_SE`` standard errors of the paired per-row difference: the abstain check's test
+#: (a) (:mod:`tripletws.estimators.abstain_check`) asked of this reading too.
+LEAD_TEST = False
+
 
 @dataclass(frozen=True)
 class CoverageCheck:
@@ -575,6 +581,9 @@ def coverage_check(
     class_balance: np.ndarray | None,
     choose_balance: bool = False,
     folds: np.ndarray | None = None,
+    *,
+    ref: HeldOutScores | None = None,
+    chosen: str = "",
 ) -> CoverageCheck:
     """Fit the coverage reading of one-class LFs and decide, without gold, whether to use it.
 
@@ -609,6 +618,11 @@ def coverage_check(
     folds : ndarray, shape (N_FOLDS, R), optional
         The deal of the rows into folds when already made (``deal_counts(unique.rows,
         unique.counts, k, N_FOLDS, FOLD_SEED)``, the family choice's folds on the same rows).
+    ref : HeldOutScores, optional
+        The family choice's held-out scores on these rows and ``folds`` (read by the study option
+        :data:`LEAD_TEST` only).
+    chosen : str
+        The vote-only family chosen (with ``ref``).
     """
 
     k = unique.cardinality
@@ -649,6 +663,21 @@ def coverage_check(
         name = next(iter(balances))
         scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
         fit = cross.fits[index[choose_within_se(scores, COVERAGE_FAMILIES, 0.0)[0], name]]
+    if LEAD_TEST and ref is not None and chosen in ref.row_loglik:
+        at = next(b for b, f in enumerate(cross.fits) if f is fit)
+        held = HeldOutScores(cross.scored, {"coverage": cross.row_loglik[at], chosen: ref.row_loglik[chosen]})
+        lead, se = held.lead("coverage", chosen)
+        n_se = _family_choice.LEAD_SE
+        if not (np.isfinite(lead) and np.isfinite(se) and lead > n_se * se):
+            return CoverageCheck(
+                False,
+                f"the coverage reading does not predict held-out rows better than {chosen!r} by over "
+                f"{n_se:g} standard errors (lead {lead:.4f} +- {se:.4f} per row)",
+                gain,
+                z,
+                prior_lead=prior_lead,
+                balance=balance,
+            )
     lfs, classes = one_class_votes(unique)
     n_rows = float(unique.counts.sum())
     coverage = (unique.counts @ (unique.rows >= 0)) / max(n_rows, 1e-300)

@@ -345,6 +345,8 @@ class Annotator(Solver):
                 cov_prior,
                 choose_balance=prior.source == "auto",
                 folds=folds if CHECK_FOLD_SEED == FOLD_SEED else None,
+                ref=scores if CHECK_FOLD_SEED == FOLD_SEED else None,
+                chosen=selection.chosen,
             )
             if check.accepted:
                 params, softdep = check.fit.params, None
