@@ -8,7 +8,10 @@ where 23-55 LFs silent on those rows vote on the eval rows.  ``--study informati
 not adopted): the abstain reading with MACE's tables only (``abstain_check.INFORMATIVE``), refitted
 where the check picked ``"ds_abstain"``.  ``--study coverage_lead`` (session 13, not adopted): the
 coverage reading of one-class LFs only where it also passes the abstain check's test (a)
-(``coverage_check.LEAD_TEST``).  The rest of this text is of the first study.
+(``coverage_check.LEAD_TEST``).  ``--study own_lead`` (session 13, adopted): test (a') of the abstain
+check, the reading must also lead its family's reading of the votes alone (``abstain_check.OWN_LEAD``);
+refitted where the rule before accepted the reading (the variant is strictly stricter).  The rest of
+this text is of the first study.
 
 The abstain reading (:mod:`tripletws.estimators.abstain_check`) is refused where its fit keeps the
 LFs' majority on at most half of the rows whose majority wins by two votes or more (test (d); the
@@ -85,6 +88,9 @@ STUDIES = {
     "silent": ("tripletws.models.annotator", "SILENT_FILL", "neutral", "mean", _has_silent_lfs),
     # the coverage reading of one-class LFs only where it leads the vote-only family held out (test (a))
     "coverage_lead": ("tripletws.estimators.coverage_check", "LEAD_TEST", False, True, _coverage_read),
+    # test (a') of the abstain check: the reading also leads its family's reading of the votes alone
+    # (the default since session 13)
+    "own_lead": ("tripletws.estimators.abstain_check", "OWN_LEAD", False, True, _reading_accepted),
     # the abstain reading with MACE's tables only (no Dawid-Skene full tables): refitted where the
     # check picked "ds_abstain" (accepted or not: without it "mace_abstain" is tested instead)
     "informative": (
@@ -244,6 +250,11 @@ TITLES = {
     "coverage_lead": (
         "# The coverage reading of one-class LFs behind the abstain check's test (a) (LEAD_TEST = True)",
         "`affected`: problems where the coverage reading was used; `refused`: of those, refused by the "
+        "variant.",
+    ),
+    "own_lead": (
+        "# Test (a') of the abstain check: the reading leads its family's votes-only reading (OWN_LEAD)",
+        "`affected`: problems where the abstain reading was used; `refused`: of those, refused by the "
         "variant.",
     ),
     "informative": (

@@ -299,3 +299,36 @@ def test_half_fit_disagreement_is_a_share_and_zero_for_a_clear_reading():
     rows = RowSummary.from_matrix(check_label_matrix(L, K), 20_000)
     share = half_fit_disagreement(rows, "mace_abstain", np.full(K, 1.0 / K))
     assert 0.0 <= share <= 0.1, share
+
+
+def test_the_reading_must_lead_its_own_reading_of_the_votes(monkeypatch):
+    """Test (a'), the default since session 13: stress problem confusion-07 (434 rows, 7 LFs,
+    k = 10).  Dawid-Skene's tables with abstentions read as outcomes lead the vote-only family
+    chosen (MACE), but score below ``"ds"``, the same tables with abstentions read as "not
+    assigned": the lead was the tables', not the abstentions', and the check refuses it.  Without
+    the test (the rule before) the reading is used."""
+    import sys
+    from pathlib import Path
+
+    import tripletws.estimators.abstain_check as abstain_module
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stress_problems import all_problems, draw
+
+    assert abstain_module.OWN_LEAD is True
+    problem = next(p for p in all_problems() if p.name == "confusion-07")
+    L, _, _, _ = draw(problem)
+    k = int(problem.params["k"])
+    record = fit_k(L, k).estimate_.abstain
+    assert record is not None and not record.accepted and record.family == "ds_abstain"
+    assert "its reading of the votes alone" in record.reason and "'ds'" in record.reason
+    assert record.lead > 2 * record.lead_se  # test (a) passed: it leads the family chosen
+    monkeypatch.setattr(abstain_module, "OWN_LEAD", False)
+    before = fit_k(L, k).estimate_.abstain
+    assert before.accepted and before.family == "ds_abstain"
+
+
+def fit_k(L, k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LabelModel(k).fit(L)

@@ -357,7 +357,7 @@ class Annotator(Solver):
                 unipolar = unipolar[:0]
         informative = None
         if options.one_class == "coverage" and not (check is not None and check.accepted):
-            # every LF's abstentions read as informative where four gold-free tests pass ("shared":
+            # every LF's abstentions read as informative where five gold-free tests pass ("shared":
             # abstentions are read as "not assigned" throughout)
             # the check reads the rows the choice was made on (copies counted once, like the
             # balance and coverage checks), on that choice's folds and held-out scores (the
