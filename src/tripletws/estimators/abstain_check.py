@@ -431,8 +431,13 @@ def abstain_check(
     if OWN_LEAD:
         # (a'): the abstentions, not the vote tables, carry the lead (tested after (b)-(d), which cost
         # fewer fits: the outcome is the same in any order)
-        own = VOTE_ONLY[fam]
-        own_ll = heldout_row_scores(unique, (own,), class_balance=balances[name], **kw).row_loglik[own]
+        own, bal = VOTE_ONLY[fam], balances[name]
+        if own in ref.row_loglik and (
+            bal is None if class_balance is None else bal is not None and np.array_equal(bal, class_balance)
+        ):
+            own_ll = ref.row_loglik[own]  # the family choice scored it under this balance, on these folds
+        else:
+            own_ll = heldout_row_scores(unique, (own,), class_balance=bal, **kw).row_loglik[own]
         own_lead, own_se = HeldOutScores(ref.folds, {"x": ll[f"{fam}/{name}"], own: own_ll}).lead("x", own)
         if not (np.isfinite(own_lead) and np.isfinite(own_se) and own_lead > n_se * own_se):
             reason = (
