@@ -65,7 +65,9 @@ abstentions enter through one constant per class) in the compiled EM of
 :mod:`tripletws.estimators._abstain_kernel` where numba is available.  CPU medians of the whole
 check in the default fit (``python benchmarks/default_fit_stages.py --big``, one BLAS thread, a
 shared machine): 4 ms on sms, 14-15 ms on trec, 5-6 ms on semeval, 10-11 ms on adult_content,
-20-21 ms on weather_sentiment (745 LFs), 0.11 s on a 1e6 x 50 synthetic matrix.
+20-21 ms on weather_sentiment (745 LFs), 0.11 s on a 1e6 x 50 synthetic matrix (session 7's host;
+session 13's host takes about three times as long for the same code: 8.5, 38.5, 13.3, 24.1 and 50.7
+ms, docs/speed.md).
 """
 
 from __future__ import annotations
