@@ -440,7 +440,7 @@ def abstain_check(
             own_ll = ref.row_loglik[own]  # the family choice scored it under this balance, on these folds
         else:
             own_ll = heldout_row_scores(unique, (own,), class_balance=bal, **kw).row_loglik[own]
-        own_lead, own_se = HeldOutScores(ref.folds, {"x": ll[f"{fam}/{name}"], own: own_ll}).lead("x", own)
+        own_lead, own_se = HeldOutScores(ref.folds, {**ll, own: own_ll}).lead(f"{fam}/{name}", own)
         if not (np.isfinite(own_lead) and np.isfinite(own_se) and own_lead > n_se * own_se):
             reason = (
                 f"the reading of abstentions ({fam}, {name} balance) does not predict held-out rows better "
