@@ -31,7 +31,7 @@ import numpy as np
 
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import fit_annotator
-from ..estimators.balance_check import balance_check
+from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
 from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
@@ -281,196 +281,52 @@ class Annotator(Solver):
     def needs(self, options: Options, n_lfs: int) -> Needs:
         return Needs(rows=ANNOTATOR_MAX_ROWS)
 
-    # Over 60 lines: fallbacks, the family choice, the EM fit and the notes of one solve in order;
-    # a candidate for splitting (left whole in the architecture pass, owned by the model's author).
+    # Over 60 lines: which step runs, in order (each a function below, amending one _Draft), and the
+    # assembly of the Fit; the steps themselves are the module-level functions after the class.
     def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
-        deps = len(options.dependencies) > 0
-        if deps or rows is None or float(rows.counts.sum()) <= 0:
-            fit = get_solver("symmetric").solve(stats, prior, rows, options)
-            note = DEPENDENCY_NOTE if deps else NO_ROWS_NOTE
-            diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
-            notes = fit.notes + ((note,) if deps else ())
-            return replace(fit, model=self.name, diagnostics=diagnostics, notes=notes)
-        k, m = stats.cardinality, stats.n_lfs
-        if prior.fixed:
-            given, source = prior.value, prior.source
-        elif prior.source == "estimate":
-            given, source = None, "estimated"
-        else:
-            given, source = np.full(k, 1.0 / k), "uniform"
-        # plain: the rows with each copy group counted once; folds: one deal of them into folds for the
-        # family choice and the checks (the same rows)
-        if options.copies == "once":  # LFs that copy each other's outcomes, counted once
-            chosen = select_counting_once(rows, CANDIDATES, given, FOLD_SEED, N_FOLDS)
-            selection, copies, plain, folds = chosen
-        else:
-            copies, plain = None, rows
-            folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED, summary_votes(rows))
-            selection = select_family(
-                rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
-            )
-        scores = selection.scores  # every candidate's held-out scores on ``plain`` and ``folds``
+        """One solve, its steps in order (module docstring; docs/models.md): the family choice,
+        the class balance, the readings of one-class coverage and of abstentions, what the rows do
+        not identify, the mixture (a study option), and copies counted once."""
+        if len(options.dependencies) > 0 or rows is None or float(rows.counts.sum()) <= 0:
+            return _symmetric_fallback(self.name, stats, prior, rows, options)
+        given, source = _given_balance(prior, stats.cardinality)
+        selection, copies, plain, folds = _choose_family(rows, given, options)
         unipolar, classes = one_class_votes(rows)
         # one-class LFs carrying most of the votes (read by the balance and coverage checks; once)
         one_class_most = bool(unipolar.size) and one_class_share(rows, unipolar) >= 0.5
         balance = None
-        if prior.source == "auto" and selection.chosen != "mv":
-            if not one_class_most:
-                # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
-                balance = balance_check(plain, selection, crowd=options.balance_rule == "crowd")
-            if balance is not None and balance.accepted:
-                assert balance.fit is not None
-                est = balance.fit
-                if copies is not None:
-                    est = replace(est, params=copy_tables(est.params, rows, copies.members))
-                selection = replace(selection, fit=est, fits={**selection.fits, selection.chosen: est})
+        if prior.source == "auto" and selection.chosen != "mv" and not one_class_most:
+            # the uniform prior stands unless the clear rows say otherwise (estimators.balance_check)
+            selection, balance = _balance_step(plain, rows, selection, copies, options)
+            if balance.accepted:
                 source = "estimated"
         assert selection.fit is not None
-        params = selection.fit.params
         silent_fill = "a neutral weight" if SILENT_FILL == "neutral" else "the mean accuracy of the others"
-        notes = silent_lfs(stats, silent_fill)
-        softdep = None
+        draft = _Draft(selection.fit.params, source, silent_lfs(stats, silent_fill), unipolar)
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
-            params, softdep = _softdep_refit(plain, selection, params, given)
+            draft.params, draft.softdep = _softdep_refit(plain, selection, draft.params, given)
         check = None
         if one_class_most and options.one_class == "coverage":
-            # their coverage may say what their votes cannot: used where the gold-free check passes
-            # and they carry most of the votes (else the held-out choice above stands for the rest:
-            # crowd annotators seen once are "one-class" by chance)
-            cov_prior = given if prior.fixed or prior.source == "uniform" else None
-            # "auto": the balance is estimated where the held-out likelihood supports it, else uniform
-            # copies found above are counted once here too (blanked but for their representative)
-            check = coverage_check(
-                plain,
-                cov_prior,
-                choose_balance=prior.source == "auto",
-                folds=folds if CHECK_FOLD_SEED == FOLD_SEED else None,
-                ref=scores if CHECK_FOLD_SEED == FOLD_SEED else None,
-                chosen=selection.chosen,
-            )
-            if check.accepted:
-                params, softdep = check.fit.params, None
-                if SOFTDEP != "off" and SOFTDEP_COVERAGE:
-                    params, softdep = _softdep_coverage(plain, check, given)
-                if cov_prior is None:
-                    source = "uniform" if check.balance == "uniform" else "estimated"
-                unipolar = unipolar[:0]
+            check = _read_coverage(draft, plain, selection, folds, prior, given)
+        coverage_read = check is not None and check.accepted
         informative = None
-        if options.one_class == "coverage" and not (check is not None and check.accepted):
-            # every LF's abstentions read as informative where five gold-free tests pass ("shared":
-            # abstentions are read as "not assigned" throughout)
-            # the check reads the rows the choice was made on (copies counted once, like the
-            # balance and coverage checks), on that choice's folds and held-out scores (the
-            # check's own deal of ``plain``)
-            same = CHECK_FOLD_SEED == FOLD_SEED
-            informative = abstain_check(
-                plain,
-                selection.chosen,
-                given,
-                choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
-                ref=scores if same else None,
-                folds=folds if same else None,
-            )
-            if (
-                informative.accepted
-                and informative.balance == "estimated"
-                and ABSTAIN_BALANCES == "no_estimated"
-            ):
-                informative = replace(informative, accepted=False, reason="estimated balance")
-            if informative.accepted:
-                params, softdep = informative.fit.params, None
-                if informative.balance != "given":
-                    source = informative.balance
-                unipolar = unipolar[:0]
-                if informative.family == "ds_abstain":
-                    notes.append(UNNAMED_NOTE)
+        if options.one_class == "coverage" and not coverage_read:
+            informative = _read_abstentions(draft, plain, selection, folds, prior, given)
         informative_read = informative is not None and informative.accepted
         if balance is not None and balance.accepted and not informative_read:
-            notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
-        read = (check is not None and check.accepted) or informative_read
-        if selection.chosen == "mv" and not read:
-            unidentified = np.arange(m)
-            # (an LF that never votes keeps majority vote's model's table: the shared accuracy, at the
-            # coverage of its prior's pseudo-row, so its votes on other rows count as majority vote's)
-            notes.append(
-                "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
-                "held-out rows better than majority vote's model (one accuracy for all LFs) by more "
-                f"than {selection.n_se:g} standard errors (held-out log-likelihood per row "
-                f"{_scores(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
-                "predictions are majority vote's"
-            )
-        else:
-            if unipolar.size:
-                # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
-                # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
-                mv_fit = selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
-                shared = mv_fit.params
-                cp = params.cond_probs.copy()
-                cp[unipolar] = shared.cond_probs[unipolar]
-                params = LabelModelParams(params.class_balance, cp)
-                reason = (
-                    check.reason
-                    if check is not None
-                    else (FEW_VOTES_REASON if options.one_class == "coverage" else OFF_REASON)
-                )
-                notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
-            lonely = lfs_without_overlap(rows)
-            if lonely.size:
-                params = with_symmetric_tables(params, lonely, stats.coverage)
-            voting = lonely[stats.vote_counts[lonely] > 0]  # silent LFs have their own note
-            if voting.size:
-                notes.append(
-                    f"LF(s) {lf_list(voting)} never vote on a row where another LF votes, so the "
-                    "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
-                    "the other LFs"
-                )
-            unidentified = np.union1d(unipolar, lonely).astype(np.int64)
-            worse = np.flatnonzero(
-                LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / k
-            )
-            worse = np.setdiff1d(
-                worse, unidentified if copies is None else np.union1d(unidentified, copies.members)
-            )
-            if worse.size:
-                notes.append(
-                    f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
-                    "the class they name"
-                )
+            draft.notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
+        read = coverage_read or informative_read
+        unidentified = _name_unidentified(
+            draft, stats, rows, selection, read, check, classes, options, given, copies
+        )
         mixture = None
         if options.combine != "none" and not read and selection.scores is not None:
-            # the vote-only families' mixture instead of the chosen one (a study option); every
-            # component gets the chosen fit's treatment of one-class, lonely and copied LFs
-            weights = combine_weights(selection.scores, CANDIDATES, options.combine)
-            selection = replace(selection, weights=dict(zip(CANDIDATES, map(float, weights), strict=True)))
-            shared_tables = (
-                selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
-            ).params
-            lonely = lfs_without_overlap(rows)
-            comps = []
-            for fam in CANDIDATES:
-                p = params if fam == selection.chosen else selection.fits[fam].params
-                if fam != selection.chosen:
-                    if unipolar.size:
-                        cp = p.cond_probs.copy()
-                        cp[unipolar] = shared_tables.cond_probs[unipolar]
-                        p = LabelModelParams(p.class_balance, cp)
-                    if lonely.size:
-                        p = with_symmetric_tables(p, lonely, stats.coverage)
-                if copies is not None:
-                    p = copy_tables(p, rows, copies.members)
-                comps.append(p)
-            mixture = Mixture(CANDIDATES, weights, tuple(comps))
+            selection, mixture = _mixture(draft, stats, rows, selection, options, given, copies)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
-            params, copies, unidentified = count_tables(rows, params, copies, unidentified)
-            notes.append(copies_note(copies))
-        if softdep is not None and mixture is None:
-            params = tempered(params, softdep.weights)
-            low = np.flatnonzero(softdep.weights < 1.0)
-            notes.append(
-                f"LF(s) {lf_list(low)} agree with others beyond conditional independence ("
-                f"{len(softdep.pairs)} significant pairs): fitted and predicted with weights "
-                f"1 / (1 + summed excess share), min {softdep.weights.min():.2f} (SOFTDEP study option)"
-            )
+            draft.params, copies, unidentified = count_tables(rows, draft.params, copies, unidentified)
+            draft.notes.append(copies_note(copies))
+        if draft.softdep is not None and mixture is None:
+            _temper(draft)
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -482,25 +338,22 @@ class Annotator(Solver):
             abstain=informative,
             mixture=mixture,
         )
-        if check is not None and check.accepted:
+        if coverage_read:
             family = check.fit.family
-        elif informative is not None and informative.accepted:
+        elif informative_read:
             family = informative.family
         else:
             family = selection.chosen
-        diagnostics = {
-            "fallback": "",
-            "family": family,
-            "em_steps_run": selection.fit.n_steps,
-        }
+        diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
+        params = draft.params
         return Fit(
             self.name,
             params,
             params.class_balance,
-            source,
+            draft.source,
             estimate,
             diagnostics=diagnostics,
-            notes=tuple(notes),
+            notes=tuple(draft.notes),
         )
 
     accepts_dev_set = True
@@ -574,6 +427,260 @@ class Annotator(Solver):
             None if d.get("abstain") is None else AbstainCheck.from_dict(d["abstain"]),
             None if d.get("mixture") is None else Mixture.from_dict(d["mixture"], m, params.cardinality),
         )
+
+
+@dataclass
+class _Draft:
+    """The fit one solve builds: each step after the family choice reads it and may amend it.
+
+    Attributes
+    ----------
+    params : LabelModelParams
+        The tables so far (the chosen family's, then a reading's).
+    source : str
+        Where the class balance came from (``Fit.prior_source``).
+    notes : list of str
+        The solve's notes so far.
+    unipolar : ndarray of int
+        LFs that vote one class only and whose coverage no reading has used (emptied by a reading).
+    softdep : SoftDependence, optional
+        Weights of partly dependent LFs (the ``SOFTDEP`` study option).
+    """
+
+    params: LabelModelParams
+    source: str
+    notes: list[str]
+    unipolar: np.ndarray
+    softdep: SoftDependence | None = None
+
+
+def _symmetric_fallback(
+    name: str, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options
+) -> Fit:
+    """Declared dependencies, or no rows (``fit_stats``): the symmetric model's solve, saying so."""
+    deps = len(options.dependencies) > 0
+    fit = get_solver("symmetric").solve(stats, prior, rows, options)
+    note = DEPENDENCY_NOTE if deps else NO_ROWS_NOTE
+    diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
+    notes = fit.notes + ((note,) if deps else ())
+    return replace(fit, model=name, diagnostics=diagnostics, notes=notes)
+
+
+def _given_balance(prior: Prior, k: int) -> tuple[np.ndarray | None, str]:
+    """The prior the families are fitted with (None: estimated) and its source's name."""
+    if prior.fixed:
+        return prior.value, prior.source
+    if prior.source == "estimate":
+        return None, "estimated"
+    return np.full(k, 1.0 / k), "uniform"
+
+
+def _choose_family(
+    rows: RowSummary, given: np.ndarray | None, options: Options
+) -> tuple[Selection, Copies | None, RowSummary, np.ndarray]:
+    """The held-out family choice: the selection, the copies found, the rows it was made on (each
+    copy group counted once: ``plain``) and their one deal into folds (shared by the checks)."""
+    if options.copies == "once":  # LFs that copy each other's outcomes, counted once
+        return select_counting_once(rows, CANDIDATES, given, FOLD_SEED, N_FOLDS)
+    k = rows.cardinality
+    folds = deal_counts(rows.rows, rows.counts, k, N_FOLDS, FOLD_SEED, summary_votes(rows))
+    selection = select_family(
+        rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
+    )
+    return selection, None, rows, folds
+
+
+def _balance_step(
+    plain: RowSummary, rows: RowSummary, selection: Selection, copies: Copies | None, options: Options
+) -> tuple[Selection, BalanceCheck]:
+    """The balance check on the chosen family; where it passes, its fit replaces the chosen one."""
+    balance = balance_check(plain, selection, crowd=options.balance_rule == "crowd")
+    if balance.accepted:
+        assert balance.fit is not None
+        est = balance.fit
+        if copies is not None:
+            est = replace(est, params=copy_tables(est.params, rows, copies.members))
+        selection = replace(selection, fit=est, fits={**selection.fits, selection.chosen: est})
+    return selection, balance
+
+
+def _same_folds(selection: Selection, folds: np.ndarray) -> dict[str, Any]:
+    """The choice's folds and held-out scores for a check, where it deals the rows as the choice did."""
+    same = CHECK_FOLD_SEED == FOLD_SEED
+    return {"folds": folds if same else None, "ref": selection.scores if same else None}
+
+
+def _read_coverage(
+    draft: _Draft,
+    plain: RowSummary,
+    selection: Selection,
+    folds: np.ndarray,
+    prior: Prior,
+    given: np.ndarray | None,
+) -> CoverageCheck:
+    """The coverage reading of one-class LFs (they carry most of the votes): where the gold-free
+    check passes, its fit replaces the draft's tables (else the choice above stands for the rest:
+    crowd annotators seen once are "one-class" by chance)."""
+    cov_prior = given if prior.fixed or prior.source == "uniform" else None
+    # "auto": the balance is estimated where the held-out likelihood supports it, else uniform;
+    # copies found by the choice are counted once here too (blanked but for their representative)
+    check = coverage_check(
+        plain,
+        cov_prior,
+        choose_balance=prior.source == "auto",
+        chosen=selection.chosen,
+        **_same_folds(selection, folds),
+    )
+    if check.accepted:
+        draft.params, draft.softdep = check.fit.params, None
+        if SOFTDEP != "off" and SOFTDEP_COVERAGE:
+            draft.params, draft.softdep = _softdep_coverage(plain, check, given)
+        if cov_prior is None:
+            draft.source = "uniform" if check.balance == "uniform" else "estimated"
+        draft.unipolar = draft.unipolar[:0]
+    return check
+
+
+def _read_abstentions(
+    draft: _Draft,
+    plain: RowSummary,
+    selection: Selection,
+    folds: np.ndarray,
+    prior: Prior,
+    given: np.ndarray | None,
+) -> AbstainCheck:
+    """Every LF's abstentions read as informative where five gold-free tests pass
+    (:func:`tripletws.estimators.abstain_check.abstain_check`; ``one_class="shared"`` reads them as
+    "not assigned" throughout).  The check reads the rows the choice was made on (copies counted
+    once, like the balance and coverage checks), on that choice's folds and held-out scores."""
+    informative = abstain_check(
+        plain,
+        selection.chosen,
+        given,
+        choose_balance=prior.source == "auto" and ABSTAIN_BALANCES != "uniform",
+        **_same_folds(selection, folds),
+    )
+    if informative.accepted and informative.balance == "estimated" and ABSTAIN_BALANCES == "no_estimated":
+        informative = replace(informative, accepted=False, reason="estimated balance")
+    if informative.accepted:
+        draft.params, draft.softdep = informative.fit.params, None
+        if informative.balance != "given":
+            draft.source = informative.balance
+        draft.unipolar = draft.unipolar[:0]
+        if informative.family == "ds_abstain":
+            draft.notes.append(UNNAMED_NOTE)
+    return informative
+
+
+def _name_unidentified(
+    draft: _Draft,
+    stats: LabelStats,
+    rows: RowSummary,
+    selection: Selection,
+    read: bool,
+    check: CoverageCheck | None,
+    classes: np.ndarray,
+    options: Options,
+    given: np.ndarray | None,
+    copies: Copies | None,
+) -> np.ndarray:
+    """The LFs whose parameters the rows do not identify, each given its documented fallback table
+    and named in a note; returns them (every LF where majority vote's model is chosen and no
+    reading was used)."""
+    m = stats.n_lfs
+    if selection.chosen == "mv" and not read:
+        # (an LF that never votes keeps majority vote's model's table: the shared accuracy, at the
+        # coverage of its prior's pseudo-row, so its votes on other rows count as majority vote's)
+        draft.notes.append(
+            "the data do not identify the LFs' accuracies: no model with per-LF accuracies predicts "
+            "held-out rows better than majority vote's model (one accuracy for all LFs) by more "
+            f"than {selection.n_se:g} standard errors (held-out log-likelihood per row "
+            f"{_scores(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
+            "predictions are majority vote's"
+        )
+        return np.arange(m)
+    unipolar = draft.unipolar
+    if unipolar.size:
+        # given that it votes, such an LF's vote is constant: the vote-only likelihood of its
+        # theta peaks at 0 whatever its real accuracy, so it gets majority vote's shared accuracy
+        mv_fit = selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)
+        shared = mv_fit.params
+        cp = draft.params.cond_probs.copy()
+        cp[unipolar] = shared.cond_probs[unipolar]
+        draft.params = LabelModelParams(draft.params.class_balance, cp)
+        reason = (
+            check.reason
+            if check is not None
+            else (FEW_VOTES_REASON if options.one_class == "coverage" else OFF_REASON)
+        )
+        draft.notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
+    lonely = lfs_without_overlap(rows)
+    if lonely.size:
+        draft.params = with_symmetric_tables(draft.params, lonely, stats.coverage)
+    voting = lonely[stats.vote_counts[lonely] > 0]  # silent LFs have their own note
+    if voting.size:
+        draft.notes.append(
+            f"LF(s) {lf_list(voting)} never vote on a row where another LF votes, so the "
+            "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
+            "the other LFs"
+        )
+    unidentified = np.union1d(unipolar, lonely).astype(np.int64)
+    params = draft.params
+    worse = np.flatnonzero(
+        LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / stats.cardinality
+    )
+    worse = np.setdiff1d(worse, unidentified if copies is None else np.union1d(unidentified, copies.members))
+    if worse.size:
+        draft.notes.append(
+            f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
+            "the class they name"
+        )
+    return unidentified
+
+
+def _mixture(
+    draft: _Draft,
+    stats: LabelStats,
+    rows: RowSummary,
+    selection: Selection,
+    options: Options,
+    given: np.ndarray | None,
+    copies: Copies | None,
+) -> tuple[Selection, Mixture]:
+    """The vote-only families' mixture instead of the chosen one (``combine``, a study option); every
+    component gets the chosen fit's treatment of one-class, lonely and copied LFs."""
+    weights = combine_weights(selection.scores, CANDIDATES, options.combine)
+    selection = replace(selection, weights=dict(zip(CANDIDATES, map(float, weights), strict=True)))
+    shared_tables = (selection.fits.get("mv") or fit_annotator(rows, "mv", class_balance=given)).params
+    lonely = lfs_without_overlap(rows)
+    unipolar = draft.unipolar
+    comps = []
+    for fam in CANDIDATES:
+        p = draft.params if fam == selection.chosen else selection.fits[fam].params
+        if fam != selection.chosen:
+            if unipolar.size:
+                cp = p.cond_probs.copy()
+                cp[unipolar] = shared_tables.cond_probs[unipolar]
+                p = LabelModelParams(p.class_balance, cp)
+            if lonely.size:
+                p = with_symmetric_tables(p, lonely, stats.coverage)
+        if copies is not None:
+            p = copy_tables(p, rows, copies.members)
+        comps.append(p)
+    return selection, Mixture(CANDIDATES, weights, tuple(comps))
+
+
+def _temper(draft: _Draft) -> None:
+    """Partly dependent LFs' tables tempered by their weights (the ``SOFTDEP`` study option)."""
+    softdep = draft.softdep
+    assert softdep is not None
+    draft.params = tempered(draft.params, softdep.weights)
+    low = np.flatnonzero(softdep.weights < 1.0)
+    draft.notes.append(
+        f"LF(s) {lf_list(low)} agree with others beyond conditional independence ("
+        f"{len(softdep.pairs)} significant pairs): fitted and predicted with weights "
+        f"1 / (1 + summed excess share), min {softdep.weights.min():.2f} (SOFTDEP study option)"
+    )
 
 
 def _softdep_refit(
