@@ -48,6 +48,19 @@ def assert_close_sums(a, b, n_terms: int, scale: float = 50.0, eps: float = EPS6
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=atol, err_msg=err_msg)
 
 
+def binary_batching_tolerance(lm, L: np.ndarray) -> float:
+    """Binary log-odds products run in float32 (``inference.LOGIT_DTYPE``): two summation orders
+    of a row's m terms each lie within m u sum|w| of the exact sum (u = 2^-24, Higham 2002,
+    section 4.2), plus two more roundings (adding the vote-indicator product, the float64 cast);
+    the posterior moves by at most a quarter of the log-odds' move.  Only the LFs that vote in
+    ``L`` add terms (an LF's weight times a zero indicator is exactly 0)."""
+    _, D = lm.params_.log_odds_tables()
+    D = D[(L >= 0).any(axis=0)]
+    e = D[:, :, 1] - D[:, :, 0]
+    w = np.abs((e[:, 1] - e[:, 0]) / 2).sum() + np.abs((e[:, 1] + e[:, 0]) / 2).sum()
+    return 0.25 * 2 * (lm.params_.n_lfs + 2) * 2.0**-24 * float(w)
+
+
 def run_cli(*args: object, cwd: Path | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
     """``python -m tripletws ARGS`` in a child process that imports this checkout's sources."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import binary_batching_tolerance
 
 from tripletws import LabelModel
 from tripletws.models import BUILT_IN
@@ -118,19 +119,6 @@ def test_a_silent_lf_votes_at_prediction_as_majority_vote_counts_it(monkeypatch)
     np.testing.assert_allclose(before.predict_proba(new), 1 / 3, atol=1e-6)  # the prior's tie
 
 
-def _batching_tolerance(lm: LabelModel, L: np.ndarray) -> float:
-    """Binary log-odds products run in float32 (``inference.LOGIT_DTYPE``): two summation orders
-    of a row's m terms each lie within m u sum|w| of the exact sum (u = 2^-24, Higham 2002,
-    section 4.2), plus two more roundings (adding the vote-indicator product, the float64 cast);
-    the posterior moves by at most a quarter of the log-odds' move.  Only the LFs that vote in
-    ``L`` add terms (an LF's weight times a zero indicator is exactly 0)."""
-    _, D = lm.params_.log_odds_tables()
-    D = D[(L >= 0).any(axis=0)]
-    e = D[:, :, 1] - D[:, :, 0]
-    w = np.abs((e[:, 1] - e[:, 0]) / 2).sum() + np.abs((e[:, 1] + e[:, 0]) / 2).sum()
-    return 0.25 * 2 * (lm.params_.n_lfs + 2) * 2.0**-24 * float(w)
-
-
 def test_binary_row_alone_and_in_a_batch_within_the_float32_bound():
     """Robustness sweep, case 90: a row scored alone (or as its own dask block) differed from the
     same row in the batch by 3.7e-8, above the "a few 1e-9" the docs said.  Float32 is a measured
@@ -143,7 +131,7 @@ def test_binary_row_alone_and_in_a_batch_within_the_float32_bound():
             L[r, j] = v
     lm = _fit_quiet(L, 2)
     P = lm.predict_proba(L)
-    tol = _batching_tolerance(lm, L)
+    tol = binary_batching_tolerance(lm, L)
     assert tol < 1e-5
     for i in range(len(L)):
         np.testing.assert_allclose(lm.predict_proba(L[i : i + 1]), P[i : i + 1], rtol=0, atol=tol)
