@@ -54,7 +54,9 @@ def test_label_model_fit_accepts_a_dask_array():
         np.testing.assert_allclose(lazy.accuracies_, eager.accuracies_, atol=1e-12)
         probs = lazy.predict_proba(X)
         assert hasattr(probs, "compute")
-        np.testing.assert_allclose(probs.compute(), eager.predict_proba(d.L), atol=1e-12)
+        # binary posteriors from float32 log-odds products: a row's rounding depends on its block
+        tol = binary_batching_tolerance(eager, d.L)
+        np.testing.assert_allclose(probs.compute(), eager.predict_proba(d.L), rtol=0, atol=tol)
 
 
 def test_predict_on_an_empty_batch():
