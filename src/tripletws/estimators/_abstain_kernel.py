@@ -13,8 +13,9 @@ go into its zeroed row once, the same sums in the same order without a store and
 pass over its rows for all classes, from the rows' weighted posteriors stored row-major (as for two
 to four), instead of one pass per class: the same products added in the same order (saved models
 identical), and the default's fit 1.14x faster on trec (k = 6) and 1.13x on semeval (k = 9) in
-``benchmarks/fit_ab.py --rounds 11`` (session 14; the sets it does not touch came out 1.08x on
-geometric mean in the same run, the A/B's own bias on this host, so the gain is nearer 1.05x).
+``benchmarks/fit_ab.py --rounds 11`` (session 14; weather_sentiment, k = 3, whose path did not
+change, came out 1.08x in the same run, as did the geometric mean over the 15 sets: the A/B's own
+bias on this host, so the gain is nearer 1.05x).
 
 A ``"mace_abstain"`` member's theta/xi update runs in passes whose inner loops go over the LFs
 (its arrays LF-last), each LF's operations in the order of one loop per LF, so the values are
