@@ -10,12 +10,12 @@ those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`).  For two
 an LF's expected counts add up over its columns (consecutive: sorted by LF) in local variables and
 go into its zeroed row once, the same sums in the same order without a store and a load per column
 (3 % of the kernel's CPU on weather_sentiment's fits).  For more classes a column's sums run in one
-pass over its rows for all classes, from the rows' weighted posteriors stored row-major (as for two
-to four), instead of one pass per class: the same products added in the same order (saved models
-identical), and the default's fit 1.14x faster on trec (k = 6) and 1.13x on semeval (k = 9) in
-``benchmarks/fit_ab.py --rounds 11`` (session 14; weather_sentiment, k = 3, whose path did not
-change, came out 1.08x in the same run, as did the geometric mean over the 15 sets: the A/B's own
-bias on this host, so the gain is nearer 1.05x).
+pass over its rows for all classes (:func:`tripletws.estimators._design_kernel.sums_t`), from the
+rows' weighted posteriors stored row-major (as for two to four), instead of one pass per class: the
+same products added in the same order (saved models identical), and the default's fit 1.14x faster
+on trec (k = 6) and 1.13x on semeval (k = 9) in ``benchmarks/fit_ab.py --rounds 11`` (session 14;
+weather_sentiment, k = 3, whose path did not change, came out 1.08x in the same run, as did the
+geometric mean over the 15 sets: the A/B's own bias on this host, so the gain is nearer 1.05x).
 
 A ``"mace_abstain"`` member's theta/xi update runs in passes whose inner loops go over the LFs
 (its arrays LF-last), each LF's operations in the order of one loop per LF, so the values are
@@ -35,6 +35,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._design_kernel import sums_t
 from ._em_kernel import _e_step, _e_step2, _e_step3, _e_step4, _finish_lse, free_prior
 
 MACE_ABSTAIN, DS_ABSTAIN = 0, 1
@@ -158,7 +159,7 @@ def informative_em(
     wsum = np.empty(k)
     q = np.empty((k, R))
     qc = np.empty((R, k))  # q[y, r] * c[r], row-major (the expected counts' terms)
-    tk = np.empty(k)  # more than four classes: a column's sums, one per class
+    NT = np.empty((k, U))  # more than four classes: the columns' sums, class-major (sums_t's layout)
     lse = np.empty(R)
     p = np.empty(k)
     const = np.empty(k)
@@ -337,19 +338,14 @@ def informative_em(
                     per_lf[cur, 2] += s2
                     per_lf[cur, 3] += s3
             else:
-                # one pass over a column's rows for all classes, each class's sum in its own slot of
-                # tk (the same products, added in the same order, as one pass per class)
+                # one pass over a column's rows for all classes (the design kernel's sums over a CSR
+                # row's entries: the same products, added in the same order, as one pass per class)
+                sums_t(bptr, brow, qc, NT)
                 for u in range(U):
                     i = col_lf[u]
                     for y in range(k):
-                        tk[y] = 0.0
-                    for j in range(bptr[u], bptr[u + 1]):
-                        r = brow[j]
-                        for y in range(k):
-                            tk[y] += qc[r, y]
-                    for y in range(k):
-                        N[u, y] = tk[y]
-                        per_lf[i, y] += tk[y]
+                        N[u, y] = NT[y, u]
+                        per_lf[i, y] += NT[y, u]
             for u in range(U):
                 if col_out[u] == 0:
                     i = col_lf[u]
