@@ -123,7 +123,8 @@ def predict_proba_dask(model: Any, L: Any):
     k = int(model.cardinality)
     starts = np.cumsum((0, *L.chunks[0][:-1]))
     # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead
-    mixture = getattr(getattr(getattr(model, "solution_", None), "estimate", None), "mixture", None)
+    estimate = getattr(getattr(model, "solution_", None), "estimate", None)
+    mixture = getattr(estimate, "mixture", None)
     offsets = da.from_array(starts, chunks=1)  # each block's first row, one per row block
     return da.map_blocks(
         _posterior_block,
@@ -134,6 +135,7 @@ def predict_proba_dask(model: Any, L: Any):
         chunk_size=getattr(model, "chunk_size", None),
         components=None if mixture is None else list(mixture.components),
         weights=None if mixture is None else mixture.weights,
+        second=getattr(estimate, "tie_break", None),  # the fit that breaks ties (tripletws.ties)
         dtype=np.float64,
         chunks=(L.chunks[0], (k,)),
     )
@@ -147,14 +149,17 @@ def _posterior_block(
     chunk_size: int | None,
     components: list[Any] | None = None,
     weights: np.ndarray | None = None,
+    second: Any = None,
 ) -> np.ndarray:
     from .inference import mixture_posterior, posterior
     from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
+    from .ties import break_ties
 
     try:  # the votes are checked as they are read; a bad one is named by its row in the whole matrix
         lm = check_label_matrix(block, cardinality, allow_empty=True)
         if components is not None:
             return mixture_posterior(lm, components, weights, chunk_size)
-        return posterior(lm, params, chunk_size)
+        P = posterior(lm, params, chunk_size)
+        return P if second is None else break_ties(P, lm, params, second)
     except LabelMatrixError as exc:
         raise rows_shifted(exc, int(np.asarray(start).ravel()[0])) from exc

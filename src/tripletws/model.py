@@ -36,6 +36,7 @@ from .rows import DEFAULT_MAX_UNIQUE_ROWS
 from .settings import check_dependency_graph, check_settings
 from .stats import LabelStats
 from .summary import DataSummary, summarize
+from .ties import break_ties
 
 logger = logging.getLogger("tripletws")
 
@@ -509,7 +510,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 return mixture_posterior(
                     lm, list(mixture.components), mixture.weights, self.chunk_size, self.n_jobs
                 )
-            return posterior(lm, params, self.chunk_size, self.n_jobs)
+            P = posterior(lm, params, self.chunk_size, self.n_jobs)
+            second = getattr(self.solution_.estimate, "tie_break", None)
+            # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
+            return P if second is None else break_ties(P, lm, params, second)
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -47,9 +47,12 @@ from ..estimators.softdep import (
     weighted_em_coverage,
 )
 from ..estimators.votes import summary_votes
+from ..inference import posterior
+from ..matrix import LabelMatrix
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
+from ..ties import tied_classes
 from ..validate import check_mapping
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
 from .notes import lf_list, silent_lfs
@@ -58,6 +61,13 @@ from .notes import lf_list, silent_lfs
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
+#: The family that breaks ties of the fit's posterior (:mod:`tripletws.ties`): measured against the
+#: vote mass rule and ``"mace_abstain"`` (docs/models.md, "Ties"; benchmarks/tie_break_study.py).
+TIE_FAMILY = "ds_abstain"
+#: Whether two-class ties are broken too (off: there the second fit trades the rarer class's F1 for
+#: accuracy, cdr_metal +0.9 accuracy but -3.1 F1 of class 1, and the development stress suite's
+#: share at or above majority vote - 0.5 points falls 93.3 % -> 92.3 %; docs/models.md, "Ties").
+TIE_BINARY = False
 #: ``LabelModel(refit_growth="auto")`` for this model: a stream is solved again once the rows added
 #: since its last solve are a fifth of its running summary (a quarter of those solved on, on a plain
 #: stream; benchmarks/online.py; docs/online.md).
@@ -140,6 +150,9 @@ class AnnotatorEstimate:
         With LFs that vote one class only: whether their class-dependent coverage was used
         (then the parameters are the ``"mace_coverage"`` fit's) and why
         (:func:`tripletws.estimators.coverage_check.coverage_check`).
+    tie_break : LabelModelParams, optional
+        Where some fitted rows with votes tie between classes: the fit that breaks such ties at
+        prediction (``"ds_abstain"``, :mod:`tripletws.ties`).
     """
 
     family: str
@@ -152,6 +165,7 @@ class AnnotatorEstimate:
     copies: Copies | None = None
     abstain: AbstainCheck | None = None
     mixture: Mixture | None = None
+    tie_break: LabelModelParams | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +290,7 @@ class Annotator(Solver):
         "one_class": None,
         "copies": None,
         "abstain": None,
+        "tie_break": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -327,6 +342,7 @@ class Annotator(Solver):
             draft.notes.append(copies_note(copies))
         if draft.softdep is not None and mixture is None:
             _temper(draft)
+        tie_break = None if mixture is not None else _tie_break(draft, rows, prior)
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -337,6 +353,7 @@ class Annotator(Solver):
             copies=copies,
             abstain=informative,
             mixture=mixture,
+            tie_break=tie_break,
         )
         if coverage_read:
             family = check.fit.family
@@ -391,6 +408,7 @@ class Annotator(Solver):
             "copies": None if estimate.copies is None else estimate.copies.to_dict(),
             "abstain": None if estimate.abstain is None else estimate.abstain.to_dict(),
             **({} if estimate.mixture is None else {"mixture": estimate.mixture.to_dict()}),
+            **({} if estimate.tie_break is None else {"tie_break": _tables_to_dict(estimate.tie_break)}),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -400,7 +418,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class", "copies", "abstain", "mixture"),
+            ("dev_choice", "one_class", "copies", "abstain", "mixture", "tie_break"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -426,6 +444,7 @@ class Annotator(Solver):
             None if copies is None else Copies.from_dict(copies, m),
             None if d.get("abstain") is None else AbstainCheck.from_dict(d["abstain"]),
             None if d.get("mixture") is None else Mixture.from_dict(d["mixture"], m, params.cardinality),
+            None if d.get("tie_break") is None else _tables_from_dict(d["tie_break"], m, params.cardinality),
         )
 
 
@@ -668,6 +687,46 @@ def _mixture(
             p = copy_tables(p, rows, copies.members)
         comps.append(p)
     return selection, Mixture(CANDIDATES, weights, tuple(comps))
+
+
+def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParams | None:
+    """The fit that breaks the draft's ties at prediction, where some fitted row with votes ties.
+
+    Dawid-Skene's full tables with abstentions read as informative (``"ds_abstain"``), with the
+    user's class balance where one is given, else a uniform one: it tells apart classes that the
+    draft's tables cannot (e.g. majority vote's model on rows with equal votes), through which
+    LFs abstain as well as which vote.  A note says how many fitted rows it decides.
+    (:mod:`tripletws.ties`; docs/models.md, "Ties".)
+    """
+    k = rows.cardinality
+    if k == 2 and not TIE_BINARY:
+        return None
+    lm = LabelMatrix(rows.rows, k)
+    tied, _ = tied_classes(posterior(lm, draft.params), lm, draft.params)
+    if tied.size == 0:
+        return None
+    balance = prior.value if prior.fixed else np.full(k, 1.0 / k)
+    second = fit_annotator(rows, TIE_FAMILY, class_balance=balance).params
+    share = float(rows.counts[tied].sum() / rows.counts.sum())
+    draft.notes.append(
+        f"{share:.1%} of the fitted rows have votes but tie between classes under the fit; such ties are "
+        f"broken by a {TIE_FAMILY!r} fit (Dawid-Skene's tables, abstentions read as informative), "
+        "which shares the tied classes' probability"
+    )
+    return second
+
+
+def _tables_to_dict(params: LabelModelParams) -> dict[str, Any]:
+    return {"class_balance": params.class_balance.tolist(), "cond_probs": params.cond_probs.tolist()}
+
+
+def _tables_from_dict(d: Any, m: int, k: int) -> LabelModelParams:
+    if not isinstance(d, dict) or set(d) != {"class_balance", "cond_probs"}:
+        raise ValueError("estimate.tie_break must be a record of class_balance and cond_probs")
+    params = LabelModelParams.from_dict(d)
+    if params.n_lfs != m or params.cardinality != k:
+        raise ValueError(f"estimate.tie_break: tables must have shape ({m}, {k + 1}, {k})")
+    return params
 
 
 def _temper(draft: _Draft) -> None:
