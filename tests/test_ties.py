@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import load_real
+from conftest import assert_close_sums, load_real
 
 import tripletws.models.annotator as annotator_module
 from tripletws import LabelModel
@@ -184,3 +184,14 @@ def test_semeval_ties_broken_beat_majority_vote():
     ours = acc(lm.predict_proba(L))
     # each of the ~600 rows moves the accuracy by 1/600; the tie-break must win several rows' worth
     assert ours >= mv + 10 / len(y), (ours, mv)
+
+
+def test_sparse_input_breaks_the_same_ties():
+    sparse = pytest.importorskip("scipy.sparse")
+    L, _ = _tied_problem(5)
+    lm = _fit(L, 4)
+    assert lm.tie_break_ is not None
+    dense = lm.predict_proba(L)
+    S = sparse.csr_array(np.where(L >= 0, L + 1, 0))  # class c stored as c + 1, abstains implicit
+    # the sparse product sums the same m log-odds terms in another order
+    assert_close_sums(lm.predict_proba(S), dense, n_terms=L.shape[1] + 1)
