@@ -195,3 +195,23 @@ def test_sparse_input_breaks_the_same_ties():
     S = sparse.csr_array(np.where(L >= 0, L + 1, 0))  # class c stored as c + 1, abstains implicit
     # the sparse product sums the same m log-odds terms in another order
     assert_close_sums(lm.predict_proba(S), dense, n_terms=L.shape[1] + 1)
+
+
+def test_dev_rows_score_the_gold_free_fit_as_it_predicts():
+    """With L_dev / Y_dev every candidate is scored with its ties broken, as it will predict."""
+    from tripletws.dev_choice import _row_accuracy
+
+    L, y = _tied_problem(6, n=2000)
+    fit_rows, dev_rows = slice(0, 1500), slice(1500, None)
+    plain = _fit(L[fit_rows], 4)
+    assert plain.tie_break_ is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_dev = LabelModel(cardinality=4).fit(L[fit_rows], L_dev=L[dev_rows], Y_dev=y[dev_rows])
+    scored = with_dev.dev_choice_["dev_accuracy"]["gold_free"]
+    as_predicted = float(_row_accuracy(plain.predict_proba(L[dev_rows]), y[dev_rows]).mean())
+    tables_only = float(
+        _row_accuracy(posterior(LabelMatrix(L[dev_rows], 4), plain.params_), y[dev_rows]).mean()
+    )
+    assert as_predicted != tables_only  # the dev rows hold ties the second fit breaks
+    assert scored == pytest.approx(as_predicted, abs=1e-3)  # the record keeps three decimals

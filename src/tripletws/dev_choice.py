@@ -32,6 +32,7 @@ from .inference import posterior
 from .matrix import LabelMatrix
 from .params import LabelModelParams
 from .rows import RowSummary
+from .ties import break_ties
 
 #: Standard errors of the paired per-row dev accuracy by which a relabelled candidate must lead the best
 #: candidate with its own labelling to replace it (the family choice's conventional 2, ``LEAD_SE``).
@@ -167,6 +168,7 @@ def choose_with_dev(
     extra: dict[str, LabelModelParams] | None = None,
     relabelling: bool = True,
     lead_se: float | str | None = "loo",
+    second: LabelModelParams | None = None,
 ) -> DevChoice:
     """Score every candidate on the dev rows and keep the best.
 
@@ -196,6 +198,9 @@ def choose_with_dev(
         (:func:`_selection_leads`: the best of many candidates on few rows looks better than it
         predicts); a number: where it leads by more than that many standard errors of the paired
         per-row difference; None: by any margin (``dev_rule="any"``, the rule until session 10).
+    second : LabelModelParams, optional
+        The fit that breaks ties at prediction (the annotator's ``tie_break``, :mod:`tripletws.ties`):
+        each candidate is scored with its ties broken by it, as it will predict.
 
     Returns
     -------
@@ -208,7 +213,12 @@ def choose_with_dev(
         table = fit_annotator(unique, fam, class_balance=uniform).params.cond_probs
         candidates[fam] = LabelModelParams(uniform, table)
         candidates[f"{fam}+dev_prior"] = LabelModelParams(dev_prior, table)
-    P = {name: posterior(dev, params, chunk_size) for name, params in candidates.items()}
+
+    def predicted(params: LabelModelParams) -> np.ndarray:
+        P = posterior(dev, params, chunk_size)
+        return P if second is None else break_ties(P, dev, params, second)
+
+    P = {name: predicted(params) for name, params in candidates.items()}
     rows = {name: _row_accuracy(p, y_dev) for name, p in P.items()}  # each candidate's per-row accuracy
     relabelled: dict[str, LabelModelParams] = {}
     own = np.arange(k)
@@ -226,7 +236,7 @@ def choose_with_dev(
             with_prior = (
                 P[f"{name}+dev_prior"]
                 if (g == own).all()
-                else posterior(dev, LabelModelParams(dev_prior[g], params.cond_probs), chunk_size)
+                else predicted(LabelModelParams(dev_prior[g], params.cond_probs))
             )
             g2, crossfit2 = crossfit_labelling(_tie_weights(with_prior), y_dev)
             if (g2 != own).any():
@@ -425,7 +435,14 @@ def with_dev_choice(
     k = rows.cardinality
     prior = check_dev_prior(y_dev, k)
     choice = choose_with_dev(
-        rows, dev, y_dev, prior, chunk_size=chunk_size, extra={"gold_free": solution.params}, lead_se=lead_se
+        rows,
+        dev,
+        y_dev,
+        prior,
+        chunk_size=chunk_size,
+        extra={"gold_free": solution.params},
+        lead_se=lead_se,
+        second=getattr(estimate, "tie_break", None),
     )
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
     source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
