@@ -68,10 +68,12 @@ def tied_classes(P: np.ndarray, lm: LabelMatrix, params: LabelModelParams) -> tu
     if near.size == 0:
         return empty
     sub = _subset(lm, near)
-    near = near[_voted(sub)]
+    voted = _voted(sub)
+    if not voted.all():
+        near, sub = near[voted], _subset(sub, np.flatnonzero(voted))
     if near.size == 0:
         return empty
-    s = log_joint(_subset(lm, near), params)
+    s = log_joint(sub, params)
     best = s.max(axis=1, keepdims=True)
     top = s >= best - REL_TOL * np.maximum(1.0, np.abs(best))
     tied = top.sum(axis=1) > 1
