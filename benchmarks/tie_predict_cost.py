@@ -1,0 +1,88 @@
+"""What the tie-break costs ``predict_proba``: the same fitted model with and without its second fit.
+
+A synthetic problem whose LFs share one accuracy (majority vote's model is chosen, and rows with
+equal top votes tie), k > 2, so the default keeps a tie-break (:mod:`tripletws.ties`).  The model is
+fitted once; ``predict_proba`` then runs in alternating rounds with the estimate's ``tie_break`` and
+with it set to None (the posterior of the tables alone), wall time, median of the rounds.
+
+    PYTHONPATH=src python benchmarks/tie_predict_cost.py [--n 1000000] [--m 20] [--k 4] [--rounds 7]
+
+Prints one line and writes ``results/tie_predict_cost.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from stress import write_atomic
+
+from tripletws import LabelModel
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def problem(n: int, m: int, k: int, seed: int = 0) -> np.ndarray:
+    """Votes of m LFs at coverage 0.3, right with probability 0.6, else a uniform class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    votes = rng.random((n, m)) < 0.3
+    right = rng.random((n, m)) < 0.6
+    L = np.where(right, y[:, None], rng.integers(0, k, (n, m)))
+    return np.where(votes, L, -1).astype(np.int8)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--m", type=int, default=20)
+    ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args()
+    L = problem(args.n, args.m, args.k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel(cardinality=args.k).fit(L)
+    solution = lm.solution_
+    if getattr(solution.estimate, "tie_break", None) is None:
+        raise SystemExit("the fit kept no tie-break: nothing to measure")
+    plain = replace(solution, estimate=replace(solution.estimate, tie_break=None))
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(args.rounds):
+        for name, sol in (("with", solution), ("without", plain)):
+            lm.solution_ = sol
+            t = time.perf_counter()
+            lm.predict_proba(L)
+            times[name].append(time.perf_counter() - t)
+    lm.solution_ = plain  # the tables' ties, before the second fit breaks them
+    P = lm.predict_proba(L)
+    lm.solution_ = solution
+    top = P >= P.max(axis=1, keepdims=True) - 1e-5
+    med = {name: statistics.median(v) for name, v in times.items()}
+    out = {
+        "n": args.n,
+        "m": args.m,
+        "k": args.k,
+        "family": lm.family_,
+        "rows_tied_before": float(np.mean(top.sum(axis=1) > 1)),
+        "seconds_with": med["with"],
+        "seconds_without": med["without"],
+        "rounds": args.rounds,
+    }
+    print(
+        f"{args.n} x {args.m}, k = {args.k} ({lm.family_}): predict_proba {med['without']:.3f} s without the "
+        f"tie-break, {med['with']:.3f} s with it (median of {args.rounds} alternating rounds)"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    write_atomic(RESULTS / "tie_predict_cost.json", json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
