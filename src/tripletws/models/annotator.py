@@ -62,7 +62,7 @@ from .notes import lf_list, silent_lfs
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
 ANNOTATOR_MAX_ROWS = 20_000
 #: The family that breaks ties of the fit's posterior (:mod:`tripletws.ties`): measured against the
-#: vote mass rule and ``"mace_abstain"`` (docs/models.md, "Ties"; benchmarks/tie_break_study.py).
+#: vote mass rule and ``"mace_abstain"`` (docs/models.md, "Ties"; benchmarks/tie_second_fit_study.py).
 TIE_FAMILY = "ds_abstain"
 #: Whether two-class ties are broken too (off: there the second fit trades the rarer class's F1 for
 #: accuracy, cdr_metal +0.9 accuracy but -3.1 F1 of class 1, and the development stress suite's
@@ -408,7 +408,7 @@ class Annotator(Solver):
             "copies": None if estimate.copies is None else estimate.copies.to_dict(),
             "abstain": None if estimate.abstain is None else estimate.abstain.to_dict(),
             **({} if estimate.mixture is None else {"mixture": estimate.mixture.to_dict()}),
-            **({} if estimate.tie_break is None else {"tie_break": _tables_to_dict(estimate.tie_break)}),
+            **({} if estimate.tie_break is None else {"tie_break": estimate.tie_break.to_dict()}),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -714,10 +714,6 @@ def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParam
         "which shares the tied classes' probability"
     )
     return second
-
-
-def _tables_to_dict(params: LabelModelParams) -> dict[str, Any]:
-    return {"class_balance": params.class_balance.tolist(), "cond_probs": params.cond_probs.tolist()}
 
 
 def _tables_from_dict(d: Any, m: int, k: int) -> LabelModelParams:
