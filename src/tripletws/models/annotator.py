@@ -16,7 +16,10 @@ estimate).  LFs that copy another LF's outcomes more often than not (a gold-free
 the fit, :func:`tripletws.estimators.copies.find_copies`) are counted once: the choice and the fit
 are redone with one representative per group, the others get a table without class information
 (``copies`` in the estimate).  What the rows do not identify is named in the notes
-and in the estimate (``unidentified``); docs/models.md has the reasoning and the measurements.
+and in the estimate (``unidentified``).  With more than two classes, where fitted rows with votes
+tie under the fit, a second fit that reads abstentions (``"ds_abstain"``) breaks such ties at
+prediction (``tie_break`` in the estimate, :mod:`tripletws.ties`); docs/models.md has the
+reasoning and the measurements.
 
 Statistics alone (``fit_stats``) or declared dependencies are solved by the symmetric model,
 with ``fallback`` saying so.
