@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
+from quality_lodo import shared_sets  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress import write_atomic  # noqa: E402
 from stress_problems import all_problems, draw  # noqa: E402
@@ -52,7 +53,6 @@ from tripletws.rows import RowSummary  # noqa: E402
 from tripletws.ties import break_ties  # noqa: E402
 
 RESULTS = HERE / "results"
-SHARED = HERE.parent.parent / "shared"
 TIE = 0.005
 RULES = ("mass", "mace_abs", "ds_abs")
 COLUMNS = ("default", *RULES, *(f"{r} k>2" for r in RULES))
@@ -96,13 +96,9 @@ def measure(k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray) -> di
     return out
 
 
-def shared_one(item: tuple[str, dict]) -> dict:
-    name, meta = item
-    d = SHARED / "data" / name
-    fit_split = meta.get("fit_split") or ("train" if (d / "train.npz").exists() else meta["eval_split"])
-    fit, ev = np.load(d / f"{fit_split}.npz"), np.load(d / f"{meta['eval_split']}.npz")
-    gold = ev["y"] >= 0
-    return {"name": name, **measure(int(meta["k"]), fit["L"], ev["L"][gold], ev["y"][gold])}
+def shared_one(item: tuple) -> dict:
+    name, k, L_fit, L_eval, y_eval, _ = item  # quality_lodo.shared_sets(): the eval split's gold rows
+    return {"name": name, **measure(k, L_fit, L_eval, y_eval)}
 
 
 def stress_one(problem) -> dict:
@@ -171,8 +167,7 @@ def main() -> int:
     args = ap.parse_args()
     with Pool(args.jobs) as pool:
         if args.shared:
-            index = json.loads((SHARED / "tools" / "shared_index.json").read_text())
-            rows, label = pool.map(shared_one, list(index.items())), "shared"
+            rows, label = pool.map(shared_one, shared_sets()), "shared"
         else:
             problems = all_problems() if args.seed is None else all_problems(args.seed)
             rows = pool.map(stress_one, problems, chunksize=4)
