@@ -215,3 +215,21 @@ def test_dev_rows_score_the_gold_free_fit_as_it_predicts():
     )
     assert as_predicted != tables_only  # the dev rows hold ties the second fit breaks
     assert scored == pytest.approx(as_predicted, abs=1e-3)  # the record keeps three decimals
+
+
+def test_the_tie_study_scores_each_rule_on_a_tied_problem():
+    """benchmarks/tie_second_fit_study.py's measure: a column per rule; the k > 2 columns follow it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import tie_second_fit_study as study
+
+    L, y = _tied_problem(7, n=1200, k=3)
+    out = study.measure(3, L[:900], L[900:], y[900:])
+    for rule in study.RULES:
+        assert 0.0 <= out[rule] <= 1.0
+        assert out[f"{rule} k>2"] == out[rule]  # three classes: the k > 2 rule applies
+    L2, y2 = _tied_problem(8, n=1200, k=2)
+    two = study.measure(2, L2[:900], L2[900:], y2[900:])
+    assert all(two[f"{rule} k>2"] == two["default"] for rule in study.RULES)  # two classes keep the coin
