@@ -618,7 +618,7 @@ def _name_unidentified(
             "held-out rows better than majority vote's model (one accuracy for all LFs) by more "
             f"than {selection.n_se:g} standard errors (held-out log-likelihood per row "
             f"{_scores(selection.heldout_loglik)}), so every LF gets the same accuracy and the "
-            "predictions are majority vote's"
+            "predictions rank the classes as majority vote's counts do"
         )
         return np.arange(m)
     unipolar = draft.unipolar
