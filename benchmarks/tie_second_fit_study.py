@@ -61,16 +61,11 @@ COLUMNS = ("default", *RULES, *(f"{r} k>2" for r in RULES))
 def measure(k: int, L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray) -> dict:
     L, L_test = np.asarray(L, dtype=np.int64), np.asarray(L_test, dtype=np.int64)
     y_test = np.asarray(y_test, dtype=np.int64)
-    keep = annotator_module._tie_break
-    annotator_module._tie_break = lambda *a: None  # the plain posterior of the default's tables
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lm = LabelModel(cardinality=k).fit(L)
-    finally:
-        annotator_module._tie_break = keep
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel(cardinality=k).fit(L)
     test = LabelMatrix(L_test, k)
-    P = posterior(test, lm.params_)
+    P = posterior(test, lm.params_)  # the tables' posterior: the default's before its tie-break
     uniform = np.full(k, 1.0 / k)
     rows = RowSummary.from_matrix(LabelMatrix(L, k), annotator_module.ANNOTATOR_MAX_ROWS)
     mass = mv_scores(L, k).mean(axis=0)
