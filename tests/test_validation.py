@@ -227,6 +227,26 @@ def test_all_rows_abstain_everywhere() -> None:
     assert (model.predict(L) == -1).all()
 
 
+@pytest.mark.parametrize("model", ["annotator", "symmetric", "class_conditional"])
+def test_all_abstain_says_nothing_is_learned(model: str) -> None:
+    """No vote anywhere: the note says the predictions are the prior (not "the mean accuracy of the
+    others", which do not exist), and the default's abstain check reads nothing (it read the
+    abstentions on a rounding-level lead with a standard error of exactly 0)."""
+    L = np.full((60, 5), -1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = LabelModel(cardinality=3, model=model, class_balance=[0.2, 0.3, 0.5]).fit(L)
+    messages = [str(w.message) for w in caught]
+    said = [msg for msg in messages if "no LF votes on any fitted row" in msg and "the class prior" in msg]
+    assert said, messages
+    assert not any("mean accuracy of the others" in msg for msg in messages), messages
+    assert not any("Dawid-Skene" in msg for msg in messages), messages
+    np.testing.assert_allclose(fitted.predict_proba(L[:2]), [[0.2, 0.3, 0.5]] * 2, atol=1e-9)
+    if model == "annotator":
+        check = fitted.estimate_.abstain
+        assert not check.accepted and check.reason.startswith("no LF votes on any row")
+
+
 def test_identical_lfs_do_not_crash() -> None:
     L = np.tile(np.array([[0], [1], [1], [-1]]), (100, 4))
     with warnings.catch_warnings():

@@ -355,6 +355,11 @@ def abstain_check(
         # EMs' rounding: bluebird 3e-5 nats per row ahead of "mace", standard error 5e-7;
         # "ds_abstain" is Dawid-Skene's full tables, a vote-only family the choice does not offer)
         return AbstainCheck(False, "no LF abstains on any row: there are no abstentions to read")
+    if not (unique.rows[unique.counts > 0] >= 0).any():
+        # no LF votes on any row: every row is the same pattern of abstentions, so the held-out
+        # rows differ from the fold fits by rounding only (an all-abstain matrix read the
+        # abstentions with a "lead" of 5e-6 nats per row and a standard error of exactly 0)
+        return AbstainCheck(False, "no LF votes on any row: there are no votes for abstentions to explain")
     if choose_balance:
         balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     elif class_balance is None:

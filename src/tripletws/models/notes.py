@@ -17,6 +17,12 @@ def lf_list(idx: np.ndarray, limit: int = 10) -> str:
 def silent_lfs(stats: LabelStats, fill: str = "a neutral weight") -> list[str]:
     """LFs that never vote, and what their votes elsewhere get (``fill``)."""
     silent = np.flatnonzero(stats.vote_counts == 0)
+    if silent.size and silent.size == stats.n_lfs:
+        # no other LF to take anything from
+        return [
+            f"LF(s) {lf_list(silent)} never vote: no LF votes on any fitted row, so nothing identifies an "
+            "accuracy and the predictions are the class prior"
+        ]
     return [f"LF(s) {lf_list(silent)} never vote; they get {fill}"] if silent.size else []
 
 
