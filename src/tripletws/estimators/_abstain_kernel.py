@@ -369,7 +369,7 @@ def informative_em(
                         i = col_lf[u]
                         fu = obs_u[b, u] / total
                         for y in range(k):
-                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            t = min((N[u, y] + fu) / (Ny[y] + 1.0), 1.0)  # (the numpy path's bound)
                             T[u, y] = t
                             la = np.log(max(t, tiny))
                             labs[i, y] = la
@@ -380,7 +380,7 @@ def informative_em(
                         i = col_lf[u]
                         fu = obs_u[b, u] / total
                         for y in range(k):
-                            t = (N[u, y] + fu) / (Ny[y] + 1.0)
+                            t = min((N[u, y] + fu) / (Ny[y] + 1.0), 1.0)  # (the numpy path's bound)
                             T[u, y] = t
                             if bptr[u + 1] > bptr[u]:  # (a column no counted row votes: after the loop)
                                 lt[y, u] = np.log(max(t, tiny)) - labs[i, y]

@@ -291,7 +291,9 @@ class _Tables:
         elif fam == "ds_abstain":
             f = self.obs / self.total[:, None, None]
             Ny = full[:, 0].sum(axis=1)  # (B, k) expected rows per class
-            table = (full + f[..., None]) / (Ny + 1.0)[:, None, None, :]
+            # at most 1: an LF's outcome counts add up to its own rows per class, which equal Ny (LF
+            # 0's) only to rounding, so an LF silent on a class got P(abstain | y) = 1 + 2e-16
+            table = np.minimum((full + f[..., None]) / (Ny + 1.0)[:, None, None, :], 1.0)
         elif fam == "ds":
             f = self.obs / np.maximum(self.n_i, _TINY)[..., None]
             Vy = full.sum(axis=2)  # (B, m, k) expected votes per class
@@ -313,7 +315,7 @@ class _Tables:
         if self.family == "ds_abstain":
             f = self.obs_u / self.total[None, :]  # (U, B)
             Ny = np.add.reduce(N[self.lf0], axis=0)  # (k, B) expected rows per class
-            table = (N + f[:, None, :]) / (Ny + 1.0)[None]
+            table = np.minimum((N + f[:, None, :]) / (Ny + 1.0)[None], 1.0)  # (at most 1: as above)
             self.last_u = table
             return np.maximum(table, _TINY)
         padded = np.empty((U + 1, k, B))

@@ -125,8 +125,9 @@ NO_ROWS_NOTE = (
     "the symmetric model was used"
 )
 UNNAMED_NOTE = (
-    "the fit reads abstentions with Dawid-Skene's full tables, whose likelihood does not name the "
-    "classes: they are named where the fit agrees with the LFs' majority; a few gold rows "
+    "the fit reads abstentions with Dawid-Skene's full tables (held-out lead {lead:.4f} +- {se:.4f} "
+    "log-likelihood per row over the vote-only fit), whose likelihood does not name the classes: "
+    "they are named where the fit agrees with the LFs' majority; a few gold rows "
     "(fit(L, L_dev=..., Y_dev=...)) check the names and relabel them"
 )
 
@@ -590,7 +591,7 @@ def _read_abstentions(
             draft.source = informative.balance
         draft.unipolar = draft.unipolar[:0]
         if informative.family == "ds_abstain":
-            draft.notes.append(UNNAMED_NOTE)
+            draft.notes.append(UNNAMED_NOTE.format(lead=informative.lead, se=informative.lead_se))
     return informative
 
 
