@@ -20,6 +20,10 @@ shares) so that rules can be tried on the whole suite.
     PYTHONPATH=src python benchmarks/worst_losses.py                      # all 312 problems
     PYTHONPATH=src python benchmarks/worst_losses.py --families mixed sparse
     PYTHONPATH=src python benchmarks/worst_losses.py --render benchmarks/results/worst_losses.json
+    python benchmarks/worst_losses.py --attribute benchmarks/results/worst_losses_seed*.json
+
+``--attribute`` prints, for each results file, the losses against MV and the part whose switch-off
+alone brings each back to MV - 0.5 points or above (:func:`blame`).
 
 Writes benchmarks/results/worst_losses.{json,md} (``--out`` changes the path).
 """
@@ -32,6 +36,7 @@ import json
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -453,6 +458,43 @@ def to_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def blame(problem: dict[str, Any]) -> str:
+    """The part whose switch-off alone brings a loss to MV - 0.5 points or above (the largest such
+    effect; ``family`` for any other family of the choice), or ``none``."""
+    ok = [(v, a) for a, v in problem["ablations"].items() if v >= problem["mv"] - TIE]
+    if not ok:
+        return "none"
+    part = max(ok)[1]
+    return "family" if part.startswith("family=") else part
+
+
+def attribution(paths: list[str]) -> str:
+    """Markdown: per results file, the losses against MV and the part :func:`blame` names for each,
+    then the stress families of the losses the family choice alone explains."""
+    parts = ("family", "no_abstain", "no_coverage", "no_balance", "no_copies", "none")
+    lines = [
+        "| draw | problems | below MV - 0.5 | " + " | ".join(parts) + " |",
+        "|---|---|---|" + "---|" * len(parts),
+    ]
+    families: Counter[str] = Counter()
+    for path in paths:
+        res = json.loads(Path(path).read_text())
+        losses = [p for p in res["problems"] if p["default"] < p["mv"] - TIE]
+        named = Counter(blame(p) for p in losses)
+        families.update(p["family"] for p in losses if blame(p) == "family")
+        lines.append(
+            f"| {Path(path).stem} | {len(res['problems'])} | {len(losses)} | "
+            + " | ".join(str(named[a]) for a in parts)
+            + " |"
+        )
+    lines += [
+        "",
+        "Losses the family choice alone explains, by stress family: "
+        + ", ".join(f"{f} {c}" for f, c in families.most_common()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--families", nargs="*", choices=FAMILIES)
@@ -460,7 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-seed", type=int, default=None, help="the suite of this seed (default: dev)")
     ap.add_argument("--out", default=str(RESULTS / "worst_losses.json"))
     ap.add_argument("--render", help="only re-render the markdown of a results json")
+    ap.add_argument("--attribute", nargs="+", help="results jsons: which part each loss against MV is due to")
     args = ap.parse_args(argv)
+    if args.attribute:
+        print(attribution(args.attribute), end="")
+        return 0
     out = Path(args.out)
     if args.render:
         res = json.loads(Path(args.render).read_text())

@@ -30,3 +30,23 @@ def test_parts_are_switched_off_and_restored():
     assert np.isclose(sum(row["fit_prior"]), 1.0, atol=1e-9)  # a distribution, up to rounding
     text = worst_losses.to_markdown({"command": "test", "revision": "x", "date": "d", "problems": [row]})
     assert "| abstain reading | 1 |" in text
+
+
+def test_each_loss_is_blamed_on_the_part_whose_switch_off_restores_it(tmp_path):
+    import json
+
+    def prob(name, family, default, mv, **ablations):
+        return {"name": name, "family": family, "default": default, "mv": mv, "ablations": ablations}
+
+    problems = [
+        prob("a", "subpop", 0.60, 0.70, **{"family=mv": 0.70, "family=one_coin": 0.50}),
+        prob("b", "confusion", 0.40, 0.70, no_abstain=0.75, **{"family=mv": 0.40}),
+        prob("c", "mixed", 0.60, 0.70, no_balance=0.62, **{"family=mv": 0.60}),  # nothing restores it
+        prob("d", "ci", 0.80, 0.70, **{"family=mv": 0.70}),  # not a loss
+    ]
+    assert [worst_losses.blame(p) for p in problems[:3]] == ["family", "no_abstain", "none"]
+    path = tmp_path / "draw.json"
+    path.write_text(json.dumps({"problems": problems}))
+    text = worst_losses.attribution([str(path)])
+    assert "| draw | 4 | 3 | 1 | 1 | 0 | 0 | 0 | 1 |" in text
+    assert text.rstrip().endswith("by stress family: subpop 1")
