@@ -7,9 +7,15 @@ of synthetic label matrices from a few hundred to 20 000 distinct rows.  The cro
 :data:`tripletws.estimators.em_jit.JIT_MAX_ROWS`.  Medians of ``--repeats`` runs, CPU time
 (``time.process_time``: the machine is shared).  Writes ``results/em_jit_crossover.md``.
 
+``--informative`` times the abstain check's fold fits instead
+(:func:`tripletws.estimators.abstain_check._fold_scores`: ``"mace_abstain"`` and ``"ds_abstain"``
+under a uniform and an estimated balance on the same 3 folds, the compiled kernel
+:mod:`tripletws.estimators._abstain_kernel` against the numpy steps), on the same sets and on more
+classes (``SYNTHETIC_INFORMATIVE``); it writes ``results/em_jit_crossover_informative.md``.
+
 Usage::
 
-    python benchmarks/em_jit_crossover.py [--repeats 9] [--skip-big]
+    python benchmarks/em_jit_crossover.py [--repeats 9] [--skip-big] [--informative]
 """
 
 from __future__ import annotations
@@ -38,6 +44,12 @@ SYNTHETIC = (  # n, m, k, coverage
     (5000, 12, 2, 0.66),
     (20000, 20, 2, 0.3),
 )
+SYNTHETIC_INFORMATIVE = (  # more classes, where the informative kernel's numpy steps cost most
+    (3000, 30, 5, 0.2),
+    (5000, 20, 10, 0.3),
+    (10000, 40, 10, 0.1),
+    (20000, 20, 4, 0.3),
+)
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -62,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=9)
     p.add_argument("--skip-big", action="store_true", help="no synthetic set above 2 000 rows")
     p.add_argument("--out", type=Path, default=HERE / "results")
+    p.add_argument("--informative", action="store_true", help="the abstain check's fold fits")
     args = p.parse_args(argv)
-    from tripletws.estimators import annotator, em_jit, family_choice, heldout
+    from tripletws.estimators import abstain_check, annotator, em_jit, family_choice, heldout
     from tripletws.rows import RowAccumulator
 
     if em_jit.lean_kernel() is None:
@@ -76,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         split = "train" if "train" in info["splits"] and info["eval_split"] != "all" else info["eval_split"]
         cases.append((name, np.load(DATA / name / f"{split}.npz")["L"], int(info["k"])))
     rng = np.random.default_rng(0)
-    for n, m, k, cov in SYNTHETIC:
+    for n, m, k, cov in SYNTHETIC + (SYNTHETIC_INFORMATIVE if args.informative else ()):
         if args.skip_big and n > 2000:
             continue
         cases.append((f"synthetic n={n} m={m} k={k} coverage={cov}", _synthetic(n, m, k, cov, rng), k))
@@ -91,8 +104,17 @@ def main(argv: list[str] | None = None) -> None:
             u = acc.summary()
             nnz = int((u.rows >= 0).sum())
 
-            def run(u=u) -> None:
-                heldout.heldout_row_scores(u, family_choice.CANDIDATES, n_folds=3, random_state=0, fits={})
+            if args.informative:
+                folds = heldout.deal_counts(u.rows, u.counts, k, 3, 0)
+                balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+
+                def run(u=u, folds=folds, balances=balances) -> None:
+                    abstain_check._fold_scores(u, balances, folds)
+            else:
+
+                def run(u=u) -> None:
+                    candidates = family_choice.CANDIDATES
+                    heldout.heldout_row_scores(u, candidates, n_folds=3, random_state=0, fits={})
 
             reps = max(3, args.repeats // 3) if len(u.counts) > 3000 else args.repeats
             os.environ[em_jit.JIT_ENV] = "1"
@@ -105,8 +127,9 @@ def main(argv: list[str] | None = None) -> None:
             lines.append(row)
     finally:
         annotator.JIT_MAX_ROWS = heldout.JIT_MAX_ROWS = limit
+    what = "the abstain check's fold fits" if args.informative else "the default's held-out family choice"
     out = [
-        "# Compiled against numpy EM (the default's held-out family choice)",
+        f"# Compiled against numpy EM ({what})",
         "",
         f"- date: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; tripletws revision: "
         f"{revision('benchmarks/em_jit_crossover.py')}",
@@ -120,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     from tripletws.atomic import atomic_write_text  # after sys.path points at src
 
-    atomic_write_text(args.out / "em_jit_crossover.md", "\n".join(out) + "\n")
+    name = "em_jit_crossover_informative.md" if args.informative else "em_jit_crossover.md"
+    atomic_write_text(args.out / name, "\n".join(out) + "\n")
     print("\n".join(out))
 
 

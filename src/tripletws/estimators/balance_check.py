@@ -36,6 +36,7 @@ from ..rows import RowSummary
 from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, fit_annotator
 from .annotator_design import summary_design
 from .family_choice import Selection
+from .votes import summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).
@@ -88,8 +89,9 @@ def clear_rows(rows: RowSummary, margin: int | None = None) -> tuple[np.ndarray,
         Whether each distinct row is clear, and its majority class (meaningful where clear).
     """
     k = rows.cardinality
-    r = rows.rows
-    votes = np.stack([(r == c).sum(axis=1) for c in range(k)], axis=1)
+    R = len(rows.rows)
+    r, _, a = summary_votes(rows)  # the vote lists, not k passes over the (R, m) rows
+    votes = np.bincount(r * k + a, minlength=R * k).reshape(R, k)
     top2 = np.sort(votes, axis=1)[:, -2:]
     need = CLEAR_MARGIN if margin is None else int(margin)
     return top2[:, 1] - top2[:, 0] >= need, votes.argmax(axis=1)
@@ -111,16 +113,19 @@ def crowd_like(rows: RowSummary) -> bool:
     -------
     bool
     """
-    r = rows.rows
+    R, m = rows.rows.shape
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    if total <= 0 or r.shape[1] == 0:
+    if total <= 0 or m == 0:
         return False
-    voted = r >= 0
-    coverage = (voted * w[:, None]).sum(axis=0) / total  # (m,)
-    n_classes = sum(((r == c) * w[:, None]).sum(axis=0) > 0 for c in range(rows.cardinality))  # (m,)
+    r, i, a = summary_votes(rows)  # from the vote lists: no (R, m) passes (10 000 x 762: 0.16 s)
+    coverage = np.bincount(i, weights=w[r], minlength=m) / total  # (m,)
+    counted = w[r] > 0
+    gives = np.zeros((m, rows.cardinality), dtype=bool)  # LF i votes class c on a counted row
+    gives[i[counted], a[counted]] = True
+    n_classes = gives.sum(axis=1)  # (m,)
     active = n_classes > 0
-    n_votes = voted.sum(axis=1)  # (R,)
+    n_votes = np.bincount(r, minlength=R)  # (R,)
     on = n_votes > 0
     if not active.any() or float(w[on].sum()) <= 0:
         return False

@@ -244,11 +244,12 @@ def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
 
 
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
-    """LFs that never vote, or never vote on a row where another LF votes."""
-    votes = rows.rows >= 0
-    others = votes.sum(axis=1, keepdims=True) - votes
-    shared = ((votes & (others > 0)) * rows.counts[:, None]).sum(axis=0)
-    return np.flatnonzero(shared == 0)
+    """LFs that never vote, or never vote on a counted row where another LF votes."""
+    r, i, _ = summary_votes(rows)  # the vote lists, not passes over the (R, m) rows
+    shared = (np.bincount(r, minlength=len(rows.rows)) >= 2)[r] & (rows.counts[r] > 0)
+    overlap = np.zeros(rows.n_lfs, dtype=bool)
+    overlap[i[shared]] = True
+    return np.flatnonzero(~overlap)
 
 
 def with_symmetric_tables(
