@@ -372,3 +372,30 @@ def test_noise_level_covariance_skips_the_iterations():
     S = cov.copy()
     S[np.arange(m), :, np.arange(m), :] = 0.0
     assert top[-1] >= np.linalg.eigvalsh(S.reshape(m * k, m * k))[-(k - 1)]  # a true upper bound
+
+
+def test_lfs_that_never_vote_together_keep_their_votes():
+    """No two LFs vote on one row: every model gives each vote the same likelihood whatever its
+    accuracy, so none is identified.  Before session 16 the default gave them chance (every posterior
+    the prior: ``predict`` abstained on every row) or, with majority vote's model, EM's drift to
+    0.99; now the symmetric model's default accuracy, named in a note, and the votes decide."""
+    from tripletws.estimators.symmetric import DEFAULT_ACCURACY
+
+    rng = np.random.default_rng(0)
+    n, m = 1200, 5
+    y = rng.integers(0, 2, n)
+    owner = rng.integers(0, m + 1, n)  # the one LF that votes on each row (m: none)
+    L = np.full((n, m), -1)
+    for j in range(m):
+        rows = owner == j
+        L[rows, j] = np.where(rng.random(rows.sum()) < 0.8, y[rows], 1 - y[rows])
+    for data in (L, np.where(owner[:, None] == 0, L, -1)):  # five LFs alone, or one LF voting
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = LabelModel(cardinality=2).fit(data)
+        assert any("no two LFs vote on the same row" in str(w.message) for w in caught)
+        np.testing.assert_allclose(model.accuracies_, DEFAULT_ACCURACY)
+        voted = (data >= 0).any(axis=1)
+        votes = data[voted].max(axis=1)
+        np.testing.assert_array_equal(model.predict(data)[voted], votes)
+        np.testing.assert_allclose(model.predict_proba(data)[voted].max(axis=1), DEFAULT_ACCURACY, atol=1e-9)

@@ -49,6 +49,7 @@ from ..estimators.softdep import (
     weighted_em,
     weighted_em_coverage,
 )
+from ..estimators.symmetric import DEFAULT_ACCURACY
 from ..estimators.votes import summary_votes
 from ..inference import posterior
 from ..matrix import LabelMatrix
@@ -123,6 +124,11 @@ DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model onl
 NO_ROWS_NOTE = (
     "the annotator model is fitted on the rows of L; solved from statistics alone, "
     "the symmetric model was used"
+)
+ALONE_NOTE = (
+    "no two LFs vote on the same row, so the rows identify no LF's accuracy; LF(s) {lfs} get the "
+    f"default accuracy {DEFAULT_ACCURACY} (as the symmetric model's LFs without a usable triplet), and "
+    "the predictions follow the votes, as majority vote's do"
 )
 UNNAMED_NOTE = (
     "the fit reads abstentions with Dawid-Skene's full tables (held-out lead {lead:.4f} +- {se:.4f} "
@@ -255,17 +261,21 @@ def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
 def with_symmetric_tables(
     params: LabelModelParams, lfs: np.ndarray, coverage: np.ndarray
 ) -> LabelModelParams:
-    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs.
+    """Give ``lfs`` the symmetric table at the vote-weighted mean accuracy of the other LFs (with no
+    other LF that votes, :data:`~tripletws.estimators.symmetric.DEFAULT_ACCURACY`).
 
     An LF among them that never voted on the fitted rows gets it too (``SILENT_FILL = "mean"``):
     its table votes with the coverage :data:`SILENT_COVERAGE`, so that a vote it casts on other
     rows weighs as a vote at that accuracy (the coverage cancels from the posterior) and its
     abstentions say nothing; ``"neutral"`` leaves it the coverage 0, where a vote weighs nothing.
     """
-    m, k = params.n_lfs, params.cardinality
+    m = params.n_lfs
     rest = np.setdiff1d(np.arange(m), lfs)
     w = coverage[rest]
-    mean = float(np.average(params.accuracies[rest], weights=w)) if rest.size and w.sum() > 0 else 1.0 / k
+    # with no other LF: the symmetric model's accuracy for LFs it cannot estimate when none can be
+    mean = DEFAULT_ACCURACY
+    if rest.size and w.sum() > 0:
+        mean = float(np.average(params.accuracies[rest], weights=w))
     coverage = np.asarray(coverage, dtype=np.float64)
     if SILENT_FILL == "mean":  # read at call time (a study option)
         coverage = np.where(coverage > 0, coverage, SILENT_COVERAGE)
@@ -612,6 +622,15 @@ def _name_unidentified(
     and named in a note; returns them (every LF where majority vote's model is chosen and no
     reading was used)."""
     m = stats.n_lfs
+    lonely = lfs_without_overlap(rows)
+    if lonely.size == m and (stats.vote_counts > 0).any():
+        # no two LFs vote on one counted row: every model gives each vote the same likelihood
+        # whatever its accuracy (one vote per row, cov / k under a uniform prior), so none is
+        # identified; the symmetric model's fallback keeps the votes' ranking at a stated confidence
+        # (before: EM's drift, 0.99 for majority vote's model, or chance, which dropped every vote)
+        draft.params = with_symmetric_tables(draft.params, lonely, stats.coverage)
+        draft.notes.append(ALONE_NOTE.format(lfs=lf_list(lonely[stats.vote_counts[lonely] > 0])))
+        return np.arange(m)
     if selection.chosen == "mv" and not read:
         # (an LF that never votes keeps majority vote's model's table: the shared accuracy, at the
         # coverage of its prior's pseudo-row, so its votes on other rows count as majority vote's)
@@ -638,7 +657,6 @@ def _name_unidentified(
             else (FEW_VOTES_REASON if options.one_class == "coverage" else OFF_REASON)
         )
         draft.notes.append(one_class_note(unipolar, classes, float(shared.accuracies[unipolar[0]]), reason))
-    lonely = lfs_without_overlap(rows)
     if lonely.size:
         draft.params = with_symmetric_tables(draft.params, lonely, stats.coverage)
     voting = lonely[stats.vote_counts[lonely] > 0]  # silent LFs have their own note
