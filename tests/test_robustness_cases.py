@@ -32,3 +32,16 @@ def test_sweep_case_runs_clean(idx: int) -> None:
         )
     assert outcome == "fit"
     assert not failures, "\n".join(failures)
+
+
+def test_a_slice_of_the_sweep_runs_clean() -> None:
+    """Forty seeded cases of every kind (each fitted, saved and loaded, predicted on new rows, on two
+    threads and, for some, on dask blocks and the numpy EM): the sweep's checks, run on every commit."""
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for idx in range(40):
+            rng = np.random.default_rng([SEED + 1, idx])
+            kind = sweep.KINDS[idx % len(sweep.KINDS)]
+            _, fails, _, _ = sweep.run_case(rng, kind, idx, idx % 10 == 0, idx % 20 == 0, tmp)
+            failures += fails
+    assert not failures, "\n".join(failures)
