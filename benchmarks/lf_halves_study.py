@@ -87,7 +87,9 @@ def halves(L: np.ndarray, k: int, seed: int) -> dict[str, Any] | None:
         except ValueError:  # a half that cannot be fitted (e.g. every LF of it silent on these rows)
             continue
         v = expected_agreement(mv_scores(LA, k), mv_scores(LB, k))
-        ours.append(d), mvs.append(v), diffs.append(d - v)
+        ours.append(d)
+        mvs.append(v)
+        diffs.append(d - v)
     if not diffs:
         return None
     diff = np.concatenate(diffs)

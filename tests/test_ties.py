@@ -251,7 +251,7 @@ def _silent_on_a_class(seed: int, n: int = 30, m: int = 20, k: int = 6) -> np.nd
 
 
 @pytest.mark.parametrize("jit", ["1", "0"])
-def test_second_fit_tables_stay_probabilities_and_load_back(jit, monkeypatch, tmp_path):
+def test_second_fit_tables_stay_probabilities(jit, monkeypatch):
     """The ``"ds_abstain"`` tables (the tie-break's) stay in [0, 1]: an LF's outcome counts add up to
     the class's rows only to rounding, and a robustness sweep found P(abstain | y) = 1 + 2e-16 in the
     tie-break of 12 of 300 random fits, which made their model files fail to load."""
