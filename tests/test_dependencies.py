@@ -101,6 +101,15 @@ def test_fit_argument_overrides_constructor():
     assert not model.params_.has_dependencies
 
 
+@pytest.mark.parametrize("model", ["annotator", "class_conditional"])
+def test_models_handing_dependencies_to_the_symmetric_one_name_the_pairs(model):
+    d = make_synthetic(n=3000, m=6, accuracies=ACC, coverage=COV, random_state=2)
+    with pytest.warns(UserWarning, match=r"LF pairs \(0, 1\), \(2, 4\)\) are modelled by the symmetric"):
+        fitted = LabelModel(model=model).fit(d.L, dependencies=[(0, 1), (2, 4)])
+    assert any(f"instead of the {model} model" in note for note in fitted.notes_)
+    assert fitted.params_.has_dependencies
+
+
 # -- estimation and inference ---------------------------------------------------
 
 

@@ -59,7 +59,7 @@ from ..stats import LabelStats
 from ..ties import tied_classes
 from ..validate import check_mapping
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
-from .notes import lf_list, silent_lfs
+from .notes import dependency_note, lf_list, silent_lfs
 
 #: Distinct rows the annotator model looks at (a hash sample of whole rows beyond it): EM and
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
@@ -120,7 +120,6 @@ OFF_REASON = (
 FEW_VOTES_REASON = (
     "they cast under half of the votes, and the reading is used where one-class LFs carry most of them"
 )
-DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model only; it was used instead"
 NO_ROWS_NOTE = (
     "the annotator model is fitted on the rows of L; solved from statistics alone, "
     "the symmetric model was used"
@@ -494,7 +493,7 @@ def _symmetric_fallback(
     """Declared dependencies, or no rows (``fit_stats``): the symmetric model's solve, saying so."""
     deps = len(options.dependencies) > 0
     fit = get_solver("symmetric").solve(stats, prior, rows, options)
-    note = DEPENDENCY_NOTE if deps else NO_ROWS_NOTE
+    note = dependency_note(options.dependencies, name) if deps else NO_ROWS_NOTE
     diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
     notes = fit.notes + ((note,) if deps else ())
     return replace(fit, model=name, diagnostics=diagnostics, notes=notes)

@@ -29,9 +29,8 @@ from ..rows import RowSummary, check_rows_cap
 from ..stats import LabelStats
 from ..validate import check_float, check_int, check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
-from .notes import silent_lfs
+from .notes import dependency_note, silent_lfs
 
-DEPENDENCY_NOTE = "declared dependencies are modelled by the symmetric model only; it was used instead"
 _FLOATS = ("view_condition", "eigen_gap", "signal_to_noise", "misoriented")
 
 
@@ -72,8 +71,8 @@ class ClassConditional(Solver):
             )
         if len(options.dependencies):
             fit = get_solver("symmetric").solve(stats, prior, rows, options)
-            notes = (DEPENDENCY_NOTE, *fit.notes)
-            return replace(fit, model=self.name, diagnostics=_diagnostics(DEPENDENCY_NOTE), notes=notes)
+            note = dependency_note(options.dependencies, self.name)
+            return replace(fit, model=self.name, diagnostics=_diagnostics(note), notes=(note, *fit.notes))
         return self._solve_independent(stats, prior, rows, options)
 
     def _solve_independent(

@@ -14,6 +14,24 @@ def lf_list(idx: np.ndarray, limit: int = 10) -> str:
     return ", ".join(items) + (f", ... ({len(idx)} in all)" if len(idx) > limit else "")
 
 
+def dependency_note(pairs: np.ndarray, model: str) -> str:
+    """The note of a model that hands declared dependencies to the symmetric model.
+
+    Parameters
+    ----------
+    pairs : ndarray of int, shape (E, 2)
+        The declared dependent LF pairs.
+    model : str
+        The model asked for (``"annotator"``, ``"class_conditional"``).
+    """
+    shown = ", ".join(f"({int(i)}, {int(j)})" for i, j in np.asarray(pairs)[:5])
+    more = f", ... ({len(pairs)} in all)" if len(pairs) > 5 else ""
+    return (
+        f"declared dependencies (LF pairs {shown}{more}) are modelled by the symmetric model only; "
+        f"it was used instead of the {model} model"
+    )
+
+
 def silent_lfs(stats: LabelStats, fill: str = "a neutral weight") -> list[str]:
     """LFs that never vote, and what their votes elsewhere get (``fill``)."""
     silent = np.flatnonzero(stats.vote_counts == 0)
