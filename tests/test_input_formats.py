@@ -106,6 +106,24 @@ def test_chunk_size_does_not_change_anything(data, chunk_size) -> None:
     np.testing.assert_allclose(chunked.predict_proba(L), base.predict_proba(L), rtol=0, atol=atol)
 
 
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_chunk_without_votes_before_chunks_with_votes(k) -> None:
+    # 40 LFs voting on under 10 % of the cells take the pairs-of-votes path; a chunk without a vote
+    # gave integer co-vote counts, and adding the next chunk's float counts into them raised a cast
+    # error (a robustness sweep's two-row matrix whose first row is all abstentions, chunk_size=1)
+    rng = np.random.default_rng(7)
+    L = np.full((60, 40), -1)
+    voted = rng.random(L.shape) < 0.06
+    L[voted] = rng.integers(0, k, size=int(voted.sum()))
+    L[[0, 1, 30]] = -1  # chunks without a vote first and in the middle
+    L[2, :3] = [0, 0, 1 % k]
+    ref = compute_stats(L, k)
+    for chunk_size in (1, 2, 31):
+        assert_same_stats(compute_stats(L, k, chunk_size=chunk_size), ref)
+        chunked = LabelModel(cardinality=k, chunk_size=chunk_size).fit(L)
+        assert chunked.predict_proba(L).shape == (60, k)
+
+
 def test_merged_parts_equal_whole(data) -> None:
     k = len(data.class_balance)
     L = data.L
