@@ -47,3 +47,17 @@ def test_dataframe_with_model_weights():
     np.testing.assert_allclose(df["Learned Weight"], lm.get_weights())
     with pytest.raises(ValueError, match="lf_names"):
         lf_summary(big, lf_names=["a"])
+
+
+def test_lfanalysis_with_a_model_on_few_rows_and_classes_l_never_votes():
+    pytest.importorskip("pandas")
+    from tripletws import LFAnalysis
+
+    rng = np.random.default_rng(4)
+    L = np.where(rng.random((40, 5)) < 0.6, rng.integers(0, 2, (40, 5)), -1)  # votes 0 and 1 only
+    lm = LabelModel(4).fit(L)  # four classes
+    y = rng.integers(0, 4, size=40)  # gold names classes 2 and 3 too
+    df = LFAnalysis(L).lf_summary(Y=y, model=lm, random_state=0)
+    assert len(df) == 5 and {"Acc. low", "Acc. high", "Emp. Acc."} <= set(df.columns)
+    right = [(L[L[:, j] >= 0, j] == y[L[:, j] >= 0]).mean() for j in range(5)]
+    np.testing.assert_allclose(df["Emp. Acc."], right)

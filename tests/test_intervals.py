@@ -157,3 +157,17 @@ def test_a_fixed_uniform_prior_warns_that_its_bias_is_not_in_the_intervals():
     assert lm.class_balance_source_ == "uniform"
     with pytest.warns(UserWarning, match="uniform class balance"):
         lm.confidence_intervals(d.L, n_boot=5, n_chunks=10, random_state=0)
+
+
+def test_default_chunks_on_fewer_rows_than_a_hundred():
+    # the default of 100 chunks refused any L under 100 rows (LFAnalysis.lf_summary(model=...) with
+    # its default intervals, too); it is now one row per chunk there, the plain row bootstrap
+    d = make_synthetic(60, 5, 2, random_state=3)
+    lm = LabelModel(2).fit(d.L)
+    ci = lm.confidence_intervals(d.L, n_boot=20, random_state=0)
+    assert ci.n_chunks == 60 and ci.n_boot == 20
+    ok = ~np.isnan(ci.accuracy_low)
+    assert np.all(ci.accuracy_low[ok] <= ci.accuracy_high[ok])
+    assert lm.confidence_intervals(make_synthetic(500, 5, 2, random_state=3).L, n_boot=2).n_chunks == 100
+    with pytest.raises(ValueError, match="1 row"):
+        lm.confidence_intervals(d.L[:1])

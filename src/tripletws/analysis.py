@@ -251,7 +251,9 @@ class LFAnalysis:
         intervals : bool
         random_state : int or numpy Generator, optional
         """
-        table = lf_summary(self._lm, Y, cardinality=self._lm.cardinality, lf_names=self.names)
+        # a fitted model's classes are the label space (L alone may never vote the highest ones)
+        k = self._lm.cardinality if model is None else max(self._lm.cardinality, int(model.cardinality))
+        table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m
         if est_weights is not None:
             w = np.asarray(est_weights, dtype=np.float64)

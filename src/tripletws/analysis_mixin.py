@@ -18,12 +18,13 @@ class AnalysisMixin:
         L: Any,
         level: float = 0.95,
         n_boot: int = 200,
-        n_chunks: int = 100,
+        n_chunks: int | None = None,
         random_state: Any = None,
     ):
         """Bootstrap intervals of the learned accuracies and class balance (see :mod:`tripletws.intervals`).
 
-        ``L`` is the training matrix; it is read once, in ``n_chunks`` row chunks.
+        ``L`` is the training matrix; it is read once, in ``n_chunks`` row chunks (default 100, or one
+        row per chunk where ``L`` has fewer rows).
         The result is also kept as ``intervals_`` (and saved with the model).
 
         Returns

@@ -167,11 +167,16 @@ def chunk_stats(
     ]
 
 
-def _chunk_summaries(model: Any, L: Any, n_chunks: int, needs: Any) -> list[Any]:
-    """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk."""
+def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> list[Any]:
+    """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk
+    (``n_chunks`` None: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L`` has fewer rows)."""
     from .summary import summarize
 
     lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
+    if n_chunks is None:
+        if lm.n < 2:
+            raise ValueError(f"L has {lm.n} row(s): the bootstrap resamples at least 2")
+        n_chunks = min(DEFAULT_CHUNKS, lm.n)
     if n_chunks < 2:
         raise ValueError(f"n_chunks must be at least 2, got {n_chunks}")
     if lm.n < n_chunks:
@@ -201,7 +206,7 @@ def bootstrap_intervals(
     *,
     level: float = 0.95,
     n_boot: int = DEFAULT_BOOT,
-    n_chunks: int = DEFAULT_CHUNKS,
+    n_chunks: int | None = None,
     random_state: Any = None,
 ) -> ConfidenceIntervals:
     """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
@@ -225,13 +230,14 @@ def bootstrap_intervals(
     model : fitted LabelModel
         Not changed.
     L : label matrix, shape (n, m)
-        The rows the model was fitted on (n >= n_chunks).
+        The rows the model was fitted on (n >= n_chunks, n >= 2).
     level : float
         Nominal coverage in (0, 1).
     n_boot : int
         Bootstrap replicates (each one solve).
-    n_chunks : int
-        Row chunks to resample (at least 2; 50 to 200 works well).
+    n_chunks : int, optional
+        Row chunks to resample (at least 2; 50 to 200 works well).  Default: :data:`DEFAULT_CHUNKS`
+        (100), or one row per chunk (the plain row bootstrap) where ``L`` has fewer rows.
     random_state : int or numpy Generator, optional
 
     Returns
@@ -259,7 +265,8 @@ def bootstrap_intervals(
     k = int(model.cardinality)
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options
-    parts = _chunk_summaries(model, L, int(n_chunks), partial(solver.needs, options))
+    chunks = None if n_chunks is None else int(n_chunks)
+    parts = _chunk_summaries(model, L, chunks, partial(solver.needs, options))
     m = parts[0].n_lfs
     options = replace(
         options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)

@@ -282,7 +282,7 @@ def build_report(
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
     ci = getattr(model, "intervals_", None)
     if ci is None:
-        ci = bootstrap_intervals(model, lm, n_boot=n_boot, n_chunks=min(100, lm.n), random_state=random_state)
+        ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
     per_lf = lf_summary_arrays(lm, y, k)
     whole = matrix_summary_arrays(lm, k)
     probs = model.predict_proba(lm)
