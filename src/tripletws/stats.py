@@ -426,10 +426,9 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
     a, b = (np.asarray(x, dtype=np.int64) for x in G.coords)
     ia, ib = a // k, b // k
     pair = ia * m + ib
-    covote = np.bincount(pair, weights=G.data, minlength=m * m).astype(np.float64, copy=False).reshape(m, m)
+    covote = np.bincount(pair, weights=G.data, minlength=m * m).reshape(m, m)
     same = (a % k) == (b % k)
-    agree = np.bincount(pair[same], weights=G.data[same], minlength=m * m).astype(np.float64, copy=False)
-    agree = agree.reshape(m, m)
+    agree = np.bincount(pair[same], weights=G.data[same], minlength=m * m).reshape(m, m)
     return LabelStats(k, float(nc), counts, covote, agree, None)
 
 
