@@ -244,10 +244,11 @@ def run_case(rng, kind, idx, do_jit, do_dask, tmpdir, n_range=None):
         # the statistics in chunks of a third of the rows (a chunk may hold no vote): the same
         # integer counts, so the same fit (EM's sums over the distinct rows may run in another
         # order); predictions in chunks too, so k = 2 within the float32 bound of another batching
-        lm4, _ = _fit(k, L, n_jobs=1, chunk_size=max(1, n // 3))
+        size = max(1, n // 3)
+        lm4, _ = _fit(k, L, n_jobs=1, chunk_size=size)
         d = float(np.max(np.abs(lm4.predict_proba(L) - P1))) if n else 0.0
         if d > max(jit_tolerance(lm1, lm4, n), predict_tolerance(lm1)):
-            failures.append(f"{label}: chunk_size {max(1, n // 3)} differs by {d:.3g}")
+            failures.append(f"{label}: chunk_size {size} differs by {d:.3g}")
         path = Path(tmpdir) / "m.json"
         lm1.save(path)
         from tripletws import LabelModel

@@ -412,12 +412,11 @@ def _sparse_votes_block(block: np.ndarray, k: int) -> LabelStats:
         same = col[left] % k == col[right] % k
         # weights of one give float64 counts directly (exact: whole numbers below 2**53), without an
         # int64 (m, m) table and its conversion (~2 ms at m = 745, where the counting takes 0.1 ms)
-        # (a block without votes has no pairs, and bincount of no entries is int64 whatever the weights:
-        # the float64 conversion keeps later blocks' counts addable into it; free when already float64)
+        # (a block without votes has no pairs: bincount of no entries is int64 whatever the weights,
+        # which SumsOverRows.__iadd__ handles when later blocks are added)
         ones = np.ones(n_pairs)
-        covote = np.bincount(pair, weights=ones, minlength=m * m).astype(np.float64, copy=False).reshape(m, m)
-        agree = np.bincount(pair[same], weights=ones[: int(same.sum())], minlength=m * m)
-        agree = agree.astype(np.float64, copy=False).reshape(m, m)
+        covote = np.bincount(pair, weights=ones, minlength=m * m).reshape(m, m)
+        agree = np.bincount(pair[same], weights=ones[: int(same.sum())], minlength=m * m).reshape(m, m)
         return LabelStats(k, float(nc), counts, covote, agree, None)
     import scipy.sparse as sp
 
