@@ -66,6 +66,26 @@ def test_forward_backward_equals_enumeration(seed):
         np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
+def test_persistence_at_its_lowest_still_matches_enumeration():
+    """At rho = -p_min / (1 - p_min) staying in the rarer class has probability 0, which the chain's
+    identity-plus-rank-one step only reaches to rounding; confident frames then read that rounding
+    (posteriors wrong by up to 1).  The bound keeps the transition at MIN_STAY * p_min."""
+    from tripletws.estimators.transition import MIN_STAY, lowest_persistence, persistence_bounds
+
+    p = np.array([0.62, 0.38])
+    lo, _ = persistence_bounds(p)
+    assert lowest_persistence(p) < lo
+    assert transition_matrix(lo, p)[1, 1] == pytest.approx(MIN_STAY * p[1], rel=1e-6)
+    # confident frames (log-odds 90) naming 0 1 0 1 1 0 0: frames 3 and 4 stay in class 1
+    votes = np.array([0, 1, 0, 1, 1, 0, 0])
+    logE = np.where(np.arange(2)[None, :] == votes[:, None], 90.0, 0.0)
+    starts = np.zeros(7, dtype=bool)
+    starts[0] = True
+    expected = brute_force_marginals(logE, starts, lo, p)
+    for block in (None, 1, 3):
+        np.testing.assert_allclose(chain_posteriors(logE, starts, lo, p, block=block), expected, atol=1e-9)
+
+
 def test_forward_backward_is_stable_for_long_confident_chains():
     rng = np.random.default_rng(0)
     n = 20_000
@@ -96,6 +116,23 @@ def test_segment_rows_validates_ids_and_cuts_windows():
         segment_rows(4, [1, 1, 2])
     with pytest.raises(ValueError, match="window"):
         segment_rows(4, None, window=0)
+
+
+def test_sequence_ids_that_cannot_be_saved_or_compared_are_refused(tmp_path):
+    """Bytes ids used to fit and then fail at save (JSON); None or a mix of ints and strings failed
+    inside np.unique with a TypeError about '<'."""
+    with pytest.raises(ValueError, match=r"bytes.*decode"):
+        segment_rows(3, np.array([b"a", b"a", b"b"]))
+    with pytest.raises(ValueError, match="row 1 holds None"):
+        segment_rows(3, np.array(["a", None, "b"], dtype=object))
+    with pytest.raises(ValueError, match="mix integers and strings"):
+        segment_rows(3, np.array([1, "a", "a"], dtype=object))
+    seg = segment_rows(3, np.array(["a", "a", "b"], dtype=object))
+    assert seg.linked.tolist() == [True, False]
+    d = make_synthetic_sequences(4, 10, m=4, random_state=0)
+    model = _quiet(SequenceLabelModel(2).fit, d.L, d.sequence_ids.astype(str).astype(object))
+    model.save(tmp_path / "m.json")  # object ids holding str save as str
+    assert SequenceLabelModel.load(tmp_path / "m.json").persistence_ == model.persistence_
 
 
 def test_cross_frame_stats_by_hand_and_chunking():

@@ -173,6 +173,8 @@ def test_bad_arguments(torch):
         loss_fn(torch.zeros(100, 3), d.L[:, 0])
     with pytest.raises(ValueError, match="integer votes"):
         loss_fn(torch.zeros(100, 3), torch.full((100, 5), 0.5))
+    with pytest.raises(ValueError, match=r"floating-point logits, got dtype torch\.int64"):
+        loss_fn(torch.zeros(100, 3, dtype=torch.int64), d.L)  # was torch's NotImplementedError
     with pytest.raises(ValueError, match="cardinality 2, the loss 3"):
         tl.WeakSupervisionLoss(3, label_model=LabelModel(2))
     with pytest.raises(ValueError, match="update_every"):

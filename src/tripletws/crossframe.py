@@ -121,6 +121,47 @@ def plain_id(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def check_sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
+    """Sequence ids as an array of shape (n,): integers, or strings, not a mix.
+
+    Ids are compared between batches and saved in model files (JSON), so bytes are refused (decode
+    them to ``str``) and so are other objects (``None``, floats, tuples).
+
+    Raises
+    ------
+    ValueError
+        Naming the shape, dtype or first offending id.
+    """
+    ids = np.asarray(sequence_ids)
+    if ids.ndim != 1 or ids.shape[0] != n:
+        raise ValueError(f"sequence_ids must have shape ({n},) (one id per row), got {ids.shape}")
+    if ids.dtype.kind == "S":
+        raise ValueError(
+            f"sequence_ids are bytes (dtype {ids.dtype}): decode them to str first, e.g. ids.astype(str)"
+        )
+    if ids.dtype.kind not in "iuUO":
+        raise ValueError(f"sequence_ids must be integers or strings, got dtype {ids.dtype}")
+    if ids.dtype.kind == "O" and n:
+        is_int = np.fromiter(
+            (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in ids), bool, n
+        )
+        is_str = np.fromiter((isinstance(v, (str, np.str_)) for v in ids), bool, n)
+        bad = ~(is_int | is_str)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"sequence_ids must be integers or strings: row {row} holds {ids[row]!r} "
+                f"({type(ids[row]).__name__})"
+            )
+        if is_int.any() and is_str.any():
+            row = int(np.flatnonzero(is_str if is_int[0] else is_int)[0])
+            raise ValueError(
+                f"sequence_ids mix integers and strings (row 0 holds {ids[0]!r}, "
+                f"row {row} holds {ids[row]!r}): use one kind"
+            )
+    return ids
+
+
 # Over 60 lines: validation of sequence ids and windows with their error messages, in one sequence.
 def segment_rows(
     n: int,
@@ -159,11 +200,7 @@ def segment_rows(
         first_id = last_id = None
         seg_starts = np.array([0])
     else:
-        ids = np.asarray(sequence_ids)
-        if ids.ndim != 1 or ids.shape[0] != n:
-            raise ValueError(f"sequence_ids must have shape ({n},) (one id per row), got {ids.shape}")
-        if ids.dtype.kind not in "iuUSO":
-            raise ValueError(f"sequence_ids must be integers or strings, got dtype {ids.dtype}")
+        ids = check_sequence_ids(sequence_ids, n)
         linked = ids[1:] == ids[:-1]
         seg_starts = np.flatnonzero(np.concatenate([[True], ~linked]))
         heads = ids[seg_starts]

@@ -34,6 +34,7 @@ from .estimators.symmetric import unipolar_pairs
 from .estimators.transition import (
     TransitionEstimate,
     estimate_persistence,
+    lowest_persistence,
     persistence_bounds,
     persistence_to_tau,
     transition_matrix,
@@ -274,7 +275,10 @@ class SequenceLabelModel(BaseLabeler):
         its first sequence id equals the previous batch's last id (``None`` ids:
         every batch continues one stream).  The link between the two frames is then
         counted, so a stream fed batch by batch ends with the same statistics and
-        parameters as one :meth:`fit` on all its rows.
+        parameters as one :meth:`fit` on all its rows.  Only the previous batch's
+        last id is kept: an id that comes back in a later batch after other
+        sequences starts a new sequence (where :meth:`fit` on all the rows would
+        refuse it), so feed each sequence's frames contiguously.
 
         Parameters
         ----------
@@ -464,8 +468,9 @@ class SequenceLabelModel(BaseLabeler):
         p = frame.class_balance_
         lo, hi = persistence_bounds(p)
         rho = float(state["persistence"])
-        if not lo <= rho <= hi:
+        if not lowest_persistence(p) <= rho <= hi:
             raise ValueError(f"persistence {rho} outside its valid range [{lo:.6g}, {hi:.6g}]")
+        rho = max(rho, lo)  # files saved before the bound kept every transition possible
         tau_raw = state.get("tau_raw")
         self.frame_model_ = frame
         self.stats_ = frame.stats_

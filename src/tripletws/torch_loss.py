@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .crossframe import check_sequence_ids
 from .io import model_from_dict, model_to_dict
 from .matrix import check_cardinality, check_label_matrix
 
@@ -77,6 +78,8 @@ def _check_logit_shape(outputs: torch.Tensor, n: int, k: int) -> bool:
 def _check_outputs(outputs: Any) -> None:
     if not isinstance(outputs, torch.Tensor):
         raise ValueError(f"outputs must be a torch.Tensor of logits, got {type(outputs).__name__}")
+    if not outputs.is_floating_point():
+        raise ValueError(f"outputs must be floating-point logits, got dtype {outputs.dtype}")
 
 
 class _OnlineLoss(nn.Module):
@@ -430,12 +433,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
 def _sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
     if isinstance(sequence_ids, torch.Tensor):
         sequence_ids = sequence_ids.detach().cpu().numpy()
-    ids = np.asarray(sequence_ids)
-    if ids.shape != (n,):
-        raise ValueError(f"sequence_ids must have shape ({n},) (one id per row), got {ids.shape}")
-    if ids.dtype.kind not in "iuUSO":
-        raise ValueError(f"sequence_ids must be integers or strings, got dtype {ids.dtype}")
-    return ids
+    return check_sequence_ids(sequence_ids, n)
 
 
 def _frame_mask(mask: Any, B: int, T: int) -> np.ndarray:

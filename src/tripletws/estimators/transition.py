@@ -27,6 +27,9 @@ from ..crossframe import CrossFrameStats
 
 #: rho is kept at most this close to 1 so that every transition stays possible.
 MAX_PERSISTENCE = 1.0 - 1e-6
+#: Least probability of staying in the rarest class, as a share of its prior: rho is kept this far
+#: above the value where that transition becomes impossible (:func:`persistence_bounds`).
+MIN_STAY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,22 @@ class TransitionEstimate:
 
 
 def persistence_bounds(class_balance: np.ndarray) -> tuple[float, float]:
-    """Valid range of rho: every entry of T non-negative, and rho < 1."""
+    """Valid range of rho: every transition possible, and rho < 1.
+
+    At ``rho = -p_min / (1 - p_min)`` staying in the rarest class has probability exactly 0, which
+    ``rho I + (1 - rho) 1 p^T`` only approximates to rounding (about 1e-17, which emissions of
+    e^40 and more then overrule); the lower bound keeps that probability at :data:`MIN_STAY`
+    times ``p_min``.
+    """
     pmin = float(np.min(class_balance))
-    return -pmin / (1.0 - pmin), MAX_PERSISTENCE
+    return -pmin * (1.0 - MIN_STAY) / (1.0 - pmin), MAX_PERSISTENCE
+
+
+def lowest_persistence(class_balance: np.ndarray) -> float:
+    """The value of rho at which a transition becomes impossible (model files saved before
+    :data:`MIN_STAY` may hold it; they load with rho raised to :func:`persistence_bounds`)."""
+    pmin = float(np.min(class_balance))
+    return -pmin / (1.0 - pmin)
 
 
 def tau_to_persistence(tau: float, class_balance: np.ndarray) -> float:
