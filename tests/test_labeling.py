@@ -88,3 +88,69 @@ def test_an_lf_raising_valueerror_is_tolerated_and_named(n_jobs):
 def test_duplicate_names_rejected():
     with pytest.raises(ValueError, match="duplicate"):
         LFApplier([has_link, has_link])
+
+
+def test_lfanalysis_gold_may_name_a_class_that_no_lf_votes():
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import LFAnalysis
+
+    L = np.array([[0, 1], [1, -1], [-1, 0]])
+    table = LFAnalysis(L, ["a", "b"]).lf_summary(Y=np.array([2, 1, 0]))
+    assert table["Correct"].tolist() == [1, 1] and table["Incorrect"].tolist() == [1, 1]
+    assert isinstance(table, pd.DataFrame)
+    with pytest.raises(ValueError, match=r"value 2 at position 0, outside -1\.\.1"):
+        LFAnalysis(L, ["a", "b"], cardinality=2).lf_summary(Y=np.array([2, 1, 0]))
+
+
+class _TwoArgumentError(Exception):
+    def __init__(self, key, where):  # does not unpickle from its args (one message string)
+        super().__init__(f"{key} not found in {where}")
+
+
+@labeling_function()
+def _lookup(x):
+    if x["text"] == "hi":
+        raise _TwoArgumentError(x["text"], "kb")
+    return -1
+
+
+def test_an_lf_exception_that_does_not_pickle_comes_back_from_a_worker_named():
+    """The pool used to fail with a BrokenProcessPool that named neither the LF nor the row."""
+    from tripletws.labeling.appliers import LFWorkerError
+
+    docs = [{"text": "a"}] * 5 + [{"text": "hi"}] + [{"text": "b"}] * 5
+    with pytest.raises(LFWorkerError, match=r"(?s)_TwoArgumentError: hi not found in kb.*'_lookup' on row 5"):
+        LFApplier([_lookup], n_jobs=2).apply(docs, progress=False)
+
+
+def test_appliers_refuse_what_they_would_misread():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(DOCS)
+    with pytest.raises(ValueError, match="use PandasLFApplier"):
+        LFApplier([has_link]).apply(df, progress=False)  # would iterate over the column names
+    twice = pd.DataFrame([[1, "a"]], columns=[1, "1"])
+    with pytest.raises(ValueError, match=r"distinct column names .*\['1'\]"):
+        PandasLFApplier([has_link], rows="records").apply(twice, progress=False)
+
+
+def test_filter_unlabeled_takes_sparse_l_and_lists_of_points():
+    from tripletws import to_sparse
+
+    L = np.array([[-1, -1], [1, -1], [-1, -1], [0, 0]])
+    X = [["a"], ["b", "c"], ["d"], ["e"]]  # token lists of different lengths stay a list
+    X_f, y_f = filter_unlabeled_dataframe(X, np.arange(4), to_sparse(L))
+    assert X_f == [["b", "c"], ["e"]] and y_f.tolist() == [1, 3]
+    with pytest.raises(ValueError, match="X has 3 rows"):
+        filter_unlabeled_dataframe(X[:3], np.arange(4), L)
+
+
+def test_memoised_preprocessor_keys_values_by_type():
+    """1, 1.0 and True are equal dict keys: a memo shared them between rows of different types."""
+    from tripletws.labeling import preprocessor
+
+    @preprocessor(memoize=True)
+    def kind(x):
+        return {**x, "kind": type(x["v"]).__name__}
+
+    seen = [kind({"v": v})["kind"] for v in (1, 1.0, True, 1)]
+    assert seen == ["int", "float", "bool", "int"] and kind.hits == 1

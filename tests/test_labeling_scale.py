@@ -304,3 +304,104 @@ def test_dask_applier_matches_pandas(tmp_path):
     np.testing.assert_array_equal(applier.apply(ddf, progress=False, scheduler="threads"), want)
     np.testing.assert_array_equal(applier.apply(ddf, progress=False, scheduler="threads"), want)
     assert applier.last_applied_ == []
+
+
+# -- stale cache hits and keyword edges found by a fuzz (session 18) -----------------------
+
+
+def test_fingerprint_reads_every_object_an_lf_reads():
+    """Temporaries built while hashing (an object's state dict) used to be freed and their address
+    reused by the next one, which was then hashed as a repeat: the second config went unread."""
+    import types
+
+    cfg_a = types.SimpleNamespace(min_len=0)
+    cfg_b = types.SimpleNamespace(word="refund")
+
+    def lf(x):
+        return 1 if len(x) >= cfg_a.min_len and cfg_b.word in x else -1
+
+    before = fingerprint(lf)
+    cfg_b.word = "great"
+    assert fingerprint(lf) != before
+    items = [types.SimpleNamespace(v=1), types.SimpleNamespace(v=2)]
+    held = fingerprint(items)
+    items[1].v = 3
+    assert fingerprint(items) != held
+
+
+def test_fingerprint_follows_submodules_and_partial_arguments(tmp_path, monkeypatch):
+    import functools
+    import importlib
+    import sys
+
+    pkg = tmp_path / "lf_pkg_fp"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from . import rules\n")
+    (pkg / "rules.py").write_text("WORDS = ('free',)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    lf_pkg = importlib.import_module("lf_pkg_fp")
+
+    def dotted(x):
+        return 1 if any(w in x for w in lf_pkg.rules.WORDS) else -1
+
+    before = fingerprint(dotted)
+    (pkg / "rules.py").write_text("WORDS = ('free', 'win')\n")
+    importlib.invalidate_caches()
+    importlib.reload(lf_pkg.rules)
+    assert fingerprint(dotted) != before
+    sys.modules.pop("lf_pkg_fp.rules", None)
+    sys.modules.pop("lf_pkg_fp", None)
+
+    def above(x, limit):
+        return 1 if x > limit else -1
+
+    assert fingerprint(functools.partial(above, limit=2)) != fingerprint(functools.partial(above, limit=4))
+    assert fingerprint(functools.partial(above, 2)) != fingerprint(functools.partial(above, 4))
+
+
+def test_fingerprint_follows_code_of_an_interactive_session(monkeypatch):
+    """In a REPL, Jupyter or ``python -c`` the ``__main__`` module has no file: its LFs used to be
+    taken for library code and hashed by name only, so an edited LF hit the cache."""
+    import sys
+    import types
+
+    session = types.ModuleType("__main__")  # no __file__, as in Jupyter
+    monkeypatch.setitem(sys.modules, "__main__", session)
+    fingerprints = []
+    for body in ("1 if 'a' in x else -1", "1 if 'b' in x else -1"):
+        exec(f"def lf_kw(x):\n    return {body}\n", session.__dict__)
+        assert session.lf_kw.__module__ == "__main__"
+        fingerprints.append(fingerprint(session.lf_kw))
+    assert fingerprints[0] != fingerprints[1]
+
+
+def test_cache_keys_tell_cell_types_categories_and_column_labels_apart():
+    from tripletws.labeling.cache import data_key
+
+    def key(**columns):
+        return data_key(pd.DataFrame(columns), "series")
+
+    pairs = [
+        (["5", 4, "n/a"], [5, 4, "n/a"]),
+        ([None, "x"], [np.nan, "x"]),
+        ([pd.NA, "x"], [None, "x"]),
+        ([True, "x"], ["True", "x"]),
+        ([b"a", "x"], ["a", "x"]),
+    ]
+    for a, b in pairs:
+        assert key(c=pd.Series(a, dtype=object)) != key(c=pd.Series(b, dtype=object)), (a, b)
+    low_high = pd.Categorical(["low", "high"], categories=["low", "high"], ordered=True)
+    high_low = pd.Categorical(["low", "high"], categories=["high", "low"], ordered=True)
+    assert key(c=low_high) != key(c=high_low)
+    assert data_key(pd.DataFrame({1: [1]}), "series") != data_key(pd.DataFrame({"1": [1]}), "series")
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_keyword_lf_with_punctuation_at_its_edges(dtype):
+    """``\\b`` beside a non-word character needs a word character on its other side: "c++", "$5" and
+    ":)" never matched with whole_word=True (the default)."""
+    text = ["I write c++ daily", "pay $5 now", "great :)", "c++", "party", "art"]
+    df = pd.DataFrame({"text": pd.Series(text, dtype=dtype)})
+    assert keyword_lf(["c++"], 1).apply_frame(df).tolist() == [1, -1, -1, 1, -1, -1]
+    assert keyword_lf(["$5"], 1).apply_frame(df).tolist() == [-1, 1, -1, -1, -1, -1]
+    assert keyword_lf([":)", "art"], 1).apply_frame(df).tolist() == [-1, -1, 1, -1, -1, 1]  # not "party"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .matrix import check_label_matrix, check_labels, from_sparse
+from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse
 
 
 def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> dict[str, Any]:
@@ -19,8 +19,14 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     is given, ``correct``, ``incorrect`` (counts over rows with gold) and ``emp_acc``.
     """
     lm = check_label_matrix(L, cardinality)
+    y = None
+    if Y is not None and cardinality is None:  # k inferred: gold may name classes that L never votes
+        y = check_labels(Y, lm.n, MAX_CARDINALITY)
+        if y.max() >= lm.cardinality:
+            lm = check_label_matrix(lm, int(y.max()) + 1)
     k, m = lm.cardinality, lm.m
-    y = None if Y is None else check_labels(Y, lm.n, k)
+    if Y is not None and y is None:
+        y = check_labels(Y, lm.n, k)
     votes_per_class = np.zeros((m, k))
     overlaps = np.zeros(m)
     conflicts = np.zeros(m)
@@ -162,6 +168,7 @@ class LFAnalysis:
 
     def __init__(self, L: Any, lfs: Any = None, cardinality: int | None = None) -> None:
         self._lm = check_label_matrix(L, cardinality, allow_empty=True)
+        self._cardinality = cardinality  # the user's (None: inferred from L, and from Y where given)
         self.L = L
         m = self._lm.m
         if lfs is None:  # a DataFrame's column names, where it names every column
@@ -251,8 +258,11 @@ class LFAnalysis:
         intervals : bool
         random_state : int or numpy Generator, optional
         """
-        # a fitted model's classes are the label space (L alone may never vote the highest ones)
-        k = self._lm.cardinality if model is None else max(self._lm.cardinality, int(model.cardinality))
+        # the label space: the one given, else a fitted model's classes, else L's and Y's (L alone may
+        # never vote the highest ones)
+        k = self._cardinality
+        if model is not None:
+            k = max(self._lm.cardinality, int(model.cardinality))
         table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m
         if est_weights is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..analysis import LFAnalysis
 from ..matrix import ABSTAIN
-from .appliers import DaskLFApplier, LFApplier, PandasLFApplier, filter_unlabeled_dataframe
+from .appliers import DaskLFApplier, LFApplier, LFWorkerError, PandasLFApplier, filter_unlabeled_dataframe
 from .cache import LFCache
 from .functions import LabelingFunction, Preprocessor, labeling_function, preprocessor
 from .vectorized import VectorizedLF, keyword_lf, regex_lf, threshold_lf, vectorized_lf
@@ -22,6 +22,7 @@ __all__ = [
     "LFAnalysis",
     "LFApplier",
     "LFCache",
+    "LFWorkerError",
     "LabelingFunction",
     "PandasLFApplier",
     "Preprocessor",

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle  # only to check that an LF's exception can travel back from a worker
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..matrix import ABSTAIN
+from ..matrix import ABSTAIN, check_label_matrix, from_sparse
 from .cache import LFCache, data_key
 
 logger = logging.getLogger("tripletws")
@@ -44,6 +46,11 @@ def _iter_rows(data: Any, mode: str) -> Iterable[Any]:
         return (row for _, row in data.iterrows())
     if mode == "records":
         cols = [str(c) for c in data.columns]
+        if len(set(cols)) < len(cols):
+            dup = sorted({c for c in cols if cols.count(c) > 1})
+            raise ValueError(
+                f"rows='records' needs distinct column names (as str); {dup} name more than one column"
+            )
         return (_Record(zip(cols, values, strict=True)) for values in data.itertuples(index=False, name=None))
     return iter(data)
 
@@ -110,8 +117,25 @@ def _init_worker(lfs: list[Any]) -> None:
     _WORKER_LFS = lfs
 
 
+class LFWorkerError(RuntimeError):
+    """An LF's exception in a worker process that cannot travel back to the caller (it does not
+    pickle): its type, message, notes and traceback as text."""
+
+
 def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> tuple[np.ndarray, int]:
-    return _apply_rows(_iter_rows(chunk, mode), len(chunk), _WORKER_LFS, fault_tolerant, offset)
+    try:
+        return _apply_rows(_iter_rows(chunk, mode), len(chunk), _WORKER_LFS, fault_tolerant, offset)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # the pool would report a BrokenProcessPool naming nothing
+            notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", []))
+            trace = "".join(traceback.format_exception(exc))
+            raise LFWorkerError(
+                f"{type(exc).__qualname__}: {exc}{notes}\n(the exception does not pickle; its traceback "
+                f"in the worker:)\n{trace}"
+            ) from None
+        raise
 
 
 def _pool(n_jobs: int, lfs: list[Any]):
@@ -176,6 +200,11 @@ class LFApplier:
         return data[start:stop]
 
     def _check_vectorized(self, data: Any) -> None:
+        if self._mode == "iter" and hasattr(data, "columns") and hasattr(data, "iloc"):
+            raise ValueError(
+                "LFApplier iterates over its data, and a DataFrame iterates over its column names: "
+                "use PandasLFApplier (or DaskLFApplier) for the rows of a DataFrame"
+            )
         vec = [lf.name for lf in self._lfs if getattr(lf, "vectorized", False)]
         if vec and not hasattr(data, "columns"):
             raise ValueError(f"vectorised LFs {vec} need a DataFrame; use PandasLFApplier or DaskLFApplier")
@@ -397,10 +426,31 @@ class DaskLFApplier(PandasLFApplier):
 def filter_unlabeled_dataframe(X: Any, y: Any, L: Any) -> tuple[Any, Any]:
     """Drop the rows of ``X`` and ``y`` on which every LF abstained.
 
+    Parameters
+    ----------
+    X : DataFrame, array or list of data points, n rows
+    y : array-like of shape (n,)
+        Probabilistic or hard labels of the rows (e.g. ``predict_proba``'s rows as a list).
+    L : label matrix, shape (n, m) (dense, sparse or a DataFrame)
+
     Returns
     -------
     (X_filtered, y_filtered)
+        ``X``'s rows with a vote (a DataFrame, an array, or a list for any other ``X``) and ``y``'s as
+        an array.
     """
-    mask = (np.asarray(L) != ABSTAIN).any(axis=1)
-    X_f = X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]
+    lm = check_label_matrix(L, name="L", allow_empty=True)  # dense, sparse or a DataFrame; checked
+    n = lm.n
+    mask = np.zeros(n, dtype=bool)
+    for start, block in lm.chunks():
+        votes = from_sparse(block) if lm.is_sparse else np.asarray(block)
+        mask[start : start + len(votes)] = (votes != ABSTAIN).any(axis=1)
+    if len(X) != n or len(y) != n:
+        raise ValueError(f"X has {len(X)} rows and y {len(y)}; L has {n}: one row of each per data point")
+    if hasattr(X, "iloc"):
+        X_f = X.iloc[mask]
+    elif isinstance(X, np.ndarray):
+        X_f = X[mask]
+    else:  # a list of data points (token lists of any length, dicts, ...): kept as a list
+        X_f = [x for x, keep in zip(X, mask.tolist(), strict=True) if keep]
     return X_f, np.asarray(y)[mask]

@@ -43,14 +43,20 @@ def data_key(data: Any, mode: str = "") -> str:
     elif hasattr(data, "columns") and hasattr(data, "dtypes"):
         import pandas as pd
 
-        h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
+        h.update(repr([(c, str(t)) for c, t in data.dtypes.items()]).encode())  # 1 and "1" differ
         h.update(pd.util.hash_pandas_object(data.index).to_numpy().tobytes())
-        for column in data.columns:
-            values = data[column]
+        for position in range(data.shape[1]):
+            values = data.iloc[:, position]
+            if isinstance(values.dtype, pd.CategoricalDtype):  # the categories' order is read by codes
+                h.update(repr((values.cat.categories.tolist(), values.cat.ordered)).encode())
             try:
                 h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
             except TypeError:  # unhashable cells (token lists, dicts, embeddings): their bytes
                 h.update(_point_bytes(values.tolist()))
+            else:
+                if values.dtype == object:  # pandas hashes 5 and "5", None and NaN, True and "True" alike
+                    kinds = values.map(lambda v: type(v).__qualname__, na_action=None)
+                    h.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
     else:
         for point in data:
             h.update(_point_bytes(point))

@@ -15,6 +15,7 @@ hash by identity, which only costs cache misses.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sys
@@ -49,7 +50,7 @@ def fingerprint(obj: Any) -> str:
     """Hex SHA-256 of ``obj``'s code and data (see the module docstring)."""
     h = hashlib.sha256()
     h.update(f"{FORMAT}|{sys.version_info[:2]}|".encode())
-    _feed(h, obj, set())
+    _feed(h, obj, {})
     return h.hexdigest()
 
 
@@ -59,14 +60,16 @@ def _tag(h: Any, text: str) -> None:
 
 def _installed(module_name: str | None) -> bool:
     """Whether a module belongs to the standard library or an installed package (not followed)."""
-    if not module_name:
-        return True
+    if not module_name:  # code made by exec() or compile() in the user's session
+        return False
     top = module_name.split(".", 1)[0]
     if top in sys.stdlib_module_names or top == "builtins":
         return True
     module = sys.modules.get(module_name) or sys.modules.get(top)
     path = str(getattr(module, "__file__", "") or "")
-    return not path or any(part in path for part in ("site-packages", "dist-packages"))
+    if not path:  # the interactive session (REPL, Jupyter, python -c): the user's code; else built in
+        return top != "__main__"
+    return any(part in path for part in ("site-packages", "dist-packages"))
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -77,14 +80,17 @@ def _code_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _feed(h: Any, obj: Any, seen: set[int]) -> None:
+def _feed(h: Any, obj: Any, seen: dict[int, Any]) -> None:
+    """Hash ``obj`` into ``h``.  ``seen`` maps ``id(x)`` to ``x`` for the objects hashed so far (a
+    repeat is tagged, not followed); holding them keeps a temporary's address from being reused by
+    the next one, which would then be taken for a repeat."""
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
         _tag(h, f"{type(obj).__name__}:{obj!r}")
         return
     if id(obj) in seen:
         _tag(h, "cycle")
         return
-    seen.add(id(obj))
+    seen[id(obj)] = obj
     if isinstance(obj, types.ModuleType):
         _tag(h, f"module:{obj.__name__}")
     elif isinstance(obj, _ModuleAttributes):
@@ -94,7 +100,7 @@ def _feed(h: Any, obj: Any, seen: set[int]) -> None:
         for name in sorted(names):
             if hasattr(module, name):
                 _tag(h, f"attr:{name}")
-                _feed(h, getattr(module, name), seen)
+                _feed(h, _followed(getattr(module, name), names), seen)  # a submodule: followed too
     elif isinstance(obj, types.CodeType):
         _tag(h, "code")
         h.update(obj.co_code)
@@ -158,6 +164,11 @@ def _feed(h: Any, obj: Any, seen: set[int]) -> None:
         _tag(h, f"{type(obj).__name__}:{len(obj)}")
         for item in sorted(obj, key=repr):
             _feed(h, item, seen)
+    elif isinstance(obj, functools.partial):
+        _tag(h, "partial")
+        _feed(h, obj.func, seen)
+        _feed(h, obj.args, seen)
+        _feed(h, obj.keywords, seen)
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
         # LabelingFunction, Preprocessor, functools.partial-like and user callables: their class and state
         _tag(h, f"object:{type(obj).__module__}.{type(obj).__qualname__}")

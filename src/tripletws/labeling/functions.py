@@ -14,14 +14,22 @@ from typing import Any
 from ..matrix import ABSTAIN
 
 
+def _typed(value: Any) -> Any:
+    """``value`` with its type's name (1, 1.0 and True are equal keys, and must not share a result)."""
+    if isinstance(value, tuple):
+        return ("tuple", tuple(_typed(v) for v in value))
+    return (type(value).__qualname__, value)
+
+
 def _default_key(x: Any) -> Hashable | None:
-    """A hashable stand-in for a data point, or None when there is none."""
+    """A hashable stand-in for a data point (its values and their types), or None when there is none."""
     if hasattr(x, "index") and hasattr(x, "to_numpy"):  # pandas Series
-        items: Any = tuple(zip(x.index, x.to_numpy().tolist(), strict=True))
+        pairs = zip(x.index, x.to_numpy().tolist(), strict=True)
+        items: Any = tuple((_typed(k), _typed(v)) for k, v in pairs)
     elif isinstance(x, Mapping):
-        items = tuple(sorted(x.items(), key=lambda kv: repr(kv[0])))
+        items = tuple((_typed(k), _typed(v)) for k, v in sorted(x.items(), key=lambda kv: repr(kv[0])))
     else:
-        items = x
+        items = _typed(x)
     try:
         hash(items)
     except TypeError:

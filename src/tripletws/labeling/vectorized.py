@@ -127,12 +127,24 @@ def keyword_lf(
     ignore_case: bool = True,
     whole_word: bool = True,
 ) -> VectorizedLF:
-    """Vote ``label`` where ``column`` contains any of ``keywords``, else abstain."""
+    """Vote ``label`` where ``column`` contains any of ``keywords``, else abstain.
+
+    With ``whole_word``, a keyword's edge that is a word character (letter, digit, underscore) must
+    meet a word boundary (``"art"`` does not match ``"party"``); an edge that is not (``"c++"``,
+    ``"$5"``, ``":)"``) matches as written (a boundary there would need a word character beside it).
+    """
     words = [keywords] if isinstance(keywords, str) else list(keywords)
     if not words or not all(isinstance(w, str) and w for w in words):
         raise ValueError(f"keywords must be non-empty strings, got {keywords!r}")
-    body = "|".join(re.escape(w) for w in words)
-    pattern = rf"\b(?:{body})\b" if whole_word else f"(?:{body})"
+    if whole_word:
+
+        def edge(char: str) -> str:
+            return r"\b" if re.match(r"\w", char) else ""
+
+        pattern = "|".join(f"{edge(w[0])}{re.escape(w)}{edge(w[-1])}" for w in words)
+        pattern = f"(?:{pattern})"
+    else:
+        pattern = "(?:" + "|".join(re.escape(w) for w in words) + ")"
     return regex_lf(pattern, label, column, name or f"keyword_{words[0]}", ignore_case)
 
 
