@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -102,15 +104,16 @@ def test_lfanalysis_gold_may_name_a_class_that_no_lf_votes():
         LFAnalysis(L, ["a", "b"], cardinality=2).lf_summary(Y=np.array([2, 1, 0]))
 
 
-class _TwoArgumentError(Exception):
-    def __init__(self, key, where):  # does not unpickle from its args (one message string)
+class _LockedError(Exception):
+    def __init__(self, key, where):
         super().__init__(f"{key} not found in {where}")
+        self.lock = threading.Lock()  # does not pickle
 
 
 @labeling_function()
 def _lookup(x):
     if x["text"] == "hi":
-        raise _TwoArgumentError(x["text"], "kb")
+        raise _LockedError(x["text"], "kb")
     return -1
 
 
@@ -119,7 +122,7 @@ def test_an_lf_exception_that_does_not_pickle_comes_back_from_a_worker_named():
     from tripletws.labeling.appliers import LFWorkerError
 
     docs = [{"text": "a"}] * 5 + [{"text": "hi"}] + [{"text": "b"}] * 5
-    with pytest.raises(LFWorkerError, match=r"(?s)_TwoArgumentError: hi not found in kb.*'_lookup' on row 5"):
+    with pytest.raises(LFWorkerError, match=r"(?s)_LockedError: hi not found in kb.*'_lookup' on row 5"):
         LFApplier([_lookup], n_jobs=2).apply(docs, progress=False)
 
 

@@ -344,6 +344,12 @@ def test_fingerprint_follows_submodules_and_partial_arguments(tmp_path, monkeypa
     def dotted(x):
         return 1 if any(w in x for w in lf_pkg.rules.WORDS) else -1
 
+    def circular(x):  # a module that reaches itself through an attribute is followed once
+        return 1 if x in lf_pkg.rules.me.rules.WORDS else -1
+
+    (pkg / "rules.py").write_text("import sys\n\nme = sys.modules['lf_pkg_fp']\nWORDS = ('free',)\n")
+    importlib.reload(lf_pkg.rules)
+    assert fingerprint(circular) == fingerprint(circular)
     before = fingerprint(dotted)
     (pkg / "rules.py").write_text("WORDS = ('free', 'win')\n")
     importlib.invalidate_caches()

@@ -80,9 +80,10 @@ def _code_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _feed(h: Any, obj: Any, seen: dict[int, Any]) -> None:
+def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
     """Hash ``obj`` into ``h``.  ``seen`` maps ``id(x)`` to ``x`` for the objects hashed so far (a
-    repeat is tagged, not followed); holding them keeps a temporary's address from being reused by
+    repeat is tagged, not followed; a project module followed through its attributes is keyed
+    ``("attributes", id(module))``); holding them keeps a temporary's address from being reused by
     the next one, which would then be taken for a repeat."""
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
         _tag(h, f"{type(obj).__name__}:{obj!r}")
@@ -97,6 +98,9 @@ def _feed(h: Any, obj: Any, seen: dict[int, Any]) -> None:
         # a project module read by the code: the attributes the code names (helpers.is_pos)
         module, names = obj
         _tag(h, f"module:{module.__name__}")
+        if ("attributes", id(module)) in seen:  # modules that import each other: followed once
+            return
+        seen["attributes", id(module)] = module
         for name in sorted(names):
             if hasattr(module, name):
                 _tag(h, f"attr:{name}")
