@@ -106,3 +106,31 @@ def test_majority_voter_is_lazy_on_dask_input():
     lazy = MajorityLabelVoter(3).predict_proba(da.from_array(L, chunks=(700, 3)))
     assert isinstance(lazy, da.Array) and lazy.shape == (3000, 3)
     np.testing.assert_array_equal(lazy.compute(), MajorityLabelVoter(3).predict_proba(L))
+
+
+def test_dask_arrays_whose_chunk_sizes_are_unknown():
+    """A boolean-masked dask array (unknown chunk sizes) used to fail to fit with 'cannot convert float
+    NaN to integer'; MajorityLabelVoter named a bad vote by its row within its block."""
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    from tripletws import MajorityLabelVoter
+
+    L = make_synthetic(2000, 6, 3, random_state=4).L
+    keep = np.arange(2000) % 3 != 0
+    masked = da.from_array(L, chunks=(300, -1))[da.from_array(keep, chunks=300)]
+    assert np.isnan(masked.chunks[0][1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in ("annotator", "class_conditional", "symmetric"):
+            lazy = LabelModel(3, model=model).fit(masked)
+            eager = LabelModel(3, model=model).fit(L[keep])
+            np.testing.assert_allclose(lazy.params_.cond_probs, eager.params_.cond_probs, rtol=0, atol=1e-9)
+        bad = L.copy()
+        bad[1000, 2] = 7
+        masked_bad = da.from_array(bad, chunks=(300, -1))[da.from_array(keep, chunks=300)]
+        unsized = r"value 7 in column 2 \(row \d+ of row block 3; .*compute_chunk_sizes"
+        with pytest.raises(ValueError, match=unsized):
+            LabelModel(3).fit(masked_bad)
+        with pytest.raises(ValueError, match=r"value 7 in column 2 \(row 1000\)"):
+            MajorityLabelVoter(3).predict_proba(da.from_array(bad, chunks=(300, -1))).compute()

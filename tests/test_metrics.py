@@ -78,6 +78,10 @@ def test_labeler_score_skips_abstains_like_snorkel() -> None:
     out = mv.score(L, y, ["accuracy", "coverage"], tie_break_policy="abstain")
     assert out == {"accuracy": 1.0, "coverage": 0.5}
     assert mv.score(L, y)["accuracy"] == 1.0  # default metric list
+    assert mv.score(L, y, []) == {}  # was the default list
+    # no gold row left to score: every label metric is undefined (f1, precision, recall were 0.0)
+    none = mv.score(L, np.full(4, -1), ["accuracy", "f1", "precision", "recall", "f1_macro"])
+    assert all(np.isnan(v) for v in none.values()), none
 
 
 def test_score_counts_rows_without_votes_and_can_leave_them_out():

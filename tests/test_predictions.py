@@ -92,6 +92,12 @@ def test_probs_to_preds_bad_input() -> None:
         probs_to_preds(PROBS, "first")
     with pytest.raises(ValueError, match="2-dimensional"):
         probs_to_preds(np.array([0.2, 0.8]))
+    with pytest.raises(ValueError, match=r"not finite in row 1: \[0\.5, nan\]"):
+        probs_to_preds(np.array([[0.2, 0.8], [0.5, np.nan]]))  # was class 0
+    with pytest.raises(ValueError, match="k >= 1"):
+        probs_to_preds(np.zeros((3, 0)))
+    with pytest.raises(ValueError, match="random_state must be"):
+        MajorityLabelVoter(random_state="a").predict(np.array([[0, 1, -1]]), tie_break_policy="true-random")
 
 
 def test_preds_to_probs() -> None:

@@ -146,3 +146,11 @@ def test_report_renders_in_headless_chromium(fitted, tmp_path):
     # a blank page is one colour; the report has text, bars and heatmaps
     assert pixels.std() > 0.05, f"screenshot looks blank (pixel std {pixels.std():.4f})"
     assert len(np.unique(pixels.reshape(-1, 3).round(2), axis=0)) > 50
+
+
+def test_report_shows_lf_names_with_dollar_signs(fitted):
+    """Matplotlib parsed "$...$" in tick labels as math: "price_$5_or_$10" raised a parser error."""
+    d, model = fitted
+    names = ["price_$5_or_$10", "costs $5 and $9", "c", "d", "e", "f"]
+    text = model.report(d.L[:400], Y=d.y[:400], lf_names=names, n_boot=5)
+    assert html.escape("price_$5_or_$10") in text

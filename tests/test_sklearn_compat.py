@@ -39,3 +39,25 @@ def test_clone_with_array_param() -> None:
     prior = np.array([0.4, 0.6])
     twin = base.clone(LabelModel(class_balance=prior))
     np.testing.assert_array_equal(twin.class_balance, prior)
+
+
+def test_set_params_after_fit_keeps_the_fitted_model_and_refuses_an_unloadable_save(tmp_path) -> None:
+    """set_params(cardinality=2) on a k = 3 fit: save() wrote a file that load() refused, and
+    predict_proba checked L against the new k while predicting with the fitted one."""
+    import warnings
+
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(600, 5, 3, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(d.L)
+    expected = model.predict_proba(d.L)
+    model.set_params(cardinality=2)
+    np.testing.assert_array_equal(model.predict_proba(d.L), expected)  # class-2 votes still accepted
+    with pytest.raises(ValueError, match=r"not saved: .*k=3 but cardinality is 2"):
+        model.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+    model.set_params(cardinality=3)
+    model.save(tmp_path / "m.json")
+    np.testing.assert_array_equal(LabelModel.load(tmp_path / "m.json").predict_proba(d.L), expected)

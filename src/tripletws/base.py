@@ -122,6 +122,8 @@ class BaseLabeler:
         **context
             Keyword arguments of the model's ``predict_proba`` (e.g. ``sequence_ids``).
         """
+        if tie_break_policy == "true-random":
+            check_random_state(self.random_state)  # a clear error, before numpy's own
         probs = self.predict_proba(L, **context)
         preds = probs_to_preds(probs, tie_break_policy, random_state=self.random_state)
         return (preds, probs) if return_probs else preds
@@ -183,7 +185,7 @@ def score_votes(
             UserWarning,
             stacklevel=3,
         )
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics or ("accuracy",))
+    metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
     wanted = [name for name in metrics if name != "no_vote"]
     if voted_only:
         y = np.where(voted, y, -1)

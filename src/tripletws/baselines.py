@@ -47,10 +47,21 @@ class MajorityLabelVoter(BaseLabeler):
                 raise ValueError(f"L must be 2-dimensional (rows x labeling functions), got ndim={L.ndim}")
             if len(L.chunks[1]) > 1:
                 L = L.rechunk({1: -1})
-            voter = MajorityLabelVoter(k)
-            return L.map_blocks(voter.predict_proba, dtype=np.float64, chunks=(L.chunks[0], (k,)))
+            return L.map_blocks(_majority_block, k=k, dtype=np.float64, chunks=(L.chunks[0], (k,)))
         counts = vote_counts(L, k)
         if counts.shape[0] == 0:
             return counts
         top = counts == counts.max(axis=1, keepdims=True)
         return top / top.sum(axis=1, keepdims=True)
+
+
+def _majority_block(block: Any, k: int, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+    """Majority vote's probabilities on one row block of a dask array; a bad vote is named by its row
+    in the whole matrix."""
+    from .distributed import block_place
+    from .matrix import LabelMatrixError, rows_shifted
+
+    try:
+        return MajorityLabelVoter(k).predict_proba(block)
+    except LabelMatrixError as exc:
+        raise rows_shifted(exc, *block_place(block_info)) from exc

@@ -59,17 +59,37 @@ def stats_from_blocks(
     return merge_stats(parts)
 
 
+def row_block_starts(L: Any) -> list[int | None]:
+    """First row of each row block of a 2-D dask array; ``None`` from the first block whose place is
+    unknown (its chunk sizes are unknown, as after boolean indexing: the statistics do not need it,
+    only error messages do)."""
+    starts: list[int | None] = []
+    at: int | None = 0
+    for size in L.chunks[0]:
+        starts.append(at)
+        at = None if at is None or not np.isfinite(size) else at + int(size)
+    return starts
+
+
+def block_place(block_info: dict[Any, Any] | None) -> tuple[int | None, int]:
+    """(first row or None where unknown, row block index) of a block, from dask's ``block_info``."""
+    info = (block_info or {}).get(0, {})
+    first = info.get("array-location", [(0, 0)])[0][0]
+    index = int(info.get("chunk-location", (0,))[0])
+    return (int(first) if np.isfinite(first) else None), index
+
+
 def _block_stats(
-    block: Any, cardinality: int, joint: bool, triple: bool = False, start: int = 0
+    block: Any, cardinality: int, joint: bool, triple: bool = False, start: int | None = 0, index: int = 0
 ) -> LabelStats:
     # one thread per block: the blocks themselves run in parallel; a dask block's errors name rows of
-    # the whole matrix (its first row is start)
+    # the whole matrix (its first row is start; None: unknown, the row is named within block index)
     from .matrix import LabelMatrixError, rows_shifted
 
     try:
         return compute_stats(block, cardinality, joint=joint, triple=triple, n_jobs=1)
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, start) from exc
+        raise rows_shifted(exc, start, index) from exc
 
 
 def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:
@@ -88,10 +108,10 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple:
         L = L.rechunk({1: -1})
     if L.shape[1] < 1:
         raise ValueError("L has no columns")
-    starts = np.cumsum((0, *L.chunks[0][:-1]))
     blocks = L.to_delayed().ravel()
     stats = dask.delayed(_block_stats)
-    parts = [stats(b, k, joint, triple, int(s)) for b, s in zip(blocks, starts, strict=True)]
+    starts = row_block_starts(L)
+    parts = [stats(b, k, joint, triple, s, i) for i, (b, s) in enumerate(zip(blocks, starts, strict=True))]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
@@ -120,16 +140,13 @@ def predict_proba_dask(model: Any, L: Any):
         raise ValueError(f"L has {L.shape[1]} columns but the model was fitted with {m} LFs")
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
-    k = int(model.cardinality)
-    starts = np.cumsum((0, *L.chunks[0][:-1]))
+    k = int(model.params_.cardinality)  # the fitted classes
     # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead
     estimate = getattr(getattr(model, "solution_", None), "estimate", None)
     mixture = getattr(estimate, "mixture", None)
-    offsets = da.from_array(starts, chunks=1)  # each block's first row, one per row block
     return da.map_blocks(
         _posterior_block,
         L,
-        offsets[:, None],
         params=model.params_,
         cardinality=k,
         chunk_size=getattr(model, "chunk_size", None),
@@ -143,13 +160,13 @@ def predict_proba_dask(model: Any, L: Any):
 
 def _posterior_block(
     block: Any,
-    start: Any,
     params: Any,
     cardinality: int,
     chunk_size: int | None,
     components: list[Any] | None = None,
     weights: np.ndarray | None = None,
     second: Any = None,
+    block_info: dict[Any, Any] | None = None,
 ) -> np.ndarray:
     from .inference import mixture_posterior, posterior
     from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
@@ -162,4 +179,4 @@ def _posterior_block(
         P = posterior(lm, params, chunk_size)
         return P if second is None else break_ties(P, lm, params, second)
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, int(np.asarray(start).ravel()[0])) from exc
+        raise rows_shifted(exc, *block_place(block_info)) from exc

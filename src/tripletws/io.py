@@ -159,7 +159,15 @@ def save_model(model: Any, path: str | Path) -> None:
     """Write ``model`` to ``path`` as versioned JSON, atomically (see :mod:`tripletws.atomic`)."""
     from .atomic import atomic_write_text
 
-    atomic_write_text(path, json.dumps(model_to_dict(model), separators=(",", ":")))
+    record = model_to_dict(model)
+    try:  # a file that would not load back is not written (e.g. set_params after fit changed k)
+        model_from_dict(record, source="the model being saved")
+    except ValueError as exc:
+        raise ValueError(
+            f"not saved: the file would not load back ({exc}); a setting changed by set_params after "
+            "fit (cardinality, model, ...) needs a refit, or its fitted value back"
+        ) from exc
+    atomic_write_text(path, json.dumps(record, separators=(",", ":")))
 
 
 def load_model(path: str | Path) -> Any:

@@ -44,9 +44,20 @@ class LabelMatrixError(ValueError):
 _ROW_IN_MESSAGE = re.compile(r"\(row (\d+)\)")
 
 
-def rows_shifted(exc: LabelMatrixError, offset: int) -> LabelMatrixError:
+def rows_shifted(exc: LabelMatrixError, offset: int | None, block: int = 0) -> LabelMatrixError:
     """``exc`` with the row it names counted in the whole matrix: a block starting at row ``offset``
-    (a dask block) names its own rows from 0."""
+    (a dask block) names its own rows from 0.  ``offset=None``: the block's place is unknown (a dask
+    array whose chunk sizes are unknown, as after boolean indexing): the row is named within row
+    block ``block``."""
+    if offset is None:
+        text = _ROW_IN_MESSAGE.sub(
+            lambda m: (
+                f"(row {m.group(1)} of row block {block}; the dask array's chunk sizes are unknown: "
+                "L.compute_chunk_sizes() first names rows of the whole matrix)"
+            ),
+            str(exc),
+        )
+        return LabelMatrixError(text)
     if not offset:
         return exc
     text = _ROW_IN_MESSAGE.sub(lambda m: f"(row {int(m.group(1)) + offset})", str(exc))

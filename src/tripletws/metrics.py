@@ -33,12 +33,16 @@ def f1(y, pred, probs, k):
     """F1 of class 1 (binary only)."""
     if k != 2:
         raise ValueError("metric 'f1' is for binary tasks; use 'f1_macro' or 'f1_micro'")
+    if not len(y):  # no scorable row: undefined, as accuracy
+        return float("nan")
     return float(_f1_per_class(_confusion(y, pred, k))[1])
 
 
 def precision(y, pred, probs, k):
     if k != 2:
         raise ValueError("metric 'precision' is for binary tasks")
+    if not len(y):  # no scorable row: undefined, as accuracy
+        return float("nan")
     cm = _confusion(y, pred, k)
     d = cm[:, 1].sum()
     return float(cm[1, 1] / d) if d else 0.0
@@ -47,6 +51,8 @@ def precision(y, pred, probs, k):
 def recall(y, pred, probs, k):
     if k != 2:
         raise ValueError("metric 'recall' is for binary tasks")
+    if not len(y):  # no scorable row: undefined, as accuracy
+        return float("nan")
     cm = _confusion(y, pred, k)
     d = cm[1].sum()
     return float(cm[1, 1] / d) if d else 0.0

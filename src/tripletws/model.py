@@ -26,7 +26,7 @@ from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .inference import mixture_posterior, posterior
 from .lf_names import check_names, columns_named, names_of, read_names
-from .matrix import check_cardinality, check_label_matrix
+from .matrix import check_label_matrix
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
@@ -504,7 +504,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             return predict_proba_dask(self, L)
         check_names(self.__dict__.get("lf_names_"), L)
         with columns_named(names_of(L)):
-            lm = check_label_matrix(L, check_cardinality(self.cardinality), allow_empty=True)
+            # the fitted classes (set_params may have changed the setting since fit)
+            lm = check_label_matrix(L, int(params.cardinality), allow_empty=True)
             mixture = getattr(self.solution_.estimate, "mixture", None)
             if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
                 return mixture_posterior(

@@ -44,8 +44,12 @@ def probs_to_preds(
             f"unknown tie_break_policy {tie_break_policy!r}; choose one of {', '.join(TIE_BREAK_POLICIES)}"
         )
     probs = np.asarray(probs, dtype=np.float64)
-    if probs.ndim != 2:
-        raise ValueError(f"probs must be 2-dimensional (n, k), got shape {probs.shape}")
+    if probs.ndim != 2 or probs.shape[1] == 0:
+        raise ValueError(f"probs must be 2-dimensional (n, k) with k >= 1, got shape {probs.shape}")
+    finite = np.isfinite(probs).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"probs has a value that is not finite in row {row}: {probs[row].tolist()}")
     n = probs.shape[0]
     tied = probs >= probs.max(axis=1, keepdims=True) - tol
     n_tied = tied.sum(axis=1)

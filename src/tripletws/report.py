@@ -123,7 +123,7 @@ def _barh(
     if extra is not None:
         ax.plot(extra, y, "D", color="#e45756", label=extra_label, markersize=5)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
-    ax.set_yticks(y, names, fontsize=8)
+    ax.set_yticks(y, names, fontsize=8, parse_math=False)  # LF names as written ("price_$5_or_$10")
     ax.invert_yaxis()
     ax.set_xlim(*xlim)
     ax.set_xlabel(xlabel)
@@ -146,8 +146,8 @@ def _heatmaps(names: list[str], overlap: np.ndarray, conflict: np.ndarray) -> st
         ax.set_title(f"pairwise {title} (fraction of rows)", fontsize=9)
         ticks = np.arange(m)
         labels = names if m <= 30 else [str(i) for i in ticks]
-        ax.set_xticks(ticks, labels, rotation=90, fontsize=7)
-        ax.set_yticks(ticks, labels, fontsize=7)
+        ax.set_xticks(ticks, labels, rotation=90, fontsize=7, parse_math=False)
+        ax.set_yticks(ticks, labels, fontsize=7, parse_math=False)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return _svg(fig)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .distributed import row_block_starts
 from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
 from .models.base import Needs
 from .parallel import single_threaded_blas
@@ -229,12 +230,13 @@ def _summarize_matrix(
     return DataSummary(stats, replace_n_rows(rows, float(lm.n)))
 
 
-def _block_summary(block: Any, k: int, needs: Needs, start: int = 0) -> DataSummary:
+def _block_summary(block: Any, k: int, needs: Needs, start: int | None = 0, index: int = 0) -> DataSummary:
     # one thread per block: the blocks themselves run in parallel; errors name rows of the whole matrix
+    # (start None: the block's place is unknown, the row is named within block index)
     try:
         return _summarize_matrix(check_label_matrix(block, k, name="dask block"), needs, None, n_jobs=1)
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, start) from exc
+        raise rows_shifted(exc, start, index) from exc
 
 
 def _add(a: DataSummary, b: DataSummary) -> DataSummary:
@@ -253,9 +255,10 @@ def _summarize_dask(L: Any, k: int, needs: Needs, name: str, min_lfs: int) -> Da
         )
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
-    starts = np.cumsum((0, *L.chunks[0][:-1]))
     blocks = L.to_delayed().ravel()
-    parts = [dask.delayed(_block_summary)(b, k, needs, int(s)) for b, s in zip(blocks, starts, strict=True)]
+    starts = row_block_starts(L)
+    summary = dask.delayed(_block_summary)
+    parts = [summary(b, k, needs, s, i) for i, (b, s) in enumerate(zip(blocks, starts, strict=True))]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
