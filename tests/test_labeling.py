@@ -124,6 +124,17 @@ def test_an_lf_exception_that_does_not_pickle_comes_back_from_a_worker_named():
     docs = [{"text": "a"}] * 5 + [{"text": "hi"}] + [{"text": "b"}] * 5
     with pytest.raises(LFWorkerError, match=r"(?s)_LockedError: hi not found in kb.*'_lookup' on row 5"):
         LFApplier([_lookup], n_jobs=2).apply(docs, progress=False)
+    # tblib's exception pickling (installed by dask.distributed) pickles the chained context too: the
+    # worker's error must not chain the exception that does not pickle
+    from tripletws.labeling.appliers import _init_worker, _worker_apply
+
+    _init_worker([_lookup])
+    try:
+        with pytest.raises(LFWorkerError) as caught:
+            _worker_apply(docs, "iter", False, 0)
+    finally:
+        _init_worker([])
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
 
 
 def test_appliers_refuse_what_they_would_misread():

@@ -131,11 +131,15 @@ def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> t
         except Exception:  # the pool would report a BrokenProcessPool naming nothing
             notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", []))
             trace = "".join(traceback.format_exception(exc))
-            raise LFWorkerError(
+            message = (
                 f"{type(exc).__qualname__}: {exc}{notes}\n(the exception does not pickle; its traceback "
                 f"in the worker:)\n{trace}"
-            ) from None
-        raise
+            )
+        else:
+            raise
+    # raised outside the handler, so that no chained context holds the exception that does not pickle
+    # (tblib's pickling support, which dask.distributed installs, pickles the context too)
+    raise LFWorkerError(message)
 
 
 def _pool(n_jobs: int, lfs: list[Any]):
