@@ -171,3 +171,32 @@ def test_default_chunks_on_fewer_rows_than_a_hundred():
     assert lm.confidence_intervals(make_synthetic(500, 5, 2, random_state=3).L, n_boot=2).n_chunks == 100
     with pytest.raises(ValueError, match="1 row"):
         lm.confidence_intervals(d.L[:1])
+
+
+def test_replicates_repeat_the_dev_rows_choice(tmp_path):
+    """After fit(L, L_dev=, Y_dev=) the replicates used to redo the gold-free fit only: a fit whose
+    classes the dev rows relabelled lay outside every one of its own intervals."""
+    d = make_synthetic(1500, 6, 3, random_state=0)
+    L, L_dev = d.L[:1000], d.L[1000:1200]
+    y_dev = np.array([1, 2, 0])[d.y[1000:1200]]  # gold that names the classes another way round
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(L, L_dev=L_dev, Y_dev=y_dev)
+        assert model.dev_choice_["chosen"].endswith("+relabel")
+        ci = model.confidence_intervals(L, n_boot=30, random_state=0)
+        assert np.all((ci.accuracy_low <= model.accuracies_) & (model.accuracies_ <= ci.accuracy_high))
+        model.save(tmp_path / "m.json")
+        loaded = LabelModel.load(tmp_path / "m.json")
+        with pytest.raises(ValueError, match=r"chosen by dev rows .* does not keep"):
+            loaded.confidence_intervals(L, n_boot=10, random_state=0)
+
+
+def test_dev_rows_choosing_majority_votes_model_leave_every_lf_unidentified():
+    d = make_synthetic(1500, 6, 2, random_state=9, class_balance=[0.8, 0.2], unipolar=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, dev_rule="any").fit(d.L[:1000], L_dev=d.L[1000:1100], Y_dev=d.y[1000:1100])
+        assert model.dev_choice_["chosen"].startswith("mv")
+        assert model.unidentified_.tolist() == list(range(6))  # was [] (the gold-free fit's)
+        ci = model.confidence_intervals(d.L[:1000], n_boot=10, random_state=0)
+    assert not ci.identified.any()

@@ -447,12 +447,15 @@ def with_dev_choice(
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
     source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
     diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
+    unidentified = estimate.unidentified
+    if choice.chosen.split("+")[0] == "mv":  # majority vote's model: one accuracy shared by all LFs
+        unidentified = np.arange(solution.params.n_lfs)
     return replace(
         solution,
         params=choice.params,
         fit_class_balance=choice.params.class_balance,
         class_balance_source=source,
-        estimate=replace(estimate, dev_choice=record),
+        estimate=replace(estimate, dev_choice=record, unidentified=unidentified),
         diagnostics=diagnostics,
     )
 

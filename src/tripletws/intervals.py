@@ -223,7 +223,10 @@ def bootstrap_intervals(
 
     Every replicate is solved by the model's own solver with its settings, prior
     and dependencies, from the resampled chunk summaries (statistics, plus the
-    distinct rows for solvers that use rows), so it takes the same path as the fit.
+    distinct rows for solvers that use rows), so it takes the same path as the fit;
+    after ``fit(L, L_dev=, Y_dev=)`` the same dev rows choose among each replicate's
+    candidates (a model loaded from a file does not keep them: a ValueError, where
+    they chose other parameters than the gold-free fit's).
 
     Parameters
     ----------
@@ -271,12 +274,24 @@ def bootstrap_intervals(
     options = replace(
         options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)
     )
-    source = model.class_balance_source_
-    if source in ("given", "Y_dev"):
-        prior = Prior(np.asarray(model.class_balance_, dtype=np.float64), source)
+    # the prior of the fit's gold-free solve: one given to fit (class_balance=, Y_dev=), kept by the
+    # model's stream, else the setting's
+    stream = getattr(model, "_stream", None)
+    if stream is not None and stream.prior is not None:
+        prior = Prior(np.asarray(stream.prior, dtype=np.float64), stream.prior_source)
     else:
         prior = setting_prior(model.class_balance, k)
-    if source == "uniform":
+    # fit(L, L_dev=, Y_dev=): the dev rows chose among the candidate fits; each replicate chooses again
+    dev_set = model.__dict__.get("_dev_set")
+    chosen = (getattr(model.solution_.estimate, "dev_choice", None) or {}).get("chosen")
+    if dev_set is None and chosen not in (None, "gold_free"):
+        raise ValueError(
+            f"the model's parameters were chosen by dev rows ({chosen!r}) that a loaded model does not keep: "
+            "the replicates cannot repeat that choice; fit(L, L_dev=..., Y_dev=...) again, then compute "
+            "the intervals"
+        )
+    fit_balance = np.asarray(model.fit_class_balance_, dtype=np.float64)
+    if model.class_balance_source_ == "uniform" and np.allclose(fit_balance, 1.0 / k):
         warnings.warn(UNIFORM_PRIOR_WARNING, stacklevel=3)
     rng = np.random.default_rng(random_state)
     c = len(parts)
@@ -288,6 +303,8 @@ def bootstrap_intervals(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fit = solver.solve(total.stats, prior, total.rows, options)
+                if dev_set is not None:
+                    fit = solver.choose_with_dev(fit, total.rows, *dev_set, model.chunk_size, options=options)
         except (ValueError, np.linalg.LinAlgError):
             continue
         accs.append(fit.accuracies)
