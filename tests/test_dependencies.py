@@ -246,3 +246,13 @@ def test_diagnostic_on_independent_lfs_flags_nothing_and_returns_frame():
     assert not df["suspect"].any()
     assert list(df.columns)[:3] == ["lf_i", "lf_j", "n_covotes"]
     assert len(dependency_candidates(d.L, model, top=5)) == 5
+
+
+@pytest.mark.parametrize("bad", ["a", -1, 2.5, True])
+def test_dependency_candidates_checks_min_covotes(bad):
+    data = make_synthetic(500, 5, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, model="symmetric").fit(data.L)
+    with pytest.raises(ValueError, match="min_covotes must be an integer >= 0"):
+        dependency_candidates(data.L, model, min_covotes=bad)

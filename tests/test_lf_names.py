@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 
@@ -149,3 +150,27 @@ def test_sequence_models_keep_and_check_names(tmp_path):
         assert run_main("fit", tmp_path / "L.csv", "--sequence", "-o", tmp_path / "s.json").returncode == 0
         out = run_main("predict", tmp_path / "s.json", tmp_path / "swapped.csv", "-o", tmp_path / "p.npy")
     assert out.returncode == 2 and "another order" in out.stderr
+
+
+def test_every_method_that_reads_l_beside_a_fitted_model_checks_its_names(data):
+    """score, the intervals, dependency_candidates, lf_summary(model=) and the report took swapped
+    columns silently (scores and intervals of the wrong LFs)."""
+    from tripletws import LFAnalysis, dependency_candidates
+
+    frame, y = pd.DataFrame(data.L, columns=NAMES), data.y
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(frame)
+    names = list(frame.columns)
+    swapped = frame[[names[1], names[0], *names[2:]]]
+    calls = {
+        "score": lambda: model.score(swapped, y),
+        "confidence_intervals": lambda: model.confidence_intervals(swapped, n_boot=5),
+        "dependency_candidates": lambda: dependency_candidates(swapped, model),
+        "lf_summary": lambda: LFAnalysis(swapped).lf_summary(Y=y, model=model),
+    }
+    if importlib.util.find_spec("matplotlib") is not None:
+        calls["report"] = lambda: model.report(swapped, Y=y, n_boot=5)
+    for call in calls.values():
+        with pytest.raises(ValueError, match="in another order"):
+            call()

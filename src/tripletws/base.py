@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .io import load_model, register_class, save_model
+from .lf_names import check_names
 from .matrix import check_cardinality, check_label_matrix, check_labels, voted_rows
 from .metrics import score as _score
 from .predictions import probs_to_preds
@@ -151,6 +152,7 @@ class BaseLabeler:
         -------
         dict mapping metric name to value
         """
+        check_names(getattr(self, "lf_names_", None), L)  # the columns in the fit's order
         lm = check_label_matrix(L, self.cardinality)
         y = check_labels(Y, lm.n, self.cardinality, name="Y")
         preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)

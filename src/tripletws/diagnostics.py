@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .dependencies import dependency_mask
+from .lf_names import check_names
 from .stats import LabelStats, compute_stats
 
 COLUMNS = (
@@ -103,8 +104,12 @@ def dependency_candidates(
         p_adjusted, suspect, declared``.  Pairs of LFs that each vote one class only
         are skipped (their agreement is fixed by construction).
     """
+    if isinstance(min_covotes, bool) or not isinstance(min_covotes, (int, np.integer)) or min_covotes < 0:
+        raise ValueError(f"min_covotes must be an integer >= 0, got {min_covotes!r}")
     alpha_lf = _model_accuracies(model)
     k = int(model.cardinality)
+    if data is not None and not isinstance(data, LabelStats):
+        check_names(getattr(model, "lf_names_", None), data, name="data")  # the columns in the fit's order
     if data is None:
         stats = getattr(model, "stats_", None)
         if stats is None:

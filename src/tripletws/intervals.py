@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .lf_names import check_names
 from .matrix import check_label_matrix
 from .stats import LabelStats, compute_stats
 
@@ -172,6 +173,7 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
     (``n_chunks`` None: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L`` has fewer rows)."""
     from .summary import summarize
 
+    check_names(getattr(model, "lf_names_", None), L)  # the columns in the fit's order
     lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
     if n_chunks is None:
         if lm.n < 2:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
+from .lf_names import check_names
 from .matrix import check_label_matrix, check_labels, voted_rows
 
 #: Section ids in page order (the gold-only ones last).
@@ -268,6 +269,7 @@ def build_report(
     model._check_fitted()
     _plt()  # the drawing extra, checked before the work (a bootstrap can take seconds)
     k = int(model.cardinality)
+    check_names(getattr(model, "lf_names_", None), L)  # the columns in the fit's order
     lm = check_label_matrix(L, k, min_lfs=3)
     m = lm.m
     if m != model.n_lfs_:
