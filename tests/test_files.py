@@ -138,3 +138,36 @@ def test_a_scipy_sparse_archive_gets_a_pointed_error(tmp_path) -> None:
     sp.save_npz(tmp_path / "L.npz", sp.csr_array(np.array([[1, 0, 2], [0, 1, 1]])))
     with pytest.raises(ValueError, match=r"L.npz: a scipy.sparse matrix .*scipy.sparse.load_npz"):
         read_matrix(tmp_path / "L.npz")
+
+
+def test_parquet_with_a_pandas_index_column_is_refused(tmp_path) -> None:
+    """A shuffled frame written with its index: the index was read as one more LF (k inferred from
+    its values: a 300-class model)."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(np.random.default_rng(0).integers(-1, 2, (300, 5)), columns=list("abcde"))
+    frame.sample(frac=1, random_state=0).to_parquet(tmp_path / "shuffled.parquet")
+    with pytest.raises(ValueError, match=r"shuffled\.parquet: column\(s\) \['__index_level_0__'\] hold"):
+        read_matrix(tmp_path / "shuffled.parquet")
+    frame.set_index("a").to_parquet(tmp_path / "indexed.parquet")
+    with pytest.raises(ValueError, match=r"\['a'\] hold the pandas index"):
+        read_matrix(tmp_path / "indexed.parquet")
+    frame.to_parquet(tmp_path / "range.parquet")  # a RangeIndex is metadata only: read as written
+    np.testing.assert_array_equal(read_matrix(tmp_path / "range.parquet"), frame.to_numpy())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_a_damaged_npz_is_a_value_error_naming_the_path(tmp_path, damage) -> None:
+    """zipfile.BadZipFile and zlib.error used to escape (the CLI said 'unexpected BadZipFile')."""
+    path = tmp_path / "L.npz"
+    np.savez_compressed(path, L=np.random.default_rng(1).integers(-1, 2, (3000, 5)))
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:  # inside the compressed member: a bad CRC or a bad deflate stream
+        data[len(data) // 3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"L\.npz: "):
+        read_matrix(path)
+    with pytest.raises(ValueError, match=r"L\.npz: "):
+        read_labels(path)

@@ -21,8 +21,11 @@ with the path.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -64,7 +67,7 @@ def _import_pyarrow_parquet(path: Path):
 def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarray:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ValueError(f"{path}: not a readable .npz archive ({exc})") from exc
     with archive:
         names = list(archive.files)
@@ -89,6 +92,8 @@ def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarr
             return archive[name]
         except ValueError as exc:  # object arrays need pickle, which is never allowed
             raise ValueError(f"{path}: array {name!r} cannot be read ({exc})") from exc
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a damaged member
+            raise ValueError(f"{path}: array {name!r} is damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def _sniff_delimiter(line: str) -> str | None:
@@ -292,6 +297,19 @@ def _fill_from_parquet(
         del batch
 
 
+def _pandas_index_columns(schema: Any) -> list[str]:
+    """The columns that hold a pandas index (pandas' metadata in the schema names them; a RangeIndex
+    is stored as metadata only, never as a column)."""
+    raw = (schema.metadata or {}).get(b"pandas")
+    if not raw:
+        return []
+    try:
+        index = json.loads(raw).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata written by another tool: no index named
+        return []
+    return [c for c in index if isinstance(c, str) and c in schema.names] if isinstance(index, list) else []
+
+
 def _read_parquet(
     path: Path, columns: list[str] | None = None, compact: bool = False
 ) -> tuple[np.ndarray, list[str]]:
@@ -326,6 +344,13 @@ def _read_parquet(
             )
         metas.append((file, meta))
     assert names is not None
+    index = _pandas_index_columns(schema)
+    if columns is None and index:
+        raise ValueError(
+            f"{files[0]}: column(s) {index} hold the pandas index of the frame that was written, not "
+            "labeling functions: write it with df.to_parquet(path, index=False), after "
+            "df.reset_index() where the index is an LF"
+        )
     wanted = names if columns is None else columns
     dtypes = [_parquet_column_dtype(files[0], n, types[names.index(n)]) for n in wanted]
     n_rows = sum(meta.num_rows for _, meta in metas)
