@@ -248,3 +248,19 @@ def test_dev_rows_without_gold_are_left_out():
     with pytest.raises(ValueError, match=r"Y_dev is -1 .* on every dev row"):
         model.fit(L, L_dev=L_dev, Y_dev=np.full(100, -1))
     assert "solution_" not in model.__dict__
+
+
+def test_a_class_balance_given_to_fit_survives_the_dev_choice():
+    """fit(..., class_balance=) overrides Y_dev: the dev rows used to replace the given prior with their
+    own class frequencies ("+dev_prior") or a relabelling's permutation of it."""
+    given = [0.3, 0.7]
+    for seed in range(4):
+        d = make_synthetic(1500, 6, 2, random_state=seed, class_balance=[0.8, 0.2])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LabelModel(2).fit(
+                d.L[:1000], L_dev=d.L[1000:1100], Y_dev=d.y[1000:1100], class_balance=given
+            )
+        assert not model.dev_choice_["chosen"].endswith("+dev_prior")
+        np.testing.assert_allclose(model.class_balance_, given)
+        assert model.class_balance_source_ == "given"

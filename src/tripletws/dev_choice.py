@@ -169,6 +169,7 @@ def choose_with_dev(
     relabelling: bool = True,
     lead_se: float | str | None = "loo",
     second: LabelModelParams | None = None,
+    given: np.ndarray | None = None,
 ) -> DevChoice:
     """Score every candidate on the dev rows and keep the best.
 
@@ -201,18 +202,22 @@ def choose_with_dev(
     second : LabelModelParams, optional
         The fit that breaks ties at prediction (the annotator's ``tie_break``, :mod:`tripletws.ties`):
         each candidate is scored with its ties broken by it, as it will predict.
+    given : ndarray of shape (k,), optional
+        A class balance given to the fit (``class_balance=``, which overrides ``Y_dev``): the families
+        are fitted and scored under it, and no candidate takes the dev rows' frequencies instead.
 
     Returns
     -------
     DevChoice
     """
     k = unique.cardinality
-    uniform = np.full(k, 1.0 / k)
+    base = np.full(k, 1.0 / k) if given is None else np.asarray(given, dtype=np.float64)
     candidates: dict[str, LabelModelParams] = dict(extra or {})
     for fam in families:
-        table = fit_annotator(unique, fam, class_balance=uniform).params.cond_probs
-        candidates[fam] = LabelModelParams(uniform, table)
-        candidates[f"{fam}+dev_prior"] = LabelModelParams(dev_prior, table)
+        table = fit_annotator(unique, fam, class_balance=base).params.cond_probs
+        candidates[fam] = LabelModelParams(base, table)
+        if given is None:
+            candidates[f"{fam}+dev_prior"] = LabelModelParams(dev_prior, table)
 
     def predicted(params: LabelModelParams) -> np.ndarray:
         P = posterior(dev, params, chunk_size)
@@ -227,9 +232,12 @@ def choose_with_dev(
             continue
         g, crossfit = crossfit_labelling(_tie_weights(P[name]), y_dev)
         if (g != own).any():
-            relabelled[f"{name}+relabel"] = relabel(params, g)
+            swapped = relabel(params, g)
+            if given is not None:  # a given prior names classes, not latent ones: it stays as given
+                swapped = LabelModelParams(base.copy(), swapped.cond_probs)
+            relabelled[f"{name}+relabel"] = swapped
             rows[f"{name}+relabel"] = crossfit
-        if name in families:
+        if name in families and given is None:
             # the same tables under the dev rows' class frequencies (latent class a gets the frequency
             # of its label g[a]: the "+dev_prior" candidate where g is the fit's own labelling), the
             # labelling again chosen and scored cross-fitted
@@ -252,7 +260,7 @@ def choose_with_dev(
                 f"{fam}+dev_prior": _left_out_prior_rows(dev, y_dev, candidates[fam].cond_probs, chunk_size)
                 for fam in families
             }
-            if lead_se == "loo"
+            if lead_se == "loo" and given is None
             else None
         )
         if not _replaces(rows, candidates, best, first, lead_se, y_dev=y_dev, held=held):
@@ -443,6 +451,7 @@ def with_dev_choice(
         extra={"gold_free": solution.params},
         lead_se=lead_se,
         second=getattr(estimate, "tie_break", None),
+        given=solution.params.class_balance if solution.class_balance_source == "given" else None,
     )
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
     source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
