@@ -48,6 +48,8 @@ def test_a_good_folder_loads_with_k_inferred_or_given(tmp_path):
         ({"train": {"L": GOOD_L}}, "{not json", r"index.json: not readable JSON"),
         ({"train": {"y": np.array([0, 1, 0])}}, None, r"train.npz has no array 'L' \(arrays: y\)"),
         ({"train": {"L": GOOD_L}, "test": {"L": GOOD_L[:, :2]}}, None, r"test.npz: L has 2 LFs .* have 3"),
+        ({"train": {"L": GOOD_L}}, {"toy": {"eval_split": "test"}}, r"evaluates on split 'test', which"),
+        ({"train": {"L": GOOD_L, "ids": np.arange(2)}}, None, r"train.npz: array 'ids' has 2 entries but L"),
     ],
     ids=[
         "y-length",
@@ -60,12 +62,23 @@ def test_a_good_folder_loads_with_k_inferred_or_given(tmp_path):
         "bad-json",
         "no-L",
         "lf-count",
+        "missing-eval-split",
+        "short-ids",
     ],
 )
 def test_a_bad_folder_names_the_file_and_the_problem(tmp_path, splits, index, message):
     home = _home(tmp_path, index=index, **splits)
     with pytest.raises(ValueError, match=message):
         load_dataset("toy", home)
+
+
+def test_empty_splits_and_upper_case_suffixes_load(tmp_path):
+    """A split of no rows was refused ('y is empty'); test.NPZ was skipped (a case-sensitive glob)."""
+    home = _home(tmp_path, train={"L": GOOD_L}, valid={"L": GOOD_L[:0], "y": np.zeros(0, dtype=int)})
+    (home / "toy" / "train.npz").rename(home / "toy" / "train.NPZ")
+    d = load_dataset("toy", home)
+    assert sorted(d.splits) == ["train", "valid"]
+    assert d.splits["valid"].L.shape == (0, 3) and d.splits["valid"].y.shape == (0,)
 
 
 def test_a_damaged_archive_names_the_file(tmp_path):

@@ -78,6 +78,11 @@ def test_bad_interval_input():
         lm.confidence_intervals(d.L, level=1.5)
     with pytest.raises(ValueError, match="n_boot"):
         lm.confidence_intervals(d.L, n_boot=1)
+    # numpy's or builtins' TypeErrors before, or a silent truncation of 2.7 to 2 chunks
+    bads = [{"level": "0.9"}, {"n_chunks": 2.7}, {"n_chunks": "10"}]
+    for bad in [*bads, {"random_state": 1.5}, {"random_state": -1}]:
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            lm.confidence_intervals(d.L, n_boot=3, **bad)
     with pytest.raises(ValueError, match="fewer than n_chunks"):
         lm.confidence_intervals(d.L[:50], n_chunks=100)
     with pytest.raises(ValueError, match="fitted on 5"):

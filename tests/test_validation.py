@@ -189,6 +189,8 @@ def test_y_dev_missing_class_warns(data) -> None:
         ([1.0, 0.0], "class_balance is 0 for class 1"),
         ([1.5, -0.5], "negative entry"),
         ([np.nan, 0.5], "non-finite"),
+        ({0: 0.4, 1: 0.6}, r"must be 2 probabilities \(a list or array\), got \{0: 0.4"),  # was a TypeError
+        ([[0.5, "a"]], "must be 2 probabilities"),
     ],
 )
 def test_bad_class_balance(data, prior, pattern) -> None:
@@ -317,3 +319,16 @@ def test_convention_converters_validate_and_take_sparse_input():
         from_sparse(np.zeros((2, 2)))
     L = np.array([[0, 1, -1], [2, -1, 1]])
     np.testing.assert_array_equal(from_sparse(to_sparse(L, 3)), L)
+
+
+def test_class_balance_none_in_the_constructor_names_the_choices(data) -> None:
+    with pytest.raises(ValueError, match="class_balance=None: give 'auto' or 'estimate' or 'uniform'"):
+        LabelModel(class_balance=None).fit(data.L)  # was "class_balance has 1 entries"
+
+
+def test_errors_in_l_dev_name_l_dev(data) -> None:
+    L_dev = data.L[:20].astype(float)
+    L_dev[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"L_dev: label matrix has NaN in column 1 \(row 3\)"):
+        LabelModel().fit(data.L, L_dev=L_dev, Y_dev=data.y[:20])
+

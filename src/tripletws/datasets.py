@@ -427,15 +427,20 @@ def data_home(path: str | Path | None = None) -> Path:
 def load_dataset(name: str, data_home_path: str | Path | None = None) -> Dataset:
     """Load ``<data_home>/<name>/<split>.npz`` files (arrays ``L``, ``y``, extras).
 
-    ``<data_home>/index.json``, when present, gives k and the evaluation split.  Every split is
-    validated: ``L`` a 2-D integer matrix of votes in -1..k-1, ``y`` one label per row in -1..k-1
-    (-1: no gold), the same LFs in every split; anything else is a ValueError naming the file.
+    ``<data_home>/index.json``, when present, gives k and the evaluation split (which must be one
+    of the files).  Every split is validated: ``L`` a 2-D integer matrix of votes in -1..k-1, ``y``
+    one label per row in -1..k-1 (-1: no gold), the same LFs in every split, every other array a
+    scalar or one entry per row (ids, sequence ids); anything else is a ValueError naming the file.
+    A split may have no rows.
     """
     home = data_home(data_home_path)
     folder = home / name
-    files = sorted(folder.glob("*.npz"))
+    files = sorted(f for f in folder.glob("*") if f.suffix.lower() == ".npz" and f.is_file())
     if not files:
         raise ValueError(f"no .npz splits in {folder}")
+    stems = [f.stem for f in files]
+    if len(set(stems)) < len(stems):
+        raise ValueError(f"{folder}: two files hold split {sorted({s for s in stems if stems.count(s) > 1})}")
     info = _index_entry(home / "index.json", name)
     order = {"train": 0, "valid": 1, "test": 2, "all": 3}
     files.sort(key=lambda f: order.get(f.stem, 9))
@@ -460,14 +465,23 @@ def load_dataset(name: str, data_home_path: str | Path | None = None) -> Dataset
         try:
             lm = check_label_matrix(L, k, name="L", scan=True, allow_empty=True)
             y = arrays.pop("y", np.full(L.shape[0], -1, dtype=np.int8))
-            y = check_labels(y, lm.n, k, name="y")
+            y = check_labels(y, lm.n, k, name="y") if lm.n or np.size(y) else np.zeros(0, dtype=np.int64)
         except ValueError as exc:
             raise ValueError(f"{f}: {exc}") from exc
+        for key, extra in arrays.items():  # per-row arrays (ids, text): one entry per row of L
+            if np.ndim(extra) >= 1 and len(extra) != lm.n:
+                raise ValueError(f"{f}: array {key!r} has {len(extra)} entries but L has {lm.n} rows")
         if m is not None and lm.m != m:
             raise ValueError(f"{f}: L has {lm.m} LFs (columns) but the other splits have {m}")
         m = lm.m
         splits[split] = Split(L=L, y=y.astype(np.int64), n_class=k, extra=arrays)
-    return Dataset(name=name, n_class=k, splits=splits, eval_split=info.get("eval_split"), info=info)
+    eval_split = info.get("eval_split")
+    if eval_split is not None and eval_split not in splits:
+        raise ValueError(
+            f"{home / 'index.json'}: {name!r} evaluates on split {eval_split!r}, which {folder} does not "
+            f"hold (splits: {', '.join(splits)})"
+        )
+    return Dataset(name=name, n_class=k, splits=splits, eval_split=eval_split, info=info)
 
 
 def _index_entry(index: Path, name: str) -> dict[str, Any]:

@@ -478,12 +478,16 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         Without ``Y_dev``, for a bad value or length of it or of ``L_dev``, or when no dev row has a
         gold label.
     """
-    from .matrix import check_cardinality, check_label_matrix, check_labels
+    from .matrix import LabelMatrixError, check_cardinality, check_label_matrix, check_labels
 
     if Y_dev is None:
         raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
     k = check_cardinality(cardinality)
-    dev = check_label_matrix(L_dev, k, name="L_dev")
+    try:  # every value now (a dev set is small), so that an error names L_dev, not "label matrix"
+        dev = check_label_matrix(L_dev, k, name="L_dev", scan=True)
+    except LabelMatrixError as exc:
+        text = str(exc)
+        raise LabelMatrixError(text if text.startswith("L_dev") else f"L_dev: {text}") from exc
     y = check_labels(Y_dev, dev.n, k, name="Y_dev")
     known = y >= 0
     if not known.any():

@@ -18,6 +18,7 @@ resampled distinct rows).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -254,7 +255,7 @@ def bootstrap_intervals(
 
     from .models import Prior
     from .priors import setting_prior
-    from .settings import check_dependency_graph, check_settings
+    from .settings import check_dependency_graph, check_random_state, check_settings
 
     model._check_fitted()
     pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
@@ -263,10 +264,15 @@ def bootstrap_intervals(
             f"{pending:g} rows of the model's stream wait for a solve (refit_growth): its parameters are "
             "not those of all its rows, which every replicate would be; call model.refit() first"
         )
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    if n_chunks is not None and (
+        isinstance(n_chunks, bool) or not isinstance(n_chunks, (int, np.integer)) or n_chunks < 2
+    ):
+        raise ValueError(f"n_chunks must be an integer >= 2 (or None), got {n_chunks!r}")
+    check_random_state(random_state)
     k = int(model.cardinality)
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options

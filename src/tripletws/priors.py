@@ -17,6 +17,11 @@ from .models.base import Prior
 
 def check_prior_setting(setting: Any, cardinality: int) -> None:
     """Validate a constructor ``class_balance``: a strategy name or k probabilities."""
+    if setting is None:
+        raise ValueError(
+            f"class_balance=None: give {' or '.join(repr(s) for s in STRATEGIES)} or an array of "
+            f"{cardinality} probabilities (the default is 'auto')"
+        )
     if isinstance(setting, str):
         if setting not in STRATEGIES:
             raise ValueError(

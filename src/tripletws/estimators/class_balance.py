@@ -18,7 +18,13 @@ STRATEGIES = ("auto", "estimate", "uniform")
 
 def check_class_balance(p: Any, cardinality: int) -> np.ndarray:
     """Validate a user-given class balance: k finite, positive entries summing to 1."""
-    arr = np.asarray(p, dtype=np.float64).reshape(-1)
+    expected = f"class_balance must be {cardinality} probabilities (a list or array), got {p!r}"
+    if p is None or isinstance(p, (dict, set, str, bytes)):
+        raise ValueError(expected)
+    try:
+        arr = np.asarray(p, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(expected) from exc
     if arr.shape[0] != cardinality:
         raise ValueError(f"class_balance has {arr.shape[0]} entries but cardinality is {cardinality}")
     if not np.all(np.isfinite(arr)):
