@@ -331,4 +331,3 @@ def test_errors_in_l_dev_name_l_dev(data) -> None:
     L_dev[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"L_dev: label matrix has NaN in column 1 \(row 3\)"):
         LabelModel().fit(data.L, L_dev=L_dev, Y_dev=data.y[:20])
-
