@@ -331,3 +331,13 @@ def test_errors_in_l_dev_name_l_dev(data) -> None:
     L_dev[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"L_dev: label matrix has NaN in column 1 \(row 3\)"):
         LabelModel().fit(data.L, L_dev=L_dev, Y_dev=data.y[:20])
+
+
+def test_gold_labels_in_an_object_array(data) -> None:
+    """Python ints in an object array (pandas object columns, mixed int types) were refused."""
+    model = LabelModel().fit(data.L)
+    as_objects = np.array(data.y.tolist(), dtype=object)
+    assert model.score(data.L, as_objects) == model.score(data.L, data.y)
+    as_objects[5] = None
+    with pytest.raises(ValueError, match="position 5 holds None"):
+        model.score(data.L, as_objects)

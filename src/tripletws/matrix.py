@@ -454,6 +454,15 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
         raise ValueError(f"{name} is empty")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} has length {arr.shape[0]} but the label matrix has {n} rows")
+    if arr.dtype.kind == "O":  # Python ints in an object array (a list mixing int types, pandas object)
+        whole = [isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr.tolist()]
+        if not all(whole):
+            pos = whole.index(False)
+            raise ValueError(f"{name} must hold integers; position {pos} holds {arr[pos]!r}")
+        try:
+            arr = arr.astype(np.int64)
+        except OverflowError as exc:
+            raise ValueError(f"{name} holds an integer beyond 64 bits ({exc})") from exc
     if arr.dtype.kind == "f":
         if np.isnan(arr).any():
             raise ValueError(f"{name} has NaN at position {int(np.flatnonzero(np.isnan(arr))[0])}")
