@@ -264,3 +264,17 @@ def test_a_class_balance_given_to_fit_survives_the_dev_choice():
         assert not model.dev_choice_["chosen"].endswith("+dev_prior")
         np.testing.assert_allclose(model.class_balance_, given)
         assert model.class_balance_source_ == "given"
+
+
+def test_a_dev_choice_of_another_family_updates_what_the_model_says():
+    """The gold-free fit chose majority vote's model, the dev rows 'ds_abstain': unidentified_ still
+    listed every LF (so intervals were all NaN) and the notes only said no accuracy was identified."""
+    d = make_synthetic(4000, 3, 2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel().fit(d.L[:3000], L_dev=d.L[3000:3060], Y_dev=d.y[3000:3060])
+    assert model.family_ == "mv" and model.dev_choice_["chosen"] == "ds_abstain"
+    assert model.unidentified_.tolist() == []
+    said = "the dev rows replaced the gold-free fit ('mv') by 'ds_abstain'"
+    assert said in model.notes_[-1]
+    assert any(said in str(w.message) for w in caught)

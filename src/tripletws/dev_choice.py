@@ -30,6 +30,7 @@ import numpy as np
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
+from .models.notes import lf_list
 from .params import LabelModelParams
 from .rows import RowSummary
 from .ties import break_ties
@@ -456,9 +457,16 @@ def with_dev_choice(
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
     source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
     diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
-    unidentified = estimate.unidentified
-    if choice.chosen.split("+")[0] == "mv":  # majority vote's model: one accuracy shared by all LFs
-        unidentified = np.arange(solution.params.n_lfs)
+    unidentified, notes = estimate.unidentified, solution.notes
+    family = choice.chosen.split("+")[0]
+    if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
+        unidentified = _unidentified_under(family, rows)
+        said = f"; LF(s) {lf_list(unidentified)} are not identified by its tables" * bool(unidentified.size)
+        notes = (
+            *notes,
+            f"the dev rows replaced the gold-free fit ({estimate.family!r}) by {choice.chosen!r}: the "
+            f"notes before this one describe the gold-free fit{said}",
+        )
     return replace(
         solution,
         params=choice.params,
@@ -466,7 +474,23 @@ def with_dev_choice(
         class_balance_source=source,
         estimate=replace(estimate, dev_choice=record, unidentified=unidentified),
         diagnostics=diagnostics,
+        notes=notes,
     )
+
+
+def _unidentified_under(family: str, rows: RowSummary) -> np.ndarray:
+    """LFs whose parameters a candidate family's fit of ``rows`` does not identify: every LF under
+    majority vote's model (one shared accuracy), else the LFs that never vote beside another one, and
+    under a vote-only family also those that vote one class only (their votes are constant)."""
+    from .estimators.one_class import one_class_votes
+    from .models.annotator import lfs_without_overlap
+
+    if family == "mv":
+        return np.arange(rows.n_lfs)
+    lonely = lfs_without_overlap(rows)
+    if family in ("one_coin", "mace"):
+        lonely = np.union1d(lonely, one_class_votes(rows)[0])
+    return np.asarray(lonely, dtype=np.int64)
 
 
 def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:

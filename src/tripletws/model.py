@@ -436,7 +436,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 self._dev_set = None
             if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
                 _choose_with_dev(self, dev_set)
-        _tell(solution, restart, self.verbose, int(total.stats.n_rows))
+        # the notes of the solve kept (after a dev choice, the chosen fit's: they say what it replaced)
+        _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows))
         if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
             before = previous.choices()["dev_choice"]["chosen"]
             warnings.warn(DEV_NOT_REPEATED.format(chosen=before), UserWarning, stacklevel=3)
