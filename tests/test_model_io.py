@@ -203,3 +203,22 @@ def test_schema_version_1_files_still_load(data, model_name) -> None:
         again = compute_stats(data.L[1000:], 3)
         for name in ("class_counts", "covote", "agree"):
             np.testing.assert_array_equal(getattr(loaded.stats_, name), getattr(again, name))
+
+
+def test_a_loaded_model_reads_back_its_fitted_balance_and_accuracies_bit_for_bit(tmp_path):
+    """Loading renormalised fit_class_balance_, moving it and accuracies_ by an ulp or so."""
+    import warnings
+
+    from tripletws.datasets import make_synthetic
+
+    mismatches = 0
+    for seed in range(6):
+        d = make_synthetic(800, 6, 3, class_balance=[0.5, 0.3, 0.2], random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LabelModel(3, class_balance="estimate").fit(d.L)
+        model.save(tmp_path / "m.json")
+        back = LabelModel.load(tmp_path / "m.json")
+        mismatches += not np.array_equal(back.fit_class_balance_, model.fit_class_balance_)
+        mismatches += not np.array_equal(back.accuracies_, model.accuracies_)
+    assert mismatches == 0

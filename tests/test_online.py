@@ -718,3 +718,29 @@ def test_dev_choice_and_solve_are_one_step_under_threads(monkeypatch):
         other.join()
     assert model.stats_.n_rows == 4_000 and model.pending_rows_ == 0
     np.testing.assert_allclose(model.predict_proba(d.L), whole.predict_proba(d.L), rtol=0, atol=1e-9)
+
+
+def test_a_window_past_a_batch_over_the_row_cap_keeps_every_row_of_the_later_batches():
+    """The departed batch's sampling level stayed in the running rows: after a 200,000-row batch left
+    a window of one, a 400-row batch kept 26 of its 400 distinct rows."""
+    big = make_synthetic(200_000, 12, 2, random_state=0).L
+    small = make_synthetic(400, 12, 2, random_state=1).L
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        windowed = LabelModel(2, window=1).fit(big)
+        windowed.partial_fit(small)
+        windowed.refit()
+        fresh = LabelModel(2).fit(small)
+    assert windowed.rows_.level == fresh.rows_.level == 0
+    assert len(windowed.rows_.counts) == len(fresh.rows_.counts)
+    np.testing.assert_array_equal(windowed.predict_proba(small), fresh.predict_proba(small))
+
+
+def test_a_stream_refuses_a_model_changed_by_set_params():
+    L = make_synthetic(600, 5, 2, random_state=0).L
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L[:300])
+    model.set_params(model="class_conditional")
+    with pytest.raises(ValueError, match="fitted with model='annotator' and set_params has since set"):
+        model.partial_fit(L[300:])

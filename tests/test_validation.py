@@ -133,6 +133,7 @@ def test_bad_cardinality(data, k) -> None:
         ({"model": "deep"}, "unknown model 'deep'"),
         ({"signs": "random"}, "unknown signs 'random'"),
         ({"eps": 0.7}, "eps must lie in"),
+        ({"eps": 0.4, "model": "class_conditional"}, r"eps must be below 1 / \(k \+ 1\) = 0.3333"),
         ({"class_balance": "guess"}, "unknown class_balance 'guess'"),
     ],
 )

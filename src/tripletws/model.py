@@ -191,7 +191,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         predict with the mixture of all three, weighted by stacking or pseudo-BMA+ weights learned
         from the same held-out scores (Yao et al., 2018), where no later check replaces the
         chosen family's posterior.  A study option (docs/models.md, "What did not work"); the
-        weights are in ``selection_.weights``.
+        weights are in ``selection_.weights``.  ``class_balance_`` and ``accuracies_`` are then the
+        chosen family's; each component predicts under its own prior (majority vote's keeps the
+        uniform one), so a row without votes gets the mixture of those priors.
     balance_rule : {"crowd", "check"}
         Default model, ``class_balance="auto"``: when an estimated class balance replaces the
         uniform one.  ``"check"``: where the estimated fit keeps significantly more clear
@@ -401,6 +403,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         with _lock(self), single_threaded_blas():
             dev_set = dev if restart else getattr(self, "_dev_set", None)
             previous = None if restart else self.__dict__.get("solution_")
+            fitted_as = None if previous is None else previous.model
+            if fitted_as is not None and fitted_as != solver.name:
+                raise ValueError(
+                    f"the stream was fitted with model={fitted_as!r} and set_params has since set "
+                    f"model={self.model!r}: a running summary serves the model it was started for; "
+                    "fit again (fit starts a new stream), or set the model back"
+                )
             running = None if restart else getattr(self, "summary_", None)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             known = None if running is None else self.__dict__.get("lf_names_")

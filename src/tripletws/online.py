@@ -117,8 +117,18 @@ class StreamState:
             if window is not None:
                 batches = deque(self.batches) if self.batches is not None else deque([total])
                 batches.append(batch)
+                dropped = False
                 while len(batches) > window:
                     new_total = new_total - batches.popleft()
+                    dropped = True
+                rows = getattr(new_total, "rows", None)
+                if dropped and rows is not None and rows.level > max(kept.rows.level for kept in batches):
+                    # the rows re-merged from the batches the window holds: a subtraction keeps the
+                    # departed batch's sampling level (a batch over the row cap left a small sample)
+                    rows = batches[0].rows
+                    for kept in list(batches)[1:]:
+                        rows = rows + kept.rows
+                    new_total = replace(new_total, rows=rows)
         # the rows added since the last solve age as the others do; a window drops its oldest rows, solved
         # on, first, so that those added since are all still in it while the summary outweighs them
         pending = self.pending_rows * (1.0 if forget is None else float(forget)) + float(batch.stats.n_rows)

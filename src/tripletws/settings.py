@@ -100,6 +100,12 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     eps = p["eps"]
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < eps < 0.5):
         raise ValueError(f"eps must lie in (0, 0.5), got {eps!r}")
+    if solver.name == "class_conditional" and eps * (k + 1) >= 1.0:
+        # its tables floor the k + 1 outcomes of each column at eps: they must sum to 1
+        raise ValueError(
+            f"eps must be below 1 / (k + 1) = {1.0 / (k + 1):.4g} for the class-conditional model with "
+            f"k = {k} (each column's k + 1 outcomes are floored at eps), got {eps!r}"
+        )
     em_steps = _non_negative_int(p["em_steps"], "em_steps")
     em_max_rows = _non_negative_int(p["em_max_rows"], "em_max_rows")
     if em_max_rows < 1:

@@ -115,7 +115,7 @@ def fit_from_dict(d: Any, m: int, k: int, model: str | None = None) -> Fit:
         )
     fcb = decode_array(d["fit_class_balance"], "solution.fit_class_balance", shape=(k,))
     try:
-        fcb = check_class_balance(fcb, k)
+        check_class_balance(fcb, k)  # checked; kept as saved (renormalising moved it by an ulp or so)
     except ValueError as exc:
         raise ValueError(f"solution.fit_class_balance: {exc}") from exc
     source = check_str(d["class_balance_source"], "solution.class_balance_source", SOURCES)
