@@ -256,6 +256,10 @@ def bad_files(files):
     d, _ = files
     (d / "bad_value.csv").write_text("a,b,c\n0,1,-1\n1,7,0\n")
     (d / "nan.csv").write_text("0,1,-1\n1,nan,0\n")
+    (d / "na_first.csv").write_text("NA,1,0\n1,1,0\n0,0,1\n")  # was read as a header: a row lost
+    (d / "nan_first.csv").write_text("nan,1,0\n1,1,0\n0,0,1\n")
+    (d / "names_twice.csv").write_text("a,a,b\n1,1,0\n0,0,1\n")
+    (d / "names_short.csv").write_text("a,b\n1,1,0\n0,0,1\n")
     (d / "two.csv").write_text("1,0\n0,1\n")
     (d / "garbage.npy").write_bytes(b"garbage")
     (d / "corrupt.json").write_text('{"format": "tripletws-model", ')
@@ -294,6 +298,15 @@ def bad_files(files):
         (["fit", "L.npy", "-o", "m.json", "--sequence", "--intervals", "10"], "--intervals is not available"),
         (["fit", "L.npy", "-o", "m.json", "--dev-rule", "2"], "--dev-rule .* needs --L-dev"),
         (["fit", "L.npy", "-o", "m.npy"], "a model file is JSON"),
+        # update and report replaced a data file given as -o (read, then overwritten)
+        (["update", "good.json", "L.npy", "-o", "L.npy"], "-o L.npy: a model file is JSON"),
+        (["report", "good.json", "L.npy", "-o", "L.npy"], "-o L.npy: the report is one HTML file"),
+        (["fit", "na_first.csv", "-o", "m.json"], r"could not convert string 'NA' .* row 0, column 0"),
+        (["fit", "nan_first.csv", "-o", "m.json"], r"NaN in column 0 \(row 0\)"),
+        (["fit", "names_twice.csv", "-o", "m.json"], r"names \['a'\] more than once"),
+        (["fit", "names_short.csv", "-o", "m.json"], "the header names 2 columns, the rows have 3"),
+        (["demo", "--k", "40000"], "keep n \\* m \\+ m \\* \\(k \\+ 1\\) \\* k within"),
+        (["demo", "--seed", "-1"], "--seed must be >= 0"),
         (["predict", "good.json", "L.npy", "-o", "p.npy", "--tie-break", "random"], "add --hard"),
         (["dependencies", "good.json", "L.npy", "--top", "-1"], "--top must be at least 1"),
         (["dependencies", "good.json", "L.npy", "--min-covotes", "-5"], "--min-covotes must be 0 or more"),

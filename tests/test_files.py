@@ -171,3 +171,15 @@ def test_a_damaged_npz_is_a_value_error_naming_the_path(tmp_path, damage) -> Non
         read_matrix(path)
     with pytest.raises(ValueError, match=r"L\.npz: "):
         read_labels(path)
+
+
+def test_csv_header_names_with_the_delimiter_inside_quotes(tmp_path) -> None:
+    """pandas quotes a name holding the delimiter ("kw,0"): the header was split on it and dropped,
+    and with it the check of the columns' order."""
+    from tripletws.files import read_matrix_named
+
+    (tmp_path / "q.csv").write_text('"kw,0","kw,1",plain\n1,0,-1\n0,1,1\n')
+    L, names = read_matrix_named(tmp_path / "q.csv")
+    assert names == ["kw,0", "kw,1", "plain"] and L.tolist() == [[1, 0, -1], [0, 1, 1]]
+    (tmp_path / "t.csv").write_text("a,b,c,\n1,0,-1\n0,1,1\n")  # a trailing delimiter after the names
+    assert read_matrix_named(tmp_path / "t.csv")[1] == ["a", "b", "c"]

@@ -20,6 +20,7 @@ with the path.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import re
@@ -111,8 +112,14 @@ _CSV_MAX_ABS = float(2**53)
 
 
 def _csv_tokens(line: str, delim: str | None) -> list[str]:
-    parts = line.split(delim) if delim else line.split()
+    """A row's cells: quoted cells may hold the delimiter (``"kw,0"``, as pandas writes such names)."""
+    parts = next(csv.reader([line.rstrip("\r\n")], delimiter=delim)) if delim else line.split()
     return [p.strip().strip('"').strip() for p in parts]
+
+
+#: Cells that spell a missing value: a row of numbers and these is data (validation names the NaN),
+#: never a header (which used to drop the row silently).
+_MISSING = frozenset({"nan", "na", "n/a", "null", "none", "inf", "+inf", "-inf", "infinity", "-infinity"})
 
 
 def _is_data_line(line: str) -> bool:
@@ -132,8 +139,10 @@ def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header:
             f"{path}: the first column has no name, like the index column pandas writes with "
             "to_csv(index=True); write the file with index=False (or drop that column)"
         )
-    if any(not _NUMBER.fullmatch(t) for t in named):
+    if any(not _NUMBER.fullmatch(t) and t.lower() not in _MISSING for t in named):
         return True
+    if any(not _NUMBER.fullmatch(t) for t in named):  # numbers and missing values: a row of data
+        return False
     if more_rows and len(tokens) >= 2 and tokens == [str(j) for j in range(len(tokens))]:
         raise ValueError(
             f"{path}: the first row {','.join(tokens)} could be a header (pandas writes column names "
@@ -444,8 +453,14 @@ def read_matrix_named(
             f"{path}: the label matrix must be 2-dimensional (rows x labeling functions), "
             f"got shape {arr.shape}"
         )
-    if names is not None and len(names) != arr.shape[1]:
-        names = None  # a header that does not name each column (checked by the CSV reader itself)
+    if names is not None:
+        if len(names) == arr.shape[1] + 1 and names[-1] == "":
+            names = names[:-1]  # a trailing delimiter after the header's last name
+        if len(names) != arr.shape[1]:
+            raise ValueError(f"{path}: the header names {len(names)} columns, the rows have {arr.shape[1]}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{path}: the header names {twice} more than once; LF names must be distinct")
     return arr, names
 
 

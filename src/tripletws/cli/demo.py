@@ -34,6 +34,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+#: The demo's largest problem (votes plus fitted tables): a few seconds and well under a GB.
+DEMO_MAX_CELLS = 2e8
+
+
 def run(args: argparse.Namespace) -> int:
     from ..datasets import make_synthetic
 
@@ -41,6 +45,14 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(
             f"demo needs --n >= 100, --m >= 3 and --k >= 2; got n={args.n}, m={args.m}, k={args.k}"
         )
+    cells = float(args.n) * args.m + float(args.m) * (args.k + 1) * args.k  # the votes and the fitted tables
+    if cells > DEMO_MAX_CELLS:
+        raise CLIError(
+            f"demo --n {args.n} --m {args.m} --k {args.k} is a demonstration of {cells:.3g} numbers; "
+            f"keep n * m + m * (k + 1) * k within {DEMO_MAX_CELLS:.0e} (fit your own data with 'fit')"
+        )
+    if args.seed < 0:
+        raise CLIError(f"--seed must be >= 0, got {args.seed}")
     rng = np.random.default_rng(args.seed)
     accuracies = rng.uniform(0.55, 0.9, size=args.m) if args.k == 2 else rng.uniform(0.4, 0.85, size=args.m)
     coverage = rng.uniform(0.1, 0.9, size=args.m)

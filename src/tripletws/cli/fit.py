@@ -24,6 +24,7 @@ from .options import (
     add_matrix_args,
     add_sequence_args,
     annotator_defaults,
+    check_not_data,
     named,
     parse_class_balance,
     parse_dependencies,
@@ -259,10 +260,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Output names that say "data", not "model file" (a model is JSON).
-DATA_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
-
-
 def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     """Refuse options that the rest of the command line would leave unused."""
     if sequence and args.intervals:
@@ -275,8 +272,7 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
         raise CLIError("--sequence-key names the ids' array in --sequence-ids: give --sequence-ids as well")
     if args.dev_rule is not None and args.L_dev is None:
         raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")
-    if str(args.output).lower().endswith(DATA_SUFFIXES):
-        raise CLIError(f"-o {args.output}: a model file is JSON; name it .json (predictions: 'predict')")
+    check_not_data(args.output, "a model file is JSON; name it .json (predictions: 'predict')")
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: list[str] | None = None) -> int:

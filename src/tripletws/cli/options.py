@@ -28,6 +28,17 @@ class CLIError(Exception):
     """Bad input detected by the command line itself."""
 
 
+#: Output names that say "data", not "model file" or "report" (a model is JSON, a report HTML).
+DATA_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+
+
+def check_not_data(output: Any, what: str) -> None:
+    """Refuse ``-o`` named like a data file for a command that writes ``what`` (a model file, a
+    report): such a name is most likely an input given by mistake, which the write would replace."""
+    if str(output).lower().endswith(DATA_SUFFIXES):
+        raise CLIError(f"-o {output}: {what}")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``tripletws: error: ...``) and exit status 2."""
 

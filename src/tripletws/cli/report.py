@@ -8,7 +8,7 @@ from typing import Any
 from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
-from .options import CLIError, about_matrix, add_matrix_args, load_labeler, read_votes
+from .options import CLIError, about_matrix, add_matrix_args, check_not_data, load_labeler, read_votes
 
 
 def add_parser(sub: Any) -> None:
@@ -38,6 +38,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..report import write_report
 
+    check_not_data(args.output, "the report is one HTML file; name it .html")
     model = load_labeler(args.MODEL)
     if not isinstance(model, LabelModel):
         raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")

@@ -17,6 +17,7 @@ from .options import (
     add_jobs_arg,
     add_matrix_args,
     add_sequence_args,
+    check_not_data,
     load_labeler,
     named,
     parse_class_balance,
@@ -70,6 +71,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_not_data(args.output, "a model file is JSON; name it .json")
     """Online learning: add a batch to a saved model's running statistics and re-solve."""
     model = load_labeler(args.MODEL)
     if not isinstance(model, (LabelModel, SequenceLabelModel)):
