@@ -307,6 +307,8 @@ def bad_files(files):
         (["fit", "names_short.csv", "-o", "m.json"], "the header names 2 columns, the rows have 3"),
         (["demo", "--k", "40000"], "keep n \\* m \\+ m \\* \\(k \\+ 1\\) \\* k within"),
         (["demo", "--seed", "-1"], "--seed must be >= 0"),
+        (["fit", "L.npy", "-o", "m.json", "--model", "symmetric", "--combine", "stack"], "not of --model"),
+        (["evaluate", "good.json", "L.npy", "y.npy", "--metrics", ","], "--metrics ',' names no metric"),
         (["predict", "good.json", "L.npy", "-o", "p.npy", "--tie-break", "random"], "add --hard"),
         (["dependencies", "good.json", "L.npy", "--top", "-1"], "--top must be at least 1"),
         (["dependencies", "good.json", "L.npy", "--min-covotes", "-5"], "--min-covotes must be 0 or more"),

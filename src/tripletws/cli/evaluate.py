@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("the gold labels are all -1 (unknown); nothing to evaluate")
     metrics = args.metrics.split(",") if args.metrics else _default_metrics(k)
     metrics = [s.strip() for s in metrics if s.strip()]
+    if not metrics:
+        raise CLIError(f"--metrics {args.metrics!r} names no metric")
     labelers = {"label model": model, "majority vote": MajorityLabelVoter(k, random_state=args.seed)}
     if args.seed is not None:
         model.random_state = args.seed

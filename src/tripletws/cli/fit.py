@@ -268,6 +268,9 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     if sequence and changed:
         options = ", ".join("--" + name.replace("_", "-") for name in changed)
         raise CLIError(f"{options}: settings of the default (annotator) model; sequences are symmetric")
+    if changed and args.model not in (None, "annotator"):  # saved with the model, ignored at every load
+        options = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise CLIError(f"{options}: settings of the default (annotator) model, not of --model {args.model}")
     if getattr(args, "sequence_key", "seq") != "seq" and getattr(args, "sequence_ids", None) is None:
         raise CLIError("--sequence-key names the ids' array in --sequence-ids: give --sequence-ids as well")
     if args.dev_rule is not None and args.L_dev is None:
