@@ -183,3 +183,34 @@ def test_csv_header_names_with_the_delimiter_inside_quotes(tmp_path) -> None:
     assert names == ["kw,0", "kw,1", "plain"] and L.tolist() == [[1, 0, -1], [0, 1, 1]]
     (tmp_path / "t.csv").write_text("a,b,c,\n1,0,-1\n0,1,1\n")  # a trailing delimiter after the names
     assert read_matrix_named(tmp_path / "t.csv")[1] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shape", "names"),
+    [
+        ("-nan\n0\n1\n", (3, 1), None),  # a first row of missing values is data (was a header: row lost)
+        ("-1,-1,+nan\n1,0,0\n", (2, 3), None),
+        ('a,"""q"""\n1,0\n', (1, 2), ["a", '"q"']),  # a quote inside a quoted name is kept
+        ('"lf a" b\n1 0\n', (1, 2), ["lf a", "b"]),  # quoted names in a whitespace-delimited file
+        ("a,b,\n", (0, 2), ["a", "b"]),  # a header alone, with a trailing delimiter
+        ("١,٢\n1,0\n", (1, 2), ["١", "٢"]),  # digits of other scripts are names, not numbers
+    ],
+)
+def test_csv_header_rule_edges(tmp_path, text, shape, names) -> None:
+    from tripletws.files import read_matrix_named
+
+    (tmp_path / "x.csv").write_text(text, encoding="utf-8")
+    L, got = read_matrix_named(tmp_path / "x.csv")
+    assert L.shape == shape and got == names
+
+
+def test_csv_header_errors_are_value_errors_naming_the_file(tmp_path) -> None:
+    (tmp_path / "long.csv").write_text("a" * 140_000 + ",b\n1,0\n")  # beyond the csv module's field limit
+    with pytest.raises(ValueError, match=r"long\.csv: cannot read the first row"):
+        read_matrix(tmp_path / "long.csv")
+    (tmp_path / "twice.csv").write_text("a,a,b\n")
+    with pytest.raises(ValueError, match=r"twice\.csv: the header names \['a'\] more than once"):
+        read_matrix(tmp_path / "twice.csv")
+    (tmp_path / "y_wide.csv").write_text("y,z\n1\n0\n")  # labels: the header is checked too
+    with pytest.raises(ValueError, match=r"y_wide\.csv: the header names 2 columns, the rows have 1"):
+        read_labels(tmp_path / "y_wide.csv")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import re
 import warnings
 import zipfile
@@ -105,21 +106,43 @@ def _sniff_delimiter(line: str) -> str | None:
 
 
 #: A decimal number as a CSV cell holds it (no nan/inf, which are never votes nor column names).
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII digits only
 
 #: Largest magnitude read from a CSV cell: integers beyond it have no exact float64.
 _CSV_MAX_ABS = float(2**53)
 
 
 def _csv_tokens(line: str, delim: str | None) -> list[str]:
-    """A row's cells: quoted cells may hold the delimiter (``"kw,0"``, as pandas writes such names)."""
-    parts = next(csv.reader([line.rstrip("\r\n")], delimiter=delim)) if delim else line.split()
-    return [p.strip().strip('"').strip() for p in parts]
+    """A row's cells, unquoted: quoted cells may hold the delimiter (``"kw,0"``, as pandas writes such
+    names) and quotes doubled inside them (``\"\"\"q\"\"\"`` is ``"q"``); spaces around a cell are dropped.
+
+    Raises
+    ------
+    csv.Error
+        For a cell the csv module refuses (e.g. longer than its field limit).
+    """
+    text = line.rstrip("\r\n")
+    if delim is None:  # whitespace: runs of spaces separate cells, quoted cells may hold spaces
+        parts = next(csv.reader([text.strip()], delimiter=" ", skipinitialspace=True))
+    else:
+        parts = next(csv.reader([text], delimiter=delim, skipinitialspace=True))
+    return [p.strip() for p in parts]
 
 
-#: Cells that spell a missing value: a row of numbers and these is data (validation names the NaN),
-#: never a header (which used to drop the row silently).
-_MISSING = frozenset({"nan", "na", "n/a", "null", "none", "inf", "+inf", "-inf", "infinity", "-infinity"})
+#: Spellings of a missing value besides those Python's float() reads as NaN or infinity.
+_MISSING = frozenset({"na", "n/a", "null", "none"})
+
+
+def _is_missing(token: str) -> bool:
+    """A cell that spells a missing value (``nan``, ``-nan``, ``inf``, ``NA``, ``null``, ...): a row of
+    numbers and such cells is data (validation names the value), never a header, which used to drop
+    the row silently."""
+    if token.lower() in _MISSING:
+        return True
+    try:
+        return not math.isfinite(float(token))
+    except ValueError:
+        return False
 
 
 def _is_data_line(line: str) -> bool:
@@ -139,7 +162,7 @@ def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header:
             f"{path}: the first column has no name, like the index column pandas writes with "
             "to_csv(index=True); write the file with index=False (or drop that column)"
         )
-    if any(not _NUMBER.fullmatch(t) and t.lower() not in _MISSING for t in named):
+    if any(not _NUMBER.fullmatch(t) and not _is_missing(t) for t in named):
         return True
     if any(not _NUMBER.fullmatch(t) for t in named):  # numbers and missing values: a row of data
         return False
@@ -150,6 +173,15 @@ def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header:
             "(command line: --header / --no-header)"
         )
     return False
+
+
+def _check_header(path: Path, names: list[str], width: int) -> None:
+    """A CSV header names every column, each once (else the check of the columns' order is lost)."""
+    if len(names) != width:
+        raise ValueError(f"{path}: the header names {len(names)} columns, the rows have {width}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{path}: the header names {twice} more than once; LF names must be distinct")
 
 
 def _csv_value_error(path: Path, arr: np.ndarray, mask: np.ndarray, what: str) -> ValueError:
@@ -181,8 +213,13 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
                 raise ValueError(f"{path}: empty CSV file")
             second = next((line for line in lines if _is_data_line(line)), None)
             delim = _sniff_delimiter(first)
-            tokens = _csv_tokens(first, delim)
+            try:
+                tokens = _csv_tokens(first, delim)
+            except csv.Error as exc:
+                raise ValueError(f"{path}: cannot read the first row as CSV ({exc})") from exc
             skip = _first_row_is_header(path, tokens, second is not None, header)
+            if skip and len(tokens) > 1 and tokens[-1] == "":
+                tokens = tokens[:-1]  # a trailing delimiter after the header's last name
             head = [line for line in ((None if skip else first), second) if line is not None]
             rows = itertools.chain(head, (line for line in lines if _is_data_line(line)))
             try:
@@ -199,6 +236,8 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
             f"{path}: not UTF-8 text (byte 0x{bad.hex()} cannot be decoded); save the CSV as UTF-8"
         ) from exc
     names = tokens if skip else None
+    if names is not None:
+        _check_header(path, names, arr.shape[1] if arr.size else len(names))
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16), names
     with np.errstate(invalid="ignore"):
@@ -453,14 +492,6 @@ def read_matrix_named(
             f"{path}: the label matrix must be 2-dimensional (rows x labeling functions), "
             f"got shape {arr.shape}"
         )
-    if names is not None:
-        if len(names) == arr.shape[1] + 1 and names[-1] == "":
-            names = names[:-1]  # a trailing delimiter after the header's last name
-        if len(names) != arr.shape[1]:
-            raise ValueError(f"{path}: the header names {len(names)} columns, the rows have {arr.shape[1]}")
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"{path}: the header names {twice} more than once; LF names must be distinct")
     return arr, names
 
 
