@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import pickle  # only to check that an LF's exception can travel back from a worker
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -126,8 +125,10 @@ def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> t
     try:
         return _apply_rows(_iter_rows(chunk, mode), len(chunk), _WORKER_LFS, fault_tolerant, offset)
     except Exception as exc:
-        try:
-            pickle.loads(pickle.dumps(exc))
+        from multiprocessing.reduction import ForkingPickler  # the pool's own serialiser
+
+        try:  # whether the exception can travel back to the caller (it names the LF and the row)
+            ForkingPickler.loads(ForkingPickler.dumps(exc))
         except Exception:  # the pool would report a BrokenProcessPool naming nothing
             notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", []))
             trace = "".join(traceback.format_exception(exc))
