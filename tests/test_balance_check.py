@@ -131,7 +131,7 @@ def test_vote_list_counts_match_the_dense_formulas():
     give the same answers, zero and fractional row counts included."""
     from dataclasses import replace
 
-    from tripletws.models.annotator import lfs_without_overlap
+    from tripletws.estimators.votes import lfs_without_overlap
 
     rng = np.random.default_rng(5)
     outcomes = set()

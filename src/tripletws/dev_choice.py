@@ -483,7 +483,7 @@ def _unidentified_under(family: str, rows: RowSummary) -> np.ndarray:
     majority vote's model (one shared accuracy), else the LFs that never vote beside another one, and
     under a vote-only family also those that vote one class only (their votes are constant)."""
     from .estimators.one_class import one_class_votes
-    from .models.annotator import lfs_without_overlap
+    from .estimators.votes import lfs_without_overlap
 
     if family == "mv":
         return np.arange(rows.n_lfs)

@@ -61,3 +61,12 @@ def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarra
             v.flags.writeable = False
         memo["votes"] = votes
     return votes  # type: ignore[no-any-return]
+
+
+def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
+    """LFs that never vote, or never vote on a counted row where another LF votes."""
+    r, i, _ = summary_votes(rows)  # the vote lists, not passes over the (R, m) rows
+    shared = (np.bincount(r, minlength=len(rows.rows)) >= 2)[r] & (rows.counts[r] > 0)
+    overlap = np.zeros(rows.n_lfs, dtype=bool)
+    overlap[i[shared]] = True
+    return np.flatnonzero(~overlap)

@@ -50,7 +50,7 @@ from ..estimators.softdep import (
     weighted_em_coverage,
 )
 from ..estimators.symmetric import DEFAULT_ACCURACY
-from ..estimators.votes import summary_votes
+from ..estimators.votes import lfs_without_overlap, summary_votes
 from ..inference import posterior
 from ..matrix import LabelMatrix
 from ..params import LabelModelParams
@@ -246,15 +246,6 @@ def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
     r, i, _ = summary_votes(rows)  # from the votes' cells: no (R, m) float temporary
     votes = np.bincount(i, weights=rows.counts[r].astype(np.float64), minlength=rows.n_lfs)
     return float(votes[lfs].sum() / votes.sum()) if votes.sum() > 0 else 0.0
-
-
-def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
-    """LFs that never vote, or never vote on a counted row where another LF votes."""
-    r, i, _ = summary_votes(rows)  # the vote lists, not passes over the (R, m) rows
-    shared = (np.bincount(r, minlength=len(rows.rows)) >= 2)[r] & (rows.counts[r] > 0)
-    overlap = np.zeros(rows.n_lfs, dtype=bool)
-    overlap[i[shared]] = True
-    return np.flatnonzero(~overlap)
 
 
 def with_symmetric_tables(
