@@ -214,3 +214,12 @@ def test_csv_header_errors_are_value_errors_naming_the_file(tmp_path) -> None:
     (tmp_path / "y_wide.csv").write_text("y,z\n1\n0\n")  # labels: the header is checked too
     with pytest.raises(ValueError, match=r"y_wide\.csv: the header names 2 columns, the rows have 1"):
         read_labels(tmp_path / "y_wide.csv")
+
+
+def test_a_row_that_starts_with_a_spreadsheet_error_value_is_not_a_comment(tmp_path) -> None:
+    """Excel writes #N/A for a missing value: such a row was dropped as a '#' comment line."""
+    (tmp_path / "x.csv").write_text("a,b\n1,0\n#N/A,1\n0,1\n")
+    with pytest.raises(ValueError, match=r"x\.csv: .*'#N/A' .* row 1, column 0"):
+        read_matrix(tmp_path / "x.csv")
+    (tmp_path / "c.csv").write_text("# written by np.savetxt\n1,0\n0,1\n")
+    assert read_matrix(tmp_path / "c.csv").tolist() == [[1, 0], [0, 1]]

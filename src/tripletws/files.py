@@ -145,10 +145,16 @@ def _is_missing(token: str) -> bool:
         return False
 
 
+#: Spreadsheet error values that start a cell with ``#`` (Excel's ``#N/A`` for a missing value): a
+#: line that starts with one is a row of data (whose value is then reported), not a comment.
+_SPREADSHEET_ERRORS = re.compile(r"#(?:N/A|NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|GETTING_DATA)", re.IGNORECASE)
+
+
 def _is_data_line(line: str) -> bool:
-    """Blank lines and ``#`` comment lines (as ``np.savetxt`` writes headers) carry no row."""
+    """Blank lines and ``#`` comment lines (as ``np.savetxt`` writes headers) carry no row; a line that
+    starts with a spreadsheet error value (``#N/A,1,0``) is a row (it used to be dropped as a comment)."""
     text = line.strip()
-    return bool(text) and not text.startswith("#")
+    return bool(text) and (not text.startswith("#") or _SPREADSHEET_ERRORS.match(text) is not None)
 
 
 def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header: bool | None) -> bool:
