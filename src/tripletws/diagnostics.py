@@ -23,6 +23,7 @@ import numpy as np
 from .dependencies import dependency_mask
 from .lf_names import check_names
 from .stats import LabelStats, compute_stats
+from .validate import check_int
 
 COLUMNS = (
     "lf_i",
@@ -104,8 +105,7 @@ def dependency_candidates(
         p_adjusted, suspect, declared``.  Pairs of LFs that each vote one class only
         are skipped (their agreement is fixed by construction).
     """
-    if isinstance(min_covotes, bool) or not isinstance(min_covotes, (int, np.integer)) or min_covotes < 0:
-        raise ValueError(f"min_covotes must be an integer >= 0, got {min_covotes!r}")
+    check_int(min_covotes, "min_covotes", 0)
     alpha_lf = _model_accuracies(model)
     k = int(model.cardinality)
     if data is not None and not isinstance(data, LabelStats):

@@ -28,6 +28,7 @@ import numpy as np
 from .lf_names import check_names
 from .matrix import check_label_matrix
 from .stats import LabelStats, compute_stats
+from .validate import check_int
 
 #: Default number of row chunks (the bootstrap's resampling units).
 DEFAULT_CHUNKS = 100
@@ -266,17 +267,12 @@ def bootstrap_intervals(
         )
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    if n_chunks is not None and (
-        isinstance(n_chunks, bool) or not isinstance(n_chunks, (int, np.integer)) or n_chunks < 2
-    ):
-        raise ValueError(f"n_chunks must be an integer >= 2 (or None), got {n_chunks!r}")
+    check_int(n_boot, "n_boot", 2)
+    chunks = None if n_chunks is None else check_int(n_chunks, "n_chunks", 2)
     check_random_state(random_state)
     k = int(model.cardinality)
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options
-    chunks = None if n_chunks is None else int(n_chunks)
     parts = _chunk_summaries(model, L, chunks, partial(solver.needs, options))
     m = parts[0].n_lfs
     options = replace(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection
 from typing import Any
 
@@ -23,10 +24,15 @@ def check_mapping(value: Any, name: str, required: Collection[str], optional: Co
     return value
 
 
-def check_int(value: Any, name: str, lo: int, hi: int) -> int:
-    """An integer (not a bool) in [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {_short(value)}")
+def check_int(value: Any, name: str, lo: int, hi: int | None = None) -> int:
+    """An integer (not a bool; a numpy integer too) in [lo, hi] (``hi`` None: no upper bound)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        ok = False
+    else:
+        ok = hi is None or value <= hi
+    if not ok:
+        bounds = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be an integer {bounds}, got {_short(value)}")
     return int(value)
 
 
