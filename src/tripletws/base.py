@@ -173,17 +173,20 @@ def score_votes(
 ) -> dict[str, float]:
     """:func:`tripletws.metrics.score` that knows which rows had no vote.
 
-    Warns with the count of gold rows without any LF vote (unless ``voted_only``,
-    which leaves them out); the metric ``"no_vote"`` is their fraction of the gold rows.
+    Warns with the count of gold rows without any LF vote that are scored (predicted a class,
+    not abstained; unless ``voted_only``, which leaves them out); the metric ``"no_vote"`` is the
+    fraction of the gold rows without any LF vote.
     """
     voted = voted_rows(lm)
     gold = y >= 0
     n_gold, n_silent = int(gold.sum()), int((gold & ~voted).sum())
-    if n_silent and not voted_only:
+    # only silent rows that are scored (predicted a class, not abstained) rest on the balance
+    n_scored = int((gold & ~voted & (preds >= 0)).sum())
+    if n_scored and not voted_only:
         warnings.warn(
-            f"score: {n_silent} of {n_gold} gold rows ({n_silent / n_gold:.1%}) had no LF vote; "
-            "their predictions rest on the class balance and, for a model that reads abstentions, on "
-            "which LFs abstained (voted_only=True scores the voted rows only, as Snorkel does)",
+            f"score: {n_scored} of {n_gold} gold rows ({n_scored / n_gold:.1%}) had no LF vote and are "
+            "scored; their predictions rest on the class balance and, for a model that reads abstentions, "
+            "on which LFs abstained (voted_only=True scores the voted rows only, as Snorkel does)",
             UserWarning,
             stacklevel=3,
         )
