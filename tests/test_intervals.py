@@ -173,7 +173,8 @@ def test_default_chunks_on_fewer_rows_than_a_hundred():
     assert ci.n_chunks == 60 and ci.n_boot == 20
     ok = ~np.isnan(ci.accuracy_low)
     assert np.all(ci.accuracy_low[ok] <= ci.accuracy_high[ok])
-    assert lm.confidence_intervals(make_synthetic(500, 5, 2, random_state=3).L, n_boot=2).n_chunks == 100
+    big = make_synthetic(500, 5, 2, random_state=3).L
+    assert LabelModel(2).fit(big).confidence_intervals(big, n_boot=2).n_chunks == 100
     with pytest.raises(ValueError, match="1 row"):
         lm.confidence_intervals(d.L[:1])
 
@@ -205,3 +206,19 @@ def test_dev_rows_choosing_majority_votes_model_leave_every_lf_unidentified():
         assert model.unidentified_.tolist() == list(range(6))  # was [] (the gold-free fit's)
         ci = model.confidence_intervals(d.L[:1000], n_boot=10, random_state=0)
     assert not ci.identified.any()
+
+
+def test_intervals_refuse_rows_the_model_was_not_fitted_on():
+    """Intervals computed from other rows (a dev matrix, a later batch) described a fit on those rows,
+    not the model's: LFAnalysis(L_dev).lf_summary(Y=y_dev, model=) gave intervals that missed their own
+    point estimates on half of youtube's LFs."""
+    d = make_synthetic(1_000, 5, 2, random_state=5)
+    lm = LabelModel(2).fit(d.L[:800])
+    with pytest.raises(ValueError, match="not the matrix the model was fitted on .*200 rows, the fit 800"):
+        lm.confidence_intervals(d.L[800:], n_boot=2)
+    other = d.L[:800].copy()
+    other[0, 2] = 1 - other[0, 2] if other[0, 2] >= 0 else 0  # one vote changed: same row count
+    with pytest.raises(ValueError, match="LF 2 votes class"):
+        lm.confidence_intervals(other, n_boot=2)
+    rows = np.random.default_rng(0).permutation(800)  # the same rows in another order are the fit's
+    assert lm.confidence_intervals(d.L[:800][rows], n_boot=2, random_state=0).n_boot == 2

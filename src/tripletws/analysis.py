@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .lf_names import check_names
 from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse
+from .validate import check_int
 
 
 def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> dict[str, Any]:
@@ -17,7 +19,8 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     -------
     dict with keys ``polarity`` (list of sorted class lists), ``coverage``,
     ``overlaps``, ``conflicts`` (fractions of all rows, shape (m,)) and, when ``Y``
-    is given, ``correct``, ``incorrect`` (counts over rows with gold) and ``emp_acc``.
+    is given, ``correct``, ``incorrect`` (counts over rows with gold), ``emp_acc`` and
+    ``has_gold`` (whether any row has a gold label).
     """
     lm = check_label_matrix(L, cardinality)
     y = None
@@ -58,9 +61,10 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     if y is not None:
         tot = correct + incorrect
         out.update(
+            has_gold=bool((y >= 0).any()),
             correct=correct.astype(np.int64),
             incorrect=incorrect.astype(np.int64),
-            emp_acc=np.divide(correct, tot, out=np.full(m, np.nan), where=tot > 0),
+            emp_acc=_share(correct, tot),
         )
     return out
 
@@ -104,7 +108,7 @@ def lf_summary(
         "Overlaps": s["overlaps"],
         "Conflicts": s["conflicts"],
     }
-    if Y is not None:
+    if Y is not None and s["has_gold"]:  # all -1: no gold, no gold columns
         cols.update({"Correct": s["correct"], "Incorrect": s["incorrect"], "Emp. Acc.": s["emp_acc"]})
     if model is not None:
         w = np.asarray(model.get_weights())
@@ -114,6 +118,11 @@ def lf_summary(
     if lf_names is not None and len(lf_names) != m:
         raise ValueError(f"lf_names has {len(lf_names)} names for {m} LFs")
     return pd.DataFrame(cols, index=lf_names)
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole`` elementwise, NaN where ``whole`` is 0."""
+    return np.divide(part, whole, out=np.full(part.shape, np.nan), where=whole > 0)
 
 
 def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, Any]:
@@ -207,13 +216,49 @@ class LFAnalysis:
         """Fraction of rows each LF votes on, shape (m,)."""
         return lf_summary_arrays(self._lm, None, self._lm.cardinality)["coverage"]
 
-    def lf_overlaps(self) -> np.ndarray:
-        """Fraction of rows where each LF votes together with another, shape (m,)."""
-        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["overlaps"]
+    def lf_overlaps(self, normalize_by_coverage: bool = False) -> np.ndarray:
+        """Fraction of rows where each LF votes together with another, shape (m,).
 
-    def lf_conflicts(self) -> np.ndarray:
-        """Fraction of rows where another LF votes a different class, shape (m,)."""
-        return lf_summary_arrays(self._lm, None, self._lm.cardinality)["conflicts"]
+        ``normalize_by_coverage``: of the rows the LF votes on instead (NaN for an LF that never votes).
+        """
+        s = lf_summary_arrays(self._lm, None, self._lm.cardinality)
+        return _share(s["overlaps"], s["coverage"]) if normalize_by_coverage else s["overlaps"]
+
+    def lf_conflicts(self, normalize_by_overlaps: bool = False) -> np.ndarray:
+        """Fraction of rows where another LF votes a different class, shape (m,).
+
+        ``normalize_by_overlaps``: of the rows where the LF votes together with another instead
+        (NaN for an LF that never does).
+        """
+        s = lf_summary_arrays(self._lm, None, self._lm.cardinality)
+        return _share(s["conflicts"], s["overlaps"]) if normalize_by_overlaps else s["conflicts"]
+
+    def lf_empirical_accuracies(self, Y: Any) -> np.ndarray:
+        """Each LF's accuracy on the gold rows it votes on, shape (m,) (NaN where it votes on none).
+
+        ``Y`` : gold labels, shape (n,), -1 = unknown.
+        """
+        return lf_summary_arrays(self._lm, Y, self._cardinality)["emp_acc"]
+
+    def lf_empirical_probs(self, Y: Any, k: int) -> np.ndarray:
+        """Each LF's outcome frequencies per gold class, shape (m, k + 1, k).
+
+        ``P[i, a, y]`` is the share of the gold rows of class ``y`` on which LF ``i`` abstains
+        (``a = 0``) or votes class ``a - 1`` (Snorkel's layout); a class without gold rows gets
+        NaN.  ``Y`` : gold labels, shape (n,), -1 = unknown; ``k`` : the number of classes.
+        """
+        lm = check_label_matrix(self._lm, check_int(k, "k", 1, MAX_CARDINALITY))
+        y = check_labels(Y, lm.n, lm.cardinality, name="Y")
+        counts = np.zeros((lm.m, k + 1, k))
+        for start, block in lm.chunks():
+            B = from_sparse(block) if lm.is_sparse else np.asarray(block)
+            yc = y[start : start + B.shape[0]]
+            for c in range(k):
+                rows = B[yc == c]
+                for a in range(-1, k):
+                    counts[:, a + 1, c] += (rows == a).sum(axis=0)
+        per_class = np.bincount(y[y >= 0], minlength=k).astype(np.float64)
+        return np.divide(counts, per_class, out=np.full(counts.shape, np.nan), where=per_class > 0)
 
     def lf_polarities(self) -> list[list[int]]:
         """Classes each LF ever votes for."""
@@ -238,8 +283,8 @@ class LFAnalysis:
     def lf_summary(
         self,
         Y: Any = None,
-        model: Any = None,
         est_weights: Any = None,
+        model: Any = None,
         intervals: bool = True,
         random_state: Any = 0,
     ):
@@ -249,15 +294,16 @@ class LFAnalysis:
         gold ``Y``: ``Correct``, ``Incorrect``, ``Emp. Acc.``; with a fitted ``model``:
         ``Learned Acc.`` and, when ``intervals``, ``Acc. low`` / ``Acc. high`` (the
         model's ``intervals_``, else a bootstrap over ``L`` with its defaults, seeded by
-        ``random_state``); with ``est_weights`` (Snorkel's argument): ``Learned Weight``.
+        ``random_state``, where ``L`` is the matrix the model was fitted on; for other rows,
+        e.g. a dev matrix, the bounds are NaN and a warning says how to get them); with
+        ``est_weights`` (Snorkel's argument, second as in Snorkel): ``Learned Weight``.
 
         Parameters
         ----------
         Y : array of shape (n,), optional
-            Gold labels (-1 = unknown).
-        model : fitted LabelModel, optional
-            Fitted on ``L`` (the intervals resample its rows).
+            Gold labels (-1 = unknown; all -1: no gold columns).
         est_weights : array of shape (m,), optional
+        model : fitted LabelModel, optional
         intervals : bool
         random_state : int or numpy Generator, optional
         """
@@ -270,6 +316,11 @@ class LFAnalysis:
         table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m
         if est_weights is not None:
+            if hasattr(est_weights, "get_weights"):  # lf_summary(Y, model): this method's order until now
+                raise ValueError(
+                    "est_weights got a label model: pass it as model=... (the second argument is Snorkel's "
+                    "est_weights, an array of m weights)"
+                )
             w = np.asarray(est_weights, dtype=np.float64)
             if w.shape != (m,):
                 raise ValueError(f"est_weights has shape {w.shape}; expected ({m},)")
@@ -282,9 +333,21 @@ class LFAnalysis:
             if intervals:
                 ci = getattr(model, "intervals_", None)
                 if ci is None:
-                    from .intervals import bootstrap_intervals
+                    from .intervals import bootstrap_intervals, point_estimates, unlike_fit
+                    from .stats import compute_stats
 
-                    ci = bootstrap_intervals(model, self._lm, random_state=random_state)
+                    other = unlike_fit(model, compute_stats(self._lm, int(model.cardinality)))
+                    if other is None:
+                        ci = bootstrap_intervals(model, self._lm, random_state=random_state)
+                    else:  # intervals from these rows would be of another fit: none
+                        warnings.warn(
+                            f"lf_summary: no accuracy intervals (NaN): L is not the matrix the model was "
+                            f"fitted on ({other}) and the model holds none; "
+                            "model.confidence_intervals(L_train) adds them",
+                            UserWarning,
+                            stacklevel=2,
+                        )
+                        ci = point_estimates(model)
                 table["Acc. low"] = ci.accuracy_low
                 table["Acc. high"] = ci.accuracy_high
         return table

@@ -194,6 +194,31 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
     ]
 
 
+def unlike_fit(model: Any, stats: LabelStats) -> str | None:
+    """Why ``stats`` (of some rows) are not those of the rows ``model`` was fitted on, or None.
+
+    Compares the row count and each LF's votes per class with the fit's statistics
+    (``model.summary_``), to a tolerance of rounding in their sums; a model without them
+    (none kept) passes.
+    """
+    fit = getattr(getattr(model, "summary_", None), "stats", None)
+    if fit is None or fit.class_counts.shape != stats.class_counts.shape:
+        return None
+    slack = 1e-9 * max(1.0, fit.n_rows)
+    if abs(fit.n_rows - stats.n_rows) > slack:
+        return f"L has {stats.n_rows:g} rows, the fit {fit.n_rows:g}"
+    gap = np.abs(fit.class_counts - stats.class_counts)
+    if gap.max(initial=0.0) > slack:
+        i, c = np.unravel_index(int(gap.argmax()), gap.shape)
+        names = getattr(model, "lf_names_", None)
+        lf = f"LF {names[i]!r}" if names is not None else f"LF {int(i)}"
+        return (
+            f"{lf} votes class {int(c)} on {stats.class_counts[i, c]:g} rows of L and on "
+            f"{fit.class_counts[i, c]:g} of the fit's rows"
+        )
+    return None
+
+
 def _resampled(parts: list[Any], w: np.ndarray) -> Any:
     """Sum of the chunk summaries with multiplicities ``w`` (mergeable sums, no rows read)."""
     total = None
@@ -237,7 +262,8 @@ def bootstrap_intervals(
     model : fitted LabelModel
         Not changed.
     L : label matrix, shape (n, m)
-        The rows the model was fitted on (n >= n_chunks, n >= 2).
+        The rows the model was fitted on (n >= n_chunks, n >= 2); other rows (their count or
+        an LF's votes per class differ from the fit's) are a ValueError.
     level : float
         Nominal coverage in (0, 1).
     n_boot : int
@@ -275,6 +301,12 @@ def bootstrap_intervals(
     solver, options = settings.solver, settings.options
     parts = _chunk_summaries(model, L, chunks, partial(solver.needs, options))
     m = parts[0].n_lfs
+    reason = unlike_fit(model, _resampled(parts, np.ones(len(parts), dtype=np.int64)).stats)
+    if reason is not None:  # replicates of a fit on other rows would not describe this fit
+        raise ValueError(
+            f"L is not the matrix the model was fitted on ({reason}): the intervals resample the fit's "
+            "rows; pass the training matrix"
+        )
     options = replace(
         options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)
     )
@@ -331,6 +363,27 @@ def bootstrap_intervals(
         class_balance=np.asarray(model.fit_class_balance_, dtype=np.float64).copy(),
         class_balance_low=np.clip(b_lo, 0.0, 1.0),
         class_balance_high=np.clip(b_hi, 0.0, 1.0),
+        identified=identified,
+    )
+
+
+def point_estimates(model: Any) -> ConfidenceIntervals:
+    """The model's accuracies and fitted class balance without intervals (NaN bounds, no replicates)."""
+    acc = np.asarray(model.accuracies_, dtype=np.float64).copy()
+    balance = np.asarray(model.fit_class_balance_, dtype=np.float64).copy()
+    none_m, none_k = np.full(acc.shape, np.nan), np.full(balance.shape, np.nan)
+    identified = np.ones(len(acc), dtype=bool)
+    identified[unidentified_lfs(model)] = False
+    return ConfidenceIntervals(
+        level=float("nan"),
+        n_boot=0,
+        n_chunks=0,
+        accuracy=acc,
+        accuracy_low=none_m,
+        accuracy_high=none_m.copy(),
+        class_balance=balance,
+        class_balance_low=none_k,
+        class_balance_high=none_k.copy(),
         identified=identified,
     )
 

@@ -116,7 +116,7 @@ def _barh(
     fig, ax = plt.subplots(figsize=(7.5, 0.8 + 0.28 * m))
     y = np.arange(m)
     err = None
-    if lo is not None and hi is not None:
+    if lo is not None and hi is not None and not (np.isnan(lo).all() and np.isnan(hi).all()):
         err = np.nan_to_num(
             np.vstack([np.maximum(values - lo, 0), np.maximum(hi - values, 0)])
         )  # NaN: no bar
@@ -213,6 +213,7 @@ def _class_balance(ci: Any, k: int) -> str:
     fig, ax = plt.subplots(figsize=(1.5 + 0.7 * k, 2.8))
     p = ci.class_balance
     err = np.vstack([np.maximum(p - ci.class_balance_low, 0), np.maximum(ci.class_balance_high - p, 0)])
+    err = None if np.isnan(err).all() else err  # no intervals: no whiskers
     ax.bar(np.arange(k), p, yerr=err, color="#f58518", ecolor="#1d2330", capsize=4)
     ax.set_xticks(np.arange(k), [f"Y={c}" for c in range(k)])
     ax.set_ylim(0, 1)
@@ -249,8 +250,9 @@ def build_report(
     ----------
     model : fitted LabelModel
     L : label matrix, shape (n, m)
-        Usually the training matrix (the intervals resample its rows when the
-        model holds none, see :meth:`LabelModel.confidence_intervals`).
+        Usually the training matrix: where the model holds no ``intervals_``, the
+        intervals resample its rows (see :meth:`LabelModel.confidence_intervals`), and
+        other rows (a dev or test matrix) give a report without intervals.
     Y : array of shape (n,), optional
         Gold labels (-1 = unknown): adds scores, a calibration curve and a confusion matrix.
     lf_names : list of m str, optional
@@ -260,7 +262,8 @@ def build_report(
     random_state : int or numpy Generator, optional
     """
     from .diagnostics import dependency_candidates
-    from .intervals import bootstrap_intervals
+    from .intervals import bootstrap_intervals, point_estimates, unlike_fit
+    from .stats import compute_stats
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
     # so that this module does not import the model that offers the report (no import cycle)
@@ -283,8 +286,14 @@ def build_report(
         raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
     ci = getattr(model, "intervals_", None)
+    no_intervals = None  # why the report shows none
     if ci is None:
-        ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
+        no_intervals = unlike_fit(model, compute_stats(lm, k))
+        ci = (
+            bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
+            if no_intervals is None
+            else point_estimates(model)
+        )
     per_lf = lf_summary_arrays(lm, y, k)
     whole = matrix_summary_arrays(lm, k)
     probs = model.predict_proba(lm)
@@ -303,7 +312,13 @@ def build_report(
         ["rows with a vote", f"{whole['coverage']:.1%}"],
         ["rows with two or more votes", f"{whole['overlap']:.1%}"],
         ["rows with conflicting votes", f"{whole['conflict']:.1%}"],
-        ["intervals", f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"],
+        [
+            "intervals",
+            f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
+            if no_intervals is None
+            else f"none: L is not the matrix the model was fitted on ({no_intervals}); "
+            "model.confidence_intervals(L_train) before the report adds them",
+        ],
         *_choices(model),
     ]
     parts.append(
@@ -332,7 +347,8 @@ def build_report(
             "lf-accuracy",
             "LF accuracy",
             f'<div class="fig">{acc_svg}</div>',
-            f"Bars: learned accuracy; whiskers: {ci.level:.0%} bootstrap interval"
+            "Bars: learned accuracy"
+            + (f"; whiskers: {ci.level:.0%} bootstrap interval" if no_intervals is None else "")
             + ("; diamonds: accuracy on the gold rows." if emp is not None else "."),
         )
     )
@@ -352,7 +368,8 @@ def build_report(
             "class-balance",
             "Class balance",
             f'<div class="fig">{_class_balance(ci, k)}</div>',
-            f"Fitted P(Y) ({model.class_balance_source_}) with its {ci.level:.0%} interval.",
+            f"Fitted P(Y) ({model.class_balance_source_})"
+            + (f" with its {ci.level:.0%} interval." if no_intervals is None else "."),
         )
     )
     parts.append(
