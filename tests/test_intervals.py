@@ -214,7 +214,7 @@ def test_intervals_refuse_rows_the_model_was_not_fitted_on():
     point estimates on half of youtube's LFs."""
     d = make_synthetic(1_000, 5, 2, random_state=5)
     lm = LabelModel(2).fit(d.L[:800])
-    with pytest.raises(ValueError, match="not the matrix the model was fitted on .*200 rows, the fit 800"):
+    with pytest.raises(ValueError, match=r"not the matrix the model was fitted on .*200 rows, the fit 800"):
         lm.confidence_intervals(d.L[800:], n_boot=2)
     other = d.L[:800].copy()
     other[0, 2] = 1 - other[0, 2] if other[0, 2] >= 0 else 0  # one vote changed: same row count
