@@ -134,3 +134,35 @@ def test_dask_arrays_whose_chunk_sizes_are_unknown():
             LabelModel(3).fit(masked_bad)
         with pytest.raises(ValueError, match=r"value 7 in column 2 \(row 1000\)"):
             MajorityLabelVoter(3).predict_proba(da.from_array(bad, chunks=(300, -1))).compute()
+
+
+def test_dask_row_blocks_left_empty_by_a_filter():
+    """A boolean mask that removes every row of one block (filtering) left a 0-row block, and fit
+    raised 'dask block has no rows' for every model (numpy fitted the same rows); a matrix whose every
+    block is empty is refused as numpy's is."""
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    from tripletws.distributed import compute_stats_dask
+    from tripletws.stats import compute_stats
+
+    L = make_synthetic(3000, 6, 2, random_state=0).L
+    keep = np.ones(3000, dtype=bool)
+    keep[500:1000] = False
+    masked = da.from_array(L, chunks=(500, -1))[da.from_array(keep, chunks=500)]
+    sized = da.from_array(L[keep], chunks=((500, 0, 2000), (6,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in ("annotator", "class_conditional", "symmetric"):
+            eager = LabelModel(2, model=model).fit(L[keep])
+            for X in (masked, sized):
+                lazy = LabelModel(2, model=model).fit(X)
+                np.testing.assert_allclose(
+                    lazy.params_.cond_probs, eager.params_.cond_probs, rtol=0, atol=1e-9
+                )
+    np.testing.assert_array_equal(compute_stats_dask(masked, 2).covote, compute_stats(L[keep], 2).covote)
+    empty = da.from_array(np.zeros((0, 4), dtype=np.int8), chunks=((0,), (4,)))
+    with pytest.raises(ValueError, match="no rows"):
+        LabelModel(2).fit(empty)
+    with pytest.raises(ValueError, match="no rows"):
+        compute_stats_dask(empty, 2)

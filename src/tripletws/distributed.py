@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .matrix import check_cardinality
-from .stats import LabelStats, compute_stats, merge_stats
+from .stats import LabelStats, merge_stats
 
 
 def is_dask_array(x: Any) -> bool:
@@ -84,10 +84,12 @@ def _block_stats(
 ) -> LabelStats:
     # one thread per block: the blocks themselves run in parallel; a dask block's errors name rows of
     # the whole matrix (its first row is start; None: unknown, the row is named within block index)
-    from .matrix import LabelMatrixError, rows_shifted
+    from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
+    from .stats import stats_pass
 
-    try:
-        return compute_stats(block, cardinality, joint=joint, triple=triple, n_jobs=1)
+    try:  # a block may hold no rows (a filter removed them all): its statistics are zeros
+        lm = check_label_matrix(block, cardinality, name="dask block", allow_empty=True)
+        return stats_pass(lm, joint=joint, triple=triple, n_jobs=1)[0]
     except LabelMatrixError as exc:
         raise rows_shifted(exc, start, index) from exc
 
@@ -117,7 +119,10 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple:
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
             for i in range(0, len(parts), 2)
         ]
-    return parts[0].compute()
+    total = parts[0].compute()
+    if total.n_rows == 0:
+        raise ValueError("L has no rows (every dask block is empty)")
+    return total
 
 
 def _add(a: LabelStats, b: LabelStats) -> LabelStats:

@@ -234,7 +234,9 @@ def _block_summary(block: Any, k: int, needs: Needs, start: int | None = 0, inde
     # one thread per block: the blocks themselves run in parallel; errors name rows of the whole matrix
     # (start None: the block's place is unknown, the row is named within block index)
     try:
-        return _summarize_matrix(check_label_matrix(block, k, name="dask block"), needs, None, n_jobs=1)
+        # a block may hold no rows (a filter removed them all): its summary is empty
+        lm = check_label_matrix(block, k, name="dask block", allow_empty=True)
+        return _summarize_matrix(lm, needs, None, n_jobs=1)
     except LabelMatrixError as exc:
         raise rows_shifted(exc, start, index) from exc
 
@@ -264,4 +266,7 @@ def _summarize_dask(L: Any, k: int, needs: Needs, name: str, min_lfs: int) -> Da
             dask.delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
             for i in range(0, len(parts), 2)
         ]
-    return parts[0].compute()
+    total = parts[0].compute()
+    if total.stats.n_rows == 0:  # as for any other input (a block may be empty, not the whole matrix)
+        raise LabelMatrixError(f"{name} has no rows (every dask block is empty)")
+    return total
