@@ -294,3 +294,30 @@ def test_log_scores_of_a_sparse_design_match_the_dense_product(abstain):
     ref = dense.log_scores(fit.params)
     # sums of m log-probabilities of size <= 15 each: rounding ~ m * 15 * 2**-52 ~ 1e-13
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+
+
+def test_classes_no_lf_votes_are_named():
+    """cardinality=3 on LFs that vote classes 0 and 1 only: under the uniform balance class 2 keeps a
+    third of the rows and the likeliest vote-only fit explains it by LFs that seldom know the class
+    (accuracies near 0.4, posteriors near uniform); nothing was said.  The fit is kept (spreading the
+    balance over the voted classes lost on the stress problems where such a class occurs): the
+    warning names the classes and what to do."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    L = np.where(rng.random((n, 4)) < 0.85, y[:, None], 1 - y[:, None])
+    L = np.where(rng.random(L.shape) < 0.7, L, -1)
+    for k in (3, 5):
+        with pytest.warns(
+            UserWarning, match=rf"no LF votes class\(es\) \{list(range(2, k))}.*smaller cardinality"
+        ):
+            LabelModel(k).fit(L)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        given = LabelModel(3).fit(L, class_balance=[0.4, 0.4, 0.2])
+    assert any("only the class balance and the LFs' abstentions speak" in str(w.message) for w in caught)
+    assert given.class_balance_[2] == pytest.approx(0.2)
+    with warnings.catch_warnings(record=True) as caught:  # every class voted: no such warning
+        warnings.simplefilter("always")
+        LabelModel(2).fit(L)
+    assert not any("no LF votes class" in str(w.message) for w in caught)
