@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -307,7 +308,12 @@ def expected_agreement(params: LabelModelParams, iu: np.ndarray, ju: np.ndarray)
     return e
 
 
-def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA) -> Copies:
+def find_copies(
+    rows: RowSummary,
+    params: LabelModelParams,
+    alpha: float = ALPHA,
+    refit: Callable[[RowSummary], LabelModelParams] | None = None,
+) -> Copies:
     """Pairs of LFs that copy each other beyond what the fitted model allows, grouped.
 
     Parameters
@@ -318,6 +324,10 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
         A conditionally independent fit of them (the tables ``T`` of :func:`expected_agreement`).
     alpha : float
         Family-wise level (Bonferroni over the pairs where both LFs vote at least once).
+    refit : callable, optional
+        The same fit on other rows (``RowSummary -> LabelModelParams``): pairs that give the same
+        outcome on every row are tested again against a fit with one of each counted once
+        (:func:`_identical_pairs`).
 
     Returns
     -------
@@ -367,6 +377,11 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     e0 = e + level * (1.0 - e)  # the null: a copy share of one half
     z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
     flag = (obs > e0) & (z > z_crit)
+    if refit is not None:
+        e = _identical_pairs(rows, refit, iu, ju, obs, n, level, z_crit, flag, e)
+        e0 = e + level * (1.0 - e)
+        z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
+        flag = (obs > e0) & (z > z_crit)
     if not flag.any():
         return none(n_pairs, z_crit)
     share = (obs - e) / np.maximum(1.0 - e, 1e-12)
@@ -400,6 +415,67 @@ def find_copies(rows: RowSummary, params: LabelModelParams, alpha: float = ALPHA
     return Copies(
         groups, np.asarray(reps, dtype=np.int64), copy_of, member_share, np.full(m, np.nan), n_pairs, z_crit
     )
+
+
+def _identical_pairs(
+    rows: RowSummary,
+    refit: Callable[[RowSummary], LabelModelParams],
+    iu: np.ndarray,
+    ju: np.ndarray,
+    obs: np.ndarray,
+    n: float,
+    level: np.ndarray,
+    z_crit: float,
+    flag: np.ndarray,
+    e: np.ndarray,
+) -> np.ndarray:
+    """The null agreement ``e`` of pairs identical on every row, from a fit that counts them once.
+
+    The reference fit reads two identical LFs as two witnesses: where they vote on every row it
+    makes both nearly perfect, their expected agreement nearly 1, and no agreement can then show a
+    copy (an exact duplicate of an LF 70 % right went unflagged at full coverage and outvoted the
+    others).  For each identical pair not flagged whose test could pass at all (its agreement
+    under any null is at least ``(1 - c)^2`` for the pair's coverage ``c``, by Jensen's inequality
+    over the classes), the pair's second LF is blanked, the family is fitted again (one fit for all
+    such pairs) and the pair's ``e`` is that of two independent LFs with the first one's table
+    under that fit: the agreement of independent witnesses as accurate as the LF alone.  The
+    other pairs keep ``e``.
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        ``e`` with the tested identical pairs' null replaced.
+    """
+    same = ~flag & (obs >= 1.0 - 1e-12)
+    if not same.any():
+        return e
+    c = rows.counts @ (rows.rows >= 0) / max(float(rows.counts.sum()), 1e-300)  # coverage per LF
+    low = (1.0 - c[iu]) ** 2
+    floor0 = low + level * (1.0 - low)
+    best_z = (1.0 - floor0) / np.sqrt(np.maximum(floor0 * (1.0 - floor0), 1e-300) / n)
+    same &= best_z > z_crit
+    if not same.any():
+        return e
+    pairs = np.flatnonzero(same)
+    # one LF of each identical pair blanked (the later one; a chain a = b = c keeps a)
+    keep_of = {}
+    for t in pairs.tolist():
+        i, j = int(iu[t]), int(ju[t])
+        keep_of.setdefault(j, keep_of.get(i, i))
+    blanked = np.array(sorted(keep_of), dtype=np.int64)
+    blank = rows.rows.copy()
+    blank[:, blanked] = -1
+    unique, inverse = unique_rows(blank, rows.cardinality)
+    counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
+    once = RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
+    fitted = refit(once)
+    if NULL == "posterior":
+        fitted = posterior_tables(once, fitted)
+    # each pair's kept LF (identical to both of the pair's): its table for both
+    first = np.array([keep_of.get(i, i) for i in iu[pairs].tolist()], dtype=np.int64)
+    out = e.copy()
+    out[pairs] = np.clip(expected_agreement(fitted, first, first), 0.0, 1.0)
+    return out
 
 
 def _share(rows: RowSummary, params: LabelModelParams, i: int, j: int) -> float:
@@ -571,6 +647,11 @@ def copies_note(copies: Copies, limit: int = 10) -> str:
     )
 
 
+def _refit(family: str, class_balance: np.ndarray | None) -> Callable[[RowSummary], LabelModelParams]:
+    """The reference fit of :func:`find_copies` (``family`` under ``class_balance``) on other rows."""
+    return lambda rows: fit_annotator(rows, family, class_balance=class_balance).params
+
+
 def count_once(
     rows: RowSummary,
     selection: Any,
@@ -597,7 +678,7 @@ def count_once(
         for every later step); ``(selection, None, rows)`` when none were found.
     """
     reference = selection.fits.get(candidates[-1], selection.fit)
-    copies = find_copies(rows, reference.params)
+    copies = find_copies(rows, reference.params, refit=_refit(candidates[-1], class_balance))
     members = copies.members
     if members.size == 0:
         return selection, None, rows
@@ -661,7 +742,7 @@ def select_counting_once(
         return selection, copies_or_none, plain, folds
     design = summary_design(rows, k, abstain=False)  # the choice's, if no copies
     reference = fit_annotator(rows, candidates[-1], class_balance=class_balance, design=design)
-    copies = find_copies(rows, reference.params)
+    copies = find_copies(rows, reference.params, refit=_refit(candidates[-1], class_balance))
     members = copies.members
     plain = rows if members.size == 0 else without_copies(rows, copies)
     folds = deal_counts(plain.rows, plain.counts, k, n_folds, random_state, summary_votes(plain))
