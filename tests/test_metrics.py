@@ -106,3 +106,28 @@ def test_score_counts_rows_without_votes_and_can_leave_them_out():
     y_voted = np.where(silent, -1, d.y)
     assert voted == mv.score(d.L[~silent], d.y[~silent], ["accuracy"])
     assert voted == mv.score(d.L, y_voted, ["accuracy"], voted_only=True)
+
+
+def test_snorkel_metric_names_against_scikit_learn():
+    """Snorkel's score(metrics=["roc_auc" | "matthews_corrcoef" | "fbeta"]) raised 'unknown metric'."""
+    sk = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p1 = np.clip(0.3 * y + rng.random(300) * 0.7, 0, 1).round(2)  # ties on purpose
+    probs = np.stack([1 - p1, p1], axis=1)
+    pred = (p1 > 0.5).astype(int)
+    pred[:10] = -1  # abstained: left out of the label metrics
+    y[-5:] = -1  # no gold: left out of every metric
+    got = score(y, pred, probs, 2, ["roc_auc", "matthews_corrcoef", "fbeta", "f1"])
+    gold, kept = y >= 0, (y >= 0) & (pred >= 0)
+    assert got["roc_auc"] == pytest.approx(sk.roc_auc_score(y[gold], p1[gold]), abs=1e-12)
+    assert got["matthews_corrcoef"] == pytest.approx(sk.matthews_corrcoef(y[kept], pred[kept]), abs=1e-12)
+    assert got["fbeta"] == got["f1"] == pytest.approx(sk.f1_score(y[kept], pred[kept]), abs=1e-12)
+    y3, p3 = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    mcc = score(y3, p3, None, 3, ["matthews_corrcoef"])["matthews_corrcoef"]
+    assert mcc == pytest.approx(sk.matthews_corrcoef(y3, p3), abs=1e-12)
+    assert (
+        score(np.zeros(4, int), np.zeros(4, int), None, 2, ["matthews_corrcoef"])["matthews_corrcoef"] == 0.0
+    )
+    with pytest.raises(ValueError, match="binary"):
+        score(y3, p3, np.full((200, 3), 1 / 3), 3, ["roc_auc"])

@@ -3,7 +3,8 @@
 Label metrics (accuracy, f1, ...) are computed over rows with gold (``y >= 0``)
 where the model did not abstain (``pred >= 0``), as Snorkel does;
 ``coverage`` is the fraction of gold rows that got a prediction; probabilistic
-metrics (``brier``, ``log_loss``) use every gold row.
+metrics (``brier``, ``log_loss``, ``roc_auc``) use every gold row.  Snorkel's names all work:
+``fbeta`` is its F1 (beta = 1), ``matthews_corrcoef`` and ``roc_auc`` (binary) are there too.
 """
 
 from __future__ import annotations
@@ -80,6 +81,33 @@ def log_loss(y, pred, probs, k):
     return float(-np.mean(np.log(p)))
 
 
+def matthews_corrcoef(y, pred, probs, k):
+    """Matthews correlation coefficient (multiclass form, Gorodkin 2004; 0 where it is undefined,
+    as scikit-learn)."""
+    if not len(y):
+        return float("nan")
+    cm = _confusion(y, pred, k).astype(np.float64)
+    t, p = cm.sum(axis=1), cm.sum(axis=0)
+    c, s = float(np.trace(cm)), float(cm.sum())
+    denom = np.sqrt((s * s - p @ p) * (s * s - t @ t))
+    return float((c * s - t @ p) / denom) if denom > 0 else 0.0
+
+
+def roc_auc(y, pred, probs, k):
+    """Area under the ROC curve of ``P(Y = 1)`` (binary only; ties count one half, as the
+    Mann-Whitney statistic); NaN without gold rows of both classes."""
+    if k != 2:
+        raise ValueError("metric 'roc_auc' is for binary tasks")
+    from scipy.stats import rankdata
+
+    n1 = int((y == 1).sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(probs[:, 1])
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
 LABEL_METRICS: dict[str, Callable] = {
     "accuracy": accuracy,
     "f1": f1,
@@ -87,9 +115,17 @@ LABEL_METRICS: dict[str, Callable] = {
     "recall": recall,
     "f1_macro": f1_macro,
     "f1_micro": f1_micro,
+    "matthews_corrcoef": matthews_corrcoef,
 }
-PROB_METRICS: dict[str, Callable] = {"brier": brier, "log_loss": log_loss}
-ALIASES = {"acc": "accuracy", "f1_binary": "f1", "logloss": "log_loss"}
+PROB_METRICS: dict[str, Callable] = {"brier": brier, "log_loss": log_loss, "roc_auc": roc_auc}
+# Snorkel's "fbeta" is F1 at its default beta = 1
+ALIASES = {
+    "acc": "accuracy",
+    "f1_binary": "f1",
+    "logloss": "log_loss",
+    "fbeta": "f1",
+    "mcc": "matthews_corrcoef",
+}
 METRICS = (*LABEL_METRICS, "coverage", *PROB_METRICS)
 
 
@@ -109,7 +145,7 @@ def score(
     preds : ndarray of int, shape (n,)
         Predictions, -1 = abstained.
     probs : ndarray, shape (n, k), optional
-        Needed for ``brier`` and ``log_loss``.
+        Needed for ``brier``, ``log_loss`` and ``roc_auc``.
     """
     if isinstance(metrics, str):
         metrics = [metrics]
