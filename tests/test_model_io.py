@@ -222,3 +222,20 @@ def test_a_loaded_model_reads_back_its_fitted_balance_and_accuracies_bit_for_bit
         mismatches += not np.array_equal(back.fit_class_balance_, model.fit_class_balance_)
         mismatches += not np.array_equal(back.accuracies_, model.accuracies_)
     assert mismatches == 0
+
+
+def test_load_on_an_instance_fills_it_as_snorkel_does(tmp_path):
+    """Snorkel's label_model.load(path) fills the instance; here load was a classmethod only, so the
+    call returned a new model and left the instance unfitted ("not fitted yet" right after a load)."""
+    d = make_synthetic(800, 5, 2, random_state=1)
+    path = tmp_path / "m.json"
+    fitted = LabelModel(2).fit(d.L)
+    fitted.save(path)
+    empty = LabelModel(3)
+    assert empty.load(path) is empty
+    np.testing.assert_array_equal(empty.predict_proba(d.L), fitted.predict_proba(d.L))
+    assert empty.cardinality == 2 and empty.get_params() == fitted.get_params()
+    fresh = LabelModel.load(path)  # on the class: a new model, as before
+    assert isinstance(fresh, LabelModel) and fresh is not empty
+    with pytest.raises(ValueError, match="holds a LabelModel, not a MajorityLabelVoter"):
+        MajorityLabelVoter(2).load(path)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,26 @@ logger = logging.getLogger("tripletws")
 
 class NotFittedError(RuntimeError, AttributeError):
     """A fitted attribute or method was used before ``fit`` (``hasattr`` sees no attribute)."""
+
+
+class _class_or_instance:
+    """A method called on the class or on an instance: ``func(cls, instance or None, ...)``."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        params = list(inspect.signature(func).parameters.values())[2:]  # without cls and the instance
+        self.signature = inspect.Signature(params)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Callable[..., Any]:
+        owner = type(obj) if cls is None else cls
+
+        @functools.wraps(self.func)
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return self.func(owner, obj, *args, **kwargs)
+
+        bound.__signature__ = self.signature  # type: ignore[attr-defined]
+        return bound
 
 
 class BaseLabeler:
@@ -49,13 +70,21 @@ class BaseLabeler:
         """Write a versioned JSON model file (no pickle)."""
         save_model(self, path)
 
-    @classmethod
-    def load(cls, path: str | Path):
-        """Read a model written by :meth:`save`; the file is validated, never executed."""
+    @_class_or_instance
+    def load(cls, self: BaseLabeler | None, path: str | Path):
+        """Read a model written by :meth:`save`; the file is validated, never executed.
+
+        ``LabelModel.load(path)`` returns a new model; ``model.load(path)`` (Snorkel's way) fills
+        ``model`` in place and returns it.
+        """
         model = load_model(path)
         if not isinstance(model, cls):
             raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
+        if self is None:
+            return model
+        self.__dict__.clear()
+        self.__dict__.update(model.__dict__)
+        return self
 
     def _get_state(self) -> dict[str, Any] | None:
         """The fitted state as a JSON-ready object (None: nothing fitted, or nothing to fit)."""
