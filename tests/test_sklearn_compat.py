@@ -61,3 +61,21 @@ def test_set_params_after_fit_keeps_the_fitted_model_and_refuses_an_unloadable_s
     model.set_params(cardinality=3)
     model.save(tmp_path / "m.json")
     np.testing.assert_array_equal(LabelModel.load(tmp_path / "m.json").predict_proba(d.L), expected)
+
+
+def test_scikit_learn_check_is_fitted():
+    """scikit-learn's check_is_fitted raised AttributeError ('no attribute __sklearn_tags__') on every
+    model, fitted or not."""
+    validation = pytest.importorskip("sklearn.utils.validation")
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+
+    from tripletws.base import NotFittedError
+
+    L = make_synthetic(300, 5, 2, random_state=0).L
+    with pytest.raises(SkNotFitted):
+        validation.check_is_fitted(LabelModel(2))
+    validation.check_is_fitted(LabelModel(2).fit(L))
+    validation.check_is_fitted(MajorityLabelVoter(2))  # nothing to fit
+    with pytest.raises(ValueError, match="not fitted yet"):  # caught as scikit-learn's would be
+        LabelModel(2).predict_proba(L)
+    assert issubclass(NotFittedError, AttributeError) and issubclass(NotFittedError, RuntimeError)

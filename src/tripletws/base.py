@@ -22,8 +22,12 @@ from .settings import check_random_state
 logger = logging.getLogger("tripletws")
 
 
-class NotFittedError(RuntimeError, AttributeError):
-    """A fitted attribute or method was used before ``fit`` (``hasattr`` sees no attribute)."""
+class NotFittedError(RuntimeError, ValueError, AttributeError):
+    """A fitted attribute or method was used before ``fit`` (``hasattr`` sees no attribute).
+
+    A ``ValueError`` and an ``AttributeError``, as scikit-learn's ``NotFittedError`` is (so code that
+    catches those for scikit-learn's catches this one too), and a ``RuntimeError`` as it was first.
+    """
 
 
 class _class_or_instance:
@@ -65,6 +69,19 @@ class BaseLabeler:
     def _check_fitted(self) -> None:
         if self._fitted_attr is not None and not hasattr(self, self._fitted_attr):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether :meth:`fit` has run (read by scikit-learn's ``check_is_fitted``)."""
+        return self._fitted_attr is None or hasattr(self, self._fitted_attr)
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's estimator tags (1.6 and later; read by its utilities, which import it):
+        no estimator type, no target required."""
+        try:
+            from sklearn.utils import Tags, TargetTags
+        except ImportError as exc:  # an older scikit-learn reads no tags from here
+            raise AttributeError("__sklearn_tags__ needs scikit-learn >= 1.6") from exc
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file (no pickle)."""
