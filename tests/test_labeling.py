@@ -168,3 +168,60 @@ def test_memoised_preprocessor_keys_values_by_type():
 
     seen = [kind({"v": v})["kind"] for v in (1, 1.0, True, 1)]
     assert seen == ["int", "float", "bool", "int"] and kind.hits == 1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_return_meta_counts_each_lfs_faults_as_snorkel(n_jobs):
+    """Snorkel's apply(..., return_meta=True) -> (L, ApplierMetadata(faults={lf name: count})) raised
+    TypeError; the dask applier counts across partitions."""
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import ApplierMetadata, PandasLFApplier
+
+    @labeling_function()
+    def empty_fails(x):
+        if not x.text:
+            raise KeyError("empty")
+        return 1
+
+    df = pd.DataFrame({"text": ["a", "", "b", "", ""] * 4})
+    L, meta = PandasLFApplier([empty_fails, has_link], n_jobs=n_jobs).apply(
+        df, progress_bar=False, fault_tolerant=True, return_meta=True
+    )
+    assert isinstance(meta, ApplierMetadata) and meta.faults == {"empty_fails": 12}
+    assert (L[df.text.to_numpy() == "", 0] == -1).all() and (L[df.text.to_numpy() != "", 0] == 1).all()
+    plain = PandasLFApplier([has_link], n_jobs=n_jobs).apply(df, progress_bar=False, return_meta=True)
+    assert plain[1].faults == {}
+    dd = pytest.importorskip("dask.dataframe")
+    from tripletws.labeling import DaskLFApplier
+
+    L2, meta2 = DaskLFApplier([empty_fails, has_link]).apply(
+        dd.from_pandas(df, npartitions=3),
+        progress_bar=False,
+        fault_tolerant=True,
+        return_meta=True,
+        scheduler="sync",
+    )
+    np.testing.assert_array_equal(L2, L)
+    assert meta2.faults == {"empty_fails": 12}
+
+
+def test_preprocessor_pre_runs_first_as_snorkel():
+    """Snorkel's @preprocessor(pre=[...]) raised TypeError."""
+    from tripletws.labeling import preprocessor
+
+    @preprocessor()
+    def lower(x):
+        return {"text": x["text"].lower()}
+
+    @preprocessor(pre=[lower], memoize=True)
+    def words(x):
+        return {**x, "words": x["text"].split()}
+
+    @preprocessor(pre=[lambda x: None])
+    def never(x):
+        raise AssertionError("not reached: the pre returned None")
+
+    assert words({"text": "Hello World"})["words"] == ["hello", "world"]
+    assert never({"text": "x"}) is None
+    with pytest.raises(ValueError, match="not callable"):
+        preprocessor(pre=["lower"])(lambda x: x)

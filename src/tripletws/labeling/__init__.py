@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from ..analysis import LFAnalysis
 from ..matrix import ABSTAIN
-from .appliers import DaskLFApplier, LFApplier, LFWorkerError, PandasLFApplier, filter_unlabeled_dataframe
+from .appliers import (
+    ApplierMetadata,
+    DaskLFApplier,
+    LFApplier,
+    LFWorkerError,
+    PandasLFApplier,
+    filter_unlabeled_dataframe,
+)
 from .cache import LFCache
 from .functions import LabelingFunction, Preprocessor, labeling_function, preprocessor
 from .vectorized import VectorizedLF, keyword_lf, regex_lf, threshold_lf, vectorized_lf
 
 __all__ = [
     "ABSTAIN",
+    "ApplierMetadata",
     "DaskLFApplier",
     "LFAnalysis",
     "LFApplier",

@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,10 +83,11 @@ _MAX_VOTE = int(np.iinfo(np.int16).max)
 
 def _apply_rows(
     rows: Iterable[Any], n: int, lfs: Sequence[Any], fault_tolerant: bool, offset: int = 0, bar: Any = None
-) -> tuple[np.ndarray, int]:
-    """Votes of row-wise ``lfs`` on ``n`` rows, shape (n, len(lfs)), and the count of calls that raised."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Votes of row-wise ``lfs`` on ``n`` rows, shape (n, len(lfs)), and each LF's count of calls
+    that raised, shape (len(lfs),)."""
     L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int16)
-    failures = 0
+    failures = np.zeros(len(lfs), dtype=np.int64)
     step = max(1, min(1000, n // 100 or 1))
     for r, x in enumerate(rows):
         for j, lf in enumerate(lfs):
@@ -96,7 +98,7 @@ def _apply_rows(
                     # the LF's own exception, its type kept, with the LF and the global row named
                     _add_note(exc, f"raised by labeling function {lf.name!r} on row {offset + r}")
                     raise
-                failures += 1  # fault-tolerant: any raise is an abstain
+                failures[j] += 1  # fault-tolerant: any raise is an abstain
                 continue
             L[r, j] = _check_vote(value, lf, offset + r)  # a bad return value is always an error
         if bar is not None and (r + 1) % step == 0:
@@ -121,7 +123,7 @@ class LFWorkerError(RuntimeError):
     pickle): its type, message, notes and traceback as text."""
 
 
-def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> tuple[np.ndarray, int]:
+def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         return _apply_rows(_iter_rows(chunk, mode), len(chunk), _WORKER_LFS, fault_tolerant, offset)
     except Exception as exc:
@@ -220,7 +222,8 @@ class LFApplier:
         progress: bool = True,
         fault_tolerant: bool = False,
         progress_bar: bool | None = None,
-    ) -> np.ndarray:
+        return_meta: bool = False,
+    ) -> Any:
         """Vote matrix, shape (n, m), int16 (-1 = abstain).
 
         Parameters
@@ -232,6 +235,13 @@ class LFApplier:
             An LF that raises abstains on that row (logged) instead of stopping.
         progress_bar : bool, optional
             Snorkel's name for ``progress`` (wins when given).
+        return_meta : bool
+            Also return an :class:`ApplierMetadata` (Snorkel's): each LF's count of calls that
+            raised under ``fault_tolerant``.
+
+        Returns
+        -------
+        ndarray of int16, shape (n, m), or ``(L, ApplierMetadata)`` with ``return_meta``
 
         Attributes set
         --------------
@@ -255,38 +265,40 @@ class LFApplier:
                 L[:, j] = col
         vec = [j for j in todo if getattr(self._lfs[j], "vectorized", False)]
         rowwise = [j for j in todo if j not in vec]
+        faults = np.zeros(m, dtype=np.int64)
         for j in vec:
             L[:, j] = self._lfs[j].apply_frame(data)
         if rowwise:
-            L[:, rowwise] = self._apply_rowwise(
+            L[:, rowwise], faults[rowwise] = self._apply_rowwise(
                 data, [self._lfs[j] for j in rowwise], progress, fault_tolerant
             )
         if self.cache is not None:
             for j in todo:
                 self.cache.store(dkey, keys[j], L[:, j])
         self.last_applied_ = [self._lfs[j].name for j in todo]
-        return L
+        return (L, _metadata(self._lfs, faults)) if return_meta else L
 
-    def _apply_rowwise(self, data: Any, lfs: list[Any], progress: bool, fault_tolerant: bool) -> np.ndarray:
+    def _apply_rowwise(
+        self, data: Any, lfs: list[Any], progress: bool, fault_tolerant: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = len(data)
         with _progress(n, progress, f"applying {len(lfs)} LFs") as bar:
             if self.n_jobs == 1 or n < 2:
                 L, failures = _apply_rows(_iter_rows(data, self._mode), n, lfs, fault_tolerant, 0, bar)
             else:
                 L, failures = self._apply_parallel(data, lfs, fault_tolerant, bar)
-        if failures:
-            logger.warning("%d labeling-function calls raised and were counted as abstains", failures)
-        return L
+        _log_faults(failures)
+        return L, failures
 
     def _apply_parallel(
         self, data: Any, lfs: list[Any], fault_tolerant: bool, bar: Any
-    ) -> tuple[np.ndarray, int]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         from concurrent.futures import as_completed
 
         n = len(data)
         size = max(1, math.ceil(n / (self.n_jobs * 8)))
         L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int16)
-        failures = 0
+        failures = np.zeros(len(lfs), dtype=np.int64)
         with _pool(self.n_jobs, lfs) as pool:
             futures = {
                 pool.submit(
@@ -332,15 +344,23 @@ class PandasLFApplier(LFApplier):
         return data.iloc[start:stop]
 
     def apply(
-        self, df: Any, progress: bool = True, fault_tolerant: bool = False, progress_bar: bool | None = None
-    ):
+        self,
+        df: Any,
+        progress: bool = True,
+        fault_tolerant: bool = False,
+        progress_bar: bool | None = None,
+        return_meta: bool = False,
+    ) -> Any:
         if not hasattr(df, "iloc") or not hasattr(df, "columns"):
             raise ValueError(f"PandasLFApplier needs a pandas DataFrame, got {type(df).__name__}")
-        return super().apply(df, progress, fault_tolerant, progress_bar)
+        return super().apply(df, progress, fault_tolerant, progress_bar, return_meta)
 
 
-def _apply_partition(pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool) -> np.ndarray:
+def _apply_partition(
+    pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool
+) -> tuple[np.ndarray, np.ndarray]:
     out = np.full((len(pdf), len(lfs)), ABSTAIN, dtype=np.int16)
+    faults = np.zeros(len(lfs), dtype=np.int64)
     rowwise = [j for j, lf in enumerate(lfs) if not getattr(lf, "vectorized", False)]
     for j, lf in enumerate(lfs):
         if j not in rowwise:
@@ -349,10 +369,9 @@ def _apply_partition(pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool) 
         part, failures = _apply_rows(
             _iter_rows(pdf, mode), len(pdf), [lfs[j] for j in rowwise], fault_tolerant
         )
-        out[:, rowwise] = part
-        if failures:
-            logger.warning("%d labeling-function calls raised and were counted as abstains", failures)
-    return out
+        out[:, rowwise], faults[rowwise] = part, failures
+        _log_faults(failures)
+    return out, faults
 
 
 class DaskLFApplier(PandasLFApplier):
@@ -375,10 +394,12 @@ class DaskLFApplier(PandasLFApplier):
         fault_tolerant: bool = False,
         progress_bar: bool | None = None,
         scheduler: Any = None,
-    ) -> np.ndarray:
+        return_meta: bool = False,
+    ) -> Any:
         """Vote matrix, shape (n, m), int16, computed partition by partition.
 
-        ``scheduler`` is passed to ``dask.compute`` (default: the active one).
+        ``scheduler`` is passed to ``dask.compute`` (default: the active one); the other
+        arguments as :meth:`LFApplier.apply`.
         """
         import dask
         from dask.callbacks import Callback
@@ -398,6 +419,7 @@ class DaskLFApplier(PandasLFApplier):
                 if col is not None:
                     columns[j] = col
         todo = [j for j in range(m) if j not in columns]
+        faults = np.zeros(m, dtype=np.int64)
         if todo:
             lfs = [self._lfs[j] for j in todo]
             parts = [
@@ -415,7 +437,13 @@ class DaskLFApplier(PandasLFApplier):
                 with _Bar():
                     blocks = dask.compute(*parts, scheduler=scheduler)
                 bar.update(bar.total - bar.n)
-            computed = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(todo)), np.int16)
+            computed = (
+                np.concatenate([b[0] for b in blocks], axis=0)
+                if blocks
+                else np.zeros((0, len(todo)), np.int16)
+            )
+            for _, part_faults in blocks:
+                faults[todo] += part_faults
             for pos, j in enumerate(todo):
                 columns[j] = computed[:, pos]
                 if self.cache is not None:
@@ -425,7 +453,31 @@ class DaskLFApplier(PandasLFApplier):
         L = np.empty((n_rows, m), dtype=np.int16)
         for j in range(m):
             L[:, j] = columns[j]
-        return L
+        return (L, _metadata(self._lfs, faults)) if return_meta else L
+
+
+@dataclass(frozen=True)
+class ApplierMetadata:
+    """What an applier's ``apply(..., return_meta=True)`` reports (Snorkel's record).
+
+    Attributes
+    ----------
+    faults : dict of str to int
+        Each LF that raised under ``fault_tolerant=True``: how many of its calls did (its vote on
+        those rows is an abstain); LFs that never raised are not listed.
+    """
+
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+def _metadata(lfs: Sequence[Any], faults: np.ndarray) -> ApplierMetadata:
+    return ApplierMetadata({lf.name: int(c) for lf, c in zip(lfs, faults.tolist(), strict=True) if c})
+
+
+def _log_faults(failures: np.ndarray) -> None:
+    total = int(failures.sum())
+    if total:
+        logger.warning("%d labeling-function calls raised and were counted as abstains", total)
 
 
 def filter_unlabeled_dataframe(X: Any, y: Any, L: Any) -> tuple[Any, Any]:

@@ -53,6 +53,9 @@ class Preprocessor:
         unhashable values are not memoised).
     maxsize : int
         Most results kept (least recently used dropped first).
+    pre : sequence of callables, optional
+        Preprocessors applied to ``x`` in order before ``f`` (Snorkel's argument); one returning
+        None makes this one return None.  Memoised results are keyed by the point before them.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class Preprocessor:
         memoize: bool = False,
         memoize_key: Callable[[Any], Hashable] | None = None,
         maxsize: int = 100_000,
+        pre: Sequence[Callable[[Any], Any]] | None = None,
     ) -> None:
         if maxsize < 1:
             raise ValueError(f"maxsize must be at least 1, got {maxsize}")
@@ -70,20 +74,31 @@ class Preprocessor:
         self.memoize = memoize
         self.memoize_key = memoize_key
         self.maxsize = maxsize
+        self.pre = list(pre or [])
+        for p in self.pre:
+            if not callable(p):
+                raise ValueError(f"preprocessor {name!r}: pre holds {p!r}, which is not callable")
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self.hits = 0
 
+    def _run(self, x: Any) -> Any:
+        for p in self.pre:
+            x = p(x)
+            if x is None:
+                return None
+        return self.f(x)
+
     def __call__(self, x: Any) -> Any:
         if not self.memoize:
-            return self.f(x)
+            return self._run(x)
         key = self.memoize_key(x) if self.memoize_key is not None else _default_key(x)
         if key is None:
-            return self.f(x)
+            return self._run(x)
         if key in self._memo:
             self._memo.move_to_end(key)
             self.hits += 1
             return self._memo[key]
-        out = self.f(x)
+        out = self._run(x)
         self._memo[key] = out
         if len(self._memo) > self.maxsize:
             self._memo.popitem(last=False)
@@ -103,14 +118,16 @@ class Preprocessor:
 
 def preprocessor(
     name: str | None = None,
+    pre: Sequence[Callable[[Any], Any]] | None = None,
     memoize: bool = False,
     memoize_key: Callable[[Any], Hashable] | None = None,
     maxsize: int = 100_000,
 ) -> Callable[[Callable[[Any], Any]], Preprocessor]:
-    """Decorator turning ``f(x) -> x'`` into a :class:`Preprocessor`."""
+    """Decorator turning ``f(x) -> x'`` into a :class:`Preprocessor` (Snorkel's arguments, in its
+    order: ``name``, ``pre``, ``memoize``, ``memoize_key``)."""
 
     def wrap(f: Callable[[Any], Any]) -> Preprocessor:
-        return Preprocessor(name or f.__name__, f, memoize, memoize_key, maxsize)
+        return Preprocessor(name or f.__name__, f, memoize, memoize_key, maxsize, pre)
 
     return wrap
 
