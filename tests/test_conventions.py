@@ -42,7 +42,8 @@ def test_flyingsquid_bad_values(L2, L4) -> None:
     with pytest.raises(ValueError, match=r"found 2 in column 1 \(row 0\)"):
         from_flyingsquid([[1, 2, 0]])
     with pytest.raises(ValueError, match="2-dimensional"):
-        from_flyingsquid([1, 0, -1])
+        from_flyingsquid(np.zeros((2, 2, 2)))
+    np.testing.assert_array_equal(from_flyingsquid([1, 0, -1]), [1, -1, 0])  # 1-D: gold labels
     with pytest.raises(ValueError, match=r"outside 0..1"):
         to_flyingsquid(L4)  # multiclass has no FlyingSquid encoding
 
@@ -89,3 +90,30 @@ def test_sparse_bad_values() -> None:
 def test_metal_needs_a_matrix() -> None:
     with pytest.raises(ValueError, match="2-dimensional"):
         from_metal([1, 2, 0])
+
+
+def test_flyingsquid_gold_labels_convert_and_are_told_apart():
+    """FlyingSquid's -1/+1 gold labels passed as they are: score dropped every class-0 row (-1 means
+    unknown here) and fit(Y_dev=) fitted a balance of [0.01, 0.99], silently; the converters refused
+    1-D labels."""
+    import warnings
+
+    from tripletws import LabelModel, MajorityLabelVoter
+
+    fs = np.array([1, -1, -1, 0, 1])  # 0: unknown
+    ours = from_flyingsquid(fs)
+    np.testing.assert_array_equal(ours, [1, 0, 0, -1, 1])
+    np.testing.assert_array_equal(to_flyingsquid(ours), fs)
+    with pytest.raises(ValueError, match="found 2 at position 1"):
+        from_flyingsquid(np.array([1, 2]))
+    L = np.array([[0, 0, -1], [1, 1, 1], [0, -1, 0], [1, 0, 1]] * 10)
+    y_fs = np.array([-1, 1, -1, 1] * 10)
+    model = MajorityLabelVoter(2)
+    with pytest.warns(UserWarning, match=r"Y holds -1 and 1 only.*from_flyingsquid\(Y\)"):
+        model.score(L, y_fs)
+    with pytest.warns(UserWarning, match="Y_dev holds -1 and 1 only"):
+        LabelModel(2).fit(L, Y_dev=y_fs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.score(L, from_flyingsquid(y_fs))  # converted: no warning
+        model.score(L, np.array([0, 1, -1, 1] * 10))  # our gold with unknowns: no warning

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -477,6 +478,14 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}")
+    if cardinality == 2 and (arr == -1).any() and (arr == 1).any() and not (arr == 0).any():
+        warnings.warn(
+            f"{name} holds -1 and 1 only: -1 means 'no gold label' here (those rows are left out) and the "
+            "classes are 0 and 1; FlyingSquid's -1/+1 labels convert with "
+            f"tripletws.from_flyingsquid({name})",
+            UserWarning,
+            stacklevel=3,
+        )
     return arr
 
 
@@ -486,11 +495,17 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
 
 
 def from_flyingsquid(L: Any) -> np.ndarray:
-    """FlyingSquid / Snorkel 0.7 (0 = abstain, votes -1/+1) -> -1 abstain, classes 0/1."""
+    """FlyingSquid / Snorkel 0.7 (0 = abstain, votes -1/+1) -> -1 abstain, classes 0/1.
+
+    A 1-D array is gold labels in that convention (-1/+1; 0 = unknown) -> -1 unknown, classes 0/1.
+    """
     arr = _dense_convention_input(L)
-    if arr.ndim != 2:
-        raise ValueError(f"L must be 2-dimensional, got shape {arr.shape}")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"L must be 2-dimensional (or 1-D labels), got shape {arr.shape}")
     bad = ~np.isin(arr, (-1, 0, 1))
+    if bad.any() and arr.ndim == 1:
+        pos = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"FlyingSquid labels hold -1, 0, +1; found {arr[pos].item()!r} at position {pos}")
     if bad.any():
         r, c = _first_bad(bad)
         raise ValueError(
@@ -503,7 +518,15 @@ def from_flyingsquid(L: Any) -> np.ndarray:
 
 
 def to_flyingsquid(L: Any) -> np.ndarray:
-    """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes)."""
+    """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes).
+
+    A 1-D array is gold labels (-1 unknown, classes 0/1) -> FlyingSquid's (0 unknown, -1/+1).
+    """
+    if np.ndim(L) == 1 and not is_sparse(L):
+        with warnings.catch_warnings():  # -1 and 1 only is what this conversion expects to see
+            warnings.simplefilter("ignore")
+            y = check_labels(L, None, 2, name="labels")
+        return np.where(y == 1, 1, np.where(y == 0, -1, 0)).astype(np.int8)
     arr = check_label_matrix(L, 2, scan=True).data
     if is_sparse(arr):
         arr = from_sparse(arr)
