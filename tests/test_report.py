@@ -154,3 +154,11 @@ def test_report_shows_lf_names_with_dollar_signs(fitted):
     names = ["price_$5_or_$10", "costs $5 and $9", "c", "d", "e", "f"]
     text = model.report(d.L[:400], Y=d.y[:400], lf_names=names, n_boot=5)
     assert html.escape("price_$5_or_$10") in text
+
+
+def test_report_with_all_unknown_gold_is_a_report_without_gold(fitted):
+    """All -1 gold raised 'the gold labels are all -1' after the bootstrap; LFAnalysis reads it as no
+    gold, and so does the report now."""
+    d, model = fitted
+    text = model.report(d.L[:400], Y=np.full(400, -1), n_boot=5)
+    assert text == model.report(d.L[:400], n_boot=5)

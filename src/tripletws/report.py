@@ -254,7 +254,8 @@ def build_report(
         intervals resample its rows (see :meth:`LabelModel.confidence_intervals`), and
         other rows (a dev or test matrix) give a report without intervals.
     Y : array of shape (n,), optional
-        Gold labels (-1 = unknown): adds scores, a calibration curve and a confusion matrix.
+        Gold labels (-1 = unknown; all -1 is no gold): adds scores, a calibration curve and a
+        confusion matrix.
     lf_names : list of m str, optional
     title : str
     n_boot : int
@@ -285,6 +286,8 @@ def build_report(
     if any(not name.strip() for name in names) or len(set(names)) != len(names):
         raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
+    if y is not None and not (y >= 0).any():  # all -1: no gold, as LFAnalysis reads it
+        y = None
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
     if ci is None:
@@ -427,8 +430,6 @@ def build_report(
 
     if y is not None:
         gold = y >= 0
-        if not gold.any():
-            raise ValueError("the gold labels are all -1 (unknown)")
         voted = voted_rows(lm)
         pred = probs.argmax(axis=1)
         score_rows = []
