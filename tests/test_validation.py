@@ -342,3 +342,20 @@ def test_gold_labels_in_an_object_array(data) -> None:
     as_objects[5] = None
     with pytest.raises(ValueError, match="position 5 holds None"):
         model.score(data.L, as_objects)
+
+
+def test_a_fit_whose_tables_cannot_fit_in_memory_is_refused_up_front(monkeypatch):
+    """fit -k 32768 (the largest k accepted) allocated (m, k + 1, k) tables of 51 GB for 6 LFs and died
+    out of memory deep in the solve; the sizes are now checked against the memory available."""
+    import tripletws.memory as memory
+
+    L = np.array([[0, 1, 0, -1], [1, 1, 0, 0], [0, 0, 1, 1]] * 20)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 5 * 1024**2)  # 5 MiB
+    LabelModel(2).fit(L)  # 4 LFs, k = 2: a few hundred bytes
+    with pytest.raises(ValueError, match=r"k = 400 classes with m = 4 LFs: .* GiB available"):
+        LabelModel(400).fit(L)  # two tables of 4 x 401 x 400 float64: 9.8 MiB
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)  # not known: no check
+    assert memory.check_tables_fit(4, 32768, "annotator") is None
+    monkeypatch.undo()
+    free = memory.available_bytes()
+    assert free is None or free > 0

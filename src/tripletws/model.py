@@ -27,6 +27,7 @@ from .distributed import is_dask_array, predict_proba_dask
 from .inference import mixture_posterior, posterior
 from .lf_names import check_names, columns_named, names_of, read_names
 from .matrix import check_label_matrix
+from .memory import check_tables_fit
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
@@ -434,6 +435,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             if dependencies is None:  # a stream keeps the edges of its first solve
                 dependencies = self.dependencies if running is None else self.dependencies_
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
+            check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             _check_solution(solver, solution)
