@@ -278,3 +278,15 @@ def test_a_dev_choice_of_another_family_updates_what_the_model_says():
     said = "the dev rows replaced the gold-free fit ('mv') by 'ds_abstain'"
     assert said in model.notes_[-1]
     assert any(said in str(w.message) for w in caught)
+
+
+def test_dev_rows_unused_by_the_symmetric_fallback_are_said_once():
+    """L_dev with declared dependencies (the symmetric model is solved): 'L_dev was not used' was
+    warned twice, once directly and once as the fit's note."""
+    d = make_synthetic(1000, 5, 2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2, dependencies=[(0, 1)]).fit(d.L[:800], L_dev=d.L[800:], Y_dev=d.y[800:])
+    said = [w for w in caught if "L_dev was not used" in str(w.message)]
+    assert len(said) == 1
+    assert any("L_dev was not used" in note for note in model.notes_)

@@ -21,7 +21,6 @@ predicts.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -438,8 +437,8 @@ def with_dev_choice(
         raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {solution.params.n_lfs}")
     estimate = solution.estimate
     if rows is None or not hasattr(estimate, "dev_choice"):
+        # a note, told (warned after a fit) with the solve's others: it was also warned here, twice in all
         note = "L_dev was not used: the symmetric model was solved instead of the annotator model"
-        warnings.warn(note, UserWarning, stacklevel=3)
         return replace(solution, notes=(*solution.notes, note))
     k = rows.cardinality
     prior = check_dev_prior(y_dev, k)
