@@ -320,4 +320,7 @@ def test_classes_no_lf_votes_are_named():
     with warnings.catch_warnings(record=True) as caught:  # every class voted: no such warning
         warnings.simplefilter("always")
         LabelModel(2).fit(L)
+        # k = 2 with LFs voting class 1 only: the one-class reading's own case (class 0 is what their
+        # abstentions mark), not a class to leave out (a smaller cardinality would be 1)
+        LabelModel(2).fit(np.where(L == 1, 1, -1))
     assert not any("no LF votes class" in str(w.message) for w in caught)

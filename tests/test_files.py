@@ -223,3 +223,8 @@ def test_a_row_that_starts_with_a_spreadsheet_error_value_is_not_a_comment(tmp_p
         read_matrix(tmp_path / "x.csv")
     (tmp_path / "c.csv").write_text("# written by np.savetxt\n1,0\n0,1\n")
     assert read_matrix(tmp_path / "c.csv").tolist() == [[1, 0], [0, 1]]
+    # as the first line it was taken for a header, and the row lost without a word
+    for first in ("#N/A,1,0", "#VALUE!,#N/A,0"):
+        (tmp_path / "first.csv").write_text(f"{first}\n1,1,0\n0,1,1\n")
+        with pytest.raises(ValueError, match=r"first\.csv: .*'#(N/A|VALUE!)' .* row 0, column 0"):
+            read_matrix(tmp_path / "first.csv")

@@ -222,3 +222,14 @@ def test_intervals_refuse_rows_the_model_was_not_fitted_on():
         lm.confidence_intervals(other, n_boot=2)
     rows = np.random.default_rng(0).permutation(800)  # the same rows in another order are the fit's
     assert lm.confidence_intervals(d.L[:800][rows], n_boot=2, random_state=0).n_boot == 2
+
+
+def test_a_forgetting_stream_keeps_its_intervals():
+    """A stream with forget < 1 holds decayed weights that no matrix's counts match: the fit-rows check
+    refused every L (confidence_intervals raised, the report drew none)."""
+    d = make_synthetic(3_000, 5, 2, random_state=6)
+    model = LabelModel(2, forget=0.9)
+    for start in range(0, 3_000, 1_000):
+        model.partial_fit(d.L[start : start + 1_000])
+    ci = model.confidence_intervals(d.L, n_boot=3, n_chunks=10, random_state=0)
+    assert ci.n_boot == 3

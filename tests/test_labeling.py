@@ -225,3 +225,5 @@ def test_preprocessor_pre_runs_first_as_snorkel():
     assert never({"text": "x"}) is None
     with pytest.raises(ValueError, match="not callable"):
         preprocessor(pre=["lower"])(lambda x: x)
+    with pytest.raises(ValueError, match="memoize comes after pre"):  # the order before Snorkel's
+        preprocessor("name", True)(lambda x: x)

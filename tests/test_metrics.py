@@ -102,6 +102,9 @@ def test_score_counts_rows_without_votes_and_can_leave_them_out():
         warnings.simplefilter("error")
         abstained = mv.score(d.L, d.y, ["accuracy", "no_vote"], tie_break_policy="abstain")
     assert abstained["no_vote"] == pytest.approx(silent.mean())
+    # a probability metric scores every gold row, the abstained ones too: warned
+    with pytest.warns(UserWarning, match=f"{int(silent.sum())} of 4000 gold rows .* are scored"):
+        mv.score(d.L, d.y, ["brier"], tie_break_policy="abstain")
     voted = mv.score(d.L, d.y, ["accuracy"], voted_only=True)
     y_voted = np.where(silent, -1, d.y)
     assert voted == mv.score(d.L[~silent], d.y[~silent], ["accuracy"])

@@ -236,6 +236,8 @@ def test_load_on_an_instance_fills_it_as_snorkel_does(tmp_path):
     np.testing.assert_array_equal(empty.predict_proba(d.L), fitted.predict_proba(d.L))
     assert empty.cardinality == 2 and empty.get_params() == fitted.get_params()
     fresh = LabelModel.load(path)  # on the class: a new model, as before
+    # the bound method pickles by name, as the classmethod did (process pools map it over paths)
+    assert pickle.loads(pickle.dumps(LabelModel.load))(path).get_params() == fitted.get_params()
     assert isinstance(fresh, LabelModel) and fresh is not empty
     with pytest.raises(ValueError, match="holds a LabelModel, not a MajorityLabelVoter"):
         MajorityLabelVoter(2).load(path)

@@ -14,7 +14,8 @@ import numpy as np
 
 from .io import load_model, register_class, save_model
 from .lf_names import check_names
-from .matrix import check_cardinality, check_label_matrix, check_labels, voted_rows
+from .matrix import check_cardinality, check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
+from .metrics import ALIASES, PROB_METRICS
 from .metrics import score as _score
 from .predictions import probs_to_preds
 from .settings import check_random_state
@@ -37,17 +38,36 @@ class _class_or_instance:
         self.func = func
         params = list(inspect.signature(func).parameters.values())[2:]  # without cls and the instance
         self.signature = inspect.Signature(params)
+        self.name = func.__name__
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
-    def __get__(self, obj: Any, cls: type | None = None) -> Callable[..., Any]:
-        owner = type(obj) if cls is None else cls
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-        @functools.wraps(self.func)
-        def bound(*args: Any, **kwargs: Any) -> Any:
-            return self.func(owner, obj, *args, **kwargs)
+    def __get__(self, obj: Any, cls: type | None = None) -> _Bound:
+        return _Bound(self, type(obj) if cls is None else cls, obj)
 
-        bound.__signature__ = self.signature  # type: ignore[attr-defined]
-        return bound
+
+class _Bound:
+    """:class:`_class_or_instance`'s method bound to a class or an instance (pickled by name, as a
+    classmethod or a bound method is)."""
+
+    def __init__(self, method: _class_or_instance, owner: type, obj: Any) -> None:
+        self._method, self._owner, self._obj = method, owner, obj
+        self.__doc__ = method.func.__doc__
+        self.__name__ = method.name
+        self.__qualname__ = f"{owner.__qualname__}.{method.name}"
+        self.__signature__ = method.signature
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._method.func(self._owner, self._obj, *args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return getattr, (self._owner if self._obj is None else self._obj, self._method.name)
+
+    def __repr__(self) -> str:
+        target = self._owner.__name__ if self._obj is None else f"{self._owner.__name__} instance"
+        return f"<method {self.__name__} of {target}>"
 
 
 class BaseLabeler:
@@ -201,6 +221,7 @@ class BaseLabeler:
         check_names(getattr(self, "lf_names_", None), L)  # the columns in the fit's order
         lm = check_label_matrix(L, self.cardinality)
         y = check_labels(Y, lm.n, self.cardinality, name="Y")
+        hint_flyingsquid_labels(y, self.cardinality, "Y")
         preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)
         n_abstain = int(((preds < 0) & (y >= 0)).sum())
         if n_abstain:
@@ -220,14 +241,20 @@ def score_votes(
     """:func:`tripletws.metrics.score` that knows which rows had no vote.
 
     Warns with the count of gold rows without any LF vote that are scored (predicted a class,
-    not abstained; unless ``voted_only``, which leaves them out); the metric ``"no_vote"`` is the
+    not abstained, or any such row where a probability metric is asked for: those score every
+    gold row; unless ``voted_only``, which leaves them out); the metric ``"no_vote"`` is the
     fraction of the gold rows without any LF vote.
     """
     voted = voted_rows(lm)
     gold = y >= 0
     n_gold, n_silent = int(gold.sum()), int((gold & ~voted).sum())
-    # only silent rows that are scored (predicted a class, not abstained) rest on the balance
-    n_scored = int((gold & ~voted & (preds >= 0)).sum())
+    metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
+    # the silent rows that are scored rest on the balance: those predicted a class (not abstained),
+    # and every one where a probability metric reads them (it scores every gold row)
+    scored = gold & ~voted
+    if not any(ALIASES.get(name, name) in PROB_METRICS for name in metrics):
+        scored &= preds >= 0
+    n_scored = int(scored.sum())
     if n_scored and not voted_only:
         warnings.warn(
             f"score: {n_scored} of {n_gold} gold rows ({n_scored / n_gold:.1%}) had no LF vote and are "
@@ -236,7 +263,6 @@ def score_votes(
             UserWarning,
             stacklevel=3,
         )
-    metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
     wanted = [name for name in metrics if name != "no_vote"]
     if voted_only:
         y = np.where(voted, y, -1)

@@ -501,7 +501,13 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         Without ``Y_dev``, for a bad value or length of it or of ``L_dev``, or when no dev row has a
         gold label.
     """
-    from .matrix import LabelMatrixError, check_cardinality, check_label_matrix, check_labels
+    from .matrix import (
+        LabelMatrixError,
+        check_cardinality,
+        check_label_matrix,
+        check_labels,
+        hint_flyingsquid_labels,
+    )
 
     if Y_dev is None:
         raise ValueError("L_dev needs its gold labels: pass Y_dev as well")
@@ -512,6 +518,7 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         text = str(exc)
         raise LabelMatrixError(text if text.startswith("L_dev") else f"L_dev: {text}") from exc
     y = check_labels(Y_dev, dev.n, k, name="Y_dev")
+    hint_flyingsquid_labels(y, k, "Y_dev", stacklevel=5)
     known = y >= 0
     if not known.any():
         raise ValueError("Y_dev is -1 (unknown) on every dev row: the dev set needs gold labels")

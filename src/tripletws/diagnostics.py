@@ -82,9 +82,10 @@ def dependency_candidates(
         model's running statistics (``model.stats_``: the rows it was fitted on, and in a stream
         whose solves are spaced also those waiting for the next solve, ``pending_rows_``).
     model : fitted LabelModel or SequenceLabelModel
-        Supplies the accuracies (and the declared dependencies).  For a
-        class-conditional LabelModel, the symmetric model is solved from the
-        statistics it was fitted on, and its accuracies are used.
+        Supplies the accuracies (and the declared dependencies).  For a model that
+        is not symmetric (the default annotator, the class-conditional model), the
+        symmetric model is solved from the statistics it was fitted on, and its
+        accuracies are used.
     alpha : float
         Family-wise level for the ``suspect`` flag (Bonferroni over the pairs tested).
     min_covotes : int

@@ -134,10 +134,10 @@ _MISSING = frozenset({"na", "n/a", "null", "none"})
 
 
 def _is_missing(token: str) -> bool:
-    """A cell that spells a missing value (``nan``, ``-nan``, ``inf``, ``NA``, ``null``, ...): a row of
-    numbers and such cells is data (validation names the value), never a header, which used to drop
-    the row silently."""
-    if token.lower() in _MISSING:
+    """A cell that spells a missing value (``nan``, ``-nan``, ``inf``, ``NA``, ``null``, a spreadsheet
+    error value such as ``#N/A``, ...): a row of numbers and such cells is data (validation names
+    the value), never a header, which used to drop the row silently."""
+    if token.lower() in _MISSING or _SPREADSHEET_ERRORS.fullmatch(token):  # #N/A, #VALUE!, ...
         return True
     try:
         return not math.isfinite(float(token))

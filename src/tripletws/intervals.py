@@ -199,10 +199,14 @@ def unlike_fit(model: Any, stats: LabelStats) -> str | None:
 
     Compares the row count and each LF's votes per class with the fit's statistics
     (``model.summary_``), to a tolerance of rounding in their sums; a model without them
-    (none kept) passes.
+    (none kept) passes, and so does a stream that forgets (``forget`` < 1: its statistics are
+    decayed weights, which no matrix's counts match; its intervals are those of a fit on ``L``).
     """
     fit = getattr(getattr(model, "summary_", None), "stats", None)
     if fit is None or fit.class_counts.shape != stats.class_counts.shape:
+        return None
+    forget = getattr(model, "forget", None)
+    if forget is not None and forget < 1.0:
         return None
     slack = 1e-9 * max(1.0, fit.n_rows)
     if abs(fit.n_rows - stats.n_rows) > slack:

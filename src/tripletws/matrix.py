@@ -478,15 +478,22 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}")
-    if cardinality == 2 and (arr == -1).any() and (arr == 1).any() and not (arr == 0).any():
+    return arr
+
+
+def hint_flyingsquid_labels(y: np.ndarray, cardinality: int, name: str, stacklevel: int = 3) -> None:
+    """Warn where binary gold labels ``y`` (checked) hold -1 and 1 only: FlyingSquid's -1/+1 labels
+    read in this convention lose every class-0 row.  Called once per public entry point that takes
+    gold (``score``, ``fit(Y_dev=)``, ``fit(L_dev=, Y_dev=)``, the report), not by
+    :func:`check_labels` (several layers check the same labels)."""
+    if cardinality == 2 and (y == -1).any() and (y == 1).any() and not (y == 0).any():
         warnings.warn(
             f"{name} holds -1 and 1 only: -1 means 'no gold label' here (those rows are left out) and the "
-            "classes are 0 and 1; FlyingSquid's -1/+1 labels convert with "
+            "classes are 0 and 1; if these are FlyingSquid's -1/+1 labels, convert them with "
             f"tripletws.from_flyingsquid({name})",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
-    return arr
 
 
 # ----------------------------------------------------------------------------
@@ -523,9 +530,7 @@ def to_flyingsquid(L: Any) -> np.ndarray:
     A 1-D array is gold labels (-1 unknown, classes 0/1) -> FlyingSquid's (0 unknown, -1/+1).
     """
     if np.ndim(L) == 1 and not is_sparse(L):
-        with warnings.catch_warnings():  # -1 and 1 only is what this conversion expects to see
-            warnings.simplefilter("ignore")
-            y = check_labels(L, None, 2, name="labels")
+        y = check_labels(L, None, 2, name="labels")
         return np.where(y == 1, 1, np.where(y == 0, -1, 0)).astype(np.int8)
     arr = check_label_matrix(L, 2, scan=True).data
     if is_sparse(arr):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .estimators.class_balance import STRATEGIES, check_class_balance, class_balance_from_labels
-from .matrix import check_labels
+from .matrix import check_labels, hint_flyingsquid_labels
 from .models.base import Prior
 
 
@@ -38,6 +38,7 @@ def explicit_prior(class_balance: Any, Y_dev: Any, cardinality: int) -> Prior | 
         return Prior(check_class_balance(class_balance, cardinality), "given")
     if Y_dev is not None:
         y = check_labels(Y_dev, None, cardinality, name="Y_dev")
+        hint_flyingsquid_labels(y, cardinality, "Y_dev", stacklevel=5)
         return Prior(class_balance_from_labels(y, cardinality), "Y_dev")
     return None
 

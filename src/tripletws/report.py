@@ -22,7 +22,7 @@ import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
 from .lf_names import check_names
-from .matrix import check_label_matrix, check_labels, voted_rows
+from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
 
 #: Section ids in page order (the gold-only ones last).
 SECTIONS = (
@@ -286,6 +286,8 @@ def build_report(
     if any(not name.strip() for name in names) or len(set(names)) != len(names):
         raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
+    if y is not None:
+        hint_flyingsquid_labels(y, k, "Y", stacklevel=4)
     if y is not None and not (y >= 0).any():  # all -1: no gold, as LFAnalysis reads it
         y = None
     ci = getattr(model, "intervals_", None)

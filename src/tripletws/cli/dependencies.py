@@ -24,8 +24,9 @@ def add_parser(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "dependencies",
-        help="list LF pairs that agree more than the fitted model explains (likely dependencies)",
-        description="Compare each LF pair's agreement with the fitted model's prediction; large z = "
+        help="list LF pairs that agree more than the symmetric model explains (likely dependencies)",
+        description="Compare each LF pair's agreement with the symmetric model's prediction (solved from the "
+        "statistics the model was fitted on); large z = "
         "likely undeclared dependency (declare it with 'fit --dependencies').",
         epilog="example:\n  tripletws dependencies model.json L_train.npy --top 10",
         formatter_class=fmt,

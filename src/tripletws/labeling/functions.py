@@ -74,6 +74,11 @@ class Preprocessor:
         self.memoize = memoize
         self.memoize_key = memoize_key
         self.maxsize = maxsize
+        if isinstance(pre, bool) or (pre is not None and not isinstance(pre, Sequence)):
+            raise ValueError(
+                f"preprocessor {name!r}: pre must be a sequence of preprocessors, got {pre!r} (memoize comes "
+                "after pre, as in Snorkel's preprocessor(name, pre, memoize, memoize_key))"
+            )
         self.pre = list(pre or [])
         for p in self.pre:
             if not callable(p):

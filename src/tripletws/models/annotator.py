@@ -324,7 +324,9 @@ class Annotator(Solver):
         assert selection.fit is not None
         silent_fill = "a neutral weight" if SILENT_FILL == "neutral" else "the mean accuracy of the others"
         draft = _Draft(selection.fit.params, source, silent_lfs(stats, silent_fill), unipolar)
-        if unvoted.size and unvoted.size < stats.cardinality:
+        # (k = 2 with LFs of one class: the other class is what their abstentions mark, the one-class
+        # reading's own case, not a class to leave out)
+        if unvoted.size and unvoted.size < stats.cardinality and stats.cardinality > 2:
             draft.notes.append(_unvoted_note(unvoted, given is not None and not prior.fixed))
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
             draft.params, draft.softdep = _softdep_refit(plain, selection, draft.params, given)
