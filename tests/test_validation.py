@@ -351,6 +351,7 @@ def test_a_fit_whose_tables_cannot_fit_in_memory_is_refused_up_front(monkeypatch
 
     L = np.array([[0, 1, 0, -1], [1, 1, 0, 0], [0, 0, 1, 1]] * 20)
     monkeypatch.setattr(memory, "available_bytes", lambda: 5 * 1024**2)  # 5 MiB
+    monkeypatch.setattr(memory, "CHECK_FROM", 0)  # read the memory for any size
     LabelModel(2).fit(L)  # 4 LFs, k = 2: a few hundred bytes
     with pytest.raises(ValueError, match=r"k = 400 classes with m = 4 LFs: .* GiB available"):
         LabelModel(400).fit(L)  # two tables of 4 x 401 x 400 float64: 9.8 MiB
