@@ -374,14 +374,10 @@ def find_copies(
     if PAIRS == "all" and ONE_CLASS_SHARE != COPY_SHARE:
         one_class = seen.sum(axis=1) < 2  # per LF: votes one class (or none) on the counted rows
         level[one_class[iu] | one_class[ju]] = ONE_CLASS_SHARE
-    e0 = e + level * (1.0 - e)  # the null: a copy share of one half
-    z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
-    flag = (obs > e0) & (z > z_crit)
+    flag = _copied(obs, e, level, n, z_crit)
     if refit is not None:
         e = _identical_pairs(rows, refit, iu, ju, obs, n, level, z_crit, flag, e)
-        e0 = e + level * (1.0 - e)
-        z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
-        flag = (obs > e0) & (z > z_crit)
+        flag = _copied(obs, e, level, n, z_crit)
     if not flag.any():
         return none(n_pairs, z_crit)
     share = (obs - e) / np.maximum(1.0 - e, 1e-12)
@@ -415,6 +411,14 @@ def find_copies(
     return Copies(
         groups, np.asarray(reps, dtype=np.int64), copy_of, member_share, np.full(m, np.nan), n_pairs, z_crit
     )
+
+
+def _copied(obs: np.ndarray, e: np.ndarray, level: np.ndarray, n: float, z_crit: float) -> np.ndarray:
+    """The copy test of each pair: its agreement ``obs`` above the null ``e + level (1 - e)`` (a copy
+    share of ``level``) by more than ``z_crit`` binomial standard errors on ``n`` rows."""
+    e0 = e + level * (1.0 - e)
+    z = (obs - e0) / np.sqrt(np.maximum(e0 * (1.0 - e0), 1e-300) / n)
+    return (obs > e0) & (z > z_crit)
 
 
 def _identical_pairs(
@@ -462,12 +466,7 @@ def _identical_pairs(
     for t in pairs.tolist():
         i, j = int(iu[t]), int(ju[t])
         keep_of.setdefault(j, keep_of.get(i, i))
-    blanked = np.array(sorted(keep_of), dtype=np.int64)
-    blank = rows.rows.copy()
-    blank[:, blanked] = -1
-    unique, inverse = unique_rows(blank, rows.cardinality)
-    counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
-    once = RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
+    once = _blanked(rows, np.array(sorted(keep_of), dtype=np.int64))
     fitted = refit(once)
     if NULL == "posterior":
         fitted = posterior_tables(once, fitted)
@@ -574,8 +573,13 @@ def without_copies(rows: RowSummary, copies: Copies) -> RowSummary:
     members = copies.members
     if members.size == 0:
         return rows
+    return _blanked(rows, members)
+
+
+def _blanked(rows: RowSummary, lfs: np.ndarray) -> RowSummary:
+    """The rows with ``lfs`` blanked (abstain), re-merged."""
     blank = rows.rows.copy()
-    blank[:, members] = -1
+    blank[:, lfs] = -1
     unique, inverse = unique_rows(blank, rows.cardinality)  # np.unique(blank, axis=0)'s
     counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
     return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
