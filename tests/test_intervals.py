@@ -84,6 +84,8 @@ def test_bad_interval_input():
         with pytest.raises(ValueError, match=next(iter(bad))):
             lm.confidence_intervals(d.L, n_boot=3, **bad)
     with pytest.raises(ValueError, match="fewer than n_chunks"):
+        LabelModel(2, model="class_conditional").fit(d.L[:50]).confidence_intervals(d.L[:50], n_chunks=100)
+    with pytest.raises(ValueError, match="not the matrix the model was fitted on"):  # checked first
         lm.confidence_intervals(d.L[:50], n_chunks=100)
     with pytest.raises(ValueError, match="fitted on 5"):
         lm.confidence_intervals(d.L[:, :4])

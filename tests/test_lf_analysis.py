@@ -92,6 +92,9 @@ def test_lf_summary_on_rows_the_model_was_not_fitted_on_shows_no_intervals():
         table = LFAnalysis(d.L[2_500:]).lf_summary(Y=d.y[2_500:], model=model)
     np.testing.assert_allclose(table["Learned Acc."], model.accuracies_)
     assert table["Acc. low"].isna().all() and table["Acc. high"].isna().all()
+    with pytest.warns(UserWarning, match="no accuracy intervals"):  # one dev row: not the fit's either
+        one = LFAnalysis(d.L[2_500:2_501]).lf_summary(Y=d.y[2_500:2_501], model=model)
+    assert one["Acc. low"].isna().all()
     # on the fit's rows the bootstrap runs; a model holding intervals shows them on any rows
     ci = model.confidence_intervals(d.L[:2_500], n_boot=20, random_state=0)
     table = LFAnalysis(d.L[2_500:]).lf_summary(Y=d.y[2_500:], model=model)

@@ -333,16 +333,14 @@ class LFAnalysis:
             if intervals:
                 ci = getattr(model, "intervals_", None)
                 if ci is None:
-                    from .intervals import bootstrap_intervals, point_estimates, unlike_fit
-                    from .stats import compute_stats
+                    from .intervals import OtherRowsError, bootstrap_intervals, point_estimates
 
-                    other = unlike_fit(model, compute_stats(self._lm, int(model.cardinality)))
-                    if other is None:
+                    try:
                         ci = bootstrap_intervals(model, self._lm, random_state=random_state)
-                    else:  # intervals from these rows would be of another fit: none
+                    except OtherRowsError as other:  # intervals from these rows would be of another fit
                         warnings.warn(
                             f"lf_summary: no accuracy intervals (NaN): L is not the matrix the model was "
-                            f"fitted on ({other}) and the model holds none; "
+                            f"fitted on ({other.reason}) and the model holds none; "
                             "model.confidence_intervals(L_train) adds them",
                             UserWarning,
                             stacklevel=2,

@@ -177,6 +177,10 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
 
     check_names(getattr(model, "lf_names_", None), L)  # the columns in the fit's order
     lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
+    if lm.n < max(2, n_chunks or 2):  # too few rows to resample: first, whether they are the fit's at all
+        reason = unlike_fit(model, compute_stats(lm, lm.cardinality))
+        if reason is not None:
+            raise _other_rows(reason)
     if n_chunks is None:
         if lm.n < 2:
             raise ValueError(f"L has {lm.n} row(s): the bootstrap resamples at least 2")
@@ -192,6 +196,23 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
         summarize(block, lm.cardinality, needs, min_lfs=1)
         for _, block in lm.chunks(size, release_pages=False)
     ]
+
+
+class OtherRowsError(ValueError):
+    """:func:`bootstrap_intervals` was given rows the model was not fitted on (``reason`` says how
+    they differ); the LF summary and the report show no intervals then."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _other_rows(reason: str) -> OtherRowsError:
+    return OtherRowsError(
+        f"L is not the matrix the model was fitted on ({reason}): the intervals resample the fit's rows; "
+        "pass the training matrix",
+        reason,
+    )
 
 
 def unlike_fit(model: Any, stats: LabelStats) -> str | None:
@@ -267,7 +288,8 @@ def bootstrap_intervals(
         Not changed.
     L : label matrix, shape (n, m)
         The rows the model was fitted on (n >= n_chunks, n >= 2); other rows (their count or
-        an LF's votes per class differ from the fit's) are a ValueError.
+        an LF's votes per class differ from the fit's) are an :class:`OtherRowsError` (a
+        ValueError).
     level : float
         Nominal coverage in (0, 1).
     n_boot : int
@@ -307,10 +329,7 @@ def bootstrap_intervals(
     m = parts[0].n_lfs
     reason = unlike_fit(model, _resampled(parts, np.ones(len(parts), dtype=np.int64)).stats)
     if reason is not None:  # replicates of a fit on other rows would not describe this fit
-        raise ValueError(
-            f"L is not the matrix the model was fitted on ({reason}): the intervals resample the fit's "
-            "rows; pass the training matrix"
-        )
+        raise _other_rows(reason)
     options = replace(
         options, dependencies=check_dependency_graph(np.asarray(model.dependencies_).tolist(), m)
     )

@@ -263,8 +263,7 @@ def build_report(
     random_state : int or numpy Generator, optional
     """
     from .diagnostics import dependency_candidates
-    from .intervals import bootstrap_intervals, point_estimates, unlike_fit
-    from .stats import compute_stats
+    from .intervals import OtherRowsError, bootstrap_intervals, point_estimates
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
     # so that this module does not import the model that offers the report (no import cycle)
@@ -293,12 +292,10 @@ def build_report(
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
     if ci is None:
-        no_intervals = unlike_fit(model, compute_stats(lm, k))
-        ci = (
-            bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
-            if no_intervals is None
-            else point_estimates(model)
-        )
+        try:
+            ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
+        except OtherRowsError as other:  # intervals from these rows would be of another fit
+            no_intervals, ci = other.reason, point_estimates(model)
     per_lf = lf_summary_arrays(lm, y, k)
     whole = matrix_summary_arrays(lm, k)
     probs = model.predict_proba(lm)
