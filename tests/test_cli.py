@@ -411,3 +411,14 @@ def test_inspect_shows_the_settings_that_are_not_defaults(files, tmp_path) -> No
     ok("fit", d / "L.npy", "-o", tmp_path / "s.json", "--sequence", "--persistence", "0.5")
     assert "persistence rho=0.5000" in ok("inspect", tmp_path / "s.json")
     assert "fixed (--persistence)" in ok("inspect", tmp_path / "s.json")
+
+
+def test_evaluate_warns_about_flyingsquid_gold(files, tmp_path) -> None:
+    """evaluate scores with UserWarnings off (it prints its own no-vote count), which also hid the
+    warning that gold of -1 and 1 only loses every class-0 row."""
+    d = files[0]
+    ok("fit", d / "L.npy", "-o", tmp_path / "m.json")
+    y = np.load(d / "y.npy")
+    np.save(tmp_path / "y_fs.npy", np.where(y == 1, 1, -1))
+    out = run_main("evaluate", tmp_path / "m.json", d / "L.npy", tmp_path / "y_fs.npy")
+    assert out.returncode == 0 and "holds -1 and 1 only" in out.stderr, out.stderr

@@ -99,3 +99,22 @@ def test_lf_summary_on_rows_the_model_was_not_fitted_on_shows_no_intervals():
     ci = model.confidence_intervals(d.L[:2_500], n_boot=20, random_state=0)
     table = LFAnalysis(d.L[2_500:]).lf_summary(Y=d.y[2_500:], model=model)
     np.testing.assert_allclose(table["Acc. low"], ci.accuracy_low)
+
+
+def test_an_empty_matrix_gives_undefined_fractions_and_a_voter_is_not_a_model():
+    """No rows: the matrix figures were 0.0 beside NaN per LF (with numpy's divide warnings); a
+    MajorityLabelVoter as model (AttributeError) or est_weights (TypeError) is a ValueError."""
+    import warnings
+
+    from tripletws import MajorityLabelVoter
+
+    a = LFAnalysis(np.zeros((0, 3), dtype=int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(a.label_coverage()) and np.isnan(a.matrix_summary()["overlap"])
+        assert np.isnan(a.lf_coverages()).all() and np.isnan(a.pair_overlap()).all()
+    L = np.array([[0, 1, 0], [1, 1, -1]] * 5)
+    with pytest.raises(ValueError, match="MajorityLabelVoter learns none"):
+        LFAnalysis(L).lf_summary(model=MajorityLabelVoter(2))
+    with pytest.raises(ValueError, match="pass it as model="):
+        LFAnalysis(L).lf_summary(None, MajorityLabelVoter(2))

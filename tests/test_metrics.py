@@ -134,3 +134,42 @@ def test_snorkel_metric_names_against_scikit_learn():
     )
     with pytest.raises(ValueError, match="binary"):
         score(y3, p3, np.full((200, 3), 1 / 3), 3, ["roc_auc"])
+
+
+def test_probability_metrics_without_gold_rows_and_auc_across_input_paths():
+    """brier / log_loss with no gold row leaked numpy's 'Mean of empty slice' (also through the CLI);
+    roc_auc moved in the 4th decimal between dense and sparse input, whose float32 logits split
+    probabilities that tie on the dense path by ~1e-9."""
+    from scipy import sparse
+
+    from tripletws import LabelModel
+    from tripletws.datasets import make_synthetic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        none = score(np.full(3, -1), np.zeros(3, int), np.full((3, 2), 0.5), 2, ["brier", "log_loss"])
+    assert all(np.isnan(v) for v in none.values())
+    d = make_synthetic(500, 4, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(d.L)
+        dense = model.score(d.L, d.y, ["roc_auc"])["roc_auc"]
+        sparse_auc = model.score(sparse.csr_matrix(d.L + 1), d.y, ["roc_auc"])["roc_auc"]
+    assert dense == pytest.approx(sparse_auc, abs=1e-12)
+
+
+def test_score_warnings_name_the_callers_line():
+    """The -1/+1 gold hint pointed one frame above the caller of score; SequenceLabelModel.score's
+    no-vote warning pointed inside the library."""
+    from tripletws import SequenceLabelModel
+
+    L = np.array([[0, 0, -1], [1, 1, 1], [-1, -1, -1], [1, 0, 1]] * 10)
+    y = np.array([-1, 1, -1, 1] * 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MajorityLabelVoter(2).score(L, y)
+        SequenceLabelModel(2).fit(L).score(L, np.array([0, 1, 0, 1] * 10), tie_break_policy="random")
+    said = [w for w in caught if "holds -1 and 1" in str(w.message) or "had no LF vote" in str(w.message)]
+    assert len(said) == 2 and all(w.filename == __file__ for w in said), [
+        (w.filename, w.message) for w in said
+    ]

@@ -51,12 +51,12 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
             gold = (yc >= 0)[:, None] & V
             correct += (gold & (B == yc[:, None])).sum(axis=0)
             incorrect += (gold & (B != yc[:, None])).sum(axis=0)
-    n = lm.n
+    n = np.full(m, float(lm.n))  # no rows: every fraction is undefined (NaN, without numpy's warning)
     out: dict[str, Any] = {
         "polarity": [np.flatnonzero(votes_per_class[i]).tolist() for i in range(m)],
-        "coverage": votes_per_class.sum(axis=1) / n,
-        "overlaps": overlaps / n,
-        "conflicts": conflicts / n,
+        "coverage": _share(votes_per_class.sum(axis=1), n),
+        "overlaps": _share(overlaps, n),
+        "conflicts": _share(conflicts, n),
     }
     if y is not None:
         tot = correct + incorrect
@@ -147,8 +147,18 @@ def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, A
         for c in range(k):
             classes += (B == c).any(axis=1)
         n_votes += [(nv >= 1).sum(), (nv >= 2).sum(), (classes >= 2).sum()]
-    stats = compute_stats(lm, k)
-    n = max(lm.n, 1)
+    stats = compute_stats(lm, k) if lm.n else None
+    if stats is None:  # no rows: every fraction is undefined (it was 0.0 here and NaN per LF)
+        nan = float("nan")
+        return {
+            "n_rows": 0,
+            "coverage": nan,
+            "overlap": nan,
+            "conflict": nan,
+            "pair_overlap": np.full((lm.m, lm.m), nan),
+            "pair_conflict": np.full((lm.m, lm.m), nan),
+        }
+    n = lm.n
     return {
         "n_rows": lm.n,
         "coverage": n_votes[0] / n,
@@ -315,8 +325,13 @@ class LFAnalysis:
             k = max(self._lm.cardinality, int(model.cardinality))
         table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m
+        if model is not None and not hasattr(model, "accuracies_"):
+            raise ValueError(
+                f"model must be a fitted label model with learned accuracies, got {type(model).__name__} "
+                "(a MajorityLabelVoter learns none)"
+            )
         if est_weights is not None:
-            if hasattr(est_weights, "get_weights"):  # lf_summary(Y, model): this method's order until now
+            if hasattr(est_weights, "predict_proba"):  # lf_summary(Y, model): this method's order until now
                 raise ValueError(
                     "est_weights got a label model: pass it as model=... (the second argument is Snorkel's "
                     "est_weights, an array of m weights)"

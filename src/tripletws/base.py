@@ -77,6 +77,10 @@ class BaseLabeler:
     registers itself with :mod:`tripletws.io` under its class name, so model files
     can name it without ``io`` importing any model."""
 
+    #: Frames between a public ``score`` and :meth:`score` (a subclass's ``score`` that calls it: 1),
+    #: so that its warnings name the user's line.
+    _score_frames = 0
+
     cardinality: int
     random_state: Any = None
     #: Attribute that exists once the model is fitted (None: nothing to fit).
@@ -221,12 +225,13 @@ class BaseLabeler:
         check_names(getattr(self, "lf_names_", None), L)  # the columns in the fit's order
         lm = check_label_matrix(L, self.cardinality)
         y = check_labels(Y, lm.n, self.cardinality, name="Y")
-        hint_flyingsquid_labels(y, self.cardinality, "Y")
+        frames = 2 + self._score_frames  # to the caller of the public score
+        hint_flyingsquid_labels(y, self.cardinality, "Y", stacklevel=frames)
         preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)
         n_abstain = int(((preds < 0) & (y >= 0)).sum())
         if n_abstain:
             logger.info("score: %d gold rows with abstained predictions are left out", n_abstain)
-        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only)
+        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only, stacklevel=frames + 1)
 
 
 def score_votes(
@@ -237,6 +242,7 @@ def score_votes(
     cardinality: int,
     metrics: Sequence[str] | str | None,
     voted_only: bool,
+    stacklevel: int = 3,
 ) -> dict[str, float]:
     """:func:`tripletws.metrics.score` that knows which rows had no vote.
 
@@ -261,7 +267,7 @@ def score_votes(
             "scored; their predictions rest on the class balance and, for a model that reads abstentions, "
             "on which LFs abstained (voted_only=True scores the voted rows only, as Snorkel does)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     wanted = [name for name in metrics if name != "no_vote"]
     if voted_only:

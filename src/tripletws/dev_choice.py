@@ -518,7 +518,7 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         text = str(exc)
         raise LabelMatrixError(text if text.startswith("L_dev") else f"L_dev: {text}") from exc
     y = check_labels(Y_dev, dev.n, k, name="Y_dev")
-    hint_flyingsquid_labels(y, k, "Y_dev", stacklevel=5)
+    hint_flyingsquid_labels(y, k, "Y_dev", stacklevel=4)
     known = y >= 0
     if not known.any():
         raise ValueError("Y_dev is -1 (unknown) on every dev row: the dev set needs gold labels")

@@ -286,7 +286,7 @@ def build_report(
         raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
     if y is not None:
-        hint_flyingsquid_labels(y, k, "Y", stacklevel=4)
+        hint_flyingsquid_labels(y, k, "Y", stacklevel=3)
     if y is not None and not (y >= 0).any():  # all -1: no gold, as LFAnalysis reads it
         y = None
     ci = getattr(model, "intervals_", None)

@@ -420,6 +420,8 @@ class SequenceLabelModel(BaseLabeler):
             L, return_probs=return_probs, tie_break_policy=tie_break_policy, sequence_ids=sequence_ids
         )
 
+    _score_frames = 1  # this score calls BaseLabeler.score: its warnings name the caller of this one
+
     def score(
         self,
         L: Any,

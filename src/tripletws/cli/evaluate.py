@@ -9,7 +9,7 @@ from typing import Any
 
 from ..baselines import MajorityLabelVoter
 from ..files import read_labels
-from ..matrix import check_label_matrix, check_labels, voted_rows
+from ..matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
 from ..metrics import METRICS
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
     y = check_labels(y, lm.n, k, name="Y")
+    hint_flyingsquid_labels(y, k, "Y")  # the scores below run with UserWarnings off
     n_gold = int((y >= 0).sum())
     if n_gold == 0:
         raise CLIError("the gold labels are all -1 (unknown); nothing to evaluate")
