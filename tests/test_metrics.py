@@ -134,6 +134,8 @@ def test_snorkel_metric_names_against_scikit_learn():
     )
     with pytest.raises(ValueError, match="binary"):
         score(y3, p3, np.full((200, 3), 1 / 3), 3, ["roc_auc"])
+    with pytest.raises(ValueError, match="metric 'fbeta' is for binary tasks"):  # named 'f1' before
+        score(y3, p3, None, 3, ["fbeta"])
 
 
 def test_probability_metrics_without_gold_rows_and_auc_across_input_paths():

@@ -164,7 +164,10 @@ def score(
         if key == "coverage":
             out[name] = float(covered.mean()) if len(covered) else float("nan")
         elif key in LABEL_METRICS:
-            out[name] = LABEL_METRICS[key](y_g[covered], p_g[covered], None, cardinality)
+            try:
+                out[name] = LABEL_METRICS[key](y_g[covered], p_g[covered], None, cardinality)
+            except ValueError as exc:  # an alias's error names the metric asked for ('fbeta', not 'f1')
+                raise ValueError(str(exc).replace(f"'{key}'", f"'{name}'")) from None
         elif key in PROB_METRICS:
             if probs is None:
                 raise ValueError(f"metric {name!r} needs probabilities")

@@ -237,7 +237,8 @@ class LFApplier:
             Snorkel's name for ``progress`` (wins when given).
         return_meta : bool
             Also return an :class:`ApplierMetadata` (Snorkel's): each LF's count of calls that
-            raised under ``fault_tolerant``.
+            raised under ``fault_tolerant`` in this call (an LF read from the cache did not run:
+            none are counted for it).
 
         Returns
         -------
