@@ -259,14 +259,15 @@ class LFAnalysis:
         """
         lm = check_label_matrix(self._lm, check_int(k, "k", 1, MAX_CARDINALITY))
         y = check_labels(Y, lm.n, lm.cardinality, name="Y")
-        counts = np.zeros((lm.m, k + 1, k))
-        for start, block in lm.chunks():
+        m = lm.m
+        counts = np.zeros(m * (k + 1) * k)
+        for start, block in lm.chunks():  # one bincount per chunk over (LF, outcome, gold class) cells
             B = from_sparse(block) if lm.is_sparse else np.asarray(block)
             yc = y[start : start + B.shape[0]]
-            for c in range(k):
-                rows = B[yc == c]
-                for a in range(-1, k):
-                    counts[:, a + 1, c] += (rows == a).sum(axis=0)
+            gold = yc >= 0
+            cells = (np.arange(m) * (k + 1) + (B[gold].astype(np.int64) + 1)) * k + yc[gold, None]
+            counts += np.bincount(cells.ravel(), minlength=counts.size)
+        counts = counts.reshape(m, k + 1, k)
         per_class = np.bincount(y[y >= 0], minlength=k).astype(np.float64)
         return np.divide(counts, per_class, out=np.full(counts.shape, np.nan), where=per_class > 0)
 

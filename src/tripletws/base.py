@@ -15,7 +15,7 @@ import numpy as np
 from .io import load_model, register_class, save_model
 from .lf_names import check_names
 from .matrix import check_cardinality, check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
-from .metrics import ALIASES, PROB_METRICS
+from .metrics import reads_probabilities
 from .metrics import score as _score
 from .predictions import probs_to_preds
 from .settings import check_random_state
@@ -258,7 +258,7 @@ def score_votes(
     # the silent rows that are scored rest on the balance: those predicted a class (not abstained),
     # and every one where a probability metric reads them (it scores every gold row)
     scored = gold & ~voted
-    if not any(ALIASES.get(name, name) in PROB_METRICS for name in metrics):
+    if not reads_probabilities(metrics):
         scored &= preds >= 0
     n_scored = int(scored.sum())
     if n_scored and not voted_only:

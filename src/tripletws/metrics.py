@@ -135,6 +135,12 @@ ALIASES = {
 METRICS = (*LABEL_METRICS, "coverage", *PROB_METRICS)
 
 
+def reads_probabilities(metrics: Sequence[str]) -> bool:
+    """Whether any of ``metrics`` (names or aliases) is a probabilistic metric (it scores every gold
+    row, abstained predictions included)."""
+    return any(ALIASES.get(name, name) in PROB_METRICS for name in metrics)
+
+
 def score(
     y: np.ndarray,
     preds: np.ndarray,
