@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,9 @@ from .stats import LabelStats, compute_stats
 
 logger = logging.getLogger("tripletws")
 
+#: Note of a fit without a usable pair of consecutive frames.
+NO_PAIRS = "no consecutive frames with usable votes: persistence set to 0 (frames treated as independent)"
+
 
 class SequenceLabelModel(BaseLabeler):
     """Closed-form label model for frames of sequences (an HMM over the labels).
@@ -62,7 +66,9 @@ class SequenceLabelModel(BaseLabeler):
         the windows are ``frame // v``).  ``None``: whole sequences.
     persistence : float, optional
         Fix rho (probability that a label stays, else it is redrawn from the class
-        balance) instead of estimating it.
+        balance) instead of estimating it: in ``[-1/(k - 1), 1)`` (negative values alternate the
+        labels; below ``-p_min / (1 - p_min)`` for the fitted class balance p some transition would
+        be impossible, and rho is raised to that bound with a warning).
     solver, signs, dependencies, class_balance, eps
         As in :class:`~tripletws.model.LabelModel`, for the per-frame model.
     same_lf_pairs : bool
@@ -85,7 +91,11 @@ class SequenceLabelModel(BaseLabeler):
     class_balance_ : ndarray, shape (k,)
     dependencies_ : ndarray of int, shape (E, 2)
     persistence_ : float
-        rho.
+        rho (clipped into its valid range, with a warning where the raw estimate lies outside it:
+        see :func:`~tripletws.estimators.transition.estimate_persistence`).
+    notes_ : tuple of str
+        What the last solve had to say: the frame model's notes, then the persistence's (``fit``
+        warns them, ``partial_fit`` logs them).
     tau_ : float
         ``(k P(Y_{t+1} = Y_t) - 1) / (k - 1)``; ``E[Y_t Y_{t+1}]`` in the +-1 coding for k = 2.
     transition_ : ndarray, shape (k, k)
@@ -136,8 +146,12 @@ class SequenceLabelModel(BaseLabeler):
             raise ValueError(f"window must be a positive integer number of frames or None, got {w!r}")
         if self.persistence is not None:
             rho = float(self.persistence)
-            if not np.isfinite(rho) or rho >= 1.0 or rho < -1.0:
-                raise ValueError(f"persistence must lie in [-1, 1) (rho of the transition), got {rho}")
+            least = -1.0 / (k - 1)  # the lowest rho of any class balance (the uniform one)
+            if not np.isfinite(rho) or rho >= 1.0 or rho < least:
+                raise ValueError(
+                    f"persistence must lie in [{least:.4g}, 1) for k={k} (rho of the transition; "
+                    f"at -1/(k - 1) the label never stays), got {self.persistence!r}"
+                )
         return k
 
     def _frame_model(self) -> LabelModel:
@@ -192,7 +206,7 @@ class SequenceLabelModel(BaseLabeler):
             seg = self._segments(lm.n, sequence_ids)
             stats = compute_stats(lm, chunk_size=self.chunk_size)
             cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
-        self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies)
+        self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
         self.frame_model_.lf_names_ = names  # kept, saved and checked by the frame model's record
         self._remember_tail(lm, seg)
         return self
@@ -212,35 +226,83 @@ class SequenceLabelModel(BaseLabeler):
         class_balance: Any = None,
         dependencies: Any = None,
     ) -> SequenceLabelModel:
-        """Solve from precomputed (e.g. merged) per-frame and cross-frame statistics."""
+        """Solve from precomputed (e.g. merged) per-frame and cross-frame statistics; starts a new stream
+        (a following :meth:`partial_fit` continues no sequence of an earlier fit)."""
+        self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
+        self._tail = None
+        return self
+
+    def _solve(
+        self,
+        stats: LabelStats,
+        cross: CrossFrameStats,
+        Y_dev: Any,
+        class_balance: Any,
+        dependencies: Any,
+        *,
+        stream: bool,
+    ) -> None:
+        """Solve the frame model and the persistence, and keep them.
+
+        ``stream`` (``partial_fit``): a prior given to an earlier call of the stream is used where
+        this call gives none (as :class:`~tripletws.model.LabelModel`'s stream keeps it), and the
+        notes are logged; otherwise (``fit``, ``fit_stats``) they are warned.  Warnings other than
+        notes are warned in both cases.  Every warning names the line that called the public method
+        (the one that called this one).
+        """
         k = self._check_settings()
         if cross.cardinality != k or cross.n_lfs != stats.n_lfs:
             raise ValueError(
                 f"cross-frame statistics have m={cross.n_lfs}, k={cross.cardinality}; "
                 f"per-frame statistics have m={stats.n_lfs}, k={stats.cardinality}"
             )
-        frame = self._frame_model().fit_stats(
-            stats, Y_dev=Y_dev, class_balance=class_balance, dependencies=dependencies
-        )
+        kept = self._stream_prior() if stream and Y_dev is None and class_balance is None else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = self._frame_model().fit_stats(
+                stats,
+                Y_dev=Y_dev,
+                class_balance=class_balance if kept is None else kept[0],
+                dependencies=dependencies,
+            )
+        if kept is not None and kept[1] != "given":  # the prior's own source, as LabelModel's stream says
+            frame.solution_ = replace(frame.solution_, class_balance_source=kept[1])
+            frame._stream = frame._stream.with_prior(kept[0], kept[1])
         p = frame.class_balance_
+        chain_notes: list[str] = []
         if self.persistence is not None:
             lo, hi = persistence_bounds(p)
             rho = float(np.clip(float(self.persistence), lo, hi))
+            if float(self.persistence) < lowest_persistence(p):  # not just the MIN_STAY margin
+                chain_notes.append(
+                    f"persistence={self.persistence!r} is below the lowest value the class balance "
+                    f"{np.round(p, 4).tolist()} allows ({lowest_persistence(p):.6g}: staying in the rarest "
+                    f"class would be impossible): raised to {rho:.6g}"
+                )
             est = TransitionEstimate(rho, persistence_to_tau(rho, p), float("nan"), cross.n_pairs)
         else:
             b = np.where(frame.estimate_.estimated, frame.estimate_.b, 0.0)
             est = estimate_persistence(cross, b, p, usable=~unipolar_pairs(stats), same_lf=self.same_lf_pairs)
             if not np.isfinite(est.tau_raw):
-                warnings.warn(
-                    "no consecutive frames with usable votes: persistence set to 0 "
-                    "(frames treated as independent)",
-                    UserWarning,
-                    stacklevel=3,
-                )
+                chain_notes.append(NO_PAIRS)
+            elif est.note:
+                chain_notes.append(est.note)
+        notes = set(frame.notes_)
+        for w in caught:  # the frame model's, re-issued at the line that called fit / partial_fit
+            if stream and str(w.message) in notes:
+                logger.info("partial_fit: %s", w.message)
+            else:
+                warnings.warn(w.message, stacklevel=3)
+        for note in chain_notes:
+            if stream:
+                logger.info("partial_fit: %s", note)
+            else:
+                warnings.warn(note, UserWarning, stacklevel=3)
         self.frame_model_ = frame
         self.stats_ = stats
         self.cross_stats_ = cross
         self.transition_estimate_ = est
+        self._chain_notes = tuple(chain_notes)
         self.n_lfs_ = stats.n_lfs
         if self.verbose:
             logger.info(
@@ -250,7 +312,18 @@ class SequenceLabelModel(BaseLabeler):
                 est.persistence,
                 est.tau,
             )
-        return self
+
+    def _stream_prior(self) -> tuple[np.ndarray, str] | None:
+        """The prior (and its source) that an earlier call of the stream gave, if any."""
+        frame = self.__dict__.get("frame_model_")
+        kept = None if frame is None else frame.__dict__.get("_stream")
+        if kept is None or kept.prior is None:
+            return None
+        return np.asarray(kept.prior, dtype=np.float64), kept.prior_source
+
+    def _end_sequence(self) -> None:
+        """Forget the last frame seen: the next :meth:`partial_fit` batch starts a new sequence."""
+        self._tail = None
 
     def _remember_tail(self, lm: LabelMatrix, seg: Segments) -> None:
         """Keep the last frame so that the next ``partial_fit`` batch can continue its sequence."""
@@ -285,7 +358,14 @@ class SequenceLabelModel(BaseLabeler):
         L_batch : label matrix, shape (n_batch, m)
         sequence_ids : array of shape (n_batch,), optional
         Y_dev, class_balance
-            As in :meth:`fit` (used for this re-solve).
+            As in :meth:`fit`; a prior given (here or to :meth:`fit`) is kept for later batches
+            until another one is given, and saved in the model file.
+
+        Notes
+        -----
+        Raises none of :meth:`fit`'s warnings (LFs without a triplet, a persistence estimate outside
+        its range: expected while a stream warms up): they are logged (logger ``tripletws``,
+        level INFO) and kept in ``notes_``.
 
         Returns
         -------
@@ -317,7 +397,7 @@ class SequenceLabelModel(BaseLabeler):
         # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
         deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
         known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
-        self.fit_stats(stats, cross, Y_dev=Y_dev, class_balance=class_balance, dependencies=deps)
+        self._solve(stats, cross, Y_dev, class_balance, deps, stream=True)
         self.frame_model_.lf_names_ = known if known is not None else names_of(L_batch)  # first names kept
         self._remember_tail(lm, seg)
         return self
@@ -348,6 +428,12 @@ class SequenceLabelModel(BaseLabeler):
     def dependencies_(self) -> np.ndarray:
         self._check_fitted()
         return self.frame_model_.dependencies_
+
+    @property
+    def notes_(self) -> tuple[str, ...]:
+        """What the last solve had to say: the frame model's notes, then the persistence's."""
+        self._check_fitted()
+        return (*self.frame_model_.notes_, *self.__dict__.get("_chain_notes", ()))
 
     @property
     def persistence_(self) -> float:
@@ -455,6 +541,8 @@ class SequenceLabelModel(BaseLabeler):
             "cross_stats": self.cross_stats_.to_dict(),
             "persistence": est.persistence,
             "tau_raw": None if not np.isfinite(est.tau_raw) else est.tau_raw,
+            "tau_se": None if not np.isfinite(est.tau_se) else est.tau_se,
+            "notes": list(self.__dict__.get("_chain_notes", ())),
             "tail": None
             if tail is None
             else {"row": tail["row"].tolist(), "id": tail["id"], "position": int(tail["position"])},
@@ -473,7 +561,10 @@ class SequenceLabelModel(BaseLabeler):
         if not lowest_persistence(p) <= rho <= hi:
             raise ValueError(f"persistence {rho} outside its valid range [{lo:.6g}, {hi:.6g}]")
         rho = max(rho, lo)  # files saved before the bound kept every transition possible
-        tau_raw = state.get("tau_raw")
+        tau_raw, tau_se = state.get("tau_raw"), state.get("tau_se")
+        notes = state.get("notes") or []  # files from before the notes: none
+        if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
+            raise ValueError(f"notes must be a list of strings, got {notes!r}")
         self.frame_model_ = frame
         self.stats_ = frame.stats_
         self.cross_stats_ = cross
@@ -482,8 +573,12 @@ class SequenceLabelModel(BaseLabeler):
             persistence_to_tau(rho, p),
             float("nan") if tau_raw is None else float(tau_raw),
             cross.n_pairs,
+            float("nan") if tau_se is None else float(tau_se),
+            next((x for x in notes if "tau_raw" in x), ""),
         )
+        self._chain_notes = tuple(notes)
         self.n_lfs_ = m
+        self._tail = None
         tail = state.get("tail")
         if tail is not None:
             row = np.asarray(tail["row"], dtype=np.int64)

@@ -104,8 +104,11 @@ class _OnlineLoss(nn.Module):
             )
         elif label_model.cardinality != k:
             raise ValueError(f"label_model has cardinality {label_model.cardinality}, the loss {k}")
-        if isinstance(update_every, bool) or not isinstance(update_every, int) or update_every < 1:
+        if isinstance(update_every, (bool, np.bool_)) or not isinstance(update_every, (int, np.integer)):
             raise ValueError(f"update_every must be a positive integer, got {update_every!r}")
+        if update_every < 1:
+            raise ValueError(f"update_every must be a positive integer, got {update_every!r}")
+        update_every = int(update_every)
         if reduction not in REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}")
         self.label_model = label_model
@@ -207,6 +210,11 @@ class _OnlineLoss(nn.Module):
         if type(model) is not type(self.label_model):
             have, want = type(model).__name__, type(self.label_model).__name__
             raise ValueError(f"state_dict holds a {have}; this loss uses a {want}")
+        if model.cardinality != self.cardinality:  # as the constructor refuses it
+            raise ValueError(
+                f"label_model has cardinality {model.cardinality}, the loss {self.cardinality} "
+                "(the state_dict is of a loss with another number of classes)"
+            )
         m = model.n_lfs_ if hasattr(model, "n_lfs_") else None
         pending = []
         for p in state.get("pending", []):
@@ -285,6 +293,8 @@ class WeakSupervisionLoss(_OnlineLoss):
         L = _to_numpy_votes(votes)
         if L.ndim != 2:
             raise ValueError(f"votes must have shape (n, m), got {L.shape}")
+        if L.shape[0] == 0:
+            raise ValueError(f"votes have no rows (shape {L.shape}): the batch is empty")
         _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
         self._update(L)
         return self._loss(outputs, L, self.label_model.predict_proba(L))
@@ -355,6 +365,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
         self.n_sequences = 0
 
     def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:
+        self.label_model._end_sequence()  # no sequence continues across batches (nor a pretrained model's)
         self.label_model.partial_fit(L, ids)
 
     def forward(
@@ -395,10 +406,14 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
             )
         B, T, _ = V.shape
         valid = np.ones((B, T), dtype=bool) if mask is None else _frame_mask(mask, B, T)
-        if tuple(outputs.shape[:2]) != (B, T):
-            k = self.cardinality
-            binary = f" or ({B}, {T})" if k == 2 else ""
-            raise ValueError(f"outputs have shape {tuple(outputs.shape)}; expected ({B}, {T}, {k}){binary}")
+        k = self.cardinality
+        shapes = [(B, T, k)] + ([(B, T), (B, T, 1)] if k == 2 else [])
+        if tuple(outputs.shape) not in shapes:
+            expected = " or ".join(str(x) for x in shapes)
+            raise ValueError(
+                f"outputs have shape {tuple(outputs.shape)}; expected {expected} to match the votes of "
+                f"shape {V.shape}"
+            )
         flat_outputs = outputs[torch.as_tensor(valid, device=outputs.device)]
         runs = np.nonzero(valid)[0]
         # sequences without a real frame drop out; renumber the others 0..

@@ -46,12 +46,20 @@ class TransitionEstimate:
         The unclipped least-squares estimate (nan when not estimable).
     n_pairs : float
         Consecutive frame pairs in the statistics.
+    tau_se : float
+        Standard error of ``tau_raw`` from the sampling noise of the cross-frame moments, the
+        accuracies taken as known (so a lower bound); nan when not estimated.
+    note : str
+        What the estimate had to say: a raw tau outside its valid range, and what was done
+        (empty when nothing).
     """
 
     persistence: float
     tau: float
     tau_raw: float
     n_pairs: float
+    tau_se: float = float("nan")
+    note: str = ""
 
 
 def persistence_bounds(class_balance: np.ndarray) -> tuple[float, float]:
@@ -120,7 +128,9 @@ def estimate_persistence(
     Returns
     -------
     TransitionEstimate
-        rho = 0 (independent frames) with ``tau_raw = nan`` when no pair is usable.
+        rho = 0 (independent frames) with ``tau_raw = nan`` when no pair is usable; rho clipped
+        into :func:`persistence_bounds`, and ``note`` saying so, where the raw tau lies outside its
+        valid range.
     """
     k = cross.cardinality
     p = np.asarray(class_balance, dtype=np.float64)
@@ -133,7 +143,6 @@ def estimate_persistence(
         ok &= ~np.eye(m, dtype=bool)
     bb = np.outer(b, b)
     ok &= np.abs(bb) > 0
-    lo, hi = persistence_bounds(p)
     if not ok.any():
         return TransitionEstimate(0.0, persistence_to_tau(0.0, p), float("nan"), float(cross.n_pairs))
     rate = np.divide(cross.agree, N, out=np.zeros_like(N), where=ok)
@@ -141,6 +150,34 @@ def estimate_persistence(
     smooth = (cross.agree + 1.0) / (N + 2.0)
     var = (k / (k - 1.0)) ** 2 * smooth * (1.0 - smooth) / np.where(ok, N, 1.0)
     w = np.where(ok, 1.0 / var, 0.0)
-    tau_raw = float(np.sum(w * Mx * bb) / np.sum(w * bb * bb))
+    info = float(np.sum(w * bb * bb))
+    tau_raw = float(np.sum(w * Mx * bb) / info)
+    tau_se = float(1.0 / np.sqrt(info))
+    rho, note = _valid_persistence(tau_raw, tau_se, p)
+    return TransitionEstimate(rho, persistence_to_tau(rho, p), tau_raw, float(cross.n_pairs), tau_se, note)
+
+
+def _valid_persistence(tau_raw: float, tau_se: float, p: np.ndarray) -> tuple[float, str]:
+    """rho of a raw tau, clipped into :func:`persistence_bounds`, and a note where the raw tau lies
+    outside its valid range ``[tau(lowest rho), 1]``.
+
+    The clip stays: a raw tau above 1, even far above its standard error (which leaves out the
+    noise of the accuracies), is common on frames whose labels do persist strongly (rho 0.98-0.99
+    on synthetic chains), where falling back to rho = 0 would lose most of the chain's gain; on
+    frames with moderate persistence and few rows, the same raw tau makes the clipped chain worse
+    than the per-frame model.  The note says so, so that the user can fix ``persistence=``.
+    """
+    lo, hi = persistence_bounds(p)
+    tau_lo = persistence_to_tau(lowest_persistence(p), p)
     rho = float(np.clip(tau_to_persistence(tau_raw, p), lo, hi))
-    return TransitionEstimate(rho, persistence_to_tau(rho, p), tau_raw, float(cross.n_pairs))
+    if tau_lo <= tau_raw <= 1.0:  # valid (kept a hair inside the range: every transition possible)
+        return rho, ""
+    what = "upper" if tau_raw > 1.0 else "lower"
+    means = "the label hardly ever changes" if what == "upper" else "the label almost always changes"
+    return rho, (
+        f"the persistence estimate tau_raw = {tau_raw:.4g} (standard error {tau_se:.2g} from the cross-frame "
+        f"moments alone) lies outside its valid range [{tau_lo:.4g}, 1]: persistence set to its {what} "
+        f"bound {rho:.6g} ({means} within a sequence). Far outside, the chain misdescribes these frames "
+        "(LF errors that persist across frames, accuracies poorly estimated on few frames): if the labels "
+        "do change within sequences, fix persistence= (persistence=0 gives the per-frame model)"
+    )
