@@ -545,7 +545,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"seed of the suite (default {BASE_SEED}, the usual one); another draws fresh problems from the "
         "same generators, written to stress_seed<SEED>.* unless --out is given",
     )
+    ap.add_argument(
+        "--fold-salt",
+        type=int,
+        default=0,
+        help="study of the deal's noise: every deal of rows into folds (the family choice's and the "
+        "checks') drawn with its seed xor a hash of this salt (0, the default: the library's own deals)",
+    )
     return ap.parse_args(argv)
+
+
+def _salt_folds(salt: int) -> None:
+    """Deal the rows into other folds than the library does (the seed of every row key xor a hash of
+    ``salt``): how much of a result is the one deal's luck.  Forked workers inherit the patch."""
+    import tripletws.estimators.heldout as heldout
+
+    keys = heldout.row_fold_keys
+
+    def salted(rows, counts, k, seed=0, votes=None):
+        return keys(rows, counts, k, int(seed) ^ (salt * 0x9E3779B1), votes)
+
+    heldout.row_fold_keys = salted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         singles = args.models
     methods, aliases, candidates, single_names = build_methods(model_kws, singles)
+    if args.fold_salt:
+        _salt_folds(args.fold_salt)
     seed = args.base_seed
     problems = quick_problems(seed) if args.quick else all_problems(seed)
     if args.problems:

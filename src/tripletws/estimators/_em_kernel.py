@@ -731,31 +731,39 @@ def _mix(x: np.uint64) -> np.uint64:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def fold_keys(
-    r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, hist_bits: np.ndarray, seed: np.uint64
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, fp: np.ndarray, cf: np.ndarray, seed: np.uint64
 ) -> np.ndarray:
-    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys` from its column histograms.
+    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys` from its fingerprints.
 
-    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``hist_bits``
-    (m, k + 1) the bits (float64 viewed as uint64) of the count-weighted outcome histograms.
-    Integer arithmetic throughout: the same keys as the numpy path, bit for bit.
+    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``fp`` (m,) the
+    columns' fingerprints and ``cf`` (k,) the classes'.  Integer arithmetic throughout: the
+    same keys as the numpy path, bit for bit (wrapping sums do not depend on the order of
+    their terms).
     """
-    m, width = hist_bits.shape
     golden = np.uint64(0x9E3779B97F4A7C15)
-    fp = np.empty(m, dtype=np.uint64)
-    abstain = np.empty(m, dtype=np.uint64)
-    total = np.uint64(0)
-    for j in range(m):
-        x = _mix(seed ^ golden)
-        for o in range(width):
-            x = _mix(x ^ hist_bits[j, o])
-        fp[j] = x
-        abstain[j] = _mix(x)
-        total += abstain[j]
-    per_row = np.zeros(R, dtype=np.uint64)
-    for e in range(r.shape[0]):
-        j = i[e]
-        per_row[r[e]] += _mix(fp[j] + np.uint64(a[e] + 1) * golden) - abstain[j]
+    k = cf.shape[0]
+    base = _mix(seed ^ golden)
     keys = np.empty(R, dtype=np.uint64)
+    grouped = np.zeros(k, dtype=np.uint64)
+    seen = np.zeros(k, dtype=np.bool_)
+    named = np.empty(k, dtype=np.int64)
+    e = 0
+    nnz = r.shape[0]
     for row in range(R):
-        keys[row] = _mix(per_row[row] + total)
+        n_named = 0
+        while e < nnz and r[e] == row:
+            c = a[e]
+            if not seen[c]:
+                seen[c] = True
+                named[n_named] = c
+                n_named += 1
+            grouped[c] += _mix(fp[i[e]] + cf[c])
+            e += 1
+        total = np.uint64(0)
+        for t in range(n_named):
+            c = named[t]
+            total += _mix(grouped[c] + golden)
+            grouped[c] = np.uint64(0)
+            seen[c] = False
+        keys[row] = _mix(total + base)
     return keys

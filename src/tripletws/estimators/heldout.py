@@ -75,13 +75,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def row_fold_keys(
     rows: np.ndarray, counts: np.ndarray, k: int, seed: int = 0, votes: tuple[np.ndarray, ...] | None = None
 ) -> np.ndarray:
-    """A 64-bit key per distinct row that does not depend on the order of the rows or of the columns.
+    """A 64-bit key per distinct row that does not depend on the order of the rows or of the
+    columns, nor on the names of the classes.
 
-    Each column gets a fingerprint from its count-weighted outcome histogram (it moves with
-    the column when the columns are permuted); a row's key is the wrapping sum over its
-    columns of ``mix(fingerprint, outcome)``, a sum being blind to the order of its terms.
-    Columns with equal histograms are interchangeable in the key, which only merges the
-    keys of rows that differ by swapping such columns' outcomes.
+    Each column gets a fingerprint from its count-weighted abstentions and its vote counts
+    sorted (it moves with the column when the columns are permuted, and renaming the classes
+    leaves it alone), and each class one from its vote counts in every column (it moves with
+    the class when the classes are renamed, and permuting the columns leaves it alone).  A
+    vote's term mixes its column's and its class's fingerprints.  A row's key hashes how its
+    votes group its columns: for each class the row names, the wrapping sum of its votes'
+    terms, mixed; the row's key is the wrapping sum of those, a sum being blind to the order
+    of its terms.  Columns with equal fingerprints, and classes with equal vote counts in
+    every column, are interchangeable in the key, which only merges the keys of rows that
+    differ by such swaps.
 
     Parameters
     ----------
@@ -99,29 +105,49 @@ def row_fold_keys(
     R, m = rows.shape
     whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
     r, i, a = row_votes(rows) if votes is None else votes
-    outcome = a + 1  # 1..k: the votes (abstentions: outcome 0)
-    hist = np.zeros((m, k + 1))
-    hist[:, 1:] = np.bincount(i * k + outcome - 1, weights=whole[r], minlength=m * k).reshape(m, k)
-    hist[:, 0] = whole.sum() - hist[:, 1:].sum(axis=1)
-    # compiled only where the compiled EM runs too: a large fit does not load numba for keys alone
-    # (its import and kernel load, ~0.3 s and ~100 MB once per process, exceed what they save there)
-    compiled = fold_keys_kernel() if 0 < R <= JIT_MAX_ROWS else None
-    if compiled is not None:
-        return compiled(r, i, a, R, np.ascontiguousarray(hist).view(np.uint64), np.uint64(seed))
-    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
-    for a in range(k + 1):
-        fp = _mix(fp ^ hist[:, a].view(np.uint64))
+    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
     if R == 0:
         return np.zeros(0, dtype=np.uint64)
-    # sum over all columns of mix(fp_j + outcome * golden): the abstentions' terms summed once,
-    # then each vote swaps its column's abstention term for its own
-    abstain = _mix(fp)
-    delta = _mix(fp[i] + outcome.astype(np.uint64) * _GOLDEN) - abstain[i]
+    # compiled only where the compiled EM runs too: a large fit does not load numba for keys alone
+    # (its import and kernel load, ~0.3 s and ~100 MB once per process, exceed what they save there)
+    compiled = fold_keys_kernel() if R <= JIT_MAX_ROWS else None
+    if compiled is not None:
+        return compiled(r, i, a, R, fp, cf, np.uint64(seed))
     per_row = np.zeros(R, dtype=np.uint64)
     if len(r):
-        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-        per_row[r[starts]] = np.add.reduceat(delta, starts)
-    return _mix(per_row + abstain.sum(dtype=np.uint64))
+        group = r.astype(np.int64) * k + a  # (row, class): the columns one class of a row groups
+        order = np.argsort(group, kind="stable")
+        g = group[order]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        terms = _mix(fp[i[order]] + cf[a[order]])
+        grouped = _mix(np.add.reduceat(terms, starts) + _GOLDEN)
+        row_of = g[starts] // k
+        firsts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+        per_row[row_of[firsts]] = np.add.reduceat(grouped, firsts)
+    return _mix(per_row + _mix(np.full(R, seed, dtype=np.uint64) ^ _GOLDEN))
+
+
+def _fingerprints(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, whole: np.ndarray, m: int, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit fingerprints of the columns and of the classes, blind to the classes' names and
+    to the columns' order respectively.
+
+    Returns
+    -------
+    fp : ndarray of uint64, shape (m,)
+        A hash of the column's abstentions and of its vote counts sorted.
+    cf : ndarray of uint64, shape (k,)
+        The wrapping sum over the columns of a hash of (the column's ``fp``, its votes for the class).
+    """
+    hist = np.bincount(i * k + a, weights=whole[r], minlength=m * k).reshape(m, k)
+    abstained = whole.sum() - hist.sum(axis=1)
+    fp = _mix(np.full(m, seed, dtype=np.uint64) ^ _GOLDEN)
+    fp = _mix(fp ^ np.ascontiguousarray(abstained).view(np.uint64))
+    for column in np.sort(hist, axis=1).T:  # sorted: the same whatever the classes are called
+        fp = _mix(fp ^ np.ascontiguousarray(column).view(np.uint64))
+    cf = _mix(fp[:, None] ^ np.ascontiguousarray(hist).view(np.uint64)).sum(axis=0, dtype=np.uint64)
+    return fp, _mix(cf + _GOLDEN)
 
 
 def deal_counts(
