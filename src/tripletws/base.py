@@ -223,15 +223,20 @@ class BaseLabeler:
         dict mapping metric name to value
         """
         check_names(getattr(self, "lf_names_", None), L)  # the columns in the fit's order
-        lm = check_label_matrix(L, self.cardinality)
-        y = check_labels(Y, lm.n, self.cardinality, name="Y")
+        k = self._fitted_cardinality()  # the classes predict_proba scores
+        lm = check_label_matrix(L, k)
+        y = check_labels(Y, lm.n, k, name="Y")
         frames = 2 + self._score_frames  # to the caller of the public score
-        hint_flyingsquid_labels(y, self.cardinality, "Y", stacklevel=frames)
+        hint_flyingsquid_labels(y, k, "Y", stacklevel=frames)
         preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)
         n_abstain = int(((preds < 0) & (y >= 0)).sum())
         if n_abstain:
             logger.info("score: %d gold rows with abstained predictions are left out", n_abstain)
-        return score_votes(lm, y, preds, probs, self.cardinality, metrics, voted_only, stacklevel=frames + 1)
+        return score_votes(lm, y, preds, probs, k, metrics, voted_only, stacklevel=frames + 1)
+
+    def _fitted_cardinality(self) -> int:
+        """The number of classes predictions have (the setting; a fitted model: the fit's)."""
+        return int(self.cardinality)
 
 
 def score_votes(

@@ -21,6 +21,7 @@ import numpy as np
 
 from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with_intervals
 from .base import BaseLabeler, NotFittedError
+from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
@@ -85,7 +86,7 @@ def _tell(solution: Fit, warn: bool, verbose: bool, n_rows: int) -> None:
     warms up, and kept in ``notes_``)."""
     for note in solution.notes:
         if warn:
-            warnings.warn(note, UserWarning, stacklevel=4)
+            warnings.warn(note, UserWarning, stacklevel=outside_stacklevel())
         else:
             logger.info("partial_fit: %s", note)
     if verbose:
@@ -106,6 +107,16 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
     model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train", dev=(dev, y_dev))
     return model
+
+
+def _edge_list(edges: Any) -> Any:
+    """A dependencies setting in a comparable form (pairs of ints; as given where it has no pairs)."""
+    if edges is None:
+        return None
+    try:
+        return [tuple(int(v) for v in edge) for edge in edges]
+    except (TypeError, ValueError):
+        return repr(edges)
 
 
 def _check_solution(solver: Any, solution: Any) -> None:
@@ -156,7 +167,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     solver : {"triplet", "triplet_mean", "triplet_median", "rank_one"}
         Closed-form solver of the symmetric model.
     signs : {"all_positive", "eigen"}
-        Every LF better than chance (default, as FlyingSquid), or signs from the leading eigenvector.
+        Symmetric model: every LF better than chance (default, as FlyingSquid), or signs from the
+        leading eigenvector.
     dependencies : list of pairs (i, j), optional
         Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
@@ -165,7 +177,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int
-        Cap on the distinct rows kept for EM (beyond it a hash sample, :mod:`tripletws.rows`).
+        Class-conditional model: cap on the distinct rows kept for EM (beyond it a hash sample,
+        :mod:`tripletws.rows`; the annotator model reads at most 20 000, docs/models.md).
     max_overrule : float
         Class-conditional model: past this share of majority rows overruled, the symmetric fit is used.
     one_class : {"coverage", "shared"}
@@ -211,7 +224,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         the paired per-row dev accuracy (2: gold rows almost never cost against the gold-free fit, at
         some of their gain).  docs/models.md, "A few gold labels".
     eps : float
-        Accuracies are clipped into ``(eps, 1 - eps)``; table entries are at least ``eps``.
+        Symmetric and class-conditional models (and the annotator's fallback to the symmetric model):
+        accuracies are clipped into ``(eps, 1 - eps)``; the class-conditional tables' entries are
+        at least ``eps``.  Settings a model does not read are named in a warning.
     chunk_size : int, optional
         Rows per chunk when reading L (memory is O(chunk_size * m) per thread).
     n_jobs : int, optional
@@ -396,7 +411,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         """The one fitting path: summarise, merge into the stream, resolve the prior, solve (when due),
         let dev rows choose, keep.  ``data=None`` (``refit``): no batch, a solve of the running
         summary.  ``dev``: a fit's dev set (a stream's own is reused at each solve)."""
-        settings = check_settings(self.get_params(), stacklevel=4)
+        # (its warnings point at the caller's line, whichever public method led here)
+        settings = check_settings(self.get_params(), stacklevel=outside_stacklevel() + 1)
         k, solver, options = settings.cardinality, settings.solver, settings.options
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
         # it costs tens of microseconds): their small products gain nothing from threads, and
@@ -432,14 +448,16 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 # not due: the batch waits in the running summary, the parameters stay the last solve's
                 self.summary_, self._stream = total, stream
                 return self
-            if dependencies is None:  # a stream keeps the edges of its first solve
-                dependencies = self.dependencies if running is None else self.dependencies_
+            if dependencies is None:  # a stream keeps the edges of its solves, unless set_params changed them
+                keep = running is not None and not self._edges_changed()
+                dependencies = self.dependencies_ if keep else self.dependencies
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             _check_solution(solver, solution)
             self.solution_, self.summary_ = solution, total
+            self._edges_setting = _edge_list(self.dependencies)  # the setting this solve saw
             self._stream = stream.solved(total.stats.n_rows)
             self.lf_names_ = names if known is None else known  # a stream keeps its first names
             self.intervals_ = None  # intervals of an earlier solve no longer apply
@@ -451,7 +469,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows))
         if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
             before = previous.choices()["dev_choice"]["chosen"]
-            warnings.warn(DEV_NOT_REPEATED.format(chosen=before), UserWarning, stacklevel=3)
+            warnings.warn(
+                DEV_NOT_REPEATED.format(chosen=before), UserWarning, stacklevel=outside_stacklevel()
+            )
         return self
 
     params_ = property(lambda self: self._solved().params, doc="Prediction prior and vote tables.")
@@ -528,6 +548,17 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
             return P if second is None else break_ties(P, lm, params, second)
 
+    def _edges_changed(self) -> bool:
+        """Whether ``set_params`` changed the ``dependencies`` setting since the last solve (or load):
+        then a stream's next solve (``refit``, a due ``partial_fit``) uses the new edges."""
+        return "_edges_setting" in self.__dict__ and _edge_list(self.dependencies) != self._edges_setting
+
+    def _fitted_cardinality(self) -> int:
+        """The classes the fit has (``set_params`` may have changed the setting since)."""
+        if "solution_" in self.__dict__:
+            return int(self.params_.cardinality)
+        return super()._fitted_cardinality()
+
     def _check_params(self) -> None:
         super()._check_params()
         check_settings(self.get_params())
@@ -552,3 +583,4 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
         # a refit checks these against its LFs, and fit(dependencies=) may override them)
         check_dependencies(self.dependencies, np.iinfo(np.int32).max)
+        self._edges_setting = _edge_list(self.dependencies)

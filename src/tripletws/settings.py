@@ -63,6 +63,46 @@ def _annotator_option(
     return str(value)
 
 
+#: Built-in models that read each setting of the other models (the annotator reads the first three
+#: only where it falls back to the symmetric model: statistics alone, declared dependencies).
+READ_BY = {
+    "solver": ("symmetric", "class_conditional"),
+    "signs": ("symmetric",),
+    "eps": ("symmetric", "class_conditional"),
+    "em_steps": ("class_conditional",),
+    "em_max_rows": ("class_conditional",),
+    "max_overrule": ("class_conditional",),
+}
+#: Of those, the settings the annotator's fallback to the symmetric model reads.
+READ_BY_FALLBACK = ("solver", "signs", "eps")
+
+
+def _warn_unread(p: dict[str, Any], model: str, stacklevel: int) -> None:
+    """Warnings naming the settings set otherwise than their defaults for a built-in model that does
+    not read them (a plugin model's reading is unknown: nothing is said)."""
+    if model not in ("annotator", "symmetric", "class_conditional"):
+        return
+    default = Options()
+    unread = [
+        name
+        for name, readers in READ_BY.items()
+        if model not in readers and name in p and p[name] != getattr(default, name)
+    ]
+    fallback = [name for name in unread if model == "annotator" and name in READ_BY_FALLBACK]
+    for group in (fallback, [name for name in unread if name not in fallback]):
+        if not group:
+            continue
+        listed = ", ".join(f"{name}={p[name]!r}" for name in group)
+        readers = sorted({r for name in group for r in READ_BY[name]})
+        where = " except where it falls back to the symmetric model (fit_stats, declared dependencies)"
+        warnings.warn(
+            f"{listed} ignored: model={model!r} does not read {'it' if len(group) == 1 else 'them'}"
+            f"{where if group is fallback else ''} (read by {', '.join(repr(r) for r in readers)})",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 def check_dev_rule(value: Any, model: str, stacklevel: int) -> str | float:
     """``LabelModel(dev_rule=...)``: ``"loo"``, ``"any"`` or a positive number of standard errors."""
     if isinstance(value, str):
@@ -118,6 +158,7 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     combine = _annotator_option(p, "combine", COMBINE_RULES, solver.name, stacklevel)
     balance_rule = _annotator_option(p, "balance_rule", BALANCE_RULES, solver.name, stacklevel)
     dev_rule = check_dev_rule(p.get("dev_rule", DEV_RULES[0]), solver.name, stacklevel)
+    _warn_unread(p, solver.name, stacklevel)
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1

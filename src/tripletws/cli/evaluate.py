@@ -20,6 +20,7 @@ from .options import (
     fmt_value,
     json_safe,
     load_labeler,
+    read_gold,
     read_votes,
     sequence_kwargs,
     table,
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     k = int(model.cardinality)
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     if args.Y_FILE is not None:
-        y = read_labels(args.Y_FILE, args.y_key)
+        y = read_gold(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):
         y = read_labels(args.L_FILE, args.y_key)
     else:
@@ -87,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     metrics = [s.strip() for s in metrics if s.strip()]
     if not metrics:
         raise CLIError(f"--metrics {args.metrics!r} names no metric")
-    labelers = {"label model": model, "majority vote": MajorityLabelVoter(k, random_state=args.seed)}
+    # majority vote's tie-break drawn as the model's (--seed, else the seed saved with the model)
+    seed = args.seed if args.seed is not None else getattr(model, "random_state", None)
+    labelers = {"label model": model, "majority vote": MajorityLabelVoter(k, random_state=seed)}
     if args.seed is not None:
         model.random_state = args.seed
     seq_kw = sequence_kwargs(model, args, lm.n)

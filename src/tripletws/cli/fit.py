@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ..estimators import SIGNS, SOLVERS
-from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
 from ..models import registered
@@ -28,6 +27,7 @@ from .options import (
     named,
     parse_class_balance,
     parse_dependencies,
+    read_gold,
     read_sequence_ids,
     read_votes,
     set_jobs,
@@ -71,8 +71,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--solver", choices=SOLVERS, default="triplet_mean", help="solver (default: %(default)s)")
     p.add_argument("--signs", choices=SIGNS, default="all_positive", help="LF signs (default: %(default)s)")
-    prior = p.add_mutually_exclusive_group()
-    prior.add_argument(
+    p.add_argument(
         "--class-balance",
         default=None,
         metavar="auto|uniform|estimate|P0,P1,...",
@@ -80,7 +79,7 @@ def add_parser(sub: Any) -> None:
         "estimated one; estimate for class_conditional; uniform for symmetric), uniform, estimate (from L), "
         "or k probabilities",
     )
-    prior.add_argument(
+    p.add_argument(
         "--y-dev",
         default=None,
         metavar="FILE",
@@ -180,7 +179,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     L, names = read_votes(args.L_FILE, args.key, args.header)
-    y_dev = None if args.y_dev is None else read_labels(args.y_dev, args.y_key)
+    y_dev = None if args.y_dev is None else read_gold(args.y_dev, args.y_key)
     k = args.cardinality if args.cardinality is not None else _infer_cardinality(args.L_FILE, L, y_dev, names)
     prior_setting, prior = parse_class_balance(args.class_balance)
     dependencies = parse_dependencies(args.dependencies)
@@ -264,6 +263,13 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     """Refuse options that the rest of the command line would leave unused."""
     if sequence and args.intervals:
         raise CLIError("--intervals is not available for sequence models (their fit is not bootstrapped)")
+    if args.intervals < 0 or args.intervals == 1:  # checked before the fit, not after it
+        raise CLIError(f"--intervals takes 0 (none) or at least 2 bootstrap replicates, got {args.intervals}")
+    if args.class_balance is not None and args.y_dev is not None and args.L_dev is None:
+        raise CLIError(
+            "--class-balance and --y-dev both set the prior: give one (with --L-dev, --y-dev is the gold of "
+            "its rows and --class-balance the prior)"
+        )
     changed = [name for name, default in annotator_defaults().items() if getattr(args, name) != default]
     if sequence and changed:
         options = ", ".join("--" + name.replace("_", "-") for name in changed)
@@ -271,7 +277,7 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     if changed and args.model not in (None, "annotator"):  # saved with the model, ignored at every load
         options = ", ".join("--" + name.replace("_", "-") for name in changed)
         raise CLIError(f"{options}: settings of the default (annotator) model, not of --model {args.model}")
-    if getattr(args, "sequence_key", "seq") != "seq" and getattr(args, "sequence_ids", None) is None:
+    if getattr(args, "sequence_key", None) is not None and getattr(args, "sequence_ids", None) is None:
         raise CLIError("--sequence-key names the ids' array in --sequence-ids: give --sequence-ids as well")
     if args.dev_rule is not None and args.L_dev is None:
         raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")

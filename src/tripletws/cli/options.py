@@ -7,6 +7,7 @@ import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -115,12 +116,19 @@ def parse_dependencies(text: str | None) -> list[tuple[int, int]] | None:
     return edges
 
 
+#: Name of the sequence ids' array (.npz) or column (Parquet) when --sequence-key is not given.
+SEQUENCE_KEY = "seq"
+
+
 def read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
     """``--sequence-ids FILE`` (array ``--sequence-key`` of an .npz, default ``seq``) or None."""
     path = getattr(args, "sequence_ids", None)
     if path is None:
         return None
-    ids = read_labels(path, args.sequence_key)
+    key = args.sequence_key
+    if key is None and Path(path).suffix.lower() in (".npz", ".parquet", ""):  # arrays or columns by name
+        key = SEQUENCE_KEY
+    ids = read_gold(path, key, "--sequence-key")
     if ids.shape[0] != n:
         raise CLIError(f"{path}: {ids.shape[0]} sequence ids for a label matrix of {n} rows")
     return ids
@@ -174,9 +182,9 @@ def add_sequence_args(p: Any) -> None:
     )
     p.add_argument(
         "--sequence-key",
-        default="seq",
+        default=None,
         metavar="NAME",
-        help="array/column name of the ids in --sequence-ids (default: %(default)s)",
+        help=f"array/column name of the ids in an .npz or Parquet --sequence-ids (default: {SEQUENCE_KEY})",
     )
 
 
@@ -238,6 +246,24 @@ def set_jobs(model: BaseLabeler, jobs: int | None) -> None:
         model.n_jobs = jobs
 
 
+def check_key(path: str, key: str | None, option: str, kinds: tuple[str, ...]) -> None:
+    """A CLIError where ``option`` names an array or column for a file that has none to choose (it
+    would be ignored: a typo in the file's name or kind would pass unseen)."""
+    if key is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix in kinds or (".parquet" in kinds and (suffix == "" or Path(path).is_dir())):
+        return
+    what = "an array of an .npz archive" + (" or a column of a Parquet file" if ".parquet" in kinds else "")
+    raise CLIError(f"{path}: {option} {key!r} names {what}; a {suffix or 'plain'} file has none to choose")
+
+
+def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray:
+    """Gold labels (or ids) from a file, ``option`` (the array or column's name) checked against its kind."""
+    check_key(path, key, option, (".npz", ".parquet"))
+    return read_labels(path, key)
+
+
 def read_votes(
     path: str, key: str | None, header: bool | None, expected: Any = None
 ) -> tuple[np.ndarray, list[str] | None]:
@@ -246,6 +272,7 @@ def read_votes(
     from ..files import read_matrix_named
     from ..lf_names import compare_names
 
+    check_key(path, key, "--key", (".npz",))
     L, names = read_matrix_named(path, key, header)
     try:
         compare_names(None if expected is None else tuple(expected), names, name=path)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels
 from ..model import LabelModel
-from .options import CLIError, about_matrix, add_matrix_args, check_not_data, load_labeler, read_votes
+from .options import (
+    CLIError,
+    about_matrix,
+    add_matrix_args,
+    check_not_data,
+    load_labeler,
+    read_gold,
+    read_votes,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -48,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         lm = check_label_matrix(L, k, scan=True)
     y = None
     if args.gold is not None:
-        y = check_labels(read_labels(args.gold, args.y_key), lm.n, k, name="Y")
+        y = check_labels(read_gold(args.gold, args.y_key), lm.n, k, name="Y")
     # (without --lf-names: the names of the columns the model was fitted on, where it kept them)
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
     try:

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from ..estimators.class_balance import STRATEGIES
-from ..files import read_labels
 from ..matrix import LabelMatrixError, check_labels
 from ..model import LabelModel
 from ..sequence import SequenceLabelModel
@@ -21,6 +20,7 @@ from .options import (
     load_labeler,
     named,
     parse_class_balance,
+    read_gold,
     read_votes,
     sequence_kwargs,
     set_jobs,
@@ -90,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = parse_class_balance(args.class_balance)
     y_dev = (
-        None
-        if args.y_dev is None
-        else check_labels(read_labels(args.y_dev, args.y_key), None, k, name="Y_dev")
+        None if args.y_dev is None else check_labels(read_gold(args.y_dev, args.y_key), None, k, name="Y_dev")
     )
     extra = sequence_kwargs(model, args, L.shape[0])
     own_jobs = use_jobs(model, args.jobs)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..caller import outside_stacklevel
 from ..stats import LabelStats
 
 #: Smallest probability any class keeps, so that every class stays predictable.
@@ -57,7 +58,7 @@ def class_balance_from_labels(y: np.ndarray, cardinality: int) -> np.ndarray:
         warnings.warn(
             f"Y_dev has no example of class(es) {missing}; using add-one smoothing",
             UserWarning,
-            stacklevel=3,
+            stacklevel=outside_stacklevel(),
         )
         counts += 1.0
     return counts / counts.sum()

@@ -323,7 +323,11 @@ class Annotator(Solver):
                 source = "estimated"
         assert selection.fit is not None
         silent_fill = "a neutral weight" if SILENT_FILL == "neutral" else "the mean accuracy of the others"
-        draft = _Draft(selection.fit.params, source, silent_lfs(stats, silent_fill), unipolar)
+        all_silent = (
+            "every LF gets the same accuracy: the predictions rank the classes as majority vote's counts "
+            "do (rows without votes: the class prior)"
+        )
+        draft = _Draft(selection.fit.params, source, silent_lfs(stats, silent_fill, all_silent), unipolar)
         # (k = 2 with LFs of one class: the other class is what their abstentions mark, the one-class
         # reading's own case, not a class to leave out)
         if unvoted.size and unvoted.size < stats.cardinality and stats.cardinality > 2:

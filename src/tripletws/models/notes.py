@@ -32,14 +32,17 @@ def dependency_note(pairs: np.ndarray, model: str) -> str:
     )
 
 
-def silent_lfs(stats: LabelStats, fill: str = "a neutral weight") -> list[str]:
-    """LFs that never vote, and what their votes elsewhere get (``fill``)."""
+def silent_lfs(
+    stats: LabelStats, fill: str = "a neutral weight", all_silent: str = "the predictions are the class prior"
+) -> list[str]:
+    """LFs that never vote, and what their votes elsewhere get (``fill``); where none votes, what
+    the predictions are (``all_silent``: the model's own)."""
     silent = np.flatnonzero(stats.vote_counts == 0)
     if silent.size and silent.size == stats.n_lfs:
         # no other LF to take anything from
         return [
             f"LF(s) {lf_list(silent)} never vote: no LF votes on any fitted row, so nothing identifies an "
-            "accuracy and the predictions are the class prior"
+            f"accuracy and {all_silent}"
         ]
     return [f"LF(s) {lf_list(silent)} never vote; they get {fill}"] if silent.size else []
 
