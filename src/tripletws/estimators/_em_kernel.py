@@ -730,18 +730,56 @@ def _mix(x: np.uint64) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def fold_keys(
-    r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, fp: np.ndarray, cf: np.ndarray, seed: np.uint64
-) -> np.ndarray:
-    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys` from its fingerprints.
+def _fingerprints(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, whole: np.ndarray, m: int, k: int, seed: np.uint64
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns' and the classes' fingerprints of ``heldout._fingerprints``, bit for bit (the
+    counts are whole numbers, whose float64 sums are exact in any order)."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    hist = np.zeros((m, k))
+    for e in range(r.shape[0]):
+        hist[i[e], a[e]] += whole[r[e]]
+    total = 0.0
+    for row in range(whole.shape[0]):
+        total += whole[row]
+    hist_bits = hist.view(np.uint64)
+    ordered = np.empty(k)
+    ordered_bits = ordered.view(np.uint64)
+    abstained = np.empty(1)
+    abstained_bits = abstained.view(np.uint64)
+    fp = np.empty(m, dtype=np.uint64)
+    cf = np.zeros(k, dtype=np.uint64)
+    for j in range(m):
+        voted = 0.0
+        for c in range(k):
+            voted += hist[j, c]
+            ordered[c] = hist[j, c]
+        abstained[0] = total - voted
+        ordered.sort()
+        x = _mix(_mix(seed ^ golden) ^ abstained_bits[0])
+        for c in range(k):
+            x = _mix(x ^ ordered_bits[c])
+        fp[j] = x
+        for c in range(k):
+            cf[c] += _mix(x ^ hist_bits[j, c])
+    for c in range(k):
+        cf[c] = _mix(cf[c] + golden)
+    return fp, cf
 
-    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``fp`` (m,) the
-    columns' fingerprints and ``cf`` (k,) the classes'.  Integer arithmetic throughout: the
-    same keys as the numpy path, bit for bit (wrapping sums do not depend on the order of
-    their terms).
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def fold_keys(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, whole: np.ndarray, R: int, m: int, k: int, seed: np.uint64
+) -> np.ndarray:
+    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys`.
+
+    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``whole`` (R,) the
+    rows' counts (whole numbers).  Integer arithmetic throughout, after the exact sums of the
+    counts: the same keys as the numpy path, bit for bit (wrapping sums do not depend on the
+    order of their terms).
     """
     golden = np.uint64(0x9E3779B97F4A7C15)
-    k = cf.shape[0]
+    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
     base = _mix(seed ^ golden)
     keys = np.empty(R, dtype=np.uint64)
     grouped = np.zeros(k, dtype=np.uint64)

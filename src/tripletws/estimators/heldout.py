@@ -105,14 +105,14 @@ def row_fold_keys(
     R, m = rows.shape
     whole = np.floor(np.asarray(counts, dtype=np.float64))  # integer sums are exact in any order
     r, i, a = row_votes(rows) if votes is None else votes
-    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
     if R == 0:
         return np.zeros(0, dtype=np.uint64)
     # compiled only where the compiled EM runs too: a large fit does not load numba for keys alone
     # (its import and kernel load, ~0.3 s and ~100 MB once per process, exceed what they save there)
     compiled = fold_keys_kernel() if R <= JIT_MAX_ROWS else None
     if compiled is not None:
-        return compiled(r, i, a, R, fp, cf, np.uint64(seed))
+        return compiled(r, i, a, whole, R, m, k, np.uint64(seed))
+    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
     per_row = np.zeros(R, dtype=np.uint64)
     if len(r):
         group = r.astype(np.int64) * k + a  # (row, class): the columns one class of a row groups
