@@ -21,6 +21,7 @@ with the path.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import math
@@ -250,9 +251,10 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
         huge = np.abs(arr) > _CSV_MAX_ABS  # also inf; NaN is left for validation to report
     if huge.any():
         raise _csv_value_error(path, arr, huge, "number too large:")
-    # Integral values in int16 range are stored compactly; anything else is left for validation.
-    if np.all(arr == np.round(arr)) and arr.min() >= -(2**15) and arr.max() < 2**15:
-        arr = arr.astype(np.int16)
+    # Integral values are integers: in int16 range stored compactly, beyond it as int64 (exact: at
+    # most 2**53); anything else is left for validation.
+    if np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int16 if arr.min() >= -(2**15) and arr.max() < 2**15 else np.int64)
     return arr, names
 
 
@@ -564,6 +566,7 @@ def write_array(path: str | Path, arr: np.ndarray, columns: list[str] | None = N
         raise ValueError(f"{path}: only 1-D or 2-D arrays can be written, got shape {arr.shape}")
     width = 1 if arr.ndim == 1 else arr.shape[1]
     names = list(columns) if columns else [f"c{j}" for j in range(width)]
+    _check_column_names(path, names, width, suffix)
     if suffix == ".npy":
         with atomic_write(path) as fh:
             np.save(fh, arr, allow_pickle=False)
@@ -583,9 +586,37 @@ def write_array(path: str | Path, arr: np.ndarray, columns: list[str] | None = N
             pq.write_table(table, fh)
 
 
+def _check_column_names(path: Path, names: list[Any], width: int, suffix: str) -> None:
+    """Column names that a reader gets back as written: one per column, distinct strings; in a CSV
+    header, not all numbers or missing values (that first row would read back as data), none empty
+    or with spaces around it (the reader drops them)."""
+    if len(names) != width:
+        raise ValueError(f"{path}: {len(names)} column names for {width} columns")
+    if not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: column names must be strings, got {names!r}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{path}: the column names {twice} are given more than once")
+    if suffix != ".csv":
+        return
+    blank = [n for n in names if not n or n != n.strip()]
+    if blank:
+        raise ValueError(f"{path}: CSV column names {blank!r} are empty or have spaces around them")
+    if all(_NUMBER.fullmatch(n) or _is_missing(n) for n in names):
+        raise ValueError(
+            f"{path}: the CSV header {names!r} holds only numbers or missing values, so it would read "
+            "back as a row of data; name the columns with words (e.g. c0, c1, ...)"
+        )
+
+
 def write_csv(fh: IO[str], arr: np.ndarray, columns: list[str] | None = None) -> None:
-    """Write a 1-D or 2-D array as CSV to an open text file (integers as such, floats to 10 digits)."""
+    """Write a 1-D or 2-D array as CSV to an open text file (integers as such, floats to 10 digits);
+    header names holding a comma or a quote are quoted, as the reader unquotes them."""
     arr = np.asarray(arr)
     fmt = "%d" if arr.dtype.kind in "iub" else "%.10g"
-    header = ",".join(columns) if columns else ""
+    header = ""
+    if columns:
+        line = io.StringIO()
+        csv.writer(line, lineterminator="").writerow(columns)
+        header = line.getvalue()
     np.savetxt(fh, arr, fmt=fmt, delimiter=",", header=header, comments="")

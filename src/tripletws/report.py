@@ -23,6 +23,7 @@ import numpy as np
 from .analysis import lf_summary_arrays, matrix_summary_arrays
 from .lf_names import check_names
 from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
+from .predictions import probs_to_preds
 
 #: Section ids in page order (the gold-only ones last).
 SECTIONS = (
@@ -430,7 +431,9 @@ def build_report(
     if y is not None:
         gold = y >= 0
         voted = voted_rows(lm)
-        pred = probs.argmax(axis=1)
+        # ties (rows without a vote under a uniform prior, equal top classes) broken as evaluate's
+        # default does, by a fixed hash of the row (argmax sent every tied row to class 0)
+        pred = probs_to_preds(probs, "random")
         score_rows = []
         for label, sel in (("all gold rows", gold), ("gold rows with a vote", gold & voted)):
             n_sel = int(sel.sum())
@@ -442,7 +445,8 @@ def build_report(
                 "Scores on gold",
                 _table(["rows", "count", "accuracy"], score_rows),
                 f"{int((gold & ~voted).sum())} gold rows had no vote; their prediction is the most "
-                "likely class under the class balance (Snorkel scores the voted rows only).",
+                "likely class under the class balance (Snorkel scores the voted rows only). Rows whose top "
+                "classes tie get one of them by a fixed hash of the row, as tripletws evaluate does.",
             )
         )
         svg, cal_rows = _calibration(conf[gold], (pred[gold] == y[gold]).astype(np.float64))
@@ -461,7 +465,7 @@ def build_report(
                 "confusion",
                 "Confusion matrix",
                 f'<div class="fig">{_confusion(cm)}</div>',
-                "Rows: gold class; columns: predicted class (argmax of the posterior).",
+                "Rows: gold class; columns: predicted class (argmax of the posterior, ties as above).",
             )
         )
 

@@ -24,6 +24,7 @@ from .options import (
     add_sequence_args,
     annotator_defaults,
     check_not_data,
+    check_not_input,
     named,
     parse_class_balance,
     parse_dependencies,
@@ -282,6 +283,7 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     if args.dev_rule is not None and args.L_dev is None:
         raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")
     check_not_data(args.output, "a model file is JSON; name it .json (predictions: 'predict')")
+    check_not_input(args.output, args.L_FILE, args.L_dev, args.y_dev, getattr(args, "sequence_ids", None))
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: list[str] | None = None) -> int:

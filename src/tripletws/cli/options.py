@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,37 @@ def check_not_data(output: Any, what: str) -> None:
     report): such a name is most likely an input given by mistake, which the write would replace."""
     if str(output).lower().endswith(DATA_SUFFIXES):
         raise CLIError(f"-o {output}: {what}")
+
+
+def check_not_input(output: Any, *inputs: Any) -> None:
+    """Refuse ``-o`` naming one of the command's inputs, or a file inside an input folder (Parquet):
+    the write would replace what it was computed from."""
+    if output is None or str(output) == "-":
+        return
+    target = Path(output).resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given).resolve()
+        same = target == source
+        if not same and target.exists() and source.exists():
+            try:
+                same = os.path.samefile(target, source)  # another name of the same file (a link)
+            except OSError:
+                same = False
+        if same or (source.is_dir() and source in target.parents):
+            raise CLIError(f"-o {output}: that is the input {given}; the write would replace it")
+
+
+def check_output_path(output: Any, suffixes: tuple[str, ...]) -> None:
+    """Refuse, before any work, an output whose kind is not written or whose folder does not exist."""
+    if str(output) == "-":
+        return
+    path = Path(output)
+    if path.suffix.lower() not in suffixes:
+        raise CLIError(f"-o {output}: the output must end in {', '.join(suffixes)} (or be '-' for stdout)")
+    if not path.parent.is_dir():
+        raise CLIError(f"-o {output}: the folder {path.parent} does not exist")
 
 
 class Parser(argparse.ArgumentParser):

@@ -14,6 +14,8 @@ from .options import (
     add_jobs_arg,
     add_matrix_args,
     add_sequence_args,
+    check_not_input,
+    check_output_path,
     load_labeler,
     read_votes,
     sequence_kwargs,
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tie_break is not None and not args.hard:
         raise CLIError("--tie-break applies to hard labels: add --hard (probabilities have no ties to break)")
     tie_break = args.tie_break or "abstain"
+    check_output_path(args.output, (".npy", ".npz", ".csv", ".parquet"))
+    check_not_input(args.output, args.MODEL, args.L_FILE, getattr(args, "sequence_ids", None))
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed

@@ -12,6 +12,7 @@ from .options import (
     about_matrix,
     add_matrix_args,
     check_not_data,
+    check_not_input,
     load_labeler,
     read_gold,
     read_votes,
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from ..report import write_report
 
     check_not_data(args.output, "the report is one HTML file; name it .html")
+    if str(args.output) == "-" or str(args.output).lower().endswith(".json"):
+        raise CLIError(f"-o {args.output}: the report is one HTML file; name it .html")
+    check_not_input(args.output, args.MODEL, args.L_FILE, args.gold)
     model = load_labeler(args.MODEL)
     if not isinstance(model, LabelModel):
         raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")

@@ -17,6 +17,7 @@ from .options import (
     add_matrix_args,
     add_sequence_args,
     check_not_data,
+    check_not_input,
     load_labeler,
     named,
     parse_class_balance,
@@ -71,9 +72,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Online learning: add a batch to a saved model's running statistics and re-solve."""
     if args.output is not None:
         check_not_data(args.output, "a model file is JSON; name it .json")
-    """Online learning: add a batch to a saved model's running statistics and re-solve."""
+    # (the model file itself is the default output: an update in place)
+    check_not_input(args.output, args.L_FILE, args.y_dev, getattr(args, "sequence_ids", None))
     model = load_labeler(args.MODEL)
     if not isinstance(model, (LabelModel, SequenceLabelModel)):
         raise CLIError(f"{args.MODEL}: a {type(model).__name__} does not learn; only label models update")
