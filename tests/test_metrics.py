@@ -175,3 +175,9 @@ def test_score_warnings_name_the_callers_line():
     assert len(said) == 2 and all(w.filename == __file__ for w in said), [
         (w.filename, w.message) for w in said
     ]
+
+
+def test_the_unknown_metric_message_lists_the_aliases():
+    """The README lists fbeta among score's metric names; the error named METRICS only."""
+    with pytest.raises(ValueError, match=r"fbeta.*no_vote"):
+        score(np.array([0, 1]), np.array([0, 1]), None, 2, metrics=["bogus"])

@@ -83,9 +83,8 @@ def test_silent_lf_is_not_named_as_a_lonely_voter():
         lm = LabelModel(cardinality=3).fit(L)
     assert lm.estimate_.family != "mv"  # the per-LF families name lonely LFs
     messages = [str(w.message) for w in rec]
-    assert any(
-        msg.startswith("LF(s) 5 never vote; they get the mean accuracy of the others") for msg in messages
-    )
+    expected = "LF(s) 5 never vote; they get the vote-weighted mean accuracy of the others"
+    assert any(msg.startswith(expected) for msg in messages)
     lonely = [msg for msg in messages if "never vote on a row where another LF votes" in msg]
     assert len(lonely) == 1 and lonely[0].startswith("LF(s) 6 never vote on a row"), messages
     # since session 12 a silent LF's votes elsewhere weigh as the other LFs' mean accuracy (as LF 6's)

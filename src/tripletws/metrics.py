@@ -179,5 +179,6 @@ def score(
                 raise ValueError(f"metric {name!r} needs probabilities")
             out[name] = PROB_METRICS[key](y_g, p_g, probs[gold], cardinality)
         else:
-            raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+            names = ", ".join((*METRICS, *ALIASES))
+            raise ValueError(f"unknown metric {name!r}; choose from {names} (a labeler's score: and no_vote)")
     return out

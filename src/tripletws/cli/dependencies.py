@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     source = args.L_FILE or "the statistics stored in the model"
     print(
-        f"LF pairs by excess agreement over the fitted model ({source}); suspect: Bonferroni p < {args.alpha}"
+        f"LF pairs by excess agreement over the symmetric model's expectation ({source}); "
+        f"suspect: Bonferroni p < {args.alpha}"
     )
     header = ["pair", "co-votes", "agreement", "expected", "z", "p adjusted", "suspect"]
     cells = [

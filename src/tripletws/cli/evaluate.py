@@ -10,7 +10,7 @@ from typing import Any
 from ..baselines import MajorityLabelVoter
 from ..files import read_labels
 from ..matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
-from ..metrics import METRICS
+from ..metrics import ALIASES, METRICS
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
     CLIError,
@@ -50,7 +50,8 @@ def add_parser(sub: Any) -> None:
         "--metrics",
         default=None,
         metavar="LIST",
-        help=f"comma-separated, from {', '.join(METRICS)}, no_vote (the share of gold rows without a vote) "
+        help=f"comma-separated, from {', '.join((*METRICS, *ALIASES))}, no_vote (the share of gold rows "
+        "without a vote) "
         "(default: accuracy, f1 or f1_macro, coverage, brier)",
     )
     p.add_argument(

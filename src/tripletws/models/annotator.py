@@ -322,7 +322,9 @@ class Annotator(Solver):
             if balance.accepted:
                 source = "estimated"
         assert selection.fit is not None
-        silent_fill = "a neutral weight" if SILENT_FILL == "neutral" else "the mean accuracy of the others"
+        silent_fill = "the vote-weighted mean accuracy of the others"
+        if SILENT_FILL == "neutral":
+            silent_fill = "a neutral weight"
         all_silent = (
             "every LF gets the same accuracy: the predictions rank the classes as majority vote's counts "
             "do (rows without votes: the class prior)"
