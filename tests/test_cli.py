@@ -155,7 +155,8 @@ def test_fit_predict_evaluate_inspect(files, fmt, tmp_path) -> None:
     # the closed-form solver's setting is shown where a closed form was solved (here: the annotator's EM)
     assert "model=annotator, k=2" in info and "solver=" not in info
     assert f"class balance ({reference.class_balance_source_})" in info
-    rows = re.findall(r"^(\d+)\s+([0-9.]+)\s+([0-9.]+)", info, flags=re.M)
+    # (a named input's LF names are shown beside the indices)
+    rows = re.findall(r"^(\d+)\s+(?:\S*[^\s0-9.]\S*\s+)?([0-9.]+)\s+([0-9.]+)", info, flags=re.M)
     assert len(rows) == 6
     np.testing.assert_allclose([float(r[2]) for r in rows], reference.accuracies_, atol=5e-5)
     record = json.loads(run("inspect", model_file, "--json"))

@@ -110,3 +110,21 @@ def test_csv_integers_beyond_int16_are_integers(tmp_path):
     back = read_labels(tmp_path / "ids.csv")
     assert back.dtype.kind == "i"
     np.testing.assert_array_equal(back, ids)
+
+
+def test_messages_name_the_file_and_the_option(files):
+    d, data = files
+    np.save(d / "L5.npy", data.L[:, :5])
+    out = run_main("predict", d / "m.json", d / "L5.npy", "-o", d / "p.npy")
+    assert out.returncode != 0 and "L5.npy" in out.stderr and "5 columns" in out.stderr
+    out = run_main("fit", d / "L.npy", "-o", d / "b.json", "--class-balance", "0.5,0.6,0.1")
+    assert out.returncode != 0 and "--class-balance 0.5,0.6,0.1" in out.stderr
+
+
+def test_inspect_shows_the_lfs_names(tmp_path):
+    data = make_synthetic(600, 4, 2, coverage=0.5, random_state=2)
+    header = "kw_a,kw_b,kw_c,kw_d"
+    np.savetxt(tmp_path / "L.csv", data.L, fmt="%d", delimiter=",", header=header, comments="")
+    assert run_main("fit", tmp_path / "L.csv", "-o", tmp_path / "m.json").returncode == 0
+    shown = run_main("inspect", tmp_path / "m.json").stdout
+    assert all(name in shown for name in header.split(","))

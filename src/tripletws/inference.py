@@ -29,7 +29,7 @@ from .kernels import (
     sparse_one_hot,
     vote_indicator,
 )
-from .matrix import LabelMatrix
+from .matrix import LabelMatrix, LabelMatrixError
 from .parallel import map_chunks, single_threaded_blas
 from .params import LabelModelParams
 
@@ -135,9 +135,10 @@ def _sparse_scores(block: Any, Dflat: np.ndarray, base: np.ndarray, k: int, out:
 def _check_compatible(lm: LabelMatrix, params: LabelModelParams) -> None:
     k, m = params.cardinality, params.n_lfs
     if lm.m != m:
-        raise ValueError(f"L has {lm.m} columns but the model was fitted with {m} LFs")
+        # (a LabelMatrixError: the command line names the file)
+        raise LabelMatrixError(f"L has {lm.m} columns but the model was fitted with {m} LFs")
     if lm.cardinality > k:
-        raise ValueError(f"L has cardinality {lm.cardinality} but the model has {k} classes")
+        raise LabelMatrixError(f"L has cardinality {lm.cardinality} but the model has {k} classes")
 
 
 def _fill(

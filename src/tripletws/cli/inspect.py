@@ -179,11 +179,14 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
 def _lf_table(model: LabelModel, est: Any) -> tuple[list[str], list[list[str]]]:
     acc, cov = model.accuracies_, model.coverage_
     ci = getattr(model, "intervals_", None)
-    header = ["LF", "coverage", "accuracy"] + (["acc. low", "acc. high"] if ci is not None else [])
+    names = getattr(model, "lf_names_", None)  # the fit's column names, where its input had them
+    header = ["LF"] + (["name"] if names is not None else []) + ["coverage", "accuracy"]
+    header += ["acc. low", "acc. high"] if ci is not None else []
     header += ["triplets", "note"] if est is not None else []
     rows = []
     for i in range(len(acc)):
-        row = [str(i), fmt_value(cov[i]), fmt_value(acc[i])]
+        row = [str(i)] + ([str(names[i])] if names is not None else [])
+        row += [fmt_value(cov[i]), fmt_value(acc[i])]
         if ci is not None:
             row += [fmt_value(ci.accuracy_low[i]), fmt_value(ci.accuracy_high[i])]
         if est is not None:

@@ -129,6 +129,12 @@ def parse_class_balance(text: str | None) -> tuple[Any, Any]:
             f"--class-balance must be {' or '.join(STRATEGIES)} or comma-separated probabilities "
             f"such as 0.3,0.7; got {text!r}"
         ) from None
+    from ..estimators.class_balance import check_class_balance
+
+    try:  # named as the option, not as the Python argument
+        check_class_balance(np.asarray(values), len(values))
+    except ValueError as exc:
+        raise CLIError(f"--class-balance {text}: {exc}") from None
     return "auto", np.asarray(values)
 
 
