@@ -128,3 +128,16 @@ def test_inspect_shows_the_lfs_names(tmp_path):
     assert run_main("fit", tmp_path / "L.csv", "-o", tmp_path / "m.json").returncode == 0
     shown = run_main("inspect", tmp_path / "m.json").stdout
     assert all(name in shown for name in header.split(","))
+
+
+def test_options_a_command_would_ignore_are_refused(files):
+    """predict --seed without a true-random tie-break, --header for a .npy file, and --sequence-key
+    without --sequence-ids had no effect and no message."""
+    d, _ = files
+    for extra, said in (
+        (["--seed", "5"], "--seed"),
+        (["--header"], "--header applies to CSV"),
+        (["--sequence-key", "seq"], "--sequence-ids"),
+    ):
+        out = run_main("predict", d / "m.json", d / "L.npy", "-o", d / "p.npy", *extra)
+        assert out.returncode != 0 and said in out.stderr, out.stderr

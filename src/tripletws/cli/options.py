@@ -162,6 +162,8 @@ def read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
     """``--sequence-ids FILE`` (array ``--sequence-key`` of an .npz, default ``seq``) or None."""
     path = getattr(args, "sequence_ids", None)
     if path is None:
+        if getattr(args, "sequence_key", None) is not None:
+            raise CLIError("--sequence-key names the ids' array in --sequence-ids: give --sequence-ids too")
         return None
     key = args.sequence_key
     if key is None and Path(path).suffix.lower() in (".npz", ".parquet", ""):  # arrays or columns by name
@@ -311,6 +313,9 @@ def read_votes(
     from ..lf_names import compare_names
 
     check_key(path, key, "--key", (".npz",))
+    if header is not None and Path(path).suffix.lower() != ".csv":
+        flag = "--header" if header else "--no-header"
+        raise CLIError(f"{path}: {flag} applies to CSV files (a first row that may name the LFs)")
     L, names = read_matrix_named(path, key, header)
     try:
         compare_names(None if expected is None else tuple(expected), names, name=path)

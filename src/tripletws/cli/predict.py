@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tie_break is not None and not args.hard:
         raise CLIError("--tie-break applies to hard labels: add --hard (probabilities have no ties to break)")
     tie_break = args.tie_break or "abstain"
+    if args.seed is not None and tie_break != "true-random":
+        raise CLIError("--seed draws the ties of --hard --tie-break true-random; other outputs use no seed")
     check_output_path(args.output, (".npy", ".npz", ".csv", ".parquet"))
     check_not_input(args.output, args.MODEL, args.L_FILE, getattr(args, "sequence_ids", None))
     model = load_labeler(args.MODEL)
