@@ -41,7 +41,7 @@ TIE = 0.005  # within 0.5 points of majority vote is a tie, as in stress.py
 
 
 def _salted(rows, counts, k, seed=0, votes=None):
-    return _KEYS(rows, counts, k, int(seed) ^ (_SALT[0] * 0x9E3779B1), votes)
+    return _KEYS(rows, counts, k, (int(seed) ^ (_SALT[0] * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF, votes)
 
 
 heldout.row_fold_keys = _salted  # forked workers inherit it

@@ -563,7 +563,7 @@ def _salt_folds(salt: int) -> None:
     keys = heldout.row_fold_keys
 
     def salted(rows, counts, k, seed=0, votes=None):
-        return keys(rows, counts, k, int(seed) ^ (salt * 0x9E3779B1), votes)
+        return keys(rows, counts, k, (int(seed) ^ (salt * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF, votes)
 
     heldout.row_fold_keys = salted
 

@@ -135,9 +135,42 @@ def test_options_a_command_would_ignore_are_refused(files):
     without --sequence-ids had no effect and no message."""
     d, _ = files
     for extra, said in (
-        (["--seed", "5"], "--seed"),
         (["--header"], "--header applies to CSV"),
         (["--sequence-key", "seq"], "--sequence-ids"),
     ):
         out = run_main("predict", d / "m.json", d / "L.npy", "-o", d / "p.npy", *extra)
         assert out.returncode != 0 and said in out.stderr, out.stderr
+    # (--seed only warns: scripts may pass it to every command)
+    out = run_main("predict", d / "m.json", d / "L.npy", "-o", d / "p.npy", "--seed", "5")
+    assert out.returncode == 0 and "--seed ignored" in out.stderr, out.stderr
+
+
+def test_key_and_header_given_for_l_apply_to_the_dev_rows_only_where_they_can(files, tmp_path):
+    """--key/--header are shared by L and --L-dev: an .npz L with --key and a CSV --L-dev still fit."""
+    _, data = files
+    np.savez(tmp_path / "L.npz", L=data.L)
+    np.savetxt(tmp_path / "dev.csv", data.L[:60], fmt="%d", delimiter=",")
+    np.save(tmp_path / "ydev.npy", data.y[:60])
+    out = run_main(
+        "fit", tmp_path / "L.npz", "--key", "L", "--L-dev", tmp_path / "dev.csv", "--y-dev",
+        tmp_path / "ydev.npy", "-o", tmp_path / "m.json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+
+
+def test_an_output_beside_the_parquet_files_of_an_input_folder(files, tmp_path):
+    """A model file may go into an input Parquet folder; a .parquet file there would join the input."""
+    pytest.importorskip("pyarrow")
+    _, data = files
+    folder = tmp_path / "Ldir"
+    folder.mkdir()
+    write_array(folder / "part0.parquet", data.L, columns=[f"lf{j}" for j in range(data.L.shape[1])])
+    assert run_main("fit", folder, "-o", folder / "m.json").returncode == 0
+    out = run_main("predict", folder / "m.json", folder, "-o", folder / "p.parquet")
+    assert out.returncode != 0 and "would become part of it" in out.stderr
+
+
+@pytest.mark.parametrize("names", [["a\nb", "c"], ["#lf", "c"], ["my label"], ["a;b"], ["a\tb"]])
+def test_csv_names_the_reader_would_split_or_drop_are_refused(tmp_path, names):
+    with pytest.raises(ValueError, match="would not read back"):
+        write_array(tmp_path / "w.csv", np.zeros((2, len(names)), dtype=int), columns=names)

@@ -126,7 +126,9 @@ def test_fold_keys_equal(monkeypatch: pytest.MonkeyPatch, R: int, m: int, k: int
     """The compiled row keys of the fold deal are the numpy keys, bit for bit (integer arithmetic)."""
     rng = np.random.default_rng(R + m)
     rows = rng.integers(-1, k, size=(R, m)).astype(np.int8)
-    counts = rng.integers(1, 5, size=R).astype(np.float64)
+    rows[rng.random((R, m)) < 0.5] = -1
+    rows[: R // 10] = -1  # rows without a vote
+    counts = rng.integers(0, 5, size=R).astype(np.float64) + rng.choice([0.0, 0.25, 0.5], size=R)
     for seed in (0, 7, 2**40):
         jit, ref = _both(monkeypatch, H.row_fold_keys, rows, counts, k, seed)
         assert jit.dtype == ref.dtype == np.uint64

@@ -176,3 +176,23 @@ def test_the_note_of_a_fit_without_votes_says_what_the_default_predicts():
     P = model.predict_proba(np.array([[1, -1, 1, 1, 1], [-1, -1, -1, -1, -1]]))
     assert P[0].argmax() == 1 and P[0, 1] > 0.5
     np.testing.assert_allclose(P[1], model.class_balance_, atol=1e-12)
+
+
+def test_settings_a_model_does_not_read_are_named_once_per_fit(data, tmp_path):
+    """Not again at save, load, prediction or intervals (the check runs there too)."""
+    with pytest.warns(UserWarning, match="does not read"):
+        model = LabelModel(2, em_steps=5).fit(data.L)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.save(tmp_path / "m.json")
+        loaded = LabelModel.load(tmp_path / "m.json")
+        loaded.predict_proba(data.L)
+    assert not [w for w in caught if "does not read" in str(w.message)]
+
+
+def test_the_fallback_reads_the_symmetric_models_settings(data):
+    """With declared dependencies the annotator solves the symmetric model, which reads solver."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LabelModel(2, solver="triplet", dependencies=[(0, 1)]).fit(data.L)
+    assert not [w for w in caught if "does not read" in str(w.message)]

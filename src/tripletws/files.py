@@ -602,6 +602,16 @@ def _check_column_names(path: Path, names: list[Any], width: int, suffix: str) -
     blank = [n for n in names if not n or n != n.strip()]
     if blank:
         raise ValueError(f"{path}: CSV column names {blank!r} are empty or have spaces around them")
+    # the reader takes lines one by one, a first line starting with '#' for a comment, and guesses
+    # the delimiter from the first line (',', tab, ';', else spaces)
+    broken = [n for n in names if "\n" in n or "\r" in n or n.startswith("#")]
+    if width == 1:
+        broken += [n for n in names if any(c in n for c in "\t; ")]
+    if broken:
+        raise ValueError(
+            f"{path}: CSV column names {broken!r} would not read back (a line break, a leading '#', or in "
+            "a single column a tab, ';' or space, which the reader would take for a delimiter)"
+        )
     if all(_NUMBER.fullmatch(n) or _is_missing(n) for n in names):
         raise ValueError(
             f"{path}: the CSV header {names!r} holds only numbers or missing values, so it would read "

@@ -411,8 +411,15 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         """The one fitting path: summarise, merge into the stream, resolve the prior, solve (when due),
         let dev rows choose, keep.  ``data=None`` (``refit``): no batch, a solve of the running
         summary.  ``dev``: a fit's dev set (a stream's own is reused at each solve)."""
-        # (its warnings point at the caller's line, whichever public method led here)
-        settings = check_settings(self.get_params(), stacklevel=outside_stacklevel() + 1)
+        # (its warnings point at the caller's line, whichever public method led here; the settings
+        # the model will not read are named once per fit, not at save or load)
+        edges = dependencies if dependencies is not None else self.dependencies
+        fallback = isinstance(data, LabelStats) or (hasattr(edges, "__len__") and len(edges) > 0)
+        settings = check_settings(
+            self.get_params(),
+            stacklevel=outside_stacklevel() + 1,
+            unread=None if not restart else ("fallback" if fallback else "rows"),
+        )
         k, solver, options = settings.cardinality, settings.solver, settings.options
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring
         # it costs tens of microseconds): their small products gain nothing from threads, and

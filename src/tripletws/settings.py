@@ -77,9 +77,10 @@ READ_BY = {
 READ_BY_FALLBACK = ("solver", "signs", "eps")
 
 
-def _warn_unread(p: dict[str, Any], model: str, stacklevel: int) -> None:
+def _warn_unread(p: dict[str, Any], model: str, stacklevel: int, fallback: bool = False) -> None:
     """Warnings naming the settings set otherwise than their defaults for a built-in model that does
-    not read them (a plugin model's reading is unknown: nothing is said)."""
+    not read them (a plugin model's reading is unknown: nothing is said); ``fallback``: the annotator
+    solves the symmetric model this time, so the settings that one reads are read."""
     if model not in ("annotator", "symmetric", "class_conditional"):
         return
     default = Options()
@@ -88,6 +89,8 @@ def _warn_unread(p: dict[str, Any], model: str, stacklevel: int) -> None:
         for name, readers in READ_BY.items()
         if model not in readers and name in p and p[name] != getattr(default, name)
     ]
+    if fallback and model == "annotator":
+        unread = [name for name in unread if name not in READ_BY_FALLBACK]
     fallback = [name for name in unread if model == "annotator" and name in READ_BY_FALLBACK]
     for group in (fallback, [name for name in unread if name not in fallback]):
         if not group:
@@ -129,8 +132,14 @@ def check_dev_rule(value: Any, model: str, stacklevel: int) -> str | float:
     return rule
 
 
-def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
-    """Validate the constructor parameters ``p`` of a ``LabelModel`` (ValueError naming the setting)."""
+def check_settings(p: dict[str, Any], stacklevel: int = 4, unread: str | None = None) -> Settings:
+    """Validate the constructor parameters ``p`` of a ``LabelModel`` (ValueError naming the setting).
+
+    ``unread``: where a fit is about to solve, ``"rows"`` (the annotator reads its own settings) or
+    ``"fallback"`` (statistics alone or declared dependencies: the annotator solves the symmetric
+    model, which reads ``solver``, ``signs`` and ``eps``); settings the model will not read are then
+    named in a warning.  None (checks at save, load, intervals): no such warning.
+    """
     k = check_cardinality(p["cardinality"])
     solver = get_solver(p["model"])
     if p["solver"] not in SOLVERS:
@@ -158,7 +167,8 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4) -> Settings:
     combine = _annotator_option(p, "combine", COMBINE_RULES, solver.name, stacklevel)
     balance_rule = _annotator_option(p, "balance_rule", BALANCE_RULES, solver.name, stacklevel)
     dev_rule = check_dev_rule(p.get("dev_rule", DEV_RULES[0]), solver.name, stacklevel)
-    _warn_unread(p, solver.name, stacklevel)
+    if unread is not None:
+        _warn_unread(p, solver.name, stacklevel, fallback=unread == "fallback")
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1

@@ -58,7 +58,8 @@ def add_parser(sub: Any) -> None:
         "--tie-break",
         choices=TIE_BREAK_POLICIES,
         default="random",
-        help="how a row whose top classes tie is labelled (default: %(default)s, a seeded choice, so that "
+        help="how a row whose top classes tie is labelled (default: %(default)s, one of them by a fixed "
+        "hash of the row, so that "
         "both labelers are scored on every gold row; 'abstain' scores each on the rows it labels, "
         "as Snorkel's score does)",
     )

@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         if sequence:
             raise CLIError("--L-dev chooses among the default model's fits; sequences take --y-dev only")
         with about_matrix(args.L_dev):  # (its names are those of L, checked by read_votes)
-            L_dev, dev_names = read_votes(args.L_dev, args.key, args.header, expected=names)
+            L_dev, dev_names = read_votes(args.L_dev, args.key, args.header, expected=names, shared=True)
             check_label_matrix(L_dev, k, name="L_dev", scan=True)
             L_dev = named(L_dev, dev_names)
     t0 = time.perf_counter()

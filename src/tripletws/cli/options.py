@@ -42,8 +42,21 @@ def check_not_data(output: Any, what: str) -> None:
 
 
 def check_not_input(output: Any, *inputs: Any) -> None:
-    """Refuse ``-o`` naming one of the command's inputs, or a file inside an input folder (Parquet):
-    the write would replace what it was computed from."""
+    """Refuse an output that would replace one of the command's inputs.
+
+    Parameters
+    ----------
+    output : path or "-"
+        The ``-o`` value ("-" and None: nothing to check).
+    *inputs : paths or None
+        The command's input files or Parquet folders (None: not given).
+
+    Raises
+    ------
+    CLIError
+        Where ``output`` is an input (or another name of it), or a ``.parquet`` file inside an input
+        folder (the folder's reader would read it as part of the input).
+    """
     if output is None or str(output) == "-":
         return
     target = Path(output).resolve()
@@ -57,12 +70,28 @@ def check_not_input(output: Any, *inputs: Any) -> None:
                 same = os.path.samefile(target, source)  # another name of the same file (a link)
             except OSError:
                 same = False
-        if same or (source.is_dir() and source in target.parents):
+        if same:
             raise CLIError(f"-o {output}: that is the input {given}; the write would replace it")
+        if source.is_dir() and source in target.parents and target.suffix.lower() == ".parquet":
+            raise CLIError(
+                f"-o {output}: a Parquet file inside the input folder {given} would become part of it"
+            )
 
 
 def check_output_path(output: Any, suffixes: tuple[str, ...]) -> None:
-    """Refuse, before any work, an output whose kind is not written or whose folder does not exist."""
+    """Refuse, before any work, an output whose kind is not written or whose folder does not exist.
+
+    Parameters
+    ----------
+    output : path or "-"
+        The ``-o`` value ("-": stdout, nothing to check).
+    suffixes : tuple of str
+        The kinds the command writes (lower case, with the dot).
+
+    Raises
+    ------
+    CLIError
+    """
     if str(output) == "-":
         return
     path = Path(output)
@@ -287,8 +316,24 @@ def set_jobs(model: BaseLabeler, jobs: int | None) -> None:
 
 
 def check_key(path: str, key: str | None, option: str, kinds: tuple[str, ...]) -> None:
-    """A CLIError where ``option`` names an array or column for a file that has none to choose (it
-    would be ignored: a typo in the file's name or kind would pass unseen)."""
+    """Refuse an array or column name for a file that has none to choose (it would be ignored: a typo
+    in the file's name or kind would pass unseen).
+
+    Parameters
+    ----------
+    path : str
+        The file (or Parquet folder).
+    key : str or None
+        The name given (None: nothing to check).
+    option : str
+        The option that gave it, for the message.
+    kinds : tuple of str
+        The kinds that take a name (".npz", ".parquet").
+
+    Raises
+    ------
+    CLIError
+    """
     if key is None:
         return
     suffix = Path(path).suffix.lower()
@@ -299,19 +344,36 @@ def check_key(path: str, key: str | None, option: str, kinds: tuple[str, ...]) -
 
 
 def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray:
-    """Gold labels (or ids) from a file, ``option`` (the array or column's name) checked against its kind."""
+    """Gold labels (or sequence ids) from a file.
+
+    Parameters
+    ----------
+    path : str
+    key : str or None
+        The array (.npz) or column (Parquet) name, checked against the file's kind.
+    option : str
+        The option that gave ``key``, for the message.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     check_key(path, key, option, (".npz", ".parquet"))
     return read_labels(path, key)
 
 
 def read_votes(
-    path: str, key: str | None, header: bool | None, expected: Any = None
+    path: str, key: str | None, header: bool | None, expected: Any = None, shared: bool = False
 ) -> tuple[np.ndarray, list[str] | None]:
     """A label matrix file and its column names (CSV header, Parquet), the names checked against
     ``expected`` (a model's ``lf_names_``) where both exist: LFs reordered between files are an error."""
     from ..files import read_matrix_named
     from ..lf_names import compare_names
 
+    if shared:  # --key/--header were given for L: they apply here only where this file takes them
+        kind = Path(path).suffix.lower()
+        key = key if kind == ".npz" else None
+        header = header if kind == ".csv" else None
     check_key(path, key, "--key", (".npz",))
     if header is not None and Path(path).suffix.lower() != ".csv":
         flag = "--header" if header else "--no-header"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any
 
 from ..files import write_array, write_csv
@@ -60,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.tie_break is not None and not args.hard:
         raise CLIError("--tie-break applies to hard labels: add --hard (probabilities have no ties to break)")
     tie_break = args.tie_break or "abstain"
-    if args.seed is not None and tie_break != "true-random":
-        raise CLIError("--seed draws the ties of --hard --tie-break true-random; other outputs use no seed")
+    if args.seed is not None and tie_break != "true-random":  # (a warning: scripts that always pass it)
+        warnings.warn(
+            "--seed ignored: it draws the ties of --hard --tie-break true-random only", stacklevel=2
+        )
     check_output_path(args.output, (".npy", ".npz", ".csv", ".parquet"))
     check_not_input(args.output, args.MODEL, args.L_FILE, getattr(args, "sequence_ids", None))
     model = load_labeler(args.MODEL)
