@@ -196,3 +196,15 @@ def test_the_fallback_reads_the_symmetric_models_settings(data):
         warnings.simplefilter("always")
         LabelModel(2, solver="triplet", dependencies=[(0, 1)]).fit(data.L)
     assert not [w for w in caught if "does not read" in str(w.message)]
+
+
+def test_set_params_to_the_constructors_edges_after_a_fit_that_overrode_them(data):
+    """The constructor's edges, overridden by fit(dependencies=[]), set again by set_params: the
+    next solve reads them (a comparison with the setting at the last solve saw no change)."""
+    model = _quiet_fit(LabelModel(2, model="symmetric", dependencies=[(0, 1)]), data.L, dependencies=[])
+    assert model.dependencies_.tolist() == []
+    model.set_params(dependencies=[(0, 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.refit()
+    assert model.dependencies_.tolist() == [[0, 1]]

@@ -109,16 +109,6 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
     return model
 
 
-def _edge_list(edges: Any) -> Any:
-    """A dependencies setting in a comparable form (pairs of ints; as given where it has no pairs)."""
-    if edges is None:
-        return None
-    try:
-        return [tuple(int(v) for v in edge) for edge in edges]
-    except (TypeError, ValueError):
-        return repr(edges)
-
-
 def _check_solution(solver: Any, solution: Any) -> None:
     """A model's solve must return a :class:`Fit` of its own name (a plugin's mistake, named here
     rather than as an AttributeError later or a model file that cannot be written)."""
@@ -456,7 +446,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 self.summary_, self._stream = total, stream
                 return self
             if dependencies is None:  # a stream keeps the edges of its solves, unless set_params changed them
-                keep = running is not None and not self._edges_changed()
+                keep = running is not None and not self.__dict__.get("_edges_set", False)
                 dependencies = self.dependencies_ if keep else self.dependencies
             options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
@@ -464,7 +454,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 solution = solver.solve(total.stats, prior, total.rows, options)
             _check_solution(solver, solution)
             self.solution_, self.summary_ = solution, total
-            self._edges_setting = _edge_list(self.dependencies)  # the setting this solve saw
+            self._edges_set = False  # set_params(dependencies=) since: read by the next solve
             self._stream = stream.solved(total.stats.n_rows)
             self.lf_names_ = names if known is None else known  # a stream keeps its first names
             self.intervals_ = None  # intervals of an earlier solve no longer apply
@@ -555,10 +545,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
             return P if second is None else break_ties(P, lm, params, second)
 
-    def _edges_changed(self) -> bool:
-        """Whether ``set_params`` changed the ``dependencies`` setting since the last solve (or load):
-        then a stream's next solve (``refit``, a due ``partial_fit``) uses the new edges."""
-        return "_edges_setting" in self.__dict__ and _edge_list(self.dependencies) != self._edges_setting
+    def set_params(self, **params: Any) -> LabelModel:
+        """scikit-learn's ``set_params``; ``dependencies`` set here are read by the stream's next solve
+        (``refit``, a due ``partial_fit``), which otherwise keeps the edges of its fit."""
+        super().set_params(**params)
+        if "dependencies" in params:
+            self._edges_set = True
+        return self
 
     def _fitted_cardinality(self) -> int:
         """The classes the fit has (``set_params`` may have changed the setting since)."""
@@ -590,4 +583,3 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
         # a refit checks these against its LFs, and fit(dependencies=) may override them)
         check_dependencies(self.dependencies, np.iinfo(np.int32).max)
-        self._edges_setting = _edge_list(self.dependencies)
