@@ -89,18 +89,19 @@ def _warn_unread(p: dict[str, Any], model: str, stacklevel: int, fallback: bool 
         for name, readers in READ_BY.items()
         if model not in readers and name in p and p[name] != getattr(default, name)
     ]
-    if fallback and model == "annotator":
-        unread = [name for name in unread if name not in READ_BY_FALLBACK]
-    fallback = [name for name in unread if model == "annotator" and name in READ_BY_FALLBACK]
-    for group in (fallback, [name for name in unread if name not in fallback]):
+    # the annotator reads these where it falls back to the symmetric model: read this time, or not
+    # read this time but on another fit (said so)
+    by_fallback = [name for name in unread if model == "annotator" and name in READ_BY_FALLBACK]
+    never = [name for name in unread if name not in by_fallback]
+    where = " except where it falls back to the symmetric model (fit_stats, declared dependencies)"
+    for group, said in (([] if fallback else by_fallback, where), (never, "")):
         if not group:
             continue
         listed = ", ".join(f"{name}={p[name]!r}" for name in group)
         readers = sorted({r for name in group for r in READ_BY[name]})
-        where = " except where it falls back to the symmetric model (fit_stats, declared dependencies)"
         warnings.warn(
             f"{listed} ignored: model={model!r} does not read {'it' if len(group) == 1 else 'them'}"
-            f"{where if group is fallback else ''} (read by {', '.join(repr(r) for r in readers)})",
+            f"{said} (read by {', '.join(repr(r) for r in readers)})",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
