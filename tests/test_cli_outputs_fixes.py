@@ -174,3 +174,9 @@ def test_an_output_beside_the_parquet_files_of_an_input_folder(files, tmp_path):
 def test_csv_names_the_reader_would_split_or_drop_are_refused(tmp_path, names):
     with pytest.raises(ValueError, match="would not read back"):
         write_array(tmp_path / "w.csv", np.zeros((2, len(names)), dtype=int), columns=names)
+
+
+def test_evaluate_scores_a_metric_named_twice_once(files):
+    d, _ = files
+    out = run_main("evaluate", d / "m.json", d / "L.npy", d / "y.npy", "--metrics", "accuracy,accuracy")
+    assert out.returncode == 0 and out.stdout.count("accuracy") == 1, out.stdout

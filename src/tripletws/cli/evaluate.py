@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if n_gold == 0:
         raise CLIError("the gold labels are all -1 (unknown); nothing to evaluate")
     metrics = args.metrics.split(",") if args.metrics else _default_metrics(k)
-    metrics = [s.strip() for s in metrics if s.strip()]
+    metrics = list(dict.fromkeys(s.strip() for s in metrics if s.strip()))  # each once, in order
     if not metrics:
         raise CLIError(f"--metrics {args.metrics!r} names no metric")
     # majority vote's tie-break drawn as the model's (--seed, else the seed saved with the model)
