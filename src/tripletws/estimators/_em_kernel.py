@@ -768,20 +768,14 @@ def _fingerprints(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def fold_keys(
-    r: np.ndarray, i: np.ndarray, a: np.ndarray, whole: np.ndarray, R: int, m: int, k: int, seed: np.uint64
+def _grouped_sums(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, R: int, fp: np.ndarray, cf: np.ndarray
 ) -> np.ndarray:
-    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys`.
-
-    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``whole`` (R,) the
-    rows' counts (whole numbers).  Integer arithmetic throughout, after the exact sums of the
-    counts: the same keys as the numpy path, bit for bit (wrapping sums do not depend on the
-    order of their terms).
-    """
+    """``heldout._grouped_sums``: per row, the wrapping sum over the classes it names of
+    ``mix(sum of its votes' mix(fp[column] + cf[class]) + golden)`` (votes in row order)."""
     golden = np.uint64(0x9E3779B97F4A7C15)
-    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
-    base = _mix(seed ^ golden)
-    keys = np.empty(R, dtype=np.uint64)
+    k = cf.shape[0]
+    per_row = np.zeros(R, dtype=np.uint64)
     grouped = np.zeros(k, dtype=np.uint64)
     seen = np.zeros(k, dtype=np.bool_)
     named = np.empty(k, dtype=np.int64)
@@ -803,5 +797,38 @@ def fold_keys(
             total += _mix(grouped[c] + golden)
             grouped[c] = np.uint64(0)
             seen[c] = False
-        keys[row] = _mix(total + base)
+        per_row[row] = total
+    return per_row
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def fold_keys(
+    r: np.ndarray, i: np.ndarray, a: np.ndarray, whole: np.ndarray, R: int, m: int, k: int, seed: np.uint64
+) -> np.ndarray:
+    """The keys of :func:`tripletws.estimators.heldout.row_fold_keys`.
+
+    ``r``, ``i``, ``a`` (nnz,) are the votes (row, LF, class) in row order, ``whole`` (R,) the
+    rows' counts (whole numbers).  Integer arithmetic throughout, after the exact sums of the
+    counts: the same keys as the numpy path, bit for bit (wrapping sums do not depend on the
+    order of their terms).
+    """
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
+    per_row = _grouped_sums(r, i, a, R, fp, cf)
+    whole_bits = whole.view(np.uint64)
+    by_column = np.zeros(m, dtype=np.uint64)
+    by_class = np.zeros(k, dtype=np.uint64)
+    for e in range(r.shape[0]):
+        t = _mix(per_row[r[e]] ^ whole_bits[r[e]])
+        by_column[i[e]] += t
+        by_class[a[e]] += t
+    for j in range(m):
+        fp[j] = _mix(fp[j] ^ by_column[j])
+    for c in range(k):
+        cf[c] = _mix(cf[c] ^ by_class[c])
+    per_row = _grouped_sums(r, i, a, R, fp, cf)
+    base = _mix(seed ^ golden)
+    keys = np.empty(R, dtype=np.uint64)
+    for row in range(R):
+        keys[row] = _mix(per_row[row] + base)
     return keys

@@ -85,9 +85,11 @@ def row_fold_keys(
     vote's term mixes its column's and its class's fingerprints.  A row's key hashes how its
     votes group its columns: for each class the row names, the wrapping sum of its votes'
     terms, mixed; the row's key is the wrapping sum of those, a sum being blind to the order
-    of its terms.  Columns with equal fingerprints, and classes with equal vote counts in
-    every column, are interchangeable in the key, which only merges the keys of rows that
-    differ by such swaps.
+    of its terms.  The fingerprints are refined once by the keys and counts of the rows each
+    column and class votes in, and the keys made again.  Columns or classes that the refined
+    fingerprints still cannot tell apart are interchangeable in the key, which only merges the
+    keys of rows that differ by such swaps (the deal orders those by their counts, then as
+    stored).
 
     Parameters
     ----------
@@ -113,10 +115,36 @@ def row_fold_keys(
     if compiled is not None:
         return compiled(r, i, a, whole, R, m, k, np.uint64(seed))
     fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
+    group = r.astype(np.int64) * k + a  # (row, class): the columns one class of a row groups
+    order = np.argsort(group, kind="stable")
+    # one round of refinement (as Weisfeiler-Lehman's): each column's and class's fingerprint mixed
+    # with the keys and counts of the rows it votes in, so that columns alike in their counts but
+    # not in whom they vote with no longer make rows' keys tie
+    per_row = _grouped_sums(group, order, i, a, R, k, fp, cf)
+    seen = _mix(per_row[r] ^ whole.view(np.uint64)[r])
+    by_column = np.zeros(m, dtype=np.uint64)
+    np.add.at(by_column, i, seen)
+    by_class = np.zeros(k, dtype=np.uint64)
+    np.add.at(by_class, a, seen)
+    per_row = _grouped_sums(group, order, i, a, R, k, _mix(fp ^ by_column), _mix(cf ^ by_class))
+    return _mix(per_row + _mix(np.full(R, seed, dtype=np.uint64) ^ _GOLDEN))
+
+
+def _grouped_sums(
+    group: np.ndarray,
+    order: np.ndarray,
+    i: np.ndarray,
+    a: np.ndarray,
+    R: int,
+    k: int,
+    fp: np.ndarray,
+    cf: np.ndarray,
+) -> np.ndarray:
+    """Per row, the wrapping sum over the classes it names of ``mix(sum of its votes' terms + golden)``,
+    a vote's term being ``mix(fp[column] + cf[class])``, shape (R,) uint64.  ``group`` (nnz,) is each
+    vote's ``row * k + class`` and ``order`` its stable argsort."""
     per_row = np.zeros(R, dtype=np.uint64)
-    if len(r):
-        group = r.astype(np.int64) * k + a  # (row, class): the columns one class of a row groups
-        order = np.argsort(group, kind="stable")
+    if len(group):
         g = group[order]
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         terms = _mix(fp[i[order]] + cf[a[order]])
@@ -124,7 +152,7 @@ def row_fold_keys(
         row_of = g[starts] // k
         firsts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
         per_row[row_of[firsts]] = np.add.reduceat(grouped, firsts)
-    return _mix(per_row + _mix(np.full(R, seed, dtype=np.uint64) ^ _GOLDEN))
+    return per_row
 
 
 def _fingerprints(
@@ -170,9 +198,11 @@ def deal_counts(
     ndarray, shape (n_folds, R)
     """
     keys = row_fold_keys(rows, counts, k, seed, votes)
-    order = np.argsort(keys, kind="stable")
-    out = np.empty((n_folds, len(keys)))
     whole = np.floor(np.asarray(counts, dtype=np.float64))
+    # rows whose keys tie (a swap of interchangeable columns or classes) in the order of their
+    # counts, then as stored: only rows alike in key and count depend on the stored order
+    order = np.lexsort((whole, keys))
+    out = np.empty((n_folds, len(keys)))
     out[:, order] = split_counts(whole[order], n_folds, _seeded(seed))
     return out
 
