@@ -180,3 +180,17 @@ def test_evaluate_scores_a_metric_named_twice_once(files):
     d, _ = files
     out = run_main("evaluate", d / "m.json", d / "L.npy", d / "y.npy", "--metrics", "accuracy,accuracy")
     assert out.returncode == 0 and out.stdout.count("accuracy") == 1, out.stdout
+
+
+def test_errors_name_the_options_and_files_not_python_arguments(files):
+    d, data = files
+    np.save(d / "y_bad.npy", np.full(len(data.y), 7))
+    cases = (
+        (("update", d / "m.json", d / "L.npy", "--forget", "0", "-o", d / "u.json"), "--forget must"),
+        (("update", d / "m.json", d / "L.npy", "--window", "0", "-o", d / "u.json"), "--window must"),
+        (("report", d / "m.json", d / "L.npy", "--lf-names", "a,b", "-o", d / "r2.html"), "--lf-names has"),
+        (("evaluate", d / "m.json", d / "L.npy", d / "y_bad.npy"), "y_bad.npy: Y has value 7"),
+    )
+    for args, said in cases:
+        out = run_main(*args)
+        assert out.returncode != 0 and said in out.stderr, (args, out.stderr)

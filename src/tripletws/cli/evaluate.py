@@ -81,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("no gold labels: give Y_FILE, or an .npz L_FILE that holds an array 'y'")
     with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
-    y = check_labels(y, lm.n, k, name="Y")
+    gold_file = args.Y_FILE if args.Y_FILE is not None else args.L_FILE
+    try:
+        y = check_labels(y, lm.n, k, name="Y")
+    except ValueError as exc:  # the file named, as for L
+        raise CLIError(f"{gold_file}: {exc}") from exc
     hint_flyingsquid_labels(y, k, "Y")  # the scores below run with UserWarnings off
     n_gold = int((y >= 0).sum())
     if n_gold == 0:

@@ -275,12 +275,29 @@ def add_header_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: Python argument names that start the library's messages, as the command line's options name them.
+OPTION_NAMES = {
+    "forget": "--forget",
+    "window": "--window",
+    "lf_names": "--lf-names",
+    "random_state": "--seed",
+    "class_balance": "--class-balance",
+    "persistence": "--persistence",
+}
+
+
 def describe(exc: BaseException) -> str:
+    """One line for an error: the file of an OSError, a message that starts with a Python argument's
+    name given as the command line's option (``forget must lie in ...`` -> ``--forget must ...``)."""
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
-    return str(exc) or type(exc).__name__
+    text = str(exc) or type(exc).__name__
+    first, _, rest = text.partition(" ")
+    if first in OPTION_NAMES and rest:
+        return f"{OPTION_NAMES[first]} {rest}"
+    return text
 
 
 def add_jobs_arg(p: Any) -> None:

@@ -83,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         columns = [f"p{c}" for c in range(out.shape[1])]
     if args.output == "-":
-        write_csv(sys.stdout, out, columns)
+        try:
+            write_csv(sys.stdout, out, columns)
+        except BrokenPipeError:  # `... -o - | head`: main's own handling
+            raise
+        except (OSError, ValueError) as exc:  # closed or full standard output
+            raise CLIError(f"-o -: cannot write the CSV to standard output ({exc})") from exc
     else:
         write_array(args.output, out, columns=columns, key="labels" if args.hard else "probs")
         what = "hard labels" if args.hard else "probabilities"

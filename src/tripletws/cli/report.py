@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
         lm = check_label_matrix(L, k, scan=True)
     y = None
     if args.gold is not None:
-        y = check_labels(read_gold(args.gold, args.y_key), lm.n, k, name="Y")
+        try:
+            y = check_labels(read_gold(args.gold, args.y_key), lm.n, k, name="Y")
+        except ValueError as exc:  # the file named, as for L
+            raise CLIError(f"{args.gold}: {exc}") from exc
     # (without --lf-names: the names of the columns the model was fitted on, where it kept them)
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
     try:
