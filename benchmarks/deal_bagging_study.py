@@ -3,9 +3,9 @@
 The family choice and the checks of the default decide on one deal's held-out scores; on about
 one stress problem in nine another deal changes the result by more than 0.5 points (up to 50;
 docs/models.md, "What one deal is worth").  This study fits the default once per deal (deal
-``d``: every fold seed xor a hash of ``d``, as ``benchmarks/stress.py --fold-salt d``; ``d = 0``
-is the library's own deal), averages the test rows' posteriors and scores each single deal and
-the average against majority vote, on the stress suite's problems.
+``d``: every fold seed xor a hash of ``d``, ``stress.set_fold_salt`` as ``benchmarks/stress.py
+--fold-salt d``; ``d = 0`` is the library's own deal), averages the test rows' posteriors and
+scores each single deal and the average against majority vote, on the stress suite's problems.
 
     PYTHONPATH=src python benchmarks/deal_bagging_study.py --jobs 2                      # development draw
     PYTHONPATH=src python benchmarks/deal_bagging_study.py --jobs 2 --base-seed 20470101
@@ -29,22 +29,13 @@ sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
+from stress import set_fold_salt  # noqa: E402
 from stress_problems import BASE_SEED, all_problems, draw  # noqa: E402
 
-import tripletws.estimators.heldout as heldout  # noqa: E402
 from tripletws import LabelModel  # noqa: E402
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
-_KEYS = heldout.row_fold_keys
-_SALT = [0]
 TIE = 0.005  # within 0.5 points of majority vote is a tie, as in stress.py
-
-
-def _salted(rows, counts, k, seed=0, votes=None):
-    return _KEYS(rows, counts, k, (int(seed) ^ (_SALT[0] * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF, votes)
-
-
-heldout.row_fold_keys = _salted  # forked workers inherit it
 
 
 def run_problem(task: tuple) -> dict:
@@ -57,11 +48,11 @@ def run_problem(task: tuple) -> dict:
         mv = tie_scores(mv_scores(L_test, k), y_test, k)
         posteriors = []
         for d in deals:
-            _SALT[0] = d
+            set_fold_salt(d)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 posteriors.append(LabelModel(k).fit(L).predict_proba(L_test))
-        _SALT[0] = 0
+        set_fold_salt(0)
         single = [tie_scores(P, y_test, k) for P in posteriors]
         bagged = tie_scores(np.mean(posteriors, axis=0), y_test, k)
     return {

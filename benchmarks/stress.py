@@ -555,12 +555,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _salt_folds(salt: int) -> None:
+#: The library's own row keys, kept at the first ``set_fold_salt`` (the patch replaces them).
+_LIBRARY_KEYS: list = []
+
+
+def set_fold_salt(salt: int) -> None:
     """Deal the rows into other folds than the library does (the seed of every row key xor a hash of
-    ``salt``): how much of a result is the one deal's luck.  Forked workers inherit the patch."""
+    ``salt``; 0: the library's own deals): how much of a result is the one deal's luck.  Forked
+    workers inherit the patch; ``benchmarks/deal_bagging_study.py`` switches it per deal."""
     import tripletws.estimators.heldout as heldout
 
-    keys = heldout.row_fold_keys
+    if not _LIBRARY_KEYS:
+        _LIBRARY_KEYS.append(heldout.row_fold_keys)
+    keys = _LIBRARY_KEYS[0]
+    if not salt:
+        heldout.row_fold_keys = keys
+        return
 
     def salted(rows, counts, k, seed=0, votes=None):
         return keys(rows, counts, k, (int(seed) ^ (salt * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF, votes)
@@ -588,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         singles = args.models
     methods, aliases, candidates, single_names = build_methods(model_kws, singles)
     if args.fold_salt:
-        _salt_folds(args.fold_salt)
+        set_fold_salt(args.fold_salt)
     seed = args.base_seed
     problems = quick_problems(seed) if args.quick else all_problems(seed)
     if args.problems:
