@@ -9,7 +9,7 @@ from typing import Any
 
 from ..baselines import MajorityLabelVoter
 from ..files import read_labels
-from ..matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
+from ..matrix import check_label_matrix, hint_flyingsquid_labels, voted_rows
 from ..metrics import ALIASES, METRICS
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
@@ -17,6 +17,7 @@ from .options import (
     about_matrix,
     add_matrix_args,
     add_sequence_args,
+    checked_gold,
     fmt_value,
     json_safe,
     load_labeler,
@@ -81,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("no gold labels: give Y_FILE, or an .npz L_FILE that holds an array 'y'")
     with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
-    gold_file = args.Y_FILE if args.Y_FILE is not None else args.L_FILE
-    try:
-        y = check_labels(y, lm.n, k, name="Y")
-    except ValueError as exc:  # the file named, as for L
-        raise CLIError(f"{gold_file}: {exc}") from exc
+    y = checked_gold(args.Y_FILE if args.Y_FILE is not None else args.L_FILE, y, lm.n, k)
     hint_flyingsquid_labels(y, k, "Y")  # the scores below run with UserWarnings off
     n_gold = int((y >= 0).sum())
     if n_gold == 0:

@@ -379,6 +379,21 @@ def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray
     return read_labels(path, key)
 
 
+def checked_gold(path: str, y: Any, n: int, k: int) -> np.ndarray:
+    """Gold labels checked against ``n`` rows and ``k`` classes, an error naming ``path``.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    from ..matrix import check_labels
+
+    try:
+        return check_labels(y, n, k, name="Y")
+    except ValueError as exc:  # the file named, as for L
+        raise CLIError(f"{path}: {exc}") from exc
+
+
 def read_votes(
     path: str, key: str | None, header: bool | None, expected: Any = None, shared: bool = False
 ) -> tuple[np.ndarray, list[str] | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..matrix import check_label_matrix, check_labels
+from ..matrix import check_label_matrix
 from ..model import LabelModel
 from .options import (
     CLIError,
@@ -13,6 +13,7 @@ from .options import (
     add_matrix_args,
     check_not_data,
     check_not_input,
+    checked_gold,
     load_labeler,
     read_gold,
     read_votes,
@@ -59,10 +60,7 @@ def run(args: argparse.Namespace) -> int:
         lm = check_label_matrix(L, k, scan=True)
     y = None
     if args.gold is not None:
-        try:
-            y = check_labels(read_gold(args.gold, args.y_key), lm.n, k, name="Y")
-        except ValueError as exc:  # the file named, as for L
-            raise CLIError(f"{args.gold}: {exc}") from exc
+        y = checked_gold(args.gold, read_gold(args.gold, args.y_key), lm.n, k)
     # (without --lf-names: the names of the columns the model was fitted on, where it kept them)
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
     try:
