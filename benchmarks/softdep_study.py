@@ -28,7 +28,7 @@ the held-out part).
         --write benchmarks/results/softdep.json
 
 (Records of several runs are merged per problem, so variants may be added by later runs.)  Result: no
-variant raises the stress share at or above MV - 0.5 (docs/models.md, "What did not work").
+variant raises the stress share at or above MV - 0.5 (docs/studies.md, "What did not work").
 """
 
 from __future__ import annotations

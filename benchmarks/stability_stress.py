@@ -5,7 +5,7 @@
 
 The first argument is the bar (the share of rows on which the reading's half fits may disagree), the
 second the script (benchmarks/stress.py, benchmarks/quality_lodo.py, the shared sets' judge); the
-rest goes to the script, whose default fit is then that variant (a study option: docs/models.md,
+rest goes to the script, whose default fit is then that variant (a study option: docs/studies.md,
 "What did not work (issue 7)", "Stability of the reading under half fits").
 """
 

@@ -194,7 +194,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         (the default) keeps one, chosen by held-out likelihood; ``"stack"`` and ``"pseudo_bma"``
         predict with the mixture of all three, weighted by stacking or pseudo-BMA+ weights learned
         from the same held-out scores (Yao et al., 2018), where no later check replaces the
-        chosen family's posterior.  A study option (docs/models.md, "What did not work"); the
+        chosen family's posterior.  A study option (docs/studies.md, "What did not work"); the
         weights are in ``selection_.weights``.  ``class_balance_`` and ``accuracies_`` are then the
         chosen family's; each component predicts under its own prior (majority vote's keeps the
         uniform one), so a row without votes gets the mixture of those priors.

@@ -46,7 +46,7 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
 (e) **stable under half fits** (a study option, off by default: :data:`STABILITY_BAR` is None): fits
     of the reading on disjoint halves of the rows disagree on at most that share of the rows' labels
     (:func:`half_fit_disagreement`).  The worst losses of the reading on fresh stress draws are
-    stable fits, so no bar refuses them (docs/models.md, "What did not work (issue 7)").
+    stable fits, so no bar refuses them (docs/studies.md, "What did not work (issue 7)").
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
 balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores
@@ -100,7 +100,7 @@ PICKS = ("simplest", "best")
 
 #: Test (d)'s bar: the share of the clear rows (counted) on which the informative fit must predict
 #: the majority, strictly more than this.  0.5 ("most of them") is the default; 0.75 was studied
-#: against the reading's catastrophic losses on fresh stress draws and rejected (docs/models.md,
+#: against the reading's catastrophic losses on fresh stress draws and rejected (docs/studies.md,
 #: "What did not work (issue 7)", "A stricter majority test for the abstain reading").
 KEPT_CLEAR = 0.5
 

@@ -71,7 +71,7 @@ def lead_with_fits(
     as well as their rows allow.  ``noise="rows"`` is the per-row standard error alone.
 
     Neither is the default (:data:`LEAD_NOISE` is "rows"): on the stress suite they move no
-    loss of the family choice, whose folds agree (docs/models.md, "What did not work").
+    loss of the family choice, whose folds agree (docs/studies.md, "What did not work").
 
     Parameters
     ----------

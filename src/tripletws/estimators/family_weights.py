@@ -4,7 +4,7 @@ The default keeps one family, chosen by cross-fitted held-out log-likelihood
 (:func:`tripletws.estimators.family_choice.select_family`).  These rules weigh all of them from the same
 held-out scores instead: stacking of predictive densities and pseudo-BMA+ (Yao, Vehtari, Simpson &
 Gelman, 2018, Bayesian Analysis 13(3)); the model then predicts with the families' mixture
-(:func:`tripletws.inference.mixture_posterior`).  A study option, not the default (docs/models.md,
+(:func:`tripletws.inference.mixture_posterior`).  A study option, not the default (docs/studies.md,
 "What did not work").
 """
 

@@ -517,7 +517,7 @@ def _unvoted_note(unvoted: np.ndarray, uniform: bool) -> str:
     fit may explain that share by LFs that seldom know the class (accuracies near 1 / k, posteriors
     near uniform where the class does not occur).  Spreading the balance over the voted classes
     instead lost 1 to 2 points against majority vote on the 4 development stress problems with a
-    class no LF votes (docs/models.md, "What did not work"), where the class occurs: so the fit is
+    class no LF votes (docs/studies.md, "What did not work"), where the class occurs: so the fit is
     kept and the note says what to do where it does not.
     """
     if not uniform:
