@@ -473,12 +473,16 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
             raise ValueError(f"{name} has non-integer value {arr[pos].item()!r} at position {pos}")
     elif arr.dtype.kind not in "iub":
         raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
+    # compared in the input's own dtype: the cast below would wrap a uint64 beyond int64 into -1
+    # (unknown) and make infinite floats garbage
     bad = (arr < -1) | (arr >= cardinality)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} has value {int(arr[pos])} at position {pos}, outside -1..{cardinality - 1}")
-    return arr
+        value = arr[pos].item()
+        if isinstance(value, float) and abs(value) < 2**53:
+            value = int(value)  # an integral float, named as the integer it holds
+        raise ValueError(f"{name} has value {value!r} at position {pos}, outside -1..{cardinality - 1}")
+    return arr.astype(np.int64)
 
 
 def hint_flyingsquid_labels(y: np.ndarray, cardinality: int, name: str, stacklevel: int = 3) -> None:
