@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
 from conftest import run_cli
 
+from tripletws.files import read_labels, read_matrix, read_matrix_named
 from tripletws.matrix import check_labels
 
 # ----------------------------------------------------------------------------
@@ -56,3 +58,48 @@ def test_cli_evaluate_refuses_uint64_gold_label_beyond_int64(tmp_path):
     res = run_cli("evaluate", "m.json", "L.npy", "y.npy", cwd=tmp_path)
     assert res.returncode == 2
     assert "y.npy: Y has value 18446744073709551615 at position 59" in res.stderr
+
+
+# ----------------------------------------------------------------------------
+# Parquet: column names
+# ----------------------------------------------------------------------------
+
+
+def test_parquet_duplicate_column_names_are_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cols = [pa.array([1, 0]), pa.array([0, 1]), pa.array([1, 1])]
+    pq.write_table(pa.Table.from_arrays(cols, names=["a", "a", "b"]), tmp_path / "L.parquet")
+    # the matrix was read, and the model then fitted without names (duplicates name no column)
+    with pytest.raises(ValueError, match=r"L\.parquet: the column name\(s\) \['a'\] appear more than once"):
+        read_matrix_named(tmp_path / "L.parquet")
+    pq.write_table(pa.Table.from_arrays(cols[:2], names=["y", "y"]), tmp_path / "y.parquet")
+    # the labels failed inside the reader: "zip() argument 2 is longer than argument 1"
+    with pytest.raises(ValueError, match=r"y\.parquet: the column name\(s\) \['y'\] appear more than once"):
+        read_labels(tmp_path / "y.parquet")
+
+
+def test_parquet_labels_beside_duplicated_other_columns_still_read(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cols = [pa.array([1, 0]), pa.array([0, 1]), pa.array([1, 1])]
+    pq.write_table(pa.Table.from_arrays(cols, names=["y", "x", "x"]), tmp_path / "y.parquet")
+    assert read_labels(tmp_path / "y.parquet").tolist() == [1, 0]
+
+
+# ----------------------------------------------------------------------------
+# .npz: members that are no .npy arrays
+# ----------------------------------------------------------------------------
+
+
+def test_npz_member_that_is_not_an_npy_array_is_a_value_error(tmp_path):
+    with zipfile.ZipFile(tmp_path / "raw.npz", "w") as archive:
+        archive.writestr("L", "1,0,1\n")  # np.load gives the member's bytes: AttributeError on .ndim
+        archive.writestr("y", "1\n")
+    with pytest.raises(ValueError, match=r"raw\.npz: array 'L' is not a \.npy array"):
+        read_matrix(tmp_path / "raw.npz")
+    with pytest.raises(ValueError, match=r"raw\.npz: array 'y' is not a \.npy array"):
+        read_labels(tmp_path / "raw.npz")  # was "labels must be one column, got shape ()"
+    res = run_cli("fit", "raw.npz", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 2 and "unexpected" not in res.stderr
+    assert "raw.npz: array 'L' is not a .npy array" in res.stderr

@@ -92,11 +92,17 @@ def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarr
                     f"{path}: no array {name!r} for the {what} (arrays: {', '.join(names) or 'none'}){hint}"
                 )
         try:
-            return archive[name]
+            arr = archive[name]
         except ValueError as exc:  # object arrays need pickle, which is never allowed
             raise ValueError(f"{path}: array {name!r} cannot be read ({exc})") from exc
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a damaged member
             raise ValueError(f"{path}: array {name!r} is damaged ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(arr, np.ndarray):  # numpy gives the bytes of a member that is no .npy file
+        raise ValueError(
+            f"{path}: array {name!r} is not a .npy array but a plain file in the zip archive; "
+            "write archives with np.savez"
+        )
+    return arr
 
 
 def _sniff_delimiter(line: str) -> str | None:
@@ -408,6 +414,11 @@ def _read_parquet(
             "df.reset_index() where the index is an LF"
         )
     wanted = names if columns is None else columns
+    twice = sorted({n for n in wanted if names.count(n) > 1})
+    if twice:  # which column a name reads would be pyarrow's choice; LF names would be lost
+        raise ValueError(
+            f"{files[0]}: the column name(s) {twice} appear more than once; give each column its own name"
+        )
     dtypes = [_parquet_column_dtype(files[0], n, types[names.index(n)]) for n in wanted]
     n_rows = sum(meta.num_rows for _, meta in metas)
     dtype = np.result_type(*dtypes)
