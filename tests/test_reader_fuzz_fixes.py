@@ -103,3 +103,53 @@ def test_npz_member_that_is_not_an_npy_array_is_a_value_error(tmp_path):
     res = run_cli("fit", "raw.npz", "-o", "m.json", cwd=tmp_path)
     assert res.returncode == 2 and "unexpected" not in res.stderr
     assert "raw.npz: array 'L' is not a .npy array" in res.stderr
+
+
+# ----------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------
+
+
+def test_csv_ragged_row_is_named_from_0_as_every_other_row(tmp_path):
+    path = tmp_path / "L.csv"
+    path.write_text("a,b,c\n1,0,1\n# a comment\n\n0,1,0\n1,0\n")  # data row 2 has 2 cells
+    with pytest.raises(ValueError) as info:  # numpy counts this row from 1: "at row 3"
+        read_matrix(path)
+    assert "row 2 has 2 cells, the rows above it 3" in str(info.value)
+    assert "usecols" not in str(info.value)  # numpy's advice names its own argument
+    path.write_text('1,0,1\n"0,1,0\n1,1,1\n')  # an open quote: row 1 has one cell
+    with pytest.raises(ValueError, match=r"row 1 has 1 cells, the rows above it 3"):
+        read_matrix(path)
+
+
+def test_csv_integer_just_beyond_2_53_is_refused_not_rounded(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("seq\n9007199254740992\n9007199254740993\n")  # both read as 2**53: one sequence
+    message = r"ids\.csv: number too large: 9007199254740992\.0 in column 0 \(row 0\)"
+    with pytest.raises(ValueError, match=message):
+        read_labels(path)
+    path.write_text("seq\n9007199254740991\n-9007199254740991\n")  # 2**53 - 1: exact, read
+    assert read_labels(path).tolist() == [2**53 - 1, -(2**53 - 1)]
+
+
+@pytest.mark.parametrize(
+    "text", ["1\t0\t1\n\t\t\n0\t1\t0\n", "a\tb\tc\n1\t0\t1\n\t\t\n0\t1\t0\n", "1\t0\n0\t1\n\t\n"]
+)
+def test_tsv_row_of_empty_cells_is_reported_not_dropped(tmp_path, text):
+    path = tmp_path / "L.csv"
+    path.write_text(text)  # the row of tabs was taken for a blank line: every later row moved up one
+    with pytest.raises(ValueError, match=r"L\.csv: cannot parse as a numeric CSV \(could not convert"):
+        read_matrix(path)
+
+
+def test_tsv_leading_row_of_empty_cells_is_reported_not_dropped(tmp_path):
+    path = tmp_path / "L.csv"
+    path.write_text("\t\t\n1\t0\t1\n0\t1\t0\n")
+    with pytest.raises(ValueError, match=r"L\.csv: line 1 holds only empty cells"):
+        read_matrix(path)
+
+
+def test_csv_blank_lines_with_spaces_or_tabs_stay_blank_in_a_comma_file(tmp_path):
+    path = tmp_path / "L.csv"
+    path.write_text(" \t\n1,0,1\n\t\n  \n0,1,0\n\t \n")
+    assert read_matrix(path).tolist() == [[1, 0, 1], [0, 1, 0]]

@@ -29,6 +29,7 @@ import re
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -115,7 +116,8 @@ def _sniff_delimiter(line: str) -> str | None:
 #: A decimal number as a CSV cell holds it (no nan/inf, which are never votes nor column names).
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # ASCII digits only
 
-#: Largest magnitude read from a CSV cell: integers beyond it have no exact float64.
+#: Smallest magnitude refused in a CSV cell: from it on, integers have no exact float64 (the cell
+#: ``9007199254740993`` parses to 2**53).
 _CSV_MAX_ABS = float(2**53)
 
 
@@ -157,11 +159,39 @@ def _is_missing(token: str) -> bool:
 _SPREADSHEET_ERRORS = re.compile(r"#(?:N/A|NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|GETTING_DATA)", re.IGNORECASE)
 
 
-def _is_data_line(line: str) -> bool:
+def _is_data_line(line: str, delim: str | None = None) -> bool:
     """Blank lines and ``#`` comment lines (as ``np.savetxt`` writes headers) carry no row; a line that
-    starts with a spreadsheet error value (``#N/A,1,0``) is a row (it used to be dropped as a comment)."""
+    starts with a spreadsheet error value (``#N/A,1,0``) is a row (it used to be dropped as a comment),
+    and so is a line of tabs in a file delimited by ``delim="\\t"``: a row of empty cells (it used to be
+    dropped as blank, moving every later row up one)."""
     text = line.strip()
-    return bool(text) and (not text.startswith("#") or _SPREADSHEET_ERRORS.match(text) is not None)
+    if not text:
+        return delim == "\t" and "\t" in line
+    return not text.startswith("#") or _SPREADSHEET_ERRORS.match(text) is not None
+
+
+def _first_data_line(path: Path, lines: Iterator[str]) -> tuple[str | None, str | None]:
+    """The first row of ``lines`` and the delimiter it shows (None: whitespace).
+
+    Raises
+    ------
+    ValueError
+        Where the rows are tab-delimited and a line above the first holds only tabs: a row of
+        empty cells, which cannot be told apart from a blank line before the delimiter is known.
+    """
+    tabs = None
+    for number, line in enumerate(lines, start=1):
+        if _is_data_line(line):
+            delim = _sniff_delimiter(line)
+            if delim == "\t" and tabs is not None:
+                raise ValueError(
+                    f"{path}: line {tabs} holds only empty cells (tabs) above the first row; "
+                    "write -1 for an abstain, or delete the line"
+                )
+            return line, delim
+        if tabs is None and "\t" in line and not line.strip():
+            tabs = number
+    return None, None
 
 
 def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header: bool | None) -> bool:
@@ -204,10 +234,19 @@ def _csv_value_error(path: Path, arr: np.ndarray, mask: np.ndarray, what: str) -
 
 #: numpy's loadtxt names a cell "at row R, column C" with C counted from 1 (R from 0, over the data rows).
 _LOADTXT_CELL = re.compile(r"at row (\d+), column (\d+)")
+#: ... and a row with another number of cells with R counted from 1, adding advice about its own
+#: ``usecols`` argument.
+_LOADTXT_RAGGED = re.compile(
+    r"the number of columns changed from (\d+) to (\d+) at row (\d+)(?:; use `usecols`.*)?"
+)
 
 
 def _zero_based(message: str) -> str:
-    """numpy's parse error with its column counted from 0, as every other message of the library."""
+    """numpy's parse error with its rows and columns counted from 0, as every other message of the
+    library (and without numpy's advice on its own arguments)."""
+    message = _LOADTXT_RAGGED.sub(
+        lambda m: f"row {int(m.group(3)) - 1} has {m.group(2)} cells, the rows above it {m.group(1)}", message
+    )
     return _LOADTXT_CELL.sub(lambda m: f"at row {m.group(1)}, column {int(m.group(2)) - 1}", message)
 
 
@@ -221,11 +260,10 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
     try:
         with open(path, encoding="utf-8-sig", newline=None) as fh:  # -sig: drops a byte-order mark
             lines = iter(fh)
-            first = next((line for line in lines if _is_data_line(line)), None)
+            first, delim = _first_data_line(path, lines)
             if first is None:
                 raise ValueError(f"{path}: empty CSV file")
-            second = next((line for line in lines if _is_data_line(line)), None)
-            delim = _sniff_delimiter(first)
+            second = next((line for line in lines if _is_data_line(line, delim)), None)
             try:
                 tokens = _csv_tokens(first, delim)
             except csv.Error as exc:
@@ -234,7 +272,7 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
             if skip and len(tokens) > 1 and tokens[-1] == "":
                 tokens = tokens[:-1]  # a trailing delimiter after the header's last name
             head = [line for line in ((None if skip else first), second) if line is not None]
-            rows = itertools.chain(head, (line for line in lines if _is_data_line(line)))
+            rows = itertools.chain(head, (line for line in lines if _is_data_line(line, delim)))
             try:
                 with warnings.catch_warnings():  # a header-only file gives (0, m) below
                     warnings.filterwarnings("ignore", message="loadtxt: input contained no data")
@@ -254,11 +292,11 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16), names
     with np.errstate(invalid="ignore"):
-        huge = np.abs(arr) > _CSV_MAX_ABS  # also inf; NaN is left for validation to report
+        huge = np.abs(arr) >= _CSV_MAX_ABS  # also inf; NaN is left for validation to report
     if huge.any():
         raise _csv_value_error(path, arr, huge, "number too large:")
-    # Integral values are integers: in int16 range stored compactly, beyond it as int64 (exact: at
-    # most 2**53); anything else is left for validation.
+    # Integral values are integers: in int16 range stored compactly, beyond it as int64 (exact: below
+    # 2**53); anything else is left for validation.
     if np.all(arr == np.round(arr)):
         arr = arr.astype(np.int16 if arr.min() >= -(2**15) and arr.max() < 2**15 else np.int64)
     return arr, names
