@@ -153,3 +153,26 @@ def test_csv_blank_lines_with_spaces_or_tabs_stay_blank_in_a_comma_file(tmp_path
     path = tmp_path / "L.csv"
     path.write_text(" \t\n1,0,1\n\t\n  \n0,1,0\n\t \n")
     assert read_matrix(path).tolist() == [[1, 0, 1], [0, 1, 0]]
+
+
+# ----------------------------------------------------------------------------
+# command line: --sequence-ids
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (np.repeat(np.arange(20), 10) + 0.5, "must be integers or strings, got dtype float64"),
+        (np.arange(200) % 2 == 0, "must be integers or strings, got dtype bool"),
+        (np.r_[np.repeat(np.arange(20), 10)[:-1], 0], "sequence id 0 appears again at row 199"),
+    ],
+)
+def test_cli_bad_sequence_ids_name_the_file(tmp_path, ids, message):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "L.npy", rng.integers(-1, 2, (200, 4)).astype(np.int8))
+    np.save(tmp_path / "ids.npy", ids)
+    res = run_cli("fit", "L.npy", "--sequence-ids", "ids.npy", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.startswith("tripletws: error: ids.npy: --sequence-ids: ")  # was "sequence_ids ..."
+    assert message in res.stderr

@@ -200,6 +200,12 @@ def read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
     ids = read_gold(path, key, "--sequence-key")
     if ids.shape[0] != n:
         raise CLIError(f"{path}: {ids.shape[0]} sequence ids for a label matrix of {n} rows")
+    from ..crossframe import segment_rows
+
+    try:  # their kind and order, checked here where the file can be named (the model names neither)
+        segment_rows(n, ids)
+    except ValueError as exc:
+        raise CLIError(f"{path}: --sequence-ids: {str(exc).removeprefix('sequence_ids ')}") from exc
     return ids
 
 
