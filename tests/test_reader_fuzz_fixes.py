@@ -176,3 +176,17 @@ def test_cli_bad_sequence_ids_name_the_file(tmp_path, ids, message):
     assert res.returncode == 2
     assert res.stderr.startswith("tripletws: error: ids.npy: --sequence-ids: ")  # was "sequence_ids ..."
     assert message in res.stderr
+
+
+# ----------------------------------------------------------------------------
+# .npz written by scipy.sparse.save_npz
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csr", "coo", "dia"])
+def test_scipy_sparse_npz_of_any_format_is_named_as_such(tmp_path, fmt):
+    sp = pytest.importorskip("scipy.sparse")
+    X = sp.random(6, 3, density=0.5, format=fmt, random_state=0)
+    sp.save_npz(tmp_path / "L.npz", X)  # a COO archive (row, col, data, ...) was "no array 'L' ...; --key"
+    with pytest.raises(ValueError, match=r"L\.npz: a scipy\.sparse matrix \(scipy\.sparse\.save_npz\)"):
+        read_matrix(tmp_path / "L.npz")

@@ -75,7 +75,8 @@ def _npz_array(path: Path, key: str | None, default: str, what: str) -> np.ndarr
         raise ValueError(f"{path}: not a readable .npz archive ({exc})") from exc
     with archive:
         names = list(archive.files)
-        if {"data", "indices", "indptr", "shape", "format"} <= set(names) and key is None:
+        # every format scipy saves (csr/csc/bsr: indices, indptr; coo: row, col; dia: offsets)
+        if {"data", "shape", "format"} <= set(names) and key is None:
             raise ValueError(
                 f"{path}: a scipy.sparse matrix (scipy.sparse.save_npz); files hold dense label matrices: "
                 "save the dense one (np.save), or pass the sparse matrix to the Python API "
