@@ -154,6 +154,16 @@ class SequenceLabelModel(BaseLabeler):
                 )
         return k
 
+    def _check_params(self) -> None:
+        """Validate the constructor parameters (run when a model file is loaded): the sequence settings,
+        the flags and those of the per-frame model (ValueError naming the parameter)."""
+        super()._check_params()
+        self._check_settings()
+        for name in ("same_lf_pairs", "verbose"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self._frame_model()._check_params()
+
     def _frame_model(self) -> LabelModel:
         return LabelModel(
             self.cardinality,
