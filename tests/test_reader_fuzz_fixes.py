@@ -190,3 +190,40 @@ def test_scipy_sparse_npz_of_any_format_is_named_as_such(tmp_path, fmt):
     sp.save_npz(tmp_path / "L.npz", X)  # a COO archive (row, col, data, ...) was "no array 'L' ...; --key"
     with pytest.raises(ValueError, match=r"L\.npz: a scipy\.sparse matrix \(scipy\.sparse\.save_npz\)"):
         read_matrix(tmp_path / "L.npz")
+
+
+# ----------------------------------------------------------------------------
+# command line: --y-dev names its file, as evaluate's and report's gold files do
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def dev_files(tmp_path):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "L.npy", rng.integers(-1, 2, (200, 4)).astype(np.int8))
+    np.save(tmp_path / "Ld.npy", rng.integers(-1, 2, (30, 4)).astype(np.int8))
+    np.save(tmp_path / "yd_half.npy", rng.integers(0, 2, 30) / 2)
+    np.save(tmp_path / "yd_short.npy", rng.integers(0, 2, 29))
+    return tmp_path
+
+
+@pytest.mark.parametrize("extra", [[], ["--L-dev", "Ld.npy"]])
+def test_cli_fit_y_dev_errors_name_the_file(dev_files, extra):
+    res = run_cli("fit", "L.npy", *extra, "--y-dev", "yd_half.npy", "-o", "m.json", cwd=dev_files)
+    assert res.returncode == 2
+    assert "error: yd_half.npy: Y_dev has non-integer value 0.5" in res.stderr  # was "error: Y_dev has ..."
+
+
+def test_cli_fit_y_dev_of_another_length_than_l_dev_names_both_files(dev_files):
+    args = ["--L-dev", "Ld.npy", "--y-dev", "yd_short.npy"]
+    res = run_cli("fit", "L.npy", *args, "-o", "m.json", cwd=dev_files)
+    assert res.returncode == 2
+    assert "error: yd_short.npy: 29 gold labels for the 30 rows of --L-dev Ld.npy" in res.stderr
+
+
+def test_cli_update_y_dev_errors_name_the_file(dev_files):
+    res = run_cli("fit", "L.npy", "--cardinality", "2", "-o", "m.json", cwd=dev_files)
+    assert res.returncode == 0, res.stderr
+    res = run_cli("update", "m.json", "L.npy", "--y-dev", "yd_half.npy", "-o", "m2.json", cwd=dev_files)
+    assert res.returncode == 2
+    assert "error: yd_half.npy: Y_dev has non-integer value 0.5" in res.stderr

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators import SIGNS, SOLVERS
-from ..matrix import check_label_matrix, check_labels
+from ..matrix import check_label_matrix
 from ..model import LabelModel
 from ..models import registered
 from ..models.base import dev_choice_line
@@ -25,6 +25,7 @@ from .options import (
     annotator_defaults,
     check_not_data,
     check_not_input,
+    checked_gold,
     named,
     parse_class_balance,
     parse_dependencies,
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             random_state=args.seed,
         )
     if y_dev is not None:
-        y_dev = check_labels(y_dev, None, k, name="Y_dev")
+        y_dev = checked_gold(args.y_dev, y_dev, None, k, name="Y_dev")
     L_dev = None
     if args.L_dev is not None:
         if y_dev is None:
@@ -229,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError("--L-dev chooses among the default model's fits; sequences take --y-dev only")
         with about_matrix(args.L_dev):  # (its names are those of L, checked by read_votes)
             L_dev, dev_names = read_votes(args.L_dev, args.key, args.header, expected=names, shared=True)
+            if y_dev.shape[0] != L_dev.shape[0]:
+                raise CLIError(
+                    f"{args.y_dev}: {y_dev.shape[0]} gold labels for the {L_dev.shape[0]} rows of "
+                    f"--L-dev {args.L_dev}"
+                )
             check_label_matrix(L_dev, k, name="L_dev", scan=True)
             L_dev = named(L_dev, dev_names)
     t0 = time.perf_counter()

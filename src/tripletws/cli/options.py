@@ -385,8 +385,21 @@ def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray
     return read_labels(path, key)
 
 
-def checked_gold(path: str, y: Any, n: int, k: int) -> np.ndarray:
+def checked_gold(path: str, y: Any, n: int | None, k: int, name: str = "Y") -> np.ndarray:
     """Gold labels checked against ``n`` rows and ``k`` classes, an error naming ``path``.
+
+    Parameters
+    ----------
+    path : str
+        The labels' file, named in the error.
+    y : array-like
+        The labels read from it.
+    n : int or None
+        The rows they label (None: any number, as for --y-dev without --L-dev).
+    k : int
+        The number of classes.
+    name : str
+        How the error calls the labels.
 
     Returns
     -------
@@ -395,7 +408,7 @@ def checked_gold(path: str, y: Any, n: int, k: int) -> np.ndarray:
     from ..matrix import check_labels
 
     try:
-        return check_labels(y, n, k, name="Y")
+        return check_labels(y, n, k, name=name)
     except ValueError as exc:  # the file named, as for L
         raise CLIError(f"{path}: {exc}") from exc
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ..estimators.class_balance import STRATEGIES
-from ..matrix import LabelMatrixError, check_labels
+from ..matrix import LabelMatrixError
 from ..model import LabelModel
 from ..sequence import SequenceLabelModel
 from .options import (
@@ -18,6 +18,7 @@ from .options import (
     add_sequence_args,
     check_not_data,
     check_not_input,
+    checked_gold,
     load_labeler,
     named,
     parse_class_balance,
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = parse_class_balance(args.class_balance)
     y_dev = (
-        None if args.y_dev is None else check_labels(read_gold(args.y_dev, args.y_key), None, k, name="Y_dev")
+        None
+        if args.y_dev is None
+        else checked_gold(args.y_dev, read_gold(args.y_dev, args.y_key), None, k, name="Y_dev")
     )
     extra = sequence_kwargs(model, args, L.shape[0])
     own_jobs = use_jobs(model, args.jobs)
