@@ -8,9 +8,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from tripletws import SequenceLabelModel
+from tripletws import LabelModel, SequenceLabelModel
 from tripletws.datasets import make_synthetic
 from tripletws.io import _canonical, load_model
 
@@ -61,3 +62,53 @@ def test_sequence_file_with_a_bad_parameter_is_refused_on_load(sequence_record, 
     record["params"][param] = value
     with pytest.raises(ValueError, match=param):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- the annotator's mixture (combine="stack" / "pseudo_bma"): its tables are probabilities ----------
+
+
+@pytest.fixture(scope="module")
+def stack_record(data, tmp_path_factory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("stack") / "stack.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, combine="stack").fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["solution"]["estimate"].get("mixture") is not None
+    return record
+
+
+def _edit_mixture(record: dict[str, Any], field: str, edit: Any) -> dict[str, Any]:
+    record = json.loads(json.dumps(record))
+    mixture = record["state"]["solution"]["estimate"]["mixture"]
+    mixture[field] = edit(mixture[field])
+    return record
+
+
+def _first_entry(value: float) -> Any:
+    def edit(tables: list) -> list:
+        arr = np.asarray(tables, dtype=np.float64)
+        arr.flat[0] = value
+        return arr.tolist()
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("cond_probs", _first_entry(-0.2)),  # a negative probability
+        ("cond_probs", _first_entry(1.5)),  # above 1 (and the column no longer sums to 1)
+        ("cond_probs", lambda t: (np.asarray(t) * 0.5).tolist()),  # columns summing to 1/2
+        ("cond_probs", lambda t: np.asarray(t)[:, :, :2].tolist()),  # (m, k + 1, k - 1) tables
+        ("class_balance", _first_entry(-0.3)),
+        ("class_balance", lambda p: np.ones_like(np.asarray(p)).tolist()),  # summing to 3
+        ("families", lambda f: [5, *f[1:]]),  # not a family's name
+    ],
+)
+def test_mixture_with_bad_tables_is_refused_on_load(data, stack_record, tmp_path, field, edit):
+    record = _edit_mixture(stack_record, field, edit)
+    with pytest.raises(ValueError, match="mixture"):
+        model = load_model(_write_signed(record, tmp_path / "bad.json"))
+        probs = model.predict_proba(data.L)  # before the fix: loaded, and predicted with the bad tables
+        pytest.fail(f"loaded a mixture with bad {field}; first row {probs[0]}")

@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import decode_array
 from ..estimators.abstain_check import AbstainCheck, abstain_check
-from ..estimators.annotator import fit_annotator
+from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -57,7 +58,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
 from ..ties import tied_classes
-from ..validate import check_mapping
+from ..validate import check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
 from .notes import dependency_note, lf_list, silent_lfs
 
@@ -206,22 +207,28 @@ class Mixture:
 
     @classmethod
     def from_dict(cls, d: Any, m: int, k: int) -> Mixture:
-        try:
-            families = tuple(str(f) for f in d["families"])
-            weights = np.asarray(d["weights"], dtype=np.float64).reshape(-1)
-            comps = tuple(
-                LabelModelParams(np.asarray(p, dtype=np.float64), np.asarray(t, dtype=np.float64))
-                for p, t in zip(d["class_balance"], d["cond_probs"], strict=True)
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid mixture record: {exc}") from exc
-        if not (len(families) == len(weights) == len(comps)) or not len(comps):
-            raise ValueError("mixture record: families, weights and tables disagree in number")
+        """Inverse of :meth:`to_dict`, every field checked against m LFs and k classes: the families
+        by name, the weights, and each component's tables as probabilities
+        (:meth:`LabelModelParams.from_dict`)."""
+        name = "estimate.mixture"
+        d = check_mapping(d, name, ("families", "weights", "class_balance", "cond_probs"))
+        lists = [d[key] for key in ("families", "class_balance", "cond_probs")]
+        if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) != 1 or not lists[0]:
+            raise ValueError(f"{name}: families, weights and tables must be lists of one length (>= 1)")
+        families = tuple(check_str(f, f"{name}.families entry", FAMILIES) for f in d["families"])
+        weights = decode_array(d["weights"], f"{name}.weights", shape=(len(families),))
         if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-            raise ValueError("mixture record: weights must be non-negative and sum to 1")
-        if any(p.n_lfs != m or p.cardinality != k for p in comps):
-            raise ValueError(f"mixture record: tables must have shape ({m}, {k + 1}, {k})")
-        return cls(families, weights, comps)
+            raise ValueError(f"{name}.weights must be non-negative and sum to 1")
+        comps = []
+        for i, (p, t) in enumerate(zip(d["class_balance"], d["cond_probs"], strict=True)):
+            try:
+                params = LabelModelParams.from_dict({"class_balance": p, "cond_probs": t})
+            except ValueError as exc:
+                raise ValueError(f"{name} component {i} ({families[i]}): {exc}") from exc
+            if params.n_lfs != m or params.cardinality != k:
+                raise ValueError(f"{name}: tables must have shape ({m}, {k + 1}, {k})")
+            comps.append(params)
+        return cls(families, weights, tuple(comps))
 
 
 def one_class_note(
