@@ -227,3 +227,36 @@ def test_cli_update_y_dev_errors_name_the_file(dev_files):
     res = run_cli("update", "m.json", "L.npy", "--y-dev", "yd_half.npy", "-o", "m2.json", cwd=dev_files)
     assert res.returncode == 2
     assert "error: yd_half.npy: Y_dev has non-integer value 0.5" in res.stderr
+
+
+# ----------------------------------------------------------------------------
+# Parquet: string sequence ids (ids are integers or strings)
+# ----------------------------------------------------------------------------
+
+
+def test_parquet_string_sequence_ids_are_read(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "L.npy", rng.integers(-1, 2, (120, 4)).astype(np.int8))
+    ids = [f"video_{i // 12}" for i in range(120)]
+    pq.write_table(pa.table({"seq": pa.array(ids)}), tmp_path / "ids.parquet")
+    # was: "column 'seq' is not numeric (type string); label matrices hold integer votes"
+    assert read_labels(tmp_path / "ids.parquet", key="seq").tolist() == ids
+    res = run_cli("fit", "L.npy", "--sequence-ids", "ids.parquet", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.save(tmp_path / "ids.npy", np.array(ids))  # the same ids from an .npy file: the same model
+    res = run_cli("fit", "L.npy", "--sequence-ids", "ids.npy", "-o", "m2.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "m.json").read_text() == (tmp_path / "m2.json").read_text()
+
+
+def test_parquet_string_gold_labels_are_refused_by_their_check(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"y": pa.array(["0", "1"])}), tmp_path / "y.parquet")
+    with pytest.raises(ValueError, match=r"Y must hold integers; position 0 holds '0'"):
+        check_labels(read_labels(tmp_path / "y.parquet"), 2, 2)
+    pq.write_table(pa.table({"a": pa.array(["0", "1"]), "b": pa.array([0, 1])}), tmp_path / "L.parquet")
+    with pytest.raises(ValueError, match=r"column 'a' is not numeric \(type string\)"):
+        read_matrix(tmp_path / "L.parquet")  # a label matrix still holds numbers only

@@ -320,12 +320,15 @@ def _parquet_files(path: Path) -> list[Path]:
     return files
 
 
-def _parquet_column_dtype(path: Path, name: str, typ: Any) -> np.dtype:
-    """numpy dtype of an Arrow column type; a ValueError naming the column for anything not numeric."""
+def _parquet_column_dtype(path: Path, name: str, typ: Any, text: bool = False) -> np.dtype:
+    """numpy dtype of an Arrow column type; a ValueError naming the column for anything not numeric
+    (with ``text``, string columns are read too, as Python str: sequence ids may be strings)."""
     import pyarrow as pa
 
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
         return np.dtype(typ.to_pandas_dtype())
+    if text and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        return np.dtype(object)
     raise ValueError(
         f"{path}: column {name!r} is not numeric (type {typ}); label matrices hold integer votes"
     )
@@ -458,7 +461,8 @@ def _read_parquet(
         raise ValueError(
             f"{files[0]}: the column name(s) {twice} appear more than once; give each column its own name"
         )
-    dtypes = [_parquet_column_dtype(files[0], n, types[names.index(n)]) for n in wanted]
+    text = columns is not None  # a column of labels or sequence ids, which their own checks read
+    dtypes = [_parquet_column_dtype(files[0], n, types[names.index(n)], text) for n in wanted]
     n_rows = sum(meta.num_rows for _, meta in metas)
     dtype = np.result_type(*dtypes)
     if compact and dtype.kind in "iub":
@@ -557,8 +561,9 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
     """Read gold labels (a vector; -1 = unknown) from ``.npy``, ``.npz``, ``.csv`` or ``.parquet``.
 
     ``.npz``: the array ``key`` (default ``"y"``); ``.parquet`` (a file or a folder): the column
-    ``key`` (default ``"y"``, or the only column); ``.csv``: a single column or a single row
-    (``header`` as in :func:`read_matrix`).
+    ``key`` (default ``"y"``, or the only column; a string column is read as Python ``str``, as
+    sequence ids may be); ``.csv``: a single column or a single row (``header`` as in
+    :func:`read_matrix`).
 
     Returns
     -------
