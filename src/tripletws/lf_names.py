@@ -56,8 +56,6 @@ def compare_names(
     if expected is None or given is None or tuple(given) == tuple(expected):
         return
     expected, given = tuple(expected), tuple(given)
-    if len(given) != len(expected):
-        return  # the column count is checked, and reported, where the votes are read
     if sorted(given) == sorted(expected):
         moved = [j for j, (a, b) in enumerate(zip(given, expected, strict=True)) if a != b]
         shown = ", ".join(f"column {j} is {given[j]!r}, expected {expected[j]!r}" for j in moved[:SHOWN])
@@ -67,9 +65,15 @@ def compare_names(
         )
     unknown = [c for c in given if c not in set(expected)]
     missing = [c for c in expected if c not in set(given)]
+    if not unknown:  # columns left out
+        raise ValueError(
+            f"{name} has {len(given)} named columns for the model's {len(expected)} LFs: missing "
+            f"{missing[:SHOWN]}; give the columns the model was fitted with, in that order"
+        )
+    lost = f" (the fit's LFs {missing[:SHOWN]} are missing)" if missing else ""
     raise ValueError(
-        f"{name} names columns the model was not fitted with: {unknown[:SHOWN]} (the fit's LFs "
-        f"{missing[:SHOWN]} are missing); give the columns the model was fitted with, in that order"
+        f"{name} names columns the model was not fitted with: {unknown[:SHOWN]}{lost}; give the columns "
+        "the model was fitted with, in that order"
     )
 
 

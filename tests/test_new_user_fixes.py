@@ -1,0 +1,98 @@
+"""Mistakes a first-time user makes (found by following the README as a Snorkel / FlyingSquid user):
+each one gets a message that names the problem and the fix, never a silent wrong result."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from test_cli import run_main
+
+from tripletws import LabelModel, to_flyingsquid, to_metal
+from tripletws.datasets import make_synthetic
+
+pd = pytest.importorskip("pandas")
+
+NAMES = ["kw_spam", "regex_url", "len_short", "caps", "emoji"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(2000, 5, 2, coverage=0.3, random_state=7)
+
+
+def _messages(record: list[warnings.WarningMessage]) -> str:
+    return "\n".join(str(w.message) for w in record)
+
+
+def _fit_warnings(L, **kwargs) -> str:
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        LabelModel(**kwargs).fit(L)
+    return _messages(record)
+
+
+def test_missing_named_column_is_named(data):
+    """A named frame without one of the fit's LFs: the error names the LF, not only the count."""
+    frame = pd.DataFrame(data.L, columns=NAMES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel().fit(frame)
+    with pytest.raises(ValueError, match=r"missing \['len_short'\]"):
+        model.predict_proba(frame.drop(columns=["len_short"]))
+    with pytest.raises(ValueError, match=r"not fitted with: \['extra'\]"):
+        model.predict_proba(frame.assign(extra=-1))
+
+
+def test_gold_column_in_L_warns(data):
+    """The gold labels left in the frame of votes would be fitted as a perfect LF."""
+    frame = pd.DataFrame(data.L, columns=NAMES).assign(label=data.y)
+    text = _fit_warnings(frame)
+    assert "column 'label'" in text and "gold" in text
+    # LF names that are not a gold label's say nothing
+    assert "gold labels" not in _fit_warnings(pd.DataFrame(data.L, columns=NAMES))
+
+
+def test_gold_column_in_csv_warns(data, tmp_path):
+    frame = pd.DataFrame(data.L, columns=NAMES).assign(y=data.y)
+    frame.to_csv(tmp_path / "L.csv", index=False)
+    out = run_main("fit", tmp_path / "L.csv", "-o", tmp_path / "m.json")
+    assert out.returncode == 0
+    assert "column 'y'" in out.stderr and "gold" in out.stderr
+
+
+def test_metal_convention_warns(data):
+    """MeTaL's 0 = abstain, classes 1..k, fitted as k + 1 classes: told, not silently fitted."""
+    L = to_metal(data.L)
+    text = _fit_warnings(L, cardinality=3)
+    assert "from_metal" in text
+    out_ok = _fit_warnings(data.L)
+    assert "from_metal" not in out_ok and "from_flyingsquid" not in out_ok
+
+
+def test_metal_convention_warns_on_the_command_line(data, tmp_path):
+    np.save(tmp_path / "L.npy", to_metal(data.L))
+    out = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
+    assert out.returncode == 0
+    assert "from_metal" in out.stderr
+
+
+def test_plus_minus_one_convention_warns(data):
+    """Snorkel 0.7 / FlyingSquid's -1/+1 votes with 0 = abstain read as -1 = abstain: told."""
+    L = to_flyingsquid(data.L)
+    assert "from_flyingsquid" in _fit_warnings(L)
+
+
+def test_evaluate_takes_gold_option(data, tmp_path):
+    """``report`` takes the gold labels as ``--gold``; ``evaluate`` takes the same option."""
+    np.save(tmp_path / "L.npy", data.L)
+    np.save(tmp_path / "y.npy", data.y)
+    assert run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json").returncode == 0
+    out = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", "--gold", tmp_path / "y.npy")
+    assert out.returncode == 0, out.stderr
+    assert "accuracy" in out.stdout
+    both = run_main(
+        "evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.npy", "--gold", tmp_path / "y.npy"
+    )
+    assert both.returncode == 2 and "--gold" in both.stderr
