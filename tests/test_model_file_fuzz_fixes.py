@@ -112,3 +112,59 @@ def test_mixture_with_bad_tables_is_refused_on_load(data, stack_record, tmp_path
         model = load_model(_write_signed(record, tmp_path / "bad.json"))
         probs = model.predict_proba(data.L)  # before the fix: loaded, and predicted with the bad tables
         pytest.fail(f"loaded a mixture with bad {field}; first row {probs[0]}")
+
+
+# -- SequenceLabelModel: its fitted state is read field by field --------------------------------------
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def edit(state: dict[str, Any]) -> None:
+        parent = state
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = value
+
+    return edit
+
+
+def _delete(path: tuple[Any, ...]) -> Any:
+    def edit(state: dict[str, Any]) -> None:
+        parent = state
+        for key in path[:-1]:
+            parent = parent[key]
+        del parent[path[-1]]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("unexpected",), 1), "unexpected"),  # an unknown field was ignored
+        (_set(("tail", "unexpected"), 1), "unexpected"),
+        (_set(("cross_stats", "unexpected"), 1), "unexpected"),
+        (_delete(("persistence",)), "persistence"),
+        (_set(("persistence",), "0.3"), "persistence"),  # a string read as a number
+        (_set(("persistence",), True), "persistence"),
+        (_set(("tau_raw",), "x"), "tau_raw"),
+        (_set(("tau_se",), True), "tau_se"),
+        (_set(("notes",), 0), "notes"),  # falsy: read as no notes
+        (_set(("notes",), {}), "notes"),
+        (_delete(("tail", "position")), "position"),
+        (_set(("tail", "position"), -7), "position"),  # the next batch would continue at frame -6
+        (_set(("tail", "position"), 2.5), "position"),  # truncated to 2
+        (_set(("tail", "position"), "3"), "position"),
+        (_set(("tail", "id"), True), "id"),
+        (_set(("tail", "row"), [0.5] * 6), "row"),  # truncated to votes 0
+        (_set(("tail",), 3), "tail"),
+        (_set(("cross_stats", "cardinality"), 3.5), "cardinality"),  # truncated to 3
+        (_set(("cross_stats", "n_pairs"), True), "n_pairs"),
+        (_set(("cross_stats", "n_pairs"), 1.0), "n_pairs"),  # fewer pairs than co-votes counted
+    ],
+)
+def test_sequence_state_with_a_bad_field_is_refused_on_load(sequence_record, tmp_path, edit, field):
+    record = json.loads(json.dumps(sequence_record))
+    assert record["state"]["tail"] is not None
+    edit(record["state"])
+    with pytest.raises(ValueError, match=field):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

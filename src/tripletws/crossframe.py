@@ -63,25 +63,28 @@ class CrossFrameStats(SumsOverRows):
         return dataclass_to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CrossFrameStats:
-        """Inverse of :meth:`to_dict`, with shape and range checks."""
-        try:
-            k = int(d["cardinality"])
-            covote = np.asarray(d["covote"], dtype=np.float64)
-            agree = np.asarray(d["agree"], dtype=np.float64)
-            out = cls(k, float(d["n_pairs"]), covote, agree)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid cross-frame statistics record: {exc}") from exc
-        if covote.ndim != 2 or covote.shape[0] != covote.shape[1] or agree.shape != covote.shape:
-            raise ValueError(
-                f"cross-frame statistics must be square (m, m), got {covote.shape}, {agree.shape}"
-            )
-        for name, arr in (("covote", covote), ("agree", agree)):
-            if not np.all(np.isfinite(arr)) or (arr < 0).any():
-                raise ValueError(f"cross-frame field {name!r} has negative or non-finite entries")
-        if (agree > covote + 1e-9).any() or out.n_pairs < 0:
-            raise ValueError("cross-frame statistics are inconsistent (agree > covote or n_pairs < 0)")
-        return out
+    def from_dict(cls, d: Any, name: str = "cross_stats") -> CrossFrameStats:
+        """Inverse of :meth:`to_dict`, every field checked (ValueError naming it): types, shapes,
+        ranges, and counts that one set of consecutive frames can give."""
+        from .arrays import decode_array
+        from .validate import check_count, check_int, check_mapping
+
+        d = check_mapping(d, name, ("cardinality", "n_pairs", "covote", "agree"))
+        k = check_int(d["cardinality"], f"{name}.cardinality", 2, 10**6)
+        n_pairs = check_count(d["n_pairs"], f"{name}.n_pairs")
+        covote = decode_array(d["covote"], f"{name}.covote", ndim=2)
+        if covote.shape[0] != covote.shape[1]:
+            raise ValueError(f"{name}.covote must be square (m, m), got shape {list(covote.shape)}")
+        agree = decode_array(d["agree"], f"{name}.agree", shape=covote.shape)
+        for field, arr in (("covote", covote), ("agree", agree)):
+            if (arr < 0).any():
+                raise ValueError(f"{name}.{field} has negative entries")
+        slack = 1e-9 * max(1.0, n_pairs)
+        if (agree > covote + slack).any():
+            raise ValueError(f"{name} is inconsistent: agree exceeds covote (agreements are co-votes)")
+        if (covote > n_pairs + slack).any():
+            raise ValueError(f"{name} is inconsistent: covote exceeds n_pairs (co-votes are pairs)")
+        return cls(k, n_pairs, covote, agree)
 
 
 # ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import decode_array
 from .base import BaseLabeler
 from .chain import chain_posteriors
 from .crossframe import CrossFrameStats, Segments, cross_frame_stats, plain_id, segment_rows
@@ -46,6 +47,7 @@ from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .metrics import METRICS
 from .model import LabelModel
 from .stats import LabelStats, compute_stats
+from .validate import check_float, check_int, check_mapping
 
 logger = logging.getLogger("tripletws")
 
@@ -559,6 +561,12 @@ class SequenceLabelModel(BaseLabeler):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        state = check_mapping(
+            state,
+            "state",
+            ("frame_model", "cross_stats", "persistence"),
+            ("tau_raw", "tau_se", "notes", "tail"),
+        )
         frame = self._frame_model()
         frame._set_state(state["frame_model"])
         cross = CrossFrameStats.from_dict(state["cross_stats"])
@@ -567,37 +575,57 @@ class SequenceLabelModel(BaseLabeler):
             raise ValueError("cross-frame statistics and the frame model disagree in shape")
         p = frame.class_balance_
         lo, hi = persistence_bounds(p)
-        rho = float(state["persistence"])
+        rho = check_float(state["persistence"], "state.persistence", -1.0, 1.0)
         if not lowest_persistence(p) <= rho <= hi:
             raise ValueError(f"persistence {rho} outside its valid range [{lo:.6g}, {hi:.6g}]")
         rho = max(rho, lo)  # files saved before the bound kept every transition possible
-        tau_raw, tau_se = state.get("tau_raw"), state.get("tau_se")
-        notes = state.get("notes") or []  # files from before the notes: none
+        tau_raw = check_float(state.get("tau_raw"), "state.tau_raw", -1e300, 1e300, nullable=True)
+        tau_se = check_float(state.get("tau_se"), "state.tau_se", 0.0, 1e300, nullable=True)
+        notes = state.get("notes")
+        notes = [] if notes is None else notes  # files from before the notes: none
         if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
-            raise ValueError(f"notes must be a list of strings, got {notes!r}")
+            raise ValueError(f"state.notes must be a list of strings, got {notes!r}"[:200])
+        tail = None if state.get("tail") is None else _read_tail(state["tail"], m, k)
         self.frame_model_ = frame
         self.stats_ = frame.stats_
         self.cross_stats_ = cross
         self.transition_estimate_ = TransitionEstimate(
             rho,
             persistence_to_tau(rho, p),
-            float("nan") if tau_raw is None else float(tau_raw),
+            tau_raw,
             cross.n_pairs,
-            float("nan") if tau_se is None else float(tau_se),
+            tau_se,
             next((x for x in notes if "tau_raw" in x), ""),
         )
         self._chain_notes = tuple(notes)
         self.n_lfs_ = m
-        self._tail = None
-        tail = state.get("tail")
-        if tail is not None:
-            row = np.asarray(tail["row"], dtype=np.int64)
-            if row.shape != (m,) or (row < -1).any() or (row >= k).any():
-                raise ValueError("the stored last frame must hold m votes in -1..k-1")
-            tid = tail["id"]
-            if tid is not None and not isinstance(tid, (int, str)):
-                raise ValueError(f"the stored sequence id must be an int, a string or null, got {tid!r}")
-            self._tail = {"row": row, "id": tid, "position": int(tail["position"])}
+        self._tail = tail
+
+
+def _read_tail(tail: Any, m: int, k: int) -> dict[str, Any]:
+    """The saved last frame of a stream (its votes, sequence id and position), every field checked.
+
+    Parameters
+    ----------
+    tail : object
+        The ``state.tail`` record of a model file.
+    m, k : int
+        LFs and classes of the model.
+
+    Returns
+    -------
+    dict
+        ``{"row": ndarray of int64, shape (m,), "id": int, str or None, "position": int}``.
+    """
+    tail = check_mapping(tail, "state.tail", ("row", "id", "position"))
+    row = decode_array(tail["row"], "state.tail.row", kind="i", shape=(m,))
+    if (row < -1).any() or (row >= k).any():
+        raise ValueError(f"state.tail.row must hold m votes in -1..{k - 1}")
+    tid = tail["id"]
+    if tid is not None and (isinstance(tid, bool) or not isinstance(tid, (int, str))):
+        raise ValueError(f"state.tail.id (a sequence id) must be an int, a string or null, got {tid!r}"[:200])
+    position = check_int(tail["position"], "state.tail.position", 0)
+    return {"row": row, "id": tid, "position": position}
 
 
 #: Names a metric list holds (what a caller of the base class's order would pass third).
