@@ -45,6 +45,9 @@ def add_parser(sub: Any) -> None:
         "Y_FILE", nargs="?", default=None, help="gold labels (-1 = unknown); default: 'y' in an .npz L_FILE"
     )
     p.add_argument(
+        "--gold", default=None, metavar="Y_FILE", help="the gold labels as an option (as 'report' takes them)"
+    )
+    p.add_argument(
         "--y-key", default=None, metavar="NAME", help="array/column name of the labels (default: y)"
     )
     p.add_argument(
@@ -73,13 +76,19 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     k = int(model.cardinality)
+    if args.gold is not None:
+        if args.Y_FILE is not None:
+            raise CLIError(f"gold labels given twice: Y_FILE {args.Y_FILE} and --gold {args.gold}; give one")
+        args.Y_FILE = args.gold
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     if args.Y_FILE is not None:
         y = read_gold(args.Y_FILE, args.y_key)
     elif args.L_FILE.lower().endswith(".npz"):
         y = read_labels(args.L_FILE, args.y_key)
     else:
-        raise CLIError("no gold labels: give Y_FILE, or an .npz L_FILE that holds an array 'y'")
+        raise CLIError(
+            "no gold labels: give Y_FILE (or --gold Y_FILE), or an .npz L_FILE that holds an array 'y'"
+        )
     with about_matrix(args.L_FILE, names):
         lm = check_label_matrix(L, k, scan=True)
     y = checked_gold(args.Y_FILE if args.Y_FILE is not None else args.L_FILE, y, lm.n, k)
