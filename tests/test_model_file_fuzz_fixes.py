@@ -168,3 +168,25 @@ def test_sequence_state_with_a_bad_field_is_refused_on_load(sequence_record, tmp
     edit(record["state"])
     with pytest.raises(ValueError, match=field):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- the dependency tables a model predicts with are among its dependencies ---------------------------
+
+
+@pytest.mark.parametrize("model", ["symmetric", "class_conditional", "annotator"])
+def test_pair_tables_of_undeclared_edges_are_refused_on_load(data, tmp_path, model):
+    from tripletws.arrays import encode_array
+
+    path = tmp_path / "dep.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model=model).fit(data.L, dependencies=[(0, 1), (2, 3)]).save(path)
+    record = json.loads(path.read_text())
+    solution = record["state"]["solution"]
+    assert solution["params"].get("edges") is not None
+    # before the fix: loaded with dependencies_ == [] while predicting with both edges' tables,
+    # and the next solve (partial_fit, refit) dropped them
+    solution["dependencies"] = encode_array(np.zeros((0, 2), dtype=np.int64))
+    solution["coupling"] = encode_array(np.zeros(0))
+    with pytest.raises(ValueError, match=r"solution\.dependencies"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

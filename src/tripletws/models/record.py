@@ -124,6 +124,13 @@ def fit_from_dict(d: Any, m: int, k: int, model: str | None = None) -> Fit:
         edges = check_dependencies(edges_raw.reshape(-1, 2), m)
     except ValueError as exc:
         raise ValueError(f"solution.dependencies: {exc}") from exc
+    if params.has_dependencies:  # the tables predicted with: a forest of the declared edges
+        undeclared = {tuple(e) for e in params.edges.tolist()} - {tuple(e) for e in edges.tolist()}
+        if undeclared:
+            raise ValueError(
+                f"solution.dependencies lacks the edge(s) {sorted(undeclared)[:5]} of "
+                "solution.params.pair_tables"
+            )
     coupling = decode_array(d.get("coupling", []), "solution.coupling", shape=(len(edges),))
     diag_in = d.get("diagnostics", {})
     if not isinstance(diag_in, dict) or len(diag_in) > 100:
