@@ -25,6 +25,7 @@ from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
+from .hints import warn_unlikely_input
 from .inference import mixture_posterior, posterior
 from .lf_names import check_names, columns_named, names_of, read_names
 from .matrix import check_label_matrix
@@ -462,6 +463,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 self._dev_set = None
             if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
                 _choose_with_dev(self, dev_set)
+        if restart and data is not None:  # valid votes that most likely mean something else
+            warn_unlikely_input(total.stats.class_counts, total.stats.n_rows, names, name)
         # the notes of the solve kept (after a dev choice, the chosen fit's: they say what it replaced)
         _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows))
         if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
