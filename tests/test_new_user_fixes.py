@@ -96,3 +96,12 @@ def test_evaluate_takes_gold_option(data, tmp_path):
         "evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.npy", "--gold", tmp_path / "y.npy"
     )
     assert both.returncode == 2 and "--gold" in both.stderr
+
+
+def test_one_based_classes_named_on_the_command_line(data, tmp_path):
+    """Classes 1..k with -1 = abstain: k + 1 inferred with class 0 unvoted; the warning says to renumber
+    (its advice was only 'fix the stray value or set --cardinality', and --cardinality 2 then fails)."""
+    np.save(tmp_path / "L.npy", np.where(data.L >= 0, data.L + 1, -1))
+    out = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
+    assert out.returncode == 0
+    assert "numbered 1..2, renumber them 0..1" in out.stderr

@@ -311,10 +311,16 @@ def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: li
             first = (start + int(r), int(c))
     missing = np.flatnonzero(counts[1:] == 0)
     if missing.size and first is not None:
+        # class 0 alone unvoted, among three or more: the classes are most likely numbered from 1
+        one_based = (
+            f"; if the classes are numbered 1..{k - 1}, renumber them 0..{k - 2} (every vote but -1 minus 1)"
+            if missing.tolist() == [0] and k >= 3
+            else ""
+        )
         warnings.warn(
             f"{path}: k={k} inferred from the largest vote {k - 1} (first at row {first[0]}, column "
             f"{first[1]}), but no LF votes class(es) {missing.tolist()}: if {k - 1} is a stray value, "
-            "fix it; else set --cardinality",
+            f"fix it; else set --cardinality{one_based}",
             UserWarning,
             stacklevel=2,
         )
