@@ -190,3 +190,39 @@ def test_pair_tables_of_undeclared_edges_are_refused_on_load(data, tmp_path, mod
     solution["coupling"] = encode_array(np.zeros(0))
     with pytest.raises(ValueError, match=r"solution\.dependencies"):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- the distinct rows agree with the statistics they were summarised with ----------------------------
+
+
+def _scale_counts(factor: float) -> Any:
+    def edit(rows: dict[str, Any]) -> None:
+        rows["counts"] = (np.asarray(rows["counts"]) * factor).tolist()
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda rows: rows.__setitem__("n_rows", rows["n_rows"] * 10), "rows.n_rows"),
+        (lambda rows: rows.__setitem__("n_rows", 0.0), "rows.n_rows"),
+        # every row kept (level 0): the counts add up to the rows read; scaled, they moved the next solve
+        (_scale_counts(0.01), "rows.counts"),
+        (_scale_counts(2.0), "rows.counts"),
+    ],
+)
+def test_row_summary_disagreeing_with_the_statistics_is_refused_on_load(data, tmp_path, edit, field):
+    from tripletws.arrays import decode_array
+
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model="class_conditional", em_steps=3).fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    rows = record["state"]["summary"]["rows"]
+    assert rows["level"] == 0
+    rows["counts"] = decode_array(rows["counts"], "counts").tolist()
+    edit(rows)
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

@@ -336,6 +336,14 @@ class RowSummary:
         level = check_int(d["level"], "rows.level", 0, 63)
         if R > max_rows:
             raise ValueError(f"rows.rows has {R} rows, more than rows.max_rows = {max_rows}")
+        # the kept rows' counts: all of the rows read at level 0 (every row kept), a part of them above it
+        total, slack = float(counts.sum()), 1e-9 * max(1.0, n_rows)
+        if total > n_rows + slack or (level == 0 and total < n_rows - slack):
+            relation = "equal" if level == 0 else "be at most"
+            raise ValueError(
+                f"rows.counts add up to {total:g}; at rows.level {level} they must {relation} "
+                f"rows.n_rows = {n_rows:g}"
+            )
         words = _key_words(rows, k)
         keys = _keys(words)
         if R > 1 and not (np.unique(keys).size == R):

@@ -74,7 +74,13 @@ class DataSummary:
         if (stats.n_lfs, stats.cardinality) != (m, k):
             raise ValueError(f"statistics have m={stats.n_lfs}, k={stats.cardinality}; expected m={m}, k={k}")
         rows = d.get("rows")
-        return cls(stats, None if rows is None else RowSummary.from_dict(rows, m, k))
+        rows = None if rows is None else RowSummary.from_dict(rows, m, k)
+        if rows is not None and abs(rows.n_rows - stats.n_rows) > 1e-9 * max(1.0, stats.n_rows):
+            raise ValueError(
+                f"summary.rows.n_rows ({rows.n_rows:g}) disagrees with summary.stats.n_rows "
+                f"({stats.n_rows:g}): the distinct rows and the statistics summarise the same rows"
+            )
+        return cls(stats, rows)
 
 
 _STATS_KEYS = ("cardinality", "n_rows", "class_counts", "covote", "agree")
