@@ -226,3 +226,23 @@ def test_row_summary_disagreeing_with_the_statistics_is_refused_on_load(data, tm
     edit(rows)
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- a window's batches keep distinct rows where the running summary does -----------------------------
+
+
+def test_window_batch_without_the_summarys_rows_is_refused_on_load(data, tmp_path):
+    path = tmp_path / "window.json"
+    model = LabelModel(3, model="class_conditional", window=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in np.split(data.L, 3):
+            model.partial_fit(part)
+        model.save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["summary"]["rows"] is not None
+    record["state"]["stream"]["batches"][1]["rows"] = None
+    # before the fix: loaded, and the next partial_fit failed with an AttributeError
+    with pytest.raises(ValueError, match=r"stream\.batches"):
+        loaded = load_model(_write_signed(record, tmp_path / "bad.json"))
+        loaded.partial_fit(data.L[:300])

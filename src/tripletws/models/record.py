@@ -231,4 +231,7 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
     stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
     stream.check_against(float(summary.stats.n_rows))
+    if summary.rows is not None and any(b.rows is None for b in stream.batches or ()):
+        # a batch without rows leaves the running summary without them: its window drops batches by rows
+        raise ValueError("stream.batches: every batch keeps distinct rows where summary.rows does")
     return solution, summary, stream
