@@ -71,6 +71,16 @@ def test_metal_convention_warns(data):
     assert "from_metal" not in out_ok and "from_flyingsquid" not in out_ok
 
 
+def test_dense_matrix_of_three_classes_is_not_taken_for_metal():
+    """Every LF voting on every row with 3 classes is a valid matrix (a dense crowd), not MeTaL's:
+    its class 0 holds about a third of the entries, where MeTaL's 0 (abstain) holds most of them."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=400)
+    L = np.where(rng.random((400, 5)) < 0.8, y[:, None], rng.integers(0, 3, size=(400, 5)))
+    assert (L >= 0).all()
+    assert "from_metal" not in _fit_warnings(L, cardinality=3)
+
+
 def test_metal_convention_warns_on_the_command_line(data, tmp_path):
     np.save(tmp_path / "L.npy", to_metal(data.L))
     out = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")

@@ -72,7 +72,9 @@ def convention_hint(class_counts: np.ndarray, n_rows: float, name: str = "L") ->
     Returns
     -------
     str or None
-        MeTaL's convention where no LF ever abstains and there are 3 or more classes; Snorkel 0.7's
+        MeTaL's convention where no LF ever abstains, there are 3 or more classes and class 0 fills
+        more than :data:`ZERO_SHARE` of the entries (a dense matrix of k >= 3 classes, every LF voting
+        on every row, is not told: its class 0 holds about 1/k of the entries); Snorkel 0.7's
         and FlyingSquid's where, with 2 classes and some -1, class 0 fills more than
         :data:`ZERO_SHARE` of the entries (abstaining is the common case for LFs).  Dense -1 / +1
         votes (no 0) are not told: they read as LFs that vote class 1 only, a case of its own.
@@ -83,14 +85,14 @@ def convention_hint(class_counts: np.ndarray, n_rows: float, name: str = "L") ->
     if entries <= 0:
         return None
     abstains = entries - float(counts.sum())
+    zeros = float(counts[:, 0].sum())
     here = "here -1 = abstain and the classes are 0..k-1"
-    if abstains < 0.5 and k >= 3:
+    if abstains < 0.5 and k >= 3 and zeros > ZERO_SHARE * entries:
         return (
             f"{name} holds no -1 (no LF ever abstains) and {k} classes 0..{k - 1}: if its 0 means abstain "
             f"and its classes are 1..{k - 1} (MeTaL, Snorkel 0.7), convert it with tripletws.from_metal(L) "
             f"and fit with cardinality={k - 1}; {here}"
         )
-    zeros = float(counts[:, 0].sum())
     if k == 2 and abstains >= 0.5 and zeros > ZERO_SHARE * entries:
         return (
             f"0 fills {zeros / entries:.0%} of {name}'s entries (votes for class 0 here) and -1 "
