@@ -246,3 +246,20 @@ def test_window_batch_without_the_summarys_rows_is_refused_on_load(data, tmp_pat
     with pytest.raises(ValueError, match=r"stream\.batches"):
         loaded = load_model(_write_signed(record, tmp_path / "bad.json"))
         loaded.partial_fit(data.L[:300])
+
+
+# -- window and frame positions fit the int64 arithmetic of the frame positions -----------------------
+
+
+def test_sequence_window_beyond_int64_is_refused(data, sequence_record, tmp_path):
+    model = SequenceLabelModel(3, window=10**20)
+    with pytest.raises(ValueError, match="window"):  # before the fix: an OverflowError from numpy
+        model.fit(data.L)
+    record = json.loads(json.dumps(sequence_record))
+    record["params"]["window"] = 10**20
+    with pytest.raises(ValueError, match="window"):
+        load_model(_write_signed(record, tmp_path / "window.json"))
+    record = json.loads(json.dumps(sequence_record))
+    record["state"]["tail"]["position"] = 10**20  # loaded; the next partial_fit failed with an OverflowError
+    with pytest.raises(ValueError, match="position"):
+        load_model(_write_signed(record, tmp_path / "position.json")).partial_fit(data.L[:50])

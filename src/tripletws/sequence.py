@@ -53,6 +53,8 @@ logger = logging.getLogger("tripletws")
 
 #: Note of a fit without a usable pair of consecutive frames.
 NO_PAIRS = "no consecutive frames with usable votes: persistence set to 0 (frames treated as independent)"
+#: Largest window and saved frame position: frame positions are int64, with room for a batch's rows.
+MAX_FRAMES = 2**62
 
 
 class SequenceLabelModel(BaseLabeler):
@@ -144,8 +146,12 @@ class SequenceLabelModel(BaseLabeler):
     def _check_settings(self) -> int:
         k = check_cardinality(self.cardinality)
         w = self.window
-        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1):
-            raise ValueError(f"window must be a positive integer number of frames or None, got {w!r}")
+        if w is not None and (
+            isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 1 <= w <= MAX_FRAMES
+        ):
+            raise ValueError(
+                f"window must be a positive integer number of frames (at most 2**62) or None, got {w!r}"
+            )
         if self.persistence is not None:
             rho = float(self.persistence)
             least = -1.0 / (k - 1)  # the lowest rho of any class balance (the uniform one)
@@ -624,7 +630,7 @@ def _read_tail(tail: Any, m: int, k: int) -> dict[str, Any]:
     tid = tail["id"]
     if tid is not None and (isinstance(tid, bool) or not isinstance(tid, (int, str))):
         raise ValueError(f"state.tail.id (a sequence id) must be an int, a string or null, got {tid!r}"[:200])
-    position = check_int(tail["position"], "state.tail.position", 0)
+    position = check_int(tail["position"], "state.tail.position", 0, MAX_FRAMES)
     return {"row": row, "id": tid, "position": position}
 
 
