@@ -263,3 +263,36 @@ def test_sequence_window_beyond_int64_is_refused(data, sequence_record, tmp_path
     record["state"]["tail"]["position"] = 10**20  # loaded; the next partial_fit failed with an OverflowError
     with pytest.raises(ValueError, match="position"):
         load_model(_write_signed(record, tmp_path / "position.json")).partial_fit(data.L[:50])
+
+
+# -- a window's batches add up to the running summary ---------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["agree", "class_counts", "joint"])
+def test_window_batches_disagreeing_with_the_summary_are_refused_on_load(data, tmp_path, field):
+    from tripletws.arrays import decode_array, encode_array
+
+    path = tmp_path / "window.json"
+    model = LabelModel(3, model="class_conditional", window=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in np.split(data.L, 3):
+            model.partial_fit(part)
+        model.save(path)
+    record = json.loads(path.read_text())
+    stats = record["state"]["summary"]["stats"]
+    if field == "joint":  # a statistic the batches hold and the summary lacks
+        stats["joint"] = None
+    else:  # still consistent in itself (agreements within co-votes, votes adding up)
+        arr = decode_array(stats[field], field)
+        if field == "agree":
+            arr[0, 1] = arr[1, 0] = arr[0, 1] - 1
+        else:
+            arr[0, 0], arr[0, 1] = arr[0, 0] - 1, arr[0, 1] + 1
+        stats[field] = encode_array(arr)
+    # before the fix: loaded; the next partial_fit failed (a count subtracted below zero, or the joint
+    # table missing) or solved on statistics that no rows give
+    with pytest.raises(ValueError, match=r"stream\.batches"):
+        loaded = load_model(_write_signed(record, tmp_path / "bad.json"))
+        loaded.partial_fit(data.L[:300])
+        pytest.fail("loaded a window whose batches do not add up to its summary")

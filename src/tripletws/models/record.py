@@ -8,6 +8,7 @@ Arrays are stored compactly (:mod:`tripletws.arrays`); every field is validated 
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -231,7 +232,38 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
     stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
     stream.check_against(float(summary.stats.n_rows))
-    if summary.rows is not None and any(b.rows is None for b in stream.batches or ()):
-        # a batch without rows leaves the running summary without them: its window drops batches by rows
-        raise ValueError("stream.batches: every batch keeps distinct rows where summary.rows does")
+    if stream.batches is not None:
+        _check_window(summary, stream.batches)
     return solution, summary, stream
+
+
+def _check_window(summary: Any, batches: Any) -> None:
+    """A window's batches (``stream.batches``) add up to the running summary: the window subtracts the
+    statistics of the batch it drops, and merges the distinct rows of those it keeps.
+
+    Parameters
+    ----------
+    summary : DataSummary
+        The running summary read from the file.
+    batches : sequence of DataSummary
+        The window's batches read from the file.
+
+    Raises
+    ------
+    ValueError
+        Naming ``stream.batches`` and the statistic that does not add up.
+    """
+    if summary.rows is not None and any(b.rows is None for b in batches):
+        # a batch without rows leaves the running summary without them
+        raise ValueError("stream.batches: every batch keeps distinct rows where summary.rows does")
+    slack = 1e-9 * max(1.0, float(summary.stats.n_rows))  # sums of whole counts, to rounding
+    for f in fields(summary.stats):
+        held = getattr(summary.stats, f.name)
+        parts = [getattr(b.stats, f.name) for b in batches]
+        if not all(isinstance(x, np.ndarray) or x is None for x in (held, *parts)):
+            continue  # cardinality and n_rows: checked with the stream
+        total = None if any(x is None for x in parts) else sum(parts)
+        if (held is None) != (total is None) or (
+            held is not None and not np.allclose(held, total, rtol=1e-9, atol=slack)
+        ):
+            raise ValueError(f"stream.batches: the batches' {f.name} do not add up to summary.stats.{f.name}")
