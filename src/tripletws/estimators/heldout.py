@@ -366,7 +366,6 @@ def heldout_row_scores(
     c = unique.counts.astype(np.float64)
     if float(c.sum()) <= 0:
         raise ValueError("no rows to fit")
-    R = len(c)
     train = c[None, :] - folds
     # a fold holding every row (a handful of rows) leaves nothing to fit on: not scored
     usable = np.flatnonzero(train.sum(axis=1) > 0)
@@ -431,7 +430,7 @@ def heldout_row_scores(
                     )
                 else:
                     fits[fam] = reuse[fam]
-            out[fam] = np.zeros((n_folds, R))
+            out[fam] = np.zeros(folds.shape)  # the deal given decides the folds
             if cold:
                 assert full is not None
                 out[fam][usable] = full.log_norm[j + own : j + own + U]
