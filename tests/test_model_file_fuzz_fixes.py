@@ -296,3 +296,38 @@ def test_window_batches_disagreeing_with_the_summary_are_refused_on_load(data, t
         loaded = load_model(_write_signed(record, tmp_path / "bad.json"))
         loaded.partial_fit(data.L[:300])
         pytest.fail("loaded a window whose batches do not add up to its summary")
+
+
+# -- confidence intervals saved with a model: every field checked and named ----------------------------
+
+
+@pytest.fixture(scope="module")
+def intervals_record(data, tmp_path_factory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("intervals") / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(data.L)
+        model.confidence_intervals(data.L, n_boot=10, n_chunks=10, random_state=0)
+        model.save(path)
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("unexpected", 1, "unexpected"),  # an unknown field was ignored
+        ("n_boot", "5", "n_boot"),  # strings, fractions and flags were read as numbers
+        ("n_boot", 2.7, "n_boot"),
+        ("n_boot", True, "n_boot"),
+        ("n_boot", [], "n_boot"),  # the message named no field
+        ("n_chunks", "10", "n_chunks"),
+        ("level", "0.9", "level"),
+        ("accuracy", "abc", "accuracy"),
+        ("class_balance", [1.0, 1.0, 1.0], "class_balance"),  # a point estimate summing to 3
+    ],
+)
+def test_intervals_with_a_bad_field_are_refused_on_load(intervals_record, tmp_path, key, value, field):
+    record = json.loads(json.dumps(intervals_record))
+    record["state"]["intervals"][key] = value
+    with pytest.raises(ValueError, match=f"intervals.*{field}"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

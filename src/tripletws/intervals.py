@@ -28,7 +28,7 @@ import numpy as np
 from .lf_names import check_names
 from .matrix import check_label_matrix
 from .stats import LabelStats, compute_stats
-from .validate import check_int
+from .validate import check_float, check_int, check_mapping
 
 #: Default number of row chunks (the bootstrap's resampling units).
 DEFAULT_CHUNKS = 100
@@ -111,9 +111,13 @@ class ConfidenceIntervals:
         ``identified`` (absent in files written before it existed) defaults to all
         True; the bounds of an unidentified LF must be null (NaN), of any other finite.
         """
-        level = float(d["level"])
+        names = [p + s for p in ("accuracy", "class_balance") for s in ("", "_low", "_high")]
+        d = check_mapping(d, "intervals", ("level", "n_boot", "n_chunks", *names), ("identified",))
+        level = check_float(d["level"], "intervals.level", 0.0, 1.0)
         if not 0.0 < level < 1.0:
             raise ValueError(f"intervals: level must lie in (0, 1), got {level}")
+        n_boot = check_int(d["n_boot"], "intervals.n_boot", 1, 10**12)
+        n_chunks = check_int(d["n_chunks"], "intervals.n_chunks", 2, 10**15)
         known = d.get("identified")
         identified = np.ones(m, dtype=bool) if known is None else np.asarray(known)
         if identified.shape != (m,) or identified.dtype != bool:
@@ -123,10 +127,16 @@ class ConfidenceIntervals:
             for suffix in ("", "_low", "_high"):
                 name = prefix + suffix
                 raw = d[name]
-                a = np.asarray(
-                    [np.nan if v is None else v for v in raw] if isinstance(raw, list) else raw,
-                    dtype=np.float64,
+                numbers_only = isinstance(raw, list) and all(
+                    v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in raw
                 )
+                try:
+                    values = [np.nan if v is None else v for v in raw] if numbers_only else []
+                    a = np.array(values, dtype=np.float64)
+                except OverflowError:  # an integer beyond float range
+                    numbers_only = False
+                if not numbers_only:
+                    raise ValueError(f"intervals: {name} must be a list of numbers (null: none)")
                 if a.shape != (size,):
                     raise ValueError(f"intervals: {name} must have shape ({size},), got {a.shape}")
                 may_be_nan = suffix != "" and prefix == "accuracy"
@@ -139,9 +149,8 @@ class ConfidenceIntervals:
             low, high = arrays[prefix + "_low"], arrays[prefix + "_high"]
             if np.any(np.nan_to_num(low, nan=0.0) > np.nan_to_num(high, nan=1.0)):
                 raise ValueError(f"intervals: {prefix}_low exceeds {prefix}_high")
-        n_boot, n_chunks = int(d["n_boot"]), int(d["n_chunks"])
-        if n_boot < 1 or n_chunks < 2:
-            raise ValueError(f"intervals: need n_boot >= 1 and n_chunks >= 2, got {n_boot}, {n_chunks}")
+        if abs(arrays["class_balance"].sum() - 1.0) > 1e-6:
+            raise ValueError("intervals: class_balance (the fitted class balance) must sum to 1")
         return cls(level=level, n_boot=n_boot, n_chunks=n_chunks, identified=identified, **arrays)
 
     @property
