@@ -331,3 +331,50 @@ def test_intervals_with_a_bad_field_are_refused_on_load(intervals_record, tmp_pa
     record["state"]["intervals"][key] = value
     with pytest.raises(ValueError, match=f"intervals.*{field}"):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- the annotator's estimate: the dev choice and the per-fit diagnostics, checked and named -----------
+
+
+@pytest.fixture(scope="module")
+def dev_record(data, tmp_path_factory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("dev") / "dev.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3).fit(data.L[200:], L_dev=data.L[:200], Y_dev=data.y[:200]).save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["solution"]["estimate"]["dev_choice"] is not None
+    return record
+
+
+def _chosen_score(value: Any) -> Any:
+    def edit(dev: dict[str, Any]) -> None:
+        dev["dev_accuracy"][dev["chosen"]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("dev_choice", "unexpected"), 1), "unexpected"),  # an unknown field was ignored
+        (_set(("dev_choice", "n_dev"), -5), "n_dev"),  # shown as "on -5 gold rows"
+        (_set(("dev_choice", "n_dev"), 2.5), "n_dev"),  # truncated to 2
+        (_set(("dev_choice", "n_dev"), True), "n_dev"),
+        (lambda e: _chosen_score(-3.0)(e["dev_choice"]), "dev_accuracy"),  # an accuracy below 0
+        (lambda e: _chosen_score(True)(e["dev_choice"]), "dev_accuracy"),
+        (lambda e: _chosen_score("0.9")(e["dev_choice"]), "dev_accuracy"),
+        (_set(("unidentified",), 0.5), "unidentified"),  # read as LF 0
+        (_set(("unidentified",), [0.5]), "unidentified"),
+        (_set(("unidentified",), [True]), "unidentified"),
+        (_set(("n_steps",), -3), "n_steps"),
+        (_set(("n_steps",), 2.5), "n_steps"),
+        (_set(("log_likelihood",), True), "log_likelihood"),
+        (_set(("log_likelihood",), "-7"), "log_likelihood"),
+    ],
+)
+def test_annotator_estimate_with_a_bad_field_is_refused_on_load(dev_record, tmp_path, edit, field):
+    record = json.loads(json.dumps(dev_record))
+    edit(record["state"]["solution"]["estimate"])
+    with pytest.raises(ValueError, match=field):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

@@ -58,7 +58,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..stats import LabelStats
 from ..ties import tied_classes
-from ..validate import check_mapping, check_str
+from ..validate import check_float, check_int, check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
 from .notes import dependency_note, lf_list, silent_lfs
 
@@ -445,11 +445,9 @@ class Annotator(Solver):
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
-        try:
-            unidentified = np.asarray(d["unidentified"], dtype=np.int64).reshape(-1)
-            ll, n_steps = float(d["log_likelihood"]), int(d["n_steps"])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"invalid annotator estimate: {exc}") from exc
+        unidentified = decode_array(d["unidentified"], "estimate.unidentified", kind="i", ndim=1)
+        ll = check_float(d["log_likelihood"], "estimate.log_likelihood", -1e300, 1e300)
+        n_steps = check_int(d["n_steps"], "estimate.n_steps", 0, 10**9)
         if unidentified.size and (unidentified.min() < 0 or unidentified.max() >= m):
             raise ValueError(f"estimate.unidentified must hold LF indices in 0..{m - 1}")
         if str(d["family"]) != selection.chosen:
@@ -840,14 +838,22 @@ def _softdep_coverage(
 
 
 def dev_choice_from_dict(d: Any) -> dict[str, Any] | None:
-    """Validate a saved dev choice record (None stays None)."""
+    """Validate a saved dev choice record (None stays None): the candidates' accuracies on the dev rows,
+    the chosen one among them, and the number of dev rows (ValueError naming the field)."""
     if d is None:
         return None
-    try:
-        scores = {str(c): float(v) for c, v in dict(d["dev_accuracy"]).items()}
-        out = {"chosen": str(d["chosen"]), "dev_accuracy": scores, "n_dev": int(d["n_dev"])}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"invalid dev choice record: {exc}") from exc
-    if out["chosen"] not in scores:
-        raise ValueError(f"dev choice record names {out['chosen']!r}, which it did not score")
-    return out
+    name = "estimate.dev_choice"
+    d = check_mapping(d, name, ("chosen", "dev_accuracy", "n_dev"))
+    scores = d["dev_accuracy"]
+    if not isinstance(scores, dict) or not 1 <= len(scores) <= 1000:
+        raise ValueError(f"{name}.dev_accuracy must be an object of 1 to 1000 candidates' accuracies")
+    scores = {
+        check_str(c, f"{name}.dev_accuracy key", max_len=200): check_float(
+            v, f"{name}.dev_accuracy[{c!r}]", 0.0, 1.0
+        )
+        for c, v in scores.items()
+    }
+    chosen = check_str(d["chosen"], f"{name}.chosen", max_len=200)
+    if chosen not in scores:
+        raise ValueError(f"{name}.chosen names {chosen!r}, which dev_accuracy does not score")
+    return {"chosen": chosen, "dev_accuracy": scores, "n_dev": check_int(d["n_dev"], f"{name}.n_dev", 0)}
