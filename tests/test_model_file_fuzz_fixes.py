@@ -378,3 +378,24 @@ def test_annotator_estimate_with_a_bad_field_is_refused_on_load(dev_record, tmp_
     edit(record["state"]["solution"]["estimate"])
     with pytest.raises(ValueError, match=field):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- estimator API: a stream serves the classes it was started with ------------------------------------
+
+
+@pytest.mark.parametrize("model", ["annotator", "class_conditional", "symmetric"])
+def test_refit_after_set_params_cardinality_is_refused(data, tmp_path, model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = LabelModel(3, model=model).fit(data.L)
+    fitted.set_params(cardinality=4)
+    # before the fix: refit solved the k=3 summary again and left a model that save refused ("needs a
+    # refit"); partial_fit failed with "cannot merge ... of different shapes"
+    with pytest.raises(ValueError, match="cardinality=3"):
+        fitted.refit()
+    with pytest.raises(ValueError, match="cardinality=3"):
+        fitted.partial_fit(data.L[:100])
+    fitted.set_params(cardinality=3)  # set back: the stream goes on
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.partial_fit(data.L[:100]).refit().save(tmp_path / "m.json")

@@ -425,6 +425,13 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                     f"model={self.model!r}: a running summary serves the model it was started for; "
                     "fit again (fit starts a new stream), or set the model back"
                 )
+            fitted_k = None if previous is None else previous.params.cardinality
+            if fitted_k is not None and fitted_k != k:
+                raise ValueError(
+                    f"the stream was fitted with cardinality={fitted_k} and set_params has since set "
+                    f"cardinality={k}: a running summary counts the classes it was started with; fit again "
+                    "(fit starts a new stream), or set the cardinality back"
+                )
             running = None if restart else getattr(self, "summary_", None)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             known = None if running is None else self.__dict__.get("lf_names_")
