@@ -399,3 +399,19 @@ def test_refit_after_set_params_cardinality_is_refused(data, tmp_path, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted.partial_fit(data.L[:100]).refit().save(tmp_path / "m.json")
+
+
+def test_sequence_model_predicts_its_fitted_classes_after_set_params(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SequenceLabelModel(3).fit(data.L)
+    expected = model.predict_proba(data.L)
+    score = model.score(data.L, data.y)
+    model.set_params(cardinality=4)
+    # before the fix: "L has cardinality 4 but the model has 3 classes" (LabelModel predicts its fitted
+    # classes after set_params, as here now)
+    np.testing.assert_allclose(model.predict_proba(data.L), expected, rtol=1e-12, atol=1e-15)
+    assert model.score(data.L, data.y) == pytest.approx(score)
+    # partial_fit failed with "cannot merge statistics of different shapes"
+    with pytest.raises(ValueError, match="cardinality=3"):
+        model.partial_fit(data.L[:100])

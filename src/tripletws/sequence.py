@@ -391,6 +391,13 @@ class SequenceLabelModel(BaseLabeler):
         """
         k = self._check_settings()
         if "frame_model_" in self.__dict__:
+            fitted_k = self._fitted_cardinality()
+            if fitted_k != k:
+                raise ValueError(
+                    f"the stream was fitted with cardinality={fitted_k} and set_params has since set "
+                    f"cardinality={k}: its statistics count the classes it was started with; fit again "
+                    "(fit starts a new stream), or set the cardinality back"
+                )
             check_names(self.frame_model_.__dict__.get("lf_names_"), L_batch, name="L_batch")
         lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
         tail = getattr(self, "_tail", None)
@@ -419,6 +426,12 @@ class SequenceLabelModel(BaseLabeler):
         self.frame_model_.lf_names_ = known if known is not None else names_of(L_batch)  # first names kept
         self._remember_tail(lm, seg)
         return self
+
+    def _fitted_cardinality(self) -> int:
+        """The classes the fit has (``set_params`` may have changed the setting since)."""
+        if "frame_model_" in self.__dict__:
+            return int(self.frame_model_.params_.cardinality)
+        return super()._fitted_cardinality()
 
     # -- learned quantities ----------------------------------------------------
 
@@ -491,7 +504,7 @@ class SequenceLabelModel(BaseLabeler):
         ndarray, shape (n, k), rows in the given order, summing to 1
         """
         self._check_fitted()
-        k = check_cardinality(self.cardinality)
+        k = self._fitted_cardinality()  # the fit's classes (set_params may have changed the setting since)
         check_names(self.frame_model_.__dict__.get("lf_names_"), L)
         lm = check_label_matrix(L, k, allow_empty=True)
         if lm.n == 0:
