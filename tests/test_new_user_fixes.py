@@ -115,3 +115,58 @@ def test_one_based_classes_named_on_the_command_line(data, tmp_path):
     out = run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json")
     assert out.returncode == 0
     assert "numbered 1..2, renumber them 0..1" in out.stderr
+
+
+# Messages of the readers and of the matrix check for the same mistakes (session 21).
+
+
+def test_votes_above_k_say_which_cardinality_or_renumbering(data):
+    """Forgetting ``cardinality`` for k > 2 (or classes numbered from 1): the error says what to set."""
+    L = data.L.copy()
+    L[0, 1] = 4
+    with pytest.raises(ValueError, match=r"set cardinality=5 .*numbered from 1, subtract 1"):
+        LabelModel().fit(L)
+    with pytest.raises(ValueError, match=r"set cardinality=5"):
+        LabelModel().fit(__import__("tripletws").to_sparse(L))
+
+
+def test_nan_for_abstain_says_write_minus_one(data):
+    L = data.L.astype(float)
+    L[L < 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in column \d+ \(row \d+\); write -1 for abstain"):
+        LabelModel().fit(L)
+
+
+def test_text_column_of_a_frame_is_named(data):
+    frame = pd.DataFrame(data.L, columns=NAMES)
+    frame["caps"] = frame["caps"].astype(str).replace("-1", "")
+    with pytest.raises(ValueError, match=r"got dtype object \(column 'caps', row \d+, holds ''\)"):
+        LabelModel().fit(frame)
+
+
+def test_csv_with_empty_cells_says_empty_is_no_vote(tmp_path):
+    (tmp_path / "L.csv").write_text("1,0,\n0,,1\n1,1,0\n")
+    out = run_main("fit", tmp_path / "L.csv", "-o", tmp_path / "m.json")
+    assert out.returncode != 0
+    assert "write -1 for abstain" in out.stderr
+
+
+def test_gold_csv_with_a_header_picks_its_y_column(data, tmp_path):
+    """``evaluate`` with a CSV of several named columns reads its ``y`` column (or ``--y-key``'s), as
+    for Parquet; without a header the error says how to give the labels."""
+    np.save(tmp_path / "L.npy", data.L)
+    assert run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json").returncode == 0
+    pd.DataFrame({"id": np.arange(len(data.y)), "y": data.y}).to_csv(tmp_path / "gold.csv", index=False)
+    out = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "gold.csv")
+    assert out.returncode == 0, out.stderr
+    pd.DataFrame({"id": np.arange(len(data.y)), "truth": data.y}).to_csv(tmp_path / "g2.csv", index=False)
+    named = run_main(
+        "evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "g2.csv", "--y-key", "truth"
+    )
+    assert named.returncode == 0, named.stderr
+    assert named.stdout == out.stdout
+    missing = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "g2.csv")
+    assert missing.returncode != 0 and "no column 'y'" in missing.stderr and "truth" in missing.stderr
+    np.savetxt(tmp_path / "g3.csv", np.c_[np.arange(len(data.y)) + 100, data.y], fmt="%d", delimiter=",")
+    bare = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "g3.csv")
+    assert bare.returncode != 0 and "labels must be one column" in bare.stderr and "--y-key" in bare.stderr

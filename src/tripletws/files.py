@@ -281,7 +281,13 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
                         rows, delimiter=delim, quotechar='"', ndmin=2, dtype=np.float64, comments=None
                     )
             except ValueError as exc:
-                raise ValueError(f"{path}: cannot parse as a numeric CSV ({_zero_based(str(exc))})") from exc
+                text = _zero_based(str(exc))
+                hint = (
+                    "; an empty cell is no vote here: write -1 for abstain"
+                    if "could not convert string '' " in text or "could not convert string ''" in text
+                    else ""
+                )
+                raise ValueError(f"{path}: cannot parse as a numeric CSV ({text}){hint}") from exc
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1]
         raise ValueError(
@@ -563,7 +569,7 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
     ``.npz``: the array ``key`` (default ``"y"``); ``.parquet`` (a file or a folder): the column
     ``key`` (default ``"y"``, or the only column; a string column is read as Python ``str``, as
     sequence ids may be); ``.csv``: a single column or a single row (``header`` as in
-    :func:`read_matrix`).
+    :func:`read_matrix`), or with a header row the column ``key`` (default ``"y"``) among several.
 
     Returns
     -------
@@ -576,7 +582,14 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
     elif suffix == ".npz":
         arr = _npz_array(path, key, LABELS_KEY, "labels")
     elif suffix == ".csv":
-        arr = _read_csv(path, header)
+        arr, names = _read_csv_named(path, header)
+        if key is not None and names is None:
+            raise ValueError(f"{path}: no header row names the columns, so there is no column {key!r}")
+        if names is not None and (key is not None or arr.shape[1] > 1):
+            name = key or LABELS_KEY
+            if name not in names:
+                raise ValueError(f"{path}: no column {name!r} for the labels (columns: {', '.join(names)})")
+            arr = arr[:, names.index(name)]
     else:
         first = _parquet_files(path)[0]
         pq = _import_pyarrow_parquet(path)
@@ -596,7 +609,11 @@ def read_labels(path: str | Path, key: str | None = None, header: bool | None = 
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
-        raise ValueError(f"{path}: labels must be one column, got shape {arr.shape}")
+        pick = " (or name its column: --y-key, key=)" if suffix in (".parquet", ".csv") else ""
+        raise ValueError(
+            f"{path}: labels must be one column, got shape {arr.shape}; give a file that holds the gold "
+            f"labels alone{pick}"
+        )
     return arr
 
 

@@ -255,15 +255,27 @@ def _check_dense_values(block: np.ndarray, k: int | None, col_offset: int, row_o
         r, c = _first_bad(block >= k)
         raise LabelMatrixError(
             f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
-            f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}"
+            f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}{_cardinality_hint(int(hi))}"
         )
+
+
+def _cardinality_hint(top: int) -> str:
+    """What to do about a vote above k - 1, whose largest value is ``top``."""
+    return (
+        f": set cardinality={top + 1} if there are {top + 1} classes 0..{top}; if the classes are "
+        "numbered from 1, subtract 1 from the votes (tripletws.from_metal(L) where 0 means abstain)"
+    )
+
+
+#: What to do about NaN in a label matrix.
+NAN_HINT = "; write -1 for abstain (e.g. np.nan_to_num(L, nan=-1).astype(int))"
 
 
 def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     nan = np.isnan(arr)
     if nan.any():
         r, c = _first_bad(nan)
-        raise LabelMatrixError(f"label matrix has NaN in column {c} (row {r})")
+        raise LabelMatrixError(f"label matrix has NaN in column {c} (row {r}){NAN_HINT}")
     bad = arr != np.round(arr)
     if bad.any():
         r, c = _first_bad(bad)
@@ -274,6 +286,44 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
         r, c = _first_bad((arr < -128) | (arr > 32767))
         raise LabelMatrixError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
     return arr.astype(np.int16)
+
+
+def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) -> str:
+    """Where an object or text matrix first holds something that is not a number (for the error).
+
+    Parameters
+    ----------
+    arr : ndarray, shape (n, m)
+    frame : DataFrame, optional
+        The input ``arr`` came from: its column names are used, and its columns' dtypes point
+        at the column to look in.
+    limit : int
+        At most this many cells are looked at (an error path: a large matrix is not scanned).
+
+    Returns
+    -------
+    str
+        ``" (column 'x', row 3, holds 'spam')"``, or ``""`` when none was found.
+    """
+    if arr.ndim != 2 or arr.dtype.kind not in "OUS":
+        return ""
+    columns = list(range(arr.shape[1]))
+    dtypes = getattr(frame, "dtypes", None)
+    if dtypes is not None and len(dtypes) == len(columns):
+        # the columns pandas does not hold as numbers first (a stable sort keeps their order)
+        columns.sort(key=lambda c: getattr(dtypes.iloc[c], "kind", "O") in "iufb")
+    seen = 0
+    for c in columns:
+        for r in range(arr.shape[0]):
+            value = arr[r, c]
+            if not isinstance(value, (int, float, np.number)):
+                names = getattr(frame, "columns", None)
+                column = repr(str(names[c])) if names is not None else c
+                return f" (column {column}, row {r}, holds {value!r})"
+            seen += 1
+            if seen >= limit:
+                return ""
+    return ""
 
 
 def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
@@ -295,7 +345,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     if data.dtype.kind == "f":
         if np.isnan(data).any():
             col = int(X.indices[np.flatnonzero(np.isnan(data))[0]])
-            raise LabelMatrixError(f"sparse label matrix has NaN in column {col}")
+            raise LabelMatrixError(f"sparse label matrix has NaN in column {col}{NAN_HINT}")
         frac = data != np.round(data)
         if frac.any():
             col = int(X.indices[np.flatnonzero(frac)[0]])
@@ -317,6 +367,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         raise LabelMatrixError(
             f"sparse label matrix has stored value {int(data[pos])} (class {int(data[pos]) - 1}) "
             f"in column {int(X.indices[pos])}, outside 0..{kk - 1} for cardinality {kk}"
+            f"{_cardinality_hint(top - 1)}"
         )
     X.data = data.astype(np.int16)
     # One index type for indices and indptr, so that row slices need no conversion.
@@ -400,6 +451,7 @@ def check_label_matrix(
         X, k = _validate_sparse(L, cardinality, name)
         lm = LabelMatrix(X, k)
     else:
+        frame = None
         if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
             frame = L
             L = frame.to_numpy()
@@ -419,7 +471,9 @@ def check_label_matrix(
         elif arr.dtype.kind == "b":
             arr = arr.astype(np.int8)
         elif arr.dtype.kind not in "iu":
-            raise LabelMatrixError(f"{name} must hold integers, got dtype {arr.dtype}")
+            raise LabelMatrixError(
+                f"{name} must hold integers, got dtype {arr.dtype}{_first_non_number(arr, frame)}"
+            )
         k = cardinality
         if k is None:
             # Inferring k needs one scan (block by block); it also checks the lower bound.

@@ -363,6 +363,8 @@ def check_key(path: str, key: str | None, option: str, kinds: tuple[str, ...]) -
     if suffix in kinds or (".parquet" in kinds and (suffix == "" or Path(path).is_dir())):
         return
     what = "an array of an .npz archive" + (" or a column of a Parquet file" if ".parquet" in kinds else "")
+    if ".csv" in kinds:
+        what += " or a column of a CSV file with a header"
     raise CLIError(f"{path}: {option} {key!r} names {what}; a {suffix or 'plain'} file has none to choose")
 
 
@@ -373,7 +375,7 @@ def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray
     ----------
     path : str
     key : str or None
-        The array (.npz) or column (Parquet) name, checked against the file's kind.
+        The array (.npz) or column (Parquet, CSV with a header) name, checked against the file's kind.
     option : str
         The option that gave ``key``, for the message.
 
@@ -381,7 +383,7 @@ def read_gold(path: str, key: str | None, option: str = "--y-key") -> np.ndarray
     -------
     ndarray, shape (n,)
     """
-    check_key(path, key, option, (".npz", ".parquet"))
+    check_key(path, key, option, (".npz", ".parquet", ".csv"))
     return read_labels(path, key)
 
 
