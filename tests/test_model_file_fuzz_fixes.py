@@ -415,3 +415,31 @@ def test_sequence_model_predicts_its_fitted_classes_after_set_params(data):
     # partial_fit failed with "cannot merge statistics of different shapes"
     with pytest.raises(ValueError, match="cardinality=3"):
         model.partial_fit(data.L[:100])
+
+
+# -- the stream record: its type and its prior's source --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        (None, 0, "stream"),  # falsy: read as a file from before online learning
+        (None, [], "stream"),
+        (None, "", "stream"),
+        ("prior_source", 5, "prior_source"),  # without a prior: any value was dropped
+        ("prior_source", "given", "prior_source"),
+    ],
+)
+def test_bad_stream_record_is_refused_on_load(data, tmp_path, key, value, field):
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model="symmetric").fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["stream"]["prior"] is None
+    if key is None:
+        record["state"]["stream"] = value
+    else:
+        record["state"]["stream"][key] = value
+    with pytest.raises(ValueError, match=field):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

@@ -210,7 +210,8 @@ class StreamState:
             if abs(prior.sum() - 1) > 1e-6:
                 raise ValueError("stream.prior must sum to 1")
             source = check_str(source, "stream.prior_source", ("given", "Y_dev"))
-        source = source if prior is not None else None
+        elif source is not None:
+            raise ValueError(f"stream.prior_source must be null without stream.prior, got {source!r}"[:200])
         return cls(
             n_batches=n,
             batches=batches,

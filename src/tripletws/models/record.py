@@ -205,7 +205,9 @@ def state_from_v1(state: Any, model: str) -> dict[str, Any]:
         "coupling": state.get("coupling", []),
         "diagnostics": diagnostics,
     }
-    stream = state.get("stream") or {"n_batches": 1}  # files from before online learning
+    stream = state.get("stream")
+    if stream is None:  # files from before online learning
+        stream = {"n_batches": 1}
     if isinstance(stream, dict) and isinstance(stream.get("batches"), list):
         stream = {**stream, "batches": [{"stats": b} for b in stream["batches"]]}
     return {"solution": solution, "summary": {"stats": state["stats"]}, "stream": stream}
@@ -229,7 +231,9 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     if k != cardinality:
         raise ValueError(f"the saved statistics have k={k} but cardinality is {cardinality}")
     solution = fit_from_dict(state["solution"], m, k, model)
-    record = state.get("stream") or {"n_batches": 1}  # written before online learning: one batch
+    record = state.get("stream")
+    if record is None:  # written before online learning: one batch
+        record = {"n_batches": 1}
     stream = StreamState.from_dict(record, lambda b: DataSummary.from_dict(b, m, k), k)
     stream.check_against(float(summary.stats.n_rows))
     if stream.batches is not None:
