@@ -443,3 +443,16 @@ def test_bad_stream_record_is_refused_on_load(data, tmp_path, key, value, field)
         record["state"]["stream"][key] = value
     with pytest.raises(ValueError, match=field):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+def test_annotator_fallback_estimate_with_an_unknown_field_is_refused(data, tmp_path):
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # declared dependencies: the annotator solves the symmetric model
+        LabelModel(3).fit(data.L, dependencies=[(0, 1)]).save(path)
+    record = json.loads(path.read_text())
+    estimate = record["state"]["solution"]["estimate"]
+    assert set(estimate) == {"symmetric"}
+    estimate["unexpected"] = 1  # before the fix: ignored beside the symmetric record
+    with pytest.raises(ValueError, match="unexpected"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

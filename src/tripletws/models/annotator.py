@@ -435,7 +435,8 @@ class Annotator(Solver):
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
-        if isinstance(d, dict) and "symmetric" in d:
+        if isinstance(d, dict) and "symmetric" in d:  # the symmetric fallback's estimate
+            d = check_mapping(d, "estimate", ("symmetric",))
             return get_solver("symmetric").estimate_from_dict(d["symmetric"], params)
         d = check_mapping(
             d,
