@@ -81,17 +81,19 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
-    """Hash ``obj`` into ``h``.  ``seen`` maps ``id(x)`` to ``x`` for the objects hashed so far (a
-    repeat is tagged, not followed; a project module followed through its attributes is keyed
+    """Hash ``obj`` into ``h``.  ``seen`` maps ``id(x)`` to ``(order, x)`` for the objects hashed so
+    far, ``order`` counting them (a repeat is tagged with the order of the object it repeats, not
+    followed: a resource that is the same set as a global the code reads must not hash alike whichever
+    global it is; a project module followed through its attributes is keyed
     ``("attributes", id(module))``); holding them keeps a temporary's address from being reused by
     the next one, which would then be taken for a repeat."""
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
         _tag(h, f"{type(obj).__name__}:{obj!r}")
         return
     if id(obj) in seen:
-        _tag(h, "cycle")
+        _tag(h, f"repeat:{seen[id(obj)][0]}")
         return
-    seen[id(obj)] = obj
+    seen[id(obj)] = (len(seen), obj)
     if isinstance(obj, types.ModuleType):
         _tag(h, f"module:{obj.__name__}")
     elif isinstance(obj, _ModuleAttributes):
@@ -100,7 +102,7 @@ def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
         _tag(h, f"module:{module.__name__}")
         if ("attributes", id(module)) in seen:  # modules that import each other: followed once
             return
-        seen["attributes", id(module)] = module
+        seen["attributes", id(module)] = (len(seen), module)
         for name in sorted(names):
             if hasattr(module, name):
                 _tag(h, f"attr:{name}")
