@@ -456,3 +456,41 @@ def test_annotator_fallback_estimate_with_an_unknown_field_is_refused(data, tmp_
     estimate["unexpected"] = 1  # before the fix: ignored beside the symmetric record
     with pytest.raises(ValueError, match="unexpected"):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- estimator API: dependencies set with set_params after a fit survive a save ----------------------
+
+
+@pytest.mark.parametrize("model", ["annotator", "class_conditional", "symmetric"])
+def test_dependencies_set_after_fit_are_read_by_the_next_solve_after_a_save(data, tmp_path, model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original = LabelModel(3, model=model).fit(data.L)
+        original.set_params(dependencies=[(2, 3)])  # read by the stream's next solve
+        original.save(tmp_path / "m.json")
+        loaded = LabelModel.load(tmp_path / "m.json")
+        original.refit()
+        loaded.refit()  # before the fix: kept the fit's edges (none), as if set_params had not been called
+    np.testing.assert_array_equal(loaded.dependencies_, original.dependencies_)
+    expected = original.predict_proba(data.L)
+    np.testing.assert_allclose(loaded.predict_proba(data.L), expected, rtol=1e-9, atol=1e-12)
+    # once solved, the setting is the fit's: a save after the refit keeps the edges, as the original does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded.save(tmp_path / "again.json")
+        again = LabelModel.load(tmp_path / "again.json")
+        again.set_params(cardinality=3).partial_fit(data.L[:100])
+        original.partial_fit(data.L[:100])
+    np.testing.assert_array_equal(again.dependencies_, original.dependencies_)
+
+
+def test_dependencies_set_flag_of_another_type_is_refused(data, tmp_path):
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model="symmetric").fit(data.L).set_params(dependencies=[(2, 3)]).save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["dependencies_set"] is True
+    record["state"]["dependencies_set"] = "yes"
+    with pytest.raises(ValueError, match="dependencies_set"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

@@ -580,14 +580,22 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         names = self.__dict__.get("lf_names_")
         if names is not None:
             state["lf_names"] = list(names)
+        if self.__dict__.get("_edges_set", False):  # set_params(dependencies=) since the last solve
+            state["dependencies_set"] = True
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         state, intervals = split_intervals(state)
         names = state.get("lf_names") if isinstance(state, dict) else None
+        edges_set = state.get("dependencies_set", False) if isinstance(state, dict) else False
+        if not isinstance(edges_set, bool):
+            raise ValueError(f"state.dependencies_set must be true or false, got {edges_set!r}"[:200])
         if isinstance(state, dict):
-            state = {key: value for key, value in state.items() if key != "lf_names"}
+            extra = ("lf_names", "dependencies_set")
+            state = {key: value for key, value in state.items() if key not in extra}
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
+        # the next solve reads the dependencies setting where set_params changed it since the last one
+        self._edges_set = edges_set
         self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))
         self.lf_names_ = read_names(names, self.n_lfs_)
         # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
