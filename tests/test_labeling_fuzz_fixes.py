@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from tripletws.labeling import ABSTAIN, PandasLFApplier, labeling_function
+from tripletws.labeling import ABSTAIN, LFApplier, PandasLFApplier, labeling_function, preprocessor
 
 POSITIVE = {"good", "great"}
 NEGATIVE = {"bad", "awful"}
@@ -29,3 +30,47 @@ def test_cache_tells_apart_which_object_a_resource_repeats(tmp_path):
     applier = PandasLFApplier([lf_neg], cache_dir=tmp_path)
     assert applier.apply(df, progress=False).ravel().tolist() == [-1, 1, -1]
     assert applier.last_applied_ == ["lf"]
+
+
+def _lower_text(x):
+    x["text"] = x["text"].lower()  # changes the point it is given, as Snorkel's examples do
+    x["tokens"].append("<end>")
+    return x
+
+
+@pytest.mark.parametrize("rows", ["series", "records"])
+@pytest.mark.parametrize("memoize", [False, True])
+def test_a_preprocessor_changing_its_point_leaves_the_row_other_lfs_see(tmp_path, rows, memoize):
+    # Snorkel's preprocessors work on a copy of the point; here the lowered text leaked into the LFs
+    # called after it on the same row, so the votes depended on the LFs' order and on the cache
+    lower = preprocessor(name="lower", memoize=memoize)(_lower_text)
+
+    @labeling_function(pre=[lower])
+    def lf_lower(x):
+        return 1 if "good" in x["text"] else ABSTAIN
+
+    @labeling_function()
+    def lf_caps(x):
+        return 0 if "GOOD" in x["text"] and x["tokens"] == ["GOOD"] else ABSTAIN
+
+    df = pd.DataFrame({"text": ["GOOD", "bad"], "tokens": [["GOOD"], ["bad"]]})
+    want = [[1, 0], [ABSTAIN, ABSTAIN]]
+    assert PandasLFApplier([lf_lower, lf_caps], rows=rows).apply(df, progress=False).tolist() == want
+    assert df["tokens"].tolist() == [["GOOD"], ["bad"]]
+    PandasLFApplier([lf_lower], rows=rows, cache_dir=tmp_path).apply(df, progress=False)
+    both = PandasLFApplier([lf_lower, lf_caps], rows=rows, cache_dir=tmp_path).apply(df, progress=False)
+    assert both.tolist() == want
+
+
+def test_a_plain_callable_in_pre_changing_its_point_leaves_the_row_other_lfs_see():
+    @labeling_function(pre=[_lower_text])
+    def lf_lower(x):
+        return 1 if "good" in x["text"] else ABSTAIN
+
+    @labeling_function()
+    def lf_caps(x):
+        return 0 if "GOOD" in x["text"] else ABSTAIN
+
+    points = [{"text": "GOOD", "tokens": ["GOOD"]}]
+    assert LFApplier([lf_lower, lf_caps]).apply(points, progress=False).tolist() == [[1, 0]]
+    assert points == [{"text": "GOOD", "tokens": ["GOOD"]}]

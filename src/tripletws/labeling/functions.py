@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -37,6 +39,21 @@ def _default_key(x: Any) -> Hashable | None:
     return items
 
 
+def _copy_point(x: Any) -> Any:
+    """A deep copy of a data point for a preprocessor to change (Snorkel's pickle round trip, else
+    ``copy.deepcopy``; a point that copies neither way is passed as it is).
+
+    A preprocessor that sets a field (``x["text"] = ...``) or changes a cell in place
+    (``x["tokens"].append(...)``) must leave the row that the other LFs, and the data, hold.
+    """
+    for copier in (lambda p: pickle.loads(pickle.dumps(p, pickle.HIGHEST_PROTOCOL)), copy.deepcopy):
+        try:
+            return copier(x)
+        except Exception:
+            continue
+    return x
+
+
 class Preprocessor:
     """A function ``x -> x'`` run before labeling functions, optionally memoised.
 
@@ -56,6 +73,11 @@ class Preprocessor:
     pre : sequence of callables, optional
         Preprocessors applied to ``x`` in order before ``f`` (Snorkel's argument); one returning
         None makes this one return None.  Memoised results are keyed by the point before them.
+
+    Notes
+    -----
+    As in Snorkel, ``f`` gets a deep copy of the point: it may change it and return it, and the
+    row that other labeling functions see stays as it was.
     """
 
     def __init__(
@@ -87,6 +109,7 @@ class Preprocessor:
         self.hits = 0
 
     def _run(self, x: Any) -> Any:
+        x = _copy_point(x)
         for p in self.pre:
             x = p(x)
             if x is None:
@@ -149,7 +172,8 @@ class LabelingFunction:
         Keyword arguments passed to ``f`` on every call.
     pre : sequence of callables, optional
         Applied to ``x`` in order before ``f``; a preprocessor returning None
-        makes the LF abstain.
+        makes the LF abstain.  Each gets a copy of the point (a :class:`Preprocessor`
+        makes its own), so changing it leaves the row other LFs see.
     """
 
     #: Row-wise: called once per data point.
@@ -169,7 +193,7 @@ class LabelingFunction:
 
     def __call__(self, x: Any) -> int:
         for p in self._pre:
-            x = p(x)
+            x = p(x) if isinstance(p, Preprocessor) else p(_copy_point(x))
             if x is None:
                 return ABSTAIN
         return self._f(x, **self._resources)
