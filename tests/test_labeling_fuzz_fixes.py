@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tripletws.labeling import ABSTAIN, LFApplier, PandasLFApplier, labeling_function, preprocessor
+from tripletws.labeling import (
+    ABSTAIN,
+    DaskLFApplier,
+    LFApplier,
+    PandasLFApplier,
+    labeling_function,
+    preprocessor,
+)
 
 POSITIVE = {"good", "great"}
 NEGATIVE = {"bad", "awful"}
@@ -74,3 +81,24 @@ def test_a_plain_callable_in_pre_changing_its_point_leaves_the_row_other_lfs_see
     points = [{"text": "GOOD", "tokens": ["GOOD"]}]
     assert LFApplier([lf_lower, lf_caps]).apply(points, progress=False).tolist() == [[1, 0]]
     assert points == [{"text": "GOOD", "tokens": ["GOOD"]}]
+
+
+def test_dask_cache_tells_apart_object_columns_that_join_alike(tmp_path):
+    # dask's token of an object column joins its strings with "-": ["a-b", "c"] and ["a", "b-c"]
+    # had one token, and the second frame got the first one's cached votes
+    dd = pytest.importorskip("dask.dataframe")
+
+    @labeling_function()
+    def lf_ab(x):
+        return 1 if x.text == "a-b" else ABSTAIN
+
+    first = pd.DataFrame({"text": ["a-b", "c"]}, dtype=object)
+    second = pd.DataFrame({"text": ["a", "b-c"]}, dtype=object)
+    DaskLFApplier([lf_ab], cache_dir=tmp_path).apply(dd.from_pandas(first, npartitions=1), progress=False)
+    applier = DaskLFApplier([lf_ab], cache_dir=tmp_path)
+    L = applier.apply(dd.from_pandas(second, npartitions=1), progress=False, scheduler="sync")
+    assert L.ravel().tolist() == [ABSTAIN, ABSTAIN]
+    assert applier.last_applied_ == ["lf_ab"]
+    again = DaskLFApplier([lf_ab], cache_dir=tmp_path)
+    L = again.apply(dd.from_pandas(second, npartitions=2), progress=False, scheduler="sync")
+    assert L.ravel().tolist() == [ABSTAIN, ABSTAIN]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..matrix import ABSTAIN, check_label_matrix, from_sparse
-from .cache import LFCache, data_key
+from .cache import LFCache, dask_data_key, data_key
 
 logger = logging.getLogger("tripletws")
 
@@ -410,11 +410,11 @@ class DaskLFApplier(PandasLFApplier):
         if not hasattr(ddf, "to_delayed") or not hasattr(ddf, "npartitions"):
             raise ValueError(f"DaskLFApplier needs a dask DataFrame, got {type(ddf).__name__}")
         m = len(self._lfs)
-        dkey = self._data_key(ddf)
         keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
         columns: dict[int, np.ndarray] = {}
+        dkey = ""
         if self.cache is not None:
-            n = int(ddf.map_partitions(len).compute(scheduler=scheduler).sum())
+            dkey, n = dask_data_key(ddf, self._mode, scheduler)
             for j in range(m):
                 col = self.cache.load(dkey, keys[j], n)
                 if col is not None:

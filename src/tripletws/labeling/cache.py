@@ -24,10 +24,10 @@ logger = logging.getLogger("tripletws")
 
 def data_key(data: Any, mode: str = "") -> str:
     """Hex SHA-256 of a DataFrame (values, index, column names and dtypes; cells that pandas cannot
-    hash, such as lists, dicts or arrays, by their values), a dask DataFrame (its deterministic
-    token) or a sequence of data points (every value included: :func:`_point_bytes`).  ``mode`` (how
-    an applier hands rows to the LFs: ``"series"``, ``"records"``, ...) is part of the key: an LF
-    may read a row differently in each.
+    hash, such as lists, dicts or arrays, by their values), a dask DataFrame (its partitions' keys,
+    computed: :func:`dask_data_key`) or a sequence of data points (every value included:
+    :func:`_point_bytes`).  ``mode`` (how an applier hands rows to the LFs: ``"series"``,
+    ``"records"``, ...) is part of the key: an LF may read a row differently in each.
 
     Raises
     ------
@@ -35,12 +35,10 @@ def data_key(data: Any, mode: str = "") -> str:
         For a data point whose values cannot be read (its ``repr`` shows a memory address or elides
         values, and it is no array, container or pandas object): apply without ``cache_dir``.
     """
-    h = hashlib.sha256(FORMAT.encode() + f"|rows={mode}|".encode())  # how rows reach the LFs
     if type(data).__module__.startswith("dask"):
-        from dask.base import tokenize
-
-        h.update(b"dask|" + tokenize(data).encode())
-    elif hasattr(data, "columns") and hasattr(data, "dtypes"):
+        return dask_data_key(data, mode)[0]
+    h = hashlib.sha256(FORMAT.encode() + f"|rows={mode}|".encode())  # how rows reach the LFs
+    if hasattr(data, "columns") and hasattr(data, "dtypes"):
         import pandas as pd
 
         h.update(repr([(c, str(t)) for c, t in data.dtypes.items()]).encode())  # 1 and "1" differ
@@ -61,6 +59,27 @@ def data_key(data: Any, mode: str = "") -> str:
         for point in data:
             h.update(_point_bytes(point))
     return h.hexdigest()
+
+
+def _partition_key(partition: Any, mode: str) -> tuple[int, str]:
+    return len(partition), data_key(partition, mode)
+
+
+def dask_data_key(ddf: Any, mode: str = "", scheduler: Any = None) -> tuple[str, int]:
+    """The key of a dask DataFrame and its number of rows, from :func:`data_key` of each partition.
+
+    The partitions are computed (on ``scheduler``, passed to ``dask.compute``): dask's own token
+    does not tell every pair of frames apart (it joins an object column's strings with ``"-"``, so
+    ``["a-b", "c"]`` and ``["a", "b-c"]`` share one).
+    """
+    import dask
+
+    parts = [dask.delayed(_partition_key, pure=True)(p, mode) for p in ddf.to_delayed()]
+    sizes_keys = dask.compute(*parts, scheduler=scheduler)
+    h = hashlib.sha256(FORMAT.encode() + f"|rows={mode}|dask|{len(sizes_keys)}|".encode())
+    for size, key in sizes_keys:
+        h.update(f"{size}:{key}|".encode())
+    return h.hexdigest(), sum(size for size, _ in sizes_keys)
 
 
 def _point_bytes(point: Any) -> bytes:
