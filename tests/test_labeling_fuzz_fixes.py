@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,47 @@ def test_dask_cache_tells_apart_object_columns_that_join_alike(tmp_path):
     again = DaskLFApplier([lf_ab], cache_dir=tmp_path)
     L = again.apply(dd.from_pandas(second, npartitions=2), progress=False, scheduler="sync")
     assert L.ravel().tolist() == [ABSTAIN, ABSTAIN]
+
+
+def _dask_frame(npartitions: int):
+    dd = pytest.importorskip("dask.dataframe")
+    df = pd.DataFrame({"v": range(30)})
+    ddf = dd.from_pandas(df, npartitions=npartitions)
+    assert ddf.map_partitions(len).compute().tolist() == [10, 10, 10]
+    return ddf
+
+
+def test_dask_errors_name_the_partition_of_the_row():
+    # the row was counted from the partition's start and named as if it were the frame's: row 25
+    # was reported as "row 5", which is another row of the frame
+    ddf = _dask_frame(3)
+
+    @labeling_function()
+    def boom(x):
+        if x.v == 25:
+            raise KeyError("nope")
+        return ABSTAIN
+
+    @labeling_function()
+    def none_on_25(x):
+        return None if x.v == 25 else ABSTAIN
+
+    with pytest.raises(KeyError) as info:
+        DaskLFApplier([boom]).apply(ddf, progress=False, scheduler="sync")
+    assert info.value.__notes__ == ["raised by labeling function 'boom' on row 5 of partition 2"]
+    with pytest.raises(ValueError, match="'none_on_25' returned None on row 5 of partition 2;"):
+        DaskLFApplier([none_on_25]).apply(ddf, progress=False, scheduler="sync")
+
+
+def test_dask_vectorised_errors_name_the_partition():
+    from tripletws.labeling import vectorized_lf
+
+    ddf = _dask_frame(3)
+
+    @vectorized_lf()
+    def minus_two_on_25(df):
+        return np.where(df.v == 25, -2, ABSTAIN)
+
+    with pytest.raises(ValueError, match="returned -2 on row 5") as info:
+        DaskLFApplier([minus_two_on_25]).apply(ddf, progress=False, scheduler="sync")
+    assert info.value.__notes__ == ["in partition 2 of the dask DataFrame (rows counted from its start)"]

@@ -55,16 +55,25 @@ def _iter_rows(data: Any, mode: str) -> Iterable[Any]:
     return iter(data)
 
 
-def _check_vote(value: Any, lf: Any, row: int) -> int:
+def _where(row: int, partition: int | None) -> str:
+    """The row as a message names it: its position in the data, or in its dask partition."""
+    return f"row {row}" if partition is None else f"row {row} of partition {partition}"
+
+
+def _check_vote(value: Any, lf: Any, row: int, partition: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(
-            f"labeling function {lf.name!r} returned {value!r} on row {row}; expected an int class or -1"
+            f"labeling function {lf.name!r} returned {value!r} on {_where(row, partition)}; "
+            "expected an int class or -1"
         )
     if value < ABSTAIN:
-        raise ValueError(f"labeling function {lf.name!r} returned {value} on row {row}; expected >= -1")
+        raise ValueError(
+            f"labeling function {lf.name!r} returned {value} on {_where(row, partition)}; expected >= -1"
+        )
     if value > _MAX_VOTE:
         raise ValueError(
-            f"labeling function {lf.name!r} returned {value} on row {row}; a class is at most {_MAX_VOTE}"
+            f"labeling function {lf.name!r} returned {value} on {_where(row, partition)}; "
+            f"a class is at most {_MAX_VOTE}"
         )
     return int(value)
 
@@ -82,10 +91,17 @@ _MAX_VOTE = int(np.iinfo(np.int16).max)
 
 
 def _apply_rows(
-    rows: Iterable[Any], n: int, lfs: Sequence[Any], fault_tolerant: bool, offset: int = 0, bar: Any = None
+    rows: Iterable[Any],
+    n: int,
+    lfs: Sequence[Any],
+    fault_tolerant: bool,
+    offset: int = 0,
+    bar: Any = None,
+    partition: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Votes of row-wise ``lfs`` on ``n`` rows, shape (n, len(lfs)), and each LF's count of calls
-    that raised, shape (len(lfs),)."""
+    that raised, shape (len(lfs),).  Errors name row ``offset + r`` (of dask partition ``partition``
+    when given)."""
     L = np.full((n, len(lfs)), ABSTAIN, dtype=np.int16)
     failures = np.zeros(len(lfs), dtype=np.int64)
     step = max(1, min(1000, n // 100 or 1))
@@ -96,11 +112,12 @@ def _apply_rows(
             except Exception as exc:
                 if not fault_tolerant:
                     # the LF's own exception, its type kept, with the LF and the global row named
-                    _add_note(exc, f"raised by labeling function {lf.name!r} on row {offset + r}")
+                    where = _where(offset + r, partition)
+                    _add_note(exc, f"raised by labeling function {lf.name!r} on {where}")
                     raise
                 failures[j] += 1  # fault-tolerant: any raise is an abstain
                 continue
-            L[r, j] = _check_vote(value, lf, offset + r)  # a bad return value is always an error
+            L[r, j] = _check_vote(value, lf, offset + r, partition)  # a bad value is always an error
         if bar is not None and (r + 1) % step == 0:
             bar.update(step)
     if bar is not None and n % step:
@@ -358,17 +375,23 @@ class PandasLFApplier(LFApplier):
 
 
 def _apply_partition(
-    pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool
+    pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool, partition: int
 ) -> tuple[np.ndarray, np.ndarray]:
     out = np.full((len(pdf), len(lfs)), ABSTAIN, dtype=np.int16)
     faults = np.zeros(len(lfs), dtype=np.int64)
     rowwise = [j for j, lf in enumerate(lfs) if not getattr(lf, "vectorized", False)]
     for j, lf in enumerate(lfs):
         if j not in rowwise:
-            out[:, j] = lf.apply_frame(pdf)
+            try:
+                out[:, j] = lf.apply_frame(pdf)
+            except Exception as exc:  # its rows are the partition's
+                _add_note(
+                    exc, f"in partition {partition} of the dask DataFrame (rows counted from its start)"
+                )
+                raise
     if rowwise:
         part, failures = _apply_rows(
-            _iter_rows(pdf, mode), len(pdf), [lfs[j] for j in rowwise], fault_tolerant
+            _iter_rows(pdf, mode), len(pdf), [lfs[j] for j in rowwise], fault_tolerant, partition=partition
         )
         out[:, rowwise], faults[rowwise] = part, failures
         _log_faults(failures)
@@ -424,8 +447,8 @@ class DaskLFApplier(PandasLFApplier):
         if todo:
             lfs = [self._lfs[j] for j in todo]
             parts = [
-                dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant)
-                for p in ddf.to_delayed()
+                dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant, i)
+                for i, p in enumerate(ddf.to_delayed())
             ]
             names = {p.key for p in parts}
             with _progress(len(parts), progress, f"applying {len(lfs)} LFs (partitions)") as bar:
