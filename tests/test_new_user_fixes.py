@@ -170,3 +170,36 @@ def test_gold_csv_with_a_header_picks_its_y_column(data, tmp_path):
     np.savetxt(tmp_path / "g3.csv", np.c_[np.arange(len(data.y)) + 100, data.y], fmt="%d", delimiter=",")
     bare = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "g3.csv")
     assert bare.returncode != 0 and "labels must be one column" in bare.stderr and "--y-key" in bare.stderr
+
+
+def test_fit_warnings_name_the_lfs_of_a_named_matrix():
+    """A warning about LFs gives their names when the input named its columns (``notes_`` keeps the
+    indices; an unnamed matrix's warnings are as before)."""
+    L = np.zeros((300, 4), dtype=int) - 1
+    L[:, 0] = np.tile([0, 1, -1], 100)  # votes; LF 3 never votes
+    L[:, 1] = np.tile([0, 1, 1], 100)
+    L[:, 2] = np.tile([0, -1, 1], 100)
+    frame = pd.DataFrame(L, columns=["kw", "regex", "len", "never"])
+    text = _fit_warnings(frame)
+    assert "3 'never'" in text
+    assert "'never'" not in _fit_warnings(L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not any("'never'" in note for note in LabelModel().fit(frame).notes_)
+
+
+def test_name_lfs_reads_every_kind_of_lf_list():
+    from tripletws.lf_names import name_lfs
+
+    names = [f"n{i}" for i in range(13)]
+    assert name_lfs("LF(s) 0, 3 never vote", names) == "LF(s) 0 'n0', 3 'n3' never vote"
+    assert (
+        name_lfs("LF(s) 0 (class 1), 1 (class 0), ... (73 in all) vote", names)
+        == "LF(s) 0 'n0' (class 1), 1 'n1' (class 0), ... (73 in all) vote"
+    )
+    copies = "LF(s) 5 (of 12: share 0.83, accuracy 0.712), 7 (of 2: share 0.50, accuracy 0.1) copy"
+    assert name_lfs(copies, names) == (
+        "LF(s) 5 'n5' (of 12: share 0.83, accuracy 0.712), 7 'n7' (of 2: share 0.50, accuracy 0.1) copy"
+    )
+    assert name_lfs("LF(s) 20 never vote", names) == "LF(s) 20 never vote"  # no such name: as it was
+    assert name_lfs("LF(s) 2 never vote", None) == "LF(s) 2 never vote"

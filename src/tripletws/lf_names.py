@@ -105,6 +105,36 @@ def name_columns(exc: LabelMatrixError, names: tuple[str, ...] | list[str] | Non
     return LabelMatrixError(_COLUMN_IN_MESSAGE.sub(named, str(exc)))
 
 
+#: A note's list of LFs: ``LF(s) 0, 3 (class 1), 7 (of 2: share 0.80, accuracy 0.712)``.
+_LF_LIST = re.compile(r"LF\(s\) (\d+(?: \([^()]*\))?(?:, \d+(?: \([^()]*\))?)*)")
+#: An LF's index in such a list: at its start or after ", ", before its parenthesis, a comma or the end.
+_LF_ITEM = re.compile(r"(?:^|(?<=, ))(\d+)(?= \(|,|$)")
+
+
+def name_lfs(note: str, names: tuple[str, ...] | list[str] | None) -> str:
+    """A note whose lists of LFs (``LF(s) 2, 9 ...``) also give each LF's name, when the input named its
+    columns (``"LF(s) 2 'kw_spam', 9 'caps' are ..."``); unchanged without names.
+
+    Parameters
+    ----------
+    note : str
+    names : sequence of str, optional
+        The LFs' names, by index.
+
+    Returns
+    -------
+    str
+    """
+    if not names:
+        return note
+
+    def item(m: re.Match[str]) -> str:
+        j = int(m.group(1))
+        return f"{j} {names[j]!r}" if j < len(names) else m.group(0)
+
+    return _LF_LIST.sub(lambda m: "LF(s) " + _LF_ITEM.sub(item, m.group(1)), note)
+
+
 @contextmanager
 def columns_named(names: tuple[str, ...] | list[str] | None) -> Iterator[None]:
     """Label-matrix errors raised inside name the column too, when the input named its columns."""

@@ -27,7 +27,7 @@ from .dev_choice import check_dev_set
 from .distributed import is_dask_array, predict_proba_dask
 from .hints import warn_unlikely_input
 from .inference import mixture_posterior, posterior
-from .lf_names import check_names, columns_named, names_of, read_names
+from .lf_names import check_names, columns_named, name_lfs, names_of, read_names
 from .matrix import check_label_matrix
 from .memory import check_tables_fit
 from .models import Fit, Prior, get_solver, registered
@@ -82,10 +82,13 @@ def _stream_prior(
     return setting_prior(setting, k), stream
 
 
-def _tell(solution: Fit, warn: bool, verbose: bool, n_rows: int) -> None:
+def _tell(
+    solution: Fit, warn: bool, verbose: bool, n_rows: int, names: tuple[str, ...] | None = None
+) -> None:
     """Notes become warnings after a fit and log lines during a stream (they are expected while it
-    warms up, and kept in ``notes_``)."""
+    warms up, and kept in ``notes_``); their lists of LFs give the LFs' ``names`` too, when known."""
     for note in solution.notes:
+        note = name_lfs(note, names)
         if warn:
             warnings.warn(note, UserWarning, stacklevel=outside_stacklevel())
         else:
@@ -473,7 +476,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if restart and data is not None:  # valid votes that most likely mean something else
             warn_unlikely_input(total.stats.class_counts, total.stats.n_rows, names, name)
         # the notes of the solve kept (after a dev choice, the chosen fit's: they say what it replaced)
-        _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows))
+        _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows), self.__dict__.get("lf_names_"))
         if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
             before = previous.choices()["dev_choice"]["chosen"]
             warnings.warn(
