@@ -147,3 +147,16 @@ def test_dask_vectorised_errors_name_the_partition():
     with pytest.raises(ValueError, match="returned -2 on row 5") as info:
         DaskLFApplier([minus_two_on_25]).apply(ddf, progress=False, scheduler="sync")
     assert info.value.__notes__ == ["in partition 2 of the dask DataFrame (rows counted from its start)"]
+
+
+@pytest.mark.parametrize("values", [[123, 456], [123, "x 456"], [123.0, None]])
+def test_keyword_lf_reads_numbers_in_an_object_column_as_in_a_number_column(values):
+    # an object column holding numbers failed with pandas' ".str accessor" error, or (mixed with
+    # strings) never matched them, where the same numbers in an int or float column matched
+    from tripletws.labeling import keyword_lf
+
+    lf = keyword_lf(["123"], label=1, column="c")
+    as_numbers = pd.DataFrame({"c": [123, 456]})
+    as_objects = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+    assert PandasLFApplier([lf]).apply(as_numbers, progress=False).ravel().tolist() == [1, ABSTAIN]
+    assert PandasLFApplier([lf]).apply(as_objects, progress=False).ravel().tolist() == [1, ABSTAIN]

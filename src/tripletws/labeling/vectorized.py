@@ -86,8 +86,8 @@ def _regex_votes(df: Any, column: str, pattern: str, label: int) -> np.ndarray:
     from pandas.api.types import is_string_dtype
 
     col = _column(df, column)
-    if not is_string_dtype(col.dtype):
-        col = col.astype("string")
+    if col.dtype == object or not is_string_dtype(col.dtype):  # an object column may hold numbers
+        col = col.astype("string")  # a number reads as its text, wherever it is; missing stays missing
     hit = col.str.contains(pattern, regex=True, na=False)
     return np.where(hit.to_numpy(dtype=bool, na_value=False), label, ABSTAIN)
 
@@ -110,8 +110,9 @@ def regex_lf(
 ) -> VectorizedLF:
     """Vote ``label`` where ``column`` matches ``pattern`` (a search, not a full match), else abstain.
 
-    The pattern runs in pandas' string kernels (RE2 syntax with pyarrow strings:
-    no backreferences or lookarounds).
+    A cell that is not a string is matched as its text (``123`` as ``"123"``, in a column of numbers
+    or of mixed objects alike); a missing cell abstains.  The pattern runs in pandas' string kernels
+    (RE2 syntax with pyarrow strings: no backreferences or lookarounds).
     """
     re.compile(pattern)  # fail early with Python's message on a broken pattern
     full = f"(?i){pattern}" if ignore_case else pattern
