@@ -494,3 +494,27 @@ def test_dependencies_set_flag_of_another_type_is_refused(data, tmp_path):
     record["state"]["dependencies_set"] = "yes"
     with pytest.raises(ValueError, match="dependencies_set"):
         load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+# -- estimator API: settings of the wrong type are named --------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [5, 0.5, True])
+def test_dependencies_that_are_not_a_list_are_named(data, tmp_path, value):
+    with pytest.raises(ValueError, match="dependencies"):  # was TypeError: 'int' object is not iterable
+        LabelModel(3, dependencies=value).fit(data.L)
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model="symmetric").fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    record["params"]["dependencies"] = value
+    with pytest.raises(ValueError, match="dependencies"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+@pytest.mark.parametrize("value", ["abc", "0.3", [], {}, True])
+def test_sequence_persistence_that_is_not_a_number_is_named(data, value):
+    # was "could not convert string to float" / TypeError, or a string read as a number
+    with pytest.raises(ValueError, match="persistence"):
+        SequenceLabelModel(3, persistence=value).fit(data.L)

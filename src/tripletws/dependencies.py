@@ -58,8 +58,8 @@ def check_dependencies(dependencies: Iterable[Any] | None, m: int) -> np.ndarray
         if dependencies.ndim != 2 or dependencies.shape[1] != 2:
             raise ValueError(f"dependencies must have shape (E, 2), got {dependencies.shape}")
         items: list[Any] = [tuple(row) for row in dependencies.tolist()]
-    elif isinstance(dependencies, (str, bytes)):
-        raise ValueError("dependencies must be a list of LF index pairs (i, j)")
+    elif isinstance(dependencies, (str, bytes)) or not isinstance(dependencies, Iterable):
+        raise ValueError(f"dependencies must be a list of LF index pairs (i, j), got {dependencies!r}"[:200])
     else:
         items = list(dependencies)
     edges = []

@@ -22,6 +22,7 @@ the batch's first sequence id equals the previous batch's last one (with
 from __future__ import annotations
 
 import logging
+import numbers
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -152,8 +153,11 @@ class SequenceLabelModel(BaseLabeler):
             raise ValueError(
                 f"window must be a positive integer number of frames (at most 2**62) or None, got {w!r}"
             )
-        if self.persistence is not None:
-            rho = float(self.persistence)
+        rho_setting = self.persistence
+        if rho_setting is not None:
+            if isinstance(rho_setting, (bool, np.bool_)) or not isinstance(rho_setting, numbers.Real):
+                raise ValueError(f"persistence must be a number or None, got {rho_setting!r}"[:200])
+            rho = float(rho_setting)
             least = -1.0 / (k - 1)  # the lowest rho of any class balance (the uniform one)
             if not np.isfinite(rho) or rho >= 1.0 or rho < least:
                 raise ValueError(
