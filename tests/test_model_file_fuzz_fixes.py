@@ -518,3 +518,10 @@ def test_sequence_persistence_that_is_not_a_number_is_named(data, value):
     # was "could not convert string to float" / TypeError, or a string read as a number
     with pytest.raises(ValueError, match="persistence"):
         SequenceLabelModel(3, persistence=value).fit(data.L)
+
+
+@pytest.mark.parametrize("value", ["x", float("inf"), 0])
+def test_sequence_chunk_size_of_the_wrong_type_is_named_by_fit(data, value):
+    # was TypeError: '<' not supported between instances of 'str' and 'int' (OverflowError for inf)
+    with pytest.raises(ValueError, match="chunk_size"):
+        SequenceLabelModel(3, chunk_size=value).fit(data.L)

@@ -153,6 +153,11 @@ class SequenceLabelModel(BaseLabeler):
             raise ValueError(
                 f"window must be a positive integer number of frames (at most 2**62) or None, got {w!r}"
             )
+        chunk = self.chunk_size
+        if chunk is not None and (
+            isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
+        ):
+            raise ValueError(f"chunk_size must be None or a positive integer, got {chunk!r}"[:200])
         rho_setting = self.persistence
         if rho_setting is not None:
             if isinstance(rho_setting, (bool, np.bool_)) or not isinstance(rho_setting, numbers.Real):
