@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,3 +162,37 @@ def test_keyword_lf_reads_numbers_in_an_object_column_as_in_a_number_column(valu
     as_objects = pd.DataFrame({"c": pd.Series(values, dtype=object)})
     assert PandasLFApplier([lf]).apply(as_numbers, progress=False).ravel().tolist() == [1, ABSTAIN]
     assert PandasLFApplier([lf]).apply(as_objects, progress=False).ravel().tolist() == [1, ABSTAIN]
+
+
+CUTOFF = pd.Timestamp("2021-01-01")
+
+
+def _after_cutoff(x):
+    return 1 if x.date >= CUTOFF else ABSTAIN
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (pd.Timestamp("2021-01-01"), pd.Timestamp("2020-01-01")),
+        (pd.Timedelta(days=1), pd.Timedelta(days=2)),
+        (pd.Categorical(["a"]), pd.Categorical(["b"])),
+    ],
+)
+def test_fingerprint_reads_library_values_kept_outside_their_dict(first, second):
+    # a pd.Timestamp (a categorical, a torch tensor) keeps its value outside __dict__: every one
+    # hashed as its type alone, so editing a cutoff date an LF reads returned the stale votes
+    from tripletws.labeling.fingerprint import fingerprint
+
+    assert fingerprint(first) != fingerprint(second)
+    assert fingerprint(first) == fingerprint(copy.deepcopy(first))  # an equal value: a cache hit
+
+
+def test_cache_sees_an_edited_timestamp_cutoff(tmp_path, monkeypatch):
+    df = pd.DataFrame({"date": pd.to_datetime(["2020-06-01", "2021-06-01"])})
+    lf = labeling_function()(_after_cutoff)
+    assert PandasLFApplier([lf], cache_dir=tmp_path).apply(df, progress=False).ravel().tolist() == [-1, 1]
+    monkeypatch.setitem(globals(), "CUTOFF", pd.Timestamp("2020-01-01"))
+    applier = PandasLFApplier([lf], cache_dir=tmp_path)
+    assert applier.apply(df, progress=False).ravel().tolist() == [1, 1]
+    assert applier.last_applied_ == ["_after_cutoff"]

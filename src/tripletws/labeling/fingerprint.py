@@ -9,6 +9,9 @@ hashes ``is_pos``'s code), and a class defined in the project into its
 methods (``scorer.score(...)`` hashes ``Scorer.score``); modules, classes and
 functions of installed packages and of the standard library are named, not
 followed (their code changes with their version, which a cache need not track).
+An object whose ``__dict__`` is empty, its values kept elsewhere (a
+``pd.Timestamp``, a categorical, a torch tensor), hashes the bytes pickle makes
+of it (written, never read back).
 Objects without a stable description (their ``repr`` shows a memory address)
 hash by identity, which only costs cache misses.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 import re
 import sys
 import types
@@ -184,8 +188,23 @@ def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
         _feed(h, state, seen)
         if hasattr(obj, "func"):
             _feed(h, obj.func, seen)
+        if not state:  # its state lives outside __dict__ (pd.Timestamp, pd.Categorical, a torch tensor)
+            _feed_pickled(h, obj)
     else:
         text = repr(obj)
         if _ADDRESS.search(text):
             text += f"|id:{id(obj)}"
         _tag(h, f"{type(obj).__module__}.{type(obj).__qualname__}:{text}")
+
+
+def _feed_pickled(h: Any, obj: Any) -> None:
+    """Hash the bytes pickle makes of ``obj``, for an object whose ``__dict__`` does not hold its
+    values; one that does not pickle hashes by identity (a cache miss)."""
+    name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    try:
+        data = pickle.dumps(obj, protocol=4)
+    except Exception:
+        _tag(h, f"{name}|id:{id(obj)}")
+        return
+    _tag(h, f"pickled:{name}")
+    h.update(hashlib.sha256(data).digest())
