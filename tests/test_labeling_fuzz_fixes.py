@@ -196,3 +196,32 @@ def test_cache_sees_an_edited_timestamp_cutoff(tmp_path, monkeypatch):
     applier = PandasLFApplier([lf], cache_dir=tmp_path)
     assert applier.apply(df, progress=False).ravel().tolist() == [1, 1]
     assert applier.last_applied_ == ["_after_cutoff"]
+
+
+@labeling_function()
+def _flaky(x):
+    if x.text == "boom":
+        raise RuntimeError("service down")
+    return 1
+
+
+@pytest.mark.parametrize("dask", [False, True])
+def test_cache_keeps_no_column_whose_lf_raised_under_fault_tolerant(tmp_path, dask):
+    # the abstains that stood for the LF's exceptions were cached as its votes: a later run without
+    # fault_tolerant returned them instead of raising, and one with return_meta counted no faults
+    df = pd.DataFrame({"text": ["ok", "boom"]})
+    if dask:
+        dd = pytest.importorskip("dask.dataframe")
+        data, make = dd.from_pandas(df, npartitions=1), DaskLFApplier
+    else:
+        data, make = df, PandasLFApplier
+    L, meta = make([_flaky], cache_dir=tmp_path).apply(
+        data, progress=False, fault_tolerant=True, return_meta=True
+    )
+    assert L.ravel().tolist() == [1, ABSTAIN] and meta.faults == {"_flaky": 1}
+    L, meta = make([_flaky], cache_dir=tmp_path).apply(
+        data, progress=False, fault_tolerant=True, return_meta=True
+    )
+    assert meta.faults == {"_flaky": 1}
+    with pytest.raises(RuntimeError, match="service down"):
+        make([_flaky], cache_dir=tmp_path).apply(data, progress=False)

@@ -254,8 +254,8 @@ class LFApplier:
             Snorkel's name for ``progress`` (wins when given).
         return_meta : bool
             Also return an :class:`ApplierMetadata` (Snorkel's): each LF's count of calls that
-            raised under ``fault_tolerant`` in this call (an LF read from the cache did not run:
-            none are counted for it).
+            raised under ``fault_tolerant`` in this call.  An LF that raised is not cached (it runs,
+            and raises or is counted, again); one read from the cache did not run.
 
         Returns
         -------
@@ -292,7 +292,8 @@ class LFApplier:
             )
         if self.cache is not None:
             for j in todo:
-                self.cache.store(dkey, keys[j], L[:, j])
+                if not faults[j]:  # abstains standing for exceptions are no votes to keep
+                    self.cache.store(dkey, keys[j], L[:, j])
         self.last_applied_ = [self._lfs[j].name for j in todo]
         return (L, _metadata(self._lfs, faults)) if return_meta else L
 
@@ -470,7 +471,7 @@ class DaskLFApplier(PandasLFApplier):
                 faults[todo] += part_faults
             for pos, j in enumerate(todo):
                 columns[j] = computed[:, pos]
-                if self.cache is not None:
+                if self.cache is not None and not faults[j]:
                     self.cache.store(dkey, keys[j], columns[j])
         self.last_applied_ = [self._lfs[j].name for j in todo]
         n_rows = len(next(iter(columns.values())))
