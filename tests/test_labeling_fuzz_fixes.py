@@ -225,3 +225,32 @@ def test_cache_keeps_no_column_whose_lf_raised_under_fault_tolerant(tmp_path, da
     assert meta.faults == {"_flaky": 1}
     with pytest.raises(RuntimeError, match="service down"):
         make([_flaky], cache_dir=tmp_path).apply(data, progress=False)
+
+
+def test_vectorised_lf_series_in_another_row_order_is_matched_by_index():
+    # a Series of votes computed on a sorted copy was read in its own order: votes on other rows
+    from tripletws.labeling import vectorized_lf
+
+    df = pd.DataFrame({"v": [5, 1, 7, 2]}, index=[10, 11, 12, 13])
+
+    @vectorized_lf()
+    def big_v(d):
+        s = d.sort_values("v")
+        return (s.v > 4).astype(int) * 2 - 1
+
+    @vectorized_lf()
+    def from_numpy(d):  # a Series with its own index (0..n-1): read in order, as before
+        return pd.Series(np.where(d.v.to_numpy() > 4, 1, ABSTAIN))
+
+    L = PandasLFApplier([big_v, from_numpy]).apply(df, progress=False)
+    assert L.tolist() == [[1, 1], [-1, -1], [1, 1], [-1, -1]]
+    shuffled = pd.DataFrame({"v": [5, 1, 1]}, index=[7, 7, 8])
+
+    @vectorized_lf()
+    def reversed_v(d):
+        return ((d.v > 4).astype(int) * 2 - 1).iloc[::-1]
+
+    with pytest.raises(
+        ValueError, match="'reversed_v' returned a Series whose index holds the data's labels"
+    ):
+        PandasLFApplier([reversed_v]).apply(shuffled, progress=False)

@@ -39,8 +39,13 @@ class VectorizedLF:
         self._resources = dict(resources or {})
 
     def apply_frame(self, df: Any) -> np.ndarray:
-        """Votes on every row of ``df``, int16 of shape (len(df),); checked for type and range."""
-        out = np.asarray(self._f(df, **self._resources))
+        """Votes on every row of ``df``, int16 of shape (len(df),); checked for type and range.
+
+        A pandas Series whose index holds ``df``'s labels in another order (votes computed on a
+        sorted copy) is matched to the rows by label, as pandas aligns; any other result is read
+        in ``df``'s row order.
+        """
+        out = self._aligned(self._f(df, **self._resources), df)
         n = len(df)
         if out.shape != (n,):
             raise ValueError(f"vectorised LF {self.name!r} returned shape {out.shape}; expected ({n},)")
@@ -54,6 +59,21 @@ class VectorizedLF:
         if n and out.max() > np.iinfo(np.int16).max:
             raise ValueError(f"vectorised LF {self.name!r} returned a class above {np.iinfo(np.int16).max}")
         return out.astype(np.int16, copy=False)
+
+    def _aligned(self, out: Any, df: Any) -> np.ndarray:
+        """``out`` as an array in ``df``'s row order (see :meth:`apply_frame`)."""
+        index = getattr(out, "index", None)
+        rows = getattr(df, "index", None)
+        if index is None or rows is None or len(index) != len(rows) or index.equals(rows):
+            return np.asarray(out)
+        if not (index.isin(rows).all() and rows.isin(index).all()):
+            return np.asarray(out)  # its own labels (a Series built from an array): in order
+        if not (index.is_unique and rows.is_unique):
+            raise ValueError(
+                f"vectorised LF {self.name!r} returned a Series whose index holds the data's labels in "
+                "another order, and a label names several rows: return the votes in the data's row order"
+            )
+        return np.asarray(out.reindex(rows))
 
     def fingerprint(self) -> str:
         """Hash of the code and resources (changes when the LF is edited)."""
