@@ -254,3 +254,22 @@ def test_vectorised_lf_series_in_another_row_order_is_matched_by_index():
         ValueError, match="'reversed_v' returned a Series whose index holds the data's labels"
     ):
         PandasLFApplier([reversed_v]).apply(shuffled, progress=False)
+
+
+def test_cache_file_with_a_damaged_vote_is_recomputed(tmp_path):
+    # a flipped bit in a stored vote still read as an int16 vector of votes >= -1: wrong votes
+    @labeling_function()
+    def parity(x):
+        return int(x.v) % 2
+
+    df = pd.DataFrame({"v": range(6)})
+    want = PandasLFApplier([parity], cache_dir=tmp_path).apply(df, progress=False)
+    (path,) = [p for p in tmp_path.rglob("*") if p.is_file()]
+    data = bytearray(path.read_bytes())
+    at = bytes(data).find(want[:, 0].tobytes())
+    assert at > 0
+    data[at] ^= 1  # the first vote, 0, now reads 1
+    path.write_bytes(bytes(data))
+    applier = PandasLFApplier([parity], cache_dir=tmp_path)
+    assert applier.apply(df, progress=False).tolist() == want.tolist()
+    assert applier.last_applied_ == ["parity"]

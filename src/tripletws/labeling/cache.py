@@ -1,10 +1,13 @@
 """On-disk cache of LF outputs, keyed by the data and by each LF's code.
 
-Layout: ``<directory>/<data key>/<LF fingerprint>.npy``, one int16 column per
-LF.  Editing one LF changes only its fingerprint, so re-applying the LFs
-computes that LF alone.  Files are written beside their target and moved into
-place (``os.replace``) after an fsync; a file that does not read back as an
-int16 vector of the right length and of votes >= -1 is ignored and recomputed.
+Layout: ``<directory>/<data key>/<LF fingerprint>.npy``, one int16 vector per
+LF: the SHA-256 of the votes (16 words), then the LF's column of votes.  Editing
+one LF changes only its fingerprint, so re-applying the LFs computes that LF
+alone.  Files are written beside their target and moved into place
+(``os.replace``) after an fsync; a file that does not read back as an int16
+vector of the right length whose votes are >= -1 and match their SHA-256 (a
+damaged byte) is ignored and recomputed.  Nothing is unpickled
+(``allow_pickle=False``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import numpy as np
 from .fingerprint import _ADDRESS, FORMAT
 
 logger = logging.getLogger("tripletws")
+
+#: int16 words holding a column's SHA-256 at the start of its file.
+_DIGEST_WORDS = hashlib.sha256().digest_size // 2
 
 
 def data_key(data: Any, mode: str = "") -> str:
@@ -147,24 +153,31 @@ class LFCache:
         if not isinstance(col, np.ndarray):  # an .npz archive saved at the path
             logger.warning("LF cache: ignoring %s (not one array)", path)
             return None
-        if col.dtype != np.int16 or col.shape != (n,) or (n and int(col.min()) < -1):
+        size = n + _DIGEST_WORDS
+        if col.dtype != np.int16 or col.shape != (size,) or (n and int(col[_DIGEST_WORDS:].min()) < -1):
             logger.warning(
                 "LF cache: ignoring %s (dtype %s, shape %s; expected int16 (%d,) of votes >= -1)",
                 path,
                 col.dtype,
                 col.shape,
-                n,
+                size,
             )
             return None
+        digest, votes = col[:_DIGEST_WORDS], col[_DIGEST_WORDS:]
+        if hashlib.sha256(votes.tobytes()).digest() != digest.tobytes():
+            logger.warning("LF cache: ignoring %s (its votes do not match their SHA-256)", path)
+            return None
         self.hits += 1
-        return col
+        return votes
 
     def store(self, dkey: str, lf_key: str, column: np.ndarray) -> None:
-        """Write one column atomically (temp file, fsync, os.replace)."""
+        """Write one column atomically (temp file, fsync, os.replace), after its SHA-256."""
         from ..atomic import atomic_write
 
+        votes = np.ascontiguousarray(column, dtype=np.int16)
+        digest = np.frombuffer(hashlib.sha256(votes.tobytes()).digest(), dtype=np.int16)
         path = self._path(dkey, lf_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(column, dtype=np.int16), allow_pickle=False)
+            np.save(fh, np.concatenate([digest, votes]), allow_pickle=False)
         self.misses += 1
