@@ -281,8 +281,8 @@ def test_window_batches_disagreeing_with_the_summary_are_refused_on_load(data, t
         model.save(path)
     record = json.loads(path.read_text())
     stats = record["state"]["summary"]["stats"]
-    if field == "joint":  # a statistic the batches hold and the summary lacks
-        stats["joint"] = None
+    if field == "joint":  # a statistic the summary holds and a batch lacks
+        record["state"]["stream"]["batches"][0]["stats"]["joint"] = None
     else:  # still consistent in itself (agreements within co-votes, votes adding up)
         arr = decode_array(stats[field], field)
         if field == "agree":
@@ -525,3 +525,16 @@ def test_sequence_chunk_size_of_the_wrong_type_is_named_by_fit(data, value):
     # was TypeError: '<' not supported between instances of 'str' and 'int' (OverflowError for inf)
     with pytest.raises(ValueError, match="chunk_size"):
         SequenceLabelModel(3, chunk_size=value).fit(data.L)
+
+
+def test_class_conditional_summary_without_its_joint_table_is_refused_on_load(data, tmp_path):
+    path = tmp_path / "m.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3, model="class_conditional").fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    record["state"]["summary"]["stats"]["joint"] = None
+    # before the fix: loaded, and the next partial_fit failed with "the class-conditional model needs the
+    # joint vote table: compute_stats(L, k, joint=True, triple=True)"
+    with pytest.raises(ValueError, match=r"summary\.stats"):
+        load_model(_write_signed(record, tmp_path / "bad.json")).partial_fit(data.L[:100])

@@ -18,7 +18,7 @@ from ..dependencies import check_dependencies
 from ..estimators.class_balance import check_class_balance
 from ..params import LabelModelParams
 from ..validate import check_mapping, check_str
-from .base import SOURCES, Fit, get_solver
+from .base import SOURCES, Fit, Options, get_solver
 
 _FIT_KEYS = ("model", "params", "fit_class_balance", "class_balance_source", "estimate")
 _FIT_OPTIONAL = ("dependencies", "coupling", "diagnostics", "notes")
@@ -231,6 +231,11 @@ def state_from_dict(state: Any, model: str, cardinality: int) -> tuple[Fit, Any,
     if k != cardinality:
         raise ValueError(f"the saved statistics have k={k} but cardinality is {cardinality}")
     solution = fit_from_dict(state["solution"], m, k, model)
+    if get_solver(solution.model).needs(Options(), m).joint and summary.stats.joint is None:
+        # a model solved from the joint vote table had it: the next solve of the stream reads it again
+        raise ValueError(
+            f"summary.stats lacks the joint vote table that model {solution.model!r} is solved from"
+        )
     record = state.get("stream")
     if record is None:  # written before online learning: one batch
         record = {"n_batches": 1}
