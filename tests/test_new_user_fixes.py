@@ -203,3 +203,11 @@ def test_name_lfs_reads_every_kind_of_lf_list():
     )
     assert name_lfs("LF(s) 20 never vote", names) == "LF(s) 20 never vote"  # no such name: as it was
     assert name_lfs("LF(s) 2 never vote", None) == "LF(s) 2 never vote"
+
+
+def test_score_with_metrics_that_are_not_names_is_a_value_error(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel().fit(data.L)
+    with pytest.raises(ValueError, match=r"metrics must be a metric's name or a list of names, got 5"):
+        model.score(data.L, data.y, metrics=5)

@@ -6,7 +6,7 @@ import functools
 import inspect
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,8 @@ def score_votes(
     voted = voted_rows(lm)
     gold = y >= 0
     n_gold, n_silent = int(gold.sum()), int((gold & ~voted).sum())
+    if metrics is not None and not isinstance(metrics, (str, Iterable)):
+        raise ValueError(f"metrics must be a metric's name or a list of names, got {metrics!r}")
     metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
     # the silent rows that are scored rest on the balance: those predicted a class (not abstained),
     # and every one where a probability metric reads them (it scores every gold row)
