@@ -24,6 +24,12 @@ def _write_signed(record: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _refused(record: dict[str, Any], tmp_path: Path, match: str) -> None:
+    """Loading ``record`` (re-signed) is a ValueError whose message matches ``match``."""
+    with pytest.raises(ValueError, match=match):
+        load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
 @pytest.fixture(scope="module")
 def data():
     return make_synthetic(900, 6, 3, coverage=0.6, random_state=7)
@@ -60,8 +66,7 @@ def sequence_record(data, tmp_path_factory) -> dict[str, Any]:
 def test_sequence_file_with_a_bad_parameter_is_refused_on_load(sequence_record, tmp_path, param, value):
     record = json.loads(json.dumps(sequence_record))
     record["params"][param] = value
-    with pytest.raises(ValueError, match=param):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, param)
 
 
 # -- the annotator's mixture (combine="stack" / "pseudo_bma"): its tables are probabilities ----------
@@ -166,8 +171,7 @@ def test_sequence_state_with_a_bad_field_is_refused_on_load(sequence_record, tmp
     record = json.loads(json.dumps(sequence_record))
     assert record["state"]["tail"] is not None
     edit(record["state"])
-    with pytest.raises(ValueError, match=field):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, field)
 
 
 # -- the dependency tables a model predicts with are among its dependencies ---------------------------
@@ -188,8 +192,7 @@ def test_pair_tables_of_undeclared_edges_are_refused_on_load(data, tmp_path, mod
     # and the next solve (partial_fit, refit) dropped them
     solution["dependencies"] = encode_array(np.zeros((0, 2), dtype=np.int64))
     solution["coupling"] = encode_array(np.zeros(0))
-    with pytest.raises(ValueError, match=r"solution\.dependencies"):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, r"solution\.dependencies")
 
 
 # -- the distinct rows agree with the statistics they were summarised with ----------------------------
@@ -224,8 +227,7 @@ def test_row_summary_disagreeing_with_the_statistics_is_refused_on_load(data, tm
     assert rows["level"] == 0
     rows["counts"] = decode_array(rows["counts"], "counts").tolist()
     edit(rows)
-    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, field.replace(".", r"\."))
 
 
 # -- a window's batches keep distinct rows where the running summary does -----------------------------
@@ -329,8 +331,7 @@ def intervals_record(data, tmp_path_factory) -> dict[str, Any]:
 def test_intervals_with_a_bad_field_are_refused_on_load(intervals_record, tmp_path, key, value, field):
     record = json.loads(json.dumps(intervals_record))
     record["state"]["intervals"][key] = value
-    with pytest.raises(ValueError, match=f"intervals.*{field}"):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, f"intervals.*{field}")
 
 
 # -- the annotator's estimate: the dev choice and the per-fit diagnostics, checked and named -----------
@@ -376,8 +377,7 @@ def _chosen_score(value: Any) -> Any:
 def test_annotator_estimate_with_a_bad_field_is_refused_on_load(dev_record, tmp_path, edit, field):
     record = json.loads(json.dumps(dev_record))
     edit(record["state"]["solution"]["estimate"])
-    with pytest.raises(ValueError, match=field):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, field)
 
 
 # -- estimator API: a stream serves the classes it was started with ------------------------------------
@@ -441,8 +441,7 @@ def test_bad_stream_record_is_refused_on_load(data, tmp_path, key, value, field)
         record["state"]["stream"] = value
     else:
         record["state"]["stream"][key] = value
-    with pytest.raises(ValueError, match=field):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, field)
 
 
 def test_annotator_fallback_estimate_with_an_unknown_field_is_refused(data, tmp_path):
@@ -454,8 +453,7 @@ def test_annotator_fallback_estimate_with_an_unknown_field_is_refused(data, tmp_
     estimate = record["state"]["solution"]["estimate"]
     assert set(estimate) == {"symmetric"}
     estimate["unexpected"] = 1  # before the fix: ignored beside the symmetric record
-    with pytest.raises(ValueError, match="unexpected"):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, "unexpected")
 
 
 # -- estimator API: dependencies set with set_params after a fit survive a save ----------------------
@@ -492,8 +490,7 @@ def test_dependencies_set_flag_of_another_type_is_refused(data, tmp_path):
     record = json.loads(path.read_text())
     assert record["state"]["dependencies_set"] is True
     record["state"]["dependencies_set"] = "yes"
-    with pytest.raises(ValueError, match="dependencies_set"):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, "dependencies_set")
 
 
 # -- estimator API: settings of the wrong type are named --------------------------------------------------
@@ -509,8 +506,7 @@ def test_dependencies_that_are_not_a_list_are_named(data, tmp_path, value):
         LabelModel(3, model="symmetric").fit(data.L).save(path)
     record = json.loads(path.read_text())
     record["params"]["dependencies"] = value
-    with pytest.raises(ValueError, match="dependencies"):
-        load_model(_write_signed(record, tmp_path / "bad.json"))
+    _refused(record, tmp_path, "dependencies")
 
 
 @pytest.mark.parametrize("value", ["abc", "0.3", [], {}, True])
