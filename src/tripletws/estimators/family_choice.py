@@ -15,12 +15,14 @@ time from this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..rows import RowSummary
+from ..validate import check_float, check_int, check_mapping, check_str
 from .annotator import FAMILIES, AnnotatorFit, fit_annotator
 from .annotator_design import _Design
 from .heldout import HeldOutScores, deal_counts, heldout_row_scores, split_counts
@@ -128,11 +130,6 @@ def _json_float(x: float) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def _read_float(x: Any) -> float:
-    """The inverse of :func:`_json_float`: None reads as nan."""
-    return float("nan") if x is None else float(x)
-
-
 @dataclass(frozen=True)
 class Selection:
     """Outcome of :func:`select_family`.
@@ -205,39 +202,71 @@ class Selection:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Selection:
-        try:
-            chosen = str(d["chosen"])
-            scores = {str(f): _read_float(v) for f, v in dict(d["heldout_loglik"]).items()}
-            n_folds, n_rows = int(d["n_folds"]), int(d["n_rows"])
-            best = str(d.get("best", ""))
-            leads = {}
-            for f, v in dict(d.get("leads", {})).items():
-                lead, se = (_read_float(x) for x in v)
-                leads[str(f)] = (lead, se)
-            n_se = float(d.get("n_se", 0.0))
-            noise = str(d.get("noise", "rows"))
-            n_deals = int(d.get("n_deals", 1))
-            weights = {str(f): float(v) for f, v in dict(d.get("weights", {})).items()}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid selection record: {exc}") from exc
-        named = {chosen, *scores, *leads, *weights, *([best] if best else [])}
-        if any(f not in FAMILIES for f in named):
-            raise ValueError(f"selection record names an unknown family: {chosen!r}, {sorted(named)}")
-        if noise not in LEAD_NOISES:
-            raise ValueError(f"selection record names an unknown noise: {noise!r}")
+    def from_dict(cls, d: Any, name: str = "estimate.selection") -> Selection:
+        """Read a :meth:`to_dict` record, every field checked (fields added since are optional).
+
+        Parameters
+        ----------
+        d : dict
+            The record.
+        name : str
+            Its path in the model file, for error messages.
+
+        Raises
+        ------
+        ValueError
+            Naming the field that is missing, unknown, of the wrong type or out of range.
+        """
+        d = check_mapping(
+            d,
+            name,
+            ("chosen", "heldout_loglik", "n_folds", "n_rows"),
+            ("best", "leads", "n_se", "noise", "n_deals", "weights"),
+        )
+        chosen = check_str(d["chosen"], f"{name}.chosen", FAMILIES)
+        scores = _by_family(d["heldout_loglik"], f"{name}.heldout_loglik", _read_loglik)
+        leads = _by_family(d.get("leads", {}), f"{name}.leads", _read_lead)
+        weights = _by_family(d.get("weights", {}), f"{name}.weights", _read_weight)
         return cls(
             chosen,
             scores,
-            n_folds,
-            n_rows,
-            best=best,
+            check_int(d["n_folds"], f"{name}.n_folds", 0),
+            check_int(d["n_rows"], f"{name}.n_rows", 0),
+            best=check_str(d.get("best", ""), f"{name}.best", ("", *FAMILIES)),
             leads=leads,
-            n_se=n_se,
-            noise=noise,
-            n_deals=n_deals,
+            n_se=check_float(d.get("n_se", 0.0), f"{name}.n_se", 0.0, _BIG),
+            noise=check_str(d.get("noise", "rows"), f"{name}.noise", LEAD_NOISES),
+            n_deals=check_int(d.get("n_deals", 1), f"{name}.n_deals", 1),
             weights=weights,
         )
+
+
+#: Bound of the numbers read from a selection record (finite, far beyond any score).
+_BIG = 1e300
+
+
+def _read_loglik(value: Any, name: str) -> float:
+    """A held-out log-likelihood per row: a number, or null (nan: no row held out)."""
+    return check_float(value, name, -_BIG, _BIG, nullable=True)
+
+
+def _read_lead(value: Any, name: str) -> tuple[float, float]:
+    """A lead and its standard error: ``[number or null, non-negative number or null]``."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{name} must be a list of a lead and its standard error, got {value!r}"[:200])
+    return _read_loglik(value[0], name), check_float(value[1], name, 0.0, _BIG, nullable=True)
+
+
+def _read_weight(value: Any, name: str) -> float:
+    """A candidate's mixture weight: a number in [0, 1]."""
+    return check_float(value, name, 0.0, 1.0)
+
+
+def _by_family(value: Any, name: str, read: Callable[[Any, str], Any]) -> dict[str, Any]:
+    """A JSON object of family -> value, each value read by ``read(value, its name)``."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be an object of family -> value, got {type(value).__name__}")
+    return {check_str(f, f"{name} key", FAMILIES): read(v, f"{name}[{f!r}]") for f, v in value.items()}
 
 
 def choose_within_se(

@@ -1,0 +1,121 @@
+"""The annotator's diagnostic records and the model file's envelope, read field by field: each test
+failed before its fix (a wrong type, an unknown field or an out-of-range value was accepted, or
+refused with a message that named no field)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+from tripletws.io import _canonical, load_model
+
+
+def _write_signed(record: dict[str, Any], path: Path) -> Path:
+    """``record`` written to ``path`` with a checksum that matches its (edited) content."""
+    body = {key: value for key, value in record.items() if key != "sha256"}
+    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
+    path.write_text(json.dumps(body))
+    return path
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    """An edit of the estimate record: ``value`` at ``path``."""
+
+    def edit(estimate: dict[str, Any]) -> None:
+        parent = estimate
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = value
+
+    return edit
+
+
+def _load_edited(record: dict[str, Any], edit: Any, tmp_path: Path) -> Any:
+    record = json.loads(json.dumps(record))
+    edit(record["state"]["solution"]["estimate"])
+    return load_model(_write_signed(record, tmp_path / "bad.json"))
+
+
+@pytest.fixture(scope="module")
+def plain_record(tmp_path_factory) -> dict[str, Any]:
+    """An annotator fit whose estimate holds the family selection and the abstain check."""
+    data = make_synthetic(900, 6, 3, coverage=0.6, random_state=7)
+    path = tmp_path_factory.mktemp("plain") / "plain.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(3).fit(data.L).save(path)
+    record = json.loads(path.read_text())
+    assert record["state"]["solution"]["estimate"]["abstain"] is not None
+    return record
+
+
+@pytest.fixture(scope="module")
+def one_class_record(tmp_path_factory) -> dict[str, Any]:
+    """An annotator fit of one-class LFs, one of them copied: the coverage check and the copies."""
+    rng = np.random.default_rng(8)
+    n, prior, classes = 8000, np.array([0.8, 0.2]), [0, 0, 0, 1, 1, 1]
+    on, off = np.array([0.5, 0.3, 0.6, 0.5, 0.6, 0.4]), np.array([0.1, 0.05, 0.2, 0.03, 0.05, 0.1])
+    y = rng.choice(2, size=n, p=prior)
+    L = np.full((n, len(classes)), -1, dtype=np.int64)
+    for i, c in enumerate(classes):
+        L[rng.random(n) < np.where(y == c, on[i], off[i]), i] = c
+    L = np.hstack([L, L[:, [1]]])  # LF 6 copies LF 1
+    path = tmp_path_factory.mktemp("one_class") / "one_class.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(2).fit(L).save(path)
+    record = json.loads(path.read_text())
+    estimate = record["state"]["solution"]["estimate"]
+    assert estimate["one_class"]["prior_lead"] is not None and estimate["copies"]["groups"] == [[1, 6]]
+    return record
+
+
+# -- the family selection (estimators.family_choice.Selection) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("selection", "unexpected"), 1), "unexpected"),  # an unknown field was ignored
+        (_set(("selection", "chosen"), 5), "chosen"),  # read as the family "5"
+        (_set(("selection", "best"), 5), "best"),
+        (_set(("selection", "heldout_loglik"), 3), "heldout_loglik"),  # "'int' object is not iterable"
+        (_set(("selection", "heldout_loglik", "mv"), True), "heldout_loglik"),  # read as 1.0
+        (_set(("selection", "heldout_loglik", "mv"), "x"), "heldout_loglik"),
+        (_set(("selection", "n_folds"), 2.5), "n_folds"),  # truncated to 2
+        (_set(("selection", "n_folds"), -1), "n_folds"),
+        (_set(("selection", "n_rows"), "900"), "n_rows"),  # a string read as a number
+        (_set(("selection", "n_rows"), -5), "n_rows"),
+        (_set(("selection", "leads"), 3), "leads"),
+        (_set(("selection", "leads", "mv"), [0.1]), "leads"),  # "not enough values to unpack"
+        (_set(("selection", "leads", "mv"), 3), "leads"),
+        (_set(("selection", "leads", "mv"), [0.1, -0.2]), "leads"),  # a negative standard error
+        (_set(("selection", "n_se"), "2"), "n_se"),
+        (_set(("selection", "n_se"), -1.0), "n_se"),
+        (_set(("selection", "n_deals"), 0), "n_deals"),
+        (_set(("selection", "n_deals"), 1.5), "n_deals"),
+        (_set(("selection", "weights"), {"mv": "x"}), "weights"),
+        (_set(("selection", "weights"), {"mv": 1.5}), "weights"),
+        (_set(("selection", "weights"), [1.0]), "weights"),
+    ],
+)
+def test_selection_with_a_bad_field_is_refused_on_load(plain_record, tmp_path, edit, field):
+    with pytest.raises(ValueError, match=f"selection.*{field}"):
+        _load_edited(plain_record, edit, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["plain_record", "one_class_record"])
+def test_a_saved_estimate_loads_and_saves_back_unchanged(request, tmp_path, name):
+    record = request.getfixturevalue(name)
+    model = load_model(_write_signed(record, tmp_path / "saved.json"))
+    model.save(tmp_path / "again.json")
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["state"]["solution"] == record["state"]["solution"]
