@@ -112,6 +112,24 @@ def test_selection_with_a_bad_field_is_refused_on_load(plain_record, tmp_path, e
         _load_edited(plain_record, edit, tmp_path)
 
 
+# -- the abstain check (estimators.abstain_check.AbstainCheck) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("abstain", "unexpected"), 1), "unexpected"),
+        (_set(("abstain", "lead"), "0.1"), "lead"),  # a string read as a number
+        (_set(("abstain", "lead"), True), "lead"),
+        (_set(("abstain", "lead_se"), -1.0), "lead_se"),
+        (_set(("abstain", "z"), [1.0]), "z"),  # "float() argument must be ..."
+    ],
+)
+def test_abstain_check_with_a_bad_field_is_refused_on_load(plain_record, tmp_path, edit, field):
+    with pytest.raises(ValueError, match=f"abstain.*{field}"):
+        _load_edited(plain_record, edit, tmp_path)
+
+
 @pytest.mark.parametrize("name", ["plain_record", "one_class_record"])
 def test_a_saved_estimate_loads_and_saves_back_unchanged(request, tmp_path, name):
     record = request.getfixturevalue(name)

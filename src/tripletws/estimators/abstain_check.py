@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 
 from ..rows import RowSummary
+from ..validate import check_float, check_mapping, check_str
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, _em, fit_annotator
 from .annotator_design import summary_design, summary_majority
@@ -180,20 +181,33 @@ class AbstainCheck:
         }
 
     @classmethod
-    def from_dict(cls, d: Any) -> AbstainCheck:
-        try:
-            accepted, reason = d["accepted"], d["reason"]
-            family, balance = str(d.get("family", "")), str(d.get("balance", ""))
-            lead, lead_se, z = (
-                float("nan") if d.get(key) is None else float(d[key]) for key in ("lead", "lead_se", "z")
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid abstain check record: {exc}") from exc
-        if not isinstance(accepted, bool) or not isinstance(reason, str):
-            raise ValueError("invalid abstain check record: accepted must be a bool and reason a string")
-        if family not in ("", *INFORMATIVE) or balance not in ("", "given", "uniform", "estimated"):
-            raise ValueError(f"invalid abstain check record: family {family!r}, balance {balance!r}")
-        return cls(accepted, reason, family, balance, lead, lead_se, z)
+    def from_dict(cls, d: Any, name: str = "estimate.abstain") -> AbstainCheck:
+        """Read a :meth:`to_dict` record, every field checked (null numbers read as nan).
+
+        Parameters
+        ----------
+        d : dict
+            The record.
+        name : str
+            Its path in the model file, for error messages.
+
+        Raises
+        ------
+        ValueError
+            Naming the field that is missing, unknown, of the wrong type or out of range.
+        """
+        d = check_mapping(d, name, ("accepted", "reason"), ("family", "balance", "lead", "lead_se", "z"))
+        if not isinstance(d["accepted"], bool):
+            raise ValueError(f"{name}.accepted must be true or false, got {d['accepted']!r}"[:200])
+        return cls(
+            d["accepted"],
+            check_str(d["reason"], f"{name}.reason"),
+            check_str(d.get("family", ""), f"{name}.family", ("", *INFORMATIVE)),
+            check_str(d.get("balance", ""), f"{name}.balance", ("", "given", "uniform", "estimated")),
+            check_float(d.get("lead"), f"{name}.lead", -1e300, 1e300, nullable=True),
+            check_float(d.get("lead_se"), f"{name}.lead_se", 0.0, 1e300, nullable=True),
+            check_float(d.get("z"), f"{name}.z", -1e300, 1e300, nullable=True),
+        )
 
 
 def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarray:
