@@ -130,6 +130,25 @@ def test_abstain_check_with_a_bad_field_is_refused_on_load(plain_record, tmp_pat
         _load_edited(plain_record, edit, tmp_path)
 
 
+# -- the coverage check of one-class LFs (estimators.coverage_check.CoverageCheck) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("one_class", "unexpected"), 1), "unexpected"),
+        (_set(("one_class", "gain"), "0.1"), "gain"),  # a string read as a number
+        (_set(("one_class", "z"), True), "z"),
+        (_set(("one_class", "prior_lead"), 3), "prior_lead"),  # "object of type 'int' has no len()"
+        (_set(("one_class", "prior_lead"), [0.1, "x"]), "prior_lead"),
+        (_set(("one_class", "prior_lead"), [0.1, -0.2]), "prior_lead"),  # a negative standard error
+    ],
+)
+def test_coverage_check_with_a_bad_field_is_refused_on_load(one_class_record, tmp_path, edit, field):
+    with pytest.raises(ValueError, match=f"one_class.*{field}"):
+        _load_edited(one_class_record, edit, tmp_path)
+
+
 @pytest.mark.parametrize("name", ["plain_record", "one_class_record"])
 def test_a_saved_estimate_loads_and_saves_back_unchanged(request, tmp_path, name):
     record = request.getfixturevalue(name)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
+from ..validate import check_float, check_mapping, check_str
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, AnnotatorFit, _BatchFit
 from .annotator_design import _Design, posterior_in_place, summary_majority
@@ -114,29 +115,40 @@ class CoverageCheck:
         return out
 
     @classmethod
-    def from_dict(cls, d: Any) -> CoverageCheck:
-        try:
-            accepted, reason = d["accepted"], d["reason"]
-            gain, z = (float("nan") if d[key] is None else float(d[key]) for key in ("gain", "z"))
-            balance = str(d.get("balance", ""))
-            lead = d.get("prior_lead")
-            if lead is not None and len(lead) != 2:
-                raise ValueError("prior_lead must hold a lead and its standard error")
-            prior_lead = (
-                None
-                if lead is None
-                else (
-                    float("nan") if lead[0] is None else float(lead[0]),
-                    float("nan") if lead[1] is None else float(lead[1]),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid coverage check record: {exc}") from exc
-        if not isinstance(accepted, bool) or not isinstance(reason, str):
-            raise ValueError("invalid coverage check record: accepted must be a bool and reason a string")
-        if balance not in ("", "estimated", "uniform"):
-            raise ValueError(f"invalid coverage check record: unknown balance {balance!r}")
-        return cls(accepted, reason, gain, z, prior_lead=prior_lead, balance=balance)
+    def from_dict(cls, d: Any, name: str = "estimate.one_class") -> CoverageCheck:
+        """Read a :meth:`to_dict` record, every field checked (null numbers read as nan).
+
+        Parameters
+        ----------
+        d : dict
+            The record.
+        name : str
+            Its path in the model file, for error messages.
+
+        Raises
+        ------
+        ValueError
+            Naming the field that is missing, unknown, of the wrong type or out of range.
+        """
+        d = check_mapping(d, name, ("accepted", "reason", "gain", "z"), ("prior_lead", "balance"))
+        if not isinstance(d["accepted"], bool):
+            raise ValueError(f"{name}.accepted must be true or false, got {d['accepted']!r}"[:200])
+        lead = d.get("prior_lead")
+        if lead is not None and (not isinstance(lead, list) or len(lead) != 2):
+            raise ValueError(f"{name}.prior_lead must be a list of a lead and its standard error or null")
+        return cls(
+            d["accepted"],
+            check_str(d["reason"], f"{name}.reason"),
+            check_float(d["gain"], f"{name}.gain", -1e300, 1e300, nullable=True),
+            check_float(d["z"], f"{name}.z", -1e300, 1e300, nullable=True),
+            prior_lead=None
+            if lead is None
+            else (
+                check_float(lead[0], f"{name}.prior_lead", -1e300, 1e300, nullable=True),
+                check_float(lead[1], f"{name}.prior_lead", 0.0, 1e300, nullable=True),
+            ),
+            balance=check_str(d.get("balance", ""), f"{name}.balance", ("", "estimated", "uniform")),
+        )
 
 
 def row_logliks(rows: np.ndarray, params: LabelModelParams) -> np.ndarray:
