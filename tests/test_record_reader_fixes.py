@@ -149,6 +149,33 @@ def test_coverage_check_with_a_bad_field_is_refused_on_load(one_class_record, tm
         _load_edited(one_class_record, edit, tmp_path)
 
 
+# -- the LFs counted once (estimators.copies.Copies) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_set(("copies", "unexpected"), 1), "unexpected"),
+        (_set(("copies", "groups"), 3), "groups"),  # "'int' object is not iterable"
+        (_set(("copies", "groups"), [[1.5, 6]]), "groups"),  # truncated to LF 1
+        (_set(("copies", "representatives"), [7]), "representatives"),  # no LF 7 of 7
+        (_set(("copies", "representatives"), [0]), "representatives"),  # not in its group
+        (_set(("copies", "copy_of"), [-5, -1, -1, -1, -1, -1, 1]), "copy_of"),
+        (_set(("copies", "copy_of"), [-1, -1, -1, -1, -1, -1, 3]), "copy_of"),  # LF 3 represents none
+        (_set(("copies", "share"), 3), "share"),
+        (_set(("copies", "share"), [None] * 6 + ["x"]), "share"),
+        (_set(("copies", "accuracy"), [None] * 6), "accuracy"),  # one short
+        (_set(("copies", "accuracy"), [None] * 6 + [True]), "accuracy"),
+        (_set(("copies", "n_pairs"), -3), "n_pairs"),
+        (_set(("copies", "n_pairs"), 2.5), "n_pairs"),  # truncated to 2
+        (_set(("copies", "z_crit"), "2.8"), "z_crit"),
+    ],
+)
+def test_copies_with_a_bad_field_are_refused_on_load(one_class_record, tmp_path, edit, field):
+    with pytest.raises(ValueError, match=f"copies.*{field}"):
+        _load_edited(one_class_record, edit, tmp_path)
+
+
 @pytest.mark.parametrize("name", ["plain_record", "one_class_record"])
 def test_a_saved_estimate_loads_and_saves_back_unchanged(request, tmp_path, name):
     record = request.getfixturevalue(name)

@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import decode_array
 from ..kernels import cells
 from ..params import LabelModelParams
 from ..rows import RowSummary, unique_rows
+from ..validate import check_float, check_int, check_mapping
 from .annotator import fit_annotator, fits_alone_exactly
 from .annotator_design import summary_design
 from .family_choice import select_family
@@ -123,21 +125,66 @@ class Copies:
         }
 
     @classmethod
-    def from_dict(cls, d: Any, m: int) -> Copies:
-        try:
-            groups = [np.asarray(g, dtype=np.int64).reshape(-1) for g in d["groups"]]
-            reps = np.asarray(d["representatives"], dtype=np.int64).reshape(-1)
-            copy_of = np.asarray(d["copy_of"], dtype=np.int64).reshape(-1)
-            share = np.array([np.nan if v is None else float(v) for v in d["share"]])
-            accuracy = np.array([np.nan if v is None else float(v) for v in d["accuracy"]])
-            n_pairs, z_crit = int(d["n_pairs"]), float(d["z_crit"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid copies record: {exc}") from exc
-        if len(copy_of) != m or len(share) != m or len(accuracy) != m or len(reps) != len(groups):
-            raise ValueError(f"copies record does not match m={m} LFs")
-        if any(g.size and (g.min() < 0 or g.max() >= m) for g in groups) or copy_of.max(initial=-1) >= m:
-            raise ValueError(f"copies record holds LF indices outside 0..{m - 1}")
-        return cls(groups, reps, copy_of, share, accuracy, n_pairs, z_crit)
+    def from_dict(cls, d: Any, m: int, name: str = "estimate.copies") -> Copies:
+        """Read a :meth:`to_dict` record of ``m`` LFs, every field checked (null numbers read as nan).
+
+        Parameters
+        ----------
+        d : dict
+            The record.
+        m : int
+            LFs of the model.
+        name : str
+            Its path in the model file, for error messages.
+
+        Raises
+        ------
+        ValueError
+            Naming the field that is missing, unknown, of the wrong type or shape, or out of range,
+            or the groups, representatives and ``copy_of`` that disagree.
+        """
+        keys = ("groups", "representatives", "copy_of", "share", "accuracy", "n_pairs", "z_crit")
+        d = check_mapping(d, name, keys)
+        if not isinstance(d["groups"], list) or len(d["groups"]) > m:
+            raise ValueError(f"{name}.groups must be a list of at most {m} groups of LFs")
+        groups = [_lf_indices(g, f"{name}.groups[{t}]", m) for t, g in enumerate(d["groups"])]
+        reps = _lf_indices(d["representatives"], f"{name}.representatives", m)
+        if len(reps) != len(groups) or not all(r in g for r, g in zip(reps, groups, strict=True)):
+            raise ValueError(f"{name}.representatives must name one LF of each of the {len(groups)} groups")
+        copy_of = decode_array(d["copy_of"], f"{name}.copy_of", kind="i", shape=(m,))
+        expected = np.full(m, -1)
+        for g, r in zip(groups, reps, strict=True):
+            expected[g[g != r]] = r
+        if not np.array_equal(copy_of, expected):
+            raise ValueError(
+                f"{name}.copy_of must give each group member its representative, -1 to the others"
+            )
+        return cls(
+            groups,
+            reps,
+            copy_of,
+            _per_lf(d["share"], f"{name}.share", m),
+            _per_lf(d["accuracy"], f"{name}.accuracy", m),
+            check_int(d["n_pairs"], f"{name}.n_pairs", 0),
+            check_float(d["z_crit"], f"{name}.z_crit", -1e300, 1e300),
+        )
+
+
+def _lf_indices(value: Any, name: str, m: int) -> np.ndarray:
+    """A list of LF indices in ``0..m-1``."""
+    lfs = decode_array(value, name, kind="i", ndim=1)
+    if lfs.size and (lfs.min() < 0 or lfs.max() >= m):
+        raise ValueError(f"{name} must hold LF indices in 0..{m - 1}")
+    return lfs
+
+
+def _per_lf(value: Any, name: str, m: int) -> np.ndarray:
+    """A list of ``m`` numbers or nulls (nan), one per LF."""
+    if not isinstance(value, list) or len(value) != m:
+        raise ValueError(f"{name} must be a list of {m} numbers or nulls, one per LF")
+    return np.array(
+        [check_float(v, f"{name}[{i}]", -1e300, 1e300, nullable=True) for i, v in enumerate(value)]
+    )
 
 
 def outcome_agreement(
