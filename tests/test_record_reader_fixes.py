@@ -183,3 +183,31 @@ def test_a_saved_estimate_loads_and_saves_back_unchanged(request, tmp_path, name
     model.save(tmp_path / "again.json")
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["state"]["solution"] == record["state"]["solution"]
+
+
+# -- io: NaN or infinity in a file is named by its path -----------------------------------------------
+
+
+def _put(record: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    record = json.loads(json.dumps(record))
+    parent = record
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return record
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        (("state", "solution", "estimate", "selection", "leads", "mv", 1), float("nan"), r"leads\.mv\[1\]"),
+        (("state", "solution", "estimate", "log_likelihood"), float("-inf"), r"estimate\.log_likelihood"),
+        (("params", "class_balance"), [float("inf"), 0.5, 0.5], r"params\.class_balance\[0\]"),
+    ],
+)
+def test_a_non_finite_number_in_a_file_is_named_by_its_path(plain_record, tmp_path, path, value, named):
+    # json writes NaN and Infinity and reads them back; before the fix the checksum step failed with
+    # "invalid content (Out of range float values are not JSON compliant)", naming no field
+    (tmp_path / "bad.json").write_text(json.dumps(_put(plain_record, path, value)))
+    with pytest.raises(ValueError, match=named):
+        load_model(tmp_path / "bad.json")

@@ -108,6 +108,9 @@ def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
     try:
         actual = hashlib.sha256(_canonical(body)).hexdigest()
     except (ValueError, TypeError, OverflowError) as exc:
+        at = _non_finite_path(body, "")
+        if at is not None:
+            raise ValueError(f"{source}: {at} is NaN or infinite; a model file holds finite numbers") from exc
         raise ValueError(f"{source}: invalid content ({exc})") from exc
     if expected != actual:
         raise ValueError(f"{source}: checksum mismatch; the file was modified or damaged")
@@ -122,6 +125,36 @@ def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
     if unknown:
         raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)[:5]} for {cls.__name__}")
     return cls, params, record.get("state")
+
+
+def _non_finite_path(obj: Any, path: str) -> str | None:
+    """The JSON path (``state.solution.estimate.leads.mv[1]``) of the first NaN or infinity in ``obj``.
+
+    Parameters
+    ----------
+    obj : Any
+        A record as ``json`` reads it (objects, lists, numbers, strings, null).
+    path : str
+        The path of ``obj`` ("" for the whole record).
+
+    Returns
+    -------
+    str or None
+        None when every number is finite.
+    """
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else path
+    if isinstance(obj, dict):
+        items = ((f"{path}.{key}" if path else str(key), value) for key, value in obj.items())
+    elif isinstance(obj, (list, tuple)):
+        items = ((f"{path}[{i}]", value) for i, value in enumerate(obj))
+    else:
+        return None
+    for at, value in items:
+        found = _non_finite_path(value, at)
+        if found is not None:
+            return found
+    return None
 
 
 def model_from_dict(record: Any, source: str = "model record") -> Any:
