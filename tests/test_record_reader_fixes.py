@@ -211,3 +211,29 @@ def test_a_non_finite_number_in_a_file_is_named_by_its_path(plain_record, tmp_pa
     (tmp_path / "bad.json").write_text(json.dumps(_put(plain_record, path, value)))
     with pytest.raises(ValueError, match=named):
         load_model(tmp_path / "bad.json")
+
+
+# -- io: a refused save says what makes it work (a refit does not) ------------------------------------
+
+
+@pytest.mark.parametrize(("setting", "value"), [("model", "symmetric"), ("cardinality", 4)])
+def test_save_refused_after_set_params_says_to_fit_again(tmp_path, setting, value):
+    data = make_synthetic(900, 6, 3, coverage=0.6, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(data.L).set_params(**{setting: value})
+    with pytest.raises(ValueError, match="fit again") as refused:
+        model.save(tmp_path / "m.json")
+    assert setting in str(refused.value) and "needs a refit" not in str(refused.value)
+    with pytest.raises(ValueError, match="fit again"):  # indeed: a refit is refused
+        model.refit()
+
+
+def test_save_refused_for_an_invalid_parameter_says_to_set_a_valid_value(tmp_path):
+    data = make_synthetic(900, 6, 3, coverage=0.6, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(3).fit(data.L).set_params(em_steps=-3)
+    with pytest.raises(ValueError, match=r"em_steps.*valid value") as refused:
+        model.save(tmp_path / "m.json")
+    assert "refit" not in str(refused.value)

@@ -157,14 +157,19 @@ def _non_finite_path(obj: Any, path: str) -> str | None:
     return None
 
 
-def model_from_dict(record: Any, source: str = "model record") -> Any:
-    """Rebuild a model from :func:`model_to_dict` output, validating everything (ValueError otherwise)."""
+def _with_params(record: Any, source: str) -> tuple[Any, Any]:
+    """The model ``record`` describes, its constructor parameters checked, and its state (not yet set)."""
     cls, params, state = _envelope(record, source)
     model = cls(**params)
     try:
         model._check_params()
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{source}: invalid parameter: {exc}") from exc
+    return model, state
+
+
+def _with_state(model: Any, state: Any, source: str) -> Any:
+    """``model`` with its fitted ``state`` set (null: unfitted), every field checked."""
     if state is not None:
         if not isinstance(state, dict):
             raise ValueError(f"{source}: 'state' must be an object or null")
@@ -173,6 +178,12 @@ def model_from_dict(record: Any, source: str = "model record") -> Any:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise ValueError(f"{source}: invalid fitted state: {exc}") from exc
     return model
+
+
+def model_from_dict(record: Any, source: str = "model record") -> Any:
+    """Rebuild a model from :func:`model_to_dict` output, validating everything (ValueError otherwise)."""
+    model, state = _with_params(record, source)
+    return _with_state(model, state, source)
 
 
 def _check_depth(text: str, source: str) -> None:
@@ -193,12 +204,19 @@ def save_model(model: Any, path: str | Path) -> None:
     from .atomic import atomic_write_text
 
     record = model_to_dict(model)
-    try:  # a file that would not load back is not written (e.g. set_params after fit changed k)
-        model_from_dict(record, source="the model being saved")
+    source = "the model being saved"
+    # a file that would not load back is not written (e.g. set_params after fit changed k)
+    try:
+        copy, state = _with_params(record, source)
     except ValueError as exc:
+        raise ValueError(f"not saved: the file would not load back ({exc}); set a valid value") from exc
+    try:
+        _with_state(copy, state, source)
+    except ValueError as exc:  # a refit continues the fitted stream: it cannot change what it serves
         raise ValueError(
-            f"not saved: the file would not load back ({exc}); a setting changed by set_params after "
-            "fit (cardinality, model, ...) needs a refit, or its fitted value back"
+            f"not saved: the file would not load back ({exc}); the fitted state serves the settings it was "
+            "fitted with (model, cardinality, ...): fit again (fit starts a new stream), or set the "
+            "setting back to its fitted value"
         ) from exc
     atomic_write_text(path, json.dumps(record, separators=(",", ":")))
 
