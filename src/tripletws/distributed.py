@@ -9,7 +9,7 @@ Dask is optional (``pip install "dask[array]"``) and imported lazily.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from typing import Any
 
@@ -53,10 +53,38 @@ def stats_from_blocks(
         Equal to ``compute_stats`` of the stacked blocks.
     """
     k = check_cardinality(cardinality)
-    parts = list(map_fn(_block_stats, blocks, repeat(k), repeat(joint), repeat(triple)))
+    placed = _placed(blocks)  # each block's first row in the stacked matrix, for its errors
+    parts = list(map_fn(_placed_block_stats, placed, repeat(k), repeat(joint), repeat(triple)))
     if not parts:
         raise ValueError("no blocks given")
     return merge_stats(parts)
+
+
+def _placed(blocks: Iterable[Any]) -> Iterator[tuple[Any, int | None, int]]:
+    """``(block, first row, index)`` of each block, the first row counted in the stacked blocks
+    (``None`` from the first block whose row count is unknown); read lazily, as ``blocks`` is."""
+    at: int | None = 0
+    for index, block in enumerate(blocks):
+        yield block, at, index
+        at = None if at is None else _n_rows(block, at)
+
+
+def _n_rows(block: Any, at: int) -> int | None:
+    """``at`` plus the rows of ``block`` (None where its row count is unknown)."""
+    shape = getattr(block, "shape", None)
+    try:
+        size = len(block) if shape is None else shape[0]
+    except (TypeError, IndexError):
+        return None
+    return at + int(size) if isinstance(size, (int, np.integer)) else None
+
+
+def _placed_block_stats(
+    placed: tuple[Any, int | None, int], cardinality: int, joint: bool, triple: bool
+) -> LabelStats:
+    """:func:`_block_stats` of a block from :func:`_placed` (its errors name rows of the stacked blocks)."""
+    block, start, index = placed
+    return _block_stats(block, cardinality, joint, triple, start, index)
 
 
 def row_block_starts(L: Any) -> list[int | None]:
