@@ -22,3 +22,28 @@ def test_stats_from_blocks_names_the_row_of_the_stacked_blocks():
     L[20, 1] = -4
     with pytest.raises(ValueError, match=r"value -4 in column 1 \(row 20\)"):
         stats_from_blocks([L[:7].tolist(), L[7:]], 3)
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (9, r"stored value 9 \(class 8\) in column 3 \(row 250\)"),
+        (-2, r"value -2(\.0)? in column 3 \(row 250\)"),
+        (np.nan, r"NaN in column 3 \(row 250\)"),
+        (1.5, r"non-integer value 1.5 in column 3 \(row 250\)"),
+    ],
+)
+def test_sparse_bad_values_name_their_row(stored, message):
+    """A bad stored value of a scipy.sparse matrix was named by its column alone, where the same vote in
+    a dense matrix (or a dask block, a chunk) is named by its row and column."""
+    sp = pytest.importorskip("scipy.sparse")
+    from tripletws import LabelModel
+
+    L = make_synthetic(300, 5, 3, random_state=0).L.astype(np.float64)
+    L[260, 1] = 2.5 if stored == 1.5 else L[260, 1]  # a later bad value: the first one is named
+    X = sp.csr_array(L + 1)
+    X[250, 3] = stored
+    with pytest.raises(ValueError, match=message):
+        LabelModel(3).fit(X)
+    with pytest.raises(ValueError, match=message):
+        stats_from_blocks([X[:100], X[100:]], 3)

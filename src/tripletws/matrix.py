@@ -326,6 +326,13 @@ def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) 
     return ""
 
 
+def _sparse_cell(X: Any, pos: int) -> str:
+    """``"column c (row r)"`` of stored entry ``pos`` of a canonical CSR matrix ``X``: the cell a dense
+    matrix's error names (entries are in row-major order, so the first bad entry is the dense first)."""
+    row = int(np.searchsorted(X.indptr, pos, side="right")) - 1
+    return f"column {int(X.indices[pos])} (row {row})"
+
+
 def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     import scipy.sparse as sp
 
@@ -344,20 +351,20 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     data = X.data
     if data.dtype.kind == "f":
         if np.isnan(data).any():
-            col = int(X.indices[np.flatnonzero(np.isnan(data))[0]])
-            raise LabelMatrixError(f"sparse label matrix has NaN in column {col}{NAN_HINT}")
+            at = _sparse_cell(X, int(np.flatnonzero(np.isnan(data))[0]))
+            raise LabelMatrixError(f"sparse label matrix has NaN in {at}{NAN_HINT}")
         frac = data != np.round(data)
         if frac.any():
-            col = int(X.indices[np.flatnonzero(frac)[0]])
+            pos = int(np.flatnonzero(frac)[0])
             raise LabelMatrixError(
-                f"sparse label matrix has non-integer value {data[frac][0].item()!r} in column {col}"
+                f"sparse label matrix has non-integer value {data[pos].item()!r} in {_sparse_cell(X, pos)}"
             )
     elif data.dtype.kind not in "iub":
         raise LabelMatrixError(f"sparse label matrix must hold integers, got dtype {data.dtype}")
     if data.size and data.min() < 1:
         pos = int(np.flatnonzero(data < 1)[0])
         raise LabelMatrixError(
-            f"sparse label matrix has value {data[pos].item()!r} in column {int(X.indices[pos])}; "
+            f"sparse label matrix has value {data[pos].item()!r} in {_sparse_cell(X, pos)}; "
             "sparse matrices store class c as c + 1 (0 / implicit = abstain)"
         )
     top = int(data.max()) if data.size else 1
@@ -366,7 +373,7 @@ def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
         pos = int(np.flatnonzero(data > kk)[0])
         raise LabelMatrixError(
             f"sparse label matrix has stored value {int(data[pos])} (class {int(data[pos]) - 1}) "
-            f"in column {int(X.indices[pos])}, outside 0..{kk - 1} for cardinality {kk}"
+            f"in {_sparse_cell(X, pos)}, outside 0..{kk - 1} for cardinality {kk}"
             f"{_cardinality_hint(top - 1)}"
         )
     X.data = data.astype(np.int16)
