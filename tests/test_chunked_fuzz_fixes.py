@@ -47,3 +47,34 @@ def test_sparse_bad_values_name_their_row(stored, message):
         LabelModel(3).fit(X)
     with pytest.raises(ValueError, match=message):
         stats_from_blocks([X[:100], X[100:]], 3)
+
+
+def test_dask_array_with_an_unknown_number_of_columns():
+    """LFs filtered by a lazy mask leave a dask array whose column count is unknown (NaN): fit failed
+    with "cannot convert float NaN to integer", predict_proba said "L has nan columns but the model was
+    fitted with 6 LFs", compute_stats_dask and majority vote raised dask's unknown-chunks error at
+    their first step.  Each now says that the number of LFs is unknown and how to find it."""
+    da = pytest.importorskip("dask.array")
+    from tripletws import LabelModel, MajorityLabelVoter
+    from tripletws.distributed import compute_stats_dask
+
+    L = make_synthetic(600, 8, 3, random_state=2).L
+    keep = np.array([1, 1, 0, 1, 1, 1, 0, 1], dtype=bool)
+    X = da.from_array(L, chunks=(200, 4))[:, da.from_array(keep, chunks=4)]
+    assert np.isnan(X.shape[1])
+    message = r"number of columns \(LFs\) is unknown.*compute_chunk_sizes"
+    model = LabelModel(3).fit(L[:, keep])
+    with pytest.raises(ValueError, match=message):
+        LabelModel(3).fit(X)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X)
+    with pytest.raises(ValueError, match=message):
+        model.predict_proba(X)
+    with pytest.raises(ValueError, match=message):
+        compute_stats_dask(X, 3)
+    with pytest.raises(ValueError, match=message):
+        MajorityLabelVoter(3).predict_proba(X)
+    X.compute_chunk_sizes()  # what the message asks for: then the LFs are known and the fit the same
+    lazy = LabelModel(3).fit(X)
+    np.testing.assert_allclose(lazy.params_.cond_probs, model.params_.cond_probs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.predict_proba(X).compute(), model.predict_proba(L[:, keep]), atol=1e-12)

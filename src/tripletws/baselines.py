@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .base import BaseLabeler
-from .distributed import is_dask_array
+from .distributed import dask_columns, is_dask_array
 from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
 
@@ -45,6 +45,7 @@ class MajorityLabelVoter(BaseLabeler):
         if is_dask_array(L):
             if L.ndim != 2:
                 raise ValueError(f"L must be 2-dimensional (rows x labeling functions), got ndim={L.ndim}")
+            dask_columns(L)
             if len(L.chunks[1]) > 1:
                 L = L.rechunk({1: -1})
             return L.map_blocks(_majority_block, k=k, dtype=np.float64, chunks=(L.chunks[0], (k,)))

@@ -24,6 +24,34 @@ def is_dask_array(x: Any) -> bool:
     return type(x).__module__.startswith("dask.array") and hasattr(x, "to_delayed")
 
 
+def dask_columns(L: Any, name: str = "L") -> int:
+    """The number of columns (LFs) of a 2-D dask array.
+
+    Parameters
+    ----------
+    L : dask.array.Array, 2-D
+    name : str
+        Argument name used in the error message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Where the count is unknown (NaN: columns kept by a lazy boolean mask); computing the chunk
+        sizes makes it known.
+    """
+    m = L.shape[1]
+    if not np.isfinite(m):
+        raise ValueError(
+            f"{name}'s number of columns (LFs) is unknown: the dask array was filtered along its columns "
+            f"by a lazy mask; call {name}.compute_chunk_sizes() first"
+        )
+    return int(m)
+
+
 def stats_from_blocks(
     blocks: Iterable[Any],
     cardinality: int,
@@ -134,6 +162,7 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple:
     k = check_cardinality(cardinality)
     if L.ndim != 2:
         raise ValueError(f"L must be 2-dimensional, got ndim={L.ndim}")
+    dask_columns(L)
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})
     if L.shape[1] < 1:
@@ -169,7 +198,7 @@ def predict_proba_dask(model: Any, L: Any):
     if L.ndim != 2:
         raise ValueError(f"L must be 2-dimensional (n rows x m labeling functions), got ndim={L.ndim}")
     m = int(model.params_.n_lfs)
-    if L.shape[1] != m:
+    if dask_columns(L) != m:
         raise ValueError(f"L has {L.shape[1]} columns but the model was fitted with {m} LFs")
     if len(L.chunks[1]) > 1:
         L = L.rechunk({1: -1})

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .distributed import row_block_starts
+from .distributed import dask_columns, row_block_starts
 from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
 from .models.base import Needs
 from .parallel import single_threaded_blas
@@ -168,7 +168,7 @@ def summarize(
     if is_dask_array(data):
         if data.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional, got ndim={data.ndim}")
-        _check_lfs(int(data.shape[1]), expect_lfs, name)
+        _check_lfs(dask_columns(data, name), expect_lfs, name)
         return _summarize_dask(data, k, needs(int(data.shape[1])), name, min_lfs)
     lm = check_label_matrix(data, k, min_lfs=min_lfs, name=name)
     _check_lfs(lm.m, expect_lfs, name)
