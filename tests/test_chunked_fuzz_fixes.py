@@ -78,3 +78,18 @@ def test_dask_array_with_an_unknown_number_of_columns():
     lazy = LabelModel(3).fit(X)
     np.testing.assert_allclose(lazy.params_.cond_probs, model.params_.cond_probs, rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.predict_proba(X).compute(), model.predict_proba(L[:, keep]), atol=1e-12)
+
+
+def test_statistics_of_no_rows_are_refused():
+    """Blocks that hold no rows gave ``stats_from_blocks`` zero statistics (``compute_stats`` and
+    ``compute_stats_dask`` of the same rows raise 'no rows'), and ``fit_stats`` fitted them: every LF at
+    accuracy 1/k from no data."""
+    from tripletws import LabelModel, LabelStats
+
+    L = make_synthetic(100, 6, 3, random_state=2).L
+    with pytest.raises(ValueError, match="no rows"):
+        stats_from_blocks([L[:0], L[:0]], 3)
+    for model in ("annotator", "class_conditional", "symmetric"):
+        with pytest.raises(ValueError, match="no rows"):
+            LabelModel(3, model=model).fit_stats(LabelStats.zeros(6, 3, joint=True, triple=True))
+    assert stats_from_blocks([L[:0], L], 3).n_rows == 100  # an empty block among others is fine

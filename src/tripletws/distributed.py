@@ -85,7 +85,10 @@ def stats_from_blocks(
     parts = list(map_fn(_placed_block_stats, placed, repeat(k), repeat(joint), repeat(triple)))
     if not parts:
         raise ValueError("no blocks given")
-    return merge_stats(parts)
+    total = merge_stats(parts)
+    if total.n_rows == 0:  # as compute_stats of the stacked blocks (a block may be empty, not all)
+        raise ValueError("L has no rows (every block is empty)")
+    return total
 
 
 def _placed(blocks: Iterable[Any]) -> Iterator[tuple[Any, int | None, int]]:

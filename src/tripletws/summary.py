@@ -162,6 +162,8 @@ def summarize(
             raise ValueError(f"statistics have k={data.cardinality} but cardinality is {k}")
         if data.n_lfs < min_lfs:
             raise ValueError(f"the label model needs at least {min_lfs} labeling functions, got {data.n_lfs}")
+        if not data.n_rows > 0:  # as a label matrix without rows: there is nothing to fit
+            raise ValueError(f"{name} are statistics of no rows (n_rows = {data.n_rows:g})")
         return DataSummary(data)
     from .distributed import is_dask_array
 
