@@ -16,6 +16,7 @@ approximations; ``p_adjusted`` multiplies by the number of pairs tested
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,7 @@ def dependency_candidates(
         Also list the declared dependencies (their expected agreement is the
         conditionally independent one, so their z measures the declared coupling).
     top : int, optional
-        Keep only the first ``top`` rows.
+        Keep only the first ``top`` rows (at least 1).
     as_frame : bool, optional
         Return a pandas DataFrame (default when pandas is installed) or a list of dicts.
 
@@ -107,6 +108,10 @@ def dependency_candidates(
         are skipped (their agreement is fixed by construction).
     """
     check_int(min_covotes, "min_covotes", 0)
+    if top is not None:  # a slice would take top=-1 as "all but the last pair"
+        top = check_int(top, "top", 1)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     alpha_lf = _model_accuracies(model)
     k = int(model.cardinality)
     if data is not None and not isinstance(data, LabelStats):
@@ -122,8 +127,6 @@ def dependency_candidates(
     m = stats.n_lfs
     if stats.cardinality != k or len(alpha_lf) != m:
         raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={len(alpha_lf)}, k={k}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     b = (k * alpha_lf - 1.0) / (k - 1.0)
     N = stats.covote
     single = (stats.class_counts > 0).sum(axis=1) == 1
@@ -142,7 +145,7 @@ def dependency_candidates(
     p_adj = np.minimum(1.0, p * max(len(z), 1))
     order = np.argsort(-z, kind="stable")
     if top is not None:
-        order = order[: int(top)]
+        order = order[:top]
     rows = [
         {
             "lf_i": int(iu[r]),
