@@ -306,7 +306,8 @@ class LFAnalysis:
         ``Learned Acc.`` and, when ``intervals``, ``Acc. low`` / ``Acc. high`` (the
         model's ``intervals_``, else a bootstrap over ``L`` with its defaults, seeded by
         ``random_state``, where ``L`` is the matrix the model was fitted on; for other rows,
-        e.g. a dev matrix, the bounds are NaN and a warning says how to get them); with
+        e.g. a dev matrix, or a model the bootstrap cannot resample as it stands, the bounds are
+        NaN and a warning says how to get them); with
         ``est_weights`` (Snorkel's argument, second as in Snorkel): ``Learned Weight``.
 
         Parameters
@@ -349,15 +350,14 @@ class LFAnalysis:
             if intervals:
                 ci = getattr(model, "intervals_", None)
                 if ci is None:
-                    from .intervals import OtherRowsError, bootstrap_intervals, point_estimates
+                    from .intervals import NoIntervalsError, bootstrap_intervals, point_estimates
 
                     try:
                         ci = bootstrap_intervals(model, self._lm, random_state=random_state)
-                    except OtherRowsError as other:  # intervals from these rows would be of another fit
+                    except NoIntervalsError as none:  # e.g. intervals from these rows would be of another fit
                         warnings.warn(
-                            f"lf_summary: no accuracy intervals (NaN): L is not the matrix the model was "
-                            f"fitted on ({other.reason}) and the model holds none; "
-                            "model.confidence_intervals(L_train) adds them",
+                            f"lf_summary: no accuracy intervals (NaN): {none.why} and the model holds none; "
+                            f"{none.remedy} adds them",
                             UserWarning,
                             stacklevel=2,
                         )

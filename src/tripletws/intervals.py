@@ -34,6 +34,9 @@ from .validate import check_float, check_int, check_mapping
 DEFAULT_CHUNKS = 100
 #: Default number of bootstrap replicates.
 DEFAULT_BOOT = 200
+#: Most bootstrap replicates one call draws (each one solve: more would run for hours, and the
+#: percentile endpoints gain nothing measurable past a few thousand).
+MAX_BOOT = 100_000
 #: Said when the model's class balance is its fixed uniform prior (the annotator's default).
 UNIFORM_PRIOR_WARNING = (
     "the model kept a uniform class balance (its default prior, or the balance check found no support for "
@@ -208,12 +211,35 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
     ]
 
 
-class OtherRowsError(ValueError):
+class NoIntervalsError(ValueError):
+    """:func:`bootstrap_intervals` cannot resample this model with these rows as they stand.
+
+    The LF summary and the report show no intervals then (rather than none of the rest).
+
+    Attributes
+    ----------
+    why : str
+        What stands in the way, as a phrase (e.g. "L is not the matrix the model was fitted on (...)").
+    remedy : str
+        The call that gives intervals, as a phrase.
+    """
+
+    def __init__(self, message: str, why: str, remedy: str) -> None:
+        super().__init__(message)
+        self.why = why
+        self.remedy = remedy
+
+
+class OtherRowsError(NoIntervalsError):
     """:func:`bootstrap_intervals` was given rows the model was not fitted on (``reason`` says how
     they differ); the LF summary and the report show no intervals then."""
 
     def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+        super().__init__(
+            message,
+            f"L is not the matrix the model was fitted on ({reason})",
+            "model.confidence_intervals(L_train)",
+        )
         self.reason = reason
 
 
@@ -299,11 +325,13 @@ def bootstrap_intervals(
     L : label matrix, shape (n, m)
         The rows the model was fitted on (n >= n_chunks, n >= 2); other rows (their count or
         an LF's votes per class differ from the fit's) are an :class:`OtherRowsError` (a
-        ValueError).
+        ValueError).  A model that cannot be resampled as it stands (rows of its stream wait for
+        a solve; a loaded model whose dev rows chose its parameters) is a
+        :class:`NoIntervalsError` (a ValueError, the base of ``OtherRowsError``).
     level : float
         Nominal coverage in (0, 1).
     n_boot : int
-        Bootstrap replicates (each one solve).
+        Bootstrap replicates (each one solve), 2 to :data:`MAX_BOOT`.
     n_chunks : int, optional
         Row chunks to resample (at least 2; 50 to 200 works well).  Default: :data:`DEFAULT_CHUNKS`
         (100), or one row per chunk (the plain row bootstrap) where ``L`` has fewer rows.
@@ -321,17 +349,20 @@ def bootstrap_intervals(
     from .settings import check_dependency_graph, check_random_state, check_settings
 
     model._check_fitted()
-    pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
-    if pending > 0:
-        raise ValueError(
-            f"{pending:g} rows of the model's stream wait for a solve (refit_growth): its parameters are "
-            "not those of all its rows, which every replicate would be; call model.refit() first"
-        )
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-    check_int(n_boot, "n_boot", 2)
+    check_int(n_boot, "n_boot", 2, MAX_BOOT)
     chunks = None if n_chunks is None else check_int(n_chunks, "n_chunks", 2)
     check_random_state(random_state)
+    pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
+    if pending > 0:
+        why = f"{pending:g} rows of the model's stream wait for a solve (refit_growth)"
+        raise NoIntervalsError(
+            f"{why}: its parameters are not those of all its rows, which every replicate would be; "
+            "call model.refit() first",
+            why,
+            "model.refit() and then model.confidence_intervals(L_train)",
+        )
     k = int(model.cardinality)
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options
@@ -354,10 +385,13 @@ def bootstrap_intervals(
     dev_set = model.__dict__.get("_dev_set")
     chosen = (getattr(model.solution_.estimate, "dev_choice", None) or {}).get("chosen")
     if dev_set is None and chosen not in (None, "gold_free"):
-        raise ValueError(
-            f"the model's parameters were chosen by dev rows ({chosen!r}) that a loaded model does not keep: "
-            "the replicates cannot repeat that choice; fit(L, L_dev=..., Y_dev=...) again, then compute "
-            "the intervals"
+        why = f"the model's parameters were chosen by dev rows ({chosen!r}) that a loaded model does not keep"
+        raise NoIntervalsError(
+            f"{why}: the replicates cannot repeat that choice; fit(L, L_dev=..., Y_dev=...) again, then "
+            "compute the intervals",
+            why,
+            "fit(L_train, L_dev=..., Y_dev=...) and then model.confidence_intervals(L_train) (command line: "
+            "fit --L-dev ... --y-dev ... --intervals N)",
         )
     fit_balance = np.asarray(model.fit_class_balance_, dtype=np.float64)
     if model.class_balance_source_ == "uniform" and np.allclose(fit_balance, 1.0 / k):

@@ -253,7 +253,9 @@ def build_report(
     L : label matrix, shape (n, m)
         Usually the training matrix: where the model holds no ``intervals_``, the
         intervals resample its rows (see :meth:`LabelModel.confidence_intervals`), and
-        other rows (a dev or test matrix) give a report without intervals.
+        other rows (a dev or test matrix), or a model the bootstrap cannot resample as it stands
+        (:class:`~tripletws.intervals.NoIntervalsError`), give a report without intervals that
+        says why.
     Y : array of shape (n,), optional
         Gold labels (-1 = unknown; all -1 is no gold): adds scores, a calibration curve and a
         confusion matrix.
@@ -264,7 +266,7 @@ def build_report(
     random_state : int or numpy Generator, optional
     """
     from .diagnostics import dependency_candidates
-    from .intervals import OtherRowsError, bootstrap_intervals, point_estimates
+    from .intervals import NoIntervalsError, bootstrap_intervals, point_estimates
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
     # so that this module does not import the model that offers the report (no import cycle)
@@ -295,8 +297,9 @@ def build_report(
     if ci is None:
         try:
             ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
-        except OtherRowsError as other:  # intervals from these rows would be of another fit
-            no_intervals, ci = other.reason, point_estimates(model)
+        except NoIntervalsError as none:  # e.g. intervals from these rows would be of another fit
+            no_intervals = f"{none.why}; {none.remedy} before the report adds them"
+            ci = point_estimates(model)
     per_lf = lf_summary_arrays(lm, y, k)
     whole = matrix_summary_arrays(lm, k)
     probs = model.predict_proba(lm)
@@ -319,8 +322,7 @@ def build_report(
             "intervals",
             f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
             if no_intervals is None
-            else f"none: L is not the matrix the model was fitted on ({no_intervals}); "
-            "model.confidence_intervals(L_train) before the report adds them",
+            else f"none: {no_intervals}",
         ],
         *_choices(model),
     ]

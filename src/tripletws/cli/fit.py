@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators import SIGNS, SOLVERS
+from ..intervals import MAX_BOOT
 from ..matrix import check_label_matrix
 from ..model import LabelModel
 from ..models import registered
@@ -270,8 +271,11 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
     """Refuse options that the rest of the command line would leave unused."""
     if sequence and args.intervals:
         raise CLIError("--intervals is not available for sequence models (their fit is not bootstrapped)")
-    if args.intervals < 0 or args.intervals == 1:  # checked before the fit, not after it
-        raise CLIError(f"--intervals takes 0 (none) or at least 2 bootstrap replicates, got {args.intervals}")
+    if args.intervals < 0 or args.intervals == 1 or args.intervals > MAX_BOOT:  # before the fit, not after it
+        raise CLIError(
+            f"--intervals takes 0 (none) or 2 to at most {MAX_BOOT} bootstrap replicates, "
+            f"got {args.intervals}"
+        )
     if args.class_balance is not None and args.y_dev is not None and args.L_dev is None:
         raise CLIError(
             "--class-balance and --y-dev both set the prior: give one (with --L-dev, --y-dev is the gold of "
