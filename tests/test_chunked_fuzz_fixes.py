@@ -93,3 +93,26 @@ def test_statistics_of_no_rows_are_refused():
         with pytest.raises(ValueError, match="no rows"):
             LabelModel(3, model=model).fit_stats(LabelStats.zeros(6, 3, joint=True, triple=True))
     assert stats_from_blocks([L[:0], L], 3).n_rows == 100  # an empty block among others is fine
+
+
+def test_float_matrix_is_converted_block_by_block_naming_the_global_row(tmp_path):
+    """A float memmap is checked and converted in row blocks: the same int16 votes as a whole
+    conversion, and a bad value past the first block is named by its row in the matrix."""
+    from tripletws.matrix import DEFAULT_CHUNK_CELLS, check_label_matrix
+
+    m = 4
+    n = 3 * (16 * DEFAULT_CHUNK_CELLS) // m + 5  # three blocks and a few rows
+    rng = np.random.default_rng(0)
+    votes = rng.integers(-1, 3, size=(n, m))
+    path = tmp_path / "L.npy"
+    np.save(path, votes.astype(np.float32))
+    L = np.load(path, mmap_mode="r")
+    assert np.array_equal(np.asarray(check_label_matrix(L, 3).data), votes)
+    bad = votes.astype(np.float64)
+    row = n - 2
+    bad[row, 1] = 0.5
+    with pytest.raises(ValueError, match=rf"non-integer value 0\.5 in column 1 \(row {row}\)"):
+        check_label_matrix(bad, 3)
+    bad[row, 1] = np.nan
+    with pytest.raises(ValueError, match=rf"NaN in column 1 \(row {row}\)"):
+        check_label_matrix(bad, 3)

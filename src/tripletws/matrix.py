@@ -272,20 +272,38 @@ NAN_HINT = "; write -1 for abstain (e.g. np.nan_to_num(L, nan=-1).astype(int))"
 
 
 def _dense_from_float(arr: np.ndarray) -> np.ndarray:
-    nan = np.isnan(arr)
-    if nan.any():
-        r, c = _first_bad(nan)
-        raise LabelMatrixError(f"label matrix has NaN in column {c} (row {r}){NAN_HINT}")
-    bad = arr != np.round(arr)
-    if bad.any():
-        r, c = _first_bad(bad)
-        raise LabelMatrixError(
-            f"label matrix has non-integer value {arr[r, c].item()!r} in column {c} (row {r})"
-        )
-    if arr.size and (arr.min() < -128 or arr.max() > 32767):
-        r, c = _first_bad((arr < -128) | (arr > 32767))
-        raise LabelMatrixError(f"label matrix has value {arr[r, c].item()!r} in column {c} (row {r})")
-    return arr.astype(np.int16)
+    """Integral floats as int16 votes, checked and converted block by block of rows (a float memmap is
+    read once, with temporaries the size of a block, not of the matrix).
+
+    Parameters
+    ----------
+    arr : ndarray of float, shape (n, m)
+
+    Returns
+    -------
+    ndarray of int16, shape (n, m)
+    """
+    out = np.empty(arr.shape, dtype=np.int16)
+    step = max(1, (16 * DEFAULT_CHUNK_CELLS) // max(arr.shape[1], 1))
+    for start in range(0, arr.shape[0], step):
+        block = np.asarray(arr[start : start + step])
+        nan = np.isnan(block)
+        if nan.any():
+            r, c = _first_bad(nan)
+            raise LabelMatrixError(f"label matrix has NaN in column {c} (row {r + start}){NAN_HINT}")
+        bad = block != np.round(block)
+        if bad.any():
+            r, c = _first_bad(bad)
+            raise LabelMatrixError(
+                f"label matrix has non-integer value {block[r, c].item()!r} in column {c} (row {r + start})"
+            )
+        if block.size and (block.min() < -128 or block.max() > 32767):
+            r, c = _first_bad((block < -128) | (block > 32767))
+            raise LabelMatrixError(
+                f"label matrix has value {block[r, c].item()!r} in column {c} (row {r + start})"
+            )
+        out[start : start + step] = block
+    return out
 
 
 def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) -> str:
