@@ -233,7 +233,8 @@ def test_row_summary_disagreeing_with_the_statistics_is_refused_on_load(data, tm
 # -- a window's batches keep distinct rows where the running summary does -----------------------------
 
 
-def test_window_batch_without_the_summarys_rows_is_refused_on_load(data, tmp_path):
+def _window_record(data, tmp_path: Path) -> dict[str, Any]:
+    """The saved record of a class-conditional window stream (window 2) fed three batches."""
     path = tmp_path / "window.json"
     model = LabelModel(3, model="class_conditional", window=2)
     with warnings.catch_warnings():
@@ -241,7 +242,11 @@ def test_window_batch_without_the_summarys_rows_is_refused_on_load(data, tmp_pat
         for part in np.split(data.L, 3):
             model.partial_fit(part)
         model.save(path)
-    record = json.loads(path.read_text())
+    return json.loads(path.read_text())
+
+
+def test_window_batch_without_the_summarys_rows_is_refused_on_load(data, tmp_path):
+    record = _window_record(data, tmp_path)
     assert record["state"]["summary"]["rows"] is not None
     record["state"]["stream"]["batches"][1]["rows"] = None
     # before the fix: loaded, and the next partial_fit failed with an AttributeError
@@ -274,14 +279,7 @@ def test_sequence_window_beyond_int64_is_refused(data, sequence_record, tmp_path
 def test_window_batches_disagreeing_with_the_summary_are_refused_on_load(data, tmp_path, field):
     from tripletws.arrays import decode_array, encode_array
 
-    path = tmp_path / "window.json"
-    model = LabelModel(3, model="class_conditional", window=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for part in np.split(data.L, 3):
-            model.partial_fit(part)
-        model.save(path)
-    record = json.loads(path.read_text())
+    record = _window_record(data, tmp_path)
     stats = record["state"]["summary"]["stats"]
     if field == "joint":  # a statistic the summary holds and a batch lacks
         record["state"]["stream"]["batches"][0]["stats"]["joint"] = None
