@@ -123,6 +123,8 @@ def test_mixture_with_bad_tables_is_refused_on_load(data, stack_record, tmp_path
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Any:
+    """An edit of a record: ``value`` at ``path`` (keys from the record it is given)."""
+
     def edit(state: dict[str, Any]) -> None:
         parent = state
         for key in path[:-1]:

@@ -4,7 +4,6 @@ refused with a message that named no field)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -12,30 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_model_file_fuzz_fixes import _set, _write_signed
 
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
-from tripletws.io import _canonical, load_model
-
-
-def _write_signed(record: dict[str, Any], path: Path) -> Path:
-    """``record`` written to ``path`` with a checksum that matches its (edited) content."""
-    body = {key: value for key, value in record.items() if key != "sha256"}
-    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    path.write_text(json.dumps(body))
-    return path
-
-
-def _set(path: tuple[Any, ...], value: Any) -> Any:
-    """An edit of the estimate record: ``value`` at ``path``."""
-
-    def edit(estimate: dict[str, Any]) -> None:
-        parent = estimate
-        for key in path[:-1]:
-            parent = parent[key]
-        parent[path[-1]] = value
-
-    return edit
+from tripletws.io import load_model
 
 
 def _load_edited(record: dict[str, Any], edit: Any, tmp_path: Path) -> Any:
