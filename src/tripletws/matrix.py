@@ -271,6 +271,19 @@ def _cardinality_hint(top: int) -> str:
 NAN_HINT = "; write -1 for abstain (e.g. np.nan_to_num(L, nan=-1).astype(int))"
 
 
+def _scan_blocks(arr: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, block)`` of a dense matrix in blocks of about ``16 * DEFAULT_CHUNK_CELLS`` cells; a
+    read-only file mapping has each block's pages released once the caller is done with it (as
+    :meth:`LabelMatrix.chunks` does), so a scan of a large ``.npy`` keeps one block resident."""
+    pages = _PageRelease.of(arr)
+    step = max(1, (16 * DEFAULT_CHUNK_CELLS) // max(arr.shape[1], 1))
+    for start in range(0, arr.shape[0], step):
+        block = arr[start : start + step]
+        yield start, block
+        if pages is not None:
+            pages.release(block)
+
+
 def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     """Integral floats as int16 votes, checked and converted block by block of rows (a float memmap is
     read once, with temporaries the size of a block, not of the matrix).
@@ -284,9 +297,8 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
     ndarray of int16, shape (n, m)
     """
     out = np.empty(arr.shape, dtype=np.int16)
-    step = max(1, (16 * DEFAULT_CHUNK_CELLS) // max(arr.shape[1], 1))
-    for start in range(0, arr.shape[0], step):
-        block = np.asarray(arr[start : start + step])
+    for start, rows in _scan_blocks(arr):
+        block = np.asarray(rows)
         nan = np.isnan(block)
         if nan.any():
             r, c = _first_bad(nan)
@@ -302,7 +314,7 @@ def _dense_from_float(arr: np.ndarray) -> np.ndarray:
             raise LabelMatrixError(
                 f"label matrix has value {block[r, c].item()!r} in column {c} (row {r + start})"
             )
-        out[start : start + step] = block
+        out[start : start + len(block)] = block
     return out
 
 
@@ -416,24 +428,15 @@ def check_cardinality(cardinality: Any) -> int:
 
 
 def _value_range(arr: np.ndarray) -> tuple[int, int]:
-    """(min, max) of a dense integer matrix, read in row blocks.
-
-    A read-only file mapping has the pages of each block released behind the scan (as
-    :meth:`LabelMatrix.chunks` does), so inferring k from a large ``.npy`` keeps the resident
-    memory at one block instead of the whole file.
-    """
-    pages = _PageRelease.of(arr)
-    step = max(1, (16 * DEFAULT_CHUNK_CELLS) // max(arr.shape[1], 1))
+    """(min, max) of a dense integer matrix, read in row blocks (:func:`_scan_blocks`: inferring k
+    from a large ``.npy`` keeps one block resident, not the whole file)."""
     lo, hi = None, None
-    for start in range(0, arr.shape[0], step):
-        block = arr[start : start + step]
+    for start, block in _scan_blocks(arr):
         b_lo, b_hi = int(block.min()), int(block.max())
         if b_lo < ABSTAIN:
             _check_dense_values(np.asarray(block), None, col_offset=0, row_offset=start)
         lo = b_lo if lo is None else min(lo, b_lo)
         hi = b_hi if hi is None else max(hi, b_hi)
-        if pages is not None:
-            pages.release(block)
     return (ABSTAIN, ABSTAIN) if lo is None or hi is None else (lo, hi)
 
 
