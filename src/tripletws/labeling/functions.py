@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import copy
-import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -40,18 +39,25 @@ def _default_key(x: Any) -> Hashable | None:
 
 
 def _copy_point(x: Any) -> Any:
-    """A deep copy of a data point for a preprocessor to change (Snorkel's pickle round trip, else
-    ``copy.deepcopy``; a point that copies neither way is passed as it is).
+    """A deep copy of a data point for a preprocessor to change (``copy.deepcopy``, cell by cell for
+    a pandas Series; a point that does not copy is passed as it is).
 
     A preprocessor that sets a field (``x["text"] = ...``) or changes a cell in place
-    (``x["tokens"].append(...)``) must leave the row that the other LFs, and the data, hold.
+    (``x["tokens"].append(...)``) must leave the row that the other LFs, and the data, hold.  A
+    Series' own deep copy copies its array but not the objects in an object column's cells (a list,
+    a dict), so those are copied one by one.
     """
-    for copier in (lambda p: pickle.loads(pickle.dumps(p, pickle.HIGHEST_PROTOCOL)), copy.deepcopy):
-        try:
-            return copier(x)
-        except Exception:
-            continue
-    return x
+    try:
+        if hasattr(x, "index") and hasattr(x, "to_numpy") and hasattr(x, "attrs"):  # pandas Series
+            out = x.copy(deep=True)
+            if out.dtype == object:
+                cells = [copy.deepcopy(v) for v in x.to_numpy()]
+                out = type(x)(cells, index=x.index.copy(), name=x.name, dtype=object)
+            out.attrs = copy.deepcopy(x.attrs)
+            return out
+        return copy.deepcopy(x)
+    except Exception:  # a point that does not copy (a generator, a lock, an open file)
+        return x
 
 
 class Preprocessor:
