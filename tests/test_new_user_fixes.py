@@ -148,7 +148,7 @@ def test_csv_with_empty_cells_says_empty_is_no_vote(tmp_path):
     (tmp_path / "L.csv").write_text("1,0,\n0,,1\n1,1,0\n")
     out = run_main("fit", tmp_path / "L.csv", "-o", tmp_path / "m.json")
     assert out.returncode != 0
-    assert "write -1 for abstain" in out.stderr
+    assert "write -1 for an abstain" in out.stderr
 
 
 def test_gold_csv_with_a_header_picks_its_y_column(data, tmp_path):

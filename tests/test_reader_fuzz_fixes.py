@@ -260,3 +260,36 @@ def test_parquet_string_gold_labels_are_refused_by_their_check(tmp_path):
     pq.write_table(pa.table({"a": pa.array(["0", "1"]), "b": pa.array([0, 1])}), tmp_path / "L.parquet")
     with pytest.raises(ValueError, match=r"column 'a' is not numeric \(type string\)"):
         read_matrix(tmp_path / "L.parquet")  # a label matrix still holds numbers only
+
+
+# ----------------------------------------------------------------------------
+# CSV of one column: a blank line between rows is a row without a value
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["y\n", ""])
+def test_one_column_csv_with_a_blank_line_between_rows_is_refused(tmp_path, header):
+    # a gold column whose unknown labels became blank lines was read as [0 1 0]: rows dropped,
+    # every later label moved up onto another row
+    (tmp_path / "y.csv").write_text(header + "0\n\n1\n\n0\n")
+    line = 3 if header else 2
+    with pytest.raises(ValueError, match=rf"line {line} is blank between two rows; .*write -1 there"):
+        read_labels(tmp_path / "y.csv")
+
+
+def test_one_column_csv_blank_lines_around_the_rows_are_ignored(tmp_path):
+    (tmp_path / "y.csv").write_text("\n\ny\n0\n1\n\n\n")
+    assert read_labels(tmp_path / "y.csv").tolist() == [0, 1]
+
+
+def test_blank_line_between_rows_of_several_columns_is_still_skipped(tmp_path):
+    # a row of a matrix holds its delimiters, so a blank line there is no row
+    (tmp_path / "L.csv").write_text("0,1,-1\n\n1,1,0\n")
+    assert read_matrix(tmp_path / "L.csv").tolist() == [[0, 1, -1], [1, 1, 0]]
+
+
+def test_one_column_csv_of_pandas_with_missing_labels_says_write_minus_one(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pd.DataFrame({"y": [0, np.nan, 1]}).to_csv(tmp_path / "y.csv", index=False)
+    with pytest.raises(ValueError, match=r"empty cell is no vote here: write -1 for an abstain \(or"):
+        read_labels(tmp_path / "y.csv")

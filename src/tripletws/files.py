@@ -171,6 +171,50 @@ def _is_data_line(line: str, delim: str | None = None) -> bool:
     return not text.startswith("#") or _SPREADSHEET_ERRORS.match(text) is not None
 
 
+class _BlankRowError(ValueError):
+    """A blank line between the rows of a one-column CSV (:func:`_data_lines`)."""
+
+
+class _NumberedLines:
+    """The lines of an open text file, counting them (``number``: the last line's, 1-based)."""
+
+    def __init__(self, fh: Iterator[str]) -> None:
+        self._fh = iter(fh)
+        self.number = 0
+
+    def __iter__(self) -> _NumberedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._fh)
+        self.number += 1
+        return line
+
+
+def _data_lines(path: Path, lines: _NumberedLines, delim: str | None, one_column: bool) -> Iterator[str]:
+    """The rows of ``lines`` after the first (:func:`_is_data_line`).
+
+    Raises
+    ------
+    ValueError
+        In a file of one column, where a blank line lies between two rows: there it is a row
+        whose one cell is empty (pandas writes a missing value so), and dropping it would move
+        every later row up one.  Blank lines after the last row are ignored.
+    """
+    blank = None
+    for line in lines:
+        if _is_data_line(line, delim):
+            if one_column and blank is not None:
+                raise _BlankRowError(
+                    f"{path}: line {blank} is blank between two rows; in a file of one column that is "
+                    "a row without a value: write -1 there (an abstain, or an unknown gold label), or "
+                    "delete the line"
+                )
+            yield line
+        elif blank is None and not line.strip():
+            blank = lines.number
+
+
 def _first_data_line(path: Path, lines: Iterator[str]) -> tuple[str | None, str | None]:
     """The first row of ``lines`` and the delimiter it shows (None: whitespace).
 
@@ -260,30 +304,33 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
     """:func:`_read_csv` and the header's cells (None without a header)."""
     try:
         with open(path, encoding="utf-8-sig", newline=None) as fh:  # -sig: drops a byte-order mark
-            lines = iter(fh)
+            lines = _NumberedLines(fh)
             first, delim = _first_data_line(path, lines)
             if first is None:
                 raise ValueError(f"{path}: empty CSV file")
-            second = next((line for line in lines if _is_data_line(line, delim)), None)
             try:
                 tokens = _csv_tokens(first, delim)
             except csv.Error as exc:
                 raise ValueError(f"{path}: cannot read the first row as CSV ({exc})") from exc
+            data = _data_lines(path, lines, delim, one_column=len(tokens) == 1)
+            second = next(data, None)
             skip = _first_row_is_header(path, tokens, second is not None, header)
             if skip and len(tokens) > 1 and tokens[-1] == "":
                 tokens = tokens[:-1]  # a trailing delimiter after the header's last name
             head = [line for line in ((None if skip else first), second) if line is not None]
-            rows = itertools.chain(head, (line for line in lines if _is_data_line(line, delim)))
+            rows = itertools.chain(head, data)
             try:
                 with warnings.catch_warnings():  # a header-only file gives (0, m) below
                     warnings.filterwarnings("ignore", message="loadtxt: input contained no data")
                     arr = np.loadtxt(
                         rows, delimiter=delim, quotechar='"', ndmin=2, dtype=np.float64, comments=None
                     )
+            except _BlankRowError:
+                raise
             except ValueError as exc:
                 text = _zero_based(str(exc))
                 hint = (
-                    "; an empty cell is no vote here: write -1 for abstain"
+                    "; an empty cell is no vote here: write -1 for an abstain (or an unknown gold label)"
                     if "could not convert string '' " in text or "could not convert string ''" in text
                     else ""
                 )
