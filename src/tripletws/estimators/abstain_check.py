@@ -184,17 +184,8 @@ class AbstainCheck:
     def from_dict(cls, d: Any, name: str = "estimate.abstain") -> AbstainCheck:
         """Read a :meth:`to_dict` record, every field checked (null numbers read as nan).
 
-        Parameters
-        ----------
-        d : dict
-            The record.
-        name : str
-            Its path in the model file, for error messages.
-
-        Raises
-        ------
-        ValueError
-            Naming the field that is missing, unknown, of the wrong type or out of range.
+        ``name`` is the record's path in the model file: a ValueError names the field under it that
+        is missing, unknown, of the wrong type or out of range.
         """
         d = check_mapping(d, name, ("accepted", "reason"), ("family", "balance", "lead", "lead_se", "z"))
         if not isinstance(d["accepted"], bool):

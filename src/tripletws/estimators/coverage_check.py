@@ -118,17 +118,8 @@ class CoverageCheck:
     def from_dict(cls, d: Any, name: str = "estimate.one_class") -> CoverageCheck:
         """Read a :meth:`to_dict` record, every field checked (null numbers read as nan).
 
-        Parameters
-        ----------
-        d : dict
-            The record.
-        name : str
-            Its path in the model file, for error messages.
-
-        Raises
-        ------
-        ValueError
-            Naming the field that is missing, unknown, of the wrong type or out of range.
+        ``name`` is the record's path in the model file: a ValueError names the field under it that
+        is missing, unknown, of the wrong type or out of range.
         """
         d = check_mapping(d, name, ("accepted", "reason", "gain", "z"), ("prior_lead", "balance"))
         if not isinstance(d["accepted"], bool):

@@ -205,17 +205,8 @@ class Selection:
     def from_dict(cls, d: Any, name: str = "estimate.selection") -> Selection:
         """Read a :meth:`to_dict` record, every field checked (fields added since are optional).
 
-        Parameters
-        ----------
-        d : dict
-            The record.
-        name : str
-            Its path in the model file, for error messages.
-
-        Raises
-        ------
-        ValueError
-            Naming the field that is missing, unknown, of the wrong type or out of range.
+        ``name`` is the record's path in the model file: a ValueError names the field under it that
+        is missing, unknown, of the wrong type or out of range.
         """
         d = check_mapping(
             d,
