@@ -90,3 +90,12 @@ def test_dependency_candidates_check_top_and_alpha():
     for alpha in ("0.1", None, True):
         with pytest.raises(ValueError, match="alpha"):
             dependency_candidates(d.L, model, alpha=alpha, as_frame=False)
+
+
+def test_lf_summary_of_a_matrix_without_rows_takes_empty_gold():
+    # was: "Y is empty" for the gold of a matrix that has no rows either
+    empty = np.zeros((0, 3), dtype=int)
+    table = LFAnalysis(empty).lf_summary(Y=np.zeros(0))
+    assert list(table["j"]) == [0, 1, 2] and "Correct" not in table  # no gold, no gold columns
+    with pytest.raises(ValueError, match="Y is empty"):  # empty gold beside rows is still refused
+        LFAnalysis(np.zeros((5, 3), dtype=int)).lf_summary(Y=np.zeros(0))

@@ -26,7 +26,7 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     y = None
     if Y is not None and cardinality is None:  # k inferred: gold may name classes that L never votes
         y = check_labels(Y, lm.n, MAX_CARDINALITY)
-        if y.max() >= lm.cardinality:
+        if y.size and y.max() >= lm.cardinality:
             lm = check_label_matrix(lm, int(y.max()) + 1)
     k, m = lm.cardinality, lm.m
     if Y is not None and y is None:

@@ -533,7 +533,7 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
         arr = arr.reshape(-1)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
-    if arr.shape[0] == 0:
+    if arr.shape[0] == 0 and n != 0:  # the labels of a matrix without rows are empty too
         raise ValueError(f"{name} is empty")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} has length {arr.shape[0]} but the label matrix has {n} rows")
