@@ -210,6 +210,71 @@ def test_blas_limit_shared_by_overlapping_threads():
     assert _restored(before)
 
 
+def _main_thread_controls_blas() -> None:
+    """Make this thread the one that threadpoolctl (>= 3.8) lets set a pthreads OpenBLAS's threads:
+    the first to set them, while it lives (a library that set them on this thread earlier, as the
+    order of the tests decided before)."""
+    from threadpoolctl import ThreadpoolController
+
+    for lib in ThreadpoolController().lib_controllers:
+        if lib.user_api == "blas":
+            lib.set_num_threads(lib.get_num_threads())
+
+
+def test_blas_limit_of_a_worker_thread_holds_while_another_thread_set_threads_before():
+    # threadpoolctl 3.8 ignored the worker's limit while the main thread (alive, the last to set
+    # the threads) held control: BLAS kept 2 threads inside the worker's pass
+    if not _blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library")
+    _main_thread_controls_blas()
+    before = _blas_setting()
+    entered, release = threading.Event(), threading.Event()
+    seen: list[list[int]] = []
+
+    def worker():
+        with single_threaded_blas():
+            seen.append(_blas_threads())
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    entered.wait(10)
+    with single_threaded_blas():  # the main thread joins, then leaves first
+        pass
+    assert set(_blas_threads()) == {1} and set(seen[0]) == {1}
+    release.set()
+    t.join()
+    assert _restored(before)  # restored by the worker, the last to leave
+
+
+def test_blas_restored_by_a_thread_that_did_not_set_the_limit():
+    if not _blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library")
+    _main_thread_controls_blas()
+    before = _blas_setting()
+    entered, release = threading.Event(), threading.Event()
+
+    def worker():  # sets the limit first, and leaves first
+        with single_threaded_blas():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    entered.wait(10)
+    with single_threaded_blas():
+        release.set()
+        t.join()
+        assert set(_blas_threads()) == {1}
+    assert _restored(before)  # the main thread, the last to leave, restores
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # the caller's own limits still work after ours
+        assert set(_blas_threads()) == {1}
+    assert _restored(before)
+
+
 @pytest.mark.parametrize("cap", [10**6, 50])
 def test_distinct_rows_ride_the_statistics_pass_on_every_thread(cap, tmp_path):
     """The one pass gives every thread's distinct rows; merged, they are the serial summary."""

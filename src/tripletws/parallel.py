@@ -145,7 +145,7 @@ def single_threaded_blas() -> Iterator[None]:
             for lib in _blas_libraries():
                 before = lib.get_num_threads()
                 if before != 1:
-                    lib.set_num_threads(1)
+                    _set_threads(lib, 1)
                     changed.append((lib, before))
             _blas_changed = changed
         _blas_users += 1
@@ -157,7 +157,29 @@ def single_threaded_blas() -> Iterator[None]:
             if _blas_users == 0:
                 changed, _blas_changed = _blas_changed, []
                 for lib, before in changed:
-                    lib.set_num_threads(before)
+                    _set_threads(lib, before)
+
+
+def _set_threads(lib: Any, threads: int) -> None:
+    """Set one BLAS library's thread count from whichever thread runs this (under ``_blas_lock``).
+
+    Since threadpoolctl 3.8 a pthreads OpenBLAS takes thread counts from one Python thread only
+    (the first to set one, while it lives) and silently ignores the others.  The users of
+    :func:`single_threaded_blas` overlap across threads, and the last to leave restores what the
+    first found, so the set takes that control for itself and hands it back at once
+    (``OpenBLASController.clear_controlling_thread``; a thread of the caller's that set a limit
+    before takes it again with its next one).  Older threadpoolctl, and the other libraries, have
+    no such control: a plain set.
+    """
+    clear = getattr(type(lib), "clear_controlling_thread", None)
+    if clear is None:
+        lib.set_num_threads(threads)
+        return
+    clear(force=True)
+    try:
+        lib.set_num_threads(threads)
+    finally:
+        clear()
 
 
 # ----------------------------------------------------------------------------
