@@ -163,7 +163,7 @@ def test_csv_blank_lines_with_spaces_or_tabs_stay_blank_in_a_comma_file(tmp_path
 @pytest.mark.parametrize(
     ("ids", "message"),
     [
-        (np.repeat(np.arange(20), 10) + 0.5, "must be integers or strings, got dtype float64"),
+        (np.repeat(np.arange(20), 10) + 0.5, "must be integers or strings: row 0 holds 0.5"),
         (np.arange(200) % 2 == 0, "must be integers or strings, got dtype bool"),
         (np.r_[np.repeat(np.arange(20), 10)[:-1], 0], "sequence id 0 appears again at row 199"),
     ],
@@ -293,3 +293,23 @@ def test_one_column_csv_of_pandas_with_missing_labels_says_write_minus_one(tmp_p
     pd.DataFrame({"y": [0, np.nan, 1]}).to_csv(tmp_path / "y.csv", index=False)
     with pytest.raises(ValueError, match=r"empty cell is no vote here: write -1 for an abstain \(or"):
         read_labels(tmp_path / "y.csv")
+
+
+def test_integral_float_sequence_ids_read_alike_from_npy_and_csv(tmp_path):
+    # a float .npy of whole ids was refused ("got dtype float64") where the same ids from a CSV were read
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "L.npy", rng.integers(-1, 2, (120, 4)).astype(np.int8))
+    ids = np.repeat(np.arange(10), 12)
+    np.save(tmp_path / "ids_f.npy", ids.astype(float))
+    np.save(tmp_path / "ids_i.npy", ids)
+    np.savetxt(tmp_path / "ids_f.csv", ids.astype(float), fmt="%.1f")
+    for name in ("ids_i.npy", "ids_f.npy", "ids_f.csv"):
+        res = run_cli("fit", "L.npy", "--sequence-ids", name, "-o", f"m_{name}.json", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+    same = (tmp_path / "m_ids_i.npy.json").read_text()
+    assert (tmp_path / "m_ids_f.npy.json").read_text() == same == (tmp_path / "m_ids_f.csv.json").read_text()
+    ids_nan = ids.astype(float)
+    ids_nan[30] = np.nan
+    np.save(tmp_path / "ids_nan.npy", ids_nan)
+    res = run_cli("fit", "L.npy", "--sequence-ids", "ids_nan.npy", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 2 and "row 30 holds nan" in res.stderr

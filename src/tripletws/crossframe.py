@@ -128,7 +128,9 @@ def check_sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
     """Sequence ids as an array of shape (n,): integers, or strings, not a mix.
 
     Ids are compared between batches and saved in model files (JSON), so bytes are refused (decode
-    them to ``str``) and so are other objects (``None``, floats, tuples).
+    them to ``str``) and so are other objects (``None``, tuples).  Floats are read as the integers
+    they hold (a pandas column of integer ids becomes float where it once held a NaN; a CSV file's
+    ids are read so too); a NaN or a fraction is refused.
 
     Raises
     ------
@@ -142,6 +144,12 @@ def check_sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
         raise ValueError(
             f"sequence_ids are bytes (dtype {ids.dtype}): decode them to str first, e.g. ids.astype(str)"
         )
+    if ids.dtype.kind == "f":
+        whole = np.isfinite(ids) & (ids == np.round(ids)) & (np.abs(ids) < 2.0**53)
+        if not whole.all():
+            row = int(np.flatnonzero(~whole)[0])
+            raise ValueError(f"sequence_ids must be integers or strings: row {row} holds {ids[row].item()!r}")
+        ids = ids.astype(np.int64)
     if ids.dtype.kind not in "iuUO":
         raise ValueError(f"sequence_ids must be integers or strings, got dtype {ids.dtype}")
     if ids.dtype.kind == "O" and n:
