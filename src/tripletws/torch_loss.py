@@ -34,20 +34,48 @@ from torch.nn import functional as F
 
 from .crossframe import check_sequence_ids
 from .io import model_from_dict, model_to_dict
-from .matrix import check_cardinality, check_label_matrix
+from .kernels import is_sparse
+from .matrix import check_cardinality, check_label_matrix, from_sparse
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _to_numpy_votes(votes: Any, name: str = "votes") -> np.ndarray:
-    """LF votes as a numpy integer array (torch tensors are detached and moved to the CPU)."""
+def _to_numpy_votes(votes: Any, cardinality: int, name: str = "votes") -> np.ndarray:
+    """LF votes as a numpy array, shape as given (torch tensors are detached and moved to the CPU).
+
+    Floating-point tensors become float64 arrays, checked with the label matrix's checks (NaN, a
+    fraction or a value outside -1..k-1 named by its row and column), as numpy float votes are; a
+    scipy.sparse matrix (class c stored as c + 1, as ``partial_fit`` reads it) becomes dense votes.
+
+    Parameters
+    ----------
+    votes : Tensor, ndarray, DataFrame, scipy.sparse matrix or nested lists
+    cardinality : int
+        Number of classes k (checks a sparse matrix's stored values).
+    name : str
+        What the votes are called in errors.
+
+    Returns
+    -------
+    ndarray, shape of ``votes``
+    """
     if isinstance(votes, torch.Tensor):
-        if votes.is_floating_point() or votes.is_complex():
-            votes = votes.detach()
-            if not torch.equal(votes, torch.round(votes)):
-                raise ValueError(f"{name} must hold integer votes (-1 = abstain, classes 0..k-1)")
-            votes = votes.to(torch.int64)
-        return votes.detach().cpu().numpy()
+        if votes.layout != torch.strided:
+            raise ValueError(
+                f"{name} is a torch tensor of layout {votes.layout}: give dense votes (.to_dense())"
+            )
+        if votes.is_complex():
+            raise ValueError(
+                f"{name} must hold integer votes (-1 = abstain, classes 0..k-1), got {votes.dtype}"
+            )
+        votes = votes.detach().cpu()
+        if votes.is_floating_point():
+            # float64 holds every float of float16/32 exactly; the matrix checks name a bad cell (before:
+            # NaN or 0.5 gave a message naming none, and inf was cast to int64 -9223372036854775808)
+            votes = votes.to(torch.float64)
+        return votes.numpy()
+    if is_sparse(votes):  # before: np.asarray wrapped it in a 0-d object array ("got shape ()")
+        return from_sparse(votes, cardinality)
     return np.asarray(votes)
 
 
@@ -73,6 +101,18 @@ def _check_logit_shape(outputs: torch.Tensor, n: int, k: int) -> bool:
             "to match the votes"
         )
     return False
+
+
+def _check_model_cardinality(label_model: Any, k: int) -> None:
+    """The label model's setting and, once fitted, its fit score ``k`` classes (ValueError otherwise)."""
+    if label_model.cardinality != k:
+        raise ValueError(f"label_model has cardinality {label_model.cardinality}, the loss {k}")
+    fitted = label_model._fitted_cardinality()
+    if fitted != k:
+        raise ValueError(
+            f"label_model was fitted with cardinality {fitted} (set_params has since set {k}), the loss "
+            f"has {k}: fit it again with {k} classes"
+        )
 
 
 def _check_outputs(outputs: Any) -> None:
@@ -102,8 +142,7 @@ class _OnlineLoss(nn.Module):
             raise ValueError(
                 f"label_model must be a tripletws {model_class.__name__}, got {type(label_model).__name__}"
             )
-        elif label_model.cardinality != k:
-            raise ValueError(f"label_model has cardinality {label_model.cardinality}, the loss {k}")
+        _check_model_cardinality(label_model, k)
         if isinstance(update_every, (bool, np.bool_)) or not isinstance(update_every, (int, np.integer)):
             raise ValueError(f"update_every must be a positive integer, got {update_every!r}")
         if update_every < 1:
@@ -112,6 +151,7 @@ class _OnlineLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}")
         self.label_model = label_model
+        self._k = k
         self.update_every = update_every
         self.reduction = reduction
         self.drop_uncovered = bool(drop_uncovered)
@@ -124,7 +164,8 @@ class _OnlineLoss(nn.Module):
 
     @property
     def cardinality(self) -> int:
-        return int(self.label_model.cardinality)
+        """Number of classes k of the loss (its label model must score k classes)."""
+        return self._k
 
     def _fitted(self) -> bool:
         try:
@@ -149,7 +190,10 @@ class _OnlineLoss(nn.Module):
         batch raises before it reaches the label model or the pending queue."""
         if not self.training:
             return
-        check_label_matrix(L, self.cardinality, name="votes", scan=True, allow_empty=True)
+        # the checked votes as integers (float votes converted), as the pending queue and state_dict keep them
+        L = np.asarray(
+            check_label_matrix(L, self.cardinality, name="votes", scan=True, allow_empty=True).data
+        )
         m = self._n_lfs()
         if m is not None and L.shape[1] != m:
             raise ValueError(f"votes have {L.shape[1]} columns (LFs); the earlier batches had {m}")
@@ -166,6 +210,13 @@ class _OnlineLoss(nn.Module):
 
     def _loss(self, outputs: Any, L: np.ndarray, probs: np.ndarray) -> torch.Tensor:
         """Per-row cross-entropy against ``probs`` (n, k), reduced; also sets ``last_targets``."""
+        if probs.shape[1] != self.cardinality:
+            # before: a label model fitted with another k (set_params(cardinality=) since) gave the
+            # binary 1-D loss column 1 of its k-class probabilities, silently, or a broadcast RuntimeError
+            raise ValueError(
+                f"the label model gives probabilities of {probs.shape[1]} classes, the loss has "
+                f"cardinality {self.cardinality}: the label model was fitted with another number of classes"
+            )
         targets = torch.as_tensor(probs, dtype=outputs.dtype, device=outputs.device)
         per_row = _soft_cross_entropy(outputs, targets, self.cardinality)
         self.last_targets = targets
@@ -190,9 +241,6 @@ class _OnlineLoss(nn.Module):
     def _extra(self) -> dict[str, Any]:
         return {}
 
-    def _set_extra(self, state: dict[str, Any]) -> None:
-        pass
-
     def get_extra_state(self) -> dict[str, Any]:
         """Label model (JSON record), counters, pending votes; plain Python types (``weights_only`` safe)."""
         return {
@@ -206,29 +254,75 @@ class _OnlineLoss(nn.Module):
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_extra_state`'s record, every field checked (a ValueError naming it)."""
+        from .validate import check_int, check_mapping
+
+        # before: n_batches -1 was kept and 2.7 truncated, pending votes 0.5 were truncated to class 0 and
+        # 7 (k = 2) queued for a later update; a missing or mistyped field was a KeyError or TypeError
+        where = "the loss state_dict's _extra_state"
+        state = check_mapping(state, where, ("label_model", "n_batches"), ("pending", "n_sequences"))
         model = model_from_dict(state["label_model"], source="loss state_dict")
         if type(model) is not type(self.label_model):
             have, want = type(model).__name__, type(self.label_model).__name__
             raise ValueError(f"state_dict holds a {have}; this loss uses a {want}")
-        if model.cardinality != self.cardinality:  # as the constructor refuses it
-            raise ValueError(
-                f"label_model has cardinality {model.cardinality}, the loss {self.cardinality} "
-                "(the state_dict is of a loss with another number of classes)"
-            )
-        m = model.n_lfs_ if hasattr(model, "n_lfs_") else None
+        extra = ("n_sequences",) if self._sequences else ()
+        check_mapping(state, where, ("label_model", "n_batches", *extra), ("pending", *extra))
+        try:  # as the constructor refuses it
+            _check_model_cardinality(model, self.cardinality)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (the state_dict is of a loss with another number of classes)") from None
+        n_batches = check_int(state["n_batches"], f"{where}.n_batches", 0, 10**15)
+        n_sequences = check_int(state["n_sequences"], f"{where}.n_sequences", 0, 10**15) if extra else 0
+        fitted = "solution_" in model.__dict__ or "frame_model_" in model.__dict__
+        m = model.n_lfs_ if fitted else None
+        records = state.get("pending", [])
+        if not isinstance(records, list):
+            raise ValueError(f"{where}.pending must be a list, got {type(records).__name__}")
+        if records and (m is None or n_batches < 1):
+            raise ValueError(f"{where}.pending holds votes, but the loss has not updated its label model yet")
         pending = []
-        for p in state.get("pending", []):
-            L = np.asarray(p["votes"], dtype=np.int64)
-            ids = None if p["ids"] is None else np.asarray(p["ids"], dtype=np.int64)
-            if L.ndim != 2 or (m is not None and L.shape[1] != m):
-                raise ValueError(f"pending votes in the state_dict have shape {L.shape}; expected (n, {m})")
-            if ids is not None and ids.shape != (L.shape[0],):
-                raise ValueError("pending sequence ids in the state_dict do not match their votes")
+        for i, record in enumerate(records):
+            field = f"{where}.pending[{i}]"
+            record = check_mapping(record, field, ("votes", "ids"))
+            L = self._read_votes(record["votes"], f"{field}.votes", m)
+            ids = record["ids"]
+            if self._sequences:
+                ids = self._read_ids(ids, f"{field}.ids", L.shape[0], n_sequences)
+            elif ids is not None:
+                raise ValueError(f"{field}.ids must be null for a {type(self).__name__}")
             pending.append((L, ids))
         self.label_model = model
-        self.n_batches = int(state["n_batches"])
+        self.n_batches = n_batches
         self._pending = pending
-        self._set_extra(state)
+        if extra:
+            self.n_sequences = n_sequences
+
+    #: Whether the loss's batches carry sequence ids (``n_sequences`` and pending ids in its state).
+    _sequences = False
+
+    def _read_votes(self, votes: Any, field: str, m: int | None) -> np.ndarray:
+        """Pending votes of a state_dict: a list of ``n >= 1`` rows of ``m`` votes in -1..k-1, as int64."""
+        try:
+            arr = np.asarray(votes)
+            lm = check_label_matrix(arr, self.cardinality, name=field, scan=True)
+        except ValueError as exc:
+            text = str(exc)
+            raise ValueError(text if text.startswith(field) else f"{field}: {text}"[:500]) from None
+        if lm.m != m:
+            raise ValueError(f"{field} has shape {arr.shape}; expected (n, {m})")
+        return np.asarray(lm.data, dtype=np.int64)
+
+    @staticmethod
+    def _read_ids(ids: Any, field: str, n: int, n_sequences: int) -> np.ndarray:
+        """Pending sequence ids of a state_dict: ``n`` integers in ``[0, n_sequences)``."""
+        arr = np.asarray(ids) if isinstance(ids, list) else None
+        if arr is None or arr.shape != (n,) or (n and arr.dtype.kind not in "iu"):
+            raise ValueError(f"{field} must be a list of {n} integer sequence ids (one per row of its votes)")
+        if n and (arr.min() < 0 or arr.max() >= n_sequences):
+            raise ValueError(
+                f"{field} holds ids outside 0..{n_sequences - 1} (the sequences numbered so far)"
+            )
+        return arr.astype(np.int64)
 
 
 class WeakSupervisionLoss(_OnlineLoss):
@@ -290,7 +384,7 @@ class WeakSupervisionLoss(_OnlineLoss):
             Scalar for ``reduction="mean"``/``"sum"``, shape (n,) for ``"none"``.
         """
         _check_outputs(outputs)
-        L = _to_numpy_votes(votes)
+        L = _to_numpy_votes(votes, self.cardinality)
         if L.ndim != 2:
             raise ValueError(f"votes must have shape (n, m), got {L.shape}")
         if L.shape[0] == 0:
@@ -348,6 +442,8 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
     across batches (and ``predict_proba`` passes no messages between calls).
     """
 
+    _sequences = True
+
     def __init__(
         self,
         cardinality: int = 2,
@@ -392,7 +488,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
             losses in the layout of ``outputs`` without the class axis (0 at padding).
         """
         _check_outputs(outputs)
-        V = _to_numpy_votes(votes)
+        V = _to_numpy_votes(votes, self.cardinality)
         if sequence_ids is not None:
             if mask is not None:
                 raise ValueError("give sequence_ids (flat layout) or mask (padded layout), not both")
@@ -440,9 +536,6 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
 
     def _extra(self) -> dict[str, Any]:
         return {"n_sequences": int(self.n_sequences)}
-
-    def _set_extra(self, state: dict[str, Any]) -> None:
-        self.n_sequences = int(state["n_sequences"])
 
 
 def _sequence_ids(sequence_ids: Any, n: int) -> np.ndarray:
