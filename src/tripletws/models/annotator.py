@@ -849,12 +849,33 @@ def dev_choice_from_dict(d: Any) -> dict[str, Any] | None:
     if not isinstance(scores, dict) or not 1 <= len(scores) <= 1000:
         raise ValueError(f"{name}.dev_accuracy must be an object of 1 to 1000 candidates' accuracies")
     scores = {
-        check_str(c, f"{name}.dev_accuracy key", max_len=200): check_float(
+        _candidate_name(c, f"{name}.dev_accuracy key"): check_float(
             v, f"{name}.dev_accuracy[{c!r}]", 0.0, 1.0
         )
         for c, v in scores.items()
     }
-    chosen = check_str(d["chosen"], f"{name}.chosen", max_len=200)
+    chosen = _candidate_name(d["chosen"], f"{name}.chosen")
     if chosen not in scores:
         raise ValueError(f"{name}.chosen names {chosen!r}, which dev_accuracy does not score")
-    return {"chosen": chosen, "dev_accuracy": scores, "n_dev": check_int(d["n_dev"], f"{name}.n_dev", 0)}
+    # a dev choice is made on at least one gold row (check_dev_set)
+    return {"chosen": chosen, "dev_accuracy": scores, "n_dev": check_int(d["n_dev"], f"{name}.n_dev", 1)}
+
+
+def _candidate_name(value: Any, name: str) -> str:
+    """A dev choice candidate's name, checked: ``"gold_free"`` or a family of
+    :data:`tripletws.dev_choice.DEV_FAMILIES`, then optionally ``"+relabel"``, then (a family only)
+    optionally ``"+dev_prior"``."""
+    from ..dev_choice import DEV_FAMILIES
+
+    text = check_str(value, name, max_len=200)
+    base, *rest = text.split("+")
+    if rest[:1] == ["relabel"]:
+        rest = rest[1:]
+    if rest[:1] == ["dev_prior"] and base != "gold_free":
+        rest = rest[1:]
+    if base not in ("gold_free", *DEV_FAMILIES) or rest:
+        raise ValueError(
+            f"{name} must name a dev choice candidate ('gold_free' or one of {list(DEV_FAMILIES)}, then "
+            f"optionally '+relabel', then for a family optionally '+dev_prior'), got {text!r}"
+        )
+    return text

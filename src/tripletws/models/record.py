@@ -145,7 +145,27 @@ def fit_from_dict(d: Any, m: int, k: int, model: str | None = None) -> Fit:
         raise ValueError("solution.notes must be a list of at most 1000 strings")
     notes = tuple(check_str(n, "solution.notes entry") for n in notes)
     estimate = solver.estimate_from_dict(d["estimate"], params)
+    _check_dev_choice(getattr(estimate, "dev_choice", None), diagnostics, source)
     return Fit(solver.name, params, fcb, source, estimate, edges, coupling, diagnostics, notes)
+
+
+def _check_dev_choice(record: dict[str, Any] | None, diagnostics: dict[str, Any], source: str) -> None:
+    """A dev choice record (``estimate.dev_choice``, checked by the solver) against the rest of the fit:
+    the ``dev_choice`` diagnostic names the same candidate, and the prior came from ``Y_dev`` exactly
+    where the chosen candidate predicts with the dev rows' class frequencies (``"+dev_prior"``)."""
+    said = diagnostics.get("dev_choice")
+    chosen = None if record is None else record["chosen"]
+    if said is not None and said != chosen:
+        raise ValueError(
+            f"solution.diagnostics.dev_choice is {str(said)[:200]!r} but estimate.dev_choice.chosen is "
+            f"{chosen!r}"
+        )
+    if chosen is not None and chosen.endswith("+dev_prior") != (source == "Y_dev"):
+        frequencies = chosen.endswith("+dev_prior")
+        prior = "the dev rows' class frequencies ('Y_dev')" if frequencies else "another prior"
+        raise ValueError(
+            f"solution.class_balance_source is {source!r} but the dev choice {chosen!r} predicts with {prior}"
+        )
 
 
 _V1_KEYS = ("params", "stats", "class_balance_source")

@@ -1,0 +1,152 @@
+"""Fixes found by fuzzing the small labelled dev set (``fit(L, L_dev=, Y_dev=)``) and declared LF
+dependencies (``fit(L, dependencies=)``, :func:`tripletws.diagnostics.dependency_candidates`).
+
+Each test says what the old behaviour was.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+
+
+def _votes(n: int, m: int = 5, k: int = 2, seed: int = 0, acc: float = 0.7, cov: float = 0.7):
+    """(L, y): m independent LFs of accuracy ``acc`` voting on a share ``cov`` of n rows."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    L = np.full((n, m), -1)
+    for j in range(m):
+        votes = rng.random(n) < cov
+        right = rng.random(n) < acc
+        wrong = (y + rng.integers(1, k, n)) % k
+        L[votes, j] = np.where(right, y, wrong)[votes]
+    return L, y
+
+
+def _imbalanced(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes, about 1100 rows of class 0 and 400 of class 1 (the estimated prior is not uniform)."""
+    L, y = _votes(1500, seed=seed)
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:400]]
+    return L[keep], y[keep]
+
+
+def _quiet_fit(model: LabelModel, *args, **kwargs) -> LabelModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------
+# the dev set
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dev_choice_of_a_uniform_prior_family_says_uniform():
+    """Old: a gold-free fit with an estimated prior replaced by a family fitted and predicting under the
+    uniform prior (here 'one_coin') kept class_balance_source_ == 'estimated' beside class_balance_
+    [0.5, 0.5]; the source now says 'uniform'."""
+    L, y = _imbalanced(0)
+    idx = np.random.default_rng(0).permutation(len(y))[:30]
+    model = _quiet_fit(LabelModel(class_balance="estimate", dev_rule="any"), L, L_dev=L[idx], Y_dev=y[idx])
+    chosen = model.dev_choice_["chosen"]
+    assert chosen == "one_coin"
+    np.testing.assert_allclose(model.class_balance_, [0.5, 0.5])
+    assert model.class_balance_source_ == "uniform"
+    gold_free = _quiet_fit(LabelModel(class_balance="estimate"), L)
+    assert gold_free.class_balance_source_ == "estimated"
+
+
+def test_dev_choice_source_of_each_kind_of_candidate():
+    from tripletws.dev_choice import dev_choice_source
+
+    assert dev_choice_source("gold_free", "estimated") == "estimated"
+    assert dev_choice_source("gold_free+relabel", "estimated") == "estimated"
+    assert dev_choice_source("mace+dev_prior", "estimated") == "Y_dev"
+    assert dev_choice_source("mace+relabel+dev_prior", "uniform") == "Y_dev"
+    assert dev_choice_source("mace", "estimated") == "uniform"
+    assert dev_choice_source("mace+relabel", "estimated") == "uniform"
+    assert dev_choice_source("mv", "given") == "given"
+
+
+def _resealed(record: dict) -> dict:
+    """A model file's record with its checksum made again (a field edited on purpose)."""
+    import hashlib
+
+    from tripletws.io import _canonical
+
+    body = {key: value for key, value in record.items() if key != "sha256"}
+    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
+    return body
+
+
+@pytest.fixture(scope="module")
+def dev_file(tmp_path_factory) -> dict:
+    """The record of a model whose dev rows chose a '+dev_prior' candidate."""
+    import json
+
+    L, _ = _votes(800, m=5, seed=1)
+    Y_dev = np.zeros(40, dtype=np.int64)  # one class only: the dev prior is far from uniform
+    model = _quiet_fit(LabelModel(dev_rule="any"), L, L_dev=L[:40], Y_dev=Y_dev)
+    assert model.dev_choice_["chosen"].endswith("+dev_prior")
+    path = tmp_path_factory.mktemp("dev") / "model.json"
+    model.save(path)
+    return json.loads(path.read_text())
+
+
+def _edit(record: dict, change) -> dict:
+    import copy
+
+    record = copy.deepcopy(record)
+    change(record["state"]["solution"])
+    return _resealed(record)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        # old: n_dev 0 loaded ("on 0 gold rows"): a dev choice is made on at least one gold row
+        (lambda s: s["estimate"]["dev_choice"].update(n_dev=0), "n_dev must be an integer >= 1"),
+        # old: any string was a candidate, so a chosen name no fit makes loaded with its own score
+        (
+            lambda s: (
+                s["estimate"]["dev_choice"].update(chosen="bogus"),
+                s["estimate"]["dev_choice"]["dev_accuracy"].update(bogus=0.5),
+            ),
+            "must name a dev choice candidate",
+        ),
+        (
+            lambda s: s["estimate"]["dev_choice"]["dev_accuracy"].update({"gold_free+dev_prior": 0.5}),
+            "'gold_free\\+dev_prior'",
+        ),
+        # old: the record's chosen candidate and the diagnostic disagreed silently
+        (lambda s: s["diagnostics"].update(dev_choice="mv"), "diagnostics.dev_choice is 'mv'"),
+        (lambda s: s["estimate"].update(dev_choice=None), "estimate.dev_choice.chosen is None"),
+        # old: a '+dev_prior' choice loaded with another prior source
+        (lambda s: s.update(class_balance_source="uniform"), "class_balance_source is 'uniform'"),
+    ],
+)
+def test_dev_choice_record_is_checked_against_the_fit(dev_file, tmp_path, change, match):
+    import json
+
+    from tripletws.io import load_model
+
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(_edit(dev_file, change)))
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+def test_dev_choice_record_round_trips(dev_file, tmp_path):
+    import json
+
+    from tripletws.io import load_model
+
+    path = tmp_path / "same.json"
+    path.write_text(json.dumps(dev_file))
+    model = load_model(path)
+    assert model.dev_choice_ == dev_file["state"]["solution"]["estimate"]["dev_choice"]
+    assert model.class_balance_source_ == "Y_dev"
