@@ -442,6 +442,7 @@ def with_dev_choice(
         return replace(solution, notes=(*solution.notes, note))
     k = rows.cardinality
     prior = check_dev_prior(y_dev, k)
+    given = solution.params.class_balance if solution.class_balance_source == "given" else None
     choice = choose_with_dev(
         rows,
         dev,
@@ -451,13 +452,13 @@ def with_dev_choice(
         extra={"gold_free": solution.params},
         lead_se=lead_se,
         second=getattr(estimate, "tie_break", None),
-        given=solution.params.class_balance if solution.class_balance_source == "given" else None,
+        given=given,
     )
     record = {"chosen": choice.chosen, "dev_accuracy": choice.dev_accuracy, "n_dev": choice.n_dev}
-    source = "Y_dev" if choice.chosen.endswith("+dev_prior") else solution.class_balance_source
+    family = choice.chosen.split("+")[0]
+    source = dev_choice_source(choice.chosen, solution.class_balance_source)
     diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
     unidentified, notes = estimate.unidentified, solution.notes
-    family = choice.chosen.split("+")[0]
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)
         said = f"; LF(s) {lf_list(unidentified)} are not identified by its tables" * bool(unidentified.size)
@@ -475,6 +476,31 @@ def with_dev_choice(
         diagnostics=diagnostics,
         notes=notes,
     )
+
+
+def dev_choice_source(chosen: str, gold_free_source: str) -> str:
+    """Where the prior of the dev choice ``chosen`` came from (``class_balance_source_``).
+
+    Parameters
+    ----------
+    chosen : str
+        The chosen candidate (:class:`DevChoice`).
+    gold_free_source : str
+        The gold-free fit's source: ``"given"`` (a prior given to the fit, under which every family is
+        fitted and scored), ``"uniform"`` or ``"estimated"``.
+
+    Returns
+    -------
+    str
+        ``"Y_dev"`` for a ``"+dev_prior"`` candidate; the gold-free fit's source for the gold-free fit
+        (relabelled or not) and under a given prior; else ``"uniform"``: the families are fitted and
+        predict under the uniform prior, whatever the gold-free fit estimated.
+    """
+    if chosen.endswith("+dev_prior"):
+        return "Y_dev"
+    if chosen.split("+")[0] == "gold_free" or gold_free_source == "given":
+        return gold_free_source
+    return "uniform"
 
 
 def _unidentified_under(family: str, rows: RowSummary) -> np.ndarray:
