@@ -150,3 +150,28 @@ def test_dev_choice_record_round_trips(dev_file, tmp_path):
     model = load_model(path)
     assert model.dev_choice_ == dev_file["state"]["solution"]["estimate"]["dev_choice"]
     assert model.class_balance_source_ == "Y_dev"
+
+
+# --------------------------------------------------------------------------------------------------
+# declared dependencies
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dependency_on_an_lf_that_never_votes_keeps_its_partners_votes():
+    """Old: an edge (0, 5) with LF 5 silent in L got a pair table giving every vote of LF 5
+    probability 0; where LF 5 then voted, the pair's factor was the same for every class, so LF 0's
+    vote on that row was ignored too (posteriors 0.25 away from the fit without the edge), silently.
+    Now the edge is left out of inference with a note (still declared and out of the triplets)."""
+    L, _ = _votes(1000, m=6, seed=2)
+    train = L.copy()
+    train[:, 5] = -1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(model="symmetric").fit(train, dependencies=[(0, 5), (1, 2)])
+    plain = _quiet_fit(LabelModel(model="symmetric"), train, dependencies=[(1, 2)])
+    assert model.dependencies_.tolist() == [[0, 5], [1, 2]]
+    assert model.params_.edges.tolist() == [[1, 2]]
+    np.testing.assert_allclose(model.predict_proba(L), plain.predict_proba(L), atol=1e-12)
+    said = "dependencies (0, 5) involve LF(s) 5 that never vote"
+    assert any(said in str(w.message) for w in caught)
+    assert any(said in note for note in model.notes_)

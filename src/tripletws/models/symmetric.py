@@ -19,7 +19,7 @@ from ..rows import RowSummary
 from ..stats import LabelStats
 from ..validate import check_mapping
 from .base import Fit, Options, Prior, Solver, register
-from .notes import symmetric_lfs
+from .notes import lf_list, symmetric_lfs
 
 
 def symmetric_prior(prior: Prior, stats: LabelStats, b: np.ndarray) -> tuple[np.ndarray, str]:
@@ -37,10 +37,23 @@ def with_pair_tables(
 ) -> tuple[LabelModelParams, np.ndarray, list[str]]:
     """Attach the dependency tables (a spanning forest of the declared graph); coupling and notes."""
     pt = estimate_pair_tables(stats, accuracies, edges)
-    keep = spanning_forest(edges, stats.n_lfs, np.abs(pt.coupling))
+    # an edge of an LF that never votes has no co-votes to estimate it, and its table gives every vote
+    # of that LF probability 0: it would take the partner's votes' weight away with it at inference
+    silent = np.asarray(stats.vote_counts) == 0
+    live = ~(silent[edges[:, 0]] | silent[edges[:, 1]])
+    keep = np.zeros(len(edges), dtype=bool)
+    keep[live] = spanning_forest(edges[live], stats.n_lfs, np.abs(pt.coupling[live]))
     notes = []
-    if not keep.all():
-        dropped = ", ".join(f"({i}, {j})" for i, j in edges[~keep].tolist())
+    if not live.all():
+        unvoted = ", ".join(f"({i}, {j})" for i, j in edges[~live].tolist())
+        ends = np.unique(edges[~live])
+        notes.append(
+            f"dependencies {unvoted} involve LF(s) {lf_list(ends[silent[ends]])} that never vote: "
+            "nothing estimates their coupling, so inference leaves these edges out (each LF's votes are "
+            "weighed on their own; they are still excluded from the triplets)"
+        )
+    if not keep[live].all():
+        dropped = ", ".join(f"({i}, {j})" for i, j in edges[live & ~keep].tolist())
         notes.append(
             f"dependencies {dropped} close cycles in the dependency graph; inference models each "
             "group of dependent LFs by a spanning tree of its strongest couplings and leaves "
