@@ -201,3 +201,31 @@ def test_sequence_loss_state_dict_fields_checked(torch, tl, change, message):
         state = _loss_state(torch, tl, sequences=True)
     with pytest.raises(ValueError, match=message):
         _load(tl, state, change, sequences=True)
+
+
+# -- unsigned votes whose abstains wrapped ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint64])
+def test_partial_fit_names_a_wrapped_abstain(dtype):
+    model = LabelModel(2, model="symmetric").partial_fit(_votes(100))
+    batch = _votes(50, seed=1)
+    wrapped = batch.astype(dtype)  # -1 becomes the dtype's largest value
+    r, c = np.argwhere(batch < 0)[0]
+    top = np.iinfo(dtype).max
+    # was: "... set cardinality=256 if there are 256 classes 0..255 ..." (for uint8), advice that cannot help
+    with pytest.raises(ValueError, match=rf"value {top} in column {c} \(row {r}\).*-1 \(abstain\) cast to"):
+        model.partial_fit(wrapped)
+    assert model.n_batches_ == 1
+
+
+def test_inferred_cardinality_refuses_a_wrapped_abstain():
+    from tripletws.matrix import check_label_matrix
+
+    L = _votes(40).astype(np.uint8)
+    r, c = np.argwhere(L == 255)[0]
+    # was: k = 256 inferred (the CLI's fit then solved a 256-class model of a 2-class stream)
+    with pytest.raises(ValueError, match=rf"value 255 in column {c} \(row {r}\).*give the cardinality"):
+        check_label_matrix(L)
+    assert check_label_matrix(L, 256).cardinality == 256  # a class 255, when said so
+    assert check_label_matrix(np.where(L == 255, 0, L).astype(np.uint8)).cardinality == 2

@@ -252,11 +252,29 @@ def _check_dense_values(block: np.ndarray, k: int | None, col_offset: int, row_o
             f"(row {r + row_offset}); votes must be -1 (abstain) or a class 0..k-1"
         )
     if k is not None and hi >= k:
-        r, c = _first_bad(block >= k)
+        wrapped = _wrapped_abstain(block)
+        r, c = _first_bad(block == wrapped if wrapped is not None else block >= k)
+        # an unsigned dtype's largest value is -1 cast to it: no cardinality fixes that
+        hint = _wrap_hint(block.dtype, wrapped) if wrapped is not None else _cardinality_hint(int(hi))
         raise LabelMatrixError(
             f"label matrix has value {int(block[r, c])} in column {c + col_offset} "
-            f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}{_cardinality_hint(int(hi))}"
+            f"(row {r + row_offset}), outside 0..{k - 1} for cardinality {k}{hint}"
         )
+
+
+def _wrapped_abstain(block: np.ndarray) -> int | None:
+    """The value -1 (abstain) takes when cast to ``block``'s unsigned dtype, when ``block`` holds it."""
+    if block.dtype.kind != "u" or block.size == 0:
+        return None
+    top = int(np.iinfo(block.dtype).max)
+    return top if int(block.max()) == top else None
+
+
+def _wrap_hint(dtype: np.dtype, wrapped: int) -> str:
+    return (
+        f": {wrapped} is -1 (abstain) cast to the unsigned dtype {dtype}; give the votes a signed dtype "
+        "(e.g. int16) before writing -1"
+    )
 
 
 def _cardinality_hint(top: int) -> str:
@@ -506,6 +524,16 @@ def check_label_matrix(
         if k is None:
             # Inferring k needs one scan (block by block); it also checks the lower bound.
             top = _value_range(arr)[1] if arr.size else 1
+            if arr.dtype.kind == "u" and arr.size and top == np.iinfo(arr.dtype).max:
+                # before: k inferred as 256 from a uint8 matrix whose abstains (-1) had wrapped to 255
+                for start, block in _scan_blocks(arr):
+                    if (np.asarray(block) == top).any():
+                        r, c = _first_bad(np.asarray(block) == top)
+                        raise LabelMatrixError(
+                            f"{name} has value {top} in column {c} (row {r + start})"
+                            f"{_wrap_hint(arr.dtype, top)}; if it is a class, give the cardinality "
+                            f"({top + 1} or more)"
+                        )
             if top >= MAX_CARDINALITY:
                 check_cardinality(top + 1)
             k = max(2, top + 1)
