@@ -175,3 +175,19 @@ def test_dependency_on_an_lf_that_never_votes_keeps_its_partners_votes():
     said = "dependencies (0, 5) involve LF(s) 5 that never vote"
     assert any(said in str(w.message) for w in caught)
     assert any(said in note for note in model.notes_)
+
+
+def test_dependency_candidates_use_the_fitted_classes():
+    """Old: after set_params(cardinality=3) on a model fitted with k=2, dependency_candidates counted
+    the votes as 3 classes and tested every pair against k=3's expected agreement (expected 0.61
+    instead of 0.64 for the copied pair), silently; now the fit's k is used, as predict_proba does."""
+    from tripletws import dependency_candidates
+
+    L, _ = _votes(1500, m=6, seed=2)
+    L[:, 5] = L[:, 0]  # a copy
+    model = _quiet_fit(LabelModel(), L)
+    before = dependency_candidates(L, model, as_frame=False)
+    model.set_params(cardinality=3)
+    after = dependency_candidates(L, model, as_frame=False)
+    assert after == before
+    assert (before[0]["lf_i"], before[0]["lf_j"]) == (0, 5)

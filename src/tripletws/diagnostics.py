@@ -113,7 +113,9 @@ def dependency_candidates(
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     alpha_lf = _model_accuracies(model)
-    k = int(model.cardinality)
+    # the fit's classes (set_params may have changed the setting since the fit)
+    fitted = getattr(model, "_fitted_cardinality", None)
+    k = int(fitted() if callable(fitted) else model.cardinality)
     if data is not None and not isinstance(data, LabelStats):
         check_names(getattr(model, "lf_names_", None), data, name="data")  # the columns in the fit's order
     if data is None:
