@@ -191,3 +191,40 @@ def test_dependency_candidates_use_the_fitted_classes():
     after = dependency_candidates(L, model, as_frame=False)
     assert after == before
     assert (before[0]["lf_i"], before[0]["lf_j"]) == (0, 5)
+
+
+def test_dependencies_by_lf_name_of_a_named_dataframe(tmp_path):
+    """Old: dependencies=[("a", "f")] with a DataFrame L whose columns are those names was refused
+    ('LF indices must be integers, got 'a''), without saying that names need resolving; now a name is
+    the column of that name (dependencies_ holds indices), and the constructor's names survive
+    save -> load -> refit."""
+    pd = pytest.importorskip("pandas")
+    L, _ = _votes(1000, m=6, seed=2)
+    df = pd.DataFrame(L, columns=list("abcdef"))
+    by_name = _quiet_fit(LabelModel(model="symmetric"), df, dependencies=[("a", "f"), ("b", 2)])
+    by_index = _quiet_fit(LabelModel(model="symmetric"), L, dependencies=[(0, 5), (1, 2)])
+    assert by_name.dependencies_.tolist() == [[0, 5], [1, 2]]
+    np.testing.assert_allclose(by_name.predict_proba(df), by_index.predict_proba(L))
+    model = _quiet_fit(LabelModel(model="symmetric", dependencies=[("a", "f")]), df)
+    model.save(tmp_path / "named.json")
+    loaded = LabelModel.load(tmp_path / "named.json")
+    assert loaded.get_params()["dependencies"] == [["a", "f"]]
+    loaded.refit()
+    assert loaded.dependencies_.tolist() == [[0, 5]]
+
+
+@pytest.mark.parametrize(
+    ("named", "edge", "match"),
+    [
+        (False, ("a", "b"), "LF 'a' is given by name, but L names no columns"),
+        (True, ("a", "x"), "no LF is named 'x'"),
+        (True, ("a", "a"), "links LF 0 to itself"),
+        (True, ("a", 0), "declared twice|links LF 0 to itself"),
+    ],
+)
+def test_dependencies_by_a_bad_name_are_refused(named, edge, match):
+    pd = pytest.importorskip("pandas")
+    L, _ = _votes(300, m=6, seed=2)
+    data = pd.DataFrame(L, columns=list("abcdef")) if named else L
+    with pytest.raises(ValueError, match=match):
+        _quiet_fit(LabelModel(model="symmetric"), data, dependencies=[edge])

@@ -14,13 +14,23 @@ no graph library is needed.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 
-def _lf_index(value: Any, m: int, edge: Any) -> int:
+def _lf_index(value: Any, m: int, edge: Any, names: Sequence[str] | None = None) -> int:
+    if isinstance(value, str):  # an LF's name: the column of a DataFrame L named so
+        if names is None:
+            raise ValueError(
+                f"dependency {edge!r}: LF {value!r} is given by name, but L names no columns (a DataFrame "
+                "with distinct string column names does): give LF indices 0..m-1"
+            )
+        if value not in names:
+            shown = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+            raise ValueError(f"dependency {edge!r}: no LF is named {value!r} (L's LFs: {shown})"[:400])
+        return list(names).index(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"dependency {edge!r}: LF indices must be integers, got {value!r}")
     i = int(value)
@@ -29,15 +39,20 @@ def _lf_index(value: Any, m: int, edge: Any) -> int:
     return i
 
 
-def check_dependencies(dependencies: Iterable[Any] | None, m: int) -> np.ndarray:
+def check_dependencies(
+    dependencies: Iterable[Any] | None, m: int, names: Sequence[str] | None = None
+) -> np.ndarray:
     """Validate declared LF dependencies.
 
     Parameters
     ----------
     dependencies : iterable of pairs (i, j), array of shape (E, 2), or None
-        Undirected edges between LF indices ``0..m-1``.
+        Undirected edges between LF indices ``0..m-1`` (or LF names, where ``names`` is given).
     m : int
         Number of LFs.
+    names : sequence of str, optional
+        The LFs' names (the columns of a DataFrame ``L``): an LF given by a string is the column of
+        that name.
 
     Returns
     -------
@@ -47,8 +62,8 @@ def check_dependencies(dependencies: Iterable[Any] | None, m: int) -> np.ndarray
     Raises
     ------
     ValueError
-        An index out of range or not an integer, a self-loop, or an edge given twice
-        (in either direction).
+        An index out of range or not an integer, a name that no LF has (or a name where the LFs
+        have none), a self-loop, or an edge given twice (in either direction).
     """
     if dependencies is None:
         return np.zeros((0, 2), dtype=np.int64)
@@ -67,7 +82,7 @@ def check_dependencies(dependencies: Iterable[Any] | None, m: int) -> np.ndarray
     for edge in items:
         if isinstance(edge, (str, bytes)) or not hasattr(edge, "__len__") or len(edge) != 2:
             raise ValueError(f"dependency {edge!r} is not a pair of LF indices (i, j)")
-        i, j = (_lf_index(v, m, edge) for v in edge)
+        i, j = (_lf_index(v, m, edge, names) for v in edge)
         if i == j:
             raise ValueError(f"dependency {edge!r} links LF {i} to itself")
         key = (min(i, j), max(i, j))

@@ -350,7 +350,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             Accepted for Snorkel compatibility (the fit is one pass; no bar is shown).
         dependencies : list of pairs (i, j), optional
             Dependent LF pairs (overrides the constructor's; ``[]``: none), left out of the
-            triplets and modelled jointly at inference (ValueError for a bad graph).
+            triplets and modelled jointly at inference (ValueError for a bad graph).  LFs by index,
+            or by name where ``L_train`` is a DataFrame with distinct string column names.
         L_dev : label matrix, shape (n_dev, m), optional
             Votes on dev rows with gold ``Y_dev`` (annotator model): after the gold-free fit,
             the candidates are scored on them and the best kept (:mod:`tripletws.dev_choice`); rows
@@ -459,7 +460,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             if dependencies is None:  # a stream keeps the edges of its solves, unless set_params changed them
                 keep = running is not None and not self.__dict__.get("_edges_set", False)
                 dependencies = self.dependencies_ if keep else self.dependencies
-            options = replace(options, dependencies=check_dependency_graph(dependencies, total.n_lfs))
+            lf_names = names if known is None else known  # LFs may be declared by name (a DataFrame's)
+            options = replace(
+                options, dependencies=check_dependency_graph(dependencies, total.n_lfs, lf_names)
+            )
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
             with solve_threads(self.n_jobs):
                 solution = solver.solve(total.stats, prior, total.rows, options)
@@ -603,4 +607,4 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         self.lf_names_ = read_names(names, self.n_lfs_)
         # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
         # a refit checks these against its LFs, and fit(dependencies=) may override them)
-        check_dependencies(self.dependencies, np.iinfo(np.int32).max)
+        check_dependencies(self.dependencies, np.iinfo(np.int32).max, self.lf_names_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,9 +222,10 @@ def check_refit_growth(value: Any, solver: Solver) -> float:
     return float(value)
 
 
-def check_dependency_graph(dependencies: Any, m: int) -> np.ndarray:
-    """Declared edges (see :func:`check_dependencies`) that leave every LF a triplet of independent LFs."""
-    edges = check_dependencies(dependencies, m)
+def check_dependency_graph(dependencies: Any, m: int, names: Sequence[str] | None = None) -> np.ndarray:
+    """Declared edges (see :func:`check_dependencies`; LFs by index, or by name among ``names``) that
+    leave every LF a triplet of independent LFs."""
+    edges = check_dependencies(dependencies, m, names)
     if len(edges):
         stranded = lfs_without_triplet(edges, m)
         if stranded.size:
