@@ -229,3 +229,21 @@ def test_inferred_cardinality_refuses_a_wrapped_abstain():
         check_label_matrix(L)
     assert check_label_matrix(L, 256).cardinality == 256  # a class 255, when said so
     assert check_label_matrix(np.where(L == 255, 0, L).astype(np.uint8)).cardinality == 2
+
+
+# -- a window's stream record ------------------------------------------------------------------
+
+
+def test_window_record_with_more_batches_than_the_stream_saw(tmp_path):
+    from test_model_file_fuzz_fixes import _write_signed
+
+    from tripletws.io import load_model, model_to_dict
+
+    model = LabelModel(2, model="symmetric", window=3)
+    for seed in range(5):
+        model.partial_fit(_votes(40, seed=seed))
+    record = model_to_dict(model)
+    record["state"]["stream"]["n_batches"] = 1
+    # was loaded: n_batches_ said 1 (and the next batch 2) of a window holding 3 batches
+    with pytest.raises(ValueError, match=r"batches hold 3 batches, more than stream\.n_batches \(1\)"):
+        load_model(_write_signed(record, tmp_path / "bad.json"))

@@ -157,6 +157,11 @@ class StreamState:
                 f"stream.pending_rows ({self.pending_rows:g}) exceeds the running summary's rows ({n_rows:g})"
             )
         if self.batches is not None:
+            if len(self.batches) > self.n_batches:  # a window holds batches of the stream
+                raise ValueError(
+                    f"stream.batches hold {len(self.batches)} batches, more than stream.n_batches "
+                    f"({self.n_batches}) the stream has seen"
+                )
             held = sum(float(b.stats.n_rows) for b in self.batches)
             if abs(held - n_rows) > slack:
                 raise ValueError(
