@@ -228,3 +228,16 @@ def test_dependencies_by_a_bad_name_are_refused(named, edge, match):
     data = pd.DataFrame(L, columns=list("abcdef")) if named else L
     with pytest.raises(ValueError, match=match):
         _quiet_fit(LabelModel(model="symmetric"), data, dependencies=[edge])
+
+
+@pytest.mark.parametrize("model", ["annotator", "class_conditional"])
+def test_a_model_without_dependencies_says_what_to_do(model):
+    """Old: the warning said that the symmetric model was used instead, not how to choose either
+    model; it now names model='symmetric' and dependencies=[]."""
+    L, _ = _votes(600, m=6, seed=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LabelModel(model=model).fit(L, dependencies=[(0, 1)])
+    said = [str(w.message) for w in caught if "symmetric model only" in str(w.message)]
+    assert len(said) == 1
+    assert "model='symmetric'" in said[0] and "dependencies=[]" in said[0] and model in said[0]

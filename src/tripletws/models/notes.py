@@ -28,7 +28,8 @@ def dependency_note(pairs: np.ndarray, model: str) -> str:
     more = f", ... ({len(pairs)} in all)" if len(pairs) > 5 else ""
     return (
         f"declared dependencies (LF pairs {shown}{more}) are modelled by the symmetric model only; "
-        f"it was used instead of the {model} model"
+        f"it was used instead of the {model} model (pass model='symmetric' to fit it by name, or no "
+        f"dependencies, dependencies=[], to fit the {model} model)"
     )
 
 
