@@ -273,3 +273,16 @@ def test_cache_file_with_a_damaged_vote_is_recomputed(tmp_path):
     applier = PandasLFApplier([parity], cache_dir=tmp_path)
     assert applier.apply(df, progress=False).tolist() == want.tolist()
     assert applier.last_applied_ == ["parity"]
+
+
+def test_dask_progress_bar_counts_partitions_by_name(capsys):
+    # the bar counted partitions but labelled its rate "row/s"
+    ddf = _dask_frame(3)
+
+    @labeling_function()
+    def small(x):
+        return 1 if x.v < 10 else ABSTAIN
+
+    DaskLFApplier([small]).apply(ddf, progress=True, scheduler="sync")
+    err = capsys.readouterr().err
+    assert "/3 " in err and "partition" in err and "row" not in err

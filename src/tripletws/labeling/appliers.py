@@ -178,10 +178,11 @@ def _check_n_jobs(n_jobs: Any) -> int:
     return os.cpu_count() or 1 if n_jobs == -1 else int(n_jobs)
 
 
-def _progress(total: int, enabled: bool, desc: str):
+def _progress(total: int, enabled: bool, desc: str, unit: str = "row"):
+    """A tqdm bar over ``total`` items of ``unit`` (rows, or a dask frame's partitions)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False, dynamic_ncols=True)
 
 
 class LFApplier:
@@ -452,7 +453,7 @@ class DaskLFApplier(PandasLFApplier):
                 for i, p in enumerate(ddf.to_delayed())
             ]
             names = {p.key for p in parts}
-            with _progress(len(parts), progress, f"applying {len(lfs)} LFs (partitions)") as bar:
+            with _progress(len(parts), progress, f"applying {len(lfs)} LFs", unit="partition") as bar:
 
                 class _Bar(Callback):
                     def _posttask(self, key, result, dsk, state, worker_id):
