@@ -241,3 +241,16 @@ def test_a_model_without_dependencies_says_what_to_do(model):
     said = [str(w.message) for w in caught if "symmetric model only" in str(w.message)]
     assert len(said) == 1
     assert "model='symmetric'" in said[0] and "dependencies=[]" in said[0] and model in said[0]
+
+
+def test_dev_rows_unused_beside_dependencies_say_why_and_what_to_do():
+    """Old: 'L_dev was not used: the symmetric model was solved instead of the annotator model': not
+    why (the declared dependencies), nor that Y_dev went unused too, nor what to do."""
+    L, y = _votes(800, m=6, seed=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(dependencies=[(0, 1)]).fit(L[:700], L_dev=L[700:], Y_dev=y[700:])
+    said = [str(w.message) for w in caught if "L_dev was not used" in str(w.message)]
+    assert len(said) == 1
+    assert "declared dependencies" in said[0] and "nor Y_dev" in said[0] and "without L_dev" in said[0]
+    assert model.class_balance_source_ == "uniform"

@@ -438,7 +438,12 @@ def with_dev_choice(
     estimate = solution.estimate
     if rows is None or not hasattr(estimate, "dev_choice"):
         # a note, told (warned after a fit) with the solve's others: it was also warned here, twice in all
-        note = "L_dev was not used: the symmetric model was solved instead of the annotator model"
+        note = (
+            "L_dev was not used (nor Y_dev): the symmetric model was solved instead of the annotator model "
+            "(declared dependencies), and it has no candidate fits for dev rows to choose among; declare "
+            "no dependencies to let them choose, or pass Y_dev without L_dev to use its class frequencies "
+            "as the prior"
+        )
         return replace(solution, notes=(*solution.notes, note))
     k = rows.cardinality
     prior = check_dev_prior(y_dev, k)
