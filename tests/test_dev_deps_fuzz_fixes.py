@@ -254,3 +254,19 @@ def test_dev_rows_unused_beside_dependencies_say_why_and_what_to_do():
     assert len(said) == 1
     assert "declared dependencies" in said[0] and "nor Y_dev" in said[0] and "without L_dev" in said[0]
     assert model.class_balance_source_ == "uniform"
+
+
+def test_dev_labels_in_another_row_order_than_the_dev_votes_are_refused():
+    """Old: a DataFrame L_dev and a Series Y_dev with the same index in another order were read by
+    position, each gold label scoring another row, silently."""
+    pd = pytest.importorskip("pandas")
+    L, y = _votes(600, m=5, seed=3)
+    L_dev = pd.DataFrame(L[:30], index=np.arange(100, 130))
+    shuffled = pd.Series(y[:30], index=np.arange(100, 130))[::-1]
+    with pytest.raises(ValueError, match=r"another order \(row 0: L_dev's index 100, Y_dev's 129\)"):
+        _quiet_fit(LabelModel(), L[30:], L_dev=L_dev, Y_dev=shuffled)
+    # other labels (a fresh Series beside df.iloc[rows]) are read by position, as before
+    fresh = pd.Series(y[:30])
+    assert _quiet_fit(LabelModel(), L[30:], L_dev=L_dev, Y_dev=fresh).dev_choice_["n_dev"] == 30
+    aligned = shuffled.loc[L_dev.index]
+    assert _quiet_fit(LabelModel(), L[30:], L_dev=L_dev, Y_dev=aligned).dev_choice_["n_dev"] == 30
