@@ -99,3 +99,27 @@ def test_lf_summary_of_a_matrix_without_rows_takes_empty_gold():
     assert list(table["j"]) == [0, 1, 2] and "Correct" not in table  # no gold, no gold columns
     with pytest.raises(ValueError, match="Y is empty"):  # empty gold beside rows is still refused
         LFAnalysis(np.zeros((5, 3), dtype=int)).lf_summary(Y=np.zeros(0))
+
+
+def test_inspect_and_report_say_the_family_a_dev_choice_replaced(tmp_path):
+    # after a dev choice that replaced the gold-free fit, inspect printed "fitted family: <gold-free
+    # family>" above the dev choice, as if that family predicted
+    from tripletws.report import _choices
+
+    d = make_synthetic(4_000, 6, 2, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
+    np.save(tmp_path / "L.npy", d.L[200:])
+    np.save(tmp_path / "L_dev.npy", d.L[:200])
+    np.save(tmp_path / "y_dev.npy", d.y[:200])
+    out = run_main(
+        "fit", tmp_path / "L.npy", "--L-dev", tmp_path / "L_dev.npy", "--y-dev", tmp_path / "y_dev.npy",
+        "-o", tmp_path / "m.json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    model = LabelModel.load(tmp_path / "m.json")
+    assert model.dev_choice_["chosen"].endswith("+dev_prior")
+    family = model.solution_.choices()["family"]
+    info = run_main("inspect", tmp_path / "m.json").stdout
+    assert f"gold-free family: {family} (replaced by the dev choice)" in info
+    assert "fitted family" not in info
+    rows = _choices(model)  # the report's summary rows
+    assert rows[0] == ["gold-free family", f"{family} (replaced by the dev choice)"]

@@ -227,10 +227,11 @@ def _choices(model: Any) -> list[list[str]]:
     solution = getattr(model, "solution_", None)
     if solution is None:
         return []
-    from .models.base import dev_choice_line
+    from .models.base import dev_choice_line, family_row
 
     choices = solution.choices()
-    rows = [["fitted family", str(choices["family"])]] if "family" in choices else []
+    family = family_row(choices)
+    rows = [list(family)] if family is not None else []
     if "dev_choice" in choices:
         rows.append(["dev choice", dev_choice_line(choices["dev_choice"], digits=3)])
     return rows + [["note", str(note)] for note in choices["notes"]]

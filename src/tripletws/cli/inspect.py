@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..model import LabelModel
-from ..models.base import dev_choice_line
+from ..models.base import dev_choice_line, family_row
 from ..sequence import SequenceLabelModel
 from .options import (
     annotator_defaults,
@@ -167,8 +167,9 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
             + bands
         )
     choices = model.solution_.choices()
-    if "family" in choices:
-        print(f"fitted family: {choices['family']}")
+    family = family_row(choices)
+    if family is not None:
+        print(f"{family[0]}: {family[1]}")
     if "dev_choice" in choices:
         print(f"dev choice: {dev_choice_line(choices['dev_choice'])}")
     for note in choices["notes"]:

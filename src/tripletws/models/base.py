@@ -173,6 +173,20 @@ class Fit:
         return out
 
 
+def family_row(choices: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The label and value of the fitted family's line in ``inspect`` and the report, or None.
+
+    Where a dev choice replaced the gold-free fit (``choices["dev_choice"]["chosen"]`` is not
+    ``"gold_free"``), the family is the gold-free fit's, not the one that predicts: the label says so.
+    """
+    if "family" not in choices:
+        return None
+    dev = choices.get("dev_choice")
+    if dev is not None and str(dev.get("chosen", "")).split("+")[0] != "gold_free":
+        return "gold-free family", f"{choices['family']} (replaced by the dev choice)"
+    return "fitted family", str(choices["family"])
+
+
 def dev_choice_line(dev: Mapping[str, Any], digits: int = 4) -> str:
     """One line for a dev choice record: ``"<chosen> (dev accuracy A on N gold rows)"``.
 
