@@ -183,7 +183,9 @@ def test_fit_options(files, tmp_path) -> None:
     assert f"dev choice: {reference.dev_choice_['chosen']}" in out
     info = ok("inspect", m)  # what the fit chose, and its notes, are shown with the tables
     assert f"dev choice: {reference.dev_choice_['chosen']}" in info
-    assert f"fitted family: {reference.solution_.diagnostics['family']}" in info
+    family = reference.solution_.diagnostics["family"]
+    replaced = reference.dev_choice_["chosen"] != "gold_free"  # the family line says which fit it is
+    assert (f"gold-free family: {family} (replaced" if replaced else f"fitted family: {family}") in info
     assert all(f"note: {note}" in info for note in reference.notes_)
     record = json.loads(ok("inspect", m, "--json"))
     assert record["dev_choice"]["chosen"] == reference.dev_choice_["chosen"]
