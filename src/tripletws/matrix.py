@@ -43,25 +43,35 @@ class LabelMatrixError(ValueError):
 
 
 _ROW_IN_MESSAGE = re.compile(r"\(row (\d+)\)")
+#: The place of a cell that is not a number: ``(column 'x', row 3, holds 'spam')``.
+_ROW_IN_CELL = re.compile(r"(\(column .*?, )row (\d+)(, holds )")
+
+_UNKNOWN_PLACE = (
+    "the dask array's chunk sizes are unknown: L.compute_chunk_sizes() first names rows of the whole matrix"
+)
 
 
 def rows_shifted(exc: LabelMatrixError, offset: int | None, block: int = 0) -> LabelMatrixError:
     """``exc`` with the row it names counted in the whole matrix: a block starting at row ``offset``
     (a dask block) names its own rows from 0.  ``offset=None``: the block's place is unknown (a dask
     array whose chunk sizes are unknown, as after boolean indexing): the row is named within row
-    block ``block``."""
+    block ``block``.  Both forms of a row's place are read: ``(row 3)`` and, for a cell that is not a
+    number, ``(column 1, row 3, holds 'x')``."""
+    text = str(exc)
     if offset is None:
         text = _ROW_IN_MESSAGE.sub(
-            lambda m: (
-                f"(row {m.group(1)} of row block {block}; the dask array's chunk sizes are unknown: "
-                "L.compute_chunk_sizes() first names rows of the whole matrix)"
-            ),
-            str(exc),
+            lambda m: f"(row {m.group(1)} of row block {block}; {_UNKNOWN_PLACE})",
+            text,
         )
+        cell = _ROW_IN_CELL.subn(
+            lambda m: f"{m.group(1)}row {m.group(2)} of row block {block}{m.group(3)}", text
+        )
+        text = cell[0] + (f"; {_UNKNOWN_PLACE}" if cell[1] else "")
         return LabelMatrixError(text)
     if not offset:
         return exc
-    text = _ROW_IN_MESSAGE.sub(lambda m: f"(row {int(m.group(1)) + offset})", str(exc))
+    text = _ROW_IN_MESSAGE.sub(lambda m: f"(row {int(m.group(1)) + offset})", text)
+    text = _ROW_IN_CELL.sub(lambda m: f"{m.group(1)}row {int(m.group(2)) + offset}{m.group(3)}", text)
     return LabelMatrixError(text)
 
 
