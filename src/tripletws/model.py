@@ -125,18 +125,22 @@ def _check_solution(solver: Any, solution: Any) -> None:
         )
 
 
-def _choose_with_dev(model: Any, dev_set: tuple[Any, np.ndarray]) -> None:
-    """Let the dev rows choose among the solver's candidate fits, and keep them (in memory, not in the
-    model file) so that ``partial_fit`` repeats the choice on the grown stream."""
+def _choose_with_dev(
+    solver: Any, solution: Fit, rows: Any, dev_set: tuple[Any, np.ndarray], chunk_size: Any, options: Any
+) -> Fit:
+    """Let the dev rows choose among the solver's candidate fits (the caller keeps the dev rows, in
+    memory, not in the model file, so that ``partial_fit`` repeats the choice on the grown stream)."""
     dev, y_dev = dev_set
-    rows = model.summary_.rows
-    with warnings.catch_warnings():  # checked, and warned about, by the fit just made
-        warnings.simplefilter("ignore")
-        settings = check_settings(model.get_params())
-    model.solution_ = settings.solver.choose_with_dev(
-        model.solution_, rows, dev, y_dev, model.chunk_size, options=settings.options
-    )
-    model._dev_set = dev_set
+    return solver.choose_with_dev(solution, rows, dev, y_dev, chunk_size, options=options)
+
+
+def _publish(model: Any, state: dict[str, Any]) -> None:
+    """Set the attributes of a fit at once: another thread reading the model (``predict_proba`` takes a
+    copy of ``__dict__``) sees either the previous fit or this one, never a mix of the two.  The values
+    replaced are kept alive until after the update, so that none is freed (and no finaliser runs) midway."""
+    replaced = [model.__dict__.get(key) for key in state]
+    model.__dict__.update(state)
+    del replaced
 
 
 #: Warned by ``partial_fit`` on a model whose dev choice cannot be repeated (loaded from a file: the
@@ -455,32 +459,39 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             due = stream.due(settings.refit_growth, total.stats.n_rows)
             if not (data is None or previous is None or given or due):
                 # not due: the batch waits in the running summary, the parameters stay the last solve's
-                self.summary_, self._stream = total, stream
+                _publish(self, {"summary_": total, "_stream": stream})
                 return self
             if dependencies is None:  # a stream keeps the edges of its solves, unless set_params changed them
                 keep = running is not None and not self.__dict__.get("_edges_set", False)
                 dependencies = self.dependencies_ if keep else self.dependencies
             lf_names = names if known is None else known  # LFs may be declared by name (a DataFrame's)
-            options = replace(
+            solve_options = replace(
                 options, dependencies=check_dependency_graph(dependencies, total.n_lfs, lf_names)
             )
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
             with solve_threads(self.n_jobs):
-                solution = solver.solve(total.stats, prior, total.rows, options)
+                solution = solver.solve(total.stats, prior, total.rows, solve_options)
             _check_solution(solver, solution)
-            self.solution_, self.summary_ = solution, total
-            self._edges_set = False  # set_params(dependencies=) since: read by the next solve
-            self._stream = stream.solved(total.stats.n_rows)
-            self.lf_names_ = names if known is None else known  # a stream keeps its first names
-            self.intervals_ = None  # intervals of an earlier solve no longer apply
+            state: dict[str, Any] = {
+                "_edges_set": False,  # set_params(dependencies=) since: read by the next solve
+                "_stream": stream.solved(total.stats.n_rows),
+                "lf_names_": lf_names,  # a stream keeps its first names
+                "intervals_": None,  # intervals of an earlier solve no longer apply
+            }
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
-                self._dev_set = None
+                state["_dev_set"] = None
             if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
-                _choose_with_dev(self, dev_set)
+                solution = _choose_with_dev(solver, solution, total.rows, dev_set, self.chunk_size, options)
+                state["_dev_set"] = dev_set
+            # kept only now, all at once: a fit that raised above (bad dev rows, a solver's error) leaves
+            # the previous fit whole, and no other thread sees a half-made one
+            state["solution_"], state["summary_"] = solution, total
+            _publish(self, state)
         if restart and data is not None:  # valid votes that most likely mean something else
             warn_unlikely_input(total.stats.class_counts, total.stats.n_rows, names, name)
-        # the notes of the solve kept (after a dev choice, the chosen fit's: they say what it replaced)
-        _tell(self.solution_, restart, self.verbose, int(total.stats.n_rows), self.__dict__.get("lf_names_"))
+        # the notes of this solve (after a dev choice, the chosen fit's: they say what it replaced); not
+        # self.solution_, which another thread's fit may have replaced since
+        _tell(solution, restart, self.verbose, int(total.stats.n_rows), lf_names)
         if dev_set is None and previous is not None and previous.choices().get("dev_choice"):
             before = previous.choices()["dev_choice"]["chosen"]
             warnings.warn(
@@ -545,20 +556,26 @@ class LabelModel(AnalysisMixin, BaseLabeler):
 
     def predict_proba(self, L: Any) -> np.ndarray:
         """Posterior ``P(Y | votes)``, shape (n, k), rows summing to 1 (a lazy dask array for dask input)."""
-        params = self.params_
+        # one fit read once (a copy of the attributes, taken at once): a fit in another thread since
+        # makes this call predict with the previous fit, never with parts of both
+        fitted = self.__dict__.copy()
+        solution = fitted.get("solution_")
+        if solution is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        params = solution.params
         if is_dask_array(L):
             return predict_proba_dask(self, L)
-        check_names(self.__dict__.get("lf_names_"), L)
+        check_names(fitted.get("lf_names_"), L)
         with columns_named(names_of(L)):
             # the fitted classes (set_params may have changed the setting since fit)
             lm = check_label_matrix(L, int(params.cardinality), allow_empty=True)
-            mixture = getattr(self.solution_.estimate, "mixture", None)
+            mixture = getattr(solution.estimate, "mixture", None)
             if mixture is not None:  # the annotator's families combined (combine="stack" / "pseudo_bma")
                 return mixture_posterior(
                     lm, list(mixture.components), mixture.weights, self.chunk_size, self.n_jobs
                 )
             P = posterior(lm, params, self.chunk_size, self.n_jobs)
-            second = getattr(self.solution_.estimate, "tie_break", None)
+            second = getattr(solution.estimate, "tie_break", None)
             # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
             return P if second is None else break_ties(P, lm, params, second)
 

@@ -1,0 +1,146 @@
+"""Estimator contract and thread safety of LabelModel, MajorityLabelVoter and SequenceLabelModel, as a
+scikit-learn user meets them: a fit that raises keeps the previous fit, fits and predictions from
+several threads never mix two fits, parameters are checked at fit time."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import tripletws.model as model_module
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+from tripletws.models import get_solver
+
+TIMEOUT = 10.0  # seconds any thread of these tests may wait: a deadlock fails the test, never hangs it
+
+
+@pytest.fixture(scope="module")
+def two_datasets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two label matrices of 6 LFs and 3 classes with different accuracies, and gold labels of the
+    second."""
+    first = make_synthetic(400, 6, 3, random_state=0)
+    second = make_synthetic(400, 6, 3, random_state=1)
+    return first.L, second.L, second.y
+
+
+def _fit(model: LabelModel, *args, **kwargs) -> LabelModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+def _run(target, *args, name: str = "worker") -> tuple[threading.Thread, list]:
+    """Start ``target(*args)`` on a thread called ``name``; the list receives its result or its
+    exception."""
+    out: list = []
+
+    def body() -> None:
+        try:
+            out.append(target(*args))
+        except BaseException as exc:  # handed to the test thread
+            out.append(exc)
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _joined(thread: threading.Thread, out: list):
+    thread.join(TIMEOUT)
+    assert not thread.is_alive(), "thread still running: deadlock"
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+def test_fit_with_bad_dev_rows_keeps_the_previous_fit(two_datasets):
+    # the gold-free fit of the new L_train was kept before the dev rows were checked: a fit that raised
+    # (L_dev with another number of LFs) had replaced the model's fit with that of the new data
+    L1, L2, y2 = two_datasets
+    model = _fit(LabelModel(3), L1)
+    expected = model.predict_proba(L1)
+    with pytest.raises(ValueError, match="L_dev has 5 LFs"):
+        _fit(model, L2, L_dev=L2[:20, :5], Y_dev=y2[:20])
+    np.testing.assert_array_equal(model.predict_proba(L1), expected)
+    assert model.__dict__.get("_dev_set") is None
+
+
+def test_predict_during_a_fit_with_dev_rows_never_sees_the_gold_free_fit(two_datasets, monkeypatch):
+    # the gold-free fit was kept on the model while the dev rows chose: a predict from another thread
+    # at that moment returned the gold-free fit's posteriors, a model no fit ever ended with
+    L1, L2, y2 = two_datasets
+    model = _fit(LabelModel(3), L1)
+    before = model.predict_proba(L1)
+    solver = get_solver("annotator")
+    choosing, predicted = threading.Event(), threading.Event()
+    original = type(solver).choose_with_dev
+
+    def paused(self, *args, **kwargs):
+        choosing.set()
+        assert predicted.wait(TIMEOUT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(solver), "choose_with_dev", paused)
+    fit_thread, fit_out = _run(lambda: _fit(model, L2, L_dev=L2[:40], Y_dev=y2[:40]))
+    assert choosing.wait(TIMEOUT)
+    seen = model.predict_proba(L1)  # while the dev rows choose
+    predicted.set()
+    _joined(fit_thread, fit_out)
+    np.testing.assert_array_equal(seen, before)
+
+
+def test_predict_proba_reads_one_fit_while_another_thread_refits(two_datasets, monkeypatch):
+    # predict_proba read the fit twice (the vote tables, then the estimate's mixture): a refit between
+    # the two reads mixed a k = 3 fit's checks with a k = 2 fit's mixture
+    L1, L2, _ = two_datasets
+    model = _fit(LabelModel(3), L1)
+    expected = model.predict_proba(L1)
+    L2 = np.where(L2 == 2, -1, L2)  # two classes
+    checking, refitted = threading.Event(), threading.Event()
+    original = model_module.check_label_matrix
+
+    def paused(*args, **kwargs):
+        if threading.current_thread().name == "predictor":
+            checking.set()
+            assert refitted.wait(TIMEOUT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model_module, "check_label_matrix", paused)
+    thread, out = _run(model.predict_proba, L1, name="predictor")
+    assert checking.wait(TIMEOUT)
+    _fit(model.set_params(cardinality=2, combine="stack"), L2)
+    refitted.set()
+    np.testing.assert_array_equal(_joined(thread, out), expected)
+
+
+def test_each_fit_tells_its_own_notes_when_two_threads_fit_at_once(two_datasets, monkeypatch):
+    # the notes (warnings, the verbose log line) were read back from the model after its lock was let
+    # go: a fit in another thread in between made this fit warn that fit's notes
+    L1, _, _ = two_datasets
+    model = LabelModel(3)
+    first_done, second_done = threading.Event(), threading.Event()
+    told: dict[int, int] = {}
+    warn_unlikely = model_module.warn_unlikely_input
+
+    def paused(*args, **kwargs):
+        if threading.current_thread().name == "first fit":
+            first_done.set()
+            assert second_done.wait(TIMEOUT)
+        return warn_unlikely(*args, **kwargs)
+
+    def tell(solution, *args, **kwargs):
+        told[threading.get_ident()] = solution.params.n_lfs
+
+    monkeypatch.setattr(model_module, "warn_unlikely_input", paused)
+    monkeypatch.setattr(model_module, "_tell", tell)
+    thread, out = _run(model.fit, L1, name="first fit")  # 6 LFs
+    assert first_done.wait(TIMEOUT)
+    model.fit(L1[:, :4])  # 4 LFs, while the first fit is about to tell its notes
+    second_done.set()
+    _joined(thread, out)
+    assert told == {thread.ident: 6, threading.get_ident(): 4}
+    assert model.n_lfs_ == 4
