@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tripletws.model as model_module
-from tripletws import LabelModel
+from tripletws import LabelModel, MajorityLabelVoter, SequenceLabelModel
 from tripletws.datasets import make_synthetic
 from tripletws.models import get_solver
 
@@ -144,3 +144,31 @@ def test_each_fit_tells_its_own_notes_when_two_threads_fit_at_once(two_datasets,
     _joined(thread, out)
     assert told == {thread.ident: 6, threading.get_ident(): 4}
     assert model.n_lfs_ == 4
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("cardinality", 1), ("cardinality", "2"), ("random_state", -1), ("random_state", "a")],
+)
+def test_majority_vote_fit_refuses_bad_settings(two_datasets, setting, value):
+    # MajorityLabelVoter.fit returned self whatever its settings (a bad cardinality raised only at
+    # predict, a bad random_state only at a "true-random" tie-break); LabelModel.fit refuses them
+    L1, _, _ = two_datasets
+    voter = MajorityLabelVoter(3).set_params(**{setting: value})
+    with pytest.raises(ValueError, match=setting):
+        voter.fit(L1)
+    assert MajorityLabelVoter(3, random_state=np.random.default_rng(0)).fit(L1).predict(L1).shape == (400,)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("same_lf_pairs", "no"), ("same_lf_pairs", None), ("verbose", "yes")]
+)
+def test_sequence_fit_refuses_a_flag_that_is_not_a_bool(two_datasets, setting, value):
+    # SequenceLabelModel(same_lf_pairs="no").fit used the same-LF pairs ("no" is true) and
+    # verbose="yes" fitted too: the flags were checked only when a model file was loaded
+    L1, _, _ = two_datasets
+    model = SequenceLabelModel(3).set_params(**{setting: value})
+    with pytest.raises(ValueError, match=f"{setting} must be True or False"):
+        model.fit(L1)
+    with pytest.raises(ValueError, match=f"{setting} must be True or False"):
+        model.partial_fit(L1)

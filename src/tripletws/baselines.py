@@ -10,6 +10,7 @@ from .base import BaseLabeler
 from .distributed import dask_columns, is_dask_array
 from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
+from .settings import check_random_state
 
 
 def vote_counts(L: Any, cardinality: int | None = None, chunk_size: int | None = None) -> np.ndarray:
@@ -35,7 +36,15 @@ class MajorityLabelVoter(BaseLabeler):
         self.random_state = random_state
 
     def fit(self, L_train: Any = None, *args: Any, **kwargs: Any) -> MajorityLabelVoter:
-        """No-op (majority vote has no parameters); returns self."""
+        """Nothing to learn (majority vote has no parameters): checks the settings and returns self.
+
+        Raises
+        ------
+        ValueError
+            Naming ``cardinality`` or ``random_state`` and the value, as ``LabelModel.fit`` does.
+        """
+        check_cardinality(self.cardinality)
+        check_random_state(self.random_state)
         return self
 
     def predict_proba(self, L: Any) -> np.ndarray:

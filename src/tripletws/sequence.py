@@ -145,7 +145,12 @@ class SequenceLabelModel(BaseLabeler):
     # -- validation ----------------------------------------------------------
 
     def _check_settings(self) -> int:
+        """Check the sequence settings and the flags (ValueError naming the parameter); the number of
+        classes."""
         k = check_cardinality(self.cardinality)
+        for name in ("same_lf_pairs", "verbose"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}"[:200])
         w = self.window
         if w is not None and (
             isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 1 <= w <= MAX_FRAMES
@@ -176,9 +181,6 @@ class SequenceLabelModel(BaseLabeler):
         the flags and those of the per-frame model (ValueError naming the parameter)."""
         super()._check_params()
         self._check_settings()
-        for name in ("same_lf_pairs", "verbose"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         self._frame_model()._check_params()
 
     def _frame_model(self) -> LabelModel:
