@@ -24,6 +24,61 @@ def is_dask_array(x: Any) -> bool:
     return type(x).__module__.startswith("dask.array") and hasattr(x, "to_delayed")
 
 
+def is_dask_dataframe(x: Any) -> bool:
+    """True for a ``dask.dataframe.DataFrame`` (checked without importing dask; a Series is not one)."""
+    return (
+        type(x).__module__.startswith("dask.dataframe") and hasattr(x, "to_delayed") and hasattr(x, "columns")
+    )
+
+
+def is_dask_input(x: Any) -> bool:
+    """True for a dask array or DataFrame: input whose rows are read block by block, lazily."""
+    return is_dask_array(x) or is_dask_dataframe(x)
+
+
+def dask_row_blocks(L: Any, name: str = "L") -> tuple[list[Any], list[int | None], int]:
+    """The row blocks of a 2-D dask array or a dask DataFrame, as delayed objects.
+
+    Parameters
+    ----------
+    L : dask.array.Array (2-D) or dask.dataframe.DataFrame
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    blocks : list of dask.delayed.Delayed
+        The row blocks in order: ndarrays of whole rows (an array split along its columns is
+        rechunked), or a DataFrame's partitions (pandas DataFrames, read as pandas input is).
+    starts : list of int or None
+        The first row of each block in ``L``; None where unknown (chunk sizes unknown after
+        boolean indexing; a DataFrame's partitions, named by their number and index instead).
+    n_columns : int
+    """
+    if is_dask_dataframe(L):
+        parts = list(L.to_delayed())
+        return parts, [None] * len(parts), len(L.columns)
+    if L.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got ndim={L.ndim}")
+    m = dask_columns(L, name)
+    if len(L.chunks[1]) > 1:
+        L = L.rechunk({1: -1})
+    return list(L.to_delayed().ravel()), row_block_starts(L), m
+
+
+def placed_error(exc: Any, block: Any, start: int | None, index: int) -> Any:
+    """A block's :class:`~tripletws.matrix.LabelMatrixError` naming the row of the whole input: shifted
+    by the block's first row ``start`` (None: unknown, named within row block ``index``), or, for a
+    dask DataFrame's partition ``index`` (a pandas DataFrame), named within the partition, by its
+    index label and with the column's name."""
+    from .lf_names import name_columns, names_of
+    from .matrix import rows_in_partition, rows_shifted
+
+    if hasattr(block, "index") and hasattr(block, "to_numpy") and hasattr(block, "columns"):
+        return rows_in_partition(name_columns(exc, names_of(block)), block.index, index)
+    return rows_shifted(exc, start, index)
+
+
 def dask_columns(L: Any, name: str = "L") -> int:
     """The number of columns (LFs) of a 2-D dask array.
 
@@ -143,18 +198,19 @@ def _block_stats(
 ) -> LabelStats:
     # one thread per block: the blocks themselves run in parallel; a dask block's errors name rows of
     # the whole matrix (its first row is start; None: unknown, the row is named within block index)
-    from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
+    from .matrix import LabelMatrixError, check_label_matrix
     from .stats import stats_pass
 
     try:  # a block may hold no rows (a filter removed them all): its statistics are zeros
         lm = check_label_matrix(block, cardinality, name="dask block", allow_empty=True)
         return stats_pass(lm, joint=joint, triple=triple, n_jobs=1)[0]
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, start, index) from exc
+        raise placed_error(exc, block, start, index) from exc
 
 
 def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple: bool = False) -> LabelStats:
-    """:class:`LabelStats` of a 2-D ``dask.array`` by a map over row blocks and a tree sum.
+    """:class:`LabelStats` of a 2-D ``dask.array`` (or a dask DataFrame: its partitions) by a map over
+    row blocks and a tree sum.
 
     Blocks split along columns are first rechunked to whole rows.  ``joint`` and
     ``triple`` as in :func:`~tripletws.stats.compute_stats` (both are needed by the
@@ -163,16 +219,10 @@ def compute_stats_dask(L: Any, cardinality: int, *, joint: bool = False, triple:
     import dask
 
     k = check_cardinality(cardinality)
-    if L.ndim != 2:
-        raise ValueError(f"L must be 2-dimensional, got ndim={L.ndim}")
-    dask_columns(L)
-    if len(L.chunks[1]) > 1:
-        L = L.rechunk({1: -1})
-    if L.shape[1] < 1:
+    blocks, starts, m = dask_row_blocks(L)
+    if m < 1:
         raise ValueError("L has no columns")
-    blocks = L.to_delayed().ravel()
     stats = dask.delayed(_block_stats)
-    starts = row_block_starts(L)
     parts = [stats(b, k, joint, triple, s, i) for i, (b, s) in enumerate(zip(blocks, starts, strict=True))]
     while len(parts) > 1:  # pairwise tree reduction
         parts = [
@@ -190,37 +240,58 @@ def _add(a: LabelStats, b: LabelStats) -> LabelStats:
 
 
 def predict_proba_dask(model: Any, L: Any):
-    """Lazy ``model.predict_proba`` over a 2-D ``dask.array``: returns a dask array (n, k).
+    """Lazy ``model.predict_proba`` over a 2-D ``dask.array`` or a dask DataFrame: returns a dask
+    array (n, k).
 
     The task graph holds the small fitted parameter object (``model.params_``:
     an (m, k + 1, k) table and the class balance), not the model with its
     statistics, so it stays small however the model was fitted.
+    A dask DataFrame gives a dask array of its rows in order, one block per partition (their
+    sizes unknown until computed); its columns must name the model's LFs as at fit (where the fit
+    had named columns), as a pandas DataFrame's do.
     """
     import dask.array as da
 
-    if L.ndim != 2:
-        raise ValueError(f"L must be 2-dimensional (n rows x m labeling functions), got ndim={L.ndim}")
+    from .lf_names import check_names
+
+    check_names(model.__dict__.get("lf_names_"), L)
     m = int(model.params_.n_lfs)
-    if dask_columns(L) != m:
-        raise ValueError(f"L has {L.shape[1]} columns but the model was fitted with {m} LFs")
-    if len(L.chunks[1]) > 1:
-        L = L.rechunk({1: -1})
     k = int(model.params_.cardinality)  # the fitted classes
     # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead
     estimate = getattr(getattr(model, "solution_", None), "estimate", None)
     mixture = getattr(estimate, "mixture", None)
-    return da.map_blocks(
-        _posterior_block,
-        L,
-        params=model.params_,
-        cardinality=k,
-        chunk_size=getattr(model, "chunk_size", None),
-        components=None if mixture is None else list(mixture.components),
-        weights=None if mixture is None else mixture.weights,
-        second=getattr(estimate, "tie_break", None),  # the fit that breaks ties (tripletws.ties)
-        dtype=np.float64,
-        chunks=(L.chunks[0], (k,)),
-    )
+    kwargs = {
+        "params": model.params_,
+        "cardinality": k,
+        "chunk_size": getattr(model, "chunk_size", None),
+        "components": None if mixture is None else list(mixture.components),
+        "weights": None if mixture is None else mixture.weights,
+        "second": getattr(estimate, "tie_break", None),  # the fit that breaks ties (tripletws.ties)
+    }
+    if is_dask_dataframe(L):
+        if len(L.columns) != m:
+            raise ValueError(f"L has {len(L.columns)} columns but the model was fitted with {m} LFs")
+        import dask
+
+        shared = dask.delayed(kwargs, pure=True, traverse=False)  # one node of the graph, not one a partition
+        part = dask.delayed(_posterior_partition, pure=True)
+        blocks = [
+            da.from_delayed(part(frame, shared, i), shape=(np.nan, k), dtype=np.float64)
+            for i, frame in enumerate(L.to_delayed())
+        ]
+        return da.concatenate(blocks, axis=0)
+    if L.ndim != 2:
+        raise ValueError(f"L must be 2-dimensional (n rows x m labeling functions), got ndim={L.ndim}")
+    if dask_columns(L) != m:
+        raise ValueError(f"L has {L.shape[1]} columns but the model was fitted with {m} LFs")
+    if len(L.chunks[1]) > 1:
+        L = L.rechunk({1: -1})
+    return da.map_blocks(_posterior_block, L, **kwargs, dtype=np.float64, chunks=(L.chunks[0], (k,)))
+
+
+def _posterior_partition(frame: Any, kwargs: dict[str, Any], partition: int) -> np.ndarray:
+    """:func:`_posterior_block` of a dask DataFrame's partition ``partition`` (a pandas DataFrame)."""
+    return _posterior_block(frame, **kwargs, partition=partition)
 
 
 def _posterior_block(
@@ -232,9 +303,10 @@ def _posterior_block(
     weights: np.ndarray | None = None,
     second: Any = None,
     block_info: dict[Any, Any] | None = None,
+    partition: int | None = None,
 ) -> np.ndarray:
     from .inference import mixture_posterior, posterior
-    from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
+    from .matrix import LabelMatrixError, check_label_matrix
     from .ties import break_ties
 
     try:  # the votes are checked as they are read; a bad one is named by its row in the whole matrix
@@ -244,4 +316,6 @@ def _posterior_block(
         P = posterior(lm, params, chunk_size)
         return P if second is None else break_ties(P, lm, params, second)
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, *block_place(block_info)) from exc
+        if partition is not None:  # a dask DataFrame's partition
+            raise placed_error(exc, block, None, partition) from exc
+        raise placed_error(exc, block, *block_place(block_info)) from exc

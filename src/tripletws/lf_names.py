@@ -24,9 +24,12 @@ SHOWN = 3
 
 
 def names_of(L: Any) -> tuple[str, ...] | None:
-    """The column names of ``L`` where it names every column with a distinct string (a DataFrame)."""
+    """The column names of ``L`` where it names every column with a distinct string (a pandas or dask
+    DataFrame)."""
     columns = getattr(L, "columns", None)
-    if columns is None or not hasattr(L, "to_numpy"):
+    # a pandas DataFrame (to_numpy), or a dask DataFrame (its columns are known without computing)
+    frame = hasattr(L, "to_numpy") or type(L).__module__.startswith("dask.dataframe")
+    if columns is None or not frame:
         return None
     names = list(columns)
     if not names or not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):

@@ -75,6 +75,29 @@ def rows_shifted(exc: LabelMatrixError, offset: int | None, block: int = 0) -> L
     return LabelMatrixError(text)
 
 
+def rows_in_partition(exc: LabelMatrixError, index: Any, partition: int) -> LabelMatrixError:
+    """``exc`` raised on one partition of a dask DataFrame (whose place in the whole frame is unknown
+    without a pass over the partitions before it), its row named within the partition and by its
+    index label (``index``: the partition's pandas index)."""
+
+    def label(r: str) -> str:
+        try:
+            value = index[int(r)]
+        except (IndexError, TypeError, ValueError):
+            return ""
+        value = value.item() if isinstance(value, np.generic) else value
+        return f", index {value!r}"
+
+    text = _ROW_IN_MESSAGE.sub(
+        lambda m: f"(row {m.group(1)} of partition {partition}{label(m.group(1))})", str(exc)
+    )
+    text = _ROW_IN_CELL.sub(
+        lambda m: f"{m.group(1)}row {m.group(2)} of partition {partition}{label(m.group(2))}{m.group(3)}",
+        text,
+    )
+    return LabelMatrixError(text)
+
+
 @dataclass(frozen=True)
 class LabelMatrix:
     """A validated label matrix.

@@ -24,7 +24,7 @@ from .base import BaseLabeler, NotFittedError
 from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
-from .distributed import is_dask_array, predict_proba_dask
+from .distributed import is_dask_input, predict_proba_dask
 from .hints import warn_unlikely_input
 from .inference import mixture_posterior, posterior
 from .lf_names import check_names, columns_named, name_lfs, names_of, read_names
@@ -563,7 +563,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if solution is None:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         params = solution.params
-        if is_dask_array(L):
+        if is_dask_input(L):  # a dask array or DataFrame: a lazy dask array
             return predict_proba_dask(self, L)
         check_names(fitted.get("lf_names_"), L)
         with columns_named(names_of(L)):

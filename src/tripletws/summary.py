@@ -1,7 +1,7 @@
 """Everything a label model is solved from, for one block of rows: statistics, plus distinct rows if asked.
 
 :func:`summarize` is the one entry from data to a solver: a label matrix (dense,
-sparse, DataFrame, memmap), a ``dask.array`` (a map over its blocks and a tree
+sparse, DataFrame, memmap), a ``dask.array`` or dask DataFrame (a map over its blocks and a tree
 sum) or precomputed :class:`~tripletws.stats.LabelStats` (no rows).  Summaries of
 disjoint blocks add up (``+``), so ``fit``, ``partial_fit`` batches and Dask
 partitions all reduce the same way (see :mod:`tripletws.online` for forgetting and
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .distributed import dask_columns, row_block_starts
-from .matrix import LabelMatrixError, check_label_matrix, rows_shifted
+from .distributed import dask_row_blocks, placed_error
+from .matrix import LabelMatrixError, check_label_matrix
 from .models.base import Needs
 from .parallel import single_threaded_blas
 from .rows import RowAccumulator, RowSummary, replace_n_rows
@@ -165,13 +165,12 @@ def summarize(
         if not data.n_rows > 0:  # as a label matrix without rows: there is nothing to fit
             raise ValueError(f"{name} are statistics of no rows (n_rows = {data.n_rows:g})")
         return DataSummary(data)
-    from .distributed import is_dask_array
+    from .distributed import is_dask_input
 
-    if is_dask_array(data):
-        if data.ndim != 2:
-            raise ValueError(f"{name} must be 2-dimensional, got ndim={data.ndim}")
-        _check_lfs(dask_columns(data, name), expect_lfs, name)
-        return _summarize_dask(data, k, needs(int(data.shape[1])), name, min_lfs)
+    if is_dask_input(data):  # a dask array, or a dask DataFrame (its partitions, read as pandas input)
+        blocks, starts, m = dask_row_blocks(data, name)
+        _check_lfs(m, expect_lfs, name)
+        return _summarize_dask(blocks, starts, m, k, needs(m), name, min_lfs)
     lm = check_label_matrix(data, k, min_lfs=min_lfs, name=name)
     _check_lfs(lm.m, expect_lfs, name)
     return _summarize_matrix(lm, needs(lm.m), chunk_size, n_jobs)
@@ -246,27 +245,22 @@ def _block_summary(block: Any, k: int, needs: Needs, start: int | None = 0, inde
         lm = check_label_matrix(block, k, name="dask block", allow_empty=True)
         return _summarize_matrix(lm, needs, None, n_jobs=1)
     except LabelMatrixError as exc:
-        raise rows_shifted(exc, start, index) from exc
+        raise placed_error(exc, block, start, index) from exc
 
 
 def _add(a: DataSummary, b: DataSummary) -> DataSummary:
     return a + b
 
 
-def _summarize_dask(L: Any, k: int, needs: Needs, name: str, min_lfs: int) -> DataSummary:
-    """Map over the row blocks of a 2-D dask array and add the summaries in a tree."""
+def _summarize_dask(
+    blocks: list[Any], starts: list[int | None], m: int, k: int, needs: Needs, name: str, min_lfs: int
+) -> DataSummary:
+    """Map over the row blocks of a dask array or DataFrame (delayed, from
+    :func:`~tripletws.distributed.dask_row_blocks`) and add the summaries in a tree."""
     import dask
 
-    if L.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional, got ndim={L.ndim}")
-    if L.shape[1] < min_lfs:
-        raise ValueError(
-            f"{name} has {L.shape[1]} labeling function(s) (columns); at least {min_lfs} are needed"
-        )
-    if len(L.chunks[1]) > 1:
-        L = L.rechunk({1: -1})
-    blocks = L.to_delayed().ravel()
-    starts = row_block_starts(L)
+    if m < min_lfs:
+        raise ValueError(f"{name} has {m} labeling function(s) (columns); at least {min_lfs} are needed")
     summary = dask.delayed(_block_summary)
     parts = [summary(b, k, needs, s, i) for i, (b, s) in enumerate(zip(blocks, starts, strict=True))]
     while len(parts) > 1:  # pairwise tree reduction
