@@ -118,3 +118,15 @@ def test_dask_dataframe_columns_pandas_reads():
         np.testing.assert_allclose(
             LabelModel(3).fit(good).params_.cond_probs, eager.params_.cond_probs, rtol=0, atol=1e-9
         )
+
+
+def test_pandas_blocks_of_stats_from_blocks_name_the_row_of_the_stacked_blocks():
+    """A bad vote of a DataFrame block given to ``stats_from_blocks`` was named by its column index alone
+    (pandas input names the column too; the partition naming of dask DataFrames, 847211c, briefly named
+    it by its place in its block).  Blocks whose places are known are named by their row in the stacked
+    blocks, with the column's name; only a dask DataFrame's partitions are named by partition and index."""
+    frame = _frames()[2]
+    bad = frame.astype("Int64")
+    bad.iloc[2500, 4] = None
+    with pytest.raises(ValueError, match=r"NaN in column 4 \('lf4'\) \(row 2500\)"):
+        stats_from_blocks([bad.iloc[:1000], bad.iloc[1000:]], 3)

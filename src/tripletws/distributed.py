@@ -68,15 +68,18 @@ def dask_row_blocks(L: Any, name: str = "L") -> tuple[list[Any], list[int | None
 
 def placed_error(exc: Any, block: Any, start: int | None, index: int) -> Any:
     """A block's :class:`~tripletws.matrix.LabelMatrixError` naming the row of the whole input: shifted
-    by the block's first row ``start`` (None: unknown, named within row block ``index``), or, for a
-    dask DataFrame's partition ``index`` (a pandas DataFrame), named within the partition, by its
-    index label and with the column's name."""
+    by the block's first row ``start`` (None: unknown, named within row block ``index``; for a
+    dask DataFrame's partition ``index``, a pandas DataFrame, named within the partition and by its
+    index label).  A pandas block's columns are named too."""
     from .lf_names import name_columns, names_of
     from .matrix import rows_in_partition, rows_shifted
 
-    if hasattr(block, "index") and hasattr(block, "to_numpy") and hasattr(block, "columns"):
-        return rows_in_partition(name_columns(exc, names_of(block)), block.index, index)
-    return rows_shifted(exc, start, index)
+    if not (hasattr(block, "index") and hasattr(block, "to_numpy") and hasattr(block, "columns")):
+        return rows_shifted(exc, start, index)
+    exc = name_columns(exc, names_of(block))  # a pandas DataFrame: its columns named
+    if start is None:
+        return rows_in_partition(exc, block.index, index)
+    return rows_shifted(exc, start, index)  # a block of stats_from_blocks: its place is known
 
 
 def dask_columns(L: Any, name: str = "L") -> int:
