@@ -172,3 +172,50 @@ def test_sequence_fit_refuses_a_flag_that_is_not_a_bool(two_datasets, setting, v
         model.fit(L1)
     with pytest.raises(ValueError, match=f"{setting} must be True or False"):
         model.partial_fit(L1)
+
+
+def test_sequence_partial_fit_from_two_threads_counts_both_batches(two_datasets, monkeypatch):
+    # SequenceLabelModel.partial_fit had no lock: two threads read the same running statistics, added
+    # their batch and kept their sum, so one batch was silently lost
+    L1, L2, _ = two_datasets
+    model = _fit(SequenceLabelModel(3), L1)
+    barrier = threading.Barrier(2, timeout=1.0)  # both calls at once where they can be (no lock)
+    original = SequenceLabelModel._solve
+
+    def meeting(self, *args, **kwargs):
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:  # serialised: the other call waits for this one's lock
+            pass
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceLabelModel, "_solve", meeting)
+    threads = [_run(model.partial_fit, batch, name=f"batch {i}") for i, batch in enumerate((L2, L1[:100]))]
+    for thread, out in threads:
+        assert _joined(thread, out) is model
+    assert model.stats_.n_rows == 400 + 400 + 100
+
+
+def test_sequence_predict_proba_reads_one_fit_while_another_thread_refits(two_datasets, monkeypatch):
+    # predict_proba read the frame model, then the persistence: a refit in between gave the old frame
+    # model's scores chained with the new fit's persistence, posteriors of neither fit
+    import tripletws.sequence as sequence_module
+
+    L1, L2, _ = two_datasets
+    model = _fit(SequenceLabelModel(3, persistence=0.2), L1)
+    expected = model.predict_proba(L1)
+    scoring, refitted = threading.Event(), threading.Event()
+    original = sequence_module.log_scores
+
+    def paused(*args, **kwargs):
+        if threading.current_thread().name == "predictor":
+            scoring.set()
+            assert refitted.wait(TIMEOUT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sequence_module, "log_scores", paused)
+    thread, out = _run(model.predict_proba, L1, name="predictor")
+    assert scoring.wait(TIMEOUT)
+    _fit(model.set_params(persistence=0.8), L2)
+    refitted.set()
+    np.testing.assert_array_equal(_joined(thread, out), expected)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import decode_array
-from .base import BaseLabeler
+from .base import BaseLabeler, NotFittedError
 from .chain import chain_posteriors
 from .crossframe import CrossFrameStats, Segments, cross_frame_stats, plain_id, segment_rows
 from .estimators.symmetric import unipolar_pairs
@@ -46,7 +46,7 @@ from .inference import log_scores
 from .lf_names import check_names, columns_named, names_of
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .metrics import METRICS
-from .model import LabelModel
+from .model import LabelModel, _lock, _publish
 from .stats import LabelStats, compute_stats
 from .validate import check_float, check_int, check_mapping
 
@@ -235,9 +235,11 @@ class SequenceLabelModel(BaseLabeler):
             seg = self._segments(lm.n, sequence_ids)
             stats = compute_stats(lm, chunk_size=self.chunk_size)
             cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
-        self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
-        self.frame_model_.lf_names_ = names  # kept, saved and checked by the frame model's record
-        self._remember_tail(lm, seg)
+        with _lock(self):  # one fit at a time, kept all at once (see partial_fit)
+            state = self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
+            state["frame_model_"].lf_names_ = names  # kept, saved and checked by the frame model's record
+            state["_tail"] = _tail_of(lm, seg)
+            _publish(self, state)
         return self
 
     @property
@@ -257,8 +259,10 @@ class SequenceLabelModel(BaseLabeler):
     ) -> SequenceLabelModel:
         """Solve from precomputed (e.g. merged) per-frame and cross-frame statistics; starts a new stream
         (a following :meth:`partial_fit` continues no sequence of an earlier fit)."""
-        self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
-        self._tail = None
+        with _lock(self):
+            state = self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
+            state["_tail"] = None
+            _publish(self, state)
         return self
 
     def _solve(
@@ -270,8 +274,9 @@ class SequenceLabelModel(BaseLabeler):
         dependencies: Any,
         *,
         stream: bool,
-    ) -> None:
-        """Solve the frame model and the persistence, and keep them.
+    ) -> dict[str, Any]:
+        """Solve the frame model and the persistence: the fitted attributes, for the caller to keep at
+        once (with its ``_tail``; a fit that raises keeps none, and no other thread sees half a fit).
 
         ``stream`` (``partial_fit``): a prior given to an earlier call of the stream is used where
         this call gives none (as :class:`~tripletws.model.LabelModel`'s stream keeps it), and the
@@ -327,12 +332,6 @@ class SequenceLabelModel(BaseLabeler):
                 logger.info("partial_fit: %s", note)
             else:
                 warnings.warn(note, UserWarning, stacklevel=3)
-        self.frame_model_ = frame
-        self.stats_ = stats
-        self.cross_stats_ = cross
-        self.transition_estimate_ = est
-        self._chain_notes = tuple(chain_notes)
-        self.n_lfs_ = stats.n_lfs
         if self.verbose:
             logger.info(
                 "sequence model: %d frames, %d consecutive pairs, persistence %.4f (tau %.4f)",
@@ -341,6 +340,14 @@ class SequenceLabelModel(BaseLabeler):
                 est.persistence,
                 est.tau,
             )
+        return {
+            "frame_model_": frame,
+            "stats_": stats,
+            "cross_stats_": cross,
+            "transition_estimate_": est,
+            "_chain_notes": tuple(chain_notes),
+            "n_lfs_": stats.n_lfs,
+        }
 
     def _stream_prior(self) -> tuple[np.ndarray, str] | None:
         """The prior (and its source) that an earlier call of the stream gave, if any."""
@@ -353,16 +360,6 @@ class SequenceLabelModel(BaseLabeler):
     def _end_sequence(self) -> None:
         """Forget the last frame seen: the next :meth:`partial_fit` batch starts a new sequence."""
         self._tail = None
-
-    def _remember_tail(self, lm: LabelMatrix, seg: Segments) -> None:
-        """Keep the last frame so that the next ``partial_fit`` batch can continue its sequence."""
-        last = lm.data[lm.n - 1 : lm.n]
-        last = np.asarray(last.toarray(), dtype=np.int64) - 1 if lm.is_sparse else np.asarray(last)
-        self._tail = {
-            "row": last.reshape(-1).astype(np.int64),
-            "id": seg.last_id,
-            "position": seg.last_position,
-        }
 
     def partial_fit(
         self,
@@ -396,46 +393,53 @@ class SequenceLabelModel(BaseLabeler):
         its range: expected while a stream warms up): they are logged (logger ``tripletws``,
         level INFO) and kept in ``notes_``.
 
+        Calls from several threads are serialised (each batch joins the statistics once).
+
         Returns
         -------
         self
         """
         k = self._check_settings()
-        if "frame_model_" in self.__dict__:
-            fitted_k = self._fitted_cardinality()
-            if fitted_k != k:
-                raise ValueError(
-                    f"the stream was fitted with cardinality={fitted_k} and set_params has since set "
-                    f"cardinality={k}: its statistics count the classes it was started with; fit again "
-                    "(fit starts a new stream), or set the cardinality back"
-                )
-            check_names(self.frame_model_.__dict__.get("lf_names_"), L_batch, name="L_batch")
-        lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
-        tail = getattr(self, "_tail", None)
-        if hasattr(self, "stats_") and lm.m != self.stats_.n_lfs:
-            raise ValueError(f"L_batch has {lm.m} LFs but the model has seen {self.stats_.n_lfs}")
-        ids = None if sequence_ids is None else np.asarray(sequence_ids)
-        first_id = None if ids is None or ids.ndim != 1 or len(ids) == 0 else plain_id(ids[0])
-        continues = tail is not None and first_id == tail["id"]
-        offset = tail["position"] + 1 if continues else 0
-        seg = self._segments(lm.n, ids, continues=continues, offset=offset)
-        linked_to_tail = continues and (self.window is None or offset % self.window != 0)
-        stats = compute_stats(lm, chunk_size=self.chunk_size)
-        cross = cross_frame_stats(
-            lm,
-            seg.linked,
-            previous_row=tail["row"] if linked_to_tail else None,
-            chunk_size=self.chunk_size,
-        )
-        if hasattr(self, "stats_"):
-            stats = self.stats_ + stats
-            cross = self.cross_stats_ + cross
-        # keep the dependencies of the previous solve (a fit argument may have overridden the constructor's)
-        deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
-        known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
-        self._solve(stats, cross, Y_dev, class_balance, deps, stream=True)
-        self.frame_model_.lf_names_ = known if known is not None else names_of(L_batch)  # first names kept
-        self._remember_tail(lm, seg)
+        # (inline, not in a helper: the warnings of _solve name the line that called this method)
+        with _lock(self):  # the statistics read, added to and kept by one call at a time
+            if "frame_model_" in self.__dict__:
+                fitted_k = self._fitted_cardinality()
+                if fitted_k != k:
+                    raise ValueError(
+                        f"the stream was fitted with cardinality={fitted_k} and set_params has since set "
+                        f"cardinality={k}: its statistics count the classes it was started with; fit again "
+                        "(fit starts a new stream), or set the cardinality back"
+                    )
+                check_names(self.frame_model_.__dict__.get("lf_names_"), L_batch, name="L_batch")
+            lm = check_label_matrix(L_batch, k, min_lfs=3, name="L_batch")
+            tail = getattr(self, "_tail", None)
+            if hasattr(self, "stats_") and lm.m != self.stats_.n_lfs:
+                raise ValueError(f"L_batch has {lm.m} LFs but the model has seen {self.stats_.n_lfs}")
+            ids = None if sequence_ids is None else np.asarray(sequence_ids)
+            first_id = None if ids is None or ids.ndim != 1 or len(ids) == 0 else plain_id(ids[0])
+            continues = tail is not None and first_id == tail["id"]
+            offset = tail["position"] + 1 if continues else 0
+            seg = self._segments(lm.n, ids, continues=continues, offset=offset)
+            linked_to_tail = continues and (self.window is None or offset % self.window != 0)
+            stats = compute_stats(lm, chunk_size=self.chunk_size)
+            cross = cross_frame_stats(
+                lm,
+                seg.linked,
+                previous_row=tail["row"] if linked_to_tail else None,
+                chunk_size=self.chunk_size,
+            )
+            if hasattr(self, "stats_"):
+                stats = self.stats_ + stats
+                cross = self.cross_stats_ + cross
+            # keep the dependencies of the previous solve (a fit argument may have overridden the
+            # constructor's)
+            deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
+            known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
+            state = self._solve(stats, cross, Y_dev, class_balance, deps, stream=True)
+            first_names = known if known is not None else names_of(L_batch)  # a stream keeps its first names
+            state["frame_model_"].lf_names_ = first_names
+            state["_tail"] = _tail_of(lm, seg)
+            _publish(self, state)
         return self
 
     def _fitted_cardinality(self) -> int:
@@ -514,16 +518,22 @@ class SequenceLabelModel(BaseLabeler):
         -------
         ndarray, shape (n, k), rows in the given order, summing to 1
         """
-        self._check_fitted()
-        k = self._fitted_cardinality()  # the fit's classes (set_params may have changed the setting since)
-        check_names(self.frame_model_.__dict__.get("lf_names_"), L)
+        # one fit read once (a copy of the attributes, taken at once): a fit in another thread since
+        # makes this call predict with the previous fit, never with parts of both
+        fitted = self.__dict__.copy()
+        frame, est = fitted.get("frame_model_"), fitted.get("transition_estimate_")
+        if frame is None or est is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        k = int(
+            frame.params_.cardinality
+        )  # the fit's classes (set_params may have changed the setting since)
+        check_names(frame.__dict__.get("lf_names_"), L)
         lm = check_label_matrix(L, k, allow_empty=True)
         if lm.n == 0:
             return np.zeros((0, k))
         seg = self._segments(lm.n, sequence_ids)
-        frame = self.frame_model_
         logE = log_scores(lm, frame.params_, self.chunk_size) - np.log(frame.class_balance_)
-        return chain_posteriors(logE, seg.starts, self.persistence_, frame.class_balance_)
+        return chain_posteriors(logE, seg.starts, est.persistence, frame.class_balance_)
 
     def predict(
         self,
@@ -630,6 +640,14 @@ class SequenceLabelModel(BaseLabeler):
         self._chain_notes = tuple(notes)
         self.n_lfs_ = m
         self._tail = tail
+
+
+def _tail_of(lm: LabelMatrix, seg: Segments) -> dict[str, Any]:
+    """The last frame of a batch, kept so that the next ``partial_fit`` batch can continue its sequence:
+    ``{"row": ndarray of int64, shape (m,), "id": its sequence id, "position": its frame position}``."""
+    last = lm.data[lm.n - 1 : lm.n]
+    last = np.asarray(last.toarray(), dtype=np.int64) - 1 if lm.is_sparse else np.asarray(last)
+    return {"row": last.reshape(-1).astype(np.int64), "id": seg.last_id, "position": seg.last_position}
 
 
 def _read_tail(tail: Any, m: int, k: int) -> dict[str, Any]:
