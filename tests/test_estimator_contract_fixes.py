@@ -219,3 +219,18 @@ def test_sequence_predict_proba_reads_one_fit_while_another_thread_refits(two_da
     _fit(model.set_params(persistence=0.8), L2)
     refitted.set()
     np.testing.assert_array_equal(_joined(thread, out), expected)
+
+
+def test_repr_of_long_parameters_is_one_short_line():
+    # the repr printed every value whole: 3000 declared edges and a 5000-class prior made a 40 kB,
+    # many-line repr (scikit-learn cuts long reprs)
+    model = LabelModel(
+        5000, dependencies=[(i, i + 1) for i in range(3000)], class_balance=np.full(5000, 1 / 5000)
+    )
+    text = repr(model)
+    assert len(text) < 1000 and "\n" not in text
+    assert text.startswith("LabelModel(cardinality=5000, ") and "dependencies=[(0, 1), (1, 2)" in text
+    assert "(2999, 3000)]" in text and "refit_growth='auto')" in text  # the end of a long value is kept
+    short = LabelModel(class_balance=np.array([0.2, 0.8]), random_state=7)
+    assert "class_balance=array([0.2, 0.8])" in repr(short) and "random_state=7" in repr(short)
+    assert repr(SequenceLabelModel(3, window=4)).startswith("SequenceLabelModel(cardinality=3, window=4,")

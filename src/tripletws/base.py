@@ -70,6 +70,19 @@ class _Bound:
         return f"<method {self.__name__} of {target}>"
 
 
+#: Longest repr of one parameter value in a model's repr (longer ones keep their start and end).
+REPR_VALUE_CHARS = 120
+
+
+def _short_repr(value: Any) -> str:
+    """``repr(value)`` on one line, at most :data:`REPR_VALUE_CHARS` characters."""
+    text = " ".join(repr(value).split()) if isinstance(value, np.ndarray) else repr(value)
+    if len(text) <= REPR_VALUE_CHARS:
+        return text
+    tail = REPR_VALUE_CHARS // 4
+    return f"{text[: REPR_VALUE_CHARS - tail - 3]}...{text[-tail:]}"
+
+
 class BaseLabeler:
     """Base class: ``get_params``/``set_params`` (so ``sklearn.clone`` works),
     ``predict`` and ``score`` on top of a subclass's ``predict_proba``, and JSON
@@ -167,7 +180,10 @@ class BaseLabeler:
         return self
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        """``Class(param=value, ...)``, each value's repr cut to :data:`REPR_VALUE_CHARS` characters (its
+        start and end kept around ``...``), as scikit-learn cuts long reprs: a model with thousands of
+        declared edges or classes still prints as one readable line."""
+        args = ", ".join(f"{k}={_short_repr(v)}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
     # -- prediction --------------------------------------------------------
