@@ -397,7 +397,7 @@ def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) 
     for c in columns:
         for r in range(arr.shape[0]):
             value = arr[r, c]
-            if not isinstance(value, (int, float, np.number)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
                 names = getattr(frame, "columns", None)
                 column = repr(str(names[c])) if names is not None else c
                 return f" (column {column}, row {r}, holds {value!r})"
@@ -405,6 +405,23 @@ def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) 
             if seen >= limit:
                 return ""
     return ""
+
+
+def _numbers_from_objects(arr: np.ndarray) -> np.ndarray:
+    """An object array of Python or numpy numbers as int64 (integers only) or float64 (for the float
+    checks' messages); any other object array is returned as it is, for its error to name the cell.
+
+    A list of lists built in Python, or ``np.array(..., dtype=object)``, holds its votes so.
+    """
+    kinds = set(map(type, arr.ravel().tolist()))  # tolist: numpy scalars become Python numbers
+    if not kinds or not all(issubclass(t, (int, float)) and not issubclass(t, bool) for t in kinds):
+        return arr
+    if all(issubclass(t, int) for t in kinds):
+        try:
+            return arr.astype(np.int64)
+        except OverflowError:  # an integer beyond 64 bits: out of range, named by the float checks
+            pass
+    return arr.astype(np.float64)
 
 
 def _sparse_cell(X: Any, pos: int) -> str:
@@ -545,6 +562,8 @@ def check_label_matrix(
                 f"{name} must be 2-dimensional (n rows x m labeling functions), "
                 f"got ndim={arr.ndim} with shape {arr.shape}"
             )
+        if arr.dtype == object:
+            arr = _numbers_from_objects(arr)
         if arr.dtype.kind == "f":
             arr = _dense_from_float(arr)
         elif arr.dtype.kind == "b":
