@@ -41,3 +41,12 @@ def test_object_array_names_its_first_cell_that_is_no_vote(cell, message):
     L[5, 2] = cell
     with pytest.raises(LabelMatrixError, match=message):
         LabelModel(3).fit(L)
+
+
+def test_score_with_metric_names_in_a_numpy_array_returns_str_keys():
+    # was: np.str_ keys ({np.str_('accuracy'): ...}), which json.dumps and repr show differently
+    d = make_synthetic(300, 5, 2, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = LabelModel(2).fit(d.L).score(d.L, d.y, metrics=np.array(["accuracy", "f1"]))
+    assert list(out) == ["accuracy", "f1"] and all(type(name) is str for name in out)

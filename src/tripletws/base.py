@@ -278,6 +278,7 @@ def score_votes(
     if metrics is not None and not isinstance(metrics, (str, Iterable)):
         raise ValueError(f"metrics must be a metric's name or a list of names, got {metrics!r}")
     metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
+    metrics = [str(name) if isinstance(name, str) else name for name in metrics]  # np.str_ keys: str
     # the silent rows that are scored rest on the balance: those predicted a class (not abstained),
     # and every one where a probability metric reads them (it scores every gold row)
     scored = gold & ~voted
