@@ -50,3 +50,12 @@ def test_score_with_metric_names_in_a_numpy_array_returns_str_keys():
         warnings.simplefilter("ignore")
         out = LabelModel(2).fit(d.L).score(d.L, d.y, metrics=np.array(["accuracy", "f1"]))
     assert list(out) == ["accuracy", "f1"] and all(type(name) is str for name in out)
+
+
+def test_dev_rows_of_another_lf_count_are_refused_before_the_gold_free_fit(monkeypatch):
+    # was refused only after the gold-free fit of L_train had run (2.5 s on 3000 x 6 on a slow host)
+    d = make_synthetic(600, 6, 2, random_state=0)
+    model = LabelModel(2)
+    monkeypatch.setattr(model, "_absorb", lambda *a, **k: pytest.fail("the gold-free fit ran"))
+    with pytest.raises(ValueError, match=r"L_dev has 5 LFs \(columns\) but L_train has 6"):
+        model.fit(d.L, L_dev=d.L[:100, :5], Y_dev=d.y[:100])

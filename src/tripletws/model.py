@@ -10,6 +10,7 @@ first batch of a new stream.
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 import warnings
 import weakref
@@ -109,6 +110,10 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
         raise ValueError(f"L_dev: model={model.model!r} has no candidate fits to choose from ({able})")
     check_names(names_of(L_train), L_dev, name="L_dev")
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
+    shape = getattr(L_train, "shape", None)  # known without reading L_train (an array, frame, file map)
+    if shape is not None and len(shape) == 2 and isinstance(shape[1], numbers.Integral) and shape[1] != dev.m:
+        # before the gold-free fit, which this refuses after it otherwise (dev_choice.with_dev_choice)
+        raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {int(shape[1])}")
     model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train", dev=(dev, y_dev))
     return model
 
