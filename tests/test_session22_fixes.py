@@ -59,3 +59,41 @@ def test_dev_rows_of_another_lf_count_are_refused_before_the_gold_free_fit(monke
     monkeypatch.setattr(model, "_absorb", lambda *a, **k: pytest.fail("the gold-free fit ran"))
     with pytest.raises(ValueError, match=r"L_dev has 5 LFs \(columns\) but L_train has 6"):
         model.fit(d.L, L_dev=d.L[:100, :5], Y_dev=d.y[:100])
+
+
+def test_load_in_place_is_never_seen_half_done_by_another_thread(tmp_path):
+    # was: model.load(path) cleared the model's attributes, then filled them: a predict_proba in another
+    # thread between the two raised NotFittedError (seen within 300 loads at a 1 us switch interval)
+    import sys
+    import threading
+
+    d = make_synthetic(200, 4, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(d.L)
+    model.save(tmp_path / "m.json")
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                model.predict_proba(d.L[:5])
+            except Exception as exc:  # any failure of a read that overlaps a load
+                errors.append(repr(exc))
+                stop.set()
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=reader)
+    sys.setswitchinterval(1e-6)
+    try:
+        thread.start()
+        for _ in range(300):
+            model.load(tmp_path / "m.json")
+            if stop.is_set():
+                break
+    finally:
+        stop.set()
+        thread.join(30)
+        sys.setswitchinterval(interval)
+    assert not errors

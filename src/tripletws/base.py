@@ -136,8 +136,9 @@ class BaseLabeler:
             raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         if self is None:
             return model
-        self.__dict__.clear()
-        self.__dict__.update(model.__dict__)
+        # one swap of the attribute dict: another thread reading the model (predict_proba takes a copy of
+        # it) sees the model before or after the load, never an emptied one between a clear and an update
+        self.__dict__ = dict(model.__dict__)
         return self
 
     def _get_state(self) -> dict[str, Any] | None:
