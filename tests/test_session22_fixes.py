@@ -97,3 +97,11 @@ def test_load_in_place_is_never_seen_half_done_by_another_thread(tmp_path):
         thread.join(30)
         sys.setswitchinterval(interval)
     assert not errors
+
+
+def test_dev_rows_without_a_class_warn_as_y_dev_alone_does():
+    # was: silent with L_dev, while Y_dev alone warned "Y_dev has no example of class(es) [2]"
+    d = make_synthetic(1500, 6, 3, random_state=3)
+    dev = np.flatnonzero(d.y[:600] != 2)[:120]
+    with pytest.warns(UserWarning, match=r"Y_dev has no example of class\(es\) \[2\]: the dev rows cannot"):
+        LabelModel(3).fit(d.L[600:], L_dev=d.L[dev], Y_dev=d.y[dev])

@@ -21,11 +21,13 @@ predicts.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .caller import outside_stacklevel
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
@@ -558,6 +560,15 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         rows = np.flatnonzero(known)
         data = dev.data[rows] if dev.is_sparse else np.asarray(dev.data)[rows]
         dev, y = LabelMatrix(data, k), y[rows]
+    missing = np.flatnonzero(np.bincount(y, minlength=k) == 0)
+    if missing.size:  # as Y_dev alone warns (its class balance smooths the class in)
+        warnings.warn(
+            f"Y_dev has no example of class(es) {missing.tolist()}: the dev rows cannot reward a "
+            "candidate for predicting it, and the dev prior ('+dev_prior' candidates) gives it one "
+            "pseudo-count; add dev rows of every class",
+            UserWarning,
+            stacklevel=outside_stacklevel(),
+        )
     return dev, y
 
 
