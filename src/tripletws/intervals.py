@@ -68,8 +68,9 @@ class ConfidenceIntervals:
         when the class balance was given rather than estimated).
     identified : ndarray of bool, shape (m,)
         False for an LF whose accuracy the rows do not identify (the model's
-        ``unidentified_``: it was given a shared fallback value, so there is no
-        interval to report); all True when the model names none.
+        ``unidentified_``, an LF a symmetric solve could not estimate, an LF that never
+        votes: it was given a shared fallback or neutral value, so there is no interval
+        to report); all True when there is none (:func:`unidentified_lfs`).
     """
 
     level: float
@@ -301,8 +302,9 @@ def bootstrap_intervals(
 ) -> ConfidenceIntervals:
     """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
 
-    An LF the model does not identify (its ``unidentified_``) gets a NaN interval
-    and ``identified = False``: its accuracy is a shared fallback value, and the
+    An LF the model does not identify (:func:`unidentified_lfs`: its ``unidentified_``, one a
+    symmetric solve could not estimate, one that never votes) gets a NaN interval and
+    ``identified = False``: its accuracy is a shared fallback or neutral value, and the
     spread of that value over replicates says nothing about the LF.
 
     The intervals describe the sampling spread of the model's own estimate.  A
@@ -461,9 +463,19 @@ def unidentified_lfs(model: Any) -> np.ndarray:
     The annotator model lists them in ``unidentified_`` (one-class LFs, LFs that never
     vote together with another one, every LF when majority vote's model was chosen) and
     counts LFs that copy another once (``copies_.members``: their table carries no class
-    information, so their ``accuracies_`` is not an estimate); other models name none.
+    information, so their ``accuracies_`` is not an estimate).  A symmetric solve (the
+    symmetric model, the annotator's symmetric fallback) names those it could not estimate
+    (``estimate_.estimated`` False: no usable triplet, given the estimated LFs' mean or a
+    default); and an LF that never votes on the fit's rows is given a neutral value by every model.
     """
     found = getattr(model, "unidentified_", None)
     out = np.zeros(0, dtype=np.int64) if found is None else np.asarray(found, dtype=np.int64).reshape(-1)
+    estimated = getattr(getattr(model, "estimate_", None), "estimated", None)
+    if estimated is not None:
+        out = np.union1d(out, np.flatnonzero(~np.asarray(estimated, dtype=bool)))
+    votes = getattr(getattr(model, "stats_", None), "vote_counts", None)
+    if votes is not None:
+        out = np.union1d(out, np.flatnonzero(np.asarray(votes) == 0))
     copies = getattr(model, "copies_", None)
-    return out if copies is None else np.union1d(out, copies.members).astype(np.int64)
+    out = out if copies is None else np.union1d(out, copies.members)
+    return np.asarray(out, dtype=np.int64)

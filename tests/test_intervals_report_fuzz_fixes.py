@@ -1,0 +1,39 @@
+"""Bugs found by fuzzing the bootstrap intervals, the HTML report and LFAnalysis.lf_summary."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+
+
+def _lonely_and_silent() -> np.ndarray:
+    """Six LFs: LF 2 never votes, LF 5 votes on three rows where no other LF votes."""
+    d = make_synthetic(3000, 6, 2, coverage=0.5, random_state=1)
+    L = d.L.copy()
+    L[:, 2] = -1
+    L[:, 5] = -1
+    L[:3, 5] = d.y[:3]
+    L[:3, [0, 1, 3, 4]] = -1
+    return L
+
+
+@pytest.mark.parametrize("model", ["symmetric", "class_conditional"])
+def test_lfs_the_fit_did_not_estimate_get_no_interval(model):
+    """The symmetric model gave an LF without a usable triplet (accuracy: the estimated LFs' mean) the
+    interval [0.5, 0.809] of that shared value, and an LF that never votes (neutral 0.5) the zero-width
+    interval [0.5, 0.5], as if it were known exactly; the annotator already gave both NaN."""
+    L = _lonely_and_silent()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel(2, model=model).fit(L)
+        ci = lm.confidence_intervals(L, n_boot=10, random_state=0)
+    not_estimated = {2, 5} if model == "symmetric" else {2}
+    assert set(np.flatnonzero(~ci.identified).tolist()) == not_estimated
+    for i in not_estimated:
+        assert np.isnan(ci.accuracy_low[i]) and np.isnan(ci.accuracy_high[i])
+    assert np.all(ci.accuracy_low[ci.identified] <= ci.accuracy_high[ci.identified])
