@@ -37,3 +37,18 @@ def test_lfs_the_fit_did_not_estimate_get_no_interval(model):
     for i in not_estimated:
         assert np.isnan(ci.accuracy_low[i]) and np.isnan(ci.accuracy_high[i])
     assert np.all(ci.accuracy_low[ci.identified] <= ci.accuracy_high[ci.identified])
+
+
+def test_inspect_and_report_show_the_level_as_given(tmp_path):
+    """A 99.9 % interval was shown as "100% bootstrap intervals" (and 97.5 % as "98%"): the level was
+    rounded to whole percents in inspect and in the report."""
+    pytest.importorskip("matplotlib")
+    from test_cli import run_main
+
+    d = make_synthetic(600, 4, 2, coverage=0.6, random_state=1)
+    lm = LabelModel(2, model="symmetric").fit(d.L)
+    lm.confidence_intervals(d.L, level=0.999, n_boot=5, random_state=0)
+    lm.save(tmp_path / "m.json")
+    assert "99.9% bootstrap intervals (5 replicates" in run_main("inspect", tmp_path / "m.json").stdout
+    text = lm.report(d.L)
+    assert "99.9% bootstrap, 5 replicates" in text and "100% bootstrap" not in text

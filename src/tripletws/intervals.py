@@ -47,6 +47,14 @@ UNIFORM_PRIOR_WARNING = (
 )
 
 
+def level_text(level: float) -> str:
+    """The nominal coverage as a percentage, as written (0.95: "95%", 0.975: "97.5%", 0.999: "99.9%").
+
+    Rounding to whole percents showed a 99.9 % interval as "100%" and a 97.5 % one as "98%".
+    """
+    return f"{100.0 * float(level):.6g}%"
+
+
 @dataclass
 class ConfidenceIntervals:
     """Percentile bootstrap intervals of a fitted label model.

@@ -267,7 +267,7 @@ def build_report(
     random_state : int or numpy Generator, optional
     """
     from .diagnostics import dependency_candidates
-    from .intervals import NoIntervalsError, bootstrap_intervals, point_estimates
+    from .intervals import NoIntervalsError, bootstrap_intervals, level_text, point_estimates
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
     # so that this module does not import the model that offers the report (no import cycle)
@@ -321,7 +321,7 @@ def build_report(
         ["rows with conflicting votes", f"{whole['conflict']:.1%}"],
         [
             "intervals",
-            f"{ci.level:.0%} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
+            f"{level_text(ci.level)} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
             if no_intervals is None
             else f"none: {no_intervals}",
         ],
@@ -354,7 +354,7 @@ def build_report(
             "LF accuracy",
             f'<div class="fig">{acc_svg}</div>',
             "Bars: learned accuracy"
-            + (f"; whiskers: {ci.level:.0%} bootstrap interval" if no_intervals is None else "")
+            + (f"; whiskers: {level_text(ci.level)} bootstrap interval" if no_intervals is None else "")
             + ("; diamonds: accuracy on the gold rows." if emp is not None else "."),
         )
     )
@@ -375,7 +375,7 @@ def build_report(
             "Class balance",
             f'<div class="fig">{_class_balance(ci, k)}</div>',
             f"Fitted P(Y) ({model.class_balance_source_})"
-            + (f" with its {ci.level:.0%} interval." if no_intervals is None else "."),
+            + (f" with its {level_text(ci.level)} interval." if no_intervals is None else "."),
         )
     )
     parts.append(

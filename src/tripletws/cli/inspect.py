@@ -158,13 +158,15 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
     )
     ci = getattr(model, "intervals_", None)
     if ci is not None:
+        from ..intervals import level_text
+
         bands = ", ".join(
             f"P(Y={c}) in [{lo:.4f}, {hi:.4f}]"
             for c, (lo, hi) in enumerate(zip(ci.class_balance_low, ci.class_balance_high, strict=True))
         )
         print(
-            f"{ci.level:.0%} bootstrap intervals ({ci.n_boot} replicates over {ci.n_chunks} row chunks): "
-            + bands
+            f"{level_text(ci.level)} bootstrap intervals ({ci.n_boot} replicates over "
+            f"{ci.n_chunks} row chunks): " + bands
         )
     choices = model.solution_.choices()
     family = family_row(choices)
