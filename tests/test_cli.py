@@ -234,7 +234,7 @@ def test_jobs_option(files, tmp_path) -> None:
     ok("update", tmp_path / "m2.json", d / "L.npy", "--jobs", "2")
     assert LabelModel.load(tmp_path / "m2.json").n_jobs is None
     out = run_main("predict", tmp_path / "m2.json", d / "L.npy", "-o", tmp_path / "p.npy", "--jobs", "0")
-    assert out.returncode == 2 and "n_jobs must not be 0" in out.stderr
+    assert out.returncode == 2 and "--jobs must not be 0" in out.stderr
 
 
 def test_predict_to_stdout(files, tmp_path) -> None:

@@ -4,7 +4,8 @@ One module per command, each with ``add_parser(sub)`` (its options) and ``run(ar
 (exit status); :mod:`.options` holds what they share.  Every command reads label
 matrices with :mod:`tripletws.files` and works through the public Python API.  Bad
 input (a missing file, a bad value, a damaged model file) ends with one line
-``tripletws: error: <message>`` on stderr and exit status 2, never a traceback.
+``tripletws: error: <message>`` on stderr and exit status 2, never a traceback; Ctrl-C ends
+with ``tripletws: interrupted`` and exit status 130.
 
 ``--plugin MODULE`` (before the command, repeatable) imports a module first, e.g. one
 that registers a label model (:func:`tripletws.models.register`), so that
@@ -26,6 +27,9 @@ from . import demo, dependencies, evaluate, fit, inspect, predict, report, updat
 from .options import PROG, CLIError, Parser, describe, report_error, show_warning
 
 COMMANDS = (fit, update, predict, evaluate, inspect, dependencies, report, demo)
+
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports a command ended by it).
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -123,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = show_warning
         try:
             return int(args.func(args))
+        except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT, no traceback
+            # (every file is written atomically: an interrupted write leaves the old file as it was)
+            sys.stderr.write(f"{PROG}: interrupted\n")
+            return EXIT_INTERRUPTED
         except BrokenPipeError:  # e.g. `tripletws predict ... -o - | head`
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

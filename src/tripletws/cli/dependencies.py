@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if args.L_FILE is not None:
         expected = getattr(model, "lf_names_", None)
         data, names = read_votes(args.L_FILE, args.key, args.header, expected=expected)
+        m = len(model.accuracies_)
+        if data.shape[1] != m:  # (the library's message named neither file, and its argument 'data')
+            raise CLIError(
+                f"{args.L_FILE}: L has {data.shape[1]} LFs (columns) but {args.MODEL} was fitted with {m}"
+            )
         with about_matrix(args.L_FILE, names):
             stats = compute_stats(data, int(model.cardinality))
     with about_matrix(args.L_FILE or args.MODEL, names):

@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     seq_kw = sequence_kwargs(model, args, lm.n)
     n_silent = int(((y >= 0) & ~voted_rows(lm)).sum())
     results, voted = {}, {}
-    with warnings.catch_warnings():
+    # (about_matrix: an L of another width than the model's is named by its file, as predict names it)
+    with warnings.catch_warnings(), about_matrix(args.L_FILE, names):
         warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
         for name, lab in labelers.items():
             kw = seq_kw if lab is model else {}

@@ -26,6 +26,7 @@ from .options import (
     annotator_defaults,
     check_not_data,
     check_not_input,
+    check_output_folder,
     checked_gold,
     named,
     parse_class_balance,
@@ -294,6 +295,7 @@ def _check_combinations(args: argparse.Namespace, sequence: bool) -> None:
         raise CLIError("--dev-rule says how gold rows choose the fit: it needs --L-dev and --y-dev")
     check_not_data(args.output, "a model file is JSON; name it .json (predictions: 'predict')")
     check_not_input(args.output, args.L_FILE, args.L_dev, args.y_dev, getattr(args, "sequence_ids", None))
+    check_output_folder(args.output)  # before the work, not after it
 
 
 def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: list[str] | None = None) -> int:

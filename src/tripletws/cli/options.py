@@ -97,8 +97,30 @@ def check_output_path(output: Any, suffixes: tuple[str, ...]) -> None:
     path = Path(output)
     if path.suffix.lower() not in suffixes:
         raise CLIError(f"-o {output}: the output must end in {', '.join(suffixes)} (or be '-' for stdout)")
+    check_output_folder(output)
+
+
+def check_output_folder(output: Any) -> None:
+    """Refuse, before any work, an output whose folder does not exist or that is itself a folder.
+
+    Parameters
+    ----------
+    output : path or None
+        The ``-o`` value (None: nothing to check).
+
+    Raises
+    ------
+    CLIError
+        Naming ``-o`` and the value given (the write itself, after the work, would name only an
+        absolute folder).
+    """
+    if output is None or str(output) == "-":
+        return
+    path = Path(output)
     if not path.parent.is_dir():
         raise CLIError(f"-o {output}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise CLIError(f"-o {output}: that is a folder; name a file")
 
 
 class Parser(argparse.ArgumentParser):
@@ -210,13 +232,14 @@ def read_sequence_ids(args: argparse.Namespace, n: int) -> np.ndarray | None:
 
 
 def sequence_kwargs(model: BaseLabeler, args: argparse.Namespace, n: int) -> dict[str, Any]:
-    """``sequence_ids`` for a sequence model; an error if ids are given to another model."""
-    ids = read_sequence_ids(args, n)
-    if isinstance(model, SequenceLabelModel):
-        return {"sequence_ids": ids}
-    if ids is not None:
-        raise CLIError("--sequence-ids applies to sequence models only (fit with --sequence)")
-    return {}
+    """``sequence_ids`` for a sequence model; an error if ids are given to another model (before
+    they are read: their order or length would otherwise be blamed, not the model)."""
+    if not isinstance(model, SequenceLabelModel):
+        if getattr(args, "sequence_ids", None) is not None:
+            raise CLIError("--sequence-ids applies to sequence models only (fit with --sequence)")
+        read_sequence_ids(args, n)  # (--sequence-key alone: its own error)
+        return {}
+    return {"sequence_ids": read_sequence_ids(args, n)}
 
 
 def fmt_value(value: float, digits: int = 4) -> str:
@@ -289,12 +312,15 @@ OPTION_NAMES = {
     "random_state": "--seed",
     "class_balance": "--class-balance",
     "persistence": "--persistence",
+    "n_jobs": "--jobs",
+    "alpha": "--alpha",
 }
 
 
 def describe(exc: BaseException) -> str:
     """One line for an error: the file of an OSError, a message that starts with a Python argument's
-    name given as the command line's option (``forget must lie in ...`` -> ``--forget must ...``)."""
+    name given as the command line's option (``forget must lie in ...`` -> ``--forget must ...``,
+    ``n_jobs=-100 leaves ...`` -> ``--jobs -100 leaves ...``)."""
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, KeyError) and exc.args:
@@ -303,6 +329,9 @@ def describe(exc: BaseException) -> str:
     first, _, rest = text.partition(" ")
     if first in OPTION_NAMES and rest:
         return f"{OPTION_NAMES[first]} {rest}"
+    name, equals, value = first.partition("=")  # "n_jobs=-100 leaves ..." -> "--jobs -100 leaves ..."
+    if equals and name in OPTION_NAMES and rest:
+        return f"{OPTION_NAMES[name]} {value} {rest}"
     return text
 
 

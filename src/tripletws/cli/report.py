@@ -13,6 +13,7 @@ from .options import (
     add_matrix_args,
     check_not_data,
     check_not_input,
+    check_output_folder,
     checked_gold,
     load_labeler,
     read_gold,
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if str(args.output) == "-" or str(args.output).lower().endswith(".json"):
         raise CLIError(f"-o {args.output}: the report is one HTML file; name it .html")
     check_not_input(args.output, args.MODEL, args.L_FILE, args.gold)
+    check_output_folder(args.output)  # before the work, not after it
     model = load_labeler(args.MODEL)
     if not isinstance(model, LabelModel):
         raise CLIError(f"report needs a LabelModel file; {args.MODEL} holds a {type(model).__name__}")

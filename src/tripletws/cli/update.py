@@ -18,6 +18,7 @@ from .options import (
     add_sequence_args,
     check_not_data,
     check_not_input,
+    check_output_folder,
     checked_gold,
     load_labeler,
     named,
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         check_not_data(args.output, "a model file is JSON; name it .json")
     # (the model file itself is the default output: an update in place)
     check_not_input(args.output, args.L_FILE, args.y_dev, getattr(args, "sequence_ids", None))
+    check_output_folder(args.output)  # before the work, not after it
     model = load_labeler(args.MODEL)
     if not isinstance(model, (LabelModel, SequenceLabelModel)):
         raise CLIError(f"{args.MODEL}: a {type(model).__name__} does not learn; only label models update")
@@ -90,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
         model.set_params(window=args.window, forget=None)
     k = int(model.cardinality)
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
+    m = int(model.frame_model_.n_lfs_) if chain else L.shape[1]  # (a LabelModel's stream names the file)
+    if L.shape[1] != m:  # (a sequence model's own message named neither file)
+        raise CLIError(
+            f"{args.L_FILE}: the batch has {L.shape[1]} LFs (columns) but {args.MODEL} was fitted with {m}"
+        )
     if args.class_balance in STRATEGIES:
         raise CLIError("update takes --class-balance as k probabilities (the model keeps its own setting)")
     _, prior = parse_class_balance(args.class_balance)
