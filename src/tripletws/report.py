@@ -24,6 +24,7 @@ from .analysis import lf_summary_arrays, matrix_summary_arrays
 from .lf_names import check_names
 from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
+from .validate import check_int
 
 #: Section ids in page order (the gold-only ones last).
 SECTIONS = (
@@ -237,6 +238,20 @@ def _choices(model: Any) -> list[list[str]]:
     return rows + [["note", str(note)] for note in choices["notes"]]
 
 
+def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) -> None:
+    """Refuse bad report options before any work, also those that a model holding ``intervals_``
+    leaves unused (they were silently ignored there, and an error on the next model)."""
+    from .intervals import MAX_BOOT
+    from .settings import check_random_state
+
+    if not isinstance(title, str):
+        raise ValueError(f"title must be a string, got {title!r}")
+    check_int(n_boot, "n_boot", 2, MAX_BOOT)
+    check_random_state(random_state)
+    if isinstance(lf_names, (str, bytes)):  # one string is not m names ("abcd" read as a, b, c, d)
+        raise ValueError(f"lf_names must be a list of names, one per LF, got the string {lf_names!r}")
+
+
 def build_report(
     model: Any,
     L: Any,
@@ -265,15 +280,24 @@ def build_report(
     n_boot : int
         Bootstrap replicates when the model holds no ``intervals_``.
     random_state : int or numpy Generator, optional
+
+    Raises
+    ------
+    ValueError
+        Naming the bad option (``title`` not a string, ``n_boot`` outside [2, MAX_BOOT], a bad
+        ``random_state``, ``lf_names`` one string), also where a model holding ``intervals_``
+        would not use it.
     """
     from .diagnostics import dependency_candidates
     from .intervals import NoIntervalsError, bootstrap_intervals, level_text, point_estimates
 
-    # a LabelModel (any model with learned accuracies and intervals); checked by what it offers,
-    # so that this module does not import the model that offers the report (no import cycle)
-    if not all(hasattr(model, name) for name in ("confidence_intervals", "params_", "_check_fitted")):
+    # a LabelModel (any model with learned accuracies and intervals); checked by what its class offers
+    # (an unfitted model's params_ raises), so that this module does not import the model that offers
+    # the report (no import cycle)
+    if not all(hasattr(type(model), name) for name in ("confidence_intervals", "params_", "_check_fitted")):
         raise ValueError(f"the report needs a fitted LabelModel, got {type(model).__name__}")
     model._check_fitted()
+    _check_options(title, n_boot, random_state, lf_names)
     _plt()  # the drawing extra, checked before the work (a bootstrap can take seconds)
     k = int(model.cardinality)
     check_names(getattr(model, "lf_names_", None), L)  # the columns in the fit's order
@@ -489,10 +513,20 @@ def write_report(model: Any, L: Any, path: str | os.PathLike[str], Y: Any = None
     Returns
     -------
     Path of the written file.
-    """
-    from .atomic import atomic_write_text
 
-    text = build_report(model, L, Y, **kwargs)
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        Before the report is built: ``path``'s folder does not exist, or ``path`` is a folder.
+    """
+    from .atomic import atomic_write_text, target_path
+
     target = Path(path)
+    real = target_path(target)  # checked before the work (a bootstrap can take minutes), as the write would
+    if not real.parent.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(real.parent))
+    if real.is_dir():
+        raise IsADirectoryError(21, "is a directory, not a file", str(real))
+    text = build_report(model, L, Y, **kwargs)
     atomic_write_text(target, text)
     return target
