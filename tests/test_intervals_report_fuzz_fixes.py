@@ -108,3 +108,20 @@ def test_report_path_in_a_missing_folder_fails_before_the_bootstrap(small_fit, t
         lm.report(d.L, path=tmp_path)
     assert calls == []
     assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"random_state": "x"}, "random_state must be"),
+        ({"intervals": "no"}, "intervals must be True or False"),
+    ],
+)
+def test_lf_summary_refuses_bad_options_where_the_model_holds_intervals(small_fit, bad, match):
+    """random_state="x" and intervals="no" (truthy: intervals shown) were accepted silently."""
+    pytest.importorskip("pandas")
+    from tripletws import LFAnalysis
+
+    d, lm = small_fit
+    with pytest.raises(ValueError, match=match):
+        LFAnalysis(d.L).lf_summary(model=lm, **bad)

@@ -318,7 +318,19 @@ class LFAnalysis:
         model : fitted LabelModel, optional
         intervals : bool
         random_state : int or numpy Generator, optional
+
+        Raises
+        ------
+        ValueError
+            A bad ``intervals`` or ``random_state`` (also where unused), a model without learned
+            accuracies or fitted on another number of LFs, ``est_weights`` of the wrong shape.
         """
+        from .settings import check_random_state
+
+        # checked also where unused (no model, or a model holding intervals_): they were ignored there
+        if not isinstance(intervals, (bool, np.bool_)):
+            raise ValueError(f"intervals must be True or False, got {intervals!r}")
+        check_random_state(random_state)
         # the label space: the one given, else a fitted model's classes, else L's and Y's (L alone may
         # never vote the highest ones)
         k = self._cardinality
