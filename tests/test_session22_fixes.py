@@ -105,3 +105,26 @@ def test_dev_rows_without_a_class_warn_as_y_dev_alone_does():
     dev = np.flatnonzero(d.y[:600] != 2)[:120]
     with pytest.warns(UserWarning, match=r"Y_dev has no example of class\(es\) \[2\]: the dev rows cannot"):
         LabelModel(3).fit(d.L[600:], L_dev=d.L[dev], Y_dev=d.y[dev])
+
+
+def test_intervals_say_how_many_replicates_could_not_be_solved(monkeypatch):
+    # was: a replicate whose solve failed was dropped silently (n_boot then counted the others only)
+    from tripletws.models.base import get_solver
+
+    d = make_synthetic(1000, 5, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, model="symmetric").fit(d.L)
+    solver = get_solver("symmetric")
+    solve, calls = solver.solve, []
+
+    def every_third_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) % 3 == 0:
+            raise ValueError("no usable triplet")
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", every_third_fails)
+    with pytest.warns(UserWarning, match=r"3 of 9 bootstrap replicates could not be solved"):
+        ci = model.confidence_intervals(d.L, n_boot=9, random_state=0)
+    assert ci.n_boot == 6

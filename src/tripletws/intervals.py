@@ -424,6 +424,13 @@ def bootstrap_intervals(
         balances.append(fit.fit_class_balance)
     if len(accs) < 2:
         raise ValueError("fewer than 2 bootstrap replicates could be solved; use more rows or chunks")
+    if len(accs) < n_boot:  # the intervals describe the replicates that could be solved: say how many
+        warnings.warn(
+            f"{n_boot - len(accs)} of {n_boot} bootstrap replicates could not be solved and are left out "
+            f"(the intervals read the other {len(accs)}; their n_boot says so); use more rows or chunks",
+            UserWarning,
+            stacklevel=3,
+        )
     tail = (1.0 - level) / 2.0 * 100.0
     A, B = np.asarray(accs), np.asarray(balances)
     a_lo, a_hi = np.percentile(A, [tail, 100.0 - tail], axis=0)
