@@ -42,7 +42,7 @@ def test_flyingsquid_bad_values(L2, L4) -> None:
     with pytest.raises(ValueError, match=r"found 2 in column 1 \(row 0\)"):
         from_flyingsquid([[1, 2, 0]])
     with pytest.raises(ValueError, match="2-dimensional"):
-        from_flyingsquid(np.zeros((2, 2, 2)))
+        from_flyingsquid(np.zeros((2, 2, 2, 2)))  # 3-D: padded sequences
     np.testing.assert_array_equal(from_flyingsquid([1, 0, -1]), [1, -1, 0])  # 1-D: gold labels
     with pytest.raises(ValueError, match=r"outside 0..1"):
         to_flyingsquid(L4)  # multiclass has no FlyingSquid encoding

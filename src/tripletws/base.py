@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .hints import flyingsquid_argument_error, flyingsquid_attribute_message
 from .io import load_model, register_class, save_model
 from .lf_names import check_names
 from .matrix import check_cardinality, check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
@@ -103,6 +104,18 @@ class BaseLabeler:
         super().__init_subclass__(**kwargs)
         register_class(cls)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Refuse FlyingSquid's constructor arguments (``v``, ``lambda_edges``, ...) with what to use
+        instead, before ``__init__`` raises Python's bare TypeError for them."""
+        error = flyingsquid_argument_error(f"{cls.__name__}()", list(kwargs), skip=cls._param_names())
+        if error is not None:
+            raise error
+        return super().__new__(cls)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for a missing attribute: FlyingSquid's method names say what to use instead."""
+        raise AttributeError(flyingsquid_attribute_message(type(self).__name__, name))
+
     def _check_fitted(self) -> None:
         if self._fitted_attr is not None and not hasattr(self, self._fitted_attr):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
@@ -176,7 +189,9 @@ class BaseLabeler:
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+                error = flyingsquid_argument_error("set_params()", [key])
+                said = "" if error is None else f" ({str(error).split(': ', 1)[1]})"
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}{said}")
             setattr(self, key, value)
         return self
 

@@ -1,16 +1,20 @@
 """Warnings at fit about input that is valid but most likely not what was meant.
 
-Two mistakes of users coming from other libraries pass every check of the label matrix and fit
+Three mistakes of users coming from other libraries pass every check of the label matrix and fit
 without error, to a wrong model:
 
 - **another abstain convention**: MeTaL's (0 = abstain, classes 1..k) fitted with one class too
   many, whose "class 0" is every abstention; Snorkel 0.7's and FlyingSquid's (0 = abstain, votes
   -1 / +1), whose abstentions become class-0 votes and whose -1 votes abstentions;
 - **the gold labels left among the votes** (a DataFrame or a CSV with its ``label`` column): the
-  gold is then fitted as one more, perfect, LF.
+  gold is then fitted as one more, perfect, LF;
+- **FlyingSquid's ``LabelModel(m)``**, whose first argument is the number of LFs: here it is the
+  number of classes, so binary votes are fitted with m classes.
 
-Both are told from the fit's statistics (votes per LF and class, no pass over the rows) and the
-input's column names, and warned about once per fit; the fit itself is unchanged.
+All are told from the fit's statistics (votes per LF and class, no pass over the rows) and the
+input's column names, and warned about once per fit; the fit itself is unchanged.  FlyingSquid's
+argument and method names that tripletws does not take (``v``, ``lambda_edges``, ``solve_method``,
+``predict_proba_marginalized``, ...) are refused with what to use instead (:data:`FLYINGSQUID_NAMES`).
 """
 
 from __future__ import annotations
@@ -102,6 +106,137 @@ def convention_hint(class_counts: np.ndarray, n_rows: float, name: str = "L") ->
     return None
 
 
+def cardinality_hint(class_counts: np.ndarray, n_rows: float, name: str = "L") -> str | None:
+    """A message where the cardinality looks like FlyingSquid's number of LFs, else None.
+
+    FlyingSquid's ``LabelModel(m)`` takes the number of LFs first; here the first argument is the
+    number of classes, so ``LabelModel(m)`` fits m classes to binary votes.
+
+    Parameters
+    ----------
+    class_counts : ndarray, shape (m, k)
+        Rows on which each LF votes each class (:class:`tripletws.stats.LabelStats`).
+    n_rows : float
+        Rows of the matrix.
+    name : str
+        How the message calls the matrix.
+
+    Returns
+    -------
+    str or None
+        Where k >= 3 equals the number of LFs m and no LF votes a class above 1 (but some vote);
+        with the FlyingSquid abstain convention's message too where the votes look like it.
+    """
+    counts = np.asarray(class_counts, dtype=np.float64)
+    m, k = counts.shape
+    if k < 3 or k != m or counts[:, 2:].sum() > 0 or counts[:, :2].sum() <= 0:
+        return None
+    message = (
+        f"cardinality={k} equals the number of LFs and no LF votes a class above 1: the first argument is "
+        f"the number of classes k, not FlyingSquid's m (the number of LFs, read from {name} here); for "
+        "two classes use cardinality=2 (the default)"
+    )
+    convention = convention_hint(counts[:, :2], n_rows, name)
+    return message if convention is None else f"{message}. Also: {convention}"
+
+
+#: FlyingSquid's argument and method names that tripletws does not take, with what it takes instead
+#: (its ``LabelModel``, ``fit`` and ``FSLoss``; names tripletws shares, such as ``class_balance``, are
+#: left out).
+FLYINGSQUID_NAMES = {
+    "m": "the number of LFs is read from the label matrix (the first argument is cardinality, the number "
+    "of classes)",
+    "v": "frames per window are SequenceLabelModel(window=v) (or whole sequences, fit(L, sequence_ids=...)), "
+    "on L with one row per frame, not reshaped to (n / v, m * v); the loss over sequences is "
+    "SequenceWeakSupervisionLoss",
+    "y_edges": "SequenceLabelModel's labels always form a chain over the frames (persistence estimated, or "
+    "persistence=)",
+    "task_deps": "SequenceLabelModel's labels always form a chain over the frames (persistence estimated, or "
+    "persistence=)",
+    "lambda_y_edges": "no LF-to-frame edges are needed: each row of L is one frame with the same m LFs",
+    "lf_task_deps": "no LF-to-frame edges are needed: each row of L is one frame with the same m LFs",
+    "lambda_edges": "dependent LF pairs are dependencies=[(i, j), ...]",
+    "lf_deps": "dependent LF pairs are label_model=LabelModel(model='symmetric', dependencies=[(i, j), ...])",
+    "allow_abstentions": "abstentions (-1) are always allowed",
+    "triplets": "the triplet solvers use every usable triplet: LabelModel(model='symmetric', "
+    "solver='triplet' | 'triplet_mean' | 'triplet_median')",
+    "triplet_seed": "the solves are deterministic; nothing to seed",
+    "solve_method": "the solver is a constructor setting: LabelModel(model='symmetric', solver='triplet' | "
+    "'triplet_mean' | 'triplet_median') (SequenceLabelModel(solver=...))",
+    "sign_recovery": "the constructor's signs= ('all_positive', the default, or 'eigen')",
+    "flip_negative": "probabilities are always valid; nothing to flip",
+    "clamp": "probabilities are always valid; nothing to clamp",
+    "verbose": "logging is the constructor's verbose=",
+    "cb": "the class balance is label_model=LabelModel(class_balance=[p0, p1])",
+    "buffer_capacity": "the label model keeps all rows of the stream, or the last w batches with "
+    "label_model=LabelModel(window=w) (or forget=)",
+    "update_frequency": "update_every= counts training batches (the label model solves when its "
+    "refit_growth says)",
+    "clamp_vals": "no clamping: the loss trains on the soft labels",
+    "pos_weight": "no class weights: the loss is the cross-entropy with the soft labels",
+    "Y_dev": "a dev set's class frequencies are fit(L, Y_dev=...) (the loss: "
+    "label_model=LabelModel(class_balance=...))",
+    "predict_proba_marginalized": "predict_proba(L) gives (n, k) per row (per frame for "
+    "SequenceLabelModel); its column 1 is FlyingSquid's P(Y = +1)",
+    "estimated_accuracies": "the accuracies_ attribute (P(LF right | LF votes), shape (m,))",
+    "enumerate_ys": "no joint label vectors: predict_proba(L) gives per-frame marginals",
+}
+
+#: The names above that are FlyingSquid's methods, not arguments.
+FLYINGSQUID_METHODS = frozenset({"predict_proba_marginalized", "estimated_accuracies", "enumerate_ys"})
+
+
+def flyingsquid_argument_error(
+    where: str, names: Sequence[str], skip: Sequence[str] = ()
+) -> TypeError | None:
+    """A TypeError for FlyingSquid arguments among ``names``, saying what tripletws takes instead.
+
+    Parameters
+    ----------
+    where : str
+        The call, as the message names it (``"LabelModel()"``, ``"fit()"``).
+    names : sequence of str
+        Keyword arguments of the call.
+    skip : sequence of str
+        Names the call does take (never reported).
+
+    Returns
+    -------
+    TypeError or None
+        None where no name is FlyingSquid's (the call's own TypeError then says what is wrong).
+    """
+    found = [n for n in names if n in FLYINGSQUID_NAMES and n not in FLYINGSQUID_METHODS and n not in skip]
+    if not found:
+        return None
+    if len(found) == 1:
+        return TypeError(
+            f"{where} got an unexpected keyword argument {found[0]!r} (FlyingSquid's): "
+            f"{FLYINGSQUID_NAMES[found[0]]}"
+        )
+    said = "; ".join(f"{n!r}: {FLYINGSQUID_NAMES[n]}" for n in found)
+    return TypeError(f"{where} got unexpected keyword arguments (FlyingSquid's): {said}")
+
+
+def flyingsquid_attribute_message(owner: str, name: str) -> str:
+    """The message of a missing attribute ``name`` of ``owner``, with the equivalent of FlyingSquid's.
+
+    Parameters
+    ----------
+    owner : str
+        The class name.
+    name : str
+        The attribute looked up.
+
+    Returns
+    -------
+    str
+    """
+    message = f"{owner!r} object has no attribute {name!r}"
+    if name in FLYINGSQUID_METHODS:
+        message += f" (FlyingSquid's): {FLYINGSQUID_NAMES[name]}"
+    return message
+
+
 def warn_unlikely_input(
     class_counts: np.ndarray, n_rows: float, names: Sequence[str] | None, name: str = "L"
 ) -> None:
@@ -126,6 +261,6 @@ def warn_unlikely_input(
             UserWarning,
             stacklevel=outside_stacklevel(),
         )
-    hint = convention_hint(class_counts, n_rows, name)
+    hint = cardinality_hint(class_counts, n_rows, name) or convention_hint(class_counts, n_rows, name)
     if hint is not None:
         warnings.warn(hint, UserWarning, stacklevel=outside_stacklevel())

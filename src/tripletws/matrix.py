@@ -670,19 +670,49 @@ def hint_flyingsquid_labels(y: np.ndarray, cardinality: int, name: str, stacklev
 def from_flyingsquid(L: Any) -> np.ndarray:
     """FlyingSquid / Snorkel 0.7 (0 = abstain, votes -1/+1) -> -1 abstain, classes 0/1.
 
-    A 1-D array is gold labels in that convention (-1/+1; 0 = unknown) -> -1 unknown, classes 0/1.
+    A 1-D array is gold labels in that convention (-1/+1; 0 = unknown) -> -1 unknown, classes 0/1
+    (labels of shape (n, 1) convert the same way and are read as 1-D by ``score``).  A 3-D array is
+    padded sequences of votes, (B, T, m) as the sequence loss takes them.  Any integer or float dtype;
+    a bool array (no -1) and missing values (None, ``pd.NA``) are a ValueError.
     """
     arr = _dense_convention_input(L)
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"L must be 2-dimensional (or 1-D labels), got shape {arr.shape}")
-    bad = ~np.isin(arr, (-1, 0, 1))
-    if bad.any() and arr.ndim == 1:
-        pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"FlyingSquid labels hold -1, 0, +1; found {arr[pos].item()!r} at position {pos}")
-    if bad.any():
-        r, c = _first_bad(bad)
+    if arr.ndim not in (1, 2, 3):
         raise ValueError(
-            f"FlyingSquid matrices hold -1, 0, +1; found {arr[r, c].item()!r} in column {c} (row {r})"
+            f"L must be 2-dimensional (or 1-D labels, or 3-D padded sequences), got shape {arr.shape}"
+        )
+    if arr.dtype.kind == "b":  # True would read as +1 and False as abstain (or, for labels, unknown)
+        raise ValueError(
+            "FlyingSquid votes and labels hold -1, 0, +1; got a bool array, which holds no -1: give the "
+            "votes as integers"
+        )
+    if arr.dtype.kind == "O":  # a DataFrame with missing values, a list holding None: named, not a TypeError
+        number = np.array(
+            [
+                isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                for v in arr.reshape(-1).tolist()
+            ],
+            dtype=bool,
+        ).reshape(arr.shape)
+        bad = ~number
+        if not bad.any():
+            arr = arr.astype(np.float64)
+    else:
+        bad = None
+    if bad is None or not bad.any():
+        bad = ~np.isin(arr, (-1, 0, 1))
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = arr[where]
+        value = value.item() if isinstance(value, np.generic) else value
+        if arr.ndim == 1:
+            raise ValueError(f"FlyingSquid labels hold -1, 0, +1; found {value!r} at position {where[0]}")
+        if arr.ndim == 3:
+            raise ValueError(
+                f"FlyingSquid votes hold -1, 0, +1; found {value!r} in sequence {where[0]}, frame "
+                f"{where[1]}, column {where[2]}"
+            )
+        raise ValueError(
+            f"FlyingSquid matrices hold -1, 0, +1; found {value!r} in column {where[1]} (row {where[0]})"
         )
     out = np.full(arr.shape, ABSTAIN, dtype=np.int8)
     out[arr == 1] = 1

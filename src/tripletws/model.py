@@ -26,7 +26,7 @@ from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set
 from .distributed import is_dask_input, predict_proba_dask
-from .hints import warn_unlikely_input
+from .hints import flyingsquid_argument_error, flyingsquid_attribute_message, warn_unlikely_input
 from .inference import mixture_posterior, posterior
 from .lf_names import check_names, columns_named, name_lfs, names_of, read_names
 from .matrix import check_label_matrix
@@ -60,6 +60,9 @@ def _lock(model: Any) -> threading.Lock:
 
 
 def _take_sgd_options(kwargs: dict[str, Any]) -> None:
+    error = flyingsquid_argument_error("fit()", list(kwargs), skip=SGD_OPTIONS)
+    if error is not None:  # solve_method=, sign_recovery=, ...: named with what to use instead
+        raise error
     unknown = set(kwargs) - SGD_OPTIONS
     if unknown:
         raise TypeError(f"fit() got unexpected keyword argument(s): {sorted(unknown)}")
@@ -492,7 +495,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             # the previous fit whole, and no other thread sees a half-made one
             state["solution_"], state["summary_"] = solution, total
             _publish(self, state)
-        if restart and data is not None:  # valid votes that most likely mean something else
+        if previous is None and data is not None:  # valid votes that most likely mean something else
+            # (a fit, or the first batch of a stream: the PyTorch loss starts with partial_fit)
             warn_unlikely_input(total.stats.class_counts, total.stats.n_rows, names, name)
         # the notes of this solve (after a dev choice, the chosen fit's: they say what it replaced); not
         # self.solution_, which another thread's fit may have replaced since
@@ -549,7 +553,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 return getattr(solution.estimate, name[:-1], shown[name[:-1]])
             if name[:-1] in solution.diagnostics:
                 return solution.diagnostics[name[:-1]]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(flyingsquid_attribute_message(type(self).__name__, name))
 
     def get_weights(self) -> np.ndarray:
         """Per-LF accuracy ``P(LF right | LF votes)``, shape (m,) (as Snorkel)."""

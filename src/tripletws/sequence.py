@@ -42,6 +42,7 @@ from .estimators.transition import (
     persistence_to_tau,
     transition_matrix,
 )
+from .hints import flyingsquid_argument_error
 from .inference import log_scores
 from .lf_names import check_names, columns_named, names_of
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix
@@ -208,6 +209,7 @@ class SequenceLabelModel(BaseLabeler):
         Y_dev: Any = None,
         class_balance: Any = None,
         dependencies: Any = None,
+        **kwargs: Any,
     ) -> SequenceLabelModel:
         """Estimate per-frame LF accuracies and the label persistence from ``L_train``.
 
@@ -223,11 +225,18 @@ class SequenceLabelModel(BaseLabeler):
             Prior P(Y); overrides ``Y_dev`` and the constructor's ``class_balance``.
         dependencies : list of pairs (i, j), optional
             Dependent LF pairs within a frame (overrides the constructor's).
+        **kwargs
+            None taken: FlyingSquid's ``fit`` options (``solve_method``, ...) are a TypeError saying
+            what to use instead.
 
         Returns
         -------
         self
         """
+        if kwargs:
+            error = flyingsquid_argument_error("fit()", list(kwargs))
+            name = next(iter(kwargs))
+            raise error or TypeError(f"fit() got an unexpected keyword argument {name!r}")
         k = self._check_settings()
         names = names_of(L_train)
         with columns_named(names):

@@ -25,6 +25,7 @@ model alone as a JSON model file.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,31 @@ from torch import nn
 from torch.nn import functional as F
 
 from .crossframe import check_sequence_ids
+from .hints import flyingsquid_argument_error
 from .io import model_from_dict, model_to_dict
 from .kernels import is_sparse
 from .matrix import check_cardinality, check_label_matrix, from_sparse
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+#: FlyingSquid's loss classes, with what to use instead (named by the module's AttributeError).
+_FLYINGSQUID_LOSSES = {
+    "FSLoss": "WeakSupervisionLoss(cardinality=2) for one label per row; for FlyingSquid's v > 1 frames per "
+    "sequence, SequenceWeakSupervisionLoss(cardinality=2) with votes (B, T, m) and a mask, or flat votes and "
+    "sequence_ids (docs/online.md)",
+    "MajorityVoteLoss": "no majority-vote loss here: tripletws.MajorityLabelVoter().predict_proba(votes) "
+    "gives majority vote's soft labels, the targets of a cross-entropy of your own",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """FlyingSquid's loss names say what to use instead (a plain AttributeError otherwise)."""
+    if name in _FLYINGSQUID_LOSSES:
+        raise AttributeError(
+            f"module {__name__!r} has no attribute {name!r} (FlyingSquid's): {_FLYINGSQUID_LOSSES[name]}"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _to_numpy_votes(votes: Any, cardinality: int, name: str = "votes") -> np.ndarray:
@@ -124,6 +145,15 @@ def _check_outputs(outputs: Any) -> None:
 
 class _OnlineLoss(nn.Module):
     """Shared machinery: label model check, update schedule, pending votes, reduction, state_dict."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Refuse FlyingSquid's ``FSLoss`` arguments (``v``, ``cb``, ``buffer_capacity``, ...) with what
+        to use instead, before ``__init__`` raises Python's bare TypeError for them."""
+        own = inspect.signature(cls.__init__).parameters
+        error = flyingsquid_argument_error(f"{cls.__name__}()", list(kwargs), skip=tuple(own))
+        if error is not None:
+            raise error
+        return super().__new__(cls)
 
     def __init__(
         self,
