@@ -110,16 +110,8 @@ def cardinality_hint(class_counts: np.ndarray, n_rows: float, name: str = "L") -
     """A message where the cardinality looks like FlyingSquid's number of LFs, else None.
 
     FlyingSquid's ``LabelModel(m)`` takes the number of LFs first; here the first argument is the
-    number of classes, so ``LabelModel(m)`` fits m classes to binary votes.
-
-    Parameters
-    ----------
-    class_counts : ndarray, shape (m, k)
-        Rows on which each LF votes each class (:class:`tripletws.stats.LabelStats`).
-    n_rows : float
-        Rows of the matrix.
-    name : str
-        How the message calls the matrix.
+    number of classes, so ``LabelModel(m)`` fits m classes to binary votes.  The parameters are
+    :func:`convention_hint`'s.
 
     Returns
     -------
