@@ -39,6 +39,15 @@ def _normalise(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return x / np.where(s > 0, s, 1.0)
 
 
+def _others(x: np.ndarray) -> np.ndarray:
+    """``sum(x, axis=1) - x`` as a sum of the other entries (exclusive prefix plus suffix sums): no
+    cancellation where one entry dominates the sum."""
+    zero = np.zeros_like(x[:, :1])
+    before = np.cumsum(np.concatenate([zero, x[:, :-1]], axis=1), axis=1)
+    after = np.flip(np.cumsum(np.concatenate([zero, np.flip(x, axis=1)[:, :-1]], axis=1), axis=1), axis=1)
+    return before + after
+
+
 def _scan(E: np.ndarray, R: np.ndarray, p: np.ndarray, transpose: bool, block: int | None) -> np.ndarray:
     """Scaled messages x_t ∝ Op_t(x_{t-1}), x_{-1} = 1, for t = 0..n-1.
 
@@ -54,12 +63,20 @@ def _scan(E: np.ndarray, R: np.ndarray, p: np.ndarray, transpose: bool, block: i
         R = np.concatenate([R, np.ones(pad)])
     Eb = E.reshape(nb, B, k)
     Rb = R.reshape(nb, B)
+    negative = bool((R < 0).any())
 
     def apply(x: np.ndarray, e: np.ndarray, r: np.ndarray) -> np.ndarray:
         # x: (nb, k) or (nb, k, k) with the operator acting on axis 1
         extra = (None,) * (x.ndim - 2)
         r_ = r[(slice(None), None, *extra)]
         e_ = e[(slice(None), slice(None), *extra)]
+        p_ = p[(None, slice(None), *extra)]
+        if negative:  # sums of non-negative terms only (see _others)
+            stay = np.maximum(r_ + (1.0 - r_) * p_, 0.0)
+            if not transpose:
+                return e_ * (stay * x + (1.0 - r_) * p_ * _others(x))
+            y = e_ * x
+            return stay * y + (1.0 - r_) * _others(p_ * y)
         if not transpose:
             mix = x.sum(axis=1, keepdims=True) * p[(None, slice(None), *extra)]
             return e_ * (r_ * x + (1.0 - r_) * mix)
