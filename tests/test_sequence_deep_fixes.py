@@ -54,3 +54,11 @@ def test_negative_persistence_with_confident_votes_gives_probabilities(k, where)
     # ~n * 200 * 2.2e-16 ~ 3e-13 absolute error, i.e. that relative error in the posteriors; the chain's
     # scaled messages (sums of non-negative terms only) add ~n (2k + 4) eps; 1e-11 leaves 30x margin
     assert worst < 1e-11, worst
+
+
+@pytest.mark.parametrize("rho", [float("nan"), 1.5, -0.5])
+def test_chain_posteriors_refuses_a_persistence_outside_its_range(rho):
+    # Old behaviour: no check; NaN gave NaN posteriors, 1.5 and -0.5 (below -p_min / (1 - p_min) = -0.25)
+    # negative "probabilities" without an error
+    with pytest.raises(ValueError, match="persistence must lie in"):
+        chain_posteriors(np.zeros((3, 2)), np.array([True, False, False]), rho, np.array([0.2, 0.8]))

@@ -120,7 +120,7 @@ def chain_posteriors(
     starts : ndarray of bool, shape (n,)
         True where a frame opens a sequence (row 0 always does).
     persistence : float
-        rho in ``[-min(p) / (1 - min(p)), 1)``.
+        rho in ``[-min(p) / (1 - min(p)), 1]`` (else a ValueError).
     class_balance : ndarray, shape (k,)
     block : int, optional
         Frames per block (default ``ceil(sqrt(n))``); any value gives the same result.
@@ -136,6 +136,12 @@ def chain_posteriors(
         raise ValueError(f"class_balance must have {k} entries, got shape {p.shape}")
     if starts.shape != (n,):
         raise ValueError(f"starts must have shape ({n},), got {starts.shape}")
+    rho = float(persistence)
+    least = -float(p.min()) / (1.0 - float(p.min())) if k > 1 and p.min() < 1 else 0.0
+    if not np.isfinite(rho) or rho > 1.0 or rho < least - 1e-12:
+        raise ValueError(
+            f"persistence must lie in [{least:.6g}, 1] for class_balance {p.tolist()}, got {rho!r}"
+        )
     if n == 0:
         return np.zeros((0, k))
     shifted = logE - logE.max(axis=1, keepdims=True)
