@@ -422,10 +422,12 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         # the model will not read are named once per fit, not at save or load)
         edges = dependencies if dependencies is not None else self.dependencies
         fallback = isinstance(data, LabelStats) or (hasattr(edges, "__len__") and len(edges) > 0)
+        # a fit, or the first batch of a stream (partial_fit on an unfitted model, a fit too)
+        starts = restart or (data is not None and "solution_" not in self.__dict__)
         settings = check_settings(
             self.get_params(),
             stacklevel=outside_stacklevel() + 1,
-            unread=None if not restart else ("fallback" if fallback else "rows"),
+            unread=None if not starts else ("fallback" if fallback else "rows"),
         )
         k, solver, options = settings.cardinality, settings.solver, settings.options
         # BLAS on one thread for the summary and the solve (one limit for both: setting and restoring

@@ -108,6 +108,31 @@ def _warn_unread(p: dict[str, Any], model: str, stacklevel: int, fallback: bool 
         )
 
 
+#: The annotator's own settings, with their defaults: not read where it falls back to the symmetric model.
+ANNOTATOR_ONLY = {
+    "one_class": ONE_CLASS_READINGS[0],
+    "copies": COPIES_READINGS[0],
+    "combine": COMBINE_RULES[0],
+    "balance_rule": BALANCE_RULES[0],
+}
+
+
+def _warn_fallback_unread(p: dict[str, Any], stacklevel: int) -> None:
+    """A warning naming the annotator's own settings set otherwise than their defaults where this fit
+    falls back to the symmetric model (statistics alone, declared dependencies), which reads none."""
+    unread = [name for name, default in ANNOTATOR_ONLY.items() if p.get(name, default) != default]
+    if not unread:
+        return
+    listed = ", ".join(f"{name}={p[name]!r}" for name in unread)
+    warnings.warn(
+        f"{listed} ignored: model='annotator' falls back to the symmetric model on this fit (statistics "
+        "alone or declared dependencies), which does not read "
+        f"{'it' if len(unread) == 1 else 'them'}",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def check_dev_rule(value: Any, model: str, stacklevel: int) -> str | float:
     """``LabelModel(dev_rule=...)``: ``"loo"``, ``"any"`` or a positive number of standard errors."""
     if isinstance(value, str):
@@ -171,6 +196,8 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4, unread: str | None = 
     dev_rule = check_dev_rule(p.get("dev_rule", DEV_RULES[0]), solver.name, stacklevel)
     if unread is not None:
         _warn_unread(p, solver.name, stacklevel, fallback=unread == "fallback")
+    if unread == "fallback" and solver.name == "annotator":
+        _warn_fallback_unread(p, stacklevel)
     chunk = p["chunk_size"]
     if chunk is not None and (
         isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1
