@@ -128,3 +128,21 @@ def test_intervals_say_how_many_replicates_could_not_be_solved(monkeypatch):
     with pytest.warns(UserWarning, match=r"3 of 9 bootstrap replicates could not be solved"):
         ci = model.confidence_intervals(d.L, n_boot=9, random_state=0)
     assert ci.n_boot == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0-1,3-4", [(0, 1), (3, 4)]), ("0-1,", [(0, 1)]), ("", []), (" 2:5 ", [(2, 5)])],
+)
+def test_cli_dependencies_parse(text, expected):
+    from tripletws.cli.options import parse_dependencies
+
+    assert parse_dependencies(text) == expected
+
+
+def test_cli_dependencies_with_an_empty_item_between_pairs_are_refused():
+    # was: "0-1,,3-4" read as [(0, 1), (3, 4)], the empty item (a pair deleted by mistake) skipped
+    from tripletws.cli.options import CLIError, parse_dependencies
+
+    with pytest.raises(CLIError, match=r"item 2 of '0-1,,3-4' is empty"):
+        parse_dependencies("0-1,,3-4")

@@ -190,14 +190,24 @@ def parse_class_balance(text: str | None) -> tuple[Any, Any]:
 
 
 def parse_dependencies(text: str | None) -> list[tuple[int, int]] | None:
-    """``--dependencies 0-6,3-4`` -> [(0, 6), (3, 4)] (range checks happen in fit)."""
+    """``--dependencies 0-6,3-4`` -> [(0, 6), (3, 4)] (range checks happen in fit).
+
+    An empty text declares none; a trailing comma is allowed, an empty item between two pairs is not
+    (a pair deleted by mistake, most likely).
+    """
     if text is None:
         return None
+    items = text.split(",")
+    if not items[-1].strip():
+        items.pop()
     edges = []
-    for item in text.split(","):
+    for number, item in enumerate(items, start=1):
         item = item.strip()
         if not item:
-            continue
+            raise CLIError(
+                f"--dependencies: item {number} of {text!r} is empty (two commas in a row); give pairs of "
+                "LF indices such as 0-6,3-4"
+            )
         parts = item.replace(":", "-").split("-")
         if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
             raise CLIError(f"--dependencies takes pairs of LF indices such as 0-6,3-4; got {item!r}")
