@@ -435,8 +435,7 @@ def with_dev_choice(
     """
     from dataclasses import replace
 
-    if dev.m != solution.params.n_lfs:
-        raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {solution.params.n_lfs}")
+    check_dev_width(dev, solution.params.n_lfs)
     estimate = solution.estimate
     if rows is None or not hasattr(estimate, "dev_choice"):
         # a note, told (warned after a fit) with the solve's others: it was also warned here, twice in all
@@ -523,6 +522,12 @@ def _unidentified_under(family: str, rows: RowSummary) -> np.ndarray:
     if family in ("one_coin", "mace"):
         lonely = np.union1d(lonely, one_class_votes(rows)[0])
     return np.asarray(lonely, dtype=np.int64)
+
+
+def check_dev_width(dev: LabelMatrix, m: int) -> None:
+    """A ValueError where the dev rows hold another number of LFs than the ``m`` of ``L_train``."""
+    if dev.m != m:
+        raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {m}")
 
 
 def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix, np.ndarray]:

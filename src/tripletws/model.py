@@ -24,7 +24,7 @@ from .analysis_mixin import AnalysisMixin, read_intervals, split_intervals, with
 from .base import BaseLabeler, NotFittedError
 from .caller import outside_stacklevel
 from .dependencies import check_dependencies
-from .dev_choice import check_dev_set
+from .dev_choice import check_dev_set, check_dev_width
 from .distributed import is_dask_input, predict_proba_dask
 from .hints import flyingsquid_argument_error, flyingsquid_attribute_message, warn_unlikely_input
 from .inference import mixture_posterior, posterior
@@ -114,9 +114,9 @@ def _fit_with_dev(model: Any, L_train: Any, L_dev: Any, Y_dev: Any, class_balanc
     check_names(names_of(L_train), L_dev, name="L_dev")
     dev, y_dev = check_dev_set(model.cardinality, L_dev, Y_dev)
     shape = getattr(L_train, "shape", None)  # known without reading L_train (an array, frame, file map)
-    if shape is not None and len(shape) == 2 and isinstance(shape[1], numbers.Integral) and shape[1] != dev.m:
-        # before the gold-free fit, which this refuses after it otherwise (dev_choice.with_dev_choice)
-        raise ValueError(f"L_dev has {dev.m} LFs (columns) but L_train has {int(shape[1])}")
+    if shape is not None and len(shape) == 2 and isinstance(shape[1], numbers.Integral):
+        # before the gold-free fit (dev_choice.with_dev_choice checks it after, for an L_train without shape)
+        check_dev_width(dev, int(shape[1]))
     model._absorb(L_train, None, class_balance, dependencies, restart=True, name="L_train", dev=(dev, y_dev))
     return model
 
