@@ -187,21 +187,30 @@ def test_blas_limited_inside_and_restored_after(monkeypatch):
         assert _restored(before)
 
 
+def _limit_held_by_a_thread() -> tuple[threading.Thread, threading.Event, list[list[int]]]:
+    """A thread inside ``single_threaded_blas`` (entered, and the BLAS threads it saw there) until the
+    returned event is set; join the thread after setting it."""
+    entered, release = threading.Event(), threading.Event()
+    seen: list[list[int]] = []
+
+    def worker():
+        with single_threaded_blas():
+            seen.append(_blas_threads())
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    entered.wait(10)
+    return thread, release, seen
+
+
 def test_blas_limit_shared_by_overlapping_threads():
     """Passes running at once in several caller threads restore the setting only when the last ends."""
     if not _blas_threads():
         pytest.skip("threadpoolctl finds no BLAS library")
     before = _blas_setting()
-    entered, release = threading.Event(), threading.Event()
-
-    def other():
-        with single_threaded_blas():
-            entered.set()
-            release.wait(10)
-
-    t = threading.Thread(target=other)
-    t.start()
-    entered.wait(10)
+    t, release, _ = _limit_held_by_a_thread()
     with single_threaded_blas():
         pass
     assert set(_blas_threads()) == {1}  # the other thread's pass is still running
@@ -228,18 +237,7 @@ def test_blas_limit_of_a_worker_thread_holds_while_another_thread_set_threads_be
         pytest.skip("threadpoolctl finds no BLAS library")
     _main_thread_controls_blas()
     before = _blas_setting()
-    entered, release = threading.Event(), threading.Event()
-    seen: list[list[int]] = []
-
-    def worker():
-        with single_threaded_blas():
-            seen.append(_blas_threads())
-            entered.set()
-            release.wait(10)
-
-    t = threading.Thread(target=worker)
-    t.start()
-    entered.wait(10)
+    t, release, seen = _limit_held_by_a_thread()
     with single_threaded_blas():  # the main thread joins, then leaves first
         pass
     assert set(_blas_threads()) == {1} and set(seen[0]) == {1}
@@ -253,16 +251,7 @@ def test_blas_restored_by_a_thread_that_did_not_set_the_limit():
         pytest.skip("threadpoolctl finds no BLAS library")
     _main_thread_controls_blas()
     before = _blas_setting()
-    entered, release = threading.Event(), threading.Event()
-
-    def worker():  # sets the limit first, and leaves first
-        with single_threaded_blas():
-            entered.set()
-            release.wait(10)
-
-    t = threading.Thread(target=worker)
-    t.start()
-    entered.wait(10)
+    t, release, _ = _limit_held_by_a_thread()  # sets the limit first, and leaves first
     with single_threaded_blas():
         release.set()
         t.join()
