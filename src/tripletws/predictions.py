@@ -30,10 +30,17 @@ def probs_to_preds(
 
     Parameters
     ----------
-    tie_break_policy : {"abstain", "random", "true-random"}
+    probs : ndarray of float, shape (n, k)
+        Class probabilities of each row (every value finite).
+    tie_break_policy : {"abstain", "random", "true-random"}, default "random"
         ``abstain``: -1 for tied rows.  ``random``: a tied class chosen by a fixed
         hash of the row index (deterministic).  ``true-random``: chosen by
         ``random_state`` (a seed or ``numpy.random.Generator``; global state is never used).
+    tol : float, default 1e-5
+        Classes whose probability is within ``tol`` of the row's maximum count as tied
+        (:data:`TIE_TOLERANCE`, Snorkel's).
+    random_state : int or numpy Generator, optional
+        Used by ``"true-random"`` only.
 
     Returns
     -------
