@@ -551,6 +551,10 @@ def check_label_matrix(
         if hasattr(L, "to_numpy") and not isinstance(L, np.ndarray):
             frame = L
             L = frame.to_numpy()
+            if is_sparse(L):  # named sparse votes (lf_names.NamedVotes over a scipy.sparse matrix)
+                return check_label_matrix(
+                    L, cardinality, min_lfs=min_lfs, name=name, scan=scan, allow_empty=allow_empty
+                )
             if L.dtype == object:  # pandas nullable integers (Int8, Int64, ...): NA becomes NaN
                 try:
                     L = frame.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -1,4 +1,5 @@
-"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report |
+aggregate | demo``.
 
 One module per command, each with ``add_parser(sub)`` (its options) and ``run(args)``
 (exit status); :mod:`.options` holds what they share.  Every command reads label
@@ -23,10 +24,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..estimators.em_jit import jit_default
-from . import demo, dependencies, evaluate, fit, inspect, predict, report, update
+from . import aggregate, demo, dependencies, evaluate, fit, inspect, predict, report, update
 from .options import PROG, CLIError, Parser, describe, report_error, show_warning
 
-COMMANDS = (fit, update, predict, evaluate, inspect, dependencies, report, demo)
+COMMANDS = (fit, update, predict, evaluate, inspect, dependencies, report, aggregate, demo)
 
 #: Exit status after Ctrl-C (128 + SIGINT, as a shell reports a command ended by it).
 EXIT_INTERRUPTED = 130
@@ -44,6 +45,7 @@ examples:
   tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
   tripletws report model.json L_train.npy --gold y.npy -o report.html   # offline HTML report
   tripletws fit frames.npz --sequence --window 3 -o chain.json   # video frames in order
+  tripletws aggregate answers.csv -o labels.csv        # crowd answers (task, worker, label) -> labels
 
 label matrices: .npy, .npz (array 'L', or --key), .csv (integers; a header row is detected,
 or say --header / --no-header), .parquet (with pyarrow; a folder of .parquet files is one matrix).

@@ -1,0 +1,202 @@
+"""``tripletws aggregate``: crowdsourced answers in long form (task, worker, label) -> one label per task.
+
+The command line's crowd-kit ``fit_predict``: read the answers (.csv or .parquet), fit the default
+label model with the workers as its labeling functions (:mod:`tripletws.crowd`), and write each
+task's label, and with ``--proba`` its class probabilities, under the task ids and labels of the
+input.  ``--model-out`` also saves the fitted model (its LFs named by the worker ids).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write
+from ..crowd import DUPLICATES
+from ..predictions import TIE_BREAK_POLICIES
+from .options import (
+    CLIError,
+    add_jobs_arg,
+    check_not_data,
+    check_not_input,
+    check_output_folder,
+    check_output_path,
+    use_jobs,
+)
+
+#: What the command reads and writes.
+SUFFIXES = (".csv", ".parquet")
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command's parser on the subparsers ``sub``."""
+    p = sub.add_parser(
+        "aggregate",
+        help="crowd answers (task, worker, label rows) -> one label per task",
+        description="Read crowdsourced answers in long form (one row per task, worker and label; "
+        "crowd-kit's layout), fit the default label model with the workers as its labeling functions, "
+        "and write each task's label (and with --proba its class probabilities).",
+        epilog="examples:\n  tripletws aggregate answers.csv -o labels.csv\n"
+        "  tripletws aggregate answers.parquet --proba --model-out crowd.json -o labels.parquet\n"
+        "  tripletws aggregate votes.csv --task item --worker annotator --label answer -o - | head",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("ANSWERS", help="answers: .csv (with a header row) or .parquet, one row per answer")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="output .csv or .parquet; '-' = CSV on stdout"
+    )
+    p.add_argument("--task", default="task", metavar="COL", help="the task column (default: task)")
+    p.add_argument(
+        "--worker",
+        default=None,
+        metavar="COL",
+        help="the worker column (default: worker, or performer where there is no worker column)",
+    )
+    p.add_argument("--label", default="label", metavar="COL", help="the label column (default: label)")
+    p.add_argument(
+        "--classes",
+        default=None,
+        metavar="A,B,...",
+        help="the labels in class order, comma-separated (default: 0..max for whole numbers, else the "
+        "labels sorted); a label of the answers not named is an error",
+    )
+    p.add_argument(
+        "--duplicates",
+        choices=DUPLICATES,
+        default="error",
+        help="a worker's second answer to a task: an error (default), or keep the first / last",
+    )
+    p.add_argument("--proba", action="store_true", help="also write one probability column per class")
+    p.add_argument(
+        "--tie-break",
+        choices=TIE_BREAK_POLICIES,
+        default="random",
+        help="tasks whose top classes tie (default: random, a fixed hash of the row; abstain: empty)",
+    )
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
+    p.add_argument("--model-out", default=None, metavar="FILE", help="also save the fitted model (.json)")
+    add_jobs_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is in the dev extra
+        raise CLIError("aggregate reads tables with pandas: pip install 'tripletws[pandas]'") from exc
+    from ..crowd import from_answers
+    from ..model import LabelModel
+
+    if args.seed is not None and args.tie_break != "true-random":
+        raise CLIError("--seed draws the ties of --tie-break true-random only")
+    check_output_path(args.output, SUFFIXES)
+    check_not_input(args.output, args.ANSWERS, args.model_out)
+    if args.model_out is not None:
+        check_not_data(args.model_out, "--model-out writes a model file (.json), not a data file")
+        check_output_folder(args.model_out)
+        check_not_input(args.model_out, args.ANSWERS)
+        if str(args.model_out) == "-":
+            raise CLIError("--model-out -: name a file")
+    answers = _read_answers(args.ANSWERS, args, pd)
+    classes = None if args.classes is None else _parse_classes(args.classes, answers[args.label])
+    crowd = from_answers(
+        answers,
+        task=args.task,
+        worker=args.worker,
+        label=args.label,
+        classes=classes,
+        duplicates=args.duplicates,
+    )
+    model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed)
+    use_jobs(model, args.jobs)
+    t0 = time.perf_counter()
+    model.fit(crowd.votes)
+    preds, probs = model.predict(crowd.votes, return_probs=True, tie_break_policy=args.tie_break)
+    elapsed = time.perf_counter() - t0
+    out = crowd.series(preds, name=args.label).to_frame()
+    if args.proba:
+        frame = crowd.frame(probs)
+        frame.columns = [f"p_{c}" for c in crowd.classes]
+        out = out.join(frame)
+    out = out.reset_index()
+    _write(out, args.output, pd)
+    if args.model_out is not None:
+        model.save(args.model_out)
+    n, m = crowd.L.shape
+    where = "standard output" if args.output == "-" else args.output
+    saved = "" if args.model_out is None else f"; model in {args.model_out}"
+    print(
+        f"aggregated {crowd.L.nnz} answers of {m} workers into labels of {n} tasks (k={crowd.cardinality}) "
+        f"in {elapsed:.3f} s; wrote {where}{saved}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _read_answers(path: str, args: argparse.Namespace, pd: Any) -> Any:
+    """The answers as a DataFrame: task and worker ids read as text (ids such as 007 keep their
+    zeros), the labels as pandas infers them; only an empty cell is a missing value (a label
+    such as ``NA`` or ``None`` is text)."""
+    source = Path(path)
+    if not source.exists():
+        raise CLIError(f"{path}: no such file")
+    suffix = source.suffix.lower()
+    if suffix not in SUFFIXES and not source.is_dir():
+        raise CLIError(f"{path}: answers are read from .csv or .parquet files")
+    if suffix == ".csv":
+        ids = {args.task: str, args.worker or "worker": str, "performer": str}
+        try:
+            return pd.read_csv(source, dtype=ids, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError as exc:
+            raise CLIError(f"{path}: the file is empty") from exc
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
+    try:
+        return pd.read_parquet(source)
+    except ImportError as exc:
+        raise CLIError(f"{path}: reading Parquet needs pyarrow: pip install 'tripletws[parquet]'") from exc
+    except Exception as exc:  # pyarrow's own errors for a damaged file
+        raise CLIError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())})") from exc
+
+
+def _parse_classes(text: str, column: Any) -> list[Any]:
+    """``--classes a,b,c`` as the label column's values: numbers where the column holds numbers."""
+    items = [t.strip() for t in text.split(",")]
+    if any(not t for t in items):
+        raise CLIError(f"--classes {text!r}: an empty label between commas")
+    if column.dtype.kind in "iuf":
+        try:
+            numbers = [float(t) for t in items]
+        except ValueError as exc:
+            raise CLIError(f"--classes {text!r}: the label column holds numbers") from exc
+        return [int(v) if v.is_integer() else v for v in numbers]
+    return items
+
+
+def _write(out: Any, path: str, pd: Any) -> None:
+    """The table as CSV (a file or standard output) or Parquet, a file written atomically."""
+    if path == "-":
+        try:
+            out.to_csv(sys.stdout, index=False)
+        except BrokenPipeError:  # `... -o - | head`: main's own handling
+            raise
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"-o -: cannot write the CSV to standard output ({exc})") from exc
+        return
+    if Path(path).suffix.lower() == ".csv":
+        with atomic_write(path, "w", encoding="utf-8") as fh:
+            out.to_csv(fh, index=False)
+        return
+    frame = out.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    for column in frame.columns:  # Parquet columns hold one type: mixed labels are written as text
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    try:
+        with atomic_write(path, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+    except ImportError as exc:
+        raise CLIError(f"-o {path}: writing Parquet needs pyarrow: pip install 'tripletws[parquet]'") from exc

@@ -1,0 +1,482 @@
+"""Crowdsourced answers in long form (one row per task, worker and label) <-> a label matrix.
+
+Crowdsourcing tools and crowd-kit keep answers as a table with the columns ``task``, ``worker``
+and ``label`` (crowd-kit before 1.0 called the worker ``performer``).  :func:`from_answers` turns
+such a table into the label matrix the label models read: one row per task, one column per worker
+(the workers are the labeling functions), -1 where a worker did not answer the task, the labels
+coded 0..k-1.  The matrix is a ``scipy.sparse`` one (class c stored as c + 1, the library's sparse
+convention): a crowd of hundreds of workers who each see a few tasks stays small.  The result
+keeps the task ids, the worker ids and the labels, so that predictions go back to them::
+
+    from tripletws import LabelModel
+    from tripletws.crowd import from_answers
+
+    crowd = from_answers(df)                          # df: columns task, worker, label
+    model = LabelModel(cardinality=crowd.cardinality).fit(crowd.votes)
+    labels = crowd.series(model.predict(crowd.votes, tie_break_policy="random"))   # task -> label
+    probs = crowd.frame(model.predict_proba(crowd.votes))                          # task x label
+
+:func:`aggregate` and :func:`aggregate_proba` do those steps in one call, as crowd-kit's
+``fit_predict`` and ``fit_predict_proba`` do.  Nothing is dropped on the way: a missing value, a
+label outside ``classes`` or a worker answering a task twice is a ``ValueError`` that names its
+row (``duplicates=`` keeps the first or last answer instead, when asked).
+
+pandas is needed (``pip install tripletws[pandas]``); it is imported when a function is called.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .matrix import MAX_CARDINALITY
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .base import BaseLabeler
+
+#: Column names read when the caller does not name them (crowd-kit's; ``performer`` before 1.0).
+TASK, WORKER, LABEL, OLD_WORKER = "task", "worker", "label", "performer"
+#: What ``duplicates=`` accepts: refuse a second answer of a worker to a task, or keep one.
+DUPLICATES = ("error", "first", "last")
+#: The name of the series :func:`aggregate` returns (crowd-kit's).
+AGGREGATE_NAME = "agg_label"
+
+
+@dataclass(frozen=True)
+class CrowdMatrix:
+    """Answers as a label matrix, with the ids that map its rows, columns and classes back.
+
+    Attributes
+    ----------
+    L : scipy.sparse.csr_array, shape (n_tasks, n_workers)
+        Class c stored as c + 1; a worker's missing answer is an implicit zero (abstain).
+    tasks : pandas.Index, shape (n_tasks,)
+        The task of each row, in the order of first appearance in the answers.
+    workers : pandas.Index, shape (n_workers,)
+        The worker of each column, in the order of first appearance (or as ``workers=`` gave).
+    classes : tuple, length k
+        The label of each class code 0..k-1.
+    """
+
+    L: Any
+    tasks: pd.Index
+    workers: pd.Index
+    classes: tuple
+
+    @property
+    def cardinality(self) -> int:
+        """The number of classes k."""
+        return len(self.classes)
+
+    @property
+    def worker_names(self) -> list[str]:
+        """The workers' ids as text: the labeling functions' names a fit on :attr:`votes` keeps."""
+        return [str(w) for w in self.workers]
+
+    @property
+    def votes(self) -> Any:
+        """:attr:`L` with the workers' ids as its column names, for ``fit`` / ``predict_proba``.
+
+        A model fitted on it keeps the workers' ids (``lf_names_``, saved in its file) and refuses
+        later votes whose workers are other ones or in another order.
+        """
+        from .lf_names import NamedVotes
+
+        return NamedVotes(self.L, self.worker_names)
+
+    def dense(self) -> np.ndarray:
+        """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer."""
+        from .matrix import from_sparse
+
+        return from_sparse(self.L, self.cardinality)
+
+    def series(self, preds: Any, name: str = AGGREGATE_NAME) -> pd.Series:
+        """Class codes per row -> a Series of labels indexed by task (a missing value where -1).
+
+        Parameters
+        ----------
+        preds : array-like of int, shape (n_tasks,)
+            Codes 0..k-1, or -1 (a prediction that abstains, e.g. a tie under ``"abstain"``).
+        name : str
+            The series' name (crowd-kit's ``agg_label``).
+        """
+        import pandas as pd
+
+        codes = np.asarray(preds)
+        if codes.shape != (len(self.tasks),):
+            raise ValueError(f"preds must have shape ({len(self.tasks)},) (one per task), got {codes.shape}")
+        if codes.dtype.kind not in "iu":
+            raise ValueError(f"preds must hold integer class codes, got dtype {codes.dtype}")
+        bad = (codes < -1) | (codes >= self.cardinality)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"preds[{i}] = {int(codes[i])} is not a class code 0..{self.cardinality - 1} or -1"
+            )
+        values = [None if c < 0 else self.classes[c] for c in codes.tolist()]
+        if all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in self.classes):
+            data = pd.array(values, dtype="Int64")
+        else:
+            data = pd.array(values, dtype=object)
+        return pd.Series(data, index=self.tasks.copy(), name=name)
+
+    def frame(self, proba: Any) -> pd.DataFrame:
+        """Probabilities per row -> a DataFrame indexed by task with one column per label.
+
+        Parameters
+        ----------
+        proba : array-like of float, shape (n_tasks, k)
+        """
+        import pandas as pd
+
+        p = np.asarray(proba, dtype=np.float64)
+        shape = (len(self.tasks), self.cardinality)
+        if p.shape != shape:
+            raise ValueError(f"proba must have shape {shape} (tasks x classes), got {p.shape}")
+        return pd.DataFrame(p, index=self.tasks.copy(), columns=pd.Index(list(self.classes), name=LABEL))
+
+    def gold(self, labels: Any) -> np.ndarray:
+        """Known labels of some tasks -> gold codes aligned with the rows, shape (n_tasks,).
+
+        Parameters
+        ----------
+        labels : pandas.Series indexed by task, or a mapping task -> label
+            Tasks absent from it get -1 (unknown); a missing value is unknown too.
+
+        Raises
+        ------
+        ValueError
+            A task that has no answers (it has no row), a task given twice, or a label that is not
+            one of :attr:`classes`.
+        """
+        import pandas as pd
+
+        given = labels if isinstance(labels, pd.Series) else pd.Series(dict(labels), dtype=object)
+        if given.index.has_duplicates:
+            task = given.index[given.index.duplicated()][0]
+            raise ValueError(f"gold labels give task {_py(task)!r} more than once")
+        rows = self.tasks.get_indexer(given.index)
+        if (rows < 0).any():
+            unknown = given.index[rows < 0]
+            raise ValueError(
+                f"gold labels name {len(unknown)} task(s) without answers, e.g. {_py(unknown[0])!r}: "
+                "they have no row to score"
+            )
+        code_of = {c: i for i, c in enumerate(self.classes)}
+        y = np.full(len(self.tasks), -1, dtype=np.int64)
+        for row, (task, value) in zip(rows.tolist(), given.items(), strict=True):
+            if _missing(value):
+                continue
+            code = _code(value, code_of)
+            if code is None:
+                raise ValueError(
+                    f"gold label {_py(value)!r} of task {_py(task)!r} is not one of the classes "
+                    f"{list(self.classes)!r}"
+                )
+            y[row] = code
+        return y
+
+
+def from_answers(
+    answers: Any,
+    *,
+    task: str = TASK,
+    worker: str | None = None,
+    label: str = LABEL,
+    classes: Any = None,
+    workers: Any = None,
+    duplicates: str = "error",
+) -> CrowdMatrix:
+    """Long-form answers (task, worker, label) -> a :class:`CrowdMatrix`.
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame (or anything ``pandas.DataFrame`` accepts), shape (n_answers, >= 3)
+        One row per answer.
+    task, label : str
+        The columns of the task ids and of the labels.
+    worker : str, optional
+        The column of the worker ids; by default ``worker``, or ``performer`` (crowd-kit < 1.0)
+        when there is no ``worker`` column.
+    classes : sequence, optional
+        The labels, in class-code order (k = its length).  By default: 0..max when every label is
+        a whole number >= 0 (so integer labels keep their value as their code), else the distinct
+        labels sorted.
+    workers : sequence, optional
+        The columns' workers, in order (e.g. a fitted model's ``lf_names_``, to predict with it on
+        new answers).  An answer by a worker not in it is a ValueError; a worker in it without
+        answers gets an empty column.  Compared as text.  By default the workers in the order of
+        their first answer.
+    duplicates : {"error", "first", "last"}
+        A second answer of a worker to the same task: refused (naming both rows), or the first or
+        the last one kept.
+
+    Returns
+    -------
+    CrowdMatrix
+
+    Raises
+    ------
+    ValueError
+        A missing column, a missing task / worker / label (naming the row), a label not in
+        ``classes``, fewer than two classes, a duplicate answer under ``duplicates="error"``.
+    """
+    import pandas as pd
+    import scipy.sparse as sp
+
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be one of {DUPLICATES}, got {duplicates!r}")
+    frame = answers if isinstance(answers, pd.DataFrame) else pd.DataFrame(answers)
+    if worker is None:
+        worker = OLD_WORKER if WORKER not in frame.columns and OLD_WORKER in frame.columns else WORKER
+    for role, column in (("task", task), ("worker", worker), ("label", label)):
+        if column not in frame.columns:
+            raise ValueError(
+                f"the answers have no {role} column {column!r} (columns: {list(map(str, frame.columns))}); "
+                f"name it with {role}= (the command line's --{role})"
+            )
+    if len({task, worker, label}) < 3:
+        raise ValueError(
+            f"task, worker and label must be three different columns, got {task!r}, {worker!r}, {label!r}"
+        )
+    for column in (task, worker, label):
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            i = int(np.argmax(missing))
+            raise ValueError(f"answer {i} (index {_py(frame.index[i])!r}) has no {column!r}")
+    task_codes, tasks = pd.factorize(frame[task], sort=False)
+    worker_codes, worker_index = pd.factorize(frame[worker], sort=False)
+    if workers is not None:
+        worker_codes, worker_index = _fixed_workers(worker_codes, worker_index, workers)
+    class_codes, class_labels = _class_codes(frame[label], classes)
+    keep = _resolve_duplicates(task_codes, worker_codes, frame.index, duplicates, tasks, worker_index)
+    n, m = len(tasks), len(worker_index)
+    L = sp.csr_array(
+        (
+            (class_codes[keep] + 1).astype(np.int16),
+            (task_codes[keep].astype(np.int64), worker_codes[keep].astype(np.int64)),
+        ),
+        shape=(n, m),
+    )
+    L.sort_indices()
+    return CrowdMatrix(L, pd.Index(tasks, name=task), pd.Index(worker_index, name=worker), class_labels)
+
+
+def aggregate(
+    answers: Any,
+    model: BaseLabeler | None = None,
+    *,
+    tie_break_policy: str = "random",
+    **columns: Any,
+) -> pd.Series:
+    """Fit a label model on the answers and return each task's label (crowd-kit's ``fit_predict``).
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame
+        Long-form answers, as :func:`from_answers` reads them.
+    model : label model, optional
+        An unfitted model to fit (its ``cardinality`` is set to the answers' class count); by default
+        ``LabelModel()``.  It is fitted in place, so it can be inspected or saved afterwards.
+    tie_break_policy : {"random", "abstain", "true-random"}
+        For tasks whose top classes tie (``"random"``: a fixed hash of the row, deterministic;
+        ``"abstain"``: a missing value).
+    **columns
+        ``task=``, ``worker=``, ``label=``, ``classes=``, ``duplicates=`` of :func:`from_answers`.
+
+    Returns
+    -------
+    pandas.Series, shape (n_tasks,)
+        Indexed by task, named ``agg_label``.
+    """
+    crowd, fitted = _fit(answers, model, columns)
+    return crowd.series(fitted.predict(crowd.votes, tie_break_policy=tie_break_policy))
+
+
+def aggregate_proba(answers: Any, model: BaseLabeler | None = None, **columns: Any) -> pd.DataFrame:
+    """Fit a label model on the answers and return each task's class probabilities
+    (crowd-kit's ``fit_predict_proba``).
+
+    Parameters
+    ----------
+    answers, model, **columns
+        As for :func:`aggregate`.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_tasks, k)
+        Indexed by task, one column per label; rows sum to 1.
+    """
+    crowd, fitted = _fit(answers, model, columns)
+    return crowd.frame(fitted.predict_proba(crowd.votes))
+
+
+def _fit(answers: Any, model: BaseLabeler | None, columns: dict[str, Any]) -> tuple[CrowdMatrix, BaseLabeler]:
+    """The answers read, and the model (a new ``LabelModel`` by default) fitted on them."""
+    allowed = {"task", "worker", "label", "classes", "duplicates"}
+    unknown = sorted(set(columns) - allowed)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; from_answers takes {sorted(allowed)}")
+    crowd = from_answers(answers, **columns)
+    if model is None:
+        from .model import LabelModel
+
+        model = LabelModel()
+    model.set_params(cardinality=crowd.cardinality)
+    return crowd, model.fit(crowd.votes)
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the Python value (an id in a message reads 12, not np.int64(12))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _missing(value: Any) -> bool:
+    """Whether a cell is a missing value (None, NaN, pandas.NA, NaT)."""
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a container cell: not a missing value
+        return False
+
+
+def _code(value: Any, code_of: dict[Any, int]) -> int | None:
+    """The class code of a label (a whole float reads as its integer), None if it is no class."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return code_of.get(value)
+    except TypeError:  # unhashable
+        return None
+
+
+def _whole_labels(values: np.ndarray) -> np.ndarray | None:
+    """The labels as int64 when every one is a whole number >= 0 (bools excluded), else None."""
+    if values.dtype.kind in "iu":
+        out = values.astype(np.int64)
+    elif values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+            return None
+        out = values.astype(np.int64)
+    elif values.dtype.kind == "O":
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in values):
+            return None
+        out = np.array([int(v) for v in values], dtype=np.int64)
+    else:
+        return None
+    return out if out.size == 0 or out.min() >= 0 else None
+
+
+def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
+    """Each answer's class code (int64, shape (n_answers,)) and the labels of the codes."""
+    import pandas as pd
+
+    values = (
+        column.to_numpy(dtype=object)
+        if isinstance(column.dtype, pd.api.extensions.ExtensionDtype)
+        else column.to_numpy()
+    )
+    if classes is not None:
+        labels = tuple(c.item() if isinstance(c, np.generic) else c for c in classes)
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"classes repeats a label: {list(labels)!r}")
+        code_of = {c: i for i, c in enumerate(labels)}
+        codes = np.empty(len(values), dtype=np.int64)
+        for i, value in enumerate(values.tolist()):
+            code = _code(value, code_of)
+            if code is None:
+                raise ValueError(
+                    f"answer {i} (index {_py(column.index[i])!r}) has label {_py(value)!r}, which is not "
+                    f"one of classes={list(labels)!r}"
+                )
+            codes[i] = code
+    else:
+        whole = _whole_labels(values)
+        if whole is not None:
+            top = int(whole.max()) if whole.size else 1
+            if top + 1 > MAX_CARDINALITY:
+                i = int(np.argmax(whole))
+                raise ValueError(
+                    f"answer {i} (index {_py(column.index[i])!r}) has label {top}: integer labels are read "
+                    f"as class codes 0..k-1 and at most {MAX_CARDINALITY} classes are supported; pass "
+                    "classes= to name the labels"
+                )
+            codes, labels = whole, tuple(range(max(top + 1, 2)))
+        else:
+            try:
+                codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=True)
+            except TypeError as exc:  # labels of types that do not sort together (e.g. 1 and "a")
+                raise ValueError(
+                    f"the labels cannot be sorted into classes ({exc}); pass classes= to give their order"
+                ) from exc
+            labels = tuple(u.item() if isinstance(u, np.generic) else u for u in uniques)
+            codes = codes.astype(np.int64)
+    if len(labels) < 2:
+        raise ValueError(
+            f"the answers hold one label only ({labels[0]!r} if any): a label model needs at least two "
+            "classes; pass classes= to name the others"
+            if labels
+            else "classes must name at least two labels"
+        )
+    if len(labels) > MAX_CARDINALITY:
+        raise ValueError(f"{len(labels)} distinct labels: at most {MAX_CARDINALITY} classes are supported")
+    return codes, labels
+
+
+def _fixed_workers(codes: np.ndarray, found: Any, workers: Any) -> tuple[np.ndarray, Any]:
+    """Worker codes re-numbered to the columns ``workers`` gives (matched as text)."""
+    import pandas as pd
+
+    order = [str(w) for w in workers]
+    if len(set(order)) != len(order):
+        raise ValueError("workers= names a worker twice")
+    column_of = {w: j for j, w in enumerate(order)}
+    remap = np.array([column_of.get(str(w), -1) for w in found], dtype=np.int64)
+    if (remap < 0).any():
+        unknown = [str(w) for w, j in zip(found, remap, strict=True) if j < 0]
+        raise ValueError(
+            f"{len(unknown)} worker(s) of the answers are not among workers= ({len(order)} given), "
+            f"e.g. {_py(unknown[0])!r}: a model has no column for them"
+        )
+    return remap[codes], pd.Index(list(workers))
+
+
+def _resolve_duplicates(
+    task_codes: np.ndarray,
+    worker_codes: np.ndarray,
+    index: Any,
+    duplicates: str,
+    tasks: Any,
+    worker_index: Any,
+) -> np.ndarray:
+    """The answers to keep (a bool mask): one per (task, worker) pair, or a ValueError."""
+    n_workers = max(len(worker_index), 1)
+    pair = task_codes.astype(np.int64) * n_workers + worker_codes.astype(np.int64)
+    order = np.argsort(pair, kind="stable")
+    same = pair[order][1:] == pair[order][:-1]
+    keep = np.ones(len(pair), dtype=bool)
+    if not same.any():
+        return keep
+    if duplicates == "error":
+        j = int(np.argmax(same))
+        first, second = int(order[j]), int(order[j + 1])
+        n_dup = int(same.sum())
+        raise ValueError(
+            f"worker {_py(worker_index[worker_codes[first]])!r} answers task "
+            f"{_py(tasks[task_codes[first]])!r} twice "
+            f"(answers {first} and {second}, index {_py(index[first])!r} and {_py(index[second])!r}; "
+            f"{n_dup} repeated answer(s) in all): pass duplicates='first' or 'last' to keep one"
+        )
+    if duplicates == "first":
+        keep[order[1:][same]] = False  # every answer after the first of its pair
+    else:
+        keep[order[:-1][same]] = False  # every answer before the last of its pair
+    return keep
