@@ -71,6 +71,18 @@ class _Bound:
         return f"<method {self.__name__} of {target}>"
 
 
+def _path_argument(method: str, path: Any, alias: str, value: Any) -> Any:
+    """The file of ``save`` / ``load``: ``path``, or Snorkel's name for it (``destination`` /
+    ``source``); one of them, not both."""
+    if value is None:
+        if path is None:
+            raise TypeError(f"{method}() missing its file: {method}(path) (Snorkel's {alias}= works too)")
+        return path
+    if path is not None:
+        raise TypeError(f"{method}() got both path and {alias} (Snorkel's name for path); give one")
+    return value
+
+
 #: Longest repr of one parameter value in a model's repr (longer ones keep their start and end).
 REPR_VALUE_CHARS = 120
 
@@ -133,18 +145,29 @@ class BaseLabeler:
             raise AttributeError("__sklearn_tags__ needs scikit-learn >= 1.6") from exc
         return Tags(estimator_type=None, target_tags=TargetTags(required=False))
 
-    def save(self, path: str | Path) -> None:
-        """Write a versioned JSON model file (no pickle)."""
-        save_model(self, path)
+    def save(self, path: str | Path | None = None, *, destination: str | Path | None = None) -> None:
+        """Write a versioned JSON model file (no pickle).
+
+        Parameters
+        ----------
+        path : str or Path
+            Where to write it.
+        destination : str or Path, optional
+            Snorkel's name for ``path`` (``save(destination=...)``).
+        """
+        save_model(self, _path_argument("save", path, "destination", destination))
 
     @_class_or_instance
-    def load(cls, self: BaseLabeler | None, path: str | Path):
+    def load(
+        cls, self: BaseLabeler | None, path: str | Path | None = None, *, source: str | Path | None = None
+    ):
         """Read a model written by :meth:`save`; the file is validated, never executed.
 
         ``LabelModel.load(path)`` returns a new model; ``model.load(path)`` (Snorkel's way) fills
-        ``model`` in place and returns it.
+        ``model`` in place and returns it.  ``source`` is Snorkel's name for ``path``
+        (``load(source=...)``).
         """
-        model = load_model(path)
+        model = load_model(_path_argument("load", path, "source", source))
         if not isinstance(model, cls):
             raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         if self is None:

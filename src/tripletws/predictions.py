@@ -79,8 +79,25 @@ def probs_to_preds(
     return preds
 
 
-def preds_to_probs(preds: Any, cardinality: int) -> np.ndarray:
-    """One-hot (n, k) probabilities from hard labels (-1 rows become uniform)."""
+def preds_to_probs(
+    preds: Any, cardinality: int | None = None, *, num_classes: int | None = None
+) -> np.ndarray:
+    """One-hot (n, k) probabilities from hard labels (-1 rows become uniform).
+
+    Parameters
+    ----------
+    preds : array of int, shape (n,) or (n, 1)
+    cardinality : int
+        The number of classes k.
+    num_classes : int, optional
+        Snorkel's name for ``cardinality`` (``preds_to_probs(preds, num_classes=k)``).
+    """
+    if num_classes is not None:
+        if cardinality is not None:
+            raise TypeError("preds_to_probs() got both cardinality and num_classes (Snorkel's name for it)")
+        cardinality = num_classes
+    if cardinality is None:
+        raise TypeError("preds_to_probs() missing the number of classes: preds_to_probs(preds, cardinality)")
     preds = np.asarray(preds).astype(np.int64).reshape(-1)
     if ((preds < -1) | (preds >= cardinality)).any():
         bad = int(preds[(preds < -1) | (preds >= cardinality)][0])
