@@ -528,6 +528,8 @@ def check_label_matrix(
         Number of classes k.  ``None`` infers ``max(2, max(L) + 1)`` (one scan).
     min_lfs : int
         Minimum number of columns (3 for fitting a triplet model).
+    name : str
+        What the error messages call the matrix (e.g. ``"L_train"``).
     scan : bool
         Check every value now instead of chunk by chunk as the data is read.
     allow_empty : bool
