@@ -52,3 +52,46 @@ def test_preds_to_probs_takes_snorkels_num_classes():
     )
     with pytest.raises(TypeError, match="both cardinality and num_classes"):
         preds_to_probs([0, 1], 2, num_classes=2)
+
+
+def test_lf_applier_takes_snorkels_data_points_keyword():
+    from types import SimpleNamespace
+
+    from tripletws.labeling import LFApplier, labeling_function
+
+    @labeling_function()
+    def is_big_num(x):
+        return 1 if x.num > 42 else 0
+
+    points = [SimpleNamespace(num=10), SimpleNamespace(num=100)]
+    # old: TypeError "LFApplier.apply() got an unexpected keyword argument 'data_points'"
+    L = LFApplier([is_big_num]).apply(data_points=points, progress_bar=False)
+    np.testing.assert_array_equal(L, [[0], [1]])
+    with pytest.raises(TypeError, match="both data and data_points"):
+        LFApplier([is_big_num]).apply(points, data_points=points, progress_bar=False)
+
+
+def test_dask_applier_reads_a_scheduler_given_second_as_snorkel_orders_it():
+    pd = pytest.importorskip("pandas")
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    from tripletws.labeling import DaskLFApplier, labeling_function
+
+    @labeling_function()
+    def lf_long(x):
+        return 1 if len(x.text) > 5 else -1
+
+    ddf = dd.from_pandas(pd.DataFrame({"text": ["short", "a longer one", "x"]}), npartitions=2)
+    calls = []
+
+    def get(dsk, keys, **kwargs):
+        calls.append(1)
+        return dask.get(dsk, keys, **kwargs)
+
+    # old: apply(ddf, scheduler) took the scheduler for the progress flag and ran on the default one
+    L = DaskLFApplier([lf_long]).apply(ddf, get)
+    assert calls
+    np.testing.assert_array_equal(L, [[-1], [1], [-1]])
+    calls.clear()
+    DaskLFApplier([lf_long]).apply(ddf, False, scheduler=get)  # tripletws's own order still works
+    assert calls

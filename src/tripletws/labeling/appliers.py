@@ -236,11 +236,13 @@ class LFApplier:
 
     def apply(
         self,
-        data: Any,
+        data: Any = None,
         progress: bool = True,
         fault_tolerant: bool = False,
         progress_bar: bool | None = None,
         return_meta: bool = False,
+        *,
+        data_points: Any = None,
     ) -> Any:
         """Vote matrix, shape (n, m), int16 (-1 = abstain).
 
@@ -257,6 +259,8 @@ class LFApplier:
             Also return an :class:`ApplierMetadata` (Snorkel's): each LF's count of calls that
             raised under ``fault_tolerant`` in this call.  An LF that raised is not cached (it runs,
             and raises or is counted, again); one read from the cache did not run.
+        data_points : sequence of data points, optional
+            Snorkel's name for ``data`` (``LFApplier(lfs).apply(data_points=...)``).
 
         Returns
         -------
@@ -267,6 +271,12 @@ class LFApplier:
         last_applied_ : list of str
             Names of the LFs computed (not read from the cache) by this call.
         """
+        if data_points is not None:
+            if data is not None:
+                raise TypeError("apply() got both data and data_points (Snorkel's name for data); give one")
+            data = data_points
+        if data is None:
+            raise TypeError("apply() missing the data points: apply(data)")
         if progress_bar is not None:
             progress = progress_bar
         self._check_vectorized(data)
@@ -425,11 +435,17 @@ class DaskLFApplier(PandasLFApplier):
         """Vote matrix, shape (n, m), int16, computed partition by partition.
 
         ``scheduler`` is passed to ``dask.compute`` (default: the active one); the other
-        arguments as :meth:`LFApplier.apply`.
+        arguments as :meth:`LFApplier.apply`.  A scheduler given second, in Snorkel's order
+        (``apply(ddf, "processes")``: a name, a ``Client`` or a get function, not a bool), is
+        read as the scheduler.
         """
         import dask
         from dask.callbacks import Callback
 
+        flag = progress is None or isinstance(progress, (bool, np.bool_, int, np.integer))
+        if scheduler is None and not flag:
+            # Snorkel's DaskLFApplier.apply(df, scheduler="processes", fault_tolerant=False)
+            scheduler, progress = progress, True
         if progress_bar is not None:
             progress = progress_bar
         if not hasattr(ddf, "to_delayed") or not hasattr(ddf, "npartitions"):
