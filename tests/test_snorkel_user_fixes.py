@@ -95,3 +95,43 @@ def test_dask_applier_reads_a_scheduler_given_second_as_snorkel_orders_it():
     calls.clear()
     DaskLFApplier([lf_long]).apply(ddf, False, scheduler=get)  # tripletws's own order still works
     assert calls
+
+
+def test_decorators_written_without_parentheses_make_their_objects():
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import (
+        LabelingFunction,
+        PandasLFApplier,
+        Preprocessor,
+        VectorizedLF,
+        labeling_function,
+        preprocessor,
+        vectorized_lf,
+    )
+
+    # old: a bare @preprocessor returned its inner wrapper, which the LF called with the row: the LF got a
+    # Preprocessor object instead of the row (silently wrong votes); a bare @labeling_function failed
+    # in the applier with "'function' object has no attribute 'name'"
+    @preprocessor
+    def upper(x):
+        x["text"] = x["text"].upper()
+        return x
+
+    @labeling_function
+    def lf_shout(x):
+        return 1 if x["text"].isupper() else 0
+
+    @labeling_function(pre=[upper])
+    def lf_shout_after_upper(x):
+        return 1 if x["text"].isupper() else 0
+
+    @vectorized_lf
+    def lf_long(df):
+        return np.where(df["text"].str.len() > 3, 1, -1)
+
+    assert isinstance(upper, Preprocessor) and upper.name == "upper"
+    assert isinstance(lf_shout, LabelingFunction) and lf_shout.name == "lf_shout"
+    assert isinstance(lf_long, VectorizedLF) and lf_long.name == "lf_long"
+    df = pd.DataFrame({"text": ["abc", "LOUD", "mixed"]})
+    L = PandasLFApplier([lf_shout, lf_shout_after_upper, lf_long]).apply(df, progress_bar=False)
+    np.testing.assert_array_equal(L, [[0, 1, -1], [1, 1, 1], [0, 1, 1]])

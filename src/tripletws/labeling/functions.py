@@ -151,14 +151,20 @@ class Preprocessor:
 
 
 def preprocessor(
-    name: str | None = None,
+    name: str | Callable[[Any], Any] | None = None,
     pre: Sequence[Callable[[Any], Any]] | None = None,
     memoize: bool = False,
     memoize_key: Callable[[Any], Hashable] | None = None,
     maxsize: int = 100_000,
-) -> Callable[[Callable[[Any], Any]], Preprocessor]:
+) -> Any:
     """Decorator turning ``f(x) -> x'`` into a :class:`Preprocessor` (Snorkel's arguments, in its
-    order: ``name``, ``pre``, ``memoize``, ``memoize_key``)."""
+    order: ``name``, ``pre``, ``memoize``, ``memoize_key``).
+
+    Written ``@preprocessor()``, as in Snorkel; a bare ``@preprocessor`` makes the same
+    :class:`Preprocessor` with the defaults.
+    """
+    if callable(name):  # @preprocessor without parentheses: name is the function
+        return Preprocessor(name.__name__, name, memoize, memoize_key, maxsize, pre)
 
     def wrap(f: Callable[[Any], Any]) -> Preprocessor:
         return Preprocessor(name or f.__name__, f, memoize, memoize_key, maxsize, pre)
@@ -215,11 +221,17 @@ class LabelingFunction:
 
 
 def labeling_function(
-    name: str | None = None,
+    name: str | Callable[..., Any] | None = None,
     resources: Mapping[str, Any] | None = None,
     pre: Sequence[Callable[[Any], Any]] | None = None,
-) -> Callable[[Callable[..., Any]], LabelingFunction]:
-    """Decorator turning ``f(x) -> int`` into a :class:`LabelingFunction`."""
+) -> Any:
+    """Decorator turning ``f(x) -> int`` into a :class:`LabelingFunction`.
+
+    Written ``@labeling_function()``, as in Snorkel; a bare ``@labeling_function`` makes the same
+    :class:`LabelingFunction` with the defaults.
+    """
+    if callable(name):  # @labeling_function without parentheses: name is the function
+        return LabelingFunction(name.__name__, name, resources, pre)
 
     def wrap(f: Callable[..., Any]) -> LabelingFunction:
         return LabelingFunction(name or f.__name__, f, resources, pre)

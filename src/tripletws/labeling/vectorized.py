@@ -86,9 +86,12 @@ class VectorizedLF:
 
 
 def vectorized_lf(
-    name: str | None = None, resources: Mapping[str, Any] | None = None
-) -> Callable[[Callable[..., Any]], VectorizedLF]:
-    """Decorator turning ``f(df) -> votes`` into a :class:`VectorizedLF`."""
+    name: str | Callable[..., Any] | None = None, resources: Mapping[str, Any] | None = None
+) -> Any:
+    """Decorator turning ``f(df) -> votes`` into a :class:`VectorizedLF` (``@vectorized_lf()``; a bare
+    ``@vectorized_lf`` makes the same with the defaults)."""
+    if callable(name):  # @vectorized_lf without parentheses: name is the function
+        return VectorizedLF(name.__name__, name, resources)
 
     def wrap(f: Callable[..., Any]) -> VectorizedLF:
         return VectorizedLF(name or f.__name__, f, resources)
