@@ -319,3 +319,42 @@ def test_cli_aggregate_duplicates(tmp_path):
     assert rc == 2 and "answers task '1' twice" in stderr
     rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"), "--duplicates", "last")
     assert rc == 0, stderr
+
+
+def test_skills_are_the_workers_accuracies(synth):
+    L, _ = synth
+    crowd = from_answers(long_form(L))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(cardinality=3).fit(crowd.votes)
+    skills = crowd.skills(model)
+    assert skills.index.equals(crowd.workers) and skills.name == "skill"
+    np.testing.assert_array_equal(skills.to_numpy(), model.accuracies_)
+    other = from_answers(long_form(L), workers=crowd.worker_names[::-1])  # the same workers, reversed
+    with pytest.raises(ValueError, match=re.escape("workers=model.lf_names_")):
+        other.skills(model)
+    with pytest.raises(ValueError, match="not on these 8 workers"):
+        from_answers(long_form(L[:, :8])).skills(model)
+
+
+def test_cli_aggregate_gold(answers_csv, tmp_path, synth):
+    path, _ = answers_csv
+    _, y = synth
+    gold = tmp_path / "gold.csv"
+    names = np.array(["neg", "neu", "pos"], dtype=object)
+    pd.DataFrame({"task": [f"00{i}" for i in range(len(y))], "label": names[y]}).to_csv(gold, index=False)
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"), "--gold", str(gold))
+    assert rc == 0, stderr
+    line = next(x for x in stderr.splitlines() if x.startswith("gold labels of"))
+    assert f"gold labels of {len(y)} tasks" in line and "majority vote" in line
+    acc = float(line.split("accuracy ")[1].split()[0])
+    got = pd.read_csv(tmp_path / "o.csv", dtype={"task": str}).set_index("task")["label"]
+    truth = pd.Series(names[y], index=[f"00{i}" for i in range(len(y))])
+    assert acc == pytest.approx(float((got == truth.loc[got.index]).mean()), abs=1e-4)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("task,answer\n001,neg\n")
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "p.csv"), "--gold", str(bad))
+    assert rc == 2 and "no column 'label'" in stderr and not (tmp_path / "p.csv").exists()
+    bad.write_text("task,label\nnobody,neg\n")
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "p.csv"), "--gold", str(bad))
+    assert rc == 2 and "without answers" in stderr

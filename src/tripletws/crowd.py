@@ -140,6 +140,37 @@ class CrowdMatrix:
             raise ValueError(f"proba must have shape {shape} (tasks x classes), got {p.shape}")
         return pd.DataFrame(p, index=self.tasks.copy(), columns=pd.Index(list(self.classes), name=LABEL))
 
+    def skills(self, model: Any, name: str = "skill") -> pd.Series:
+        """Each worker's fitted accuracy, P(answer right | the worker answers), indexed by worker
+        (crowd-kit's ``skills_``).
+
+        Parameters
+        ----------
+        model : fitted label model
+            Fitted on :attr:`votes` (or on votes with the same workers in the same order).
+        name : str
+            The series' name.
+
+        Raises
+        ------
+        ValueError
+            A model fitted on another number of workers, or on other workers (by name).
+        """
+        import pandas as pd
+
+        accuracies = np.asarray(model.accuracies_, dtype=np.float64)
+        if accuracies.shape != (len(self.workers),):
+            raise ValueError(
+                f"the model was fitted on {accuracies.shape[0]} LFs, not on these {len(self.workers)} workers"
+            )
+        names = getattr(model, "lf_names_", None)
+        if names is not None and tuple(names) != tuple(self.worker_names):
+            raise ValueError(
+                "the model's LFs are other workers, or in another order: read the answers with "
+                "from_answers(..., workers=model.lf_names_)"
+            )
+        return pd.Series(accuracies, index=self.workers.copy(), name=name)
+
     def gold(self, labels: Any) -> np.ndarray:
         """Known labels of some tasks -> gold codes aligned with the rows, shape (n_tasks,).
 

@@ -78,6 +78,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     p.add_argument("--model-out", default=None, metavar="FILE", help="also save the fitted model (.json)")
+    p.add_argument(
+        "--gold",
+        default=None,
+        metavar="FILE",
+        help="known labels of some tasks (.csv or .parquet with the task and label columns): prints the "
+        "accuracy on them, and majority vote's",
+    )
     add_jobs_arg(p)
     p.set_defaults(func=run)
 
@@ -100,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         check_not_input(args.model_out, args.ANSWERS)
         if str(args.model_out) == "-":
             raise CLIError("--model-out -: name a file")
+    if args.gold is not None:
+        check_not_input(args.output, args.gold)
+        if args.model_out is not None:
+            check_not_input(args.model_out, args.gold)
     answers = _read_answers(args.ANSWERS, args, pd)
+    gold_table = None if args.gold is None else _read_answers(args.gold, args, pd, what="gold labels")
     classes = None if args.classes is None else _parse_classes(args.classes, answers[args.label])
     crowd = from_answers(
         answers,
@@ -110,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         classes=classes,
         duplicates=args.duplicates,
     )
+    y = None if gold_table is None else _gold_codes(crowd, gold_table, args)
     model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed)
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
@@ -133,10 +146,50 @@ def run(args: argparse.Namespace) -> int:
         f"in {elapsed:.3f} s; wrote {where}{saved}",
         file=sys.stderr,
     )
+    if y is not None:
+        _print_gold(crowd, preds, y, args.tie_break)
     return 0
 
 
-def _read_answers(path: str, args: argparse.Namespace, pd: Any) -> Any:
+def _gold_codes(crowd: Any, table: Any, args: argparse.Namespace) -> Any:
+    """The gold table's labels as codes aligned with the crowd matrix's rows (-1: unknown)."""
+    for option, column in (("--task", args.task), ("--label", args.label)):
+        if column not in table.columns:
+            raise CLIError(
+                f"{args.gold}: no column {column!r} (columns: {list(map(str, table.columns))}); the gold "
+                f"labels use the answers' task and label columns ({option})"
+            )
+    tasks = table[args.task]
+    if tasks.isna().any():
+        i = int(tasks.isna().to_numpy().argmax())
+        raise CLIError(f"{args.gold}: row {i} has no task")
+    series = table.set_index(args.task)[args.label]
+    try:
+        return crowd.gold(series)
+    except ValueError as exc:
+        raise CLIError(f"{args.gold}: {exc}") from exc
+
+
+def _print_gold(crowd: Any, preds: Any, y: Any, tie_break: str) -> None:
+    """The accuracy on the tasks with a gold label, the model's and majority vote's (same tie-break)."""
+    import numpy as np
+
+    from ..baselines import MajorityLabelVoter
+
+    known = y >= 0
+    if not known.any():
+        print("gold: no task of the answers has a gold label", file=sys.stderr)
+        return
+    mv = MajorityLabelVoter(cardinality=crowd.cardinality).predict(crowd.L, tie_break_policy=tie_break)
+    acc, acc_mv = float(np.mean(preds[known] == y[known])), float(np.mean(mv[known] == y[known]))
+    print(
+        f"gold labels of {int(known.sum())} tasks: accuracy {acc:.4f} (majority vote {acc_mv:.4f}); "
+        "ties count as wrong where --tie-break abstain leaves them empty",
+        file=sys.stderr,
+    )
+
+
+def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "answers") -> Any:
     """The answers as a DataFrame: task and worker ids read as text (ids such as 007 keep their
     zeros), the labels as pandas infers them; only an empty cell is a missing value (a label
     such as ``NA`` or ``None`` is text)."""
@@ -145,7 +198,7 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any) -> Any:
         raise CLIError(f"{path}: no such file")
     suffix = source.suffix.lower()
     if suffix not in SUFFIXES and not source.is_dir():
-        raise CLIError(f"{path}: answers are read from .csv or .parquet files")
+        raise CLIError(f"{path}: {what} are read from .csv or .parquet files")
     if suffix == ".csv":
         ids = {args.task: str, args.worker or "worker": str, "performer": str}
         try:
