@@ -135,3 +135,30 @@ def test_decorators_written_without_parentheses_make_their_objects():
     df = pd.DataFrame({"text": ["abc", "LOUD", "mixed"]})
     L = PandasLFApplier([lf_shout, lf_shout_after_upper, lf_long]).apply(df, progress_bar=False)
     np.testing.assert_array_equal(L, [[0, 1, -1], [1, 1, 1], [0, 1, 1]])
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("get_accuracies", r"get_weights\(\)"),
+        ("mu", r"get_conditional_probs\(\)"),
+        ("train_model", r"fit\(L_train\)"),
+    ],
+)
+def test_snorkels_older_names_say_the_equivalent(fitted, name, says):
+    # old: Python's bare "'LabelModel' object has no attribute 'get_accuracies'"
+    with pytest.raises(AttributeError, match=rf"'{name}' \(Snorkel's\): {says}"):
+        getattr(fitted, name)
+    assert not hasattr(fitted, name)
+    with pytest.raises(AttributeError, match="Snorkel's"):
+        getattr(MajorityLabelVoter(), name)
+
+
+def test_fit_and_partial_fit_of_none_are_named(fitted):
+    # old: fit(None) raised "'NoneType' object has no attribute 'stats'"; partial_fit(None) refitted silently
+    with pytest.raises(ValueError, match="L_train is None"):
+        LabelModel().fit(None)
+    with pytest.raises(ValueError, match="L_batch is None"):
+        LabelModel().partial_fit(None)
+    with pytest.raises(ValueError, match="L_batch is None"):
+        fitted.partial_fit(None)

@@ -14,7 +14,8 @@ without error, to a wrong model:
 All are told from the fit's statistics (votes per LF and class, no pass over the rows) and the
 input's column names, and warned about once per fit; the fit itself is unchanged.  FlyingSquid's
 argument and method names that tripletws does not take (``v``, ``lambda_edges``, ``solve_method``,
-``predict_proba_marginalized``, ...) are refused with what to use instead (:data:`FLYINGSQUID_NAMES`).
+``predict_proba_marginalized``, ...) are refused with what to use instead (:data:`FLYINGSQUID_NAMES`), and
+so are Snorkel's older names (``get_accuracies``, ``mu``, ``train_model``: :data:`SNORKEL_NAMES`).
 """
 
 from __future__ import annotations
@@ -178,6 +179,15 @@ FLYINGSQUID_NAMES = {
 FLYINGSQUID_METHODS = frozenset({"predict_proba_marginalized", "estimated_accuracies", "enumerate_ys"})
 
 
+#: Snorkel's LabelModel methods and attributes that tripletws names otherwise, with what to use.
+SNORKEL_NAMES = {
+    "get_accuracies": "get_weights() (or the accuracies_ attribute): P(LF right | LF votes), shape (m,)",
+    "mu": "get_conditional_probs() gives P(LF votes a | Y), shape (m, k + 1, k), abstain first (Snorkel's mu "
+    "is its vote rows, [:, 1:, :], stacked)",
+    "train_model": "fit(L_train) (Snorkel's SGD options are accepted there and ignored)",
+}
+
+
 def flyingsquid_argument_error(
     where: str, names: Sequence[str], skip: Sequence[str] = ()
 ) -> TypeError | None:
@@ -210,7 +220,8 @@ def flyingsquid_argument_error(
 
 
 def flyingsquid_attribute_message(owner: str, name: str) -> str:
-    """The message of a missing attribute ``name`` of ``owner``, with the equivalent of FlyingSquid's.
+    """The message of a missing attribute ``name`` of ``owner``, with the equivalent of FlyingSquid's
+    (:data:`FLYINGSQUID_METHODS`) or Snorkel's (:data:`SNORKEL_NAMES`).
 
     Parameters
     ----------
@@ -226,6 +237,8 @@ def flyingsquid_attribute_message(owner: str, name: str) -> str:
     message = f"{owner!r} object has no attribute {name!r}"
     if name in FLYINGSQUID_METHODS:
         message += f" (FlyingSquid's): {FLYINGSQUID_NAMES[name]}"
+    elif name in SNORKEL_NAMES:
+        message += f" (Snorkel's): {SNORKEL_NAMES[name]}"
     return message
 
 

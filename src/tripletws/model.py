@@ -372,6 +372,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             Snorkel's SGD options (``n_epochs``, ``lr``, ...) are ignored with a warning.
         """
         _take_sgd_options(kwargs)
+        if L_train is None:  # (None reached the refit path: "'NoneType' object has no attribute 'stats'")
+            raise ValueError("L_train is None: fit needs a label matrix (n rows x m LFs, -1 = abstain)")
         if L_dev is not None:  # fit without gold, then let the dev rows choose among the candidates
             return _fit_with_dev(self, L_train, L_dev, Y_dev, class_balance, dependencies)
         return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
@@ -393,6 +395,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         serialised.  After ``fit(L, L_dev=, Y_dev=)`` the same dev rows choose again at each solve; a
         model loaded from a file does not keep them, and a warning says that its dev choice was not
         repeated."""
+        if L_batch is None:  # (None reached the refit path: a refit, or an AttributeError when unfitted)
+            raise ValueError("L_batch is None: partial_fit needs a label matrix (refit() solves with none)")
         self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
         return self
 
