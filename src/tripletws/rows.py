@@ -291,9 +291,13 @@ class RowSummary:
         )
 
     def scaled(self, factor: float) -> RowSummary:
-        """Counts multiplied by ``factor`` (exponential forgetting)."""
+        """Counts multiplied by ``factor`` (exponential forgetting); rows whose count underflows to 0
+        are dropped (they weigh nothing; kept, a long stream with ``forget`` could not be saved)."""
+        counts = self.counts * factor
+        keep = counts > 0
+        rows = self.rows if keep.all() else _take_rows(self.rows, keep)
         return RowSummary(
-            self.cardinality, self.rows, self.counts * factor, self.n_rows * factor, self.max_rows, self.level
+            self.cardinality, rows, counts[keep], self.n_rows * factor, self.max_rows, self.level
         )
 
     def as_matrix(self) -> LabelMatrix:

@@ -13,6 +13,10 @@ from ..stats import LabelStats
 #: Smallest probability any class keeps, so that every class stays predictable.
 MIN_CLASS_PROB = 1e-4
 
+#: Smallest entry a given class balance may have (a model file keeps its prior at or above it;
+#: inference floors probabilities at it as well).
+MIN_GIVEN_PROB = 1e-300
+
 #: Strategies for a prior that is not given; "auto" lets the model pick (see LabelModel).
 STRATEGIES = ("auto", "estimate", "uniform")
 
@@ -41,7 +45,14 @@ def check_class_balance(p: Any, cardinality: int) -> np.ndarray:
             f"class_balance is 0 for class {c}: that class could never be predicted; "
             "give it a small positive probability"
         )
-    return arr / arr.sum()
+    out = arr / arr.sum()
+    if (out < MIN_GIVEN_PROB).any():  # subnormal: fitted, but the model file could not be saved
+        c = int(np.flatnonzero(out < MIN_GIVEN_PROB)[0])
+        raise ValueError(
+            f"class_balance is {arr[c]:.3g} for class {c}, below {MIN_GIVEN_PROB:g} (the smallest "
+            "probability a model keeps, once the entries are scaled to sum to 1); give that class more"
+        )
+    return out
 
 
 def class_balance_from_labels(y: np.ndarray, cardinality: int) -> np.ndarray:

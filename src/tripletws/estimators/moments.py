@@ -169,10 +169,18 @@ def offdiagonal_factor(
 
 
 def project_to_simplex_rows(X: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Euclidean projection of each row (last axis) onto ``{x >= floor, sum x = 1}``."""
+    """Euclidean projection of each row (last axis) onto ``{x >= floor, sum x = 1}``.
+
+    The projection does not change when a constant is added to a row, so each row is first shifted
+    to its maximum 0: the threshold is then computed on values of the size of the result, not of the
+    input (rows of size 1e15 and more, from a tiny given class balance, lost the target 1 to rounding
+    and came back with entries above 1).
+    """
     X = np.asarray(X, dtype=np.float64)
     d = X.shape[-1]
-    flat = X.reshape(-1, d) - floor
+    flat = X.reshape(-1, d)
+    if flat.size:
+        flat = flat - flat.max(axis=1, keepdims=True)
     target = 1.0 - d * floor
     s = -np.sort(-flat, axis=1)
     css = np.cumsum(s, axis=1) - target
