@@ -162,3 +162,15 @@ def test_fit_and_partial_fit_of_none_are_named(fitted):
         LabelModel().partial_fit(None)
     with pytest.raises(ValueError, match="L_batch is None"):
         fitted.partial_fit(None)
+
+
+def test_loading_a_snorkel_pickle_says_what_it_is(tmp_path):
+    import pickle
+
+    path = tmp_path / "label_model.pkl"
+    path.write_bytes(pickle.dumps({"cardinality": 2, "mu": np.zeros((6, 2))}, protocol=4))
+    # old: "not a text JSON model file" and nothing more
+    with pytest.raises(ValueError, match=r"not a text JSON model file \(it is a pickle, such as Snorkel's"):
+        LabelModel.load(path)
+    with pytest.raises(ValueError, match="never unpickles"):
+        LabelModel(cardinality=2).load(path)

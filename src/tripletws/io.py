@@ -232,7 +232,14 @@ def load_model(path: str | Path) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text JSON model file") from exc
+        said = ""
+        if raw[:1] == b"\x80":  # a pickle's protocol mark (protocol 2 and later)
+            said = (
+                " (it is a pickle, such as Snorkel's LabelModel.save writes: tripletws reads only the JSON "
+                "files its own save writes, and never unpickles; fit the tripletws model on the label matrix "
+                "and save it)"
+            )
+        raise ValueError(f"{path}: not a text JSON model file{said}") from exc
     _check_depth(text, str(path))
     try:
         record = json.loads(text)
