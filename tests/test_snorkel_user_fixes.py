@@ -174,3 +174,24 @@ def test_loading_a_snorkel_pickle_says_what_it_is(tmp_path):
         LabelModel.load(path)
     with pytest.raises(ValueError, match="never unpickles"):
         LabelModel(cardinality=2).load(path)
+
+
+def test_metric_score_as_snorkels_on_its_documented_example():
+    # old: ImportError "cannot import name 'metric_score' from 'tripletws.metrics'"
+    from tripletws.metrics import metric_score
+
+    golds, preds = np.array([-1, 0, 0, 1, 0]), np.array([0, 0, 0, 1, -1])
+    both = {"golds": [-1], "preds": [-1]}
+    assert metric_score(golds, preds, metric="accuracy", filter_dict=both) == pytest.approx(1.0)
+    # f1 of class 1: precision 1, recall 1/2
+    assert metric_score(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]), metric="f1") == pytest.approx(2 / 3)
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
+    assert metric_score(golds=np.array([0, 1, 1, 0]), probs=probs, metric="roc_auc") == pytest.approx(1.0)
+    assert metric_score(np.array([0, 1, 1, 0]), np.array([0, -1, 0, 0]), metric="coverage") == pytest.approx(
+        0.75
+    )
+    # a -1 left in: Snorkel would score it as a class, score() would drop the row; told instead
+    with pytest.raises(ValueError, match="preds hold -1"):
+        metric_score(golds, preds, metric="accuracy", filter_dict={"golds": [-1]})
+    with pytest.raises(ValueError, match="golds hold -1"):
+        metric_score(golds, np.zeros(5, dtype=int), metric="accuracy")

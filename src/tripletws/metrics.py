@@ -182,3 +182,76 @@ def score(
             names = ", ".join((*METRICS, *ALIASES))
             raise ValueError(f"unknown metric {name!r}; choose from {names} (a labeler's score: and no_vote)")
     return out
+
+
+def metric_score(
+    golds: np.ndarray | None = None,
+    preds: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
+    metric: str = "accuracy",
+    filter_dict: dict[str, Sequence[int]] | None = None,
+    **kwargs: object,
+) -> float:
+    """One metric, Snorkel's ``snorkel.analysis.metric_score`` (the names of :func:`score`).
+
+    Rows are first dropped as ``filter_dict`` says (``{"golds": [-1], "preds": [-1]}``: unknown gold
+    labels and abstained predictions, as Snorkel's ``Scorer`` and :func:`score` do).  A -1 left in
+    ``golds``, or in ``preds`` for a label metric, is a ValueError: Snorkel would score it as one
+    more class, :func:`score` would drop the row.
+
+    Parameters
+    ----------
+    golds : array of int, shape (n,)
+    preds : array of int, shape (n,), optional
+        Needed by the label metrics (``accuracy``, ``f1``, ``coverage``, ...).
+    probs : array, shape (n, k), optional
+        Needed by ``brier``, ``log_loss`` and ``roc_auc``; gives k.
+    metric : str
+    filter_dict : dict of {"golds", "preds"} to lists of labels, optional
+    **kwargs
+        Snorkel's scikit-learn options; only ``beta=1`` (``fbeta``, which is F1 here) is read.
+
+    Returns
+    -------
+    float
+    """
+    if kwargs and kwargs != {"beta": 1}:
+        raise TypeError(
+            f"metric_score() takes no scikit-learn options here, got {sorted(kwargs)} (fbeta is F1)"
+        )
+    if golds is None:
+        raise ValueError("metric_score needs golds")
+    arrays = {"golds": np.asarray(golds).reshape(-1), "preds": None if preds is None else np.asarray(preds)}
+    if arrays["preds"] is not None:
+        arrays["preds"] = arrays["preds"].reshape(-1)
+    keep = np.ones(len(arrays["golds"]), dtype=bool)
+    for name, values in (filter_dict or {}).items():
+        if name not in ("golds", "preds"):
+            raise ValueError(f"filter_dict keys are 'golds' and 'preds', got {name!r}")
+        if arrays[name] is not None:
+            keep &= ~np.isin(arrays[name], list(values))
+    y = arrays["golds"][keep].astype(np.int64)
+    key = ALIASES.get(metric, metric)
+    if key in PROB_METRICS:
+        if probs is None:
+            raise ValueError(f"metric {metric!r} needs probs")
+        p = np.asarray(probs, dtype=np.float64)[keep]
+        k = p.shape[1]
+        pred = np.argmax(p, axis=1) if arrays["preds"] is None else arrays["preds"][keep].astype(np.int64)
+    else:
+        if arrays["preds"] is None:
+            raise ValueError(f"metric {metric!r} needs preds")
+        pred, p = arrays["preds"][keep].astype(np.int64), None
+        if (pred < 0).any() and key != "coverage":
+            raise ValueError(
+                "preds hold -1 (abstain): pass filter_dict={'golds': [-1], 'preds': [-1]} to leave those "
+                "rows out, as Snorkel's Scorer does"
+            )
+        k = (
+            int(max(2, y.max(initial=0) + 1, pred.max(initial=0) + 1))
+            if probs is None
+            else np.shape(probs)[1]
+        )
+    if (y < 0).any():
+        raise ValueError("golds hold -1 (unknown): pass filter_dict={'golds': [-1]} to leave those rows out")
+    return score(y, pred, p, k, [metric])[metric]
