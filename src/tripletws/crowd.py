@@ -90,10 +90,17 @@ class CrowdMatrix:
         return NamedVotes(self.L, self.worker_names)
 
     def dense(self) -> np.ndarray:
-        """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer."""
-        from .matrix import from_sparse
+        """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer.
 
-        return from_sparse(self.L, self.cardinality)
+        Written straight into the smallest integer type that holds the codes (int8 for k <= 127):
+        no wider copy of the whole matrix on the way.
+        """
+        from .kernels import small_int_dtype
+
+        out = np.full(self.L.shape, -1, dtype=small_int_dtype(self.cardinality))
+        coo = self.L.tocoo()
+        out[coo.row, coo.col] = coo.data - 1
+        return out
 
     def series(self, preds: Any, name: str = AGGREGATE_NAME) -> pd.Series:
         """Class codes per row -> a Series of labels indexed by task (a missing value where -1).
@@ -276,12 +283,18 @@ def from_answers(
             f"task, worker and label must be three different columns, got {task!r}, {worker!r}, {label!r}"
         )
     for column in (task, worker, label):
+        if int((frame.columns == column).sum()) > 1:
+            raise ValueError(
+                f"the answers have {int((frame.columns == column).sum())} columns named {column!r}"
+            )
+    for column in (task, worker, label):
         missing = frame[column].isna().to_numpy()
         if missing.any():
             i = int(np.argmax(missing))
             raise ValueError(f"answer {i} (index {_py(frame.index[i])!r}) has no {column!r}")
-    task_codes, tasks = pd.factorize(frame[task], sort=False)
-    worker_codes, worker_index = pd.factorize(frame[worker], sort=False)
+    task_codes, tasks = _factorize_ids(frame[task])
+    worker_codes, worker_index = _factorize_ids(frame[worker])
+    _check_worker_names(worker_index)
     if workers is not None:
         worker_codes, worker_index = _fixed_workers(worker_codes, worker_index, workers)
     class_codes, class_labels = _class_codes(frame[label], classes)
@@ -417,7 +430,11 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     )
     if classes is not None:
         labels = tuple(c.item() if isinstance(c, np.generic) else c for c in classes)
-        if len(set(labels)) != len(labels):
+        try:
+            distinct = len(set(labels))
+        except TypeError as exc:
+            raise ValueError(f"classes must hold hashable labels ({exc}), got {list(labels)!r}") from None
+        if distinct != len(labels):
             raise ValueError(f"classes repeats a label: {list(labels)!r}")
         code_of = {c: i for i, c in enumerate(labels)}
         codes = np.empty(len(values), dtype=np.int64)
@@ -460,6 +477,45 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     if len(labels) > MAX_CARDINALITY:
         raise ValueError(f"{len(labels)} distinct labels: at most {MAX_CARDINALITY} classes are supported")
     return codes, labels
+
+
+def _factorize_ids(column: Any) -> tuple[np.ndarray, Any]:
+    """Each answer's id code (shape (n_answers,)) and the distinct ids in order of first appearance.
+
+    Raises
+    ------
+    ValueError
+        An id that cannot be one (unhashable: a list, a dict), naming its answer.
+    """
+    import pandas as pd
+
+    try:
+        return pd.factorize(column, sort=False)
+    except TypeError:
+        for i, value in enumerate(column.tolist()):
+            try:
+                hash(value)
+            except TypeError:
+                raise ValueError(
+                    f"answer {i} (index {_py(column.index[i])!r}) has {column.name!r} {value!r}: a "
+                    f"{type(value).__name__} cannot be an id (ids are compared and hashed)"
+                ) from None
+        raise
+
+
+def _check_worker_names(worker_index: Any) -> None:
+    """Refuse distinct worker ids that read the same as text (``1`` and ``"1"``): the workers'
+    text is the model's LF names, which must tell the columns apart."""
+    seen: dict[str, Any] = {}
+    for w in worker_index:
+        text = str(w)
+        if text in seen:
+            raise ValueError(
+                f"workers {_py(seen[text])!r} and {_py(w)!r} are distinct ids with the same text {text!r}: "
+                "the workers' ids as text name the model's LFs and must differ; give the worker column "
+                "one type (e.g. df[worker].astype(str) if they are the same worker)"
+            )
+        seen[text] = w
 
 
 def _fixed_workers(codes: np.ndarray, found: Any, workers: Any) -> tuple[np.ndarray, Any]:
