@@ -95,3 +95,18 @@ def test_subnormal_class_balance_is_refused_up_front(tmp_path, where):
     lm = _quiet_fit(3, d.L, class_balance=[1e-300, 0.5, 0.5])
     back = _roundtrip(lm, tmp_path / "m.json")
     np.testing.assert_allclose(back.predict_proba(d.L), lm.predict_proba(d.L), rtol=0, atol=1e-12)
+
+
+def test_class_conditional_on_identical_full_coverage_lfs_beyond_the_dense_eigh():
+    """Reproducer: 500 identical copies of an LF voting on every row (m k = 1000, past the dense
+    eigh's 600, so Lanczos runs) raised scipy's ArpackError ("Starting vector is zero"): the start
+    vector of ones lies in the null space of the covariance of LFs that always vote."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    lf = np.where(rng.random(500) < 0.9, y, 1 - y)
+    L = np.repeat(lf[:, None], 500, axis=1)
+    lm = _quiet_fit(2, L, model="class_conditional")
+    P = lm.predict_proba(L)
+    assert np.all(np.isfinite(P)) and P.min() >= 0.0
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(P.argmax(axis=1), lf)  # every LF is the same vote

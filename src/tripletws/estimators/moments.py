@@ -56,10 +56,18 @@ def _top_eigvecs(S: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     if S.shape[0] <= DENSE_EIGH_MAX or r > LANCZOS_MAX_PAIRS:
         w, V = np.linalg.eigh(S)
         return w[::-1][:r], V[:, ::-1][:, :r]
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import ArpackError, eigsh
 
     v0 = np.ones(S.shape[0])  # fixed start: deterministic
-    w, V = eigsh(S, k=r, which="LA", v0=v0)
+    try:
+        w, V = eigsh(S, k=r, which="LA", v0=v0)
+    except ArpackError:
+        # the ones vector can lie in S's null space (LFs that vote on every row: each LF's one-hot
+        # votes sum to 1, so S @ 1 = 0, exactly so for identical columns): ARPACK stops ("starting
+        # vector is zero"); a seeded random start (deterministic too) has a component along every
+        # eigenvector
+        v0 = np.random.default_rng(0).standard_normal(S.shape[0])
+        w, V = eigsh(S, k=r, which="LA", v0=v0)
     order = np.argsort(-w)
     return w[order], V[:, order]
 
