@@ -3,6 +3,8 @@ failed before its fix)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from test_cli import run_main
@@ -88,3 +90,55 @@ def test_dense_writes_the_small_dtype_directly():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2 * big.L.shape[0] * big.L.shape[1]  # the int8 result, not an int64 detour (8x)
+
+
+def test_empty_answers_and_too_few_workers_are_said_in_crowd_terms(tmp_path):
+    """No answers read 'L_train has 0 labeling function(s) (columns)'; two workers said nothing of
+    workers. Both in Python and on the command line (exit 2, one line)."""
+    empty = small().iloc[:0]
+    with pytest.raises(ValueError, match=r"the answers are empty \(no rows\)"):
+        aggregate(empty)
+    two = small(worker=["u", "v", "u", "u", "v", "v"], task=["a", "a", "b", "c", "b", "c"])
+    with pytest.raises(
+        ValueError, match=r"the answers have 2 worker\(s\) \(u, v\) .*at least 3 .*MajorityLabelVoter"
+    ):
+        aggregate(two)
+    from tripletws import MajorityLabelVoter
+
+    assert aggregate(two, MajorityLabelVoter()).index.tolist() == ["a", "b", "c"]
+    header = tmp_path / "header.csv"
+    header.write_text("task,worker,label\n")
+    rc, _, stderr = cli("aggregate", str(header), "-o", str(tmp_path / "o.csv"))
+    assert rc == 2 and stderr.strip().splitlines() == [
+        "tripletws: error: the answers are empty (no rows): there is nothing to aggregate"
+    ]
+    few = tmp_path / "few.csv"
+    two.to_csv(few, index=False)
+    rc, _, stderr = cli("aggregate", str(few), "-o", str(tmp_path / "o.csv"))
+    assert rc == 2 and len(stderr.strip().splitlines()) == 1 and "the answers have 2 worker(s)" in stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_gold_and_skills_and_model_arguments_of_the_wrong_kind():
+    """gold(DataFrame) read its columns as tasks ('2 task(s) without answers, e.g. 'task''), gold(None)
+    was a TypeError; skills(MajorityLabelVoter()) an AttributeError; aggregate(df, LabelModel) (the
+    class) a TypeError about set_params' self."""
+    from tripletws import LabelModel, MajorityLabelVoter
+
+    crowd = from_answers(small())
+    with pytest.raises(
+        ValueError, match=re.escape("got a DataFrame: pass df.set_index('task')[<label column>]")
+    ):
+        crowd.gold(pd.DataFrame({"task": ["a"], "label": ["x"]}))
+    for bad in (None, "a", 3):
+        with pytest.raises(ValueError, match="gold labels are a Series indexed by task or a mapping"):
+            crowd.gold(bad)
+    np.testing.assert_array_equal(crowd.gold([("b", "y")]), [-1, 1, -1])  # pairs still read
+    with pytest.raises(ValueError, match="MajorityLabelVoter has no per-worker accuracies"):
+        crowd.skills(MajorityLabelVoter())
+    with pytest.raises(ValueError, match="not fitted yet"):
+        crowd.skills(LabelModel())
+    with pytest.raises(TypeError, match=re.escape("e.g. LabelModel(), not the class")):
+        aggregate(small(), LabelModel)
+    with pytest.raises(TypeError, match="got str"):
+        aggregate(small(), "mv")

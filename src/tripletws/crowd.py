@@ -165,7 +165,16 @@ class CrowdMatrix:
         """
         import pandas as pd
 
-        accuracies = np.asarray(model.accuracies_, dtype=np.float64)
+        try:
+            fitted = model.accuracies_
+        except AttributeError as exc:
+            if isinstance(exc, ValueError):  # the library's NotFittedError: "call fit first"
+                raise
+            raise ValueError(
+                f"{type(model).__name__} has no per-worker accuracies (accuracies_): skills come from a "
+                "fitted LabelModel"
+            ) from None
+        accuracies = np.asarray(fitted, dtype=np.float64)
         if accuracies.shape != (len(self.workers),):
             raise ValueError(
                 f"the model was fitted on {accuracies.shape[0]} LFs, not on these {len(self.workers)} workers"
@@ -194,7 +203,21 @@ class CrowdMatrix:
         """
         import pandas as pd
 
-        given = labels if isinstance(labels, pd.Series) else pd.Series(dict(labels), dtype=object)
+        if isinstance(labels, pd.DataFrame):
+            raise ValueError(
+                "gold labels are a Series indexed by task (crowd-kit's ground truth) or a mapping task -> "
+                f"label, got a DataFrame: pass df.set_index({self.tasks.name!r})[<label column>]"
+            )
+        if isinstance(labels, pd.Series):
+            given = labels
+        else:
+            try:
+                given = pd.Series(dict(labels), dtype=object)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "gold labels are a Series indexed by task or a mapping task -> label, got "
+                    f"{type(labels).__name__}"
+                ) from None
         if given.index.has_duplicates:
             task = given.index[given.index.duplicated()][0]
             raise ValueError(f"gold labels give task {_py(task)!r} more than once")
@@ -366,13 +389,36 @@ def _fit(answers: Any, model: BaseLabeler | None, columns: dict[str, Any]) -> tu
     unknown = sorted(set(columns) - allowed)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s) {unknown}; from_answers takes {sorted(allowed)}")
+    if isinstance(model, type):
+        raise TypeError(f"model must be a label model instance, e.g. {model.__name__}(), not the class")
+    if model is not None and not (hasattr(model, "fit") and hasattr(model, "set_params")):
+        raise TypeError(f"model must be a label model (with fit and set_params), got {type(model).__name__}")
     crowd = from_answers(answers, **columns)
     if model is None:
         from .model import LabelModel
 
         model = LabelModel()
     model.set_params(cardinality=crowd.cardinality)
-    return crowd, model.fit(crowd.votes)
+    return crowd, _fit_votes(crowd, model)
+
+
+def _fit_votes(
+    crowd: CrowdMatrix, model: BaseLabeler, hint: str = "; MajorityLabelVoter() aggregates fewer workers"
+) -> BaseLabeler:
+    """``model`` fitted on ``crowd.votes``; no answers, or too few workers for the model, is a
+    ValueError in the crowd's terms (the workers are the model's LFs), ``hint`` appended to the latter."""
+    if crowd.L.nnz == 0:
+        raise ValueError("the answers are empty (no rows): there is nothing to aggregate")
+    try:
+        return model.fit(crowd.votes)
+    except ValueError as exc:
+        m = crowd.L.shape[1]
+        if "labeling function(s) (columns); at least" not in str(exc):
+            raise
+        raise type(exc)(
+            f"the answers have {m} worker(s) ({', '.join(crowd.worker_names[:3])}) and each worker is one "
+            f"labeling function of the model: {exc}{hint}"
+        ) from exc
 
 
 def _py(value: Any) -> Any:

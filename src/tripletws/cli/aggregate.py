@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - pandas is in the dev extra
         raise CLIError("aggregate reads tables with pandas: pip install 'tripletws[pandas]'") from exc
-    from ..crowd import from_answers
+    from ..crowd import _fit_votes, from_answers
     from ..model import LabelModel
 
     if args.seed is not None and args.tie_break != "true-random":
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed)
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
-    model.fit(crowd.votes)
+    _fit_votes(crowd, model, hint="")
     preds, probs = model.predict(crowd.votes, return_probs=True, tie_break_policy=args.tie_break)
     elapsed = time.perf_counter() - t0
     out = crowd.series(preds, name=args.label).to_frame()
