@@ -142,3 +142,69 @@ def test_gold_and_skills_and_model_arguments_of_the_wrong_kind():
         aggregate(small(), LabelModel)
     with pytest.raises(TypeError, match="got str"):
         aggregate(small(), "mv")
+
+
+def test_cli_rows_with_more_fields_than_the_header_are_refused(tmp_path):
+    """Every row one field longer than the header: pandas took the first field for an index, so the
+    workers were read as tasks and the labels as workers, and the command wrote nonsense (exit 0)."""
+    path = tmp_path / "a.csv"
+    rows = [f"{t},{w},{lab},extra" for t, w, lab in zip("aaabbc", "uvwuvw", "xyxyyx", strict=True)]
+    path.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"))
+    assert rc == 2 and len(stderr.strip().splitlines()) == 1
+    assert "more fields than the header's 3 names" in stderr and not (tmp_path / "o.csv").exists()
+
+
+def test_cli_labels_are_written_back_as_read(tmp_path):
+    """Labels 01, 02 came back as 1, 2 and 1.0 as 1 (pandas read them as numbers); True/False were
+    booleans that --classes True,False could not name. Plain numbers are still numbers (0..max)."""
+    cases = {
+        "01,02": (["01", "02", "01"], None),
+        "1.0,2.0": (["1.0", "2.0", "1.0"], None),
+        "True,False": (["True", "False", "True"], "False,True"),
+        "0,1": (["0", "1", "0"], "1,0"),
+        "0.5,1.5": (["0.5", "1.5", "0.5"], "1.5,0.5"),
+    }
+    for name, (expected, classes) in cases.items():
+        first, second = name.split(",")
+        path = tmp_path / "a.csv"
+        labels = [first, second, first, second, second, first]
+        small(label=labels).to_csv(path, index=False)
+        extra = () if classes is None else ("--classes", classes)
+        rc, stdout, stderr = cli("aggregate", str(path), "-o", "-", "--tie-break", "abstain", *extra)
+        assert rc == 0, (name, stderr)
+        got = pd.read_csv(__import__("io").StringIO(stdout), dtype=str, keep_default_na=False)
+        assert got["label"].tolist() == expected, name
+
+
+def test_cli_bool_labels_of_parquet_take_classes(tmp_path):
+    """A Parquet boolean label column: --classes true,false was compared as text (True is not 'True')."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "a.parquet"
+    small(label=[True, False, True, False, False, True]).to_parquet(path, index=False)
+    out = tmp_path / "o.parquet"
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(out), "--classes", "false,TRUE", "--proba")
+    assert rc == 0, stderr
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["task", "label", "p_False", "p_True"]
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(out), "--classes", "yes,no")
+    assert rc == 2 and "holds booleans" in stderr
+
+
+def test_cli_gold_labels_read_as_another_type(tmp_path):
+    """Answers' labels 1 and x are text, the gold file's 1 a number: 'gold label 1 of task '1' is not
+    one of the classes ['1', 'x']' (exit 2) for a right gold label."""
+    answers, gold = tmp_path / "a.csv", tmp_path / "g.csv"
+    small(label=["1", "x", "1", "x", "x", "1"]).to_csv(answers, index=False)
+    gold.write_text("task,label\na,1\nc,1\n")
+    rc, _, stderr = cli("aggregate", str(answers), "-o", str(tmp_path / "o.csv"), "--gold", str(gold))
+    assert rc == 0, stderr
+    assert "gold labels of 2 tasks" in stderr
+
+
+def test_cli_classes_with_a_missing_label_column(tmp_path):
+    """--label nope --classes a,b: 'tripletws: error: nope' (a KeyError's text)."""
+    path = tmp_path / "a.csv"
+    small().to_csv(path, index=False)
+    rc, _, stderr = cli("aggregate", str(path), "-o", "-", "--label", "nope", "--classes", "x,y")
+    assert rc == 2 and "no label column 'nope'" in stderr

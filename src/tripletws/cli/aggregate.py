@@ -9,6 +9,7 @@ input.  ``--model-out`` also saves the fitted model (its LFs named by the worker
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -113,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
             check_not_input(args.model_out, args.gold)
     answers = _read_answers(args.ANSWERS, args, pd)
     gold_table = None if args.gold is None else _read_answers(args.gold, args, pd, what="gold labels")
-    classes = None if args.classes is None else _parse_classes(args.classes, answers[args.label])
+    if args.classes is None:
+        classes = None
+    else:  # a missing label column is from_answers' error, which names the columns
+        classes = _parse_classes(args.classes, answers.get(args.label))
     crowd = from_answers(
         answers,
         task=args.task,
@@ -153,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _gold_codes(crowd: Any, table: Any, args: argparse.Namespace) -> Any:
     """The gold table's labels as codes aligned with the crowd matrix's rows (-1: unknown)."""
+    from ..crowd import _missing
+
     for option, column in (("--task", args.task), ("--label", args.label)):
         if column not in table.columns:
             raise CLIError(
@@ -164,6 +170,10 @@ def _gold_codes(crowd: Any, table: Any, args: argparse.Namespace) -> Any:
         i = int(tasks.isna().to_numpy().argmax())
         raise CLIError(f"{args.gold}: row {i} has no task")
     series = table.set_index(args.task)[args.label]
+    # the two files' labels may be read as other types (answers 1, x: text; gold 1: a number):
+    # a gold label that reads as a class's text is that class
+    by_text = {str(c): c for c in crowd.classes}
+    series = series.map(lambda v: v if _missing(v) else by_text.get(str(v), v))
     try:
         return crowd.gold(series)
     except ValueError as exc:
@@ -190,9 +200,10 @@ def _print_gold(crowd: Any, preds: Any, y: Any, tie_break: str) -> None:
 
 
 def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "answers") -> Any:
-    """The answers as a DataFrame: task and worker ids read as text (ids such as 007 keep their
-    zeros), the labels as pandas infers them; only an empty cell is a missing value (a label
-    such as ``NA`` or ``None`` is text)."""
+    """The answers as a DataFrame.  From a CSV: task and worker ids read as text (ids such as 007
+    keep their zeros); labels are numbers only where every one is written as its number is
+    (:func:`_csv_labels`), else text, so that each label is written back as it was read; only an
+    empty cell is a missing value (a label such as ``NA`` or ``None`` is text)."""
     source = Path(path)
     if not source.exists():
         raise CLIError(f"{path}: no such file")
@@ -200,13 +211,21 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
     if suffix not in SUFFIXES and not source.is_dir():
         raise CLIError(f"{path}: {what} are read from .csv or .parquet files")
     if suffix == ".csv":
-        ids = {args.task: str, args.worker or "worker": str, "performer": str}
+        text = {args.task: str, args.worker or "worker": str, "performer": str, args.label: str}
         try:
-            return pd.read_csv(source, dtype=ids, keep_default_na=False, na_values=[""])
+            table = pd.read_csv(source, dtype=text, keep_default_na=False, na_values=[""])
         except pd.errors.EmptyDataError as exc:
             raise CLIError(f"{path}: the file is empty") from exc
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
+        if not isinstance(table.index, pd.RangeIndex):  # pandas took the first field(s) for an index
+            raise CLIError(
+                f"{path}: the rows have more fields than the header's {len(table.columns)} names (line 2 "
+                "on): a column without a name, or a value with an unquoted comma"
+            )
+        if args.label in table.columns:
+            table[args.label] = _csv_labels(table[args.label], pd)
+        return table
     try:
         return pd.read_parquet(source)
     except ImportError as exc:
@@ -215,11 +234,43 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
         raise CLIError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())})") from exc
 
 
+#: A whole number written as Python writes it (no sign but -, no leading zero, at most 18 digits).
+_PLAIN_INT = r"-?(?:0|[1-9][0-9]{0,17})"
+
+
+def _csv_labels(column: Any, pd: Any) -> Any:
+    """A CSV's label column (text) as int64 where every label is a plain whole number (``12``,
+    ``-3``), as float64 where every one is a float written as Python writes it (``0.5``, not all
+    whole), else unchanged: ``01``, ``1.0`` alone or ``True`` stay text and are written back so."""
+    if column.isna().any():  # from_answers names the row
+        return column
+    text = column.astype(str)
+    if text.str.fullmatch(_PLAIN_INT).all():
+        return text.astype("int64")
+    try:
+        values = text.astype("float64")
+    except (TypeError, ValueError):
+        return column
+    plain = all(repr(v) == t for v, t in zip(values.tolist(), text.tolist(), strict=True))
+    finite = bool(values.map(math.isfinite).all())
+    if plain and finite and not bool(values.map(float.is_integer).all()):
+        return values
+    return column
+
+
 def _parse_classes(text: str, column: Any) -> list[Any]:
-    """``--classes a,b,c`` as the label column's values: numbers where the column holds numbers."""
+    """``--classes a,b,c`` as the label column's values: numbers where the column holds numbers,
+    True / False where it holds booleans (``column`` None: text)."""
     items = [t.strip() for t in text.split(",")]
     if any(not t for t in items):
         raise CLIError(f"--classes {text!r}: an empty label between commas")
+    if column is None:
+        return items
+    if column.dtype.kind == "b" or str(column.dtype) == "boolean":
+        truth = {"true": True, "false": False}
+        if any(t.lower() not in truth for t in items):
+            raise CLIError(f"--classes {text!r}: the label column holds booleans (true, false)")
+        return [truth[t.lower()] for t in items]
     if column.dtype.kind in "iuf":
         try:
             numbers = [float(t) for t in items]
