@@ -208,3 +208,15 @@ def test_cli_classes_with_a_missing_label_column(tmp_path):
     small().to_csv(path, index=False)
     rc, _, stderr = cli("aggregate", str(path), "-o", "-", "--label", "nope", "--classes", "x,y")
     assert rc == 2 and "no label column 'nope'" in stderr
+
+
+def test_cli_output_column_names_that_collide(tmp_path):
+    """A label column named p_x with --proba and a label x (or a task column p_y): pandas' 'columns
+    overlap but no suffix specified' / 'cannot insert p_y, already exists', after the fit."""
+    path = tmp_path / "a.csv"
+    small().rename(columns={"label": "p_x"}).to_csv(path, index=False)
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"), "--label", "p_x", "--proba")
+    assert rc == 2 and "the output would have two columns named 'p_x'" in stderr
+    assert "aggregated" not in stderr and not (tmp_path / "o.csv").exists()  # refused before the fit
+    rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"), "--label", "p_x")
+    assert rc == 0, stderr  # no --proba: no p_ columns

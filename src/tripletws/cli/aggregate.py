@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         duplicates=args.duplicates,
     )
     y = None if gold_table is None else _gold_codes(crowd, gold_table, args)
+    _check_output_columns([args.task, args.label, *(_proba_names(crowd) if args.proba else [])])
     model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed)
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     out = crowd.series(preds, name=args.label).to_frame()
     if args.proba:
         frame = crowd.frame(probs)
-        frame.columns = [f"p_{c}" for c in crowd.classes]
+        frame.columns = _proba_names(crowd)
         out = out.join(frame)
     out = out.reset_index()
     _write(out, args.output, pd)
@@ -153,6 +154,24 @@ def run(args: argparse.Namespace) -> int:
     if y is not None:
         _print_gold(crowd, preds, y, args.tie_break)
     return 0
+
+
+def _proba_names(crowd: Any) -> list[str]:
+    """The ``--proba`` columns' names, one per class: ``p_<label>``."""
+    return [f"p_{c}" for c in crowd.classes]
+
+
+def _check_output_columns(names: list[str]) -> None:
+    """Refuse an output whose columns would share a name (a label column called ``p_x`` beside the
+    probability of the label ``x``), before the fit."""
+    seen: set[str] = set()
+    for name in map(str, names):
+        if name in seen:
+            raise CLIError(
+                f"the output would have two columns named {name!r} (the task column, the label column and "
+                "with --proba one p_<label> column per class): rename the input's column"
+            )
+        seen.add(name)
 
 
 def _gold_codes(crowd: Any, table: Any, args: argparse.Namespace) -> Any:
