@@ -4,6 +4,7 @@ failed before its fix)."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -220,3 +221,20 @@ def test_cli_output_column_names_that_collide(tmp_path):
     assert "aggregated" not in stderr and not (tmp_path / "o.csv").exists()  # refused before the fit
     rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "o.csv"), "--label", "p_x")
     assert rc == 0, stderr  # no --proba: no p_ columns
+
+
+def test_integer_ids_as_labels_do_not_invent_classes():
+    """Labels 200 and 404 were codes 0..404: 403 invented classes took up to 38 % of a task's
+    probability (and 100x the time). Labels that use under half of 0..max are now sorted, as text
+    labels are; a scale from 0 with a gap keeps its codes."""
+    df = small(label=[200, 404, 200, 404, 404, 200])
+    crowd = from_answers(df)
+    assert crowd.classes == (200, 404) and crowd.cardinality == 2
+    np.testing.assert_array_equal(crowd.dense(), [[0, 1, 0], [1, 1, -1], [-1, -1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = crowd_mod.aggregate_proba(df)
+        s = aggregate(df)
+    assert list(p.columns) == [200, 404] and str(s.dtype) == "Int64" and set(s) <= {200, 404}
+    assert from_answers(small(label=[0, 2, 0, 2, 2, 0])).classes == (0, 1, 2)  # documented gap kept
+    assert from_answers(small(label=[1, 2, 3, 4, 5, 1])).classes == (0, 1, 2, 3, 4, 5)

@@ -266,8 +266,9 @@ def from_answers(
         when there is no ``worker`` column.
     classes : sequence, optional
         The labels, in class-code order (k = its length).  By default: 0..max when every label is
-        a whole number >= 0 (so integer labels keep their value as their code), else the distinct
-        labels sorted.
+        a whole number >= 0 and they use at least half of 0..max (so integer labels keep their value
+        as their code, a class nobody chose included), else the distinct labels sorted (text,
+        negative numbers, ids such as 200 and 404).
     workers : sequence, optional
         The columns' workers, in order (e.g. a fitted model's ``lf_names_``, to predict with it on
         new answers).  An answer by a worker not in it is a ValueError; a worker in it without
@@ -494,7 +495,12 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
             codes[i] = code
     else:
         whole = _whole_labels(values)
-        if whole is not None:
+        used = np.unique(whole) if whole is not None else None
+        if whole is not None and whole.size and int(whole.max()) + 1 > 2 * len(used):
+            # ids such as 200 and 404, not a scale from 0: codes 0..404 would invent 403 classes
+            # that take probability mass (and time); the labels sorted, as other labels are
+            codes, labels = np.searchsorted(used, whole).astype(np.int64), tuple(int(u) for u in used)
+        elif whole is not None:
             top = int(whole.max()) if whole.size else 1
             if top + 1 > MAX_CARDINALITY:
                 i = int(np.argmax(whole))

@@ -61,8 +61,8 @@ def add_parser(sub: Any) -> None:
         "--classes",
         default=None,
         metavar="A,B,...",
-        help="the labels in class order, comma-separated (default: 0..max for whole numbers, else the "
-        "labels sorted); a label of the answers not named is an error",
+        help="the labels in class order, comma-separated (default: 0..max for whole numbers that use at "
+        "least half of it, else the labels sorted); a label of the answers not named is an error",
     )
     p.add_argument(
         "--duplicates",
