@@ -238,3 +238,18 @@ def test_integer_ids_as_labels_do_not_invent_classes():
     assert list(p.columns) == [200, 404] and str(s.dtype) == "Int64" and set(s) <= {200, 404}
     assert from_answers(small(label=[0, 2, 0, 2, 2, 0])).classes == (0, 1, 2)  # documented gap kept
     assert from_answers(small(label=[1, 2, 3, 4, 5, 1])).classes == (0, 1, 2, 3, 4, 5)
+
+
+def test_cli_gold_task_ids_read_as_another_type(tmp_path):
+    """Parquet answers with integer task ids and a CSV gold file (ids read as text): 'gold labels
+    name 2 task(s) without answers, e.g. '1'' (exit 2) for tasks that have answers."""
+    pytest.importorskip("pyarrow")
+    answers, gold = tmp_path / "a.parquet", tmp_path / "g.csv"
+    small(task=[1, 1, 1, 2, 2, 3]).to_parquet(answers, index=False)
+    gold.write_text("task,label\n1,x\n3,x\n")
+    rc, _, stderr = cli("aggregate", str(answers), "-o", str(tmp_path / "o.csv"), "--gold", str(gold))
+    assert rc == 0, stderr
+    assert "gold labels of 2 tasks" in stderr
+    gold.write_text("task,label\n1,x\n9,x\n")
+    rc, _, stderr = cli("aggregate", str(answers), "-o", str(tmp_path / "o.csv"), "--gold", str(gold))
+    assert rc == 2 and "without answers, e.g. '9'" in stderr

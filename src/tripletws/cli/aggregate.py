@@ -193,6 +193,10 @@ def _gold_codes(crowd: Any, table: Any, args: argparse.Namespace) -> Any:
     # a gold label that reads as a class's text is that class
     by_text = {str(c): c for c in crowd.classes}
     series = series.map(lambda v: v if _missing(v) else by_text.get(str(v), v))
+    # and so may the task ids (a Parquet file's 1, a CSV's "1"): a gold task that is no task of the
+    # answers but reads as one's text is that task
+    task_by_text = {str(t): t for t in crowd.tasks}
+    series.index = [t if t in crowd.tasks else task_by_text.get(str(t), t) for t in series.index]
     try:
         return crowd.gold(series)
     except ValueError as exc:
