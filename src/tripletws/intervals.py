@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,7 +193,7 @@ def chunk_stats(
     ]
 
 
-def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> list[Any]:
+def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> _ChunkSummaries:
     """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk
     (``n_chunks`` None: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L`` has fewer rows)."""
     from .summary import summarize
@@ -214,10 +215,63 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> li
     if lm.m != model.n_lfs_:
         raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted on {model.n_lfs_}")
     size = -(-lm.n // n_chunks)
-    return [
+    return _ChunkSummaries(
         summarize(block, lm.cardinality, needs, min_lfs=1)
         for _, block in lm.chunks(size, release_pages=False)
-    ]
+    )
+
+
+class _ChunkSummaries:
+    """Chunk summaries kept for resampling, their (m, m) co-vote and agreement tables as nonzero entries.
+
+    A chunk of a wide matrix (a crowd of thousands of workers) has few co-votes: 100 rows of 5 votes
+    fill at most 2 500 of the 4 million cells of a 2 000-LF table, so 100 dense chunk tables
+    (6.4 GB at m = 2 000) become the chunks' entries, and a replicate's tables one weighted
+    ``np.bincount`` of them (the same whole-number sums as adding the dense tables: exact in float64).
+
+    Parameters
+    ----------
+    parts : iterable of DataSummary
+        One per chunk, of the same m and k; each chunk's dense tables are dropped as it is read.
+    """
+
+    def __init__(self, parts: Iterable[Any]) -> None:
+        from dataclasses import replace
+
+        self.m = 0
+        self.parts = []
+        cells, covote, agree, lens = [], [], [], []
+        for part in parts:
+            stats = part.stats
+            self.m = stats.n_lfs
+            # agreements are co-votes: the agreement table's nonzero cells are among the co-vote table's
+            nz = np.flatnonzero(stats.covote)
+            cells.append(nz)
+            covote.append(stats.covote.ravel()[nz].astype(np.float64))
+            agree.append(stats.agree.ravel()[nz].astype(np.float64))
+            lens.append(len(nz))
+            self.parts.append(replace(part, stats=replace(stats, covote=None, agree=None)))
+        self.cells = np.concatenate(cells)
+        self.covote = np.concatenate(covote)
+        self.agree = np.concatenate(agree)
+        self.lens = np.asarray(lens, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    @property
+    def n_lfs(self) -> int:
+        return self.m
+
+    def tables(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Co-vote and agreement tables of the chunks counted ``w`` times each, shape (m, m) each."""
+        weights = np.repeat(np.asarray(w, dtype=np.float64), self.lens)
+        size = self.m * self.m
+        covote = np.bincount(self.cells, weights=self.covote * weights, minlength=size)
+        agree = np.bincount(self.cells, weights=self.agree * weights, minlength=size)
+        return covote.astype(np.float64, copy=False).reshape(self.m, self.m), agree.astype(
+            np.float64, copy=False
+        ).reshape(self.m, self.m)
 
 
 class NoIntervalsError(ValueError):
@@ -289,14 +343,29 @@ def unlike_fit(model: Any, stats: LabelStats) -> str | None:
     return None
 
 
-def _resampled(parts: list[Any], w: np.ndarray) -> Any:
-    """Sum of the chunk summaries with multiplicities ``w`` (mergeable sums, no rows read)."""
+def _resampled(chunks: _ChunkSummaries, w: np.ndarray) -> Any:
+    """Sum of the chunk summaries with multiplicities ``w`` (mergeable sums, no rows read).
+
+    Parameters
+    ----------
+    chunks : _ChunkSummaries
+        The n_chunks chunk summaries.
+    w : ndarray of int, shape (n_chunks,)
+        How many times each chunk is drawn.
+
+    Returns
+    -------
+    DataSummary
+    """
+    from dataclasses import replace
+
     total = None
-    for part, count in zip(parts, w.tolist(), strict=True):
+    for part, count in zip(chunks.parts, w.tolist(), strict=True):
         if count:
             piece = part if count == 1 else part.scaled(float(count))
             total = piece if total is None else total + piece
-    return total
+    covote, agree = chunks.tables(w)
+    return replace(total, stats=replace(total.stats, covote=covote, agree=agree))
 
 
 def bootstrap_intervals(
@@ -377,7 +446,7 @@ def bootstrap_intervals(
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options
     parts = _chunk_summaries(model, L, chunks, partial(solver.needs, options))
-    m = parts[0].n_lfs
+    m = parts.n_lfs
     reason = unlike_fit(model, _resampled(parts, np.ones(len(parts), dtype=np.int64)).stats)
     if reason is not None:  # replicates of a fit on other rows would not describe this fit
         raise _other_rows(reason)
