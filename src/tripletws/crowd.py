@@ -288,7 +288,10 @@ def from_answers(
         A missing column, a missing task / worker / label (naming the row), a label not in
         ``classes``, fewer than two classes, a duplicate answer under ``duplicates="error"``.
     """
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError("tripletws.crowd needs pandas: pip install 'tripletws[pandas]'") from exc
     import scipy.sparse as sp
 
     if duplicates not in DUPLICATES:

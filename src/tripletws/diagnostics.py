@@ -168,9 +168,9 @@ def dependency_candidates(
         return rows
     try:
         import pandas as pd
-    except ImportError:
+    except ImportError as exc:
         if as_frame:
-            raise
+            raise ImportError("as_frame=True needs pandas: pip install 'tripletws[pandas]'") from exc
         return rows
     return pd.DataFrame(rows, columns=list(COLUMNS))
 

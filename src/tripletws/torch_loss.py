@@ -29,9 +29,17 @@ import inspect
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
+
+try:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+except ModuleNotFoundError as exc:  # the extra is not installed: say which one
+    if (exc.name or "").split(".")[0] != "torch":
+        raise
+    raise ModuleNotFoundError(
+        'tripletws.torch_loss needs PyTorch: pip install "tripletws[torch]"', name=exc.name
+    ) from exc
 
 from .crossframe import check_sequence_ids
 from .hints import flyingsquid_argument_error

@@ -439,8 +439,11 @@ class DaskLFApplier(PandasLFApplier):
         (``apply(ddf, "processes")``: a name, a ``Client`` or a get function, not a bool), is
         read as the scheduler.
         """
-        import dask
-        from dask.callbacks import Callback
+        try:
+            import dask
+            from dask.callbacks import Callback
+        except ImportError as exc:
+            raise ImportError("DaskLFApplier needs dask: pip install 'tripletws[dask]'") from exc
 
         flag = progress is None or isinstance(progress, (bool, np.bool_, int, np.integer))
         if scheduler is None and not flag:
