@@ -12,6 +12,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -110,3 +113,59 @@ def test_dependency_candidates_as_frame_without_pandas_names_the_extra() -> None
     first, second = out.strip().splitlines()
     assert first == "list"
     assert "pip install 'tripletws[pandas]'" in second, out
+
+
+def _small_files(tmp_path: Path) -> None:
+    from tripletws import LabelModel
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(300, 4, 2, random_state=0)
+    np.save(tmp_path / "L.npy", d.L)
+    LabelModel(cardinality=2).fit(d.L).save(tmp_path / "m.json")
+
+
+def test_fit_intervals_uses_the_compiled_em_when_installed(monkeypatch, tmp_path: Path) -> None:
+    # `fit --intervals N` refits N times: with tripletws[fast] installed the command line still ran
+    # them on the numpy EM (its default for one fit per process): 9.7 s against 5.9 s at 3000 x 6
+    from tripletws.analysis_mixin import AnalysisMixin
+    from tripletws.cli import main
+    from tripletws.estimators import em_jit
+    from tripletws.estimators.em_jit import jit_enabled
+
+    monkeypatch.setenv("TRIPLETWS_JIT", "0")
+    _small_files(tmp_path)
+    monkeypatch.delenv("TRIPLETWS_JIT")
+    monkeypatch.setattr(em_jit, "_kernel", [object()])  # a stand-in kernel: no numba load or compile
+    seen: list[bool] = []
+
+    def record(self: Any, *args: Any, **kwargs: Any) -> None:  # no refits: no compile on a cold cache
+        seen.append(jit_enabled())
+
+    monkeypatch.setattr(AnalysisMixin, "confidence_intervals", record)
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "L.npy", "--intervals", "2", "-o", "out.json"]) == 0
+    assert seen == [True]
+
+
+def test_report_uses_the_compiled_em_when_installed(monkeypatch, tmp_path: Path) -> None:
+    # the report's 200 bootstrap refits ran on the numpy EM: 41 s against 8 s at 3000 x 6, k=3
+    import tripletws.report
+    from tripletws.cli import main
+    from tripletws.estimators import em_jit
+    from tripletws.estimators.em_jit import jit_enabled
+
+    monkeypatch.setenv("TRIPLETWS_JIT", "0")
+    _small_files(tmp_path)
+    monkeypatch.delenv("TRIPLETWS_JIT")
+    monkeypatch.setattr(em_jit, "_kernel", [object()])  # a stand-in kernel: no numba load or compile
+    seen: list[bool] = []
+
+    def record(model: Any, L: Any, path: Any, *args: Any, **kwargs: Any) -> Path:
+        seen.append(jit_enabled())
+        Path(path).write_text("<html></html>", encoding="utf-8")
+        return Path(path)
+
+    monkeypatch.setattr(tripletws.report, "write_report", record)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "m.json", "L.npy", "-o", "r.html"]) == 0
+    assert seen == [True]
