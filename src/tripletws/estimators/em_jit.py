@@ -24,7 +24,8 @@ check's fits).
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
 each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
 default is off: the command line (one fit per process: loading numba, about 0.3 s, costs
-more than the compiled EM saves on the small data it runs on, a few ms per fit).
+more than the compiled EM saves on the small data it runs on, a few ms per fit), except for the
+bootstrap refits of ``tripletws report`` and ``fit --intervals``, where it is on.
 """
 
 from __future__ import annotations
