@@ -108,3 +108,91 @@ def _chunks_of(L, n_chunks):
 
     lm = check_label_matrix(L, 3)
     return lm.chunks(-(-lm.n // n_chunks), release_pages=False)
+
+
+def test_bootstrap_replicate_merges_the_chunks_rows_once(monkeypatch):
+    # a replicate folded the chunks' distinct rows with +, re-keying the rows kept so far at every
+    # chunk (quadratic in the chunks: 2.2 s per replicate at 2 000 workers); now one merge
+    from tripletws import rows as rows_module
+
+    L, _ = _crowd(400, 120, 3, 4, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(cardinality=3).fit(L)
+    from functools import partial
+
+    from tripletws.settings import check_settings
+
+    settings = check_settings(model.get_params())
+    needs = partial(settings.solver.needs, settings.options)
+    chunks = intervals_module._chunk_summaries(model, L, 40, needs)
+    parts = [summarize(b, 3, needs, min_lfs=1) for _, b in _chunks_of(L, 40)]
+    w = np.random.default_rng(1).multinomial(40, np.full(40, 1 / 40))
+    calls = []
+    real = rows_module._key_words
+    monkeypatch.setattr(rows_module, "_key_words", lambda *a: calls.append(1) or real(*a))
+    got = intervals_module._resampled(chunks, w).rows
+    assert len(calls) == 1
+    monkeypatch.setattr(rows_module, "_key_words", real)
+    ref = None
+    for p, c in zip(parts, w.tolist(), strict=True):
+        if c:
+            piece = p.rows if c == 1 else p.rows.scaled(float(c))
+            ref = piece if ref is None else ref + piece
+    assert np.array_equal(got.rows, ref.rows)
+    assert np.array_equal(got.counts, ref.counts)
+    assert (got.n_rows, got.level, got.max_rows) == (ref.n_rows, ref.level, ref.max_rows)
+
+
+def test_sum_row_summaries_past_the_cap_matches_folding():
+    from tripletws.matrix import check_label_matrix
+    from tripletws.rows import RowSummary, sum_row_summaries
+
+    L, _ = _crowd(600, 30, 2, 3, seed=7)
+    lm = check_label_matrix(L, 2)
+    parts = [RowSummary.from_matrix(check_label_matrix(b, 2), 64) for _, b in lm.chunks(50)]
+    factors = [1.0, 2.0, 3.0] * 4
+    ref = None
+    for p, f in zip(parts, factors, strict=True):
+        piece = p if f == 1 else p.scaled(f)
+        ref = piece if ref is None else ref + piece
+    got = sum_row_summaries(list(zip(parts, factors, strict=True)))
+    assert ref.level > 0  # the cap forced a sample
+    assert np.array_equal(got.rows, ref.rows)
+    assert np.array_equal(got.counts, ref.counts)
+    assert (got.n_rows, got.level, got.max_rows) == (ref.n_rows, ref.level, ref.max_rows)
+
+
+def test_report_draws_at_most_max_plotted_lfs(monkeypatch):
+    # the charts drew every LF: 2 000 tick labels per axis took 285 s and an 11 MB page
+    pytest.importorskip("matplotlib")
+    from tripletws import report as report_module
+
+    m = report_module.MAX_PLOTTED_LFS + 10
+    L, _ = _crowd(300, m, 2, 4, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(cardinality=2).fit(L)
+    drawn = []
+    monkeypatch.setattr(report_module, "_barh", lambda names, *a, **kw: drawn.append(len(names)) or "<svg/>")
+    monkeypatch.setattr(
+        report_module, "_heatmaps", lambda names, o, c: drawn.append((len(names), o.shape)) or "<svg/>"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = model.report(L, n_boot=2)
+    cap = report_module.MAX_PLOTTED_LFS
+    assert drawn == [cap, cap, (cap, (cap, cap))]
+    assert f"The {cap} LFs with the most votes of {m} are drawn" in page
+    assert page.count("<tr>") >= m  # the LF table lists every LF
+
+
+def test_plotted_lfs_are_the_most_voting_in_lf_order():
+    from tripletws.report import MAX_PLOTTED_LFS, _plotted_lfs
+
+    cov = np.linspace(0.0, 1.0, MAX_PLOTTED_LFS + 7)[::-1].copy()
+    cov[3] = np.nan
+    got = _plotted_lfs(cov)
+    assert np.array_equal(got, np.sort(got))
+    assert len(got) == MAX_PLOTTED_LFS and 3 not in got
+    assert np.array_equal(_plotted_lfs(np.ones(5)), np.arange(5))

@@ -228,6 +228,8 @@ class _ChunkSummaries:
     fill at most 2 500 of the 4 million cells of a 2 000-LF table, so 100 dense chunk tables
     (6.4 GB at m = 2 000) become the chunks' entries, and a replicate's tables one weighted
     ``np.bincount`` of them (the same whole-number sums as adding the dense tables: exact in float64).
+    The chunks' distinct rows are kept apart and merged once per replicate
+    (:func:`~tripletws.rows.sum_row_summaries`).
 
     Parameters
     ----------
@@ -240,7 +242,7 @@ class _ChunkSummaries:
 
         self.m = 0
         self.parts = []
-        cells, covote, agree, lens = [], [], [], []
+        cells, covote, agree, lens, rows = [], [], [], [], []
         for part in parts:
             stats = part.stats
             self.m = stats.n_lfs
@@ -250,7 +252,9 @@ class _ChunkSummaries:
             covote.append(stats.covote.ravel()[nz].astype(np.float64))
             agree.append(stats.agree.ravel()[nz].astype(np.float64))
             lens.append(len(nz))
-            self.parts.append(replace(part, stats=replace(stats, covote=None, agree=None)))
+            rows.append(part.rows)
+            self.parts.append(replace(part, stats=replace(stats, covote=None, agree=None), rows=None))
+        self.rows = None if any(r is None for r in rows) else rows
         self.cells = np.concatenate(cells)
         self.covote = np.concatenate(covote)
         self.agree = np.concatenate(agree)
@@ -359,13 +363,18 @@ def _resampled(chunks: _ChunkSummaries, w: np.ndarray) -> Any:
     """
     from dataclasses import replace
 
+    from .rows import sum_row_summaries
+
     total = None
     for part, count in zip(chunks.parts, w.tolist(), strict=True):
         if count:
             piece = part if count == 1 else part.scaled(float(count))
             total = piece if total is None else total + piece
     covote, agree = chunks.tables(w)
-    return replace(total, stats=replace(total.stats, covote=covote, agree=agree))
+    rows = None
+    if chunks.rows is not None:  # the distinct rows in one merge (folding + re-keys them at every chunk)
+        rows = sum_row_summaries([(r, float(c)) for r, c in zip(chunks.rows, w.tolist(), strict=True) if c])
+    return replace(total, stats=replace(total.stats, covote=covote, agree=agree), rows=rows)
 
 
 def bootstrap_intervals(

@@ -504,6 +504,43 @@ class _HashSketch:
         return RowSummary(self.k, self.rows[order], self.counts[order], 0.0, self.max_rows, self.level)
 
 
+def sum_row_summaries(parts: list[tuple[RowSummary, float]]) -> RowSummary:
+    """``sum(part.scaled(factor) for part, factor in parts)`` in one merge.
+
+    Folding ``+`` re-keys and re-sorts the rows kept so far at every step (quadratic in the parts:
+    2.2 s per bootstrap replicate of 100 chunks of a 2 000-worker crowd); one merge keys every
+    row once.  The result is the same: the same distinct rows in the same order, the same
+    level (the smallest at which all the rows fit the cap, as the sketch's is whatever the
+    batching), and counts added in another order (exact for whole numbers).
+
+    Parameters
+    ----------
+    parts : list of (RowSummary, float)
+        At least one summary of the same m and k, each with its factor (> 0).
+
+    Returns
+    -------
+    RowSummary
+    """
+    first = parts[0][0]
+    for part, _ in parts[1:]:
+        first._check_compatible(part)
+    scaled = [(part.scaled(f) if f != 1 else part) for part, f in parts]
+    base = RowSummary(
+        first.cardinality,
+        scaled[0].rows,
+        scaled[0].counts,
+        0.0,
+        min(p.max_rows for p in scaled),
+        scaled[0].level,
+    )
+    merged = base._with([(p.rows, p.counts) for p in scaled[1:]], max(p.level for p in scaled))
+    n_rows = scaled[0].n_rows
+    for p in scaled[1:]:
+        n_rows = n_rows + p.n_rows
+    return replace_n_rows(merged, n_rows)
+
+
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:
     return RowSummary(
         summary.cardinality, summary.rows, summary.counts, n_rows, summary.max_rows, summary.level
