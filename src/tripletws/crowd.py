@@ -228,18 +228,16 @@ class CrowdMatrix:
                 f"gold labels name {len(unknown)} task(s) without answers, e.g. {_py(unknown[0])!r}: "
                 "they have no row to score"
             )
-        code_of = {c: i for i, c in enumerate(self.classes)}
+        codes = _label_codes(given.to_numpy(dtype=object), {c: i for i, c in enumerate(self.classes)})
+        if (codes == NOT_A_CLASS).any():
+            i = int(np.argmax(codes == NOT_A_CLASS))
+            raise ValueError(
+                f"gold label {_py(given.iloc[i])!r} of task {_py(given.index[i])!r} is not one of the "
+                f"classes {list(self.classes)!r}"
+            )
         y = np.full(len(self.tasks), -1, dtype=np.int64)
-        for row, (task, value) in zip(rows.tolist(), given.items(), strict=True):
-            if _missing(value):
-                continue
-            code = _code(value, code_of)
-            if code is None:
-                raise ValueError(
-                    f"gold label {_py(value)!r} of task {_py(task)!r} is not one of the classes "
-                    f"{list(self.classes)!r}"
-                )
-            y[row] = code
+        known = codes >= 0
+        y[rows[known]] = codes[known]
         return y
 
 
@@ -452,6 +450,24 @@ def _code(value: Any, code_of: dict[Any, int]) -> int | None:
         return None
 
 
+#: :func:`_label_codes`'s code of a value that is no class (-1 is a missing value).
+NOT_A_CLASS = -2
+
+
+def _label_codes(values: np.ndarray, code_of: dict[Any, int]) -> np.ndarray:
+    """Each value's class code (:func:`_code`), -1 where it is missing, ``NOT_A_CLASS`` where it is no
+    class; int64, shape (n,).  The distinct values are looked up once each, not every answer."""
+    import pandas as pd
+
+    try:
+        inverse, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    except TypeError:  # unhashable values (a list, a dict): each one on its own
+        inverse, uniques = np.arange(len(values)), list(values)
+    mapped = [-1 if _missing(u) else _code(u, code_of) for u in uniques]
+    table = np.array([NOT_A_CLASS if c is None else c for c in mapped] + [-1], dtype=np.int64)
+    return table[inverse]  # factorize's missing values (-1) read the table's last entry, -1
+
+
 def _whole_labels(values: np.ndarray) -> np.ndarray | None:
     """The labels as int64 when every one is a whole number >= 0 (bools excluded), else None."""
     if values.dtype.kind in "iu":
@@ -486,16 +502,13 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
             raise ValueError(f"classes must hold hashable labels ({exc}), got {list(labels)!r}") from None
         if distinct != len(labels):
             raise ValueError(f"classes repeats a label: {list(labels)!r}")
-        code_of = {c: i for i, c in enumerate(labels)}
-        codes = np.empty(len(values), dtype=np.int64)
-        for i, value in enumerate(values.tolist()):
-            code = _code(value, code_of)
-            if code is None:
-                raise ValueError(
-                    f"answer {i} (index {_py(column.index[i])!r}) has label {_py(value)!r}, which is not "
-                    f"one of classes={list(labels)!r}"
-                )
-            codes[i] = code
+        codes = _label_codes(values, {c: i for i, c in enumerate(labels)})
+        if (codes < 0).any():  # (missing labels were refused before: every one here is no class)
+            i = int(np.argmax(codes < 0))
+            raise ValueError(
+                f"answer {i} (index {_py(column.index[i])!r}) has label {_py(values[i])!r}, which is not "
+                f"one of classes={list(labels)!r}"
+            )
     else:
         whole = _whole_labels(values)
         used = np.unique(whole) if whole is not None else None
