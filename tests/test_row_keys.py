@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tripletws.rows import _key_words, row_dtype, unique_rows
+from tripletws.rows import _key_words, _sparse_key_words, row_dtype, unique_rows
 
 
 def horner_words(rows: np.ndarray, k: int) -> list[list[int]]:
@@ -34,6 +34,23 @@ def test_key_words_are_the_exact_packed_votes(k, m):
     rows[1] = -1
     words = _key_words(rows, k)
     assert words.tolist() == horner_words(rows, k)
+
+
+@pytest.mark.parametrize(("k", "m"), [(2, 1), (2, 50), (3, 100), (7, 64), (9, 164), (127, 20), (30_000, 7)])
+def test_sparse_key_words_are_the_dense_ones(k, m):
+    """Keyed from the CSR entries (the votes plus one) without the dense copy: the same integers."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(k * m)
+    rows = np.where(rng.random((300, m)) < 0.1, rng.integers(0, k, (300, m)), -1).astype(row_dtype(k))
+    rows[0] = k - 1  # the largest word of every width (k = 7: 2**63 - 1)
+    rows[1] = -1
+    X = sp.csr_array((rows + 1).astype(np.int64))
+    assert _sparse_key_words(X, k).tolist() == horner_words(rows, k)
+    # an explicit zero and an entry stored twice read as toarray reads them
+    dup = sp.csr_array((np.array([0, 1, 1]), (np.array([0, 1, 1]), np.array([0, 0, 0]))), shape=(2, m))
+    want = (dup.toarray() - 1).astype(row_dtype(max(k, 3)))
+    assert _sparse_key_words(dup, max(k, 3)).tolist() == horner_words(want, max(k, 3))
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,29 @@ def test_sketch_merges_rows_whose_hashes_collide(monkeypatch):
     assert_same(accumulate(L, 2, 3_000, 1_000)[0], reference(L, 2, 3_000))
 
 
+@pytest.mark.parametrize(
+    ("n", "m", "k", "coverage", "cap", "step"),
+    [
+        (30_000, 400, 4, 0.01, 2_000, 4_000),  # a crowd: mostly distinct rows, the sketch
+        (8_000, 60, 2, 0.05, 20_000, 1_000),  # under the cap: the plain merge
+        (70_000, 30, 3, 0.02, 1_000, 70_000),  # blocks of BLOCK_ROWS within one chunk
+    ],
+)
+def test_sparse_chunks_give_the_dense_summary(n, m, k, coverage, cap, step):
+    """CSR chunks (the votes plus one) are keyed from their entries and made dense at the kept rows
+    only; the summary is the one of the same rows dense, whatever the chunking."""
+    import scipy.sparse as sp
+
+    L = labels(n, m, k, coverage, seed=n + m)
+    X = sp.csr_array(L.astype(np.int64) + 1)
+    want = reference(L, k, cap)
+    for chunk in (step, 997):
+        acc = RowAccumulator(m, k, cap)
+        for s in range(0, n, chunk):
+            acc.add(X[s : s + chunk])
+        assert_same(acc.summary(), want)
+
+
 def test_small_matrix_stays_off_the_sketch():
     L = labels(3_000, 12, 2, 0.5, seed=1)
     got, acc = accumulate(L, 2, 20_000, 1_000)
