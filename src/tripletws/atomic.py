@@ -127,6 +127,70 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
     _fsync_folder(folder)
 
 
+@contextlib.contextmanager
+def atomic_write_all(files: list[tuple[str | Path, str]]) -> Iterator[list[IO[Any]]]:
+    """Several files replaced together, all or none: :func:`atomic_write` for a group of outputs.
+
+    Each file is written to its own temporary file beside its target; only when the ``with`` block
+    ends without an error and every temporary file is flushed and ``fsync``-ed are they moved over
+    their targets (one ``os.replace`` each, in the order given).  An error before that (a failed
+    write, a name too long, a full disk, an exception in the caller) removes every temporary file
+    and leaves every target as it was.  (Only a failure of the renames themselves, rare once the
+    temporary files were created in the same folders, can leave the targets renamed before it
+    replaced.)
+
+    Parameters
+    ----------
+    files : list of (path, mode)
+        Each target and its mode, ``"w"`` (UTF-8 text, ``"\\n"`` line ends) or ``"wb"``.
+
+    Yields
+    ------
+    list of file objects
+        One per target, in the order given; write each one's complete content, do not close them.
+    """
+    staged: list[tuple[IO[Any], Path, Path]] = []
+    try:
+        for path, mode in files:
+            if mode not in ("wb", "w"):
+                raise ValueError(f"atomic_write_all mode must be 'wb' or 'w', got {mode!r}")
+            target = target_path(path)
+            if not target.parent.is_dir():
+                raise FileNotFoundError(2, "no such folder", str(target.parent))
+            if target.is_dir():
+                raise IsADirectoryError(21, "is a directory, not a file", str(target))
+            try:
+                fd, tmp = _open_temp(target.parent, target.name)
+            except OSError as exc:  # name the file the caller asked for, not the temporary one
+                raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
+            try:
+                _keep_permissions(fd, target)
+                fh: IO[Any] = (
+                    os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
+                )
+            except BaseException:
+                os.close(fd)
+                tmp.unlink(missing_ok=True)
+                raise
+            staged.append((fh, tmp, target))
+        yield [fh for fh, _, _ in staged]
+        for fh, _, _ in staged:
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+        for _, tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for fh, tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                fh.close()
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        raise
+    for folder in {target.parent for _, _, target in staged}:
+        _fsync_folder(folder)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically (see :func:`atomic_write`)."""
     with atomic_write(path, "wb") as fh:

@@ -203,6 +203,12 @@ def save_model(model: Any, path: str | Path) -> None:
     """Write ``model`` to ``path`` as versioned JSON, atomically (see :mod:`tripletws.atomic`)."""
     from .atomic import atomic_write_text
 
+    atomic_write_text(path, model_text(model))
+
+
+def model_text(model: Any) -> str:
+    """The JSON text :func:`save_model` writes, checked to load back (a ValueError otherwise), so
+    that a caller writing it beside other files can refuse it before writing any of them."""
     record = model_to_dict(model)
     source = "the model being saved"
     # a file that would not load back is not written (e.g. set_params after fit changed k)
@@ -218,7 +224,7 @@ def save_model(model: Any, path: str | Path) -> None:
             "fitted with (model, cardinality, ...): fit again (fit starts a new stream), or set the "
             "setting back to its fitted value"
         ) from exc
-    atomic_write_text(path, json.dumps(record, separators=(",", ":")))
+    return json.dumps(record, separators=(",", ":"))
 
 
 def load_model(path: str | Path) -> Any:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write_all
 from ..crowd import DUPLICATES
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
@@ -96,11 +96,14 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # pragma: no cover - pandas is in the dev extra
         raise CLIError("aggregate reads tables with pandas: pip install 'tripletws[pandas]'") from exc
     from ..crowd import _fit_votes, from_answers
+    from ..io import model_text
     from ..model import LabelModel
 
     if args.seed is not None and args.tie_break != "true-random":
         raise CLIError("--seed draws the ties of --tie-break true-random only")
     check_output_path(args.output, SUFFIXES)
+    if args.output != "-" and Path(args.output).suffix.lower() == ".parquet":
+        _check_parquet_writer(args.output)
     check_not_input(args.output, args.ANSWERS, args.model_out)
     if args.model_out is not None:
         check_not_data(args.model_out, "--model-out writes a model file (.json), not a data file")
@@ -140,9 +143,10 @@ def run(args: argparse.Namespace) -> int:
         frame.columns = _proba_names(crowd)
         out = out.join(frame)
     out = out.reset_index()
-    _write(out, args.output, pd)
-    if args.model_out is not None:
-        model.save(args.model_out)
+    # the model's file is checked to load back before anything is written, and both files are
+    # replaced together: a failure leaves neither the labels nor the model behind
+    model_json = None if args.model_out is None else model_text(model)
+    _write(out, args.output, pd, model_json, args.model_out)
     n, m = crowd.L.shape
     where = "standard output" if args.output == "-" else args.output
     saved = "" if args.model_out is None else f"; model in {args.model_out}"
@@ -303,27 +307,57 @@ def _parse_classes(text: str, column: Any) -> list[Any]:
     return items
 
 
-def _write(out: Any, path: str, pd: Any) -> None:
-    """The table as CSV (a file or standard output) or Parquet, a file written atomically."""
-    if path == "-":
-        try:
-            out.to_csv(sys.stdout, index=False)
-        except BrokenPipeError:  # `... -o - | head`: main's own handling
-            raise
-        except (OSError, ValueError) as exc:
-            raise CLIError(f"-o -: cannot write the CSV to standard output ({exc})") from exc
-        return
-    if Path(path).suffix.lower() == ".csv":
-        with atomic_write(path, "w", encoding="utf-8") as fh:
-            out.to_csv(fh, index=False)
-        return
-    frame = out.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    for column in frame.columns:  # Parquet columns hold one type: mixed labels are written as text
-        if frame[column].dtype == object:
-            frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+def _check_parquet_writer(path: str) -> None:
+    """Refuse, before any work, a Parquet output that could not be written: pandas writes Parquet
+    with pyarrow (or fastparquet), an optional extra."""
     try:
-        with atomic_write(path, "wb") as fh:
-            frame.to_parquet(fh, index=False)
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        try:
+            import fastparquet  # noqa: F401
+        except ImportError:
+            raise CLIError(
+                f"-o {path}: writing Parquet needs pyarrow: pip install 'tripletws[parquet]' (or write .csv)"
+            ) from None
+
+
+def _write(
+    out: Any, path: str, pd: Any, model_json: str | None = None, model_path: str | None = None
+) -> None:
+    """The table as CSV (a file or standard output) or Parquet, and with ``model_path`` the model's
+    JSON: the files are replaced together (:func:`~tripletws.atomic.atomic_write_all`), so a failure
+    writing either one leaves both targets as they were."""
+    files: list[tuple[str, str]] = []
+    parquet = path != "-" and Path(path).suffix.lower() == ".parquet"
+    if path != "-":
+        files.append((path, "wb" if parquet else "w"))
+    if model_path is not None:
+        files.append((model_path, "w"))
+    if parquet:
+        frame = out.copy()
+        frame.columns = [str(c) for c in frame.columns]
+        for column in frame.columns:  # Parquet columns hold one type: mixed labels are written as text
+            if frame[column].dtype == object:
+                frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    try:
+        with atomic_write_all(files) as handles:
+            if path == "-":
+                _write_stdout(out)
+            elif parquet:
+                frame.to_parquet(handles[0], index=False)
+            else:
+                out.to_csv(handles[0], index=False)
+            if model_path is not None:
+                handles[-1].write(model_json)
     except ImportError as exc:
         raise CLIError(f"-o {path}: writing Parquet needs pyarrow: pip install 'tripletws[parquet]'") from exc
+
+
+def _write_stdout(out: Any) -> None:
+    """The table as CSV on standard output."""
+    try:
+        out.to_csv(sys.stdout, index=False)
+    except BrokenPipeError:  # `... -o - | head`: main's own handling
+        raise
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"-o -: cannot write the CSV to standard output ({exc})") from exc
