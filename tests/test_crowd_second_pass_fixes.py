@@ -74,3 +74,27 @@ def test_cli_parquet_output_without_pyarrow_fails_before_the_fit(tmp_path, monke
     assert rc == 2, err
     assert "-o " in err and "pip install 'tripletws[parquet]'" in err
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_crowd_votes_get_no_hints_about_other_libraries_conventions():
+    """The fit's hints for label matrices of other libraries fired on crowd answers, whose codes
+    from_answers assigns: a worker named "y" read as a gold column, labels "ok" / "spam" (mostly
+    "ok") told to convert with from_flyingsquid, and classes= naming as many labels as workers read
+    as FlyingSquid's m."""
+    import warnings
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    letters = [(t, w, int(rng.random() < 0.3)) for t in range(60) for w in "wxyz"]
+    mostly_ok = [(t, w, "ok" if rng.random() < 0.9 else "spam") for t in range(200) for w in range(5)]
+    three = [(t, w, "x" if rng.random() < 0.5 else "y") for t in range(60) for w in "abc"]
+    cases = [(letters, {}), (mostly_ok[::2] + mostly_ok[1::4], {}), (three, {"classes": ["x", "y", "z"]})]
+    for rows, kwargs in cases:
+        df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            aggregate(df, **kwargs)
+        said = " | ".join(str(w.message) for w in caught)
+        assert "looks like gold labels" not in said
+        assert "from_flyingsquid" not in said and "FlyingSquid's m" not in said

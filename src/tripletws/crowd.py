@@ -83,11 +83,13 @@ class CrowdMatrix:
         """:attr:`L` with the workers' ids as its column names, for ``fit`` / ``predict_proba``.
 
         A model fitted on it keeps the workers' ids (``lf_names_``, saved in its file) and refuses
-        later votes whose workers are other ones or in another order.
+        later votes whose workers are other ones or in another order.  The fit's hints about label
+        matrices of other libraries (another abstain code, a column of gold labels, FlyingSquid's
+        ``m``) are not given for it: its codes are the answers' labels, coded here.
         """
         from .lf_names import NamedVotes
 
-        return NamedVotes(self.L, self.worker_names)
+        return NamedVotes(self.L, self.worker_names, library_codes=True)
 
     def dense(self) -> np.ndarray:
         """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer.

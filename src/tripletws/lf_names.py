@@ -157,11 +157,16 @@ class NamedVotes:
     ----------
     values : ndarray, shape (n, m)
     columns : sequence of m str
+    library_codes : bool
+        The class codes were assigned by tripletws itself (:func:`tripletws.crowd.from_answers` codes
+        the crowd's labels 0..k-1): the fit's hints about other libraries' conventions
+        (:mod:`tripletws.hints`: another abstain code, a gold column, FlyingSquid's ``m``) do not apply.
     """
 
-    def __init__(self, values: Any, columns: Any) -> None:
+    def __init__(self, values: Any, columns: Any, *, library_codes: bool = False) -> None:
         self.values = values
         self.columns = list(columns)
+        self.library_codes = library_codes
         if len(self.columns) != values.shape[1]:
             raise ValueError(f"{len(self.columns)} names for {values.shape[1]} columns")
 

@@ -36,7 +36,6 @@ from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
 from .parallel import single_threaded_blas, solve_threads
 from .priors import explicit_prior, setting_prior
-from .rows import DEFAULT_MAX_UNIQUE_ROWS
 from .settings import check_dependency_graph, check_settings
 from .stats import LabelStats
 from .summary import DataSummary, summarize
@@ -182,9 +181,12 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
-    em_max_rows : int
-        Class-conditional model: cap on the distinct rows kept for EM (beyond it a hash sample,
-        :mod:`tripletws.rows`; the annotator model reads at most 20 000, docs/models.md).
+    em_max_rows : int, optional
+        Cap on the distinct rows a model fits on by EM (beyond it a hash sample of whole rows,
+        :mod:`tripletws.rows`). None (the default): each model's own, 20 000 for the annotator
+        model (the default) and 2 000 000 for the class-conditional one. On large crowds, where
+        nearly every row is distinct and each annotator votes on few of them, a larger cap gives each
+        annotator more of its votes, at a cost in time and memory (about cap x m bytes): docs/crowd.md.
     max_overrule : float
         Class-conditional model: past this share of majority rows overruled, the symmetric fit is used.
     one_class : {"coverage", "shared"}
@@ -295,7 +297,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         dependencies: Any = None,
         class_balance: Any = "auto",
         em_steps: int = 0,
-        em_max_rows: int = DEFAULT_MAX_UNIQUE_ROWS,
+        em_max_rows: int | None = None,
         max_overrule: float = 0.25,
         one_class: str = "coverage",
         copies: str = "once",
@@ -501,8 +503,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             # the previous fit whole, and no other thread sees a half-made one
             state["solution_"], state["summary_"] = solution, total
             _publish(self, state)
-        if previous is None and data is not None:  # valid votes that most likely mean something else
-            # (a fit, or the first batch of a stream: the PyTorch loss starts with partial_fit)
+        if previous is None and data is not None and not getattr(data, "library_codes", False):
+            # valid votes that most likely mean something else (a fit, or the first batch of a stream:
+            # the PyTorch loss starts with partial_fit); not votes the library coded (crowd answers)
             warn_unlikely_input(total.stats.class_counts, total.stats.n_rows, names, name)
         # the notes of this solve (after a dev choice, the chosen fit's: they say what it replaced); not
         # self.solution_, which another thread's fit may have replaced since
