@@ -68,7 +68,7 @@ def test_round_trip(fitted, saved, data) -> None:
     )
     # the saved file is plain JSON with a version
     record = json.loads(saved.read_text())
-    assert record["format"] == "tripletws-model" and record["schema_version"] == 2
+    assert record["format"] == "tripletws-model" and record["schema_version"] == 3
     assert record["class"] == "LabelModel"
 
 

@@ -27,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "tripletws-model"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Schema versions this version of tripletws reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
+#: ``em_max_rows`` as files before schema 3 wrote it by default (the class-conditional cap, which
+#: the annotator model did not read); schema 3 writes None for "each model's own".
+_OLD_EM_MAX_ROWS = 2_000_000
 #: Largest model file read (bytes) and deepest JSON nesting accepted.
 MAX_FILE_BYTES = 1 << 30
 MAX_DEPTH = 64
@@ -124,7 +127,24 @@ def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
     unknown = set(params) - set(cls._param_names())
     if unknown:
         raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)[:5]} for {cls.__name__}")
+    if version < 3:
+        params = _schema2_params(params)
     return cls, params, record.get("state")
+
+
+def _schema2_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of a file before schema 3 as this version reads them: the same model.
+
+    Until schema 3 the annotator model (the default) ignored ``em_max_rows`` and files held the
+    class-conditional cap, 2 000 000, by default; now None means each model's own cap and the
+    annotator reads a number.  So the annotator's value, and the old default of any model, read as None.
+    """
+    rows = params.get("em_max_rows")
+    if "em_max_rows" in params and (
+        rows == _OLD_EM_MAX_ROWS or params.get("model", "annotator") == "annotator"
+    ):
+        params = {**params, "em_max_rows": None}
+    return params
 
 
 def _non_finite_path(obj: Any, path: str) -> str | None:

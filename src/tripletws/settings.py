@@ -71,7 +71,7 @@ READ_BY = {
     "signs": ("symmetric",),
     "eps": ("symmetric", "class_conditional"),
     "em_steps": ("class_conditional",),
-    "em_max_rows": ("class_conditional",),
+    "em_max_rows": ("annotator", "class_conditional"),
     "max_overrule": ("class_conditional",),
 }
 #: Of those, the settings the annotator's fallback to the symmetric model reads.
@@ -183,9 +183,11 @@ def check_settings(p: dict[str, Any], stacklevel: int = 4, unread: str | None = 
             f"k = {k} (each column's k + 1 outcomes are floored at eps), got {eps!r}"
         )
     em_steps = _non_negative_int(p["em_steps"], "em_steps")
-    em_max_rows = _non_negative_int(p["em_max_rows"], "em_max_rows")
-    if em_max_rows < 1:
-        raise ValueError(f"em_max_rows must be at least 1, got {em_max_rows}")
+    em_max_rows = p["em_max_rows"]
+    if em_max_rows is not None:
+        em_max_rows = _non_negative_int(em_max_rows, "em_max_rows")
+        if em_max_rows < 1:
+            raise ValueError(f"em_max_rows must be None or at least 1, got {em_max_rows}")
     overrule = p["max_overrule"]
     if isinstance(overrule, bool) or not (isinstance(overrule, numbers.Real) and 0.0 <= overrule <= 1.0):
         raise ValueError(f"max_overrule must be a number in [0, 1], got {overrule!r}")

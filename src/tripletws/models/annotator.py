@@ -306,7 +306,7 @@ class Annotator(Solver):
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
-        return Needs(rows=ANNOTATOR_MAX_ROWS)
+        return Needs(rows=ANNOTATOR_MAX_ROWS if options.em_max_rows is None else int(options.em_max_rows))
 
     # Over 60 lines: which step runs, in order (each a function below, amending one _Draft), and the
     # assembly of the Fit; the steps themselves are the module-level functions after the class.
@@ -385,6 +385,9 @@ class Annotator(Solver):
         else:
             family = selection.chosen
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
+        sample = _sample_note(rows, stats)
+        if sample:
+            draft.notes.append(sample)
         params = draft.params
         return Fit(
             self.name,
@@ -493,6 +496,29 @@ class _Draft:
     notes: list[str]
     unipolar: np.ndarray
     softdep: SoftDependence | None = None
+
+
+#: Votes the median voting LF casts in a hash sample of the rows below which a note says so.
+SAMPLE_NOTE_VOTES = 100
+
+
+def _sample_note(rows: RowSummary, stats: LabelStats) -> str:
+    """A note where the row cap left the median voting LF fewer than ``SAMPLE_NOTE_VOTES`` of its votes
+    (a large crowd: nearly every row distinct, each annotator on few of them), else ""."""
+    if rows.sample_rate >= 1.0:
+        return ""
+    r, i, _ = summary_votes(rows)
+    kept = np.bincount(i, weights=rows.counts[r], minlength=rows.n_lfs)
+    total = stats.class_counts.sum(axis=1)
+    voting = total > 0
+    if not voting.any() or float(np.median(kept[voting])) >= SAMPLE_NOTE_VOTES:
+        return ""
+    return (
+        f"L has more than {rows.max_rows} distinct rows: the model was fitted on a hash sample of "
+        f"{rows.sample_rate:.3g} of them ({rows.n_unique} distinct rows), in which the median LF casts "
+        f"{np.median(kept[voting]):.0f} of its {np.median(total[voting]):.0f} votes. "
+        "em_max_rows= raises the cap (time and memory grow with it; docs/crowd.md)"
+    )
 
 
 def _symmetric_fallback(

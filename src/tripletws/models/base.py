@@ -67,8 +67,8 @@ class Options:
         Probability floor / accuracy clip.
     em_steps : int
         EM steps over the distinct rows (0 = closed form only).
-    em_max_rows : int
-        Cap on the distinct rows kept for EM.
+    em_max_rows : int, optional
+        Cap on the distinct rows kept for EM (None: the model's own).
     max_overrule : float
         Largest tolerated share of majority rows overruled.
     one_class : str
@@ -98,7 +98,7 @@ class Options:
     signs: str = "all_positive"
     eps: float = 1e-4
     em_steps: int = 0
-    em_max_rows: int = 2_000_000
+    em_max_rows: int | None = None
     max_overrule: float = 0.25
     one_class: str = "coverage"
     copies: str = "once"

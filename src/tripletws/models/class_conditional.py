@@ -25,7 +25,7 @@ from ..estimators.class_conditional import (
 )
 from ..estimators.em import em_refine
 from ..params import LabelModelParams
-from ..rows import RowSummary, check_rows_cap
+from ..rows import DEFAULT_MAX_UNIQUE_ROWS, RowSummary, check_rows_cap
 from ..stats import LabelStats
 from ..validate import check_float, check_int, check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
@@ -60,7 +60,8 @@ class ClassConditional(Solver):
     auto_prior = "estimate"
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
-        rows = int(options.em_max_rows) if options.em_steps > 0 else check_rows_cap(n_lfs)
+        cap = DEFAULT_MAX_UNIQUE_ROWS if options.em_max_rows is None else int(options.em_max_rows)
+        rows = cap if options.em_steps > 0 else check_rows_cap(n_lfs)
         return Needs(joint=True, triple=True, rows=rows)
 
     def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
