@@ -98,3 +98,40 @@ def test_crowd_votes_get_no_hints_about_other_libraries_conventions():
         said = " | ".join(str(w.message) for w in caught)
         assert "looks like gold labels" not in said
         assert "from_flyingsquid" not in said and "FlyingSquid's m" not in said
+
+
+def test_integer_labels_beyond_int64():
+    """Labels such as 10**20 (an object column) raised OverflowError in from_answers, and labels
+    beyond int64 (a uint64 column's 2**63) raised it again where aggregate's series made them Int64."""
+    import numpy as np
+
+    big = pd.Series([10**20, 0, 10**20, 0, 0, 10**20, 10**20, 0], dtype=object)
+    df = pd.DataFrame({"task": list("aaabbccc"), "worker": list("uvwuvuvw"), "label": big})
+    assert from_answers(df).classes == (0, 10**20)
+    assert aggregate(df).to_dict() == {"a": 10**20, "b": 0, "c": 10**20}
+    df["label"] = np.array([2**63, 0, 2**63, 0, 0, 2**63, 2**63, 0], dtype=np.uint64)
+    assert aggregate(df).to_dict() == {"a": 2**63, "b": 0, "c": 2**63}
+    df["label"] = [2**63 - 1, 0, 2**63 - 1, 0, 0, 5, 5, 0]  # int64 still: nullable Int64 as before
+    assert str(aggregate(df).dtype) == "Int64"
+
+
+def test_a_path_given_as_answers_is_named():
+    """from_answers("answers.csv") (a path, as crowd-kit users may pass) said only pandas'
+    "DataFrame constructor not properly called!"."""
+    from pathlib import Path as P
+
+    for given in ("answers.csv", P("answers.csv")):
+        with pytest.raises(ValueError, match=r"answers are a table .*got a \w+ 'answers.csv': read the file"):
+            from_answers(given)
+    with pytest.raises(ValueError, match=r"answers are a table .* got int"):
+        aggregate(5)
+
+
+def test_an_unhashable_label_names_its_answer():
+    """A dict or list as a label said "the labels cannot be sorted into classes (unhashable type:
+    'dict'); pass classes=", which cannot help, and named no answer."""
+    df = pd.DataFrame({"task": list("aaab"), "worker": list("uvwu"), "label": ["x", "y", {"a": 1}, "x"]})
+    with pytest.raises(
+        ValueError, match=r"answer 2 \(index 2\) has 'label' \{'a': 1\}: a dict cannot be a label"
+    ):
+        from_answers(df)

@@ -27,6 +27,7 @@ pandas is needed (``pip install tripletws[pandas]``); it is imported when a func
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ TASK, WORKER, LABEL, OLD_WORKER = "task", "worker", "label", "performer"
 DUPLICATES = ("error", "first", "last")
 #: The name of the series :func:`aggregate` returns (crowd-kit's).
 AGGREGATE_NAME = "agg_label"
+#: The integer labels a series of pandas' nullable ``Int64`` holds (others are kept as objects).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,10 @@ class CrowdMatrix:
                 f"preds[{i}] = {int(codes[i])} is not a class code 0..{self.cardinality - 1} or -1"
             )
         values = [None if c < 0 else self.classes[c] for c in codes.tolist()]
-        if all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in self.classes):
+        if all(
+            isinstance(c, numbers.Integral) and not isinstance(c, bool) and INT64_MIN <= c <= INT64_MAX
+            for c in self.classes
+        ):
             data = pd.array(values, dtype="Int64")
         else:
             data = pd.array(values, dtype=object)
@@ -296,7 +302,19 @@ def from_answers(
 
     if duplicates not in DUPLICATES:
         raise ValueError(f"duplicates must be one of {DUPLICATES}, got {duplicates!r}")
-    frame = answers if isinstance(answers, pd.DataFrame) else pd.DataFrame(answers)
+    if isinstance(answers, (str, bytes, os.PathLike)):
+        raise ValueError(
+            f"answers are a table (a pandas DataFrame), got a {type(answers).__name__} "
+            f"{os.fsdecode(answers)!r}: read the file first (pandas.read_csv / read_parquet), or use the "
+            "command line's tripletws aggregate FILE"
+        )
+    try:
+        frame = answers if isinstance(answers, pd.DataFrame) else pd.DataFrame(answers)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"answers are a table (a pandas DataFrame, or what it accepts), got {type(answers).__name__}: "
+            f"{exc}"
+        ) from exc
     if worker is None:
         worker = OLD_WORKER if WORKER not in frame.columns and OLD_WORKER in frame.columns else WORKER
     for role, column in (("task", task), ("worker", worker), ("label", label)):
@@ -481,7 +499,10 @@ def _whole_labels(values: np.ndarray) -> np.ndarray | None:
     elif values.dtype.kind == "O":
         if not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in values):
             return None
-        out = np.array([int(v) for v in values], dtype=np.int64)
+        try:
+            out = np.array([int(v) for v in values], dtype=np.int64)
+        except OverflowError:  # beyond int64 (an id such as 10**20): a label, sorted as others are
+            return None
     else:
         return None
     return out if out.size == 0 or out.min() >= 0 else None
@@ -532,6 +553,7 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
             try:
                 codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=True)
             except TypeError as exc:  # labels of types that do not sort together (e.g. 1 and "a")
+                _refuse_unhashable(column, "label")
                 raise ValueError(
                     f"the labels cannot be sorted into classes ({exc}); pass classes= to give their order"
                 ) from exc
@@ -562,15 +584,22 @@ def _factorize_ids(column: Any) -> tuple[np.ndarray, Any]:
     try:
         return pd.factorize(column, sort=False)
     except TypeError:
-        for i, value in enumerate(column.tolist()):
-            try:
-                hash(value)
-            except TypeError:
-                raise ValueError(
-                    f"answer {i} (index {_py(column.index[i])!r}) has {column.name!r} {value!r}: a "
-                    f"{type(value).__name__} cannot be an id (ids are compared and hashed)"
-                ) from None
+        _refuse_unhashable(column, "id")
         raise
+
+
+def _refuse_unhashable(column: Any, what: str) -> None:
+    """Name the first answer whose value in ``column`` is unhashable (a list, a dict), if any: such
+    a value cannot be ``what`` (an id, a label), which is compared and hashed."""
+    for i, value in enumerate(column.tolist()):
+        try:
+            hash(value)
+        except TypeError:
+            raise ValueError(
+                f"answer {i} (index {_py(column.index[i])!r}) has {column.name!r} {value!r}: a "
+                f"{type(value).__name__} cannot be {'an' if what[0] in 'aeiou' else 'a'} {what} ({what}s are "
+                "compared and hashed)"
+            ) from None
 
 
 def _check_worker_names(worker_index: Any) -> None:
