@@ -135,3 +135,23 @@ def test_an_unhashable_label_names_its_answer():
         ValueError, match=r"answer 2 \(index 2\) has 'label' \{'a': 1\}: a dict cannot be a label"
     ):
         from_answers(df)
+
+
+def test_classes_given_as_a_set_a_text_or_with_a_missing_value():
+    """classes= took a set (its order, hence the class codes and aggregate_proba's columns, changed
+    with the interpreter's hash seed), a text ("cat" read as the classes c, a, t) and a missing
+    value (None, NaN: a class no answer can have, unknown as a gold label)."""
+    import numpy as np
+
+    df = pd.DataFrame({"task": list("aaabbccc"), "worker": list("uvwuvuvw"), "label": list("xyxyyxxy")})
+    for given, said in (
+        ({"x", "y"}, "a set has no order"),
+        (frozenset("xy"), "a set has no order"),
+        ("xy", "one text is not a list of labels"),
+        (5, "not a list of labels"),
+        (["x", "y", None], "not missing values"),
+        (["x", "y", np.nan], "not missing values"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            from_answers(df, classes=given)
+    assert from_answers(df, classes=("y", "x")).classes == ("y", "x")

@@ -271,7 +271,8 @@ def from_answers(
         The column of the worker ids; by default ``worker``, or ``performer`` (crowd-kit < 1.0)
         when there is no ``worker`` column.
     classes : sequence, optional
-        The labels, in class-code order (k = its length).  By default: 0..max when every label is
+        The labels, in class-code order (k = its length; a list or tuple, not a set, which has no
+        order, nor one text; no missing value).  By default: 0..max when every label is
         a whole number >= 0 and they use at least half of 0..max (so integer labels keep their value
         as their code, a class nobody chose included), else the distinct labels sorted (text,
         negative numbers, ids such as 200 and 404).
@@ -518,7 +519,23 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
         else column.to_numpy()
     )
     if classes is not None:
+        if isinstance(classes, (str, bytes, set, frozenset)) or not hasattr(classes, "__iter__"):
+            if isinstance(classes, (set, frozenset)):
+                said = "a set has no order"
+            elif isinstance(classes, (str, bytes)):
+                said = "one text is not a list of labels"
+            else:
+                said = "not a list of labels"
+            raise ValueError(
+                f"classes must list the labels in class-code order (a list or tuple), got "
+                f"{type(classes).__name__} {classes!r}: {said}"
+            )
         labels = tuple(c.item() if isinstance(c, np.generic) else c for c in classes)
+        if any(_missing(c) for c in labels):
+            raise ValueError(
+                f"classes must name labels, not missing values (a missing label is refused, and unknown "
+                f"in gold labels), got {list(labels)!r}"
+            )
         try:
             distinct = len(set(labels))
         except TypeError as exc:
