@@ -155,3 +155,23 @@ def test_classes_given_as_a_set_a_text_or_with_a_missing_value():
         with pytest.raises(ValueError, match=said):
             from_answers(df, classes=given)
     assert from_answers(df, classes=("y", "x")).classes == ("y", "x")
+
+
+def test_cli_parquet_bool_labels_are_written_back_as_booleans(tmp_path):
+    """A Parquet answers file with a boolean label column got its labels written back as the text
+    "True" / "False" (every object column of the output was made text)."""
+    pytest.importorskip("pyarrow")
+    src, out = tmp_path / "answers.parquet", tmp_path / "labels.parquet"
+    pd.DataFrame(
+        {
+            "task": list("aabbbccc"),
+            "worker": list("uvuvwuvw"),
+            "label": [True, False, True, True, False, True, True, True],
+        }
+    ).to_parquet(src, index=False)
+    rc, _, err = cli("aggregate", str(src), "-o", str(out), "--tie-break", "abstain")
+    assert rc == 0, err
+    got = pd.read_parquet(out)
+    assert str(got["label"].dtype) == "boolean"
+    assert got["label"].isna().tolist() == [True, False, False]  # task a's tie, left empty
+    assert got["label"].iloc[1:].tolist() == [True, True]

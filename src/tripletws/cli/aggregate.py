@@ -338,7 +338,7 @@ def _write(
         frame.columns = [str(c) for c in frame.columns]
         for column in frame.columns:  # Parquet columns hold one type: mixed labels are written as text
             if frame[column].dtype == object:
-                frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+                frame[column] = _parquet_column(frame[column], pd)
     try:
         with atomic_write_all(files) as handles:
             if path == "-":
@@ -351,6 +351,15 @@ def _write(
                 handles[-1].write(model_json)
     except ImportError as exc:
         raise CLIError(f"-o {path}: writing Parquet needs pyarrow: pip install 'tripletws[parquet]'") from exc
+
+
+def _parquet_column(column: Any, pd: Any) -> Any:
+    """An object column as Parquet holds it: booleans (the labels of a boolean column, a tie left
+    empty) as booleans, anything else as text."""
+    given = [v for v in column.tolist() if v is not None]
+    if given and all(isinstance(v, bool) for v in given):
+        return column.astype("boolean")
+    return column.map(lambda v: None if v is None else str(v))
 
 
 def _write_stdout(out: Any) -> None:
