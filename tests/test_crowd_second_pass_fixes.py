@@ -175,3 +175,20 @@ def test_cli_parquet_bool_labels_are_written_back_as_booleans(tmp_path):
     assert str(got["label"].dtype) == "boolean"
     assert got["label"].isna().tolist() == [True, False, False]  # task a's tie, left empty
     assert got["label"].iloc[1:].tolist() == [True, True]
+
+
+def test_ids_and_labels_that_differ_only_by_spaces_are_warned_about(tmp_path):
+    """Labels "x" and " x" (a CSV written with a space after a comma) became two classes, and task
+    ids "a" and "a " two tasks, silently: each split the answers of what was meant as one."""
+    df = pd.DataFrame(
+        {"task": ["a", "a ", "a", "b", "b"], "worker": list("uvwuv"), "label": ["x", " x", "x", "y", "y"]}
+    )
+    with pytest.warns(UserWarning) as caught:
+        crowd = from_answers(df)
+    said = [str(w.message) for w in caught]
+    assert any("task ids 'a' and 'a ' (column 'task') differ only by spaces" in m for m in said), said
+    assert any("labels ' x' and 'x' (column 'label') differ only by spaces" in m for m in said), said
+    assert crowd.classes == (" x", "x", "y")  # kept as given
+    src = answers_csv(tmp_path, "task,worker,label\na,u,x\na,v, x\na,w,x\nb,u,y\nb,v,y\n")
+    rc, _, err = cli("aggregate", str(src), "-o", "-")
+    assert rc == 0 and "labels ' x' and 'x' (column 'label') differ only by spaces" in err

@@ -340,6 +340,8 @@ def from_answers(
             raise ValueError(f"answer {i} (index {_py(frame.index[i])!r}) has no {column!r}")
     task_codes, tasks = _factorize_ids(frame[task])
     worker_codes, worker_index = _factorize_ids(frame[worker])
+    _warn_same_but_spaces(tasks, "task ids", task)
+    _warn_same_but_spaces(worker_index, "worker ids", worker)
     _check_worker_names(worker_index)
     if workers is not None:
         worker_codes, worker_index = _fixed_workers(worker_codes, worker_index, workers)
@@ -575,6 +577,7 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
                     f"the labels cannot be sorted into classes ({exc}); pass classes= to give their order"
                 ) from exc
             labels = tuple(u.item() if isinstance(u, np.generic) else u for u in uniques)
+            _warn_same_but_spaces(labels, "labels", column.name)
             codes = codes.astype(np.int64)
     if len(labels) < 2:
         raise ValueError(
@@ -603,6 +606,30 @@ def _factorize_ids(column: Any) -> tuple[np.ndarray, Any]:
     except TypeError:
         _refuse_unhashable(column, "id")
         raise
+
+
+def _warn_same_but_spaces(values: Any, what: str, column: Any) -> None:
+    """Warn where two distinct texts among ``values`` (the distinct ids or labels of ``column``)
+    differ only by spaces around them (``"cat"`` and ``"cat "``): they are kept apart, as given, but
+    most likely were meant as one."""
+    first: dict[str, str] = {}
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        key = value.strip()
+        if key in first:
+            import warnings
+
+            from .caller import outside_stacklevel
+
+            warnings.warn(
+                f"{what} {first[key]!r} and {value!r} (column {column!r}) differ only by spaces around "
+                f"them: they are kept as two; strip the column (df[{column!r}].str.strip()) if they are one",
+                UserWarning,
+                stacklevel=outside_stacklevel(),
+            )
+            return
+        first[key] = value
 
 
 def _refuse_unhashable(column: Any, what: str) -> None:
