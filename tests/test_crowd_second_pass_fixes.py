@@ -192,3 +192,17 @@ def test_ids_and_labels_that_differ_only_by_spaces_are_warned_about(tmp_path):
     src = answers_csv(tmp_path, "task,worker,label\na,u,x\na,v, x\na,w,x\nb,u,y\nb,v,y\n")
     rc, _, err = cli("aggregate", str(src), "-o", "-")
     assert rc == 0 and "labels ' x' and 'x' (column 'label') differ only by spaces" in err
+
+
+def test_cli_csv_header_naming_a_read_column_twice(tmp_path):
+    """A CSV header "task,worker,label,label": pandas renamed the second column label.1 and the
+    first was read as the labels without a word (from_answers' own check never saw the twin)."""
+    src = answers_csv(tmp_path, "\ufefftask,worker,label,label\na,u,x,y\na,v,y,y\na,w,x,y\n")
+    rc, out, err = cli("aggregate", str(src), "-o", "-")
+    assert rc == 2 and out == ""
+    assert "the header names 2 columns 'label' (columns 3, 4 of 4)" in err
+    extra = answers_csv(
+        tmp_path, "task,worker,label,note,note\na,u,x,1,2\na,v,y,1,2\na,w,x,1,2\n", "extra.csv"
+    )
+    rc, _, err = cli("aggregate", str(extra), "-o", "-")  # twins among columns not read: no matter
+    assert rc == 0, err

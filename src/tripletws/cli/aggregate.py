@@ -250,6 +250,7 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
                 f"{path}: the rows have more fields than the header's {len(table.columns)} names (line 2 "
                 "on): a column without a name, or a value with an unquoted comma"
             )
+        _check_header(source, path, [args.task, args.worker or "worker", "performer", args.label])
         if args.label in table.columns:
             table[args.label] = _csv_labels(table[args.label], pd)
         return table
@@ -259,6 +260,22 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
         raise CLIError(f"{path}: reading Parquet needs pyarrow: pip install 'tripletws[parquet]'") from exc
     except Exception as exc:  # pyarrow's own errors for a damaged file
         raise CLIError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())})") from exc
+
+
+def _check_header(source: Path, path: str, used: list[str]) -> None:
+    """Refuse a CSV whose header names a column the command reads twice: pandas renames the second
+    (``label.1``) and the first would be read without a word."""
+    import csv
+
+    with open(source, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    for name in dict.fromkeys(used):
+        where = [i + 1 for i, h in enumerate(header) if h == name]
+        if len(where) > 1:
+            raise CLIError(
+                f"{path}: the header names {len(where)} columns {name!r} (columns "
+                f"{', '.join(map(str, where))} of {len(header)}): rename all but the one to read"
+            )
 
 
 #: A whole number written as Python writes it (no sign but -, no leading zero, at most 18 digits).
