@@ -206,3 +206,12 @@ def test_cli_csv_header_naming_a_read_column_twice(tmp_path):
     )
     rc, _, err = cli("aggregate", str(extra), "-o", "-")  # twins among columns not read: no matter
     assert rc == 0, err
+
+
+def test_cli_csv_with_another_separator_is_named(tmp_path):
+    """A CSV separated by ';' or tabs (a spreadsheet's export) was said to lack the task column,
+    its one column 'task;worker;label' listed, without saying the separator was the cause."""
+    for sep, shown in ((";", "';'"), ("\t", "'\\t'")):
+        src = answers_csv(tmp_path, sep.join(["task", "worker", "label"]) + "\n" + sep.join("aux") + "\n")
+        rc, _, err = cli("aggregate", str(src), "-o", "-")
+        assert rc == 2 and f"is one column: the fields are separated by {shown}" in err, err

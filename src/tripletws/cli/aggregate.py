@@ -251,6 +251,14 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
                 "on): a column without a name, or a value with an unquoted comma"
             )
         _check_header(source, path, [args.task, args.worker or "worker", "performer", args.label])
+        if len(table.columns) == 1:
+            only = str(table.columns[0])
+            sep = next((d for d in (";", "\t", "|") if d in only), None)
+            if sep is not None:
+                raise CLIError(
+                    f"{path}: the header {only!r} is one column: the fields are separated by {sep!r}, and "
+                    f"{what} are read from comma-separated values; save the file with commas"
+                )
         if args.label in table.columns:
             table[args.label] = _csv_labels(table[args.label], pd)
         return table
