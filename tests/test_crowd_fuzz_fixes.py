@@ -8,17 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
-from test_cli import run_main
+from test_crowd import cli
 
 pd = pytest.importorskip("pandas")
 crowd_mod = pytest.importorskip("tripletws.crowd")
 from_answers, aggregate = crowd_mod.from_answers, crowd_mod.aggregate
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    """The command line in this process: (exit status, stdout, stderr)."""
-    res = run_main(*args)
-    return res.returncode, res.stdout, res.stderr
 
 
 def small(**columns) -> pd.DataFrame:

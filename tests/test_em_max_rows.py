@@ -109,3 +109,28 @@ def test_files_before_schema_3_load_as_the_same_models(tmp_path, model, written,
     loaded = LabelModel.load(path)
     assert loaded.em_max_rows == read
     np.testing.assert_allclose(loaded.predict_proba(L), fitted.predict_proba(L), rtol=0, atol=1e-12)
+
+
+def test_aggregate_max_rows_reaches_the_model(tmp_path):
+    """``tripletws aggregate --max-rows N`` fits with ``em_max_rows=N`` (saved with the model)."""
+    pd = pytest.importorskip("pandas")
+    from test_crowd import cli
+
+    L, _ = crowd(600, 40, 3, 2, seed=5)
+    r, c = np.nonzero(L >= 0)
+    pd.DataFrame({"task": r, "worker": c, "label": L[r, c]}).to_csv(tmp_path / "a.csv", index=False)
+    code, _, err = cli(
+        "aggregate",
+        str(tmp_path / "a.csv"),
+        "-o",
+        str(tmp_path / "o.csv"),
+        "--max-rows",
+        "100",
+        "--model-out",
+        str(tmp_path / "m.json"),
+    )
+    assert code == 0, err
+    assert LabelModel.load(tmp_path / "m.json").em_max_rows == 100
+    assert "hash sample" in err  # 600 distinct tasks, 100 kept: each worker keeps few answers
+    code, _, err = cli("aggregate", str(tmp_path / "a.csv"), "-o", str(tmp_path / "o.csv"), "--max-rows", "0")
+    assert code != 0 and "--max-rows" in err

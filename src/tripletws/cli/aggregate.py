@@ -80,6 +80,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     p.add_argument("--model-out", default=None, metavar="FILE", help="also save the fitted model (.json)")
     p.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="distinct tasks the model fits on (default 20 000; past it a hash sample): more gives each "
+        "worker more of its answers on large crowds, at a cost in time and memory (LabelModel's em_max_rows)",
+    )
+    p.add_argument(
         "--gold",
         default=None,
         metavar="FILE",
@@ -99,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from ..io import model_text
     from ..model import LabelModel
 
+    if args.max_rows is not None and args.max_rows < 1:
+        raise CLIError(f"--max-rows must be a positive number of tasks, got {args.max_rows}")
     if args.seed is not None and args.tie_break != "true-random":
         raise CLIError("--seed draws the ties of --tie-break true-random only")
     check_output_path(args.output, SUFFIXES)
@@ -131,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     )
     y = None if gold_table is None else _gold_codes(crowd, gold_table, args)
     _check_output_columns([args.task, args.label, *(_proba_names(crowd) if args.proba else [])])
-    model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed)
+    model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed, em_max_rows=args.max_rows)
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
     _fit_votes(crowd, model, hint="")
