@@ -80,12 +80,16 @@ def expected_accuracy(P: np.ndarray, y: np.ndarray) -> float:
 
 def methods(k: int) -> dict[str, Callable[[Any], Any]]:
     """name -> f(answers) returning a task x label probability DataFrame."""
-    from tripletws import MajorityLabelVoter
+    from tripletws import LabelModel, MajorityLabelVoter
     from tripletws.crowd import aggregate_proba
 
     out: dict[str, Callable[[Any], Any]] = {
         "ours_default": lambda df: aggregate_proba(df, classes=list(range(k))),
         "ours_mv": lambda df: aggregate_proba(df, MajorityLabelVoter(), classes=list(range(k))),
+        # every distinct row up to 200 000 (the default fits a hash sample past 20 000)
+        "ours_rows200k": lambda df: aggregate_proba(
+            df, LabelModel(em_max_rows=200_000), classes=list(range(k))
+        ),
     }
     try:
         from crowdkit import aggregation as ck
