@@ -28,6 +28,7 @@ parameters stay those of the last solve.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections import deque
 from collections.abc import Callable
@@ -142,7 +143,13 @@ class StreamState:
         ``pending >= (growth - 1) * solved_rows``."""
         if self.solved_rows <= 0:
             return True
-        return self.pending_rows * growth >= (growth - 1.0) * weight
+        new, old = self.pending_rows * growth, (growth - 1.0) * weight
+        if math.isinf(new) or math.isinf(old):
+            # a growth near the float range (1e306): both products overflowed to inf and every batch was
+            # due, the opposite of the setting; divided by the growth instead (the exact form above keeps
+            # the spacing of ordinary growths bit for bit)
+            return self.pending_rows >= weight - weight / growth
+        return new >= old
 
     def check_against(self, n_rows: float) -> None:
         """The counts agree with a running summary of ``n_rows`` rows (a read file's state; ValueError
