@@ -41,10 +41,12 @@ except ModuleNotFoundError as exc:  # the extra is not installed: say which one
         'tripletws.torch_loss needs PyTorch: pip install "tripletws[torch]"', name=exc.name
     ) from exc
 
+from .base import NotFittedError
 from .crossframe import check_sequence_ids
 from .hints import flyingsquid_argument_error
 from .io import model_from_dict, model_to_dict
 from .kernels import is_sparse
+from .lf_names import NamedVotes, columns_named, compare_names, names_of
 from .matrix import check_cardinality, check_label_matrix, from_sparse
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -105,6 +107,12 @@ def _to_numpy_votes(votes: Any, cardinality: int, name: str = "votes") -> np.nda
         return votes.numpy()
     if is_sparse(votes):  # before: np.asarray wrapped it in a 0-d object array ("got shape ()")
         return from_sparse(votes, cardinality)
+    if hasattr(votes, "to_numpy") and not isinstance(votes, np.ndarray):
+        # a DataFrame read as the label model reads it (nullable integers, a bad cell named by its column);
+        # its column names are checked by the loss (before: np.asarray dropped them)
+        with columns_named(names_of(votes)):
+            lm = check_label_matrix(votes, cardinality, name=name, scan=True, allow_empty=True)
+        return np.asarray(lm.data)
     return np.asarray(votes)
 
 
@@ -192,6 +200,8 @@ class _OnlineLoss(nn.Module):
         self._k = k
         self.update_every = update_every
         self.reduction = reduction
+        if not isinstance(drop_uncovered, (bool, np.bool_)):  # before: bool("False") was True
+            raise ValueError(f"drop_uncovered must be True or False, got {drop_uncovered!r}"[:200])
         self.drop_uncovered = bool(drop_uncovered)
         #: training batches seen
         self.n_batches = 0
@@ -212,7 +222,7 @@ class _OnlineLoss(nn.Module):
             return False
         return True
 
-    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:  # pragma: no cover - abstract
+    def _partial_fit(self, L: Any, ids: np.ndarray | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _n_lfs(self) -> int | None:
@@ -221,12 +231,29 @@ class _OnlineLoss(nn.Module):
             return int(self._pending[0][0].shape[1])
         return int(self.label_model.n_lfs_) if self._fitted() else None
 
-    def _update(self, L: np.ndarray, ids: np.ndarray | None = None) -> None:
+    def _check_names(self, names: tuple[str, ...] | None) -> None:
+        """Votes that name their columns (a DataFrame) name the label model's LFs in its order (ValueError
+        otherwise, as ``partial_fit`` and ``predict_proba`` say; before: the loss dropped the names, and
+        reordered columns were read as other LFs)."""
+        known = getattr(self.label_model, "lf_names_", None) if self._fitted() else None
+        compare_names(known, names, "votes")
+
+    def _update(
+        self, L: np.ndarray, ids: np.ndarray | None = None, names: tuple[str, ...] | None = None
+    ) -> None:
         """Training step of the label model: solve now (first batch, every ``update_every``) or keep.
 
         The votes are checked first (values, and columns against the votes seen so far), so a bad
-        batch raises before it reaches the label model or the pending queue."""
+        batch raises before it reaches the label model or the pending queue.  ``names``: the votes'
+        column names (a DataFrame's), checked against the label model's and given to it."""
+        self._check_names(names)
         if not self.training:
+            if not self._fitted():  # before: the label model's "call fit first", no word of the loss's mode
+                raise NotFittedError(
+                    f"{type(self).__name__} is in eval mode and its label model is not fitted yet: train on "
+                    "a batch first (loss_fn.train() makes each call update the label model), or give a "
+                    "fitted label_model="
+                )
             return
         # the checked votes as integers (float votes converted), as the pending queue and state_dict keep them
         L = np.asarray(
@@ -240,11 +267,31 @@ class _OnlineLoss(nn.Module):
                 L = np.concatenate([p[0] for p in self._pending] + [L])
                 if ids is not None:
                     ids = np.concatenate([p[1] for p in self._pending] + [ids])
-            self._partial_fit(L, ids)
+            self._partial_fit(L if names is None else NamedVotes(L, names), ids)
             self._pending = []
         else:
             self._pending.append((np.array(L), None if ids is None else np.array(ids)))
         self.n_batches += 1
+
+    def flush(self) -> _OnlineLoss:
+        """Hand the label model the votes of the training batches still queued (``update_every > 1``).
+
+        The votes of the batches since the last update wait in the loss until the next scheduled one; at
+        the end of training call ``loss_fn.flush()`` (then ``loss_fn.label_model.refit()`` to solve every
+        row) so that they count too (before: the last ``update_every - 1`` batches' votes never reached
+        the label model).  The label model solves them when its ``refit_growth`` says so; the update
+        schedule of later batches is unchanged.  Nothing happens when no votes wait.
+
+        Returns
+        -------
+        self
+        """
+        if self._pending:
+            L = np.concatenate([p[0] for p in self._pending])
+            ids = np.concatenate([p[1] for p in self._pending]) if self._sequences else None
+            self._partial_fit(L, ids)
+            self._pending = []
+        return self
 
     def _loss(self, outputs: Any, L: np.ndarray, probs: np.ndarray) -> torch.Tensor:
         """Per-row cross-entropy against ``probs`` (n, k), reduced; also sets ``last_targets``."""
@@ -266,8 +313,12 @@ class _OnlineLoss(nn.Module):
             w = torch.as_tensor(covered, dtype=per_row.dtype, device=per_row.device)
             per_row = per_row * w
             if self.reduction == "mean":
-                # mean over covered rows; 0 (still differentiable) when none is covered
-                return per_row.sum() / w.sum().clamp_min(1.0)
+                # mean over covered rows; 0 (still differentiable) when none is covered.  Sum and count in
+                # float32 at least, as torch's mean accumulates (before: in float16 a batch of 65,520
+                # covered rows counted inf, and the loss was 0)
+                acc = torch.promote_types(per_row.dtype, torch.float32)
+                total = per_row.sum(dtype=acc) / w.sum(dtype=acc).clamp_min(1.0)
+                return total.to(per_row.dtype)
         if self.reduction == "mean":
             return per_row.mean()
         if self.reduction == "sum":
@@ -378,7 +429,8 @@ class WeakSupervisionLoss(_OnlineLoss):
         when its ``refit_growth`` says so: the default annotator model at growing stream sizes,
         ``refit_growth="always"`` at each hand-over).  Votes
         of the batches in between are kept and added with the next update, so
-        every batch counts; the first batch always updates (the model must be fitted).
+        every batch counts (:meth:`flush` hands over those still queued at the end of
+        training); the first batch always updates (the model must be fitted).
     reduction : {"mean", "sum", "none"}
         How per-row losses are combined.
     drop_uncovered : bool, default False
@@ -403,7 +455,7 @@ class WeakSupervisionLoss(_OnlineLoss):
 
         super().__init__(cardinality, label_model, LabelModel, update_every, reduction, drop_uncovered)
 
-    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:
+    def _partial_fit(self, L: Any, ids: np.ndarray | None) -> None:
         self.label_model.partial_fit(L)
 
     def forward(self, outputs: torch.Tensor, votes: Any) -> torch.Tensor:
@@ -428,7 +480,7 @@ class WeakSupervisionLoss(_OnlineLoss):
         if L.shape[0] == 0:
             raise ValueError(f"votes have no rows (shape {L.shape}): the batch is empty")
         _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
-        self._update(L)
+        self._update(L, names=names_of(votes))
         return self._loss(outputs, L, self.label_model.predict_proba(L))
 
 
@@ -498,7 +550,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
         #: sequences seen in training batches (the next one gets this id)
         self.n_sequences = 0
 
-    def _partial_fit(self, L: np.ndarray, ids: np.ndarray | None) -> None:
+    def _partial_fit(self, L: Any, ids: np.ndarray | None) -> None:
         self.label_model._end_sequence()  # no sequence continues across batches (nor a pretrained model's)
         self.label_model.partial_fit(L, ids)
 
@@ -533,7 +585,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
             if V.ndim != 2:
                 raise ValueError(f"with sequence_ids, votes must have shape (n, m), got {V.shape}")
             runs, n_runs = sequence_runs(_sequence_ids(sequence_ids, V.shape[0]))
-            return self._step(outputs, V, runs, n_runs, None)
+            return self._step(outputs, V, runs, n_runs, None, names_of(votes))
         if V.ndim != 3:
             raise ValueError(
                 f"votes must have shape (batch, T, m) (or (n, m) with sequence_ids), got {V.shape}"
@@ -555,14 +607,20 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
         return self._step(flat_outputs, V[valid], runs, n_runs, valid)
 
     def _step(
-        self, outputs: torch.Tensor, L: np.ndarray, runs: np.ndarray, n_runs: int, valid: np.ndarray | None
+        self,
+        outputs: torch.Tensor,
+        L: np.ndarray,
+        runs: np.ndarray,
+        n_runs: int,
+        valid: np.ndarray | None,
+        names: tuple[str, ...] | None = None,
     ) -> torch.Tensor:
         if L.shape[0] == 0:
             raise ValueError("the batch has no frames")
         ids = runs + self.n_sequences
         training = self.training
         _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
-        self._update(L, ids)
+        self._update(L, ids, names)
         if training:
             self.n_sequences += n_runs
         loss = self._loss(outputs, L, self.label_model.predict_proba(L, ids))
@@ -588,6 +646,14 @@ def _frame_mask(mask: Any, B: int, T: int) -> np.ndarray:
     valid = np.asarray(mask)
     if valid.shape != (B, T):
         raise ValueError(f"mask must have shape ({B}, {T}), got {valid.shape}")
+    if valid.dtype.kind != "b":
+        # 0/1 (a float or int padding mask); before: any other value (0.5, 2, -1, NaN) was a real frame
+        bad = ~np.isin(valid, (0, 1))
+        if bad.any():
+            b, t = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"mask must hold booleans or 0/1 (1 = a real frame); mask[{b}, {t}] is {valid[b, t].item()!r}"
+            )
     valid = valid.astype(bool)
     if (valid[:, 1:] & ~valid[:, :-1]).any():
         b = int(np.flatnonzero((valid[:, 1:] & ~valid[:, :-1]).any(axis=1))[0])
