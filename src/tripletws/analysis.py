@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .lf_names import check_names
+from .lf_names import check_fitted_names
 from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse
 from .validate import check_int
 
@@ -96,7 +96,7 @@ def lf_summary(
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("lf_summary needs pandas: pip install 'tripletws[pandas]'") from exc
     if model is not None:
-        check_names(getattr(model, "lf_names_", None), L)  # the columns in the fit's order
+        check_fitted_names(model, L)  # the columns in the fit's order
     if cardinality is None and model is not None:
         cardinality = model.cardinality
     s = lf_summary_arrays(L, Y, cardinality)
@@ -335,7 +335,7 @@ class LFAnalysis:
         # never vote the highest ones)
         k = self._cardinality
         if model is not None:
-            check_names(getattr(model, "lf_names_", None), self.L)  # the columns in the fit's order
+            check_fitted_names(model, self.L)  # the columns in the fit's order
             k = max(self._lm.cardinality, int(model.cardinality))
         table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m

@@ -14,7 +14,7 @@ import numpy as np
 
 from .hints import flyingsquid_argument_error, flyingsquid_attribute_message
 from .io import load_model, register_class, save_model
-from .lf_names import check_names
+from .lf_names import check_fitted_names
 from .matrix import check_cardinality, check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
 from .metrics import reads_probabilities
 from .metrics import score as _score
@@ -277,7 +277,7 @@ class BaseLabeler:
         -------
         dict mapping metric name to value
         """
-        check_names(getattr(self, "lf_names_", None), L)  # the columns in the fit's order
+        check_fitted_names(self, L)  # the columns in the fit's order
         k = self._fitted_cardinality()  # the classes predict_proba scores
         lm = check_label_matrix(L, k)
         y = check_labels(Y, lm.n, k, name="Y")

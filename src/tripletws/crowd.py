@@ -85,14 +85,15 @@ class CrowdMatrix:
     def votes(self) -> Any:
         """:attr:`L` with the workers' ids as its column names, for ``fit`` / ``predict_proba``.
 
-        A model fitted on it keeps the workers' ids (``lf_names_``, saved in its file) and refuses
-        later votes whose workers are other ones or in another order.  The fit's hints about label
+        A model fitted on it keeps the workers' ids (``lf_names_``) and the labels (``class_names_``),
+        both saved in its file, and refuses later votes whose workers are other ones or in another
+        order, or whose codes stand for other labels.  The fit's hints about label
         matrices of other libraries (another abstain code, a column of gold labels, FlyingSquid's
         ``m``) are not given for it: its codes are the answers' labels, coded here.
         """
         from .lf_names import NamedVotes
 
-        return NamedVotes(self.L, self.worker_names, library_codes=True)
+        return NamedVotes(self.L, self.worker_names, library_codes=True, classes=self.classes)
 
     def dense(self) -> np.ndarray:
         """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer.

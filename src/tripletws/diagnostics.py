@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .dependencies import dependency_mask
-from .lf_names import check_names
+from .lf_names import check_fitted_names
 from .stats import LabelStats, compute_stats
 from .validate import check_int
 
@@ -117,7 +117,7 @@ def dependency_candidates(
     fitted = getattr(model, "_fitted_cardinality", None)
     k = int(fitted() if callable(fitted) else model.cardinality)
     if data is not None and not isinstance(data, LabelStats):
-        check_names(getattr(model, "lf_names_", None), data, name="data")  # the columns in the fit's order
+        check_fitted_names(model, data, name="data")  # the columns in the fit's order
     if data is None:
         stats = getattr(model, "stats_", None)
         if stats is None:

@@ -255,9 +255,9 @@ def predict_proba_dask(model: Any, L: Any):
     """
     import dask.array as da
 
-    from .lf_names import check_names
+    from .lf_names import check_fitted_names
 
-    check_names(model.__dict__.get("lf_names_"), L)
+    check_fitted_names(model, L)
     m = int(model.params_.n_lfs)
     k = int(model.params_.cardinality)  # the fitted classes
     # the default model's families combined (combine="stack" / "pseudo_bma"): their tables travel instead

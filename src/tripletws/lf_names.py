@@ -37,8 +37,11 @@ def names_of(L: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def check_names(expected: tuple[str, ...] | None, L: Any, name: str = "L") -> None:
-    """Raise ValueError where ``L`` names its columns otherwise than ``expected`` (both named).
+def check_names(
+    expected: tuple[str, ...] | None, L: Any, name: str = "L", classes: tuple[Any, ...] | None = None
+) -> None:
+    """Raise ValueError where ``L`` names its columns otherwise than ``expected`` (both named), or
+    codes its classes otherwise than ``classes`` (both known).
 
     Parameters
     ----------
@@ -48,8 +51,61 @@ def check_names(expected: tuple[str, ...] | None, L: Any, name: str = "L") -> No
         Input whose names, if it has any (:func:`names_of`), are compared position by position.
     name : str
         How the error calls ``L``.
+    classes : tuple, optional
+        The labels the model's class codes stand for (``LabelModel.class_names_``; None: unknown).
     """
     compare_names(expected, names_of(L), name)
+    compare_classes(classes, classes_of(L), name)
+
+
+def check_fitted_names(model: Any, L: Any, name: str = "L") -> None:
+    """:func:`check_names` against a fitted model's ``lf_names_`` and ``class_names_`` (where it has them)."""
+    check_names(getattr(model, "lf_names_", None), L, name, classes=getattr(model, "class_names_", None))
+
+
+def classes_of(L: Any) -> tuple[Any, ...] | None:
+    """The labels that the class codes of ``L`` stand for, where it says (crowd answers' votes)."""
+    return getattr(L, "classes", None) if isinstance(L, NamedVotes) else None
+
+
+def compare_classes(expected: tuple[Any, ...] | None, given: tuple[Any, ...] | None, name: str) -> None:
+    """ValueError where ``L``'s codes stand for other labels than the model's (both known)."""
+    if expected is None or given is None or _typed(given) == _typed(expected):
+        return
+    raise ValueError(
+        f"{name} codes the labels {list(given)[: SHOWN * 3]} as classes 0..{len(given) - 1}, the model "
+        f"{list(expected)[: SHOWN * 3]}: the same code would mean another label. Read the answers with "
+        "from_answers(..., classes=model.class_names_, workers=model.lf_names_)"
+    )
+
+
+def _typed(labels: tuple[Any, ...]) -> tuple[tuple[str, Any], ...]:
+    """Labels with their JSON type, so that 1 and "1" (two classes of one answers table) differ."""
+    return tuple((type(v).__name__, v) for v in labels)
+
+
+def label_value(label: Any) -> Any:
+    """A label as a JSON value: a bool, int, float or str (another type as its text)."""
+    if isinstance(label, (bool, np.bool_)):
+        return bool(label)
+    if isinstance(label, (int, np.integer)):
+        return int(label)
+    if isinstance(label, (float, np.floating)):
+        return float(label)
+    return label if isinstance(label, str) else str(label)
+
+
+def read_class_names(record: Any, k: int) -> tuple[Any, ...] | None:
+    """The ``class_names`` field of a model file, validated (k distinct JSON scalars, or None)."""
+    if record is None:
+        return None
+    if not isinstance(record, list) or not all(isinstance(v, (bool, int, float, str)) for v in record):
+        raise ValueError("class_names must be a list of labels (numbers, text, true/false) or null")
+    if len(record) != k:
+        raise ValueError(f"class_names has {len(record)} labels for {k} classes")
+    if len(set(_typed(tuple(record)))) != len(record):
+        raise ValueError("class_names repeats a label")
+    return tuple(record)
 
 
 def compare_names(
@@ -161,12 +217,18 @@ class NamedVotes:
         The class codes were assigned by tripletws itself (:func:`tripletws.crowd.from_answers` codes
         the crowd's labels 0..k-1): the fit's hints about other libraries' conventions
         (:mod:`tripletws.hints`: another abstain code, a gold column, FlyingSquid's ``m``) do not apply.
+    classes : sequence, optional
+        The labels the class codes 0..k-1 stand for (JSON values, :func:`label_value`): a model
+        fitted on these votes keeps them (``class_names_``) and refuses votes that code other labels.
     """
 
-    def __init__(self, values: Any, columns: Any, *, library_codes: bool = False) -> None:
+    def __init__(
+        self, values: Any, columns: Any, *, library_codes: bool = False, classes: Any = None
+    ) -> None:
         self.values = values
         self.columns = list(columns)
         self.library_codes = library_codes
+        self.classes = None if classes is None else tuple(label_value(c) for c in classes)
         if len(self.columns) != values.shape[1]:
             raise ValueError(f"{len(self.columns)} names for {values.shape[1]} columns")
 

@@ -28,7 +28,15 @@ from .dev_choice import check_dev_set, check_dev_width
 from .distributed import is_dask_input, predict_proba_dask
 from .hints import flyingsquid_argument_error, flyingsquid_attribute_message, warn_unlikely_input
 from .inference import mixture_posterior, posterior
-from .lf_names import check_names, columns_named, name_lfs, names_of, read_names
+from .lf_names import (
+    check_names,
+    classes_of,
+    columns_named,
+    name_lfs,
+    names_of,
+    read_class_names,
+    read_names,
+)
 from .matrix import check_label_matrix
 from .memory import check_tables_fit
 from .models import Fit, Prior, get_solver, registered
@@ -279,6 +287,11 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).
     notes_ : tuple of str
         What the last fit had to say (``fit`` warns them, ``partial_fit`` logs them).
+    lf_names_, class_names_ : tuple or None
+        The LFs' names where the fit's input named its columns (a DataFrame, crowd answers' workers),
+        and the labels its class codes 0..k-1 stood for where it said (crowd answers,
+        :mod:`tripletws.crowd`); both saved in the model file, and later input that names other
+        ones is a ValueError.
     pending_rows_, solved_rows_ : float
         Weight (rows; decayed under ``forget``) of the running summary's rows added since the last
         solve (0: the parameters are solved on every row it holds; see ``refit_growth``), and of
@@ -459,12 +472,20 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             running = None if restart else getattr(self, "summary_", None)
             stream = StreamState() if restart else getattr(self, "_stream", None) or StreamState()
             known = None if running is None else self.__dict__.get("lf_names_")
+            known_classes = None if running is None else self.__dict__.get("class_names_")
+            classes = known_classes
             if data is None:  # refit: the running summary as it stands
                 names, total = known, running
             else:
                 expect = None if running is None else running.n_lfs
                 names = names_of(data)
-                check_names(known, data, name=name)
+                check_names(known, data, name=name, classes=known_classes)
+                if classes is None:
+                    classes = classes_of(data)
+                    if classes is not None and len(classes) != k:
+                        raise ValueError(
+                            f"{name} codes {len(classes)} labels as classes, the model has cardinality={k}"
+                        )
                 needs = partial(solver.needs, options)
                 chunking = {"chunk_size": options.chunk_size, "n_jobs": self.n_jobs}
                 with columns_named(names):
@@ -492,6 +513,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 "_edges_set": False,  # set_params(dependencies=) since: read by the next solve
                 "_stream": stream.solved(total.stats.n_rows),
                 "lf_names_": lf_names,  # a stream keeps its first names
+                "class_names_": classes,  # and the labels its codes stand for
                 "intervals_": None,  # intervals of an earlier solve no longer apply
             }
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
@@ -583,7 +605,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         params = solution.params
         if is_dask_input(L):  # a dask array or DataFrame: a lazy dask array
             return predict_proba_dask(self, L)
-        check_names(fitted.get("lf_names_"), L)
+        check_names(fitted.get("lf_names_"), L, classes=fitted.get("class_names_"))
         with columns_named(names_of(L)):
             # the fitted classes (set_params may have changed the setting since fit)
             lm = check_label_matrix(L, int(params.cardinality), allow_empty=True)
@@ -622,6 +644,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         names = self.__dict__.get("lf_names_")
         if names is not None:
             state["lf_names"] = list(names)
+        classes = self.__dict__.get("class_names_")
+        if classes is not None:
+            state["class_names"] = list(classes)
         if self.__dict__.get("_edges_set", False):  # set_params(dependencies=) since the last solve
             state["dependencies_set"] = True
         return state
@@ -629,17 +654,19 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     def _set_state(self, state: dict[str, Any]) -> None:
         state, intervals = split_intervals(state)
         names = state.get("lf_names") if isinstance(state, dict) else None
+        classes = state.get("class_names") if isinstance(state, dict) else None
         edges_set = state.get("dependencies_set", False) if isinstance(state, dict) else False
         if not isinstance(edges_set, bool):
             raise ValueError(f"state.dependencies_set must be true or false, got {edges_set!r}"[:200])
         if isinstance(state, dict):
-            extra = ("lf_names", "dependencies_set")
+            extra = ("lf_names", "class_names", "dependencies_set")
             state = {key: value for key, value in state.items() if key not in extra}
         self.solution_, self.summary_, self._stream = state_from_dict(state, self.model, self.cardinality)
         # the next solve reads the dependencies setting where set_params changed it since the last one
         self._edges_set = edges_set
         self.intervals_ = read_intervals(intervals, self.n_lfs_, int(self.cardinality))
         self.lf_names_ = read_names(names, self.n_lfs_)
+        self.class_names_ = read_class_names(classes, int(self.params_.cardinality))
         # the constructor's edges, as pairs (a fit's own edges, dependencies_, are checked with the state;
         # a refit checks these against its LFs, and fit(dependencies=) may override them)
         check_dependencies(self.dependencies, np.iinfo(np.int32).max, self.lf_names_)
