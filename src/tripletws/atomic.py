@@ -92,16 +92,21 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
     >>> with atomic_write("model.json", "w") as fh:  # doctest: +SKIP
     ...     fh.write(text)
     """
+    with atomic_write_all([(path, mode)], encoding=encoding) as (fh,):
+        yield fh
+
+
+def _stage(path: str | Path, mode: str, encoding: str | None) -> tuple[IO[Any], Path, Path]:
+    """The open temporary file that will replace ``path``, its own path, and the target."""
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', got {mode!r}")
     target = target_path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(2, "no such folder", str(folder))
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(target.parent))
     if target.is_dir():
         raise IsADirectoryError(21, "is a directory, not a file", str(target))
     try:
-        fd, tmp = _open_temp(folder, target.name)
+        fd, tmp = _open_temp(target.parent, target.name)
     except OSError as exc:  # name the file the caller asked for, not the temporary one
         raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
     try:
@@ -114,21 +119,13 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
-    try:
-        with fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
+    return fh, tmp, target
 
 
 @contextlib.contextmanager
-def atomic_write_all(files: list[tuple[str | Path, str]]) -> Iterator[list[IO[Any]]]:
+def atomic_write_all(
+    files: list[tuple[str | Path, str]], encoding: str | None = None
+) -> Iterator[list[IO[Any]]]:
     """Several files replaced together, all or none: :func:`atomic_write` for a group of outputs.
 
     Each file is written to its own temporary file beside its target; only when the ``with`` block
@@ -142,7 +139,9 @@ def atomic_write_all(files: list[tuple[str | Path, str]]) -> Iterator[list[IO[An
     Parameters
     ----------
     files : list of (path, mode)
-        Each target and its mode, ``"w"`` (UTF-8 text, ``"\\n"`` line ends) or ``"wb"``.
+        Each target and its mode, ``"w"`` (text, ``"\\n"`` line ends) or ``"wb"``.
+    encoding : str, optional
+        Text encoding of the ``"w"`` files (default UTF-8).
 
     Yields
     ------
@@ -152,27 +151,7 @@ def atomic_write_all(files: list[tuple[str | Path, str]]) -> Iterator[list[IO[An
     staged: list[tuple[IO[Any], Path, Path]] = []
     try:
         for path, mode in files:
-            if mode not in ("wb", "w"):
-                raise ValueError(f"atomic_write_all mode must be 'wb' or 'w', got {mode!r}")
-            target = target_path(path)
-            if not target.parent.is_dir():
-                raise FileNotFoundError(2, "no such folder", str(target.parent))
-            if target.is_dir():
-                raise IsADirectoryError(21, "is a directory, not a file", str(target))
-            try:
-                fd, tmp = _open_temp(target.parent, target.name)
-            except OSError as exc:  # name the file the caller asked for, not the temporary one
-                raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
-            try:
-                _keep_permissions(fd, target)
-                fh: IO[Any] = (
-                    os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
-                )
-            except BaseException:
-                os.close(fd)
-                tmp.unlink(missing_ok=True)
-                raise
-            staged.append((fh, tmp, target))
+            staged.append(_stage(path, mode, encoding))
         yield [fh for fh, _, _ in staged]
         for fh, _, _ in staged:
             fh.flush()
