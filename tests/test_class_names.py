@@ -113,3 +113,12 @@ def test_a_damaged_class_names_field_is_named(tmp_path, value, message):
     path.write_text(json.dumps(record))
     with pytest.raises(ValueError, match=message):
         LabelModel.load(path)
+
+
+@pytest.mark.parametrize(
+    ("workers", "said"), [("w0w1", "one text"), ({"w0", "w1"}, "a set has no order"), (3, "not a list")]
+)
+def test_workers_given_as_one_text_or_a_set_are_refused(workers, said):
+    """workers= as one text was read as its characters, and a set put the columns in hash order."""
+    with pytest.raises(ValueError, match=f"workers must list the workers in order.*{said}"):
+        from_answers(answers(5, ["a", "b"], seed=8, workers=2), workers=workers)

@@ -522,18 +522,9 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
         else column.to_numpy()
     )
     if classes is not None:
-        if isinstance(classes, (str, bytes, set, frozenset)) or not hasattr(classes, "__iter__"):
-            if isinstance(classes, (set, frozenset)):
-                said = "a set has no order"
-            elif isinstance(classes, (str, bytes)):
-                said = "one text is not a list of labels"
-            else:
-                said = "not a list of labels"
-            raise ValueError(
-                f"classes must list the labels in class-code order (a list or tuple), got "
-                f"{type(classes).__name__} {classes!r}: {said}"
-            )
-        labels = tuple(c.item() if isinstance(c, np.generic) else c for c in classes)
+        labels = tuple(
+            c.item() if isinstance(c, np.generic) else c for c in _in_order(classes, "classes", "labels")
+        )
         if any(_missing(c) for c in labels):
             raise ValueError(
                 f"classes must name labels, not missing values (a missing label is refused, and unknown "
@@ -662,11 +653,30 @@ def _check_worker_names(worker_index: Any) -> None:
         seen[text] = w
 
 
+def _in_order(value: Any, name: str, what: str) -> Any:
+    """``value`` where it lists ``what`` in an order (a list, tuple, array, Index), else a ValueError
+    (a set has no order, and one text would be read as its characters)."""
+    if isinstance(value, (str, bytes, set, frozenset)) or not hasattr(value, "__iter__"):
+        if isinstance(value, (set, frozenset)):
+            said = "a set has no order"
+        elif isinstance(value, (str, bytes)):
+            said = f"one text is not a list of {what}"
+        else:
+            said = f"not a list of {what}"
+        raise ValueError(
+            f"{name} must list the {what} in order (a list or tuple), got {type(value).__name__} {value!r}"[
+                :300
+            ]
+            + f": {said}"
+        )
+    return value
+
+
 def _fixed_workers(codes: np.ndarray, found: Any, workers: Any) -> tuple[np.ndarray, Any]:
     """Worker codes re-numbered to the columns ``workers`` gives (matched as text)."""
     import pandas as pd
 
-    order = [str(w) for w in workers]
+    order = [str(w) for w in _in_order(workers, "workers", "workers")]
     if len(set(order)) != len(order):
         raise ValueError("workers= names a worker twice")
     column_of = {w: j for j, w in enumerate(order)}
