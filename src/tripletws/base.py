@@ -15,7 +15,14 @@ import numpy as np
 from .hints import flyingsquid_argument_error, flyingsquid_attribute_message
 from .io import load_model, register_class, save_model
 from .lf_names import check_fitted_names
-from .matrix import check_cardinality, check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
+from .matrix import (
+    check_cardinality,
+    check_label_matrix,
+    check_labels,
+    hint_flyingsquid_labels,
+    plain_input,
+    voted_rows,
+)
 from .metrics import reads_probabilities
 from .metrics import score as _score
 from .predictions import probs_to_preds
@@ -277,6 +284,7 @@ class BaseLabeler:
         -------
         dict mapping metric name to value
         """
+        L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
         check_fitted_names(self, L)  # the columns in the fit's order
         k = self._fitted_cardinality()  # the classes predict_proba scores
         lm = check_label_matrix(L, k)

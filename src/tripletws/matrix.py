@@ -4,9 +4,10 @@ Convention (Snorkel >= 0.9, WRENCH, crowd-kit): an integer matrix ``L`` of shape
 (n, m), ``-1`` = abstain, classes ``0..k-1``.
 
 Accepted inputs: numpy arrays of any integer dtype (int8 included; no arithmetic
-is done in the input dtype), integral floats, nested lists, pandas DataFrames,
-numpy memmaps (read chunk by chunk, never copied whole) and scipy.sparse
-matrices.  Sparse matrices use a shifted encoding so that the implicit zero
+is done in the input dtype), integral floats, nested lists, pandas and polars DataFrames,
+pyarrow Tables (their column names kept, :func:`plain_input`), torch tensors, numpy masked
+arrays whose masked cells hold -1, numpy memmaps (read chunk by chunk, never copied whole)
+and scipy.sparse matrices.  Sparse matrices use a shifted encoding so that the implicit zero
 means abstain: **class c is stored as c + 1**.  :func:`to_sparse` and
 :func:`from_sparse` convert.
 """
@@ -14,9 +15,10 @@ means abstain: **class c is stored as c + 1**.  :func:`to_sparse` and
 from __future__ import annotations
 
 import numbers
+import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -390,9 +392,11 @@ def _first_non_number(arr: np.ndarray, frame: Any = None, limit: int = 100_000) 
         return ""
     columns = list(range(arr.shape[1]))
     dtypes = getattr(frame, "dtypes", None)
+    dtypes = None if dtypes is None else list(dtypes)  # pandas: a Series; polars: a list
     if dtypes is not None and len(dtypes) == len(columns):
-        # the columns pandas does not hold as numbers first (a stable sort keeps their order)
-        columns.sort(key=lambda c: getattr(dtypes.iloc[c], "kind", "O") in "iufb")
+        # the columns pandas does not hold as numbers first (a stable sort keeps their order; a dtype
+        # without a numpy kind, as polars', counts as not a number)
+        columns.sort(key=lambda c: getattr(dtypes[c], "kind", "O") in "iufb")
     seen = 0
     for c in columns:
         for r in range(arr.shape[0]):
@@ -433,6 +437,12 @@ def _sparse_cell(X: Any, pos: int) -> str:
 
 def _validate_sparse(L: Any, k: int | None, name: str) -> tuple[Any, int]:
     import scipy.sparse as sp
+
+    if L.ndim != 2:  # a 1-D sparse array (scipy >= 1.13): its one shape entry was read as two
+        raise LabelMatrixError(
+            f"{name} must be 2-dimensional (n rows x m labeling functions), got ndim={L.ndim} with shape "
+            f"{L.shape} ({a_type(L)})"
+        )
 
     if not getattr(L, "has_canonical_format", True) or getattr(L, "format", None) == "coo":
         coo = sp.coo_array(L)
@@ -508,6 +518,170 @@ def _value_range(arr: np.ndarray) -> tuple[int, int]:
     return (ABSTAIN, ABSTAIN) if lo is None or hi is None else (lo, hi)
 
 
+#: What a label matrix is, and what gold labels are (for the errors about inputs that are neither).
+_MATRIX = "a label matrix (n rows x m LFs, -1 = abstain)"
+_LABELS = "gold labels (a 1-D array, one per row, -1 = unknown)"
+
+
+def type_name(x: Any) -> str:
+    """``x``'s type as a user knows it: ``dict``, ``polars.DataFrame``, ``pyarrow.Table``."""
+    t = type(x)
+    package = t.__module__.split(".")[0]
+    return t.__qualname__ if package == "builtins" else f"{package}.{t.__qualname__}"
+
+
+def a_type(x: Any) -> str:
+    """``"a dict"``, ``"an int"``: :func:`type_name` with its article."""
+    kind = type_name(x)
+    return f"{'an' if kind[0].lower() in 'aeio' else 'a'} {kind}"
+
+
+def _not_an_array(x: Any, name: str, what: str, reader: str) -> str | None:
+    """Why ``x`` is no array at all (None, a path, a dict, a set, an iterator, a lazy frame), or None.
+
+    numpy reads each of these as a 0-d object array, whose error ("got ndim=0 with shape ()") said
+    neither what was passed nor what to pass instead."""
+    kind = a_type(x)
+    if x is None:
+        return f"{name} is None; pass {what}"
+    if isinstance(x, (str, bytes, os.PathLike)):
+        return (
+            f"{name} is {kind} ({x!r}), not {what}; to read a file, load it first "
+            f"(tripletws.files.{reader}(path) reads .npy, .npz, .csv and .parquet files) or give the file "
+            "to the command line"
+        )
+    if isinstance(x, Mapping):
+        keys = list(x)[:3]
+        instead = (
+            "an array of its values in row order"
+            if what == _LABELS
+            else "an array, or a DataFrame of its columns (pandas.DataFrame(d): string keys name the LFs)"
+        )
+        return f"{name} is {kind} (keys {keys}{', ...' if len(x) > 3 else ''}), not {what}; pass {instead}"
+    if isinstance(x, (set, frozenset)):
+        return f"{name} is {kind}, whose order is arbitrary, not {what}; pass a list or an array"
+    if isinstance(x, Iterator):
+        return (
+            f"{name} is {kind} (read once, of unknown length), not {what}; pass a list or an array "
+            "of its items (np.array(list(...)))"
+        )
+    if type_name(x).startswith("polars.") and hasattr(x, "collect") and not hasattr(x, "to_numpy"):
+        return f"{name} is {kind}, not {what}; collect it first ({name}.collect())"
+    return None
+
+
+def from_torch(x: Any) -> Any:
+    """A torch tensor as a numpy array (one that requires grad, or lives on a GPU, too: torch itself
+    refuses those); anything else as it is."""
+    if not (type(x).__module__.startswith("torch") and hasattr(x, "detach")):
+        return x
+    t = x.detach().cpu()
+    try:
+        return t.numpy()
+    except TypeError:  # a dtype numpy lacks (bfloat16): its values read exactly as float32
+        return t.float().numpy()
+
+
+def _unmasked(x: Any, name: str, fill: int | None, what: str) -> np.ndarray:
+    """A numpy masked array's data, refused where a masked cell holds another value than ``fill``
+    (numpy drops the mask on conversion: the hidden value would be read as a vote or a label)."""
+    data, mask = np.ma.getdata(x), np.ma.getmaskarray(x)
+    bad = mask if fill is None else mask & (data != fill)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = data[at].item() if isinstance(data[at], np.generic) else data[at]
+        place = f"cell in column {at[1]} (row {at[0]})" if len(at) == 2 else f"entry at position {at[0]}"
+        todo = (
+            f"fill them with {fill} ({what}): {name}.filled({fill})"
+            if fill is not None
+            else f"give every entry: {name}.filled(...)"
+        )
+        raise LabelMatrixError(
+            f"{name} is a masked array whose masked {place} holds {value!r}; masked entries are "
+            f"missing, and would be read as the value they hide: {todo}"
+        )
+    return np.asarray(data)
+
+
+def _ragged(x: Any, name: str, exc: Exception) -> str:
+    """The error for a sequence numpy could not read as an array: the first row whose length differs."""
+    if isinstance(x, (list, tuple)) and x:
+        lengths = [len(r) if isinstance(r, (list, tuple, np.ndarray)) else None for r in x]
+        sizes = ["a single value" if n is None else f"{n} entries" for n in lengths]
+        for i, length in enumerate(lengths):
+            if length != lengths[0]:
+                return (
+                    f"{name} is a ragged {type_name(x)}: row {i} has {sizes[i]}, row 0 {sizes[0]}; "
+                    "every row needs one entry per LF (-1 = abstain)"
+                )
+    return (
+        f"{name}: {a_type(x)} could not be read as an array ({exc}); pass a numpy array, a list of "
+        "equal-length rows or a DataFrame"
+    )
+
+
+def plain_input(x: Any, name: str, *, labels: bool = False) -> Any:
+    """``x`` as the checks read it: a torch tensor or masked array as a numpy array, a pyarrow Table or
+    RecordBatch as named votes (its column names kept, as a pandas DataFrame's); ValueError for what
+    is no array at all (None, a path, a dict, a generator, ...), naming what was given.  Other inputs
+    are returned as they are (DataFrames, sparse and dask input keep their own paths).
+
+    Parameters
+    ----------
+    x : any
+    name : str
+        What the errors call ``x``.
+    labels : bool
+        ``x`` is gold labels (a masked label is -1, unknown), not a label matrix.
+    """
+    what = _LABELS if labels else _MATRIX
+    why = _not_an_array(x, name, what, "read_labels" if labels else "read_matrix")
+    if why is not None:
+        raise LabelMatrixError(why)
+    given = x
+    x = from_torch(x)
+    if isinstance(x, np.ma.MaskedArray):
+        x = _unmasked(x, name, ABSTAIN, "unknown" if labels else "abstain")
+    elif type(x).__module__.startswith("pyarrow"):
+        if not labels and hasattr(x, "column_names") and hasattr(x, "num_rows"):  # a Table, a RecordBatch
+            from .lf_names import NamedVotes
+
+            return NamedVotes(np.asarray(x), [str(c) for c in x.column_names])
+        # an Array or ChunkedArray: numpy's conversion copies where it must (their own to_numpy() refuses
+        # to, with an ArrowInvalid about zero_copy_only), nulls as NaN
+        x = np.asarray(x)
+    if x is not given and not labels and x.ndim != 2:  # named by the type given, not numpy's
+        raise _shape_error(x, given, name)
+    return x
+
+
+def _dense_array(L: Any, name: str) -> np.ndarray:
+    """``np.asarray(L)``, a ragged or otherwise unreadable sequence named (not numpy's own error)."""
+    if isinstance(L, np.ndarray):
+        return L
+    try:
+        arr = np.asarray(L)
+    except (ValueError, TypeError) as exc:
+        raise LabelMatrixError(_ragged(L, name, exc)) from exc
+    if arr.ndim == 0 and arr.dtype == object:  # an object numpy could not see into
+        raise LabelMatrixError(f"{name} is {a_type(L)}, not {_MATRIX}; pass a 2-D array or a DataFrame")
+    return arr
+
+
+def _shape_error(arr: np.ndarray, given: Any, name: str) -> LabelMatrixError:
+    """The error for a dense matrix that is not 2-D, naming the type given where it is not numpy's."""
+    kind = "" if isinstance(given, np.ndarray) else f" ({a_type(given)})"
+    hint = (
+        "; a 1-D input is one column: give a 2-D matrix (one column per LF), e.g. a DataFrame"
+        if arr.ndim == 1
+        else ""
+    )
+    return LabelMatrixError(
+        f"{name} must be 2-dimensional (n rows x m labeling functions), "
+        f"got ndim={arr.ndim} with shape {arr.shape}{kind}{hint}"
+    )
+
+
 # Over 60 lines: one dispatch over every accepted input type (sparse, DataFrame, memmap, arrays),
 # each branch short; the order of the checks matters and reads best in one place.
 def check_label_matrix(
@@ -545,6 +719,8 @@ def check_label_matrix(
         return L
     if cardinality is not None:
         cardinality = check_cardinality(cardinality)
+    given = L
+    L = plain_input(L, name)
     if is_sparse(L):
         X, k = _validate_sparse(L, cardinality, name)
         lm = LabelMatrix(X, k)
@@ -562,12 +738,9 @@ def check_label_matrix(
                     L = frame.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError):
                     pass  # not numeric: reported below
-        arr = L if isinstance(L, np.ndarray) else np.asarray(L)
+        arr = _dense_array(L, name)
         if arr.ndim != 2:
-            raise LabelMatrixError(
-                f"{name} must be 2-dimensional (n rows x m labeling functions), "
-                f"got ndim={arr.ndim} with shape {arr.shape}"
-            )
+            raise _shape_error(arr, given, name)
         if arr.dtype == object:
             arr = _numbers_from_objects(arr)
         if arr.dtype.kind == "f":
@@ -614,11 +787,17 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
 
     ``n=None`` skips the length check (dev labels of another split).
     """
-    arr = np.asarray(y)
+    given = y
+    y = plain_input(y, name, labels=True)
+    try:
+        arr = np.asarray(y)
+    except (ValueError, TypeError) as exc:  # a ragged list
+        raise ValueError(f"{name}: {a_type(given)} could not be read as {_LABELS} ({exc})") from exc
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+        kind = "" if isinstance(given, np.ndarray) else f" ({a_type(given)})"
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}{kind}; pass {_LABELS}")
     if arr.shape[0] == 0 and n != 0:  # the labels of a matrix without rows are empty too
         raise ValueError(f"{name} is empty")
     if n is not None and arr.shape[0] != n:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..caller import outside_stacklevel
+from ..matrix import from_torch
 from ..stats import LabelStats
 
 #: Smallest probability any class keeps, so that every class stays predictable.
@@ -26,6 +27,10 @@ def check_class_balance(p: Any, cardinality: int) -> np.ndarray:
     expected = f"class_balance must be {cardinality} probabilities (a list or array), got {p!r}"
     if p is None or isinstance(p, (dict, set, str, bytes)):
         raise ValueError(expected)
+    p = from_torch(p)  # a tensor that requires grad (or lives on a GPU) too
+    if isinstance(p, np.ma.MaskedArray) and np.ma.getmaskarray(p).any():  # numpy would drop the mask
+        c = int(np.flatnonzero(np.ma.getmaskarray(p))[0])
+        raise ValueError(f"class_balance is masked for class {c}; give every class a probability")
     try:
         arr = np.asarray(p, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
