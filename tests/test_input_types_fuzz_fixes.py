@@ -48,6 +48,15 @@ def test_partial_fit_on_what_is_no_array_names_what_was_passed(data, make, said)
         LabelModel(3).partial_fit(make(data.L))
 
 
+@pytest.mark.parametrize("fmt", ["dok_array", "dok_matrix"])
+def test_dok_sparse_votes_are_not_taken_for_a_dict(data, fmt):
+    """(guard for the dict check above) scipy's dok format is a dict of cells: still read as sparse votes."""
+    sp = pytest.importorskip("scipy.sparse")
+    X = getattr(sp, fmt)(data.L.astype(np.int64) + 1)
+    ref = MajorityLabelVoter(3).predict_proba(data.L)
+    np.testing.assert_array_equal(MajorityLabelVoter(3).predict_proba(X), ref)
+
+
 @pytest.mark.parametrize("call", ["predict_proba", "score", "majority", "lf_summary"])
 def test_none_as_l_after_fit_is_named(data, fitted, call):
     """None given as L to predict_proba / score / MajorityLabelVoter / lf_summary said "got ndim=0 with

@@ -550,7 +550,7 @@ def _not_an_array(x: Any, name: str, what: str, reader: str) -> str | None:
             f"(tripletws.files.{reader}(path) reads .npy, .npz, .csv and .parquet files) or give the file "
             "to the command line"
         )
-    if isinstance(x, Mapping):
+    if isinstance(x, Mapping) and not is_sparse(x):  # (scipy's dok format is a dict of cells)
         keys = list(x)[:3]
         instead = (
             "an array of its values in row order"
