@@ -358,3 +358,28 @@ def test_cli_aggregate_gold(answers_csv, tmp_path, synth):
     bad.write_text("task,label\nnobody,neg\n")
     rc, _, stderr = cli("aggregate", str(path), "-o", str(tmp_path / "p.csv"), "--gold", str(bad))
     assert rc == 2 and "without answers" in stderr
+
+
+def test_aggregate_model_option_majority_vote_takes_two_workers(tmp_path):
+    """``--model mv`` aggregates fewer than three workers (the default says so and names it) and its
+    model file loads back; ``--max-rows`` is refused with a model that fits no rows."""
+    answers = pd.DataFrame(
+        {
+            "task": ["a", "a", "b", "b", "c"],
+            "worker": ["u", "v", "u", "v", "u"],
+            "label": ["x", "y", "y", "y", "x"],
+        }
+    )
+    answers.to_csv(tmp_path / "a.csv", index=False)
+    out, model = str(tmp_path / "o.csv"), str(tmp_path / "m.json")
+    code, _, err = cli("aggregate", str(tmp_path / "a.csv"), "-o", out)
+    assert code != 0 and "--model mv" in err
+    code, _, err = cli("aggregate", str(tmp_path / "a.csv"), "-o", out, "--model", "mv", "--model-out", model)
+    assert code == 0, err
+    labels = pd.read_csv(out)
+    assert dict(zip(labels["task"], labels["label"], strict=True))["b"] == "y"
+    assert type(MajorityLabelVoter.load(model)) is MajorityLabelVoter
+    code, _, err = cli(
+        "aggregate", str(tmp_path / "a.csv"), "-o", out, "--model", "symmetric", "--max-rows", "9"
+    )
+    assert code != 0 and "--max-rows" in err

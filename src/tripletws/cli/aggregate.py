@@ -17,6 +17,7 @@ from typing import Any
 
 from ..atomic import atomic_write_all
 from ..crowd import DUPLICATES
+from ..models import registered
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
     CLIError,
@@ -80,6 +81,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed for --tie-break true-random")
     p.add_argument("--model-out", default=None, metavar="FILE", help="also save the fitted model (.json)")
     p.add_argument(
+        "--model",
+        choices=[*registered(), "mv"],
+        default="annotator",
+        help="label model (default: annotator); mv: majority vote, which also aggregates fewer than "
+        "three workers",
+    )
+    p.add_argument(
         "--max-rows",
         type=int,
         default=None,
@@ -103,12 +111,17 @@ def run(args: argparse.Namespace) -> int:
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - pandas is in the dev extra
         raise CLIError("aggregate reads tables with pandas: pip install 'tripletws[pandas]'") from exc
+    from ..baselines import MajorityLabelVoter
     from ..crowd import _fit_votes, from_answers
     from ..io import model_text
     from ..model import LabelModel
 
     if args.max_rows is not None and args.max_rows < 1:
         raise CLIError(f"--max-rows must be a positive number of tasks, got {args.max_rows}")
+    if args.max_rows is not None and args.model != "annotator":
+        raise CLIError(
+            f"--max-rows caps the rows the default (annotator) model fits, not --model {args.model}"
+        )
     if args.seed is not None and args.tie_break != "true-random":
         raise CLIError("--seed draws the ties of --tie-break true-random only")
     check_output_path(args.output, SUFFIXES)
@@ -141,10 +154,16 @@ def run(args: argparse.Namespace) -> int:
     )
     y = None if gold_table is None else _gold_codes(crowd, gold_table, args)
     _check_output_columns([args.task, args.label, *(_proba_names(crowd) if args.proba else [])])
-    model = LabelModel(cardinality=crowd.cardinality, random_state=args.seed, em_max_rows=args.max_rows)
+    model: Any
+    if args.model == "mv":
+        model = MajorityLabelVoter(cardinality=crowd.cardinality, random_state=args.seed)
+    else:
+        model = LabelModel(
+            cardinality=crowd.cardinality, model=args.model, random_state=args.seed, em_max_rows=args.max_rows
+        )
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
-    _fit_votes(crowd, model, hint="")
+    _fit_votes(crowd, model, hint="; --model mv aggregates fewer workers")
     preds, probs = model.predict(crowd.votes, return_probs=True, tie_break_policy=args.tie_break)
     elapsed = time.perf_counter() - t0
     out = crowd.series(preds, name=args.label).to_frame()
