@@ -383,3 +383,10 @@ def test_aggregate_model_option_majority_vote_takes_two_workers(tmp_path):
         "aggregate", str(tmp_path / "a.csv"), "-o", out, "--model", "symmetric", "--max-rows", "9"
     )
     assert code != 0 and "--max-rows" in err
+
+
+def test_aggregate_names_a_csv_that_is_not_utf8(tmp_path):
+    """A Latin-1 CSV said "not a readable CSV" with the codec's message; it says to save it as UTF-8."""
+    (tmp_path / "a.csv").write_bytes("task,worker,label\nt1,ann,caf\xe9\nt1,bob,th\xe9\n".encode("latin-1"))
+    code, _, err = cli("aggregate", str(tmp_path / "a.csv"), "-o", str(tmp_path / "o.csv"), "--model", "mv")
+    assert code != 0 and "not UTF-8" in err and "0xe9" in err and "save the CSV as UTF-8" in err

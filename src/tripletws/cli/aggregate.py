@@ -272,7 +272,12 @@ def _read_answers(path: str, args: argparse.Namespace, pd: Any, what: str = "ans
             table = pd.read_csv(source, dtype=text, keep_default_na=False, na_values=[""])
         except pd.errors.EmptyDataError as exc:
             raise CLIError(f"{path}: the file is empty") from exc
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:  # as the label-matrix reader says it (files.py)
+            bad = exc.object[exc.start : exc.start + 1]
+            raise CLIError(
+                f"{path}: not UTF-8 text (byte 0x{bad.hex()} cannot be decoded); save the CSV as UTF-8"
+            ) from exc
+        except pd.errors.ParserError as exc:
             raise CLIError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
         if not isinstance(table.index, pd.RangeIndex):  # pandas took the first field(s) for an index
             raise CLIError(
