@@ -2,7 +2,7 @@
 
 A file is one JSON object::
 
-    {"format": "tripletws-model", "schema_version": 2, "class": "LabelModel",
+    {"format": "tripletws-model", "schema_version": 3, "class": "LabelModel",
      "tripletws_version": "...", "params": {...}, "state": {...} | null,
      "sha256": "<hash of the canonical JSON of everything else>"}
 

@@ -39,7 +39,8 @@ def add_parser(sub: Any) -> None:
         "aggregate",
         help="crowd answers (task, worker, label rows) -> one label per task",
         description="Read crowdsourced answers in long form (one row per task, worker and label; "
-        "crowd-kit's layout), fit the default label model with the workers as its labeling functions, "
+        "crowd-kit's layout), fit a label model (--model; by default the annotator model) with the "
+        "workers as its labeling functions, "
         "and write each task's label (and with --proba its class probabilities).",
         epilog="examples:\n  tripletws aggregate answers.csv -o labels.csv\n"
         "  tripletws aggregate answers.parquet --proba --model-out crowd.json -o labels.parquet\n"

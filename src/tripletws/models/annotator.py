@@ -517,7 +517,8 @@ def _sample_note(rows: RowSummary, stats: LabelStats) -> str:
         f"L has more than {rows.max_rows} distinct rows: the model was fitted on a hash sample of "
         f"{rows.sample_rate:.3g} of them ({rows.n_unique} distinct rows), in which the median LF casts "
         f"{np.median(kept[voting]):.0f} of its {np.median(total[voting]):.0f} votes. "
-        "em_max_rows= raises the cap (time and memory grow with it; docs/crowd.md)"
+        "em_max_rows= (tripletws aggregate --max-rows) raises the cap (time and memory grow with it; "
+        "docs/crowd.md)"
     )
 
 
