@@ -122,3 +122,22 @@ def test_workers_given_as_one_text_or_a_set_are_refused(workers, said):
     """workers= as one text was read as its characters, and a set put the columns in hash order."""
     with pytest.raises(ValueError, match=f"workers must list the workers in order.*{said}"):
         from_answers(answers(5, ["a", "b"], seed=8, workers=2), workers=workers)
+
+
+def test_inspect_shows_the_labels_of_a_crowd_model(tmp_path):
+    """``tripletws inspect`` printed P(Y=0), P(Y=1), ... of a crowd model without the labels they are."""
+    from test_crowd import cli
+
+    answers(60, ["ant", "bee", "cat"], seed=9).to_csv(tmp_path / "a.csv", index=False)
+    code, _, err = cli(
+        "aggregate",
+        str(tmp_path / "a.csv"),
+        "-o",
+        str(tmp_path / "o.csv"),
+        "--model-out",
+        str(tmp_path / "m.json"),
+    )
+    assert code == 0, err
+    code, out, err = cli("inspect", str(tmp_path / "m.json"))
+    assert code == 0, err
+    assert "classes: 0 = 'ant', 1 = 'bee', 2 = 'cat'" in out

@@ -78,6 +78,7 @@ def _record(model: LabelModel, params: dict[str, Any], chain: SequenceLabelModel
         "solved_rows": _whole(model.solved_rows_),
         "n_lfs": model.n_lfs_,
         "lf_names": None if getattr(model, "lf_names_", None) is None else list(model.lf_names_),
+        "class_names": None if getattr(model, "class_names_", None) is None else list(model.class_names_),
         "class_balance": model.class_balance_,
         "class_balance_source": model.class_balance_source_,
         "accuracies": model.accuracies_,
@@ -152,6 +153,9 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
         pairs = ", ".join(f"{i}-{j} (coupling {c:.3f})" for (i, j), c in zip(edges, coupling, strict=True))
         print(f"declared dependencies: {pairs}")
     prior = model.class_balance_
+    labels = getattr(model, "class_names_", None)  # the labels a crowd fit's codes stand for
+    if labels is not None and list(labels) != list(range(len(labels))):  # not when they are the codes
+        print("classes: " + ", ".join(f"{c} = {label!r}" for c, label in enumerate(labels)))
     print(
         f"class balance ({model.class_balance_source_}): "
         + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior))
