@@ -141,3 +141,16 @@ def test_inspect_shows_the_labels_of_a_crowd_model(tmp_path):
     code, out, err = cli("inspect", str(tmp_path / "m.json"))
     assert code == 0, err
     assert "classes: 0 = 'ant', 1 = 'bee', 2 = 'cat'" in out
+
+
+def test_lf_summary_names_its_rows_by_the_lfs():
+    """lf_summary indexed its table 0..m-1 even for a DataFrame or a model fitted on named columns
+    (LFAnalysis names its rows)."""
+    from tripletws.analysis import lf_summary
+
+    model, crowd = fitted(answers(80, ["ant", "bee"], seed=10))
+    table = lf_summary(crowd.votes, model=model)
+    assert list(table.index) == list(model.lf_names_)
+    frame = pd.DataFrame(crowd.dense(), columns=[f"lf_{j}" for j in range(crowd.L.shape[1])])
+    assert list(lf_summary(frame).index) == list(frame.columns)
+    assert list(lf_summary(frame.to_numpy()).index) == list(range(frame.shape[1]))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .lf_names import check_fitted_names
+from .lf_names import check_fitted_names, names_of
 from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse, plain_input
 from .validate import check_int
 
@@ -89,7 +89,8 @@ def lf_summary(
         Gold labels (-1 = unknown).
     model : fitted LabelModel, optional
     lf_names : list of m str, optional
-        Index of the table (default ``0..m-1``).
+        Index of the table (default: the column names of a DataFrame ``L``, else those the model
+        was fitted with, else ``0..m-1``).
     """
     try:
         import pandas as pd
@@ -116,6 +117,9 @@ def lf_summary(
         if w.shape != (m,):
             raise ValueError(f"model has {w.shape[0]} LFs but L has {m} columns")
         cols["Learned Weight"] = w
+    if lf_names is None:  # as LFAnalysis names its rows: the input's column names, or the fit's
+        lf_names = names_of(L) or getattr(model, "lf_names_", None)
+        lf_names = None if lf_names is None else list(lf_names)
     if lf_names is not None and len(lf_names) != m:
         raise ValueError(f"lf_names has {len(lf_names)} names for {m} LFs")
     return pd.DataFrame(cols, index=lf_names)
