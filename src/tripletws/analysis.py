@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .lf_names import check_fitted_names, names_of
-from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse, plain_input
+from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse
 from .validate import check_int
 
 
@@ -96,7 +96,6 @@ def lf_summary(
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("lf_summary needs pandas: pip install 'tripletws[pandas]'") from exc
-    L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
     if model is not None:
         check_fitted_names(model, L)  # the columns in the fit's order
     if cardinality is None and model is not None:
@@ -194,7 +193,6 @@ class LFAnalysis:
     """
 
     def __init__(self, L: Any, lfs: Any = None, cardinality: int | None = None) -> None:
-        L = plain_input(L, "L")  # a pyarrow Table as named votes (its names kept), ...
         self._lm = check_label_matrix(L, cardinality, allow_empty=True)
         self._cardinality = cardinality  # the user's (None: inferred from L, and from Y where given)
         self.L = L

@@ -20,7 +20,6 @@ from .matrix import (
     check_label_matrix,
     check_labels,
     hint_flyingsquid_labels,
-    plain_input,
     voted_rows,
 )
 from .metrics import reads_probabilities
@@ -284,7 +283,6 @@ class BaseLabeler:
         -------
         dict mapping metric name to value
         """
-        L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
         check_fitted_names(self, L)  # the columns in the fit's order
         k = self._fitted_cardinality()  # the classes predict_proba scores
         lm = check_label_matrix(L, k)

@@ -23,7 +23,6 @@ import numpy as np
 
 from .dependencies import dependency_mask
 from .lf_names import check_fitted_names
-from .matrix import plain_input
 from .stats import LabelStats, compute_stats
 from .validate import check_int
 
@@ -118,7 +117,6 @@ def dependency_candidates(
     fitted = getattr(model, "_fitted_cardinality", None)
     k = int(fitted() if callable(fitted) else model.cardinality)
     if data is not None and not isinstance(data, LabelStats):
-        data = plain_input(data, "data")  # a pyarrow Table as named votes (its names checked), ...
         check_fitted_names(model, data, name="data")  # the columns in the fit's order
     if data is None:
         stats = getattr(model, "stats_", None)

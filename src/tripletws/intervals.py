@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .lf_names import check_fitted_names
-from .matrix import check_label_matrix, plain_input
+from .matrix import check_label_matrix
 from .stats import LabelStats, compute_stats
 from .validate import check_float, check_int, check_mapping
 
@@ -198,7 +198,6 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> _C
     (``n_chunks`` None: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L`` has fewer rows)."""
     from .summary import summarize
 
-    L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
     check_fitted_names(model, L)  # the columns in the fit's order
     lm = check_label_matrix(L, int(model.cardinality), min_lfs=3)
     if lm.n < max(2, n_chunks or 2):  # too few rows to resample: first, whether they are the fit's at all

@@ -24,13 +24,16 @@ SHOWN = 3
 
 
 def names_of(L: Any) -> tuple[str, ...] | None:
-    """The column names of ``L`` where it names every column with a distinct string (a pandas or dask
-    DataFrame)."""
-    columns = getattr(L, "columns", None)
-    # a pandas DataFrame (to_numpy), or a dask DataFrame (its columns are known without computing)
-    frame = hasattr(L, "to_numpy") or type(L).__module__.startswith("dask.dataframe")
-    if columns is None or not frame:
-        return None
+    """The column names of ``L`` where it names every column with a distinct string (a pandas, polars or
+    dask DataFrame, a pyarrow Table or RecordBatch)."""
+    if type(L).__module__.startswith("pyarrow") and hasattr(L, "column_names") and hasattr(L, "num_rows"):
+        columns: Any = [str(c) for c in L.column_names]  # as matrix.plain_input names its votes
+    else:
+        columns = getattr(L, "columns", None)
+        # a pandas DataFrame (to_numpy), or a dask DataFrame (its columns are known without computing)
+        frame = hasattr(L, "to_numpy") or type(L).__module__.startswith("dask.dataframe")
+        if columns is None or not frame:
+            return None
     names = list(columns)
     if not names or not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None  # unnamed, or names that cannot tell the columns apart: matched by position

@@ -37,7 +37,7 @@ from .lf_names import (
     read_class_names,
     read_names,
 )
-from .matrix import check_label_matrix, plain_input
+from .matrix import check_label_matrix
 from .memory import check_tables_fit
 from .models import Fit, Prior, get_solver, registered
 from .models.record import state_from_dict, state_to_dict
@@ -389,9 +389,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         _take_sgd_options(kwargs)
         if L_train is None:  # (None reached the refit path: "'NoneType' object has no attribute 'stats'")
             raise ValueError("L_train is None: fit needs a label matrix (n rows x m LFs, -1 = abstain)")
-        L_train = plain_input(L_train, "L_train")  # a pyarrow Table as named votes (its names kept), ...
         if L_dev is not None:  # fit without gold, then let the dev rows choose among the candidates
-            L_dev = plain_input(L_dev, "L_dev")
             return _fit_with_dev(self, L_train, L_dev, Y_dev, class_balance, dependencies)
         return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
 
@@ -414,7 +412,6 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         repeated."""
         if L_batch is None:  # (None reached the refit path: a refit, or an AttributeError when unfitted)
             raise ValueError("L_batch is None: partial_fit needs a label matrix (refit() solves with none)")
-        L_batch = plain_input(L_batch, "L_batch")  # a pyarrow Table as named votes (its names kept), ...
         self._absorb(L_batch, Y_dev, class_balance, None, restart=False, name="L_batch")
         return self
 
@@ -608,7 +605,6 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         params = solution.params
         if is_dask_input(L):  # a dask array or DataFrame: a lazy dask array
             return predict_proba_dask(self, L)
-        L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
         check_names(fitted.get("lf_names_"), L, classes=fitted.get("class_names_"))
         with columns_named(names_of(L)):
             # the fitted classes (set_params may have changed the setting since fit)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
 from .lf_names import check_fitted_names
-from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, plain_input, voted_rows
+from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
 from .validate import check_int
 
@@ -324,7 +324,6 @@ def build_report(
     _check_options(title, n_boot, random_state, lf_names)
     _plt()  # the drawing extra, checked before the work (a bootstrap can take seconds)
     k = int(model.cardinality)
-    L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
     check_fitted_names(model, L)  # the columns in the fit's order
     lm = check_label_matrix(L, k, min_lfs=3)
     m = lm.m

@@ -45,7 +45,7 @@ from .estimators.transition import (
 from .hints import flyingsquid_argument_error
 from .inference import log_scores
 from .lf_names import check_names, columns_named, names_of
-from .matrix import LabelMatrix, check_cardinality, check_label_matrix, plain_input
+from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .metrics import METRICS
 from .model import LabelModel, _lock, _publish
 from .stats import LabelStats, compute_stats
@@ -238,7 +238,6 @@ class SequenceLabelModel(BaseLabeler):
             name = next(iter(kwargs))
             raise error or TypeError(f"fit() got an unexpected keyword argument {name!r}")
         k = self._check_settings()
-        L_train = plain_input(L_train, "L_train")  # a pyarrow Table as named votes (its names kept), ...
         names = names_of(L_train)
         with columns_named(names):
             lm = check_label_matrix(L_train, k, min_lfs=3, name="L_train")
@@ -410,7 +409,6 @@ class SequenceLabelModel(BaseLabeler):
         self
         """
         k = self._check_settings()
-        L_batch = plain_input(L_batch, "L_batch")  # a pyarrow Table as named votes (its names checked), ...
         # (inline, not in a helper: the warnings of _solve name the line that called this method)
         with _lock(self):  # the statistics read, added to and kept by one call at a time
             if "frame_model_" in self.__dict__:
@@ -538,7 +536,6 @@ class SequenceLabelModel(BaseLabeler):
         k = int(
             frame.params_.cardinality
         )  # the fit's classes (set_params may have changed the setting since)
-        L = plain_input(L, "L")  # a pyarrow Table as named votes (its names checked), ...
         check_names(frame.__dict__.get("lf_names_"), L)
         lm = check_label_matrix(L, k, allow_empty=True)
         if lm.n == 0:
