@@ -248,10 +248,15 @@ def one_class_note(
     )
 
 
+def lf_votes(rows: RowSummary) -> np.ndarray:
+    """Votes each LF casts in the rows, counts weighted, shape (m,)."""
+    r, i, _ = summary_votes(rows)  # from the votes' cells: no (R, m) float temporary
+    return np.bincount(i, weights=rows.counts[r].astype(np.float64), minlength=rows.n_lfs)
+
+
 def one_class_share(rows: RowSummary, lfs: np.ndarray) -> float:
     """Share of all votes in the rows cast by ``lfs``."""
-    r, i, _ = summary_votes(rows)  # from the votes' cells: no (R, m) float temporary
-    votes = np.bincount(i, weights=rows.counts[r].astype(np.float64), minlength=rows.n_lfs)
+    votes = lf_votes(rows)
     return float(votes[lfs].sum() / votes.sum()) if votes.sum() > 0 else 0.0
 
 
@@ -507,8 +512,7 @@ def _sample_note(rows: RowSummary, stats: LabelStats) -> str:
     (a large crowd: nearly every row distinct, each annotator on few of them), else ""."""
     if rows.sample_rate >= 1.0:
         return ""
-    r, i, _ = summary_votes(rows)
-    kept = np.bincount(i, weights=rows.counts[r], minlength=rows.n_lfs)
+    kept = lf_votes(rows)
     total = stats.class_counts.sum(axis=1)
     voting = total > 0
     if not voting.any() or float(np.median(kept[voting])) >= SAMPLE_NOTE_VOTES:
