@@ -191,3 +191,54 @@ def test_batch_equal_mace_eb(
     np.testing.assert_allclose(
         off.log_likelihood[: 2 * third], ref.log_likelihood[: 2 * third], rtol=0, atol=TOL
     )
+
+
+def test_size_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled up to JIT_MAX_ROWS distinct rows, numpy beyond, compiled again from
+    JIT_LARGE_CELLS rows times classes (where the kernel's saving exceeds numba's load)."""
+    assert A._compiled_size(em_jit.JIT_MAX_ROWS, 2)
+    assert not A._compiled_size(em_jit.JIT_MAX_ROWS + 1, 2)
+    assert not A._compiled_size(20_000, 2)  # the annotator model's cap, two classes: numpy
+    assert A._compiled_size(20_000, 3)
+    assert A._compiled_size(em_jit.JIT_LARGE_CELLS // 4, 4)
+    assert not A._compiled_size(em_jit.JIT_LARGE_CELLS // 4 - 1, 4)
+    assert A.fits_alone_exactly(20_000, 4, FC.CANDIDATES)
+    assert not A.fits_alone_exactly(20_000, 2, FC.CANDIDATES)
+
+
+@pytest.mark.parametrize("informative", [False, True])
+def test_large_batches_run_compiled_with_numpys_fits(
+    monkeypatch: pytest.MonkeyPatch, informative: bool
+) -> None:
+    """Past JIT_MAX_ROWS, a batch of JIT_LARGE_CELLS rows times classes runs in the compiled kernel
+    (the sizes scaled down here), with the numpy path's fits to rounding."""
+    unique = _rows(3, 30, 900, 0.2, seed=7)
+    R = len(unique.counts)
+    monkeypatch.setattr(A, "JIT_MAX_ROWS", R // 2)
+    monkeypatch.setattr(A, "JIT_LARGE_CELLS", R * 3)
+    called = []
+    name = "_em_informative_compiled" if informative else "_em_compiled"
+    real = getattr(A, name)
+
+    def spy(*args, **kwargs):
+        called.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(A, name, spy)
+    fams = ["mace_abstain", "ds_abstain"] if informative else list(FC.CANDIDATES)
+    D = AD._Design(unique.rows, 3, abstain=informative)
+    start = AD.majority_soft_labels(unique.rows, 3).T[:, None, :]
+    counts = np.tile(unique.counts, (len(fams), 1))
+
+    def run():
+        return A._em(D, fams, counts, start, max_steps=50, tol=A.EM_TOL, class_balance=None)
+
+    jit, ref = _both(monkeypatch, run)
+    assert called == [True]
+    np.testing.assert_allclose(jit.log_likelihood, ref.log_likelihood, rtol=0, atol=TOL)
+    np.testing.assert_allclose(jit.soft_labels, ref.soft_labels, rtol=0, atol=TOL)
+    for a, b in zip(jit.params, ref.params, strict=True):
+        np.testing.assert_allclose(a.cond_probs, b.cond_probs, rtol=0, atol=TOL)
+    monkeypatch.setattr(A, "JIT_LARGE_CELLS", R * 3 + 1)  # one cell short: numpy
+    run()
+    assert called == [True]

@@ -64,6 +64,7 @@ from .annotator_design import _FLOOR, _TINY, _Design, _logsumexp, posterior_in_p
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import (
     INFORMATIVE_CODES,
+    JIT_LARGE_CELLS,
     JIT_MAX_ROWS,
     informative_kernel,
     lean_kernel,
@@ -511,11 +512,11 @@ def _em(
         if class_balance is not None:
             raise ValueError("estimate_prior needs class_balance=None (the others keep a uniform prior)")
         free &= np.asarray(estimate_prior, dtype=bool)
-    if not informative and R <= JIT_MAX_ROWS and _LEAN.issuperset(kinds) and not _mix_numpy(kinds):
+    if not informative and _compiled_size(R, k) and _LEAN.issuperset(kinds) and not _mix_numpy(kinds):
         kernel = lean_kernel()
         if kernel is not None:
             return _em_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
-    if informative and D.lean and R <= JIT_MAX_ROWS and kinds <= INFORMATIVE_CODES.keys():
+    if informative and D.lean and _compiled_size(R, k) and kinds <= INFORMATIVE_CODES.keys():
         kernel = informative_kernel()
         if kernel is not None:
             return _em_informative_compiled(kernel, D, families, counts, q, free, p0, want, max_steps, tol)
@@ -627,23 +628,30 @@ def _mix_numpy(kinds: set[str]) -> bool:
     return MACE_MIX and "mace" in kinds
 
 
+def _compiled_size(R: int, k: int) -> bool:
+    """Whether a batch on ``R`` distinct rows of ``k`` classes is of a size the compiled EM runs
+    (:data:`~tripletws.estimators.em_jit.JIT_MAX_ROWS` rows at most, or at least
+    :data:`~tripletws.estimators.em_jit.JIT_LARGE_CELLS` rows times classes)."""
+    return R <= JIT_MAX_ROWS or R * k >= JIT_LARGE_CELLS
+
+
 def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
     """Whether :func:`_em` fits this batch in a compiled kernel (its dispatch's conditions)."""
-    if R > JIT_MAX_ROWS:
+    if not _compiled_size(R, D.k):
         return False
     if not D.abstain:
         return _LEAN.issuperset(families) and not _mix_numpy(set(families)) and lean_kernel() is not None
     return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
 
 
-def fits_alone_exactly(R: int, families: tuple[str, ...] | list[str]) -> bool:
-    """Whether a vote-only batch of these families on ``R`` distinct rows runs in the compiled
-    kernel, which fits its members one after the other: a member's fit is then the fit made
+def fits_alone_exactly(R: int, k: int, families: tuple[str, ...] | list[str]) -> bool:
+    """Whether a vote-only batch of these families on ``R`` distinct rows of ``k`` classes runs in
+    the compiled kernel, which fits its members one after the other: a member's fit is then the fit made
     alone, float for float (numpy's batched steps agree with a lone fit to rounding only).  The
     conditions of :func:`_runs_compiled` for a vote-only design."""
     kinds = set(families)
     compiled = _LEAN.issuperset(kinds) and not _mix_numpy(kinds)
-    return R <= JIT_MAX_ROWS and compiled and lean_kernel() is not None
+    return _compiled_size(R, k) and compiled and lean_kernel() is not None
 
 
 def _em_split(

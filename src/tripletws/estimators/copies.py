@@ -784,7 +784,7 @@ def select_counting_once(
     """
     k = rows.cardinality
     kw = {"n_folds": n_folds, "class_balance": class_balance, "random_state": random_state}
-    if not fits_alone_exactly(len(rows.counts), candidates):
+    if not fits_alone_exactly(len(rows.counts), k, candidates):
         folds = deal_counts(rows.rows, rows.counts, k, n_folds, random_state, summary_votes(rows))
         first = select_family(rows, candidates, folds=folds, **kw)
         selection, copies_or_none, plain = count_once(rows, first, candidates, class_balance, random_state)

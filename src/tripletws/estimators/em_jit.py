@@ -53,6 +53,17 @@ _OFF = frozenset({"0", "false", "off", "no"})
 #: 1.1-1.4x at 700-1400 synthetic rows, even (0.9-1.05x) from 1500 to 20 000.
 JIT_MAX_ROWS = 1000
 
+#: Beyond :data:`JIT_MAX_ROWS` the default's EM (:func:`tripletws.estimators.annotator._em`) runs
+#: compiled again from this many distinct rows times classes.  Measured in session 25
+#: (docs/speed.md, "Session 25"): whole default fits, warm, one BLAS thread, 2-CPU host, compiled
+#: against numpy on 3 000 and 20 000 distinct rows: faster on 27 of 28 synthetic crowd and LF sets
+#: (1.1-2.7x CPU; one 0.87x, 20 000 rows of 30 LFs with k = 5), posteriors equal to 5e-15.  Below
+#: this size a fit's numpy EM takes well under a second, which loading numba (about 0.3 s once per
+#: process) would eat; at it (20 000 rows with k >= 3: a crowd's capped sample) the compiled fits
+#: save that much or more (20 000 tasks x 500 workers, k = 4: 1.5 -> 0.88 s wall).  A vote-only
+#: fit of two classes on the annotator model's 20 000-row cap (40 000) keeps to numpy.
+JIT_LARGE_CELLS = 50_000
+
 #: Families the kernel fits (vote-only reading), with their codes in the kernel.
 LEAN_CODES = {"mv": 0, "one_coin": 1, "mace": 2}
 
