@@ -195,7 +195,12 @@ def test_batch_equal_mace_eb(
 
 def test_size_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     """Compiled up to JIT_MAX_ROWS distinct rows, numpy beyond, compiled again from
-    JIT_LARGE_CELLS rows times classes (where the kernel's saving exceeds numba's load)."""
+    JIT_LARGE_CELLS rows times classes where numba is loaded already (a large fit alone does not
+    load it) or TRIPLETWS_JIT asks for it."""
+    import sys
+
+    monkeypatch.delenv(em_jit.JIT_ENV, raising=False)
+    assert "numba" in sys.modules  # loaded by importorskip
     assert A._compiled_size(em_jit.JIT_MAX_ROWS, 2)
     assert not A._compiled_size(em_jit.JIT_MAX_ROWS + 1, 2)
     assert not A._compiled_size(20_000, 2)  # the annotator model's cap, two classes: numpy
@@ -204,6 +209,14 @@ def test_size_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not A._compiled_size(em_jit.JIT_LARGE_CELLS // 4 - 1, 4)
     assert A.fits_alone_exactly(20_000, 4, FC.CANDIDATES)
     assert not A.fits_alone_exactly(20_000, 2, FC.CANDIDATES)
+    monkeypatch.delitem(sys.modules, "numba")  # as in a process that never imported it
+    assert A._compiled_size(em_jit.JIT_MAX_ROWS, 2)
+    assert not A._compiled_size(20_000, 4)
+    assert not A.fits_alone_exactly(20_000, 4, FC.CANDIDATES)
+    monkeypatch.setenv(em_jit.JIT_ENV, "1")
+    assert A._compiled_size(20_000, 4)
+    monkeypatch.setenv(em_jit.JIT_ENV, "0")
+    assert not A._compiled_size(20_000, 4)  # switched off, numba not loaded
 
 
 @pytest.mark.parametrize("informative", [False, True])

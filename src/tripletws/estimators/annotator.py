@@ -68,6 +68,7 @@ from .em_jit import (
     JIT_MAX_ROWS,
     informative_kernel,
     lean_kernel,
+    numba_at_hand,
     run_lean,
 )
 from .one_class import COVERAGE_FAMILIES, CoverageTables
@@ -629,10 +630,11 @@ def _mix_numpy(kinds: set[str]) -> bool:
 
 
 def _compiled_size(R: int, k: int) -> bool:
-    """Whether a batch on ``R`` distinct rows of ``k`` classes is of a size the compiled EM runs
-    (:data:`~tripletws.estimators.em_jit.JIT_MAX_ROWS` rows at most, or at least
-    :data:`~tripletws.estimators.em_jit.JIT_LARGE_CELLS` rows times classes)."""
-    return R <= JIT_MAX_ROWS or R * k >= JIT_LARGE_CELLS
+    """Whether a batch on ``R`` distinct rows of ``k`` classes is of a size the compiled EM runs:
+    :data:`~tripletws.estimators.em_jit.JIT_MAX_ROWS` rows at most, or at least
+    :data:`~tripletws.estimators.em_jit.JIT_LARGE_CELLS` rows times classes where numba is loaded
+    already (:func:`~tripletws.estimators.em_jit.numba_at_hand`: a large fit alone does not load it)."""
+    return R <= JIT_MAX_ROWS or (R * k >= JIT_LARGE_CELLS and numba_at_hand())
 
 
 def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:

@@ -12,14 +12,17 @@ updates; they agree to rounding (the tests hold them to 1e-10).
 numba is imported on the first fit that can use it, not with ``import tripletws``; the
 kernels compile once per machine and are cached on disk (numba's ``cache=True``: next to the
 module, or in numba's user-wide cache directory when that is read-only; ``NUMBA_CACHE_DIR``
-moves it).  Compile and load times, and the measurements behind :data:`JIT_MAX_ROWS`:
-docs/speed.md.
+moves it).  Compile and load times, and the measurements behind :data:`JIT_MAX_ROWS` and
+:data:`JIT_LARGE_CELLS`: docs/speed.md.  The annotator model's EM runs compiled on at most
+:data:`JIT_MAX_ROWS` distinct rows and again from :data:`JIT_LARGE_CELLS` rows times classes
+where numba is loaded already (:func:`tripletws.estimators.annotator._compiled_size`); numpy's
+elsewhere.
 
 The coverage check's fits (:func:`tripletws.estimators.coverage_check.coverage_em`) have a
 kernel of their own (:mod:`tripletws.estimators._coverage_kernel`) under the same switch and
-row limit, and so do the families that read every abstention as an outcome (``"mace_abstain"``,
-``"ds_abstain"`` on the lean design: :mod:`tripletws.estimators._abstain_kernel`, the abstain
-check's fits).
+:data:`JIT_MAX_ROWS`, and so do the families that read every abstention as an outcome
+(``"mace_abstain"``, ``"ds_abstain"`` on the lean design:
+:mod:`tripletws.estimators._abstain_kernel`, the abstain check's fits, under the annotator's rule).
 
 Set the environment variable ``TRIPLETWS_JIT=0`` (or ``false``, ``off``, ``no``; read at
 each fit) to use the numpy path, ``TRIPLETWS_JIT=1`` to use the compiled one where the
@@ -54,14 +57,13 @@ _OFF = frozenset({"0", "false", "off", "no"})
 JIT_MAX_ROWS = 1000
 
 #: Beyond :data:`JIT_MAX_ROWS` the default's EM (:func:`tripletws.estimators.annotator._em`) runs
-#: compiled again from this many distinct rows times classes.  Measured in session 25
-#: (docs/speed.md, "Session 25"): whole default fits, warm, one BLAS thread, 2-CPU host, compiled
-#: against numpy on 3 000 and 20 000 distinct rows: faster on 27 of 28 synthetic crowd and LF sets
-#: (1.1-2.7x CPU; one 0.87x, 20 000 rows of 30 LFs with k = 5), posteriors equal to 5e-15.  Below
-#: this size a fit's numpy EM takes well under a second, which loading numba (about 0.3 s once per
-#: process) would eat; at it (20 000 rows with k >= 3: a crowd's capped sample) the compiled fits
-#: save that much or more (20 000 tasks x 500 workers, k = 4: 1.5 -> 0.88 s wall).  A vote-only
-#: fit of two classes on the annotator model's 20 000-row cap (40 000) keeps to numpy.
+#: compiled again from this many distinct rows times classes, where numba is loaded already
+#: (:func:`numba_at_hand`).  Measured in session 25 (``benchmarks/jit_large_fits.py``, docs/speed.md
+#: "Session 25"): whole default fits at 20 000 distinct rows with k = 3 to 10, numba loaded, one
+#: BLAS thread, 2-CPU host: 1.3-1.8x less CPU on synthetic crowds, 1.06-1.13x on synthetic LF sets,
+#: posteriors equal to 6e-15.  Loading numba for such a fit alone would cost 0.3-0.4 s of its wall
+#: time on the LF sets (fresh processes), hence the second condition.  A fit of two classes on the
+#: annotator model's 20 000-row cap (40 000) keeps to numpy, as the 1e6 x 50 benchmark did.
 JIT_LARGE_CELLS = 50_000
 
 #: Families the kernel fits (vote-only reading), with their codes in the kernel.
@@ -102,6 +104,16 @@ def lean_kernel() -> Callable[..., None] | None:
     return _kernel[0]
 
 
+def numba_at_hand() -> bool:
+    """Whether numba is loaded in this process already (by a small fit's compiled EM, or by anything
+    else) or ``TRIPLETWS_JIT`` asks for the compiled paths explicitly: where a large fit may use the
+    compiled kernels without loading numba for itself alone (about 0.3 s and 100-190 MB of peak
+    memory once per process, more than one large fit's kernels save; docs/speed.md).  Not whether
+    the kernels are available: :func:`lean_kernel` says that."""
+    setting = os.environ.get(JIT_ENV, "").strip().lower()
+    return "numba" in sys.modules or bool(setting and setting not in _OFF)
+
+
 def design_kernels() -> Any | None:
     """The compiled design products (:mod:`._design_kernel`), or None: scipy's products, the same values.
 
@@ -111,10 +123,7 @@ def design_kernels() -> Any | None:
     peak memory (docs/speed.md), more than they save in one large fit (about 0.07 s of CPU at
     1e6 x 50), which would not otherwise load numba.
     """
-    setting = os.environ.get(JIT_ENV, "").strip().lower()
-    if "numba" not in sys.modules and not (setting and setting not in _OFF):
-        return None
-    if lean_kernel() is None:
+    if not numba_at_hand() or lean_kernel() is None:
         return None
     from . import _design_kernel
 
