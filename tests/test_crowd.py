@@ -86,6 +86,33 @@ def test_integer_labels_keep_their_codes():
     np.testing.assert_array_equal(crowd.dense(), [[0, 2, -1], [2, -1, 2], [-1, 0, -1]])
 
 
+@pytest.mark.parametrize(
+    "labels, classes, codes",
+    [
+        # numpy and Python ints in an object column: class codes, as an integer column's
+        ([np.int64(0), 2, np.int32(2), 2, 0], (0, 1, 2), [[0, 2, -1], [2, -1, 2], [-1, 0, -1]]),
+        # a bool among them: labels, not codes (True is the second of three labels)
+        ([0, True, 2, 2, 0], (0, True, 2), [[0, 1, -1], [2, -1, 2], [-1, 0, -1]]),
+        # beyond int64: labels, not codes, in sorted order
+        ([0, 10**20, 2, 2, 0], (0, 2, 10**20), [[0, 2, -1], [1, -1, 1], [-1, 0, -1]]),
+    ],
+)
+def test_object_integer_labels(labels, classes, codes):
+    """An object column of whole numbers codes as an integer one (read in C, not answer by answer);
+    a bool or a number beyond int64 among them makes them labels."""
+    df = pd.DataFrame(
+        {
+            "task": [1, 1, 2, 2, 3],
+            "worker": ["a", "b", "a", "c", "b"],
+            "label": pd.Series(labels, dtype=object),
+        }
+    )
+    crowd = from_answers(df)
+    assert crowd.classes == classes
+    assert [type(c) for c in crowd.classes] == [type(c) for c in classes]
+    np.testing.assert_array_equal(crowd.dense(), codes)
+
+
 def test_performer_column_of_old_crowd_kit():
     df = pd.DataFrame({"task": ["x", "y"], "performer": ["p", "q"], "label": ["a", "b"]})
     crowd = from_answers(df)

@@ -501,10 +501,15 @@ def _whole_labels(values: np.ndarray) -> np.ndarray | None:
             return None
         out = values.astype(np.int64)
     elif values.dtype.kind == "O":
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in values):
-            return None
+        from pandas.api.types import infer_dtype
+
         try:
-            out = np.array([int(v) for v in values], dtype=np.int64)
+            if infer_dtype(values, skipna=False) == "integer":  # Python and numpy ints only, in C
+                out = np.array(values.tolist(), dtype=np.int64)
+            elif all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in values):
+                out = np.array([int(v) for v in values], dtype=np.int64)  # other integral types
+            else:
+                return None
         except OverflowError:  # beyond int64 (an id such as 10**20): a label, sorted as others are
             return None
     else:
