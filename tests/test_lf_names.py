@@ -174,3 +174,35 @@ def test_every_method_that_reads_l_beside_a_fitted_model_checks_its_names(data):
     for call in calls.values():
         with pytest.raises(ValueError, match="in another order"):
             call()
+
+
+def test_number_and_multiindex_labels_name_the_columns(data):
+    """Column labels other than text name the LFs too (as text): swapped columns of a DataFrame
+    labelled by numbers or by a MultiIndex are an error, not predictions from the wrong LFs."""
+    numbered = pd.DataFrame(data.L, columns=[10, 20, 30, 40, 50])
+    model = fitted(numbered)
+    assert model.lf_names_ == ("10", "20", "30", "40", "50")
+    with pytest.raises(ValueError, match="another order: column 0 is '20', expected '10'"):
+        model.predict_proba(numbered[[20, 10, 30, 40, 50]])
+    columns = pd.MultiIndex.from_tuples([("kw", "a"), ("kw", "b"), ("re", "a"), ("re", 1), ("x", 2)])
+    multi = pd.DataFrame(data.L, columns=columns)
+    model = fitted(multi)
+    assert model.lf_names_ == ("kw/a", "kw/b", "re/a", "re/1", "x/2")
+    with pytest.raises(ValueError, match="another order"):
+        model.predict_proba(multi[[("kw", "b"), ("kw", "a"), ("re", "a"), ("re", 1), ("x", 2)]])
+    # labels that collide as text, or that are not whole numbers, leave the columns unnamed
+    assert fitted(pd.DataFrame(data.L, columns=[1, "1", 2, 3, 4])).lf_names_ is None
+    assert fitted(pd.DataFrame(data.L, columns=[0.5, 1.5, 2.5, 3.5, 4.5])).lf_names_ is None
+
+
+def test_default_columns_reordered_are_refused(data):
+    """A DataFrame with the default labels 0..m-1 is unnamed (matched by position); the same columns
+    in another order are refused, whether the model was fitted on such a frame or on an array."""
+    frame = pd.DataFrame(data.L)
+    for model in (fitted(frame), fitted(data.L)):
+        assert model.lf_names_ is None
+        np.testing.assert_allclose(model.predict_proba(frame), model.predict_proba(data.L), rtol=0, atol=0)
+        with pytest.raises(ValueError, match=r"labelled 0..4 in another order \(column 0 is labelled 2"):
+            model.predict_proba(frame[[2, 0, 1, 3, 4]])
+        # the same columns as an array are matched by position, as the message offers
+        model.predict_proba(frame[[2, 0, 1, 3, 4]].to_numpy())

@@ -4,12 +4,15 @@ A pandas DataFrame (or a CSV with a header, a Parquet file, read by the command 
 columns.  A model fitted on named columns keeps the names (``LabelModel.lf_names_``, saved in its
 file), and every later matrix that names its columns must name the same LFs in the same order:
 columns reordered or swapped between files would otherwise be read as the wrong LFs without any
-error (scikit-learn's ``feature_names_in_`` check is the model).  Unnamed input (a numpy array, a
-DataFrame with the default integer column labels) is matched by position, as always.
+error (scikit-learn's ``feature_names_in_`` check is the model).  Column labels other than text
+name the columns too, as text: whole numbers by their digits, a MultiIndex's tuples by their parts
+joined with "/".  Unnamed input (a numpy array, a DataFrame with the default column labels 0..m-1
+in order) is matched by position, as always.
 """
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,9 +38,49 @@ def names_of(L: Any) -> tuple[str, ...] | None:
         if columns is None or not frame:
             return None
     names = list(columns)
-    if not names or not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
-        return None  # unnamed, or names that cannot tell the columns apart: matched by position
+    if not names:
+        return None
+    if not all(isinstance(c, str) for c in names):
+        if _default_positions(columns, names):
+            return None  # pandas' default columns 0..m-1: unnamed, matched by position
+        # other labels (numbers, a MultiIndex's tuples) name the columns too, as text
+        names = [_label_text(c) for c in names]
+        if any(n is None for n in names):
+            return None
+    if len(set(names)) != len(names):
+        return None  # names that cannot tell the columns apart: matched by position
     return tuple(names)
+
+
+def _reordered_positions(L: Any) -> bool:
+    """Whether ``L`` is a frame whose column labels are the whole numbers 0..m-1 in another order."""
+    columns = getattr(L, "columns", None)
+    if columns is None or not hasattr(L, "to_numpy"):
+        return False
+    labels = list(columns)
+    if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in labels):
+        return False
+    positions = sorted(int(c) for c in labels) == list(range(len(labels)))
+    return positions and not _default_positions(columns, labels)
+
+
+def _default_positions(columns: Any, names: list[Any]) -> bool:
+    """Whether the columns are a frame's default labels: 0, 1, ..., m-1 in order (a pandas RangeIndex)."""
+    if type(columns).__name__ == "RangeIndex":
+        return columns.start == 0 and columns.step == 1
+    whole = (isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in names)
+    return all(w and int(c) == i for i, (w, c) in enumerate(zip(whole, names, strict=True)))
+
+
+def _label_text(label: Any) -> str | None:
+    """A column label other than text as a name: a whole number as its digits, a tuple's parts
+    joined by "/" (a pandas MultiIndex), None for anything else (missing values, floats, objects)."""
+    if isinstance(label, tuple):
+        parts = [_label_text(p) if not isinstance(p, str) else p for p in label]
+        return None if any(p is None for p in parts) else "/".join(parts)  # type: ignore[arg-type]
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return str(int(label))
+    return None
 
 
 def check_names(
@@ -57,7 +100,18 @@ def check_names(
     classes : tuple, optional
         The labels the model's class codes stand for (``LabelModel.class_names_``; None: unknown).
     """
-    compare_names(expected, names_of(L), name)
+    given = names_of(L)
+    if expected is None and given is not None and _reordered_positions(L):
+        # a model fitted on unnamed columns matches them by position; a DataFrame whose integer
+        # labels are those positions in another order is most likely a default frame reordered
+        moved = [j for j, c in enumerate(given) if c != str(j)]
+        shown = ", ".join(f"column {j} is labelled {given[j]}" for j in moved[:SHOWN])
+        raise ValueError(
+            f"{name}'s columns are labelled 0..{len(given) - 1} in another order ({shown}), and the "
+            "model was fitted on unnamed columns, which are matched by position: reorder them "
+            f"({name}[sorted({name}.columns)]), or pass {name}.to_numpy() if they are in the fit's order"
+        )
+    compare_names(expected, given, name)
     compare_classes(classes, classes_of(L), name)
 
 
