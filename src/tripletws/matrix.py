@@ -643,12 +643,9 @@ def plain_input(x: Any, name: str, *, labels: bool = False) -> Any:
     if isinstance(x, np.ma.MaskedArray):
         x = _unmasked(x, name, ABSTAIN, "unknown" if labels else "abstain")
     elif type(x).__module__.startswith("pyarrow"):
-        if not labels and hasattr(x, "column_names") and hasattr(x, "num_rows"):  # a Table, a RecordBatch
-            from .lf_names import NamedVotes
-
-            return NamedVotes(np.asarray(x), [str(c) for c in x.column_names])
-        # an Array or ChunkedArray: numpy's conversion copies where it must (their own to_numpy() refuses
-        # to, with an ArrowInvalid about zero_copy_only), nulls as NaN
+        # a Table or RecordBatch (its column names are read from it by lf_names.names_of), an Array or
+        # ChunkedArray: numpy's conversion copies where it must (their own to_numpy() refuses to, with
+        # an ArrowInvalid about zero_copy_only), nulls as NaN
         x = np.asarray(x)
     if x is not given and not labels and x.ndim != 2:  # named by the type given, not numpy's
         raise _shape_error(x, given, name)
