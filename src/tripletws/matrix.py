@@ -5,8 +5,9 @@ Convention (Snorkel >= 0.9, WRENCH, crowd-kit): an integer matrix ``L`` of shape
 
 Accepted inputs: numpy arrays of any integer dtype (int8 included; no arithmetic
 is done in the input dtype), integral floats, nested lists, pandas and polars DataFrames,
-pyarrow Tables (their column names kept, :func:`plain_input`), torch tensors, numpy masked
-arrays whose masked cells hold -1, numpy memmaps (read chunk by chunk, never copied whole)
+pyarrow Tables (:func:`plain_input`; their column names are read by
+:func:`tripletws.lf_names.names_of`), torch tensors, numpy masked arrays whose masked cells hold
+-1, numpy memmaps (read chunk by chunk, never copied whole)
 and scipy.sparse matrices.  Sparse matrices use a shifted encoding so that the implicit zero
 means abstain: **class c is stored as c + 1**.  :func:`to_sparse` and
 :func:`from_sparse` convert.
@@ -621,9 +622,10 @@ def _ragged(x: Any, name: str, exc: Exception) -> str:
 
 
 def plain_input(x: Any, name: str, *, labels: bool = False) -> Any:
-    """``x`` as the checks read it: a torch tensor or masked array as a numpy array, a pyarrow Table or
-    RecordBatch as named votes (its column names kept, as a pandas DataFrame's); ValueError for what
-    is no array at all (None, a path, a dict, a generator, ...), naming what was given.  Other inputs
+    """``x`` as the checks read it: a torch tensor, masked array or pyarrow Table or RecordBatch as a
+    numpy array (a Table's column names are read from it by :func:`tripletws.lf_names.names_of`, as a
+    pandas DataFrame's); ValueError for what is no array at all (None, a path, a dict, a generator,
+    ...), naming what was given.  Other inputs
     are returned as they are (DataFrames, sparse and dask input keep their own paths).
 
     Parameters
