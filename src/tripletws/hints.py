@@ -11,6 +11,9 @@ without error, to a wrong model:
 - **FlyingSquid's ``LabelModel(m)``**, whose first argument is the number of LFs: here it is the
   number of classes, so binary votes are fitted with m classes.
 
+A boolean matrix is warned about too (:func:`warn_boolean_votes`): its cells are read as votes for
+classes 0 and 1 on every row, where the user most likely meant "the LF fired".
+
 All are told from the fit's statistics (votes per LF and class, no pass over the rows) and the
 input's column names, and warned about once per fit; the fit itself is unchanged.  FlyingSquid's
 argument and method names that tripletws does not take (``v``, ``lambda_edges``, ``solve_method``,
@@ -240,6 +243,36 @@ def flyingsquid_attribute_message(owner: str, name: str) -> str:
     elif name in SNORKEL_NAMES:
         message += f" (Snorkel's): {SNORKEL_NAMES[name]}"
     return message
+
+
+def boolean_votes(L: object) -> bool:
+    """Whether ``L`` holds booleans (a numpy or torch bool array, or a DataFrame whose columns are all
+    bool): valid votes 0 and 1, but most likely a mask of where LFs fired.  A scipy.sparse matrix is
+    not one: its shifted encoding reads a stored True as a vote for class 0, an absent entry as an
+    abstention."""
+    if hasattr(L, "nnz") and hasattr(L, "format"):  # scipy.sparse
+        return False
+    dtype = getattr(L, "dtype", None)
+    if dtype is not None:
+        return str(dtype) in ("bool", "torch.bool")
+    dtypes = getattr(L, "dtypes", None)
+    if dtypes is None or not hasattr(L, "columns"):
+        return False
+    kinds = [str(d).lower() for d in list(dtypes)]  # pandas: bool / boolean; polars: Boolean
+    return bool(kinds) and all(d in ("bool", "boolean") for d in kinds)
+
+
+def warn_boolean_votes(L: object, name: str = "L") -> None:
+    """Warn where the votes given to a fit are booleans (:func:`boolean_votes`): each cell is then a
+    vote, False for class 0 and True for class 1, and no LF abstains anywhere."""
+    if boolean_votes(L):
+        warnings.warn(
+            f"{name} holds booleans: they are read as votes, False for class 0 and True for class 1, on "
+            "every row (no LF abstains). If True marks the rows where an LF fired, give its votes with "
+            "abstentions instead, e.g. np.where(fired, label, -1), or cast to int to silence this",
+            UserWarning,
+            stacklevel=outside_stacklevel(),
+        )
 
 
 def warn_unlikely_input(

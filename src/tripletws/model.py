@@ -26,7 +26,12 @@ from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set, check_dev_width
 from .distributed import is_dask_input, predict_proba_dask
-from .hints import flyingsquid_argument_error, flyingsquid_attribute_message, warn_unlikely_input
+from .hints import (
+    flyingsquid_argument_error,
+    flyingsquid_attribute_message,
+    warn_boolean_votes,
+    warn_unlikely_input,
+)
 from .inference import mixture_posterior, posterior
 from .lf_names import (
     check_names,
@@ -480,6 +485,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 expect = None if running is None else running.n_lfs
                 names = names_of(data)
                 check_names(known, data, name=name, classes=known_classes)
+                warn_boolean_votes(data, name)
                 if classes is None:
                     classes = classes_of(data)
                     if classes is not None and len(classes) != k:
