@@ -243,6 +243,48 @@ def test_member_frequencies_are_distributions():
     np.testing.assert_allclose(freq[0], (np.array([1, 2, 1, 1]) + 1e-3) / (5 + 4e-3), rtol=1e-12)
 
 
+def _copy_pair_rows(seed: int) -> tuple[RowSummary, int, int]:
+    """Six independent LFs (accuracy 0.75, coverage 0.6) and LF 0 a copy of LF 5 on about 70 % of
+    LF 5's votes: the pair (0, 5) is the one copy group, LF 5 with more votes at the higher index."""
+    rng = np.random.default_rng(seed)
+    n, m = 3000, 6
+    y = rng.integers(0, 2, n)
+    L = np.where(rng.random((n, m)) < 0.75, y[:, None], 1 - y[:, None])
+    L = np.where(rng.random((n, m)) < 0.6, L, -1)
+    L[:, 0] = np.where((L[:, 5] >= 0) & (rng.random(n) < 0.7), L[:, 5], -1)
+    return summary(L.astype(np.int8), 2), 0, 5
+
+
+def test_copy_test_is_bonferroni_corrected_over_the_pairs():
+    """Kills copies.py ``find_copies`` without its Bonferroni correction (``z_crit`` from ``alpha``
+    instead of ``alpha / n_pairs``): the test's critical value is the normal quantile at 0.05 over
+    the 15 pairs of six LFs that vote both classes."""
+    from statistics import NormalDist
+
+    from tripletws.estimators.annotator import fit_annotator
+    from tripletws.estimators.copies import ALPHA, find_copies
+
+    rows, _, _ = _copy_pair_rows(1)
+    copies = find_copies(rows, fit_annotator(rows, "mace").params)
+    assert copies.n_pairs == 15
+    assert copies.z_crit == pytest.approx(NormalDist().inv_cdf(1 - ALPHA / 15), rel=1e-9)
+
+
+def test_a_copy_group_is_counted_through_its_member_with_more_votes():
+    """Kills copies.py's representative chosen with ties going to fewer votes (or to the lowest
+    index): in a group of two the summed shares tie, and the LF with more votes represents it."""
+    from tripletws.estimators.annotator import fit_annotator
+    from tripletws.estimators.copies import find_copies
+
+    rows, copy, original = _copy_pair_rows(2)
+    votes = rows.counts @ (rows.rows >= 0)
+    assert votes[original] > votes[copy]
+    copies = find_copies(rows, fit_annotator(rows, "mace").params)
+    assert [g.tolist() for g in copies.groups] == [[copy, original]]
+    assert copies.representatives.tolist() == [original]
+    assert copies.copy_of[copy] == original and copies.copy_of[original] == -1
+
+
 # --------------------------------------------------------------------------- io.py
 
 
