@@ -32,10 +32,8 @@ def names_of(L: Any) -> tuple[str, ...] | None:
     if type(L).__module__.startswith("pyarrow") and hasattr(L, "column_names") and hasattr(L, "num_rows"):
         columns: Any = [str(c) for c in L.column_names]  # as matrix.plain_input names its votes
     else:
-        columns = getattr(L, "columns", None)
-        # a pandas DataFrame (to_numpy), or a dask DataFrame (its columns are known without computing)
-        frame = hasattr(L, "to_numpy") or type(L).__module__.startswith("dask.dataframe")
-        if columns is None or not frame:
+        columns = _frame_columns(L)
+        if columns is None:
             return None
     names = list(columns)
     if not names:
@@ -52,10 +50,18 @@ def names_of(L: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+def _frame_columns(L: Any) -> Any:
+    """The column labels of a frame: a pandas (or polars) DataFrame (``to_numpy``), a dask DataFrame
+    (its columns are known without computing); None for other input."""
+    columns = getattr(L, "columns", None)
+    frame = hasattr(L, "to_numpy") or type(L).__module__.startswith("dask.dataframe")
+    return columns if frame else None
+
+
 def _reordered_positions(L: Any) -> bool:
     """Whether ``L`` is a frame whose column labels are the whole numbers 0..m-1 in another order."""
-    columns = getattr(L, "columns", None)
-    if columns is None or not hasattr(L, "to_numpy"):
+    columns = _frame_columns(L)
+    if columns is None:
         return False
     labels = list(columns)
     if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in labels):
@@ -74,7 +80,10 @@ def _default_positions(columns: Any, names: list[Any]) -> bool:
 
 def _label_text(label: Any) -> str | None:
     """A column label other than text as a name: a whole number as its digits, a tuple's parts
-    joined by "/" (a pandas MultiIndex), None for anything else (missing values, floats, objects)."""
+    joined by "/" (a pandas MultiIndex), None for anything else (missing values, floats, objects).
+    Text beside them is itself (labels ``["kw", 1]`` name the columns "kw" and "1")."""
+    if isinstance(label, str):
+        return label
     if isinstance(label, tuple):
         parts = [_label_text(p) if not isinstance(p, str) else p for p in label]
         return None if any(p is None for p in parts) else "/".join(parts)  # type: ignore[arg-type]
@@ -84,7 +93,11 @@ def _label_text(label: Any) -> str | None:
 
 
 def check_names(
-    expected: tuple[str, ...] | None, L: Any, name: str = "L", classes: tuple[Any, ...] | None = None
+    expected: tuple[str, ...] | None,
+    L: Any,
+    name: str = "L",
+    classes: tuple[Any, ...] | None = None,
+    fitted: bool = True,
 ) -> None:
     """Raise ValueError where ``L`` names its columns otherwise than ``expected`` (both named), or
     codes its classes otherwise than ``classes`` (both known).
@@ -99,9 +112,14 @@ def check_names(
         How the error calls ``L``.
     classes : tuple, optional
         The labels the model's class codes stand for (``LabelModel.class_names_``; None: unknown).
+    fitted : bool
+        Whether ``expected`` is a fit's (False: the first batch of a fit, whose labels name its LFs
+        whatever they are, ``df[[2, 0, 1]]`` included).
     """
     given = names_of(L)
-    if expected is None and given is not None and _reordered_positions(L):
+    if expected is not None and given is None:
+        _check_unnamed_frame(expected, L, name)
+    if fitted and expected is None and given is not None and _reordered_positions(L):
         # a model fitted on unnamed columns matches them by position; a DataFrame whose integer
         # labels are those positions in another order is most likely a default frame reordered
         moved = [j for j, c in enumerate(given) if c != str(j)]
@@ -113,6 +131,33 @@ def check_names(
         )
     compare_names(expected, given, name)
     compare_classes(classes, classes_of(L), name)
+
+
+def _check_unnamed_frame(expected: tuple[str, ...], L: Any, name: str) -> None:
+    """ValueError where ``L`` is a frame without names (:func:`names_of`) given to a model fitted on named
+    columns, unless its labels are the default 0..m-1 in order and the model's LFs are not named by those
+    numbers in another order: labels that cannot name the columns (repeated, floats, missing values) or
+    default labels whose numbers name the model's LFs at other positions would be matched by position."""
+    columns = _frame_columns(L)
+    labels = [] if columns is None else list(columns)
+    if not labels:
+        return  # not a frame (matched by position), or no columns (the shape check says so)
+    shown = ", ".join(repr(c) for c in expected[: SHOWN * 2]) + (", ..." if len(expected) > SHOWN * 2 else "")
+    if _default_positions(columns, labels):
+        numbers_ = [str(j) for j in range(len(labels))]
+        if sorted(expected) != sorted(numbers_) or tuple(expected) == tuple(numbers_):
+            return  # default labels, matched by position
+        raise ValueError(
+            f"{name}'s columns have the default labels 0..{len(labels) - 1}, and the model's LFs are named "
+            f"by those numbers in another order ([{shown}]): column j of {name} would be read as the "
+            f"fit's LF at position j, not the LF named j; reorder them ({name}[[{', '.join(expected)}]]), "
+            f"or pass {name}.to_numpy() if they are in the fit's order"
+        )
+    raise ValueError(
+        f"{name}'s column labels {labels[: SHOWN * 2]} cannot name the model's LFs ([{shown}]): they repeat, "
+        "or are not text or whole numbers; label the columns as at fit, or pass "
+        f"{name}.to_numpy() (matched by position) if they are in the fit's order"
+    )
 
 
 def check_fitted_names(model: Any, L: Any, name: str = "L") -> None:

@@ -484,7 +484,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             else:
                 expect = None if running is None else running.n_lfs
                 names = names_of(data)
-                check_names(known, data, name=name, classes=known_classes)
+                # (a fit's first batch names its LFs by its labels, whatever they are)
+                check_names(known, data, name=name, classes=known_classes, fitted=running is not None)
                 warn_boolean_votes(data, name)
                 if classes is None:
                     classes = classes_of(data)

@@ -46,7 +46,7 @@ from .crossframe import check_sequence_ids
 from .hints import flyingsquid_argument_error
 from .io import model_from_dict, model_to_dict
 from .kernels import is_sparse
-from .lf_names import NamedVotes, columns_named, compare_names, names_of
+from .lf_names import NamedVotes, check_names, columns_named, compare_names, names_of
 from .matrix import check_cardinality, check_label_matrix, from_sparse
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -231,22 +231,30 @@ class _OnlineLoss(nn.Module):
             return int(self._pending[0][0].shape[1])
         return int(self.label_model.n_lfs_) if self._fitted() else None
 
-    def _check_names(self, names: tuple[str, ...] | None) -> None:
+    def _check_names(self, names: tuple[str, ...] | None, votes: Any = None) -> None:
         """Votes that name their columns (a DataFrame) name the label model's LFs in its order (ValueError
         otherwise, as ``partial_fit`` and ``predict_proba`` say; before: the loss dropped the names, and
-        reordered columns were read as other LFs)."""
+        reordered columns were read as other LFs).  ``votes``: the frame itself, whose labels are
+        checked as the label model checks them (default labels 0..m-1 reordered, labels naming no LF)."""
+        if votes is not None and self._fitted():
+            check_names(getattr(self.label_model, "lf_names_", None), votes, "votes")
+            return
         known = getattr(self.label_model, "lf_names_", None) if self._fitted() else None
         compare_names(known, names, "votes")
 
     def _update(
-        self, L: np.ndarray, ids: np.ndarray | None = None, names: tuple[str, ...] | None = None
+        self,
+        L: np.ndarray,
+        ids: np.ndarray | None = None,
+        names: tuple[str, ...] | None = None,
+        votes: Any = None,
     ) -> None:
         """Training step of the label model: solve now (first batch, every ``update_every``) or keep.
 
         The votes are checked first (values, and columns against the votes seen so far), so a bad
         batch raises before it reaches the label model or the pending queue.  ``names``: the votes'
         column names (a DataFrame's), checked against the label model's and given to it."""
-        self._check_names(names)
+        self._check_names(names, votes)
         if not self.training:
             if not self._fitted():  # before: the label model's "call fit first", no word of the loss's mode
                 raise NotFittedError(
@@ -480,7 +488,7 @@ class WeakSupervisionLoss(_OnlineLoss):
         if L.shape[0] == 0:
             raise ValueError(f"votes have no rows (shape {L.shape}): the batch is empty")
         _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
-        self._update(L, names=names_of(votes))
+        self._update(L, names=names_of(votes), votes=votes)
         return self._loss(outputs, L, self.label_model.predict_proba(L))
 
 
@@ -585,7 +593,7 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
             if V.ndim != 2:
                 raise ValueError(f"with sequence_ids, votes must have shape (n, m), got {V.shape}")
             runs, n_runs = sequence_runs(_sequence_ids(sequence_ids, V.shape[0]))
-            return self._step(outputs, V, runs, n_runs, None, names_of(votes))
+            return self._step(outputs, V, runs, n_runs, None, names_of(votes), votes)
         if V.ndim != 3:
             raise ValueError(
                 f"votes must have shape (batch, T, m) (or (n, m) with sequence_ids), got {V.shape}"
@@ -614,13 +622,14 @@ class SequenceWeakSupervisionLoss(_OnlineLoss):
         n_runs: int,
         valid: np.ndarray | None,
         names: tuple[str, ...] | None = None,
+        votes: Any = None,
     ) -> torch.Tensor:
         if L.shape[0] == 0:
             raise ValueError("the batch has no frames")
         ids = runs + self.n_sequences
         training = self.training
         _check_logit_shape(outputs, L.shape[0], self.cardinality)  # before the label model sees the votes
-        self._update(L, ids, names)
+        self._update(L, ids, names, votes)
         if training:
             self.n_sequences += n_runs
         loss = self._loss(outputs, L, self.label_model.predict_proba(L, ids))
