@@ -119,7 +119,18 @@ def test_csv_never_drops_or_invents_a_row(L, header, delim, quote, eol, bom, bla
         # told explicitly: always exact
         np.testing.assert_array_equal(read_matrix(path, header=header != "none"), L)
         # detected: exact, or refused when the first row could be either
-        ambiguous = m >= 2 and (header == "numeric" or (header == "none" and first_is_range and n >= 2))
+        # numbered column labels: distinct whole numbers >= 0, 0..m-1 in another order (m >= 3) or
+        # all above every vote below them
+        first, rest = L[0].tolist(), L[1:]
+        numbered = (
+            n >= 2
+            and len(set(first)) == m
+            and min(first) >= 0
+            and ((m >= 3 and sorted(first) == list(range(m))) or min(first) > rest.max())
+        )
+        ambiguous = m >= 2 and (
+            header == "numeric" or (header == "none" and (first_is_range or numbered) and n >= 2)
+        )
         if ambiguous:
             with pytest.raises(ValueError, match="could be a header"):
                 read_matrix(path)

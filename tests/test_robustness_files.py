@@ -8,6 +8,7 @@ resource limits, kills and concurrent writers act on a separate process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -312,6 +313,41 @@ def test_csv_bom_does_not_lose_the_first_row_in_the_cli(tmp_path, data) -> None:
     res = run_cli("predict", "m.json", "L.csv", "-o", "p.npy", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert np.load(tmp_path / "p.npy").shape == (500, 2)
+
+
+@pytest.mark.parametrize("columns", [[10, 20, 30, 40], [2, 0, 1, 3]])
+def test_pandas_numbered_headers_are_refused_unless_told(tmp_path, columns) -> None:
+    """A DataFrame with numbered columns written by to_csv: its header row (10,20,30,40; or a default
+    frame's labels reordered, 2,0,1,3) was read as a row of votes (k = 41 inferred with a warning, or
+    an extra row without a word). It is refused as ambiguous, as 0,1,...,m-1 is; --header names the
+    LFs as the DataFrame's labels do."""
+    pd = pytest.importorskip("pandas")
+    L = np.array([[0, 1, -1, 1], [1, 1, 0, -1], [-1, -1, 1, 0]])
+    pd.DataFrame(L, columns=columns).to_csv(tmp_path / "L.csv", index=False)
+    first = ",".join(str(c) for c in columns)
+    with pytest.raises(ValueError, match=rf"L.csv: the first row {first} could be a header"):
+        read_matrix(tmp_path / "L.csv")
+    np.testing.assert_array_equal(read_matrix(tmp_path / "L.csv", header=True), L)
+    res = run_cli("fit", "L.csv", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 2 and "--header" in res.stderr
+    res = run_cli("fit", "L.csv", "--header", "-o", "m.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["state"]["lf_names"] == [str(c) for c in columns]  # as a DataFrame with these labels
+
+
+def test_a_first_row_of_votes_is_not_taken_for_numbered_labels(tmp_path) -> None:
+    """Rows of votes whose first row repeats a class, holds an abstain, or stays within the votes
+    below it are data, as before."""
+    for first in ([1, 1, 0, 2], [2, -1, 0, 1], [3, 0, 2, 1, 0], [1, 2, 0]):
+        m = len(first)
+        L = np.array([first] + [[(i + j) % 3 for j in range(m)] for i in range(4)])
+        (tmp_path / "L.csv").write_text("\n".join(",".join(map(str, r)) for r in L) + "\n")
+        if sorted(first) == list(range(m)) and m >= 3:
+            with pytest.raises(ValueError, match="could be a header"):
+                read_matrix(tmp_path / "L.csv")
+        else:
+            np.testing.assert_array_equal(read_matrix(tmp_path / "L.csv"), L)
 
 
 def test_pandas_numeric_header_is_refused_unless_told(tmp_path) -> None:

@@ -263,6 +263,27 @@ def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header:
     return False
 
 
+def _numbered_header(arr: np.ndarray) -> bool:
+    """Whether the first of the rows ``arr`` (read as data) reads like the numbered column labels of a
+    DataFrame: at least two columns and another row, its cells distinct whole numbers >= 0 that are
+    either 0..m-1 in another order (three columns or more: a reordered default frame's labels; in
+    order, :func:`_first_row_is_header` refuses them already) or all above every finite value of
+    the rows below (labels such as 10, 20, 30 above votes of a few classes).  A row of votes of an
+    LF set is neither but where every LF votes another class, nobody else's."""
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 2:
+        return False
+    first = arr[0]
+    if not (np.all(np.isfinite(first)) and np.all(first >= 0) and np.all(first == np.round(first))):
+        return False
+    if len(np.unique(first)) != len(first):
+        return False
+    m = len(first)
+    if m >= 3 and np.array_equal(np.sort(first), np.arange(m)):
+        return True
+    rest = arr[1:][np.isfinite(arr[1:])]
+    return rest.size > 0 and float(first.min()) > float(rest.max())
+
+
 def _check_header(path: Path, names: list[str], width: int) -> None:
     """A CSV header names every column, each once (else the check of the columns' order is lost)."""
     if len(names) != width:
@@ -343,6 +364,13 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
     names = tokens if skip else None
     if names is not None:
         _check_header(path, names, arr.shape[1] if arr.size else len(names))
+    elif header is None and _numbered_header(arr):
+        raise ValueError(
+            f"{path}: the first row {','.join(tokens)} could be a header (the column labels pandas writes "
+            "for a DataFrame whose columns are numbered: 0..m-1 in another order, or numbers above every "
+            "vote below them) or a row of votes; say which with header=True / header=False "
+            "(command line: --header / --no-header)"
+        )
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16), names
     with np.errstate(invalid="ignore"):
@@ -567,8 +595,10 @@ def read_matrix(path: str | Path, key: str | None = None, header: bool | None = 
         CSV only: whether the first non-blank row is a header.  ``None`` (default) decides by
         this rule: a row with any non-numeric cell is a header; a row of votes is data; a row
         that reads exactly ``0,1,...,m-1`` (the column names pandas writes for an unnamed
-        DataFrame, but also a valid row of votes when k >= m) is refused with a ``ValueError``
-        that asks for ``header=True`` or ``header=False``.  A UTF-8 byte-order mark, quoted
+        DataFrame, but also a valid row of votes when k >= m), or like other numbered column labels
+        (distinct whole numbers: 0..m-1 in another order with three columns or more, or all above
+        every value of the rows below), is refused with a ``ValueError`` that asks for
+        ``header=True`` or ``header=False``.  A UTF-8 byte-order mark, quoted
         cells, CRLF line ends, blank lines and ``#`` comment lines are accepted; no row is ever
         dropped or added.
 

@@ -310,7 +310,7 @@ def add_header_arg(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="CSV: the first row is (--header) or is not (--no-header) a header (default: detected; "
-        "a first row 0,1,...,m-1 is refused as ambiguous)",
+        "a first row 0,1,...,m-1, or other numbered column labels, is refused as ambiguous)",
     )
 
 
