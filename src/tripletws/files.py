@@ -255,12 +255,16 @@ def _first_row_is_header(path: Path, tokens: list[str], more_rows: bool, header:
     if any(not _NUMBER.fullmatch(t) for t in named):  # numbers and missing values: a row of data
         return False
     if more_rows and len(tokens) >= 2 and tokens == [str(j) for j in range(len(tokens))]:
-        raise ValueError(
-            f"{path}: the first row {','.join(tokens)} could be a header (pandas writes column names "
-            "0,1,...,m-1) or a row of votes; say which with header=True / header=False "
-            "(command line: --header / --no-header)"
-        )
+        raise _ambiguous_first_row(path, tokens, "pandas writes column names 0,1,...,m-1")
     return False
+
+
+def _ambiguous_first_row(path: Path, tokens: list[str], why: str) -> ValueError:
+    """The error for a first row that could be a header (``why``) or a row of votes."""
+    return ValueError(
+        f"{path}: the first row {','.join(tokens)} could be a header ({why}) or a row of votes; say "
+        "which with header=True / header=False (command line: --header / --no-header)"
+    )
 
 
 def _numbered_header(arr: np.ndarray) -> bool:
@@ -365,12 +369,11 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
     if names is not None:
         _check_header(path, names, arr.shape[1] if arr.size else len(names))
     elif header is None and _numbered_header(arr):
-        raise ValueError(
-            f"{path}: the first row {','.join(tokens)} could be a header (the column labels pandas writes "
-            "for a DataFrame whose columns are numbered: 0..m-1 in another order, or numbers above every "
-            "vote below them) or a row of votes; say which with header=True / header=False "
-            "(command line: --header / --no-header)"
+        why = (
+            "the column labels pandas writes for a DataFrame whose columns are numbered: 0..m-1 in "
+            "another order, or numbers above every vote below them"
         )
+        raise _ambiguous_first_row(path, tokens, why)
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16), names
     with np.errstate(invalid="ignore"):

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .caller import outside_stacklevel
+from .kernels import is_sparse
 
 #: Column names (compared in lower case) that name gold labels, not an LF.
 GOLD_NAMES = frozenset(
@@ -250,7 +251,7 @@ def boolean_votes(L: object) -> bool:
     bool): valid votes 0 and 1, but most likely a mask of where LFs fired.  A scipy.sparse matrix is
     not one: its shifted encoding reads a stored True as a vote for class 0, an absent entry as an
     abstention."""
-    if hasattr(L, "nnz") and hasattr(L, "format"):  # scipy.sparse
+    if is_sparse(L):
         return False
     dtype = getattr(L, "dtype", None)
     if dtype is not None:

@@ -85,7 +85,7 @@ def _label_text(label: Any) -> str | None:
     if isinstance(label, str):
         return label
     if isinstance(label, tuple):
-        parts = [_label_text(p) if not isinstance(p, str) else p for p in label]
+        parts = [_label_text(p) for p in label]
         return None if any(p is None for p in parts) else "/".join(parts)  # type: ignore[arg-type]
     if isinstance(label, numbers.Integral) and not isinstance(label, bool):
         return str(int(label))

@@ -637,12 +637,18 @@ def _compiled_size(R: int, k: int) -> bool:
     return R <= JIT_MAX_ROWS or (R * k >= JIT_LARGE_CELLS and numba_at_hand())
 
 
+def _lean_compiled(families: tuple[str, ...] | list[str] | set[str]) -> bool:
+    """Whether a vote-only batch of these families runs in the lean kernel, its size allowing."""
+    kinds = set(families)
+    return _LEAN.issuperset(kinds) and not _mix_numpy(kinds) and lean_kernel() is not None
+
+
 def _runs_compiled(D: _Design, families: list[str], R: int) -> bool:
     """Whether :func:`_em` fits this batch in a compiled kernel (its dispatch's conditions)."""
     if not _compiled_size(R, D.k):
         return False
     if not D.abstain:
-        return _LEAN.issuperset(families) and not _mix_numpy(set(families)) and lean_kernel() is not None
+        return _lean_compiled(families)
     return D.lean and set(families) <= INFORMATIVE_CODES.keys() and informative_kernel() is not None
 
 
@@ -651,9 +657,7 @@ def fits_alone_exactly(R: int, k: int, families: tuple[str, ...] | list[str]) ->
     the compiled kernel, which fits its members one after the other: a member's fit is then the fit made
     alone, float for float (numpy's batched steps agree with a lone fit to rounding only).  The
     conditions of :func:`_runs_compiled` for a vote-only design."""
-    kinds = set(families)
-    compiled = _LEAN.issuperset(kinds) and not _mix_numpy(kinds)
-    return _compiled_size(R, k) and compiled and lean_kernel() is not None
+    return _compiled_size(R, k) and _lean_compiled(families)
 
 
 def _em_split(
