@@ -206,3 +206,19 @@ def test_default_columns_reordered_are_refused(data):
             model.predict_proba(frame[[2, 0, 1, 3, 4]])
         # the same columns as an array are matched by position, as the message offers
         model.predict_proba(frame[[2, 0, 1, 3, 4]].to_numpy())
+
+
+def test_a_stream_started_unnamed_takes_the_first_names_it_is_given(data):
+    """An unnamed first batch matches LFs by position; the first named batch then names them, and
+    the names hold from there on (a later batch in another order is refused)."""
+    frame = pd.DataFrame(data.L, columns=NAMES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel().partial_fit(data.L[:500])
+        assert model.lf_names_ is None
+        model.partial_fit(frame.iloc[500:1000])
+        assert model.lf_names_ == tuple(NAMES)
+        with pytest.raises(ValueError, match="another order"):
+            model.partial_fit(frame.iloc[1000:1500][NAMES[::-1]])
+        model.partial_fit(data.L[1500:])  # unnamed batches stay matched by position
+    assert model.lf_names_ == tuple(NAMES)

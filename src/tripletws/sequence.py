@@ -445,7 +445,8 @@ class SequenceLabelModel(BaseLabeler):
             deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
             known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
             state = self._solve(stats, cross, Y_dev, class_balance, deps, stream=True)
-            first_names = known if known is not None else names_of(L_batch)  # a stream keeps its first names
+            # a stream keeps the first names it is given (an unnamed start takes a later batch's)
+            first_names = known if known is not None else names_of(L_batch)
             state["frame_model_"].lf_names_ = first_names
             state["_tail"] = _tail_of(lm, seg)
             _publish(self, state)
