@@ -519,7 +519,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             state: dict[str, Any] = {
                 "_edges_set": False,  # set_params(dependencies=) since: read by the next solve
                 "_stream": stream.solved(total.stats.n_rows),
-                "lf_names_": lf_names,  # a stream keeps the first names it is given (an unnamed start takes a later batch's)
+                # a stream keeps the first names it is given (an unnamed start takes a later batch's)
+                "lf_names_": lf_names,
                 "class_names_": classes,  # and the labels its codes stand for
                 "intervals_": None,  # intervals of an earlier solve no longer apply
             }
