@@ -88,9 +88,10 @@ def lf_summary(
     Y : array of shape (n,), optional
         Gold labels (-1 = unknown).
     model : fitted LabelModel, optional
-    lf_names : list of m str, optional
-        Index of the table (default: the column names of a DataFrame ``L``, else those the model
-        was fitted with, else ``0..m-1``).
+    lf_names : list of m labels, optional
+        Index of the table (default: the column labels of a DataFrame ``L`` as the frame has them,
+        numbers as numbers and a MultiIndex as one, so that ``table.loc[label]`` finds an LF by its
+        column's label; else the names the model was fitted with, text; else ``0..m-1``).
     """
     try:
         import pandas as pd
@@ -98,6 +99,11 @@ def lf_summary(
         raise ImportError("lf_summary needs pandas: pip install 'tripletws[pandas]'") from exc
     if model is not None:
         check_fitted_names(model, L)  # the columns in the fit's order
+        if not hasattr(model, "get_weights"):
+            raise ValueError(
+                f"model must be a fitted label model with learned weights, got {type(model).__name__} "
+                "(a MajorityLabelVoter learns none)"
+            )
     if cardinality is None and model is not None:
         cardinality = model.cardinality
     s = lf_summary_arrays(L, Y, cardinality)
@@ -116,12 +122,28 @@ def lf_summary(
         if w.shape != (m,):
             raise ValueError(f"model has {w.shape[0]} LFs but L has {m} columns")
         cols["Learned Weight"] = w
-    if lf_names is None:  # as LFAnalysis names its rows: the input's column names, or the fit's
-        lf_names = names_of(L) or getattr(model, "lf_names_", None)
-        lf_names = None if lf_names is None else list(lf_names)
+    if lf_names is None:  # as LFAnalysis names its rows: the input's column labels, or the fit's names
+        lf_names = column_labels(L)
+        if lf_names is None and getattr(model, "lf_names_", None) is not None:
+            lf_names = list(model.lf_names_)
     if lf_names is not None and len(lf_names) != m:
         raise ValueError(f"lf_names has {len(lf_names)} names for {m} LFs")
-    return pd.DataFrame(cols, index=lf_names)
+    # pd.Index: a MultiIndex's tuples make a MultiIndex again (a DataFrame's index= keeps tuples flat)
+    return pd.DataFrame(cols, index=None if lf_names is None else pd.Index(list(lf_names)))
+
+
+def column_labels(L: Any) -> list[Any] | None:
+    """The column labels of ``L`` where it names its columns (:func:`~tripletws.lf_names.names_of`), as
+    the frame has them: a pandas frame's numbers stay numbers and its MultiIndex tuples stay tuples (the
+    model keeps them as text, ``"10"`` and ``"a/1"``), so that a summary indexed by them is found by the
+    frame's own labels; other input's names are text already.  None for unnamed input."""
+    named = names_of(L)
+    if named is None:
+        return None
+    columns = getattr(L, "columns", None)
+    if columns is not None and type(columns).__module__.startswith("pandas"):
+        return list(columns)
+    return list(named)
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -183,7 +205,8 @@ class LFAnalysis:
     ----------
     L : label matrix, shape (n, m)
     lfs : sequence of m labeling functions (or names), optional
-        Names the rows of the summary (default: a DataFrame's column names, else ``0..m-1``).
+        Names the rows of the summary (default: a DataFrame's column labels as the frame has them,
+        numbers and MultiIndex tuples included, else ``0..m-1``).
     cardinality : int, optional
         Number of classes (inferred from ``L`` when omitted).
 
@@ -197,11 +220,8 @@ class LFAnalysis:
         self._cardinality = cardinality  # the user's (None: inferred from L, and from Y where given)
         self.L = L
         m = self._lm.m
-        if lfs is None:  # a DataFrame's column names, where it names every column
-            from .lf_names import names_of
-
-            named = names_of(L)
-            self.names = None if named is None else list(named)
+        if lfs is None:  # a DataFrame's column labels, where they name every column
+            self.names = column_labels(L)
         else:
             names = [getattr(lf, "name", lf) for lf in lfs]
             if len(names) != m:
