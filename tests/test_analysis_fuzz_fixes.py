@@ -10,10 +10,14 @@ import pytest
 
 from tripletws import LabelModel, LFAnalysis, MajorityLabelVoter
 from tripletws.analysis import lf_summary
+from tripletws.metrics import metric_score, score
 
 RNG = np.random.default_rng(7)
 L3 = RNG.integers(-1, 2, size=(60, 3))
 Y3 = RNG.integers(0, 2, size=60)
+GOLD4 = np.array([0, 1, 1, 0])
+PRED4 = np.array([0, 1, 0, 0])
+P4 = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1]])
 
 
 def _fit(L):
@@ -58,5 +62,100 @@ def test_lf_summary_with_a_majority_voter_is_a_clear_error():
     """``lf_summary(L, model=MajorityLabelVoter(2))`` raised AttributeError ('no attribute
     get_weights'); it is now a ValueError saying the model learns no weights, as
     ``LFAnalysis.lf_summary`` says."""
-    with pytest.raises(ValueError, match="MajorityLabelVoter"):
+    with pytest.raises(ValueError, match=r"MajorityLabelVoter"):
         lf_summary(L3, model=MajorityLabelVoter(2))
+
+
+@pytest.mark.parametrize("metric", ["brier", "log_loss", "roc_auc"])
+def test_probability_metrics_refuse_nan(metric):
+    """NaN in the probabilities was scored silently: brier came out NaN, log_loss and roc_auc read past
+    it (a NaN in a column they do not read) and returned a number; both entry points now raise a
+    ValueError naming the row."""
+    probs = P4.copy()
+    probs[1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"probs.*NaN.*row 1"):
+        metric_score(GOLD4, PRED4, probs, metric)
+    with pytest.raises(ValueError, match=r"probs.*NaN.*row 1"):
+        score(GOLD4, PRED4, probs, 2, [metric])
+
+
+@pytest.mark.parametrize("metric", ["brier", "log_loss"])
+def test_probability_metrics_refuse_rows_that_do_not_sum_to_one(metric):
+    """Rows that are not probabilities (scores, a softmax forgotten) were scored as they were: ``P * 5``
+    gave brier 10.25 and log_loss -0.0 (every clipped value read as 1), ``P / 2`` a log_loss 0.69 too
+    high; they are now a ValueError naming the row, and its sum or values (rows off by float rounding
+    still pass)."""
+    with pytest.raises(ValueError, match=r"row 0 holds .*outside 0..1"):
+        metric_score(GOLD4, None, P4 * 5, metric)
+    with pytest.raises(ValueError, match=r"row 0 sums to 0.5, not 1"):
+        metric_score(GOLD4, None, P4 / 2, metric)
+    with pytest.raises(ValueError, match=r"row 0 sums to 0.5, not 1"):
+        score(GOLD4, PRED4, P4 / 2, 2, [metric])
+    with pytest.raises(ValueError, match=r"outside 0..1"):
+        metric_score(GOLD4, None, np.array([[1.5, -0.5], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1]]), metric)
+    close = P4 + 1e-7
+    assert metric_score(GOLD4, None, close, metric) == pytest.approx(metric_score(GOLD4, None, P4, metric))
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [P4[:, 1], P4[:3], np.ones((4, 2, 1)) / 2, np.full((4, 3), 1 / 3)],
+    ids=["1-D", "fewer rows", "3-D", "3 columns for 2 classes"],
+)
+def test_probabilities_of_the_wrong_shape_are_a_clear_error(probs):
+    """Probabilities of the wrong shape raised IndexError (1-D, fewer rows than golds), or were scored
+    silently (a 3-D array gave brier 1.0; score() with 3 columns for 2 classes gave an AUC from the
+    middle column); they are now a ValueError naming the shape expected."""
+    with pytest.raises(ValueError, match=r"probs has shape"):
+        if probs.ndim == 2 and probs.shape[1] == 3:
+            score(GOLD4, PRED4, probs, 2, ["roc_auc"])
+        else:
+            metric_score(GOLD4, None, probs, "brier")
+
+
+def test_metric_score_refuses_non_integer_golds():
+    """metric_score cast golds with astype(int64): 0.5 was read as class 0 (accuracy 1.0 for golds
+    [0.5, 1] against preds [0, 1]) and text raised numpy's 'invalid literal for int()'; both are now a
+    ValueError naming golds and the value."""
+    with pytest.raises(ValueError, match=r"golds has non-integer value 0.5"):
+        metric_score([0.5, 1], [0, 1], None, "accuracy")
+    with pytest.raises(ValueError, match=r"golds must hold integers"):
+        metric_score(["a", "b"], ["a", "b"], None, "accuracy")
+    with pytest.raises(ValueError, match=r"preds has non-integer value 1.5"):
+        metric_score([0, 1], [0, 1.5], None, "accuracy")
+    assert metric_score([0.0, 1.0], [0, 1], None, "accuracy") == 1.0  # integral floats are classes
+
+
+def test_metric_score_refuses_two_dimensional_golds():
+    """Golds of shape (n, k) (one-hot rows) were flattened into n * k labels and scored against
+    preds flattened the same way, a number without meaning; a 2-D array other than one column is now a
+    ValueError."""
+    onehot = np.eye(2, dtype=int)[GOLD4]
+    with pytest.raises(ValueError, match=r"golds must be 1-dimensional"):
+        metric_score(onehot, np.eye(2, dtype=int)[PRED4], None, "accuracy")
+    assert metric_score(GOLD4[:, None], PRED4, None, "accuracy") == 0.75  # one column: the labels
+
+
+def test_classes_beyond_the_probabilities_are_a_clear_error():
+    """A gold label or prediction beyond the classes of the probabilities raised IndexError (brier,
+    log_loss) or 'cannot reshape array of size 6 into shape (2,2)' (f1_macro, and score() with a
+    prediction >= cardinality); it is now a ValueError naming the value and the classes."""
+    with pytest.raises(ValueError, match=r"golds has value 2.*outside"):
+        metric_score([0, 2, 1, 0], None, P4, "brier")
+    with pytest.raises(ValueError, match=r"preds has value 3.*outside"):
+        metric_score(GOLD4, [0, 3, 1, 0], P4, "f1_macro")
+    with pytest.raises(ValueError, match=r"preds has value 2.*outside -1..1"):
+        score(GOLD4, np.array([0, 2, 1, 0]), None, 2, ["f1_macro"])
+    with pytest.raises(ValueError, match=r"y has value 3.*outside -1..1"):
+        score(np.array([0, 3, 1, 0]), PRED4, None, 2, ["matthews_corrcoef"])
+
+
+def test_predictions_of_another_length_are_a_clear_error():
+    """preds (or y) of another length than golds raised numpy's 'boolean index did not match' IndexError
+    from score and metric_score, and score() given lists raised TypeError ('>=' between list and int);
+    lengths are now checked (ValueError) and lists are read as arrays."""
+    with pytest.raises(ValueError, match=r"preds has length 3 but"):
+        metric_score(GOLD4, PRED4[:3], None, "accuracy")
+    with pytest.raises(ValueError, match=r"preds has length 3 but"):
+        score(GOLD4, PRED4[:3], None, 2, ["accuracy"])
+    assert score([0, 1, 1, 0], [0, 1, 0, 0], None, 2, ["accuracy"]) == {"accuracy": 0.75}

@@ -10,8 +10,12 @@ metrics (``brier``, ``log_loss``, ``roc_auc``) use every gold row.  Snorkel's na
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+
+#: How far a probability may stray outside 0..1, and a row's sum from 1 (float32 predictions round).
+PROB_TOL = 1e-4
 
 
 def _confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
@@ -141,6 +145,62 @@ def reads_probabilities(metrics: Sequence[str]) -> bool:
     return any(ALIASES.get(name, name) in PROB_METRICS for name in metrics)
 
 
+def check_probs(probs: Any, n: int, k: int | None = None, name: str = "probs") -> np.ndarray:
+    """``probs`` as a float64 array of shape (n, k) whose rows are probabilities.
+
+    Parameters
+    ----------
+    probs : array-like
+    n : int
+        The number of rows expected (one per gold label).
+    k : int, optional
+        The number of classes expected (None: any number from 2).
+    name : str
+        How the errors call ``probs``.
+
+    Raises
+    ------
+    ValueError
+        Another shape; NaN or an infinity; a value outside 0..1 or a row whose sum is not 1 (beyond
+        :data:`PROB_TOL`), naming the first such row.
+    """
+    try:
+        P = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must hold numbers ({exc})") from exc
+    if P.ndim != 2 or P.shape[0] != n or P.shape[1] < 2 or (k is not None and P.shape[1] != k):
+        raise ValueError(
+            f"{name} has shape {P.shape}; expected ({n}, {'k' if k is None else k}): a row of class "
+            "probabilities per label"
+        )
+    bad = ~np.isfinite(P).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{name} has NaN or an infinity in row {int(np.flatnonzero(bad)[0])}")
+    bad = ((P < -PROB_TOL) | (P > 1 + PROB_TOL)).any(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} row {row} holds {P[row].tolist()}, outside 0..1: pass probabilities")
+    sums = P.sum(axis=1)
+    bad = np.abs(sums - 1.0) > PROB_TOL
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} row {row} sums to {sums[row]:.6g}, not 1: pass probabilities (e.g. a softmax of scores)"
+        )
+    return P
+
+
+def _labels(values: Any, name: str, cardinality: int, n: int | None = None, of: str = "") -> np.ndarray:
+    """Labels as :func:`tripletws.matrix.check_labels` reads them (1-D integers, -1 allowed), of length
+    ``n`` (the length of ``of``) where given."""
+    from .matrix import check_labels
+
+    labels = check_labels(values, 0 if np.size(values) == 0 else None, cardinality, name=name)
+    if n is not None and len(labels) != n:
+        raise ValueError(f"{name} has length {len(labels)} but {of} has {n}")
+    return labels
+
+
 def score(
     y: np.ndarray,
     preds: np.ndarray,
@@ -157,10 +217,22 @@ def score(
     preds : ndarray of int, shape (n,)
         Predictions, -1 = abstained.
     probs : ndarray, shape (n, k), optional
-        Needed for ``brier``, ``log_loss`` and ``roc_auc``.
+        Needed for ``brier``, ``log_loss`` and ``roc_auc`` (rows of probabilities, see
+        :func:`check_probs`).
+
+    Raises
+    ------
+    ValueError
+        Labels outside -1..k-1, or not integers; ``y`` and ``preds`` of different lengths; ``probs``
+        of another shape, holding NaN, or not probabilities (where a metric reads them); an unknown
+        metric.
     """
     if isinstance(metrics, str):
         metrics = [metrics]
+    y = _labels(y, "y", cardinality)
+    preds = _labels(preds, "preds", cardinality, len(y), "y")
+    if probs is not None and reads_probabilities(metrics):
+        probs = check_probs(probs, len(y), cardinality)
     gold = y >= 0
     y_g, p_g = y[gold], preds[gold]
     covered = p_g >= 0
@@ -205,7 +277,8 @@ def metric_score(
     preds : array of int, shape (n,), optional
         Needed by the label metrics (``accuracy``, ``f1``, ``coverage``, ...).
     probs : array, shape (n, k), optional
-        Needed by ``brier``, ``log_loss`` and ``roc_auc``; gives k.
+        Needed by ``brier``, ``log_loss`` and ``roc_auc``; gives k.  Rows of probabilities: each value
+        in 0..1, each row summing to 1 (see :func:`check_probs`).
     metric : str
     filter_dict : dict of {"golds", "preds"} to lists of labels, optional
     **kwargs
@@ -214,6 +287,13 @@ def metric_score(
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        Labels that are not integers (a float 0.5, text) or not 1-D; ``preds`` or ``probs`` of another
+        length than ``golds``; ``probs`` not (n, k) probabilities; a label beyond the classes of
+        ``probs``; a -1 left as the filter says above.
     """
     if kwargs and kwargs != {"beta": 1}:
         raise TypeError(
@@ -221,37 +301,44 @@ def metric_score(
         )
     if golds is None:
         raise ValueError("metric_score needs golds")
-    arrays = {"golds": np.asarray(golds).reshape(-1), "preds": None if preds is None else np.asarray(preds)}
-    if arrays["preds"] is not None:
-        arrays["preds"] = arrays["preds"].reshape(-1)
-    keep = np.ones(len(arrays["golds"]), dtype=bool)
+    from .matrix import MAX_CARDINALITY
+
+    # read as score reads labels: a float 0.5 was cast to class 0, (n, k) golds flattened
+    arrays = {"golds": _labels(golds, "golds", MAX_CARDINALITY), "preds": None}
+    n = len(arrays["golds"])
+    if preds is not None:
+        arrays["preds"] = _labels(preds, "preds", MAX_CARDINALITY, n, "golds")
+    p_all = None if probs is None else check_probs(probs, n)
+    keep = np.ones(n, dtype=bool)
     for name, values in (filter_dict or {}).items():
         if name not in ("golds", "preds"):
             raise ValueError(f"filter_dict keys are 'golds' and 'preds', got {name!r}")
         if arrays[name] is not None:
             keep &= ~np.isin(arrays[name], list(values))
-    y = arrays["golds"][keep].astype(np.int64)
+    y = arrays["golds"][keep]
     key = ALIASES.get(metric, metric)
     if key in PROB_METRICS:
-        if probs is None:
+        if p_all is None:
             raise ValueError(f"metric {metric!r} needs probs")
-        p = np.asarray(probs, dtype=np.float64)[keep]
+        p = p_all[keep]
         k = p.shape[1]
-        pred = np.argmax(p, axis=1) if arrays["preds"] is None else arrays["preds"][keep].astype(np.int64)
+        pred = np.argmax(p, axis=1) if arrays["preds"] is None else arrays["preds"][keep]
     else:
         if arrays["preds"] is None:
             raise ValueError(f"metric {metric!r} needs preds")
-        pred, p = arrays["preds"][keep].astype(np.int64), None
+        pred, p = arrays["preds"][keep], None
         if (pred < 0).any() and key != "coverage":
             raise ValueError(
                 "preds hold -1 (abstain): pass filter_dict={'golds': [-1], 'preds': [-1]} to leave those "
                 "rows out, as Snorkel's Scorer does"
             )
-        k = (
-            int(max(2, y.max(initial=0) + 1, pred.max(initial=0) + 1))
-            if probs is None
-            else np.shape(probs)[1]
-        )
+        k = int(max(2, y.max(initial=0) + 1, pred.max(initial=0) + 1)) if p_all is None else p_all.shape[1]
     if (y < 0).any():
         raise ValueError("golds hold -1 (unknown): pass filter_dict={'golds': [-1]} to leave those rows out")
+    for name, values in (("golds", y), ("preds", pred)):
+        if (values >= k).any():
+            raise ValueError(
+                f"{name} has value {int(values[values >= k][0])}, outside 0..{k - 1}: probs has {k} "
+                "columns, one per class"
+            )
     return score(y, pred, p, k, [metric])[metric]
