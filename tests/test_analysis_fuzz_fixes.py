@@ -159,3 +159,33 @@ def test_predictions_of_another_length_are_a_clear_error():
     with pytest.raises(ValueError, match=r"preds has length 3 but"):
         score(GOLD4, PRED4[:3], None, 2, ["accuracy"])
     assert score([0, 1, 1, 0], [0, 1, 0, 0], None, 2, ["accuracy"]) == {"accuracy": 0.75}
+
+
+CALLS = ["score", "majority", "lf_summary", "LFAnalysis", "empirical_probs", "empirical_accuracies", "report"]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_gold_series_holding_the_frame_rows_in_another_order_is_refused(call):
+    """A DataFrame ``L`` and a Series ``Y`` whose indexes hold the same rows in another order (one of
+    them sorted or shuffled) were read by position: each gold label went to another row, and score,
+    lf_summary, LFAnalysis and the report gave wrong accuracies without a word (``fit(L_dev=, Y_dev=)``
+    already refused it); they now raise the same ValueError, naming the first row that differs."""
+    frame = pd.DataFrame(L3, columns=["a", "b", "c"], index=np.arange(100, 160))
+    gold = pd.Series(Y3, index=frame.index)
+    shuffled = gold.sample(frac=1, random_state=1)
+    model = _fit(frame)
+    run = {
+        "score": lambda y: model.score(frame, y),
+        "majority": lambda y: MajorityLabelVoter(2).score(frame, y),
+        "lf_summary": lambda y: lf_summary(frame, y),
+        "LFAnalysis": lambda y: LFAnalysis(frame).lf_summary(y),
+        "empirical_probs": lambda y: LFAnalysis(frame).lf_empirical_probs(y, 2),
+        "empirical_accuracies": lambda y: LFAnalysis(frame).lf_empirical_accuracies(y),
+        "report": lambda y: model.report(frame, y),
+    }[call]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=r"the same rows in another order \(row 0: L's index 100"):
+            run(shuffled)
+        run(gold)  # the same order: read as before
+        run(gold.reset_index(drop=True))  # other labels (a fresh index): read by position, as numpy

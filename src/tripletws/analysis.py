@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .lf_names import check_fitted_names, names_of
-from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, from_sparse
+from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, check_same_rows, from_sparse
 from .validate import check_int
 
 
@@ -23,6 +23,8 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     ``has_gold`` (whether any row has a gold label).
     """
     lm = check_label_matrix(L, cardinality)
+    if Y is not None:
+        check_same_rows(L, Y)  # a frame and a Series of the same rows in another order: misread by position
     y = None
     if Y is not None and cardinality is None:  # k inferred: gold may name classes that L never votes
         y = check_labels(Y, lm.n, MAX_CARDINALITY)
@@ -272,6 +274,7 @@ class LFAnalysis:
 
         ``Y`` : gold labels, shape (n,), -1 = unknown.
         """
+        check_same_rows(self.L, Y)
         return lf_summary_arrays(self._lm, Y, self._cardinality)["emp_acc"]
 
     def lf_empirical_probs(self, Y: Any, k: int) -> np.ndarray:
@@ -283,6 +286,7 @@ class LFAnalysis:
         """
         lm = check_label_matrix(self._lm, check_int(k, "k", 1, MAX_CARDINALITY))
         y = check_labels(Y, lm.n, lm.cardinality, name="Y")
+        check_same_rows(self.L, Y)
         m = lm.m
         counts = np.zeros(m * (k + 1) * k)
         for start, block in lm.chunks():  # one bincount per chunk over (LF, outcome, gold class) cells
@@ -361,6 +365,8 @@ class LFAnalysis:
         if model is not None:
             check_fitted_names(model, self.L)  # the columns in the fit's order
             k = max(self._lm.cardinality, int(model.cardinality))
+        if Y is not None:
+            check_same_rows(self.L, Y)
         table = lf_summary(self._lm, Y, cardinality=k, lf_names=self.names)
         m = self._lm.m
         if model is not None and not hasattr(model, "accuracies_"):

@@ -19,6 +19,7 @@ from .matrix import (
     check_cardinality,
     check_label_matrix,
     check_labels,
+    check_same_rows,
     hint_flyingsquid_labels,
     voted_rows,
 )
@@ -287,6 +288,7 @@ class BaseLabeler:
         k = self._fitted_cardinality()  # the classes predict_proba scores
         lm = check_label_matrix(L, k)
         y = check_labels(Y, lm.n, k, name="Y")
+        check_same_rows(L, Y)  # a frame and a Series of the same rows in another order: misread by position
         frames = 2 + self._score_frames  # to the caller of the public score
         hint_flyingsquid_labels(y, k, "Y", stacklevel=frames)
         preds, probs = self.predict(lm, return_probs=True, tie_break_policy=tie_break_policy, **context)

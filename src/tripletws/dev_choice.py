@@ -544,6 +544,7 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         check_cardinality,
         check_label_matrix,
         check_labels,
+        check_same_rows,
         hint_flyingsquid_labels,
     )
 
@@ -556,7 +557,7 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
         text = str(exc)
         raise LabelMatrixError(text if text.startswith("L_dev") else f"L_dev: {text}") from exc
     y = check_labels(Y_dev, dev.n, k, name="Y_dev")
-    _check_same_rows(L_dev, Y_dev)
+    check_same_rows(L_dev, Y_dev, "L_dev", "Y_dev", "the dev set")
     hint_flyingsquid_labels(y, k, "Y_dev", stacklevel=4)
     known = y >= 0
     if not known.any():
@@ -575,24 +576,3 @@ def check_dev_set(cardinality: int, L_dev: Any, Y_dev: Any) -> tuple[LabelMatrix
             stacklevel=outside_stacklevel(),
         )
     return dev, y
-
-
-def _check_same_rows(L_dev: Any, Y_dev: Any) -> None:
-    """A pandas ``L_dev`` and ``Y_dev`` whose indexes hold the same row labels in another order: read by
-    position, each gold label would go to another row (ValueError naming the first such row).  Indexes
-    with other labels are read by position, as numpy arrays are (``df.iloc[rows]`` beside a fresh
-    Series)."""
-    index_L, index_y = (getattr(x, "index", None) for x in (L_dev, Y_dev))
-    if not all(type(i).__module__.startswith("pandas") for i in (index_L, index_y)):
-        return
-    if len(index_L) != len(index_y) or index_L.equals(index_y):
-        return
-    if index_L.has_duplicates or set(index_L.tolist()) != set(index_y.tolist()):
-        return
-    labels_L, labels_y = index_L.tolist(), index_y.tolist()  # Python values, named as the user wrote them
-    pos = next(i for i, (a, b) in enumerate(zip(labels_L, labels_y, strict=True)) if a != b)
-    raise ValueError(
-        f"L_dev and Y_dev hold the same rows in another order (row {pos}: L_dev's index "
-        f"{labels_L[pos]!r}, Y_dev's {labels_y[pos]!r}); the dev set is read by position: align them, "
-        "e.g. Y_dev.loc[L_dev.index]"[:400]
-    )

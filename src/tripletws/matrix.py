@@ -831,6 +831,38 @@ def check_labels(y: Any, n: int | None, cardinality: int, name: str = "Y") -> np
     return arr.astype(np.int64)
 
 
+def check_same_rows(L: Any, Y: Any, L_name: str = "L", Y_name: str = "Y", what: str | None = None) -> None:
+    """ValueError where a pandas ``L`` and ``Y`` have indexes holding the same row labels in another order.
+
+    Read by position, each gold label would go to another row; the error names the first such row.
+    Indexes with other labels are read by position, as numpy arrays are (``df.iloc[rows]`` beside a
+    fresh Series).
+
+    Parameters
+    ----------
+    L : label matrix
+    Y : gold labels
+    L_name, Y_name : str
+        How the error calls them.
+    what : str, optional
+        What is read by position (default: ``Y_name``).
+    """
+    index_L, index_y = (getattr(x, "index", None) for x in (L, Y))
+    if not all(type(i).__module__.startswith("pandas") for i in (index_L, index_y)):
+        return
+    if len(index_L) != len(index_y) or index_L.equals(index_y):
+        return
+    if index_L.has_duplicates or set(index_L.tolist()) != set(index_y.tolist()):
+        return
+    labels_L, labels_y = index_L.tolist(), index_y.tolist()  # Python values, named as the user wrote them
+    pos = next(i for i, (a, b) in enumerate(zip(labels_L, labels_y, strict=True)) if a != b)
+    raise ValueError(
+        f"{L_name} and {Y_name} hold the same rows in another order (row {pos}: {L_name}'s index "
+        f"{labels_L[pos]!r}, {Y_name}'s {labels_y[pos]!r}); {what or Y_name} is read by position: align "
+        f"them, e.g. {Y_name}.loc[{L_name}.index]"[:400]
+    )
+
+
 def hint_flyingsquid_labels(y: np.ndarray, cardinality: int, name: str, stacklevel: int = 3) -> None:
     """Warn where binary gold labels ``y`` (checked) hold -1 and 1 only: FlyingSquid's -1/+1 labels
     read in this convention lose every class-0 row.  Called once per public entry point that takes

@@ -22,7 +22,7 @@ import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
 from .lf_names import check_fitted_names
-from .matrix import check_label_matrix, check_labels, hint_flyingsquid_labels, voted_rows
+from .matrix import check_label_matrix, check_labels, check_same_rows, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
 from .validate import check_int
 
@@ -338,6 +338,7 @@ def build_report(
         raise ValueError("lf_names must be distinct and not empty")
     y = None if Y is None else check_labels(Y, lm.n, k, name="Y")
     if y is not None:
+        check_same_rows(L, Y)
         hint_flyingsquid_labels(y, k, "Y", stacklevel=3)
     if y is not None and not (y >= 0).any():  # all -1: no gold, as LFAnalysis reads it
         y = None
