@@ -189,3 +189,16 @@ def test_gold_series_holding_the_frame_rows_in_another_order_is_refused(call):
             run(shuffled)
         run(gold)  # the same order: read as before
         run(gold.reset_index(drop=True))  # other labels (a fresh index): read by position, as numpy
+
+
+def test_summary_of_a_frame_keeps_labels_that_cannot_name_lfs():
+    """A frame labelled by floats (0.5, 1.5, 2.5) or by a repeated label got a summary indexed 0..m-1,
+    positions no label of the frame has; such labels cannot name the model's LFs, but the summary of
+    the frame is now indexed by them as the frame has them.  Default labels 0..m-1 still fall back to
+    the fit's names."""
+    for columns in ([0.5, 1.5, 2.5], ["a", "a", "b"]):
+        frame = pd.DataFrame(L3, columns=columns)
+        assert list(lf_summary(frame, Y3).index) == columns
+        assert list(LFAnalysis(frame).lf_summary(Y3).index) == columns
+    model = _fit(pd.DataFrame(L3, columns=["x", "y", "z"]))
+    assert list(lf_summary(pd.DataFrame(L3), model=model).index) == ["x", "y", "z"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .lf_names import check_fitted_names, names_of
+from .lf_names import _default_positions, _frame_columns, check_fitted_names, names_of
 from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, check_same_rows, from_sparse
 from .validate import check_int
 
@@ -135,17 +135,17 @@ def lf_summary(
 
 
 def column_labels(L: Any) -> list[Any] | None:
-    """The column labels of ``L`` where it names its columns (:func:`~tripletws.lf_names.names_of`), as
-    the frame has them: a pandas frame's numbers stay numbers and its MultiIndex tuples stay tuples (the
-    model keeps them as text, ``"10"`` and ``"a/1"``), so that a summary indexed by them is found by the
-    frame's own labels; other input's names are text already.  None for unnamed input."""
-    named = names_of(L)
-    if named is None:
-        return None
-    columns = getattr(L, "columns", None)
+    """The column labels of ``L`` as the frame has them, to index a summary: a pandas frame's numbers
+    stay numbers and its MultiIndex tuples stay tuples (the model keeps them as text, ``"10"`` and
+    ``"a/1"``), and labels that cannot name LFs (floats, repeated) are kept too, so that the summary
+    is found by the frame's own labels; other input's names (:func:`~tripletws.lf_names.names_of`) are
+    text already.  None for unnamed input: a numpy array, a frame with the default labels 0..m-1."""
+    columns = _frame_columns(L)
     if columns is not None and type(columns).__module__.startswith("pandas"):
-        return list(columns)
-    return list(named)
+        labels = list(columns)
+        return None if not labels or _default_positions(columns, labels) else labels
+    named = names_of(L)
+    return None if named is None else list(named)
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
