@@ -202,3 +202,24 @@ def test_summary_of_a_frame_keeps_labels_that_cannot_name_lfs():
         assert list(LFAnalysis(frame).lf_summary(Y3).index) == columns
     model = _fit(pd.DataFrame(L3, columns=["x", "y", "z"]))
     assert list(lf_summary(pd.DataFrame(L3), model=model).index) == ["x", "y", "z"]
+
+
+def test_a_matrix_without_rows_gives_nan_summaries_on_every_path():
+    """A label matrix without rows gave LFAnalysis(L).lf_summary() a table of NaN, but lf_summary(L)
+    and lf_summary_arrays(L) raised 'L has no rows', and LFAnalysis(L).lf_empirical_probs(Y, k) raised
+    it or gave NaN depending on whether k was the inferred one; every path now gives the NaN table."""
+    empty = np.zeros((0, 3), dtype=int)
+    table = lf_summary(empty, np.zeros(0, dtype=int))
+    assert table.shape[0] == 3 and table["Coverage"].isna().all()
+    assert LFAnalysis(empty).lf_summary().shape[0] == 3
+    for k in (2, 3):
+        probs = LFAnalysis(empty).lf_empirical_probs(np.zeros(0, dtype=int), k)
+        assert probs.shape == (3, k + 1, k) and np.isnan(probs).all()
+
+
+def test_lf_empirical_probs_names_k_for_one_class():
+    """``lf_empirical_probs(Y, k=1)`` passed its own check (k in [1, ...]) and then raised 'cardinality
+    must be >= 2, got 1', naming an argument the method does not have; it now says k must be at
+    least 2."""
+    with pytest.raises(ValueError, match=r"^k must be an integer in \[2, "):
+        LFAnalysis(np.zeros((4, 3), dtype=int)).lf_empirical_probs([0, 0, 0, 0], 1)

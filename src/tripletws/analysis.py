@@ -22,14 +22,14 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     is given, ``correct``, ``incorrect`` (counts over rows with gold), ``emp_acc`` and
     ``has_gold`` (whether any row has a gold label).
     """
-    lm = check_label_matrix(L, cardinality)
+    lm = check_label_matrix(L, cardinality, allow_empty=True)  # no rows: NaN fractions, as LFAnalysis
     if Y is not None:
         check_same_rows(L, Y)  # a frame and a Series of the same rows in another order: misread by position
     y = None
     if Y is not None and cardinality is None:  # k inferred: gold may name classes that L never votes
         y = check_labels(Y, lm.n, MAX_CARDINALITY)
         if y.size and y.max() >= lm.cardinality:
-            lm = check_label_matrix(lm, int(y.max()) + 1)
+            lm = check_label_matrix(lm, int(y.max()) + 1, allow_empty=True)
     k, m = lm.cardinality, lm.m
     if Y is not None and y is None:
         y = check_labels(Y, lm.n, k)
@@ -284,7 +284,7 @@ class LFAnalysis:
         (``a = 0``) or votes class ``a - 1`` (Snorkel's layout); a class without gold rows gets
         NaN.  ``Y`` : gold labels, shape (n,), -1 = unknown; ``k`` : the number of classes.
         """
-        lm = check_label_matrix(self._lm, check_int(k, "k", 1, MAX_CARDINALITY))
+        lm = check_label_matrix(self._lm, check_int(k, "k", 2, MAX_CARDINALITY), allow_empty=True)
         y = check_labels(Y, lm.n, lm.cardinality, name="Y")
         check_same_rows(self.L, Y)
         m = lm.m

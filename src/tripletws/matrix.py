@@ -714,7 +714,9 @@ def check_label_matrix(
     """
     if isinstance(L, LabelMatrix):
         if cardinality is not None and L.cardinality != cardinality:
-            return check_label_matrix(L.data, cardinality, min_lfs=min_lfs, name=name, scan=True)
+            return check_label_matrix(
+                L.data, cardinality, min_lfs=min_lfs, name=name, scan=True, allow_empty=allow_empty
+            )
         return L
     if cardinality is not None:
         cardinality = check_cardinality(cardinality)
