@@ -223,3 +223,22 @@ def test_lf_empirical_probs_names_k_for_one_class():
     least 2."""
     with pytest.raises(ValueError, match=r"^k must be an integer in \[2, "):
         LFAnalysis(np.zeros((4, 3), dtype=int)).lf_empirical_probs([0, 0, 0, 0], 1)
+
+
+def test_vote_counts_checks_chunk_size():
+    """``vote_counts(L, chunk_size=...)`` took 1.5 as 1 and True as 1 without a word, and raised numpy's
+    "'<' not supported between instances of 'str' and 'int'" for "100"; it now refuses anything but a
+    positive integer with a ValueError naming chunk_size."""
+    from tripletws.baselines import vote_counts
+
+    for bad in (1.5, True, "100", 0):
+        with pytest.raises(ValueError, match=r"chunk_size must be an integer >= 1"):
+            vote_counts(L3, 2, chunk_size=bad)
+    np.testing.assert_array_equal(vote_counts(L3, 2, chunk_size=np.int64(7)), vote_counts(L3, 2))
+
+
+def test_est_weights_that_are_not_numbers_are_named():
+    """``LFAnalysis.lf_summary(est_weights=["a", "b", "c"])`` raised numpy's "could not convert string to
+    float: 'a'", naming neither the argument nor the LF; it now says est_weights must hold numbers."""
+    with pytest.raises(ValueError, match=r"^est_weights must hold numbers"):
+        LFAnalysis(L3).lf_summary(est_weights=["a", "b", "c"])

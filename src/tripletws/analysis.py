@@ -380,7 +380,10 @@ class LFAnalysis:
                     "est_weights got a label model: pass it as model=... (the second argument is Snorkel's "
                     "est_weights, an array of m weights)"
                 )
-            w = np.asarray(est_weights, dtype=np.float64)
+            try:
+                w = np.asarray(est_weights, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"est_weights must hold numbers, one per LF ({exc})") from exc
             if w.shape != (m,):
                 raise ValueError(f"est_weights has shape {w.shape}; expected ({m},)")
             table["Learned Weight"] = w

@@ -11,10 +11,19 @@ from .distributed import dask_columns, is_dask_array
 from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
 from .settings import check_random_state
+from .validate import check_int
 
 
 def vote_counts(L: Any, cardinality: int | None = None, chunk_size: int | None = None) -> np.ndarray:
-    """Per-row vote counts for each class, shape (n, k) (any label matrix input)."""
+    """Per-row vote counts for each class, shape (n, k) (any label matrix input).
+
+    Raises
+    ------
+    ValueError
+        A bad label matrix or cardinality, or a ``chunk_size`` that is not a positive integer.
+    """
+    if chunk_size is not None:
+        chunk_size = check_int(chunk_size, "chunk_size", 1)
     return _vote_counts(check_label_matrix(L, cardinality, allow_empty=True), chunk_size)
 
 
