@@ -242,3 +242,14 @@ def test_est_weights_that_are_not_numbers_are_named():
     float: 'a'", naming neither the argument nor the LF; it now says est_weights must hold numbers."""
     with pytest.raises(ValueError, match=r"^est_weights must hold numbers"):
         LFAnalysis(L3).lf_summary(est_weights=["a", "b", "c"])
+
+
+def test_metric_score_names_bad_metric_and_filter_arguments():
+    """``metric_score(..., metric=["accuracy"])`` raised "unhashable type: 'list'" and
+    ``filter_dict={"golds": -1}`` raised "'int' object is not iterable"; both are now a ValueError
+    naming the argument and what to pass (a metric's name; a list of labels)."""
+    with pytest.raises(ValueError, match=r"^metric must be one metric's name"):
+        metric_score(GOLD4, PRED4, None, ["accuracy"])
+    with pytest.raises(ValueError, match=r"^filter_dict\['golds'\] must be a list of labels"):
+        metric_score(GOLD4, PRED4, None, "accuracy", filter_dict={"golds": -1})
+    assert metric_score([0, 1, -1], [0, 1, 1], None, "accuracy", filter_dict={"golds": (-1,)}) == 1.0

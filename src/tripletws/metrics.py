@@ -9,7 +9,7 @@ metrics (``brier``, ``log_loss``, ``roc_auc``) use every gold row.  Snorkel's na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -301,6 +301,8 @@ def metric_score(
         )
     if golds is None:
         raise ValueError("metric_score needs golds")
+    if not isinstance(metric, str):
+        raise ValueError(f"metric must be one metric's name, got {metric!r} (score() takes a list)")
     from .matrix import MAX_CARDINALITY
 
     # read as score reads labels: a float 0.5 was cast to class 0, (n, k) golds flattened
@@ -313,6 +315,8 @@ def metric_score(
     for name, values in (filter_dict or {}).items():
         if name not in ("golds", "preds"):
             raise ValueError(f"filter_dict keys are 'golds' and 'preds', got {name!r}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ValueError(f"filter_dict[{name!r}] must be a list of labels (e.g. [-1]), got {values!r}")
         if arrays[name] is not None:
             keep &= ~np.isin(arrays[name], list(values))
     y = arrays["golds"][keep]
