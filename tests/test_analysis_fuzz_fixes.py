@@ -253,3 +253,12 @@ def test_metric_score_names_bad_metric_and_filter_arguments():
     with pytest.raises(ValueError, match=r"^filter_dict\['golds'\] must be a list of labels"):
         metric_score(GOLD4, PRED4, None, "accuracy", filter_dict={"golds": -1})
     assert metric_score([0, 1, -1], [0, 1, 1], None, "accuracy", filter_dict={"golds": (-1,)}) == 1.0
+
+
+def test_module_score_reads_none_as_accuracy():
+    """metrics.score(metrics=None) raised TypeError ('NoneType' is not iterable), where
+    LabelModel.score reads None as accuracy."""
+    y = np.array([0, 1, 1, -1])
+    preds = np.array([0, 1, 0, 1])
+    assert score(y, preds, None, 2, None) == score(y, preds, None, 2, ["accuracy"])
+    assert score(y, preds, None, 2, None)["accuracy"] == pytest.approx(2 / 3)

@@ -206,9 +206,10 @@ def score(
     preds: np.ndarray,
     probs: np.ndarray | None,
     cardinality: int,
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Sequence[str] | str | None = ("accuracy",),
 ) -> dict[str, float]:
-    """Compute named metrics.
+    """Compute named metrics (``metrics``: one name, a list of names, or None for accuracy, as
+    ``LabelModel.score`` reads it).
 
     Parameters
     ----------
@@ -227,7 +228,9 @@ def score(
         of another shape, holding NaN, or not probabilities (where a metric reads them); an unknown
         metric.
     """
-    if isinstance(metrics, str):
+    if metrics is None:
+        metrics = ["accuracy"]
+    elif isinstance(metrics, str):
         metrics = [metrics]
     y = _labels(y, "y", cardinality)
     preds = _labels(preds, "preds", cardinality, len(y), "y")
