@@ -25,8 +25,10 @@ from tripletws.dev_choice import _leads, _selection_leads, check_dev_prior
 from tripletws.estimators.balance_check import CROWD_FLOOR, balance_check, crowd_like
 from tripletws.estimators.family_choice import select_family
 from tripletws.estimators.heldout import HeldOutScores, deal_counts, heldout_row_scores
+from tripletws.files import read_matrix
+from tripletws.inference import posterior
 from tripletws.intervals import ConfidenceIntervals
-from tripletws.matrix import check_label_matrix
+from tripletws.matrix import LabelMatrixError, check_label_matrix
 from tripletws.metrics import metric_score, score
 from tripletws.online import StreamState
 from tripletws.params import LabelModelParams
@@ -358,3 +360,46 @@ def test_stats_record_class_counts_must_add_up_to_the_votes():
     counts[0, 0] += 1.0  # one vote more than LF 0 cast
     with pytest.raises(ValueError, match="do not add up to the diagonal"):
         stats_from_dict({**record, "class_counts": counts.tolist()})
+
+
+# --------------------------------------------------------------------------- inference.py
+
+
+def test_dependency_posterior_reads_each_edge_table_in_its_order():
+    """Kills inference.py ``_add_pair_corrections``: the pair's votes encoded as (b, a) instead of
+    (a, b) (unseen wherever the tests' pair tables were symmetric, as for an exact copy)."""
+    k, rng = 3, np.random.default_rng(7)
+    t = rng.dirichlet(np.ones((k + 1) ** 2), size=k).T.reshape(k + 1, k + 1, k)  # P(a, b | y), asymmetric
+    third = rng.dirichlet(np.ones(k + 1), size=k).T  # (k + 1, k): P(vote of LF 2 | y)
+    cp = np.stack([t.sum(axis=1), t.sum(axis=0), third])  # the single-LF tables are the edge's margins
+    balance = np.array([0.5, 0.3, 0.2])
+    params = LabelModelParams(balance, cp, np.array([[0, 1]]), t[None])
+    votes = np.array(np.meshgrid(*[np.arange(-1, k)] * 3, indexing="ij")).reshape(3, -1).T  # all 64 rows
+    got = posterior(check_label_matrix(votes, k), params)
+    # the tree model by hand: P(y) P(a, b | y) P(c | y), normalised over y
+    joint = balance[None, :] * t[votes[:, 0] + 1, votes[:, 1] + 1] * third[votes[:, 2] + 1]
+    np.testing.assert_allclose(got, joint / joint.sum(axis=1, keepdims=True), rtol=0, atol=1e-10)
+
+
+def test_posterior_refuses_a_matrix_of_more_classes_than_the_model():
+    """Kills inference.py ``_check_compatible``: the refusal of a matrix of cardinality above the
+    model's removed (a vote for class 2 scored by a binary model's tables)."""
+    p = LabelModelParams.symmetric(np.full(3, 0.8), np.full(3, 0.5), np.array([0.5, 0.5]))
+    L = np.array([[0, 1, 2], [1, -1, 0]])
+    with pytest.raises(LabelMatrixError, match="cardinality 3 but the model has 2 classes"):
+        posterior(check_label_matrix(L, 3), p)
+
+
+# --------------------------------------------------------------------------- files.py
+
+
+def test_first_row_equal_to_a_vote_below_is_a_row_of_votes(tmp_path):
+    """Kills files.py ``_numbered_header``: ``first.min() > rest.max()`` -> ``>=`` (a first row of votes
+    1, 2 over rows that vote 1 refused as a possible header)."""
+    path = tmp_path / "votes.csv"
+    path.write_text("1,2\n0,1\n1,0\n")
+    np.testing.assert_array_equal(read_matrix(path), [[1, 2], [0, 1], [1, 0]])
+    # labels above every vote below could be a DataFrame's numbered columns: ambiguous
+    path.write_text("2,3\n0,1\n1,0\n")
+    with pytest.raises(ValueError, match="could be a header"):
+        read_matrix(path)
