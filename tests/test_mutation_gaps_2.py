@@ -2,8 +2,8 @@
 
 Each test names, in its docstring, the mutant of the library that it kills (a change under which
 the rest of the suite still passed).  Round 1 is ``test_mutation_gaps.py``; this round covers the
-held-out scores, the balance check, the dev choice, the intervals, the parameters, the priors, the
-stream state, the data summaries and the metrics.  Counts are whole numbers and the hand-computed
+held-out scores, the balance and coverage checks, the dev choice, the intervals, the parameters,
+the priors, the stream state, the data summaries, inference, the CSV reader and the metrics.  Counts are whole numbers and the hand-computed
 metrics small rationals, so those comparisons are exact up to float rounding; fitted quantities
 are only compared by order or by relations that hold for any fit.
 """
@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 import tripletws.estimators.balance_check as balance_module
+import tripletws.estimators.coverage_check as coverage_module
 from tripletws import LabelModel
 from tripletws.datasets import make_synthetic
 from tripletws.dev_choice import _leads, _selection_leads, check_dev_prior
 from tripletws.estimators.balance_check import CROWD_FLOOR, balance_check, crowd_like
-from tripletws.estimators.family_choice import select_family
+from tripletws.estimators.coverage_check import _best_family, _gain, coverage_check
+from tripletws.estimators.family_choice import TIE_TOL, select_family
 from tripletws.estimators.heldout import HeldOutScores, deal_counts, heldout_row_scores
 from tripletws.files import read_matrix
 from tripletws.inference import posterior
@@ -403,3 +405,52 @@ def test_first_row_equal_to_a_vote_below_is_a_row_of_votes(tmp_path):
     path.write_text("2,3\n0,1\n1,0\n")
     with pytest.raises(ValueError, match="could be a header"):
         read_matrix(path)
+
+
+# --------------------------------------------------------------------------- coverage_check.py
+
+
+def test_background_gain_of_exactly_zero_has_z_zero():
+    """Kills coverage_check.py ``_gain``: ``0.0 if gain <= 0`` -> ``gain < 0`` (a background class that
+    changes no row's held-out score, d = 0 on every row, given z = inf: the coverage reading refused)."""
+    folds = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]])
+    same = np.array([[-1.5, -2.0, -0.5], [-1.0, -2.5, -3.0]])
+    assert _gain(folds, same, same.copy()) == (0.0, 0.0)
+    # the same gain on every row with no spread: certain, z = inf
+    assert _gain(folds, same, same + 0.25) == (0.25, float("inf"))
+
+
+def test_coverage_family_choice_keeps_the_simpler_within_the_tie_tolerance():
+    """Kills coverage_check.py ``_best_family``: ``> mean + TIE_TOL`` -> ``> mean - TIE_TOL`` (per-LF
+    rates chosen over the shared precision on a lead below the tie tolerance, or on a small loss)."""
+    base = np.array([[-1.0, -2.0, -0.5, -1.5]])
+
+    def scores(lead: float) -> HeldOutScores:
+        return HeldOutScores(np.ones((1, 4)), {"shared_coverage": base, "mace_coverage": base + lead})
+
+    assert _best_family(scores(-TIE_TOL / 2)) == "shared_coverage"
+    assert _best_family(scores(TIE_TOL / 2)) == "shared_coverage"
+    assert _best_family(scores(4 * TIE_TOL)) == "mace_coverage"
+
+
+def one_class_votes(n: int, seed: int) -> np.ndarray:
+    """Rows of the coverage model (as in test_one_class): 3 LFs name class 0, 3 class 1, each firing at
+    its on-rate on its class and at 0.1 on the other."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(2, size=n, p=[0.7, 0.3])
+    classes, on = [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4]
+    L = np.full((n, 6), -1, dtype=np.int64)
+    for i, c in enumerate(classes):
+        L[rng.random(n) < np.where(y == c, on[i], 0.1), i] = c
+    return L
+
+
+def test_coverage_reading_is_used_at_exactly_half_oriented(monkeypatch):
+    """Kills coverage_check.py ``coverage_check``: ``oriented >= 0.5`` -> ``> 0.5`` (the rule refuses
+    under half of the votes oriented; exactly half is not under half)."""
+    rows = unique_rows(one_class_votes(8000, 0), 2)
+    assert coverage_check(rows, None).accepted  # a clean coverage model (test_one_class, seed 0)
+    for share, accepted in ((0.5, True), (0.5 - 1e-9, False)):
+        monkeypatch.setattr(coverage_module, "orientation", lambda *a, s=share: s)
+        check = coverage_check(rows, None)
+        assert check.accepted is accepted, (share, check.reason)
