@@ -3,9 +3,10 @@
 Each test names, in its docstring, the mutant of the library that it kills (a change under which
 the rest of the suite still passed).  Round 1 is ``test_mutation_gaps.py``; this round covers the
 held-out scores, the balance and coverage checks, the dev choice, the intervals, the parameters,
-the priors, the stream state, the data summaries, inference, the CSV reader and the metrics.  Counts are whole numbers and the hand-computed
-metrics small rationals, so those comparisons are exact up to float rounding; fitted quantities
-are only compared by order or by relations that hold for any fit.
+the priors, the stream state, the data summaries, inference, the CSV reader and the metrics.
+Counts are whole numbers and the hand-computed metrics small rationals, so those comparisons are
+exact up to float rounding; fitted quantities are only compared by order or by relations that
+hold for any fit.
 """
 
 from __future__ import annotations
