@@ -247,14 +247,36 @@ def model_text(model: Any) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
+#: Bytes read at a time past the size the file had when it was opened.
+_READ_STEP = 1 << 20
+
+
+def _read_capped(path: Path, size: int) -> bytes:
+    """The bytes of ``path``, at most ``MAX_FILE_BYTES + 1`` of them (one more says it is too large).
+
+    ``size`` is what the file held when stat'ed; a file that grew since (or one whose size is not
+    known, a pipe) is read on in steps of :data:`_READ_STEP`.  One ``read(MAX_FILE_BYTES + 1)``
+    allocated a buffer of that size for every file, 1 GiB of address space for a model of a few
+    kilobytes: a process under an address-space limit (``ulimit -v``) could not load any model.
+    """
+    with path.open("rb") as fh:
+        parts = [fh.read(min(size, MAX_FILE_BYTES) + 1)]
+        total = len(parts[0])
+        while total <= MAX_FILE_BYTES and parts[-1]:
+            parts.append(fh.read(min(_READ_STEP, MAX_FILE_BYTES + 1 - total)))
+            total += len(parts[-1])
+    return b"".join(parts)
+
+
 def load_model(path: str | Path) -> Any:
     """Read a model file written by :func:`save_model` (never executes code; ValueError if invalid)."""
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ValueError(f"{path}: {size} bytes is larger than a model file may be ({MAX_FILE_BYTES})")
-    with path.open("rb") as fh:
-        raw = fh.read(MAX_FILE_BYTES + 1)
+    raw = _read_capped(path, size)
+    if len(raw) > MAX_FILE_BYTES:  # it grew past the limit after the size was read
+        raise ValueError(f"{path}: more bytes than a model file may hold ({MAX_FILE_BYTES})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
