@@ -93,6 +93,7 @@ def decode_array(
     kind: str = "f",
     ndim: int | None = None,
     shape: tuple[int, ...] | None = None,
+    stored_ints: bool = False,
 ) -> np.ndarray:
     """Read an array record (or plain JSON lists) and check it.
 
@@ -106,6 +107,9 @@ def decode_array(
         Float (returned as float64; integer data allowed), integer (int64) or bool.
     ndim, shape : optional
         Required dimensionality or exact shape.
+    stored_ints : bool
+        With ``kind="i"``: keep the integer type the record stores (a copy, writable) instead of
+        int64 (a label matrix's rows stored as int8 would take eight times their size).
 
     Raises
     ------
@@ -126,7 +130,8 @@ def decode_array(
             arr = arr.reshape(shape)
         if arr.shape != tuple(shape):
             raise ValueError(f"{name}: expected shape {list(shape)}, got {list(arr.shape)}")
-    out = arr.astype({"f": np.float64, "i": np.int64, "b": bool}[kind])
+    keep = stored_ints and kind == "i" and arr.dtype.kind == "i"
+    out = arr.astype(arr.dtype if keep else {"f": np.float64, "i": np.int64, "b": bool}[kind])
     if kind == "f" and not np.all(np.isfinite(out)):
         raise ValueError(f"{name}: entries must be finite")
     return out

@@ -374,7 +374,7 @@ class RowSummary:
         d = check_mapping(d, "rows", {"cardinality", "rows", "counts", "n_rows", "max_rows", "level"})
         if check_int(d["cardinality"], "rows.cardinality", 2, 10**6) != k:
             raise ValueError(f"rows.cardinality is {d['cardinality']}, expected {k}")
-        rows = decode_array(d["rows"], "rows.rows", kind="i", ndim=2)
+        rows = decode_array(d["rows"], "rows.rows", kind="i", ndim=2, stored_ints=True)
         R = rows.shape[0]
         if rows.shape[1] != m:
             raise ValueError(f"rows.rows has {rows.shape[1]} columns, expected {m}")
@@ -400,7 +400,7 @@ class RowSummary:
         keys = _keys(words)
         if R > 1 and not (np.unique(keys).size == R):
             raise ValueError("rows.rows holds a row twice")
-        return cls(k, rows.astype(row_dtype(k)), counts, n_rows, max_rows, level)
+        return cls(k, rows.astype(row_dtype(k), copy=False), counts, n_rows, max_rows, level)
 
 
 class RowAccumulator:
