@@ -1009,8 +1009,10 @@ def from_sparse(X: Any, cardinality: int | None = None) -> np.ndarray:
     if not is_sparse(X):
         raise ValueError(f"from_sparse takes a scipy.sparse matrix, got {type(X).__name__}")
     lm = check_label_matrix(X, cardinality)  # validates the stored values
-    dense = lm.data.toarray()
-    return (dense.astype(np.int64) - 1).astype(small_int_dtype(lm.cardinality))
+    # shifted in the narrow output type (it holds the stored 0..k): no (n, m) int64 copy
+    out = lm.data.toarray().astype(small_int_dtype(lm.cardinality), copy=False)
+    out -= 1
+    return out
 
 
 def voted_rows(L: Any, cardinality: int | None = None) -> np.ndarray:
