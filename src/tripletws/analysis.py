@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .lf_names import _default_positions, _frame_columns, check_fitted_names, names_of
-from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, check_same_rows, from_sparse
+from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, check_same_rows
 from .validate import check_int
 
 
@@ -38,16 +38,30 @@ def lf_summary_arrays(L: Any, Y: Any = None, cardinality: int | None = None) -> 
     conflicts = np.zeros(m)
     correct = np.zeros(m)
     incorrect = np.zeros(m)
+    # An LF's vote conflicts with another LF's on a row exactly when the row holds votes for two or
+    # more classes, so each row needs only its number of votes and of distinct classes.
     for start, block in lm.chunks():
-        B = from_sparse(block) if lm.is_sparse else np.asarray(block)
+        if lm.is_sparse:  # from the stored votes: no dense (rows, m) copy of a crowd's chunk
+            rows, cols, cls, nv, n_classes = _sparse_votes(block, k)
+            overlaps += np.bincount(cols[nv[rows] >= 2], minlength=m)
+            conflicts += np.bincount(cols[n_classes[rows] >= 2], minlength=m)
+            votes_per_class += np.bincount(cols * k + cls, minlength=m * k).reshape(m, k)
+            if y is not None:
+                yv = y[start : start + block.shape[0]][rows]
+                gold = yv >= 0
+                correct += np.bincount(cols[gold & (cls == yv)], minlength=m)
+                incorrect += np.bincount(cols[gold & (cls != yv)], minlength=m)
+            continue
+        B = np.asarray(block)  # compared in its own (narrow) dtype, never widened
         V = B >= 0
-        cnt = np.stack([(B == c).sum(axis=1) for c in range(k)], axis=1)  # (nc, k)
         nv = V.sum(axis=1)
-        same = np.take_along_axis(cnt, np.where(V, B, 0).astype(np.intp), axis=1)  # votes agreeing with i
-        overlaps += (V & (nv[:, None] >= 2)).sum(axis=0)
-        conflicts += (V & ((nv[:, None] - same) > 0)).sum(axis=0)
+        n_classes = np.zeros(B.shape[0], dtype=np.int64)
         for c in range(k):
-            votes_per_class[:, c] += (B == c).sum(axis=0)
+            is_c = B == c
+            votes_per_class[:, c] += is_c.sum(axis=0)
+            n_classes += is_c.any(axis=1)
+        overlaps += V[nv >= 2].sum(axis=0)
+        conflicts += V[n_classes >= 2].sum(axis=0)
         if y is not None:
             yc = y[start : start + B.shape[0]]
             gold = (yc >= 0)[:, None] & V
@@ -148,6 +162,33 @@ def column_labels(L: Any) -> list[Any] | None:
     return None if named is None else list(named)
 
 
+def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
+    """The stored votes of a validated CSR chunk (class c stored as c + 1) and its per-row counts.
+
+    Parameters
+    ----------
+    block : scipy.sparse CSR matrix or array, shape (nc, m)
+        Canonical (no duplicate entries, no stored zeros), values 1..k.
+    k : int
+        Number of classes.
+
+    Returns
+    -------
+    rows, cols, cls : ndarray of intp, shape (nnz,)
+        Row, LF and class (0..k-1) of each vote.
+    n_votes, n_classes : ndarray of int64, shape (nc,)
+        Votes on each row, and distinct classes voted on it.
+    """
+    nc = block.shape[0]
+    n_votes = np.diff(block.indptr).astype(np.int64)
+    rows = np.repeat(np.arange(nc, dtype=np.intp), n_votes)
+    cols = block.indices.astype(np.intp)
+    cls = block.data.astype(np.intp) - 1
+    per_class = np.bincount(rows * k + cls, minlength=nc * k).reshape(nc, k)
+    n_classes = np.count_nonzero(per_class, axis=1).astype(np.int64)
+    return rows, cols, cls, n_votes, n_classes
+
+
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """``part / whole`` elementwise, NaN where ``whole`` is 0."""
     return np.divide(part, whole, out=np.full(part.shape, np.nan), where=whole > 0)
@@ -169,11 +210,14 @@ def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, A
     k = lm.cardinality
     n_votes = np.zeros(3)  # rows with >= 1 vote, >= 2 votes, >= 2 distinct classes
     for _, block in lm.chunks():
-        B = from_sparse(block) if lm.is_sparse else np.asarray(block)
-        nv = (B >= 0).sum(axis=1)
-        classes = np.zeros(B.shape[0], dtype=np.int64)
-        for c in range(k):
-            classes += (B == c).any(axis=1)
+        if lm.is_sparse:  # from the stored votes: no dense (rows, m) copy of a crowd's chunk
+            _, _, _, nv, classes = _sparse_votes(block, k)
+        else:
+            B = np.asarray(block)
+            nv = (B >= 0).sum(axis=1)
+            classes = np.zeros(B.shape[0], dtype=np.int64)
+            for c in range(k):
+                classes += (B == c).any(axis=1)
         n_votes += [(nv >= 1).sum(), (nv >= 2).sum(), (classes >= 2).sum()]
     stats = compute_stats(lm, k) if lm.n else None
     if stats is None:  # no rows: every fraction is undefined (it was 0.0 here and NaN per LF)
@@ -290,9 +334,18 @@ class LFAnalysis:
         m = lm.m
         counts = np.zeros(m * (k + 1) * k)
         for start, block in lm.chunks():  # one bincount per chunk over (LF, outcome, gold class) cells
-            B = from_sparse(block) if lm.is_sparse else np.asarray(block)
-            yc = y[start : start + B.shape[0]]
+            yc = y[start : start + block.shape[0]]
             gold = yc >= 0
+            if lm.is_sparse:  # the stored votes, then the abstentions as the gold rows left over
+                rows, cols, cls, _, _ = _sparse_votes(block, k)
+                yv = yc[rows]
+                g = yv >= 0
+                voted = np.bincount((cols[g] * (k + 1) + cls[g] + 1) * k + yv[g], minlength=counts.size)
+                counts += voted
+                abstained = np.bincount(yc[gold], minlength=k) - voted.reshape(m, k + 1, k).sum(axis=1)
+                counts.reshape(m, k + 1, k)[:, 0, :] += abstained
+                continue
+            B = np.asarray(block)
             cells = (np.arange(m) * (k + 1) + (B[gold].astype(np.int64) + 1)) * k + yc[gold, None]
             counts += np.bincount(cells.ravel(), minlength=counts.size)
         counts = counts.reshape(m, k + 1, k)

@@ -1,0 +1,146 @@
+"""Memory audit: allocations out of proportion to the data (widening copies, dense copies of sparse crowds).
+
+Each test asserts on the mechanism (the dtype kept, or a tracemalloc peak on a small input with a
+generous margin below what the removed copy alone would take), not on the process's memory.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tripletws.analysis import LFAnalysis, lf_summary_arrays, matrix_summary_arrays
+from tripletws.matrix import DEFAULT_CHUNK_CELLS, from_sparse
+
+
+def _peak(fn, *args, **kwargs) -> int:
+    """Peak bytes traced while ``fn`` runs (its result is dropped)."""
+    tracemalloc.start()
+    try:
+        fn(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _crowd(n: int = 4000, m: int = 400, k: int = 3, per_row: int = 5, seed: int = 0):
+    """A sparse crowd (class c stored as c + 1) with ``per_row`` votes a row, and gold labels."""
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    cols = np.concatenate([rng.choice(m, per_row, replace=False) for _ in range(n)])
+    y = rng.integers(0, k, n)
+    votes = np.where(rng.random(n * per_row) < 0.7, y[rows], rng.integers(0, k, n * per_row))
+    S = sp.csr_array(((votes + 1).astype(np.int8), (rows, cols)), shape=(n, m))
+    y[rng.random(n) < 0.2] = -1
+    return S, y
+
+
+def _naive_lf_summary(L: np.ndarray, y: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Overlaps, conflicts and gold counts by their definitions, LF by LF and row by row."""
+    n, m = L.shape
+    out = {key: np.zeros(m) for key in ("overlaps", "conflicts", "correct", "incorrect")}
+    for r in range(n):
+        voters = np.flatnonzero(L[r] >= 0)
+        for i in voters:
+            others = [j for j in voters if j != i]
+            out["overlaps"][i] += bool(others)
+            out["conflicts"][i] += any(L[r, j] != L[r, i] for j in others)
+            if y[r] >= 0:
+                out["correct" if L[r, i] == y[r] else "incorrect"][i] += 1
+    for key in ("overlaps", "conflicts"):
+        out[key] /= n
+    return out
+
+
+def test_from_sparse_shifts_in_the_narrow_type():
+    # before: the dense (n, m) copy went through int64 (8 bytes a cell) before int8
+    S, _ = _crowd()
+    cells = S.shape[0] * S.shape[1]
+    dense = from_sparse(S)
+    assert dense.dtype == np.int8
+    expected = np.full(S.shape, -1, dtype=np.int8)
+    coo = S.tocoo()
+    expected[coo.row, coo.col] = coo.data - 1
+    np.testing.assert_array_equal(dense, expected)
+    # int16 toarray (2 bytes a cell) and the int8 result (1): 3 bytes a cell, not 11
+    assert _peak(from_sparse, S) < 5 * cells
+
+
+def test_from_sparse_wide_classes_and_unsigned_storage():
+    L = np.array([[-1, 0, 199], [5, -1, -1]])
+    S = sp.csr_matrix((L + 1).astype(np.uint8))
+    out = from_sparse(S, 200)
+    assert out.dtype == np.int16
+    np.testing.assert_array_equal(out, L)
+
+
+_CROWD_CALLS = {
+    "lf_summary_arrays": lambda S, y: lf_summary_arrays(S),
+    "lf_summary_arrays_gold": lambda S, y: lf_summary_arrays(S, y),
+    "matrix_summary_arrays": lambda S, y: matrix_summary_arrays(S),
+    "lf_empirical_probs": lambda S, y: LFAnalysis(S).lf_empirical_probs(y, 3),
+}
+
+
+@pytest.mark.parametrize("name", list(_CROWD_CALLS))
+def test_crowd_summaries_never_make_a_chunk_dense(name, monkeypatch):
+    # before: each chunk of a sparse crowd went through from_sparse (a dense (rows, m) copy, and an
+    # int64 one): a 1e4 x 2 000 crowd with 5 votes a row peaked 381 MB in lf_summary_arrays
+    S, y = _crowd(n=500, m=50)
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse chunk was made dense")
+
+    monkeypatch.setattr(sp.csr_array, "toarray", refuse)
+    monkeypatch.setattr(sp.csr_matrix, "toarray", refuse)
+    _CROWD_CALLS[name](S, y)
+
+
+@pytest.mark.parametrize("name", ["lf_summary_arrays", "lf_summary_arrays_gold", "lf_empirical_probs"])
+def test_crowd_summaries_peak_in_proportion_to_the_votes(name):
+    # the per-LF figures need arrays the size of the votes (here 50 000, in a 1e7-cell matrix)
+    S, y = _crowd(n=10000, m=1000)
+    assert _peak(_CROWD_CALLS[name], S, y) < 100 * S.nnz
+
+
+def test_crowd_summaries_equal_the_dense_ones():
+    S, y = _crowd(n=3000, m=40, k=4, per_row=4, seed=1)
+    D = from_sparse(S)
+    for gold in (None, y):
+        sparse_out, dense_out = lf_summary_arrays(S, gold), lf_summary_arrays(D, gold)
+        assert sparse_out.keys() == dense_out.keys()
+        for key, value in dense_out.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(sparse_out[key], value, err_msg=key)
+                assert sparse_out[key].dtype == value.dtype
+            else:
+                assert sparse_out[key] == value, key
+    for key, value in matrix_summary_arrays(D).items():
+        np.testing.assert_array_equal(matrix_summary_arrays(S)[key], value, err_msg=key)
+    np.testing.assert_array_equal(
+        LFAnalysis(S).lf_empirical_probs(y, 4), LFAnalysis(D).lf_empirical_probs(y, 4)
+    )
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lf_summary_arrays_matches_the_definitions(sparse):
+    rng = np.random.default_rng(7)
+    L = rng.integers(-1, 4, size=(300, 6))
+    L[rng.random(L.shape) < 0.5] = -1
+    L[:5] = -1  # rows without votes
+    L[5:10, 1:] = -1  # rows with one vote
+    y = rng.integers(-1, 4, 300)
+    given = sp.csr_array(L + 1) if sparse else L.astype(np.int8)
+    got = lf_summary_arrays(given, y, 4)
+    for key, value in _naive_lf_summary(L, y, 4).items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+
+
+def test_dense_lf_summary_arrays_does_not_widen_chunks():
+    # before: np.where(V, B, 0).astype(np.intp) made an 8-byte copy of every int8 chunk
+    m = 16
+    L = np.random.default_rng(0).integers(-1, 2, size=(4 * DEFAULT_CHUNK_CELLS // m, m)).astype(np.int8)
+    assert _peak(lf_summary_arrays, L) < 10 * DEFAULT_CHUNK_CELLS  # before: 27 bytes a chunk cell, now 5
