@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from tripletws.analysis import LFAnalysis, lf_summary_arrays, matrix_summary_arrays
-from tripletws.matrix import DEFAULT_CHUNK_CELLS, from_sparse
+from tripletws.matrix import DEFAULT_CHUNK_CELLS, from_metal, from_sparse
 
 
 def _peak(fn, *args, **kwargs) -> int:
@@ -144,3 +144,23 @@ def test_dense_lf_summary_arrays_does_not_widen_chunks():
     m = 16
     L = np.random.default_rng(0).integers(-1, 2, size=(4 * DEFAULT_CHUNK_CELLS // m, m)).astype(np.int8)
     assert _peak(lf_summary_arrays, L) < 10 * DEFAULT_CHUNK_CELLS  # before: 27 bytes a chunk cell, now 5
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int64])
+def test_from_metal_shifts_in_the_narrow_output_type(dtype):
+    # before: (arr.astype(np.int64) - 1): an 8-byte copy of the whole matrix, then the int8 one
+    rng = np.random.default_rng(0)
+    metal = rng.integers(0, 4, size=(50000, 20)).astype(dtype)
+    kept = metal.copy()
+    out = from_metal(metal)
+    assert out.dtype == np.int8
+    np.testing.assert_array_equal(out, kept.astype(np.int64) - 1)
+    np.testing.assert_array_equal(metal, kept)  # the caller's array is left alone
+    assert _peak(from_metal, metal) < 3 * metal.size
+
+
+def test_from_metal_many_classes():
+    metal = np.array([[0, 1, 200], [127, 128, 0]], dtype=np.uint8)
+    out = from_metal(metal)
+    assert out.dtype == np.int16
+    np.testing.assert_array_equal(out, metal.astype(np.int64) - 1)

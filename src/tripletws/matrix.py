@@ -980,7 +980,9 @@ def from_metal(L: Any, cardinality: int | None = None) -> np.ndarray:
     if top > MAX_CARDINALITY:
         r, c = _first_bad(arr > MAX_CARDINALITY)
         raise ValueError(f"MeTaL value {arr[r, c]} in column {c} (row {r}): over {MAX_CARDINALITY} classes")
-    return (arr.astype(np.int64) - 1).astype(small_int_dtype(top))
+    out = arr.astype(small_int_dtype(top))  # a copy (never the caller's array), shifted in place
+    out -= 1
+    return out
 
 
 def to_metal(L: Any) -> np.ndarray:
