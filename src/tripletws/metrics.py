@@ -73,13 +73,20 @@ def f1_micro(y, pred, probs, k):
     return accuracy(y, pred, probs, k)
 
 
+#: Rows per step of :func:`brier`: its (rows, k) temporaries stay the size of a step, not of ``probs``.
+BRIER_STEP_ROWS = 1 << 15
+
+
 def brier(y, pred, probs, k):
     """Mean over rows of sum_c (p_c - 1[y = c])^2 (NaN without a gold row, as accuracy)."""
     if not len(y):
         return float("nan")
-    onehot = np.zeros_like(probs)
-    onehot[np.arange(len(y)), y] = 1.0
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    per_row = np.empty(len(y))
+    for s in range(0, len(y), BRIER_STEP_ROWS):
+        diff = np.array(probs[s : s + BRIER_STEP_ROWS], dtype=np.float64)
+        diff[np.arange(len(diff)), y[s : s + BRIER_STEP_ROWS]] -= 1.0
+        per_row[s : s + len(diff)] = np.sum(diff**2, axis=1)
+    return float(np.mean(per_row))
 
 
 def log_loss(y, pred, probs, k):
@@ -252,7 +259,8 @@ def score(
         elif key in PROB_METRICS:
             if probs is None:
                 raise ValueError(f"metric {name!r} needs probabilities")
-            out[name] = PROB_METRICS[key](y_g, p_g, probs[gold], cardinality)
+            gold_probs = probs if gold.all() else probs[gold]  # no (n, k) copy where every row has gold
+            out[name] = PROB_METRICS[key](y_g, p_g, gold_probs, cardinality)
         else:
             names = ", ".join((*METRICS, *ALIASES))
             raise ValueError(f"unknown metric {name!r}; choose from {names} (a labeler's score: and no_vote)")
