@@ -188,3 +188,18 @@ def test_brier_with_rows_without_gold():
     expected = float(np.mean(np.sum((P[g] - np.eye(3)[y[g]]) ** 2, axis=1)))
     got = score(y, P.argmax(axis=1), P, 3, ["brier"])["brier"]
     np.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def test_row_summary_block_rows_shift_in_the_narrow_type():
+    # before: (toarray() - 1).astype(int8) held two int16 (rows, m) arrays at once (4 bytes a cell);
+    # now the int16 toarray and the int8 result (3)
+    from tripletws.matrix import check_label_matrix
+    from tripletws.rows import _Block
+
+    S, _ = _crowd(n=2000, m=500)
+    block = _Block(check_label_matrix(S, 3).data, 3)
+    index = np.arange(S.shape[0])
+    rows = block.rows(index)
+    assert rows.dtype == np.int8
+    np.testing.assert_array_equal(rows, from_sparse(S, 3))
+    assert _peak(block.rows, index) < 3.5 * S.shape[0] * S.shape[1]

@@ -210,7 +210,9 @@ class _Block:
         if self.sparse:
             if isinstance(index, np.ndarray) and index.dtype == bool:
                 index = np.flatnonzero(index)
-            return (self.data[index].toarray() - 1).astype(self.dtype)
+            out = self.data[index].toarray().astype(self.dtype, copy=False)  # a fresh array: shifted in place
+            out -= 1
+            return out
         return self.data[index]
 
 
