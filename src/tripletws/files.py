@@ -376,16 +376,25 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
         raise _ambiguous_first_row(path, tokens, why)
     if arr.size == 0:
         return np.empty((0, len(tokens)), dtype=np.int16), names
+    # checked CSV_CHECK_CELLS at a time: no float64 temporary the size of the parsed matrix
+    step = max(1, CSV_CHECK_CELLS // arr.shape[1])
+    steps = [slice(s, s + step) for s in range(0, arr.shape[0], step)]
+    huge = np.empty(arr.shape, dtype=bool)  # also inf; NaN is left for validation to report
     with np.errstate(invalid="ignore"):
-        huge = np.abs(arr) >= _CSV_MAX_ABS  # also inf; NaN is left for validation to report
+        for rows in steps:
+            np.greater_equal(np.abs(arr[rows]), _CSV_MAX_ABS, out=huge[rows])
     if huge.any():
         raise _csv_value_error(path, arr, huge, "number too large:")
+    del huge
     # Integral values are integers: in int16 range stored compactly, beyond it as int64 (exact: below
     # 2**53); anything else is left for validation.
-    if np.all(arr == np.round(arr)):
+    if all(np.all(arr[rows] == np.round(arr[rows])) for rows in steps):
         arr = arr.astype(np.int16 if arr.min() >= -(2**15) and arr.max() < 2**15 else np.int64)
     return arr, names
 
+
+#: Cells per step of the checks of a parsed CSV (their float64 temporaries are a step, not the matrix).
+CSV_CHECK_CELLS = 1 << 16
 
 #: Rows decoded at a time from a Parquet file (a row group can hold millions).  Measured on
 #: 2e6 x 30 int64 columns: 2**14 rows peaks 43 MB below 2**16 at the same speed.
