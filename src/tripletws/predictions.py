@@ -60,7 +60,7 @@ def probs_to_preds(
     n = probs.shape[0]
     tied = probs >= probs.max(axis=1, keepdims=True) - tol
     n_tied = tied.sum(axis=1)
-    preds = np.argmax(probs, axis=1).astype(np.int64)
+    preds = np.argmax(probs, axis=1).astype(np.int64, copy=False)  # argmax's own array where it is int64
     multi = np.flatnonzero(n_tied > 1)
     if multi.size == 0:
         return preds
