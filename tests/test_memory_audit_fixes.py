@@ -7,6 +7,7 @@ generous margin below what the removed copy alone would take), not on the proces
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -232,3 +233,51 @@ def test_probs_to_preds_keeps_argmax_array():
     np.testing.assert_array_equal(preds[clear], np.argmax(P[clear], axis=1))
     # (n, 2) booleans, the row maxima, the tied counts and the predictions: 20 bytes a row, was 28
     assert _peak(probs_to_preds, P) < 24 * n
+
+
+def test_matrix_summary_pair_tables_of_a_few_lfs_from_their_columns(monkeypatch):
+    import tripletws.stats
+
+    S, _ = _crowd(n=600, m=120)
+    full = matrix_summary_arrays(S)
+    lfs = np.array([5, 0, 119, 60])
+    seen = []
+    real = tripletws.stats.compute_stats
+
+    def spy(lm, *args, **kwargs):
+        seen.append(lm.m)
+        return real(lm, *args, **kwargs)
+
+    monkeypatch.setattr(tripletws.stats, "compute_stats", spy)
+    for X in (S, from_sparse(S)):
+        sub = matrix_summary_arrays(X, lfs=lfs)
+        for key in ("pair_overlap", "pair_conflict"):
+            np.testing.assert_array_equal(sub[key], full[key][np.ix_(lfs, lfs)])
+        for key in ("n_rows", "coverage", "overlap", "conflict"):
+            assert sub[key] == full[key]
+    assert seen == [len(lfs), len(lfs)]  # the statistics of the 4 LFs' columns, not of all 120
+
+
+def test_report_pair_tables_only_for_the_drawn_lfs(monkeypatch):
+    # before: the report built the (m, m) pair tables of every LF and drew MAX_PLOTTED_LFS of them
+    # (a 1 500 x 300 crowd: peak 142.8 -> 101.7 MB, 81.8 -> 19.2 s, the same HTML)
+    pytest.importorskip("matplotlib")
+    import tripletws.report
+    from tripletws import LabelModel
+
+    S, y = _crowd(n=400, m=80)
+    model = LabelModel(3).fit(S)
+    shapes = []
+    real = tripletws.report.matrix_summary_arrays
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        shapes.append(out["pair_overlap"].shape)
+        return out
+
+    monkeypatch.setattr(tripletws.report, "matrix_summary_arrays", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.report(S, y, n_boot=2)
+    n = tripletws.report.MAX_PLOTTED_LFS
+    assert shapes == [(n, n)]

@@ -194,7 +194,9 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.divide(part, whole, out=np.full(part.shape, np.nan), where=whole > 0)
 
 
-def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, Any]:
+def matrix_summary_arrays(
+    L: Any, cardinality: int | None = None, lfs: np.ndarray | None = None
+) -> dict[str, Any]:
     """Whole-matrix figures: coverage, overlap and conflict rates and their pairwise tables.
 
     Returns
@@ -203,6 +205,15 @@ def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, A
     (at least two votes), ``conflict`` (votes for at least two different classes),
     ``n_rows``, and the (m, m) tables ``pair_overlap`` (fraction of rows where LFs
     i and j both vote) and ``pair_conflict`` (both vote, for different classes).
+
+    Parameters
+    ----------
+    L : label matrix, shape (n, m)
+    cardinality : int, optional
+    lfs : ndarray of int, optional
+        The LFs of the pair tables (then of shape (len(lfs), len(lfs)), in this order); default all.
+        The pair counts of a few LFs of a wide matrix are taken from their columns alone, without
+        the (m, m) tables of all the LFs.
     """
     from .stats import compute_stats
 
@@ -219,7 +230,13 @@ def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, A
             for c in range(k):
                 classes += (B == c).any(axis=1)
         n_votes += [(nv >= 1).sum(), (nv >= 2).sum(), (classes >= 2).sum()]
-    stats = compute_stats(lm, k) if lm.n else None
+    paired = lm
+    if lfs is not None:
+        lfs = np.asarray(lfs, dtype=np.intp)
+        if not np.array_equal(lfs, np.arange(lm.m)) and (isinstance(lm.data, np.ndarray) or lm.is_sparse):
+            paired = check_label_matrix(lm.data[:, lfs], k, allow_empty=True)
+    n_paired = lm.m if lfs is None else len(lfs)
+    stats = compute_stats(paired, k) if lm.n else None
     if stats is None:  # no rows: every fraction is undefined (it was 0.0 here and NaN per LF)
         nan = float("nan")
         return {
@@ -227,17 +244,20 @@ def matrix_summary_arrays(L: Any, cardinality: int | None = None) -> dict[str, A
             "coverage": nan,
             "overlap": nan,
             "conflict": nan,
-            "pair_overlap": np.full((lm.m, lm.m), nan),
-            "pair_conflict": np.full((lm.m, lm.m), nan),
+            "pair_overlap": np.full((n_paired, n_paired), nan),
+            "pair_conflict": np.full((n_paired, n_paired), nan),
         }
+    covote, agree = stats.covote, stats.agree
+    if paired is lm and lfs is not None:  # another kind of matrix: all the pairs, then the LFs asked for
+        covote, agree = covote[np.ix_(lfs, lfs)], agree[np.ix_(lfs, lfs)]
     n = lm.n
     return {
         "n_rows": lm.n,
         "coverage": n_votes[0] / n,
         "overlap": n_votes[1] / n,
         "conflict": n_votes[2] / n,
-        "pair_overlap": stats.covote / n,
-        "pair_conflict": (stats.covote - stats.agree) / n,
+        "pair_overlap": covote / n,
+        "pair_conflict": (covote - agree) / n,
     }
 
 

@@ -351,7 +351,7 @@ def build_report(
             no_intervals = f"{none.why}; {none.remedy} before the report adds them"
             ci = point_estimates(model)
     per_lf = lf_summary_arrays(lm, y, k)
-    whole = matrix_summary_arrays(lm, k)
+    whole = matrix_summary_arrays(lm, k, lfs=_plotted_lfs(per_lf["coverage"]))  # the pairs the heatmaps draw
     probs = model.predict_proba(lm)
     conf = probs.max(axis=1)
     parts: list[str] = []
@@ -423,9 +423,8 @@ def build_report(
     parts.append(
         _section("lf-coverage", "LF coverage", f'<div class="fig">{cov_svg}</div>', drawn_note.strip())
     )
-    pairs = np.ix_(drawn, drawn)
     heat_names = drawn_names if len(drawn) == m else [str(i) for i in drawn]  # indices: the table's rows
-    heat_svg = _heatmaps(heat_names, whole["pair_overlap"][pairs], whole["pair_conflict"][pairs])
+    heat_svg = _heatmaps(heat_names, whole["pair_overlap"], whole["pair_conflict"])  # of the drawn LFs
     parts.append(
         _section(
             "overlap-conflict",
