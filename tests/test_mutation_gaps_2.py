@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_balance_check import _crowd  # the MACE-like crowd generator
 
 import tripletws.estimators.balance_check as balance_module
 import tripletws.estimators.coverage_check as coverage_module
@@ -42,21 +43,6 @@ from tripletws.summary import DataSummary, stats_from_dict
 
 def unique_rows(L: np.ndarray, k: int) -> RowSummary:
     return RowSummary.from_matrix(check_label_matrix(np.asarray(L), k), 10**6)
-
-
-def crowd(seed: int, prior: list[float], n: int, m: int, per: int = 5) -> np.ndarray:
-    """MACE-like crowd (as in test_balance_check): each item seen by ``per`` of ``m`` annotators, each
-    knowing the class with probability theta_j ~ U(0.3, 0.9), else voting a uniformly random class."""
-    rng = np.random.default_rng(seed)
-    k = len(prior)
-    y = rng.choice(k, size=n, p=prior)
-    theta = rng.uniform(0.3, 0.9, size=m)
-    L = -np.ones((n, m), dtype=np.int64)
-    for i in range(n):
-        who = rng.choice(m, size=per, replace=False)
-        knows = rng.random(per) < theta[who]
-        L[i, who] = np.where(knows, y[i], rng.integers(0, k, size=per))
-    return L
 
 
 def uniform_mace(rows: RowSummary):
@@ -202,7 +188,7 @@ def test_heldout_scores_of_no_rows_are_refused():
 def test_balance_test_has_the_continuity_correction():
     """Kills balance_check.py ``balance_check``: McNemar's test without the continuity correction
     (``gained - lost > n_se * sqrt(gained + lost)``)."""
-    rows = unique_rows(crowd(0, [0.88, 0.12], n=1000, m=50), 2)
+    rows = unique_rows(_crowd(0, [0.88, 0.12], n=1000, m=50)[0], 2)
     selection = uniform_mace(rows)
     first = balance_check(rows, selection, n_se=0.0)
     g, lost = first.gained, first.lost
@@ -216,7 +202,7 @@ def test_balance_test_has_the_continuity_correction():
 def test_balance_check_refuses_a_prior_that_silences_a_class(monkeypatch):
     """Kills balance_check.py ``balance_check``: the refusal of an estimated prior that never predicts
     a class named by clear rows removed (``if silenced.size`` never taken)."""
-    rows = unique_rows(crowd(0, [0.88, 0.12], n=1000, m=50), 2)
+    rows = unique_rows(_crowd(0, [0.88, 0.12], n=1000, m=50)[0], 2)
     selection = uniform_mace(rows)
     real_fit = balance_module.fit_annotator
 
@@ -235,7 +221,7 @@ def test_balance_check_refuses_a_prior_that_silences_a_class(monkeypatch):
 def test_crowd_rule_needs_the_prior_floor():
     """Kills balance_check.py ``balance_check``: the crowd rule's floor ``>= CROWD_FLOOR`` -> ``>= 0``
     (a prior with its smallest class under CROWD_FLOOR / k accepted on crowd-like rows)."""
-    rows = unique_rows(crowd(0, [0.95, 0.05], n=3000, m=150), 2)
+    rows = unique_rows(_crowd(0, [0.95, 0.05], n=3000, m=150)[0], 2)
     assert crowd_like(rows)
     selection = uniform_mace(rows)
     assert balance_check(rows, selection, n_se=0.0).accepted  # it silences no class
