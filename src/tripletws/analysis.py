@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .lf_names import _default_positions, _frame_columns, check_fitted_names, names_of
+from .kernels import sparse_class_counts
+from .lf_names import check_fitted_names, column_labels
 from .matrix import MAX_CARDINALITY, check_label_matrix, check_labels, check_same_rows
 from .validate import check_int
 
@@ -148,20 +149,6 @@ def lf_summary(
     return pd.DataFrame(cols, index=None if lf_names is None else pd.Index(list(lf_names)))
 
 
-def column_labels(L: Any) -> list[Any] | None:
-    """The column labels of ``L`` as the frame has them, to index a summary: a pandas frame's numbers
-    stay numbers and its MultiIndex tuples stay tuples (the model keeps them as text, ``"10"`` and
-    ``"a/1"``), and labels that cannot name LFs (floats, repeated) are kept too, so that the summary
-    is found by the frame's own labels; other input's names (:func:`~tripletws.lf_names.names_of`) are
-    text already.  None for unnamed input: a numpy array, a frame with the default labels 0..m-1."""
-    columns = _frame_columns(L)
-    if columns is not None and type(columns).__module__.startswith("pandas"):
-        labels = list(columns)
-        return None if not labels or _default_positions(columns, labels) else labels
-    named = names_of(L)
-    return None if named is None else list(named)
-
-
 def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
     """The stored votes of a validated CSR chunk (class c stored as c + 1) and its per-row counts.
 
@@ -179,13 +166,11 @@ def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
     n_votes, n_classes : ndarray of int64, shape (nc,)
         Votes on each row, and distinct classes voted on it.
     """
-    nc = block.shape[0]
     n_votes = np.diff(block.indptr).astype(np.int64)
-    rows = np.repeat(np.arange(nc, dtype=np.intp), n_votes)
+    rows = np.repeat(np.arange(block.shape[0], dtype=np.intp), n_votes)
     cols = block.indices.astype(np.intp)
     cls = block.data.astype(np.intp) - 1
-    per_class = np.bincount(rows * k + cls, minlength=nc * k).reshape(nc, k)
-    n_classes = np.count_nonzero(per_class, axis=1).astype(np.int64)
+    n_classes = np.count_nonzero(sparse_class_counts(block, k), axis=1).astype(np.int64)
     return rows, cols, cls, n_votes, n_classes
 
 

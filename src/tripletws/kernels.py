@@ -220,6 +220,14 @@ def sparse_one_hot(block: Any, k: int) -> Any:
     )
 
 
+def sparse_class_counts(block: Any, k: int) -> np.ndarray:
+    """Votes for each class on each row of a CSR label block storing class c as c + 1, shape (nc, k)
+    int64: one bincount over the stored votes (no dense copy of the block)."""
+    nc = block.shape[0]
+    rows = np.repeat(np.arange(nc, dtype=np.int64), np.diff(block.indptr))
+    return np.bincount(rows * k + (block.data.astype(np.int64) - 1), minlength=nc * k).reshape(nc, k)
+
+
 def vote_counts(lm: Any, chunk_size: int | None = None) -> np.ndarray:
     """Per-row vote counts for each class of a validated label matrix, shape (n, k).
 
@@ -240,9 +248,7 @@ def vote_counts(lm: Any, chunk_size: int | None = None) -> np.ndarray:
         for start, block in lm.chunks(chunk_size):
             nc = block.shape[0]
             if lm.is_sparse:
-                rows = np.repeat(np.arange(nc), np.diff(block.indptr))
-                cnt = np.bincount(rows * k + (block.data - 1), minlength=nc * k).reshape(nc, k)
-                out[start : start + nc] = cnt
+                out[start : start + nc] = sparse_class_counts(block, k)
                 continue
             step = conversion_rows(lm.m)
             for s in range(0, nc, step):

@@ -50,6 +50,20 @@ def names_of(L: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+def column_labels(L: Any) -> list[Any] | None:
+    """The column labels of ``L`` as the frame has them, to index a summary: a pandas frame's numbers
+    stay numbers and its MultiIndex tuples stay tuples (the model keeps them as text, ``"10"`` and
+    ``"a/1"``), and labels that cannot name LFs (floats, repeated) are kept too, so that the summary
+    is found by the frame's own labels; other input's names (:func:`names_of`) are
+    text already.  None for unnamed input: a numpy array, a frame with the default labels 0..m-1."""
+    columns = _frame_columns(L)
+    if columns is not None and type(columns).__module__.startswith("pandas"):
+        labels = list(columns)
+        return None if not labels or _default_positions(columns, labels) else labels
+    named = names_of(L)
+    return None if named is None else list(named)
+
+
 def _frame_columns(L: Any) -> Any:
     """The column labels of a frame: a pandas (or polars) DataFrame (``to_numpy``), a dask DataFrame
     (its columns are known without computing); None for other input."""

@@ -45,6 +45,7 @@ from .kernels import (
     narrow,
     one_hot,
     signed_votes,
+    sparse_class_counts,
     sparse_one_hot,
     vote_indicator,
     workspace,
@@ -543,13 +544,6 @@ def _dense_counts(block: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
 
 
-def _sparse_counts(block: Any, k: int) -> np.ndarray:
-    nc = block.shape[0]
-    rows = np.repeat(np.arange(nc), np.diff(block.indptr))
-    vals = block.data.astype(np.int64) - 1
-    return np.bincount(rows * k + vals, minlength=nc * k).reshape(nc, k)
-
-
 def _binary_triple(shape: tuple[int, int], ws: Workspace) -> np.ndarray:
     """:func:`_triple_from_counts` for k = 2 from the chunk's signed votes S and vote
     indicator V (left in ``ws`` by :func:`_binary_dense`).
@@ -630,7 +624,7 @@ def _block_stats(block: Any, k: int, joint: bool, triple: bool, ws: Workspace) -
             stats = _multiclass_dense(block, k, joint, ws)
     if triple and k <= MAX_TRIPLE_CLASSES:
         if sparse:
-            stats.triple = _triple_from_counts(_sparse_counts(block, k))
+            stats.triple = _triple_from_counts(sparse_class_counts(block, k))
         elif k == 2:
             stats.triple = _binary_triple(block.shape, ws)  # from the chunk's S and V left in ws
         else:
