@@ -857,7 +857,9 @@ def check_same_rows(L: Any, Y: Any, L_name: str = "L", Y_name: str = "Y", what: 
     if index_L.has_duplicates or set(index_L.tolist()) != set(index_y.tolist()):
         return
     labels_L, labels_y = index_L.tolist(), index_y.tolist()  # Python values, named as the user wrote them
-    pos = next(i for i, (a, b) in enumerate(zip(labels_L, labels_y, strict=True)) if a != b)
+    pos = next((i for i, (a, b) in enumerate(zip(labels_L, labels_y, strict=True)) if a != b), None)
+    if pos is None:  # equal label by label where pandas' equals says not (NaN, mixed types): aligned
+        return
     raise ValueError(
         f"{L_name} and {Y_name} hold the same rows in another order (row {pos}: {L_name}'s index "
         f"{labels_L[pos]!r}, {Y_name}'s {labels_y[pos]!r}); {what or Y_name} is read by position: align "
