@@ -414,10 +414,10 @@ def _plain_int16_rows(path: Path, delim: str, skip_lines: int) -> np.ndarray | N
 
     The line-by-line reading (:func:`_data_lines` into ``np.loadtxt`` as float64, then the checks)
     reads such files to the same integers; it also gives the errors, so a failure here only sends
-    the file there.  Measured on a 1e6 x 50 CSV of votes (112 MB, 2-core host): 4.0 -> 1.9 s, peak
-    resident 525 -> 210 MB (docs/speed.md, "Session 27").  Blank lines between rows are skipped
-    by both (numpy's reader skips them; the line-by-line reading drops them in a file of more than
-    one column).
+    the file there.  Blank lines between rows are skipped by both (numpy's reader skips them; the
+    line-by-line reading drops them in a file of more than one column).  Measured on a 1e6 x 50 CSV
+    of votes (112 MB, 2-core host, ``farm-bench``, medians of 5 alternated runs): 4.47 -> 1.89 s
+    wall, peak resident 513 -> 135 MiB (docs/speed.md, "Session 27").
     """
     try:
         with open(path, encoding="utf-8-sig", newline=None) as fh:
