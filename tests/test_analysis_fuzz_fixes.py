@@ -262,3 +262,15 @@ def test_module_score_reads_none_as_accuracy():
     preds = np.array([0, 1, 0, 1])
     assert score(y, preds, None, 2, None) == score(y, preds, None, 2, ["accuracy"])
     assert score(y, preds, None, 2, None)["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_lfanalysis_names_rows_by_the_lfs_as_given():
+    """``lfs=[10, 20, 30]`` indexes the summary by 10, 20 and 30 (they were made text, so ``.loc[20]``
+    raised KeyError), and a plain function by its ``__name__`` (not its repr with an address)."""
+    L = np.array([[0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1]] * 10)
+
+    def keyword_lf(x):
+        return 1
+
+    assert LFAnalysis(L, lfs=[10, 20, 30]).lf_summary().loc[20, "Coverage"] == 1.0
+    assert LFAnalysis(L, lfs=[keyword_lf, "b", 7]).lf_summary().index.tolist() == ["keyword_lf", "b", 7]

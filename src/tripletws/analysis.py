@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -246,6 +247,20 @@ def matrix_summary_arrays(
     }
 
 
+def _lf_label(lf: Any) -> Any:
+    """How a summary's row names ``lf``: an LF's ``name`` (Snorkel's and ours), a function's
+    ``__name__``, a number or text as given (``lfs=[10, 20]`` is indexed by 10 and 20, as a frame's
+    number labels are), anything else as text."""
+    name = getattr(lf, "name", None)
+    if isinstance(name, str):
+        return name
+    if callable(lf) and isinstance(getattr(lf, "__name__", None), str):
+        return lf.__name__
+    if isinstance(lf, (str, numbers.Number, tuple)):
+        return lf
+    return str(lf)
+
+
 class LFAnalysis:
     """Coverage, overlaps, conflicts and accuracies of the LFs behind a label matrix.
 
@@ -256,8 +271,9 @@ class LFAnalysis:
     ----------
     L : label matrix, shape (n, m)
     lfs : sequence of m labeling functions (or names), optional
-        Names the rows of the summary (default: a DataFrame's column labels as the frame has them,
-        numbers and MultiIndex tuples included, else ``0..m-1``).
+        Names the rows of the summary: an LF's ``name``, a plain function's ``__name__``, numbers
+        and text as given (default: a DataFrame's column labels as the frame has them, numbers
+        and MultiIndex tuples included, else ``0..m-1``).
     cardinality : int, optional
         Number of classes (inferred from ``L`` when omitted).
 
@@ -274,10 +290,10 @@ class LFAnalysis:
         if lfs is None:  # a DataFrame's column labels, where they name every column
             self.names = column_labels(L)
         else:
-            names = [getattr(lf, "name", lf) for lf in lfs]
+            names = [_lf_label(lf) for lf in lfs]
             if len(names) != m:
                 raise ValueError(f"got {len(names)} labeling functions for a label matrix with {m} columns")
-            self.names = [str(x) for x in names]
+            self.names = names
         self._matrix: dict[str, Any] | None = None
 
     def _summary(self) -> dict[str, Any]:
