@@ -4,7 +4,7 @@ Every file is read twice, with the fast parse allowed and with it switched off: 
 same matrix (values and integer type) and names, or the same error.  The files are drawn with the
 features each reading treats on its own: headers, comment and blank lines above and between the rows,
 CRLF line ends, a byte-order mark, quoted and padded cells, floats that are integers, numbers beyond
-int16, empty cells, ragged rows, one-column files and other delimiters.
+int16, empty cells, rows of empty cells, ragged rows, one-column files and other delimiters.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def _draw_file(rng: np.random.Generator) -> tuple[str, bool | None]:
             lines.append("   ")
         elif roll < 0.11:
             lines.append("#N/A" + delim + "1")
+        elif roll < 0.12:
+            lines.append(delim * (m - 1))  # a row of empty cells (with tabs: a line of tabs)
     end = "\r\n" if rng.random() < 0.2 else "\n"
     text = end.join(lines) + (end if rng.random() < 0.8 else "")
     if rng.random() < 0.1:

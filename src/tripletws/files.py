@@ -400,11 +400,12 @@ def _read_csv_named(path: Path, header: bool | None = None) -> tuple[np.ndarray,
 
 
 def _plain_eligible(delim: str | None, tokens: list[str]) -> bool:
-    """Whether the rows may be parsed by :func:`_plain_int16_rows`: cells separated by commas or
-    semicolons, more than one of them.  A file of one column (where a blank line is a row without
-    a value) and tab- or space-delimited files (a line of tabs is a row of empty cells) keep to
-    the line-by-line reading, which tells those lines from blank ones."""
-    return delim in (",", ";") and len(tokens) > 1
+    """Whether the rows may be parsed by :func:`_plain_int16_rows`: cells separated by commas,
+    semicolons or tabs, more than one of them.  A file of one column (where a blank line is a row
+    without a value) and space-delimited files keep to the line-by-line reading, which tells
+    those lines from blank ones (numpy's reader skips them; a line of tabs, a row of empty cells,
+    it refuses, which sends the file to the line-by-line reading)."""
+    return delim in (",", ";", "\t") and len(tokens) > 1
 
 
 def _plain_int16_rows(path: Path, delim: str, skip_lines: int) -> np.ndarray | None:
