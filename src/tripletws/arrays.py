@@ -32,13 +32,16 @@ _RECORD_KEYS = {"dtype", "shape", "zlib_base64"}
 def encode_array(arr: np.ndarray) -> dict[str, Any]:
     """JSON-ready record of ``arr``: floats as float64, ints and bools at their own width."""
     a = np.asarray(arr)
+    # no copy where the array already has the stored type (a crowd's (m, m) float64 tables were copied
+    # twice, by astype and tobytes, before zlib read them: 200 MB each at m = 5 000)
     if a.dtype.kind == "f":
-        a = a.astype("<f8")
+        a = a.astype("<f8", copy=False)
     elif a.dtype.kind in "iu":
-        a = a.astype(a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype)
+        a = a.astype(a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype, copy=False)
     if a.dtype.str not in DTYPES:
         raise ValueError(f"cannot store arrays of dtype {a.dtype} (use one of {', '.join(DTYPES)})")
-    data = zlib.compress(np.ascontiguousarray(a).tobytes(), 1)
+    flat = np.ascontiguousarray(a).reshape(-1)  # (ascontiguousarray makes a 0-d array 1-d: not a's shape)
+    data = zlib.compress(memoryview(flat.view(np.uint8)), 1)
     return {"dtype": a.dtype.str, "shape": list(a.shape), "zlib_base64": base64.b64encode(data).decode()}
 
 

@@ -360,7 +360,7 @@ class RowSummary:
 
         return {
             "cardinality": int(self.cardinality),
-            "rows": encode_array(self.rows.astype(row_dtype(self.cardinality))),
+            "rows": encode_array(self.rows.astype(row_dtype(self.cardinality), copy=False)),
             "counts": encode_array(self.counts),
             "n_rows": float(self.n_rows),
             "max_rows": int(self.max_rows),
