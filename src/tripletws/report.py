@@ -6,7 +6,10 @@ accuracies with bootstrap intervals), ``lf-coverage``, ``overlap-conflict``
 (pairwise heatmaps), ``class-balance``, ``confidence`` (histogram of the largest
 posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependency_candidates`),
 ``lf-table``, and with gold labels ``scores``, ``calibration`` and ``confusion``.
-Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).
+Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).  For a very wide
+matrix (more than :data:`WIDE_LFS` LFs, a crowd of workers) the charts draw the
+:data:`MAX_PLOTTED_LFS` LFs with the most votes and the report's own bootstrap draws
+:data:`WIDE_BOOT` replicates unless ``n_boot`` is given; the report says both.
 """
 
 from __future__ import annotations
@@ -42,6 +45,14 @@ GOLD_SECTIONS = ("scores", "calibration", "confusion")
 #: The bar charts and heatmaps draw at most this many LFs (those with the most votes); the LF table
 #: lists all.  A crowd of 2 000 workers drew 2 000 tick labels per axis: 285 s and an 11 MB page.
 MAX_PLOTTED_LFS = 50
+#: Above this many LFs (a crowd of workers) the report's own bootstrap draws :data:`WIDE_BOOT`
+#: replicates where ``n_boot`` is not given, and says so.  Every replicate refits the model: about
+#: 1 s for 10 000 tasks x 2 000 workers (5 answers a task), so the default 200 took 223 s of a
+#: 231 s report; an LF set of tens of LFs refits in milliseconds and keeps the default.
+WIDE_LFS = 200
+#: Replicates of the report's bootstrap for more than :data:`WIDE_LFS` LFs, ``n_boot`` not given
+#: (a rough 95% interval; ``n_boot=``, or intervals the model keeps, give more).
+WIDE_BOOT = 20
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
@@ -270,7 +281,8 @@ def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) ->
 
     if not isinstance(title, str):
         raise ValueError(f"title must be a string, got {title!r}")
-    check_int(n_boot, "n_boot", 2, MAX_BOOT)
+    if n_boot is not None:
+        check_int(n_boot, "n_boot", 2, MAX_BOOT)
     check_random_state(random_state)
     if isinstance(lf_names, (str, bytes)):  # one string is not m names ("abcd" read as a, b, c, d)
         raise ValueError(f"lf_names must be a list of names, one per LF, got the string {lf_names!r}")
@@ -282,7 +294,7 @@ def build_report(
     Y: Any = None,
     lf_names: list[str] | None = None,
     title: str = "Label model report",
-    n_boot: int = 200,
+    n_boot: int | None = None,
     random_state: Any = 0,
 ) -> str:
     """The report as one HTML string.
@@ -301,8 +313,10 @@ def build_report(
         confusion matrix.
     lf_names : list of m str, optional
     title : str
-    n_boot : int
-        Bootstrap replicates when the model holds no ``intervals_``.
+    n_boot : int, optional
+        Bootstrap replicates when the model holds no ``intervals_``.  Default: 200
+        (:data:`~tripletws.intervals.DEFAULT_BOOT`), or :data:`WIDE_BOOT` for more than
+        :data:`WIDE_LFS` LFs (each replicate refits the model; the report says so).
     random_state : int or numpy Generator, optional
 
     Raises
@@ -313,7 +327,7 @@ def build_report(
         would not use it.
     """
     from .diagnostics import dependency_candidates
-    from .intervals import NoIntervalsError, bootstrap_intervals, level_text, point_estimates
+    from .intervals import DEFAULT_BOOT, NoIntervalsError, bootstrap_intervals, level_text, point_estimates
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what its class offers
     # (an unfitted model's params_ raises), so that this module does not import the model that offers
@@ -344,6 +358,16 @@ def build_report(
         y = None
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
+    fewer_boot = ""  # what the report says where it drew fewer replicates than the default
+    if ci is None and n_boot is None:
+        n_boot = DEFAULT_BOOT
+        if m > WIDE_LFS:
+            n_boot = WIDE_BOOT
+            fewer_boot = (
+                f" ({WIDE_BOOT} rather than {DEFAULT_BOOT}: each replicate refits the model, a second or "
+                f"more with over {WIDE_LFS} LFs; n_boot= draws more, and intervals the model keeps, from "
+                "model.confidence_intervals(L) or fit --intervals N, are shown as they are)"
+            )
     if ci is None:
         try:
             ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
@@ -371,6 +395,7 @@ def build_report(
         [
             "intervals",
             f"{level_text(ci.level)} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
+            + fewer_boot
             if no_intervals is None
             else f"none: {no_intervals}",
         ],
@@ -412,6 +437,11 @@ def build_report(
             f'<div class="fig">{acc_svg}</div>',
             "Bars: learned accuracy"
             + (f"; whiskers: {level_text(ci.level)} bootstrap interval" if no_intervals is None else "")
+            + (
+                f" of {ci.n_boot} replicates only (see the summary)"
+                if fewer_boot and no_intervals is None
+                else ""
+            )
             + ("; diamonds: accuracy on the gold rows." if emp is not None else ".")
             + drawn_note,
         )

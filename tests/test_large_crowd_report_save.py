@@ -1,0 +1,142 @@
+"""A large crowd's report and model file: the report's bootstrap capped for very wide matrices (and
+saying so), and model arrays encoded without copies (the same text)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel, intervals, report
+from tripletws.arrays import decode_array, encode_array
+from tripletws.datasets import make_synthetic
+from tripletws.io import model_from_dict, model_text
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    d = make_synthetic(1_500, 6, 3, coverage=0.5, random_state=7)
+    return d, LabelModel(3).fit(d.L)
+
+
+@pytest.fixture
+def asked(monkeypatch):
+    """The n_boot each bootstrap the report runs is asked for (each runs 2 replicates: quick)."""
+    calls: list[int] = []
+    real = intervals.bootstrap_intervals
+
+    def recording(model, L, *, n_boot, **kwargs):
+        calls.append(n_boot)
+        return real(model, L, n_boot=2, **kwargs)
+
+    monkeypatch.setattr(intervals, "bootstrap_intervals", recording)
+    return calls
+
+
+def _summary_intervals(text: str) -> str:
+    start = text.index("<th class='l'>intervals</th><td>") + len("<th class='l'>intervals</th><td>")
+    return html.unescape(text[start : text.index("</td>", start)])
+
+
+def test_report_of_a_wide_matrix_draws_fewer_replicates_and_says_so(fitted, monkeypatch):
+    d, lm = fitted
+    monkeypatch.setattr(report, "WIDE_LFS", 5)  # 6 LFs: "wide"
+    monkeypatch.setattr(report, "WIDE_BOOT", 3)
+    text = lm.report(d.L)
+    said = _summary_intervals(text)
+    assert said.startswith("95% bootstrap, 3 replicates over 100 row chunks (3 rather than 200:")
+    assert "with over 5 LFs" in said and "n_boot=" in said
+    assert "bootstrap interval of 3 replicates only (see the summary)" in text
+
+
+def test_report_asks_the_default_replicates_below_the_cap(fitted, asked):
+    d, lm = fitted
+    text = lm.report(d.L)
+    assert asked == [intervals.DEFAULT_BOOT]
+    assert "rather than" not in _summary_intervals(text) and "replicates only" not in text
+
+
+def test_report_of_a_wide_matrix_honours_a_given_n_boot(fitted, monkeypatch, asked):
+    d, lm = fitted
+    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    text = lm.report(d.L, n_boot=7)
+    assert asked == [7]
+    assert "rather than" not in _summary_intervals(text)
+
+
+def test_report_of_a_wide_matrix_shows_the_models_own_intervals(fitted, monkeypatch, asked):
+    d, _ = fitted
+    lm = LabelModel(3).fit(d.L)
+    lm.intervals_ = intervals.bootstrap_intervals(lm, d.L, n_boot=4, random_state=0)  # the real one
+    asked.clear()
+    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    said = _summary_intervals(lm.report(d.L))
+    assert asked == [] and said == "95% bootstrap, 2 replicates over 100 row chunks"
+
+
+def test_report_checks_n_boot(fitted):
+    d, lm = fitted
+    with pytest.raises(ValueError, match="n_boot"):
+        lm.report(d.L, n_boot=1)
+
+
+def _old_encoding(a: np.ndarray) -> bytes:
+    """The bytes the encoder wrote before it stopped copying (the file format)."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        a = a.astype("<f8")
+    elif a.dtype.kind in "iu":
+        a = a.astype(a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype)
+    return zlib.compress(np.ascontiguousarray(a).tobytes(), 1)
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.arange(12.0).reshape(3, 4).T,  # not C-contiguous
+        np.arange(12.0).reshape(3, 4)[:, ::2],
+        np.float32([1.5, -2.0]),
+        np.arange(5, dtype=">i4"),
+        np.arange(-3, 3, dtype=np.int8).reshape(2, 3),
+        np.array([True, False, True]),
+        np.array(2.5),
+        np.zeros((0, 3)),
+        np.zeros((4, 0), dtype=np.int64),
+    ],
+)
+def test_encoded_arrays_are_those_of_the_format(a):
+    record = encode_array(a)
+    assert base64.b64decode(record["zlib_base64"]) == _old_encoding(a)
+    assert record["shape"] == list(a.shape)
+    kind = "b" if a.dtype.kind == "b" else "f"
+    np.testing.assert_array_equal(decode_array(record, "a", kind=kind), a)
+
+
+def test_encoding_a_large_table_makes_no_copy_of_it():
+    table = np.zeros((1_000, 1_000))  # 8 MB of float64, as a crowd's co-vote table (mostly zeros)
+    tracemalloc.start()
+    try:
+        encode_array(table)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < table.nbytes / 4  # a copy by astype, another by tobytes: twice the table before
+
+
+def test_saved_text_of_a_crowd_model_loads_back_the_same(fitted):
+    rng = np.random.default_rng(3)
+    L = np.full((400, 40), -1, dtype=np.int8)
+    for i in range(400):
+        L[i, rng.choice(40, 4, replace=False)] = rng.integers(0, 3, 4)
+    lm = LabelModel(3).fit(L)
+    text = model_text(lm)
+    back = model_from_dict(json.loads(text))
+    assert model_text(back) == text
+    np.testing.assert_array_equal(back.predict_proba(L), lm.predict_proba(L))
