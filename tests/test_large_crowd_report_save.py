@@ -140,3 +140,58 @@ def test_saved_text_of_a_crowd_model_loads_back_the_same(fitted):
     back = model_from_dict(json.loads(text))
     assert model_text(back) == text
     np.testing.assert_array_equal(back.predict_proba(L), lm.predict_proba(L))
+
+
+@pytest.mark.parametrize("step", [1, 7, 1 << 20])
+def test_arrays_inflate_in_pieces_into_writable_arrays(monkeypatch, step):
+    from tripletws import arrays
+
+    monkeypatch.setattr(arrays, "_INFLATE_STEP", step)
+    rng = np.random.default_rng(0)
+    for a, kind in ((rng.random((20, 9)), "f"), (rng.integers(-1, 3, (30, 4)).astype(np.int8), "i")):
+        out = decode_array(encode_array(a), "a", kind=kind, stored_ints=True)
+        np.testing.assert_array_equal(out, a)
+        assert out.dtype == a.dtype and out.flags.writeable
+
+
+def _record(raw: bytes) -> dict:
+    return {"dtype": "<f8", "shape": [4], "zlib_base64": base64.b64encode(raw).decode()}
+
+
+@pytest.mark.parametrize("step", [3, 1 << 20])
+def test_damaged_array_data_is_refused_as_before(monkeypatch, step):
+    from tripletws import arrays
+
+    monkeypatch.setattr(arrays, "_INFLATE_STEP", step)
+    good = zlib.compress(np.arange(4.0).tobytes())
+    mismatch = "array data does not match dtype <f8 and shape \\[4\\]"
+    for raw in (
+        good[:-3],  # truncated
+        good + b"xx",  # data after the stream
+        zlib.compress(np.arange(5.0).tobytes()),  # longer than the shape
+        zlib.compress(np.arange(3.0).tobytes()),  # shorter
+        zlib.compress(bytes(10**6)),  # a small record inflating to a large buffer
+    ):
+        with pytest.raises(ValueError, match=mismatch):
+            decode_array(_record(raw), "a")
+    with pytest.raises(ValueError, match="damaged array data"):
+        decode_array(_record(b"garbage!"), "a")
+
+
+def test_inconsistent_tables_are_found_in_any_rows_compared(monkeypatch):
+    from dataclasses import replace
+
+    from tripletws import summary
+    from tripletws.stats import compute_stats
+
+    monkeypatch.setattr(summary, "_CHECK_CELLS", 5)  # one row of the 5 x 5 tables at a time
+    stats = compute_stats(np.array([[0, 1, 0, -1, 2], [1, 1, -1, 0, 2], [0, 0, 0, 0, 0]]), 3)
+    summary._check_consistent(stats, "s")
+    agree = stats.agree.copy()
+    agree[4, 3] = stats.covote[4, 3] + 1
+    with pytest.raises(ValueError, match=r"s\.agree exceeds s\.covote"):
+        summary._check_consistent(replace(stats, agree=agree), "s")
+    covote = stats.covote.copy()
+    covote[4, 2] = stats.n_rows + 1  # in the last row compared only
+    with pytest.raises(ValueError, match=r"s\.covote exceeds s\.n_rows"):
+        summary._check_consistent(replace(stats, covote=covote), "s")
