@@ -195,3 +195,23 @@ def test_inconsistent_tables_are_found_in_any_rows_compared(monkeypatch):
     covote[4, 2] = stats.n_rows + 1  # in the last row compared only
     with pytest.raises(ValueError, match=r"s\.covote exceeds s\.n_rows"):
         summary._check_consistent(replace(stats, covote=covote), "s")
+
+
+def test_a_shape_its_data_cannot_fill_gets_no_buffer_of_its_size():
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="does not match dtype <f8 and shape \\[100000000\\]"):
+            decode_array(
+                {
+                    "dtype": "<f8",
+                    "shape": [10**8],
+                    "zlib_base64": base64.b64encode(zlib.compress(b"x" * 8)).decode(),
+                },
+                "a",
+            )
+        with pytest.raises(ValueError, match="damaged array data"):
+            decode_array({"dtype": "<f8", "shape": [10**8], "zlib_base64": "AAAA"}, "a")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10**6  # not the 800 MB the shape declares

@@ -30,6 +30,9 @@ _RECORD_KEYS = {"dtype", "shape", "zlib_base64"}
 #: Most bytes inflated at a time, straight into the decoded array (one bytes object of the whole
 #: array, then a copy of it, page-faulted 400 MB for a 200 MB table of a 5 000-worker crowd).
 _INFLATE_STEP = 1 << 20
+#: Deflate's largest expansion (zlib's FAQ: 1032:1): a record whose shape holds more bytes than its
+#: data can inflate to gets no buffer of that size (it is refused, by the inflation of old).
+_DEFLATE_MAX_RATIO = 1032
 
 
 def encode_array(arr: np.ndarray) -> dict[str, Any]:
@@ -99,8 +102,13 @@ def _inflate(inflater: Any, packed: bytes, expected: int) -> tuple[np.ndarray, i
         The inflated bytes (its first ``filled``).
     filled : int
         Bytes inflated: ``expected + 1`` where the data hold more (inflation stops there, so a small
-        record cannot expand into a huge buffer), fewer where they end early.
+        record cannot expand into a huge buffer), fewer where they end early.  The buffer is
+        allocated only where the data can fill it; otherwise they are inflated as they come
+        (so fewer bytes, and the record is refused).
     """
+    if expected > _DEFLATE_MAX_RATIO * len(packed):  # cannot fill the shape: no buffer of its size
+        short = np.frombuffer(inflater.decompress(packed, expected + 1), dtype=np.uint8)
+        return short, len(short)
     raw = np.empty(expected, dtype=np.uint8)
     view = memoryview(raw)
     filled, data = 0, packed
