@@ -53,7 +53,7 @@ def test_report_of_a_wide_matrix_draws_fewer_replicates_and_says_so(fitted, monk
     said = _summary_intervals(text)
     assert said.startswith("95% bootstrap, 3 replicates over 100 row chunks (3 rather than 200:")
     assert "with over 5 LFs" in said and "n_boot=" in said
-    assert "bootstrap interval of 3 replicates only (see the summary)" in text
+    assert "bootstrap interval of 3 replicates only, rough and likely too narrow (see the summary)" in text
 
 
 def test_report_asks_the_default_replicates_below_the_cap(fitted, asked):
