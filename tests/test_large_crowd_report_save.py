@@ -1,4 +1,4 @@
-"""A large crowd's report and model file: the report's bootstrap capped for very wide matrices (and
+"""A large crowd's report and model file: no bootstrap of the report's own for very wide matrices (and
 saying so), and model arrays encoded without copies (the same text)."""
 
 from __future__ import annotations
@@ -45,22 +45,22 @@ def _summary_intervals(text: str) -> str:
     return html.unescape(text[start : text.index("</td>", start)])
 
 
-def test_report_of_a_wide_matrix_draws_fewer_replicates_and_says_so(fitted, monkeypatch):
+def test_report_of_a_wide_matrix_draws_no_bootstrap_and_says_so(fitted, monkeypatch, asked):
     d, lm = fitted
     monkeypatch.setattr(report, "WIDE_LFS", 5)  # 6 LFs: "wide"
-    monkeypatch.setattr(report, "WIDE_BOOT", 3)
     text = lm.report(d.L)
     said = _summary_intervals(text)
-    assert said.startswith("95% bootstrap, 3 replicates over 100 row chunks (3 rather than 200:")
-    assert "with over 5 LFs" in said and "n_boot=" in said
-    assert "bootstrap interval of 3 replicates only, rough and likely too narrow (see the summary)" in text
+    assert asked == []
+    assert said.startswith("none: not drawn for more than 5 LFs, where each bootstrap replicate refits")
+    assert "n_boot=200" in said and "fit --intervals 200" in said
+    assert "whiskers" not in text  # point estimates, no interval drawn
 
 
 def test_report_asks_the_default_replicates_below_the_cap(fitted, asked):
     d, lm = fitted
     text = lm.report(d.L)
     assert asked == [intervals.DEFAULT_BOOT]
-    assert "rather than" not in _summary_intervals(text) and "replicates only" not in text
+    assert _summary_intervals(text).startswith("95% bootstrap, 2 replicates")
 
 
 def test_report_of_a_wide_matrix_honours_a_given_n_boot(fitted, monkeypatch, asked):
@@ -68,7 +68,7 @@ def test_report_of_a_wide_matrix_honours_a_given_n_boot(fitted, monkeypatch, ask
     monkeypatch.setattr(report, "WIDE_LFS", 5)
     text = lm.report(d.L, n_boot=7)
     assert asked == [7]
-    assert "rather than" not in _summary_intervals(text)
+    assert _summary_intervals(text).startswith("95% bootstrap, 2 replicates")
 
 
 def test_report_of_a_wide_matrix_shows_the_models_own_intervals(fitted, monkeypatch, asked):

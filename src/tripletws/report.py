@@ -8,8 +8,8 @@ posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependenc
 ``lf-table``, and with gold labels ``scores``, ``calibration`` and ``confusion``.
 Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).  For a very wide
 matrix (more than :data:`WIDE_LFS` LFs, a crowd of workers) the charts draw the
-:data:`MAX_PLOTTED_LFS` LFs with the most votes and the report's own bootstrap draws
-:data:`WIDE_BOOT` replicates unless ``n_boot`` is given; the report says both.
+:data:`MAX_PLOTTED_LFS` LFs with the most votes, and the report draws no bootstrap of its own
+unless ``n_boot`` is given (intervals the model keeps are shown); the report says both.
 """
 
 from __future__ import annotations
@@ -45,15 +45,13 @@ GOLD_SECTIONS = ("scores", "calibration", "confusion")
 #: The bar charts and heatmaps draw at most this many LFs (those with the most votes); the LF table
 #: lists all.  A crowd of 2 000 workers drew 2 000 tick labels per axis: 285 s and an 11 MB page.
 MAX_PLOTTED_LFS = 50
-#: Above this many LFs (a crowd of workers) the report's own bootstrap draws :data:`WIDE_BOOT`
-#: replicates where ``n_boot`` is not given, and says so.  Every replicate refits the model: about
-#: 1 s for 10 000 tasks x 2 000 workers (5 answers a task), so the default 200 took 223 s of a
-#: 231 s report; an LF set of tens of LFs refits in milliseconds and keeps the default.
+#: Above this many LFs (a crowd of workers) the report draws no bootstrap of its own where ``n_boot``
+#: is not given, and says so.  Every replicate refits the model: about 1 s for 10 000 tasks x 2 000
+#: workers (5 answers a task), so the default 200 took 223 s of a 231 s report; an LF set of tens of
+#: LFs refits in milliseconds and keeps the default.  Fewer replicates were not the answer: with 20
+#: the percentile endpoints fall short (median 95% width 0.29 against 0.36 with 200 on that crowd),
+#: intervals that look precise and are not.
 WIDE_LFS = 200
-#: Replicates of the report's bootstrap for more than :data:`WIDE_LFS` LFs, ``n_boot`` not given:
-#: a rough interval (on that crowd the median 95% width was 0.29 against 0.36 with 200 replicates:
-#: percentile endpoints of few replicates fall short); ``n_boot=``, or intervals the model keeps, give more.
-WIDE_BOOT = 20
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
@@ -316,8 +314,8 @@ def build_report(
     title : str
     n_boot : int, optional
         Bootstrap replicates when the model holds no ``intervals_``.  Default: 200
-        (:data:`~tripletws.intervals.DEFAULT_BOOT`), or :data:`WIDE_BOOT` for more than
-        :data:`WIDE_LFS` LFs (each replicate refits the model; the report says so).
+        (:data:`~tripletws.intervals.DEFAULT_BOOT`), or none for more than :data:`WIDE_LFS` LFs
+        (each replicate refits the model; the report says so and shows point estimates).
     random_state : int or numpy Generator, optional
 
     Raises
@@ -359,17 +357,16 @@ def build_report(
         y = None
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
-    fewer_boot = ""  # what the report says where it drew fewer replicates than the default
-    if ci is None and n_boot is None:
-        n_boot = DEFAULT_BOOT
-        if m > WIDE_LFS:
-            n_boot = WIDE_BOOT
-            fewer_boot = (
-                f" ({WIDE_BOOT} rather than {DEFAULT_BOOT}: each replicate refits the model, a second or "
-                f"more with over {WIDE_LFS} LFs; n_boot= draws more, and intervals the model keeps, from "
-                "model.confidence_intervals(L) or fit --intervals N, are shown as they are)"
-            )
+    if ci is None and n_boot is None and m > WIDE_LFS:
+        no_intervals = (
+            f"not drawn for more than {WIDE_LFS} LFs, where each bootstrap replicate refits the model "
+            f"(a second or more on a crowd of workers); report(..., n_boot={DEFAULT_BOOT}) draws them, "
+            f"and the model's own, from model.confidence_intervals(L) or tripletws fit --intervals "
+            f"{DEFAULT_BOOT}, are shown"
+        )
+        ci = point_estimates(model)
     if ci is None:
+        n_boot = DEFAULT_BOOT if n_boot is None else n_boot
         try:
             ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
         except NoIntervalsError as none:  # e.g. intervals from these rows would be of another fit
@@ -396,7 +393,6 @@ def build_report(
         [
             "intervals",
             f"{level_text(ci.level)} bootstrap, {ci.n_boot} replicates over {ci.n_chunks} row chunks"
-            + fewer_boot
             if no_intervals is None
             else f"none: {no_intervals}",
         ],
@@ -438,11 +434,6 @@ def build_report(
             f'<div class="fig">{acc_svg}</div>',
             "Bars: learned accuracy"
             + (f"; whiskers: {level_text(ci.level)} bootstrap interval" if no_intervals is None else "")
-            + (
-                f" of {ci.n_boot} replicates only, rough and likely too narrow (see the summary)"
-                if fewer_boot and no_intervals is None
-                else ""
-            )
             + ("; diamonds: accuracy on the gold rows." if emp is not None else ".")
             + drawn_note,
         )
