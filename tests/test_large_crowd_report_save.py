@@ -81,6 +81,22 @@ def test_report_of_a_wide_matrix_shows_the_models_own_intervals(fitted, monkeypa
     assert asked == [] and said == "95% bootstrap, 2 replicates over 100 row chunks"
 
 
+def test_command_line_report_takes_n_boot(fitted, tmp_path, monkeypatch, asked):
+    from tripletws.cli import main
+
+    d, lm = fitted
+    lm.save(tmp_path / "m.json")
+    np.save(tmp_path / "L.npy", d.L)
+    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    out = tmp_path / "r.html"
+    assert main(["report", str(tmp_path / "m.json"), str(tmp_path / "L.npy"), "-o", str(out)]) == 0
+    assert asked == [] and "tripletws report --n-boot 200" in html.unescape(out.read_text())
+    argv = ["report", str(tmp_path / "m.json"), str(tmp_path / "L.npy"), "--n-boot", "7", "-o", str(out)]
+    assert main(argv) == 0
+    assert asked == [7] and _summary_intervals(out.read_text()).startswith("95% bootstrap, 2 replicates")
+    assert main([*argv[:-4], "--n-boot", "1", "-o", str(out)]) != 0  # refused, named
+
+
 def test_report_checks_n_boot(fitted):
     d, lm = fitted
     with pytest.raises(ValueError, match="n_boot"):

@@ -360,9 +360,9 @@ def build_report(
     if ci is None and n_boot is None and m > WIDE_LFS:
         no_intervals = (
             f"not drawn for more than {WIDE_LFS} LFs, where each bootstrap replicate refits the model "
-            f"(a second or more on a crowd of workers); report(..., n_boot={DEFAULT_BOOT}) draws them, "
-            f"and the model's own, from model.confidence_intervals(L) or tripletws fit --intervals "
-            f"{DEFAULT_BOOT}, are shown"
+            f"(a second or more on a crowd of workers); report(..., n_boot={DEFAULT_BOOT}) (command line: "
+            f"tripletws report --n-boot {DEFAULT_BOOT}) draws them, and the model's own, from "
+            f"model.confidence_intervals(L) or tripletws fit --intervals {DEFAULT_BOOT}, are shown"
         )
         ci = point_estimates(model)
     if ci is None:

@@ -41,6 +41,14 @@ def add_parser(sub: Any) -> None:
         "--y-key", default=None, metavar="NAME", help="array/column name of the gold labels (default: y)"
     )
     p.add_argument("--lf-names", default=None, metavar="A,B,...", help="comma-separated LF names")
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bootstrap replicates where the model keeps no intervals (default: 200; none for more than "
+        "200 LFs, where each replicate refits the model)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="HTML file to write")
     p.set_defaults(func=run)
@@ -67,10 +75,13 @@ def run(args: argparse.Namespace) -> int:
     # (without --lf-names: the names of the columns the model was fitted on, where it kept them)
     names = [s.strip() for s in args.lf_names.split(",")] if args.lf_names else None
     try:
-        # the report's bootstrap refits the model 200 times: the compiled EM (tripletws[fast]) pays
-        # for loading numba here, unlike the command line's single fits (TRIPLETWS_JIT still wins)
+        # the report's bootstrap refits the model (200 times by default): the compiled EM
+        # (tripletws[fast]) pays for loading numba here, unlike the command line's single fits
+        # (TRIPLETWS_JIT still wins)
         with jit_default(True):
-            path = write_report(model, lm, args.output, y, lf_names=names, random_state=args.seed)
+            path = write_report(
+                model, lm, args.output, y, lf_names=names, n_boot=args.n_boot, random_state=args.seed
+            )
     except ImportError as exc:
         raise CLIError(str(exc)) from exc
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; opens offline in any browser)")
