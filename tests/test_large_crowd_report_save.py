@@ -1,5 +1,5 @@
-"""A large crowd's report and model file: no bootstrap of the report's own for very wide matrices (and
-saying so), and model arrays encoded without copies (the same text)."""
+"""A large crowd's report and model file: no bootstrap of the report's own where it would take too long
+(and saying so), and model arrays encoded without copies (the same text)."""
 
 from __future__ import annotations
 
@@ -45,38 +45,46 @@ def _summary_intervals(text: str) -> str:
     return html.unescape(text[start : text.index("</td>", start)])
 
 
-def test_report_of_a_wide_matrix_draws_no_bootstrap_and_says_so(fitted, monkeypatch, asked):
+def test_report_over_its_budget_draws_no_bootstrap_and_says_so(fitted, monkeypatch, asked):
     d, lm = fitted
-    monkeypatch.setattr(report, "WIDE_LFS", 5)  # 6 LFs: "wide"
+    monkeypatch.setattr(report, "BOOT_BUDGET_S", 0.0)  # any projection is over it
     text = lm.report(d.L)
     said = _summary_intervals(text)
-    assert asked == []
-    assert said.startswith("none: not drawn for more than 5 LFs, where each bootstrap replicate refits")
-    assert "n_boot=200" in said and "fit --intervals 200" in said
+    assert asked == [2]  # the probe only
+    assert said.startswith("none: not drawn: 200 bootstrap replicates would take about")
+    assert "over the report's 0 s" in said and "n_boot=200" in said and "fit --intervals 200" in said
     assert "whiskers" not in text  # point estimates, no interval drawn
 
 
-def test_report_asks_the_default_replicates_below_the_cap(fitted, asked):
+def test_report_within_its_budget_draws_the_default_replicates(fitted, asked):
     d, lm = fitted
     text = lm.report(d.L)
-    assert asked == [intervals.DEFAULT_BOOT]
+    assert asked == [2, intervals.DEFAULT_BOOT]  # the probe, then the bootstrap shown
     assert _summary_intervals(text).startswith("95% bootstrap, 2 replicates")
 
 
-def test_report_of_a_wide_matrix_honours_a_given_n_boot(fitted, monkeypatch, asked):
+def test_projection_is_two_replicates_times_n_boot(fitted, monkeypatch):
     d, lm = fitted
-    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    ticks = iter([10.0, 13.0])  # the probe's start and end
+    monkeypatch.setattr("time.perf_counter", lambda: next(ticks))
+    monkeypatch.setattr(intervals, "bootstrap_intervals", lambda *a, **kw: None)
+    assert report._projected_bootstrap_s(lm, d.L, 200) == pytest.approx(300.0)
+
+
+def test_report_over_its_budget_honours_a_given_n_boot(fitted, monkeypatch, asked):
+    d, lm = fitted
+    monkeypatch.setattr(report, "BOOT_BUDGET_S", 0.0)
     text = lm.report(d.L, n_boot=7)
-    assert asked == [7]
+    assert asked == [7]  # no probe
     assert _summary_intervals(text).startswith("95% bootstrap, 2 replicates")
 
 
-def test_report_of_a_wide_matrix_shows_the_models_own_intervals(fitted, monkeypatch, asked):
+def test_report_over_its_budget_shows_the_models_own_intervals(fitted, monkeypatch, asked):
     d, _ = fitted
     lm = LabelModel(3).fit(d.L)
-    lm.intervals_ = intervals.bootstrap_intervals(lm, d.L, n_boot=4, random_state=0)  # the real one
+    lm.intervals_ = intervals.bootstrap_intervals(lm, d.L, n_boot=4, random_state=0)  # (recorded: 2)
     asked.clear()
-    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    monkeypatch.setattr(report, "BOOT_BUDGET_S", 0.0)
     said = _summary_intervals(lm.report(d.L))
     assert asked == [] and said == "95% bootstrap, 2 replicates over 100 row chunks"
 
@@ -87,13 +95,13 @@ def test_command_line_report_takes_n_boot(fitted, tmp_path, monkeypatch, asked):
     d, lm = fitted
     lm.save(tmp_path / "m.json")
     np.save(tmp_path / "L.npy", d.L)
-    monkeypatch.setattr(report, "WIDE_LFS", 5)
+    monkeypatch.setattr(report, "BOOT_BUDGET_S", 0.0)
     out = tmp_path / "r.html"
     assert main(["report", str(tmp_path / "m.json"), str(tmp_path / "L.npy"), "-o", str(out)]) == 0
-    assert asked == [] and "tripletws report --n-boot 200" in html.unescape(out.read_text())
+    assert asked == [2] and "tripletws report --n-boot 200" in html.unescape(out.read_text())
     argv = ["report", str(tmp_path / "m.json"), str(tmp_path / "L.npy"), "--n-boot", "7", "-o", str(out)]
     assert main(argv) == 0
-    assert asked == [7] and _summary_intervals(out.read_text()).startswith("95% bootstrap, 2 replicates")
+    assert asked == [2, 7] and _summary_intervals(out.read_text()).startswith("95% bootstrap, 2 replicates")
     assert main([*argv[:-4], "--n-boot", "1", "-o", str(out)]) != 0  # refused, named
 
 

@@ -7,8 +7,8 @@ accuracies with bootstrap intervals), ``lf-coverage``, ``overlap-conflict``
 posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependency_candidates`),
 ``lf-table``, and with gold labels ``scores``, ``calibration`` and ``confusion``.
 Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).  For a very wide
-matrix (more than :data:`WIDE_LFS` LFs, a crowd of workers) the charts draw the
-:data:`MAX_PLOTTED_LFS` LFs with the most votes, and the report draws no bootstrap of its own
+matrix (a crowd of workers) the charts draw the :data:`MAX_PLOTTED_LFS` LFs with the most votes,
+and where the report's own bootstrap would take longer than :data:`BOOT_BUDGET_S` it draws none
 unless ``n_boot`` is given (intervals the model keeps are shown); the report says both.
 """
 
@@ -45,13 +45,16 @@ GOLD_SECTIONS = ("scores", "calibration", "confusion")
 #: The bar charts and heatmaps draw at most this many LFs (those with the most votes); the LF table
 #: lists all.  A crowd of 2 000 workers drew 2 000 tick labels per axis: 285 s and an 11 MB page.
 MAX_PLOTTED_LFS = 50
-#: Above this many LFs (a crowd of workers) the report draws no bootstrap of its own where ``n_boot``
-#: is not given, and says so.  Every replicate refits the model: about 1 s for 10 000 tasks x 2 000
-#: workers (5 answers a task), so the default 200 took 223 s of a 231 s report; an LF set of tens of
-#: LFs refits in milliseconds and keeps the default.  Fewer replicates were not the answer: with 20
-#: the percentile endpoints fall short (median 95% width 0.29 against 0.36 with 200 on that crowd),
-#: intervals that look precise and are not.
-WIDE_LFS = 200
+#: Seconds the report's own bootstrap may be projected to take (``n_boot`` not given): past it the
+#: report shows point estimates and says how to draw the intervals.  Every replicate refits the
+#: model: about 1 s for 10 000 tasks x 2 000 workers (5 answers a task), where the default 200 took
+#: 223 s of a 231 s report; an LF set of tens of LFs refits in milliseconds.  The projection times two
+#: replicates (a probe with its own seed: the intervals drawn are those of the report's
+#: ``random_state``) and counts the bootstrap's fixed costs per replicate, so it errs high:
+#: weather_sentiment (745 workers) is projected at 55 s and draws its 200 replicates in about 13 s.
+#: Fewer replicates were not the answer: with 20 the percentile endpoints fall short (median 95%
+#: width 0.29 against 0.36 with 200 on that crowd), intervals that look precise and are not.
+BOOT_BUDGET_S = 120.0
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;
@@ -287,6 +290,18 @@ def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) ->
         raise ValueError(f"lf_names must be a list of names, one per LF, got the string {lf_names!r}")
 
 
+def _projected_bootstrap_s(model: Any, lm: Any, n_boot: int) -> float:
+    """Seconds ``n_boot`` bootstrap replicates of ``model`` on ``lm`` would take, from a probe of two
+    (its own seed; the chunk summaries' pass counted in, so the projection errs high)."""
+    import time
+
+    from .intervals import bootstrap_intervals
+
+    start = time.perf_counter()
+    bootstrap_intervals(model, lm, n_boot=2, random_state=0)
+    return (time.perf_counter() - start) / 2 * n_boot
+
+
 def build_report(
     model: Any,
     L: Any,
@@ -314,8 +329,9 @@ def build_report(
     title : str
     n_boot : int, optional
         Bootstrap replicates when the model holds no ``intervals_``.  Default: 200
-        (:data:`~tripletws.intervals.DEFAULT_BOOT`), or none for more than :data:`WIDE_LFS` LFs
-        (each replicate refits the model; the report says so and shows point estimates).
+        (:data:`~tripletws.intervals.DEFAULT_BOOT`), or none where two replicates project them
+        past :data:`BOOT_BUDGET_S` (each refits the model; the report says so and shows point
+        estimates).
     random_state : int or numpy Generator, optional
 
     Raises
@@ -357,14 +373,20 @@ def build_report(
         y = None
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
-    if ci is None and n_boot is None and m > WIDE_LFS:
-        no_intervals = (
-            f"not drawn for more than {WIDE_LFS} LFs, where each bootstrap replicate refits the model "
-            f"(a second or more on a crowd of workers); report(..., n_boot={DEFAULT_BOOT}) (command line: "
-            f"tripletws report --n-boot {DEFAULT_BOOT}) draws them, and the model's own, from "
-            f"model.confidence_intervals(L) or tripletws fit --intervals {DEFAULT_BOOT}, are shown"
-        )
-        ci = point_estimates(model)
+    if ci is None and n_boot is None:
+        try:
+            projected = _projected_bootstrap_s(model, lm, DEFAULT_BOOT)
+        except NoIntervalsError:
+            projected = 0.0  # the bootstrap below says why it cannot draw them
+        if projected > BOOT_BUDGET_S:
+            no_intervals = (
+                f"not drawn: {DEFAULT_BOOT} bootstrap replicates would take about {projected:.0f} s here "
+                f"(each refits the model), over the report's {BOOT_BUDGET_S:.0f} s; report(..., "
+                f"n_boot={DEFAULT_BOOT}) (command line: tripletws report --n-boot {DEFAULT_BOOT}) draws "
+                f"them, and the model's own, from model.confidence_intervals(L) or tripletws fit "
+                f"--intervals {DEFAULT_BOOT}, are shown"
+            )
+            ci = point_estimates(model)
     if ci is None:
         n_boot = DEFAULT_BOOT if n_boot is None else n_boot
         try:

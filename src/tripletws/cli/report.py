@@ -46,8 +46,8 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="bootstrap replicates where the model keeps no intervals (default: 200; none for more than "
-        "200 LFs, where each replicate refits the model)",
+        help="bootstrap replicates where the model keeps no intervals (default: 200, or none where two "
+        "replicates project them past two minutes: each refits the model)",
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="HTML file to write")
