@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import io
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -293,8 +294,6 @@ def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) ->
 def _projected_bootstrap_s(model: Any, lm: Any, n_boot: int) -> float:
     """Seconds ``n_boot`` bootstrap replicates of ``model`` on ``lm`` would take, from a probe of two
     (its own seed; the chunk summaries' pass counted in, so the projection errs high)."""
-    import time
-
     from .intervals import bootstrap_intervals
 
     start = time.perf_counter()
