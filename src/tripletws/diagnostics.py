@@ -62,6 +62,30 @@ def _declared(model: Any, m: int) -> np.ndarray:
     return dependency_mask(np.asarray(edges if edges is not None else [], dtype=np.int64).reshape(-1, 2), m)
 
 
+def _two_sided_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided normal p-values ``erfc(|z| / sqrt(2))``, elementwise.
+
+    One ``scipy.special.erfc`` call over all the pairs (the per-pair ``math.erfc`` loop it replaces
+    agrees to about 1e-13 relative); the few values it rounds to 0 where ``math.erfc`` still gives a
+    subnormal number (``|z|`` past about 37.5) are taken from ``math.erfc``, as before.
+
+    Parameters
+    ----------
+    z : ndarray of float64, shape (n_pairs,)
+
+    Returns
+    -------
+    ndarray of float64, shape (n_pairs,)
+    """
+    from scipy.special import erfc
+
+    p = erfc(np.abs(z) / math.sqrt(2.0))
+    under = np.flatnonzero((p == 0.0) & np.isfinite(z))
+    for i in under.tolist():
+        p[i] = math.erfc(abs(float(z[i])) / math.sqrt(2.0))
+    return p
+
+
 # Over 60 lines: one pass of argument checks, the per-pair test and the table, kept together so the
 # statistics of the test can be read top to bottom; the pieces are not used elsewhere.
 def dependency_candidates(
@@ -143,7 +167,7 @@ def dependency_candidates(
     expected = np.clip((1.0 + (k - 1.0) * b[iu] * b[ju]) / k, 1e-12, 1.0 - 1e-12)
     se = np.sqrt(expected * (1.0 - expected) / n_co)
     z = (observed - expected) / se
-    p = np.array([math.erfc(abs(v) / math.sqrt(2.0)) for v in z.tolist()])
+    p = _two_sided_p(z)
     p_adj = np.minimum(1.0, p * max(len(z), 1))
     order = np.argsort(-z, kind="stable")
     if top is not None:
