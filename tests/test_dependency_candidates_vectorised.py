@@ -118,23 +118,36 @@ def test_table_equals_the_loop(name, L, k, options):
     _assert_same(got, want)
     # from the matrix, as from its statistics
     _assert_same(dependency_candidates(L, model, as_frame=False, **options), want)
-
-
-def test_frame_equals_the_loops_frame():
     pd = pytest.importorskip("pandas")
+    _assert_same_frame(dependency_candidates(stats, model, **options), want, pd)
+
+
+def _assert_same_frame(got, want_rows, pd):
+    want = pd.DataFrame(want_rows, columns=list(COLUMNS))
+    exact = [c for c in COLUMNS if c not in ("p_value", "p_adjusted")]
+    pd.testing.assert_frame_equal(got[exact], want[exact], check_exact=True)
+    for col in ("p_value", "p_adjusted"):
+        assert got[col].dtype == want[col].dtype
+        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=RTOL, atol=0.0)
+
+
+def test_frame_and_rows_without_pandas(monkeypatch):
+    import sys
+
     _, L, k = CASES[1]
     model = LabelModel(k).fit(L)
     stats = compute_stats(L, k)
-    want = pd.DataFrame(_reference(stats, model, min_covotes=0), columns=list(COLUMNS))
-    got = dependency_candidates(stats, model, min_covotes=0)
-    pd.testing.assert_frame_equal(
-        got.drop(columns=["p_value", "p_adjusted"]), want.drop(columns=["p_value", "p_adjusted"])
-    )
-    for col in ("p_value", "p_adjusted"):
-        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=RTOL, atol=0.0)
-    # no pair tested: the same empty frame
+    want = _reference(stats, model, min_covotes=0)
+    pd = pytest.importorskip("pandas")
+    _assert_same_frame(dependency_candidates(stats, model, min_covotes=0, as_frame=True), want, pd)
+    # no pair tested: the same empty frame (object columns) and no rows
     empty = dependency_candidates(stats, model, min_covotes=10**9)
     pd.testing.assert_frame_equal(empty, pd.DataFrame([], columns=list(COLUMNS)))
+    assert dependency_candidates(stats, model, min_covotes=10**9, as_frame=False) == []
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    _assert_same(dependency_candidates(stats, model, min_covotes=0), want)
+    with pytest.raises(ImportError, match="as_frame=True needs pandas"):
+        dependency_candidates(stats, model, as_frame=True)
 
 
 def test_p_values_equal_math_erfc_over_the_whole_range():

@@ -172,31 +172,34 @@ def dependency_candidates(
     order = np.argsort(-z, kind="stable")
     if top is not None:
         order = order[:top]
-    rows = [
-        {
-            "lf_i": int(iu[r]),
-            "lf_j": int(ju[r]),
-            "n_covotes": float(n_co[r]),
-            "agreement": float(observed[r]),
-            "expected": float(expected[r]),
-            "excess": float(observed[r] - expected[r]),
-            "z": float(z[r]),
-            "p_value": float(p[r]),
-            "p_adjusted": float(p_adj[r]),
-            "suspect": bool(p_adj[r] < alpha),
-            "declared": bool(declared[iu[r], ju[r]]),
-        }
-        for r in order
+    # the table's columns in pair order: ints, float64 and bools (the types the row-by-row int(),
+    # float() and bool() gave), as Python values (tolist) zipped into one dict per pair, or as a frame
+    columns = (
+        iu[order].astype(np.int64),
+        ju[order].astype(np.int64),
+        n_co[order].astype(np.float64),
+        observed[order].astype(np.float64),
+        expected[order].astype(np.float64),
+        (observed - expected)[order].astype(np.float64),
+        z[order].astype(np.float64),
+        p[order],
+        p_adj[order],
+        np.asarray(p_adj[order] < alpha, dtype=bool),
+        declared[iu, ju][order],
+    )
+    if as_frame is not False:
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            if as_frame:
+                raise ImportError("as_frame=True needs pandas: pip install 'tripletws[pandas]'") from exc
+        else:
+            if not len(order):  # the frame of no rows, as pandas makes it (object columns)
+                return pd.DataFrame([], columns=list(COLUMNS))
+            return pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=list(COLUMNS))
+    return [
+        dict(zip(COLUMNS, values, strict=True)) for values in zip(*(c.tolist() for c in columns), strict=True)
     ]
-    if as_frame is False:
-        return rows
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        if as_frame:
-            raise ImportError("as_frame=True needs pandas: pip install 'tripletws[pandas]'") from exc
-        return rows
-    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def untested_pairs(stats: LabelStats, min_covotes: int = 10) -> dict[str, int]:
