@@ -171,7 +171,8 @@ def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
     rows = np.repeat(np.arange(block.shape[0], dtype=np.intp), n_votes)
     cols = block.indices.astype(np.intp)
     cls = block.data.astype(np.intp) - 1
-    n_classes = np.count_nonzero(sparse_class_counts(block, k), axis=1).astype(np.int64)
+    counts = sparse_class_counts(block, k, rows=rows, classes=cls)  # the same row index and classes
+    n_classes = np.count_nonzero(counts, axis=1).astype(np.int64)
     return rows, cols, cls, n_votes, n_classes
 
 

@@ -220,12 +220,34 @@ def sparse_one_hot(block: Any, k: int) -> Any:
     )
 
 
-def sparse_class_counts(block: Any, k: int) -> np.ndarray:
+def sparse_class_counts(
+    block: Any, k: int, *, rows: np.ndarray | None = None, classes: np.ndarray | None = None
+) -> np.ndarray:
     """Votes for each class on each row of a CSR label block storing class c as c + 1, shape (nc, k)
-    int64: one bincount over the stored votes (no dense copy of the block)."""
+    int64: one bincount over the stored votes (no dense copy of the block).
+
+    Parameters
+    ----------
+    block : scipy.sparse CSR matrix or array, shape (nc, m)
+        Values 1..k.
+    k : int
+        Number of classes.
+    rows, classes : ndarray of int, shape (nnz,), optional
+        The row (``np.repeat(np.arange(nc), np.diff(block.indptr))``) and the class (0..k-1,
+        ``block.data - 1``) of each stored vote, where the caller has them already; built here
+        otherwise.
+
+    Returns
+    -------
+    ndarray of int64, shape (nc, k)
+    """
     nc = block.shape[0]
-    rows = np.repeat(np.arange(nc, dtype=np.int64), np.diff(block.indptr))
-    return np.bincount(rows * k + (block.data.astype(np.int64) - 1), minlength=nc * k).reshape(nc, k)
+    if rows is None:
+        rows = np.repeat(np.arange(nc, dtype=np.int64), np.diff(block.indptr))
+    if classes is None:
+        classes = block.data.astype(np.int64) - 1
+    cells = rows.astype(np.int64, copy=False) * k + classes
+    return np.bincount(cells, minlength=nc * k).reshape(nc, k)
 
 
 def vote_counts(lm: Any, chunk_size: int | None = None) -> np.ndarray:
