@@ -67,8 +67,10 @@ def test_projection_is_two_replicates_times_n_boot(fitted, monkeypatch):
     d, lm = fitted
     ticks = iter([10.0, 13.0])  # the probe's start and end
     monkeypatch.setattr("time.perf_counter", lambda: next(ticks))
+    monkeypatch.setattr(intervals, "chunk_summaries", lambda *a, **kw: "read")
     monkeypatch.setattr(intervals, "bootstrap_intervals", lambda *a, **kw: None)
-    assert report._projected_bootstrap_s(lm, d.L, 200) == pytest.approx(300.0)
+    # the chunk summaries the probe read come back with the projection, for the bootstrap proper
+    assert report._projected_bootstrap_s(lm, d.L, 200) == (pytest.approx(300.0), "read")
 
 
 def test_report_over_its_budget_honours_a_given_n_boot(fitted, monkeypatch, asked):

@@ -193,6 +193,80 @@ def chunk_stats(
     ]
 
 
+def _check_solved(model: Any) -> None:
+    """NoIntervalsError where rows of the model's stream wait for a solve (its parameters are not those
+    of all its rows, which every replicate would be)."""
+    pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
+    if pending > 0:
+        why = f"{pending:g} rows of the model's stream wait for a solve (refit_growth)"
+        raise NoIntervalsError(
+            f"{why}: its parameters are not those of all its rows, which every replicate would be; "
+            "call model.refit() first",
+            why,
+            "model.refit() and then model.confidence_intervals(L_train)",
+        )
+
+
+def chunk_summaries(model: Any, L: Any, n_chunks: int | None = None) -> _ChunkSummaries:
+    """The chunk summaries :func:`bootstrap_intervals` resamples, read once to serve several calls.
+
+    The one pass over the rows of a bootstrap: hand the result to ``bootstrap_intervals(model, L,
+    summaries=...)`` (with the same ``n_chunks``), as many times as wanted, e.g. a probe of two
+    replicates and then the bootstrap proper (:func:`tripletws.report.build_report`).
+
+    Parameters
+    ----------
+    model : fitted LabelModel
+        Not changed; its solver's needs decide what the summaries hold (statistics, distinct rows).
+    L : label matrix, shape (n, m)
+        The rows the model was fitted on (as for :func:`bootstrap_intervals`).
+    n_chunks : int, optional
+        Row chunks (at least 2).  Default: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L``
+        has fewer rows.
+
+    Returns
+    -------
+    object
+        The chunk summaries (opaque: pass them to :func:`bootstrap_intervals`).
+
+    Raises
+    ------
+    NoIntervalsError
+        Rows of the model's stream wait for a solve; ``L`` has too few rows to resample and they are
+        not the fit's (:class:`OtherRowsError`).
+    ValueError
+        ``n_chunks`` below 2 or above the row count, or ``L`` of another LF count.
+    """
+    from functools import partial
+
+    from .settings import check_settings
+
+    model._check_fitted()
+    chunks = None if n_chunks is None else check_int(n_chunks, "n_chunks", 2)
+    _check_solved(model)
+    settings = check_settings(model.get_params())
+    return _chunk_summaries(model, L, chunks, partial(settings.solver.needs, settings.options))
+
+
+def _check_summaries(summaries: Any, model: Any, n_chunks: int | None, needs: Any) -> _ChunkSummaries:
+    """``summaries`` handed to :func:`bootstrap_intervals`, where they fit its other arguments."""
+    if not isinstance(summaries, _ChunkSummaries):
+        raise ValueError(
+            "summaries must be the chunk summaries chunk_summaries(model, L) returns, got "
+            f"{type(summaries).__name__}"
+        )
+    if summaries.n_lfs != model.n_lfs_:
+        raise ValueError(f"summaries are of {summaries.n_lfs} LFs but the model was fitted on {model.n_lfs_}")
+    if n_chunks is not None and len(summaries) != n_chunks:
+        raise ValueError(f"summaries are of {len(summaries)} chunks, n_chunks is {n_chunks}")
+    if summaries.needs != needs(summaries.n_lfs):
+        raise ValueError(
+            f"summaries were read for other solver needs ({summaries.needs}) than the model's "
+            f"({needs(summaries.n_lfs)}): read them with chunk_summaries(model, L)"
+        )
+    return summaries
+
+
 def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> _ChunkSummaries:
     """The model's data summary (statistics, and distinct rows when its solver needs them) per chunk
     (``n_chunks`` None: :data:`DEFAULT_CHUNKS`, or one row per chunk where ``L`` has fewer rows)."""
@@ -215,10 +289,12 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> _C
     if lm.m != model.n_lfs_:
         raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted on {model.n_lfs_}")
     size = -(-lm.n // n_chunks)
-    return _ChunkSummaries(
+    parts = _ChunkSummaries(
         summarize(block, lm.cardinality, needs, min_lfs=1)
         for _, block in lm.chunks(size, release_pages=False)
     )
+    parts.needs = needs(parts.n_lfs)  # what they hold (statistics, distinct rows), checked where reused
+    return parts
 
 
 class _ChunkSummaries:
@@ -242,6 +318,7 @@ class _ChunkSummaries:
 
         self.m = 0
         self.parts = []
+        self.needs: Any = None  # the solver's Needs they were read for (set by _chunk_summaries)
         cells, covote, agree, lens, rows = [], [], [], [], []
         for part in parts:
             stats = part.stats
@@ -385,6 +462,7 @@ def bootstrap_intervals(
     n_boot: int = DEFAULT_BOOT,
     n_chunks: int | None = None,
     random_state: Any = None,
+    summaries: _ChunkSummaries | None = None,
 ) -> ConfidenceIntervals:
     """Percentile intervals for ``model.accuracies_`` and the fitted class balance.
 
@@ -424,6 +502,12 @@ def bootstrap_intervals(
         Row chunks to resample (at least 2; 50 to 200 works well).  Default: :data:`DEFAULT_CHUNKS`
         (100), or one row per chunk (the plain row bootstrap) where ``L`` has fewer rows.
     random_state : int or numpy Generator, optional
+    summaries : optional
+        The chunk summaries of ``L`` for this model, as :func:`chunk_summaries` (``model``, ``L``,
+        ``n_chunks``) returned them, e.g. to a bootstrap of a few replicates before this one: the
+        rows are then not read again (``L`` is not read at all).  Summaries of another LF count,
+        chunk count or solver's needs are a ValueError; of other rows, an :class:`OtherRowsError`
+        as for ``L``.  Not changed; the result is the same as without them.
 
     Returns
     -------
@@ -442,19 +526,15 @@ def bootstrap_intervals(
     check_int(n_boot, "n_boot", 2, MAX_BOOT)
     chunks = None if n_chunks is None else check_int(n_chunks, "n_chunks", 2)
     check_random_state(random_state)
-    pending = float(getattr(model, "pending_rows_", 0.0) or 0.0)
-    if pending > 0:
-        why = f"{pending:g} rows of the model's stream wait for a solve (refit_growth)"
-        raise NoIntervalsError(
-            f"{why}: its parameters are not those of all its rows, which every replicate would be; "
-            "call model.refit() first",
-            why,
-            "model.refit() and then model.confidence_intervals(L_train)",
-        )
+    _check_solved(model)
     k = int(model.cardinality)
     settings = check_settings(model.get_params())
     solver, options = settings.solver, settings.options
-    parts = _chunk_summaries(model, L, chunks, partial(solver.needs, options))
+    needs = partial(solver.needs, options)
+    if summaries is None:
+        parts = _chunk_summaries(model, L, chunks, needs)
+    else:
+        parts = _check_summaries(summaries, model, chunks, needs)
     m = parts.n_lfs
     reason = unlike_fit(model, _resampled(parts, np.ones(len(parts), dtype=np.int64)).stats)
     if reason is not None:  # replicates of a fit on other rows would not describe this fit

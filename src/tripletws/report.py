@@ -291,14 +291,16 @@ def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) ->
         raise ValueError(f"lf_names must be a list of names, one per LF, got the string {lf_names!r}")
 
 
-def _projected_bootstrap_s(model: Any, lm: Any, n_boot: int) -> float:
+def _projected_bootstrap_s(model: Any, lm: Any, n_boot: int) -> tuple[float, Any]:
     """Seconds ``n_boot`` bootstrap replicates of ``model`` on ``lm`` would take, from a probe of two
-    (its own seed; the chunk summaries' pass counted in, so the projection errs high)."""
-    from .intervals import bootstrap_intervals
+    (its own seed; the chunk summaries' pass counted in, so the projection errs high), and the chunk
+    summaries the probe read (for the bootstrap proper: the rows are read once)."""
+    from .intervals import bootstrap_intervals, chunk_summaries
 
     start = time.perf_counter()
-    bootstrap_intervals(model, lm, n_boot=2, random_state=0)
-    return (time.perf_counter() - start) / 2 * n_boot
+    summaries = chunk_summaries(model, lm)
+    bootstrap_intervals(model, lm, n_boot=2, random_state=0, summaries=summaries)
+    return (time.perf_counter() - start) / 2 * n_boot, summaries
 
 
 def build_report(
@@ -372,9 +374,10 @@ def build_report(
         y = None
     ci = getattr(model, "intervals_", None)
     no_intervals = None  # why the report shows none
+    summaries = None  # the probe's chunk summaries, for the bootstrap proper
     if ci is None and n_boot is None:
         try:
-            projected = _projected_bootstrap_s(model, lm, DEFAULT_BOOT)
+            projected, summaries = _projected_bootstrap_s(model, lm, DEFAULT_BOOT)
         except NoIntervalsError:
             projected = 0.0  # the bootstrap below says why it cannot draw them
         if projected > BOOT_BUDGET_S:
@@ -389,7 +392,7 @@ def build_report(
     if ci is None:
         n_boot = DEFAULT_BOOT if n_boot is None else n_boot
         try:
-            ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state)
+            ci = bootstrap_intervals(model, lm, n_boot=n_boot, random_state=random_state, summaries=summaries)
         except NoIntervalsError as none:  # e.g. intervals from these rows would be of another fit
             no_intervals = f"{none.why}; {none.remedy} before the report adds them"
             ci = point_estimates(model)
