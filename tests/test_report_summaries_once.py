@@ -114,3 +114,15 @@ def test_report_of_other_rows_still_says_why_it_has_no_intervals(data, models, r
     text = models["annotator"].report(data.L[:700], data.y[:700])
     assert "L is not the matrix the model was fitted on" in text
     assert len(reads) == 2  # the probe's read failed: the bootstrap proper reads (and says why)
+
+
+def test_report_warns_of_the_uniform_prior_once(data, models):
+    """The probe's two replicates keep their warnings to themselves: the bootstrap proper gives them."""
+    pytest.importorskip("matplotlib")
+    lm = models["annotator"]
+    assert lm.class_balance_source_ == "uniform"  # the fit whose intervals carry the warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm.report(data.L, data.y)
+    said = [w for w in caught if str(w.message) == intervals.UNIFORM_PRIOR_WARNING]
+    assert len(said) == 1
