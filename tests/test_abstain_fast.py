@@ -260,7 +260,7 @@ def test_ds_abstain_skipped_only_where_its_bound_is_below(monkeypatch: pytest.Mo
     )
     # the check decides and records the same without the screen (every ds_abstain fit made)
     with_screen = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
-    monkeypatch.setattr(AC, "_unseen_rows", lambda unique, train, votes: np.zeros(train.shape, dtype=bool))
+    monkeypatch.setattr(AC, "_unseen_rows", lambda unique, train, *_: np.zeros(train.shape, dtype=bool))
     without = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
     assert (with_screen.accepted, with_screen.reason, with_screen.family, with_screen.balance) == (
         without.accepted,

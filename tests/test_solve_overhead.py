@@ -45,6 +45,27 @@ def test_unseen_rows_match_the_definition(k, abstain):
     np.testing.assert_array_equal(got, _unseen_rows_per_fold(unique, train))
 
 
+@pytest.mark.parametrize("dense_cells", [20_000, 0])
+@pytest.mark.parametrize("abstain", [True, False])
+@pytest.mark.parametrize("k,share", [(2, 0.0), (2, 0.5), (3, 0.3), (4, 0.8)])
+def test_unseen_rows_by_design_products_match_the_definition(monkeypatch, k, share, abstain, dense_cells):
+    """The products of a design whose entries are the votes (lean, or vote-only; dense or CSR)."""
+    import tripletws.estimators.annotator_design as design_module
+
+    monkeypatch.setattr(design_module, "DENSE_CELLS", dense_cells)
+    rng = np.random.default_rng(20 + k)
+    unique = _summary(rng, 80, 6, k, share)
+    folds = deal_counts(unique.rows, unique.counts, k, 3, 0)
+    train = unique.counts[None, :] - folds
+    train[1, rng.random(len(unique.counts)) < 0.5] = 0.0  # fewer counted rows: more unseen outcomes
+    D = _Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))
+    D.X  # noqa: B018 (the matrix built, as the EM leaves it)
+    got = _unseen_rows(unique, train, summary_votes(unique), D)
+    assert got.dtype == bool and got.shape == train.shape
+    np.testing.assert_array_equal(got, _unseen_rows_per_fold(unique, train))
+    np.testing.assert_array_equal(got, _unseen_rows(unique, train, summary_votes(unique)))
+
+
 @pytest.mark.parametrize("lean", [True, False])
 def test_observed_used_are_the_observed_counts_at_the_used_columns(lean):
     rng = np.random.default_rng(3)

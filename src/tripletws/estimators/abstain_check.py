@@ -81,7 +81,7 @@ from ..rows import RowSummary
 from ..validate import check_float, check_mapping, check_str
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, _em, fit_annotator
-from .annotator_design import summary_design, summary_majority
+from .annotator_design import _Design, summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
 from .heldout import HeldOutScores, deal_counts, heldout_row_scores
@@ -232,10 +232,16 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
 UNSEEN_LOG_BOUND = -690.0
 
 
-def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray, ...]) -> np.ndarray:
+def _unseen_rows(
+    unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray, ...], design: _Design | None = None
+) -> np.ndarray:
     """(n, R) bool: whether row ``r`` gives an outcome that no row counted in ``train[f]`` gives.
 
-    ``train`` (n, R) holds counts; an outcome is an LF's vote for a class, or its abstention."""
+    ``train`` (n, R) holds counts; an outcome is an LF's vote for a class, or its abstention.
+    ``design``: a design of ``unique.rows`` whose entries are the votes (lean, or vote-only) with its
+    matrix built (the EM's): the same counts as two of its products (:func:`_unseen_by_design`)."""
+    if design is not None and (design.lean or not design.abstain) and "_csr" in vars(design):
+        return _unseen_by_design(unique, train, design)
     k = unique.cardinality
     R, m = unique.rows.shape
     r, i, a = votes
@@ -257,6 +263,33 @@ def _unseen_rows(unique: RowSummary, train: np.ndarray, votes: tuple[np.ndarray,
     out = np.bincount(cell, weights=missing, minlength=n * R).reshape(n, R) > 0
     on_always = np.bincount(cell, weights=always[:, i].ravel(), minlength=n * R).reshape(n, R)
     out |= on_always < always.sum(axis=1)[:, None]  # never true for a fold without such LFs
+    return out
+
+
+def _unseen_by_design(unique: RowSummary, train: np.ndarray, D: _Design) -> np.ndarray:
+    """:func:`_unseen_rows` through the products of a design ``D`` whose entries are the rows' votes.
+
+    The counted rows that give each vote column are ``X.T @ counted.T``; a row's votes on columns no
+    counted row gives, and on LFs every counted row votes on, are ``X @`` those 0/1 columns.  Every sum
+    is of 0/1 weights (whole numbers: exact in any order), so the result is the bincounts' (a few
+    products instead of gathers over every vote of every fold: 50 -> 4 ms on the 1e6 x 50 fit's
+    15 563 rows).
+    """
+    m = unique.rows.shape[1]
+    n = len(train)
+    counted = (train > 0).astype(np.float64)  # (n, R)
+    given = D._xt(counted)  # (U, n): counted rows giving each used column (0 at abstain columns)
+    is_vote = D.vote >= 0
+    vote_cols = np.flatnonzero(is_vote)
+    given_lf = np.zeros((m, n))  # counted rows voting on each LF
+    np.add.at(given_lf, D.lf[vote_cols], given[vote_cols])
+    always = (counted.sum(axis=1)[:, None] - given_lf.T) < 0.5  # (n, m): every counted row votes on it
+    cols = np.zeros((D.U, 2 * n))
+    cols[:, :n] = is_vote[:, None] & (given < 0.5)
+    cols[:, n:] = always.T[D.lf]
+    per_row = np.asarray(D.X @ cols)  # (R, 2n): missing votes, votes on such LFs
+    out = per_row[:, :n].T > 0
+    out |= per_row[:, n:].T < always.sum(axis=1)[:, None]
     return out
 
 
@@ -298,7 +331,7 @@ def _fold_scores(
     n = float(scored.sum())
     for fam in INFORMATIVE:
         if fam == "ds_abstain" and n > 0:
-            bound = np.where(_unseen_rows(unique, train[usable], votes), UNSEEN_LOG_BOUND, 0.0)
+            bound = np.where(_unseen_rows(unique, train[usable], votes, D), UNSEEN_LOG_BOUND, 0.0)
             top = max(float((scored * out[f"mace_abstain/{name}"]).sum()) / n for name in names)
             if float((scored[usable] * bound).sum()) / n + 1e-9 < top:
                 for name in names:
