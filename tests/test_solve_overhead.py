@@ -141,3 +141,16 @@ def test_components_match_a_graph_search(seed):
         assert g.dtype == np.int64
         np.testing.assert_array_equal(g, w)
     assert components(np.zeros((0, 2), dtype=np.int64), m) == []
+
+
+@pytest.mark.parametrize("k,abstain", [(2, 0.5), (3, 0.3), (7, 0.6)])
+def test_fold_keys_by_table_equal_the_keys_by_sorted_groups(monkeypatch, k, abstain):
+    """Wrapping sums of the (row, class) groups added into a table, or over the votes sorted by group."""
+    import tripletws.estimators.heldout as heldout
+
+    rng = np.random.default_rng(30 + k)
+    unique = _summary(rng, 3000, 9, k, abstain)
+    monkeypatch.setattr(heldout, "fold_keys_kernel", lambda: None)  # the numpy keys, numba loaded or not
+    by_table = heldout.row_fold_keys(unique.rows, unique.counts, k, 3)
+    monkeypatch.setattr(heldout, "GROUP_TABLE_MAX", 0)
+    np.testing.assert_array_equal(by_table, heldout.row_fold_keys(unique.rows, unique.counts, k, 3))

@@ -116,18 +116,54 @@ def row_fold_keys(
         return compiled(r, i, a, whole, R, m, k, np.uint64(seed))
     fp, cf = _fingerprints(r, i, a, whole, m, k, seed)
     group = r.astype(np.int64) * k + a  # (row, class): the columns one class of a row groups
-    order = np.argsort(group, kind="stable")
+    groups = _Groups(group, i * k + a, R, k)
     # one round of refinement (as Weisfeiler-Lehman's): each column's and class's fingerprint mixed
     # with the keys and counts of the rows it votes in, so that columns alike in their counts but
     # not in whom they vote with no longer make rows' keys tie
-    per_row = _grouped_sums(group, order, i, a, R, k, fp, cf)
-    seen = _mix(per_row[r] ^ whole.view(np.uint64)[r])
+    per_row = groups.sums(i, a, fp, cf)
+    seen = _mix(per_row ^ whole.view(np.uint64))[r]  # mixed per row, then read at each vote
     by_column = np.zeros(m, dtype=np.uint64)
     np.add.at(by_column, i, seen)
     by_class = np.zeros(k, dtype=np.uint64)
     np.add.at(by_class, a, seen)
-    per_row = _grouped_sums(group, order, i, a, R, k, _mix(fp ^ by_column), _mix(cf ^ by_class))
+    per_row = groups.sums(i, a, _mix(fp ^ by_column), _mix(cf ^ by_class))
     return _mix(per_row + _mix(np.full(R, seed, dtype=np.uint64) ^ _GOLDEN))
+
+
+#: :class:`_Groups` adds the votes' terms into a table of every (row, class) up to this many cells; more
+#: (many classes) sorts the votes by group instead.  Both give the same wrapping sums.
+GROUP_TABLE_MAX = 1 << 24
+
+
+class _Groups:
+    """The (row, class) groups of a set of votes, for :meth:`sums` (made once per :func:`row_fold_keys`).
+
+    ``group`` (nnz,) is each vote's ``row * k + class`` (rows non-decreasing).  The sums are wrapping
+    uint64 sums (exact in any order): up to :data:`GROUP_TABLE_MAX` cells they are added into a table
+    of every (row, class) in the votes' order, without sorting the votes by group (a stable sort of
+    the 389 211 votes of the 1e6 x 50 fit's distinct rows cost about 6 ms of its 20)."""
+
+    def __init__(self, group: np.ndarray, cell: np.ndarray, R: int, k: int) -> None:
+        self.group, self.cell, self.R, self.k = group, cell, R, k  # cell: each vote's column * k + class
+        self.table = R * k <= GROUP_TABLE_MAX
+        if self.table:
+            # the (row, class) groups some vote falls in, ascending
+            self.named = np.flatnonzero(np.bincount(group, minlength=R * k))
+        else:
+            self.order = np.argsort(group, kind="stable")
+
+    def sums(self, i: np.ndarray, a: np.ndarray, fp: np.ndarray, cf: np.ndarray) -> np.ndarray:
+        """Per row, the wrapping sum over the classes it names of ``mix(sum of its votes' terms + golden)``,
+        a vote's term being ``mix(fp[column] + cf[class])``, shape (R,) uint64."""
+        if not self.table:
+            return _grouped_sums(self.group, self.order, i, a, self.R, self.k, fp, cf)
+        per_row = np.zeros(self.R, dtype=np.uint64)
+        if len(self.group):
+            by_group = np.zeros(self.R * self.k, dtype=np.uint64)
+            # the terms of the m k (column, class) cells, read at each vote's
+            np.add.at(by_group, self.group, _mix(fp[:, None] + cf[None, :]).reshape(-1)[self.cell])
+            np.add.at(per_row, self.named // self.k, _mix(by_group[self.named] + _GOLDEN))
+        return per_row
 
 
 def _grouped_sums(
@@ -140,9 +176,8 @@ def _grouped_sums(
     fp: np.ndarray,
     cf: np.ndarray,
 ) -> np.ndarray:
-    """Per row, the wrapping sum over the classes it names of ``mix(sum of its votes' terms + golden)``,
-    a vote's term being ``mix(fp[column] + cf[class])``, shape (R,) uint64.  ``group`` (nnz,) is each
-    vote's ``row * k + class`` and ``order`` its stable argsort."""
+    """:meth:`_Groups.sums` through the votes sorted by group: ``group`` (nnz,) is each vote's
+    ``row * k + class`` and ``order`` its stable argsort."""
     per_row = np.zeros(R, dtype=np.uint64)
     if len(group):
         g = group[order]
