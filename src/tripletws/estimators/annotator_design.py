@@ -197,8 +197,12 @@ class _Design:
 
     @cached_property
     def _matrices(self) -> tuple[Any, Any]:
+        # a sparse X's transpose is a CSC view of its arrays: scipy's CSC product ``X.T @ M`` adds each
+        # column's rows in increasing order from zero, the additions of ``X.T.tocsr() @ M``, without
+        # building that copy (2.5 ms for the 1e6 x 50 fit's designs) and faster (its counts, 24 columns:
+        # 7.4 -> 2.9-4.3 ms)
         X = self._csr
-        return (X, X.T) if self.dense else (X, X.T.tocsr())
+        return X, X.T
 
     @cached_property
     def _kernels(self) -> Any | None:
@@ -222,7 +226,7 @@ class _Design:
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, jobs + 1)[1:-1])
         bounds = [0, *sorted({int(c) for c in cuts if 0 < c < self.R}), self.R]
         lean = self._kernels is not None
-        return [(a, b, X[a:b], None if lean else X[a:b].T.tocsr()) for a, b in pairwise(bounds)]
+        return [(a, b, X[a:b], None if lean else X[a:b].T) for a, b in pairwise(bounds)]
 
     @property
     def X(self) -> Any:
@@ -231,7 +235,7 @@ class _Design:
 
     @property
     def XT(self) -> Any:
-        """Its transpose (U, R), CSR when sparse."""
+        """Its transpose (U, R), a CSC view of ``X`` when sparse."""
         return self._matrices[1]
 
     def _product(self, X: Any, flat: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
