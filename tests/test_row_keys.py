@@ -26,7 +26,10 @@ def horner_words(rows: np.ndarray, k: int) -> list[list[int]]:
     return out
 
 
-@pytest.mark.parametrize(("k", "m"), [(2, 1), (2, 50), (3, 100), (9, 164), (127, 20), (300, 9), (30_000, 7)])
+@pytest.mark.parametrize(
+    ("k", "m"),
+    [(2, 1), (2, 15), (2, 16), (2, 50), (3, 100), (9, 164), (127, 20), (300, 9), (30_000, 7), (1 << 25, 3)],
+)
 def test_key_words_are_the_exact_packed_votes(k, m):
     rng = np.random.default_rng(k + m)
     rows = np.where(rng.random((200, m)) < 0.5, rng.integers(0, k, (200, m)), -1).astype(row_dtype(k))

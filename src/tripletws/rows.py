@@ -24,6 +24,7 @@ summary estimate means over all rows without bias.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -61,10 +62,71 @@ def _key_words(B: np.ndarray, k: int) -> np.ndarray:
     """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words.
 
     Each word holds ``per_word`` digits (``(k + 1) ** per_word < 2**63``), most significant
-    first.  The digits are packed ``half`` at a time by a float64 product of the votes with the
-    powers of the base, plus the powers' sum for the +1 (exact: every partial value is below
-    2**52), then joined in int64.
+    first.  The digits are summed a few at a time by one float32 product of the votes with the
+    powers of the base (:func:`_word_plan`: every partial sum is an integer below 2**24, so each is
+    exact in any order), then joined in int64 with the powers' sums for the +1.
     """
+    n, m = B.shape
+    P, joins, const = _word_plan(m, k)
+    if P is None:
+        return _key_words_f64(B, k)
+    words = np.empty((n, len(const)), dtype=np.int64)
+    if m == 0:
+        words[:] = 0
+        return words
+    c = (B.astype(np.float32) @ P).astype(np.int64)  # (n, parts)
+    for w, parts in enumerate(joins):
+        col = words[:, w]
+        col[:] = c[:, parts[0][0]]
+        for t, scale in parts[1:]:
+            col *= scale
+            col += c[:, t]
+        col += const[w]
+    return words
+
+
+@functools.lru_cache(maxsize=64)
+def _word_plan(m: int, k: int) -> tuple[np.ndarray | None, list[list[tuple[int, int]]], list[int]]:
+    """How :func:`_key_words` sums the digits of m votes: powers (m, parts) float32, each word's parts with
+    the scale its value is multiplied by before the part is added (the base to the part's digits), and
+    each word's constant (the powers' sum over its digits: a digit is the vote plus one).
+
+    A part holds at most ``d`` consecutive digits of one word, ``d`` the most whose partial sums stay
+    integers below 2**24 (|vote| <= max(1, k - 1)): 15 for k = 2.  None when not even one fits.
+    """
+    base = k + 1
+    per_word = max(1, int(63 / math.log2(base)))
+    top = max(1, k - 1)
+    d = 0
+    while top * (base ** (d + 1) - 1) // (base - 1) < 1 << 24:
+        d += 1
+    n_words = max(1, -(-m // per_word))
+    if d == 0:
+        return None, [], [0] * n_words
+    cols: list[np.ndarray] = []
+    joins: list[list[tuple[int, int]]] = []
+    const: list[int] = []
+    for start in range(0, max(m, 1), per_word):
+        stop = min(start + per_word, m)
+        parts, total = [], 0
+        for s in range(start, stop, d):
+            e = min(s + d, stop)
+            powers = np.zeros(m, dtype=np.float32)
+            powers[s:e] = float(base) ** np.arange(e - s - 1, -1, -1)
+            parts.append((len(cols), base ** (e - s)))
+            cols.append(powers)
+        for j in range(start, stop):
+            total += base ** (stop - 1 - j)
+        joins.append(parts)
+        const.append(total)
+    P = np.stack(cols, axis=1) if cols else np.zeros((m, 0), dtype=np.float32)
+    P.flags.writeable = False
+    return P, joins, const
+
+
+def _key_words_f64(B: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_key_words` where not even one digit fits float32's integers (k above 2**24): the digits
+    packed ``half`` at a time by float64 products (every partial value below 2**52), joined in int64."""
     base = k + 1
     per_word = max(1, int(63 / math.log2(base)))
     half = max(1, int(52 / math.log2(base)))
