@@ -209,13 +209,24 @@ def _keys(words: np.ndarray) -> np.ndarray:
 
 def _hash(words: np.ndarray) -> np.ndarray:
     """A fixed 64-bit mix (splitmix64) of each row's words, shape (n,) uint64."""
-    h = np.zeros(len(words), dtype=np.uint64)
+    n = len(words)
+    if words.shape[1] == 0:
+        return np.zeros(n, dtype=np.uint64)
+    # in place on two arrays (the same wrapping arithmetic as ``x = (x ^ (x >> 30)) * MIX1`` ...)
+    h = np.empty(n, dtype=np.uint64)
+    t = np.empty(n, dtype=np.uint64)
     for w in range(words.shape[1]):
-        x = h ^ words[:, w].view(np.uint64)
-        x = x + _GOLDEN
-        x = (x ^ (x >> np.uint64(30))) * _MIX1
-        x = (x ^ (x >> np.uint64(27))) * _MIX2
-        h = x ^ (x >> np.uint64(31))
+        if w == 0:
+            h[:] = words[:, 0].view(np.uint64)  # 0 ^ word
+        else:
+            h ^= words[:, w].view(np.uint64)
+        h += _GOLDEN
+        for shift, mix in ((30, _MIX1), (27, _MIX2)):
+            np.right_shift(h, np.uint64(shift), out=t)
+            h ^= t
+            h *= mix
+        np.right_shift(h, np.uint64(31), out=t)
+        h ^= t
     return h
 
 
@@ -275,6 +286,8 @@ class _Block:
             out = self.data[index].toarray().astype(self.dtype, copy=False)  # a fresh array: shifted in place
             out -= 1
             return out
+        if isinstance(index, np.ndarray) and self.data.flags.c_contiguous:
+            return _take_rows(self.data, index)  # a record per row: faster than element-wise
         return self.data[index]
 
 
@@ -597,7 +610,7 @@ class _HashSketch:
         )
         self.parts, self.pending = [], 0
         order = np.argsort(h)
-        hs, ws = h[order], words[order]
+        hs, ws = h[order], _take_rows(words, order)
         same_hash = hs[1:] == hs[:-1]
         same = same_hash & (ws[1:] == ws[:-1]).all(axis=1)
         if not np.array_equal(same, same_hash):
@@ -612,7 +625,8 @@ class _HashSketch:
         starts = np.flatnonzero(new)
         # whole-number counts: their sums are exact in any order
         self.counts = np.add.reduceat(counts[order], starts) if len(starts) else np.empty(0)
-        self.rows, self.words, self.hashes = rows[order[starts]], ws[starts], hs[starts]
+        self.rows, self.words = _take_rows(rows, order[starts]), _take_rows(ws, starts)
+        self.hashes = hs[starts]
         n = len(starts)
         while n > self.max_rows:
             # the rows of a higher level are a prefix of the hash order
