@@ -26,6 +26,7 @@ Optional statistics (collected only when asked for):
 
 from __future__ import annotations
 
+import functools
 import operator
 import warnings
 from collections.abc import Callable, Iterable
@@ -69,6 +70,12 @@ def dataclass_to_dict(obj: Any) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _summed_fields(cls: type) -> tuple[str, ...]:
+    """The names of a statistics dataclass's fields but the first (``cardinality``, kept as it is)."""
+    return tuple(f.name for f in fields(cls) if f.name != "cardinality")
+
+
 class SumsOverRows:
     """Arithmetic of a dataclass of sums over rows: ``+``, ``+=``, ``scaled`` and ``copy``.
 
@@ -103,20 +110,23 @@ class SumsOverRows:
 
     def __iadd__(self, other: Any) -> Any:
         self._check_compatible(other)
-        for f in fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            if f.name == "cardinality" or a is None:
+        for name in _summed_fields(type(self)):
+            a, b = getattr(self, name), getattr(other, name)
+            if a is None:
                 continue
             if b is None:
-                setattr(self, f.name, None)
+                setattr(self, name, None)
+            elif type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype:
+                a += b  # in place (the common case, without the casting checks below: a pass adds a
+                # chunk's statistics per chunk)
             elif isinstance(a, np.ndarray) and np.can_cast(np.result_type(a, b), a.dtype, "same_kind"):
                 a += b  # in place
             elif isinstance(a, np.ndarray):
                 # (a block's counts that came out as integers, e.g. a block without a vote, take
                 # float sums: a new array of the sum's dtype instead of a cast error)
-                setattr(self, f.name, a + b)
+                setattr(self, name, a + b)
             else:
-                setattr(self, f.name, a + b)
+                setattr(self, name, a + b)
         return self
 
     def scaled(self, factor: float) -> Any:
