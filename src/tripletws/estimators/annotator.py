@@ -548,8 +548,10 @@ def _em(
     while True:
         if N is None:
             W = q * c
-            N = D.counts(W, seen)
-            w_sum = W.sum(axis=2) if any_free else None
+            # the class sums over the rows, read by the estimated priors and a lean design's abstentions
+            sums = np.add.reduce(W, axis=2) if any_free or seen is not None else None
+            N = D.counts(W, seen, sums)
+            w_sum = sums if any_free else None
         if eb_var:  # MACE's complete-data spread: sum count * q^2 at the used columns
             N2 = D.counts(q * q * c, seen)
             for tab, sl in groups:

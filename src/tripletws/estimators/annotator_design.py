@@ -321,19 +321,22 @@ class _Design:
         s += const[:, :, None]
         return s
 
-    def counts(self, weights: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+    def counts(
+        self, weights: np.ndarray, seen: np.ndarray | None = None, sums: np.ndarray | None = None
+    ) -> np.ndarray:
         """Expected counts of the used columns ``N[u, y, b] = sum_r X[r, u] weights[y, b, r]``, (U, k, B).
 
         ``weights`` has shape (k, B, R).  A lean design's abstain columns get the weight of all rows
         less the LF's votes (clipped at 0), and exactly 0 where no row of positive weight abstains
         on the LF (as the one-hot sum gives): ``seen`` (n_abstain_cols, B) says where one does
         (:meth:`abstaining` of the counts behind the weights; computed from them when omitted).
+        ``sums``: ``np.add.reduce(weights, axis=2)`` when the caller has it (the EM's class sums).
         """
         N = self._counts(weights)
         if self.lean and len(self.abstain_cols):
             if seen is None:
                 seen = self.abstaining(np.add.reduce(weights, axis=0))
-            self._abstentions(N, np.add.reduce(weights, axis=2), seen)
+            self._abstentions(N, np.add.reduce(weights, axis=2) if sums is None else sums, seen)
         return N
 
     def abstaining(self, counts: np.ndarray) -> np.ndarray:
