@@ -193,7 +193,9 @@ class _Design:
             return X
         from scipy import sparse
 
-        return sparse.csr_matrix((np.ones(len(r)), (r, pos)), shape=(R, U))
+        # the entries are listed row by row, each row's columns increasing (the LFs' order): the CSR
+        # arrays as they are, which scipy's (row, column) construction would sort and check to find
+        return sparse.csr_matrix((np.ones(len(r)), pos, self.indptr), shape=(R, U))
 
     @cached_property
     def _matrices(self) -> tuple[Any, Any]:
