@@ -119,10 +119,15 @@ def crowd_like(rows: RowSummary) -> bool:
     if total <= 0 or m == 0:
         return False
     r, i, a = summary_votes(rows)  # from the vote lists: no (R, m) passes (10 000 x 762: 0.16 s)
-    coverage = np.bincount(i, weights=w[r], minlength=m) / total  # (m,)
-    counted = w[r] > 0
-    gives = np.zeros((m, rows.cardinality), dtype=bool)  # LF i votes class c on a counted row
-    gives[i[counted], a[counted]] = True
+    wr = w[r]
+    coverage = np.bincount(i, weights=wr, minlength=m) / total  # (m,)
+    k = rows.cardinality
+    cell = i * k + a
+    counted = wr > 0
+    if not counted.all():
+        cell = cell[counted]
+    # LF i votes class c on a counted row (a count of such votes: no scattered writes of 389 211 flags)
+    gives = np.bincount(cell, minlength=m * k).reshape(m, k) > 0
     n_classes = gives.sum(axis=1)  # (m,)
     active = n_classes > 0
     n_votes = np.bincount(r, minlength=R)  # (R,)
