@@ -66,7 +66,7 @@ def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
     """LFs that never vote, or never vote on a counted row where another LF votes."""
     r, i, _ = summary_votes(rows)  # the vote lists, not passes over the (R, m) rows
-    shared = (np.bincount(r, minlength=len(rows.rows)) >= 2)[r] & (rows.counts[r] > 0)
-    overlap = np.zeros(rows.n_lfs, dtype=bool)
-    overlap[i[shared]] = True
+    # counted rows with two votes or more, read at each vote (one gather), and the LFs voting on them
+    shared = ((np.bincount(r, minlength=len(rows.rows)) >= 2) & (rows.counts > 0))[r]
+    overlap = np.bincount(i[shared], minlength=rows.n_lfs) > 0
     return np.flatnonzero(~overlap)
