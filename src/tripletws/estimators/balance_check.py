@@ -36,6 +36,7 @@ from ..rows import RowSummary
 from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, fit_annotator
 from .annotator_design import summary_design
 from .family_choice import Selection
+from .one_class import voted_classes
 from .votes import summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
@@ -118,17 +119,9 @@ def crowd_like(rows: RowSummary) -> bool:
     total = float(w.sum())
     if total <= 0 or m == 0:
         return False
-    r, i, a = summary_votes(rows)  # from the vote lists: no (R, m) passes (10 000 x 762: 0.16 s)
-    wr = w[r]
-    coverage = np.bincount(i, weights=wr, minlength=m) / total  # (m,)
-    k = rows.cardinality
-    cell = i * k + a
-    counted = wr > 0
-    if not counted.all():
-        cell = cell[counted]
-    # LF i votes class c on a counted row (a count of such votes: no scattered writes of 389 211 flags)
-    gives = np.bincount(cell, minlength=m * k).reshape(m, k) > 0
-    n_classes = gives.sum(axis=1)  # (m,)
+    r, i, _ = summary_votes(rows)  # from the vote lists: no (R, m) passes (10 000 x 762: 0.16 s)
+    coverage = np.bincount(i, weights=w[r], minlength=m) / total  # (m,)
+    n_classes = voted_classes(rows).sum(axis=1)  # (m,): classes LF i votes on counted rows
     active = n_classes > 0
     n_votes = np.bincount(r, minlength=R)  # (R,)
     on = n_votes > 0

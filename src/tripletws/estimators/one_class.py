@@ -69,8 +69,10 @@ def voted_classes(rows: RowSummary) -> np.ndarray:
     """``seen[i, c]``: LF i votes class c on some counted row, shape (m, k) bool."""
     k, m = rows.cardinality, rows.n_lfs
     r, i, a = summary_votes(rows)  # the votes (listed once per summary): no (R, m) temporary per class
-    on = rows.counts[r] > 0
-    cell = i[on] * k + a[on]
+    cell = i * k + a
+    counted = rows.counts > 0
+    if not counted.all():
+        cell = cell[counted[r]]
     return np.bincount(cell, minlength=m * k).reshape(m, k) > 0
 
 
