@@ -154,3 +154,38 @@ def test_fold_keys_by_table_equal_the_keys_by_sorted_groups(monkeypatch, k, abst
     by_table = heldout.row_fold_keys(unique.rows, unique.counts, k, 3)
     monkeypatch.setattr(heldout, "GROUP_TABLE_MAX", 0)
     np.testing.assert_array_equal(by_table, heldout.row_fold_keys(unique.rows, unique.counts, k, 3))
+
+
+def test_shared_designs_hand_out_fresh_copies_of_a_large_summarys_design(monkeypatch):
+    """Within a solve's scope a large summary's design is built once; each later step gets a copy that
+    shares its arrays and makes its row blocks again (as a new design would), with the same products."""
+    import tripletws.estimators.annotator_design as design_module
+    from tripletws.parallel import solve_threads
+
+    monkeypatch.setattr(design_module, "PARALLEL_NNZ", 10)  # row blocks on two threads, at this size
+    rng = np.random.default_rng(5)
+    unique = _summary(rng, 3000, 8, 2, 0.4)
+    assert design_module._large(unique)
+    built = []
+    real = design_module._Design.__init__
+    monkeypatch.setattr(
+        design_module._Design, "__init__", lambda self, *a, **kw: built.append(1) or real(self, *a, **kw)
+    )
+    outside = [design_module.summary_design(unique, 2, abstain=False) for _ in range(2)]
+    assert len(built) == 2 and outside[0] is not outside[1]  # no scope: one build per call
+    w = rng.random((4, unique.n_unique))
+    with solve_threads(2):
+        with design_module.shared_designs():
+            first = design_module.summary_design(unique, 2, abstain=False)
+            blocks = first._blocks  # made under two threads (where the host has them)
+            with design_module.shared_designs():  # nested: the outer scope's
+                second = design_module.summary_design(unique, 2, abstain=False)
+            assert len(built) == 3 and second is not first and second.X is first.X
+            assert "_blocks" not in vars(second)
+            np.testing.assert_array_equal(
+                second._counts(w.reshape(2, 2, -1)), first._counts(w.reshape(2, 2, -1))
+            )
+            assert [b[:2] for b in second._blocks] == [b[:2] for b in blocks]
+        assert design_module._SHARED.designs is None
+        third = design_module.summary_design(unique, 2, abstain=False)
+    assert len(built) == 4 and third is not first

@@ -13,7 +13,9 @@ where they are used, at call time, from this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
@@ -229,6 +231,14 @@ class _Design:
         bounds = [0, *sorted({int(c) for c in cuts if 0 < c < self.R}), self.R]
         lean = self._kernels is not None
         return [(a, b, X[a:b], None if lean else X[a:b].T) for a, b in pairwise(bounds)]
+
+    def fresh(self) -> _Design:
+        """A copy sharing this design's arrays and matrices, without what depends on where it is first
+        used (:attr:`_blocks`: the solve's threads; :attr:`_kernels`: numba loaded): those are made
+        again on first use, as a new design's would be."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update({k: v for k, v in vars(self).items() if k not in ("_blocks", "_kernels")})
+        return copy
 
     @property
     def X(self) -> Any:
@@ -581,11 +591,16 @@ def _logsumexp(s: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     return np.squeeze(np.log(z) + top, axis=axis), e
 
 
+def _large(unique: RowSummary) -> bool:
+    """More than ``JIT_MAX_ROWS`` distinct rows or at least :data:`MEMO_MAX_VOTES` votes."""
+    return len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES
+
+
 def _kept(unique: RowSummary, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     """``build()``, kept in :func:`~tripletws.estimators.votes.summary_memo` under ``key`` for a small
     summary (at most ``JIT_MAX_ROWS`` distinct rows and fewer than :data:`MEMO_MAX_VOTES` votes;
     larger ones build it every call)."""
-    if len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES:
+    if _large(unique):
         return build()
     memo = summary_memo(unique)
     value = memo.get(key)
@@ -600,13 +615,44 @@ def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
     A solve's steps (the family choice, the balance and abstain checks) fit on the same rows with
     the same designs; a :class:`~tripletws.rows.RowSummary` is immutable, and a design is written
     only by its lazily built, deterministic attributes, so the steps share one (for summaries of
-    at most ``JIT_MAX_ROWS`` rows and :data:`MEMO_MAX_VOTES` votes; larger ones build their own).
+    at most ``JIT_MAX_ROWS`` rows and :data:`MEMO_MAX_VOTES` votes).  Larger ones build their own,
+    but within :func:`shared_designs` (a solve) a step gets a :meth:`_Design.fresh` copy of the
+    design an earlier step built.
     """
 
     def build() -> _Design:
         return _Design(unique.rows, k, abstain=abstain, votes=summary_votes(unique))
 
-    return _kept(unique, ("design", k, abstain), build)
+    kept = getattr(_SHARED, "designs", None)
+    if kept is None or not _large(unique):
+        return _kept(unique, ("design", k, abstain), build)
+    key = (id(unique), k, abstain)
+    entry = kept.get(key)
+    if entry is not None and entry[0] is unique:
+        return entry[1].fresh()
+    design = build()
+    kept[key] = (unique, design)  # (the summary held: its id stays its own while kept)
+    return design
+
+
+#: Per thread: the designs of large summaries kept while :func:`shared_designs` is open (else None).
+_SHARED = threading.local()
+
+
+@contextmanager
+def shared_designs() -> Iterator[None]:
+    """Within: :func:`summary_design` keeps the designs of large summaries too, and hands each later
+    step a :meth:`_Design.fresh` copy (the encoding and the matrices built once; the row blocks and
+    the compiled products made again where first used, as a fresh design's are).  Dropped on exit (a
+    design of the 1e6 x 50 fit's 15 563 rows holds about 10 MB); nested scopes share the outer one."""
+    if getattr(_SHARED, "designs", None) is not None:
+        yield
+        return
+    _SHARED.designs = {}
+    try:
+        yield
+    finally:
+        _SHARED.designs = None
 
 
 #: :func:`summary_majority` keeps its (R, k) start with the summary up to this many cells (whatever the

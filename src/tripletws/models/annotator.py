@@ -35,6 +35,7 @@ import numpy as np
 from ..arrays import decode_array
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
+from ..estimators.annotator_design import shared_designs
 from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -318,7 +319,12 @@ class Annotator(Solver):
     def solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
         """One solve, its steps in order (module docstring; docs/models.md): the family choice,
         the class balance, the readings of one-class coverage and of abstentions, what the rows do
-        not identify, the mixture (a study option), and copies counted once."""
+        not identify, the mixture (a study option), and copies counted once.  The steps share the
+        designs of large summaries (:func:`~tripletws.estimators.annotator_design.shared_designs`)."""
+        with shared_designs():
+            return self._solve(stats, prior, rows, options)
+
+    def _solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
         if len(options.dependencies) > 0 or rows is None or float(rows.counts.sum()) <= 0:
             return _symmetric_fallback(self.name, stats, prior, rows, options)
         given, source = _given_balance(prior, stats.cardinality)
