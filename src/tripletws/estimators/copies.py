@@ -249,7 +249,6 @@ def outcome_agreement(
         return lfs[iu], lfs[ju], (both_abstain + agree) / max(n, 1e-300), n
     sub = rows.rows[:, lfs]
     votes_m = sub >= 0
-    n_votes = c @ votes_m
     # products of 0/1 (or -1/0/1) indicators weighted by the counts: with integer counts summing
     # below 2^24 every partial sum is an integer float32 holds exactly, so float32 products give
     # the float64 ones' values at half the cost
@@ -258,6 +257,9 @@ def outcome_agreement(
     cw = c.astype(dt)[:, None]
     V = votes_m.astype(dt)
     covote_m = ((V * cw).T @ V).astype(np.float64)
+    # each LF's counted votes: the co-votes' diagonal where those are exact (whole numbers, as
+    # ``c @ votes_m`` gives them: 9.8 ms for that mixed-type product at 15 563 x 50)
+    n_votes = np.diagonal(covote_m).copy() if exact32 else c @ votes_m
     if k == 2:  # agreements from the signed votes: (co-votes + signed products) / 2, one product
         S = (sub == 0).astype(dt) - (sub == 1).astype(dt)
         agree_m = (covote_m + ((S * cw).T @ S).astype(np.float64)) / 2.0
