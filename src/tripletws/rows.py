@@ -62,34 +62,45 @@ def _key_words(B: np.ndarray, k: int) -> np.ndarray:
     """Votes packed as base-(k+1) digits into int64 words, shape (n, W); equal rows, equal words.
 
     Each word holds ``per_word`` digits (``(k + 1) ** per_word < 2**63``), most significant
-    first.  The digits are summed a few at a time by one float32 product of the votes with the
-    powers of the base (:func:`_word_plan`: every partial sum is an integer below 2**24, so each is
-    exact in any order), then joined in int64 with the powers' sums for the +1.
+    first.  The digits are summed a few at a time by float32 products of the votes with the
+    powers of the base, a band of consecutive words per product (:func:`_word_plan`: every partial
+    sum is an integer below 2**24, so each is exact in any order), then joined in int64 with the
+    powers' sums for the +1.
     """
     n, m = B.shape
-    P, joins, const = _word_plan(m, k)
-    if P is None:
+    bands = _word_plan(m, k)
+    if bands is None:
         return _key_words_f64(B, k)
-    words = np.empty((n, len(const)), dtype=np.int64)
-    if m == 0:
-        words[:] = 0
+    words = np.zeros((n, _n_words(m, k)), dtype=np.int64)
+    if m == 0 or n == 0:
         return words
-    c = (B.astype(np.float32) @ P).astype(np.int64)  # (n, parts)
-    for w, parts in enumerate(joins):
-        col = words[:, w]
-        col[:] = c[:, parts[0][0]]
-        for t, scale in parts[1:]:
-            col *= scale
-            col += c[:, t]
-        col += const[w]
+    F = B.astype(np.float32)
+    for start, stop, P, joins in bands:
+        c = (F[:, start:stop] @ P).astype(np.int64)  # (n, the band's parts)
+        for w, parts, const in joins:
+            col = words[:, w]
+            col[:] = c[:, parts[0][0]]
+            for t, scale in parts[1:]:
+                col *= scale
+                col += c[:, t]
+            col += const
     return words
 
 
+#: :func:`_word_plan` puts consecutive words in one product while its powers (columns x parts) hold at
+#: most this many cells: the parts of other words in a band are zeros the product multiplies anyway.
+BAND_CELLS = 256
+
+_Band = tuple[int, int, np.ndarray, list[tuple[int, list[tuple[int, int]], int]]]
+
+
 @functools.lru_cache(maxsize=64)
-def _word_plan(m: int, k: int) -> tuple[np.ndarray | None, list[list[tuple[int, int]]], list[int]]:
-    """How :func:`_key_words` sums the digits of m votes: powers (m, parts) float32, each word's parts with
-    the scale its value is multiplied by before the part is added (the base to the part's digits), and
-    each word's constant (the powers' sum over its digits: a digit is the vote plus one).
+def _word_plan(m: int, k: int) -> list[_Band] | None:
+    """How :func:`_key_words` sums the digits of m votes: bands ``(start, stop, powers, joins)`` of
+    consecutive words, the columns ``start:stop`` multiplied by ``powers`` (stop - start, parts) float32;
+    ``joins`` gives each word of the band, its parts with the scale its value is multiplied by before
+    the part is added (the base to the part's digits), and its constant (the powers' sum over its
+    digits: a digit is the vote plus one).
 
     A part holds at most ``d`` consecutive digits of one word, ``d`` the most whose partial sums stay
     integers below 2**24 (|vote| <= max(1, k - 1)): 15 for k = 2.  None when not even one fits.
@@ -100,28 +111,36 @@ def _word_plan(m: int, k: int) -> tuple[np.ndarray | None, list[list[tuple[int, 
     d = 0
     while top * (base ** (d + 1) - 1) // (base - 1) < 1 << 24:
         d += 1
-    n_words = max(1, -(-m // per_word))
     if d == 0:
-        return None, [], [0] * n_words
-    cols: list[np.ndarray] = []
-    joins: list[list[tuple[int, int]]] = []
-    const: list[int] = []
-    for start in range(0, max(m, 1), per_word):
+        return None
+    words = []  # (start, stop, parts as (s, e))
+    for start in range(0, m, per_word):
         stop = min(start + per_word, m)
-        parts, total = [], 0
-        for s in range(start, stop, d):
-            e = min(s + d, stop)
-            powers = np.zeros(m, dtype=np.float32)
-            powers[s:e] = float(base) ** np.arange(e - s - 1, -1, -1)
-            parts.append((len(cols), base ** (e - s)))
-            cols.append(powers)
-        for j in range(start, stop):
-            total += base ** (stop - 1 - j)
-        joins.append(parts)
-        const.append(total)
-    P = np.stack(cols, axis=1) if cols else np.zeros((m, 0), dtype=np.float32)
-    P.flags.writeable = False
-    return P, joins, const
+        words.append((start, stop, [(s, min(s + d, stop)) for s in range(start, stop, d)]))
+    bands: list[_Band] = []
+    w = 0
+    while w < len(words):
+        end = w + 1  # the band's words w:end, as many as fit BAND_CELLS (one at least)
+        while end < len(words):
+            cols = words[end][1] - words[w][0]
+            if cols * sum(len(p) for _, _, p in words[w : end + 1]) > BAND_CELLS:
+                break
+            end += 1
+        start, stop = words[w][0], words[end - 1][1]
+        P = np.zeros((stop - start, sum(len(p) for _, _, p in words[w:end])), dtype=np.float32)
+        joins, t = [], 0
+        for v in range(w, end):
+            ws, we, parts = words[v]
+            plan = []
+            for s, e in parts:
+                P[s - start : e - start, t] = float(base) ** np.arange(e - s - 1, -1, -1)
+                plan.append((t, base ** (e - s)))
+                t += 1
+            joins.append((v, plan, sum(base ** (we - 1 - j) for j in range(ws, we))))
+        P.flags.writeable = False
+        bands.append((start, stop, P, joins))
+        w = end
+    return bands
 
 
 def _key_words_f64(B: np.ndarray, k: int) -> np.ndarray:
