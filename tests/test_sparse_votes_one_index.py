@@ -84,3 +84,19 @@ def test_summaries_of_a_crowd_equal_those_of_its_dense_matrix(block, k):
         LFAnalysis(block, cardinality=k).lf_empirical_probs(y, k),
         LFAnalysis(dense, cardinality=k).lf_empirical_probs(y, k),
     )
+
+
+@pytest.mark.parametrize("block, k", CROWDS)
+def test_votes_without_the_per_row_counts(block, k, monkeypatch):
+    """``per_row=False`` gives the same votes and no class counts (the pass is skipped)."""
+    full = _sparse_votes(block, k)
+    import tripletws.analysis as analysis
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the per-row class counts were computed")
+
+    monkeypatch.setattr(analysis, "sparse_class_counts", refuse)
+    lean = _sparse_votes(block, k, per_row=False)
+    for a, b in zip(full[:4], lean[:4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert lean[4].shape == (0,)

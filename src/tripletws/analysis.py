@@ -150,7 +150,7 @@ def lf_summary(
     return pd.DataFrame(cols, index=None if lf_names is None else pd.Index(list(lf_names)))
 
 
-def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
+def _sparse_votes(block: Any, k: int, per_row: bool = True) -> tuple[np.ndarray, ...]:
     """The stored votes of a validated CSR chunk (class c stored as c + 1) and its per-row counts.
 
     Parameters
@@ -159,18 +159,23 @@ def _sparse_votes(block: Any, k: int) -> tuple[np.ndarray, ...]:
         Canonical (no duplicate entries, no stored zeros), values 1..k.
     k : int
         Number of classes.
+    per_row : bool
+        Whether to count the distinct classes voted on each row (a pass over the votes' class counts);
+        False leaves ``n_classes`` empty, for callers that read the votes only.
 
     Returns
     -------
     rows, cols, cls : ndarray of intp, shape (nnz,)
         Row, LF and class (0..k-1) of each vote.
     n_votes, n_classes : ndarray of int64, shape (nc,)
-        Votes on each row, and distinct classes voted on it.
+        Votes on each row, and distinct classes voted on it (shape (0,) where ``per_row`` is False).
     """
     n_votes = np.diff(block.indptr).astype(np.int64)
     rows = np.repeat(np.arange(block.shape[0], dtype=np.intp), n_votes)
     cols = block.indices.astype(np.intp)
     cls = block.data.astype(np.intp) - 1
+    if not per_row:
+        return rows, cols, cls, n_votes, np.zeros(0, dtype=np.int64)
     counts = sparse_class_counts(block, k, rows=rows, classes=cls)  # the same row index and classes
     n_classes = np.count_nonzero(counts, axis=1).astype(np.int64)
     return rows, cols, cls, n_votes, n_classes
@@ -359,7 +364,7 @@ class LFAnalysis:
             yc = y[start : start + block.shape[0]]
             gold = yc >= 0
             if lm.is_sparse:  # the stored votes, then the abstentions as the gold rows left over
-                rows, cols, cls, _, _ = _sparse_votes(block, k)
+                rows, cols, cls, _, _ = _sparse_votes(block, k, per_row=False)
                 yv = yc[rows]
                 g = yv >= 0
                 voted = np.bincount((cols[g] * (k + 1) + cls[g] + 1) * k + yv[g], minlength=counts.size)
