@@ -596,11 +596,15 @@ def _large(unique: RowSummary) -> bool:
     return len(unique.counts) > JIT_MAX_ROWS or len(summary_votes(unique)[0]) >= MEMO_MAX_VOTES
 
 
-def _kept(unique: RowSummary, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """``build()``, kept in :func:`~tripletws.estimators.votes.summary_memo` under ``key`` for a small
-    summary (at most ``JIT_MAX_ROWS`` distinct rows and fewer than :data:`MEMO_MAX_VOTES` votes;
-    larger ones build it every call)."""
-    if _large(unique):
+def _kept(
+    unique: RowSummary, key: tuple[Any, ...], build: Callable[[], Any], keep: bool | None = None
+) -> Any:
+    """``build()``, kept in :func:`~tripletws.estimators.votes.summary_memo` under ``key`` where ``keep``
+    (default: a small summary, at most ``JIT_MAX_ROWS`` distinct rows and fewer than
+    :data:`MEMO_MAX_VOTES` votes; larger ones build it every call)."""
+    if keep is None:
+        keep = not _large(unique)
+    if not keep:
         return build()
     memo = summary_memo(unique)
     value = memo.get(key)
@@ -668,13 +672,7 @@ def summary_majority(unique: RowSummary, k: int) -> np.ndarray:
     def build() -> np.ndarray:
         return majority_soft_labels(unique.rows, k, summary_votes(unique))
 
-    if len(unique.counts) * k > MAJORITY_MEMO_CELLS:
-        return build()
-    memo = summary_memo(unique)
-    q = memo.get(("majority", k))
-    if q is None:
-        q = memo[("majority", k)] = build()
-    return q.copy()
+    return _kept(unique, ("majority", k), build, keep=len(unique.counts) * k <= MAJORITY_MEMO_CELLS).copy()
 
 
 def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
