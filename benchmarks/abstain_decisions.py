@@ -3,7 +3,7 @@
 For each problem of the stress suite (benchmarks/stress_problems.py, the training draw) and each
 shared set (its fit split, as benchmarks/default_fit_time.py reads it) the default ``LabelModel()``
 is fitted and its abstain check's record kept: accepted, family, balance, the kind of refusal
-(``lead``, ``background``, ``silenced``, ``majority``), the family the predictions come from, the
+(``screen``, ``lead``, ``background``, ``silenced``, ``majority``), the family the predictions come from, the
 check's CPU time and, on the stress problems, the test accuracy of the argmax prediction.  ``--save``
 writes them as JSON lines; ``--compare`` prints every problem whose decision differs from a saved
 file (accepted, family and balance where accepted, the kind of refusal) and the accuracy it moves.
@@ -41,6 +41,7 @@ KINDS = {
     "the rows hold": "background",
     "the fit never": "silenced",
     "the fit keeps": "majority",
+    "no LF's abstentions": "screen",
 }
 
 
@@ -99,6 +100,7 @@ def main() -> None:
     ap.add_argument("--compare", metavar="JSONL")
     ap.add_argument("--no-stress", action="store_true")
     ap.add_argument("--no-shared", action="store_true")
+    ap.add_argument("--base-seed", type=int, default=None, help="another stress draw (as stress.py's)")
     args = ap.parse_args()
     limit_threads(1)
     recs = []
@@ -110,7 +112,7 @@ def main() -> None:
         for name, meta in index.items():
             recs.append(record(f"shared/{name}", fit_split(name, meta), int(meta["k"]), None, None))
     if not args.no_stress:
-        for prob in all_problems():
+        for prob in all_problems() if args.base_seed is None else all_problems(args.base_seed):
             L, _, L_test, y_test = draw(prob)
             recs.append(record(prob.name, L, int(prob.params["k"]), L_test, y_test))
     if args.save:

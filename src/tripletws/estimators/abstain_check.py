@@ -8,6 +8,11 @@ deal; chosen by held-out likelihood alone they also collapse on real LF sets (th
 becomes a pattern of abstentions).  :func:`abstain_check` uses them only behind five gold-free
 tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.estimators.coverage_check`):
 
+(0) **a dependence to read** (since session 29, before any fit; on summaries of at least
+    :data:`tripletws.estimators.coverage_screen.MIN_ROWS` distinct rows): chi-square tests of each
+    LF's firing against the other LFs' votes (:mod:`tripletws.estimators.coverage_screen`) reject
+    independence at :data:`~tripletws.estimators.coverage_screen.ALPHA`; where they do not, the
+    vote-only reading stands without the fold fits below;
 (a) **held-out lead**: the informative fit picked (:data:`PICK`: the simplest of the informative
     families and balances whose held-out score is within ``LEAD_SE`` standard errors of the best
     one, the rule of the family choice) predicts held-out rows better than the vote-only family
@@ -79,11 +84,13 @@ import numpy as np
 
 from ..rows import RowSummary
 from ..validate import check_float, check_mapping, check_str
+from . import coverage_screen as _coverage_screen
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, _em, fit_annotator
 from .annotator_design import _Design, summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
+from .coverage_screen import CoverageScreen, coverage_screen
 from .heldout import HeldOutScores, deal_counts, heldout_row_scores
 from .votes import summary_votes
 
@@ -199,6 +206,16 @@ class AbstainCheck:
             check_float(d.get("lead_se"), f"{name}.lead_se", 0.0, 1e300, nullable=True),
             check_float(d.get("z"), f"{name}.z", -1e300, 1e300, nullable=True),
         )
+
+
+def screen_reason(screen: CoverageScreen, alpha: float) -> str:
+    """Why the check refused the reading without fitting it (:mod:`tripletws.estimators.coverage_screen`)."""
+    summed = f"; summed p = {screen.p_sum:.3g}" if _coverage_screen.SUMMED else ""
+    return (
+        "no LF's abstentions show a dependence on the other LFs' votes (chi-square tests of independence of "
+        f"{screen.n_tested} LFs' firing: Bonferroni p = {screen.p_any:.3g} > {alpha:g}{summed}): no sign "
+        "that coverage depends on the class, so no informative reading was fitted"
+    )
 
 
 def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarray:
@@ -398,6 +415,11 @@ def abstain_check(
         # rows differ from the fold fits by rounding only (an all-abstain matrix read the
         # abstentions with a "lead" of 5e-6 nats per row and a standard error of exactly 0)
         return AbstainCheck(False, "no LF votes on any row: there are no votes for abstentions to explain")
+    alpha = _coverage_screen.ALPHA  # read at call time (study switches)
+    if alpha is not None and len(unique.rows) >= _coverage_screen.MIN_ROWS:
+        screen = coverage_screen(unique)
+        if not screen.rejects(alpha):
+            return AbstainCheck(False, screen_reason(screen, alpha))
     if choose_balance:
         balances: dict[str, np.ndarray | None] = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     elif class_balance is None:
