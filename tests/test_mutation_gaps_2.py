@@ -166,13 +166,20 @@ def test_lead_of_a_single_scored_row_is_undefined():
     assert math.isnan(lead) and math.isnan(se)
 
 
-def test_deal_counts_truncates_fractional_counts():
+def test_deal_counts_deals_fractional_parts_to_one_fold():
     """Kills heldout.py ``deal_counts``: ``np.floor`` -> ``np.ceil`` (a decayed count of 2.5 dealt as 3
-    rows, more than the row has)."""
+    rows, more than the row has).  Since session 30 the fractional part is dealt too, whole, to one
+    fold (a weighted row of a stratified sample is held out as every other row is): the folds add
+    up to each row's count, and only one fold holds a fraction of each row."""
     rows = np.array([[0, 1, -1], [1, 1, 0], [0, -1, 0]], dtype=np.int8)
     counts = np.array([2.5, 1.0, 0.75])
     folds = deal_counts(rows, counts, 2, 3, seed=0)
-    np.testing.assert_array_equal(folds.sum(axis=0), [2.0, 1.0, 0.0])
+    np.testing.assert_allclose(folds.sum(axis=0), counts, rtol=0, atol=1e-12)
+    fraction = folds - np.floor(folds)
+    np.testing.assert_array_equal((fraction > 0).sum(axis=0), [1, 0, 1])
+    np.testing.assert_allclose(fraction.sum(axis=0), [0.5, 0.0, 0.75], rtol=0, atol=1e-12)
+    # whole counts deal as they did: the same folds with the fractions dropped
+    np.testing.assert_array_equal(deal_counts(rows, np.floor(counts), 2, 3, seed=0), np.floor(folds))
 
 
 def test_heldout_scores_of_no_rows_are_refused():

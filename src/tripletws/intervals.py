@@ -28,6 +28,7 @@ import numpy as np
 
 from .lf_names import check_fitted_names
 from .matrix import check_label_matrix
+from .rows import for_solve
 from .stats import LabelStats, compute_stats
 from .validate import check_float, check_int, check_mapping
 
@@ -573,9 +574,10 @@ def bootstrap_intervals(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = solver.solve(total.stats, prior, total.rows, options)
+                rows = for_solve(total.rows)
+                fit = solver.solve(total.stats, prior, rows, options)
                 if dev_set is not None:
-                    fit = solver.choose_with_dev(fit, total.rows, *dev_set, model.chunk_size, options=options)
+                    fit = solver.choose_with_dev(fit, rows, *dev_set, model.chunk_size, options=options)
         except (ValueError, np.linalg.LinAlgError):
             continue
         accs.append(fit.accuracies)

@@ -49,6 +49,7 @@ from .models.record import state_from_dict, state_to_dict
 from .online import StreamState
 from .parallel import single_threaded_blas, solve_threads
 from .priors import explicit_prior, setting_prior
+from .rows import for_solve
 from .settings import check_dependency_graph, check_settings
 from .stats import LabelStats
 from .summary import DataSummary, summarize
@@ -514,7 +515,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             )
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
             with solve_threads(self.n_jobs):
-                solution = solver.solve(total.stats, prior, total.rows, solve_options)
+                solution = solver.solve(total.stats, prior, for_solve(total.rows), solve_options)
             _check_solution(solver, solution)
             state: dict[str, Any] = {
                 "_edges_set": False,  # set_params(dependencies=) since: read by the next solve
@@ -527,7 +528,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
                 state["_dev_set"] = None
             if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
-                solution = _choose_with_dev(solver, solution, total.rows, dev_set, self.chunk_size, options)
+                solution = _choose_with_dev(
+                    solver, solution, for_solve(total.rows), dev_set, self.chunk_size, options
+                )
                 state["_dev_set"] = dev_set
             # kept only now, all at once: a fit that raised above (bad dev rows, a solver's error) leaves
             # the previous fit whole, and no other thread sees a half-made one

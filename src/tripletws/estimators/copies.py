@@ -626,12 +626,14 @@ def without_copies(rows: RowSummary, copies: Copies) -> RowSummary:
 
 
 def _blanked(rows: RowSummary, lfs: np.ndarray) -> RowSummary:
-    """The rows with ``lfs`` blanked (abstain), re-merged."""
+    """The rows with ``lfs`` blanked (abstain), re-merged (on one scale: blanking moves rows between
+    the strata of a stratified sample, so its counts are weighted first)."""
+    rows = rows.weighted()
     blank = rows.rows.copy()
     blank[:, lfs] = -1
     unique, inverse = unique_rows(blank, rows.cardinality)  # np.unique(blank, axis=0)'s
     counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
-    return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level)
+    return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level, rows.stratum)
 
 
 def member_frequencies(rows: RowSummary, members: np.ndarray) -> np.ndarray:

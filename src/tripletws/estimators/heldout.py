@@ -45,14 +45,25 @@ def row_loglik(rows: np.ndarray, counts: np.ndarray, params: LabelModelParams) -
 
 
 def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Deal each row's count at random over folds (multinomial), shape (n_folds, R)."""
+    """Deal each row's count at random over folds (multinomial), shape (n_folds, R).
+
+    A fractional count (a weighted row of a stratified sample, :meth:`tripletws.rows.RowSummary.weighted`;
+    exponential forgetting) deals its whole part so, and its fractional part to one fold drawn
+    uniformly after all the whole parts' draws: every row can be held out, and whole counts are
+    dealt as they were before fractions were dealt.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    whole = np.floor(counts)
     out = np.zeros((n_folds, len(counts)))
-    left = counts.astype(np.int64)
+    left = whole.astype(np.int64)
     for f in range(n_folds - 1):
         take = rng.binomial(left, 1.0 / (n_folds - f))
         out[f] = take
         left = left - take
     out[-1] = left
+    part = np.flatnonzero(counts > whole)
+    if len(part):
+        out[rng.integers(n_folds, size=len(part)), part] += counts[part] - whole[part]
     return out
 
 
@@ -226,7 +237,7 @@ def deal_counts(
     The multinomial deal of :func:`split_counts` (a row seen 30 times lands in several
     folds), made in the order of the rows' content keys (:func:`row_fold_keys`) with a
     generator seeded by ``seed``, so the deal does not depend on the order of the rows or
-    of the columns of L.  Fractional counts (exponential forgetting) are truncated.
+    of the columns of L.  A fractional count's fractional part goes to one fold (:func:`split_counts`).
 
     Returns
     -------
@@ -238,7 +249,7 @@ def deal_counts(
     # counts, then as stored: only rows alike in key and count depend on the stored order
     order = np.lexsort((whole, keys))
     out = np.empty((n_folds, len(keys)))
-    out[:, order] = split_counts(whole[order], n_folds, _seeded(seed))
+    out[:, order] = split_counts(np.asarray(counts, dtype=np.float64)[order], n_folds, _seeded(seed))
     return out
 
 
