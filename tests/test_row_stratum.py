@@ -173,3 +173,30 @@ def test_a_capped_fit_finds_the_class_balance_of_all_rows():
     assert fits[4_000][2] >= 3 and fits[400_000][2] == 0
     assert abs(fits[4_000][0] - fits[400_000][0]) <= 0.03
     assert abs(fits[4_000][1] - fits[400_000][1]) <= 0.015
+
+
+def test_a_stream_saved_and_resumed_past_the_cap_is_the_stream_uninterrupted(tmp_path):
+    """The stratum travels in the model file: a stream written after two batches, read back and fed
+    the rest ends with the summary (rows, counts, level, stratum) and posteriors of the stream fed
+    every batch in one process."""
+    L = heavy(36_000, seed=13)
+    batches = [L[i : i + 9_000] for i in range(0, len(L), 9_000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = LabelModel(em_max_rows=3_000, random_state=0)
+        for b in batches:
+            whole.partial_fit(b)
+        part = LabelModel(em_max_rows=3_000, random_state=0)
+        for b in batches[:2]:
+            part.partial_fit(b)
+        part.save(tmp_path / "stream.json")
+        resumed = LabelModel.load(tmp_path / "stream.json")
+        for b in batches[2:]:
+            resumed.partial_fit(b)
+    a, b = whole.rows_, resumed.rows_
+    assert a.level > 0 and a.stratum == b.stratum == 1  # 1 + 60 + 1 740 patterns > 1 500
+    assert a.level == b.level
+    np.testing.assert_array_equal(a.rows, b.rows)
+    np.testing.assert_array_equal(a.counts, b.counts)  # whole numbers: exact
+    # the same summary, the same solve: equal to the solvers' rounding across the two processes' calls
+    np.testing.assert_allclose(resumed.predict_proba(L[:2_000]), whole.predict_proba(L[:2_000]), atol=1e-9)
