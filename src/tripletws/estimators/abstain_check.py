@@ -94,6 +94,16 @@ from .coverage_screen import CoverageScreen, coverage_screen
 from .heldout import HeldOutScores, deal_counts, heldout_row_scores
 from .votes import summary_votes
 
+#: EM steps of the informative families' fold fits (at most; they stop earlier at ``EM_TOL``): the
+#: library's cap of 50, as every fit of the annotator model.  A study switch with
+#: :data:`BACKGROUND_STEPS`: run to convergence (200 each), test (b) refuses the big wins of the
+#: reading too (docs/studies.md, "Test (b) with its EMs run to convergence").
+FOLD_STEPS = 50
+
+#: EM steps of test (b)'s background fits (at most; they stop earlier at ``EM_TOL``).  Test (b) turns
+#: with the number of rows where this cap stops the background fit (a study switch: see above).
+BACKGROUND_STEPS = 50
+
 #: The informative families tried, fewest parameters first.
 INFORMATIVE = ("mace_abstain", "ds_abstain")
 
@@ -233,7 +243,7 @@ def _background(unique: RowSummary, family: str, folds: np.ndarray) -> np.ndarra
             [family] * len(usable),
             train[usable],
             start,
-            max_steps=50,
+            max_steps=BACKGROUND_STEPS,
             tol=EM_TOL,
             class_balance=None,
             params=False,
@@ -359,7 +369,7 @@ def _fold_scores(
             [fam] * (len(names) * U),
             np.tile(train[usable], (len(names), 1)),
             start,
-            max_steps=50,
+            max_steps=FOLD_STEPS,
             tol=EM_TOL,
             class_balance=class_balance,
             params=False,
