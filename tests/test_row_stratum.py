@@ -200,3 +200,20 @@ def test_a_stream_saved_and_resumed_past_the_cap_is_the_stream_uninterrupted(tmp
     np.testing.assert_array_equal(a.counts, b.counts)  # whole numbers: exact
     # the same summary, the same solve: equal to the solvers' rounding across the two processes' calls
     np.testing.assert_allclose(resumed.predict_proba(L[:2_000]), whole.predict_proba(L[:2_000]), atol=1e-9)
+
+
+def test_dask_blocks_past_the_cap_give_the_summary_of_one_pass():
+    """A dask array's blocks are summarised apart and merged: past the cap, the merged summary is the
+    one-pass summary (rows, counts, level and stratum), and so is the default fit's prior."""
+    da = pytest.importorskip("dask.array")
+    L = heavy(40_000, seed=17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = LabelModel(2, em_max_rows=3_000, random_state=0).fit(da.from_array(L, chunks=(7_000, 30)))
+        eager = LabelModel(2, em_max_rows=3_000, random_state=0).fit(L)
+    a, b = lazy.rows_, eager.rows_
+    assert b.level > 0 and a.stratum == b.stratum == 1
+    assert a.level == b.level
+    np.testing.assert_array_equal(a.rows, b.rows)
+    np.testing.assert_array_equal(a.counts, b.counts)  # whole numbers: exact
+    np.testing.assert_allclose(lazy.class_balance_, eager.class_balance_, rtol=0, atol=1e-12)
