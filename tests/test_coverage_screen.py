@@ -8,7 +8,7 @@ import pytest
 from tripletws.estimators import abstain_check as check_module
 from tripletws.estimators import coverage_screen as screen_module
 from tripletws.estimators.abstain_check import abstain_check
-from tripletws.estimators.coverage_screen import CoverageScreen, coverage_screen, firing_tables
+from tripletws.estimators.coverage_screen import CoverageScreen, _categories, coverage_screen, firing_tables
 from tripletws.matrix import LabelMatrix
 from tripletws.rows import RowSummary
 
@@ -104,3 +104,16 @@ def test_rejects_reads_bonferroni_validity_and_optionally_the_sum(monkeypatch):
     assert CoverageScreen(float("nan"), float("nan"), 4, valid=False).rejects(0.05) is True
     monkeypatch.setattr(screen_module, "SUMMED", True)
     assert CoverageScreen(0.5, 0.01, 4).rejects(0.05) is True
+
+
+def test_categories_are_the_unique_top_class_else_k():
+    """The column-by-column categories equal the row reductions' (unique argmax where the top is
+    positive and unique, else k), ties and empty rows included, for several k."""
+    rng = np.random.default_rng(3)
+    for k in (2, 3, 5, 10):
+        for hi in (1, 2, 4):
+            C = rng.integers(0, hi + 1, (5_000, k))
+            top = C.max(axis=1)
+            unique = np.count_nonzero(C == top[:, None], axis=1) == 1
+            want = np.where((top > 0) & unique, C.argmax(axis=1), k)
+            np.testing.assert_array_equal(_categories(C), want)

@@ -93,11 +93,25 @@ class CoverageScreen:
 
 def _categories(C: np.ndarray) -> np.ndarray:
     """(N,) category of each vote count row of ``C`` (N, k): its unique top class, else ``k`` (a tie,
-    or no vote)."""
+    or no vote).
+
+    Column by column (k passes of N for the top, k for the ties): the reductions along short rows
+    (``max``, ``count_nonzero`` and ``argmax`` over axis 1) cost more for a few classes (1e5 rows,
+    medians of 15: 6.3 against 2.2 ms for k = 2, 6.8 against 2.0 for k = 3, about the same for k = 10).
+    """
     k = C.shape[1]
-    top = C.max(axis=1)
-    n_top = np.count_nonzero(C == top[:, None], axis=1)
-    return np.where((top > 0) & (n_top == 1), C.argmax(axis=1), k)
+    top = C[:, 0].copy()
+    for j in range(1, k):
+        np.maximum(top, C[:, j], out=top)
+    out = np.full(len(C), k, dtype=np.intp)
+    n_top = np.zeros(len(C), dtype=np.intp)
+    at = np.empty(len(C), dtype=bool)
+    for j in range(k - 1, -1, -1):  # the last one written is the first top class, as argmax's
+        np.equal(C[:, j], top, out=at)
+        n_top += at
+        np.copyto(out, j, where=at)
+    np.copyto(out, k, where=(n_top != 1) | (top <= 0))
+    return out
 
 
 def firing_tables(unique: RowSummary) -> np.ndarray:
