@@ -514,8 +514,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 options, dependencies=check_dependency_graph(dependencies, total.n_lfs, lf_names)
             )
             check_tables_fit(total.n_lfs, k, solver.name)  # a clear error, not an out-of-memory kill
+            rows = for_solve(total.rows)  # the rows as the solvers read them (weighted back)
             with solve_threads(self.n_jobs):
-                solution = solver.solve(total.stats, prior, for_solve(total.rows), solve_options)
+                solution = solver.solve(total.stats, prior, rows, solve_options)
             _check_solution(solver, solution)
             state: dict[str, Any] = {
                 "_edges_set": False,  # set_params(dependencies=) since: read by the next solve
@@ -528,9 +529,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             if restart:  # a new stream: the dev rows of an earlier fit no longer apply
                 state["_dev_set"] = None
             if dev_set is not None:  # the dev rows of the fit choose (again, on the grown stream)
-                solution = _choose_with_dev(
-                    solver, solution, for_solve(total.rows), dev_set, self.chunk_size, options
-                )
+                solution = _choose_with_dev(solver, solution, rows, dev_set, self.chunk_size, options)
                 state["_dev_set"] = dev_set
             # kept only now, all at once: a fit that raised above (bad dev rows, a solver's error) leaves
             # the previous fit whole, and no other thread sees a half-made one

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -297,18 +297,14 @@ def _digit_values(m: int, k: int, votes: int) -> np.ndarray:
     (and sums of two of them at different places), over the places a word of m LFs uses."""
     base = k + 1
     places = min(max(1, int(63 / math.log2(base))), max(m, 1))
-    one = np.array([d * base**p for p in range(places) for d in range(1, k + 1)], dtype=np.int64)
+    digits = np.arange(1, k + 1, dtype=np.int64)
+    powers = np.int64(base) ** np.arange(places, dtype=np.int64)
+    single = digits[None, :] * powers[:, None]  # (places, k): one vote at place p
     if votes == 1:
-        out = np.sort(one)
-    else:
-        digits = np.arange(1, k + 1, dtype=np.int64)
-        powers = np.int64(base) ** np.arange(places, dtype=np.int64)
-        parts = []
-        for p in range(places):
-            high = digits * powers[p]
-            low = (digits[:, None] * powers[None, :p]).reshape(-1)
-            parts.append((high[:, None] + low[None, :]).reshape(-1))
-        out = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        out = np.sort(single.reshape(-1))
+    else:  # a vote at place p and one at a lower place q < p
+        pairs = [(single[p][:, None] + single[:p].reshape(-1)[None, :]).reshape(-1) for p in range(places)]
+        out = np.sort(np.concatenate(pairs))
     out.flags.writeable = False
     return out
 
@@ -515,7 +511,7 @@ class RowSummary:
         few = np.count_nonzero(self.rows >= 0, axis=1) <= self.stratum
         counts = np.where(few, self.counts * 2.0**-self.level, self.counts)
         # one scale now: unstratified (weighing it again leaves it as it is); the level stays, for notes
-        return RowSummary(self.cardinality, self.rows, counts, self.n_rows, self.max_rows, self.level, -1)
+        return replace(self, counts=counts, stratum=-1)
 
     @classmethod
     def empty(cls, m: int, cardinality: int, max_rows: int) -> RowSummary:
@@ -563,7 +559,7 @@ class RowSummary:
             level += 1
             keep = _kept(words, level, m, k, strat)
             rows, counts, words = _take_rows(rows, keep), counts[keep], words[keep]
-        return RowSummary(self.cardinality, rows, counts, self.n_rows, self.max_rows, level, strat)
+        return replace(self, rows=rows, counts=counts, level=level)
 
     def _check_compatible(self, other: RowSummary) -> None:
         if not isinstance(other, RowSummary):
@@ -578,16 +574,14 @@ class RowSummary:
         """Summary of the rows of both (disjoint blocks); the same as summarising them at once."""
         self._check_compatible(other)
         cap = min(self.max_rows, other.max_rows)
-        base = RowSummary(
-            self.cardinality, self.rows, self.counts, 0.0, cap, self.level, _merged_stratum(self, other, cap)
-        )
+        base = replace(self, n_rows=0.0, max_rows=cap, stratum=_merged_stratum([self, other], cap))
         merged = base._with([(other.rows, other.counts)], max(self.level, other.level))
         return replace_n_rows(merged, self.n_rows + other.n_rows)
 
     def __sub__(self, other: RowSummary) -> RowSummary:
         """Remove the rows of a block that ``self`` includes (a window's oldest batch)."""
         self._check_compatible(other)
-        strat = _merged_stratum(self, other, self.max_rows)
+        strat = _merged_stratum([self, other], self.max_rows)
         both = RowSummary(self.cardinality, self.rows, self.counts, 0.0, np.iinfo(np.int64).max, 0, strat)
         merged = both._with([(other.rows, -other.counts)], max(self.level, other.level))
         if (merged.counts < -1e-9 * max(1.0, self.n_rows)).any() or other.n_rows > self.n_rows:
@@ -609,15 +603,7 @@ class RowSummary:
         counts = self.counts * factor
         keep = counts > 0
         rows = self.rows if keep.all() else _take_rows(self.rows, keep)
-        return RowSummary(
-            self.cardinality,
-            rows,
-            counts[keep],
-            self.n_rows * factor,
-            self.max_rows,
-            self.level,
-            self.stratum,
-        )
+        return replace(self, rows=rows, counts=counts[keep], n_rows=self.n_rows * factor)
 
     def as_matrix(self) -> LabelMatrix:
         """The distinct rows as a :class:`LabelMatrix` (for inference over them)."""
@@ -750,7 +736,7 @@ class RowAccumulator:
             # one block's rows: already distinct, kept at the summary's level and in key order
             rows, counts, _ = self.parts[0]
             if rows.dtype == t.rows.dtype:
-                return RowSummary(t.cardinality, rows, counts, t.n_rows, t.max_rows, t.level, t.stratum)
+                return replace(t, rows=rows, counts=counts)
         return t._with([(rows, counts) for rows, counts, _ in self.parts])
 
 
@@ -878,7 +864,7 @@ def sum_row_summaries(parts: list[tuple[RowSummary, float]]) -> RowSummary:
         first._check_compatible(part)
     scaled = [(part.scaled(f) if f != 1 else part) for part, f in parts]
     cap = min(p.max_rows for p in scaled)
-    strat = min([p.stratum for p in scaled] + [stratum_votes(first.n_lfs, first.cardinality, cap)])
+    strat = _merged_stratum(scaled, cap)
     base = RowSummary(first.cardinality, scaled[0].rows, scaled[0].counts, 0.0, cap, scaled[0].level, strat)
     merged = base._with([(p.rows, p.counts) for p in scaled[1:]], max(p.level for p in scaled))
     n_rows = scaled[0].n_rows
@@ -888,15 +874,7 @@ def sum_row_summaries(parts: list[tuple[RowSummary, float]]) -> RowSummary:
 
 
 def replace_n_rows(summary: RowSummary, n_rows: float) -> RowSummary:
-    return RowSummary(
-        summary.cardinality,
-        summary.rows,
-        summary.counts,
-        n_rows,
-        summary.max_rows,
-        summary.level,
-        summary.stratum,
-    )
+    return replace(summary, n_rows=n_rows)
 
 
 def for_solve(rows: RowSummary | None) -> RowSummary | None:
@@ -904,8 +882,9 @@ def for_solve(rows: RowSummary | None) -> RowSummary | None:
     return None if rows is None else rows.weighted()
 
 
-def _merged_stratum(a: RowSummary, b: RowSummary, cap: int) -> int:
-    """The stratum of a merge of ``a`` and ``b`` under ``cap``: the smallest of theirs and the cap's (a
-    part with a smaller stratum may lack rows that a larger one keeps; a kept-always row of the other
-    part is then hashed again, and its count is what a hashed row's would be)."""
-    return min(a.stratum, b.stratum, stratum_votes(a.n_lfs, a.cardinality, cap))
+def _merged_stratum(parts: list[RowSummary], cap: int) -> int:
+    """The stratum of a merge of ``parts`` under ``cap``: the smallest of theirs and the cap's (a part
+    with a smaller stratum may lack rows that a larger one keeps; a kept-always row of another part is
+    then hashed again, and its count is what a hashed row's would be)."""
+    first = parts[0]
+    return min(min(p.stratum for p in parts), stratum_votes(first.n_lfs, first.cardinality, cap))

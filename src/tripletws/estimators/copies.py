@@ -633,7 +633,7 @@ def _blanked(rows: RowSummary, lfs: np.ndarray) -> RowSummary:
     blank[:, lfs] = -1
     unique, inverse = unique_rows(blank, rows.cardinality)  # np.unique(blank, axis=0)'s
     counts = np.bincount(inverse.reshape(-1), weights=rows.counts, minlength=len(unique))
-    return RowSummary(rows.cardinality, unique, counts, rows.n_rows, rows.max_rows, rows.level, rows.stratum)
+    return replace(rows, rows=unique, counts=counts)
 
 
 def member_frequencies(rows: RowSummary, members: np.ndarray) -> np.ndarray:
