@@ -1,0 +1,108 @@
+"""Smoke tests of session 31's study scripts: benchmarks/meta_rule_study.py and benchmarks/stress_probe.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+pytest.importorskip("sklearn", reason="the meta-rule study needs scikit-learn (the dev extra)")
+
+import meta_rule_study  # noqa: E402
+import stress_probe  # noqa: E402
+
+
+def _problem(i: int, family: str, switch_gains: bool) -> dict:
+    """A worst_losses.py record whose one informative feature (rows_won) says whether MV's family gains."""
+    won = 0.95 if switch_gains else 0.55
+    return {
+        "name": f"{family}-{i:02d}",
+        "family": family,
+        "n": 1000 + i,
+        "m": 10,
+        "k": 2,
+        "coverage": 0.3,
+        "mv": 0.70,
+        "default": 0.68 if switch_gains else 0.80,
+        "record": {
+            "selection": {"chosen": "mace", "leads": {"mv": [0.1, 0.01], "one_coin": [0.05, 0.01]}},
+            "lead_shape": {"top1": 0.05, "trim_t": 10.0, "min_fold_t": 5.0, "win": won},
+        },
+        "fit_prior": [0.5, 0.5],
+        "clear_shares": [0.5, 0.5],
+        "mv_shares": [0.5, 0.5],
+        "ablations": {"family=mv": 0.72 if switch_gains else 0.70},
+    }
+
+
+def _records(tmp_path: Path) -> list[str]:
+    paths = []
+    for d in range(2):
+        problems = [
+            _problem(i, family, switch_gains=(i % 3 == 0))
+            for family in ("alpha", "beta", "gamma")
+            for i in range(d * 12, d * 12 + 12)
+        ]
+        path = tmp_path / f"wl_{d}.json"
+        path.write_text(json.dumps({"problems": problems}))
+        paths.append(str(path))
+    return paths
+
+
+def test_a_learnable_signal_is_found_held_out(tmp_path):
+    paths = _records(tmp_path)
+    rows, X = meta_rule_study.load(paths, "family=mv")
+    assert len(rows) == 72 and X.shape == (72, len(rows[0]["features"])) and np.isfinite(X).all()
+    out = tmp_path / "table.json"
+    assert meta_rule_study.main([*paths, "--C", "1", "--thresholds", "0.5", "--out", str(out)]) == 0
+    table = json.loads(out.read_text())["table"]
+    logistic = [r for r in table if r["classifier"] == "logistic C=1"]
+    assert {r["held_out"] for r in logistic} == {"leave one family out", "leave one draw out"}
+    for r in logistic:
+        # the 24 problems where MV's family gains (4 points each, from 0.68 below MV to 0.72) switch,
+        # and only those: each was a loss against MV, none is after
+        assert r["switched"] == 24
+        assert r["points"] == pytest.approx(24 * 4.0)
+        assert r["losses"] == -24
+
+
+def test_an_action_no_record_took_is_an_error(tmp_path):
+    paths = _records(tmp_path)
+    with pytest.raises(SystemExit, match="no_abstain"):
+        meta_rule_study.load(paths, "no_abstain")
+
+
+def test_the_cap_bounds_every_outcome(monkeypatch):
+    import tripletws.params as params
+
+    monkeypatch.setattr(params.LabelModelParams, "log_odds_tables", params.LabelModelParams.log_odds_tables)
+    rng = np.random.default_rng(0)
+    m, k = 6, 3
+    cond = rng.dirichlet(np.ones(k + 1) * 0.3, size=(m, k)).transpose(0, 2, 1)  # (m, k + 1, k)
+    p = params.LabelModelParams(np.full(k, 1.0 / k), cond)
+    _, D0 = p.log_odds_tables()
+    assert D0.min() < -3.0  # some outcome says more than 3 nats before the cap
+    stress_probe.weight_cap(3.0, abstentions=True)
+    base, D = p.log_odds_tables()
+    assert D.min() >= -3.0 - 1e-12 and D.max() <= 1e-12
+    # outcomes already within the cap keep their ratios
+    inside = D0 >= -3.0
+    assert np.allclose(D[inside], D0[inside])
+    # every LF's abstention moves the base by at most 3 nats between classes
+    abstain = np.log(cond[:, 0, :]) - np.log(cond[:, 0, :]).max(axis=1, keepdims=True)
+    expected = np.log(np.full(k, 1.0 / k)) + np.maximum(abstain, -3.0).sum(axis=0)
+    assert np.allclose(base, expected)
+
+
+def test_set_constant_keeps_the_type(monkeypatch):
+    import tripletws.estimators.copies as copies
+
+    monkeypatch.setattr(copies, "COPY_SHARE", copies.COPY_SHARE)
+    stress_probe.set_constant("tripletws.estimators.copies:COPY_SHARE=0.3")
+    assert copies.COPY_SHARE == 0.3 and isinstance(copies.COPY_SHARE, float)
