@@ -339,3 +339,37 @@ def fit_k(L, k):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return LabelModel(k).fit(L)
+
+
+def test_the_reading_says_what_it_read_and_where_the_unvoted_rows_go():
+    """An accepted "mace_abstain" reading warns once: its evidence, the share of rows without a vote
+    and the class they get (majority vote leaves them to a coin), and how to check or switch it off.
+    The rows: a stress problem on which the reading is accepted (subpop-20 of draw 20540101)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stress_problems import all_problems, draw
+
+    problem = next(p for p in all_problems(20540101) if p.name == "subpop-20")
+    L = draw(problem)[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2).fit(L)
+    check = model.abstain_
+    assert check.accepted and model.family_ == check.family == "mace_abstain"
+    notes = [n for n in model.notes_ if n.startswith("every LF's abstentions are read as evidence")]
+    assert len(notes) == 1 and notes[0] in [str(w.message) for w in caught]
+    note = notes[0]
+    assert f"by {check.lead:.4f} +- {check.lead_se:.4f}" in note and f"z = {check.z:.1f}" in note
+    assert f"'mace_abstain', {model.class_balance_source_} class balance" in note
+    unvoted = (L < 0).all(axis=1)
+    empty = model.predict_proba(L[unvoted][:1])[0]
+    assert f"the {unvoted.mean():.1%} of rows without a vote go to class {int(empty.argmax())}" in note
+    assert empty.max() > empty.min() + 1e-6  # not a tie
+    assert "one_class='shared'" in note and "L_dev" in note
+    # "shared" reads abstentions as "not assigned": no reading, no such note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shared = LabelModel(2, one_class="shared").fit(L)
+    assert not any("read as evidence" in n for n in shared.notes_)

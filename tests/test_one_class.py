@@ -191,10 +191,18 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     classes = [0, 0, 0, 1, 1, 1]
     on, off = np.array([0.5, 0.3, 0.6, 0.5, 0.6, 0.4]), np.array([0.1, 0.05, 0.2, 0.03, 0.05, 0.1])
     L, _ = draw_one_class(n, prior, classes, on, off, rng)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing to warn about
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = LabelModel(2).fit(L)
     assert model.one_class_.accepted and model.family_ == "mace_coverage"
+    # one warning: what was read, on what evidence, where the rows without votes go, how to check it
+    assert [str(w.message) for w in caught] == list(model.notes_)
+    (note,) = model.notes_
+    unvoted = float(np.mean((L < 0).all(axis=1)))
+    assert note.startswith("the abstentions of the LFs that vote one class only are read as evidence")
+    assert "'mace_coverage', estimated class balance" in note and f"z = {model.one_class_.z:.1f}" in note
+    assert f"the {unvoted:.1%} of rows without a vote go to class 0" in note
+    assert "one_class='shared'" in note and "L_dev" in note
     assert model.unidentified_.size == 0 and model.class_balance_source_ == "estimated"
     # the class balance: the latent share's standard error, doubled for the latent class, 6 of them
     assert abs(model.class_balance_[0] - prior[0]) < 12 * np.sqrt(prior[0] * prior[1] / n)

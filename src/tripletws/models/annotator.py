@@ -138,6 +138,51 @@ UNNAMED_NOTE = (
     "(fit(L, L_dev=..., Y_dev=...)) check the names and relabel them"
 )
 
+#: Said where the default reads abstentions as evidence of the class (the coverage reading of one-class
+#: LFs, or every LF's abstentions in ``"mace_abstain"``): the readings behind the default's largest gains
+#: over majority vote and its largest losses to it (docs/models.md; docs/studies.md, "Where the losses
+#: come from"), so the user hears what was read, on what evidence, and how to check it.
+READING_NOTE = (
+    "{what} are read as evidence of the class ({family!r}, {balance} class balance): {evidence}; "
+    "{empty}. The reading gains where LFs fire more on some classes than on others and loses where "
+    "which LFs fire follows something else (LFs that share a feature, a hidden kind of row): "
+    "one_class='shared' reads abstentions as 'not assigned', and a few gold rows "
+    "(fit(L, L_dev=..., Y_dev=...)) check it"
+)
+
+
+def _reading_note(reading: CoverageCheck | AbstainCheck, draft: _Draft, rows: RowSummary) -> str:
+    """:data:`READING_NOTE` for an accepted reading, read from the final tables (copies counted once)."""
+    if isinstance(reading, CoverageCheck):
+        what, family = "the abstentions of the LFs that vote one class only", reading.fit.family
+        evidence = f"they show no group beyond the classes (background z = {reading.z:.1f})"
+    else:
+        what, family = "every LF's abstentions", reading.family
+        evidence = (
+            f"it predicts held-out rows better than the vote-only fit by {reading.lead:.4f} +- "
+            f"{reading.lead_se:.4f} log-likelihood per row and shows no group beyond the classes "
+            f"(background z = {reading.z:.1f})"
+        )
+    empty = _unvoted_rows(draft.params, rows)
+    return READING_NOTE.format(what=what, family=family, balance=draft.source, evidence=evidence, empty=empty)
+
+
+def _unvoted_rows(params: LabelModelParams, rows: RowSummary) -> str:
+    """What the fit does with the rows where no LF votes, in words (their share of the counted rows)."""
+    w = np.asarray(rows.counts, dtype=np.float64)
+    total = float(w.sum())
+    share = float(w[(rows.rows < 0).all(axis=1)].sum()) / total if total > 0 else 0.0
+    if share <= 0:
+        return "every row has a vote"
+    base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
+    top = np.flatnonzero(base >= base.max() - 1e-9)
+    if top.size > 1:
+        return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
+    return (
+        f"the {share:.1%} of rows without a vote go to class {int(top[0])}, where majority vote leaves "
+        "them to a coin"
+    )
+
 
 @dataclass(frozen=True)
 class AnnotatorEstimate:
@@ -396,6 +441,8 @@ class Annotator(Solver):
         else:
             family = selection.chosen
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
+        if coverage_read or (informative_read and family != "ds_abstain"):  # ("ds_abstain": its own note)
+            draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows))
         sample = _sample_note(rows, stats)
         if sample:
             draft.notes.append(sample)
