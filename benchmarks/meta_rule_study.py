@@ -103,6 +103,79 @@ def load(paths: list[str], action: str) -> tuple[list[dict[str, Any]], np.ndarra
     return rows, X
 
 
+def reading_bar(paths: list[str], bars: tuple[float, ...] = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)) -> list[str]:
+    """The abstain reading's gain by the strength of its evidence, and a higher bar for its test (a).
+
+    For every problem whose reading was accepted: the default's accuracy and the accuracy with the
+    reading refused (``no_abstain``), binned by the lead in standard errors and by the background
+    z; then the bar on the lead's z that sums highest where it is chosen, in-sample and chosen on all
+    but one stress family (or draw) and scored on it.  Returns the report's lines."""
+    rows = []
+    for path in paths:
+        for p in json.loads(Path(path).read_text())["problems"]:
+            a = (p.get("record") or {}).get("abstain") or {}
+            if not a.get("accepted") or "no_abstain" not in (p.get("ablations") or {}):
+                continue
+            se = a.get("lead_se") or 0.0
+            z = a["lead"] / se if se > 0 else float("inf")
+            background = a.get("z")
+            rows.append(
+                (
+                    Path(path).stem,
+                    p["family"],
+                    a.get("family", ""),
+                    z,
+                    np.nan if background is None else background,
+                    p["default"],
+                    p["ablations"]["no_abstain"],
+                    p["mv"],
+                )
+            )
+    if not rows:
+        raise SystemExit(f"no accepted abstain reading in {paths}")
+    draw, fam, kind = (np.array([r[i] for r in rows]) for i in range(3))
+    z, bz, d, off, mv = (np.array([r[i] for r in rows], dtype=np.float64) for i in range(3, 8))
+    gain = 100 * (d - off)
+
+    def line(label: str, s: np.ndarray) -> str:
+        with_, without = int((d[s] < mv[s] - GAIN).sum()), int((off[s] < mv[s] - GAIN).sum())
+        return f"| {label} | {int(s.sum())} | {gain[s].sum():+.1f} | {with_} | {without} |"
+
+    out = [
+        f"{len(rows)} accepted readings in {len(paths)} draws",
+        "| evidence | problems | reading's points | below MV - 0.5 with it | without it |",
+        "|---|---|---|---|---|",
+    ]
+    for lo, hi in ((2, 3), (3, 4), (4, 6), (6, 10), (10, 20), (20, np.inf)):
+        out.append(line(f"lead z in [{lo}, {hi})", (z >= lo) & (z < hi)))
+    for lo, hi in ((-np.inf, 0), (0, 1), (1, 1.96)):
+        out.append(line(f"background z in [{lo}, {hi})", (bz >= lo) & (bz < hi)))
+    for name in ("mace_abstain", "ds_abstain"):
+        out.append(line(name, kind == name))
+
+    def total(mask: np.ndarray, bar: float) -> tuple[float, int]:
+        new = np.where(z[mask] < bar, off[mask], d[mask])
+        return float(100 * (new - d[mask]).sum()), int(
+            (new < mv[mask] - GAIN).sum() - (d[mask] < mv[mask] - GAIN).sum()
+        )
+
+    every = np.ones(len(rows), dtype=bool)
+    out += [
+        f"bar {b:g}, in-sample: {total(every, b)[0]:+.1f} points, losses {total(every, b)[1]:+d}"
+        for b in bars
+    ]
+    for split, groups in (("leave one family out", fam), ("leave one draw out", draw)):
+        points, losses, picks = 0.0, 0, []
+        for g in np.unique(groups):
+            train = groups != g
+            pick = max(bars, key=lambda b: (total(train, b)[0], -b))
+            picks.append(pick)
+            p_, l_ = total(~train, pick)
+            points, losses = points + p_, losses + l_
+        out.append(f"{split}: bars {sorted(set(picks))}, {points:+.1f} points, losses {losses:+d}")
+    return out
+
+
 def held_out(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make: Any) -> np.ndarray:
     """Each group's probabilities from a classifier trained on the other groups."""
     prob = np.zeros(len(y))
@@ -124,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--apply", nargs="*", default=[], help="records to score with a classifier trained on all"
     )
+    ap.add_argument("--reading-bar", action="store_true", help="the abstain reading's gain by its evidence")
     ap.add_argument("--out", help="write the table as JSON")
     args = ap.parse_args(argv)
+    if args.reading_bar:
+        print("\n".join(reading_bar(args.records)))
+        return 0
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

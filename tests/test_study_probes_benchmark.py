@@ -106,3 +106,26 @@ def test_set_constant_keeps_the_type(monkeypatch):
     monkeypatch.setattr(copies, "COPY_SHARE", copies.COPY_SHARE)
     stress_probe.set_constant("tripletws.estimators.copies:COPY_SHARE=0.3")
     assert copies.COPY_SHARE == 0.3 and isinstance(copies.COPY_SHARE, float)
+
+
+def test_the_reading_bar_report_bins_the_gain_and_keeps_a_bar_that_only_loses(tmp_path):
+    problems = []
+    for i, (z, gain) in enumerate([(2.5, 0.02), (3.5, 0.01), (8.0, 0.03), (25.0, 0.05)] * 3):
+        problems.append(
+            {
+                "name": f"fam{i % 3}-{i:02d}",
+                "family": f"fam{i % 3}",
+                "default": 0.70 + gain,
+                "mv": 0.70,
+                "record": {"abstain": {"accepted": True, "lead": 0.01 * z, "lead_se": 0.01, "z": -1.0}},
+                "ablations": {"no_abstain": 0.70},
+            }
+        )
+    path = tmp_path / "wl_x.json"
+    path.write_text(json.dumps({"problems": problems}))
+    lines = meta_rule_study.reading_bar([str(path)])
+    assert lines[0] == "12 accepted readings in 1 draws"
+    assert "| lead z in [2, 3) | 3 | +6.0 | 0 | 0 |" in lines
+    assert "| background z in [-inf, 0) | 12 | +33.0 | 0 | 0 |" in lines
+    assert "bar 3, in-sample: -6.0 points, losses +0" in lines
+    assert "leave one family out: bars [2.0], +0.0 points, losses +0" in lines
