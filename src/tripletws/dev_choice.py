@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .caller import outside_stacklevel
+from .checks import overrule_rate
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
@@ -464,6 +465,9 @@ def with_dev_choice(
     family = choice.chosen.split("+")[0]
     source = dev_choice_source(choice.chosen, solution.class_balance_source)
     diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
+    if choice.chosen != "gold_free" and "overrule_rate" in diagnostics:
+        # the fit that predicts now (another candidate, or the gold-free one relabelled): its own rate
+        diagnostics["overrule_rate"] = overrule_rate(rows, choice.params, chunk_size)
     unidentified, notes = estimate.unidentified, solution.notes
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)

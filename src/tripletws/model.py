@@ -288,6 +288,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         The model's estimate; each scalar of ``solution_.diagnostics`` and each of its
         solver's ``estimate_attributes`` (annotator: ``selection_``, ``unidentified_``,
         ``dev_choice_``, ``one_class_``, ``copies_``, ``abstain_``; see :mod:`tripletws.models.annotator`).
+        ``overrule_rate_`` (annotator and class-conditional models): the share of the fitted rows
+        whose votes have one most-voted class where the fit's most likely class is another
+        (:func:`tripletws.checks.overrule_rate`; majority vote's is 0), for the fit that predicts
+        (after a dev choice, the chosen one); ``tripletws inspect`` and the report show it.
     coverage_, stats_, rows_, n_batches_, dependencies_, coupling_ :
         Share of rows each LF votes on (m,); the (running) statistics; the distinct rows looked
         at (or None); batches in the stream (a fit is one); declared edges (E, 2), coupling (E,).

@@ -266,11 +266,13 @@ def _choices(model: Any) -> list[list[str]]:
     solution = getattr(model, "solution_", None)
     if solution is None:
         return []
-    from .models.base import dev_choice_line, family_row
+    from .models.base import dev_choice_line, family_row, overrule_line
 
     choices = solution.choices()
     family = family_row(choices)
     rows = [list(family)] if family is not None else []
+    if "overrule_rate" in choices:
+        rows.append(["majority overruled", overrule_line(choices["overrule_rate"])])
     if "dev_choice" in choices:
         rows.append(["dev choice", dev_choice_line(choices["dev_choice"], digits=3)])
     return rows + [["note", str(note)] for note in choices["notes"]]

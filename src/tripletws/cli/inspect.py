@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..model import LabelModel
-from ..models.base import dev_choice_line, family_row
+from ..models.base import dev_choice_line, family_row, overrule_line
 from ..sequence import SequenceLabelModel
 from .options import (
     annotator_defaults,
@@ -176,6 +176,8 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
     family = family_row(choices)
     if family is not None:
         print(f"{family[0]}: {family[1]}")
+    if "overrule_rate" in choices:
+        print(f"majority overruled: {overrule_line(choices['overrule_rate'])}")
     if "dev_choice" in choices:
         print(f"dev choice: {dev_choice_line(choices['dev_choice'])}")
     for note in choices["notes"]:

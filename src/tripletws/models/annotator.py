@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import decode_array
+from ..checks import overrule_rate
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.annotator_design import shared_designs
@@ -447,6 +448,8 @@ class Annotator(Solver):
         if sample:
             draft.notes.append(sample)
         params = draft.params
+        # how far the fit strays from the LFs' majority (the class-conditional model's diagnostic too)
+        diagnostics["overrule_rate"] = overrule_rate(rows, params, options.chunk_size)
         return Fit(
             self.name,
             params,

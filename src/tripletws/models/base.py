@@ -167,6 +167,9 @@ class Fit:
         out: dict[str, Any] = {"notes": list(self.notes)}
         if self.diagnostics.get("family"):
             out["family"] = self.diagnostics["family"]
+        rate = self.diagnostics.get("overrule_rate")
+        if isinstance(rate, float) and np.isfinite(rate):
+            out["overrule_rate"] = rate
         dev = getattr(self.estimate, "dev_choice", None)
         if dev:
             out["dev_choice"] = dev
@@ -185,6 +188,14 @@ def family_row(choices: Mapping[str, Any]) -> tuple[str, str] | None:
     if dev is not None and str(dev.get("chosen", "")).split("+")[0] != "gold_free":
         return "gold-free family", f"{choices['family']} (replaced by the dev choice)"
     return "fitted family", str(choices["family"])
+
+
+def overrule_line(rate: float) -> str:
+    """The ``inspect`` and report line of an overrule rate (:func:`tripletws.checks.overrule_rate`)."""
+    return (
+        f"{rate:.1%} of the fitted rows whose votes have one most-voted class get another class "
+        "(majority vote keeps them all)"
+    )
 
 
 def dev_choice_line(dev: Mapping[str, Any], digits: int = 4) -> str:
