@@ -73,3 +73,33 @@ def test_inspect_shows_it_and_the_file_keeps_it(tmp_path):
     assert f"majority overruled: {model.overrule_rate_:.1%} of the fitted rows" in text
     record = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True, check=True).stdout)
     assert record["overrule_rate"] == model.overrule_rate_
+
+
+def test_the_vote_lists_give_the_posterior_pass_count():
+    """checks.overrule_rate sums each row's votes from the summary's vote lists; the posterior's own
+    pass over the rows (float32 for two classes) must rank the classes the same way on every row
+    whose scores are apart by more than that pass's rounding."""
+    from tripletws.checks import _column_argmax, overrule_rate
+    from tripletws.inference import log_scores
+    from tripletws.kernels import vote_counts
+    from tripletws.matrix import LabelMatrix
+    from tripletws.params import LabelModelParams
+    from tripletws.rows import RowSummary
+
+    rng = np.random.default_rng(11)
+    for k, m in ((2, 7), (3, 12), (5, 9)):
+        L = np.where(rng.random((4000, m)) < 0.4, rng.integers(0, k, (4000, m)), -1)
+        rows = RowSummary.from_matrix(LabelMatrix(L, k), max_rows=100_000)
+        cond = rng.dirichlet(np.full(k + 1, 0.7), size=(m, k)).transpose(0, 2, 1)  # abstentions informative
+        params = LabelModelParams(rng.dirichlet(np.ones(k)), cond)
+        lm = rows.as_matrix()
+        top, majority, n_top = _column_argmax(vote_counts(lm))
+        strict = (n_top == 1) & (top > 0)
+        scores = log_scores(lm, params)
+        order = np.sort(scores, axis=1)
+        clear = strict & (order[:, -1] - order[:, -2] > 1e-4)  # no near-tie for the float32 pass
+        _, pred, _ = _column_argmax(scores)
+        w = rows.counts
+        expected = w[clear & (pred != majority)].sum() / w[strict].sum()
+        near = w[strict & ~clear].sum() / w[strict].sum()
+        assert abs(overrule_rate(rows, params) - expected) <= near + 1e-12

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .estimators.votes import summary_votes
 from .inference import log_scores
-from .kernels import vote_counts
 from .params import LabelModelParams
 from .rows import RowSummary
 
@@ -26,21 +26,32 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
         Distinct rows with counts (a hash sample of them past its cap).
     params : LabelModelParams
     chunk_size : int, optional
+        Rows per chunk of the posterior's pass, read only for parameters with dependency edges
+        (the others sum each row's votes from the summary's vote lists).
 
     Returns
     -------
     float
         0.0 when no row has a strict majority.
     """
-    lm = rows.as_matrix()
-    if lm.n == 0:
+    R, k = len(rows.counts), rows.cardinality
+    if R == 0:
         return 0.0
-    top, majority, n_top = _column_argmax(vote_counts(lm, chunk_size))
+    r, i, a = summary_votes(rows)  # the vote lists, shared with the solve that made the summary
+    top, majority, n_top = _column_argmax(np.bincount(r * k + a, minlength=R * k).reshape(R, k))
     strict = (n_top == 1) & (top > 0)
     weight = rows.counts[strict]
     if not strict.any() or weight.sum() <= 0:
         return 0.0
-    _, pred, _ = _column_argmax(log_scores(lm, params, chunk_size))
+    if params.has_dependencies:  # the pair corrections: the posterior's own pass
+        scores = log_scores(rows.as_matrix(), params, chunk_size)
+    else:  # log P(y | row) up to a constant: the prior and abstentions, plus each vote's log-ratio
+        base, D = params.log_odds_tables()
+        per_vote = D[i, a]  # (nnz, k)
+        scores = np.empty((R, k))
+        for y in range(k):
+            scores[:, y] = base[y] + np.bincount(r, weights=per_vote[:, y], minlength=R)
+    _, pred, _ = _column_argmax(scores)
     return float(weight[pred[strict] != majority[strict]].sum() / weight.sum())
 
 
