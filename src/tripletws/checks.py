@@ -46,11 +46,15 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
     if params.has_dependencies:  # the pair corrections: the posterior's own pass
         scores = log_scores(rows.as_matrix(), params, chunk_size)
     else:  # log P(y | row) up to a constant: the prior and abstentions, plus each vote's log-ratio
-        base, D = params.log_odds_tables()
-        per_vote = D[i, a]  # (nnz, k)
+        base, D = params.log_odds_tables()  # D (m, k, k): vote a of LF i, class y
+        if k == 2:  # one log-odds per row (ties to class 0, the first maximum, as below)
+            w = (D[:, :, 1] - D[:, :, 0])[i, a]
+            pred = (base[1] - base[0] + np.bincount(r, weights=w, minlength=R) > 0).astype(np.int64)
+            return float(weight[pred[strict] != majority[strict]].sum() / weight.sum())
+        code, flat = i * k + a, D.reshape(-1, k)
         scores = np.empty((R, k))
         for y in range(k):
-            scores[:, y] = base[y] + np.bincount(r, weights=per_vote[:, y], minlength=R)
+            scores[:, y] = base[y] + np.bincount(r, weights=flat[code, y], minlength=R)
     _, pred, _ = _column_argmax(scores)
     return float(weight[pred[strict] != majority[strict]].sum() / weight.sum())
 
