@@ -103,3 +103,15 @@ def test_the_vote_lists_give_the_posterior_pass_count():
         expected = w[clear & (pred != majority)].sum() / w[strict].sum()
         near = w[strict & ~clear].sum() / w[strict].sum()
         assert abs(overrule_rate(rows, params) - expected) <= near + 1e-12
+
+
+def test_the_report_shows_it():
+    import pytest
+
+    pytest.importorskip("matplotlib", reason="the report's plots need matplotlib (the report extra)")
+    data = make_synthetic(1500, 6, 2, random_state=6)
+    model = _fit(data.L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report's intervals warn about the uniform prior
+        html = model.report(data.L)
+    assert "majority overruled" in html and f"{model.overrule_rate_:.1%} of the fitted rows" in html
