@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimators.votes import summary_votes
+from .estimators.annotator_design import summary_design
+from .estimators.votes import class_counts, summary_votes
 from .inference import log_scores
 from .params import LabelModelParams
 from .rows import RowSummary
@@ -27,7 +28,7 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
     params : LabelModelParams
     chunk_size : int, optional
         Rows per chunk of the posterior's pass, read only for parameters with dependency edges
-        (the others sum each row's votes from the summary's vote lists).
+        (the others are scored on the summary's design, :func:`summary_design`).
 
     Returns
     -------
@@ -37,24 +38,16 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
     R, k = len(rows.counts), rows.cardinality
     if R == 0:
         return 0.0
-    r, i, a = summary_votes(rows)  # the vote lists, shared with the solve that made the summary
-    top, majority, n_top = _column_argmax(np.bincount(r * k + a, minlength=R * k).reshape(R, k))
+    r, _, a = summary_votes(rows)  # the vote lists, shared with the solve that made the summary
+    top, majority, n_top = _column_argmax(class_counts(r, a, R, k))
     strict = (n_top == 1) & (top > 0)
     weight = rows.counts[strict]
     if not strict.any() or weight.sum() <= 0:
         return 0.0
     if params.has_dependencies:  # the pair corrections: the posterior's own pass
         scores = log_scores(rows.as_matrix(), params, chunk_size)
-    else:  # log P(y | row) up to a constant: the prior and abstentions, plus each vote's log-ratio
-        base, D = params.log_odds_tables()  # D (m, k, k): vote a of LF i, class y
-        if k == 2:  # one log-odds per row (ties to class 0, the first maximum, as below)
-            w = (D[:, :, 1] - D[:, :, 0])[i, a]
-            pred = (base[1] - base[0] + np.bincount(r, weights=w, minlength=R) > 0).astype(np.int64)
-            return float(weight[pred[strict] != majority[strict]].sum() / weight.sum())
-        code, flat = i * k + a, D.reshape(-1, k)
-        scores = np.empty((R, k))
-        for y in range(k):
-            scores[:, y] = base[y] + np.bincount(r, weights=flat[code, y], minlength=R)
+    else:  # the distinct rows' log-scores, abstentions included (the solve's design, where it built one)
+        scores = summary_design(rows, k, abstain=True).log_scores(params)
     _, pred, _ = _column_argmax(scores)
     return float(weight[pred[strict] != majority[strict]].sum() / weight.sum())
 

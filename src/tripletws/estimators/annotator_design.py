@@ -26,7 +26,7 @@ from ..parallel import map_parts, solve_jobs
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from .em_jit import JIT_MAX_ROWS, design_kernels
-from .votes import row_votes, summary_memo, summary_votes
+from .votes import class_counts, row_votes, summary_memo, summary_votes
 
 #: Floor of a probability before its log (log 0 is -inf).
 _TINY = 1e-300
@@ -690,6 +690,6 @@ def majority_soft_labels(rows: np.ndarray, k: int, votes: tuple[np.ndarray, ...]
     ndarray, shape (R, k)
     """
     r, _, a = row_votes(rows) if votes is None else votes
-    counts = np.bincount(r * k + a, minlength=len(rows) * k).reshape(len(rows), k).astype(np.float64)
+    counts = class_counts(r, a, len(rows), k).astype(np.float64)
     top = counts >= counts.max(axis=1, keepdims=True)
     return top / top.sum(axis=1, keepdims=True)

@@ -37,7 +37,7 @@ from .annotator import ABSTAIN_INFORMATIVE, AnnotatorFit, fit_annotator
 from .annotator_design import summary_design
 from .family_choice import Selection
 from .one_class import voted_classes
-from .votes import summary_votes
+from .votes import class_counts, summary_votes
 
 #: Standard errors by which the estimated prior must keep more clear rows (conventional; on the
 #: stress suite 1, 2 and 3 give the same result within 0.01 points, docs/models.md).
@@ -92,7 +92,7 @@ def clear_rows(rows: RowSummary, margin: int | None = None) -> tuple[np.ndarray,
     k = rows.cardinality
     R = len(rows.rows)
     r, _, a = summary_votes(rows)  # the vote lists, not k passes over the (R, m) rows
-    votes = np.bincount(r * k + a, minlength=R * k).reshape(R, k)
+    votes = class_counts(r, a, R, k)
     top2 = np.sort(votes, axis=1)[:, -2:]
     need = CLEAR_MARGIN if margin is None else int(margin)
     return top2[:, 1] - top2[:, 0] >= need, votes.argmax(axis=1)

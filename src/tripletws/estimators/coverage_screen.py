@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rows import RowSummary
-from .votes import summary_votes
+from .votes import class_counts, summary_votes
 
 #: Level of the test: the abstain check's fold fits are skipped where Bonferroni's bound of the per-LF
 #: tests does not reject at this level (nor the summed test, where :data:`SUMMED`; the conventional
@@ -127,7 +127,7 @@ def firing_tables(unique: RowSummary) -> np.ndarray:
     K = k + 1
     counts = np.asarray(unique.counts, dtype=np.float64)
     r, i, a = summary_votes(unique)
-    C = np.bincount(r * k + a, minlength=R * k).reshape(R, k)
+    C = class_counts(r, a, R, k)
     row_cat = _categories(C)
     # an LF that abstains on a row leaves the row's votes to the others; one that votes, all but its own
     others = C[r]

@@ -63,6 +63,14 @@ def summary_votes(unique: RowSummary) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return votes  # type: ignore[no-any-return]
 
 
+def class_counts(r: np.ndarray, a: np.ndarray, n_rows: int, k: int) -> np.ndarray:
+    """Votes per row and class from vote lists: int64 (n_rows, k), entry ``[r, c]`` the votes for ``c``.
+
+    ``r`` and ``a`` are the rows and classes of :func:`row_votes` / :func:`summary_votes`.
+    """
+    return np.bincount(r * k + a, minlength=n_rows * k).reshape(n_rows, k)
+
+
 def lfs_without_overlap(rows: RowSummary) -> np.ndarray:
     """LFs that never vote, or never vote on a counted row where another LF votes."""
     r, i, _ = summary_votes(rows)  # the vote lists, not passes over the (R, m) rows

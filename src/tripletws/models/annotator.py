@@ -172,7 +172,8 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary) -> str:
     """What the fit does with the rows where no LF votes, in words (their share of the counted rows)."""
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    share = float(w[(rows.rows < 0).all(axis=1)].sum()) / total if total > 0 else 0.0
+    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    share = float(w[np.bincount(r, minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
     if share <= 0:
         return "every row has a vote"
     base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
