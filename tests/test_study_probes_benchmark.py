@@ -129,3 +129,55 @@ def test_the_reading_bar_report_bins_the_gain_and_keeps_a_bar_that_only_loses(tm
     assert "| background z in [-inf, 0) | 12 | +33.0 | 0 | 0 |" in lines
     assert "bar 3, in-sample: -6.0 points, losses +0" in lines
     assert "leave one family out: bars [2.0], +0.0 points, losses +0" in lines
+
+
+# --------------------------------------------------------------------------- session 32: temper_study.py
+
+import temper_study  # noqa: E402
+
+
+def test_mv_log_odds_recovers_a_shared_accuracy() -> None:
+    """Majority vote's model fitted by EM on votes of one shared accuracy recovers its log-odds.
+
+    5 000 rows, 7 LFs that always vote (35 000 votes), k = 3, accuracy 0.7: the estimate's standard
+    error is about sqrt(0.7 * 0.3 / 35 000) = 0.0024, and 0.02 is eight of those."""
+    rng = np.random.default_rng(3)
+    n, m, k, acc = 5000, 7, 3, 0.7
+    y = rng.integers(0, k, size=n)
+    right = rng.random((n, m)) < acc
+    wrong = (y[:, None] + rng.integers(1, k, size=(n, m))) % k
+    L = np.where(right, y[:, None], wrong)
+    c = temper_study.mv_log_odds(L, k)
+    a = 1.0 / (1.0 + (k - 1) * np.exp(-c))
+    assert abs(a - acc) < 0.02
+
+
+def test_blend_scores_ends() -> None:
+    """lambda = 1 is the posterior's log; lambda = 0 ranks the classes as the vote counts do."""
+    P = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    N = np.array([[0.0, 2.0], [3.0, 1.0], [1.0, 1.0]])
+    assert np.allclose(temper_study.blend_scores(P, N, 1.3, 1.0), np.log(P))
+    S0 = temper_study.blend_scores(P, N, 1.3, 0.0)
+    assert (S0.argmax(axis=1) == N.argmax(axis=1))[:2].all() and S0[2, 0] == S0[2, 1]
+    # in between, the pooled scores are the weighted sum
+    S = temper_study.blend_scores(P, N, 1.3, 0.5)
+    assert np.allclose(S, 0.5 * np.log(P) + 0.5 * 1.3 * N)
+
+
+def test_temper_study_choice_and_leave_one_out() -> None:
+    """The leave-one-group-out choice picks on the other groups and scores the held-out one."""
+
+    def row(fam: str, mv: float, accs: dict[str, float]) -> dict:
+        full = {str(lam): accs.get(str(lam), mv) for lam in temper_study.LAMBDAS}
+        return {"family": fam, "name": fam, "mv": mv, "acc": full}
+
+    rows = [
+        row("a", 0.70, {"1.0": 0.80, "0.5": 0.75}),  # the fit is right: tempering costs
+        row("b", 0.70, {"1.0": 0.60, "0.5": 0.72}),  # the fit is wrong: tempering mends
+        row("c", 0.70, {"1.0": 0.90, "0.5": 0.85}),
+    ]
+    assert temper_study.choose(rows, "mean") == "0.5"  # in sample: 0.7733 against 0.7667
+    lo = temper_study.leave_one_out(rows, "family", "mean")
+    # without a (or c) the mending of b outweighs: 0.5 is picked and a (c) is scored at 0.5; without b, 1.0
+    assert lo["picks"] == {"a": "0.5", "b": "1.0", "c": "0.5"}
+    assert lo["losses"] == 1 and abs(lo["mean"] - (0.75 + 0.60 + 0.85) / 3) < 1e-12
