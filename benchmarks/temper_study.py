@@ -74,6 +74,59 @@ def blend_scores(P: np.ndarray, N: np.ndarray, c: float, lam: float) -> np.ndarr
     return lam * logp + (1.0 - lam) * c * N
 
 
+def pair_fit(L: np.ndarray, params: Any, k: int, min_covotes: int = 20) -> dict[str, float]:
+    """How well the fitted tables predict the LF pairs' agreement on the rows both vote (gold-free).
+
+    For every pair (i, j) with at least ``min_covotes`` rows where both vote: the observed share of
+    those rows on which they vote the same class, against the fitted model's
+    ``sum_y p_y sum_c T_i(c|y) T_j(c|y) / sum_y p_y cov_i(y) cov_j(y)``.  Returns the co-vote-weighted
+    mean residual (observed - expected; > 0: the pairs agree more than the model says, as LFs that
+    share a feature or a hidden row type do), its root mean square, the mean squared binomial
+    z-score, the share of pairs with |z| > 3, and ``cofire``: the mean log ratio of the rows on which
+    both vote to the model's expectation (pairs expected on 5 rows or more; > 0: they fire together
+    more than the model says).
+    """
+    from scipy import sparse
+
+    n, m = L.shape
+    voted = L >= 0
+    rows, cols = np.nonzero(voted)
+    X = sparse.csr_matrix((np.ones(len(rows)), (rows, cols * k + L[rows, cols])), shape=(n, m * k))
+    G = (X.T @ X).toarray().reshape(m, k, m, k)
+    agree = np.einsum("icjc->ij", G)
+    W = sparse.csr_matrix(voted.astype(np.float64))
+    both = (W.T @ W).toarray()
+    T = params.cond_probs  # (m, k + 1, k)
+    p = params.class_balance
+    votes = T[:, 1:, :]  # (m, k votes, k classes)
+    e_agree = np.einsum("y,icy,jcy->ij", p, votes, votes)
+    cov = 1.0 - T[:, 0, :]
+    e_both = np.einsum("y,iy,jy->ij", p, cov, cov)
+    iu = np.triu_indices(m, 1)
+    expected_both = n * e_both[iu]
+    fires = expected_both >= 5
+    cofire = (
+        float(np.mean(np.log((both[iu][fires] + 1.0) / (expected_both[fires] + 1.0)))) if fires.any() else 0.0
+    )
+    nij, obs = both[iu], agree[iu]
+    E = e_agree[iu] / np.maximum(e_both[iu], 1e-300)
+    ok = nij >= min_covotes
+    if not ok.any():
+        return {"pairs": 0, "resid": 0.0, "rms": 0.0, "z2": 0.0, "z3": 0.0, "cofire": cofire}
+    nij, A, E = nij[ok], obs[ok] / nij[ok], np.clip(E[ok], 1e-6, 1 - 1e-6)
+    r = A - E
+    z = r * np.sqrt(nij / (E * (1 - E)))
+    w = nij / nij.sum()
+    return {
+        "pairs": int(ok.sum()),
+        "resid": float(np.sum(w * r)),
+        "rms": float(np.sqrt(np.sum(w * r * r))),
+        "z2": float(np.mean(z * z)),
+        "z3": float(np.mean(np.abs(z) > 3)),
+        "cofire": cofire,
+    }
+
+
 def score_problem(L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray, k: int) -> dict[str, Any]:
     """Fit the default on ``L`` and score every lambda on the test rows."""
     from tripletws import LabelModel
@@ -87,7 +140,8 @@ def score_problem(L: np.ndarray, L_test: np.ndarray, y_test: np.ndarray, k: int)
     mv_acc = tie_scores(N, y_test, k)[0]
     accs = {str(lam): tie_scores(blend_scores(P, N, c, lam), y_test, k)[0] for lam in LAMBDAS}
     sel = getattr(lm, "selection_", None)
-    return {"mv": mv_acc, "acc": accs, "c": c, "chosen": getattr(sel, "chosen", None)}
+    gof = pair_fit(np.asarray(L, dtype=np.int64), lm.params_, k)
+    return {"mv": mv_acc, "acc": accs, "c": c, "chosen": getattr(sel, "chosen", None), "gof": gof}
 
 
 def run_problem(problem: Any) -> dict[str, Any]:
