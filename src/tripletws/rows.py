@@ -88,7 +88,10 @@ def _key_words(B: np.ndarray, k: int) -> np.ndarray:
         return words
     F = B.astype(np.float32)
     for start, stop, P, joins in bands:
-        c = (F[:, start:stop] @ P).astype(np.int64)  # (n, the band's parts)
+        # small integers in, small integers out: an "invalid value" flag here is a BLAS kernel's stray
+        # floating-point status (seen once in a robustness sweep; numpy#24067, OpenBLAS#1924), not a NaN
+        with np.errstate(invalid="ignore"):
+            c = (F[:, start:stop] @ P).astype(np.int64)  # (n, the band's parts)
         for w, parts, const in joins:
             col = words[:, w]
             col[:] = c[:, parts[0][0]]
