@@ -525,6 +525,7 @@ def _em(
     any_free = bool(free.any())
     p = np.repeat(p0[:, None], B, axis=1)  # (k, B)
     logp = np.log(p)
+    D.build_matrix()  # every step multiplies by it: the observed counts too (the same sums)
     # a lean design's abstentions: where a counted row abstains (exact zeros elsewhere)
     seen = D.abstaining(counts) if D.lean and len(D.abstain_cols) else None
     obs = D.observed(counts, seen)

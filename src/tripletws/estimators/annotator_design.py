@@ -462,14 +462,21 @@ class _Design:
         B = tables.shape[0]
         return tables.transpose(1, 2, 3, 0).reshape(self.m * self.width, self.k, B)[self.used]
 
+    def build_matrix(self) -> None:
+        """Build the design's matrix now (a numpy EM multiplies by it at every step): the observed counts
+        are then read from the same product (:meth:`_entry_sums`) instead of summed from the entries,
+        which costs more on large batches (1e4 x 20 binary votes, 12 members: 4.2 ms against 0.4)."""
+        self._csr  # noqa: B018  (a cached property: built once, kept)
+
     def _entry_sums(self, weights: np.ndarray) -> np.ndarray:
         """``sum_r X[r, u] weights[b, r]``, shape (U, B), for ``weights`` (B, R).
 
         A sparse design sums its entries with ``np.bincount`` (up to :data:`ENTRY_SUM_MAX` entries
         times members) instead of building the CSR matrix: the compiled EM needs no matrix, and
         the CSR product adds each column's entries one by one in row order, as the entries are
-        listed here, so the values are the same.  A dense design (or a larger batch, or one with the
-        compiled products of :mod:`._design_kernel`, the same sums again) uses the product.
+        listed here, so the values are the same.  A dense design (or a larger batch, one whose matrix
+        is built (:meth:`build_matrix`), or one with the compiled products of :mod:`._design_kernel`,
+        the same sums again) uses the product.
         """
         B = weights.shape[0]
         if (

@@ -239,6 +239,7 @@ def coverage_em(
     has = np.arange(k)[:, None] < n_classes[None, :]  # (k, B)
     padded = not bool(has.all())
     logp = np.log(p, out=np.full((k, B), -np.inf), where=has)
+    D.build_matrix()  # every step multiplies by it: the observed counts too (the same sums)
     # a lean design's abstentions: where a counted row abstains (exact zeros elsewhere)
     seen = D.abstaining(counts) if D.lean and len(D.abstain_cols) else None
     tables = CoverageTables(list(families), D.observed(counts, seen), total, design=D, n_classes=n_classes)
