@@ -181,3 +181,13 @@ def test_temper_study_choice_and_leave_one_out() -> None:
     # without a (or c) the mending of b outweighs: 0.5 is picked and a (c) is scored at 0.5; without b, 1.0
     assert lo["picks"] == {"a": "0.5", "b": "1.0", "c": "0.5"}
     assert lo["losses"] == 1 and abs(lo["mean"] - (0.75 + 0.60 + 0.85) / 3) < 1e-12
+
+
+def test_keep_clear_overrides_only_clear_majorities() -> None:
+    """Rows whose top vote count leads by the margin take majority vote's class; the others keep P."""
+    P = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+    N = np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 2.0]])  # clear for class 1 by 3; by 1; a tie
+    S = temper_study.keep_clear(P, N, 2)
+    assert S[0].argmax() == 1 and np.isneginf(S[0, 0])
+    assert np.allclose(S[1:], np.log(P[1:]))
+    assert np.allclose(temper_study.keep_clear(P, N, 4), np.log(P))
