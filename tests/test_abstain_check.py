@@ -136,17 +136,21 @@ def _scores_with(monkeypatch, scores):
     paired lead is exactly the difference of the means and its standard error exactly ``se``."""
     import tripletws.estimators.abstain_check as abstain_module
 
-    def fake(unique, balances, folds):
+    def fake(unique, balances, folds, only=None, fits=None):
         w = folds.astype(np.float64)
         n = float(w.sum())
         z = np.random.default_rng(5).normal(size=folds.shape)
         z -= float((w * z).sum()) / n
         z /= np.sqrt(float((w * z * z).sum()) / (n - 1.0))
-        return {
+        out = {
             f"{fam}/{name}": scores[f"{fam}/{name}"][0] + scores[f"{fam}/{name}"][1] * np.sqrt(n) * z
             for name in balances
             for fam in INFORMATIVE
         }
+        if only is not None:  # the folds not scored stay 0, as the real function leaves them
+            for v in out.values():
+                v[~np.isin(np.arange(len(folds)), only)] = 0.0
+        return out
 
     monkeypatch.setattr(abstain_module, "_fold_scores", fake)
 

@@ -269,3 +269,78 @@ def test_ds_abstain_skipped_only_where_its_bound_is_below(monkeypatch: pytest.Mo
         without.balance,
     )
     assert with_screen.lead == without.lead and with_screen.lead_se == without.lead_se
+
+
+# --------------------------------------------------------------------------- test (a)'s futility stop
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("maker", ["rows", "crowd"])
+def test_folds_scored_in_two_calls_equal_one_call(
+    monkeypatch: pytest.MonkeyPatch, jit: str, maker: str
+) -> None:
+    # the first fold alone, then the rest with the first's fits kept: each member is fitted as if alone
+    # and the ds_abstain skip is decided on every fold in the second call, so the scores are the one
+    # call's (exactly: the compiled kernel fits members one by one, and the numpy path's products add
+    # each member's column alone)
+    monkeypatch.setenv(em_jit.JIT_ENV, jit)
+    k = 3
+    u = _rows(k, 10, 2000, seed=9) if maker == "rows" else _crowd(k, 60, 400, seed=11)
+    folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
+    balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
+    whole = _fold_scores(u, balances, folds)
+    fits: dict = {}
+    first = _fold_scores(u, balances, folds, only=np.array([0]), fits=fits)
+    for v in first.values():
+        assert (v[1:] == 0).all()  # the folds not scored stay 0
+    kept = {key[:2] for key in fits}
+    again = _fold_scores(u, balances, folds, fits=fits)
+    for key in whole:
+        np.testing.assert_array_equal(again[key], whole[key])
+    assert ("mace_abstain", "uniform") in kept
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the members of every informative EM batch the check runs."""
+    members: list[int] = []
+    em = AC._em
+
+    def counted(D, families, counts, q, **kw):  # type: ignore[no-untyped-def]
+        members.append(len(families))
+        return em(D, families, counts, q, **kw)
+
+    monkeypatch.setattr(AC, "_em", counted)
+    return members
+
+
+def test_futility_stops_at_the_first_fold_with_the_same_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a crowd where reading abstentions loses by far (class-independent coverage, 150 LFs of about 16
+    # votes each: 13 standard errors behind on all the rows): refused either way; with the stop, only
+    # the first fold's mace_abstain fits are made (2 members)
+    k = 3
+    u = _crowd(k, 150, 400, seed=11)
+    balances_auto = dict(choose_balance=True)
+    members = _calls(monkeypatch)
+    stopped = abstain_check(u, "mv", np.full(k, 1 / k), **balances_auto)
+    assert not stopped.accepted and "first fold" in stopped.reason
+    assert stopped.reason.startswith("no reading of abstentions")  # the kind benchmarks read ("lead")
+    assert members == [2]
+    assert stopped.lead < -AC.FUTILITY_SE * stopped.lead_se
+    members.clear()
+    monkeypatch.setattr(AC, "FUTILITY_SE", None)
+    full = abstain_check(u, "mv", np.full(k, 1 / k), **balances_auto)
+    assert not full.accepted and "first fold" not in full.reason and full.reason.startswith("no reading")
+    assert sum(members) == 6  # every fold of mace_abstain, both balances (ds_abstain bounded)
+    assert full.lead < 0
+
+
+def test_futility_does_not_stop_a_reading_that_leads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # class-dependent coverage: the reading leads on every fold; the check's record is the one without
+    # the stop, every field
+    k = 3
+    u = _rows(k, 10, 2000, seed=9)
+    on = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    monkeypatch.setattr(AC, "FUTILITY_SE", None)
+    off = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert on.to_dict() == off.to_dict()
+    assert np.isfinite(on.lead) and on.lead > 0

@@ -18,7 +18,9 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     one, the rule of the family choice) predicts held-out rows better than the vote-only family
     chosen (:func:`tripletws.estimators.family_choice.select_family`) by more than ``LEAD_SE``
     standard errors of the paired per-row difference, on the same folds (not run where no LF
-    abstains);
+    abstains).  Fitted one fold first: where every reading trails on the first fold's held-out rows by more
+    than :data:`FUTILITY_SE` standard errors, the check refuses without the other folds' fits
+    (since session 32; the same decisions on the shared sets and nine stress draws);
 (b) **no background group**: a ``k + 1``-th latent class of the same family gains no held-out
     likelihood beyond :data:`tripletws.estimators.coverage_check.BACKGROUND_Z` standard errors
     (the coverage check's test: a significant gain says the latent classes are not the LFs'
@@ -103,6 +105,18 @@ FOLD_STEPS = 50
 #: EM steps of test (b)'s background fits (at most; they stop earlier at ``EM_TOL``).  Test (b) turns
 #: with the number of rows where this cap stops the background fit (a study switch: see above).
 BACKGROUND_STEPS = 50
+
+#: Test (a)'s futility bar (None: off, a study switch): the informative readings are fitted on the
+#: first fold first, and where every one of them trails the vote-only family chosen on that fold's
+#: held-out rows by more than this many standard errors, the check refuses without fitting the other
+#: folds.  Test (a) accepts a lead of 2 standard errors on all the rows, about 1.2 of the first fold's
+#: (a third of the rows), so a stop refuses a reading that test (a) would accept only where the first
+#: fold's lead falls more than 6 of its standard errors below the reading's true lead (over 4 with the
+#: fold fits' own noise, docs/models.md, "The fold fits' noise"): the conventional 5, not tuned.  On the
+#: stress suite's development draw and the draws 20470101 and 20540101, each of the 364 checks that
+#: pass test (a) has a reading at most 0.4 standard errors behind (or ahead) on the first fold, and a
+#: quarter of the refusals by (a) stop there (docs/models.md, "Test (a) stopped at the first fold").
+FUTILITY_SE: float | None = 5.0
 
 #: The informative families tried, fewest parameters first.
 INFORMATIVE = ("mace_abstain", "ds_abstain")
@@ -321,7 +335,11 @@ def _unseen_by_design(unique: RowSummary, train: np.ndarray, D: _Design) -> np.n
 
 
 def _fold_scores(
-    unique: RowSummary, balances: dict[str, np.ndarray | None], folds: np.ndarray
+    unique: RowSummary,
+    balances: dict[str, np.ndarray | None],
+    folds: np.ndarray,
+    only: np.ndarray | None = None,
+    fits: dict[tuple[str, str, int], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Held-out log-likelihood (n_folds, R) of each informative family under each balance, keyed
     ``"family/balance"``: every fold scored by a fit on the others started from majority vote.
@@ -332,52 +350,87 @@ def _fold_scores(
     ``"ds_abstain"`` fits are skipped where they cannot score highest: where the held-out rows
     that give an outcome its fit's rows never give (:data:`UNSEEN_LOG_BOUND` each, the others at
     most 0) bound its mean held-out score below a ``"mace_abstain"`` fit's; its scores are then
-    those bounds (not the fits' values: only the highest score is read)."""
+    those bounds (not the fits' values: only the highest score is read).
+
+    ``only``: the folds to score (None: every fold with rows to fit on); the other folds' rows stay 0,
+    and the skip above is decided on the folds scored.  ``fits``: where each fold's scores are kept,
+    keyed ``(family, balance, fold)``, and read back, so that a later call scoring more folds fits
+    only the folds missing (each member is fitted as if alone: the values of one batch), and the rows
+    that give an outcome unseen in each fold's fitted rows (``("unseen", "", fold)``)."""
     k = unique.cardinality
     c = unique.counts.astype(np.float64)
     train = c[None, :] - folds
-    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    fittable = np.flatnonzero(train.sum(axis=1) > 0)
+    usable = fittable if only is None else fittable[np.isin(fittable, only)]
     U = len(usable)
     out = {f"{fam}/{name}": np.zeros(folds.shape) for name in balances for fam in INFORMATIVE}
     if U == 0:
         return out
+    fits = {} if fits is None else fits
     votes = summary_votes(unique)
     D = summary_design(unique, k, abstain=True)
     start = summary_majority(unique, k).T[:, None, :]
     names = list(balances)
     given = [balances[name] for name in names]
     if len(names) == 1:
-        class_balance, estimate = given[0], None
+        class_balance, uniform_too = given[0], False
     else:  # the prior "auto": uniform and estimated, in one batch
         if any(b is not None and not np.array_equal(b, np.full(k, 1.0 / k)) for b in given):
             raise ValueError("a batch of balances holds the uniform and the estimated one only")
-        class_balance = None
-        estimate = np.repeat([b is None for b in given], U)
+        class_balance, uniform_too = None, True
     scored = np.zeros_like(folds)
     scored[usable] = folds[usable]
     n = float(scored.sum())
     for fam in INFORMATIVE:
         if fam == "ds_abstain" and n > 0:
-            bound = np.where(_unseen_rows(unique, train[usable], votes, D), UNSEEN_LOG_BOUND, 0.0)
+            if ("unseen", "", -1) not in fits:  # every fold's at once, kept for a later call
+                unseen = _unseen_rows(unique, train[fittable], votes, D)
+                for t, f in enumerate(fittable):
+                    fits[("unseen", "", int(f))] = unseen[t]
+                fits[("unseen", "", -1)] = unseen[:0]
+            unseen = np.stack([fits[("unseen", "", int(f))] for f in usable])
+            bound = np.where(unseen, UNSEEN_LOG_BOUND, 0.0)
             top = max(float((scored * out[f"mace_abstain/{name}"]).sum()) / n for name in names)
             if float((scored[usable] * bound).sum()) / n + 1e-9 < top:
                 for name in names:
                     out[f"{fam}/{name}"][usable] = bound
                 continue
-        fit = _em(
-            D,
-            [fam] * (len(names) * U),
-            np.tile(train[usable], (len(names), 1)),
-            start,
-            max_steps=FOLD_STEPS,
-            tol=EM_TOL,
-            class_balance=class_balance,
-            params=False,
-            estimate_prior=estimate,
-        )
-        for j, name in enumerate(names):
-            out[f"{fam}/{name}"][usable] = fit.log_norm[j * U : (j + 1) * U]
+        todo = [int(f) for f in usable if (fam, names[0], int(f)) not in fits]
+        if todo:
+            fit = _em(
+                D,
+                [fam] * (len(names) * len(todo)),
+                np.tile(train[todo], (len(names), 1)),
+                start,
+                max_steps=FOLD_STEPS,
+                tol=EM_TOL,
+                class_balance=class_balance,
+                params=False,
+                estimate_prior=np.repeat([b is None for b in given], len(todo)) if uniform_too else None,
+            )
+            for j, name in enumerate(names):
+                for t, f in enumerate(todo):
+                    fits[(fam, name, f)] = fit.log_norm[j * len(todo) + t]
+        for name in names:
+            for f in usable:
+                out[f"{fam}/{name}"][f] = fits[(fam, name, int(f))]
     return out
+
+
+def _futile(
+    held: HeldOutScores, chosen: str, keys: list[tuple[str, str]], n_se: float
+) -> tuple[str, str, float, float] | None:
+    """Test (a)'s futility on the first scored fold's rows: where every informative candidate trails
+    ``chosen`` there by more than ``n_se`` standard errors, its best one (family, balance, lead, standard
+    error), else None."""
+    best = None
+    for fam, name in keys:
+        lead, se = held.lead(f"{fam}/{name}", chosen)
+        if not (np.isfinite(lead) and np.isfinite(se) and lead < -n_se * se):
+            return None
+        if best is None or lead > best[2]:
+            best = (fam, name, lead, se)
+    return best
 
 
 def abstain_check(
@@ -443,10 +496,27 @@ def abstain_check(
         ref = heldout_row_scores(unique, (chosen,), class_balance=class_balance, **kw)
     ll = {chosen: ref.row_loglik[chosen]}
     keys = [(fam, name) for name in balances for fam in INFORMATIVE]
-    # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
-    ll.update(_fold_scores(unique, balances, folds))
-    held = HeldOutScores(ref.folds, ll)
     n_se = _family_choice.LEAD_SE  # read at call time, as select_family does
+    # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
+    fits: dict[tuple[str, str, int], np.ndarray] = {}
+    futility = FUTILITY_SE  # read at call time (a study switch)
+    first = np.flatnonzero(ref.folds.sum(axis=1) >= 2)[:1]
+    if futility is not None and first.size:
+        # the first fold alone: where every reading trails far behind there, the others are not fitted
+        one = np.zeros_like(ref.folds)
+        one[first] = ref.folds[first]
+        scores = _fold_scores(unique, balances, folds, only=first, fits=fits)
+        futile = _futile(HeldOutScores(one, {**ll, **scores}), chosen, keys, float(futility))
+        if futile is not None:
+            fam, name, lead, se = futile
+            reason = (
+                f"no reading of abstentions as informative comes within {float(futility):g} standard errors "
+                f"of {chosen!r} on the first fold's held-out rows (best: {fam}, {name} balance, lead "
+                f"{lead:.4f} +- {se:.4f} per row); the other folds were not fitted"
+            )
+            return AbstainCheck(False, reason, family=fam, balance=name, lead=lead, lead_se=se)
+    ll.update(_fold_scores(unique, balances, folds, fits=fits))
+    held = HeldOutScores(ref.folds, ll)
     if PICK == "best":
         # the highest held-out score, ties to the simpler family and to the first balance
         fam, name = max(keys, key=lambda key: held.mean(f"{key[0]}/{key[1]}"))
