@@ -289,11 +289,11 @@ def test_folds_scored_in_two_calls_equal_one_call(
     folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
     balances = {"uniform": np.full(k, 1.0 / k), "estimated": None}
     whole = _fold_scores(u, balances, folds)
-    fits: dict = {}
+    fits = AC._FoldFits()
     first = _fold_scores(u, balances, folds, only=np.array([0]), fits=fits)
     for v in first.values():
         assert (v[1:] == 0).all()  # the folds not scored stay 0
-    kept = {key[:2] for key in fits}
+    kept = {key[:2] for key in fits.scores}
     again = _fold_scores(u, balances, folds, fits=fits)
     for key in whole:
         np.testing.assert_array_equal(again[key], whole[key])

@@ -334,12 +334,22 @@ def _unseen_by_design(unique: RowSummary, train: np.ndarray, D: _Design) -> np.n
     return out
 
 
+@dataclass
+class _FoldFits:
+    """What :func:`_fold_scores` keeps between calls on the same rows and folds: each fold's held-out
+    scores per ``(family, balance, fold)``, and the rows giving an outcome unseen in each fold's
+    fitted rows (every fold's at once, None until made)."""
+
+    scores: dict[tuple[str, str, int], np.ndarray] = field(default_factory=dict)
+    unseen: dict[int, np.ndarray] | None = None
+
+
 def _fold_scores(
     unique: RowSummary,
     balances: dict[str, np.ndarray | None],
     folds: np.ndarray,
     only: np.ndarray | None = None,
-    fits: dict[tuple[str, str, int], np.ndarray] | None = None,
+    fits: _FoldFits | None = None,
 ) -> dict[str, np.ndarray]:
     """Held-out log-likelihood (n_folds, R) of each informative family under each balance, keyed
     ``"family/balance"``: every fold scored by a fit on the others started from majority vote.
@@ -353,10 +363,9 @@ def _fold_scores(
     those bounds (not the fits' values: only the highest score is read).
 
     ``only``: the folds to score (None: every fold with rows to fit on); the other folds' rows stay 0,
-    and the skip above is decided on the folds scored.  ``fits``: where each fold's scores are kept,
-    keyed ``(family, balance, fold)``, and read back, so that a later call scoring more folds fits
-    only the folds missing (each member is fitted as if alone: the values of one batch), and the rows
-    that give an outcome unseen in each fold's fitted rows (``("unseen", "", fold)``)."""
+    and the skip above is decided on the folds scored.  ``fits``: what is kept for a later call on the
+    same rows and folds, which then fits only the folds missing (each member is fitted as if alone:
+    the values of one batch)."""
     k = unique.cardinality
     c = unique.counts.astype(np.float64)
     train = c[None, :] - folds
@@ -366,7 +375,7 @@ def _fold_scores(
     out = {f"{fam}/{name}": np.zeros(folds.shape) for name in balances for fam in INFORMATIVE}
     if U == 0:
         return out
-    fits = {} if fits is None else fits
+    fits = _FoldFits() if fits is None else fits
     votes = summary_votes(unique)
     D = summary_design(unique, k, abstain=True)
     start = summary_majority(unique, k).T[:, None, :]
@@ -383,19 +392,17 @@ def _fold_scores(
     n = float(scored.sum())
     for fam in INFORMATIVE:
         if fam == "ds_abstain" and n > 0:
-            if ("unseen", "", -1) not in fits:  # every fold's at once, kept for a later call
-                unseen = _unseen_rows(unique, train[fittable], votes, D)
-                for t, f in enumerate(fittable):
-                    fits[("unseen", "", int(f))] = unseen[t]
-                fits[("unseen", "", -1)] = unseen[:0]
-            unseen = np.stack([fits[("unseen", "", int(f))] for f in usable])
+            if fits.unseen is None:  # every fold's at once, kept for a later call
+                rows = _unseen_rows(unique, train[fittable], votes, D)
+                fits.unseen = {int(f): rows[t] for t, f in enumerate(fittable)}
+            unseen = np.stack([fits.unseen[int(f)] for f in usable])
             bound = np.where(unseen, UNSEEN_LOG_BOUND, 0.0)
             top = max(float((scored * out[f"mace_abstain/{name}"]).sum()) / n for name in names)
             if float((scored[usable] * bound).sum()) / n + 1e-9 < top:
                 for name in names:
                     out[f"{fam}/{name}"][usable] = bound
                 continue
-        todo = [int(f) for f in usable if (fam, names[0], int(f)) not in fits]
+        todo = [int(f) for f in usable if (fam, names[0], int(f)) not in fits.scores]
         if todo:
             fit = _em(
                 D,
@@ -410,10 +417,10 @@ def _fold_scores(
             )
             for j, name in enumerate(names):
                 for t, f in enumerate(todo):
-                    fits[(fam, name, f)] = fit.log_norm[j * len(todo) + t]
+                    fits.scores[(fam, name, f)] = fit.log_norm[j * len(todo) + t]
         for name in names:
             for f in usable:
-                out[f"{fam}/{name}"][f] = fits[(fam, name, int(f))]
+                out[f"{fam}/{name}"][f] = fits.scores[(fam, name, int(f))]
     return out
 
 
@@ -498,7 +505,7 @@ def abstain_check(
     keys = [(fam, name) for name in balances for fam in INFORMATIVE]
     n_se = _family_choice.LEAD_SE  # read at call time, as select_family does
     # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
-    fits: dict[tuple[str, str, int], np.ndarray] = {}
+    fits = _FoldFits()
     futility = FUTILITY_SE  # read at call time (a study switch)
     first = np.flatnonzero(ref.folds.sum(axis=1) >= 2)[:1]
     if futility is not None and first.size:
