@@ -112,10 +112,11 @@ BACKGROUND_STEPS = 50
 #: folds.  Test (a) accepts a lead of 2 standard errors on all the rows, about 1.2 of the first fold's
 #: (a third of the rows), so a stop refuses a reading that test (a) would accept only where the first
 #: fold's lead falls more than 6 of its standard errors below the reading's true lead (over 4 with the
-#: fold fits' own noise, docs/models.md, "The fold fits' noise"): the conventional 5, not tuned.  On the
-#: stress suite's development draw and the draws 20470101 and 20540101, each of the 364 checks that
-#: pass test (a) has a reading at most 0.4 standard errors behind (or ahead) on the first fold, and a
-#: quarter of the refusals by (a) stop there (docs/models.md, "Test (a) stopped at the first fold").
+#: fold fits' own noise: docs/studies.md, "The fold fits' noise in the standard error"): the
+#: conventional 5, not tuned.  On the stress suite's development draw and the draws 20470101 and
+#: 20540101, each of the 364 checks that pass test (a) has a reading at most 0.4 standard errors
+#: behind (or ahead) on the first fold, and a quarter of the refusals by (a) stop there
+#: (docs/models.md, "Test (a) stopped at the first fold").
 FUTILITY_SE: float | None = 5.0
 
 #: The informative families tried, fewest parameters first.
