@@ -177,17 +177,21 @@ def run_shared() -> list[dict[str, Any]]:
     return out
 
 
-def table(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    res = {}
-    for lam in LAMBDAS:
-        d = np.array([r["acc"][str(lam)] - r["mv"] for r in rows])
-        res[str(lam)] = {
-            "mean": float(np.mean([r["acc"][str(lam)] for r in rows])),
-            "share": float(np.mean(d >= -TIE)),
-            "losses": int(np.sum(d < -TIE)),
-            "worst": float(d.min()),
-        }
-    return res
+def _scores(acc: list[float], mv: list[float]) -> dict[str, float]:
+    """Mean accuracy, share at or above MV - 0.5 points, losses and the worst difference to MV."""
+    d = np.asarray(acc) - np.asarray(mv)
+    return {
+        "mean": float(np.mean(acc)),
+        "share": float(np.mean(d >= -TIE)),
+        "losses": int(np.sum(d < -TIE)),
+        "worst": float(d.min()),
+    }
+
+
+def table(rows: list[dict[str, Any]], keys: tuple[str, ...] | None = None) -> dict[str, dict[str, float]]:
+    """:func:`_scores` of each lambda (or of the rules ``keys`` name) over ``rows``."""
+    mv = [r["mv"] for r in rows]
+    return {key: _scores([r["acc"][key] for r in rows], mv) for key in keys or tuple(map(str, LAMBDAS))}
 
 
 def choose(rows: list[dict[str, Any]], objective: str) -> str:
@@ -204,25 +208,25 @@ def choose(rows: list[dict[str, Any]], objective: str) -> str:
 
 
 def leave_one_out(rows: list[dict[str, Any]], key: str, objective: str) -> dict[str, Any]:
-    groups = sorted({r[key] for r in rows})
-    picks, held = {}, []
-    for g in groups:
+    """Lambda chosen on the other groups of ``key`` (:func:`choose`), scored on each group held out."""
+    picks, acc, mv = {}, [], []
+    for g in sorted({r[key] for r in rows}):
         lam = choose([r for r in rows if r[key] != g], objective)
         picks[g] = lam
-        for r in rows:
-            if r[key] == g:
-                held.append({**r, "acc": {"held": r["acc"][lam]}})
-    d = np.array([r["acc"]["held"] - r["mv"] for r in held])
-    return {
-        "picks": picks,
-        "mean": float(np.mean([r["acc"]["held"] for r in held])),
-        "share": float(np.mean(d >= -TIE)),
-        "losses": int(np.sum(d < -TIE)),
-    }
+        held = [r for r in rows if r[key] == g]
+        acc += [r["acc"][lam] for r in held]
+        mv += [r["mv"] for r in held]
+    return {"picks": picks, **_scores(acc, mv)}
 
 
 def picked(lo: dict[str, Any]) -> list[str]:
     return sorted(set(lo["picks"].values()))
+
+
+def _keys(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Every lambda, and the clear-majority rules where the runs recorded them (:func:`keep_clear`)."""
+    clear = tuple(f"clear{m}" for m in CLEAR_MARGINS)
+    return tuple(map(str, LAMBDAS)) + (clear if all(c in rows[0]["acc"] for c in clear) else ())
 
 
 def summarize(paths: list[str], shared: str | None) -> None:
@@ -232,9 +236,9 @@ def summarize(paths: list[str], shared: str | None) -> None:
             rows.append({**r, "draw": Path(p).stem})
     mv = float(np.mean([r["mv"] for r in rows]))
     print(f"stress: {len(rows)} problems from {len(paths)} draw(s), MV mean {mv:.4f}")
-    print("| lambda | mean | share >= MV-0.5 | losses | worst |")
+    print("| lambda or rule | mean | share >= MV-0.5 | losses | worst |")
     print("|---|---|---|---|---|")
-    for lam, v in table(rows).items():
+    for lam, v in table(rows, _keys(rows)).items():
         share, worst = 100 * v["share"], 100 * v["worst"]
         print(f"| {lam} | {v['mean']:.4f} | {share:.1f} % | {v['losses']} | {worst:+.1f} |")
     for key in ("family", "draw"):
@@ -248,8 +252,8 @@ def summarize(paths: list[str], shared: str | None) -> None:
     if shared:
         srows = json.loads(Path(shared).read_text())["problems"]
         print(f"shared: MV mean {np.mean([r['mv'] for r in srows]):.4f}")
-        for lam, v in table(srows).items():
-            print(f"  lambda {lam}: mean {v['mean']:.4f}, worst vs MV {100 * v['worst']:+.1f}")
+        for lam, v in table(srows, _keys(srows)).items():
+            print(f"  {lam}: mean {v['mean']:.4f}, worst vs MV {100 * v['worst']:+.1f}")
         lo = leave_one_out(srows, "name", "mean")
         print(f"  leave one set out (objective mean): mean {lo['mean']:.4f}; picks {picked(lo)}")
 
