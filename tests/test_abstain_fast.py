@@ -21,6 +21,7 @@ import pytest
 
 from tripletws.estimators import abstain_check as AC
 from tripletws.estimators import annotator_design as AD
+from tripletws.estimators import coverage_check as CC
 from tripletws.estimators import em_jit
 from tripletws.estimators import family_choice as FC
 from tripletws.estimators import heldout as H
@@ -344,3 +345,96 @@ def test_futility_does_not_stop_a_reading_that_leads(monkeypatch: pytest.MonkeyP
     off = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
     assert on.to_dict() == off.to_dict()
     assert np.isfinite(on.lead) and on.lead > 0
+
+
+def _with_background(k: int, m: int, n: int, seed: int, share: float) -> RowSummary:
+    """Class-dependent coverage (the abstain reading leads held out) where a share ``share`` of the rows
+    is instead a group in which every LF votes a random class with probability 0.7: a background group
+    that test (b) finds."""
+    rng = np.random.default_rng(seed)
+    cov = np.clip(0.15 * np.exp(0.9 * rng.normal(size=(m, k))), 0.01, 0.9)
+    acc = rng.uniform(0.5, 0.8, size=m)
+    y = rng.integers(0, k, size=n)
+    right = rng.random((n, m)) < acc[None, :]
+    other = (y[:, None] + rng.integers(1, k, size=(n, m))) % k
+    L = np.where(rng.random((n, m)) < cov[:, y].T, np.where(right, y[:, None], other), -1)
+    g = rng.random(n) < share
+    n_g = int(g.sum())
+    L[g] = np.where(rng.random((n_g, m)) < 0.7, rng.integers(0, k, size=(n_g, m)), -1)
+    rows, counts = np.unique(L.astype(np.int8), axis=0, return_counts=True)
+    return RowSummary(k, rows, counts.astype(np.float64), float(n), 100_000)
+
+
+def _background_folds(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Record the folds each call of test (b)'s background fits fits."""
+    calls: list[list[int]] = []
+    inner = AC._background
+
+    def recorded(unique, family, folds, only=None):  # type: ignore[no-untyped-def]
+        calls.append(list(range(len(folds))) if only is None else [int(f) for f in only])
+        return inner(unique, family, folds, only=only)
+
+    monkeypatch.setattr(AC, "_background", recorded)
+    return calls
+
+
+def test_background_futility_stops_at_the_first_fold_with_the_same_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # half the rows from a background group: the reading leads held out (test (a) passes), and the
+    # background class gains beyond the stop's bar already on the first fold's rows (z 6.1; 7.3 on all)
+    k = 3
+    u = _with_background(k, 8, 6000, seed=1, share=0.5)
+    calls = _background_folds(monkeypatch)
+    stopped = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert stopped.lead > 2 * stopped.lead_se  # (a) passed
+    assert not stopped.accepted and stopped.reason.startswith("the rows hold a group")
+    assert "first fold" in stopped.reason and stopped.z > CC.BACKGROUND_FUTILITY_Z
+    assert calls == [[0]]
+    calls.clear()
+    monkeypatch.setattr(CC, "BACKGROUND_FUTILITY_Z", None)
+    full = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert not full.accepted and full.reason.startswith("the rows hold a group")
+    assert "first fold" not in full.reason and full.z > 1.96
+    assert calls == [[0, 1, 2]]
+    # the same reading was tested, with the same lead
+    assert (full.family, full.balance, full.lead, full.lead_se) == (
+        stopped.family,
+        stopped.balance,
+        stopped.lead,
+        stopped.lead_se,
+    )
+
+
+def test_background_futility_does_not_stop_a_check_that_passes_b(monkeypatch: pytest.MonkeyPatch) -> None:
+    # class-dependent coverage without a background group: test (b) passes; with the stop the first fold
+    # is fitted first, then the others, and the record is the one without the stop, every field
+    k = 3
+    u = _rows(k, 10, 2000, seed=9)
+    calls = _background_folds(monkeypatch)
+    on = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert calls == [[0], [1, 2]]
+    monkeypatch.setattr(CC, "BACKGROUND_FUTILITY_Z", None)
+    off = abstain_check(u, "mace", np.full(k, 1 / k), choose_balance=True)
+    assert np.isfinite(on.z) and on.z <= 1.96
+    assert on.to_dict() == off.to_dict()
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_background_fits_in_two_calls_score_as_in_one(monkeypatch: pytest.MonkeyPatch, jit: str) -> None:
+    # each fold's fit is made as if alone: compiled, float for float; numpy's batch, to rounding (50
+    # steps of a contracting map, a few ulps each: the tolerance of the paths' comparison above)
+    if jit == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(em_jit.JIT_ENV, jit)
+    k = 3
+    u = _with_background(k, 8, 3000, seed=2, share=0.3)
+    folds = H.deal_counts(u.rows, u.counts, k, 3, 0)
+    whole = AC._background(u, "mace_abstain", folds)
+    first = AC._background(u, "mace_abstain", folds, only=np.array([0]))
+    assert (first[1:] == 0).all()
+    parts = first + AC._background(u, "mace_abstain", folds, only=np.array([1, 2]))
+    if jit == "1":
+        np.testing.assert_array_equal(parts, whole)
+    else:
+        np.testing.assert_allclose(parts, whole, rtol=0, atol=1e-10)

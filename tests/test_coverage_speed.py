@@ -258,3 +258,65 @@ def test_lean_design_beyond_the_dense_cells_gives_the_same_check(monkeypatch, ji
             np.testing.assert_allclose(
                 lean.fit.params.cond_probs, onehot.fit.params.cond_probs, rtol=0, atol=TOL
             )
+
+
+def _members_fitted(monkeypatch):
+    """Record the members (B) of every coverage EM batch the check runs."""
+    calls = []
+    inner = coverage_check_module.coverage_em
+
+    def recorded(D, families, counts, *args, **kwargs):
+        calls.append(len(families))
+        return inner(D, families, counts, *args, **kwargs)
+
+    monkeypatch.setattr(coverage_check_module, "coverage_em", recorded)
+    return calls
+
+
+def test_background_stop_at_the_first_fold_gives_the_same_refusal(monkeypatch):
+    # 40 % of the rows lose most of their votes whatever their class (a background group, far beyond
+    # the test's bar on the first fold already): the pair the test reads is fitted on all rows and on
+    # the first fold (2 + 2 members), nothing else; without the stop, every member on every fold
+    from tripletws.estimators.coverage_check import BACKGROUND_Z, coverage_check
+
+    rng = np.random.default_rng(3)
+    u = draw(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 4)
+    rows = u.rows.copy()
+    quiet = rng.random(len(rows)) < 0.4
+    rows[(rng.random(rows.shape) < 0.85) & quiet[:, None]] = -1
+    u = RowSummary.from_matrix(check_label_matrix(np.repeat(rows, u.counts.astype(int), axis=0), 2), 10**7)
+    calls = _members_fitted(monkeypatch)
+    stopped = coverage_check(u, None, choose_balance=True)
+    assert not stopped.accepted and "first fold" in stopped.reason
+    assert stopped.z > coverage_check_module.BACKGROUND_FUTILITY_Z
+    assert calls == [2, 2]
+    calls.clear()
+    monkeypatch.setattr(coverage_check_module, "BACKGROUND_FUTILITY_Z", None)
+    full = coverage_check(u, None, choose_balance=True)
+    assert not full.accepted and "first fold" not in full.reason and full.z > BACKGROUND_Z
+    assert full.reason.split("(")[0] == stopped.reason.split("(")[0]
+    assert calls == [5, 15]  # both families under both balances, and the background class
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_background_stop_changes_nothing_where_the_test_passes(monkeypatch, jit):
+    # a clean coverage model: the first fold is far below the bar, every member is then fitted on all
+    # rows and every fold, and the check's record and fit are those without the stop (each member fitted
+    # as if alone: compiled float for float, numpy's batch to rounding)
+    from tripletws.estimators.coverage_check import coverage_check
+    from tripletws.estimators.em_jit import JIT_ENV
+
+    if jit:
+        pytest.importorskip("numba")
+    else:
+        monkeypatch.setenv(JIT_ENV, "0")
+    u = draw(6000, [0.7, 0.3], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 5)
+    on = coverage_check(u, None, choose_balance=True)
+    monkeypatch.setattr(coverage_check_module, "BACKGROUND_FUTILITY_Z", None)
+    off = coverage_check(u, None, choose_balance=True)
+    assert on.accepted and off.accepted and (on.reason, on.balance) == (off.reason, off.balance)
+    tol = 0.0 if jit else TOL
+    for name in ("gain", "z", "prior_lead"):
+        a, b = np.ravel(getattr(on, name)), np.ravel(getattr(off, name))
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(on.fit.params.cond_probs, off.fit.params.cond_probs, rtol=0, atol=tol)
