@@ -37,6 +37,10 @@ def add_parser(sub: Any) -> None:
 #: The demo's largest problem (votes plus fitted tables): a few seconds and well under a GB.
 DEMO_MAX_CELLS = 2e8
 
+#: Below this first-fit time (seconds) the demo also times a second fit of the same matrix: there the
+#: first call's one-time costs are a visible share of the time; above it they are not worth a refit.
+WARM_REFIT_BELOW_S = 1.0
+
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets import make_synthetic
@@ -89,5 +93,13 @@ def run(args: argparse.Namespace) -> int:
     acc_model = float(np.mean(pred_model == data.y))
     acc_mv = float(np.mean(pred_mv == data.y))
     print(f"label accuracy: label model {acc_model:.4f}, majority vote {acc_mv:.4f} (ties broken at random)")
-    print(f"time: fit {t_fit * 1e3:.1f} ms, predict_proba {t_pred * 1e3:.1f} ms")
+    timing = f"time: fit {t_fit * 1e3:.1f} ms, predict_proba {t_pred * 1e3:.1f} ms"
+    if t_fit < WARM_REFIT_BELOW_S:
+        # the first fit of a process pays one-time costs (lazy imports such as scipy.sparse, first use
+        # of the buffers); a second fit of the same matrix shows what later fits cost
+        t0 = time.perf_counter()
+        LabelModel(cardinality=args.k).fit(data.L)
+        t_again = time.perf_counter() - t0
+        timing += f" (first calls in this process); a second fit: {t_again * 1e3:.1f} ms"
+    print(timing)
     return 0
