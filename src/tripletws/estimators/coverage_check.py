@@ -66,10 +66,10 @@ BACKGROUND_Z = 1.96
 #: is about that over the square root of 3, so a stop refuses a check that the test would pass only
 #: where the first fold's z is about 4 standard errors above its expectation: the conventional 5 of
 #: the abstain check's futility bar (:data:`tripletws.estimators.abstain_check.FUTILITY_SE`), not
-#: tuned.  Measured before it was switched on, on the stress suite's development draw and five fresh
-#: draws: no check that passes the test has a first-fold z above 3.3 (596 abstain and 351 coverage
-#: checks), and 55 of the abstain check's 138 refusals and 4 of the coverage check's 30 stop there
-#: (docs/models.md, "The background test stopped at the first fold").
+#: tuned.  Measured with the stops out of reach (``benchmarks/futility_probe.py``, ten stress draws,
+#: 3 120 problems): no check that passes the test has a first-fold z above 3.6 (997 abstain and 593
+#: coverage checks), and 90 of the abstain check's 230 refusals and 5 of the coverage check's 43 stop
+#: there (docs/models.md, "The background test stopped at the first fold").
 BACKGROUND_FUTILITY_Z: float | None = 5.0
 
 #: A study option (False: off, the default): use the coverage reading only where its fit also predicts
