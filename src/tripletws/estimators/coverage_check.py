@@ -729,7 +729,9 @@ def coverage_check(
         # the other members on all rows, then every member's folds in one batch (the pair's first fold
         # again: each member is fitted as if alone, so its scores are those above)
         others = [b for b in range(len(members)) if b not in test]
-        other_fits, other_starts = _Batch(unique, [members[b] for b in others], batch.D).fit_all()
+        other_fits, other_starts = (
+            _Batch(unique, [members[b] for b in others], batch.D).fit_all() if others else ([], [])
+        )
         fits: list[Any] = [None] * len(members)
         starts_all: list[Any] = [None] * len(members)
         for fit_list, start_list, where in ((pair_fits, starts, test), (other_fits, other_starts, others)):
