@@ -97,7 +97,7 @@ from .annotator_design import _Design, summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
 from .coverage_screen import CoverageScreen, coverage_screen
-from .heldout import HeldOutScores, deal_counts, heldout_row_scores
+from .heldout import HeldOutScores, deal_counts, first_fold, heldout_row_scores
 from .votes import summary_votes
 
 #: EM steps of the informative families' fold fits (at most; they stop earlier at ``EM_TOL``): the
@@ -521,11 +521,9 @@ def abstain_check(
     # the folds' fits only: the fit on all rows is made for the family kept, if it passes (a)
     fits = _FoldFits()
     futility = FUTILITY_SE  # read at call time (a study switch)
-    first = np.flatnonzero(ref.folds.sum(axis=1) >= 2)[:1]
+    first, one = first_fold(ref.folds)  # the first fold alone, for both tests' stops
     if futility is not None and first.size:
         # the first fold alone: where every reading trails far behind there, the others are not fitted
-        one = np.zeros_like(ref.folds)
-        one[first] = ref.folds[first]
         scores = _fold_scores(unique, balances, folds, only=first, fits=fits)
         futile = _futile(HeldOutScores(one, {**ll, **scores}), chosen, keys, float(futility))
         if futile is not None:
@@ -567,8 +565,6 @@ def abstain_check(
         # the first fold alone: where the background class gains far beyond test (b)'s bar there, the
         # other folds are not fitted
         background = _background(unique, fam, ref.folds, only=first)
-        one = np.zeros_like(ref.folds)
-        one[first] = ref.folds[first]
         gain, z = _gain(one, with_k, background)
         if z > float(bar):
             reason = (

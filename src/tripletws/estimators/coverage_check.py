@@ -24,7 +24,7 @@ from .annotator_design import _Design, posterior_in_place, summary_majority
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
 from .family_choice import TIE_TOL, choose_within_se
-from .heldout import HeldOutScores, deal_counts
+from .heldout import HeldOutScores, deal_counts, first_fold
 from .one_class import (
     _RATE_FLOOR,
     COVERAGE_FAMILIES,
@@ -707,15 +707,13 @@ def coverage_check(
     members.append(("mace_coverage", None, k + 1))  # with a background class
     test = [index["mace_coverage", "estimated"], len(members) - 1]  # the background test's pair
     bar = BACKGROUND_FUTILITY_Z  # read at call time (a study switch)
-    first = np.flatnonzero(folds.sum(axis=1) >= 2)[:1]
+    first, one = first_fold(folds)
     if bar is not None and first.size:
         # the background test's pair on the first fold alone: where the background class gains far
         # beyond the test's bar there, neither the other folds nor the other members are fitted
         batch = _Batch(unique, [members[b] for b in test])  # the design of k + 1 classes, as one batch's
         pair_fits, starts = batch.fit_all()
         pair_lls, _ = batch.fit_folds(folds, starts, only=first)
-        one = np.zeros_like(folds)
-        one[first] = folds[first]
         gain, z = _gain(one, pair_lls[0], pair_lls[1])
         if z > float(bar):
             return CoverageCheck(

@@ -281,6 +281,26 @@ def _seeded(seed: int) -> np.random.Generator:
     return rng
 
 
+def first_fold(folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fold that the checks' first-fold stops score first, and the deal with only it held out.
+
+    Parameters
+    ----------
+    folds : ndarray, shape (n_folds, R)
+        Counts held out by each fold.
+
+    Returns
+    -------
+    (first, one) : ndarray of int, shape (0,) or (1,); ndarray, shape (n_folds, R)
+        The first fold holding at least two counted rows (empty where none does: no stop is tried),
+        and ``folds`` with every other fold's counts set to 0 (its scores are then read on that fold).
+    """
+    first = np.flatnonzero(folds.sum(axis=1) >= 2)[:1]
+    one = np.zeros_like(folds)
+    one[first] = folds[first]
+    return first, one
+
+
 @dataclass(frozen=True)
 class HeldOutScores:
     """Cross-fitted log-likelihood of every held-out row, per family (:func:`heldout_row_scores`).
