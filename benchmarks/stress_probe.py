@@ -29,6 +29,7 @@ default) problem by problem.  The probes (docs/studies.md, session 31):
 from __future__ import annotations
 
 import importlib
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -98,12 +99,19 @@ def balance_heldout(rule: str) -> None:
 
 
 def set_constant(spec: str) -> None:
-    """``MODULE:NAME=VALUE``: the module's constant set (its type kept)."""
+    """``MODULE:NAME=VALUE``: the module's constant set (its type kept; a switch that is None by default
+    takes the value as JSON: a number, ``null``, a string in quotes)."""
     where, value = spec.split("=", 1)
     module_name, name = where.split(":")
     module = importlib.import_module(module_name)
     old = getattr(module, name)
-    setattr(module, name, type(old)(value) if not isinstance(old, bool) else value.lower() in ("1", "true"))
+    if old is None:
+        new = json.loads(value)
+    elif isinstance(old, bool):
+        new = value.lower() in ("1", "true")
+    else:
+        new = type(old)(value)
+    setattr(module, name, new)
 
 
 def main() -> None:

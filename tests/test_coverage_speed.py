@@ -320,3 +320,43 @@ def test_background_stop_changes_nothing_where_the_test_passes(monkeypatch, jit)
         a, b = np.ravel(getattr(on, name)), np.ravel(getattr(off, name))
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
     np.testing.assert_allclose(on.fit.params.cond_probs, off.fit.params.cond_probs, rtol=0, atol=tol)
+
+
+def test_background_refuses_reads_the_share_switch_only_when_set(monkeypatch):
+    from tripletws.estimators.coverage_check import BACKGROUND_Z, background_refuses
+
+    assert not background_refuses(BACKGROUND_Z, 1.0, 0.1)  # at the bar: passes
+    assert background_refuses(BACKGROUND_Z + 0.1, 1e-6, 10.0)  # the default: significance alone
+    assert background_refuses(float("nan"), 0.0, 1.0)  # not a number refuses, as before
+    monkeypatch.setattr(coverage_check_module, "BACKGROUND_SHARE", 0.02)
+    assert not background_refuses(8.0, 0.0015, 0.85)  # 0.2 % of the reading's lead: passes
+    assert background_refuses(8.0, 0.05, 0.85)  # 6 % of it: refuses
+    assert background_refuses(8.0, 0.0015, None)  # no lead to compare with: significance alone
+    assert background_refuses(8.0, 0.0015, -0.1)  # a reading behind the vote-only fit: any gain refuses
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_background_share_switch_in_the_default_fit(monkeypatch):
+    # the 40 % "quiet" group of the test above: its background class gains much of the coverage
+    # reading's own lead, so the share rule refuses it too (after every fold: no first-fold stop); an
+    # absurd share turns the background test off and the check goes on to its other tests
+    from tripletws import LabelModel
+
+    rng = np.random.default_rng(3)
+    u = draw(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 4)
+    rows = u.rows.copy()
+    quiet = rng.random(len(rows)) < 0.4
+    rows[(rng.random(rows.shape) < 0.85) & quiet[:, None]] = -1
+    L = np.repeat(rows, u.counts.astype(int), axis=0)
+
+    def coverage_record():
+        lm = LabelModel(cardinality=2).fit(L)
+        return lm.solution_.estimate.one_class
+
+    default = coverage_record()
+    assert default.reason.startswith("the rows hold a group") and "first fold" in default.reason
+    monkeypatch.setattr(coverage_check_module, "BACKGROUND_SHARE", 0.02)
+    shared = coverage_record()
+    assert shared.reason.startswith("the rows hold a group") and "first fold" not in shared.reason
+    monkeypatch.setattr(coverage_check_module, "BACKGROUND_SHARE", 1e6)
+    assert not coverage_record().reason.startswith("the rows hold a group")

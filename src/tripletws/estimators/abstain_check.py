@@ -95,7 +95,7 @@ from . import family_choice as _family_choice
 from .annotator import EM_TOL, _em, fit_annotator
 from .annotator_design import _Design, summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
-from .coverage_check import BACKGROUND_Z, FOLD_SEED, N_FOLDS, _gain
+from .coverage_check import FOLD_SEED, N_FOLDS, _gain
 from .coverage_screen import CoverageScreen, coverage_screen
 from .heldout import HeldOutScores, deal_counts, first_fold, heldout_row_scores
 from .votes import summary_votes
@@ -560,7 +560,9 @@ def abstain_check(
         with_k = ll[f"{fam}/estimated"]
     else:
         with_k = heldout_row_scores(unique, (fam,), class_balance=None, **kw).row_loglik[fam]
-    bar = _coverage_check.BACKGROUND_FUTILITY_Z  # read at call time (a study switch)
+    bar = _coverage_check.BACKGROUND_FUTILITY_Z  # read at call time (study switches)
+    if _coverage_check.BACKGROUND_SHARE is not None:
+        bar = None
     if bar is not None and first.size:
         # the first fold alone: where the background class gains far beyond test (b)'s bar there, the
         # other folds are not fitted
@@ -578,7 +580,7 @@ def abstain_check(
     else:
         background = _background(unique, fam, ref.folds)
     gain, z = _gain(ref.folds, with_k, background)
-    if not z <= BACKGROUND_Z:
+    if _coverage_check.background_refuses(z, gain, lead):
         reason = (
             f"the rows hold a group the classes do not explain (a background latent class of {fam} gains "
             f"{gain:.4f} held-out log-likelihood per row, z = {z:.1f})"

@@ -72,6 +72,26 @@ BACKGROUND_Z = 1.96
 #: there (docs/models.md, "The background test stopped at the first fold").
 BACKGROUND_FUTILITY_Z: float | None = 5.0
 
+#: A study switch (None: off, the default): the background test (here and in the abstain check's test
+#: (b)) refuses only where the background class's held-out gain per row is also over this share of the
+#: reading's own held-out lead per row over the chosen vote-only family (same folds): an effect size
+#: beside the significance, since on many rows any group the classes do not explain is significant.
+#: With it set, the first-fold stops are not taken (they test the significance alone).
+BACKGROUND_SHARE: float | None = None
+
+
+def background_refuses(z: float, gain: float, lead: float | None) -> bool:
+    """Whether the background test refuses: z over :data:`BACKGROUND_Z` (not a number refuses), and,
+    with the study switch :data:`BACKGROUND_SHARE` set and the reading's ``lead`` per row known, the
+    gain over that share of the lead."""
+    if z <= BACKGROUND_Z:
+        return False
+    share = BACKGROUND_SHARE
+    if share is None or lead is None or not np.isfinite(lead) or not np.isfinite(gain):
+        return True
+    return gain > float(share) * max(lead, 0.0)
+
+
 #: A study option (False: off, the default): use the coverage reading only where its fit also predicts
 #: held-out rows better than the vote-only family chosen (the family choice's scores, same folds) by
 #: more than ``LEAD_SE`` standard errors of the paired per-row difference: the abstain check's test
@@ -706,7 +726,7 @@ def coverage_check(
         members.append(("mace_coverage", None, k))
     members.append(("mace_coverage", None, k + 1))  # with a background class
     test = [index["mace_coverage", "estimated"], len(members) - 1]  # the background test's pair
-    bar = BACKGROUND_FUTILITY_Z  # read at call time (a study switch)
+    bar = BACKGROUND_FUTILITY_Z if BACKGROUND_SHARE is None else None  # read at call time (study switches)
     first, one = first_fold(folds)
     if bar is not None and first.size:
         # the background test's pair on the first fold alone: where the background class gains far
@@ -740,7 +760,11 @@ def coverage_check(
     else:
         cross = _cross_fit(unique, members, folds)
     gain, z = _gain(folds, cross.row_loglik[test[0]], cross.row_loglik[test[1]])
-    if not z <= BACKGROUND_Z:
+    lead = None
+    if BACKGROUND_SHARE is not None and ref is not None and chosen in ref.row_loglik:
+        own = {"coverage": cross.row_loglik[test[0]], chosen: ref.row_loglik[chosen]}
+        lead = HeldOutScores(cross.scored, own).lead("coverage", chosen)[0]
+    if background_refuses(z, gain, lead):
         return CoverageCheck(
             False,
             f"the rows hold a group the classes do not explain (a background latent class gains "
