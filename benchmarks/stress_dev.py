@@ -16,7 +16,8 @@ For every stress problem (benchmarks/stress_problems.py, ``--base-seed`` picks t
 * ``dev_loo``: with relabelled candidates, and the gold-free fit kept unless choosing the best candidate
   on the other dev rows scores each left-out dev row better on average (``lead_se="loo"``).
 
-``--variants`` runs a subset (``dev`` and ``dev_plain`` always run: the others are compared with them).
+``--variants`` runs a subset (``dev`` and ``dev_plain`` always run: the others are compared with them;
+``--variants`` with no names runs those two only).
 
 Accuracy is expected under a uniform tie-break (benchmarks/scoring.py).  The summary gives means,
 the share of problems at or above each baseline - 0.5 points, wins / ties / losses of ``dev`` against
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(RESULTS / "stress_dev.json"))
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes)
-    if args.variants:
+    if args.variants is not None:  # `--variants` with no names: dev and dev_plain only
         for name in [v for v in VARIANTS if v not in {*args.variants, "dev", "dev_plain"}]:
             del VARIANTS[name]  # before the workers fork: they read the same table
     problems = [
