@@ -146,9 +146,11 @@ def run_problem(args: tuple[Problem, bool, bool]) -> dict[str, Any]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t0 = time.process_time()
-                P = LabelModel(cardinality=k).fit(L).predict_proba(L_test)
+                lm = LabelModel(cardinality=k).fit(L)
+                P = lm.predict_proba(L_test)
                 out["default_cpu_s"] = time.process_time() - t0
             acc["default"] = tie_scores(P, y_test, k)[0]
+            out["default_family"] = str(lm.family_)  # the family its predictions come from
         world = build_world(problem)
         n_oracle = int(min(200_000, max(20_000, ORACLE_CELLS // max(world.m, 1))))
         L_o, y_o = world.sample(n_oracle, problem.seed, stream=ORACLE_STREAM)
