@@ -273,18 +273,24 @@ def _members_fitted(monkeypatch):
     return calls
 
 
+def quiet_group_matrix():
+    """(8000, 6) label matrix of one-class LFs in which 40 % of the distinct rows lose most of their
+    votes whatever their class: a background group far beyond the background test's bar."""
+    rng = np.random.default_rng(3)
+    u = draw(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 4)
+    rows = u.rows.copy()
+    quiet = rng.random(len(rows)) < 0.4
+    rows[(rng.random(rows.shape) < 0.85) & quiet[:, None]] = -1
+    return np.repeat(rows, u.counts.astype(int), axis=0)
+
+
 def test_background_stop_at_the_first_fold_gives_the_same_refusal(monkeypatch):
     # 40 % of the rows lose most of their votes whatever their class (a background group, far beyond
     # the test's bar on the first fold already): the pair the test reads is fitted on all rows and on
     # the first fold (2 + 2 members), nothing else; without the stop, every member on every fold
     from tripletws.estimators.coverage_check import BACKGROUND_Z, coverage_check
 
-    rng = np.random.default_rng(3)
-    u = draw(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 4)
-    rows = u.rows.copy()
-    quiet = rng.random(len(rows)) < 0.4
-    rows[(rng.random(rows.shape) < 0.85) & quiet[:, None]] = -1
-    u = RowSummary.from_matrix(check_label_matrix(np.repeat(rows, u.counts.astype(int), axis=0), 2), 10**7)
+    u = RowSummary.from_matrix(check_label_matrix(quiet_group_matrix(), 2), 10**7)
     calls = _members_fitted(monkeypatch)
     stopped = coverage_check(u, None, choose_balance=True)
     assert not stopped.accepted and "first fold" in stopped.reason
@@ -337,17 +343,12 @@ def test_background_refuses_reads_the_share_switch_only_when_set(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_background_share_switch_in_the_default_fit(monkeypatch):
-    # the 40 % "quiet" group of the test above: its background class gains much of the coverage
+    # the 40 % "quiet" group of quiet_group_matrix: its background class gains much of the coverage
     # reading's own lead, so the share rule refuses it too (after every fold: no first-fold stop); an
     # absurd share turns the background test off and the check goes on to its other tests
     from tripletws import LabelModel
 
-    rng = np.random.default_rng(3)
-    u = draw(8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, 4)
-    rows = u.rows.copy()
-    quiet = rng.random(len(rows)) < 0.4
-    rows[(rng.random(rows.shape) < 0.85) & quiet[:, None]] = -1
-    L = np.repeat(rows, u.counts.astype(int), axis=0)
+    L = quiet_group_matrix()
 
     def coverage_record():
         lm = LabelModel(cardinality=2).fit(L)
