@@ -560,9 +560,7 @@ def abstain_check(
         with_k = ll[f"{fam}/estimated"]
     else:
         with_k = heldout_row_scores(unique, (fam,), class_balance=None, **kw).row_loglik[fam]
-    bar = _coverage_check.BACKGROUND_FUTILITY_Z  # read at call time (study switches)
-    if _coverage_check.BACKGROUND_SHARE is not None:
-        bar = None
+    bar = _coverage_check.background_stop_bar()
     if bar is not None and first.size:
         # the first fold alone: where the background class gains far beyond test (b)'s bar there, the
         # other folds are not fitted

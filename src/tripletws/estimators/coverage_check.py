@@ -80,6 +80,13 @@ BACKGROUND_FUTILITY_Z: float | None = 5.0
 BACKGROUND_SHARE: float | None = None
 
 
+def background_stop_bar() -> float | None:
+    """The first-fold stop's bar of the background test, read at call time (study switches):
+    :data:`BACKGROUND_FUTILITY_Z`, or None (no stop) where :data:`BACKGROUND_SHARE` is set, since
+    the stop tests the significance alone."""
+    return BACKGROUND_FUTILITY_Z if BACKGROUND_SHARE is None else None
+
+
 def background_refuses(z: float, gain: float, lead: float | None) -> bool:
     """Whether the background test refuses: z over :data:`BACKGROUND_Z` (not a number refuses), and,
     with the study switch :data:`BACKGROUND_SHARE` set and the reading's ``lead`` per row known, the
@@ -726,7 +733,7 @@ def coverage_check(
         members.append(("mace_coverage", None, k))
     members.append(("mace_coverage", None, k + 1))  # with a background class
     test = [index["mace_coverage", "estimated"], len(members) - 1]  # the background test's pair
-    bar = BACKGROUND_FUTILITY_Z if BACKGROUND_SHARE is None else None  # read at call time (study switches)
+    bar = background_stop_bar()
     first, one = first_fold(folds)
     if bar is not None and first.size:
         # the background test's pair on the first fold alone: where the background class gains far
