@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -62,8 +63,18 @@ METHODS = ("default", "ci_oracle", "ci_oracle_uniform", "gold_ds", "gold_one_coi
 TIE_POINTS = 0.5  # "at or above MV - 0.5 points", as benchmarks/stress.py
 
 
-def outcome_tables(L: np.ndarray, Y: np.ndarray, k: int, smooth: float) -> np.ndarray:
-    """Counted ``P(outcome | y)`` per LF from label rows and class weights.
+def outcome_onehot(L: np.ndarray, k: int) -> sp.csr_array:
+    """(n, m (k + 1)) sparse one-hot of every LF's outcome per row: column ``i (k + 1) + a`` for
+    outcome ``a`` of LF ``i`` (0 abstain, c + 1 a vote for class c)."""
+    n, m = L.shape
+    cols = (np.arange(m) * (k + 1))[None, :] + L.astype(np.int64) + 1
+    return sp.csr_array((np.ones(n * m), cols.ravel(), np.arange(0, n * m + 1, m)), shape=(n, m * (k + 1)))
+
+
+def outcome_tables(
+    L: np.ndarray, Y: np.ndarray, k: int, smooth: float, onehot: sp.csr_array | None = None
+) -> np.ndarray:
+    """Counted ``P(outcome | y)`` per LF from label rows and class weights (one sparse product).
 
     Parameters
     ----------
@@ -72,27 +83,26 @@ def outcome_tables(L: np.ndarray, Y: np.ndarray, k: int, smooth: float) -> np.nd
     k : int
     smooth : float
         Added to every cell before normalising.
+    onehot : sparse (n, m (k + 1)), optional
+        ``outcome_onehot(L, k)`` when already built.
 
     Returns
     -------
     (m, k, k + 1): outcome 0 is abstain, outcome a + 1 a vote for class a.
     """
-    m = L.shape[1]
-    T = np.full((m, k, k + 1), smooth)
-    for i in range(m):
-        out = L[:, i].astype(np.int64) + 1
-        for y in range(k):
-            T[i, y] += np.bincount(out, weights=Y[:, y], minlength=k + 1)
+    hot = outcome_onehot(L, k) if onehot is None else onehot
+    T = (hot.T @ Y).reshape(L.shape[1], k + 1, k).transpose(0, 2, 1) + smooth
     return T / T.sum(axis=2, keepdims=True)
 
 
-def log_posterior(L: np.ndarray, prior: np.ndarray, T: np.ndarray) -> np.ndarray:
+def log_posterior(
+    L: np.ndarray, prior: np.ndarray, T: np.ndarray, onehot: sp.csr_array | None = None
+) -> np.ndarray:
     """(n, k) unnormalised log-posterior of rows under tables ``T`` (m, k, k + 1) and ``prior``."""
-    logT = np.log(np.maximum(T, 1e-300))
-    S = np.tile(np.log(np.maximum(prior, 1e-300)), (L.shape[0], 1))
-    for i in range(L.shape[1]):
-        S += logT[i][:, L[:, i].astype(np.int64) + 1].T
-    return S
+    k = T.shape[1]
+    hot = outcome_onehot(L, k) if onehot is None else onehot
+    logT = np.log(np.maximum(T, 1e-300)).transpose(0, 2, 1).reshape(-1, k)  # (m (k + 1), k)
+    return hot @ logT + np.log(np.maximum(prior, 1e-300))
 
 
 def one_coin_tables(L: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
@@ -119,10 +129,11 @@ def ds_em(L: np.ndarray, Q: np.ndarray, k: int, steps: int) -> tuple[np.ndarray,
     """Dawid-Skene EM (every outcome a category, balance estimated) from soft labels ``Q`` (n, k).
 
     Returns the class balance (k,) and the tables (m, k, k + 1) after ``steps`` M-steps."""
+    hot = outcome_onehot(L, k)
     for _ in range(steps):
         balance = (Q.sum(axis=0) + SMOOTH) / (len(Q) + k * SMOOTH)
-        T = outcome_tables(L, Q, k, SMOOTH)
-        Q = posterior(log_posterior(L, balance, T))
+        T = outcome_tables(L, Q, k, SMOOTH, hot)
+        Q = posterior(log_posterior(L, balance, T, hot))
     return balance, T
 
 
