@@ -92,8 +92,10 @@ def test_crowd_rule_accepts_where_the_check_cannot_tell(seed):
     # EM's estimate was 0.785-0.814 for these seeds against a true share of ~0.88 (sd 0.011):
     # 0.7 leaves room for its bias and is far from uniform
     assert crowd.class_balance_[0] > 0.7
-    # measured accuracy 0.705-0.736 (default) against 0.891-0.931 (crowd): 0.1 is about half the gain
-    assert (crowd.predict(L) == y).mean() > (default.predict(L) == y).mean() + 0.1
+    # measured accuracy 0.705-0.736 (check) against 0.891-0.931 (crowd) before the shrinkage toward
+    # majority vote (session 35), 0.808-0.858 against 0.909-0.954 with it (the uniform-balance MACE
+    # fit of 16 votes per annotator is mostly noise, and is shrunk): 0.05 is about half the gain
+    assert (crowd.predict(L) == y).mean() > (default.predict(L) == y).mean() + 0.05
 
 
 def test_crowd_like_needs_sparse_multi_class_annotators():

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..arrays import decode_array
 from ..checks import overrule_rate
+from ..estimators import shrinkage as _shrink
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.annotator_design import shared_designs
@@ -45,6 +46,7 @@ from ..estimators.family_choice import CANDIDATES, Selection, select_family
 from ..estimators.family_weights import combine_weights
 from ..estimators.heldout import deal_counts
 from ..estimators.one_class import one_class_votes
+from ..estimators.shrinkage import Shrinkage, shrink_toward_mv, shrinkage_note
 from ..estimators.softdep import (
     SoftDependence,
     dependence_weights,
@@ -211,6 +213,9 @@ class AnnotatorEstimate:
     tie_break : LabelModelParams, optional
         Where some fitted rows with votes tie between classes: the fit that breaks such ties at
         prediction (``"ds_abstain"``, :mod:`tripletws.ties`).
+    shrinkage : Shrinkage, optional
+        Where the fit is not majority vote's: how much of its departure from majority vote's model
+        it keeps (James-Stein against a bootstrap of the rows, :mod:`tripletws.estimators.shrinkage`).
     """
 
     family: str
@@ -224,6 +229,7 @@ class AnnotatorEstimate:
     abstain: AbstainCheck | None = None
     mixture: Mixture | None = None
     tie_break: LabelModelParams | None = None
+    shrinkage: Shrinkage | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +362,7 @@ class Annotator(Solver):
         "copies": None,
         "abstain": None,
         "tie_break": None,
+        "shrinkage": None,
     }
 
     def needs(self, options: Options, n_lfs: int) -> Needs:
@@ -418,6 +425,23 @@ class Annotator(Solver):
         mixture = None
         if options.combine != "none" and not read and selection.scores is not None:
             selection, mixture = _mixture(draft, stats, rows, selection, options, given, copies)
+        if coverage_read:
+            family = check.fit.family
+        elif informative_read:
+            family = informative.family
+        else:
+            family = selection.chosen
+        shrinkage = None
+        if (
+            mixture is None
+            and draft.softdep is None
+            and family != "mv"
+            and unidentified.size < stats.n_lfs
+            and _shrink.SHRINK != "off"
+        ):
+            shrinkage = _shrink_toward_mv(draft, plain, rows, selection, family, stats, unidentified)
+        if unidentified.size < stats.n_lfs:
+            _worse_than_chance_note(draft, stats, unidentified, copies)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
             draft.params, copies, unidentified = count_tables(rows, draft.params, copies, unidentified)
             draft.notes.append(copies_note(copies))
@@ -435,13 +459,8 @@ class Annotator(Solver):
             abstain=informative,
             mixture=mixture,
             tie_break=tie_break,
+            shrinkage=shrinkage,
         )
-        if coverage_read:
-            family = check.fit.family
-        elif informative_read:
-            family = informative.family
-        else:
-            family = selection.chosen
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
         if coverage_read or (informative_read and family != "ds_abstain"):  # ("ds_abstain": its own note)
             draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows))
@@ -497,6 +516,7 @@ class Annotator(Solver):
             "abstain": None if estimate.abstain is None else estimate.abstain.to_dict(),
             **({} if estimate.mixture is None else {"mixture": estimate.mixture.to_dict()}),
             **({} if estimate.tie_break is None else {"tie_break": estimate.tie_break.to_dict()}),
+            **({} if estimate.shrinkage is None else {"shrinkage": estimate.shrinkage.to_dict()}),
         }
 
     def estimate_from_dict(self, d: Any, params: LabelModelParams) -> Any:
@@ -507,7 +527,7 @@ class Annotator(Solver):
             d,
             "estimate",
             ("family", "selection", "unidentified", "log_likelihood", "n_steps"),
-            ("dev_choice", "one_class", "copies", "abstain", "mixture", "tie_break"),
+            ("dev_choice", "one_class", "copies", "abstain", "mixture", "tie_break", "shrinkage"),
         )
         selection = Selection.from_dict(d["selection"])
         m = params.n_lfs
@@ -532,6 +552,7 @@ class Annotator(Solver):
             None if d.get("abstain") is None else AbstainCheck.from_dict(d["abstain"]),
             None if d.get("mixture") is None else Mixture.from_dict(d["mixture"], m, params.cardinality),
             None if d.get("tie_break") is None else _tables_from_dict(d["tie_break"], m, params.cardinality),
+            None if d.get("shrinkage") is None else Shrinkage.from_dict(d["shrinkage"]),
         )
 
 
@@ -784,7 +805,13 @@ def _name_unidentified(
             "rows do not identify their accuracy; they get the vote-weighted mean accuracy of "
             "the other LFs"
         )
-    unidentified = np.union1d(unipolar, lonely).astype(np.int64)
+    return np.union1d(unipolar, lonely).astype(np.int64)
+
+
+def _worse_than_chance_note(
+    draft: _Draft, stats: LabelStats, unidentified: np.ndarray, copies: Copies | None
+) -> None:
+    """A note naming the (identified, not copied) LFs whose fitted accuracy is below chance."""
     params = draft.params
     worse = np.flatnonzero(
         LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / stats.cardinality
@@ -795,7 +822,6 @@ def _name_unidentified(
             f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
             "the class they name"
         )
-    return unidentified
 
 
 def _mixture(
@@ -828,6 +854,39 @@ def _mixture(
             p = copy_tables(p, rows, copies.members)
         comps.append(p)
     return selection, Mixture(CANDIDATES, weights, tuple(comps))
+
+
+def _shrink_toward_mv(
+    draft: _Draft,
+    plain: RowSummary,
+    rows: RowSummary,
+    selection: Selection,
+    family: str,
+    stats: LabelStats,
+    unidentified: np.ndarray,
+) -> Shrinkage:
+    """The draft's departure from majority vote's model kept by James-Stein's share
+    (:mod:`tripletws.estimators.shrinkage`), on the rows the fit was made on (copies counted once).
+
+    The LFs the rows do not identify keep their fallback tables in the bootstrap's refits (as in the
+    fit), and those without a co-voting LF get the vote-weighted mean accuracy of the others again
+    after the pool; a note says so where the shrinkage is material."""
+    mv = selection.fits.get("mv")
+    mv_params = mv.params if mv is not None else fit_annotator(plain, "mv").params
+    draft.params, shrinkage = shrink_toward_mv(
+        plain,
+        draft.params,
+        mv_params,
+        family,
+        fixed=unidentified,
+    )
+    lonely = lfs_without_overlap(rows)
+    if shrinkage.lam < 1.0 and lonely.size:
+        draft.params = with_symmetric_tables(draft.params, lonely, stats.coverage)
+    note = shrinkage_note(shrinkage)
+    if note:
+        draft.notes.append(note)
+    return shrinkage
 
 
 def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParams | None:
