@@ -266,13 +266,15 @@ def _choices(model: Any) -> list[list[str]]:
     solution = getattr(model, "solution_", None)
     if solution is None:
         return []
-    from .models.base import dev_choice_line, family_row, overrule_line
+    from .models.base import dev_choice_line, family_row, overrule_line, shrinkage_line
 
     choices = solution.choices()
     family = family_row(choices)
     rows = [list(family)] if family is not None else []
     if "overrule_rate" in choices:
         rows.append(["majority overruled", overrule_line(choices["overrule_rate"])])
+    if "shrinkage" in choices:
+        rows.append(["shrinkage", shrinkage_line(choices["shrinkage"])])
     if "dev_choice" in choices:
         rows.append(["dev choice", dev_choice_line(choices["dev_choice"], digits=3)])
     return rows + [["note", str(note)] for note in choices["notes"]]

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..model import LabelModel
-from ..models.base import dev_choice_line, family_row, overrule_line
+from ..models.base import dev_choice_line, family_row, overrule_line, shrinkage_line
 from ..sequence import SequenceLabelModel
 from .options import (
     annotator_defaults,
@@ -178,6 +178,8 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
         print(f"{family[0]}: {family[1]}")
     if "overrule_rate" in choices:
         print(f"majority overruled: {overrule_line(choices['overrule_rate'])}")
+    if "shrinkage" in choices:
+        print(f"shrinkage: {shrinkage_line(choices['shrinkage'])}")
     if "dev_choice" in choices:
         print(f"dev choice: {dev_choice_line(choices['dev_choice'])}")
     for note in choices["notes"]:

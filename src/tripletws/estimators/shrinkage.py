@@ -322,18 +322,16 @@ def shrinkage_note(shrinkage: Shrinkage) -> str:
     """The solve's note on a material shrinkage ("" where ``lam`` is at least :data:`NOTE_BELOW`)."""
     if shrinkage.lam >= NOTE_BELOW:
         return ""
-    share = shrinkage.noise / shrinkage.departure
-    how = (
-        f"a bootstrap of the rows ({shrinkage.n_boot} refits of {shrinkage.family!r}) puts {share:.0%} of "
-        "its mean square down to sampling noise"
-    )
+    boot = f"a bootstrap of the rows, {shrinkage.n_boot} refits of {shrinkage.family!r}"
     if shrinkage.lam <= 0.0:
         return (
-            f"the fit's departure from majority vote is within its sampling noise ({how}): it predicts as "
-            "majority vote's model. The rows do not identify the LFs' accuracies well enough to weigh "
-            "them apart; more rows, or a few gold rows (fit(L, L_dev=..., Y_dev=...)), can"
+            f"the fit's departure from majority vote is no larger than its sampling noise ({boot}: noise "
+            f"{shrinkage.noise:.3g} against a mean square departure of {shrinkage.departure:.3g} per row), "
+            "so it predicts as majority vote's model: the rows do not identify the LFs' accuracies well "
+            "enough to weigh them apart; more rows, or a few gold rows (fit(L, L_dev=..., Y_dev=...)), can"
         )
     return (
-        f"the fit's departure from majority vote is kept at {shrinkage.lam:.2f} of its size ({how}; "
-        "James-Stein shrinkage toward majority vote's model, docs/models.md)"
+        f"the fit's departure from majority vote is kept at {shrinkage.lam:.2f} of its size (James-Stein "
+        f"shrinkage toward majority vote's model: {boot} puts {shrinkage.noise / shrinkage.departure:.0%} "
+        "of its mean square down to sampling noise; docs/models.md)"
     )

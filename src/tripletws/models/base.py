@@ -162,8 +162,9 @@ class Fit:
 
     def choices(self) -> dict[str, Any]:
         """What the solve chose and had to say, as ``tripletws inspect`` and the report show it:
-        ``notes`` (list of str), and where the solver records them ``family`` (the family fitted)
-        and ``dev_choice`` (the dev rows' choice, :mod:`tripletws.dev_choice`)."""
+        ``notes`` (list of str), and where the solver records them ``family`` (the family fitted),
+        ``dev_choice`` (the dev rows' choice, :mod:`tripletws.dev_choice`) and ``shrinkage`` (how much
+        of its departure from majority vote the fit keeps, :mod:`tripletws.estimators.shrinkage`)."""
         out: dict[str, Any] = {"notes": list(self.notes)}
         if self.diagnostics.get("family"):
             out["family"] = self.diagnostics["family"]
@@ -173,6 +174,9 @@ class Fit:
         dev = getattr(self.estimate, "dev_choice", None)
         if dev:
             out["dev_choice"] = dev
+        shrinkage = getattr(self.estimate, "shrinkage", None)
+        if shrinkage is not None:
+            out["shrinkage"] = shrinkage.to_dict()
         return out
 
 
@@ -188,6 +192,16 @@ def family_row(choices: Mapping[str, Any]) -> tuple[str, str] | None:
     if dev is not None and str(dev.get("chosen", "")).split("+")[0] != "gold_free":
         return "gold-free family", f"{choices['family']} (replaced by the dev choice)"
     return "fitted family", str(choices["family"])
+
+
+def shrinkage_line(shrinkage: Mapping[str, Any]) -> str:
+    """The ``inspect`` and report line of a fit's shrinkage toward majority vote (``choices()``)."""
+    lam, departure, noise = (float(shrinkage[key]) for key in ("lam", "departure", "noise"))
+    share = noise / departure if departure > 0 else 0.0
+    return (
+        f"{lam:.2f} of its departure from majority vote kept (James-Stein: 1 - bootstrap noise / mean "
+        f"square departure, {noise:.3g} / {departure:.3g} = {share:.2f})"
+    )
 
 
 def overrule_line(rate: float) -> str:
