@@ -20,11 +20,14 @@ with that mean; :data:`N_BOOT` refits in one EM batch, seeded).  ``D`` includes 
 
 The shrunk predictor is the log-linear pool ``lam s + (1 - lam) v`` (Genest and Zidek, *Statistical
 Science* 1(1), 1986), again a model with one table per LF (:func:`pool`), so it is saved, loaded and
-predicts as any fit.  The class balance is not shrunk: given, uniform, or estimated where its own
-gold-free check accepts it (:mod:`tripletws.estimators.balance_check`), it is the prior of the fit,
-of majority vote's model it is pooled with, and of every refit, so the departure and its noise are
-the tables'.  Nothing here is tuned on data: ``lam`` is the textbook
-estimator, and :data:`N_BOOT` only sets the Monte Carlo precision of ``N``.
+predicts as any fit: each LF's table ``T**lam * T_mv**(1 - lam)`` renormalised, the normalisers put
+into the prediction prior (``class_balance_``), while ``fit_class_balance_`` keeps the fit's own.
+
+The class balance itself is not shrunk: given, uniform, or estimated where its own gold-free check
+accepts it (:mod:`tripletws.estimators.balance_check`), it is the prior of the fit, of majority
+vote's model it is pooled with, and of every refit, so the departure and its noise are the tables'.
+Nothing here is tuned on data: ``lam`` is the textbook estimator, and :data:`N_BOOT` only sets the
+Monte Carlo precision of ``N``.
 """
 
 from __future__ import annotations
@@ -53,10 +56,11 @@ BOOT_SEED = 20261205
 #: ``"james_stein"`` (the default) or ``"off"`` (a study switch: the fit predicts unshrunk).
 SHRINK = "james_stein"
 
-#: ``"parameters"``: the shrunk model interpolates each table and the prior (a given balance stays);
-#: ``"posteriors"``: the prior also takes the tables' normalisers, so the posterior is exactly the
-#: log-linear pool of the two posteriors (a study switch; :func:`pool`).
-POOL = "parameters"
+#: ``"posteriors"``: the shrunk model's posterior is exactly the log-linear pool of the fit's and
+#: majority vote's model's posteriors (the tables' normalisers go into its prediction prior);
+#: ``"parameters"``: each table interpolated and the prior kept, which leaves the normalisers'
+#: class-dependent factor in the posterior (a study switch; :func:`pool`).
+POOL = "posteriors"
 
 #: Where the bootstrap's refits start: ``"majority"`` (majority vote's soft labels, as the fit itself
 #: did, so the refits repeat the whole estimate) or ``"fit"`` (the fit's own posterior: fewer EM

@@ -432,6 +432,7 @@ class Annotator(Solver):
         else:
             family = selection.chosen
         shrinkage = None
+        fit_prior = draft.params.class_balance  # the pool moves the tables' normalisers into the prior
         if (
             mixture is None
             and draft.softdep is None
@@ -470,10 +471,11 @@ class Annotator(Solver):
         params = draft.params
         # how far the fit strays from the LFs' majority (the class-conditional model's diagnostic too)
         diagnostics["overrule_rate"] = overrule_rate(rows, params, options.chunk_size)
+        shrunk = shrinkage is not None and shrinkage.lam < 1.0
         return Fit(
             self.name,
             params,
-            params.class_balance,
+            fit_prior.copy() if shrunk else params.class_balance,
             draft.source,
             estimate,
             diagnostics=diagnostics,
