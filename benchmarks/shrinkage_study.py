@@ -7,7 +7,7 @@ the study switch ``tripletws.estimators.shrinkage.SHRINK`` set to ``"off"`` (the
     PYTHONPATH=src python benchmarks/stress_probe.py set:tripletws.estimators.shrinkage:SHRINK=off \\
         --jobs 2 --models --base-seed S --out OFF_S.json
     python benchmarks/shrinkage_study.py --pairs OFF_S.json ON_S.json [OFF_T.json ON_T.json ...] \\
-        --write benchmarks/results/shrinkage.md
+        --write benchmarks/results/shrinkage.md --json benchmarks/results/shrinkage.json
 
 The summary compares the two problem by problem (the same train and test draws: majority vote's
 accuracy must agree to 1e-9): mean accuracy, the share of problems at or above MV - 0.5 points,
@@ -129,16 +129,26 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", nargs="+", required=True, metavar="JSON", help="OFF ON result files, by pairs")
     ap.add_argument("--write", help="markdown path (printed either way)")
+    ap.add_argument("--json", help="also write each problem's accuracies (mv, off, on) here")
     args = ap.parse_args(argv)
     if len(args.pairs) % 2:
         raise SystemExit("--pairs takes OFF ON files by pairs")
     draws = [compare(args.pairs[i], args.pairs[i + 1]) for i in range(0, len(args.pairs), 2)]
     text = summarize(draws)
     print(text, end="")
-    if args.write:
-        from tripletws.atomic import atomic_write_text
+    from tripletws.atomic import atomic_write_text
 
+    if args.write:
         atomic_write_text(Path(args.write), text)
+    if args.json:
+        compact = [
+            {
+                "base_seed": d["seed"],
+                "problems": [{key: r[key] for key in ("name", "mv", "off", "on")} for r in d["rows"]],
+            }
+            for d in draws
+        ]
+        atomic_write_text(Path(args.json), json.dumps(compact, indent=0) + "\n")
 
 
 if __name__ == "__main__":
