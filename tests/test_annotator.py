@@ -316,9 +316,7 @@ def test_classes_no_lf_votes_are_named():
         warnings.simplefilter("always")
         given = LabelModel(3).fit(L, class_balance=[0.4, 0.4, 0.2])
     assert any("only the class balance and the LFs' abstentions speak" in str(w.message) for w in caught)
-    # the given balance is the fit's (the prediction prior also carries the normalisers of the
-    # shrinkage toward majority vote's model, tripletws.estimators.shrinkage)
-    assert given.fit_class_balance_[2] == pytest.approx(0.2)
+    assert given.class_balance_[2] == pytest.approx(0.2)
     with warnings.catch_warnings(record=True) as caught:  # every class voted: no such warning
         warnings.simplefilter("always")
         LabelModel(2).fit(L)

@@ -293,6 +293,7 @@ def shrink_toward_mv(
     n_boot: int = N_BOOT,
     seed: int = BOOT_SEED,
     fixed: np.ndarray | None = None,
+    keep_prior: bool = False,
 ) -> tuple[LabelModelParams, Shrinkage]:
     """The fit's departure from majority vote's model shrunk by James-Stein's share (module docstring).
 
@@ -308,6 +309,9 @@ def shrink_toward_mv(
         ``params``' family, refitted by the bootstrap.
     fixed : ndarray of int, optional
         LFs whose tables are fallbacks, not estimates: the refits keep them (:func:`bootstrap_noise`).
+    keep_prior : bool
+        Keep ``params``' prior exactly as the prediction prior (a balance the user gave): the tables
+        are interpolated alone (:func:`pool` without ``exact``), whatever :data:`POOL` says.
 
     Returns
     -------
@@ -331,7 +335,7 @@ def shrink_toward_mv(
     lam = max(0.0, 1.0 - noise / departure)
     # the fit keeps at least TIE_SHARE, so that it still orders the classes where majority vote's
     # model ties (rows without votes, equal vote counts): majority vote first, then the fit
-    shrunk = pool(params, target, max(lam, TIE_SHARE), exact=POOL == "posteriors")
+    shrunk = pool(params, target, max(lam, TIE_SHARE), exact=POOL == "posteriors" and not keep_prior)
     return shrunk, Shrinkage(lam, departure, noise, family, n_boot)
 
 

@@ -440,7 +440,7 @@ class Annotator(Solver):
             and unidentified.size < stats.n_lfs
             and _shrink.SHRINK != "off"
         ):
-            shrinkage = _shrink_toward_mv(draft, plain, rows, selection, family, stats, unidentified)
+            shrinkage = _shrink_toward_mv(draft, plain, rows, selection, family, stats, unidentified, prior)
         if unidentified.size < stats.n_lfs:
             _worse_than_chance_note(draft, stats, unidentified, copies)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
@@ -866,13 +866,16 @@ def _shrink_toward_mv(
     family: str,
     stats: LabelStats,
     unidentified: np.ndarray,
+    prior: Prior,
 ) -> Shrinkage:
     """The draft's departure from majority vote's model kept by James-Stein's share
     (:mod:`tripletws.estimators.shrinkage`), on the rows the fit was made on (copies counted once).
 
     The LFs the rows do not identify keep their fallback tables in the bootstrap's refits (as in the
     fit), and those without a co-voting LF get the vote-weighted mean accuracy of the others again
-    after the pool; a note says so where the shrinkage is material."""
+    after the pool; a note says so where the shrinkage is material.  A class balance the call gives
+    (``class_balance=``, ``Y_dev``) stays the prediction prior exactly: the pool interpolates the
+    tables alone there (:func:`tripletws.estimators.shrinkage.pool`)."""
     mv = selection.fits.get("mv")
     mv_params = mv.params if mv is not None else fit_annotator(plain, "mv").params
     draft.params, shrinkage = shrink_toward_mv(
@@ -881,6 +884,7 @@ def _shrink_toward_mv(
         mv_params,
         family,
         fixed=unidentified,
+        keep_prior=prior.fixed,
     )
     lonely = lfs_without_overlap(rows)
     if shrinkage.lam < 1.0 and lonely.size:
