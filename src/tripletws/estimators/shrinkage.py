@@ -70,6 +70,14 @@ SHRINK = "james_stein"
 #: class-dependent factor in the posterior (a study switch; :func:`pool`).
 POOL = "posteriors"
 
+#: The scale on which the departure and its noise are measured: ``"probability"`` (the posterior
+#: probabilities, bounded, so a row the fit is sure of adds little noise however small its other
+#: classes' probabilities) or ``"log"`` (centred log-posteriors: there, near-certain rows' tails
+#: dominate both, and a coverage reading right on 12 000 rows was shrunk to majority vote; a study
+#: switch).
+SCALE = "probability"
+
+
 #: Where the bootstrap's refits start: ``"majority"`` (majority vote's soft labels, as the fit itself
 #: did, so the refits repeat the whole estimate) or ``"fit"`` (the fit's own posterior: fewer EM
 #: steps; a study switch).
@@ -121,14 +129,6 @@ class Shrinkage:
             check_str(d["family"], f"{name}.family", _annotator.FAMILIES),
             check_int(d["n_boot"], f"{name}.n_boot", 0, 10**6),
         )
-
-
-#: The scale on which the departure and its noise are measured: ``"probability"`` (the posterior
-#: probabilities, bounded, so a row the fit is sure of adds little noise however small its other
-#: classes' probabilities) or ``"log"`` (centred log-posteriors: there, near-certain rows' tails
-#: dominate both, and a coverage reading right on 12 000 rows was shrunk to majority vote; a study
-#: switch).
-SCALE = "probability"
 
 
 def _scale(P: np.ndarray, axis: int = 1) -> np.ndarray:
