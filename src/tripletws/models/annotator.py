@@ -419,8 +419,9 @@ class Annotator(Solver):
         if balance is not None and balance.accepted and not informative_read:
             draft.notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
         read = coverage_read or informative_read
+        lonely = lfs_without_overlap(rows)  # LFs without a co-voting LF (read by the fallbacks and the pool)
         unidentified = _name_unidentified(
-            draft, stats, rows, selection, read, check, classes, options, given, copies
+            draft, stats, rows, selection, read, check, classes, options, given, copies, lonely
         )
         mixture = None
         if options.combine != "none" and not read and selection.scores is not None:
@@ -440,7 +441,7 @@ class Annotator(Solver):
             and unidentified.size < stats.n_lfs
             and _shrink.SHRINK != "off"
         ):
-            shrinkage = _shrink_toward_mv(draft, plain, rows, selection, family, stats, unidentified, prior)
+            shrinkage = _shrink_toward_mv(draft, plain, selection, family, stats, unidentified, lonely, prior)
         if unidentified.size < stats.n_lfs:
             _worse_than_chance_note(draft, stats, unidentified, copies)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
@@ -758,12 +759,12 @@ def _name_unidentified(
     options: Options,
     given: np.ndarray | None,
     copies: Copies | None,
+    lonely: np.ndarray,
 ) -> np.ndarray:
     """The LFs whose parameters the rows do not identify, each given its documented fallback table
     and named in a note; returns them (every LF where majority vote's model is chosen and no
-    reading was used)."""
+    reading was used).  ``lonely``: :func:`~tripletws.estimators.votes.lfs_without_overlap` of ``rows``."""
     m = stats.n_lfs
-    lonely = lfs_without_overlap(rows)
     if lonely.size == m and (stats.vote_counts > 0).any():
         # no two LFs vote on one counted row: every model gives each vote the same likelihood
         # whatever its accuracy (one vote per row, cov / k under a uniform prior), so none is
@@ -861,11 +862,11 @@ def _mixture(
 def _shrink_toward_mv(
     draft: _Draft,
     plain: RowSummary,
-    rows: RowSummary,
     selection: Selection,
     family: str,
     stats: LabelStats,
     unidentified: np.ndarray,
+    lonely: np.ndarray,
     prior: Prior,
 ) -> Shrinkage:
     """The draft's departure from majority vote's model kept by James-Stein's share
@@ -886,7 +887,6 @@ def _shrink_toward_mv(
         fixed=unidentified,
         keep_prior=prior.fixed,
     )
-    lonely = lfs_without_overlap(rows)
     if shrinkage.lam < 1.0 and lonely.size:
         draft.params = with_symmetric_tables(draft.params, lonely, stats.coverage)
     note = shrinkage_note(shrinkage)
