@@ -229,9 +229,10 @@ def bootstrap_counts(rows: RowSummary, n_boot: int, seed: int = BOOT_SEED) -> np
     the names of the classes, nor on LFs that never vote (such as copies blanked out, counted once).
     """
     c = rows.counts.astype(np.float64)
-    voting = (rows.rows >= 0).any(axis=0)
+    votes = summary_votes(rows)  # the vote lists (kept per summary), not a pass over the (R, m) rows
+    voting = np.bincount(votes[1], minlength=rows.n_lfs) > 0
     if voting.all():
-        keys = row_fold_keys(rows.rows, c, rows.cardinality, seed, summary_votes(rows))
+        keys = row_fold_keys(rows.rows, c, rows.cardinality, seed, votes)
     else:
         keys = row_fold_keys(np.ascontiguousarray(rows.rows[:, voting]), c, rows.cardinality, seed)
     order = np.lexsort((np.floor(c), keys))
