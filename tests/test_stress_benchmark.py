@@ -191,3 +191,20 @@ def test_against_counts_crossings_of_the_mv_line():
     assert cmp["families"]["y"]["better"] == 0 and cmp["families"]["y"]["worse"] == 0
     assert cmp["families"]["y"]["newly_below"] == 1
     assert [c["name"] for c in cmp["crossings"]] == ["y-01", "x-00", "x-01"]
+
+
+def test_gold_balance_stands_for_the_train_rows_class_frequencies():
+    y = np.array([0, 0, 0, 1, 2, 2])
+    assert np.allclose(stress.gold_balance(y, 4), np.array([3.5, 1.5, 2.5, 0.5]) / 8.0)
+    # the token reaches the fit as that balance, which the fit keeps as its prior
+    (problem,) = [p for p in all_problems() if p.name == "imbalanced-00"]
+    L, y_train, L_test, _ = draw(problem, 400)
+    k = int(problem.params["k"])
+    rec = stress.run_ours({"class_balance": "gold"}, k, L, L_test, y_train)
+    assert "error" not in rec and rec["P"].shape == (L_test.shape[0], k)
+    from tripletws import LabelModel
+
+    given = LabelModel(cardinality=k, class_balance=stress.gold_balance(y_train, k)).fit(L)
+    assert np.allclose(given.predict_proba(L_test), rec["P"], atol=1e-12)
+    with pytest.raises(ValueError, match="gold labels"):
+        stress.run_ours({"class_balance": "gold"}, k, L, L_test)
