@@ -133,7 +133,9 @@ def gold_balance(y: np.ndarray, k: int) -> np.ndarray:
     return counts / counts.sum()
 
 
-def run_ours(kw: dict, k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray | None = None) -> dict[str, Any]:
+def run_ours(
+    kw: dict, k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray | None = None
+) -> dict[str, Any]:
     from tripletws import LabelModel
 
     rec: dict[str, Any] = {}
