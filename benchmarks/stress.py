@@ -21,12 +21,9 @@ raises is recorded with its error (a crash is a finding) and counts as a loss.
     PYTHONPATH=src python benchmarks/stress.py --model-kw '{}' '{"model": "symmetric", "solver": "rank_one"}'
     PYTHONPATH=src python benchmarks/stress.py --model-kw '{}' '{"class_balance": "gold"}'
 
-``"class_balance": "gold"`` in a keyword set stands for the class frequencies of the train rows' gold
-labels (each class given at least half a row), passed as ``class_balance=``: a user who knows the
-balance (the path where the fit keeps a given prior exactly).
-
-Writes benchmarks/results/stress.{md,json} (``--out`` changes the path; ``--quick`` writes
-stress_quick.*). ``--render JSON`` only rewrites the markdown of a results file.
+``"class_balance": "gold"`` in a keyword set stands for the problem's true class balance (its
+generator's, :func:`true_balance`), passed as ``class_balance=``: a user who knows the balance (the
+path where the fit keeps a given prior exactly).
 """
 
 from __future__ import annotations
@@ -51,7 +48,15 @@ sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
-from stress_problems import BASE_SEED, FAMILIES, Problem, all_problems, draw, quick_problems  # noqa: E402
+from stress_problems import (  # noqa: E402
+    BASE_SEED,
+    FAMILIES,
+    Problem,
+    all_problems,
+    build_world,
+    draw,
+    quick_problems,
+)
 
 RESULTS = HERE / "results"
 TIE = 0.005  # |difference| <= 0.5 points is a tie
@@ -123,26 +128,26 @@ def _alarm(signum, frame):
     raise FitTimeout(f"fit + predict exceeded {FIT_LIMIT_S} s")
 
 
-#: The ``class_balance`` value of a keyword set that stands for the train rows' gold class frequencies.
+#: The ``class_balance`` value of a keyword set that stands for the problem's true class balance.
 GOLD_BALANCE = "gold"
 
 
-def gold_balance(y: np.ndarray, k: int) -> np.ndarray:
-    """Class frequencies of ``y`` with half a row added to every class (no class given 0)."""
-    counts = np.bincount(y, minlength=k).astype(np.float64) + 0.5
-    return counts / counts.sum()
+def true_balance(problem: Problem) -> np.ndarray:
+    """The class balance of ``problem``'s generator: its row types' class balances by their shares."""
+    world = build_world(problem)
+    return world.type_probs @ world.type_class_balance
 
 
 def run_ours(
-    kw: dict, k: int, L: np.ndarray, L_test: np.ndarray, y: np.ndarray | None = None
+    kw: dict, k: int, L: np.ndarray, L_test: np.ndarray, balance: np.ndarray | None = None
 ) -> dict[str, Any]:
     from tripletws import LabelModel
 
     rec: dict[str, Any] = {}
     if kw.get("class_balance") == GOLD_BALANCE:
-        if y is None:
-            raise ValueError("class_balance='gold' needs the train rows' gold labels")
-        kw = dict(kw, class_balance=gold_balance(y, k))
+        if balance is None:
+            raise ValueError("class_balance='gold' needs the problem's true class balance")
+        kw = dict(kw, class_balance=balance)
     use_alarm = hasattr(signal, "SIGALRM")
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
@@ -192,7 +197,7 @@ def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None
     }
     try:
         t0 = time.perf_counter()
-        L, y_train, L_test, y_test = draw(problem, max_n)
+        L, _, L_test, y_test = draw(problem, max_n)
         out["draw_s"] = time.perf_counter() - t0
     except Exception as exc:
         out["error"] = f"generator: {type(exc).__name__}: {exc}"[:300]
@@ -205,7 +210,8 @@ def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None
     for name, kw in methods.items():
         if name in aliases:
             continue
-        rec = run_ours(kw, k, L, L_test, y_train)
+        balance = true_balance(problem) if kw.get("class_balance") == GOLD_BALANCE else None
+        rec = run_ours(kw, k, L, L_test, balance)
         P = rec.pop("P", None)
         if P is not None:
             try:

@@ -193,18 +193,22 @@ def test_against_counts_crossings_of_the_mv_line():
     assert [c["name"] for c in cmp["crossings"]] == ["y-01", "x-00", "x-01"]
 
 
-def test_gold_balance_stands_for_the_train_rows_class_frequencies():
-    y = np.array([0, 0, 0, 1, 2, 2])
-    assert np.allclose(stress.gold_balance(y, 4), np.array([3.5, 1.5, 2.5, 0.5]) / 8.0)
-    # the token reaches the fit as that balance, which the fit keeps as its prior
+def test_gold_balance_stands_for_the_generators_class_balance():
     (problem,) = [p for p in all_problems() if p.name == "imbalanced-00"]
-    L, y_train, L_test, _ = draw(problem, 400)
+    balance = stress.true_balance(problem)
     k = int(problem.params["k"])
-    rec = stress.run_ours({"class_balance": "gold"}, k, L, L_test, y_train)
+    assert balance.shape == (k,) and np.isclose(balance.sum(), 1.0)
+    # the generator's balance is what its rows show, within their sampling error
+    _, _, _, y_test = draw(problem)
+    freq = np.bincount(y_test, minlength=k) / len(y_test)
+    assert np.all(np.abs(freq - balance) <= 4.0 * np.sqrt(balance * (1 - balance) / len(y_test)))
+    # the token reaches the fit as that balance
+    L, _, L_test, _ = draw(problem, 400)
+    rec = stress.run_ours({"class_balance": "gold"}, k, L, L_test, balance)
     assert "error" not in rec and rec["P"].shape == (L_test.shape[0], k)
     from tripletws import LabelModel
 
-    given = LabelModel(cardinality=k, class_balance=stress.gold_balance(y_train, k)).fit(L)
+    given = LabelModel(cardinality=k, class_balance=balance).fit(L)
     assert np.allclose(given.predict_proba(L_test), rec["P"], atol=1e-12)
-    with pytest.raises(ValueError, match="gold labels"):
+    with pytest.raises(ValueError, match="true class balance"):
         stress.run_ours({"class_balance": "gold"}, k, L, L_test)
