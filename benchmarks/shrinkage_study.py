@@ -9,6 +9,10 @@ the study switch ``tripletws.estimators.shrinkage.SHRINK`` set to ``"off"`` (the
     python benchmarks/shrinkage_study.py --pairs OFF_S.json ON_S.json [OFF_T.json ON_T.json ...] \\
         --write benchmarks/results/shrinkage.md --json benchmarks/results/shrinkage.json
 
+``--method NAME`` compares another configuration of the runs than ``default`` (both runs made with the
+same ``--model-kw``): ``--method class_balance=gold`` for runs with ``--model-kw '{"class_balance":
+"gold"}'``, the path where the fit keeps a balance the call gives.
+
 The summary compares the two problem by problem (the same train and test draws: majority vote's
 accuracy must agree to 1e-9): mean accuracy, the share of problems at or above MV - 0.5 points,
 the problems that move by more than 0.5 points, per draw and per generator family, and whether the
@@ -35,8 +39,9 @@ def _acc(problem: dict[str, Any], method: str) -> float:
     return float(problem["results"][method]["acc"])
 
 
-def compare(off_path: str, on_path: str) -> dict[str, Any]:
-    """One draw: the default with the shrinkage (``on``) against the same runs without it (``off``)."""
+def compare(off_path: str, on_path: str, method: str = "default") -> dict[str, Any]:
+    """One draw: ``method`` (the default) with the shrinkage (``on``) against the same runs without it
+    (``off``)."""
     off, on = _load(off_path), _load(on_path)
     if set(off) != set(on):
         raise ValueError(f"{off_path} and {on_path} hold different problems")
@@ -45,19 +50,19 @@ def compare(off_path: str, on_path: str) -> dict[str, Any]:
         mv = _acc(on[name], "mv")
         if abs(mv - _acc(off[name], "mv")) > 1e-9:
             raise ValueError(f"{name}: majority vote differs between the runs (not the same draw)")
-        singles = {m: _acc(on[name], m) for m in on[name]["results"] if m not in ("mv", "default")}
+        singles = {m: _acc(on[name], m) for m in on[name]["results"] if m not in ("mv", method)}
         rows.append(
             {
                 "name": name,
                 "family": name.rsplit("-", 1)[0],
                 "mv": mv,
-                "off": _acc(off[name], "default"),
-                "on": _acc(on[name], "default"),
+                "off": _acc(off[name], method),
+                "on": _acc(on[name], method),
                 "singles": singles,
             }
         )
     seed = json.loads(Path(on_path).read_text())["meta"].get("base_seed")
-    return {"seed": seed, "rows": rows}
+    return {"seed": seed, "rows": rows, "method": method}
 
 
 def _share(rows: list[dict[str, Any]], key: str) -> float:
@@ -80,8 +85,10 @@ def _line(label: str, rows: list[dict[str, Any]], digits: int) -> str:
 
 def summarize(draws: list[dict[str, Any]]) -> str:
     """The markdown report of one or more draws."""
+    method = draws[0].get("method", "default") if draws else "default"
+    what = "the default" if method == "default" else f"`{method}`"
     out = [
-        '# Shrinkage toward majority vote: the default against the fit unshrunk (`SHRINK="off"`)',
+        f'# Shrinkage toward majority vote: {what} against the fit unshrunk (`SHRINK="off"`)',
         "",
         "Accuracy expected under a uniform tie-break on each problem's test rows; share = problems at or "
         "above MV - 0.5 points; up / down = problems the shrinkage moves by more than 0.5 points.",
@@ -121,19 +128,20 @@ def summarize(draws: list[dict[str, Any]]) -> str:
             f"{m} {sum(r['singles'][m] for r in everything if m in r['singles']) / n:.4f}" for m in singles
         )
         mean_on, mean_mv = _mean(everything, "on"), _mean(everything, "mv")
-        out += ["", f"Means over all draws: default {mean_on:.4f}, MV {mean_mv:.4f}, {means}."]
+        out += ["", f"Means over all draws: {method} {mean_on:.4f}, MV {mean_mv:.4f}, {means}."]
     return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", nargs="+", required=True, metavar="JSON", help="OFF ON result files, by pairs")
+    ap.add_argument("--method", default="default", help="the configuration compared (default: default)")
     ap.add_argument("--write", help="markdown path (printed either way)")
     ap.add_argument("--json", help="also write each problem's accuracies (mv, off, on) here")
     args = ap.parse_args(argv)
     if len(args.pairs) % 2:
         raise SystemExit("--pairs takes OFF ON files by pairs")
-    draws = [compare(args.pairs[i], args.pairs[i + 1]) for i in range(0, len(args.pairs), 2)]
+    draws = [compare(args.pairs[i], args.pairs[i + 1], args.method) for i in range(0, len(args.pairs), 2)]
     text = summarize(draws)
     print(text, end="")
     from tripletws.atomic import atomic_write_text

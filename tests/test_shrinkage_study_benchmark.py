@@ -52,3 +52,22 @@ def test_runs_of_different_draws_are_refused(tmp_path):
     on = _run(tmp_path / "on.json", {"ci-00": 0.8}, {"ci-00": 0.6})
     with pytest.raises(ValueError, match="not the same draw"):
         shrinkage_study.compare(off, on)
+
+
+def test_another_method_of_the_runs_is_compared_by_name(tmp_path):
+    mv = {"ci-00": 0.70, "sparse-00": 0.60}
+    off = json.loads(Path(_run(tmp_path / "off.json", {"ci-00": 0.60, "sparse-00": 0.60}, mv)).read_text())
+    on = json.loads(Path(_run(tmp_path / "on.json", {"ci-00": 0.75, "sparse-00": 0.60}, mv)).read_text())
+    for doc in (off, on):  # the runs' configuration is "class_balance=gold"; "default" is another one
+        for p in doc["problems"]:
+            p["results"]["class_balance=gold"] = p["results"].pop("default")
+            p["results"]["default"] = {"acc": 0.1}
+    (tmp_path / "off.json").write_text(json.dumps(off))
+    (tmp_path / "on.json").write_text(json.dumps(on))
+    draw = shrinkage_study.compare(
+        str(tmp_path / "off.json"), str(tmp_path / "on.json"), "class_balance=gold"
+    )
+    text = shrinkage_study.summarize([draw])
+    assert "`class_balance=gold` against the fit unshrunk" in text
+    assert "| 7 | 2 | 0.6500 | 0.6000 / 50.0 % | 0.6750 / 100.0 % | +7.50 | 1 / 0 |" in text
+    assert "default 0.1000" in text  # the other configurations are reported beside it
