@@ -78,10 +78,6 @@ POOL = "posteriors"
 SCALE = "probability"
 
 
-#: SCRATCH: a given prior "kept" (tables-only pool) or "exact" (the exact pool, normalisers in the prior).
-GIVEN_PRIOR = "kept"
-
-
 #: Where the bootstrap's refits start: ``"majority"`` (majority vote's soft labels, as the fit itself
 #: did, so the refits repeat the whole estimate) or ``"fit"`` (the fit's own posterior: fewer EM
 #: steps; a study switch).
@@ -340,8 +336,7 @@ def shrink_toward_mv(
     lam = max(0.0, 1.0 - noise / departure)
     # the fit keeps at least TIE_SHARE, so that it still orders the classes where majority vote's
     # model ties (rows without votes, equal vote counts): majority vote first, then the fit
-    keep = keep_prior and GIVEN_PRIOR == "kept"
-    shrunk = pool(params, target, max(lam, TIE_SHARE), exact=POOL == "posteriors" and not keep)
+    shrunk = pool(params, target, max(lam, TIE_SHARE), exact=POOL == "posteriors" and not keep_prior)
     return shrunk, Shrinkage(lam, departure, noise, family, n_boot)
 
 
