@@ -291,7 +291,7 @@ def shrink_toward_mv(
     params: LabelModelParams,
     mv: LabelModelParams,
     family: str,
-    n_boot: int = N_BOOT,
+    n_boot: int | None = None,
     seed: int = BOOT_SEED,
     fixed: np.ndarray | None = None,
     keep_prior: bool = False,
@@ -308,6 +308,8 @@ def shrink_toward_mv(
         Majority vote's model fitted on the same rows (family ``"mv"``).
     family : str
         ``params``' family, refitted by the bootstrap.
+    n_boot : int, optional
+        Refits of the bootstrap (default :data:`N_BOOT`, read at call time).
     fixed : ndarray of int, optional
         LFs whose tables are fallbacks, not estimates: the refits keep them (:func:`bootstrap_noise`).
     keep_prior : bool
@@ -330,6 +332,7 @@ def shrink_toward_mv(
     if not departure > 0.0:
         return params, Shrinkage(1.0, 0.0, 0.0, family, 0)
     start = P if BOOT_START == "fit" else None
+    n_boot = N_BOOT if n_boot is None else n_boot  # read at call time (a study switch)
     noise = bootstrap_noise(
         rows, family, params.class_balance, n_boot, seed, start=start, fixed=fixed, fit=params
     )
