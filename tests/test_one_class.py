@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
+from tripletws import LabelModel
 from tripletws.estimators.annotator import FAMILIES, fit_annotator
 from tripletws.estimators.heldout import heldout_loglik
 from tripletws.estimators.one_class import (
@@ -433,3 +436,43 @@ def test_lead_test_study_option_asks_the_reading_to_lead_the_vote_only_family(mo
     assert not refused.accepted and "does not predict held-out rows better than 'mace'" in refused.reason
     kept = cc.coverage_check(rows, None, folds=folds, ref=worst, chosen="mace")
     assert kept.accepted and np.allclose(kept.fit.params.cond_probs, base.fit.params.cond_probs)
+
+
+def test_prediction_disagreement_counts_the_rows_whose_top_classes_differ():
+    from tripletws.estimators.coverage_check import prediction_disagreement
+
+    L = np.array([[0, -1, -1], [-1, 1, -1], [-1, -1, -1], [0, -1, -1]])
+    rows = unique_rows(L, 2)
+    T = np.empty((3, 3, 2))
+    T[:, 0] = [0.5, 0.5]  # abstain, class-blind
+    T[:, 1] = [0.4, 0.1]  # a vote for class 0
+    T[:, 2] = [0.1, 0.4]  # a vote for class 1
+    fit = LabelModelParams(np.array([0.5, 0.5]), T)
+    assert prediction_disagreement(rows, fit, fit) == 0.0
+    # a prior of 0.8 for class 1 turns the class-0 votes (2 rows of 4) and the empty row (a tie before)
+    leaning = LabelModelParams(np.array([0.2, 0.8]), T)
+    assert prediction_disagreement(rows, fit, leaning) == pytest.approx(3 / 4)
+
+
+def test_a_balance_the_rows_do_not_tell_is_said_where_it_decides_many_rows():
+    from tripletws.estimators.coverage_check import BALANCE_NOTE_SHARE
+
+    # three one-class LFs on 92 / 8 classes and 340 rows: the held-out likelihood cannot tell a uniform
+    # balance from an estimated one, and the two fits predict apart on many rows
+    rng = np.random.default_rng(20570101)
+    L, _ = draw_one_class(340, [0.92, 0.08], [1, 0, 0], [0.9, 0.65, 0.75], [0.05, 0.35, 0.3], rng)
+    with pytest.warns(UserWarning) as caught:
+        lm = LabelModel(cardinality=2).fit(L)
+    check = lm.estimate_.one_class
+    assert check.accepted and check.balance == "uniform"
+    assert check.balance_disagreement >= BALANCE_NOTE_SHARE
+    assert any("the rows do not tell the class balance" in str(w.message) for w in caught)
+    # balanced classes on many rows: the balance is told (or decides nothing) and nothing is said
+    L, _ = draw_one_class(
+        8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, rng
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = LabelModel(cardinality=2).fit(L)
+    assert lm.estimate_.one_class.balance_disagreement < BALANCE_NOTE_SHARE
+    assert not any("do not tell the class balance" in str(w.message) for w in caught)

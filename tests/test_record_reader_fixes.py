@@ -122,6 +122,8 @@ def test_abstain_check_with_a_bad_field_is_refused_on_load(plain_record, tmp_pat
         (_set(("one_class", "prior_lead"), 3), "prior_lead"),  # "object of type 'int' has no len()"
         (_set(("one_class", "prior_lead"), [0.1, "x"]), "prior_lead"),
         (_set(("one_class", "prior_lead"), [0.1, -0.2]), "prior_lead"),  # a negative standard error
+        (_set(("one_class", "balance_disagreement"), 1.5), "balance_disagreement"),  # a share over 1
+        (_set(("one_class", "balance_disagreement"), "0.2"), "balance_disagreement"),
     ],
 )
 def test_coverage_check_with_a_bad_field_is_refused_on_load(one_class_record, tmp_path, edit, field):

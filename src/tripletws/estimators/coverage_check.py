@@ -20,7 +20,7 @@ from ..rows import RowSummary
 from ..validate import check_float, check_mapping, check_str
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, AnnotatorFit, _BatchFit
-from .annotator_design import _Design, posterior_in_place, summary_majority
+from .annotator_design import _Design, posterior_in_place, summary_design, summary_majority
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
 from .family_choice import TIE_TOL, choose_within_se
@@ -129,6 +129,10 @@ class CoverageCheck:
     balance : str
         ``"estimated"`` or ``"uniform"``: the class balance :func:`choose_prior` chose ("" when
         it did not choose).
+    balance_disagreement : float
+        When the class balance was chosen: the share of the fitted rows (counted) on which the fits
+        under the two balances predict different classes (:func:`prediction_disagreement`); how
+        much the choice the rows could not make, where they could not, decides (nan otherwise).
     """
 
     accepted: bool
@@ -138,6 +142,7 @@ class CoverageCheck:
     fit: Any = field(default=None, repr=False, compare=False)
     prior_lead: tuple[float, float] | None = None
     balance: str = ""
+    balance_disagreement: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able record (non-finite numbers as None)."""
@@ -154,6 +159,8 @@ class CoverageCheck:
         if self.prior_lead is not None:
             out["prior_lead"] = [num(v) for v in self.prior_lead]
             out["balance"] = self.balance
+        if np.isfinite(self.balance_disagreement):
+            out["balance_disagreement"] = float(self.balance_disagreement)
         return out
 
     @classmethod
@@ -163,7 +170,9 @@ class CoverageCheck:
         ``name`` is the record's path in the model file: a ValueError names the field under it that
         is missing, unknown, of the wrong type or out of range.
         """
-        d = check_mapping(d, name, ("accepted", "reason", "gain", "z"), ("prior_lead", "balance"))
+        d = check_mapping(
+            d, name, ("accepted", "reason", "gain", "z"), ("prior_lead", "balance", "balance_disagreement")
+        )
         if not isinstance(d["accepted"], bool):
             raise ValueError(f"{name}.accepted must be true or false, got {d['accepted']!r}"[:200])
         lead = d.get("prior_lead")
@@ -181,6 +190,9 @@ class CoverageCheck:
                 check_float(lead[1], f"{name}.prior_lead", 0.0, 1e300, nullable=True),
             ),
             balance=check_str(d.get("balance", ""), f"{name}.balance", ("", "estimated", "uniform")),
+            balance_disagreement=check_float(
+                d.get("balance_disagreement"), f"{name}.balance_disagreement", 0.0, 1.0, nullable=True
+            ),
         )
 
 
@@ -606,15 +618,63 @@ def _best_family(scores: HeldOutScores) -> str:
     return fam
 
 
-def _choose_prior(
-    cross: _CrossFit, index: dict[tuple[str, str], int], n_se: float
-) -> tuple[Any, tuple[float, float], str]:
-    """:func:`choose_prior` from the cross-fits of both families under both balances."""
+def _best_per_balance(
+    cross: _CrossFit, index: dict[tuple[str, str], int]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Under each balance, the family with the higher held-out score: its fit and its held-out scores."""
     best, per_row = {}, {}
     for name in ("uniform", "estimated"):
         scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
         fam = _best_family(scores)
         best[name], per_row[name] = cross.fits[index[fam, name]], scores.row_loglik[fam]
+    return best, per_row
+
+
+#: The coverage reading's note says that the rows do not tell the class balance where the balance was
+#: chosen, the uniform one kept (the estimated one not ahead by ``LEAD_SE`` standard errors) and the two
+#: fits predict different classes on at least this share of the rows.  A reporting bar only: the fit is
+#: the same whatever it is.
+BALANCE_NOTE_SHARE = 0.1
+
+
+def balance_note(check: CoverageCheck) -> str:
+    """The coverage reading's words on a balance the rows do not tell ("" where the bar is not reached)."""
+    share = check.balance_disagreement
+    if check.balance != "uniform" or check.prior_lead is None or not share >= BALANCE_NOTE_SHARE:
+        return ""
+    lead, se = check.prior_lead
+    return (
+        f"the rows do not tell the class balance: the fit with an estimated one predicts held-out rows as "
+        f"well (lead {lead:+.4f} +- {se:.4f} log-likelihood per row) and another class on {share:.0%} of "
+        "the rows, which the uniform balance kept decides; where the classes are not balanced, give "
+        "class_balance= (the known frequencies, or 'estimate')"
+    )
+
+
+def prediction_disagreement(unique: RowSummary, a: LabelModelParams, b: LabelModelParams) -> float:
+    """Share of the rows (counted) on which ``a`` and ``b`` predict different classes: where the classes
+    of highest posterior (within the tie tolerance ``1e-9``) differ.
+
+    Both are read in the coverage reading's terms (abstentions as outcomes), on the distinct rows.
+    """
+    D = summary_design(unique, unique.cardinality, abstain=True)
+    tops = []
+    for params in (a, b):
+        s = D.log_scores(params)
+        P = np.exp(s - s.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        tops.append(P >= P.max(axis=1, keepdims=True) - 1e-9)
+    c = np.asarray(unique.counts, dtype=np.float64)
+    total = float(c.sum())
+    differ = (tops[0] != tops[1]).any(axis=1)
+    return float(c[differ].sum()) / total if total > 0 else 0.0
+
+
+def _choose_prior(
+    cross: _CrossFit, index: dict[tuple[str, str], int], n_se: float
+) -> tuple[Any, tuple[float, float], str]:
+    """:func:`choose_prior` from the cross-fits of both families under both balances."""
+    best, per_row = _best_per_balance(cross, index)
     lead, se = HeldOutScores(cross.scored, per_row).lead("estimated", "uniform")
     estimated = bool(np.isfinite(lead) and lead > max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0)))
     name = "estimated" if estimated else "uniform"
@@ -782,9 +842,11 @@ def coverage_check(
     # per-LF rates, or one precision shared by all one-class LFs: the held-out likelihood chooses
     # (as measured for this check: highest score, folds warm-started; the default family choice
     # uses the two-standard-error rule and cold folds)
-    prior_lead, balance = None, ""
+    prior_lead, balance, disagreement = None, "", float("nan")
     if choose:
         fit, prior_lead, balance = _choose_prior(cross, index, _family_choice.LEAD_SE)
+        both, _ = _best_per_balance(cross, index)
+        disagreement = prediction_disagreement(unique, both["uniform"].params, both["estimated"].params)
     else:
         name = next(iter(balances))
         scores = HeldOutScores(cross.scored, {f: cross.row_loglik[index[f, name]] for f in COVERAGE_FAMILIES})
@@ -803,6 +865,7 @@ def coverage_check(
                 z,
                 prior_lead=prior_lead,
                 balance=balance,
+                balance_disagreement=disagreement,
             )
     lfs, classes = one_class_votes(unique)
     n_rows = float(unique.counts.sum())
@@ -823,5 +886,6 @@ def coverage_check(
             z,
             prior_lead=prior_lead,
             balance=balance,
+            balance_disagreement=disagreement,
         )
-    return CoverageCheck(True, "", gain, z, fit, prior_lead, balance)
+    return CoverageCheck(True, "", gain, z, fit, prior_lead, balance, disagreement)

@@ -41,7 +41,7 @@ from ..estimators.annotator_design import shared_designs
 from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
-from ..estimators.coverage_check import N_FOLDS, CoverageCheck, coverage_check
+from ..estimators.coverage_check import N_FOLDS, CoverageCheck, balance_note, coverage_check
 from ..estimators.family_choice import CANDIDATES, Selection, select_family
 from ..estimators.family_weights import combine_weights
 from ..estimators.heldout import deal_counts
@@ -159,6 +159,9 @@ def _reading_note(reading: CoverageCheck | AbstainCheck, draft: _Draft, rows: Ro
     if isinstance(reading, CoverageCheck):
         what, family = "the abstentions of the LFs that vote one class only", reading.fit.family
         evidence = f"they show no group beyond the classes (background z = {reading.z:.1f})"
+        untold = balance_note(reading)
+        if untold:
+            evidence += f"; {untold}"
     else:
         what, family = "every LF's abstentions", reading.family
         evidence = (
