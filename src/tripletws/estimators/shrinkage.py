@@ -38,8 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from ..inference import posterior
-from ..matrix import LabelMatrix
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..validate import check_float, check_int, check_mapping, check_str
@@ -206,17 +204,44 @@ def bootstrap_noise(
     )
     if hold:
         assert fit is not None
-        lm = LabelMatrix(rows.rows, k)
-        P = np.empty((k, len(draws), len(c)))
-        for b, refit in enumerate(boot.params):
-            cp = refit.cond_probs.copy()
-            cp[fixed] = fit.cond_probs[fixed]
-            P[:, b] = posterior(lm, LabelModelParams(refit.class_balance, cp)).T
+        P = _held_posteriors(rows, boot.params, fixed, fit)
     else:
         P = boot.soft_labels  # each refit's posterior on every distinct row (rows it drew no copy of too)
     S = _scale(P, axis=0)  # (k, B, R)
     var = S.var(axis=1, ddof=1)  # (k, R)
     return float(var.sum(axis=0) @ c / c.sum())
+
+
+def _held_posteriors(
+    rows: RowSummary, refits: list[LabelModelParams], fixed: np.ndarray, fit: LabelModelParams
+) -> np.ndarray:
+    """(k, B, R): each refit's posterior on the distinct rows with the ``fixed`` LFs' tables put back to
+    ``fit``'s (:func:`_posteriors`)."""
+    held = []
+    for refit in refits:
+        cp = refit.cond_probs.copy()
+        cp[fixed] = fit.cond_probs[fixed]
+        held.append(LabelModelParams(refit.class_balance, cp))
+    return _posteriors(rows, held)
+
+
+def _posteriors(rows: RowSummary, models: list[LabelModelParams]) -> np.ndarray:
+    """(k, B, R): each model's posterior ``P(y | row)`` on the distinct rows, every outcome counted
+    (abstentions too, as :func:`tripletws.inference.posterior` counts them), in float64, all models in
+    one product of the rows' design."""
+    k = rows.cardinality
+    logt = np.log(np.maximum(np.stack([p.cond_probs for p in models]), _FLOOR))  # (B, m, k + 1, k)
+    const = np.log(np.maximum(np.stack([p.class_balance for p in models]), _FLOOR)).T  # (k, B)
+    D = summary_design(rows, k, abstain=True)
+    S = D.scores(D.gather(logt), const)  # (k, B, R): log p(y, row) under each model
+    S -= S.max(axis=0, keepdims=True)
+    np.exp(S, out=S)
+    S /= S.sum(axis=0, keepdims=True)
+    return S
+
+
+#: The floor of a probability before its log (as the posterior's tables).
+_FLOOR = 1e-300
 
 
 def bootstrap_counts(rows: RowSummary, n_boot: int, seed: int = BOOT_SEED) -> np.ndarray:
@@ -323,11 +348,10 @@ def shrink_toward_mv(
         prior; ``params`` itself where ``lam`` is 1.
     shrinkage : Shrinkage
     """
-    k = params.cardinality
     target = LabelModelParams(params.class_balance.copy(), mv.cond_probs)
-    lm = LabelMatrix(rows.rows, k)
-    P = posterior(lm, params)
-    d = _scale(P) - _scale(posterior(lm, target))
+    both = _posteriors(rows, [params, target])  # the fit's and majority vote's model's, (k, 2, R)
+    P, V = both[:, 0].T, both[:, 1].T  # (R, k) each
+    d = _scale(P) - _scale(V)
     departure = mean_square(rows, d)
     if not departure > 0.0:
         return params, Shrinkage(1.0, 0.0, 0.0, family, 0)
