@@ -646,6 +646,28 @@ def summary_design(unique: RowSummary, k: int, abstain: bool) -> _Design:
     return design
 
 
+def summary_posteriors(unique: RowSummary, models: list[LabelModelParams]) -> np.ndarray:
+    """Each model's posterior ``P(y | row)`` on the distinct rows, shape (k, B, R) for B models.
+
+    Every outcome is counted (abstentions too, as :func:`tripletws.inference.posterior` counts them),
+    in float64, all models in one product of the rows' design (:func:`summary_design`, abstentions as
+    outcomes): the design's entries are the rows' votes and abstentions, not the (R, m) cells, and no
+    pass over row chunks is set up (a held bootstrap's 8 refits on adult_content: 0.3 ms against 2.8).
+    Models with dependencies are refused (their pair tables would be ignored).
+    """
+    if any(p.has_dependencies for p in models):
+        raise ValueError("summary_posteriors reads models without dependencies only")
+    k = unique.cardinality
+    logt = np.log(np.maximum(np.stack([p.cond_probs for p in models]), _TINY))  # (B, m, k + 1, k)
+    const = np.log(np.maximum(np.stack([p.class_balance for p in models]), _TINY)).T  # (k, B)
+    D = summary_design(unique, k, abstain=True)
+    S = D.scores(D.gather(logt), const)  # (k, B, R): log p(y, row) under each model
+    S -= S.max(axis=0, keepdims=True)
+    np.exp(S, out=S)
+    S /= S.sum(axis=0, keepdims=True)
+    return S
+
+
 #: Per thread: the designs of large summaries kept while :func:`shared_designs` is open (else None).
 _SHARED = threading.local()
 

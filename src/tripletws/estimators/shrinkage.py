@@ -42,7 +42,7 @@ from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..validate import check_float, check_int, check_mapping, check_str
 from . import annotator as _annotator
-from .annotator_design import summary_design, summary_majority
+from .annotator_design import summary_design, summary_majority, summary_posteriors
 from .heldout import row_fold_keys
 from .votes import summary_votes
 
@@ -216,32 +216,13 @@ def _held_posteriors(
     rows: RowSummary, refits: list[LabelModelParams], fixed: np.ndarray, fit: LabelModelParams
 ) -> np.ndarray:
     """(k, B, R): each refit's posterior on the distinct rows with the ``fixed`` LFs' tables put back to
-    ``fit``'s (:func:`_posteriors`)."""
+    ``fit``'s (:func:`~tripletws.estimators.annotator_design.summary_posteriors`)."""
     held = []
     for refit in refits:
         cp = refit.cond_probs.copy()
         cp[fixed] = fit.cond_probs[fixed]
         held.append(LabelModelParams(refit.class_balance, cp))
-    return _posteriors(rows, held)
-
-
-def _posteriors(rows: RowSummary, models: list[LabelModelParams]) -> np.ndarray:
-    """(k, B, R): each model's posterior ``P(y | row)`` on the distinct rows, every outcome counted
-    (abstentions too, as :func:`tripletws.inference.posterior` counts them), in float64, all models in
-    one product of the rows' design."""
-    k = rows.cardinality
-    logt = np.log(np.maximum(np.stack([p.cond_probs for p in models]), _FLOOR))  # (B, m, k + 1, k)
-    const = np.log(np.maximum(np.stack([p.class_balance for p in models]), _FLOOR)).T  # (k, B)
-    D = summary_design(rows, k, abstain=True)
-    S = D.scores(D.gather(logt), const)  # (k, B, R): log p(y, row) under each model
-    S -= S.max(axis=0, keepdims=True)
-    np.exp(S, out=S)
-    S /= S.sum(axis=0, keepdims=True)
-    return S
-
-
-#: The floor of a probability before its log (as the posterior's tables).
-_FLOOR = 1e-300
+    return summary_posteriors(rows, held)
 
 
 def bootstrap_counts(rows: RowSummary, n_boot: int, seed: int = BOOT_SEED) -> np.ndarray:
@@ -349,7 +330,7 @@ def shrink_toward_mv(
     shrinkage : Shrinkage
     """
     target = LabelModelParams(params.class_balance.copy(), mv.cond_probs)
-    both = _posteriors(rows, [params, target])  # the fit's and majority vote's model's, (k, 2, R)
+    both = summary_posteriors(rows, [params, target])  # the fit's and majority vote's model's, (k, 2, R)
     P, V = both[:, 0].T, both[:, 1].T  # (R, k) each
     d = _scale(P) - _scale(V)
     departure = mean_square(rows, d)

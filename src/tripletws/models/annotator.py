@@ -37,7 +37,7 @@ from ..checks import overrule_rate
 from ..estimators import shrinkage as _shrink
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
-from ..estimators.annotator_design import shared_designs
+from ..estimators.annotator_design import shared_designs, summary_posteriors
 from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -911,7 +911,12 @@ def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParam
     if k == 2 and not TIE_BINARY:
         return None
     lm = LabelMatrix(rows.rows, k)
-    tied, _ = tied_classes(posterior(lm, draft.params), lm, draft.params)
+    P = (
+        posterior(lm, draft.params)
+        if draft.params.has_dependencies
+        else summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
+    )
+    tied, _ = tied_classes(P, lm, draft.params)
     if tied.size == 0:
         return None
     balance = prior.value if prior.fixed else np.full(k, 1.0 / k)
