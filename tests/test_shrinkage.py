@@ -170,3 +170,15 @@ def test_bootstrap_draws_follow_the_rows_not_their_order(rng):
     silent = _rows(np.hstack([L, -np.ones((len(L), 1), dtype=L.dtype)]), 3)
     got = by_row(silent, bootstrap_counts(silent, 5), np.arange(6))
     np.testing.assert_array_equal(np.array(got).T, base)
+
+
+def test_inspect_and_report_lines_show_the_prior_the_pool_predicts_with():
+    from tripletws.models.base import balance_text, prediction_prior_text
+
+    assert balance_text([0.25, 0.75]) == "P(Y=0)=0.2500, P(Y=1)=0.7500"
+    assert balance_text([0.25, 0.75], digits=3, eq=" = ") == "P(Y=0) = 0.250, P(Y=1) = 0.750"
+    # the same in the digits shown: nothing said; else the prior predicted with, after the fitted one
+    assert prediction_prior_text([0.5, 0.5], [0.50004, 0.49996]) == ""
+    text = prediction_prior_text([0.5, 0.5], [0.5202, 0.4798])
+    assert text.startswith("; prediction prior 0.5202, 0.4798") and "shrinkage" in text
+    assert prediction_prior_text([0.5, 0.5], [0.5202, 0.4798], digits=1) == ""

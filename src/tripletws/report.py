@@ -410,14 +410,17 @@ def build_report(
     conf = probs.max(axis=1)
     parts: list[str] = []
 
+    from .models.base import balance_text, prediction_prior_text
+
     kv = [
         ["rows x LFs", f"{lm.n} x {m}"],
         ["classes k", k],
         ["model", _model_line(model)],
         [
             "class balance",
-            ", ".join(f"P(Y={c}) = {p:.3f}" for c, p in enumerate(model.class_balance_))
-            + f" ({model.class_balance_source_})",
+            balance_text(model.fit_class_balance_, digits=3, eq=" = ")
+            + f" ({model.class_balance_source_})"
+            + prediction_prior_text(model.fit_class_balance_, model.class_balance_, digits=3),
         ],
         ["rows with a vote", f"{whole['coverage']:.1%}"],
         ["rows with two or more votes", f"{whole['overlap']:.1%}"],

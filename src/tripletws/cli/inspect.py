@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from ..model import LabelModel
-from ..models.base import dev_choice_line, family_row, overrule_line, shrinkage_line
+from ..models.base import (
+    balance_text,
+    dev_choice_line,
+    family_row,
+    overrule_line,
+    prediction_prior_text,
+    shrinkage_line,
+)
 from ..sequence import SequenceLabelModel
 from .options import (
     annotator_defaults,
@@ -158,7 +165,8 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
         print("classes: " + ", ".join(f"{c} = {label!r}" for c, label in enumerate(labels)))
     print(
         f"class balance ({model.class_balance_source_}): "
-        + ", ".join(f"P(Y={c})={p:.4f}" for c, p in enumerate(prior))
+        + balance_text(model.fit_class_balance_)
+        + prediction_prior_text(model.fit_class_balance_, prior)
     )
     ci = getattr(model, "intervals_", None)
     if ci is not None:

@@ -204,6 +204,26 @@ def shrinkage_line(shrinkage: Mapping[str, Any]) -> str:
     )
 
 
+def balance_text(balance: Any, digits: int = 4, eq: str = "=") -> str:
+    """``"P(Y=0)=0.5000, P(Y=1)=0.5000"``: a class balance in ``inspect`` (and, with ``eq=" = "``, the
+    report)."""
+    values = np.asarray(balance, dtype=np.float64)
+    return ", ".join(f"P(Y={c}){eq}{p:.{digits}f}" for c, p in enumerate(values))
+
+
+def prediction_prior_text(fitted: Any, prior: Any, digits: int = 4) -> str:
+    """``"; prediction prior 0.5202, 0.4798 (...)"`` where the prior a model predicts with
+    (``class_balance_``) differs from its fitted or given balance (``fit_class_balance_``) in the digits
+    shown: the shrinkage's exact pool puts its tables' normalisers into it
+    (:mod:`tripletws.estimators.shrinkage`); "" where it does not."""
+    fitted = np.asarray(fitted, dtype=np.float64)
+    prior = np.asarray(prior, dtype=np.float64)
+    if np.allclose(prior, fitted, rtol=0.0, atol=0.5 * 10.0**-digits):
+        return ""
+    predicting = ", ".join(f"{p:.{digits}f}" for p in prior)
+    return f"; prediction prior {predicting} (the pooled tables', see shrinkage)"
+
+
 def overrule_line(rate: float) -> str:
     """The ``inspect`` and report line of an overrule rate (:func:`tripletws.checks.overrule_rate`)."""
     return (
