@@ -283,11 +283,15 @@ class LabelModel(AnalysisMixin, BaseLabeler):
     params_, accuracies_, class_balance_, fit_class_balance_, class_balance_source_ :
         Prediction prior and vote tables (LabelModelParams); ``P(LF right | LF votes)`` (m,);
         the prediction prior (k,); the balance the tables were fitted with (k,); where the
-        prior came from (``"given"``, ``"Y_dev"``, ``"uniform"``, ``"estimated"``).
+        prior came from (``"given"``, ``"Y_dev"``, ``"uniform"``, ``"estimated"``).  For the
+        annotator model these are the tables it predicts with: where its shrinkage toward majority
+        vote keeps less than the whole departure (``shrinkage_``), the pooled ones, so the
+        accuracies lie between the fit's and majority vote's shared one.
     estimate_, fallback_, overrule_rate_, selection_, ... :
         The model's estimate; each scalar of ``solution_.diagnostics`` and each of its
         solver's ``estimate_attributes`` (annotator: ``selection_``, ``unidentified_``,
-        ``dev_choice_``, ``one_class_``, ``copies_``, ``abstain_``; see :mod:`tripletws.models.annotator`).
+        ``dev_choice_``, ``one_class_``, ``copies_``, ``abstain_``, ``shrinkage_``; see
+        :mod:`tripletws.models.annotator`).
         ``overrule_rate_`` (annotator and class-conditional models): the share of the fitted rows
         whose votes have one most-voted class where the fit's most likely class is another
         (:func:`tripletws.checks.overrule_rate`; majority vote's is 0), for the fit that predicts
