@@ -286,7 +286,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         prior came from (``"given"``, ``"Y_dev"``, ``"uniform"``, ``"estimated"``).  For the
         annotator model these are the tables it predicts with: where its shrinkage toward majority
         vote keeps less than the whole departure (``shrinkage_``), the pooled ones, so the
-        accuracies lie between the fit's and majority vote's shared one.
+        accuracies are pulled toward majority vote's shared one.
     estimate_, fallback_, overrule_rate_, selection_, ... :
         The model's estimate; each scalar of ``solution_.diagnostics`` and each of its
         solver's ``estimate_attributes`` (annotator: ``selection_``, ``unidentified_``,
