@@ -662,10 +662,7 @@ def summary_posteriors(unique: RowSummary, models: list[LabelModelParams]) -> np
     const = np.log(np.maximum(np.stack([p.class_balance for p in models]), _TINY)).T  # (k, B)
     D = summary_design(unique, k, abstain=True)
     S = D.scores(D.gather(logt), const)  # (k, B, R): log p(y, row) under each model
-    S -= S.max(axis=0, keepdims=True)
-    np.exp(S, out=S)
-    S /= S.sum(axis=0, keepdims=True)
-    return S
+    return softmax_in_place(S)[0]
 
 
 #: Per thread: the designs of large summaries kept while :func:`shared_designs` is open (else None).

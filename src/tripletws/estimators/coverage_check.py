@@ -20,7 +20,7 @@ from ..rows import RowSummary
 from ..validate import check_float, check_mapping, check_str
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, AnnotatorFit, _BatchFit
-from .annotator_design import _Design, posterior_in_place, summary_design, summary_majority
+from .annotator_design import _Design, posterior_in_place, summary_majority, summary_posteriors
 from .class_balance import MIN_CLASS_PROB
 from .em_jit import JIT_MAX_ROWS, lean_kernel
 from .family_choice import TIE_TOL, choose_within_se
@@ -657,28 +657,23 @@ def prediction_disagreement(unique: RowSummary, a: LabelModelParams, b: LabelMod
 
     Both are read in the coverage reading's terms (abstentions as outcomes), on the distinct rows.
     """
-    D = summary_design(unique, unique.cardinality, abstain=True)
-    tops = []
-    for params in (a, b):
-        s = D.log_scores(params)
-        P = np.exp(s - s.max(axis=1, keepdims=True))
-        P /= P.sum(axis=1, keepdims=True)
-        tops.append(P >= P.max(axis=1, keepdims=True) - 1e-9)
+    P = summary_posteriors(unique, [a, b])  # (k, 2, R)
+    top = P >= P.max(axis=0, keepdims=True) - 1e-9
     c = np.asarray(unique.counts, dtype=np.float64)
     total = float(c.sum())
-    differ = (tops[0] != tops[1]).any(axis=1)
+    differ = (top[:, 0] != top[:, 1]).any(axis=0)
     return float(c[differ].sum()) / total if total > 0 else 0.0
 
 
 def _choose_prior(
     cross: _CrossFit, index: dict[tuple[str, str], int], n_se: float
-) -> tuple[Any, tuple[float, float], str]:
-    """:func:`choose_prior` from the cross-fits of both families under both balances."""
+) -> tuple[dict[str, Any], tuple[float, float], str]:
+    """:func:`choose_prior` from the cross-fits of both families under both balances: the best fit under
+    each balance (by name), the lead and the name chosen."""
     best, per_row = _best_per_balance(cross, index)
     lead, se = HeldOutScores(cross.scored, per_row).lead("estimated", "uniform")
     estimated = bool(np.isfinite(lead) and lead > max(TIE_TOL, n_se * (se if np.isfinite(se) else 0.0)))
-    name = "estimated" if estimated else "uniform"
-    return best[name], (lead, se), name
+    return best, (lead, se), "estimated" if estimated else "uniform"
 
 
 def _members(
@@ -722,7 +717,8 @@ def choose_prior(unique: RowSummary, n_se: float | None = None) -> tuple[Any, tu
     n_se = _family_choice.LEAD_SE if n_se is None else float(n_se)  # read at call time, as select_family does
     folds = deal_counts(unique.rows, unique.counts, k, N_FOLDS, FOLD_SEED)
     members, index = _members({"uniform": np.full(k, 1.0 / k), "estimated": None}, k)
-    return _choose_prior(_cross_fit(unique, members, folds), index, n_se)
+    best, lead, name = _choose_prior(_cross_fit(unique, members, folds), index, n_se)
+    return best[name], lead, name
 
 
 def coverage_check(
@@ -844,8 +840,8 @@ def coverage_check(
     # uses the two-standard-error rule and cold folds)
     prior_lead, balance, disagreement = None, "", float("nan")
     if choose:
-        fit, prior_lead, balance = _choose_prior(cross, index, _family_choice.LEAD_SE)
-        both, _ = _best_per_balance(cross, index)
+        both, prior_lead, balance = _choose_prior(cross, index, _family_choice.LEAD_SE)
+        fit = both[balance]
         disagreement = prediction_disagreement(unique, both["uniform"].params, both["estimated"].params)
     else:
         name = next(iter(balances))

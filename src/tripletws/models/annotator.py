@@ -56,7 +56,6 @@ from ..estimators.softdep import (
 )
 from ..estimators.symmetric import DEFAULT_ACCURACY
 from ..estimators.votes import lfs_without_overlap, summary_votes
-from ..inference import posterior
 from ..matrix import LabelMatrix
 from ..params import LabelModelParams
 from ..rows import RowSummary
@@ -911,11 +910,7 @@ def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParam
     if k == 2 and not TIE_BINARY:
         return None
     lm = LabelMatrix(rows.rows, k)
-    P = (
-        posterior(lm, draft.params)
-        if draft.params.has_dependencies
-        else summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
-    )
+    P = summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
     tied, _ = tied_classes(P, lm, draft.params)
     if tied.size == 0:
         return None
