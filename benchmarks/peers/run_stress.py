@@ -99,7 +99,12 @@ def run_one(method, L, L_test, y_test, k) -> dict:
 
 
 def run(
-    full: bool, only: list[str] | None, families: list[str] | None, max_n: int | None, per_family: int | None
+    full: bool,
+    only: list[str] | None,
+    families: list[str] | None,
+    max_n: int | None,
+    per_family: int | None,
+    names: list[str] | None = None,
 ) -> dict:
     methods = build_methods()
     if only:
@@ -109,6 +114,8 @@ def run(
         problems = [p for p in problems if p.family in families]
     if per_family:
         problems = [p for p in problems if int(p.name.rsplit("-", 1)[1]) < per_family]
+    if names is not None:
+        problems = [p for p in problems if p.name in names]
     warm_up(methods, k=2)
     rows = []
     for i, problem in enumerate(problems):
@@ -231,6 +238,43 @@ def to_markdown(res: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def merge_update(old: dict, new: dict) -> dict:
+    """Replace the rerun methods' results of ``new`` in ``old``, problem by problem.
+
+    The problems must be the same draws: majority vote's accuracy must agree on each to 1e-12 (else
+    SystemExit); the header's ``ours`` line records the rerun.
+    """
+    by_name = {p["name"]: p for p in new["problems"]}
+    if set(by_name) != {p["name"] for p in old["problems"]}:
+        raise SystemExit("--update: the rerun's problems differ from the results being updated")
+    rerun = [m for m in new["meta"]["methods"] if m != "mv"]
+    for prob in old["problems"]:
+        fresh = by_name[prob["name"]]
+        if abs(fresh["results"]["mv"]["acc"] - prob["results"]["mv"]["acc"]) > 1e-12:
+            raise SystemExit(
+                f"--update: {prob['name']} is not the same draw (majority vote's accuracy differs)"[:200]
+            )
+        prob["results"].update({m: fresh["results"][m] for m in rerun})
+    for m in rerun:
+        if m not in old["meta"]["methods"]:
+            old["meta"]["methods"].append(m)
+    old["meta"]["ours"] += (
+        f"; columns {', '.join(rerun)} rerun on {new['meta']['date']} at {new['meta']['ours']} on the same "
+        "draws (majority vote identical on every problem)"
+    )
+    return old
+
+
+def _suite_args(suite: str) -> tuple[bool, int | None, int | None]:
+    """(full, per_family, max_n) from a results header's ``suite`` line (as :func:`run` writes it)."""
+    import re
+
+    full = suite.startswith("full suite")
+    per = re.search(r"first (\d+) per family", suite)
+    cap = re.search(r"capped at (\d+)", suite)
+    return full, int(per.group(1)) if per else None, int(cap.group(1)) if cap else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="all 312 problems instead of the quick 60")
@@ -241,12 +285,31 @@ def main() -> int:
     ap.add_argument("--per-family", type=int, help="only the first N problems of each family")
     ap.add_argument("--out", default=str(BENCH / "results"), help="results folder")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
+    ap.add_argument(
+        "--update",
+        metavar="JSON",
+        help="rerun only --methods on the problems of this results json (its suite, the same draws) and "
+        "replace their results; writes the json and its markdown in place",
+    )
     args = ap.parse_args()
     if args.render:
         res = json.loads(Path(args.render).read_text())
         write_atomic(Path(args.render).with_suffix(".md"), to_markdown(res))
         return 0
     threads = limit_threads(args.threads)
+    if args.update:
+        if not args.methods:
+            raise SystemExit("--update needs --methods: the columns to rerun")
+        path = Path(args.update)
+        old = json.loads(path.read_text())
+        full, per_family, max_n = _suite_args(old["meta"]["suite"])
+        names = [p["name"] for p in old["problems"]]
+        res = run(full, args.methods, None, max_n, per_family, names)
+        res = merge_update(old, res)
+        write_atomic(path, json.dumps(res, indent=1))
+        write_atomic(path.with_suffix(".md"), to_markdown(res))
+        print(f"updated {path} and {path.with_suffix('.md')}")
+        return 0
     res = run(args.full, args.methods, args.families, args.max_n, args.per_family)
     res["meta"]["threads"] = threads
     out = Path(args.out)

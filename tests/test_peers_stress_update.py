@@ -1,0 +1,52 @@
+"""benchmarks/peers/run_stress.py --update: our column rerun on the same draws, the peers' kept."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
+
+import run_stress  # noqa: E402
+
+
+def _results(ours: dict[str, float], mv: dict[str, float], peer: float | None, when: str) -> dict:
+    methods = ["mv", "ours_default"] + ([] if peer is None else ["snorkel"])
+    problems = []
+    for name, acc in ours.items():
+        res = {"mv": {"status": "ok", "acc": mv[name]}, "ours_default": {"status": "ok", "acc": acc}}
+        if peer is not None:
+            res["snorkel"] = {"status": "ok", "acc": peer}
+        problems.append({"name": name, "results": res})
+    return {"meta": {"date": when, "ours": f"tripletws @ {when}", "methods": methods}, "problems": problems}
+
+
+def test_update_replaces_our_column_and_keeps_the_peers():
+    mv = {"ci-00": 0.7, "subpop-00": 0.5}
+    old = _results({"ci-00": 0.6, "subpop-00": 0.4}, mv, 0.55, "old")
+    new = _results({"ci-00": 0.8, "subpop-00": 0.45}, mv, None, "new")
+    out = run_stress.merge_update(old, new)
+    got = {p["name"]: p["results"] for p in out["problems"]}
+    assert got["ci-00"]["ours_default"]["acc"] == 0.8 and got["subpop-00"]["ours_default"]["acc"] == 0.45
+    assert got["ci-00"]["snorkel"]["acc"] == 0.55  # the peer's result is kept
+    assert "ours_default rerun on new at tripletws @ new" in out["meta"]["ours"]
+
+
+def test_update_refuses_other_draws_or_problems():
+    old = _results({"ci-00": 0.6}, {"ci-00": 0.7}, 0.55, "old")
+    with pytest.raises(SystemExit, match="not the same draw"):
+        run_stress.merge_update(old, _results({"ci-00": 0.8}, {"ci-00": 0.71}, None, "new"))
+    with pytest.raises(SystemExit, match="problems differ"):
+        run_stress.merge_update(old, _results({"ci-01": 0.8}, {"ci-01": 0.7}, None, "new"))
+
+
+def test_suite_line_read_back():
+    assert run_stress._suite_args("quick subset, first 1 per family, train and test rows capped at 600") == (
+        False,
+        1,
+        600,
+    )
+    assert run_stress._suite_args("full suite") == (True, None, None)
