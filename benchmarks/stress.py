@@ -24,6 +24,9 @@ raises is recorded with its error (a crash is a finding) and counts as a loss.
 ``"class_balance": "gold"`` in a keyword set stands for the problem's true class balance (its
 generator's, :func:`true_balance`), passed as ``class_balance=``: a user who knows the balance (the
 path where the fit keeps a given prior exactly).
+
+Writes benchmarks/results/stress.{md,json} (``--out`` changes the path; ``--quick`` writes
+stress_quick.*). ``--render JSON`` only rewrites the markdown of a results file.
 """
 
 from __future__ import annotations

@@ -43,10 +43,6 @@ def test_update_refuses_other_draws_or_problems():
         run_stress.merge_update(old, _results({"ci-01": 0.8}, {"ci-01": 0.7}, None, "new"))
 
 
-def test_suite_line_read_back():
-    assert run_stress._suite_args("quick subset, first 1 per family, train and test rows capped at 600") == (
-        False,
-        1,
-        600,
-    )
-    assert run_stress._suite_args("full suite") == (True, None, None)
+def test_row_cap_read_back():
+    assert run_stress._row_cap("quick subset, first 1 per family, train and test rows capped at 600") == 600
+    assert run_stress._row_cap("full suite") is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -265,14 +266,11 @@ def merge_update(old: dict, new: dict) -> dict:
     return old
 
 
-def _suite_args(suite: str) -> tuple[bool, int | None, int | None]:
-    """(full, per_family, max_n) from a results header's ``suite`` line (as :func:`run` writes it)."""
-    import re
-
-    full = suite.startswith("full suite")
-    per = re.search(r"first (\d+) per family", suite)
+def _row_cap(suite: str) -> int | None:
+    """The cap on train and test rows in a results header's ``suite`` line (as :func:`run` writes it):
+    it changes the draws; which problems were run is read from the results themselves."""
     cap = re.search(r"capped at (\d+)", suite)
-    return full, int(per.group(1)) if per else None, int(cap.group(1)) if cap else None
+    return int(cap.group(1)) if cap else None
 
 
 def main() -> int:
@@ -302,9 +300,8 @@ def main() -> int:
             raise SystemExit("--update needs --methods: the columns to rerun")
         path = Path(args.update)
         old = json.loads(path.read_text())
-        full, per_family, max_n = _suite_args(old["meta"]["suite"])
-        names = [p["name"] for p in old["problems"]]
-        res = run(full, args.methods, None, max_n, per_family, names)
+        names = [p["name"] for p in old["problems"]]  # a subset of the full suite's, by name
+        res = run(True, args.methods, None, _row_cap(old["meta"]["suite"]), None, names)
         res = merge_update(old, res)
         write_atomic(path, json.dumps(res, indent=1))
         write_atomic(path.with_suffix(".md"), to_markdown(res))
