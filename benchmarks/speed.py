@@ -379,7 +379,8 @@ def render_markdown(result: dict) -> str:
         f"- load average at start / end: {result['load_start']} / {result['load_end']}",
         "",
         "`LabelModel(cardinality=2).fit` / `predict_proba` on binary synthetic label matrices",
-        "(int8, coverage 0.5).  Times are wall-clock medians of fresh",
+        f"(int8, coverage 0.5, `make_synthetic(..., random_state={result.get('seed', 0)})`).  Times are",
+        "wall-clock medians of fresh",
         "processes; `roofline` = one float32 Gram `F.T @ F` of the same matrix; peak RSS = the process's",
         "high-water mark (imports, data, fit and predict; the memmap case maps the file read-only).",
         "",
@@ -487,16 +488,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--memmap-from", type=float, default=MEMMAP_FROM, help="read L from an int8 memmap for n >= this"
     )
     p.add_argument("--scratch", type=Path, default=SCRATCH, help="folder for the generated matrices")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="random_state of make_synthetic for every generated matrix (default 0, the recorded figures')",
+    )
     p.add_argument("--keep-data", action="store_true", help="keep the n >= 1e7 scratch files")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
+    global SEED
     args = parse_args(argv)
     if args.worker:
         worker_main(args.worker)
         return
+    SEED = args.seed  # the scratch files' names carry it
     sys.path.insert(0, str(REPO / "src"))
     sizes = sorted(int(s) for s in args.sizes if not (args.quick and s > 1e6))
     lfs = sorted(args.lfs)
@@ -575,6 +584,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python benchmarks/speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
         "load_start": load_start,
         "load_end": load_average(),
+        "seed": SEED,
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -47,3 +47,18 @@ def test_speed_benchmark_contention_and_jobs(tmp_path):
         assert abs(busy["runs"][0]["check"] - row["runs"][0]["check"]) < 1e-12  # same model, same data
     md = (tmp_path / "speed.md").read_text()
     assert "Idle vs one core busy" in md and "| grid | 3e+03 | 4 | 1 |" in md
+
+
+def test_speed_benchmark_seed(tmp_path):
+    """--seed draws another synthetic matrix, names its scratch file after it and records it."""
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "speed.py"),
+        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra", "--seed", "7"),
+        *("--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "speed.json").read_text())["seed"] == 7
+    assert "random_state=7" in (tmp_path / "speed.md").read_text()
+    assert [p.name for p in (tmp_path / "data").glob("*.npy")] == ["L_n3000_m4_k2_seed7.npy"]
