@@ -12,7 +12,7 @@ Quick start::
 
 from .analysis import LFAnalysis
 from .baselines import MajorityLabelVoter
-from .diagnostics import dependency_candidates
+from .diagnostics import cofiring_candidates, dependency_candidates
 from .matrix import (
     ABSTAIN,
     check_label_matrix,
@@ -41,6 +41,7 @@ __all__ = [
     "SequenceLabelModel",
     "__version__",
     "check_label_matrix",
+    "cofiring_candidates",
     "compute_stats",
     "dependency_candidates",
     "from_flyingsquid",

@@ -11,6 +11,24 @@ so with ``N_ij`` co-votes the observed rate has standard error
 sharing its errors shows a large positive z.  p-values are two-sided normal
 approximations; ``p_adjusted`` multiplies by the number of pairs tested
 (Bonferroni).
+
+:func:`cofiring_candidates` covers the pairs that test cannot read: two LFs that each vote one
+class only always agree (the same class) or never do (different classes), whatever their
+accuracies.  What such a pair tells is *when* both fire.  Let LF i fire with probability
+``a_i`` on rows of its class ``c_i`` and ``b_i`` on the others.  If the LFs are conditionally
+independent given the class, two LFs naming different classes fire together with probability
+``P(both) = P(i) P(j) + Cov(a_i(Y), a_j(Y))``, and
+
+    Cov(a_i(Y), a_j(Y)) = -(a_i - b_i) (a_j - b_j) p_{c_i} p_{c_j} <= 0
+
+wherever both fire more often on their own class than elsewhere (``a > b``, what an LF is
+written to do).  So such a pair fires together *at most* as often as two independent coins
+would.  A significant excess (one-sided) says that either the two share something beyond the
+class (a feature, a kind of row) or one of them fires more often on the other's class.  No fit is
+needed: the statistic is Pearson's for the pair's 2 x 2 table of firing,
+``z = sqrt(n) phi`` with ``phi = (P(both) - P(i) P(j)) / sqrt(P(i) (1 - P(i)) P(j) (1 - P(j)))``
+(``z**2`` is the table's chi-square statistic; Agresti, *Categorical Data Analysis*, 3rd ed., 2013,
+section 2.4), read against the normal law's upper tail, Bonferroni over the pairs tested.
 """
 
 from __future__ import annotations
@@ -25,6 +43,22 @@ from .dependencies import dependency_mask
 from .lf_names import check_fitted_names
 from .stats import LabelStats, compute_stats
 from .validate import check_int
+
+COFIRING_COLUMNS = (
+    "lf_i",
+    "lf_j",
+    "class_i",
+    "class_j",
+    "n_rows",
+    "cofiring",
+    "expected",
+    "excess",
+    "z",
+    "p_value",
+    "p_adjusted",
+    "suspect",
+    "declared",
+)
 
 COLUMNS = (
     "lf_i",
@@ -86,6 +120,58 @@ def _two_sided_p(z: np.ndarray) -> np.ndarray:
     return p
 
 
+def _check_level(alpha: Any, top: Any) -> int | None:
+    """Validate the family-wise level and the row limit shared by the two tests; returns ``top``."""
+    if top is not None:  # a slice would take top=-1 as "all but the last pair"
+        top = check_int(top, "top", 1)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    return top
+
+
+def _fitted_k(model: Any) -> int:
+    """The classes of the model's fit (set_params may have changed the setting since the fit)."""
+    fitted = getattr(model, "_fitted_cardinality", None)
+    return int(fitted() if callable(fitted) else model.cardinality)
+
+
+def _stats_of(data: Any, model: Any, k: int) -> LabelStats:
+    """The statistics to test: ``model.stats_`` for ``data=None``, a ``LabelStats`` as given, else
+    those of the label matrix (its columns checked against the fit's LF names)."""
+    if data is not None and not isinstance(data, LabelStats):
+        check_fitted_names(model, data, name="data")  # the columns in the fit's order
+    if data is None:
+        stats = getattr(model, "stats_", None)
+        if stats is None:
+            raise ValueError("data is None and the model holds no statistics; pass the label matrix")
+        return stats
+    if isinstance(data, LabelStats):
+        return data
+    return compute_stats(data, k)
+
+
+def _table(
+    names: tuple[str, ...], columns: tuple[np.ndarray, ...], n_rows: int, as_frame: bool | None
+) -> Any:
+    """The test's rows as a DataFrame (default when pandas is installed) or a list of dicts.
+
+    ``columns`` are in table order already: ints, float64 and bools, turned into Python values
+    (``tolist``) zipped into one dict per pair, or into the frame's columns."""
+    if as_frame is not False:
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            if as_frame:
+                raise ImportError("as_frame=True needs pandas: pip install 'tripletws[pandas]'") from exc
+        else:
+            if not n_rows:  # the frame of no rows, as pandas makes it (object columns)
+                return pd.DataFrame([], columns=list(names))
+            return pd.DataFrame(dict(zip(names, columns, strict=True)), columns=list(names))
+    return [
+        dict(zip(names, values, strict=True)) for values in zip(*(c.tolist() for c in columns), strict=True)
+    ]
+
+
 # Over 60 lines: one pass of argument checks, the per-pair test and the table, kept together so the
 # statistics of the test can be read top to bottom; the pieces are not used elsewhere.
 def dependency_candidates(
@@ -132,24 +218,10 @@ def dependency_candidates(
         are skipped (their agreement is fixed by construction).
     """
     check_int(min_covotes, "min_covotes", 0)
-    if top is not None:  # a slice would take top=-1 as "all but the last pair"
-        top = check_int(top, "top", 1)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    top = _check_level(alpha, top)
     alpha_lf = _model_accuracies(model)
-    # the fit's classes (set_params may have changed the setting since the fit)
-    fitted = getattr(model, "_fitted_cardinality", None)
-    k = int(fitted() if callable(fitted) else model.cardinality)
-    if data is not None and not isinstance(data, LabelStats):
-        check_fitted_names(model, data, name="data")  # the columns in the fit's order
-    if data is None:
-        stats = getattr(model, "stats_", None)
-        if stats is None:
-            raise ValueError("data is None and the model holds no statistics; pass the label matrix")
-    elif isinstance(data, LabelStats):
-        stats = data
-    else:
-        stats = compute_stats(data, k)
+    k = _fitted_k(model)
+    stats = _stats_of(data, model, k)
     m = stats.n_lfs
     if stats.cardinality != k or len(alpha_lf) != m:
         raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={len(alpha_lf)}, k={k}")
@@ -173,7 +245,7 @@ def dependency_candidates(
     if top is not None:
         order = order[:top]
     # the table's columns in pair order: ints, float64 and bools (the types the row-by-row int(),
-    # float() and bool() gave), as Python values (tolist) zipped into one dict per pair, or as a frame
+    # float() and bool() gave)
     columns = (
         iu[order].astype(np.int64),
         ju[order].astype(np.int64),
@@ -187,19 +259,108 @@ def dependency_candidates(
         np.asarray(p_adj[order] < alpha, dtype=bool),
         declared[iu, ju][order],
     )
-    if as_frame is not False:
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            if as_frame:
-                raise ImportError("as_frame=True needs pandas: pip install 'tripletws[pandas]'") from exc
-        else:
-            if not len(order):  # the frame of no rows, as pandas makes it (object columns)
-                return pd.DataFrame([], columns=list(COLUMNS))
-            return pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=list(COLUMNS))
-    return [
-        dict(zip(COLUMNS, values, strict=True)) for values in zip(*(c.tolist() for c in columns), strict=True)
-    ]
+    return _table(COLUMNS, columns, len(order), as_frame)
+
+
+def one_class_labels(stats: LabelStats) -> np.ndarray:
+    """The class each LF votes where it votes one class only, else -1, shape (m,)."""
+    voted = stats.class_counts > 0
+    return np.where(voted.sum(axis=1) == 1, voted.argmax(axis=1), -1)
+
+
+def cofiring_candidates(
+    data: Any,
+    model: Any,
+    *,
+    alpha: float = 0.05,
+    min_expected: float = 5.0,
+    include_declared: bool = False,
+    top: int | None = None,
+    as_frame: bool | None = None,
+) -> Any:
+    """Pairs of one-class LFs naming different classes that fire together more often than chance.
+
+    Under conditional independence given the class, two LFs that each fire more often on the class
+    they name fire together at most as often as two independent coins with their coverages would
+    (module docstring).  A significant excess says that the pair shares something beyond the class
+    (a feature, a kind of row), or that one of the two fires more often on the other's class.  The
+    agreement test of :func:`dependency_candidates` cannot read such pairs: their votes never agree.
+
+    Parameters
+    ----------
+    data : label matrix (n, m), LabelStats, or None
+        The votes to test; ``None`` uses the model's running statistics (``model.stats_``).
+    model : fitted LabelModel or SequenceLabelModel
+        Supplies the classes and the declared dependencies; no fitted parameter enters the test.
+    alpha : float
+        Family-wise level for the ``suspect`` flag (Bonferroni over the pairs tested).
+    min_expected : float
+        Pairs whose expected co-firing rows under independence, ``n P(i) P(j)``, fall below this are
+        not tested (the normal law of ``z`` needs a few; 5 is Cochran's rule for the 2 x 2 table).
+    include_declared : bool
+        Also list the declared dependencies.
+    top : int, optional
+        Keep only the first ``top`` rows (at least 1).
+    as_frame : bool, optional
+        Return a pandas DataFrame (default when pandas is installed) or a list of dicts.
+
+    Returns
+    -------
+    DataFrame or list of dict
+        One row per tested pair, sorted by z (most excess co-firing first), with columns ``lf_i,
+        lf_j, class_i, class_j, n_rows, cofiring, expected, excess, z, p_value, p_adjusted, suspect,
+        declared``: ``cofiring`` is the share of the rows on which both vote, ``expected`` the product
+        of their coverages, ``z = sqrt(n) phi`` (phi: the pair's correlation of firing), ``p_value`` its
+        one-sided upper tail.
+    """
+    if isinstance(min_expected, bool) or not isinstance(min_expected, numbers.Real) or not min_expected >= 0:
+        raise ValueError(f"min_expected must be a number >= 0, got {min_expected!r}")
+    top = _check_level(alpha, top)
+    try:
+        m_fit = len(model.accuracies_)
+    except (AttributeError, RuntimeError) as exc:
+        raise ValueError(f"model must be a fitted label model, got {type(model).__name__}") from exc
+    stats = _stats_of(data, model, _fitted_k(model))
+    m = stats.n_lfs
+    if len(np.asarray(stats.class_counts)) != m_fit:
+        raise ValueError(f"data has m={m} LFs but the model has m={m_fit}")
+    n = float(stats.n_rows)
+    label = one_class_labels(stats)
+    cover = np.asarray(stats.class_counts, dtype=np.float64).sum(axis=1) / max(n, 1.0)
+    declared = _declared(model, m)
+    iu, ju = np.triu_indices(m, k=1)
+    keep = (label[iu] >= 0) & (label[ju] >= 0) & (label[iu] != label[ju])
+    keep &= (n * cover[iu] * cover[ju] >= float(min_expected)) & (cover[iu] < 1.0) & (cover[ju] < 1.0)
+    if not include_declared:
+        keep &= ~declared[iu, ju]
+    iu, ju = iu[keep], ju[keep]
+    both = np.asarray(stats.covote, dtype=np.float64)[iu, ju] / max(n, 1.0)
+    expected = cover[iu] * cover[ju]
+    spread = np.sqrt(cover[iu] * (1.0 - cover[iu]) * cover[ju] * (1.0 - cover[ju]))
+    z = math.sqrt(n) * (both - expected) / spread
+    from scipy.special import ndtr
+
+    p = ndtr(-z)  # one-sided: an excess only contradicts the model
+    p_adj = np.minimum(1.0, p * max(len(z), 1))
+    order = np.argsort(-z, kind="stable")
+    if top is not None:
+        order = order[:top]
+    columns = (
+        iu[order].astype(np.int64),
+        ju[order].astype(np.int64),
+        label[iu][order].astype(np.int64),
+        label[ju][order].astype(np.int64),
+        np.full(len(order), n, dtype=np.float64),
+        both[order],
+        expected[order],
+        (both - expected)[order],
+        z[order],
+        p[order],
+        p_adj[order],
+        np.asarray(p_adj[order] < alpha, dtype=bool),
+        declared[iu, ju][order],
+    )
+    return _table(COFIRING_COLUMNS, columns, len(order), as_frame)
 
 
 def untested_pairs(stats: LabelStats, min_covotes: int = 10) -> dict[str, int]:
@@ -210,11 +371,16 @@ def untested_pairs(stats: LabelStats, min_covotes: int = 10) -> dict[str, int]:
     dict
         ``few_covotes``: pairs with fewer than ``min_covotes`` rows on which both vote;
         ``one_class``: pairs with enough co-votes whose LFs both vote one class only (their
-        agreement is fixed by construction).
+        agreement is fixed by construction); ``other_class``: the one-class pairs, with enough
+        co-votes or not, whose LFs name different classes (:func:`cofiring_candidates` tests them).
     """
     m = stats.n_lfs
     iu, ju = np.triu_indices(m, k=1)
     enough = stats.covote[iu, ju] >= max(min_covotes, 1)
-    single = (stats.class_counts > 0).sum(axis=1) == 1
-    both_single = single[iu] & single[ju]
-    return {"few_covotes": int((~enough).sum()), "one_class": int((enough & both_single).sum())}
+    label = one_class_labels(stats)
+    both_single = (label[iu] >= 0) & (label[ju] >= 0)
+    return {
+        "few_covotes": int((~enough).sum()),
+        "one_class": int((enough & both_single).sum()),
+        "other_class": int((both_single & (label[iu] != label[ju])).sum()),
+    }

@@ -350,7 +350,7 @@ def build_report(
         ``random_state``, ``lf_names`` one string), also where a model holding ``intervals_``
         would not use it.
     """
-    from .diagnostics import dependency_candidates
+    from .diagnostics import cofiring_candidates, dependency_candidates
     from .intervals import DEFAULT_BOOT, NoIntervalsError, bootstrap_intervals, level_text, point_estimates
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what its class offers
@@ -522,13 +522,39 @@ def build_report(
         ]
         for d in deps
     ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cofire = cofiring_candidates(lm, model, top=10, as_frame=False)
+    cofire_html = ""
+    if cofire:  # one-class LFs naming different classes: their agreement is fixed, their co-firing is not
+        cofire_rows = [
+            [
+                f"{names[d['lf_i']]} – {names[d['lf_j']]}",
+                f"{d['class_i']} – {d['class_j']}",
+                _fmt(d["cofiring"]),
+                _fmt(d["expected"]),
+                _fmt(d["z"], 1),
+                "yes" if d["suspect"] else "no",
+            ]
+            for d in cofire
+        ]
+        cofire_html = (
+            "<p>LFs that each vote one class only, naming different classes, by how often both fire "
+            "(share of rows) against two independent coins: conditionally independent LFs that fire "
+            "more on their own class fire together at most that often, so a suspect pair shares a "
+            "feature, or one of the two fires on the other's class.</p>"
+            + _table(["LF pair", "classes", "both fire", "expected", "z", "suspect"], cofire_rows)
+        )
     parts.append(
         _section(
             "dependencies",
             "Dependency candidates",
-            _table(["LF pair", "co-votes", "agreement", "expected", "z", "suspect"], dep_rows)
-            if dep_rows
-            else "<p>No pair had enough co-votes to test.</p>",
+            (
+                _table(["LF pair", "co-votes", "agreement", "expected", "z", "suspect"], dep_rows)
+                if dep_rows
+                else "<p>No pair had enough co-votes to test.</p>"
+            )
+            + cofire_html,
             "Pairs agreeing more than conditionally independent LFs would (most excess first); "
             "declare suspects with dependencies=[(i, j)].",
         )

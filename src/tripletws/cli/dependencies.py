@@ -41,6 +41,21 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise level (default: %(default)s)")
     p.add_argument("--min-covotes", type=int, default=10, metavar="N", help="(default: %(default)s)")
     p.add_argument("--include-declared", action="store_true", help="also list declared pairs")
+    p.add_argument(
+        "--cofiring",
+        action="store_true",
+        help="test the pairs of LFs that each vote one class only, naming different classes, by how often "
+        "they fire together (more than chance: a shared feature, or an LF firing on the other's class) "
+        "instead of the agreement test",
+    )
+    p.add_argument(
+        "--min-expected",
+        type=float,
+        default=5.0,
+        metavar="N",
+        help="--cofiring: pairs expected to fire together on fewer rows are not tested "
+        "(default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -53,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--top must be at least 1, got {args.top}")
     if args.min_covotes < 0:
         raise CLIError(f"--min-covotes must be 0 or more, got {args.min_covotes}")
+    if not args.min_expected >= 0:  # (nan too)
+        raise CLIError(f"--min-expected must be 0 or more, got {args.min_expected}")
     model = load_labeler(args.MODEL)
     if not hasattr(model, "accuracies_") or isinstance(model, MajorityLabelVoter):
         raise CLIError(f"{args.MODEL}: a fitted label model is needed (majority vote has no accuracies)")
@@ -68,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             )
         with about_matrix(args.L_FILE, names):
             stats = compute_stats(data, int(model.cardinality))
+    if args.cofiring:
+        return _cofiring(args, stats, model, names)
     with about_matrix(args.L_FILE or args.MODEL, names):
         rows = dependency_candidates(
             stats,
@@ -106,5 +125,54 @@ def run(args: argparse.Namespace) -> int:
             f"no pair tested: {why['few_covotes']} pair(s) share fewer than {args.min_covotes} co-votes "
             f"(--min-covotes), {why['one_class']} pair(s) of LFs that each vote one class only (their "
             "agreement says nothing about dependence)"
+        )
+    if stats is not None and untested_pairs(stats, args.min_covotes)["other_class"]:
+        print(
+            "pairs of one-class LFs naming different classes: --cofiring tests how often they fire together"
+        )
+    return 0
+
+
+def _cofiring(args: argparse.Namespace, stats: Any, model: Any, names: Any) -> int:
+    """The co-firing test of one-class LF pairs naming different classes (``--cofiring``)."""
+    from ..diagnostics import cofiring_candidates
+
+    with about_matrix(args.L_FILE or args.MODEL, names):
+        rows = cofiring_candidates(
+            stats,
+            model,
+            alpha=args.alpha,
+            min_expected=args.min_expected,
+            include_declared=args.include_declared,
+            top=args.top,
+            as_frame=False,
+        )
+    if args.json:
+        print(json.dumps(json_safe(rows), indent=2))
+        return 0
+    source = args.L_FILE or "the statistics stored in the model"
+    print(
+        "one-class LF pairs naming different classes, by excess co-firing over independent coins "
+        f"({source}); under conditional independence such LFs fire together at most that often; "
+        f"suspect: one-sided Bonferroni p < {args.alpha}"
+    )
+    header = ["pair", "classes", "both fire", "expected", "z", "p adjusted", "suspect"]
+    cells = [
+        [
+            f"{r['lf_i']}-{r['lf_j']}" + (" (declared)" if r["declared"] else ""),
+            f"{r['class_i']}-{r['class_j']}",
+            fmt_value(r["cofiring"]),
+            fmt_value(r["expected"]),
+            f"{r['z']:.2f}",
+            f"{r['p_adjusted']:.2g}",
+            "yes" if r["suspect"] else "",
+        ]
+        for r in rows
+    ]
+    print(table(header, cells))
+    if not rows:
+        print(
+            "no pair tested: none of LFs that each vote one class only, naming different classes, expected "
+            f"to fire together on {args.min_expected:g} rows or more (--min-expected)"
         )
     return 0
