@@ -171,9 +171,13 @@ def test_youtube_lfs_sharing_a_feature():
     # LF 2 (spam) fires with the ham LF 6 on 39 % of its rows, against 23 % overall: the pair the
     # default's coverage reading absorbs by reading LF 2 against its class (docs/studies.md)
     L = load_real("youtube").splits["train"].L  # skipped where ../shared/data is absent
-    rows = cofiring_candidates(L, fit(L, k=2), as_frame=False)
+    model = fit(L, k=2)
+    rows = cofiring_candidates(L, model, as_frame=False)
     assert (rows[0]["lf_i"], rows[0]["lf_j"]) == (2, 6) and rows[0]["suspect"]
     assert sum(r["suspect"] for r in rows) == 1
+    # the fit's note on the LF read against its class points to the test
+    (note,) = [n for n in model.notes_ if "worse than chance" in n]
+    assert note.startswith("LF(s) 2 are estimated worse than chance") and "cofiring_candidates" in note
 
 
 def test_command_line(tmp_path):

@@ -823,9 +823,17 @@ def _worse_than_chance_note(
     )
     worse = np.setdiff1d(worse, unidentified if copies is None else np.union1d(unidentified, copies.members))
     if worse.size:
+        one_class = ((stats.class_counts[worse] > 0).sum(axis=1) == 1).any()
         draft.notes.append(
             f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
             "the class they name"
+            + (
+                " (for an LF that votes one class only, a feature it shares with LFs of another class "
+                "reads the same way: tripletws.cofiring_candidates(L, model), or 'tripletws dependencies "
+                "--cofiring', lists the pairs that fire together beyond chance)"
+                if one_class
+                else ""
+            )
         )
 
 
