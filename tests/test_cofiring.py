@@ -175,9 +175,12 @@ def test_youtube_lfs_sharing_a_feature():
     rows = cofiring_candidates(L, model, as_frame=False)
     assert (rows[0]["lf_i"], rows[0]["lf_j"]) == (2, 6) and rows[0]["suspect"]
     assert sum(r["suspect"] for r in rows) == 1
-    # the fit's note on the LF read against its class points to the test
+    # the fit's note on the LF read against its class points to the test, and the coverage reading's
+    # note names the pair
     (note,) = [n for n in model.notes_ if "worse than chance" in n]
     assert note.startswith("LF(s) 2 are estimated worse than chance") and "cofiring_candidates" in note
+    (reading,) = [n for n in model.notes_ if "are read as evidence of the class" in n]
+    assert "which this reading may take for the class: 2 and 6 (z = 5.6)" in reading
 
 
 def test_command_line(tmp_path):
@@ -221,3 +224,18 @@ def test_report_lists_cofiring_pairs_of_one_class_lfs():
     assert first is not None and section.index("LF 1 – LF 5") < section.index("LF 0 – LF 1")
     # LFs that vote several classes: the agreement test only, as before
     assert "fire together" not in other_text
+
+
+@pytest.mark.parametrize("lift", [0.0, 0.4])
+def test_the_coverage_readings_note_names_pairs_firing_together(lift):
+    # two-class one-class LFs: the default reads their coverage; LFs 0 (class 0) and 1 (class 1) share a
+    # feature when lift > 0, and the reading's note then names them with the test's z
+    L, _ = one_class_matrix(6000, [0, 1, 0, 1, 0, 1], on=0.35, off=0.1, k=2, shared=(0, 1), lift=lift, seed=0)
+    model = fit(L, k=2)
+    assert model.one_class_.accepted
+    (note,) = [n for n in model.notes_ if "are read as evidence of the class" in n]
+    z = cofiring_candidates(L, model, as_frame=False)[0]["z"]
+    named = "fire together more often than chance" in note
+    assert named == (lift > 0)
+    if named:
+        assert f": 0 and 1 (z = {z:.1f}) (tripletws.cofiring_candidates lists them)" in note

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -268,6 +269,61 @@ def one_class_labels(stats: LabelStats) -> np.ndarray:
     return np.where(voted.sum(axis=1) == 1, voted.argmax(axis=1), -1)
 
 
+@dataclass(frozen=True)
+class CofiringPairs:
+    """The co-firing test's pairs (one-class LFs naming different classes), shape (P,) each."""
+
+    lf_i: np.ndarray
+    lf_j: np.ndarray
+    class_i: np.ndarray
+    class_j: np.ndarray
+    both: np.ndarray
+    expected: np.ndarray
+    z: np.ndarray
+    n_rows: float
+
+    def p_adjusted(self) -> np.ndarray:
+        """One-sided p-values times the pairs tested (Bonferroni), at most 1."""
+        from scipy.special import ndtr
+
+        return np.minimum(1.0, ndtr(-self.z) * max(len(self.z), 1))
+
+
+def cofiring_pairs(
+    stats: LabelStats, min_expected: float = 5.0, skip: np.ndarray | None = None
+) -> CofiringPairs:
+    """The pairs :func:`cofiring_candidates` tests, and their statistics, from the running statistics.
+
+    Parameters
+    ----------
+    stats : LabelStats
+        ``class_counts`` (m, k), ``covote`` (m, m) and ``n_rows``.
+    min_expected : float
+        Pairs expected to fire together on fewer rows under independence are left out.
+    skip : ndarray of bool, shape (m, m), optional
+        Pairs left out (the declared dependencies).
+    """
+    n = float(stats.n_rows)
+    label = one_class_labels(stats)
+    cover = np.asarray(stats.class_counts, dtype=np.float64).sum(axis=1) / max(n, 1.0)
+    # only LFs that can be in a tested pair (one class; enough firing with the most covering partner):
+    # a crowd of thousands of annotators seen a few times each pairs few of them
+    top = float(cover[label >= 0].max()) if (label >= 0).any() else 0.0
+    lfs = np.flatnonzero((label >= 0) & (cover < 1.0) & (n * cover * top >= float(min_expected)))
+    a, b = np.triu_indices(len(lfs), k=1)
+    iu, ju = lfs[a], lfs[b]
+    keep = label[iu] != label[ju]
+    keep &= (n * cover[iu] * cover[ju] >= float(min_expected)) & (cover[iu] < 1.0) & (cover[ju] < 1.0)
+    if skip is not None:
+        keep &= ~skip[iu, ju]
+    iu, ju = iu[keep], ju[keep]
+    both = np.asarray(stats.covote, dtype=np.float64)[iu, ju] / max(n, 1.0)
+    expected = cover[iu] * cover[ju]
+    spread = np.sqrt(cover[iu] * (1.0 - cover[iu]) * cover[ju] * (1.0 - cover[ju]))
+    z = math.sqrt(n) * (both - expected) / spread
+    return CofiringPairs(iu, ju, label[iu], label[ju], both, expected, z, n)
+
+
 def cofiring_candidates(
     data: Any,
     model: Any,
@@ -324,41 +380,30 @@ def cofiring_candidates(
     m = stats.n_lfs
     if len(np.asarray(stats.class_counts)) != m_fit:
         raise ValueError(f"data has m={m} LFs but the model has m={m_fit}")
-    n = float(stats.n_rows)
-    label = one_class_labels(stats)
-    cover = np.asarray(stats.class_counts, dtype=np.float64).sum(axis=1) / max(n, 1.0)
     declared = _declared(model, m)
-    iu, ju = np.triu_indices(m, k=1)
-    keep = (label[iu] >= 0) & (label[ju] >= 0) & (label[iu] != label[ju])
-    keep &= (n * cover[iu] * cover[ju] >= float(min_expected)) & (cover[iu] < 1.0) & (cover[ju] < 1.0)
-    if not include_declared:
-        keep &= ~declared[iu, ju]
-    iu, ju = iu[keep], ju[keep]
-    both = np.asarray(stats.covote, dtype=np.float64)[iu, ju] / max(n, 1.0)
-    expected = cover[iu] * cover[ju]
-    spread = np.sqrt(cover[iu] * (1.0 - cover[iu]) * cover[ju] * (1.0 - cover[ju]))
-    z = math.sqrt(n) * (both - expected) / spread
+    pairs = cofiring_pairs(stats, min_expected, None if include_declared else declared)
     from scipy.special import ndtr
 
+    z = pairs.z
     p = ndtr(-z)  # one-sided: an excess only contradicts the model
-    p_adj = np.minimum(1.0, p * max(len(z), 1))
+    p_adj = pairs.p_adjusted()
     order = np.argsort(-z, kind="stable")
     if top is not None:
         order = order[:top]
     columns = (
-        iu[order].astype(np.int64),
-        ju[order].astype(np.int64),
-        label[iu][order].astype(np.int64),
-        label[ju][order].astype(np.int64),
-        np.full(len(order), n, dtype=np.float64),
-        both[order],
-        expected[order],
-        (both - expected)[order],
+        pairs.lf_i[order].astype(np.int64),
+        pairs.lf_j[order].astype(np.int64),
+        pairs.class_i[order].astype(np.int64),
+        pairs.class_j[order].astype(np.int64),
+        np.full(len(order), pairs.n_rows, dtype=np.float64),
+        pairs.both[order],
+        pairs.expected[order],
+        (pairs.both - pairs.expected)[order],
         z[order],
         p[order],
         p_adj[order],
         np.asarray(p_adj[order] < alpha, dtype=bool),
-        declared[iu, ju][order],
+        declared[pairs.lf_i, pairs.lf_j][order],
     )
     return _table(COFIRING_COLUMNS, columns, len(order), as_frame)
 

@@ -153,8 +153,37 @@ READING_NOTE = (
 )
 
 
-def _reading_note(reading: CoverageCheck | AbstainCheck, draft: _Draft, rows: RowSummary) -> str:
-    """:data:`READING_NOTE` for an accepted reading, read from the final tables (copies counted once)."""
+#: Pairs named in the reading's note where one-class LFs of different classes fire together beyond chance.
+COFIRING_NAMED = 3
+
+
+def _cofiring_clause(stats: LabelStats) -> str:
+    """The pairs of one-class LFs naming different classes that fire together beyond chance (the
+    co-firing test, :func:`tripletws.diagnostics.cofiring_pairs`, Bonferroni at 5 %), in words; ""
+    where none does."""
+    from ..diagnostics import cofiring_pairs
+
+    pairs = cofiring_pairs(stats)
+    flagged = np.flatnonzero(pairs.p_adjusted() < 0.05)
+    if not flagged.size:
+        return ""
+    flagged = flagged[np.argsort(-pairs.z[flagged], kind="stable")]
+    named = ", ".join(
+        f"{pairs.lf_i[t]} and {pairs.lf_j[t]} (z = {pairs.z[t]:.1f})" for t in flagged[:COFIRING_NAMED]
+    )
+    more = f", ... ({flagged.size} pairs)" if flagged.size > COFIRING_NAMED else ""
+    return (
+        f"; LFs naming different classes fire together more often than chance, which a shared feature "
+        f"does and which this reading may take for the class: {named}{more} "
+        "(tripletws.cofiring_candidates lists them)"
+    )
+
+
+def _reading_note(
+    reading: CoverageCheck | AbstainCheck, draft: _Draft, rows: RowSummary, stats: LabelStats
+) -> str:
+    """:data:`READING_NOTE` for an accepted reading, read from the final tables (copies counted once),
+    with the one-class LF pairs that fire together beyond chance (``stats``: the fit's statistics)."""
     if isinstance(reading, CoverageCheck):
         what, family = "the abstentions of the LFs that vote one class only", reading.fit.family
         evidence = f"they show no group beyond the classes (background z = {reading.z:.1f})"
@@ -168,7 +197,7 @@ def _reading_note(reading: CoverageCheck | AbstainCheck, draft: _Draft, rows: Ro
             f"{reading.lead_se:.4f} log-likelihood per row and shows no group beyond the classes "
             f"(background z = {reading.z:.1f})"
         )
-    empty = _unvoted_rows(draft.params, rows)
+    empty = _unvoted_rows(draft.params, rows) + _cofiring_clause(stats)
     return READING_NOTE.format(what=what, family=family, balance=draft.source, evidence=evidence, empty=empty)
 
 
@@ -467,7 +496,7 @@ class Annotator(Solver):
         )
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
         if coverage_read or (informative_read and family != "ds_abstain"):  # ("ds_abstain": its own note)
-            draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows))
+            draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows, stats))
         sample = _sample_note(rows, stats)
         if sample:
             draft.notes.append(sample)
