@@ -163,8 +163,10 @@ def test_unfitted_model_and_other_width_are_refused():
     L, _ = one_class_matrix(500, [0, 1, 2], on=0.5, off=0.1, seed=1)
     with pytest.raises(ValueError, match="fitted label model"):
         cofiring_candidates(L, LabelModel(cardinality=3))
-    with pytest.raises(ValueError, match="LF"):
-        cofiring_candidates(L[:, :2], fit(L))
+    with pytest.raises(ValueError, match="data has m=2, k=3 but the model has m=3, k=3"):
+        cofiring_candidates(compute_stats(L[:, :2], 3), fit(L))
+    with pytest.raises(ValueError, match="data has m=3, k=4 but the model has m=3, k=3"):
+        cofiring_candidates(compute_stats(L, 4), fit(L))
 
 
 def test_youtube_lfs_sharing_a_feature():

@@ -376,10 +376,11 @@ def cofiring_candidates(
         m_fit = len(model.accuracies_)
     except (AttributeError, RuntimeError) as exc:
         raise ValueError(f"model must be a fitted label model, got {type(model).__name__}") from exc
-    stats = _stats_of(data, model, _fitted_k(model))
+    k = _fitted_k(model)
+    stats = _stats_of(data, model, k)
     m = stats.n_lfs
-    if len(np.asarray(stats.class_counts)) != m_fit:
-        raise ValueError(f"data has m={m} LFs but the model has m={m_fit}")
+    if stats.cardinality != k or m != m_fit:
+        raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={m_fit}, k={k}")
     declared = _declared(model, m)
     pairs = cofiring_pairs(stats, min_expected, None if include_declared else declared)
     from scipy.special import ndtr
