@@ -53,6 +53,7 @@ from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress_problems import (  # noqa: E402
     BASE_SEED,
+    EXTRA_FAMILIES,
     FAMILIES,
     Problem,
     all_problems,
@@ -565,7 +566,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one BLAS thread each)")
     ap.add_argument("--out", help="results path (.json; the .md goes beside it) or folder")
     ap.add_argument("--problems", nargs="*", help="only these problem names")
-    ap.add_argument("--families", nargs="*", choices=FAMILIES, help="only these families")
+    ap.add_argument(
+        "--families",
+        nargs="*",
+        choices=(*FAMILIES, *EXTRA_FAMILIES),
+        help="only these families (opt-in families such as cross_feature are drawn only when named)",
+    )
     ap.add_argument("--max-n", type=int, help="cap train and test rows (smoke tests)")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of a results json")
     ap.add_argument(
@@ -630,13 +636,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.fold_salt:
         set_fold_salt(args.fold_salt)
     seed = args.base_seed
-    problems = quick_problems(seed) if args.quick else all_problems(seed)
+    extra = [f for f in (args.families or ()) if f in EXTRA_FAMILIES]  # opt-in families, only when named
+    problems = quick_problems(seed) if args.quick else all_problems(seed, extra)
     if args.problems:
         wanted = set(args.problems)
-        unknown = wanted - {p.name for p in all_problems(seed)}
+        every = all_problems(seed, EXTRA_FAMILIES)
+        unknown = wanted - {p.name for p in every}
         if unknown:
             raise SystemExit(f"unknown problems: {', '.join(sorted(unknown))}")
-        problems = [p for p in all_problems(seed) if p.name in wanted]
+        problems = [p for p in every if p.name in wanted]
     if args.families:
         problems = [p for p in problems if p.family in args.families]
     t0 = time.perf_counter()

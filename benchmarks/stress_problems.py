@@ -32,11 +32,21 @@ Families (the tag of each problem):
 ``confusion``      k >= 3, errors go to one partner class per class
 ``mixed``          a random combination of all of the above
 =================  ============================================================================
+
+Opt-in families (:data:`EXTRA_FAMILIES`, outside the 312-problem suite so that the draws measured
+so far stay comparable; ``all_problems(seed, extra=...)``, ``stress.py --families NAME``):
+
+=================  ============================================================================
+``cross_feature``  one-class LFs of different classes that fire together on a shared feature,
+                   whatever the class (``shared_feature``'s groups all vote one class); the
+                   pattern of two real spam LFs, one per class, that both fire on short comments
+=================  ============================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +66,8 @@ FAMILIES = (
     "confusion",
     "mixed",
 )
+#: Families drawn only on request (module docstring); their seeds follow the suite's families'.
+EXTRA_FAMILIES = ("cross_feature",)
 PER_FAMILY = 26  # 12 families x 26 = 312 problems
 BASE_SEED = 20261201
 MAX_TRAIN_CELLS = 4_000_000  # n * m of a train draw (keeps the full suite under 15 min on one core)
@@ -341,16 +353,19 @@ def build_world(problem: Problem) -> World:
         n_groups = max(1, min(int(shared["groups"]), m // size))
         members = rng.permutation(m)[: n_groups * size].reshape(n_groups, size)
         feature_rate = np.zeros((n_groups, k))
+        cross = bool(shared.get("cross", False))  # each member votes its own class (cross_feature)
         for g in range(n_groups):
             c_g = int(rng.integers(k))
             rate = float(shared["rate"])
             feature_rate[g] = rate
             feature_rate[g, c_g] = min(0.95, rate * rng.uniform(1.0, 3.0))
+            if cross:
+                feature_rate[g] = rate  # the feature does not depend on the class
             fire = float(shared["fire"])
             for i in members[g]:
                 group[i] = g
                 fired = np.zeros((k, k + 1))
-                fired[:, c_g + 1] = 1.0
+                fired[:, (int(polarity[i]) if cross and polarity[i] >= 0 else c_g) + 1] = 1.0
                 tables[i, :, 1] = fire * fired[None] + (1 - fire) * tables[i, :, 0]
 
     # near-copies: LF j copies its source's vote (abstains included) with probability `share`
@@ -484,6 +499,18 @@ def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
             "fire": round(float(rng.uniform(0.5, 0.95)), 2),
         }
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
+    elif family == "cross_feature":
+        size = int(rng.integers(2, 6))
+        p["m"] = max(p["m"], size + 2)
+        p["n"], p["n_test"] = _rows(rng, p["m"])
+        p["shared"] = {
+            "groups": int(rng.integers(1, max(2, p["m"] // (2 * size)) + 1)),
+            "size": size,
+            "rate": round(float(rng.uniform(0.05, 0.3)), 3),
+            "fire": round(float(rng.uniform(0.3, 0.9)), 2),
+            "cross": True,
+        }
+        p["unipolar"] = 1.0
     elif family == "confusion":
         p["confusion"] = round(float(rng.uniform(0.5, 1.0)), 2)
         p["class_abstain"] = round(float(rng.choice([0.0, 0.5])), 2)
@@ -507,14 +534,21 @@ def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
     return p
 
 
-def all_problems(base_seed: int = BASE_SEED) -> list[Problem]:
+def all_problems(base_seed: int = BASE_SEED, extra: Sequence[str] = ()) -> list[Problem]:
     """The full suite: PER_FAMILY problems of every family, in a fixed order.
 
     ``base_seed`` other than :data:`BASE_SEED` draws a fresh suite from the same generators (the same
     names, other problems): a check that figures chosen on the usual suite hold on problems not seen.
+    ``extra``: opt-in families (:data:`EXTRA_FAMILIES`) appended, PER_FAMILY problems each, seeded after
+    the suite's families (the suite's problems do not change).
     """
+    unknown = sorted(set(extra) - set(EXTRA_FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown extra families {unknown}; choose from {list(EXTRA_FAMILIES)}")
     out = []
-    for fi, family in enumerate(FAMILIES):
+    for fi, family in enumerate((*FAMILIES, *(f for f in EXTRA_FAMILIES if f in extra))):
+        if family in EXTRA_FAMILIES:
+            fi = len(FAMILIES) + EXTRA_FAMILIES.index(family)
         for j in range(PER_FAMILY):
             seed = base_seed + 1000 * fi + j
             params = family_params(family, np.random.default_rng(seed))

@@ -212,3 +212,27 @@ def test_gold_balance_stands_for_the_generators_class_balance():
     assert np.allclose(given.predict_proba(L_test), rec["P"], atol=1e-12)
     with pytest.raises(ValueError, match="true class balance"):
         stress.run_ours({"class_balance": "gold"}, k, L, L_test)
+
+
+def test_cross_feature_is_opt_in_and_shares_a_feature_across_classes():
+    usual = all_problems()
+    with_extra = all_problems(extra=("cross_feature",))
+    assert with_extra[: len(usual)] == usual  # the suite's problems do not move
+    extra = with_extra[len(usual) :]
+    assert [p.name for p in extra] == [f"cross_feature-{j:02d}" for j in range(26)]
+    assert {p.seed for p in extra}.isdisjoint({p.seed for p in usual})
+    with pytest.raises(ValueError, match="unknown extra families"):
+        all_problems(extra=("nope",))
+    crossed = 0
+    for problem in extra[:8]:
+        world = build_world(problem)
+        assert np.all(world.feature_rate == world.feature_rate[:, :1])  # the feature ignores the class
+        for g in range(len(world.feature_rate)):
+            members = np.flatnonzero(world.group == g)
+            # under the feature each member votes its own (one) class, whatever y is
+            fired = world.tables[members, :, 1]  # (members, types, k, k + 1)
+            voted = fired[..., 1:].sum(axis=(1, 2)).argmax(axis=1)
+            own = world.tables[members, :, 0, :, 1:].sum(axis=(1, 2)).argmax(axis=1)
+            assert np.array_equal(voted, own)
+            crossed += len(set(voted.tolist())) > 1
+    assert crossed >= 4  # most groups hold LFs of two classes or more
