@@ -172,7 +172,7 @@ def _cofiring(args: argparse.Namespace, stats: Any, model: Any, names: Any) -> i
     print(table(header, cells))
     if not rows:
         print(
-            "no pair tested: none of LFs that each vote one class only, naming different classes, expected "
-            f"to fire together on {args.min_expected:g} rows or more (--min-expected)"
+            "no pair tested: no two LFs that each vote one class only, naming different classes, are "
+            f"expected to fire together on {args.min_expected:g} rows or more (--min-expected)"
         )
     return 0
