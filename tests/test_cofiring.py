@@ -207,6 +207,8 @@ def test_command_line(tmp_path):
         (r["lf_i"], r["lf_j"], r["suspect"]) for r in direct
     ]
     assert [r["z"] for r in rows] == pytest.approx([r["z"] for r in direct], rel=1e-12)
+    none = run_main("dependencies", model, "--cofiring", "--min-expected", "1e9")
+    assert none.returncode == 0 and "no pair tested: no two LFs that each vote one class only" in none.stdout
     bad = run_main("dependencies", model, "--cofiring", "--min-expected", "-1")
     assert bad.returncode == 2 and "--min-expected must be 0 or more, got -1" in bad.stderr
 
