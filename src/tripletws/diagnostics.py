@@ -228,7 +228,7 @@ def dependency_candidates(
         raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={len(alpha_lf)}, k={k}")
     b = (k * alpha_lf - 1.0) / (k - 1.0)
     N = stats.covote
-    single = (stats.class_counts > 0).sum(axis=1) == 1
+    single = one_class_labels(stats) >= 0
     declared = _declared(model, m)
     iu, ju = np.triu_indices(m, k=1)
     keep = (N[iu, ju] >= max(min_covotes, 1)) & ~(single[iu] & single[ju])
@@ -282,11 +282,15 @@ class CofiringPairs:
     z: np.ndarray
     n_rows: float
 
-    def p_adjusted(self) -> np.ndarray:
-        """One-sided p-values times the pairs tested (Bonferroni), at most 1."""
+    def p_value(self) -> np.ndarray:
+        """One-sided (upper-tail) normal p-values of ``z``: an excess only contradicts the model."""
         from scipy.special import ndtr
 
-        return np.minimum(1.0, ndtr(-self.z) * max(len(self.z), 1))
+        return ndtr(-self.z)
+
+    def p_adjusted(self, p: np.ndarray | None = None) -> np.ndarray:
+        """The p-values (``p``, when at hand) times the pairs tested (Bonferroni), at most 1."""
+        return np.minimum(1.0, (self.p_value() if p is None else p) * max(len(self.z), 1))
 
 
 def cofiring_pairs(
@@ -312,8 +316,7 @@ def cofiring_pairs(
     lfs = np.flatnonzero((label >= 0) & (cover < 1.0) & (n * cover * top >= float(min_expected)))
     a, b = np.triu_indices(len(lfs), k=1)
     iu, ju = lfs[a], lfs[b]
-    keep = label[iu] != label[ju]
-    keep &= (n * cover[iu] * cover[ju] >= float(min_expected)) & (cover[iu] < 1.0) & (cover[ju] < 1.0)
+    keep = (label[iu] != label[ju]) & (n * cover[iu] * cover[ju] >= float(min_expected))
     if skip is not None:
         keep &= ~skip[iu, ju]
     iu, ju = iu[keep], ju[keep]
@@ -383,11 +386,9 @@ def cofiring_candidates(
         raise ValueError(f"data has m={m}, k={stats.cardinality} but the model has m={m_fit}, k={k}")
     declared = _declared(model, m)
     pairs = cofiring_pairs(stats, min_expected, None if include_declared else declared)
-    from scipy.special import ndtr
-
     z = pairs.z
-    p = ndtr(-z)  # one-sided: an excess only contradicts the model
-    p_adj = pairs.p_adjusted()
+    p = pairs.p_value()
+    p_adj = pairs.p_adjusted(p)
     order = np.argsort(-z, kind="stable")
     if top is not None:
         order = order[:top]

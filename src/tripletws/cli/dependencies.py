@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..baselines import MajorityLabelVoter
@@ -97,20 +98,51 @@ def run(args: argparse.Namespace) -> int:
             top=args.top,
             as_frame=False,
         )
+    if _print_pairs(
+        args,
+        rows,
+        f"LF pairs by excess agreement over the symmetric model's expectation ({_source(args)}); "
+        f"suspect: Bonferroni p < {args.alpha}",
+        ["co-votes", "agreement"],
+        lambda r: [f"{r['n_covotes']:g}", fmt_value(r["agreement"])],
+    ):
+        return 0
+    why = untested_pairs(stats, args.min_covotes) if stats is not None else None
+    if not rows and why is not None:
+        print(
+            f"no pair tested: {why['few_covotes']} pair(s) share fewer than {args.min_covotes} co-votes "
+            f"(--min-covotes), {why['one_class']} pair(s) of LFs that each vote one class only (their "
+            "agreement says nothing about dependence)"
+        )
+    if why is not None and why["other_class"]:
+        print(
+            "pairs of one-class LFs naming different classes: --cofiring tests how often they fire together"
+        )
+    return 0
+
+
+def _source(args: argparse.Namespace) -> str:
+    return args.L_FILE or "the statistics stored in the model"
+
+
+def _print_pairs(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    title: str,
+    columns: list[str],
+    cells: Callable[[dict[str, Any]], list[str]],
+) -> bool:
+    """Print either test's rows: as JSON (``--json``; returns True), or under ``title`` as a table of the
+    pair, the test's own ``columns`` (``cells`` of a row), expected, z, p adjusted and suspect."""
     if args.json:
         print(json.dumps(json_safe(rows), indent=2))
-        return 0
-    source = args.L_FILE or "the statistics stored in the model"
-    print(
-        f"LF pairs by excess agreement over the symmetric model's expectation ({source}); "
-        f"suspect: Bonferroni p < {args.alpha}"
-    )
-    header = ["pair", "co-votes", "agreement", "expected", "z", "p adjusted", "suspect"]
-    cells = [
+        return True
+    print(title)
+    header = ["pair", *columns, "expected", "z", "p adjusted", "suspect"]
+    body = [
         [
             f"{r['lf_i']}-{r['lf_j']}" + (" (declared)" if r["declared"] else ""),
-            f"{r['n_covotes']:g}",
-            fmt_value(r["agreement"]),
+            *cells(r),
             fmt_value(r["expected"]),
             f"{r['z']:.2f}",
             f"{r['p_adjusted']:.2g}",
@@ -118,19 +150,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         for r in rows
     ]
-    print(table(header, cells))
-    if not rows and stats is not None:
-        why = untested_pairs(stats, args.min_covotes)
-        print(
-            f"no pair tested: {why['few_covotes']} pair(s) share fewer than {args.min_covotes} co-votes "
-            f"(--min-covotes), {why['one_class']} pair(s) of LFs that each vote one class only (their "
-            "agreement says nothing about dependence)"
-        )
-    if stats is not None and untested_pairs(stats, args.min_covotes)["other_class"]:
-        print(
-            "pairs of one-class LFs naming different classes: --cofiring tests how often they fire together"
-        )
-    return 0
+    print(table(header, body))
+    return False
 
 
 def _cofiring(args: argparse.Namespace, stats: Any, model: Any, names: Any) -> int:
@@ -147,29 +168,16 @@ def _cofiring(args: argparse.Namespace, stats: Any, model: Any, names: Any) -> i
             top=args.top,
             as_frame=False,
         )
-    if args.json:
-        print(json.dumps(json_safe(rows), indent=2))
-        return 0
-    source = args.L_FILE or "the statistics stored in the model"
-    print(
+    if _print_pairs(
+        args,
+        rows,
         "one-class LF pairs naming different classes, by excess co-firing over independent coins "
-        f"({source}); under conditional independence such LFs fire together at most that often; "
-        f"suspect: one-sided Bonferroni p < {args.alpha}"
-    )
-    header = ["pair", "classes", "both fire", "expected", "z", "p adjusted", "suspect"]
-    cells = [
-        [
-            f"{r['lf_i']}-{r['lf_j']}" + (" (declared)" if r["declared"] else ""),
-            f"{r['class_i']}-{r['class_j']}",
-            fmt_value(r["cofiring"]),
-            fmt_value(r["expected"]),
-            f"{r['z']:.2f}",
-            f"{r['p_adjusted']:.2g}",
-            "yes" if r["suspect"] else "",
-        ]
-        for r in rows
-    ]
-    print(table(header, cells))
+        f"({_source(args)}); under conditional independence such LFs fire together at most that often; "
+        f"suspect: one-sided Bonferroni p < {args.alpha}",
+        ["classes", "both fire"],
+        lambda r: [f"{r['class_i']}-{r['class_j']}", fmt_value(r["cofiring"])],
+    ):
+        return 0
     if not rows:
         print(
             "no pair tested: no two LFs that each vote one class only, naming different classes, are "

@@ -852,7 +852,9 @@ def _worse_than_chance_note(
     )
     worse = np.setdiff1d(worse, unidentified if copies is None else np.union1d(unidentified, copies.members))
     if worse.size:
-        one_class = ((stats.class_counts[worse] > 0).sum(axis=1) == 1).any()
+        from ..diagnostics import one_class_labels
+
+        one_class = bool((one_class_labels(stats)[worse] >= 0).any())
         draft.notes.append(
             f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
             "the class they name"
