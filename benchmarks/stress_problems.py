@@ -436,6 +436,20 @@ def _k(rng: np.random.Generator, hi: int = 10) -> int:
     return 2 if rng.random() < 0.5 else int(rng.integers(3, hi + 1))
 
 
+def _feature_groups(p: dict[str, Any], rng: np.random.Generator, fire: tuple[float, float]) -> dict[str, Any]:
+    """Knobs of shared-feature groups (2 to 5 LFs each); ``p``'s ``m`` raised to hold one group and its
+    rows redrawn for it.  ``fire``: range of the chance that a member fires when its feature is on."""
+    size = int(rng.integers(2, 6))
+    p["m"] = max(p["m"], size + 2)
+    p["n"], p["n_test"] = _rows(rng, p["m"])
+    return {
+        "groups": int(rng.integers(1, max(2, p["m"] // (2 * size)) + 1)),
+        "size": size,
+        "rate": round(float(rng.uniform(0.05, 0.3)), 3),
+        "fire": round(float(rng.uniform(*fire)), 2),
+    }
+
+
 def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
     """Draw the knobs of one problem of ``family``."""
     p: dict[str, Any] = {}
@@ -489,27 +503,10 @@ def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
         p["adversarial"] = round(float(rng.uniform(0.1, 0.4)), 2)
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
     elif family == "shared_feature":
-        size = int(rng.integers(2, 6))
-        p["m"] = max(p["m"], size + 2)
-        p["n"], p["n_test"] = _rows(rng, p["m"])
-        p["shared"] = {
-            "groups": int(rng.integers(1, max(2, p["m"] // (2 * size)) + 1)),
-            "size": size,
-            "rate": round(float(rng.uniform(0.05, 0.3)), 3),
-            "fire": round(float(rng.uniform(0.5, 0.95)), 2),
-        }
+        p["shared"] = _feature_groups(p, rng, fire=(0.5, 0.95))
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
     elif family == "cross_feature":
-        size = int(rng.integers(2, 6))
-        p["m"] = max(p["m"], size + 2)
-        p["n"], p["n_test"] = _rows(rng, p["m"])
-        p["shared"] = {
-            "groups": int(rng.integers(1, max(2, p["m"] // (2 * size)) + 1)),
-            "size": size,
-            "rate": round(float(rng.uniform(0.05, 0.3)), 3),
-            "fire": round(float(rng.uniform(0.3, 0.9)), 2),
-            "cross": True,
-        }
+        p["shared"] = {**_feature_groups(p, rng, fire=(0.3, 0.9)), "cross": True}
         p["unipolar"] = 1.0
     elif family == "confusion":
         p["confusion"] = round(float(rng.uniform(0.5, 1.0)), 2)
