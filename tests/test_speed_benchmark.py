@@ -10,15 +10,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_speed_benchmark_tiny_grid(tmp_path):
+def run_speed(tmp_path: Path, *args: str, timeout: int = 120) -> None:
+    """benchmarks/speed.py on one tiny cell (3000 rows x 4 LFs, one run), results and scratch in tmp_path."""
     cmd = [
         sys.executable,
         str(REPO / "benchmarks" / "speed.py"),
-        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra"),
-        *("--memmap-from", "3000", "--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
+        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra", *args),
+        *("--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_speed_benchmark_tiny_grid(tmp_path):
+    run_speed(tmp_path, "--memmap-from", "3000")
     result = json.loads((tmp_path / "speed.json").read_text())
     (row,) = result["rows"]
     assert (row["n"], row["m"], row["input"]) == (3000, 4, "int8 memmap")
@@ -31,14 +36,7 @@ def test_speed_benchmark_tiny_grid(tmp_path):
 
 def test_speed_benchmark_contention_and_jobs(tmp_path):
     """--contention adds a busy measurement next to the idle one; --jobs measures each setting."""
-    cmd = [
-        sys.executable,
-        str(REPO / "benchmarks" / "speed.py"),
-        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra", "--jobs", "1", "auto"),
-        *("--contention", "--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
+    run_speed(tmp_path, "--jobs", "1", "auto", "--contention", timeout=180)
     rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
     assert [r["jobs"] for r in rows] == [1, "auto"]
     for row in rows:
@@ -51,14 +49,7 @@ def test_speed_benchmark_contention_and_jobs(tmp_path):
 
 def test_speed_benchmark_seed(tmp_path):
     """--seed draws another synthetic matrix, names its scratch file after it and records it."""
-    cmd = [
-        sys.executable,
-        str(REPO / "benchmarks" / "speed.py"),
-        *("--sizes", "3000", "--lfs", "4", "--repeats", "1", "--no-extra", "--seed", "7"),
-        *("--out", str(tmp_path), "--scratch", str(tmp_path / "data")),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
+    run_speed(tmp_path, "--seed", "7")
     assert json.loads((tmp_path / "speed.json").read_text())["seed"] == 7
     assert "random_state=7" in (tmp_path / "speed.md").read_text()
     assert [p.name for p in (tmp_path / "data").glob("*.npy")] == ["L_n3000_m4_k2_seed7.npy"]
