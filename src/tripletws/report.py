@@ -352,6 +352,7 @@ def build_report(
     """
     from .diagnostics import cofiring_candidates, dependency_candidates
     from .intervals import DEFAULT_BOOT, NoIntervalsError, bootstrap_intervals, level_text, point_estimates
+    from .stats import compute_stats
 
     # a LabelModel (any model with learned accuracies and intervals); checked by what its class offers
     # (an unfitted model's params_ raises), so that this module does not import the model that offers
@@ -508,9 +509,10 @@ def build_report(
             f"Median {np.median(conf):.3f}; {np.mean(conf >= 0.9):.1%} of rows at 0.9 or above.",
         )
     )
+    stats = compute_stats(lm, k)  # one pass for both pair tests
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        deps = dependency_candidates(lm, model, top=10, as_frame=False)
+        deps = dependency_candidates(stats, model, top=10, as_frame=False)
     dep_rows = [
         [
             f"{names[d['lf_i']]} – {names[d['lf_j']]}",
@@ -524,7 +526,7 @@ def build_report(
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cofire = cofiring_candidates(lm, model, top=10, as_frame=False)
+        cofire = cofiring_candidates(stats, model, top=10, as_frame=False)
     cofire_html = ""
     if cofire:  # one-class LFs naming different classes: their agreement is fixed, their co-firing is not
         cofire_rows = [
