@@ -41,6 +41,7 @@ from scoring import mv_scores, tie_scores
 
 from tripletws import LabelModel
 from tripletws.atomic import atomic_write_text
+from tripletws.baselines import MARGIN_KINDS, majority_margin, margin_kinds
 from tripletws.estimators.annotator import fit_annotator
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
@@ -52,8 +53,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MIN_GOLD = 0.9
 #: EM steps at most for the gold-free fits (the default's fits use 50; more, to reach the optimum).
 EM_STEPS = 500
-#: The eval rows' kinds by majority vote's margin between its two top classes.
-KINDS = ("no vote", "tie", "margin 1", "margin 2+")
 
 
 def gold_tables(L: np.ndarray, y: np.ndarray, k: int) -> LabelModelParams:
@@ -62,14 +61,6 @@ def gold_tables(L: np.ndarray, y: np.ndarray, k: int) -> LabelModelParams:
     cond = outcome_tables(L, np.eye(k)[y], k, 1.0).transpose(0, 2, 1)  # (m, k + 1, k)
     balance = np.bincount(y, minlength=k).astype(np.float64) + 1.0
     return LabelModelParams(class_balance=balance / balance.sum(), cond_probs=cond)
-
-
-def kinds(L: np.ndarray, k: int) -> np.ndarray:
-    """Each row's kind (an index into :data:`KINDS`) by majority vote's margin."""
-    counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
-    top2 = np.sort(counts, axis=1)[:, -2:] if k > 1 else np.concatenate([counts, counts], axis=1)
-    margin = top2[:, 1] - top2[:, 0]
-    return np.where(counts.sum(axis=1) == 0, 0, np.minimum(margin, 2) + 1)
 
 
 def right(P: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -123,15 +114,15 @@ def study(name: str, info: dict) -> dict | None:
         "em from mv": log_lik(unique, from_mv.params, k),
         "em from oracle": log_lik(unique, from_oracle.params, k),
     }
-    kind = kinds(L_eval, k)
+    kind = margin_kinds(majority_margin(L_eval, k))
     out["by_kind"] = {
-        KINDS[t]: {
+        MARGIN_KINDS[t]: {
             "rows": int((kind == t).sum()),
             **{
                 lab: float(right(scores[lab], y_eval)[kind == t].sum()) for lab in ("mv", "default", "oracle")
             },
         }
-        for t in range(len(KINDS))
+        for t in range(len(MARGIN_KINDS))
     }
     return out
 
@@ -159,12 +150,12 @@ def render(results: dict) -> str:
         "",
         "## Eval rows by majority vote's margin: rows, and expected right for MV / default / oracle",
         "",
-        "| set | " + " | ".join(KINDS) + " |",
-        "|---|" + "---|" * len(KINDS),
+        "| set | " + " | ".join(MARGIN_KINDS) + " |",
+        "|---|" + "---|" * len(MARGIN_KINDS),
     ]
     for name, r in results.items():
         cells = []
-        for kind in KINDS:
+        for kind in MARGIN_KINDS:
             b = r["by_kind"][kind]
             cells.append(f"{b['rows']}: {b['mv']:.1f} / {b['default']:.1f} / {b['oracle']:.1f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

@@ -27,6 +27,49 @@ def vote_counts(L: Any, cardinality: int | None = None, chunk_size: int | None =
     return _vote_counts(check_label_matrix(L, cardinality, allow_empty=True), chunk_size)
 
 
+#: The kinds of rows by majority vote's margin (:func:`majority_margin`), in the order ``evaluate``
+#: reports them: no vote, a tie between the top classes, a margin of one vote, two votes or more.
+MARGIN_KINDS = ("no vote", "tie", "margin 1", "margin 2+")
+
+
+def majority_margin(L: Any, cardinality: int | None = None, chunk_size: int | None = None) -> np.ndarray:
+    """Majority vote's margin per row: the votes for its most-voted class minus those for the next.
+
+    Where a label model departs from majority vote: on rows without a vote (majority vote has none), on
+    ties (majority vote flips a coin), and where it overrules a majority; a margin of two or more
+    votes survives any one LF changing its vote.
+
+    Parameters
+    ----------
+    L : label matrix, shape (n, m)
+    cardinality : int, optional
+        The number of classes ``k`` (else inferred from ``L``, as :func:`vote_counts` does).
+    chunk_size : int, optional
+        Rows per block of the vote count.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        ``-1`` on rows without a vote, ``0`` on ties, else the margin (``>= 1``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`vote_counts`.
+    """
+    counts = vote_counts(L, cardinality, chunk_size)  # (n, k), k >= 2
+    top2 = np.partition(counts, -2, axis=1)[:, -2:]
+    out = (top2[:, 1] - top2[:, 0]).astype(np.int64)
+    out[counts.sum(axis=1) == 0] = -1
+    return out
+
+
+def margin_kinds(margin: np.ndarray) -> np.ndarray:
+    """Each row's kind, an index into :data:`MARGIN_KINDS`, shape (n,), from :func:`majority_margin`'s
+    margins (n,)."""
+    return np.minimum(np.asarray(margin, dtype=np.int64), 2) + 1
+
+
 class MajorityLabelVoter(BaseLabeler):
     """Majority vote of the non-abstaining LFs.
 

@@ -7,10 +7,12 @@ import json
 import warnings
 from typing import Any
 
-from ..baselines import MajorityLabelVoter
+import numpy as np
+
+from ..baselines import MARGIN_KINDS, MajorityLabelVoter, majority_margin, margin_kinds
 from ..files import read_labels
 from ..matrix import check_label_matrix, hint_flyingsquid_labels, voted_rows
-from ..metrics import ALIASES, METRICS
+from ..metrics import ALIASES, METRICS, score
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
     CLIError,
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         model.random_state = args.seed
     seq_kw = sequence_kwargs(model, args, lm.n)
     n_silent = int(((y >= 0) & ~voted_rows(lm)).sum())
-    results, voted = {}, {}
+    results, voted, preds = {}, {}, {}
     # (about_matrix: an L of another width than the model's is named by its file, as predict names it)
     with warnings.catch_warnings(), about_matrix(args.L_FILE, names):
         warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             voted[name] = lab.score(
                 lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
             )
+            preds[name] = lab.predict(lm, tie_break_policy=args.tie_break, **kw)
+    by_margin = _by_margin(lm, y, preds, k)
     if args.json:
         record = {
             "n_rows": lm.n,
@@ -128,6 +132,14 @@ def run(args: argparse.Namespace) -> int:
             "majority_vote": results["majority vote"],
             "label_model_voted_rows": voted["label model"],
             "majority_vote_voted_rows": voted["majority vote"],
+            "by_margin": {
+                kind: {
+                    "rows": rec["rows"],
+                    "label_model": rec["label model"],
+                    "majority_vote": rec["majority vote"],
+                }
+                for kind, rec in by_margin.items()
+            },
         }
         print(json.dumps(json_safe(record), indent=2))
         return 0
@@ -143,12 +155,43 @@ def run(args: argparse.Namespace) -> int:
         for name in metrics
     ]
     print(table(header, rows))
+    print(
+        "accuracy by majority vote's margin (votes for its top class minus the next): a label model departs "
+        "from majority vote on rows without a vote, on ties, and where it overrules a majority"
+    )
+    print(
+        table(
+            ["rows", "gold rows", *labelers],
+            [
+                [kind, str(rec["rows"]), *(fmt_value(rec[lab]) for lab in labelers)]
+                for kind, rec in by_margin.items()
+            ],
+        )
+    )
     if args.tie_break == "abstain":
         print(
             "label metrics use the rows where each labeler did not abstain (see coverage): the two "
             "labelers are scored on different rows"
         )
     return 0
+
+
+def _by_margin(lm: Any, y: np.ndarray, preds: dict[str, np.ndarray], k: int) -> dict[str, dict[str, Any]]:
+    """Per kind of row by majority vote's margin (:data:`tripletws.baselines.MARGIN_KINDS`): the gold rows
+    and each labeler's accuracy on them (as ``score`` reads it: rows its prediction abstains on left
+    out; nan where none is left)."""
+    kind = margin_kinds(majority_margin(lm, k))
+    gold = y >= 0
+    out: dict[str, dict[str, Any]] = {}
+    for t, name in enumerate(MARGIN_KINDS):
+        rows = gold & (kind == t)
+        rec: dict[str, Any] = {"rows": int(rows.sum())}
+        for lab, pred in preds.items():
+            rec[lab] = (
+                score(y[rows], pred[rows], None, k, ["accuracy"])["accuracy"] if rows.any() else float("nan")
+            )
+        out[name] = rec
+    return out
 
 
 def _default_metrics(k: int) -> list[str]:
