@@ -82,3 +82,24 @@ def test_the_tubespam_example_of_the_docs(tmp_path) -> None:
     assert round(by["tie"]["label_model"], 2) == 0.56 and round(by["tie"]["majority_vote"], 2) == 0.57
     for kind in ("margin 1", "margin 2+"):
         assert abs(by[kind]["label_model"] - by[kind]["majority_vote"]) <= 0.012
+
+
+def test_report_shows_the_breakdown_as_evaluate_does(tmp_path) -> None:
+    import re
+
+    data = make_synthetic(1500, 6, 3, coverage=0.2, random_state=7)
+    np.save(tmp_path / "L.npy", data.L)
+    np.save(tmp_path / "y.npy", data.y)
+    model_file = tmp_path / "m.json"
+    ok("fit", tmp_path / "L.npy", "-o", model_file)
+    by = json.loads(ok("evaluate", model_file, tmp_path / "L.npy", tmp_path / "y.npy", "--json"))["by_margin"]
+    ok("report", model_file, tmp_path / "L.npy", "--gold", tmp_path / "y.npy", "-o", tmp_path / "r.html")
+    text = (tmp_path / "r.html").read_text()
+    cell = r"</td><td[^>]*>([0-9.na]+)"
+    for kind in MARGIN_KINDS:
+        cells = re.search(rf"majority margin: {re.escape(kind)}</td><td[^>]*>(\d+){cell}{cell}<", text)
+        assert cells is not None, kind
+        assert int(cells.group(1)) == by[kind]["rows"]
+        if by[kind]["rows"]:
+            assert float(cells.group(2)) == pytest.approx(by[kind]["label_model"], abs=5e-4)
+            assert float(cells.group(3)) == pytest.approx(by[kind]["majority_vote"], abs=5e-4)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
+from .baselines import MARGIN_KINDS, MajorityLabelVoter, majority_margin, margin_kinds
 from .lf_names import check_fitted_names
 from .matrix import check_label_matrix, check_labels, check_same_rows, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
@@ -587,19 +588,28 @@ def build_report(
         # ties (rows without a vote under a uniform prior, equal top classes) broken as evaluate's
         # default does, by a fixed hash of the row (argmax sent every tied row to class 0)
         pred = probs_to_preds(probs, "random")
+        mv_pred = probs_to_preds(MajorityLabelVoter(k).predict_proba(lm), "random")
+        kind = margin_kinds(majority_margin(lm, k))
         score_rows = []
-        for label, sel in (("all gold rows", gold), ("gold rows with a vote", gold & voted)):
+        selections = [("all gold rows", gold), ("gold rows with a vote", gold & voted)]
+        selections += [
+            (f"majority margin: {name}", gold & (kind == t)) for t, name in enumerate(MARGIN_KINDS)
+        ]
+        for label, sel in selections:
             n_sel = int(sel.sum())
-            acc = float(np.mean(pred[sel] == y[sel])) if n_sel else float("nan")
-            score_rows.append([label, n_sel, _fmt(acc)])
+            accs = [float(np.mean(p[sel] == y[sel])) if n_sel else float("nan") for p in (pred, mv_pred)]
+            score_rows.append([label, n_sel, *(_fmt(a) for a in accs)])
         parts.append(
             _section(
                 "scores",
                 "Scores on gold",
-                _table(["rows", "count", "accuracy"], score_rows),
+                _table(["rows", "count", "accuracy", "majority vote"], score_rows),
                 f"{int((gold & ~voted).sum())} gold rows had no vote; their prediction is the most "
                 "likely class under the class balance (Snorkel scores the voted rows only). Rows whose top "
-                "classes tie get one of them by a fixed hash of the row, as tripletws evaluate does.",
+                "classes tie get one of them by a fixed hash of the row, as tripletws evaluate does. "
+                "The majority margin is majority vote's votes for its top class minus those for the "
+                "next: a label model departs from majority vote on rows without a vote, on ties, and "
+                "where it overrules a majority.",
             )
         )
         svg, cal_rows = _calibration(conf[gold], (pred[gold] == y[gold]).astype(np.float64))
