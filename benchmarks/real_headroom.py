@@ -37,12 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 from common import load_index, load_split
 from headroom_study import outcome_tables
-from scoring import mv_scores, tie_scores
+from scoring import mv_scores, row_correct, tie_scores
 
 from tripletws import LabelModel
 from tripletws.atomic import atomic_write_text
 from tripletws.baselines import MARGIN_KINDS, majority_margin, margin_kinds
 from tripletws.estimators.annotator import fit_annotator
+from tripletws.estimators.annotator_design import _logsumexp, summary_design
 from tripletws.inference import posterior
 from tripletws.matrix import check_label_matrix
 from tripletws.params import LabelModelParams
@@ -63,16 +64,8 @@ def gold_tables(L: np.ndarray, y: np.ndarray, k: int) -> LabelModelParams:
     return LabelModelParams(class_balance=balance / balance.sum(), cond_probs=cond)
 
 
-def right(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Expected right answer per row under uniform tie-breaking among equal top scores."""
-    top = P >= P.max(axis=1, keepdims=True) - 1e-9 * np.maximum(1.0, np.abs(P).max(axis=1, keepdims=True))
-    return top[np.arange(len(y)), y] / top.sum(axis=1)
-
-
 def log_lik(unique: RowSummary, params: LabelModelParams, k: int) -> float:
     """Log-likelihood per fitted row of ``params`` (abstentions informative)."""
-    from tripletws.estimators.annotator_design import _logsumexp, summary_design
-
     scores = summary_design(unique, k, abstain=True).log_scores(params)
     w = unique.counts.astype(np.float64)
     return float(w @ _logsumexp(scores)[0]) / float(w.sum())
@@ -115,12 +108,11 @@ def study(name: str, info: dict) -> dict | None:
         "em from oracle": log_lik(unique, from_oracle.params, k),
     }
     kind = margin_kinds(majority_margin(L_eval, k))
+    right = {lab: row_correct(scores[lab], y_eval) for lab in ("mv", "default", "oracle")}
     out["by_kind"] = {
         MARGIN_KINDS[t]: {
             "rows": int((kind == t).sum()),
-            **{
-                lab: float(right(scores[lab], y_eval)[kind == t].sum()) for lab in ("mv", "default", "oracle")
-            },
+            **{lab: float(r[kind == t].sum()) for lab, r in right.items()},
         }
         for t in range(len(MARGIN_KINDS))
     }

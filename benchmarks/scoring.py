@@ -26,15 +26,28 @@ def f1_score(pred: np.ndarray, y: np.ndarray, k: int) -> float:
     return one(1) if k == 2 else float(np.mean([one(c) for c in range(k)]))
 
 
+def _tops(S: np.ndarray) -> np.ndarray:
+    """(n, k) bool: the classes tied at each row's top score (non-finite scores count as the lowest;
+    a row without a finite score ties every class)."""
+    S = np.asarray(S, dtype=np.float64)
+    S = np.where(np.isfinite(S), S, -np.inf)
+    top = S >= S.max(axis=1, keepdims=True) - TIE_TOL
+    top[~top.any(axis=1)] = True
+    return top
+
+
+def row_correct(S: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(n,) expected correctness of scores ``S`` (n, k) under uniform tie-breaking (as tie_scores)."""
+    top = _tops(S)
+    return top[np.arange(len(y)), y] / top.sum(axis=1)
+
+
 def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
     """(expected accuracy, mean F1) of scores ``S`` (n, k) against gold ``y`` (n,).
 
     Non-finite scores count as the lowest; a row without a finite score ties every class.
     """
-    S = np.asarray(S, dtype=np.float64)
-    S = np.where(np.isfinite(S), S, -np.inf)
-    top = S >= S.max(axis=1, keepdims=True) - TIE_TOL
-    top[~top.any(axis=1)] = True
+    top = _tops(S)
     acc = float(np.mean(top[np.arange(len(y)), y] / top.sum(axis=1)))
     f1s = []
     for s in range(F1_DRAWS):

@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
-from scoring import TIE_TOL, mv_scores, tie_scores  # noqa: E402
+from scoring import mv_scores, row_correct, tie_scores  # noqa: E402
 from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
 from worst_losses import Probe  # noqa: E402
 
@@ -63,15 +63,6 @@ TIE = 0.005  # the stress suite's tie: 0.5 points
 #: Shrinkage strengths w of the reading's log-posterior toward the vote-only fit's on unvoted rows.
 WEIGHTS = tuple(float(w) for w in np.linspace(0.0, 1.0, 21))
 FEATURES = ("cov_gain", "unvoted_agree", "u_train", "estimated")
-
-
-def row_correct(S: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(n,) expected correctness of scores ``S`` (n, k) under uniform tie-breaking (as tie_scores)."""
-    S = np.asarray(S, dtype=np.float64)
-    S = np.where(np.isfinite(S), S, -np.inf)
-    top = S >= S.max(axis=1, keepdims=True) - TIE_TOL
-    top[~top.any(axis=1)] = True
-    return top[np.arange(len(y)), y] / top.sum(axis=1)
 
 
 def features(L: np.ndarray, k: int, cond_probs: np.ndarray, prior: np.ndarray) -> dict[str, float]:

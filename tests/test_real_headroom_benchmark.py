@@ -1,4 +1,4 @@
-"""benchmarks/real_headroom.py: its tie-break expectation, gold tables and one set's run."""
+"""benchmarks/real_headroom.py: the tie-break expectation it reads, its gold tables and one set's run."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import real_headroom  # noqa: E402
 from conftest import DATA_DIR  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from scoring import mv_scores, row_correct, tie_scores  # noqa: E402
 
 
-def test_right_splits_ties_uniformly() -> None:
+def test_row_correct_splits_ties_uniformly() -> None:
     P = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1 / 3, 1 / 3, 1 / 3]])
-    np.testing.assert_allclose(real_headroom.right(P, np.array([1, 2, 0])), [0.5, 1.0, 1 / 3])
+    np.testing.assert_allclose(row_correct(P, np.array([1, 2, 0])), [0.5, 1.0, 1 / 3])
 
 
 def test_gold_tables_count_every_outcome() -> None:

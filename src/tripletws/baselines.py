@@ -10,6 +10,7 @@ from .base import BaseLabeler
 from .distributed import dask_columns, is_dask_array
 from .kernels import vote_counts as _vote_counts
 from .matrix import check_cardinality, check_label_matrix
+from .metrics import score
 from .settings import check_random_state
 from .validate import check_int
 
@@ -68,6 +69,41 @@ def margin_kinds(margin: np.ndarray) -> np.ndarray:
     """Each row's kind, an index into :data:`MARGIN_KINDS`, shape (n,), from :func:`majority_margin`'s
     margins (n,)."""
     return np.minimum(np.asarray(margin, dtype=np.int64), 2) + 1
+
+
+def accuracy_by_margin(
+    L: Any, y: np.ndarray, preds: dict[str, np.ndarray], cardinality: int
+) -> dict[str, dict[str, Any]]:
+    """Per kind of row by majority vote's margin (:data:`MARGIN_KINDS`): the gold rows and each
+    labeler's accuracy on them.
+
+    Parameters
+    ----------
+    L : label matrix, shape (n, m)
+    y : ndarray of int, shape (n,)
+        Gold labels, -1 = unknown (left out).
+    preds : dict of name -> ndarray of int, shape (n,)
+        Each labeler's predictions (-1 = abstained: left out of its accuracy, as ``score`` reads it).
+    cardinality : int
+
+    Returns
+    -------
+    dict of kind -> {"rows": gold rows of that kind, name: accuracy (nan without rows) for each labeler}
+    """
+    kind = margin_kinds(majority_margin(L, cardinality))
+    gold = y >= 0
+    out: dict[str, dict[str, Any]] = {}
+    for t, name in enumerate(MARGIN_KINDS):
+        rows = gold & (kind == t)
+        rec: dict[str, Any] = {"rows": int(rows.sum())}
+        for lab, pred in preds.items():
+            rec[lab] = (
+                score(y[rows], pred[rows], None, cardinality, ["accuracy"])["accuracy"]
+                if rows.any()
+                else float("nan")
+            )
+        out[name] = rec
+    return out
 
 
 class MajorityLabelVoter(BaseLabeler):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
-from .baselines import MARGIN_KINDS, MajorityLabelVoter, majority_margin, margin_kinds
+from .baselines import MajorityLabelVoter, accuracy_by_margin
 from .lf_names import check_fitted_names
 from .matrix import check_label_matrix, check_labels, check_same_rows, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
@@ -589,16 +589,13 @@ def build_report(
         # default does, by a fixed hash of the row (argmax sent every tied row to class 0)
         pred = probs_to_preds(probs, "random")
         mv_pred = probs_to_preds(MajorityLabelVoter(k).predict_proba(lm), "random")
-        kind = margin_kinds(majority_margin(lm, k))
         score_rows = []
-        selections = [("all gold rows", gold), ("gold rows with a vote", gold & voted)]
-        selections += [
-            (f"majority margin: {name}", gold & (kind == t)) for t, name in enumerate(MARGIN_KINDS)
-        ]
-        for label, sel in selections:
+        for label, sel in (("all gold rows", gold), ("gold rows with a vote", gold & voted)):
             n_sel = int(sel.sum())
             accs = [float(np.mean(p[sel] == y[sel])) if n_sel else float("nan") for p in (pred, mv_pred)]
             score_rows.append([label, n_sel, *(_fmt(a) for a in accs)])
+        for kind, rec in accuracy_by_margin(lm, y, {"model": pred, "mv": mv_pred}, k).items():
+            score_rows.append([f"majority margin: {kind}", rec["rows"], _fmt(rec["model"]), _fmt(rec["mv"])])
         parts.append(
             _section(
                 "scores",

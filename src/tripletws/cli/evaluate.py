@@ -7,12 +7,10 @@ import json
 import warnings
 from typing import Any
 
-import numpy as np
-
-from ..baselines import MARGIN_KINDS, MajorityLabelVoter, majority_margin, margin_kinds
+from ..baselines import MajorityLabelVoter, accuracy_by_margin
 from ..files import read_labels
 from ..matrix import check_label_matrix, hint_flyingsquid_labels, voted_rows
-from ..metrics import ALIASES, METRICS, score
+from ..metrics import ALIASES, METRICS
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
     CLIError,
@@ -120,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
                 lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
             )
             preds[name] = lab.predict(lm, tie_break_policy=args.tie_break, **kw)
-    by_margin = _by_margin(lm, y, preds, k)
+    by_margin = accuracy_by_margin(lm, y, preds, k)
     if args.json:
         record = {
             "n_rows": lm.n,
@@ -174,24 +172,6 @@ def run(args: argparse.Namespace) -> int:
             "labelers are scored on different rows"
         )
     return 0
-
-
-def _by_margin(lm: Any, y: np.ndarray, preds: dict[str, np.ndarray], k: int) -> dict[str, dict[str, Any]]:
-    """Per kind of row by majority vote's margin (:data:`tripletws.baselines.MARGIN_KINDS`): the gold rows
-    and each labeler's accuracy on them (as ``score`` reads it: rows its prediction abstains on left
-    out; nan where none is left)."""
-    kind = margin_kinds(majority_margin(lm, k))
-    gold = y >= 0
-    out: dict[str, dict[str, Any]] = {}
-    for t, name in enumerate(MARGIN_KINDS):
-        rows = gold & (kind == t)
-        rec: dict[str, Any] = {"rows": int(rows.sum())}
-        for lab, pred in preds.items():
-            rec[lab] = (
-                score(y[rows], pred[rows], None, k, ["accuracy"])["accuracy"] if rows.any() else float("nan")
-            )
-        out[name] = rec
-    return out
 
 
 def _default_metrics(k: int) -> list[str]:
