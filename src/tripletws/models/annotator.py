@@ -65,6 +65,12 @@ from ..validate import check_float, check_int, check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
 from .notes import dependency_note, lf_list, silent_lfs
 
+#: A fit that names another class than the LFs' strict majority on more than this share of the fitted
+#: rows that have one warns (:func:`_overrule_note`): the latent class no longer reads the LFs' votes
+#: as the classes they name (``overrule_rate_``; a fit that re-weighs LFs overrules a few ties and weak
+#: majorities, not most of them).
+OVERRULE_NOTE = 0.5
+
 #: Distinct rows the annotator model looks at (a hash sample of whole rows beyond it): EM and
 #: the held-out choice cost O(votes in those rows) per step, and 20 000 rows pin an LF's
 #: accuracy to about 1/sqrt(20 000 x coverage) (0.013 at 30 % coverage).
@@ -503,6 +509,8 @@ class Annotator(Solver):
         params = draft.params
         # how far the fit strays from the LFs' majority (the class-conditional model's diagnostic too)
         diagnostics["overrule_rate"] = overrule_rate(rows, params, options.chunk_size)
+        if diagnostics["overrule_rate"] > OVERRULE_NOTE:
+            draft.notes.append(_overrule_note(diagnostics["overrule_rate"], draft.source, given, stats))
         shrunk = shrinkage is not None and shrinkage.lam < 1.0
         return Fit(
             self.name,
@@ -648,6 +656,37 @@ def _symmetric_fallback(
     diagnostics = {"fallback": note, "family": "", "em_steps_run": 0}
     notes = fit.notes + ((note,) if deps else ())
     return replace(fit, model=name, diagnostics=diagnostics, notes=notes)
+
+
+def _overrule_note(rate: float, source: str, given: np.ndarray | None, stats: LabelStats) -> str:
+    """The warning for a fit that goes against most strict majorities of the LFs (:data:`OVERRULE_NOTE`).
+
+    Where the class balance was given (``class_balance=`` or ``Y_dev``'s frequencies), it names that
+    balance beside the class shares of the votes: a balance in another class order, or one the votes
+    contradict, turns the latent class against the LFs (every LF then fits worse than chance).
+    """
+    text = (
+        f"the fit names another class than the LFs' strict majority on {rate:.0%} of the fitted rows that "
+        "have one: its classes read most votes against the class they name"
+    )
+    votes = stats.class_counts.sum(axis=0)
+    if source in ("given", "Y_dev") and given is not None and votes.sum() > 0:
+        shares = ", ".join(f"{v:.3f}" for v in votes / votes.sum())
+        balance = ", ".join(f"{v:.3f}" for v in given)
+        named = "class_balance given to fit" if source == "given" else "class balance of Y_dev's labels"
+        return (
+            f"{text}. It was fitted with the {named}, [{balance}], against the votes' class shares "
+            f"[{shares}]: a balance listed in another class order, or one the votes contradict, does this. "
+            "Check the order of the classes, or let the model estimate the balance (class_balance='auto', "
+            "the default)"
+        )
+    return (
+        f"{text}. That is right where most votes are wrong (LFs that fire on the other classes' rows more "
+        "than on their own, as under a strong class imbalance) and wrong where the latent class has "
+        "become something else (LFs that copy each other or share a feature: "
+        "tripletws.dependency_candidates, tripletws.cofiring_candidates); a few gold rows tell the two "
+        "apart: fit(L, L_dev=..., Y_dev=...)"
+    )
 
 
 def _given_balance(prior: Prior, k: int) -> tuple[np.ndarray | None, str]:
