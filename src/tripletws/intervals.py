@@ -44,8 +44,8 @@ UNIFORM_PRIOR_WARNING = (
     "the model kept a uniform class balance (its default prior, or the balance check found no support for "
     "another); when the classes are not balanced "
     "its accuracies carry a bias that these intervals do not include (docs/workflow.md, section 3); "
-    "fit with class_balance='estimate' (command line: --class-balance estimate) or a known class balance "
-    "before computing intervals"
+    "fit LabelModel(class_balance='estimate') (command line: --class-balance estimate), or give a known "
+    "class balance (fit(L, class_balance=[...])), before computing intervals"
 )
 
 

@@ -34,6 +34,12 @@ def check_prior_setting(setting: Any, cardinality: int) -> None:
 
 def explicit_prior(class_balance: Any, Y_dev: Any, cardinality: int) -> Prior | None:
     """The prior fixed by a call's own arguments (``class_balance`` over ``Y_dev``), if any."""
+    if isinstance(class_balance, str) and class_balance in STRATEGIES:
+        raise ValueError(
+            f"class_balance={class_balance!r} is a strategy, a setting of the model: "
+            f"LabelModel(class_balance={class_balance!r}) or set_params(class_balance={class_balance!r}); "
+            f"the class_balance of fit and partial_fit is a fixed prior, {cardinality} probabilities"
+        )
     if class_balance is not None:
         return Prior(check_class_balance(class_balance, cardinality), "given")
     if Y_dev is not None:
