@@ -451,7 +451,14 @@ def checked_gold(path: str, y: Any, n: int | None, k: int, name: str = "Y") -> n
     try:
         return check_labels(y, n, k, name=name)
     except ValueError as exc:  # the file named, as for L
-        raise CLIError(f"{path}: {exc}") from exc
+        hint = ""
+        if n is not None and path.lower().endswith(".csv") and np.ndim(y) == 1 and len(y) == n + 1:
+            hint = (
+                f"; if the first row, {np.asarray(y)[0]!r}, is a header (pandas' to_csv writes a Series' "
+                "name, 0 for an unnamed one), name the column (e.g. y.rename('y').to_csv(...): a header "
+                "that is not a number is read as one) or write it with header=False"
+            )
+        raise CLIError(f"{path}: {exc}{hint}") from exc
 
 
 def read_votes(

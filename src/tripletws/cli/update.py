@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from typing import Any
 
 from ..estimators.class_balance import STRATEGIES
@@ -87,8 +88,22 @@ def run(args: argparse.Namespace) -> int:
     if chain and (args.forget is not None or args.window is not None):
         raise CLIError("--forget/--window (batches) apply to LabelModel files, not to sequence models")
     if args.forget is not None:
+        if getattr(model, "window", None) is not None:
+            warnings.warn(
+                f"--forget {args.forget:g} replaces the window of {model.window} batches stored in "
+                f"{args.MODEL}",
+                UserWarning,
+                stacklevel=2,
+            )
         model.set_params(forget=args.forget, window=None)
     elif args.window is not None:
+        if getattr(model, "forget", None) is not None:
+            warnings.warn(
+                f"--window {args.window} replaces the forgetting factor {model.forget:g} stored in "
+                f"{args.MODEL}",
+                UserWarning,
+                stacklevel=2,
+            )
         model.set_params(window=args.window, forget=None)
     k = int(model.cardinality)
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
