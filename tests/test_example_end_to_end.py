@@ -18,7 +18,7 @@ def test_end_to_end_example(tmp_path, capsys):
     spec.loader.exec_module(example)
     figures = example.main(n=4_000, out_dir=tmp_path, seed=0)
     captured = capsys.readouterr()
-    assert "applying 2 LFs" in captured.err  # the progress bar
+    assert "applying 2 LF(s) row by row" in captured.err  # the progress bar
     assert "Learned Acc." in captured.out
     assert (tmp_path / "report.html").stat().st_size > 50_000
     # 1000 test rows: accuracy sd about 0.015; the majority class holds 55 % of the rows

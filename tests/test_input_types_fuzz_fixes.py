@@ -123,7 +123,9 @@ def test_gold_labels_that_are_no_array_name_what_was_passed(data, fitted):
 def test_one_dimensional_input_names_its_type(data):
     """One column given as L (a pandas Series, a 1-D tensor) was named by its shape only."""
     pd = pytest.importorskip("pandas")
-    with pytest.raises(ValueError, match=r"shape \(400,\) \(a pandas.Series\); a 1-D input is one column"):
+    with pytest.raises(
+        ValueError, match=r"shape \(400,\) \(a pandas.Series\); give a 2-D matrix.*L.reshape\(1, -1\)"
+    ):
         LabelModel(3).fit(pd.Series(data.L[:, 0]))
 
 

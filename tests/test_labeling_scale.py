@@ -85,7 +85,7 @@ def test_parallel_errors_name_the_lf_and_global_row():
 def test_progress_bar_is_shown_by_default_and_silenced(capsys):
     df = make_frame(500)
     PandasLFApplier(ROW_LFS).apply(df)
-    assert "applying 3 LFs" in capsys.readouterr().err
+    assert "applying 3 LF(s) row by row" in capsys.readouterr().err
     PandasLFApplier(ROW_LFS).apply(df, progress=False)
     assert capsys.readouterr().err == ""
 

@@ -23,7 +23,7 @@ from .matrix import (
     hint_flyingsquid_labels,
     voted_rows,
 )
-from .metrics import reads_probabilities
+from .metrics import check_metric_names, reads_probabilities
 from .metrics import score as _score
 from .predictions import probs_to_preds
 from .settings import check_random_state
@@ -326,6 +326,13 @@ def score_votes(
         raise ValueError(f"metrics must be a metric's name or a list of names, got {metrics!r}")
     metrics = ["accuracy"] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
     metrics = [str(name) if isinstance(name, str) else name for name in metrics]  # np.str_ keys: str
+    check_metric_names(metrics, extra=("no_vote",))  # before the warnings below
+    if n_gold == 0:
+        warnings.warn(
+            "score: Y has no gold label (every entry is -1, unknown), so every metric is nan",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     # the silent rows that are scored rest on the balance: those predicted a class (not abstained),
     # and every one where a probability metric reads them (it scores every gold row)
     scored = gold & ~voted

@@ -671,7 +671,8 @@ def _shape_error(arr: np.ndarray, given: Any, name: str) -> LabelMatrixError:
     """The error for a dense matrix that is not 2-D, naming the type given where it is not numpy's."""
     kind = "" if isinstance(given, np.ndarray) else f" ({a_type(given)})"
     hint = (
-        "; a 1-D input is one column: give a 2-D matrix (one column per LF), e.g. a DataFrame"
+        "; give a 2-D matrix (one column per LF), e.g. a DataFrame: one row of votes is "
+        "L.reshape(1, -1), one LF's column L.reshape(-1, 1)"
         if arr.ndim == 1
         else ""
     )

@@ -208,6 +208,15 @@ def _labels(values: Any, name: str, cardinality: int, n: int | None = None, of: 
     return labels
 
 
+def check_metric_names(metrics: Sequence[str], extra: Sequence[str] = ()) -> None:
+    """Raise ValueError for the first name in ``metrics`` that is neither a metric, an alias, nor in
+    ``extra`` (a labeler's score also takes ``"no_vote"``): before any work or warning."""
+    for name in metrics:
+        if not isinstance(name, str) or (name not in extra and ALIASES.get(name, name) not in METRICS):
+            names = ", ".join((*METRICS, *ALIASES))
+            raise ValueError(f"unknown metric {name!r}; choose from {names} (a labeler's score: and no_vote)")
+
+
 def score(
     y: np.ndarray,
     preds: np.ndarray,
@@ -239,6 +248,7 @@ def score(
         metrics = ["accuracy"]
     elif isinstance(metrics, str):
         metrics = [metrics]
+    check_metric_names(metrics)
     y = _labels(y, "y", cardinality)
     preds = _labels(preds, "preds", cardinality, len(y), "y")
     if probs is not None and reads_probabilities(metrics):

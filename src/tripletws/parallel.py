@@ -81,7 +81,10 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
         raise ValueError(f"n_jobs must be an integer or None, got {n_jobs!r}")
     n_jobs = int(n_jobs)
     if n_jobs == 0:
-        raise ValueError("n_jobs must not be 0: give a positive count, -1 for every CPU, or None")
+        raise ValueError(
+            "n_jobs must not be 0: give a positive count, -1 for every CPU, or None (Python; the command "
+            "line's default, --jobs left out)"
+        )
     if n_jobs > 0:
         return n_jobs
     cpus = available_cpus()

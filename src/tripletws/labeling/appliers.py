@@ -299,7 +299,7 @@ class LFApplier:
             L[:, j] = self._lfs[j].apply_frame(data)
         if rowwise:
             L[:, rowwise], faults[rowwise] = self._apply_rowwise(
-                data, [self._lfs[j] for j in rowwise], progress, fault_tolerant
+                data, [self._lfs[j] for j in rowwise], progress, fault_tolerant, len(vec)
             )
         if self.cache is not None:
             for j in todo:
@@ -309,10 +309,13 @@ class LFApplier:
         return (L, _metadata(self._lfs, faults)) if return_meta else L
 
     def _apply_rowwise(
-        self, data: Any, lfs: list[Any], progress: bool, fault_tolerant: bool
+        self, data: Any, lfs: list[Any], progress: bool, fault_tolerant: bool, vectorized: int = 0
     ) -> tuple[np.ndarray, np.ndarray]:
         n = len(data)
-        with _progress(n, progress, f"applying {len(lfs)} LFs") as bar:
+        desc = f"applying {len(lfs)} LF(s) row by row"
+        if vectorized:  # (those ran on the whole frame already, before the bar)
+            desc += f" ({vectorized} vectorised LF(s) applied to the whole frame)"
+        with _progress(n, progress, desc) as bar:
             if self.n_jobs == 1 or n < 2:
                 L, failures = _apply_rows(_iter_rows(data, self._mode), n, lfs, fault_tolerant, 0, bar)
             else:
