@@ -411,7 +411,9 @@ class LFAnalysis:
 
         Columns: ``j``, ``Polarity``, ``Coverage``, ``Overlaps``, ``Conflicts``; with
         gold ``Y``: ``Correct``, ``Incorrect``, ``Emp. Acc.``; with a fitted ``model``:
-        ``Learned Acc.`` and, when ``intervals``, ``Acc. low`` / ``Acc. high`` (the
+        ``Learned Acc.`` (for an LF counted once as a copy of another, ``model.copies_``: its
+        accuracy against the fitted labels, and a ``Copy of`` column names the LF it copies) and,
+        when ``intervals``, ``Acc. low`` / ``Acc. high`` (NaN for a copy; the
         model's ``intervals_``, else a bootstrap over ``L`` with its defaults, seeded by
         ``random_state``, where ``L`` is the matrix the model was fitted on; for other rows,
         e.g. a dev matrix, or a model the bootstrap cannot resample as it stands, the bounds are
@@ -471,6 +473,15 @@ class LFAnalysis:
             acc = np.asarray(model.accuracies_)
             if acc.shape != (m,):
                 raise ValueError(f"model has {acc.shape[0]} LFs but L has {m} columns")
+            copies = getattr(model, "copies_", None)
+            if copies is not None and copies.members.size:
+                # a copy's own table is class-blind (it is counted through its group's representative):
+                # its accuracy against the fitted labels is the estimate to show, and the column beside
+                # it says which LF it copies
+                acc = acc.astype(np.float64)
+                acc[copies.members] = copies.accuracy[copies.members]
+                names = list(table.index)
+                table["Copy of"] = [names[r] if r >= 0 else "" for r in copies.copy_of]
             table["Learned Acc."] = acc
             if intervals:
                 ci = getattr(model, "intervals_", None)
