@@ -1,0 +1,144 @@
+"""Fixes from a new user's walk through the README and docs (session 40).
+
+- A class balance given to ``fit`` that the votes contradict turned every LF against its class
+  without a word; the fit now warns, naming the balance and the votes' class shares.
+- ``fit(class_balance="estimate")`` said only "must be 2 probabilities" (a strategy is a setting
+  of the model); the intervals' warning recommended that call.
+- Gold labels saved by pandas (``to_csv(index=False)`` writes a header "0") gave a bare length error.
+- ``update --forget`` replaced a stored window (and ``--window`` a stored forgetting factor) silently.
+- ``score`` with no gold row returned nan without a word, and warned before naming a misspelt metric.
+- One row given as a 1-D array: the error now shows ``L.reshape(1, -1)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from test_cli import run_main
+
+from tripletws import LabelModel
+from tripletws.datasets import make_synthetic
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    """Most rows are class 0 (0.85): a given balance of 0.1 / 0.9 contradicts the votes."""
+    return make_synthetic(3000, 8, 2, coverage=0.2, class_balance=[0.85, 0.15], random_state=0)
+
+
+def _fit(L, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = LabelModel(2).fit(L, **kw)
+    return lm, [str(w.message) for w in caught]
+
+
+def test_a_contradicted_balance_warns_with_both_balances(skewed):
+    lm, msgs = _fit(skewed.L, class_balance=[0.1, 0.9])
+    assert lm.overrule_rate_ > 0.5  # the fit reads most votes against their classes
+    note = [m for m in msgs if "strict majority" in m]
+    assert len(note) == 1, msgs
+    shares = np.bincount(skewed.L[skewed.L >= 0], minlength=2) / (skewed.L >= 0).sum()
+    assert "class_balance given to fit, [0.100, 0.900]" in note[0]
+    assert f"[{shares[0]:.3f}, {shares[1]:.3f}]" in note[0]
+    assert f"{lm.overrule_rate_:.0%}" in note[0]
+    # the same rows with the default (estimated where supported) balance: no such note
+    lm, msgs = _fit(skewed.L)
+    assert lm.overrule_rate_ < 0.5
+    assert not [m for m in msgs if "strict majority" in m]
+
+
+def test_a_balance_in_the_votes_order_does_not_warn(skewed):
+    lm, msgs = _fit(skewed.L, class_balance=[0.85, 0.15])
+    assert lm.overrule_rate_ < 0.5
+    assert not [m for m in msgs if "strict majority" in m]
+
+
+@pytest.mark.parametrize("strategy", ["estimate", "auto", "uniform"])
+def test_a_strategy_given_to_fit_points_to_the_setting(skewed, strategy):
+    with pytest.raises(ValueError, match=rf"LabelModel\(class_balance='{strategy}'\)"):
+        LabelModel(2).fit(skewed.L, class_balance=strategy)
+    with pytest.raises(ValueError, match="set_params"):
+        LabelModel(2).partial_fit(skewed.L, class_balance=strategy)
+    # the setting itself works
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert LabelModel(2, class_balance=strategy).fit(skewed.L).class_balance_.shape == (2,)
+
+
+def test_a_pandas_header_in_gold_labels_gets_a_hint(tmp_path, skewed):
+    pd = pytest.importorskip("pandas")
+    L, y = skewed.L[:500], skewed.y[:500]
+    np.save(tmp_path / "L.npy", L)
+    assert run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json").returncode == 0
+    pd.Series(y).to_csv(tmp_path / "y.csv", index=False)  # header "0"
+    res = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.csv")
+    assert res.returncode != 0
+    assert "has length 501 but the label matrix has 500 rows" in res.stderr
+    assert "is a header" in res.stderr and "header=False" in res.stderr
+    # named as the hint says, the header is read as one
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    res = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.csv")
+    assert res.returncode == 0, res.stderr
+
+
+def test_update_says_when_forget_replaces_a_window(tmp_path, skewed):
+    L = skewed.L
+    np.save(tmp_path / "b1.npy", L[:1000])
+    np.save(tmp_path / "b2.npy", L[1000:2000])
+    np.save(tmp_path / "b3.npy", L[2000:])
+    m = tmp_path / "m.json"
+    assert run_main("fit", tmp_path / "b1.npy", "-o", m).returncode == 0
+    res = run_main("update", m, tmp_path / "b2.npy", "--window", "2")
+    assert res.returncode == 0 and "replaces" not in res.stderr
+    res = run_main("update", m, tmp_path / "b3.npy", "--forget", "0.5")
+    assert res.returncode == 0
+    assert "--forget 0.5 replaces the window of 2 batches" in res.stderr
+    lm = LabelModel.load(m)
+    assert lm.forget == 0.5 and lm.window is None
+    res = run_main("update", m, tmp_path / "b1.npy", "--window", "3")
+    assert "--window 3 replaces the forgetting factor 0.5" in res.stderr
+
+
+def test_score_without_gold_warns_and_a_bad_metric_fails_first(skewed):
+    lm, _ = _fit(skewed.L)
+    with pytest.warns(UserWarning, match="no gold label"):
+        out = lm.score(skewed.L, -np.ones(len(skewed.L), dtype=int))
+    assert np.isnan(out["accuracy"])
+    y = skewed.y  # gold on every row, some without a vote (the score's warning would count them)
+    assert (~(skewed.L >= 0).any(axis=1)).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "had no LF vote" warning before the error
+        with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
+            lm.score(skewed.L, y, metrics=["acuracy"])
+
+
+def test_one_row_as_a_1d_array_is_shown_the_reshape(skewed):
+    lm, _ = _fit(skewed.L)
+    with pytest.raises(ValueError, match=r"L\.reshape\(1, -1\)"):
+        lm.predict_proba(skewed.L[0])
+    assert lm.predict_proba(skewed.L[0].reshape(1, -1)).shape == (1, 2)
+
+
+def test_lf_summary_shows_a_copys_own_estimate():
+    """A copy's table is class-blind (0.5 in ``accuracies_``); the summary shows its accuracy against
+    the fitted labels and the LF it copies, as ``copies_`` holds them."""
+    pytest.importorskip("pandas")
+    from tripletws.labeling import LFAnalysis
+
+    d = make_synthetic(4000, 6, 2, coverage=0.5, random_state=1)
+    L = np.hstack([d.L, d.L[:, [0]]])  # LF 6 copies LF 0
+    lm, _ = _fit(L)
+    assert lm.copies_ is not None and lm.copies_.members.tolist() == [6]
+    assert lm.accuracies_[6] == pytest.approx(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = LFAnalysis(L).lf_summary(Y=d.y, model=lm, intervals=False)
+    assert table["Learned Acc."].iloc[6] == lm.copies_.accuracy[6]
+    assert table["Learned Acc."].iloc[:6].tolist() == lm.accuracies_[:6].tolist()
+    assert table["Copy of"].tolist() == ["", "", "", "", "", "", 0]
+    # the copy's estimate is its representative's, near the gold accuracy of both (sampling error
+    # of an accuracy from ~2 000 votes: sd ~0.01)
+    assert abs(table["Learned Acc."].iloc[6] - table["Emp. Acc."].iloc[6]) < 0.05
