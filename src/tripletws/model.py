@@ -26,6 +26,7 @@ from .caller import outside_stacklevel
 from .dependencies import check_dependencies
 from .dev_choice import check_dev_set, check_dev_width
 from .distributed import is_dask_input, predict_proba_dask
+from .explain import Explanation
 from .hints import (
     flyingsquid_argument_error,
     flyingsquid_attribute_message,
@@ -636,6 +637,54 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             second = getattr(solution.estimate, "tie_break", None)
             # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
             return P if second is None else break_ties(P, lm, params, second)
+
+    def explain(self, L: Any) -> Explanation:
+        """Why each row of ``L`` gets its posterior: the class balance's and each LF's term of the
+        log-scores, in nats, centred over the classes (:mod:`tripletws.explain`; meant for a few rows).
+
+        Parameters
+        ----------
+        L : label matrix, shape (n, m)
+            The rows to explain (any input ``predict_proba`` takes but dask: compute the rows first).
+
+        Returns
+        -------
+        Explanation
+            ``lfs`` (n, m, k), ``prior`` (k,), ``posterior`` (n, k) and ``tie_broken`` (n,);
+            ``table(row)`` prints one row, ``to_frame(row)`` gives it as a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            A model whose prediction is a mixture of families (``combine="stack"`` or
+            ``"pseudo_bma"``: no single set of terms), dask input, or more than
+            :data:`tripletws.explain.MAX_CELLS` terms.
+        """
+        from .explain import explain_rows
+        from .ties import break_ties, tied_classes
+
+        fitted = self.__dict__.copy()  # one fit read once, as predict_proba reads it
+        solution = fitted.get("solution_")
+        if solution is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        if is_dask_input(L):
+            raise ValueError("explain reads its rows in memory: compute the rows to explain first")
+        if getattr(solution.estimate, "mixture", None) is not None:
+            raise ValueError(
+                f"this model predicts with a mixture of families (combine={self.combine!r}), which has no "
+                "single set of terms to show; explain a model fitted with combine='none' (the default)"
+            )
+        params = solution.params
+        check_names(fitted.get("lf_names_"), L, classes=fitted.get("class_names_"))
+        with columns_named(names_of(L)):
+            lm = check_label_matrix(L, int(params.cardinality), allow_empty=True)
+        P = posterior(lm, params, self.chunk_size, 1)
+        tied = np.zeros(lm.n, dtype=bool)
+        second = getattr(solution.estimate, "tie_break", None)
+        if second is not None:
+            tied[tied_classes(P, lm, params)[0]] = True
+            P = break_ties(P, lm, params, second)
+        return explain_rows(lm, params, P, tied, fitted.get("lf_names_"), fitted.get("class_names_"))
 
     def set_params(self, **params: Any) -> LabelModel:
         """scikit-learn's ``set_params``; ``dependencies`` set here are read by the stream's next solve

@@ -1,5 +1,5 @@
-"""Command line: ``tripletws fit | update | predict | evaluate | inspect | dependencies | report |
-aggregate | demo``.
+"""Command line: ``tripletws fit | update | predict | evaluate | explain | inspect | dependencies |
+report | aggregate | demo``.
 
 One module per command, each with ``add_parser(sub)`` (its options) and ``run(args)``
 (exit status); :mod:`.options` holds what they share.  Every command reads label
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..estimators.em_jit import jit_default
-from . import aggregate, demo, dependencies, evaluate, fit, inspect, predict, report, update
+from . import aggregate, demo, dependencies, evaluate, explain, fit, inspect, predict, report, update
 from .options import PROG, CLIError, Parser, describe, report_error, show_warning
 
-COMMANDS = (fit, update, predict, evaluate, inspect, dependencies, report, aggregate, demo)
+COMMANDS = (fit, update, predict, evaluate, explain, inspect, dependencies, report, aggregate, demo)
 
 #: Exit status after Ctrl-C (128 + SIGINT, as a shell reports a command ended by it).
 EXIT_INTERRUPTED = 130
@@ -41,6 +41,7 @@ examples:
   tripletws predict model.json L_test.csv -o probs.npy
   tripletws predict model.json L_test.npy --hard --tie-break random -o labels.csv
   tripletws evaluate model.json test.npz               # gold from the archive's 'y' array
+  tripletws explain model.json L_test.npy --rows 0,17  # each LF's share of a row's label
   tripletws inspect model.json
   tripletws dependencies model.json L_train.npy       # likely undeclared LF dependencies
   tripletws report model.json L_train.npy --gold y.npy -o report.html   # offline HTML report
