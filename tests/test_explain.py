@@ -180,3 +180,54 @@ def test_cli_explain(tmp_path):
     assert res.returncode == 2 and "out of range" in res.stderr
     res = run_main("explain", tmp_path / "m.json", tmp_path / "L.npy", "--rows", "x")
     assert res.returncode == 2 and "comma-separated row numbers" in res.stderr
+
+
+def test_overrule_drivers_name_the_lfs_trusted_over_the_majority():
+    """Two accurate LFs (0.95) among five poor ones (0.6): the model overrules poor majorities, each
+    time on an accurate LF's vote, and is right where it does (gold)."""
+    from tripletws.overrules import overrule_drivers
+
+    d = make_synthetic(
+        5000, 7, 2, accuracies=[0.95, 0.95, 0.6, 0.6, 0.6, 0.6, 0.6], coverage=0.6, random_state=0
+    )
+    lm = _fit(d.L)
+    o = overrule_drivers(lm, d.L)
+    C = np.stack([(d.L == c).sum(axis=1) for c in range(2)], axis=1)
+    strict = C.max(axis=1) > C.min(axis=1)
+    assert o.n_majority == int(strict.sum())
+    pred = lm.predict_proba(d.L).argmax(axis=1)
+    np.testing.assert_array_equal(o.rows, np.flatnonzero(strict & (pred != C.argmax(axis=1))))
+    assert len(o.rows) / o.n_majority == pytest.approx(lm.overrule_rate_, abs=0.01)  # fitted rows = these
+    assert {lf for lf, _, _, _ in o.counts()} == {0, 1} and o.voted.all() and (o.push > 0).all()
+    assert sum(n for _, _, n, _ in o.counts()) == len(o.examined) == len(o.rows)
+    # the overrules are right far more often than the majorities they overrule (sd of a share of
+    # ~300 rows: 0.03)
+    assert np.mean(pred[o.rows] == d.y[o.rows]) > 0.75
+    capped = overrule_drivers(lm, d.L, max_rows=10)
+    np.testing.assert_array_equal(capped.examined, o.rows[:10])
+    np.testing.assert_array_equal(capped.driver, o.driver[:10])
+
+
+def test_report_shows_the_overrules():
+    pytest.importorskip("matplotlib")
+    from tripletws.report import build_report
+
+    d = make_synthetic(
+        3000, 7, 2, accuracies=[0.95, 0.95, 0.6, 0.6, 0.6, 0.6, 0.6], coverage=0.6, random_state=1
+    )
+    lm = _fit(d.L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = build_report(lm, d.L, d.y, n_boot=2)
+    section = page.split('<section id="overrules">')[1].split("</section>")[0]
+    from tripletws.overrules import overrule_drivers
+
+    o = overrule_drivers(lm, d.L)
+    assert f"on {len(o.rows)} of the {o.n_majority} rows that have one" in section
+    assert "with gold the model is right on" in section
+    assert "<td>LF 0</td>" in section or "LF 0" in section
+    stacked = _fit(d.L, combine="stack")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = build_report(stacked, d.L, n_boot=2)
+    assert "Not shown" in page.split('<section id="overrules">')[1].split("</section>")[0]

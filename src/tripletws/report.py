@@ -5,7 +5,8 @@ the fit's notes), ``lf-accuracy`` (learned
 accuracies with bootstrap intervals), ``lf-coverage``, ``overlap-conflict``
 (pairwise heatmaps), ``class-balance``, ``confidence`` (histogram of the largest
 posterior probability), ``dependencies`` (:func:`tripletws.diagnostics.dependency_candidates`),
-``lf-table``, and with gold labels ``scores``, ``calibration`` and ``confusion``.
+``lf-table``, ``overrules`` (where the model overrules the LFs' strict majority and which LFs drive
+it, :mod:`tripletws.overrules`), and with gold labels ``scores``, ``calibration`` and ``confusion``.
 Plots are matplotlib SVG drawn inline (``pip install "tripletws[report]"``).  For a very wide
 matrix (a crowd of workers) the charts draw the :data:`MAX_PLOTTED_LFS` LFs with the most votes,
 and where the report's own bootstrap would take longer than :data:`BOOT_BUDGET_S` it draws none
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
-from .baselines import MajorityLabelVoter, accuracy_by_margin
+from .baselines import MajorityLabelVoter, accuracy_by_margin, vote_counts
 from .lf_names import check_fitted_names
 from .matrix import check_label_matrix, check_labels, check_same_rows, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
@@ -41,6 +42,7 @@ SECTIONS = (
     "confidence",
     "dependencies",
     "lf-table",
+    "overrules",
 )
 GOLD_SECTIONS = ("scores", "calibration", "confusion")
 
@@ -279,6 +281,45 @@ def _choices(model: Any) -> list[list[str]]:
     if "dev_choice" in choices:
         rows.append(["dev choice", dev_choice_line(choices["dev_choice"], digits=3)])
     return rows + [["note", str(note)] for note in choices["notes"]]
+
+
+def _overrule_section(model: Any, lm: Any, y: np.ndarray | None, names: list[str]) -> str:
+    """Where the model overrules the LFs' strict majority, and the LFs whose terms drive it
+    (:mod:`tripletws.overrules`), with the gold rows' verdict where there is gold."""
+    from .overrules import overrule_drivers
+
+    title = "Overruled majorities"
+    try:
+        d = overrule_drivers(model, lm.data)
+    except ValueError as exc:  # e.g. a mixture of families: no single set of terms
+        return _section("overrules", title, "", f"Not shown: {exc}.")
+    share = len(d.rows) / d.n_majority if d.n_majority else 0.0
+    note = (
+        f"The model names another class than the LFs' strict majority on {len(d.rows)} of the "
+        f"{d.n_majority} rows that have one ({share:.1%}). On each, the driver is the LF whose term "
+        "favours the model's class over the majority's most (model.explain; tripletws explain shows a "
+        "row's terms): a vote the model trusts over the majority, or, where it reads abstentions as "
+        "evidence, an abstention."
+    )
+    if len(d.rows) > len(d.examined):
+        note += f" Drivers counted on the first {len(d.examined)} overruled rows."
+    if y is not None and len(d.rows):
+        gold = y[d.rows] >= 0
+        if gold.any():
+            majority = vote_counts(lm.data, int(model.cardinality))[d.rows].argmax(axis=1)
+            pred = np.asarray(model.predict_proba(lm.data[d.rows])).argmax(axis=1)
+            right = float(np.mean((pred == y[d.rows])[gold]))
+            mv_right = float(np.mean((majority == y[d.rows])[gold]))
+            note += (
+                f" On the {int(gold.sum())} of them with gold the model is right on {right:.1%} and "
+                f"majority vote on {mv_right:.1%}."
+            )
+    rows = [
+        [names[lf], "vote" if voted else "abstention", n, _fmt(push)]
+        for lf, voted, n, push in d.counts()[:15]
+    ]
+    body = _table(["driver", "by its", "rows", "mean push (nats)"], rows) if rows else ""
+    return _section("overrules", title, body, note)
 
 
 def _check_options(title: Any, n_boot: Any, random_state: Any, lf_names: Any) -> None:
@@ -581,6 +622,7 @@ def build_report(
     if y is not None:
         header += ["correct", "incorrect", "emp. acc."]
     parts.append(_section("lf-table", "LF summary", _table(header, rows)))
+    parts.append(_overrule_section(model, lm, y, names))
 
     if y is not None:
         gold = y >= 0
