@@ -124,6 +124,14 @@ class ClassConditional(Solver):
                 params = symmetric_fallback(stats, given, options.eps, options.solver)
                 fell_back = True
                 p, source = prediction_prior(params)
+        elif rows is None and not fell_back and options.max_overrule < 1.0:
+            # statistics without rows (fit_stats, blocks reduced by tripletws.distributed): the check
+            # cannot count overruled majorities, and a fit it would refuse goes unchecked
+            notes.append(
+                "the majority check (max_overrule) was not run: it counts the rows whose strict LF majority "
+                "the fit overrules, and these statistics hold no rows (fit_stats, statistics reduced from "
+                "blocks); fit(L) or fit(dask_array) runs it, or the default annotator model"
+            )
         return Fit(
             self.name,
             LabelModelParams(p, params.cond_probs),
