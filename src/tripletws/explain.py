@@ -139,9 +139,17 @@ class Explanation:
         for e, (a, b) in enumerate(self.edges):
             if np.abs(self.pairs[row, e]).max() > 1e-12:
                 out.append(line(f"edge {a}-{b}", "", self.pairs[row, e]))
-        silent = m - len(order)
-        if silent:
-            out.append(f"({silent} LF(s) add nothing on this row: abstentions read as 'not assigned')")
+        nothing = np.setdiff1d(np.arange(m), order)
+        quiet = int((self.votes[row, nothing] < 0).sum())
+        if quiet:
+            out.append(
+                f"({quiet} abstaining LF(s) add nothing on this row: abstentions read as 'not assigned')"
+            )
+        if len(nothing) - quiet:
+            out.append(
+                f"({len(nothing) - quiet} voting LF(s) add nothing on this row: their vote is as likely "
+                "under every class)"
+            )
         out.append(line("sum (nats)", "", self.scores[row]))
         out.append(line("posterior", "", P, ".3f"))
         return "\n".join(out)
