@@ -231,3 +231,31 @@ def test_report_shows_the_overrules():
         warnings.simplefilter("ignore")
         page = build_report(stacked, d.L, n_boot=2)
     assert "Not shown" in page.split('<section id="overrules">')[1].split("</section>")[0]
+
+
+def test_evaluate_reports_the_overruled_majorities(tmp_path):
+    import json
+
+    from tripletws.overrules import overrule_drivers
+
+    d = make_synthetic(
+        3000, 7, 2, accuracies=[0.95, 0.95, 0.6, 0.6, 0.6, 0.6, 0.6], coverage=0.6, random_state=4
+    )
+    np.save(tmp_path / "L.npy", d.L)
+    np.save(tmp_path / "y.npy", d.y)
+    assert run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json").returncode == 0
+    res = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.npy", "--json")
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)["overruled"]
+    lm = LabelModel.load(tmp_path / "m.json")
+    o = overrule_drivers(lm, d.L)
+    assert rec["rows"] == len(o.rows) > 0 and rec["majority_rows"] == o.n_majority
+    assert rec["gold_rows"] == len(o.rows)  # every row has gold
+    assert [(r["lf"], r["by"], r["rows"]) for r in rec["drivers"]] == [
+        (f"LF {lf}", "vote" if v else "abstention", n) for lf, v, n, _ in o.counts()
+    ]
+    right = lm.predict(d.L[o.rows], tie_break_policy="random") == d.y[o.rows]
+    assert rec["label model"] == pytest.approx(right.mean(), abs=1e-12)
+    assert rec["label model"] > rec["majority vote"]  # the accurate LFs are right to overrule
+    text = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.npy").stdout
+    assert f"strict majority on {len(o.rows)} of {o.n_majority} rows" in text

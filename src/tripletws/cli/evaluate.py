@@ -7,6 +7,8 @@ import json
 import warnings
 from typing import Any
 
+import numpy as np
+
 from ..baselines import MajorityLabelVoter, accuracy_by_margin
 from ..files import read_labels
 from ..matrix import check_label_matrix, hint_flyingsquid_labels, voted_rows
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             )
             preds[name] = lab.predict(lm, tie_break_policy=args.tie_break, **kw)
     by_margin = accuracy_by_margin(lm, y, preds, k)
+    overruled = None if seq_kw else _overruled(model, lm, y, preds)
     if args.json:
         record = {
             "n_rows": lm.n,
@@ -139,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
                 for kind, rec in by_margin.items()
             },
         }
+        if overruled is not None:
+            record["overruled"] = overruled
         print(json.dumps(json_safe(record), indent=2))
         return 0
     print(f"{n_gold} gold rows (of {lm.n}), k={k}, tie-break: {args.tie_break}")
@@ -166,12 +171,63 @@ def run(args: argparse.Namespace) -> int:
             ],
         )
     )
+    if overruled is not None and overruled["rows"]:
+        drivers = ", ".join(
+            f"{d['lf']} ({d['by']}) {d['rows']}" for d in overruled["drivers"][:_DRIVERS_SHOWN]
+        )
+        o = overruled
+        print(
+            "overruled majorities: the label model names another class than the LFs' strict majority on "
+            f"{o['rows']} of {o['majority_rows']} rows; on their {o['gold_rows']} gold rows it is right on "
+            f"{fmt_value(o['label model'])}, majority vote on {fmt_value(o['majority vote'])}; driven most "
+            f"by {drivers} (tripletws explain shows a row)"
+        )
     if args.tie_break == "abstain":
         print(
             "label metrics use the rows where each labeler did not abstain (see coverage): the two "
             "labelers are scored on different rows"
         )
     return 0
+
+
+#: Drivers of the overrules named on evaluate's line (all of them in --json).
+_DRIVERS_SHOWN = 3
+
+
+def _overruled(model: Any, lm: Any, y: np.ndarray, preds: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """The rows where the label model overrules the LFs' strict majority: how many, each labeler's
+    accuracy on their gold rows, and the LFs that drive them (:mod:`tripletws.overrules`); None for a
+    model without one set of terms (a mixture of families) or one that is not a LabelModel."""
+    from ..model import LabelModel
+    from ..overrules import overrule_drivers
+
+    if not isinstance(model, LabelModel):
+        return None
+    try:
+        d = overrule_drivers(model, lm.data)
+    except ValueError:  # a mixture of families: no single set of terms
+        return None
+    names = getattr(model, "lf_names_", None)
+    gold = d.rows[y[d.rows] >= 0]
+    return {
+        "rows": len(d.rows),
+        "majority_rows": int(d.n_majority),
+        "gold_rows": len(gold),
+        **{
+            lab: float(np.mean(preds[lab][gold] == y[gold])) if len(gold) else float("nan")
+            for lab in ("label model", "majority vote")
+        },
+        "drivers": [
+            {
+                "lf": f"LF {lf}" if names is None else str(names[lf]),
+                "by": "vote" if voted else "abstention",
+                "rows": n,
+                "mean_push": push,
+            }
+            for lf, voted, n, push in d.counts()
+        ],
+        "drivers_of_rows": len(d.examined),
+    }
 
 
 def _default_metrics(k: int) -> list[str]:
