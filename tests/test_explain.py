@@ -198,7 +198,7 @@ def test_overrule_drivers_name_the_lfs_trusted_over_the_majority():
     pred = lm.predict_proba(d.L).argmax(axis=1)
     np.testing.assert_array_equal(o.rows, np.flatnonzero(strict & (pred != C.argmax(axis=1))))
     assert len(o.rows) / o.n_majority == pytest.approx(lm.overrule_rate_, abs=0.01)  # fitted rows = these
-    assert {lf for lf, _, _, _ in o.counts()} == {0, 1} and o.voted.all() and (o.push > 0).all()
+    assert {lf for lf, _, _, _ in o.counts()} == {0, 1} and (o.by == "vote").all() and (o.push > 0).all()
     assert sum(n for _, _, n, _ in o.counts()) == len(o.examined) == len(o.rows)
     # the overrules are right far more often than the majorities they overrule (sd of a share of
     # ~300 rows: 0.03)
@@ -252,10 +252,24 @@ def test_evaluate_reports_the_overruled_majorities(tmp_path):
     assert rec["rows"] == len(o.rows) > 0 and rec["majority_rows"] == o.n_majority
     assert rec["gold_rows"] == len(o.rows)  # every row has gold
     assert [(r["lf"], r["by"], r["rows"]) for r in rec["drivers"]] == [
-        (f"LF {lf}", "vote" if v else "abstention", n) for lf, v, n, _ in o.counts()
+        (f"LF {lf}", by, n) for lf, by, n, _ in o.counts()
     ]
     right = lm.predict(d.L[o.rows], tie_break_policy="random") == d.y[o.rows]
     assert rec["label model"] == pytest.approx(right.mean(), abs=1e-12)
     assert rec["label model"] > rec["majority vote"]  # the accurate LFs are right to overrule
     text = run_main("evaluate", tmp_path / "m.json", tmp_path / "L.npy", tmp_path / "y.npy").stdout
     assert f"strict majority on {len(o.rows)} of {o.n_majority} rows" in text
+
+
+def test_a_strong_prior_is_named_as_the_driver():
+    """Weak LFs (0.65) under a given balance of 0.1 / 0.9: the prior outweighs a one-vote majority for
+    class 0, and the drivers name the class balance."""
+    from tripletws.overrules import overrule_drivers
+
+    d = make_synthetic(3000, 6, 2, accuracies=0.65, coverage=0.3, random_state=0)
+    lm = _fit(d.L, class_balance=[0.1, 0.9])
+    o = overrule_drivers(lm, d.L)
+    assert len(o.rows) > 100
+    (lf, by, n, push), *_ = o.counts()
+    assert (lf, by, n) == (-1, "class balance", len(o.rows))
+    assert push == pytest.approx(np.log(9.0))  # log(0.9 / 0.1): the centred prior's difference

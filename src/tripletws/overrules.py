@@ -5,7 +5,9 @@ class than a strict majority of the votes (``overrule_rate_`` counts those on th
 each overruled row, :meth:`tripletws.LabelModel.explain` splits the log-scores into one term per LF;
 the LF whose term favours the model's class over the majority's class most is that row's *driver*:
 an LF whose vote the model trusts over the majority's, or, where the model reads abstentions as
-evidence, an LF whose abstention speaks against the majority's class.  Counting drivers over the
+evidence, an LF whose abstention speaks against the majority's class; or the class balance, where
+its term favours the model's class more than any LF's (a strongly imbalanced prior).  Declared
+dependencies' pair terms are not counted as drivers.  Counting drivers over the
 overruled rows names the LFs (or abstentions) that the departures from majority vote rest on, which
 is where a few gold rows, or a look at the LFs, should go first.
 """
@@ -42,9 +44,10 @@ class OverruleDrivers:
     examined : ndarray of int, shape (e,)
         The overruled rows explained (the first ``max_rows``, fewer where :data:`MAX_TERMS` binds).
     driver : ndarray of int, shape (e,)
-        On each, the LF whose term favours the model's class over the majority's most.
-    voted : ndarray of bool, shape (e,)
-        Whether that LF voted on the row (False: its abstention drives the overrule).
+        On each, the LF whose term favours the model's class over the majority's most (-1: the
+        class balance's term does).
+    by : ndarray of str, shape (e,)
+        ``"vote"`` (the LF voted on the row), ``"abstention"`` (it abstained) or ``"class balance"``.
     push : ndarray, shape (e,)
         Its term for the model's class minus its term for the majority's class, in nats.
     """
@@ -53,16 +56,17 @@ class OverruleDrivers:
     rows: np.ndarray
     examined: np.ndarray
     driver: np.ndarray
-    voted: np.ndarray
+    by: np.ndarray
     push: np.ndarray
 
-    def counts(self) -> list[tuple[int, bool, int, float]]:
-        """``(lf, voted, rows driven, mean push)`` per driver and way (vote or abstention), most first."""
+    def counts(self) -> list[tuple[int, str, int, float]]:
+        """``(lf, by, rows driven, mean push)`` per driver (-1: the class balance) and way, most rows
+        first."""
         out = []
-        for lf, voted in sorted({(int(i), bool(v)) for i, v in zip(self.driver, self.voted, strict=True)}):
-            sel = (self.driver == lf) & (self.voted == voted)
-            out.append((lf, voted, int(sel.sum()), float(self.push[sel].mean())))
-        return sorted(out, key=lambda t: (-t[2], t[0], not t[1]))
+        for lf, by in sorted({(int(i), str(b)) for i, b in zip(self.driver, self.by, strict=True)}):
+            sel = (self.driver == lf) & (self.by == by)
+            out.append((lf, by, int(sel.sum()), float(self.push[sel].mean())))
+        return sorted(out, key=lambda t: (-t[2], t[0], t[1]))
 
 
 def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDrivers:
@@ -98,16 +102,24 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     examined = rows[: max(1, min(max_rows, MAX_TERMS // max(1, m * k)))]
     if examined.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return OverruleDrivers(int(strict.sum()), rows, examined, empty, np.zeros(0, dtype=bool), np.zeros(0))
+        return OverruleDrivers(
+            int(strict.sum()), rows, examined, empty, np.zeros(0, dtype="<U13"), np.zeros(0)
+        )
     e = model.explain(lm.data[examined])
     j = np.arange(len(examined))
-    push = e.lfs[j, :, pred[examined]] - e.lfs[j, :, majority[examined]]  # (e, m)
-    driver = push.argmax(axis=1)
+    lfs = e.lfs[j, :, pred[examined]] - e.lfs[j, :, majority[examined]]  # (e, m)
+    prior = e.prior[pred[examined]] - e.prior[majority[examined]]  # (e,)
+    push = np.concatenate([lfs, prior[:, None]], axis=1)  # the class balance last: an LF wins a tie
+    top = push.argmax(axis=1)
+    balance = top == m
+    driver = np.where(balance, -1, top)
+    voted = e.votes[j, np.minimum(top, m - 1)] >= 0
+    by = np.where(balance, "class balance", np.where(voted, "vote", "abstention"))
     return OverruleDrivers(
         n_majority=int(strict.sum()),
         rows=rows,
         examined=examined,
         driver=driver.astype(np.int64),
-        voted=e.votes[j, driver] >= 0,
-        push=push[j, driver],
+        by=by,
+        push=push[j, top],
     )

@@ -315,8 +315,7 @@ def _overrule_section(model: Any, lm: Any, y: np.ndarray | None, names: list[str
                 f"majority vote on {mv_right:.1%}."
             )
     rows = [
-        [names[lf], "vote" if voted else "abstention", n, _fmt(push)]
-        for lf, voted, n, push in d.counts()[:15]
+        [names[lf] if lf >= 0 else "class balance", by, n, _fmt(push)] for lf, by, n, push in d.counts()[:15]
     ]
     body = _table(["driver", "by its", "rows", "mean push (nats)"], rows) if rows else ""
     return _section("overrules", title, body, note)

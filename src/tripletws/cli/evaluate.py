@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if overruled is not None and overruled["rows"]:
         drivers = ", ".join(
-            f"{d['lf']} ({d['by']}) {d['rows']}" for d in overruled["drivers"][:_DRIVERS_SHOWN]
+            f"{d['lf']} {d['rows']}" if d["by"] == "class balance" else f"{d['lf']} ({d['by']}) {d['rows']}"
+            for d in overruled["drivers"][:_DRIVERS_SHOWN]
         )
         o = overruled
         print(
@@ -219,12 +220,12 @@ def _overruled(model: Any, lm: Any, y: np.ndarray, preds: dict[str, np.ndarray])
         },
         "drivers": [
             {
-                "lf": f"LF {lf}" if names is None else str(names[lf]),
-                "by": "vote" if voted else "abstention",
+                "lf": "class balance" if lf < 0 else f"LF {lf}" if names is None else str(names[lf]),
+                "by": by,
                 "rows": n,
                 "mean_push": push,
             }
-            for lf, voted, n, push in d.counts()
+            for lf, by, n, push in d.counts()
         ],
         "drivers_of_rows": len(d.examined),
     }
