@@ -21,6 +21,7 @@ import numpy as np
 
 from .baselines import vote_counts
 from .matrix import check_label_matrix
+from .ties import BAND
 
 #: Overruled rows explained at most (the first ones, in row order): the counts of drivers settle long
 #: before, and an explanation holds rows x LFs x classes terms.
@@ -40,7 +41,9 @@ class OverruleDrivers:
     n_majority : int
         Rows whose votes have one most-voted class.
     rows : ndarray of int, shape (r,)
-        Those of them where the model's most likely class is another class.
+        Those of them where the model's most likely class is another class (the majority's class
+        below the top by more than :data:`tripletws.ties.BAND`: a row whose top classes tie, the
+        majority's among them, is not overruled).
     examined : ndarray of int, shape (e,)
         The overruled rows explained (the first ``max_rows``, fewer where :data:`MAX_TERMS` binds).
     driver : ndarray of int, shape (e,)
@@ -96,8 +99,11 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     top = C.max(axis=1)
     majority = C.argmax(axis=1)
     strict = (top > 0) & ((C == top[:, None]).sum(axis=1) == 1)
-    pred = np.asarray(model.predict_proba(lm.data)).argmax(axis=1)
-    rows = np.flatnonzero(strict & (pred != majority))
+    P = np.asarray(model.predict_proba(lm.data))
+    pred = P.argmax(axis=1)
+    # a row whose top classes tie under the model (the majority's among them) names no other class
+    below = P[np.arange(len(P)), majority] < P.max(axis=1) - BAND
+    rows = np.flatnonzero(strict & below)
     m = lm.m
     examined = rows[: max(1, min(max_rows, MAX_TERMS // max(1, m * k)))]
     if examined.size == 0:
