@@ -102,7 +102,7 @@ def test_table_and_frame_name_lfs_and_classes():
     voted = [names[i] for i in np.flatnonzero(d.L[0] >= 0)]
     assert all(name in text for name in voted)
     assert "class balance" in text and "posterior" in text and "sum (nats)" in text
-    assert "add nothing on this row" in text  # the abstaining LFs of a vote-only fit
+    assert "add nothing shown on this row" in text  # the abstaining LFs of a vote-only fit
     # top=0: no LF one by one, every term in the summed line
     assert f"{len(voted)} other LF(s), {len(voted)} voting" in e.table(0, top=0)
     assert not any(name in e.table(0, top=0) for name in names)
@@ -273,3 +273,70 @@ def test_a_strong_prior_is_named_as_the_driver():
     (lf, by, n, push), *_ = o.counts()
     assert (lf, by, n) == (-1, "class balance", len(o.rows))
     assert push == pytest.approx(np.log(9.0))  # log(0.9 / 0.1): the centred prior's difference
+
+
+def test_cli_rows_from_the_end_and_top_all(tmp_path):
+    d = make_synthetic(1000, 6, 2, coverage=0.5, random_state=9)
+    np.save(tmp_path / "L.npy", d.L)
+    assert run_main("fit", tmp_path / "L.npy", "-o", tmp_path / "m.json").returncode == 0
+    for rows in (("-1", "0"), ("--rows=-1,0",)):
+        args = ("--rows", *rows) if rows[0] == "-1" else rows
+        res = run_main("explain", tmp_path / "m.json", tmp_path / "L.npy", *args)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.index(f"row {len(d.L) - 1}:") < res.stdout.index("row 0:")
+    res = run_main("explain", tmp_path / "m.json", tmp_path / "L.npy", "--rows", "0", "--top", "all")
+    assert res.returncode == 0 and "other LF(s)" not in res.stdout
+    res = run_main("explain", tmp_path / "m.json", tmp_path / "L.npy", "--rows", "0", "--top", "0")
+    assert res.returncode == 0 and "other LF(s)" in res.stdout
+    res = run_main("explain", tmp_path / "m.json", tmp_path / "L.npy", "--rows", "0", "--top", "-2")
+    assert res.returncode == 2 and "'all'" in res.stderr
+
+
+def test_overrule_drivers_check_the_columns_and_inputs():
+    pd = pytest.importorskip("pandas")
+    from tripletws.overrules import overrule_drivers
+
+    d = make_synthetic(2000, 6, 2, accuracies=[0.95, 0.95, 0.6, 0.6, 0.6, 0.6], coverage=0.6, random_state=3)
+    names = [f"lf_{i}" for i in range(6)]
+    lm = _fit(pd.DataFrame(d.L, columns=names))
+    with pytest.raises(ValueError, match="another order"):
+        overrule_drivers(lm, pd.DataFrame(d.L, columns=names)[names[::-1]])
+    with pytest.raises(ValueError, match="max_rows"):
+        overrule_drivers(lm, d.L, max_rows=0)
+    with pytest.raises(ValueError, match="fitted LabelModel"):
+        from tripletws import MajorityLabelVoter
+
+        overrule_drivers(MajorityLabelVoter(2), d.L)
+    with pytest.raises(ValueError, match="fitted with 6"):
+        overrule_drivers(lm, d.L[:, :5])
+    named = overrule_drivers(lm, pd.DataFrame(d.L, columns=names))
+    plain = overrule_drivers(lm, d.L)
+    np.testing.assert_array_equal(named.rows, plain.rows)
+
+
+def test_labelled_classes_print_their_labels():
+    """A crowd's classes keep their labels: the vote column shows them, a class named 'vote' too."""
+    pytest.importorskip("pandas")
+    from tripletws.crowd import from_answers
+
+    d = make_synthetic(800, 6, 2, coverage=0.6, random_state=5)
+    r, c = np.nonzero(d.L >= 0)
+    import pandas as pd
+
+    labels = np.array(["vote", "spam"], dtype=object)
+    answers = pd.DataFrame({"task": r, "worker": [f"w{j}" for j in c], "label": labels[d.L[r, c]]})
+    crowd = from_answers(answers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lm = LabelModel().fit(crowd.votes)
+    e = lm.explain(crowd.L[:3])  # (sparse: class c stored as c + 1)
+    assert set(e.class_names) == {"vote", "spam"}
+    row = int(np.flatnonzero((e.votes >= 0).any(axis=1))[0])
+    i = int(np.flatnonzero(e.votes[row] >= 0)[0])
+    label = e.class_names[e.votes[row, i]]
+    assert e.vote_labels == e.class_names
+    line = next(t for t in e.table(row, top=None).splitlines() if t.startswith(e.lf_names[i] + " "))
+    assert label in line
+    frame = e.to_frame(row)
+    assert frame.columns[0] == "LF vote"
+    assert frame["LF vote"].iloc[1 + i] == label

@@ -35,6 +35,10 @@ MAX_CELLS = 50_000_000
 #: Floor of the probabilities before their logs, as the posterior's (``params._TINY``).
 _TINY = 1e-300
 
+#: Terms smaller than this (in nats) print as 0 in :meth:`Explanation.table`, which counts their LFs
+#: among those that add nothing shown (three decimals are printed).
+SHOWN = 5e-4
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -60,6 +64,9 @@ class Explanation:
         (:mod:`tripletws.ties`): there the posterior is not the softmax of :attr:`scores`.
     lf_names, class_names : tuple of str
         Names to print (``"LF i"`` and ``"class c"`` where the model has none).
+    vote_labels : tuple of str
+        How a vote for class c prints: the class's label where the model keeps labels
+        (``class_names_``), else the code ``"c"``.
     """
 
     votes: np.ndarray
@@ -71,6 +78,7 @@ class Explanation:
     tie_broken: np.ndarray
     lf_names: tuple[str, ...]
     class_names: tuple[str, ...]
+    vote_labels: tuple[str, ...]
 
     @property
     def scores(self) -> np.ndarray:
@@ -101,7 +109,7 @@ class Explanation:
         row = int(row) % n
         terms = self.lfs[row]
         size = np.abs(terms).max(axis=1)
-        order = [int(i) for i in np.argsort(-size, kind="stable") if size[i] > 1e-12]
+        order = [int(i) for i in np.argsort(-size, kind="stable") if size[i] >= SHOWN]
         shown = order if top is None else order[:top]
         rest = order[len(shown) :]
         width = max([10, *(len(c) for c in self.class_names)])
@@ -114,7 +122,7 @@ class Explanation:
         )
 
         def line(label: str, vote: str, values: np.ndarray, fmt: str = "+.3f") -> str:
-            values = np.where(np.abs(values) < 5e-4, 0.0, values)  # no "-0.000"
+            values = np.where(np.abs(values) < SHOWN, 0.0, values)  # no "-0.000"
             cells = "".join(f"{format(float(v), fmt):>{width + 2}}" for v in values)
             return f"{label:<{label_width}}{vote:>6}{cells}"
 
@@ -132,23 +140,24 @@ class Explanation:
         ]
         for i in shown:
             vote = int(self.votes[row, i])
-            out.append(line(self.lf_names[i], "-" if vote < 0 else str(vote), terms[i]))
+            out.append(line(self.lf_names[i], "-" if vote < 0 else self.vote_labels[vote], terms[i]))
         if rest:
             voted = sum(int(self.votes[row, i] >= 0) for i in rest)
             out.append(line(f"{len(rest)} other LF(s), {voted} voting", "", terms[rest].sum(axis=0)))
         for e, (a, b) in enumerate(self.edges):
-            if np.abs(self.pairs[row, e]).max() > 1e-12:
+            if np.abs(self.pairs[row, e]).max() >= SHOWN:
                 out.append(line(f"edge {a}-{b}", "", self.pairs[row, e]))
         nothing = np.setdiff1d(np.arange(m), order)
         quiet = int((self.votes[row, nothing] < 0).sum())
         if quiet:
             out.append(
-                f"({quiet} abstaining LF(s) add nothing on this row: abstentions read as 'not assigned')"
+                f"({quiet} abstaining LF(s) add nothing shown on this row: abstentions read as 'not "
+                "assigned')"
             )
         if len(nothing) - quiet:
             out.append(
-                f"({len(nothing) - quiet} voting LF(s) add nothing on this row: their vote is as likely "
-                "under every class)"
+                f"({len(nothing) - quiet} voting LF(s) add nothing shown on this row: their vote is about "
+                "as likely under every class)"
             )
         out.append(line("sum (nats)", "", self.scores[row]))
         out.append(line("posterior", "", P, ".3f"))
@@ -156,7 +165,9 @@ class Explanation:
 
     def to_frame(self, row: int = 0) -> Any:
         """One row's terms as a pandas DataFrame indexed by ``"class balance"`` and the LF names:
-        a ``vote`` column, then one column per class (needs pandas)."""
+        a ``vote`` column (``"LF vote"`` where a class is named ``"vote"``; the classes' labels where
+        the model keeps them, missing for an abstention; else the codes, -1 for an abstention as in
+        ``L``), then one column per class (needs pandas)."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is in every extra that reads frames
@@ -168,8 +179,12 @@ class Explanation:
         values = np.vstack([self.prior[None, :], self.lfs[row], self.pairs[row]])
         index = ["class balance", *self.lf_names, *(f"edge {a}-{b}" for a, b in self.edges)]
         frame = pd.DataFrame(values, index=index, columns=list(self.class_names))
+        column = "LF vote" if "vote" in self.class_names else "vote"
         votes = [None, *(int(v) for v in self.votes[row]), *([None] * len(self.edges))]
-        frame.insert(0, "vote", pd.array(votes, dtype="Int64"))
+        if self.vote_labels != tuple(str(c) for c in range(len(self.class_names))):  # labelled classes
+            frame.insert(0, column, [None if v is None or v < 0 else self.vote_labels[v] for v in votes])
+        else:
+            frame.insert(0, column, pd.array(votes, dtype="Int64"))
         return frame
 
 
@@ -242,6 +257,9 @@ def explain_rows(
         class_names=tuple(str(c) for c in class_names)
         if class_names is not None
         else tuple(f"class {c}" for c in range(k)),
+        vote_labels=tuple(str(c) for c in class_names)
+        if class_names is not None
+        else tuple(map(str, range(k))),
     )
 
 

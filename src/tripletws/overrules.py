@@ -22,6 +22,7 @@ import numpy as np
 from .baselines import vote_counts
 from .matrix import check_label_matrix
 from .ties import BAND
+from .validate import check_int
 
 #: Overruled rows explained at most (the first ones, in row order): the counts of drivers settle long
 #: before, and an explanation holds rows x LFs x classes terms.
@@ -91,10 +92,28 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     Raises
     ------
     ValueError
-        As :meth:`tripletws.LabelModel.explain`, or for a bad label matrix.
+        As :meth:`tripletws.LabelModel.explain`; for a model that is not a fitted LabelModel, a bad
+        label matrix, columns named otherwise than the fit's, dask input, or ``max_rows`` below 1.
     """
+    from .distributed import is_dask_input
+    from .lf_names import check_names, columns_named, names_of
+    from .model import LabelModel
+
+    if not isinstance(model, LabelModel) or not hasattr(model, "params_"):
+        raise ValueError(
+            "overrule_drivers reads a fitted LabelModel (its terms, model.explain), got "
+            f"{type(model).__name__}"
+        )
+    max_rows = check_int(max_rows, "max_rows", 1)
+    if is_dask_input(L):
+        raise ValueError("overrule_drivers reads its rows in memory: compute the dask input first")
     k = int(model.cardinality)
-    lm = check_label_matrix(L, k, allow_empty=True)
+    # the columns named as the fit's, as predict_proba checks them (the rows are read as an array below)
+    check_names(getattr(model, "lf_names_", None), L, classes=getattr(model, "class_names_", None))
+    with columns_named(names_of(L)):
+        lm = check_label_matrix(L, k, allow_empty=True)
+    if lm.m != model.n_lfs_:
+        raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted with {model.n_lfs_}")
     C = vote_counts(lm.data, k)
     top = C.max(axis=1)
     majority = C.argmax(axis=1)
@@ -105,7 +124,7 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     below = P[np.arange(len(P)), majority] < P.max(axis=1) - BAND
     rows = np.flatnonzero(strict & below)
     m = lm.m
-    examined = rows[: max(1, min(max_rows, MAX_TERMS // max(1, m * k)))]
+    examined = rows[: min(max_rows, max(1, MAX_TERMS // max(1, m * k)))]
     if examined.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return OverruleDrivers(

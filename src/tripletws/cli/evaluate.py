@@ -171,7 +171,9 @@ def run(args: argparse.Namespace) -> int:
             ],
         )
     )
-    if overruled is not None and overruled["rows"]:
+    if overruled is not None and "not_shown" in overruled:
+        print(f"overruled majorities: not shown ({overruled['not_shown']})")
+    elif overruled is not None and overruled["rows"]:
         drivers = ", ".join(
             f"{d['lf']} {d['rows']}" if d["by"] == "class balance" else f"{d['lf']} ({d['by']}) {d['rows']}"
             for d in overruled["drivers"][:_DRIVERS_SHOWN]
@@ -181,7 +183,13 @@ def run(args: argparse.Namespace) -> int:
             "overruled majorities: the label model names another class than the LFs' strict majority on "
             f"{o['rows']} of {o['majority_rows']} rows; on their {o['gold_rows']} gold rows it is right on "
             f"{fmt_value(o['label model'])}, majority vote on {fmt_value(o['majority vote'])}; driven most "
-            f"by {drivers} (tripletws explain shows a row)"
+            f"by {drivers}"
+            + (
+                f" (drivers counted on the first {o['drivers_of_rows']} of them)"
+                if o["drivers_of_rows"] < o["rows"]
+                else ""
+            )
+            + " (tripletws explain shows a row)"
         )
     if args.tie_break == "abstain":
         print(
@@ -198,7 +206,8 @@ _DRIVERS_SHOWN = 3
 def _overruled(model: Any, lm: Any, y: np.ndarray, preds: dict[str, np.ndarray]) -> dict[str, Any] | None:
     """The rows where the label model overrules the LFs' strict majority: how many, each labeler's
     accuracy on their gold rows, and the LFs that drive them (:mod:`tripletws.overrules`); None for a
-    model without one set of terms (a mixture of families) or one that is not a LabelModel."""
+    model that is not a LabelModel; ``{"not_shown": why}`` for one without a single set of terms (a
+    mixture of families)."""
     from ..model import LabelModel
     from ..overrules import overrule_drivers
 
@@ -206,8 +215,8 @@ def _overruled(model: Any, lm: Any, y: np.ndarray, preds: dict[str, np.ndarray])
         return None
     try:
         d = overrule_drivers(model, lm.data)
-    except ValueError:  # a mixture of families: no single set of terms
-        return None
+    except ValueError as exc:  # a mixture of families: no single set of terms
+        return {"not_shown": str(exc)}
     names = getattr(model, "lf_names_", None)
     gold = d.rows[y[d.rows] >= 0]
     return {
