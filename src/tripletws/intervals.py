@@ -299,12 +299,15 @@ def _chunk_summaries(model: Any, L: Any, n_chunks: int | None, needs: Any) -> _C
 
 
 class _ChunkSummaries:
-    """Chunk summaries kept for resampling, their (m, m) co-vote and agreement tables as nonzero entries.
+    """Chunk summaries kept for resampling, their (m, m) co-vote and agreement tables (and the
+    class-conditional model's (m, k, m, k) joint vote table) as nonzero entries.
 
     A chunk of a wide matrix (a crowd of thousands of workers) has few co-votes: 100 rows of 5 votes
     fill at most 2 500 of the 4 million cells of a 2 000-LF table, so 100 dense chunk tables
-    (6.4 GB at m = 2 000) become the chunks' entries, and a replicate's tables one weighted
-    ``np.bincount`` of them (the same whole-number sums as adding the dense tables: exact in float64).
+    (6.4 GB at m = 2 000; the joint tables k^2 times that, 3.2 GB at m = 500 and k = 4, which a
+    report of a 500-worker crowd under ``model="class_conditional"`` held at once) become the chunks'
+    entries, and a replicate's tables one weighted ``np.bincount`` of them (the same whole-number sums
+    as adding the dense tables: exact in float64).
     The chunks' distinct rows are kept apart and merged once per replicate
     (:func:`~tripletws.rows.sum_row_summaries`).
 
@@ -321,6 +324,8 @@ class _ChunkSummaries:
         self.parts = []
         self.needs: Any = None  # the solver's Needs they were read for (set by _chunk_summaries)
         cells, covote, agree, lens, rows = [], [], [], [], []
+        joint_cells, joint, joint_lens = [], [], []
+        self.joint_shape: tuple[int, ...] | None = None
         for part in parts:
             stats = part.stats
             self.m = stats.n_lfs
@@ -330,13 +335,26 @@ class _ChunkSummaries:
             covote.append(stats.covote.ravel()[nz].astype(np.float64))
             agree.append(stats.agree.ravel()[nz].astype(np.float64))
             lens.append(len(nz))
+            if stats.joint is not None:
+                self.joint_shape = stats.joint.shape
+                nzj = np.flatnonzero(stats.joint)
+                joint_cells.append(nzj)
+                joint.append(stats.joint.ravel()[nzj].astype(np.float64))
+                joint_lens.append(len(nzj))
             rows.append(part.rows)
-            self.parts.append(replace(part, stats=replace(stats, covote=None, agree=None), rows=None))
+            self.parts.append(
+                replace(part, stats=replace(stats, covote=None, agree=None, joint=None), rows=None)
+            )
         self.rows = None if any(r is None for r in rows) else rows
         self.cells = np.concatenate(cells)
         self.covote = np.concatenate(covote)
         self.agree = np.concatenate(agree)
         self.lens = np.asarray(lens, dtype=np.int64)
+        if self.joint_shape is not None and len(joint_lens) != len(self.parts):
+            raise ValueError("chunk summaries mix statistics with and without the joint vote table")
+        self.joint_cells = np.concatenate(joint_cells) if joint_cells else None
+        self.joint = np.concatenate(joint) if joint else None
+        self.joint_lens = np.asarray(joint_lens, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -354,6 +372,16 @@ class _ChunkSummaries:
         return covote.astype(np.float64, copy=False).reshape(self.m, self.m), agree.astype(
             np.float64, copy=False
         ).reshape(self.m, self.m)
+
+    def joint_table(self, w: np.ndarray) -> np.ndarray | None:
+        """The joint vote table of the chunks counted ``w`` times each, shape (m, k, m, k) (None where
+        the chunks hold none)."""
+        if self.joint_shape is None:
+            return None
+        weights = np.repeat(np.asarray(w, dtype=np.float64), self.joint_lens)
+        size = int(np.prod(self.joint_shape))
+        out = np.bincount(self.joint_cells, weights=self.joint * weights, minlength=size)
+        return out.astype(np.float64, copy=False).reshape(self.joint_shape)
 
 
 class NoIntervalsError(ValueError):
@@ -452,7 +480,8 @@ def _resampled(chunks: _ChunkSummaries, w: np.ndarray) -> Any:
     rows = None
     if chunks.rows is not None:  # the distinct rows in one merge (folding + re-keys them at every chunk)
         rows = sum_row_summaries([(r, float(c)) for r, c in zip(chunks.rows, w.tolist(), strict=True) if c])
-    return replace(total, stats=replace(total.stats, covote=covote, agree=agree), rows=rows)
+    joint = chunks.joint_table(w)
+    return replace(total, stats=replace(total.stats, covote=covote, agree=agree, joint=joint), rows=rows)
 
 
 def bootstrap_intervals(
