@@ -56,7 +56,7 @@ def test_negative_persistence_with_confident_votes_gives_probabilities(k, where)
     assert worst < 1e-11, worst
 
 
-@pytest.mark.parametrize("rho", [float("nan"), 1.5, -0.5])
+@pytest.mark.parametrize("rho", [float("nan"), 1.5, 1.0, -0.5])
 def test_chain_posteriors_refuses_a_persistence_outside_its_range(rho):
     # Old behaviour: no check; NaN gave NaN posteriors, 1.5 and -0.5 (below -p_min / (1 - p_min) = -0.25)
     # negative "probabilities" without an error

@@ -158,3 +158,53 @@ def test_fit_stats_says_the_class_conditional_majority_check_did_not_run():
         LabelModel(2, model="class_conditional").fit(d.L)
         LabelModel(2, model="class_conditional", max_overrule=1.0).fit_stats(stats)
     assert not [w for w in caught if "majority check" in str(w.message)]
+
+
+def test_sequence_model_reads_dependencies_by_name():
+    """SequenceLabelModel refused LFs named by a DataFrame's columns ('L names no columns')."""
+    pd = pytest.importorskip("pandas")
+    from tripletws import SequenceLabelModel
+
+    d = make_synthetic(3000, 5, 2, random_state=0)
+    df = pd.DataFrame(d.L, columns=[f"lf{i}" for i in range(5)])
+    ids = np.repeat(np.arange(300), 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_name = SequenceLabelModel(2).fit(df, ids, dependencies=[("lf0", "lf1")])
+        by_index = SequenceLabelModel(2).fit(d.L, ids, dependencies=[(0, 1)])
+        setting = SequenceLabelModel(2, dependencies=[("lf0", "lf2")])
+        setting.partial_fit(df.iloc[:1500], ids[:1500])
+        setting.partial_fit(df.iloc[1500:], ids[1500:])
+    assert by_name.dependencies_.tolist() == [[0, 1]]
+    np.testing.assert_allclose(by_name.predict_proba(df, ids), by_index.predict_proba(d.L, ids), atol=1e-12)
+    assert setting.dependencies_.tolist() == [[0, 2]]
+    with pytest.raises(ValueError, match="no LF is named 'zz'"):
+        SequenceLabelModel(2).fit(df, ids, dependencies=[("lf0", "zz")])
+
+
+def test_a_window_after_forgetting_ends_as_the_last_batches():
+    """Switching a default-model stream from forget to window left rows of count 1e-16 (and counts one
+    ulp off whole numbers, which move the held-out choices' deal) after the pre-switch rows left."""
+    L = make_synthetic(40000, 7, 3, random_state=4).L
+    batches = np.array_split(L, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stream = LabelModel(3, forget=0.9)
+        for i, X in enumerate(batches):
+            stream.partial_fit(X)
+            if i == 20:
+                stream.set_params(window=3, forget=None)
+        stream.refit()
+        last = LabelModel(3).fit(np.vstack(batches[-3:]))
+    assert len(stream.summary_.rows.counts) == len(last.summary_.rows.counts)
+    np.testing.assert_allclose(stream.predict_proba(L[:2000]), last.predict_proba(L[:2000]), atol=1e-9)
+
+
+def test_the_lowest_persistence_under_a_uniform_balance_does_not_warn():
+    from tripletws import SequenceLabelModel
+
+    d = make_synthetic(600, 5, 3, random_state=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SequenceLabelModel(3, persistence=-0.5).fit(d.L, np.repeat(np.arange(60), 10))
+    assert not [w for w in caught if "below the lowest value" in str(w.message)]

@@ -120,7 +120,8 @@ def chain_posteriors(
     starts : ndarray of bool, shape (n,)
         True where a frame opens a sequence (row 0 always does).
     persistence : float
-        rho in ``[-min(p) / (1 - min(p)), 1]`` (else a ValueError).
+        rho in ``[-min(p) / (1 - min(p)), 1)`` (else a ValueError; at 1 no label could change within
+        a sequence, which the frames' floored evidence cannot represent exactly).
     class_balance : ndarray, shape (k,)
     block : int, optional
         Frames per block (default ``ceil(sqrt(n))``); any value gives the same result.
@@ -138,9 +139,11 @@ def chain_posteriors(
         raise ValueError(f"starts must have shape ({n},), got {starts.shape}")
     rho = float(persistence)
     least = -float(p.min()) / (1.0 - float(p.min())) if k > 1 and p.min() < 1 else 0.0
-    if not np.isfinite(rho) or rho > 1.0 or rho < least - 1e-12:
+    if not np.isfinite(rho) or rho >= 1.0 or rho < least - 1e-12:
+        # (at rho = 1 no label can change within a sequence, and the frames' evidence, each floored
+        # at LOG_FLOOR below its best class, no longer sums exactly; the model caps rho below 1)
         raise ValueError(
-            f"persistence must lie in [{least:.6g}, 1] for class_balance {p.tolist()}, got {rho!r}"
+            f"persistence must lie in [{least:.6g}, 1) for class_balance {p.tolist()}, got {rho!r}"
         )
     if n == 0:
         return np.zeros((0, k))

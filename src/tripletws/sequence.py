@@ -48,6 +48,7 @@ from .lf_names import check_names, columns_named, names_of
 from .matrix import LabelMatrix, check_cardinality, check_label_matrix
 from .metrics import METRICS
 from .model import LabelModel, _lock, _publish
+from .settings import check_dependency_graph
 from .stats import LabelStats, compute_stats
 from .validate import check_float, check_int, check_mapping
 
@@ -245,7 +246,7 @@ class SequenceLabelModel(BaseLabeler):
             stats = compute_stats(lm, chunk_size=self.chunk_size)
             cross = cross_frame_stats(lm, seg.linked, chunk_size=self.chunk_size)
         with _lock(self):  # one fit at a time, kept all at once (see partial_fit)
-            state = self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False)
+            state = self._solve(stats, cross, Y_dev, class_balance, dependencies, stream=False, names=names)
             state["frame_model_"].lf_names_ = names  # kept, saved and checked by the frame model's record
             state["_tail"] = _tail_of(lm, seg)
             _publish(self, state)
@@ -283,6 +284,7 @@ class SequenceLabelModel(BaseLabeler):
         dependencies: Any,
         *,
         stream: bool,
+        names: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         """Solve the frame model and the persistence: the fitted attributes, for the caller to keep at
         once (with its ``_tail``; a fit that raises keeps none, and no other thread sees half a fit).
@@ -291,7 +293,8 @@ class SequenceLabelModel(BaseLabeler):
         this call gives none (as :class:`~tripletws.model.LabelModel`'s stream keeps it), and the
         notes are logged; otherwise (``fit``, ``fit_stats``) they are warned.  Warnings other than
         notes are warned in both cases.  Every warning names the line that called the public method
-        (the one that called this one).
+        (the one that called this one).  ``names``: the LFs' column names, which dependencies given by
+        name (the call's, else the constructor's) are read against, as ``LabelModel.fit`` reads them.
         """
         k = self._check_settings()
         if cross.cardinality != k or cross.n_lfs != stats.n_lfs:
@@ -300,6 +303,10 @@ class SequenceLabelModel(BaseLabeler):
                 f"per-frame statistics have m={stats.n_lfs}, k={stats.cardinality}"
             )
         kept = self._stream_prior() if stream and Y_dev is None and class_balance is None else None
+        declared = self.dependencies if dependencies is None else dependencies
+        if names is not None and declared is not None:  # LFs named by their columns: read as indices here
+            with columns_named(names):
+                dependencies = check_dependency_graph(declared, stats.n_lfs, names).tolist()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             frame = self._frame_model().fit_stats(
@@ -316,7 +323,9 @@ class SequenceLabelModel(BaseLabeler):
         if self.persistence is not None:
             lo, hi = persistence_bounds(p)
             rho = float(np.clip(float(self.persistence), lo, hi))
-            if float(self.persistence) < lowest_persistence(p):  # not just the MIN_STAY margin
+            # (not just the MIN_STAY margin; and not a rounding of the bound itself: -1 / (k - 1) under
+            # a uniform balance computes as -0.49999999999999994 for k = 3)
+            if float(self.persistence) < lowest_persistence(p) - 1e-12:
                 chain_notes.append(
                     f"persistence={self.persistence!r} is below the lowest value the class balance "
                     f"{np.round(p, 4).tolist()} allows ({lowest_persistence(p):.6g}: staying in the rarest "
@@ -444,9 +453,9 @@ class SequenceLabelModel(BaseLabeler):
             # constructor's)
             deps = self.frame_model_.dependencies_ if hasattr(self, "frame_model_") else None
             known = self.frame_model_.__dict__.get("lf_names_") if hasattr(self, "frame_model_") else None
-            state = self._solve(stats, cross, Y_dev, class_balance, deps, stream=True)
             # a stream keeps the first names it is given (an unnamed start takes a later batch's)
             first_names = known if known is not None else names_of(L_batch)
+            state = self._solve(stats, cross, Y_dev, class_balance, deps, stream=True, names=first_names)
             state["frame_model_"].lf_names_ = first_names
             state["_tail"] = _tail_of(lm, seg)
             _publish(self, state)
