@@ -207,8 +207,9 @@ class _DoneChunks:
     """Releases the pages of a file mapping behind the chunks of a pass, a run of chunks at a time.
 
     Chunks finish out of order on several threads.  When a chunk is done, the run of done,
-    unreleased chunks around it is released in one call once it spans ``RELEASE_BYTES``
-    (and every such run once the last chunk is done).  Chunks are handed out in order, so
+    unreleased chunks around it is released in one call once it spans ``RELEASE_BYTES``, or at once
+    where no neighbour can extend it (both are released, or the ends; and every such run once the
+    last chunk is done).  Chunks are handed out in order, so
     the unreleased done chunks lie between the at most ``n_jobs`` chunks in progress: at
     most ``n_jobs + 1`` runs, each below ``RELEASE_BYTES``, stay resident, even while a
     thread is held up (a prefix-only rule would keep every chunk behind it).
@@ -247,7 +248,11 @@ class _DoneChunks:
                 b = i + 1
                 while b < len(state) and state[b] == 1:
                     b += 1
-                if b - a < self.run:
+                # a short run still grows where a neighbour is not done yet; one closed on both sides
+                # (released chunks or the ends: a chunk that finished after both its neighbours) never
+                # would, and stayed resident to the pass's end (on a busy host, a third of a 1 GB file)
+                growing = (a > 0 and state[a - 1] == 0) or (b < len(state) and state[b] == 0)
+                if b - a < self.run and growing:
                     return
                 state[a:b] = b"\x02" * (b - a)
                 runs = [(a, b)]

@@ -306,13 +306,15 @@ def _infer_cardinality(path: str, L: np.ndarray, y: np.ndarray | None, names: li
     The dev labels do not enlarge k: a gold label above L's largest vote is an error naming it (a
     class no LF ever votes is declared with --cardinality)."""
     with about_matrix(path, names):
-        k = check_label_matrix(L, None, name="L").cardinality
-    # the votes per class, block by block (a memmap is never loaded whole); values are valid here
+        lm = check_label_matrix(L, None, name="L")
+    k = lm.cardinality
+    # the votes per class, block by block, a memmap's pages handed back behind each block (read
+    # whole, they stayed resident: a 1 GB .npy peaked at 1 GB); values are valid here
     counts = np.zeros(k + 1, dtype=np.int64)
     step = max(1, (1 << 20) // max(1, L.shape[1]))
     first = None
-    for start in range(0, L.shape[0], step):
-        block = np.asarray(L[start : start + step]).astype(np.int64, copy=False)
+    for start, raw in lm.chunks(step):
+        block = (raw.toarray() - 1 if lm.is_sparse else np.asarray(raw)).astype(np.int64, copy=False)
         counts += np.bincount(block.ravel() + 1, minlength=k + 1)
         if first is None and (block == k - 1).any():
             r, c = np.argwhere(block == k - 1)[0]
