@@ -269,8 +269,17 @@ def test_real_crowd_set_through_long_form():
         direct = LabelModel(cardinality=3).fit(L).predict(L, tie_break_policy="random")
     truth = pd.Series(np.array(names, dtype=object)[y], index=[f"t{i}" for i in range(len(y))])
     acc = float((labels == truth.loc[labels.index]).mean())
-    assert acc >= float((mv == truth.loc[mv.index]).mean()) - 0.005
-    assert abs(acc - float((direct == y).mean())) <= 2 / len(y)  # ties hashed by another row order
+    # against majority vote's expected accuracy under a uniform tie-break (one draw of its many ties
+    # moves its accuracy by a point either way)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        P = aggregate_proba(df, MajorityLabelVoter())
+    P = P.loc[mv.index, names].to_numpy()
+    top = P >= P.max(axis=1, keepdims=True) - 1e-9
+    gold = np.asarray([names.index(v) for v in truth.loc[mv.index.rename(None)].tolist()])
+    mv_expected = float(np.mean(top[np.arange(len(gold)), gold] / top.sum(axis=1)))
+    assert acc >= mv_expected - 0.005
+    assert abs(acc - float((direct == y).mean())) <= 2 / len(y)  # ties hashed by task id here, by row there
 
 
 # -- the command line ---------------------------------------------------------------------------

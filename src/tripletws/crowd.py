@@ -95,6 +95,15 @@ class CrowdMatrix:
 
         return NamedVotes(self.L, self.worker_names, library_codes=True, classes=self.classes)
 
+    def task_keys(self) -> np.ndarray:
+        """A fixed 64-bit key of each task id, shape (n_tasks,): what the ``"random"`` tie-break hashes
+        (:func:`predict_tasks`), so that a tied task keeps its label however the answers are ordered
+        (the row index, Snorkel's key, follows the order of the tasks' first answers).  The keys are
+        pandas' hash of each id's ``repr``: the same on every run and machine."""
+        import pandas as pd
+
+        return pd.util.hash_array(np.array([repr(t) for t in self.tasks.tolist()], dtype=object))
+
     def dense(self) -> np.ndarray:
         """The label matrix as a dense int array, shape (n_tasks, n_workers), -1 = no answer.
 
@@ -377,8 +386,8 @@ def aggregate(
         An unfitted model to fit (its ``cardinality`` is set to the answers' class count); by default
         ``LabelModel()``.  It is fitted in place, so it can be inspected or saved afterwards.
     tie_break_policy : {"random", "abstain", "true-random"}
-        For tasks whose top classes tie (``"random"``: a fixed hash of the row, deterministic;
-        ``"abstain"``: a missing value).
+        For tasks whose top classes tie (``"random"``: a fixed hash of the task id, deterministic and
+        the same however the answers are ordered; ``"abstain"``: a missing value).
     **columns
         ``task=``, ``worker=``, ``label=``, ``classes=``, ``duplicates=`` of :func:`from_answers`.
 
@@ -388,7 +397,27 @@ def aggregate(
         Indexed by task, named ``agg_label``.
     """
     crowd, fitted = _fit(answers, model, columns)
-    return crowd.series(fitted.predict(crowd.votes, tie_break_policy=tie_break_policy))
+    return crowd.series(predict_tasks(crowd, fitted, tie_break_policy)[0])
+
+
+def predict_tasks(
+    crowd: CrowdMatrix, model: BaseLabeler, tie_break_policy: str = "random", L: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each task's label code and class probabilities under a fitted ``model``: ``(preds, probs)``.
+
+    As ``model.predict(..., return_probs=True)``, except that the ``"random"`` tie-break hashes the
+    task ids (:meth:`CrowdMatrix.task_keys`), not the row index: the same answers in another order
+    give the same labels.  ``L``: the votes to read (default ``crowd.votes``; ``crowd.L`` for a model
+    that takes no names).
+    """
+    from .predictions import probs_to_preds
+
+    votes = crowd.votes if L is None else L
+    if tie_break_policy != "random":
+        preds, probs = model.predict(votes, return_probs=True, tie_break_policy=tie_break_policy)
+        return preds, probs
+    probs = model.predict_proba(votes)
+    return probs_to_preds(probs, "random", keys=crowd.task_keys()), probs
 
 
 def aggregate_proba(answers: Any, model: BaseLabeler | None = None, **columns: Any) -> pd.DataFrame:

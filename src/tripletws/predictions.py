@@ -25,6 +25,7 @@ def probs_to_preds(
     tie_break_policy: str = "random",
     tol: float = TIE_TOLERANCE,
     random_state: Any = None,
+    keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """Argmax of each row of ``probs`` (n, k) with a tie-break policy.
 
@@ -41,6 +42,10 @@ def probs_to_preds(
         (:data:`TIE_TOLERANCE`, Snorkel's).
     random_state : int or numpy Generator, optional
         Used by ``"true-random"`` only.
+    keys : ndarray of uint64, shape (n,), optional
+        What ``"random"`` hashes instead of the row index: a key of each row's identity (a crowd's
+        task ids, :meth:`tripletws.crowd.CrowdMatrix.task_keys`), so that a row keeps its pick
+        wherever it stands.
 
     Returns
     -------
@@ -62,13 +67,16 @@ def probs_to_preds(
     n_tied = tied.sum(axis=1)
     preds = np.argmax(probs, axis=1).astype(np.int64, copy=False)  # argmax's own array where it is int64
     multi = np.flatnonzero(n_tied > 1)
+    if keys is not None and np.shape(keys) != (n,):
+        raise ValueError(f"keys must have shape ({n},) (one per row), got {np.shape(keys)}")
     if multi.size == 0:
         return preds
     if tie_break_policy == "abstain":
         preds[multi] = -1
         return preds
     if tie_break_policy == "random":
-        pick = _row_hash(multi) % n_tied[multi].astype(np.uint64)
+        at = multi if keys is None else np.asarray(keys, dtype=np.uint64)[multi]
+        pick = _row_hash(at) % n_tied[multi].astype(np.uint64)
     else:
         rng = np.random.default_rng(random_state)
         pick = rng.integers(0, n_tied[multi])

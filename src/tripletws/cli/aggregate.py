@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_all
-from ..crowd import DUPLICATES
+from ..crowd import DUPLICATES, predict_tasks
 from ..models import registered
 from ..predictions import TIE_BREAK_POLICIES
 from .options import (
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     use_jobs(model, args.jobs)
     t0 = time.perf_counter()
     _fit_votes(crowd, model, hint="; --model mv aggregates fewer workers")
-    preds, probs = model.predict(crowd.votes, return_probs=True, tie_break_policy=args.tie_break)
+    preds, probs = predict_tasks(crowd, model, args.tie_break)
     elapsed = time.perf_counter() - t0
     out = crowd.series(preds, name=args.label).to_frame()
     if args.proba:
@@ -247,7 +247,7 @@ def _print_gold(crowd: Any, preds: Any, y: Any, tie_break: str) -> None:
     if not known.any():
         print("gold: no task of the answers has a gold label", file=sys.stderr)
         return
-    mv = MajorityLabelVoter(cardinality=crowd.cardinality).predict(crowd.L, tie_break_policy=tie_break)
+    mv = predict_tasks(crowd, MajorityLabelVoter(cardinality=crowd.cardinality), tie_break, L=crowd.L)[0]
     acc, acc_mv = float(np.mean(preds[known] == y[known])), float(np.mean(mv[known] == y[known]))
     print(
         f"gold labels of {int(known.sum())} tasks: accuracy {acc:.4f} (majority vote {acc_mv:.4f}); "
