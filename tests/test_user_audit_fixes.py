@@ -288,3 +288,19 @@ def test_a_tied_task_keeps_its_label_however_the_answers_are_ordered(tmp_path):
     out_a = pd.read_csv(tmp_path / "a_out.csv").set_index("task").sort_index()
     out_b = pd.read_csv(tmp_path / "b_out.csv").set_index("task").sort_index()
     assert out_a.equals(out_b)
+
+
+def test_labels_numbered_from_one_warn_of_the_empty_class_zero():
+    pd = pytest.importorskip("pandas")
+    from tripletws.crowd import from_answers
+
+    df = pd.DataFrame(
+        {"task": [1, 1, 1, 2, 2, 2], "worker": ["a", "b", "c"] * 2, "label": [1, 2, 2, 2, 3, 1]}
+    )
+    with pytest.warns(UserWarning, match=r"no answer has label 0.*pass classes=\[1, 2, 3\]"):
+        crowd = from_answers(df)
+    assert crowd.classes == (0, 1, 2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert from_answers(df, classes=[1, 2, 3]).classes == (1, 2, 3)
+        from_answers(df.assign(label=df["label"] - 1))  # 0-based: no warning

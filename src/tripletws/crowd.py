@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .caller import outside_stacklevel
 from .matrix import MAX_CARDINALITY
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -594,6 +596,15 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
                     "classes= to name the labels"
                 )
             codes, labels = whole, tuple(range(max(top + 1, 2)))
+            if used.size and int(used[0]) > 0:
+                # crowd-kit reads labels 1..5 as five classes; here they are codes, 0 a class nobody chose
+                warnings.warn(
+                    f"no answer has label 0: the integer labels are read as class codes 0..{top}, so class 0 "
+                    f"is a class nobody chose and takes probability mass; if the labels are numbered from "
+                    f"{int(used[0])}, pass classes={[int(u) for u in used] if len(used) <= 10 else '[...]'}",
+                    UserWarning,
+                    stacklevel=outside_stacklevel(),
+                )
         else:
             try:
                 codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=True)
