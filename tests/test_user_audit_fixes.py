@@ -304,3 +304,124 @@ def test_labels_numbered_from_one_warn_of_the_empty_class_zero():
         warnings.simplefilter("error")
         assert from_answers(df, classes=[1, 2, 3]).classes == (1, 2, 3)
         from_answers(df.assign(label=df["label"] - 1))  # 0-based: no warning
+
+
+# -- the LF output cache (an audit found stale columns) ----------------------------------------
+
+
+class _Base:
+    def norm(self, t):
+        return t.lower()
+
+
+class _Scorer(_Base):
+    def score(self, t):
+        return 1 if "good" in self.norm(t) else 0
+
+
+class _Doc:
+    """A parsed document whose str() shows its text only (as a spaCy Doc's does)."""
+
+    def __init__(self, text, ents):
+        self.text, self.ents = text, ents
+
+    def __str__(self):
+        return self.text
+
+
+class _Matcher:
+    __slots__ = ("word",)
+
+    def __init__(self, word):
+        self.word = word
+
+
+def test_a_base_class_method_is_in_the_fingerprint():
+    from tripletws.labeling import labeling_function
+
+    scorer = _Scorer()
+
+    @labeling_function()
+    def lf_score(x):
+        return scorer.score(x["text"])
+
+    before = lf_score.fingerprint()
+    original = _Base.norm
+    try:
+        _Base.norm = lambda self, t: t.upper()
+        assert lf_score.fingerprint() != before
+    finally:
+        _Base.norm = original
+    assert lf_score.fingerprint() == before
+
+
+def test_objects_without_a_dict_are_fingerprinted_by_value(tmp_path):
+    """A slots object's repr shows an address, which a later object can reuse: an LF whose matcher was
+    rebound returned an earlier matcher's column.  It is now pickled: its value decides."""
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import PandasLFApplier, labeling_function
+
+    holder = {"m": _Matcher("a")}
+
+    @labeling_function()
+    def lf_match(x):
+        return 1 if holder["m"].word in x["text"] else -1
+
+    df = pd.DataFrame({"text": ["a", "b", "c", "d", "ab"]})
+    applier = PandasLFApplier([lf_match], cache_dir=tmp_path)
+    for word in ["a", "b", "c", "d", "a", "b"]:
+        holder["m"] = _Matcher(word)
+        got = applier.apply(df, progress_bar=False)[:, 0]
+        expected = np.where(df["text"].str.contains(word), 1, -1)
+        np.testing.assert_array_equal(got, expected)
+    assert applier.last_applied_ == []  # "b" again: its cached column, rightly
+
+
+def test_an_object_with_no_stable_description_is_never_cached(tmp_path):
+    import threading
+
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import PandasLFApplier, labeling_function
+
+    lock = threading.Lock()  # neither shown by its repr nor pickled
+
+    @labeling_function()
+    def lf_locked(x):
+        with lock:
+            return 1
+
+    assert lf_locked.fingerprint() is None
+    df = pd.DataFrame({"text": ["a", "b"]})
+    applier = PandasLFApplier([lf_locked], cache_dir=tmp_path)
+    for _ in range(2):
+        applier.apply(df, progress_bar=False)
+        assert applier.last_applied_ == ["lf_locked"]
+    assert not any(tmp_path.rglob("*.npy"))
+
+
+def test_data_keys_see_cells_their_str_hides_and_the_sign_of_zero():
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling.cache import data_key
+
+    a = pd.DataFrame({"doc": [_Doc("x", ["A"]), _Doc("y", [])]})
+    b = pd.DataFrame({"doc": [_Doc("x", ["B"]), _Doc("y", [])]})
+    assert data_key(a) != data_key(b)
+    assert data_key(pd.DataFrame({"f": [0.0, 1.0]})) != data_key(pd.DataFrame({"f": [-0.0, 1.0]}))
+    assert data_key(pd.DataFrame({"s": ["x", None]})) == data_key(pd.DataFrame({"s": ["x", None]}))
+
+
+def test_a_vectorised_lf_may_return_a_list_and_its_errors_name_it():
+    pd = pytest.importorskip("pandas")
+    from tripletws.labeling import PandasLFApplier, vectorized_lf
+
+    df = pd.DataFrame({"text": ["a", "b", "c"]})
+    listed = vectorized_lf("listed")(lambda d: [1, 0, -1])
+    np.testing.assert_array_equal(PandasLFApplier([listed]).apply(df, progress_bar=False)[:, 0], [1, 0, -1])
+
+    @vectorized_lf
+    def missing(d):
+        return d["nope"]
+
+    with pytest.raises(KeyError) as info:
+        PandasLFApplier([missing]).apply(df, progress_bar=False)
+    assert "raised by vectorised LF 'missing'" in getattr(info.value, "__notes__", [])

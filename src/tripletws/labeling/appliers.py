@@ -287,7 +287,8 @@ class LFApplier:
         keys = [lf.fingerprint() for lf in self._lfs] if self.cache is not None else [""] * m
         todo = []
         for j in range(m):
-            col = None if self.cache is None else self.cache.load(dkey, keys[j], n)
+            # (an LF without a stable fingerprint, None: computed every time, never cached)
+            col = None if self.cache is None or keys[j] is None else self.cache.load(dkey, keys[j], n)
             if col is None:
                 todo.append(j)
             else:
@@ -303,7 +304,7 @@ class LFApplier:
             )
         if self.cache is not None:
             for j in todo:
-                if not faults[j]:  # abstains standing for exceptions are no votes to keep
+                if not faults[j] and keys[j] is not None:  # abstains standing for exceptions: not kept
                     self.cache.store(dkey, keys[j], L[:, j])
         self.last_applied_ = [self._lfs[j].name for j in todo]
         return (L, _metadata(self._lfs, faults)) if return_meta else L
@@ -463,7 +464,7 @@ class DaskLFApplier(PandasLFApplier):
         if self.cache is not None:
             dkey, n = dask_data_key(ddf, self._mode, scheduler)
             for j in range(m):
-                col = self.cache.load(dkey, keys[j], n)
+                col = None if keys[j] is None else self.cache.load(dkey, keys[j], n)
                 if col is not None:
                     columns[j] = col
         todo = [j for j in range(m) if j not in columns]
@@ -494,7 +495,7 @@ class DaskLFApplier(PandasLFApplier):
                 faults[todo] += part_faults
             for pos, j in enumerate(todo):
                 columns[j] = computed[:, pos]
-                if self.cache is not None and not faults[j]:
+                if self.cache is not None and not faults[j] and keys[j] is not None:
                     self.cache.store(dkey, keys[j], columns[j])
         self.last_applied_ = [self._lfs[j].name for j in todo]
         n_rows = len(next(iter(columns.values())))

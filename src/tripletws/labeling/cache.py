@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ import numpy as np
 from .fingerprint import _ADDRESS, FORMAT
 
 logger = logging.getLogger("tripletws")
+
+#: Cell types whose ``str`` (pandas' hash of an object column) and ``repr`` show their whole value.
+_SHOWN_BY_STR = frozenset({"str", "int", "float", "bool", "NoneType"})  # (by type name)
+_SHOWN_BY_REPR = frozenset({str, int, float, bool, complex, bytes, type(None)})
 
 #: int16 words holding a column's SHA-256 at the start of its file.
 _DIGEST_WORDS = hashlib.sha256().digest_size // 2
@@ -61,6 +66,12 @@ def data_key(data: Any, mode: str = "") -> str:
                 if values.dtype == object:  # pandas hashes 5 and "5", None and NaN, True and "True" alike
                     kinds = values.map(lambda v: type(v).__qualname__, na_action=None)
                     h.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
+                    # and other objects by their str(), which may not show them all (a parsed document
+                    # with the same text and other entities): those cells by their bytes too
+                    if not set(kinds.unique()) <= _SHOWN_BY_STR:
+                        h.update(_point_bytes(values.tolist()))
+                elif values.dtype.kind == "f":  # pandas hashes 0.0 and -0.0 alike; "-0.0" is not "0.0"
+                    h.update(np.signbit(values.to_numpy()).tobytes())
     else:
         for point in data:
             h.update(_point_bytes(point))
@@ -109,6 +120,15 @@ def _point_bytes(point: Any) -> bytes:
             return head + pd.util.hash_pandas_object(point, index=True).to_numpy().tobytes()
         except TypeError:  # unhashable cells: each by its bytes
             return head + _point_bytes(point.to_numpy(dtype=object).tolist())
+    if type(point) not in _SHOWN_BY_REPR:
+        # another object (a parsed document, a record): its repr may not show all it holds, pickle's
+        # bytes do (hashed, never read back); one that does not pickle is read by its repr below
+        try:
+            data = pickle.dumps(point, protocol=4)
+        except Exception:
+            pass
+        else:
+            return f"pickled|{type(point).__qualname__}|".encode() + hashlib.sha256(data).digest()
     text = repr(point)
     if _ADDRESS.search(text) or "..." in text:
         raise ValueError(

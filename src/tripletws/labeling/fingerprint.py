@@ -12,8 +12,14 @@ followed (their code changes with their version, which a cache need not track).
 An object whose ``__dict__`` is empty, its values kept elsewhere (a
 ``pd.Timestamp``, a categorical, a torch tensor), hashes the bytes pickle makes
 of it (written, never read back).
-Objects without a stable description (their ``repr`` shows a memory address)
-hash by identity, which only costs cache misses.
+A class of the project is followed into its own base classes of the project too
+(``Scorer(Base)``: editing ``Base.norm`` changes the hash).  An object without a
+``__dict__`` whose ``repr`` does not show its values (a memory address, or ``...``
+eliding an array) hashes the bytes pickle makes of it too.  An object with no stable
+description at all (neither shown nor pickled) makes the LF's fingerprint ``None``:
+the LF is computed at every apply and never cached.  (Until session 40 such objects
+hashed by their address, which a later object can reuse, in the same process or
+another: an LF whose matcher was rebound returned an earlier matcher's column.)
 """
 
 from __future__ import annotations
@@ -50,11 +56,19 @@ def _followed(value: Any, names: frozenset[str]) -> Any:
     return value
 
 
-def fingerprint(obj: Any) -> str:
-    """Hex SHA-256 of ``obj``'s code and data (see the module docstring)."""
+class Unstable(Exception):
+    """An object the fingerprint cannot describe by value (raised inside :func:`_feed`)."""
+
+
+def fingerprint(obj: Any) -> str | None:
+    """Hex SHA-256 of ``obj``'s code and data (see the module docstring); None where some object it
+    reads has no stable description (the LF is then never cached)."""
     h = hashlib.sha256()
     h.update(f"{FORMAT}|{sys.version_info[:2]}|".encode())
-    _feed(h, obj, {})
+    try:
+        _feed(h, obj, {})
+    except Unstable:
+        return None
     return h.hexdigest()
 
 
@@ -141,6 +155,8 @@ def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
         _tag(h, f"class:{obj.__module__}.{obj.__qualname__}")
         for base in obj.__mro__[1:]:
             _tag(h, f"base:{base.__module__}.{base.__qualname__}")
+            if not _installed(base.__module__):  # a base class of the project: its methods too
+                _feed(h, base, seen)
         for name, value in sorted(vars(obj).items()):
             if name.startswith("__") and name not in ("__call__", "__init__"):
                 continue
@@ -192,19 +208,19 @@ def _feed(h: Any, obj: Any, seen: dict[Any, Any]) -> None:
             _feed_pickled(h, obj)
     else:
         text = repr(obj)
-        if _ADDRESS.search(text):
-            text += f"|id:{id(obj)}"
+        if _ADDRESS.search(text) or "..." in text:  # the repr does not show the values (slots, arrays)
+            _feed_pickled(h, obj)
+            return
         _tag(h, f"{type(obj).__module__}.{type(obj).__qualname__}:{text}")
 
 
 def _feed_pickled(h: Any, obj: Any) -> None:
     """Hash the bytes pickle makes of ``obj``, for an object whose ``__dict__`` does not hold its
-    values; one that does not pickle hashes by identity (a cache miss)."""
+    values; one that does not pickle has no stable description (:class:`Unstable`)."""
     name = f"{type(obj).__module__}.{type(obj).__qualname__}"
     try:
         data = pickle.dumps(obj, protocol=4)
-    except Exception:
-        _tag(h, f"{name}|id:{id(obj)}")
-        return
+    except Exception as exc:
+        raise Unstable(name) from exc
     _tag(h, f"pickled:{name}")
     h.update(hashlib.sha256(data).digest())

@@ -72,8 +72,10 @@ class Preprocessor:
         Keep results keyed by ``memoize_key(x)`` so LFs sharing the preprocessor
         compute it once per data point.
     memoize_key : callable, optional
-        Maps a data point to a hashable key (default: its values; points with
-        unhashable values are not memoised).
+        Maps a data point to a hashable key (default: its values, as Snorkel's; points with
+        unhashable values are not memoised).  A preprocessor that reads more than the values (a
+        Series' row label ``x.name``) needs a key that includes it, e.g. ``lambda x: (x.name,
+        tuple(x))``: rows with equal values share one result by default.
     maxsize : int
         Most results kept (least recently used dropped first).
     pre : sequence of callables, optional
@@ -210,8 +212,10 @@ class LabelingFunction:
                 return ABSTAIN
         return self._f(x, **self._resources)
 
-    def fingerprint(self) -> str:
-        """Hash of the code, resources and preprocessors (changes when the LF is edited)."""
+    def fingerprint(self) -> str | None:
+        """Hash of the code, resources and preprocessors (changes when the LF is edited); None where
+        something it reads has no stable description (:func:`tripletws.labeling.fingerprint.fingerprint`:
+        never cached)."""
         from .fingerprint import fingerprint
 
         return fingerprint(("row", self._f, self._resources, self._pre))

@@ -45,7 +45,16 @@ class VectorizedLF:
         sorted copy) is matched to the rows by label, as pandas aligns; any other result is read
         in ``df``'s row order.
         """
-        out = self._aligned(self._f(df, **self._resources), df)
+        try:
+            raw = self._f(df, **self._resources)
+        except Exception as exc:  # the LF's own error, named (as the dask applier and row-wise LFs do)
+            note = f"raised by vectorised LF {self.name!r}"
+            if hasattr(exc, "add_note"):
+                exc.add_note(note)
+            else:  # pragma: no cover - Python 3.10
+                exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+            raise
+        out = self._aligned(raw, df)
         n = len(df)
         if out.shape != (n,):
             raise ValueError(f"vectorised LF {self.name!r} returned shape {out.shape}; expected ({n},)")
@@ -62,7 +71,8 @@ class VectorizedLF:
 
     def _aligned(self, out: Any, df: Any) -> np.ndarray:
         """``out`` as an array in ``df``'s row order (see :meth:`apply_frame`)."""
-        index = getattr(out, "index", None)
+        # (a list's .index is a method: only a pandas result carries row labels)
+        index = getattr(out, "index", None) if type(out).__module__.startswith("pandas") else None
         rows = getattr(df, "index", None)
         if index is None or rows is None or len(index) != len(rows) or index.equals(rows):
             return np.asarray(out)
@@ -75,8 +85,9 @@ class VectorizedLF:
             )
         return np.asarray(out.reindex(rows))
 
-    def fingerprint(self) -> str:
-        """Hash of the code and resources (changes when the LF is edited)."""
+    def fingerprint(self) -> str | None:
+        """Hash of the code and resources (changes when the LF is edited); None where something it reads
+        has no stable description (:func:`tripletws.labeling.fingerprint.fingerprint`: never cached)."""
         from .fingerprint import fingerprint
 
         return fingerprint(("frame", self._f, self._resources))
