@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     check_not_input(args.output, args.ANSWERS, args.model_out)
     if args.model_out is not None:
         check_not_data(args.model_out, "--model-out writes a model file (.json), not a data file")
-        check_output_folder(args.model_out)
+        check_output_folder(args.model_out, "--model-out")
         check_not_input(args.model_out, args.ANSWERS)
         if str(args.model_out) == "-":
             raise CLIError("--model-out -: name a file")

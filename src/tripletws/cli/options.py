@@ -100,13 +100,15 @@ def check_output_path(output: Any, suffixes: tuple[str, ...]) -> None:
     check_output_folder(output)
 
 
-def check_output_folder(output: Any) -> None:
+def check_output_folder(output: Any, option: str = "-o") -> None:
     """Refuse, before any work, an output whose folder does not exist or that is itself a folder.
 
     Parameters
     ----------
     output : path or None
         The ``-o`` value (None: nothing to check).
+    option : str
+        The option that gave it, for the message (``--model-out``).
 
     Raises
     ------
@@ -118,9 +120,9 @@ def check_output_folder(output: Any) -> None:
         return
     path = Path(output)
     if not path.parent.is_dir():
-        raise CLIError(f"-o {output}: the folder {path.parent} does not exist")
+        raise CLIError(f"{option} {output}: the folder {path.parent} does not exist")
     if path.is_dir():
-        raise CLIError(f"-o {output}: that is a folder; name a file")
+        raise CLIError(f"{option} {output}: that is a folder; name a file")
 
 
 class Parser(argparse.ArgumentParser):
