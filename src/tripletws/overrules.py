@@ -97,9 +97,10 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     """
     from .distributed import is_dask_input
     from .lf_names import check_names, columns_named, names_of
-    from .model import LabelModel
 
-    if not isinstance(model, LabelModel) or not hasattr(model, "params_"):
+    # a fitted LabelModel, known by what its class offers (as the report checks it: this module, which
+    # the report reads, does not import the model, which offers the report)
+    if not hasattr(type(model), "explain") or not hasattr(model, "params_"):
         raise ValueError(
             "overrule_drivers reads a fitted LabelModel (its terms, model.explain), got "
             f"{type(model).__name__}"
