@@ -425,3 +425,16 @@ def test_a_vectorised_lf_may_return_a_list_and_its_errors_name_it():
     with pytest.raises(KeyError) as info:
         PandasLFApplier([missing]).apply(df, progress_bar=False)
     assert "raised by vectorised LF 'missing'" in getattr(info.value, "__notes__", [])
+
+
+def test_aggregate_model_out_folder_error_names_the_option(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {"task": [1, 1, 1, 2, 2, 2], "worker": ["a", "b", "c"] * 2, "label": [0, 1, 1, 1, 1, 0]}
+    )
+    df.to_csv(tmp_path / "a.csv", index=False)
+    (tmp_path / "adir").mkdir()
+    res = run_main(
+        "aggregate", tmp_path / "a.csv", "-o", tmp_path / "x.csv", "--model-out", tmp_path / "adir"
+    )
+    assert res.returncode == 2 and "--model-out" in res.stderr and "that is a folder" in res.stderr
