@@ -438,3 +438,22 @@ def test_aggregate_model_out_folder_error_names_the_option(tmp_path):
         "aggregate", tmp_path / "a.csv", "-o", tmp_path / "x.csv", "--model-out", tmp_path / "adir"
     )
     assert res.returncode == 2 and "--model-out" in res.stderr and "that is a folder" in res.stderr
+
+
+def test_blocks_naming_their_columns_otherwise_are_refused():
+    """stats_from_blocks summed a block with its LFs in another order into the wrong LFs' counts."""
+    pd = pytest.importorskip("pandas")
+    from tripletws.distributed import stats_from_blocks
+    from tripletws.stats import compute_stats
+
+    d = make_synthetic(600, 5, 2, random_state=3)
+    cols = [f"lf{i}" for i in range(5)]
+    df = pd.DataFrame(d.L, columns=cols)
+    with pytest.raises(ValueError, match=r"block 1 names .* in another order"):
+        stats_from_blocks([df.iloc[:300], df.iloc[300:][cols[::-1]]], 2)
+    with pytest.raises(ValueError, match="block 2 names columns"):
+        stats_from_blocks([df.iloc[:200], df.iloc[200:400], df.iloc[400:].rename(columns={"lf0": "x"})], 2)
+    # the same order, or arrays read by position: the statistics of the stacked blocks
+    for blocks in ([df.iloc[:300], df.iloc[300:]], [df.iloc[:300], d.L[300:]]):
+        got, ref = stats_from_blocks(blocks, 2), compute_stats(d.L, 2)
+        np.testing.assert_array_equal(got.agree, ref.agree)

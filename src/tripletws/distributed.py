@@ -151,9 +151,27 @@ def stats_from_blocks(
 
 def _placed(blocks: Iterable[Any]) -> Iterator[tuple[Any, int | None, int]]:
     """``(block, first row, index)`` of each block, the first row counted in the stacked blocks
-    (``None`` from the first block whose row count is unknown); read lazily, as ``blocks`` is."""
+    (``None`` from the first block whose row count is unknown); read lazily, as ``blocks`` is.
+
+    Blocks that name their columns (DataFrames) must name them as the first named block does, in its
+    order: the statistics are summed column by column, and a block with its LFs in another order was
+    summed into the wrong LFs' counts (a symmetric fit on such bluebird blocks scored 0.852 against
+    0.704).  Unnamed blocks (arrays) are read by position, as ``predict`` reads them."""
+    from .lf_names import compare_names, names_of
+
     at: int | None = 0
+    first: tuple[str, ...] | None = None
     for index, block in enumerate(blocks):
+        names = names_of(block)
+        if first is None:
+            first = names
+        else:
+            try:
+                compare_names(first, names, name=f"block {index}")
+            except ValueError as exc:  # (its "model" is here the first block that names its columns)
+                raise ValueError(
+                    f"{exc} (blocks are read against the first block that names its columns)"
+                ) from None
         yield block, at, index
         at = None if at is None else _n_rows(block, at)
 
