@@ -457,3 +457,51 @@ def test_blocks_naming_their_columns_otherwise_are_refused():
     for blocks in ([df.iloc[:300], df.iloc[300:]], [df.iloc[:300], d.L[300:]]):
         got, ref = stats_from_blocks(blocks, 2), compute_stats(d.L, 2)
         np.testing.assert_array_equal(got.agree, ref.agree)
+
+
+def test_a_users_class_of_a_builtin_name_does_not_take_the_files_of_that_name(tmp_path):
+    """The last class defined with a name took it: a user's LabelModel subclass named LabelModel made
+    every file naming LabelModel load as that class (and run its methods)."""
+    import tripletws
+    from tripletws.io import class_key
+
+    d = make_synthetic(500, 5, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tripletws.LabelModel(2).fit(d.L).save(tmp_path / "builtin.json")
+
+    class LabelModel(tripletws.LabelModel):
+        pass
+
+    assert class_key(tripletws.LabelModel) == "LabelModel"
+    assert class_key(LabelModel).endswith(".LabelModel") and class_key(LabelModel) != "LabelModel"
+    loaded = tripletws.LabelModel.load(tmp_path / "builtin.json")
+    assert type(loaded) is tripletws.LabelModel
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = LabelModel(2).fit(d.L)
+    mine.save(tmp_path / "mine.json")
+    assert type(tripletws.LabelModel.load(tmp_path / "mine.json")) is LabelModel  # (defined here: no import)
+
+
+def test_model_files_refuse_duplicate_keys_and_float_versions(tmp_path):
+    import json
+
+    from tripletws.io import load_model
+
+    d = make_synthetic(500, 5, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LabelModel(2).fit(d.L).save(tmp_path / "m.json")
+    text = (tmp_path / "m.json").read_text()
+    (tmp_path / "dup.json").write_text(text.replace('{"format"', '{"params":{},"format"', 1))
+    with pytest.raises(ValueError, match="given twice"):
+        load_model(tmp_path / "dup.json")
+    record = json.loads(text)
+    record["schema_version"] = float(record["schema_version"])
+    (tmp_path / "float.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="unsupported schema_version"):
+        load_model(tmp_path / "float.json")
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="nested deeper"):
+        load_model(tmp_path / "deep.json")

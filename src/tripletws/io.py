@@ -41,8 +41,31 @@ _CLASSES: dict[str, type] = {}
 
 
 def register_class(cls: type) -> None:
-    """Let files name ``cls`` (called for every model class when it is defined)."""
-    _CLASSES[cls.__name__] = cls
+    """Let files name ``cls`` (called for every model class when it is defined).
+
+    A class is named by its bare name, unless a class of tripletws already has that name: then by
+    ``module.qualname``.  (Until session 40 the last class defined with a name took it: a user's
+    ``class LabelModel(tripletws.LabelModel)`` made every file naming ``LabelModel`` load as that
+    class and run its methods, an audit found.)  Files never import anything: a class is found only
+    where it was defined in the process.
+    """
+    key = cls.__name__
+    held = _CLASSES.get(key)
+    if held is not None and held is not cls and _ours(held) and not _ours(cls):
+        key = f"{cls.__module__}.{cls.__qualname__}"
+    _CLASSES[key] = cls
+
+
+def _ours(cls: type) -> bool:
+    return cls.__module__ == "tripletws" or cls.__module__.startswith("tripletws.")
+
+
+def class_key(cls: type) -> str | None:
+    """The name files give ``cls`` (None: not registered)."""
+    for key, value in _CLASSES.items():
+        if value is cls:
+            return key
+    return None
 
 
 def _registry() -> dict[str, type]:
@@ -74,9 +97,9 @@ def model_to_dict(model: Any) -> dict[str, Any]:
     """The JSON-ready record of a model (fitted or not)."""
     from . import __version__
 
-    name = type(model).__name__
-    if name not in _registry():
-        raise ValueError(f"cannot save objects of type {name}")
+    name = class_key(type(model))
+    if name is None:
+        raise ValueError(f"cannot save objects of type {type(model).__name__}")
     params = {k: _json_param(k, v) for k, v in model.get_params().items()}
     state = model._get_state() if hasattr(model, "_get_state") else None
     body = {
@@ -98,7 +121,7 @@ def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
     if record.get("format") != FORMAT:
         raise ValueError(f"{source}: not a tripletws model file (format={str(record.get('format'))[:40]!r})")
     version = record.get("schema_version")
-    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+    if type(version) is not int or version not in READABLE_VERSIONS:  # (3.0 and True are no versions)
         raise ValueError(
             f"{source}: unsupported schema_version {repr(version)[:40]} (this tripletws reads "
             f"{', '.join(map(str, READABLE_VERSIONS))})"
@@ -206,17 +229,31 @@ def model_from_dict(record: Any, source: str = "model record") -> Any:
     return _with_state(model, state, source)
 
 
-def _check_depth(text: str, source: str) -> None:
-    """Refuse JSON nested deeper than MAX_DEPTH (the parser would recurse) before parsing it."""
-    import re
+def _check_depth(record: Any, source: str) -> None:
+    """Refuse a parsed record nested deeper than MAX_DEPTH (no model file is; the readers recurse).
 
-    import numpy as np
+    Checked after parsing, with a stack over the containers: the parser refuses what it cannot nest
+    (a RecursionError, reported as invalid JSON).  Until session 40 the text was scanned before
+    parsing, with a regular expression that backtracked on escape-heavy strings and per-byte arrays:
+    a 100 MB file under the size cap peaked at 6.2 GB there (an audit)."""
+    stack = [(record, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 
-    skeleton = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text).encode("utf-8", "replace")
-    codes = np.frombuffer(skeleton, dtype=np.uint8)
-    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int32) - np.isin(codes, (ord("]"), ord("}")))
-    if step.size and int(np.cumsum(step).max()) > MAX_DEPTH:
-        raise ValueError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's dict, refusing a key given twice (parsers disagree on which value wins, and the
+    checksum covers the parsed object: a second ``params`` before the real one loaded unnoticed)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"the key {twice[:40]!r} is given twice in one JSON object")
+    return out
 
 
 def save_model(model: Any, path: str | Path) -> None:
@@ -288,11 +325,13 @@ def load_model(path: str | Path) -> Any:
                 "and save it)"
             )
         raise ValueError(f"{path}: not a text JSON model file{said}") from exc
-    _check_depth(text, str(path))
     try:
-        record = json.loads(text)
+        record = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: corrupt or truncated model file ({exc.msg} at char {exc.pos})") from exc
-    except (RecursionError, ValueError) as exc:  # e.g. an integer of too many digits
+    except RecursionError as exc:  # the parser's own limit (its C scanner checks Python's recursion limit)
+        raise ValueError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:  # e.g. an integer of too many digits, a key twice
         raise ValueError(f"{path}: invalid JSON ({str(exc)[:80]})") from exc
+    _check_depth(record, str(path))
     return model_from_dict(record, source=str(path))
