@@ -207,8 +207,9 @@ def _histogram(conf: np.ndarray, k: int) -> str:
 
 def _calibration(conf: np.ndarray, correct: np.ndarray) -> tuple[str, list[list[Any]]]:
     plt = _plt()
-    edges = np.linspace(conf.min(initial=0.0) if conf.size else 0.0, 1.0, 11)
-    edges[0] = min(edges[0], 0.5)
+    # ten bins from the lowest confidence (at most 0.5; a top class has at least 1 / k) to 1, the last
+    # closed (confidence 1 is in it); until session 40 `min(initial=0.0)` always started them at 0
+    edges = np.linspace(min(float(conf.min()), 0.5) if conf.size else 0.0, 1.0, 11)
     idx = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, len(edges) - 2)
     rows, xs, ys = [], [], []
     for b in range(len(edges) - 1):
@@ -216,7 +217,10 @@ def _calibration(conf: np.ndarray, correct: np.ndarray) -> tuple[str, list[list[
         if sel.any():
             xs.append(conf[sel].mean())
             ys.append(correct[sel].mean())
-            rows.append([f"[{edges[b]:.2f}, {edges[b + 1]:.2f})", int(sel.sum()), _fmt(xs[-1]), _fmt(ys[-1])])
+            close = "]" if b == len(edges) - 2 else ")"
+            rows.append(
+                [f"[{edges[b]:.2f}, {edges[b + 1]:.2f}{close}", int(sel.sum()), _fmt(xs[-1]), _fmt(ys[-1])]
+            )
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], "--", color="#888", label="perfect")
     ax.plot(xs, ys, "o-", color="#4c78a8", label="label model")
@@ -269,11 +273,13 @@ def _choices(model: Any) -> list[list[str]]:
     solution = getattr(model, "solution_", None)
     if solution is None:
         return []
-    from .models.base import dev_choice_line, family_row, overrule_line, shrinkage_line
+    from .models.base import dev_choice_line, family_row, overrule_line, selection_line, shrinkage_line
 
     choices = solution.choices()
     family = family_row(choices)
     rows = [list(family)] if family is not None else []
+    if "selection" in choices:
+        rows.append(["family choice", selection_line(choices["selection"])])
     if "overrule_rate" in choices:
         rows.append(["majority overruled", overrule_line(choices["overrule_rate"])])
     if "shrinkage" in choices:
@@ -642,8 +648,9 @@ def build_report(
                 "scores",
                 "Scores on gold",
                 _table(["rows", "count", "accuracy", "majority vote"], score_rows),
-                f"{int((gold & ~voted).sum())} gold rows had no vote; their prediction is the most "
-                "likely class under the class balance (Snorkel scores the voted rows only). Rows whose top "
+                f"{int((gold & ~voted).sum())} gold rows had no vote; their prediction rests on the class "
+                "balance and, for a model that reads abstentions as evidence, on which LFs abstained "
+                "(Snorkel scores the voted rows only). Rows whose top "
                 "classes tie get one of them by a fixed hash of the row, as tripletws evaluate does. "
                 "The majority margin is majority vote's votes for its top class minus those for the "
                 "next: a label model departs from majority vote on rows without a vote, on ties, and "

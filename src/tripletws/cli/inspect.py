@@ -13,6 +13,7 @@ from ..models.base import (
     family_row,
     overrule_line,
     prediction_prior_text,
+    selection_line,
     shrinkage_line,
 )
 from ..sequence import SequenceLabelModel
@@ -184,6 +185,8 @@ def _print_text(model: LabelModel, chain: SequenceLabelModel | None) -> None:
     family = family_row(choices)
     if family is not None:
         print(f"{family[0]}: {family[1]}")
+    if "selection" in choices:
+        print(f"family choice: {selection_line(choices['selection'])}")
     if "overrule_rate" in choices:
         print(f"majority overruled: {overrule_line(choices['overrule_rate'])}")
     if "shrinkage" in choices:

@@ -177,6 +177,9 @@ class Fit:
         shrinkage = getattr(self.estimate, "shrinkage", None)
         if shrinkage is not None:
             out["shrinkage"] = shrinkage.to_dict()
+        selection = getattr(self.estimate, "selection", None)
+        if selection is not None and getattr(selection, "heldout_loglik", None):
+            out["selection"] = selection.to_dict()
         return out
 
 
@@ -192,6 +195,20 @@ def family_row(choices: Mapping[str, Any]) -> tuple[str, str] | None:
     if dev is not None and str(dev.get("chosen", "")).split("+")[0] != "gold_free":
         return "gold-free family", f"{choices['family']} (replaced by the dev choice)"
     return "fitted family", str(choices["family"])
+
+
+def selection_line(selection: Mapping[str, Any]) -> str:
+    """The ``inspect`` and report line of the gold-free family choice (``choices()["selection"]``):
+    each vote-only family's cross-fitted held-out log-likelihood per row and the family chosen."""
+    scores = ", ".join(
+        f"{family} {'n/a' if value is None else format(float(value), '.4f')}"
+        for family, value in selection["heldout_loglik"].items()
+    )
+    return (
+        f"{selection['chosen']} (held-out log-likelihood per row over {selection['n_folds']} folds: "
+        f"{scores}; the simplest family within {float(selection['n_se']):g} standard errors of the best, "
+        f"{selection['best']})"
+    )
 
 
 def shrinkage_line(shrinkage: Mapping[str, Any]) -> str:
