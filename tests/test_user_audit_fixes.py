@@ -548,3 +548,15 @@ def test_inspect_and_the_report_show_the_family_choice(tmp_path):
         warnings.simplefilter("ignore")
         page = build_report(lm, d.L, n_boot=2)
     assert "family choice" in page and f"{sel.chosen} (held-out log-likelihood" in page
+
+
+def test_to_flyingsquid_gives_int64():
+    """FlyingSquid sums vote products in the array's own integer type: int8 overflowed silently."""
+    from tripletws import to_flyingsquid
+
+    d = make_synthetic(300, 4, 2, random_state=0)
+    F = to_flyingsquid(d.L)
+    assert F.dtype == np.int64 and set(np.unique(F)) <= {-1, 0, 1}
+    assert to_flyingsquid(d.y).dtype == np.int64
+    big = np.ones((200, 3), dtype=np.int64)
+    assert int(np.einsum("ij,ik->jk", to_flyingsquid(big[:, :3] * 1), to_flyingsquid(big))[0, 0]) == 200

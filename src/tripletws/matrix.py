@@ -942,17 +942,20 @@ def from_flyingsquid(L: Any) -> np.ndarray:
 
 
 def to_flyingsquid(L: Any) -> np.ndarray:
-    """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes).
+    """-1 abstain, classes 0/1 -> FlyingSquid (0 = abstain, -1/+1 votes), as int64.
 
     A 1-D array is gold labels (-1 unknown, classes 0/1) -> FlyingSquid's (0 unknown, -1/+1).
+    int64, not the narrowest type: FlyingSquid sums products of the votes over the rows in the
+    array's own integer type (``np.einsum``), which int8 overflows without a word (an audit measured
+    a mean accuracy error of 0.211 at 1e5 rows with int8, 0.0032 with int64).
     """
     if np.ndim(L) == 1 and not is_sparse(L):
         y = check_labels(L, None, 2, name="labels")
-        return np.where(y == 1, 1, np.where(y == 0, -1, 0)).astype(np.int8)
+        return np.where(y == 1, 1, np.where(y == 0, -1, 0)).astype(np.int64)
     arr = check_label_matrix(L, 2, scan=True).data
     if is_sparse(arr):
         arr = from_sparse(arr)
-    out = np.zeros(arr.shape, dtype=np.int8)
+    out = np.zeros(arr.shape, dtype=np.int64)
     out[arr == 1] = 1
     out[arr == 0] = -1
     return out
