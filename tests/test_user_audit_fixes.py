@@ -560,3 +560,25 @@ def test_to_flyingsquid_gives_int64():
     assert to_flyingsquid(d.y).dtype == np.int64
     big = np.ones((200, 3), dtype=np.int64)
     assert int(np.einsum("ij,ik->jk", to_flyingsquid(big[:, :3] * 1), to_flyingsquid(big))[0, 0]) == 200
+
+
+def test_a_dev_choice_of_a_near_constant_fit_says_so():
+    """On an imbalanced set the dev rows chose a fit naming the majority class everywhere (its dev
+    accuracy the dev rows' share of that class), with no word (sms: F1 of spam 0.200 -> 0.039)."""
+    d = make_synthetic(4000, 6, 2, accuracies=0.6, coverage=0.1, class_balance=[0.9, 0.1], random_state=2)
+    rng = np.random.default_rng(0)
+    dev = rng.choice(len(d.L), 60, replace=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lm = LabelModel(2).fit(d.L, L_dev=d.L[dev], Y_dev=d.y[dev])
+    notes = [str(w.message) for w in caught if "names class" in str(w.message)]
+    named = np.bincount(lm.predict(d.L, tie_break_policy="random"), minlength=2) / len(d.L)
+    assert lm.dev_choice_["chosen"] != "gold_free" and named.max() >= 0.99  # (this draw's choice)
+    assert len(notes) == 1 and "a constant would score" in notes[0]
+    share = float(np.mean(d.y[dev] == int(named.argmax())))
+    assert f"{share:.3f}" in notes[0]
+    # the gold-free fit names both classes: no such note
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LabelModel(2).fit(d.L)
+    assert not [w for w in caught if "names class" in str(w.message)]

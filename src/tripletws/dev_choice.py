@@ -477,6 +477,9 @@ def with_dev_choice(
             f"the dev rows replaced the gold-free fit ({estimate.family!r}) by {choice.chosen!r}: the "
             f"notes before this one describe the gold-free fit{said}",
         )
+    constant = _constant_note(rows, choice, y_dev) if choice.chosen != "gold_free" else None
+    if constant is not None:
+        notes = (*notes, constant)
     return replace(
         solution,
         params=choice.params,
@@ -485,6 +488,38 @@ def with_dev_choice(
         estimate=replace(estimate, dev_choice=record, unidentified=unidentified),
         diagnostics=diagnostics,
         notes=notes,
+    )
+
+
+#: Share of the fitted rows above which a dev choice that names one class there is said to be (nearly)
+#: a constant (:func:`_constant_note`).
+CONSTANT_SHARE = 0.99
+
+
+def _constant_note(rows: RowSummary, choice: Any, y_dev: np.ndarray) -> str | None:
+    """A note where the dev rows chose a fit that names one class on (nearly) every fitted row.
+
+    On an imbalanced set a constant scores the majority class's share of the dev rows, and a fit
+    whose prior outweighs the votes can win the choice that way: on sms (50 dev rows), a choice
+    that named ham on every row, its dev accuracy the dev rows' share of ham, F1 of spam 0.200 ->
+    0.039 (an audit).  Said, not refused: where the classes are that imbalanced the constant may
+    be the best label there is."""
+    from .estimators.annotator_design import summary_design
+
+    scores = summary_design(rows, rows.cardinality, abstain=True).log_scores(choice.params)
+    named = np.bincount(scores.argmax(axis=1), weights=rows.counts, minlength=rows.cardinality)
+    share = named / max(float(named.sum()), 1e-300)
+    c = int(share.argmax())
+    if share[c] < CONSTANT_SHARE:
+        return None
+    gold = y_dev[y_dev >= 0]
+    dev_share = float(np.mean(gold == c)) if gold.size else float("nan")
+    return (
+        f"the dev rows chose a fit that names class {c} on {share[c]:.1%} of the fitted rows: a constant "
+        f"would score that class's share of the dev rows, {dev_share:.3f}, against the choice's "
+        f"{choice.dev_accuracy[choice.chosen]:.3f}, so the choice may rest on the class balance alone (the "
+        "other classes' recall and F1 fall with it); dev_rule=2 keeps the gold-free fit unless the dev "
+        "rows prefer another by 2 standard errors, and more dev rows tell the two apart"
     )
 
 
