@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import vote_counts
+from .checks import _column_argmax
+from .kernels import vote_counts as _vote_counts
 from .matrix import check_label_matrix
 from .ties import BAND
 from .validate import check_int
@@ -45,6 +46,8 @@ class OverruleDrivers:
         Those of them where the model's most likely class is another class (the majority's class
         below the top by more than :data:`tripletws.ties.BAND`: a row whose top classes tie, the
         majority's among them, is not overruled).
+    majority, named : ndarray of int, shape (r,)
+        On each of ``rows``, the majority's class and the class the model names.
     examined : ndarray of int, shape (e,)
         The overruled rows explained (the first ``max_rows``, fewer where :data:`MAX_TERMS` binds).
     driver : ndarray of int, shape (e,)
@@ -58,6 +61,8 @@ class OverruleDrivers:
 
     n_majority: int
     rows: np.ndarray
+    majority: np.ndarray
+    named: np.ndarray
     examined: np.ndarray
     driver: np.ndarray
     by: np.ndarray
@@ -73,7 +78,9 @@ class OverruleDrivers:
         return sorted(out, key=lambda t: (-t[2], t[0], t[1]))
 
 
-def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDrivers:
+def overrule_drivers(
+    model: Any, L: Any, max_rows: int = MAX_ROWS, probs: np.ndarray | None = None
+) -> OverruleDrivers:
     """Which LF drives each row where ``model`` overrules the LFs' strict majority (module docstring).
 
     Parameters
@@ -84,6 +91,8 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     max_rows : int
         Overruled rows explained at most (the first ones; fewer where rows x LFs x classes would
         pass :data:`MAX_TERMS`).
+    probs : ndarray, shape (n, k), optional
+        ``model.predict_proba(L)`` where the caller has it already (the report).
 
     Returns
     -------
@@ -115,11 +124,11 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
         lm = check_label_matrix(L, k, allow_empty=True)
     if lm.m != model.n_lfs_:
         raise ValueError(f"L has {lm.m} LFs (columns) but the model was fitted with {model.n_lfs_}")
-    C = vote_counts(lm.data, k)
-    top = C.max(axis=1)
-    majority = C.argmax(axis=1)
-    strict = (top > 0) & ((C == top[:, None]).sum(axis=1) == 1)
-    P = np.asarray(model.predict_proba(lm.data))
+    top, majority, n_top = _column_argmax(_vote_counts(lm))  # (the matrix checked above: no second scan)
+    strict = (n_top == 1) & (top > 0)
+    P = np.asarray(model.predict_proba(lm.data) if probs is None else probs, dtype=np.float64)
+    if P.shape != (lm.n, k):
+        raise ValueError(f"probs must have shape ({lm.n}, {k}), got {P.shape}")
     pred = P.argmax(axis=1)
     # a row whose top classes tie under the model (the majority's among them) names no other class
     below = P[np.arange(len(P)), majority] < P.max(axis=1) - BAND
@@ -129,7 +138,14 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     if examined.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return OverruleDrivers(
-            int(strict.sum()), rows, examined, empty, np.zeros(0, dtype="<U13"), np.zeros(0)
+            int(strict.sum()),
+            rows,
+            majority[rows],
+            pred[rows],
+            examined,
+            empty,
+            np.zeros(0, dtype="<U13"),
+            np.zeros(0),
         )
     e = model.explain(lm.data[examined])
     j = np.arange(len(examined))
@@ -144,6 +160,8 @@ def overrule_drivers(model: Any, L: Any, max_rows: int = MAX_ROWS) -> OverruleDr
     return OverruleDrivers(
         n_majority=int(strict.sum()),
         rows=rows,
+        majority=majority[rows],
+        named=pred[rows],
         examined=examined,
         driver=driver.astype(np.int64),
         by=by,

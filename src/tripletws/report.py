@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import lf_summary_arrays, matrix_summary_arrays
-from .baselines import MajorityLabelVoter, accuracy_by_margin, vote_counts
+from .baselines import MajorityLabelVoter, accuracy_by_margin
 from .lf_names import check_fitted_names
 from .matrix import check_label_matrix, check_labels, check_same_rows, hint_flyingsquid_labels, voted_rows
 from .predictions import probs_to_preds
@@ -289,14 +289,14 @@ def _choices(model: Any) -> list[list[str]]:
     return rows + [["note", str(note)] for note in choices["notes"]]
 
 
-def _overrule_section(model: Any, lm: Any, y: np.ndarray | None, names: list[str]) -> str:
+def _overrule_section(model: Any, lm: Any, y: np.ndarray | None, names: list[str], probs: np.ndarray) -> str:
     """Where the model overrules the LFs' strict majority, and the LFs whose terms drive it
     (:mod:`tripletws.overrules`), with the gold rows' verdict where there is gold."""
     from .overrules import overrule_drivers
 
     title = "Overruled majorities"
     try:
-        d = overrule_drivers(model, lm.data)
+        d = overrule_drivers(model, lm.data, probs=probs)
     except ValueError as exc:  # e.g. a mixture of families: no single set of terms
         return _section("overrules", title, "", f"Not shown: {exc}.")
     share = len(d.rows) / d.n_majority if d.n_majority else 0.0
@@ -312,10 +312,8 @@ def _overrule_section(model: Any, lm: Any, y: np.ndarray | None, names: list[str
     if y is not None and len(d.rows):
         gold = y[d.rows] >= 0
         if gold.any():
-            majority = vote_counts(lm.data, int(model.cardinality))[d.rows].argmax(axis=1)
-            pred = np.asarray(model.predict_proba(lm.data[d.rows])).argmax(axis=1)
-            right = float(np.mean((pred == y[d.rows])[gold]))
-            mv_right = float(np.mean((majority == y[d.rows])[gold]))
+            right = float(np.mean((d.named == y[d.rows])[gold]))
+            mv_right = float(np.mean((d.majority == y[d.rows])[gold]))
             note += (
                 f" On the {int(gold.sum())} of them with gold the model is right on {right:.1%} and "
                 f"majority vote on {mv_right:.1%}."
@@ -627,7 +625,7 @@ def build_report(
     if y is not None:
         header += ["correct", "incorrect", "emp. acc."]
     parts.append(_section("lf-table", "LF summary", _table(header, rows)))
-    parts.append(_overrule_section(model, lm, y, names))
+    parts.append(_overrule_section(model, lm, y, names, probs))
 
     if y is not None:
         gold = y >= 0
