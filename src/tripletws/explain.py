@@ -64,9 +64,6 @@ class Explanation:
         (:mod:`tripletws.ties`): there the posterior is not the softmax of :attr:`scores`.
     lf_names, class_names : tuple of str
         Names to print (``"LF i"`` and ``"class c"`` where the model has none).
-    vote_labels : tuple of str
-        How a vote for class c prints: the class's label where the model keeps labels
-        (``class_names_``), else the code ``"c"``.
     """
 
     votes: np.ndarray
@@ -78,7 +75,23 @@ class Explanation:
     tie_broken: np.ndarray
     lf_names: tuple[str, ...]
     class_names: tuple[str, ...]
-    vote_labels: tuple[str, ...]
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the classes carry the model's labels (``class_names_``), not ``"class c"``."""
+        return self.class_names != _default_classes(len(self.class_names))
+
+    @property
+    def vote_labels(self) -> tuple[str, ...]:
+        """How a vote for class c prints: the class's label where the model keeps labels, else ``"c"``."""
+        return self.class_names if self.labelled else tuple(map(str, range(len(self.class_names))))
+
+    def _row(self, row: Any) -> int:
+        """``row`` checked against the explained rows (negative counts from the end), as an index."""
+        n = len(self.votes)
+        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not -n <= row < n:
+            raise ValueError(f"row must be an integer in [{-n}, {n}), got {row!r}")
+        return int(row) % n
 
     @property
     def scores(self) -> np.ndarray:
@@ -101,12 +114,10 @@ class Explanation:
         -------
         str
         """
-        n, m, _ = self.lfs.shape
-        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not -n <= row < n:
-            raise ValueError(f"row must be an integer in [{-n}, {n}), got {row!r}")
+        m = self.lfs.shape[1]
+        row = self._row(row)
         if top is not None and (not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 0):
             raise ValueError(f"top must be a non-negative integer or None, got {top!r}")
-        row = int(row) % n
         terms = self.lfs[row]
         size = np.abs(terms).max(axis=1)
         order = [int(i) for i in np.argsort(-size, kind="stable") if size[i] >= SHOWN]
@@ -172,16 +183,13 @@ class Explanation:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is in every extra that reads frames
             raise ImportError("Explanation.to_frame needs pandas; Explanation.table gives text") from exc
-        n = len(self.votes)
-        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not -n <= row < n:
-            raise ValueError(f"row must be an integer in [{-n}, {n}), got {row!r}")
-        row = int(row) % n
+        row = self._row(row)
         values = np.vstack([self.prior[None, :], self.lfs[row], self.pairs[row]])
         index = ["class balance", *self.lf_names, *(f"edge {a}-{b}" for a, b in self.edges)]
         frame = pd.DataFrame(values, index=index, columns=list(self.class_names))
         column = "LF vote" if "vote" in self.class_names else "vote"
         votes = [None, *(int(v) for v in self.votes[row]), *([None] * len(self.edges))]
-        if self.vote_labels != tuple(str(c) for c in range(len(self.class_names))):  # labelled classes
+        if self.labelled:
             frame.insert(0, column, [None if v is None or v < 0 else self.vote_labels[v] for v in votes])
         else:
             frame.insert(0, column, pd.array(votes, dtype="Int64"))
@@ -254,13 +262,13 @@ def explain_rows(
         posterior=np.asarray(posterior, dtype=np.float64),
         tie_broken=np.asarray(tie_broken, dtype=bool),
         lf_names=tuple(lf_names) if lf_names is not None else tuple(f"LF {i}" for i in range(m)),
-        class_names=tuple(str(c) for c in class_names)
-        if class_names is not None
-        else tuple(f"class {c}" for c in range(k)),
-        vote_labels=tuple(str(c) for c in class_names)
-        if class_names is not None
-        else tuple(map(str, range(k))),
+        class_names=tuple(str(c) for c in class_names) if class_names is not None else _default_classes(k),
     )
+
+
+def _default_classes(k: int) -> tuple[str, ...]:
+    """How the classes print where the model keeps no labels."""
+    return tuple(f"class {c}" for c in range(k))
 
 
 def scores_posterior(explanation: Explanation) -> np.ndarray:
