@@ -87,24 +87,24 @@ def run(args: argparse.Namespace) -> int:
     chain = isinstance(model, SequenceLabelModel)
     if chain and (args.forget is not None or args.window is not None):
         raise CLIError("--forget/--window (batches) apply to LabelModel files, not to sequence models")
-    if args.forget is not None:
-        if getattr(model, "window", None) is not None:
+    # --forget and --window exclude each other (argparse); the one given replaces the other's stored value
+    given = {"forget": args.forget, "window": args.window}
+    aging = next((name for name, value in given.items() if value is not None), None)
+    if aging is not None:
+        other = "window" if aging == "forget" else "forget"
+        stored = getattr(model, other, None)
+        if stored is not None:
+            what = (
+                f"the window of {stored} batches"
+                if other == "window"
+                else f"the forgetting factor {stored:g}"
+            )
             warnings.warn(
-                f"--forget {args.forget:g} replaces the window of {model.window} batches stored in "
-                f"{args.MODEL}",
+                f"--{aging} {given[aging]:g} replaces {what} stored in {args.MODEL}",
                 UserWarning,
                 stacklevel=2,
             )
-        model.set_params(forget=args.forget, window=None)
-    elif args.window is not None:
-        if getattr(model, "forget", None) is not None:
-            warnings.warn(
-                f"--window {args.window} replaces the forgetting factor {model.forget:g} stored in "
-                f"{args.MODEL}",
-                UserWarning,
-                stacklevel=2,
-            )
-        model.set_params(window=args.window, forget=None)
+        model.set_params(**{aging: given[aging], other: None})
     k = int(model.cardinality)
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     m = int(model.frame_model_.n_lfs_) if chain else L.shape[1]  # (a LabelModel's stream names the file)
