@@ -11,7 +11,12 @@ from .params import LabelModelParams
 from .rows import RowSummary
 
 
-def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | None = None) -> float:
+def overrule_rate(
+    rows: RowSummary,
+    params: LabelModelParams,
+    chunk_size: int | None = None,
+    scores: np.ndarray | None = None,
+) -> float:
     """How often a model's most likely class contradicts a strict majority of the LFs.
 
     Among the rows whose votes have a unique most-voted class, the count-weighted
@@ -29,6 +34,8 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
     chunk_size : int, optional
         Rows per chunk of the posterior's pass, read only for parameters with dependency edges
         (the others are scored on the summary's design, :func:`summary_design`).
+    scores : ndarray, shape (R, k), optional
+        The distinct rows' log-scores under ``params`` where the caller has them already.
 
     Returns
     -------
@@ -44,10 +51,8 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
     weight = rows.counts[strict]
     if not strict.any() or weight.sum() <= 0:
         return 0.0
-    if params.has_dependencies:  # the pair corrections: the posterior's own pass
-        scores = log_scores(rows.as_matrix(), params, chunk_size)
-    else:  # the distinct rows' log-scores, abstentions included (the solve's design, where it built one)
-        scores = summary_design(rows, k, abstain=True).log_scores(params)
+    if scores is None:
+        scores = row_scores(rows, params, chunk_size)
     best, _, _ = _column_argmax(scores)
     # overruled: the majority's class below the top; a row whose top classes tie with it (the draft's
     # scores alike to rounding: majority vote's model, copies) names no other class, as
@@ -61,6 +66,15 @@ def overrule_rate(rows: RowSummary, params: LabelModelParams, chunk_size: int | 
 #: Log-score gap within which the majority's class counts as tied with the top (about the posterior
 #: difference 1e-5 that ``tripletws.ties.BAND`` reads, at probabilities near one half).
 TIE_LOG = 2e-5
+
+
+def row_scores(rows: RowSummary, params: LabelModelParams, chunk_size: int | None = None) -> np.ndarray:
+    """The distinct rows' log-scores under ``params``, shape (R, k): the summary's design (abstentions
+    included, the solve's design where it built one), or the posterior's own pass for parameters with
+    dependency edges (their pair corrections)."""
+    if params.has_dependencies:
+        return log_scores(rows.as_matrix(), params, chunk_size)
+    return summary_design(rows, rows.cardinality, abstain=True).log_scores(params)
 
 
 def _column_argmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .caller import outside_stacklevel
-from .checks import overrule_rate
+from .checks import overrule_rate, row_scores
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
@@ -465,9 +465,11 @@ def with_dev_choice(
     family = choice.chosen.split("+")[0]
     source = dev_choice_source(choice.chosen, solution.class_balance_source)
     diagnostics = {**solution.diagnostics, "dev_choice": choice.chosen}
-    if choice.chosen != "gold_free" and "overrule_rate" in diagnostics:
-        # the fit that predicts now (another candidate, or the gold-free one relabelled): its own rate
-        diagnostics["overrule_rate"] = overrule_rate(rows, choice.params, chunk_size)
+    # the fit that predicts now (another candidate, or the gold-free one relabelled): its own rate, and
+    # whether it names one class nearly everywhere, from one pass of its scores over the distinct rows
+    scores = row_scores(rows, choice.params, chunk_size) if choice.chosen != "gold_free" else None
+    if scores is not None and "overrule_rate" in diagnostics:
+        diagnostics["overrule_rate"] = overrule_rate(rows, choice.params, chunk_size, scores=scores)
     unidentified, notes = estimate.unidentified, solution.notes
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)
@@ -477,7 +479,7 @@ def with_dev_choice(
             f"the dev rows replaced the gold-free fit ({estimate.family!r}) by {choice.chosen!r}: the "
             f"notes before this one describe the gold-free fit{said}",
         )
-    constant = _constant_note(rows, choice, y_dev) if choice.chosen != "gold_free" else None
+    constant = _constant_note(rows, choice, y_dev, scores) if scores is not None else None
     if constant is not None:
         notes = (*notes, constant)
     return replace(
@@ -496,7 +498,7 @@ def with_dev_choice(
 CONSTANT_SHARE = 0.99
 
 
-def _constant_note(rows: RowSummary, choice: Any, y_dev: np.ndarray) -> str | None:
+def _constant_note(rows: RowSummary, choice: Any, y_dev: np.ndarray, scores: np.ndarray) -> str | None:
     """A note where the dev rows chose a fit that names one class on (nearly) every fitted row.
 
     On an imbalanced set a constant scores the majority class's share of the dev rows, and a fit
@@ -504,9 +506,6 @@ def _constant_note(rows: RowSummary, choice: Any, y_dev: np.ndarray) -> str | No
     that named ham on every row, its dev accuracy the dev rows' share of ham, F1 of spam 0.200 ->
     0.039 (an audit).  Said, not refused: where the classes are that imbalanced the constant may
     be the best label there is."""
-    from .estimators.annotator_design import summary_design
-
-    scores = summary_design(rows, rows.cardinality, abstain=True).log_scores(choice.params)
     named = np.bincount(scores.argmax(axis=1), weights=rows.counts, minlength=rows.cardinality)
     share = named / max(float(named.sum()), 1e-300)
     c = int(share.argmax())
