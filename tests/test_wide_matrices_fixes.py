@@ -77,21 +77,9 @@ def test_bootstrap_chunks_keep_no_dense_tables_and_same_sums():
     # the bootstrap kept every chunk's dense (m, m) co-vote and agreement tables: 100 chunks x 2 x 32 MB
     # at 2 000 workers (6.4 GB); here 60 chunks x 2 x 2 MB = 240 MB before, a few MB after
     L, _ = _crowd(600, 500, 3, 4, seed=5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LabelModel(cardinality=3).fit(L)
-    from functools import partial
-
-    from tripletws.settings import check_settings
-
-    settings = check_settings(model.get_params())
-    needs = partial(settings.solver.needs, settings.options)
-    holder = {}
-    peak = _peak_bytes(lambda: holder.setdefault("c", intervals_module._chunk_summaries(model, L, 60, needs)))
+    peak, chunks, parts = _kept_and_dense_chunks(LabelModel(cardinality=3), L)
     assert peak < 60e6
-    chunks = holder["c"]
     # the resampled sums equal the dense chunk tables added up (whole numbers: exact)
-    parts = [summarize(b, 3, needs, min_lfs=1) for _, b in _chunks_of(L, 60)]
     w = np.random.default_rng(0).multinomial(60, np.full(60, 1 / 60))
     total = intervals_module._resampled(chunks, w)
     cov = sum(p.stats.covote * c for p, c in zip(parts, w, strict=True))
@@ -101,6 +89,26 @@ def test_bootstrap_chunks_keep_no_dense_tables_and_same_sums():
     assert np.array_equal(
         total.stats.class_counts, sum(p.stats.class_counts * c for p, c in zip(parts, w, strict=True))
     )
+
+
+def _kept_and_dense_chunks(model, L, n_chunks=60):
+    """Fit ``model`` on ``L``; the peak traced memory of the bootstrap's kept chunk summaries, those
+    summaries, and the same chunks summarised plainly (their dense tables), for the same sums."""
+    from functools import partial
+
+    from tripletws.settings import check_settings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(L)
+    settings = check_settings(model.get_params())
+    needs = partial(settings.solver.needs, settings.options)
+    holder = {}
+    peak = _peak_bytes(
+        lambda: holder.setdefault("c", intervals_module._chunk_summaries(model, L, n_chunks, needs))
+    )
+    parts = [summarize(b, 3, needs, min_lfs=1) for _, b in _chunks_of(L, n_chunks)]
+    return peak, holder["c"], parts
 
 
 def _chunks_of(L, n_chunks):
@@ -202,21 +210,9 @@ def test_bootstrap_chunks_keep_the_joint_tables_sparse_and_the_same_sums():
     # the class-conditional model's chunk summaries kept a dense (m, k, m, k) joint table each:
     # 100 x 32 MB at 500 workers and k = 4 (a report peaked at 3.3 GB; 24 GB, killed, at 2 000 workers)
     L, _ = _crowd(600, 300, 3, 4, seed=7)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LabelModel(cardinality=3, model="class_conditional").fit(L)
-    from functools import partial
-
-    from tripletws.settings import check_settings
-
-    settings = check_settings(model.get_params())
-    needs = partial(settings.solver.needs, settings.options)
-    holder = {}
     # 60 dense joint tables of 300 x 3 x 300 x 3 would take 389 MB
-    peak = _peak_bytes(lambda: holder.setdefault("c", intervals_module._chunk_summaries(model, L, 60, needs)))
+    peak, chunks, parts = _kept_and_dense_chunks(LabelModel(cardinality=3, model="class_conditional"), L)
     assert peak < 60e6
-    chunks = holder["c"]
-    parts = [summarize(b, 3, needs, min_lfs=1) for _, b in _chunks_of(L, 60)]
     assert all(p.stats.joint is not None for p in parts)
     w = np.random.default_rng(1).multinomial(60, np.full(60, 1 / 60))
     total = intervals_module._resampled(chunks, w)
