@@ -296,3 +296,29 @@ def _check_window(summary: Any, batches: Any) -> None:
             held is not None and not np.allclose(held, total, rtol=1e-9, atol=slack)
         ):
             raise ValueError(f"stream.batches: the batches' {f.name} do not add up to summary.stats.{f.name}")
+    if summary.rows is not None:
+        _check_window_rows(summary.rows, [b.rows for b in batches], slack)
+
+
+def _check_window_rows(held: Any, parts: list[Any], slack: float) -> None:
+    """The window's batches' distinct rows (``stream.batches[i].rows``) merge into ``summary.rows``:
+    the window subtracts a departing batch's rows from the summary's, which fails (or leaves the summary
+    with rows no batch holds) where they do not.  Compared at the higher of their sampling levels, as
+    the stream's own merges and subtractions compare them."""
+    from ..rows import replace_n_rows
+
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged + part
+    merged = replace_n_rows(merged, min(float(merged.n_rows), float(held.n_rows)))  # (n_rows: rounding)
+    try:
+        left = held - merged
+    except ValueError:
+        raise ValueError(
+            "stream.batches: the batches' rows hold a row, or a count of it, that summary.rows does not"
+        ) from None
+    if len(left.counts) and float(left.counts.max()) > slack:
+        raise ValueError(
+            f"stream.batches: the batches' rows do not add up to summary.rows ({len(left.counts)} distinct "
+            f"row(s) of summary.rows, {float(left.counts.sum()):g} rows in all, are in no batch)"
+        )
