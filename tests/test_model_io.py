@@ -241,3 +241,17 @@ def test_load_on_an_instance_fills_it_as_snorkel_does(tmp_path):
     assert isinstance(fresh, LabelModel) and fresh is not empty
     with pytest.raises(ValueError, match="holds a LabelModel, not a MajorityLabelVoter"):
         MajorityLabelVoter(2).load(path)
+
+
+def test_loaded_dependencies_are_the_pairs_given():
+    """JSON has no tuples: ``get_params()["dependencies"]`` came back as lists after a load."""
+    from tripletws import SequenceLabelModel
+    from tripletws.io import model_from_dict, model_to_dict
+
+    for model in (
+        LabelModel(2, dependencies=[(0, 1)]),
+        LabelModel(2, dependencies=[("a", "b"), (2, 3)]),
+        SequenceLabelModel(2, dependencies=[(0, 1)]),
+    ):
+        loaded = model_from_dict(model_to_dict(model))
+        assert loaded.get_params()["dependencies"] == model.get_params()["dependencies"]

@@ -152,6 +152,9 @@ def _envelope(record: Any, source: str) -> tuple[type, dict[str, Any], Any]:
         raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)[:5]} for {cls.__name__}")
     if version < 3:
         params = _schema2_params(params)
+    edges = params.get("dependencies")
+    if isinstance(edges, list):  # JSON has no tuples: the pairs come back as the (i, j) given
+        params = {**params, "dependencies": [tuple(e) if isinstance(e, list) else e for e in edges]}
     return cls, params, record.get("state")
 
 
