@@ -409,13 +409,27 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         return self._absorb(L_train, Y_dev, class_balance, dependencies, restart=True, name="L_train")
 
     def fit_stats(
-        self, stats: LabelStats, Y_dev: Any = None, class_balance: Any = None, dependencies: Any = None
+        self,
+        stats: LabelStats,
+        Y_dev: Any = None,
+        class_balance: Any = None,
+        dependencies: Any = None,
+        lf_names: Any = None,
     ) -> LabelModel:
         """Solve from precomputed statistics (:func:`compute_stats`; no rows: models that need rows
-        fall back or skip those steps); starts a new stream."""
+        fall back or skip those steps); starts a new stream.  Statistics carry no LF names:
+        ``lf_names`` (one distinct string per LF, e.g. the blocks' DataFrame columns) names them, as a
+        fit on a DataFrame does (dependencies by name, warnings, ``predict`` checks the columns)."""
         if not isinstance(stats, LabelStats):
             raise TypeError(f"expected LabelStats, got {type(stats).__name__}")
-        return self._absorb(stats, Y_dev, class_balance, dependencies, restart=True, name="stats")
+        names = None
+        if lf_names is not None:
+            if isinstance(lf_names, str) or not hasattr(lf_names, "__iter__"):
+                raise ValueError(f"lf_names must be a sequence of strings, got {type(lf_names).__name__}")
+            names = read_names(list(lf_names), stats.n_lfs)
+        return self._absorb(
+            stats, Y_dev, class_balance, dependencies, restart=True, name="stats", lf_names=names
+        )
 
     def partial_fit(self, L_batch: Any, Y_dev: Any = None, class_balance: Any = None) -> LabelModel:
         """Add a batch to the running summary and, when due (``refit_growth``), re-solve: any batching
@@ -448,6 +462,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         restart: bool,
         name: str,
         dev: tuple[Any, np.ndarray] | None = None,
+        lf_names: tuple[str, ...] | None = None,
     ) -> LabelModel:
         """The one fitting path: summarise, merge into the stream, resolve the prior, solve (when due),
         let dev rows choose, keep.  ``data=None`` (``refit``): no batch, a solve of the running
@@ -493,7 +508,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
                 names, total = known, running
             else:
                 expect = None if running is None else running.n_lfs
-                names = names_of(data)
+                names = names_of(data) if lf_names is None else lf_names
                 # (a fit's first batch names its LFs by its labels, whatever they are)
                 check_names(known, data, name=name, classes=known_classes, fitted=running is not None)
                 warn_boolean_votes(data, name)
