@@ -208,7 +208,7 @@ def test_dependencies_by_lf_name_of_a_named_dataframe(tmp_path):
     model = _quiet_fit(LabelModel(model="symmetric", dependencies=[("a", "f")]), df)
     model.save(tmp_path / "named.json")
     loaded = LabelModel.load(tmp_path / "named.json")
-    assert loaded.get_params()["dependencies"] == [["a", "f"]]
+    assert loaded.get_params()["dependencies"] == [("a", "f")]  # the pairs as given (tuples)
     loaded.refit()
     assert loaded.dependencies_.tolist() == [[0, 5]]
 
