@@ -44,3 +44,61 @@ def test_a_lead_without_spread_is_judged_by_the_sign_test():
     # with spread, the standard error decides as before
     d = np.r_[np.ones(30), np.zeros(20)]
     assert _leads(d, np.zeros(50), 2.0) and not _leads(np.r_[d[:3], -np.ones(2)], np.zeros(5), 2.0)
+
+
+def _one_vote_lf(right: bool):
+    """Four good LFs on 400 rows and LF 4 with a single vote."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    L = np.full((400, 5), -1)
+    for j, a in enumerate([0.8, 0.8, 0.75, 0.75]):
+        L[:, j] = np.where(rng.random(400) < a, y, 1 - y)
+    L[0, 4] = y[0] if right else 1 - y[0]
+    return L
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["its vote right", "its vote wrong"])
+def test_an_lf_with_one_vote_gets_the_common_accuracy_not_one(right):
+    """A pair with one co-vote has |M| = 1 whether the two agree or not, so every triplet through the
+    LF said b = 1: accuracy 1 - eps, and its vote overruled the four others.  Shrunk toward the LFs'
+    common mean by its precision, it gets about their accuracy."""
+    L = _one_vote_lf(right)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, model="symmetric").fit(L)
+    others = model.accuracies_[:4]
+    assert others.min() - 0.02 < model.accuracies_[4] < others.max() + 0.02
+    assert model.estimate_.own_share[4] < 0.1 < model.estimate_.own_share[:4].min()
+    # four LFs voting class 1 outweigh its vote for class 0
+    assert model.predict_proba(np.array([[1, 1, 1, 1, 0]]))[0, 1] > 0.9
+
+
+def test_well_determined_lfs_keep_their_own_estimates():
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(20000, 8, 2, accuracies=np.linspace(0.6, 0.9, 8), coverage=0.5, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, model="symmetric").fit(d.L)
+    assert model.estimate_.own_share.min() > 0.95
+    # 20 000 rows, coverage 0.5: standard errors about 0.01
+    np.testing.assert_allclose(model.accuracies_, d.accuracies, atol=0.04)
+
+
+def test_lfs_that_do_not_differ_beyond_noise_share_one_accuracy_and_the_model_says_so(tmp_path):
+    """Where the spread of the estimates is within their sampling error the LFs get one accuracy, and
+    the model ranks classes as majority vote does: a note says so (not a silent majority vote)."""
+    from tripletws.datasets import make_synthetic
+
+    d = make_synthetic(600, 5, 2, accuracies=0.7, coverage=0.5, random_state=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2, model="symmetric").fit(d.L)
+    assert np.ptp(model.accuracies_) < 1e-12
+    assert any("ranks the classes as majority vote does" in str(w.message) for w in caught)
+    np.testing.assert_array_equal(model.predict(d.L), MajorityLabelVoter(2).predict(d.L))
+    # own_share is kept in the model file
+    model.save(tmp_path / "m.json")
+    np.testing.assert_array_equal(
+        LabelModel.load(tmp_path / "m.json").estimate_.own_share, model.estimate_.own_share
+    )

@@ -134,7 +134,7 @@ def test_sequences_md_command_line(tmp_path):
 
 
 def test_sequences_md_tennis_window(tmp_path):
-    """docs/dependencies_and_sequences.md: `fit tennis/train.npz --window 3`; rho 0.893 in the table."""
+    """docs/dependencies_and_sequences.md: `fit tennis/train.npz --window 3`; rho 0.861 in the table."""
     train = DATA_DIR / "tennis_flyingsquid" / "train.npz"
     if not train.is_file():
         pytest.skip(f"shared dataset 'tennis_flyingsquid' not found under {DATA_DIR} (set TRIPLETWS_DATA)")
@@ -143,7 +143,7 @@ def test_sequences_md_tennis_window(tmp_path):
     from tripletws import SequenceLabelModel
 
     chain = SequenceLabelModel.load(str(tmp_path / "chain3.json"))
-    assert chain.persistence_ == pytest.approx(0.893, abs=0.0005)
+    assert chain.persistence_ == pytest.approx(0.861, abs=0.0005)
 
 
 def test_dependencies_md_declared_copy(synth):

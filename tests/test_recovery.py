@@ -51,13 +51,17 @@ def test_accuracy_recovery(solver: str, k: int) -> None:
 
 
 def test_recovery_error_shrinks_like_one_over_sqrt_n() -> None:
-    """100x more rows -> about 10x smaller error (checked as: at least 4x smaller)."""
+    """100x more rows -> about 10x smaller error (checked as: at least 4x smaller), mean over 5 draws
+    (one draw's small-n error varies by a factor of 4: seed 7 alone gave 0.0066, seed 11 0.026)."""
     errs = []
     for n in (2_000, 200_000):
-        data = make_synthetic(n, M, 2, coverage=COV, random_state=7)
-        model = LabelModel(model="symmetric").fit(data.L)
-        errs.append(np.mean(np.abs(model.accuracies_ - data.accuracies)))
-        assert errs[-1] <= C_ACC * accuracy_scale(data.accuracies, n, COV)
+        per_draw = []
+        for seed in range(7, 12):
+            data = make_synthetic(n, M, 2, coverage=COV, random_state=seed)
+            model = LabelModel(model="symmetric").fit(data.L)
+            per_draw.append(np.mean(np.abs(model.accuracies_ - data.accuracies)))
+            assert per_draw[-1] <= C_ACC * accuracy_scale(data.accuracies, n, COV)
+        errs.append(np.mean(per_draw))
     assert errs[1] * 4 < errs[0]
 
 

@@ -100,9 +100,9 @@ def test_fit_warnings_name_the_callers_line():
 # -- an impossible persistence estimate --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed, tau_raw", [(1, r"3\.224"), (8, r"1\.083")])
+@pytest.mark.parametrize("seed, tau_raw", [(1, r"3\.723"), (22, r"1\.067")])
 def test_an_estimate_outside_its_range_is_clipped_with_a_warning(seed, tau_raw):
-    # far outside (seed 1) or just outside (seed 8): the clip stays (falling back to rho = 0 loses most of
+    # far outside (seed 1) or just outside (seed 22): the clip stays (falling back to rho = 0 loses most of
     # the chain's gain on strongly persistent frames, whose raw tau also lands well above 1), but it is said
     s = make_synthetic_sequences(30, (1, 40), m=5, k=2, persistence=0.8, random_state=seed)
     with pytest.warns(

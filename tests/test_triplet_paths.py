@@ -11,9 +11,14 @@ from tripletws.estimators.pairwise import pair_moments
 from tripletws.stats import compute_stats
 
 
-def loop_estimates(pm, partners: list[list[int]], solver: str) -> np.ndarray:
-    """|b_i| from an explicit loop over the pairs (j, h) of each LF's partners."""
+def loop_estimates(
+    pm, partners: list[list[int]], solver: str, implied: np.ndarray | None = None
+) -> np.ndarray:
+    """|b_i| from an explicit loop over the pairs (j, h) of each LF's partners, the variances evaluated
+    at the moments ``|implied_i implied_j|`` (at the observed ones where None), floored at their
+    standard errors."""
     M, se = np.abs(pm.M), pm.se
+    at = M if implied is None else np.abs(np.outer(implied, implied))
     out = np.zeros(len(partners))
     for i, P in enumerate(partners):
         vals, wts = [], []
@@ -25,10 +30,10 @@ def loop_estimates(pm, partners: list[list[int]], solver: str) -> np.ndarray:
                 x, y, z = M[i, j], M[i, h], M[j, h]
                 if z < max(sym.MIN_DENOM, sym.DENOM_Z * se[j, h]):
                     continue
-                u_j = se[i, j] ** 2 / max(x, se[i, j])
-                u_l = se[i, h] ** 2 / max(y, se[i, h])
-                q = se[j, h] ** 2 / max(z, se[j, h]) ** 3
-                var = max(0.25 * ((u_j * y + u_l * x) / z + q * x * y), 1e-12)
+                xt, yt, zt = max(at[i, j], se[i, j]), max(at[i, h], se[i, h]), max(at[j, h], se[j, h])
+                u_j, u_l, q = se[i, j] ** 2 / xt, se[i, h] ** 2 / yt, se[j, h] ** 2 / zt**3
+                zv = z if implied is None else zt
+                var = max(0.25 * ((u_j * yt + u_l * xt) / zv + q * xt * yt), 1e-12)
                 vals.append(min(np.sqrt(x * y / z), 1.0))
                 wts.append(1.0 / var)
         if not vals:
@@ -61,6 +66,7 @@ def test_vectorised_candidates_match_loop(solver, max_partners):
         idx, ok = sym._partners(pm, P)
         partners = [[int(j) for j, o in zip(idx[i], ok[i], strict=True) if o] for i in range(m)]
     got, count = sym._triplet_magnitudes(pm, solver, max_partners=P)
-    ref = loop_estimates(pm, partners, solver)
+    # two passes: the weighted mean at the observed moments, then the solver at the moments it implies
+    ref = loop_estimates(pm, partners, solver, loop_estimates(pm, partners, "triplet_mean"))
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
     assert (count > 0).all()

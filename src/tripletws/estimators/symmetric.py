@@ -66,6 +66,11 @@ class SymmetricEstimate:
     below_chance : ndarray of bool, shape (m,)
         LFs estimated at or below chance accuracy (``b <= 0``): their votes count
         against the class they vote.
+    own_share : ndarray, shape (m,), optional
+        The share of each estimated LF's ``b`` that is its own estimate, the rest being the LFs'
+        common mean (:func:`_shrink`): near 1 for an LF with many co-votes, 0 for every LF where
+        the LFs' estimates do not differ beyond their sampling error; 1 for LFs not estimated.
+        None where not computed (a model file written before session 41).
     """
 
     b: np.ndarray
@@ -73,6 +78,7 @@ class SymmetricEstimate:
     estimated: np.ndarray
     n_candidates: np.ndarray
     below_chance: np.ndarray
+    own_share: np.ndarray | None = None
 
 
 def _partners(pm: PairMoments, max_partners: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,10 +116,13 @@ class _PairTables:
     other annotators agreed with it on exactly half of the items).
     """
 
-    def __init__(self, pm: PairMoments) -> None:
+    def __init__(self, pm: PairMoments, implied: np.ndarray | None = None) -> None:
         absM, se = np.abs(pm.M), pm.se
+        # the moments the variance is evaluated at: the observed ones, or those a first solve implies
+        # (|b_i b_j| of ``implied``), so that a triplet's variance does not read its own noise
+        at = absM if implied is None else np.abs(np.outer(implied, implied))
         with np.errstate(invalid="ignore", over="ignore"):
-            top = np.maximum(absM, se)
+            top = np.maximum(at, se)
             self.u = se**2 / top
             self.q = (self.u / top / top).ravel()
         self.top = top  # |M| floored at its standard error, for the variance (x', y' above)
@@ -122,6 +131,7 @@ class _PairTables:
         # Usable denominators; se is inf exactly where a pair never co-votes (N = 0).
         self.denom_ok = (absM >= np.maximum(MIN_DENOM, DENOM_Z * se)).ravel()
         self.z = absM.ravel()
+        self.zv = self.z if implied is None else top.ravel()  # the denominator in the variance
 
 
 def _triplet_candidates(tab: _PairTables, rows: np.ndarray, idx: np.ndarray, ok: np.ndarray):
@@ -143,7 +153,7 @@ def _triplet_candidates(tab: _PairTables, rows: np.ndarray, idx: np.ndarray, ok:
     usable = jok[:, a] & jok[:, b] & tab.denom_ok.take(flat)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         val = np.sqrt(x * y / z)
-        var = 0.25 * ((Ui[:, a] * yt + Ui[:, b] * xt) / z + tab.q.take(flat) * (xt * yt))
+        var = 0.25 * ((Ui[:, a] * yt + Ui[:, b] * xt) / tab.zv.take(flat) + tab.q.take(flat) * (xt * yt))
     var = np.where(usable, np.maximum(var, 1e-12), np.inf)
     val = np.where(usable, np.minimum(val, 1.0), 0.0)
     return val, var
@@ -158,6 +168,7 @@ class _AllPairs:
         self.a, self.b = np.triu_indices(m, k=1)
         flat = self.a * m + self.b
         self.z, self.q, self.denom_ok = tab.z[flat], tab.q[flat], tab.denom_ok[flat]
+        self.zv = self.z if tab.zv is tab.z else tab.zv[flat]
         self.tab = tab
 
     def __call__(self, rows: np.ndarray, ws: Workspace):
@@ -181,7 +192,7 @@ class _AllPairs:
             np.take(U, b, axis=1, out=t)
             t *= xt  # u_il x'
             var += t
-            var /= self.z
+            var /= self.zv
             np.multiply(xt, yt, out=t)
             t *= self.q
             var += t
@@ -208,11 +219,30 @@ def _weighted_median(val: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _triplet_magnitudes(
     pm: PairMoments, solver: str, max_partners: int = MAX_PARTNERS, block_cells: int = 1 << 18
-):
+) -> tuple[np.ndarray, np.ndarray]:
+    """``|b_i|`` of every LF by ``solver`` over its triplets, and its number of usable triplets.
+
+    Two passes.  A triplet's weight (its pick, for ``triplet``) is the inverse of its delta-method
+    variance; evaluated at the observed moments, it reads the triplet's own noise: a triplet whose
+    moments came out small has a small value and a small variance, and a triplet through a moment of
+    exactly 0 has value 0 and often the smallest variance of all (the square root's linearisation at
+    0), which put good LFs at chance under ``triplet``.  So the first pass (the weighted mean at the
+    observed moments) gives the ``|b|`` that the variances of the second are evaluated at
+    (``|b_i b_j|``, floored at the standard errors), as the weights of a two-step estimator are.
+    """
+    implied, _ = _triplet_pass(pm, "triplet_mean", None, max_partners, block_cells)
+    return _triplet_pass(pm, solver, implied, max_partners, block_cells)
+
+
+def _triplet_pass(
+    pm: PairMoments, solver: str, implied: np.ndarray | None, max_partners: int, block_cells: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass of :func:`_triplet_magnitudes`, the variances at the moments ``implied`` gives (at the
+    observed ones where None)."""
     m = pm.M.shape[0]
     mag = np.zeros(m)
     count = np.zeros(m, dtype=np.int64)
-    tab = _PairTables(pm)
+    tab = _PairTables(pm, implied)
     P = max(1, min(max_partners, m - 1))
     with workspace() as ws:
         if P == m - 1:
@@ -323,6 +353,60 @@ def _rank_one_refine(pm: PairMoments, b0: np.ndarray, n_iter: int = 100, tol: fl
     return b
 
 
+#: Each LF's ``b`` shrunk toward the LFs' common mean by its own precision (:func:`_shrink`; a study
+#: switch: False gives the triplet estimates as they are).
+SHRINK = True
+
+
+def _shrink(pm: PairMoments, b: np.ndarray, estimated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each estimated LF's ``b`` shrunk toward the LFs' random-effects mean by its own precision.
+
+    LF i's moments ``M_ij = b_i b_j`` (standard errors ``se_ij``) determine ``b_i`` given the others
+    with variance ``v_i = 1 / sum_j b_j^2 / se_ij^2`` (the least-squares fit of its row of moments).
+    The spread of the LFs' true ``b`` is ``tau^2``, DerSimonian and Laird's moment estimate over the
+    estimated LFs (Controlled Clinical Trials 7, 1986), and ``b_i`` becomes
+    ``(tau^2 b_i + v_i mu) / (tau^2 + v_i)``, ``mu`` the mean weighted by ``1 / (v + tau^2)``: the
+    empirical-Bayes estimate under a normal prior on the ``b``.  An LF seen on a handful of rows (a
+    pair with one co-vote has ``|M| = 1`` whether the two agree or not, so every triplet through it
+    said ``b = 1``: accuracy 1 - eps, overruling every other LF) gets the common mean; an LF with many
+    co-votes keeps its own estimate; where the estimates do not differ beyond their sampling error
+    (``tau^2 = 0``) every estimated LF gets the common mean, and the model ranks classes as majority
+    vote does (a note says so).
+
+    Returns
+    -------
+    b : ndarray, shape (m,)
+    own_share : ndarray, shape (m,)
+        ``tau^2 / (tau^2 + v_i)`` for the estimated LFs, 1 for the others.
+    """
+    own = np.ones(len(b))
+    idx = np.flatnonzero(estimated)
+    if len(idx) < 3:
+        return b, own
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        info = np.where(pm.observed, (b[None, :] ** 2) / pm.se**2, 0.0)
+        np.fill_diagonal(info, 0.0)
+        v = 1.0 / info[idx].sum(axis=1)
+    ok = np.isfinite(v) & (v > 0)
+    if ok.sum() < 3:
+        return b, own
+    bi, vi = b[idx][ok], v[ok]
+    w = 1.0 / vi
+    mean_w = float(np.sum(w * bi) / w.sum())
+    q = float(np.sum(w * (bi - mean_w) ** 2))
+    c = float(w.sum() - np.sum(w**2) / w.sum())
+    tau2 = max(0.0, (q - (len(bi) - 1)) / c) if c > 0 else 0.0
+    re = 1.0 / (vi + tau2)
+    mu = float(np.sum(re * bi) / re.sum())
+    # an estimated LF whose v is not finite (no informative co-vote) takes the common mean
+    share = np.zeros(len(idx))
+    share[ok] = tau2 / (tau2 + vi)
+    out = b.copy()
+    out[idx] = share * b[idx] + (1.0 - share) * mu
+    own[idx] = share
+    return out, own
+
+
 def unipolar_pairs(stats: LabelStats) -> np.ndarray:
     """Pairs of LFs that each vote a single class: their agreement is fixed by
     construction (always or never), so it says nothing about accuracy."""
@@ -390,6 +474,9 @@ def estimate_symmetric(
     if solver == "rank_one":
         b = _rank_one_refine(pm, b)
     b = np.clip(b, -1.0 / (k - 1), 1.0)
+    own = np.ones(len(b))
+    if SHRINK:
+        b, own = _shrink(pm, b, estimated)
     below = estimated & (b <= 0)
     if estimated.any():
         w = votes[estimated]
@@ -398,4 +485,4 @@ def estimate_symmetric(
         fallback = (k * default_accuracy - 1) / (k - 1)
     b = np.where(estimated, b, np.where(votes > 0, fallback, 0.0))
     alpha = np.clip((1.0 + (k - 1) * b) / k, eps, 1.0 - eps)
-    return SymmetricEstimate(b, alpha, estimated, count, below)
+    return SymmetricEstimate(b, alpha, estimated, count, below, own)

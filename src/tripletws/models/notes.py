@@ -62,6 +62,19 @@ def symmetric_lfs(stats: LabelStats, est: SymmetricEstimate) -> list[str]:
             f"LF(s) {lf_list(lonely)} share no usable triplet with other LFs "
             f"(too few co-votes, or pair moments indistinguishable from 0); they get {fill}"
         )
+    own = est.own_share
+    pooled = np.flatnonzero(est.estimated & (own < 0.5)) if own is not None else np.zeros(0, int)
+    if pooled.size and pooled.size == int(est.estimated.sum()):
+        notes.append(
+            f"the LFs' estimated accuracies do not differ beyond their sampling error, so every estimated "
+            f"LF gets their common accuracy ({float(est.accuracies[pooled[0]]):.3f}): the model ranks the "
+            "classes as majority vote does (it learned no LF weights from these votes)"
+        )
+    elif pooled.size:
+        notes.append(
+            f"LF(s) {lf_list(pooled)} co-vote too little to be estimated on their own: their accuracies "
+            "are drawn mostly toward the LFs' common one (`estimate_.own_share` below 0.5)"
+        )
     weak = np.flatnonzero(est.below_chance)
     if weak.size:
         notes.append(

@@ -88,10 +88,11 @@ class Symmetric(Solver):
             "estimated": encode_array(estimate.estimated),
             "n_candidates": encode_array(estimate.n_candidates.astype(np.int64)),
             "below_chance": encode_array(estimate.below_chance),
+            **({} if estimate.own_share is None else {"own_share": encode_array(estimate.own_share)}),
         }
 
     def estimate_from_dict(self, d: object, params: LabelModelParams) -> SymmetricEstimate:
-        d = check_mapping(d, "estimate", ("b", "estimated", "n_candidates"), ("below_chance",))
+        d = check_mapping(d, "estimate", ("b", "estimated", "n_candidates"), ("below_chance", "own_share"))
         m = (params.n_lfs,)
         b = decode_array(d["b"], "estimate.b", shape=m)
         if (np.abs(b) > 1).any():
@@ -106,4 +107,9 @@ class Symmetric(Solver):
             if below is None
             else decode_array(below, "estimate.below_chance", kind="b", shape=m)
         )
-        return SymmetricEstimate(b, params.accuracies, estimated, n_cand, below)
+        own = d.get("own_share")
+        if own is not None:
+            own = decode_array(own, "estimate.own_share", shape=m)
+            if ((own < 0) | (own > 1)).any():
+                raise ValueError("estimate.own_share must lie in [0, 1]")
+        return SymmetricEstimate(b, params.accuracies, estimated, n_cand, below, own)
