@@ -53,11 +53,15 @@ def plain(pm, solver, max_partners=sym.MAX_PARTNERS, block_cells=1 << 18):
     """Every triplet's value with the same weight, no denominator filter."""
     kept = sym._PairTables.__init__
 
-    def init(self, pm):
-        kept(self, pm)
-        self.denom_ok = (np.isfinite(self.se) & (self.absM > 0)).ravel()
-        self.u = np.where(np.isfinite(self.u), 1.0, self.u)
-        self.q = np.where(np.isfinite(self.q), 0.0, self.q)
+    def init(self, pm, implied=None):
+        kept(self, pm, implied)
+        # every term of the variance 1 where the pair co-votes: the same variance for every triplet
+        seen = np.isfinite(self.se)
+        self.denom_ok = (seen & (self.absM > 0)).ravel()
+        self.u = np.where(seen, 1.0, np.nan)
+        self.top = np.where(seen, 1.0, np.inf)
+        self.q = np.where(seen, 0.0, np.nan).ravel()
+        self.zv = np.ones_like(self.z)
 
     sym._PairTables.__init__ = init
     try:
