@@ -161,6 +161,11 @@ class _Design:
         return np.concatenate(([0], np.cumsum(per_row))).astype(np.int64, copy=False)
 
     @cached_property
+    def _pos64(self) -> np.ndarray:
+        """The entries' used columns as int64 (the compiled sums' type, built once)."""
+        return np.ascontiguousarray(self.pos, dtype=np.int64)
+
+    @cached_property
     def vote_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The votes of the rows without the abstentions, row by row, as vote columns (built once).
 
@@ -476,7 +481,10 @@ class _Design:
         the CSR product adds each column's entries one by one in row order, as the entries are
         listed here, so the values are the same.  A dense design (or a larger batch, one whose matrix
         is built (:meth:`build_matrix`), or one with the compiled products of :mod:`._design_kernel`,
-        the same sums again) uses the product.
+        the same sums again) uses the product.  Where numba is at hand
+        (:func:`~tripletws.estimators.em_jit.design_kernels`) the bincount's sums are the compiled
+        ``scatter_counts``' (the same additions in the same order, without the (B, nnz) keys and
+        gathers: 0.17 -> 0.03 ms a call on sentiment_popularity's 10 000 entries, eight calls a fit).
         """
         B = weights.shape[0]
         if (
@@ -486,6 +494,13 @@ class _Design:
             or self._kernels is not None
         ):
             return self._xt(weights)
+        kern = design_kernels()
+        if kern is not None:  # numba at hand: the same sums, in the same order, compiled
+            out = np.empty((self.U, B))
+            kern.scatter_counts(
+                self.indptr, self._pos64, np.ascontiguousarray(weights, dtype=np.float64), out
+            )
+            return out
         key = np.arange(B)[:, None] * self.U + self.pos[None, :]
         sums = np.bincount(key.ravel(), weights=weights[:, self._r].ravel(), minlength=B * self.U)
         return sums.reshape(B, self.U).T
@@ -519,7 +534,8 @@ class _Design:
         A sparse design (one model: no product to share) sums each row's entries with
         ``np.bincount`` instead of building the CSR matrix: the same additions in the same order
         (a CSR product adds a row's entries one by one in column order, as the entries are listed
-        here), so the same values, without scipy's set-up (about 0.3 ms a design).
+        here), so the same values, without scipy's set-up (about 0.3 ms a design); where numba is at
+        hand, the compiled ``sums_t`` (the same additions in the same order again).
         """
         logt = np.log(np.maximum(params.cond_probs, _TINY))
         const = np.log(params.class_balance)
@@ -533,10 +549,16 @@ class _Design:
             const = c[:, 0]
         if self.dense or "_csr" in vars(self) or len(self.pos) >= PARALLEL_NNZ:
             return self._sums(used, const[:, None])[:, 0, :].T
-        at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
-        out = np.empty((self.R, self.k))
-        for y in range(self.k):
-            out[:, y] = np.bincount(self._r, weights=at[:, y], minlength=self.R)
+        kern = design_kernels()
+        if kern is not None:  # numba at hand: each row's entries added in the same order, compiled
+            sums = np.empty((self.k, self.R))
+            kern.sums_t(self.indptr, self._pos64, np.ascontiguousarray(used[:, :, 0]), sums)
+            out = sums.T.copy()
+        else:
+            at = used[self.pos, :, 0]  # (nnz, k): each entry's log-table, row by row
+            out = np.empty((self.R, self.k))
+            for y in range(self.k):
+                out[:, y] = np.bincount(self._r, weights=at[:, y], minlength=self.R)
         out += const
         return out
 
