@@ -7,7 +7,8 @@ after member.  The arithmetic is that of the numpy path at the design's used col
 (``_Tables._step_used``: same updates, same clipping, same stopping rule); only the order of
 some sums differs, so results agree to rounding (the tests hold them to 1e-10).  The E-steps are
 those of the vote-only kernel (:mod:`tripletws.estimators._em_kernel`: for more than four classes,
-three classes' scores a pass over a row's votes, 1.05x on trec's fits).  For two to four classes
+three classes' scores a pass over a row's votes, 1.05x on trec's fits; for two, two rows' scores
+at a time).  For two to four classes
 an LF's expected counts add up over its columns (consecutive: sorted by LF) in local variables and
 go into its zeroed row once, the same sums in the same order without a store and a load per column
 (3 % of the kernel's CPU on weather_sentiment's fits).  For more classes a column's sums run in one

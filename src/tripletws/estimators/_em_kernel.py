@@ -7,7 +7,8 @@ over the sparse vote list of the distinct rows.  The arithmetic is that of the n
 results agree to rounding (about 1e-13 here, checked against 1e-10 by the tests).  Members of
 two to four classes run E-steps with a row's scores and posteriors in local variables
 (:func:`_e_step2`, :func:`_e_step3`, :func:`_e_step4`: the operations of :func:`_e_step` in its
-order, 10-20 % faster on the shared sets); :func:`_e_step` adds the scores of three classes per pass
+order, 10-20 % faster on the shared sets; :func:`_e_step2` sums two rows' scores at a time);
+:func:`_e_step` adds the scores of three classes per pass
 over a row's votes (two before: trec's informative fits 1.05x faster, the same sums).  A
 ``"mace"`` member's theta/xi update runs in passes
 over the LFs (each LF's operations in their order: the same values; the passes vectorise), and
@@ -130,20 +131,63 @@ def _e_step2(
     zs: np.ndarray,
 ) -> float:
     """:func:`_e_step` for two classes, a row's scores, exponentials and posteriors in local
-    variables (the same operations in the same order: the same values, with fewer loads and stores)."""
-    ll = 0.0
-    prod = 1.0
-    w0 = 0.0
-    w1 = 0.0
-    for r in rows:
+    variables (the same operations in the same order: the same values, with fewer loads and stores).
+
+    The scores are summed two rows at a time (four chains of additions instead of two, each row's in
+    its order: the same sums), then stored and read back by the row's pass: 1.05x on
+    sentiment_popularity's fits (20 votes a row).
+    """
+    # the scores two rows at a time (four independent chains of additions, each row's in its order),
+    # into q; then row by row as before
+    n = len(rows)
+    for j in range(0, n - 1, 2):
+        ra = rows[j]
+        rb = rows[j + 1]
+        ea = indptr[ra]
+        la = indptr[ra + 1] - ea
+        eb = indptr[rb]
+        lb = indptr[rb + 1] - eb
+        a0 = 0.0
+        a1 = 0.0
+        b0 = 0.0
+        b1 = 0.0
+        both = min(la, lb)
+        for t in range(both):
+            u = col[ea + t]
+            v = col[eb + t]
+            a0 += lt[0, u]
+            a1 += lt[1, u]
+            b0 += lt[0, v]
+            b1 += lt[1, v]
+        for t in range(both, la):
+            u = col[ea + t]
+            a0 += lt[0, u]
+            a1 += lt[1, u]
+        for t in range(both, lb):
+            v = col[eb + t]
+            b0 += lt[0, v]
+            b1 += lt[1, v]
+        q[0, ra] = a0 + const[0]
+        q[1, ra] = a1 + const[1]
+        q[0, rb] = b0 + const[0]
+        q[1, rb] = b1 + const[1]
+    if n % 2 == 1:
+        r = rows[n - 1]
         t0 = 0.0
         t1 = 0.0
         for e in range(indptr[r], indptr[r + 1]):
             u = col[e]
             t0 += lt[0, u]
             t1 += lt[1, u]
-        s0 = t0 + const[0]
-        s1 = t1 + const[1]
+        q[0, r] = t0 + const[0]
+        q[1, r] = t1 + const[1]
+    ll = 0.0
+    prod = 1.0
+    w0 = 0.0
+    w1 = 0.0
+    for r in rows:
+        s0 = q[0, r]
+        s1 = q[1, r]
         top = max(s0, s1)
         d0 = s0 - top
         d1 = s1 - top
