@@ -111,3 +111,25 @@ def test_a_large_fit_alone_does_not_load_numba(monkeypatch):
     assert em_jit.design_kernels() is not None
     monkeypatch.setenv(em_jit.JIT_ENV, "off")
     assert em_jit.design_kernels() is None
+
+
+def test_unseen_rows_compiled_equal_the_bincounts(monkeypatch):
+    """The abstain check's unseen rows through the compiled sums (numba at hand) equal the bincounts'."""
+    from tripletws.estimators import abstain_check as AC
+    from tripletws.estimators.votes import summary_votes
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        R, m, k = int(rng.integers(1, 60)), int(rng.integers(1, 12)), int(rng.integers(2, 6))
+        rows = np.where(rng.random((R, m)) < rng.random(), rng.integers(0, k, (R, m)), -1)
+        rows = np.unique(rows, axis=0)
+        counts = rng.integers(1, 5, len(rows)).astype(float)
+        unique = RowSummary(k, rows, counts, float(counts.sum()), len(rows))
+        train = np.maximum(counts[None, :] - rng.integers(0, 3, (3, len(rows))), 0).astype(float)
+        votes = summary_votes(unique)
+        assert em_jit.design_kernels() is not None
+        got = AC._unseen_rows(unique, train, votes)
+        with monkeypatch.context() as mp:
+            mp.setattr(AC, "design_kernels", lambda: None)
+            ref = AC._unseen_rows(unique, train, votes)
+        np.testing.assert_array_equal(got, ref)

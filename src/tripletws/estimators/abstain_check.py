@@ -97,6 +97,7 @@ from .annotator_design import _Design, summary_design, summary_majority
 from .balance_check import CLEAR_MARGIN, clear_rows
 from .coverage_check import FOLD_SEED, N_FOLDS, _gain
 from .coverage_screen import CoverageScreen, coverage_screen
+from .em_jit import design_kernels
 from .heldout import HeldOutScores, deal_counts, first_fold, heldout_row_scores
 from .votes import summary_votes
 
@@ -302,6 +303,9 @@ def _unseen_rows(
     r, i, a = votes
     col = i * k + a
     n = len(train)
+    kern = design_kernels()
+    if kern is not None:
+        return _unseen_compiled(kern, R, m, k, r, np.array(i, dtype=np.int64), col, train)
     # every fold at once (fold f's cells offset by f): the sums below are of 0/1 weights, whole
     # numbers, so each is exact in any order and equals the one-fold sums
     fold = np.arange(n)[:, None]
@@ -319,6 +323,29 @@ def _unseen_rows(
     on_always = np.bincount(cell, weights=always[:, i].ravel(), minlength=n * R).reshape(n, R)
     out |= on_always < always.sum(axis=1)[:, None]  # never true for a fold without such LFs
     return out
+
+
+def _unseen_compiled(
+    kern: Any, R: int, m: int, k: int, r: np.ndarray, i: np.ndarray, col: np.ndarray, train: np.ndarray
+) -> np.ndarray:
+    """:func:`_unseen_rows`' bincounts as the compiled design sums (numba at hand,
+    :func:`~tripletws.estimators.em_jit.design_kernels`): the same counts of 0/1 weights (whole
+    numbers: exact in any order), without the (n, nnz) keys and gathers (0.6 -> 0.25 ms a fit on
+    sentiment_popularity's 10 000 votes).  ``r``, ``i``, ``col``: row, LF and (LF, class) column of each
+    vote, in row-major order."""
+    n = len(train)
+    indptr = np.zeros(R + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=R), out=indptr[1:])
+    counted = (train > 0).astype(np.float64)  # (n, R)
+    given = np.empty((m * k, n))  # counted rows that give each vote (LF, class)
+    kern.scatter_counts(indptr, col, counted, given)
+    abstain_given = counted.sum(axis=1)[:, None] - given.T.reshape(n, m, k).sum(axis=2)
+    always = abstain_given < 0.5  # (n, m): every counted row votes on the LF
+    missing = np.empty((n, R))  # a row's votes that no counted row gives
+    kern.sums_t(indptr, col, (given < 0.5).astype(np.float64), missing)
+    on_always = np.empty((n, R))  # a row's votes on such LFs
+    kern.sums_t(indptr, i, np.ascontiguousarray(always.T, dtype=np.float64), on_always)
+    return (missing > 0) | (on_always < always.sum(axis=1)[:, None])
 
 
 def _unseen_by_design(unique: RowSummary, train: np.ndarray, D: _Design) -> np.ndarray:
