@@ -41,6 +41,10 @@ def test_a_lead_without_spread_is_judged_by_the_sign_test():
     assert not _leads(np.ones(5), np.zeros(5), 2.0)
     assert _leads(np.ones(6), np.zeros(6), 2.0)
     assert not _leads(np.zeros(6), np.ones(6), 2.0)  # a constant deficit is no lead
+    # tie shares: 1 - 1/3 three times has a standard error of a rounding residue, not 0 (the review)
+    assert not _leads(np.ones(3), np.full(3, 1 / 3), 2.0)
+    assert not _leads(np.ones(3), np.full(3, 0.2), 2.0)
+    assert _leads(np.ones(6), np.full(6, 1 / 3), 2.0)
     # with spread, the standard error decides as before
     d = np.r_[np.ones(30), np.zeros(20)]
     assert _leads(d, np.zeros(50), 2.0) and not _leads(np.r_[d[:3], -np.ones(2)], np.zeros(5), 2.0)
@@ -102,3 +106,21 @@ def test_lfs_that_do_not_differ_beyond_noise_share_one_accuracy_and_the_model_sa
     np.testing.assert_array_equal(
         LabelModel.load(tmp_path / "m.json").estimate_.own_share, model.estimate_.own_share
     )
+
+
+def test_a_sparse_lf_read_below_chance_stays_below_chance():
+    """Shrunk toward the LFs' (positive) mean, an adversarial LF with 46 votes crossed 0 (accuracy 0.279
+    -> 0.514) and its votes counted for the class they name; LFs read below chance are not pooled."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000)
+
+    def lf(acc, cov):
+        return np.where(rng.random(3000) < cov, np.where(rng.random(3000) < acc, y, 1 - y), -1)
+
+    accs = [0.8, 0.75, 0.7, 0.8, 0.72, 0.78, 0.74, 0.76]
+    L = np.column_stack([lf(a, 0.9) for a in accs] + [lf(0.15, 0.02)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2, model="symmetric").fit(L)
+    assert model.estimate_.below_chance[-1] and model.accuracies_[-1] < 0.4
+    assert model.estimate_.own_share[-1] == 1.0

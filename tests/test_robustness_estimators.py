@@ -240,7 +240,9 @@ def test_adversarial_lfs_get_negative_weight_not_inverted_labels(model, k, n_bad
     L, y = _adversarial(k, n_bad)
     with pytest.warns(UserWarning, match=r"LF\(s\) 0\b.*(below|worse than) chance"):
         lm = LabelModel(cardinality=k, model=model).fit(L)
-    acc = float(np.mean(lm.predict(L) == y))
+    # ties broken at random for both (the symmetric model gives honest LFs of equal accuracy one shared
+    # accuracy, so its rows tie where majority vote's do; abstaining there is not an error of the weights)
+    acc = float(np.mean(lm.predict(L, tie_break_policy="random") == y))
     mv = float(np.mean(MajorityLabelVoter(cardinality=k).predict(L, tie_break_policy="random") == y))
     assert acc >= mv + 0.05, (acc, mv)
     assert np.all(lm.accuracies_[:n_bad] < 1.0 / k)

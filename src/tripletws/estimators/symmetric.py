@@ -373,14 +373,29 @@ def _shrink(pm: PairMoments, b: np.ndarray, estimated: np.ndarray) -> tuple[np.n
     (``tau^2 = 0``) every estimated LF gets the common mean, and the model ranks classes as majority
     vote does (a note says so).
 
+    LFs read below chance (``b < 0``: :func:`_majority_signs` found their agreement with the others
+    significantly negative) are not of the population the mean describes: they keep their estimate
+    and enter neither ``mu`` nor ``tau^2`` (shrunk toward the positive mean, a sparse adversarial LF
+    crossed 0 and its votes counted for the class they name).
+
+    Parameters
+    ----------
+    pm : PairMoments
+        The pair moments the magnitudes were solved from (declared dependencies left out).
+    b : ndarray, shape (m,)
+        Signed scaled accuracies after the signs and the clip.
+    estimated : ndarray of bool, shape (m,)
+        LFs with votes and at least one usable triplet.
+
     Returns
     -------
     b : ndarray, shape (m,)
     own_share : ndarray, shape (m,)
-        ``tau^2 / (tau^2 + v_i)`` for the estimated LFs, 1 for the others.
+        ``tau^2 / (tau^2 + v_i)`` for the LFs shrunk (0 for every one where ``tau^2 = 0``), 1 for the
+        others.
     """
     own = np.ones(len(b))
-    idx = np.flatnonzero(estimated)
+    idx = np.flatnonzero(estimated & (b >= 0))
     if len(idx) < 3:
         return b, own
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

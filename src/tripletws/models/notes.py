@@ -63,14 +63,21 @@ def symmetric_lfs(stats: LabelStats, est: SymmetricEstimate) -> list[str]:
             f"(too few co-votes, or pair moments indistinguishable from 0); they get {fill}"
         )
     own = est.own_share
-    pooled = np.flatnonzero(est.estimated & (own < 0.5)) if own is not None else np.zeros(0, int)
-    if pooled.size and pooled.size == int(est.estimated.sum()):
-        notes.append(
-            f"the LFs' estimated accuracies do not differ beyond their sampling error, so every estimated "
-            f"LF gets their common accuracy ({float(est.accuracies[pooled[0]]):.3f}): the model ranks the "
-            "classes as majority vote does (it learned no LF weights from these votes)"
-        )
-    elif pooled.size:
+    above = est.estimated & (est.b >= 0)
+    if own is not None and above.sum() >= 3 and (own[above] == 0.0).all():  # tau^2 = 0 (_shrink)
+        common = float(est.accuracies[np.flatnonzero(above)[0]])
+        if (above == est.estimated).all():
+            notes.append(
+                "the LFs' estimated accuracies do not differ beyond their sampling error, so every "
+                f"estimated LF gets their common accuracy ({common:.3f}): the model ranks the classes as "
+                "majority vote does (it learned no LF weights from these votes)"
+            )
+        else:
+            notes.append(
+                "the accuracies of the LFs read above chance do not differ beyond their sampling error, so "
+                f"they share one accuracy ({common:.3f}); only the LFs read below chance are weighed apart"
+            )
+    elif own is not None and (pooled := np.flatnonzero(est.estimated & (own < 0.5))).size:
         notes.append(
             f"LF(s) {lf_list(pooled)} co-vote too little to be estimated on their own: their accuracies "
             "are drawn mostly toward the LFs' common one (`estimate_.own_share` below 0.5)"

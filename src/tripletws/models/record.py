@@ -297,28 +297,45 @@ def _check_window(summary: Any, batches: Any) -> None:
         ):
             raise ValueError(f"stream.batches: the batches' {f.name} do not add up to summary.stats.{f.name}")
     if summary.rows is not None:
-        _check_window_rows(summary.rows, [b.rows for b in batches], slack)
+        _check_window_rows(summary.rows, [b.rows for b in batches])
 
 
-def _check_window_rows(held: Any, parts: list[Any], slack: float) -> None:
+def _check_window_rows(held: Any, parts: list[Any]) -> None:
     """The window's batches' distinct rows (``stream.batches[i].rows``) merge into ``summary.rows``:
     the window subtracts a departing batch's rows from the summary's, which fails (or leaves the summary
-    with rows no batch holds) where they do not.  Compared at the higher of their sampling levels, as
-    the stream's own merges and subtractions compare them."""
-    from ..rows import replace_n_rows
+    with rows no batch holds) where they do not.
 
-    merged = parts[0]
-    for part in parts[1:]:
-        merged = merged + part
-    merged = replace_n_rows(merged, min(float(merged.n_rows), float(held.n_rows)))  # (n_rows: rounding)
-    try:
-        left = held - merged
-    except ValueError:
+    Every batch's rows are subtracted from the summary's in one merge, at the highest of their sampling
+    levels, as the stream's own merges and subtractions compare them (one batch at a time, each merge
+    re-sorted the growing total: 4.9 s to load a window of 100 batches of 3 000 distinct rows).
+
+    Parameters
+    ----------
+    held : RowSummary
+        ``summary.rows`` read from the file.
+    parts : list of RowSummary
+        ``stream.batches[i].rows``, oldest first.
+
+    Raises
+    ------
+    ValueError
+        Naming ``stream.batches`` and what does not add up.
+    """
+    from ..rows import RowSummary, _merged_stratum
+
+    level = max([held.level, *(p.level for p in parts)])
+    stratum = _merged_stratum([held, *parts], held.max_rows)
+    whole = RowSummary(held.cardinality, held.rows, held.counts, 0.0, np.iinfo(np.int64).max, 0, stratum)
+    left = whole._with([(p.rows, -p.counts) for p in parts], level).counts
+    # whole counts cancel exactly; decayed ones (rows seen before a switch from forgetting) to rounding
+    tol = 1e-9 * max(1.0, float(np.abs(held.counts).max(initial=0.0)))
+    if (left < -tol).any():
         raise ValueError(
             "stream.batches: the batches' rows hold a row, or a count of it, that summary.rows does not"
-        ) from None
-    if len(left.counts) and float(left.counts.max()) > slack:
+        )
+    if (left > tol).any():
+        extra = left > tol
         raise ValueError(
-            f"stream.batches: the batches' rows do not add up to summary.rows ({len(left.counts)} distinct "
-            f"row(s) of summary.rows, {float(left.counts.sum()):g} rows in all, are in no batch)"
+            f"stream.batches: the batches' rows do not add up to summary.rows ({int(extra.sum())} distinct "
+            f"row(s) of summary.rows, {float(left[extra].sum()):g} rows in all, are in no batch)"
         )

@@ -110,6 +110,6 @@ class Symmetric(Solver):
         own = d.get("own_share")
         if own is not None:
             own = decode_array(own, "estimate.own_share", shape=m)
-            if ((own < 0) | (own > 1)).any():
+            if not ((own >= 0) & (own <= 1)).all():  # (NaN fails too)
                 raise ValueError("estimate.own_share must lie in [0, 1]")
         return SymmetricEstimate(b, params.accuracies, estimated, n_cand, below, own)
