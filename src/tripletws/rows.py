@@ -581,12 +581,21 @@ class RowSummary:
         merged = base._with([(other.rows, other.counts)], max(self.level, other.level))
         return replace_n_rows(merged, self.n_rows + other.n_rows)
 
+    def signed_difference(self, parts: list[RowSummary]) -> RowSummary:
+        """``self`` less every summary of ``parts`` in one merge, at the highest of their sampling
+        levels: the counts left signed and uncapped (a row the parts held all of stays, at 0; n_rows
+        0).  :meth:`__sub__` checks and cleans it; a model file's window is checked with it."""
+        for part in parts:
+            self._check_compatible(part)
+        strat = _merged_stratum([self, *parts], self.max_rows)
+        whole = RowSummary(self.cardinality, self.rows, self.counts, 0.0, np.iinfo(np.int64).max, 0, strat)
+        level = max([self.level, *(p.level for p in parts)])
+        return whole._with([(p.rows, -p.counts) for p in parts], level)
+
     def __sub__(self, other: RowSummary) -> RowSummary:
         """Remove the rows of a block that ``self`` includes (a window's oldest batch)."""
-        self._check_compatible(other)
-        strat = _merged_stratum([self, other], self.max_rows)
-        both = RowSummary(self.cardinality, self.rows, self.counts, 0.0, np.iinfo(np.int64).max, 0, strat)
-        merged = both._with([(other.rows, -other.counts)], max(self.level, other.level))
+        merged = self.signed_difference([other])
+        strat = merged.stratum
         if (merged.counts < -1e-9 * max(1.0, self.n_rows)).any() or other.n_rows > self.n_rows:
             raise ValueError("subtracting row summaries gives a negative count: the rows were not part of it")
         # a row the block held all of is gone: whole-number counts leave exactly 0, fractional ones

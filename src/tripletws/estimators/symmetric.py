@@ -398,10 +398,8 @@ def _shrink(pm: PairMoments, b: np.ndarray, estimated: np.ndarray) -> tuple[np.n
     idx = np.flatnonzero(estimated & (b >= 0))
     if len(idx) < 3:
         return b, own
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        info = np.where(pm.observed, (b[None, :] ** 2) / pm.se**2, 0.0)
-        np.fill_diagonal(info, 0.0)
-        v = 1.0 / info[idx].sum(axis=1)
+    with np.errstate(divide="ignore"):
+        v = 1.0 / (_pair_weights(pm)[idx] @ (b * b))  # (the rank-one fit's weights; diagonal unobserved)
     ok = np.isfinite(v) & (v > 0)
     if ok.sum() < 3:
         return b, own

@@ -321,12 +321,7 @@ def _check_window_rows(held: Any, parts: list[Any]) -> None:
     ValueError
         Naming ``stream.batches`` and what does not add up.
     """
-    from ..rows import RowSummary, _merged_stratum
-
-    level = max([held.level, *(p.level for p in parts)])
-    stratum = _merged_stratum([held, *parts], held.max_rows)
-    whole = RowSummary(held.cardinality, held.rows, held.counts, 0.0, np.iinfo(np.int64).max, 0, stratum)
-    left = whole._with([(p.rows, -p.counts) for p in parts], level).counts
+    left = held.signed_difference(parts).counts
     # whole counts cancel exactly; decayed ones (rows seen before a switch from forgetting) to rounding
     tol = 1e-9 * max(1.0, float(np.abs(held.counts).max(initial=0.0)))
     if (left < -tol).any():
