@@ -115,3 +115,48 @@ def preds_to_probs(
     out[np.flatnonzero(known), preds[known]] = 1.0
     out[~known] = 1.0 / cardinality
     return out
+
+
+#: The prefix of a probability column's name in the files the command line writes.
+PROBA_PREFIX = "p_"
+
+
+def proba_columns(cardinality: int, classes: Any = None) -> list[str]:
+    """The names of the probability columns, one per class, as the command line writes them.
+
+    ``tripletws predict`` and ``tripletws aggregate --proba`` name the column of class ``c``
+    ``p_<label>`` where the model knows the label that code ``c`` stands for (a crowd fit's
+    ``class_names_``, :mod:`tripletws.crowd`), else ``p_<c>`` (``p_0, p_1, ...``), so that the
+    two commands' files agree for the same classes.
+
+    Parameters
+    ----------
+    cardinality : int
+        The number of classes k.
+    classes : sequence, optional
+        The k labels the class codes 0..k-1 stand for (None: unknown, the codes name the columns).
+
+    Returns
+    -------
+    list of str
+        The k column names.
+
+    Raises
+    ------
+    ValueError
+        ``classes`` does not hold k labels, or two labels give one column name (the label ``1``
+        beside the text ``"1"``).
+    """
+    k = int(cardinality)
+    labels = list(range(k)) if classes is None else list(classes)
+    if len(labels) != k:
+        raise ValueError(f"classes has {len(labels)} labels for cardinality={k}")
+    names = [f"{PROBA_PREFIX}{label}" for label in labels]
+    seen: dict[str, Any] = {}
+    for label, name in zip(labels, names, strict=True):
+        if name in seen:
+            raise ValueError(
+                f"the labels {seen[name]!r} and {label!r} would both name the probability column {name!r}"
+            )
+        seen[name] = label
+    return names

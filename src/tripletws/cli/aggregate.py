@@ -18,7 +18,7 @@ from typing import Any
 from ..atomic import atomic_write_all
 from ..crowd import DUPLICATES, predict_tasks
 from ..models import registered
-from ..predictions import TIE_BREAK_POLICIES
+from ..predictions import TIE_BREAK_POLICIES, proba_columns
 from .options import (
     CLIError,
     add_jobs_arg,
@@ -191,8 +191,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _proba_names(crowd: Any) -> list[str]:
-    """The ``--proba`` columns' names, one per class: ``p_<label>``."""
-    return [f"p_{c}" for c in crowd.classes]
+    """The ``--proba`` columns' names, one per class: ``p_<label>``, as ``tripletws predict`` names
+    them (:func:`~tripletws.predictions.proba_columns`)."""
+    try:
+        return proba_columns(crowd.cardinality, crowd.classes)
+    except ValueError as exc:
+        raise CLIError(f"--proba: {exc}") from exc
 
 
 def _check_output_columns(names: list[str]) -> None:

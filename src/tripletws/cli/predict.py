@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 
 from ..files import write_array, write_csv
-from ..predictions import TIE_BREAK_POLICIES
+from ..predictions import TIE_BREAK_POLICIES, proba_columns
 from .options import (
     CLIError,
     about_matrix,
@@ -30,7 +30,11 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "predict",
         help="write probabilities (n x k) or hard labels for a label matrix",
-        description="Apply a fitted model to L and write P(Y | votes) or hard labels.",
+        description="Apply a fitted model to L and write P(Y | votes) or hard labels.\n\n"
+        "The probability columns of a .csv or .parquet output are named p_<label> where the model\n"
+        "keeps its classes' labels (a crowd model saved by 'tripletws aggregate --model-out'),\n"
+        "else p_0, p_1, ... (the class codes), as 'aggregate --proba' names them; --hard writes\n"
+        "the column 'label'. A .npz output holds the array 'probs' (--hard: 'labels').",
         epilog="examples:\n  tripletws predict model.json L.npy -o probs.npy\n"
         "  tripletws predict model.json L.csv --hard -o - | head",
         formatter_class=fmt,
@@ -70,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
     model = load_labeler(args.MODEL)
     if args.seed is not None:
         model.random_state = args.seed
+    if args.hard:
+        columns = ["label"]
+    else:  # p_<label> where the model keeps its classes' labels (a crowd fit), else p_0, p_1, ...
+        try:
+            columns = proba_columns(int(model.cardinality), getattr(model, "class_names_", None))
+        except ValueError as exc:
+            raise CLIError(f"{args.MODEL}: {exc}") from exc
     L, names = read_votes(args.L_FILE, args.key, args.header, expected=getattr(model, "lf_names_", None))
     use_jobs(model, args.jobs)
     seq_kw = sequence_kwargs(model, args, L.shape[0])
@@ -78,10 +89,6 @@ def run(args: argparse.Namespace) -> int:
             out = model.predict(L, tie_break_policy=tie_break, **seq_kw)
         else:
             out = model.predict_proba(L, **seq_kw)
-    if args.hard:
-        columns = ["label"]
-    else:
-        columns = [f"p{c}" for c in range(out.shape[1])]
     if args.output == "-":
         try:
             write_csv(sys.stdout, out, columns)
