@@ -185,6 +185,21 @@ def _progress(total: int, enabled: bool, desc: str, unit: str = "row"):
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False, dynamic_ncols=True)
 
 
+def _check_unique_names(lfs: Sequence[Any]) -> None:
+    """Refuse LFs that share a name (their columns, cache entries and reports are told apart by it),
+    naming each shared name and the positions of the LFs that carry it."""
+    where: dict[str, list[int]] = {}
+    for j, lf in enumerate(lfs):
+        where.setdefault(str(lf.name), []).append(j)
+    dup = {name: pos for name, pos in where.items() if len(pos) > 1}
+    if dup:
+        listed = "; ".join(f"{name!r} (LFs {', '.join(map(str, pos))})" for name, pos in sorted(dup.items()))
+        raise ValueError(
+            f"duplicate labeling function names: {listed}; give each LF its own name (name=... of "
+            "labeling_function, keyword_lf, regex_lf, threshold_lf or vectorized_lf)"
+        )
+
+
 class LFApplier:
     """Apply LFs to any sequence of data points, giving L of shape (n, m).
 
@@ -212,10 +227,7 @@ class LFApplier:
     ) -> None:
         if not lfs:
             raise ValueError("LFApplier needs at least one labeling function")
-        names = [lf.name for lf in lfs]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"duplicate labeling function names: {sorted(dup)}")
+        _check_unique_names(lfs)
         self._lfs = list(lfs)
         self.n_jobs = _check_n_jobs(n_jobs)
         self.cache = None if cache_dir is None else LFCache(cache_dir)

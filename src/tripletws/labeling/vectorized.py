@@ -167,6 +167,35 @@ def keyword_lf(
     With ``whole_word``, a keyword's edge that is a word character (letter, digit, underscore) must
     meet a word boundary (``"art"`` does not match ``"party"``); an edge that is not (``"c++"``,
     ``"$5"``, ``":)"``) matches as written (a boundary there would need a word character beside it).
+
+    Parameters
+    ----------
+    keywords : str or iterable of str
+        The keywords (non-empty strings); any one of them in a cell makes the LF vote.
+    label : int
+        The class voted (>= 0).
+    column : str, default "text"
+        The DataFrame column searched.
+    name : str, optional
+        The LF's name.  The default names every keyword and the label, so that two keyword LFs
+        differ in name whenever they differ in keywords or label: ``keyword_<kw1>_..._<label>``
+        (``keyword_lf(["refund", "broken"], label=0)`` is ``keyword_refund_broken_0``), each
+        keyword's runs of characters other than letters and digits written as one ``_``.  Where
+        that text alone could stand for another LF (a keyword holding a space, punctuation or
+        ``_``; a column other than ``"text"``, written after ``keyword_``; ``ignore_case=False``
+        or ``whole_word=False``) or is longer than :data:`KEYWORD_NAME_CHARS` (48) characters (the
+        column and keywords then cut, the label kept), ``_`` and 8 hex digits of a SHA-256 of all
+        the arguments follow, the same on every run and machine (``keyword_money_back_1_<hex>``).
+        Snorkel's tutorial names such LFs ``keyword_<first keyword>``; pass ``name=`` for that or
+        any other name.  Two LFs of one applier with one name are a ValueError naming them.
+    ignore_case : bool, default True
+        Match regardless of case.
+    whole_word : bool, default True
+        Ask for a word boundary at each keyword edge that is a word character.
+
+    Returns
+    -------
+    VectorizedLF
     """
     words = [keywords] if isinstance(keywords, str) else list(keywords)
     if not words or not all(isinstance(w, str) and w for w in words):
@@ -180,7 +209,37 @@ def keyword_lf(
         pattern = f"(?:{pattern})"
     else:
         pattern = "(?:" + "|".join(re.escape(w) for w in words) + ")"
-    return regex_lf(pattern, label, column, name or f"keyword_{words[0]}", ignore_case)
+    if name is None:
+        name = _keyword_name(words, _check_label(label), column, ignore_case, whole_word)
+    return regex_lf(pattern, label, column, name, ignore_case)
+
+
+#: Longest readable part of :func:`keyword_lf`'s default name (a hash suffix follows a longer one).
+KEYWORD_NAME_CHARS = 48
+
+
+def _keyword_name(words: list[str], label: int, column: str, ignore_case: bool, whole_word: bool) -> str:
+    """:func:`keyword_lf`'s default name (the rule is in its docstring)."""
+    import hashlib
+    import json
+
+    def clean(text: str) -> str:
+        return re.sub(r"[\W_]+", "_", text).strip("_")
+
+    parts = [clean(w) for w in words]
+    lossy = not all(re.fullmatch(r"[^\W_]+", w) for w in words) or column != "text"
+    lossy = lossy or not (ignore_case and whole_word)
+    prefix = "keyword" if column == "text" else f"keyword_{clean(column)}".rstrip("_")
+    middle = "_".join(p for p in parts if p)
+    readable = "_".join(p for p in (prefix, middle, str(label)) if p)
+    if not lossy and len(readable) <= KEYWORD_NAME_CHARS:
+        return readable
+    if len(readable) > KEYWORD_NAME_CHARS:  # the column and keywords cut, the label kept
+        head = "_".join(p for p in (prefix, middle) if p)
+        readable = f"{head[: KEYWORD_NAME_CHARS - len(str(label)) - 1].rstrip('_')}_{label}"
+    record = json.dumps([words, label, column, ignore_case, whole_word], ensure_ascii=True)
+    digest = hashlib.sha256(record.encode()).hexdigest()[:8]
+    return f"{readable}_{digest}"
 
 
 def threshold_lf(
