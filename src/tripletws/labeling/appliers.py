@@ -136,8 +136,57 @@ def _init_worker(lfs: list[Any]) -> None:
 
 
 class LFWorkerError(RuntimeError):
-    """An LF's exception in a worker process that cannot travel back to the caller (it does not
-    pickle): its type, message, notes and traceback as text."""
+    """An LF's exception in a worker process (the applier's ``n_jobs`` pool, or dask's
+    ``scheduler="processes"`` and other process-based schedulers) that cannot travel back to the
+    caller because it does not pickle: its type, message, notes and traceback as text.
+
+    The message starts with ``<type>: <message>`` and names the LF and the row (the notes the
+    applier added); the original exception itself stays in the worker.
+
+    Parameters
+    ----------
+    message : str
+        The text shown.
+    exc_type : str, optional
+        The original exception's type, ``module.QualifiedName``.
+    exc_message : str, optional
+        ``str()`` of the original exception.
+
+    Attributes
+    ----------
+    exc_type, exc_message : str or None
+        As given.
+    """
+
+    def __init__(self, message: str, exc_type: str | None = None, exc_message: str | None = None) -> None:
+        super().__init__(message)
+        self.exc_type = exc_type
+        self.exc_message = exc_message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its three texts (the default would pass the message alone)
+        return (type(self), (str(self.args[0]) if self.args else "", self.exc_type, self.exc_message))
+
+
+def _does_not_travel(exc: BaseException, dumps: Any, loads: Any) -> LFWorkerError | None:
+    """An :class:`LFWorkerError` that stands for ``exc`` where ``exc`` does not survive ``dumps`` and
+    ``loads`` (the serialiser that carries it back to the caller), else None (raise ``exc`` itself).
+
+    Call it inside the ``except`` block and raise its result outside: an exception raised inside
+    would chain ``exc`` as its context, and tblib's pickling support (which dask installs) pickles
+    the context too."""
+    try:
+        loads(dumps(exc))
+    except Exception:
+        notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", []))
+        trace = "".join(traceback.format_exception(exc))
+        kind = type(exc)
+        message = (
+            f"{kind.__qualname__}: {exc}{notes}\n(the exception does not pickle; its traceback "
+            f"in the worker:)\n{trace}"
+        )
+        return LFWorkerError(message, f"{kind.__module__}.{kind.__qualname__}", str(exc))
+    return None
 
 
 def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,20 +195,11 @@ def _worker_apply(chunk: Any, mode: str, fault_tolerant: bool, offset: int) -> t
     except Exception as exc:
         from multiprocessing.reduction import ForkingPickler  # the pool's own serialiser
 
-        try:  # whether the exception can travel back to the caller (it names the LF and the row)
-            ForkingPickler.loads(ForkingPickler.dumps(exc))
-        except Exception:  # the pool would report a BrokenProcessPool naming nothing
-            notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", []))
-            trace = "".join(traceback.format_exception(exc))
-            message = (
-                f"{type(exc).__qualname__}: {exc}{notes}\n(the exception does not pickle; its traceback "
-                f"in the worker:)\n{trace}"
-            )
-        else:
-            raise
-    # raised outside the handler, so that no chained context holds the exception that does not pickle
-    # (tblib's pickling support, which dask.distributed installs, pickles the context too)
-    raise LFWorkerError(message)
+        # the pool would report a BrokenProcessPool naming nothing for an exception that does not pickle
+        failure = _does_not_travel(exc, ForkingPickler.dumps, ForkingPickler.loads)
+        if failure is None:
+            raise  # it travels back as it is (it names the LF and the row)
+    raise failure  # (outside the handler: see _does_not_travel)
 
 
 def _pool(n_jobs: int, lfs: list[Any]):
@@ -403,6 +443,27 @@ class PandasLFApplier(LFApplier):
 
 
 def _apply_partition(
+    pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool, partition: int, caller: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Votes of ``lfs`` on one partition of a dask DataFrame, and each LF's count of calls that
+    raised.  ``caller``: the process id of the applier; run in another process (dask's
+    ``"processes"`` scheduler, a ``dask.distributed`` worker process), an LF's exception that does
+    not pickle is raised as an :class:`LFWorkerError` naming the LF, its type and message, where
+    dask would report only its own pickling error (as the ``n_jobs`` pool's workers do)."""
+    try:
+        return _apply_partition_votes(pdf, lfs, mode, fault_tolerant, partition)
+    except Exception as exc:
+        if caller is None or caller == os.getpid():
+            raise  # threads or the synchronous scheduler: nothing to pickle, the exception as it is
+        import cloudpickle  # dask's serialiser (a dependency of dask)
+
+        failure = _does_not_travel(exc, cloudpickle.dumps, cloudpickle.loads)
+        if failure is None:
+            raise
+    raise failure  # (outside the handler: see _does_not_travel)
+
+
+def _apply_partition_votes(
     pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool, partition: int
 ) -> tuple[np.ndarray, np.ndarray]:
     out = np.full((len(pdf), len(lfs)), ABSTAIN, dtype=np.int16)
@@ -483,8 +544,9 @@ class DaskLFApplier(PandasLFApplier):
         faults = np.zeros(m, dtype=np.int64)
         if todo:
             lfs = [self._lfs[j] for j in todo]
+            caller = os.getpid()  # a partition run in another process makes its LF errors picklable
             parts = [
-                dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant, i)
+                dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant, i, caller)
                 for i, p in enumerate(ddf.to_delayed())
             ]
             names = {p.key for p in parts}
