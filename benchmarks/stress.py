@@ -59,6 +59,7 @@ from stress_problems import (  # noqa: E402
     all_problems,
     build_world,
     draw,
+    imbalance_all,
     quick_problems,
 )
 
@@ -573,6 +574,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only these families (opt-in families such as cross_feature are drawn only when named)",
     )
     ap.add_argument("--max-n", type=int, help="cap train and test rows (smoke tests)")
+    ap.add_argument(
+        "--imbalance-all",
+        action="store_true",
+        help="give every problem whose family leaves its classes balanced a class ratio of 2 to 20 "
+        "(stress_problems.imbalance_all; the other knobs and draws unchanged)",
+    )
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of a results json")
     ap.add_argument(
         "--base-seed",
@@ -647,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = [p for p in every if p.name in wanted]
     if args.families:
         problems = [p for p in problems if p.family in args.families]
+    if args.imbalance_all:
+        problems = imbalance_all(problems)
     t0 = time.perf_counter()
     tasks = [(p, methods, aliases, args.max_n) for p in problems]
     rows: list[dict] = []
@@ -671,8 +680,10 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}",
             "jobs": args.jobs,
             "suite": ("quick subset" if args.quick else "full suite")
-            + ("" if seed == BASE_SEED else f", fresh draw: base seed {seed}"),
+            + ("" if seed == BASE_SEED else f", fresh draw: base seed {seed}")
+            + (", every problem's classes imbalanced (--imbalance-all)" if args.imbalance_all else ""),
             "base_seed": seed,
+            "imbalance_all": bool(args.imbalance_all),
             "wall_s": wall,
             "cpu_s": float(sum(r.get("cpu_s", 0.0) for r in rows)),
             "methods": list(methods),
@@ -686,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
     res["summary"] = summarize(res)
     out = args.out
     if out is None and seed != BASE_SEED:
-        out = str(RESULTS / (f"stress{'_quick' if args.quick else ''}_seed{seed}.json"))
+        tag = "_imbalanced" if args.imbalance_all else ""
+        out = str(RESULTS / (f"stress{'_quick' if args.quick else ''}_seed{seed}{tag}.json"))
     json_path, md_path = output_paths(out, args.quick)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(json_path, json.dumps(res, indent=1, default=float))

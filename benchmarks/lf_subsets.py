@@ -1,0 +1,354 @@
+"""Real LFs in new combinations: the default against majority vote on random subsets of the shared sets' LFs.
+
+The stress suite's problems come from our own generators; the shared sets are 15 fixed LF sets. A
+new user's LF set is neither: a handful of real LFs, with the dependencies, one-class votes and
+coverage patterns that real LFs have, in a combination no choice of ours has seen. This suite draws
+such combinations from the shared sets: for every set with gold, random subsets of its LFs (3, 5 and
+8 LFs, fewer than the set has) or of its annotators (a quarter and half of a crowd), each fitted
+without gold on the fit split and scored on the evaluation split against majority vote over the same
+columns. Only LFs that vote on the fit split are drawn.
+
+Accuracy is the expectation under a uniform tie-break among equal top scores (a model that ties
+majority vote scores majority vote's accuracy); F1 is of class 1 for k = 2, macro for k > 2, the
+mean over 20 seeded tie-breaks (``benchmarks/scoring.py``). A subset's draw is seeded by the set's
+name, the size and the draw's number, so a run is reproducible and a new ``--seed`` gives new subsets.
+
+The draws of one set share its rows and many of its LFs, so they are not independent problems: the
+summary gives each set's figures and the mean over sets (each set weighted equally), beside the pooled
+share. It is a development check of how the default generalizes to LF sets it has not seen; it
+chooses nothing.
+
+    PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --out benchmarks/results/lf_subsets.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH / "peers"))
+sys.path.insert(0, str(BENCH))
+
+from common import load_index, load_split, machine_info  # noqa: E402
+from scoring import mv_scores, tie_scores  # noqa: E402
+
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
+TIE = 0.005  # |difference| <= 0.5 points is a tie, as in benchmarks/stress.py
+LF_SIZES = (3, 5, 8)
+CROWD_SHARES = (0.25, 0.5)
+METHODS = {"default": {}, "symmetric": {"model": "symmetric"}}
+
+
+def shared_sets() -> list[dict[str, Any]]:
+    """Every shared set with gold on its evaluation split: fit and evaluation matrices, gold, k."""
+    out = []
+    for name, info in load_index().items():
+        ev = info.get("eval_split")
+        if not ev or info.get("mv_acc") is None:
+            continue
+        L_eval, y_eval = load_split(name, ev)
+        keep = y_eval >= 0
+        if not keep.any():
+            continue
+        crowd = ev == "all"
+        L_fit = L_eval if crowd else load_split(name, "train")[0]
+        out.append(
+            {
+                "name": name,
+                "k": int(info["k"]),
+                "L_fit": L_fit,
+                "L_eval": L_eval[keep],
+                "y": y_eval[keep].astype(np.int64),
+                "crowd": crowd,
+            }
+        )
+    return out
+
+
+def sizes(ds: dict[str, Any], voting: int) -> list[int]:
+    """The subset sizes drawn from a set with ``voting`` LFs that vote on the fit split."""
+    if ds["crowd"]:
+        return sorted({max(3, round(s * voting)) for s in CROWD_SHARES if max(3, round(s * voting)) < voting})
+    return [s for s in LF_SIZES if s < voting]
+
+
+def subset_seed(name: str, size: int, draw: int, seed: int) -> int:
+    """A seed for one subset, stable across runs and platforms (not Python's salted ``hash``)."""
+    text = f"{seed}:{name}:{size}:{draw}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "little")
+
+
+Task = tuple[dict[str, Any], list[int], int, int, dict[str, dict[str, Any]]]
+
+
+def run_subset(task: Task) -> dict[str, Any]:
+    """Fit every method on one subset of LFs and score it against majority vote. Never raises."""
+    from tripletws import LabelModel
+
+    ds, cols, size, draw, methods = task
+    k, y = ds["k"], ds["y"]
+    L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
+    rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
+    acc, f1 = tie_scores(mv_scores(L_eval, k), y, k)
+    rec["mv"] = {"acc": acc, "f1": f1}
+    rec["unvoted_eval"] = float(np.mean((L_eval < 0).all(axis=1)))
+    for label, kw in methods.items():
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                t0 = time.process_time()
+                model = LabelModel(k, **kw).fit(L_fit)
+                fit_s = time.process_time() - t0
+                P = model.predict_proba(L_eval)
+            acc, f1 = tie_scores(P, y, k)
+            out: dict[str, Any] = {"acc": acc, "f1": f1, "fit_cpu_s": fit_s}
+            if label == "default":
+                out["family"] = str(getattr(model, "family_", ""))
+                out["notes"] = sorted({str(w.message)[:160] for w in caught})[:4]
+            rec[label] = out
+        except Exception as exc:  # a crash is a finding: record it and go on
+            rec[label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return rec
+
+
+def tasks(
+    sets: list[dict[str, Any]], draws: int, seed: int, methods: dict[str, dict[str, Any]] | None = None
+) -> list[Task]:
+    """One task per (set, size, draw): distinct subsets of the voting LFs, each sorted, with the methods
+    to fit (``LabelModel`` settings by name; :data:`METHODS` where not given)."""
+    methods = dict(METHODS if methods is None else methods)
+    out = []
+    for ds in sets:
+        voting = np.flatnonzero((ds["L_fit"] >= 0).any(axis=0))
+        for size in sizes(ds, voting.size):
+            # distinct subsets only: a set of 4 LFs has 4 of size 3, not `draws`
+            available = math.comb(voting.size, size)
+            seen: set[tuple[int, ...]] = set()
+            d = 0
+            while len(seen) < min(draws, available):
+                rng = np.random.default_rng(subset_seed(ds["name"], size, d, seed))
+                cols = tuple(sorted(int(c) for c in rng.choice(voting, size=size, replace=False)))
+                d += 1
+                if cols not in seen:
+                    seen.add(cols)
+                    out.append((ds, list(cols), size, len(seen) - 1, methods))
+    return out
+
+
+def _diff(rec: dict[str, Any], method: str) -> float | None:
+    r = rec.get(method, {})
+    return None if "acc" not in r else r["acc"] - rec["mv"]["acc"]
+
+
+def summarize(records: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """Per set and size, per size, and over sets: mean points against MV, share at or above MV - 0.5."""
+
+    def stats(recs: list[dict[str, Any]], method: str) -> dict[str, Any]:
+        d = np.array([x for x in (_diff(r, method) for r in recs) if x is not None])
+        errors = sum(1 for r in recs if "error" in r.get(method, {}))
+        if d.size == 0:
+            return {"n": 0, "errors": errors}
+        f1 = np.array([r[method]["f1"] - r["mv"]["f1"] for r in recs if "f1" in r.get(method, {})])
+        return {
+            "n": int(d.size),
+            "errors": errors,
+            "mean": float(d.mean()),
+            "f1_mean": float(f1.mean()),
+            "share_ok": float(np.mean(d >= -TIE)),
+            "wins": int(np.sum(d > TIE)),
+            "losses": int(np.sum(d < -TIE)),
+            "worst": float(d.min()),
+        }
+
+    out: dict[str, Any] = {"by_set_size": {}, "by_size": {}, "pooled": {}, "over_sets": {}}
+    keys = sorted({(r["set"], r["size"]) for r in records})
+    for method in methods:
+        out["by_set_size"][method] = {
+            f"{s}/{z}": stats([r for r in records if (r["set"], r["size"]) == (s, z)], method)
+            for s, z in keys
+        }
+        groups = {"LF sets, 3 LFs": (False, 3), "LF sets, 5 LFs": (False, 5), "LF sets, 8 LFs": (False, 8)}
+        out["by_size"][method] = {
+            g: stats([r for r in records if (r["crowd"], r["size"]) == key], method)
+            for g, key in groups.items()
+        }
+        out["by_size"][method]["crowd sets"] = stats([r for r in records if r["crowd"]], method)
+        out["pooled"][method] = stats(records, method)
+        per_set = [
+            stats([r for r in records if r["set"] == s], method) for s in sorted({r["set"] for r in records})
+        ]
+        per_set = [p for p in per_set if p["n"]]
+        out["over_sets"][method] = {
+            "sets": len(per_set),
+            "mean": float(np.mean([p["mean"] for p in per_set])),
+            "share_ok": float(np.mean([p["share_ok"] for p in per_set])),
+            "sets_mean_below_mv": int(sum(p["mean"] < -TIE for p in per_set)),
+        }
+    return out
+
+
+def _pts(x: float | None, signed: bool = True) -> str:
+    return "-" if x is None else (f"{100 * x:+.1f}" if signed else f"{100 * x:.1f} %")
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    meta, summ = res["meta"], res["summary"]
+    lines = [
+        "# Real LFs in new combinations: random subsets of the shared sets' LFs",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- code: {meta['code']}; {meta['when']}; {meta['machine']}",
+        f"- subsets: {meta['subsets']} ({meta['draws']} draws per set and size, seed {meta['seed']}); "
+        f"wall time {meta['wall_s']:.0f} s",
+        "- accuracy: expectation under uniform tie-breaking among equal top scores; points against majority "
+        "vote over the same LFs; a tie is within 0.5 points; `>= MV - 0.5`: share of subsets at or above "
+        "majority vote - 0.5 points",
+        "",
+        "## Summary",
+        "",
+        "| method | group | subsets | mean acc - MV (points) | F1 - MV | W / L vs MV | >= MV - 0.5 | worst |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in meta["methods"]:
+        groups = {**summ["by_size"][method], "all subsets (pooled)": summ["pooled"][method]}
+        for g, s in groups.items():
+            if not s.get("n"):
+                continue
+            lines.append(
+                f"| {method} | {g} | {s['n']} | {_pts(s['mean'])} | {_pts(s['f1_mean'])} | "
+                f"{s['wins']} / {s['losses']} | {_pts(s['share_ok'], False)} | {_pts(s['worst'])} |"
+            )
+    lines += [
+        "",
+        "Over sets (each set's mean and share, then their mean; the draws of one set are not independent):",
+        "",
+        "| method | sets | mean acc - MV | >= MV - 0.5 | sets whose mean is below MV - 0.5 |",
+        "|---|---|---|---|---|",
+    ]
+    for method in meta["methods"]:
+        o = summ["over_sets"][method]
+        lines.append(
+            f"| {method} | {o['sets']} | {_pts(o['mean'])} | {_pts(o['share_ok'], False)} | "
+            f"{o['sets_mean_below_mv']} |"
+        )
+    lines += [
+        "",
+        "## Per set and size (the default)",
+        "",
+        "| set / size | subsets | mean acc - MV | F1 - MV | W / L | >= MV - 0.5 | worst |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, s in summ["by_set_size"]["default"].items():
+        if s.get("n"):
+            lines.append(
+                f"| {key} | {s['n']} | {_pts(s['mean'])} | {_pts(s['f1_mean'])} | "
+                f"{s['wins']} / {s['losses']} | {_pts(s['share_ok'], False)} | {_pts(s['worst'])} |"
+            )
+    worst = sorted(
+        (r for r in res["records"] if _diff(r, "default") is not None), key=lambda r: _diff(r, "default")
+    )[:15]
+    lines += [
+        "",
+        "## Worst subsets for the default",
+        "",
+        "| set | LFs | acc | MV | diff | F1 | MV F1 | unvoted | family | first note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in worst:
+        d = r["default"]
+        note = (d.get("notes") or [""])[0].replace("|", "/")[:90]
+        lines.append(
+            f"| {r['set']} | {' '.join(map(str, r['lfs']))} | {d['acc']:.3f} | {r['mv']['acc']:.3f} | "
+            f"{_pts(_diff(r, 'default'))} | {d['f1']:.3f} | {r['mv']['f1']:.3f} | {r['unvoted_eval']:.2f} | "
+            f"{d.get('family', '')} | {note} |"
+        )
+    errors = [
+        (r["set"], r["lfs"], m, r[m]["error"])
+        for r in res["records"]
+        for m in meta["methods"]
+        if "error" in r[m]
+    ]
+    lines += ["", "## Errors", ""]
+    lines += [f"- {s} {lfs} {m}: {e}" for s, lfs, m, e in errors] or ["none"]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--draws", type=int, default=20, help="subsets per set and size (default 20)")
+    ap.add_argument("--seed", type=int, default=0, help="a new seed draws new subsets (default 0)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    ap.add_argument("--sets", nargs="*", help="only these shared sets")
+    ap.add_argument(
+        "--model-kw",
+        nargs="*",
+        default=None,
+        help="more LabelModel settings as JSON, each a method named by its settings "
+        '(\'{"one_class": "shared"}\')',
+    )
+    ap.add_argument(
+        "--out", default=str(BENCH / "results" / "lf_subsets.json"), help="results JSON (.md beside)"
+    )
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    methods = dict(METHODS)
+    for text in args.model_kw or ():
+        kw = json.loads(text)
+        methods[",".join(f"{key}={kw[key]}" for key in sorted(kw)) or "default"] = kw
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    sets = [s for s in shared_sets() if not args.sets or s["name"] in args.sets]
+    todo = tasks(sets, args.draws, args.seed, methods)
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as ex:
+            records = list(ex.map(run_subset, todo, chunksize=4))
+    else:
+        records = [run_subset(t) for t in todo]
+    import subprocess
+
+    rev = subprocess.run(
+        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    res = {
+        "meta": {
+            "command": "python benchmarks/lf_subsets.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": machine_info(),
+            "draws": args.draws,
+            "seed": args.seed,
+            "subsets": len(records),
+            "methods": list(methods),
+            "method_kwargs": methods,
+            "wall_s": time.perf_counter() - t0,
+        },
+        "records": records,
+    }
+    res["summary"] = summarize(records, list(methods))
+    out = Path(args.out)
+    atomic_write_text(out, json.dumps(res, indent=1))
+    md = to_markdown(res)
+    atomic_write_text(out.with_suffix(".md"), md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""The real-LF subset suite (benchmarks/lf_subsets.py): random subsets of the shared sets' LFs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
+
+from common import DATA  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (DATA / "index.json").exists(), reason=f"shared data not found at {DATA} (set TRIPLETWS_DATA)"
+)
+
+
+def test_subsets_are_distinct_voting_and_seeded():
+    import lf_subsets
+
+    sets = [s for s in lf_subsets.shared_sets() if s["name"] in ("spouse_rdp", "youtube", "bluebird")]
+    todo = lf_subsets.tasks(sets, draws=6, seed=0)
+    by = {}
+    for ds, cols, size, _, _ in todo:
+        by.setdefault((ds["name"], size), []).append(tuple(cols))
+        assert len(cols) == size and cols == sorted(set(cols))
+        assert (ds["L_fit"][:, cols] >= 0).any(axis=0).all()  # every drawn LF votes on the fit split
+    assert sorted(s for (name, s) in by if name == "youtube") == [3, 5, 8]
+    assert len(by["spouse_rdp", 3]) == 4  # 4 LFs hold only 4 subsets of 3, drawn once each
+    assert all(len(set(v)) == len(v) for v in by.values())
+    crowd_sizes = sorted(s for (name, s) in by if name == "bluebird")  # a quarter and half of 39
+    assert crowd_sizes == [10, 20]
+    again = lf_subsets.tasks(sets, draws=6, seed=0)
+    assert [t[1] for t in again] == [t[1] for t in todo]
+    other = lf_subsets.tasks(sets, draws=6, seed=1)
+    assert [t[1] for t in other] != [t[1] for t in todo]
+
+
+def test_run_scores_against_majority_vote_on_the_same_columns(tmp_path):
+    import lf_subsets
+    from scoring import mv_scores, tie_scores
+
+    out = tmp_path / "subsets.json"
+    assert lf_subsets.main(["--draws", "2", "--sets", "youtube", "wsd", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    sets = {s["name"]: s for s in lf_subsets.shared_sets()}
+    assert res["meta"]["subsets"] == len(res["records"]) == 2 * 3 + 2 * 2
+    for rec in res["records"]:
+        ds = sets[rec["set"]]
+        acc, _ = tie_scores(mv_scores(ds["L_eval"][:, rec["lfs"]], ds["k"]), ds["y"], ds["k"])
+        assert rec["mv"]["acc"] == pytest.approx(acc, abs=1e-12)
+        assert 0.0 <= rec["default"]["acc"] <= 1.0 and "error" not in rec["default"]
+    summary = res["summary"]["pooled"]["default"]
+    diffs = np.array([r["default"]["acc"] - r["mv"]["acc"] for r in res["records"]])
+    assert summary["mean"] == pytest.approx(float(diffs.mean()), abs=1e-12)
+    assert summary["share_ok"] == pytest.approx(float(np.mean(diffs >= -lf_subsets.TIE)), abs=1e-12)
+    md = out.with_suffix(".md").read_text()
+    assert "Worst subsets for the default" in md and "youtube" in md
