@@ -370,6 +370,7 @@ def test_the_reading_says_what_it_read_and_where_the_unvoted_rows_go():
     unvoted = (L < 0).all(axis=1)
     empty = model.predict_proba(L[unvoted][:1])[0]
     assert f"the {unvoted.mean():.1%} of rows without a vote go to class {int(empty.argmax())}" in note
+    assert f"(posterior {empty.max():.3f})" in note  # how sure the fit is of that class
     assert empty.max() > empty.min() + 1e-6  # not a tie
     assert "one_class='shared'" in note and "L_dev" in note
     # "shared" reads abstentions as "not assigned": no reading, no such note

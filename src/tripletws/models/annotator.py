@@ -226,9 +226,10 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary) -> str:
     top = np.flatnonzero(base >= base.max() - 1e-9)
     if top.size > 1:
         return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
+    prob = float(np.exp(base[top[0]] - base.max()) / np.exp(base - base.max()).sum())
     return (
-        f"the {share:.1%} of rows without a vote go to class {int(top[0])}, where majority vote leaves "
-        "them to a coin"
+        f"the {share:.1%} of rows without a vote go to class {int(top[0])} (posterior {prob:.3f}), where "
+        "majority vote leaves them to a coin"
     )
 
 
