@@ -696,7 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     res["summary"] = summarize(res)
     out = args.out
-    if out is None and seed != BASE_SEED:
+    if out is None and (seed != BASE_SEED or args.imbalance_all):
+        # the variant never overwrites the balanced suite's files, whatever the seed
         tag = "_imbalanced" if args.imbalance_all else ""
         out = str(RESULTS / (f"stress{'_quick' if args.quick else ''}_seed{seed}{tag}.json"))
     json_path, md_path = output_paths(out, args.quick)

@@ -561,14 +561,14 @@ def imbalance_all(problems: Sequence[Problem]) -> list[Problem]:
     """The same problems with imbalanced classes wherever their family leaves the classes balanced.
 
     Only the ``imbalanced`` family, 30 % of ``crowd`` and 40 % of ``mixed`` draw a class ratio; the
-    other problems have balanced classes, which is what a uniform prior assumes. Real LF sets are
-    mostly imbalanced (the rare class 7 % to 33 % of the rows on most binary ones), so this variant
-    gives every problem without a ratio one, log-uniform on :data:`IMBALANCE_ALL_RATIO`, drawn from a
-    generator of its own (the problem's seed and 7). The other knobs and ``build_world``'s draws stay
-    as they were (it draws the balance without its generator for k = 2, and with one permutation
-    whatever the ratio for k > 2); what follows from the balance changes with it: the rows' classes,
-    a one-class LF's firing rates for its precision, and for k = 2 the share of one-class LFs given
-    to the rare class (at least a third).
+    other problems have balanced classes, which is what a uniform prior assumes. Many real LF sets
+    are not (the rare class 7 % to 33 % of the rows on four of the seven binary shared LF sets), so
+    this variant gives every problem without a ratio one, log-uniform on :data:`IMBALANCE_ALL_RATIO`,
+    drawn from a generator of its own (the problem's seed and 7). The other knobs and
+    ``build_world``'s draws stay as they were (it draws the balance without its generator for k = 2,
+    and with one permutation whatever the ratio for k > 2); what follows from the balance changes
+    with it: the rows' classes, a one-class LF's firing rates (and their cap) for its precision, and
+    for k = 2 the share of one-class LFs given to the rare class (at least a third).
     """
     out = []
     for prob in problems:

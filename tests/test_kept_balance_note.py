@@ -62,3 +62,14 @@ def test_balanced_classes_with_strong_lfs_get_no_such_note():
     data = make_synthetic(6000, 6, 2, accuracies=0.8, coverage=0.6, random_state=4)
     _, messages = _fit(data)
     assert not [m for m in messages if m.startswith(KEPT)]
+
+
+def test_gold_rows_drop_the_note():
+    # a dev choice judges the fit, the uniform balance included: the note asking for gold rows goes
+    data = _weak([0.8, 0.2], seed=3)
+    dev = _weak([0.8, 0.2], seed=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(cardinality=2).fit(data.L, L_dev=dev.L[:150], Y_dev=dev.y[:150])
+    assert not [str(w.message) for w in caught if str(w.message).startswith(KEPT)]
+    assert not [n for n in model.notes_ if n.startswith(KEPT)]

@@ -61,3 +61,21 @@ def test_run_scores_against_majority_vote_on_the_same_columns(tmp_path):
     assert summary["share_ok"] == pytest.approx(float(np.mean(diffs >= -lf_subsets.TIE)), abs=1e-12)
     md = out.with_suffix(".md").read_text()
     assert "Worst subsets for the default" in md and "youtube" in md
+
+
+def test_unknown_sets_and_repeated_methods_are_refused(tmp_path):
+    import lf_subsets
+
+    with pytest.raises(SystemExit, match="nosuch"):
+        lf_subsets.main(["--sets", "nosuch", "--out", str(tmp_path / "x.json")])
+    with pytest.raises(SystemExit, match="already among the methods"):
+        lf_subsets.main(["--sets", "wsd", "--model-kw", "{}", "--out", str(tmp_path / "x.json")])
+
+
+def test_the_run_gives_back_the_blas_threads(tmp_path):
+    import lf_subsets
+    from threadpoolctl import threadpool_info
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    assert lf_subsets.main(["--draws", "1", "--sets", "wsd", "--out", str(tmp_path / "w.json")]) == 0
+    assert [pool["num_threads"] for pool in threadpool_info()] == before

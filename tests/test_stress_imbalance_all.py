@@ -65,3 +65,14 @@ def test_cli_flag_runs_and_says_so(tmp_path):
     assert {p["name"] for p in res["problems"]} == {"ci-03", "unipolar-01"}
     for p in res["problems"]:
         assert "imbalance" in p["params"] if isinstance(p["params"], dict) else True
+
+
+def test_the_variant_never_writes_over_the_balanced_suite(tmp_path, monkeypatch):
+    monkeypatch.setattr(stress, "RESULTS", tmp_path)
+    code = stress.main(["--problems", "ci-03", "--max-n", "200", "--imbalance-all"])  # the usual seed
+    assert code in (0, None)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        f"stress_seed{stress.BASE_SEED}_imbalanced.json",
+        f"stress_seed{stress.BASE_SEED}_imbalanced.md",
+    ]

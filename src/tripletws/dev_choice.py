@@ -32,7 +32,7 @@ from .checks import overrule_rate, row_scores
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
-from .models.notes import lf_list
+from .models.notes import KEPT_BALANCE_NOTE, lf_list
 from .params import LabelModelParams
 from .rows import RowSummary
 from .ties import break_ties
@@ -497,7 +497,9 @@ def with_dev_choice(
     scores = row_scores(rows, choice.params, chunk_size) if choice.chosen != "gold_free" else None
     if scores is not None and "overrule_rate" in diagnostics:
         diagnostics["overrule_rate"] = overrule_rate(rows, choice.params, chunk_size, scores=scores)
-    unidentified, notes = estimate.unidentified, solution.notes
+    unidentified = estimate.unidentified
+    # the gold rows have judged the fit, the uniform balance included: its note asking for them goes
+    notes = tuple(n for n in solution.notes if not n.startswith(KEPT_BALANCE_NOTE))
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)
         said = f"; LF(s) {lf_list(unidentified)} are not identified by its tables" * bool(unidentified.size)

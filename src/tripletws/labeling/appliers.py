@@ -442,18 +442,31 @@ class PandasLFApplier(LFApplier):
         return super().apply(df, progress, fault_tolerant, progress_bar, return_meta)
 
 
+def _this_process() -> tuple[str, int]:
+    """The host's name and the process id: a process id alone repeats across machines (a container's
+    first process is often 1 on every worker)."""
+    import socket
+
+    return socket.gethostname(), os.getpid()
+
+
 def _apply_partition(
-    pdf: Any, lfs: list[Any], mode: str, fault_tolerant: bool, partition: int, caller: int | None = None
+    pdf: Any,
+    lfs: list[Any],
+    mode: str,
+    fault_tolerant: bool,
+    partition: int,
+    caller: tuple[str, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Votes of ``lfs`` on one partition of a dask DataFrame, and each LF's count of calls that
-    raised.  ``caller``: the process id of the applier; run in another process (dask's
-    ``"processes"`` scheduler, a ``dask.distributed`` worker process), an LF's exception that does
+    raised.  ``caller``: the applier's host and process id (:func:`_this_process`); run in another
+    process (dask's ``"processes"`` scheduler, a ``dask.distributed`` worker), an LF's exception that does
     not pickle is raised as an :class:`LFWorkerError` naming the LF, its type and message, where
     dask would report only its own pickling error (as the ``n_jobs`` pool's workers do)."""
     try:
         return _apply_partition_votes(pdf, lfs, mode, fault_tolerant, partition)
     except Exception as exc:
-        if caller is None or caller == os.getpid():
+        if caller is None or caller == _this_process():
             raise  # threads or the synchronous scheduler: nothing to pickle, the exception as it is
         import cloudpickle  # dask's serialiser (a dependency of dask)
 
@@ -544,7 +557,7 @@ class DaskLFApplier(PandasLFApplier):
         faults = np.zeros(m, dtype=np.int64)
         if todo:
             lfs = [self._lfs[j] for j in todo]
-            caller = os.getpid()  # a partition run in another process makes its LF errors picklable
+            caller = _this_process()  # a partition run in another process makes its LF errors picklable
             parts = [
                 dask.delayed(_apply_partition, pure=True)(p, lfs, self._mode, fault_tolerant, i, caller)
                 for i, p in enumerate(ddf.to_delayed())
