@@ -43,7 +43,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH / "peers"))
 sys.path.insert(0, str(BENCH))
 
-from common import load_index, load_split, machine_info  # noqa: E402
+from common import machine_info  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
@@ -55,29 +55,12 @@ METHODS = {"default": {}, "symmetric": {"model": "symmetric"}}
 
 
 def shared_sets() -> list[dict[str, Any]]:
-    """Every shared set with gold on its evaluation split: fit and evaluation matrices, gold, k."""
-    out = []
-    for name, info in load_index().items():
-        ev = info.get("eval_split")
-        if not ev or info.get("mv_acc") is None:
-            continue
-        L_eval, y_eval = load_split(name, ev)
-        keep = y_eval >= 0
-        if not keep.any():
-            continue
-        crowd = ev == "all"
-        L_fit = L_eval if crowd else load_split(name, "train")[0]
-        out.append(
-            {
-                "name": name,
-                "k": int(info["k"]),
-                "L_fit": L_fit,
-                "L_eval": L_eval[keep],
-                "y": y_eval[keep].astype(np.int64),
-                "crowd": crowd,
-            }
-        )
-    return out
+    """Every shared set with gold on its evaluation split (``quality_lodo.shared_sets``, the judge's
+    splits): fit and evaluation matrices, gold, k, and whether it is a crowd set (one split ``all``)."""
+    from quality_lodo import shared_sets as splits
+
+    keys = ("name", "k", "L_fit", "L_eval", "y", "crowd")
+    return [dict(zip(keys, entry, strict=True)) for entry in splits()]
 
 
 def sizes(ds: dict[str, Any], voting: int) -> list[int]:

@@ -474,15 +474,16 @@ def _lf_votes(rows: RowSummary) -> np.ndarray:
     """``rows.counts @ (rows.rows >= 0)``: the counted rows on which each LF votes, shape (m,).
 
     Where the counts are whole numbers (below 2**53 in all), every sum is exact in any order, so the
-    sums run over the votes' cells (:func:`tripletws.kernels.cells`) instead of the product, which
-    converts the whole (R, m) mask to float64 first (4 MB of fresh memory at weather_sentiment's
-    664 x 745): the same values.  Other counts keep the product.
+    sums run over the summary's vote lists (:func:`~tripletws.estimators.votes.summary_votes`, made
+    once per summary and shared with the other steps) instead of the product, which converts the whole
+    (R, m) mask to float64 first (4 MB of fresh memory at weather_sentiment's 664 x 745): the same
+    values.  Other counts keep the product.
     """
     counts = np.asarray(rows.counts, dtype=np.float64)
     R, m = rows.rows.shape
     if R == 0 or not (np.array_equal(counts, np.floor(counts)) and float(np.abs(counts).sum()) < 2.0**53):
         return counts @ (rows.rows >= 0)
-    r, i = cells(rows.rows >= 0)
+    r, i, _ = summary_votes(rows)
     return np.bincount(i, weights=counts[r], minlength=m)
 
 
