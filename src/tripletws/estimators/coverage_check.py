@@ -651,17 +651,23 @@ def balance_note(check: CoverageCheck) -> str:
     )
 
 
-def prediction_disagreement(unique: RowSummary, a: LabelModelParams, b: LabelModelParams) -> float:
+def prediction_disagreement(
+    unique: RowSummary, a: LabelModelParams, b: LabelModelParams, *, strict: bool = False
+) -> float:
     """Share of the rows (counted) on which ``a`` and ``b`` predict different classes: where the classes
     of highest posterior (within the tie tolerance ``1e-9``) differ.
 
     Both are read in the coverage reading's terms (abstentions as outcomes), on the distinct rows.
+    ``strict``: only rows where each names one class and they differ (a tie under either, such as a row
+    without votes under a uniform prior, which any other prior breaks, is not counted).
     """
     P = summary_posteriors(unique, [a, b])  # (k, 2, R)
     top = P >= P.max(axis=0, keepdims=True) - 1e-9
     c = np.asarray(unique.counts, dtype=np.float64)
     total = float(c.sum())
     differ = (top[:, 0] != top[:, 1]).any(axis=0)
+    if strict:
+        differ &= (top.sum(axis=0) == 1).all(axis=0)
     return float(c[differ].sum()) / total if total > 0 else 0.0
 
 
