@@ -128,7 +128,7 @@ def test_ties_broken_by_a_prior_are_not_disagreements():
 
 def test_balanced_classes_with_strong_lfs_get_no_such_note():
     data = make_synthetic(6000, 6, 2, accuracies=0.8, coverage=0.6, random_state=4)
-    model, messages = _fit(data)
+    _, messages = _fit(data)
     assert not [m for m in messages if m.startswith(KEPT)]
 
 
