@@ -141,3 +141,18 @@ def test_gold_rows_drop_the_note():
         model = LabelModel(cardinality=2).fit(data.L, L_dev=dev.L[:150], Y_dev=dev.y[:150])
     assert not [str(w.message) for w in caught if str(w.message).startswith(KEPT)]
     assert not [n for n in model.notes_ if n.startswith(KEPT)]
+
+
+def test_inspect_says_the_rule_chose_another_family():
+    # the family choice's line names the held-out rule's choice and that the fallback replaced it
+    from tripletws.models.base import selection_line
+
+    model, _ = _fit(_weak([0.8, 0.2], seed=3))
+    record = model.solution_.estimate.selection.to_dict()
+    assert record["chosen"] == "mv" and record["best"] != "mv"
+    line = selection_line(record)
+    assert line.startswith("mv (") and f"is {record['best']}, replaced by mv as the notes say" in line
+    # an ordinary choice reads as before
+    plain = _quiet(class_balance="uniform").fit(_weak([0.8, 0.2], seed=3).L)
+    record = plain.solution_.estimate.selection.to_dict()
+    assert "replaced by" not in selection_line(record)

@@ -204,11 +204,38 @@ def selection_line(selection: Mapping[str, Any]) -> str:
         f"{family} {'n/a' if value is None else format(float(value), '.4f')}"
         for family, value in selection["heldout_loglik"].items()
     )
+    n_se = float(selection["n_se"])
+    rule = _rule_choice(selection)
+    if rule is not None and rule != selection["chosen"]:
+        return (
+            f"{selection['chosen']} (held-out log-likelihood per row over {selection['n_folds']} folds: "
+            f"{scores}; the simplest family within {n_se:g} standard errors of the best, "
+            f"{selection['best']}, is {rule}, replaced by {selection['chosen']} as the notes say)"
+        )
     return (
         f"{selection['chosen']} (held-out log-likelihood per row over {selection['n_folds']} folds: "
-        f"{scores}; the simplest family within {float(selection['n_se']):g} standard errors of the best, "
+        f"{scores}; the simplest family within {n_se:g} standard errors of the best, "
         f"{selection['best']})"
     )
+
+
+def _rule_choice(selection: Mapping[str, Any]) -> str | None:
+    """The family the held-out rule chose from the record's leads (the simplest within ``n_se`` standard
+    errors of the best; None where a lead is missing): a later step may replace it (the annotator
+    model's fallback to majority vote's family where the class balance is not settled)."""
+    from ..estimators.family_choice import TIE_TOL  # (the rule's own tie tolerance)
+
+    leads = selection.get("leads") or {}
+    n_se = float(selection["n_se"])
+    for family in selection["heldout_loglik"]:
+        if family == selection["best"]:
+            return family
+        if family not in leads:
+            return None
+        lead, se = leads[family]
+        if lead is not None and float(lead) <= max(TIE_TOL, n_se * (0.0 if se is None else float(se))):
+            return family
+    return None
 
 
 def shrinkage_line(shrinkage: Mapping[str, Any]) -> str:
