@@ -557,6 +557,8 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
         if isinstance(column.dtype, pd.api.extensions.ExtensionDtype)
         else column.to_numpy()
     )
+    if values.dtype.kind == "O":
+        _refuse_bools_with_numbers(values, column)
     if classes is not None:
         labels = tuple(
             c.item() if isinstance(c, np.generic) else c for c in _in_order(classes, "classes", "labels")
@@ -626,6 +628,33 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     if len(labels) > MAX_CARDINALITY:
         raise ValueError(f"{len(labels)} distinct labels: at most {MAX_CARDINALITY} classes are supported")
     return codes, labels
+
+
+def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
+    """A ValueError where the labels mix booleans with numbers: ``True == 1`` and ``False == 0`` in
+    Python (and hash alike), so two labels would silently become one class.  Only labels of mixed types
+    are scanned (pandas' ``infer_dtype``, in C, tells them)."""
+    from pandas.api.types import infer_dtype
+
+    if not infer_dtype(values, skipna=True).startswith("mixed"):
+        return
+    bools = [i for i, v in enumerate(values) if isinstance(v, (bool, np.bool_))]
+    if not bools:
+        return
+    said = {bool(values[i]) for i in bools}
+    for i, v in enumerate(values):
+        if (
+            isinstance(v, numbers.Number)
+            and not isinstance(v, (bool, np.bool_))
+            and not _missing(v)
+            and v in said
+        ):
+            b = next(j for j in bools if bool(values[j]) == v)
+            raise ValueError(
+                f"answer {i} (index {_py(column.index[i])!r}) has label {_py(v)!r} and answer {b} (index "
+                f"{_py(column.index[b])!r}) has label {_py(values[b])!r}: Python counts them as one label, "
+                "so they would merge into one class; give the labels one type (all text, or all integers)"
+            )
 
 
 def _factorize_ids(column: Any) -> tuple[np.ndarray, Any]:

@@ -1,0 +1,39 @@
+"""Labels that Python counts as one (True and 1, False and 0) are refused, not merged into one class."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tripletws.crowd import from_answers
+
+
+def _answers(labels):
+    n = len(labels)
+    tasks, workers = [i // 2 for i in range(n)], ["a", "b"] * (n // 2)
+    return pd.DataFrame({"task": tasks, "worker": workers, "label": labels})
+
+
+@pytest.mark.parametrize(
+    ("labels", "named"),
+    [
+        ([True, 1, 0, 0, "x", "x"], ("answer 1", "label 1", "label True")),
+        ([True, 2, 0, False, "x", "x"], ("answer 2", "label 0", "label False")),
+        ([1.0, True, "x", "y"], ("answer 0", "label 1.0", "label True")),
+    ],
+)
+def test_bools_mixed_with_equal_numbers_are_refused(labels, named):
+    with pytest.raises(ValueError, match="merge into one class") as info:
+        from_answers(_answers(labels))
+    for part in named:
+        assert part in str(info.value)
+
+
+def test_bools_alone_and_bools_with_other_labels_are_read():
+    assert from_answers(_answers([True, False, True, True])).classes == (False, True)
+    # a bool beside text and numbers it does not equal: distinct labels, nothing merged
+    m = from_answers(_answers([True, 5, "x", 5]))
+    assert len(m.classes) == 3
+    # named classes: the same refusal where the answers mix them
+    with pytest.raises(ValueError, match="merge into one class"):
+        from_answers(_answers([True, 1, 0, 0]), classes=[0, 1])
