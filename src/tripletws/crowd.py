@@ -646,8 +646,8 @@ def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
         if (
             isinstance(v, numbers.Number)
             and not isinstance(v, (bool, np.bool_))
+            and v in said  # (before the missing-value test: a dict lookup in C, rarely true)
             and not _missing(v)
-            and v in said
         ):
             b = next(j for j in bools if bool(values[j]) == v)
             raise ValueError(

@@ -32,7 +32,7 @@ from .checks import overrule_rate, row_scores
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
-from .models.notes import KEPT_BALANCE_NOTE, lf_list
+from .models.notes import KEPT_BALANCE_NOTE, UNSETTLED_ADVICE, UNSETTLED_BALANCE_NOTE, lf_list
 from .params import LabelModelParams
 from .rows import RowSummary
 from .ties import break_ties
@@ -499,7 +499,12 @@ def with_dev_choice(
         diagnostics["overrule_rate"] = overrule_rate(rows, choice.params, chunk_size, scores=scores)
     unidentified = estimate.unidentified
     # the gold rows have judged the fit, the uniform balance included: its note asking for them goes
-    notes = tuple(n for n in solution.notes if not n.startswith(KEPT_BALANCE_NOTE))
+    # (the fallback's note over an unsettled balance describes the gold-free fit: kept, without its advice)
+    notes = tuple(
+        n.split(UNSETTLED_ADVICE)[0] if n.startswith(UNSETTLED_BALANCE_NOTE) else n
+        for n in solution.notes
+        if not n.startswith(KEPT_BALANCE_NOTE)
+    )
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)
         said = f"; LF(s) {lf_list(unidentified)} are not identified by its tables" * bool(unidentified.size)

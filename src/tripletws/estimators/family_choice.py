@@ -138,7 +138,8 @@ class Selection:
     ----------
     chosen : str
         The simplest family whose held-out log-likelihood is within ``n_se`` standard errors
-        of the best one's.
+        of the best one's; a later step may replace it (the annotator model's fallback to majority
+        vote's family where the class balance is not settled: ``"mv"`` then, whatever the leads say).
     heldout_loglik : dict
         family -> mean held-out log-likelihood per row (nan when no row could be held out, e.g.
         one distinct row; saved as JSON null).

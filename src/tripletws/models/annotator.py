@@ -70,7 +70,14 @@ from ..stats import LabelStats
 from ..ties import tied_classes
 from ..validate import check_float, check_int, check_mapping, check_str
 from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
-from .notes import KEPT_BALANCE_NOTE, dependency_note, lf_list, silent_lfs
+from .notes import (
+    KEPT_BALANCE_NOTE,
+    UNSETTLED_ADVICE,
+    UNSETTLED_BALANCE_NOTE,
+    dependency_note,
+    lf_list,
+    silent_lfs,
+)
 
 #: A fit that names another class than the LFs' strict majority on more than this share of the fitted
 #: rows that have one warns (:func:`_overrule_note`): the latent class no longer reads the LFs' votes
@@ -111,8 +118,11 @@ FOLD_SEED = 0
 #: 88.8 / 87.8 %; the untouched draw 20610101: 93.3 -> 93.9 %, imbalanced 81.7 -> 90.4 %; the shared sets
 #: unchanged (docs/studies.md, "A balance the rows do not settle").
 UNSETTLED_FALLBACK = True
-#: Added to the fallback's note where a reading of one-class coverage or of abstentions replaced it.
-UNSETTLED_READ = "; a reading of the LFs' abstentions, checked against that family, then replaced it (below)"
+#: Added to the fallback's note where the reading of abstentions replaced it (the coverage reading does not
+#: follow a balance check: one-class LFs casting most of the votes skip it).
+UNSETTLED_READ = (
+    "; the reading of every LF's abstentions, checked against that family, replaced it (its note)"
+)
 #: Balances the abstain reading may use under ``class_balance="auto"``: "auto" (uniform or estimated,
 #: estimators.abstain_check), "uniform" (uniform only) or "no_estimated" (an estimated one rejects it);
 #: the other two are benchmarks/abstain_balance_study.py's variants (they lose: docs/models.md).
@@ -479,7 +489,8 @@ class Annotator(Solver):
             draft.notes.append(f"the class balance was estimated with the LFs' tables: {balance.reason}")
         read = coverage_read or informative_read
         if unsettled:
-            draft.notes.append(unsettled + (UNSETTLED_READ if read else ""))
+            advice = unsettled.index(UNSETTLED_ADVICE)  # the reading's clause before the advice
+            draft.notes.append(unsettled[:advice] + (UNSETTLED_READ if read else "") + unsettled[advice:])
         elif balance is not None and not balance.accepted and not read and not UNSETTLED_FALLBACK:
             kept = _kept_balance_note(plain, selection, balance)
             if kept:
@@ -795,12 +806,15 @@ def _settle_balance(plain: RowSummary, selection: Selection, balance: BalanceChe
     Where the balance check keeps the uniform prior (the estimated one is not shown better on the
     clear rows) and the chosen family's fits under the two balances (the uniform one before the
     shrinkage toward majority vote's model and the fallback tables; the estimated one the check
-    made) name different classes on at least
-    :data:`~tripletws.estimators.coverage_check.BALANCE_NOTE_SHARE` of the fitted rows, neither
-    balance is settled by the rows and either would decide those labels: the vote-only fit is
-    majority vote's family (``"mv"``, every LF alike under the uniform prior, already fitted by the
-    choice), and the returned note says why.  The readings of one-class coverage and of abstentions
-    are then checked against that family.  With :data:`UNSETTLED_FALLBACK` off, the fit stands and
+    made) each name one class, and different ones, on at least
+    :data:`~tripletws.estimators.coverage_check.BALANCE_NOTE_SHARE` of the fitted rows (a row tied
+    under either fit is not counted), neither balance is settled by the rows and either would decide
+    those labels: the vote-only fit is majority vote's family (``"mv"``, every LF alike under the
+    uniform prior, already fitted by the choice), and the returned note says why.  The reading of
+    every LF's abstentions is then checked against that family (the coverage reading never follows a
+    balance check: where one-class LFs cast most of the votes the check does not run); with more than
+    two classes, the rows majority vote's family leaves tied go to the tie-break's second fit
+    (:func:`_tie_break`), as after any fit.  With :data:`UNSETTLED_FALLBACK` off, the fit stands and
     only :func:`_kept_balance_note` speaks (where no reading is used).
 
     Found with the stress suite's variant whose classes are all imbalanced
@@ -822,10 +836,10 @@ def _settle_balance(plain: RowSummary, selection: Selection, balance: BalanceChe
         return selection, ""
     estimated = " / ".join(f"{p:.2f}" for p in balance.fit.params.class_balance)
     note = (
-        f"{KEPT_BALANCE_NOTE} ({balance.reason}), but the chosen family ({selection.chosen!r}) with an "
-        f"estimated balance ({estimated}) names another class on {share:.0%} of the fitted rows: the rows "
-        "do not settle the balance that would decide those labels, so the votes are weighed as majority "
-        "vote weighs them (family 'mv', every LF alike); give class_balance= (the known frequencies, "
+        f"{UNSETTLED_BALANCE_NOTE}, which would decide many labels: the balance check kept the uniform one "
+        f"({balance.reason}), and the chosen family ({selection.chosen!r}) with an estimated balance "
+        f"({estimated}) names another class on {share:.0%} of the fitted rows; so the votes are weighed as "
+        f"majority vote weighs them (family 'mv', every LF alike){UNSETTLED_ADVICE}(the known frequencies, "
         "'estimate', or 'uniform' for the uniform-balance fit), or a few gold rows "
         "(fit(L, L_dev=..., Y_dev=...))"
     )

@@ -11,6 +11,12 @@ from ..stats import LabelStats
 #: solve; a dev choice, which judges the fit with gold rows, drops it).
 KEPT_BALANCE_NOTE = "the class balance was kept uniform"
 
+#: How the note of the fallback to majority vote's family over an unsettled class balance starts, and
+#: where its advice begins (a dev choice keeps the note, which describes the gold-free fit, without the
+#: advice to give gold rows: models.annotator._settle_balance, dev_choice).
+UNSETTLED_BALANCE_NOTE = "the rows do not settle the class balance"
+UNSETTLED_ADVICE = "; give class_balance="
+
 
 def lf_list(idx: np.ndarray, limit: int = 10) -> str:
     """``"0, 3, 7"``; past ``limit`` entries, ``"..., (n in all)"``."""
