@@ -37,3 +37,17 @@ def test_bools_alone_and_bools_with_other_labels_are_read():
     # named classes: the same refusal where the answers mix them
     with pytest.raises(ValueError, match="merge into one class"):
         from_answers(_answers([True, 1, 0, 0]), classes=[0, 1])
+
+
+@pytest.mark.parametrize("labels", [[True, False, 2, 2], [True, False, True, True]])
+def test_booleans_against_numeric_classes_are_refused(labels):
+    # classes=[0, 1, 2] names numbers: True would silently be class 1
+    with pytest.raises(ValueError, match="boolean label True") as info:
+        from_answers(_answers(labels), classes=[0, 1, 2])
+    assert "answer 0" in str(info.value)
+
+
+def test_booleans_named_in_classes_and_numbers_alone_are_read():
+    assert from_answers(_answers([True, False, True, True]), classes=[False, True]).classes == (False, True)
+    assert from_answers(_answers([0, 1, 2, 2]), classes=[0, 1, 2]).classes == (0, 1, 2)
+    assert from_answers(_answers(["x", 1, "x", 1]), classes=["x", 1]).classes == ("x", 1)

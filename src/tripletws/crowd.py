@@ -574,6 +574,7 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
             raise ValueError(f"classes must hold hashable labels ({exc}), got {list(labels)!r}") from None
         if distinct != len(labels):
             raise ValueError(f"classes repeats a label: {list(labels)!r}")
+        _refuse_bools_for_numbers(values, labels, column)
         codes = _label_codes(values, {c: i for i, c in enumerate(labels)})
         if (codes < 0).any():  # (missing labels were refused before: every one here is no class)
             i = int(np.argmax(codes < 0))
@@ -655,6 +656,29 @@ def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
                 f"{_py(column.index[b])!r}) has label {_py(values[b])!r}: Python counts them as one label, "
                 "so they would merge into one class; give the labels one type (all text, or all integers)"
             )
+
+
+def _refuse_bools_for_numbers(values: np.ndarray, labels: tuple, column: Any) -> None:
+    """A ValueError where ``classes`` names numbers and no boolean but an answer is a boolean, which
+    Python would read as the class 1 or 0 (``True == 1``)."""
+    named_bool = any(isinstance(c, (bool, np.bool_)) for c in labels)
+    named_number = any(isinstance(c, numbers.Number) and not isinstance(c, (bool, np.bool_)) for c in labels)
+    if named_bool or not named_number or values.dtype.kind not in "bO":
+        return
+    if values.dtype.kind == "O":
+        from pandas.api.types import infer_dtype
+
+        kind = infer_dtype(values, skipna=True)  # (in C: only booleans or mixed types are scanned)
+        if kind != "boolean" and not kind.startswith("mixed"):
+            return
+    found = np.flatnonzero([isinstance(v, (bool, np.bool_)) for v in values])
+    if found.size:
+        i = int(found[0])
+        raise ValueError(
+            f"answer {i} (index {_py(column.index[i])!r}) has the boolean label {_py(values[i])!r} but "
+            f"classes={list(labels)!r} names numbers: Python would read it as {int(values[i])}; give the "
+            "answers the classes' type, or name the booleans in classes"
+        )
 
 
 def _factorize_ids(column: Any) -> tuple[np.ndarray, Any]:
