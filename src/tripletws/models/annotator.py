@@ -972,11 +972,9 @@ def _name_unidentified(
         return np.arange(m)
     if selection.chosen == "mv" and not read:
         if unsettled:  # majority vote's family by _settle_balance: its note says why; one-class LFs named
-            if draft.unipolar.size:
+            if draft.unipolar.size:  # (no coverage check ran: one-class LFs cast under half the votes)
                 shared = float(selection.fit.params.accuracies[draft.unipolar[0]])
                 reason = FEW_VOTES_REASON if options.one_class == "coverage" else OFF_REASON
-                if check is not None:
-                    reason = check.reason
                 draft.notes.append(one_class_note(draft.unipolar, classes, shared, reason))
             return np.arange(m)
         # (an LF that never votes keeps majority vote's model's table: the shared accuracy, at the
