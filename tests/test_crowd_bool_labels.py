@@ -51,3 +51,26 @@ def test_booleans_named_in_classes_and_numbers_alone_are_read():
     assert from_answers(_answers([True, False, True, True]), classes=[False, True]).classes == (False, True)
     assert from_answers(_answers([0, 1, 2, 2]), classes=[0, 1, 2]).classes == (0, 1, 2)
     assert from_answers(_answers(["x", 1, "x", 1]), classes=["x", 1]).classes == ("x", 1)
+
+
+def test_categorical_labels_mixing_booleans_and_numbers_are_refused():
+    # pandas merged True and 1 when it built the categories: the answers cannot be told apart any more
+    frame = _answers([True, 1, 0, 2, "x", "x"])
+    frame["label"] = frame["label"].astype("category")
+    assert len(frame["label"].cat.categories) == 4  # True, 0, 2, "x": 1 already read as True
+    with pytest.raises(ValueError, match="categorical with categories that mix booleans") as info:
+        from_answers(frame)
+    assert "'label'" in str(info.value)
+    assert "True" in str(info.value) and "0" in str(info.value)
+
+
+def test_categorical_labels_of_one_type_are_read():
+    frame = _answers(["yes", "no", "no", "no"])
+    frame["label"] = frame["label"].astype("category")
+    assert from_answers(frame).classes == ("no", "yes")
+    frame = _answers([True, False, True, True])
+    frame["label"] = frame["label"].astype("category")
+    assert from_answers(frame).classes == (False, True)
+    frame = _answers([0, 2, 1, 1])
+    frame["label"] = frame["label"].astype("category")
+    assert from_answers(frame).classes == (0, 1, 2)

@@ -552,6 +552,8 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     """Each answer's class code (int64, shape (n_answers,)) and the labels of the codes."""
     import pandas as pd
 
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        _refuse_merged_categories(column)
     values = (
         column.to_numpy(dtype=object)
         if isinstance(column.dtype, pd.api.extensions.ExtensionDtype)
@@ -629,6 +631,28 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     if len(labels) > MAX_CARDINALITY:
         raise ValueError(f"{len(labels)} distinct labels: at most {MAX_CARDINALITY} classes are supported")
     return codes, labels
+
+
+def _refuse_merged_categories(column: Any) -> None:
+    """A ValueError where a categorical column's categories mix booleans with numbers.
+
+    pandas builds a categorical's categories with Python's equality, where ``True == 1`` and
+    ``False == 0``: ``pd.Series([True, 1], dtype="category")`` has the one category ``True`` and reads
+    both answers as it.  The merge is made before the labels reach this module, so the answers cannot be
+    told apart any more; the categories' mix of types is the trace it leaves, and refused."""
+    categories = list(column.cat.categories)
+    bools = [c for c in categories if isinstance(c, (bool, np.bool_))]
+    numbers_ = [
+        c for c in categories if isinstance(c, numbers.Number) and not isinstance(c, (bool, np.bool_))
+    ]
+    if bools and numbers_:
+        raise ValueError(
+            f"the label column {_py(column.name)!r} is categorical with categories that mix booleans "
+            f"({', '.join(map(repr, bools))}) and numbers ({', '.join(repr(_py(c)) for c in numbers_[:5])}): "
+            "pandas counts True as 1 and False as 0 when it builds the categories, so answers labelled "
+            "True and 1 (or False and 0) may already be one label; give the labels one type (all text, or "
+            "all integers) before making the column categorical"
+        )
 
 
 def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
