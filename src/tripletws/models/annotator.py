@@ -39,6 +39,7 @@ from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.annotator_design import shared_designs, summary_posteriors
 from ..estimators.balance_check import BalanceCheck, balance_check
+from ..estimators.cofiring_screen import cofiring_screen
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
 from ..estimators.coverage_check import (
     BALANCE_NOTE_SHARE,
@@ -118,6 +119,11 @@ FOLD_SEED = 0
 #: 88.8 / 87.8 %; the untouched draw 20610101: 93.3 -> 93.9 %, imbalanced 81.7 -> 90.4 %; the shared sets
 #: unchanged (docs/studies.md, "A balance the rows do not settle").
 UNSETTLED_FALLBACK = True
+#: Where one-class LFs cast most of the votes, the readings of abstentions are tried only where the LFs'
+#: firing shows the classes (:func:`tripletws.estimators.cofiring_screen.cofiring_screen`: some pair of
+#: LFs, or the pairs together, fire together more often than chance where they name one class and less
+#: where they name different ones); False: always tried (before session 44).
+COFIRING_SCREEN = True
 #: Added to the fallback's note where the reading of abstentions replaced it (the coverage reading does not
 #: follow a balance check: one-class LFs casting most of the votes skip it).
 UNSETTLED_READ = (
@@ -478,11 +484,18 @@ class Annotator(Solver):
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
             draft.params, draft.softdep = _softdep_refit(plain, selection, draft.params, given)
         check = None
+        shown = True  # whether the LFs' firing shows the classes (read where one-class LFs cast most votes)
         if one_class_most and options.one_class == "coverage":
-            check = _read_coverage(draft, plain, selection, folds, prior, given)
+            if COFIRING_SCREEN:
+                screen = cofiring_screen(plain)
+                shown = screen.supported
+                if not shown:  # neither reading has anything to read: the check's record says why
+                    check = CoverageCheck(False, screen.reason())
+            if shown:
+                check = _read_coverage(draft, plain, selection, folds, prior, given)
         coverage_read = check is not None and check.accepted
         informative = None
-        if options.one_class == "coverage" and not coverage_read:
+        if options.one_class == "coverage" and not coverage_read and shown:
             informative = _read_abstentions(draft, plain, selection, folds, prior, given)
         informative_read = informative is not None and informative.accepted
         if balance is not None and balance.accepted and not informative_read:

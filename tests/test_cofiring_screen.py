@@ -1,0 +1,159 @@
+"""The co-firing screen before the readings of one-class LFs (estimators.cofiring_screen)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tripletws import LabelModel
+from tripletws.estimators import cofiring_screen as screen_module
+from tripletws.estimators.cofiring_screen import _indicators, cofiring_screen
+from tripletws.matrix import LabelMatrix
+from tripletws.models import annotator as annotator_module
+from tripletws.rows import RowSummary
+
+
+def summary(L, k=2):
+    return RowSummary.from_matrix(LabelMatrix(L, k), 20_000)
+
+
+def one_class_lfs(y, rates, classes, rng):
+    """One-class LFs: LF j fires with probability ``rates[j, y]`` and then votes ``classes[j]``."""
+    fire = rng.random((len(y), len(classes))) < rates[:, y].T
+    return np.where(fire, np.asarray(classes)[None, :], -1).astype(np.int8)
+
+
+def test_independent_firing_is_rarely_taken_for_the_classes():
+    # firing independent of the class and of the other LFs: each test errs at its level (5 % and
+    # 2.5 %), so about 7.5 % of the draws at most (4.5 of these 60); the count is binomial, and 15
+    # (over three times that) would say the tests are far more liberal than their laws
+    supported = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, size=2_000)
+        rates = np.repeat(rng.uniform(0.01, 0.4, size=(8, 1)), 2, axis=1)
+        s = cofiring_screen(summary(one_class_lfs(y, rates, [0, 1] * 4, rng)))
+        assert s.n_pairs == 28
+        supported += s.supported
+    assert supported <= 15
+
+
+def test_class_dependent_firing_is_shown():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, size=2_000)
+    classes = [0, 0, 0, 1, 1, 1]
+    rates = np.array([[0.3, 0.05] if c == 0 else [0.05, 0.3] for c in classes])
+    s = cofiring_screen(summary(one_class_lfs(y, rates, classes, rng)))
+    assert s.supported and s.z_sum > 5
+
+
+def test_disjoint_lfs_show_nothing():
+    # keyword LFs that never fire on one row: no co-firing to read, whatever the classes
+    L = np.full((3_000, 4), -1, dtype=np.int8)
+    for j, c in enumerate([0, 1, 0, 1]):
+        L[j * 10 : j * 10 + 10, j] = c
+    s = cofiring_screen(summary(L))
+    assert not s.supported
+    assert s.n_pairs == 6 and s.p_pair == pytest.approx(1.0)
+    assert "does not show the classes" in s.reason()
+
+
+def test_an_lf_voting_several_classes_gives_one_indicator_per_class_never_paired_with_itself():
+    L = np.array([[0, 1, -1], [1, 1, 0], [1, -1, 0], [-1, 0, 1]], dtype=np.int8)
+    ind, r, lf, cls = _indicators(summary(L))
+    pairs = {(int(a), int(b)) for a, b in zip(lf, cls, strict=True)}
+    assert pairs == {(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)}
+    assert len(ind) == len(r) == int((L >= 0).sum())
+    # 6 indicators, 15 pairs, 3 of them within one LF
+    assert cofiring_screen(summary(L)).n_pairs == 12
+
+
+def test_summed_test_matches_the_pairs_counted_one_by_one():
+    # the closed forms against every pair's hypergeometric mean and variance, summed by hand
+    rng = np.random.default_rng(3)
+    L = np.where(rng.random((400, 5)) < 0.3, rng.integers(0, 3, size=(400, 5)), -1).astype(np.int8)
+    unique = summary(L, 3)
+    ind, r, lf, cls = _indicators(unique)
+    counts = np.asarray(unique.counts)
+    n = float(counts.sum())
+    F = np.zeros((len(counts), len(lf)))
+    F[r, ind] = 1.0
+    V = F.T @ counts
+    O = F.T @ (F * counts[:, None])
+    num = var = 0.0
+    for i in range(len(lf)):
+        for j in range(i + 1, len(lf)):
+            if lf[i] == lf[j]:
+                continue
+            s = 1.0 if cls[i] == cls[j] else -1.0
+            num += s * (O[i, j] - V[i] * V[j] / n)
+            var += V[i] * V[j] * (n - V[i]) * (n - V[j]) / (n * n * (n - 1))
+    z = cofiring_screen(unique).z_sum
+    # sums of about 100 terms of size <= 400: float rounding far below 1e-9 relative
+    assert z == pytest.approx(num / np.sqrt(var), rel=1e-9)
+
+
+def test_the_summed_test_is_not_read_on_a_few_expected_co_firings():
+    # one co-firing of two rare LFs is many standard deviations of a variance near 0: the summed
+    # test is not read there (its normal law does not hold), the pair test's exact tail is
+    L = np.full((5_000, 4), -1, dtype=np.int8)
+    L[0:3, 0] = 1
+    L[2:4, 1] = 1  # LFs 0 and 1 (class 1) fire together on row 2
+    L[10:20, 2] = 0
+    L[30:40, 3] = 0
+    s = cofiring_screen(summary(L))
+    assert s.z_sum > screen_module.Z
+    # P(X >= 1) for 2 draws at rate 3 / 5000, times 6 pairs: about 0.007, under 5 %
+    assert s.supported and s.p_pair == pytest.approx(6 * (1 - (1 - 3 / 5_000) ** 2), rel=1e-6)
+
+
+def _disjoint_problem(seed):
+    """Eight rare keyword LFs that fire together once (two of different classes), most rows without a
+    vote: the readings have nothing to identify the class-dependent rates from."""
+    rng = np.random.default_rng(seed)
+    n = 4_000
+    L = np.full((n, 8), -1, dtype=np.int8)
+    rows = rng.permutation(n)[:160].reshape(8, 20)
+    for j in range(8):
+        L[rows[j], j] = j % 2
+    L[rows[0, 0], 1] = 1  # LFs 0 and 1 (different classes) fire together once: no class shows in it
+    return L
+
+
+def test_the_default_reads_no_abstentions_where_the_firing_shows_no_class():
+    L = _disjoint_problem(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LabelModel(2).fit(L)
+    record = model.estimate_.one_class
+    assert record is not None and not record.accepted
+    assert "does not show the classes" in record.reason
+    assert model.estimate_.abstain is None
+    assert any("does not show the classes" in str(w.message) for w in caught)
+    # the rows without a vote are left to the prior (a tie, as majority vote leaves them)
+    P = model.predict_proba(np.full((1, 8), -1, dtype=np.int8))
+    np.testing.assert_allclose(P, [[0.5, 0.5]], atol=1e-12)
+
+
+def test_the_switch_restores_the_readings(monkeypatch):
+    L = _disjoint_problem(0)
+    monkeypatch.setattr(annotator_module, "COFIRING_SCREEN", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+    record = model.estimate_.one_class
+    assert record is not None
+    assert "does not show the classes" not in record.reason
+
+
+def test_class_dependent_coverage_is_still_read():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=3_000)
+    classes = [0, 0, 0, 1, 1, 1]
+    rates = np.array([[0.4, 0.05] if c == 0 else [0.05, 0.4] for c in classes])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(one_class_lfs(y, rates, classes, rng))
+    assert model.estimate_.one_class.accepted
