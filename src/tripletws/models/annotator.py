@@ -119,10 +119,11 @@ FOLD_SEED = 0
 #: 88.8 / 87.8 %; the untouched draw 20610101: 93.3 -> 93.9 %, imbalanced 81.7 -> 90.4 %; the shared sets
 #: unchanged (docs/studies.md, "A balance the rows do not settle").
 UNSETTLED_FALLBACK = True
-#: Where one-class LFs cast most of the votes, the readings of abstentions are tried only where the LFs'
-#: firing shows the classes (:func:`tripletws.estimators.cofiring_screen.cofiring_screen`: some pair of
-#: LFs, or the pairs together, fire together more often than chance where they name one class and less
-#: where they name different ones); False: always tried (before session 44).
+#: Where one-class LFs cast most of the votes, the readings of abstentions are tried only where the LFs
+#: do not fire independently of each other (:func:`tripletws.estimators.cofiring_screen.cofiring_screen`:
+#: some pair of LFs, or the pairs together, fire together more or less often than chance), since the
+#: class-dependent rates they read are identified through that co-firing; False: always tried (before
+#: session 44).
 COFIRING_SCREEN = True
 #: Added to the fallback's note where the reading of abstentions replaced it (the coverage reading does not
 #: follow a balance check: one-class LFs casting most of the votes skip it).
@@ -484,7 +485,7 @@ class Annotator(Solver):
         if SOFTDEP != "off" and (selection.chosen != "mv" or SOFTDEP_ON_MV):
             draft.params, draft.softdep = _softdep_refit(plain, selection, draft.params, given)
         check = None
-        shown = True  # whether the LFs' firing shows the classes (read where one-class LFs cast most votes)
+        shown = True  # whether the LFs' firing depends on anything (read where one-class LFs cast most votes)
         if one_class_most and options.one_class == "coverage":
             if COFIRING_SCREEN:
                 screen = cofiring_screen(plain)
