@@ -209,3 +209,16 @@ def test_class_dependent_coverage_is_still_read():
         warnings.simplefilter("ignore")
         model = LabelModel(2).fit(one_class_lfs(y, rates, classes, rng))
     assert model.estimate_.one_class.accepted
+
+
+def test_the_screens_record_survives_the_model_file(tmp_path):
+    L = _disjoint_problem(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+        model.save(tmp_path / "m.json")
+        back = LabelModel.load(tmp_path / "m.json")
+    assert back.estimate_.one_class.to_dict() == model.estimate_.one_class.to_dict()  # (nan != nan)
+    assert not back.estimate_.one_class.accepted
+    assert "fire independently of each other" in back.estimate_.one_class.reason
+    np.testing.assert_allclose(back.predict_proba(L), model.predict_proba(L), rtol=0, atol=1e-12)

@@ -386,7 +386,12 @@ def test_one_class_near_copies_are_counted_once_before_the_coverage_reading(name
     points against majority vote while the copy test looked at LFs that vote two classes only.
     Every pair is tested now (one-class pairs at a copy share of 0.7): the generator's groups are
     found exactly, counted once, and the reading of the rows without them scores at or above
-    majority vote - 0.5 points on the 10 000 test rows (-0.2 to +6.2 points: docs/models.md)."""
+    majority vote - 0.5 points on the 10 000 test rows (-0.2 to +6.2 points: docs/models.md).
+
+    dependent-23 (LFs near chance: with its copies counted once, three LFs whose firing shows no
+    dependence) is no longer read since session 44's co-firing screen: the record says why, and the
+    fit without the reading scores 1.6 points below majority vote there (docs/studies.md, "LFs that
+    fire independently of each other")."""
     import sys
     import warnings
     from pathlib import Path
@@ -408,7 +413,12 @@ def test_one_class_near_copies_are_counted_once_before_the_coverage_reading(name
         truth.setdefault(int(world.copy_of[j]), {int(world.copy_of[j])}).add(int(j))
     assert model.copies_ is not None
     assert sorted(g.tolist() for g in model.copies_.groups) == sorted(sorted(g) for g in truth.values())
-    assert model.one_class_ is not None and model.one_class_.accepted
+    assert model.one_class_ is not None
+    if name == "dependent-23":
+        assert not model.one_class_.accepted
+        assert "fire independently of each other" in model.one_class_.reason
+        return
+    assert model.one_class_.accepted
     acc = tie_scores(model.predict_proba(L_test), y_test, 2)[0]
     assert acc >= tie_scores(mv_scores(L_test, 2), y_test, 2)[0] - 0.005
 
