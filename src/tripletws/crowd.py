@@ -633,6 +633,16 @@ def _class_codes(column: Any, classes: Any) -> tuple[np.ndarray, tuple]:
     return codes, labels
 
 
+def _is_bool(value: Any) -> bool:
+    """Whether a label is a boolean (Python's or numpy's)."""
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    """Whether a label is a number other than a boolean (which Python counts as 0 or 1)."""
+    return isinstance(value, numbers.Number) and not _is_bool(value)
+
+
 def _refuse_merged_categories(column: Any) -> None:
     """A ValueError where a categorical column's categories mix booleans with numbers.
 
@@ -641,10 +651,8 @@ def _refuse_merged_categories(column: Any) -> None:
     both answers as it.  The merge is made before the labels reach this module, so the answers cannot be
     told apart any more; the categories' mix of types is the trace it leaves, and refused."""
     categories = list(column.cat.categories)
-    bools = [c for c in categories if isinstance(c, (bool, np.bool_))]
-    numbers_ = [
-        c for c in categories if isinstance(c, numbers.Number) and not isinstance(c, (bool, np.bool_))
-    ]
+    bools = [c for c in categories if _is_bool(c)]
+    numbers_ = [c for c in categories if _is_number(c)]
     if bools and numbers_:
         raise ValueError(
             f"the label column {_py(column.name)!r} is categorical with categories that mix booleans "
@@ -663,14 +671,13 @@ def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
 
     if not infer_dtype(values, skipna=True).startswith("mixed"):
         return
-    bools = [i for i, v in enumerate(values) if isinstance(v, (bool, np.bool_))]
+    bools = [i for i, v in enumerate(values) if _is_bool(v)]
     if not bools:
         return
     said = {bool(values[i]) for i in bools}
     for i, v in enumerate(values):
         if (
-            isinstance(v, numbers.Number)
-            and not isinstance(v, (bool, np.bool_))
+            _is_number(v)
             and v in said  # (before the missing-value test: a dict lookup in C, rarely true)
             and not _missing(v)
         ):
@@ -685,8 +692,8 @@ def _refuse_bools_with_numbers(values: np.ndarray, column: Any) -> None:
 def _refuse_bools_for_numbers(values: np.ndarray, labels: tuple, column: Any) -> None:
     """A ValueError where ``classes`` names numbers and no boolean but an answer is a boolean, which
     Python would read as the class 1 or 0 (``True == 1``)."""
-    named_bool = any(isinstance(c, (bool, np.bool_)) for c in labels)
-    named_number = any(isinstance(c, numbers.Number) and not isinstance(c, (bool, np.bool_)) for c in labels)
+    named_bool = any(_is_bool(c) for c in labels)
+    named_number = any(_is_number(c) for c in labels)
     if named_bool or not named_number or values.dtype.kind not in "bO":
         return
     if values.dtype.kind == "O":
@@ -695,7 +702,7 @@ def _refuse_bools_for_numbers(values: np.ndarray, labels: tuple, column: Any) ->
         kind = infer_dtype(values, skipna=True)  # (in C: only booleans or mixed types are scanned)
         if kind != "boolean" and not kind.startswith("mixed"):
             return
-    found = np.flatnonzero([isinstance(v, (bool, np.bool_)) for v in values])
+    found = np.flatnonzero([_is_bool(v) for v in values])
     if found.size:
         i = int(found[0])
         raise ValueError(
