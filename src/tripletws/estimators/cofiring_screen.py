@@ -199,12 +199,19 @@ def _signed_variance(V: np.ndarray, lf: np.ndarray, cls: np.ndarray, k: int, n: 
 
 
 def _pearson(
-    V: np.ndarray, lf: np.ndarray, iu: np.ndarray, ju: np.ndarray, together: np.ndarray, n: float
+    V: np.ndarray,
+    lf: np.ndarray,
+    iu: np.ndarray,
+    ju: np.ndarray,
+    together: np.ndarray,
+    E: np.ndarray,
+    n: float,
 ) -> tuple[float, int]:
     """Pearson's test over the pairs of LFs: each pair's table of outcomes (the classes each votes, and
     abstain), summed over the pairs whose every expected cell is at least :data:`MIN_EXPECTED`; the
     p-value (nan where no pair qualifies) and the number of pairs in it.  ``lf`` dense ids 0..L-1;
-    ``iu < ju`` every pair of indicators of different LFs, ``together`` their counts."""
+    ``iu < ju`` every pair of indicators of different LFs, ``together`` their counts and ``E`` their
+    expectations ``V_i V_j / n``."""
     from scipy.special import chdtrc
 
     n_ind, L = len(V), int(lf.max()) + 1
@@ -222,7 +229,6 @@ def _pearson(
         )
         np.minimum.at(low, where, expected)
 
-    E = V[iu] * V[ju] / n
     add(pair, together, E)  # a class of each
     # a class of one against the other's abstentions: O = V_i - sum over the other's classes
     by_other = np.bincount(iu * L + lb, weights=together, minlength=n_ind * L)
@@ -271,8 +277,9 @@ def cofiring_screen(unique: RowSummary) -> CofiringScreen:
     ind, r, lf, cls = _indicators(unique)
     nan = float("nan")
     n_ind = len(lf)
-    if n_ind * (n_ind - 1) // 2 > MAX_PAIRS:
-        return CofiringScreen(True, nan, nan, n_ind * (n_ind - 1) // 2)
+    every_pair = n_ind * (n_ind - 1) // 2
+    if every_pair > MAX_PAIRS:
+        return CofiringScreen(True, nan, nan, every_pair)
     lf = np.unique(lf, return_inverse=True)[1].astype(np.int64) if n_ind else lf  # dense LF ids
     iu, ju, together, V, n = _pair_counts(unique, ind, r, lf)
     if not len(iu) or n <= 1:
@@ -287,7 +294,7 @@ def cofiring_screen(unique: RowSummary) -> CofiringScreen:
         if z_signed >= SIGNED_Z:
             return CofiringScreen(True, nan, nan, len(iu), 0, z_signed)
     # the pairs of LFs in either direction: Pearson's tables
-    p_sum, n_summed = _pearson(V, lf, iu, ju, together, n)
+    p_sum, n_summed = _pearson(V, lf, iu, ju, together, E, n)
     if np.isfinite(p_sum) and p_sum <= ALPHA:
         return CofiringScreen(True, nan, p_sum, len(iu), n_summed, z_signed)
     # each pair: two-sided, binomial tails (wider than the hypergeometric's), Bonferroni over the pairs
