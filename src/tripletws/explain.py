@@ -242,7 +242,7 @@ def explain_rows(
             "it is meant for a few rows; pass the rows to explain, e.g. L[rows]"
         )
     votes = dense_votes(lm)
-    logp = np.log(np.maximum(params.cond_probs, _TINY))  # (m, k + 1, k), abstain first
+    logp = params.log_tables()  # (m, k + 1, k), abstain first; as inference reads it (tripletws.params)
     terms = _centred(logp[np.arange(m)[None, :], votes + 1])  # (n, m, k)
     if params.has_dependencies:
         assert params.edges is not None

@@ -16,6 +16,13 @@ of the dependency graph, the joint table
 of shape (E, k + 1, k + 1, k), whose margins equal the single-LF tables.  The
 votes of a connected group of dependent LFs are then modelled jointly by the
 tree factorisation ``prod_edges P(i, j | y) / prod_nodes P(i | y)^(deg - 1)``.
+
+An LF that votes one class only names that class (``one_class[i] = c``, -1 for the
+others).  Inference never reads its vote as evidence for another class over ``c``:
+:meth:`LabelModelParams.log_tables` lowers ``log P(lambda_i = c | y)`` to
+``log P(lambda_i = c | Y = c)`` where it is higher, so the vote is at worst neutral
+between ``c`` and that class.  Its abstentions count as fitted.  The tables themselves
+(and the likelihood of the LFs' votes) are unchanged.
 """
 
 from __future__ import annotations
@@ -40,12 +47,16 @@ class LabelModelParams:
         Dependency edges ``(i, j)``, ``i < j``, forming a forest.
     pair_tables : ndarray, shape (E, k + 1, k + 1, k), optional
         Joint conditional vote tables of the edges (see the module docstring).
+    one_class : ndarray of int, shape (m,), optional
+        The class each LF votes where it votes one class only, -1 for the others; None: no LF
+        is read so (see the module docstring).
     """
 
     class_balance: np.ndarray
     cond_probs: np.ndarray
     edges: np.ndarray | None = None
     pair_tables: np.ndarray | None = None
+    one_class: np.ndarray | None = None
 
     @property
     def has_dependencies(self) -> bool:
@@ -89,6 +100,28 @@ class LabelModelParams:
         cp[:, idx + 1, idx] = (cov * a)[:, None]
         return cls(np.asarray(class_balance, dtype=np.float64), cp)
 
+    def against_named(self) -> np.ndarray:
+        """The one-class LFs whose fitted vote is likelier under another class than under the class
+        it names (``P(lambda_i = c | Y = y) > P(lambda_i = c | Y = c)`` for some ``y``), shape (r,)."""
+        if self.one_class is None:
+            return np.zeros(0, dtype=np.int64)
+        lfs = np.flatnonzero(self.one_class >= 0)
+        named = self.one_class[lfs]
+        vote = self.cond_probs[lfs, named + 1, :]  # (r, k): P(vote c | y)
+        return lfs[(vote > vote[np.arange(lfs.size), named][:, None]).any(axis=1)]
+
+    def log_tables(self) -> np.ndarray:
+        """``log P(lambda_i = a - 1 | Y = y)`` as inference reads it, shape (m, k + 1, k): a one-class
+        LF's vote for its class ``c`` lowered to ``log P(lambda_i = c | Y = c)`` under every class
+        where it is higher (the module docstring)."""
+        logp = np.log(np.maximum(self.cond_probs, _TINY))
+        lfs = self.against_named()
+        if lfs.size:
+            c = self.one_class[lfs]
+            rows = logp[lfs, c + 1, :]  # (r, k)
+            logp[lfs, c + 1, :] = np.minimum(rows, rows[np.arange(lfs.size), c][:, None])
+        return logp
+
     def log_odds_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """Tables for inference.
 
@@ -98,9 +131,10 @@ class LabelModelParams:
             ``log p_y + sum_i log P(lambda_i abstains | y)``.
         D : ndarray, shape (m, k, k)
             ``D[i, c, y] = log P(lambda_i = c | y) - log P(lambda_i abstains | y)``,
-            shifted per (i, c) by a constant (which leaves posteriors unchanged).
+            shifted per (i, c) by a constant (which leaves posteriors unchanged).  From
+            :meth:`log_tables` (a one-class LF's vote never counts against the class it names).
         """
-        logp = np.log(np.maximum(self.cond_probs, _TINY))
+        logp = self.log_tables()
         base = np.log(self.class_balance) + logp[:, 0, :].sum(axis=0)
         D = logp[:, 1:, :] - logp[:, :1, :]
         D -= D.max(axis=2, keepdims=True)
@@ -135,6 +169,8 @@ class LabelModelParams:
             assert self.edges is not None and self.pair_tables is not None
             out["edges"] = self.edges.tolist()
             out["pair_tables"] = self.pair_tables.tolist()
+        if self.one_class is not None:
+            out["one_class"] = self.one_class.tolist()
         return out
 
     @classmethod
@@ -155,10 +191,24 @@ class LabelModelParams:
             raise ValueError("class_balance must be positive and sum to 1")
         if np.abs(cp.sum(axis=1) - 1).max() > 1e-6:
             raise ValueError("cond_probs columns must sum to 1 over (abstain, classes)")
+        one_class = None if d.get("one_class") is None else check_one_class(d["one_class"], cp.shape[0], k)
         if d.get("edges") is None and d.get("pair_tables") is None:
-            return cls(p, cp)
+            return cls(p, cp, one_class=one_class)
         edges, tables = _check_pair_tables(d.get("edges"), d.get("pair_tables"), cp)
-        return cls(p, cp, edges, tables)
+        return cls(p, cp, edges, tables, one_class)
+
+
+def check_one_class(value: Any, m: int, k: int) -> np.ndarray:
+    """``one_class`` as :class:`LabelModelParams` holds it: integers in -1..k-1, shape (m,)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"one_class: {exc}") from exc
+    if arr.shape != (m,):
+        raise ValueError(f"one_class must have shape ({m},), got {arr.shape}")
+    if arr.size and (arr.dtype.kind not in "iu" or arr.min() < -1 or arr.max() >= k):
+        raise ValueError(f"one_class must hold integers in -1..{k - 1}")
+    return arr.astype(np.int64)
 
 
 #: How far a saved probability may lie outside [0, 1] by rounding: a table entry is a ratio of sums over

@@ -537,7 +537,7 @@ class _Design:
         here), so the same values, without scipy's set-up (about 0.3 ms a design); where numba is at
         hand, the compiled ``sums_t`` (the same additions in the same order again).
         """
-        logt = np.log(np.maximum(params.cond_probs, _TINY))
+        logt = params.log_tables()  # (a one-class LF's vote as inference reads it: tripletws.params)
         const = np.log(params.class_balance)
         if not self.abstain:
             log_abstain = logt[:, 0, 0]  # class-independent in the vote-only reading

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..arrays import decode_array
 from ..checks import overrule_rate
+from ..diagnostics import one_class_labels
 from ..estimators import shrinkage as _shrink
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
@@ -125,6 +126,23 @@ UNSETTLED_FALLBACK = True
 #: class-dependent rates they read are identified through that co-firing; False: always tried (before
 #: session 44).
 COFIRING_SCREEN = True
+#: A one-class LF's vote is never read as evidence against the class it names (``one_class`` of
+#: :class:`tripletws.params.LabelModelParams`; the fit's tables are kept, and its abstentions count as
+#: fitted).  Where the readings of abstentions fit such an LF's firing as likelier under another class,
+#: its vote counts as neutral between the two.  False: the vote counts as fitted (before session 45).
+#: Real-LF subsets (``benchmarks/lf_subsets.py``) seeds 0 / 1 / 2: +38 / +34 / +56 summed points against
+#: majority vote, every LF set that changes gaining; the stress suite within +-3 summed points on three
+#: draws (docs/studies.md, "A one-class LF's vote against its own class (session 45)").
+NAMED_VOTES = True
+#: The note naming the one-class LFs whose fitted vote is likelier under another class.
+AGAINST_NAMED_NOTE = (
+    "LF(s) {lfs} vote one class only, and the fit reads their firing as likelier under another class "
+    "than the one they name (LFs written to cover what the others miss, or a feature shared with LFs "
+    "of another class, read this way: tripletws.cofiring_candidates(L, model), or 'tripletws "
+    "dependencies --cofiring', lists the pairs that fire together beyond chance); their vote counts "
+    "at most as neutral between the class it names and another, never against it, and their "
+    "abstentions count as fitted"
+)
 #: Added to the fallback's note where the reading of abstentions replaced it (the coverage reading does not
 #: follow a balance check: one-class LFs casting most of the votes skip it).
 UNSETTLED_READ = (
@@ -543,13 +561,16 @@ class Annotator(Solver):
             and _shrink.SHRINK != "off"
         ):
             shrinkage = _shrink_toward_mv(draft, plain, selection, family, stats, unidentified, lonely, prior)
+        named = one_class_labels(stats) if NAMED_VOTES else np.full(stats.n_lfs, -1)
         if unidentified.size < stats.n_lfs:
-            _worse_than_chance_note(draft, stats, unidentified, copies)
+            _worse_than_chance_note(draft, stats, unidentified, copies, named)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
             draft.params, copies, unidentified = count_tables(rows, draft.params, copies, unidentified)
             draft.notes.append(copies_note(copies))
         if draft.softdep is not None and mixture is None:
             _temper(draft)
+        if (named >= 0).any():  # a one-class LF's vote never counts against its class (tripletws.params)
+            draft.params = replace(draft.params, one_class=named)
         tie_break = None if mixture is not None else _tie_break(draft, rows, prior)
         estimate = AnnotatorEstimate(
             selection.chosen,
@@ -1029,17 +1050,20 @@ def _name_unidentified(
 
 
 def _worse_than_chance_note(
-    draft: _Draft, stats: LabelStats, unidentified: np.ndarray, copies: Copies | None
+    draft: _Draft, stats: LabelStats, unidentified: np.ndarray, copies: Copies | None, named: np.ndarray
 ) -> None:
-    """A note naming the (identified, not copied) LFs whose fitted accuracy is below chance."""
+    """Notes naming the (identified, not copied) LFs whose fitted accuracy is below chance, and the
+    one-class LFs whose fitted vote is likelier under another class (``named``: the class each LF
+    votes where it votes one class only, else -1; where it is -1 everywhere, the switch
+    :data:`NAMED_VOTES` is off or no LF votes one class only)."""
     params = draft.params
-    worse = np.flatnonzero(
-        LabelModelParams(params.class_balance, params.cond_probs).accuracies < 1.0 / stats.cardinality
-    )
-    worse = np.setdiff1d(worse, unidentified if copies is None else np.union1d(unidentified, copies.members))
+    skip = unidentified if copies is None else np.union1d(unidentified, copies.members)
+    tables = LabelModelParams(params.class_balance, params.cond_probs, one_class=named)
+    worse = np.setdiff1d(np.flatnonzero(tables.accuracies < 1.0 / stats.cardinality), skip)
+    against = np.setdiff1d(tables.against_named(), skip)
+    if NAMED_VOTES:  # a one-class LF's vote never counts against its class: the note below names them
+        worse = np.setdiff1d(worse, np.flatnonzero(named >= 0))
     if worse.size:
-        from ..diagnostics import one_class_labels
-
         one_class = bool((one_class_labels(stats)[worse] >= 0).any())
         draft.notes.append(
             f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
@@ -1052,6 +1076,8 @@ def _worse_than_chance_note(
                 else ""
             )
         )
+    if against.size:
+        draft.notes.append(AGAINST_NAMED_NOTE.format(lfs=lf_list(against)))
 
 
 def _mixture(

@@ -37,12 +37,14 @@ def params_to_dict(params: LabelModelParams) -> dict[str, Any]:
     if params.has_dependencies:
         out["edges"] = encode_array(np.asarray(params.edges, dtype=np.int64))
         out["pair_tables"] = encode_array(np.asarray(params.pair_tables))
+    if params.one_class is not None:
+        out["one_class"] = encode_array(np.asarray(params.one_class, dtype=np.int64))
     return out
 
 
 def params_from_dict(d: Any, name: str = "params") -> LabelModelParams:
     """Decode the arrays, then let :meth:`LabelModelParams.from_dict` check the probabilities."""
-    d = check_mapping(d, name, ("class_balance", "cond_probs"), ("edges", "pair_tables"))
+    d = check_mapping(d, name, ("class_balance", "cond_probs"), ("edges", "pair_tables", "one_class"))
     arrays = {
         "class_balance": decode_array(d["class_balance"], f"{name}.class_balance", ndim=1),
         "cond_probs": decode_array(d["cond_probs"], f"{name}.cond_probs", ndim=3),
@@ -50,6 +52,8 @@ def params_from_dict(d: Any, name: str = "params") -> LabelModelParams:
     if d.get("edges") is not None or d.get("pair_tables") is not None:
         arrays["edges"] = decode_array(d.get("edges", []), f"{name}.edges", kind="i")
         arrays["pair_tables"] = decode_array(d.get("pair_tables", []), f"{name}.pair_tables")
+    if d.get("one_class") is not None:
+        arrays["one_class"] = decode_array(d["one_class"], f"{name}.one_class", kind="i", ndim=1)
     try:
         return LabelModelParams.from_dict(arrays)
     except ValueError as exc:
