@@ -22,6 +22,8 @@ share. It is a development check of how the default generalizes to LF sets it ha
 chooses nothing.
 
     PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --out benchmarks/results/lf_subsets.json
+    PYTHONPATH=src python benchmarks/lf_subsets.py --set tripletws.models.annotator:NAMED_VOTES=false \
+        --out /tmp/off.json        # a study switch off, to compare subset by subset with a plain run
 """
 
 from __future__ import annotations
@@ -285,9 +287,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '(\'{"one_class": "shared"}\')',
     )
     ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME=VALUE",
+        help="a library constant set before the fits, in every worker (a study switch: "
+        "'tripletws.models.annotator:NAMED_VOTES=false'); repeatable",
+    )
+    ap.add_argument(
         "--out", default=str(BENCH / "results" / "lf_subsets.json"), help="results JSON (.md beside)"
     )
     return ap.parse_args(argv)
+
+
+def apply_settings(settings: list[str]) -> None:
+    """Set each ``MODULE:NAME=VALUE`` (benchmarks/stress_probe.py's ``set:`` probe) in this process."""
+    from stress_probe import set_constant
+
+    for spec in settings:
+        set_constant(spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,10 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     todo = tasks(sets, args.draws, args.seed, methods)
     t0 = time.perf_counter()
     with threadpool_limits(1):  # one BLAS thread per fit (workers inherit it), given back after
-        if args.jobs > 1:
-            with ProcessPoolExecutor(args.jobs) as ex:
+        if args.jobs > 1:  # (the settings applied in each worker, whatever the start method)
+            with ProcessPoolExecutor(args.jobs, initializer=apply_settings, initargs=(args.set,)) as ex:
                 records = list(ex.map(run_subset, todo, chunksize=4))
         else:
+            apply_settings(args.set)
             records = [run_subset(t) for t in todo]
     import subprocess
 
@@ -331,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             "draws": args.draws,
             "seed": args.seed,
             "subsets": len(records),
+            "settings": list(args.set),
             "methods": list(methods),
             "method_kwargs": methods,
             "wall_s": time.perf_counter() - t0,

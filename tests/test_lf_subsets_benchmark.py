@@ -79,3 +79,24 @@ def test_the_run_gives_back_the_blas_threads(tmp_path):
     before = [pool["num_threads"] for pool in threadpool_info()]
     assert lf_subsets.main(["--draws", "1", "--sets", "wsd", "--out", str(tmp_path / "w.json")]) == 0
     assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
+def test_set_applies_a_study_switch_in_every_worker(tmp_path, monkeypatch):
+    """``--set`` reaches the fits in worker processes too: with the named-vote rule off (session 45),
+    youtube's LF 2 is read against the class it names again, on a subset that holds it."""
+    import lf_subsets
+
+    import tripletws.models.annotator as annotator
+
+    monkeypatch.setattr(annotator, "NAMED_VOTES", annotator.NAMED_VOTES)  # restored after main's setting
+    runs = {}
+    for label, extra in (("on", []), ("off", ["--set", "tripletws.models.annotator:NAMED_VOTES=false"])):
+        out = tmp_path / f"{label}.json"
+        argv = ["--draws", "20", "--sets", "tubespam_rdp", "--jobs", "2", "--out", str(out), *extra]
+        assert lf_subsets.main(argv) == 0
+        runs[label] = json.loads(out.read_text())
+    assert runs["off"]["meta"]["settings"] == ["tripletws.models.annotator:NAMED_VOTES=false"]
+    on = {tuple(r["lfs"]): r["default"]["acc"] for r in runs["on"]["records"]}
+    off = {tuple(r["lfs"]): r["default"]["acc"] for r in runs["off"]["records"]}
+    assert on.keys() == off.keys()
+    assert any(abs(on[c] - off[c]) > 1e-9 for c in on)  # the switch changed some fits in the workers
