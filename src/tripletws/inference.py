@@ -244,18 +244,26 @@ def posterior(
 
 
 def log_joint(
-    lm: LabelMatrix, params: LabelModelParams, chunk_size: int | None = None, n_jobs: int | None = None
+    lm: LabelMatrix,
+    params: LabelModelParams,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    *,
+    named: bool = False,
 ) -> np.ndarray:
     """``log P(lambda, Y = y)`` of every row under ``params`` (no dependencies), shape (n, k).
 
     Unlike :func:`log_scores`, nothing is shifted: the rows' log-likelihoods under different
-    models compare (a mixture of models needs them, :func:`mixture_posterior`).
+    models compare (a mixture of models needs them, :func:`mixture_posterior`).  ``named``: read
+    the tables as the posterior does (:meth:`LabelModelParams.log_tables`: a one-class LF's vote
+    never counts against the class it names), for judging a row's classes against each other in
+    float64 (:func:`tripletws.ties.tied_classes`); the values are then scores, not likelihoods.
     """
     if params.has_dependencies:
         raise ValueError("log_joint is defined for conditionally independent LFs only")
     _check_compatible(lm, params)
     k, m = params.cardinality, params.n_lfs
-    logp = np.log(np.maximum(params.cond_probs, 1e-300))
+    logp = params.log_tables() if named else np.log(np.maximum(params.cond_probs, 1e-300))
     base = np.log(np.maximum(params.class_balance, 1e-300)) + logp[:, 0, :].sum(axis=0)
     D = logp[:, 1:, :] - logp[:, :1, :]  # (m, k, k): a vote for class c instead of abstaining
     out = np.empty((lm.n, k))

@@ -73,7 +73,7 @@ def tied_classes(P: np.ndarray, lm: LabelMatrix, params: LabelModelParams) -> tu
         near, sub = near[voted], _subset(sub, np.flatnonzero(voted))
     if near.size == 0:
         return empty
-    s = log_joint(sub, params)
+    s = log_joint(sub, params, named=True)  # the tables the posterior read (tripletws.params)
     best = s.max(axis=1, keepdims=True)
     top = s >= best - REL_TOL * np.maximum(1.0, np.abs(best))
     tied = top.sum(axis=1) > 1
