@@ -226,3 +226,17 @@ def test_a_dev_choice_of_another_candidate_predicts_with_the_tables_the_gold_row
     assert "+relabel" in model.dev_choice_["chosen"]
     assert gold_free.solution_.params.one_class is not None
     assert model.solution_.params.one_class is None
+
+
+def test_ties_are_judged_on_the_tables_the_posterior_read():
+    from tripletws.ties import tied_classes
+
+    k = 3
+    lf0 = _table(k, np.array([0.2, 0.1, 0.2]), 1)  # names class 1, fires more under 0 and 2
+    flat = LabelModelParams.symmetric(np.array([0.8]), np.array([0.5]), np.full(k, 1.0 / k)).cond_probs[0]
+    p = LabelModelParams(np.full(k, 1.0 / k), np.stack([lf0, flat]), one_class=np.array([1, -1]))
+    lm = check_label_matrix(np.array([[1, -1]]), k)
+    P = posterior(lm, p)
+    np.testing.assert_allclose(P, 1.0 / 3, rtol=1e-12)  # the lowered vote: every class alike
+    rows, top = tied_classes(P, lm, p)
+    assert rows.tolist() == [0] and top.tolist() == [[True, True, True]]
