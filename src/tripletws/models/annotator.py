@@ -563,7 +563,7 @@ class Annotator(Solver):
             and _shrink.SHRINK != "off"
         ):
             shrinkage = _shrink_toward_mv(draft, plain, selection, family, stats, unidentified, lonely, prior)
-        named = one_class_labels(stats) if NAMED_VOTES else np.full(stats.n_lfs, -1)
+        named = one_class_labels(stats)  # the class each LF votes where it votes one class only, else -1
         if unidentified.size < stats.n_lfs:
             _worse_than_chance_note(draft, stats, unidentified, copies, named)
         if copies is not None:  # each group counted once (tripletws.estimators.copies)
@@ -571,7 +571,7 @@ class Annotator(Solver):
             draft.notes.append(copies_note(copies))
         if draft.softdep is not None and mixture is None:
             _temper(draft)
-        if (named >= 0).any():  # a one-class LF's vote never counts against its class (tripletws.params)
+        if NAMED_VOTES and (named >= 0).any():  # a one-class LF's vote never counts against its class
             draft.params = replace(draft.params, one_class=named)
         tie_break = None if mixture is not None else _tie_break(draft, rows, prior)
         estimate = AnnotatorEstimate(
@@ -1054,19 +1054,19 @@ def _name_unidentified(
 def _worse_than_chance_note(
     draft: _Draft, stats: LabelStats, unidentified: np.ndarray, copies: Copies | None, named: np.ndarray
 ) -> None:
-    """Notes naming the (identified, not copied) LFs whose fitted accuracy is below chance, and the
-    one-class LFs whose fitted vote is likelier under another class (``named``: the class each LF
-    votes where it votes one class only, else -1; where it is -1 everywhere, the switch
-    :data:`NAMED_VOTES` is off or no LF votes one class only)."""
+    """Notes naming the (identified, not copied) LFs whose fitted accuracy is below chance, and, with
+    :data:`NAMED_VOTES`, the one-class LFs whose fitted vote is likelier under another class
+    (``named``: the class each LF votes where it votes one class only, else -1)."""
     params = draft.params
     skip = unidentified if copies is None else np.union1d(unidentified, copies.members)
-    tables = LabelModelParams(params.class_balance, params.cond_probs, one_class=named)
+    read = named if NAMED_VOTES else None
+    tables = LabelModelParams(params.class_balance, params.cond_probs, one_class=read)
     worse = np.setdiff1d(np.flatnonzero(tables.accuracies < 1.0 / stats.cardinality), skip)
     against = np.setdiff1d(tables.against_named(), skip)
     if NAMED_VOTES:  # a one-class LF's vote never counts against its class: the note below names them
         worse = np.setdiff1d(worse, np.flatnonzero(named >= 0))
     if worse.size:
-        one_class = bool((one_class_labels(stats)[worse] >= 0).any())
+        one_class = bool((named[worse] >= 0).any())
         draft.notes.append(
             f"LF(s) {lf_list(worse)} are estimated worse than chance: their votes count against "
             "the class they name"
