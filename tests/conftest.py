@@ -48,6 +48,18 @@ def assert_close_sums(a, b, n_terms: int, scale: float = 50.0, eps: float = EPS6
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=atol, err_msg=err_msg)
 
 
+def signed_record(record: dict) -> dict:
+    """A model file's record with its checksum recomputed (an edited record that still loads as far as
+    the checksum goes, so that the field-by-field checks are what reject it)."""
+    import hashlib
+
+    from tripletws.io import _canonical
+
+    body = {k: v for k, v in record.items() if k != "sha256"}
+    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
+    return body
+
+
 def binary_batching_tolerance(lm, L: np.ndarray) -> float:
     """Binary log-odds products run in float32 (``inference.LOGIT_DTYPE``): two summation orders
     of a row's m terms each lie within m u sum|w| of the exact sum (u = 2^-24, Higham 2002,

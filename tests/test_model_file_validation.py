@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import subprocess
 import sys
@@ -11,18 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel, MajorityLabelVoter, SequenceLabelModel
 from tripletws.datasets import make_synthetic
-from tripletws.io import _canonical, load_model, model_to_dict
+from tripletws.io import load_model, model_to_dict
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def _signed(record: dict) -> dict:
-    record = {k: v for k, v in record.items() if k != "sha256"}
-    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
-    return record
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def records() -> dict[str, dict]:
 
 def _load(tmp_path: Path, record: dict | str):
     path = tmp_path / "m.json"
-    path.write_text(record if isinstance(record, str) else json.dumps(_signed(record)))
+    path.write_text(record if isinstance(record, str) else json.dumps(signed_record(record)))
     return load_model(path)
 
 
@@ -111,7 +105,7 @@ def test_cli_reports_a_bad_file_in_one_line(records, tmp_path):
     record = copy.deepcopy(records["class_conditional"])
     record["params"]["eps"] = "x"
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps(_signed(record)))
+    path.write_text(json.dumps(signed_record(record)))
     cmd = [sys.executable, "-m", "tripletws", "inspect", str(path)]
     res = subprocess.run(cmd, capture_output=True, text=True, env={"PYTHONPATH": str(SRC)}, timeout=120)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr

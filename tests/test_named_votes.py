@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import warnings
 
 import numpy as np
 import pytest
-from conftest import binary_batching_tolerance
+from conftest import binary_batching_tolerance, signed_record
 
 import tripletws.models.annotator as annotator
 from tripletws import LabelModel
 from tripletws.inference import posterior
-from tripletws.io import _canonical, load_model, model_to_dict
+from tripletws.io import load_model, model_to_dict
 from tripletws.matrix import check_label_matrix
 from tripletws.models.record import params_from_dict, params_to_dict
 from tripletws.params import LabelModelParams
@@ -160,12 +159,6 @@ def test_one_class_travels_through_the_model_file(fitted, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(L), fitted.predict_proba(L), rtol=1e-12, atol=1e-15)
 
 
-def _signed(record: dict) -> dict:
-    record = {k: v for k, v in record.items() if k != "sha256"}
-    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
-    return record
-
-
 @pytest.mark.parametrize(
     ("value", "match"),
     [([1, 1, 1, 0], "shape"), ([1, 1, 1, 0, 2], r"-1\.\.1"), ([1, 1, 1, 0, -2], r"-1\.\.1")],
@@ -176,7 +169,7 @@ def test_a_bad_one_class_in_a_file_is_refused_by_name(fitted, tmp_path, value, m
     record = copy.deepcopy(model_to_dict(fitted))
     record["state"]["solution"]["params"]["one_class"] = encode_array(np.array(value, dtype=np.int64))
     path = tmp_path / "m.json"
-    path.write_text(json.dumps(_signed(record)))
+    path.write_text(json.dumps(signed_record(record)))
     with pytest.raises(ValueError, match="one_class") as err:
         load_model(path)
     assert match is None or err.match(match)
