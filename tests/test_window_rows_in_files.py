@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_model_file_validation import _signed
+from conftest import signed_record
 
 from tripletws import LabelModel
 from tripletws.arrays import decode_array, encode_array
@@ -46,7 +46,7 @@ def _edited(record: dict, edit) -> dict:
     edit(arrays)
     for name, value in arrays.items():
         rows[name] = encode_array(value)
-    return _signed(record)
+    return signed_record(record)
 
 
 def _count_moved(arrays):
