@@ -195,3 +195,39 @@ def test_errors_name_the_options_and_files_not_python_arguments(files):
     for args, said in cases:
         out = run_main(*args)
         assert out.returncode != 0 and said in out.stderr, (args, out.stderr)
+
+
+def test_evaluate_reads_one_posterior_and_one_draw_per_labeler(files, monkeypatch):
+    """Both scores and the margin table read one prediction per labeler (session 46): before, each
+    of the three computed the posterior again and, under ``true-random``, drew its own tie-breaks,
+    so the table's rows did not add up to the accuracy printed beside it."""
+    import json
+
+    from tripletws.baselines import MajorityLabelVoter
+
+    d, _ = files
+    calls = {"model": 0, "mv": 0}
+    model_proba, mv_proba = LabelModel.predict_proba, MajorityLabelVoter.predict_proba
+
+    def counted(key, method):
+        def wrapper(self, *a, **kw):
+            calls[key] += 1
+            return method(self, *a, **kw)
+
+        return wrapper
+
+    monkeypatch.setattr(LabelModel, "predict_proba", counted("model", model_proba))
+    monkeypatch.setattr(MajorityLabelVoter, "predict_proba", counted("mv", mv_proba))
+    out = run_main("evaluate", d / "m.json", d / "L.npy", d / "y.npy", "--tie-break", "true-random", "--json")
+    assert out.returncode == 0, out.stderr
+    # majority vote's posterior once (three times before); the model's once for the scores, and once
+    # more for the overrule table's terms (tripletws.overrules)
+    assert calls == {"model": 2, "mv": 1}
+    rec = json.loads(out.stdout)
+    for key, name in (("label_model", "label_model"), ("majority_vote", "majority_vote")):
+        parts = [(kind["rows"], kind[name]) for kind in rec["by_margin"].values() if kind["rows"]]
+        assert sum(n for n, _ in parts) == rec["n_gold"]
+        # the table's accuracies are shares of whole rows: their weighted sum is the overall accuracy (to
+        # rounding: a few sums of terms below 1)
+        overall = sum(n * acc for n, acc in parts) / rec["n_gold"]
+        assert abs(overall - rec[key]["accuracy"]) < 1e-12

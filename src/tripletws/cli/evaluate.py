@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..base import score_votes
 from ..baselines import MajorityLabelVoter, accuracy_by_margin
 from ..files import read_labels
 from ..matrix import check_label_matrix, hint_flyingsquid_labels, voted_rows
@@ -115,11 +116,10 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", UserWarning)  # the no-vote count is printed below
         for name, lab in labelers.items():
             kw = seq_kw if lab is model else {}
-            results[name] = lab.score(lm, y, metrics=metrics, tie_break_policy=args.tie_break, **kw)
-            voted[name] = lab.score(
-                lm, y, metrics=metrics, tie_break_policy=args.tie_break, voted_only=True, **kw
-            )
-            preds[name] = lab.predict(lm, tie_break_policy=args.tie_break, **kw)
+            # one posterior pass and one tie-break draw per labeler: both scores read the same predictions
+            preds[name], probs = lab.predict(lm, return_probs=True, tie_break_policy=args.tie_break, **kw)
+            results[name] = score_votes(lm, y, preds[name], probs, k, metrics, voted_only=False)
+            voted[name] = score_votes(lm, y, preds[name], probs, k, metrics, voted_only=True)
     by_margin = accuracy_by_margin(lm, y, preds, k)
     overruled = None if seq_kw else _overruled(model, lm, y, preds)
     if args.json:
