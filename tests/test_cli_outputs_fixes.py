@@ -224,10 +224,10 @@ def test_evaluate_reads_one_posterior_and_one_draw_per_labeler(files, monkeypatc
     # more for the overrule table's terms (tripletws.overrules)
     assert calls == {"model": 2, "mv": 1}
     rec = json.loads(out.stdout)
-    for key, name in (("label_model", "label_model"), ("majority_vote", "majority_vote")):
+    for name in ("label_model", "majority_vote"):
         parts = [(kind["rows"], kind[name]) for kind in rec["by_margin"].values() if kind["rows"]]
         assert sum(n for n, _ in parts) == rec["n_gold"]
         # the table's accuracies are shares of whole rows: their weighted sum is the overall accuracy (to
         # rounding: a few sums of terms below 1)
         overall = sum(n * acc for n, acc in parts) / rec["n_gold"]
-        assert abs(overall - rec[key]["accuracy"]) < 1e-12
+        assert abs(overall - rec[name]["accuracy"]) < 1e-12
