@@ -4,15 +4,14 @@ were coded otherwise, and the same code meant another label without a word)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel
-from tripletws.io import _canonical
 
 pd = pytest.importorskip("pandas")
 from tripletws.crowd import from_answers  # noqa: E402
@@ -108,9 +107,7 @@ def test_a_damaged_class_names_field_is_named(tmp_path, value, message):
     model.save(path)
     record = json.loads(path.read_text())
     record["state"]["class_names"] = value
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    path.write_text(json.dumps(record))
+    path.write_text(json.dumps(signed_record(record)))
     with pytest.raises(ValueError, match=message):
         LabelModel.load(path)
 

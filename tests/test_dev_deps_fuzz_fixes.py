@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel
 
@@ -72,17 +73,6 @@ def test_dev_choice_source_of_each_kind_of_candidate():
     assert dev_choice_source("mv", "given") == "given"
 
 
-def _resealed(record: dict) -> dict:
-    """A model file's record with its checksum made again (a field edited on purpose)."""
-    import hashlib
-
-    from tripletws.io import _canonical
-
-    body = {key: value for key, value in record.items() if key != "sha256"}
-    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    return body
-
-
 @pytest.fixture(scope="module")
 def dev_file(tmp_path_factory) -> dict:
     """The record of a model whose dev rows chose a '+dev_prior' candidate."""
@@ -102,7 +92,7 @@ def _edit(record: dict, change) -> dict:
 
     record = copy.deepcopy(record)
     change(record["state"]["solution"])
-    return _resealed(record)
+    return signed_record(record)
 
 
 @pytest.mark.parametrize(

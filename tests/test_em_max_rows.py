@@ -4,15 +4,14 @@ and files written before schema 3 (when the annotator ignored it) load as the sa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel
-from tripletws.io import _canonical
 from tripletws.models import Options, get_solver
 from tripletws.models.annotator import ANNOTATOR_MAX_ROWS
 from tripletws.rows import DEFAULT_MAX_UNIQUE_ROWS
@@ -82,9 +81,7 @@ def _as_schema_2(path, em_max_rows) -> None:
     record = json.loads(path.read_text())
     record["schema_version"] = 2
     record["params"]["em_max_rows"] = em_max_rows
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    path.write_text(json.dumps(record))
+    path.write_text(json.dumps(signed_record(record)))
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 from test_cli import run_main
 
 from tripletws import LabelModel
@@ -68,17 +69,11 @@ def test_names_kept_and_checked(data, tmp_path):
     ],
 )
 def test_model_file_names_are_validated(data, tmp_path, names, message):
-    import hashlib
-
-    from tripletws.io import _canonical
-
     path = tmp_path / "m.json"
     fitted(pd.DataFrame(data.L, columns=NAMES)).save(path)
     record = json.loads(path.read_text())
     record["state"]["lf_names"] = names
-    body = {key: value for key, value in record.items() if key != "sha256"}
-    record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()  # a consistent file, bad field
-    path.write_text(json.dumps(record))
+    path.write_text(json.dumps(signed_record(record)))  # a consistent file, bad field
     with pytest.raises(ValueError, match=message):
         LabelModel.load(path)
 

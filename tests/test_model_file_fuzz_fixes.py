@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -10,17 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel, SequenceLabelModel
 from tripletws.datasets import make_synthetic
-from tripletws.io import _canonical, load_model
+from tripletws.io import load_model
 
 
 def _write_signed(record: dict[str, Any], path: Path) -> Path:
     """``record`` written to ``path`` with a checksum that matches its (edited) content."""
-    body = {key: value for key, value in record.items() if key != "sha256"}
-    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    path.write_text(json.dumps(body))
+    path.write_text(json.dumps(signed_record(record)))
     return path
 
 

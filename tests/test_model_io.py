@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel, MajorityLabelVoter
 from tripletws.arrays import decode_array, encode_array
 from tripletws.datasets import make_synthetic
-from tripletws.io import _canonical, load_model, model_to_dict, save_model
+from tripletws.io import load_model, model_to_dict, save_model
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,7 @@ def rewrite(path, edit, fix_checksum: bool = True) -> None:
     """Edit the JSON record and (optionally) recompute its checksum, as a careful forger would."""
     record = json.loads(path.read_text())
     edit(record)
-    if fix_checksum:
-        body = {k: v for k, v in record.items() if k != "sha256"}
-        record["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    path.write_text(json.dumps(record))
+    path.write_text(json.dumps(signed_record(record) if fix_checksum else record))
 
 
 def edit_array(record: dict, key: str, index, delta: float) -> None:

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import signed_record
 
 from tripletws import LabelModel, LabelStats, MajorityLabelVoter, compute_stats, to_sparse
 from tripletws.datasets import make_synthetic
@@ -313,13 +314,8 @@ def test_checkpoint_mid_stream_resumes_exactly(tmp_path, kwargs):
 
 
 def _resign(record: dict) -> None:
-    """Recompute the checksum of an edited model record."""
-    import hashlib
-
-    from tripletws.io import _canonical
-
-    record.pop("sha256")
-    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+    """Recompute the checksum of an edited model record (in place)."""
+    record["sha256"] = signed_record(record)["sha256"]
 
 
 def test_checkpoint_with_bad_stream_state_is_rejected(tmp_path):

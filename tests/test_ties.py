@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_close_sums, load_real
+from conftest import assert_close_sums, load_real, signed_record
 
 import tripletws.models.annotator as annotator_module
 from tripletws import LabelModel
 from tripletws.inference import posterior
-from tripletws.io import _canonical
 from tripletws.matrix import LabelMatrix
 from tripletws.params import LabelModelParams
 from tripletws.ties import break_ties, tied_classes
@@ -288,8 +286,7 @@ def test_a_file_with_probabilities_one_rounding_ulp_above_one_loads(tmp_path):
         return None
 
     def write():  # with its checksum, as the writer makes it
-        body = {key: v for key, v in doc.items() if key != "sha256"}
-        path.write_text(json.dumps({**body, "sha256": hashlib.sha256(_canonical(body)).hexdigest()}))
+        path.write_text(json.dumps(signed_record(doc)))
 
     cp = tables(doc)
     for a in range(len(cp[0])):  # LF 0 silent on class 0 in the second fit: P(abstain | 0) = 1
