@@ -191,6 +191,10 @@ class AbstainCheck:
         z-score of a background latent class's held-out gain (nan: not tested).
     fit : AnnotatorFit or None
         The informative fit, when accepted (not persisted).
+    kept : tuple of (margin, kept, rows)
+        Test (d)'s counts where it ran: for each margin of :data:`KEPT_MARGINS`, the counted rows
+        whose majority wins by that many votes or more, and how many of them the fit keeps
+        (not persisted).
     """
 
     accepted: bool
@@ -201,6 +205,13 @@ class AbstainCheck:
     lead_se: float = float("nan")
     z: float = float("nan")
     fit: Any = field(default=None, repr=False, compare=False)
+    kept: tuple[tuple[int, float, float], ...] = field(default=(), repr=False, compare=False)
+
+    def weakest_majority(self) -> tuple[int, float, float, float] | None:
+        """Test (d)'s margin whose kept share stands least above a coin: (margin, kept, rows, z), z the
+        kept count's distance from half the rows in binomial standard errors (None: (d) did not run)."""
+        scored = [(m, k, n, (k - n / 2.0) / (np.sqrt(n) / 2.0)) for m, k, n in self.kept if n > 0]
+        return min(scored, key=lambda t: t[3]) if scored else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able record (non-finite numbers as None)."""
@@ -626,11 +637,13 @@ def abstain_check(
     # (d): it sides with most clear majorities (a model of the LFs' votes that overrules the LFs'
     # clear majority on most of those rows has found another latent variable)
     bar = float(KEPT_CLEAR)  # read at call time (study options), as the margins
+    counted: list[tuple[int, float, float]] = []
     for margin in KEPT_MARGINS:
         rows_m, top = (clear, majority) if margin == CLEAR_MARGIN else clear_rows(unique, margin)
         rows_m = rows_m & (unique.counts > 0)
         clear_count = float(unique.counts[rows_m].sum())
         kept = float(unique.counts[rows_m & (pred == top)].sum())
+        counted.append((int(margin), kept, clear_count))
         if clear_count > 0 and not kept > bar * clear_count:
             votes = "votes" if margin > 1 else "vote"
             reason = (
@@ -666,7 +679,7 @@ def abstain_check(
                 f"labels, over {float(stability):g}"
             )
             return AbstainCheck(False, reason, z=z, **record)
-    return AbstainCheck(True, "", z=z, fit=fit, **record)
+    return AbstainCheck(True, "", z=z, fit=fit, kept=tuple(counted), **record)
 
 
 def half_fit_disagreement(

@@ -35,6 +35,7 @@ import numpy as np
 from ..arrays import decode_array
 from ..checks import overrule_rate
 from ..diagnostics import one_class_labels
+from ..estimators import family_choice as _family_choice
 from ..estimators import shrinkage as _shrink
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
@@ -197,9 +198,16 @@ ALONE_NOTE = (
 UNNAMED_NOTE = (
     "the fit reads abstentions with Dawid-Skene's full tables (held-out lead {lead:.4f} +- {se:.4f} "
     "log-likelihood per row over the vote-only fit), whose likelihood does not name the classes: "
-    "they are named where the fit agrees with the LFs' majority; a few gold rows "
+    "they are named where the fit agrees with the LFs' majority{kept}; a few gold rows "
     "(fit(L, L_dev=..., Y_dev=...)) check the names and relabel them"
 )
+#: The clause of :data:`UNNAMED_NOTE` that gives test (d)'s weakest count (the abstain check's majority
+#: test), and the one added where that count stands within ``LEAD_SE`` binomial standard errors of a coin.
+KEPT_CLAUSE = (
+    " (it keeps the majority on {kept:.0f} of the {rows:.0f} fitted rows whose majority wins by {margin} "
+    "{votes} or more, {z:.1f} standard errors above half)"
+)
+COIN_CLAUSE = ", within noise of a coin: the names may be swapped"
 
 #: Said where the default reads abstentions as evidence of the class (the coverage reading of one-class
 #: LFs, or every LF's abstentions in ``"mace_abstain"``): the readings behind the default's largest gains
@@ -976,8 +984,24 @@ def _read_abstentions(
             draft.source = informative.balance
         draft.unipolar = draft.unipolar[:0]
         if informative.family == "ds_abstain":
-            draft.notes.append(UNNAMED_NOTE.format(lead=informative.lead, se=informative.lead_se))
+            kept = _kept_clause(informative)
+            draft.notes.append(UNNAMED_NOTE.format(lead=informative.lead, se=informative.lead_se, kept=kept))
     return informative
+
+
+def _kept_clause(check: AbstainCheck) -> str:
+    """Test (d)'s weakest count for :data:`UNNAMED_NOTE` ("" where the test did not run), with
+    :data:`COIN_CLAUSE` where it stands within ``LEAD_SE`` binomial standard errors of half the rows:
+    there the classes' names rest on a majority that a coin would give as often."""
+    weakest = check.weakest_majority()
+    if weakest is None:
+        return ""
+    margin, kept, rows, z = weakest
+    votes = "votes" if margin > 1 else "vote"
+    clause = KEPT_CLAUSE.format(kept=kept, rows=rows, margin=margin, votes=votes, z=z)
+    if z <= _family_choice.LEAD_SE:
+        clause = clause[:-1] + COIN_CLAUSE + ")"
+    return clause
 
 
 def _name_unidentified(
