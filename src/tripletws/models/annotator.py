@@ -205,7 +205,7 @@ UNNAMED_NOTE = (
 #: test), and the one added where that count stands within ``LEAD_SE`` binomial standard errors of a coin.
 KEPT_CLAUSE = (
     " (it keeps the majority on {kept:.0f} of the {rows:.0f} fitted rows whose majority wins by {margin} "
-    "{votes} or more, {z:.1f} standard errors above half)"
+    "{votes} or more, {z:.1f} standard errors above half{coin})"
 )
 COIN_CLAUSE = ", within noise of a coin: the names may be swapped"
 
@@ -998,10 +998,8 @@ def _kept_clause(check: AbstainCheck) -> str:
         return ""
     margin, kept, rows, z = weakest
     votes = "votes" if margin > 1 else "vote"
-    clause = KEPT_CLAUSE.format(kept=kept, rows=rows, margin=margin, votes=votes, z=z)
-    if z <= _family_choice.LEAD_SE:
-        clause = clause[:-1] + COIN_CLAUSE + ")"
-    return clause
+    coin = COIN_CLAUSE if z <= _family_choice.LEAD_SE else ""
+    return KEPT_CLAUSE.format(kept=kept, rows=rows, margin=margin, votes=votes, z=z, coin=coin)
 
 
 def _name_unidentified(
