@@ -19,7 +19,10 @@ size (spouse_rdp's 4 of 3 LFs, tennis_flyingsquid's 20 of 3 and 6 of 5), every s
 The draws of one set share its rows and many of its LFs, so they are not independent problems: the
 summary gives each set's figures and the mean over sets (each set weighted equally), beside the pooled
 share. It is a development check of how the default generalizes to LF sets it has not seen; it
-chooses nothing.
+chooses nothing. Each record of the default also holds its accuracy and majority vote's on the
+evaluation rows with a vote and on those without (``by_rows``), and the fit's gold-free decisions
+(``decisions``: the family choice, the coverage and abstain checks, the shrinkage), so that a rule
+can be screened on the records without refitting.
 
     PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --out benchmarks/results/lf_subsets.json
     PYTHONPATH=src python benchmarks/lf_subsets.py --set tripletws.models.annotator:NAMED_VOTES=false \
@@ -105,10 +108,60 @@ def run_subset(task: Task) -> dict[str, Any]:
             if label == "default":
                 out["family"] = str(getattr(model, "family_", ""))
                 out["notes"] = sorted({str(w.message)[:160] for w in caught})[:4]
+                out["by_rows"] = rows_split(P, L_eval, y, k)
+                out["decisions"] = decisions(model)
             rec[label] = out
         except Exception as exc:  # a crash is a finding: record it and go on
             rec[label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return rec
+
+
+def rows_split(P: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
+    """Accuracy of ``P`` and of majority vote on the evaluation rows with a vote and on those without.
+
+    The default's gains and losses on real LFs sit mostly on the rows without a vote (docs/studies.md,
+    "Two harder proxies"), where majority vote is a coin: the split lets a rule be screened on where
+    it acts without refitting.  Each accuracy is the expectation under a uniform tie-break; None where
+    no row falls in the part.
+    """
+    unvoted = (L_eval < 0).all(axis=1)
+    mv = mv_scores(L_eval, k)
+    out: dict[str, Any] = {}
+    for part, mask in (("voted", ~unvoted), ("unvoted", unvoted)):
+        rows = int(mask.sum())
+        out[part] = {
+            "rows": rows,
+            "acc": tie_scores(P[mask], y[mask], k)[0] if rows else None,
+            "mv_acc": tie_scores(mv[mask], y[mask], k)[0] if rows else None,
+        }
+    return out
+
+
+def decisions(model: Any) -> dict[str, Any]:
+    """The default's gold-free decisions on one fit, as its fitted records give them (JSON-ready).
+
+    ``selection``: the family choice's held-out scores and leads; ``one_class``: the coverage check;
+    ``abstain``: the abstain check, with test (d)'s counts (``kept``: margin, rows kept, rows);
+    ``shrinkage``: the share of the fit's departure from majority vote kept; ``unvoted``: the
+    posterior of a row without a vote (what every such row is predicted).  None where the fit has no
+    such record.
+    """
+
+    def record(name: str) -> dict[str, Any] | None:
+        value = getattr(model, name, None)
+        return value.to_dict() if hasattr(value, "to_dict") else None
+
+    out: dict[str, Any] = {
+        "selection": record("selection_"),
+        "one_class": record("one_class_"),
+        "abstain": record("abstain_"),
+        "shrinkage": record("shrinkage_"),
+        "unvoted": model.predict_proba(np.full((1, model.n_lfs_), -1))[0].tolist(),
+    }
+    kept = getattr(getattr(model, "abstain_", None), "kept", None)
+    if out["abstain"] is not None and kept:
+        out["abstain"]["kept"] = [[int(a), float(b), float(c)] for a, b, c in kept]
+    return json.loads(json.dumps(out, default=float))
 
 
 def tasks(

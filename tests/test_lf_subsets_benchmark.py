@@ -55,6 +55,21 @@ def test_run_scores_against_majority_vote_on_the_same_columns(tmp_path):
         acc, _ = tie_scores(mv_scores(ds["L_eval"][:, rec["lfs"]], ds["k"]), ds["y"], ds["k"])
         assert rec["mv"]["acc"] == pytest.approx(acc, abs=1e-12)
         assert 0.0 <= rec["default"]["acc"] <= 1.0 and "error" not in rec["default"]
+        # the rows with and without a vote partition the evaluation rows, and their accuracies
+        # (row means) average back to the whole: for the default and for majority vote
+        parts = rec["default"]["by_rows"]
+        n = len(ds["y"])
+        assert parts["voted"]["rows"] + parts["unvoted"]["rows"] == n
+        assert parts["unvoted"]["rows"] == round(rec["unvoted_eval"] * n)
+        for key, whole in (("acc", rec["default"]["acc"]), ("mv_acc", rec["mv"]["acc"])):
+            total = sum(p[key] * p["rows"] for p in parts.values() if p["rows"])
+            assert total / n == pytest.approx(whole, abs=1e-9)
+        if parts["unvoted"]["rows"]:  # majority vote leaves a row without a vote to a coin
+            assert parts["unvoted"]["mv_acc"] == pytest.approx(1.0 / ds["k"], abs=1e-12)
+        decided = rec["default"]["decisions"]
+        assert decided["selection"]["chosen"] in ("mv", "one_coin", "mace")
+        assert set(decided) == {"selection", "one_class", "abstain", "shrinkage", "unvoted"}
+        assert len(decided["unvoted"]) == ds["k"] and sum(decided["unvoted"]) == pytest.approx(1.0)
     summary = res["summary"]["pooled"]["default"]
     diffs = np.array([r["default"]["acc"] - r["mv"]["acc"] for r in res["records"]])
     assert summary["mean"] == pytest.approx(float(diffs.mean()), abs=1e-12)
