@@ -1,0 +1,77 @@
+"""The study switch ``coverage_check.UNVOTED_FLIP``: the coverage reading refused where the class of a
+row without a vote rests on the balance (docs/studies.md, session 48; docs/architecture.md, "Study
+switches")."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tripletws.estimators.coverage_check as coverage_check
+from tripletws import LabelModel
+from tripletws.estimators.coverage_check import empty_row_class
+from tripletws.params import LabelModelParams
+
+#: (class voted, firing rate on class 0, on class 1) of five one-class LFs: three of class 0 that fire
+#: on 25-30 % of its rows, two of class 1 that fire on 30-35 % of its rows.  With classes 80 / 20, a
+#: row without a vote is likelier under class 1 with a uniform balance (0.7 * 0.75 * 0.7 * 0.96 * 0.95
+#: against 0.95 * 0.94 * 0.96 * 0.65 * 0.7) and under class 0 with the true one.
+RATES = ((0, 0.30, 0.05), (0, 0.25, 0.06), (0, 0.30, 0.04), (1, 0.04, 0.35), (1, 0.05, 0.30))
+
+
+def _draw(n: int, seed: int, rare: float = 0.2, rates: tuple = RATES) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < rare).astype(int)
+    L = np.full((n, len(rates)), -1)
+    for j, (c, on0, on1) in enumerate(rates):
+        L[rng.random(n) < np.where(y == 0, on0, on1), j] = c
+    return L
+
+
+def _fit(L: np.ndarray, flip: bool, monkeypatch: pytest.MonkeyPatch) -> LabelModel:
+    monkeypatch.setattr(coverage_check, "UNVOTED_FLIP", flip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LabelModel(2).fit(L)
+
+
+def test_empty_row_class_reads_the_balance_and_the_abstentions() -> None:
+    # one LF: abstains on 70 % of class 0's rows and 95 % of class 1's
+    table = np.array([[[0.70, 0.95], [0.30, 0.00], [0.00, 0.05]]])  # (m, k + 1, k), abstain first
+    assert empty_row_class(LabelModelParams(np.array([0.5, 0.5]), table)) == 1
+    assert empty_row_class(LabelModelParams(np.array([0.8, 0.2]), table)) == 0
+    # 0.7 * p0 = 0.95 * p1 exactly: a tie
+    p0 = 0.95 / 1.65
+    assert empty_row_class(LabelModelParams(np.array([p0, 1.0 - p0]), table)) == -1
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_switch_refuses_a_reading_whose_balances_flip_the_empty_row(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    L = _draw(4000, seed)
+    off = _fit(L, False, monkeypatch)
+    assert off.one_class_.accepted and off.family_ in ("mace_coverage", "shared_coverage")
+    on = _fit(L, True, monkeypatch)
+    assert not on.one_class_.accepted
+    assert (
+        "a row without a vote goes to class 1 under the uniform balance and to class 0"
+        in on.one_class_.reason
+    )
+    # the record keeps the balance choice and the fits' disagreement, as any refusal after them
+    assert on.one_class_.balance == off.one_class_.balance
+    assert on.one_class_.balance_disagreement == pytest.approx(off.one_class_.balance_disagreement)
+
+
+def test_the_switch_keeps_a_reading_whose_balances_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # balanced classes, and class 1's LFs firing on 15 % of its rows: a row without a vote is 1.85 times
+    # likelier under class 1 (0.95 * 0.94 * 0.96 * 0.85 * 0.85 against 0.7 * 0.75 * 0.7 * 0.96 * 0.95),
+    # which only a balance beyond 0.65 / 0.35 would overturn: both fits agree, the reading stands
+    rates = (*RATES[:3], (1, 0.04, 0.15), (1, 0.05, 0.15))
+    L = _draw(4000, 0, rare=0.5, rates=rates)
+    off, on = _fit(L, False, monkeypatch), _fit(L, True, monkeypatch)
+    assert off.one_class_.accepted and on.one_class_.accepted
+    assert off.family_ == on.family_
+    np.testing.assert_allclose(on.predict_proba(L[:200]), off.predict_proba(L[:200]), atol=1e-12)
