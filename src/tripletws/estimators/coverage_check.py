@@ -113,11 +113,10 @@ UNVOTED_FLIP = False
 def empty_row_class(params: LabelModelParams) -> int:
     """The class a row without a vote gets under ``params`` (abstentions read as outcomes), -1 for a tie.
 
-    ``log p(y) + sum_i log P(abstain_i | y)``, the top class where it is unique (within ``1e-9``).
+    The row's log-score is inference's base term (:meth:`LabelModelParams.log_odds_tables`,
+    ``log p(y) + sum_i log P(abstain_i | y)``); the top class where it is unique (within ``1e-9``).
     """
-    score = np.log(np.maximum(params.class_balance, 1e-300)) + np.log(
-        np.maximum(params.cond_probs[:, 0, :], 1e-300)
-    ).sum(axis=0)
+    score, _ = params.log_odds_tables()
     top = np.flatnonzero(score >= score.max() - 1e-9)
     return int(top[0]) if top.size == 1 else -1
 
