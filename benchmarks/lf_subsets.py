@@ -92,7 +92,8 @@ def run_subset(task: Task) -> dict[str, Any]:
     k, y = ds["k"], ds["y"]
     L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
     rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
-    acc, f1 = tie_scores(mv_scores(L_eval, k), y, k)
+    mv = mv_scores(L_eval, k)
+    acc, f1 = tie_scores(mv, y, k)
     rec["mv"] = {"acc": acc, "f1": f1}
     rec["unvoted_eval"] = float(np.mean((L_eval < 0).all(axis=1)))
     for label, kw in methods.items():
@@ -108,7 +109,7 @@ def run_subset(task: Task) -> dict[str, Any]:
             if label == "default":
                 out["family"] = str(getattr(model, "family_", ""))
                 out["notes"] = sorted({str(w.message)[:160] for w in caught})[:4]
-                out["by_rows"] = rows_split(P, L_eval, y, k)
+                out["by_rows"] = rows_split(P, mv, L_eval, y, k)
                 out["decisions"] = decisions(model)
             rec[label] = out
         except Exception as exc:  # a crash is a finding: record it and go on
@@ -116,8 +117,9 @@ def run_subset(task: Task) -> dict[str, Any]:
     return rec
 
 
-def rows_split(P: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
-    """Accuracy of ``P`` and of majority vote on the evaluation rows with a vote and on those without.
+def rows_split(P: np.ndarray, mv: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
+    """Accuracy of ``P`` and of majority vote (its scores ``mv``) on the evaluation rows with a vote and
+    on those without.
 
     The default's gains and losses on real LFs sit mostly on the rows without a vote (docs/studies.md,
     "Two harder proxies"), where majority vote is a coin: the split lets a rule be screened on where
@@ -125,7 +127,6 @@ def rows_split(P: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict
     no row falls in the part.
     """
     unvoted = (L_eval < 0).all(axis=1)
-    mv = mv_scores(L_eval, k)
     out: dict[str, Any] = {}
     for part, mask in (("voted", ~unvoted), ("unvoted", unvoted)):
         rows = int(mask.sum())
