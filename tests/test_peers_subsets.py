@@ -1,0 +1,113 @@
+"""benchmarks/peers/run_subsets.py: the peers on lf_subsets.py's real-LF subsets, scored alike."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
+
+from common import DATA  # noqa: E402
+
+needs_data = pytest.mark.skipif(
+    not (DATA / "index.json").exists(), reason=f"shared data not found at {DATA} (set TRIPLETWS_DATA)"
+)
+
+
+@needs_data
+def test_default_scores_as_lf_subsets_does_on_the_same_subsets():
+    import lf_subsets
+    import run_subsets
+
+    sets = [s for s in lf_subsets.shared_sets() if s["name"] in ("youtube", "bluebird")]
+    todo = lf_subsets.tasks(sets, draws=1, seed=16)
+    drawn = {(t[0]["name"], t[2]) for t in todo}
+    assert drawn == {("youtube", 3), ("youtube", 5), ("youtube", 8), ("bluebird", 10), ("bluebird", 20)}
+    for ds, cols, size, draw, _ in todo[:2] + todo[-1:]:
+        ours = lf_subsets.run_subset((ds, cols, size, draw, {"default": {}}))
+        rec = run_subsets.run_subset((ds, cols, size, draw, ("default",)))
+        assert rec["lfs"] == cols and rec["mv"] == ours["mv"]
+        # the same fit on the same rows: the same expected accuracy, to the rounding of one mean
+        assert rec["default"]["acc"] == pytest.approx(ours["default"]["acc"], abs=1e-12)
+        assert rec["default"]["f1"] == pytest.approx(ours["default"]["f1"], abs=1e-12)
+
+
+class _Broken:
+    name, transductive, binary_only = "broken", False, False
+
+    def fit(self, L, k):
+        raise RuntimeError("boom")
+
+
+class _Constant:
+    """A transductive stand-in: class 0 on every fitted row; records the rows it was fitted on."""
+
+    name, transductive, binary_only = "constant", True, False
+
+    def fit(self, L, k):
+        self.rows = np.asarray(L).shape[0]
+        self.P = np.tile(np.eye(k)[0], (self.rows, 1))
+
+    def predict_proba(self, L):
+        return self.P[self.rows - len(L) :]
+
+
+def test_a_crash_is_recorded_and_transductive_methods_fit_the_scored_rows_too():
+    import run_subsets
+
+    L_fit = np.array([[0, 1, -1], [1, 1, 0], [0, -1, 0], [1, 0, 1]])
+    L_eval = np.array([[0, 0, -1], [1, -1, 1]])
+    y = np.array([0, 1])
+    assert run_subsets.score_method(_Broken(), L_fit, L_eval, y, 2) == {"error": "RuntimeError: boom"}
+    method = _Constant()
+    out = run_subsets.score_method(method, L_fit, L_eval, y, 2)
+    assert method.rows == 6 and out["acc"] == pytest.approx(0.5)  # fitted on 4 + 2 stacked rows
+    out = run_subsets.score_method(method, L_eval, L_eval, y, 2)  # a crowd set: the same rows once
+    assert method.rows == 2 and out["acc"] == pytest.approx(0.5)
+
+
+def test_extra_summary_arithmetic():
+    import run_subsets
+
+    def rec(name, mv, default, peer):
+        r = {"set": name, "mv": {"acc": mv}, "default": {"acc": default}}
+        r["peer"] = {"acc": peer} if peer is not None else {"error": "timeout: estimated fit 99 s"}
+        return r
+
+    records = [rec("a", 0.60, 0.70, 0.65), rec("a", 0.60, 0.50, 0.60), rec("b", 0.80, 0.79, None)]
+    out = run_subsets.extra_summary(records, ["default", "peer"])
+    assert out["default"]["mean_acc_over_sets"] == pytest.approx(np.mean([0.60, 0.79]))
+    assert out["default"]["share_big_loss"] == pytest.approx(1 / 3)  # 0.50 against 0.60; -0.01 is not big
+    assert out["peer"]["finished"] == 2 and out["peer"]["of"] == 3 and out["peer"]["sets"] == 1
+    assert out["peer"]["default_minus"] == pytest.approx(np.mean([0.05, -0.10]))
+    assert out["peer"]["default_at_or_above"] == pytest.approx(0.5)
+    assert out["mv"]["mean_acc_over_sets"] == pytest.approx(0.70)
+
+
+def test_merge_adds_our_columns_and_refuses_other_subsets():
+    import run_subsets
+
+    def results(methods, accs, mv=0.6, lfs=(0, 1, 2), when="then"):
+        recs = [
+            {"set": "a", "crowd": False, "size": 3, "draw": 0, "lfs": list(lfs), "mv": {"acc": mv, "f1": 0.5}}
+        ]
+        recs[0].update({m: {"acc": a, "f1": 0.5} for m, a in zip(methods, accs, strict=True)})
+        meta = {"methods": list(methods), "ours": f"tripletws @ {when}", "when": when}
+        return {"meta": meta, "records": recs}
+
+    old = results(["default", "hyperlm"], [0.7, 0.65])
+    out = run_subsets.merge_columns(old, results(["default", "shared"], [0.72, 0.62], when="now"))
+    rec = out["records"][0]
+    assert rec["default"]["acc"] == 0.72 and rec["shared"]["acc"] == 0.62 and rec["hyperlm"]["acc"] == 0.65
+    assert out["meta"]["methods"] == ["default", "shared", "hyperlm"]  # in the runner's order
+    assert out["meta"]["merged"] == ["default, shared at tripletws @ now, now"]
+    assert out["extra"]["hyperlm"]["default_minus"] == pytest.approx(0.07)
+    with pytest.raises(SystemExit, match="other subsets"):
+        run_subsets.merge_columns(old, results(["shared"], [0.6], lfs=(0, 1, 3)))
+    with pytest.raises(SystemExit, match="majority vote differs"):
+        run_subsets.merge_columns(old, results(["shared"], [0.6], mv=0.61))
