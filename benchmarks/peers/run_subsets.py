@@ -233,6 +233,16 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
+def _grid(corner: str, rows: list[str], cols: list[str], cell: Any, text: Any) -> list[str]:
+    """A markdown table: one line per row name, ``text(cell(row, col))`` per column ("-" where the
+    summary counts no subset)."""
+    lines = [f"| {corner} | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for row in rows:
+        values = [cell(row, col) for col in cols]
+        lines.append(f"| {row} | " + " | ".join("-" if not v.get("n") else text(v) for v in values) + " |")
+    return lines
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     meta, summ, extra = res["meta"], res["summary"], res["extra"]
     methods = meta["methods"]
@@ -270,24 +280,15 @@ def to_markdown(res: dict[str, Any]) -> str:
         lines.append(f"| {name} | {done} | {acc} | {vs} | {share} | {big} | {dm} | {at} |")
     lines += ["", "## Points against MV by kind and size (mean / share at or above MV - 0.5)", ""]
     groups = list(next(iter(summ["by_size"].values())).keys())
-    lines.append("| method | " + " | ".join(groups) + " |")
-    lines.append("|---|" + "---:|" * len(groups))
-    for name in methods:
-        cells = []
-        for g in groups:
-            s = summ["by_size"][name][g]
-            cells.append("-" if not s.get("n") else f"{_pts(s['mean'])} / {_pct(s['share_ok'])}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    def both(s: dict[str, Any]) -> str:
+        return f"{_pts(s['mean'])} / {_pct(s['share_ok'])}"
+
+    lines += _grid("method", methods, groups, lambda name, g: summ["by_size"][name][g], both)
     lines += ["", "## Mean points against MV per set and size", ""]
     keys = list(summ["by_set_size"][methods[0]].keys())
-    lines.append("| set/size | " + " | ".join(methods) + " |")
-    lines.append("|---|" + "---:|" * len(methods))
-    for key in keys:
-        cells = []
-        for name in methods:
-            s = summ["by_set_size"][name][key]
-            cells.append("-" if not s.get("n") else _pts(s["mean"]))
-        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    per_key = summ["by_set_size"]
+    lines += _grid("set/size", keys, methods, lambda key, name: per_key[name][key], lambda s: _pts(s["mean"]))
     errors = {
         name: sorted({r[name]["error"].split(":")[0] for r in res["records"] if "error" in r.get(name, {})})
         for name in methods
