@@ -111,3 +111,26 @@ def test_merge_adds_our_columns_and_refuses_other_subsets():
         run_subsets.merge_columns(old, results(["shared"], [0.6], lfs=(0, 1, 3)))
     with pytest.raises(SystemExit, match="majority vote differs"):
         run_subsets.merge_columns(old, results(["shared"], [0.6], mv=0.61))
+
+
+def test_hyperlm_uncalibrated_where_its_calibration_raises():
+    from common import _hyperlm_probs
+
+    class Inner:
+        def predict_prob(self, L):
+            return np.full((len(L), 2), 0.5)
+
+    class Model:
+        unsupervised_HyperLM = Inner()
+
+        def __init__(self, error):
+            self.error = error
+
+        def infer(self, L, return_probs=False):
+            raise ValueError(self.error)
+
+    L = np.array([[0, 1], [1, 0]])
+    out = _hyperlm_probs(Model("zero-size array to reduction operation maximum which has no identity"), L)
+    assert out.shape == (2, 2) and np.allclose(out, 0.5)
+    with pytest.raises(ValueError, match="something else"):
+        _hyperlm_probs(Model("something else"), L)

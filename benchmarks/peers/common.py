@@ -448,18 +448,37 @@ class CrowdKitDS(CrowdKit):
         super().__init__("crowdkit_ds", "DawidSkene")
 
 
+def _hyperlm_probs(model, L: np.ndarray) -> np.ndarray:
+    """``model.infer(L, return_probs=True)``; where its calibration fails, the probabilities before it.
+
+    hyperlm 0.0.5's ``calibrate_probs`` rescales the entries above and below 1/k by the largest and
+    smallest of them, and raises (``np.max`` of an empty array) where no entry lies on one side, e.g.
+    where every row ties.  The rescaling keeps each row's order of classes, so the uncalibrated
+    probabilities (``unsupervised_HyperLM.predict_prob``, rows summing to 1) predict the same classes;
+    taking them scores the model where it would otherwise be recorded as a crash (17 of the 895
+    real-LF subsets of ``run_subsets.py``, seeds 12-16)."""
+    try:
+        return model.infer(L, return_probs=True)
+    except ValueError as exc:
+        if "zero-size array" not in str(exc):
+            raise
+        return model.unsupervised_HyperLM.predict_prob(L)
+
+
 class HyperLM(Method):
     """Hyper Label Model (PyPI ``hyperlm`` 0.0.5, Wu et al., VLDB 2023):
     ``HyperLabelModel(device="cpu").infer(L, return_probs=True)``. It has no separate predict,
     so it is transductive like crowd-kit (fit on train + eval rows, read out the eval rows).
 
-    Two fixes (``raw=True`` keeps the second one off, to show its effect):
+    Three fixes (``raw=True`` keeps the second one off, to show its effect):
 
     1. hyperlm sizes its output by the last row that has a vote, so trailing all-abstain rows
        were silently dropped. It is row-permutation equivariant, so the all-abstain rows are moved
        to the front and the permutation is undone afterwards.
     2. All-abstain rows get a constant, non-neutral score (class 1 on binary data); they are set
        to uniform, as every other method here gives them.
+    3. Its calibration raises where no probability lies above (or below) 1/k; the probabilities
+       before it, which rank the classes alike, are taken there (:func:`_hyperlm_probs`).
 
     hyperlm infers k as max(L) + 1, so missing top classes get probability-0 columns. Its
     checkpoint is a full pickle, which torch >= 2.6 loads only with
@@ -481,9 +500,7 @@ class HyperLM(Method):
         P = np.full((n, k), 1.0 / k)
         if voted.any():
             order = np.argsort(voted, kind="stable")  # all-abstain rows first
-            out = np.asarray(
-                HyperLabelModel(device="cpu").infer(L[order], return_probs=True), dtype=np.float64
-            )
+            out = np.asarray(_hyperlm_probs(HyperLabelModel(device="cpu"), L[order]), dtype=np.float64)
             if out.ndim != 2 or out.shape[0] != n or out.shape[1] > k:
                 raise RuntimeError(f"hyperlm returned shape {out.shape} for {n} rows, k = {k}")
             P[order] = 0.0
