@@ -84,6 +84,21 @@ def subset_seed(name: str, size: int, draw: int, seed: int) -> int:
 Task = tuple[dict[str, Any], list[int], int, int, dict[str, dict[str, Any]]]
 
 
+def subset_record(
+    ds: dict[str, Any], cols: list[int], size: int, draw: int, L_eval: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A subset's record before any method is fitted (its set, size, draw, LFs, majority vote's scores
+    on the evaluation rows ``L_eval`` of those LFs, the share of those rows without a vote), and
+    majority vote's (n, k) vote counts there."""
+    k, y = ds["k"], ds["y"]
+    rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
+    mv = mv_scores(L_eval, k)
+    acc, f1 = tie_scores(mv, y, k)
+    rec["mv"] = {"acc": acc, "f1": f1}
+    rec["unvoted_eval"] = float(np.mean((L_eval < 0).all(axis=1)))
+    return rec, mv
+
+
 def run_subset(task: Task) -> dict[str, Any]:
     """Fit every method on one subset of LFs and score it against majority vote. Never raises."""
     from tripletws import LabelModel
@@ -91,11 +106,7 @@ def run_subset(task: Task) -> dict[str, Any]:
     ds, cols, size, draw, methods = task
     k, y = ds["k"], ds["y"]
     L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
-    rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
-    mv = mv_scores(L_eval, k)
-    acc, f1 = tie_scores(mv, y, k)
-    rec["mv"] = {"acc": acc, "f1": f1}
-    rec["unvoted_eval"] = float(np.mean((L_eval < 0).all(axis=1)))
+    rec, mv = subset_record(ds, cols, size, draw, L_eval)
     for label, kw in methods.items():
         try:
             with warnings.catch_warnings(record=True) as caught:

@@ -62,9 +62,9 @@ from common import (
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
-from lf_subsets import TIE, shared_sets, summarize, tasks  # noqa: E402
+from lf_subsets import TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
 from run_quality import estimated_fit_s  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from scoring import tie_scores  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -146,10 +146,7 @@ def run_subset(task: tuple[Any, ...]) -> dict[str, Any]:
     L_eval = ds["L_eval"][:, cols]
     if ds["crowd"] and np.array_equal(L_fit, L_eval):
         L_eval = L_fit  # a crowd set is fitted and scored on the same rows: transductive peers fit them once
-    rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
-    acc, f1 = tie_scores(mv_scores(L_eval, k), y, k)
-    rec["mv"] = {"acc": acc, "f1": f1}
-    rec["unvoted_eval"] = float(np.mean((L_eval < 0).all(axis=1)))
+    rec, _ = subset_record(ds, cols, size, draw, L_eval)
     for method in build_methods(list(names)):
         rec[method.name] = score_method(method, L_fit, L_eval, y, k)
     return rec
@@ -162,14 +159,12 @@ def extra_summary(records: list[dict[str, Any]], methods: list[str]) -> dict[str
     out: dict[str, Any] = {}
     for name in ["mv", *methods]:
         done = [r for r in records if "acc" in r.get(name, {})]
-        finished_sets = sorted({r["set"] for r in done})
-        per_set = [float(np.mean([r[name]["acc"] for r in done if r["set"] == s])) for s in finished_sets]
         d = np.array([r[name]["acc"] - r["mv"]["acc"] for r in done])
         row: dict[str, Any] = {
             "finished": len(done),
             "of": len(records),
-            "sets": len(per_set),
-            "mean_acc_over_sets": float(np.mean(per_set)) if per_set else None,
+            "sets": len({r["set"] for r in done}),
+            "mean_acc_over_sets": _over_sets(done, [r[name]["acc"] for r in done]),
             "share_big_loss": float(np.mean(d < -BIG_LOSS)) if d.size else None,
         }
         if name not in ("mv", "default"):
@@ -178,20 +173,19 @@ def extra_summary(records: list[dict[str, Any]], methods: list[str]) -> dict[str
             row["default_minus"] = float(diff.mean()) if diff.size else None
             row["default_at_or_above"] = float(np.mean(diff >= -TIE)) if diff.size else None
             row["paired_subsets"] = int(diff.size)
-            row["paired_sets_mean"] = (
-                float(
-                    np.mean(
-                        [
-                            np.mean([r["default"]["acc"] - r[name]["acc"] for r in both if r["set"] == s])
-                            for s in sorted({r["set"] for r in both})
-                        ]
-                    )
-                )
-                if both
-                else None
-            )
+            row["paired_sets_mean"] = _over_sets(both, diff)
         out[name] = row
     return out
+
+
+def _over_sets(records: list[dict[str, Any]], values: Any) -> float | None:
+    """The mean over sets (each set weighted equally) of each set's mean of ``values`` (one per
+    record, in order); None without records."""
+    if not records:
+        return None
+    sets = np.array([r["set"] for r in records])
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.mean([values[sets == s].mean() for s in np.unique(sets)]))
 
 
 def _key(rec: dict[str, Any]) -> tuple[str, int, tuple[int, ...]]:
