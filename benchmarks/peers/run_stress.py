@@ -76,7 +76,14 @@ def estimated_fit_s(method, n: int, m: int, k: int, nnz: int) -> float:
 
 
 def run_one(method, L, L_test, y_test, k) -> dict:
-    fit_L = np.vstack([L, L_test]) if method.transductive else L
+    """One method fitted on ``L`` (with ``L_test`` stacked below for a transductive one, unless they
+    are the same array: a set fitted and scored on its own rows) and scored on ``L_test``'s gold:
+    ``{"status": "ok", "acc", "f1", "fit_s", "predict_s"}`` (``nonfinite_rows`` where some rows'
+    probabilities were not finite: scored as a coin), else a status (``n/a``, ``timeout``, ``err``)
+    and a note. Never raises."""
+    if getattr(method, "binary_only", False) and k != 2:
+        return {"status": "n/a", "note": "binary only"}
+    fit_L = np.vstack([L, L_test]) if method.transductive and L is not L_test else L
     nnz = int(np.count_nonzero(fit_L >= 0))
     est = estimated_fit_s(method, fit_L.shape[0], fit_L.shape[1], k, nnz)
     if est > FIT_BUDGET_S:
@@ -92,11 +99,16 @@ def run_one(method, L, L_test, y_test, k) -> dict:
         return {"status": "timeout", "note": str(exc)}
     except Exception as exc:
         return {"status": "err", "note": f"{type(exc).__name__}: {str(exc)[:160]}"}
-    P = np.asarray(P, dtype=np.float64)
+    P = np.array(P, dtype=np.float64)
     if P.shape != (len(L_test), k):
         return {"status": "err", "note": f"predict_proba shape {P.shape} != {(len(L_test), k)}"}
+    bad = ~np.isfinite(P).all(axis=1)
+    P[bad] = 1.0 / k  # e.g. FlyingSquid's underflow: scored as a coin, and counted
     acc, f1 = tie_scores(P, y_test, k)
-    return {"status": "ok", "acc": acc, "f1": f1, "fit_s": fit_s, "predict_s": pred_s}
+    out = {"status": "ok", "acc": acc, "f1": f1, "fit_s": fit_s, "predict_s": pred_s}
+    if bad.any():
+        out["nonfinite_rows"] = int(bad.sum())
+    return out
 
 
 def run(

@@ -38,7 +38,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -47,13 +46,10 @@ import numpy as np
 from common import (
     CrowdKit,
     CrowdKitDS,
-    FitTimeout,
     FlyingSquid,
     HyperLM,
-    NotApplicable,
     Ours,
     SnorkelLM,
-    hard_limit,
     limit_threads,
     machine_info,
     ours_revision,
@@ -63,15 +59,12 @@ BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
 from lf_subsets import TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
-from run_quality import estimated_fit_s  # noqa: E402
-from scoring import tie_scores  # noqa: E402
+from run_stress import FIT_BUDGET_S, run_one  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
 RESULTS = BENCH / "results"
 COMMAND = "benchmarks/peers/.venv/bin/python benchmarks/peers/run_subsets.py"
-FIT_BUDGET_S = 60.0
-HARD_LIMIT_S = 120.0
 #: A subset more than this far below majority vote is a loss in the sense of issue 7's unseen target.
 BIG_LOSS = 0.02
 NAMES = (
@@ -103,38 +96,14 @@ def build_methods(only: list[str] | None = None) -> list[Any]:
 
 
 def score_method(method: Any, L_fit: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
-    """One method on one subset: ``{"acc", "f1", "fit_s"}``, or ``{"error": why}`` (never raises)."""
-    if getattr(method, "binary_only", False) and k != 2:
-        return {"error": "n/a: binary only"}
-    fit_L = L_fit
-    if method.transductive and L_fit is not L_eval:
-        fit_L = np.vstack([L_fit, L_eval])
-    n, m = fit_L.shape
-    est = estimated_fit_s(method, n, m, k)
-    if est > FIT_BUDGET_S:
-        return {"error": f"timeout: estimated fit {est:.0f} s"}
-    try:
-        with hard_limit(HARD_LIMIT_S), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            method.fit(fit_L, k)
-            fit_s = time.perf_counter() - t0
-            P = np.asarray(method.predict_proba(L_eval), dtype=np.float64)
-    except NotApplicable as exc:
-        return {"error": f"n/a: {exc}"}
-    except FitTimeout as exc:
-        return {"error": f"timeout: {exc}"}
-    except Exception as exc:  # a crash is a finding: record it and go on
-        return {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    if P.shape != (len(L_eval), k):
-        return {"error": f"predict_proba shape {P.shape} != {(len(L_eval), k)}"}
-    bad = ~np.isfinite(P).all(axis=1)
-    P[bad] = 1.0 / k  # e.g. FlyingSquid's underflow: scored as a coin, and counted
-    acc, f1 = tie_scores(P, y, k)
-    out = {"acc": acc, "f1": f1, "fit_s": fit_s}
-    if bad.any():
-        out["nonfinite_rows"] = int(bad.sum())
-    return out
+    """One method on one subset, as ``run_stress.run_one`` fits and scores it (the stress suite's
+    budget and limits), in ``lf_subsets.py``'s record form: ``{"acc", "f1", "fit_s", ...}``, or
+    ``{"error": why}`` (never raises)."""
+    res = run_one(method, L_fit, L_eval, y, k)
+    status = res.pop("status")
+    if status == "ok":
+        return res
+    return {"error": res["note"] if status == "err" else f"{status}: {res['note']}"}
 
 
 def run_subset(task: tuple[Any, ...]) -> dict[str, Any]:
