@@ -8,8 +8,11 @@ majority vote's family among them, on the gold rows. This suite measures that on
 
 For each subset of ``lf_subsets.tasks`` (same ``--seed`` and ``--draws``) and each ``--dev`` size N,
 N gold rows are drawn from the evaluation split (seeded by the subset's seed and N); every method is
-fitted without gold on the fit split and again with those rows as ``L_dev``/``Y_dev``, and all of them
-and majority vote are scored on the remaining evaluation rows. A (subset, N) pair is skipped where
+fitted on the fit split without gold (``<method>``), with the gold rows' labels alone (``Y_dev``:
+their class frequencies as the prior, Snorkel's meaning; ``<method>+y_dev``) and with the gold rows
+and their votes (``L_dev``/``Y_dev``: the dev choice; ``<method>+dev``). All of them, majority vote,
+and majority vote with its ties broken by the gold rows' class frequencies (``mv+dev_prior``) are
+scored on the remaining evaluation rows. A (subset, N) pair is skipped where
 fewer than ``MIN_SCORED`` rows would remain. Records, scores and summaries are ``lf_subsets.py``'s;
 each record holds its ``dev_rows`` and the dev choice's ``chosen`` candidate. It chooses nothing.
 
@@ -70,18 +73,18 @@ def run_pair(task: DevTask) -> dict[str, Any]:
     freq = (np.bincount(y[dev], minlength=k) + 1.0) / (size + k)
     acc, f1 = tie_scores(mv + 0.5 * freq / freq.max(), y[~dev], k)
     rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
+    gold_kw = {"": {}, "+y_dev": {"Y_dev": y[dev]}, "+dev": {"L_dev": L_eval[dev], "Y_dev": y[dev]}}
     for label, kw in METHODS.items():
-        for gold in (False, True):
-            name = f"{label}+dev" if gold else label
+        for suffix, fit_kw in gold_kw.items():
+            name = label + suffix
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fit_kw = {"L_dev": L_eval[dev], "Y_dev": y[dev]} if gold else {}
                     model = LabelModel(k, **kw).fit(L_fit, **fit_kw)
                     P = model.predict_proba(L_eval[~dev])
                 acc, f1 = tie_scores(P, y[~dev], k)
                 rec[name] = {"acc": acc, "f1": f1}
-                if gold:
+                if suffix == "+dev":
                     rec[name]["chosen"] = str(model.dev_choice_["chosen"])
             except Exception as exc:  # a crash is a finding: record it and go on
                 rec[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -107,7 +110,7 @@ def big_loss_share(records: list[dict[str, Any]], method: str) -> float:
 def summary_by_size(records: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
     """Per gold-row count: ``lf_subsets.summarize`` of its records, and each method's share of records
     more than 2 points below majority vote (all, LF subsets, crowd subsets)."""
-    methods = ["mv+dev_prior", *(f"{m}{s}" for m in METHODS for s in ("", "+dev"))]
+    methods = ["mv+dev_prior", *(f"{m}{s}" for m in METHODS for s in ("", "+y_dev", "+dev"))]
     out: dict[str, Any] = {}
     for size in sizes:
         recs = [r for r in records if r["dev_rows"] == size]

@@ -66,10 +66,12 @@ def test_every_column_is_scored_on_the_rows_left_after_the_gold_rows():
         warnings.simplefilter("ignore")
         plain = LabelModel(k).fit(L_fit).predict_proba(L_eval[~gold])
         with_gold = LabelModel(k).fit(L_fit, L_dev=L_eval[gold], Y_dev=y[gold])
+        prior_only = LabelModel(k).fit(L_fit, Y_dev=y[gold]).predict_proba(L_eval[~gold])
     assert rec["default"]["acc"] == pytest.approx(tie_scores(plain, y[~gold], k)[0], abs=1e-12)
     got = tie_scores(with_gold.predict_proba(L_eval[~gold]), y[~gold], k)[0]
     assert rec["default+dev"]["acc"] == pytest.approx(got, abs=1e-12)
     assert rec["default+dev"]["chosen"] == with_gold.dev_choice_["chosen"]
+    assert rec["default+y_dev"]["acc"] == pytest.approx(tie_scores(prior_only, y[~gold], k)[0], abs=1e-12)
     # majority vote with the gold rows' frequencies breaking its ties, by hand: a strict majority
     # keeps its class; a tie (a row without a vote among them) goes to the more frequent gold class
     # among the tied ones (equal frequencies stay a tie, scored as a coin)
