@@ -58,6 +58,18 @@ def dev_rows(n_eval: int, size: int, name: str, subset_size: int, draw: int, see
     return mask
 
 
+def gold_frequencies(y_dev: np.ndarray, k: int) -> np.ndarray:
+    """(k,): the gold rows' class frequencies, add-one (every class stays possible)."""
+    return (np.bincount(y_dev, minlength=k) + 1.0) / (len(y_dev) + k)
+
+
+def tie_order(freq: np.ndarray) -> np.ndarray:
+    """(k,) in (0, 1]: added (times 0.5) to majority vote's whole vote counts, it breaks their ties, and
+    only their ties, toward the more frequent class: the plainest use of gold rows (``mv+dev_prior``;
+    the rows without a vote are ties of every class)."""
+    return freq / freq.max()
+
+
 def run_pair(task: DevTask) -> dict[str, Any]:
     """Every method with and without ``size`` gold rows on one subset, scored on the other rows."""
     from tripletws import LabelModel
@@ -68,10 +80,7 @@ def run_pair(task: DevTask) -> dict[str, Any]:
     dev = dev_rows(len(y), size, ds["name"], subset_size, draw, seed)
     rec, mv = subset_record({**ds, "y": y[~dev]}, cols, subset_size, draw, L_eval[~dev])
     rec["dev_rows"] = size
-    # the plainest use of gold rows: majority vote, its ties (rows without a vote among them) broken
-    # by the gold rows' class frequencies (add-one, so that every class stays possible)
-    freq = (np.bincount(y[dev], minlength=k) + 1.0) / (size + k)
-    acc, f1 = tie_scores(mv + 0.5 * freq / freq.max(), y[~dev], k)
+    acc, f1 = tie_scores(mv + 0.5 * tie_order(gold_frequencies(y[dev], k)), y[~dev], k)
     rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
     gold_kw = {"": {}, "+y_dev": {"Y_dev": y[dev]}, "+dev": {"L_dev": L_eval[dev], "Y_dev": y[dev]}}
     for label, kw in METHODS.items():
@@ -107,10 +116,14 @@ def big_loss_share(records: list[dict[str, Any]], method: str) -> float:
     return float(np.mean(np.array(d) < -0.02)) if d else float("nan")
 
 
-def summary_by_size(records: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
+def summary_by_size(
+    records: list[dict[str, Any]], sizes: list[int], methods: list[str] | None = None
+) -> dict[str, Any]:
     """Per gold-row count: ``lf_subsets.summarize`` of its records, and each method's share of records
-    more than 2 points below majority vote (all, LF subsets, crowd subsets)."""
-    methods = ["mv+dev_prior", *(f"{m}{s}" for m in METHODS for s in ("", "+y_dev", "+dev"))]
+    more than 2 points below majority vote (all, LF subsets, crowd subsets). ``methods``: the record's
+    columns (this suite's where not given)."""
+    if methods is None:
+        methods = ["mv+dev_prior", *(f"{m}{s}" for m in METHODS for s in ("", "+y_dev", "+dev"))]
     out: dict[str, Any] = {}
     for size in sizes:
         recs = [r for r in records if r["dev_rows"] == size]
@@ -133,10 +146,17 @@ def _pts(x: float) -> str:
     return f"{100 * x:+.2f}"
 
 
-def to_markdown(res: dict[str, Any]) -> str:
+def _pct(x: float) -> str:
+    """A share in percent, "-" where no record counts (NaN)."""
+    return "-" if np.isnan(x) else f"{100 * x:.1f}"
+
+
+def to_markdown(
+    res: dict[str, Any], title: str = "A few gold rows on real-LF subsets (`fit(L, L_dev=, Y_dev=)`)"
+) -> str:
     meta = res["meta"]
     lines = [
-        "# A few gold rows on real-LF subsets (`fit(L, L_dev=, Y_dev=)`)",
+        f"# {title}",
         "",
         f"- command: `{meta['command']}`",
         f"- code: {meta['code']}; {meta['when']}; {meta['machine']}",
@@ -155,7 +175,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             lines.append(
                 f"| {size} | {method} | {_pts(o['mean'])} | {100 * o['share_ok']:.1f} % | "
                 f"{_pts(p['mean'])} | "
-                f"{100 * big['all']:.1f} / {100 * big['lf']:.1f} / {100 * big['crowd']:.1f} % | "
+                f"{_pct(big['all'])} / {_pct(big['lf'])} / {_pct(big['crowd'])} % | "
                 f"{_pts(p['worst'])} |"
             )
     lines += ["", "Chosen by the dev rows (the default's dev choice), per gold-row count:", ""]

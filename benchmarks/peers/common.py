@@ -448,8 +448,12 @@ class CrowdKitDS(CrowdKit):
         super().__init__("crowdkit_ds", "DawidSkene")
 
 
-def _hyperlm_probs(model, L: np.ndarray) -> np.ndarray:
+def _hyperlm_probs(model, L: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """``model.infer(L, return_probs=True)``; where its calibration fails, the probabilities before it.
+
+    ``gold``: (row indices into ``L``, their labels) for hyperlm's semi-supervised inference
+    (``infer(L, y_indices=, y_vals=)``, its ``HyperLMSemi``). HyperLMSemi takes k as the largest gold
+    label + 1 (fewer columns where the gold rows lack the top class: the caller pads them).
 
     hyperlm 0.0.5's ``calibrate_probs`` rescales the entries above and below 1/k by the largest and
     smallest of them, and raises (``np.max`` of an empty array) where no entry lies on one side, e.g.
@@ -457,12 +461,22 @@ def _hyperlm_probs(model, L: np.ndarray) -> np.ndarray:
     probabilities (``unsupervised_HyperLM.predict_prob``, rows summing to 1) predict the same classes;
     taking them scores the model where it would otherwise be recorded as a crash (17 of the 895
     real-LF subsets of ``run_subsets.py``, seeds 12-16)."""
+    # arrays, not lists: HyperLMSemi compares y_vals with each class (a list compares False)
+    kw = (
+        {}
+        if gold is None
+        else {"y_indices": np.asarray(gold[0], np.int64), "y_vals": np.asarray(gold[1], np.int64)}
+    )
     try:
-        return model.infer(L, return_probs=True)
+        return model.infer(L, return_probs=True, **kw)
     except ValueError as exc:
         if "zero-size array" not in str(exc):
             raise
-        return model.unsupervised_HyperLM.predict_prob(L)
+        if gold is None:
+            return model.unsupervised_HyperLM.predict_prob(L)
+        from hyperlm.hyper_label_model import HyperLMSemi
+
+        return HyperLMSemi(L, kw["y_vals"], kw["y_indices"], model.device, model.checkpoint_path)
 
 
 class HyperLM(Method):
@@ -490,7 +504,8 @@ class HyperLM(Method):
         self.raw = raw
         self.name = "hyperlm_raw" if raw else "hyperlm"
 
-    def fit(self, L, k, class_balance=None):
+    def fit(self, L, k, class_balance=None, gold=None):
+        """``gold``: optional (row indices into ``L``, labels) for hyperlm's semi-supervised inference."""
         os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
         from hyperlm import HyperLabelModel
 
@@ -500,7 +515,12 @@ class HyperLM(Method):
         P = np.full((n, k), 1.0 / k)
         if voted.any():
             order = np.argsort(voted, kind="stable")  # all-abstain rows first
-            out = np.asarray(_hyperlm_probs(HyperLabelModel(device="cpu"), L[order]), dtype=np.float64)
+            if gold is not None:  # the gold rows' indices in the reordered matrix
+                where = np.empty(n, dtype=np.int64)
+                where[order] = np.arange(n)
+                gold = (where[np.asarray(gold[0])], np.asarray(gold[1]))
+            model = HyperLabelModel(device="cpu")
+            out = np.asarray(_hyperlm_probs(model, L[order], gold), dtype=np.float64)
             if out.ndim != 2 or out.shape[0] != n or out.shape[1] > k:
                 raise RuntimeError(f"hyperlm returned shape {out.shape} for {n} rows, k = {k}")
             P[order] = 0.0
