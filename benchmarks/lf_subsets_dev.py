@@ -138,8 +138,31 @@ def summary_by_size(
             }
             for m in methods
         }
+        summ["paired"] = {m: paired(recs, REFERENCE, m) for m in methods if m != REFERENCE}
         out[str(size)] = summ
     return out
+
+
+#: The column every other is compared with, subset by subset: the default given the gold rows' votes.
+REFERENCE = "default+dev"
+
+
+def paired(records: list[dict[str, Any]], first: str, second: str) -> dict[str, Any]:
+    """``first`` minus ``second`` on the records both scored: the mean over sets (each set's mean,
+    then their mean), the pooled mean, and the share where ``first`` is at or above ``second`` - 0.5
+    points."""
+    both = [r for r in records if "acc" in r.get(first, {}) and "acc" in r.get(second, {})]
+    if not both:
+        return {"n": 0}
+    d = np.array([r[first]["acc"] - r[second]["acc"] for r in both])
+    sets = np.array([r["set"] for r in both])
+    return {
+        "n": len(both),
+        "sets": len(set(sets)),
+        "over_sets": float(np.mean([d[sets == s].mean() for s in np.unique(sets)])),
+        "pooled": float(d.mean()),
+        "at_or_above": float(np.mean(d >= -TIE)),
+    }
 
 
 def _pts(x: float) -> str:
@@ -178,6 +201,21 @@ def to_markdown(
                 f"{_pct(big['all'])} / {_pct(big['lf'])} / {_pct(big['crowd'])} % | "
                 f"{_pts(p['worst'])} |"
             )
+    lines += [
+        "",
+        f"`{REFERENCE}` against each other column, on the records both scored (points; over sets, pooled; "
+        f"share where `{REFERENCE}` is at or above it - 0.5 points):",
+        "",
+        "| gold rows | method | records (sets) | over sets | pooled | at or above |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size, summ in res["summary"].items():
+        for method, p in summ.get("paired", {}).items():
+            if p["n"]:
+                lines.append(
+                    f"| {size} | {method} | {p['n']} ({p['sets']}) | {_pts(p['over_sets'])} | "
+                    f"{_pts(p['pooled'])} | {100 * p['at_or_above']:.1f} % |"
+                )
     lines += ["", "Chosen by the dev rows (the default's dev choice), per gold-row count:", ""]
     for size in res["summary"]:
         counts: dict[str, int] = {}

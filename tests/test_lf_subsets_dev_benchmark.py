@@ -96,6 +96,10 @@ def test_run_writes_a_summary_per_gold_row_count(tmp_path):
             d = np.array([r[method]["acc"] - r["mv"]["acc"] for r in recs])
             assert big["all"] == pytest.approx(float(np.mean(d < -0.02)), abs=1e-12)
             assert summ["pooled"][method]["mean"] == pytest.approx(float(d.mean()), abs=1e-12)
+        for method, p in summ["paired"].items():  # the reference against each column, record by record
+            d = np.array([r[dev.REFERENCE]["acc"] - r[method]["acc"] for r in recs])
+            assert p["n"] == len(recs) and p["pooled"] == pytest.approx(float(d.mean()), abs=1e-12)
+            assert p["at_or_above"] == pytest.approx(float(np.mean(d >= -dev.TIE)), abs=1e-12)
     assert out.with_suffix(".md").read_text().startswith("# A few gold rows on real-LF subsets")
     with pytest.raises(SystemExit, match="positive"):
         dev.main(["--dev", "0", "--out", str(tmp_path / "x.json")])

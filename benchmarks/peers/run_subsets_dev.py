@@ -17,7 +17,8 @@ same ``--seed`` and ``--draws``), scored alike:
 * ``mv+dev_prior``: majority vote with its ties broken by the gold rows' commonest class.
 
 crowd-kit's models take no gold and are left out. Each fit runs under the stress runner's hard limit;
-a crash is recorded. Writes ``benchmarks/results/lf_subsets_peers_dev_seed<S>.{json,md}``.
+a crash is recorded. Writes ``benchmarks/results/lf_subsets_peers_dev_seed<S>.{json,md}``; the summary
+compares every column with ``default+dev`` subset by subset (``--render FILE`` recomputes it).
 
     benchmarks/peers/.venv/bin/python benchmarks/peers/run_subsets_dev.py --dev 50 --draws 5 \
         --seed 17 --jobs 2
@@ -137,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", nargs="*", help="only these shared sets")
     ap.add_argument("--methods", nargs="*", choices=NAMES, help="only these methods (default all)")
     ap.add_argument("--out", type=Path, help="results path (.json; the .md beside it)")
+    ap.add_argument("--render", type=Path, help="recompute the summary of a results file, rewrite it, stop")
     args = ap.parse_args(argv)
+    if args.render:
+        res = json.loads(args.render.read_text())
+        res["summary"] = summary_by_size(res["records"], res["meta"]["dev"], res["meta"]["methods"])
+        write(res, args.render)
+        return 0
     names = tuple(args.methods or NAMES)
     sets = [s for s in shared_sets() if not args.sets or s["name"] in args.sets]
     todo = [(*t, names) for t in dev_tasks(sets, args.draws, args.seed, args.dev)]
@@ -164,12 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         "records": records,
     }
     res["summary"] = summary_by_size(records, args.dev, methods)
-    out = args.out or RESULTS / f"lf_subsets_peers_dev_seed{args.seed}.json"
+    print(write(res, args.out or RESULTS / f"lf_subsets_peers_dev_seed{args.seed}.json"))
+    return 0
+
+
+def write(res: dict[str, Any], out: Path) -> str:
+    """Write the results and their markdown beside them; return the markdown."""
     atomic_write_text(out, json.dumps(res, indent=1, default=float))
     text = to_markdown(res, title="Peers with a few gold rows on real-LF subsets (`run_subsets_dev.py`)")
     atomic_write_text(out.with_suffix(".md"), text)
-    print(text)
-    return 0
+    return text
 
 
 if __name__ == "__main__":
