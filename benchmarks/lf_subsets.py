@@ -68,11 +68,12 @@ def shared_sets() -> list[dict[str, Any]]:
     return [dict(zip(keys, entry, strict=True)) for entry in splits()]
 
 
-def sizes(ds: dict[str, Any], voting: int) -> list[int]:
-    """The subset sizes drawn from a set with ``voting`` LFs that vote on the fit split."""
+def sizes(ds: dict[str, Any], voting: int, lf_sizes: tuple[int, ...] = LF_SIZES) -> list[int]:
+    """The subset sizes drawn from a set with ``voting`` LFs that vote on the fit split (``lf_sizes``
+    for an LF set, fewer than it has)."""
     if ds["crowd"]:
         return sorted({max(3, round(s * voting)) for s in CROWD_SHARES if max(3, round(s * voting)) < voting})
-    return [s for s in LF_SIZES if s < voting]
+    return [s for s in lf_sizes if s < voting]
 
 
 def subset_seed(name: str, size: int, draw: int, seed: int) -> int:
@@ -177,15 +178,20 @@ def decisions(model: Any) -> dict[str, Any]:
 
 
 def tasks(
-    sets: list[dict[str, Any]], draws: int, seed: int, methods: dict[str, dict[str, Any]] | None = None
+    sets: list[dict[str, Any]],
+    draws: int,
+    seed: int,
+    methods: dict[str, dict[str, Any]] | None = None,
+    lf_sizes: tuple[int, ...] = LF_SIZES,
 ) -> list[Task]:
     """One task per (set, size, draw): distinct subsets of the voting LFs, each sorted, with the methods
-    to fit (``LabelModel`` settings by name; :data:`METHODS` where not given)."""
+    to fit (``LabelModel`` settings by name; :data:`METHODS` where not given); ``lf_sizes``: the LF
+    sets' subset sizes (a crowd's are its shares, :data:`CROWD_SHARES`)."""
     methods = dict(METHODS if methods is None else methods)
     out = []
     for ds in sets:
         voting = np.flatnonzero((ds["L_fit"] >= 0).any(axis=0))
-        for size in sizes(ds, voting.size):
+        for size in sizes(ds, voting.size, lf_sizes):
             # distinct subsets only: a set of 4 LFs has 4 of size 3, not `draws`
             available = math.comb(voting.size, size)
             seen: set[tuple[int, ...]] = set()
@@ -232,7 +238,8 @@ def summarize(records: list[dict[str, Any]], methods: list[str]) -> dict[str, An
             f"{s}/{z}": stats([r for r in records if (r["set"], r["size"]) == (s, z)], method)
             for s, z in keys
         }
-        groups = {"LF sets, 3 LFs": (False, 3), "LF sets, 5 LFs": (False, 5), "LF sets, 8 LFs": (False, 8)}
+        lf_sizes = sorted({r["size"] for r in records if not r["crowd"]}) or list(LF_SIZES)
+        groups = {f"LF sets, {z} LFs": (False, z) for z in lf_sizes}
         out["by_size"][method] = {
             g: stats([r for r in records if (r["crowd"], r["size"]) == key], method)
             for g, key in groups.items()
@@ -345,6 +352,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--sets", nargs="*", help="only these shared sets")
     ap.add_argument(
+        "--lf-sizes",
+        type=int,
+        nargs="+",
+        default=list(LF_SIZES),
+        help=f"LFs per subset of an LF set (default {' '.join(map(str, LF_SIZES))}; a set draws the sizes "
+        "below its number of voting LFs)",
+    )
+    ap.add_argument(
         "--model-kw",
         nargs="*",
         default=None,
@@ -392,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         known = ", ".join(s["name"] for s in every)
         raise SystemExit(f"--sets: {', '.join(unknown)} not among the shared sets with gold ({known})")
     sets = [s for s in every if not args.sets or s["name"] in args.sets]
-    todo = tasks(sets, args.draws, args.seed, methods)
+    if min(args.lf_sizes) < 3:
+        raise SystemExit(f"--lf-sizes: a label model needs 3 LFs or more, got {args.lf_sizes}")
+    todo = tasks(sets, args.draws, args.seed, methods, tuple(args.lf_sizes))
     t0 = time.perf_counter()
     with threadpool_limits(1):  # one BLAS thread per fit (workers inherit it), given back after
         if args.jobs > 1:  # (the settings applied in each worker, whatever the start method)
@@ -414,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_info(),
             "draws": args.draws,
             "seed": args.seed,
+            "lf_sizes": list(args.lf_sizes),
             "subsets": len(records),
             "settings": list(args.set),
             "methods": list(methods),
