@@ -115,3 +115,15 @@ def test_set_applies_a_study_switch_in_every_worker(tmp_path, monkeypatch):
     off = {tuple(r["lfs"]): r["default"]["acc"] for r in runs["off"]["records"]}
     assert on.keys() == off.keys()
     assert any(abs(on[c] - off[c]) > 1e-9 for c in on)  # the switch changed some fits in the workers
+
+
+def test_larger_lf_subsets_on_request(tmp_path):
+    import lf_subsets
+
+    sets = [s for s in lf_subsets.shared_sets() if s["name"] in ("cdr_metal", "youtube", "bluebird")]
+    todo = lf_subsets.tasks(sets, draws=2, seed=0, lf_sizes=(16, 32))
+    drawn = sorted({(t[0]["name"], t[2]) for t in todo})
+    # youtube's 10 LFs hold no subset of 16; a crowd keeps its shares
+    assert drawn == [("bluebird", 10), ("bluebird", 20), ("cdr_metal", 16), ("cdr_metal", 32)]
+    with pytest.raises(SystemExit, match="3 LFs or more"):
+        lf_subsets.main(["--lf-sizes", "2", "5", "--out", str(tmp_path / "x.json")])
