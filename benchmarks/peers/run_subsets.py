@@ -58,7 +58,7 @@ from common import (
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
-from lf_subsets import TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
+from lf_subsets import LF_SIZES, TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
 from run_stress import FIT_BUDGET_S, run_one  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
@@ -269,6 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--sets", nargs="*", help="only these shared sets")
     ap.add_argument("--methods", nargs="*", choices=NAMES, help="only these methods (default all)")
+    ap.add_argument(
+        "--lf-sizes",
+        type=int,
+        nargs="+",
+        default=list(LF_SIZES),
+        help="LFs per subset of an LF set (as lf_subsets.py)",
+    )
     ap.add_argument("--out", type=Path, help="results path (.json; the .md beside it)")
     ap.add_argument("--render", type=Path, help="rewrite the .md of a results file and stop")
     ap.add_argument("--merge", type=Path, help="put the methods run into this results file (same subsets)")
@@ -281,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     sets = shared_sets()
     if args.sets:
         sets = [s for s in sets if s["name"] in args.sets]
-    todo = [(ds, cols, size, draw, names) for ds, cols, size, draw, _ in tasks(sets, args.draws, args.seed)]
+    drawn = tasks(sets, args.draws, args.seed, lf_sizes=tuple(args.lf_sizes))
+    todo = [(ds, cols, size, draw, names) for ds, cols, size, draw, _ in drawn]
     t0 = time.time()
     records = []
     with ProcessPoolExecutor(max(1, args.jobs)) as pool:
@@ -297,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "ours": ours_revision(),
             "seed": args.seed,
             "draws": args.draws,
+            "lf_sizes": list(args.lf_sizes),
             "subsets": len(records),
             "methods": methods,
             "fit_budget_s": FIT_BUDGET_S,
