@@ -64,6 +64,7 @@ from ..estimators.softdep import (
     weighted_em,
     weighted_em_coverage,
 )
+from ..estimators.specificity import specificity_params
 from ..estimators.symmetric import DEFAULT_ACCURACY
 from ..estimators.votes import lfs_without_overlap, summary_votes
 from ..matrix import LabelMatrix
@@ -99,6 +100,10 @@ TIE_FAMILY = "ds_abstain"
 #: accuracy, cdr_metal +0.9 accuracy but -3.1 F1 of class 1, and the development stress suite's
 #: share at or above majority vote - 0.5 points falls 93.3 % -> 92.3 %; docs/models.md, "Ties").
 TIE_BINARY = False
+#: Where two-class ties are broken by the specificity of the one-class LFs voting each class
+#: (:mod:`tripletws.estimators.specificity`: the class named by the LFs that fire on fewer rows):
+#: ``"off"``, ``"shared"`` (with ``one_class="shared"`` only) or ``"always"``.
+SPECIFICITY_TIES = "off"
 #: ``LabelModel(refit_growth="auto")`` for this model: a stream is solved again once the rows added
 #: since its last solve are a fifth of its running summary (a quarter of those solved on, on a plain
 #: stream; benchmarks/online.py; docs/online.md).
@@ -581,7 +586,7 @@ class Annotator(Solver):
             _temper(draft)
         if NAMED_VOTES and (named >= 0).any():  # a one-class LF's vote never counts against its class
             draft.params = replace(draft.params, one_class=named)
-        tie_break = None if mixture is not None else _tie_break(draft, rows, prior)
+        tie_break = None if mixture is not None else _tie_break(draft, rows, prior, stats, options.one_class)
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -1172,26 +1177,41 @@ def _shrink_toward_mv(
     return shrinkage
 
 
-def _tie_break(draft: _Draft, rows: RowSummary, prior: Prior) -> LabelModelParams | None:
+def _tie_break(
+    draft: _Draft, rows: RowSummary, prior: Prior, stats: LabelStats, one_class: str
+) -> LabelModelParams | None:
     """The fit that breaks the draft's ties at prediction, where some fitted row with votes ties.
 
     Dawid-Skene's full tables with abstentions read as informative (``"ds_abstain"``), with the
     user's class balance where one is given, else a uniform one: it tells apart classes that the
     draft's tables cannot (e.g. majority vote's model on rows with equal votes), through which
-    LFs abstain as well as which vote.  A note says how many fitted rows it decides.
+    LFs abstain as well as which vote.  With two classes, only where :data:`SPECIFICITY_TIES` asks
+    for it (``one_class``: the model's setting): the specificity of the one-class LFs
+    (:mod:`tripletws.estimators.specificity`).  A note says how many fitted rows it decides.
     (:mod:`tripletws.ties`; docs/models.md, "Ties".)
     """
     k = rows.cardinality
-    if k == 2 and not TIE_BINARY:
+    specificity = k == 2 and SPECIFICITY_TIES in ("always", one_class)
+    if k == 2 and not TIE_BINARY and not specificity:
+        return None
+    named = one_class_labels(stats)
+    if specificity and not (named >= 0).any():
         return None
     lm = LabelMatrix(rows.rows, k)
     P = summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
     tied, _ = tied_classes(P, lm, draft.params)
     if tied.size == 0:
         return None
+    share = float(rows.counts[tied].sum() / rows.counts.sum())
+    if specificity:
+        draft.notes.append(
+            f"{share:.1%} of the fitted rows have votes but tie between the two classes under the fit; such "
+            "ties go to the class named by the one-class LFs that vote on fewer rows (their specificity: "
+            "a prior about how LFs are written, which the rows do not identify)"
+        )
+        return specificity_params(stats.coverage, named, k)
     balance = prior.value if prior.fixed else np.full(k, 1.0 / k)
     second = fit_annotator(rows, TIE_FAMILY, class_balance=balance).params
-    share = float(rows.counts[tied].sum() / rows.counts.sum())
     draft.notes.append(
         f"{share:.1%} of the fitted rows have votes but tie between classes under the fit; such ties are "
         f"broken by a {TIE_FAMILY!r} fit (Dawid-Skene's tables, abstentions read as informative), "
