@@ -163,6 +163,14 @@ STABILITY_BAR: float | None = None
 #: from its vote tables.  True since session 13; False is the rule before (a study switch).
 OWN_LEAD = True
 
+#: Test (f), a study switch (``"off"``): refuse a reading that sends the rows without a vote to a class
+#: no LF votes for on the fitted rows, with more than two classes (``"multiclass"``) or any number
+#: (``"all"``).  Such a class's rows are the rows without a vote under the reading; how many there are
+#: rests on the balance alone (docs/studies.md, "A few gold rows on the real-LF subsets (session 50)").
+#: Tested by the annotator model on its final tables (``models.annotator._unnamed_empty``): the steps
+#: after the reading move the class of a row without a vote.
+UNNAMED_EMPTY = "off"
+
 #: The vote-only family that reads the votes as each informative family does.
 VOTE_ONLY = {"mace_abstain": "mace", "ds_abstain": "ds"}
 
@@ -680,6 +688,13 @@ def abstain_check(
             )
             return AbstainCheck(False, reason, z=z, **record)
     return AbstainCheck(True, "", z=z, fit=fit, kept=tuple(counted), **record)
+
+
+def empty_row_class(params: Any) -> int | None:
+    """The class a row without a vote gets under ``params``, or None where two or more tie."""
+    base, _ = params.log_odds_tables()
+    top = np.flatnonzero(base >= base.max() - 1e-9)
+    return int(top[0]) if top.size == 1 else None
 
 
 def half_fit_disagreement(

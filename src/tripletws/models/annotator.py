@@ -35,9 +35,10 @@ import numpy as np
 from ..arrays import decode_array
 from ..checks import overrule_rate
 from ..diagnostics import one_class_labels
+from ..estimators import abstain_check as _abstain_check_module
 from ..estimators import family_choice as _family_choice
 from ..estimators import shrinkage as _shrink
-from ..estimators.abstain_check import AbstainCheck, abstain_check
+from ..estimators.abstain_check import AbstainCheck, abstain_check, empty_row_class
 from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.annotator_design import shared_designs, summary_posteriors
 from ..estimators.balance_check import BalanceCheck, balance_check
@@ -482,9 +483,18 @@ class Annotator(Solver):
         not identify, the mixture (a study option), and copies counted once.  The steps share the
         designs of large summaries (:func:`~tripletws.estimators.annotator_design.shared_designs`)."""
         with shared_designs():
-            return self._solve(stats, prior, rows, options)
+            fit = self._solve(stats, prior, rows, options)
+            refused = _unnamed_empty(fit, stats)
+            return fit if refused is None else self._solve(stats, prior, rows, options, refused)
 
-    def _solve(self, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options) -> Fit:
+    def _solve(
+        self,
+        stats: LabelStats,
+        prior: Prior,
+        rows: RowSummary | None,
+        options: Options,
+        refused: AbstainCheck | None = None,
+    ) -> Fit:
         if len(options.dependencies) > 0 or rows is None or float(rows.counts.sum()) <= 0:
             return _symmetric_fallback(self.name, stats, prior, rows, options)
         given, source = _given_balance(prior, stats.cardinality)
@@ -529,7 +539,9 @@ class Annotator(Solver):
                 check = _read_coverage(draft, plain, selection, folds, prior, given)
         coverage_read = check is not None and check.accepted
         informative = None
-        if options.one_class == "coverage" and not coverage_read and shown:
+        if refused is not None:  # the reading's final fit failed test (f): solved again without it
+            informative = refused
+        elif options.one_class == "coverage" and not coverage_read and shown:
             informative = _read_abstentions(draft, plain, selection, folds, prior, given)
         informative_read = informative is not None and informative.accepted
         if balance is not None and balance.accepted and not informative_read:
@@ -992,6 +1004,32 @@ def _read_abstentions(
             kept = _kept_clause(informative)
             draft.notes.append(UNNAMED_NOTE.format(lead=informative.lead, se=informative.lead_se, kept=kept))
     return informative
+
+
+def _unnamed_empty(fit: Fit, stats: LabelStats) -> AbstainCheck | None:
+    """Test (f) of the abstain check, on the solve's final tables (:data:`tripletws.estimators.
+    abstain_check.UNNAMED_EMPTY`): where an accepted reading of abstentions sends the rows without a
+    vote to a class no LF votes for on the fitted rows (under the fit's balance or a uniform one), the
+    reading's record refused with the reason; else None.  Read on the final tables because the steps
+    after the reading (the fallback tables of LFs the rows do not identify, the shrinkage) move the
+    class of that row."""
+    mode = _abstain_check_module.UNNAMED_EMPTY  # read at call time (a study switch)
+    k = stats.cardinality
+    check = getattr(fit.estimate, "abstain", None)
+    if mode == "off" or (k <= 2 and mode != "all") or check is None or not check.accepted:
+        return None
+    named = np.flatnonzero(stats.class_counts.sum(axis=0) > 0)
+    params = fit.params
+    uniform = replace(params, class_balance=np.full(k, 1.0 / k))
+    for empty in (empty_row_class(params), empty_row_class(uniform)):
+        if empty is not None and empty not in named:
+            reason = (
+                f"the fit sends the rows without a vote to class {empty}, for which no LF votes on the "
+                "fitted rows (under its balance or a uniform one): how many rows that class has rests on "
+                "the balance alone"
+            )
+            return replace(check, accepted=False, reason=reason, fit=None, kept=())
+    return None
 
 
 def _kept_clause(check: AbstainCheck) -> str:
