@@ -441,12 +441,16 @@ def main(argv: list[str] | None = None) -> int:
         "records": records,
     }
     res["summary"] = summarize(records, list(methods))
-    out = Path(args.out)
-    atomic_write_text(out, json.dumps(res, indent=1))
-    md = to_markdown(res)
-    atomic_write_text(out.with_suffix(".md"), md)
-    print(md)
+    print(write_results(res, Path(args.out), to_markdown(res)))
     return 0
+
+
+def write_results(res: dict[str, Any], out: Path, markdown: str) -> str:
+    """The results as JSON at ``out`` and ``markdown`` beside it (``.md``), each written atomically;
+    returns the markdown."""
+    atomic_write_text(out, json.dumps(res, indent=1, default=float))
+    atomic_write_text(out.with_suffix(".md"), markdown)
+    return markdown
 
 
 if __name__ == "__main__":

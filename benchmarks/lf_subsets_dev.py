@@ -23,7 +23,6 @@ each record holds its ``dev_rows`` and the dev choice's ``chosen`` candidate. It
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -39,10 +38,16 @@ sys.path.insert(0, str(BENCH / "peers"))
 sys.path.insert(0, str(BENCH))
 
 from common import machine_info  # noqa: E402
-from lf_subsets import TIE, shared_sets, subset_record, subset_seed, summarize, tasks  # noqa: E402
+from lf_subsets import (  # noqa: E402
+    TIE,
+    shared_sets,
+    subset_record,
+    subset_seed,
+    summarize,
+    tasks,
+    write_results,
+)
 from scoring import tie_scores  # noqa: E402
-
-from tripletws.atomic import atomic_write_text  # noqa: E402
 
 MIN_SCORED = 100  # evaluation rows left to score after the gold rows are drawn
 METHODS = {"default": {}, "shared": {"one_class": "shared"}}
@@ -70,18 +75,28 @@ def tie_order(freq: np.ndarray) -> np.ndarray:
     return freq / freq.max()
 
 
+def pair_record(task: DevTask) -> tuple[dict[str, Any], np.ndarray]:
+    """A (subset, gold-row count)'s record before any method is fitted: ``lf_subsets.subset_record``'s
+    on the evaluation rows left after the gold rows, their number (``dev_rows``) and majority vote with
+    the gold rows' frequencies breaking its ties (``mv+dev_prior``); and the (n_eval,) gold-row mask."""
+    ds, cols, subset_size, draw, size, seed = task[:6]
+    k, y = ds["k"], ds["y"]
+    dev = dev_rows(len(y), size, ds["name"], subset_size, draw, seed)
+    rec, mv = subset_record({**ds, "y": y[~dev]}, cols, subset_size, draw, ds["L_eval"][~dev][:, cols])
+    rec["dev_rows"] = size
+    acc, f1 = tie_scores(mv + 0.5 * tie_order(gold_frequencies(y[dev], k)), y[~dev], k)
+    rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
+    return rec, dev
+
+
 def run_pair(task: DevTask) -> dict[str, Any]:
     """Every method with and without ``size`` gold rows on one subset, scored on the other rows."""
     from tripletws import LabelModel
 
-    ds, cols, subset_size, draw, size, seed = task
+    ds, cols = task[0], task[1]
     k, y = ds["k"], ds["y"]
     L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
-    dev = dev_rows(len(y), size, ds["name"], subset_size, draw, seed)
-    rec, mv = subset_record({**ds, "y": y[~dev]}, cols, subset_size, draw, L_eval[~dev])
-    rec["dev_rows"] = size
-    acc, f1 = tie_scores(mv + 0.5 * tie_order(gold_frequencies(y[dev], k)), y[~dev], k)
-    rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
+    rec, dev = pair_record(task)
     gold_kw = {"": {}, "+y_dev": {"Y_dev": y[dev]}, "+dev": {"L_dev": L_eval[dev], "Y_dev": y[dev]}}
     for label, kw in METHODS.items():
         for suffix, fit_kw in gold_kw.items():
@@ -279,11 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "records": records,
     }
     res["summary"] = summary_by_size(records, args.dev)
-    out = Path(args.out)
-    atomic_write_text(out, json.dumps(res, indent=1))
-    md = to_markdown(res)
-    atomic_write_text(out.with_suffix(".md"), md)
-    print(md)
+    print(write_results(res, Path(args.out), to_markdown(res)))
     return 0
 
 

@@ -41,19 +41,16 @@ from common import HyperLM, hard_limit, limit_threads, machine_info, ours_revisi
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
-from lf_subsets import shared_sets, subset_record  # noqa: E402
+from lf_subsets import shared_sets, write_results  # noqa: E402
 from lf_subsets_dev import (  # noqa: E402
-    dev_rows,
     dev_tasks,
     gold_frequencies,
+    pair_record,
     summary_by_size,
-    tie_order,
     to_markdown,
 )
 from run_stress import HARD_LIMIT_S  # noqa: E402
 from scoring import tie_scores  # noqa: E402
-
-from tripletws.atomic import atomic_write_text  # noqa: E402
 
 RESULTS = BENCH / "results"
 COMMAND = "benchmarks/peers/.venv/bin/python benchmarks/peers/run_subsets_dev.py"
@@ -100,14 +97,10 @@ def gold_probs(
 def run_pair(task: tuple[Any, ...]) -> dict[str, Any]:
     """Every method on one (subset, gold-row count), scored on the evaluation rows left. Never raises."""
     limit_threads(1)
-    ds, cols, subset_size, draw, size, seed, names = task
+    ds, cols, names = task[0], task[1], task[-1]
     k, y = ds["k"], ds["y"]
     L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
-    dev = dev_rows(len(y), size, ds["name"], subset_size, draw, seed)
-    rec, mv = subset_record({**ds, "y": y[~dev]}, cols, subset_size, draw, L_eval[~dev])
-    rec["dev_rows"] = size
-    acc, f1 = tie_scores(mv + 0.5 * tie_order(gold_frequencies(y[dev], k)), y[~dev], k)
-    rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
+    rec, dev = pair_record(task)
     for name in names:
         if name.startswith("flyingsquid") and k != 2:
             continue  # binary only: not scored on the multi-class sets
@@ -177,10 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def write(res: dict[str, Any], out: Path) -> str:
     """Write the results and their markdown beside them; return the markdown."""
-    atomic_write_text(out, json.dumps(res, indent=1, default=float))
-    text = to_markdown(res, title="Peers with a few gold rows on real-LF subsets (`run_subsets_dev.py`)")
-    atomic_write_text(out.with_suffix(".md"), text)
-    return text
+    title = "Peers with a few gold rows on real-LF subsets (`run_subsets_dev.py`)"
+    return write_results(res, out, to_markdown(res, title=title))
 
 
 if __name__ == "__main__":
