@@ -156,8 +156,9 @@ def test_dev_runner_scores_every_variant_of_the_dev_choice(tmp_path):
     for p in data["problems"]:
         assert "error" not in p, p.get("error")
         row = p["50"]
-        for name in ("mv", "no_gold", "dev", "dev_plain", "dev_relabel", "dev_se"):
+        for name in ("mv", "no_gold", "dev", "dev_plain", "dev_relabel", "dev_se", "dev_shared"):
             assert 0.0 <= row[name] <= 1.0
+        assert isinstance(row["dev_shared_chosen"], str)  # the conservative setting's dev choice ran
     s = data["summary"]["50"]
     assert s["problems"] == 2
     v = s["against_dev_plain"]["dev"]
