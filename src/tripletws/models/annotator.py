@@ -1232,8 +1232,8 @@ def _tie_break(
     specificity = k == 2 and SPECIFICITY_TIES in ("always", one_class)
     if k == 2 and not TIE_BINARY and not specificity:
         return None
-    named = one_class_labels(stats)
-    if specificity and not (named >= 0).any():
+    named = one_class_labels(stats) if specificity else None
+    if named is not None and not (named >= 0).any():
         return None
     lm = LabelMatrix(rows.rows, k)
     P = summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
@@ -1241,7 +1241,7 @@ def _tie_break(
     if tied.size == 0:
         return None
     share = float(rows.counts[tied].sum() / rows.counts.sum())
-    if specificity:
+    if named is not None:  # the specificity order (two classes)
         draft.notes.append(
             f"{share:.1%} of the fitted rows have votes but tie between the two classes under the fit; such "
             "ties go to the class named by the one-class LFs that vote on fewer rows (their specificity: "
