@@ -10,7 +10,7 @@ from conftest import load_real
 
 import tripletws.estimators.abstain_check as abstain_module
 from tripletws import LabelModel
-from tripletws.estimators.abstain_check import empty_row_class
+from tripletws.estimators.coverage_check import empty_row_class
 from tripletws.params import LabelModelParams
 
 #: 12 of trec's LFs, none of which votes class 3 (2 % of trec's rows): the abstain reading sends the
@@ -24,7 +24,7 @@ def test_the_class_of_a_row_without_a_vote():
     cond[:, 0, :] = [0.4, 0.4, 0.4]  # abstaining as likely under every class: the prior decides
     cond[:, 1:, :] = 0.2
     assert empty_row_class(LabelModelParams(np.array([0.2, 0.5, 0.3]), cond)) == 1
-    assert empty_row_class(LabelModelParams(np.full(k, 1 / 3), cond)) is None  # a tie
+    assert empty_row_class(LabelModelParams(np.full(k, 1 / 3), cond)) == -1  # a tie
     cond[0, 0, :] = [0.4, 0.4, 0.7]  # LF 0 abstains more under class 2
     cond[0, 1:, 2] = 0.1
     assert empty_row_class(LabelModelParams(np.full(k, 1 / 3), cond)) == 2

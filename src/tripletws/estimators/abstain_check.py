@@ -690,13 +690,6 @@ def abstain_check(
     return AbstainCheck(True, "", z=z, fit=fit, kept=tuple(counted), **record)
 
 
-def empty_row_class(params: Any) -> int | None:
-    """The class a row without a vote gets under ``params``, or None where two or more tie."""
-    base, _ = params.log_odds_tables()
-    top = np.flatnonzero(base >= base.max() - 1e-9)
-    return int(top[0]) if top.size == 1 else None
-
-
 def half_fit_disagreement(
     unique: RowSummary, family: str, class_balance: np.ndarray | None, deals: int | None = None
 ) -> float:

@@ -38,7 +38,7 @@ from ..diagnostics import one_class_labels
 from ..estimators import abstain_check as _abstain_check_module
 from ..estimators import family_choice as _family_choice
 from ..estimators import shrinkage as _shrink
-from ..estimators.abstain_check import AbstainCheck, abstain_check, empty_row_class
+from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
 from ..estimators.annotator_design import shared_designs, summary_posteriors
 from ..estimators.balance_check import BalanceCheck, balance_check
@@ -50,6 +50,7 @@ from ..estimators.coverage_check import (
     CoverageCheck,
     balance_note,
     coverage_check,
+    empty_row_class,
     prediction_disagreement,
 )
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -1022,7 +1023,7 @@ def _unnamed_empty(fit: Fit, stats: LabelStats) -> AbstainCheck | None:
     params = fit.params
     uniform = replace(params, class_balance=np.full(k, 1.0 / k))
     for empty in (empty_row_class(params), empty_row_class(uniform)):
-        if empty is not None and empty not in named:
+        if empty >= 0 and empty not in named:  # (-1: the row ties)
             reason = (
                 f"the fit sends the rows without a vote to class {empty}, for which no LF votes on the "
                 "fitted rows (under its balance or a uniform one): how many rows that class has rests on "
