@@ -89,29 +89,36 @@ def pair_record(task: DevTask) -> tuple[dict[str, Any], np.ndarray]:
     return rec, dev
 
 
-def run_pair(task: DevTask) -> dict[str, Any]:
-    """Every method with and without ``size`` gold rows on one subset, scored on the other rows."""
+def ours_probs(
+    name: str, k: int, L_fit: np.ndarray, L_eval: np.ndarray, y: np.ndarray, dev: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Our column ``name`` (``<method>``, ``<method>+y_dev`` or ``<method>+dev``, :data:`METHODS`):
+    (n_scored, k) probabilities on the evaluation rows outside the gold rows ``dev`` ((n_eval,) bool),
+    and the dev choice's ``chosen`` candidate where the gold rows' votes were given."""
     from tripletws import LabelModel
 
+    method, _, gold = name.partition("+")
+    fit_kw = {"": {}, "y_dev": {"Y_dev": y[dev]}, "dev": {"L_dev": L_eval[dev], "Y_dev": y[dev]}}[gold]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(k, **METHODS[method]).fit(L_fit, **fit_kw)
+        P = model.predict_proba(L_eval[~dev])
+    return P, ({"chosen": str(model.dev_choice_["chosen"])} if gold == "dev" else {})
+
+
+def run_pair(task: DevTask) -> dict[str, Any]:
+    """Every method with and without ``size`` gold rows on one subset, scored on the other rows."""
     ds, cols = task[0], task[1]
     k, y = ds["k"], ds["y"]
     L_fit, L_eval = ds["L_fit"][:, cols], ds["L_eval"][:, cols]
     rec, dev = pair_record(task)
-    gold_kw = {"": {}, "+y_dev": {"Y_dev": y[dev]}, "+dev": {"L_dev": L_eval[dev], "Y_dev": y[dev]}}
-    for label, kw in METHODS.items():
-        for suffix, fit_kw in gold_kw.items():
-            name = label + suffix
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model = LabelModel(k, **kw).fit(L_fit, **fit_kw)
-                    P = model.predict_proba(L_eval[~dev])
-                acc, f1 = tie_scores(P, y[~dev], k)
-                rec[name] = {"acc": acc, "f1": f1}
-                if suffix == "+dev":
-                    rec[name]["chosen"] = str(model.dev_choice_["chosen"])
-            except Exception as exc:  # a crash is a finding: record it and go on
-                rec[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    for name in (m + suffix for m in METHODS for suffix in ("", "+y_dev", "+dev")):
+        try:
+            P, extra = ours_probs(name, k, L_fit, L_eval, y, dev)
+            acc, f1 = tie_scores(P, y[~dev], k)
+            rec[name] = {"acc": acc, "f1": f1, **extra}
+        except Exception as exc:  # a crash is a finding: record it and go on
+            rec[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return rec
 
 

@@ -45,6 +45,7 @@ from lf_subsets import shared_sets, write_results  # noqa: E402
 from lf_subsets_dev import (  # noqa: E402
     dev_tasks,
     gold_frequencies,
+    ours_probs,
     pair_record,
     summary_by_size,
     to_markdown,
@@ -64,14 +65,8 @@ def gold_probs(
     ``dev`` ((n_eval,) bool), given those rows its own way; and extras for the record."""
     k, y = ds["k"], ds["y"]
     freq = gold_frequencies(y[dev], k)
-    if name in ("default+dev", "default+y_dev", "shared+dev"):
-        from tripletws import LabelModel
-
-        kw = {"one_class": "shared"} if name.startswith("shared") else {}
-        gold = {"Y_dev": y[dev]} if name == "default+y_dev" else {"L_dev": L_eval[dev], "Y_dev": y[dev]}
-        model = LabelModel(k, **kw).fit(L_fit, **gold)
-        extra = {"chosen": str(model.dev_choice_["chosen"])} if "L_dev" in gold else {}
-        return model.predict_proba(L_eval[~dev]), extra
+    if name in ("default+dev", "default+y_dev", "shared+dev"):  # lf_subsets_dev.py's columns
+        return ours_probs(name, k, L_fit, L_eval, y, dev)
     if name == "snorkel+y_dev":
         from snorkel.labeling.model import LabelModel
 
