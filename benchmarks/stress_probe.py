@@ -22,6 +22,8 @@ default) problem by problem.  The probes (docs/studies.md, session 31):
 ``set:MODULE:NAME=VALUE``
     A module constant set (``set:tripletws.estimators.copies:COPY_SHARE=0.3``).
 
+Several probes before the first option apply together.
+
     PYTHONPATH=src python benchmarks/stress_probe.py weight_cap:3 --jobs 2 --models --base-seed 20261201 \\
         --out /tmp/probe.json
 """
@@ -114,11 +116,9 @@ def set_constant(spec: str) -> None:
     setattr(module, name, new)
 
 
-def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__)
-        return
-    probe, _, arg = sys.argv[1].partition(":")
+def apply_probe(text: str) -> None:
+    """Apply one probe (``weight_cap:C``, ``vote_cap:C``, ``balance_heldout:MODE``, ``set:...``)."""
+    probe, _, arg = text.partition(":")
     if probe == "weight_cap":
         weight_cap(float(arg), abstentions=True)
     elif probe == "vote_cap":
@@ -129,7 +129,18 @@ def main() -> None:
         set_constant(arg)
     else:
         raise SystemExit(f"unknown probe {probe!r}; see --help")
-    sys.argv = [str(BENCH / "stress.py"), *sys.argv[2:]]
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return
+    probes = []
+    while len(sys.argv) > 1 + len(probes) and not sys.argv[1 + len(probes)].startswith("-"):
+        probes.append(sys.argv[1 + len(probes)])
+    for one in probes:  # several probes apply together (e.g. two module constants)
+        apply_probe(one)
+    sys.argv = [str(BENCH / "stress.py"), *sys.argv[1 + len(probes) :]]
     sys.path.insert(0, str(BENCH))
     runpy.run_path(str(BENCH / "stress.py"), run_name="__main__")
 

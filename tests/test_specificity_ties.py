@@ -65,3 +65,37 @@ def test_the_switch_sends_ties_to_the_rarer_firing_lfs_class(monkeypatch, tmp_pa
     path = tmp_path / "model.json"
     on.save(path)
     np.testing.assert_allclose(LabelModel.load(path).predict_proba(rows), P_on, atol=1e-12)
+
+
+def _three_class_matrix(multi: bool) -> np.ndarray:
+    """Six one-class LFs of three classes: 0 and 1 name class 0 and fire often, 2-5 name classes 1
+    and 2 and fire rarely; with ``multi`` LF 5 votes class 0 on a few rows too (it no longer votes
+    one class only)."""
+    rng = np.random.default_rng(1)
+    n = 6000
+    L = np.full((n, 6), -1)
+    for j, (c, rate) in enumerate(((0, 0.4), (0, 0.4), (1, 0.05), (1, 0.05), (2, 0.05), (2, 0.05))):
+        L[rng.random(n) < rate, j] = c
+    if multi:
+        L[:20, 5] = 0
+    return L
+
+
+def test_more_than_two_classes_take_the_order_only_where_every_lf_votes_one_class(monkeypatch):
+    rows = np.array([[0, -1, 1, -1, -1, -1], [-1, 0, -1, -1, 2, -1], [0, 0, 1, -1, -1, -1]])
+    monkeypatch.setattr(annotator_module, "SPECIFICITY_TIES", "always")
+    fits = {}
+    for classes in ("two", "more"):
+        monkeypatch.setattr(annotator_module, "SPECIFICITY_CLASSES", classes)
+        for multi in (False, True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fits[classes, multi] = LabelModel(3).fit(_three_class_matrix(multi))
+    on = fits["more", False]
+    P = on.predict_proba(rows)
+    assert P[0].argmax() == 1 and P[1].argmax() == 2  # the rarely firing LF's class leads the tie
+    assert P[2].argmax() == 0  # two votes against one: not a tie
+    assert any("specificity" in n for n in on.notes_)
+    for key in (("two", False), ("two", True), ("more", True)):  # k = 3 not asked for; or LF 5 votes two classes
+        notes = fits[key].notes_
+        assert not any("specificity" in n for n in notes) and any("'ds_abstain' fit" in n for n in notes), key

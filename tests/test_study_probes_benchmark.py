@@ -108,6 +108,31 @@ def test_set_constant_keeps_the_type(monkeypatch):
     assert copies.COPY_SHARE == 0.3 and isinstance(copies.COPY_SHARE, float)
 
 
+def test_several_probes_apply_together_and_the_rest_goes_to_the_suite(monkeypatch):
+    import tripletws.estimators.copies as copies
+    import tripletws.models.annotator as annotator
+
+    monkeypatch.setattr(copies, "COPY_SHARE", copies.COPY_SHARE)
+    monkeypatch.setattr(annotator, "SPECIFICITY_CLASSES", annotator.SPECIFICITY_CLASSES)
+    seen = {}
+    monkeypatch.setattr(stress_probe.runpy, "run_path", lambda path, run_name: seen.update(argv=list(sys.argv)))
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "stress_probe.py",
+            "set:tripletws.estimators.copies:COPY_SHARE=0.3",
+            "set:tripletws.models.annotator:SPECIFICITY_CLASSES=more",
+            "--jobs",
+            "2",
+            "--quick",
+        ],
+    )
+    stress_probe.main()
+    assert copies.COPY_SHARE == 0.3 and annotator.SPECIFICITY_CLASSES == "more"
+    assert seen["argv"][0].endswith("stress.py") and seen["argv"][1:] == ["--jobs", "2", "--quick"]
+
+
 def test_the_reading_bar_report_bins_the_gain_and_keeps_a_bar_that_only_loses(tmp_path):
     problems = []
     for i, (z, gain) in enumerate([(2.5, 0.02), (3.5, 0.01), (8.0, 0.03), (25.0, 0.05)] * 3):

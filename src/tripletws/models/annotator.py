@@ -106,6 +106,10 @@ TIE_BINARY = False
 #: (:mod:`tripletws.estimators.specificity`: the class named by the LFs that fire on fewer rows):
 #: ``"off"``, ``"shared"`` (with ``one_class="shared"`` only) or ``"always"``.
 SPECIFICITY_TIES = "off"
+#: The numbers of classes :data:`SPECIFICITY_TIES` acts on: ``"two"``, ``"more"`` or ``"any"``.  With
+#: k > 2 it takes the place of the :data:`TIE_FAMILY` fit where every LF with a vote votes one class
+#: only (keyword-like LF sets; a crowd's sparse annotators often cast one vote of one class).
+SPECIFICITY_CLASSES = "two"
 #: ``LabelModel(refit_growth="auto")`` for this model: a stream is solved again once the rows added
 #: since its last solve are a fifth of its running summary (a quarter of those solved on, on a plain
 #: stream; benchmarks/online.py; docs/online.md).
@@ -1230,12 +1234,17 @@ def _tie_break(
     (:mod:`tripletws.ties`; docs/models.md, "Ties".)
     """
     k = rows.cardinality
-    specificity = k == 2 and SPECIFICITY_TIES in ("always", one_class)
+    sizes = {"two": k == 2, "more": k > 2, "any": True}[SPECIFICITY_CLASSES]
+    specificity = sizes and SPECIFICITY_TIES in ("always", one_class)
     if k == 2 and not TIE_BINARY and not specificity:
         return None
     named = one_class_labels(stats) if specificity else None
     if named is not None and not (named >= 0).any():
-        return None
+        if k == 2:
+            return None
+        named = None  # no LF votes one class only: the TIE_FAMILY fit, as without the switch
+    if named is not None and k > 2 and np.any((named < 0) & (stats.coverage > 0)):
+        named = None  # with k > 2 only where every LF with a vote votes one class only
     lm = LabelMatrix(rows.rows, k)
     P = summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
     tied, _ = tied_classes(P, lm, draft.params)
@@ -1244,7 +1253,7 @@ def _tie_break(
     share = float(rows.counts[tied].sum() / rows.counts.sum())
     if named is not None:  # the specificity order (two classes)
         draft.notes.append(
-            f"{share:.1%} of the fitted rows have votes but tie between the two classes under the fit; such "
+            f"{share:.1%} of the fitted rows have votes but tie between classes under the fit; such "
             "ties go to the class named by the one-class LFs that vote on fewer rows (their specificity: "
             "a prior about how LFs are written, which the rows do not identify)"
         )
