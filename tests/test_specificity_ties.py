@@ -96,6 +96,10 @@ def test_more_than_two_classes_take_the_order_only_where_every_lf_votes_one_clas
     assert P[0].argmax() == 1 and P[1].argmax() == 2  # the rarely firing LF's class leads the tie
     assert P[2].argmax() == 0  # two votes against one: not a tie
     assert any("specificity" in n for n in on.notes_)
-    for key in (("two", False), ("two", True), ("more", True)):  # k = 3 not asked for; or LF 5 votes two classes
+    for key in (
+        ("two", False),
+        ("two", True),
+        ("more", True),
+    ):  # k = 3 not asked for; or LF 5 votes two classes
         notes = fits[key].notes_
         assert not any("specificity" in n for n in notes) and any("'ds_abstain' fit" in n for n in notes), key

@@ -115,7 +115,9 @@ def test_several_probes_apply_together_and_the_rest_goes_to_the_suite(monkeypatc
     monkeypatch.setattr(copies, "COPY_SHARE", copies.COPY_SHARE)
     monkeypatch.setattr(annotator, "SPECIFICITY_CLASSES", annotator.SPECIFICITY_CLASSES)
     seen = {}
-    monkeypatch.setattr(stress_probe.runpy, "run_path", lambda path, run_name: seen.update(argv=list(sys.argv)))
+    monkeypatch.setattr(
+        stress_probe.runpy, "run_path", lambda path, run_name: seen.update(argv=list(sys.argv))
+    )
     monkeypatch.setattr(
         sys,
         "argv",

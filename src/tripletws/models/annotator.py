@@ -546,6 +546,7 @@ class Annotator(Solver):
         informative = None
         if refused is not None:  # the reading's final fit failed test (f): solved again without it
             informative = refused
+            draft.notes.append(UNNAMED_CLASS_NOTE.format(reason=refused.reason))
         elif options.one_class == "coverage" and not coverage_read and shown:
             informative = _read_abstentions(draft, plain, selection, folds, prior, given)
         informative_read = informative is not None and informative.accepted
@@ -1009,6 +1010,14 @@ def _read_abstentions(
             kept = _kept_clause(informative)
             draft.notes.append(UNNAMED_NOTE.format(lead=informative.lead, se=informative.lead_se, kept=kept))
     return informative
+
+
+#: The note of a reading refused by test (f) (:func:`_unnamed_empty`).
+UNNAMED_CLASS_NOTE = (
+    "the LFs' abstentions were not read as informative, though the abstain check's other tests "
+    "accepted it: {reason}; the rows without a vote keep the class balance (docs/models.md, "
+    '"Rows without a vote and a class no LF names")'
+)
 
 
 def _unnamed_empty(fit: Fit, stats: LabelStats) -> AbstainCheck | None:
