@@ -1,6 +1,7 @@
 """The abstain check's test (f): rows without a vote are not sent to a class no LF votes for
-(tripletws.estimators.abstain_check.UNNAMED_EMPTY, "multiclass" by default since session 51;
-docs/models.md, "Rows without a vote and a class no LF names")."""
+(tripletws.estimators.abstain_check.UNNAMED_EMPTY, a study switch, off by default: made the default
+in session 51 and reverted after the untouched stress draw; docs/models.md, "Rows without a vote and a
+class no LF names")."""
 
 from __future__ import annotations
 
@@ -44,8 +45,7 @@ def test_a_reading_that_sends_unvoted_rows_to_an_unnamed_class_is_refused(monkey
     assert before.abstain_.accepted
     assert before.predict_proba(np.full((1, L.shape[1]), -1))[0].argmax() == 3
     assert not any("were not read as informative" in n for n in before.notes_)
-    monkeypatch.undo()  # the default: "multiclass"
-    assert abstain_module.UNNAMED_EMPTY == "multiclass"
+    monkeypatch.setattr(abstain_module, "UNNAMED_EMPTY", "multiclass")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         after = LabelModel(6).fit(L)
@@ -62,7 +62,8 @@ def test_a_reading_that_sends_unvoted_rows_to_an_unnamed_class_is_refused(monkey
 )
 def test_the_switch_refuses_an_accepted_reading_by_the_number_of_classes(monkeypatch, mode, k, refused):
     """An accepted reading whose row without a vote goes to class 0, which no LF votes: refused with
-    more than two classes by default; with two, the class no LF names is the complement of the LFs'."""
+    more than two classes by ``"multiclass"``; with two, the class no LF names is the complement of the
+    LFs' one, which only ``"all"`` refuses."""
     from tripletws.estimators.abstain_check import AbstainCheck
     from tripletws.models.annotator import _unnamed_empty
 
