@@ -148,6 +148,30 @@ def jit_tolerance(a, b, n_rows: int) -> float:
     return 1e-2
 
 
+#: How far the compiled and the numpy fits may differ on the rows whose ties a second fit breaks
+#: (:mod:`tripletws.ties`): that fit's own EM is not recorded with its number of steps, so the
+#: allowance of :func:`jit_tolerance` for a stop decided differently by rounding applies.
+TIE_FIT_TOLERANCE = 1e-2
+
+
+def tie_break_rows(lm, L: np.ndarray, k: int) -> np.ndarray:
+    """Whether the model's second fit breaks each row's tie (no second fit: none), shape (n,)."""
+    from tripletws.inference import posterior
+    from tripletws.matrix import LabelMatrix
+    from tripletws.ties import tied_classes
+
+    n = len(L)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0 or getattr(getattr(lm, "estimate_", None), "tie_break", None) is None:
+        return mask
+    if lm.params_.has_dependencies:
+        return mask
+    lm_rows = LabelMatrix(np.asarray(L), k)
+    rows, _ = tied_classes(posterior(lm_rows, lm.params_), lm_rows, lm.params_)
+    mask[rows] = True
+    return mask
+
+
 def _check_fit(lm, L, L_new, k, label, failures):
     for name, X in (("L", L), ("new", L_new)):
         P = lm.predict_proba(X)
@@ -286,10 +310,15 @@ def run_case(rng, kind, idx, do_jit, do_dask, tmpdir, n_range=None):
             _check_fit(lmn, L, L_new, k, label + " numpy", failures)
             same = getattr(lmn, "selection_", None) and getattr(lm1, "selection_", None)
             if same and lmn.selection_.chosen == lm1.selection_.chosen:
-                d = float(np.max(np.abs(lmn.predict_proba(L) - P1))) if n else 0.0
+                diff = np.abs(lmn.predict_proba(L) - P1).max(axis=1) if n else np.zeros(0)
+                tied = tie_break_rows(lm1, L, k) | tie_break_rows(lmn, L, k)
+                d = float(diff[~tied].max()) if (~tied).any() else 0.0
                 JIT_DIFFS.append(d)
                 if d > jit_tolerance(lm1, lmn, n):
                     failures.append(f"{label}: compiled vs numpy differ by {d:.3g} ({lm1.selection_.chosen})")
+                d_tied = float(diff[tied].max()) if tied.any() else 0.0
+                if d_tied > TIE_FIT_TOLERANCE:
+                    failures.append(f"{label}: compiled vs numpy differ by {d_tied:.3g} on tied rows")
     except ValueError as exc:
         failures.append(f"{label}: ValueError after fit: {exc}\n{traceback.format_exc()}")
     except Exception as exc:
