@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_paths import needs_data
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
-
-from common import DATA  # noqa: E402
-
-pytestmark = pytest.mark.skipif(
-    not (DATA / "index.json").exists(), reason=f"shared data not found at {DATA} (set TRIPLETWS_DATA)"
-)
+pytestmark = needs_data
 
 
 def test_subsets_are_distinct_voting_and_seeded():

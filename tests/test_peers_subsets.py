@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
-
-from common import DATA  # noqa: E402
-
-needs_data = pytest.mark.skipif(
-    not (DATA / "index.json").exists(), reason=f"shared data not found at {DATA} (set TRIPLETWS_DATA)"
-)
+from bench_paths import needs_data
 
 
 @needs_data
