@@ -1,0 +1,255 @@
+"""A study switch against the default on the development data, problem by problem.
+
+Every rule tried for issue 7 is judged the same way (docs/studies.md): on the shared sets, on real
+LFs in new combinations (``lf_subsets.py``, spent seeds) and on the stress suite (``stress.py``,
+spent draws, balanced and with every class imbalanced), each against the default *run in the same
+invocation*, so that a change of the default since a results file was written cannot bias the
+comparison.  This script runs those pairs for one setting (one or more module constants, as
+``lf_subsets.py --set`` and ``stress_probe.py set:`` take them) and prints what a bar written
+down beforehand needs: summed points against the default, how many problems move, the share of
+stress problems at or above majority vote - 0.5 points and the share of LF subsets more than 2
+points below majority vote, each before and after::
+
+    PYTHONPATH=src python benchmarks/switch_check.py \\
+        tripletws.estimators.abstain_check:UNNAMED_EMPTY=multiclass \\
+        --subset-seeds 14 15 16 --large-subset-seeds 17 18 \\
+        --stress-seeds 20700101 20710101 --imbalance-all-too --jobs 2 --out /tmp/check.md
+
+A stress draw takes about two minutes a run on two cores; the subsets about fifteen seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from scoring import mv_scores, tie_scores  # noqa: E402
+
+from tripletws.atomic import atomic_write_text  # noqa: E402
+
+#: Differences within this many accuracy points (0.5 points) are ties, as in stress.py.
+TIE = 0.005
+#: An LF subset this far below majority vote counts in the issue's second criterion (2 points).
+FAR_BELOW = 0.02
+#: Subset sizes of ``--large-subset-seeds`` (``lf_subsets.py --lf-sizes``).
+LARGE_SIZES = ("12", "16", "24", "32")
+
+
+@contextmanager
+def settings(specs: list[str]) -> Iterator[None]:
+    """Each ``MODULE:NAME=VALUE`` set in this process (``stress_probe.set_constant``), restored after."""
+    from stress_probe import set_constant
+
+    old = []
+    for spec in specs:
+        module_name, _, assignment = spec.partition(":")
+        name = assignment.partition("=")[0]
+        module = importlib.import_module(module_name)
+        old.append((module, name, getattr(module, name)))
+        set_constant(spec)
+    try:
+        yield
+    finally:
+        for module, name, value in reversed(old):
+            setattr(module, name, value)
+
+
+def shared_rows(specs: list[str]) -> list[dict[str, Any]]:
+    """The shared sets' accuracy and F1 (expected under a uniform tie-break) under the default and
+    under the setting, with majority vote's, one dict per set."""
+    from lf_subsets import shared_sets
+
+    from tripletws import LabelModel
+
+    rows = []
+    for ds in shared_sets():
+        k, y = ds["k"], ds["y"]
+        row: dict[str, Any] = {"set": ds["name"]}
+        row["mv"] = tie_scores(mv_scores(ds["L_eval"], k), y, k)
+        for label, active in (("default", []), ("switch", specs)):
+            with settings(active), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                P = LabelModel(k).fit(ds["L_fit"]).predict_proba(ds["L_eval"])
+            row[label] = tie_scores(P, y, k)
+        rows.append(row)
+    return rows
+
+
+def compare_subsets(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> dict[str, Any]:
+    """The default's records of ``lf_subsets.py`` against the same subsets' under the setting.
+
+    Returns summed points (accuracy, each subset once), how many subsets move, and how many LF
+    subsets (not crowd) end more than :data:`FAR_BELOW` below majority vote before and after."""
+
+    def key(rec: dict[str, Any]) -> tuple:
+        return rec["set"], rec["size"], rec["draw"]
+
+    after = {key(r): r for r in switch}
+    if set(after) != {key(r) for r in base}:
+        raise ValueError("the two runs drew different subsets")
+    out = {"subsets": 0, "moved": 0, "points": 0.0, "lf_subsets": 0, "far_below": [0, 0], "by_set": {}}
+    for rec in base:
+        other = after[key(rec)]
+        a, b = rec["default"].get("acc"), other["default"].get("acc")
+        if a is None or b is None:
+            continue
+        mv = rec["mv"]["acc"]
+        out["subsets"] += 1
+        change = 100.0 * (b - a)
+        out["points"] += change
+        if abs(b - a) > 1e-12:
+            out["moved"] += 1
+            out["by_set"][rec["set"]] = out["by_set"].get(rec["set"], 0.0) + change
+        if not rec["crowd"]:
+            out["lf_subsets"] += 1
+            out["far_below"][0] += a < mv - FAR_BELOW
+            out["far_below"][1] += b < mv - FAR_BELOW
+    return out
+
+
+def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> dict[str, Any]:
+    """The default's problems of a ``stress.py`` run against the same draw's under the setting.
+
+    Returns summed points, the problems that move (name, points, the default's points against
+    majority vote before), and how many problems are at or above majority vote - 0.5 points before
+    and after."""
+    after = {p["name"]: p for p in switch}
+    if set(after) != {p["name"] for p in base}:
+        raise ValueError("the two runs hold different problems")
+    out: dict[str, Any] = {"problems": len(base), "points": 0.0, "at_or_above": [0, 0], "moves": []}
+    for prob in base:
+        mv = prob["results"]["mv"]["acc"]
+        a = prob["results"]["default"].get("acc")
+        b = after[prob["name"]]["results"]["default"].get("acc")
+        a = 0.0 if a is None else a  # a crash counts as a loss, as in stress.py
+        b = 0.0 if b is None else b
+        out["at_or_above"][0] += a >= mv - TIE
+        out["at_or_above"][1] += b >= mv - TIE
+        if abs(b - a) > 1e-12:
+            out["points"] += 100.0 * (b - a)
+            out["moves"].append((prob["name"], round(100.0 * (b - a), 2), round(100.0 * (a - mv), 1)))
+    out["moves"].sort(key=lambda move: move[1])
+    return out
+
+
+def _run(argv: list[str]) -> None:
+    subprocess.run([sys.executable, *argv], check=True, stdout=subprocess.DEVNULL)
+
+
+def run_subsets(specs: list[str], seed: int, large: bool, jobs: int, tmp: Path) -> dict[str, Any]:
+    """``lf_subsets.py`` on one seed with and without the setting, compared."""
+    runs = []
+    for label, active in (("base", []), ("switch", specs)):
+        out = tmp / f"subsets_{seed}_{large}_{label}.json"
+        argv = [str(BENCH / "lf_subsets.py"), "--draws", "20", "--seed", str(seed), "--jobs", str(jobs)]
+        if large:
+            argv += ["--lf-sizes", *LARGE_SIZES]
+        for spec in active:
+            argv += ["--set", spec]
+        _run([*argv, "--out", str(out)])
+        runs.append(json.loads(out.read_text())["records"])
+    return compare_subsets(*runs)
+
+
+def run_stress(specs: list[str], seed: int, imbalanced: bool, jobs: int, tmp: Path) -> dict[str, Any]:
+    """``stress.py`` on one draw, and ``stress_probe.py`` with the setting on it, compared."""
+    runs = []
+    for label in ("base", "switch"):
+        out = tmp / f"stress_{seed}_{imbalanced}_{label}.json"
+        script = [str(BENCH / "stress.py")] if label == "base" else [str(BENCH / "stress_probe.py")]
+        if label == "switch":
+            script += [f"set:{spec}" for spec in specs]
+        argv = [*script, "--jobs", str(jobs), "--base-seed", str(seed), "--out", str(out)]
+        if imbalanced:
+            argv.append("--imbalance-all")
+        _run(argv)
+        runs.append(json.loads(out.read_text())["problems"])
+    return compare_stress(*runs)
+
+
+def to_markdown(specs: list[str], res: dict[str, Any]) -> str:
+    lines = [f"# `{' '.join(specs)}` against the default, paired", ""]
+    shared = res.get("shared")
+    if shared:
+        lines += ["| shared set | MV | default | with the setting |", "|---|---:|---:|---:|"]
+        for row in shared:
+            cells = " | ".join(f"{row[c][0]:.4f}" for c in ("mv", "default", "switch"))
+            lines.append(f"| {row['set']} | {cells} |")
+        means = [np.mean([row[c][0] for row in shared]) for c in ("mv", "default", "switch")]
+        lines += [f"| mean | {means[0]:.4f} | {means[1]:.4f} | {means[2]:.4f} |", ""]
+    if res.get("subsets"):
+        lines += [
+            "| LF subsets | moved | summed points | LF subsets more than 2 points below MV | by set |",
+            "|---|---:|---:|---|---|",
+        ]
+        for name, c in res["subsets"].items():
+            by = ", ".join(f"{s} {v:+.1f}" for s, v in sorted(c["by_set"].items()))
+            far = f"{c['far_below'][0]} -> {c['far_below'][1]} of {c['lf_subsets']}"
+            lines.append(f"| {name} | {c['moved']} | {c['points']:+.1f} | {far} | {by} |")
+        lines.append("")
+    if res.get("stress"):
+        lines += [
+            "| stress draw | moved | summed points | at or above MV - 0.5 | largest moves |",
+            "|---|---:|---:|---|---|",
+        ]
+        for name, c in res["stress"].items():
+            worst = ", ".join(f"{n} {pts:+.1f} (was {was:+.1f})" for n, pts, was in c["moves"][:4])
+            share = f"{c['at_or_above'][0]} -> {c['at_or_above'][1]} of {c['problems']}"
+            lines.append(f"| {name} | {len(c['moves'])} | {c['points']:+.1f} | {share} | {worst} |")
+        total = sum(c["points"] for c in res["stress"].values())
+        lines += ["", f"Stress, summed over the runs: {total:+.1f} points."]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("settings", nargs="+", help="MODULE:NAME=VALUE, one or more (applied together)")
+    ap.add_argument("--subset-seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--large-subset-seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--stress-seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--imbalance-all-too", action="store_true", help="each stress draw imbalanced as well")
+    ap.add_argument("--no-shared", action="store_true", help="skip the shared sets")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="markdown; a .json beside it")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    res: dict[str, Any] = {"settings": args.settings, "subsets": {}, "stress": {}}
+    if not args.no_shared:
+        res["shared"] = shared_rows(args.settings)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for seed in args.subset_seeds:
+            res["subsets"][f"seed {seed}"] = run_subsets(args.settings, seed, False, args.jobs, tmp)
+        for seed in args.large_subset_seeds:
+            res["subsets"][f"seed {seed}, 12-32 LFs"] = run_subsets(args.settings, seed, True, args.jobs, tmp)
+        for seed in args.stress_seeds:
+            for imbalanced in (False, True) if args.imbalance_all_too else (False,):
+                name = f"{seed}{' imbalanced' if imbalanced else ''}"
+                res["stress"][name] = run_stress(args.settings, seed, imbalanced, args.jobs, tmp)
+    text = to_markdown(args.settings, res)
+    print(text, end="")
+    if args.out is not None:
+        atomic_write_text(args.out, text)
+        atomic_write_text(args.out.with_suffix(".json"), json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""benchmarks/switch_check.py: a study switch against the default, paired problem by problem."""
+
+from __future__ import annotations
+
+import bench_paths  # noqa: F401  (puts benchmarks/ on the path)
+import pytest
+import switch_check
+
+
+def _sub(name, size, draw, acc, mv, crowd=False):
+    return {
+        "set": name,
+        "size": size,
+        "draw": draw,
+        "crowd": crowd,
+        "mv": {"acc": mv},
+        "default": {"acc": acc},
+    }
+
+
+def test_subsets_are_paired_by_set_size_and_draw():
+    base = [
+        _sub("a", 3, 0, 0.70, 0.75),
+        _sub("a", 3, 1, 0.80, 0.80),
+        _sub("c", 10, 0, 0.60, 0.70, crowd=True),
+    ]
+    switch = [
+        _sub("c", 10, 0, 0.60, 0.70, crowd=True),
+        _sub("a", 3, 1, 0.81, 0.80),
+        _sub("a", 3, 0, 0.76, 0.75),
+    ]
+    out = switch_check.compare_subsets(base, switch)
+    assert out["subsets"] == 3 and out["moved"] == 2
+    assert out["points"] == pytest.approx(6.0 + 1.0)
+    assert out["lf_subsets"] == 2 and out["far_below"] == [1, 0]  # the crowd subset is not counted
+    assert out["by_set"] == pytest.approx({"a": 7.0})
+    with pytest.raises(ValueError, match="different subsets"):
+        switch_check.compare_subsets(base, switch[:2])
+
+
+def _prob(name, acc, mv):
+    return {"name": name, "results": {"mv": {"acc": mv}, "default": {"acc": acc}}}
+
+
+def test_stress_problems_are_paired_by_name_and_a_crash_counts_as_a_loss():
+    base = [_prob("p1", 0.80, 0.70), _prob("p2", 0.70, 0.70), _prob("p3", 0.60, 0.61)]
+    switch = [_prob("p3", 0.60, 0.61), _prob("p2", None, 0.70), _prob("p1", 0.75, 0.70)]
+    out = switch_check.compare_stress(base, switch)
+    assert out["problems"] == 3 and out["at_or_above"] == [2, 1]  # p3 is 1 point below before and after
+    assert out["points"] == pytest.approx(-5.0 - 70.0)
+    assert [m[0] for m in out["moves"]] == ["p2", "p1"]  # the largest loss first
+    text = switch_check.to_markdown(["m:X=1"], {"stress": {"d": out}, "subsets": {}})
+    assert "| d | 2 | -75.0 | 2 -> 1 of 3 |" in text and "summed over the runs: -75.0" in text
+
+
+def test_settings_are_restored_after_the_block():
+    import tripletws.models.annotator as annotator
+
+    before = annotator.SPECIFICITY_CLASSES
+    with switch_check.settings(["tripletws.models.annotator:SPECIFICITY_CLASSES=more"]):
+        assert annotator.SPECIFICITY_CLASSES == "more"
+    assert annotator.SPECIFICITY_CLASSES == before
