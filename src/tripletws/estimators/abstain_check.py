@@ -53,14 +53,14 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     Tested last, after (b)-(d), as it costs the most: three fold fits of the vote-only family
     (Dawid-Skene's in numpy).  Adopted on eight stress draws, two of them untouched, under a rule
     written down before those two were run (docs/models.md, "The abstentions must carry the lead").
-(f) **no unnamed class for the rows without a vote** (a study switch, off by default:
-    :data:`UNNAMED_EMPTY`): the final tables must not send the rows without a vote to a class no LF
-    votes for on the fitted rows; the rows cannot say how many such rows there are.  Tested by the
-    annotator model after the steps that follow the reading (``models.annotator._unnamed_empty``);
 (e) **stable under half fits** (a study option, off by default: :data:`STABILITY_BAR` is None): fits
     of the reading on disjoint halves of the rows disagree on at most that share of the rows' labels
     (:func:`half_fit_disagreement`).  The worst losses of the reading on fresh stress draws are
     stable fits, so no bar refuses them (docs/studies.md, "What did not work (issue 7)").
+(f) **no unnamed class for the rows without a vote** (a study switch, off by default:
+    :data:`UNNAMED_EMPTY`): the final tables must not send the rows without a vote to a class no LF
+    votes for on the fitted rows; the rows cannot say how many such rows there are.  Tested by the
+    annotator model after the steps that follow the reading (``models.annotator._unnamed_empty``).
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
 balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores

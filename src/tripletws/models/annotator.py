@@ -1015,7 +1015,7 @@ def _read_abstentions(
 #: The note of a reading refused by test (f) (:func:`_unnamed_empty`).
 UNNAMED_CLASS_NOTE = (
     "the LFs' abstentions were not read as informative, though the abstain check's other tests "
-    "accepted it: {reason}; the rows without a vote keep the class balance (docs/models.md, "
+    "accepted the reading: {reason}; the rows without a vote keep the class balance (docs/models.md, "
     '"Rows without a vote and a class no LF names")'
 )
 
@@ -1260,7 +1260,7 @@ def _tie_break(
     if tied.size == 0:
         return None
     share = float(rows.counts[tied].sum() / rows.counts.sum())
-    if named is not None:  # the specificity order (two classes)
+    if named is not None:  # the specificity order
         draft.notes.append(
             f"{share:.1%} of the fitted rows have votes but tie between classes under the fit; such "
             "ties go to the class named by the one-class LFs that vote on fewer rows (their specificity: "
