@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import signal
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,20 @@ def load_index() -> dict:
 def load_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     z = np.load(DATA / name / f"{split}.npz")
     return z["L"], z["y"]
+
+
+def pool_map(fn, todo: list, jobs: int) -> list:
+    """``fn`` over ``todo`` in ``jobs`` worker processes, in order, one line of progress each on stderr
+    (the record's set and size, and the seconds since the start)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.time()
+    out = []
+    with ProcessPoolExecutor(max(1, jobs)) as pool:
+        for i, rec in enumerate(pool.map(fn, todo, chunksize=1), 1):
+            out.append(rec)
+            print(f"[{i}/{len(todo)}] {rec['set']}/{rec['size']} {time.time() - t0:.0f} s", file=sys.stderr)
+    return out
 
 
 def machine_info() -> str:

@@ -38,7 +38,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,7 @@ from common import (
     limit_threads,
     machine_info,
     ours_revision,
+    pool_map,
 )
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -291,11 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     drawn = tasks(sets, args.draws, args.seed, lf_sizes=tuple(args.lf_sizes))
     todo = [(ds, cols, size, draw, names) for ds, cols, size, draw, _ in drawn]
     t0 = time.time()
-    records = []
-    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
-        for i, rec in enumerate(pool.map(run_subset, todo, chunksize=1), 1):
-            records.append(rec)
-            print(f"[{i}/{len(todo)}] {rec['set']}/{rec['size']} {time.time() - t0:.0f} s", file=sys.stderr)
+    records = pool_map(run_subset, todo, args.jobs)
     methods = [n for n in NAMES if n in names]
     res = {
         "meta": {

@@ -31,12 +31,20 @@ import json
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import HyperLM, hard_limit, limit_threads, machine_info, ours_revision, time_call, to_flyingsquid
+from common import (
+    HyperLM,
+    hard_limit,
+    limit_threads,
+    machine_info,
+    ours_revision,
+    pool_map,
+    time_call,
+    to_flyingsquid,
+)
 
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
@@ -137,11 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = [s for s in shared_sets() if not args.sets or s["name"] in args.sets]
     todo = [(*t, names) for t in dev_tasks(sets, args.draws, args.seed, args.dev)]
     t0 = time.time()
-    records = []
-    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
-        for i, rec in enumerate(pool.map(run_pair, todo, chunksize=1), 1):
-            records.append(rec)
-            print(f"[{i}/{len(todo)}] {rec['set']}/{rec['size']} {time.time() - t0:.0f} s", file=sys.stderr)
+    records = pool_map(run_pair, todo, args.jobs)
     methods = ["mv+dev_prior", *names]
     res: dict[str, Any] = {
         "meta": {
