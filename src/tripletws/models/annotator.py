@@ -604,7 +604,9 @@ class Annotator(Solver):
             _temper(draft)
         if NAMED_VOTES and (named >= 0).any():  # a one-class LF's vote never counts against its class
             draft.params = replace(draft.params, one_class=named)
-        tie_break = None if mixture is not None else _tie_break(draft, rows, prior, stats, options.one_class)
+        tie_break = (
+            None if mixture is not None else _tie_break(draft, rows, prior, named, stats, options.one_class)
+        )
         estimate = AnnotatorEstimate(
             selection.chosen,
             selection,
@@ -1230,7 +1232,7 @@ def _shrink_toward_mv(
 
 
 def _tie_break(
-    draft: _Draft, rows: RowSummary, prior: Prior, stats: LabelStats, one_class: str
+    draft: _Draft, rows: RowSummary, prior: Prior, named: np.ndarray, stats: LabelStats, one_class: str
 ) -> LabelModelParams | None:
     """The fit that breaks the draft's ties at prediction, where some fitted row with votes ties.
 
@@ -1239,28 +1241,28 @@ def _tie_break(
     draft's tables cannot (e.g. majority vote's model on rows with equal votes), through which
     LFs abstain as well as which vote.  With two classes, only where :data:`SPECIFICITY_TIES` asks
     for it (``one_class``: the model's setting): the specificity of the one-class LFs
-    (:mod:`tripletws.estimators.specificity`).  A note says how many fitted rows it decides.
-    (:mod:`tripletws.ties`; docs/models.md, "Ties".)
+    (:mod:`tripletws.estimators.specificity`; with more than two classes where
+    :data:`SPECIFICITY_CLASSES` asks for it and every LF with a vote votes one class only).  ``named``:
+    the class each LF votes where it votes one class only, else -1.  A note says how many fitted rows
+    it decides.  (:mod:`tripletws.ties`; docs/models.md, "Ties".)
     """
     k = rows.cardinality
     sizes = {"two": k == 2, "more": k > 2, "any": True}[SPECIFICITY_CLASSES]
     specificity = sizes and SPECIFICITY_TIES in ("always", one_class)
+    if specificity:  # the order needs a one-class LF; with k > 2, every LF with a vote one-class
+        lacking = not (named >= 0).any() or (k > 2 and bool(np.any((named < 0) & (stats.coverage > 0))))
+        if lacking and k == 2:
+            return None
+        specificity = not lacking  # else the TIE_FAMILY fit, as without the switch
     if k == 2 and not TIE_BINARY and not specificity:
         return None
-    named = one_class_labels(stats) if specificity else None
-    if named is not None and not (named >= 0).any():
-        if k == 2:
-            return None
-        named = None  # no LF votes one class only: the TIE_FAMILY fit, as without the switch
-    if named is not None and k > 2 and np.any((named < 0) & (stats.coverage > 0)):
-        named = None  # with k > 2 only where every LF with a vote votes one class only
     lm = LabelMatrix(rows.rows, k)
     P = summary_posteriors(rows, [draft.params])[:, 0].T  # the design's product (votes, not cells)
     tied, _ = tied_classes(P, lm, draft.params)
     if tied.size == 0:
         return None
     share = float(rows.counts[tied].sum() / rows.counts.sum())
-    if named is not None:  # the specificity order
+    if specificity:
         draft.notes.append(
             f"{share:.1%} of the fitted rows have votes but tie between classes under the fit; such "
             "ties go to the class named by the one-class LFs that vote on fewer rows (their specificity: "
