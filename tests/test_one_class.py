@@ -205,6 +205,7 @@ def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(
     assert note.startswith("the abstentions of the LFs that vote one class only are read as evidence")
     assert "'mace_coverage', estimated class balance" in note and f"z = {model.one_class_.z:.1f}" in note
     assert f"the {unvoted:.1%} of rows without a vote go to class 0" in note
+    assert "no LF votes class" not in note  # LFs vote class 0: its share is not the balance's alone
     assert "one_class='shared'" in note and "L_dev" in note
     assert model.unidentified_.size == 0 and model.class_balance_source_ == "estimated"
     # the class balance: the latent share's standard error, doubled for the latent class, 6 of them

@@ -100,3 +100,8 @@ def test_lfs_that_flag_one_of_two_classes_still_send_unvoted_rows_to_the_other()
         model = LabelModel(2).fit(L)
     assert not any("were not read as informative" in n for n in model.notes_)
     assert model.predict_proba(np.full((1, 4), -1))[0, 0] > 0.75
+    # the reading's note: class 0's share of those rows rests on the balance, which no vote speaks for
+    (note,) = [n for n in model.notes_ if "rows without a vote go to class 0" in n]
+    balance = model.class_balance_source_
+    assert f"no LF votes class 0, so how many rows it has rests on the {balance} class balance" in note
+    assert "give class_balance=" in note

@@ -277,15 +277,25 @@ def _reading_note(
             f"{reading.lead_se:.4f} log-likelihood per row and shows no group beyond the classes "
             f"(background z = {reading.z:.1f})"
         )
-    empty = _unvoted_rows(draft.params, rows) + _cofiring_clause(stats)
+    empty = _unvoted_rows(draft.params, rows, draft.source) + _cofiring_clause(stats)
     return READING_NOTE.format(what=what, family=family, balance=draft.source, evidence=evidence, empty=empty)
 
 
-def _unvoted_rows(params: LabelModelParams, rows: RowSummary) -> str:
-    """What the fit does with the rows where no LF votes, in words (their share of the counted rows)."""
+#: The clause :func:`_unvoted_rows` adds where the rows without a vote go to a class that no LF votes for.
+UNNAMED_TARGET_CLAUSE = (
+    "; no LF votes class {c}, so how many rows it has rests on the {balance} class balance, which no "
+    "vote speaks for: where class {c} is rarer than that balance makes it, give class_balance= (the known "
+    "frequencies) or a few gold rows"
+)
+
+
+def _unvoted_rows(params: LabelModelParams, rows: RowSummary, balance: str = "") -> str:
+    """What the fit does with the rows where no LF votes, in words (their share of the counted rows),
+    with :data:`UNNAMED_TARGET_CLAUSE` where their class is one that no LF votes for (``balance``: the
+    source of the fit's class balance, as ``_Draft.source``)."""
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    r, _, a = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
     share = float(w[np.bincount(r, minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
     if share <= 0:
         return "every row has a vote"
@@ -293,11 +303,16 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary) -> str:
     top = np.flatnonzero(base >= base.max() - 1e-9)
     if top.size > 1:
         return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
-    prob = float(np.exp(base[top[0]] - base.max()) / np.exp(base - base.max()).sum())
-    return (
-        f"the {share:.1%} of rows without a vote go to class {int(top[0])} (posterior {prob:.3f}), where "
+    c = int(top[0])
+    prob = float(np.exp(base[c] - base.max()) / np.exp(base - base.max()).sum())
+    text = (
+        f"the {share:.1%} of rows without a vote go to class {c} (posterior {prob:.3f}), where "
         "majority vote leaves them to a coin"
     )
+    voted = w[r] > 0  # the votes of counted rows
+    if not (a[voted] == c).any():
+        text += UNNAMED_TARGET_CLAUSE.format(c=c, balance=balance or "fitted")
+    return text
 
 
 @dataclass(frozen=True)
