@@ -19,6 +19,11 @@ default) problem by problem.  The probes (docs/studies.md, session 31):
     estimated prior leads the uniform prior's held-out log-likelihood by more than 2 standard errors
     of the paired per-row difference, on the family choice's folds, and predicts every class that
     the clear rows name.
+``unvoted_balance:K``
+    With more than ``K`` classes, the default's test rows without a vote get the fit's class balance
+    (``fit_class_balance_``) as their posterior, where the fit's tables give them a class from the
+    LFs' abstentions (session 52: the bet on those rows, measured on real-LF subsets by
+    ``benchmarks/unvoted_bets.py``).
 ``set:MODULE:NAME=VALUE``
     A module constant set (``set:tripletws.estimators.copies:COPY_SHARE=0.3``).
 
@@ -100,6 +105,22 @@ def balance_heldout(rule: str) -> None:
     annotator.balance_check = check
 
 
+def unvoted_balance(k_above: int) -> None:
+    """With more than ``k_above`` classes, the rows without a vote predicted as the fit's class balance."""
+    from tripletws.model import LabelModel
+
+    original = LabelModel.predict_proba
+
+    def predict_proba(self: Any, L: Any) -> np.ndarray:
+        P = original(self, L)
+        if P.shape[1] > k_above:
+            unvoted = (np.asarray(L) < 0).all(axis=1)
+            P[unvoted] = np.asarray(self.fit_class_balance_, dtype=P.dtype)
+        return P
+
+    LabelModel.predict_proba = predict_proba
+
+
 def set_constant(spec: str) -> None:
     """``MODULE:NAME=VALUE``: the module's constant set (its type kept; a switch that is None by default
     takes the value as JSON: a number, ``null``, a string in quotes)."""
@@ -117,7 +138,8 @@ def set_constant(spec: str) -> None:
 
 
 def apply_probe(text: str) -> None:
-    """Apply one probe (``weight_cap:C``, ``vote_cap:C``, ``balance_heldout:MODE``, ``set:...``)."""
+    """Apply one probe (``weight_cap:C``, ``vote_cap:C``, ``balance_heldout:MODE``, ``unvoted_balance:K``,
+    ``set:...``)."""
     probe, _, arg = text.partition(":")
     if probe == "weight_cap":
         weight_cap(float(arg), abstentions=True)
@@ -125,6 +147,8 @@ def apply_probe(text: str) -> None:
         weight_cap(float(arg), abstentions=False)
     elif probe == "balance_heldout":
         balance_heldout(arg)
+    elif probe == "unvoted_balance":
+        unvoted_balance(int(arg))
     elif probe == "set":
         set_constant(arg)
     else:

@@ -323,4 +323,6 @@ def test_classes_no_lf_votes_are_named():
         # k = 2 with LFs voting class 1 only: the one-class reading's own case (class 0 is what their
         # abstentions mark), not a class to leave out (a smaller cardinality would be 1)
         LabelModel(2).fit(np.where(L == 1, 1, -1))
-    assert not any("no LF votes class" in str(w.message) for w in caught)
+    # (the reading's note may say that class 0's share rests on the balance: not this note's advice)
+    assert not any("no LF votes class(es)" in str(w.message) for w in caught)
+    assert not any("smaller cardinality" in str(w.message) for w in caught)

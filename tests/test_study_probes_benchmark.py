@@ -100,6 +100,35 @@ def test_the_cap_bounds_every_outcome(monkeypatch):
     assert np.allclose(base, expected)
 
 
+def test_unvoted_balance_gives_rows_without_a_vote_the_fit_balance_above_k(monkeypatch):
+    import warnings
+
+    from tripletws.model import LabelModel
+
+    monkeypatch.setattr(LabelModel, "predict_proba", LabelModel.predict_proba)
+    rng = np.random.default_rng(4)
+    n, k = 3000, 3
+    y = rng.integers(0, k, n)
+    L = np.where(
+        rng.random((n, 5)) < 0.3, np.where(rng.random((n, 5)) < 0.8, y[:, None], (y[:, None] + 1) % k), -1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(k).fit(L)
+    before = model.predict_proba(L)
+    stress_probe.unvoted_balance(2)
+    after = model.predict_proba(L)
+    unvoted = (L < 0).all(axis=1)
+    assert unvoted.any() and (~unvoted).any()
+    np.testing.assert_allclose(
+        after[unvoted], np.broadcast_to(model.fit_class_balance_, after[unvoted].shape)
+    )
+    np.testing.assert_array_equal(after[~unvoted], before[~unvoted])  # the voted rows as predicted
+    # at or below K classes nothing changes
+    stress_probe.unvoted_balance(5)
+    np.testing.assert_allclose(model.predict_proba(L)[unvoted], after[unvoted])
+
+
 def test_set_constant_keeps_the_type(monkeypatch):
     import tripletws.estimators.copies as copies
 
