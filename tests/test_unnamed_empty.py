@@ -105,3 +105,9 @@ def test_lfs_that_flag_one_of_two_classes_still_send_unvoted_rows_to_the_other()
     balance = model.class_balance_source_
     assert f"no LF votes class 0, so how many rows it has rests on the {balance} class balance" in note
     assert "give class_balance=" in note
+    # a balance the user gave: the note says what it rests on, without advising to give one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        given = LabelModel(2).fit(L, class_balance=[0.6, 0.4])
+    (note,) = [n for n in given.notes_ if "rows without a vote go to class 0" in n]
+    assert "rests on the given class balance" in note and "give class_balance=" not in note

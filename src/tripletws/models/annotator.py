@@ -281,11 +281,15 @@ def _reading_note(
     return READING_NOTE.format(what=what, family=family, balance=draft.source, evidence=evidence, empty=empty)
 
 
-#: The clause :func:`_unvoted_rows` adds where the rows without a vote go to a class that no LF votes for.
+#: The clause :func:`_unvoted_rows` adds where the rows without a vote go to a class that no LF votes for
+#: (with :data:`UNNAMED_TARGET_ADVICE` where the balance was not given).
 UNNAMED_TARGET_CLAUSE = (
     "; no LF votes class {c}, so how many rows it has rests on the {balance} class balance, which no "
-    "vote speaks for: where class {c} is rarer than that balance makes it, give class_balance= (the known "
-    "frequencies) or a few gold rows"
+    "vote speaks for"
+)
+UNNAMED_TARGET_ADVICE = (
+    ": where class {c} is rarer than that balance makes it, give class_balance= (the known frequencies) or "
+    "a few gold rows"
 )
 
 
@@ -312,6 +316,8 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, balance: str = "")
     voted = w[r] > 0  # the votes of counted rows
     if not (a[voted] == c).any():
         text += UNNAMED_TARGET_CLAUSE.format(c=c, balance=balance or "fitted")
+        if balance in ("uniform", "estimated", ""):  # not one the user gave (class_balance=, Y_dev)
+            text += UNNAMED_TARGET_ADVICE.format(c=c)
     return text
 
 
