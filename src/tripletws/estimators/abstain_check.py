@@ -73,7 +73,7 @@ held-out score below ``"mace_abstain"``'s (crowd-like sets: many LFs, each seen 
 decision and the record are those of the full check, at half the fits.  Test (a') adds three fold
 fits of the vote-only counterpart where (a)-(d) pass (stress problems, CPU medians of 3 fits:
 confusion-07 93 -> 116 ms, class_abstain-14 759 -> 813 ms, imbalanced-04 17 -> 27 ms; none on the
-shared sets, where (b) refuses every reading that leads).  The informative fits
+shared sets, where (b) or, on trec, (d) refuses every reading that leads).  The informative fits
 read the lean design of :class:`tripletws.estimators.annotator_design._Design` (the votes only: a row's
 abstentions enter through one constant per class) in the compiled EM of
 :mod:`tripletws.estimators._abstain_kernel` where numba is available.  CPU medians of the whole
