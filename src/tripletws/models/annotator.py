@@ -277,7 +277,7 @@ def _reading_note(
             f"{reading.lead_se:.4f} log-likelihood per row and shows no group beyond the classes "
             f"(background z = {reading.z:.1f})"
         )
-    empty = _unvoted_rows(draft.params, rows, draft.source) + _cofiring_clause(stats)
+    empty = _unvoted_rows(draft.params, rows, stats, draft.source) + _cofiring_clause(stats)
     return READING_NOTE.format(what=what, family=family, balance=draft.source, evidence=evidence, empty=empty)
 
 
@@ -293,13 +293,14 @@ UNNAMED_TARGET_ADVICE = (
 )
 
 
-def _unvoted_rows(params: LabelModelParams, rows: RowSummary, balance: str = "") -> str:
+def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats, balance: str) -> str:
     """What the fit does with the rows where no LF votes, in words (their share of the counted rows),
-    with :data:`UNNAMED_TARGET_CLAUSE` where their class is one that no LF votes for (``balance``: the
-    source of the fit's class balance, as ``_Draft.source``)."""
+    with :data:`UNNAMED_TARGET_CLAUSE` where their class is one that no LF votes for on the fitted rows
+    (``stats``' vote counts, as test (f) reads them; ``balance``: the source of the fit's class balance,
+    as ``_Draft.source``)."""
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    r, _, a = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
     share = float(w[np.bincount(r, minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
     if share <= 0:
         return "every row has a vote"
@@ -313,10 +314,9 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, balance: str = "")
         f"the {share:.1%} of rows without a vote go to class {c} (posterior {prob:.3f}), where "
         "majority vote leaves them to a coin"
     )
-    voted = w[r] > 0  # the votes of counted rows
-    if not (a[voted] == c).any():
-        text += UNNAMED_TARGET_CLAUSE.format(c=c, balance=balance or "fitted")
-        if balance in ("uniform", "estimated", ""):  # not one the user gave (class_balance=, Y_dev)
+    if not stats.class_counts[:, c].sum() > 0:
+        text += UNNAMED_TARGET_CLAUSE.format(c=c, balance=balance)
+        if balance in ("uniform", "estimated"):  # not one the user gave (class_balance=, Y_dev)
             text += UNNAMED_TARGET_ADVICE.format(c=c)
     return text
 
