@@ -184,6 +184,43 @@ def test_background_group_is_detected_and_a_clean_coverage_model_is_not(seed):
     assert not check.accepted and check.z > 5 and "group the classes do not explain" in check.reason
 
 
+def test_the_note_says_when_the_rows_without_a_vote_rest_on_the_balance():
+    """Broad class-0 LFs, narrow class-1 LFs, balanced classes: under the uniform balance the fit
+    fills class 1 up to half of the rows with the rows without a vote, although the votes' majority
+    names it on a quarter of the voted rows.  The reading's note gives both shares and the advice;
+    with a given balance it gives neither."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    y = (rng.random(n) < 0.5).astype(int)
+    L = np.full((n, 6), -1)
+    lfs = [(0, 0.5, 0.05), (0, 0.4, 0.05), (0, 0.45, 0.04), (1, 0.15, 0.01), (1, 0.1, 0.01), (1, 0.12, 0.02)]
+    for j, (c, on, off) in enumerate(lfs):
+        L[(y == c) & (rng.random(n) < on), j] = c
+        L[(y != c) & (rng.random(n) < off), j] = c
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+    (note,) = [n for n in model.notes_ if "rows without a vote go to class" in n]
+    c = int(model.predict_proba(np.full((1, 6), -1))[0].argmax())
+    # the votes' majority on the rows with a vote, ties shared: computed here from L
+    counts = np.stack([(L == a).sum(axis=1) for a in range(2)], axis=1)
+    voted = counts.max(axis=1) > 0
+    top = counts[voted] == counts[voted].max(axis=1, keepdims=True)
+    share = float(np.mean(top[:, c] / top.sum(axis=1)))
+    prior = float(model.class_balance_[c])
+    assert prior > share  # the balance makes class c commoner than the votes do
+    source = model.class_balance_source_
+    assert f"the {source} class balance (" in note
+    shares = f"makes class {c} {prior:.0%} of the rows, where the votes' majority names it on {share:.0%} "
+    assert shares in note
+    assert f"where class {c} is rarer than that, give class_balance=" in note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        given = LabelModel(2).fit(L, class_balance=[0.5, 0.5])
+    (note,) = [n for n in given.notes_ if "rows without a vote go to class" in n]
+    assert "given class balance" in note and "votes' majority names it on" not in note
+
+
 def test_default_learns_one_class_lfs_from_their_coverage_when_the_check_passes(tmp_path):
     import warnings
 

@@ -293,15 +293,46 @@ UNNAMED_TARGET_ADVICE = (
 )
 
 
+#: The clause :func:`_unvoted_rows` adds where the rows without a vote go to a class that LFs vote for and
+#: the balance the fit found (not one the user gave) makes that class commoner than the votes do: the
+#: class of those rows then rests on that balance (on real LF subsets the bet on them is the default's
+#: whole gain over majority vote and most of its losses to it; docs/studies.md, sessions 52 and 53).
+BALANCE_BET_CLAUSE = (
+    "; the {balance} class balance ({how}) makes class {c} {prior:.0%} of the rows, where the votes' "
+    "majority names it on {voted:.0%} of the rows with a vote: the class these rows get rests on that "
+    "balance, and where class {c} is rarer than that, give class_balance= (the known frequencies) or a few "
+    "gold rows"
+)
+#: How each found balance came about, in :data:`BALANCE_BET_CLAUSE`.
+BALANCE_HOW = {
+    "uniform": "assumed: the rows do not settle one",
+    "estimated": "read from how the LFs fire together, were they independent given the class",
+}
+
+
+def _voted_share(rows: RowSummary, k: int, c: int, votes: tuple[np.ndarray, ...]) -> float:
+    """Class ``c``'s share of the counted rows with a vote under majority vote (ties shared evenly)."""
+    r, _, a = votes
+    w = np.asarray(rows.counts, dtype=np.float64)
+    counts = np.zeros((len(w), k))
+    np.add.at(counts, (r, a), 1.0)
+    top = counts.max(axis=1)
+    voted = top > 0
+    tied = counts[voted] >= top[voted, None]
+    share = tied[:, c] / tied.sum(axis=1)
+    return float(w[voted] @ share / w[voted].sum())
+
+
 def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats, balance: str) -> str:
     """What the fit does with the rows where no LF votes, in words (their share of the counted rows),
     with :data:`UNNAMED_TARGET_CLAUSE` where their class is one that no LF votes for on the fitted rows
     (``stats``' vote counts, as test (f) reads them; ``balance``: the source of the fit's class balance,
-    as ``_Draft.source``)."""
+    as ``_Draft.source``), and :data:`BALANCE_BET_CLAUSE` where LFs vote for it but the fit's balance
+    (uniform or estimated) makes it commoner than the votes' majority does on the rows with a vote."""
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
-    share = float(w[np.bincount(r, minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
+    votes = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    share = float(w[np.bincount(votes[0], minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
     if share <= 0:
         return "every row has a vote"
     base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
@@ -314,10 +345,17 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
         f"the {share:.1%} of rows without a vote go to class {c} (posterior {prob:.3f}), where "
         "majority vote leaves them to a coin"
     )
+    found = balance in ("uniform", "estimated")  # not one the user gave (class_balance=, Y_dev)
     if not stats.class_counts[:, c].sum() > 0:
         text += UNNAMED_TARGET_CLAUSE.format(c=c, balance=balance)
-        if balance in ("uniform", "estimated"):  # not one the user gave (class_balance=, Y_dev)
+        if found:
             text += UNNAMED_TARGET_ADVICE.format(c=c)
+    elif found:
+        prior = float(params.class_balance[c])
+        voted = _voted_share(rows, len(base), c, votes)
+        if prior > voted:
+            how = BALANCE_HOW[balance]
+            text += BALANCE_BET_CLAUSE.format(balance=balance, how=how, c=c, prior=prior, voted=voted)
     return text
 
 
