@@ -13,6 +13,12 @@ subset's LFs vote for on the fit split:
   whether ``c`` is the rarer class on the evaluation rows' gold (known here, not to the fit);
 * ``k = 2, both named``; ``k > 2, all named``; ``k > 2, some class unnamed``.
 
+With ``--by reading`` (session 53) the binary subsets are grouped instead by set, by the reading
+behind the bet (the coverage reading of one-class LFs, or the abstain reading of every LF's
+abstentions), by the source of its class balance (uniform: the rows did not settle one; estimated)
+and by the class the rows without a vote get (the records' ``decisions``): which bets win, and under
+which balance.
+
 For each group: subsets, summed points against majority vote (all rows), summed points on the rows
 without a vote, the subsets more than 2 points below majority vote, and how many of those would remain
 with the rows without a vote left to majority vote's coin (the bet not taken).  Duplicate subsets
@@ -21,6 +27,7 @@ the bet on the rows without a vote wins and loses.
 
     PYTHONPATH=src python benchmarks/unvoted_bets.py benchmarks/results/lf_subsets_seed19.json
     PYTHONPATH=src python benchmarks/unvoted_bets.py /tmp/seed1*.json --out /tmp/bets.json
+    PYTHONPATH=src python benchmarks/unvoted_bets.py /tmp/seed1*.json --by reading
 
 Writes ``--out`` (.json, and .md beside it) where given; prints the markdown.
 """
@@ -72,9 +79,32 @@ def group_of(rec: dict[str, Any], k: int, named: list[frozenset[int]], rare: int
     return "k > 2, all named" if len(classes) == k else "k > 2, some class unnamed"
 
 
-def tally(records: list[dict[str, Any]], sets: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per group: subsets, summed points (all rows; rows without a vote), subsets more than 2 points
-    below majority vote, and those among them that the bet not taken would leave there."""
+def reading_group(rec: dict[str, Any], k: int) -> str:
+    """The record's group by the reading behind its bet (``--by reading``): for a binary set, the set,
+    the accepted reading (``coverage`` or ``abstain``) with the source of its class balance, and the
+    class the rows without a vote get (``coin`` where the fit leaves them tied); else ``k > 2`` or
+    ``no reading``."""
+    if k != 2:
+        return "k > 2"
+    d = rec["default"].get("decisions") or {}
+    cover, abstain = d.get("one_class") or {}, d.get("abstain") or {}
+    if cover.get("accepted"):
+        kind, balance = "coverage", cover.get("balance", "?")
+    elif abstain.get("accepted"):
+        kind, balance = "abstain", abstain.get("balance", "?")
+    else:
+        return f"{rec['set']}, no reading"
+    post = d.get("unvoted") or [0.5, 0.5]
+    bet = "coin" if abs(post[1] - post[0]) < 1e-6 else f"class {int(post[1] > post[0])}"
+    return f"{rec['set']}, {kind} reading, {balance} balance, rows without a vote: {bet}"
+
+
+def tally(
+    records: list[dict[str, Any]], sets: dict[str, dict[str, Any]], by: str = "classes"
+) -> dict[str, dict[str, float]]:
+    """Per group (``by``: ``"classes"``, :func:`group_of`; ``"reading"``, :func:`reading_group`):
+    subsets, summed points (all rows; rows without a vote), subsets more than 2 points below majority
+    vote, and those among them that the bet not taken would leave there."""
     named = {name: named_classes(ds["L_fit"]) for name, ds in sets.items()}
     rare = {name: int(np.argmin(np.bincount(ds["y"], minlength=ds["k"]))) for name, ds in sets.items()}
     out: dict[str, dict[str, float]] = defaultdict(
@@ -88,7 +118,10 @@ def tally(records: list[dict[str, Any]], sets: dict[str, dict[str, Any]]) -> dic
         seen.add(key)
         ds = sets[rec["set"]]
         total, unvoted = split_points(rec)
-        g = out[group_of(rec, ds["k"], named[rec["set"]], rare[rec["set"]])]
+        if by == "reading":
+            g = out[reading_group(rec, ds["k"])]
+        else:
+            g = out[group_of(rec, ds["k"], named[rec["set"]], rare[rec["set"]])]
         g["subsets"] += 1
         g["points"] += 100 * total
         g["unvoted_points"] += 100 * unvoted
@@ -99,7 +132,10 @@ def tally(records: list[dict[str, Any]], sets: dict[str, dict[str, Any]]) -> dic
 
 def to_markdown(res: dict[str, Any]) -> str:
     lines = [
-        "# The rows without a vote on real-LF subsets, by the classes the LFs name",
+        "# The rows without a vote on real-LF subsets, by "
+        + (
+            "the reading behind the bet" if res["meta"].get("by") == "reading" else "the classes the LFs name"
+        ),
         "",
         "(`benchmarks/unvoted_bets.py`)",
         "",
@@ -128,20 +164,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("records", nargs="+", help="results JSONs of benchmarks/lf_subsets.py")
     ap.add_argument("--out", default=None, metavar="JSON", help="results path (.json; the .md beside it)")
     ap.add_argument("--about", default="", help="how the records were made (a line in the results)")
+    ap.add_argument(
+        "--by",
+        choices=("classes", "reading"),
+        default="classes",
+        help="group by the classes the LFs name (default) or, for binary sets, by the reading behind the "
+        "bet, its balance's source and the class the rows without a vote get",
+    )
     args = ap.parse_args(argv)
     from lf_subsets import shared_sets
 
     sets = {ds["name"]: ds for ds in shared_sets()}
     records = [r for path in args.records for r in json.loads(Path(path).read_text())["records"]]
-    groups = tally(records, sets)
+    groups = tally(records, sets, by=args.by)
     res = {
         "meta": {
             "command": "python benchmarks/unvoted_bets.py "
             + " ".join(args.records)
+            + (f" --by {args.by}" if args.by != "classes" else "")
             + (f" --out {args.out}" if args.out else ""),
             "inputs": [Path(p).name for p in args.records],
             "subsets": int(sum(g["subsets"] for g in groups.values())),
             "about": args.about,
+            "by": args.by,
         },
         "groups": groups,
     }

@@ -67,3 +67,26 @@ def test_run_on_a_subsets_record(tmp_path):
     summed = sum(100 * (r["default"]["acc"] - r["mv"]["acc"]) for r in records)
     assert sum(g["points"] for g in res["groups"].values()) == pytest.approx(summed, abs=1e-9)
     assert "a test" in out.with_suffix(".md").read_text()
+
+
+def test_groups_by_the_reading_behind_the_bet():
+    import unvoted_bets
+
+    rec = _record("toy", [0, 1], 0.70, 0.75, (40, 0.25, 0.5), 100)
+    cover = {"accepted": True, "balance": "uniform"}
+    rec["default"]["decisions"] = {"one_class": cover, "abstain": None, "unvoted": [0.3, 0.7]}
+    group = unvoted_bets.reading_group(rec, 2)
+    assert group == "toy, coverage reading, uniform balance, rows without a vote: class 1"
+    rec["default"]["decisions"] = {
+        "one_class": {"accepted": False},
+        "abstain": {"accepted": True, "balance": "estimated"},
+        "unvoted": [0.5, 0.5],
+    }
+    group = unvoted_bets.reading_group(rec, 2)
+    assert group == "toy, abstain reading, estimated balance, rows without a vote: coin"
+    rec["default"]["decisions"] = {"one_class": None, "abstain": None, "unvoted": [0.5, 0.5]}
+    assert unvoted_bets.reading_group(rec, 2) == "toy, no reading"
+    assert unvoted_bets.reading_group(rec, 3) == "k > 2"
+    sets = {"toy": {"L_fit": np.array([[0, 1], [1, 0]]), "y": np.array([0, 1]), "k": 2}}
+    (g,) = unvoted_bets.tally([rec], sets, by="reading").values()
+    assert g["subsets"] == 1 and g["points"] == pytest.approx(-5.0)
