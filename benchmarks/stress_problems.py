@@ -40,6 +40,11 @@ so far stay comparable; ``all_problems(seed, extra=...)``, ``stress.py --familie
 ``cross_feature``  one-class LFs of different classes that fire together on a shared feature,
                    whatever the class (``shared_feature``'s groups all vote one class); the
                    pattern of two real spam LFs, one per class, that both fire on short comments
+``keyword``        one-class LFs each written for one kind of row of its class (a hidden kind,
+                   2 to 6 per class, some with no LF): an LF fires on its kind's rows and
+                   seldom elsewhere, so LFs of one class aimed at different kinds rarely fire
+                   together, and the rows without a vote are the kinds no LF covers; the
+                   pattern of real keyword LFs (docs/studies.md, session 53)
 =================  ============================================================================
 """
 
@@ -67,7 +72,7 @@ FAMILIES = (
     "mixed",
 )
 #: Families drawn only on request (module docstring); their seeds follow the suite's families'.
-EXTRA_FAMILIES = ("cross_feature",)
+EXTRA_FAMILIES = ("cross_feature", "keyword")
 PER_FAMILY = 26  # 12 families x 26 = 312 problems
 BASE_SEED = 20261201
 MAX_TRAIN_CELLS = 4_000_000  # n * m of a train draw (keeps the full suite under 15 min on one core)
@@ -267,6 +272,48 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float, size: Any = Non
     return np.exp(rng.uniform(math.log(lo), math.log(hi), size=size))
 
 
+def keyword_world(p: dict[str, Any], rng: np.random.Generator, base: np.ndarray) -> World:
+    """The ``keyword`` family's world: ``kinds`` hidden kinds of row per class (kind ``t`` of class
+    ``t % k``, which a row of kind ``t`` has with probability ``purity``), their shares within a class
+    from a Dirichlet(2).  Each kind is written for (covered) with probability ``covered``, at least one
+    per class; each LF votes the class of one covered kind (its home, drawn at random, so that some
+    kinds have several LFs), firing on a row of its home kind with probability ``U(0.2, 0.8)`` (a
+    keyword's recall within its kind) and on a row of any other kind with that times ``leak``;
+    otherwise it abstains, whatever the row's class.  The rows without a vote are mostly the kinds no
+    LF covers, whose classes no vote shows."""
+    m, k = int(p["m"]), int(p["k"])
+    kw = p["keyword"]
+    kinds, purity, leak = int(kw["kinds"]), float(kw["purity"]), float(kw["leak"])
+    n_types = kinds * k
+    own = np.arange(n_types) % k  # the class of each kind
+    within = rng.dirichlet(np.full(kinds, 2.0), size=k)  # (k, kinds): a kind's share of its class
+    type_probs = base[own] * within[own, np.arange(n_types) // k]
+    type_probs /= type_probs.sum()
+    type_cb = np.full((n_types, k), (1.0 - purity) / max(k - 1, 1))
+    type_cb[np.arange(n_types), own] = purity
+    covered = rng.random(n_types) < float(kw["covered"])
+    covered[rng.integers(0, kinds, size=k) * k + np.arange(k)] = True  # one kind of each class at least
+    rate = rng.uniform(0.2, 0.8, size=m)
+    home = rng.choice(np.flatnonzero(covered), size=m)
+    tables = np.zeros((m, n_types, 2, k, k + 1))
+    for i in range(m):
+        c = int(own[home[i]])
+        for t in range(n_types):
+            r = rate[i] if t == home[i] else rate[i] * leak
+            tables[i, t, :, :, 0] = 1.0 - r
+            tables[i, t, :, :, c + 1] = r
+    return World(
+        k=k,
+        tables=tables,
+        type_probs=type_probs,
+        type_class_balance=type_cb,
+        group=np.full(m, -1),
+        feature_rate=np.zeros((0, k)),
+        copy_of=np.full(m, -1),
+        copy_share=np.zeros(m),
+    )
+
+
 def build_world(problem: Problem) -> World:
     """Draw every parameter of ``problem`` from its seed (see the module docstring for the knobs)."""
     p = problem.params
@@ -274,6 +321,8 @@ def build_world(problem: Problem) -> World:
     m, k = int(p["m"]), int(p["k"])
     chance = 1.0 / k
     base = class_balance_with_ratio(k, float(p.get("imbalance", 1.0)), rng)
+    if p.get("keyword"):
+        return keyword_world(p, rng, base)
 
     # hidden row types
     sub = p.get("subpop")
@@ -508,6 +557,18 @@ def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
     elif family == "cross_feature":
         p["shared"] = {**_feature_groups(p, rng, fire=(0.3, 0.9)), "cross": True}
         p["unipolar"] = 1.0
+    elif family == "keyword":
+        p["k"] = 2 if rng.random() < 0.7 else int(rng.integers(3, 5))
+        p["m"] = _m(rng, 3, 40)  # the size of real keyword LF sets
+        p["n"], p["n_test"] = _rows(rng, p["m"])
+        p["keyword"] = {
+            "kinds": int(rng.integers(2, 7)),
+            "covered": round(float(rng.uniform(0.4, 0.9)), 2),
+            "purity": round(float(rng.uniform(0.85, 1.0)), 3),
+            "leak": round(float(rng.uniform(0.0, 0.05)), 3),
+        }
+        if rng.random() < 0.6:
+            p["imbalance"] = round(float(_log_uniform(rng, 2, 20)), 1)
     elif family == "confusion":
         p["confusion"] = round(float(rng.uniform(0.5, 1.0)), 2)
         p["class_abstain"] = round(float(rng.choice([0.0, 0.5])), 2)

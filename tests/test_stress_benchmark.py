@@ -237,3 +237,33 @@ def test_cross_feature_is_opt_in_and_shares_a_feature_across_classes():
             assert np.array_equal(voted, own)
             crossed += len(set(voted.tolist())) > 1
     assert crossed >= 4  # most groups hold LFs of two classes or more
+
+
+def test_keyword_is_opt_in_and_aims_each_lf_at_one_kind_of_its_class():
+    usual = all_problems()
+    with_extra = all_problems(extra=("keyword",))
+    assert with_extra[: len(usual)] == usual  # the suite's problems do not move
+    extra = with_extra[len(usual) :]
+    assert [p.name for p in extra] == [f"keyword-{j:02d}" for j in range(26)]
+    assert {p.seed for p in extra}.isdisjoint({p.seed for p in usual})
+    for problem in extra[:6]:
+        world = build_world(problem)
+        k, kinds = world.k, problem.params["keyword"]["kinds"]
+        assert world.tables.shape[1] == k * kinds
+        # a kind belongs to one class: its rows have that class with probability `purity`
+        own = np.arange(k * kinds) % k
+        assert np.allclose(
+            world.type_class_balance[np.arange(k * kinds), own], problem.params["keyword"]["purity"]
+        )
+        assert np.allclose(world.class_balance.sum(), 1.0)
+        fire = 1.0 - world.tables[:, :, 0, :, 0]  # (m, kinds, k): P(the LF votes | kind, class)
+        assert np.allclose(fire, fire[:, :, :1])  # firing follows the kind, not the class
+        home = fire[:, :, 0].argmax(axis=1)
+        voted = world.tables[:, 0, 0, 0, 1:].argmax(axis=1)
+        assert np.array_equal(voted, own[home])  # each LF votes the class of its home kind, only that
+        assert np.all(world.tables[:, :, 0, 0, 1:].astype(bool).sum(axis=2) <= 1)
+        leak = problem.params["keyword"]["leak"]
+        rate = fire[np.arange(len(home)), home, 0]
+        assert np.allclose(np.sort(fire[:, :, 0], axis=1)[:, -2], rate * leak)  # elsewhere: rate x leak
+        L = world.sample(2000, problem.seed, stream=0)[0]
+        assert all(len(np.unique(L[L[:, i] >= 0, i])) <= 1 for i in range(L.shape[1]))
