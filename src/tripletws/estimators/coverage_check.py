@@ -109,6 +109,14 @@ def background_refuses(z: float, gain: float, lead: float | None) -> bool:
 #: untouched draws were missed (by one problem on 20690101, by 2.8 summed points on 20700101-20720101).
 UNVOTED_FLIP = False
 
+#: A study switch (False: off, the default): refuse the reading where its balance is chosen, the uniform
+#: one is kept (the estimated one does not lead it held out) and the fits under the two balances name
+#: different classes on at least :data:`BALANCE_NOTE_SHARE` of the rows (the share its note reports):
+#: the reading's labels then rest on a balance the rows do not settle, as the vote-only fit's do where
+#: the annotator model falls back to majority vote's family (``UNSETTLED_FALLBACK``).  Session 43 measured
+#: a scratch version; session 53 with the opt-in ``keyword`` stress family (docs/studies.md).
+UNSETTLED_REFUSE = False
+
 
 def empty_row_class(params: LabelModelParams) -> int:
     """The class a row without a vote gets under ``params`` (abstentions read as outcomes), -1 for a tie.
@@ -871,6 +879,17 @@ def coverage_check(
         both, prior_lead, balance = _choose_prior(cross, index, _family_choice.LEAD_SE)
         fit = both[balance]
         disagreement = prediction_disagreement(unique, both["uniform"].params, both["estimated"].params)
+        if UNSETTLED_REFUSE and balance == "uniform" and disagreement >= BALANCE_NOTE_SHARE:
+            return CoverageCheck(
+                False,
+                f"the rows do not settle the class balance: the fits under the uniform and the estimated "
+                f"balance name different classes on {disagreement:.0%} of the rows",
+                gain,
+                z,
+                prior_lead=prior_lead,
+                balance=balance,
+                balance_disagreement=disagreement,
+            )
         classes = (
             [empty_row_class(both[name].params) for name in ("uniform", "estimated")] if UNVOTED_FLIP else []
         )
