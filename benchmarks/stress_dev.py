@@ -51,7 +51,7 @@ sys.path.insert(0, str(HERE))
 from provenance import load_average, revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress import _init_worker  # noqa: E402  (one BLAS thread per worker, as the stress suite)
-from stress_problems import BASE_SEED, Problem, all_problems, draw  # noqa: E402
+from stress_problems import BASE_SEED, EXTRA_FAMILIES, Problem, all_problems, draw  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base-seed", type=int, default=BASE_SEED)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    ap.add_argument("--families", nargs="*")
+    ap.add_argument("--families", nargs="*", help="only these families (opt-in ones such as keyword when named)")
     ap.add_argument("--problems", nargs="*", help="only these problems (names)")
     ap.add_argument("--max-n", type=int, default=None, help="cap both draws' rows (smoke tests)")
     ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), help="a subset of the variants")
@@ -238,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants is not None:  # `--variants` with no names: dev and dev_plain only
         for name in [v for v in VARIANTS if v not in {*args.variants, "dev", "dev_plain"}]:
             del VARIANTS[name]  # before the workers fork: they read the same table
+    extra = [f for f in (args.families or ()) if f in EXTRA_FAMILIES]  # opt-in families, only when named
     problems = [
         p
-        for p in all_problems(args.base_seed)
+        for p in all_problems(args.base_seed, extra)
         if (not args.families or p.family in args.families) and (not args.problems or p.name in args.problems)
     ]
     load0 = load_average()

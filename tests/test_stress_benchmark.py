@@ -215,13 +215,19 @@ def test_gold_balance_stands_for_the_generators_class_balance():
         stress.run_ours({"class_balance": "gold"}, k, L, L_test)
 
 
-def test_cross_feature_is_opt_in_and_shares_a_feature_across_classes():
+def _opt_in(family: str) -> list:
+    """The problems an opt-in family adds to the suite, checked to leave the suite's own unmoved."""
     usual = all_problems()
-    with_extra = all_problems(extra=("cross_feature",))
+    with_extra = all_problems(extra=(family,))
     assert with_extra[: len(usual)] == usual  # the suite's problems do not move
     extra = with_extra[len(usual) :]
-    assert [p.name for p in extra] == [f"cross_feature-{j:02d}" for j in range(26)]
+    assert [p.name for p in extra] == [f"{family}-{j:02d}" for j in range(26)]
     assert {p.seed for p in extra}.isdisjoint({p.seed for p in usual})
+    return extra
+
+
+def test_cross_feature_is_opt_in_and_shares_a_feature_across_classes():
+    extra = _opt_in("cross_feature")
     with pytest.raises(ValueError, match="unknown extra families"):
         all_problems(extra=("nope",))
     crossed = 0
@@ -240,13 +246,7 @@ def test_cross_feature_is_opt_in_and_shares_a_feature_across_classes():
 
 
 def test_keyword_is_opt_in_and_aims_each_lf_at_one_kind_of_its_class():
-    usual = all_problems()
-    with_extra = all_problems(extra=("keyword",))
-    assert with_extra[: len(usual)] == usual  # the suite's problems do not move
-    extra = with_extra[len(usual) :]
-    assert [p.name for p in extra] == [f"keyword-{j:02d}" for j in range(26)]
-    assert {p.seed for p in extra}.isdisjoint({p.seed for p in usual})
-    for problem in extra[:6]:
+    for problem in _opt_in("keyword")[:6]:
         world = build_world(problem)
         k, kinds = world.k, problem.params["keyword"]["kinds"]
         assert world.tables.shape[1] == k * kinds
