@@ -227,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base-seed", type=int, default=BASE_SEED)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    ap.add_argument("--families", nargs="*", help="only these families (opt-in ones such as keyword when named)")
+    ap.add_argument(
+        "--families", nargs="*", help="only these families (opt-in ones such as keyword when named)"
+    )
     ap.add_argument("--problems", nargs="*", help="only these problems (names)")
     ap.add_argument("--max-n", type=int, default=None, help="cap both draws' rows (smoke tests)")
     ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), help="a subset of the variants")
