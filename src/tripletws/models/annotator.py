@@ -40,7 +40,7 @@ from ..estimators import family_choice as _family_choice
 from ..estimators import shrinkage as _shrink
 from ..estimators.abstain_check import AbstainCheck, abstain_check
 from ..estimators.annotator import FAMILIES, fit_annotator
-from ..estimators.annotator_design import shared_designs, summary_posteriors
+from ..estimators.annotator_design import shared_designs, summary_majority, summary_posteriors
 from ..estimators.balance_check import BalanceCheck, balance_check
 from ..estimators.cofiring_screen import cofiring_screen
 from ..estimators.copies import Copies, copies_note, copy_tables, count_tables, select_counting_once
@@ -310,17 +310,11 @@ BALANCE_HOW = {
 }
 
 
-def _voted_share(rows: RowSummary, k: int, c: int, votes: tuple[np.ndarray, ...]) -> float:
-    """Class ``c``'s share of the counted rows with a vote under majority vote (ties shared evenly)."""
-    r, _, a = votes
-    w = np.asarray(rows.counts, dtype=np.float64)
-    counts = np.zeros((len(w), k))
-    np.add.at(counts, (r, a), 1.0)
-    top = counts.max(axis=1)
-    voted = top > 0
-    tied = counts[voted] >= top[voted, None]
-    share = tied[:, c] / tied.sum(axis=1)
-    return float(w[voted] @ share / w[voted].sum())
+def _voted_share(rows: RowSummary, k: int, c: int, voted: np.ndarray) -> float:
+    """Class ``c``'s share of the counted rows with a vote (``voted``, bool (R,)) under majority vote,
+    ties shared evenly (the family choice's majority soft labels, kept with the summary)."""
+    w = np.asarray(rows.counts, dtype=np.float64)[voted]
+    return float(w @ summary_majority(rows, k)[voted, c] / w.sum())
 
 
 def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats, balance: str) -> str:
@@ -331,8 +325,9 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
     (uniform or estimated) makes it commoner than the votes' majority does on the rows with a vote."""
     w = np.asarray(rows.counts, dtype=np.float64)
     total = float(w.sum())
-    votes = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
-    share = float(w[np.bincount(votes[0], minlength=len(w)) == 0].sum()) / total if total > 0 else 0.0
+    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    voted = np.bincount(r, minlength=len(w)) > 0
+    share = float(w[~voted].sum()) / total if total > 0 else 0.0
     if share <= 0:
         return "every row has a vote"
     base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
@@ -352,10 +347,10 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
             text += UNNAMED_TARGET_ADVICE.format(c=c)
     elif found:
         prior = float(params.class_balance[c])
-        voted = _voted_share(rows, len(base), c, votes)
-        if prior > voted:
+        named = _voted_share(rows, len(base), c, voted)
+        if prior > named:
             how = BALANCE_HOW[balance]
-            text += BALANCE_BET_CLAUSE.format(balance=balance, how=how, c=c, prior=prior, voted=voted)
+            text += BALANCE_BET_CLAUSE.format(balance=balance, how=how, c=c, prior=prior, voted=named)
     return text
 
 
