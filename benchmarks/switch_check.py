@@ -13,7 +13,8 @@ points below majority vote, each before and after::
     PYTHONPATH=src python benchmarks/switch_check.py \\
         tripletws.estimators.abstain_check:UNNAMED_EMPTY=multiclass \\
         --subset-seeds 14 15 16 --large-subset-seeds 17 18 \\
-        --stress-seeds 20700101 20710101 --imbalance-all-too --jobs 2 --out /tmp/check.md
+        --stress-seeds 20700101 20710101 --imbalance-all-too --keyword-seeds 20261201 20750101 \\
+        --jobs 2 --out /tmp/check.md
 
 A stress draw takes about two minutes a run on two cores; the subsets about fifteen seconds.
 """
@@ -165,17 +166,22 @@ def run_subsets(specs: list[str], seed: int, large: bool, jobs: int, tmp: Path) 
     return compare_subsets(*runs)
 
 
-def run_stress(specs: list[str], seed: int, imbalanced: bool, jobs: int, tmp: Path) -> dict[str, Any]:
-    """``stress.py`` on one draw, and ``stress_probe.py`` with the setting on it, compared."""
+def run_stress(
+    specs: list[str], seed: int, imbalanced: bool, jobs: int, tmp: Path, families: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``stress.py`` on one draw, and ``stress_probe.py`` with the setting on it, compared (``families``:
+    only those, e.g. the opt-in ``keyword``)."""
     runs = []
     for label in ("base", "switch"):
-        out = tmp / f"stress_{seed}_{imbalanced}_{label}.json"
+        out = tmp / f"stress_{seed}_{imbalanced}_{'_'.join(families)}_{label}.json"
         script = [str(BENCH / "stress.py")] if label == "base" else [str(BENCH / "stress_probe.py")]
         if label == "switch":
             script += [f"set:{spec}" for spec in specs]
         argv = [*script, "--jobs", str(jobs), "--base-seed", str(seed), "--out", str(out)]
         if imbalanced:
             argv.append("--imbalance-all")
+        if families:
+            argv += ["--families", *families]
         _run(argv)
         runs.append(json.loads(out.read_text())["problems"])
     return compare_stress(*runs)
@@ -201,17 +207,24 @@ def to_markdown(specs: list[str], res: dict[str, Any]) -> str:
             far = f"{c['far_below'][0]} -> {c['far_below'][1]} of {c['lf_subsets']}"
             lines.append(f"| {name} | {c['moved']} | {c['points']:+.1f} | {far} | {by} |")
         lines.append("")
-    if res.get("stress"):
+    for part, title in (("stress", "stress draw"), ("keyword", "`keyword` draw (opt-in family)")):
+        if not res.get(part):
+            continue
+        if lines[-1]:
+            lines.append("")
         lines += [
-            "| stress draw | moved | summed points | at or above MV - 0.5 | largest moves |",
+            f"| {title} | moved | summed points | at or above MV - 0.5 | largest moves |",
             "|---|---:|---:|---|---|",
         ]
-        for name, c in res["stress"].items():
+        for name, c in res[part].items():
             worst = ", ".join(f"{n} {pts:+.1f} (was {was:+.1f})" for n, pts, was in c["moves"][:4])
             share = f"{c['at_or_above'][0]} -> {c['at_or_above'][1]} of {c['problems']}"
             lines.append(f"| {name} | {len(c['moves'])} | {c['points']:+.1f} | {share} | {worst} |")
-        total = sum(c["points"] for c in res["stress"].values())
-        lines += ["", f"Stress, summed over the runs: {total:+.1f} points."]
+        total = sum(c["points"] for c in res[part].values())
+        lines += [
+            "",
+            f"{'Stress' if part == 'stress' else '`keyword`'}, summed over the runs: {total:+.1f} points.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -222,6 +235,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--large-subset-seeds", type=int, nargs="*", default=[])
     ap.add_argument("--stress-seeds", type=int, nargs="*", default=[])
     ap.add_argument("--imbalance-all-too", action="store_true", help="each stress draw imbalanced as well")
+    ap.add_argument(
+        "--keyword-seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="draws of the opt-in stress family keyword (LFs like real keyword LFs), reported apart",
+    )
     ap.add_argument("--no-shared", action="store_true", help="skip the shared sets")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="markdown; a .json beside it")
@@ -230,7 +250,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    res: dict[str, Any] = {"settings": args.settings, "subsets": {}, "stress": {}}
+    res: dict[str, Any] = {"settings": args.settings, "subsets": {}, "stress": {}, "keyword": {}}
     if not args.no_shared:
         res["shared"] = shared_rows(args.settings)
     with tempfile.TemporaryDirectory() as folder:
@@ -243,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
             for imbalanced in (False, True) if args.imbalance_all_too else (False,):
                 name = f"{seed}{' imbalanced' if imbalanced else ''}"
                 res["stress"][name] = run_stress(args.settings, seed, imbalanced, args.jobs, tmp)
+        for seed in args.keyword_seeds:
+            res["keyword"][str(seed)] = run_stress(args.settings, seed, False, args.jobs, tmp, ("keyword",))
     text = to_markdown(args.settings, res)
     print(text, end="")
     if args.out is not None:

@@ -60,3 +60,25 @@ def test_settings_are_restored_after_the_block():
     with switch_check.settings(["tripletws.models.annotator:SPECIFICITY_CLASSES=more"]):
         assert annotator.SPECIFICITY_CLASSES == "more"
     assert annotator.SPECIFICITY_CLASSES == before
+
+
+def test_keyword_draws_run_the_opt_in_family_and_are_reported_apart(tmp_path, monkeypatch):
+    import json
+
+    seen = []
+
+    def fake_run(argv):
+        seen.append(argv)
+        out = argv[argv.index("--out") + 1]
+        acc = 0.6 if "stress_probe.py" in argv[0] else 0.7
+        problems = [_prob("keyword-00", acc, 0.65)]
+        with open(out, "w") as fh:
+            json.dump({"problems": problems}, fh)
+
+    monkeypatch.setattr(switch_check, "_run", fake_run)
+    out = switch_check.run_stress(["m:X=1"], 5, False, 1, tmp_path, ("keyword",))
+    assert all(argv[-2:] == ["--families", "keyword"] for argv in seen) and len(seen) == 2
+    assert out["points"] == pytest.approx(-10.0) and out["at_or_above"] == [1, 0]
+    text = switch_check.to_markdown(["m:X=1"], {"stress": {}, "subsets": {}, "keyword": {"5": out}})
+    assert "| `keyword` draw (opt-in family) |" in text and "`keyword`, summed over the runs: -10.0" in text
+    assert "Stress, summed" not in text
