@@ -61,6 +61,7 @@ from stress_problems import (  # noqa: E402
     draw,
     imbalance_all,
     quick_problems,
+    requested_extras,
 )
 
 RESULTS = HERE / "results"
@@ -643,8 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fold_salt:
         set_fold_salt(args.fold_salt)
     seed = args.base_seed
-    extra = [f for f in (args.families or ()) if f in EXTRA_FAMILIES]  # opt-in families, only when named
-    problems = quick_problems(seed) if args.quick else all_problems(seed, extra)
+    problems = quick_problems(seed) if args.quick else all_problems(seed, requested_extras(args.families))
     if args.problems:
         wanted = set(args.problems)
         every = all_problems(seed, EXTRA_FAMILIES)

@@ -51,7 +51,7 @@ sys.path.insert(0, str(HERE))
 from provenance import load_average, revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 from stress import _init_worker  # noqa: E402  (one BLAS thread per worker, as the stress suite)
-from stress_problems import BASE_SEED, EXTRA_FAMILIES, Problem, all_problems, draw  # noqa: E402
+from stress_problems import BASE_SEED, Problem, all_problems, draw, requested_extras  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -240,10 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants is not None:  # `--variants` with no names: dev and dev_plain only
         for name in [v for v in VARIANTS if v not in {*args.variants, "dev", "dev_plain"}]:
             del VARIANTS[name]  # before the workers fork: they read the same table
-    extra = [f for f in (args.families or ()) if f in EXTRA_FAMILIES]  # opt-in families, only when named
     problems = [
         p
-        for p in all_problems(args.base_seed, extra)
+        for p in all_problems(args.base_seed, requested_extras(args.families))
         if (not args.families or p.family in args.families) and (not args.problems or p.name in args.problems)
     ]
     load0 = load_average()

@@ -295,13 +295,11 @@ def keyword_world(p: dict[str, Any], rng: np.random.Generator, base: np.ndarray)
     covered[rng.integers(0, kinds, size=k) * k + np.arange(k)] = True  # one kind of each class at least
     rate = rng.uniform(0.2, 0.8, size=m)
     home = rng.choice(np.flatnonzero(covered), size=m)
+    # P(the LF fires | kind), (m, n_types): its rate on its home kind, rate x leak elsewhere
+    fire = np.where(np.arange(n_types)[None, :] == home[:, None], rate[:, None], rate[:, None] * leak)
     tables = np.zeros((m, n_types, 2, k, k + 1))
-    for i in range(m):
-        c = int(own[home[i]])
-        for t in range(n_types):
-            r = rate[i] if t == home[i] else rate[i] * leak
-            tables[i, t, :, :, 0] = 1.0 - r
-            tables[i, t, :, :, c + 1] = r
+    tables[..., 0] = (1.0 - fire)[:, :, None, None]
+    tables[np.arange(m), :, :, :, own[home] + 1] = fire[:, :, None, None]  # its vote: its home's class
     return World(
         k=k,
         tables=tables,
@@ -312,6 +310,11 @@ def keyword_world(p: dict[str, Any], rng: np.random.Generator, base: np.ndarray)
         copy_of=np.full(m, -1),
         copy_share=np.zeros(m),
     )
+
+
+def requested_extras(families: Sequence[str] | None) -> list[str]:
+    """The opt-in families (:data:`EXTRA_FAMILIES`) among ``families``: drawn only when named."""
+    return [f for f in (families or ()) if f in EXTRA_FAMILIES]
 
 
 def build_world(problem: Problem) -> World:

@@ -310,11 +310,11 @@ BALANCE_HOW = {
 }
 
 
-def _voted_share(rows: RowSummary, k: int, c: int, voted: np.ndarray) -> float:
+def _voted_share(rows: RowSummary, c: int, voted: np.ndarray) -> float:
     """Class ``c``'s share of the counted rows with a vote (``voted``, bool (R,)) under majority vote,
     ties shared evenly (the family choice's majority soft labels, kept with the summary)."""
     w = np.asarray(rows.counts, dtype=np.float64)[voted]
-    return float(w @ summary_majority(rows, k)[voted, c] / w.sum())
+    return float(w @ summary_majority(rows, rows.cardinality)[voted, c] / w.sum())
 
 
 def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats, balance: str) -> str:
@@ -347,7 +347,7 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
             text += UNNAMED_TARGET_ADVICE.format(c=c)
     elif found:
         prior = float(params.class_balance[c])
-        named = _voted_share(rows, len(base), c, voted)
+        named = _voted_share(rows, c, voted)
         if prior > named:
             how = BALANCE_HOW[balance]
             text += BALANCE_BET_CLAUSE.format(balance=balance, how=how, c=c, prior=prior, voted=named)
