@@ -1,0 +1,48 @@
+"""A rough class balance given to the default on real-LF subsets (benchmarks/rough_balance.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from bench_paths import needs_data
+
+
+def test_balances_and_the_baseline_without_data():
+    import rough_balance
+
+    p = np.array([0.8, 0.2])
+    b = rough_balance.balances(p)
+    assert set(b) == {"exact", "mix70", "mix50", "odds/2", "odds*2"}
+    np.testing.assert_allclose(b["mix50"], [0.65, 0.35])
+    # class 1's odds 0.25 halved and doubled: 0.125 and 0.5
+    assert b["odds/2"][1] / b["odds/2"][0] == pytest.approx(0.125)
+    assert b["odds*2"][1] / b["odds*2"][0] == pytest.approx(0.5)
+    for v in b.values():
+        assert v.sum() == pytest.approx(1.0)
+    assert set(rough_balance.balances(np.array([0.5, 0.3, 0.2]))) == {"exact", "mix70", "mix50"}
+    # ties (and the row without a vote) go to the commoner class; a vote still beats the nudge
+    mv = np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 1.0]])
+    assert rough_balance.mv_with_balance(mv, np.array([0.3, 0.7])).argmax(axis=1).tolist() == [1, 1, 1]
+    assert rough_balance.mv_with_balance(mv, np.array([0.7, 0.3])).argmax(axis=1).tolist() == [0, 0, 1]
+    three = rough_balance.mv_with_balance(np.array([[2.0, 2.0, 1.0]]), np.array([0.2, 0.3, 0.5]))
+    assert three.argmax() == 1  # the tied classes 0 and 1: class 1 is the commoner of the two
+
+
+@needs_data
+def test_run_on_one_draw(tmp_path):
+    import rough_balance
+
+    out = tmp_path / "rough.json"
+    assert rough_balance.main(["--draws", "1", "--lf-sizes", "3", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["meta"]["subsets"] == len(res["records"]) > 0
+    assert all(not r["crowd"] for r in res["records"])
+    methods = {row["method"] for row in res["summary"]}
+    assert {"default none", "default exact", "shared exact", "mv+balance exact"} <= methods
+    for rec in res["records"]:
+        assert sum(rec["gold_balance"]) == pytest.approx(1.0)
+        for key, s in rec["scores"].items():
+            assert "error" not in s, (rec["set"], key, s)
+    assert out.with_suffix(".md").read_text().startswith("# A rough class balance")
