@@ -13,8 +13,12 @@ Balances given (``p`` is the evaluation split's own class frequencies, ``u`` the
 - ``exact``: ``p``;
 - ``mix70`` / ``mix50``: ``0.7 p + 0.3 u`` / ``0.5 p + 0.5 u`` (a balance drawn toward uniform: a
   user who knows which classes are common but not by how much);
+- ``tilt10``: ``0.1 p + 0.9 u`` (only the order of the classes' frequencies, faintly: a 90 / 10 set
+  given as 54 / 46);
 - ``odds/2`` / ``odds*2`` (two classes only): the odds of class 1 halved / doubled (a class that is
-  20 % of the rows given as 11 % or 33 %).
+  20 % of the rows given as 11 % or 33 %);
+- ``swapped`` (two classes only): the two frequencies exchanged (the commoner class given as the
+  rarer).
 
 Each balance is given to the default and to the conservative setting (``one_class="shared"``), and
 to a baseline that needs no label model: majority vote with its ties (the rows without a vote
@@ -57,12 +61,13 @@ def balances(p: np.ndarray) -> dict[str, np.ndarray]:
     """The balances given for true frequencies ``p`` (k,), by name (see the module's docstring)."""
     k = p.size
     u = np.full(k, 1.0 / k)
-    out = {"exact": p, "mix70": 0.7 * p + 0.3 * u, "mix50": 0.5 * p + 0.5 * u}
+    out = {"exact": p, "mix70": 0.7 * p + 0.3 * u, "mix50": 0.5 * p + 0.5 * u, "tilt10": 0.1 * p + 0.9 * u}
     if k == 2:
         odds = p[1] / p[0]
         for name, f in (("odds/2", 0.5), ("odds*2", 2.0)):
             p1 = odds * f / (1.0 + odds * f)
             out[name] = np.array([1.0 - p1, p1])
+        out["swapped"] = p[::-1].copy()
     return out
 
 
@@ -138,7 +143,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _order(key: str) -> tuple[int, int]:
     method, bname = key.split(" ", 1)
-    names = ["none", "exact", "mix70", "mix50", "odds/2", "odds*2"]
+    names = ["none", "exact", "mix70", "mix50", "tilt10", "odds/2", "odds*2", "swapped"]
     return (["default", "shared", "mv+balance"].index(method), names.index(bname))
 
 
@@ -151,9 +156,10 @@ def to_markdown(res: dict[str, Any]) -> str:
         f"- code: {meta['code']}; {meta['when']}; {meta['machine']}",
         f"- subsets: {meta['subsets']} of the LF sets ({meta['draws']} draws per set and size, seed "
         f"{meta['seed']}, sizes {' '.join(map(str, meta['lf_sizes']))}); wall time {meta['wall_s']:.0f} s",
-        "- balances: `exact` = the evaluation split's class frequencies p; `mix70` / `mix50` = 0.7 p + 0.3 u"
-        " / 0.5 p + 0.5 u (u uniform); `odds/2`, `odds*2` = class 1's odds halved / doubled (two classes"
-        " only); `none` = no balance given (the gold-free fit)",
+        "- balances: `exact` = the evaluation split's class frequencies p; `mix70` / `mix50` / `tilt10` ="
+        " 0.7 p + 0.3 u / 0.5 p + 0.5 u / 0.1 p + 0.9 u (u uniform); `odds/2`, `odds*2` = class 1's odds"
+        " halved / doubled, `swapped` = the two frequencies exchanged (two classes only); `none` = no"
+        " balance given (the gold-free fit)",
         "- `mv+balance`: majority vote with its ties (the rows without a vote included) broken toward the"
         " class the balance makes commonest",
         "- accuracy: expectation under uniform tie-breaking; points against majority vote over the same LFs;"

@@ -14,14 +14,16 @@ def test_balances_and_the_baseline_without_data():
 
     p = np.array([0.8, 0.2])
     b = rough_balance.balances(p)
-    assert set(b) == {"exact", "mix70", "mix50", "odds/2", "odds*2"}
+    assert set(b) == {"exact", "mix70", "mix50", "tilt10", "odds/2", "odds*2", "swapped"}
     np.testing.assert_allclose(b["mix50"], [0.65, 0.35])
+    np.testing.assert_allclose(b["tilt10"], [0.53, 0.47])
+    np.testing.assert_allclose(b["swapped"], [0.2, 0.8])
     # class 1's odds 0.25 halved and doubled: 0.125 and 0.5
     assert b["odds/2"][1] / b["odds/2"][0] == pytest.approx(0.125)
     assert b["odds*2"][1] / b["odds*2"][0] == pytest.approx(0.5)
     for v in b.values():
         assert v.sum() == pytest.approx(1.0)
-    assert set(rough_balance.balances(np.array([0.5, 0.3, 0.2]))) == {"exact", "mix70", "mix50"}
+    assert set(rough_balance.balances(np.array([0.5, 0.3, 0.2]))) == {"exact", "mix70", "mix50", "tilt10"}
     # ties (and the row without a vote) go to the commoner class; a vote still beats the nudge
     mv = np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 1.0]])
     assert rough_balance.mv_with_balance(mv, np.array([0.3, 0.7])).argmax(axis=1).tolist() == [1, 1, 1]
