@@ -525,3 +525,35 @@ def test_a_balance_the_rows_do_not_tell_is_said_where_it_decides_many_rows():
         lm = LabelModel(cardinality=2).fit(L)
     assert lm.estimate_.one_class.balance_disagreement < BALANCE_NOTE_SHARE
     assert not any("do not tell the class balance" in str(w.message) for w in caught)
+
+
+def _ci_votes(rng: np.random.Generator, y: np.ndarray, m: int, coverage: float) -> np.ndarray:
+    """LFs that vote either class, right on 75 % of their votes, firing independently of the class."""
+    L = np.where(rng.random((y.size, m)) < 0.75, y[:, None], 1 - y[:, None])
+    return np.where(rng.random((y.size, m)) < coverage, L, -1)
+
+
+def test_the_note_says_when_the_rows_without_a_vote_are_left_to_a_coin():
+    """No reading of abstentions, no balance given: the rows without a vote tie, majority vote's coin.
+    Where they are at least a tenth of the rows, a note says so and what settles them; a given balance
+    (which labels them) or fewer such rows leave it out."""
+    from tripletws.estimators.coverage_check import BALANCE_NOTE_SHARE
+
+    rng = np.random.default_rng(11)
+    y = (rng.random(4000) < 0.5).astype(int)
+    L = _ci_votes(rng, y, 5, 0.3)
+    share = float(np.mean((L < 0).all(axis=1)))
+    assert share >= BALANCE_NOTE_SHARE  # 0.7 ** 5 = 17 % expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LabelModel(2).fit(L)
+    assert model.predict_proba(np.full((1, 5), -1))[0].tolist() == pytest.approx([0.5, 0.5])
+    (note,) = [n for n in model.notes_ if "majority vote's coin" in n]
+    assert note.startswith(f"the {share:.1%} of rows without a vote stay tied between classes [0, 1]")
+    assert "give class_balance=" in note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        given = LabelModel(2, class_balance=[0.6, 0.4]).fit(L)
+        dense = LabelModel(2).fit(_ci_votes(rng, y, 5, 0.6))  # 0.4 ** 5 = 1 % without a vote
+    assert given.predict_proba(np.full((1, 5), -1))[0].argmax() == 0
+    assert not [n for n in given.notes_ + dense.notes_ if "majority vote's coin" in n]

@@ -310,6 +310,35 @@ BALANCE_HOW = {
 }
 
 
+#: Said where no reading of abstentions is used, the class balance was not given, and the rows without a
+#: vote stay tied (majority vote's coin) on at least ``BALANCE_NOTE_SHARE`` of the fitted rows: the fit
+#: learned nothing about them, and which class is commoner, which the user may know, decides them. On
+#: real-LF subsets a balance with only the classes' order right, given as ``0.1 p + 0.9 u``, was worth
+#: +13 points over majority vote and the exact one +16; the two frequencies swapped cost -17
+#: (``benchmarks/rough_balance.py``; docs/workflow.md, section 5).
+COIN_NOTE = (
+    "{empty} (majority vote's coin: the fit learned nothing about these rows): which of these classes is "
+    "the commonest decides them, and no vote speaks for it; if you know, give class_balance= (a rough "
+    "balance in the right order is enough, a wrong order costs as much) or a few gold rows"
+)
+
+
+def _coin_note(params: LabelModelParams, rows: RowSummary) -> str:
+    """:data:`COIN_NOTE` where the rows without a vote tie between classes under ``params`` and are at
+    least ``BALANCE_NOTE_SHARE`` of the counted rows, else ``""``."""
+    w = np.asarray(rows.counts, dtype=np.float64)
+    total = float(w.sum())
+    r, _, _ = summary_votes(rows)
+    voted = np.bincount(r, minlength=len(w)) > 0
+    share = float(w[~voted].sum()) / total if total > 0 else 0.0
+    base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
+    top = np.flatnonzero(base >= base.max() - 1e-9)
+    if not share >= BALANCE_NOTE_SHARE or top.size < 2:
+        return ""
+    empty = f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
+    return COIN_NOTE.format(empty=empty)
+
+
 def _voted_share(rows: RowSummary, c: int, voted: np.ndarray) -> float:
     """Class ``c``'s share of the counted rows with a vote (``voted``, bool (R,)) under majority vote,
     ties shared evenly (the family choice's majority soft labels, kept with the summary)."""
@@ -677,6 +706,10 @@ class Annotator(Solver):
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
         if coverage_read or (informative_read and family != "ds_abstain"):  # ("ds_abstain": its own note)
             draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows, stats))
+        if not read and draft.source in ("uniform", "estimated"):  # a balance found, not given
+            coin = _coin_note(draft.params, rows)
+            if coin:
+                draft.notes.append(coin)
         sample = _sample_note(rows, stats)
         if sample:
             draft.notes.append(sample)
