@@ -51,6 +51,7 @@ sys.path.insert(0, str(BENCH))
 
 from common import machine_info  # noqa: E402
 from lf_subsets import LF_SIZES, TIE, shared_sets, subset_record, tasks, write_results  # noqa: E402
+from lf_subsets_dev import tie_order  # noqa: E402
 from scoring import tie_scores  # noqa: E402
 
 #: The settings each balance is given to, by name.
@@ -72,10 +73,10 @@ def balances(p: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def mv_with_balance(mv: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Majority vote's scores ``mv`` (n, k) with ties broken toward the commoner class under ``prior``:
-    a nudge below any vote's weight (a vote is 1, the nudge at most 0.5), so only ties move."""
-    rank = np.argsort(np.argsort(prior))  # 0 for the rarest class, k - 1 for the commonest
-    return mv + 0.5 * rank[None, :] / max(prior.size - 1, 1)
+    """Majority vote's scores ``mv`` (n, k) with ties broken toward the commoner class under ``prior``
+    (``lf_subsets_dev.tie_order``: a nudge below any vote's weight, so only ties move; classes the
+    prior makes equally common stay tied)."""
+    return mv + 0.5 * tie_order(prior)[None, :]
 
 
 def run_subset(task: Any) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def test_balances_and_the_baseline_without_data():
     assert rough_balance.mv_with_balance(mv, np.array([0.7, 0.3])).argmax(axis=1).tolist() == [0, 0, 1]
     three = rough_balance.mv_with_balance(np.array([[2.0, 2.0, 1.0]]), np.array([0.2, 0.3, 0.5]))
     assert three.argmax() == 1  # the tied classes 0 and 1: class 1 is the commoner of the two
+    even = rough_balance.mv_with_balance(np.array([[0.0, 0.0, 0.0]]), np.array([0.4, 0.4, 0.2]))
+    assert even[0, 0] == even[0, 1] > even[0, 2]  # equally common classes stay tied
 
 
 @needs_data
