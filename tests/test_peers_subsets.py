@@ -122,3 +122,34 @@ def test_hyperlm_uncalibrated_where_its_calibration_raises():
     assert out.shape == (2, 2) and np.allclose(out, 0.5)
     with pytest.raises(ValueError, match="something else"):
         _hyperlm_probs(Model("something else"), L)
+
+
+def test_methods_given_a_known_balance_run_only_where_named():
+    import run_subsets
+
+    names = [m.name for m in run_subsets.build_methods(["default", "snorkel"])]
+    assert names == ["default", "snorkel"]
+    assert "default+balance" not in [m.name for m in run_subsets.build_methods(None, np.array([0.7, 0.3]))]
+    balanced = run_subsets.build_methods(list(run_subsets.BALANCED), np.array([0.7, 0.3]))
+    assert [m.name for m in balanced] == list(run_subsets.BALANCED)
+    snorkel = next(m for m in balanced if m.name == "snorkel+balance")
+    assert snorkel.inner.use_prior  # Snorkel uses the balance only with use_prior
+    # majority vote keeps its votes and breaks its ties (the row without a vote too) toward class 0
+    mv = run_subsets.MVBalance(np.array([0.7, 0.3])).fit(None, 2)
+    P = mv.predict_proba(np.array([[1, 1, 0], [0, 1, -1], [-1, -1, -1]]))
+    assert P.argmax(axis=1).tolist() == [1, 0, 0] and np.allclose(P.sum(axis=1), 1.0)
+
+
+@needs_data
+def test_ours_given_a_known_balance_uses_it():
+    import lf_subsets
+    import run_subsets
+    from lf_subsets_dev import gold_frequencies
+
+    (ds,) = [s for s in lf_subsets.shared_sets() if s["name"] == "sms"]
+    ((ds, cols, size, draw, _),) = lf_subsets.tasks([ds], draws=1, seed=20, lf_sizes=(3,))
+    rec = run_subsets.run_subset((ds, cols, size, draw, ("default", "default+balance", "mv+balance")))
+    assert gold_frequencies(ds["y"], 2)[0] > 0.5  # ham is the commoner class
+    # the rows without a vote (most of sms's) go to ham with the balance, to a coin without it
+    assert rec["default+balance"]["acc"] > rec["default"]["acc"] + 0.1
+    assert rec["mv+balance"]["acc"] > rec["mv"]["acc"] + 0.1

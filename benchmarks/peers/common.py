@@ -307,7 +307,8 @@ class Ours(Method):
     def fit(self, L, k, class_balance=None):
         from tripletws import LabelModel
 
-        self.model = LabelModel(cardinality=k, **self.kwargs)
+        given = {} if class_balance is None else {"class_balance": class_balance}
+        self.model = LabelModel(cardinality=k, **self.kwargs, **given)
         self.model.fit(L)
         return self
 
@@ -388,7 +389,8 @@ class FlyingSquid(Method):
             raise NotApplicable("binary only")
         m = L.shape[1]
         self.model = LabelModel(m)
-        self.model.fit(to_flyingsquid(L), solve_method="triplet_mean", verbose=False)
+        given = {} if class_balance is None else {"class_balance": np.asarray(class_balance, dtype=float)}
+        self.model.fit(to_flyingsquid(L), solve_method="triplet_mean", verbose=False, **given)
         ys = [list(v) for v in self.model.enumerate_ys()]
         if ys != [[-1], [1]]:
             raise RuntimeError(f"unexpected FlyingSquid label order {ys}")
@@ -396,6 +398,26 @@ class FlyingSquid(Method):
 
     def predict_proba(self, L):
         return np.asarray(self.model.predict_proba(to_flyingsquid(L)), dtype=np.float64)
+
+
+class WithBalance(Method):
+    """A method given a known class balance (k,) at every fit, named ``<its name>+balance``; it must
+    take one (ours, Snorkel with ``use_prior=True``, FlyingSquid; its labels' order: classes 0, 1)."""
+
+    def __init__(self, inner: Method, balance: np.ndarray):
+        self.inner = inner
+        self.balance = np.asarray(balance, dtype=np.float64)
+        self.name = f"{inner.name}+balance"
+        self.family = inner.family
+        self.transductive = inner.transductive
+        self.binary_only = inner.binary_only
+
+    def fit(self, L, k, class_balance=None):
+        self.inner.fit(L, k, class_balance=self.balance)
+        return self
+
+    def predict_proba(self, L):
+        return self.inner.predict_proba(L)
 
 
 def crowd_frame(L: np.ndarray):

@@ -11,7 +11,12 @@ class 1 or macro), so that the default's figures there stand beside theirs:
   as "not assigned", the conservative setting of docs/workflow.md);
 * Snorkel 0.10 ``LabelModel`` (uniform prior, ``fit(L, seed=0)``), FlyingSquid (binary only);
 * crowd-kit 1.4.2 Dawid-Skene, MACE and ZeroBasedSkill, and HyperLM 0.0.5 (transductive: fitted on
-  the fit rows and the evaluation rows stacked, without gold, as ``run_quality.py`` does).
+  the fit rows and the evaluation rows stacked, without gold, as ``run_quality.py`` does);
+* given a known class balance (``--methods ... default+balance snorkel+balance ...``, not run unless
+  named): ours, Snorkel and FlyingSquid with the evaluation split's own class frequencies (add-one,
+  ``lf_subsets_dev.gold_frequencies``) as their ``class_balance``, and ``mv+balance``, majority
+  vote with its ties (the rows without a vote included) broken toward the commoner class: the peers
+  that take a prior, given the knowledge that docs/workflow.md (section 5) tells our users to give.
 
 The peers' adapters are ``common.py``'s (their gotchas are handled there). A fit over the budget is
 skipped (``timeout``) and a crash recorded (``err``); a subset's figures for a method count only where
@@ -47,10 +52,13 @@ from common import (
     CrowdKitDS,
     FlyingSquid,
     HyperLM,
+    Method,
     Ours,
     SnorkelLM,
+    WithBalance,
     limit_threads,
     machine_info,
+    mv_counts,
     ours_revision,
     pool_map,
 )
@@ -59,6 +67,7 @@ BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
 from lf_subsets import LF_SIZES, TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
+from lf_subsets_dev import gold_frequencies, tie_order  # noqa: E402
 from run_stress import FIT_BUDGET_S, run_one  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
@@ -77,11 +86,32 @@ NAMES = (
     "crowdkit_zbs",
     "hyperlm",
 )
+#: Methods given the evaluation split's class frequencies (run only where named in ``--methods``).
+BALANCED = ("default+balance", "shared+balance", "snorkel+balance", "flyingsquid+balance", "mv+balance")
 
 
-def build_methods(only: list[str] | None = None) -> list[Any]:
+class MVBalance(Method):
+    """Majority vote with its ties broken toward the commoner class of a known balance (k,)."""
+
+    name = "mv+balance"
+    family = "baseline"
+
+    def __init__(self, balance: np.ndarray):
+        self.balance = np.asarray(balance, dtype=np.float64)
+
+    def fit(self, L, k, class_balance=None):
+        self.k = k
+        return self
+
+    def predict_proba(self, L):
+        scores = mv_counts(L, self.k) + 0.5 * tie_order(self.balance)[None, :]
+        return scores / scores.sum(axis=1, keepdims=True)
+
+
+def build_methods(only: list[str] | None = None, balance: np.ndarray | None = None) -> list[Any]:
     """The methods by name (``default`` is our ``LabelModel()``, ``shared`` our conservative setting
-    ``LabelModel(one_class="shared")``, which reads abstentions as "not assigned")."""
+    ``LabelModel(one_class="shared")``, which reads abstentions as "not assigned"); with ``balance``
+    (k,), also those of :data:`BALANCED` (given it), where ``only`` names them."""
     methods = [
         Ours("default", {}),
         Ours("shared", {"one_class": "shared"}),
@@ -92,7 +122,11 @@ def build_methods(only: list[str] | None = None) -> list[Any]:
         CrowdKit("crowdkit_zbs", "ZeroBasedSkill"),
         HyperLM(),
     ]
-    return [m for m in methods if not only or m.name in only]
+    if balance is not None:
+        given = [Ours("default", {}), Ours("shared", {"one_class": "shared"})]
+        given += [SnorkelLM("snorkel", use_prior=True), FlyingSquid()]
+        methods += [*(WithBalance(m, balance) for m in given), MVBalance(balance)]
+    return [m for m in methods if (not only and m.name in NAMES) or (only and m.name in only)]
 
 
 def score_method(method: Any, L_fit: np.ndarray, L_eval: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
@@ -116,7 +150,8 @@ def run_subset(task: tuple[Any, ...]) -> dict[str, Any]:
     if ds["crowd"] and np.array_equal(L_fit, L_eval):
         L_eval = L_fit  # a crowd set is fitted and scored on the same rows: transductive peers fit them once
     rec, _ = subset_record(ds, cols, size, draw, L_eval)
-    for method in build_methods(list(names)):
+    balance = gold_frequencies(y, k) if set(names) & set(BALANCED) else None
+    for method in build_methods(list(names), balance):
         rec[method.name] = score_method(method, L_fit, L_eval, y, k)
     return rec
 
@@ -174,7 +209,7 @@ def merge_columns(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if base["mv"] != r["mv"]:
             raise SystemExit(f"--merge: majority vote differs on {_key(r)}: not the same rows")
         records.append({**base, **{name: r[name] for name in added}})
-    methods = [n for n in NAMES if n in set(old["meta"]["methods"]) | set(added)]
+    methods = [n for n in NAMES + BALANCED if n in set(old["meta"]["methods"]) | set(added)]
     meta = {**old["meta"], "methods": methods}
     meta["merged"] = [
         *old["meta"].get("merged", []),
@@ -268,7 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=16, help="lf_subsets.py's seed (default 16)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--sets", nargs="*", help="only these shared sets")
-    ap.add_argument("--methods", nargs="*", choices=NAMES, help="only these methods (default all)")
+    ap.add_argument(
+        "--methods",
+        nargs="*",
+        choices=NAMES + BALANCED,
+        help="only these methods (default: all but those given a known balance, which run where named)",
+    )
     ap.add_argument(
         "--lf-sizes",
         type=int,
@@ -292,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = [(ds, cols, size, draw, names) for ds, cols, size, draw, _ in drawn]
     t0 = time.time()
     records = pool_map(run_subset, todo, args.jobs)
-    methods = [n for n in NAMES if n in names]
+    methods = [n for n in NAMES + BALANCED if n in names]
     res = {
         "meta": {
             "command": " ".join([COMMAND, *sys.argv[1:]]),
