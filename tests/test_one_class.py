@@ -536,7 +536,7 @@ def _ci_votes(rng: np.random.Generator, y: np.ndarray, m: int, coverage: float) 
 def test_the_note_says_when_the_rows_without_a_vote_are_left_to_a_coin():
     """No reading of abstentions, no balance given: the rows without a vote tie, majority vote's coin.
     Where they are at least a tenth of the rows, a note says so and what settles them; a given balance
-    (which labels them) or fewer such rows leave it out."""
+    (which labels them), a uniform one set by the user, or fewer such rows leave it out."""
     from tripletws.estimators.coverage_check import BALANCE_NOTE_SHARE
 
     rng = np.random.default_rng(11)
@@ -554,6 +554,7 @@ def test_the_note_says_when_the_rows_without_a_vote_are_left_to_a_coin():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         given = LabelModel(2, class_balance=[0.6, 0.4]).fit(L)
+        balanced = LabelModel(2, class_balance="uniform").fit(L)  # the user says the classes are even
         dense = LabelModel(2).fit(_ci_votes(rng, y, 5, 0.6))  # 0.4 ** 5 = 1 % without a vote
     assert given.predict_proba(np.full((1, 5), -1))[0].argmax() == 0
-    assert not [n for n in given.notes_ + dense.notes_ if "majority vote's coin" in n]
+    assert not [n for n in given.notes_ + balanced.notes_ + dense.notes_ if "majority vote's coin" in n]

@@ -310,9 +310,10 @@ BALANCE_HOW = {
 }
 
 
-#: Said where no reading of abstentions is used, the class balance was not given, and the rows without a
-#: vote stay tied (majority vote's coin) on at least ``BALANCE_NOTE_SHARE`` of the fitted rows: the fit
-#: learned nothing about them, and which class is commoner, which the user may know, decides them. On
+#: Said where no reading of abstentions is used, the class balance was left to the fit (``"auto"``: not
+#: given, not set to ``"uniform"`` or ``"estimate"``), and the rows without a vote stay tied (majority
+#: vote's coin) on at least ``BALANCE_NOTE_SHARE`` of the fitted rows: the fit learned nothing about
+#: them, and which class is commoner, which the user may know, decides them. On
 #: real-LF subsets a balance with only the classes' order right, given as ``0.1 p + 0.9 u``, was worth
 #: +13 points over majority vote and the exact one +16; the two frequencies swapped cost -17
 #: (``benchmarks/rough_balance.py``; docs/workflow.md, section 5).
@@ -706,7 +707,7 @@ class Annotator(Solver):
         diagnostics = {"fallback": "", "family": family, "em_steps_run": selection.fit.n_steps}
         if coverage_read or (informative_read and family != "ds_abstain"):  # ("ds_abstain": its own note)
             draft.notes.append(_reading_note(check if coverage_read else informative, draft, rows, stats))
-        if not read and draft.source in ("uniform", "estimated"):  # a balance found, not given
+        if not read and prior.source == "auto":  # the balance left to the fit (not given, not set)
             coin = _coin_note(draft.params, rows)
             if coin:
                 draft.notes.append(coin)
