@@ -324,16 +324,25 @@ COIN_NOTE = (
 )
 
 
+def _empty_rows(
+    params: LabelModelParams, rows: RowSummary
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows without a vote under ``params``: their share of the counted rows, which distinct rows
+    have a vote (bool (R,)), the classes a row without a vote ties between at the top (one where it
+    has a class), and its log-scores (k,), up to a constant."""
+    w = np.asarray(rows.counts, dtype=np.float64)
+    total = float(w.sum())
+    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
+    voted = np.bincount(r, minlength=len(w)) > 0
+    share = float(w[~voted].sum()) / total if total > 0 else 0.0
+    base, _ = params.log_odds_tables()
+    return share, voted, np.flatnonzero(base >= base.max() - 1e-9), base
+
+
 def _coin_note(params: LabelModelParams, rows: RowSummary) -> str:
     """:data:`COIN_NOTE` where the rows without a vote tie between classes under ``params`` and are at
     least ``BALANCE_NOTE_SHARE`` of the counted rows, else ``""``."""
-    w = np.asarray(rows.counts, dtype=np.float64)
-    total = float(w.sum())
-    r, _, _ = summary_votes(rows)
-    voted = np.bincount(r, minlength=len(w)) > 0
-    share = float(w[~voted].sum()) / total if total > 0 else 0.0
-    base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
-    top = np.flatnonzero(base >= base.max() - 1e-9)
+    share, _, top, _ = _empty_rows(params, rows)
     if not share >= BALANCE_NOTE_SHARE or top.size < 2:
         return ""
     empty = f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
@@ -353,15 +362,9 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
     (``stats``' vote counts, as test (f) reads them; ``balance``: the source of the fit's class balance,
     as ``_Draft.source``), and :data:`BALANCE_BET_CLAUSE` where LFs vote for it but the fit's balance
     (uniform or estimated) makes it commoner than the votes' majority does on the rows with a vote."""
-    w = np.asarray(rows.counts, dtype=np.float64)
-    total = float(w.sum())
-    r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
-    voted = np.bincount(r, minlength=len(w)) > 0
-    share = float(w[~voted].sum()) / total if total > 0 else 0.0
+    share, voted, top, base = _empty_rows(params, rows)
     if share <= 0:
         return "every row has a vote"
-    base, _ = params.log_odds_tables()  # the log-scores of a row without votes, up to a constant
-    top = np.flatnonzero(base >= base.max() - 1e-9)
     if top.size > 1:
         return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
     c = int(top[0])
