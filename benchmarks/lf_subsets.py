@@ -399,8 +399,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"--model-kw {text}: {name!r} is already among the methods ({', '.join(methods)})"
             )
         methods[name] = kw
-    from threadpoolctl import threadpool_limits
-
     every = shared_sets()
     unknown = sorted(set(args.sets or ()) - {s["name"] for s in every})
     if unknown:
@@ -411,24 +409,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--lf-sizes: a label model needs 3 LFs or more, got {args.lf_sizes}")
     todo = tasks(sets, args.draws, args.seed, methods, tuple(args.lf_sizes))
     t0 = time.perf_counter()
-    with threadpool_limits(1):  # one BLAS thread per fit (workers inherit it), given back after
-        if args.jobs > 1:  # (the settings applied in each worker, whatever the start method)
-            with ProcessPoolExecutor(args.jobs, initializer=apply_settings, initargs=(args.set,)) as ex:
-                records = list(ex.map(run_subset, todo, chunksize=4))
-        else:
-            apply_settings(args.set)
-            records = [run_subset(t) for t in todo]
-    import subprocess
-
-    rev = subprocess.run(
-        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
+    # (the settings applied in each worker, whatever the start method)
+    records = run_pool(run_subset, todo, args.jobs, apply_settings, (args.set,))
     res = {
         "meta": {
-            "command": "python benchmarks/lf_subsets.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
-            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": machine_info(),
+            **run_meta("lf_subsets.py", argv),
             "draws": args.draws,
             "seed": args.seed,
             "lf_sizes": list(args.lf_sizes),
@@ -443,6 +428,38 @@ def main(argv: list[str] | None = None) -> int:
     res["summary"] = summarize(records, list(methods))
     print(write_results(res, Path(args.out), to_markdown(res)))
     return 0
+
+
+def run_pool(
+    fn: Any, todo: list[Any], jobs: int, initializer: Any = None, initargs: tuple[Any, ...] = ()
+) -> list[Any]:
+    """``fn`` over ``todo`` in order, in ``jobs`` worker processes (``initializer(*initargs)`` run in
+    each) or in this process (run here first), with one BLAS thread per fit (workers inherit it, and
+    it is given back after)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        if jobs > 1:
+            with ProcessPoolExecutor(jobs, initializer=initializer, initargs=initargs) as ex:
+                return list(ex.map(fn, todo, chunksize=4))
+        if initializer is not None:
+            initializer(*initargs)
+        return [fn(t) for t in todo]
+
+
+def run_meta(script: str, argv: list[str] | None) -> dict[str, Any]:
+    """The head of a results file's ``meta``: the command (``python benchmarks/<script> ...``), the code's
+    revision, when and on what machine."""
+    import subprocess
+
+    git = ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"]
+    rev = subprocess.run(git, capture_output=True, text=True)
+    return {
+        "command": f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None else argv),
+        "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine_info(),
+    }
 
 
 def write_results(res: dict[str, Any], out: Path, markdown: str) -> str:

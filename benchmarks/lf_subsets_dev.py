@@ -23,11 +23,9 @@ each record holds its ``dev_rows`` and the dev choice's ``chosen`` candidate. It
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +35,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH / "peers"))
 sys.path.insert(0, str(BENCH))
 
-from common import machine_info  # noqa: E402
 from lf_subsets import (  # noqa: E402
     TIE,
+    run_meta,
+    run_pool,
     shared_sets,
     subset_record,
     subset_seed,
@@ -268,29 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if any(size < 1 for size in args.dev):
         raise SystemExit(f"--dev: gold-row counts must be positive, got {args.dev}")
-    from threadpoolctl import threadpool_limits
-
     sets = [s for s in shared_sets() if not args.sets or s["name"] in args.sets]
     if args.sets and len(sets) != len(set(args.sets)):
         known = ", ".join(s["name"] for s in shared_sets())
         raise SystemExit(f"--sets: {' '.join(args.sets)}: some are not among the shared sets ({known})")
     todo = dev_tasks(sets, args.draws, args.seed, args.dev)
     t0 = time.perf_counter()
-    with threadpool_limits(1):
-        if args.jobs > 1:
-            with ProcessPoolExecutor(args.jobs) as ex:
-                records = list(ex.map(run_pair, todo, chunksize=4))
-        else:
-            records = [run_pair(t) for t in todo]
-    git = ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"]
-    rev = subprocess.run(git, capture_output=True, text=True)
+    records = run_pool(run_pair, todo, args.jobs)
     res: dict[str, Any] = {
         "meta": {
-            "command": "python benchmarks/lf_subsets_dev.py "
-            + " ".join(sys.argv[1:] if argv is None else argv),
-            "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
-            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": machine_info(),
+            **run_meta("lf_subsets_dev.py", argv),
             "draws": args.draws,
             "seed": args.seed,
             "dev": args.dev,

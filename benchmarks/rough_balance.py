@@ -35,11 +35,9 @@ Nothing here chooses anything: it is a measurement for the docs (docs/workflow.m
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +47,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH / "peers"))
 sys.path.insert(0, str(BENCH))
 
-from common import machine_info  # noqa: E402
-from lf_subsets import LF_SIZES, TIE, shared_sets, subset_record, tasks, write_results  # noqa: E402
+from lf_subsets import (  # noqa: E402
+    LF_SIZES,
+    TIE,
+    run_meta,
+    run_pool,
+    shared_sets,
+    subset_record,
+    tasks,
+    write_results,
+)
 from lf_subsets_dev import tie_order  # noqa: E402
 from scoring import tie_scores  # noqa: E402
 
@@ -198,27 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if min(args.lf_sizes) < 3:
         raise SystemExit(f"--lf-sizes: a label model needs 3 LFs or more, got {args.lf_sizes}")
-    from threadpoolctl import threadpool_limits
-
     sets = [s for s in shared_sets() if not s["crowd"]]
     todo = tasks(sets, args.draws, args.seed, {}, tuple(args.lf_sizes))
     t0 = time.perf_counter()
-    with threadpool_limits(1):
-        if args.jobs > 1:
-            with ProcessPoolExecutor(args.jobs) as ex:
-                records = list(ex.map(run_subset, todo, chunksize=4))
-        else:
-            records = [run_subset(t) for t in todo]
-    rev = subprocess.run(
-        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
+    records = run_pool(run_subset, todo, args.jobs)
     res: dict[str, Any] = {
         "meta": {
-            "command": "python benchmarks/rough_balance.py "
-            + " ".join(sys.argv[1:] if argv is None else argv),
-            "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
-            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": machine_info(),
+            **run_meta("rough_balance.py", argv),
             "draws": args.draws,
             "seed": args.seed,
             "lf_sizes": list(args.lf_sizes),
