@@ -193,7 +193,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         Declared dependent LF pairs (see :meth:`fit`, whose argument overrides this).
     class_balance : {"auto", "estimate", "uniform"} or array of shape (k,)
         Prior P(Y) when ``fit`` gets neither ``class_balance`` nor ``Y_dev``; ``"auto"``: the model's
-        own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.
+        own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.  Give it where
+        you know which class is commoner, even roughly: the rows where no LF votes take their class
+        from it, and the votes cannot tell it (docs/workflow.md, section 5: a rough balance in the
+        right order keeps most of the gain, the wrong order costs as much).
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int, optional
