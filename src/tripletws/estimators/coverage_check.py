@@ -118,14 +118,18 @@ UNVOTED_FLIP = False
 UNSETTLED_REFUSE = False
 
 
-def empty_row_class(params: LabelModelParams) -> int:
-    """The class a row without a vote gets under ``params`` (abstentions read as outcomes), -1 for a tie.
-
-    The row's log-score is inference's base term (:meth:`LabelModelParams.log_odds_tables`,
-    ``log p(y) + sum_i log P(abstain_i | y)``); the top class where it is unique (within ``1e-9``).
-    """
+def empty_row_top(params: LabelModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """The classes a row without a vote ties between at the top under ``params`` (one where it has a
+    class; within ``1e-9``), and its log-scores (k,): inference's base term
+    (:meth:`LabelModelParams.log_odds_tables`, ``log p(y) + sum_i log P(abstain_i | y)``)."""
     score, _ = params.log_odds_tables()
-    top = np.flatnonzero(score >= score.max() - 1e-9)
+    return np.flatnonzero(score >= score.max() - 1e-9), score
+
+
+def empty_row_class(params: LabelModelParams) -> int:
+    """The class a row without a vote gets under ``params`` (abstentions read as outcomes), -1 for a tie
+    (:func:`empty_row_top`)."""
+    top, _ = empty_row_top(params)
     return int(top[0]) if top.size == 1 else -1
 
 

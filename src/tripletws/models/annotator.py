@@ -51,6 +51,7 @@ from ..estimators.coverage_check import (
     balance_note,
     coverage_check,
     empty_row_class,
+    empty_row_top,
     prediction_disagreement,
 )
 from ..estimators.coverage_check import FOLD_SEED as CHECK_FOLD_SEED
@@ -335,8 +336,12 @@ def _empty_rows(
     r, _, _ = summary_votes(rows)  # the vote lists, not a pass over the (R, m) rows
     voted = np.bincount(r, minlength=len(w)) > 0
     share = float(w[~voted].sum()) / total if total > 0 else 0.0
-    base, _ = params.log_odds_tables()
-    return share, voted, np.flatnonzero(base >= base.max() - 1e-9), base
+    top, base = empty_row_top(params)
+    return share, voted, top, base
+
+
+def _tied_rows(share: float, top: np.ndarray) -> str:
+    return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
 
 
 def _coin_note(params: LabelModelParams, rows: RowSummary) -> str:
@@ -345,8 +350,7 @@ def _coin_note(params: LabelModelParams, rows: RowSummary) -> str:
     share, _, top, _ = _empty_rows(params, rows)
     if not share >= BALANCE_NOTE_SHARE or top.size < 2:
         return ""
-    empty = f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
-    return COIN_NOTE.format(empty=empty)
+    return COIN_NOTE.format(empty=_tied_rows(share, top))
 
 
 def _voted_share(rows: RowSummary, c: int, voted: np.ndarray) -> float:
@@ -366,7 +370,7 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
     if share <= 0:
         return "every row has a vote"
     if top.size > 1:
-        return f"the {share:.1%} of rows without a vote stay tied between classes {top.tolist()}"
+        return _tied_rows(share, top)
     c = int(top[0])
     prob = float(np.exp(base[c] - base.max()) / np.exp(base - base.max()).sum())
     text = (
