@@ -259,6 +259,16 @@ def summarize(records: list[dict[str, Any]], methods: list[str]) -> dict[str, An
     return out
 
 
+def over_sets(records: list[dict[str, Any]], values: Any) -> float | None:
+    """The mean over sets (each set weighted equally) of each set's mean of ``values`` (one per
+    record, in order); None without records."""
+    if not records:
+        return None
+    sets = np.array([r["set"] for r in records])
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.mean([values[sets == s].mean() for s in np.unique(sets)]))
+
+
 def _pts(x: float | None, signed: bool = True) -> str:
     return "-" if x is None else (f"{100 * x:+.1f}" if signed else f"{100 * x:.1f} %")
 

@@ -67,11 +67,12 @@ def gold_frequencies(y_dev: np.ndarray, k: int) -> np.ndarray:
     return (np.bincount(y_dev, minlength=k) + 1.0) / (len(y_dev) + k)
 
 
-def tie_order(freq: np.ndarray) -> np.ndarray:
-    """(k,) in (0, 1]: added (times 0.5) to majority vote's whole vote counts, it breaks their ties, and
-    only their ties, toward the more frequent class: the plainest use of gold rows (``mv+dev_prior``;
-    the rows without a vote are ties of every class)."""
-    return freq / freq.max()
+def mv_with_balance(mv: np.ndarray, freq: np.ndarray) -> np.ndarray:
+    """Majority vote's whole vote counts ``mv`` (n, k) with their ties, and only their ties, broken toward
+    the more frequent class under ``freq`` (k,): ``0.5 freq / max(freq)`` added, a nudge below one vote
+    (classes equally frequent stay tied). The plainest use of gold rows (``mv+dev_prior``) or of a known
+    balance; the rows without a vote are ties of every class."""
+    return mv + 0.5 * (freq / freq.max())[None, :]
 
 
 def pair_record(task: DevTask) -> tuple[dict[str, Any], np.ndarray]:
@@ -83,7 +84,7 @@ def pair_record(task: DevTask) -> tuple[dict[str, Any], np.ndarray]:
     dev = dev_rows(len(y), size, ds["name"], subset_size, draw, seed)
     rec, mv = subset_record({**ds, "y": y[~dev]}, cols, subset_size, draw, ds["L_eval"][~dev][:, cols])
     rec["dev_rows"] = size
-    acc, f1 = tie_scores(mv + 0.5 * tie_order(gold_frequencies(y[dev], k)), y[~dev], k)
+    acc, f1 = tie_scores(mv_with_balance(mv, gold_frequencies(y[dev], k)), y[~dev], k)
     rec["mv+dev_prior"] = {"acc": acc, "f1": f1}
     return rec, dev
 

@@ -50,6 +50,7 @@ sys.path.insert(0, str(BENCH))
 from lf_subsets import (  # noqa: E402
     LF_SIZES,
     TIE,
+    over_sets,
     run_meta,
     run_pool,
     shared_sets,
@@ -57,7 +58,7 @@ from lf_subsets import (  # noqa: E402
     tasks,
     write_results,
 )
-from lf_subsets_dev import tie_order  # noqa: E402
+from lf_subsets_dev import mv_with_balance  # noqa: E402
 from scoring import tie_scores  # noqa: E402
 
 #: The settings each balance is given to, by name.
@@ -76,13 +77,6 @@ def balances(p: np.ndarray) -> dict[str, np.ndarray]:
             out[name] = np.array([1.0 - p1, p1])
         out["swapped"] = p[::-1].copy()
     return out
-
-
-def mv_with_balance(mv: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Majority vote's scores ``mv`` (n, k) with ties broken toward the commoner class under ``prior``
-    (``lf_subsets_dev.tie_order``: a nudge below any vote's weight, so only ties move; classes the
-    prior makes equally common stay tied)."""
-    return mv + 0.5 * tie_order(prior)[None, :]
 
 
 def run_subset(task: Any) -> dict[str, Any]:
@@ -124,8 +118,6 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not recs:
             continue
         d = np.array([r["scores"][key]["acc"] - r["mv"]["acc"] for r in recs])
-        sets = sorted({r["set"] for r in recs})
-        over = np.mean([np.mean([x for x, r in zip(d, recs, strict=True) if r["set"] == s]) for s in sets])
         bname = key.split(" ", 1)[1]
         base = f"mv+balance {bname}"
         vs_base = [
@@ -139,7 +131,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "subsets": len(recs),
                 "errors": sum(1 for r in records if "error" in r["scores"].get(key, {})),
                 "pooled": float(d.mean()),
-                "over_sets": float(over),
+                "over_sets": over_sets(recs, d),
                 "share_ok": float(np.mean(d >= -TIE)),
                 "below_2": float(np.mean(d < -0.02)),
                 "vs_mv_balance_ok": float(np.mean(vs_base)) if vs_base else None,

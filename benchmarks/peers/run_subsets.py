@@ -66,8 +66,8 @@ from common import (
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
-from lf_subsets import LF_SIZES, TIE, shared_sets, subset_record, summarize, tasks  # noqa: E402
-from lf_subsets_dev import gold_frequencies, tie_order  # noqa: E402
+from lf_subsets import LF_SIZES, TIE, over_sets, shared_sets, subset_record, summarize, tasks  # noqa: E402
+from lf_subsets_dev import gold_frequencies, mv_with_balance  # noqa: E402
 from run_stress import FIT_BUDGET_S, run_one  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
@@ -104,7 +104,7 @@ class MVBalance(Method):
         return self
 
     def predict_proba(self, L):
-        scores = mv_counts(L, self.k) + 0.5 * tie_order(self.balance)[None, :]
+        scores = mv_with_balance(mv_counts(L, self.k), self.balance)
         return scores / scores.sum(axis=1, keepdims=True)
 
 
@@ -168,7 +168,7 @@ def extra_summary(records: list[dict[str, Any]], methods: list[str]) -> dict[str
             "finished": len(done),
             "of": len(records),
             "sets": len({r["set"] for r in done}),
-            "mean_acc_over_sets": _over_sets(done, [r[name]["acc"] for r in done]),
+            "mean_acc_over_sets": over_sets(done, [r[name]["acc"] for r in done]),
             "share_big_loss": float(np.mean(d < -BIG_LOSS)) if d.size else None,
         }
         if name not in ("mv", "default"):
@@ -177,19 +177,9 @@ def extra_summary(records: list[dict[str, Any]], methods: list[str]) -> dict[str
             row["default_minus"] = float(diff.mean()) if diff.size else None
             row["default_at_or_above"] = float(np.mean(diff >= -TIE)) if diff.size else None
             row["paired_subsets"] = int(diff.size)
-            row["paired_sets_mean"] = _over_sets(both, diff)
+            row["paired_sets_mean"] = over_sets(both, diff)
         out[name] = row
     return out
-
-
-def _over_sets(records: list[dict[str, Any]], values: Any) -> float | None:
-    """The mean over sets (each set weighted equally) of each set's mean of ``values`` (one per
-    record, in order); None without records."""
-    if not records:
-        return None
-    sets = np.array([r["set"] for r in records])
-    values = np.asarray(values, dtype=np.float64)
-    return float(np.mean([values[sets == s].mean() for s in np.unique(sets)]))
 
 
 def _key(rec: dict[str, Any]) -> tuple[str, int, tuple[int, ...]]:
