@@ -32,7 +32,13 @@ from .checks import overrule_rate, row_scores
 from .estimators.annotator import fit_annotator
 from .inference import posterior
 from .matrix import LabelMatrix
-from .models.notes import KEPT_BALANCE_NOTE, UNSETTLED_ADVICE, UNSETTLED_BALANCE_NOTE, lf_list
+from .models.notes import (
+    KEPT_BALANCE_NOTE,
+    UNSETTLED_ADVICE,
+    UNSETTLED_BALANCE_NOTE,
+    VOTED_GUARD_START,
+    lf_list,
+)
 from .params import LabelModelParams
 from .rows import RowSummary
 from .ties import break_ties
@@ -503,7 +509,7 @@ def with_dev_choice(
     notes = tuple(
         n.split(UNSETTLED_ADVICE)[0] if n.startswith(UNSETTLED_BALANCE_NOTE) else n
         for n in solution.notes
-        if not n.startswith(KEPT_BALANCE_NOTE)
+        if not n.startswith((KEPT_BALANCE_NOTE, VOTED_GUARD_START))
     )
     if family != "gold_free":  # the gold-free fit's notes and unidentified LFs describe another fit
         unidentified = _unidentified_under(family, rows)
@@ -521,7 +527,8 @@ def with_dev_choice(
         params=choice.params,
         fit_class_balance=choice.params.class_balance,
         class_balance_source=source,
-        estimate=replace(estimate, dev_choice=record, unidentified=unidentified),
+        # (the guard of the votes, tripletws.voted_guard, is not among what the dev rows judged: dropped)
+        estimate=replace(estimate, dev_choice=record, unidentified=unidentified, voted_guard=None),
         diagnostics=diagnostics,
         notes=notes,
     )

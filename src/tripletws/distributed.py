@@ -288,6 +288,7 @@ def predict_proba_dask(model: Any, L: Any):
         "components": None if mixture is None else list(mixture.components),
         "weights": None if mixture is None else mixture.weights,
         "second": getattr(estimate, "tie_break", None),  # the fit that breaks ties (tripletws.ties)
+        "guard": getattr(estimate, "voted_guard", None),  # rows kept among their votes (voted_guard)
     }
     if is_dask_dataframe(L):
         if len(L.columns) != m:
@@ -323,19 +324,22 @@ def _posterior_block(
     components: list[Any] | None = None,
     weights: np.ndarray | None = None,
     second: Any = None,
+    guard: Any = None,
     block_info: dict[Any, Any] | None = None,
     partition: int | None = None,
 ) -> np.ndarray:
     from .inference import mixture_posterior, posterior
     from .matrix import LabelMatrixError, check_label_matrix
     from .ties import break_ties
+    from .voted_guard import guard_votes
 
     try:  # the votes are checked as they are read; a bad one is named by its row in the whole matrix
         lm = check_label_matrix(block, cardinality, allow_empty=True)
         if components is not None:
             return mixture_posterior(lm, components, weights, chunk_size)
         P = posterior(lm, params, chunk_size)
-        return P if second is None else break_ties(P, lm, params, second)
+        P = P if second is None else break_ties(P, lm, params, second)
+        return guard_votes(P, lm, guard)
     except LabelMatrixError as exc:
         if partition is not None:  # a dask DataFrame's partition
             raise placed_error(exc, block, None, partition) from exc

@@ -55,6 +55,7 @@ from .settings import check_dependency_graph, check_settings
 from .stats import LabelStats
 from .summary import DataSummary, summarize
 from .ties import break_ties
+from .voted_guard import guard_votes
 
 logger = logging.getLogger("tripletws")
 
@@ -196,7 +197,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.  Give it where
         you know which class is commoner, even roughly: the rows where no LF votes take their class
         from it, and the votes cannot tell it (docs/workflow.md, section 5: a rough balance in the
-        right order keeps most of the gain, the wrong order costs as much).
+        right order keeps most of the gain, the wrong order costs as much).  With a known balance the
+        default model also keeps the lone votes of LFs written for different kinds of row of a class
+        from being overruled by the other LFs' silences alone (:mod:`tripletws.voted_guard`).
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int, optional
@@ -654,7 +657,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
             P = posterior(lm, params, self.chunk_size, self.n_jobs)
             second = getattr(solution.estimate, "tie_break", None)
             # rows whose top classes tie: their mass shared by the annotator's second fit (tripletws.ties)
-            return P if second is None else break_ties(P, lm, params, second)
+            P = P if second is None else break_ties(P, lm, params, second)
+            # rows kept among their voted classes where only silences say otherwise (tripletws.voted_guard)
+            return guard_votes(P, lm, getattr(solution.estimate, "voted_guard", None))
 
     def explain(self, L: Any) -> Explanation:
         """Why each row of ``L`` gets its posterior: the class balance's and each LF's term of the
@@ -702,6 +707,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if second is not None:
             tied[tied_classes(P, lm, params)[0]] = True
             P = break_ties(P, lm, params, second)
+        P = guard_votes(P, lm, getattr(solution.estimate, "voted_guard", None))
         return explain_rows(lm, params, P, tied, fitted.get("lf_names_"), fitted.get("class_names_"))
 
     def set_params(self, **params: Any) -> LabelModel:
