@@ -132,6 +132,8 @@ def set_constant(spec: str) -> None:
         new = json.loads(value)
     elif isinstance(old, bool):
         new = value.lower() in ("1", "true")
+    elif isinstance(old, tuple):  # a JSON list (["given", "uniform"])
+        new = tuple(json.loads(value))
     else:
         new = type(old)(value)
     setattr(module, name, new)
