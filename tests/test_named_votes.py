@@ -135,18 +135,23 @@ def test_the_fit_names_the_lf_and_its_vote_no_longer_counts_against_its_class(fi
     assert any(n.startswith("LF(s) 2 vote one class only, and the fit reads") for n in fitted.notes_)
     assert not any("2 are estimated worse than chance" in n for n in fitted.notes_)
     row = np.array([[-1, -1, 1, -1, -1]])
-    got = fitted.predict_proba(row)[0, 1]
+    # the tables' posterior (LF 2's lone vote: the guard of votes, tripletws.voted_guard, aside)
+    got = posterior(check_label_matrix(row, 2), params)[0, 1]
     score = np.log(cp[[0, 1, 3, 4], 0, :]).sum(axis=0) + np.log(params.class_balance)
     # (the binary posterior runs in float32: tests/conftest.py's bound)
     tol = binary_batching_tolerance(fitted, row)
     assert abs(got - 1.0 / (1.0 + np.exp(score[0] - score[1]))) <= tol
+    # LF 2 covers the spam that LFs 0 and 1 miss: they fire together less than the fit expects, and the
+    # others' silences alone no longer send LF 2's lone vote to ham
+    assert fitted.solution_.estimate.voted_guard.classes.tolist() == [False, True]
+    assert fitted.predict_proba(row)[0, 1] == 1.0
     monkeypatch.setattr(annotator, "NAMED_VOTES", False)
     L, _ = _complementary(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         before = LabelModel(2).fit(L)
     assert before.solution_.params.one_class is None
-    assert before.predict_proba(row)[0, 1] < got - 0.1
+    assert posterior(check_label_matrix(row, 2), before.solution_.params)[0, 1] < got - 0.1
     assert any("2 are estimated worse than chance" in n for n in before.notes_)
 
 
@@ -198,7 +203,11 @@ def test_explain_shows_the_vote_as_inference_reads_it(fitted):
         binary_batching_tolerance(fitted, row)
         + 4 * 7 * float(np.abs(fitted.solution_.params.log_tables()).max()) * 2.0**-53
     )
-    np.testing.assert_allclose(scores_posterior(ex), fitted.predict_proba(row), rtol=0, atol=tol)
+    # row 0 (LF 2's lone vote) is kept among its voted class by the guard (tripletws.voted_guard)
+    assert ex.guarded is not None and ex.guarded.tolist() == [True, False]
+    assert "kept among its voted classes" in ex.table(0) and "kept among" not in ex.table(1)
+    np.testing.assert_array_equal(ex.posterior[0], [0.0, 1.0])
+    np.testing.assert_allclose(scores_posterior(ex)[1:], fitted.predict_proba(row)[1:], rtol=0, atol=tol)
 
 
 def test_a_dev_choice_of_another_candidate_predicts_with_the_tables_the_gold_rows_judged():

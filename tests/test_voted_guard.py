@@ -114,7 +114,8 @@ def _accuracy(P: np.ndarray, y: np.ndarray) -> float:
 def test_a_given_balance_keeps_lone_spam_votes_on_real_lfs(monkeypatch, tmp_path):
     """tubespam_rdp's LFs 1, 3-9 given the evaluation rows' class frequencies: the reading sends rows where
     one spam LF votes alone to ham; the guard keeps them, and the fit goes from below majority vote to
-    above it (both computed here).  The guard survives a save and load, and a dev choice drops it."""
+    above it (both computed here).  The default's uniform balance gets a guard too, an estimated one
+    none.  The guard survives a save and load, and a dev choice drops it."""
     L, L_eval, y = _tubespam_subset()
     p = np.bincount(y, minlength=2) / y.size
     with warnings.catch_warnings():
@@ -123,10 +124,14 @@ def test_a_given_balance_keeps_lone_spam_votes_on_real_lfs(monkeypatch, tmp_path
         monkeypatch.setattr(annotator_model, "VOTED_GUARD", False)
         plain = LabelModel(2, class_balance=p).fit(L)
         monkeypatch.setattr(annotator_model, "VOTED_GUARD", True)
-        free = LabelModel(2).fit(L)  # no balance given: no guard
+        free = LabelModel(2).fit(L)  # no balance given: the default's uniform one, fixed before the fit
+        estimated = LabelModel(2, class_balance="estimate").fit(L)  # a balance read from the same rows
     guard = guarded.solution_.estimate.voted_guard
     assert guard is not None and guard.classes[1]  # the spam LFs (the ham LFs too, here)
-    assert plain.solution_.estimate.voted_guard is None and free.solution_.estimate.voted_guard is None
+    assert plain.solution_.estimate.voted_guard is None
+    assert free.class_balance_source_ == "uniform" and free.solution_.estimate.voted_guard is not None
+    assert estimated.class_balance_source_ == "estimated" and estimated.solution_.estimate.voted_guard is None
+    assert any("under the uniform class balance" in n for n in free.notes_)
     assert any(n.startswith(annotator_model.VOTED_GUARD_START) for n in guarded.notes_)
     counts = np.stack([(L_eval == c).sum(axis=1) for c in range(2)], axis=1).astype(float)
     mv = _accuracy(counts, y)

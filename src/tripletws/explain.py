@@ -13,9 +13,11 @@ it reads them as evidence (the coverage and abstain readings, docs/models.md), t
 term says how much.  Declared dependencies add one term per edge, the pair's correction
 (:meth:`tripletws.params.LabelModelParams.pair_log_tables`).
 
-Two parts of a prediction are not in the sum, and :class:`Explanation` says where they act: rows
+Three parts of a prediction are not in the sum, and :class:`Explanation` says where they act: rows
 whose top classes tie, whose tied mass a second fit shares (:mod:`tripletws.ties`;
-``tie_broken``), and the mixture of ``combine="stack"`` (refused: no single set of tables).
+``tie_broken``), rows with votes that only other LFs' silences would send to a class no LF voted for
+on them, conditioned on their voted classes (:mod:`tripletws.voted_guard`; ``guarded``), and the
+mixture of ``combine="stack"`` (refused: no single set of tables).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class Explanation:
         (:mod:`tripletws.ties`): there the posterior is not the softmax of :attr:`scores`.
     lf_names, class_names : tuple of str
         Names to print (``"LF i"`` and ``"class c"`` where the model has none).
+    guarded : ndarray of bool, shape (n,), optional
+        Rows conditioned on the classes voted on them (:mod:`tripletws.voted_guard`): there too the
+        posterior is not the softmax of :attr:`scores`.  None: no such row.
     """
 
     votes: np.ndarray
@@ -75,6 +80,7 @@ class Explanation:
     tie_broken: np.ndarray
     lf_names: tuple[str, ...]
     class_names: tuple[str, ...]
+    guarded: np.ndarray | None = None
 
     @property
     def labelled(self) -> bool:
@@ -144,6 +150,12 @@ class Explanation:
             + (
                 "; its top classes tie under the tables, a second fit shared their mass"
                 if self.tie_broken[row]
+                else ""
+            )
+            + (
+                "; the other LFs' silences alone send it to a class no LF voted for on it: kept among its "
+                "voted classes"
+                if self.guarded is not None and self.guarded[row]
                 else ""
             ),
             line("", "vote", np.zeros(0)) + "".join(f"{c:>{width + 2}}" for c in self.class_names),
@@ -215,6 +227,7 @@ def explain_rows(
     tie_broken: np.ndarray,
     lf_names: tuple[str, ...] | None = None,
     class_names: tuple[str, ...] | None = None,
+    guarded: np.ndarray | None = None,
 ) -> Explanation:
     """The terms of ``params``'s log-scores on the rows of ``lm`` (module docstring).
 
@@ -229,6 +242,8 @@ def explain_rows(
     tie_broken : ndarray of bool, shape (n,)
         Rows whose posterior a second fit changed.
     lf_names, class_names : tuple of str, optional
+    guarded : ndarray of bool, shape (n,), optional
+        Rows the guard of votes conditioned (:mod:`tripletws.voted_guard`).
 
     Returns
     -------
@@ -263,6 +278,7 @@ def explain_rows(
         tie_broken=np.asarray(tie_broken, dtype=bool),
         lf_names=tuple(lf_names) if lf_names is not None else tuple(f"LF {i}" for i in range(m)),
         class_names=tuple(str(c) for c in class_names) if class_names is not None else _default_classes(k),
+        guarded=None if guarded is None or not np.any(guarded) else np.asarray(guarded, dtype=bool),
     )
 
 

@@ -197,9 +197,9 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         own (``Solver.auto_prior``).  A given prior is used for fitting and predicting.  Give it where
         you know which class is commoner, even roughly: the rows where no LF votes take their class
         from it, and the votes cannot tell it (docs/workflow.md, section 5: a rough balance in the
-        right order keeps most of the gain, the wrong order costs as much).  With a known balance the
-        default model also keeps the lone votes of LFs written for different kinds of row of a class
-        from being overruled by the other LFs' silences alone (:mod:`tripletws.voted_guard`).
+        right order keeps most of the gain, the wrong order costs as much).  The default model keeps the
+        lone votes of LFs written for different kinds of row of a class from being overruled by the other
+        LFs' silences alone, where the balance was not estimated (:mod:`tripletws.voted_guard`).
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int, optional
@@ -673,7 +673,7 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         Returns
         -------
         Explanation
-            ``lfs`` (n, m, k), ``prior`` (k,), ``posterior`` (n, k) and ``tie_broken`` (n,);
+            ``lfs`` (n, m, k), ``prior`` (k,), ``posterior`` (n, k), ``tie_broken`` (n,) and ``guarded``;
             ``table(row)`` prints one row, ``to_frame(row)`` gives it as a DataFrame.
 
         Raises
@@ -707,8 +707,10 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         if second is not None:
             tied[tied_classes(P, lm, params)[0]] = True
             P = break_ties(P, lm, params, second)
-        P = guard_votes(P, lm, getattr(solution.estimate, "voted_guard", None))
-        return explain_rows(lm, params, P, tied, fitted.get("lf_names_"), fitted.get("class_names_"))
+        guarded = np.zeros(lm.n, dtype=bool)
+        P = guard_votes(P, lm, getattr(solution.estimate, "voted_guard", None), moved=guarded)
+        names = (fitted.get("lf_names_"), fitted.get("class_names_"))
+        return explain_rows(lm, params, P, tied, *names, guarded=guarded)
 
     def set_params(self, **params: Any) -> LabelModel:
         """scikit-learn's ``set_params``; ``dependencies`` set here are read by the stream's next solve

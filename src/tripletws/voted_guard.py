@@ -1,13 +1,14 @@
 """Rows with votes kept among the classes voted on them, where only other LFs' silences say otherwise.
 
-With a known class balance (``class_balance=`` given, or the frequencies of ``Y_dev``) and a reading
-of abstentions, the default model can send a row to a class that no LF voted for on it: the other
-LFs' silences outweigh the votes.  That inference takes the LFs to be independent given the class.
-Where the LFs of a class fire together far less often than the fit expects
+With a reading of abstentions, the default model can send a row to a class that no LF voted for on
+it: the other LFs' silences outweigh the votes.  That inference takes the LFs to be independent given
+the class.  Where the LFs of a class fire together far less often than the fit expects
 (:func:`tripletws.estimators.kinds.kinds_classes`: LFs written for different kinds of row of the
 class), their silences are no evidence against it, and such rows are lost: on real-LF subsets given
 their classes' frequencies, a precise spam LF voting alone was sent to ham at a posterior of 0.15
-(docs/studies.md, sessions 54-55).
+(docs/studies.md, sessions 54-55).  The test needs a class balance fixed before the fit (given, the
+frequencies of ``Y_dev``, or the default's uniform one): one estimated from the same rows can tilt
+to match the pairs (:data:`tripletws.models.annotator.VOTED_GUARD_SOURCES`).
 
 :class:`VotedGuard` keeps the fit's posterior except on the rows where all three hold:
 
@@ -85,7 +86,9 @@ def _tops(P: np.ndarray) -> np.ndarray:
     return P >= P.max(axis=1, keepdims=True) - TOP_TOL
 
 
-def guard_votes(P: np.ndarray, lm: LabelMatrix, guard: VotedGuard | None) -> np.ndarray:
+def guard_votes(
+    P: np.ndarray, lm: LabelMatrix, guard: VotedGuard | None, moved: np.ndarray | None = None
+) -> np.ndarray:
     """``P`` with the rows the module docstring describes conditioned on their voted classes.
 
     Parameters
@@ -96,6 +99,8 @@ def guard_votes(P: np.ndarray, lm: LabelMatrix, guard: VotedGuard | None) -> np.
         The rows' votes (n, m).
     guard : VotedGuard, optional
         None: ``P`` unchanged.
+    moved : ndarray of bool, shape (n,), optional
+        Set True on the rows conditioned (for :meth:`tripletws.model.LabelModel.explain`).
 
     Returns
     -------
@@ -131,6 +136,8 @@ def guard_votes(P: np.ndarray, lm: LabelMatrix, guard: VotedGuard | None) -> np.
     if not fix.any():
         return P
     rows, on_row = rows[fix], on_row[fix]
+    if moved is not None:
+        moved[rows] = True
     Q = np.where(on_row, P[rows], 0.0)
     total = Q.sum(axis=1, keepdims=True)
     even = on_row / on_row.sum(axis=1, keepdims=True)  # (where the fit gave the voted classes nothing)

@@ -7,7 +7,8 @@ evidence against ``c``.  Real LFs are often written for different kinds of row o
 (keywords for different kinds of spam): given the class, one fires where the others do not, and
 their silences say nothing against it (docs/studies.md, sessions 52-55).
 
-With the class balance known (given by the user, or the frequencies of gold labels), independence
+With the class balance fixed before the fit (given by the user, the frequencies of gold labels, or
+the default's uniform one), independence
 fixes how often two LFs of one class fire together: ``n sum_y p_y P(i fires | y) P(j fires | y)``
 under the fitted tables.  The fit cannot tilt the balance to match the pairs (without a known
 balance it can: session 52's tubespam_rdp pairs all within 3.5 standard errors of a fit whose
@@ -43,7 +44,7 @@ def kinds_classes(
     rows : RowSummary
         The fitted rows: distinct rows (R, m) and their counts (R,).
     params : LabelModelParams
-        The fit, its class balance known (given, not estimated from these rows).
+        The fit, its class balance fixed before it (not estimated from these rows).
     named : ndarray of int, shape (m,)
         The class each LF votes where it votes one class only, -1 for the others
         (:func:`tripletws.diagnostics.one_class_labels`).

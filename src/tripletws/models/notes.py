@@ -19,7 +19,7 @@ UNSETTLED_ADVICE = "; give class_balance="
 
 #: How the note of a fit with a guard of its votes starts (tripletws.voted_guard; written by the
 #: annotator model's solve, dropped with the guard by a dev choice, which judged the fit without it).
-VOTED_GUARD_START = "with the class balance known, a row whose votes all name"
+VOTED_GUARD_START = "a row whose votes all name"
 
 
 def lf_list(idx: np.ndarray, limit: int = 10) -> str:
