@@ -8,14 +8,14 @@ evidence against ``c``.  Real LFs are often written for different kinds of row o
 their silences say nothing against it (docs/studies.md, sessions 52-55).
 
 With the class balance fixed before the fit (given by the user, the frequencies of gold labels, or
-the default's uniform one), independence
-fixes how often two LFs of one class fire together: ``n sum_y p_y P(i fires | y) P(j fires | y)``
-under the fitted tables.  The fit cannot tilt the balance to match the pairs (without a known
-balance it can: session 52's tubespam_rdp pairs all within 3.5 standard errors of a fit whose
-balance was estimated), so LFs of different kinds show as pairs that fire together far less often
-than expected.  :func:`kinds_classes` flags each class with such a pair: the Poisson-scaled excess
-``z = (observed - expected) / sqrt(expected)`` of each pair of its one-class LFs expected together
-on at least :data:`MIN_EXPECTED` rows, the lowest below ``Phi^-1(ALPHA / pairs)`` (a one-sided
+the default's uniform one), independence fixes how often two LFs of one class fire together:
+``n sum_y p_y P(i fires | y) P(j fires | y)`` under the fitted tables.  The fit cannot tilt the
+balance to match the pairs (a balance estimated from the same rows can: session 52's tubespam_rdp
+pairs all within 3.5 standard errors of such a fit), so LFs of different kinds show as pairs that
+fire together far less often than expected.  :func:`kinds_classes` flags each class with such a
+pair: the Poisson-scaled excess ``z = (observed - expected) / sqrt(expected)`` of each pair of its
+one-class LFs expected together on at least :data:`MIN_EXPECTED` rows, the lowest below
+``Phi^-1(ALPHA / pairs)`` (a one-sided
 family-wise level over the class's pairs, Bonferroni's bound).  The levels are conventions (5 %,
 Cochran's 5), not tuned.
 """
