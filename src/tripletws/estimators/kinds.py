@@ -15,9 +15,8 @@ pairs all within 3.5 standard errors of such a fit), so LFs of different kinds s
 fire together far less often than expected.  :func:`kinds_classes` flags each class with such a
 pair: the Poisson-scaled excess ``z = (observed - expected) / sqrt(expected)`` of each pair of its
 one-class LFs expected together on at least :data:`MIN_EXPECTED` rows, the lowest below
-``Phi^-1(ALPHA / pairs)`` (a one-sided
-family-wise level over the class's pairs, Bonferroni's bound).  The levels are conventions (5 %,
-Cochran's 5), not tuned.
+``Phi^-1(ALPHA / pairs)`` (a one-sided family-wise level over the class's pairs, Bonferroni's
+bound).  The levels are conventions (5 %, Cochran's 5), not tuned.
 """
 
 from __future__ import annotations
