@@ -46,3 +46,19 @@ def test_update_refuses_other_draws_or_problems():
 def test_row_cap_read_back():
     assert run_stress._row_cap("quick subset, first 1 per family, train and test rows capped at 600") == 600
     assert run_stress._row_cap("full suite") is None
+
+
+def test_quality_runs_give_the_valid_prior_to_its_own_column_only():
+    """run_quality.py passes the valid split's balance to Snorkel's "valid prior" column only: our
+    default (common.Ours passes a given balance through) and the other peers stay gold-free."""
+    import numpy as np
+    import run_quality
+    from common import Ours
+
+    cb = np.array([0.8, 0.2])
+    assert run_quality.valid_prior_for(Ours("ours_default", {}), cb) is None
+
+    class WithPrior:
+        use_prior = True
+
+    assert run_quality.valid_prior_for(WithPrior(), cb) is cb

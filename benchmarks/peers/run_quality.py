@@ -108,8 +108,16 @@ def class_balance_from_valid(info: dict, name: str) -> np.ndarray | None:
     return np.bincount(y, minlength=info["k"]) / len(y)
 
 
+def valid_prior_for(method, cb: np.ndarray | None) -> np.ndarray | None:
+    """The valid split's class balance for the methods reported with it (``use_prior``: Snorkel's
+    "valid prior" column) and None for every other: our columns and the other peers are gold-free
+    (``common.Ours`` passes a balance it is given to the fit since session 54)."""
+    return cb if getattr(method, "use_prior", False) else None
+
+
 def run_one(method, L_fit, L_eval, y_eval, k, cb) -> dict:
     n, m = L_fit.shape
+    cb = valid_prior_for(method, cb)
     if method.binary_only and k != 2:
         return {"status": "n/a", "note": "binary only"}
     est = estimated_fit_s(method, n + (len(L_eval) if method.transductive else 0), m, k)
