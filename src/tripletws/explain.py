@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .inference import softmax
-from .matrix import LabelMatrix
+from .matrix import LabelMatrix, dense_votes
 from .params import LabelModelParams
 
 #: The most cells (rows x LFs x classes) an explanation holds: it is meant for a few rows.
@@ -206,14 +206,6 @@ class Explanation:
         else:
             frame.insert(0, column, pd.array(votes, dtype="Int64"))
         return frame
-
-
-def dense_votes(lm: LabelMatrix) -> np.ndarray:
-    """The rows' votes as a dense int64 array, -1 = abstain (a sparse matrix stores class c as c + 1)."""
-    block = lm.read_rows(0, lm.n)
-    if lm.is_sparse:
-        return np.asarray(block.toarray(), dtype=np.int64) - 1
-    return np.asarray(block, dtype=np.int64)
 
 
 def _centred(x: np.ndarray) -> np.ndarray:

@@ -999,6 +999,15 @@ def to_metal(L: Any) -> np.ndarray:
     return arr.astype(np.int16) + 1
 
 
+def dense_votes(lm: LabelMatrix, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Rows ``start:stop`` of ``lm`` (all by default) as a dense int64 array, -1 = abstain (a sparse
+    matrix stores class c as c + 1)."""
+    block = lm.read_rows(start, lm.n if stop is None else min(stop, lm.n))
+    if lm.is_sparse:
+        return np.asarray(block.toarray(), dtype=np.int64) - 1
+    return np.asarray(block, dtype=np.int64)
+
+
 def to_sparse(L: Any, cardinality: int | None = None):
     """Dense label matrix -> ``scipy.sparse.csr_array`` storing class c as c + 1."""
     import scipy.sparse as sp

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .inference import posterior
-from .matrix import LabelMatrix
+from .matrix import LabelMatrix, dense_votes
 from .params import LabelModelParams
 from .validate import check_mapping
 
@@ -74,14 +74,6 @@ class VotedGuard:
         return cls(np.array(classes, dtype=bool), votes_only)
 
 
-def _rows(lm: LabelMatrix, idx: np.ndarray) -> np.ndarray:
-    """The votes of rows ``idx`` as a dense (r, m) array, -1 for abstain."""
-    block = lm.data[idx]
-    if lm.is_sparse:
-        return np.asarray(block.toarray(), dtype=np.int64) - 1
-    return np.asarray(block, dtype=np.int64)
-
-
 def _tops(P: np.ndarray) -> np.ndarray:
     return P >= P.max(axis=1, keepdims=True) - TOP_TOL
 
@@ -109,24 +101,21 @@ def guard_votes(
     if guard is None or len(P) == 0 or not guard.classes.any():
         return P
     k = P.shape[1]
-    idx = np.arange(len(P))
     # rows whose top class holds no vote on the row (the votes of the others gathered only there)
     top = P.argmax(axis=1)
     step = max(1, (1 << 22) // max(1, lm.m))  # about 32 MiB of int64 votes at a time
     candidates = []
     for start in range(0, len(P), step):
-        part = idx[start : start + step]
-        votes = _rows(lm, part)
-        voted = (votes >= 0).any(axis=1)
-        own = (votes == top[part, None]).any(axis=1)
-        candidates.append(part[voted & ~own])
+        votes = dense_votes(lm, start, start + step)
+        own = (votes == top[start : start + len(votes), None]).any(axis=1)
+        candidates.append(start + np.flatnonzero((votes >= 0).any(axis=1) & ~own))
     rows = np.concatenate(candidates)
     if rows.size == 0:
         return P
-    votes = _rows(lm, rows)
+    sub = LabelMatrix(lm.data[rows], lm.cardinality)
+    votes = dense_votes(sub)
     on_row = np.stack([(votes == c).any(axis=1) for c in range(k)], axis=1)  # (r, k): voted classes
     fit_top = _tops(P[rows])
-    sub = LabelMatrix(lm.data[rows], lm.cardinality)
     kept = _tops(posterior(sub, guard.votes_only))
     fix = (
         ~(on_row & ~guard.classes[None, :]).any(axis=1)  # every voted class is one of the guard's
