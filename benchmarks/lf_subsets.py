@@ -459,14 +459,12 @@ def run_pool(
 
 def run_meta(script: str, argv: list[str] | None) -> dict[str, Any]:
     """The head of a results file's ``meta``: the command (``python benchmarks/<script> ...``), the code's
-    revision, when and on what machine."""
-    import subprocess
+    revision (``-dirty`` with local changes to the library), when and on what machine."""
+    from provenance import revision
 
-    git = ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"]
-    rev = subprocess.run(git, capture_output=True, text=True)
     return {
         "command": f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None else argv),
-        "code": f"tripletws @ {rev.stdout.strip() or 'unknown'}",
+        "code": f"tripletws @ {revision()}",
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine_info(),
     }
