@@ -60,6 +60,27 @@ def test_kinds_flags_the_class_whose_lfs_fire_on_different_rows():
         assert got.tolist() == expected
 
 
+def test_the_strict_test_pairs_oriented_lfs_and_needs_a_material_deficit():
+    """The strict test (an estimated balance): LFs the fit reads as firing more often under another class
+    than their own are not paired, so with three of the four class-1 LFs read so only one is left and
+    the class is not flagged; and tables 3 % too high on a million independent rows expect about 7 % more
+    co-firing than is seen (z far below the bar, the ratio about 0.94): flagged by the plain test, not by
+    the strict one, whose pairs must co-fire on at most ``STRICT_RATIO`` of the rows expected."""
+    named = np.array([1, 1, 1, 1, 0, 0, 0])
+    fire = np.array([[0.01, 0.15]] * 4 + [[0.3, 0.02]] * 3)
+    L, _ = _one_class_votes(20000, 3, True)
+    assert kinds_classes(_summary(L), _truth(0.4, fire), named, strict=True).tolist() == [False, True]
+    against = fire.copy()
+    against[1:4] = [0.15, 0.01]
+    assert kinds_classes(_summary(L), _truth(0.4, against), named).tolist() == [False, True]
+    assert kinds_classes(_summary(L), _truth(0.4, against), named, strict=True).tolist() == [False, False]
+    L, _ = _one_class_votes(1_000_000, 3, False)
+    high = fire.copy()
+    high[:4, 1] = 0.155
+    assert kinds_classes(_summary(L), _truth(0.4, high), named).tolist() == [False, True]
+    assert kinds_classes(_summary(L), _truth(0.4, high), named, strict=True).tolist() == [False, False]
+
+
 def _guard(classes: list[bool], keep_votes: bool) -> VotedGuard:
     """A two-class guard whose votes-only model sends a lone class-1 vote to class 1 (``keep_votes``) or
     to class 0 (a vote too weak for the balance)."""
@@ -114,8 +135,9 @@ def _accuracy(P: np.ndarray, y: np.ndarray) -> float:
 def test_a_given_balance_keeps_lone_spam_votes_on_real_lfs(monkeypatch, tmp_path):
     """tubespam_rdp's LFs 1, 3-9 given the evaluation rows' class frequencies: the reading sends rows where
     one spam LF votes alone to ham; the guard keeps them, and the fit goes from below majority vote to
-    above it (both computed here).  The default's uniform balance gets a guard too, an estimated one
-    none.  The guard survives a save and load, and a dev choice drops it."""
+    above it (both computed here).  The default's uniform balance gets a guard too, and so does an
+    estimated one (under the strict pair test).  The guard survives a save and load, and a dev choice
+    drops it."""
     L, L_eval, y = _tubespam_subset()
     p = np.bincount(y, minlength=2) / y.size
     with warnings.catch_warnings():
@@ -130,7 +152,11 @@ def test_a_given_balance_keeps_lone_spam_votes_on_real_lfs(monkeypatch, tmp_path
     assert guard is not None and guard.classes[1]  # the spam LFs (the ham LFs too, here)
     assert plain.solution_.estimate.voted_guard is None
     assert free.class_balance_source_ == "uniform" and free.solution_.estimate.voted_guard is not None
-    assert estimated.class_balance_source_ == "estimated" and estimated.solution_.estimate.voted_guard is None
+    assert (
+        estimated.class_balance_source_ == "estimated"
+        and estimated.solution_.estimate.voted_guard is not None
+    )
+    assert any("under the estimated class balance" in n for n in estimated.notes_)
     assert any("under the uniform class balance" in n for n in free.notes_)
     assert any(n.startswith(annotator_model.VOTED_GUARD_START) for n in guarded.notes_)
     counts = np.stack([(L_eval == c).sum(axis=1) for c in range(2)], axis=1).astype(float)
@@ -157,3 +183,20 @@ def test_a_given_balance_keeps_lone_spam_votes_on_real_lfs(monkeypatch, tmp_path
     da = pytest.importorskip("dask.array")  # the lazy path reads the guard too
     lazy = guarded.predict_proba(da.from_array(L_eval, chunks=(100, L_eval.shape[1]))).compute()
     np.testing.assert_array_equal(lazy, guarded.predict_proba(L_eval))
+
+
+def test_the_pair_test_is_strict_where_the_balance_was_estimated(monkeypatch):
+    """The model asks for the strict test under an estimated balance only (``kinds.STRICT_SOURCES``)."""
+    L, _, _ = _tubespam_subset()
+    seen: list[tuple[str, bool]] = []
+
+    def spy(rows, params, named, alpha=0.05, strict=False):
+        seen.append((source, strict))
+        return kinds_classes(rows, params, named, alpha, strict=strict)
+
+    monkeypatch.setattr(annotator_model, "kinds_classes", spy)
+    for source, kw in (("uniform", {}), ("estimated", {"class_balance": "estimate"})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert LabelModel(2, **kw).fit(L).class_balance_source_ == source
+    assert seen == [("uniform", False), ("estimated", True)]

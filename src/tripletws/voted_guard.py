@@ -6,9 +6,11 @@ the class.  Where the LFs of a class fire together far less often than the fit e
 (:func:`tripletws.estimators.kinds.kinds_classes`: LFs written for different kinds of row of the
 class), their silences are no evidence against it, and such rows are lost: on real-LF subsets given
 their classes' frequencies, a precise spam LF voting alone was sent to ham at a posterior of 0.15
-(docs/studies.md, sessions 54-55).  The test needs a class balance fixed before the fit (given, the
-frequencies of ``Y_dev``, or the default's uniform one): one estimated from the same rows can tilt
-to match the pairs (:data:`tripletws.models.annotator.VOTED_GUARD_SOURCES`).
+(docs/studies.md, sessions 54-55).  The test reads the fit's class balance: one fixed before the fit
+(given, the frequencies of ``Y_dev``, or the default's uniform one), or one the reading estimated
+from the same rows, which can tilt to match the pairs, so that the test is strict there
+(:data:`tripletws.models.annotator.VOTED_GUARD_SOURCES`, :data:`tripletws.estimators.kinds.STRICT_SOURCES`;
+session 57).
 
 :class:`VotedGuard` keeps the fit's posterior except on the rows where all three hold:
 
