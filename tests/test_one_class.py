@@ -558,3 +558,29 @@ def test_the_note_says_when_the_rows_without_a_vote_are_left_to_a_coin():
         dense = LabelModel(2).fit(_ci_votes(rng, y, 5, 0.6))  # 0.4 ** 5 = 1 % without a vote
     assert given.predict_proba(np.full((1, 5), -1))[0].argmax() == 0
     assert not [n for n in given.notes_ + balanced.notes_ + dense.notes_ if "majority vote's coin" in n]
+
+
+def test_the_note_says_when_an_estimated_balance_rests_on_the_shared_accuracy_alone():
+    """``class_balance="estimate"`` with ``one_class="shared"`` on LFs that vote one class only: their votes
+    identify neither their accuracies nor the balance, and a note gives the estimate beside the votes'
+    majority shares.  The default prior, a given balance, and the default reading (accepted here) say
+    nothing of it."""
+    rng = np.random.default_rng(5)
+    L, _ = draw_one_class(
+        8000, [0.5, 0.5], [0, 0, 0, 1, 1, 1], [0.6, 0.5, 0.7, 0.6, 0.5, 0.4], [0.1] * 6, rng
+    )
+    marker = "the class balance was estimated as asked"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        asked = LabelModel(2, one_class="shared", class_balance="estimate").fit(L)
+        others = [
+            LabelModel(2, one_class="shared").fit(L),
+            LabelModel(2, one_class="shared", class_balance=[0.5, 0.5]).fit(L),
+            LabelModel(2, class_balance="estimate").fit(L),
+        ]
+    (note,) = [n for n in asked.notes_ if n.startswith(marker)]
+    p = asked.solution_.params.class_balance
+    assert f"(class 0 {p[0]:.1%}, class 1 {p[1]:.1%})" in note
+    assert "the votes' majority gives class 0 " in note and "give class_balance=" in note
+    assert others[2].estimate_.one_class.accepted  # the coverage reading reads the balance from the rows
+    assert not [n for model in others for n in model.notes_ if n.startswith(marker)]

@@ -67,7 +67,7 @@ def kinds_classes(
     rows : RowSummary
         The fitted rows: distinct rows (R, m) and their counts (R,).
     params : LabelModelParams
-        The fit, its class balance fixed before it (not estimated from these rows).
+        The fit: its class balance fixed before it, or estimated from these rows (then ``strict``).
     named : ndarray of int, shape (m,)
         The class each LF votes where it votes one class only, -1 for the others
         (:func:`tripletws.diagnostics.one_class_labels`).
