@@ -369,13 +369,11 @@ ESTIMATE_UNIDENTIFIED_NOTE = (
 
 
 def _estimate_unidentified_note(params: LabelModelParams, rows: RowSummary) -> str:
-    """:data:`ESTIMATE_UNIDENTIFIED_NOTE` with the fit's balance and the votes' majority shares."""
+    """:data:`ESTIMATE_UNIDENTIFIED_NOTE` with the fit's balance and the votes' majority shares (the
+    rows hold votes: one-class LFs cast most of them)."""
     _, voted, _, _ = _empty_rows(params, rows)
-    k = params.cardinality
     balance = ", ".join(f"class {c} {float(p):.1%}" for c, p in enumerate(params.class_balance))
-    if not voted.any():
-        return ESTIMATE_UNIDENTIFIED_NOTE.format(balance=balance, votes="no class")
-    votes = ", ".join(f"class {c} {_voted_share(rows, c, voted):.1%}" for c in range(k))
+    votes = ", ".join(f"class {c} {_voted_share(rows, c, voted):.1%}" for c in range(params.cardinality))
     return ESTIMATE_UNIDENTIFIED_NOTE.format(balance=balance, votes=votes)
 
 
