@@ -376,7 +376,7 @@ def _estimate_unidentified_note(params: LabelModelParams, rows: RowSummary) -> s
     rows hold votes: one-class LFs cast most of them)."""
     _, voted, _, _ = _empty_rows(params, rows)
     balance = ", ".join(f"class {c} {float(p):.1%}" for c, p in enumerate(params.class_balance))
-    votes = ", ".join(f"class {c} {_voted_share(rows, c, voted):.1%}" for c in range(params.cardinality))
+    votes = ", ".join(f"class {c} {float(v):.1%}" for c, v in enumerate(_voted_shares(rows, voted)))
     return ESTIMATE_UNIDENTIFIED_NOTE.format(balance=balance, votes=votes)
 
 
@@ -408,11 +408,11 @@ def _coin_note(params: LabelModelParams, rows: RowSummary) -> str:
     return COIN_NOTE.format(empty=_tied_rows(share, top))
 
 
-def _voted_share(rows: RowSummary, c: int, voted: np.ndarray) -> float:
-    """Class ``c``'s share of the counted rows with a vote (``voted``, bool (R,)) under majority vote,
-    ties shared evenly (the family choice's majority soft labels, kept with the summary)."""
+def _voted_shares(rows: RowSummary, voted: np.ndarray) -> np.ndarray:
+    """Each class's share (k,) of the counted rows with a vote (``voted``, bool (R,)) under majority
+    vote, ties shared evenly (the family choice's majority soft labels, kept with the summary)."""
     w = np.asarray(rows.counts, dtype=np.float64)[voted]
-    return float(w @ summary_majority(rows, rows.cardinality)[voted, c] / w.sum())
+    return w @ summary_majority(rows, rows.cardinality)[voted] / w.sum()
 
 
 def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats, balance: str) -> str:
@@ -439,7 +439,7 @@ def _unvoted_rows(params: LabelModelParams, rows: RowSummary, stats: LabelStats,
             text += UNNAMED_TARGET_ADVICE.format(c=c)
     elif found:
         prior = float(params.class_balance[c])
-        named = _voted_share(rows, c, voted)
+        named = float(_voted_shares(rows, voted)[c])
         if prior > named:
             how = BALANCE_HOW[balance]
             text += BALANCE_BET_CLAUSE.format(balance=balance, how=how, c=c, prior=prior, voted=named)
