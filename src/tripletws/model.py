@@ -199,7 +199,8 @@ class LabelModel(AnalysisMixin, BaseLabeler):
         from it, and the votes cannot tell it (docs/workflow.md, section 5: a rough balance in the
         right order keeps most of the gain, the wrong order costs as much).  The default model keeps the
         lone votes of LFs written for different kinds of row of a class from being overruled by the other
-        LFs' silences alone, where the balance was not estimated (:mod:`tripletws.voted_guard`).
+        LFs' silences alone, with a stricter test of those LFs where the balance was estimated from
+        the same rows (:mod:`tripletws.voted_guard`).
     em_steps : int
         Class-conditional model: EM steps over the distinct rows after the closed form (0 = none).
     em_max_rows : int, optional
