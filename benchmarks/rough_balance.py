@@ -30,11 +30,14 @@ and how much the LFs' fitted accuracies add.
         --out benchmarks/results/rough_balance_seed20.json
 
 Nothing here chooses anything: it is a measurement for the docs (docs/workflow.md, section 5).
+A study switch is measured under given balances with ``--set MODULE:NAME=VALUE`` (as in
+benchmarks/lf_subsets.py) and ``--compare BASE.json AFTER.json`` (the default's change, by balance).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -50,6 +53,7 @@ sys.path.insert(0, str(BENCH))
 from lf_subsets import (  # noqa: E402
     LF_SIZES,
     TIE,
+    apply_settings,
     over_sets,
     run_meta,
     run_pool,
@@ -146,6 +150,39 @@ def _order(key: str) -> tuple[int, int]:
     return (["default", "shared", "mv+balance"].index(method), names.index(bname))
 
 
+def compare(base: dict[str, Any], after: dict[str, Any]) -> str:
+    """Markdown: ``after`` against ``base`` (two runs of the same draws, e.g. without and with a
+    ``--set`` switch): the default's summed points, subsets moved and subsets more than 2 points below
+    MV, by balance."""
+    a, b = base["records"], after["records"]
+    pairs = list(zip(a, b, strict=True))
+    if any((x["set"], x["lfs"]) != (y["set"], y["lfs"]) for x, y in pairs):
+        raise SystemExit("--compare: the runs hold different subsets (same --draws, --seed and --lf-sizes?)")
+    lines = [
+        f"# `{after['meta'].get('command', '')}` against `{base['meta'].get('command', '')}`",
+        "",
+        "| balance | summed points | moved | more than 2 points below MV | by set |",
+        "|---|---:|---:|---|---|",
+    ]
+    keys = sorted({key for r in a for key in r["scores"] if key.startswith("default ")}, key=_order)
+    for key in keys:
+        total, moved, below, by_set = 0.0, 0, [0, 0], {}
+        for x, y in pairs:
+            sx, sy = x["scores"].get(key, {}), y["scores"].get(key, {})
+            if "acc" not in sx or "acc" not in sy:
+                continue
+            d = 100.0 * (sy["acc"] - sx["acc"])
+            total += d
+            moved += abs(d) > 1e-9
+            by_set[x["set"]] = by_set.get(x["set"], 0.0) + d
+            below[0] += sx["acc"] - x["mv"]["acc"] < -0.02
+            below[1] += sy["acc"] - y["mv"]["acc"] < -0.02
+        sets = ", ".join(f"{name} {v:+.1f}" for name, v in by_set.items() if abs(v) >= 0.05)
+        tail = f"{below[0]} -> {below[1]} of {len(pairs)}"
+        lines.append(f"| {key.split(' ', 1)[1]} | {total:+.1f} | {moved} | {tail} | {sets} |")
+    return "\n".join(lines) + "\n"
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     meta = res["meta"]
     lines = [
@@ -192,17 +229,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="a new seed draws new subsets (default 0)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--lf-sizes", type=int, nargs="+", default=list(LF_SIZES), help="LFs per subset")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME=VALUE",
+        help="a library constant set before the fits, in every worker (a study switch, as in "
+        "benchmarks/lf_subsets.py); repeatable",
+    )
     ap.add_argument("--out", default=str(BENCH / "results" / "rough_balance.json"), help="results JSON")
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BASE", "AFTER"),
+        help="print the default's change from one results JSON to another (same draws), and stop",
+    )
     args = ap.parse_args(argv)
+    if args.compare:
+        base, after = (json.loads(Path(f).read_text()) for f in args.compare)
+        print(compare(base, after), end="")
+        return 0
     if min(args.lf_sizes) < 3:
         raise SystemExit(f"--lf-sizes: a label model needs 3 LFs or more, got {args.lf_sizes}")
     sets = [s for s in shared_sets() if not s["crowd"]]
     todo = tasks(sets, args.draws, args.seed, {}, tuple(args.lf_sizes))
     t0 = time.perf_counter()
-    records = run_pool(run_subset, todo, args.jobs)
+    records = run_pool(run_subset, todo, args.jobs, apply_settings, (args.set,))
     res: dict[str, Any] = {
         "meta": {
             **run_meta("rough_balance.py", argv),
+            "settings": list(args.set),
             "draws": args.draws,
             "seed": args.seed,
             "lf_sizes": list(args.lf_sizes),

@@ -50,3 +50,41 @@ def test_run_on_one_draw(tmp_path):
         for key, s in rec["scores"].items():
             assert "error" not in s, (rec["set"], key, s)
     assert out.with_suffix(".md").read_text().startswith("# A rough class balance")
+
+
+def _record(name: str, lfs: list[int], mv: float, default_none: float, default_exact: float) -> dict:
+    return {
+        "set": name,
+        "lfs": lfs,
+        "mv": {"acc": mv},
+        "scores": {"default none": {"acc": default_none}, "default exact": {"acc": default_exact}},
+    }
+
+
+def test_compare_two_runs_of_the_same_draws(capsys):
+    import rough_balance
+
+    base = {"meta": {"command": "base"}, "records": [_record("a", [0, 1, 2], 0.7, 0.70, 0.80)]}
+    base["records"].append(_record("b", [1, 2, 3], 0.6, 0.50, 0.65))
+    after = {"meta": {"command": "after"}, "records": [_record("a", [0, 1, 2], 0.7, 0.75, 0.80)]}
+    after["records"].append(_record("b", [1, 2, 3], 0.6, 0.62, 0.55))
+    text = rough_balance.compare(base, after)
+    lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    # none: +5 (a) and +12 (b) points, both moved; b was 10 points below MV and is now above it
+    assert "| none | +17.0 | 2 | 1 -> 0 of 2 | a +5.0, b +12.0 |" == lines["none"]
+    # exact: a unchanged, b 10 points lower and now 5 below MV
+    assert "| exact | -10.0 | 1 | 0 -> 1 of 2 | b -10.0 |" == lines["exact"]
+    after["records"][1]["lfs"] = [1, 2, 4]
+    with pytest.raises(SystemExit, match="different subsets"):
+        rough_balance.compare(base, after)
+
+
+@needs_data
+def test_a_study_switch_is_set_and_recorded(tmp_path):
+    import rough_balance
+
+    out = tmp_path / "rough.json"
+    switch = "tripletws.estimators.kinds:STRICT_RATIO=0.5"
+    argv = ["--draws", "1", "--lf-sizes", "3", "--set", switch, "--out", str(out)]
+    assert rough_balance.main(argv) == 0
+    assert json.loads(out.read_text())["meta"]["settings"] == [switch]

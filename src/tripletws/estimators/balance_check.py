@@ -55,6 +55,11 @@ CROWD_FLOOR = 0.2
 #: Votes by which a row's majority must win to count as a clear row (one flipped vote cannot undo it).
 CLEAR_MARGIN = 2
 
+#: A study switch (False: off): the crowd rule accepts the estimated prior only where the clear rows'
+#: test cannot decide either way, not where it finds the estimated prior significantly worse (it keeps
+#: fewer clear rows by over ``n_se`` standard errors: McNemar's test mirrored).
+CROWD_TWO_SIDED = False
+
 
 @dataclass(frozen=True)
 class BalanceCheck:
@@ -175,7 +180,8 @@ def balance_check(
     # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
     if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
         floor = float(np.min(est.params.class_balance)) * rows.cardinality
-        if crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows):
+        worse = CROWD_TWO_SIDED and lost - gained - 1.0 > n_se * math.sqrt(gained + lost)
+        if crowd and not worse and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows):
             reason = (
                 f"crowd-like rows: the estimated prior (smallest class {floor:.2f} / k) silences no class "
                 f"(clear rows: {gained:g} gained, {lost:g} lost)"
