@@ -102,6 +102,61 @@ def test_crowd_rule_accepts_where_the_check_cannot_tell(seed):
     assert (crowd.predict(L) == y).mean() > (uniform.predict(L) == y).mean() + 0.05
 
 
+def test_commonest_disagrees_reads_the_clear_rows_counted():
+    from tripletws.estimators.balance_check import commonest_disagrees
+
+    # clear rows: (0, 0, -1) x 3 -> class 0, (1, 1, 1) x 5 -> class 1, (2, 2, -1) x 1 -> class 2;
+    # (0, 1, -1) is not clear and (2, 2, 2) has count 0: neither counts
+    L = np.array([[0, 0, -1]] * 3 + [[1, 1, 1]] * 5 + [[2, 2, -1], [0, 1, -1]])
+    rows = RowSummary.from_matrix(check_label_matrix(L, 3), 100)
+    clear, majority = clear_rows(rows)
+    disagrees, commonest, shares = commonest_disagrees(rows, clear, majority, np.array([0.2, 0.5, 0.3]))
+    assert (disagrees, commonest) == (False, 1)
+    np.testing.assert_allclose(shares, [3, 5, 1])
+    disagrees, commonest, _ = commonest_disagrees(rows, clear, majority, np.array([0.6, 0.3, 0.1]))
+    assert (disagrees, commonest) == (True, 0)
+    # a class tied with the most clear rows agrees: three rows each for classes 0 and 1
+    even = RowSummary.from_matrix(check_label_matrix(L[[0, 1, 2, 3, 4, 5]], 3), 100)
+    clear, majority = clear_rows(even)
+    assert not commonest_disagrees(even, clear, majority, np.array([0.6, 0.3, 0.1]))[0]
+    assert not commonest_disagrees(even, clear, majority, np.array([0.3, 0.6, 0.1]))[0]
+
+
+def test_crowd_rule_refuses_an_estimate_that_mislabels_the_classes(monkeypatch):
+    """Stress problem confusion-00 of draw 20800101 with every class imbalanced (k = 3, 49 annotators,
+    each class's errors going to one partner class, gold shares 0.11 / 0.62 / 0.27): MACE's estimated
+    prior (0.15 / 0.20 / 0.65) makes class 2 the commonest where the clear rows' majority is class 1
+    on 2 340 rows and class 2 on 1 295.  The crowd rule took it before session 58 (0.501 against
+    majority vote's 0.698 on the 10 000 test rows); it now does not (0.702)."""
+    import bench_paths  # noqa: F401  (puts benchmarks/ on the path)
+    from stress_problems import all_problems, draw, imbalance_all
+
+    problem = next(p for p in imbalance_all(all_problems(20800101)) if p.name == "confusion-00")
+    L, _, L_test, y_test = draw(problem)
+    votes = np.stack([(L_test == c).sum(axis=1) for c in range(3)], axis=1)
+    top = votes == votes.max(axis=1, keepdims=True)
+    mv = float(np.mean(top[np.arange(len(y_test)), y_test] / top.sum(axis=1)))  # ties to a coin
+
+    def fitted():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = LabelModel(3).fit(L)
+        notes = " ".join(str(w.message) for w in caught)
+        return model, float(np.mean(model.predict_proba(L_test).argmax(axis=1) == y_test)), notes
+
+    model, acc, notes = fitted()
+    assert model.class_balance_source_ == "uniform"
+    assert "class 2 the commonest" in notes and "so the crowd rule does not take it" in notes
+    # a paired difference on 10 000 rows that disagree on about a fifth of them has sd ~0.005:
+    # 0.02 below majority vote is 4 sd; the swapped balance was 19.7 points below
+    assert acc > mv - 0.02
+    monkeypatch.setattr(balance_module, "CROWD_TOP_AGREES", False)
+    model, acc, _ = fitted()
+    assert model.class_balance_source_ == "estimated"
+    assert int(np.argmax(model.class_balance_)) == 2
+    assert acc < mv - 0.1
+
+
 def test_crowd_like_needs_sparse_multi_class_annotators():
     L, _ = _crowd(0, [0.88, 0.12], n=800, per=3)
     assert crowd_like(RowSummary.from_matrix(check_label_matrix(L, 2), 10_000))

@@ -475,9 +475,9 @@ class AnnotatorEstimate:
         Where the fit is not majority vote's: how much of its departure from majority vote's model
         it keeps (James-Stein against a bootstrap of the rows, :mod:`tripletws.estimators.shrinkage`).
     voted_guard : VotedGuard, optional
-        With a class balance fixed before the fit and a reading of abstentions, where some class's LFs
-        fire together less often than the fit expects: what keeps rows among their voted classes at
-        prediction (:mod:`tripletws.voted_guard`).
+        With a reading of abstentions under a class balance fixed before the fit (or estimated by the
+        reading, under a stricter test), where some class's LFs fire together less often than the fit
+        expects: what keeps rows among their voted classes at prediction (:mod:`tripletws.voted_guard`).
     """
 
     family: str
