@@ -192,7 +192,9 @@ def balance_check(
         Standard errors of the test (default :data:`BALANCE_SE`).
     crowd : bool
         Also accept, where the test does not, on :func:`crowd_like` rows when the estimated prior
-        silences no class and is at least :data:`CROWD_FLOOR` / k everywhere (default False).
+        silences no class, is at least :data:`CROWD_FLOOR` / k everywhere and (with
+        :data:`CROWD_TOP_AGREES`) names as commonest a class with the most clear-row majorities
+        (default False).
 
     Returns
     -------
@@ -221,8 +223,8 @@ def balance_check(
         worse = CROWD_TWO_SIDED and lost - gained - 1.0 > n_se * math.sqrt(gained + lost)
         swapped, commonest, shares = commonest_disagrees(rows, clear, majority, est.params.class_balance)
         swapped = swapped and CROWD_TOP_AGREES  # read at call time (a study option)
-        crowd = crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows)
-        if crowd and not worse and not swapped:
+        crowd_rule = crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows)
+        if crowd_rule and not worse and not swapped:
             reason = (
                 f"crowd-like rows: the estimated prior (smallest class {floor:.2f} / k) silences no class "
                 f"(clear rows: {gained:g} gained, {lost:g} lost)"
@@ -232,7 +234,7 @@ def balance_check(
             f"the estimated prior keeps {gained:g} clear rows the uniform one does not and loses {lost:g}: "
             f"not {n_se:g} standard errors better"
         )
-        if crowd and swapped:
+        if crowd_rule and swapped:
             top = int(np.argmax(shares))
             reason += (
                 f"; and it makes class {commonest} the commonest, where the clear rows' majority is class "
