@@ -220,10 +220,11 @@ def balance_check(
     # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
     if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
         floor = float(np.min(est.params.class_balance)) * rows.cardinality
-        worse = CROWD_TWO_SIDED and lost - gained - 1.0 > n_se * math.sqrt(gained + lost)
-        swapped, commonest, shares = commonest_disagrees(rows, clear, majority, est.params.class_balance)
-        swapped = swapped and CROWD_TOP_AGREES  # read at call time (a study option)
         crowd_rule = crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows)
+        worse = CROWD_TWO_SIDED and lost - gained - 1.0 > n_se * math.sqrt(gained + lost)
+        swapped = False
+        if crowd_rule and CROWD_TOP_AGREES:  # read at call time (a study option)
+            swapped, commonest, shares = commonest_disagrees(rows, clear, majority, est.params.class_balance)
         if crowd_rule and not worse and not swapped:
             reason = (
                 f"crowd-like rows: the estimated prior (smallest class {floor:.2f} / k) silences no class "
@@ -234,7 +235,7 @@ def balance_check(
             f"the estimated prior keeps {gained:g} clear rows the uniform one does not and loses {lost:g}: "
             f"not {n_se:g} standard errors better"
         )
-        if crowd_rule and swapped:
+        if swapped:
             top = int(np.argmax(shares))
             reason += (
                 f"; and it makes class {commonest} the commonest, where the clear rows' majority is class "

@@ -79,7 +79,7 @@ from ..stats import LabelStats
 from ..ties import tied_classes
 from ..validate import check_float, check_int, check_mapping, check_str
 from ..voted_guard import VotedGuard
-from .base import Fit, Needs, Options, Prior, Solver, get_solver, register
+from .base import SOURCES, Fit, Needs, Options, Prior, Solver, get_solver, register
 from .notes import (
     KEPT_BALANCE_NOTE,
     UNSETTLED_ADVICE,
@@ -168,8 +168,9 @@ NAMED_VOTES = True
 #: (docs/studies.md, session 57).  False: the fit's posterior as it is.
 VOTED_GUARD = True
 #: The sources of the fit's class balance (``Fit.class_balance_source``) under which the guard applies:
-#: a balance fixed before the fit, or one the reading estimated (where the pair test is strict).
-VOTED_GUARD_SOURCES: tuple[str, ...] = ("given", "Y_dev", "uniform", "estimated")
+#: every source since session 57 (a balance fixed before the fit, or one the reading estimated, where the
+#: pair test is strict); a study switch, narrowed to measure a source without the guard.
+VOTED_GUARD_SOURCES: tuple[str, ...] = SOURCES
 #: The note of a fit whose votes the guard keeps (the classes and the balance, then what the votes alone
 #: decide).
 VOTED_GUARD_NOTE = (
