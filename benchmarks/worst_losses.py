@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE))
 from patched_steps import patched  # noqa: E402
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
-from stress_problems import FAMILIES, all_problems, draw  # noqa: E402
+from stress_problems import FAMILIES, all_problems, draw, imbalance_all  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -500,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", nargs="*", choices=FAMILIES)
     ap.add_argument("--problems", nargs="*")
     ap.add_argument("--base-seed", type=int, default=None, help="the suite of this seed (default: dev)")
+    ap.add_argument(
+        "--imbalance-all", action="store_true", help="every class imbalanced (stress.py's variant)"
+    )
     ap.add_argument("--out", default=str(RESULTS / "worst_losses.json"))
     ap.add_argument("--render", help="only re-render the markdown of a results json")
     ap.add_argument("--attribute", nargs="+", help="results jsons: which part each loss against MV is due to")
@@ -518,9 +521,12 @@ def main(argv: list[str] | None = None) -> int:
         threadpool_limits(limits=1)
     except ImportError:
         pass
+    suite = all_problems() if args.base_seed is None else all_problems(args.base_seed)
+    if args.imbalance_all:
+        suite = imbalance_all(suite)
     problems = [
         p
-        for p in (all_problems() if args.base_seed is None else all_problems(args.base_seed))
+        for p in suite
         if (not args.families or p.family in args.families) and (not args.problems or p.name in args.problems)
     ]
     rows = []

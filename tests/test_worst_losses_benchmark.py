@@ -50,3 +50,24 @@ def test_each_loss_is_blamed_on_the_part_whose_switch_off_restores_it(tmp_path):
     text = worst_losses.attribution([str(path)])
     assert "| draw | 4 | 3 | 1 | 1 | 0 | 0 | 0 | 1 |" in text
     assert text.rstrip().endswith("by stress family: subpop 1")
+
+
+def test_imbalance_all_runs_the_imbalanced_variant(tmp_path, monkeypatch):
+    """``--imbalance-all`` ablates the problems of stress.py's variant (every class imbalanced)."""
+    from stress_problems import imbalance_all
+
+    seen = []
+
+    def fake(problem):
+        seen.append(problem)
+        return {"name": problem.name, "family": problem.family, "default": 0.5, "mv": 0.5, "ablations": {}}
+
+    monkeypatch.setattr(worst_losses, "run_problem", fake)
+    monkeypatch.setattr(worst_losses, "to_markdown", lambda res: "")
+    out = tmp_path / "wl.json"
+    for flag, suite in (([], all_problems()), (["--imbalance-all"], imbalance_all(all_problems()))):
+        seen.clear()
+        assert worst_losses.main([*flag, "--problems", "ci-00", "--out", str(out)]) == 0
+        want = next(p for p in suite if p.name == "ci-00")
+        assert [p.params for p in seen] == [want.params]
+    assert seen[0].params.get("imbalance") is not None  # the variant's ratio, drawn by imbalance_all
