@@ -28,6 +28,11 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     :data:`tripletws.estimators.coverage_check.BACKGROUND_FUTILITY_Z` standard errors, the check
     refuses without the other folds' fits (since session 33; the same decisions on the shared sets and
     nine stress draws);
+(b2) **no groups within the classes** (a study switch, off: :data:`BACKGROUND_TWINS`; tested last, after
+    (a')): Dawid-Skene's tables reading abstentions with a twin of each latent class gain no held-out
+    likelihood beyond the same bar.  It mends losses of the reading where the LFs' coverage follows a
+    hidden row type, and refuses wins on real LF subsets whose LFs fire dependently (docs/studies.md,
+    session 59: not adopted);
 (c) **no silenced class**: on the rows whose majority wins by at least two votes, the fit
     predicts every class that those rows name at least once (the balance check's collapse test,
     :mod:`tripletws.estimators.balance_check`);
@@ -178,6 +183,22 @@ OWN_LEAD = True
 #: bar written down before it was run, while fresh real-LF subsets gained (docs/studies.md).
 UNNAMED_EMPTY = "off"
 
+#: Test (b2), a study switch (False: off): the rows hold no subgroups within the classes.  Dawid-Skene's
+#: full tables reading abstentions (``"ds_abstain"``) with ``2 k`` latent classes, each class and a twin
+#: (started from majority vote's soft labels split between them at random per distinct row), must not
+#: gain held-out log-likelihood over the same family with ``k`` classes by more than
+#: :data:`tripletws.estimators.coverage_check.BACKGROUND_Z` standard errors on the same folds.  Test (b)'s
+#: one background class catches a group of rows where the LFs abstain; twins catch hidden row types that
+#: change which LFs fire within each class (the stress generators ``subpop`` and ``shared_feature``).
+BACKGROUND_TWINS = False
+
+#: Test (b2)'s effect size (a study option): the twins must also gain more than this many nats of
+#: held-out log-likelihood per row (0.0: the z-score alone).
+TWIN_MIN_GAIN = 0.0
+
+#: The seed of the twins' random split of the start (test (b2)).
+TWIN_SEED = 0
+
 #: The vote-only family that reads the votes as each informative family does.
 VOTE_ONLY = {"mace_abstain": "mace", "ds_abstain": "ds"}
 
@@ -296,6 +317,36 @@ def _background(
         fit = _em(
             D,
             [family] * len(usable),
+            train[usable],
+            start,
+            max_steps=BACKGROUND_STEPS,
+            tol=EM_TOL,
+            class_balance=None,
+            params=False,
+        )
+        out[usable] = fit.log_norm
+    return out
+
+
+def _twins(unique: RowSummary, folds: np.ndarray) -> np.ndarray:
+    """Held-out log-likelihood (n_folds, R) of ``"ds_abstain"`` with ``2 k`` latent classes (each class
+    and a twin) and an estimated balance, each fold scored by a fit on the others (test (b2)).
+
+    Each fold's fit starts from majority vote's soft labels, each distinct row's share of a class split
+    between the class and its twin by a uniform draw on [0.25, 0.75] (:data:`TWIN_SEED`): the twins
+    start apart, and EM keeps them apart only where the rows hold groups within the classes."""
+    k = unique.cardinality
+    train = unique.counts[None, :] - folds
+    usable = np.flatnonzero(train.sum(axis=1) > 0)
+    out = np.zeros_like(folds)
+    if usable.size:
+        D = summary_design(unique, 2 * k, abstain=True)
+        mv = summary_majority(unique, k)  # (R, k)
+        u = np.random.default_rng(TWIN_SEED).uniform(0.25, 0.75, size=(len(mv), 1))
+        start = np.concatenate([mv * u, mv * (1.0 - u)], axis=1).T[:, None, :]
+        fit = _em(
+            D,
+            ["ds_abstain"] * len(usable),
             train[usable],
             start,
             max_steps=BACKGROUND_STEPS,
@@ -682,6 +733,24 @@ def abstain_check(
                 f"the reading of abstentions ({fam}, {name} balance) does not predict held-out rows better "
                 f"than {own!r}, its reading of the votes alone, by over {n_se:g} standard errors (lead "
                 f"{own_lead:.4f} +- {own_se:.4f} per row)"
+            )
+            return AbstainCheck(False, reason, z=z, **record)
+    unseen = fits.unseen is not None and any(bool(v.any()) for v in fits.unseen.values())
+    if BACKGROUND_TWINS and not unseen:  # read at call time (a study switch)
+        # (b2): no groups within the classes (not where a held-out row gives an outcome no fitted row
+        # gives: Dawid-Skene's tables score it at the floor, with or without twins)
+        key = "ds_abstain/estimated"
+        if key in ll:
+            with_ds = ll[key]
+        else:
+            with_ds = heldout_row_scores(unique, ("ds_abstain",), class_balance=None, **kw).row_loglik[
+                "ds_abstain"
+            ]
+        twin_gain, twin_z = _gain(ref.folds, with_ds, _twins(unique, ref.folds))
+        if not (twin_z <= _coverage_check.BACKGROUND_Z or twin_gain <= float(TWIN_MIN_GAIN)):
+            reason = (
+                f"the rows hold groups within the classes (Dawid-Skene's tables with a twin of each latent "
+                f"class gain {twin_gain:.4f} held-out log-likelihood per row, z = {twin_z:.1f})"
             )
             return AbstainCheck(False, reason, z=z, **record)
     stability = STABILITY_BAR  # read at call time (a study option)
