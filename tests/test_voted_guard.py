@@ -15,7 +15,7 @@ from tripletws.estimators.kinds import kinds_classes
 from tripletws.matrix import LabelMatrix
 from tripletws.params import LabelModelParams
 from tripletws.rows import RowSummary
-from tripletws.voted_guard import VotedGuard, guard_votes
+from tripletws.voted_guard import VotedGuard, guard_votes, voted_off_top
 
 
 def _one_class_votes(n: int, seed: int, kinds: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +116,39 @@ def test_guard_reads_sparse_votes_as_dense_ones():
     b = guard_votes(P.copy(), LabelMatrix(to_sparse(dense, 2), 2), guard)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, P)  # some rows moved
+
+
+@pytest.mark.parametrize(
+    ("dtype", "k", "sparse"),
+    [
+        (np.int8, 3, False),
+        (np.int64, 3, False),
+        (np.float64, 3, False),
+        (np.int8, 3, True),
+        (np.int8, 300, False),
+    ],
+)
+def test_the_scan_finds_rows_voted_off_their_top_class(monkeypatch, dtype, k, sparse):
+    """:func:`voted_off_top` reads blocks of rows (a small block here: several blocks and a short last
+    one) in the matrix's own type and finds exactly the rows with a vote and none for the given class,
+    also where that class is beyond what the type holds (k = 300 with int8 votes: 255 and 256 would wrap
+    to -1, an abstention, and 0)."""
+    import tripletws.voted_guard as guard_module
+    from tripletws.matrix import to_sparse
+
+    monkeypatch.setattr(guard_module, "SCAN_CELLS", 50)
+    rng = np.random.default_rng(1)
+    n, m = 103, 6
+    dense = np.where(rng.random((n, m)) < 0.3, rng.integers(0, min(k, 3), (n, m)), -1)
+    top = rng.integers(0, k, n)
+    top[:20] = dense[:20].max(axis=1).clip(0)  # rows whose top class holds a vote
+    if k > 256:
+        top[20:40] = rng.choice([255, 256], 20)
+    want = np.flatnonzero((dense >= 0).any(axis=1) & ~(dense == top[:, None]).any(axis=1))
+    data = to_sparse(dense, k) if sparse else dense.astype(dtype)
+    got = voted_off_top(LabelMatrix(data, k), top)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < got.size < n
 
 
 def _tubespam_subset() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -80,6 +80,46 @@ def _tops(P: np.ndarray) -> np.ndarray:
     return P >= P.max(axis=1, keepdims=True) - TOP_TOL
 
 
+#: Votes read at a time by :func:`voted_off_top` (about 1 MiB of int8 votes).
+SCAN_CELLS = 1 << 20
+
+
+def voted_off_top(lm: LabelMatrix, top: np.ndarray) -> np.ndarray:
+    """The rows with a vote, none of them for the row's class ``top``.
+
+    Each block of rows is read once in the matrix's own integer type and transposed, so that both
+    tests run along contiguous LF columns (a reduction over each row's few votes is several times
+    slower: predict_proba of the guarded default on youtube's rows tiled to 10^6 x 10, 0.12 s before).
+
+    Parameters
+    ----------
+    lm : LabelMatrix
+        The rows' votes (n, m).
+    top : ndarray of int, shape (n,)
+        A class per row (the fit's most probable one).
+
+    Returns
+    -------
+    ndarray of int64, shape (r,)
+        The rows, ascending.
+    """
+    step = max(1, SCAN_CELLS // max(1, lm.m))
+    found = [np.empty(0, dtype=np.int64)]
+    for start in range(0, lm.n, step):
+        stop = min(start + step, lm.n)
+        block = dense_votes(lm, start, stop) if lm.is_sparse else lm.read_rows(start, stop)
+        if block.dtype.kind != "i":  # whole numbers in another type (validated): compared as int64
+            block = block.astype(np.int64)
+        tops = top[start:stop]
+        if tops.size and int(tops.max()) > np.iinfo(block.dtype).max:  # a class the type cannot hold
+            block = block.astype(np.int64)
+        votes = np.ascontiguousarray(block.T)  # (m, rows)
+        voted = votes.max(axis=0, initial=-1) >= 0
+        own = (votes == tops.astype(votes.dtype)).any(axis=0)
+        found.append(start + np.flatnonzero(voted & ~own))
+    return np.concatenate(found)
+
+
 def guard_votes(
     P: np.ndarray, lm: LabelMatrix, guard: VotedGuard | None, moved: np.ndarray | None = None
 ) -> np.ndarray:
@@ -103,18 +143,10 @@ def guard_votes(
     if guard is None or len(P) == 0 or not guard.classes.any():
         return P
     k = P.shape[1]
-    # rows whose top class holds no vote on the row (the votes of the others gathered only there)
-    top = P.argmax(axis=1)
-    step = max(1, (1 << 22) // max(1, lm.m))  # about 32 MiB of int64 votes at a time
-    candidates = []
-    for start in range(0, len(P), step):
-        votes = dense_votes(lm, start, start + step)
-        own = (votes == top[start : start + len(votes), None]).any(axis=1)
-        candidates.append(start + np.flatnonzero((votes >= 0).any(axis=1) & ~own))
-    rows = np.concatenate(candidates)
+    rows = voted_off_top(lm, P.argmax(axis=1))
     if rows.size == 0:
         return P
-    sub = LabelMatrix(lm.data[rows], lm.cardinality)
+    sub = lm.take_rows(rows)
     votes = dense_votes(sub)
     on_row = np.stack([(votes == c).any(axis=1) for c in range(k)], axis=1)  # (r, k): voted classes
     fit_top = _tops(P[rows])
