@@ -42,6 +42,7 @@ from .models.notes import (
 from .params import LabelModelParams
 from .rows import RowSummary
 from .ties import break_ties
+from .top_classes import top_classes
 
 #: Standard errors of the paired per-row dev accuracy by which a relabelled candidate must lead the best
 #: candidate with its own labelling to replace it (the family choice's conventional 2, ``LEAD_SE``).
@@ -85,7 +86,7 @@ def _row_accuracy(P: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _tie_weights(P: np.ndarray) -> np.ndarray:
     """(n, k): each row's share of a uniform tie-break among its top scores (within 1e-9)."""
-    top = P >= P.max(axis=1, keepdims=True) - 1e-9
+    top = top_classes(P, 1e-9)
     return top / top.sum(axis=1, keepdims=True)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .top_classes import top_classes
+
 TIE_BREAK_POLICIES = ("abstain", "random", "true-random")
 
 #: Classes whose probability is within this of the row maximum count as tied (Snorkel's 1e-5).
@@ -63,7 +65,7 @@ def probs_to_preds(
         row = int(np.flatnonzero(~finite)[0])
         raise ValueError(f"probs has a value that is not finite in row {row}: {probs[row].tolist()}")
     n = probs.shape[0]
-    tied = probs >= probs.max(axis=1, keepdims=True) - tol
+    tied = top_classes(probs, tol)
     n_tied = tied.sum(axis=1)
     preds = np.argmax(probs, axis=1).astype(np.int64, copy=False)  # argmax's own array where it is int64
     multi = np.flatnonzero(n_tied > 1)

@@ -35,6 +35,7 @@ import numpy as np
 from .inference import posterior
 from .matrix import LabelMatrix, dense_votes
 from .params import LabelModelParams
+from .top_classes import top_classes
 from .validate import check_mapping
 
 #: Classes within this of a row's top probability are among its top classes.
@@ -74,10 +75,6 @@ class VotedGuard:
                 "without dependencies"
             )
         return cls(np.array(classes, dtype=bool), votes_only)
-
-
-def _tops(P: np.ndarray) -> np.ndarray:
-    return P >= P.max(axis=1, keepdims=True) - TOP_TOL
 
 
 #: Votes read at a time by :func:`voted_off_top` (about 1 MiB of int8 votes).
@@ -149,8 +146,8 @@ def guard_votes(
     sub = lm.take_rows(rows)
     votes = dense_votes(sub)
     on_row = np.stack([(votes == c).any(axis=1) for c in range(k)], axis=1)  # (r, k): voted classes
-    fit_top = _tops(P[rows])
-    kept = _tops(posterior(sub, guard.votes_only))
+    fit_top = top_classes(P[rows], TOP_TOL)
+    kept = top_classes(posterior(sub, guard.votes_only), TOP_TOL)
     fix = (
         ~(on_row & ~guard.classes[None, :]).any(axis=1)  # every voted class is one of the guard's
         & ~(fit_top & on_row).any(axis=1)  # the fit puts no voted class on top

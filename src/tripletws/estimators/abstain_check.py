@@ -97,6 +97,7 @@ from typing import Any
 import numpy as np
 
 from ..rows import RowSummary
+from ..top_classes import top_classes
 from ..validate import check_float, check_mapping, check_str
 from . import coverage_check as _coverage_check
 from . import coverage_screen as _coverage_screen
@@ -808,7 +809,7 @@ def half_fit_disagreement(
                 continue
             part = fit_annotator(replace(unique, counts=half), family, class_balance=class_balance)
             scores = design.log_scores(part.params)
-            tops.append(scores >= scores.max(axis=1, keepdims=True) - 1e-9)
+            tops.append(top_classes(scores, 1e-9))
     shares = []
     for i in range(len(tops)):
         for j in range(i + 1, len(tops)):

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..params import LabelModelParams
 from ..rows import RowSummary
+from ..top_classes import top_classes
 from .annotator_design import _logsumexp
 from .copies import ALPHA, _normal_isf, expected_agreement, outcome_agreement, posterior_tables
 from .votes import summary_votes
@@ -179,7 +180,7 @@ def weighted_em(
     # weighted majority vote's soft labels: uniform over the classes of the top weighted count
     score = np.zeros((R, k))
     np.add.at(score, (r, a), w)
-    top = score >= score.max(axis=1, keepdims=True) - 1e-12
+    top = top_classes(score, 1e-12)
     q = top / top.sum(axis=1, keepdims=True)
     theta = np.full(m, 0.5)
     xi = (obs + 1e-3) / (obs + 1e-3).sum(axis=0)
@@ -295,7 +296,7 @@ def weighted_em_coverage(
     w = weights[i]
     score = np.zeros((R, k))
     np.add.at(score, (r, a), w)
-    top = score >= score.max(axis=1, keepdims=True) - 1e-12
+    top = top_classes(score, 1e-12)
     q = top / top.sum(axis=1, keepdims=True)
     cell = i * k + a
     last = -np.inf
