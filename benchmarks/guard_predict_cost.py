@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from stress import write_atomic
+from tie_predict_cost import alternating_medians
 
 from tripletws import LabelModel
 from tripletws.datasets import load_dataset
@@ -48,15 +47,7 @@ def main() -> int:
         raise SystemExit("the fit kept no voted guard: nothing to measure")
     plain = replace(solution, estimate=replace(solution.estimate, voted_guard=None))
     L = np.tile(L_fit, (args.n // len(L_fit) + 1, 1))[: args.n]
-    times: dict[str, list[float]] = {"with": [], "without": []}
-    for _ in range(args.rounds):
-        for name, sol in (("with", solution), ("without", plain)):
-            lm.solution_ = sol
-            t = time.perf_counter()
-            lm.predict_proba(L)
-            times[name].append(time.perf_counter() - t)
-    lm.solution_ = solution
-    med = {name: statistics.median(v) for name, v in times.items()}
+    med = alternating_medians(lm, {"with": solution, "without": plain}, L, args.rounds)
     out = {
         "set": "youtube",
         "n": int(L.shape[0]),
