@@ -382,20 +382,19 @@ def test_the_reading_says_what_it_read_and_where_the_unvoted_rows_go():
     assert not any("read as evidence" in n for n in shared.notes_)
 
 
-def test_twin_classes_are_an_off_by_default_study_switch(monkeypatch):
-    """Test (b2) (``BACKGROUND_TWINS``, off; session 59, not adopted): on stress problem subpop-19 of draw
-    20830101 with every class imbalanced (53 LFs whose accuracy and coverage depend on a hidden row type,
-    2 508 train rows) the reading is accepted by default and scores far below majority vote; with the
-    switch on, Dawid-Skene's tables with a twin of each class gain held-out likelihood and the reading is
-    refused, which brings the fit back to majority vote's level.  On the first test's rows (one type of
-    row) the switch refuses nothing."""
+def test_twin_classes_refuse_a_reading_that_mixes_class_and_row_type(monkeypatch):
+    """Test (b2) (``BACKGROUND_TWINS``, on since session 59): on stress problem subpop-19 of draw 20830101
+    with every class imbalanced (53 LFs whose accuracy and coverage depend on a hidden row type, 2 508
+    train rows), Dawid-Skene's tables with a twin of each class gain held-out likelihood and the reading
+    is refused, at majority vote's level; with the test off (the rule before) the reading is accepted and
+    scores far below majority vote.  On the first test's rows (one type of row) it refuses nothing."""
     import bench_paths  # noqa: F401  (puts benchmarks/ on the path)
     from stress_problems import all_problems, imbalance_all
     from stress_problems import draw as draw_problem
 
     import tripletws.estimators.abstain_check as abstain_module
 
-    assert abstain_module.BACKGROUND_TWINS is False and abstain_module.TWIN_MIN_GAIN == 0.0
+    assert abstain_module.BACKGROUND_TWINS is True and abstain_module.TWIN_MIN_GAIN == 0.0
     problem = next(p for p in imbalance_all(all_problems(20830101)) if p.name == "subpop-19")
     L, _, L_test, y_test = draw_problem(problem)
     votes = np.stack([(L_test == c).sum(axis=1) for c in range(2)], axis=1)
@@ -408,12 +407,13 @@ def test_twin_classes_are_an_off_by_default_study_switch(monkeypatch):
         return model.estimate_.abstain, accuracy(model.predict_proba(L_test), y_test)
 
     check, acc = fitted()
-    # 10 000 test rows: a paired difference has sd below sqrt(0.5 / 10 000) ~ 0.007; these are 20 and 3 sd
-    assert check.accepted and acc < mv - 0.15
-    monkeypatch.setattr(abstain_module, "BACKGROUND_TWINS", True)
-    check, acc = fitted()
+    # 10 000 test rows: a paired difference has sd below sqrt(0.5 / 10 000) ~ 0.007; these are 3 and 20 sd
     assert not check.accepted and "groups within the classes" in check.reason
     assert acc > mv - 0.02
+    monkeypatch.setattr(abstain_module, "BACKGROUND_TWINS", False)
+    check, acc = fitted()
+    assert check.accepted and acc < mv - 0.15
+    monkeypatch.setattr(abstain_module, "BACKGROUND_TWINS", True)
     cov, acc_lf = world()
     L, _ = draw(N, cov, acc_lf, np.random.default_rng(1))
     assert fit(L).estimate_.abstain.accepted  # one type of row: the twins gain nothing significant
