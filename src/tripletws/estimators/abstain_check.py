@@ -741,17 +741,15 @@ def abstain_check(
                 f"{own_lead:.4f} +- {own_se:.4f} per row)"
             )
             return AbstainCheck(False, reason, z=z, **record)
-    unseen = fits.unseen is not None and any(bool(v.any()) for v in fits.unseen.values())
-    if BACKGROUND_TWINS and not unseen:  # read at call time (a study switch)
-        # (b2): no groups within the classes (not where a held-out row gives an outcome no fitted row
-        # gives: Dawid-Skene's tables score it at the floor, with or without twins)
-        key = "ds_abstain/estimated"
-        if key in ll:
-            with_ds = ll[key]
-        else:
-            with_ds = heldout_row_scores(unique, ("ds_abstain",), class_balance=None, **kw).row_loglik[
-                "ds_abstain"
-            ]
+    # (b2), read at call time (a study switch): no groups within the classes; not where a held-out row
+    # gives an outcome no fitted row gives (Dawid-Skene's tables score it at the floor, with or without
+    # twins).  The k-class tables under an estimated balance, as the twins', come from test (a)'s folds
+    # where it fitted them.
+    if BACKGROUND_TWINS and not (fits.unseen and any(bool(v.any()) for v in fits.unseen.values())):
+        with_ds = ll.get("ds_abstain/estimated")
+        if with_ds is None:
+            scores = heldout_row_scores(unique, ("ds_abstain",), class_balance=None, **kw)
+            with_ds = scores.row_loglik["ds_abstain"]
         twin_gain, twin_z = _gain(ref.folds, with_ds, _twins(unique, ref.folds))
         if not (twin_z <= _coverage_check.BACKGROUND_Z or twin_gain <= float(TWIN_MIN_GAIN)):
             reason = (
