@@ -456,7 +456,13 @@ def test_one_class_near_copies_are_counted_once_before_the_coverage_reading(name
         assert not model.one_class_.accepted
         assert "fire independently of each other" in model.one_class_.reason
         return
-    assert model.one_class_.accepted
+    if name == "dependent-17":
+        # since session 60 (coverage_check.UNVOTED_FLIP) its reading is refused: the uniform balance is
+        # kept, and its fit and the estimated balance's send a row without a vote to different classes
+        assert not model.one_class_.accepted
+        assert "rests on the balance, which the rows do not settle" in model.one_class_.reason
+    else:
+        assert model.one_class_.accepted
     acc = tie_scores(model.predict_proba(L_test), y_test, 2)[0]
     assert acc >= tie_scores(mv_scores(L_test, 2), y_test, 2)[0] - 0.005
 
@@ -503,13 +509,18 @@ def test_prediction_disagreement_counts_the_rows_whose_top_classes_differ():
     assert prediction_disagreement(rows, fit, leaning) == pytest.approx(3 / 4)
 
 
-def test_a_balance_the_rows_do_not_tell_is_said_where_it_decides_many_rows():
+def test_a_balance_the_rows_do_not_tell_is_said_where_it_decides_many_rows(monkeypatch):
+    import tripletws.estimators.coverage_check as cc
     from tripletws.estimators.coverage_check import BALANCE_NOTE_SHARE
 
     # three one-class LFs on 92 / 8 classes and 340 rows: the held-out likelihood cannot tell a uniform
-    # balance from an estimated one, and the two fits predict apart on many rows
+    # balance from an estimated one, and the two fits predict apart on many rows.  The two fits also
+    # send a row without a vote to different classes, so the default refuses this reading (since
+    # session 60, tests/test_unvoted_flip.py); the note is said where the reading is kept, here with
+    # that rule off
     rng = np.random.default_rng(20570101)
     L, _ = draw_one_class(340, [0.92, 0.08], [1, 0, 0], [0.9, 0.65, 0.75], [0.05, 0.35, 0.3], rng)
+    monkeypatch.setattr(cc, "UNVOTED_FLIP", False)
     with pytest.warns(UserWarning) as caught:
         lm = LabelModel(cardinality=2).fit(L)
     check = lm.estimate_.one_class

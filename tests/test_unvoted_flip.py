@@ -1,6 +1,8 @@
-"""The study switch ``coverage_check.UNVOTED_FLIP``: the coverage reading refused where the class of a
-row without a vote rests on the balance (docs/studies.md, session 48; docs/architecture.md, "Study
-switches")."""
+"""``coverage_check.UNVOTED_FLIP`` (the default since session 60): the coverage reading refused where the
+class of a row without a vote rests on a balance the rows do not settle (docs/models.md; docs/studies.md,
+sessions 48 and 60; docs/architecture.md, "Study switches").  ``UNVOTED_FLIP_WHERE`` says where:
+``"uniform"`` (the default) only where the uniform balance is kept, ``"both"`` (session 48's form)
+whichever balance is kept."""
 
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ def _draw(n: int, seed: int, rare: float = 0.2, rates: tuple = RATES) -> np.ndar
     return L
 
 
-def _fit(L: np.ndarray, flip: bool, monkeypatch: pytest.MonkeyPatch) -> LabelModel:
+def _fit(L: np.ndarray, flip: bool, monkeypatch: pytest.MonkeyPatch, where: str = "uniform") -> LabelModel:
     monkeypatch.setattr(coverage_check, "UNVOTED_FLIP", flip)
+    monkeypatch.setattr(coverage_check, "UNVOTED_FLIP_WHERE", where)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return LabelModel(2).fit(L)
@@ -47,22 +50,62 @@ def test_empty_row_class_reads_the_balance_and_the_abstentions() -> None:
     assert empty_row_class(LabelModelParams(np.array([p0, 1.0 - p0]), table)) == -1
 
 
+def test_the_defaults() -> None:
+    assert coverage_check.UNVOTED_FLIP is True and coverage_check.UNVOTED_FLIP_WHERE == "uniform"
+
+
 @pytest.mark.parametrize("seed", [1, 2])
-def test_the_switch_refuses_a_reading_whose_balances_flip_the_empty_row(
+def test_a_flip_under_a_settled_balance_is_refused_by_session_48s_form_only(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # 80 / 20 classes on 4000 rows: the two balances' fits send a row without a vote to different classes,
+    # but the estimated balance leads the uniform one held out by many standard errors (the rows settle
+    # it), so the default keeps the reading under it; session 48's form refused it all the same
     L = _draw(4000, seed)
     off = _fit(L, False, monkeypatch)
     assert off.one_class_.accepted and off.family_ in ("mace_coverage", "shared_coverage")
-    on = _fit(L, True, monkeypatch)
-    assert not on.one_class_.accepted
+    assert off.one_class_.balance == "estimated"
+    lead, se = off.one_class_.prior_lead
+    assert lead > 2.0 * se
+    both = _fit(L, True, monkeypatch, where="both")
+    assert not both.one_class_.accepted
     assert (
-        "a row without a vote goes to class 1 under the uniform balance and to class 0"
-        in on.one_class_.reason
+        "a row without a vote goes to class 1 under the uniform balance and to class 0 under the estimated "
+        "one: the class of such rows rests on the balance" in both.one_class_.reason
     )
     # the record keeps the balance choice and the fits' disagreement, as any refusal after them
-    assert on.one_class_.balance == off.one_class_.balance
-    assert on.one_class_.balance_disagreement == pytest.approx(off.one_class_.balance_disagreement)
+    assert both.one_class_.balance == off.one_class_.balance
+    assert both.one_class_.balance_disagreement == pytest.approx(off.one_class_.balance_disagreement)
+    on = _fit(L, True, monkeypatch)
+    assert on.one_class_.accepted and on.family_ == off.family_
+    np.testing.assert_allclose(on.predict_proba(L[:200]), off.predict_proba(L[:200]), atol=1e-12)
+
+
+def test_a_flip_under_an_unsettled_balance_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # three one-class LFs on 92 / 8 classes and 340 rows: the estimated balance does not lead the uniform
+    # one held out, so the uniform one is kept, and the two fits send a row without a vote to different
+    # classes: under the default that row's class rests on a balance the rows do not settle
+    rng = np.random.default_rng(20570101)
+    y = rng.choice(2, size=340, p=[0.92, 0.08])
+    L = np.full((340, 3), -1)
+    for j, (c, on0, on1) in enumerate(((1, 0.05, 0.9), (0, 0.65, 0.35), (0, 0.75, 0.3))):
+        L[rng.random(340) < np.where(y == 0, on0, on1), j] = c
+    off = _fit(L, False, monkeypatch)
+    assert off.one_class_.accepted and off.one_class_.balance == "uniform"
+    on = _fit(L, True, monkeypatch)
+    check = on.one_class_
+    assert not check.accepted and check.balance == "uniform"
+    lead, se = check.prior_lead
+    assert not lead > 2.0 * se
+    assert (
+        "a row without a vote goes to class 1 under the uniform balance and to class 0 under the estimated "
+        f"one, which does not predict held-out rows better (lead {lead:.4f} +- {se:.4f} per row): the class "
+        "of such rows rests on the balance, which the rows do not settle" in check.reason
+    )
+    # the record (``one_class_``) reads back from a model file; the abstain check then runs as after any
+    # refusal (here it reads every LF's abstentions, with its own tests)
+    back = coverage_check.CoverageCheck.from_dict(check.to_dict())
+    assert back.reason == check.reason and back.accepted is False
 
 
 def test_the_switch_keeps_a_reading_whose_balances_agree(monkeypatch: pytest.MonkeyPatch) -> None:
