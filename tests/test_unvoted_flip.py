@@ -118,3 +118,26 @@ def test_the_switch_keeps_a_reading_whose_balances_agree(monkeypatch: pytest.Mon
     assert off.one_class_.accepted and on.one_class_.accepted
     assert off.family_ == on.family_
     np.testing.assert_allclose(on.predict_proba(L[:200]), off.predict_proba(L[:200]), atol=1e-12)
+
+
+def test_the_abstain_checks_switch_refuses_the_same_bet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``abstain_check.UNVOTED_FLIP`` (test (g), a study switch, off): on the 340-row draw above, once the
+    # coverage reading is refused, the abstain reading keeps the uniform balance and sends a row without a
+    # vote to class 1, and its fit with an estimated balance to class 0; the switch refuses it too
+    import tripletws.estimators.abstain_check as abstain_check
+
+    assert abstain_check.UNVOTED_FLIP is False
+    rng = np.random.default_rng(20570101)
+    y = rng.choice(2, size=340, p=[0.92, 0.08])
+    L = np.full((340, 3), -1)
+    for j, (c, on0, on1) in enumerate(((1, 0.05, 0.9), (0, 0.65, 0.35), (0, 0.75, 0.3))):
+        L[rng.random(340) < np.where(y == 0, on0, on1), j] = c
+    off = _fit(L, True, monkeypatch)
+    assert off.abstain_.accepted and off.abstain_.balance == "uniform"
+    assert off.predict_proba(np.full((1, 3), -1))[0].argmax() == 1
+    monkeypatch.setattr(abstain_check, "UNVOTED_FLIP", True)
+    on = _fit(L, True, monkeypatch)
+    assert not on.abstain_.accepted and on.family_ not in ("mace_abstain", "ds_abstain")
+    assert on.abstain_.reason.startswith(
+        "a row without a vote goes to class 1 under the uniform balance and to class 0 under an estimated one"
+    )
