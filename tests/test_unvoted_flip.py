@@ -141,3 +141,8 @@ def test_the_abstain_checks_switch_refuses_the_same_bet(monkeypatch: pytest.Monk
     assert on.abstain_.reason.startswith(
         "a row without a vote goes to class 1 under the uniform balance and to class 0 under an estimated one"
     )
+
+
+def test_an_unknown_where_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="unknown UNVOTED_FLIP_WHERE 'everywhere'"):
+        _fit(_draw(2000, 1), True, monkeypatch, where="everywhere")

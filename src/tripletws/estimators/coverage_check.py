@@ -3,7 +3,10 @@
 The coverage reading (:mod:`tripletws.estimators.one_class`) gains where the latent class
 it finds is the class the LFs are about, and collapses where it is something else (a group
 of rows on which many LFs fire, a flipped class).  :func:`coverage_check` fits it and asks
-the data, without gold, whether that happened.
+the data, without gold, whether that happened.  Since session 60 it also refuses the reading
+where the uniform balance is kept and the fits under the two balances send a row without a vote
+to different classes (:data:`UNVOTED_FLIP`): that row's class rests on a balance the rows do not
+settle (docs/models.md).
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ UNVOTED_FLIP = True
 #: kept, the estimated one not leading it held out by ``LEAD_SE`` standard errors (where the estimate
 #: leads, the rows settle the balance, and the reading's class for a row without a vote is the
 #: estimate's); ``"both"`` (sessions 42-48's form) whichever balance is kept, which refuses clean
-#: coverage readings whose estimated balance leads by 8-11 standard errors (tests/test_one_class.py).
+#: coverage readings whose estimated balance leads by 6-11 standard errors (tests/test_one_class.py).
 UNVOTED_FLIP_WHERE = "uniform"
 
 #: A study switch (False: off, the default): refuse the reading where its balance is chosen, the uniform
@@ -901,6 +904,8 @@ def coverage_check(
                 balance=balance,
                 balance_disagreement=disagreement,
             )
+        if UNVOTED_FLIP_WHERE not in ("both", "uniform"):
+            raise ValueError(f"unknown UNVOTED_FLIP_WHERE {UNVOTED_FLIP_WHERE!r}; choose 'both' or 'uniform'")
         unsettled = UNVOTED_FLIP_WHERE == "both" or balance == "uniform"
         classes = (
             [empty_row_class(both[name].params) for name in ("uniform", "estimated")]
