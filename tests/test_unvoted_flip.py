@@ -32,6 +32,17 @@ def _draw(n: int, seed: int, rare: float = 0.2, rates: tuple = RATES) -> np.ndar
     return L
 
 
+def _unsettled_draw() -> np.ndarray:
+    """Three one-class LFs on 92 / 8 classes and 340 rows (seeded): the held-out likelihood cannot tell
+    the uniform balance from an estimated one, and their fits send a row without a vote apart."""
+    rng = np.random.default_rng(20570101)
+    y = rng.choice(2, size=340, p=[0.92, 0.08])
+    L = np.full((340, 3), -1)
+    for j, (c, on0, on1) in enumerate(((1, 0.05, 0.9), (0, 0.65, 0.35), (0, 0.75, 0.3))):
+        L[rng.random(340) < np.where(y == 0, on0, on1), j] = c
+    return L
+
+
 def _fit(L: np.ndarray, flip: bool, monkeypatch: pytest.MonkeyPatch, where: str = "uniform") -> LabelModel:
     monkeypatch.setattr(coverage_check, "UNVOTED_FLIP", flip)
     monkeypatch.setattr(coverage_check, "UNVOTED_FLIP_WHERE", where)
@@ -85,11 +96,7 @@ def test_a_flip_under_an_unsettled_balance_is_refused(monkeypatch: pytest.Monkey
     # three one-class LFs on 92 / 8 classes and 340 rows: the estimated balance does not lead the uniform
     # one held out, so the uniform one is kept, and the two fits send a row without a vote to different
     # classes: under the default that row's class rests on a balance the rows do not settle
-    rng = np.random.default_rng(20570101)
-    y = rng.choice(2, size=340, p=[0.92, 0.08])
-    L = np.full((340, 3), -1)
-    for j, (c, on0, on1) in enumerate(((1, 0.05, 0.9), (0, 0.65, 0.35), (0, 0.75, 0.3))):
-        L[rng.random(340) < np.where(y == 0, on0, on1), j] = c
+    L = _unsettled_draw()
     off = _fit(L, False, monkeypatch)
     assert off.one_class_.accepted and off.one_class_.balance == "uniform"
     on = _fit(L, True, monkeypatch)
@@ -127,11 +134,7 @@ def test_the_abstain_checks_switch_refuses_the_same_bet(monkeypatch: pytest.Monk
     import tripletws.estimators.abstain_check as abstain_check
 
     assert abstain_check.UNVOTED_FLIP is False
-    rng = np.random.default_rng(20570101)
-    y = rng.choice(2, size=340, p=[0.92, 0.08])
-    L = np.full((340, 3), -1)
-    for j, (c, on0, on1) in enumerate(((1, 0.05, 0.9), (0, 0.65, 0.35), (0, 0.75, 0.3))):
-        L[rng.random(340) < np.where(y == 0, on0, on1), j] = c
+    L = _unsettled_draw()
     off = _fit(L, True, monkeypatch)
     assert off.abstain_.accepted and off.abstain_.balance == "uniform"
     assert off.predict_proba(np.full((1, 3), -1))[0].argmax() == 1
