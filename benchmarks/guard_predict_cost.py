@@ -15,20 +15,17 @@ Prints one line and writes ``results/guard_predict_cost.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from stress import write_atomic
-from tie_predict_cost import alternating_medians
+from tie_predict_cost import alternating_medians, write_cost
 
 from tripletws import LabelModel
 from tripletws.datasets import load_dataset
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 
 def main() -> int:
@@ -48,21 +45,9 @@ def main() -> int:
     plain = replace(solution, estimate=replace(solution.estimate, voted_guard=None))
     L = np.tile(L_fit, (args.n // len(L_fit) + 1, 1))[: args.n]
     med = alternating_medians(lm, {"with": solution, "without": plain}, L, args.rounds)
-    out = {
-        "set": "youtube",
-        "n": int(L.shape[0]),
-        "m": int(L.shape[1]),
-        "dtype": str(L.dtype),
-        "seconds_with": med["with"],
-        "seconds_without": med["without"],
-        "rounds": args.rounds,
-    }
-    print(
-        f"youtube tiled to {L.shape[0]} x {L.shape[1]} ({L.dtype}): predict_proba {med['without']:.3f} s "
-        f"without the voted guard, {med['with']:.3f} s with it (median of {args.rounds} alternating rounds)"
-    )
-    RESULTS.mkdir(exist_ok=True)
-    write_atomic(RESULTS / "guard_predict_cost.json", json.dumps(out, indent=1))
+    record = {"set": "youtube", "n": int(L.shape[0]), "m": int(L.shape[1]), "dtype": str(L.dtype)}
+    shape = f"youtube tiled to {L.shape[0]} x {L.shape[1]} ({L.dtype})"
+    write_cost("guard_predict_cost", record, med, args.rounds, "the voted guard", shape)
     return 0
 
 

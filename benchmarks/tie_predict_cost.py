@@ -58,6 +58,20 @@ def alternating_medians(
     return {name: statistics.median(v) for name, v in times.items()}
 
 
+def write_cost(
+    name: str, record: dict[str, Any], med: dict[str, float], rounds: int, what: str, shape: str
+) -> None:
+    """``record`` with :func:`alternating_medians`' ``"with"`` / ``"without"`` medians: one line printed
+    (``shape``: the input, ``what``: the step timed) and ``results/{name}.json`` written atomically."""
+    out = {**record, "seconds_with": med["with"], "seconds_without": med["without"], "rounds": rounds}
+    print(
+        f"{shape}: predict_proba {med['without']:.3f} s without {what}, {med['with']:.3f} s with it "
+        f"(median of {rounds} alternating rounds)"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    write_atomic(RESULTS / f"{name}.json", json.dumps(out, indent=1))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -78,22 +92,15 @@ def main() -> int:
     P = lm.predict_proba(L)
     lm.solution_ = solution
     top = P >= P.max(axis=1, keepdims=True) - 1e-5
-    out = {
+    record = {
         "n": args.n,
         "m": args.m,
         "k": args.k,
         "family": lm.family_,
         "rows_tied_before": float(np.mean(top.sum(axis=1) > 1)),
-        "seconds_with": med["with"],
-        "seconds_without": med["without"],
-        "rounds": args.rounds,
     }
-    print(
-        f"{args.n} x {args.m}, k = {args.k} ({lm.family_}): predict_proba {med['without']:.3f} s without the "
-        f"tie-break, {med['with']:.3f} s with it (median of {args.rounds} alternating rounds)"
-    )
-    RESULTS.mkdir(exist_ok=True)
-    write_atomic(RESULTS / "tie_predict_cost.json", json.dumps(out, indent=1))
+    shape = f"{args.n} x {args.m}, k = {args.k} ({lm.family_})"
+    write_cost("tie_predict_cost", record, med, args.rounds, "the tie-break", shape)
     return 0
 
 
