@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from tie_predict_cost import alternating_medians, write_cost
+from tie_predict_cost import alternating_medians, with_and_without, write_cost
 
 from tripletws import LabelModel
 from tripletws.datasets import load_dataset
@@ -39,12 +38,8 @@ def main() -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = LabelModel(cardinality=data.n_class).fit(L_fit)
-    solution = lm.solution_
-    if getattr(solution.estimate, "voted_guard", None) is None:
-        raise SystemExit("the fit kept no voted guard: nothing to measure")
-    plain = replace(solution, estimate=replace(solution.estimate, voted_guard=None))
     L = np.tile(L_fit, (args.n // len(L_fit) + 1, 1))[: args.n]
-    med = alternating_medians(lm, {"with": solution, "without": plain}, L, args.rounds)
+    med = alternating_medians(lm, with_and_without(lm, "voted_guard", "voted guard"), L, args.rounds)
     record = {"set": "youtube", "n": int(L.shape[0]), "m": int(L.shape[1]), "dtype": str(L.dtype)}
     shape = f"youtube tiled to {L.shape[0]} x {L.shape[1]} ({L.dtype})"
     write_cost("guard_predict_cost", record, med, args.rounds, "the voted guard", shape)

@@ -39,6 +39,18 @@ def problem(n: int, m: int, k: int, seed: int = 0) -> np.ndarray:
     return np.where(votes, L, -1).astype(np.int8)
 
 
+def with_and_without(lm: LabelModel, part: str, what: str) -> dict[str, Any]:
+    """``lm``'s fitted solution (``"with"``) and the same without its estimate's ``part`` (``"without"``);
+    exits where the fit kept no such part (``what``: its name in words)."""
+    solution = lm.solution_
+    if getattr(solution.estimate, part, None) is None:
+        raise SystemExit(f"the fit kept no {what}: nothing to measure")
+    return {
+        "with": solution,
+        "without": replace(solution, estimate=replace(solution.estimate, **{part: None})),
+    }
+
+
 def alternating_medians(
     lm: LabelModel, solutions: dict[str, Any], L: np.ndarray, rounds: int
 ) -> dict[str, float]:
@@ -83,14 +95,11 @@ def main() -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = LabelModel(cardinality=args.k).fit(L)
-    solution = lm.solution_
-    if getattr(solution.estimate, "tie_break", None) is None:
-        raise SystemExit("the fit kept no tie-break: nothing to measure")
-    plain = replace(solution, estimate=replace(solution.estimate, tie_break=None))
-    med = alternating_medians(lm, {"with": solution, "without": plain}, L, args.rounds)
-    lm.solution_ = plain  # the tables' ties, before the second fit breaks them
+    solutions = with_and_without(lm, "tie_break", "tie-break")
+    med = alternating_medians(lm, solutions, L, args.rounds)
+    lm.solution_ = solutions["without"]  # the tables' ties, before the second fit breaks them
     P = lm.predict_proba(L)
-    lm.solution_ = solution
+    lm.solution_ = solutions["with"]
     top = P >= P.max(axis=1, keepdims=True) - 1e-5
     record = {
         "n": args.n,
