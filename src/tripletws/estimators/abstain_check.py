@@ -74,6 +74,14 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     :data:`UNNAMED_EMPTY`): the final tables must not send the rows without a vote to a class no LF
     votes for on the fitted rows; the rows cannot say how many such rows there are.  Tested by the
     annotator model after the steps that follow the reading (``models.annotator._unnamed_empty``).
+(g) **a row without a vote not sent apart by an unsettled balance** (a study switch, off by default:
+    :data:`UNVOTED_FLIP`): where the uniform balance is picked, the reading's fit with an estimated balance
+    sends a row without a vote to the same class (the coverage check's rule since session 60).
+(h) **labels that do not rest on an unsettled balance** (a study switch, off by default:
+    :data:`UNSETTLED_REFUSE`): where the uniform balance is picked, the reading and its fit with an
+    estimated balance name different single classes on fewer than
+    :data:`tripletws.estimators.coverage_check.BALANCE_NOTE_SHARE` of the rows (the vote-only families'
+    rule since session 43).  Tests (g) and (h) share that one extra fit on all rows.
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
 balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores
@@ -217,6 +225,15 @@ TWIN_SEED = 0
 #: than 2 points below majority vote (-43.8 summed), the stress draw 20910101 284 -> 284 and 274 -> 275 of
 #: 312 but -46.2 summed points against the bar's -40 (adversarial-20 -14.6, sparse-01 -9.7).
 UNVOTED_FLIP = False
+
+#: Test (h) (a study switch, False: off): where the balance is chosen and the uniform one is picked,
+#: refuse the reading where it and its fit with an estimated balance name different single classes on at
+#: least :data:`tripletws.estimators.coverage_check.BALANCE_NOTE_SHARE` of the rows (counted;
+#: :func:`~tripletws.estimators.coverage_check.prediction_disagreement`, ties not counted): the reading's
+#: labels then rest on a balance the rows do not settle.  The rule of the vote-only families since session
+#: 43 (the annotator model's fallback to majority vote's family) and of the coverage reading's study switch
+#: ``coverage_check.UNSETTLED_REFUSE``, for the abstain reading; the share is session 43's, not tuned here.
+UNSETTLED_REFUSE = False
 
 #: The vote-only family that reads the votes as each informative family does.
 VOTE_ONLY = {"mace_abstain": "mace", "ds_abstain": "ds"}
@@ -767,14 +784,27 @@ def abstain_check(
                 f"class gain {twin_gain:.4f} held-out log-likelihood per row, z = {twin_z:.1f})"
             )
             return AbstainCheck(False, reason, z=z, **record)
-    if UNVOTED_FLIP and name == "uniform" and "estimated" in balances:  # (g), read at call time
+    # (g) and (h), read at call time (study switches): the uniform balance kept, its estimated twin fitted
+    other = None
+    if (UNVOTED_FLIP or UNSETTLED_REFUSE) and name == "uniform" and "estimated" in balances:
         other = fit_annotator(unique, fam, class_balance=None)
+    if UNVOTED_FLIP and other is not None:
         classes = [_coverage_check.empty_row_class(f.params) for f in (fit, other)]
         if min(classes) >= 0 and classes[0] != classes[1]:
             reason = (
                 f"a row without a vote goes to class {classes[0]} under the uniform balance and to class "
                 f"{classes[1]} under an estimated one, which does not predict held-out rows better: the "
                 "class of such rows rests on the balance, which the rows do not settle"
+            )
+            return AbstainCheck(False, reason, z=z, **record)
+    if UNSETTLED_REFUSE and other is not None:
+        share = _coverage_check.prediction_disagreement(unique, fit.params, other.params, strict=True)
+        bar = _coverage_check.BALANCE_NOTE_SHARE
+        if share >= bar:
+            reason = (
+                f"under the uniform balance and under an estimated one, which does not predict held-out rows "
+                f"better, the reading names different classes on {share:.3f} of the rows (at least {bar:g}): "
+                "its labels rest on a balance the rows do not settle"
             )
             return AbstainCheck(False, reason, z=z, **record)
     stability = STABILITY_BAR  # read at call time (a study option)
