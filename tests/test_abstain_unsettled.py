@@ -70,3 +70,43 @@ def test_a_reading_whose_estimated_balance_leads_is_kept(monkeypatch: pytest.Mon
     assert off.abstain_.accepted and off.abstain_.balance == "estimated"
     assert on.abstain_.accepted and on.family_ == off.family_
     np.testing.assert_allclose(on.predict_proba(L[:200]), off.predict_proba(L[:200]), atol=1e-12)
+
+
+def test_the_balance_check_switch_is_off() -> None:
+    assert abstain_check.BALANCE_CHECK is False
+
+
+def test_the_clear_rows_move_a_reading_to_its_estimated_balance(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``abstain_check.BALANCE_CHECK`` (test (i), a study switch, off): on seed 8's draw the estimated twin
+    # keeps significantly more clear majorities than the uniform reading and is within 2 standard errors
+    # held out, so it replaces the reading (99 % right against 62 %); test (h) then has nothing to refuse
+    L, y = _draw(1000, 8)
+    off = _fit(L, False, monkeypatch)
+    monkeypatch.setattr(abstain_check, "BALANCE_CHECK", True)
+    on = _fit(L, False, monkeypatch)
+    assert on.abstain_.accepted and on.abstain_.balance == "estimated" and on.family_ == "mace_abstain"
+    assert on.class_balance_source_ == "estimated"
+    assert on.class_balance_[1] < 0.1 < off.class_balance_[1]
+    assert (on.predict(L) == y).mean() > (off.predict(L) == y).mean() + 0.2
+    both = _fit(L, True, monkeypatch)
+    np.testing.assert_allclose(both.predict_proba(L[:200]), on.predict_proba(L[:200]), atol=1e-12)
+
+
+def test_clear_rows_favour_is_the_balance_checks_test() -> None:
+    from tripletws.estimators.balance_check import clear_row_moves, clear_rows_favour
+
+    counts = np.array([10.0, 5.0, 3.0, 1.0])
+    clear = np.array([True, True, True, False])
+    majority = np.array([0, 0, 1, 1])
+    pred_u = np.array([1, 0, 1, 1])  # loses row 0's 10
+    pred_e = np.array([0, 0, 1, 0])  # keeps them
+    gained, lost, silenced = clear_row_moves(counts, clear, majority, pred_u, pred_e)
+    assert (gained, lost, silenced.size) == (10.0, 0.0, 0)
+    assert clear_rows_favour(counts, clear, majority, pred_u, pred_e)  # 10 - 0 - 1 > 2 * sqrt(10)
+    assert not clear_rows_favour(counts, clear, majority, pred_u, pred_e, n_se=3.0)  # 9 < 3 * 3.16
+    # a prediction that silences class 1 on its clear rows is not favoured, though it passes McNemar's test
+    many = np.array([100.0, 5.0, 3.0, 1.0])
+    silencing = np.zeros(4, dtype=int)
+    gained, lost, silenced = clear_row_moves(many, clear, majority, pred_u, silencing)
+    assert (gained, lost, silenced.tolist()) == (100.0, 3.0, [1])
+    assert not clear_rows_favour(many, clear, majority, pred_u, silencing)

@@ -81,7 +81,12 @@ tests, of the same kinds as the one-class coverage check's (:mod:`tripletws.esti
     :data:`UNSETTLED_REFUSE`): where the uniform balance is picked, the reading and its fit with an
     estimated balance name different single classes on fewer than
     :data:`tripletws.estimators.coverage_check.BALANCE_NOTE_SHARE` of the rows (the vote-only families'
-    rule since session 43).  Tests (g) and (h) share that one extra fit on all rows.
+    rule since session 43).
+(i) **the estimated balance where the clear rows support it** (a study switch, off by default:
+    :data:`BALANCE_CHECK`): where the uniform balance is picked, the reading's fit with an estimated
+    balance replaces it where it keeps significantly more clear majorities and silences no class (the
+    balance check's test of the vote-only families) and trails it held out by at most ``LEAD_SE``
+    standard errors.  Tests (g), (h) and (i) share that one extra fit on all rows; (i) runs before (h).
 
 Cost.  Only the folds' fits are made for the informative candidates (two families, under two
 balances with the prior ``"auto"``, one batch per family); the vote-only family's held-out scores
@@ -115,6 +120,7 @@ import numpy as np
 from ..rows import RowSummary
 from ..top_classes import top_classes
 from ..validate import check_float, check_mapping, check_str
+from . import balance_check as _balance_check
 from . import coverage_check as _coverage_check
 from . import coverage_screen as _coverage_screen
 from . import family_choice as _family_choice
@@ -234,6 +240,14 @@ UNVOTED_FLIP = False
 #: 43 (the annotator model's fallback to majority vote's family) and of the coverage reading's study switch
 #: ``coverage_check.UNSETTLED_REFUSE``, for the abstain reading; the share is session 43's, not tuned here.
 UNSETTLED_REFUSE = False
+
+#: Test (i) (a study switch, False: off): where the balance is chosen and the uniform one is picked, the
+#: reading's fit with an estimated balance replaces it where the clear rows support that balance (the
+#: balance check's test on the vote-only families,
+#: :func:`~tripletws.estimators.balance_check.clear_rows_favour`: significantly more clear majorities kept,
+#: no class of the clear rows silenced) and its held-out score is within ``LEAD_SE`` standard errors of the
+#: reading picked.  Run before (h), which reads what is left.
+BALANCE_CHECK = False
 
 #: The vote-only family that reads the votes as each informative family does.
 VOTE_ONLY = {"mace_abstain": "mace", "ds_abstain": "ds"}
@@ -786,7 +800,7 @@ def abstain_check(
             return AbstainCheck(False, reason, z=z, **record)
     # (g) and (h), read at call time (study switches): the uniform balance kept, its estimated twin fitted
     other = None
-    if (UNVOTED_FLIP or UNSETTLED_REFUSE) and name == "uniform" and "estimated" in balances:
+    if (UNVOTED_FLIP or UNSETTLED_REFUSE or BALANCE_CHECK) and name == "uniform" and "estimated" in balances:
         other = fit_annotator(unique, fam, class_balance=None)
     if UNVOTED_FLIP and other is not None:
         classes = [_coverage_check.empty_row_class(f.params) for f in (fit, other)]
@@ -797,6 +811,16 @@ def abstain_check(
                 "class of such rows rests on the balance, which the rows do not settle"
             )
             return AbstainCheck(False, reason, z=z, **record)
+    if BALANCE_CHECK and other is not None:
+        # (i): the estimated twin replaces the reading where the clear rows support it (the balance check's
+        # McNemar test and silenced-class guard) and held out it is within LEAD_SE of the reading picked
+        pred_e = summary_design(unique, k, abstain=True).log_scores(other.params).argmax(axis=1)
+        if _balance_check.clear_rows_favour(unique.counts, clear, majority, pred, pred_e):
+            behind, behind_se = held.lead(f"{fam}/{name}", f"{fam}/estimated")
+            if not (np.isfinite(behind) and np.isfinite(behind_se) and behind > n_se * behind_se):
+                lead, se = held.lead(f"{fam}/estimated", chosen)
+                record = {**record, "balance": "estimated", "lead": lead, "lead_se": se}
+                fit, name, other = other, "estimated", None
     if UNSETTLED_REFUSE and other is not None:
         share = _coverage_check.prediction_disagreement(unique, fit.params, other.params, strict=True)
         bar = _coverage_check.BALANCE_NOTE_SHARE

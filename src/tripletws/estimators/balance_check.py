@@ -177,6 +177,44 @@ def crowd_like(rows: RowSummary) -> bool:
     )
 
 
+def clear_row_moves(
+    counts: np.ndarray, clear: np.ndarray, majority: np.ndarray, pred_u: np.ndarray, pred_e: np.ndarray
+) -> tuple[float, float, np.ndarray]:
+    """The clear rows (counted) that predictions ``pred_e`` keep and ``pred_u`` do not (gained), the
+    reverse (lost), and the classes that clear rows name and ``pred_e`` never predicts on them.
+
+    Parameters
+    ----------
+    counts : ndarray (R,)
+        The distinct rows' counts.
+    clear, majority : ndarray (R,)
+        :func:`clear_rows`'s output.
+    pred_u, pred_e : ndarray of int (R,)
+        Each fit's class per distinct row.
+    """
+    keep_u = clear & (pred_u == majority)
+    keep_e = clear & (pred_e == majority)
+    gained = float(counts[keep_e & ~keep_u].sum())
+    lost = float(counts[keep_u & ~keep_e].sum())
+    seen = clear & (counts > 0)
+    return gained, lost, np.setdiff1d(np.unique(majority[seen]), np.unique(pred_e[seen]))
+
+
+def clear_rows_favour(
+    counts: np.ndarray,
+    clear: np.ndarray,
+    majority: np.ndarray,
+    pred_u: np.ndarray,
+    pred_e: np.ndarray,
+    n_se: float = BALANCE_SE,
+) -> bool:
+    """Whether ``pred_e`` keeps significantly more clear majorities than ``pred_u`` (McNemar's test with
+    continuity correction at ``n_se`` standard errors) and silences no class that clear rows name:
+    :func:`balance_check`'s test, on any two fits' predictions (arguments as :func:`clear_row_moves`)."""
+    gained, lost, silenced = clear_row_moves(counts, clear, majority, pred_u, pred_e)
+    return gained - lost - 1.0 > n_se * math.sqrt(gained + lost) and not silenced.size
+
+
 def balance_check(
     rows: RowSummary, selection: Selection, *, n_se: float = BALANCE_SE, crowd: bool = False
 ) -> BalanceCheck:
@@ -208,15 +246,9 @@ def balance_check(
     # a vote-only family (the default's candidates) is fitted on the same design
     vote_only = selection.chosen not in ABSTAIN_INFORMATIVE
     est = fit_annotator(rows, selection.chosen, class_balance=None, design=design if vote_only else None)
-    keep_u = clear & (design.log_scores(selection.fit.params).argmax(axis=1) == majority)
+    pred_u = design.log_scores(selection.fit.params).argmax(axis=1)
     pred_e = design.log_scores(est.params).argmax(axis=1)
-    keep_e = clear & (pred_e == majority)
-    gained = float(rows.counts[keep_e & ~keep_u].sum())
-    lost = float(rows.counts[keep_u & ~keep_e].sum())
-    seen = rows.counts > 0
-    named = np.unique(majority[clear & seen])
-    kept = np.unique(pred_e[clear & seen])
-    silenced = np.setdiff1d(named, kept)
+    gained, lost, silenced = clear_row_moves(rows.counts, clear, majority, pred_u, pred_e)
     # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
     if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
         floor = float(np.min(est.params.class_balance)) * rows.cardinality
