@@ -17,6 +17,12 @@ points below majority vote, each before and after::
         --jobs 2 --out /tmp/check.md
 
 A stress draw takes about two minutes a run on two cores; the subsets about fifteen seconds.
+
+A bar given with the ``--bar-*`` options (the criteria of sessions 59-61: ``--bar-judge-drop 0.001
+--bar-tail lower --bar-subsets-points -100 --bar-shares each_not_fewer --bar-stress-points -40``) is
+written to ``--out`` with the command, the code's revision and the time *before* any run, and judged
+criterion by criterion at the end (``passed`` / ``missed``), so that a bar cannot be written after its
+results nor misread against them.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +45,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
@@ -46,6 +54,8 @@ from tripletws.atomic import atomic_write_text  # noqa: E402
 TIE = 0.005
 #: An LF subset this far below majority vote counts in the issue's second criterion (2 points).
 FAR_BELOW = 0.02
+#: The stress tables' last column: each problem's change in points, then the default's points against MV.
+MOVES = "largest moves: change (was default - MV)"
 #: Subset sizes of ``--large-subset-seeds`` (``lf_subsets.py --lf-sizes``).
 LARGE_SIZES = ("12", "16", "24", "32")
 
@@ -187,8 +197,95 @@ def run_stress(
     return compare_stress(*runs)
 
 
-def to_markdown(specs: list[str], res: dict[str, Any]) -> str:
-    lines = [f"# `{' '.join(specs)}` against the default, paired", ""]
+#: The rules a bar's criteria can take (``--bar-tail``, ``--bar-shares``).
+TAIL_RULES = ("lower", "not_higher")
+SHARE_RULES = ("each_not_fewer", "each_not_fewer_total_more")
+
+
+def bar_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The bar's criteria given on the command line ({} where none is)."""
+    keys = ("judge_drop", "tail", "subsets_points", "shares", "stress_points")
+    return {key: getattr(args, f"bar_{key}") for key in keys if getattr(args, f"bar_{key}") is not None}
+
+
+def bar_lines(bar: dict[str, Any]) -> list[str]:
+    """The bar's criteria in words, one per line."""
+    words = {
+        "judge_drop": lambda v: f"the shared sets' mean accuracy not lower than the default's by {v:g}",
+        "tail": lambda v: (
+            "each subsets seed: the LF subsets more than 2 points below MV "
+            + ("strictly fewer" if v == "lower" else "not more")
+        ),
+        "subsets_points": lambda v: f"each subsets seed: summed points >= {v:g}",
+        "shares": lambda v: (
+            "each stress run: no fewer problems at or above MV - 0.5"
+            + ("; all runs together strictly more" if v == "each_not_fewer_total_more" else "")
+        ),
+        "stress_points": lambda v: f"the stress runs' summed points >= {v:g}",
+    }
+    return [f"- {words[key](value)}" for key, value in bar.items()]
+
+
+def judge_bar(bar: dict[str, Any], res: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """Each criterion of ``bar`` on the results: (criterion, held, the figures it read)."""
+    out = []
+    if "judge_drop" in bar and res.get("shared"):
+        default, switch = (
+            float(np.mean([row[c][0] for row in res["shared"]])) for c in ("default", "switch")
+        )
+        out.append(("judge", switch > default - float(bar["judge_drop"]), f"{default:.4f} -> {switch:.4f}"))
+    for name, c in res.get("subsets", {}).items():
+        before, after = c["far_below"]
+        if "tail" in bar:
+            held = after < before if bar["tail"] == "lower" else after <= before
+            out.append((f"tail, {name}", held, f"{before} -> {after} of {c['lf_subsets']}"))
+        if "subsets_points" in bar:
+            held = c["points"] >= float(bar["subsets_points"])
+            out.append((f"summed points, {name}", held, f"{c['points']:+.1f}"))
+    runs = res.get("stress", {})
+    if "shares" in bar and runs:
+        for name, c in runs.items():
+            before, after = c["at_or_above"]
+            out.append((f"share, {name}", after >= before, f"{before} -> {after} of {c['problems']}"))
+        if bar["shares"] == "each_not_fewer_total_more":
+            before = sum(c["at_or_above"][0] for c in runs.values())
+            after = sum(c["at_or_above"][1] for c in runs.values())
+            out.append(("share, all runs", after > before, f"{before} -> {after}"))
+    if "stress_points" in bar and runs:
+        total = sum(c["points"] for c in runs.values())
+        out.append(("stress summed points", total >= float(bar["stress_points"]), f"{total:+.1f}"))
+    return out
+
+
+def bar_markdown(bar: dict[str, Any], res: dict[str, Any]) -> list[str]:
+    """The bar's verdict: one row per criterion, then passed or missed."""
+    rows = judge_bar(bar, res)
+    lines = ["## The bar", "", "| criterion | figures | held |", "|---|---|---|"]
+    lines += [f"| {name} | {figures} | {'yes' if held else '**no**'} |" for name, held, figures in rows]
+    verdict = "passed" if rows and all(held for _, held, _ in rows) else "missed"
+    return [*lines, "", f"Verdict: **{verdict}**.", ""]
+
+
+def header(specs: list[str], argv: list[str], bar: dict[str, Any], when: str) -> list[str]:
+    """The results file's title, command, code and bar (written before the runs where a bar is given)."""
+    lines = [
+        f"# `{' '.join(specs)}` against the default, paired",
+        "",
+        f"- command: `python benchmarks/switch_check.py {' '.join(argv)}`",
+        f"- code: tripletws @ {revision('benchmarks')}; started {when}",
+    ]
+    if bar:
+        lines += [
+            "- the bar, written with the command before any run:",
+            *(f"  {line}" for line in bar_lines(bar)),
+        ]
+    return [*lines, ""]
+
+
+def to_markdown(
+    specs: list[str], res: dict[str, Any], head: list[str] | None = None, bar: dict[str, Any] | None = None
+) -> str:
+    lines = list(head) if head else [f"# `{' '.join(specs)}` against the default, paired", ""]
     shared = res.get("shared")
     if shared:
         lines += ["| shared set | MV | default | with the setting |", "|---|---:|---:|---:|"]
@@ -213,7 +310,7 @@ def to_markdown(specs: list[str], res: dict[str, Any]) -> str:
         if lines[-1]:
             lines.append("")
         lines += [
-            f"| {title} | moved | summed points | at or above MV - 0.5 | largest moves |",
+            f"| {title} | moved | summed points | at or above MV - 0.5 | {MOVES} |",
             "|---|---:|---:|---|---|",
         ]
         for name, c in res[part].items():
@@ -225,6 +322,8 @@ def to_markdown(specs: list[str], res: dict[str, Any]) -> str:
             "",
             f"{'Stress' if part == 'stress' else '`keyword`'}, summed over the runs: {total:+.1f} points.",
         ]
+    if bar:
+        lines += [*([""] if lines[-1] else []), *bar_markdown(bar, res)]
     return "\n".join(lines) + "\n"
 
 
@@ -245,12 +344,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-shared", action="store_true", help="skip the shared sets")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="markdown; a .json beside it")
+    bar = ap.add_argument_group("the bar (written to --out before any run, judged at the end)")
+    bar.add_argument(
+        "--bar-judge-drop", type=float, default=None, help="the shared mean may not fall by this"
+    )
+    bar.add_argument(
+        "--bar-tail", choices=TAIL_RULES, default=None, help="LF subsets far below MV, each seed"
+    )
+    bar.add_argument(
+        "--bar-subsets-points", type=float, default=None, help="summed points, each subsets seed"
+    )
+    bar.add_argument("--bar-shares", choices=SHARE_RULES, default=None, help="stress at or above MV - 0.5")
+    bar.add_argument("--bar-stress-points", type=float, default=None, help="summed over the stress runs")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    res: dict[str, Any] = {"settings": args.settings, "subsets": {}, "stress": {}, "keyword": {}}
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(raw)
+    bar = bar_of(args)
+    head = header(args.settings, raw, bar, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    if bar and args.out is not None:  # the bar on record before any result
+        atomic_write_text(args.out, "\n".join([*head, "(running)", ""]))
+    res: dict[str, Any] = {"settings": args.settings, "bar": bar, "subsets": {}, "stress": {}, "keyword": {}}
     if not args.no_shared:
         res["shared"] = shared_rows(args.settings)
     with tempfile.TemporaryDirectory() as folder:
@@ -265,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
                 res["stress"][name] = run_stress(args.settings, seed, imbalanced, args.jobs, tmp)
         for seed in args.keyword_seeds:
             res["keyword"][str(seed)] = run_stress(args.settings, seed, False, args.jobs, tmp, ("keyword",))
-    text = to_markdown(args.settings, res)
+    if bar:
+        res["verdict"] = [list(row) for row in judge_bar(bar, res)]
+    text = to_markdown(args.settings, res, head, bar)
     print(text, end="")
     if args.out is not None:
         atomic_write_text(args.out, text)

@@ -82,3 +82,79 @@ def test_keyword_draws_run_the_opt_in_family_and_are_reported_apart(tmp_path, mo
     text = switch_check.to_markdown(["m:X=1"], {"stress": {}, "subsets": {}, "keyword": {"5": out}})
     assert "| `keyword` draw (opt-in family) |" in text and "`keyword`, summed over the runs: -10.0" in text
     assert "Stress, summed" not in text
+
+
+def _res(
+    judge=(0.79, 0.79), tail=(10, 9), subset_points=-5.0, shares=((290, 290), (270, 271)), stress=(-10.0, 5.0)
+):
+    shared = [{"set": "s", "mv": [0.7], "default": [judge[0]], "switch": [judge[1]]}]
+    subsets = {"seed 1": {"far_below": list(tail), "lf_subsets": 450, "points": subset_points}}
+    runs = {
+        f"d{i}": {"at_or_above": list(sh), "problems": 312, "points": pts, "moves": []}
+        for i, (sh, pts) in enumerate(zip(shares, stress, strict=True))
+    }
+    return {"shared": shared, "subsets": subsets, "stress": runs}
+
+
+BAR = {
+    "judge_drop": 0.001,
+    "tail": "lower",
+    "subsets_points": -100.0,
+    "shares": "each_not_fewer",
+    "stress_points": -40.0,
+}
+
+
+def test_a_bar_is_judged_criterion_by_criterion():
+    rows = switch_check.judge_bar(BAR, _res())
+    assert [name for name, _, _ in rows] == [
+        "judge",
+        "tail, seed 1",
+        "summed points, seed 1",
+        "share, d0",
+        "share, d1",
+        "stress summed points",
+    ]
+    assert all(held for _, held, _ in rows)
+    assert "Verdict: **passed**." in "\n".join(switch_check.bar_markdown(BAR, _res()))
+    # each criterion can miss on its own
+    for res, missed in (
+        (_res(judge=(0.79, 0.7885)), "judge"),
+        (_res(tail=(10, 10)), "tail, seed 1"),
+        (_res(subset_points=-100.5), "summed points, seed 1"),
+        (_res(shares=((290, 289), (270, 280))), "share, d0"),
+        (_res(stress=(-30.0, -10.5)), "stress summed points"),
+    ):
+        rows = switch_check.judge_bar(BAR, res)
+        assert [name for name, held, _ in rows if not held] == [missed]
+        assert "Verdict: **missed**." in "\n".join(switch_check.bar_markdown(BAR, res))
+    # the rules' other settings
+    loose = {"tail": "not_higher", "shares": "each_not_fewer_total_more"}
+    rows = dict((name, held) for name, held, _ in switch_check.judge_bar(loose, _res(tail=(10, 10))))
+    assert rows["tail, seed 1"] and rows["share, all runs"]
+    rows = dict(
+        (name, held) for name, held, _ in switch_check.judge_bar(loose, _res(shares=((290, 290), (270, 270))))
+    )
+    assert not rows["share, all runs"]
+
+
+def test_the_bar_is_on_record_before_any_run(tmp_path, monkeypatch):
+    out = tmp_path / "check.md"
+    seen = []
+
+    def fake_shared(specs):
+        seen.append(out.read_text())  # what the file holds when the first run starts
+        return [{"set": "s", "mv": [0.7], "default": [0.79], "switch": [0.79]}]
+
+    monkeypatch.setattr(switch_check, "shared_rows", fake_shared)
+    argv = ["m:X=1", "--bar-judge-drop", "0.001", "--bar-stress-points", "-40", "--out", str(out)]
+    assert switch_check.main(argv) == 0
+    assert "the bar, written with the command before any run" in seen[0] and "(running)" in seen[0]
+    assert "summed points >= -40" in seen[0] and "--bar-judge-drop 0.001" in seen[0]
+    final = out.read_text()
+    assert "| judge | 0.7900 -> 0.7900 | yes |" in final and "Verdict: **passed**." in final
+    import json
+
+    assert json.loads(out.with_suffix(".json").read_text())["verdict"] == [
+        ["judge", True, "0.7900 -> 0.7900"]
+    ]
