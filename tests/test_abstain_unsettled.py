@@ -110,3 +110,14 @@ def test_clear_rows_favour_is_the_balance_checks_test() -> None:
     gained, lost, silenced = clear_row_moves(many, clear, majority, pred_u, silencing)
     assert (gained, lost, silenced.tolist()) == (100.0, 3.0, [1])
     assert not clear_rows_favour(many, clear, majority, pred_u, silencing)
+
+
+def test_the_swapped_reading_records_its_own_majority_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # test (d)'s counts (``kept``, not persisted) follow the fit that test (i) keeps: on seed 8's draw the
+    # estimated twin keeps more of the rows won by two votes than the uniform reading did
+    L, _ = _draw(1000, 8)
+    off = _fit(L, False, monkeypatch)
+    monkeypatch.setattr(abstain_check, "BALANCE_CHECK", True)
+    on = _fit(L, False, monkeypatch)
+    (m_off, kept_off, rows_off), (m_on, kept_on, rows_on) = off.abstain_.kept[0], on.abstain_.kept[0]
+    assert m_off == m_on == 2 and rows_off == rows_on and kept_on > kept_off

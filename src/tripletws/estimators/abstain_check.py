@@ -246,7 +246,8 @@ UNSETTLED_REFUSE = False
 #: balance check's test on the vote-only families,
 #: :func:`~tripletws.estimators.balance_check.clear_rows_favour`: significantly more clear majorities kept,
 #: no class of the clear rows silenced) and its held-out score is within ``LEAD_SE`` standard errors of the
-#: reading picked.  Run before (h), which reads what is left.
+#: reading picked.  Tests (a') and (b2) stay those of the uniform reading.  Run before (h), which reads
+#: what is left.
 BALANCE_CHECK = False
 
 #: The vote-only family that reads the votes as each informative family does.
@@ -750,13 +751,8 @@ def abstain_check(
     # (d): it sides with most clear majorities (a model of the LFs' votes that overrules the LFs'
     # clear majority on most of those rows has found another latent variable)
     bar = float(KEPT_CLEAR)  # read at call time (study options), as the margins
-    counted: list[tuple[int, float, float]] = []
-    for margin in KEPT_MARGINS:
-        rows_m, top = (clear, majority) if margin == CLEAR_MARGIN else clear_rows(unique, margin)
-        rows_m = rows_m & (unique.counts > 0)
-        clear_count = float(unique.counts[rows_m].sum())
-        kept = float(unique.counts[rows_m & (pred == top)].sum())
-        counted.append((int(margin), kept, clear_count))
+    counted = _majority_kept(unique, clear, majority, pred)
+    for margin, kept, clear_count in counted:
         if clear_count > 0 and not kept > bar * clear_count:
             votes = "votes" if margin > 1 else "vote"
             reason = (
@@ -798,7 +794,8 @@ def abstain_check(
                 f"class gain {twin_gain:.4f} held-out log-likelihood per row, z = {twin_z:.1f})"
             )
             return AbstainCheck(False, reason, z=z, **record)
-    # (g) and (h), read at call time (study switches): the uniform balance kept, its estimated twin fitted
+    # (g), (h) and (i), read at call time (study switches): where the uniform balance is kept, its twin
+    # with an estimated balance, fitted once for the three
     other = None
     if (UNVOTED_FLIP or UNSETTLED_REFUSE or BALANCE_CHECK) and name == "uniform" and "estimated" in balances:
         other = fit_annotator(unique, fam, class_balance=None)
@@ -821,6 +818,7 @@ def abstain_check(
                 lead, se = held.lead(f"{fam}/estimated", chosen)
                 record = {**record, "balance": "estimated", "lead": lead, "lead_se": se}
                 fit, name, other = other, "estimated", None
+                counted = _majority_kept(unique, clear, majority, pred_e)  # test (d)'s counts, of this fit
     if UNSETTLED_REFUSE and other is not None:
         share = _coverage_check.prediction_disagreement(unique, fit.params, other.params, strict=True)
         bar = _coverage_check.BALANCE_NOTE_SHARE
@@ -842,6 +840,26 @@ def abstain_check(
             )
             return AbstainCheck(False, reason, z=z, **record)
     return AbstainCheck(True, "", z=z, fit=fit, kept=tuple(counted), **record)
+
+
+def _majority_kept(
+    unique: RowSummary, clear: np.ndarray, majority: np.ndarray, pred: np.ndarray
+) -> list[tuple[int, float, float]]:
+    """Test (d)'s counts: for each margin of :data:`KEPT_MARGINS`, (margin, the counted rows whose majority
+    wins by that many votes or more on which ``pred`` (R,) is the majority, those rows).  ``clear`` and
+    ``majority`` are :func:`~tripletws.estimators.balance_check.clear_rows`'s at its margin."""
+    out = []
+    for margin in KEPT_MARGINS:
+        rows_m, top = (clear, majority) if margin == CLEAR_MARGIN else clear_rows(unique, margin)
+        rows_m = rows_m & (unique.counts > 0)
+        out.append(
+            (
+                int(margin),
+                float(unique.counts[rows_m & (pred == top)].sum()),
+                float(unique.counts[rows_m].sum()),
+            )
+        )
+    return out
 
 
 def half_fit_disagreement(
