@@ -15,7 +15,7 @@ same questions of each run's records by hand; this script asks them once:
    between its two highest classes, ``decisions.unvoted``).
 
     PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --seed 36 --jobs 2 --out /tmp/sub.json
-    python benchmarks/tail_report.py /tmp/sub.json [--out /tmp/tail.md]
+    python benchmarks/tail_report.py /tmp/sub.json [--out /tmp/tail.json]
 
 Points are accuracy points (expected accuracy under a uniform tie-break, as ``lf_subsets.py`` scores
 it); a part's points are its rows' accuracy difference weighted by their share of the evaluation rows,
@@ -34,7 +34,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from tripletws.atomic import atomic_write_text  # noqa: E402
+from lf_subsets import write_results  # noqa: E402
 
 #: A subset this far below majority vote is in the tail (2 points, the issue's criterion and
 #: ``switch_check.FAR_BELOW``).
@@ -160,7 +160,7 @@ def to_markdown(name: str, rep: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results", type=Path, help="an lf_subsets.py results JSON")
-    ap.add_argument("--out", type=Path, default=None, help="markdown; a .json beside it")
+    ap.add_argument("--out", type=Path, default=None, help="JSON; the markdown beside it (.md)")
     args = ap.parse_args(argv)
     data = json.loads(args.results.read_text())
     records = data["records"] if isinstance(data, dict) else data
@@ -172,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     text = to_markdown(args.results.name, rep)
     print(text, end="")
     if args.out is not None:
-        atomic_write_text(args.out, text)
-        atomic_write_text(args.out.with_suffix(".json"), json.dumps(rep, indent=1))
+        write_results(rep, args.out, text)
     return 0
 
 

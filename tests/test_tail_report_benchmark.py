@@ -66,11 +66,11 @@ def test_the_bet_by_set_and_by_margin():
 def test_the_script_writes_its_report_and_refuses_other_files(tmp_path):
     src = tmp_path / "sub.json"
     src.write_text(json.dumps({"records": RECORDS}))
-    out = tmp_path / "tail.md"
+    out = tmp_path / "tail.json"
     assert tail_report.main([str(src), "--out", str(out)]) == 0
-    text = out.read_text()
+    text = out.with_suffix(".md").read_text()
     assert "**2 of 3** (a 1, b 1)" in text and "-20.0 on the rows without a vote" in text
-    assert json.loads(out.with_suffix(".json").read_text())["tail"] == 2
+    assert json.loads(out.read_text())["tail"] == 2
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"records": [{"no": "set"}]}))
     with pytest.raises(ValueError, match=r"not an lf_subsets\.py results file"):
