@@ -740,7 +740,8 @@ def abstain_check(
     fit = fit_annotator(unique, fam, class_balance=balances[name])
     clear, majority = clear_rows(unique)
     seen = clear & (unique.counts > 0)
-    pred = summary_design(unique, k, abstain=True).log_scores(fit.params).argmax(axis=1)
+    design = summary_design(unique, k, abstain=True)
+    pred = design.log_scores(fit.params).argmax(axis=1)
     silenced = np.setdiff1d(np.unique(majority[seen]), np.unique(pred[seen]))
     if silenced.size:
         reason = (
@@ -800,18 +801,14 @@ def abstain_check(
     if (UNVOTED_FLIP or UNSETTLED_REFUSE or BALANCE_CHECK) and name == "uniform" and "estimated" in balances:
         other = fit_annotator(unique, fam, class_balance=None)
     if UNVOTED_FLIP and other is not None:
-        classes = [_coverage_check.empty_row_class(f.params) for f in (fit, other)]
-        if min(classes) >= 0 and classes[0] != classes[1]:
-            reason = (
-                f"a row without a vote goes to class {classes[0]} under the uniform balance and to class "
-                f"{classes[1]} under an estimated one, which does not predict held-out rows better: the "
-                "class of such rows rests on the balance, which the rows do not settle"
-            )
+        estimate = "an estimated one, which does not predict held-out rows better"
+        reason = _coverage_check.unvoted_flip(fit.params, other.params, estimate)
+        if reason:
             return AbstainCheck(False, reason, z=z, **record)
     if BALANCE_CHECK and other is not None:
         # (i): the estimated twin replaces the reading where the clear rows support it (the balance check's
         # McNemar test and silenced-class guard) and held out it is within LEAD_SE of the reading picked
-        pred_e = summary_design(unique, k, abstain=True).log_scores(other.params).argmax(axis=1)
+        pred_e = design.log_scores(other.params).argmax(axis=1)
         if _balance_check.clear_rows_favour(unique.counts, clear, majority, pred, pred_e):
             behind, behind_se = held.lead(f"{fam}/{name}", f"{fam}/estimated")
             if not (np.isfinite(behind) and np.isfinite(behind_se) and behind > n_se * behind_se):

@@ -143,6 +143,21 @@ def empty_row_class(params: LabelModelParams) -> int:
     return int(top[0]) if top.size == 1 else -1
 
 
+def unvoted_flip(uniform: LabelModelParams, estimated: LabelModelParams, estimate: str) -> str:
+    """Why a reading is refused where its fits under the uniform and under an estimated balance send a row
+    without a vote to different classes, each one class (:func:`empty_row_class`); "" where they do not.
+
+    ``estimate`` names the estimated balance's fit in the reason (with what is known of its held-out
+    score): :data:`UNVOTED_FLIP` of this check, and the abstain check's test (g)."""
+    a, b = empty_row_class(uniform), empty_row_class(estimated)
+    if min(a, b) < 0 or a == b:
+        return ""
+    return (
+        f"a row without a vote goes to class {a} under the uniform balance and to class {b} under "
+        f"{estimate}: the class of such rows rests on the balance, which the rows do not settle"
+    )
+
+
 #: A study option (False: off, the default): use the coverage reading only where its fit also predicts
 #: held-out rows better than the vote-only family chosen (the family choice's scores, same folds) by
 #: more than ``LEAD_SE`` standard errors of the paired per-row difference: the abstain check's test
@@ -907,23 +922,21 @@ def coverage_check(
         if UNVOTED_FLIP_WHERE not in ("both", "uniform"):
             raise ValueError(f"unknown UNVOTED_FLIP_WHERE {UNVOTED_FLIP_WHERE!r}; choose 'both' or 'uniform'")
         unsettled = UNVOTED_FLIP_WHERE == "both" or balance == "uniform"
-        classes = (
-            [empty_row_class(both[name].params) for name in ("uniform", "estimated")]
-            if UNVOTED_FLIP and unsettled
-            else []
+        lead = (
+            f", which does not predict held-out rows better (lead {prior_lead[0]:.4f} +- {prior_lead[1]:.4f} "
+            "per row)"
+            if balance == "uniform"
+            else ""
         )
-        if classes and min(classes) >= 0 and classes[0] != classes[1]:
+        flip = (
+            unvoted_flip(both["uniform"].params, both["estimated"].params, "the estimated one" + lead)
+            if UNVOTED_FLIP and unsettled
+            else ""
+        )
+        if flip:
             return CoverageCheck(
                 False,
-                f"a row without a vote goes to class {classes[0]} under the uniform balance and to class "
-                f"{classes[1]} under the estimated one"
-                + (
-                    f", which does not predict held-out rows better (lead {prior_lead[0]:.4f} +- "
-                    f"{prior_lead[1]:.4f} per row)"
-                    if balance == "uniform"
-                    else ""
-                )
-                + ": the class of such rows rests on the balance, which the rows do not settle",
+                flip,
                 gain,
                 z,
                 prior_lead=prior_lead,
