@@ -133,15 +133,17 @@ from .em_jit import design_kernels
 from .heldout import HeldOutScores, deal_counts, first_fold, heldout_row_scores
 from .votes import summary_votes
 
-#: EM steps of the informative families' fold fits (at most; they stop earlier at ``EM_TOL``): the
-#: library's cap of 50, as every fit of the annotator model.  A study switch with
-#: :data:`BACKGROUND_STEPS`: run to convergence (200 each), test (b) refuses the big wins of the
-#: reading too (docs/studies.md, "Test (b) with its EMs run to convergence").
-FOLD_STEPS = 50
+#: EM steps of the informative families' fold fits (at most; they stop earlier at ``EM_TOL``); None:
+#: the library's cap :data:`tripletws.estimators.annotator.EM_STEPS` (50), as every fit of the
+#: annotator model.  A study switch with :data:`BACKGROUND_STEPS`: run to convergence (200 each),
+#: test (b) refuses the big wins of the reading too (docs/studies.md, "Test (b) with its EMs run to
+#: convergence").
+FOLD_STEPS: int | None = None
 
-#: EM steps of test (b)'s background fits (at most; they stop earlier at ``EM_TOL``).  Test (b) turns
-#: with the number of rows where this cap stops the background fit (a study switch: see above).
-BACKGROUND_STEPS = 50
+#: EM steps of test (b)'s background fits (at most; they stop earlier at ``EM_TOL``; None:
+#: ``EM_STEPS``).  Test (b) turns with the number of rows where this cap stops the background fit
+#: (a study switch: see above).
+BACKGROUND_STEPS: int | None = None
 
 #: Test (a)'s futility bar (None: off, a study switch): the informative readings are fitted on the
 #: first fold first, and where every one of them trails the vote-only family chosen on that fold's

@@ -83,6 +83,14 @@ ABSTAIN_INFORMATIVE = frozenset({"shared_coverage", "mace_coverage", "mace_absta
 #: EM stops when the mean log-likelihood per row improves by less than this.
 EM_TOL = 1e-6
 
+#: EM stops after this many steps at most, where ``EM_TOL`` has not stopped it: every EM of the
+#: annotator model (the fits on all rows, the folds' fits, the checks' fits and their bootstraps;
+#: the coverage check's folds, warm-started, run 10).  Read at call time (a study switch).  The cap
+#: binds on many fits of the default, and it is not a free speed knob: at 25 the stress suite
+#: loses, at 200 it gains and the real-LF subsets lose (docs/studies.md, "The EM step cap
+#: (session 62)").
+EM_STEPS = 50
+
 #: ``"mace"`` (vote-only) with an empirical-Bayes prior on the LFs' ``theta``: at each M-step
 #: ``theta_i ~ Beta(s mu, s (1 - mu))`` with ``mu`` and ``s`` estimated from all LFs' expected
 #: counts (beta-binomial method of moments, :func:`~tripletws.estimators.theta_prior.eb_strength`), then
@@ -466,7 +474,7 @@ def _em(
     counts: np.ndarray,
     q: np.ndarray,
     *,
-    max_steps: int,
+    max_steps: int | None,
     tol: float,
     class_balance: np.ndarray | None,
     params: bool | np.ndarray = True,
@@ -479,8 +487,8 @@ def _em(
     counts and ``q`` (k, B or 1, R) their starting soft labels.  The E-step of all members
     is one pair of design products; each family's M-step runs on its members at once.  Each
     member stops on its own (its log-likelihood per row improves by less than ``tol``, or
-    ``max_steps``), exactly as if it were fitted alone.  ``params=False`` (or False for
-    some members, a (B,) bool array) skips building the members' :class:`LabelModelParams`
+    ``max_steps``; None: :data:`EM_STEPS`), exactly as if it were fitted alone.  ``params=False`` (or
+    False for some members, a (B,) bool array) skips building the members' :class:`LabelModelParams`
     (held-out scoring needs their likelihoods only).  ``estimate_prior`` (B,) bool, with
     ``class_balance=None``: which members estimate their prior, the others keeping the uniform
     one (a batch of both readings of the prior ``"auto"``; each member as if fitted alone).
@@ -490,6 +498,8 @@ def _em(
     to rounding.
     """
     B, R = counts.shape
+    if max_steps is None:
+        max_steps = EM_STEPS
     k = D.k
     informative = D.abstain
     kinds = set(families)  # a batch holds many members of a few families
@@ -820,7 +830,7 @@ def fit_annotator(
     unique: RowSummary,
     family: str,
     *,
-    max_steps: int = 50,
+    max_steps: int | None = None,
     tol: float = EM_TOL,
     class_balance: np.ndarray | None = None,
     init: LabelModelParams | None = None,
@@ -834,8 +844,8 @@ def fit_annotator(
         Distinct rows (R, m) and their counts (R,).
     family : str
         One of :data:`FAMILIES`.
-    max_steps : int
-        EM steps at most (each O(R m k)).
+    max_steps : int, optional
+        EM steps at most (each O(R m k)); None: :data:`EM_STEPS`.
     tol : float
         Stop when the mean log-likelihood per row improves by less than this.
     class_balance : ndarray of shape (k,), optional

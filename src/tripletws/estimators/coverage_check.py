@@ -21,6 +21,7 @@ import numpy as np
 from ..params import LabelModelParams
 from ..rows import RowSummary
 from ..validate import check_float, check_mapping, check_str
+from . import annotator as _annotator
 from . import family_choice as _family_choice
 from .annotator import EM_TOL, AnnotatorFit, _BatchFit
 from .annotator_design import _Design, posterior_in_place, summary_majority, summary_posteriors
@@ -279,7 +280,7 @@ def coverage_em(
     prior: np.ndarray,
     free: np.ndarray,
     *,
-    max_steps: int,
+    max_steps: int | None = None,
     tol: float = EM_TOL,
     params: bool = True,
     n_classes: np.ndarray | None = None,
@@ -290,7 +291,8 @@ def coverage_em(
     (abstentions informative), with every member's M-step in one vectorised call
     (:class:`tripletws.estimators.one_class.CoverageTables`) and a class balance per member, so that
     fits under a fixed and an estimated balance share a batch.  Each member stops on its own (its
-    log-likelihood per row improves by less than ``tol``, or ``max_steps``), as if fitted alone.
+    log-likelihood per row improves by less than ``tol``, or ``max_steps``; None: ``EM_STEPS``), as if
+    fitted alone.
 
     Parameters
     ----------
@@ -306,7 +308,8 @@ def coverage_em(
         Each member's class balance: fixed where ``free`` is False, the start where True.
     free : ndarray of bool, shape (B,)
         Members whose class balance is estimated.
-    max_steps : int
+    max_steps : int or None
+        EM steps at most (None: :data:`tripletws.estimators.annotator.EM_STEPS`).
     tol : float
     params : bool
         Build the members' :class:`LabelModelParams` (held-out scoring needs their likelihoods only).
@@ -321,6 +324,8 @@ def coverage_em(
         Indexed like ``counts``.
     """
     B, R = counts.shape
+    if max_steps is None:
+        max_steps = _annotator.EM_STEPS  # read at call time (a study switch)
     k = D.k
     if R <= JIT_MAX_ROWS:
         kernel = _compiled()
@@ -517,7 +522,7 @@ def _cross_fit(
     unique: RowSummary,
     members: Sequence[tuple[str, np.ndarray | None, int]],
     folds: np.ndarray,
-    max_steps: int = 50,
+    max_steps: int | None = None,
     fold_steps: int = 10,
     design: _Design | None = None,
 ) -> _CrossFit:
@@ -587,7 +592,7 @@ class _Batch:
             n_classes=np.repeat(self.sizes, F),
         )
 
-    def fit_all(self, max_steps: int = 50) -> tuple[list[AnnotatorFit], list[np.ndarray]]:
+    def fit_all(self, max_steps: int | None = None) -> tuple[list[AnnotatorFit], list[np.ndarray]]:
         """Every member fitted on all rows from majority vote: the fits, and their soft labels (n, R)
         each (the start of the member's folds)."""
         unique = self.unique

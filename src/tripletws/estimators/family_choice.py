@@ -325,7 +325,7 @@ def select_family(
     candidates: tuple[str, ...] = CANDIDATES,
     *,
     n_folds: int = 3,
-    max_steps: int = 50,
+    max_steps: int | None = None,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
     n_se: float | None = None,
@@ -348,7 +348,8 @@ def select_family(
     candidates : tuple of str
         Families to compare, fewest parameters first.
     n_folds : int
-    max_steps : int
+    max_steps : int, optional
+        EM steps at most of each fit (None: :data:`tripletws.estimators.annotator.EM_STEPS`).
     class_balance : ndarray of shape (k,), optional
         Fixed prior for every fit.
     random_state : int or numpy Generator, optional

@@ -394,7 +394,7 @@ def heldout_row_scores(
     families: tuple[str, ...] = FAMILIES,
     *,
     n_folds: int = 5,
-    max_steps: int = 50,
+    max_steps: int | None = None,
     fold_steps: int = 10,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
@@ -521,7 +521,7 @@ def heldout_loglik(
     families: tuple[str, ...] = FAMILIES,
     *,
     n_folds: int = 5,
-    max_steps: int = 50,
+    max_steps: int | None = None,
     fold_steps: int = 10,
     class_balance: np.ndarray | None = None,
     random_state: Any = None,
@@ -535,8 +535,8 @@ def heldout_loglik(
     unique : RowSummary
     families : tuple of str
     n_folds : int
-    max_steps : int
-        EM steps of the fit on all rows.
+    max_steps : int, optional
+        EM steps at most of the fit on all rows (None: :data:`tripletws.estimators.annotator.EM_STEPS`).
     fold_steps : int
         EM steps of each fold's fit when ``warm_start``.
     class_balance : ndarray of shape (k,), optional

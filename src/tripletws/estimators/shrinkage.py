@@ -197,7 +197,7 @@ def bootstrap_noise(
         [family] * len(draws),
         draws,
         q0,
-        max_steps=50,
+        max_steps=None,
         tol=_annotator.EM_TOL,
         class_balance=class_balance,
         params=hold,
