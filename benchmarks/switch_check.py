@@ -23,6 +23,10 @@ A bar given with the ``--bar-*`` options (the criteria of sessions 59-61: ``--ba
 written to ``--out`` with the command, the code's revision and the time *before* any run, and judged
 criterion by criterion at the end (``passed`` / ``missed``), so that a bar cannot be written after its
 results nor misread against them.
+
+``--keep DIR`` keeps the runs' own results files (each problem, each LF subset, with and without the
+setting), so that a later look, e.g. ``benchmarks/tail_report.py DIR/subsets_36_False_switch.json`` or a
+split of the moves by rows, needs no second run.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +348,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-shared", action="store_true", help="skip the shared sets")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="markdown; a .json beside it")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep every run's results file in DIR (lf_subsets.py's records, stress.py's problems, with "
+        "and without the setting: subsets_SEED_LARGE_{base,switch}.json, stress_SEED_IMBALANCED_"
+        "FAMILIES_{base,switch}.json), for analyses beyond the comparison; else a temporary folder",
+    )
     bar = ap.add_argument_group("the bar (written to --out before any run, judged at the end)")
     bar.add_argument(
         "--bar-judge-drop", type=float, default=None, help="the shared mean may not fall by this"
@@ -369,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {"settings": args.settings, "bar": bar, "subsets": {}, "stress": {}, "keyword": {}}
     if not args.no_shared:
         res["shared"] = shared_rows(args.settings)
-    with tempfile.TemporaryDirectory() as folder:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         for seed in args.subset_seeds:
             res["subsets"][f"seed {seed}"] = run_subsets(args.settings, seed, False, args.jobs, tmp)

@@ -158,3 +158,31 @@ def test_the_bar_is_on_record_before_any_run(tmp_path, monkeypatch):
     assert json.loads(out.with_suffix(".json").read_text())["verdict"] == [
         ["judge", True, "0.7900 -> 0.7900"]
     ]
+
+
+def test_keep_leaves_each_run_file_in_the_folder(tmp_path, monkeypatch):
+    import json
+
+    def fake_run(argv):
+        out = argv[argv.index("--out") + 1]
+        acc = 0.6 if "stress_probe.py" in argv[0] else 0.7
+        with open(out, "w") as fh:
+            json.dump({"problems": [_prob("ci-00", acc, 0.65)]}, fh)
+
+    monkeypatch.setattr(switch_check, "_run", fake_run)
+    keep = tmp_path / "runs"
+    argv = [
+        "m:X=1",
+        "--no-shared",
+        "--stress-seeds",
+        "7",
+        "--keep",
+        str(keep),
+        "--out",
+        str(tmp_path / "c.md"),
+    ]
+    assert switch_check.main(argv) == 0
+    names = sorted(p.name for p in keep.iterdir())
+    assert names == ["stress_7_False__base.json", "stress_7_False__switch.json"]
+    kept = json.loads((keep / "stress_7_False__switch.json").read_text())["problems"]
+    assert kept[0]["name"] == "ci-00"
