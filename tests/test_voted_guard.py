@@ -239,3 +239,35 @@ def test_the_pair_test_is_strict_where_the_balance_was_estimated(monkeypatch):
             warnings.simplefilter("ignore")
             assert LabelModel(2, **kw).fit(L).class_balance_source_ == source
     assert seen == [("uniform", False), ("estimated", True)]
+
+
+def test_the_guards_solve_reuses_the_family_choice(monkeypatch):
+    """The votes-only solve of the guard chooses on the same rows with the same balance: the first choice
+    is reused (one choice per fit), and the fit is the one that choosing again gives."""
+    L, _ = _one_class_votes(3000, 0, kinds=True)
+    calls = []
+    choose = annotator_model._choose_family
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return choose(*args, **kwargs)
+
+    monkeypatch.setattr(annotator_model, "_choose_family", counted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        once = LabelModel(2).fit(L)
+        assert once.solution_.estimate.voted_guard is not None and len(calls) == 1
+        # every solve choosing afresh (no memo): the choice twice, the same fit
+        monkeypatch.setattr(
+            annotator_model,
+            "_choose_family_once",
+            lambda rows, given, options, choices: counted(rows, given, options),
+        )
+        calls.clear()
+        again = LabelModel(2).fit(L)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(once.predict_proba(L), again.predict_proba(L))
+    assert once.notes_ == again.notes_
+    guard_once, guard_again = once.solution_.estimate.voted_guard, again.solution_.estimate.voted_guard
+    np.testing.assert_array_equal(guard_once.classes, guard_again.classes)
+    np.testing.assert_array_equal(guard_once.votes_only.cond_probs, guard_again.votes_only.cond_probs)

@@ -27,6 +27,7 @@ with ``fallback`` saying so.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -639,15 +640,22 @@ class Annotator(Solver):
         the class balance, the readings of one-class coverage and of abstentions, what the rows do
         not identify, the mixture (a study option), and copies counted once.  The steps share the
         designs of large summaries (:func:`~tripletws.estimators.annotator_design.shared_designs`)."""
+        choices: _Choices = {}  # the family choice, made once for the solves below (_choose_family_once)
         with shared_designs():
-            fit = self._solve(stats, prior, rows, options)
+            fit = self._solve(stats, prior, rows, options, choices=choices)
             refused = _unnamed_empty(fit, stats)
             if refused is not None:
-                fit = self._solve(stats, prior, rows, options, refused)
-            return self._guard_votes(fit, stats, prior, rows, options)
+                fit = self._solve(stats, prior, rows, options, refused, choices=choices)
+            return self._guard_votes(fit, stats, prior, rows, options, choices)
 
     def _guard_votes(
-        self, fit: Fit, stats: LabelStats, prior: Prior, rows: RowSummary | None, options: Options
+        self,
+        fit: Fit,
+        stats: LabelStats,
+        prior: Prior,
+        rows: RowSummary | None,
+        options: Options,
+        choices: _Choices | None = None,
     ) -> Fit:
         """``fit`` with its :class:`~tripletws.voted_guard.VotedGuard` where one applies: a class
         balance source in :data:`VOTED_GUARD_SOURCES`, a reading of abstentions, and a class whose
@@ -666,7 +674,8 @@ class Annotator(Solver):
         classes = kinds_classes(rows, fit.params, one_class_labels(stats), strict=strict)
         if not classes.any():
             return fit
-        votes_only = self._solve(stats, prior, rows, replace(options, one_class="shared")).params
+        shared = replace(options, one_class="shared")
+        votes_only = self._solve(stats, prior, rows, shared, choices=choices).params
         if votes_only.has_dependencies:
             return fit
         named = np.flatnonzero(classes).tolist()
@@ -681,12 +690,13 @@ class Annotator(Solver):
         rows: RowSummary | None,
         options: Options,
         refused: AbstainCheck | None = None,
+        choices: _Choices | None = None,
     ) -> Fit:
         if len(options.dependencies) > 0 or rows is None or float(rows.counts.sum()) <= 0:
             return _symmetric_fallback(self.name, stats, prior, rows, options)
         given, source = _given_balance(prior, stats.cardinality)
         unvoted = np.flatnonzero(stats.class_counts.sum(axis=0) == 0)
-        selection, copies, plain, folds = _choose_family(rows, given, options)
+        selection, copies, plain, folds = _choose_family_once(rows, given, options, choices)
         unipolar, classes = one_class_votes(rows)
         # one-class LFs carrying most of the votes (read by the balance and coverage checks; once)
         one_class_most = bool(unipolar.size) and one_class_share(rows, unipolar) >= 0.5
@@ -1057,6 +1067,30 @@ def _choose_family(
         rows, CANDIDATES, n_folds=N_FOLDS, class_balance=given, random_state=FOLD_SEED, folds=folds
     )
     return selection, None, rows, folds
+
+
+#: The family choices of one solve (:func:`_choose_family_once`), by class balance and copies setting.
+_Choices = dict[tuple[bytes | None, str], tuple[Selection, Copies | None, RowSummary, np.ndarray]]
+
+
+def _choose_family_once(
+    rows: RowSummary, given: np.ndarray | None, options: Options, choices: _Choices | None
+) -> tuple[Selection, Copies | None, RowSummary, np.ndarray]:
+    """:func:`_choose_family`, made once per solve where ``choices`` keeps it.
+
+    The voted guard's solve of the votes alone and the solve again after test (f) choose on the same rows
+    with the same balance and copies setting as the first solve: the choice depends on nothing else, so
+    they reuse the first one (youtube's and tubespam_rdp's fits 1.8 ms each).  Each solve gets its own
+    copy of the selection and of the copies found, so that no step of one solve can change another's
+    (the rows counted once and the folds are only read).
+    """
+    if choices is None:
+        return _choose_family(rows, given, options)
+    key = (None if given is None else np.asarray(given, dtype=np.float64).tobytes(), options.copies)
+    if key not in choices:
+        choices[key] = _choose_family(rows, given, options)
+    selection, copies, plain, folds = choices[key]
+    return copy.deepcopy(selection), copy.deepcopy(copies), plain, folds
 
 
 def _balance_step(
