@@ -639,8 +639,10 @@ class Annotator(Solver):
         """One solve, its steps in order (module docstring; docs/models.md): the family choice,
         the class balance, the readings of one-class coverage and of abstentions, what the rows do
         not identify, the mixture (a study option), and copies counted once.  The steps share the
-        designs of large summaries (:func:`~tripletws.estimators.annotator_design.shared_designs`)."""
-        choices: _Choices = {}  # the family choice, made once for the solves below (_choose_family_once)
+        designs of large summaries (:func:`~tripletws.estimators.annotator_design.shared_designs`), and
+        the solves of one call (again after test (f), and the voted guard's of the votes alone) share
+        the family choice (:func:`_choose_family_once`)."""
+        choices: _Choices = {}
         with shared_designs():
             fit = self._solve(stats, prior, rows, options, choices=choices)
             refused = _unnamed_empty(fit, stats)
