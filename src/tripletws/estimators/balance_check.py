@@ -200,6 +200,12 @@ def clear_row_moves(
     return gained, lost, np.setdiff1d(np.unique(majority[seen]), np.unique(pred_e[seen]))
 
 
+def mcnemar_favours(gained: float, lost: float, n_se: float) -> bool:
+    """McNemar's test with continuity correction: ``(gained - lost - 1) / sqrt(gained + lost) > n_se``
+    (the counted rows one prediction keeps and the other does not, each way)."""
+    return gained - lost - 1.0 > n_se * math.sqrt(gained + lost)
+
+
 def clear_rows_favour(
     counts: np.ndarray,
     clear: np.ndarray,
@@ -212,7 +218,7 @@ def clear_rows_favour(
     continuity correction at ``n_se`` standard errors) and silences no class that clear rows name:
     :func:`balance_check`'s test, on any two fits' predictions (arguments as :func:`clear_row_moves`)."""
     gained, lost, silenced = clear_row_moves(counts, clear, majority, pred_u, pred_e)
-    return gained - lost - 1.0 > n_se * math.sqrt(gained + lost) and not silenced.size
+    return mcnemar_favours(gained, lost, n_se) and not silenced.size
 
 
 def balance_check(
@@ -249,11 +255,10 @@ def balance_check(
     pred_u = design.log_scores(selection.fit.params).argmax(axis=1)
     pred_e = design.log_scores(est.params).argmax(axis=1)
     gained, lost, silenced = clear_row_moves(rows.counts, clear, majority, pred_u, pred_e)
-    # McNemar with continuity correction: (gained - lost - 1) / sqrt(gained + lost) > n_se
-    if not (gained - lost - 1.0 > n_se * math.sqrt(gained + lost)):
+    if not mcnemar_favours(gained, lost, n_se):
         floor = float(np.min(est.params.class_balance)) * rows.cardinality
         crowd_rule = crowd and not silenced.size and floor >= CROWD_FLOOR and crowd_like(rows)
-        worse = CROWD_TWO_SIDED and lost - gained - 1.0 > n_se * math.sqrt(gained + lost)
+        worse = CROWD_TWO_SIDED and mcnemar_favours(lost, gained, n_se)
         swapped = False
         if crowd_rule and CROWD_TOP_AGREES:  # read at call time (a study option)
             swapped, commonest, shares = commonest_disagrees(rows, clear, majority, est.params.class_balance)
