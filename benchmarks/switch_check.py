@@ -49,6 +49,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import subsets_diff  # noqa: E402
 from provenance import revision  # noqa: E402
 from scoring import mv_scores, tie_scores  # noqa: E402
 
@@ -108,32 +109,22 @@ def compare_subsets(base: list[dict[str, Any]], switch: list[dict[str, Any]]) ->
     """The default's records of ``lf_subsets.py`` against the same subsets' under the setting.
 
     Returns summed points (accuracy, each subset once), how many subsets move, and how many LF
-    subsets (not crowd) end more than :data:`FAR_BELOW` below majority vote before and after."""
-
-    def key(rec: dict[str, Any]) -> tuple:
-        return rec["set"], rec["size"], rec["draw"]
-
-    after = {key(r): r for r in switch}
-    if set(after) != {key(r) for r in base}:
-        raise ValueError("the two runs drew different subsets")
-    out = {"subsets": 0, "moved": 0, "points": 0.0, "lf_subsets": 0, "far_below": [0, 0], "by_set": {}}
-    for rec in base:
-        other = after[key(rec)]
-        a, b = rec["default"].get("acc"), other["default"].get("acc")
-        if a is None or b is None:
-            continue
-        mv = rec["mv"]["acc"]
-        out["subsets"] += 1
-        change = 100.0 * (b - a)
-        out["points"] += change
-        if abs(b - a) > 1e-12:
-            out["moved"] += 1
-            out["by_set"][rec["set"]] = out["by_set"].get(rec["set"], 0.0) + change
-        if not rec["crowd"]:
-            out["lf_subsets"] += 1
-            out["far_below"][0] += a < mv - FAR_BELOW
-            out["far_below"][1] += b < mv - FAR_BELOW
-    return out
+    subsets (not crowd) end more than :data:`FAR_BELOW` below majority vote before and after; with
+    where the points fall (``benchmarks/subsets_diff.py``): ``rows``, the summed points on the rows
+    with a vote and on those without (None where a moved record has no ``by_rows``), and ``readings``,
+    the moved subsets by the default's family before and after (``"A -> B"``: [subsets, points])."""
+    res = subsets_diff.diff(base, switch)
+    total, far = res["total"], res["far_below"]["all"]
+    return {
+        "subsets": total["subsets"],
+        "moved": total["moved"],
+        "points": total["points"],
+        "lf_subsets": far[2],
+        "far_below": far[:2],
+        "by_set": {name: t["points"] for name, t in res["by_set"].items() if t["moved"]},
+        "rows": [total["voted"], total["unvoted"]] if total["split"] else None,
+        "readings": {name: [t["moved"], t["points"]] for name, t in res["readings"].items()},
+    }
 
 
 def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> dict[str, Any]:
@@ -286,6 +277,18 @@ def header(specs: list[str], argv: list[str], bar: dict[str, Any], when: str) ->
     return [*lines, ""]
 
 
+def subsets_where(name: str, c: dict[str, Any]) -> str:
+    """One line on where a subsets run's points fall: the rows with a vote or without, and the readings
+    of the moved subsets (empty where nothing moved)."""
+    if not c["moved"]:
+        return ""
+    rows = c.get("rows")
+    split = f"rows with a vote {rows[0]:+.1f}, without {rows[1]:+.1f}; " if rows is not None else ""
+    moved = sorted(c.get("readings", {}).items(), key=lambda kv: kv[1][1])
+    readings = ", ".join(f"{r} {n} ({p:+.1f})" for r, (n, p) in moved)
+    return f"- {name}: {split}moved readings: {readings}"
+
+
 def to_markdown(
     specs: list[str], res: dict[str, Any], head: list[str] | None = None, bar: dict[str, Any] | None = None
 ) -> str:
@@ -308,6 +311,9 @@ def to_markdown(
             far = f"{c['far_below'][0]} -> {c['far_below'][1]} of {c['lf_subsets']}"
             lines.append(f"| {name} | {c['moved']} | {c['points']:+.1f} | {far} | {by} |")
         lines.append("")
+        lines += [where for name, c in res["subsets"].items() if (where := subsets_where(name, c))]
+        if lines[-1]:
+            lines.append("")
     for part, title in (("stress", "stress draw"), ("keyword", "`keyword` draw (opt-in family)")):
         if not res.get(part):
             continue
