@@ -218,12 +218,17 @@ def main(argv: list[str] | None = None) -> int:
         res = diff(load_records(args.base), load_records(args.other), args.method)
     except ValueError as exc:
         raise SystemExit(f"{args.base} and {args.other}: {exc}") from exc
-    text = to_markdown(res, str(args.base), str(args.other))
-    print(text, end="")
-    if args.out is not None:
-        atomic_write_text(args.out, text)
-        atomic_write_text(args.out.with_suffix(".json"), json.dumps(res, indent=1))
+    emit(to_markdown(res, str(args.base), str(args.other)), res, args.out)
     return 0
+
+
+def emit(text: str, res: dict[str, Any], out: Path | None) -> None:
+    """Print a report's markdown and, with ``out``, write it there and ``res`` as JSON beside it (``.json``),
+    each atomically."""
+    print(text, end="")
+    if out is not None:
+        atomic_write_text(out, text)
+        atomic_write_text(out.with_suffix(".json"), json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

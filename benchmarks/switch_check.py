@@ -404,11 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             res["keyword"][str(seed)] = run_stress(args.settings, seed, False, args.jobs, tmp, ("keyword",))
     if bar:
         res["verdict"] = [list(row) for row in judge_bar(bar, res)]
-    text = to_markdown(args.settings, res, head, bar)
-    print(text, end="")
-    if args.out is not None:
-        atomic_write_text(args.out, text)
-        atomic_write_text(args.out.with_suffix(".json"), json.dumps(res, indent=1))
+    subsets_diff.emit(to_markdown(args.settings, res, head, bar), res, args.out)
     return 0
 
 
