@@ -170,8 +170,9 @@ def unvoted_flip(uniform: LabelModelParams, estimated: LabelModelParams, estimat
 #: worse than chance (none of the 11 such one-class LFs of the binary shared sets votes it).  ``"any"``:
 #: real-LF subsets, the tail 58 -> 45 (spent seed 36), 56 -> 48 and 49 -> 41 (fresh seeds 40, 41), +112.2,
 #: +50.3 and +39.1 summed points; the stress draw 20900101 -128.3 summed and one problem fewer at or
-#: above MV - 0.5 in each variant (the generators' adversarial LFs of the rarer class: adversarial-11,
-#: mixed-15), so it misses sessions 59-61's bar (docs/studies.md, session 63).
+#: above MV - 0.5 in each variant, 20920101 and 20930101 -154.2 and -84.2 on their imbalanced variants
+#: (the generators' adversarial LFs of the rarer class), so it misses sessions 59-61's bar
+#: (docs/studies.md, session 63).
 RARE_AGAINST = "off"
 
 
