@@ -80,3 +80,25 @@ def test_the_switch_refuses_a_reading_with_a_rare_classs_lf_against_it(
     assert not refused.one_class_.accepted
     assert "one-class LF(s) 2 of a class it makes rarer" in refused.one_class_.reason
     assert refused.family_ != kept.family_
+
+
+def test_cofire_keeps_an_lf_that_fires_with_the_other_classs_lfs() -> None:
+    from tripletws.rows import RowSummary
+
+    # LFs 0 and 1 vote class 1, LF 2 class 0; LF 1 fires with LF 2 (the other class) and never with LF 0
+    rows = np.array([[1, -1, -1], [1, -1, -1], [-1, 1, 0], [-1, 1, 0], [-1, -1, 0], [1, -1, -1]])
+    unique = RowSummary(2, rows, np.array([5.0, 5.0, 4.0, 4.0, 10.0, 2.0]), 30.0, 100)
+    rates = CoverageRates(
+        lfs=np.array([0, 1, 2]),
+        classes=np.array([1, 1, 0]),
+        on_class=np.array([0.6, 0.05, 0.5]),
+        off_class=np.array([0.02, 0.30, 0.1]),
+    )
+    sides = coverage_check.cofiring_sides(unique, rates)
+    assert sides[1][0] == 0.0 and sides[1][1] > 1.0  # with its own class's LF never, with the other's often
+    assert np.isnan(sides[2][0])  # no other LF of class 0
+    args = (rates, np.array([0.8, 0.2]), np.full(3, 0.1), np.full(3, 0.01))
+    assert against_rarer(*args, "any").tolist() == [1]
+    assert against_rarer(*args, "cofire", unique).size == 0  # its firing sides with the other class
+    with pytest.raises(ValueError, match="needs the rows"):
+        against_rarer(*args, "cofire")

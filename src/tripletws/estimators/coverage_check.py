@@ -162,12 +162,16 @@ def unvoted_flip(uniform: LabelModelParams, estimated: LabelModelParams, estimat
 
 #: A study switch on the classes the fit makes rarer than its commonest (its estimated balance; none under
 #: a uniform one): ``"off"`` (the default); ``"any"``: refuse the reading where a one-class LF of such a
-#: class fires more often on the other classes than on its own; ``"share"``: refuse it where, for such a
-#: class, under half of its one-class LFs' votes (coverage-weighted) come from LFs that fire more often on
-#: it by over ``LEAD_SE`` standard errors (the orientation test below, asked of each rarer class alone).
+#: class fires more often on the other classes than on its own; ``"cofire"``: the same, only for such an
+#: LF that fires with its own class's one-class LFs at least as much, against independence, as with the
+#: other classes' (:func:`cofiring_sides`: its votes side with its class); ``"share"``: refuse it where,
+#: for such a class, under half of its one-class LFs' votes (coverage-weighted) come from LFs that fire
+#: more often on it by over ``LEAD_SE`` standard errors (the orientation test below, asked of each rarer
+#: class alone).
 #: The fit then reads a small class covered by LFs that are not its own, as the coverage readings that lose
 #: on real LFs' rows with a vote when EM runs longer do; real LFs written for the rarer class are seldom
-#: worse than chance (none of the 11 such one-class LFs of the binary shared sets votes it).  ``"any"``:
+#: worse than chance (the 11 one-class LFs of the binary shared sets that fire more often off their class
+#: than on it all vote the commonest class).  ``"any"``:
 #: real-LF subsets, the tail 58 -> 45 (spent seed 36), 56 -> 48 and 49 -> 41 (fresh seeds 40, 41), +112.2,
 #: +50.3 and +39.1 summed points; the stress draw 20900101 -128.3 summed and one problem fewer at or
 #: above MV - 0.5 in each variant, 20920101 and 20930101 -154.2 and -84.2 on their imbalanced variants
@@ -177,7 +181,12 @@ RARE_AGAINST = "off"
 
 
 def against_rarer(
-    rates: CoverageRates, class_balance: np.ndarray, coverage: np.ndarray, se: np.ndarray, rule: str
+    rates: CoverageRates,
+    class_balance: np.ndarray,
+    coverage: np.ndarray,
+    se: np.ndarray,
+    rule: str,
+    unique: RowSummary | None = None,
 ) -> np.ndarray:
     """The one-class LFs by which :data:`RARE_AGAINST`'s ``rule`` refuses a fit (their LF indices; empty
     where it does not): ``"any"``, the LFs of a class that ``class_balance`` makes rarer than its commonest
@@ -187,10 +196,16 @@ def against_rarer(
     so oriented."""
     p = np.asarray(class_balance, dtype=np.float64)
     rarer = np.flatnonzero(p < p.max() - 1e-9)
-    if rule == "any":
-        return rates.lfs[np.isin(rates.classes, rarer) & (rates.on_class < rates.off_class)]
+    if rule in ("any", "cofire"):
+        against = rates.lfs[np.isin(rates.classes, rarer) & (rates.on_class < rates.off_class)]
+        if rule == "cofire" and against.size:
+            if unique is None:
+                raise ValueError("RARE_AGAINST='cofire' needs the rows")
+            sides = cofiring_sides(unique, rates)
+            against = np.array([j for j in against.tolist() if sides[j][0] >= sides[j][1]], int)
+        return against
     if rule != "share":
-        raise ValueError(f"unknown RARE_AGAINST {rule!r}; choose 'off', 'any' or 'share'")
+        raise ValueError(f"unknown RARE_AGAINST {rule!r}; choose 'off', 'any', 'cofire' or 'share'")
     margin = _family_choice.LEAD_SE * np.asarray(se, dtype=np.float64)
     oriented = rates.on_class - rates.off_class > margin
     out = []
@@ -200,6 +215,36 @@ def against_rarer(
         if mine.any() and w.sum() > 0 and w[oriented[mine]].sum() < 0.5 * w.sum():
             out.append(rates.lfs[mine & ~oriented])
     return np.concatenate(out) if out else rates.lfs[:0]
+
+
+def cofiring_sides(unique: RowSummary, rates: CoverageRates) -> dict[int, tuple[float, float]]:
+    """For each one-class LF, how much it fires together with the one-class LFs of its own class and with
+    those of the other classes, each against independence: ``sum_i n_ij / sum_i n_i n_j / n`` over the LFs
+    ``i`` of that side (``n_ij``: the counted rows both vote on), as (own, other); an LF without a voting
+    partner on a side has nan there.
+
+    Returns
+    -------
+    dict
+        LF index -> (own, other).
+    """
+    c = unique.counts.astype(np.float64)
+    n = max(float(c.sum()), 1e-300)
+    F = (unique.rows[:, rates.lfs] >= 0).astype(np.float64)  # (R, u)
+    fires = c @ F
+    both = (F * c[:, None]).T @ F  # (u, u): counted rows both vote on
+    expected = np.outer(fires, fires) / n
+    out = {}
+    for a, j in enumerate(rates.lfs.tolist()):
+        ratio = []
+        for own in (True, False):
+            side = (rates.classes == rates.classes[a]) == own
+            side[a] = False
+            side &= fires > 0
+            denom = expected[a, side].sum()
+            ratio.append(float(both[a, side].sum() / denom) if denom > 0 else float("nan"))
+        out[j] = (ratio[0], ratio[1])
+    return out
 
 
 #: A study option (False: off, the default): use the coverage reading only where its fit also predicts
@@ -1020,7 +1065,7 @@ def coverage_check(
     se = rate_difference_se(rates, fit.params.class_balance, n_rows)
     oriented = orientation(rates, coverage, se, _family_choice.LEAD_SE)
     against = (
-        against_rarer(rates, fit.params.class_balance, coverage, se, RARE_AGAINST)
+        against_rarer(rates, fit.params.class_balance, coverage, se, RARE_AGAINST, unique)
         if RARE_AGAINST != "off"
         else rates.lfs[:0]
     )
