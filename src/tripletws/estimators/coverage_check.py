@@ -188,12 +188,31 @@ def against_rarer(
     rule: str,
     unique: RowSummary | None = None,
 ) -> np.ndarray:
-    """The one-class LFs by which :data:`RARE_AGAINST`'s ``rule`` refuses a fit (their LF indices; empty
-    where it does not): ``"any"``, the LFs of a class that ``class_balance`` makes rarer than its commonest
-    which fire more often on the other classes (``rates``, :func:`coverage_rates`); ``"share"``, the LFs of
-    each such class whose LFs' coverage-weighted share (``coverage``, shape (m,)) firing more often on it
-    by over ``LEAD_SE`` times ``se`` (:func:`rate_difference_se`) is under one half, that class's LFs not
-    so oriented."""
+    """The one-class LFs by which :data:`RARE_AGAINST`'s ``rule`` refuses a fit (empty where it does not).
+
+    Parameters
+    ----------
+    rates : CoverageRates
+        The fit's two rates of each one-class LF (:func:`coverage_rates`), u of them.
+    class_balance : ndarray, shape (k,)
+        The fit's balance: the classes below its largest entry are the rarer ones (none when uniform).
+    coverage : ndarray, shape (m,)
+        Each LF's share of the rows it votes on (``"share"``'s weights).
+    se : ndarray, shape (u,)
+        Standard error of each LF's rate difference (:func:`rate_difference_se`; ``"share"``).
+    rule : {"any", "cofire", "share"}
+        ``"any"``: the LFs of a rarer class that fire more often on the other classes; ``"cofire"``: those
+        of them whose co-firing sides with their class (:func:`cofiring_sides`: with their own class's LFs
+        at least as much as with the others'); ``"share"``: the LFs not oriented (beyond ``LEAD_SE`` times
+        ``se``) of each rarer class whose oriented LFs cast under half of its coverage-weighted votes.
+    unique : RowSummary, optional
+        The fitted rows (``"cofire"`` only).
+
+    Returns
+    -------
+    ndarray of int
+        LF indices.
+    """
     p = np.asarray(class_balance, dtype=np.float64)
     rarer = np.flatnonzero(p < p.max() - 1e-9)
     if rule in ("any", "cofire"):
@@ -1073,7 +1092,8 @@ def coverage_check(
         return CoverageCheck(
             False,
             f"under the fit, one-class LF(s) {', '.join(map(str, against.tolist()))} of a class it makes "
-            "rarer fire more often on another class: its rare class is not the one its LFs name",
+            "rarer fire more often on another class: its rare class may not be the class its LFs name "
+            "(LFs written for a rare class seldom fire more often off it)",
             gain,
             z,
             prior_lead=prior_lead,
