@@ -173,6 +173,9 @@ def run_ours(
         fallback = getattr(lm, "fallback_", "")
         if fallback:
             rec["fallback"] = str(fallback)[:80]
+        family = str(getattr(lm, "family_", "") or "")
+        if family:  # the reading the predictions come from (the annotator model's family)
+            rec["family"] = family
         acc = np.asarray(getattr(lm, "accuracies_", []), dtype=np.float64)
         if acc.size > 1 and np.ptp(acc) < 1e-9:
             rec["flat_accuracies"] = True

@@ -131,12 +131,19 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
     """The default's problems of a ``stress.py`` run against the same draw's under the setting.
 
     Returns summed points, the problems that move (name, points, the default's points against
-    majority vote before), and how many problems are at or above majority vote - 0.5 points before
-    and after."""
+    majority vote before), how many problems are at or above majority vote - 0.5 points before
+    and after, and ``readings``: the moved problems by the default's family before and after
+    (``"A -> B"``: [problems, points]; ``?`` where a record has no family, as before session 63)."""
     after = {p["name"]: p for p in switch}
     if set(after) != {p["name"] for p in base}:
         raise ValueError("the two runs hold different problems")
-    out: dict[str, Any] = {"problems": len(base), "points": 0.0, "at_or_above": [0, 0], "moves": []}
+    out: dict[str, Any] = {
+        "problems": len(base),
+        "points": 0.0,
+        "at_or_above": [0, 0],
+        "moves": [],
+        "readings": {},
+    }
     for prob in base:
         mv = prob["results"]["mv"]["acc"]
         a = prob["results"]["default"].get("acc")
@@ -148,6 +155,11 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
         if abs(b - a) > 1e-12:
             out["points"] += 100.0 * (b - a)
             out["moves"].append((prob["name"], round(100.0 * (b - a), 2), round(100.0 * (a - mv), 1)))
+            before = prob["results"]["default"].get("family") or "?"
+            reading = f"{before} -> {after[prob['name']]['results']['default'].get('family') or '?'}"
+            tally = out["readings"].setdefault(reading, [0, 0.0])
+            tally[0] += 1
+            tally[1] += 100.0 * (b - a)
     out["moves"].sort(key=lambda move: move[1])
     return out
 
@@ -277,6 +289,15 @@ def header(specs: list[str], argv: list[str], bar: dict[str, Any], when: str) ->
     return [*lines, ""]
 
 
+def readings_line(name: str, c: dict[str, Any]) -> str:
+    """One line on the readings of a stress run's moved problems (empty where nothing moved or no record
+    names its family)."""
+    moved = sorted(c.get("readings", {}).items(), key=lambda kv: kv[1][1])
+    if not moved or all(r == "? -> ?" for r, _ in moved):
+        return ""
+    return f"- {name}: moved readings: " + ", ".join(f"{r} {n} ({p:+.1f})" for r, (n, p) in moved)
+
+
 def subsets_where(name: str, c: dict[str, Any]) -> str:
     """One line on where a subsets run's points fall: the rows with a vote or without, and the readings
     of the moved subsets (empty where nothing moved)."""
@@ -332,6 +353,8 @@ def to_markdown(
             "",
             f"{'Stress' if part == 'stress' else '`keyword`'}, summed over the runs: {total:+.1f} points.",
         ]
+        readings = [where for name, c in res[part].items() if (where := readings_line(name, c))]
+        lines += ["", *readings] if readings else []
     if bar:
         lines += [*([""] if lines[-1] else []), *bar_markdown(bar, res)]
     return "\n".join(lines) + "\n"

@@ -186,3 +186,28 @@ def test_keep_leaves_each_run_file_in_the_folder(tmp_path, monkeypatch):
     assert names == ["stress_7_False__base.json", "stress_7_False__switch.json"]
     kept = json.loads((keep / "stress_7_False__switch.json").read_text())["problems"]
     assert kept[0]["name"] == "ci-00"
+
+
+def test_stress_moves_are_grouped_by_the_default_family_before_and_after():
+    def prob(name, acc, mv, family):
+        return {"name": name, "results": {"mv": {"acc": mv}, "default": {"acc": acc, "family": family}}}
+
+    base = [
+        prob("p1", 0.90, 0.70, "mace_coverage"),
+        prob("p2", 0.70, 0.70, "mace"),
+        prob("p3", 0.8, 0.7, "mv"),
+    ]
+    switch = [prob("p1", 0.70, 0.70, "mace"), prob("p2", 0.72, 0.70, "mace"), prob("p3", 0.8, 0.7, "mv")]
+    out = switch_check.compare_stress(base, switch)
+    assert out["readings"] == {
+        "mace_coverage -> mace": [1, pytest.approx(-20.0)],
+        "mace -> mace": [1, pytest.approx(2.0)],
+    }
+    text = switch_check.to_markdown(["m:X=1"], {"stress": {"d": out}, "subsets": {}})
+    assert "- d: moved readings: mace_coverage -> mace 1 (-20.0), mace -> mace 1 (+2.0)" in text
+    # records without a family (before session 63) give no line
+    for p in base + switch:
+        del p["results"]["default"]["family"]
+    assert "moved readings" not in switch_check.to_markdown(
+        ["m:X=1"], {"stress": {"d": switch_check.compare_stress(base, switch)}, "subsets": {}}
+    )
