@@ -58,7 +58,7 @@ from tripletws.atomic import atomic_write_text  # noqa: E402
 #: Differences within this many accuracy points (0.5 points) are ties, as in stress.py.
 TIE = 0.005
 #: An LF subset this far below majority vote counts in the issue's second criterion (2 points).
-FAR_BELOW = 0.02
+FAR_BELOW = subsets_diff.FAR_BELOW
 #: The stress tables' last column: each problem's change in points, then the default's points against MV.
 MOVES = "largest moves: change (was default - MV)"
 #: Subset sizes of ``--large-subset-seeds`` (``lf_subsets.py --lf-sizes``).
@@ -292,10 +292,16 @@ def header(specs: list[str], argv: list[str], bar: dict[str, Any], when: str) ->
 def readings_line(name: str, c: dict[str, Any]) -> str:
     """One line on the readings of a stress run's moved problems (empty where nothing moved or no record
     names its family)."""
-    moved = sorted(c.get("readings", {}).items(), key=lambda kv: kv[1][1])
-    if not moved or all(r == "? -> ?" for r, _ in moved):
+    readings = c.get("readings", {})
+    if not readings or set(readings) == {"? -> ?"}:
         return ""
-    return f"- {name}: moved readings: " + ", ".join(f"{r} {n} ({p:+.1f})" for r, (n, p) in moved)
+    return f"- {name}: moved readings: {_readings(readings)}"
+
+
+def _readings(readings: dict[str, list]) -> str:
+    """``"A -> B"``: [moved, points] as text, the largest loss first."""
+    moved = sorted(readings.items(), key=lambda kv: kv[1][1])
+    return ", ".join(f"{r} {n} ({p:+.1f})" for r, (n, p) in moved)
 
 
 def subsets_where(name: str, c: dict[str, Any]) -> str:
@@ -305,9 +311,7 @@ def subsets_where(name: str, c: dict[str, Any]) -> str:
         return ""
     rows = c.get("rows")
     split = f"rows with a vote {rows[0]:+.1f}, without {rows[1]:+.1f}; " if rows is not None else ""
-    moved = sorted(c.get("readings", {}).items(), key=lambda kv: kv[1][1])
-    readings = ", ".join(f"{r} {n} ({p:+.1f})" for r, (n, p) in moved)
-    return f"- {name}: {split}moved readings: {readings}"
+    return f"- {name}: {split}moved readings: {_readings(c.get('readings', {}))}"
 
 
 def to_markdown(
