@@ -46,6 +46,11 @@ so far stay comparable; ``all_problems(seed, extra=...)``, ``stress.py --familie
                    together, and the rows without a vote are the kinds no LF covers; the
                    pattern of real keyword LFs (docs/studies.md, session 53)
 =================  ============================================================================
+
+``adversarial_common`` (opt-in too) is ``adversarial`` problem for problem (the same seeds, knobs and
+draws) with its one-class LFs that are worse than chance voting the commonest class, as the 11 one-class
+LFs of the binary shared LF sets that fire more often off their class than on it all do (``adversarial``
+draws their class at random; docs/studies.md, session 63).
 """
 
 from __future__ import annotations
@@ -72,7 +77,10 @@ FAMILIES = (
     "mixed",
 )
 #: Families drawn only on request (module docstring); their seeds follow the suite's families'.
-EXTRA_FAMILIES = ("cross_feature", "keyword")
+EXTRA_FAMILIES = ("cross_feature", "keyword", "adversarial_common")
+#: Opt-in families drawn from the seeds of a suite family (the same problems, one knob changed), so that
+#: a rule can be compared problem by problem on both.
+PAIRED_EXTRAS = {"adversarial_common": "adversarial"}
 PER_FAMILY = 26  # 12 families x 26 = 312 problems
 BASE_SEED = 20261201
 MAX_TRAIN_CELLS = 4_000_000  # n * m of a train draw (keeps the full suite under 15 min on one core)
@@ -352,6 +360,10 @@ def build_world(problem: Problem) -> World:
         # real imbalanced LF sets have LFs for the rare class too: at least a third of them
         uni = np.flatnonzero(polarity >= 0)
         polarity[uni[: max(1, len(uni) // 3)]] = 1
+    if p.get("adversarial_class") == "common":
+        # the adversarial one-class LFs vote the commonest class, as the real ones do (docs/studies.md,
+        # session 63); no draw of the generator moves
+        polarity[adv[polarity[adv] >= 0]] = int(np.argmax(base))
     sigma_abstain = float(p.get("class_abstain", 0.0))
     confusion = float(p.get("confusion", 0.0))
     partner = pair_partners(k, rng) if confusion > 0 else None
@@ -551,9 +563,11 @@ def family_params(family: str, rng: np.random.Generator) -> dict[str, Any]:
             "shift": round(float(rng.uniform(0.0, 1.0)), 2),
         }
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
-    elif family == "adversarial":
+    elif family in ("adversarial", "adversarial_common"):
         p["adversarial"] = round(float(rng.uniform(0.1, 0.4)), 2)
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
+        if family == "adversarial_common":
+            p["adversarial_class"] = "common"
     elif family == "shared_feature":
         p["shared"] = _feature_groups(p, rng, fire=(0.5, 0.95))
         p["unipolar"] = round(float(rng.choice([0.0, 0.5, 1.0])), 2)
@@ -608,7 +622,9 @@ def all_problems(base_seed: int = BASE_SEED, extra: Sequence[str] = ()) -> list[
         raise ValueError(f"unknown extra families {unknown}; choose from {list(EXTRA_FAMILIES)}")
     out = []
     for fi, family in enumerate((*FAMILIES, *(f for f in EXTRA_FAMILIES if f in extra))):
-        if family in EXTRA_FAMILIES:
+        if family in PAIRED_EXTRAS:  # the same problems as its family's, one knob changed
+            fi = FAMILIES.index(PAIRED_EXTRAS[family])
+        elif family in EXTRA_FAMILIES:
             fi = len(FAMILIES) + EXTRA_FAMILIES.index(family)
         for j in range(PER_FAMILY):
             seed = base_seed + 1000 * fi + j

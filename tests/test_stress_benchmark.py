@@ -267,3 +267,31 @@ def test_keyword_is_opt_in_and_aims_each_lf_at_one_kind_of_its_class():
         assert np.allclose(np.sort(fire[:, :, 0], axis=1)[:, -2], rate * leak)  # elsewhere: rate x leak
         L = world.sample(2000, problem.seed, stream=0)[0]
         assert all(len(np.unique(L[L[:, i] >= 0, i])) <= 1 for i in range(L.shape[1]))
+
+
+def test_adversarial_common_is_opt_in_and_its_adversarial_lfs_vote_the_commonest_class():
+    from stress_problems import imbalance_all
+
+    usual = all_problems()
+    extra = all_problems(extra=("adversarial_common",))[len(usual) :]
+    plain = [p for p in usual if p.family == "adversarial"]
+    # the adversarial family's problems, one knob added
+    assert [p.seed for p in extra] == [p.seed for p in plain]
+    assert all(
+        {**a.params, "adversarial_class": "common"} == b.params for a, b in zip(plain, extra, strict=True)
+    )
+    checked = 0
+    for problem in imbalance_all(extra):
+        assert problem.params["adversarial_class"] == "common"
+        world = build_world(problem)
+        votes = world.tables[:, 0, 0, :, 1:]  # (m, k, k): P(votes a | y)
+        one_class = (votes.sum(axis=1) > 0).sum(axis=1) == 1
+        voted = votes.sum(axis=1).argmax(axis=1)
+        on = votes[np.arange(len(voted)), voted, voted]  # P(votes c | y = c)
+        rate = votes.sum(axis=2)  # P(votes | y), (m, k)
+        off = (rate.sum(axis=1) - rate[np.arange(len(voted)), voted]) / max(world.k - 1, 1)
+        against = one_class & (on < off)
+        if against.any():
+            assert np.all(voted[against] == np.argmax(world.class_balance))
+            checked += 1
+    assert checked >= 5  # problems with an LF worse than chance, each voting the commonest class
