@@ -153,13 +153,14 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
         out["at_or_above"][0] += a >= mv - TIE
         out["at_or_above"][1] += b >= mv - TIE
         if abs(b - a) > 1e-12:
-            out["points"] += 100.0 * (b - a)
-            out["moves"].append((prob["name"], round(100.0 * (b - a), 2), round(100.0 * (a - mv), 1)))
+            change = 100.0 * (b - a)
+            out["points"] += change
+            out["moves"].append((prob["name"], round(change, 2), round(100.0 * (a - mv), 1)))
             before = prob["results"]["default"].get("family") or "?"
             reading = f"{before} -> {after[prob['name']]['results']['default'].get('family') or '?'}"
             tally = out["readings"].setdefault(reading, [0, 0.0])
             tally[0] += 1
-            tally[1] += 100.0 * (b - a)
+            tally[1] += change
     out["moves"].sort(key=lambda move: move[1])
     return out
 

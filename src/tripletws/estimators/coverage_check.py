@@ -253,17 +253,14 @@ def cofiring_sides(unique: RowSummary, rates: CoverageRates) -> dict[int, tuple[
     fires = c @ F
     both = (F * c[:, None]).T @ F  # (u, u): counted rows both vote on
     expected = np.outer(fires, fires) / n
-    out = {}
-    for a, j in enumerate(rates.lfs.tolist()):
-        ratio = []
-        for own in (True, False):
-            side = (rates.classes == rates.classes[a]) == own
-            side[a] = False
-            side &= fires > 0
-            denom = expected[a, side].sum()
-            ratio.append(float(both[a, side].sum() / denom) if denom > 0 else float("nan"))
-        out[j] = (ratio[0], ratio[1])
-    return out
+    same = rates.classes[:, None] == rates.classes[None, :]
+    partner = ~np.eye(len(fires), dtype=bool) & (fires > 0)[None, :]  # another LF that votes
+    sides = []
+    for side in (same & partner, ~same & partner):  # own class, other classes
+        denom = (expected * side).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sides.append(np.where(denom > 0, (both * side).sum(axis=1) / denom, np.nan))
+    return {j: (float(own), float(other)) for j, own, other in zip(rates.lfs.tolist(), *sides, strict=True)}
 
 
 #: A study option (False: off, the default): use the coverage reading only where its fit also predicts
