@@ -20,8 +20,10 @@ The draws of one set share its rows and many of its LFs, so they are not indepen
 summary gives each set's figures and the mean over sets (each set weighted equally), beside the pooled
 share. It is a development check of how the default generalizes to LF sets it has not seen; it
 chooses nothing. Each record of the default also holds its accuracy and majority vote's on the
-evaluation rows with a vote and on those without (``by_rows``), and the fit's gold-free decisions
-(``decisions``: the family choice, the coverage and abstain checks, the shrinkage), so that a rule
+evaluation rows with a vote and on those without (``by_rows``), the same on each kind of row
+(``by_kind``: without a vote, tied votes, a clear majority; ``benchmarks/row_kinds.py``), and the
+fit's gold-free decisions (``decisions``: the family choice, the coverage and abstain checks, the
+shrinkage), so that a rule
 can be screened on the records without refitting.
 
     PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --out benchmarks/results/lf_subsets.json
@@ -49,7 +51,7 @@ sys.path.insert(0, str(BENCH / "peers"))
 sys.path.insert(0, str(BENCH))
 
 from common import machine_info  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from scoring import mv_scores, split_by_kind, tie_scores  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -122,6 +124,7 @@ def run_subset(task: Task) -> dict[str, Any]:
                 out["family"] = str(getattr(model, "family_", ""))
                 out["notes"] = sorted({str(w.message)[:160] for w in caught})[:4]
                 out["by_rows"] = rows_split(P, mv, L_eval, y, k)
+                out["by_kind"] = split_by_kind(P, L_eval, y, k)
                 out["decisions"] = decisions(model)
             rec[label] = out
         except Exception as exc:  # a crash is a finding: record it and go on

@@ -59,3 +59,40 @@ def tie_scores(S: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
 def mv_scores(L: np.ndarray, k: int) -> np.ndarray:
     """(n, k) vote counts of a label matrix (abstains ignored): majority vote's scores."""
     return np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1).astype(np.float64)
+
+
+#: The kinds of evaluation row, by majority vote's reading of them: no vote (majority vote's coin
+#: over every class), votes whose top classes tie (a coin over the tied classes) and a clear
+#: majority.  Each row is of exactly one kind.
+ROW_KINDS = ("unvoted", "tied", "clear")
+
+
+def row_kinds(L: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """(n,) bool masks of the rows of each kind in :data:`ROW_KINDS` (a partition of the rows of ``L``)."""
+    counts = mv_scores(L, k)
+    unvoted = counts.sum(axis=1) == 0
+    tied = ~unvoted & ((counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1)
+    return {"unvoted": unvoted, "tied": tied, "clear": ~unvoted & ~tied}
+
+
+def split_by_kind(
+    P: np.ndarray, L: np.ndarray, y: np.ndarray, k: int
+) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy of scores ``P`` (n, k) and of majority vote on each kind of row of ``L`` (n, m).
+
+    Per kind of :data:`ROW_KINDS`: ``rows``, ``acc`` and ``mv_acc`` (expectations under a uniform
+    tie-break, as :func:`tie_scores`; None where no row is of the kind).  Each part's accuracy times
+    its share of the rows adds up to the whole accuracy, so a method's change against majority vote
+    splits into the kinds' parts exactly.
+    """
+    mv = mv_scores(L, k)
+    mine, theirs = row_correct(P, y), row_correct(mv, y)
+    out: dict[str, dict[str, float | int | None]] = {}
+    for kind, mask in row_kinds(L, k).items():
+        rows = int(mask.sum())
+        out[kind] = {
+            "rows": rows,
+            "acc": float(mine[mask].mean()) if rows else None,
+            "mv_acc": float(theirs[mask].mean()) if rows else None,
+        }
+    return out

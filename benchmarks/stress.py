@@ -14,7 +14,10 @@ Methods: majority vote (MV), the candidate configurations given with ``--model-k
 ``tripletws.models.registered()``), all ``LabelModel(cardinality=k, **kw)``. Reports win / tie / loss
 (tie = within 0.5 points) against MV and against the best single model on each problem, the share
 of problems at or above MV - 0.5 points, means per family and the slowest fits. A method that
-raises is recorded with its error (a crash is a finding) and counts as a loss.
+raises is recorded with its error (a crash is a finding) and counts as a loss. Each method's record
+also holds its accuracy and majority vote's on each kind of test row (``by_kind``: rows without a
+vote, rows whose votes tie, rows with a clear majority; ``scoring.split_by_kind``), which
+``benchmarks/row_kinds.py`` reads to say on which rows a run gains and loses.
 
     PYTHONPATH=src python benchmarks/stress.py --quick                     # 60 problems, < 2 min
     PYTHONPATH=src python benchmarks/stress.py --jobs 2                    # 312 problems
@@ -50,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from provenance import revision  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from scoring import mv_scores, split_by_kind, tie_scores  # noqa: E402
 from stress_problems import (  # noqa: E402
     BASE_SEED,
     EXTRA_FAMILIES,
@@ -225,6 +228,7 @@ def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None
         if P is not None:
             try:
                 rec["acc"], rec["f1"] = tie_scores(P, y_test, k)
+                rec["by_kind"] = split_by_kind(P, L_test, y_test, k)
             except Exception as exc:
                 rec["error"] = f"scoring: {type(exc).__name__}: {exc}"[:300]
         res[name] = rec

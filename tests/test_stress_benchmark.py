@@ -133,6 +133,13 @@ def test_runner_writes_the_table(tmp_path):
         for name in ["mv", *data["meta"]["methods"]]:
             r = p["results"][name]
             assert "error" in r or 0.0 <= r["acc"] <= 1.0
+            if name != "mv" and "error" not in r:  # the kinds of test row add up to the whole
+                parts = r["by_kind"].values()
+                assert sum(q["rows"] for q in parts) == p["n_test"]
+                total = sum(q["acc"] * q["rows"] for q in parts if q["rows"]) / p["n_test"]
+                assert total == pytest.approx(r["acc"], abs=1e-9)
+                mv = sum(q["mv_acc"] * q["rows"] for q in parts if q["rows"]) / p["n_test"]
+                assert mv == pytest.approx(p["results"]["mv"]["acc"], abs=1e-9)
     s = data["summary"]["methods"]["default"]
     assert s["win_mv"] + s["tie_mv"] + s["loss_mv"] == 4
     md = out.with_suffix(".md").read_text()
