@@ -103,6 +103,19 @@ def points(rec: Record) -> dict[str, float]:
     return out
 
 
+def change_by_kind(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """Where a method's change between two fits of the same problem falls: the points of each kind of
+    row (``before`` and ``after`` are the two records' ``by_kind``, on the same test rows)."""
+    n = sum(int(before[kind]["rows"]) for kind in ROW_KINDS)
+    out = {}
+    for kind in ROW_KINDS:
+        rows = int(before[kind]["rows"])
+        if int(after[kind]["rows"]) != rows:
+            raise ValueError(f"the two records hold different {kind} rows ({rows} and {after[kind]['rows']})")
+        out[kind] = 100.0 * rows * (after[kind]["acc"] - before[kind]["acc"]) / n if rows else 0.0
+    return out
+
+
 def summary(recs: list[Record], bar: float) -> dict[str, Any]:
     """What :mod:`row_kinds` reports for one group of records (see the module's docstring)."""
     bar_pts = 100.0 * bar

@@ -8,7 +8,9 @@ comparison.  This script runs those pairs for one setting (one or more module co
 ``lf_subsets.py --set`` and ``stress_probe.py set:`` take them) and prints what a bar written
 down beforehand needs: summed points against the default, how many problems move, the share of
 stress problems at or above majority vote - 0.5 points and the share of LF subsets more than 2
-points below majority vote, each before and after::
+points below majority vote, each before and after; and where the moves fall (LF subsets: the rows with
+a vote or without; stress runs: the rows without a vote, tied or with a clear majority, as
+``benchmarks/row_kinds.py`` splits them; both: the default's reading before and after)::
 
     PYTHONPATH=src python benchmarks/switch_check.py \\
         tripletws.estimators.abstain_check:UNNAMED_EMPTY=multiclass \\
@@ -51,7 +53,8 @@ sys.path.insert(0, str(BENCH))
 
 import subsets_diff  # noqa: E402
 from provenance import revision  # noqa: E402
-from scoring import mv_scores, tie_scores  # noqa: E402
+from row_kinds import change_by_kind  # noqa: E402
+from scoring import ROW_KINDS, mv_scores, tie_scores  # noqa: E402
 
 from tripletws.atomic import atomic_write_text  # noqa: E402
 
@@ -132,8 +135,10 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
 
     Returns summed points, the problems that move (name, points, the default's points against
     majority vote before), how many problems are at or above majority vote - 0.5 points before
-    and after, and ``readings``: the moved problems by the default's family before and after
-    (``"A -> B"``: [problems, points]; ``?`` where a record has no family, as before session 63)."""
+    and after, ``readings``: the moved problems by the default's family before and after
+    (``"A -> B"``: [problems, points]; ``?`` where a record has no family, as before session 63), and
+    ``kinds``: the summed points by kind of test row (``row_kinds.change_by_kind``; None where a moved
+    record has no ``by_kind``, as before session 64)."""
     after = {p["name"]: p for p in switch}
     if set(after) != {p["name"] for p in base}:
         raise ValueError("the two runs hold different problems")
@@ -143,6 +148,7 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
         "at_or_above": [0, 0],
         "moves": [],
         "readings": {},
+        "kinds": dict.fromkeys(ROW_KINDS, 0.0),
     }
     for prob in base:
         mv = prob["results"]["mv"]["acc"]
@@ -161,6 +167,15 @@ def compare_stress(base: list[dict[str, Any]], switch: list[dict[str, Any]]) -> 
             tally = out["readings"].setdefault(reading, [0, 0.0])
             tally[0] += 1
             tally[1] += change
+            kinds = (
+                prob["results"]["default"].get("by_kind"),
+                after[prob["name"]]["results"]["default"].get("by_kind"),
+            )
+            if out["kinds"] is not None and all(kinds):
+                for kind, points in change_by_kind(*kinds).items():
+                    out["kinds"][kind] += points
+            else:
+                out["kinds"] = None
     out["moves"].sort(key=lambda move: move[1])
     return out
 
@@ -296,7 +311,13 @@ def readings_line(name: str, c: dict[str, Any]) -> str:
     readings = c.get("readings", {})
     if not readings or set(readings) == {"? -> ?"}:
         return ""
-    return f"- {name}: moved readings: {_readings(readings)}"
+    kinds = c.get("kinds")
+    split = (
+        "rows without a vote {unvoted:+.1f}, tied {tied:+.1f}, clear {clear:+.1f}; ".format(**kinds)
+        if kinds is not None
+        else ""
+    )
+    return f"- {name}: {split}moved readings: {_readings(readings)}"
 
 
 def _readings(readings: dict[str, list]) -> str:

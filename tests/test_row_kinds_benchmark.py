@@ -137,3 +137,21 @@ def test_the_cli_reports_each_group(tmp_path):
     assert "| two classes | 2 |" in text and "| more classes | 1 |" in text
     with pytest.raises(ValueError, match=r"not a stress\.py or lf_subsets\.py"):
         row_kinds.records({"rows": []}, "default")
+
+
+def test_a_change_between_two_fits_splits_by_kind():
+    before = {
+        "unvoted": {"rows": 10, "acc": 0.5},
+        "tied": {"rows": 0, "acc": None},
+        "clear": {"rows": 30, "acc": 0.9},
+    }
+    after = {
+        "unvoted": {"rows": 10, "acc": 1.0},
+        "tied": {"rows": 0, "acc": None},
+        "clear": {"rows": 30, "acc": 0.8},
+    }
+    assert row_kinds.change_by_kind(before, after) == pytest.approx(
+        {"unvoted": 12.5, "tied": 0.0, "clear": -7.5}
+    )
+    with pytest.raises(ValueError, match="different clear rows"):
+        row_kinds.change_by_kind(before, {**after, "clear": {"rows": 31, "acc": 0.8}})

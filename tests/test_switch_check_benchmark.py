@@ -211,3 +211,32 @@ def test_stress_moves_are_grouped_by_the_default_family_before_and_after():
     assert "moved readings" not in switch_check.to_markdown(
         ["m:X=1"], {"stress": {"d": switch_check.compare_stress(base, switch)}, "subsets": {}}
     )
+
+
+def test_stress_moves_are_split_by_kind_of_row_where_the_records_have_it():
+    def by(unvoted, tied, clear):  # 20 rows without a vote, 10 tied, 70 clear
+        return {
+            "unvoted": {"rows": 20, "acc": unvoted, "mv_acc": 0.5},
+            "tied": {"rows": 10, "acc": tied, "mv_acc": 0.5},
+            "clear": {"rows": 70, "acc": clear, "mv_acc": 0.8},
+        }
+
+    def prob(name, kinds, family="mace"):
+        acc = (20 * kinds["unvoted"]["acc"] + 10 * kinds["tied"]["acc"] + 70 * kinds["clear"]["acc"]) / 100
+        default = {"acc": acc, "family": family, "by_kind": kinds}
+        return {"name": name, "results": {"mv": {"acc": 0.71}, "default": default}}
+
+    base = [prob("p1", by(1.0, 0.5, 0.8)), prob("p2", by(0.5, 0.5, 0.8))]
+    switch = [prob("p1", by(0.0, 0.5, 0.8)), prob("p2", by(0.5, 0.7, 0.9))]
+    out = switch_check.compare_stress(base, switch)
+    # p1 loses its 20 rows without a vote (-20 points); p2 gains 2 on tied rows and 7 on clear ones
+    assert out["kinds"] == pytest.approx({"unvoted": -20.0, "tied": 2.0, "clear": 7.0})
+    assert out["points"] == pytest.approx(-11.0)
+    text = switch_check.to_markdown(["m:X=1"], {"stress": {"d": out}, "subsets": {}})
+    assert (
+        "- d: rows without a vote -20.0, tied +2.0, clear +7.0; moved readings: mace -> mace 2 (-11.0)"
+        in text
+    )
+    # one moved record without the split (a run before session 64): no split for the run
+    del switch[1]["results"]["default"]["by_kind"]
+    assert switch_check.compare_stress(base, switch)["kinds"] is None
