@@ -23,8 +23,7 @@ chooses nothing. Each record of the default also holds its accuracy and majority
 evaluation rows with a vote and on those without (``by_rows``), the same on each kind of row
 (``by_kind``: without a vote, tied votes, a clear majority; ``benchmarks/row_kinds.py``), and the
 fit's gold-free decisions (``decisions``: the family choice, the coverage and abstain checks, the
-shrinkage), so that a rule
-can be screened on the records without refitting.
+shrinkage), so that a rule can be screened on the records without refitting.
 
     PYTHONPATH=src python benchmarks/lf_subsets.py --draws 20 --out benchmarks/results/lf_subsets.json
     PYTHONPATH=src python benchmarks/lf_subsets.py --set tripletws.models.annotator:NAMED_VOTES=false \
