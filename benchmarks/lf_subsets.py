@@ -89,11 +89,18 @@ Task = tuple[dict[str, Any], list[int], int, int, dict[str, dict[str, Any]]]
 def subset_record(
     ds: dict[str, Any], cols: list[int], size: int, draw: int, L_eval: np.ndarray
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """A subset's record before any method is fitted (its set, size, draw, LFs, majority vote's scores
-    on the evaluation rows ``L_eval`` of those LFs, the share of those rows without a vote), and
-    majority vote's (n, k) vote counts there."""
+    """A subset's record before any method is fitted (its set, classes, size, draw, LFs, majority
+    vote's scores on the evaluation rows ``L_eval`` of those LFs, the share of those rows without a
+    vote), and majority vote's (n, k) vote counts there."""
     k, y = ds["k"], ds["y"]
-    rec: dict[str, Any] = {"set": ds["name"], "crowd": ds["crowd"], "size": size, "draw": draw, "lfs": cols}
+    rec: dict[str, Any] = {
+        "set": ds["name"],
+        "k": k,
+        "crowd": ds["crowd"],
+        "size": size,
+        "draw": draw,
+        "lfs": cols,
+    }
     mv = mv_scores(L_eval, k)
     acc, f1 = tie_scores(mv, y, k)
     rec["mv"] = {"acc": acc, "f1": f1}

@@ -51,8 +51,9 @@ Record = dict[str, Any]
 
 def records(run: dict[str, Any], method: str) -> tuple[str, float, list[Record]]:
     """The run's kind (``"stress"`` or ``"subsets"``), its bar, and one flat record per problem:
-    ``name``, ``k`` (None for LF subsets), ``acc``, ``mv`` and ``parts`` (kind -> (rows, acc,
-    mv_acc)); problems where the method has no accuracy or no ``by_kind`` are left out.
+    ``name``, ``k`` (None for LF-subset records before session 64), ``acc``, ``mv`` and ``parts``
+    (kind -> (rows, acc, mv_acc)); problems where the method has no accuracy or no ``by_kind`` are
+    left out.
 
     Raises
     ------
@@ -196,7 +197,7 @@ def report(
         lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
         for name, group in groups.items():
             if not group:
-                continue  # (LF subsets' records do not carry k: their run has the whole group only)
+                continue  # (records without k, LF subsets' before session 64: the whole group only)
             s = summary(group, bar)
             entry["groups"][name] = s
             for j, kd in enumerate(ROW_KINDS):

@@ -55,6 +55,7 @@ def test_run_scores_against_majority_vote_on_the_same_columns(tmp_path):
         for key, whole in (("acc", rec["default"]["acc"]), ("mv_acc", rec["mv"]["acc"])):
             total = sum(p[key] * p["rows"] for p in parts.values() if p["rows"])
             assert total / n == pytest.approx(whole, abs=1e-9)
+        assert rec["k"] == ds["k"]
         kinds = rec["default"]["by_kind"]  # no vote, tied votes, a clear majority: the rows again
         assert kinds["unvoted"]["rows"] == parts["unvoted"]["rows"]
         assert kinds["tied"]["rows"] + kinds["clear"]["rows"] == parts["voted"]["rows"]
