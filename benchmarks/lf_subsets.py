@@ -130,7 +130,7 @@ def run_subset(task: Task) -> dict[str, Any]:
                 out["family"] = str(getattr(model, "family_", ""))
                 out["notes"] = sorted({str(w.message)[:160] for w in caught})[:4]
                 out["by_rows"] = rows_split(P, mv, L_eval, y, k)
-                out["by_kind"] = split_by_kind(P, L_eval, y, k)
+                out["by_kind"] = split_by_kind(P, mv, y)
                 out["decisions"] = decisions(model)
             rec[label] = out
         except Exception as exc:  # a crash is a finding: record it and go on

@@ -67,28 +67,26 @@ def mv_scores(L: np.ndarray, k: int) -> np.ndarray:
 ROW_KINDS = ("unvoted", "tied", "clear")
 
 
-def row_kinds(L: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """(n,) bool masks of the rows of each kind in :data:`ROW_KINDS` (a partition of the rows of ``L``)."""
-    counts = mv_scores(L, k)
-    unvoted = counts.sum(axis=1) == 0
-    tied = ~unvoted & ((counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1)
+def row_kinds(mv: np.ndarray) -> dict[str, np.ndarray]:
+    """(n,) bool masks of the rows of each kind in :data:`ROW_KINDS`, from majority vote's vote counts
+    ``mv`` (n, k) (:func:`mv_scores`): a partition of the rows."""
+    unvoted = mv.sum(axis=1) == 0
+    tied = ~unvoted & ((mv == mv.max(axis=1, keepdims=True)).sum(axis=1) > 1)
     return {"unvoted": unvoted, "tied": tied, "clear": ~unvoted & ~tied}
 
 
-def split_by_kind(
-    P: np.ndarray, L: np.ndarray, y: np.ndarray, k: int
-) -> dict[str, dict[str, float | int | None]]:
-    """Accuracy of scores ``P`` (n, k) and of majority vote on each kind of row of ``L`` (n, m).
+def split_by_kind(P: np.ndarray, mv: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy of scores ``P`` (n, k) and of majority vote (its vote counts ``mv`` (n, k),
+    :func:`mv_scores`) on each kind of row.
 
     Per kind of :data:`ROW_KINDS`: ``rows``, ``acc`` and ``mv_acc`` (expectations under a uniform
     tie-break, as :func:`tie_scores`; None where no row is of the kind).  Each part's accuracy times
     its share of the rows adds up to the whole accuracy, so a method's change against majority vote
     splits into the kinds' parts exactly.
     """
-    mv = mv_scores(L, k)
     mine, theirs = row_correct(P, y), row_correct(mv, y)
     out: dict[str, dict[str, float | int | None]] = {}
-    for kind, mask in row_kinds(L, k).items():
+    for kind, mask in row_kinds(mv).items():
         rows = int(mask.sum())
         out[kind] = {
             "rows": rows,

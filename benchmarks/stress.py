@@ -217,7 +217,8 @@ def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None
     out["n"], out["n_test"] = int(L.shape[0]), int(L_test.shape[0])
     out["coverage"] = float(np.mean(L >= 0))
     out["unvoted_test"] = float(np.mean(~(L_test >= 0).any(axis=1)))
-    acc, f1 = tie_scores(mv_scores(L_test, k), y_test, k)
+    mv = mv_scores(L_test, k)
+    acc, f1 = tie_scores(mv, y_test, k)
     res = {"mv": {"acc": acc, "f1": f1}}
     for name, kw in methods.items():
         if name in aliases:
@@ -228,7 +229,7 @@ def run_problem(args: tuple[Problem, dict[str, dict], dict[str, str], int | None
         if P is not None:
             try:
                 rec["acc"], rec["f1"] = tie_scores(P, y_test, k)
-                rec["by_kind"] = split_by_kind(P, L_test, y_test, k)
+                rec["by_kind"] = split_by_kind(P, mv, y_test)
             except Exception as exc:
                 rec["error"] = f"scoring: {type(exc).__name__}: {exc}"[:300]
         res[name] = rec

@@ -19,7 +19,7 @@ from scoring import row_kinds as kinds_of  # noqa: E402
 
 def test_the_kinds_partition_the_rows_as_majority_vote_reads_them():
     L = np.array([[-1, -1, -1], [0, 1, -1], [0, 0, 1], [2, -1, -1], [0, 1, 2], [1, 1, -1]])
-    masks = kinds_of(L, 3)
+    masks = kinds_of(mv_scores(L, 3))
     assert list(masks) == list(ROW_KINDS)
     assert masks["unvoted"].tolist() == [True, False, False, False, False, False]
     assert masks["tied"].tolist() == [False, True, False, False, True, False]
@@ -34,7 +34,7 @@ def test_the_kinds_accuracies_add_up_to_the_whole():
     y = rng.integers(0, k, n)
     P = rng.dirichlet(np.ones(k), n)
     P[:5] = 1.0 / k  # some rows tie every class under the method too
-    by = split_by_kind(P, L, y, k)
+    by = split_by_kind(P, mv_scores(L, k), y)
     assert sum(part["rows"] for part in by.values()) == n
     for key, whole in (("acc", tie_scores(P, y, k)[0]), ("mv_acc", tie_scores(mv_scores(L, k), y, k)[0])):
         total = sum(part[key] * part["rows"] for part in by.values() if part["rows"])
@@ -45,7 +45,7 @@ def test_the_kinds_accuracies_add_up_to_the_whole():
 
 def test_a_kind_without_rows_has_no_accuracy():
     L = np.array([[0, 0, -1], [1, 1, 1]])
-    by = split_by_kind(np.eye(2)[[0, 1]], L, np.array([0, 1]), 2)
+    by = split_by_kind(np.eye(2)[[0, 1]], mv_scores(L, 2), np.array([0, 1]))
     assert by["unvoted"] == {"rows": 0, "acc": None, "mv_acc": None}
     assert by["tied"]["rows"] == 0 and by["clear"]["rows"] == 2
 

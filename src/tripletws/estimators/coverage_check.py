@@ -225,13 +225,16 @@ def against_rarer(
         return against
     if rule != "share":
         raise ValueError(f"unknown RARE_AGAINST {rule!r}; choose 'off', 'any', 'cofire' or 'share'")
-    margin = _family_choice.LEAD_SE * np.asarray(se, dtype=np.float64)
-    oriented = rates.on_class - rates.off_class > margin
+    se = np.asarray(se, dtype=np.float64)
+    oriented = rates.on_class - rates.off_class > _family_choice.LEAD_SE * se
     out = []
     for c in rarer:
         mine = rates.classes == c
-        w = coverage[rates.lfs[mine]]
-        if mine.any() and w.sum() > 0 and w[oriented[mine]].sum() < 0.5 * w.sum():
+        alone = CoverageRates(
+            rates.lfs[mine], rates.classes[mine], rates.on_class[mine], rates.off_class[mine]
+        )
+        # the reading's orientation test asked of this class alone (nan, not under half, without votes)
+        if orientation(alone, coverage, se[mine], _family_choice.LEAD_SE) < 0.5:
             out.append(rates.lfs[mine & ~oriented])
     return np.concatenate(out) if out else rates.lfs[:0]
 
