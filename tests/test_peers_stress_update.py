@@ -62,3 +62,23 @@ def test_quality_runs_give_the_valid_prior_to_its_own_column_only():
         use_prior = True
 
     assert run_quality.valid_prior_for(WithPrior(), cb) is cb
+
+
+def test_a_fresh_draw_and_its_imbalanced_variant_are_the_stress_suites(monkeypatch):
+    """--base-seed and --imbalance-all run stress.py's problems of that draw (the same draws, named in the
+    header), and --update reruns the draw the results were made on."""
+    from stress_problems import all_problems, draw, imbalance_all
+
+    monkeypatch.setattr(run_stress, "build_methods", lambda: [])
+    monkeypatch.setattr(run_stress, "warm_up", lambda methods, k: None)
+    res = run_stress.run(True, None, ["ci"], 200, 1, None, 20960101, True)
+    want = imbalance_all([p for p in all_problems(20960101) if p.name == "ci-00"])[0]
+    _, _, L_test, y_test = draw(want, 200)
+    acc, _ = run_stress.tie_scores(run_stress.mv_scores(L_test, want.params["k"]), y_test, want.params["k"])
+    (prob,) = res["problems"]
+    assert prob["name"] == "ci-00" and prob["results"]["mv"]["acc"] == acc
+    assert res["meta"]["base_seed"] == 20960101 and res["meta"]["imbalance_all"] is True
+    assert "base seed 20960101" in res["meta"]["suite"] and "imbalanced" in res["meta"]["suite"]
+    plain = run_stress.run(True, None, ["ci"], 200, 1)
+    assert plain["meta"]["base_seed"] == run_stress.BASE_SEED and "base seed" not in plain["meta"]["suite"]
+    assert plain["problems"][0]["results"]["mv"]["acc"] != acc  # another draw

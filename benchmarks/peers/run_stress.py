@@ -10,8 +10,10 @@ scored on the test rows. A fit whose estimated cost is above the budget is skipp
 
     benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py --max-n 5000   # quick subset
     benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py --full
+    benchmarks/peers/.venv/bin/python benchmarks/peers/run_stress.py --full --base-seed S --imbalance-all
 
-Writes benchmarks/results/stress_peers.{md,json} (stress_peers_full.* with --full).
+Writes benchmarks/results/stress_peers.{md,json} (stress_peers_full.* with --full; ``_seedS`` for another
+draw than the development suite's, ``_imbalanced`` with ``--imbalance-all``, both as stress.py's).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH))
 
 from stress import FAMILIES, TIE, mv_scores, tie_scores, write_atomic  # noqa: E402
-from stress_problems import all_problems, draw, quick_problems  # noqa: E402
+from stress_problems import BASE_SEED, all_problems, draw, imbalance_all, quick_problems  # noqa: E402
 
 FIT_BUDGET_S = 60.0
 HARD_LIMIT_S = 180.0
@@ -118,17 +120,21 @@ def run(
     max_n: int | None,
     per_family: int | None,
     names: list[str] | None = None,
+    base_seed: int = BASE_SEED,
+    imbalanced: bool = False,
 ) -> dict:
     methods = build_methods()
     if only:
         methods = [mm for mm in methods if mm.name in only]
-    problems = all_problems() if full else quick_problems()
+    problems = all_problems(base_seed) if full else quick_problems(base_seed)
     if families:
         problems = [p for p in problems if p.family in families]
     if per_family:
         problems = [p for p in problems if int(p.name.rsplit("-", 1)[1]) < per_family]
     if names is not None:
         problems = [p for p in problems if p.name in names]
+    if imbalanced:
+        problems = imbalance_all(problems)
     warm_up(methods, k=2)
     rows = []
     for i, problem in enumerate(problems):
@@ -158,8 +164,12 @@ def run(
             "machine": machine_info(),
             "ours": ours_revision(),
             "suite": ("full suite" if full else "quick subset")
+            + ("" if base_seed == BASE_SEED else f", fresh draw: base seed {base_seed}")
+            + (", every problem's classes imbalanced" if imbalanced else "")
             + (f", first {per_family} per family" if per_family else "")
             + (f", train and test rows capped at {max_n}" if max_n else ""),
+            "base_seed": int(base_seed),
+            "imbalance_all": bool(imbalanced),
             "fit_budget_s": FIT_BUDGET_S,
             "methods": ["mv", *[mm.name for mm in methods]],
         },
@@ -293,6 +303,15 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-n", type=int, help="cap train and test rows (crowd-kit MACE is slow)")
     ap.add_argument("--per-family", type=int, help="only the first N problems of each family")
+    ap.add_argument(
+        "--base-seed",
+        type=int,
+        default=BASE_SEED,
+        help="the suite of this seed (stress.py's --base-seed; default: the development suite)",
+    )
+    ap.add_argument(
+        "--imbalance-all", action="store_true", help="every class imbalanced (stress.py's variant)"
+    )
     ap.add_argument("--out", default=str(BENCH / "results"), help="results folder")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown from a results json")
     ap.add_argument(
@@ -313,17 +332,30 @@ def main() -> int:
         path = Path(args.update)
         old = json.loads(path.read_text())
         names = [p["name"] for p in old["problems"]]  # a subset of the full suite's, by name
-        res = run(True, args.methods, None, _row_cap(old["meta"]["suite"]), None, names)
+        meta = old["meta"]
+        seed, imbalanced = int(meta.get("base_seed", BASE_SEED)), bool(meta.get("imbalance_all", False))
+        res = run(True, args.methods, None, _row_cap(meta["suite"]), None, names, seed, imbalanced)
         res = merge_update(old, res)
         write_atomic(path, json.dumps(res, indent=1))
         write_atomic(path.with_suffix(".md"), to_markdown(res))
         print(f"updated {path} and {path.with_suffix('.md')}")
         return 0
-    res = run(args.full, args.methods, args.families, args.max_n, args.per_family)
+    res = run(
+        args.full,
+        args.methods,
+        args.families,
+        args.max_n,
+        args.per_family,
+        base_seed=args.base_seed,
+        imbalanced=args.imbalance_all,
+    )
     res["meta"]["threads"] = threads
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "stress_peers_full" if args.full else "stress_peers"
+    stem = ("stress_peers_full" if args.full else "stress_peers") + (
+        "" if args.base_seed == BASE_SEED else f"_seed{args.base_seed}"
+    )
+    stem += "_imbalanced" if args.imbalance_all else ""
     write_atomic(out / f"{stem}.json", json.dumps(res, indent=1))
     write_atomic(out / f"{stem}.md", to_markdown(res))
     print(f"wrote {out / (stem + '.md')}")
