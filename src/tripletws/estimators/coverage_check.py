@@ -176,7 +176,9 @@ def unvoted_flip(uniform: LabelModelParams, estimated: LabelModelParams, estimat
 #: +50.3 and +39.1 summed points; the stress draw 20900101 -128.3 summed and one problem fewer at or
 #: above MV - 0.5 in each variant, 20920101 and 20930101 -154.2 and -84.2 on their imbalanced variants
 #: (the generators' adversarial LFs of the rarer class), so it misses sessions 59-61's bar
-#: (docs/studies.md, session 63).
+#: (docs/studies.md, session 63).  Taken to fresh data under a bar written first (session 65): the
+#: fresh seed 43's tail 45 -> 40 but -57.9 summed points (on cdr_metal it refuses 7 winning readings with
+#: 4 losing ones), the fresh stress draw 20960101 0 and -127.9; it stays off.
 RARE_AGAINST = "off"
 
 
