@@ -82,3 +82,6 @@ def test_a_fresh_draw_and_its_imbalanced_variant_are_the_stress_suites(monkeypat
     plain = run_stress.run(True, None, ["ci"], 200, 1)
     assert plain["meta"]["base_seed"] == run_stress.BASE_SEED and "base seed" not in plain["meta"]["suite"]
     assert plain["problems"][0]["results"]["mv"]["acc"] != acc  # another draw
+    # --update reads the draw back from the header (older headers: the development suite, balanced)
+    assert run_stress._draw_of(res["meta"]) == (20960101, True)
+    assert run_stress._draw_of({"suite": "full suite"}) == (run_stress.BASE_SEED, False)

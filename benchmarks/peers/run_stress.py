@@ -288,6 +288,12 @@ def merge_update(old: dict, new: dict) -> dict:
     return old
 
 
+def _draw_of(meta: dict) -> tuple[int, bool]:
+    """The draw a results header names: its base seed and whether every class was imbalanced (results
+    written before these fields were the development suite's balanced draw)."""
+    return int(meta.get("base_seed", BASE_SEED)), bool(meta.get("imbalance_all", False))
+
+
 def _row_cap(suite: str) -> int | None:
     """The cap on train and test rows in a results header's ``suite`` line (as :func:`run` writes it):
     it changes the draws; which problems were run is read from the results themselves."""
@@ -332,9 +338,8 @@ def main() -> int:
         path = Path(args.update)
         old = json.loads(path.read_text())
         names = [p["name"] for p in old["problems"]]  # a subset of the full suite's, by name
-        meta = old["meta"]
-        seed, imbalanced = int(meta.get("base_seed", BASE_SEED)), bool(meta.get("imbalance_all", False))
-        res = run(True, args.methods, None, _row_cap(meta["suite"]), None, names, seed, imbalanced)
+        seed, imbalanced = _draw_of(old["meta"])
+        res = run(True, args.methods, None, _row_cap(old["meta"]["suite"]), None, names, seed, imbalanced)
         res = merge_update(old, res)
         write_atomic(path, json.dumps(res, indent=1))
         write_atomic(path.with_suffix(".md"), to_markdown(res))
