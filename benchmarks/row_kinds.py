@@ -94,27 +94,39 @@ def records(run: dict[str, Any], method: str) -> tuple[str, float, list[Record]]
     return kind, bar, out
 
 
+def _weighted(rows: dict[str, int], new: dict[str, Any], old: dict[str, Any]) -> dict[str, float]:
+    """Accuracy points of each kind of row: the kind's accuracy difference ``new - old`` times its share
+    of the rows (a kind without rows: 0), so the kinds add up to the whole change."""
+    n = sum(rows.values())
+    return {
+        kind: 100.0 * rows[kind] * (new[kind] - old[kind]) / n if rows[kind] else 0.0 for kind in ROW_KINDS
+    }
+
+
 def points(rec: Record) -> dict[str, float]:
-    """The record's change against majority vote (accuracy points) on each kind of row: the kind's
-    accuracy difference times its share of the rows, so the kinds add up to the whole change."""
-    n = sum(rows for rows, _, _ in rec["parts"].values())
-    out = {}
-    for kind, (rows, acc, mv) in rec["parts"].items():
-        out[kind] = 100.0 * rows * (acc - mv) / n if rows else 0.0
-    return out
+    """The record's change against majority vote (accuracy points) on each kind of row."""
+    parts = rec["parts"]
+    return _weighted(
+        {kind: rows for kind, (rows, _, _) in parts.items()},
+        {kind: acc for kind, (_, acc, _) in parts.items()},
+        {kind: mv for kind, (_, _, mv) in parts.items()},
+    )
 
 
 def change_by_kind(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """Where a method's change between two fits of the same problem falls: the points of each kind of
     row (``before`` and ``after`` are the two records' ``by_kind``, on the same test rows)."""
-    n = sum(int(before[kind]["rows"]) for kind in ROW_KINDS)
-    out = {}
+    rows = {kind: int(before[kind]["rows"]) for kind in ROW_KINDS}
     for kind in ROW_KINDS:
-        rows = int(before[kind]["rows"])
-        if int(after[kind]["rows"]) != rows:
-            raise ValueError(f"the two records hold different {kind} rows ({rows} and {after[kind]['rows']})")
-        out[kind] = 100.0 * rows * (after[kind]["acc"] - before[kind]["acc"]) / n if rows else 0.0
-    return out
+        if int(after[kind]["rows"]) != rows[kind]:
+            raise ValueError(
+                f"the two records hold different {kind} rows ({rows[kind]} and {after[kind]['rows']})"
+            )
+    return _weighted(
+        rows,
+        {kind: after[kind]["acc"] for kind in ROW_KINDS},
+        {kind: before[kind]["acc"] for kind in ROW_KINDS},
+    )
 
 
 def summary(recs: list[Record], bar: float) -> dict[str, Any]:
